@@ -1,0 +1,90 @@
+/**
+ * createApp(): the one place that wires the HTTP pipeline. Order matters:
+ * request id → config/logger → access log/metrics → security headers → CORS →
+ * body limit → JSON body rules → routes; errors and 404/405 → problem+json.
+ */
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { bodyLimit } from 'hono/body-limit';
+import { cors } from 'hono/cors';
+import { requestId } from 'hono/request-id';
+import { secureHeaders } from 'hono/secure-headers';
+import { AppError } from './lib/problem';
+import { validationHook } from './lib/validation';
+import { accessLog } from './middleware/access-log';
+import { requestContext } from './middleware/context';
+import { handleError, notFoundHandler } from './middleware/errors';
+import { jsonBody } from './middleware/json-body';
+import { mountDocs } from './routes/docs';
+import { healthRoutes } from './routes/health';
+import type { AppEnv } from './types';
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
+
+export interface CreateAppOptions {
+  /** Extra routes registered before 404/405 handling (tests use this for fault injection). */
+  extend?: (app: OpenAPIHono<AppEnv>) => void;
+}
+
+export function createApp(options: CreateAppOptions = {}): OpenAPIHono<AppEnv> {
+  const app = new OpenAPIHono<AppEnv>({
+    defaultHook: (result) => {
+      validationHook(result as Parameters<typeof validationHook>[0]);
+    },
+  });
+
+  app.use(
+    requestId({
+      headerName: 'X-Request-Id',
+      generator: () => crypto.randomUUID(),
+      limitLength: 128,
+    }),
+  );
+  app.use(async function validateRequestId(c, next) {
+    // Accept a caller's id only when it is well-formed; otherwise mint our own.
+    if (!REQUEST_ID.test(c.get('requestId'))) {
+      const id = crypto.randomUUID();
+      c.set('requestId', id);
+      await next();
+      c.res.headers.set('X-Request-Id', id);
+      return;
+    }
+    await next();
+  });
+  app.use(requestContext());
+  app.use(accessLog());
+  app.use(
+    secureHeaders({
+      contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
+      strictTransportSecurity: 'max-age=63072000; includeSubDomains; preload',
+      crossOriginResourcePolicy: 'same-site',
+      referrerPolicy: 'no-referrer',
+    }),
+  );
+  app.use(async function corsFromConfig(c, next) {
+    const origins = c.get('config').CORS_ORIGINS;
+    return cors({
+      origin: origins.includes('*') ? '*' : origins,
+      allowMethods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
+      allowHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'If-Match', 'If-None-Match', 'Last-Event-ID', 'X-Request-Id'],
+      exposeHeaders: ['X-Request-Id', 'ETag', 'Retry-After', 'Location', 'Idempotent-Replayed'],
+      maxAge: 600,
+    })(c, next);
+  });
+  app.use(async function limitBody(c, next) {
+    return bodyLimit({
+      maxSize: c.get('config').MAX_BODY_BYTES,
+      onError: () => {
+        throw new AppError('payload_too_large', `Request body exceeds ${c.get('config').MAX_BODY_BYTES} bytes.`);
+      },
+    })(c, next);
+  });
+  app.use(jsonBody());
+
+  app.route('/', healthRoutes);
+  options.extend?.(app);
+  mountDocs(app);
+
+  app.onError(handleError);
+  app.notFound(notFoundHandler(app));
+  return app;
+}

@@ -1,0 +1,55 @@
+/**
+ * Typed, validated configuration. Parsed once per isolate from the Worker's
+ * `env` before any routing; a bad deployment fails loudly at the entry.
+ */
+import { z } from 'zod';
+
+const optionalSecret = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+export const ConfigSchema = z.object({
+  ENVIRONMENT: z.enum(['development', 'test', 'staging', 'production']),
+  CORS_ORIGINS: z
+    .string()
+    .default('*')
+    .transform((s) => s.split(',').map((o) => o.trim()).filter(Boolean)),
+  MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(1024 * 1024),
+  JWT_ISSUER: z.string().url(),
+  JWT_AUDIENCE: z.string().min(1),
+  APP_VERSION: z.string().optional(),
+  GIT_COMMIT: z.string().optional(),
+  SENTRY_DSN: optionalSecret.pipe(z.string().url().optional()),
+  JWT_PRIVATE_KEYS: optionalSecret,
+  TOKEN_PEPPER: optionalSecret,
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+
+/** Thrown when the deployment's vars/secrets do not validate; names every bad field. */
+export class ConfigError extends Error {
+  constructor(readonly fields: string[]) {
+    super(`Invalid Worker configuration: ${fields.join('; ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const cache = new WeakMap<object, Config>();
+
+/** Validates `env` once per env object (the runtime reuses it across requests in an isolate). */
+export function loadConfig(env: Env): Config {
+  const hit = cache.get(env);
+  if (hit) return hit;
+  const parsed = ConfigSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`));
+  }
+  cache.set(env, parsed.data);
+  return parsed.data;
+}
+
+/** Staging and production refuse what local development allows (e.g. loopback targets). */
+export function isDeployed(config: Config): boolean {
+  return config.ENVIRONMENT === 'staging' || config.ENVIRONMENT === 'production';
+}

@@ -1,0 +1,55 @@
+/** Worker entry: HTTP (Hono), Queue consumer, cron sweeper, Durable Object classes. */
+import { createApp } from './app';
+import { ConfigError, loadConfig } from './config';
+import { PROBLEM_CONTENT_TYPE, problemType } from './lib/problem';
+import { createLogger, errorFields } from './observability/log';
+import { reportError } from './observability/sentry';
+import { consumeEvents } from './queue/consumer';
+import { runSweeper } from './cron/sweeper';
+
+export { TenantHub } from '../durable-objects/tenant-hub';
+export { FlowRun } from '../durable-objects/flow-run';
+
+const app = createApp();
+
+export default {
+  fetch(request, env, ctx) {
+    // Validate the deployment's configuration before routing; a bad one answers 500 and logs every field.
+    try {
+      loadConfig(env);
+    } catch (err) {
+      createLogger().error('configuration invalid', err instanceof ConfigError ? { fields: err.fields } : errorFields(err));
+      return new Response(
+        JSON.stringify({
+          type: problemType('internal_error'),
+          title: 'Internal server error',
+          status: 500,
+          detail: 'The service is misconfigured.',
+          code: 'internal_error',
+        }),
+        { status: 500, headers: { 'content-type': PROBLEM_CONTENT_TYPE } },
+      );
+    }
+    return app.fetch(request, env, ctx);
+  },
+
+  async queue(batch, env, ctx) {
+    const config = loadConfig(env);
+    try {
+      await consumeEvents(batch, env, config);
+    } catch (err) {
+      reportError(err, { config, errorId: crypto.randomUUID(), waitUntil: (p) => ctx.waitUntil(p), tags: { handler: 'queue' } });
+      throw err;
+    }
+  },
+
+  async scheduled(controller, env, ctx) {
+    const config = loadConfig(env);
+    try {
+      await runSweeper(env, config, new Date(controller.scheduledTime));
+    } catch (err) {
+      reportError(err, { config, errorId: crypto.randomUUID(), waitUntil: (p) => ctx.waitUntil(p), tags: { handler: 'scheduled' } });
+      throw err;
+    }
+  },
+} satisfies ExportedHandler<Env>;

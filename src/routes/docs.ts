@@ -1,0 +1,43 @@
+/** The generated OpenAPI 3.1 document and its interactive reference. */
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import { Scalar } from '@scalar/hono-api-reference';
+import pkg from '../../package.json';
+import type { AppEnv } from '../types';
+
+export const OPENAPI_INFO = {
+  title: 'Edgecrew API',
+  version: pkg.version,
+  description:
+    'Multi-tenant API for AI-assisted products: flows, tools, tasks, events and identity. ' +
+    'Every error is RFC 9457 problem+json. Authenticate with `Authorization: Bearer <access token | API key>`.',
+};
+
+/** Mounts `/openapi.json` and `/docs`. Call after every other route is registered. */
+export function mountDocs(app: OpenAPIHono<AppEnv>): void {
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'An access token (JWT from /v1/auth/login) or an API key (`ek_live_…`).',
+  });
+  app.doc31('/openapi.json', (c) => ({
+    openapi: '3.1.0',
+    info: OPENAPI_INFO,
+    servers: [{ url: new URL(c.req.url).origin }],
+    tags: [
+      { name: 'Platform', description: 'Health and documentation' },
+      { name: 'Auth', description: 'Sign-up, login, tokens' },
+    ],
+  }));
+  app.get(
+    '/docs',
+    async function docsCsp(c, next) {
+      await next();
+      // The reference page loads Scalar's bundle from its CDN; everything else keeps the strict API CSP.
+      c.header(
+        'content-security-policy',
+        "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; font-src 'self' data: https://fonts.gstatic.com https://cdn.jsdelivr.net; img-src 'self' data: https:; connect-src 'self'",
+      );
+    },
+    Scalar({ url: '/openapi.json', pageTitle: 'Edgecrew API reference' }),
+  );
+}

@@ -1,0 +1,106 @@
+/** Liveness, readiness and build information. Unauthenticated, cheap, never cached. */
+import { createRoute, z } from '@hono/zod-openapi';
+import { sql } from 'drizzle-orm';
+import pkg from '../../package.json';
+import { getDb } from '../db/client';
+import { jsonContent, problemResponses } from '../lib/openapi';
+import { newRouter } from '../lib/router';
+
+const HealthSchema = z
+  .object({
+    status: z.literal('ok'),
+    name: z.string(),
+    version: z.string(),
+    commit: z.string().nullable(),
+    environment: z.string(),
+    time: z.string().openapi({ format: 'date-time' }),
+  })
+  .openapi('Health');
+
+const CheckSchema = z.object({ status: z.enum(['ok', 'fail']), latencyMs: z.number(), error: z.string().optional() });
+const ReadySchema = z
+  .object({ status: z.enum(['ok', 'fail']), checks: z.object({ d1: CheckSchema, durableObject: CheckSchema }) })
+  .openapi('Readiness');
+
+const TIMEOUT_MS = 3000;
+
+async function check(run: () => Promise<unknown>): Promise<z.infer<typeof CheckSchema>> {
+  const started = Date.now();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await Promise.race([
+      run(),
+      new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${TIMEOUT_MS} ms`)), TIMEOUT_MS))),
+    ]);
+    return { status: 'ok', latencyMs: Date.now() - started };
+  } catch (err) {
+    // The check's name is public; the underlying message is not (it may carry internals).
+    return { status: 'fail', latencyMs: Date.now() - started, error: err instanceof Error && err.message.startsWith('timed out') ? err.message : 'check failed' };
+  } finally {
+    if (timer !== undefined) clearTimeout(timer);
+  }
+}
+
+export const healthRoutes = newRouter()
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/health',
+      tags: ['Platform'],
+      summary: 'Build and environment information',
+      responses: { 200: jsonContent(HealthSchema, 'The service is up'), ...problemResponses([], { authenticated: false }) },
+    }),
+    (c) => {
+      const config = c.get('config');
+      c.header('cache-control', 'no-store');
+      return c.json(
+        {
+          status: 'ok' as const,
+          name: pkg.name,
+          version: config.APP_VERSION ?? pkg.version,
+          commit: config.GIT_COMMIT ?? null,
+          environment: config.ENVIRONMENT,
+          time: new Date().toISOString(),
+        },
+        200,
+      );
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/health/live',
+      tags: ['Platform'],
+      summary: 'Liveness: the isolate answers',
+      responses: {
+        200: jsonContent(z.object({ status: z.literal('ok') }), 'Alive'),
+        ...problemResponses([], { authenticated: false }),
+      },
+    }),
+    (c) => {
+      c.header('cache-control', 'no-store');
+      return c.json({ status: 'ok' as const }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/health/ready',
+      tags: ['Platform'],
+      summary: 'Readiness: D1 and a Durable Object round trip',
+      responses: {
+        200: jsonContent(ReadySchema, 'All dependencies answer'),
+        503: jsonContent(ReadySchema, 'A dependency failed; the failing check is named'),
+        ...problemResponses([], { authenticated: false }),
+      },
+    }),
+    async (c) => {
+      const [d1, durableObject] = await Promise.all([
+        check(() => getDb(c.env.DB).run(sql`select 1`)),
+        check(() => c.env.TENANT_HUB.get(c.env.TENANT_HUB.idFromName('__health__')).ping()),
+      ]);
+      const ok = d1.status === 'ok' && durableObject.status === 'ok';
+      c.header('cache-control', 'no-store');
+      return c.json({ status: ok ? ('ok' as const) : ('fail' as const), checks: { d1, durableObject } }, ok ? 200 : 503);
+    },
+  );

@@ -1,0 +1,28 @@
+import { exports } from 'cloudflare:workers';
+import { describe, expect, it } from 'vitest';
+
+describe('health', () => {
+  it('GET /health names the service, version and environment', async () => {
+    const res = await exports.default.fetch('https://api.test/health');
+    expect(res.status).toBe(200);
+    const body = await res.json<Record<string, unknown>>();
+    expect(body).toMatchObject({ status: 'ok', name: 'edgecrew', environment: 'test' });
+    expect(typeof body.version).toBe('string');
+    expect(res.headers.get('x-request-id')).toMatch(/.{8,}/);
+  });
+
+  it('GET /health/live answers ok', async () => {
+    const res = await exports.default.fetch('https://api.test/health/live');
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ status: 'ok' });
+  });
+
+  it('GET /health/ready checks D1 and a Durable Object round trip', async () => {
+    const res = await exports.default.fetch('https://api.test/health/ready');
+    expect(res.status).toBe(200);
+    const body = await res.json<{ status: string; checks: Record<string, { status: string }> }>();
+    expect(body.status).toBe('ok');
+    expect(body.checks.d1?.status).toBe('ok');
+    expect(body.checks.durableObject?.status).toBe('ok');
+  });
+});
