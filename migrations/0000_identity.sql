@@ -40,6 +40,7 @@ CREATE TABLE `invitations` (
 	`invited_by` text NOT NULL,
 	`expires_at` text NOT NULL,
 	`accepted_at` text,
+	`accepted_by` text,
 	`revoked_at` text,
 	`created_at` text DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')) NOT NULL,
 	FOREIGN KEY (`tenant_id`) REFERENCES `tenants`(`id`) ON UPDATE no action ON DELETE cascade
@@ -66,6 +67,7 @@ CREATE TABLE `refresh_tokens` (
 	`family_id` text NOT NULL,
 	`token_hash` text NOT NULL,
 	`used_at` text,
+	`replaced_by` text,
 	`revoked_at` text,
 	`expires_at` text NOT NULL,
 	`created_at` text DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')) NOT NULL,

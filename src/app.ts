@@ -15,7 +15,14 @@ import { requestContext } from './middleware/context';
 import { handleError, notFoundHandler } from './middleware/errors';
 import { jsonBody } from './middleware/json-body';
 import { mountDocs } from './routes/docs';
+import { accountRoutes } from './routes/account';
+import { apiKeyRoutes } from './routes/api-keys';
+import { auditRoutes } from './routes/audit';
+import { authRoutes } from './routes/auth';
 import { healthRoutes } from './routes/health';
+import { invitationRoutes } from './routes/invitations';
+import { jwksRoutes } from './routes/jwks';
+import { memberRoutes } from './routes/members';
 import type { AppEnv } from './types';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
@@ -81,6 +88,13 @@ export function createApp(options: CreateAppOptions = {}): OpenAPIHono<AppEnv> {
   app.use(jsonBody());
 
   app.route('/', healthRoutes);
+  app.route('/', jwksRoutes);
+  app.route('/', authRoutes);
+  app.route('/', accountRoutes);
+  app.route('/', memberRoutes);
+  app.route('/', invitationRoutes);
+  app.route('/', apiKeyRoutes);
+  app.route('/', auditRoutes);
   options.extend?.(app);
   mountDocs(app);
 

@@ -51,6 +51,7 @@ export const refreshTokens = sqliteTable(
     tokenHash: text('token_hash').notNull(),
     /** Set when this token was exchanged for its successor; presenting it again is reuse. */
     usedAt: text('used_at'),
+    replacedBy: text('replaced_by'),
     revokedAt: text('revoked_at'),
     expiresAt: text('expires_at').notNull(),
     createdAt: createdAt(),
@@ -93,6 +94,7 @@ export const invitations = sqliteTable(
     invitedBy: text('invited_by').notNull(),
     expiresAt: text('expires_at').notNull(),
     acceptedAt: text('accepted_at'),
+    acceptedBy: text('accepted_by'),
     revokedAt: text('revoked_at'),
     createdAt: createdAt(),
   },

@@ -13,12 +13,12 @@ const TARGET_TO_IN: Record<string, FieldError['in']> = {
 
 export function validationError(error: z.ZodError, target: string): AppError {
   const location = TARGET_TO_IN[target] ?? 'body';
-  const errors: FieldError[] = error.issues.map((issue) => ({
-    in: location,
-    ...fieldPath(issue.path),
-    message: issue.message,
-    code: issue.code,
-  }));
+  const errors: FieldError[] = error.issues.flatMap((issue): FieldError[] =>
+    // An unknown key is reported at the key itself, so clients see e.g. `role` or `tenantId`.
+    issue.code === 'unrecognized_keys'
+      ? issue.keys.map((key) => ({ in: location, ...fieldPath([...issue.path, key]), message: `Unknown field '${key}'`, code: issue.code }))
+      : [{ in: location, ...fieldPath(issue.path), message: issue.message, code: issue.code }],
+  );
   const fields = [...new Set(errors.map((e) => e.path || '(root)'))].join(', ');
   return new AppError('validation_failed', `The request ${location} has invalid fields: ${fields}.`, { errors });
 }

@@ -26,6 +26,9 @@ export function mountDocs(app: OpenAPIHono<AppEnv>): void {
     tags: [
       { name: 'Platform', description: 'Health and documentation' },
       { name: 'Auth', description: 'Sign-up, login, tokens' },
+      { name: 'Tenant', description: 'The caller, its tenant and audit log' },
+      { name: 'Members', description: 'Members and invitations' },
+      { name: 'API keys', description: 'Server credentials' },
     ],
   }));
   app.get(

@@ -1,0 +1,75 @@
+/** API keys: `ek_live_…`, shown once, stored as a peppered hash, bound to the tenant with a role. */
+import { and, desc, eq, isNull, lt } from 'drizzle-orm';
+import { apiKeys } from '../db/schema';
+import { newId } from '../lib/ids';
+import { decodeCursor, toPage } from '../lib/pagination';
+import { AppError } from '../lib/problem';
+import { auditInsert } from './audit';
+import { actorOf, pepperOf, type TenantCall } from './context';
+import { API_KEY_PREFIX, forgetApiKey } from './credentials';
+import type { Role } from './roles';
+import { hashSecret, newSecret } from './secrets';
+import { apiKeyView } from './views';
+
+export interface CreateApiKeyInput {
+  name: string;
+  role: Role;
+  expiresAt?: string | undefined;
+}
+
+export async function createApiKey(call: TenantCall, input: CreateApiKeyInput) {
+  const { db, scope, now } = call;
+  if (input.expiresAt && Date.parse(input.expiresAt) <= now.getTime()) {
+    throw new AppError('validation_failed', 'expiresAt must be in the future.', {
+      errors: [{ in: 'body', path: 'expiresAt', pointer: '/expiresAt', message: 'Must be in the future', code: 'too_small' }],
+    });
+  }
+  const key = newSecret(API_KEY_PREFIX);
+  const id = newId('key');
+  await db.batch([
+    scope.insert(apiKeys, {
+      id,
+      name: input.name.trim(),
+      role: input.role,
+      prefix: key.slice(0, API_KEY_PREFIX.length + 6),
+      keyHash: await hashSecret(key, pepperOf(call.config)),
+      createdBy: call.auth.actorId,
+      expiresAt: input.expiresAt ? new Date(input.expiresAt).toISOString() : null,
+      createdAt: now.toISOString(),
+    }),
+    auditInsert(scope, actorOf(call.auth), 'api_key.created', { type: 'api_key', id }, call.meta, { role: input.role, name: input.name }),
+  ]);
+  const row = await scope.select(apiKeys, eq(apiKeys.id, id)).get();
+  return { ...apiKeyView(row as typeof apiKeys.$inferSelect), key };
+}
+
+export async function listApiKeys(call: TenantCall, limit: number, cursor: string | undefined) {
+  const after = decodeCursor(cursor);
+  const rows = (await call.scope
+    .select(apiKeys, and(isNull(apiKeys.revokedAt), after ? lt(apiKeys.id, after) : undefined))
+    .orderBy(desc(apiKeys.id))
+    .limit(limit + 1)
+    .all()) as (typeof apiKeys.$inferSelect)[];
+  const page = toPage(rows, limit, (r) => r.id);
+  return { data: page.data.map(apiKeyView), nextCursor: page.nextCursor };
+}
+
+export async function getApiKey(call: TenantCall, id: string) {
+  const row = (await call.scope.select(apiKeys, and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt))).get()) as typeof apiKeys.$inferSelect | undefined;
+  if (!row) throw new AppError('not_found', `API key ${id} not found.`);
+  return apiKeyView(row);
+}
+
+export async function revokeApiKey(call: TenantCall, id: string): Promise<void> {
+  const { db, scope, now } = call;
+  await getApiKey(call, id);
+  const [res] = await db.batch([
+    scope.update(apiKeys, { revokedAt: now.toISOString() }, and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt))),
+    auditInsert(scope, actorOf(call.auth), 'api_key.revoked', { type: 'api_key', id }, call.meta),
+  ]);
+  if (res.meta.changes !== 1) {
+    // Revoked concurrently by another request between the read and the write.
+    throw new AppError('not_found', `API key ${id} not found.`);
+  }
+  forgetApiKey(id);
+}

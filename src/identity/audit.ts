@@ -1,0 +1,63 @@
+/** Audit log entries, written in the same D1 batch as the change they record. */
+import { desc, lt } from 'drizzle-orm';
+import type { TenantScope } from '../db/tenant-scope';
+import { auditLog } from '../db/schema';
+import { newId } from '../lib/ids';
+import { decodeCursor, toPage } from '../lib/pagination';
+
+export type AuditAction =
+  | 'auth.signup'
+  | 'auth.login'
+  | 'auth.login_failed'
+  | 'auth.refresh_reuse_detected'
+  | 'auth.logout'
+  | 'tenant.updated'
+  | 'member.role_changed'
+  | 'member.removed'
+  | 'member.joined'
+  | 'invitation.created'
+  | 'invitation.revoked'
+  | 'invitation.accepted'
+  | 'api_key.created'
+  | 'api_key.revoked';
+
+export interface AuditActor {
+  type: 'user' | 'api_key' | 'system' | 'anonymous';
+  id: string | null;
+}
+
+export interface AuditMeta {
+  requestId?: string | undefined;
+  ip?: string | null | undefined;
+}
+
+export function auditInsert(
+  scope: TenantScope,
+  actor: AuditActor,
+  action: AuditAction,
+  target: { type: string; id: string } | null,
+  meta: AuditMeta,
+  metadata: Record<string, unknown> = {},
+) {
+  return scope.insert(auditLog, {
+    id: newId('aud'),
+    actorType: actor.type,
+    actorId: actor.id,
+    action,
+    targetType: target?.type ?? null,
+    targetId: target?.id ?? null,
+    ip: meta.ip ?? null,
+    requestId: meta.requestId ?? null,
+    metadata,
+  });
+}
+
+export async function listAudit(scope: TenantScope, limit: number, cursor: string | undefined) {
+  const after = decodeCursor(cursor);
+  const rows = await scope
+    .select(auditLog, after ? lt(auditLog.id, after) : undefined)
+    .orderBy(desc(auditLog.id))
+    .limit(limit + 1)
+    .all();
+  return toPage(rows as (typeof auditLog.$inferSelect)[], limit, (r) => r.id);
+}

@@ -1,0 +1,161 @@
+/** Sign-up, login, refresh and logout. Callers are anonymous until these succeed. */
+import { and, asc, eq } from 'drizzle-orm';
+import { memberships, refreshTokens, tenants, users } from '../db/schema';
+import { TenantScope } from '../db/tenant-scope';
+import { newId } from '../lib/ids';
+import { AppError } from '../lib/problem';
+import type { AuthContext } from '../types';
+import { auditInsert } from './audit';
+import type { ServiceDeps } from './context';
+import { pepperOf } from './context';
+import { checkPasswordStrength, getDummyHash, hashPassword, needsRehash, verifyPassword } from './passwords';
+import { hashSecret } from './secrets';
+import { accessTokenFor, newRefreshToken, revokeFamily, rotateRefreshToken, session } from './sessions';
+import { tenantView, userView } from './views';
+
+export function normalizeEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+/** 422 listing each strength rule the password breaks. */
+export function assertStrongPassword(password: string, ctx: { email?: string; name?: string }): void {
+  const issues = checkPasswordStrength(password, ctx);
+  if (issues.length > 0) {
+    throw new AppError('validation_failed', issues.map((i) => i.message).join(' '), {
+      errors: issues.map((i) => ({ in: 'body' as const, path: 'password', pointer: '/password', message: i.message, code: i.code })),
+    });
+  }
+}
+
+function isUniqueViolation(err: unknown): boolean {
+  const msg = err instanceof Error ? `${err.message} ${String((err as { cause?: unknown }).cause ?? '')}` : String(err);
+  return /UNIQUE constraint failed/i.test(msg);
+}
+
+export interface SignupInput {
+  email: string;
+  password: string;
+  name: string;
+  tenantName: string;
+}
+
+export async function signup(deps: ServiceDeps, input: SignupInput) {
+  const { db, now } = deps;
+  const email = normalizeEmail(input.email);
+  assertStrongPassword(input.password, { email, name: input.name });
+  const exists = await db.select({ id: users.id }).from(users).where(eq(users.email, email)).get();
+  if (exists) throw new AppError('conflict', 'An account with this email already exists; log in instead.');
+
+  const userId = newId('usr');
+  const tenantId = newId('tnt');
+  const stamp = now.toISOString();
+  const passwordHash = await hashPassword(input.password);
+  const refresh = await newRefreshToken(deps, tenantId, userId);
+  const scope = new TenantScope(db, tenantId);
+  try {
+    await db.batch([
+      db.insert(tenants).values({ id: tenantId, name: input.tenantName.trim(), createdAt: stamp, updatedAt: stamp }),
+      db.insert(users).values({ id: userId, email, name: input.name.trim(), passwordHash, createdAt: stamp, updatedAt: stamp }),
+      scope.insert(memberships, { userId, role: 'admin', createdAt: stamp, updatedAt: stamp }),
+      db.insert(refreshTokens).values(refresh.row),
+      auditInsert(scope, { type: 'user', id: userId }, 'auth.signup', { type: 'tenant', id: tenantId }, deps.meta),
+    ]);
+  } catch (err) {
+    if (isUniqueViolation(err)) throw new AppError('conflict', 'An account with this email already exists; log in instead.');
+    throw err;
+  }
+  const [user, tenant] = await Promise.all([
+    db.select().from(users).where(eq(users.id, userId)).get(),
+    db.select().from(tenants).where(eq(tenants.id, tenantId)).get(),
+  ]);
+  const accessToken = await accessTokenFor(deps, tenantId, userId, 'admin');
+  return { user: userView(user!), tenant: tenantView(tenant!), role: 'admin' as const, ...session(accessToken, refresh.token) };
+}
+
+const badLogin = () => new AppError('unauthorized', 'Invalid email or password.');
+
+export interface LoginInput {
+  email: string;
+  password: string;
+  tenantId?: string | undefined;
+}
+
+/**
+ * Same answer and comparable work for an unknown email and a wrong password:
+ * an unknown email is verified against a dummy hash before failing.
+ */
+export async function login(deps: ServiceDeps, input: LoginInput) {
+  const { db, now } = deps;
+  const email = normalizeEmail(input.email);
+  const user = await db.select().from(users).where(eq(users.email, email)).get();
+  if (!user) {
+    await verifyPassword(input.password, await getDummyHash());
+    throw badLogin();
+  }
+  const all = await db
+    .select({ tenant: tenants, role: memberships.role })
+    .from(memberships)
+    .innerJoin(tenants, eq(tenants.id, memberships.tenantId))
+    .where(eq(memberships.userId, user.id))
+    .orderBy(asc(memberships.createdAt))
+    .all();
+  const chosen = input.tenantId ? all.find((m) => m.tenant.id === input.tenantId) : all[0];
+  const ok = await verifyPassword(input.password, user.passwordHash);
+  if (!ok || !chosen) {
+    const target = chosen ?? all[0];
+    if (target && !ok) {
+      await auditInsert(new TenantScope(db, target.tenant.id), { type: 'anonymous', id: null }, 'auth.login_failed', { type: 'user', id: user.id }, deps.meta, { reason: 'bad_password' }).run();
+    }
+    throw badLogin();
+  }
+  const scope = new TenantScope(db, chosen.tenant.id);
+  const refresh = await newRefreshToken(deps, chosen.tenant.id, user.id);
+  const stmts = [db.insert(refreshTokens).values(refresh.row), auditInsert(scope, { type: 'user', id: user.id }, 'auth.login', { type: 'user', id: user.id }, deps.meta)] as const;
+  if (needsRehash(user.passwordHash)) {
+    // Upgrade hashes made under an older policy while we hold the plaintext.
+    const upgraded = await hashPassword(input.password);
+    await db.batch([...stmts, db.update(users).set({ passwordHash: upgraded, updatedAt: now.toISOString() }).where(eq(users.id, user.id))]);
+  } else {
+    await db.batch([...stmts]);
+  }
+  const accessToken = await accessTokenFor(deps, chosen.tenant.id, user.id, chosen.role);
+  return {
+    user: userView(user),
+    tenant: tenantView(chosen.tenant),
+    role: chosen.role,
+    tenants: all.map((m) => ({ id: m.tenant.id, name: m.tenant.name, role: m.role })),
+    ...session(accessToken, refresh.token),
+  };
+}
+
+export async function refresh(deps: ServiceDeps, refreshToken: string) {
+  const out = await rotateRefreshToken(deps, refreshToken, async (tenantId, userId, familyId) => {
+    await auditInsert(new TenantScope(deps.db, tenantId), { type: 'anonymous', id: null }, 'auth.refresh_reuse_detected', { type: 'user', id: userId }, deps.meta, { familyId }).run();
+  });
+  return out.session;
+}
+
+/**
+ * Revokes the presented refresh token's family; with no token, every refresh
+ * token of the calling user in this tenant. Unknown tokens are not an error
+ * (RFC 7009 §2.2), so logout is safe to retry.
+ */
+export async function logout(deps: ServiceDeps, refreshToken: string | undefined, auth: AuthContext | undefined): Promise<void> {
+  const { db, now } = deps;
+  if (refreshToken) {
+    const row = await db.select().from(refreshTokens).where(eq(refreshTokens.tokenHash, await hashSecret(refreshToken, pepperOf(deps.config)))).get();
+    if (!row) return;
+    if (auth && (auth.tenantId !== row.tenantId || auth.actorId !== row.userId)) return;
+    await revokeFamily(db, row.familyId, now);
+    await auditInsert(new TenantScope(db, row.tenantId), { type: 'user', id: row.userId }, 'auth.logout', { type: 'user', id: row.userId }, deps.meta).run();
+    return;
+  }
+  if (!auth || auth.actorType !== 'user') {
+    throw new AppError('unauthorized', 'Send the refresh token to revoke, or authenticate as the user to sign out everywhere.');
+  }
+  const scope = new TenantScope(db, auth.tenantId);
+  await db.batch([
+    scope.update(refreshTokens, { revokedAt: now.toISOString() }, and(eq(refreshTokens.userId, auth.actorId))),
+    auditInsert(scope, { type: 'user', id: auth.actorId }, 'auth.logout', { type: 'user', id: auth.actorId }, deps.meta, { everywhere: true }),
+  ]);
+}

@@ -1,0 +1,139 @@
+/**
+ * Resolves a bearer credential (access JWT or API key) to the tenant context.
+ * Hot path: JWT verification is local; membership and API-key rows come from a
+ * 30 s in-isolate cache, so D1 is read once per credential per isolate per TTL.
+ */
+import { and, eq } from 'drizzle-orm';
+import type { Config } from '../config';
+import type { Db } from '../db/client';
+import { apiKeys, memberships, tenants } from '../db/schema';
+import { AppError } from '../lib/problem';
+import type { AuthContext } from '../types';
+import { TtlCache } from './credential-cache';
+import { verifyAccessToken } from './jwt';
+import { minRole, type Role } from './roles';
+import { hashSecret } from './secrets';
+
+export const API_KEY_PREFIX = 'ek_live_';
+const LAST_USED_RESOLUTION_MS = 60_000;
+
+type Plan = 'free' | 'pro';
+
+interface MembershipRecord {
+  role: Role;
+  plan: Plan;
+}
+interface ApiKeyRecord {
+  id: string;
+  tenantId: string;
+  role: Role;
+  plan: Plan;
+  expiresAt: string | null;
+  lastUsedAt: number;
+}
+
+const membershipCache = new TtlCache<MembershipRecord | null>();
+const apiKeyCache = new TtlCache<ApiKeyRecord | null>();
+
+/** Call after a membership changes or disappears (applies at once in this isolate). */
+export function forgetMembership(tenantId: string, userId: string): void {
+  membershipCache.delete(`${tenantId}:${userId}`);
+}
+
+/** Call after a key is revoked. */
+export function forgetApiKey(keyId: string): void {
+  apiKeyCache.deleteWhere((_k, v) => v?.id === keyId);
+}
+
+/** Call after a tenant's plan changes or the tenant is deleted. */
+export function forgetTenant(tenantId: string): void {
+  membershipCache.deleteWhere((k) => k.startsWith(`${tenantId}:`));
+  apiKeyCache.deleteWhere((_k, v) => v?.tenantId === tenantId);
+}
+
+const unauthorized = (detail: string) =>
+  new AppError('unauthorized', detail, { headers: { 'www-authenticate': 'Bearer error="invalid_token"' } });
+
+export interface ResolveDeps {
+  db: Db;
+  config: Config;
+  waitUntil: (p: Promise<unknown>) => void;
+  now?: number;
+}
+
+async function loadMembership(db: Db, tenantId: string, userId: string): Promise<MembershipRecord | null> {
+  const row = await db
+    .select({ role: memberships.role, plan: tenants.plan })
+    .from(memberships)
+    .innerJoin(tenants, eq(tenants.id, memberships.tenantId))
+    .where(and(eq(memberships.tenantId, tenantId), eq(memberships.userId, userId)))
+    .get();
+  return row ?? null;
+}
+
+async function resolveJwt(deps: ResolveDeps, token: string): Promise<AuthContext> {
+  const claims = await verifyAccessToken(
+    { keys: deps.config.JWT_PRIVATE_KEYS, issuer: deps.config.JWT_ISSUER, audience: deps.config.JWT_AUDIENCE },
+    token,
+    deps.now,
+  );
+  const key = `${claims.tid}:${claims.sub}`;
+  let m = membershipCache.get(key);
+  if (m === undefined) {
+    m = await loadMembership(deps.db, claims.tid, claims.sub);
+    membershipCache.set(key, m);
+  }
+  // A removed member's (or deleted user's) token stops working; a demoted one keeps only the lesser role.
+  if (m === null) throw unauthorized('The access token is invalid or expired.');
+  return {
+    tenantId: claims.tid,
+    actorId: claims.sub,
+    actorType: 'user',
+    role: minRole(claims.role, m.role),
+    credentialId: claims.jti,
+    plan: m.plan,
+  };
+}
+
+async function resolveApiKey(deps: ResolveDeps, token: string): Promise<AuthContext> {
+  const pepper = deps.config.TOKEN_PEPPER;
+  if (!pepper) throw new Error('TOKEN_PEPPER is not set');
+  const hash = await hashSecret(token, pepper);
+  let rec = apiKeyCache.get(hash);
+  if (rec === undefined) {
+    const row = await deps.db
+      .select({ id: apiKeys.id, tenantId: apiKeys.tenantId, role: apiKeys.role, expiresAt: apiKeys.expiresAt, revokedAt: apiKeys.revokedAt, lastUsedAt: apiKeys.lastUsedAt, plan: tenants.plan })
+      .from(apiKeys)
+      .innerJoin(tenants, eq(tenants.id, apiKeys.tenantId))
+      .where(eq(apiKeys.keyHash, hash))
+      .get();
+    rec =
+      row && !row.revokedAt
+        ? { id: row.id, tenantId: row.tenantId, role: row.role, plan: row.plan, expiresAt: row.expiresAt, lastUsedAt: row.lastUsedAt ? Date.parse(row.lastUsedAt) : 0 }
+        : null;
+    apiKeyCache.set(hash, rec);
+  }
+  const now = deps.now ?? Date.now();
+  if (rec === null || (rec.expiresAt !== null && Date.parse(rec.expiresAt) <= now)) {
+    throw unauthorized('The API key is invalid, revoked or expired.');
+  }
+  if (now - rec.lastUsedAt > LAST_USED_RESOLUTION_MS) {
+    // lastUsedAt has minute resolution so the hot path writes at most once a minute per key per isolate.
+    rec.lastUsedAt = now;
+    const id = rec.id;
+    deps.waitUntil(deps.db.update(apiKeys).set({ lastUsedAt: new Date(now).toISOString() }).where(eq(apiKeys.id, id)).run().catch(() => undefined));
+  }
+  return { tenantId: rec.tenantId, actorId: rec.id, actorType: 'api_key', role: rec.role, credentialId: rec.id, plan: rec.plan };
+}
+
+/** Parses `Authorization: Bearer …` and resolves it; every failure is a generic 401. */
+export async function resolveCredential(deps: ResolveDeps, authorization: string | undefined): Promise<AuthContext> {
+  const m = /^Bearer\s+([A-Za-z0-9._~+/=-]+)\s*$/i.exec(authorization ?? '');
+  if (!m) {
+    throw new AppError('unauthorized', 'Send an access token or API key as `Authorization: Bearer <credential>`.', {
+      headers: { 'www-authenticate': 'Bearer' },
+    });
+  }
+  const token = m[1]!;
+  return token.startsWith(API_KEY_PREFIX) ? resolveApiKey(deps, token) : resolveJwt(deps, token);
+}

@@ -1,0 +1,18 @@
+/** Base64 / base64url helpers over Uint8Array (no Buffer in Workers without nodejs_compat). */
+
+export function toB64(bytes: Uint8Array): string {
+  let s = '';
+  for (const b of bytes) s += String.fromCharCode(b);
+  return btoa(s).replace(/=+$/, '');
+}
+
+export function fromB64(s: string): Uint8Array {
+  const bin = atob(s.replace(/-/g, '+').replace(/_/g, '/'));
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+export function toB64Url(bytes: Uint8Array): string {
+  return toB64(bytes).replace(/\+/g, '-').replace(/\//g, '_');
+}

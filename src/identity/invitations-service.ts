@@ -1,0 +1,144 @@
+/** Invitations: single-use, expiring tokens that let a person join a tenant with a role. */
+import { and, desc, eq, isNull, lt, sql } from 'drizzle-orm';
+import { invitations, memberships, refreshTokens, tenants, users } from '../db/schema';
+import { TenantScope } from '../db/tenant-scope';
+import { newId } from '../lib/ids';
+import { decodeCursor, toPage } from '../lib/pagination';
+import { AppError } from '../lib/problem';
+import { auditInsert } from './audit';
+import { assertStrongPassword, normalizeEmail } from './auth-service';
+import { actorOf, pepperOf, type ServiceDeps, type TenantCall } from './context';
+import { hashPassword, verifyPassword } from './passwords';
+import type { Role } from './roles';
+import { hashSecret, newSecret } from './secrets';
+import { accessTokenFor, newRefreshToken, session } from './sessions';
+import { invitationView, tenantView, userView } from './views';
+
+export const INVITATION_PREFIX = 'inv_';
+export const INVITATION_TTL_MS = 7 * 24 * 3600_000;
+
+export async function createInvitation(call: TenantCall, input: { email: string; role: Role }) {
+  const { db, scope, now } = call;
+  const email = normalizeEmail(input.email);
+  const member = await db
+    .select({ userId: memberships.userId })
+    .from(memberships)
+    .innerJoin(users, eq(users.id, memberships.userId))
+    .where(scope.where(memberships, eq(users.email, email)))
+    .get();
+  if (member) throw new AppError('conflict', `${email} is already a member of this tenant.`);
+  const token = newSecret(INVITATION_PREFIX);
+  const id = newId('inv');
+  await db.batch([
+    scope.insert(invitations, {
+      id,
+      email,
+      role: input.role,
+      tokenHash: await hashSecret(token, pepperOf(call.config)),
+      invitedBy: call.auth.actorId,
+      expiresAt: new Date(now.getTime() + INVITATION_TTL_MS).toISOString(),
+      createdAt: now.toISOString(),
+    }),
+    auditInsert(scope, actorOf(call.auth), 'invitation.created', { type: 'invitation', id }, call.meta, { email, role: input.role }),
+  ]);
+  const row = (await scope.select(invitations, eq(invitations.id, id)).get()) as typeof invitations.$inferSelect;
+  return { ...invitationView(row), token };
+}
+
+export async function listInvitations(call: TenantCall, limit: number, cursor: string | undefined) {
+  const after = decodeCursor(cursor);
+  const rows = (await call.scope
+    .select(invitations, after ? lt(invitations.id, after) : undefined)
+    .orderBy(desc(invitations.id))
+    .limit(limit + 1)
+    .all()) as (typeof invitations.$inferSelect)[];
+  const page = toPage(rows, limit, (r) => r.id);
+  return { data: page.data.map(invitationView), nextCursor: page.nextCursor };
+}
+
+export async function getInvitation(call: TenantCall, id: string) {
+  const row = (await call.scope.select(invitations, eq(invitations.id, id)).get()) as typeof invitations.$inferSelect | undefined;
+  if (!row) throw new AppError('not_found', `Invitation ${id} not found.`);
+  return invitationView(row);
+}
+
+export async function revokeInvitation(call: TenantCall, id: string): Promise<void> {
+  const { scope, now } = call;
+  const inv = await getInvitation(call, id);
+  if (inv.status !== 'pending') throw new AppError('conflict', `Invitation ${id} is ${inv.status} and cannot be revoked.`);
+  const res = await scope.update(invitations, { revokedAt: now.toISOString() }, and(eq(invitations.id, id), isNull(invitations.acceptedAt), isNull(invitations.revokedAt))).run();
+  if (res.meta.changes !== 1) throw new AppError('conflict', `Invitation ${id} was accepted or revoked meanwhile.`);
+  await auditInsert(scope, actorOf(call.auth), 'invitation.revoked', { type: 'invitation', id }, call.meta).run();
+}
+
+export interface AcceptInput {
+  token: string;
+  password?: string | undefined;
+  name?: string | undefined;
+}
+
+/**
+ * Joins the invitation's tenant. An existing account proves itself with its
+ * password; a new one is created from `name` + `password`. Single use is a
+ * compare-and-set: the membership row is inserted only if this request's mark
+ * on the invitation is the one that stuck.
+ */
+export async function acceptInvitation(deps: ServiceDeps, input: AcceptInput) {
+  const { db, now } = deps;
+  const tokenHash = await hashSecret(input.token, pepperOf(deps.config));
+  const inv = await db.select().from(invitations).where(eq(invitations.tokenHash, tokenHash)).get();
+  if (!inv) throw new AppError('not_found', 'Invitation not found.');
+  if (inv.acceptedAt) throw new AppError('conflict', 'This invitation has already been used.');
+  if (inv.revokedAt || Date.parse(inv.expiresAt) <= now.getTime()) throw new AppError('gone', 'This invitation has expired or was revoked.');
+
+  let user = await db.select().from(users).where(eq(users.email, inv.email)).get();
+  const stamp = now.toISOString();
+  const stmts = [];
+  if (user) {
+    if (!input.password || !(await verifyPassword(input.password, user.passwordHash))) {
+      throw new AppError('unauthorized', 'An account exists for this email: send its password to accept.');
+    }
+    const already = await db.select({ u: memberships.userId }).from(memberships).where(and(eq(memberships.tenantId, inv.tenantId), eq(memberships.userId, user.id))).get();
+    if (already) throw new AppError('conflict', 'You are already a member of this tenant.');
+  } else {
+    const missing = [
+      ...(input.password ? [] : [{ in: 'body' as const, path: 'password', pointer: '/password', message: 'Required for a new account', code: 'required' }]),
+      ...(input.name?.trim() ? [] : [{ in: 'body' as const, path: 'name', pointer: '/name', message: 'Required for a new account', code: 'required' }]),
+    ];
+    if (missing.length > 0) throw new AppError('validation_failed', 'A new account needs a name and a password.', { errors: missing });
+    assertStrongPassword(input.password!, { email: inv.email, name: input.name! });
+    const id = newId('usr');
+    const passwordHash = await hashPassword(input.password!);
+    stmts.push(db.insert(users).values({ id, email: inv.email, name: input.name!.trim(), passwordHash, createdAt: stamp, updatedAt: stamp }));
+    user = { id, email: inv.email, name: input.name!.trim(), passwordHash, createdAt: stamp, updatedAt: stamp };
+  }
+  const userId = user.id;
+  const scope = new TenantScope(db, inv.tenantId);
+  const refresh = await newRefreshToken(deps, inv.tenantId, userId);
+  const results = await db.batch([
+    db
+      .update(invitations)
+      .set({ acceptedAt: stamp, acceptedBy: userId })
+      .where(and(eq(invitations.id, inv.id), isNull(invitations.acceptedAt), isNull(invitations.revokedAt))),
+    ...stmts,
+    // Inserted only if the compare-and-set above was ours (INSERT … SELECT … WHERE).
+    db.insert(memberships).select(
+      db
+        .select({
+          tenantId: sql<string>`${inv.tenantId}`.as('tenant_id'),
+          userId: sql<string>`${userId}`.as('user_id'),
+          role: sql<Role>`${inv.role}`.as('role'),
+          createdAt: sql<string>`${stamp}`.as('created_at'),
+          updatedAt: sql<string>`${stamp}`.as('updated_at'),
+        })
+        .from(invitations)
+        .where(and(eq(invitations.id, inv.id), eq(invitations.acceptedBy, userId), eq(invitations.acceptedAt, stamp))),
+    ),
+    db.insert(refreshTokens).values(refresh.row),
+    auditInsert(scope, { type: 'user', id: userId }, 'invitation.accepted', { type: 'invitation', id: inv.id }, deps.meta, { role: inv.role }),
+  ]);
+  if (results[0].meta.changes !== 1) throw new AppError('conflict', 'This invitation has already been used.');
+  const tenant = await db.select().from(tenants).where(eq(tenants.id, inv.tenantId)).get();
+  const accessToken = await accessTokenFor(deps, inv.tenantId, userId, inv.role);
+  return { user: userView(user), tenant: tenantView(tenant!), role: inv.role, ...session(accessToken, refresh.token) };
+}

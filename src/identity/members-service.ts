@@ -1,0 +1,69 @@
+/** Members of the caller's tenant. The last admin can be neither removed nor demoted. */
+import { and, eq, gt, isNull, sql } from 'drizzle-orm';
+import { memberships, refreshTokens, users } from '../db/schema';
+import { decodeCursor, toPage } from '../lib/pagination';
+import { AppError } from '../lib/problem';
+import { auditInsert } from './audit';
+import { actorOf, type TenantCall } from './context';
+import { forgetMembership } from './credentials';
+import type { Role } from './roles';
+
+const notFound = (userId: string) => new AppError('not_found', `Member ${userId} not found.`);
+
+export async function listMembers(call: TenantCall, limit: number, cursor: string | undefined) {
+  const after = decodeCursor(cursor);
+  const rows = await call.db
+    .select({ userId: memberships.userId, role: memberships.role, joinedAt: memberships.createdAt, email: users.email, name: users.name })
+    .from(memberships)
+    .innerJoin(users, eq(users.id, memberships.userId))
+    .where(call.scope.where(memberships, after ? gt(memberships.userId, after) : undefined))
+    .orderBy(memberships.userId)
+    .limit(limit + 1)
+    .all();
+  return toPage(rows, limit, (r) => r.userId);
+}
+
+export async function getMember(call: TenantCall, userId: string) {
+  const row = await call.db
+    .select({ userId: memberships.userId, role: memberships.role, joinedAt: memberships.createdAt, email: users.email, name: users.name })
+    .from(memberships)
+    .innerJoin(users, eq(users.id, memberships.userId))
+    .where(call.scope.where(memberships, eq(memberships.userId, userId)))
+    .get();
+  if (!row) throw notFound(userId);
+  return row;
+}
+
+/** SQL guard: the change may proceed unless it would leave the tenant without an admin. */
+function keepsAnAdmin(tenantId: string) {
+  return sql`(${memberships.role} <> 'admin' OR (SELECT COUNT(*) FROM memberships m2 WHERE m2.tenant_id = ${tenantId} AND m2.role = 'admin') > 1)`;
+}
+
+export async function changeRole(call: TenantCall, userId: string, role: Role) {
+  const { scope, now } = call;
+  const before = await getMember(call, userId);
+  if (before.role === role) return before;
+  const guard = role === 'admin' ? undefined : keepsAnAdmin(scope.tenantId);
+  const res = await scope.update(memberships, { role, updatedAt: now.toISOString() }, and(eq(memberships.userId, userId), guard)).run();
+  if (res.meta.changes !== 1) {
+    throw new AppError('conflict', 'The last admin of a tenant cannot be demoted; promote another member first.');
+  }
+  await auditInsert(scope, actorOf(call.auth), 'member.role_changed', { type: 'user', id: userId }, call.meta, { from: before.role, to: role }).run();
+  forgetMembership(scope.tenantId, userId);
+  return getMember(call, userId);
+}
+
+export async function removeMember(call: TenantCall, userId: string): Promise<void> {
+  const { db, scope, now } = call;
+  await getMember(call, userId);
+  const [res] = await db.batch([
+    scope.delete(memberships, and(eq(memberships.userId, userId), keepsAnAdmin(scope.tenantId))),
+    // Sign the member out of this tenant: their refresh tokens here stop working at once.
+    scope.update(refreshTokens, { revokedAt: now.toISOString() }, and(eq(refreshTokens.userId, userId), isNull(refreshTokens.revokedAt), sql`NOT EXISTS (SELECT 1 FROM memberships m3 WHERE m3.tenant_id = ${scope.tenantId} AND m3.user_id = ${userId})`)),
+  ]);
+  if (res.meta.changes !== 1) {
+    throw new AppError('conflict', 'The last admin of a tenant cannot be removed; promote another member first.');
+  }
+  forgetMembership(scope.tenantId, userId);
+  await auditInsert(scope, actorOf(call.auth), 'member.removed', { type: 'user', id: userId }, call.meta).run();
+}

@@ -1,0 +1,48 @@
+/** /v1/me and /v1/tenant. */
+import { createRoute } from '@hono/zod-openapi';
+import { MeSchema, TenantSchema, UpdateTenantBody } from '../identity/schemas';
+import * as tenantService from '../identity/tenant-service';
+import { BearerAuth, jsonBody, jsonContent, problemResponses } from '../lib/openapi';
+import { newRouter } from '../lib/router';
+import { callOf, guarded } from './deps';
+
+const tags = ['Tenant'];
+
+export const accountRoutes = newRouter()
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/me',
+      tags,
+      summary: 'Who am I: the caller, its tenant and role',
+      middleware: guarded('tenant:read'),
+      security: BearerAuth,
+      responses: { 200: jsonContent(MeSchema, 'The caller'), ...problemResponses() },
+    }),
+    async (c) => c.json(await tenantService.me(callOf(c)), 200),
+  )
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/tenant',
+      tags,
+      summary: "The caller's tenant",
+      middleware: guarded('tenant:read'),
+      security: BearerAuth,
+      responses: { 200: jsonContent(TenantSchema, 'The tenant'), ...problemResponses() },
+    }),
+    async (c) => c.json(await tenantService.getTenant(callOf(c)), 200),
+  )
+  .openapi(
+    createRoute({
+      method: 'patch',
+      path: '/v1/tenant',
+      tags,
+      summary: "Update the caller's tenant (admin)",
+      middleware: guarded('tenant:write'),
+      security: BearerAuth,
+      request: { body: jsonBody(UpdateTenantBody) },
+      responses: { 200: jsonContent(TenantSchema, 'The updated tenant'), ...problemResponses() },
+    }),
+    async (c) => c.json(await tenantService.updateTenant(callOf(c), c.req.valid('json')), 200),
+  );

@@ -1,0 +1,25 @@
+/** /v1/audit-log (admin, newest first). */
+import { createRoute } from '@hono/zod-openapi';
+import { listAudit } from '../identity/audit';
+import { AuditEntrySchema } from '../identity/schemas';
+import { BearerAuth, jsonContent, problemResponses } from '../lib/openapi';
+import { PageQuerySchema, pageSchema } from '../lib/pagination';
+import { newRouter } from '../lib/router';
+import { callOf, guarded } from './deps';
+
+export const auditRoutes = newRouter().openapi(
+  createRoute({
+    method: 'get',
+    path: '/v1/audit-log',
+    tags: ['Tenant'],
+    summary: 'Audit log of the tenant, newest first (admin)',
+    middleware: guarded('audit:read'),
+    security: BearerAuth,
+    request: { query: PageQuerySchema },
+    responses: { 200: jsonContent(pageSchema(AuditEntrySchema, 'AuditPage'), 'Entries'), ...problemResponses() },
+  }),
+  async (c) => {
+    const q = c.req.valid('query');
+    return c.json(await listAudit(callOf(c).scope, q.limit, q.cursor), 200);
+  },
+);

@@ -1,0 +1,83 @@
+/** /v1/auth: sign-up, login, refresh, logout. Anonymous, throttled per IP and per account. */
+import { createRoute } from '@hono/zod-openapi';
+import { getDb } from '../db/client';
+import * as authService from '../identity/auth-service';
+import { resolveCredential } from '../identity/credentials';
+import { AuthResultSchema, LoginBody, LogoutBody, RefreshBody, SignupBody, TokenPairSchema } from '../identity/schemas';
+import { jsonBody, jsonContent, problemResponses } from '../lib/openapi';
+import { newRouter } from '../lib/router';
+import { clientIp, throttle } from '../middleware/rate-limit';
+import { serviceDeps } from './deps';
+
+const tags = ['Auth'];
+
+export const authRoutes = newRouter()
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/auth/signup',
+      tags,
+      summary: 'Create a user, a tenant and an admin membership',
+      request: { body: jsonBody(SignupBody) },
+      responses: {
+        201: jsonContent(AuthResultSchema, 'Signed up and signed in'),
+        ...problemResponses([409, 429], { authenticated: false }),
+      },
+    }),
+    async (c) => {
+      const body = c.req.valid('json');
+      await throttle(c.env.RL_AUTH, [`signup:ip:${clientIp(c.req.raw.headers)}`]);
+      return c.json(await authService.signup(serviceDeps(c), body), 201);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/auth/login',
+      tags,
+      summary: 'Exchange email and password for tokens (for one tenant)',
+      request: { body: jsonBody(LoginBody) },
+      responses: { 200: jsonContent(AuthResultSchema, 'Signed in'), ...problemResponses([401, 429], { authenticated: false }) },
+    }),
+    async (c) => {
+      const body = c.req.valid('json');
+      await throttle(c.env.RL_AUTH, [`login:ip:${clientIp(c.req.raw.headers)}`, `login:account:${authService.normalizeEmail(body.email)}`]);
+      return c.json(await authService.login(serviceDeps(c), body), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/auth/refresh',
+      tags,
+      summary: 'Rotate a refresh token into a new token pair',
+      description: 'Each refresh token works once. Presenting a used one revokes its whole family.',
+      request: { body: jsonBody(RefreshBody) },
+      responses: { 200: jsonContent(TokenPairSchema, 'New tokens'), ...problemResponses([401, 429], { authenticated: false }) },
+    }),
+    async (c) => {
+      const { refreshToken } = c.req.valid('json');
+      await throttle(c.env.RL_AUTH, [`refresh:ip:${clientIp(c.req.raw.headers)}`]);
+      return c.json(await authService.refresh(serviceDeps(c), refreshToken), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/auth/logout',
+      tags,
+      summary: 'Revoke a refresh token family (or, authenticated with no body, all of your sessions in this tenant)',
+      request: { body: { required: false, content: { 'application/json': { schema: LogoutBody } } } },
+      responses: { 204: { description: 'Signed out' }, ...problemResponses([401], { authenticated: false }) },
+    }),
+    async (c) => {
+      const body = (c.req.valid('json') ?? {}) as { refreshToken?: string };
+      const deps = serviceDeps(c);
+      const header = c.req.header('authorization');
+      const auth = header
+        ? await resolveCredential({ db: getDb(c.env.DB), config: deps.config, waitUntil: (p) => c.executionCtx.waitUntil(p) }, header)
+        : undefined;
+      await authService.logout(deps, body.refreshToken, auth);
+      return c.body(null, 204);
+    },
+  );

@@ -1,0 +1,87 @@
+/** /v1/invitations: create, list, get, revoke (admin) and accept (anonymous, with the token). */
+import { createRoute } from '@hono/zod-openapi';
+import * as invitations from '../identity/invitations-service';
+import { AcceptInvitationBody, AuthResultSchema, CreatedInvitationSchema, CreateInvitationBody, IdParam, InvitationSchema } from '../identity/schemas';
+import { BearerAuth, jsonBody, jsonContent, problemResponses } from '../lib/openapi';
+import { PageQuerySchema, pageSchema } from '../lib/pagination';
+import { newRouter } from '../lib/router';
+import { clientIp, throttle } from '../middleware/rate-limit';
+import { callOf, guarded, serviceDeps } from './deps';
+
+const tags = ['Members'];
+const InvitationIdParam = IdParam('invitationId', 'inv_01hzy0000000000000000000000');
+
+export const invitationRoutes = newRouter()
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/invitations/accept',
+      tags,
+      summary: 'Accept an invitation (creates the account if new) and sign in',
+      request: { body: jsonBody(AcceptInvitationBody) },
+      responses: { 200: jsonContent(AuthResultSchema, 'Joined and signed in'), ...problemResponses([401, 404, 409, 410, 429], { authenticated: false }) },
+    }),
+    async (c) => {
+      const body = c.req.valid('json');
+      await throttle(c.env.RL_AUTH, [`accept:ip:${clientIp(c.req.raw.headers)}`]);
+      return c.json(await invitations.acceptInvitation(serviceDeps(c), body), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/invitations',
+      tags,
+      summary: 'Invite someone by email with a role (admin); returns the single-use token once',
+      middleware: guarded('invitations:write'),
+      security: BearerAuth,
+      request: { body: jsonBody(CreateInvitationBody) },
+      responses: { 201: jsonContent(CreatedInvitationSchema, 'Invitation created'), ...problemResponses([409]) },
+    }),
+    async (c) => c.json(await invitations.createInvitation(callOf(c), c.req.valid('json')), 201),
+  )
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/invitations',
+      tags,
+      summary: 'List invitations (admin)',
+      middleware: guarded('invitations:read'),
+      security: BearerAuth,
+      request: { query: PageQuerySchema },
+      responses: { 200: jsonContent(pageSchema(InvitationSchema, 'InvitationPage'), 'Invitations'), ...problemResponses() },
+    }),
+    async (c) => {
+      const q = c.req.valid('query');
+      return c.json(await invitations.listInvitations(callOf(c), q.limit, q.cursor), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/invitations/{invitationId}',
+      tags,
+      summary: 'Get one invitation (admin)',
+      middleware: guarded('invitations:read'),
+      security: BearerAuth,
+      request: { params: InvitationIdParam },
+      responses: { 200: jsonContent(InvitationSchema, 'The invitation'), ...problemResponses() },
+    }),
+    async (c) => c.json(await invitations.getInvitation(callOf(c), c.req.valid('param').invitationId as string), 200),
+  )
+  .openapi(
+    createRoute({
+      method: 'delete',
+      path: '/v1/invitations/{invitationId}',
+      tags,
+      summary: 'Revoke a pending invitation (admin)',
+      middleware: guarded('invitations:write'),
+      security: BearerAuth,
+      request: { params: InvitationIdParam },
+      responses: { 204: { description: 'Revoked' }, ...problemResponses([409]) },
+    }),
+    async (c) => {
+      await invitations.revokeInvitation(callOf(c), c.req.valid('param').invitationId as string);
+      return c.body(null, 204);
+    },
+  );

@@ -1,0 +1,6 @@
+// Bindings the test configuration adds on top of wrangler.toml.
+declare namespace Cloudflare {
+  interface Env {
+    TEST_MIGRATIONS: import('cloudflare:test').D1Migration[];
+  }
+}
