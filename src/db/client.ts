@@ -7,3 +7,8 @@ export function getDb(d1: D1Database) {
 }
 
 export type Db = ReturnType<typeof getDb>;
+
+/** Readiness probe: one trivial query through the binding. */
+export async function pingDb(d1: D1Database): Promise<void> {
+  await d1.prepare('SELECT 1').first();
+}

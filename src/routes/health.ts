@@ -1,8 +1,7 @@
 /** Liveness, readiness and build information. Unauthenticated, cheap, never cached. */
 import { createRoute, z } from '@hono/zod-openapi';
-import { sql } from 'drizzle-orm';
 import pkg from '../../package.json';
-import { getDb } from '../db/client';
+import { pingDb } from '../db/client';
 import { jsonContent, problemResponses } from '../lib/openapi';
 import { newRouter } from '../lib/router';
 
@@ -96,7 +95,7 @@ export const healthRoutes = newRouter()
     }),
     async (c) => {
       const [d1, durableObject] = await Promise.all([
-        check(() => getDb(c.env.DB).run(sql`select 1`)),
+        check(() => pingDb(c.env.DB)),
         check(() => c.env.TENANT_HUB.get(c.env.TENANT_HUB.idFromName('__health__')).ping()),
       ]);
       const ok = d1.status === 'ok' && durableObject.status === 'ok';
