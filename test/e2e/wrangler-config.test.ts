@@ -1,0 +1,71 @@
+// wrangler.toml: bindings are not inherited by [env.*], so every environment must repeat them,
+// each with its own resources; and both deploy dry runs must bundle without a warning.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { unstable_readConfig } from 'wrangler';
+import { describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const ENVS = ['staging', 'production'] as const;
+
+function shape(env?: string) {
+  const c = unstable_readConfig({ config: 'wrangler.toml', ...(env ? { env } : {}) });
+  return {
+    name: c.name,
+    d1: c.d1_databases.map((d) => ({ binding: d.binding, name: d.database_name, migrations: d.migrations_dir })),
+    dos: c.durable_objects.bindings.map((b) => `${b.name}:${b.class_name}`).sort(),
+    producers: c.queues.producers?.map((p) => ({ binding: p.binding, queue: p.queue })) ?? [],
+    consumers: c.queues.consumers?.map((q) => ({ queue: q.queue, dlq: q.dead_letter_queue, retries: q.max_retries })) ?? [],
+    analytics: c.analytics_engine_datasets.map((a) => ({ binding: a.binding, dataset: a.dataset })),
+    ratelimits: c.ratelimits.map((r) => r.name).sort(),
+    crons: c.triggers.crons ?? [],
+    vars: Object.keys(c.vars).sort(),
+    sqliteClasses: c.migrations.flatMap((m) => m.new_sqlite_classes ?? []).sort(),
+  };
+}
+
+describe('wrangler.toml environments', () => {
+  const base = shape();
+
+  it('the default environment has every binding the Worker needs', () => {
+    expect(base.d1.map((d) => d.binding)).toEqual(['DB']);
+    expect(base.dos).toEqual(['FLOW_RUN:FlowRun', 'TENANT_HUB:TenantHub']);
+    expect(base.sqliteClasses).toEqual(['FlowRun', 'TenantHub']);
+    expect(base.producers.map((p) => p.binding)).toEqual(['EVENTS']);
+    expect(base.consumers[0]?.dlq).toBeTruthy();
+    expect(base.analytics.map((a) => a.binding)).toEqual(['ANALYTICS']);
+    expect(base.ratelimits).toEqual(['RL_AUTH', 'RL_FREE', 'RL_PRO']);
+    expect(base.crons.length).toBeGreaterThan(0);
+  });
+
+  for (const env of ENVS) {
+    it(`${env} repeats every binding with its own resources`, () => {
+      const e = shape(env);
+      expect(e.name).toBe(`edgecrew-${env}`);
+      expect(e.d1.map((d) => d.binding)).toEqual(base.d1.map((d) => d.binding));
+      expect(e.d1[0]!.name).not.toBe(base.d1[0]!.name);
+      expect(e.d1[0]!.migrations).toBe('migrations');
+      expect(e.dos).toEqual(base.dos);
+      expect(e.producers.map((p) => p.binding)).toEqual(['EVENTS']);
+      expect(e.producers[0]!.queue).toContain(env);
+      expect(e.consumers[0]!.queue).toBe(e.producers[0]!.queue);
+      expect(e.consumers[0]!.dlq).toContain(env);
+      expect(e.analytics[0]!.dataset).toContain(env);
+      expect(e.ratelimits).toEqual(base.ratelimits);
+      expect(e.crons).toEqual(base.crons);
+      expect(e.vars).toEqual(base.vars);
+    });
+  }
+
+  for (const env of ENVS) {
+    it(`wrangler deploy --dry-run --env ${env} bundles without a warning`, async () => {
+      const { stdout, stderr } = await run('npx', ['wrangler', 'deploy', '--dry-run', '--env', env, '--outdir', `.wrangler/tmp/dry-run-${env}`], {
+        env: { ...process.env, WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1', FORCE_COLOR: '0' },
+        maxBuffer: 16 * 1024 * 1024,
+      });
+      const out = `${stdout}\n${stderr}`;
+      expect(out).toContain('--dry-run: exiting now.');
+      expect(out).not.toMatch(/\bWARNING\b|\[WARN/);
+    }, 120_000);
+  }
+});
