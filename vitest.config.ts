@@ -22,7 +22,7 @@ export default defineConfig(async () => {
       globalSetup: ['./test/support/node/global-setup.ts'],
       testTimeout: 20_000,
       // Request logs are structured JSON for production; keep test output to warnings and errors.
-      onConsoleLog: (log) => !log.includes('"level":"info"'),
+      onConsoleLog: (log: string) => !log.includes('"level":"info"'),
       hookTimeout: 30_000,
     },
   };

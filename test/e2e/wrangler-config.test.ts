@@ -8,8 +8,22 @@ import { describe, expect, it } from 'vitest';
 const run = promisify(execFile);
 const ENVS = ['staging', 'production'] as const;
 
+// The subset of wrangler's config we check (its own types lean on @cloudflare/workers-types, which
+// the Worker's tsconfig must not load next to the generated runtime types).
+interface Cfg {
+  name: string;
+  d1_databases: Array<{ binding: string; database_name: string; migrations_dir: string }>;
+  durable_objects: { bindings: Array<{ name: string; class_name: string }> };
+  queues: { producers?: Array<{ binding: string; queue: string }>; consumers?: Array<{ queue: string; dead_letter_queue?: string; max_retries?: number }> };
+  analytics_engine_datasets: Array<{ binding: string; dataset: string }>;
+  ratelimits: Array<{ name: string }>;
+  triggers: { crons?: string[] };
+  vars: Record<string, unknown>;
+  migrations: Array<{ new_sqlite_classes?: string[] }>;
+}
+
 function shape(env?: string) {
-  const c = unstable_readConfig({ config: 'wrangler.toml', ...(env ? { env } : {}) });
+  const c = unstable_readConfig({ config: 'wrangler.toml', ...(env ? { env } : {}) }) as unknown as Cfg;
   return {
     name: c.name,
     d1: c.d1_databases.map((d) => ({ binding: d.binding, name: d.database_name, migrations: d.migrations_dir })),

@@ -1,0 +1,91 @@
+/** The published contract: /openapi.json is valid OpenAPI 3.1 and every error is documented as problem+json. */
+import SwaggerParser from '@apidevtools/swagger-parser';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startWorker, type RunningWorker } from '../support/node/worker';
+
+type Responses = Record<string, { content?: Record<string, { schema?: Record<string, unknown> }> }>;
+type Operation = { operationId?: string; responses?: Responses };
+type Doc = { openapi: string; paths: Record<string, Record<string, Operation>> };
+
+const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
+/** Error responses deliberately not problem+json, each with its reason. Keep this list short. */
+const NON_PROBLEM_ERRORS: Record<string, string> = {
+  'GET /health/ready 503': 'a readiness report: load balancers and operators read the per-check body',
+};
+
+let worker: RunningWorker;
+let doc: Doc;
+
+beforeAll(async () => {
+  worker = await startWorker();
+  const res = await worker.fetch('/openapi.json');
+  expect(res.status).toBe(200);
+  expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+  doc = (await res.json()) as Doc;
+});
+afterAll(() => worker?.dispose());
+
+function operations(): Array<{ name: string; op: Operation }> {
+  return Object.entries(doc.paths).flatMap(([path, item]) =>
+    Object.entries(item)
+      .filter(([method]) => METHODS.includes(method))
+      .map(([method, op]) => ({ name: `${method.toUpperCase()} ${path}`, op })),
+  );
+}
+
+describe('GET /openapi.json', () => {
+  it('is a valid OpenAPI 3.1 document', async () => {
+    expect(doc.openapi).toBe('3.1.0');
+    // validate() dereferences in place; give it a copy so later checks see the $refs as served.
+    await expect(SwaggerParser.validate(structuredClone(doc) as never)).resolves.toBeTruthy();
+  });
+
+  it('documents the platform routes', () => {
+    for (const path of ['/health', '/health/live', '/health/ready']) expect(doc.paths[path]?.get, path).toBeDefined();
+  });
+
+  it('gives every operation responses, including problem+json errors', () => {
+    const ops = operations();
+    expect(ops.length).toBeGreaterThan(0);
+    for (const { name, op } of ops) {
+      const responses = Object.entries(op.responses ?? {});
+      expect(responses.length, `${name} has no responses`).toBeGreaterThan(0);
+      expect(responses.some(([s]) => /^2\d\d$/.test(s)), `${name} documents no success response`).toBe(true);
+      const errors = responses.filter(([s]) => /^[45]\d\d$/.test(s) || s === 'default');
+      expect(errors.length, `${name} documents no error response`).toBeGreaterThan(0);
+      expect(
+        errors.some(([, r]) => r.content?.['application/problem+json'] !== undefined),
+        `${name} documents no problem+json error`,
+      ).toBe(true);
+      for (const [status, response] of errors) {
+        if (NON_PROBLEM_ERRORS[`${name} ${status}`]) continue;
+        expect(Object.keys(response.content ?? {}), `${name} ${status}`).toEqual(['application/problem+json']);
+      }
+    }
+  });
+
+  it('describes errors with the RFC 9457 Problem schema', async () => {
+    const resolved = (await SwaggerParser.dereference(structuredClone(doc) as never)) as unknown as Doc;
+    for (const [path, item] of Object.entries(resolved.paths)) {
+      for (const [method, op] of Object.entries(item)) {
+        if (!METHODS.includes(method)) continue;
+        for (const [status, response] of Object.entries(op.responses ?? {})) {
+          const schema = response.content?.['application/problem+json']?.schema as { required?: string[] } | undefined;
+          if (!schema) continue;
+          expect(schema.required, `${method} ${path} ${status}`).toEqual(expect.arrayContaining(['type', 'title', 'status', 'detail']));
+        }
+      }
+    }
+  });
+});
+
+describe('GET /docs', () => {
+  it('serves the HTML API reference pointing at /openapi.json', async () => {
+    const res = await worker.fetch('/docs');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/html/);
+    const html = await res.text();
+    expect(html).toMatch(/<html/i);
+    expect(html).toContain('/openapi.json');
+  });
+});
