@@ -1,9 +1,6 @@
-// Secrets are set with `wrangler secret put` (or .dev.vars locally) and so are not
-// in wrangler.toml; `wrangler types` cannot see them. Declared here, validated in config.ts.
+// Vars set at deploy time (`wrangler deploy --var GIT_COMMIT:…`), so not in wrangler.toml and
+// unseen by `wrangler types`. Secrets come from .dev.vars.example via `npm run types`.
 interface Env {
-  SENTRY_DSN?: string;
-  JWT_PRIVATE_KEYS?: string;
-  TOKEN_PEPPER?: string;
   APP_VERSION?: string;
   GIT_COMMIT?: string;
 }
