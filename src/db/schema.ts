@@ -118,3 +118,19 @@ export const auditLog = sqliteTable(
   },
   (t) => [index('audit_log_tenant_idx').on(t.tenantId, t.id)],
 );
+
+/**
+ * Registry of each TenantHub's next due time (earliest pending reminder or
+ * unpublished event). The hub keeps its own row current; the cron sweeper
+ * wakes hubs whose time has passed, so a lost alarm never loses a reminder.
+ * Only hubs with pending work have a row, so it stays small.
+ */
+export const hubSchedules = sqliteTable(
+  'hub_schedules',
+  {
+    tenantId: text('tenant_id').primaryKey(),
+    nextDueAt: text('next_due_at').notNull(),
+    updatedAt: text('updated_at').notNull(),
+  },
+  (t) => [index('hub_schedules_due_idx').on(t.nextDueAt)],
+);
