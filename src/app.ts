@@ -23,6 +23,9 @@ import { healthRoutes } from './routes/health';
 import { invitationRoutes } from './routes/invitations';
 import { jwksRoutes } from './routes/jwks';
 import { memberRoutes } from './routes/members';
+import { notificationRoutes } from './routes/notifications';
+import { syncRoutes } from './routes/sync';
+import { taskRoutes } from './routes/tasks';
 import type { AppEnv } from './types';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
@@ -95,6 +98,9 @@ export function createApp(options: CreateAppOptions = {}): OpenAPIHono<AppEnv> {
   app.route('/', invitationRoutes);
   app.route('/', apiKeyRoutes);
   app.route('/', auditRoutes);
+  app.route('/', taskRoutes);
+  app.route('/', syncRoutes);
+  app.route('/', notificationRoutes);
   options.extend?.(app);
   mountDocs(app);
 

@@ -2,10 +2,10 @@
  * The backstop sweeper, run by the cron trigger. Each job is small, bounded and
  * idempotent; one failing job never stops the others.
  */
-import { and, isNotNull, lt, or } from 'drizzle-orm';
+import { and, asc, isNotNull, lt, lte, or } from 'drizzle-orm';
 import type { Config } from '../config';
 import { getDb } from '../db/client';
-import { invitations, refreshTokens } from '../db/schema';
+import { hubSchedules, invitations, refreshTokens } from '../db/schema';
 import { createLogger, errorFields } from '../observability/log';
 
 export interface SweepJob {
@@ -27,7 +27,40 @@ const purgeExpiredCredentials: SweepJob = {
   },
 };
 
-export const SWEEP_JOBS: SweepJob[] = [purgeExpiredCredentials];
+/** Grace before the sweeper steps in: the hub's own alarm fires within milliseconds normally. */
+export const HUB_GRACE_MS = 30_000;
+const HUBS_PER_SWEEP = 200;
+const WAKE_CONCURRENCY = 8;
+
+/**
+ * Wakes every TenantHub whose registry time (earliest pending reminder, or an
+ * unpublished event) is past due by more than the grace: a lost or exhausted
+ * alarm never loses a reminder. wake() is idempotent, like the alarm.
+ */
+const wakeOverdueHubs: SweepJob = {
+  name: 'wake-overdue-hubs',
+  async run(env, now) {
+    const db = getDb(env.DB);
+    const due = await db
+      .select({ tenantId: hubSchedules.tenantId })
+      .from(hubSchedules)
+      .where(lte(hubSchedules.nextDueAt, new Date(now.getTime() - HUB_GRACE_MS).toISOString()))
+      .orderBy(asc(hubSchedules.nextDueAt))
+      .limit(HUBS_PER_SWEEP)
+      .all();
+    let delivered = 0;
+    let failed = 0;
+    for (let i = 0; i < due.length; i += WAKE_CONCURRENCY) {
+      const results = await Promise.allSettled(
+        due.slice(i, i + WAKE_CONCURRENCY).map(({ tenantId }) => env.TENANT_HUB.get(env.TENANT_HUB.idFromName(tenantId)).wake(tenantId)),
+      );
+      for (const r of results) r.status === 'fulfilled' ? (delivered += r.value.delivered) : (failed += 1);
+    }
+    return { hubs: due.length, delivered, failed };
+  },
+};
+
+export const SWEEP_JOBS: SweepJob[] = [purgeExpiredCredentials, wakeOverdueHubs];
 
 export async function runSweeper(env: Env, config: Config, now: Date, jobs = SWEEP_JOBS): Promise<Record<string, unknown>> {
   const log = createLogger({ handler: 'scheduled', env: config.ENVIRONMENT });

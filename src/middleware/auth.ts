@@ -9,11 +9,13 @@ import type { AppEnv } from '../types';
 const RATE_PERIOD_SECONDS = 60;
 
 /** Resolves the bearer credential into `c.var.auth`, then applies the plan's rate limit per tenant and per credential. */
-export function authenticate() {
+export function authenticate(options: { allowQueryToken?: boolean } = {}) {
   return createMiddleware<AppEnv>(async function authenticate(c, next) {
+    // Browsers cannot set headers on a WebSocket handshake, so socket routes also accept ?access_token=.
+    const queryToken = options.allowQueryToken ? c.req.query('access_token') : undefined;
     const auth = await resolveCredential(
       { db: getDb(c.env.DB), config: c.get('config'), waitUntil: (p) => c.executionCtx.waitUntil(p) },
-      c.req.header('authorization'),
+      c.req.header('authorization') ?? (queryToken ? `Bearer ${queryToken}` : undefined),
     );
     c.set('auth', auth);
     const limiter = auth.plan === 'pro' ? c.env.RL_PRO : c.env.RL_FREE;

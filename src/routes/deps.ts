@@ -23,6 +23,6 @@ export function callOf(c: Context<AppEnv>): TenantCall {
 }
 
 /** Route middleware: authenticate, then require `permission`. */
-export function guarded(permission: Permission) {
-  return [authenticate(), requirePermission(permission)];
+export function guarded(permission: Permission, options: { allowQueryToken?: boolean } = {}) {
+  return [authenticate(options), requirePermission(permission)];
 }

@@ -29,6 +29,8 @@ export function mountDocs(app: OpenAPIHono<AppEnv>): void {
       { name: 'Tenant', description: 'The caller, its tenant and audit log' },
       { name: 'Members', description: 'Members and invitations' },
       { name: 'API keys', description: 'Server credentials' },
+      { name: 'Tasks', description: 'Tasks, reminders, recurrence, notifications' },
+      { name: 'Sync', description: 'Ordered, gap-free change stream over HTTP and WebSocket' },
     ],
   }));
   app.get(

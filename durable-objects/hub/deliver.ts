@@ -1,0 +1,40 @@
+/**
+ * Reminder delivery, run by the hub's alarm (and by the sweeper through wake()).
+ * Each reminder is claimed, turned into a notification, logged as a change and
+ * emitted as events in ONE transaction, so an alarm retry delivers nothing twice.
+ */
+import { newId } from '../../src/lib/ids';
+import type { Notification } from '../../src/tasks/model';
+import { appendChange, appendEvent, setChangeData } from './log';
+import { claimReminder, dueReminders, readTask, type DueReminder } from './task-store';
+import { writeNotification } from './task-store';
+
+const BATCH = 100;
+
+export function deliverDueReminders(storage: DurableObjectStorage, tenantId: string, now: number): number {
+  const sql = storage.sql;
+  let delivered = 0;
+  for (;;) {
+    const due = dueReminders(sql, now, BATCH);
+    if (due.length === 0) break;
+    for (const r of due) if (storage.transactionSync(() => deliverOne(sql, tenantId, r, now))) delivered += 1;
+    if (due.length < BATCH) break;
+  }
+  return delivered;
+}
+
+function deliverOne(sql: SqlStorage, tenantId: string, r: DueReminder, now: number): boolean {
+  const at = new Date(now).toISOString();
+  if (!claimReminder(sql, r.id, at)) return false;
+  const task = readTask(sql, r.task_id);
+  if (!task) return false;
+  const fireAt = new Date(r.fire_at).toISOString();
+  const when = task.dueAt ? `due ${task.dueAt}` : task.dueDate ? `due ${task.dueDate}` : 'reminder';
+  const n: Notification = { id: newId('ntf', now), kind: 'reminder', taskId: task.id, title: task.title, body: when, fireAt, createdAt: at, readAt: null };
+  writeNotification(sql, n);
+  const version = appendChange(sql, 'notification', n.id, 'upsert', at);
+  setChangeData(sql, version, n);
+  appendEvent(sql, tenantId, 'reminder.fired', at, { taskId: task.id, reminderId: r.id, fireAt, lateMs: now - r.fire_at });
+  appendEvent(sql, tenantId, 'notification.created', at, { notification: n });
+  return true;
+}

@@ -1,0 +1,69 @@
+/** The TenantHub's SQLite schema, one migration per version (see ../migrations.ts). */
+import type { DoMigration } from '../migrations';
+
+export const HUB_MIGRATIONS: readonly DoMigration[] = [
+  { version: 1, sql: `CREATE TABLE IF NOT EXISTS hub_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)` },
+  {
+    version: 2,
+    sql: `
+      CREATE TABLE tasks (
+        id TEXT PRIMARY KEY,
+        data TEXT NOT NULL,
+        status TEXT NOT NULL,
+        due_key TEXT,
+        assignee_id TEXT,
+        search TEXT NOT NULL,
+        version INTEGER NOT NULL
+      );
+      CREATE INDEX tasks_status_idx ON tasks (status, id);
+      CREATE INDEX tasks_due_idx ON tasks (due_key);
+      CREATE TABLE task_labels (task_id TEXT NOT NULL, label TEXT NOT NULL, PRIMARY KEY (label, task_id));
+      CREATE TABLE task_history (
+        id TEXT PRIMARY KEY,
+        task_id TEXT NOT NULL,
+        due_date TEXT,
+        due_at TEXT,
+        completed_at TEXT NOT NULL,
+        completed_by TEXT NOT NULL
+      );
+      CREATE INDEX task_history_task_idx ON task_history (task_id, id);
+      -- The per-tenant change log: version is the sync cursor (AUTOINCREMENT never reuses a value).
+      CREATE TABLE changes (
+        version INTEGER PRIMARY KEY AUTOINCREMENT,
+        entity TEXT NOT NULL,
+        entity_id TEXT NOT NULL,
+        op TEXT NOT NULL,
+        data TEXT,
+        occurred_at TEXT NOT NULL
+      );
+      -- One row per reminder per occurrence; delivered_at makes delivery idempotent across alarm retries.
+      CREATE TABLE reminders (
+        id TEXT PRIMARY KEY,
+        task_id TEXT NOT NULL,
+        fire_at INTEGER NOT NULL,
+        delivered_at TEXT
+      );
+      CREATE INDEX reminders_pending_idx ON reminders (delivered_at, fire_at);
+      CREATE INDEX reminders_task_idx ON reminders (task_id);
+      CREATE TABLE notifications (
+        id TEXT PRIMARY KEY,
+        data TEXT NOT NULL,
+        read_at TEXT
+      );
+      -- Events committed with their change, published to the EVENTS queue by the alarm.
+      CREATE TABLE outbox (
+        sequence INTEGER PRIMARY KEY AUTOINCREMENT,
+        event TEXT NOT NULL,
+        published_at TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE INDEX outbox_pending_idx ON outbox (published_at, sequence);
+      -- Replays of a socket mutation with the same client id apply once.
+      CREATE TABLE client_mutations (
+        key TEXT PRIMARY KEY,
+        response TEXT NOT NULL,
+        created_at TEXT NOT NULL
+      );
+    `,
+  },
+];

@@ -1,0 +1,107 @@
+/**
+ * Task mutations inside the hub. Each runs inside one SQLite transaction that
+ * holds the task row, its change-log version, its outbox event and its
+ * reminder schedule, so they commit (or not) together.
+ */
+import { newId } from '../../src/lib/ids';
+import type { Actor, HubResult, Task, TaskCreate, TaskPatch } from '../../src/tasks/model';
+import { applyPatch, dueOf, emptyDraft, type Draft } from '../../src/tasks/normalize';
+import { nextDue } from '../../src/tasks/schedule';
+import { appendChange, appendEvent, setChangeData } from './log';
+import { addHistory, deleteTask as deleteRow, nextReminderFor, readTask, scheduleReminders, writeTask } from './task-store';
+
+export interface OpContext {
+  sql: SqlStorage;
+  tenantId: string;
+  actor: Actor;
+  now: number;
+}
+
+const notFound = (id: string): HubResult<never> => ({ ok: false, code: 'not_found', detail: `Task ${id} not found.` });
+
+function stale(id: string, expected: number, actual: number): HubResult<never> {
+  return { ok: false, code: 'precondition_failed', detail: `Task ${id} is at version ${actual}, not ${expected}; re-read it and retry.` };
+}
+
+function invalid(errors: { path: string; message: string; code: string }[]): HubResult<never> {
+  return { ok: false, code: 'validation_failed', detail: `Invalid task: ${errors.map((e) => e.path).join(', ')}.`, errors };
+}
+
+/** Persists `t` with a new change version, its reminders and one event. */
+function commit(ctx: OpContext, t: Task, eventType: string, extra: Record<string, unknown> = {}): Task {
+  const at = new Date(ctx.now).toISOString();
+  const version = appendChange(ctx.sql, 'task', t.id, 'upsert', at);
+  t.version = version;
+  scheduleReminders(ctx.sql, t, ctx.now);
+  t.nextReminderAt = nextReminderFor(ctx.sql, t.id);
+  writeTask(ctx.sql, t);
+  setChangeData(ctx.sql, version, t);
+  appendEvent(ctx.sql, ctx.tenantId, eventType, at, { task: t, actorId: ctx.actor.id, ...extra });
+  return t;
+}
+
+function draftOf(t: Task): Draft {
+  const { id: _i, version: _v, createdBy: _c, createdAt: _ca, updatedAt: _u, completedAt: _co, status: _s, nextReminderAt: _n, ...draft } = t;
+  return draft;
+}
+
+export function createTask(ctx: OpContext, input: TaskCreate): HubResult<Task> {
+  const { draft, errors } = applyPatch(emptyDraft(), input);
+  if (errors.length) return invalid(errors);
+  const at = new Date(ctx.now).toISOString();
+  const task: Task = { ...draft, id: newId('tsk', ctx.now), status: 'open', nextReminderAt: null, version: 0, createdBy: ctx.actor.id, createdAt: at, updatedAt: at, completedAt: null };
+  return { ok: true, value: commit(ctx, task, 'task.created') };
+}
+
+export function updateTask(ctx: OpContext, id: string, patch: TaskPatch, ifMatch?: number): HubResult<Task> {
+  const current = readTask(ctx.sql, id);
+  if (!current) return notFound(id);
+  if (ifMatch !== undefined && ifMatch !== current.version) return stale(id, ifMatch, current.version);
+  const { draft, errors } = applyPatch(draftOf(current), patch);
+  if (errors.length) return invalid(errors);
+  const next: Task = { ...current, ...draft, updatedAt: new Date(ctx.now).toISOString() };
+  return { ok: true, value: commit(ctx, next, 'task.updated', { changed: Object.keys(patch) }) };
+}
+
+/**
+ * Completing a recurring task records the occurrence in its history and moves
+ * the same task to its next occurrence; when the rule is exhausted it is done.
+ */
+export function completeTask(ctx: OpContext, id: string, ifMatch?: number): HubResult<Task> {
+  const current = readTask(ctx.sql, id);
+  if (!current) return notFound(id);
+  if (ifMatch !== undefined && ifMatch !== current.version) return stale(id, ifMatch, current.version);
+  if (current.status === 'done') return { ok: true, value: current };
+  const at = new Date(ctx.now).toISOString();
+  addHistory(ctx.sql, { id: newId('thi', ctx.now), taskId: id, dueDate: current.dueDate, dueAt: current.dueAt, completedAt: at, completedBy: ctx.actor.id });
+  const due = dueOf(current);
+  if (current.recurrence && due) {
+    const next = nextDue(due, current.recurrence, { from: current.recurrenceFrom, completedAt: at });
+    if (next) {
+      const advanced: Task = { ...current, dueDate: next.dueDate, dueAt: next.dueAt, updatedAt: at };
+      return { ok: true, value: commit(ctx, advanced, 'task.completed', { occurrence: { dueDate: current.dueDate, dueAt: current.dueAt }, recurring: true }) };
+    }
+  }
+  const done: Task = { ...current, status: 'done', completedAt: at, updatedAt: at };
+  return { ok: true, value: commit(ctx, done, 'task.completed', { occurrence: { dueDate: current.dueDate, dueAt: current.dueAt }, recurring: false }) };
+}
+
+export function reopenTask(ctx: OpContext, id: string, ifMatch?: number): HubResult<Task> {
+  const current = readTask(ctx.sql, id);
+  if (!current) return notFound(id);
+  if (ifMatch !== undefined && ifMatch !== current.version) return stale(id, ifMatch, current.version);
+  if (current.status === 'open') return { ok: true, value: current };
+  const at = new Date(ctx.now).toISOString();
+  return { ok: true, value: commit(ctx, { ...current, status: 'open', completedAt: null, updatedAt: at }, 'task.reopened') };
+}
+
+export function deleteTask(ctx: OpContext, id: string, ifMatch?: number): HubResult<{ version: number }> {
+  const current = readTask(ctx.sql, id);
+  if (!current) return notFound(id);
+  if (ifMatch !== undefined && ifMatch !== current.version) return stale(id, ifMatch, current.version);
+  const at = new Date(ctx.now).toISOString();
+  const version = appendChange(ctx.sql, 'task', id, 'delete', at);
+  deleteRow(ctx.sql, id);
+  appendEvent(ctx.sql, ctx.tenantId, 'task.deleted', at, { taskId: id, actorId: ctx.actor.id });
+  return { ok: true, value: { version } };
+}

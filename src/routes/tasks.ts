@@ -1,0 +1,151 @@
+/** /v1/tasks: CRUD, complete/reopen, history. The hub (TenantHub) does the work. */
+import { createRoute, z } from '@hono/zod-openapi';
+import { HistoryEntrySchema, TaskCreateSchema, TaskListQuery, TaskPatchSchema, TaskSchema } from '../tasks/schemas';
+import * as tasks from '../tasks/service';
+import { BearerAuth, jsonBody, jsonContent, problemResponses } from '../lib/openapi';
+import { decodeCursor, encodeCursor, PageQuerySchema, pageSchema } from '../lib/pagination';
+import { newRouter } from '../lib/router';
+import { callOf, guarded } from './deps';
+
+const tags = ['Tasks'];
+const TaskIdParam = z.object({ taskId: z.string().min(1).max(64).openapi({ param: { name: 'taskId', in: 'path' }, example: 'tsk_01m80cq2cyrgkmxygsr14g3x78' }) });
+const IfMatch = z.object({ 'if-match': z.string().optional().openapi({ param: { name: 'If-Match', in: 'header' }, description: 'ETag from a previous read; a stale one answers 412' }) });
+const withEtag = (description: string) => ({ ...jsonContent(TaskSchema, description), headers: { ETag: { schema: { type: 'string' as const }, description: 'The task version' } } });
+
+export const taskRoutes = newRouter()
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/tasks',
+      tags,
+      summary: 'Create a task',
+      middleware: guarded('data:write'),
+      security: BearerAuth,
+      request: { body: jsonBody(TaskCreateSchema) },
+      responses: { 201: withEtag('Created'), ...problemResponses() },
+    }),
+    async (c) => {
+      const task = await tasks.createTask(callOf(c), c.env, c.req.valid('json'));
+      c.header('etag', tasks.etagOf(task.version));
+      c.header('location', `/v1/tasks/${task.id}`);
+      return c.json(task, 201);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/tasks',
+      tags,
+      summary: 'List tasks (filters: status, due range, label, assignee, text)',
+      middleware: guarded('data:read'),
+      security: BearerAuth,
+      request: { query: TaskListQuery },
+      responses: { 200: jsonContent(pageSchema(TaskSchema, 'TaskPage'), 'Tasks in creation order'), ...problemResponses() },
+    }),
+    async (c) => {
+      const { cursor, ...q } = c.req.valid('query');
+      const page = await tasks.listTasks(callOf(c), c.env, { ...q, after: decodeCursor(cursor) });
+      return c.json({ data: page.data, nextCursor: page.nextCursor ? encodeCursor(page.nextCursor) : null }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/tasks/{taskId}',
+      tags,
+      summary: 'Get a task (ETag carries its version)',
+      middleware: guarded('data:read'),
+      security: BearerAuth,
+      request: { params: TaskIdParam },
+      responses: { 200: withEtag('The task'), ...problemResponses() },
+    }),
+    async (c) => {
+      const task = await tasks.getTask(callOf(c), c.env, c.req.valid('param').taskId);
+      c.header('etag', tasks.etagOf(task.version));
+      return c.json(task, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'patch',
+      path: '/v1/tasks/{taskId}',
+      tags,
+      summary: 'Update a task (send If-Match for optimistic concurrency)',
+      middleware: guarded('data:write'),
+      security: BearerAuth,
+      request: { params: TaskIdParam, headers: IfMatch, body: jsonBody(TaskPatchSchema) },
+      responses: { 200: withEtag('Updated'), ...problemResponses([412]) },
+    }),
+    async (c) => {
+      const task = await tasks.updateTask(callOf(c), c.env, c.req.valid('param').taskId, c.req.valid('json'), tasks.parseIfMatch(c.req.header('if-match')));
+      c.header('etag', tasks.etagOf(task.version));
+      return c.json(task, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'delete',
+      path: '/v1/tasks/{taskId}',
+      tags,
+      summary: 'Delete a task',
+      middleware: guarded('data:write'),
+      security: BearerAuth,
+      request: { params: TaskIdParam, headers: IfMatch },
+      responses: { 204: { description: 'Deleted' }, ...problemResponses([412]) },
+    }),
+    async (c) => {
+      await tasks.deleteTask(callOf(c), c.env, c.req.valid('param').taskId, tasks.parseIfMatch(c.req.header('if-match')));
+      return c.body(null, 204);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/tasks/{taskId}/complete',
+      tags,
+      summary: 'Complete a task; a recurring one moves to its next occurrence and records this one in its history',
+      middleware: guarded('data:write'),
+      security: BearerAuth,
+      request: { params: TaskIdParam, headers: IfMatch },
+      responses: { 200: withEtag('The task after completion'), ...problemResponses([412]) },
+    }),
+    async (c) => {
+      const task = await tasks.completeTask(callOf(c), c.env, c.req.valid('param').taskId, tasks.parseIfMatch(c.req.header('if-match')));
+      c.header('etag', tasks.etagOf(task.version));
+      return c.json(task, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/tasks/{taskId}/reopen',
+      tags,
+      summary: 'Reopen a completed task',
+      middleware: guarded('data:write'),
+      security: BearerAuth,
+      request: { params: TaskIdParam, headers: IfMatch },
+      responses: { 200: withEtag('The reopened task'), ...problemResponses([412]) },
+    }),
+    async (c) => {
+      const task = await tasks.reopenTask(callOf(c), c.env, c.req.valid('param').taskId, tasks.parseIfMatch(c.req.header('if-match')));
+      c.header('etag', tasks.etagOf(task.version));
+      return c.json(task, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/tasks/{taskId}/history',
+      tags,
+      summary: 'Completed occurrences of a task, newest first',
+      middleware: guarded('data:read'),
+      security: BearerAuth,
+      request: { params: TaskIdParam, query: PageQuerySchema },
+      responses: { 200: jsonContent(pageSchema(HistoryEntrySchema, 'TaskHistoryPage'), 'History'), ...problemResponses() },
+    }),
+    async (c) => {
+      const q = c.req.valid('query');
+      const page = await tasks.taskHistory(callOf(c), c.env, c.req.valid('param').taskId, q.limit, decodeCursor(q.cursor));
+      return c.json({ data: page.data, nextCursor: page.nextCursor ? encodeCursor(page.nextCursor) : null }, 200);
+    },
+  );

@@ -1,0 +1,106 @@
+/**
+ * The task model shared by the Worker (validation, routes) and the TenantHub
+ * (storage, the single writer). Plain data only: it crosses the RPC boundary.
+ */
+
+export type TaskStatus = 'open' | 'done';
+export type RecurrenceFrom = 'due' | 'completion';
+export type ReminderSpec = { before: string } | { at: string };
+
+export interface Task {
+  id: string;
+  title: string;
+  notes: string | null;
+  status: TaskStatus;
+  priority: 1 | 2 | 3 | 4;
+  labels: string[];
+  assigneeId: string | null;
+  dueDate: string | null;
+  dueAt: string | null;
+  timezone: string;
+  recurrence: string | null;
+  recurrenceFrom: RecurrenceFrom;
+  reminders: ReminderSpec[];
+  nextReminderAt: string | null;
+  version: number;
+  createdBy: string;
+  createdAt: string;
+  updatedAt: string;
+  completedAt: string | null;
+}
+
+/** Fields a client may set; `null` clears an optional field. */
+export interface TaskPatch {
+  title?: string;
+  notes?: string | null;
+  priority?: 1 | 2 | 3 | 4;
+  labels?: string[];
+  assigneeId?: string | null;
+  dueDate?: string | null;
+  dueAt?: string | null;
+  timezone?: string;
+  recurrence?: string | null;
+  recurrenceFrom?: RecurrenceFrom;
+  reminders?: ReminderSpec[];
+}
+
+export interface TaskCreate extends TaskPatch {
+  title: string;
+}
+
+export interface TaskFilter {
+  status?: TaskStatus | undefined;
+  dueFrom?: string | undefined;
+  dueTo?: string | undefined;
+  label?: string | undefined;
+  assigneeId?: string | undefined;
+  q?: string | undefined;
+  limit: number;
+  after?: string | undefined;
+}
+
+export interface HistoryEntry {
+  id: string;
+  taskId: string;
+  dueDate: string | null;
+  dueAt: string | null;
+  completedAt: string;
+  completedBy: string;
+}
+
+export interface Notification {
+  id: string;
+  kind: 'reminder';
+  taskId: string | null;
+  title: string;
+  body: string | null;
+  fireAt: string | null;
+  createdAt: string;
+  readAt: string | null;
+}
+
+export interface Change {
+  version: number;
+  entity: 'task' | 'notification';
+  entityId: string;
+  op: 'upsert' | 'delete';
+  data: Task | Notification | null;
+  occurredAt: string;
+}
+
+/** Who asks the hub to do something (already authenticated by the Worker). */
+export interface Actor {
+  id: string;
+  role: 'admin' | 'member' | 'viewer';
+}
+
+export interface HubFieldError {
+  path: string;
+  message: string;
+  code: string;
+}
+
+/** Hub RPC results: typed failures travel as data (RPC keeps only an Error's message). */
+export type HubResult<T> =
+  | { ok: true; value: T }
+  | { ok: false; code: 'not_found' | 'precondition_failed' | 'validation_failed' | 'conflict' | 'forbidden'; detail: string; errors?: HubFieldError[] };
