@@ -1,0 +1,47 @@
+/**
+ * Whole-machine CPU accounting (Linux /proc), to tell whether something else was
+ * running during a measurement: "foreign" CPU is every busy tick not spent by this
+ * process or its children (workerd). Elsewhere these return null.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+
+const read = (p) => {
+  try {
+    return readFileSync(p, 'utf8');
+  } catch {
+    return null;
+  }
+};
+
+/** utime + stime of a /proc/<pid>/stat line, and its parent pid. */
+function procTicks(stat) {
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { ppid: Number(rest[1]), ticks: Number(rest[11]) + Number(rest[12]) };
+}
+
+export function sampleCpu() {
+  const stat = read('/proc/stat');
+  if (stat === null) return null;
+  const f = stat.split('\n')[0].trim().split(/\s+/).slice(1, 9).map(Number);
+  const total = f.reduce((a, b) => a + b, 0);
+  const idle = f[3] + f[4];
+  let mine = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const s = read(`/proc/${entry}/stat`);
+    if (s === null) continue;
+    const { ppid, ticks } = procTicks(s);
+    if (Number(entry) === process.pid || ppid === process.pid) mine += ticks;
+  }
+  return { total, busy: total - idle, mine };
+}
+
+/** Percent of the whole machine (all cores) between two samples. */
+export function cpuBetween(a, b) {
+  if (a === null || b === null || b.total <= a.total) return null;
+  const span = b.total - a.total;
+  const busyPct = (100 * (b.busy - a.busy)) / span;
+  const benchPct = (100 * (b.mine - a.mine)) / span;
+  const r = (v) => Math.round(Math.max(0, v) * 10) / 10;
+  return { machineBusyPct: r(busyPct), benchPct: r(benchPct), foreignPct: r(busyPct - benchPct) };
+}

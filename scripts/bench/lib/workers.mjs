@@ -1,0 +1,179 @@
+/**
+ * Builds the real Worker bundle (wrangler deploy --dry-run) and starts it, plus the
+ * bare baseline Worker, on workerd through Miniflare directly (no wrangler dev proxy).
+ */
+import { spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { compileModuleRules, convertV4MiniflareOptions, Miniflare, testRegExps } from 'miniflare';
+import { unstable_getMiniflareWorkerOptions, unstable_readConfig } from 'wrangler';
+
+export const BENCH_DIR = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+export const ROOT = path.resolve(BENCH_DIR, '..', '..');
+export const OURS = 'edgecrew';
+export const BASE = 'baseline';
+export const TEST_VARS = { ENVIRONMENT: 'test', TOKEN_PEPPER: 'bench-pepper-0123456789abcdef0123456789abcdef' };
+
+const BUILD_TIMEOUT_MS = 180_000;
+
+/** `wrangler deploy --dry-run --outdir <tmp>`: the exact ES-module bundle we would deploy. */
+export async function buildWorker() {
+  const outdir = await mkdtemp(path.join(tmpdir(), 'edgecrew-bench-'));
+  // Also on abrupt exits (Ctrl-C is handled by Miniflare's exit hook, which may exit first).
+  const removeSync = () => rmSync(outdir, { recursive: true, force: true });
+  process.once('exit', removeSync);
+  const wranglerBin = path.join(path.dirname(createRequire(import.meta.url).resolve('wrangler/package.json')), 'bin', 'wrangler.js');
+  const args = [wranglerBin, 'deploy', '--dry-run', '--outdir', outdir, '--env=', '--config', path.join(ROOT, 'wrangler.toml')];
+  const output = [];
+  const code = await new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: '1' } });
+    const timer = setTimeout(() => {
+      child.kill('SIGTERM');
+      reject(new Error(`wrangler build timed out after ${BUILD_TIMEOUT_MS / 1000}s`));
+    }, BUILD_TIMEOUT_MS);
+    child.stdout.on('data', (b) => output.push(b));
+    child.stderr.on('data', (b) => output.push(b));
+    child.on('error', (err) => (clearTimeout(timer), reject(err)));
+    child.on('exit', (c) => (clearTimeout(timer), resolve(c)));
+  });
+  if (code !== 0) {
+    removeSync();
+    throw Object.assign(new Error(`wrangler deploy --dry-run failed (exit ${code}):\n${Buffer.concat(output).toString('utf8')}`), { benchReport: 'message' });
+  }
+  const files = await readdir(outdir);
+  if (!files.includes('index.js')) throw new Error(`wrangler produced no index.js in ${outdir} (got ${files.join(', ')})`);
+  const cleanup = async () => {
+    process.removeListener('exit', removeSync);
+    await rm(outdir, { recursive: true, force: true });
+  };
+  return { outdir, entry: path.join(outdir, 'index.js'), cleanup };
+}
+
+/** Runs fn with wrangler's info logging off ("Using secrets defined in .dev.vars", …). */
+function quietly(fn) {
+  const before = process.env.WRANGLER_LOG;
+  process.env.WRANGLER_LOG = 'error';
+  try {
+    return fn();
+  } finally {
+    if (before === undefined) delete process.env.WRANGLER_LOG;
+    else process.env.WRANGLER_LOG = before;
+  }
+}
+
+/** Reads migrations/*.sql (drizzle format) in order, split on `--> statement-breakpoint`. */
+export async function readMigrations(dir = path.join(ROOT, 'migrations')) {
+  const files = (await readdir(dir)).filter((f) => f.endsWith('.sql')).sort();
+  const out = [];
+  for (const file of files) {
+    const text = await readFile(path.join(dir, file), 'utf8');
+    const statements = text.split('--> statement-breakpoint').map((s) => s.trim()).filter(Boolean);
+    out.push({ file, statements });
+  }
+  return out;
+}
+
+export async function applyMigrations(d1, migrations) {
+  for (const m of migrations) {
+    if (m.statements.length > 0) await d1.batch(m.statements.map((s) => d1.prepare(s)));
+  }
+}
+
+/**
+ * Every module of the bundle (index.js first, then e.g. *.wasm the bundle imports),
+ * typed with wrangler's module rules for this config plus the default JS rules.
+ */
+async function bundleModules(entry, wranglerRules) {
+  const dir = path.dirname(entry);
+  const rules = compileModuleRules([
+    ...wranglerRules,
+    { type: 'ESModule', include: ['**/*.js', '**/*.mjs'] },
+    { type: 'CommonJS', include: ['**/*.cjs'] },
+  ]);
+  const files = (await readdir(dir, { recursive: true, withFileTypes: true }))
+    .filter((d) => d.isFile())
+    .map((d) => path.join(d.parentPath, d.name))
+    .filter((f) => f !== entry && !f.endsWith('.map') && path.basename(f) !== 'README.md')
+    .sort();
+  const modules = [{ type: 'ESModule', path: entry }];
+  for (const file of files) {
+    const rel = path.relative(dir, file).split(path.sep).join('/');
+    const rule = rules.find((r) => testRegExps(r.include, rel));
+    if (rule === undefined) throw new Error(`bench: no module rule for bundle file ${rel}`);
+    modules.push({ type: rule.type, path: file });
+  }
+  return modules;
+}
+
+/**
+ * Starts one workerd (one Miniflare) holding both Workers, each on its own direct
+ * loopback socket (bypassing Miniflare's entry worker, so nothing sits in front of
+ * either Worker but workerd's HTTP server).
+ */
+export async function startWorkers({ entry, silenceConsole = true, onLog }) {
+  const pkg = JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8'));
+  const configPath = path.join(ROOT, 'wrangler.toml');
+  const { workerOptions, tomlVars } = quietly(() => ({
+    workerOptions: unstable_getMiniflareWorkerOptions(configPath).workerOptions,
+    tomlVars: unstable_readConfig({ config: configPath }).vars ?? {},
+  }));
+  // Miniflare 5 refuses `modulesRules`: bundleModules() applies them to the built files instead.
+  // Crons must not fire in the middle of a measurement.
+  const { modulesRules, cronTriggers: _crons, rootPath: _root, ...ours } = workerOptions;
+
+  const directSocket = [{ host: '127.0.0.1', port: 0 }];
+  const oursModules = [];
+  if (silenceConsole) {
+    // A tiny entry in front of the bundle that drops info/debug console output inside
+    // the isolate: per-request JSON logs otherwise cross a pipe to this process (which
+    // also runs the load generator) and skew the measurement. warn/error still reach us.
+    oursModules.push({
+      type: 'ESModule',
+      path: path.join(path.dirname(entry), '__bench_entry.mjs'),
+      contents:
+        "const noop = () => {};\nconsole.log = noop; console.info = noop; console.debug = noop;\n" +
+        `export * from './${path.basename(entry)}';\nexport { default } from './${path.basename(entry)}';\n`,
+    });
+  }
+  oursModules.push(...(await bundleModules(entry, modulesRules ?? [])));
+
+  // wrangler speaks Miniflare's v4 option shape; Miniflare 5 converts it.
+  const options = convertV4MiniflareOptions({
+    host: '127.0.0.1',
+    port: 0,
+    rootPath: ROOT,
+    logRequests: false,
+    handleStructuredLogs: onLog ?? (() => {}),
+    workers: [
+      {
+        ...ours,
+        name: OURS,
+        modules: oursModules,
+        modulesRoot: path.dirname(entry),
+        // wrangler.toml [vars] + TEST_VARS only: a developer's .dev.vars must not change results.
+        bindings: { ...tomlVars, ...TEST_VARS },
+        unsafeDirectSockets: directSocket,
+      },
+      {
+        name: BASE,
+        compatibilityDate: ours.compatibilityDate,
+        compatibilityFlags: ours.compatibilityFlags,
+        modules: [{ type: 'ESModule', path: path.join(BENCH_DIR, 'baseline-worker.js') }],
+        modulesRoot: BENCH_DIR,
+        bindings: { ENVIRONMENT: TEST_VARS.ENVIRONMENT, APP_NAME: pkg.name, APP_VERSION: pkg.version },
+        d1Databases: { DB: 'bench-baseline-db' },
+        durableObjects: { HUB: { className: 'BaselineHub', useSQLite: true } },
+        unsafeDirectSockets: directSocket,
+      },
+    ],
+  });
+  const mf = new Miniflare(options);
+  await mf.ready;
+  const oursUrl = await mf.unsafeGetDirectURL(OURS);
+  const baseUrl = await mf.unsafeGetDirectURL(BASE);
+  return { mf, oursUrl, baseUrl };
+}

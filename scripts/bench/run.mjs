@@ -1,0 +1,293 @@
+#!/usr/bin/env node
+/**
+ * npm run bench [-- --only <name>[,<name>…]] [-- --list]
+ *
+ * Builds the real Worker (wrangler deploy --dry-run), runs it and a bare baseline
+ * Worker on workerd through Miniflare directly (not `wrangler dev`, whose proxy
+ * costs ~10x), drives both over loopback with autocannon, and prints per scenario
+ * req/s, p50 and p99 for ours and the baseline side by side. Results go to
+ * bench-results/bench-<timestamp>.json and bench-results/latest.json.
+ *
+ * Env: BENCH_DURATION (s per side, default 5), BENCH_WARMUP (s per side, default 1),
+ *      BENCH_CONNECTIONS (default 16), BENCH_ROUNDS (alternating slices, default 4),
+ *      BENCH_WORKER_LOGS=1 (keep our Worker's info logs; they are dropped by default).
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { cpuBetween, sampleCpu } from './lib/cpu.mjs';
+import { merge, runLoad } from './lib/load.mjs';
+import { formatTable } from './lib/report.mjs';
+import { applyMigrations, BASE, buildWorker, OURS, readMigrations, ROOT, startWorkers, TEST_VARS } from './lib/workers.mjs';
+import { scenarios as ALL_SCENARIOS } from './scenarios.mjs';
+
+const num = (name, fallback, { min, max }) => {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const v = Number(raw);
+  if (!Number.isFinite(v) || v < min || v > max) throw new UsageError(`${name} must be a number in [${min}, ${max}], got ${JSON.stringify(raw)}`);
+  return v;
+};
+
+class UsageError extends Error {}
+
+const SETTLE_MS = 250;
+/** Other processes using more than this share of the machine during a run make it "noisy". */
+const NOISY_FOREIGN_PCT = 15;
+const SETUP_TIMEOUT_MS = 30_000;
+
+async function main() {
+  const { values } = parseArgs({
+    options: { only: { type: 'string', multiple: true }, list: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    allowPositionals: false,
+  });
+  if (values.help) {
+    const lines = (await readFile(new URL(import.meta.url), 'utf8')).split('\n');
+    console.log(lines.slice(2, lines.indexOf(' */')).map((l) => l.replace(/^ \* ?/, '')).join('\n'));
+    return 0;
+  }
+  if (values.list) {
+    for (const s of ALL_SCENARIOS) console.log(`${s.name}\t${describe(s.ours)}\tvs baseline ${describe(s.base)}`);
+    return 0;
+  }
+
+  const config = {
+    durationS: num('BENCH_DURATION', 5, { min: 0.5, max: 120 }),
+    warmupS: num('BENCH_WARMUP', 1, { min: 0, max: 30 }),
+    connections: num('BENCH_CONNECTIONS', 16, { min: 1, max: 512 }),
+    rounds: num('BENCH_ROUNDS', 4, { min: 1, max: 20 }),
+  };
+  assertUniqueNames(ALL_SCENARIOS);
+  const scenarios = selectScenarios(ALL_SCENARIOS, values.only ?? []);
+
+  // Hard ceiling for the whole run: build + start + every bounded load run, plus slack.
+  const perScenarioS = 2 * (config.warmupS + config.durationS) + 2 * (config.rounds + 1) * 15 + SETUP_TIMEOUT_MS / 1000;
+  const budgetS = Math.ceil(240 + scenarios.length * perScenarioS);
+  let cleanup = async () => {};
+  const watchdog = setTimeout(() => {
+    console.error(`bench: exceeded its ${budgetS}s budget, aborting`);
+    void Promise.race([cleanup(), sleep(5_000)]).finally(() => process.exit(3));
+  }, budgetS * 1000);
+
+  const startedAt = new Date();
+  const log = (msg) => process.stderr.write(`${msg}\n`);
+  log(`bench: ${scenarios.length} scenario(s), ${config.durationS}s per side in ${config.rounds} alternating round(s), ${config.connections} connections, ${config.warmupS}s warm-up`);
+
+  log('bench: building the Worker (wrangler deploy --dry-run)…');
+  const build = await buildWorker();
+  let mf;
+  const workerLogs = { warnings: 0, errors: 0, samples: [] };
+  cleanup = async () => {
+    await mf?.dispose().catch(() => {});
+    await build.cleanup().catch(() => {});
+  };
+  const onSignal = () => void cleanup().finally(() => process.exit(130));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  try {
+    const keepInfoLogs = process.env.BENCH_WORKER_LOGS === '1';
+    const started = await startWorkers({
+      entry: build.entry,
+      silenceConsole: !keepInfoLogs,
+      onLog: (entry) => {
+        // warn/error are counted and sampled; info only arrives with BENCH_WORKER_LOGS=1.
+        if (entry.level === 'warn') workerLogs.warnings++;
+        else if (entry.level === 'error') workerLogs.errors++;
+        else if (!keepInfoLogs) return;
+        const first = workerLogs.samples.length < 5;
+        if (first) workerLogs.samples.push(entry.message.slice(0, 500));
+        if (first || keepInfoLogs) process.stderr.write(`[worker ${entry.level}] ${entry.message.slice(0, 500)}\n`);
+      },
+    });
+    mf = started.mf;
+    const migrations = await readMigrations();
+    const targets = {};
+    for (const [key, name, url] of [['ours', OURS, started.oursUrl], ['base', BASE, started.baseUrl]]) {
+      const db = await mf.getD1Database('DB', name);
+      await applyMigrations(db, migrations);
+      targets[key] = { url: String(url), db, fetch: (p, init) => fetch(new URL(p, url), init) };
+    }
+    log(`bench: ours on ${targets.ours.url}, baseline on ${targets.base.url}; migrations applied (${migrations.map((m) => m.file).join(', ')})`);
+
+    const idle0 = sampleCpu();
+    await sleep(1_000);
+    const background = cpuBetween(idle0, sampleCpu());
+    if (background && background.foreignPct > NOISY_FOREIGN_PCT) {
+      log(`bench: WARNING other processes are using ${background.foreignPct}% of the machine before the run; absolute numbers will be low and noisy (ratios hold up better)`);
+    }
+
+    const results = [];
+    for (const scenario of scenarios) {
+      log(`bench: ${scenario.name}`);
+      const setup = scenario.setup ? await withTimeout(scenario.setup({ ...targets, pepper: TEST_VARS.TOKEN_PEPPER }), SETUP_TIMEOUT_MS, `setup of ${scenario.name}`) : {};
+      const req = {
+        ours: toRequest(scenario.ours, setup, targets.ours.url),
+        base: toRequest(scenario.base, setup, targets.base.url),
+      };
+      const smoke = {};
+      for (const side of ['ours', 'base']) {
+        smoke[side] = await probe(req[side]);
+        if (smoke[side].status < 200 || smoke[side].status > 299) {
+          log(`bench:   WARNING ${side} ${req[side].method} ${req[side].path} answered ${smoke[side].status}: ${smoke[side].body}`);
+        }
+      }
+      if (config.warmupS > 0) {
+        for (const side of ['ours', 'base']) await runLoad({ ...load(req[side]), durationS: config.warmupS, connections: config.connections });
+      }
+      // ABBA…: alternate which side goes first so slow drift (thermal, GC, storage growth) cancels out.
+      const runs = { ours: [], base: [] };
+      const slice = config.durationS / config.rounds;
+      for (let round = 0; round < config.rounds; round++) {
+        const order = round % 2 === 0 ? ['ours', 'base'] : ['base', 'ours'];
+        for (const side of order) {
+          await sleep(SETTLE_MS);
+          runs[side].push(await runLoad({ ...load(req[side]), durationS: slice, connections: config.connections }));
+        }
+      }
+      const ours = merge(runs.ours);
+      const base = merge(runs.base);
+      const row = {
+        name: scenario.name,
+        note: scenario.note,
+        ours: { request: publicRequest(req.ours), smokeStatus: smoke.ours.status, ...ours },
+        base: { request: publicRequest(req.base), smokeStatus: smoke.base.status, ...base },
+        ratio: base.reqPerSec > 0 ? round3(ours.reqPerSec / base.reqPerSec) : null,
+        noisy: [ours.cpu, base.cpu].some((c) => c !== null && c.foreignPctMax > NOISY_FOREIGN_PCT),
+      };
+      results.push(row);
+      log(`bench:   ours ${ours.reqPerSec} req/s p99 ${ours.latencyMs.p99} ms | base ${base.reqPerSec} req/s p99 ${base.latencyMs.p99} ms | errors ${ours.errors}/${base.errors}`);
+      if (row.noisy) log(`bench:   WARNING other processes took up to ${Math.max(ours.cpu.foreignPctMax, base.cpu.foreignPctMax)}% of the machine during this scenario`);
+    }
+
+    const finishedAt = new Date();
+    const report = {
+      startedAt: startedAt.toISOString(),
+      finishedAt: finishedAt.toISOString(),
+      git: gitInfo(),
+      machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? null, platform: `${os.platform()} ${os.release()}`, node: process.version },
+      versions: await versions(),
+      backgroundCpu: background,
+      config: { ...config, harness: 'miniflare (workerd direct sockets) + autocannon, loopback', workerInfoLogs: keepInfoLogs ? 'kept' : 'dropped in-isolate' },
+      workerLogs,
+      scenarios: results,
+    };
+    console.log('');
+    console.log(formatTable(results));
+    console.log('');
+    const outDir = path.join(ROOT, 'bench-results');
+    await mkdir(outDir, { recursive: true });
+    const file = path.join(outDir, `bench-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
+    const text = `${JSON.stringify(report, null, 2)}\n`;
+    await writeFile(file, text);
+    await writeFile(path.join(outDir, 'latest.json'), text);
+    console.log(`wrote ${path.relative(ROOT, file)} and bench-results/latest.json (${((finishedAt - startedAt) / 1000).toFixed(1)}s)`);
+
+    const failing = results.filter((r) => r.ours.errors > 0 || r.base.errors > 0);
+    if (failing.length > 0) {
+      console.error(`bench: ${failing.length} scenario(s) had errors (non-2xx, socket errors or timeouts): ${failing.map((r) => r.name).join(', ')}`);
+      return 1;
+    }
+    return 0;
+  } finally {
+    clearTimeout(watchdog);
+    await cleanup();
+  }
+}
+
+function selectScenarios(all, only) {
+  const wanted = only.flatMap((o) => o.split(',')).map((o) => o.trim()).filter(Boolean);
+  if (wanted.length === 0) return all;
+  const picked = new Set();
+  for (const w of wanted) {
+    const exact = all.filter((s) => s.name === w);
+    const matches = exact.length > 0 ? exact : all.filter((s) => s.name.toLowerCase().includes(w.toLowerCase()));
+    if (matches.length === 0) throw new UsageError(`--only ${JSON.stringify(w)} matches no scenario; have: ${all.map((s) => JSON.stringify(s.name)).join(', ')}`);
+    for (const m of matches) picked.add(m);
+  }
+  return all.filter((s) => picked.has(s));
+}
+
+function assertUniqueNames(all) {
+  const seen = new Set();
+  for (const s of all) {
+    if (seen.has(s.name)) throw new UsageError(`duplicate scenario name ${JSON.stringify(s.name)}`);
+    seen.add(s.name);
+  }
+}
+
+function toRequest(spec, setup, origin) {
+  const resolved = typeof spec === 'function' ? spec(setup) : spec;
+  const r = typeof resolved === 'string' ? { path: resolved } : resolved;
+  if (!r || typeof r.path !== 'string' || !r.path.startsWith('/')) throw new Error(`bad request spec: ${JSON.stringify(resolved)}`);
+  return {
+    method: (r.method ?? 'GET').toUpperCase(),
+    path: r.path,
+    url: new URL(r.path, origin).href,
+    headers: { ...(setup.headers ?? {}), ...(r.headers ?? {}) },
+    body: r.body,
+  };
+}
+
+const load = (r) => ({ url: r.url, method: r.method, headers: r.headers, body: r.body });
+
+/** The request as recorded in JSON: secrets in headers are not written to disk. */
+function publicRequest(r) {
+  const headers = Object.fromEntries(Object.entries(r.headers).map(([k, v]) => [k, /authorization|cookie|key|token/i.test(k) ? '[redacted]' : v]));
+  return { method: r.method, path: r.path, headers, ...(r.body === undefined ? {} : { bodyBytes: Buffer.byteLength(r.body) }) };
+}
+
+async function probe(r) {
+  const res = await fetch(r.url, { method: r.method, headers: r.headers, body: r.body, signal: AbortSignal.timeout(10_000) });
+  const body = (await res.text()).slice(0, 300);
+  return { status: res.status, body };
+}
+
+function describe(spec) {
+  if (typeof spec === 'function') return '(from setup)';
+  return typeof spec === 'string' ? `GET ${spec}` : `${spec.method ?? 'GET'} ${spec.path}`;
+}
+
+function gitInfo() {
+  const git = (...args) => {
+    const r = spawnSync('git', args, { cwd: ROOT, encoding: 'utf8', timeout: 5_000 });
+    return r.status === 0 ? r.stdout.trim() : null;
+  };
+  const status = git('status', '--porcelain');
+  return { commit: git('rev-parse', 'HEAD'), dirty: status === null ? null : status.length > 0 };
+}
+
+async function versions() {
+  const v = async (pkg) => {
+    try {
+      return JSON.parse(await readFile(path.join(ROOT, 'node_modules', pkg, 'package.json'), 'utf8')).version;
+    } catch {
+      return null;
+    }
+  };
+  return { wrangler: await v('wrangler'), miniflare: await v('miniflare'), workerd: await v('workerd'), autocannon: await v('autocannon') };
+}
+
+function withTimeout(promise, ms, what) {
+  let timer;
+  return Promise.race([
+    Promise.resolve(promise).finally(() => clearTimeout(timer)),
+    new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms))),
+  ]);
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const round3 = (v) => Math.round(v * 1000) / 1000;
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    const usage =
+      err instanceof UsageError ||
+      (err instanceof Error && (err.benchReport === 'message' || ('code' in err && String(err.code).startsWith('ERR_PARSE_ARGS'))));
+    console.error(usage ? `bench: ${err.message}` : err instanceof Error ? (err.stack ?? err.message) : err);
+    process.exit(2);
+  },
+);
