@@ -4,7 +4,12 @@
  * Every tenant-owned table has `tenant_id` first in its primary access index.
  */
 import { sql } from 'drizzle-orm';
-import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+
+export interface TenantSettings {
+  httpAllowlist?: string[];
+  maxActiveRuns?: number;
+}
 
 const createdAt = () => text('created_at').notNull().default(sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))`);
 
@@ -12,6 +17,8 @@ export const tenants = sqliteTable('tenants', {
   id: text('id').primaryKey(),
   name: text('name').notNull(),
   plan: text('plan', { enum: ['free', 'pro'] }).notNull().default('free'),
+  /** Tenant settings: `{ httpAllowlist?: string[], maxActiveRuns?: number }` (see docs/flows.md). */
+  settings: text('settings', { mode: 'json' }).$type<TenantSettings>().notNull().default(sql`'{}'`),
   createdAt: createdAt(),
   updatedAt: text('updated_at').notNull().default(sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))`),
 });
@@ -133,4 +140,81 @@ export const hubSchedules = sqliteTable(
     updatedAt: text('updated_at').notNull(),
   },
   (t) => [index('hub_schedules_due_idx').on(t.nextDueAt)],
+);
+
+/** A tenant's flow; its definitions live in immutable versions. */
+export const flows = sqliteTable(
+  'flows',
+  {
+    id: text('id').primaryKey(),
+    tenantId: text('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    description: text('description'),
+    latestVersion: integer('latest_version').notNull(),
+    createdBy: text('created_by').notNull(),
+    createdAt: createdAt(),
+    updatedAt: text('updated_at').notNull(),
+    deletedAt: text('deleted_at'),
+  },
+  (t) => [index('flows_tenant_idx').on(t.tenantId, t.id)],
+);
+
+export const flowVersions = sqliteTable(
+  'flow_versions',
+  {
+    flowId: text('flow_id').notNull().references(() => flows.id, { onDelete: 'cascade' }),
+    tenantId: text('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    version: integer('version').notNull(),
+    definition: text('definition', { mode: 'json' }).$type<Record<string, unknown>>().notNull(),
+    createdBy: text('created_by').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.flowId, t.version] }), index('flow_versions_tenant_idx').on(t.tenantId, t.flowId)],
+);
+
+/** Run summary index (the run's state lives in its FlowRun Durable Object). */
+export const runs = sqliteTable(
+  'runs',
+  {
+    id: text('id').primaryKey(),
+    tenantId: text('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    flowId: text('flow_id').notNull(),
+    flowVersion: integer('flow_version').notNull(),
+    status: text('status', { enum: ['queued', 'running', 'waiting', 'succeeded', 'failed', 'cancelled'] }).notNull(),
+    parentRunId: text('parent_run_id'),
+    rerunOf: text('rerun_of'),
+    createdBy: text('created_by').notNull(),
+    createdAt: createdAt(),
+    startedAt: text('started_at'),
+    finishedAt: text('finished_at'),
+    durationMs: integer('duration_ms'),
+    inputTokens: integer('input_tokens').notNull().default(0),
+    outputTokens: integer('output_tokens').notNull().default(0),
+    costUsd: real('cost_usd').notNull().default(0),
+    error: text('error'),
+    updatedAt: text('updated_at').notNull(),
+  },
+  (t) => [
+    index('runs_tenant_idx').on(t.tenantId, t.id),
+    index('runs_tenant_status_idx').on(t.tenantId, t.status),
+    index('runs_tenant_flow_idx').on(t.tenantId, t.flowId),
+  ],
+);
+
+/** A tenant's LLM provider; the API key is AES-GCM encrypted with LLM_KEY_SECRET. */
+export const llmProviders = sqliteTable(
+  'llm_providers',
+  {
+    id: text('id').primaryKey(),
+    tenantId: text('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    kind: text('kind', { enum: ['openai', 'workers-ai'] }).notNull(),
+    baseUrl: text('base_url'),
+    models: text('models', { mode: 'json' }).$type<Record<string, { model: string; inputCostPer1M?: number; outputCostPer1M?: number }>>().notNull(),
+    apiKeyEnc: text('api_key_enc'),
+    keyHint: text('key_hint'),
+    createdBy: text('created_by').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('llm_providers_name_uq').on(t.tenantId, t.name)],
 );
