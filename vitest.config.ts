@@ -2,17 +2,25 @@
 import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-plugin';
 import { defineConfig } from 'vitest/config';
 import { generateSigningKeys } from './scripts/keys.mjs';
+import { DEFAULT_TEST_SECRETS } from './test/support/node/secrets';
+import { freePort } from './test/support/node/tool-runner';
 
 export default defineConfig(async () => {
   const migrations = await readD1Migrations('./migrations');
   // Two keys, like a rotation in progress: the first signs, both are published.
   const jwtKeys = JSON.stringify(await generateSigningKeys(2));
+  // globalSetup starts the real tool runner after this config is read, so the port is chosen here
+  // and handed over through the environment (test/support/node/global-setup.ts).
+  process.env.EDGECREW_TOOL_RUNNER_PORT ??= String(await freePort());
+  const toolRunner = { TOOL_RUNNER_URL: `http://127.0.0.1:${process.env.EDGECREW_TOOL_RUNNER_PORT}`, TOOL_RUNNER_SECRET: DEFAULT_TEST_SECRETS.TOOL_RUNNER_SECRET };
   return {
     plugins: [
       cloudflareTest({
         wrangler: { configPath: './wrangler.toml' },
+        // The AI binding only exists remotely (it needs a Cloudflare login); tests use fakes instead.
+        remoteBindings: false,
         miniflare: {
-          bindings: { ENVIRONMENT: 'test', TEST_MIGRATIONS: migrations, TOKEN_PEPPER: 'test-pepper-0123456789abcdef0123456789abcdef', JWT_PRIVATE_KEYS: jwtKeys },
+          bindings: { ENVIRONMENT: 'test', TEST_MIGRATIONS: migrations, TOKEN_PEPPER: 'test-pepper-0123456789abcdef0123456789abcdef', JWT_PRIVATE_KEYS: jwtKeys, WEBHOOK_SECRET_KEY: 'test-webhook-secret-key-0123456789abcdef0123456789abcdef', LLM_KEY_SECRET: 'test-llm-key-secret-0123456789abcdef0123456789abcdef', ...toolRunner },
         },
       }),
     ],

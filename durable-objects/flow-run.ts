@@ -1,30 +1,206 @@
 /**
  * FlowRun: one per run (addressed by run id). Owns the run's state machine,
- * event log and alarms in its own SQLite storage.
+ * event log and alarms in its own SQLite storage. All driving happens in the
+ * alarm handler, so a crash mid-step is retried by the platform (alarms are
+ * at-least-once) and resumes from persisted state.
  */
 import { DurableObject } from 'cloudflare:workers';
-import { migrateDoStorage, type DoMigration } from './migrations';
+import { loadConfig } from '../src/config';
+import { TERMINAL, type RunEvent, type RunInit, type RunStatus, type RunView } from '../src/flows/run-model';
+import { migrateDoStorage } from './migrations';
+import { ChildRuns } from './run/children';
+import { Engine } from './run/engine';
+import { RUN_MIGRATIONS } from './run/schema';
+import { appendEvent, eventsAfter, insertRun, lastEventSeq, loadRun, node, nodes, runView, setRunStatus, summary } from './run/store';
+import { pushToSockets, SseHub } from './run/stream';
+import { reportRunStatus } from './run/report';
 
-const MIGRATIONS: readonly DoMigration[] = [
-  {
-    version: 1,
-    sql: `CREATE TABLE IF NOT EXISTS run_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
-  },
-];
+export type RunResult<T> = { ok: true; value: T } | { ok: false; code: 'not_found' | 'conflict' | 'validation_failed'; detail: string };
 
 export class FlowRun extends DurableObject<Env> {
   #schemaVersion = 0;
+  #engine: Engine;
+  #children: ChildRuns;
+  #sse = new SseHub();
+  #pushed = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    this.#children = new ChildRuns(ctx.storage, env, () => this.#engine);
+    this.#engine = new Engine({
+      storage: ctx.storage,
+      env,
+      config: () => loadConfig(env),
+      flush: () => this.#flush(),
+      report: (status) => reportRunStatus(env, ctx.storage.sql, status),
+      startChildren: (nodeId) => this.#children.startPending(nodeId),
+    });
     void ctx.blockConcurrencyWhile(async () => {
-      this.#schemaVersion = migrateDoStorage(ctx.storage, MIGRATIONS);
+      this.#schemaVersion = migrateDoStorage(ctx.storage, RUN_MIGRATIONS);
+      this.#pushed = lastEventSeq(ctx.storage.sql);
     });
   }
 
-  /** Readiness probe: proves the object is reachable and its SQLite answers. */
+  /** Readiness probe. */
   async ping(): Promise<{ ok: true; schemaVersion: number }> {
     this.ctx.storage.sql.exec('SELECT 1');
     return { ok: true, schemaVersion: this.#schemaVersion };
+  }
+
+  /** Stores the run (idempotent: a second init is ignored). */
+  async init(init: RunInit): Promise<void> {
+    if (loadRun(this.ctx.storage.sql)) return;
+    this.ctx.storage.transactionSync(() => {
+      insertRun(this.ctx.storage.sql, init, 'queued');
+      appendEvent(this.ctx.storage.sql, 'run.created', null, { flowId: init.flowId, flowVersion: init.flowVersion, reused: Object.keys(init.reuse ?? {}) });
+    });
+    this.#flush();
+  }
+
+  /** Admitted: start running (idempotent). */
+  async start(): Promise<void> {
+    const l = loadRun(this.ctx.storage.sql);
+    if (!l || l.row.status !== 'queued') return;
+    const now = Date.now();
+    this.ctx.storage.transactionSync(() => {
+      setRunStatus(this.ctx.storage.sql, 'running', { started_at: l.row.started_at ?? new Date(now).toISOString(), deadline_at: now + l.def.policy.timeoutMs });
+      appendEvent(this.ctx.storage.sql, 'run.started', null, { input: l.input });
+    });
+    this.#flush();
+    // Arm first: the first node must not wait for the status fan-out (D1 index, tenant sync).
+    await this.ctx.storage.setAlarm(now);
+    await reportRunStatus(this.env, this.ctx.storage.sql, 'running');
+  }
+
+  override async alarm(): Promise<void> {
+    await this.#engine.drive();
+  }
+
+  /** For the sweeper: re-arm a run that looks stuck (the alarm re-drives from persisted state). */
+  async kick(): Promise<RunStatus | null> {
+    const l = loadRun(this.ctx.storage.sql);
+    if (!l) return null;
+    if (l.row.status === 'running' || l.row.status === 'waiting') await this.ctx.storage.setAlarm(Date.now());
+    return l.row.status;
+  }
+
+  async getState(): Promise<RunView | null> {
+    return runView(this.ctx.storage.sql);
+  }
+
+  async events(after: number, limit: number): Promise<RunEvent[]> {
+    return eventsAfter(this.ctx.storage.sql, after, limit);
+  }
+
+  async cancel(reason?: string): Promise<RunResult<RunView>> {
+    const l = loadRun(this.ctx.storage.sql);
+    if (!l) return { ok: false, code: 'not_found', detail: 'Run not found.' };
+    if (TERMINAL.has(l.row.status)) return { ok: false, code: 'conflict', detail: `Run is already ${l.row.status}.` };
+    // Finish first: the children's own cancellations then report to a run that is already over.
+    await this.#engine.finish('cancelled', reason ?? 'cancelled by request');
+    await this.#children.cancelAll();
+    return { ok: true, value: runView(this.ctx.storage.sql)! };
+  }
+
+  /**
+   * Resume a failed or cancelled run: only failed, cancelled and (their)
+   * skipped nodes run again; succeeded nodes keep their outputs. The run goes
+   * back to 'queued' and the caller asks the hub for a slot.
+   */
+  async resume(): Promise<RunResult<RunView>> {
+    const sql = this.ctx.storage.sql;
+    const l = loadRun(sql);
+    if (!l) return { ok: false, code: 'not_found', detail: 'Run not found.' };
+    if (l.row.status !== 'failed' && l.row.status !== 'cancelled') return { ok: false, code: 'conflict', detail: `Only failed or cancelled runs resume; this one is ${l.row.status}.` };
+    this.ctx.storage.transactionSync(() => {
+      for (const r of nodes(sql)) {
+        if (r.status === 'failed' || r.status === 'cancelled' || r.status === 'skipped') {
+          sql.exec(`UPDATE nodes SET status = 'pending', attempt_base = attempt, error = NULL, wait = NULL, children = NULL, not_before = NULL, finished_at = NULL WHERE id = ?`, r.id);
+        }
+      }
+      setRunStatus(sql, 'queued', { finished_at: null as unknown as string, error: null });
+      appendEvent(sql, 'run.resumed', null, { from: l.row.status });
+    });
+    this.#flush();
+    return { ok: true, value: runView(sql)! };
+  }
+
+  /** Delivers a signal to a waiting approval node (the only one, or the named one). */
+  async signal(nodeId: string | undefined, payload: unknown): Promise<RunResult<RunView>> {
+    const sql = this.ctx.storage.sql;
+    const l = loadRun(sql);
+    if (!l) return { ok: false, code: 'not_found', detail: 'Run not found.' };
+    const waiting = nodes(sql).filter((r) => r.status === 'waiting' && r.wait && (JSON.parse(r.wait) as { forSignal?: boolean }).forSignal);
+    const target = nodeId ? waiting.find((r) => r.id === nodeId) : waiting.length === 1 ? waiting[0] : undefined;
+    if (!target) {
+      return { ok: false, code: 'conflict', detail: nodeId ? `Node '${nodeId}' is not waiting for a signal.` : waiting.length ? `Several nodes wait for a signal (${waiting.map((w) => w.id).join(', ')}); name one.` : 'No node is waiting for a signal.' };
+    }
+    this.ctx.storage.transactionSync(() => {
+      sql.exec(`UPDATE nodes SET status = 'succeeded', output = ?, wait = NULL, not_before = NULL, finished_at = ?, successes = successes + 1 WHERE id = ? AND status = 'waiting'`, JSON.stringify(payload ?? null), new Date().toISOString(), target.id);
+      appendEvent(sql, 'node.signalled', target.id, { payload });
+      appendEvent(sql, 'node.succeeded', target.id, { attempt: target.attempt, output: payload });
+    });
+    this.#flush();
+    await this.ctx.storage.setAlarm(Date.now());
+    return { ok: true, value: runView(sql)! };
+  }
+
+  /** A child run (subflow/map) finished. */
+  async childFinished(nodeId: string, index: number, status: RunStatus, output: unknown, error: string | null): Promise<void> {
+    await this.#children.finished(nodeId, index, status, output, error);
+    this.#flush();
+    await this.ctx.storage.setAlarm(Date.now());
+  }
+
+  /** Successes recorded per node (exactly-once evidence for tests and operators). */
+  async successCounts(): Promise<Record<string, number>> {
+    return Object.fromEntries(nodes(this.ctx.storage.sql).map((r) => [r.id, r.successes]));
+  }
+
+  async summary() {
+    return summary(this.ctx.storage.sql);
+  }
+
+  /** GET …/events (SSE, Last-Event-ID) and GET …/ws (hibernatable WebSocket). */
+  override async fetch(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    const sql = this.ctx.storage.sql;
+    const l = loadRun(sql);
+    if (!l) return new Response('run not found', { status: 404 });
+    const after = Number(request.headers.get('last-event-id') ?? url.searchParams.get('after') ?? '0') || 0;
+    const backlog = eventsAfter(sql, after);
+    if (url.pathname.endsWith('/ws')) {
+      const pair = new WebSocketPair();
+      this.ctx.acceptWebSocket(pair[1]);
+      for (const e of backlog) pair[1].send(JSON.stringify(e));
+      return new Response(null, { status: 101, webSocket: pair[0] });
+    }
+    return this.#sse.open(backlog, TERMINAL.has(l.row.status));
+  }
+
+  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    if (message === 'ping' || message === '{"type":"ping"}') ws.send('{"type":"pong"}');
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
+    try {
+      ws.close(code === 1005 ? 1000 : code, 'bye');
+    } catch {
+      // already closed
+    }
+  }
+
+  #flush(): void {
+    const fresh = eventsAfter(this.ctx.storage.sql, this.#pushed);
+    if (fresh.length === 0) return;
+    this.#pushed = fresh[fresh.length - 1]!.seq;
+    const terminal = fresh.some((e) => e.type === 'run.completed' || e.type === 'run.failed' || e.type === 'run.cancelled');
+    this.#sse.push(fresh, terminal);
+    pushToSockets(this.ctx.getWebSockets(), fresh);
+  }
+
+  /** Test and operator helper: the node row as stored. */
+  async nodeRow(id: string) {
+    return node(this.ctx.storage.sql, id) ?? null;
   }
 }

@@ -11,12 +11,18 @@ import { deliverDueReminders } from './hub/deliver';
 import { appendChange, changesAfter, changesSince, setChangeData } from './hub/log';
 import { publishOutbox } from './hub/publish';
 import { HUB_MIGRATIONS } from './hub/schema';
-import { attachmentOf, broadcast, type SocketAttachment } from './hub/sockets';
+import { attachmentOf, broadcast, closeQuietly, type SocketAttachment } from './hub/sockets';
 import { handleSocketMessage } from './hub/socket-mutations';
 import * as ops from './hub/task-ops';
 import { listHistory, listNotifications, listTasks, nextReminderTime, readNotification, readTask, writeNotification } from './hub/task-store';
 import { migrateDoStorage } from './migrations';
 import { hasPendingEvents } from './hub/log';
+import { admit, recordRunChange, release } from './hub/runs';
+import type { RunSummary } from '../src/flows/run-model';
+import { ensureEventTables } from './hub/events-schema';
+import { beginKey, completeKey, releaseKey, type BeginResult, type StoredResponse } from './hub/idempotency';
+import { appendForwarded, type ForwardedEvent } from './hub/inbox';
+import { createSystemNotification, type SystemNotificationInput } from './hub/system-notifications';
 
 const CATCH_UP_PAGE = 500;
 const OUTBOX_RETRY_MS = 2_000;
@@ -31,6 +37,7 @@ export class TenantHub extends DurableObject<Env> {
     super(ctx, env);
     void ctx.blockConcurrencyWhile(async () => {
       this.#schemaVersion = migrateDoStorage(ctx.storage, HUB_MIGRATIONS);
+      ensureEventTables(ctx.storage);
       const row = ctx.storage.sql.exec<{ value: string }>(`SELECT value FROM hub_meta WHERE key = 'tenant_id'`).toArray()[0];
       this.#tenantId = row?.value ?? null;
       this.#pushed = ctx.storage.sql.exec<{ v: number | null }>(`SELECT MAX(version) AS v FROM changes`).one().v ?? 0;
@@ -135,6 +142,59 @@ export class TenantHub extends DurableObject<Env> {
     });
   }
 
+  // ---- events, idempotency keys, system notifications (RPC; logic in hub/inbox, hub/idempotency, hub/system-notifications) ----
+
+  /** Appends control-plane events from D1's outbox with the next sequences and publishes them. Idempotent by event id. */
+  async appendEvents(tenantId: string, events: ForwardedEvent[]): Promise<{ appended: number }> {
+    this.#bind(tenantId);
+    const appended = this.ctx.storage.transactionSync(() => appendForwarded(this.ctx.storage.sql, tenantId, events, Date.now()));
+    if (appended > 0) await this.#afterWrite();
+    return { appended };
+  }
+
+  async createSystemNotification(tenantId: string, input: SystemNotificationInput): Promise<{ notification: Notification; created: boolean }> {
+    this.#bind(tenantId);
+    const result = this.ctx.storage.transactionSync(() => createSystemNotification(this.ctx.storage.sql, tenantId, input, Date.now()));
+    if (result.created) await this.#afterWrite();
+    return result;
+  }
+
+  async idempotencyBegin(tenantId: string, key: string, fingerprint: string, times: { leaseMs: number; ttlMs: number }): Promise<BeginResult> {
+    this.#bind(tenantId);
+    return this.ctx.storage.transactionSync(() => beginKey(this.ctx.storage.sql, key, fingerprint, { ...times, now: Date.now() }));
+  }
+
+  async idempotencyComplete(tenantId: string, key: string, fingerprint: string, response: StoredResponse): Promise<void> {
+    this.#bind(tenantId);
+    completeKey(this.ctx.storage.sql, key, fingerprint, response);
+  }
+
+  async idempotencyRelease(tenantId: string, key: string, fingerprint: string): Promise<void> {
+    this.#bind(tenantId);
+    releaseKey(this.ctx.storage.sql, key, fingerprint);
+  }
+
+  // ---- flow runs: admission and status (RPC) -------------------------------
+
+  /** Takes a run slot if one is free ('start'), else queues the run ('queued'). */
+  async admitRun(tenantId: string, runId: string, limit: number): Promise<'start' | 'queued'> {
+    this.#bind(tenantId);
+    return this.ctx.storage.transactionSync(() => admit(this.ctx.storage.sql, runId, limit));
+  }
+
+  /** Frees a finished run's slot; returns queued runs that may start now. */
+  async releaseRun(tenantId: string, runId: string, limit: number): Promise<string[]> {
+    this.#bind(tenantId);
+    return this.ctx.storage.transactionSync(() => release(this.ctx.storage.sql, runId, limit));
+  }
+
+  /** A run's status changed: it goes on the tenant's sync stream and event outbox. */
+  async runChanged(tenantId: string, summary: RunSummary): Promise<void> {
+    this.#bind(tenantId);
+    this.ctx.storage.transactionSync(() => recordRunChange(this.ctx.storage.sql, tenantId, summary));
+    await this.#afterWrite();
+  }
+
   // ---- sync ----------------------------------------------------------------
 
   async changesSince(tenantId: string, since: number, limit: number): Promise<{ changes: Change[]; version: number; hasMore: boolean }> {
@@ -152,13 +212,15 @@ export class TenantHub extends DurableObject<Env> {
     const tenantId = request.headers.get('x-edgecrew-tenant');
     const actorId = request.headers.get('x-edgecrew-actor');
     const role = request.headers.get('x-edgecrew-role') as SocketAttachment['role'] | null;
+    const expires = Number(request.headers.get('x-edgecrew-expires') ?? '');
     if (!tenantId || !actorId || !role) return new Response('missing caller', { status: 400 });
     this.#bind(tenantId);
     const since = Number(new URL(request.url).searchParams.get('since') ?? '0');
     const pair = new WebSocketPair();
     const server = pair[1];
-    this.ctx.acceptWebSocket(server);
-    server.serializeAttachment({ actorId, role, connectedAt: new Date().toISOString() } satisfies SocketAttachment);
+    // Tagged with the actor, so revoking a credential or removing a member closes exactly their sockets.
+    this.ctx.acceptWebSocket(server, [`actor:${actorId}`]);
+    server.serializeAttachment({ actorId, role, connectedAt: new Date().toISOString(), expiresAt: Number.isFinite(expires) && expires > 0 ? expires : null } satisfies SocketAttachment);
     let cursor = Number.isFinite(since) && since > 0 ? since : 0;
     for (;;) {
       const page = changesSince(this.ctx.storage.sql, cursor, CATCH_UP_PAGE);
@@ -170,9 +232,29 @@ export class TenantHub extends DurableObject<Env> {
     return new Response(null, { status: 101, webSocket: pair[0] });
   }
 
+  /** Closes an actor's sockets (credential revoked, member removed). */
+  async closeSessions(tenantId: string, actorId: string): Promise<number> {
+    this.#bind(tenantId);
+    const sockets = this.ctx.getWebSockets(`actor:${actorId}`);
+    for (const ws of sockets) closeQuietly(ws, 1008, 'credential revoked');
+    return sockets.length;
+  }
+
+  /** Applies a role change to an actor's open sockets (a demoted member stops mutating at once). */
+  async setSessionRole(tenantId: string, actorId: string, role: SocketAttachment['role']): Promise<number> {
+    this.#bind(tenantId);
+    const sockets = this.ctx.getWebSockets(`actor:${actorId}`);
+    for (const ws of sockets) {
+      const who = attachmentOf(ws);
+      if (who) ws.serializeAttachment({ ...who, role });
+    }
+    return sockets.length;
+  }
+
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
     const who = attachmentOf(ws);
     if (!who || this.#tenantId === null) return ws.close(1011, 'unknown session');
+    if (who.expiresAt !== null && Date.now() >= who.expiresAt) return closeQuietly(ws, 4001, 'credential expired');
     const tenantId = this.#tenantId;
     const reply = await handleSocketMessage(message, who, this.ctx.storage, {
       run: (actor, fn) => this.#mutate(tenantId, actor, fn),
@@ -197,10 +279,11 @@ export class TenantHub extends DurableObject<Env> {
   /** Same work as the alarm, on demand: the cron sweeper calls it for hubs whose alarm seems lost. */
   async wake(tenantId: string): Promise<{ delivered: number; published: number }> {
     this.#bind(tenantId);
-    return this.#process();
+    // The sweeper found this hub overdue in D1: whatever the hub believes it wrote, rewrite the row.
+    return this.#process(true);
   }
 
-  async #process(): Promise<{ delivered: number; published: number }> {
+  async #process(forceRegistry = false): Promise<{ delivered: number; published: number }> {
     if (this.#tenantId === null) return { delivered: 0, published: 0 };
     const delivered = deliverDueReminders(this.ctx.storage, this.#tenantId, Date.now());
     const fresh = changesAfter(this.ctx.storage.sql, this.#pushed);
@@ -209,7 +292,7 @@ export class TenantHub extends DurableObject<Env> {
       this.#pushed = fresh[fresh.length - 1]!.version;
     }
     const published = await publishOutbox(this.ctx.storage, this.env.EVENTS);
-    await this.#arm(false);
+    await this.#arm(false, forceRegistry);
     return { delivered, published };
   }
 
@@ -218,7 +301,7 @@ export class TenantHub extends DurableObject<Env> {
    * wait for publication) now. Mirrors that time into D1's hub_schedules so the
    * sweeper can wake this hub if the alarm is ever lost.
    */
-  async #arm(soon: boolean): Promise<void> {
+  async #arm(soon: boolean, forceRegistry = false): Promise<void> {
     const sql = this.ctx.storage.sql;
     const reminder = nextReminderTime(sql);
     const pending = hasPendingEvents(sql);
@@ -230,17 +313,17 @@ export class TenantHub extends DurableObject<Env> {
     // alarm that could not publish, the registry also carries "now" so the sweeper retries it.
     const registry = soon ? reminder : (reminder ?? (pending ? Date.now() : null));
     // Serialized, and off the request's critical path: the alarm is primary, the registry a backstop.
-    this.#registry = this.#registry.then(() => this.#syncRegistry(registry)).catch(() => undefined);
+    this.#registry = this.#registry.then(() => this.#syncRegistry(registry, forceRegistry)).catch(() => undefined);
     if (!soon) await this.#registry;
   }
 
   #registry: Promise<void> = Promise.resolve();
 
-  async #syncRegistry(at: number | null): Promise<void> {
+  async #syncRegistry(at: number | null, force = false): Promise<void> {
     const sql = this.ctx.storage.sql;
     const value = at === null ? '' : new Date(at).toISOString();
     const last = sql.exec<{ value: string }>(`SELECT value FROM hub_meta WHERE key = 'registry_due'`).toArray()[0]?.value;
-    if (last === value || this.#tenantId === null) return;
+    if ((last === value && !force) || this.#tenantId === null) return;
     if (at === null) await this.env.DB.prepare(`DELETE FROM hub_schedules WHERE tenant_id = ?`).bind(this.#tenantId).run();
     else
       await this.env.DB.prepare(

@@ -10,11 +10,11 @@
  *
  * Options: PORT (default 8787), --no-seed, --help.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensureDevVars } from './lib/dev-vars.mjs';
+import { ensureDevVars, parseDotenvKeys } from './lib/dev-vars.mjs';
 import { logger, runToCompletion, startProcess, watchLauncher } from './lib/proc.mjs';
 import { CREDENTIALS_PATH, seedDemo } from './seed.mjs';
 
@@ -56,13 +56,28 @@ const wrangler = (...args) => ({ command: process.execPath, args: [WRANGLER, ...
 // ---------------------------------------------------------------------------
 // services: one entry each; `ready` (optional) is polled before seeding
 // ---------------------------------------------------------------------------
+// The tool runner (containers/tool-runner), the same start script the container image runs; its
+// port and secret come from .dev.vars (TOOL_RUNNER_URL, TOOL_RUNNER_SECRET), filled in by main().
+const toolRunner = { name: 'tool-runner', command: process.execPath, args: [resolve(ROOT, 'containers', 'tool-runner', 'src', 'main.ts')], cwd: ROOT, env: {} };
 const SERVICES = [
+  toolRunner,
   {
     name: 'api',
-    ...wrangler('dev', '--port', String(port), '--ip', HOST, '--local', '--show-interactive-dev-session=false'),
+    // --enable-containers=false: the [[containers]] entry is production's runner; locally it is the process above.
+    ...wrangler('dev', '--port', String(port), '--ip', HOST, '--local', '--show-interactive-dev-session=false', '--enable-containers=false'),
     ready: `${baseUrl}/health/ready`,
   },
 ];
+
+/** Points the tool-runner service at .dev.vars' TOOL_RUNNER_URL and secret. */
+function configureToolRunner() {
+  const vars = parseDotenvKeys(readFileSync(resolve(ROOT, '.dev.vars'), 'utf8'));
+  const value = (key) => (vars.get(key) ?? '').replace(/^(['"])(.*)\1$/, '$2');
+  const url = new URL(value('TOOL_RUNNER_URL') || 'http://127.0.0.1:8790');
+  toolRunner.env = { TOOL_RUNNER_SECRET: value('TOOL_RUNNER_SECRET'), TOOL_RUNNER_HOST: url.hostname, TOOL_RUNNER_PORT: url.port || '80' };
+  toolRunner.ready = `${url.origin}/health`;
+  return url;
+}
 
 // ---------------------------------------------------------------------------
 // lifecycle
@@ -153,6 +168,7 @@ function summary(creds) {
     `Docs         ${baseUrl}/docs`,
     `OpenAPI      ${baseUrl}/openapi.json`,
     `Health       ${baseUrl}/health/ready`,
+    `Tool runner  ${toolRunner.ready?.replace(/\/health$/, '') ?? 'not started'}   (sandboxed tools)`,
     '',
   ];
   if (creds) {
@@ -182,6 +198,8 @@ async function main() {
   if (vars.appended.length > 0) log.info(`added ${vars.appended.join(', ')} to .dev.vars`);
   for (const key of vars.empty) log.error(`warning: ${key} is empty in .dev.vars; sign-in will fail. Delete that line and run npm start again to generate it.`);
 
+  const runnerUrl = configureToolRunner();
+  if (!(await portFree(Number(runnerUrl.port)))) fail(`port ${runnerUrl.port} for the tool runner (TOOL_RUNNER_URL in .dev.vars) is in use. Stop it or change TOOL_RUNNER_URL.`);
   if (!(await portFree(port))) fail(`port ${port} on ${HOST} is in use (another npm start?). Stop it or choose another: PORT=8788 npm start`);
 
   log.info('applying D1 migrations to the local database…');

@@ -1,7 +1,7 @@
 /**
  * createApp(): the one place that wires the HTTP pipeline. Order matters:
  * request id → config/logger → access log/metrics → security headers → CORS →
- * body limit → JSON body rules → routes; errors and 404/405 → problem+json.
+ * body limit → JSON body rules → Idempotency-Key (POST) → routes; errors and 404/405 → problem+json.
  */
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
@@ -26,6 +26,12 @@ import { memberRoutes } from './routes/members';
 import { notificationRoutes } from './routes/notifications';
 import { syncRoutes } from './routes/sync';
 import { taskRoutes } from './routes/tasks';
+import { toolRoutes } from './routes/tools';
+import { flowRoutes } from './routes/flows';
+import { runRoutes } from './routes/runs';
+import { llmProviderRoutes } from './routes/llm-providers';
+import { webhookRoutes } from './routes/webhooks';
+import { idempotency } from './middleware/idempotency';
 import type { AppEnv } from './types';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
@@ -89,6 +95,7 @@ export function createApp(options: CreateAppOptions = {}): OpenAPIHono<AppEnv> {
     })(c, next);
   });
   app.use(jsonBody());
+  app.use(idempotency());
 
   app.route('/', healthRoutes);
   app.route('/', jwksRoutes);
@@ -99,8 +106,13 @@ export function createApp(options: CreateAppOptions = {}): OpenAPIHono<AppEnv> {
   app.route('/', apiKeyRoutes);
   app.route('/', auditRoutes);
   app.route('/', taskRoutes);
+  app.route('/', toolRoutes);
   app.route('/', syncRoutes);
   app.route('/', notificationRoutes);
+  app.route('/', flowRoutes);
+  app.route('/', runRoutes);
+  app.route('/', llmProviderRoutes);
+  app.route('/', webhookRoutes);
   options.extend?.(app);
   mountDocs(app);
 

@@ -23,6 +23,14 @@ export const ConfigSchema = z.object({
   SENTRY_DSN: optionalSecret.pipe(z.string().url().optional()),
   JWT_PRIVATE_KEYS: optionalSecret,
   TOKEN_PEPPER: optionalSecret,
+  /** The tool runner as a plain process (local dev, tests); unset in production, where the TOOL_RUNNER container binding is used. */
+  TOOL_RUNNER_URL: optionalSecret.pipe(z.string().url().optional()),
+  /** Signs every request to the tool runner (HMAC-SHA256); the runner holds the same value. */
+  TOOL_RUNNER_SECRET: optionalSecret,
+  /** Encrypts webhook signing secrets at rest (src/events/secret-box.ts); comma-separated for rotation. */
+  WEBHOOK_SECRET_KEY: optionalSecret,
+  /** Encrypts tenants' LLM provider API keys at rest (src/flows/llm/key-box.ts); comma-separated for rotation. */
+  LLM_KEY_SECRET: optionalSecret,
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

@@ -53,3 +53,4 @@ export default {
     }
   },
 } satisfies ExportedHandler<Env>;
+export { ToolRunnerContainer } from './tools/container';

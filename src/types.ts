@@ -12,6 +12,8 @@ export interface AuthContext {
   /** Identifier of the credential (token `jti` or key id), for scoping idempotency and rate limits. */
   credentialId: string;
   plan: 'free' | 'pro';
+  /** When the credential stops being valid (ms epoch); null for a key without expiry. Sockets close then. */
+  expiresAt?: number | null;
 }
 
 export interface AppVariables {

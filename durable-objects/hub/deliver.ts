@@ -6,7 +6,7 @@
 import { newId } from '../../src/lib/ids';
 import type { Notification } from '../../src/tasks/model';
 import { appendChange, appendEvent, setChangeData } from './log';
-import { claimReminder, dueReminders, readTask, type DueReminder } from './task-store';
+import { claimReminder, dueReminders, nextReminderFor, readTask, writeTask, type DueReminder } from './task-store';
 import { writeNotification } from './task-store';
 
 const BATCH = 100;
@@ -36,5 +36,13 @@ function deliverOne(sql: SqlStorage, tenantId: string, r: DueReminder, now: numb
   setChangeData(sql, version, n);
   appendEvent(sql, tenantId, 'reminder.fired', at, { taskId: task.id, reminderId: r.id, fireAt, lateMs: now - r.fire_at });
   appendEvent(sql, tenantId, 'notification.created', at, { notification: n });
+  // The task's nextReminderAt moves on to its next pending reminder; clients see it as a task change.
+  const next = nextReminderFor(sql, task.id);
+  if (next !== task.nextReminderAt) {
+    const v = appendChange(sql, 'task', task.id, 'upsert', at);
+    const updated = { ...task, nextReminderAt: next, version: v };
+    writeTask(sql, updated);
+    setChangeData(sql, v, updated);
+  }
   return true;
 }

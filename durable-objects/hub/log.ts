@@ -11,7 +11,7 @@ export function appendChange(sql: Sql, entity: Change['entity'], entityId: strin
   return row.version;
 }
 
-export function setChangeData(sql: Sql, version: number, data: Task | Notification | null): void {
+export function setChangeData(sql: Sql, version: number, data: Task | Notification | Record<string, unknown> | null): void {
   sql.exec(`UPDATE changes SET data = ? WHERE version = ?`, data === null ? null : JSON.stringify(data), version);
 }
 

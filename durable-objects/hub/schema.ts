@@ -66,4 +66,16 @@ export const HUB_MIGRATIONS: readonly DoMigration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    sql: `
+      -- Admission control for flow runs: active runs hold a slot; the rest wait in order.
+      CREATE TABLE run_slots (
+        run_id TEXT PRIMARY KEY,
+        state TEXT NOT NULL,
+        seq INTEGER NOT NULL
+      );
+      CREATE INDEX run_slots_state_idx ON run_slots (state, seq);
+    `,
+  },
 ];

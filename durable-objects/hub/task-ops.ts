@@ -6,7 +6,7 @@
 import { newId } from '../../src/lib/ids';
 import type { Actor, HubResult, Task, TaskCreate, TaskPatch } from '../../src/tasks/model';
 import { applyPatch, dueOf, emptyDraft, type Draft } from '../../src/tasks/normalize';
-import { nextDue } from '../../src/tasks/schedule';
+import { advanceRecurrence } from '../../src/tasks/schedule';
 import { appendChange, appendEvent, setChangeData } from './log';
 import { addHistory, deleteTask as deleteRow, nextReminderFor, readTask, scheduleReminders, writeTask } from './task-store';
 
@@ -76,9 +76,10 @@ export function completeTask(ctx: OpContext, id: string, ifMatch?: number): HubR
   addHistory(ctx.sql, { id: newId('thi', ctx.now), taskId: id, dueDate: current.dueDate, dueAt: current.dueAt, completedAt: at, completedBy: ctx.actor.id });
   const due = dueOf(current);
   if (current.recurrence && due) {
-    const next = nextDue(due, current.recurrence, { from: current.recurrenceFrom, completedAt: at });
+    // COUNT counts from the current due, so the advanced rule carries the occurrences left.
+    const next = advanceRecurrence(due, current.recurrence, { from: current.recurrenceFrom, completedAt: at });
     if (next) {
-      const advanced: Task = { ...current, dueDate: next.dueDate, dueAt: next.dueAt, updatedAt: at };
+      const advanced: Task = { ...current, dueDate: next.due.dueDate, dueAt: next.due.dueAt, recurrence: next.rrule, updatedAt: at };
       return { ok: true, value: commit(ctx, advanced, 'task.completed', { occurrence: { dueDate: current.dueDate, dueAt: current.dueAt }, recurring: true }) };
     }
   }

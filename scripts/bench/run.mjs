@@ -8,9 +8,14 @@
  * req/s, p50 and p99 for ours and the baseline side by side. Results go to
  * bench-results/bench-<timestamp>.json and bench-results/latest.json.
  *
+ * The `flows` suite (scripts/bench/flows.mjs; `--only flows`) runs after the HTTP
+ * scenarios: our flow engine against Cloudflare Workflows in the same workerd
+ * (per-node overhead of a 50-node chain and a 100-wide fan, 100 concurrent runs).
+ *
  * Env: BENCH_DURATION (s per side, default 5), BENCH_WARMUP (s per side, default 1),
  *      BENCH_CONNECTIONS (default 16), BENCH_ROUNDS (alternating slices, default 4),
- *      BENCH_WORKER_LOGS=1 (keep our Worker's info logs; they are dropped by default).
+ *      BENCH_WORKER_LOGS=1 (keep our Worker's info logs; they are dropped by default),
+ *      BENCH_FLOW_REPS (measured runs per side per flow shape, default 3).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -20,6 +25,7 @@ import { parseArgs } from 'node:util';
 import { cpuBetween, sampleCpu } from './lib/cpu.mjs';
 import { merge, runLoad } from './lib/load.mjs';
 import { formatTable } from './lib/report.mjs';
+import { FLOWS_SUITE, flowsBudgetS, flowsFailed, formatFlowsTables, runFlowsSuite, WORKFLOWS, workflowsWorker } from './flows.mjs';
 import { applyMigrations, BASE, buildWorker, OURS, readMigrations, ROOT, startWorkers, TEST_VARS } from './lib/workers.mjs';
 import { scenarios as ALL_SCENARIOS } from './scenarios.mjs';
 
@@ -50,6 +56,7 @@ async function main() {
   }
   if (values.list) {
     for (const s of ALL_SCENARIOS) console.log(`${s.name}\t${describe(s.ours)}\tvs baseline ${describe(s.base)}`);
+    console.log(`${FLOWS_SUITE}\tflow runs (50-node chain, 100-wide, 100 concurrent)\tvs Cloudflare Workflows`);
     return 0;
   }
 
@@ -58,13 +65,14 @@ async function main() {
     warmupS: num('BENCH_WARMUP', 1, { min: 0, max: 30 }),
     connections: num('BENCH_CONNECTIONS', 16, { min: 1, max: 512 }),
     rounds: num('BENCH_ROUNDS', 4, { min: 1, max: 20 }),
+    flowReps: num('BENCH_FLOW_REPS', 3, { min: 1, max: 50 }),
   };
   assertUniqueNames(ALL_SCENARIOS);
-  const scenarios = selectScenarios(ALL_SCENARIOS, values.only ?? []);
+  const { scenarios, flows: withFlows } = selectScenarios(ALL_SCENARIOS, values.only ?? []);
 
   // Hard ceiling for the whole run: build + start + every bounded load run, plus slack.
   const perScenarioS = 2 * (config.warmupS + config.durationS) + 2 * (config.rounds + 1) * 15 + SETUP_TIMEOUT_MS / 1000;
-  const budgetS = Math.ceil(240 + scenarios.length * perScenarioS);
+  const budgetS = Math.ceil(240 + scenarios.length * perScenarioS + (withFlows ? flowsBudgetS(config.flowReps) : 0));
   let cleanup = async () => {};
   const watchdog = setTimeout(() => {
     console.error(`bench: exceeded its ${budgetS}s budget, aborting`);
@@ -73,7 +81,7 @@ async function main() {
 
   const startedAt = new Date();
   const log = (msg) => process.stderr.write(`${msg}\n`);
-  log(`bench: ${scenarios.length} scenario(s), ${config.durationS}s per side in ${config.rounds} alternating round(s), ${config.connections} connections, ${config.warmupS}s warm-up`);
+  log(`bench: ${scenarios.length} scenario(s), ${config.durationS}s per side in ${config.rounds} alternating round(s), ${config.connections} connections, ${config.warmupS}s warm-up${withFlows ? `; then the flows suite (${config.flowReps} runs per side per shape)` : ''}`);
 
   log('bench: building the Worker (wrangler deploy --dry-run)…');
   const build = await buildWorker();
@@ -92,6 +100,7 @@ async function main() {
     const started = await startWorkers({
       entry: build.entry,
       silenceConsole: !keepInfoLogs,
+      extraWorkers: withFlows ? workflowsWorker : undefined,
       onLog: (entry) => {
         // warn/error are counted and sampled; info only arrives with BENCH_WORKER_LOGS=1.
         if (entry.level === 'warn') workerLogs.warnings++;
@@ -162,6 +171,12 @@ async function main() {
       if (row.noisy) log(`bench:   WARNING other processes took up to ${Math.max(ours.cpu.foreignPctMax, base.cpu.foreignPctMax)}% of the machine during this scenario`);
     }
 
+    let flows = null;
+    if (withFlows) {
+      const workflowsUrl = String(await mf.unsafeGetDirectURL(WORKFLOWS));
+      flows = await runFlowsSuite({ mf, ours: targets.ours, workflowsUrl, pepper: TEST_VARS.TOKEN_PEPPER, reps: config.flowReps, log });
+    }
+
     const finishedAt = new Date();
     const report = {
       startedAt: startedAt.toISOString(),
@@ -173,10 +188,11 @@ async function main() {
       config: { ...config, harness: 'miniflare (workerd direct sockets) + autocannon, loopback', workerInfoLogs: keepInfoLogs ? 'kept' : 'dropped in-isolate' },
       workerLogs,
       scenarios: results,
+      ...(flows ? { flows } : {}),
     };
     console.log('');
-    console.log(formatTable(results));
-    console.log('');
+    if (results.length > 0) console.log(`${formatTable(results)}\n`);
+    if (flows) console.log(`${formatFlowsTables(flows)}\n`);
     const outDir = path.join(ROOT, 'bench-results');
     await mkdir(outDir, { recursive: true });
     const file = path.join(outDir, `bench-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
@@ -188,26 +204,32 @@ async function main() {
     const failing = results.filter((r) => r.ours.errors > 0 || r.base.errors > 0);
     if (failing.length > 0) {
       console.error(`bench: ${failing.length} scenario(s) had errors (non-2xx, socket errors or timeouts): ${failing.map((r) => r.name).join(', ')}`);
-      return 1;
     }
-    return 0;
+    if (flows && flowsFailed(flows)) console.error('bench: the flows suite had errors or failed checks (see the table and the JSON)');
+    return failing.length > 0 || (flows && flowsFailed(flows)) ? 1 : 0;
   } finally {
     clearTimeout(watchdog);
     await cleanup();
   }
 }
 
+/** HTTP scenarios picked by --only, and whether the flows suite is (it is named exactly `flows`). */
 function selectScenarios(all, only) {
   const wanted = only.flatMap((o) => o.split(',')).map((o) => o.trim()).filter(Boolean);
-  if (wanted.length === 0) return all;
+  if (wanted.length === 0) return { scenarios: all, flows: true };
   const picked = new Set();
+  let flows = false;
   for (const w of wanted) {
+    if (w === FLOWS_SUITE) {
+      flows = true;
+      continue;
+    }
     const exact = all.filter((s) => s.name === w);
     const matches = exact.length > 0 ? exact : all.filter((s) => s.name.toLowerCase().includes(w.toLowerCase()));
-    if (matches.length === 0) throw new UsageError(`--only ${JSON.stringify(w)} matches no scenario; have: ${all.map((s) => JSON.stringify(s.name)).join(', ')}`);
+    if (matches.length === 0) throw new UsageError(`--only ${JSON.stringify(w)} matches no scenario; have: ${[...all.map((s) => s.name), FLOWS_SUITE].map((n) => JSON.stringify(n)).join(', ')}`);
     for (const m of matches) picked.add(m);
   }
-  return all.filter((s) => picked.has(s));
+  return { scenarios: all.filter((s) => picked.has(s)), flows };
 }
 
 function assertUniqueNames(all) {

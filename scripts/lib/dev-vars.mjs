@@ -16,6 +16,9 @@ const GENERATORS = {
     return `'${JSON.stringify(await generateSigningKeys(1))}'`;
   },
   TOKEN_PEPPER: async () => randomBytes(32).toString('hex'),
+  TOOL_RUNNER_SECRET: async () => randomBytes(32).toString('hex'),
+  WEBHOOK_SECRET_KEY: async () => randomBytes(32).toString('hex'),
+  LLM_KEY_SECRET: async () => randomBytes(32).toString('hex'),
 };
 
 /** Keys the Worker cannot sign anyone in without. */

@@ -6,6 +6,8 @@ import { and, asc, isNotNull, lt, lte, or } from 'drizzle-orm';
 import type { Config } from '../config';
 import { getDb } from '../db/client';
 import { hubSchedules, invitations, refreshTokens } from '../db/schema';
+import { EVENT_SWEEP_JOBS } from '../events/sweep';
+import { FLOW_SWEEP_JOBS } from '../flows/sweep';
 import { createLogger, errorFields } from '../observability/log';
 
 export interface SweepJob {
@@ -60,7 +62,7 @@ const wakeOverdueHubs: SweepJob = {
   },
 };
 
-export const SWEEP_JOBS: SweepJob[] = [purgeExpiredCredentials, wakeOverdueHubs];
+export const SWEEP_JOBS: SweepJob[] = [purgeExpiredCredentials, wakeOverdueHubs, ...EVENT_SWEEP_JOBS, ...FLOW_SWEEP_JOBS];
 
 export async function runSweeper(env: Env, config: Config, now: Date, jobs = SWEEP_JOBS): Promise<Record<string, unknown>> {
   const log = createLogger({ handler: 'scheduled', env: config.ENVIRONMENT });

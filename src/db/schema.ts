@@ -218,3 +218,181 @@ export const llmProviders = sqliteTable(
   },
   (t) => [uniqueIndex('llm_providers_name_uq').on(t.tenantId, t.name)],
 );
+
+// ---------------------------------------------------------------------------
+// Events and webhooks (docs/architecture.md "Events", docs/storage-schema.md)
+// ---------------------------------------------------------------------------
+
+/**
+ * Control-plane events, inserted in the SAME `db.batch` as the change they
+ * describe. The Worker then forwards them to the tenant's TenantHub, which gives
+ * them the tenant's next sequence and publishes them; `forwarded_at` marks that
+ * hand-over. The cron sweeper forwards rows left unmarked.
+ */
+export const eventOutbox = sqliteTable(
+  'event_outbox',
+  {
+    id: text('id').primaryKey(),
+    tenantId: text('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    type: text('type').notNull(),
+    occurredAt: text('occurred_at').notNull(),
+    data: text('data', { mode: 'json' }).$type<Record<string, unknown>>().notNull(),
+    forwardedAt: text('forwarded_at'),
+    attempts: integer('attempts').notNull().default(0),
+  },
+  (t) => [index('event_outbox_tenant_idx').on(t.tenantId, t.id), index('event_outbox_pending_idx').on(t.forwardedAt, t.occurredAt)],
+);
+
+/** A tenant's webhook endpoint. Secrets are AES-GCM ciphertexts under WEBHOOK_SECRET_KEY (docs/security.md). */
+export const webhookEndpoints = sqliteTable(
+  'webhook_endpoints',
+  {
+    id: text('id').primaryKey(),
+    tenantId: text('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    url: text('url').notNull(),
+    description: text('description'),
+    eventTypes: text('event_types', { mode: 'json' }).$type<string[]>().notNull(),
+    enabled: integer('enabled', { mode: 'boolean' }).notNull().default(true),
+    disabledReason: text('disabled_reason', { enum: ['manual', 'gone', 'failing'] }),
+    disabledAt: text('disabled_at'),
+    secretEnc: text('secret_enc').notNull(),
+    previousSecretEnc: text('previous_secret_enc'),
+    previousSecretExpiresAt: text('previous_secret_expires_at'),
+    /** Start of the current run of failed attempts (cleared by a success). */
+    failingSince: text('failing_since'),
+    /** Deliveries in a row that exhausted every attempt (cleared by a success). */
+    exhaustedInRow: integer('exhausted_in_row').notNull().default(0),
+    createdBy: text('created_by').notNull(),
+    createdAt: createdAt(),
+    updatedAt: text('updated_at').notNull(),
+  },
+  (t) => [index('webhook_endpoints_tenant_idx').on(t.tenantId, t.id)],
+);
+
+/** One event for one endpoint. A state machine advanced by compare-and-set on `attempts` (src/events/deliveries.ts). */
+export const webhookDeliveries = sqliteTable(
+  'webhook_deliveries',
+  {
+    id: text('id').primaryKey(),
+    tenantId: text('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    endpointId: text('endpoint_id').notNull().references(() => webhookEndpoints.id, { onDelete: 'cascade' }),
+    eventId: text('event_id').notNull(),
+    eventType: text('event_type').notNull(),
+    sequence: integer('sequence').notNull(),
+    /** The exact JSON body sent (signed as is on every attempt). */
+    payload: text('payload').notNull(),
+    status: text('status', { enum: ['pending', 'succeeded', 'failed'] }).notNull(),
+    attempts: integer('attempts').notNull().default(0),
+    /** `attempts` when the current round (first delivery, replay or recovery) began: the backoff index base. */
+    roundStart: integer('round_start').notNull().default(0),
+    nextAttemptAt: text('next_attempt_at'),
+    /** Set while an attempt is in flight; an expired lease means the attempt died and may be redone. */
+    leaseUntil: text('lease_until'),
+    lastStatusCode: integer('last_status_code'),
+    lastError: text('last_error'),
+    createdAt: createdAt(),
+    updatedAt: text('updated_at').notNull(),
+  },
+  (t) => [
+    uniqueIndex('webhook_deliveries_event_uq').on(t.endpointId, t.eventId),
+    index('webhook_deliveries_tenant_idx').on(t.tenantId, t.endpointId, t.id),
+    index('webhook_deliveries_due_idx').on(t.status, t.nextAttemptAt),
+  ],
+);
+
+/** The attempt log of a delivery: one row per HTTP attempt. */
+export const webhookAttempts = sqliteTable(
+  'webhook_attempts',
+  {
+    deliveryId: text('delivery_id').notNull().references(() => webhookDeliveries.id, { onDelete: 'cascade' }),
+    attempt: integer('attempt').notNull(),
+    tenantId: text('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    trigger: text('trigger', { enum: ['auto', 'retry', 'manual', 'recover', 'test'] }).notNull(),
+    startedAt: text('started_at').notNull(),
+    durationMs: integer('duration_ms').notNull(),
+    statusCode: integer('status_code'),
+    error: text('error'),
+    /** At most 1 KiB of the response body. */
+    responseExcerpt: text('response_excerpt'),
+  },
+  (t) => [primaryKey({ columns: [t.deliveryId, t.attempt] })],
+);
+
+/** Event ids a once-only consumer sink (analytics) has handled; makes redelivered batches count once. */
+export const consumedEvents = sqliteTable(
+  'consumed_events',
+  {
+    eventId: text('event_id').primaryKey(),
+    consumedAt: text('consumed_at').notNull().default(sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))`),
+  },
+  (t) => [index('consumed_events_at_idx').on(t.consumedAt)],
+);
+
+// ---------------------------------------------------------------------------
+// Tools (docs/tools.md, docs/storage-schema.md)
+// ---------------------------------------------------------------------------
+
+/** A JSON Schema document as stored (validated on save by src/tools/json-schema.ts). */
+export type StoredJsonSchema = Record<string, unknown> | boolean;
+/** `'none'` or the hosts a tool may reach through the runner's egress proxy. */
+export type StoredToolNetwork = 'none' | { allow: string[] };
+
+/** A tenant's tool: name and description; what runs lives in its versions. */
+export const tools = sqliteTable(
+  'tools',
+  {
+    id: text('id').primaryKey(),
+    tenantId: text('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    description: text('description').notNull().default(''),
+    /** The newest version; `invoke` without a version runs it. */
+    latestVersion: integer('latest_version').notNull(),
+    createdBy: text('created_by').notNull(),
+    createdAt: createdAt(),
+    updatedAt: text('updated_at').notNull(),
+  },
+  (t) => [uniqueIndex('tools_name_uq').on(t.tenantId, t.name), index('tools_tenant_idx').on(t.tenantId, t.id)],
+);
+
+/** Immutable: every change of code, schemas, runtime or limits adds the next version. */
+export const toolVersions = sqliteTable(
+  'tool_versions',
+  {
+    toolId: text('tool_id').notNull().references(() => tools.id, { onDelete: 'cascade' }),
+    version: integer('version').notNull(),
+    tenantId: text('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    runtime: text('runtime', { enum: ['node', 'python3'] }).notNull(),
+    code: text('code').notNull(),
+    inputSchema: text('input_schema', { mode: 'json' }).$type<StoredJsonSchema>().notNull(),
+    outputSchema: text('output_schema', { mode: 'json' }).$type<StoredJsonSchema>(),
+    timeoutMs: integer('timeout_ms').notNull(),
+    memoryMb: integer('memory_mb').notNull(),
+    network: text('network', { mode: 'json' }).$type<StoredToolNetwork>().notNull(),
+    createdBy: text('created_by').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.toolId, t.version] }), index('tool_versions_tenant_idx').on(t.tenantId, t.toolId)],
+);
+
+/**
+ * One compact row per invocation (API or flow). No foreign key to `tools`: the
+ * record of what ran (and was billed) outlives a deleted tool.
+ */
+export const toolInvocations = sqliteTable(
+  'tool_invocations',
+  {
+    id: text('id').primaryKey(),
+    tenantId: text('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    toolId: text('tool_id').notNull(),
+    version: integer('version').notNull(),
+    source: text('source', { enum: ['api', 'flow'] }).notNull(),
+    outcome: text('outcome', { enum: ['ok', 'timeout', 'memory_limit', 'exit_nonzero', 'invalid_output', 'sandbox_error', 'invalid_input'] }).notNull(),
+    durationMs: integer('duration_ms').notNull(),
+    inputBytes: integer('input_bytes').notNull(),
+    outputBytes: integer('output_bytes').notNull(),
+    /** stdout + stderr bytes the tool wrote (excerpts are returned, never stored). */
+    logBytes: integer('log_bytes').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index('tool_invocations_tool_idx').on(t.tenantId, t.toolId, t.id)],
+);

@@ -1,6 +1,7 @@
 /** API keys: `ek_live_…`, shown once, stored as a peppered hash, bound to the tenant with a role. */
-import { and, desc, eq, isNull, lt } from 'drizzle-orm';
+import { and, desc, eq, isNull, lt, sql } from 'drizzle-orm';
 import { apiKeys } from '../db/schema';
+import { afterCommit, controlEvent, outboxInsert, outboxInsertWhere } from '../events/outbox';
 import { newId } from '../lib/ids';
 import { decodeCursor, toPage } from '../lib/pagination';
 import { AppError } from '../lib/problem';
@@ -26,6 +27,7 @@ export async function createApiKey(call: TenantCall, input: CreateApiKeyInput) {
   }
   const key = newSecret(API_KEY_PREFIX);
   const id = newId('key');
+  const event = controlEvent(scope.tenantId, 'api_key.created', { apiKeyId: id, name: input.name.trim(), role: input.role }, now);
   await db.batch([
     scope.insert(apiKeys, {
       id,
@@ -38,7 +40,9 @@ export async function createApiKey(call: TenantCall, input: CreateApiKeyInput) {
       createdAt: now.toISOString(),
     }),
     auditInsert(scope, actorOf(call.auth), 'api_key.created', { type: 'api_key', id }, call.meta, { role: input.role, name: input.name }),
+    outboxInsert(db, event),
   ]);
+  await afterCommit(call, event);
   const row = await scope.select(apiKeys, eq(apiKeys.id, id)).get();
   return { ...apiKeyView(row as typeof apiKeys.$inferSelect), key };
 }
@@ -63,13 +67,19 @@ export async function getApiKey(call: TenantCall, id: string) {
 export async function revokeApiKey(call: TenantCall, id: string): Promise<void> {
   const { db, scope, now } = call;
   await getApiKey(call, id);
+  const stamp = now.toISOString();
+  const event = controlEvent(scope.tenantId, 'api_key.revoked', { apiKeyId: id }, now);
   const [res] = await db.batch([
-    scope.update(apiKeys, { revokedAt: now.toISOString() }, and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt))),
+    scope.update(apiKeys, { revokedAt: stamp }, and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt))),
     auditInsert(scope, actorOf(call.auth), 'api_key.revoked', { type: 'api_key', id }, call.meta),
+    // Only if the revocation above was this request's (its mark stuck).
+    outboxInsertWhere(db, event, sql`EXISTS (SELECT 1 FROM api_keys WHERE id = ${id} AND tenant_id = ${scope.tenantId} AND revoked_at = ${stamp})`),
   ]);
   if (res.meta.changes !== 1) {
     // Revoked concurrently by another request between the read and the write.
     throw new AppError('not_found', `API key ${id} not found.`);
   }
   forgetApiKey(id);
+  await call.sessions?.revoke(scope.tenantId, id);
+  await afterCommit(call, event);
 }

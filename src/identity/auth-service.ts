@@ -9,6 +9,7 @@ import { auditInsert } from './audit';
 import type { ServiceDeps } from './context';
 import { pepperOf } from './context';
 import { checkPasswordStrength, getDummyHash, hashPassword, needsRehash, verifyPassword } from './passwords';
+import { forgetMembership } from './credentials';
 import { hashSecret } from './secrets';
 import { accessTokenFor, newRefreshToken, revokeFamily, rotateRefreshToken, session } from './sessions';
 import { tenantView, userView } from './views';
@@ -27,7 +28,7 @@ export function assertStrongPassword(password: string, ctx: { email?: string; na
   }
 }
 
-function isUniqueViolation(err: unknown): boolean {
+export function isUniqueViolation(err: unknown): boolean {
   const msg = err instanceof Error ? `${err.message} ${String((err as { cause?: unknown }).cause ?? '')}` : String(err);
   return /UNIQUE constraint failed/i.test(msg);
 }
@@ -118,6 +119,7 @@ export async function login(deps: ServiceDeps, input: LoginInput) {
   } else {
     await db.batch([...stmts]);
   }
+  forgetMembership(chosen.tenant.id, user.id);
   const accessToken = await accessTokenFor(deps, chosen.tenant.id, user.id, chosen.role);
   return {
     user: userView(user),

@@ -1,5 +1,6 @@
 /** What identity services receive: storage, configuration and request metadata. Never a Hono context. */
 import type { Config } from '../config';
+import type { EventForwarder } from '../events/outbox';
 import type { Db } from '../db/client';
 import { TenantScope } from '../db/tenant-scope';
 import type { AuthContext } from '../types';
@@ -10,6 +11,15 @@ export interface ServiceDeps {
   config: Config;
   meta: AuditMeta;
   now: Date;
+  /** Hands control-plane events to the tenant's hub after their batch committed (absent: the sweeper forwards them). */
+  events?: EventForwarder | undefined;
+  /** Live sessions (sync sockets) to close or downgrade when a credential is revoked or a role changes. */
+  sessions?: SessionControl | undefined;
+}
+
+export interface SessionControl {
+  revoke(tenantId: string, actorId: string): Promise<void>;
+  setRole(tenantId: string, actorId: string, role: 'admin' | 'member' | 'viewer'): Promise<void>;
 }
 
 /** A service call made by an authenticated caller: `scope` is bound to the caller's tenant. */

@@ -23,6 +23,11 @@ interface MembershipRecord {
   role: Role;
   plan: Plan;
 }
+
+/** A cached "no membership" remembers when it was seen, so a token issued later (a re-join) is not refused by it. */
+interface MissingMembership {
+  missingSince: number;
+}
 interface ApiKeyRecord {
   id: string;
   tenantId: string;
@@ -32,7 +37,7 @@ interface ApiKeyRecord {
   lastUsedAt: number;
 }
 
-const membershipCache = new TtlCache<MembershipRecord | null>();
+const membershipCache = new TtlCache<MembershipRecord | MissingMembership>();
 const apiKeyCache = new TtlCache<ApiKeyRecord | null>();
 
 /** Call after a membership changes or disappears (applies at once in this isolate). */
@@ -79,12 +84,14 @@ async function resolveJwt(deps: ResolveDeps, token: string): Promise<AuthContext
   );
   const key = `${claims.tid}:${claims.sub}`;
   let m = membershipCache.get(key);
-  if (m === undefined) {
-    m = await loadMembership(deps.db, claims.tid, claims.sub);
-    membershipCache.set(key, m);
+  if (m === undefined || ('missingSince' in m && claims.iat * 1000 >= m.missingSince)) {
+    const now = deps.now ?? Date.now();
+    const loaded = await loadMembership(deps.db, claims.tid, claims.sub);
+    m = loaded ?? { missingSince: now };
+    membershipCache.set(key, m, now);
   }
   // A removed member's (or deleted user's) token stops working; a demoted one keeps only the lesser role.
-  if (m === null) throw unauthorized('The access token is invalid or expired.');
+  if ('missingSince' in m) throw unauthorized('The access token is invalid or expired.');
   return {
     tenantId: claims.tid,
     actorId: claims.sub,
@@ -92,6 +99,7 @@ async function resolveJwt(deps: ResolveDeps, token: string): Promise<AuthContext
     role: minRole(claims.role, m.role),
     credentialId: claims.jti,
     plan: m.plan,
+    expiresAt: claims.exp * 1000,
   };
 }
 
@@ -123,7 +131,15 @@ async function resolveApiKey(deps: ResolveDeps, token: string): Promise<AuthCont
     const id = rec.id;
     deps.waitUntil(deps.db.update(apiKeys).set({ lastUsedAt: new Date(now).toISOString() }).where(eq(apiKeys.id, id)).run().catch(() => undefined));
   }
-  return { tenantId: rec.tenantId, actorId: rec.id, actorType: 'api_key', role: rec.role, credentialId: rec.id, plan: rec.plan };
+  return {
+    tenantId: rec.tenantId,
+    actorId: rec.id,
+    actorType: 'api_key',
+    role: rec.role,
+    credentialId: rec.id,
+    plan: rec.plan,
+    expiresAt: rec.expiresAt === null ? null : Date.parse(rec.expiresAt),
+  };
 }
 
 /** Parses `Authorization: Bearer …` and resolves it; every failure is a generic 401. */

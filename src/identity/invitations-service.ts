@@ -2,14 +2,16 @@
 import { and, desc, eq, isNull, lt, sql } from 'drizzle-orm';
 import { invitations, memberships, refreshTokens, tenants, users } from '../db/schema';
 import { TenantScope } from '../db/tenant-scope';
+import { afterCommit, controlEvent, outboxInsert, outboxInsertWhere } from '../events/outbox';
 import { newId } from '../lib/ids';
 import { decodeCursor, toPage } from '../lib/pagination';
 import { AppError } from '../lib/problem';
 import { auditInsert } from './audit';
-import { assertStrongPassword, normalizeEmail } from './auth-service';
+import { assertStrongPassword, isUniqueViolation, normalizeEmail } from './auth-service';
 import { actorOf, pepperOf, type ServiceDeps, type TenantCall } from './context';
 import { hashPassword, verifyPassword } from './passwords';
 import type { Role } from './roles';
+import { forgetMembership } from './credentials';
 import { hashSecret, newSecret } from './secrets';
 import { accessTokenFor, newRefreshToken, session } from './sessions';
 import { invitationView, tenantView, userView } from './views';
@@ -29,6 +31,7 @@ export async function createInvitation(call: TenantCall, input: { email: string;
   if (member) throw new AppError('conflict', `${email} is already a member of this tenant.`);
   const token = newSecret(INVITATION_PREFIX);
   const id = newId('inv');
+  const event = controlEvent(scope.tenantId, 'invitation.created', { invitationId: id, email, role: input.role }, now);
   await db.batch([
     scope.insert(invitations, {
       id,
@@ -40,7 +43,9 @@ export async function createInvitation(call: TenantCall, input: { email: string;
       createdAt: now.toISOString(),
     }),
     auditInsert(scope, actorOf(call.auth), 'invitation.created', { type: 'invitation', id }, call.meta, { email, role: input.role }),
+    outboxInsert(db, event),
   ]);
+  await afterCommit(call, event);
   const row = (await scope.select(invitations, eq(invitations.id, id)).get()) as typeof invitations.$inferSelect;
   return { ...invitationView(row), token };
 }
@@ -115,7 +120,12 @@ export async function acceptInvitation(deps: ServiceDeps, input: AcceptInput) {
   const userId = user.id;
   const scope = new TenantScope(db, inv.tenantId);
   const refresh = await newRefreshToken(deps, inv.tenantId, userId);
-  const results = await db.batch([
+  // Both events commit only if this request's compare-and-set on the invitation stuck (same test as the membership insert).
+  const ours = sql`EXISTS (SELECT 1 FROM invitations WHERE id = ${inv.id} AND accepted_by = ${userId} AND accepted_at = ${stamp})`;
+  const accepted = controlEvent(inv.tenantId, 'invitation.accepted', { invitationId: inv.id, userId, role: inv.role }, now);
+  const joined = controlEvent(inv.tenantId, 'member.joined', { userId, role: inv.role, invitationId: inv.id }, now);
+  const results = await db
+    .batch([
     db
       .update(invitations)
       .set({ acceptedAt: stamp, acceptedBy: userId })
@@ -136,8 +146,17 @@ export async function acceptInvitation(deps: ServiceDeps, input: AcceptInput) {
     ),
     db.insert(refreshTokens).values(refresh.row),
     auditInsert(scope, { type: 'user', id: userId }, 'invitation.accepted', { type: 'invitation', id: inv.id }, deps.meta, { role: inv.role }),
-  ]);
+    outboxInsertWhere(db, accepted, ours),
+    outboxInsertWhere(db, joined, ours),
+  ])
+    .catch((err: unknown) => {
+      // A concurrent accept won the race (its new account holds the email): the same answer as a used invitation.
+      if (isUniqueViolation(err)) throw new AppError('conflict', 'This invitation has already been used.');
+      throw err;
+    });
   if (results[0].meta.changes !== 1) throw new AppError('conflict', 'This invitation has already been used.');
+  forgetMembership(inv.tenantId, userId);
+  await afterCommit(deps, accepted, joined);
   const tenant = await db.select().from(tenants).where(eq(tenants.id, inv.tenantId)).get();
   const accessToken = await accessTokenFor(deps, inv.tenantId, userId, inv.role);
   return { user: userView(user), tenant: tenantView(tenant!), role: inv.role, ...session(accessToken, refresh.token) };

@@ -4,7 +4,7 @@
  * /.well-known/jwks.json, so a new key can be added (published) before it signs
  * and an old one kept (verifying) until its last token expires.
  */
-import { createLocalJWKSet, importJWK, jwtVerify, SignJWT, type JWK, type JSONWebKeySet, type JWTPayload } from 'jose';
+import { createLocalJWKSet, decodeProtectedHeader, importJWK, jwtVerify, SignJWT, type JWK, type JSONWebKeySet, type JWTPayload } from 'jose';
 import { AppError } from '../lib/problem';
 import type { Role } from './roles';
 
@@ -16,6 +16,12 @@ export interface AccessClaims {
   tid: string;
   role: Role;
   jti: string;
+}
+
+export interface VerifiedClaims extends AccessClaims {
+  /** Seconds since the epoch. */
+  iat: number;
+  exp: number;
 }
 
 interface KeyRing {
@@ -93,8 +99,14 @@ const invalid = (detail: string) => new AppError('unauthorized', detail, { heade
  * by the algorithm allow-list, RFC 8725 §3.1), kid, iss, aud, exp, nbf and the
  * claims we rely on. Every failure is the same generic 401 to the client.
  */
-export async function verifyAccessToken(s: JwtSettings, token: string, now = Date.now()): Promise<AccessClaims> {
+export async function verifyAccessToken(s: JwtSettings, token: string, now = Date.now()): Promise<VerifiedClaims> {
   const ring = await keyRing(s.keys);
+  // RFC 8725 §3.10 and our contract: the key is named, never guessed (even with a single key).
+  try {
+    if (!decodeProtectedHeader(token).kid) throw new Error('no kid');
+  } catch {
+    throw invalid('The access token is invalid or expired.');
+  }
   let payload: JWTPayload;
   try {
     ({ payload } = await jwtVerify(token, ring.verify, {
@@ -109,9 +121,9 @@ export async function verifyAccessToken(s: JwtSettings, token: string, now = Dat
   } catch {
     throw invalid('The access token is invalid or expired.');
   }
-  const { sub, tid, role, jti } = payload as JWTPayload & { tid?: unknown; role?: unknown };
-  if (typeof sub !== 'string' || typeof tid !== 'string' || typeof jti !== 'string' || (role !== 'admin' && role !== 'member' && role !== 'viewer')) {
+  const { sub, tid, role, jti, iat, exp } = payload as JWTPayload & { tid?: unknown; role?: unknown };
+  if (typeof sub !== 'string' || typeof tid !== 'string' || typeof jti !== 'string' || typeof iat !== 'number' || typeof exp !== 'number' || (role !== 'admin' && role !== 'member' && role !== 'viewer')) {
     throw invalid('The access token is invalid or expired.');
   }
-  return { sub, tid, role, jti };
+  return { sub, tid, role, jti, iat, exp };
 }

@@ -9,8 +9,19 @@ const Name = z.string().trim().min(1).max(100);
 const Timestamp = z.string().openapi({ format: 'date-time' });
 
 export const UserSchema = z.object({ id: z.string(), email: z.string(), name: z.string(), createdAt: Timestamp }).openapi('User');
+export const TenantSettingsSchema = z
+  .strictObject({
+    httpAllowlist: z
+      .array(z.string().trim().min(1).max(253).regex(/^(\*|(\*\.)?[a-z0-9.-]+)$/i, 'A host name, *.domain or *'))
+      .max(100)
+      .optional()
+      .openapi({ description: 'Hosts that flow http nodes may call (exact host, *.domain, or *)' }),
+    maxActiveRuns: z.number().int().min(1).max(1000).optional().openapi({ description: 'Concurrently active flow runs; more wait as queued (default 10)' }),
+  })
+  .openapi('TenantSettings');
+
 export const TenantSchema = z
-  .object({ id: z.string(), name: z.string(), plan: z.enum(['free', 'pro']), createdAt: Timestamp, updatedAt: Timestamp })
+  .object({ id: z.string(), name: z.string(), plan: z.enum(['free', 'pro']), settings: TenantSettingsSchema, createdAt: Timestamp, updatedAt: Timestamp })
   .openapi('Tenant');
 const TenantMembershipSchema = z.object({ id: z.string(), name: z.string(), role: RoleSchema });
 
@@ -62,7 +73,7 @@ export const MeSchema = z
     tenants: z.array(TenantMembershipSchema),
   })
   .openapi('Me');
-export const UpdateTenantBody = z.strictObject({ name: Name.optional() }).openapi('UpdateTenantRequest');
+export const UpdateTenantBody = z.strictObject({ name: Name.optional(), settings: TenantSettingsSchema.optional() }).openapi('UpdateTenantRequest');
 
 export const MemberSchema = z
   .object({ userId: z.string(), email: z.string(), name: z.string(), role: RoleSchema, joinedAt: Timestamp })

@@ -1,6 +1,7 @@
 /** The caller's tenant and the caller themselves. */
 import { eq } from 'drizzle-orm';
-import { apiKeys, memberships, tenants, users } from '../db/schema';
+import { apiKeys, memberships, tenants, users, type TenantSettings } from '../db/schema';
+import { afterCommit, controlEvent, outboxInsert } from '../events/outbox';
 import { AppError } from '../lib/problem';
 import { auditInsert } from './audit';
 import { actorOf, type TenantCall } from './context';
@@ -12,13 +13,20 @@ export async function getTenant(call: TenantCall) {
   return tenantView(row);
 }
 
-export async function updateTenant(call: TenantCall, input: { name?: string | undefined }) {
+export async function updateTenant(call: TenantCall, input: { name?: string | undefined; settings?: TenantSettings | undefined }) {
   const { db, scope, now } = call;
-  if (input.name !== undefined) {
+  if (input.name !== undefined || input.settings !== undefined) {
+    const current = await getTenant(call);
+    // Settings merge key by key: sending { maxActiveRuns } keeps the allow-list.
+    const settings = input.settings ? { ...current.settings, ...input.settings } : undefined;
+    const changes = { ...(input.name !== undefined ? { name: input.name.trim() } : {}), ...(settings ? { settings } : {}) };
+    const event = controlEvent(scope.tenantId, 'tenant.updated', changes, now);
     await db.batch([
-      db.update(tenants).set({ name: input.name.trim(), updatedAt: now.toISOString() }).where(eq(tenants.id, scope.tenantId)),
-      auditInsert(scope, actorOf(call.auth), 'tenant.updated', { type: 'tenant', id: scope.tenantId }, call.meta, { name: input.name.trim() }),
+      db.update(tenants).set({ ...changes, updatedAt: now.toISOString() }).where(eq(tenants.id, scope.tenantId)),
+      auditInsert(scope, actorOf(call.auth), 'tenant.updated', { type: 'tenant', id: scope.tenantId }, call.meta, changes),
+      outboxInsert(db, event),
     ]);
+    await afterCommit(call, event);
   }
   return getTenant(call);
 }

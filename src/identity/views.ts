@@ -6,7 +6,7 @@ export function userView(u: typeof users.$inferSelect) {
 }
 
 export function tenantView(t: typeof tenants.$inferSelect) {
-  return { id: t.id, name: t.name, plan: t.plan, createdAt: t.createdAt, updatedAt: t.updatedAt };
+  return { id: t.id, name: t.name, plan: t.plan, settings: t.settings ?? {}, createdAt: t.createdAt, updatedAt: t.updatedAt };
 }
 
 export function apiKeyView(k: typeof apiKeys.$inferSelect) {

@@ -1,44 +1,65 @@
 /**
- * EVENTS consumer: validates each message and hands it to every sink.
- * Each message is acked or retried on its own, so one poison message never
- * holds back the batch; after `max_retries` the queue moves it to the DLQ.
+ * EVENTS consumer. Two kinds of message share the queue (src/queue/messages.ts):
+ * domain events, handed to every sink grouped by tenant in sequence order, and
+ * webhook attempt jobs. Every sink is idempotent, so a redelivered batch has the
+ * effect of one. Messages are acked or retried on their own (per tenant group
+ * for events), so one poison message never holds back the others; after
+ * `max_retries` the queue moves it to the dead-letter queue (docs/operations.md).
  */
 import type { Config } from '../config';
-import { writeCounter } from '../observability/analytics';
+import { runAttempt } from '../events/attempt';
+import { SINKS, type EventSink } from '../events/sinks';
 import { createLogger, errorFields } from '../observability/log';
-import { EventMessageSchema, type EventMessage } from './messages';
+import { DeliveryJobSchema, EventMessageSchema, isDeliveryJob, type DeliveryJob, type EventMessage } from './messages';
 
-export interface EventSink {
-  name: string;
-  handle(event: EventMessage, env: Env, config: Config): Promise<void>;
-}
+export type { EventSink } from '../events/sinks';
+export { SINKS } from '../events/sinks';
 
-/** Counts events per type and tenant in Analytics Engine (the dashboards' event volume panel). */
-const analyticsSink: EventSink = {
-  name: 'analytics',
-  async handle(event, env, config) {
-    writeCounter(env.ANALYTICS, 'event', event.tenantId, [event.type, config.ENVIRONMENT]);
-  },
-};
+const JOB_CONCURRENCY = 6;
 
-export const SINKS: EventSink[] = [analyticsSink];
+/** Exponential backoff between attempts of a failing message, capped at 5 minutes. */
+const backoff = (attempts: number) => Math.min(300, 2 ** attempts);
 
-export async function consumeEvents(batch: MessageBatch<unknown>, env: Env, config: Config, sinks = SINKS): Promise<void> {
+export async function consumeEvents(batch: MessageBatch<unknown>, env: Env, config: Config, sinks: EventSink[] = SINKS): Promise<void> {
   const log = createLogger({ handler: 'queue', queue: batch.queue, env: config.ENVIRONMENT });
+  const groups = new Map<string, Array<{ msg: Message<unknown>; event: EventMessage }>>();
+  const jobs: Array<{ msg: Message<unknown>; job: DeliveryJob }> = [];
   for (const msg of batch.messages) {
-    const parsed = EventMessageSchema.safeParse(msg.body);
+    const parsed = isDeliveryJob(msg.body) ? DeliveryJobSchema.safeParse(msg.body) : EventMessageSchema.safeParse(msg.body);
     if (!parsed.success) {
       log.error('invalid event message', { messageId: msg.id, attempts: msg.attempts, issues: parsed.error.issues.map((i) => i.path.join('.')) });
       msg.retry({ delaySeconds: 0 });
       continue;
     }
-    try {
-      for (const sink of sinks) await sink.handle(parsed.data, env, config);
-      msg.ack();
-    } catch (err) {
-      log.error('event sink failed', { messageId: msg.id, eventId: parsed.data.id, attempts: msg.attempts, ...errorFields(err) });
-      // Exponential backoff between attempts, capped at 5 minutes.
-      msg.retry({ delaySeconds: Math.min(300, 2 ** msg.attempts) });
-    }
+    if ('kind' in parsed.data) jobs.push({ msg, job: parsed.data });
+    else groups.set(parsed.data.tenantId, [...(groups.get(parsed.data.tenantId) ?? []), { msg, event: parsed.data }]);
   }
+
+  const work: Array<() => Promise<void>> = [];
+  for (const [tenantId, items] of groups) {
+    items.sort((a, b) => a.event.sequence - b.event.sequence);
+    work.push(async () => {
+      try {
+        // Sinks are independent and each idempotent: run them side by side; any failure retries the group.
+        const events = items.map((i) => i.event);
+        await Promise.all(sinks.map((sink) => sink.handle(tenantId, events, env, config)));
+        for (const { msg } of items) msg.ack();
+      } catch (err) {
+        log.error('event sink failed', { tenantId, eventIds: items.map((i) => i.event.id), ...errorFields(err) });
+        for (const { msg } of items) msg.retry({ delaySeconds: backoff(msg.attempts) });
+      }
+    });
+  }
+  for (const { msg, job } of jobs) {
+    work.push(async () => {
+      try {
+        await runAttempt(env, config, job);
+        msg.ack();
+      } catch (err) {
+        log.error('webhook attempt failed', { messageId: msg.id, deliveryId: job.deliveryId, attempt: job.attempt, attempts: msg.attempts, ...errorFields(err) });
+        msg.retry({ delaySeconds: backoff(msg.attempts) });
+      }
+    });
+  }
+  for (let i = 0; i < work.length; i += JOB_CONCURRENCY) await Promise.all(work.slice(i, i + JOB_CONCURRENCY).map((w) => w()));
 }

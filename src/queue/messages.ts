@@ -1,6 +1,7 @@
-/** The EVENTS queue message: one domain event. Documented in docs/storage-schema.md. */
+/** The EVENTS queue messages. Documented in docs/storage-schema.md. */
 import { z } from 'zod';
 
+/** One domain event, as published by a TenantHub's outbox. */
 export const EventMessageSchema = z.object({
   id: z.string().min(1),
   type: z.string().regex(/^[a-z_]+(\.[a-z_]+)+$/),
@@ -11,3 +12,22 @@ export const EventMessageSchema = z.object({
 });
 
 export type EventMessage = z.infer<typeof EventMessageSchema>;
+
+/**
+ * "Make attempt `attempt` of webhook delivery `deliveryId`": sent with a
+ * delivery delay for retries (src/events/retry.ts), and at once for replays,
+ * recoveries and test events. Duplicates are harmless (compare-and-set on the
+ * delivery's attempt counter).
+ */
+export const DeliveryJobSchema = z.object({
+  kind: z.literal('webhook_attempt'),
+  deliveryId: z.string().min(1),
+  attempt: z.number().int().positive(),
+  trigger: z.enum(['auto', 'retry', 'manual', 'recover', 'test']),
+});
+
+export type DeliveryJob = z.infer<typeof DeliveryJobSchema>;
+
+export function isDeliveryJob(body: unknown): boolean {
+  return typeof body === 'object' && body !== null && (body as { kind?: unknown }).kind === 'webhook_attempt';
+}

@@ -1,7 +1,8 @@
 /** Builds service inputs from a request: the only bridge between Hono and the services. */
 import type { Context } from 'hono';
 import { getDb } from '../db/client';
-import { tenantCall, type ServiceDeps, type TenantCall } from '../identity/context';
+import { eventForwarder } from '../events/outbox';
+import { tenantCall, type ServiceDeps, type SessionControl, type TenantCall } from '../identity/context';
 import { authenticate, requirePermission } from '../middleware/auth';
 import type { Permission } from '../identity/roles';
 import { AppError } from '../lib/problem';
@@ -13,6 +14,8 @@ export function serviceDeps(c: Context<AppEnv>): ServiceDeps {
     config: c.get('config'),
     meta: { requestId: c.get('requestId'), ip: c.req.header('cf-connecting-ip') ?? null },
     now: new Date(),
+    events: eventForwarder(c.env, (p) => c.executionCtx.waitUntil(p)),
+    sessions: hubSessions(c.env),
   };
 }
 
@@ -25,4 +28,13 @@ export function callOf(c: Context<AppEnv>): TenantCall {
 /** Route middleware: authenticate, then require `permission`. */
 export function guarded(permission: Permission, options: { allowQueryToken?: boolean } = {}) {
   return [authenticate(options), requirePermission(permission)];
+}
+
+/** Live socket sessions live in the tenant's hub. */
+function hubSessions(env: Env): SessionControl {
+  const hub = (tenantId: string) => env.TENANT_HUB.get(env.TENANT_HUB.idFromName(tenantId));
+  return {
+    revoke: async (tenantId, actorId) => void (await hub(tenantId).closeSessions(tenantId, actorId)),
+    setRole: async (tenantId, actorId, role) => void (await hub(tenantId).setSessionRole(tenantId, actorId, role)),
+  };
 }

@@ -31,6 +31,10 @@ export function mountDocs(app: OpenAPIHono<AppEnv>): void {
       { name: 'API keys', description: 'Server credentials' },
       { name: 'Tasks', description: 'Tasks, reminders, recurrence, notifications' },
       { name: 'Sync', description: 'Ordered, gap-free change stream over HTTP and WebSocket' },
+      { name: 'Flows', description: 'Versioned DAG workflow definitions' },
+      { name: 'Runs', description: 'Durable runs: state, live events, cancel, signal, resume, rerun' },
+      { name: 'LLM providers', description: 'Per-tenant LLM providers for llm nodes (keys encrypted at rest)' },
+      { name: 'Tools', description: 'Sandboxed Python and JavaScript tools: registry, versions, invocation' },
     ],
   }));
   app.get(

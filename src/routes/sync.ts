@@ -44,7 +44,7 @@ export const syncRoutes = newRouter()
       middleware: guarded('data:read', { allowQueryToken: true }),
       security: BearerAuth,
       request: { query: z.object({ since: SinceQuery.shape.since, access_token: z.string().optional().openapi({ param: { name: 'access_token', in: 'query' } }) }) },
-      responses: { 101: { description: 'Switching protocols' }, 426: { description: 'Upgrade required' }, ...problemResponses() },
+      responses: { 101: { description: 'Switching protocols' }, ...problemResponses() },
     }),
     async (c) => {
       if (c.req.header('upgrade')?.toLowerCase() !== 'websocket') {
@@ -54,6 +54,7 @@ export const syncRoutes = newRouter()
       const url = new URL(c.req.url);
       url.searchParams.delete('access_token');
       const headers = new Headers({ upgrade: 'websocket', 'x-edgecrew-tenant': call.auth.tenantId, 'x-edgecrew-actor': call.auth.actorId, 'x-edgecrew-role': call.auth.role });
+      if (call.auth.expiresAt) headers.set('x-edgecrew-expires', String(call.auth.expiresAt));
       return hubOf(c.env, call.auth.tenantId).fetch(new Request(url, { headers })) as unknown as Response;
     },
   );

@@ -2,6 +2,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { HistoryEntrySchema, TaskCreateSchema, TaskListQuery, TaskPatchSchema, TaskSchema } from '../tasks/schemas';
 import * as tasks from '../tasks/service';
+import { quickAdd } from '../tasks/quick-add';
 import { BearerAuth, jsonBody, jsonContent, problemResponses } from '../lib/openapi';
 import { decodeCursor, encodeCursor, PageQuerySchema, pageSchema } from '../lib/pagination';
 import { newRouter } from '../lib/router';
@@ -9,10 +10,58 @@ import { callOf, guarded } from './deps';
 
 const tags = ['Tasks'];
 const TaskIdParam = z.object({ taskId: z.string().min(1).max(64).openapi({ param: { name: 'taskId', in: 'path' }, example: 'tsk_01m80cq2cyrgkmxygsr14g3x78' }) });
-const IfMatch = z.object({ 'if-match': z.string().optional().openapi({ param: { name: 'If-Match', in: 'header' }, description: 'ETag from a previous read; a stale one answers 412' }) });
+const IfMatch = z.object({ 'if-match': z.string().optional().openapi({ description: 'ETag from a previous read (e.g. "v12"); a stale one answers 412' }) });
 const withEtag = (description: string) => ({ ...jsonContent(TaskSchema, description), headers: { ETag: { schema: { type: 'string' as const }, description: 'The task version' } } });
 
+const QuickAddBody = z
+  .strictObject({
+    text: z.string().trim().min(1).max(500).openapi({ example: 'pay rent every 1st at 9am remind me 1 day before #home p1' }),
+    timezone: z.string().min(1).max(64).default('UTC').openapi({ example: 'Europe/Berlin' }),
+  })
+  .openapi('QuickAddRequest');
+
+const LocalDateTimeSchema = z.object({ date: z.string(), time: z.string().nullable() });
+const ParsedSchema = z
+  .object({
+    intent: z.enum(['create', 'complete', 'reschedule', 'delete', 'list', 'remind']),
+    title: z.string(),
+    due: LocalDateTimeSchema.nullable(),
+    recurrence: z.object({ rrule: z.string(), from: z.enum(['due', 'completion']) }).nullable(),
+    reminders: z.array(z.union([z.object({ before: z.string() }), z.object({ at: LocalDateTimeSchema })])),
+    priority: z.number().int().nullable(),
+    labels: z.array(z.string()),
+    list: z.object({ range: z.string().optional(), label: z.string().optional() }).optional(),
+    confidence: z.number(),
+  })
+  .openapi('QuickAddParsed');
+
+const QuickAddResultSchema = z
+  .object({ intent: ParsedSchema.shape.intent, task: TaskSchema.nullable(), tasks: z.array(TaskSchema).optional(), parsed: ParsedSchema })
+  .openapi('QuickAddResult');
+
 export const taskRoutes = newRouter()
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/tasks/quick-add',
+      tags,
+      summary: 'Natural-language entry: create, complete, reschedule, delete, list or remind from one line of text',
+      middleware: guarded('data:write'),
+      security: BearerAuth,
+      request: { body: jsonBody(QuickAddBody) },
+      responses: {
+        201: jsonContent(QuickAddResultSchema, 'A task was created (intent create or remind)'),
+        200: jsonContent(QuickAddResultSchema, 'The action was applied (complete, reschedule, delete, list)'),
+        ...problemResponses(),
+      },
+    }),
+    async (c) => {
+      const { text, timezone } = c.req.valid('json');
+      const result = await quickAdd(callOf(c), c.env, text, timezone, new Date());
+      if (result.task && result.intent !== 'delete' && result.intent !== 'list') c.header('etag', tasks.etagOf(result.task.version));
+      return c.json(result, result.intent === 'create' || result.intent === 'remind' ? 201 : 200);
+    },
+  )
   .openapi(
     createRoute({
       method: 'post',

@@ -70,7 +70,8 @@ export interface HistoryEntry {
 
 export interface Notification {
   id: string;
-  kind: 'reminder';
+  /** `reminder`: a task's reminder fired; `system`: raised by the platform for admins (e.g. a webhook endpoint disabled). */
+  kind: 'reminder' | 'system';
   taskId: string | null;
   title: string;
   body: string | null;
@@ -81,10 +82,10 @@ export interface Notification {
 
 export interface Change {
   version: number;
-  entity: 'task' | 'notification';
+  entity: 'task' | 'notification' | 'run';
   entityId: string;
   op: 'upsert' | 'delete';
-  data: Task | Notification | null;
+  data: Task | Notification | Record<string, unknown> | null;
   occurredAt: string;
 }
 

@@ -95,8 +95,12 @@ export function reminderInstants(t: Pick<Task, 'dueDate' | 'dueAt' | 'timezone' 
   const due = dueOf(t);
   const out: Array<{ index: number; fireAt: string }> = [];
   t.reminders.forEach((r, index) => {
-    const fireAt = reminderFireAt(due, r);
-    if (fireAt) out.push({ index, fireAt });
+    try {
+      const fireAt = reminderFireAt(due, r);
+      if (fireAt) out.push({ index, fireAt });
+    } catch {
+      // validated on write; a reminder that cannot be placed is not scheduled
+    }
   });
   return out;
 }

@@ -92,7 +92,7 @@ export const HistoryEntrySchema = z
 export const NotificationSchema = z
   .object({
     id: z.string(),
-    kind: z.enum(['reminder']),
+    kind: z.enum(['reminder', 'system']),
     taskId: z.string().nullable(),
     title: z.string(),
     body: z.string().nullable(),
@@ -105,10 +105,10 @@ export const NotificationSchema = z
 export const ChangeSchema = z
   .object({
     version: z.number().int(),
-    entity: z.enum(['task', 'notification']),
+    entity: z.enum(['task', 'notification', 'run']),
     entityId: z.string(),
     op: z.enum(['upsert', 'delete']),
-    data: z.union([TaskSchema, NotificationSchema]).nullable(),
+    data: z.union([TaskSchema, NotificationSchema, z.record(z.string(), z.unknown())]).nullable(),
     occurredAt: Timestamp,
   })
   .openapi('Change');

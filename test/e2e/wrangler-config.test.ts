@@ -20,6 +20,7 @@ interface Cfg {
   triggers: { crons?: string[] };
   vars: Record<string, unknown>;
   migrations: Array<{ new_sqlite_classes?: string[] }>;
+  containers?: Array<{ class_name: string; image: string }>;
 }
 
 function shape(env?: string) {
@@ -35,6 +36,7 @@ function shape(env?: string) {
     crons: c.triggers.crons ?? [],
     vars: Object.keys(c.vars).sort(),
     sqliteClasses: c.migrations.flatMap((m) => m.new_sqlite_classes ?? []).sort(),
+    containers: (c.containers ?? []).map((x) => ({ className: x.class_name, image: x.image })),
   };
 }
 
@@ -43,8 +45,10 @@ describe('wrangler.toml environments', () => {
 
   it('the default environment has every binding the Worker needs', () => {
     expect(base.d1.map((d) => d.binding)).toEqual(['DB']);
-    expect(base.dos).toEqual(['FLOW_RUN:FlowRun', 'TENANT_HUB:TenantHub']);
-    expect(base.sqliteClasses).toEqual(['FlowRun', 'TenantHub']);
+    expect(base.dos).toEqual(['FLOW_RUN:FlowRun', 'TENANT_HUB:TenantHub', 'TOOL_RUNNER:ToolRunnerContainer']);
+    expect(base.sqliteClasses).toEqual(['FlowRun', 'TenantHub', 'ToolRunnerContainer']);
+    // wrangler resolves the image path against the config file.
+    expect(base.containers).toEqual([{ className: 'ToolRunnerContainer', image: expect.stringMatching(/\/containers\/tool-runner\/Dockerfile$/) }]);
     expect(base.producers.map((p) => p.binding)).toEqual(['EVENTS']);
     expect(base.consumers[0]?.dlq).toBeTruthy();
     expect(base.analytics.map((a) => a.binding)).toEqual(['ANALYTICS']);
@@ -60,6 +64,7 @@ describe('wrangler.toml environments', () => {
       expect(e.d1[0]!.name).not.toBe(base.d1[0]!.name);
       expect(e.d1[0]!.migrations).toBe('migrations');
       expect(e.dos).toEqual(base.dos);
+      expect(e.containers).toEqual(base.containers);
       expect(e.producers.map((p) => p.binding)).toEqual(['EVENTS']);
       expect(e.producers[0]!.queue).toContain(env);
       expect(e.consumers[0]!.queue).toBe(e.producers[0]!.queue);
@@ -73,7 +78,8 @@ describe('wrangler.toml environments', () => {
 
   for (const env of ENVS) {
     it(`wrangler deploy --dry-run --env ${env} bundles without a warning`, async () => {
-      const { stdout, stderr } = await run('npx', ['wrangler', 'deploy', '--dry-run', '--env', env, '--outdir', `.wrangler/tmp/dry-run-${env}`], {
+      // --containers-rollout=none: with a [[containers]] entry a dry run otherwise builds the image, which needs a Docker engine.
+      const { stdout, stderr } = await run('npx', ['wrangler', 'deploy', '--dry-run', '--env', env, '--outdir', `.wrangler/tmp/dry-run-${env}`, '--containers-rollout=none'], {
         env: { ...process.env, WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1', FORCE_COLOR: '0' },
         maxBuffer: 16 * 1024 * 1024,
       });

@@ -3,5 +3,9 @@ export {};
 declare module 'vitest' {
   export interface ProvidedContext {
     fakeSentryUrl: string;
+    fakeOpenAiUrl: string;
+    webhookReceiverUrl: string;
+    flowHttpUrl: string;
+    toolRunnerUrl: string;
   }
 }

@@ -27,7 +27,8 @@ export async function buildWorker() {
   const removeSync = () => rmSync(outdir, { recursive: true, force: true });
   process.once('exit', removeSync);
   const wranglerBin = path.join(path.dirname(createRequire(import.meta.url).resolve('wrangler/package.json')), 'bin', 'wrangler.js');
-  const args = [wranglerBin, 'deploy', '--dry-run', '--outdir', outdir, '--env=', '--config', path.join(ROOT, 'wrangler.toml')];
+  // --containers-rollout=none: with a [[containers]] entry a dry run otherwise needs a Docker engine (design.md).
+  const args = [wranglerBin, 'deploy', '--dry-run', '--outdir', outdir, '--env=', '--containers-rollout=none', '--config', path.join(ROOT, 'wrangler.toml')];
   const output = [];
   const code = await new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: '1' } });
@@ -114,11 +115,12 @@ async function bundleModules(entry, wranglerRules) {
  * loopback socket (bypassing Miniflare's entry worker, so nothing sits in front of
  * either Worker but workerd's HTTP server).
  */
-export async function startWorkers({ entry, silenceConsole = true, onLog }) {
+export async function startWorkers({ entry, silenceConsole = true, onLog, extraWorkers = () => [] }) {
   const pkg = JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8'));
   const configPath = path.join(ROOT, 'wrangler.toml');
   const { workerOptions, tomlVars } = quietly(() => ({
-    workerOptions: unstable_getMiniflareWorkerOptions(configPath).workerOptions,
+    // No container runtime here (no Docker engine); the tool runner is not part of any scenario.
+    workerOptions: unstable_getMiniflareWorkerOptions(configPath, '', { overrides: { enableContainers: false } }).workerOptions,
     tomlVars: unstable_readConfig({ config: configPath }).vars ?? {},
   }));
   // Miniflare 5 refuses `modulesRules`: bundleModules() applies them to the built files instead.
@@ -169,6 +171,8 @@ export async function startWorkers({ entry, silenceConsole = true, onLog }) {
         durableObjects: { HUB: { className: 'BaselineHub', useSQLite: true } },
         unsafeDirectSockets: directSocket,
       },
+      // Bench-only Workers (e.g. the Workflows baseline of the flows suite), same compatibility settings.
+      ...extraWorkers({ compatibilityDate: ours.compatibilityDate, compatibilityFlags: ours.compatibilityFlags, directSocket }),
     ],
   });
   const mf = new Miniflare(options);

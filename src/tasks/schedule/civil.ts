@@ -21,17 +21,16 @@ function civilMs(year: number, month: number, day: number): number {
 /** 'YYYY-MM-DD' → wall ms at 00:00; throws ScheduleError(field) for anything else, e.g. 2026-02-30. */
 export function parseDate(date: string, field: string): number {
   const m = DATE_RE.exec(date);
-  const [y, mo, d] = m ? [Number(m[1]), Number(m[2]), Number(m[3])] : [0, 0, 0];
-  const ms = civilMs(y, mo, d);
-  if (!m || y < 1 || formatDate(ms) !== date) throw new ScheduleError(field, `Expected a calendar date YYYY-MM-DD, got '${date}'`);
+  const ms = m ? civilMs(Number(m[1]), Number(m[2]), Number(m[3])) : NaN;
+  if (!m || Number(m[1]) < 1 || formatDate(ms) !== date) throw new ScheduleError(field, `Expected a calendar date YYYY-MM-DD, got '${date}'`);
   return ms;
 }
 
 /** 'HH:mm' or 'HH:mm:ss' → ms since midnight. */
 export function parseTime(time: string, field: string): number {
   const m = TIME_RE.exec(time);
-  const [h, mi, s] = m ? [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)] : [99, 0, 0];
-  if (h > 23 || mi > 59 || s > 59) throw new ScheduleError(field, `Expected a time HH:mm or HH:mm:ss (00:00-23:59), got '${time}'`);
+  const [h, mi, s] = m ? [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)] : [NaN, NaN, NaN];
+  if (!(h <= 23 && mi <= 59 && s <= 59)) throw new ScheduleError(field, `Expected a time HH:mm or HH:mm:ss (00:00-23:59), got '${time}'`);
   return ((h * 60 + mi) * 60 + s) * 1000;
 }
 

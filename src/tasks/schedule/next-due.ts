@@ -117,8 +117,10 @@ export function upcoming(due: Due, rrule: string, count: number): Due[] {
   if (count === 0) return out;
   out.push(toDue(anchor, anchor.wall));
   let last = anchor.allDay ? anchor.wall : wallToInstant(anchor.wall, anchor.timezone);
-  for (const o of createSeries(rule, anchor.wall, anchor.allDay, anchor.timezone).after(anchor.allDay ? endOfDay(anchor.wall) : anchor.wall)) {
-    if (out.length >= count) break;
+  const rest = createSeries(rule, anchor.wall, anchor.allDay, anchor.timezone).after(anchor.allDay ? endOfDay(anchor.wall) : anchor.wall);
+  while (out.length < count) {
+    const { done, value: o } = rest.next();
+    if (done) break;
     // Two wall times can meet in one instant on a spring-forward day (02:30 and 03:30 → 03:30).
     const key = anchor.allDay ? o.wall : wallToInstant(o.wall, anchor.timezone);
     if (key <= last) continue;

@@ -88,15 +88,32 @@ function until(value: string): Until {
   return m[7] ? { kind: 'utc', instant: local } : { kind: 'local', wall: local };
 }
 
+/** Days in the longest of `months` (1-12; any month when empty), February counted as 29. */
+function longestMonth(months: number[]): number {
+  return months.length ? Math.max(...months.map((m) => MONTH_DAYS[m - 1]!)) : 31;
+}
+
 /** Month/day combinations that exist in no year would make the engine search forever. */
 function checkReachable(values: Map<string, string>): void {
   const days = values.get('BYMONTHDAY');
   if (!days) return;
-  const months = values.has('BYMONTH') ? intList('BYMONTH', values.get('BYMONTH')!) : [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
-  const longest = Math.max(...months.map((m) => MONTH_DAYS[m - 1]!));
+  const longest = longestMonth(values.has('BYMONTH') ? intList('BYMONTH', values.get('BYMONTH')!) : []);
   if (intList('BYMONTHDAY', days).every((d) => Math.abs(d) > longest)) {
     fail(`BYMONTHDAY=${days} never occurs in BYMONTH=${values.get('BYMONTH')}: the longest of those months has ${longest} days`);
   }
+}
+
+/**
+ * A MONTHLY/YEARLY rule without a day part takes DTSTART's day of month (RFC 5545 §3.3.10);
+ * refuse the ones that can never reach it, e.g. FREQ=YEARLY;BYMONTH=2 from a due on the 30th.
+ */
+export function checkInheritedDay(rule: Rule, dayOfMonth: number): void {
+  if (rule.freq !== 'MONTHLY' && rule.freq !== 'YEARLY') return;
+  if (rule.parts.some((p) => /^BY(MONTHDAY|DAY|YEARDAY|WEEKNO)=/.test(p))) return;
+  const byMonth = rule.parts.find((p) => p.startsWith('BYMONTH='));
+  if (!byMonth) return;
+  const longest = longestMonth(byMonth.slice(8).split(',').map(Number));
+  if (dayOfMonth > longest) fail(`${byMonth} never has a day ${dayOfMonth} (the due's day of month): add BYMONTHDAY, e.g. BYMONTHDAY=-1 for the last day`);
 }
 
 /** Parses and validates an RRULE ('RRULE:' prefix optional); throws ScheduleError('recurrence'). */

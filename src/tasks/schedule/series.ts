@@ -11,7 +11,7 @@
 import { RRuleTemporal } from 'rrule-temporal';
 import { DAY_MS, startOfDay } from './civil';
 import { ScheduleError } from './error';
-import type { Rule } from './rrule';
+import { checkInheritedDay, type Rule } from './rrule';
 import { instantToWall, wallToInstant } from './zone';
 
 /** An occurrence: its wall time, and its index in the series (0 = DTSTART) when the rule has COUNT. */
@@ -58,6 +58,7 @@ export function createSeries(rule: Rule, dtstart: number, allDay: boolean, timez
   if (allDay && rule.parts.some((p) => /^BY(HOUR|MINUTE|SECOND)=/.test(p))) {
     throw new ScheduleError('recurrence', 'BYHOUR, BYMINUTE and BYSECOND need a due time (dueAt), not an all-day dueDate');
   }
+  checkInheritedDay(rule, new Date(dtstart).getUTCDate());
   const text = [...rule.parts, ...(rule.count === undefined ? [] : [`COUNT=${rule.count}`])].join(';');
   const iso = new Date(dtstart).toISOString().replace('Z', '+00:00[UTC]');
   let engine: RRuleTemporal;

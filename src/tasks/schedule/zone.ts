@@ -27,6 +27,8 @@ function formatter(timezone: string): Intl.DateTimeFormat | null {
     } catch {
       return null;
     }
+    // Names are case-insensitive, so the cache is bounded by hand against made-up spellings.
+    if (formatters.size >= 1000) formatters.clear();
     formatters.set(timezone, f);
   }
   return f;

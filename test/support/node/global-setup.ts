@@ -1,17 +1,48 @@
 /** Node-side services the workerd tests talk to over loopback. */
 import type { TestProject } from 'vitest/node';
+import { startFakeOpenAi } from './fake-openai';
 import { startFakeSentry } from './fake-sentry';
+import { startFlowHttp } from './flow-http';
+import { DEFAULT_TEST_SECRETS } from './secrets';
+import { startToolRunner } from './tool-runner';
+import { startWebhookReceiver } from './webhook-receiver';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     fakeSentryUrl: string;
+    /** OpenAI-compatible chat-completions fake (test/support/node/fake-openai.ts). */
+    fakeOpenAiUrl: string;
+    /** Webhook receiver verifying deliveries with the standardwebhooks library (test/support/node/webhook-receiver.ts). */
+    webhookReceiverUrl: string;
+    /** Scripted endpoint for the flow http node: flaky, slow, held, 429 (test/support/node/flow-http.ts). */
+    flowHttpUrl: string;
+    /** The real tool runner (containers/tool-runner), on the port vitest.config.ts chose. */
+    toolRunnerUrl: string;
   }
 }
 
 export default async function setup(project: TestProject) {
   const sentry = await startFakeSentry();
   project.provide('fakeSentryUrl', sentry.url);
+  const openai = await startFakeOpenAi();
+  project.provide('fakeOpenAiUrl', openai.url);
+  const receiver = await startWebhookReceiver();
+  project.provide('webhookReceiverUrl', receiver.url);
+  const flowHttp = await startFlowHttp();
+  project.provide('flowHttpUrl', flowHttp.url);
+  const toolRunner = await startToolRunner({
+    secret: DEFAULT_TEST_SECRETS.TOOL_RUNNER_SECRET,
+    port: Number(process.env.EDGECREW_TOOL_RUNNER_PORT ?? 0),
+    // Loopback egress targets are allowed so allow-list tools can reach a local server.
+    // Test files run in parallel, each with a few invocations at once: room enough that none sees 503.
+    env: { TOOL_RUNNER_CONCURRENCY: '16', TOOL_RUNNER_EGRESS_ALLOW_PRIVATE: '1' },
+  });
+  project.provide('toolRunnerUrl', toolRunner.url);
   return async () => {
     await sentry.close();
+    await openai.close();
+    await receiver.close();
+    await flowHttp.close();
+    await toolRunner.stop();
   };
 }

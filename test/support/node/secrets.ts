@@ -37,6 +37,9 @@ const TEST_JWT_KEYS = [
 export const DEFAULT_TEST_SECRETS = {
   TOKEN_PEPPER: 'test-pepper-0123456789abcdef0123456789abcdef',
   JWT_PRIVATE_KEYS: JSON.stringify(TEST_JWT_KEYS),
+  WEBHOOK_SECRET_KEY: 'test-webhook-secret-key-0123456789abcdef0123456789abcdef',
+  LLM_KEY_SECRET: 'test-llm-key-secret-0123456789abcdef0123456789abcdef',
+  TOOL_RUNNER_SECRET: 'test-tool-runner-secret-0123456789abcdef0123456789',
 } as const satisfies Readonly<Record<string, string>>;
 
 export type TestSecretName = keyof typeof DEFAULT_TEST_SECRETS;

@@ -173,6 +173,8 @@ describe('ScheduleError fields from nextDue', () => {
     [{ dueDate: '2026-01-10', dueAt: null, timezone: 'UTC' }, 'FREQ=DAILY;BYHOUR=9', at, 'recurrence'],
     // valid text, but no Feb 30 ever follows a due on the 30th: refused quickly, not searched forever
     [{ dueDate: '2026-01-30', dueAt: null, timezone: 'UTC' }, 'FREQ=YEARLY;BYMONTH=2', at, 'recurrence'],
+    // no month has a 6th Monday: the engine gives up at its search limit instead of hanging
+    [{ dueDate: '2026-01-05', dueAt: null, timezone: 'UTC' }, 'FREQ=MONTHLY;BYDAY=MO;BYSETPOS=6', at, 'recurrence'],
   ])('#%# → %s', (due, rrule, completedAt, field) => {
     expect(errorField(() => nextDue(due, rrule, { from: 'due', completedAt }))).toBe(field);
   });

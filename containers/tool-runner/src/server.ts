@@ -1,0 +1,123 @@
+/**
+ * The runner's HTTP surface:
+ *   GET  /health          → 200 { status, active, capacity } (no secrets; for readiness probes)
+ *   POST /v1/invocations  → signed; runs one invocation, 200 with its typed result
+ * Unsigned, stale, replayed or badly signed requests → 401. Over capacity → 503
+ * with Retry-After. Bodies over the limit → 413. Everything else → 404/405.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { ReplayCache, verify } from './auth.ts';
+import type { RunnerConfig } from './config.ts';
+import { parseInvocation } from './protocol.ts';
+import { runInSandbox, type Bootstraps } from './sandbox.ts';
+
+export interface Runner {
+  server: Server;
+  /** Kills every running sandbox (shutdown). */
+  killAll(): void;
+  readonly active: () => number;
+}
+
+type Log = (msg: string, fields?: Record<string, unknown>) => void;
+
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store', ...headers });
+  res.end(text);
+}
+
+class TooLarge extends Error {}
+
+function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > max) return reject(new TooLarge());
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > max) {
+        req.destroy();
+        reject(new TooLarge());
+      } else chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+export function createRunner(cfg: RunnerConfig, bootstraps: Bootstraps, log: Log, now: () => number = Date.now): Runner {
+  const replay = new ReplayCache();
+  const running = new Set<() => void>();
+  let active = 0;
+
+  async function invoke(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    let body: Buffer;
+    try {
+      body = await readBody(req, cfg.maxBodyBytes);
+    } catch (err) {
+      if (err instanceof TooLarge) return send(res, 413, { error: 'payload_too_large' }, { connection: 'close' });
+      throw err;
+    }
+    const failure = verify(cfg.secret, { method: req.method ?? '', path, headers: req.headers, body }, replay, now());
+    if (failure) {
+      log('refused', { reason: failure, ip: req.socket.remoteAddress });
+      return send(res, 401, { error: 'unauthorized' });
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body.toString('utf8'));
+    } catch {
+      return send(res, 400, { error: 'bad_request', errors: ['body must be JSON'] });
+    }
+    const request = parseInvocation(parsed);
+    if (!request.ok) return send(res, 400, { error: 'bad_request', errors: request.errors });
+    if (active >= cfg.concurrency) return send(res, 503, { error: 'busy', capacity: cfg.concurrency }, { 'retry-after': '1' });
+
+    active++;
+    try {
+      const result = await runInSandbox(cfg, bootstraps, request.value, running);
+      log('invocation', {
+        id: request.value.id,
+        runtime: request.value.runtime,
+        outcome: result.ok ? 'ok' : result.error.type,
+        durationMs: result.durationMs,
+      });
+      send(res, 200, result);
+    } finally {
+      active--;
+    }
+  }
+
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://runner');
+    const path = url.pathname + url.search;
+    const route = url.pathname;
+    if (route === '/health') {
+      if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: 'method_not_allowed' }, { allow: 'GET, HEAD' });
+      return send(res, 200, { status: 'ok', active, capacity: cfg.concurrency });
+    }
+    if (route === '/v1/invocations') {
+      if (req.method !== 'POST') return send(res, 405, { error: 'method_not_allowed' }, { allow: 'POST' });
+      invoke(req, res, path).catch((err: unknown) => {
+        log('error', { message: (err as Error).message });
+        if (!res.headersSent) send(res, 500, { error: 'internal_error' });
+        else res.destroy();
+      });
+      return;
+    }
+    send(res, 404, { error: 'not_found' });
+  });
+  // Invocations may take a minute; keep-alive sockets from the Worker are reused.
+  server.requestTimeout = 120_000;
+  server.headersTimeout = 10_000;
+  server.keepAliveTimeout = 30_000;
+
+  return {
+    server,
+    killAll: () => {
+      for (const kill of running) kill();
+    },
+    active: () => active,
+  };
+}

@@ -1,0 +1,107 @@
+/** Child runs of subflow and map nodes: started with a concurrency bound, reporting back to the parent. */
+import type { FlowNodeDef } from '../../src/flows/definition';
+import { loadVersion, startRun } from '../../src/flows/runs-service';
+import { TERMINAL, type RunStatus } from '../../src/flows/run-model';
+import type { ChildEntry, Engine } from './engine';
+import { appendEvent, loadRun, node } from './store';
+
+export class ChildRuns {
+  constructor(
+    private readonly storage: DurableObjectStorage,
+    private readonly env: Env,
+    private readonly engine: () => Engine,
+  ) {}
+
+  #list(nodeId: string): ChildEntry[] {
+    const r = node(this.storage.sql, nodeId);
+    return r?.children ? (JSON.parse(r.children) as ChildEntry[]) : [];
+  }
+
+  #save(nodeId: string, list: ChildEntry[]): void {
+    this.storage.sql.exec(`UPDATE nodes SET children = ? WHERE id = ?`, JSON.stringify(list), nodeId);
+  }
+
+  /** Starts pending children up to the node's concurrency. Child run ids are reserved in storage first. */
+  async startPending(nodeId: string): Promise<void> {
+    const l = loadRun(this.storage.sql);
+    if (!l) return;
+    const def = l.def.nodes.find((n) => n.id === nodeId) as FlowNodeDef;
+    const cfg = def.config as { flowId: string; version?: number; concurrency?: number };
+    const limit = def.type === 'map' ? (cfg.concurrency ?? 10) : 1;
+    // Load the child flow before reading the list: no await may fall between reading and saving it.
+    const version = await loadVersion(this.env, l.row.tenant_id, cfg.flowId, cfg.version);
+    const list = this.#list(nodeId);
+    if (list.length === 0) return this.#complete(nodeId, list);
+    const running = list.filter((c) => c.status === 'running').length;
+    const toStart = list.map((c, i) => ({ c, i })).filter(({ c }) => c.status === 'pending').slice(0, Math.max(0, limit - running));
+    if (toStart.length === 0) return;
+    for (const { c, i } of toStart) {
+      c.runId ??= `${l.row.run_id}.${nodeId}.${i}`.replace(/^run_/, 'run_').slice(0, 120);
+      c.status = 'running';
+    }
+    this.storage.transactionSync(() => this.#save(nodeId, list));
+    for (const { c, i } of toStart) {
+      if (!version) {
+        await this.finished(nodeId, i, 'failed', null, `flow ${cfg.flowId} not found`);
+        continue;
+      }
+      const started = await startRun(this.env, {
+        tenantId: l.row.tenant_id,
+        createdBy: `run:${l.row.run_id}`,
+        version,
+        input: c.input,
+        parent: { runId: l.row.run_id, nodeId, index: i },
+        runId: c.runId!,
+      });
+      if ('code' in started) await this.finished(nodeId, i, 'failed', null, started.errors.map((e) => `${e.path}: ${e.message}`).join('; '));
+    }
+  }
+
+  async finished(nodeId: string, index: number, status: RunStatus, output: unknown, error: string | null): Promise<void> {
+    if (!TERMINAL.has(status)) return;
+    const run = loadRun(this.storage.sql);
+    if (!run || TERMINAL.has(run.row.status)) return; // the parent is already over (e.g. cancelled)
+    const list = this.#list(nodeId);
+    const c = list[index];
+    if (!c || TERMINAL.has(c.status as RunStatus)) return;
+    c.status = status === 'succeeded' ? 'succeeded' : status === 'cancelled' ? 'cancelled' : 'failed';
+    c.output = output;
+    if (error) c.error = error;
+    this.storage.transactionSync(() => {
+      this.#save(nodeId, list);
+      appendEvent(this.storage.sql, 'node.child', nodeId, { index, runId: c.runId, status: c.status });
+    });
+    if (list.every((x) => TERMINAL.has(x.status as RunStatus))) await this.#complete(nodeId, list);
+    else await this.startPending(nodeId);
+  }
+
+  async #complete(nodeId: string, list: ChildEntry[]): Promise<void> {
+    const sql = this.storage.sql;
+    const r = node(sql, nodeId);
+    const l = loadRun(sql);
+    if (!r || !l || r.status !== 'waiting') return;
+    const type = l.def.nodes.find((n) => n.id === nodeId)!.type;
+    const failed = list.filter((c) => c.status !== 'succeeded');
+    this.storage.transactionSync(() => {
+      if (failed.length) {
+        const err = { kind: 'error', message: `${failed.length} child run(s) did not succeed`, details: { children: failed.map((c) => ({ runId: c.runId, status: c.status, error: c.error })) } };
+        sql.exec(`UPDATE nodes SET status = 'failed', error = ?, wait = NULL, finished_at = ? WHERE id = ?`, JSON.stringify(err), new Date().toISOString(), nodeId);
+        appendEvent(sql, 'node.failed', nodeId, { attempt: r.attempt, error: err });
+      } else {
+        const output = type === 'map' ? list.map((c) => c.output) : (list[0]?.output ?? null);
+        sql.exec(`UPDATE nodes SET status = 'succeeded', output = ?, wait = NULL, finished_at = ?, successes = successes + 1 WHERE id = ?`, JSON.stringify(output), new Date().toISOString(), nodeId);
+        appendEvent(sql, 'node.succeeded', nodeId, { attempt: r.attempt, output });
+      }
+    });
+    if (failed.length && l.def.policy.onFailure === 'fail_fast') await this.engine().finish('failed', `node ${nodeId}: child run(s) failed`);
+  }
+
+  async cancelAll(): Promise<void> {
+    const { flowRunStub } = await import('../../src/flows/runs-service');
+    const sql = this.storage.sql;
+    const rows = sql.exec<{ id: string; children: string | null }>(`SELECT id, children FROM nodes WHERE children IS NOT NULL`).toArray();
+    for (const r of rows) {
+      for (const c of JSON.parse(r.children!) as ChildEntry[]) if (c.runId && c.status === 'running') await flowRunStub(this.env, c.runId).cancel('parent cancelled').catch(() => undefined);
+    }
+  }
+}

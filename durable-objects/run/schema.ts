@@ -1,0 +1,59 @@
+/** The FlowRun's SQLite schema (see ../migrations.ts). */
+import type { DoMigration } from '../migrations';
+
+export const RUN_MIGRATIONS: readonly DoMigration[] = [
+  { version: 1, sql: `CREATE TABLE IF NOT EXISTS run_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)` },
+  {
+    version: 2,
+    sql: `
+      CREATE TABLE run (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        run_id TEXT NOT NULL,
+        tenant_id TEXT NOT NULL,
+        flow_id TEXT NOT NULL,
+        flow_version INTEGER NOT NULL,
+        definition TEXT NOT NULL,
+        input TEXT NOT NULL,
+        settings TEXT NOT NULL,
+        parent TEXT,
+        status TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        started_at TEXT,
+        finished_at TEXT,
+        deadline_at INTEGER,
+        error TEXT,
+        output TEXT,
+        input_tokens INTEGER NOT NULL DEFAULT 0,
+        output_tokens INTEGER NOT NULL DEFAULT 0,
+        cost_usd REAL NOT NULL DEFAULT 0
+      );
+      CREATE TABLE nodes (
+        id TEXT PRIMARY KEY,
+        type TEXT NOT NULL,
+        status TEXT NOT NULL,
+        attempt INTEGER NOT NULL DEFAULT 0,
+        output TEXT,
+        error TEXT,
+        branch TEXT,
+        reused INTEGER NOT NULL DEFAULT 0,
+        started_at TEXT,
+        finished_at TEXT,
+        not_before INTEGER,
+        wait TEXT,
+        children TEXT,
+        successes INTEGER NOT NULL DEFAULT 0,
+        input_tokens INTEGER NOT NULL DEFAULT 0,
+        output_tokens INTEGER NOT NULL DEFAULT 0,
+        cost_usd REAL NOT NULL DEFAULT 0
+      );
+      CREATE TABLE events (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        type TEXT NOT NULL,
+        node_id TEXT,
+        data TEXT,
+        at TEXT NOT NULL
+      );
+    `,
+  },
+  { version: 3, sql: `ALTER TABLE nodes ADD COLUMN attempt_base INTEGER NOT NULL DEFAULT 0` },
+];

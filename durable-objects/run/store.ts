@@ -1,0 +1,173 @@
+/** Typed access to the FlowRun's SQLite rows. */
+import type { FlowDefinition } from '../../src/flows/definition';
+import type { NodeState, NodeStatus } from '../../src/flows/plan';
+import type { NodeView, RunEvent, RunInit, RunParent, RunStatus, RunSummary, RunView } from '../../src/flows/run-model';
+
+type Sql = SqlStorage;
+
+export interface RunRow {
+  run_id: string;
+  tenant_id: string;
+  flow_id: string;
+  flow_version: number;
+  definition: string;
+  input: string;
+  settings: string;
+  parent: string | null;
+  status: RunStatus;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  deadline_at: number | null;
+  error: string | null;
+  output: string | null;
+  input_tokens: number;
+  output_tokens: number;
+  cost_usd: number;
+  [k: string]: SqlStorageValue;
+}
+
+export interface NodeRow {
+  id: string;
+  type: string;
+  status: NodeStatus;
+  attempt: number;
+  output: string | null;
+  error: string | null;
+  branch: string | null;
+  reused: number;
+  started_at: string | null;
+  finished_at: string | null;
+  not_before: number | null;
+  wait: string | null;
+  children: string | null;
+  successes: number;
+  attempt_base: number;
+  input_tokens: number;
+  output_tokens: number;
+  cost_usd: number;
+  [k: string]: SqlStorageValue;
+}
+
+export interface Loaded {
+  row: RunRow;
+  def: FlowDefinition;
+  input: unknown;
+  settings: RunInit['settings'];
+  parent: RunParent | null;
+}
+
+export function loadRun(sql: Sql): Loaded | null {
+  const row = sql.exec<RunRow>(`SELECT * FROM run WHERE id = 1`).toArray()[0];
+  if (!row) return null;
+  return { row, def: JSON.parse(row.definition), input: JSON.parse(row.input), settings: JSON.parse(row.settings), parent: row.parent ? JSON.parse(row.parent) : null };
+}
+
+export function insertRun(sql: Sql, init: RunInit, status: RunStatus): void {
+  sql.exec(
+    `INSERT INTO run (id, run_id, tenant_id, flow_id, flow_version, definition, input, settings, parent, status, created_at, deadline_at)
+     VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)`,
+    init.runId, init.tenantId, init.flowId, init.flowVersion, JSON.stringify(init.definition), JSON.stringify(init.input ?? null),
+    JSON.stringify(init.settings), init.parent ? JSON.stringify(init.parent) : null, status, init.createdAt,
+  );
+  for (const n of init.definition.nodes) {
+    const reused = init.reuse?.[n.id];
+    if (reused) {
+      sql.exec(`INSERT INTO nodes (id, type, status, output, branch, reused, successes) VALUES (?, ?, 'succeeded', ?, ?, 1, 1)`, n.id, n.type, JSON.stringify(reused.output ?? null), reused.branch);
+    } else {
+      sql.exec(`INSERT INTO nodes (id, type, status) VALUES (?, ?, 'pending')`, n.id, n.type);
+    }
+  }
+}
+
+export function nodes(sql: Sql): NodeRow[] {
+  return sql.exec<NodeRow>(`SELECT * FROM nodes`).toArray();
+}
+
+export function node(sql: Sql, id: string): NodeRow | undefined {
+  return sql.exec<NodeRow>(`SELECT * FROM nodes WHERE id = ?`, id).toArray()[0];
+}
+
+export function states(rows: NodeRow[]): Map<string, NodeState> {
+  return new Map(rows.map((r) => [r.id, { status: r.status, branch: r.branch, notBefore: r.not_before }]));
+}
+
+export function setRunStatus(sql: Sql, status: RunStatus, fields: { started_at?: string; finished_at?: string; error?: string | null; output?: unknown; deadline_at?: number } = {}): void {
+  const sets = ['status = ?'];
+  const args: SqlStorageValue[] = [status];
+  for (const [k, v] of Object.entries(fields)) {
+    sets.push(`${k} = ?`);
+    args.push(k === 'output' ? JSON.stringify(v ?? null) : (v as SqlStorageValue));
+  }
+  sql.exec(`UPDATE run SET ${sets.join(', ')} WHERE id = 1`, ...args);
+}
+
+export function appendEvent(sql: Sql, type: string, nodeId: string | null, data: unknown): void {
+  sql.exec(`INSERT INTO events (type, node_id, data, at) VALUES (?, ?, ?, ?)`, type, nodeId, data === undefined ? null : JSON.stringify(data), new Date().toISOString());
+}
+
+export function eventsAfter(sql: Sql, seq: number, limit = 10_000): RunEvent[] {
+  return sql
+    .exec<{ seq: number; type: string; node_id: string | null; data: string | null; at: string }>(`SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?`, seq, limit)
+    .toArray()
+    .map((e) => ({ seq: e.seq, type: e.type, nodeId: e.node_id, data: e.data === null ? null : JSON.parse(e.data), at: e.at }));
+}
+
+export function lastEventSeq(sql: Sql): number {
+  return sql.exec<{ s: number | null }>(`SELECT MAX(seq) AS s FROM events`).one().s ?? 0;
+}
+
+function ms(a: string | null, b: string | null): number | null {
+  return a && b ? Date.parse(b) - Date.parse(a) : null;
+}
+
+export function nodeView(r: NodeRow): NodeView {
+  return {
+    id: r.id,
+    type: r.type,
+    status: r.status,
+    attempts: r.attempt,
+    output: r.output === null ? null : JSON.parse(r.output),
+    error: r.error === null ? null : JSON.parse(r.error),
+    branch: r.branch,
+    reused: r.reused === 1,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+    durationMs: ms(r.started_at, r.finished_at),
+    usage: { inputTokens: r.input_tokens, outputTokens: r.output_tokens, costUsd: r.cost_usd },
+  };
+}
+
+export function runView(sql: Sql): RunView | null {
+  const l = loadRun(sql);
+  if (!l) return null;
+  const r = l.row;
+  return {
+    id: r.run_id,
+    tenantId: r.tenant_id,
+    flowId: r.flow_id,
+    flowVersion: r.flow_version,
+    status: r.status,
+    input: l.input,
+    output: r.output === null ? null : JSON.parse(r.output),
+    error: r.error,
+    parent: l.parent,
+    createdAt: r.created_at,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+    durationMs: ms(r.started_at, r.finished_at),
+    usage: { inputTokens: r.input_tokens, outputTokens: r.output_tokens, costUsd: r.cost_usd },
+    nodes: l.def.nodes.map((n) => nodeView(node(sql, n.id)!)),
+  };
+}
+
+export function summary(sql: Sql): RunSummary | null {
+  const l = loadRun(sql);
+  if (!l) return null;
+  const r = l.row;
+  return {
+    id: r.run_id, tenantId: r.tenant_id, flowId: r.flow_id, flowVersion: r.flow_version, status: r.status,
+    startedAt: r.started_at, finishedAt: r.finished_at, durationMs: ms(r.started_at, r.finished_at),
+    inputTokens: r.input_tokens, outputTokens: r.output_tokens, costUsd: r.cost_usd, error: r.error,
+  };
+}

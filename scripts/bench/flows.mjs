@@ -1,0 +1,442 @@
+/**
+ * The flows suite of `npm run bench` (`npm run bench -- --only flows`): our flow
+ * engine (FlowRun Durable Objects, through the real API) side by side with
+ * Cloudflare Workflows running locally in the same workerd, same run.
+ *
+ *   linear-50     50 no-op transform nodes in a chain   vs 50 sequential step.do
+ *   parallel-100  100 no-op transform nodes, no edges   vs 100 step.do in Promise.all
+ *   concurrent    100 runs of a 10-node flow (a → 8 parallel → z) started at once,
+ *                 vs 100 instances of the same 10-step workflow
+ *
+ * Ours is timed two ways: "engine" = run.started → run.completed from the run's own
+ * event timestamps (GET /v1/runs/{id}/events), and "e2e" = the client's POST
+ * /v1/flows/{id}/runs until the run.completed SSE frame arrives. Workflows: "engine"
+ * = create() → status() complete inside the baseline Worker (scripts/bench/workflows-worker.js),
+ * "e2e" = the client's POST /run until its answer.
+ *
+ * Every run of ours is checked: the run succeeded, every node `succeeded` with
+ * `attempts` 1 (GET /v1/runs/{id}), exactly one node.started and one node.succeeded
+ * event per node, the expected output, and — when Miniflare lets Node call the
+ * FlowRun object over RPC — FlowRun.successCounts() is 1 for every node.
+ */
+import { createHmac, randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { cpuBetween, sampleCpu } from './lib/cpu.mjs';
+import { BENCH_DIR, OURS } from './lib/workers.mjs';
+
+export const FLOWS_SUITE = 'flows';
+export const WORKFLOWS = 'workflows-baseline';
+
+const LINEAR_N = 50;
+const PARALLEL_N = 100;
+const CONCURRENT_RUNS = 100;
+const CONCURRENT_NODES = 10;
+const RUN_TIMEOUT_MS = 60_000;
+const NOISY_FOREIGN_PCT = 15;
+
+/** Options for the Workflows baseline Worker, added to the bench's workerd (lib/workers.mjs `extraWorkers`). */
+export function workflowsWorker({ compatibilityDate, compatibilityFlags, directSocket }) {
+  return [
+    {
+      name: WORKFLOWS,
+      compatibilityDate,
+      compatibilityFlags,
+      modules: [{ type: 'ESModule', path: path.join(BENCH_DIR, 'workflows-worker.js') }],
+      modulesRoot: BENCH_DIR,
+      workflows: { BENCH: { name: 'bench-workflow', className: 'BenchWorkflow' } },
+      unsafeDirectSockets: directSocket,
+    },
+  ];
+}
+
+/** Seconds the suite may take at most (the runner's watchdog). */
+export function flowsBudgetS(reps) {
+  // Setup, then (reps + 1) × 2 shapes × 2 sides single runs, then two bursts, each bounded by RUN_TIMEOUT_MS in practice far less.
+  return 60 + (reps + 1) * 2 * 2 * 10 + 2 * (RUN_TIMEOUT_MS / 1000);
+}
+
+/**
+ * @param {{ mf: import('miniflare').Miniflare, ours: { url: string, db: any }, workflowsUrl: string,
+ *           pepper: string, reps: number, log: (m: string) => void }} o
+ */
+export async function runFlowsSuite({ mf, ours, workflowsUrl, pepper, reps, log }) {
+  const api = await seedTenant(ours, pepper);
+  const rpc = await flowRunRpc(mf);
+  log(`bench: flows: tenant ${api.tenantId} (plan pro, maxActiveRuns ${CONCURRENT_RUNS}); FlowRun RPC from Node: ${rpc.available ? 'available' : `unavailable (${rpc.reason})`}`);
+
+  const linearId = await createFlow(api, 'bench linear', linearFlow(LINEAR_N));
+  const parallelId = await createFlow(api, 'bench parallel', parallelFlow(PARALLEL_N));
+  const fanId = await createFlow(api, 'bench fan', fanFlow(CONCURRENT_NODES));
+
+  const shapes = [
+    { name: `linear-${LINEAR_N}`, flowId: linearId, n: LINEAR_N, wf: { shape: 'linear', steps: LINEAR_N }, expect: (out) => out?.[`n${LINEAR_N - 1}`] === LINEAR_N },
+    { name: `parallel-${PARALLEL_N}`, flowId: parallelId, n: PARALLEL_N, wf: { shape: 'parallel', steps: PARALLEL_N }, expect: (out) => out && Object.keys(out).length === PARALLEL_N },
+  ];
+  const perNode = [];
+  for (const s of shapes) {
+    log(`bench: flows: ${s.name}: 1 warm-up + ${reps} measured run(s) per side, alternating`);
+    const samples = { ours: [], wf: [] };
+    const cpu0 = sampleCpu();
+    for (let i = 0; i <= reps; i++) {
+      // ABBA: alternate who goes first so drift hits both sides alike; run 0 is the warm-up.
+      const order = i % 2 === 0 ? ['ours', 'wf'] : ['wf', 'ours'];
+      for (const side of order) {
+        const r = side === 'ours' ? await oursRun(api, s.flowId, s.n, s.expect, rpc) : await workflowRun(workflowsUrl, s.wf);
+        if (i > 0) samples[side].push(r);
+      }
+    }
+    const cpu = cpuBetween(cpu0, sampleCpu());
+    perNode.push(summarizeShape(s, samples, cpu));
+    const row = perNode.at(-1);
+    log(`bench: flows:   ours ${row.ours.engineMsPerNode} ms/node (e2e ${row.ours.e2eMsPerNode}) | workflows ${row.workflows.engineMsPerStep} ms/step (e2e ${row.workflows.e2eMsPerStep}) | failed checks ${row.ours.failedChecks}, errors ${row.ours.errors}/${row.workflows.errors}`);
+  }
+
+  log(`bench: flows: concurrent: ${CONCURRENT_RUNS} runs of a ${CONCURRENT_NODES}-node flow at once, per side`);
+  const fanExpect = (out) => out?.z === fanSum(CONCURRENT_NODES);
+  // One small warm-up per side, then ours and Workflows one after the other (not interleaved: each gets the machine).
+  await oursRun(api, fanId, CONCURRENT_NODES, fanExpect, rpc);
+  await workflowRun(workflowsUrl, { shape: 'fan', steps: CONCURRENT_NODES });
+  const cpu0 = sampleCpu();
+  const oursConc = await burst(() => oursRun(api, fanId, CONCURRENT_NODES, fanExpect, rpc));
+  const wfConc = await burst(() => workflowRun(workflowsUrl, { shape: 'fan', steps: CONCURRENT_NODES }));
+  const concurrent = summarizeConcurrent(oursConc, wfConc, cpuBetween(cpu0, sampleCpu()));
+  log(`bench: flows:   ours p50 ${concurrent.ours.p50Ms} ms p95 ${concurrent.ours.p95Ms} ms errors ${concurrent.ours.errors} | workflows p50 ${concurrent.workflows.p50Ms} ms p95 ${concurrent.workflows.p95Ms} ms errors ${concurrent.workflows.errors}`);
+
+  return {
+    note: 'ms per node = (completion - start) / nodes. engine: ours run.started→run.completed event timestamps; Workflows create()→status complete inside its Worker. e2e: client request → completion seen by the client (ours: run.completed SSE frame).',
+    tenant: { plan: 'pro', settings: { maxActiveRuns: CONCURRENT_RUNS } },
+    exactlyOnceCheck: {
+      api: 'GET /v1/runs/{id}: run succeeded, every node succeeded with attempts === 1; event log: exactly one node.started and one node.succeeded per node; expected output',
+      rpc: rpc.available ? 'FlowRun.successCounts() over Miniflare RPC: every node 1' : `not checked: ${rpc.reason}`,
+    },
+    reps,
+    perNode,
+    concurrent,
+  };
+}
+
+// ---------------------------------------------------------------------------
+// setup
+// ---------------------------------------------------------------------------
+
+/** A tenant (plan pro: its rate limit is 6,000 req/min; maxActiveRuns 100) and an admin API key, straight into D1. */
+async function seedTenant(ours, pepper) {
+  const tenantId = `tnt_benchflows${randomBytes(4).toString('hex')}`;
+  const key = `ek_live_${randomBytes(32).toString('base64url')}`;
+  const hash = createHmac('sha256', pepper).update(key).digest('hex');
+  await ours.db.batch([
+    ours.db.prepare(`INSERT INTO tenants (id, name, plan, settings) VALUES (?, 'bench flows', 'pro', ?)`).bind(tenantId, JSON.stringify({ maxActiveRuns: CONCURRENT_RUNS })),
+    ours.db.prepare(`INSERT INTO api_keys (id, tenant_id, name, role, prefix, key_hash, created_by) VALUES (?, ?, 'bench', 'admin', ?, ?, 'bench')`).bind(`key_${tenantId.slice(4)}`, tenantId, key.slice(0, 12), hash),
+  ]);
+  return { tenantId, url: ours.url, headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' } };
+}
+
+/** FlowRun.successCounts() from Node, if Miniflare's proxy can call Durable Object RPC methods. */
+async function flowRunRpc(mf) {
+  try {
+    const ns = await mf.getDurableObjectNamespace('FLOW_RUN', OURS);
+    const probe = ns.get(ns.idFromName('__bench_probe__'));
+    const counts = await withTimeout(probe.successCounts(), 10_000, 'FlowRun.successCounts probe');
+    if (typeof counts !== 'object' || counts === null) throw new Error(`unexpected answer ${JSON.stringify(counts)}`);
+    return { available: true, successCounts: (runId) => ns.get(ns.idFromName(runId)).successCounts() };
+  } catch (err) {
+    return { available: false, reason: String(err?.message ?? err).split('\n')[0].slice(0, 200) };
+  }
+}
+
+const t = (id, expression) => ({ id, type: 'transform', config: { expression } });
+
+function linearFlow(n) {
+  const nodes = Array.from({ length: n }, (_, i) => t(`n${i}`, i === 0 ? '1' : `nodes.n${i - 1}.output + 1`));
+  return { nodes, edges: nodes.slice(1).map((node, i) => ({ from: `n${i}`, to: node.id })) };
+}
+
+function parallelFlow(n) {
+  // maxParallel defaults to 64; 100 lets every node start at once, like Promise.all.
+  return { nodes: Array.from({ length: n }, (_, i) => t(`p${i}`, String(i))), edges: [], policy: { maxParallel: n } };
+}
+
+/** a → m0..m(n-3) in parallel → z (n nodes), same as the Workflows 'fan' shape. */
+function fanFlow(n) {
+  const mids = Array.from({ length: n - 2 }, (_, i) => t(`m${i}`, `nodes.a.output + ${i}`));
+  return {
+    nodes: [t('a', '1'), ...mids, t('z', `$sum([${mids.map((m) => `nodes.${m.id}.output`).join(', ')}])`)],
+    edges: [...mids.map((m) => ({ from: 'a', to: m.id })), ...mids.map((m) => ({ from: m.id, to: 'z' }))],
+  };
+}
+
+const fanSum = (n) => Array.from({ length: n - 2 }, (_, i) => 1 + i).reduce((s, v) => s + v, 0);
+
+async function createFlow(api, name, definition) {
+  const res = await fetch(new URL('/v1/flows', api.url), { method: 'POST', headers: api.headers, body: JSON.stringify({ name, definition }) });
+  const body = await res.text();
+  if (res.status !== 201) throw new Error(`bench: creating flow '${name}' answered ${res.status}: ${body.slice(0, 500)}`);
+  return JSON.parse(body).id;
+}
+
+// ---------------------------------------------------------------------------
+// one run per side
+// ---------------------------------------------------------------------------
+
+/** Starts a run, follows its SSE stream to the end, then checks it. Never throws: failures are recorded. */
+async function oursRun(api, flowId, n, expect, rpc) {
+  const t0 = performance.now();
+  const deadline = AbortSignal.timeout(RUN_TIMEOUT_MS);
+  try {
+    const res = await fetch(new URL(`/v1/flows/${flowId}/runs`, api.url), { method: 'POST', headers: api.headers, body: '{"input":{}}', signal: deadline });
+    const text = await res.text();
+    if (res.status !== 201) return { ok: false, error: `POST runs ${res.status}: ${text.slice(0, 200)}`, e2eMs: performance.now() - t0 };
+    const created = JSON.parse(text);
+    const postMs = performance.now() - t0;
+    const { events, doneAt } = await followEvents(api, created.id, deadline);
+    const e2eMs = (doneAt ?? performance.now()) - t0;
+    const started = events.find((e) => e.type === 'run.started');
+    const finished = events.find((e) => e.type === 'run.completed' || e.type === 'run.failed' || e.type === 'run.cancelled');
+    const engineMs = started && finished ? Date.parse(finished.at) - Date.parse(started.at) : null;
+    const problems = await checkRun(api, created.id, n, events, finished, expect, rpc, deadline);
+    return { ok: problems.length === 0 && finished?.type === 'run.completed', runId: created.id, postMs, e2eMs, engineMs, problems, timing: nodeTimings(events) };
+  } catch (err) {
+    return { ok: false, error: String(err?.message ?? err).slice(0, 300), e2eMs: performance.now() - t0 };
+  }
+}
+
+/** Reads GET /v1/runs/{id}/events until the server closes it (terminal run); returns the events and when the terminal one arrived. */
+async function followEvents(api, runId, signal) {
+  const res = await fetch(new URL(`/v1/runs/${runId}/events`, api.url), { headers: { authorization: api.headers.authorization }, signal });
+  if (res.status !== 200) throw new Error(`GET events ${res.status}: ${(await res.text()).slice(0, 200)}`);
+  const decoder = new TextDecoder();
+  const events = [];
+  let buffer = '';
+  let doneAt = null;
+  for await (const chunk of res.body) {
+    buffer += decoder.decode(chunk, { stream: true });
+    let cut;
+    while ((cut = buffer.indexOf('\n\n')) >= 0) {
+      const frame = buffer.slice(0, cut);
+      buffer = buffer.slice(cut + 2);
+      const data = frame.split('\n').find((l) => l.startsWith('data: '));
+      if (!data) continue;
+      const e = JSON.parse(data.slice(6));
+      events.push(e);
+      if (doneAt === null && (e.type === 'run.completed' || e.type === 'run.failed' || e.type === 'run.cancelled')) doneAt = performance.now();
+    }
+  }
+  return { events, doneAt };
+}
+
+async function checkRun(api, runId, n, events, finished, expect, rpc, signal) {
+  const problems = [];
+  if (finished?.type !== 'run.completed') problems.push(`run ended with ${finished?.type ?? 'no terminal event'}: ${JSON.stringify(finished?.data ?? null).slice(0, 200)}`);
+  const res = await fetch(new URL(`/v1/runs/${runId}`, api.url), { headers: { authorization: api.headers.authorization }, signal });
+  const run = await res.json();
+  if (res.status !== 200) return [...problems, `GET run ${res.status}`];
+  if (run.status !== 'succeeded') problems.push(`status ${run.status}`);
+  if (run.nodes.length !== n) problems.push(`${run.nodes.length} nodes, expected ${n}`);
+  const notOnce = run.nodes.filter((x) => x.status !== 'succeeded' || x.attempts !== 1);
+  if (notOnce.length) problems.push(`nodes not succeeded-once: ${notOnce.slice(0, 5).map((x) => `${x.id}=${x.status}/attempts ${x.attempts}`).join(', ')}`);
+  const count = (type) => {
+    const m = new Map();
+    for (const e of events) if (e.type === type) m.set(e.nodeId, (m.get(e.nodeId) ?? 0) + 1);
+    return m;
+  };
+  for (const type of ['node.started', 'node.succeeded']) {
+    const m = count(type);
+    const bad = run.nodes.filter((x) => m.get(x.id) !== 1);
+    if (bad.length) problems.push(`${type} not exactly once for ${bad.slice(0, 5).map((x) => `${x.id}×${m.get(x.id) ?? 0}`).join(', ')}`);
+  }
+  if (!expect(run.output)) problems.push(`unexpected output ${JSON.stringify(run.output).slice(0, 200)}`);
+  if (rpc.available) {
+    const counts = await rpc.successCounts(runId);
+    const bad = Object.entries(counts).filter(([, c]) => c !== 1);
+    if (bad.length || Object.keys(counts).length !== n) problems.push(`successCounts not 1 each: ${JSON.stringify(bad.slice(0, 5))}`);
+  }
+  return problems;
+}
+
+/** Where a run's time goes, from its own event timestamps (ms resolution). */
+function nodeTimings(events) {
+  const started = new Map();
+  const exec = [];
+  for (const e of events) {
+    if (e.type === 'node.started') started.set(e.nodeId, Date.parse(e.at));
+    if (e.type === 'node.succeeded' && started.has(e.nodeId)) exec.push(Date.parse(e.at) - started.get(e.nodeId));
+  }
+  return { events: events.length, nodeExecMsMean: exec.length ? round(avg(exec)) : null };
+}
+
+async function workflowRun(url, { shape, steps }) {
+  const t0 = performance.now();
+  try {
+    const res = await fetch(new URL(`/run?shape=${shape}&steps=${steps}`, url), { method: 'POST', signal: AbortSignal.timeout(RUN_TIMEOUT_MS) });
+    const body = await res.json();
+    const e2eMs = performance.now() - t0;
+    if (res.status !== 200) return { ok: false, error: body.error ?? `status ${res.status}`, e2eMs };
+    const expected = shape === 'linear' ? steps : shape === 'parallel' ? steps : fanSum(steps);
+    if (body.output?.value !== expected) return { ok: false, error: `unexpected output ${JSON.stringify(body.output)}`, e2eMs };
+    return { ok: true, e2eMs, engineMs: body.ms, createMs: body.createMs, polls: body.polls };
+  } catch (err) {
+    return { ok: false, error: String(err?.message ?? err).slice(0, 300), e2eMs: performance.now() - t0 };
+  }
+}
+
+async function burst(one) {
+  const t0 = performance.now();
+  const results = await Promise.all(Array.from({ length: CONCURRENT_RUNS }, () => one()));
+  return { results, wallMs: performance.now() - t0 };
+}
+
+// ---------------------------------------------------------------------------
+// summaries and the table
+// ---------------------------------------------------------------------------
+
+function summarizeShape(s, samples, cpu) {
+  const okOurs = samples.ours.filter((r) => r.ok);
+  const okWf = samples.wf.filter((r) => r.ok);
+  const perNode = (xs, key, n) => (xs.length ? round(median(xs.map((r) => r[key])) / n) : null);
+  const ours = {
+    runs: samples.ours.length,
+    errors: samples.ours.filter((r) => !r.ok).length,
+    failedChecks: samples.ours.filter((r) => r.problems?.length).length,
+    engineMsPerNode: perNode(okOurs, 'engineMs', s.n),
+    e2eMsPerNode: perNode(okOurs, 'e2eMs', s.n),
+    engineMsMedian: okOurs.length ? round(median(okOurs.map((r) => r.engineMs))) : null,
+    e2eMsMedian: okOurs.length ? round(median(okOurs.map((r) => r.e2eMs))) : null,
+    postMsMedian: okOurs.length ? round(median(okOurs.map((r) => r.postMs))) : null,
+    nodeExecMsMean: okOurs.length ? round(avg(okOurs.map((r) => r.timing.nodeExecMsMean))) : null,
+    samples: samples.ours.map(publicSample),
+  };
+  const workflows = {
+    runs: samples.wf.length,
+    errors: samples.wf.filter((r) => !r.ok).length,
+    engineMsPerStep: perNode(okWf, 'engineMs', s.n),
+    e2eMsPerStep: perNode(okWf, 'e2eMs', s.n),
+    engineMsMedian: okWf.length ? round(median(okWf.map((r) => r.engineMs))) : null,
+    e2eMsMedian: okWf.length ? round(median(okWf.map((r) => r.e2eMs))) : null,
+    samples: samples.wf.map(publicSample),
+  };
+  return {
+    name: s.name,
+    nodes: s.n,
+    ours,
+    workflows,
+    ratioEngine: ours.engineMsPerNode && workflows.engineMsPerStep ? round(ours.engineMsPerNode / workflows.engineMsPerStep) : null,
+    ratioE2e: ours.e2eMsPerNode && workflows.e2eMsPerStep ? round(ours.e2eMsPerNode / workflows.e2eMsPerStep) : null,
+    cpu,
+    noisy: cpu !== null && cpu.foreignPct > NOISY_FOREIGN_PCT,
+  };
+}
+
+function summarizeConcurrent(o, w, cpu) {
+  const side = (b) => {
+    const ok = b.results.filter((r) => r.ok);
+    const lat = ok.map((r) => r.e2eMs).sort((a, c) => a - c);
+    const errors = b.results.length - ok.length;
+    return {
+      runs: b.results.length,
+      errors,
+      errorRatePct: round((100 * errors) / b.results.length),
+      p50Ms: pct(lat, 50),
+      p95Ms: pct(lat, 95),
+      maxMs: lat.length ? round(lat.at(-1)) : null,
+      wallMs: round(b.wallMs),
+      firstErrors: b.results.filter((r) => !r.ok).slice(0, 5).map((r) => r.error ?? r.problems?.join('; ')),
+    };
+  };
+  const ours = side(o);
+  const okOurs = o.results.filter((r) => r.ok);
+  ours.engineP50Ms = pct(okOurs.map((r) => r.engineMs).sort((a, c) => a - c), 50);
+  ours.engineP95Ms = pct(okOurs.map((r) => r.engineMs).sort((a, c) => a - c), 95);
+  ours.postP50Ms = pct(okOurs.map((r) => r.postMs).sort((a, c) => a - c), 50);
+  ours.postP95Ms = pct(okOurs.map((r) => r.postMs).sort((a, c) => a - c), 95);
+  ours.failedChecks = o.results.filter((r) => r.problems?.length).length;
+  ours.nodeSuccessRecordedTwice = o.results.filter((r) => r.problems?.some((p) => /not exactly once|not 1 each|attempts/.test(p))).length;
+  const workflows = side(w);
+  return {
+    runs: CONCURRENT_RUNS,
+    nodes: CONCURRENT_NODES,
+    shape: 'a → 8 parallel → z',
+    ours,
+    workflows,
+    ratioP50: ours.p50Ms && workflows.p50Ms ? round(ours.p50Ms / workflows.p50Ms) : null,
+    ratioP95: ours.p95Ms && workflows.p95Ms ? round(ours.p95Ms / workflows.p95Ms) : null,
+    cpu,
+    noisy: cpu !== null && cpu.foreignPct > NOISY_FOREIGN_PCT,
+  };
+}
+
+function publicSample(r) {
+  const { timing, ...rest } = r;
+  return Object.fromEntries(Object.entries({ ...rest, ...(timing ?? {}) }).map(([k, v]) => [k, typeof v === 'number' ? round(v) : v]));
+}
+
+export function formatFlowsTables(report) {
+  const f = (v) => (v === null || v === undefined ? '-' : v < 10 ? v.toFixed(2) : v.toFixed(1));
+  const table = (header, rows) => {
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+    const line = (vals) => `| ${vals.map((v, i) => (i === 0 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join(' | ')} |`;
+    return [line(header), `|${widths.map((w, i) => (i === 0 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`, ...rows.map(line)].join('\n');
+  };
+  const perNode = table(
+    ['flows: per-node overhead', 'ours ms/node', 'Workflows ms/step', 'ratio', 'ours e2e ms/node', 'WF e2e ms/step', 'ratio e2e', 'ours run ms', 'WF run ms', 'checks', 'errors'],
+    report.perNode.map((r) => [
+      `${r.name}${r.noisy ? ' (!)' : ''}`,
+      f(r.ours.engineMsPerNode),
+      f(r.workflows.engineMsPerStep),
+      f(r.ratioEngine),
+      f(r.ours.e2eMsPerNode),
+      f(r.workflows.e2eMsPerStep),
+      f(r.ratioE2e),
+      f(r.ours.engineMsMedian),
+      f(r.workflows.engineMsMedian),
+      r.ours.failedChecks === 0 ? 'ok' : `${r.ours.failedChecks} FAILED`,
+      `${r.ours.errors}/${r.workflows.errors}`,
+    ]),
+  );
+  const c = report.concurrent;
+  const conc = table(
+    [`flows: ${c.runs} concurrent runs, ${c.nodes} nodes`, 'ours p50', 'WF p50', 'ratio', 'ours p95', 'WF p95', 'ratio', 'ours errors', 'WF errors', 'success twice'],
+    [[
+      `${c.shape}${c.noisy ? ' (!)' : ''}`,
+      `${f(c.ours.p50Ms)} ms`,
+      `${f(c.workflows.p50Ms)} ms`,
+      f(c.ratioP50),
+      `${f(c.ours.p95Ms)} ms`,
+      `${f(c.workflows.p95Ms)} ms`,
+      f(c.ratioP95),
+      `${c.ours.errors} (${c.ours.errorRatePct}%)`,
+      `${c.workflows.errors} (${c.workflows.errorRatePct}%)`,
+      String(c.ours.nodeSuccessRecordedTwice),
+    ]],
+  );
+  return [
+    perNode,
+    '',
+    conc,
+    '',
+    'ms/node: median run over nodes. ours = run.started→run.completed (event timestamps); Workflows = create()→complete inside its Worker. e2e = client request → completion seen by the client (ours: POST /v1/flows/{id}/runs → run.completed SSE frame). ratio = ours ÷ Workflows (lower is better for us).',
+    `concurrent: e2e per run (ours engine p50/p95 ${f(c.ours.engineP50Ms)}/${f(c.ours.engineP95Ms)} ms, POST p50/p95 ${f(c.ours.postP50Ms)}/${f(c.ours.postP95Ms)} ms). checks = run succeeded, every node succeeded with attempts 1, one node.started + one node.succeeded event per node, expected output${report.exactlyOnceCheck.rpc.startsWith('FlowRun') ? ', FlowRun.successCounts() = 1 per node' : ''}.`,
+    ...(report.perNode.some((r) => r.noisy) || c.noisy ? ['(!) other processes used a noticeable share of the CPU: absolute numbers are low; ratios are approximate.'] : []),
+  ].join('\n');
+}
+
+/** Whether the suite had errors or failed checks (the runner exits 1). */
+export function flowsFailed(report) {
+  return report.perNode.some((r) => r.ours.errors || r.workflows.errors || r.ours.failedChecks) || report.concurrent.ours.errors > 0 || report.concurrent.workflows.errors > 0;
+}
+
+const round = (v) => (v === null || v === undefined ? null : Math.round(v * 100) / 100);
+const avg = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const pct = (sorted, p) => (sorted.length ? round(sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]) : null);
+
+function withTimeout(promise, ms, what) {
+  let timer;
+  return Promise.race([
+    Promise.resolve(promise).finally(() => clearTimeout(timer)),
+    new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms))),
+  ]);
+}

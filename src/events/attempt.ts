@@ -1,0 +1,169 @@
+/**
+ * One webhook delivery attempt, as a compare-and-set state machine on D1:
+ *
+ * 1. claim: `attempts` goes n-1 → n and a lease is set, only if nobody made
+ *    attempt n yet (a redelivered job or a duplicate finds nothing to claim); an
+ *    expired lease with `attempts = n` means attempt n died mid-flight, so it is
+ *    claimed again;
+ * 2. POST the signed payload;
+ * 3. record the attempt, the delivery's new state and the endpoint's health in
+ *    one batch (plus the `webhook_endpoint.disabled` event if this failure
+ *    disables it), then enqueue the next attempt with its backoff delay.
+ *
+ * The database is the truth and queue messages are only nudges: the sweeper
+ * re-enqueues pending deliveries whose next attempt is overdue.
+ */
+import { and, eq, isNotNull, isNull, lt, or, sql } from 'drizzle-orm';
+import type { BatchItem } from 'drizzle-orm/batch';
+import { isDeployed, type Config } from '../config';
+import { getDb, type Db } from '../db/client';
+import { webhookAttempts, webhookDeliveries, webhookEndpoints } from '../db/schema';
+import type { DeliveryJob } from '../queue/messages';
+import { controlEvent, forwardEvents, outboxInsertWhere, type ControlEvent } from './outbox';
+import { postWebhook, type HttpResult } from './http';
+import { outcomeOf, parseRetryAfter, shouldDisable } from './retry';
+import { open } from './secret-box';
+import { signatureHeaders } from './signing';
+import { checkTarget } from './targets';
+
+/** Longer than the request timeout: a lease that outlives it means the attempt's Worker died. */
+export const LEASE_MS = 60_000;
+
+type Delivery = typeof webhookDeliveries.$inferSelect;
+type Endpoint = typeof webhookEndpoints.$inferSelect;
+
+export type AttemptResult = { ran: false } | { ran: true; status: Delivery['status']; statusCode: number | null; disabled: boolean };
+
+async function claim(db: Db, job: DeliveryJob, now: number): Promise<Delivery | undefined> {
+  const at = new Date(now).toISOString();
+  const rows = await db
+    .update(webhookDeliveries)
+    .set({ attempts: job.attempt, leaseUntil: new Date(now + LEASE_MS).toISOString(), updatedAt: at })
+    .where(
+      and(
+        eq(webhookDeliveries.id, job.deliveryId),
+        eq(webhookDeliveries.status, 'pending'),
+        or(
+          and(eq(webhookDeliveries.attempts, job.attempt - 1), isNull(webhookDeliveries.leaseUntil)),
+          and(eq(webhookDeliveries.attempts, job.attempt), isNotNull(webhookDeliveries.leaseUntil), lt(webhookDeliveries.leaseUntil, at)),
+        ),
+      ),
+    )
+    .returning()
+    .all();
+  return rows[0];
+}
+
+/** Current secret, plus the previous one while its rotation overlap lasts. */
+export async function signingSecrets(config: Config, ep: Endpoint, now: number): Promise<string[]> {
+  const secrets = [await open(config.WEBHOOK_SECRET_KEY, ep.id, ep.secretEnc)];
+  if (ep.previousSecretEnc && ep.previousSecretExpiresAt && Date.parse(ep.previousSecretExpiresAt) > now) {
+    secrets.push(await open(config.WEBHOOK_SECRET_KEY, ep.id, ep.previousSecretEnc));
+  }
+  return secrets;
+}
+
+async function send(config: Config, ep: Endpoint, d: Delivery, now: number): Promise<HttpResult> {
+  const target = checkTarget(ep.url, isDeployed(config));
+  if (!target.ok) return { status: null, retryAfter: null, excerpt: null, error: `refused target: ${target.reason}`, durationMs: 0 };
+  const headers = await signatureHeaders(await signingSecrets(config, ep, now), d.eventId, Math.floor(now / 1000), d.payload);
+  return postWebhook(ep.url, headers, d.payload);
+}
+
+/** Runs attempt `job.attempt` of a delivery if it is still due; a no-op for duplicates. */
+export async function runAttempt(env: Env, config: Config, job: DeliveryJob, now = Date.now()): Promise<AttemptResult> {
+  const db = getDb(env.DB);
+  const d = await claim(db, job, now);
+  if (!d) return { ran: false };
+  const ep = await db.select().from(webhookEndpoints).where(and(eq(webhookEndpoints.id, d.endpointId), eq(webhookEndpoints.tenantId, d.tenantId))).get();
+  const record = await sendAttempt(config, db, job, d, ep, now);
+  await commitAttempts(env, db, [record]);
+  return record.result;
+}
+
+/** What one attempt changes: statements for D1, the next attempt to enqueue, an event to forward. */
+export interface AttemptRecord {
+  stmts: BatchItem<'sqlite'>[];
+  retry: { job: DeliveryJob; delayS: number } | null;
+  disabledEvent: ControlEvent | null;
+  result: AttemptResult;
+}
+
+/**
+ * Sends an attempt this caller has claimed (`d.attempts === job.attempt`, lease held) and returns
+ * what to record; `commitAttempts` writes it. The fan-out sends a lane of first attempts and
+ * commits them together (one D1 round trip per lane instead of one per event).
+ */
+export async function sendAttempt(config: Config, db: Db, job: DeliveryJob, d: Delivery, ep: Endpoint | undefined, now = Date.now()): Promise<AttemptRecord> {
+  const http: HttpResult = ep?.enabled
+    ? await send(config, ep, d, now)
+    : { status: null, retryAfter: null, excerpt: null, error: 'endpoint disabled', durationMs: 0 };
+  const done = Date.now();
+  const stamp = new Date(done).toISOString();
+  const outcome = ep?.enabled ? outcomeOf(http.status, job.attempt - d.roundStart, parseRetryAfter(http.retryAfter, done)) : ({ kind: 'exhausted' } as const);
+  const status: Delivery['status'] = outcome.kind === 'success' ? 'succeeded' : outcome.kind === 'retry' ? 'pending' : 'failed';
+  const nextAttemptAt = outcome.kind === 'retry' ? new Date(done + outcome.delayS * 1000).toISOString() : null;
+
+  const stmts: BatchItem<'sqlite'>[] = [
+    db.insert(webhookAttempts).values({
+      deliveryId: d.id,
+      attempt: job.attempt,
+      tenantId: d.tenantId,
+      trigger: job.trigger,
+      startedAt: new Date(now).toISOString(),
+      durationMs: http.durationMs,
+      statusCode: http.status,
+      error: http.error,
+      responseExcerpt: http.excerpt,
+    }).onConflictDoNothing(),
+    db
+      .update(webhookDeliveries)
+      .set({ status, nextAttemptAt, leaseUntil: null, lastStatusCode: http.status, lastError: http.error, updatedAt: stamp })
+      .where(and(eq(webhookDeliveries.id, d.id), eq(webhookDeliveries.attempts, job.attempt))),
+  ];
+  let disabledEvent: ControlEvent | null = null;
+  if (ep?.enabled && outcome.kind === 'success') {
+    if (ep.failingSince !== null || ep.exhaustedInRow !== 0) stmts.push(db.update(webhookEndpoints).set({ failingSince: null, exhaustedInRow: 0 }).where(eq(webhookEndpoints.id, ep.id)));
+    ep.failingSince = null;
+    ep.exhaustedInRow = 0;
+  } else if (ep?.enabled) {
+    const exhaustedInRow = ep.exhaustedInRow + (outcome.kind === 'exhausted' ? 1 : 0);
+    const failingSince = ep.failingSince ?? stamp;
+    stmts.push(
+      db
+        .update(webhookEndpoints)
+        .set({ failingSince: sql`COALESCE(${webhookEndpoints.failingSince}, ${stamp})`, exhaustedInRow: sql`${webhookEndpoints.exhaustedInRow} + ${outcome.kind === 'exhausted' ? 1 : 0}` })
+        .where(eq(webhookEndpoints.id, ep.id)),
+    );
+    // Keep the caller's copy current: the fan-out reuses it for the endpoint's next delivery.
+    ep.exhaustedInRow = exhaustedInRow;
+    ep.failingSince = failingSince;
+    const reason = outcome.kind === 'gone' ? 'gone' : shouldDisable(exhaustedInRow, failingSince, done) ? 'failing' : null;
+    if (reason) {
+      disabledEvent = controlEvent(ep.tenantId, 'webhook_endpoint.disabled', { endpointId: ep.id, url: ep.url, reason, lastStatusCode: http.status, lastError: http.error }, new Date(done));
+      stmts.push(
+        db.update(webhookEndpoints).set({ enabled: false, disabledReason: reason, disabledAt: stamp, updatedAt: stamp }).where(and(eq(webhookEndpoints.id, ep.id), eq(webhookEndpoints.enabled, true))),
+        outboxInsertWhere(db, disabledEvent, sql`EXISTS (SELECT 1 FROM webhook_endpoints WHERE id = ${ep.id} AND enabled = 0 AND disabled_at = ${stamp})`),
+      );
+    }
+  }
+  if (disabledEvent) ep!.enabled = false;
+  return {
+    stmts,
+    retry: outcome.kind === 'retry' ? { job: { kind: 'webhook_attempt', deliveryId: d.id, attempt: job.attempt + 1, trigger: 'retry' }, delayS: outcome.delayS } : null,
+    disabledEvent,
+    result: { ran: true, status, statusCode: http.status, disabled: disabledEvent !== null },
+  };
+}
+
+/** Writes attempt records in one D1 batch, then enqueues their next attempts and forwards disable events. */
+export async function commitAttempts(env: Env, db: Db, records: readonly AttemptRecord[]): Promise<void> {
+  const stmts = records.flatMap((r) => r.stmts);
+  if (stmts.length === 0) return;
+  await db.batch(stmts as [BatchItem<'sqlite'>, ...BatchItem<'sqlite'>[]]);
+  const retries = records.flatMap((r) => (r.retry ? [{ body: r.retry.job, delaySeconds: r.retry.delayS, contentType: 'json' as const }] : []));
+  // If these sends are lost, the sweeper re-enqueues the deliveries once next_attempt_at is overdue.
+  if (retries.length > 0) await env.EVENTS.sendBatch(retries).catch(() => undefined);
+  const disabled = records.flatMap((r) => (r.disabledEvent ? [r.disabledEvent] : []));
+  if (disabled.length > 0) await forwardEvents(env, disabled);
+}

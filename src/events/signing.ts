@@ -1,0 +1,40 @@
+/**
+ * Standard Webhooks signatures (https://www.standardwebhooks.com, spec
+ * "Signature scheme"): `v1,` + base64(HMAC-SHA256(key, `${id}.${timestamp}.${body}`))
+ * where key is the base64 part of `whsec_…`. Several signatures are separated by
+ * spaces, which is how a rotation overlap signs with both secrets.
+ */
+
+export const SECRET_PREFIX = 'whsec_';
+const SECRET_BYTES = 32;
+
+function toBase64(bytes: Uint8Array): string {
+  let s = '';
+  for (const b of bytes) s += String.fromCharCode(b);
+  return btoa(s);
+}
+
+function fromBase64(b64: string): Uint8Array {
+  const bin = atob(b64);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+/** A new signing secret: `whsec_` + base64 of 32 random bytes. */
+export function newSigningSecret(): string {
+  return SECRET_PREFIX + toBase64(crypto.getRandomValues(new Uint8Array(SECRET_BYTES)));
+}
+
+async function signOne(secret: string, content: Uint8Array): Promise<string> {
+  const raw = fromBase64(secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret);
+  const key = await crypto.subtle.importKey('raw', raw, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+  return 'v1,' + toBase64(new Uint8Array(await crypto.subtle.sign('HMAC', key, content)));
+}
+
+/** The three Standard Webhooks headers for `body`, signed with every secret given (current first). */
+export async function signatureHeaders(secrets: readonly string[], id: string, timestampS: number, body: string): Promise<Record<string, string>> {
+  const content = new TextEncoder().encode(`${id}.${timestampS}.${body}`);
+  const signatures = await Promise.all(secrets.map((s) => signOne(s, content)));
+  return { 'webhook-id': id, 'webhook-timestamp': String(timestampS), 'webhook-signature': signatures.join(' ') };
+}

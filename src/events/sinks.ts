@@ -1,0 +1,75 @@
+/**
+ * The EVENTS consumer's sinks. Each handles one tenant's events in sequence
+ * order and must be idempotent, because a batch may be delivered again:
+ * - analytics: counts only event ids not seen before (`consumed_events`);
+ * - notifications: creates notifications whose id derives from the event id;
+ * - webhooks: delivery rows are unique per (endpoint, event), attempts are compare-and-set.
+ */
+import { sql } from 'drizzle-orm';
+import type { Config } from '../config';
+import { getDb } from '../db/client';
+import { consumedEvents } from '../db/schema';
+import { writeCounter } from '../observability/analytics';
+import type { EventMessage } from '../queue/messages';
+import { fanOut } from './fanout';
+
+export interface EventSink {
+  name: string;
+  handle(tenantId: string, events: readonly EventMessage[], env: Env, config: Config): Promise<void>;
+}
+
+/** Marks `ids` consumed and returns the ones that were new (one statement; D1 allows 100 bound parameters). */
+export async function firstSeen(env: Env, ids: readonly string[]): Promise<Set<string>> {
+  const db = getDb(env.DB);
+  const fresh = new Set<string>();
+  for (let i = 0; i < ids.length; i += 90) {
+    const rows = await db
+      .insert(consumedEvents)
+      .values(ids.slice(i, i + 90).map((eventId) => ({ eventId })))
+      .onConflictDoNothing()
+      .returning({ eventId: consumedEvents.eventId })
+      .all();
+    for (const r of rows) fresh.add(r.eventId);
+  }
+  return fresh;
+}
+
+/** Counts events per type and tenant in Analytics Engine (the dashboards' event volume panel), once per event id. */
+export const analyticsSink: EventSink = {
+  name: 'analytics',
+  async handle(_tenantId, events, env, config) {
+    const fresh = await firstSeen(env, events.map((e) => e.id));
+    for (const e of events) if (fresh.has(e.id)) writeCounter(env.ANALYTICS, 'event', e.tenantId, [e.type, config.ENVIRONMENT]);
+  },
+};
+
+/** Turns platform events that need a human into hub notifications (shown to the tenant's members). */
+export const notificationSink: EventSink = {
+  name: 'notifications',
+  async handle(tenantId, events, env) {
+    for (const e of events) {
+      if (e.type !== 'webhook_endpoint.disabled') continue;
+      const d = e.data as { endpointId?: string; url?: string; reason?: string; lastStatusCode?: number | null };
+      const why = d.reason === 'gone' ? 'it answered 410 Gone' : `its deliveries kept failing${d.lastStatusCode ? ` (last status ${d.lastStatusCode})` : ''}`;
+      await env.TENANT_HUB.get(env.TENANT_HUB.idFromName(tenantId)).createSystemNotification(tenantId, {
+        id: 'ntf_' + e.id.slice(e.id.indexOf('_') + 1),
+        title: 'Webhook endpoint disabled',
+        body: `${d.url ?? d.endpointId} was disabled because ${why}. Fix it, then re-enable it with PATCH /v1/webhooks/${d.endpointId} {"enabled": true} and recover missed deliveries with POST /v1/webhooks/${d.endpointId}/recover.`,
+      });
+    }
+  },
+};
+
+export const webhookSink: EventSink = {
+  name: 'webhooks',
+  async handle(tenantId, events, env, config) {
+    await fanOut(env, config, tenantId, events);
+  },
+};
+
+export const SINKS: EventSink[] = [analyticsSink, notificationSink, webhookSink];
+
+/** Purges consumed-event marks older than the queue could redeliver (retention is at most 14 days). */
+export function purgeConsumedBefore(env: Env, cutoff: string) {
+  return getDb(env.DB).delete(consumedEvents).where(sql`${consumedEvents.consumedAt} < ${cutoff}`).run();
+}

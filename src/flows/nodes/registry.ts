@@ -1,0 +1,21 @@
+/** Every node type, by name. Adding one = its module + one line here. */
+import { approvalNode } from './approval';
+import { mapNode, subflowNode } from './child-runs';
+import { conditionNode } from './condition';
+import { delayNode } from './delay';
+import { httpNode } from './http';
+import { llmNode } from './llm';
+import { toolNode } from './tool';
+import { transformNode } from './transform';
+import type { NodeType } from './types';
+
+export const NODE_TYPES: Record<string, NodeType<any>> = Object.fromEntries(
+  [transformNode, conditionNode, httpNode, llmNode, toolNode, delayNode, approvalNode, subflowNode, mapNode].map((n) => [n.type, n]),
+);
+
+export function registerNode(node: NodeType<any>): void {
+  NODE_TYPES[node.type] = node;
+}
+
+/** Types whose `output.children` the engine turns into child runs. */
+export const CHILD_RUN_TYPES = new Set(['subflow', 'map']);

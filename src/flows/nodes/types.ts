@@ -1,0 +1,82 @@
+/**
+ * The node registry contract. A node type is one module: a zod config schema
+ * and a `run` that turns (config, context) into a result. The FlowRun object
+ * persists state before and after each run, retries per the node's policy,
+ * and streams what `emitDelta` sends. Adding a node type = one module + one
+ * line in ./registry.ts.
+ */
+import type { z } from 'zod';
+import type { Config } from '../../config';
+
+/** What node expressions can see: JSONata over this object. */
+export interface EvalScope {
+  input: unknown;
+  nodes: Record<string, { output: unknown; status: string }>;
+  vars: Record<string, unknown>;
+  run: { id: string; flowId: string; flowVersion: number; tenantId: string; attempt: number; nodeId: string; startedAt: string };
+  item?: unknown;
+  index?: number;
+}
+
+export interface Usage {
+  provider: string;
+  model: string;
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number;
+}
+
+export interface ExecContext {
+  runId: string;
+  flowId: string;
+  tenantId: string;
+  nodeId: string;
+  attempt: number;
+  /** `${runId}:${nodeId}:${attempt}` — send it with side effects so retries are idempotent downstream. */
+  idempotencyKey: string;
+  env: Env;
+  config: Config;
+  scope: EvalScope;
+  /** Aborted on node timeout and on run cancellation. */
+  signal: AbortSignal;
+  /** Appends a `node.delta` event (e.g. LLM tokens) to the run's stream. */
+  emitDelta(delta: unknown): void;
+  /** Records token usage and cost for this node (summed per run). */
+  addUsage(usage: Usage): void;
+  /** Evaluates a JSONata expression against `scope`; errors name the node and expression. */
+  evaluate(expression: string): Promise<unknown>;
+  /** Renders a template: `{{ expression }}` parts evaluated against `scope`, the rest literal. */
+  render(template: string): Promise<string>;
+  /** The tenant's settings (e.g. the HTTP allow-list). */
+  tenantSettings: { httpAllowlist?: string[] };
+}
+
+export type NodeResult =
+  | { status: 'succeeded'; output: unknown; branch?: string }
+  /** Engine-handled waits: a durable sleep until `until` (ms epoch), or a signal (approval). */
+  | { status: 'waiting'; until?: number; forSignal?: boolean; timeoutAt?: number };
+
+export type ErrorKind = 'error' | 'timeout' | 'expression' | 'http_4xx' | 'http_5xx' | 'http_429' | 'network' | 'invalid_output' | 'provider' | 'forbidden' | 'cancelled';
+
+/** A node failure; `retryable` decides whether the node's retry policy applies. */
+export class NodeError extends Error {
+  constructor(
+    readonly kind: ErrorKind,
+    message: string,
+    readonly retryable: boolean,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+    this.name = 'NodeError';
+  }
+}
+
+export interface NodeType<C = unknown> {
+  type: string;
+  config: z.ZodType<C>;
+  run(config: C, ctx: ExecContext): Promise<NodeResult>;
+}
+
+export function defineNode<C>(def: NodeType<C>): NodeType<C> {
+  return def;
+}

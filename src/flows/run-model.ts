@@ -1,0 +1,83 @@
+/** Run shapes shared by the Worker and the FlowRun object (plain data: they cross RPC). */
+import type { FlowDefinition } from './definition';
+import type { NodeStatus } from './plan';
+
+export type RunStatus = 'queued' | 'running' | 'waiting' | 'succeeded' | 'failed' | 'cancelled';
+
+export const TERMINAL: ReadonlySet<RunStatus> = new Set(['succeeded', 'failed', 'cancelled']);
+
+export interface RunParent {
+  runId: string;
+  nodeId: string;
+  index: number;
+}
+
+export interface RunInit {
+  runId: string;
+  tenantId: string;
+  flowId: string;
+  flowVersion: number;
+  definition: FlowDefinition;
+  input: unknown;
+  settings: { httpAllowlist?: string[] };
+  parent?: RunParent | undefined;
+  /** Outputs reused from an earlier run (rerun from a node): node id → output. */
+  reuse?: Record<string, { output: unknown; branch: string | null }> | undefined;
+  createdAt: string;
+}
+
+export interface NodeView {
+  id: string;
+  type: string;
+  status: NodeStatus;
+  attempts: number;
+  output: unknown;
+  error: { kind: string; message: string } | null;
+  branch: string | null;
+  reused: boolean;
+  startedAt: string | null;
+  finishedAt: string | null;
+  durationMs: number | null;
+  usage: { inputTokens: number; outputTokens: number; costUsd: number };
+}
+
+export interface RunView {
+  id: string;
+  tenantId: string;
+  flowId: string;
+  flowVersion: number;
+  status: RunStatus;
+  input: unknown;
+  output: unknown;
+  error: string | null;
+  parent: RunParent | null;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  durationMs: number | null;
+  usage: { inputTokens: number; outputTokens: number; costUsd: number };
+  nodes: NodeView[];
+}
+
+export interface RunEvent {
+  seq: number;
+  type: string;
+  nodeId: string | null;
+  data: unknown;
+  at: string;
+}
+
+export interface RunSummary {
+  id: string;
+  tenantId: string;
+  flowId: string;
+  flowVersion: number;
+  status: RunStatus;
+  startedAt: string | null;
+  finishedAt: string | null;
+  durationMs: number | null;
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number;
+  error: string | null;
+}

@@ -1,0 +1,97 @@
+/**
+ * Starting runs: used by the API (POST /v1/flows/{id}/runs, rerun) and by a
+ * FlowRun starting child runs (subflow, map). Writes the D1 summary row,
+ * initializes the run's FlowRun object, then asks the tenant's hub for a slot.
+ */
+import { and, eq } from 'drizzle-orm';
+import { getDb } from '../db/client';
+import { flows, flowVersions, runs, tenants } from '../db/schema';
+import { newId } from '../lib/ids';
+import { checkInput, type FlowDefinition } from './definition';
+import type { RunInit, RunParent } from './run-model';
+import type { FlowRun } from '../../durable-objects/flow-run';
+import type { TenantHub } from '../../durable-objects/tenant-hub';
+
+export const DEFAULT_MAX_ACTIVE_RUNS = 10;
+
+export function flowRunStub(env: Env, runId: string): DurableObjectStub<FlowRun> {
+  return env.FLOW_RUN.get(env.FLOW_RUN.idFromName(runId));
+}
+
+export function hubStub(env: Env, tenantId: string): DurableObjectStub<TenantHub> {
+  return env.TENANT_HUB.get(env.TENANT_HUB.idFromName(tenantId));
+}
+
+/** The tenant's active-run limit (tenant settings, else the default). */
+export async function tenantRunLimit(env: Env, tenantId: string): Promise<number> {
+  const row = await getDb(env.DB).select({ settings: tenants.settings }).from(tenants).where(eq(tenants.id, tenantId)).get();
+  return row?.settings?.maxActiveRuns ?? DEFAULT_MAX_ACTIVE_RUNS;
+}
+
+export interface LoadedVersion {
+  flowId: string;
+  version: number;
+  definition: FlowDefinition;
+}
+
+export async function loadVersion(env: Env, tenantId: string, flowId: string, version?: number): Promise<LoadedVersion | null> {
+  const db = getDb(env.DB);
+  const flow = await db.select().from(flows).where(and(eq(flows.id, flowId), eq(flows.tenantId, tenantId))).get();
+  if (!flow || flow.deletedAt) return null;
+  const v = version ?? flow.latestVersion;
+  const row = await db.select().from(flowVersions).where(and(eq(flowVersions.flowId, flowId), eq(flowVersions.tenantId, tenantId), eq(flowVersions.version, v))).get();
+  return row ? { flowId, version: v, definition: row.definition as unknown as FlowDefinition } : null;
+}
+
+export type StartProblem = { code: 'validation_failed'; errors: Array<{ path: string; message: string; code: string }> };
+
+export interface StartOptions {
+  tenantId: string;
+  createdBy: string;
+  version: LoadedVersion;
+  input: unknown;
+  parent?: RunParent;
+  runId?: string;
+  rerunOf?: string;
+  reuse?: RunInit['reuse'];
+}
+
+/** Creates and (when a slot is free, or for child runs) starts a run. Idempotent per runId. */
+export async function startRun(env: Env, o: StartOptions): Promise<{ runId: string; status: 'queued' | 'running' } | StartProblem> {
+  const problems = checkInput(o.version.definition.input, o.input);
+  if (problems.length) return { code: 'validation_failed', errors: problems };
+  const db = getDb(env.DB);
+  const runId = o.runId ?? newId('run');
+  const now = new Date().toISOString();
+  const tenant = await db.select({ settings: tenants.settings }).from(tenants).where(eq(tenants.id, o.tenantId)).get();
+  const settings = tenant?.settings ?? {};
+  await db
+    .insert(runs)
+    .values({ id: runId, tenantId: o.tenantId, flowId: o.version.flowId, flowVersion: o.version.version, status: 'queued', parentRunId: o.parent?.runId ?? null, rerunOf: o.rerunOf ?? null, createdBy: o.createdBy, createdAt: now, updatedAt: now })
+    .onConflictDoNothing()
+    .run();
+  const stub = flowRunStub(env, runId);
+  await stub.init({
+    runId,
+    tenantId: o.tenantId,
+    flowId: o.version.flowId,
+    flowVersion: o.version.version,
+    definition: o.version.definition,
+    input: o.input ?? null,
+    settings: { httpAllowlist: settings.httpAllowlist ?? [] },
+    parent: o.parent,
+    reuse: o.reuse,
+    createdAt: now,
+  });
+  // Child runs belong to a parent that already holds a slot: they never queue (no deadlock).
+  if (o.parent) {
+    await stub.start();
+    return { runId, status: 'running' };
+  }
+  const admitted = await hubStub(env, o.tenantId).admitRun(o.tenantId, runId, settings.maxActiveRuns ?? DEFAULT_MAX_ACTIVE_RUNS);
+  if (admitted === 'start') {
+    await stub.start();
+    return { runId, status: 'running' };
+  }
+  return { runId, status: 'queued' };
+}

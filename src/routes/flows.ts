@@ -1,0 +1,98 @@
+/** /v1/flows: definitions (versioned by PUT), validation, starting runs. */
+import { createRoute, z } from '@hono/zod-openapi';
+import * as flowsService from '../flows/flows-service';
+import { createRun } from '../flows/runs-api';
+import { FlowBody, FlowSchema, FlowVersionSchema, RunSchema, StartRunBody, ValidateBody, ValidateResult } from '../flows/schemas';
+import { BearerAuth, jsonBody, jsonContent, problemResponses } from '../lib/openapi';
+import { PageQuerySchema, pageSchema } from '../lib/pagination';
+import { newRouter } from '../lib/router';
+import { callOf, guarded } from './deps';
+
+const tags = ['Flows'];
+const FlowIdParam = z.object({ flowId: z.string().min(1).max(64).openapi({ param: { name: 'flowId', in: 'path' } }) });
+
+export const flowRoutes = newRouter()
+  .openapi(
+    createRoute({
+      method: 'post', path: '/v1/flows/validate', tags, summary: 'Check a flow definition without saving it', middleware: guarded('data:read'), security: BearerAuth,
+      request: { body: jsonBody(ValidateBody) },
+      responses: { 200: jsonContent(ValidateResult, 'Every problem with its path (empty when valid)'), ...problemResponses() },
+    }),
+    async (c) => {
+      const problems = flowsService.problemsOf(c.req.valid('json').definition);
+      return c.json({ valid: problems.length === 0, problems }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'post', path: '/v1/flows', tags, summary: 'Create a flow (version 1)', middleware: guarded('data:write'), security: BearerAuth,
+      request: { body: jsonBody(FlowBody) },
+      responses: { 201: jsonContent(FlowSchema, 'Created'), ...problemResponses() },
+    }),
+    async (c) => {
+      const flow = await flowsService.createFlow(callOf(c), c.req.valid('json'));
+      c.header('location', `/v1/flows/${flow.id}`);
+      return c.json(flow, 201);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'get', path: '/v1/flows', tags, summary: 'List flows', middleware: guarded('data:read'), security: BearerAuth,
+      request: { query: PageQuerySchema },
+      responses: { 200: jsonContent(pageSchema(FlowSchema, 'FlowPage'), 'Flows, newest first'), ...problemResponses() },
+    }),
+    async (c) => {
+      const q = c.req.valid('query');
+      const page = await flowsService.listFlows(callOf(c), q.limit, q.cursor);
+      return c.json({ data: page.data, nextCursor: page.nextCursor }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'get', path: '/v1/flows/{flowId}', tags, summary: 'Get a flow with its latest (or a given) version', middleware: guarded('data:read'), security: BearerAuth,
+      request: { params: FlowIdParam, query: z.object({ version: z.coerce.number().int().min(1).optional().openapi({ param: { name: 'version', in: 'query' } }) }) },
+      responses: { 200: jsonContent(FlowSchema, 'The flow'), ...problemResponses() },
+    }),
+    async (c) => c.json(await flowsService.getFlow(callOf(c), c.req.valid('param').flowId, c.req.valid('query').version), 200),
+  )
+  .openapi(
+    createRoute({
+      method: 'put', path: '/v1/flows/{flowId}', tags, summary: 'Save a new immutable version', middleware: guarded('data:write'), security: BearerAuth,
+      request: { params: FlowIdParam, body: jsonBody(FlowBody) },
+      responses: { 200: jsonContent(FlowSchema, 'The flow at its new version'), ...problemResponses([409]) },
+    }),
+    async (c) => c.json(await flowsService.putFlow(callOf(c), c.req.valid('param').flowId, c.req.valid('json')), 200),
+  )
+  .openapi(
+    createRoute({
+      method: 'delete', path: '/v1/flows/{flowId}', tags, summary: 'Delete a flow (runs keep their pinned version)', middleware: guarded('data:write'), security: BearerAuth,
+      request: { params: FlowIdParam },
+      responses: { 204: { description: 'Deleted' }, ...problemResponses() },
+    }),
+    async (c) => {
+      await flowsService.deleteFlow(callOf(c), c.req.valid('param').flowId);
+      return c.body(null, 204);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'get', path: '/v1/flows/{flowId}/versions', tags, summary: 'Every version of a flow, newest first', middleware: guarded('data:read'), security: BearerAuth,
+      request: { params: FlowIdParam },
+      responses: { 200: jsonContent(pageSchema(FlowVersionSchema, 'FlowVersionPage'), 'Versions'), ...problemResponses() },
+    }),
+    async (c) => c.json(await flowsService.listVersions(callOf(c), c.req.valid('param').flowId), 200),
+  )
+  .openapi(
+    createRoute({
+      method: 'post', path: '/v1/flows/{flowId}/runs', tags, summary: 'Start a run (input validated against the flow input schema)', middleware: guarded('data:write'), security: BearerAuth,
+      request: { params: FlowIdParam, body: jsonBody(StartRunBody) },
+      responses: { 201: jsonContent(RunSchema, 'The run (status running, or queued when the tenant is at its limit)'), ...problemResponses() },
+    }),
+    async (c) => {
+      const body = c.req.valid('json');
+      const run = await createRun(callOf(c), c.env, c.req.valid('param').flowId, body.input ?? {}, body.version);
+      c.header('location', `/v1/runs/${run.id}`);
+      return c.json(run, 201);
+    },
+  );
+

@@ -1,0 +1,148 @@
+/** /v1/tools: the tool registry (CRUD, versions), invocation and its log. Read `data:read`; write and invoke `data:write`. */
+import { createRoute, z } from '@hono/zod-openapi';
+import { getDb } from '../db/client';
+import { BearerAuth, jsonBody, jsonContent, problemResponses } from '../lib/openapi';
+import { PageQuerySchema, pageSchema } from '../lib/pagination';
+import { newRouter } from '../lib/router';
+import { invokeForApi } from '../tools/invoke';
+import {
+  CreateToolBody,
+  InvocationRecordSchema,
+  InvocationResultSchema,
+  InvokeBody,
+  ToolSchema,
+  ToolSummarySchema,
+  ToolVersionSchema,
+  UpdateToolBody,
+} from '../tools/model';
+import * as registry from '../tools/registry';
+import { callOf, guarded } from './deps';
+
+const tags = ['Tools'];
+const ToolIdParam = z.object({ toolId: z.string().min(1).max(64).openapi({ param: { name: 'toolId', in: 'path' }, example: 'tol_01hzy0000000000000000000000' }) });
+
+export const toolRoutes = newRouter()
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/tools',
+      tags,
+      summary: 'Register a tool (version 1)',
+      middleware: guarded('data:write'),
+      security: BearerAuth,
+      request: { body: jsonBody(CreateToolBody) },
+      responses: { 201: jsonContent(ToolSchema, 'Tool created'), ...problemResponses([409]) },
+    }),
+    async (c) => c.json(await registry.createTool(callOf(c), c.req.valid('json')), 201),
+  )
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/tools',
+      tags,
+      summary: 'List tools (newest first, without code or schemas)',
+      middleware: guarded('data:read'),
+      security: BearerAuth,
+      request: { query: PageQuerySchema },
+      responses: { 200: jsonContent(pageSchema(ToolSummarySchema, 'ToolPage'), 'Tools'), ...problemResponses() },
+    }),
+    async (c) => {
+      const q = c.req.valid('query');
+      return c.json(await registry.listTools(callOf(c), q.limit, q.cursor), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/tools/{toolId}',
+      tags,
+      summary: 'Get a tool with its latest version',
+      middleware: guarded('data:read'),
+      security: BearerAuth,
+      request: { params: ToolIdParam },
+      responses: { 200: jsonContent(ToolSchema, 'The tool'), ...problemResponses() },
+    }),
+    async (c) => c.json(await registry.getTool(callOf(c), c.req.valid('param').toolId), 200),
+  )
+  .openapi(
+    createRoute({
+      method: 'patch',
+      path: '/v1/tools/{toolId}',
+      tags,
+      summary: 'Change a tool; changing code, schemas, runtime or limits adds a version',
+      middleware: guarded('data:write'),
+      security: BearerAuth,
+      request: { params: ToolIdParam, body: jsonBody(UpdateToolBody) },
+      responses: { 200: jsonContent(ToolSchema, 'The tool after the change'), ...problemResponses([409]) },
+    }),
+    async (c) => c.json(await registry.updateTool(callOf(c), c.req.valid('param').toolId, c.req.valid('json')), 200),
+  )
+  .openapi(
+    createRoute({
+      method: 'delete',
+      path: '/v1/tools/{toolId}',
+      tags,
+      summary: 'Delete a tool and its versions (its invocation log stays)',
+      middleware: guarded('data:write'),
+      security: BearerAuth,
+      request: { params: ToolIdParam },
+      responses: { 204: { description: 'Deleted' }, ...problemResponses() },
+    }),
+    async (c) => {
+      await registry.deleteTool(callOf(c), c.req.valid('param').toolId);
+      return c.body(null, 204);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/tools/{toolId}/versions',
+      tags,
+      summary: "List a tool's immutable versions (newest first)",
+      middleware: guarded('data:read'),
+      security: BearerAuth,
+      request: { params: ToolIdParam, query: PageQuerySchema },
+      responses: { 200: jsonContent(pageSchema(ToolVersionSchema, 'ToolVersionPage'), 'Versions'), ...problemResponses() },
+    }),
+    async (c) => {
+      const q = c.req.valid('query');
+      return c.json(await registry.listVersions(callOf(c), c.req.valid('param').toolId, q.limit, q.cursor), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/tools/{toolId}/invoke',
+      tags,
+      summary: 'Run a tool in the sandbox on one input',
+      description:
+        'Validates `input` against the inputSchema (422 with field paths), runs the tool, validates its output against the outputSchema. ' +
+        'The tool ran: 200 with `ok: true` and `output`, or `ok: false` and a typed `error` (`timeout`, `memory_limit`, `exit_nonzero`, `invalid_output`, `sandbox_error`). ' +
+        'The runner could not run it (busy or unreachable): 503 with Retry-After.',
+      middleware: guarded('data:write'),
+      security: BearerAuth,
+      request: { params: ToolIdParam, body: jsonBody(InvokeBody) },
+      responses: { 200: jsonContent(InvocationResultSchema, 'The invocation result'), ...problemResponses([503]) },
+    }),
+    async (c) => {
+      const call = callOf(c);
+      const deps = { db: getDb(c.env.DB), config: c.get('config'), env: c.env };
+      return c.json(await invokeForApi(deps, call.auth.tenantId, c.req.valid('param').toolId, c.req.valid('json')), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/tools/{toolId}/invocations',
+      tags,
+      summary: "A tool's invocation log (newest first): outcome, duration, bytes",
+      middleware: guarded('data:read'),
+      security: BearerAuth,
+      request: { params: ToolIdParam, query: PageQuerySchema },
+      responses: { 200: jsonContent(pageSchema(InvocationRecordSchema, 'ToolInvocationPage'), 'Invocations'), ...problemResponses() },
+    }),
+    async (c) => {
+      const q = c.req.valid('query');
+      return c.json(await registry.listInvocations(callOf(c), c.req.valid('param').toolId, q.limit, q.cursor), 200);
+    },
+  );

@@ -1,0 +1,81 @@
+/**
+ * Events end to end over real HTTP: the bundled Worker on workerd (real D1, TenantHub, EVENTS queue
+ * with its real delivery delays) delivers to a Node receiver that verifies with the official
+ * standardwebhooks library; a failed first attempt is retried by the queue 5 s later.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startWebhookReceiver, type WebhookReceiver } from '../support/node/webhook-receiver';
+import { startWorker, type RunningWorker } from '../support/node/worker';
+
+let worker: RunningWorker;
+let receiver: WebhookReceiver;
+beforeAll(async () => {
+  receiver = await startWebhookReceiver();
+  worker = await startWorker();
+});
+afterAll(async () => {
+  await worker?.dispose();
+  await receiver?.close();
+});
+
+const post = (path: string, body: unknown, token?: string, headers: Record<string, string> = {}) =>
+  worker.fetch(path, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers }, body: JSON.stringify(body) });
+
+async function until<T>(probe: () => T | undefined | Promise<T | undefined>, timeoutMs: number): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function tenant(): Promise<string> {
+  const res = await post('/v1/auth/signup', { email: `e2e-wh-${crypto.randomUUID()}@example.com`, password: 'correct horse battery staple', name: 'E2E', tenantName: 'Hooks Co' });
+  expect(res.status).toBe(201);
+  return ((await res.json()) as { accessToken: string }).accessToken;
+}
+
+async function webhook(token: string, name: string, query = ''): Promise<{ id: string; secret: string }> {
+  const res = await post('/v1/webhooks', { url: `${receiver.url}/hooks/${name}${query}`, eventTypes: ['task.*'] }, token);
+  expect(res.status, await res.clone().text()).toBe(201);
+  const hook = (await res.json()) as { id: string; secret: string };
+  await fetch(`${receiver.url}/__register`, { method: 'POST', body: JSON.stringify({ name, secrets: [hook.secret] }) });
+  return hook;
+}
+
+describe('webhooks over HTTP', () => {
+  it('delivers a task event; a failed first attempt is retried by the queue after the 5 s delay and verifies', async () => {
+    const token = await tenant();
+    const name = `e2e-${crypto.randomUUID().slice(0, 8)}`;
+    const hook = await webhook(token, name, '?fail=1');
+    expect((await post('/v1/tasks', { title: 'over the wire' }, token)).status).toBe(201);
+    const got = await until(() => {
+      const list = receiver.received.filter((r) => r.name === name);
+      return list.length >= 2 ? list : undefined;
+    }, 20_000);
+    expect(got.map((r) => r.answered)).toEqual([500, 200]);
+    expect(got[1]!.receivedAt - got[0]!.receivedAt).toBeGreaterThanOrEqual(4_500);
+    expect(got.every((r) => r.verifiedWith.length === 1)).toBe(true);
+    expect(got[1]!.payload).toMatchObject({ type: 'task.created', data: { task: { title: 'over the wire' } } });
+    const settled = await until(async () => {
+      const d = (await (await worker.fetch(`/v1/webhooks/${hook.id}/deliveries`, { headers: { authorization: `Bearer ${token}` } })).json()) as { data: Array<Record<string, any>> };
+      return d.data[0]?.status === 'succeeded' ? d.data : undefined;
+    }, 5_000);
+    expect(settled).toHaveLength(1);
+    expect(settled[0]!.attemptLog.map((a: { statusCode: number; trigger: string }) => [a.trigger, a.statusCode])).toEqual([['auto', 500], ['retry', 200]]);
+  });
+
+  it('replays a POST with the same Idempotency-Key and refuses it with another body', async () => {
+    const token = await tenant();
+    const headers = { 'idempotency-key': crypto.randomUUID() };
+    const a = await post('/v1/tasks', { title: 'once' }, token, headers);
+    const b = await post('/v1/tasks', { title: 'once' }, token, headers);
+    expect(a.status).toBe(201);
+    expect(b.status).toBe(201);
+    expect(b.headers.get('idempotent-replayed')).toBe('true');
+    expect(await b.text()).toBe(await a.text());
+    expect((await post('/v1/tasks', { title: 'twice' }, token, headers)).status).toBe(422);
+  });
+});

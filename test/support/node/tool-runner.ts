@@ -1,0 +1,125 @@
+/**
+ * Starts the real tool runner (containers/tool-runner/src/main.ts, the image's
+ * entrypoint) as a child process for tests, `npm start` and benchmarks, and
+ * signs requests to it the way the Worker does.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHmac } from 'node:crypto';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+export const RUNNER_ENTRY = fileURLToPath(new URL('../../../containers/tool-runner/src/main.ts', import.meta.url));
+
+export interface RunningToolRunner {
+  url: string;
+  port: number;
+  secret: string;
+  /** Everything the runner printed (JSON log lines and stderr). */
+  readonly output: string[];
+  readonly process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+export interface StartToolRunnerOptions {
+  secret: string;
+  /** 0 (default) picks a free port. */
+  port?: number;
+  /** Extra TOOL_RUNNER_* variables (concurrency, caps, …). */
+  env?: Record<string, string>;
+  /** Echo the runner's output to this process's stderr. */
+  echo?: boolean;
+}
+
+/** A port that was free a moment ago (for configs that must name the port before the process starts). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const address = srv.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startToolRunner(options: StartToolRunnerOptions): Promise<RunningToolRunner> {
+  const output: string[] = [];
+  // process.execPath: the Node running the tests is the pinned Node 24 (npm scripts put it on PATH).
+  const child = spawn(process.execPath, [RUNNER_ENTRY], {
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      TOOL_RUNNER_SECRET: options.secret,
+      TOOL_RUNNER_HOST: '127.0.0.1',
+      TOOL_RUNNER_PORT: String(options.port ?? 0),
+      ...options.env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`tool runner did not start within 15 s:\n${output.join('')}`)), 15_000);
+    const onLine = (chunk: Buffer) => {
+      const text = chunk.toString('utf8');
+      output.push(text);
+      if (options.echo) process.stderr.write(`[tool-runner] ${text}`);
+      const m = /"msg":"listening".*?"port":(\d+)/.exec(text);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    };
+    child.stdout!.on('data', onLine);
+    child.stderr!.on('data', onLine);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`tool runner exited (${code}) before listening:\n${output.join('')}`));
+    });
+  });
+  const exited = new Promise<void>((resolve) => (child.exitCode !== null ? resolve() : child.once('exit', () => resolve())));
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    secret: options.secret,
+    output,
+    process: child,
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** Headers signing `body` for `method path` (the runner's HMAC scheme, see containers/tool-runner/src/auth.ts). */
+export function signHeaders(secret: string, method: string, path: string, body: string, timestamp = Date.now()): Record<string, string> {
+  const ts = String(timestamp);
+  const signature = createHmac('sha256', secret).update(`${ts}.${method.toUpperCase()}.${path}.`).update(body).digest('hex');
+  return { 'x-edgecrew-timestamp': ts, 'x-edgecrew-signature': signature, 'content-type': 'application/json' };
+}
+
+export interface InvocationBody {
+  id?: string;
+  runtime: 'node' | 'python3';
+  code: string;
+  input?: unknown;
+  timeoutMs?: number;
+  memoryMb?: number;
+  network?: { mode: 'none' } | { mode: 'allow'; hosts: string[] };
+}
+
+let seq = 0;
+/** POST /v1/invocations, signed; returns the status and parsed body. */
+export async function invokeRunner(runner: { url: string; secret: string }, body: InvocationBody): Promise<{ status: number; body: any; headers: Headers }> {
+  seq += 1;
+  const text = JSON.stringify({ id: `t${seq}`, input: {}, timeoutMs: 5_000, memoryMb: 128, network: { mode: 'none' }, ...body });
+  const res = await fetch(`${runner.url}/v1/invocations`, { method: 'POST', body: text, headers: signHeaders(runner.secret, 'POST', '/v1/invocations', text) });
+  const raw = await res.text();
+  let parsed: unknown = raw;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    // keep the text
+  }
+  return { status: res.status, body: parsed, headers: res.headers };
+}

@@ -1,0 +1,107 @@
+/** Helpers for the events suites: the Node webhook receiver, webhook endpoints, driving the consumer. */
+import { createExecutionContext, createMessageBatch, getQueueResult } from 'cloudflare:test';
+import { env } from 'cloudflare:workers';
+import { expect, inject } from 'vitest';
+import worker from '../../../src/index';
+import type { DeliveryJob } from '../../../src/queue/messages';
+import { call, json, type TestTenant } from '../helpers';
+
+export const QUEUE = 'edgecrew-events-dev';
+export const receiverUrl = () => inject('webhookReceiverUrl');
+
+export interface Received {
+  name: string;
+  webhookId: string;
+  timestamp: string;
+  signature: string;
+  body: string;
+  payload: Record<string, any> | null;
+  verifiedWith: number[];
+  answered: number;
+}
+
+let counter = 0;
+/** A receiver endpoint name unique to this test run. */
+export function hookName(tag: string): string {
+  counter += 1;
+  return `${tag}-${Date.now().toString(36)}-${counter}-${Math.random().toString(36).slice(2, 6)}`;
+}
+
+export async function registerSecrets(name: string, secrets: string[]): Promise<void> {
+  const res = await fetch(`${receiverUrl()}/__register`, { method: 'POST', body: JSON.stringify({ name, secrets }) });
+  expect(res.status).toBe(200);
+}
+
+export async function received(name: string): Promise<Received[]> {
+  return (await (await fetch(`${receiverUrl()}/__received?name=${encodeURIComponent(name)}`)).json()) as Received[];
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Polls until `probe` returns a value (not undefined); fails the test after `timeoutMs`. */
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+/** Waits until the receiver has at least `n` deliveries for `name`. */
+export async function receivedAtLeast(name: string, n: number, timeoutMs = 10_000): Promise<Received[]> {
+  return waitFor(`${n} deliveries to ${name}`, async () => {
+    const list = await received(name);
+    return list.length >= n ? list : undefined;
+  }, timeoutMs);
+}
+
+export interface Hook {
+  id: string;
+  secret: string;
+  name: string;
+  body: Record<string, any>;
+}
+
+/** Creates a webhook to the receiver as `owner`, registering its secret with the receiver. `query` shapes its behaviour (fail, status, retryAfter, gone). */
+export async function createHook(owner: TestTenant, opts: { tag?: string; query?: string; eventTypes?: string[] } = {}): Promise<Hook> {
+  const name = hookName(opts.tag ?? 'hook');
+  const url = `${receiverUrl()}/hooks/${name}${opts.query ? `?${opts.query}` : ''}`;
+  const res = await call('/v1/webhooks', { token: owner.accessToken, body: { url, ...(opts.eventTypes ? { eventTypes: opts.eventTypes } : {}) } });
+  const text = await res.text();
+  expect({ status: res.status, text: text.slice(0, 300) }).toMatchObject({ status: 201 });
+  const body = JSON.parse(text) as Record<string, any>;
+  await registerSecrets(name, [body.secret]);
+  return { id: body.id, secret: body.secret, name, body };
+}
+
+export async function deliveries(owner: TestTenant, hookId: string, query = ''): Promise<Array<Record<string, any>>> {
+  const res = await call(`/v1/webhooks/${hookId}/deliveries?limit=100${query}`, { token: owner.accessToken });
+  expect(res.status).toBe(200);
+  return (await json(res)).data;
+}
+
+/** Runs the real queue handler on a batch of message bodies; returns acked and retried message ids. */
+export async function runBatch(bodies: unknown[], overrides: Partial<Env> = {}) {
+  const batch = createMessageBatch(
+    QUEUE,
+    bodies.map((body, i) => ({ id: `m${i}-${Math.random().toString(36).slice(2, 8)}`, timestamp: new Date(), attempts: 1, body })),
+  );
+  const ctx = createExecutionContext();
+  await worker.queue!(batch, { ...env, ...overrides }, ctx);
+  return getQueueResult(batch, ctx);
+}
+
+/** Makes attempt `attempt` of a delivery now, through the consumer (as the delayed retry message would). */
+export async function driveAttempt(deliveryId: string, attempt: number, trigger: DeliveryJob['trigger'] = 'retry') {
+  return runBatch([{ kind: 'webhook_attempt', deliveryId, attempt, trigger } satisfies DeliveryJob]);
+}
+
+export async function createTask(owner: TestTenant, title: string): Promise<Record<string, any>> {
+  const res = await call('/v1/tasks', { token: owner.accessToken, body: { title } });
+  expect(res.status).toBe(201);
+  return json(res);
+}

@@ -1,0 +1,105 @@
+// Idempotency-Key on POST: replay within 24 h, 422 on a different body, 409 while in flight, scoped per credential.
+import { env } from 'cloudflare:workers';
+import { describe, expect, it } from 'vitest';
+import { call, createApiKey, json, signup, type TestTenant } from '../helpers';
+import { receiverUrl } from './_support';
+
+const hookBody = (tag: string) => ({ url: `${receiverUrl()}/hooks/idem-${tag}`, eventTypes: ['task.created'] });
+const post = (owner: { accessToken: string } | string, path: string, body: unknown, key?: string) =>
+  call(path, { token: typeof owner === 'string' ? owner : owner.accessToken, body, headers: key ? { 'idempotency-key': key } : {} });
+
+async function hookCount(owner: TestTenant): Promise<number> {
+  return (await json(await call('/v1/webhooks', { token: owner.accessToken }))).data.length;
+}
+
+describe('Idempotency-Key', () => {
+  it('replays the first response (status, body, Location-like headers) without doing the work again', async () => {
+    const owner = await signup('idem-replay');
+    const first = await post(owner, '/v1/webhooks', hookBody('a'), 'key-replay-1');
+    expect(first.status).toBe(201);
+    expect(first.headers.get('idempotent-replayed')).toBeNull();
+    const firstBody = await first.text();
+    const again = await post(owner, '/v1/webhooks', hookBody('a'), 'key-replay-1');
+    expect(again.status).toBe(201);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(again.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(await again.text()).toBe(firstBody); // including the secret: same response, shown to the same caller
+    expect(await hookCount(owner)).toBe(1);
+    // Without the key the same body is a new request.
+    expect((await post(owner, '/v1/webhooks', hookBody('a'))).status).toBe(201);
+    expect(await hookCount(owner)).toBe(2);
+  });
+
+  it('works on any POST, e.g. creating a task', async () => {
+    const owner = await signup('idem-task');
+    const a = await json(await post(owner, '/v1/tasks', { title: 'once' }, 'task-key-1'));
+    const b = await json(await post(owner, '/v1/tasks', { title: 'once' }, 'task-key-1'));
+    expect(b.id).toBe(a.id);
+    expect((await json(await call('/v1/tasks', { token: owner.accessToken }))).data).toHaveLength(1);
+  });
+
+  it('answers 422 idempotency_key_reused for the same key with another body or route', async () => {
+    const owner = await signup('idem-reuse');
+    expect((await post(owner, '/v1/webhooks', hookBody('b'), 'key-reuse')).status).toBe(201);
+    const other = await post(owner, '/v1/webhooks', hookBody('c'), 'key-reuse');
+    expect(other.status).toBe(422);
+    expect(await json(other)).toMatchObject({ code: 'idempotency_key_reused', type: 'https://edgecrew.dev/problems/idempotency-key-reused' });
+    expect((await post(owner, '/v1/tasks', { title: 'x' }, 'key-reuse')).status).toBe(422);
+    expect(await hookCount(owner)).toBe(1);
+  });
+
+  it('answers 409 to a duplicate while the first is in flight', async () => {
+    const owner = await signup('idem-inflight');
+    // The first request holds the key (as it does between claim and completion).
+    const hub = env.TENANT_HUB.get(env.TENANT_HUB.idFromName(owner.tenantId));
+    const body = JSON.stringify(hookBody('d'));
+    const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(`POST /v1/webhooks\n${body}`));
+    const print = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+    expect(await hub.idempotencyBegin(owner.tenantId, `${owner.userId}:key-busy`, print, { leaseMs: 60_000, ttlMs: 86_400_000 })).toEqual({ state: 'started' });
+    const res = await call('/v1/webhooks', { token: owner.accessToken, rawBody: body, headers: { 'content-type': 'application/json', 'idempotency-key': 'key-busy' } });
+    expect(res.status).toBe(409);
+    expect(res.headers.get('retry-after')).toBe('1');
+    expect(await hookCount(owner)).toBe(0);
+  });
+
+  it('concurrent duplicates do the work exactly once', async () => {
+    const owner = await signup('idem-race');
+    const results = await Promise.all(Array.from({ length: 6 }, () => post(owner, '/v1/webhooks', hookBody('e'), 'key-race')));
+    const statuses = results.map((r) => r.status);
+    const fresh = results.filter((r) => r.status === 201 && r.headers.get('idempotent-replayed') === null);
+    expect(fresh).toHaveLength(1);
+    expect(statuses.every((s) => s === 201 || s === 409)).toBe(true);
+    expect(await hookCount(owner)).toBe(1);
+  });
+
+  it('is scoped per tenant and credential', async () => {
+    const owner = await signup('idem-scope');
+    const key = await createApiKey(owner, 'admin');
+    const other = await signup('idem-scope-b');
+    expect((await post(owner, '/v1/webhooks', hookBody('f'), 'shared-key')).status).toBe(201);
+    const viaKey = await post(key.key, '/v1/webhooks', hookBody('f'), 'shared-key');
+    expect(viaKey.status).toBe(201);
+    expect(viaKey.headers.get('idempotent-replayed')).toBeNull();
+    const otherTenant = await post(other, '/v1/webhooks', hookBody('f'), 'shared-key');
+    expect(otherTenant.headers.get('idempotent-replayed')).toBeNull();
+    expect(await hookCount(owner)).toBe(2);
+  });
+
+  it('stores client errors too, and validates the key', async () => {
+    const owner = await signup('idem-4xx');
+    const bad = await post(owner, '/v1/webhooks', { url: 'not a url at all' }, 'key-4xx');
+    expect(bad.status).toBe(422);
+    const again = await post(owner, '/v1/webhooks', { url: 'not a url at all' }, 'key-4xx');
+    expect(again.status).toBe(422);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    const invalid = await post(owner, '/v1/webhooks', hookBody('g'), 'bad key with spaces');
+    expect(invalid.status).toBe(422);
+    expect((await json(invalid)).errors[0]).toMatchObject({ in: 'header', path: 'Idempotency-Key' });
+  });
+
+  it('ignores the key on unauthenticated POSTs (no tenant to scope it by)', async () => {
+    const res = await call('/v1/auth/login', { body: { email: 'nobody@example.com', password: 'x' }, headers: { 'idempotency-key': 'anon-1' } });
+    expect(res.status).toBe(401);
+    expect(res.headers.get('idempotent-replayed')).toBeNull();
+  });
+});

@@ -1,0 +1,216 @@
+/**
+ * Helpers for the flow engine suites (on top of ./_support): the API as JSON, the run's FlowRun
+ * object (events, successCounts), tenant settings, the scripted HTTP endpoint
+ * (test/support/node/flow-http.ts) and an incremental Server-Sent Events reader.
+ */
+import { env } from 'cloudflare:workers';
+import { expect, inject } from 'vitest';
+import { call, type TestTenant } from '../helpers';
+import { createFlow, getRun, node, startRun, waitFor } from './_support';
+
+export { createFlow, getRun, node, startRun, waitFor };
+
+export type Json = Record<string, any>;
+
+export async function api(t: TestTenant | string, method: string, path: string, body?: unknown): Promise<{ status: number; body: Json; headers: Headers }> {
+  const token = typeof t === 'string' ? t : t.accessToken;
+  const res = await call(path, { method, token, body });
+  const text = await res.text();
+  let parsed: Json = {};
+  try {
+    parsed = text ? (JSON.parse(text) as Json) : {};
+  } catch {
+    parsed = { text };
+  }
+  return { status: res.status, body: parsed, headers: res.headers };
+}
+
+export async function ok(t: TestTenant, method: string, path: string, body?: unknown, status = 200): Promise<Json> {
+  const res = await api(t, method, path, body);
+  expect({ call: `${method} ${path}`, status: res.status, body: res.status === status ? undefined : res.body }).toEqual({ call: `${method} ${path}`, status, body: undefined });
+  return res.body;
+}
+
+/** Merges `settings` into the tenant's settings through PATCH /v1/tenant. */
+export async function setSettings(t: TestTenant, settings: { httpAllowlist?: string[]; maxActiveRuns?: number }): Promise<void> {
+  await ok(t, 'PATCH', '/v1/tenant', { settings });
+}
+
+/** Lets the tenant's http nodes call the local scripted endpoint. */
+export async function allowLocalHttp(t: TestTenant): Promise<void> {
+  await setSettings(t, { httpAllowlist: [new URL(inject('flowHttpUrl')).hostname] });
+}
+
+// ------------------------------------------------------------------------------------------------
+// The run's Durable Object
+// ------------------------------------------------------------------------------------------------
+
+export function runStub(runId: string) {
+  return env.FLOW_RUN.get(env.FLOW_RUN.idFromName(runId));
+}
+
+export interface RunEvent {
+  seq: number;
+  type: string;
+  nodeId: string | null;
+  data: any;
+  at: string;
+}
+
+export async function events(runId: string): Promise<RunEvent[]> {
+  return (await runStub(runId).events(0, 100_000)) as unknown as RunEvent[];
+}
+
+export async function successCounts(runId: string): Promise<Record<string, number>> {
+  return runStub(runId).successCounts();
+}
+
+export function ofType(list: RunEvent[], type: string, nodeId?: string): RunEvent[] {
+  return list.filter((e) => e.type === type && (nodeId === undefined || e.nodeId === nodeId));
+}
+
+// ------------------------------------------------------------------------------------------------
+// Definitions
+// ------------------------------------------------------------------------------------------------
+
+export const transform = (id: string, expression: string, extra: Json = {}) => ({ id, type: 'transform', config: { expression }, ...extra });
+export const approval = (id: string, config: Json = {}) => ({ id, type: 'approval', config });
+export const http = (id: string, url: string, extra: Json = {}, config: Json = {}) => ({ id, type: 'http', config: { url, ...config }, ...extra });
+export const edge = (from: string, to: string, when?: string) => ({ from, to, ...(when === undefined ? {} : { when }) });
+
+// ------------------------------------------------------------------------------------------------
+// The scripted HTTP endpoint
+// ------------------------------------------------------------------------------------------------
+
+export function newKey(tag = 'k'): string {
+  return `${tag}-${crypto.randomUUID().slice(0, 8)}`;
+}
+
+/** URL of the scripted endpoint for `key` (see test/support/node/flow-http.ts for the query). */
+export function endpoint(key: string, query: Record<string, string | number> = {}): string {
+  const qs = new URLSearchParams(Object.entries(query).map(([k, v]) => [k, String(v)])).toString();
+  return `${inject('flowHttpUrl')}/k/${key}${qs ? `?${qs}` : ''}`;
+}
+
+export async function script(key: string, s: { fail?: number; status?: number; retryAfter?: number; delayMs?: number; hold?: boolean }): Promise<void> {
+  const res = await fetch(`${inject('flowHttpUrl')}/__script/${key}`, { method: 'POST', body: JSON.stringify(s) });
+  expect(res.status).toBe(200);
+  await res.body?.cancel();
+}
+
+export async function release(key: string): Promise<void> {
+  const res = await fetch(`${inject('flowHttpUrl')}/__release/${key}`, { method: 'POST' });
+  expect(res.status).toBe(200);
+  await res.body?.cancel();
+}
+
+export interface Hit {
+  n: number;
+  method: string;
+  idempotencyKey: string | null;
+  body: string;
+  answered: number | null;
+  closedEarly: boolean;
+}
+
+export async function hits(key: string): Promise<Hit[]> {
+  return (await (await fetch(`${inject('flowHttpUrl')}/__hits/${key}`)).json()) as Hit[];
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Polls `probe` until it returns something other than undefined (bounded). */
+export async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(25);
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Server-Sent Events
+// ------------------------------------------------------------------------------------------------
+
+export interface SseFrame {
+  id: string | null;
+  event: string | null;
+  data: string;
+  /** The raw field lines of the frame. */
+  lines: string[];
+}
+
+/** Reads an event stream frame by frame; `next()` is null once the server has ended the stream. */
+export class SseReader {
+  #reader: ReadableStreamDefaultReader<Uint8Array>;
+  #decoder = new TextDecoder();
+  #buffer = '';
+  #ended = false;
+  retry: number | null = null;
+
+  constructor(body: ReadableStream<Uint8Array>) {
+    this.#reader = body.getReader();
+  }
+
+  async next(timeoutMs = 10_000): Promise<SseFrame | null> {
+    for (;;) {
+      const cut = this.#buffer.indexOf('\n\n');
+      if (cut >= 0) {
+        const block = this.#buffer.slice(0, cut);
+        this.#buffer = this.#buffer.slice(cut + 2);
+        const lines = block.split('\n').filter((l) => l !== '' && !l.startsWith(':'));
+        const field = (name: string) => lines.filter((l) => l.startsWith(`${name}:`)).map((l) => l.slice(name.length + 1).replace(/^ /, ''));
+        if (field('retry').length) this.retry = Number(field('retry')[0]);
+        if (!field('data').length) continue; // retry-only or comment frame
+        return { id: field('id')[0] ?? null, event: field('event')[0] ?? null, data: field('data').join('\n'), lines };
+      }
+      if (this.#ended) return null;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const chunk = await Promise.race([
+        this.#reader.read(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`no SSE frame within ${timeoutMs} ms (buffer: ${JSON.stringify(this.#buffer.slice(0, 200))})`)), timeoutMs);
+        }),
+      ]).finally(() => timer !== undefined && clearTimeout(timer));
+      if (chunk.done) this.#ended = true;
+      else this.#buffer += this.#decoder.decode(chunk.value, { stream: true });
+    }
+  }
+
+  /** Frames until (and including) the first whose event is `type`. */
+  async until(type: string, timeoutMs = 10_000): Promise<SseFrame[]> {
+    const out: SseFrame[] = [];
+    for (;;) {
+      const f = await this.next(timeoutMs);
+      if (!f) throw new Error(`stream ended before '${type}' (got ${out.map((x) => x.event).join(', ')})`);
+      out.push(f);
+      if (f.event === type) return out;
+    }
+  }
+
+  /** Every frame until the server ends the stream. */
+  async rest(timeoutMs = 10_000): Promise<SseFrame[]> {
+    const out: SseFrame[] = [];
+    try {
+      for (let f = await this.next(timeoutMs); f; f = await this.next(timeoutMs)) out.push(f);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}; stream still open after ${out.map((f) => `${f.id}:${f.event}`).join(', ') || 'no frame'}`);
+    }
+    return out;
+  }
+
+  /** Disconnects (as a client going away would). */
+  async cancel(): Promise<void> {
+    await this.#reader.cancel().catch(() => undefined);
+  }
+}
+
+export async function openEvents(t: TestTenant, runId: string, lastEventId?: number | string): Promise<{ res: Response; sse: SseReader }> {
+  const res = await call(`/v1/runs/${runId}/events`, { token: t.accessToken, headers: { accept: 'text/event-stream', ...(lastEventId !== undefined ? { 'last-event-id': String(lastEventId) } : {}) } });
+  if (res.status !== 200 || !res.body) throw new Error(`GET events: ${res.status} ${await res.text()}`);
+  return { res, sse: new SseReader(res.body) };
+}

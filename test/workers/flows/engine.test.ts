@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { signup } from '../helpers';
+import { createFlow, node, startRun, waitFor } from './_support';
+
+const t = (id: string, expression: string) => ({ id, type: 'transform', config: { expression } });
+
+describe('flow engine', () => {
+  it('runs a linear flow and exposes outputs', async () => {
+    const owner = await signup('flows');
+    const flowId = await createFlow(owner, {
+      input: { type: 'object', properties: { n: { type: 'number' } }, required: ['n'] },
+      nodes: [t('a', 'input.n + 1'), t('b', 'nodes.a.output * 2'), t('c', '{"result": nodes.b.output}')],
+      edges: [{ from: 'a', to: 'b' }, { from: 'b', to: 'c' }],
+    });
+    const run = await startRun(owner, flowId, { n: 4 });
+    const done = await waitFor(owner, run.id);
+    expect(done.status).toBe('succeeded');
+    expect(node(done, 'b').output).toBe(10);
+    expect(done.output).toEqual({ c: { result: 10 } });
+  });
+
+  it('diamond with a condition: untaken branch is skipped', async () => {
+    const owner = await signup('cond');
+    const flowId = await createFlow(owner, {
+      nodes: [
+        { id: 'check', type: 'condition', config: { expression: 'input.x > 5' } },
+        t('big', '"big"'),
+        t('small', '"small"'),
+        t('join', '[nodes.big.output, nodes.small.output]'),
+      ],
+      edges: [
+        { from: 'check', to: 'big', when: 'true' },
+        { from: 'check', to: 'small', when: 'false' },
+        { from: 'big', to: 'join' },
+        { from: 'small', to: 'join' },
+      ],
+    });
+    const done = await waitFor(owner, (await startRun(owner, flowId, { x: 9 })).id);
+    expect(done.status).toBe('succeeded');
+    expect(node(done, 'small').status).toBe('skipped');
+    expect(node(done, 'big').status).toBe('succeeded');
+    expect(node(done, 'join').output).toEqual(['big', null]);
+  });
+
+  it('approval waits for a signal', async () => {
+    const owner = await signup('appr');
+    const flowId = await createFlow(owner, { nodes: [{ id: 'ok', type: 'approval', config: {} }, t('after', 'nodes.ok.output.approved')], edges: [{ from: 'ok', to: 'after' }] });
+    const run = await startRun(owner, flowId);
+    await waitFor(owner, run.id, ['waiting']);
+    const { call, json } = await import('../helpers');
+    const sig = await call(`/v1/runs/${run.id}/signal`, { token: owner.accessToken, body: { payload: { approved: true } } });
+    expect(sig.status).toBe(200);
+    const done = await waitFor(owner, run.id);
+    expect(done.status).toBe('succeeded');
+    expect(node(done, 'after').output).toBe(true);
+    expect((await json(await call(`/v1/runs/${run.id}/signal`, { token: owner.accessToken, body: {} }))).status).toBe(409);
+  });
+});

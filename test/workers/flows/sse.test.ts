@@ -1,0 +1,127 @@
+/**
+ * GET /v1/runs/{id}/events through the Worker (exports.default.fetch): `id:`/`event:`/`data:` frames in
+ * sequence order, Last-Event-ID resume with no duplicate and no gap, the stream ends after the run's
+ * terminal event, and what the stream carried equals the run's event log.
+ */
+import { describe, expect, it } from 'vitest';
+import { call, signup } from '../helpers';
+import { approval, createFlow, edge, events, ok, openEvents, SseReader, startRun, transform, waitFor, type SseFrame } from './_engine-kit';
+
+function seqs(frames: SseFrame[]): number[] {
+  return frames.map((f) => Number(f.id));
+}
+
+function checkFrame(f: SseFrame) {
+  expect(f.id).toMatch(/^\d+$/);
+  expect(f.event).toMatch(/^[a-z]+\.[a-z]+$/);
+  const data = JSON.parse(f.data);
+  expect(data.seq).toBe(Number(f.id));
+  expect(data.type).toBe(f.event);
+  expect(typeof data.at).toBe('string');
+  // Field order on the wire: id, event, data.
+  expect(f.lines.map((l) => l.slice(0, l.indexOf(':')))).toEqual(['id', 'event', 'data']);
+}
+
+const GATED = { nodes: [transform('a', '1'), approval('gate'), transform('b', 'nodes.gate.output.v')], edges: [edge('a', 'gate'), edge('gate', 'b')] };
+
+describe('run events over SSE', () => {
+  it('frames, live events, Last-Event-ID resume with no duplicate or gap, end after run.completed', async () => {
+    const t = await signup('sse');
+    const flowId = await createFlow(t, GATED);
+    const run = await startRun(t, flowId);
+    await waitFor(t, run.id, ['waiting']);
+
+    const first = await openEvents(t, run.id);
+    expect(first.res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    expect(first.res.headers.get('cache-control')).toMatch(/no-store|no-cache/);
+    const before = await first.sse.until('run.waiting');
+    before.forEach(checkFrame);
+    expect(seqs(before)).toEqual(before.map((_, i) => i + 1));
+    expect(first.sse.retry).toBeGreaterThan(0);
+
+    // Live: the signal's events arrive on the open stream.
+    await ok(t, 'POST', `/v1/runs/${run.id}/signal`, { payload: { v: 42 } });
+    const live = await first.sse.until('node.signalled');
+    live.forEach(checkFrame);
+    const lastSeen = Number(live[live.length - 1]!.id);
+    expect(seqs(live)[0]).toBe(Number(before[before.length - 1]!.id) + 1);
+    // The client drops the connection here.
+    await first.sse.cancel();
+
+    await waitFor(t, run.id);
+    const resumed = await openEvents(t, run.id, lastSeen);
+    const rest = await resumed.sse.rest();
+    rest.forEach(checkFrame);
+    expect(rest.length).toBeGreaterThan(0);
+    expect(seqs(rest)[0]).toBe(lastSeen + 1);
+    expect(rest[rest.length - 1]!.event).toBe('run.completed');
+
+    // What the client saw, stitched together, is exactly the run's log: no duplicate, no gap.
+    const seen = [...before, ...live, ...rest];
+    const log = await events(run.id);
+    expect(seqs(seen)).toEqual(log.map((e) => e.seq));
+    expect(seen.map((f) => JSON.parse(f.data))).toEqual(log);
+  });
+
+  it('a terminal run replays its log and the stream ends; Last-Event-ID at the end gives nothing', async () => {
+    const t = await signup('sse-done');
+    const flowId = await createFlow(t, { nodes: [transform('a', '1'), transform('b', '2')], edges: [edge('a', 'b')] });
+    const run = await startRun(t, flowId);
+    await waitFor(t, run.id);
+    const all = await (await openEvents(t, run.id)).sse.rest();
+    const log = await events(run.id);
+    expect(seqs(all)).toEqual(log.map((e) => e.seq));
+    expect(all.at(-1)!.event).toBe('run.completed');
+    expect(await (await openEvents(t, run.id, log.at(-1)!.seq)).sse.rest()).toEqual([]);
+    // Last-Event-ID and ?after= (for clients that cannot set headers) resume from the same place.
+    const mid = log[2]!.seq;
+    const tail = log.filter((e) => e.seq > mid).map((e) => e.seq);
+    expect(seqs(await (await openEvents(t, run.id, mid)).sse.rest())).toEqual(tail);
+    const byQuery = await call(`/v1/runs/${run.id}/events?after=${mid}`, { token: t.accessToken });
+    expect(byQuery.status).toBe(200);
+    expect(seqs(await new SseReader(byQuery.body!).rest())).toEqual(tail);
+  });
+
+  it('a subscriber that has not read yet still gets every event and the end of the stream', async () => {
+    const t = await signup('sse-slow');
+    const flowId = await createFlow(t, GATED);
+    const run = await startRun(t, flowId);
+    await waitFor(t, run.id, ['waiting']);
+    const { sse } = await openEvents(t, run.id);
+    // The run finishes before the client reads its first byte.
+    await ok(t, 'POST', `/v1/runs/${run.id}/signal`, { payload: { v: 1 } });
+    await waitFor(t, run.id);
+    const frames = await sse.rest(5000);
+    const log = await events(run.id);
+    expect(seqs(frames)).toEqual(log.map((e) => e.seq));
+    expect(frames.at(-1)!.event).toBe('run.completed');
+  });
+
+  it('two subscribers see the same frames', async () => {
+    const t = await signup('sse-two');
+    const flowId = await createFlow(t, GATED);
+    const run = await startRun(t, flowId);
+    await waitFor(t, run.id, ['waiting']);
+    const a = await openEvents(t, run.id);
+    const b = await openEvents(t, run.id);
+    await a.sse.until('run.waiting');
+    await b.sse.until('run.waiting');
+    await ok(t, 'POST', `/v1/runs/${run.id}/signal`, { payload: { v: 2 } });
+    const [ra, rb] = await Promise.all([a.sse.rest(), b.sse.rest()]);
+    expect(seqs(ra)).toEqual(seqs(rb));
+    expect(ra.at(-1)!.event).toBe('run.completed');
+  });
+
+  it('without credentials: 401; unknown run: 404', async () => {
+    const t = await signup('sse-auth');
+    const flowId = await createFlow(t, GATED);
+    const run = await startRun(t, flowId);
+    const anon = await call(`/v1/runs/${run.id}/events`);
+    expect(anon.status).toBe(401);
+    await anon.body?.cancel();
+    const missing = await call(`/v1/runs/run_doesnotexist0000000000000/events`, { token: t.accessToken });
+    expect(missing.status).toBe(404);
+    await missing.body?.cancel();
+    await ok(t, 'POST', `/v1/runs/${run.id}/cancel`, {});
+  });
+});

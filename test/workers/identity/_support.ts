@@ -1,0 +1,189 @@
+/**
+ * Shared helpers for the identity suites (on top of ../helpers). Black-box first: tests drive the
+ * Worker over HTTP; D1 is read directly only to prove "nothing changed" and to inspect what a
+ * client cannot see (hashes, revocation marks).
+ */
+import { env } from 'cloudflare:workers';
+import { SignJWT, type JWK } from 'jose';
+import { expect } from 'vitest';
+import { call, json, PASSWORD, type TestTenant } from '../helpers';
+
+export type Role = 'admin' | 'member' | 'viewer';
+
+export const PROBLEM_JSON = /^application\/problem\+json/;
+
+/** Asserts a problem+json response with `status` and returns its body. */
+export async function expectProblem(res: Response, status: number): Promise<Record<string, any>> {
+  const text = await res.text();
+  expect({ status: res.status, body: text.slice(0, 300) }).toMatchObject({ status });
+  expect(res.headers.get('content-type') ?? '').toMatch(PROBLEM_JSON);
+  const body = JSON.parse(text) as Record<string, any>;
+  expect(body.status).toBe(status);
+  expect(typeof body.type).toBe('string');
+  expect(typeof body.detail).toBe('string');
+  expect(text).not.toMatch(/\bat .+:\d+:\d+/); // never a stack trace
+  return body;
+}
+
+/** Asserts a 2xx-or-given status with a JSON body and returns it. */
+export async function expectJson<T = Record<string, any>>(res: Response, status: number): Promise<T> {
+  const text = await res.text();
+  expect({ status: res.status, body: text.slice(0, 300) }).toMatchObject({ status });
+  return JSON.parse(text) as T;
+}
+
+/** The problem body without what legitimately differs between two requests. */
+export function stableProblem(body: Record<string, any>): Record<string, any> {
+  const { requestId: _r, instance: _i, ...rest } = body;
+  return rest;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Polls `probe` until it returns a value other than undefined (or gives up after `tries`). */
+export async function poll<T>(probe: () => Promise<T | undefined>, tries = 30, everyMs = 100): Promise<T | undefined> {
+  for (let i = 0; i < tries; i++) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    await sleep(everyMs);
+  }
+  return undefined;
+}
+
+export async function login(email: string, password = PASSWORD, tenantId?: string): Promise<Response> {
+  return call('/v1/auth/login', { body: { email, password, ...(tenantId ? { tenantId } : {}) } });
+}
+
+/** Logs in and returns a session shaped like the helpers' TestTenant. */
+export async function loginOk(email: string, tenantId?: string): Promise<TestTenant & { role: Role }> {
+  const body = await expectJson(await login(email, PASSWORD, tenantId), 200);
+  return { tenantId: body.tenant.id, userId: body.user.id, email, accessToken: body.accessToken, refreshToken: body.refreshToken, role: body.role };
+}
+
+export async function refresh(refreshToken: string): Promise<Response> {
+  return call('/v1/auth/refresh', { body: { refreshToken } });
+}
+
+export async function invite(owner: TestTenant, email: string, role: Role = 'member'): Promise<{ id: string; token: string; body: Record<string, any> }> {
+  const body = await expectJson(await call('/v1/invitations', { token: owner.accessToken, body: { email, role } }), 201);
+  return { id: body.id, token: body.token, body };
+}
+
+/** Brings an existing account (`user`) into `owner`'s tenant with `role` (accept proves the password). */
+export async function joinExisting(owner: TestTenant, user: TestTenant, role: Role = 'member'): Promise<TestTenant> {
+  const { token } = await invite(owner, user.email, role);
+  const body = await expectJson(await call('/v1/invitations/accept', { body: { token, password: PASSWORD } }), 200);
+  return { tenantId: body.tenant.id, userId: body.user.id, email: user.email, accessToken: body.accessToken, refreshToken: body.refreshToken };
+}
+
+export async function getStatus(path: string, token: string): Promise<number> {
+  const res = await call(path, { token });
+  await res.body?.cancel();
+  return res.status;
+}
+
+export async function tenantName(t: TestTenant): Promise<string> {
+  return (await expectJson(await call('/v1/tenant', { token: t.accessToken }), 200)).name;
+}
+
+/** Every audit entry of the tenant (admin token), newest first. */
+export async function auditEntries(admin: TestTenant): Promise<Record<string, any>[]> {
+  const out: Record<string, any>[] = [];
+  let cursor: string | null = null;
+  do {
+    const q: string = cursor ? `?limit=100&cursor=${encodeURIComponent(cursor)}` : '?limit=100';
+    const page = await expectJson(await call('/v1/audit-log' + q, { token: admin.accessToken }), 200);
+    out.push(...page.data);
+    cursor = page.nextCursor;
+  } while (cursor);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// D1 snapshots: "nothing changed" is checked on the rows themselves, not only on what the API shows.
+// ---------------------------------------------------------------------------------------------
+
+const SNAPSHOT_TABLES: Record<string, { where: string; ignore?: string[] }> = {
+  tenants: { where: 'id = ?1' },
+  memberships: { where: 'tenant_id = ?1' },
+  invitations: { where: 'tenant_id = ?1' },
+  // last_used_at is written after any successful use of a key (waitUntil) and is not a "change" by an attacker.
+  api_keys: { where: 'tenant_id = ?1', ignore: ['last_used_at'] },
+  refresh_tokens: { where: 'tenant_id = ?1' },
+};
+
+/** Every identity row owned by `tenantId` (audit log excluded: failed attempts may be audited). */
+export async function snapshotTenant(tenantId: string): Promise<Record<string, unknown[]>> {
+  const out: Record<string, unknown[]> = {};
+  for (const [table, { where, ignore = [] }] of Object.entries(SNAPSHOT_TABLES)) {
+    const { results } = await env.DB.prepare(`SELECT * FROM ${table} WHERE ${where} ORDER BY 1, 2`).bind(tenantId).all<Record<string, unknown>>();
+    out[table] = results.map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !ignore.includes(k))));
+  }
+  return out;
+}
+
+export async function auditCount(tenantId: string): Promise<number> {
+  const row = await env.DB.prepare('SELECT COUNT(*) AS n FROM audit_log WHERE tenant_id = ?1').bind(tenantId).first<{ n: number }>();
+  return row?.n ?? 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// JWT forging (attacks, jwks): the test runtime sees the same JWT_PRIVATE_KEYS as the Worker.
+// ---------------------------------------------------------------------------------------------
+
+export function privateKeys(): JWK[] {
+  const raw = (env as unknown as { JWT_PRIVATE_KEYS?: string }).JWT_PRIVATE_KEYS;
+  if (!raw) throw new Error('JWT_PRIVATE_KEYS is not bound in the test runtime');
+  return JSON.parse(raw) as JWK[];
+}
+
+export const ISSUER = (env as unknown as { JWT_ISSUER: string }).JWT_ISSUER;
+export const AUDIENCE = (env as unknown as { JWT_AUDIENCE: string }).JWT_AUDIENCE;
+
+export interface ForgeOptions {
+  sub: string;
+  tid: string;
+  role?: Role | string;
+  iss?: string;
+  aud?: string;
+  iat?: number;
+  exp?: number;
+  nbf?: number;
+  jti?: string;
+  kid?: string;
+  typ?: string;
+  /** A private JWK to sign with (default: the Worker's signing key). */
+  key?: JWK;
+}
+
+/** An ES256 access token; with no overrides it is indistinguishable from one the Worker issues. */
+export async function forgeAccessToken(o: ForgeOptions): Promise<string> {
+  const jwk = o.key ?? privateKeys()[0]!;
+  const { importJWK } = await import('jose');
+  const key = await importJWK({ ...jwk, alg: 'ES256' }, 'ES256');
+  const now = Math.floor(Date.now() / 1000);
+  const iat = o.iat ?? now;
+  const jwt = new SignJWT({ tid: o.tid, role: o.role ?? 'admin' })
+    .setProtectedHeader({ alg: 'ES256', kid: o.kid ?? jwk.kid!, typ: o.typ ?? 'at+jwt' })
+    .setSubject(o.sub)
+    .setIssuer(o.iss ?? ISSUER)
+    .setAudience(o.aud ?? AUDIENCE)
+    .setIssuedAt(iat)
+    .setExpirationTime(o.exp ?? iat + 900)
+    .setJti(o.jti ?? `jti_forged${Math.random().toString(36).slice(2)}`);
+  if (o.nbf !== undefined) jwt.setNotBefore(o.nbf);
+  return jwt.sign(key);
+}
+
+export function b64url(data: string | Uint8Array): string {
+  const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
+  let s = '';
+  for (const b of bytes) s += String.fromCharCode(b);
+  return btoa(s).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+export function decodeJwtPart(part: string): Record<string, any> {
+  return JSON.parse(atob(part.replace(/-/g, '+').replace(/_/g, '/'))) as Record<string, any>;
+}
