@@ -1,5 +1,6 @@
 /** Child runs of subflow and map nodes: started with a concurrency bound, reporting back to the parent. */
 import type { FlowNodeDef } from '../../src/flows/definition';
+import { QUEUE_FANOUT_THRESHOLD } from '../../src/flows/child-jobs';
 import { loadVersion, startRun } from '../../src/flows/runs-service';
 import { TERMINAL, type RunStatus } from '../../src/flows/run-model';
 import type { ChildEntry, Engine } from './engine';
@@ -40,6 +41,15 @@ export class ChildRuns {
       c.status = 'running';
     }
     this.storage.transactionSync(() => this.#save(nodeId, list));
+    if (def.type === 'map' && list.length > QUEUE_FANOUT_THRESHOLD) {
+      // Large fan-out: the queue starts the children (ids already reserved above), not this object.
+      const jobs = toStart.map(({ c, i }) => ({
+        body: { kind: 'flow_child_start' as const, tenantId: l.row.tenant_id, parentRunId: l.row.run_id, nodeId, index: i, runId: c.runId!, flowId: cfg.flowId, ...(version ? { version: version.version } : {}), input: c.input },
+      }));
+      for (let k = 0; k < jobs.length; k += 100) await this.env.EVENTS.sendBatch(jobs.slice(k, k + 100));
+      this.storage.transactionSync(() => appendEvent(this.storage.sql, 'node.fanout', nodeId, { queued: jobs.length }));
+      return;
+    }
     for (const { c, i } of toStart) {
       if (!version) {
         await this.finished(nodeId, i, 'failed', null, `flow ${cfg.flowId} not found`);

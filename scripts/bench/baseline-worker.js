@@ -5,17 +5,141 @@
  *
  * Bindings (set by scripts/bench/run.mjs): DB (D1, the same migrations as ours),
  * HUB (SQLite-backed Durable Object, class BaselineHub), ENVIRONMENT, APP_NAME, APP_VERSION.
+ * Modules (lib/workers.mjs): the `argon2id` package and its WASM, named from the repository root.
  *
  * Adding a scenario? Add the matching bare route to ROUTES below, doing the same
  * storage work as our route (same queries, same number of round trips).
  */
 import { DurableObject } from 'cloudflare:workers';
+// The same argon2id build as src/identity/passwords.ts, its WASM imported as modules (lib/workers.mjs).
+import setupArgon2 from '../../node_modules/argon2id/lib/setup.js';
+import simdWasm from '../../node_modules/argon2id/dist/simd.wasm';
+import noSimdWasm from '../../node_modules/argon2id/dist/no-simd.wasm';
 
+/** src/identity/passwords.ts CURRENT_PARAMS (OWASP): m = 19456 KiB, t = 2, p = 1, 32-byte tag, 16-byte salt. */
+const ARGON2 = { memorySize: 19456, passes: 2, parallelism: 1, tagLength: 32 };
+let argon2;
+const loadArgon2 = () =>
+  (argon2 ??= setupArgon2(
+    async (imports) => ({ instance: await WebAssembly.instantiate(simdWasm, imports), module: simdWasm }),
+    async (imports) => ({ instance: await WebAssembly.instantiate(noSimdWasm, imports), module: noSimdWasm }),
+  ));
+
+const BASE_TASK_PAGE = 50;
+
+/**
+ * The bare Durable Object. Besides ping(): a task row write/read over RPC (the same round
+ * trip as TenantHub.createTask/listTasks, with a minimal write: a change-log row and the
+ * task row in one transaction), hibernatable WebSockets with a bare broadcast (the tasks
+ * suite's sync baseline), and bare alarms that record their own lateness.
+ */
 export class BaselineHub extends DurableObject {
+  constructor(ctx, env) {
+    super(ctx, env);
+    ctx.blockConcurrencyWhile(async () => {
+      ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS tasks (id TEXT PRIMARY KEY, data TEXT NOT NULL)`);
+      ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS changes (version INTEGER PRIMARY KEY AUTOINCREMENT, entity_id TEXT NOT NULL, data TEXT)`);
+      ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS alarms (scheduled INTEGER NOT NULL)`);
+      ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS alarm_results (scheduled INTEGER NOT NULL, late_ms INTEGER NOT NULL)`);
+    });
+  }
+
   /** Same work as TenantHub.ping(): one `SELECT 1` through ctx.storage.sql, over RPC. */
   async ping() {
     const row = this.ctx.storage.sql.exec('SELECT 1 AS one').one();
     return { ok: true, sqlite: row.one };
+  }
+
+  /** One transaction: a change-log row, then the task row carrying its version; pushed to any sockets. */
+  async createTask(input) {
+    const sql = this.ctx.storage.sql;
+    const now = new Date().toISOString();
+    const id = `tsk_${crypto.randomUUID()}`;
+    const task = this.ctx.storage.transactionSync(() => {
+      const { version } = sql.exec(`INSERT INTO changes (entity_id, data) VALUES (?, NULL) RETURNING version`, id).one();
+      const t = { id, title: input.title, status: 'open', version, createdAt: now, updatedAt: now };
+      const data = JSON.stringify(t);
+      sql.exec(`INSERT INTO tasks (id, data) VALUES (?, ?)`, id, data);
+      sql.exec(`UPDATE changes SET data = ? WHERE version = ?`, data, version);
+      return t;
+    });
+    const sockets = this.ctx.getWebSockets();
+    if (sockets.length > 0) {
+      const frame = JSON.stringify({ type: 'change', version: task.version, entity: 'task', entityId: id, op: 'upsert', data: task, occurredAt: now });
+      for (const ws of sockets) ws.send(frame);
+    }
+    return task;
+  }
+
+  /** The first page of tasks (ORDER BY id, limit + 1 to know whether there is more), parsed. */
+  async listTasks(limit = BASE_TASK_PAGE) {
+    const rows = this.ctx.storage.sql.exec(`SELECT data FROM tasks ORDER BY id LIMIT ?`, limit + 1).toArray();
+    const data = rows.slice(0, limit).map((r) => JSON.parse(r.data));
+    return { data, nextCursor: rows.length > limit ? data[data.length - 1].id : null };
+  }
+
+  /** Hibernatable WebSocket, like TenantHub.fetch (without catch-up): accepted, then a `synced` frame. */
+  async fetch(request) {
+    if (request.headers.get('upgrade')?.toLowerCase() !== 'websocket') return new Response('expected a WebSocket upgrade', { status: 426 });
+    const pair = new WebSocketPair();
+    this.ctx.acceptWebSocket(pair[1]);
+    pair[1].send('{"type":"synced","version":0}');
+    return new Response(null, { status: 101, webSocket: pair[0] });
+  }
+
+  /** The bare broadcast: the same frame (string) to every socket of this object. */
+  async broadcast(frame) {
+    const sockets = this.ctx.getWebSockets();
+    for (const ws of sockets) {
+      try {
+        ws.send(frame);
+      } catch {
+        // a closing socket: skip it, like the hub does
+      }
+    }
+    return sockets.length;
+  }
+
+  async webSocketMessage() {}
+
+  async webSocketClose(ws, code) {
+    try {
+      ws.close(code === 1005 ? 1000 : code, 'bye');
+    } catch {
+      // already closed
+    }
+  }
+
+  /** Bare alarms: records the times, one alarm at the earliest (as the hub arms one at its next reminder). */
+  async scheduleAlarms(times) {
+    const sql = this.ctx.storage.sql;
+    for (const t of times) sql.exec(`INSERT INTO alarms (scheduled) VALUES (?)`, t);
+    await this.#arm();
+    return times.length;
+  }
+
+  async #arm() {
+    const next = this.ctx.storage.sql.exec(`SELECT MIN(scheduled) AS t FROM alarms`).one().t;
+    if (next === null) await this.ctx.storage.deleteAlarm();
+    else await this.ctx.storage.setAlarm(next);
+  }
+
+  /** Records Date.now() - scheduled for every due time, tells the sockets, re-arms. */
+  async alarm() {
+    const now = Date.now();
+    const sql = this.ctx.storage.sql;
+    const due = sql.exec(`SELECT scheduled FROM alarms WHERE scheduled <= ? ORDER BY scheduled`, now).toArray();
+    for (const { scheduled } of due) {
+      sql.exec(`INSERT INTO alarm_results (scheduled, late_ms) VALUES (?, ?)`, scheduled, now - scheduled);
+      const frame = JSON.stringify({ type: 'alarm', scheduled, lateMs: now - scheduled });
+      for (const ws of this.ctx.getWebSockets()) ws.send(frame);
+    }
+    sql.exec(`DELETE FROM alarms WHERE scheduled <= ?`, now);
+    await this.#arm();
+  }
+
+  async alarmResults() {
+    return this.ctx.storage.sql.exec(`SELECT scheduled, late_ms AS lateMs FROM alarm_results ORDER BY scheduled`).toArray();
   }
 }
 
@@ -35,6 +159,8 @@ async function check(run) {
 
 const d1Select1 = (env) => env.DB.prepare('select 1').run();
 const doPing = (env) => env.HUB.get(env.HUB.idFromName('__health__')).ping();
+/** The bare object for `?room=` (the baseline's stand-in for a tenant's hub). */
+const room = (req, env) => env.HUB.get(env.HUB.idFromName(`room:${new URL(req.url).searchParams.get('room') ?? 'default'}`));
 
 const ROUTES = {
   'GET /health': (_req, env) =>
@@ -49,6 +175,31 @@ const ROUTES = {
     const ok = d1.status === 'ok' && durableObject.status === 'ok';
     return json({ status: ok ? 'ok' : 'fail', checks: { d1, durableObject } }, ok ? 200 : 503);
   },
+  /** One argon2id hash with our parameters of the body's password and a fresh salt (login's hashing cost, nothing else). */
+  'POST /argon2': async (req) => {
+    const { password } = await req.json();
+    const hash = await loadArgon2();
+    const tag = hash({
+      password: new TextEncoder().encode(String(password).normalize('NFKC')),
+      salt: crypto.getRandomValues(new Uint8Array(16)),
+      ...ARGON2,
+    });
+    return json({ ok: true, tagBytes: tag.length });
+  },
+  /** The D1 read of GET /v1/tenant, with no credential: the tenant row by id. */
+  'GET /tenant': async (req, env) => {
+    const id = new URL(req.url).searchParams.get('id');
+    const row = await env.DB.prepare('SELECT * FROM tenants WHERE id = ?').bind(id).first();
+    return row ? json({ id: row.id, name: row.name, plan: row.plan, createdAt: row.created_at, updatedAt: row.updated_at }) : json({ status: 404 }, 404);
+  },
+  'POST /tasks': async (req, env) => json(await room(req, env).createTask(await req.json()), 201),
+  'GET /tasks': async (req, env) => json(await room(req, env).listTasks()),
+  /** Hibernatable WebSocket on the room's object. */
+  'GET /ws': (req, env) => room(req, env).fetch(new Request(req.url, { headers: { upgrade: 'websocket' } })),
+  /** The body (a frame, as text) to every socket of the room; answers how many. */
+  'POST /broadcast': async (req, env) => json({ sockets: await room(req, env).broadcast(await req.text()) }),
+  'POST /alarms': async (req, env) => json({ scheduled: await room(req, env).scheduleAlarms((await req.json()).times) }),
+  'GET /alarms': async (req, env) => json(await room(req, env).alarmResults()),
 };
 
 export default {

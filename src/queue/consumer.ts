@@ -10,7 +10,8 @@ import type { Config } from '../config';
 import { runAttempt } from '../events/attempt';
 import { SINKS, type EventSink } from '../events/sinks';
 import { createLogger, errorFields } from '../observability/log';
-import { DeliveryJobSchema, EventMessageSchema, isDeliveryJob, type DeliveryJob, type EventMessage } from './messages';
+import { startChildFromQueue } from '../flows/child-jobs';
+import { ChildStartJobSchema, DeliveryJobSchema, EventMessageSchema, isChildStartJob, isDeliveryJob, type ChildStartJob, type DeliveryJob, type EventMessage } from './messages';
 
 export type { EventSink } from '../events/sinks';
 export { SINKS } from '../events/sinks';
@@ -24,7 +25,17 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Env, conf
   const log = createLogger({ handler: 'queue', queue: batch.queue, env: config.ENVIRONMENT });
   const groups = new Map<string, Array<{ msg: Message<unknown>; event: EventMessage }>>();
   const jobs: Array<{ msg: Message<unknown>; job: DeliveryJob }> = [];
+  const children: Array<{ msg: Message<unknown>; job: ChildStartJob }> = [];
   for (const msg of batch.messages) {
+    if (isChildStartJob(msg.body)) {
+      const child = ChildStartJobSchema.safeParse(msg.body);
+      if (child.success) children.push({ msg, job: child.data });
+      else {
+        log.error('invalid child start job', { messageId: msg.id, issues: child.error.issues.map((i) => i.path.join('.')) });
+        msg.retry({ delaySeconds: 0 });
+      }
+      continue;
+    }
     const parsed = isDeliveryJob(msg.body) ? DeliveryJobSchema.safeParse(msg.body) : EventMessageSchema.safeParse(msg.body);
     if (!parsed.success) {
       log.error('invalid event message', { messageId: msg.id, attempts: msg.attempts, issues: parsed.error.issues.map((i) => i.path.join('.')) });
@@ -57,6 +68,17 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Env, conf
         msg.ack();
       } catch (err) {
         log.error('webhook attempt failed', { messageId: msg.id, deliveryId: job.deliveryId, attempt: job.attempt, attempts: msg.attempts, ...errorFields(err) });
+        msg.retry({ delaySeconds: backoff(msg.attempts) });
+      }
+    });
+  }
+  for (const { msg, job } of children) {
+    work.push(async () => {
+      try {
+        await startChildFromQueue(env, job);
+        msg.ack();
+      } catch (err) {
+        log.error('child run start failed', { messageId: msg.id, runId: job.runId, attempts: msg.attempts, ...errorFields(err) });
         msg.retry({ delaySeconds: backoff(msg.attempts) });
       }
     });

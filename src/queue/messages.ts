@@ -31,3 +31,26 @@ export type DeliveryJob = z.infer<typeof DeliveryJobSchema>;
 export function isDeliveryJob(body: unknown): boolean {
   return typeof body === 'object' && body !== null && (body as { kind?: unknown }).kind === 'webhook_attempt';
 }
+
+/**
+ * "Start child run `runId` of map node `nodeId`": large map fan-outs go through
+ * the queue instead of the parent's object (durable/flows/children.ts). Starting
+ * is idempotent per runId, so a duplicate message starts nothing twice.
+ */
+export const ChildStartJobSchema = z.object({
+  kind: z.literal('flow_child_start'),
+  tenantId: z.string().min(1),
+  parentRunId: z.string().min(1),
+  nodeId: z.string().min(1),
+  index: z.number().int().nonnegative(),
+  runId: z.string().min(1),
+  flowId: z.string().min(1),
+  version: z.number().int().positive().optional(),
+  input: z.unknown(),
+});
+
+export type ChildStartJob = z.infer<typeof ChildStartJobSchema>;
+
+export function isChildStartJob(body: unknown): boolean {
+  return typeof body === 'object' && body !== null && (body as { kind?: unknown }).kind === 'flow_child_start';
+}

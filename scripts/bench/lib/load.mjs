@@ -9,10 +9,15 @@ import { cpuBetween, sampleCpu } from './cpu.mjs';
 const GRACE_MS = 15_000;
 
 /**
+ * `setupRequest` (optional) rewrites every request before it is sent (autocannon's hook):
+ * `(req) => req` where req is `{ method, path, headers, body }`, e.g. to rotate credentials
+ * over several tenants (rate limits) or vary `cf-connecting-ip` per request.
+ *
  * @param {{ url: string, method?: string, headers?: Record<string,string>, body?: string,
- *           durationS: number, connections: number, timeoutS?: number }} opts
+ *           durationS: number, connections: number, timeoutS?: number,
+ *           setupRequest?: (req: { method: string, path: string, headers: Record<string,string>, body?: string }) => object }} opts
  */
-export function runLoad({ url, method = 'GET', headers = {}, body, durationS, connections, timeoutS = 10 }) {
+export function runLoad({ url, method = 'GET', headers = {}, body, durationS, connections, timeoutS = 10, setupRequest }) {
   return new Promise((resolve, reject) => {
     let latencies = new Float64Array(1 << 16);
     let n = 0;
@@ -26,6 +31,8 @@ export function runLoad({ url, method = 'GET', headers = {}, body, durationS, co
         headers,
         body,
         connections,
+        // One request template per connection, rebuilt through setupRequest before each send.
+        ...(setupRequest ? { requests: [{ method, path: new URL(url).pathname + new URL(url).search, headers, body, setupRequest }] } : {}),
         pipelining: 1,
         duration: durationS,
         // autocannon only checks for the end of `duration` on each sample tick (default 1 s,

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import { compileModuleRules, convertV4MiniflareOptions, Miniflare, testRegExps } from 'miniflare';
 import { unstable_getMiniflareWorkerOptions, unstable_readConfig } from 'wrangler';
+import { generateSigningKeys } from '../../keys.mjs';
 
 export const BENCH_DIR = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 export const ROOT = path.resolve(BENCH_DIR, '..', '..');
@@ -19,6 +20,19 @@ export const BASE = 'baseline';
 export const TEST_VARS = { ENVIRONMENT: 'test', TOKEN_PEPPER: 'bench-pepper-0123456789abcdef0123456789abcdef' };
 
 const BUILD_TIMEOUT_MS = 180_000;
+
+/**
+ * The baseline's modules besides baseline-worker.js: the same `argon2id` package (JS and
+ * WASM, the WASM imported as a module as src/identity/passwords.ts does) for its bare hash.
+ * Names are paths from the repository root, so the baseline imports them relatively.
+ */
+const BASELINE_EXTRA_MODULES = [
+  { type: 'ESModule', path: 'node_modules/argon2id/lib/setup.js' },
+  { type: 'ESModule', path: 'node_modules/argon2id/lib/argon2id.js' },
+  { type: 'ESModule', path: 'node_modules/argon2id/lib/blake2b.js' },
+  { type: 'CompiledWasm', path: 'node_modules/argon2id/dist/simd.wasm' },
+  { type: 'CompiledWasm', path: 'node_modules/argon2id/dist/no-simd.wasm' },
+];
 
 /** `wrangler deploy --dry-run --outdir <tmp>`: the exact ES-module bundle we would deploy. */
 export async function buildWorker() {
@@ -128,6 +142,8 @@ export async function startWorkers({ entry, silenceConsole = true, onLog, extraW
   const { modulesRules, cronTriggers: _crons, rootPath: _root, ...ours } = workerOptions;
 
   const directSocket = [{ host: '127.0.0.1', port: 0 }];
+  // A fresh ES256 signing key per run (scripts/keys.mjs): sign-up, login and JWT-authenticated scenarios need one.
+  const jwtPrivateKeys = JSON.stringify(await generateSigningKeys(1));
   const oursModules = [];
   if (silenceConsole) {
     // A tiny entry in front of the bundle that drops info/debug console output inside
@@ -157,15 +173,15 @@ export async function startWorkers({ entry, silenceConsole = true, onLog, extraW
         modules: oursModules,
         modulesRoot: path.dirname(entry),
         // wrangler.toml [vars] + TEST_VARS only: a developer's .dev.vars must not change results.
-        bindings: { ...tomlVars, ...TEST_VARS },
+        bindings: { ...tomlVars, ...TEST_VARS, JWT_PRIVATE_KEYS: jwtPrivateKeys },
         unsafeDirectSockets: directSocket,
       },
       {
         name: BASE,
         compatibilityDate: ours.compatibilityDate,
         compatibilityFlags: ours.compatibilityFlags,
-        modules: [{ type: 'ESModule', path: path.join(BENCH_DIR, 'baseline-worker.js') }],
-        modulesRoot: BENCH_DIR,
+        modules: [{ type: 'ESModule', path: path.join(BENCH_DIR, 'baseline-worker.js') }, ...BASELINE_EXTRA_MODULES.map((m) => ({ ...m, path: path.join(ROOT, m.path) }))],
+        modulesRoot: ROOT,
         bindings: { ENVIRONMENT: TEST_VARS.ENVIRONMENT, APP_NAME: pkg.name, APP_VERSION: pkg.version },
         d1Databases: { DB: 'bench-baseline-db' },
         durableObjects: { HUB: { className: 'BaselineHub', useSQLite: true } },

@@ -1,0 +1,160 @@
+/**
+ * Identity scenarios of `npm run bench` (issue 3, item 13):
+ *
+ *   login (single flight)   POST /v1/auth/login, one request at a time: argon2id verify
+ *                           (m=19456 KiB, t=2, p=1) + D1 reads/writes + ES256 signing
+ *   login (16 conns)        the same at BENCH_CONNECTIONS: throughput of a CPU-bound route
+ *                           vs the baseline's bare argon2id hash (same package, same WASM,
+ *                           same parameters), POST /argon2
+ *   tenant (JWT)            GET /v1/tenant with an access token   } vs the baseline's bare D1
+ *   tenant (API key)        GET /v1/tenant with an API key        } read of the same row
+ *
+ * and the auth-overhead summary: each authenticated row against the anonymous GET /health
+ * of the same run (and the baseline's D1 read against its /health).
+ *
+ * Rate limits: RL_AUTH allows 10 logins a minute per account and per IP, so every login
+ * request gets a new `cf-connecting-ip` and the next of BENCH_LOGIN_ACCOUNTS (64) accounts,
+ * signed up in setup. Authenticated rows rotate over BENCH_TENANTS (8) pro tenants, each
+ * with its own credential: RL_PRO is 6,000 a minute per tenant and per credential.
+ */
+import { benchTenantCount, BENCH_PASSWORD, mapLimit, mirrorTenants, nextIp, rotate, seedApiKeyTenant, signupTenant } from './lib/tenants.mjs';
+
+const JSON_CT = { 'content-type': 'application/json' };
+
+function loginAccounts() {
+  const raw = process.env.BENCH_LOGIN_ACCOUNTS;
+  const n = raw === undefined || raw === '' ? 64 : Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 1000) throw Object.assign(new Error(`BENCH_LOGIN_ACCOUNTS must be an integer in [1, 1000], got ${JSON.stringify(raw)}`), { benchReport: 'message' });
+  return n;
+}
+
+/** Accounts are signed up once per run and shared by both login scenarios (memoized per Worker). */
+const accountsByWorker = new Map();
+function loginSetup(ctx) {
+  let p = accountsByWorker.get(ctx.ours.url);
+  if (!p) {
+    const n = loginAccounts();
+    // Sign-ups hash too (CPU-bound in one isolate): a little concurrency is enough.
+    p = mapLimit(Array.from({ length: n }), 4, () => signupTenant(ctx.ours, { label: 'login', pro: false })).then((accounts) => ({
+      accounts: accounts.map((a) => a.email),
+    }));
+    accountsByWorker.set(ctx.ours.url, p);
+  }
+  return p;
+}
+
+/** Each login: the next account, a new client IP. */
+function loginRequest(setup) {
+  let i = 0;
+  return {
+    method: 'POST',
+    path: '/v1/auth/login',
+    headers: JSON_CT,
+    body: JSON.stringify({ email: setup.accounts[0], password: BENCH_PASSWORD }),
+    perRequest: (req) => {
+      req.headers['cf-connecting-ip'] = nextIp();
+      req.body = JSON.stringify({ email: setup.accounts[i++ % setup.accounts.length], password: BENCH_PASSWORD });
+      return req;
+    },
+  };
+}
+
+const argon2Request = { method: 'POST', path: '/argon2', headers: JSON_CT, body: JSON.stringify({ password: BENCH_PASSWORD }) };
+
+/** The baseline side of the tenant rows: its D1 read of the same tenant ids, rotating. */
+function tenantReadRequest(ids) {
+  return { path: `/tenant?id=${ids[0]}`, perRequest: rotate(ids, (req, id) => ((req.path = `/tenant?id=${id}`), req)) };
+}
+
+const bearerRotation = (tokens) => rotate(tokens.map((t) => `Bearer ${t}`), (req, auth) => ((req.headers.authorization = auth), req));
+
+/** @type {import('./lib/types').Scenario[]} */
+export const identityScenarios = [
+  {
+    name: 'login (single flight)',
+    connections: 1,
+    setupTimeoutS: 180,
+    setup: loginSetup,
+    ours: loginRequest,
+    base: argon2Request,
+    note: 'POST /v1/auth/login one at a time (argon2id verify m=19456 KiB t=2 p=1, 2 D1 reads, 1 D1 batch write, ES256 access token) vs the baseline hashing once with the same argon2id package, WASM and parameters. New cf-connecting-ip per request; accounts round robin (RL_AUTH: 10/min per account and per IP).',
+  },
+  {
+    name: 'login (16 conns)',
+    setupTimeoutS: 180,
+    setup: loginSetup,
+    ours: loginRequest,
+    base: argon2Request,
+    note: 'The same at BENCH_CONNECTIONS concurrent connections: argon2id is synchronous WASM, so one isolate serves one hash at a time and p50 is mostly queueing.',
+  },
+  {
+    name: 'tenant (JWT)',
+    setup: async (ctx) => {
+      const tenants = await mapLimit(Array.from({ length: benchTenantCount() }), 4, () => signupTenant(ctx.ours, { label: 'jwt' }));
+      await mirrorTenants(ctx.base, tenants.map((t) => t.tenantId));
+      return { tokens: tenants.map((t) => t.accessToken), ids: tenants.map((t) => t.tenantId) };
+    },
+    ours: (s) => ({ path: '/v1/tenant', headers: { authorization: `Bearer ${s.tokens[0]}` }, perRequest: bearerRotation(s.tokens) }),
+    base: (s) => tenantReadRequest(s.ids),
+    note: 'GET /v1/tenant with an ES256 access token (verify + cached membership + 2 rate-limit calls + the tenant row from D1), rotating over BENCH_TENANTS pro tenants; baseline: the same D1 read, no credential.',
+  },
+  {
+    name: 'tenant (API key)',
+    setup: async (ctx) => {
+      const tenants = [];
+      for (let i = 0; i < benchTenantCount(); i++) tenants.push(await seedApiKeyTenant(ctx.ours, ctx.pepper, 'apikey'));
+      await mirrorTenants(ctx.base, tenants.map((t) => t.tenantId));
+      return { tokens: tenants.map((t) => t.key), ids: tenants.map((t) => t.tenantId) };
+    },
+    ours: (s) => ({ path: '/v1/tenant', headers: { authorization: `Bearer ${s.tokens[0]}` }, perRequest: bearerRotation(s.tokens) }),
+    base: (s) => tenantReadRequest(s.ids),
+    note: 'GET /v1/tenant with an API key (HMAC + in-isolate key cache + 2 rate-limit calls + the tenant row from D1), rotating over BENCH_TENANTS pro tenants; baseline: the same D1 read.',
+  },
+];
+
+/**
+ * Authenticated vs anonymous in the same run, from the scenario rows: needs `health` and at
+ * least one of the tenant rows. null when they were not run.
+ */
+export function authOverhead(rows) {
+  const by = (n) => rows.find((r) => r.name === n);
+  const health = by('health');
+  const authed = ['tenant (JWT)', 'tenant (API key)'].map(by).filter(Boolean);
+  if (!health || authed.length === 0) return null;
+  const line = (label, side, ref) => ({
+    request: label,
+    reqPerSec: side.reqPerSec,
+    p50Ms: side.latencyMs.p50,
+    p99Ms: side.latencyMs.p99,
+    vsHealthReqPerSec: ref.reqPerSec > 0 ? round(side.reqPerSec / ref.reqPerSec) : null,
+    p50MinusHealthMs: side.latencyMs.p50 !== null && ref.latencyMs.p50 !== null ? round(side.latencyMs.p50 - ref.latencyMs.p50) : null,
+  });
+  const lines = [line('ours GET /health (anonymous)', health.ours, health.ours)];
+  for (const r of authed) lines.push(line(`ours GET /v1/tenant (${r.name.includes('JWT') ? 'JWT' : 'API key'})`, r.ours, health.ours));
+  lines.push(line('base GET /health', health.base, health.base));
+  lines.push(line('base D1 read of the tenant row', authed[0].base, health.base));
+  const baseDelta = lines.at(-1).p50MinusHealthMs;
+  return {
+    note: 'Same run. ÷ /health = req/s of the row ÷ req/s of that side\'s GET /health; Δp50 = p50 minus that side\'s /health p50. Authentication cost ≈ ours Δp50 − base Δp50 (the D1 read both do).',
+    lines,
+    authCostP50Ms: Object.fromEntries(lines.filter((l) => l.request.startsWith('ours GET /v1/tenant')).map((l) => [l.request.includes('JWT') ? 'jwt' : 'apiKey', baseDelta === null || l.p50MinusHealthMs === null ? null : round(l.p50MinusHealthMs - baseDelta)])),
+    noisy: [health, ...authed].some((r) => r.noisy),
+  };
+}
+
+export function formatAuthOverhead(o) {
+  const f = (v) => (v === null || v === undefined ? '-' : Math.abs(v) < 10 ? v.toFixed(2) : v.toFixed(1));
+  const header = [`auth overhead (same run)${o.noisy ? ' (!)' : ''}`, 'req/s', 'p50', 'p99', '÷ /health req/s', 'Δp50 vs /health'];
+  const rows = o.lines.map((l) => [l.request, Math.round(l.reqPerSec).toLocaleString('en-US'), `${f(l.p50Ms)} ms`, `${f(l.p99Ms)} ms`, f(l.vsHealthReqPerSec), `${f(l.p50MinusHealthMs)} ms`]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (vals) => `| ${vals.map((v, i) => (i === 0 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join(' | ')} |`;
+  return [
+    line(header),
+    `|${widths.map((w, i) => (i === 0 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`,
+    ...rows.map(line),
+    '',
+    `Authentication cost at p50 ≈ ours Δp50 − base Δp50 (both read the tenant row from D1): ${Object.entries(o.authCostP50Ms).map(([k, v]) => `${k === 'jwt' ? 'JWT' : 'API key'} ${f(v)} ms`).join(', ')}. Locally each rate-limit check is a call to Miniflare's rate-limiter Durable Object (two per request), which production's in-colo limiter does not cost.`,
+  ].join('\n');
+}
+
+const round = (v) => Math.round(v * 1000) / 1000;
