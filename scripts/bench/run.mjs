@@ -12,10 +12,17 @@
  * scenarios: our flow engine against Cloudflare Workflows in the same workerd
  * (per-node overhead of a 50-node chain and a 100-wide fan, 100 concurrent runs).
  *
+ * The `tasks` suite (scripts/bench/tasks.mjs; `--only tasks`) runs after that: sync
+ * write-to-receipt latency with 2/50/1,000 WebSockets and reminder lateness, against a
+ * bare Durable Object broadcasting to as many sockets and bare alarms.
+ *
  * Env: BENCH_DURATION (s per side, default 5), BENCH_WARMUP (s per side, default 1),
  *      BENCH_CONNECTIONS (default 16), BENCH_ROUNDS (alternating slices, default 4),
  *      BENCH_WORKER_LOGS=1 (keep our Worker's info logs; they are dropped by default),
- *      BENCH_FLOW_REPS (measured runs per side per flow shape, default 3).
+ *      BENCH_FLOW_REPS (measured runs per side per flow shape, default 3),
+ *      BENCH_TENANTS (tenants rotated by the authenticated throughput rows, default 8),
+ *      BENCH_LOGIN_ACCOUNTS (accounts rotated by the login rows, default 64),
+ *      BENCH_SYNC_SIZES (default 2,50,1000), BENCH_SYNC_REPS (default 20), BENCH_REMINDERS (default 20).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -26,6 +33,8 @@ import { cpuBetween, sampleCpu } from './lib/cpu.mjs';
 import { merge, runLoad } from './lib/load.mjs';
 import { formatTable } from './lib/report.mjs';
 import { FLOWS_SUITE, flowsBudgetS, flowsFailed, formatFlowsTables, runFlowsSuite, WORKFLOWS, workflowsWorker } from './flows.mjs';
+import { authOverhead, formatAuthOverhead } from './identity.mjs';
+import { formatTasksTables, runTasksSuite, TASKS_SUITE, tasksBudgetS, tasksFailed } from './tasks.mjs';
 import { applyMigrations, BASE, buildWorker, OURS, readMigrations, ROOT, startWorkers, TEST_VARS } from './lib/workers.mjs';
 import { scenarios as ALL_SCENARIOS } from './scenarios.mjs';
 
@@ -57,6 +66,7 @@ async function main() {
   if (values.list) {
     for (const s of ALL_SCENARIOS) console.log(`${s.name}\t${describe(s.ours)}\tvs baseline ${describe(s.base)}`);
     console.log(`${FLOWS_SUITE}\tflow runs (50-node chain, 100-wide, 100 concurrent)\tvs Cloudflare Workflows`);
+    console.log(`${TASKS_SUITE}\tsync write→receipt with 2/50/1,000 WebSockets, reminder lateness\tvs a bare DO broadcast and bare alarms`);
     return 0;
   }
 
@@ -68,11 +78,14 @@ async function main() {
     flowReps: num('BENCH_FLOW_REPS', 3, { min: 1, max: 50 }),
   };
   assertUniqueNames(ALL_SCENARIOS);
-  const { scenarios, flows: withFlows } = selectScenarios(ALL_SCENARIOS, values.only ?? []);
+  const { scenarios, flows: withFlows, tasks: withTasks } = selectScenarios(ALL_SCENARIOS, values.only ?? []);
 
   // Hard ceiling for the whole run: build + start + every bounded load run, plus slack.
-  const perScenarioS = 2 * (config.warmupS + config.durationS) + 2 * (config.rounds + 1) * 15 + SETUP_TIMEOUT_MS / 1000;
-  const budgetS = Math.ceil(240 + scenarios.length * perScenarioS + (withFlows ? flowsBudgetS(config.flowReps) : 0));
+  const perScenarioS = (s) =>
+    2 * (config.warmupS + config.durationS) + 2 * ((s.rounds ?? config.rounds) + 1) * (15 + (s.settleMs ?? SETTLE_MS) / 1000) + (s.setupTimeoutS ?? SETUP_TIMEOUT_MS / 1000);
+  const budgetS = Math.ceil(
+    240 + scenarios.reduce((sum, s) => sum + perScenarioS(s), 0) + (withFlows ? flowsBudgetS(config.flowReps) : 0) + (withTasks ? tasksBudgetS() : 0),
+  );
   let cleanup = async () => {};
   const watchdog = setTimeout(() => {
     console.error(`bench: exceeded its ${budgetS}s budget, aborting`);
@@ -81,7 +94,7 @@ async function main() {
 
   const startedAt = new Date();
   const log = (msg) => process.stderr.write(`${msg}\n`);
-  log(`bench: ${scenarios.length} scenario(s), ${config.durationS}s per side in ${config.rounds} alternating round(s), ${config.connections} connections, ${config.warmupS}s warm-up${withFlows ? `; then the flows suite (${config.flowReps} runs per side per shape)` : ''}`);
+  log(`bench: ${scenarios.length} scenario(s), ${config.durationS}s per side in ${config.rounds} alternating round(s), ${config.connections} connections, ${config.warmupS}s warm-up${withFlows ? `; then the flows suite (${config.flowReps} runs per side per shape)` : ''}${withTasks ? '; then the tasks suite' : ''}`);
 
   log('bench: building the Worker (wrangler deploy --dry-run)…');
   const build = await buildWorker();
@@ -131,7 +144,11 @@ async function main() {
     const results = [];
     for (const scenario of scenarios) {
       log(`bench: ${scenario.name}`);
-      const setup = scenario.setup ? await withTimeout(scenario.setup({ ...targets, pepper: TEST_VARS.TOKEN_PEPPER }), SETUP_TIMEOUT_MS, `setup of ${scenario.name}`) : {};
+      const setupMs = scenario.setupTimeoutS ? scenario.setupTimeoutS * 1000 : SETUP_TIMEOUT_MS;
+      const setup = scenario.setup ? await withTimeout(scenario.setup({ ...targets, pepper: TEST_VARS.TOKEN_PEPPER }), setupMs, `setup of ${scenario.name}`) : {};
+      const connections = scenario.connections ?? config.connections;
+      const rounds = scenario.rounds ?? config.rounds;
+      const settleMs = scenario.settleMs ?? SETTLE_MS;
       const req = {
         ours: toRequest(scenario.ours, setup, targets.ours.url),
         base: toRequest(scenario.base, setup, targets.base.url),
@@ -144,16 +161,20 @@ async function main() {
         }
       }
       if (config.warmupS > 0) {
-        for (const side of ['ours', 'base']) await runLoad({ ...load(req[side]), durationS: config.warmupS, connections: config.connections });
+        for (const side of ['ours', 'base']) {
+          await sleep(settleMs);
+          await runLoad({ ...load(req[side]), durationS: config.warmupS, connections });
+        }
       }
       // ABBA…: alternate which side goes first so slow drift (thermal, GC, storage growth) cancels out.
       const runs = { ours: [], base: [] };
-      const slice = config.durationS / config.rounds;
-      for (let round = 0; round < config.rounds; round++) {
+      const slice = config.durationS / rounds;
+      for (let round = 0; round < rounds; round++) {
         const order = round % 2 === 0 ? ['ours', 'base'] : ['base', 'ours'];
         for (const side of order) {
-          await sleep(SETTLE_MS);
-          runs[side].push(await runLoad({ ...load(req[side]), durationS: slice, connections: config.connections }));
+          // Requests still in flight when a slice stops keep the Worker busy: let them drain first.
+          await sleep(settleMs);
+          runs[side].push(await runLoad({ ...load(req[side]), durationS: slice, connections }));
         }
       }
       const ours = merge(runs.ours);
@@ -161,6 +182,8 @@ async function main() {
       const row = {
         name: scenario.name,
         note: scenario.note,
+        connections,
+        rounds,
         ours: { request: publicRequest(req.ours), smokeStatus: smoke.ours.status, ...ours },
         base: { request: publicRequest(req.base), smokeStatus: smoke.base.status, ...base },
         ratio: base.reqPerSec > 0 ? round3(ours.reqPerSec / base.reqPerSec) : null,
@@ -177,6 +200,10 @@ async function main() {
       flows = await runFlowsSuite({ mf, ours: targets.ours, workflowsUrl, pepper: TEST_VARS.TOKEN_PEPPER, reps: config.flowReps, log });
     }
 
+    let tasks = null;
+    if (withTasks) tasks = await runTasksSuite({ ours: targets.ours, base: targets.base, log });
+    const auth = authOverhead(results);
+
     const finishedAt = new Date();
     const report = {
       startedAt: startedAt.toISOString(),
@@ -188,11 +215,15 @@ async function main() {
       config: { ...config, harness: 'miniflare (workerd direct sockets) + autocannon, loopback', workerInfoLogs: keepInfoLogs ? 'kept' : 'dropped in-isolate' },
       workerLogs,
       scenarios: results,
+      ...(auth ? { authOverhead: auth } : {}),
       ...(flows ? { flows } : {}),
+      ...(tasks ? { tasks } : {}),
     };
     console.log('');
     if (results.length > 0) console.log(`${formatTable(results)}\n`);
+    if (auth) console.log(`${formatAuthOverhead(auth)}\n`);
     if (flows) console.log(`${formatFlowsTables(flows)}\n`);
+    if (tasks) console.log(`${formatTasksTables(tasks)}\n`);
     const outDir = path.join(ROOT, 'bench-results');
     await mkdir(outDir, { recursive: true });
     const file = path.join(outDir, `bench-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
@@ -206,30 +237,36 @@ async function main() {
       console.error(`bench: ${failing.length} scenario(s) had errors (non-2xx, socket errors or timeouts): ${failing.map((r) => r.name).join(', ')}`);
     }
     if (flows && flowsFailed(flows)) console.error('bench: the flows suite had errors or failed checks (see the table and the JSON)');
-    return failing.length > 0 || (flows && flowsFailed(flows)) ? 1 : 0;
+    if (tasks && tasksFailed(tasks)) console.error('bench: the tasks suite had errors or lost messages (see the table and the JSON)');
+    return failing.length > 0 || (flows && flowsFailed(flows)) || (tasks && tasksFailed(tasks)) ? 1 : 0;
   } finally {
     clearTimeout(watchdog);
     await cleanup();
   }
 }
 
-/** HTTP scenarios picked by --only, and whether the flows suite is (it is named exactly `flows`). */
+/** HTTP scenarios picked by --only, and whether the flows and tasks suites are (named exactly `flows`, `tasks`). */
 function selectScenarios(all, only) {
   const wanted = only.flatMap((o) => o.split(',')).map((o) => o.trim()).filter(Boolean);
-  if (wanted.length === 0) return { scenarios: all, flows: true };
+  if (wanted.length === 0) return { scenarios: all, flows: true, tasks: true };
   const picked = new Set();
   let flows = false;
+  let tasks = false;
   for (const w of wanted) {
     if (w === FLOWS_SUITE) {
       flows = true;
       continue;
     }
+    if (w === TASKS_SUITE) {
+      tasks = true;
+      continue;
+    }
     const exact = all.filter((s) => s.name === w);
     const matches = exact.length > 0 ? exact : all.filter((s) => s.name.toLowerCase().includes(w.toLowerCase()));
-    if (matches.length === 0) throw new UsageError(`--only ${JSON.stringify(w)} matches no scenario; have: ${[...all.map((s) => s.name), FLOWS_SUITE].map((n) => JSON.stringify(n)).join(', ')}`);
+    if (matches.length === 0) throw new UsageError(`--only ${JSON.stringify(w)} matches no scenario; have: ${[...all.map((s) => s.name), FLOWS_SUITE, TASKS_SUITE].map((n) => JSON.stringify(n)).join(', ')}`);
     for (const m of matches) picked.add(m);
   }
-  return { scenarios: all.filter((s) => picked.has(s)), flows };
+  return { scenarios: all.filter((s) => picked.has(s)), flows, tasks };
 }
 
 function assertUniqueNames(all) {
@@ -250,19 +287,22 @@ function toRequest(spec, setup, origin) {
     url: new URL(r.path, origin).href,
     headers: { ...(setup.headers ?? {}), ...(r.headers ?? {}) },
     body: r.body,
+    perRequest: typeof r.perRequest === 'function' ? r.perRequest : undefined,
   };
 }
 
-const load = (r) => ({ url: r.url, method: r.method, headers: r.headers, body: r.body });
+const load = (r) => ({ url: r.url, method: r.method, headers: r.headers, body: r.body, setupRequest: r.perRequest });
 
 /** The request as recorded in JSON: secrets in headers are not written to disk. */
 function publicRequest(r) {
   const headers = Object.fromEntries(Object.entries(r.headers).map(([k, v]) => [k, /authorization|cookie|key|token/i.test(k) ? '[redacted]' : v]));
-  return { method: r.method, path: r.path, headers, ...(r.body === undefined ? {} : { bodyBytes: Buffer.byteLength(r.body) }) };
+  return { method: r.method, path: r.path, headers, ...(r.body === undefined ? {} : { bodyBytes: Buffer.byteLength(r.body) }), ...(r.perRequest ? { perRequest: true } : {}) };
 }
 
 async function probe(r) {
-  const res = await fetch(r.url, { method: r.method, headers: r.headers, body: r.body, signal: AbortSignal.timeout(10_000) });
+  // The smoke request goes through the same per-request rewrite as the load (a fresh IP, the next credential, …).
+  const q = r.perRequest ? r.perRequest({ method: r.method, path: r.path, headers: { ...r.headers }, body: r.body }) : r;
+  const res = await fetch(new URL(q.path, r.url), { method: q.method, headers: q.headers, body: q.body, signal: AbortSignal.timeout(10_000) });
   const body = (await res.text()).slice(0, 300);
   return { status: res.status, body };
 }

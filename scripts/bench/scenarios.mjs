@@ -14,10 +14,22 @@
  *          ctx: { ours: Target, base: Target, pepper }
  *            Target: { url, fetch(path, init?) → Response, db → D1Database (migrated) }
  *   note   optional, printed in the JSON (what the scenario measures)
+ *   connections   optional, overrides BENCH_CONNECTIONS for this scenario (1 = single flight)
+ *   setupTimeoutS optional, the setup's time limit (default 30 s)
+ *   rounds, settleMs optional, override BENCH_ROUNDS and the 250 ms pause before each slice
+ *   A request object may carry `perRequest: (req) => req`, autocannon's setupRequest: it
+ *   rewrites every request (and the smoke request), e.g. to rotate credentials over several
+ *   tenants (per-tenant rate limits) or send a new `cf-connecting-ip` each time.
+ *
+ * Identity rows come from identity.mjs, task throughput rows from tasks.mjs.
  */
+import { identityScenarios } from './identity.mjs';
+import { taskScenarios } from './tasks.mjs';
 
 /** @type {import('./lib/types').Scenario[]} */
 export const scenarios = [
   { name: 'health', ours: '/health', base: '/health', note: 'no storage: pipeline + JSON' },
   { name: 'ready (D1+DO)', ours: '/health/ready', base: '/ready', note: 'D1 select 1 and a Durable Object RPC ping (SQLite select 1), in parallel' },
+  ...identityScenarios,
+  ...taskScenarios,
 ];

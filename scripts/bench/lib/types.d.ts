@@ -5,6 +5,8 @@ export interface BenchRequest {
   path: string;
   headers?: Record<string, string>;
   body?: string;
+  /** autocannon's setupRequest: rewrites each request (rotate credentials, vary cf-connecting-ip). */
+  perRequest?: (req: { method: string; path: string; headers: Record<string, string>; body?: string }) => unknown;
 }
 
 export interface BenchTarget {
@@ -40,4 +42,12 @@ export interface Scenario {
   base: RequestSpec;
   setup?: (ctx: SetupContext) => Promise<SetupResult> | SetupResult;
   note?: string;
+  /** Overrides BENCH_CONNECTIONS (1 = single flight). */
+  connections?: number;
+  /** The setup's time limit in seconds (default 30). */
+  setupTimeoutS?: number;
+  /** Overrides BENCH_ROUNDS (alternating slices per side). */
+  rounds?: number;
+  /** Pause before each warm-up and slice (default 250 ms), to let in-flight work drain. */
+  settleMs?: number;
 }
