@@ -32,7 +32,7 @@ export class FlowRun extends DurableObject<Env> {
       env,
       config: () => loadConfig(env),
       flush: () => this.#flush(),
-      report: (status) => reportRunStatus(env, ctx.storage.sql, status),
+      report: (status) => this.#report(status),
       startChildren: (nodeId) => this.#children.startPending(nodeId),
     });
     void ctx.blockConcurrencyWhile(async () => {
@@ -67,9 +67,19 @@ export class FlowRun extends DurableObject<Env> {
       appendEvent(this.ctx.storage.sql, 'run.started', null, { input: l.input });
     });
     this.#flush();
-    // Arm first: the first node must not wait for the status fan-out (D1 index, tenant sync).
+    // Arm first, and do not make the caller wait for the status fan-out (D1 index, tenant sync):
+    // reports are serialized in #report, so a later terminal report can never be overtaken.
     await this.ctx.storage.setAlarm(now);
-    await reportRunStatus(this.env, this.ctx.storage.sql, 'running');
+    this.ctx.waitUntil(this.#report('running'));
+  }
+
+  #reports: Promise<void> = Promise.resolve();
+
+  /** Status fan-out, one at a time and in order (a fast run's 'succeeded' lands after its 'running'). */
+  #report(status: RunStatus): Promise<void> {
+    const next = this.#reports.then(() => reportRunStatus(this.env, this.ctx.storage.sql, status));
+    this.#reports = next.catch(() => undefined);
+    return next;
   }
 
   override async alarm(): Promise<void> {

@@ -27,7 +27,14 @@ export async function createRun(call: TenantCall, env: Env, flowId: string, inpu
   if (!v) throw new AppError('not_found', `Flow ${flowId} not found.`);
   const started = await startRun(env, { tenantId: call.auth.tenantId, createdBy: call.auth.actorId, version: v, input });
   if ('code' in started) throw inputProblem(started.errors);
-  return getRun(call, env, started.runId);
+  return freshRun(env, started.runId);
+}
+
+/** The state of a run this request just created (no tenant re-check needed). */
+async function freshRun(env: Env, id: string): Promise<RunView> {
+  const view = (await flowRunStub(env, id).getState()) as unknown as RunView | null;
+  if (!view) throw new AppError('not_found', `Run ${id} not found.`);
+  return view;
 }
 
 export async function getRun(call: TenantCall, env: Env, id: string): Promise<RunView> {
@@ -97,7 +104,7 @@ export async function rerunFrom(call: TenantCall, env: Env, id: string, fromNode
   for (const n of old.nodes) if (upstream.has(n.id) && n.status === 'succeeded') reuse[n.id] = { output: n.output, branch: n.branch };
   const started = await startRun(env, { tenantId: call.auth.tenantId, createdBy: call.auth.actorId, version: v, input: input === undefined ? old.input : input, rerunOf: id, reuse });
   if ('code' in started) throw inputProblem(started.errors);
-  return getRun(call, env, started.runId);
+  return freshRun(env, started.runId);
 }
 
 /** Forwards SSE / WebSocket requests to the run's object after the tenant check. */

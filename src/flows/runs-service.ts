@@ -5,7 +5,7 @@
  */
 import { and, eq } from 'drizzle-orm';
 import { getDb } from '../db/client';
-import { flows, flowVersions, runs, tenants } from '../db/schema';
+import { flows, flowVersions, runs, tenants, type TenantSettings } from '../db/schema';
 import { newId } from '../lib/ids';
 import { checkInput, type FlowDefinition } from './definition';
 import type { RunInit, RunParent } from './run-model';
@@ -32,15 +32,22 @@ export interface LoadedVersion {
   flowId: string;
   version: number;
   definition: FlowDefinition;
+  /** The tenant's settings, read with the flow (one query fewer per run start). */
+  settings?: TenantSettings;
 }
 
 export async function loadVersion(env: Env, tenantId: string, flowId: string, version?: number): Promise<LoadedVersion | null> {
   const db = getDb(env.DB);
-  const flow = await db.select().from(flows).where(and(eq(flows.id, flowId), eq(flows.tenantId, tenantId))).get();
-  if (!flow || flow.deletedAt) return null;
-  const v = version ?? flow.latestVersion;
+  const found = await db
+    .select({ latestVersion: flows.latestVersion, deletedAt: flows.deletedAt, settings: tenants.settings })
+    .from(flows)
+    .innerJoin(tenants, eq(tenants.id, flows.tenantId))
+    .where(and(eq(flows.id, flowId), eq(flows.tenantId, tenantId)))
+    .get();
+  if (!found || found.deletedAt) return null;
+  const v = version ?? found.latestVersion;
   const row = await db.select().from(flowVersions).where(and(eq(flowVersions.flowId, flowId), eq(flowVersions.tenantId, tenantId), eq(flowVersions.version, v))).get();
-  return row ? { flowId, version: v, definition: row.definition as unknown as FlowDefinition } : null;
+  return row ? { flowId, version: v, definition: row.definition as unknown as FlowDefinition, settings: found.settings ?? {} } : null;
 }
 
 export type StartProblem = { code: 'validation_failed'; errors: Array<{ path: string; message: string; code: string }> };
@@ -63,8 +70,7 @@ export async function startRun(env: Env, o: StartOptions): Promise<{ runId: stri
   const db = getDb(env.DB);
   const runId = o.runId ?? newId('run');
   const now = new Date().toISOString();
-  const tenant = await db.select({ settings: tenants.settings }).from(tenants).where(eq(tenants.id, o.tenantId)).get();
-  const settings = tenant?.settings ?? {};
+  const settings = o.version.settings ?? (await db.select({ settings: tenants.settings }).from(tenants).where(eq(tenants.id, o.tenantId)).get())?.settings ?? {};
   await db
     .insert(runs)
     .values({ id: runId, tenantId: o.tenantId, flowId: o.version.flowId, flowVersion: o.version.version, status: 'queued', parentRunId: o.parent?.runId ?? null, rerunOf: o.rerunOf ?? null, createdBy: o.createdBy, createdAt: now, updatedAt: now })
