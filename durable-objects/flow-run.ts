@@ -128,7 +128,7 @@ export class FlowRun extends DurableObject<Env> {
           sql.exec(`UPDATE nodes SET status = 'pending', attempt_base = attempt, error = NULL, wait = NULL, children = NULL, not_before = NULL, finished_at = NULL WHERE id = ?`, r.id);
         }
       }
-      setRunStatus(sql, 'queued', { finished_at: null as unknown as string, error: null });
+      setRunStatus(sql, 'queued', { finished_at: null, error: null });
       appendEvent(sql, 'run.resumed', null, { from: l.row.status });
     });
     this.#flush();

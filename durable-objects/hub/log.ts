@@ -64,12 +64,13 @@ export function pendingEvents(sql: Sql, limit: number): OutboxEvent[] {
     .map((r) => JSON.parse(r.event) as OutboxEvent);
 }
 
+/** `sequences` come from one pendingEvents() page: contiguous in order, so a range update covers them. */
 export function markPublished(sql: Sql, sequences: number[], at: string): void {
-  for (const s of sequences) sql.exec(`UPDATE outbox SET published_at = ? WHERE sequence = ?`, at, s);
+  if (sequences.length) sql.exec(`UPDATE outbox SET published_at = ? WHERE sequence BETWEEN ? AND ? AND published_at IS NULL`, at, sequences[0]!, sequences[sequences.length - 1]!);
 }
 
 export function markAttempt(sql: Sql, sequences: number[]): number {
-  for (const s of sequences) sql.exec(`UPDATE outbox SET attempts = attempts + 1 WHERE sequence = ?`, s);
+  if (sequences.length) sql.exec(`UPDATE outbox SET attempts = attempts + 1 WHERE sequence BETWEEN ? AND ? AND published_at IS NULL`, sequences[0]!, sequences[sequences.length - 1]!);
   return sql.exec<{ a: number | null }>(`SELECT MAX(attempts) AS a FROM outbox WHERE published_at IS NULL`).one().a ?? 0;
 }
 

@@ -23,6 +23,14 @@ function stale(id: string, expected: number, actual: number): HubResult<never> {
   return { ok: false, code: 'precondition_failed', detail: `Task ${id} is at version ${actual}, not ${expected}; re-read it and retry.` };
 }
 
+/** The task to write, or the failure: unknown id (404) or a stale If-Match (412). */
+function readForWrite(ctx: OpContext, id: string, ifMatch: number | undefined): Task | HubResult<never> {
+  const current = readTask(ctx.sql, id);
+  if (!current) return notFound(id);
+  if (ifMatch !== undefined && ifMatch !== current.version) return stale(id, ifMatch, current.version);
+  return current;
+}
+
 function invalid(errors: { path: string; message: string; code: string }[]): HubResult<never> {
   return { ok: false, code: 'validation_failed', detail: `Invalid task: ${errors.map((e) => e.path).join(', ')}.`, errors };
 }
@@ -54,9 +62,8 @@ export function createTask(ctx: OpContext, input: TaskCreate): HubResult<Task> {
 }
 
 export function updateTask(ctx: OpContext, id: string, patch: TaskPatch, ifMatch?: number): HubResult<Task> {
-  const current = readTask(ctx.sql, id);
-  if (!current) return notFound(id);
-  if (ifMatch !== undefined && ifMatch !== current.version) return stale(id, ifMatch, current.version);
+  const current = readForWrite(ctx, id, ifMatch);
+  if ('ok' in current) return current;
   const { draft, errors } = applyPatch(draftOf(current), patch);
   if (errors.length) return invalid(errors);
   const next: Task = { ...current, ...draft, updatedAt: new Date(ctx.now).toISOString() };
@@ -68,9 +75,8 @@ export function updateTask(ctx: OpContext, id: string, patch: TaskPatch, ifMatch
  * the same task to its next occurrence; when the rule is exhausted it is done.
  */
 export function completeTask(ctx: OpContext, id: string, ifMatch?: number): HubResult<Task> {
-  const current = readTask(ctx.sql, id);
-  if (!current) return notFound(id);
-  if (ifMatch !== undefined && ifMatch !== current.version) return stale(id, ifMatch, current.version);
+  const current = readForWrite(ctx, id, ifMatch);
+  if ('ok' in current) return current;
   if (current.status === 'done') return { ok: true, value: current };
   const at = new Date(ctx.now).toISOString();
   addHistory(ctx.sql, { id: newId('thi', ctx.now), taskId: id, dueDate: current.dueDate, dueAt: current.dueAt, completedAt: at, completedBy: ctx.actor.id });
@@ -88,18 +94,16 @@ export function completeTask(ctx: OpContext, id: string, ifMatch?: number): HubR
 }
 
 export function reopenTask(ctx: OpContext, id: string, ifMatch?: number): HubResult<Task> {
-  const current = readTask(ctx.sql, id);
-  if (!current) return notFound(id);
-  if (ifMatch !== undefined && ifMatch !== current.version) return stale(id, ifMatch, current.version);
+  const current = readForWrite(ctx, id, ifMatch);
+  if ('ok' in current) return current;
   if (current.status === 'open') return { ok: true, value: current };
   const at = new Date(ctx.now).toISOString();
   return { ok: true, value: commit(ctx, { ...current, status: 'open', completedAt: null, updatedAt: at }, 'task.reopened') };
 }
 
 export function deleteTask(ctx: OpContext, id: string, ifMatch?: number): HubResult<{ version: number }> {
-  const current = readTask(ctx.sql, id);
-  if (!current) return notFound(id);
-  if (ifMatch !== undefined && ifMatch !== current.version) return stale(id, ifMatch, current.version);
+  const current = readForWrite(ctx, id, ifMatch);
+  if ('ok' in current) return current;
   const at = new Date(ctx.now).toISOString();
   const version = appendChange(ctx.sql, 'task', id, 'delete', at);
   deleteRow(ctx.sql, id);

@@ -2,6 +2,7 @@
 import type { FlowNodeDef } from '../../src/flows/definition';
 import { QUEUE_FANOUT_THRESHOLD } from '../../src/flows/child-jobs';
 import { loadVersion, startRun } from '../../src/flows/runs-service';
+import { flowRunStub } from '../../src/lib/stubs';
 import { TERMINAL, type RunStatus } from '../../src/flows/run-model';
 import type { ChildEntry, Engine } from './engine';
 import { appendEvent, loadRun, node } from './store';
@@ -107,7 +108,6 @@ export class ChildRuns {
   }
 
   async cancelAll(): Promise<void> {
-    const { flowRunStub } = await import('../../src/flows/runs-service');
     const sql = this.storage.sql;
     const rows = sql.exec<{ id: string; children: string | null }>(`SELECT id, children FROM nodes WHERE children IS NOT NULL`).toArray();
     for (const r of rows) {

@@ -3,7 +3,8 @@
  * sync stream and events (through its hub), the tenant's run slot, and the
  * parent run of a child.
  */
-import { DEFAULT_MAX_ACTIVE_RUNS, flowRunStub, hubStub } from '../../src/flows/runs-service';
+import { tenantHubStub, flowRunStub } from '../../src/lib/stubs';
+import { DEFAULT_MAX_ACTIVE_RUNS } from '../../src/flows/runs-service';
 import { TERMINAL, type RunStatus } from '../../src/flows/run-model';
 import { loadRun, summary } from './store';
 
@@ -16,7 +17,7 @@ export async function reportRunStatus(env: Env, sql: SqlStorage, status: RunStat
   )
     .bind(status, s.startedAt, s.finishedAt, s.durationMs, s.inputTokens, s.outputTokens, s.costUsd, s.error, new Date().toISOString(), s.id)
     .run();
-  const hub = hubStub(env, s.tenantId);
+  const hub = tenantHubStub(env, s.tenantId);
   await hub.runChanged(s.tenantId, { ...s, status });
   if (!TERMINAL.has(status)) return;
   if (l.parent) {

@@ -92,7 +92,7 @@ export function states(rows: NodeRow[]): Map<string, NodeState> {
   return new Map(rows.map((r) => [r.id, { status: r.status, branch: r.branch, notBefore: r.not_before }]));
 }
 
-export function setRunStatus(sql: Sql, status: RunStatus, fields: { started_at?: string; finished_at?: string; error?: string | null; output?: unknown; deadline_at?: number } = {}): void {
+export function setRunStatus(sql: Sql, status: RunStatus, fields: { started_at?: string; finished_at?: string | null; error?: string | null; output?: unknown; deadline_at?: number } = {}): void {
   const sets = ['status = ?'];
   const args: SqlStorageValue[] = [status];
   for (const [k, v] of Object.entries(fields)) {

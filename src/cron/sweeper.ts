@@ -2,6 +2,7 @@
  * The backstop sweeper, run by the cron trigger. Each job is small, bounded and
  * idempotent; one failing job never stops the others.
  */
+import { tenantHubStub } from '../lib/stubs';
 import { and, asc, isNotNull, lt, lte, or } from 'drizzle-orm';
 import type { Config } from '../config';
 import { getDb } from '../db/client';
@@ -54,7 +55,7 @@ const wakeOverdueHubs: SweepJob = {
     let failed = 0;
     for (let i = 0; i < due.length; i += WAKE_CONCURRENCY) {
       const results = await Promise.allSettled(
-        due.slice(i, i + WAKE_CONCURRENCY).map(({ tenantId }) => env.TENANT_HUB.get(env.TENANT_HUB.idFromName(tenantId)).wake(tenantId)),
+        due.slice(i, i + WAKE_CONCURRENCY).map(({ tenantId }) => tenantHubStub(env, tenantId).wake(tenantId)),
       );
       for (const r of results) r.status === 'fulfilled' ? (delivered += r.value.delivered) : (failed += 1);
     }

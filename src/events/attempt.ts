@@ -24,7 +24,7 @@ import { postWebhook, type HttpResult } from './http';
 import { outcomeOf, parseRetryAfter, shouldDisable } from './retry';
 import { open } from './secret-box';
 import { signatureHeaders } from './signing';
-import { checkTarget } from './targets';
+import { checkTarget } from '../lib/targets';
 
 /** Longer than the request timeout: a lease that outlives it means the attempt's Worker died. */
 export const LEASE_MS = 60_000;

@@ -7,6 +7,7 @@
  * crash in between leaves unmarked rows, which the cron sweeper forwards (the
  * hub ignores ids it has already appended).
  */
+import { tenantHubStub } from '../lib/stubs';
 import { and, inArray, isNull, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/client';
 import { getDb } from '../db/client';
@@ -43,10 +44,6 @@ export function outboxInsertWhere(db: Db, ev: ControlEvent, condition: SQL) {
   return db.insert(eventOutbox).select(sql`SELECT ${ev.id}, ${ev.tenantId}, ${ev.type}, ${ev.occurredAt}, ${JSON.stringify(ev.data)}, NULL, 0 WHERE ${condition}`);
 }
 
-function hubOf(env: Env, tenantId: string) {
-  return env.TENANT_HUB.get(env.TENANT_HUB.idFromName(tenantId));
-}
-
 /**
  * Forwards committed events (any tenants) to their hubs, then marks them in D1.
  * Never throws: what fails stays unmarked for the sweeper. Returns how many were
@@ -61,7 +58,7 @@ export async function forwardEvents(env: Env, events: readonly ControlEvent[], n
     [...byTenant].map(async ([tenantId, list]) => {
       const ids = list.map((e) => e.id);
       try {
-        await hubOf(env, tenantId).appendEvents(tenantId, list.map((e) => ({ ...e })));
+        await tenantHubStub(env, tenantId).appendEvents(tenantId, list.map((e) => ({ ...e })));
         forwarded += list.length;
       } catch (err) {
         createLogger({ handler: 'events' }).warn('event forward failed; the sweeper retries', { tenantId, events: ids, ...errorFields(err) });

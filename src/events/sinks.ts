@@ -5,6 +5,7 @@
  * - notifications: creates notifications whose id derives from the event id;
  * - webhooks: delivery rows are unique per (endpoint, event), attempts are compare-and-set.
  */
+import { tenantHubStub } from '../lib/stubs';
 import { sql } from 'drizzle-orm';
 import type { Config } from '../config';
 import { getDb } from '../db/client';
@@ -51,7 +52,7 @@ export const notificationSink: EventSink = {
       if (e.type !== 'webhook_endpoint.disabled') continue;
       const d = e.data as { endpointId?: string; url?: string; reason?: string; lastStatusCode?: number | null };
       const why = d.reason === 'gone' ? 'it answered 410 Gone' : `its deliveries kept failing${d.lastStatusCode ? ` (last status ${d.lastStatusCode})` : ''}`;
-      await env.TENANT_HUB.get(env.TENANT_HUB.idFromName(tenantId)).createSystemNotification(tenantId, {
+      await tenantHubStub(env, tenantId).createSystemNotification(tenantId, {
         id: 'ntf_' + e.id.slice(e.id.indexOf('_') + 1),
         title: 'Webhook endpoint disabled',
         body: `${d.url ?? d.endpointId} was disabled because ${why}. Fix it, then re-enable it with PATCH /v1/webhooks/${d.endpointId} {"enabled": true} and recover missed deliveries with POST /v1/webhooks/${d.endpointId}/recover.`,

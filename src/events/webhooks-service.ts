@@ -8,7 +8,7 @@ import { decodeCursor, toPage } from '../lib/pagination';
 import { AppError } from '../lib/problem';
 import { seal } from './secret-box';
 import { newSigningSecret } from './signing';
-import { checkTarget } from './targets';
+import { checkTarget } from '../lib/targets';
 
 export const MAX_ENDPOINTS_PER_TENANT = 20;
 

@@ -4,8 +4,9 @@
  * consumer starts each (idempotent per run id) and the child reports back to
  * the parent when it ends, like any child run.
  */
+import { flowRunStub } from '../lib/stubs';
 import type { ChildStartJob } from '../queue/messages';
-import { flowRunStub, loadVersion, startRun } from './runs-service';
+import { loadVersion, startRun } from './runs-service';
 
 /** Map nodes with more items than this start their children through the queue. */
 export const QUEUE_FANOUT_THRESHOLD = 25;

@@ -4,7 +4,7 @@ import { flows, flowVersions } from '../db/schema';
 import type { TenantCall } from '../identity/context';
 import { newId } from '../lib/ids';
 import { decodeCursor, toPage } from '../lib/pagination';
-import { AppError } from '../lib/problem';
+import { AppError, pointerOf } from '../lib/problem';
 import { checkDefinition, DefinitionSchema, type DefinitionProblem, type FlowDefinition } from './definition';
 
 export interface FlowInput {
@@ -60,7 +60,7 @@ function invalidDefinition(problems: DefinitionProblem[]): AppError {
   return new AppError('validation_failed', `The flow definition has ${problems.length} problem(s): ${problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`, {
     errors: problems.map((p) => {
       const path = `definition.${p.path}`.replace(/\.\[/g, '[');
-      return { in: 'body' as const, path, pointer: '/' + path.replace(/\[(\d+)\]/g, '.$1').split('.').join('/'), message: p.message, code: p.code };
+      return { in: 'body' as const, path, pointer: pointerOf(path), message: p.message, code: p.code };
     }),
   });
 }

@@ -1,12 +1,13 @@
 /** Worker-side run verbs: tenant checks in D1, then the run's FlowRun object does the work. */
+import { tenantHubStub, flowRunStub } from '../lib/stubs';
 import { and, desc, eq, lt } from 'drizzle-orm';
 import { runs } from '../db/schema';
 import type { TenantCall } from '../identity/context';
 import { decodeCursor, toPage } from '../lib/pagination';
-import { AppError } from '../lib/problem';
+import { AppError, pointerOf } from '../lib/problem';
 import { ancestors } from './plan';
 import type { RunView } from './run-model';
-import { flowRunStub, hubStub, loadVersion, startRun, tenantRunLimit } from './runs-service';
+import { loadVersion, startRun, tenantRunLimit } from './runs-service';
 
 type RunRow = typeof runs.$inferSelect;
 
@@ -18,7 +19,7 @@ async function runRow(call: TenantCall, id: string): Promise<RunRow> {
 
 function inputProblem(errors: Array<{ path: string; message: string; code: string }>): AppError {
   return new AppError('validation_failed', `The run input does not match the flow's input schema: ${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`, {
-    errors: errors.map((e) => ({ in: 'body' as const, path: e.path, pointer: '/' + e.path.split('.').join('/'), message: e.message, code: e.code })),
+    errors: errors.map((e) => ({ in: 'body' as const, path: e.path, pointer: pointerOf(e.path), message: e.message, code: e.code })),
   });
 }
 
@@ -83,7 +84,7 @@ export async function resumeRun(call: TenantCall, env: Env, id: string) {
   if (row.parentRunId) throw new AppError('conflict', 'Resume the parent run instead of a child run.');
   const stub = flowRunStub(env, id);
   unwrapRun(await stub.resume());
-  const admitted = await hubStub(env, call.auth.tenantId).admitRun(call.auth.tenantId, id, await tenantRunLimit(env, call.auth.tenantId));
+  const admitted = await tenantHubStub(env, call.auth.tenantId).admitRun(call.auth.tenantId, id, await tenantRunLimit(env, call.auth.tenantId));
   if (admitted === 'start') await stub.start();
   return getRun(call, env, id);
 }

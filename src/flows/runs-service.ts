@@ -3,24 +3,17 @@
  * FlowRun starting child runs (subflow, map). Writes the D1 summary row,
  * initializes the run's FlowRun object, then asks the tenant's hub for a slot.
  */
+import { tenantHubStub, flowRunStub } from '../lib/stubs';
 import { and, eq } from 'drizzle-orm';
 import { getDb } from '../db/client';
 import { flows, flowVersions, runs, tenants, type TenantSettings } from '../db/schema';
 import { newId } from '../lib/ids';
 import { checkInput, type FlowDefinition } from './definition';
 import type { RunInit, RunParent } from './run-model';
-import type { FlowRun } from '../../durable-objects/flow-run';
-import type { TenantHub } from '../../durable-objects/tenant-hub';
 
 export const DEFAULT_MAX_ACTIVE_RUNS = 10;
 
-export function flowRunStub(env: Env, runId: string): DurableObjectStub<FlowRun> {
-  return env.FLOW_RUN.get(env.FLOW_RUN.idFromName(runId));
-}
 
-export function hubStub(env: Env, tenantId: string): DurableObjectStub<TenantHub> {
-  return env.TENANT_HUB.get(env.TENANT_HUB.idFromName(tenantId));
-}
 
 /** The tenant's active-run limit (tenant settings, else the default). */
 export async function tenantRunLimit(env: Env, tenantId: string): Promise<number> {
@@ -94,7 +87,7 @@ export async function startRun(env: Env, o: StartOptions): Promise<{ runId: stri
     await stub.start();
     return { runId, status: 'running' };
   }
-  const admitted = await hubStub(env, o.tenantId).admitRun(o.tenantId, runId, settings.maxActiveRuns ?? DEFAULT_MAX_ACTIVE_RUNS);
+  const admitted = await tenantHubStub(env, o.tenantId).admitRun(o.tenantId, runId, settings.maxActiveRuns ?? DEFAULT_MAX_ACTIVE_RUNS);
   if (admitted === 'start') {
     await stub.start();
     return { runId, status: 'running' };

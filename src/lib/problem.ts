@@ -117,3 +117,9 @@ export function fieldPath(segments: ReadonlyArray<PropertyKey>): { path: string;
   const pointer = '/' + parts.map((p) => p.replaceAll('~', '~0').replaceAll('/', '~1')).join('/');
   return { path, pointer: parts.length === 0 ? '' : pointer };
 }
+
+/** The RFC 6901 pointer for a dotted path with `[i]` indexes (the inverse of `fieldPath`). */
+export function pointerOf(path: string): string {
+  if (path === '') return '';
+  return fieldPath(path.replace(/\[(\d+)\]/g, '.$1').split('.')).pointer;
+}

@@ -15,6 +15,7 @@
  * Stored: any response below 500 except 429. 5xx and 429 release the key, so
  * the retry runs again. Bodies above 256 KiB and streams are not stored.
  */
+import { tenantHubStub } from '../lib/stubs';
 import { createMiddleware } from 'hono/factory';
 import { getDb } from '../db/client';
 import { resolveCredential } from '../identity/credentials';
@@ -51,7 +52,7 @@ export function idempotency() {
 
     const scoped = `${auth.actorId}:${key}`;
     const print = await fingerprint(c.req.method, c.req.path, await c.req.text());
-    const hub = c.env.TENANT_HUB.get(c.env.TENANT_HUB.idFromName(auth.tenantId));
+    const hub = tenantHubStub(c.env, auth.tenantId);
     const begun = await hub.idempotencyBegin(auth.tenantId, scoped, print, { leaseMs: LEASE_MS, ttlMs: TTL_MS });
     if (begun.state === 'mismatch') {
       throw new AppError('idempotency_key_reused', 'This Idempotency-Key was already used with a different request (method, path or body).');

@@ -18,9 +18,12 @@ function hasBody(req: Request): boolean {
 
 export function jsonBody() {
   return createMiddleware<AppEnv>(async function jsonBody(c, next) {
-    if (!BODY_METHODS.has(c.req.method) || !hasBody(c.req.raw)) return next();
+    if (!BODY_METHODS.has(c.req.method)) return next();
     const type = c.req.header('content-type') ?? '';
-    if (!JSON_TYPE.test(type.trim())) {
+    const isJson = JSON_TYPE.test(type.trim());
+    // No body and no JSON content type: nothing to parse (the route's schema decides if a body was required).
+    if (!isJson && !hasBody(c.req.raw)) return next();
+    if (!isJson) {
       throw new AppError(
         'unsupported_media_type',
         type ? `Content-Type '${type.split(';')[0]}' is not supported; send application/json.` : 'Missing Content-Type; send application/json.',
@@ -28,11 +31,15 @@ export function jsonBody() {
       );
     }
     const text = await c.req.text();
-    if (text.trim() === '') return next();
+    // An empty JSON body is an empty object: optional bodies pass, required fields are each reported (422).
+    const source = text.trim() === '' ? '{}' : text;
     try {
       // Hono's validator reads `bodyCache.json` before parsing the stream itself.
-      const parsed: unknown = JSON.parse(text);
-      (c.req as unknown as { bodyCache: Record<string, Promise<unknown>> }).bodyCache.json = Promise.resolve(parsed);
+      // It may also re-read the first cached body as text, so that one carries the normalized source too.
+      const parsed: unknown = JSON.parse(source);
+      const cache = (c.req as unknown as { bodyCache: Record<string, Promise<unknown>> }).bodyCache;
+      cache.text = Promise.resolve(source);
+      cache.json = Promise.resolve(parsed);
     } catch (err) {
       throw new AppError('malformed_json', `Request body is not valid JSON: ${(err as Error).message}`);
     }

@@ -1,4 +1,5 @@
 /** Builds service inputs from a request: the only bridge between Hono and the services. */
+import { tenantHubStub } from '../lib/stubs';
 import type { Context } from 'hono';
 import { getDb } from '../db/client';
 import { eventForwarder } from '../events/outbox';
@@ -32,7 +33,7 @@ export function guarded(permission: Permission, options: { allowQueryToken?: boo
 
 /** Live socket sessions live in the tenant's hub. */
 function hubSessions(env: Env): SessionControl {
-  const hub = (tenantId: string) => env.TENANT_HUB.get(env.TENANT_HUB.idFromName(tenantId));
+  const hub = (tenantId: string) => tenantHubStub(env, tenantId);
   return {
     revoke: async (tenantId, actorId) => void (await hub(tenantId).closeSessions(tenantId, actorId)),
     setRole: async (tenantId, actorId, role) => void (await hub(tenantId).setSessionRole(tenantId, actorId, role)),

@@ -1,4 +1,5 @@
 /** Liveness, readiness and build information. Unauthenticated, cheap, never cached. */
+import { tenantHubStub } from '../lib/stubs';
 import { createRoute, z } from '@hono/zod-openapi';
 import pkg from '../../package.json';
 import { pingDb } from '../db/client';
@@ -96,7 +97,7 @@ export const healthRoutes = newRouter()
     async (c) => {
       const [d1, durableObject] = await Promise.all([
         check(() => pingDb(c.env.DB)),
-        check(() => c.env.TENANT_HUB.get(c.env.TENANT_HUB.idFromName('__health__')).ping()),
+        check(() => tenantHubStub(c.env, '__health__').ping()),
       ]);
       const ok = d1.status === 'ok' && durableObject.status === 'ok';
       c.header('cache-control', 'no-store');

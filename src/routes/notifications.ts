@@ -1,7 +1,8 @@
 /** /v1/notifications: reminders delivered by the hub. */
+import { tenantHubStub } from '../lib/stubs';
 import { createRoute, z } from '@hono/zod-openapi';
 import { NotificationSchema } from '../tasks/schemas';
-import { actorOf, hubOf, unwrap } from '../tasks/service';
+import { actorOf, unwrap } from '../tasks/service';
 import { BearerAuth, jsonContent, problemResponses } from '../lib/openapi';
 import { decodeCursor, encodeCursor, PageQuerySchema, pageSchema } from '../lib/pagination';
 import { newRouter } from '../lib/router';
@@ -24,7 +25,7 @@ export const notificationRoutes = newRouter()
     async (c) => {
       const q = c.req.valid('query');
       const call = callOf(c);
-      const page = await hubOf(c.env, call.auth.tenantId).listNotifications(call.auth.tenantId, { unread: q.unread === 'true', limit: q.limit, after: decodeCursor(q.cursor) });
+      const page = await tenantHubStub(c.env, call.auth.tenantId).listNotifications(call.auth.tenantId, { unread: q.unread === 'true', limit: q.limit, after: decodeCursor(q.cursor) });
       return c.json({ data: page.data, nextCursor: page.nextCursor ? encodeCursor(page.nextCursor) : null }, 200);
     },
   )
@@ -41,6 +42,6 @@ export const notificationRoutes = newRouter()
     }),
     async (c) => {
       const call = callOf(c);
-      return c.json(unwrap(await hubOf(c.env, call.auth.tenantId).markNotificationRead(call.auth.tenantId, actorOf(call), c.req.valid('param').notificationId)), 200);
+      return c.json(unwrap(await tenantHubStub(c.env, call.auth.tenantId).markNotificationRead(call.auth.tenantId, actorOf(call), c.req.valid('param').notificationId)), 200);
     },
   );

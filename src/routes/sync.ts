@@ -1,7 +1,8 @@
 /** Real-time sync: the change log over HTTP (`GET /v1/sync?since=`) and over a WebSocket (`GET /v1/sync/ws`). */
+import { tenantHubStub } from '../lib/stubs';
 import { createRoute, z } from '@hono/zod-openapi';
 import { SyncResponseSchema } from '../tasks/schemas';
-import { hubOf } from '../tasks/service';
+
 import { BearerAuth, jsonContent, problemResponses } from '../lib/openapi';
 import { AppError } from '../lib/problem';
 import { newRouter } from '../lib/router';
@@ -28,7 +29,7 @@ export const syncRoutes = newRouter()
     async (c) => {
       const { since, limit } = c.req.valid('query');
       const call = callOf(c);
-      return c.json(await hubOf(c.env, call.auth.tenantId).changesSince(call.auth.tenantId, since, limit), 200);
+      return c.json(await tenantHubStub(c.env, call.auth.tenantId).changesSince(call.auth.tenantId, since, limit), 200);
     },
   )
   .openapi(
@@ -55,6 +56,6 @@ export const syncRoutes = newRouter()
       url.searchParams.delete('access_token');
       const headers = new Headers({ upgrade: 'websocket', 'x-edgecrew-tenant': call.auth.tenantId, 'x-edgecrew-actor': call.auth.actorId, 'x-edgecrew-role': call.auth.role });
       if (call.auth.expiresAt) headers.set('x-edgecrew-expires', String(call.auth.expiresAt));
-      return hubOf(c.env, call.auth.tenantId).fetch(new Request(url, { headers })) as unknown as Response;
+      return tenantHubStub(c.env, call.auth.tenantId).fetch(new Request(url, { headers })) as unknown as Response;
     },
   );

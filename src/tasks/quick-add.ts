@@ -7,6 +7,7 @@ import type { TenantCall } from '../identity/context';
 import { AppError } from '../lib/problem';
 import type { Task, TaskCreate, TaskPatch } from './model';
 import { isValidTimeZone, parseQuickAdd, type LocalDateTime, type ParsedQuickAdd } from './nlp';
+import { addDays } from './nlp/clock';
 import { todayIn, zonedToInstant } from './schedule';
 import * as tasks from './service';
 
@@ -78,7 +79,6 @@ export async function quickAdd(call: TenantCall, env: Env, text: string, timezon
     case 'list': {
       const today = todayIn(timezone, now);
       const range = parsed.list?.range;
-      const addDays = (d: string, n: number) => new Date(Date.parse(`${d}T00:00:00Z`) + n * 86_400_000).toISOString().slice(0, 10);
       const window =
         range === 'today' ? { dueFrom: today, dueTo: today }
         : range === 'tomorrow' ? { dueFrom: addDays(today, 1), dueTo: addDays(today, 1) }

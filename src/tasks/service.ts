@@ -2,15 +2,13 @@
  * Worker-side task service: checks what needs the control plane (assignee is a
  * member), then calls the tenant's hub, which does the work. Knows nothing of Hono.
  */
+import { tenantHubStub } from '../lib/stubs';
 import { and, eq } from 'drizzle-orm';
 import { memberships } from '../db/schema';
 import type { TenantCall } from '../identity/context';
-import { AppError } from '../lib/problem';
+import { AppError, pointerOf } from '../lib/problem';
 import type { Actor, HubResult, TaskCreate, TaskFilter, TaskPatch } from './model';
 
-export function hubOf(env: Env, tenantId: string) {
-  return env.TENANT_HUB.get(env.TENANT_HUB.idFromName(tenantId));
-}
 
 export function actorOf(call: TenantCall): Actor {
   return { id: call.auth.actorId, role: call.auth.role };
@@ -19,12 +17,9 @@ export function actorOf(call: TenantCall): Actor {
 /** Turns a hub failure into the problem the client sees. */
 export function unwrap<T>(r: HubResult<T>): T {
   if (r.ok) return r.value;
-  throw new AppError(r.code, r.detail, r.errors ? { errors: r.errors.map((e) => ({ in: 'body' as const, path: e.path, pointer: toPointer(e.path), message: e.message, code: e.code })) } : {});
+  throw new AppError(r.code, r.detail, r.errors ? { errors: r.errors.map((e) => ({ in: 'body' as const, path: e.path, pointer: pointerOf(e.path), message: e.message, code: e.code })) } : {});
 }
 
-function toPointer(path: string): string {
-  return '/' + path.replace(/\[(\d+)\]/g, '.$1').split('.').join('/');
-}
 
 async function assertAssignee(call: TenantCall, assigneeId: string | null | undefined): Promise<void> {
   if (!assigneeId) return;
@@ -54,34 +49,34 @@ export function etagOf(version: number): string {
 
 export async function createTask(call: TenantCall, env: Env, input: TaskCreate) {
   await assertAssignee(call, input.assigneeId);
-  return unwrap(await hubOf(env, call.auth.tenantId).createTask(call.auth.tenantId, actorOf(call), input));
+  return unwrap(await tenantHubStub(env, call.auth.tenantId).createTask(call.auth.tenantId, actorOf(call), input));
 }
 
 export async function getTask(call: TenantCall, env: Env, id: string) {
-  return unwrap(await hubOf(env, call.auth.tenantId).getTask(call.auth.tenantId, id));
+  return unwrap(await tenantHubStub(env, call.auth.tenantId).getTask(call.auth.tenantId, id));
 }
 
 export async function listTasks(call: TenantCall, env: Env, filter: TaskFilter) {
-  return hubOf(env, call.auth.tenantId).listTasks(call.auth.tenantId, filter);
+  return tenantHubStub(env, call.auth.tenantId).listTasks(call.auth.tenantId, filter);
 }
 
 export async function updateTask(call: TenantCall, env: Env, id: string, patch: TaskPatch, ifMatch?: number) {
   await assertAssignee(call, patch.assigneeId);
-  return unwrap(await hubOf(env, call.auth.tenantId).updateTask(call.auth.tenantId, actorOf(call), id, patch, ifMatch));
+  return unwrap(await tenantHubStub(env, call.auth.tenantId).updateTask(call.auth.tenantId, actorOf(call), id, patch, ifMatch));
 }
 
 export async function completeTask(call: TenantCall, env: Env, id: string, ifMatch?: number) {
-  return unwrap(await hubOf(env, call.auth.tenantId).completeTask(call.auth.tenantId, actorOf(call), id, ifMatch));
+  return unwrap(await tenantHubStub(env, call.auth.tenantId).completeTask(call.auth.tenantId, actorOf(call), id, ifMatch));
 }
 
 export async function reopenTask(call: TenantCall, env: Env, id: string, ifMatch?: number) {
-  return unwrap(await hubOf(env, call.auth.tenantId).reopenTask(call.auth.tenantId, actorOf(call), id, ifMatch));
+  return unwrap(await tenantHubStub(env, call.auth.tenantId).reopenTask(call.auth.tenantId, actorOf(call), id, ifMatch));
 }
 
 export async function deleteTask(call: TenantCall, env: Env, id: string, ifMatch?: number) {
-  unwrap(await hubOf(env, call.auth.tenantId).deleteTask(call.auth.tenantId, actorOf(call), id, ifMatch));
+  unwrap(await tenantHubStub(env, call.auth.tenantId).deleteTask(call.auth.tenantId, actorOf(call), id, ifMatch));
 }
 
 export async function taskHistory(call: TenantCall, env: Env, id: string, limit: number, after?: string) {
-  return unwrap(await hubOf(env, call.auth.tenantId).taskHistory(call.auth.tenantId, id, limit, after));
+  return unwrap(await tenantHubStub(env, call.auth.tenantId).taskHistory(call.auth.tenantId, id, limit, after));
 }

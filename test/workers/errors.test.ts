@@ -70,8 +70,14 @@ describe('problem+json for bad input', () => {
 
   it('empty body where one is required → 422, not 500', async () => {
     const res = await call('/v1/auth/signup', { method: 'POST', headers: { 'content-type': 'application/json' } });
-    expect([400, 422]).toContain(res.status);
-    expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    const body = await expectProblem(res, 422, 'validation_failed');
+    expect((body.errors as Array<{ path: string }>).map((e) => e.path).sort()).toEqual(['email', 'name', 'password', 'tenantName']);
+  });
+
+  it('no body at all where one is required → 422 listing the fields, not 500', async () => {
+    const res = await call('/v1/auth/signup', { method: 'POST' });
+    const body = await expectProblem(res, 422, 'validation_failed');
+    expect(body.errors.length).toBeGreaterThan(0);
   });
 
   it('a bad request loses nothing already stored', async () => {

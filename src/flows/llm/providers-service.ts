@@ -13,7 +13,7 @@ import type { TenantCall } from '../../identity/context';
 import { newId } from '../../lib/ids';
 import { decodeCursor, toPage } from '../../lib/pagination';
 import { AppError } from '../../lib/problem';
-import { isPrivateHost } from '../nodes/http';
+import { isPrivateHost } from '../../lib/targets';
 import { KeySecretMissing, type KeyBox } from './key-box';
 import type { CreateLlmProviderInput } from './schemas';
 import type { ModelMap, ResolvedProvider } from './types';

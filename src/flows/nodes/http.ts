@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { isDeployed } from '../../config';
+import { isPrivateHost } from '../../lib/targets';
 import { defineNode, NodeError } from './types';
 
 const MAX_BODY = 1024 * 1024;
@@ -81,15 +82,4 @@ export function hostAllowed(host: string, allow: string[]): boolean {
     if (p.startsWith('*.')) return h.endsWith(p.slice(1));
     return h === p;
   });
-}
-
-export function isPrivateHost(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
-  if (h === 'localhost' || h.endsWith('.localhost') || h.endsWith('.internal') || h.endsWith('.local')) return true;
-  const v4 = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(h);
-  if (v4) {
-    const [a, b] = [Number(v4[1]), Number(v4[2])];
-    return a === 10 || a === 127 || a === 0 || (a === 169 && b === 254) || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 100 && b >= 64 && b <= 127);
-  }
-  return h === '::1' || h === '::' || h.startsWith('fc') || h.startsWith('fd') || h.startsWith('fe80') || h.startsWith('::ffff:');
 }

@@ -1,4 +1,5 @@
-/** Wall-clock arithmetic on plain 'YYYY-MM-DD' / 'HH:mm' strings; the only timezone-aware step is `localClock`. */
+/** Wall-clock arithmetic on plain 'YYYY-MM-DD' / 'HH:mm' strings; zone conversion comes from the scheduling core. */
+import { instantToZoned, isValidTimezone, zonedToInstant } from '../schedule/zone';
 
 /** "Now" as seen on a wall clock in one timezone. */
 export interface LocalClock {
@@ -9,25 +10,9 @@ export interface LocalClock {
   time: string; // HH:mm
 }
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-function formatter(timeZone: string): Intl.DateTimeFormat {
-  let f = formatters.get(timeZone);
-  if (!f) {
-    // Throws RangeError on an unknown zone: callers validate the timezone before parsing.
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit',
-    });
-    formatters.set(timeZone, f);
-  }
-  return f;
-}
-
-/** Local date and minute of `instant` in `timeZone`. */
+/** Local date and minute of `instant` in `timeZone` (the scheduling core's zone conversion). */
 export function toLocal(instant: Date, timeZone: string): { date: string; time: string } {
-  const parts: Record<string, string> = {};
-  for (const p of formatter(timeZone).formatToParts(instant)) parts[p.type] = p.value;
-  return { date: `${parts.year}-${parts.month}-${parts.day}`, time: `${parts.hour}:${parts.minute}` };
+  return instantToZoned(instant.toISOString(), timeZone);
 }
 
 export function localClock(now: Date, timezone: string): LocalClock {
@@ -35,14 +20,7 @@ export function localClock(now: Date, timezone: string): LocalClock {
 }
 
 /** True when `timeZone` is an IANA name this runtime knows. */
-export function isValidTimeZone(timeZone: string): boolean {
-  try {
-    formatter(timeZone);
-    return true;
-  } catch {
-    return false;
-  }
-}
+export const isValidTimeZone = isValidTimezone;
 
 export function ymd(year: number, month: number, day: number): string {
   return `${String(year).padStart(4, '0')}-${pad2(month)}-${pad2(day)}`;
@@ -87,18 +65,7 @@ export function nextMonday(date: string): string {
   return addDays(date, offset);
 }
 
-/** The instant a local wall-clock minute names in `timeZone` (the later one if a DST change repeats it). */
+/** The instant a local wall-clock minute names in `timeZone` (same DST rules as the scheduling core). */
 export function localToInstant(date: string, time: string, timeZone: string): Date {
-  const { year, month, day } = splitDate(date);
-  const [hour, minute] = time.split(':').map(Number) as [number, number];
-  const want = Date.UTC(year, month - 1, day, hour, minute);
-  let guess = want;
-  // Two corrections settle the offset, DST included.
-  for (let i = 0; i < 2; i++) {
-    const seen = toLocal(new Date(guess), timeZone);
-    const s = splitDate(seen.date);
-    const [h, m] = seen.time.split(':').map(Number) as [number, number];
-    guess += want - Date.UTC(s.year, s.month - 1, s.day, h, m);
-  }
-  return new Date(guess);
+  return new Date(zonedToInstant(date, time, timeZone));
 }

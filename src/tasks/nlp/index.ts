@@ -18,7 +18,7 @@ const NOTHING = { due: null, recurrence: null, reminders: [] as Reminder[] };
 // Words that mean the user tried to say something we did not understand.
 const UNPARSED_HINT = /(?<![\p{L}])(every|each|remind me|reminder|after completion)(?![\p{L}])/iu;
 
-/** Parses one quick-add line. Throws RangeError for an unknown timezone (validate it first: `isValidTimeZone`). */
+/** Parses one quick-add line. Throws ScheduleError for an unknown timezone (validate it first: `isValidTimeZone`). */
 export function parseQuickAdd(text: string, ctx: ParseContext): ParsedQuickAdd {
   const clock = localClock(ctx.now, ctx.timezone);
   const l = extractLabels(normalize(text));

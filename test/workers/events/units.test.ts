@@ -7,7 +7,7 @@ import { matchesFilter, isKnownFilter } from '../../../src/events/catalog';
 import { DISABLE_AFTER_EXHAUSTED, MAX_ATTEMPTS_PER_ROUND, outcomeOf, parseRetryAfter, RETRY_SCHEDULE_S, shouldDisable } from '../../../src/events/retry';
 import { open, seal } from '../../../src/events/secret-box';
 import { newSigningSecret, signatureHeaders } from '../../../src/events/signing';
-import { checkTarget } from '../../../src/events/targets';
+import { checkTarget } from '../../../src/lib/targets';
 
 describe('retry policy', () => {
   it('follows the Standard Webhooks schedule: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, then gives up', () => {

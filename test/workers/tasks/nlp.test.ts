@@ -1,6 +1,7 @@
 // Targeted behaviour of the quick-add parser beyond the corpus: clocks, timezones, DST, first occurrences, confidence.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { isValidTimeZone, parseQuickAdd } from '../../../src/tasks/nlp';
+import { ScheduleError } from '../../../src/tasks/schedule';
 
 const NY = 'America/New_York';
 const BER = 'Europe/Berlin';
@@ -47,7 +48,7 @@ describe('quick-add: the clock is an input', () => {
   it('says which timezones it knows, and refuses the others', () => {
     expect(isValidTimeZone(BER)).toBe(true);
     expect(isValidTimeZone('Mars/Olympus_Mons')).toBe(false);
-    expect(() => parse('tomorrow', WEDNESDAY, 'Mars/Olympus_Mons')).toThrow(RangeError);
+    expect(() => parse('tomorrow', WEDNESDAY, 'Mars/Olympus_Mons')).toThrow(ScheduleError);
   });
 });
 

@@ -1,5 +1,6 @@
 /**
- * SSRF guard for webhook URLs (docs/security.md). Pure: decides from the URL
+ * SSRF guard for every outbound URL a tenant chooses: webhook endpoints, flow
+ * http nodes, LLM provider base URLs (docs/security.md). Pure: decides from the URL
  * alone. In staging/production only public https targets are allowed:
  * loopback, private (RFC 1918, RFC 4193), link-local, CGNAT, multicast,
  * unspecified and local host names are refused, also when written as IPv4 in
@@ -51,6 +52,16 @@ function privateV6(g: number[]): boolean {
   return false;
 }
 
+/** True for loopback, private, link-local, CGNAT, multicast, unspecified and local host names (any notation `new URL` normalises). */
+export function isPrivateHost(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  const v4 = ipv4(host);
+  if (v4) return privateV4(v4);
+  const v6 = ipv6Groups(host);
+  if (v6) return privateV6(v6);
+  return host.includes(':') || !host.includes('.') || LOCAL_NAMES.test(host);
+}
+
 /** Checks a webhook target. `deployed` = staging/production (config.ts `isDeployed`). */
 export function checkTarget(raw: string, deployed: boolean): TargetCheck {
   let url: URL;
@@ -63,12 +74,6 @@ export function checkTarget(raw: string, deployed: boolean): TargetCheck {
   if (url.protocol !== 'https:' && url.protocol !== 'http:') return { ok: false, reason: 'only http(s) URLs are allowed' };
   if (!deployed) return { ok: true };
   if (url.protocol !== 'https:') return { ok: false, reason: 'https is required' };
-  const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  const v4 = ipv4(host);
-  if (v4) return privateV4(v4) ? { ok: false, reason: 'private, loopback or link-local addresses are not allowed' } : { ok: true };
-  const v6 = ipv6Groups(host);
-  if (v6) return privateV6(v6) ? { ok: false, reason: 'private, loopback or link-local addresses are not allowed' } : { ok: true };
-  if (host.includes(':')) return { ok: false, reason: 'not a valid host' };
-  if (!host.includes('.') || LOCAL_NAMES.test(host)) return { ok: false, reason: 'local host names are not allowed' };
+  if (isPrivateHost(url.hostname)) return { ok: false, reason: 'private, loopback, link-local or local host names are not allowed' };
   return { ok: true };
 }
