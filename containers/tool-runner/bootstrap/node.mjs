@@ -9,7 +9,21 @@ import net from 'node:net';
 const RESULT_FD = 3;
 const TOOL = '/opt/edgecrew/tool/main.mjs';
 
-function send(message) {
+/**
+ * Resolves once everything written to stdout and stderr has reached the pipes. Node
+ * queues pipe writes it cannot finish at once, and process.exit() drops that queue:
+ * without this a tool printing megabytes looked as if it had printed a few hundred KB,
+ * and escaped the output cap.
+ */
+function flushed(stream) {
+  return new Promise((resolve) => {
+    if (stream.destroyed || !stream.writable) return resolve();
+    stream.write('', () => resolve());
+  });
+}
+
+async function send(message) {
+  await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
   let text;
   try {
     text = JSON.stringify(message);
@@ -44,16 +58,16 @@ try {
   const mod = await import(TOOL);
   const main = typeof mod.main === 'function' ? mod.main : mod.default;
   if (typeof main !== 'function') {
-    send({ ok: false, error: { type: 'exception', message: 'The tool must export a function main(input) (named export `main` or the default export).' } });
+    await send({ ok: false, error: { type: 'exception', message: 'The tool must export a function main(input) (named export `main` or the default export).' } });
   }
   const input = JSON.parse(readFileSync(0, 'utf8'));
   const output = await main(input);
   if (typeof output === 'function' || typeof output === 'symbol' || typeof output === 'bigint') {
-    send({ ok: false, error: { type: 'invalid_output', message: `main() returned a ${typeof output}, which is not JSON.` } });
+    await send({ ok: false, error: { type: 'invalid_output', message: `main() returned a ${typeof output}, which is not JSON.` } });
   }
-  send({ ok: true, output: output === undefined ? null : output });
+  await send({ ok: true, output: output === undefined ? null : output });
 } catch (err) {
   process.stderr.write(`${err?.stack ?? String(err)}\n`);
   const message = `${err?.name ?? 'Error'}: ${err?.message ?? String(err)}`;
-  send({ ok: false, error: { type: isOutOfMemory(err) ? 'memory_limit' : 'exception', message } });
+  await send({ ok: false, error: { type: isOutOfMemory(err) ? 'memory_limit' : 'exception', message } });
 }

@@ -28,7 +28,13 @@ export const STARTUP_GRACE_MS = 500;
  */
 const NODE_ADDRESS_SPACE_MB = 8192;
 const PYTHON_ADDRESS_SPACE_MB = 128;
-const DRAIN_AFTER_EXIT_MS = 250;
+/**
+ * How long after the sandbox is gone its pipes may take to deliver what was
+ * written before the end. The outcome waits for end-of-file on every pipe it
+ * judges (a cap passed in the last bytes must count), never for a fixed pause:
+ * a pause that ran out under load once let 8 MiB of output pass as `ok`.
+ */
+const PIPE_EOF_TIMEOUT_MS = 5_000;
 const TEARDOWN_TIMEOUT_MS = 5_000;
 const SANDBOX_NICE = 10;
 
@@ -109,7 +115,7 @@ function mergedUsr(): string[] {
   return [['usr/bin', '/bin'], ['usr/sbin', '/sbin'], ['usr/lib', '/lib'], ['usr/lib64', '/lib64']].flatMap(([target, link]) => ['--symlink', target!, link!]);
 }
 
-async function prepareEgress(cfg: RunnerConfig, hosts: string[], asRoot: boolean): Promise<{ dir: string; socket: string; proxy: EgressProxy }> {
+export async function prepareEgress(cfg: RunnerConfig, hosts: string[], asRoot: boolean): Promise<{ dir: string; socket: string; proxy: EgressProxy }> {
   const dir = await mkdtemp(path.join(tmpdir(), 'edgecrew-egress-'));
   const socket = path.join(dir, 'egress.sock');
   const { proxy } = await startEgressProxy(socket, hosts, { allowPrivate: cfg.egressAllowPrivate });
@@ -198,10 +204,7 @@ export async function runInSandbox(cfg: RunnerConfig, bootstraps: Bootstraps, re
     child.once('exit', (code, signal) => {
       exited = true;
       memory?.stop();
-      // Let the pipes deliver what was written before the exit, then stop waiting.
-      const done = () => resolve(code ?? (signal ? 128 + (signalNumber(signal) ?? 0) : null));
-      const drain = setTimeout(done, DRAIN_AFTER_EXIT_MS);
-      child.once('close', () => (clearTimeout(drain), done()));
+      resolve(code ?? (signal ? 128 + (signalNumber(signal) ?? 0) : null));
     });
   });
   clearTimeout(timer);
@@ -212,6 +215,8 @@ export async function runInSandbox(cfg: RunnerConfig, bootstraps: Bootstraps, re
   const init = Number(/"child-pid":\s*(\d+)/.exec(status.buffer().toString('utf8'))?.[1]);
   const pending = [...killed, ...(Number.isInteger(init) && init > 0 ? [init] : [])];
   if (pending.length > 0) await waitGone(pending, TEARDOWN_TIMEOUT_MS);
+  // With every writer gone the pipes reach end-of-file once drained: judge only then.
+  await waitForPipes([pipes[1], pipes[2], pipes[FD.result], pipes[FD.status]]);
   for (const p of pipes) p?.destroy();
   if (egress) {
     await egress.proxy.close();
@@ -266,12 +271,36 @@ async function waitGone(pids: number[], timeoutMs: number): Promise<void> {
   while (pids.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
 }
 
-function excerpt(c: Capture, bytes: number): string {
+/** Resolves once every stream has ended (or was destroyed), or after `timeoutMs`. */
+export function waitForPipes(streams: Readable[], timeoutMs = PIPE_EOF_TIMEOUT_MS): Promise<void> {
+  const open = streams.filter((s) => !s.readableEnded && !s.destroyed);
+  if (open.length === 0) return Promise.resolve();
+  return new Promise((resolve) => {
+    let left = open.length;
+    const timer = setTimeout(resolve, timeoutMs);
+    const one = () => {
+      if (--left === 0) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    for (const s of open) {
+      let counted = false;
+      const once = () => {
+        if (!counted) (counted = true), one();
+      };
+      s.once('end', once);
+      s.once('close', once);
+    }
+  });
+}
+
+export function excerpt(c: Capture, bytes: number): string {
   const buf = c.buffer();
   if (buf.length <= bytes && c.total === buf.length) return buf.toString('utf8');
   return `${buf.subarray(0, bytes).toString('utf8')}\n…[${c.total - Math.min(bytes, buf.length)} more bytes]`;
 }
 
-function signalNumber(signal: NodeJS.Signals): number | undefined {
+export function signalNumber(signal: NodeJS.Signals): number | undefined {
   return ({ SIGKILL: 9, SIGTERM: 15, SIGABRT: 6, SIGTRAP: 5, SIGSEGV: 11, SIGXCPU: 24, SIGXFSZ: 25 } as Record<string, number>)[signal];
 }
