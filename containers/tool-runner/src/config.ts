@@ -1,10 +1,19 @@
 /**
  * Runner configuration, read once from the environment at start. Anything
- * invalid stops the process with a message naming the variable.
+ * invalid stops the process with a message naming the variable. Executables
+ * only the bubblewrap mode needs (bwrap, prlimit, python3) are not required:
+ * their absence is recorded in `unavailable` and decides the sandbox mode.
  */
 import { accessSync, constants, realpathSync } from 'node:fs';
 
+export const SANDBOX_MODES = ['bwrap', 'wasm'] as const;
+export type SandboxMode = (typeof SANDBOX_MODES)[number];
+
 export interface RunnerConfig {
+  /** TOOL_SANDBOX: a forced mode, or `auto` (bubblewrap when it can create a sandbox here, otherwise wasm). */
+  sandbox: SandboxMode | 'auto';
+  /** Pre-started, never-used interpreters kept per runtime in wasm mode (hides Pyodide's start-up). */
+  wasmPoolSize: number;
   host: string;
   port: number;
   /** Shared with the Worker; signs every request (HMAC-SHA256). */
@@ -32,6 +41,8 @@ export interface RunnerConfig {
   sandboxGid: number;
   /** Tests only: let the egress proxy reach loopback/private addresses. */
   egressAllowPrivate: boolean;
+  /** Why bubblewrap mode cannot run here, one message per missing executable (empty when all exist). */
+  unavailable: string[];
 }
 
 export class ConfigError extends Error {}
@@ -45,20 +56,38 @@ function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number
 }
 
 function executable(env: NodeJS.ProcessEnv, name: string, fallback: string): string {
+  const found = optionalExecutable(env, name, fallback);
+  if (found.error) throw new ConfigError(found.error);
+  return found.path;
+}
+
+/** The executable's real path, or the configured path and why it cannot be used. */
+function optionalExecutable(env: NodeJS.ProcessEnv, name: string, fallback: string): { path: string; error: string | null } {
   const path = env[name] || fallback;
   try {
     accessSync(path, constants.X_OK);
     // Bound into sandboxes by real path: a symlink's target may live outside what is bound.
-    return realpathSync(path);
+    return { path: realpathSync(path), error: null };
   } catch {
-    throw new ConfigError(`${name}: ${path} is not an executable file`);
+    return { path, error: `${name}: ${path} is not an executable file` };
   }
+}
+
+function sandboxMode(env: NodeJS.ProcessEnv): SandboxMode | 'auto' {
+  const raw = env.TOOL_SANDBOX || 'auto';
+  if (raw === 'auto' || (SANDBOX_MODES as readonly string[]).includes(raw)) return raw as SandboxMode | 'auto';
+  throw new ConfigError(`TOOL_SANDBOX must be one of auto, ${SANDBOX_MODES.join(', ')}; got ${JSON.stringify(raw)}`);
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): RunnerConfig {
   const secret = env.TOOL_RUNNER_SECRET ?? '';
   if (secret.length < 32) throw new ConfigError('TOOL_RUNNER_SECRET must be set to at least 32 characters');
+  const bwrap = optionalExecutable(env, 'TOOL_RUNNER_BWRAP', '/usr/bin/bwrap');
+  const prlimit = optionalExecutable(env, 'TOOL_RUNNER_PRLIMIT', '/usr/bin/prlimit');
+  const python = optionalExecutable(env, 'TOOL_RUNNER_PYTHON', '/usr/bin/python3');
   return {
+    sandbox: sandboxMode(env),
+    wasmPoolSize: int(env, 'TOOL_RUNNER_WASM_POOL', 2, 0, 64),
     host: env.TOOL_RUNNER_HOST || '127.0.0.1',
     port: int(env, 'TOOL_RUNNER_PORT', 8080, 0, 65535),
     secret,
@@ -69,12 +98,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RunnerConfig {
     excerptBytes: int(env, 'TOOL_RUNNER_EXCERPT_BYTES', 8 * 1024, 0, 1024 * 1024),
     workDirBytes: int(env, 'TOOL_RUNNER_WORKDIR_BYTES', 64 * 1024 * 1024, 1024 * 1024, 4 * 1024 * 1024 * 1024),
     maxProcesses: int(env, 'TOOL_RUNNER_MAX_PROCESSES', 64, 16, 4096),
-    bwrap: executable(env, 'TOOL_RUNNER_BWRAP', '/usr/bin/bwrap'),
-    prlimit: executable(env, 'TOOL_RUNNER_PRLIMIT', '/usr/bin/prlimit'),
+    bwrap: bwrap.path,
+    prlimit: prlimit.path,
     node: executable(env, 'TOOL_RUNNER_NODE', process.execPath),
-    python: executable(env, 'TOOL_RUNNER_PYTHON', '/usr/bin/python3'),
+    python: python.path,
     sandboxUid: int(env, 'TOOL_RUNNER_SANDBOX_UID', 65534, 1, 2 ** 31 - 1),
     sandboxGid: int(env, 'TOOL_RUNNER_SANDBOX_GID', 65534, 1, 2 ** 31 - 1),
     egressAllowPrivate: env.TOOL_RUNNER_EGRESS_ALLOW_PRIVATE === '1',
+    unavailable: [bwrap.error, prlimit.error, python.error].filter((e): e is string => e !== null),
   };
 }

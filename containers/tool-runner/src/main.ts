@@ -5,14 +5,13 @@
  *
  *   TOOL_RUNNER_SECRET=… node containers/tool-runner/src/main.ts
  *
- * Environment: see src/config.ts. Logs are JSON lines on stdout; the first one,
- * `{"msg":"listening","port":…}`, tells a parent process the port (useful with
- * TOOL_RUNNER_PORT=0).
+ * Environment: see src/config.ts. Logs are JSON lines on stdout; the first ones,
+ * `{"msg":"sandbox","mode":…}` and `{"msg":"listening","port":…}`, tell a parent
+ * process the isolation mode and the port (useful with TOOL_RUNNER_PORT=0).
  */
-import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { ConfigError, loadConfig } from './config.ts';
-import { selfTestArgs } from './sandbox.ts';
+import { createIsolation } from './isolation.ts';
+import { chooseMode } from './mode.ts';
 import { createRunner } from './server.ts';
 
 const major = Number(process.versions.node.split('.')[0]);
@@ -34,34 +33,22 @@ try {
   process.exit(1);
 }
 
-// Refuse to serve if the kernel or the container's seccomp profile forbids the namespaces we rely on.
-const asRoot = process.getuid?.() === 0;
-const probe = spawnSync(config.bwrap, selfTestArgs(), {
-  env: {},
-  timeout: 10_000,
-  encoding: 'utf8',
-  ...(asRoot ? { uid: config.sandboxUid, gid: config.sandboxGid } : {}),
-});
-if (probe.status !== 0) {
-  process.stderr.write(
-    `tool-runner: bubblewrap cannot create a sandbox here (exit ${probe.status ?? probe.signal}): ${(probe.stderr || probe.error?.message || '').trim()}\n` +
-      'Unprivileged user namespaces must be allowed (sysctl kernel.unprivileged_userns_clone=1 / user.max_user_namespaces > 0, no seccomp filter on clone/unshare).\n',
-  );
+// bubblewrap where it can create a sandbox here (probed), WebAssembly otherwise; TOOL_SANDBOX forces one.
+const choice = chooseMode(config);
+if (!choice.ok) {
+  process.stderr.write(`tool-runner: ${choice.message}\n`);
   process.exit(1);
 }
-
-const bootstraps = {
-  node: readFileSync(new URL('../bootstrap/node.mjs', import.meta.url)),
-  python3: readFileSync(new URL('../bootstrap/python.py', import.meta.url)),
-};
-// The secret stays in this process only: sandboxes get --clearenv and bwrap an empty env.
+log('sandbox', { mode: choice.mode, reason: choice.reason });
+const isolation = createIsolation(config, choice.mode, log);
+// The secret stays in this process only: sandboxes get --clearenv / an empty environment.
 delete process.env.TOOL_RUNNER_SECRET;
 
-const runner = createRunner(config, bootstraps, log);
+const runner = createRunner(config, isolation, log);
 runner.server.listen(config.port, config.host, () => {
   const address = runner.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
-  log('listening', { host: config.host, port, concurrency: config.concurrency, uid: process.getuid?.() });
+  log('listening', { host: config.host, port, sandbox: choice.mode, concurrency: config.concurrency, uid: process.getuid?.() });
 });
 
 let stopping = false;
@@ -75,5 +62,5 @@ function stop(signal: string): void {
   setTimeout(() => process.exit(0), 2_000).unref();
 }
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => stop(signal));
-// Sandboxes die with us (--die-with-parent); a crash still kills them first.
+// Sandboxes die with us (--die-with-parent; wasm guests are killed here); a crash still kills them first.
 process.on('exit', () => runner.killAll());

@@ -38,6 +38,7 @@ interface Common {
   stdoutBytes: number;
   stderrBytes: number;
 }
+/** On the wire each result also carries `sandbox: 'bwrap' | 'wasm'`, the mode that ran it (server.ts adds it). */
 export type InvocationResult =
   | (Common & { ok: true; output: unknown; outputBytes: number })
   | (Common & { ok: false; error: { type: ToolErrorType; message: string } });

@@ -1,15 +1,24 @@
 /**
  * The runner's HTTP surface:
- *   GET  /health          → 200 { status, active, capacity } (no secrets; for readiness probes)
+ *   GET  /health          → 200 { status, sandbox, active, capacity, pool? } (no secrets; for readiness probes)
  *   POST /v1/invocations  → signed; runs one invocation, 200 with its typed result
  * Unsigned, stale, replayed or badly signed requests → 401. Over capacity → 503
  * with Retry-After. Bodies over the limit → 413. Everything else → 404/405.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { ReplayCache, verify } from './auth.ts';
-import type { RunnerConfig } from './config.ts';
-import { parseInvocation } from './protocol.ts';
-import { runInSandbox, type Bootstraps } from './sandbox.ts';
+import type { RunnerConfig, SandboxMode } from './config.ts';
+import { parseInvocation, type InvocationRequest, type InvocationResult } from './protocol.ts';
+
+/** One isolation mode: bubblewrap (sandbox.ts) or WebAssembly (wasm/supervisor.ts). */
+export interface Isolation {
+  mode: SandboxMode;
+  run(req: InvocationRequest, running: Set<() => void>): Promise<InvocationResult>;
+  /** Extra, non-secret facts for /health (the wasm pool's state). */
+  health(): Record<string, unknown>;
+  /** Stops whatever the mode keeps running between invocations. */
+  close(): void;
+}
 
 export interface Runner {
   server: Server;
@@ -46,7 +55,7 @@ function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
   });
 }
 
-export function createRunner(cfg: RunnerConfig, bootstraps: Bootstraps, log: Log, now: () => number = Date.now): Runner {
+export function createRunner(cfg: RunnerConfig, isolation: Isolation, log: Log, now: () => number = Date.now): Runner {
   const replay = new ReplayCache();
   const running = new Set<() => void>();
   let active = 0;
@@ -76,14 +85,16 @@ export function createRunner(cfg: RunnerConfig, bootstraps: Bootstraps, log: Log
 
     active++;
     try {
-      const result = await runInSandbox(cfg, bootstraps, request.value, running);
+      const result = await isolation.run(request.value, running);
       log('invocation', {
         id: request.value.id,
+        sandbox: isolation.mode,
         runtime: request.value.runtime,
         outcome: result.ok ? 'ok' : result.error.type,
         durationMs: result.durationMs,
       });
-      send(res, 200, result);
+      // Which isolation ran it travels with every result (the Worker records it on the invocation).
+      send(res, 200, { sandbox: isolation.mode, ...result });
     } finally {
       active--;
     }
@@ -95,7 +106,7 @@ export function createRunner(cfg: RunnerConfig, bootstraps: Bootstraps, log: Log
     const route = url.pathname;
     if (route === '/health') {
       if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: 'method_not_allowed' }, { allow: 'GET, HEAD' });
-      return send(res, 200, { status: 'ok', active, capacity: cfg.concurrency });
+      return send(res, 200, { status: 'ok', sandbox: isolation.mode, active, capacity: cfg.concurrency, ...isolation.health() });
     }
     if (route === '/v1/invocations') {
       if (req.method !== 'POST') return send(res, 405, { error: 'method_not_allowed' }, { allow: 'POST' });
@@ -117,6 +128,7 @@ export function createRunner(cfg: RunnerConfig, bootstraps: Bootstraps, log: Log
     server,
     killAll: () => {
       for (const kill of running) kill();
+      isolation.close();
     },
     active: () => active,
   };

@@ -1,0 +1,64 @@
+/**
+ * How a wasm guest process is started: Node's permission model (reads only of
+ * the guest's own directory and its interpreter's package; no writes, child
+ * processes, worker threads, native addons or WASI), no code generation from
+ * strings, an empty environment, the sandbox uid when the runner is root, and
+ * nice 10 like bubblewrap sandboxes.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { RunnerConfig } from '../config.ts';
+import type { Runtime } from '../protocol.ts';
+
+const GUEST_DIR = fileURLToPath(new URL('./guest/', import.meta.url));
+/** The host side of a guest is small; its tool's memory is wasm linear memory, watched separately (memory-watch.ts). */
+const GUEST_HEAP_MB = 256;
+const SANDBOX_NICE = 10;
+
+/** Where this runner's wasm runtimes live: resolved like its own imports, so the root lockfile pins them. */
+export function guestEntries(): Record<Runtime, { script: string; args: string[]; read: string[] }> {
+  const file = (specifier: string) => fileURLToPath(import.meta.resolve(specifier));
+  const pyodide = path.dirname(file('pyodide'));
+  const core = file('quickjs-emscripten-core');
+  const variant = file('@jitl/quickjs-wasmfile-release-sync');
+  const ffiTypes = file('@jitl/quickjs-ffi-types');
+  const pkg = (entry: string) => path.dirname(path.dirname(entry)); // <pkg>/dist/index.mjs → <pkg>
+  return {
+    python3: { script: path.join(GUEST_DIR, 'python.ts'), args: [pyodide], read: [pyodide] },
+    node: { script: path.join(GUEST_DIR, 'quickjs.ts'), args: [core, variant], read: [pkg(core), pkg(variant), pkg(ffiTypes)] },
+  };
+}
+
+export const GUEST_STDIO = ['pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe'] as const;
+
+/**
+ * Starts a guest. `snapshot` (Python only) is a Pyodide memory snapshot file to
+ * start from; `makeSnapshot` starts the one guest that writes it instead.
+ */
+export function spawnGuest(cfg: RunnerConfig, runtime: Runtime, entries = guestEntries(), opts: { snapshot?: string | null; makeSnapshot?: boolean } = {}): ChildProcess {
+  const entry = entries[runtime];
+  const snapshot = runtime === 'python3' && opts.snapshot ? opts.snapshot : null;
+  const extra = opts.makeSnapshot ? ['--make-snapshot'] : snapshot ? [`--snapshot=${snapshot}`] : [];
+  const nodeArgs = [
+    '--permission',
+    ...[GUEST_DIR, ...entry.read].map((dir) => `--allow-fs-read=${dir.endsWith(path.sep) ? dir : dir + path.sep}`),
+    ...(snapshot ? [`--allow-fs-read=${snapshot}`] : []),
+    '--disallow-code-generation-from-strings',
+    `--max-old-space-size=${GUEST_HEAP_MB}`,
+    '--no-warnings',
+    entry.script,
+    ...entry.args,
+    ...extra,
+  ];
+  const nice = existsSync('/usr/bin/nice');
+  const asRoot = process.getuid?.() === 0;
+  return spawn(nice ? '/usr/bin/nice' : cfg.node, nice ? ['-n', String(SANDBOX_NICE), cfg.node, ...nodeArgs] : nodeArgs, {
+    stdio: [...GUEST_STDIO],
+    env: {},
+    // Own process group: a kill reaches it whatever it does.
+    detached: true,
+    ...(asRoot ? { uid: cfg.sandboxUid, gid: cfg.sandboxGid } : {}),
+  });
+}

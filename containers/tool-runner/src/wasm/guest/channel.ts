@@ -1,0 +1,134 @@
+/**
+ * The wasm guest's side of its pipes to the runner (src/wasm/supervisor.ts):
+ *   fd 0  the job (JSON, read once)        fd 1, 2  the tool's stdout, stderr
+ *   fd 3  one JSON result, as bootstrap/*  fd 4, 5  fetch requests out, replies in (NDJSON)
+ *   fd 6  "ready" once the interpreter is loaded
+ * Self-contained (imports nothing from the runner): this directory is all the
+ * guest process may read besides its interpreter's package.
+ */
+import { closeSync, createReadStream, readSync, writeSync } from 'node:fs';
+
+export const FD = { job: 0, stdout: 1, stderr: 2, result: 3, fetchOut: 4, fetchIn: 5, status: 6 } as const;
+
+export interface Job {
+  code: string;
+  input: unknown;
+  memoryMb: number;
+  workDirBytes: number;
+  network: 'none' | 'allow';
+}
+
+export interface FetchRequest {
+  url: string;
+  method: string;
+  headers: Record<string, string>;
+  /** base64 */
+  body: string | null;
+}
+export type FetchReply =
+  | { ok: true; status: number; statusText: string; headers: [string, string][]; body: string }
+  | { ok: false; error: string };
+
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+/** Writes all of `data` to a pipe, waiting out EAGAIN (the runner reads as fast as it can; a stop on a cap kills us). */
+export function writeAll(fd: number, data: Uint8Array | string): void {
+  const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+  let off = 0;
+  while (off < bytes.length) {
+    try {
+      off += writeSync(fd, bytes, off, bytes.length - off);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+      Atomics.wait(sleeper, 0, 0, 1);
+    }
+  }
+}
+
+export function signalReady(): void {
+  writeAll(FD.status, 'ready\n');
+  closeSync(FD.status);
+}
+
+/** Blocks until the runner has written the whole job and closed the pipe. */
+export function readJob(): Job {
+  const chunks: Buffer[] = [];
+  const buf = Buffer.alloc(64 * 1024);
+  for (;;) {
+    let n: number;
+    try {
+      n = readSync(FD.job, buf, 0, buf.length, null);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+      Atomics.wait(sleeper, 0, 0, 2);
+      continue;
+    }
+    if (n === 0) break;
+    chunks.push(Buffer.from(buf.subarray(0, n)));
+  }
+  return JSON.parse(Buffer.concat(chunks).toString('utf8')) as Job;
+}
+
+export type ResultMessage = { ok: true; output: unknown } | { ok: false; error: { type: 'exception' | 'invalid_output' | 'memory_limit'; message: string } };
+
+/** The one result, then exit 0: exactly what bootstrap/node.mjs and bootstrap/python.py do. */
+export function sendResult(message: ResultMessage | string): never {
+  let text: string;
+  if (typeof message === 'string') text = message;
+  else {
+    try {
+      text = JSON.stringify(message);
+    } catch (err) {
+      text = JSON.stringify({ ok: false, error: { type: 'invalid_output', message: `main() returned a value that is not JSON: ${(err as Error).message}` } });
+    }
+  }
+  writeAll(FD.result, text);
+  process.exit(0);
+}
+
+/** A fetch carried out by the runner through this invocation's egress proxy (allow-list and private-address rules there). */
+export function fetchBridge(): (req: FetchRequest) => Promise<FetchReply> {
+  const pending = new Map<number, (reply: FetchReply) => void>();
+  let next = 0;
+  let buffered = '';
+  let replies: ReturnType<typeof createReadStream> | null = null;
+  return (req) => {
+    if (!replies) {
+      replies = createReadStream('', { fd: FD.fetchIn, encoding: 'utf8', autoClose: false });
+      replies.on('data', (chunk: string | Buffer) => {
+        buffered += chunk;
+        let nl: number;
+        while ((nl = buffered.indexOf('\n')) >= 0) {
+          const line = buffered.slice(0, nl);
+          buffered = buffered.slice(nl + 1);
+          const { id, ...reply } = JSON.parse(line) as FetchReply & { id: number };
+          pending.get(id)?.(reply as FetchReply);
+          pending.delete(id);
+          if (pending.size === 0) replies?.pause();
+        }
+      });
+    }
+    const id = ++next;
+    replies.resume();
+    return new Promise<FetchReply>((resolve) => {
+      pending.set(id, resolve);
+      writeAll(FD.fetchOut, `${JSON.stringify({ id, ...req })}\n`);
+    });
+  };
+}
+
+/**
+ * Removes the host's own ways out from the global scope before tool code runs:
+ * the tool's only network is the bridge above. (Code generation from strings is
+ * off for the whole process, and the permission model bars files, processes,
+ * workers and native addons; see docs/tools.md for what remains.)
+ */
+export function lockDown(): void {
+  for (const name of ['fetch', 'WebSocket', 'EventSource', 'XMLHttpRequest', 'navigator', 'require', 'module', 'Deno', 'Bun']) {
+    try {
+      delete (globalThis as Record<string, unknown>)[name];
+    } catch {
+      // not configurable: nothing to remove
+    }
+  }
+}
