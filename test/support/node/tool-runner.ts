@@ -4,14 +4,32 @@
  * signs requests to it the way the Worker does.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { loadConfig } from '../../../containers/tool-runner/src/config.ts';
+import { probeBwrap } from '../../../containers/tool-runner/src/mode.ts';
 import { createHmac } from 'node:crypto';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 export const RUNNER_ENTRY = fileURLToPath(new URL('../../../containers/tool-runner/src/main.ts', import.meta.url));
 
+export type SandboxMode = 'bwrap' | 'wasm';
+
+/**
+ * The isolation modes to test, each with why it cannot run on this machine (null when it can).
+ * bubblewrap needs user namespaces and the bwrap/prlimit/python3 executables; wasm needs nothing.
+ */
+export function sandboxModes(): { mode: SandboxMode; skip: string | null }[] {
+  const cfg = loadConfig({ ...process.env, TOOL_RUNNER_SECRET: 'probe-only-0123456789abcdef0123456789' });
+  return [
+    { mode: 'bwrap', skip: probeBwrap(cfg) },
+    { mode: 'wasm', skip: null },
+  ];
+}
+
 export interface RunningToolRunner {
   url: string;
+  /** The isolation mode the runner reported at start. */
+  sandbox: SandboxMode;
   port: number;
   secret: string;
   /** Everything the runner printed (JSON log lines and stderr). */
@@ -28,6 +46,10 @@ export interface StartToolRunnerOptions {
   env?: Record<string, string>;
   /** Echo the runner's output to this process's stderr. */
   echo?: boolean;
+  /** TOOL_SANDBOX for the runner (default: its own choice). */
+  sandbox?: SandboxMode;
+  /** In wasm mode, resolve only once every runtime's warm pool is full (default true). */
+  warm?: boolean;
 }
 
 /** A port that was free a moment ago (for configs that must name the port before the process starts). */
@@ -52,6 +74,7 @@ export async function startToolRunner(options: StartToolRunnerOptions): Promise<
       TOOL_RUNNER_SECRET: options.secret,
       TOOL_RUNNER_HOST: '127.0.0.1',
       TOOL_RUNNER_PORT: String(options.port ?? 0),
+      ...(options.sandbox ? { TOOL_SANDBOX: options.sandbox } : {}),
       ...options.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -76,8 +99,12 @@ export async function startToolRunner(options: StartToolRunnerOptions): Promise<
     });
   });
   const exited = new Promise<void>((resolve) => (child.exitCode !== null ? resolve() : child.once('exit', () => resolve())));
+  const url = `http://127.0.0.1:${port}`;
+  const sandbox = (/"msg":"sandbox","mode":"(\w+)"/.exec(output.join(''))?.[1] ?? 'bwrap') as SandboxMode;
+  if (sandbox === 'wasm' && options.warm !== false) await waitWarm(url);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
+    sandbox,
     port,
     secret: options.secret,
     output,
@@ -89,6 +116,20 @@ export async function startToolRunner(options: StartToolRunnerOptions): Promise<
       clearTimeout(timer);
     },
   };
+}
+
+/** Polls the runner's /health until every runtime's warm pool is full (Pyodide loads take seconds). */
+export async function waitWarm(url: string, timeoutMs = 180_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown = null;
+  while (Date.now() < deadline) {
+    const health = (await (await fetch(`${url}/health`)).json()) as { pool?: Record<string, { idle: number; starting: number }> };
+    last = health;
+    const pools = Object.values(health.pool ?? {});
+    if (pools.length > 0 && pools.every((p) => p.starting === 0 && p.idle > 0)) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`the runner's warm pool did not fill within ${timeoutMs / 1000} s: ${JSON.stringify(last)}`);
 }
 
 /** Headers signing `body` for `method path` (the runner's HMAC scheme, see containers/tool-runner/src/auth.ts). */

@@ -31,6 +31,10 @@ export type FetchReply =
 
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
+// Names in `ps`: a waiting pool member is `edgecrew-warm`; once it has a job, `edgecrew-guest`
+// (the tests check that no guest outlives its invocation).
+process.title = 'edgecrew-warm';
+
 /** Writes all of `data` to a pipe, waiting out EAGAIN (the runner reads as fast as it can; a stop on a cap kills us). */
 export function writeAll(fd: number, data: Uint8Array | string): void {
   const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
@@ -66,6 +70,7 @@ export function readJob(): Job {
     if (n === 0) break;
     chunks.push(Buffer.from(buf.subarray(0, n)));
   }
+  process.title = 'edgecrew-guest';
   return JSON.parse(Buffer.concat(chunks).toString('utf8')) as Job;
 }
 
