@@ -1,13 +1,13 @@
-// Network allow-lists: a sandbox keeps its own empty network namespace; the only way out is the
-// runner's egress proxy (bound in as a unix socket), which enforces the tool's allow-list.
-// The target is a local HTTP server; the runner is told to allow loopback targets for that.
+// Network allow-lists, in each isolation mode. bubblewrap: a sandbox keeps its own empty network
+// namespace; the only way out is the runner's egress proxy (bound in as a unix socket). wasm: a
+// guest has no sockets at all; its fetch() is carried out by the runner through the same proxy.
+// Either way the proxy enforces the tool's allow-list. The target is a local HTTP server; the
+// runner is told to allow loopback targets for that.
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { invokeRunner, startToolRunner, type RunningToolRunner } from '../support/node/tool-runner';
+import { invokeRunner, sandboxModes, startToolRunner, type RunningToolRunner } from '../support/node/tool-runner';
 
 const SECRET = 'e2e-egress-secret-0123456789abcdef0123456789';
-let runner: RunningToolRunner;
-let strict: RunningToolRunner;
 let target: Server;
 let port: number;
 const seen: string[] = [];
@@ -19,16 +19,21 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => target.listen(0, '127.0.0.1', r));
   port = (target.address() as { port: number }).port;
-  [runner, strict] = await Promise.all([
-    startToolRunner({ secret: SECRET, env: { TOOL_RUNNER_EGRESS_ALLOW_PRIVATE: '1' } }),
-    startToolRunner({ secret: SECRET }),
-  ]);
 });
 afterAll(async () => {
-  await Promise.all([runner?.stop(), strict?.stop()]);
   await new Promise((r) => target?.close(r));
 });
 
+// wasm mode: no sockets in Pyodide; the tool uses the fetch the sandbox provides.
+const PY_FETCH = [
+  'from js import fetch',
+  'async def main(input):',
+  '    try:',
+  '        r = await fetch(input["url"])',
+  '        return {"status": r.status, "body": await r.text()}',
+  '    except Exception as err:',
+  '        return {"error": f"{type(err).__name__}: {err}"}',
+].join('\n');
 const PY_GET = [
   'import urllib.request',
   'def main(input):',
@@ -67,11 +72,25 @@ const PY_DIRECT = [
   '        return type(err).__name__',
 ].join('\n');
 
-describe('egress through the allow-list proxy', () => {
+for (const { mode, skip } of sandboxModes()) {
+describe.skipIf(skip !== null)(`egress through the allow-list proxy: ${mode}${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  let runner: RunningToolRunner;
+  let strict: RunningToolRunner;
+  const PY = mode === 'bwrap' ? PY_GET : PY_FETCH;
+  beforeAll(async () => {
+    [runner, strict] = await Promise.all([
+      startToolRunner({ secret: SECRET, sandbox: mode, env: { TOOL_RUNNER_EGRESS_ALLOW_PRIVATE: '1', TOOL_RUNNER_WASM_POOL: '1' } }),
+      startToolRunner({ secret: SECRET, sandbox: mode, env: { TOOL_RUNNER_WASM_POOL: '1' } }),
+    ]);
+  });
+  afterAll(async () => {
+    await Promise.all([runner?.stop(), strict?.stop()]);
+  });
+
   const allow = () => ({ mode: 'allow' as const, hosts: [`127.0.0.1:${port}`] });
 
-  it('Python (urllib) reaches an allowed host through the proxy', async () => {
-    const { body } = await invokeRunner(runner, { runtime: 'python3', code: PY_GET, input: { url: `http://127.0.0.1:${port}/py` }, network: allow() });
+  it(`Python (${mode === 'bwrap' ? 'urllib' : 'fetch'}) reaches an allowed host through the proxy`, async () => {
+    const { body } = await invokeRunner(runner, { runtime: 'python3', code: PY, input: { url: `http://127.0.0.1:${port}/py` }, network: allow() });
     expect(body.output).toEqual({ status: 200, body: 'pong /py' });
     expect(seen).toContain('GET /py');
   });
@@ -81,15 +100,16 @@ describe('egress through the allow-list proxy', () => {
     expect(body.output).toEqual({ status: 200, body: 'pong /js' });
   });
 
-  it('CONNECT tunnels work for allowed hosts (what HTTPS uses)', async () => {
+  // wasm tools have no sockets to open a tunnel with; their https fetches are tunnelled by the runner.
+  it.skipIf(mode === 'wasm')('CONNECT tunnels work for allowed hosts (what HTTPS uses)', async () => {
     const { body } = await invokeRunner(runner, { runtime: 'python3', code: PY_CONNECT, input: { port }, network: allow() });
     expect(body.output).toEqual({ status: 200, body: 'pong /tunnel' });
   });
 
   it('a host outside the allow-list gets 403 from the proxy and never reaches the target', async () => {
     const before = seen.length;
-    const { body } = await invokeRunner(runner, { runtime: 'python3', code: PY_GET, input: { url: `http://127.0.0.1:${port}/denied` }, network: { mode: 'allow', hosts: ['api.example.com'] } });
-    expect(body.output.error).toMatch(/403/);
+    const { body } = await invokeRunner(runner, { runtime: 'python3', code: PY, input: { url: `http://127.0.0.1:${port}/denied` }, network: { mode: 'allow', hosts: ['api.example.com'] } });
+    expect(JSON.stringify(body.output)).toMatch(/403/);
     const wrongPort = await invokeRunner(runner, { runtime: 'node', code: JS_GET, input: { url: `http://127.0.0.1:${port}/denied` }, network: { mode: 'allow', hosts: ['127.0.0.1'] } });
     // undici reports a refused CONNECT as a cancelled request rather than a status.
     expect(wrongPort.body.output.status === 403 || typeof wrongPort.body.output.error === 'string').toBe(true);
@@ -98,13 +118,15 @@ describe('egress through the allow-list proxy', () => {
 
   it('bypassing the proxy finds no route: the allow-list sandbox still has only its own loopback', async () => {
     const { body } = await invokeRunner(runner, { runtime: 'python3', code: PY_DIRECT, input: { port }, network: allow() });
-    expect(body.output).toBe('ConnectionRefusedError');
+    // bubblewrap: only the sandbox's own loopback; wasm: no sockets at all.
+    expect(body.output).toBe(mode === 'bwrap' ? 'ConnectionRefusedError' : 'OSError');
   });
 
   it('by default the proxy refuses loopback and private addresses even when allow-listed', async () => {
     const before = seen.length;
-    const { body } = await invokeRunner(strict, { runtime: 'python3', code: PY_GET, input: { url: `http://localhost:${port}/private` }, network: { mode: 'allow', hosts: [`localhost:${port}`] } });
-    expect(body.output.error).toMatch(/403/);
+    const { body } = await invokeRunner(strict, { runtime: 'python3', code: PY, input: { url: `http://localhost:${port}/private` }, network: { mode: 'allow', hosts: [`localhost:${port}`] } });
+    expect(JSON.stringify(body.output)).toMatch(/403/);
     expect(seen.length).toBe(before);
   });
 });
+}

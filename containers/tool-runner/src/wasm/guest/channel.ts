@@ -6,7 +6,8 @@
  * Self-contained (imports nothing from the runner): this directory is all the
  * guest process may read besides its interpreter's package.
  */
-import { closeSync, createReadStream, readSync, writeSync } from 'node:fs';
+import { closeSync, readSync, writeSync } from 'node:fs';
+import { Socket } from 'node:net';
 
 export const FD = { job: 0, stdout: 1, stderr: 2, result: 3, fetchOut: 4, fetchIn: 5, status: 6 } as const;
 
@@ -96,10 +97,12 @@ export function fetchBridge(): (req: FetchRequest) => Promise<FetchReply> {
   const pending = new Map<number, (reply: FetchReply) => void>();
   let next = 0;
   let buffered = '';
-  let replies: ReturnType<typeof createReadStream> | null = null;
+  let replies: Socket | null = null;
   return (req) => {
     if (!replies) {
-      replies = createReadStream('', { fd: FD.fetchIn, encoding: 'utf8', autoClose: false });
+      // A libuv pipe handle, not an fs stream: a blocking read parked in the thread pool would hang process.exit().
+      replies = new Socket({ fd: FD.fetchIn, readable: true, writable: false });
+      replies.setEncoding('utf8');
       replies.on('data', (chunk: string | Buffer) => {
         buffered += chunk;
         let nl: number;
@@ -109,12 +112,13 @@ export function fetchBridge(): (req: FetchRequest) => Promise<FetchReply> {
           const { id, ...reply } = JSON.parse(line) as FetchReply & { id: number };
           pending.get(id)?.(reply as FetchReply);
           pending.delete(id);
-          if (pending.size === 0) replies?.pause();
+          // Only a fetch in flight keeps the guest alive, as in Node.
+          if (pending.size === 0) replies?.unref();
         }
       });
     }
     const id = ++next;
-    replies.resume();
+    replies.ref();
     return new Promise<FetchReply>((resolve) => {
       pending.set(id, resolve);
       writeAll(FD.fetchOut, `${JSON.stringify({ id, ...req })}\n`);
