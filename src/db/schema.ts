@@ -392,6 +392,8 @@ export const toolInvocations = sqliteTable(
     outputBytes: integer('output_bytes').notNull(),
     /** stdout + stderr bytes the tool wrote (excerpts are returned, never stored). */
     logBytes: integer('log_bytes').notNull(),
+    /** The runner's isolation mode that ran the tool; null when it did not run (invalid input, runner unavailable). */
+    sandbox: text('sandbox', { enum: ['bwrap', 'wasm'] }),
     createdAt: createdAt(),
   },
   (t) => [index('tool_invocations_tool_idx').on(t.tenantId, t.toolId, t.id)],

@@ -5,6 +5,7 @@ import pkg from '../../package.json';
 import { pingDb } from '../db/client';
 import { jsonContent, problemResponses } from '../lib/openapi';
 import { newRouter } from '../lib/router';
+import { runnerHealth, runnerTransport, SANDBOX_MODES } from '../tools/runner-client';
 
 const HealthSchema = z
   .object({
@@ -18,8 +19,11 @@ const HealthSchema = z
   .openapi('Health');
 
 const CheckSchema = z.object({ status: z.enum(['ok', 'fail']), latencyMs: z.number(), error: z.string().optional() });
+const ToolRunnerCheckSchema = CheckSchema.extend({
+  sandbox: z.enum(SANDBOX_MODES).nullable().openapi({ description: "The runner's isolation mode: `bwrap` (bubblewrap) or `wasm` (Pyodide / QuickJS); null when it did not answer" }),
+});
 const ReadySchema = z
-  .object({ status: z.enum(['ok', 'fail']), checks: z.object({ d1: CheckSchema, durableObject: CheckSchema }) })
+  .object({ status: z.enum(['ok', 'fail']), checks: z.object({ d1: CheckSchema, durableObject: CheckSchema, toolRunner: ToolRunnerCheckSchema }) })
   .openapi('Readiness');
 
 const TIMEOUT_MS = 3000;
@@ -87,7 +91,7 @@ export const healthRoutes = newRouter()
       method: 'get',
       path: '/health/ready',
       tags: ['Platform'],
-      summary: 'Readiness: D1 and a Durable Object round trip',
+      summary: "Readiness: D1, a Durable Object round trip and the tool runner (with its sandbox mode)",
       responses: {
         200: jsonContent(ReadySchema, 'All dependencies answer'),
         503: jsonContent(ReadySchema, 'A dependency failed; the failing check is named'),
@@ -95,12 +99,19 @@ export const healthRoutes = newRouter()
       },
     }),
     async (c) => {
-      const [d1, durableObject] = await Promise.all([
+      const transport = runnerTransport(c.get('config'), c.env);
+      let sandbox: (typeof SANDBOX_MODES)[number] | null = null;
+      const [d1, durableObject, runner] = await Promise.all([
         check(() => pingDb(c.env.DB)),
         check(() => tenantHubStub(c.env, '__health__').ping()),
+        check(async () => {
+          if (!transport) throw new Error('not configured');
+          sandbox = (await runnerHealth(transport, TIMEOUT_MS)).sandbox;
+        }),
       ]);
-      const ok = d1.status === 'ok' && durableObject.status === 'ok';
+      const toolRunner = { ...runner, sandbox };
+      const ok = d1.status === 'ok' && durableObject.status === 'ok' && toolRunner.status === 'ok';
       c.header('cache-control', 'no-store');
-      return c.json({ status: ok ? ('ok' as const) : ('fail' as const), checks: { d1, durableObject } }, ok ? 200 : 503);
+      return c.json({ status: ok ? ('ok' as const) : ('fail' as const), checks: { d1, durableObject, toolRunner } }, ok ? 200 : 503);
     },
   );

@@ -14,7 +14,7 @@ import { writeCounter } from '../observability/analytics';
 import { validateValue } from './json-schema';
 import type { ToolErrorType } from './model';
 import { resolveVersion } from './registry';
-import { callRunner, runnerTransport, type RunnerTransport } from './runner-client';
+import { callRunner, runnerTransport, type RunnerTransport, type SandboxMode } from './runner-client';
 
 /** What invoking a tool needs; build it with `toolDeps(env, config)` outside a request. */
 export interface ToolDeps {
@@ -33,6 +33,8 @@ export function toolDeps(env: Env, config: Config, source: 'api' | 'flow' = 'flo
 
 interface Invocation {
   invocationId: string;
+  /** The runner's isolation mode, when the tool ran. */
+  sandbox: SandboxMode | null;
   toolId: string;
   version: number;
   durationMs: number;
@@ -61,7 +63,7 @@ export async function invokeTool(deps: ToolDeps, tenantId: string, toolId: strin
   const scope = new TenantScope(deps.db, tenantId);
   const v = await resolveVersion(scope, toolId, version);
   const invocationId = newId('inv');
-  const base = { invocationId, toolId, version: v.version, durationMs: 0, stdout: '', stderr: '' };
+  const base: Invocation = { invocationId, sandbox: null, toolId, version: v.version, durationMs: 0, stdout: '', stderr: '' };
   let result: ToolResult;
   let logBytes = 0;
   let outputBytes = 0;
@@ -81,7 +83,7 @@ export async function invokeTool(deps: ToolDeps, tenantId: string, toolId: strin
         result = { ...base, ok: false, retryable: reply.retryable, retryAfterS: reply.retryAfterS, error: { type: 'sandbox_error', message: reply.message } };
       } else {
         const r = reply.result;
-        const ran = { ...base, durationMs: r.durationMs, stdout: r.stdout, stderr: r.stderr };
+        const ran = { ...base, sandbox: r.sandbox ?? null, durationMs: r.durationMs, stdout: r.stdout, stderr: r.stderr };
         logBytes = r.stdoutBytes + r.stderrBytes;
         if (!r.ok) result = { ...ran, ok: false, error: r.error };
         else {
@@ -108,6 +110,7 @@ export async function invokeTool(deps: ToolDeps, tenantId: string, toolId: strin
       inputBytes: bytes(input),
       outputBytes,
       logBytes,
+      sandbox: result.sandbox,
     })
     .run();
   // blob1 'tool_invocation', blob2 tool, blob3 version, blob4 runtime, blob5 outcome, blob6 source; double1 duration ms.

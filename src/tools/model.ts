@@ -100,8 +100,14 @@ export const InvokeBody = z
   .refine((b) => b.input !== undefined, { message: 'Required', path: ['input'] })
   .openapi('InvokeToolRequest');
 
+const Sandbox = z
+  .enum(['bwrap', 'wasm'])
+  .nullable()
+  .openapi({ description: 'The isolation that ran the tool: `bwrap` (bubblewrap namespaces) or `wasm` (Pyodide / QuickJS); null when it did not run' });
+
 const InvocationCommon = {
   invocationId: z.string().openapi({ example: 'inv_01hzy0000000000000000000000' }),
+  sandbox: Sandbox,
   toolId: z.string(),
   version: z.number().int(),
   durationMs: z.number().int(),
@@ -130,6 +136,7 @@ export const InvocationRecordSchema = z
     inputBytes: z.number().int(),
     outputBytes: z.number().int(),
     logBytes: z.number().int(),
+    sandbox: Sandbox,
     createdAt: Timestamp,
   })
   .openapi('ToolInvocation');

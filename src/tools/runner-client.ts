@@ -25,8 +25,14 @@ export interface RunnerRequest {
   network: { mode: 'none' } | { mode: 'allow'; hosts: string[] };
 }
 
+/** The runner's isolation mode (containers/tool-runner/src/mode.ts). */
+export type SandboxMode = 'bwrap' | 'wasm';
+export const SANDBOX_MODES = ['bwrap', 'wasm'] as const satisfies readonly SandboxMode[];
+
 /** The runner's answer (containers/tool-runner/src/protocol.ts `InvocationResult`). */
 export type RunnerResult = {
+  /** Which isolation ran the tool (absent from runners older than the wasm mode). */
+  sandbox?: SandboxMode;
   durationMs: number;
   stdout: string;
   stderr: string;
@@ -105,4 +111,15 @@ export async function callRunner(transport: RunnerTransport, secret: string, req
   } catch {
     return { ran: false, retryable: true, retryAfterS: null, message: 'The tool runner sent an unreadable answer.' };
   }
+}
+
+/** GET /health on the runner (unsigned: it reveals no secrets); throws when it does not answer 200. */
+export async function runnerHealth(transport: RunnerTransport, timeoutMs: number): Promise<{ sandbox: SandboxMode | null }> {
+  const res = await transport(new Request('http://tool-runner/health', { signal: AbortSignal.timeout(timeoutMs) }));
+  if (res.status !== 200) {
+    await res.body?.cancel();
+    throw new Error(`the tool runner answered ${res.status}`);
+  }
+  const body = (await res.json()) as { sandbox?: unknown };
+  return { sandbox: SANDBOX_MODES.includes(body.sandbox as SandboxMode) ? (body.sandbox as SandboxMode) : null };
 }

@@ -42,6 +42,7 @@ export function invocationView(i: typeof toolInvocations.$inferSelect) {
     inputBytes: i.inputBytes,
     outputBytes: i.outputBytes,
     logBytes: i.logBytes,
+    sandbox: i.sandbox ?? null,
     createdAt: i.createdAt,
   };
 }

@@ -1,5 +1,5 @@
 import { exports } from 'cloudflare:workers';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 
 describe('health', () => {
   it('GET /health names the service, version and environment', async () => {
@@ -17,12 +17,13 @@ describe('health', () => {
     expect(await res.json()).toEqual({ status: 'ok' });
   });
 
-  it('GET /health/ready checks D1 and a Durable Object round trip', async () => {
+  it('GET /health/ready checks D1, a Durable Object round trip and the tool runner, naming its sandbox', async () => {
     const res = await exports.default.fetch('https://api.test/health/ready');
     expect(res.status).toBe(200);
-    const body = await res.json<{ status: string; checks: Record<string, { status: string }> }>();
+    const body = await res.json<{ status: string; checks: Record<string, { status: string; sandbox?: string }> }>();
     expect(body.status).toBe('ok');
     expect(body.checks.d1?.status).toBe('ok');
     expect(body.checks.durableObject?.status).toBe('ok');
+    expect(body.checks.toolRunner).toMatchObject({ status: 'ok', sandbox: inject('toolRunnerSandbox') });
   });
 });

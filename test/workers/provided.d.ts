@@ -7,5 +7,6 @@ declare module 'vitest' {
     webhookReceiverUrl: string;
     flowHttpUrl: string;
     toolRunnerUrl: string;
+    toolRunnerSandbox: 'bwrap' | 'wasm';
   }
 }

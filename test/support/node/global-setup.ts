@@ -18,6 +18,8 @@ declare module 'vitest' {
     flowHttpUrl: string;
     /** The real tool runner (containers/tool-runner), on the port vitest.config.ts chose. */
     toolRunnerUrl: string;
+    /** The isolation mode that runner picked for this machine ('bwrap' where namespaces work, else 'wasm'). */
+    toolRunnerSandbox: 'bwrap' | 'wasm';
   }
 }
 
@@ -33,11 +35,14 @@ export default async function setup(project: TestProject) {
   const toolRunner = await startToolRunner({
     secret: DEFAULT_TEST_SECRETS.TOOL_RUNNER_SECRET,
     port: Number(process.env.EDGECREW_TOOL_RUNNER_PORT ?? 0),
+    // The runner's own choice (bubblewrap where it works), unless TOOL_SANDBOX=bwrap|wasm asks for one.
+    ...(process.env.TOOL_SANDBOX === 'bwrap' || process.env.TOOL_SANDBOX === 'wasm' ? { sandbox: process.env.TOOL_SANDBOX } : {}),
     // Loopback egress targets are allowed so allow-list tools can reach a local server.
     // Test files run in parallel, each with a few invocations at once: room enough that none sees 503.
     env: { TOOL_RUNNER_CONCURRENCY: '16', TOOL_RUNNER_EGRESS_ALLOW_PRIVATE: '1' },
   });
   project.provide('toolRunnerUrl', toolRunner.url);
+  project.provide('toolRunnerSandbox', toolRunner.sandbox);
   return async () => {
     await sentry.close();
     await openai.close();

@@ -14,7 +14,7 @@ describe('invoking tools', () => {
     const py = await createTool(t);
     const js = await createTool(t, { runtime: 'node', code: JS_HELLO });
     const a = await body(await invoke(t, py.id, { input: { name: 'Py' } }), 200);
-    expect(a).toMatchObject({ ok: true, toolId: py.id, version: 1, output: { greeting: 'Hello, Py!' }, stdout: 'hello from python\n', stderr: '' });
+    expect(a).toMatchObject({ ok: true, sandbox: inject('toolRunnerSandbox'), toolId: py.id, version: 1, output: { greeting: 'Hello, Py!' }, stdout: 'hello from python\n', stderr: '' });
     expect(a.invocationId).toMatch(/^inv_/);
     expect(a.durationMs).toBeGreaterThan(0);
     const b = await body(await invoke(t, js.id, { input: { name: 'JS' } }), 200);
@@ -69,15 +69,27 @@ describe('invoking tools', () => {
   it('an allow-listed host is reachable through the egress proxy; any other is not', async () => {
     const t = await signup('inv-net');
     const target = new URL(inject('fakeSentryUrl'));
-    const code = [
-      'import urllib.request',
-      'def main(input):',
-      '    try:',
-      '        with urllib.request.urlopen(input["url"], timeout=5) as r:',
-      '            return {"status": r.status}',
-      '    except Exception as err:',
-      '        return {"error": type(err).__name__}',
-    ].join('\n');
+    // wasm mode has no sockets: the same outcomes through the fetch its sandbox provides.
+    const code =
+      inject('toolRunnerSandbox') === 'bwrap'
+        ? [
+            'import urllib.request',
+            'def main(input):',
+            '    try:',
+            '        with urllib.request.urlopen(input["url"], timeout=5) as r:',
+            '            return {"status": r.status}',
+            '    except Exception as err:',
+            '        return {"error": type(err).__name__}',
+          ].join('\n')
+        : [
+            'from js import fetch',
+            'async def main(input):',
+            '    try:',
+            '        r = await fetch(input["url"])',
+            '    except Exception:',
+            '        return {"error": "URLError"}',
+            '    return {"status": r.status} if r.status < 400 else {"error": "HTTPError"}',
+          ].join('\n');
     const url = `${target.origin}/__received`;
     const allowed = await createTool(t, { code, inputSchema: true, outputSchema: null, network: { allow: [target.host] } });
     const denied = await createTool(t, { code, inputSchema: true, outputSchema: null, network: { allow: ['api.example.com'] } });
@@ -87,16 +99,17 @@ describe('invoking tools', () => {
     expect((await body(await invoke(t, none.id, { input: { url } }), 200)).output).toEqual({ error: 'URLError' }); // no route at all
   });
 
-  it('records every invocation (outcome, duration, bytes) in the log', async () => {
+  it('records every invocation (outcome, duration, bytes, sandbox) in the log', async () => {
     const t = await signup('inv-log');
     const tool = await createTool(t);
     await body(await invoke(t, tool.id, { input: { name: 'one' } }), 200);
     await body(await invoke(t, tool.id, { input: { name: 7 } }), 422);
     const log = await body(await call(`/v1/tools/${tool.id}/invocations`, { token: t.accessToken }), 200);
     expect(log.data).toHaveLength(2);
-    expect(log.data[1]).toMatchObject({ toolId: tool.id, version: 1, source: 'api', outcome: 'ok', inputBytes: JSON.stringify({ name: 'one' }).length, outputBytes: JSON.stringify({ greeting: 'Hello, one!' }).length, logBytes: 18 });
+    expect(log.data[1]).toMatchObject({ toolId: tool.id, version: 1, source: 'api', outcome: 'ok', inputBytes: JSON.stringify({ name: 'one' }).length, outputBytes: JSON.stringify({ greeting: 'Hello, one!' }).length, logBytes: 18, sandbox: inject('toolRunnerSandbox') });
     expect(log.data[1].durationMs).toBeGreaterThan(0);
-    expect(log.data[0]).toMatchObject({ outcome: 'invalid_input', outputBytes: 0 });
+    // The tool never ran: no sandbox to name.
+    expect(log.data[0]).toMatchObject({ outcome: 'invalid_input', outputBytes: 0, sandbox: null });
   });
 
   it('invokeTool (the flow engine entry) runs latest or a pinned version and never crosses tenants', async () => {
