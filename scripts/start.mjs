@@ -8,8 +8,15 @@
  *   5. the demo tenant seeded through the public API (scripts/seed.mjs), then a summary
  * Ctrl-C (SIGINT) or SIGTERM stops every service, including workerd.
  *
- * Options: PORT (default 8787), --no-seed, --help.
+ * The tool runner: by default the runner as a local process, which picks its own
+ * sandbox (bubblewrap where user namespaces work, WebAssembly otherwise; printed at
+ * the end). With --containers (or EDGECREW_CONTAINERS=1) and a reachable Docker
+ * engine, wrangler dev builds and runs the real tool-runner image instead, the
+ * production path. Nothing optional (bubblewrap, Docker) is required to start.
+ *
+ * Options: PORT (default 8787), --no-seed, --containers, --help.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, resolve } from 'node:path';
@@ -24,11 +31,14 @@ const READY_TIMEOUT_MS = 60_000;
 const STOP_GRACE_MS = 10_000;
 const log = logger('start');
 
-const USAGE = `Usage: npm start [-- --no-seed]
+const USAGE = `Usage: npm start [-- --no-seed] [-- --containers]
 
-Runs Edgecrew locally: wrangler dev (workerd) with local D1, Durable Objects and Queues.
+Runs Edgecrew locally: wrangler dev (workerd) with local D1, Durable Objects and Queues,
+and the tool runner (sandbox chosen automatically: bubblewrap, else WebAssembly).
   PORT=8787      port to listen on (127.0.0.1)
-  --no-seed      do not create/log in the demo tenant`;
+  --no-seed      do not create/log in the demo tenant
+  --containers   run the tool-runner image through wrangler's local containers
+                 (needs a reachable Docker engine; same as EDGECREW_CONTAINERS=1)`;
 
 // ---------------------------------------------------------------------------
 // options
@@ -38,9 +48,10 @@ if (argv.includes('--help') || argv.includes('-h')) {
   console.log(USAGE);
   process.exit(0);
 }
-const unknown = argv.filter((a) => !['--no-seed'].includes(a));
+const unknown = argv.filter((a) => !['--no-seed', '--containers'].includes(a));
 if (unknown.length > 0) fail(`unknown option ${unknown.join(' ')}\n\n${USAGE}`);
 const seed = !argv.includes('--no-seed');
+const containersAsked = argv.includes('--containers') || process.env.EDGECREW_CONTAINERS === '1';
 const port = Number(process.env.PORT || 8787);
 if (!Number.isInteger(port) || port < 1 || port > 65535) fail(`PORT must be a port number, got ${JSON.stringify(process.env.PORT)}`);
 const baseUrl = `http://${HOST}:${port}`;
@@ -56,18 +67,42 @@ const wrangler = (...args) => ({ command: process.execPath, args: [WRANGLER, ...
 // ---------------------------------------------------------------------------
 // services: one entry each; `ready` (optional) is polled before seeding
 // ---------------------------------------------------------------------------
+/** Whether a Docker engine answers (`docker info`); the reason when not. */
+function dockerEngine() {
+  const r = spawnSync(process.env.WRANGLER_DOCKER_BIN || 'docker', ['info', '--format', '{{.ServerVersion}}'], { encoding: 'utf8', timeout: 15_000 });
+  if (r.error) return { ok: false, reason: r.error.code === 'ENOENT' ? 'the docker CLI is not installed' : r.error.message };
+  if (r.status !== 0) return { ok: false, reason: (r.stderr || r.stdout).trim().split('\n').pop() || `docker info exited ${r.status}` };
+  return { ok: true, version: r.stdout.trim() };
+}
+
 // The tool runner (containers/tool-runner), the same start script the container image runs; its
 // port and secret come from .dev.vars (TOOL_RUNNER_URL, TOOL_RUNNER_SECRET), filled in by main().
 const toolRunner = { name: 'tool-runner', command: process.execPath, args: [resolve(ROOT, 'containers', 'tool-runner', 'src', 'main.ts')], cwd: ROOT, env: {} };
-const SERVICES = [
-  toolRunner,
-  {
-    name: 'api',
-    // --enable-containers=false: the [[containers]] entry is production's runner; locally it is the process above.
-    ...wrangler('dev', '--port', String(port), '--ip', HOST, '--local', '--show-interactive-dev-session=false', '--enable-containers=false'),
-    ready: `${baseUrl}/health/ready`,
-  },
-];
+const api = {
+  name: 'api',
+  // --enable-containers=false: the [[containers]] entry is production's runner; locally it is the process above.
+  ...wrangler('dev', '--port', String(port), '--ip', HOST, '--local', '--show-interactive-dev-session=false', '--enable-containers=false'),
+  ready: `${baseUrl}/health/ready`,
+};
+const SERVICES = [toolRunner, api];
+/** 'process' (the runner beside wrangler dev) or 'container' (wrangler's local containers run the image). */
+let runnerHost = 'process';
+
+/** --containers: the real image through wrangler's local containers, when a Docker engine answers; otherwise say why and run the process. */
+function chooseRunnerHost() {
+  if (!containersAsked) return;
+  const docker = dockerEngine();
+  if (!docker.ok) {
+    log.error(`--containers: no Docker engine is reachable (${docker.reason}).`);
+    log.error('Running the tool runner as a local process instead. Start Docker (or point DOCKER_HOST at one) to use local containers.');
+    return;
+  }
+  log.info(`--containers: Docker ${docker.version} answers; wrangler dev builds and runs containers/tool-runner (the first build takes a while).`);
+  runnerHost = 'container';
+  SERVICES.splice(SERVICES.indexOf(toolRunner), 1);
+  // The Worker reaches the container through the TOOL_RUNNER binding once TOOL_RUNNER_URL is empty (src/tools/runner-client.ts).
+  api.args = api.args.map((a) => (a === '--enable-containers=false' ? '--enable-containers' : a)).concat(['--var', 'TOOL_RUNNER_URL:']);
+}
 
 /** Points the tool-runner service at .dev.vars' TOOL_RUNNER_URL and secret. */
 function configureToolRunner() {
@@ -162,13 +197,31 @@ function box(title, rows) {
   return [`┌─ ${title} ${rule}`, ...rows.map((l) => (l ? `│ ${l}` : '│')), `└${'─'.repeat(title.length + rule.length + 3)}`].join('\n');
 }
 
-function summary(creds) {
+/** The sandbox the runner reports through the API's readiness check (works for the process and the container). */
+async function runnerSandbox() {
+  try {
+    const res = await fetch(`${baseUrl}/health/ready`, { signal: AbortSignal.timeout(10_000), headers: { 'cf-connecting-ip': HOST } });
+    const body = await res.json();
+    let reason = null;
+    if (runnerHost === 'process' && toolRunner.ready) {
+      reason = (await (await fetch(toolRunner.ready, { signal: AbortSignal.timeout(5_000) })).json()).sandboxReason ?? null;
+    }
+    return { mode: body.checks?.toolRunner?.sandbox ?? null, reason };
+  } catch {
+    return { mode: null, reason: null };
+  }
+}
+
+function summary(creds, sandbox) {
+  const where = runnerHost === 'container' ? 'local container (wrangler dev, Docker)' : toolRunner.ready?.replace(/\/health$/, '');
+  const mode = sandbox.mode === 'bwrap' ? 'bubblewrap' : sandbox.mode === 'wasm' ? 'WebAssembly (Pyodide, QuickJS)' : 'unknown';
   const rows = [
     `API          ${baseUrl}`,
     `Docs         ${baseUrl}/docs`,
     `OpenAPI      ${baseUrl}/openapi.json`,
     `Health       ${baseUrl}/health/ready`,
-    `Tool runner  ${toolRunner.ready?.replace(/\/health$/, '') ?? 'not started'}   (sandboxed tools)`,
+    `Tool runner  ${where}`,
+    `Sandbox      ${mode}`,
     '',
   ];
   if (creds) {
@@ -198,8 +251,9 @@ async function main() {
   if (vars.appended.length > 0) log.info(`added ${vars.appended.join(', ')} to .dev.vars`);
   for (const key of vars.empty) log.error(`warning: ${key} is empty in .dev.vars; sign-in will fail. Delete that line and run npm start again to generate it.`);
 
+  chooseRunnerHost();
   const runnerUrl = configureToolRunner();
-  if (!(await portFree(Number(runnerUrl.port)))) fail(`port ${runnerUrl.port} for the tool runner (TOOL_RUNNER_URL in .dev.vars) is in use. Stop it or change TOOL_RUNNER_URL.`);
+  if (runnerHost === 'process' && !(await portFree(Number(runnerUrl.port)))) fail(`port ${runnerUrl.port} for the tool runner (TOOL_RUNNER_URL in .dev.vars) is in use. Stop it or change TOOL_RUNNER_URL.`);
   if (!(await portFree(port))) fail(`port ${port} on ${HOST} is in use (another npm start?). Stop it or choose another: PORT=8788 npm start`);
 
   log.info('applying D1 migrations to the local database…');
@@ -227,6 +281,11 @@ async function main() {
     }
   }
 
+  const sandbox = await runnerSandbox();
+  if (stopping) return;
+  if (sandbox.mode) log.info(`tool sandbox: ${sandbox.mode}${sandbox.reason ? ` (${sandbox.reason})` : ''}`);
+  else log.error('warning: could not read the tool runner\'s sandbox mode from /health/ready.');
+
   let creds;
   if (seed) {
     try {
@@ -239,7 +298,7 @@ async function main() {
     }
   }
   if (stopping) return;
-  process.stdout.write(`\n${summary(creds)}\n\n`);
+  process.stdout.write(`\n${summary(creds, sandbox)}\n\n`);
 }
 
 main().catch((err) => {

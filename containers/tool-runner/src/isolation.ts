@@ -8,13 +8,14 @@ import { WarmPool } from './wasm/pool.ts';
 import { makePythonSnapshot } from './wasm/snapshot.ts';
 import { runInWasm } from './wasm/supervisor.ts';
 
-export function createIsolation(cfg: RunnerConfig, mode: SandboxMode, log: (msg: string, fields?: Record<string, unknown>) => void): Isolation {
+/** `reason` (why this mode was chosen) is reported on /health beside the mode. */
+export function createIsolation(cfg: RunnerConfig, mode: SandboxMode, reason: string, log: (msg: string, fields?: Record<string, unknown>) => void): Isolation {
   if (mode === 'bwrap') {
     const bootstraps = {
       node: readFileSync(new URL('../bootstrap/node.mjs', import.meta.url)),
       python3: readFileSync(new URL('../bootstrap/python.py', import.meta.url)),
     };
-    return { mode, run: (req, running) => runInSandbox(cfg, bootstraps, req, running), health: () => ({}), close: () => undefined };
+    return { mode, run: (req, running) => runInSandbox(cfg, bootstraps, req, running), health: () => ({ sandboxReason: reason }), close: () => undefined };
   }
   const entries = guestEntries();
   let snapshot: string | null = null;
@@ -28,5 +29,5 @@ export function createIsolation(cfg: RunnerConfig, mode: SandboxMode, log: (msg:
     })
     .catch((err: Error) => log('pyodide snapshot failed; Python guests load from scratch', { message: err.message }))
     .finally(() => pool.fill('python3'));
-  return { mode, run: (req, running) => runInWasm(cfg, pool, req, running), health: () => ({ pool: pool.stats() }), close: () => pool.close() };
+  return { mode, run: (req, running) => runInWasm(cfg, pool, req, running), health: () => ({ sandboxReason: reason, pool: pool.stats() }), close: () => pool.close() };
 }

@@ -40,7 +40,7 @@ if (!choice.ok) {
   process.exit(1);
 }
 log('sandbox', { mode: choice.mode, reason: choice.reason });
-const isolation = createIsolation(config, choice.mode, log);
+const isolation = createIsolation(config, choice.mode, choice.reason, log);
 // The secret stays in this process only: sandboxes get --clearenv / an empty environment.
 delete process.env.TOOL_RUNNER_SECRET;
 

@@ -1,6 +1,6 @@
 /**
  * The runner's HTTP surface:
- *   GET  /health          → 200 { status, sandbox, active, capacity, pool? } (no secrets; for readiness probes)
+ *   GET  /health          → 200 { status, sandbox, sandboxReason, active, capacity, pool? } (no secrets; for readiness probes)
  *   POST /v1/invocations  → signed; runs one invocation, 200 with its typed result
  * Unsigned, stale, replayed or badly signed requests → 401. Over capacity → 503
  * with Retry-After. Bodies over the limit → 413. Everything else → 404/405.
