@@ -26,8 +26,8 @@ export function guestEntries(): Record<Runtime, { script: string; args: string[]
   const ffiTypes = file('@jitl/quickjs-ffi-types');
   const pkg = (entry: string) => path.dirname(path.dirname(entry)); // <pkg>/dist/index.mjs → <pkg>
   return {
-    python3: { script: path.join(GUEST_DIR, 'python.ts'), args: [pyodide], read: [pyodide] },
-    node: { script: path.join(GUEST_DIR, 'quickjs.ts'), args: [core, variant], read: [pkg(core), pkg(variant), pkg(ffiTypes)] },
+    python3: { script: fileURLToPath(new URL('./guest/python.ts', import.meta.url)), args: [pyodide], read: [pyodide] },
+    node: { script: fileURLToPath(new URL('./guest/quickjs.ts', import.meta.url)), args: [core, variant], read: [pkg(core), pkg(variant), pkg(ffiTypes)] },
   };
 }
 
