@@ -1,18 +1,24 @@
 #!/usr/bin/env node
 /**
- * npm run bench:tools — hello-tool invocation latency and throughput, through the API and
- * directly at the tool runner (the difference is the platform's overhead).
+ * npm run bench:tools — hello-tool invocation latency and throughput in each sandbox mode side by
+ * side (bubblewrap and WebAssembly, directly at the tool runner, with wasm/bwrap ratios), each
+ * runtime's cold start (the first Python and the first JavaScript invocation after a runner
+ * starts), and the API's overhead on top of the runner (the runner's own choice of mode).
  *
  * Starts the real tool runner (containers/tool-runner/src/main.ts, the image's entrypoint) and the
  * real Worker bundle (wrangler deploy --dry-run) on workerd through Miniflare (lib/workers.mjs),
  * the Worker pointed at the runner with TOOL_RUNNER_URL. A tenant (plan pro: 6,000 requests a
  * minute) and an admin API key go straight into D1; the tools are registered through the API.
  *
- *   latency     BENCH_TOOL_REQUESTS sequential invocations per runtime and path (after 3 warm-ups):
- *               p50/p99 ms. API = POST /v1/tools/{id}/invoke (auth, validation, D1 reads, the
- *               signed runner call, the invocation row). Direct = a signed POST /v1/invocations.
- *   throughput  the JavaScript hello tool at concurrency BENCH_TOOL_CONCURRENCY (8) for
- *               BENCH_TOOL_DURATION seconds per path: invocations/s, p50/p99.
+ *   modes       per mode the machine can run (bubblewrap is skipped, with the probe's reason, where
+ *               it cannot): a fresh runner per runtime for the cold start (spawn → listening →
+ *               first result), then one runner for BENCH_TOOL_REQUESTS sequential invocations per
+ *               runtime (after 3 warm-ups; p50/p99 ms) and each runtime at concurrency
+ *               BENCH_TOOL_CONCURRENCY (8) for BENCH_TOOL_DURATION seconds (invocations/s, p50/p99).
+ *               All direct: a signed POST /v1/invocations. Ratios are wasm ÷ bwrap.
+ *   API         BENCH_TOOL_REQUESTS sequential invocations per runtime through POST
+ *               /v1/tools/{id}/invoke (auth, validation, D1 reads, the signed runner call, the
+ *               invocation row) beside the same number direct: the platform's overhead.
  *
  * Closed-loop clients rather than autocannon: every runner request needs a fresh signature (the
  * runner refuses replays). Writes bench-results/tools-<timestamp>.json. Exits 1 on any failure.
@@ -23,7 +29,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { startToolRunner } from '../../test/support/node/tool-runner.ts';
+import { sandboxModes, startToolRunner } from '../../test/support/node/tool-runner.ts';
 import { applyMigrations, buildWorker, readMigrations, ROOT, startWorkers, TEST_VARS } from './lib/workers.mjs';
 
 const REQUESTS = Number(process.env.BENCH_TOOL_REQUESTS ?? 40);
@@ -97,6 +103,43 @@ async function closedLoop(fn, concurrency, durationS) {
   return { perSecond: Math.round((ms.length / elapsedS) * 10) / 10, errors, ...stats(ms) };
 }
 
+/** A fresh runner in `mode`: ms to listening, then ms for its first `runtime` invocation (sent as soon as it listens). */
+async function coldStart(mode, runtime) {
+  const t0 = performance.now();
+  const runner = await startToolRunner({ secret: SECRET, sandbox: mode, warm: false });
+  const listeningMs = performance.now() - t0;
+  try {
+    const firstMs = await direct(runner, runtime)();
+    return { listeningMs: Math.round(listeningMs), firstInvocationMs: Math.round(firstMs), totalMs: Math.round(performance.now() - t0) };
+  } finally {
+    await runner.stop();
+  }
+}
+
+async function benchMode(mode) {
+  const cold = {};
+  for (const runtime of ['python3', 'node']) {
+    log(`${mode}: cold start, ${runtime}`);
+    cold[runtime] = await coldStart(mode, runtime);
+  }
+  const runner = await startToolRunner({ secret: SECRET, sandbox: mode, env: { TOOL_RUNNER_CONCURRENCY: String(Math.max(CONCURRENCY, 4)) } });
+  try {
+    const latency = {};
+    const throughput = {};
+    for (const runtime of ['node', 'python3']) {
+      log(`${mode}: latency, ${runtime}: ${REQUESTS} sequential invocations`);
+      latency[runtime] = await sequential(direct(runner, runtime), REQUESTS);
+      log(`${mode}: throughput, ${runtime}: concurrency ${CONCURRENCY} for ${DURATION_S}s`);
+      throughput[runtime] = await closedLoop(direct(runner, runtime), CONCURRENCY, DURATION_S);
+    }
+    return { cold, latency, throughput };
+  } finally {
+    await runner.stop();
+  }
+}
+
+const ratio = (a, b) => (a == null || b == null || b === 0 ? null : Math.round((a / b) * 100) / 100);
+
 async function seedTenant(db, pepper) {
   const tenantId = `tnt_benchtools${randomBytes(4).toString('hex')}`;
   const key = `ek_live_${randomBytes(32).toString('base64url')}`;
@@ -109,7 +152,25 @@ async function seedTenant(db, pepper) {
 }
 
 async function main() {
-  log(`starting the tool runner and building the Worker…`);
+  const modes = sandboxModes();
+  for (const m of modes) if (m.skip) log(`${m.mode}: skipped (${m.skip})`);
+  const byMode = {};
+  for (const { mode } of modes.filter((m) => !m.skip)) byMode[mode] = await benchMode(mode);
+  const ratios = {};
+  if (byMode.bwrap && byMode.wasm) {
+    for (const runtime of ['node', 'python3']) {
+      const [w, b] = [byMode.wasm, byMode.bwrap];
+      ratios[runtime] = {
+        latencyP50: ratio(w.latency[runtime].p50, b.latency[runtime].p50),
+        latencyP99: ratio(w.latency[runtime].p99, b.latency[runtime].p99),
+        throughputP50: ratio(w.throughput[runtime].p50, b.throughput[runtime].p50),
+        perSecond: ratio(w.throughput[runtime].perSecond, b.throughput[runtime].perSecond),
+        coldStart: ratio(w.cold[runtime].totalMs, b.cold[runtime].totalMs),
+      };
+    }
+  }
+
+  log('API overhead: starting a runner (its own choice of mode) and building the Worker…');
   const runner = await startToolRunner({ secret: SECRET, env: { TOOL_RUNNER_CONCURRENCY: String(Math.max(CONCURRENCY, 4)) } });
   const build = await buildWorker();
   // lib/workers.mjs binds wrangler.toml's [vars] plus TEST_VARS; the runner's address and secret join them for this run.
@@ -125,32 +186,50 @@ async function main() {
       if (res.status !== 201) throw new Error(`creating the ${runtime} tool: ${res.status} ${await res.text()}`);
       tools[runtime] = (await res.json()).id;
     }
-    const latency = {};
+    const viaApiLatency = {};
     for (const runtime of ['node', 'python3']) {
-      log(`latency, ${runtime}: ${REQUESTS} sequential invocations per path`);
-      latency[runtime] = { api: await sequential(viaApi(api, tools[runtime]), REQUESTS), direct: await sequential(direct(runner, runtime), REQUESTS) };
-      latency[runtime].overheadP50Ms = Math.round((latency[runtime].api.p50 - latency[runtime].direct.p50) * 10) / 10;
+      log(`API (${runner.sandbox}), ${runtime}: ${REQUESTS} sequential invocations per path`);
+      viaApiLatency[runtime] = { api: await sequential(viaApi(api, tools[runtime]), REQUESTS), direct: await sequential(direct(runner, runtime), REQUESTS) };
+      viaApiLatency[runtime].overheadP50Ms = Math.round((viaApiLatency[runtime].api.p50 - viaApiLatency[runtime].direct.p50) * 10) / 10;
     }
-    log(`throughput, node: concurrency ${CONCURRENCY} for ${DURATION_S}s per path`);
-    const throughput = { api: await closedLoop(viaApi(api, tools.node), CONCURRENCY, DURATION_S), direct: await closedLoop(direct(runner, 'node'), CONCURRENCY, DURATION_S) };
 
-    const row = (name, s) => `${name.padEnd(28)} ${String(s.p50).padStart(8)} ${String(s.p99).padStart(8)}${s.perSecond !== undefined ? String(s.perSecond).padStart(10) : ''}`;
-    console.log(`\n${'hello tool'.padEnd(28)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)}`);
+    const cell = (v, w = 9) => String(v ?? '-').padStart(w);
+    const modeNames = Object.keys(byMode);
+    console.log(`\nhello tool, direct to the runner (ms; inv/s at concurrency ${CONCURRENCY})`);
+    console.log(`${'runtime'.padEnd(10)}${'mode'.padEnd(7)}${cell('p50')}${cell('p99')}${cell('c8 p50')}${cell('c8 p99')}${cell('inv/s')}${cell('cold ms', 10)}`);
     for (const runtime of ['node', 'python3']) {
-      console.log(row(`${runtime} via API`, latency[runtime].api));
-      console.log(row(`${runtime} direct to runner`, latency[runtime].direct));
+      for (const mode of modeNames) {
+        const r = byMode[mode];
+        console.log(`${runtime.padEnd(10)}${mode.padEnd(7)}${cell(r.latency[runtime].p50)}${cell(r.latency[runtime].p99)}${cell(r.throughput[runtime].p50)}${cell(r.throughput[runtime].p99)}${cell(r.throughput[runtime].perSecond)}${cell(r.cold[runtime].totalMs, 10)}`);
+      }
+      if (ratios[runtime]) {
+        const q = ratios[runtime];
+        console.log(`${runtime.padEnd(10)}${'ratio'.padEnd(7)}${cell(q.latencyP50)}${cell(q.latencyP99)}${cell(q.throughputP50)}${cell('')}${cell(q.perSecond)}${cell(q.coldStart, 10)}`);
+      }
     }
-    console.log(`\n${`concurrency ${CONCURRENCY}, node`.padEnd(28)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'inv/s'.padStart(9)}`);
-    console.log(row('via API', throughput.api));
-    console.log(row('direct to runner', throughput.direct));
+    console.log('ratio = wasm ÷ bwrap; cold = a fresh runner: spawn → listening → first result of that runtime.');
+    console.log(`\n${`via the API (${runner.sandbox})`.padEnd(28)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)}`);
+    for (const runtime of ['node', 'python3']) {
+      console.log(`${`${runtime} via API`.padEnd(28)} ${cell(viaApiLatency[runtime].api.p50, 8)} ${cell(viaApiLatency[runtime].api.p99, 8)}`);
+      console.log(`${`${runtime} direct to runner`.padEnd(28)} ${cell(viaApiLatency[runtime].direct.p50, 8)} ${cell(viaApiLatency[runtime].direct.p99, 8)}`);
+    }
 
-    const report = { startedAt: new Date().toISOString(), machine: { cpus: os.cpus().length, node: process.version }, config: { REQUESTS, DURATION_S, CONCURRENCY }, latency, throughput };
+    const report = {
+      startedAt: new Date().toISOString(),
+      machine: { cpus: os.cpus().length, node: process.version, loadavg: os.loadavg() },
+      config: { REQUESTS, DURATION_S, CONCURRENCY },
+      skipped: Object.fromEntries(modes.filter((m) => m.skip).map((m) => [m.mode, m.skip])),
+      modes: byMode,
+      ratios,
+      api: { sandbox: runner.sandbox, latency: viaApiLatency },
+    };
     const outDir = path.join(ROOT, 'bench-results');
     await mkdir(outDir, { recursive: true });
     const file = path.join(outDir, `tools-${report.startedAt.replace(/[:.]/g, '-')}.json`);
     await writeFile(file, `${JSON.stringify(report, null, 2)}\n`);
     console.log(`\nwrote ${path.relative(ROOT, file)}`);
-    return throughput.api.errors + throughput.direct.errors > 0 ? 1 : 0;
+    const errors = Object.values(byMode).flatMap((m) => Object.values(m.throughput).map((t) => t.errors));
+    return errors.some((e) => e > 0) ? 1 : 0;
   } finally {
     await mf.dispose().catch(() => {});
     await build.cleanup().catch(() => {});

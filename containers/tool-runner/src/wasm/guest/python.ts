@@ -66,16 +66,19 @@ py.setStdin({ stdin: () => null });
 py.runPython(PRELOAD);
 py.runPython(readFileSync(new URL('./bootstrap.py', import.meta.url), 'utf8'), { filename: '/opt/edgecrew/bootstrap.py' });
 const run = py.globals.get('run') as (input: string) => Promise<string | number>;
+const FS = py.FS;
+FS.mkdirTree(TOOL_DIR);
+readOnly(FS, '/');
+lockDown();
 
 signalReady();
 const job = readJob();
 network = job.network;
-lockDown();
-
-const FS = py.FS;
-FS.mkdirTree(TOOL_DIR);
+// The tool's file goes into the read-only tree as the file system's owner would put it there.
+FS.ignorePermissions = true;
 FS.writeFile(`${TOOL_DIR}/main.py`, job.code);
-readOnly(FS, '/');
+FS.chmod(`${TOOL_DIR}/main.py`, 0o444);
+FS.ignorePermissions = false;
 limitWorkArea(FS, job.workDirBytes);
 
 const result = await run(JSON.stringify(job.input ?? null));

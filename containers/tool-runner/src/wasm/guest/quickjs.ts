@@ -32,17 +32,20 @@ const variant = (await import(pathToFileURL(variantEntry).href)) as { default: P
 const quickjs = await core.newQuickJSWASMModuleFromVariant(variant.default);
 const prelude = readFileSync(new URL('./prelude.js', import.meta.url), 'utf8');
 const bridge = fetchBridge();
+let network: 'none' | 'allow' = 'none';
 
-signalReady();
-const job = readJob();
+// A fresh runtime and context, set up in the warm pool (not on the tool's clock); used for this one job only.
 lockDown();
-
 const runtime = quickjs.newRuntime();
-runtime.setMemoryLimit(job.memoryMb * 1024 * 1024);
 runtime.setMaxStackSize(MAX_STACK_BYTES);
 const ctx = runtime.newContext();
 installHost(ctx);
 unwrap(ctx.evalCode(prelude, 'edgecrew:prelude'));
+
+signalReady();
+const job = readJob();
+network = job.network;
+runtime.setMemoryLimit(job.memoryMb * 1024 * 1024);
 
 try {
   const ns = await settle(unwrap(ctx.evalCode(job.code, TOOL, { type: 'module' })));
@@ -121,7 +124,7 @@ function installHost(c: QuickJSContext): void {
       const deferred = c.newPromise();
       const req = JSON.parse(c.getString(reqJson)) as { url: string; method: string; headers: Record<string, string>; body: string | null };
       const reply =
-        job.network === 'none'
+        network === 'none'
           ? Promise.resolve({ ok: false as const, error: "network is 'none' for this tool" })
           : bridge({ ...req, body: req.body === null ? null : Buffer.from(req.body, 'utf8').toString('base64') });
       void reply.then((r) => {
