@@ -3,7 +3,7 @@
 // start script npm start and the tests run, every file the runner loads is copied in, every COPY
 // source exists and passes .dockerignore, and `npm ci` in the image installs what the root
 // lockfile pins for the runner.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -74,8 +74,10 @@ function runnerFiles(): string[] {
     const refs = [...text.matchAll(/(?:from|import)\s*\(?\s*'(\.{1,2}\/[^']+)'/g), ...text.matchAll(/new URL\('(\.{1,2}\/[^']+)', import\.meta\.url\)/g)].map((m) => m[1]!);
     for (const ref of refs) {
       const target = path.join(path.dirname(file), ref);
-      if (existsSync(path.join(ROOT, target)) && statSync(path.join(ROOT, target)).isFile()) queue.push(target);
-      else if (!ref.endsWith('/')) throw new Error(`${file} refers to ${ref}, which does not exist`);
+      if (!existsSync(path.join(ROOT, target))) throw new Error(`${file} refers to ${ref}, which does not exist`);
+      // A directory (`new URL('./guest/', import.meta.url)`) is loaded whole.
+      if (statSync(path.join(ROOT, target)).isDirectory()) for (const name of readdirSync(path.join(ROOT, target))) queue.push(path.join(target, name));
+      else queue.push(target);
     }
   }
   return [...seen].sort();

@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import type { RunnerConfig, SandboxMode } from './config.ts';
 import { runInSandbox } from './sandbox.ts';
 import type { Isolation } from './server.ts';
-import { spawnGuest, guestEntries } from './wasm/guest-process.ts';
+import { prepareGuestFiles } from './wasm/guest-files.ts';
+import { guestEntries, spawnGuest } from './wasm/guest-process.ts';
 import { WarmPool } from './wasm/pool.ts';
 import { makePythonSnapshot } from './wasm/snapshot.ts';
 import { runInWasm } from './wasm/supervisor.ts';
@@ -17,7 +18,7 @@ export function createIsolation(cfg: RunnerConfig, mode: SandboxMode, reason: st
     };
     return { mode, run: (req, running) => runInSandbox(cfg, bootstraps, req, running), health: () => ({ sandboxReason: reason }), close: () => undefined };
   }
-  const entries = guestEntries();
+  const entries = guestEntries(prepareGuestFiles());
   let snapshot: string | null = null;
   const pool = new WarmPool((runtime) => spawnGuest(cfg, runtime, entries, { snapshot }), cfg.wasmPoolSize);
   pool.fill('node');

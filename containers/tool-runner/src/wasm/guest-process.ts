@@ -12,13 +12,24 @@ import { fileURLToPath } from 'node:url';
 import type { RunnerConfig } from '../config.ts';
 import type { Runtime } from '../protocol.ts';
 
-const GUEST_DIR = fileURLToPath(new URL('./guest/', import.meta.url));
 /** The host side of a guest is small; its tool's memory is wasm linear memory, watched separately (memory-watch.ts). */
 const GUEST_HEAP_MB = 256;
 const SANDBOX_NICE = 10;
 
-/** Where this runner's wasm runtimes live: resolved like its own imports, so the root lockfile pins them. */
-export function guestEntries(): Record<Runtime, { script: string; args: string[]; read: string[] }> {
+export interface GuestEntry {
+  script: string;
+  args: string[];
+  /** Directories the guest may read (beside its own). */
+  read: string[];
+  /** The guest's own directory (guest-files.ts). */
+  dir: string;
+}
+
+/**
+ * Where this runner's wasm runtimes live (resolved like its own imports, so the root lockfile pins
+ * them) and the guest scripts, from `guestDir` (prepareGuestFiles()).
+ */
+export function guestEntries(guestDir: string): Record<Runtime, GuestEntry> {
   const file = (specifier: string) => fileURLToPath(import.meta.resolve(specifier));
   const pyodide = path.dirname(file('pyodide'));
   const core = file('quickjs-emscripten-core');
@@ -26,8 +37,8 @@ export function guestEntries(): Record<Runtime, { script: string; args: string[]
   const ffiTypes = file('@jitl/quickjs-ffi-types');
   const pkg = (entry: string) => path.dirname(path.dirname(entry)); // <pkg>/dist/index.mjs → <pkg>
   return {
-    python3: { script: fileURLToPath(new URL('./guest/python.ts', import.meta.url)), args: [pyodide], read: [pyodide] },
-    node: { script: fileURLToPath(new URL('./guest/quickjs.ts', import.meta.url)), args: [core, variant], read: [pkg(core), pkg(variant), pkg(ffiTypes)] },
+    python3: { script: path.join(guestDir, 'python.mjs'), args: [pyodide], read: [pyodide], dir: guestDir },
+    node: { script: path.join(guestDir, 'quickjs.mjs'), args: [core, variant], read: [pkg(core), pkg(variant), pkg(ffiTypes)], dir: guestDir },
   };
 }
 
@@ -37,13 +48,13 @@ export const GUEST_STDIO = ['pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pip
  * Starts a guest. `snapshot` (Python only) is a Pyodide memory snapshot file to
  * start from; `makeSnapshot` starts the one guest that writes it instead.
  */
-export function spawnGuest(cfg: RunnerConfig, runtime: Runtime, entries = guestEntries(), opts: { snapshot?: string | null; makeSnapshot?: boolean } = {}): ChildProcess {
+export function spawnGuest(cfg: RunnerConfig, runtime: Runtime, entries: Record<Runtime, GuestEntry>, opts: { snapshot?: string | null; makeSnapshot?: boolean } = {}): ChildProcess {
   const entry = entries[runtime];
   const snapshot = runtime === 'python3' && opts.snapshot ? opts.snapshot : null;
   const extra = opts.makeSnapshot ? ['--make-snapshot'] : snapshot ? [`--snapshot=${snapshot}`] : [];
   const nodeArgs = [
     '--permission',
-    ...[GUEST_DIR, ...entry.read].map((dir) => `--allow-fs-read=${dir.endsWith(path.sep) ? dir : dir + path.sep}`),
+    ...[entry.dir, ...entry.read].map((dir) => `--allow-fs-read=${dir.endsWith(path.sep) ? dir : dir + path.sep}`),
     ...(snapshot ? [`--allow-fs-read=${snapshot}`] : []),
     '--disallow-code-generation-from-strings',
     `--max-old-space-size=${GUEST_HEAP_MB}`,
