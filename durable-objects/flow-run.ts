@@ -52,7 +52,11 @@ export class FlowRun extends DurableObject<Env> {
     if (loadRun(this.ctx.storage.sql)) return;
     this.ctx.storage.transactionSync(() => {
       insertRun(this.ctx.storage.sql, init, 'queued');
-      appendEvent(this.ctx.storage.sql, 'run.created', null, { flowId: init.flowId, flowVersion: init.flowVersion, reused: Object.keys(init.reuse ?? {}) });
+      appendEvent(this.ctx.storage.sql, 'run.created', null, {
+        flowId: init.flowId,
+        flowVersion: init.flowVersion,
+        reused: Object.keys(init.reuse ?? {}),
+      });
     });
     this.#flush();
   }
@@ -63,7 +67,10 @@ export class FlowRun extends DurableObject<Env> {
     if (!l || l.row.status !== 'queued') return;
     const now = Date.now();
     this.ctx.storage.transactionSync(() => {
-      setRunStatus(this.ctx.storage.sql, 'running', { started_at: l.row.started_at ?? new Date(now).toISOString(), deadline_at: now + l.def.policy.timeoutMs });
+      setRunStatus(this.ctx.storage.sql, 'running', {
+        started_at: l.row.started_at ?? new Date(now).toISOString(),
+        deadline_at: now + l.def.policy.timeoutMs,
+      });
       appendEvent(this.ctx.storage.sql, 'run.started', null, { input: l.input });
     });
     this.#flush();
@@ -121,11 +128,15 @@ export class FlowRun extends DurableObject<Env> {
     const sql = this.ctx.storage.sql;
     const l = loadRun(sql);
     if (!l) return { ok: false, code: 'not_found', detail: 'Run not found.' };
-    if (l.row.status !== 'failed' && l.row.status !== 'cancelled') return { ok: false, code: 'conflict', detail: `Only failed or cancelled runs resume; this one is ${l.row.status}.` };
+    if (l.row.status !== 'failed' && l.row.status !== 'cancelled')
+      return { ok: false, code: 'conflict', detail: `Only failed or cancelled runs resume; this one is ${l.row.status}.` };
     this.ctx.storage.transactionSync(() => {
       for (const r of nodes(sql)) {
         if (r.status === 'failed' || r.status === 'cancelled' || r.status === 'skipped') {
-          sql.exec(`UPDATE nodes SET status = 'pending', attempt_base = attempt, error = NULL, wait = NULL, children = NULL, not_before = NULL, finished_at = NULL WHERE id = ?`, r.id);
+          sql.exec(
+            `UPDATE nodes SET status = 'pending', attempt_base = attempt, error = NULL, wait = NULL, children = NULL, not_before = NULL, finished_at = NULL WHERE id = ?`,
+            r.id,
+          );
         }
       }
       setRunStatus(sql, 'queued', { finished_at: null, error: null });
@@ -143,10 +154,23 @@ export class FlowRun extends DurableObject<Env> {
     const waiting = nodes(sql).filter((r) => r.status === 'waiting' && r.wait && (JSON.parse(r.wait) as { forSignal?: boolean }).forSignal);
     const target = nodeId ? waiting.find((r) => r.id === nodeId) : waiting.length === 1 ? waiting[0] : undefined;
     if (!target) {
-      return { ok: false, code: 'conflict', detail: nodeId ? `Node '${nodeId}' is not waiting for a signal.` : waiting.length ? `Several nodes wait for a signal (${waiting.map((w) => w.id).join(', ')}); name one.` : 'No node is waiting for a signal.' };
+      return {
+        ok: false,
+        code: 'conflict',
+        detail: nodeId
+          ? `Node '${nodeId}' is not waiting for a signal.`
+          : waiting.length
+            ? `Several nodes wait for a signal (${waiting.map((w) => w.id).join(', ')}); name one.`
+            : 'No node is waiting for a signal.',
+      };
     }
     this.ctx.storage.transactionSync(() => {
-      sql.exec(`UPDATE nodes SET status = 'succeeded', output = ?, wait = NULL, not_before = NULL, finished_at = ?, successes = successes + 1 WHERE id = ? AND status = 'waiting'`, JSON.stringify(payload ?? null), new Date().toISOString(), target.id);
+      sql.exec(
+        `UPDATE nodes SET status = 'succeeded', output = ?, wait = NULL, not_before = NULL, finished_at = ?, successes = successes + 1 WHERE id = ? AND status = 'waiting'`,
+        JSON.stringify(payload ?? null),
+        new Date().toISOString(),
+        target.id,
+      );
       appendEvent(sql, 'node.signalled', target.id, { payload });
       appendEvent(sql, 'node.succeeded', target.id, { attempt: target.attempt, output: payload });
     });

@@ -14,7 +14,15 @@ import { HUB_MIGRATIONS } from './hub/schema';
 import { attachmentOf, broadcast, closeQuietly, type SocketAttachment } from './hub/sockets';
 import { handleSocketMessage } from './hub/socket-mutations';
 import * as ops from './hub/task-ops';
-import { listHistory, listNotifications, listTasks, nextReminderTime, readNotification, readTask, writeNotification } from './hub/task-store';
+import {
+  listHistory,
+  listNotifications,
+  listTasks,
+  nextReminderTime,
+  readNotification,
+  readTask,
+  writeNotification,
+} from './hub/task-store';
 import { migrateDoStorage } from './migrations';
 import { hasPendingEvents } from './hub/log';
 import { admit, recordRunChange, release } from './hub/runs';
@@ -116,7 +124,12 @@ export class TenantHub extends DurableObject<Env> {
     return this.#mutate(tenantId, actor, (ctx) => ops.deleteTask(ctx, id, ifMatch));
   }
 
-  async taskHistory(tenantId: string, id: string, limit: number, after?: string): Promise<HubResult<{ data: HistoryEntry[]; nextCursor: string | null }>> {
+  async taskHistory(
+    tenantId: string,
+    id: string,
+    limit: number,
+    after?: string,
+  ): Promise<HubResult<{ data: HistoryEntry[]; nextCursor: string | null }>> {
     this.#bind(tenantId);
     if (!readTask(this.ctx.storage.sql, id)) return { ok: false, code: 'not_found', detail: `Task ${id} not found.` };
     return { ok: true, value: listHistory(this.ctx.storage.sql, id, limit, after) };
@@ -152,14 +165,22 @@ export class TenantHub extends DurableObject<Env> {
     return { appended };
   }
 
-  async createSystemNotification(tenantId: string, input: SystemNotificationInput): Promise<{ notification: Notification; created: boolean }> {
+  async createSystemNotification(
+    tenantId: string,
+    input: SystemNotificationInput,
+  ): Promise<{ notification: Notification; created: boolean }> {
     this.#bind(tenantId);
     const result = this.ctx.storage.transactionSync(() => createSystemNotification(this.ctx.storage.sql, tenantId, input, Date.now()));
     if (result.created) await this.#afterWrite();
     return result;
   }
 
-  async idempotencyBegin(tenantId: string, key: string, fingerprint: string, times: { leaseMs: number; ttlMs: number }): Promise<BeginResult> {
+  async idempotencyBegin(
+    tenantId: string,
+    key: string,
+    fingerprint: string,
+    times: { leaseMs: number; ttlMs: number },
+  ): Promise<BeginResult> {
     this.#bind(tenantId);
     return this.ctx.storage.transactionSync(() => beginKey(this.ctx.storage.sql, key, fingerprint, { ...times, now: Date.now() }));
   }
@@ -220,7 +241,12 @@ export class TenantHub extends DurableObject<Env> {
     const server = pair[1];
     // Tagged with the actor, so revoking a credential or removing a member closes exactly their sockets.
     this.ctx.acceptWebSocket(server, [`actor:${actorId}`]);
-    server.serializeAttachment({ actorId, role, connectedAt: new Date().toISOString(), expiresAt: Number.isFinite(expires) && expires > 0 ? expires : null } satisfies SocketAttachment);
+    server.serializeAttachment({
+      actorId,
+      role,
+      connectedAt: new Date().toISOString(),
+      expiresAt: Number.isFinite(expires) && expires > 0 ? expires : null,
+    } satisfies SocketAttachment);
     let cursor = Number.isFinite(since) && since > 0 ? since : 0;
     for (;;) {
       const page = changesSince(this.ctx.storage.sql, cursor, CATCH_UP_PAGE);

@@ -47,7 +47,10 @@ const baseUrl = `http://${HOST}:${port}`;
 
 // Node: the same binary runs wrangler, so it must be new enough for wrangler.
 const nodeMajor = Number(process.versions.node.split('.')[0]);
-if (nodeMajor < 22) fail(`Node ${process.versions.node} is too old for wrangler. Run \`npm start\` (it uses the project's pinned Node 24 from node_modules).`);
+if (nodeMajor < 22)
+  fail(
+    `Node ${process.versions.node} is too old for wrangler. Run \`npm start\` (it uses the project's pinned Node 24 from node_modules).`,
+  );
 
 const WRANGLER = resolve(ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js');
 if (!existsSync(WRANGLER)) fail('wrangler is not installed. Run `npm install` first.');
@@ -58,13 +61,28 @@ const wrangler = (...args) => ({ command: process.execPath, args: [WRANGLER, ...
 // ---------------------------------------------------------------------------
 // The tool runner (containers/tool-runner), the same start script the container image runs; its
 // port and secret come from .dev.vars (TOOL_RUNNER_URL, TOOL_RUNNER_SECRET), filled in by main().
-const toolRunner = { name: 'tool-runner', command: process.execPath, args: [resolve(ROOT, 'containers', 'tool-runner', 'src', 'main.ts')], cwd: ROOT, env: {} };
+const toolRunner = {
+  name: 'tool-runner',
+  command: process.execPath,
+  args: [resolve(ROOT, 'containers', 'tool-runner', 'src', 'main.ts')],
+  cwd: ROOT,
+  env: {},
+};
 const SERVICES = [
   toolRunner,
   {
     name: 'api',
     // --enable-containers=false: the [[containers]] entry is production's runner; locally it is the process above.
-    ...wrangler('dev', '--port', String(port), '--ip', HOST, '--local', '--show-interactive-dev-session=false', '--enable-containers=false'),
+    ...wrangler(
+      'dev',
+      '--port',
+      String(port),
+      '--ip',
+      HOST,
+      '--local',
+      '--show-interactive-dev-session=false',
+      '--enable-containers=false',
+    ),
     ready: `${baseUrl}/health/ready`,
   },
 ];
@@ -145,7 +163,10 @@ async function waitReady(proc, url) {
   while (Date.now() < deadline) {
     if (!proc.running) return { ok: false, reason: `${proc.name} exited before it was ready` };
     try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(Math.max(1000, Math.min(15_000, deadline - Date.now()))), headers: { 'cf-connecting-ip': HOST } });
+      const res = await fetch(url, {
+        signal: AbortSignal.timeout(Math.max(1000, Math.min(15_000, deadline - Date.now()))),
+        headers: { 'cf-connecting-ip': HOST },
+      });
       if (res.status === 200) return { ok: true };
       last = `${res.status} ${(await res.text()).slice(0, 300)}`;
     } catch (err) {
@@ -196,14 +217,20 @@ async function main() {
   const vars = await ensureDevVars({ examplePath: resolve(ROOT, '.dev.vars.example'), devVarsPath: resolve(ROOT, '.dev.vars') });
   if (vars.created) log.info('created .dev.vars with fresh local secrets (mode 0600)');
   if (vars.appended.length > 0) log.info(`added ${vars.appended.join(', ')} to .dev.vars`);
-  for (const key of vars.empty) log.error(`warning: ${key} is empty in .dev.vars; sign-in will fail. Delete that line and run npm start again to generate it.`);
+  for (const key of vars.empty)
+    log.error(`warning: ${key} is empty in .dev.vars; sign-in will fail. Delete that line and run npm start again to generate it.`);
 
   const runnerUrl = configureToolRunner();
-  if (!(await portFree(Number(runnerUrl.port)))) fail(`port ${runnerUrl.port} for the tool runner (TOOL_RUNNER_URL in .dev.vars) is in use. Stop it or change TOOL_RUNNER_URL.`);
-  if (!(await portFree(port))) fail(`port ${port} on ${HOST} is in use (another npm start?). Stop it or choose another: PORT=8788 npm start`);
+  if (!(await portFree(Number(runnerUrl.port))))
+    fail(`port ${runnerUrl.port} for the tool runner (TOOL_RUNNER_URL in .dev.vars) is in use. Stop it or change TOOL_RUNNER_URL.`);
+  if (!(await portFree(port)))
+    fail(`port ${port} on ${HOST} is in use (another npm start?). Stop it or choose another: PORT=8788 npm start`);
 
   log.info('applying D1 migrations to the local database…');
-  const migrate = await runToCompletion({ name: 'migrate', ...wrangler('d1', 'migrations', 'apply', 'DB', '--local'), env: { CI: 'true' } }, track);
+  const migrate = await runToCompletion(
+    { name: 'migrate', ...wrangler('d1', 'migrations', 'apply', 'DB', '--local'), env: { CI: 'true' } },
+    track,
+  );
   if (stopping) return;
   if (migrate !== 0) fail(`D1 migrations failed (exit ${migrate}); see the [migrate] output above.`);
 

@@ -30,7 +30,16 @@ function deliverOne(sql: SqlStorage, tenantId: string, r: DueReminder, now: numb
   if (!task) return false;
   const fireAt = new Date(r.fire_at).toISOString();
   const when = task.dueAt ? `due ${task.dueAt}` : task.dueDate ? `due ${task.dueDate}` : 'reminder';
-  const n: Notification = { id: newId('ntf', now), kind: 'reminder', taskId: task.id, title: task.title, body: when, fireAt, createdAt: at, readAt: null };
+  const n: Notification = {
+    id: newId('ntf', now),
+    kind: 'reminder',
+    taskId: task.id,
+    title: task.title,
+    body: when,
+    fireAt,
+    createdAt: at,
+    readAt: null,
+  };
   writeNotification(sql, n);
   const version = appendChange(sql, 'notification', n.id, 'upsert', at);
   setChangeData(sql, version, n);

@@ -27,7 +27,12 @@ export interface MutationRunner {
 
 type Reply = Record<string, unknown>;
 
-export async function handleSocketMessage(raw: string | ArrayBuffer, who: SocketAttachment, storage: DurableObjectStorage, runner: MutationRunner): Promise<Reply | null> {
+export async function handleSocketMessage(
+  raw: string | ArrayBuffer,
+  who: SocketAttachment,
+  storage: DurableObjectStorage,
+  runner: MutationRunner,
+): Promise<Reply | null> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(typeof raw === 'string' ? raw : new TextDecoder().decode(raw));
@@ -35,10 +40,17 @@ export async function handleSocketMessage(raw: string | ArrayBuffer, who: Socket
     return { type: 'error', code: 'malformed_json', detail: 'Messages are JSON.' };
   }
   const msg = MessageSchema.safeParse(parsed);
-  if (!msg.success) return { type: 'error', code: 'validation_failed', detail: 'Unknown or invalid message.', errors: msg.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) };
+  if (!msg.success)
+    return {
+      type: 'error',
+      code: 'validation_failed',
+      detail: 'Unknown or invalid message.',
+      errors: msg.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+    };
   if (msg.data.type === 'ping') return { type: 'pong' };
   const m = msg.data;
-  if (who.role === 'viewer') return { type: 'ack', clientMutationId: m.clientMutationId, ok: false, code: 'forbidden', detail: "Your role 'viewer' is read-only." };
+  if (who.role === 'viewer')
+    return { type: 'ack', clientMutationId: m.clientMutationId, ok: false, code: 'forbidden', detail: "Your role 'viewer' is read-only." };
 
   const key = `${who.actorId}:${m.clientMutationId}`;
   const seen = storage.sql.exec<{ response: string }>(`SELECT response FROM client_mutations WHERE key = ?`, key).toArray()[0];
@@ -51,29 +63,46 @@ export async function handleSocketMessage(raw: string | ArrayBuffer, who: Socket
     if (!input.success) return invalidInput(m.clientMutationId, input.error);
     result = await runner.run(actor, (ctx) => remember(ctx, key, m.clientMutationId, ops.createTask(ctx, input.data)));
   } else {
-    if (!m.taskId) return { type: 'ack', clientMutationId: m.clientMutationId, ok: false, code: 'validation_failed', detail: 'taskId is required.' };
+    if (!m.taskId)
+      return { type: 'ack', clientMutationId: m.clientMutationId, ok: false, code: 'validation_failed', detail: 'taskId is required.' };
     const id = m.taskId;
     if (m.op === 'task.update') {
       const input = TaskPatchSchema.safeParse(m.input ?? {});
       if (!input.success) return invalidInput(m.clientMutationId, input.error);
       result = await runner.run(actor, (ctx) => remember(ctx, key, m.clientMutationId, ops.updateTask(ctx, id, input.data, m.ifMatch)));
-    } else if (m.op === 'task.complete') result = await runner.run(actor, (ctx) => remember(ctx, key, m.clientMutationId, ops.completeTask(ctx, id, m.ifMatch)));
-    else if (m.op === 'task.reopen') result = await runner.run(actor, (ctx) => remember(ctx, key, m.clientMutationId, ops.reopenTask(ctx, id, m.ifMatch)));
+    } else if (m.op === 'task.complete')
+      result = await runner.run(actor, (ctx) => remember(ctx, key, m.clientMutationId, ops.completeTask(ctx, id, m.ifMatch)));
+    else if (m.op === 'task.reopen')
+      result = await runner.run(actor, (ctx) => remember(ctx, key, m.clientMutationId, ops.reopenTask(ctx, id, m.ifMatch)));
     else result = await runner.run(actor, (ctx) => remember(ctx, key, m.clientMutationId, ops.deleteTask(ctx, id, m.ifMatch)));
   }
   return ackOf(m.clientMutationId, result);
 }
 
 function ackOf(clientMutationId: string, r: HubResult<unknown>): Reply {
-  return r.ok ? { type: 'ack', clientMutationId, ok: true, result: r.value } : { type: 'ack', clientMutationId, ok: false, code: r.code, detail: r.detail, errors: r.errors };
+  return r.ok
+    ? { type: 'ack', clientMutationId, ok: true, result: r.value }
+    : { type: 'ack', clientMutationId, ok: false, code: r.code, detail: r.detail, errors: r.errors };
 }
 
 /** Stores the answer in the same transaction as the mutation, so a replay can never apply twice. */
 function remember<T>(ctx: OpContext, key: string, clientMutationId: string, r: HubResult<T>): HubResult<T> {
-  ctx.sql.exec(`INSERT INTO client_mutations (key, response, created_at) VALUES (?, ?, ?)`, key, JSON.stringify(ackOf(clientMutationId, r)), new Date(ctx.now).toISOString());
+  ctx.sql.exec(
+    `INSERT INTO client_mutations (key, response, created_at) VALUES (?, ?, ?)`,
+    key,
+    JSON.stringify(ackOf(clientMutationId, r)),
+    new Date(ctx.now).toISOString(),
+  );
   return r;
 }
 
 function invalidInput(clientMutationId: string, error: z.ZodError): Reply {
-  return { type: 'ack', clientMutationId, ok: false, code: 'validation_failed', detail: 'Invalid input.', errors: error.issues.map((i) => ({ path: i.path.join('.'), message: i.message, code: i.code })) };
+  return {
+    type: 'ack',
+    clientMutationId,
+    ok: false,
+    code: 'validation_failed',
+    detail: 'Invalid input.',
+    errors: error.issues.map((i) => ({ path: i.path.join('.'), message: i.message, code: i.code })),
+  };
 }

@@ -49,7 +49,17 @@ function commit(ctx: OpContext, t: Task, eventType: string, extra: Record<string
 }
 
 function draftOf(t: Task): Draft {
-  const { id: _i, version: _v, createdBy: _c, createdAt: _ca, updatedAt: _u, completedAt: _co, status: _s, nextReminderAt: _n, ...draft } = t;
+  const {
+    id: _i,
+    version: _v,
+    createdBy: _c,
+    createdAt: _ca,
+    updatedAt: _u,
+    completedAt: _co,
+    status: _s,
+    nextReminderAt: _n,
+    ...draft
+  } = t;
   return draft;
 }
 
@@ -57,7 +67,17 @@ export function createTask(ctx: OpContext, input: TaskCreate): HubResult<Task> {
   const { draft, errors } = applyPatch(emptyDraft(), input);
   if (errors.length) return invalid(errors);
   const at = new Date(ctx.now).toISOString();
-  const task: Task = { ...draft, id: newId('tsk', ctx.now), status: 'open', nextReminderAt: null, version: 0, createdBy: ctx.actor.id, createdAt: at, updatedAt: at, completedAt: null };
+  const task: Task = {
+    ...draft,
+    id: newId('tsk', ctx.now),
+    status: 'open',
+    nextReminderAt: null,
+    version: 0,
+    createdBy: ctx.actor.id,
+    createdAt: at,
+    updatedAt: at,
+    completedAt: null,
+  };
   return { ok: true, value: commit(ctx, task, 'task.created') };
 }
 
@@ -79,18 +99,31 @@ export function completeTask(ctx: OpContext, id: string, ifMatch?: number): HubR
   if ('ok' in current) return current;
   if (current.status === 'done') return { ok: true, value: current };
   const at = new Date(ctx.now).toISOString();
-  addHistory(ctx.sql, { id: newId('thi', ctx.now), taskId: id, dueDate: current.dueDate, dueAt: current.dueAt, completedAt: at, completedBy: ctx.actor.id });
+  addHistory(ctx.sql, {
+    id: newId('thi', ctx.now),
+    taskId: id,
+    dueDate: current.dueDate,
+    dueAt: current.dueAt,
+    completedAt: at,
+    completedBy: ctx.actor.id,
+  });
   const due = dueOf(current);
   if (current.recurrence && due) {
     // COUNT counts from the current due, so the advanced rule carries the occurrences left.
     const next = advanceRecurrence(due, current.recurrence, { from: current.recurrenceFrom, completedAt: at });
     if (next) {
       const advanced: Task = { ...current, dueDate: next.due.dueDate, dueAt: next.due.dueAt, recurrence: next.rrule, updatedAt: at };
-      return { ok: true, value: commit(ctx, advanced, 'task.completed', { occurrence: { dueDate: current.dueDate, dueAt: current.dueAt }, recurring: true }) };
+      return {
+        ok: true,
+        value: commit(ctx, advanced, 'task.completed', { occurrence: { dueDate: current.dueDate, dueAt: current.dueAt }, recurring: true }),
+      };
     }
   }
   const done: Task = { ...current, status: 'done', completedAt: at, updatedAt: at };
-  return { ok: true, value: commit(ctx, done, 'task.completed', { occurrence: { dueDate: current.dueDate, dueAt: current.dueAt }, recurring: false }) };
+  return {
+    ok: true,
+    value: commit(ctx, done, 'task.completed', { occurrence: { dueDate: current.dueDate, dueAt: current.dueAt }, recurring: false }),
+  };
 }
 
 export function reopenTask(ctx: OpContext, id: string, ifMatch?: number): HubResult<Task> {

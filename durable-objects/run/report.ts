@@ -15,7 +15,18 @@ export async function reportRunStatus(env: Env, sql: SqlStorage, status: RunStat
   await env.DB.prepare(
     `UPDATE runs SET status = ?, started_at = ?, finished_at = ?, duration_ms = ?, input_tokens = ?, output_tokens = ?, cost_usd = ?, error = ?, updated_at = ? WHERE id = ?`,
   )
-    .bind(status, s.startedAt, s.finishedAt, s.durationMs, s.inputTokens, s.outputTokens, s.costUsd, s.error, new Date().toISOString(), s.id)
+    .bind(
+      status,
+      s.startedAt,
+      s.finishedAt,
+      s.durationMs,
+      s.inputTokens,
+      s.outputTokens,
+      s.costUsd,
+      s.error,
+      new Date().toISOString(),
+      s.id,
+    )
     .run();
   const hub = tenantHubStub(env, s.tenantId);
   await hub.runChanged(s.tenantId, { ...s, status });

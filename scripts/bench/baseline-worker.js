@@ -38,7 +38,9 @@ export class BaselineHub extends DurableObject {
     super(ctx, env);
     ctx.blockConcurrencyWhile(async () => {
       ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS tasks (id TEXT PRIMARY KEY, data TEXT NOT NULL)`);
-      ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS changes (version INTEGER PRIMARY KEY AUTOINCREMENT, entity_id TEXT NOT NULL, data TEXT)`);
+      ctx.storage.sql.exec(
+        `CREATE TABLE IF NOT EXISTS changes (version INTEGER PRIMARY KEY AUTOINCREMENT, entity_id TEXT NOT NULL, data TEXT)`,
+      );
       ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS alarms (scheduled INTEGER NOT NULL)`);
       ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS alarm_results (scheduled INTEGER NOT NULL, late_ms INTEGER NOT NULL)`);
     });
@@ -65,7 +67,15 @@ export class BaselineHub extends DurableObject {
     });
     const sockets = this.ctx.getWebSockets();
     if (sockets.length > 0) {
-      const frame = JSON.stringify({ type: 'change', version: task.version, entity: 'task', entityId: id, op: 'upsert', data: task, occurredAt: now });
+      const frame = JSON.stringify({
+        type: 'change',
+        version: task.version,
+        entity: 'task',
+        entityId: id,
+        op: 'upsert',
+        data: task,
+        occurredAt: now,
+      });
       for (const ws of sockets) ws.send(frame);
     }
     return task;
@@ -164,7 +174,14 @@ const room = (req, env) => env.HUB.get(env.HUB.idFromName(`room:${new URL(req.ur
 
 const ROUTES = {
   'GET /health': (_req, env) =>
-    json({ status: 'ok', name: env.APP_NAME, version: env.APP_VERSION, commit: null, environment: env.ENVIRONMENT, time: new Date().toISOString() }),
+    json({
+      status: 'ok',
+      name: env.APP_NAME,
+      version: env.APP_VERSION,
+      commit: null,
+      environment: env.ENVIRONMENT,
+      time: new Date().toISOString(),
+    }),
   'GET /d1': async (_req, env) => {
     await d1Select1(env);
     return json({ status: 'ok' });
@@ -190,7 +207,9 @@ const ROUTES = {
   'GET /tenant': async (req, env) => {
     const id = new URL(req.url).searchParams.get('id');
     const row = await env.DB.prepare('SELECT * FROM tenants WHERE id = ?').bind(id).first();
-    return row ? json({ id: row.id, name: row.name, plan: row.plan, createdAt: row.created_at, updatedAt: row.updated_at }) : json({ status: 404 }, 404);
+    return row
+      ? json({ id: row.id, name: row.name, plan: row.plan, createdAt: row.created_at, updatedAt: row.updated_at })
+      : json({ status: 404 }, 404);
   },
   'POST /tasks': async (req, env) => json(await room(req, env).createTask(await req.json()), 201),
   'GET /tasks': async (req, env) => json(await room(req, env).listTasks()),

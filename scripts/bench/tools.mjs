@@ -38,17 +38,27 @@ const HELLO = {
 };
 const SCHEMA = { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] };
 
-const pct = (sorted, p) => (sorted.length === 0 ? null : Math.round(sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] * 10) / 10);
+const pct = (sorted, p) =>
+  sorted.length === 0 ? null : Math.round(sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] * 10) / 10;
 const stats = (ms) => {
   const s = [...ms].sort((a, b) => a - b);
-  return { n: s.length, p50: pct(s, 50), p99: pct(s, 99), mean: s.length ? Math.round((s.reduce((a, b) => a + b, 0) / s.length) * 10) / 10 : null };
+  return {
+    n: s.length,
+    p50: pct(s, 50),
+    p99: pct(s, 99),
+    mean: s.length ? Math.round((s.reduce((a, b) => a + b, 0) / s.length) * 10) / 10 : null,
+  };
 };
 
 /** One invocation through the API; resolves to the elapsed ms, throws on anything but an ok result. */
 function viaApi(api, toolId) {
   return async () => {
     const t0 = performance.now();
-    const res = await fetch(`${api.url}/v1/tools/${toolId}/invoke`, { method: 'POST', headers: api.headers, body: JSON.stringify({ input: { name: 'bench' } }) });
+    const res = await fetch(`${api.url}/v1/tools/${toolId}/invoke`, {
+      method: 'POST',
+      headers: api.headers,
+      body: JSON.stringify({ input: { name: 'bench' } }),
+    });
     const body = await res.json();
     if (res.status !== 200 || body.ok !== true) throw new Error(`API ${res.status}: ${JSON.stringify(body).slice(0, 300)}`);
     return performance.now() - t0;
@@ -59,11 +69,23 @@ function viaApi(api, toolId) {
 function direct(runner, runtime) {
   let seq = 0;
   return async () => {
-    const body = JSON.stringify({ id: `bench-${++seq}`, runtime, code: HELLO[runtime], input: { name: 'bench' }, timeoutMs: 10_000, memoryMb: 128, network: { mode: 'none' } });
+    const body = JSON.stringify({
+      id: `bench-${++seq}`,
+      runtime,
+      code: HELLO[runtime],
+      input: { name: 'bench' },
+      timeoutMs: 10_000,
+      memoryMb: 128,
+      network: { mode: 'none' },
+    });
     const ts = String(Date.now());
     const sig = createHmac('sha256', SECRET).update(`${ts}.POST./v1/invocations.`).update(body).digest('hex');
     const t0 = performance.now();
-    const res = await fetch(`${runner.url}/v1/invocations`, { method: 'POST', body, headers: { 'content-type': 'application/json', 'x-edgecrew-timestamp': ts, 'x-edgecrew-signature': sig } });
+    const res = await fetch(`${runner.url}/v1/invocations`, {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/json', 'x-edgecrew-timestamp': ts, 'x-edgecrew-signature': sig },
+    });
     const out = await res.json();
     if (res.status !== 200 || out.ok !== true) throw new Error(`runner ${res.status}: ${JSON.stringify(out).slice(0, 300)}`);
     return performance.now() - t0;
@@ -103,7 +125,11 @@ async function seedTenant(db, pepper) {
   const hash = createHmac('sha256', pepper).update(key).digest('hex');
   await db.batch([
     db.prepare(`INSERT INTO tenants (id, name, plan) VALUES (?, 'bench tools', 'pro')`).bind(tenantId),
-    db.prepare(`INSERT INTO api_keys (id, tenant_id, name, role, prefix, key_hash, created_by) VALUES (?, ?, 'bench', 'admin', ?, ?, 'bench')`).bind(`key_${tenantId.slice(4)}`, tenantId, key.slice(0, 12), hash),
+    db
+      .prepare(
+        `INSERT INTO api_keys (id, tenant_id, name, role, prefix, key_hash, created_by) VALUES (?, ?, 'bench', 'admin', ?, ?, 'bench')`,
+      )
+      .bind(`key_${tenantId.slice(4)}`, tenantId, key.slice(0, 12), hash),
   ]);
   return { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
 }
@@ -121,30 +147,49 @@ async function main() {
     const api = { url: String(oursUrl).replace(/\/$/, ''), headers: await seedTenant(db, TEST_VARS.TOKEN_PEPPER) };
     const tools = {};
     for (const runtime of ['node', 'python3']) {
-      const res = await fetch(`${api.url}/v1/tools`, { method: 'POST', headers: api.headers, body: JSON.stringify({ name: `bench-hello-${runtime}`, runtime, code: HELLO[runtime], inputSchema: SCHEMA }) });
+      const res = await fetch(`${api.url}/v1/tools`, {
+        method: 'POST',
+        headers: api.headers,
+        body: JSON.stringify({ name: `bench-hello-${runtime}`, runtime, code: HELLO[runtime], inputSchema: SCHEMA }),
+      });
       if (res.status !== 201) throw new Error(`creating the ${runtime} tool: ${res.status} ${await res.text()}`);
       tools[runtime] = (await res.json()).id;
     }
     const latency = {};
     for (const runtime of ['node', 'python3']) {
       log(`latency, ${runtime}: ${REQUESTS} sequential invocations per path`);
-      latency[runtime] = { api: await sequential(viaApi(api, tools[runtime]), REQUESTS), direct: await sequential(direct(runner, runtime), REQUESTS) };
+      latency[runtime] = {
+        api: await sequential(viaApi(api, tools[runtime]), REQUESTS),
+        direct: await sequential(direct(runner, runtime), REQUESTS),
+      };
       latency[runtime].overheadP50Ms = Math.round((latency[runtime].api.p50 - latency[runtime].direct.p50) * 10) / 10;
     }
     log(`throughput, node: concurrency ${CONCURRENCY} for ${DURATION_S}s per path`);
-    const throughput = { api: await closedLoop(viaApi(api, tools.node), CONCURRENCY, DURATION_S), direct: await closedLoop(direct(runner, 'node'), CONCURRENCY, DURATION_S) };
+    const throughput = {
+      api: await closedLoop(viaApi(api, tools.node), CONCURRENCY, DURATION_S),
+      direct: await closedLoop(direct(runner, 'node'), CONCURRENCY, DURATION_S),
+    };
 
-    const row = (name, s) => `${name.padEnd(28)} ${String(s.p50).padStart(8)} ${String(s.p99).padStart(8)}${s.perSecond !== undefined ? String(s.perSecond).padStart(10) : ''}`;
+    const row = (name, s) =>
+      `${name.padEnd(28)} ${String(s.p50).padStart(8)} ${String(s.p99).padStart(8)}${s.perSecond !== undefined ? String(s.perSecond).padStart(10) : ''}`;
     console.log(`\n${'hello tool'.padEnd(28)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)}`);
     for (const runtime of ['node', 'python3']) {
       console.log(row(`${runtime} via API`, latency[runtime].api));
       console.log(row(`${runtime} direct to runner`, latency[runtime].direct));
     }
-    console.log(`\n${`concurrency ${CONCURRENCY}, node`.padEnd(28)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'inv/s'.padStart(9)}`);
+    console.log(
+      `\n${`concurrency ${CONCURRENCY}, node`.padEnd(28)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'inv/s'.padStart(9)}`,
+    );
     console.log(row('via API', throughput.api));
     console.log(row('direct to runner', throughput.direct));
 
-    const report = { startedAt: new Date().toISOString(), machine: { cpus: os.cpus().length, node: process.version }, config: { REQUESTS, DURATION_S, CONCURRENCY }, latency, throughput };
+    const report = {
+      startedAt: new Date().toISOString(),
+      machine: { cpus: os.cpus().length, node: process.version },
+      config: { REQUESTS, DURATION_S, CONCURRENCY },
+      latency,
+      throughput,
+    };
     const outDir = path.join(ROOT, 'bench-results');
     await mkdir(outDir, { recursive: true });
     const file = path.join(outDir, `tools-${report.startedAt.replace(/[:.]/g, '-')}.json`);

@@ -24,7 +24,9 @@ const purgeExpiredCredentials: SweepJob = {
     const cutoff = new Date(now.getTime() - 24 * 3600_000).toISOString();
     const [tokens, invites] = await db.batch([
       db.delete(refreshTokens).where(lt(refreshTokens.expiresAt, cutoff)),
-      db.delete(invitations).where(or(lt(invitations.expiresAt, cutoff), and(isNotNull(invitations.acceptedAt), lt(invitations.expiresAt, now.toISOString())))),
+      db
+        .delete(invitations)
+        .where(or(lt(invitations.expiresAt, cutoff), and(isNotNull(invitations.acceptedAt), lt(invitations.expiresAt, now.toISOString())))),
     ]);
     return { refreshTokens: tokens.meta.changes, invitations: invites.meta.changes };
   },

@@ -33,7 +33,12 @@ async function signOne(secret: string, content: Uint8Array): Promise<string> {
 }
 
 /** The three Standard Webhooks headers for `body`, signed with every secret given (current first). */
-export async function signatureHeaders(secrets: readonly string[], id: string, timestampS: number, body: string): Promise<Record<string, string>> {
+export async function signatureHeaders(
+  secrets: readonly string[],
+  id: string,
+  timestampS: number,
+  body: string,
+): Promise<Record<string, string>> {
   const content = new TextEncoder().encode(`${id}.${timestampS}.${body}`);
   const signatures = await Promise.all(secrets.map((s) => signOne(s, content)));
   return { 'webhook-id': id, 'webhook-timestamp': String(timestampS), 'webhook-signature': signatures.join(' ') };

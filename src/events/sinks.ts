@@ -39,7 +39,10 @@ export async function firstSeen(env: Env, ids: readonly string[]): Promise<Set<s
 export const analyticsSink: EventSink = {
   name: 'analytics',
   async handle(_tenantId, events, env, config) {
-    const fresh = await firstSeen(env, events.map((e) => e.id));
+    const fresh = await firstSeen(
+      env,
+      events.map((e) => e.id),
+    );
     for (const e of events) if (fresh.has(e.id)) writeCounter(env.ANALYTICS, 'event', e.tenantId, [e.type, config.ENVIRONMENT]);
   },
 };
@@ -51,7 +54,10 @@ export const notificationSink: EventSink = {
     for (const e of events) {
       if (e.type !== 'webhook_endpoint.disabled') continue;
       const d = e.data as { endpointId?: string; url?: string; reason?: string; lastStatusCode?: number | null };
-      const why = d.reason === 'gone' ? 'it answered 410 Gone' : `its deliveries kept failing${d.lastStatusCode ? ` (last status ${d.lastStatusCode})` : ''}`;
+      const why =
+        d.reason === 'gone'
+          ? 'it answered 410 Gone'
+          : `its deliveries kept failing${d.lastStatusCode ? ` (last status ${d.lastStatusCode})` : ''}`;
       await tenantHubStub(env, tenantId).createSystemNotification(tenantId, {
         id: 'ntf_' + e.id.slice(e.id.indexOf('_') + 1),
         title: 'Webhook endpoint disabled',

@@ -33,7 +33,9 @@ export const forwardOutboxStragglers: Job = {
       .orderBy(asc(eventOutbox.occurredAt), asc(eventOutbox.id))
       .limit(BATCH)
       .all();
-    const events = rows.map((r) => ({ id: r.id, tenantId: r.tenantId, type: r.type, occurredAt: r.occurredAt, data: r.data }) as ControlEvent);
+    const events = rows.map(
+      (r) => ({ id: r.id, tenantId: r.tenantId, type: r.type, occurredAt: r.occurredAt, data: r.data }) as ControlEvent,
+    );
     const forwarded = await forwardEvents(env, events, now);
     return { pending: rows.length, forwarded };
   },
@@ -60,7 +62,12 @@ export const requeueOverdueDeliveries: Job = {
       .all();
     // An expired lease means attempt `attempts` died: redo it. Otherwise the next one is due.
     const jobs = rows.map((r) => ({
-      body: { kind: 'webhook_attempt', deliveryId: r.id, attempt: r.leaseUntil ? r.attempts : r.attempts + 1, trigger: r.attempts === 0 ? 'auto' : 'retry' } satisfies DeliveryJob,
+      body: {
+        kind: 'webhook_attempt',
+        deliveryId: r.id,
+        attempt: r.leaseUntil ? r.attempts : r.attempts + 1,
+        trigger: r.attempts === 0 ? 'auto' : 'retry',
+      } satisfies DeliveryJob,
       contentType: 'json' as const,
     }));
     for (let i = 0; i < jobs.length; i += 100) await env.EVENTS.sendBatch(jobs.slice(i, i + 100));
@@ -76,7 +83,14 @@ export const purgeEventHistory: Job = {
     const ago = (days: number) => new Date(now.getTime() - days * DAY).toISOString();
     const [outbox, deliveries] = await db.batch([
       db.delete(eventOutbox).where(and(isNotNull(eventOutbox.forwardedAt), lt(eventOutbox.forwardedAt, ago(3)))),
-      db.delete(webhookDeliveries).where(and(or(eq(webhookDeliveries.status, 'succeeded'), eq(webhookDeliveries.status, 'failed')), lt(webhookDeliveries.updatedAt, ago(30)))),
+      db
+        .delete(webhookDeliveries)
+        .where(
+          and(
+            or(eq(webhookDeliveries.status, 'succeeded'), eq(webhookDeliveries.status, 'failed')),
+            lt(webhookDeliveries.updatedAt, ago(30)),
+          ),
+        ),
     ]);
     const consumed = await purgeConsumedBefore(env, ago(15));
     return { outbox: outbox.meta.changes, deliveries: deliveries.meta.changes, consumed: consumed.meta.changes };

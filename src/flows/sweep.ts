@@ -10,7 +10,6 @@ import type { SweepJob } from '../cron/sweeper';
 import { getDb } from '../db/client';
 import { runs } from '../db/schema';
 
-
 export const STUCK_AFTER_MS = 5 * 60_000;
 const PER_SWEEP = 100;
 
@@ -26,7 +25,10 @@ export const kickStuckRuns: SweepJob = {
       .limit(PER_SWEEP)
       .all();
     const results = await Promise.allSettled(rows.map((r) => flowRunStub(env, r.id).kick()));
-    return { kicked: results.filter((r) => r.status === 'fulfilled').length, failed: results.filter((r) => r.status === 'rejected').length };
+    return {
+      kicked: results.filter((r) => r.status === 'fulfilled').length,
+      failed: results.filter((r) => r.status === 'rejected').length,
+    };
   },
 };
 

@@ -53,10 +53,7 @@ const AUTHED = [401, 403, 404, 429];
 
 export function problemResponses(extra: number[] = [], opts: { authenticated?: boolean } = {}) {
   const statuses = [...BASE, ...(opts.authenticated === false ? [] : AUTHED), ...extra];
-  return Object.fromEntries([...new Set(statuses)].sort().map((s) => [s, problem(s)])) as Record<
-    string,
-    ReturnType<typeof problem>
-  >;
+  return Object.fromEntries([...new Set(statuses)].sort().map((s) => [s, problem(s)])) as Record<string, ReturnType<typeof problem>>;
 }
 
 /** `application/json` content helper. */

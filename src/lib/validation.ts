@@ -24,8 +24,6 @@ export function validationError(error: z.ZodError, target: string): AppError {
 }
 
 /** The `defaultHook` for every OpenAPIHono router: throw so `onError` renders one shape. */
-export function validationHook(
-  result: { success: true } | { success: false; error: z.ZodError; target: string },
-): void {
+export function validationHook(result: { success: true } | { success: false; error: z.ZodError; target: string }): void {
   if (!result.success) throw validationError(result.error, result.target);
 }

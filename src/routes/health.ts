@@ -35,7 +35,11 @@ async function check(run: () => Promise<unknown>): Promise<z.infer<typeof CheckS
     return { status: 'ok', latencyMs: Date.now() - started };
   } catch (err) {
     // The check's name is public; the underlying message is not (it may carry internals).
-    return { status: 'fail', latencyMs: Date.now() - started, error: err instanceof Error && err.message.startsWith('timed out') ? err.message : 'check failed' };
+    return {
+      status: 'fail',
+      latencyMs: Date.now() - started,
+      error: err instanceof Error && err.message.startsWith('timed out') ? err.message : 'check failed',
+    };
   } finally {
     if (timer !== undefined) clearTimeout(timer);
   }

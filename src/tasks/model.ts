@@ -104,4 +104,9 @@ export interface HubFieldError {
 /** Hub RPC results: typed failures travel as data (RPC keeps only an Error's message). */
 export type HubResult<T> =
   | { ok: true; value: T }
-  | { ok: false; code: 'not_found' | 'precondition_failed' | 'validation_failed' | 'conflict' | 'forbidden'; detail: string; errors?: HubFieldError[] };
+  | {
+      ok: false;
+      code: 'not_found' | 'precondition_failed' | 'validation_failed' | 'conflict' | 'forbidden';
+      detail: string;
+      errors?: HubFieldError[];
+    };

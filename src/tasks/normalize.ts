@@ -58,10 +58,16 @@ function check(d: Draft): HubFieldError[] {
   if (!d.title) errors.push({ path: 'title', message: 'Title is required', code: 'required' });
   if (d.dueDate && d.dueAt) errors.push({ path: 'dueAt', message: 'Set either dueDate or dueAt, not both', code: 'conflict' });
   if (d.dueDate && !isRealDate(d.dueDate)) errors.push({ path: 'dueDate', message: 'Not a calendar date', code: 'invalid_date' });
-  if (!isValidTimezone(d.timezone)) errors.push({ path: 'timezone', message: `Unknown IANA time zone '${d.timezone}'`, code: 'invalid_timezone' });
+  if (!isValidTimezone(d.timezone))
+    errors.push({ path: 'timezone', message: `Unknown IANA time zone '${d.timezone}'`, code: 'invalid_timezone' });
   const hasDue = d.dueDate !== null || d.dueAt !== null;
   if (d.recurrence !== null) {
-    if (!hasDue) errors.push({ path: 'recurrence', message: 'A recurring task needs dueDate or dueAt (the series starts there)', code: 'requires_due' });
+    if (!hasDue)
+      errors.push({
+        path: 'recurrence',
+        message: 'A recurring task needs dueDate or dueAt (the series starts there)',
+        code: 'requires_due',
+      });
     try {
       d.recurrence = normalizeRrule(d.recurrence);
     } catch (err) {
@@ -71,7 +77,11 @@ function check(d: Draft): HubFieldError[] {
   d.reminders.forEach((r, i) => {
     if ('before' in r) {
       if (parseDuration(r.before) === null) {
-        errors.push({ path: `reminders[${i}].before`, message: 'Expected an ISO 8601 duration such as PT15M, PT1H or P1D', code: 'invalid_duration' });
+        errors.push({
+          path: `reminders[${i}].before`,
+          message: 'Expected an ISO 8601 duration such as PT15M, PT1H or P1D',
+          code: 'invalid_duration',
+        });
       } else if (!hasDue) {
         errors.push({ path: `reminders[${i}].before`, message: 'A relative reminder needs dueDate or dueAt', code: 'requires_due' });
       }

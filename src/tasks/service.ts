@@ -9,7 +9,6 @@ import type { TenantCall } from '../identity/context';
 import { AppError, pointerOf } from '../lib/problem';
 import type { Actor, HubResult, TaskCreate, TaskFilter, TaskPatch } from './model';
 
-
 export function actorOf(call: TenantCall): Actor {
   return { id: call.auth.actorId, role: call.auth.role };
 }
@@ -17,9 +16,22 @@ export function actorOf(call: TenantCall): Actor {
 /** Turns a hub failure into the problem the client sees. */
 export function unwrap<T>(r: HubResult<T>): T {
   if (r.ok) return r.value;
-  throw new AppError(r.code, r.detail, r.errors ? { errors: r.errors.map((e) => ({ in: 'body' as const, path: e.path, pointer: pointerOf(e.path), message: e.message, code: e.code })) } : {});
+  throw new AppError(
+    r.code,
+    r.detail,
+    r.errors
+      ? {
+          errors: r.errors.map((e) => ({
+            in: 'body' as const,
+            path: e.path,
+            pointer: pointerOf(e.path),
+            message: e.message,
+            code: e.code,
+          })),
+        }
+      : {},
+  );
 }
-
 
 async function assertAssignee(call: TenantCall, assigneeId: string | null | undefined): Promise<void> {
   if (!assigneeId) return;

@@ -51,7 +51,11 @@ describe('routing', () => {
   });
 
   it('answers a body over MAX_BODY_BYTES with 413 even on a path without a body', async () => {
-    const res = await worker.fetch('/health', { method: 'POST', headers: { 'content-type': 'application/json' }, body: 'x'.repeat(MAX_BODY_BYTES + 1) });
+    const res = await worker.fetch('/health', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: 'x'.repeat(MAX_BODY_BYTES + 1),
+    });
     await expectProblem(res, 413, 'payload-too-large');
   });
 });
@@ -65,7 +69,11 @@ describe('JSON bodies (POST /v1/auth/signup)', () => {
   });
 
   it('answers a non-JSON content type with 415', async () => {
-    const body = await expectProblem(await post('email=a@example.com', { 'content-type': 'application/x-www-form-urlencoded' }), 415, 'unsupported-media-type');
+    const body = await expectProblem(
+      await post('email=a@example.com', { 'content-type': 'application/x-www-form-urlencoded' }),
+      415,
+      'unsupported-media-type',
+    );
     expect(body['detail']).toMatch(/application\/json/);
   });
 

@@ -86,7 +86,9 @@ describe('connectWebSocket', () => {
   let mf: Miniflare;
   let url: string;
   beforeAll(async () => {
-    mf = new Miniflare(convertV4MiniflareOptions({ modules: true, script: ECHO, compatibilityDate: '2026-11-01', host: '127.0.0.1', port: 0 }));
+    mf = new Miniflare(
+      convertV4MiniflareOptions({ modules: true, script: ECHO, compatibilityDate: '2026-11-01', host: '127.0.0.1', port: 0 }),
+    );
     url = (await mf.ready).origin;
   });
   afterAll(() => mf?.dispose());

@@ -9,7 +9,11 @@ beforeAll(async () => {
 });
 afterAll(() => worker?.dispose());
 
-const json = (body: unknown): RequestInit => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+const json = (body: unknown): RequestInit => ({
+  method: 'POST',
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify(body),
+});
 
 describe('identity over HTTP', () => {
   it('publishes both test signing keys without their private parts', async () => {
@@ -23,7 +27,10 @@ describe('identity over HTTP', () => {
 
   it('signs up, then reads /v1/me with the access token', async () => {
     const email = `e2e-${crypto.randomUUID()}@example.com`;
-    const res = await worker.fetch('/v1/auth/signup', json({ email, password: 'correct horse battery staple', name: 'E2E', tenantName: 'E2E Co' }));
+    const res = await worker.fetch(
+      '/v1/auth/signup',
+      json({ email, password: 'correct horse battery staple', name: 'E2E', tenantName: 'E2E Co' }),
+    );
     expect(res.status, await res.clone().text()).toBe(201);
     const auth = (await res.json()) as { accessToken: string; tokenType: string; user: { email: string }; tenant: { id: string } };
     expect(auth.tokenType).toBe('Bearer');

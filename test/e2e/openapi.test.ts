@@ -51,7 +51,10 @@ describe('GET /openapi.json', () => {
       const responses = Object.entries(op.responses ?? {});
       expect(responses.length, `${name} has no responses`).toBeGreaterThan(0);
       // WebSocket endpoints succeed with 101 Switching Protocols.
-      expect(responses.some(([s]) => /^2\d\d$/.test(s) || s === '101'), `${name} documents no success response`).toBe(true);
+      expect(
+        responses.some(([s]) => /^2\d\d$/.test(s) || s === '101'),
+        `${name} documents no success response`,
+      ).toBe(true);
       const errors = responses.filter(([s]) => /^[45]\d\d$/.test(s) || s === 'default');
       expect(errors.length, `${name} documents no error response`).toBeGreaterThan(0);
       expect(

@@ -71,13 +71,23 @@ describe('egress through the allow-list proxy', () => {
   const allow = () => ({ mode: 'allow' as const, hosts: [`127.0.0.1:${port}`] });
 
   it('Python (urllib) reaches an allowed host through the proxy', async () => {
-    const { body } = await invokeRunner(runner, { runtime: 'python3', code: PY_GET, input: { url: `http://127.0.0.1:${port}/py` }, network: allow() });
+    const { body } = await invokeRunner(runner, {
+      runtime: 'python3',
+      code: PY_GET,
+      input: { url: `http://127.0.0.1:${port}/py` },
+      network: allow(),
+    });
     expect(body.output).toEqual({ status: 200, body: 'pong /py' });
     expect(seen).toContain('GET /py');
   });
 
   it('JavaScript (fetch) reaches an allowed host through the proxy', async () => {
-    const { body } = await invokeRunner(runner, { runtime: 'node', code: JS_GET, input: { url: `http://127.0.0.1:${port}/js` }, network: allow() });
+    const { body } = await invokeRunner(runner, {
+      runtime: 'node',
+      code: JS_GET,
+      input: { url: `http://127.0.0.1:${port}/js` },
+      network: allow(),
+    });
     expect(body.output).toEqual({ status: 200, body: 'pong /js' });
   });
 
@@ -88,9 +98,19 @@ describe('egress through the allow-list proxy', () => {
 
   it('a host outside the allow-list gets 403 from the proxy and never reaches the target', async () => {
     const before = seen.length;
-    const { body } = await invokeRunner(runner, { runtime: 'python3', code: PY_GET, input: { url: `http://127.0.0.1:${port}/denied` }, network: { mode: 'allow', hosts: ['api.example.com'] } });
+    const { body } = await invokeRunner(runner, {
+      runtime: 'python3',
+      code: PY_GET,
+      input: { url: `http://127.0.0.1:${port}/denied` },
+      network: { mode: 'allow', hosts: ['api.example.com'] },
+    });
     expect(body.output.error).toMatch(/403/);
-    const wrongPort = await invokeRunner(runner, { runtime: 'node', code: JS_GET, input: { url: `http://127.0.0.1:${port}/denied` }, network: { mode: 'allow', hosts: ['127.0.0.1'] } });
+    const wrongPort = await invokeRunner(runner, {
+      runtime: 'node',
+      code: JS_GET,
+      input: { url: `http://127.0.0.1:${port}/denied` },
+      network: { mode: 'allow', hosts: ['127.0.0.1'] },
+    });
     // undici reports a refused CONNECT as a cancelled request rather than a status.
     expect(wrongPort.body.output.status === 403 || typeof wrongPort.body.output.error === 'string').toBe(true);
     expect(seen.length).toBe(before);
@@ -103,7 +123,12 @@ describe('egress through the allow-list proxy', () => {
 
   it('by default the proxy refuses loopback and private addresses even when allow-listed', async () => {
     const before = seen.length;
-    const { body } = await invokeRunner(strict, { runtime: 'python3', code: PY_GET, input: { url: `http://localhost:${port}/private` }, network: { mode: 'allow', hosts: [`localhost:${port}`] } });
+    const { body } = await invokeRunner(strict, {
+      runtime: 'python3',
+      code: PY_GET,
+      input: { url: `http://localhost:${port}/private` },
+      network: { mode: 'allow', hosts: [`localhost:${port}`] },
+    });
     expect(body.output.error).toMatch(/403/);
     expect(seen.length).toBe(before);
   });

@@ -13,7 +13,10 @@ const SANDBOX_UID = 60000 + Math.floor(Math.random() * 4000);
 let runner: RunningToolRunner;
 
 beforeAll(async () => {
-  runner = await startToolRunner({ secret: SECRET, env: { TOOL_RUNNER_CONCURRENCY: '8', TOOL_RUNNER_SANDBOX_UID: String(SANDBOX_UID), TOOL_RUNNER_SANDBOX_GID: String(SANDBOX_UID) } });
+  runner = await startToolRunner({
+    secret: SECRET,
+    env: { TOOL_RUNNER_CONCURRENCY: '8', TOOL_RUNNER_SANDBOX_UID: String(SANDBOX_UID), TOOL_RUNNER_SANDBOX_GID: String(SANDBOX_UID) },
+  });
 });
 afterAll(async () => {
   await runner?.stop();
@@ -37,7 +40,11 @@ afterEach(async () => {
   expect(readdirSync(tmpdir()).filter((n) => n.startsWith('edgecrew-egress-'))).toEqual([]);
 });
 
-const WELL_BEHAVED: InvocationBody = { runtime: 'python3', code: 'def main(input):\n    return {"sum": input["a"] + input["b"]}\n', input: { a: 2, b: 3 } };
+const WELL_BEHAVED: InvocationBody = {
+  runtime: 'python3',
+  code: 'def main(input):\n    return {"sum": input["a"] + input["b"]}\n',
+  input: { a: 2, b: 3 },
+};
 
 /** Runs `hostile` and, once it is under way, a well-behaved invocation that must succeed. */
 async function withNeighbour(hostile: InvocationBody) {
@@ -53,7 +60,8 @@ async function withNeighbour(hostile: InvocationBody) {
 
 describe('hostile tools are contained', () => {
   it('fork bomb → timeout (RLIMIT_NPROC holds it, the timer kills the tree)', async () => {
-    const code = 'import os\ndef main(input):\n    while True:\n        try:\n            os.fork()\n        except OSError:\n            pass\n';
+    const code =
+      'import os\ndef main(input):\n    while True:\n        try:\n            os.fork()\n        except OSError:\n            pass\n';
     const body = await withNeighbour({ runtime: 'python3', code, timeoutMs: 2_000 });
     expect(body.error).toMatchObject({ type: 'timeout' });
   });
@@ -65,9 +73,17 @@ describe('hostile tools are contained', () => {
   });
 
   it('memory hog (JavaScript heap and buffers) → memory_limit', async () => {
-    const heap = await withNeighbour({ runtime: 'node', code: 'export function main() { const a = []; for (;;) a.push(new Array(1e6).fill(1.5)); }', memoryMb: 96 });
+    const heap = await withNeighbour({
+      runtime: 'node',
+      code: 'export function main() { const a = []; for (;;) a.push(new Array(1e6).fill(1.5)); }',
+      memoryMb: 96,
+    });
     expect(heap.error).toMatchObject({ type: 'memory_limit' });
-    const buffers = await invokeRunner(runner, { runtime: 'node', code: 'export function main() { const a = []; for (;;) a.push(Buffer.alloc(64 * 1024 * 1024, 1)); }', memoryMb: 96 });
+    const buffers = await invokeRunner(runner, {
+      runtime: 'node',
+      code: 'export function main() { const a = []; for (;;) a.push(Buffer.alloc(64 * 1024 * 1024, 1)); }',
+      memoryMb: 96,
+    });
     expect(buffers.body.error).toMatchObject({ type: 'memory_limit' });
   });
 
@@ -104,13 +120,28 @@ describe('hostile tools are contained', () => {
       '    seen["root"] = sorted(os.listdir("/"))',
       '    return seen',
     ].join('\n');
-    const paths = [RUNNER_ENTRY, `/proc/${runner.process.pid}/environ`, '/proc/1/environ', '/etc/passwd', '/etc/shadow', '/root/.bashrc', `${process.cwd()}/package.json`];
+    const paths = [
+      RUNNER_ENTRY,
+      `/proc/${runner.process.pid}/environ`,
+      '/proc/1/environ',
+      '/etc/passwd',
+      '/etc/shadow',
+      '/root/.bashrc',
+      `${process.cwd()}/package.json`,
+    ];
     const body = await withNeighbour({ runtime: 'python3', code, input: { paths } });
     expect(body.ok).toBe(true);
     const out = body.output;
     expect(JSON.stringify(body)).not.toContain(SECRET);
     expect(Object.keys(out.env).sort()).toEqual(['HOME', 'LANG', 'PATH', 'PWD', 'TMPDIR']);
-    for (const p of [RUNNER_ENTRY, `/proc/${runner.process.pid}/environ`, '/etc/passwd', '/etc/shadow', '/root/.bashrc', `${process.cwd()}/package.json`]) {
+    for (const p of [
+      RUNNER_ENTRY,
+      `/proc/${runner.process.pid}/environ`,
+      '/etc/passwd',
+      '/etc/shadow',
+      '/root/.bashrc',
+      `${process.cwd()}/package.json`,
+    ]) {
       expect(out[p], p).toBe('FileNotFoundError');
     }
     expect(out['/proc/1/environ']).toBe(''); // the sandbox's own init, with an empty environment
@@ -167,7 +198,11 @@ describe('hostile tools are contained', () => {
 
   it('printing gigabytes → invalid_output as soon as the cap is passed', async () => {
     const started = Date.now();
-    const body = await withNeighbour({ runtime: 'python3', code: 'import sys\ndef main(input):\n    while True:\n        sys.stdout.write("x" * 65536)\n', timeoutMs: 30_000 });
+    const body = await withNeighbour({
+      runtime: 'python3',
+      code: 'import sys\ndef main(input):\n    while True:\n        sys.stdout.write("x" * 65536)\n',
+      timeoutMs: 30_000,
+    });
     expect(body.error).toMatchObject({ type: 'invalid_output' });
     expect(body.error.message).toContain('stdout');
     expect(body.stdout.length).toBeLessThan(16 * 1024);
@@ -187,13 +222,20 @@ describe('hostile tools are contained', () => {
 
   it('all of the above at once still leave the runner serving', async () => {
     const hostile: InvocationBody[] = [
-      { runtime: 'python3', code: 'import os\ndef main(input):\n    while True:\n        try:\n            os.fork()\n        except OSError:\n            pass\n', timeoutMs: 2_000 },
+      {
+        runtime: 'python3',
+        code: 'import os\ndef main(input):\n    while True:\n        try:\n            os.fork()\n        except OSError:\n            pass\n',
+        timeoutMs: 2_000,
+      },
       { runtime: 'node', code: 'export function main() { for (;;) {} }', timeoutMs: 2_000 },
       { runtime: 'python3', code: 'def main(input):\n    hog = []\n    while True:\n        hog.append(bytearray(8 * 1024 * 1024))\n' },
     ];
     const bad = hostile.map((h) => invokeRunner(runner, h));
     await new Promise((r) => setTimeout(r, 300));
-    const good = await Promise.all([invokeRunner(runner, WELL_BEHAVED), invokeRunner(runner, { runtime: 'node', code: 'export const main = (i) => i.a * i.b;', input: { a: 6, b: 7 } })]);
+    const good = await Promise.all([
+      invokeRunner(runner, WELL_BEHAVED),
+      invokeRunner(runner, { runtime: 'node', code: 'export const main = (i) => i.a * i.b;', input: { a: 6, b: 7 } }),
+    ]);
     expect(good.map((g) => g.body.output)).toEqual([{ sum: 5 }, 42]);
     expect((await Promise.all(bad)).map((b) => b.body.error?.type)).toEqual(['timeout', 'timeout', 'memory_limit']);
   });

@@ -63,7 +63,15 @@ describe('tool runner: protocol', () => {
 });
 
 describe('tool runner: authentication', () => {
-  const body = JSON.stringify({ id: 'a', runtime: 'node', code: JS_HELLO, input: { name: 'x' }, timeoutMs: 2000, memoryMb: 64, network: { mode: 'none' } });
+  const body = JSON.stringify({
+    id: 'a',
+    runtime: 'node',
+    code: JS_HELLO,
+    input: { name: 'x' },
+    timeoutMs: 2000,
+    memoryMb: 64,
+    network: { mode: 'none' },
+  });
 
   it('refuses unsigned, wrongly signed, stale and future requests with 401', async () => {
     expect((await post(body, { 'content-type': 'application/json' })).status).toBe(401);
@@ -92,7 +100,11 @@ describe('tool runner: authentication', () => {
 
   it('refuses a body over the limit with 413 before reading it all', async () => {
     const big = JSON.stringify({ pad: 'x'.repeat(3 * 1024 * 1024) });
-    const res = await fetch(`${runner.url}/v1/invocations`, { method: 'POST', body: big, headers: signHeaders(SECRET, 'POST', '/v1/invocations', big) });
+    const res = await fetch(`${runner.url}/v1/invocations`, {
+      method: 'POST',
+      body: big,
+      headers: signHeaders(SECRET, 'POST', '/v1/invocations', big),
+    });
     expect(res.status).toBe(413);
   });
 });

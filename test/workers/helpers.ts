@@ -71,7 +71,10 @@ export async function addMember(owner: TestTenant, role: 'admin' | 'member' | 'v
   return { tenantId: body.tenant.id, userId: body.user.id, email, accessToken: body.accessToken, refreshToken: body.refreshToken };
 }
 
-export async function createApiKey(owner: TestTenant, role: 'admin' | 'member' | 'viewer' = 'member'): Promise<{ id: string; key: string }> {
+export async function createApiKey(
+  owner: TestTenant,
+  role: 'admin' | 'member' | 'viewer' = 'member',
+): Promise<{ id: string; key: string }> {
   const res = await call('/v1/api-keys', { token: owner.accessToken, body: { name: `key-${role}`, role } });
   if (res.status !== 201) throw new Error(`api key failed: ${res.status} ${await res.text()}`);
   const body = await json(res);

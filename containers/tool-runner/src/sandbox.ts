@@ -56,7 +56,13 @@ export function bwrapArgs(cfg: RunnerConfig, req: InvocationRequest, egressSocke
   const asMb = req.memoryMb + (req.runtime === 'node' ? NODE_ADDRESS_SPACE_MB : PYTHON_ADDRESS_SPACE_MB);
   const env: Record<string, string> = { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: '/work', TMPDIR: '/tmp', LANG: 'C.UTF-8' };
   if (allowNet) {
-    Object.assign(env, { HTTP_PROXY: PROXY_URL, HTTPS_PROXY: PROXY_URL, http_proxy: PROXY_URL, https_proxy: PROXY_URL, EDGECREW_EGRESS_SOCKET: EGRESS_SOCKET });
+    Object.assign(env, {
+      HTTP_PROXY: PROXY_URL,
+      HTTPS_PROXY: PROXY_URL,
+      http_proxy: PROXY_URL,
+      https_proxy: PROXY_URL,
+      EDGECREW_EGRESS_SOCKET: EGRESS_SOCKET,
+    });
   }
   const runtime =
     req.runtime === 'node'
@@ -66,26 +72,54 @@ export function bwrapArgs(cfg: RunnerConfig, req: InvocationRequest, egressSocke
     '--unshare-all', // user, ipc, pid, net, uts, cgroup
     '--die-with-parent',
     '--new-session',
-    '--cap-drop', 'ALL',
+    '--cap-drop',
+    'ALL',
     '--clearenv',
     ...Object.entries(env).flatMap(([k, v]) => ['--setenv', k, v]),
-    '--uid', '1000', '--gid', '1000',
-    '--hostname', 'sandbox',
-    '--json-status-fd', String(FD.status),
-    '--ro-bind', '/usr', '/usr',
+    '--uid',
+    '1000',
+    '--gid',
+    '1000',
+    '--hostname',
+    'sandbox',
+    '--json-status-fd',
+    String(FD.status),
+    '--ro-bind',
+    '/usr',
+    '/usr',
     ...mergedUsr(),
-    '--ro-bind-try', '/etc/ssl', '/etc/ssl',
-    '--ro-bind-try', '/etc/ca-certificates', '/etc/ca-certificates',
-    '--proc', '/proc',
-    '--dev', '/dev',
-    '--size', String(cfg.workDirBytes), '--tmpfs', '/tmp',
-    '--size', String(cfg.workDirBytes), '--tmpfs', '/work',
-    '--ro-bind', cfg.node, `${SANDBOX_ROOT}/bin/node`,
-    '--ro-bind-data', String(FD.bootstrap), bootstrap,
-    '--ro-bind-data', String(FD.code), tool,
+    '--ro-bind-try',
+    '/etc/ssl',
+    '/etc/ssl',
+    '--ro-bind-try',
+    '/etc/ca-certificates',
+    '/etc/ca-certificates',
+    '--proc',
+    '/proc',
+    '--dev',
+    '/dev',
+    '--size',
+    String(cfg.workDirBytes),
+    '--tmpfs',
+    '/tmp',
+    '--size',
+    String(cfg.workDirBytes),
+    '--tmpfs',
+    '/work',
+    '--ro-bind',
+    cfg.node,
+    `${SANDBOX_ROOT}/bin/node`,
+    '--ro-bind-data',
+    String(FD.bootstrap),
+    bootstrap,
+    '--ro-bind-data',
+    String(FD.code),
+    tool,
     ...(allowNet ? ['--bind', egressSocket, EGRESS_SOCKET] : []),
-    '--remount-ro', '/',
-    '--chdir', '/work',
+    '--remount-ro',
+    '/',
+    '--chdir',
+    '/work',
     '--',
     cfg.prlimit,
     `--cpu=${cpuSeconds}:${cpuSeconds + 1}`,
@@ -101,15 +135,40 @@ export function bwrapArgs(cfg: RunnerConfig, req: InvocationRequest, egressSocke
 
 /** A trivial sandbox with the same namespaces, run once at start: fail fast where user namespaces are not allowed. */
 export function selfTestArgs(): string[] {
-  return ['--unshare-all', '--die-with-parent', '--clearenv', '--ro-bind', '/usr', '/usr', ...mergedUsr(), '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/work', '--', '/usr/bin/true'];
+  return [
+    '--unshare-all',
+    '--die-with-parent',
+    '--clearenv',
+    '--ro-bind',
+    '/usr',
+    '/usr',
+    ...mergedUsr(),
+    '--proc',
+    '/proc',
+    '--dev',
+    '/dev',
+    '--tmpfs',
+    '/work',
+    '--',
+    '/usr/bin/true',
+  ];
 }
 
 /** Debian is merged-/usr: /bin, /lib, /lib64, /sbin are symlinks into /usr. */
 function mergedUsr(): string[] {
-  return [['usr/bin', '/bin'], ['usr/sbin', '/sbin'], ['usr/lib', '/lib'], ['usr/lib64', '/lib64']].flatMap(([target, link]) => ['--symlink', target!, link!]);
+  return [
+    ['usr/bin', '/bin'],
+    ['usr/sbin', '/sbin'],
+    ['usr/lib', '/lib'],
+    ['usr/lib64', '/lib64'],
+  ].flatMap(([target, link]) => ['--symlink', target!, link!]);
 }
 
-async function prepareEgress(cfg: RunnerConfig, hosts: string[], asRoot: boolean): Promise<{ dir: string; socket: string; proxy: EgressProxy }> {
+async function prepareEgress(
+  cfg: RunnerConfig,
+  hosts: string[],
+  asRoot: boolean,
+): Promise<{ dir: string; socket: string; proxy: EgressProxy }> {
   const dir = await mkdtemp(path.join(tmpdir(), 'edgecrew-egress-'));
   const socket = path.join(dir, 'egress.sock');
   const { proxy } = await startEgressProxy(socket, hosts, { allowPrivate: cfg.egressAllowPrivate });
@@ -123,14 +182,27 @@ async function prepareEgress(cfg: RunnerConfig, hosts: string[], asRoot: boolean
 }
 
 /** Runs one invocation to completion; never throws (failures are typed results). */
-export async function runInSandbox(cfg: RunnerConfig, bootstraps: Bootstraps, req: InvocationRequest, running: Set<() => void>): Promise<InvocationResult> {
+export async function runInSandbox(
+  cfg: RunnerConfig,
+  bootstraps: Bootstraps,
+  req: InvocationRequest,
+  running: Set<() => void>,
+): Promise<InvocationResult> {
   const started = performance.now();
   const asRoot = process.getuid?.() === 0;
   let egress: Awaited<ReturnType<typeof prepareEgress>> | null = null;
   try {
     if (req.network.mode === 'allow') egress = await prepareEgress(cfg, req.network.hosts, asRoot);
   } catch (err) {
-    return { ok: false, error: { type: 'sandbox_error', message: `egress proxy: ${(err as Error).message}` }, durationMs: 0, stdout: '', stderr: '', stdoutBytes: 0, stderrBytes: 0 };
+    return {
+      ok: false,
+      error: { type: 'sandbox_error', message: `egress proxy: ${(err as Error).message}` },
+      durationMs: 0,
+      stdout: '',
+      stderr: '',
+      stdoutBytes: 0,
+      stderrBytes: 0,
+    };
   }
 
   // nice 10: tools yield the CPU to the runner itself (and anything else on the machine) under contention.
@@ -184,11 +256,14 @@ export async function runInSandbox(cfg: RunnerConfig, bootstraps: Bootstraps, re
     timedOut = true;
     kill();
   }, req.timeoutMs + STARTUP_GRACE_MS);
-  const memory = child.pid === undefined ? null : watchMemory(child.pid, req.memoryMb * 1024 * 1024, () => {
-    if (exited) return;
-    memoryExceeded = true;
-    kill();
-  });
+  const memory =
+    child.pid === undefined
+      ? null
+      : watchMemory(child.pid, req.memoryMb * 1024 * 1024, () => {
+          if (exited) return;
+          memoryExceeded = true;
+          kill();
+        });
 
   const exitCode = await new Promise<number | null>((resolve) => {
     child.once('error', (err) => {

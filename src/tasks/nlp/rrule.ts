@@ -25,7 +25,7 @@ export function toRRule(rule: Rule): string {
   if (rule.byMonthDay?.length) parts.push(`BYMONTHDAY=${rule.byMonthDay.join(',')}`);
   if (rule.byDay?.length) {
     // Week order starting Monday reads like a calendar: MO,TU,…,SU.
-    const days = [...rule.byDay].sort((a, b) => (a.weekday + 6) % 7 - (b.weekday + 6) % 7);
+    const days = [...rule.byDay].sort((a, b) => ((a.weekday + 6) % 7) - ((b.weekday + 6) % 7));
     parts.push(`BYDAY=${days.map((d) => `${d.nth ?? ''}${WEEKDAY_CODES[d.weekday]}`).join(',')}`);
   }
   return parts.join(';');

@@ -110,10 +110,17 @@ export interface InvocationBody {
 
 let seq = 0;
 /** POST /v1/invocations, signed; returns the status and parsed body. */
-export async function invokeRunner(runner: { url: string; secret: string }, body: InvocationBody): Promise<{ status: number; body: any; headers: Headers }> {
+export async function invokeRunner(
+  runner: { url: string; secret: string },
+  body: InvocationBody,
+): Promise<{ status: number; body: any; headers: Headers }> {
   seq += 1;
   const text = JSON.stringify({ id: `t${seq}`, input: {}, timeoutMs: 5_000, memoryMb: 128, network: { mode: 'none' }, ...body });
-  const res = await fetch(`${runner.url}/v1/invocations`, { method: 'POST', body: text, headers: signHeaders(runner.secret, 'POST', '/v1/invocations', text) });
+  const res = await fetch(`${runner.url}/v1/invocations`, {
+    method: 'POST',
+    body: text,
+    headers: signHeaders(runner.secret, 'POST', '/v1/invocations', text),
+  });
   const raw = await res.text();
   let parsed: unknown = raw;
   try {

@@ -280,7 +280,10 @@ export async function startWorker(options: StartWorkerOptions = {}): Promise<Run
     name: 'edgecrew',
     modules: await bundleModules(scriptPath),
     modulesRoot: path.dirname(scriptPath),
-    bindings: resolveBindings((workerOptions.bindings ?? {}) as Record<string, unknown>, options.bindings ?? {}) as V4MiniflareOptions['bindings'],
+    bindings: resolveBindings(
+      (workerOptions.bindings ?? {}) as Record<string, unknown>,
+      options.bindings ?? {},
+    ) as V4MiniflareOptions['bindings'],
     host: '127.0.0.1',
     port: 0,
     handleStructuredLogs: (log) => {
@@ -351,7 +354,8 @@ function wrapSocket(socket: MiniflareWebSocket, headers: Headers, defaultTimeout
   };
   socket.addEventListener('message', (event) => {
     const data = event.data as string | ArrayBuffer | Uint8Array;
-    const message = data instanceof Uint8Array ? (data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer) : data;
+    const message =
+      data instanceof Uint8Array ? (data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer) : data;
     const waiter = waiters.shift();
     if (waiter) waiter.resolve(message);
     else inbox.push(message);

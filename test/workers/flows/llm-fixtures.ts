@@ -76,7 +76,13 @@ export async function received(tag: string): Promise<ReceivedChatRequest[]> {
 export const MODELS = { fast: { model: 'fake-gpt-mini', inputCostPer1M: 150, outputCostPer1M: 600 } };
 
 /** Registers an `openai` provider at the fake with `script`; returns the API's view. */
-export async function addFakeProvider(t: TestTenant, name: string, tag: string, script: string, extra: Record<string, unknown> = {}): Promise<Record<string, any>> {
+export async function addFakeProvider(
+  t: TestTenant,
+  name: string,
+  tag: string,
+  script: string,
+  extra: Record<string, unknown> = {},
+): Promise<Record<string, any>> {
   const body = { name, kind: 'openai', baseUrl: fakeBase(tag, script), apiKey: FAKE_KEY, models: MODELS, ...extra };
   return expectStatus(await api('/v1/llm/providers', { token: t.accessToken, body }), 201);
 }

@@ -45,7 +45,10 @@ describe('access tokens verify with a standard JOSE client', () => {
     const owner = await signup('jwks');
     const session = await loginOk(owner.email);
     const jwks = await getJwks();
-    const { payload, protectedHeader } = await jwtVerify(session.accessToken, createLocalJWKSet(jwks as { keys: JWK[] }), { issuer: ISSUER, audience: AUDIENCE });
+    const { payload, protectedHeader } = await jwtVerify(session.accessToken, createLocalJWKSet(jwks as { keys: JWK[] }), {
+      issuer: ISSUER,
+      audience: AUDIENCE,
+    });
     expect(protectedHeader).toMatchObject({ alg: 'ES256', typ: 'at+jwt' });
     // The first configured key signs.
     expect(protectedHeader.kid).toBe(jwks.keys[0]!.kid);
