@@ -6,14 +6,14 @@
  */
 import { DurableObject } from 'cloudflare:workers';
 import { loadConfig } from '../src/config';
-import { TERMINAL, type RunEvent, type RunInit, type RunStatus, type RunView } from '../src/flows/run-model';
+import { type RunEvent, type RunInit, type RunStatus, type RunView, TERMINAL } from '../src/flows/run-model';
 import { migrateDoStorage } from './migrations';
 import { ChildRuns } from './run/children';
 import { Engine } from './run/engine';
+import { reportRunStatus } from './run/report';
 import { RUN_MIGRATIONS } from './run/schema';
 import { appendEvent, eventsAfter, insertRun, lastEventSeq, loadRun, node, nodes, runView, setRunStatus, summary } from './run/store';
 import { pushToSockets, SseHub } from './run/stream';
-import { reportRunStatus } from './run/report';
 
 export type RunResult<T> = { ok: true; value: T } | { ok: false; code: 'not_found' | 'conflict' | 'validation_failed'; detail: string };
 
@@ -64,7 +64,7 @@ export class FlowRun extends DurableObject<Env> {
   /** Admitted: start running (idempotent). */
   async start(): Promise<void> {
     const l = loadRun(this.ctx.storage.sql);
-    if (!l || l.row.status !== 'queued') return;
+    if (l?.row.status !== 'queued') return;
     const now = Date.now();
     this.ctx.storage.transactionSync(() => {
       setRunStatus(this.ctx.storage.sql, 'running', {

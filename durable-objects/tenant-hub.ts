@@ -6,13 +6,19 @@
  * authenticates and validates; the hub's RPC methods do the work.
  */
 import { DurableObject } from 'cloudflare:workers';
+import type { RunSummary } from '../src/flows/run-model';
 import type { Actor, Change, HistoryEntry, HubResult, Notification, Task, TaskCreate, TaskFilter, TaskPatch } from '../src/tasks/model';
 import { deliverDueReminders } from './hub/deliver';
-import { appendChange, changesAfter, changesSince, setChangeData } from './hub/log';
+import { ensureEventTables } from './hub/events-schema';
+import { type BeginResult, beginKey, completeKey, releaseKey, type StoredResponse } from './hub/idempotency';
+import { appendForwarded, type ForwardedEvent } from './hub/inbox';
+import { appendChange, changesAfter, changesSince, hasPendingEvents, setChangeData } from './hub/log';
 import { publishOutbox } from './hub/publish';
+import { admit, recordRunChange, release } from './hub/runs';
 import { HUB_MIGRATIONS } from './hub/schema';
-import { attachmentOf, broadcast, closeQuietly, type SocketAttachment } from './hub/sockets';
 import { handleSocketMessage } from './hub/socket-mutations';
+import { attachmentOf, broadcast, closeQuietly, type SocketAttachment } from './hub/sockets';
+import { createSystemNotification, type SystemNotificationInput } from './hub/system-notifications';
 import * as ops from './hub/task-ops';
 import {
   listHistory,
@@ -24,13 +30,6 @@ import {
   writeNotification,
 } from './hub/task-store';
 import { migrateDoStorage } from './migrations';
-import { hasPendingEvents } from './hub/log';
-import { admit, recordRunChange, release } from './hub/runs';
-import type { RunSummary } from '../src/flows/run-model';
-import { ensureEventTables } from './hub/events-schema';
-import { beginKey, completeKey, releaseKey, type BeginResult, type StoredResponse } from './hub/idempotency';
-import { appendForwarded, type ForwardedEvent } from './hub/inbox';
-import { createSystemNotification, type SystemNotificationInput } from './hub/system-notifications';
 
 const CATCH_UP_PAGE = 500;
 const OUTBOX_RETRY_MS = 2_000;

@@ -6,8 +6,7 @@
 import { newId } from '../../src/lib/ids';
 import type { Notification } from '../../src/tasks/model';
 import { appendChange, appendEvent, setChangeData } from './log';
-import { claimReminder, dueReminders, nextReminderFor, readTask, writeTask, type DueReminder } from './task-store';
-import { writeNotification } from './task-store';
+import { claimReminder, type DueReminder, dueReminders, nextReminderFor, readTask, writeNotification, writeTask } from './task-store';
 
 const BATCH = 100;
 

@@ -1,6 +1,7 @@
 /** The hub's change log and outbox: appended in the same SQLite transaction as the change itself. */
-import type { Change, Notification, Task } from '../../src/tasks/model';
+
 import { newId } from '../../src/lib/ids';
+import type { Change, Notification, Task } from '../../src/tasks/model';
 
 type Sql = SqlStorage;
 

@@ -36,14 +36,35 @@ export function deleteTask(sql: Sql, id: string): void {
 export function listTasks(sql: Sql, f: TaskFilter): { data: Task[]; nextCursor: string | null } {
   const where: string[] = [];
   const args: SqlStorageValue[] = [];
-  if (f.status) where.push('status = ?'), args.push(f.status);
-  if (f.assigneeId) where.push('assignee_id = ?'), args.push(f.assigneeId);
-  if (f.label) where.push('id IN (SELECT task_id FROM task_labels WHERE label = ?)'), args.push(f.label.toLowerCase());
-  if (f.dueFrom) where.push('due_key >= ?'), args.push(f.dueFrom);
-  if (f.dueTo) where.push('due_key <= ?'), args.push(f.dueTo.length === 10 ? `${f.dueTo}T23:59:59.999Z` : f.dueTo);
-  if (f.q) where.push(`search LIKE ? ESCAPE '\\'`), args.push(`%${f.q.toLowerCase().replace(/[\\%_]/g, (m) => '\\' + m)}%`);
-  if (f.after) where.push('id > ?'), args.push(f.after);
-  const sqlText = `SELECT data FROM tasks ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id LIMIT ?`;
+  if (f.status) {
+    where.push('status = ?');
+    args.push(f.status);
+  }
+  if (f.assigneeId) {
+    where.push('assignee_id = ?');
+    args.push(f.assigneeId);
+  }
+  if (f.label) {
+    where.push('id IN (SELECT task_id FROM task_labels WHERE label = ?)');
+    args.push(f.label.toLowerCase());
+  }
+  if (f.dueFrom) {
+    where.push('due_key >= ?');
+    args.push(f.dueFrom);
+  }
+  if (f.dueTo) {
+    where.push('due_key <= ?');
+    args.push(f.dueTo.length === 10 ? `${f.dueTo}T23:59:59.999Z` : f.dueTo);
+  }
+  if (f.q) {
+    where.push(`search LIKE ? ESCAPE '\\'`);
+    args.push(`%${f.q.toLowerCase().replace(/[\\%_]/g, (m) => `\\${m}`)}%`);
+  }
+  if (f.after) {
+    where.push('id > ?');
+    args.push(f.after);
+  }
+  const sqlText = `SELECT data FROM tasks ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id LIMIT ?`;
   const rows = sql.exec<{ data: string }>(sqlText, ...args, f.limit + 1).toArray();
   const data = rows.slice(0, f.limit).map((r) => JSON.parse(r.data) as Task);
   return { data, nextCursor: rows.length > f.limit ? data[data.length - 1]!.id : null };
@@ -120,16 +141,14 @@ export function listHistory(sql: Sql, taskId: string, limit: number, after?: str
       limit + 1,
     )
     .toArray();
-  const data = rows
-    .slice(0, limit)
-    .map((r) => ({
-      id: r.id,
-      taskId: r.task_id,
-      dueDate: r.due_date,
-      dueAt: r.due_at,
-      completedAt: r.completed_at,
-      completedBy: r.completed_by,
-    }));
+  const data = rows.slice(0, limit).map((r) => ({
+    id: r.id,
+    taskId: r.task_id,
+    dueDate: r.due_date,
+    dueAt: r.due_at,
+    completedAt: r.completed_at,
+    completedBy: r.completed_by,
+  }));
   return { data, nextCursor: rows.length > limit ? data[data.length - 1]!.id : null };
 }
 

@@ -1,9 +1,10 @@
 /** Child runs of subflow and map nodes: started with a concurrency bound, reporting back to the parent. */
-import type { FlowNodeDef } from '../../src/flows/definition';
+
 import { QUEUE_FANOUT_THRESHOLD } from '../../src/flows/child-jobs';
+import type { FlowNodeDef } from '../../src/flows/definition';
+import { type RunStatus, TERMINAL } from '../../src/flows/run-model';
 import { loadVersion, startRun } from '../../src/flows/runs-service';
 import { flowRunStub } from '../../src/lib/stubs';
-import { TERMINAL, type RunStatus } from '../../src/flows/run-model';
 import type { ChildEntry, Engine } from './engine';
 import { appendEvent, loadRun, node } from './store';
 

@@ -8,11 +8,11 @@
 import type { Config } from '../../src/config';
 import type { FlowNodeDef } from '../../src/flows/definition';
 import { CHILD_RUN_TYPES } from '../../src/flows/nodes/registry';
-import { NodeError, type EvalScope, type Usage } from '../../src/flows/nodes/types';
+import { type EvalScope, NodeError, type Usage } from '../../src/flows/nodes/types';
 import { backoffDelay, plan, sinks } from '../../src/flows/plan';
-import { TERMINAL, type RunStatus } from '../../src/flows/run-model';
+import { type RunStatus, TERMINAL } from '../../src/flows/run-model';
 import { runAttempt, shouldRetry } from './execute';
-import { appendEvent, loadRun, node, nodes, setRunStatus, states, type Loaded, type NodeRow } from './store';
+import { appendEvent, type Loaded, loadRun, type NodeRow, node, nodes, setRunStatus, states } from './store';
 
 export interface EngineHost {
   storage: DurableObjectStorage;
@@ -77,7 +77,10 @@ export class Engine {
       this.#wakeUp(l, now);
       const rows = nodes(this.sql);
       const p = plan(l.def, states(rows), now);
-      if (p.skip.length) this.tx(() => p.skip.forEach((id) => this.#setNode(id, 'skipped', { finished_at: iso() }, 'node.skipped')));
+      if (p.skip.length)
+        this.tx(() => {
+          for (const id of p.skip) this.#setNode(id, 'skipped', { finished_at: iso() }, 'node.skipped');
+        });
       const interrupted = rows.filter((r) => r.status === 'running' && !this.#inflight.has(r.id)).map((r) => r.id);
       const budget = l.def.policy.maxParallel - this.#inflight.size;
       for (const id of [...interrupted, ...p.ready.filter((id) => !this.#inflight.has(id))].slice(0, Math.max(0, budget)))
@@ -165,7 +168,7 @@ export class Engine {
     this.tx(() => {
       const r = node(this.sql, def.id);
       // Compare-and-set: only the attempt that is current may record an outcome.
-      if (!r || r.status !== 'running' || r.attempt !== attempt) return;
+      if (r?.status !== 'running' || r.attempt !== attempt) return;
       if (!outcome.ok) return this.#fail(l, r, outcome.error);
       const res = outcome.result;
       if (res.status === 'waiting') {

@@ -1,9 +1,9 @@
 /** Runs one node attempt: builds its context, applies its timeout, classifies the outcome. */
 import type { Config } from '../../src/config';
 import type { FlowNodeDef } from '../../src/flows/definition';
-import { evaluate, ExpressionError, render } from '../../src/flows/expressions';
+import { ExpressionError, evaluate, render } from '../../src/flows/expressions';
 import { NODE_TYPES } from '../../src/flows/nodes/registry';
-import { NodeError, type EvalScope, type NodeResult, type Usage } from '../../src/flows/nodes/types';
+import { type EvalScope, NodeError, type NodeResult, type Usage } from '../../src/flows/nodes/types';
 
 export interface AttemptInput {
   node: FlowNodeDef;

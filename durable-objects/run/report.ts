@@ -3,9 +3,10 @@
  * sync stream and events (through its hub), the tenant's run slot, and the
  * parent run of a child.
  */
-import { tenantHubStub, flowRunStub } from '../../src/lib/stubs';
+
+import { type RunStatus, TERMINAL } from '../../src/flows/run-model';
 import { DEFAULT_MAX_ACTIVE_RUNS } from '../../src/flows/runs-service';
-import { TERMINAL, type RunStatus } from '../../src/flows/run-model';
+import { flowRunStub, tenantHubStub } from '../../src/lib/stubs';
 import { loadRun, summary } from './store';
 
 export async function reportRunStatus(env: Env, sql: SqlStorage, status: RunStatus): Promise<void> {

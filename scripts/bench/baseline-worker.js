@@ -11,10 +11,10 @@
  * storage work as our route (same queries, same number of round trips).
  */
 import { DurableObject } from 'cloudflare:workers';
+import noSimdWasm from '../../node_modules/argon2id/dist/no-simd.wasm';
+import simdWasm from '../../node_modules/argon2id/dist/simd.wasm';
 // The same argon2id build as src/identity/passwords.ts, its WASM imported as modules (lib/workers.mjs).
 import setupArgon2 from '../../node_modules/argon2id/lib/setup.js';
-import simdWasm from '../../node_modules/argon2id/dist/simd.wasm';
-import noSimdWasm from '../../node_modules/argon2id/dist/no-simd.wasm';
 
 /** src/identity/passwords.ts CURRENT_PARAMS (OWASP): m = 19456 KiB, t = 2, p = 1, 32-byte tag, 16-byte salt. */
 const ARGON2 = { memorySize: 19456, passes: 2, parallelism: 1, tagLength: 32 };

@@ -18,8 +18,8 @@
  * with its own credential: RL_PRO is 6,000 a minute per tenant and per credential.
  */
 import {
-  benchTenantCount,
   BENCH_PASSWORD,
+  benchTenantCount,
   mapLimit,
   mirrorTenants,
   nextIp,

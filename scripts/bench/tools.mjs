@@ -24,7 +24,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { startToolRunner } from '../../test/support/node/tool-runner.ts';
-import { applyMigrations, buildWorker, readMigrations, ROOT, startWorkers, TEST_VARS } from './lib/workers.mjs';
+import { applyMigrations, buildWorker, ROOT, readMigrations, startWorkers, TEST_VARS } from './lib/workers.mjs';
 
 const REQUESTS = Number(process.env.BENCH_TOOL_REQUESTS ?? 40);
 const DURATION_S = Number(process.env.BENCH_TOOL_DURATION ?? 10);

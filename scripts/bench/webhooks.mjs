@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 /**
  * npm run bench:webhooks — events pipeline throughput and latency, commit to verified receipt.
  *
@@ -17,13 +18,12 @@
  * Env: BENCH_EVENTS (default 1000), BENCH_CONNECTIONS (default 16), BENCH_TIMEOUT_S (default 120).
  */
 import { createServer } from 'node:http';
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { convertV4MiniflareOptions, Miniflare } from 'miniflare';
 import { Webhook } from 'standardwebhooks';
 import { unstable_getMiniflareWorkerOptions, unstable_readConfig } from 'wrangler';
 import { generateSigningKeys } from '../keys.mjs';
-import { applyMigrations, buildWorker, readMigrations, ROOT, TEST_VARS } from './lib/workers.mjs';
+import { applyMigrations, buildWorker, ROOT, readMigrations, TEST_VARS } from './lib/workers.mjs';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 1000);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
@@ -197,7 +197,7 @@ async function main() {
     );
     const dir = path.join(ROOT, 'bench-results');
     await mkdir(dir, { recursive: true });
-    await writeFile(path.join(dir, `webhooks-${result.at.replace(/[:.]/g, '-')}.json`), JSON.stringify(result, null, 2) + '\n');
+    await writeFile(path.join(dir, `webhooks-${result.at.replace(/[:.]/g, '-')}.json`), `${JSON.stringify(result, null, 2)}\n`);
     return result.lost === 0 && result.duplicates === 0 && result.unverified === 0 && errors === 0 ? 0 : 1;
   } finally {
     clearTimeout(watchdog);

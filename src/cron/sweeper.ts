@@ -2,13 +2,14 @@
  * The backstop sweeper, run by the cron trigger. Each job is small, bounded and
  * idempotent; one failing job never stops the others.
  */
-import { tenantHubStub } from '../lib/stubs';
+
 import { and, asc, isNotNull, lt, lte, or } from 'drizzle-orm';
 import type { Config } from '../config';
 import { getDb } from '../db/client';
 import { hubSchedules, invitations, refreshTokens } from '../db/schema';
 import { EVENT_SWEEP_JOBS } from '../events/sweep';
 import { FLOW_SWEEP_JOBS } from '../flows/sweep';
+import { tenantHubStub } from '../lib/stubs';
 import { createLogger, errorFields } from '../observability/log';
 
 export interface SweepJob {
@@ -59,7 +60,10 @@ const wakeOverdueHubs: SweepJob = {
       const results = await Promise.allSettled(
         due.slice(i, i + WAKE_CONCURRENCY).map(({ tenantId }) => tenantHubStub(env, tenantId).wake(tenantId)),
       );
-      for (const r of results) r.status === 'fulfilled' ? (delivered += r.value.delivered) : (failed += 1);
+      for (const r of results) {
+        if (r.status === 'fulfilled') delivered += r.value.delivered;
+        else failed += 1;
+      }
     }
     return { hubs: due.length, delivered, failed };
   },

@@ -15,16 +15,16 @@
  */
 import { and, eq, isNotNull, isNull, lt, or, sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
-import { isDeployed, type Config } from '../config';
-import { getDb, type Db } from '../db/client';
+import { type Config, isDeployed } from '../config';
+import { type Db, getDb } from '../db/client';
 import { webhookAttempts, webhookDeliveries, webhookEndpoints } from '../db/schema';
+import { checkTarget } from '../lib/targets';
 import type { DeliveryJob } from '../queue/messages';
-import { controlEvent, forwardEvents, outboxInsertWhere, type ControlEvent } from './outbox';
-import { postWebhook, type HttpResult } from './http';
+import { type HttpResult, postWebhook } from './http';
+import { type ControlEvent, controlEvent, forwardEvents, outboxInsertWhere } from './outbox';
 import { outcomeOf, parseRetryAfter, shouldDisable } from './retry';
 import { open } from './secret-box';
 import { signatureHeaders } from './signing';
-import { checkTarget } from '../lib/targets';
 
 /** Longer than the request timeout: a lease that outlives it means the attempt's Worker died. */
 export const LEASE_MS = 60_000;

@@ -7,12 +7,13 @@
  * crash in between leaves unmarked rows, which the cron sweeper forwards (the
  * hub ignores ids it has already appended).
  */
-import { tenantHubStub } from '../lib/stubs';
-import { and, inArray, isNull, sql, type SQL } from 'drizzle-orm';
+
+import { and, inArray, isNull, type SQL, sql } from 'drizzle-orm';
 import type { Db } from '../db/client';
 import { getDb } from '../db/client';
 import { eventOutbox } from '../db/schema';
 import { newId } from '../lib/ids';
+import { tenantHubStub } from '../lib/stubs';
 import { createLogger, errorFields } from '../observability/log';
 import type { EventType } from './catalog';
 

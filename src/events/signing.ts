@@ -29,7 +29,7 @@ export function newSigningSecret(): string {
 async function signOne(secret: string, content: Uint8Array): Promise<string> {
   const raw = fromBase64(secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret);
   const key = await crypto.subtle.importKey('raw', raw, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
-  return 'v1,' + toBase64(new Uint8Array(await crypto.subtle.sign('HMAC', key, content)));
+  return `v1,${toBase64(new Uint8Array(await crypto.subtle.sign('HMAC', key, content)))}`;
 }
 
 /** The three Standard Webhooks headers for `body`, signed with every secret given (current first). */

@@ -6,7 +6,7 @@ import { and, asc, eq, isNotNull, isNull, lt, lte, or } from 'drizzle-orm';
 import { getDb } from '../db/client';
 import { eventOutbox, webhookDeliveries } from '../db/schema';
 import type { DeliveryJob } from '../queue/messages';
-import { forwardEvents, type ControlEvent } from './outbox';
+import { type ControlEvent, forwardEvents } from './outbox';
 import { purgeConsumedBefore } from './sinks';
 
 /** The request that committed an event forwards it within milliseconds; only older rows are stragglers. */

@@ -6,9 +6,9 @@ import type { TenantCall } from '../identity/context';
 import { newId } from '../lib/ids';
 import { decodeCursor, toPage } from '../lib/pagination';
 import { AppError } from '../lib/problem';
+import { checkTarget } from '../lib/targets';
 import { seal } from './secret-box';
 import { newSigningSecret } from './signing';
-import { checkTarget } from '../lib/targets';
 
 export const MAX_ENDPOINTS_PER_TENANT = 20;
 

@@ -5,7 +5,7 @@ import type { TenantCall } from '../identity/context';
 import { newId } from '../lib/ids';
 import { decodeCursor, toPage } from '../lib/pagination';
 import { AppError, pointerOf } from '../lib/problem';
-import { checkDefinition, DefinitionSchema, type DefinitionProblem, type FlowDefinition } from './definition';
+import { checkDefinition, type DefinitionProblem, DefinitionSchema, type FlowDefinition } from './definition';
 
 export interface FlowInput {
   name: string;
@@ -70,7 +70,12 @@ function looseGraphCheck(raw: unknown): DefinitionProblem[] {
 
 function dedupe(problems: DefinitionProblem[]): DefinitionProblem[] {
   const seen = new Set<string>();
-  return problems.filter((p) => (seen.has(`${p.path}|${p.message}`) ? false : (seen.add(`${p.path}|${p.message}`), true)));
+  return problems.filter((p) => {
+    const key = `${p.path}|${p.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 function invalidDefinition(problems: DefinitionProblem[]): AppError {

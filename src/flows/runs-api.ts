@@ -1,10 +1,11 @@
 /** Worker-side run verbs: tenant checks in D1, then the run's FlowRun object does the work. */
-import { tenantHubStub, flowRunStub } from '../lib/stubs';
+
 import { and, desc, eq, lt } from 'drizzle-orm';
 import { runs } from '../db/schema';
 import type { TenantCall } from '../identity/context';
 import { decodeCursor, toPage } from '../lib/pagination';
 import { AppError, pointerOf } from '../lib/problem';
+import { flowRunStub, tenantHubStub } from '../lib/stubs';
 import { ancestors } from './plan';
 import type { RunView } from './run-model';
 import { loadVersion, startRun, tenantRunLimit } from './runs-service';

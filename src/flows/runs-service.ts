@@ -3,11 +3,12 @@
  * FlowRun starting child runs (subflow, map). Writes the D1 summary row,
  * initializes the run's FlowRun object, then asks the tenant's hub for a slot.
  */
-import { tenantHubStub, flowRunStub } from '../lib/stubs';
+
 import { and, eq } from 'drizzle-orm';
 import { getDb } from '../db/client';
-import { flows, flowVersions, runs, tenants, type TenantSettings } from '../db/schema';
+import { flows, flowVersions, runs, type TenantSettings, tenants } from '../db/schema';
 import { newId } from '../lib/ids';
+import { flowRunStub, tenantHubStub } from '../lib/stubs';
 import { checkInput, type FlowDefinition } from './definition';
 import type { RunInit, RunParent } from './run-model';
 

@@ -8,8 +8,8 @@ import type { AuthContext } from '../types';
 import { auditInsert } from './audit';
 import type { ServiceDeps } from './context';
 import { pepperOf } from './context';
-import { checkPasswordStrength, getDummyHash, hashPassword, needsRehash, verifyPassword } from './passwords';
 import { forgetMembership } from './credentials';
+import { checkPasswordStrength, getDummyHash, hashPassword, needsRehash, verifyPassword } from './passwords';
 import { hashSecret } from './secrets';
 import { accessTokenFor, newRefreshToken, revokeFamily, rotateRefreshToken, session } from './sessions';
 import { tenantView, userView } from './views';
@@ -179,7 +179,7 @@ export async function logout(deps: ServiceDeps, refreshToken: string | undefined
     ).run();
     return;
   }
-  if (!auth || auth.actorType !== 'user') {
+  if (auth?.actorType !== 'user') {
     throw new AppError('unauthorized', 'Send the refresh token to revoke, or authenticate as the user to sign out everywhere.');
   }
   const scope = new TenantScope(db, auth.tenantId);

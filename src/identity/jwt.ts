@@ -8,11 +8,11 @@ import {
   createLocalJWKSet,
   decodeProtectedHeader,
   importJWK,
+  type JSONWebKeySet,
+  type JWK,
+  type JWTPayload,
   jwtVerify,
   SignJWT,
-  type JWK,
-  type JSONWebKeySet,
-  type JWTPayload,
 } from 'jose';
 import { AppError } from '../lib/problem';
 import type { Role } from './roles';

@@ -6,11 +6,12 @@
  * Workers refuse to compile WebAssembly from bytes at run time, so the WASM is
  * imported as a module (bundled by wrangler as CompiledWasm) and instantiated here.
  */
-import setupWasm from 'argon2id/lib/setup.js';
-import simdWasm from 'argon2id/dist/simd.wasm';
+
 import noSimdWasm from 'argon2id/dist/no-simd.wasm';
-import { timingSafeEqual } from './secrets';
+import simdWasm from 'argon2id/dist/simd.wasm';
+import setupWasm from 'argon2id/lib/setup.js';
 import { fromB64, toB64 } from './encoding';
+import { timingSafeEqual } from './secrets';
 
 export interface Argon2Params {
   m: number; // KiB

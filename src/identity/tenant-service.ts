@@ -1,6 +1,6 @@
 /** The caller's tenant and the caller themselves. */
 import { eq } from 'drizzle-orm';
-import { apiKeys, memberships, tenants, users, type TenantSettings } from '../db/schema';
+import { apiKeys, memberships, type TenantSettings, tenants, users } from '../db/schema';
 import { afterCommit, controlEvent, outboxInsert } from '../events/outbox';
 import { AppError } from '../lib/problem';
 import { auditInsert } from './audit';

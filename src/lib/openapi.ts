@@ -1,6 +1,6 @@
 /** Shared OpenAPI pieces: the problem schema and standard error responses for every route. */
 import { z } from '@hono/zod-openapi';
-import { PROBLEMS, PROBLEM_CONTENT_TYPE, type ProblemCode } from './problem';
+import { PROBLEM_CONTENT_TYPE, PROBLEMS, type ProblemCode } from './problem';
 
 export const FieldErrorSchema = z
   .object({

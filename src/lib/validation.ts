@@ -1,6 +1,6 @@
 /** Maps zod failures (from @hono/zod-openapi's validator) to the 422 problem with field paths. */
 import type { z } from 'zod';
-import { AppError, fieldPath, type FieldError } from './problem';
+import { AppError, type FieldError, fieldPath } from './problem';
 
 const TARGET_TO_IN: Record<string, FieldError['in']> = {
   json: 'body',

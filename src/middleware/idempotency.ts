@@ -15,11 +15,12 @@
  * Stored: any response below 500 except 429. 5xx and 429 release the key, so
  * the retry runs again. Bodies above 256 KiB and streams are not stored.
  */
-import { tenantHubStub } from '../lib/stubs';
+
 import { createMiddleware } from 'hono/factory';
 import { getDb } from '../db/client';
 import { resolveCredential } from '../identity/credentials';
 import { AppError } from '../lib/problem';
+import { tenantHubStub } from '../lib/stubs';
 import type { AppEnv } from '../types';
 
 const HEADER = 'idempotency-key';

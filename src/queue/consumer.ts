@@ -8,18 +8,18 @@
  */
 import type { Config } from '../config';
 import { runAttempt } from '../events/attempt';
-import { SINKS, type EventSink } from '../events/sinks';
-import { createLogger, errorFields } from '../observability/log';
+import { type EventSink, SINKS } from '../events/sinks';
 import { startChildFromQueue } from '../flows/child-jobs';
+import { createLogger, errorFields } from '../observability/log';
 import {
+  type ChildStartJob,
   ChildStartJobSchema,
+  type DeliveryJob,
   DeliveryJobSchema,
+  type EventMessage,
   EventMessageSchema,
   isChildStartJob,
   isDeliveryJob,
-  type ChildStartJob,
-  type DeliveryJob,
-  type EventMessage,
 } from './messages';
 
 export type { EventSink } from '../events/sinks';

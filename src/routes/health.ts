@@ -1,10 +1,11 @@
 /** Liveness, readiness and build information. Unauthenticated, cheap, never cached. */
-import { tenantHubStub } from '../lib/stubs';
+
 import { createRoute, z } from '@hono/zod-openapi';
 import pkg from '../../package.json';
 import { pingDb } from '../db/client';
 import { jsonContent, problemResponses } from '../lib/openapi';
 import { newRouter } from '../lib/router';
+import { tenantHubStub } from '../lib/stubs';
 
 const HealthSchema = z
   .object({

@@ -1,11 +1,12 @@
 /** /v1/notifications: reminders delivered by the hub. */
-import { tenantHubStub } from '../lib/stubs';
+
 import { createRoute, z } from '@hono/zod-openapi';
-import { NotificationSchema } from '../tasks/schemas';
-import { actorOf, unwrap } from '../tasks/service';
 import { BearerAuth, jsonContent, problemResponses } from '../lib/openapi';
 import { decodeCursor, encodeCursor, PageQuerySchema, pageSchema } from '../lib/pagination';
 import { newRouter } from '../lib/router';
+import { tenantHubStub } from '../lib/stubs';
+import { NotificationSchema } from '../tasks/schemas';
+import { actorOf, unwrap } from '../tasks/service';
 import { callOf, guarded } from './deps';
 
 const tags = ['Tasks'];

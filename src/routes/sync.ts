@@ -1,11 +1,11 @@
 /** Real-time sync: the change log over HTTP (`GET /v1/sync?since=`) and over a WebSocket (`GET /v1/sync/ws`). */
-import { tenantHubStub } from '../lib/stubs';
-import { createRoute, z } from '@hono/zod-openapi';
-import { SyncResponseSchema } from '../tasks/schemas';
 
+import { createRoute, z } from '@hono/zod-openapi';
 import { BearerAuth, jsonContent, problemResponses } from '../lib/openapi';
 import { AppError } from '../lib/problem';
 import { newRouter } from '../lib/router';
+import { tenantHubStub } from '../lib/stubs';
+import { SyncResponseSchema } from '../tasks/schemas';
 import { callOf, guarded } from './deps';
 
 const tags = ['Sync'];

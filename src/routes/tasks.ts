@@ -1,11 +1,11 @@
 /** /v1/tasks: CRUD, complete/reopen, history. The hub (TenantHub) does the work. */
 import { createRoute, z } from '@hono/zod-openapi';
-import { HistoryEntrySchema, TaskCreateSchema, TaskListQuery, TaskPatchSchema, TaskSchema } from '../tasks/schemas';
-import * as tasks from '../tasks/service';
-import { quickAdd } from '../tasks/quick-add';
 import { BearerAuth, jsonBody, jsonContent, problemResponses } from '../lib/openapi';
 import { decodeCursor, encodeCursor, PageQuerySchema, pageSchema } from '../lib/pagination';
 import { newRouter } from '../lib/router';
+import { quickAdd } from '../tasks/quick-add';
+import { HistoryEntrySchema, TaskCreateSchema, TaskListQuery, TaskPatchSchema, TaskSchema } from '../tasks/schemas';
+import * as tasks from '../tasks/service';
 import { callOf, guarded } from './deps';
 
 const tags = ['Tasks'];

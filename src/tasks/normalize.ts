@@ -3,8 +3,9 @@
  * exclusivity, time zone, RRULE, reminders. Returns field errors instead of
  * throwing so the hub can answer them as data.
  */
-import { isValidTimezone, normalizeRrule, parseDuration, reminderFireAt, ScheduleError, type Due } from './schedule';
+
 import type { HubFieldError, ReminderSpec, Task, TaskPatch } from './model';
+import { type Due, isValidTimezone, normalizeRrule, parseDuration, reminderFireAt, ScheduleError } from './schedule';
 
 export type Draft = Omit<Task, 'id' | 'version' | 'createdBy' | 'createdAt' | 'updatedAt' | 'completedAt' | 'status' | 'nextReminderAt'>;
 

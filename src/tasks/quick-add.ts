@@ -6,7 +6,7 @@
 import type { TenantCall } from '../identity/context';
 import { AppError } from '../lib/problem';
 import type { Task, TaskCreate, TaskPatch } from './model';
-import { isValidTimeZone, parseQuickAdd, type LocalDateTime, type ParsedQuickAdd } from './nlp';
+import { isValidTimeZone, type LocalDateTime, type ParsedQuickAdd, parseQuickAdd } from './nlp';
 import { addDays } from './nlp/clock';
 import { todayIn, zonedToInstant } from './schedule';
 import * as tasks from './service';

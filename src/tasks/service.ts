@@ -2,11 +2,12 @@
  * Worker-side task service: checks what needs the control plane (assignee is a
  * member), then calls the tenant's hub, which does the work. Knows nothing of Hono.
  */
-import { tenantHubStub } from '../lib/stubs';
+
 import { and, eq } from 'drizzle-orm';
 import { memberships } from '../db/schema';
 import type { TenantCall } from '../identity/context';
 import { AppError, pointerOf } from '../lib/problem';
+import { tenantHubStub } from '../lib/stubs';
 import type { Actor, HubResult, TaskCreate, TaskFilter, TaskPatch } from './model';
 
 export function actorOf(call: TenantCall): Actor {

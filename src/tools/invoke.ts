@@ -5,7 +5,7 @@
  * (Analytics Engine). Used by POST /v1/tools/{id}/invoke and by flow `tool` nodes.
  */
 import type { Config } from '../config';
-import { getDb, type Db } from '../db/client';
+import { type Db, getDb } from '../db/client';
 import { toolInvocations } from '../db/schema';
 import { TenantScope } from '../db/tenant-scope';
 import { newId } from '../lib/ids';
@@ -14,7 +14,7 @@ import { writeCounter } from '../observability/analytics';
 import { validateValue } from './json-schema';
 import type { ToolErrorType } from './model';
 import { resolveVersion } from './registry';
-import { callRunner, runnerTransport, type RunnerTransport } from './runner-client';
+import { callRunner, type RunnerTransport, runnerTransport } from './runner-client';
 
 /** What invoking a tool needs; build it with `toolDeps(env, config)` outside a request. */
 export interface ToolDeps {

@@ -3,8 +3,8 @@
  * Function`, so Ajv's compiler cannot run there; @cfworker/json-schema
  * interprets schemas instead (drafts 4 to 2020-12; 2020-12 here).
  */
-import { Validator, type OutputUnit, type Schema } from '@cfworker/json-schema';
-import { fieldPath, type FieldError } from '../lib/problem';
+import { type OutputUnit, type Schema, Validator } from '@cfworker/json-schema';
+import { type FieldError, fieldPath } from '../lib/problem';
 
 const DRAFT = '2020-12';
 export const MAX_SCHEMA_BYTES = 64 * 1024;

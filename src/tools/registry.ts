@@ -4,14 +4,14 @@
  * version; name and description are the tool's own and change in place.
  */
 import { and, desc, eq, lt, type SQL } from 'drizzle-orm';
-import { toolInvocations, tools, toolVersions, type StoredJsonSchema, type StoredToolNetwork } from '../db/schema';
+import { type StoredJsonSchema, type StoredToolNetwork, toolInvocations, tools, toolVersions } from '../db/schema';
 import type { TenantScope } from '../db/tenant-scope';
 import type { TenantCall } from '../identity/context';
 import { newId } from '../lib/ids';
 import { decodeCursor, toPage } from '../lib/pagination';
 import { AppError, type FieldError } from '../lib/problem';
 import { checkSchema } from './json-schema';
-import { VERSIONED_FIELDS, type CreateToolInput, type UpdateToolInput } from './model';
+import { type CreateToolInput, type UpdateToolInput, VERSIONED_FIELDS } from './model';
 import { invocationView, toolSummaryView, toolVersionView, toolView } from './views';
 
 type ToolRow = typeof tools.$inferSelect;

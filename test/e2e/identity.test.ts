@@ -1,7 +1,7 @@
 /** Smoke test of identity over real HTTP: migrations, test secrets and tokens work end to end. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_TEST_SECRETS } from '../support/node/secrets';
-import { startWorker, type RunningWorker } from '../support/node/worker';
+import { type RunningWorker, startWorker } from '../support/node/worker';
 
 let worker: RunningWorker;
 beforeAll(async () => {
@@ -20,7 +20,7 @@ describe('identity over HTTP', () => {
     const res = await worker.fetch('/.well-known/jwks.json');
     expect(res.status).toBe(200);
     const { keys } = (await res.json()) as { keys: Array<Record<string, unknown>> };
-    expect(keys.map((k) => k['kid'])).toEqual(['test-k1', 'test-k2']);
+    expect(keys.map((k) => k.kid)).toEqual(['test-k1', 'test-k2']);
     for (const key of keys) expect(key).not.toHaveProperty('d');
     expect(JSON.stringify(keys)).not.toContain(JSON.parse(DEFAULT_TEST_SECRETS.JWT_PRIVATE_KEYS)[0].d);
   });

@@ -1,7 +1,7 @@
 /** The published contract: /openapi.json is valid OpenAPI 3.1 and every error is documented as problem+json. */
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startWorker, type RunningWorker } from '../support/node/worker';
+import { type RunningWorker, startWorker } from '../support/node/worker';
 
 type Responses = Record<string, { content?: Record<string, { schema?: Record<string, unknown> }> }>;
 type Operation = { operationId?: string; responses?: Responses };

@@ -4,7 +4,7 @@
  * duplicate, no gap), and the stream ends after run.completed.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startWorker, type RunningWorker } from '../support/node/worker';
+import { type RunningWorker, startWorker } from '../support/node/worker';
 
 type Json = Record<string, any>;
 

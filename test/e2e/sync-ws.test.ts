@@ -4,7 +4,7 @@
  * things, reconnect with ?since= and get exactly what was missed, in order, then `synced`.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startWorker, WebSocketUpgradeError, type RunningWorker, type TestWebSocket } from '../support/node/worker';
+import { type RunningWorker, startWorker, type TestWebSocket, WebSocketUpgradeError } from '../support/node/worker';
 
 type Json = Record<string, any>;
 

@@ -3,7 +3,7 @@
 // The target is a local HTTP server; the runner is told to allow loopback targets for that.
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { invokeRunner, startToolRunner, type RunningToolRunner } from '../support/node/tool-runner';
+import { invokeRunner, type RunningToolRunner, startToolRunner } from '../support/node/tool-runner';
 
 const SECRET = 'e2e-egress-secret-0123456789abcdef0123456789';
 let runner: RunningToolRunner;

@@ -5,7 +5,7 @@ import { readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { invokeRunner, RUNNER_ENTRY, startToolRunner, type InvocationBody, type RunningToolRunner } from '../support/node/tool-runner';
+import { type InvocationBody, invokeRunner, RUNNER_ENTRY, type RunningToolRunner, startToolRunner } from '../support/node/tool-runner';
 
 const SECRET = 'e2e-hostile-secret-0123456789abcdef0123456789';
 // A uid no other process uses, so leftovers are attributable (the runner is root here; sandboxes drop to it).

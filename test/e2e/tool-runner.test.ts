@@ -1,7 +1,7 @@
 // The tool runner as shipped (containers/tool-runner/src/main.ts), driven over HTTP from Node:
 // authentication, the protocol, both runtimes, limits on concurrency and body size.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { invokeRunner, signHeaders, startToolRunner, type RunningToolRunner } from '../support/node/tool-runner';
+import { invokeRunner, type RunningToolRunner, signHeaders, startToolRunner } from '../support/node/tool-runner';
 
 const SECRET = 'e2e-runner-secret-0123456789abcdef0123456789';
 let runner: RunningToolRunner;

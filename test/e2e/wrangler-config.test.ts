@@ -2,8 +2,8 @@
 // each with its own resources; and both deploy dry runs must bundle without a warning.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { unstable_readConfig } from 'wrangler';
 import { describe, expect, it } from 'vitest';
+import { unstable_readConfig } from 'wrangler';
 
 const run = promisify(execFile);
 const ENVS = ['staging', 'production'] as const;
@@ -97,4 +97,11 @@ describe('wrangler.toml environments', () => {
       expect(out).not.toMatch(/\bWARNING\b|\[WARN/);
     }, 120_000);
   }
+  it('worker-configuration.d.ts is current with wrangler.toml and .dev.vars.example (npm run types regenerates it)', async () => {
+    // `wrangler types --check` exits non-zero when the generated file is stale; execFile rejects then.
+    const { stdout } = await run('npx', ['wrangler', 'types', '--env-interface', 'Env', '--env-file', '.dev.vars.example', '--check'], {
+      env: { ...process.env, WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1', FORCE_COLOR: '0' },
+    });
+    expect(stdout).toContain('up to date');
+  }, 60_000);
 });

@@ -6,7 +6,7 @@
  * loopback, private and link-local addresses unless configured for tests.
  */
 import { lookup } from 'node:dns/promises';
-import { BlockList, createServer, connect, isIP, type Server, type Socket } from 'node:net';
+import { BlockList, connect, createServer, isIP, type Server, type Socket } from 'node:net';
 
 const MAX_HEAD_BYTES = 16 * 1024;
 const MAX_CONNECTIONS = 32;

@@ -11,7 +11,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { ConfigError, loadConfig } from './config.ts';
+import { ConfigError, loadConfig, type RunnerConfig } from './config.ts';
 import { selfTestArgs } from './sandbox.ts';
 import { createRunner } from './server.ts';
 
@@ -25,7 +25,7 @@ function log(msg: string, fields: Record<string, unknown> = {}): void {
   process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), msg, ...fields })}\n`);
 }
 
-let config;
+let config: RunnerConfig;
 try {
   config = loadConfig();
 } catch (err) {

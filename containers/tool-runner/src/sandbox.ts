@@ -6,14 +6,14 @@
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { chown, chmod, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, chown, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { Capture } from './capture.ts';
 import { classify } from './classify.ts';
 import type { RunnerConfig } from './config.ts';
-import { startEgressProxy, type EgressProxy } from './egress-proxy.ts';
+import { type EgressProxy, startEgressProxy } from './egress-proxy.ts';
 import { processTree, watchMemory } from './memory-watch.ts';
 import type { InvocationRequest, InvocationResult, Runtime } from './protocol.ts';
 
@@ -276,7 +276,10 @@ export async function runInSandbox(
       // Let the pipes deliver what was written before the exit, then stop waiting.
       const done = () => resolve(code ?? (signal ? 128 + (signalNumber(signal) ?? 0) : null));
       const drain = setTimeout(done, DRAIN_AFTER_EXIT_MS);
-      child.once('close', () => (clearTimeout(drain), done()));
+      child.once('close', () => {
+        clearTimeout(drain);
+        done();
+      });
     });
   });
   clearTimeout(timer);

@@ -9,7 +9,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { ReplayCache, verify } from './auth.ts';
 import type { RunnerConfig } from './config.ts';
 import { parseInvocation } from './protocol.ts';
-import { runInSandbox, type Bootstraps } from './sandbox.ts';
+import { type Bootstraps, runInSandbox } from './sandbox.ts';
 
 export interface Runner {
   server: Server;

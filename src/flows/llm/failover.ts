@@ -6,7 +6,7 @@
  * priced from that provider's model map.
  */
 import type { Usage } from '../nodes/types';
-import { LlmCallError, type ChatMessage, type LlmClient, type LlmFailureKind, type ModelMap } from './types';
+import { type ChatMessage, LlmCallError, type LlmClient, type LlmFailureKind, type ModelMap } from './types';
 
 export interface FailoverProvider {
   name: string;

@@ -7,8 +7,8 @@
  *   429 → retryable (Retry-After kept) · 408, 5xx, network, timeout → retryable
  *   other 4xx, redirects → not retryable · caller's signal → cancelled.
  */
-import { sseData, raceAbort } from './sse';
-import { LlmCallError, usageFrom, type ChatAnswer, type ChatOptions, type ChatRequest, type LlmClient } from './types';
+import { raceAbort, sseData } from './sse';
+import { type ChatAnswer, type ChatOptions, type ChatRequest, LlmCallError, type LlmClient, usageFrom } from './types';
 
 export interface OpenAiClientOptions {
   /** e.g. `https://api.openai.com/v1` (no trailing slash). */

@@ -5,7 +5,7 @@
  * `ResolvedProvider`; views carry a 4-character hint, never the key.
  */
 import { desc, eq, inArray, lt } from 'drizzle-orm';
-import { isDeployed, type Config } from '../../config';
+import { type Config, isDeployed } from '../../config';
 import type { Db } from '../../db/client';
 import { llmProviders } from '../../db/schema';
 import { TenantScope } from '../../db/tenant-scope';
@@ -14,7 +14,7 @@ import { newId } from '../../lib/ids';
 import { decodeCursor, toPage } from '../../lib/pagination';
 import { AppError } from '../../lib/problem';
 import { isPrivateHost } from '../../lib/targets';
-import { KeySecretMissing, type KeyBox } from './key-box';
+import { type KeyBox, KeySecretMissing } from './key-box';
 import type { CreateLlmProviderInput } from './schemas';
 import type { ModelMap, ResolvedProvider } from './types';
 

@@ -7,7 +7,7 @@
  * fails over to the next provider.
  */
 import { raceAbort, sseData } from './sse';
-import { LlmCallError, usageFrom, type ChatAnswer, type ChatOptions, type ChatRequest, type LlmClient } from './types';
+import { type ChatAnswer, type ChatOptions, type ChatRequest, LlmCallError, type LlmClient, usageFrom } from './types';
 
 /** The part of the `Ai` binding this adapter uses (typed loosely: model ids come from tenants' configs). */
 export interface AiRunner {

@@ -4,7 +4,7 @@
  * back, so these `run`s only evaluate what the children need.
  */
 import { z } from 'zod';
-import { defineNode, NodeError, type ExecContext } from './types';
+import { defineNode, type ExecContext, NodeError } from './types';
 
 export const MAX_MAP_ITEMS = 1000;
 

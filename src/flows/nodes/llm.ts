@@ -15,8 +15,8 @@ import { openAiClient } from '../llm/openai';
 import { parseJsonAnswer, schemaProblem, validateAgainst } from '../llm/output';
 import { loadProviders, ProviderKeyUnreadable, ProvidersNotFound } from '../llm/providers-service';
 import type { ChatMessage, ResolvedProvider } from '../llm/types';
-import { workersAiClient, type AiRunner } from '../llm/workers-ai';
-import { defineNode, NodeError, type ExecContext } from './types';
+import { type AiRunner, workersAiClient } from '../llm/workers-ai';
+import { defineNode, type ExecContext, NodeError } from './types';
 
 const DEFAULT_TIMEOUT_MS = 60_000;
 
@@ -52,7 +52,7 @@ export const llmNode = defineNode<LlmConfig>({
     ]);
     const providers = (await resolveProviders(config.providers, ctx, label)).map((p) => clientFor(p, ctx));
 
-    let answer;
+    let answer: Awaited<ReturnType<typeof chatWithFailover>>;
     try {
       answer = await chatWithFailover(
         providers,

@@ -20,7 +20,7 @@ export const toolNode = defineNode({
   }),
   async run(config, ctx) {
     const input = config.input ? await ctx.evaluate(config.input) : ctx.scope.input;
-    let result;
+    let result: Awaited<ReturnType<typeof invokeTool>>;
     try {
       result = await invokeTool(
         { db: getDb(ctx.env.DB), config: ctx.config, env: ctx.env, source: 'flow' },

@@ -3,7 +3,7 @@
  * "for 2 weeks" → UNTIL the day before the same span after the first occurrence.
  * Read after "every …" so "until dec 31" is never taken for the start date.
  */
-import { addDays, localToInstant, splitDate, ymd, type LocalClock } from './clock';
+import { addDays, type LocalClock, localToInstant, splitDate, ymd } from './clock';
 import { dateExpressionAt, resolveDate } from './dates';
 import { blank } from './text';
 import { NUMBER_PATTERN, numberValue } from './tokens';

@@ -5,9 +5,9 @@
  * Todoist) or because it needs real instant math ("in 2 hours" across DST).
  */
 import { casual, type ParsedResult } from 'chrono-node/en';
-import { addDays, daysInMonth, hm, nextMonday, splitDate, toLocal, weekdayOf, ymd, type LocalClock } from './clock';
+import { addDays, daysInMonth, hm, type LocalClock, nextMonday, splitDate, toLocal, weekdayOf, ymd } from './clock';
 import { blank, withConnectors } from './text';
-import { NUMBER_PATTERN, PART_OF_DAY, numberValue } from './tokens';
+import { NUMBER_PATTERN, numberValue, PART_OF_DAY } from './tokens';
 
 export interface DateMatch {
   /** Explicit date, or null when only a time was said ("at 9am"). */

@@ -7,11 +7,11 @@ import { localClock } from './clock';
 import { cleanTarget, detectIntent, type IntentMatch } from './intents';
 import { parseSchedule, type Schedule } from './schedule';
 import { normalize, tidy } from './text';
-import { PART_OF_DAY, extractLabels, extractPriority } from './tokens';
+import { extractLabels, extractPriority, PART_OF_DAY } from './tokens';
 import type { ParseContext, ParsedQuickAdd, Reminder } from './types';
 
-export type { Intent, ListRange, LocalDateTime, ParseContext, ParsedQuickAdd, Recurrence, Reminder } from './types';
 export { isValidTimeZone } from './clock';
+export type { Intent, ListRange, LocalDateTime, ParseContext, ParsedQuickAdd, Recurrence, Reminder } from './types';
 
 const NOTHING = { due: null, recurrence: null, reminders: [] as Reminder[] };
 

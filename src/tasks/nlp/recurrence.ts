@@ -4,17 +4,17 @@
  * phrase so the accepted language reads straight off `spec()`.
  */
 import { daysInMonth } from './clock';
-import { blank } from './text';
 import type { Rule } from './rrule';
+import { blank } from './text';
 import {
   MONTH_PATTERN,
+  monthIndex,
   NUMBER_PATTERN,
+  numberValue,
   ORDINAL_PATTERN,
+  ordinalValue,
   PART_OF_DAY,
   WEEKDAY_PATTERN,
-  monthIndex,
-  numberValue,
-  ordinalValue,
   weekdayIndex,
 } from './tokens';
 

@@ -1,8 +1,8 @@
 /** "remind me 30 min before" → {before:'PT30M'}; "remind me at 8am" → {at}. */
 import type { LocalClock } from './clock';
-import { dateExpressionAt, resolveDate, type DateMatch } from './dates';
+import { type DateMatch, dateExpressionAt, resolveDate } from './dates';
 import { blank } from './text';
-import { NUMBER_PATTERN, PART_OF_DAY, numberValue } from './tokens';
+import { NUMBER_PATTERN, numberValue, PART_OF_DAY } from './tokens';
 import type { LocalDateTime, Reminder } from './types';
 
 /** A reminder whose `at` may still need the due date ("remind me at 8am" → on the due day). */

@@ -1,5 +1,5 @@
 /** The recurrence model the grammar produces, its RFC 5545 RRULE text, and its first occurrence. */
-import { addDays, daysInMonth, splitDate, weekdayOf, type LocalClock } from './clock';
+import { addDays, daysInMonth, type LocalClock, splitDate, weekdayOf } from './clock';
 import { WEEKDAY_CODES } from './tokens';
 
 export type Freq = 'DAILY' | 'WEEKLY' | 'MONTHLY' | 'YEARLY';

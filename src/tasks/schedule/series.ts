@@ -90,7 +90,7 @@ export function createSeries(rule: Rule, dtstart: number, allDay: boolean, timez
 
   function* unbounded(from: number): Generator<Occurrence> {
     for (let cursor = from; ; ) {
-      let next;
+      let next: ReturnType<typeof engine.next>;
       try {
         next = engine.next(new Date(cursor), false);
       } catch (error) {

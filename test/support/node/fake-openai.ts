@@ -111,18 +111,23 @@ function error(res: ServerResponse, status: number, type: string, message: strin
 function answer(res: ServerResponse, step: string, body: ChatBody | null): void {
   if (step === 'hang') return; // the client's deadline (or close()) ends it
   const retry = /^429(?:s(\d+))?$/.exec(step);
-  if (retry) return error(res, 429, 'rate_limit_error', 'Rate limit reached for requests', { 'retry-after': retry[1] ?? '7' });
+  if (retry) {
+    error(res, 429, 'rate_limit_error', 'Rate limit reached for requests', { 'retry-after': retry[1] ?? '7' });
+    return;
+  }
   if (/^\d{3}$/.test(step)) {
     const status = Number(step);
-    return error(
+    error(
       res,
       status,
       status >= 500 ? 'server_error' : 'invalid_request_error',
       status === 401 ? 'Incorrect API key provided' : `Scripted ${status}`,
     );
+    return;
   }
   if (!body || typeof body.model !== 'string' || !Array.isArray(body.messages) || body.messages.length === 0) {
-    return error(res, 400, 'invalid_request_error', "'model' and 'messages' are required");
+    error(res, 400, 'invalid_request_error', "'model' and 'messages' are required");
+    return;
   }
   const model = body.model;
   const user = [...body.messages].reverse().find((msg) => msg.role === 'user');

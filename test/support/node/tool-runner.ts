@@ -3,7 +3,7 @@
  * entrypoint) as a child process for tests, `npm start` and benchmarks, and
  * signs requests to it the way the Worker does.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';

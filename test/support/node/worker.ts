@@ -15,11 +15,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  Miniflare,
   convertV4MiniflareOptions,
+  Miniflare,
+  type WebSocket as MiniflareWebSocket,
   fetch as miniflareFetch,
   type V4MiniflareOptions,
-  type WebSocket as MiniflareWebSocket,
 } from 'miniflare';
 import { unstable_getMiniflareWorkerOptions, unstable_splitSqlQuery } from 'wrangler';
 import { DEFAULT_TEST_SECRETS } from './secrets';
@@ -125,7 +125,7 @@ function wranglerBin(): string {
   const require = createRequire(import.meta.url);
   const pkgPath = require.resolve('wrangler/package.json');
   const pkg = require(pkgPath) as { bin: Record<string, string> };
-  return path.join(path.dirname(pkgPath), pkg.bin['wrangler']!);
+  return path.join(path.dirname(pkgPath), pkg.bin.wrangler!);
 }
 
 /** Runs `wrangler deploy --dry-run --outdir <dir>` with the current Node and returns `<dir>/index.js`. */

@@ -11,8 +11,8 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config';
 import worker from '../../../src/index';
-import { consumeEvents } from '../../../src/queue/consumer';
 import { newId } from '../../../src/lib/ids';
+import { consumeEvents } from '../../../src/queue/consumer';
 import { call, signup } from '../helpers';
 import { createHook, createTask, deliveries, QUEUE, received, receivedAtLeast, runBatch, sleep } from './_support';
 

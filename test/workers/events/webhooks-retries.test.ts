@@ -127,7 +127,7 @@ describe('replay and recovery', () => {
     const hook = await createHook(owner, { query: 'gone=1', eventTypes: ['task.created'] });
     await createTask(owner, 'lost 1');
     await firstDelivery(owner, hook.id, 'failed');
-    const fixed = hook.name + '-fixed';
+    const fixed = `${hook.name}-fixed`;
     await registerSecrets(fixed, [hook.secret]);
     const url = (await json(await call(`/v1/webhooks/${hook.id}`, { token: owner.accessToken }))).url.replace(
       /\/hooks\/.*$/,

@@ -182,8 +182,10 @@ describe('map', () => {
     });
     const run = await startRun(t, flowId);
     const until = Date.now() + 10_000;
-    let kids: any[] = [];
-    while ((kids = (await ok(t, 'GET', `/v1/runs?flowId=${gated}`)).data).filter((k: any) => k.status === 'waiting').length < 3) {
+    let kids: any[];
+    for (;;) {
+      kids = (await ok(t, 'GET', `/v1/runs?flowId=${gated}`)).data;
+      if (kids.filter((k: any) => k.status === 'waiting').length >= 3) break;
       if (Date.now() > until) throw new Error(`children: ${JSON.stringify(kids.map((k: any) => k.status))}`);
       await new Promise((r) => setTimeout(r, 50));
     }

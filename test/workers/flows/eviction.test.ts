@@ -9,10 +9,10 @@ import { signup } from '../helpers';
 import {
   allowLocalHttp,
   createFlow,
-  getRun,
   edge,
   endpoint,
   events,
+  getRun,
   hits,
   http,
   newKey,

@@ -8,8 +8,8 @@ import { env } from 'cloudflare:workers';
 import { expect, inject } from 'vitest';
 import { createApp } from '../../../src/app';
 import { loadConfig } from '../../../src/config';
+import { type LlmConfig, llmNode } from '../../../src/flows/nodes/llm';
 import type { ExecContext, NodeResult, Usage } from '../../../src/flows/nodes/types';
-import { llmNode, type LlmConfig } from '../../../src/flows/nodes/llm';
 import { llmProviderRoutes } from '../../../src/routes/llm-providers';
 import { freshIp, signup, type TestTenant } from '../helpers';
 

@@ -4,9 +4,9 @@
  * fallback, structured output, and configuration errors.
  */
 import { describe, expect, it } from 'vitest';
-import { NodeError } from '../../../src/flows/nodes/types';
 import { llmNode } from '../../../src/flows/nodes/llm';
-import { addFakeProvider, FAKE_KEY, fakeCtx, newTag, received, rejection, runLlm, seedTenant, streamedText } from './llm-fixtures';
+import { NodeError } from '../../../src/flows/nodes/types';
+import { addFakeProvider, FAKE_KEY, fakeCtx, newTag, received, rejection, runLlm, seedTenant } from './llm-fixtures';
 
 const PERSON = {
   type: 'object',

@@ -209,7 +209,7 @@ describe('llm providers: tenant isolation', () => {
     const a = await seedTenant('iso-a');
     const b = await seedTenant('iso-b');
     const p = await addFakeProvider(a, 'secret', newTag(), 'ok');
-    const unknown = p.id.slice(0, -4) + 'zzzz';
+    const unknown = `${p.id.slice(0, -4)}zzzz`;
     for (const method of ['GET', 'DELETE']) {
       const theirs = await expectStatus(await api(`/v1/llm/providers/${p.id}`, { method, token: b.accessToken }), 404);
       const none = await expectStatus(await api(`/v1/llm/providers/${unknown}`, { method, token: b.accessToken }), 404);

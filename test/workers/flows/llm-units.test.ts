@@ -8,8 +8,8 @@ import { llmKeyBox } from '../../../src/flows/llm/key-box';
 import { parseRetryAfter } from '../../../src/flows/llm/openai';
 import { parseJsonAnswer, validateAgainst } from '../../../src/flows/llm/output';
 import { sseData } from '../../../src/flows/llm/sse';
-import { LlmCallError, type ChatOptions } from '../../../src/flows/llm/types';
-import { workersAiClient, type AiRunner } from '../../../src/flows/llm/workers-ai';
+import { type ChatOptions, LlmCallError } from '../../../src/flows/llm/types';
+import { type AiRunner, workersAiClient } from '../../../src/flows/llm/workers-ai';
 import { rejection } from './llm-fixtures';
 
 function streamOf(parts: string[]): ReadableStream<Uint8Array> {
@@ -93,7 +93,7 @@ describe('llmKeyBox', () => {
     const box = llmKeyBox({ LLM_KEY_SECRET: OLD });
     const sealed = await box.seal('t', 'p', 'sk-secret');
     const parts = sealed.split('.');
-    const flipped = parts[3]!.startsWith('A') ? 'B' + parts[3]!.slice(1) : 'A' + parts[3]!.slice(1);
+    const flipped = parts[3]!.startsWith('A') ? `B${parts[3]!.slice(1)}` : `A${parts[3]!.slice(1)}`;
     await expect(box.open('t', 'p', [...parts.slice(0, 3), flipped].join('.'))).rejects.toThrow();
     await expect(box.open('t', 'p', 'plaintext')).rejects.toThrow(/unrecognised/);
   });

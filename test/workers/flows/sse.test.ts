@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { call, signup } from '../helpers';
-import { approval, createFlow, edge, events, ok, openEvents, SseReader, startRun, transform, waitFor, type SseFrame } from './_engine-kit';
+import { approval, createFlow, edge, events, ok, openEvents, type SseFrame, SseReader, startRun, transform, waitFor } from './_engine-kit';
 
 function seqs(frames: SseFrame[]): number[] {
   return frames.map((f) => Number(f.id));

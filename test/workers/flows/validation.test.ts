@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { signup, type TestTenant } from '../helpers';
-import { api, approval, createFlow, edge, ok, transform, type Json } from './_engine-kit';
+import { api, approval, createFlow, edge, type Json, ok, transform } from './_engine-kit';
 
 interface Problem {
   path: string;

@@ -4,9 +4,9 @@
  * client cannot see (hashes, revocation marks).
  */
 import { env } from 'cloudflare:workers';
-import { SignJWT, type JWK } from 'jose';
+import { type JWK, SignJWT } from 'jose';
 import { expect } from 'vitest';
-import { call, json, PASSWORD, type TestTenant } from '../helpers';
+import { call, PASSWORD, type TestTenant } from '../helpers';
 
 export type Role = 'admin' | 'member' | 'viewer';
 
@@ -111,7 +111,7 @@ export async function auditEntries(admin: TestTenant): Promise<Record<string, an
   let cursor: string | null = null;
   do {
     const q: string = cursor ? `?limit=100&cursor=${encodeURIComponent(cursor)}` : '?limit=100';
-    const page = await expectJson(await call('/v1/audit-log' + q, { token: admin.accessToken }), 200);
+    const page = await expectJson(await call(`/v1/audit-log${q}`, { token: admin.accessToken }), 200);
     out.push(...page.data);
     cursor = page.nextCursor;
   } while (cursor);

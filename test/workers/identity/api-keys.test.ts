@@ -155,6 +155,6 @@ describe('/v1/api-keys', () => {
   });
 
   it('a made-up key with the right prefix → 401', async () => {
-    await expectProblem(await call('/v1/me', { token: 'ek_live_' + 'A'.repeat(43) }), 401);
+    await expectProblem(await call('/v1/me', { token: `ek_live_${'A'.repeat(43)}` }), 401);
   });
 });

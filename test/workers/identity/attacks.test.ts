@@ -5,12 +5,12 @@
  * generic 401 problem and changes nothing.
  */
 import { env } from 'cloudflare:workers';
-import { exportJWK, exportSPKI, generateKeyPair, importJWK, SignJWT, type JWK } from 'jose';
+import { exportJWK, exportSPKI, generateKeyPair, importJWK, type JWK, SignJWT } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { addMember, call, createApiKey, PASSWORD, signup, uniqueEmail, type TestTenant } from '../helpers';
+import { addMember, call, createApiKey, PASSWORD, signup, type TestTenant, uniqueEmail } from '../helpers';
 import {
-  auditCount,
   AUDIENCE,
+  auditCount,
   b64url,
   decodeJwtPart,
   expectJson,

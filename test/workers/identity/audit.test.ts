@@ -107,7 +107,7 @@ describe('GET /v1/audit-log', () => {
     let pages = 0;
     do {
       const q: string = cursor ? `?limit=3&cursor=${encodeURIComponent(cursor)}` : '?limit=3';
-      const page = await expectJson(await call('/v1/audit-log' + q, { token: owner.accessToken }), 200);
+      const page = await expectJson(await call(`/v1/audit-log${q}`, { token: owner.accessToken }), 200);
       expect(page.data.length).toBeLessThanOrEqual(3);
       expect(page).toHaveProperty('nextCursor');
       if (page.nextCursor !== null) expect(page.data.length).toBe(3);
@@ -123,7 +123,7 @@ describe('GET /v1/audit-log', () => {
   it('rejects a bad limit or cursor with 422', async () => {
     const owner = await signup('audit-bad');
     for (const q of ['?limit=0', '?limit=101', '?limit=abc', '?cursor=%%%']) {
-      await expectProblem(await call('/v1/audit-log' + q, { token: owner.accessToken }), 422);
+      await expectProblem(await call(`/v1/audit-log${q}`, { token: owner.accessToken }), 422);
     }
   });
 

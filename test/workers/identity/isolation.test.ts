@@ -8,7 +8,7 @@
  * its item path, its list path, and which methods exist on the item route. Nothing else changes.
  */
 import { describe, expect, inject, it } from 'vitest';
-import { addMember, call, createApiKey, signup, uniqueEmail, type TestTenant } from '../helpers';
+import { addMember, call, createApiKey, signup, type TestTenant, uniqueEmail } from '../helpers';
 import { auditCount, expectJson, expectProblem, snapshotTenant } from './_support';
 
 interface IsolationRow {

@@ -1,5 +1,5 @@
 /** The published key set, and access tokens verified the way any standard JOSE client would. */
-import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JWK } from 'jose';
+import { createLocalJWKSet, decodeProtectedHeader, type JWK, jwtVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { call, signup } from '../helpers';
 import { AUDIENCE, expectJson, ISSUER, loginOk, privateKeys, refresh } from './_support';

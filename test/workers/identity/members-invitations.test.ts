@@ -176,7 +176,7 @@ describe('members', () => {
     let cursor: string | null = null;
     do {
       const q: string = cursor ? `?limit=1&cursor=${encodeURIComponent(cursor)}` : '?limit=1';
-      const page = await expectJson(await call('/v1/members' + q, { token: owner.accessToken }), 200);
+      const page = await expectJson(await call(`/v1/members${q}`, { token: owner.accessToken }), 200);
       expect(page.data.length).toBeLessThanOrEqual(1);
       seen.push(...page.data.map((x: { userId: string }) => x.userId));
       cursor = page.nextCursor;

@@ -21,7 +21,9 @@ function parseDocMatrix(md: string): Record<string, Record<string, boolean>> {
       .filter(Boolean);
     const perm = cells[0]!;
     out[perm] = {};
-    header.slice(1).forEach((role, i) => (out[perm]![role] = cells[i + 1] === 'yes'));
+    header.slice(1).forEach((role, i) => {
+      out[perm]![role] = cells[i + 1] === 'yes';
+    });
   }
   return out;
 }

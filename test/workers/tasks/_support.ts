@@ -226,8 +226,14 @@ function wrap(ws: WebSocket): SyncSocket {
     if (closeInfo) return Promise.reject(new Error(`socket closed (${closeInfo.code} ${closeInfo.reason})`));
     return new Promise<Json>((resolve, reject) => {
       const waiter = {
-        resolve: (m: Json) => (clearTimeout(timer), resolve(m)),
-        reject: (e: Error) => (clearTimeout(timer), reject(e)),
+        resolve: (m: Json) => {
+          clearTimeout(timer);
+          resolve(m);
+        },
+        reject: (e: Error) => {
+          clearTimeout(timer);
+          reject(e);
+        },
       };
       const timer = setTimeout(() => {
         waiters.splice(waiters.indexOf(waiter), 1);

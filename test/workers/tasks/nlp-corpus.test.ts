@@ -1,7 +1,7 @@
 // Table-driven corpus for the quick-add parser: every field of every row is exact (confidence only ranged).
 // Reference now: 2026-11-18T15:00:00Z, a Wednesday = 10:00 in New York, 16:00 in Berlin.
 import { describe, expect, it } from 'vitest';
-import { parseQuickAdd, type ParsedQuickAdd } from '../../../src/tasks/nlp';
+import { type ParsedQuickAdd, parseQuickAdd } from '../../../src/tasks/nlp';
 
 const NY = 'America/New_York';
 const BER = 'Europe/Berlin';

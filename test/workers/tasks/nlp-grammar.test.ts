@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { localClock } from '../../../src/tasks/nlp/clock';
 import { extractRecurrence } from '../../../src/tasks/nlp/recurrence';
-import { isoDuration, extractReminders } from '../../../src/tasks/nlp/reminders';
+import { extractReminders, isoDuration } from '../../../src/tasks/nlp/reminders';
 import { firstOccurrence, matches, toRRule } from '../../../src/tasks/nlp/rrule';
 import { extractLabels, extractPriority } from '../../../src/tasks/nlp/tokens';
 

@@ -13,14 +13,15 @@ import {
 } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import worker from '../../../src/index';
-import { HUB_GRACE_MS } from '../../../src/cron/sweeper';
 import type { TenantHub } from '../../../durable-objects/tenant-hub';
+import { HUB_GRACE_MS } from '../../../src/cron/sweeper';
+import worker from '../../../src/index';
 import { addMember, call, signup, type TestTenant } from '../helpers';
 import {
   alarmOf,
   createTask,
   hub,
+  type Json,
   makeDue,
   nextChanges,
   okJson,
@@ -32,7 +33,6 @@ import {
   syncPage,
   taskWithReminder,
   until,
-  type Json,
 } from './_support';
 
 const HOUR = 3600_000;

@@ -12,7 +12,7 @@ import { runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import type { TenantHub } from '../../../durable-objects/tenant-hub';
 import { call, signup, type TestTenant } from '../helpers';
-import { createTask, hub, okJson, reminderRows, settled, syncPage, type Json } from './_support';
+import { createTask, hub, type Json, okJson, reminderRows, settled, syncPage } from './_support';
 
 async function complete(owner: TestTenant, id: string): Promise<Json> {
   return okJson(await call(`/v1/tasks/${id}/complete`, { method: 'POST', token: owner.accessToken }));

@@ -2,7 +2,7 @@
 // Europe/Berlin (2026-03-29, 2026-10-25). Daily 09:00 series stay at 09:00 local; reminders
 // count days on the calendar and hours exactly.
 import { describe, expect, it } from 'vitest';
-import { nextDue, reminderFireAt, upcoming, type Due } from '../../../src/tasks/schedule';
+import { type Due, nextDue, reminderFireAt, upcoming } from '../../../src/tasks/schedule';
 
 const at = (dueAt: string, timezone: string): Due => ({ dueDate: null, dueAt, timezone });
 const day = (dueDate: string, timezone: string): Due => ({ dueDate, dueAt: null, timezone });

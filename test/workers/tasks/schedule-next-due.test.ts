@@ -1,6 +1,6 @@
 // nextDue / advanceRecurrence: Todoist `every` (from: 'due') and `every!` (from: 'completion').
 import { describe, expect, it } from 'vitest';
-import { advanceRecurrence, nextDue, type Due } from '../../../src/tasks/schedule';
+import { advanceRecurrence, type Due, nextDue } from '../../../src/tasks/schedule';
 
 const day = (dueDate: string, timezone = 'Europe/Berlin'): Due => ({ dueDate, dueAt: null, timezone });
 const at = (dueAt: string, timezone = 'Europe/Berlin'): Due => ({ dueDate: null, dueAt, timezone });

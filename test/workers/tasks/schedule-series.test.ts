@@ -1,6 +1,6 @@
 // The RRULE catalogue a to-do app needs, as series previews (upcoming) with exact dates.
 import { describe, expect, it } from 'vitest';
-import { upcoming, type Due } from '../../../src/tasks/schedule';
+import { type Due, upcoming } from '../../../src/tasks/schedule';
 
 const day = (dueDate: string, timezone = 'Europe/Berlin'): Due => ({ dueDate, dueAt: null, timezone });
 const dates = (due: Due, rrule: string, n: number) => upcoming(due, rrule, n).map((d) => d.dueDate);

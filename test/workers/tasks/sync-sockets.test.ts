@@ -12,15 +12,15 @@ import {
   asChange,
   createTask,
   hub,
+  type Json,
   nextChanges,
   okJson,
   openSync,
   reminderRows,
+  type SyncSocket,
   settled,
   syncPage,
   upgrade,
-  type Json,
-  type SyncSocket,
 } from './_support';
 
 /** Reads frames until the ack of `clientMutationId`; returns the change frames seen before it and the ack. */

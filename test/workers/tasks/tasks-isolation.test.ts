@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { call, createApiKey, signup, type TestTenant } from '../helpers';
-import { createTask, deliveredNotification, okJson, openSync, syncPage, type Json } from './_support';
+import { createTask, deliveredNotification, type Json, okJson, openSync, syncPage } from './_support';
 
 async function tenants() {
   const a = await signup('tiso-a');
