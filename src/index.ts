@@ -7,8 +7,8 @@ import { createLogger, errorFields } from './observability/log';
 import { reportError } from './observability/sentry';
 import { consumeEvents } from './queue/consumer';
 
-export { FlowRun } from '../durable-objects/flow-run';
-export { TenantHub } from '../durable-objects/tenant-hub';
+export { FlowRun } from '../durable-objects/flow-run/flow-run';
+export { TenantHub } from '../durable-objects/tenant-hub/tenant-hub';
 
 const app = createApp();
 

@@ -13,7 +13,7 @@ import {
 } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import type { TenantHub } from '../../../durable-objects/tenant-hub';
+import type { TenantHub } from '../../../durable-objects/tenant-hub/tenant-hub';
 import { HUB_GRACE_MS } from '../../../src/cron/sweeper';
 import worker from '../../../src/index';
 import { addMember, call, signup, type TestTenant } from '../helpers';

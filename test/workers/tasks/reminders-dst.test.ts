@@ -10,7 +10,7 @@
  */
 import { runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import type { TenantHub } from '../../../durable-objects/tenant-hub';
+import type { TenantHub } from '../../../durable-objects/tenant-hub/tenant-hub';
 import { call, signup, type TestTenant } from '../helpers';
 import { createTask, hub, type Json, okJson, reminderRows, settled, syncPage } from './_support';
 

@@ -6,7 +6,7 @@
  */
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import type { TenantHub } from '../../../durable-objects/tenant-hub';
+import type { TenantHub } from '../../../durable-objects/tenant-hub/tenant-hub';
 import { addMember, call, createApiKey, signup } from '../helpers';
 import {
   asChange,

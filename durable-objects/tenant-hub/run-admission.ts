@@ -4,7 +4,7 @@
  * puts run status changes on the tenant's sync stream and event outbox.
  */
 import type { RunSummary } from '../../src/flows/run-model';
-import { appendChange, appendEvent, setChangeData } from './log';
+import { appendChange, appendEvent, setChangeData } from './sync-log';
 
 type Sql = SqlStorage;
 

@@ -5,9 +5,9 @@
 import { z } from 'zod';
 import type { Actor, HubResult } from '../../src/tasks/model';
 import { TaskCreateSchema, TaskPatchSchema } from '../../src/tasks/schemas';
-import type { SocketAttachment } from './sockets';
-import type { OpContext } from './task-ops';
-import * as ops from './task-ops';
+import type { SocketAttachment } from './sync-sockets';
+import type { OpContext } from './tasks';
+import * as ops from './tasks';
 
 const MessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('ping') }),

@@ -7,8 +7,8 @@ import { newId } from '../../src/lib/ids';
 import type { Actor, HubResult, Task, TaskCreate, TaskPatch } from '../../src/tasks/model';
 import { applyPatch, type Draft, dueOf, emptyDraft } from '../../src/tasks/normalize';
 import { advanceRecurrence } from '../../src/tasks/schedule';
-import { appendChange, appendEvent, setChangeData } from './log';
-import { addHistory, deleteTask as deleteRow, nextReminderFor, readTask, scheduleReminders, writeTask } from './task-store';
+import { appendChange, appendEvent, setChangeData } from './sync-log';
+import { addHistory, deleteTask as deleteRow, nextReminderFor, readTask, scheduleReminders, writeTask } from './tasks-store';
 
 export interface OpContext {
   sql: SqlStorage;

@@ -5,15 +5,15 @@
  * at-least-once) and resumes from persisted state.
  */
 import { DurableObject } from 'cloudflare:workers';
-import { loadConfig } from '../src/config';
-import { type RunEvent, type RunInit, type RunStatus, type RunView, TERMINAL } from '../src/flows/run-model';
-import { migrateDoStorage } from './migrations';
-import { ChildRuns } from './run/children';
-import { Engine } from './run/engine';
-import { reportRunStatus } from './run/report';
-import { RUN_MIGRATIONS } from './run/schema';
-import { appendEvent, eventsAfter, insertRun, lastEventSeq, loadRun, node, nodes, runView, setRunStatus, summary } from './run/store';
-import { pushToSockets, SseHub } from './run/stream';
+import { loadConfig } from '../../src/config';
+import { type RunEvent, type RunInit, type RunStatus, type RunView, TERMINAL } from '../../src/flows/run-model';
+import { migrateDoStorage } from '../shared/migrations';
+import { ChildRuns } from './children';
+import { Engine } from './engine';
+import { reportRunStatus } from './report';
+import { RUN_MIGRATIONS } from './schema';
+import { appendEvent, eventsAfter, insertRun, lastEventSeq, loadRun, node, nodes, runView, setRunStatus, summary } from './store';
+import { pushToSockets, SseHub } from './stream';
 
 export type RunResult<T> = { ok: true; value: T } | { ok: false; code: 'not_found' | 'conflict' | 'validation_failed'; detail: string };
 

@@ -5,8 +5,8 @@
  * transaction. Idempotent by id, so a redelivered queue message notifies once.
  */
 import type { Notification } from '../../src/tasks/model';
-import { appendChange, appendEvent, setChangeData } from './log';
-import { readNotification, writeNotification } from './task-store';
+import { appendChange, appendEvent, setChangeData } from './sync-log';
+import { readNotification, writeNotification } from './tasks-store';
 
 export interface SystemNotificationInput {
   /** Derived from the triggering event id by the caller, which makes retries land on the same row. */

@@ -6,30 +6,22 @@
  * authenticates and validates; the hub's RPC methods do the work.
  */
 import { DurableObject } from 'cloudflare:workers';
-import type { RunSummary } from '../src/flows/run-model';
-import type { Actor, Change, HistoryEntry, HubResult, Notification, Task, TaskCreate, TaskFilter, TaskPatch } from '../src/tasks/model';
-import { deliverDueReminders } from './hub/deliver';
-import { ensureEventTables } from './hub/events-schema';
-import { type BeginResult, beginKey, completeKey, releaseKey, type StoredResponse } from './hub/idempotency';
-import { appendForwarded, type ForwardedEvent } from './hub/inbox';
-import { appendChange, changesAfter, changesSince, hasPendingEvents, setChangeData } from './hub/log';
-import { publishOutbox } from './hub/publish';
-import { admit, recordRunChange, release } from './hub/runs';
-import { HUB_MIGRATIONS } from './hub/schema';
-import { handleSocketMessage } from './hub/socket-mutations';
-import { attachmentOf, broadcast, closeQuietly, type SocketAttachment } from './hub/sockets';
-import { createSystemNotification, type SystemNotificationInput } from './hub/system-notifications';
-import * as ops from './hub/task-ops';
-import {
-  listHistory,
-  listNotifications,
-  listTasks,
-  nextReminderTime,
-  readNotification,
-  readTask,
-  writeNotification,
-} from './hub/task-store';
-import { migrateDoStorage } from './migrations';
+import type { RunSummary } from '../../src/flows/run-model';
+import type { Actor, Change, HistoryEntry, HubResult, Notification, Task, TaskCreate, TaskFilter, TaskPatch } from '../../src/tasks/model';
+import { migrateDoStorage } from '../shared/migrations';
+import { type BeginResult, beginKey, completeKey, releaseKey, type StoredResponse } from './idempotency';
+import { createSystemNotification, type SystemNotificationInput } from './notifications';
+import { publishOutbox } from './outbox';
+import { appendForwarded, type ForwardedEvent } from './outbox-forwarded';
+import { ensureEventTables } from './outbox-schema';
+import { deliverDueReminders } from './reminders';
+import { admit, recordRunChange, release } from './run-admission';
+import { HUB_MIGRATIONS } from './schema';
+import { appendChange, changesAfter, changesSince, hasPendingEvents, setChangeData } from './sync-log';
+import { handleSocketMessage } from './sync-mutations';
+import { attachmentOf, broadcast, closeQuietly, type SocketAttachment } from './sync-sockets';
+import * as ops from './tasks';
+import { listHistory, listNotifications, listTasks, nextReminderTime, readNotification, readTask, writeNotification } from './tasks-store';
 
 const CATCH_UP_PAGE = 500;
 const OUTBOX_RETRY_MS = 2_000;

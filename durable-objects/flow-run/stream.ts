@@ -4,7 +4,7 @@
  * subscribers get a replay from their cursor, then live frames.
  */
 import type { RunEvent } from '../../src/flows/run-model';
-import { closeQuietly } from '../hub/sockets';
+import { closeQuietly } from '../tenant-hub/sync-sockets';
 
 const encoder = new TextEncoder();
 

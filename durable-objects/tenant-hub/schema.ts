@@ -1,5 +1,5 @@
-/** The TenantHub's SQLite schema, one migration per version (see ../migrations.ts). */
-import type { DoMigration } from '../migrations';
+/** The TenantHub's SQLite schema, one migration per version (see ../shared/migrations.ts). */
+import type { DoMigration } from '../shared/migrations';
 
 export const HUB_MIGRATIONS: readonly DoMigration[] = [
   { version: 1, sql: `CREATE TABLE IF NOT EXISTS hub_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)` },

@@ -5,8 +5,8 @@
  */
 import { newId } from '../../src/lib/ids';
 import type { Notification } from '../../src/tasks/model';
-import { appendChange, appendEvent, setChangeData } from './log';
-import { claimReminder, type DueReminder, dueReminders, nextReminderFor, readTask, writeNotification, writeTask } from './task-store';
+import { appendChange, appendEvent, setChangeData } from './sync-log';
+import { claimReminder, type DueReminder, dueReminders, nextReminderFor, readTask, writeNotification, writeTask } from './tasks-store';
 
 const BATCH = 100;
 
