@@ -3,6 +3,7 @@
  * Each is bounded and idempotent.
  */
 import { and, asc, eq, isNotNull, isNull, lt, lte, or } from 'drizzle-orm';
+import type { SweepJob } from '../cron/job';
 import { getDb } from '../db/client';
 import { eventOutbox, webhookDeliveries } from '../db/schema';
 import type { DeliveryJob } from '../queue/messages';
@@ -16,13 +17,8 @@ export const DELIVERY_GRACE_MS = 60_000;
 const BATCH = 500;
 const DAY = 24 * 3600_000;
 
-interface Job {
-  name: string;
-  run(env: Env, now: Date): Promise<Record<string, number>>;
-}
-
 /** Forwards control-plane events committed in D1 whose hand-over to the hub never finished. */
-export const forwardOutboxStragglers: Job = {
+export const forwardOutboxStragglers: SweepJob = {
   name: 'forward-event-outbox',
   async run(env, now) {
     const db = getDb(env.DB);
@@ -42,7 +38,7 @@ export const forwardOutboxStragglers: Job = {
 };
 
 /** Re-enqueues pending deliveries whose next attempt is overdue (a lost queue send, or an attempt that died mid-flight). */
-export const requeueOverdueDeliveries: Job = {
+export const requeueOverdueDeliveries: SweepJob = {
   name: 'requeue-webhook-deliveries',
   async run(env, now) {
     const db = getDb(env.DB);
@@ -76,7 +72,7 @@ export const requeueOverdueDeliveries: Job = {
 };
 
 /** Keeps the events tables small: forwarded outbox rows after 3 days, consumed marks after 15 (longer than queue retention), deliveries after 30. */
-export const purgeEventHistory: Job = {
+export const purgeEventHistory: SweepJob = {
   name: 'purge-event-history',
   async run(env, now) {
     const db = getDb(env.DB);
@@ -97,4 +93,4 @@ export const purgeEventHistory: Job = {
   },
 };
 
-export const EVENT_SWEEP_JOBS: Job[] = [forwardOutboxStragglers, requeueOverdueDeliveries, purgeEventHistory];
+export const EVENT_SWEEP_JOBS: SweepJob[] = [forwardOutboxStragglers, requeueOverdueDeliveries, purgeEventHistory];

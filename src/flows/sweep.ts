@@ -6,7 +6,7 @@
  */
 
 import { and, asc, inArray, lt } from 'drizzle-orm';
-import type { SweepJob } from '../cron/sweeper';
+import type { SweepJob } from '../cron/job';
 import { getDb } from '../db/client';
 import { runs } from '../db/schema';
 import { flowRunStub } from '../lib/stubs';

@@ -14,8 +14,8 @@ import {
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import type { TenantHub } from '../../../durable-objects/tenant-hub/tenant-hub';
-import { HUB_GRACE_MS } from '../../../src/cron/sweeper';
 import worker from '../../../src/index';
+import { HUB_GRACE_MS } from '../../../src/tasks/sweep';
 import { addMember, call, signup, type TestTenant } from '../helpers';
 import {
   alarmOf,
