@@ -7,6 +7,7 @@
 import { DurableObject } from 'cloudflare:workers';
 import { loadConfig } from '../../src/config';
 import { type RunEvent, type RunInit, type RunStatus, type RunView, TERMINAL } from '../../src/flows/run-model';
+import type { Result } from '../../src/lib/result';
 import { migrateDoStorage } from '../shared/migrations';
 import { ChildRuns } from './children';
 import { Engine } from './engine';
@@ -14,8 +15,6 @@ import { reportRunStatus } from './report';
 import { RUN_MIGRATIONS } from './schema';
 import { appendEvent, eventsAfter, insertRun, lastEventSeq, loadRun, node, nodes, runView, setRunStatus, summary } from './store';
 import { pushToSockets, SseHub } from './stream';
-
-export type RunResult<T> = { ok: true; value: T } | { ok: false; code: 'not_found' | 'conflict' | 'validation_failed'; detail: string };
 
 export class FlowRun extends DurableObject<Env> {
   #schemaVersion = 0;
@@ -109,7 +108,7 @@ export class FlowRun extends DurableObject<Env> {
     return eventsAfter(this.ctx.storage.sql, after, limit);
   }
 
-  async cancel(reason?: string): Promise<RunResult<RunView>> {
+  async cancel(reason?: string): Promise<Result<RunView>> {
     const l = loadRun(this.ctx.storage.sql);
     if (!l) return { ok: false, code: 'not_found', detail: 'Run not found.' };
     if (TERMINAL.has(l.row.status)) return { ok: false, code: 'conflict', detail: `Run is already ${l.row.status}.` };
@@ -124,7 +123,7 @@ export class FlowRun extends DurableObject<Env> {
    * skipped nodes run again; succeeded nodes keep their outputs. The run goes
    * back to 'queued' and the caller asks the hub for a slot.
    */
-  async resume(): Promise<RunResult<RunView>> {
+  async resume(): Promise<Result<RunView>> {
     const sql = this.ctx.storage.sql;
     const l = loadRun(sql);
     if (!l) return { ok: false, code: 'not_found', detail: 'Run not found.' };
@@ -147,7 +146,7 @@ export class FlowRun extends DurableObject<Env> {
   }
 
   /** Delivers a signal to a waiting approval node (the only one, or the named one). */
-  async signal(nodeId: string | undefined, payload: unknown): Promise<RunResult<RunView>> {
+  async signal(nodeId: string | undefined, payload: unknown): Promise<Result<RunView>> {
     const sql = this.ctx.storage.sql;
     const l = loadRun(sql);
     if (!l) return { ok: false, code: 'not_found', detail: 'Run not found.' };

@@ -3,7 +3,8 @@
  * A replay of the same clientMutationId (per actor) returns the first answer and applies nothing.
  */
 import { z } from 'zod';
-import type { Actor, HubResult } from '../../src/tasks/model';
+import type { Result } from '../../src/lib/result';
+import type { Actor } from '../../src/tasks/model';
 import { TaskCreateSchema, TaskPatchSchema } from '../../src/tasks/schemas';
 import type { SocketAttachment } from './sync-sockets';
 import type { OpContext } from './tasks';
@@ -22,7 +23,7 @@ const MessageSchema = z.discriminatedUnion('type', [
 ]);
 
 export interface MutationRunner {
-  run<T>(actor: Actor, fn: (ctx: OpContext) => HubResult<T>): Promise<HubResult<T>>;
+  run<T>(actor: Actor, fn: (ctx: OpContext) => Result<T>): Promise<Result<T>>;
 }
 
 type Reply = Record<string, unknown>;
@@ -57,7 +58,7 @@ export async function handleSocketMessage(
   if (seen) return { ...(JSON.parse(seen.response) as Reply), replayed: true };
 
   const actor: Actor = { id: who.actorId, role: who.role };
-  let result: HubResult<unknown>;
+  let result: Result<unknown>;
   if (m.op === 'task.create') {
     const input = TaskCreateSchema.safeParse(m.input);
     if (!input.success) return invalidInput(m.clientMutationId, input.error);
@@ -79,14 +80,14 @@ export async function handleSocketMessage(
   return ackOf(m.clientMutationId, result);
 }
 
-function ackOf(clientMutationId: string, r: HubResult<unknown>): Reply {
+function ackOf(clientMutationId: string, r: Result<unknown>): Reply {
   return r.ok
     ? { type: 'ack', clientMutationId, ok: true, result: r.value }
     : { type: 'ack', clientMutationId, ok: false, code: r.code, detail: r.detail, errors: r.errors };
 }
 
 /** Stores the answer in the same transaction as the mutation, so a replay can never apply twice. */
-function remember<T>(ctx: OpContext, key: string, clientMutationId: string, r: HubResult<T>): HubResult<T> {
+function remember<T>(ctx: OpContext, key: string, clientMutationId: string, r: Result<T>): Result<T> {
   ctx.sql.exec(
     `INSERT INTO client_mutations (key, response, created_at) VALUES (?, ?, ?)`,
     key,

@@ -4,7 +4,8 @@
  * reminder schedule, so they commit (or not) together.
  */
 import { newId } from '../../src/lib/ids';
-import type { Actor, HubResult, Task, TaskCreate, TaskPatch } from '../../src/tasks/model';
+import type { Result } from '../../src/lib/result';
+import type { Actor, Task, TaskCreate, TaskPatch } from '../../src/tasks/model';
 import { applyPatch, type Draft, dueOf, emptyDraft } from '../../src/tasks/normalize';
 import { advanceRecurrence } from '../../src/tasks/schedule';
 import { appendChange, appendEvent, setChangeData } from './sync-log';
@@ -17,21 +18,21 @@ export interface OpContext {
   now: number;
 }
 
-const notFound = (id: string): HubResult<never> => ({ ok: false, code: 'not_found', detail: `Task ${id} not found.` });
+const notFound = (id: string): Result<never> => ({ ok: false, code: 'not_found', detail: `Task ${id} not found.` });
 
-function stale(id: string, expected: number, actual: number): HubResult<never> {
+function stale(id: string, expected: number, actual: number): Result<never> {
   return { ok: false, code: 'precondition_failed', detail: `Task ${id} is at version ${actual}, not ${expected}; re-read it and retry.` };
 }
 
 /** The task to write, or the failure: unknown id (404) or a stale If-Match (412). */
-function readForWrite(ctx: OpContext, id: string, ifMatch: number | undefined): Task | HubResult<never> {
+function readForWrite(ctx: OpContext, id: string, ifMatch: number | undefined): Task | Result<never> {
   const current = readTask(ctx.sql, id);
   if (!current) return notFound(id);
   if (ifMatch !== undefined && ifMatch !== current.version) return stale(id, ifMatch, current.version);
   return current;
 }
 
-function invalid(errors: { path: string; message: string; code: string }[]): HubResult<never> {
+function invalid(errors: { path: string; message: string; code: string }[]): Result<never> {
   return { ok: false, code: 'validation_failed', detail: `Invalid task: ${errors.map((e) => e.path).join(', ')}.`, errors };
 }
 
@@ -63,7 +64,7 @@ function draftOf(t: Task): Draft {
   return draft;
 }
 
-export function createTask(ctx: OpContext, input: TaskCreate): HubResult<Task> {
+export function createTask(ctx: OpContext, input: TaskCreate): Result<Task> {
   const { draft, errors } = applyPatch(emptyDraft(), input);
   if (errors.length) return invalid(errors);
   const at = new Date(ctx.now).toISOString();
@@ -81,7 +82,7 @@ export function createTask(ctx: OpContext, input: TaskCreate): HubResult<Task> {
   return { ok: true, value: commit(ctx, task, 'task.created') };
 }
 
-export function updateTask(ctx: OpContext, id: string, patch: TaskPatch, ifMatch?: number): HubResult<Task> {
+export function updateTask(ctx: OpContext, id: string, patch: TaskPatch, ifMatch?: number): Result<Task> {
   const current = readForWrite(ctx, id, ifMatch);
   if ('ok' in current) return current;
   const { draft, errors } = applyPatch(draftOf(current), patch);
@@ -94,7 +95,7 @@ export function updateTask(ctx: OpContext, id: string, patch: TaskPatch, ifMatch
  * Completing a recurring task records the occurrence in its history and moves
  * the same task to its next occurrence; when the rule is exhausted it is done.
  */
-export function completeTask(ctx: OpContext, id: string, ifMatch?: number): HubResult<Task> {
+export function completeTask(ctx: OpContext, id: string, ifMatch?: number): Result<Task> {
   const current = readForWrite(ctx, id, ifMatch);
   if ('ok' in current) return current;
   if (current.status === 'done') return { ok: true, value: current };
@@ -126,7 +127,7 @@ export function completeTask(ctx: OpContext, id: string, ifMatch?: number): HubR
   };
 }
 
-export function reopenTask(ctx: OpContext, id: string, ifMatch?: number): HubResult<Task> {
+export function reopenTask(ctx: OpContext, id: string, ifMatch?: number): Result<Task> {
   const current = readForWrite(ctx, id, ifMatch);
   if ('ok' in current) return current;
   if (current.status === 'open') return { ok: true, value: current };
@@ -134,7 +135,7 @@ export function reopenTask(ctx: OpContext, id: string, ifMatch?: number): HubRes
   return { ok: true, value: commit(ctx, { ...current, status: 'open', completedAt: null, updatedAt: at }, 'task.reopened') };
 }
 
-export function deleteTask(ctx: OpContext, id: string, ifMatch?: number): HubResult<{ version: number }> {
+export function deleteTask(ctx: OpContext, id: string, ifMatch?: number): Result<{ version: number }> {
   const current = readForWrite(ctx, id, ifMatch);
   if ('ok' in current) return current;
   const at = new Date(ctx.now).toISOString();

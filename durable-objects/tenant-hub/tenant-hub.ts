@@ -7,7 +7,8 @@
  */
 import { DurableObject } from 'cloudflare:workers';
 import type { RunSummary } from '../../src/flows/run-model';
-import type { Actor, Change, HistoryEntry, HubResult, Notification, Task, TaskCreate, TaskFilter, TaskPatch } from '../../src/tasks/model';
+import type { Result } from '../../src/lib/result';
+import type { Actor, Change, HistoryEntry, Notification, Task, TaskCreate, TaskFilter, TaskPatch } from '../../src/tasks/model';
 import { migrateDoStorage } from '../shared/migrations';
 import { type BeginResult, beginKey, completeKey, releaseKey, type StoredResponse } from './idempotency';
 import { createSystemNotification, type SystemNotificationInput } from './notifications';
@@ -66,7 +67,7 @@ export class TenantHub extends DurableObject<Env> {
   }
 
   /** Runs a mutation in one transaction, then pushes its changes and schedules publication. */
-  async #mutate<T>(tenantId: string, actor: Actor, fn: (ctx: ops.OpContext) => HubResult<T>): Promise<HubResult<T>> {
+  async #mutate<T>(tenantId: string, actor: Actor, fn: (ctx: ops.OpContext) => Result<T>): Promise<Result<T>> {
     const ctx = this.#op(tenantId, actor);
     const result = this.ctx.storage.transactionSync(() => fn(ctx));
     if (result.ok) await this.#afterWrite();
@@ -84,11 +85,11 @@ export class TenantHub extends DurableObject<Env> {
 
   // ---- tasks (RPC) ---------------------------------------------------------
 
-  async createTask(tenantId: string, actor: Actor, input: TaskCreate): Promise<HubResult<Task>> {
+  async createTask(tenantId: string, actor: Actor, input: TaskCreate): Promise<Result<Task>> {
     return this.#mutate(tenantId, actor, (ctx) => ops.createTask(ctx, input));
   }
 
-  async getTask(tenantId: string, id: string): Promise<HubResult<Task>> {
+  async getTask(tenantId: string, id: string): Promise<Result<Task>> {
     this.#bind(tenantId);
     const t = readTask(this.ctx.storage.sql, id);
     return t ? { ok: true, value: t } : { ok: false, code: 'not_found', detail: `Task ${id} not found.` };
@@ -99,19 +100,19 @@ export class TenantHub extends DurableObject<Env> {
     return listTasks(this.ctx.storage.sql, filter);
   }
 
-  async updateTask(tenantId: string, actor: Actor, id: string, patch: TaskPatch, ifMatch?: number): Promise<HubResult<Task>> {
+  async updateTask(tenantId: string, actor: Actor, id: string, patch: TaskPatch, ifMatch?: number): Promise<Result<Task>> {
     return this.#mutate(tenantId, actor, (ctx) => ops.updateTask(ctx, id, patch, ifMatch));
   }
 
-  async completeTask(tenantId: string, actor: Actor, id: string, ifMatch?: number): Promise<HubResult<Task>> {
+  async completeTask(tenantId: string, actor: Actor, id: string, ifMatch?: number): Promise<Result<Task>> {
     return this.#mutate(tenantId, actor, (ctx) => ops.completeTask(ctx, id, ifMatch));
   }
 
-  async reopenTask(tenantId: string, actor: Actor, id: string, ifMatch?: number): Promise<HubResult<Task>> {
+  async reopenTask(tenantId: string, actor: Actor, id: string, ifMatch?: number): Promise<Result<Task>> {
     return this.#mutate(tenantId, actor, (ctx) => ops.reopenTask(ctx, id, ifMatch));
   }
 
-  async deleteTask(tenantId: string, actor: Actor, id: string, ifMatch?: number): Promise<HubResult<{ version: number }>> {
+  async deleteTask(tenantId: string, actor: Actor, id: string, ifMatch?: number): Promise<Result<{ version: number }>> {
     return this.#mutate(tenantId, actor, (ctx) => ops.deleteTask(ctx, id, ifMatch));
   }
 
@@ -120,7 +121,7 @@ export class TenantHub extends DurableObject<Env> {
     id: string,
     limit: number,
     after?: string,
-  ): Promise<HubResult<{ data: HistoryEntry[]; nextCursor: string | null }>> {
+  ): Promise<Result<{ data: HistoryEntry[]; nextCursor: string | null }>> {
     this.#bind(tenantId);
     if (!readTask(this.ctx.storage.sql, id)) return { ok: false, code: 'not_found', detail: `Task ${id} not found.` };
     return { ok: true, value: listHistory(this.ctx.storage.sql, id, limit, after) };
@@ -133,7 +134,7 @@ export class TenantHub extends DurableObject<Env> {
     return listNotifications(this.ctx.storage.sql, opts);
   }
 
-  async markNotificationRead(tenantId: string, actor: Actor, id: string): Promise<HubResult<Notification>> {
+  async markNotificationRead(tenantId: string, actor: Actor, id: string): Promise<Result<Notification>> {
     return this.#mutate(tenantId, actor, (ctx) => {
       const n = readNotification(ctx.sql, id);
       if (!n) return { ok: false, code: 'not_found', detail: `Notification ${id} not found.` };

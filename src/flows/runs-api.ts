@@ -5,6 +5,7 @@ import { runs } from '../db/schema';
 import type { TenantCall } from '../identity/context';
 import { decodeCursor, toPage } from '../lib/pagination';
 import { AppError, pointerOf } from '../lib/problem';
+import { unwrap } from '../lib/result';
 import { flowRunStub, tenantHubStub } from '../lib/stubs';
 import { ancestors } from './plan';
 import type { RunView } from './run-model';
@@ -88,19 +89,14 @@ export async function listRuns(
   };
 }
 
-function unwrapRun<T>(r: { ok: true; value: T } | { ok: false; code: 'not_found' | 'conflict' | 'validation_failed'; detail: string }): T {
-  if (r.ok) return r.value;
-  throw new AppError(r.code, r.detail);
-}
-
 export async function cancelRun(call: TenantCall, env: Env, id: string, reason?: string) {
   await runRow(call, id);
-  return unwrapRun(await flowRunStub(env, id).cancel(reason)) as unknown as RunView;
+  return unwrap(await flowRunStub(env, id).cancel(reason)) as unknown as RunView;
 }
 
 export async function signalRun(call: TenantCall, env: Env, id: string, node: string | undefined, payload: unknown) {
   await runRow(call, id);
-  return unwrapRun(await flowRunStub(env, id).signal(node, payload)) as unknown as RunView;
+  return unwrap(await flowRunStub(env, id).signal(node, payload)) as unknown as RunView;
 }
 
 /** Resume: failed/cancelled nodes run again (succeeded ones keep their outputs), through admission. */
@@ -108,7 +104,7 @@ export async function resumeRun(call: TenantCall, env: Env, id: string) {
   const row = await runRow(call, id);
   if (row.parentRunId) throw new AppError('conflict', 'Resume the parent run instead of a child run.');
   const stub = flowRunStub(env, id);
-  unwrapRun(await stub.resume());
+  unwrap(await stub.resume());
   const admitted = await tenantHubStub(env, call.auth.tenantId).admitRun(
     call.auth.tenantId,
     id,

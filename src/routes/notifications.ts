@@ -3,10 +3,11 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { BearerAuth, jsonContent, problemResponses } from '../lib/openapi';
 import { decodeCursor, encodeCursor, PageQuerySchema, pageSchema } from '../lib/pagination';
+import { unwrap } from '../lib/result';
 import { newRouter } from '../lib/router';
 import { tenantHubStub } from '../lib/stubs';
 import { NotificationSchema } from '../tasks/schemas';
-import { actorOf, unwrap } from '../tasks/service';
+import { actorOf } from '../tasks/service';
 import { callOf, guarded } from './deps';
 
 const tags = ['Tasks'];

@@ -4,7 +4,8 @@
  * throwing so the hub can answer them as data.
  */
 
-import type { HubFieldError, ReminderSpec, Task, TaskPatch } from './model';
+import type { FieldError } from '../lib/result';
+import type { ReminderSpec, Task, TaskPatch } from './model';
 import { type Due, isValidTimezone, normalizeRrule, parseDuration, reminderFireAt, ScheduleError } from './schedule';
 
 export type Draft = Omit<Task, 'id' | 'version' | 'createdBy' | 'createdAt' | 'updatedAt' | 'completedAt' | 'status' | 'nextReminderAt'>;
@@ -28,7 +29,7 @@ export function emptyDraft(): Draft {
 }
 
 /** Applies `patch` over `base` and checks the combined result. */
-export function applyPatch(base: Draft, patch: TaskPatch): { draft: Draft; errors: HubFieldError[] } {
+export function applyPatch(base: Draft, patch: TaskPatch): { draft: Draft; errors: FieldError[] } {
   const d: Draft = { ...base, labels: [...base.labels], reminders: [...base.reminders] };
   if (patch.title !== undefined) d.title = patch.title.trim();
   if (patch.notes !== undefined) d.notes = patch.notes;
@@ -54,8 +55,8 @@ function normalizeReminder(r: ReminderSpec): ReminderSpec {
   return 'at' in r ? { at: new Date(r.at).toISOString() } : { before: r.before.toUpperCase() };
 }
 
-function check(d: Draft): HubFieldError[] {
-  const errors: HubFieldError[] = [];
+function check(d: Draft): FieldError[] {
+  const errors: FieldError[] = [];
   if (!d.title) errors.push({ path: 'title', message: 'Title is required', code: 'required' });
   if (d.dueDate && d.dueAt) errors.push({ path: 'dueAt', message: 'Set either dueDate or dueAt, not both', code: 'conflict' });
   if (d.dueDate && !isRealDate(d.dueDate)) errors.push({ path: 'dueDate', message: 'Not a calendar date', code: 'invalid_date' });
