@@ -14,7 +14,6 @@ import { type BeginResult, beginKey, completeKey, releaseKey, type StoredRespons
 import { createSystemNotification, type SystemNotificationInput } from './notifications';
 import { publishOutbox } from './outbox';
 import { appendForwarded, type ForwardedEvent } from './outbox-forwarded';
-import { ensureEventTables } from './outbox-schema';
 import { deliverDueReminders } from './reminders';
 import { admit, recordRunChange, release } from './run-admission';
 import { HUB_MIGRATIONS } from './schema';
@@ -37,7 +36,6 @@ export class TenantHub extends DurableObject<Env> {
     super(ctx, env);
     void ctx.blockConcurrencyWhile(async () => {
       this.#schemaVersion = migrateDoStorage(ctx.storage, HUB_MIGRATIONS);
-      ensureEventTables(ctx.storage);
       const row = ctx.storage.sql.exec<{ value: string }>(`SELECT value FROM hub_meta WHERE key = 'tenant_id'`).toArray()[0];
       this.#tenantId = row?.value ?? null;
       this.#pushed = ctx.storage.sql.exec<{ v: number | null }>(`SELECT MAX(version) AS v FROM changes`).one().v ?? 0;
