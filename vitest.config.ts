@@ -12,7 +12,10 @@ export default defineConfig(async () => {
   // globalSetup starts the real tool runner after this config is read, so the port is chosen here
   // and handed over through the environment (test/support/node/global-setup.ts).
   process.env.EDGECREW_TOOL_RUNNER_PORT ??= String(await freePort());
-  const toolRunner = { TOOL_RUNNER_URL: `http://127.0.0.1:${process.env.EDGECREW_TOOL_RUNNER_PORT}`, TOOL_RUNNER_SECRET: DEFAULT_TEST_SECRETS.TOOL_RUNNER_SECRET };
+  const toolRunner = {
+    TOOL_RUNNER_URL: `http://127.0.0.1:${process.env.EDGECREW_TOOL_RUNNER_PORT}`,
+    TOOL_RUNNER_SECRET: DEFAULT_TEST_SECRETS.TOOL_RUNNER_SECRET,
+  };
   return {
     plugins: [
       cloudflareTest({
@@ -20,7 +23,15 @@ export default defineConfig(async () => {
         // The AI binding only exists remotely (it needs a Cloudflare login); tests use fakes instead.
         remoteBindings: false,
         miniflare: {
-          bindings: { ENVIRONMENT: 'test', TEST_MIGRATIONS: migrations, TOKEN_PEPPER: 'test-pepper-0123456789abcdef0123456789abcdef', JWT_PRIVATE_KEYS: jwtKeys, WEBHOOK_SECRET_KEY: 'test-webhook-secret-key-0123456789abcdef0123456789abcdef', LLM_KEY_SECRET: 'test-llm-key-secret-0123456789abcdef0123456789abcdef', ...toolRunner },
+          bindings: {
+            ENVIRONMENT: 'test',
+            TEST_MIGRATIONS: migrations,
+            TOKEN_PEPPER: 'test-pepper-0123456789abcdef0123456789abcdef',
+            JWT_PRIVATE_KEYS: jwtKeys,
+            WEBHOOK_SECRET_KEY: 'test-webhook-secret-key-0123456789abcdef0123456789abcdef',
+            LLM_KEY_SECRET: 'test-llm-key-secret-0123456789abcdef0123456789abcdef',
+            ...toolRunner,
+          },
         },
       }),
     ],

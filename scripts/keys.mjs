@@ -19,5 +19,5 @@ export async function generateSigningKeys(count = 1) {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  process.stdout.write(JSON.stringify(await generateSigningKeys(Number(process.argv[2] ?? 1))) + '\n');
+  process.stdout.write(`${JSON.stringify(await generateSigningKeys(Number(process.argv[2] ?? 1)))}\n`);
 }

@@ -96,7 +96,7 @@ function readSaved(path) {
 
 function save(path, data) {
   mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, JSON.stringify(data, null, 2) + '\n', { mode: 0o600 });
+  writeFileSync(path, `${JSON.stringify(data, null, 2)}\n`, { mode: 0o600 });
   chmodSync(path, 0o600);
 }
 

@@ -58,7 +58,10 @@ const baseUrl = `http://${HOST}:${port}`;
 
 // Node: the same binary runs wrangler, so it must be new enough for wrangler.
 const nodeMajor = Number(process.versions.node.split('.')[0]);
-if (nodeMajor < 22) fail(`Node ${process.versions.node} is too old for wrangler. Run \`npm start\` (it uses the project's pinned Node 24 from node_modules).`);
+if (nodeMajor < 22)
+  fail(
+    `Node ${process.versions.node} is too old for wrangler. Run \`npm start\` (it uses the project's pinned Node 24 from node_modules).`,
+  );
 
 const WRANGLER = resolve(ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js');
 if (!existsSync(WRANGLER)) fail('wrangler is not installed. Run `npm install` first.');
@@ -69,7 +72,10 @@ const wrangler = (...args) => ({ command: process.execPath, args: [WRANGLER, ...
 // ---------------------------------------------------------------------------
 /** Whether a Docker engine answers (`docker info`); the reason when not. */
 function dockerEngine() {
-  const r = spawnSync(process.env.WRANGLER_DOCKER_BIN || 'docker', ['info', '--format', '{{.ServerVersion}}'], { encoding: 'utf8', timeout: 15_000 });
+  const r = spawnSync(process.env.WRANGLER_DOCKER_BIN || 'docker', ['info', '--format', '{{.ServerVersion}}'], {
+    encoding: 'utf8',
+    timeout: 15_000,
+  });
   if (r.error) return { ok: false, reason: r.error.code === 'ENOENT' ? 'the docker CLI is not installed' : r.error.message };
   if (r.status !== 0) return { ok: false, reason: (r.stderr || r.stdout).trim().split('\n').pop() || `docker info exited ${r.status}` };
   return { ok: true, version: r.stdout.trim() };
@@ -77,7 +83,13 @@ function dockerEngine() {
 
 // The tool runner (containers/tool-runner), the same start script the container image runs; its
 // port and secret come from .dev.vars (TOOL_RUNNER_URL, TOOL_RUNNER_SECRET), filled in by main().
-const toolRunner = { name: 'tool-runner', command: process.execPath, args: [resolve(ROOT, 'containers', 'tool-runner', 'src', 'main.ts')], cwd: ROOT, env: {} };
+const toolRunner = {
+  name: 'tool-runner',
+  command: process.execPath,
+  args: [resolve(ROOT, 'containers', 'tool-runner', 'src', 'main.ts')],
+  cwd: ROOT,
+  env: {},
+};
 const api = {
   name: 'api',
   // --enable-containers=false: the [[containers]] entry is production's runner; locally it is the process above.
@@ -97,7 +109,9 @@ function chooseRunnerHost() {
     log.error('Running the tool runner as a local process instead. Start Docker (or point DOCKER_HOST at one) to use local containers.');
     return;
   }
-  log.info(`--containers: Docker ${docker.version} answers; wrangler dev builds and runs containers/tool-runner (the first build takes a while).`);
+  log.info(
+    `--containers: Docker ${docker.version} answers; wrangler dev builds and runs containers/tool-runner (the first build takes a while).`,
+  );
   runnerHost = 'container';
   SERVICES.splice(SERVICES.indexOf(toolRunner), 1);
   // The Worker reaches the container through the TOOL_RUNNER binding once TOOL_RUNNER_URL is empty (src/tools/runner-client.ts).
@@ -180,7 +194,10 @@ async function waitReady(proc, url) {
   while (Date.now() < deadline) {
     if (!proc.running) return { ok: false, reason: `${proc.name} exited before it was ready` };
     try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(Math.max(1000, Math.min(15_000, deadline - Date.now()))), headers: { 'cf-connecting-ip': HOST } });
+      const res = await fetch(url, {
+        signal: AbortSignal.timeout(Math.max(1000, Math.min(15_000, deadline - Date.now()))),
+        headers: { 'cf-connecting-ip': HOST },
+      });
       if (res.status === 200) return { ok: true };
       last = `${res.status} ${(await res.text()).slice(0, 300)}`;
     } catch (err) {
@@ -249,15 +266,21 @@ async function main() {
   const vars = await ensureDevVars({ examplePath: resolve(ROOT, '.dev.vars.example'), devVarsPath: resolve(ROOT, '.dev.vars') });
   if (vars.created) log.info('created .dev.vars with fresh local secrets (mode 0600)');
   if (vars.appended.length > 0) log.info(`added ${vars.appended.join(', ')} to .dev.vars`);
-  for (const key of vars.empty) log.error(`warning: ${key} is empty in .dev.vars; sign-in will fail. Delete that line and run npm start again to generate it.`);
+  for (const key of vars.empty)
+    log.error(`warning: ${key} is empty in .dev.vars; sign-in will fail. Delete that line and run npm start again to generate it.`);
 
   chooseRunnerHost();
   const runnerUrl = configureToolRunner();
-  if (runnerHost === 'process' && !(await portFree(Number(runnerUrl.port)))) fail(`port ${runnerUrl.port} for the tool runner (TOOL_RUNNER_URL in .dev.vars) is in use. Stop it or change TOOL_RUNNER_URL.`);
-  if (!(await portFree(port))) fail(`port ${port} on ${HOST} is in use (another npm start?). Stop it or choose another: PORT=8788 npm start`);
+  if (runnerHost === 'process' && !(await portFree(Number(runnerUrl.port))))
+    fail(`port ${runnerUrl.port} for the tool runner (TOOL_RUNNER_URL in .dev.vars) is in use. Stop it or change TOOL_RUNNER_URL.`);
+  if (!(await portFree(port)))
+    fail(`port ${port} on ${HOST} is in use (another npm start?). Stop it or choose another: PORT=8788 npm start`);
 
   log.info('applying D1 migrations to the local database…');
-  const migrate = await runToCompletion({ name: 'migrate', ...wrangler('d1', 'migrations', 'apply', 'DB', '--local'), env: { CI: 'true' } }, track);
+  const migrate = await runToCompletion(
+    { name: 'migrate', ...wrangler('d1', 'migrations', 'apply', 'DB', '--local'), env: { CI: 'true' } },
+    track,
+  );
   if (stopping) return;
   if (migrate !== 0) fail(`D1 migrations failed (exit ${migrate}); see the [migrate] output above.`);
 
@@ -284,7 +307,7 @@ async function main() {
   const sandbox = await runnerSandbox();
   if (stopping) return;
   if (sandbox.mode) log.info(`tool sandbox: ${sandbox.mode}${sandbox.reason ? ` (${sandbox.reason})` : ''}`);
-  else log.error('warning: could not read the tool runner\'s sandbox mode from /health/ready.');
+  else log.error("warning: could not read the tool runner's sandbox mode from /health/ready.");
 
   let creds;
   if (seed) {

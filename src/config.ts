@@ -14,8 +14,18 @@ export const ConfigSchema = z.object({
   CORS_ORIGINS: z
     .string()
     .default('*')
-    .transform((s) => s.split(',').map((o) => o.trim()).filter(Boolean)),
-  MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(1024 * 1024),
+    .transform((s) =>
+      s
+        .split(',')
+        .map((o) => o.trim())
+        .filter(Boolean),
+    ),
+  MAX_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(100 * 1024 * 1024)
+    .default(1024 * 1024),
   JWT_ISSUER: z.string().url(),
   JWT_AUDIENCE: z.string().min(1),
   APP_VERSION: z.string().optional(),

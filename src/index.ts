@@ -1,14 +1,14 @@
 /** Worker entry: HTTP (Hono), Queue consumer, cron sweeper, Durable Object classes. */
 import { createApp } from './app';
 import { ConfigError, loadConfig } from './config';
+import { runSweeper } from './cron/sweeper';
 import { PROBLEM_CONTENT_TYPE, problemType } from './lib/problem';
 import { createLogger, errorFields } from './observability/log';
 import { reportError } from './observability/sentry';
 import { consumeEvents } from './queue/consumer';
-import { runSweeper } from './cron/sweeper';
 
-export { TenantHub } from '../durable-objects/tenant-hub';
-export { FlowRun } from '../durable-objects/flow-run';
+export { FlowRun } from '../durable-objects/flow-run/flow-run';
+export { TenantHub } from '../durable-objects/tenant-hub/tenant-hub';
 
 const app = createApp();
 

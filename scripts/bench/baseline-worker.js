@@ -11,10 +11,10 @@
  * storage work as our route (same queries, same number of round trips).
  */
 import { DurableObject } from 'cloudflare:workers';
+import noSimdWasm from '../../node_modules/argon2id/dist/no-simd.wasm';
+import simdWasm from '../../node_modules/argon2id/dist/simd.wasm';
 // The same argon2id build as src/identity/passwords.ts, its WASM imported as modules (lib/workers.mjs).
 import setupArgon2 from '../../node_modules/argon2id/lib/setup.js';
-import simdWasm from '../../node_modules/argon2id/dist/simd.wasm';
-import noSimdWasm from '../../node_modules/argon2id/dist/no-simd.wasm';
 
 /** src/identity/passwords.ts CURRENT_PARAMS (OWASP): m = 19456 KiB, t = 2, p = 1, 32-byte tag, 16-byte salt. */
 const ARGON2 = { memorySize: 19456, passes: 2, parallelism: 1, tagLength: 32 };
@@ -38,7 +38,9 @@ export class BaselineHub extends DurableObject {
     super(ctx, env);
     ctx.blockConcurrencyWhile(async () => {
       ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS tasks (id TEXT PRIMARY KEY, data TEXT NOT NULL)`);
-      ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS changes (version INTEGER PRIMARY KEY AUTOINCREMENT, entity_id TEXT NOT NULL, data TEXT)`);
+      ctx.storage.sql.exec(
+        `CREATE TABLE IF NOT EXISTS changes (version INTEGER PRIMARY KEY AUTOINCREMENT, entity_id TEXT NOT NULL, data TEXT)`,
+      );
       ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS alarms (scheduled INTEGER NOT NULL)`);
       ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS alarm_results (scheduled INTEGER NOT NULL, late_ms INTEGER NOT NULL)`);
     });
@@ -65,7 +67,15 @@ export class BaselineHub extends DurableObject {
     });
     const sockets = this.ctx.getWebSockets();
     if (sockets.length > 0) {
-      const frame = JSON.stringify({ type: 'change', version: task.version, entity: 'task', entityId: id, op: 'upsert', data: task, occurredAt: now });
+      const frame = JSON.stringify({
+        type: 'change',
+        version: task.version,
+        entity: 'task',
+        entityId: id,
+        op: 'upsert',
+        data: task,
+        occurredAt: now,
+      });
       for (const ws of sockets) ws.send(frame);
     }
     return task;
@@ -164,7 +174,14 @@ const room = (req, env) => env.HUB.get(env.HUB.idFromName(`room:${new URL(req.ur
 
 const ROUTES = {
   'GET /health': (_req, env) =>
-    json({ status: 'ok', name: env.APP_NAME, version: env.APP_VERSION, commit: null, environment: env.ENVIRONMENT, time: new Date().toISOString() }),
+    json({
+      status: 'ok',
+      name: env.APP_NAME,
+      version: env.APP_VERSION,
+      commit: null,
+      environment: env.ENVIRONMENT,
+      time: new Date().toISOString(),
+    }),
   'GET /d1': async (_req, env) => {
     await d1Select1(env);
     return json({ status: 'ok' });
@@ -190,7 +207,9 @@ const ROUTES = {
   'GET /tenant': async (req, env) => {
     const id = new URL(req.url).searchParams.get('id');
     const row = await env.DB.prepare('SELECT * FROM tenants WHERE id = ?').bind(id).first();
-    return row ? json({ id: row.id, name: row.name, plan: row.plan, createdAt: row.created_at, updatedAt: row.updated_at }) : json({ status: 404 }, 404);
+    return row
+      ? json({ id: row.id, name: row.name, plan: row.plan, createdAt: row.created_at, updatedAt: row.updated_at })
+      : json({ status: 404 }, 404);
   },
   'POST /tasks': async (req, env) => json(await room(req, env).createTask(await req.json()), 201),
   'GET /tasks': async (req, env) => json(await room(req, env).listTasks()),

@@ -62,15 +62,29 @@ export function flowsBudgetS(reps) {
 export async function runFlowsSuite({ mf, ours, workflowsUrl, pepper, reps, log }) {
   const api = await seedTenant(ours, pepper);
   const rpc = await flowRunRpc(mf);
-  log(`bench: flows: tenant ${api.tenantId} (plan pro, maxActiveRuns ${CONCURRENT_RUNS}); FlowRun RPC from Node: ${rpc.available ? 'available' : `unavailable (${rpc.reason})`}`);
+  log(
+    `bench: flows: tenant ${api.tenantId} (plan pro, maxActiveRuns ${CONCURRENT_RUNS}); FlowRun RPC from Node: ${rpc.available ? 'available' : `unavailable (${rpc.reason})`}`,
+  );
 
   const linearId = await createFlow(api, 'bench linear', linearFlow(LINEAR_N));
   const parallelId = await createFlow(api, 'bench parallel', parallelFlow(PARALLEL_N));
   const fanId = await createFlow(api, 'bench fan', fanFlow(CONCURRENT_NODES));
 
   const shapes = [
-    { name: `linear-${LINEAR_N}`, flowId: linearId, n: LINEAR_N, wf: { shape: 'linear', steps: LINEAR_N }, expect: (out) => out?.[`n${LINEAR_N - 1}`] === LINEAR_N },
-    { name: `parallel-${PARALLEL_N}`, flowId: parallelId, n: PARALLEL_N, wf: { shape: 'parallel', steps: PARALLEL_N }, expect: (out) => out && Object.keys(out).length === PARALLEL_N },
+    {
+      name: `linear-${LINEAR_N}`,
+      flowId: linearId,
+      n: LINEAR_N,
+      wf: { shape: 'linear', steps: LINEAR_N },
+      expect: (out) => out?.[`n${LINEAR_N - 1}`] === LINEAR_N,
+    },
+    {
+      name: `parallel-${PARALLEL_N}`,
+      flowId: parallelId,
+      n: PARALLEL_N,
+      wf: { shape: 'parallel', steps: PARALLEL_N },
+      expect: (out) => out && Object.keys(out).length === PARALLEL_N,
+    },
   ];
   const perNode = [];
   for (const s of shapes) {
@@ -88,7 +102,9 @@ export async function runFlowsSuite({ mf, ours, workflowsUrl, pepper, reps, log 
     const cpu = cpuBetween(cpu0, sampleCpu());
     perNode.push(summarizeShape(s, samples, cpu));
     const row = perNode.at(-1);
-    log(`bench: flows:   ours ${row.ours.engineMsPerNode} ms/node (e2e ${row.ours.e2eMsPerNode}) | workflows ${row.workflows.engineMsPerStep} ms/step (e2e ${row.workflows.e2eMsPerStep}) | failed checks ${row.ours.failedChecks}, errors ${row.ours.errors}/${row.workflows.errors}`);
+    log(
+      `bench: flows:   ours ${row.ours.engineMsPerNode} ms/node (e2e ${row.ours.e2eMsPerNode}) | workflows ${row.workflows.engineMsPerStep} ms/step (e2e ${row.workflows.e2eMsPerStep}) | failed checks ${row.ours.failedChecks}, errors ${row.ours.errors}/${row.workflows.errors}`,
+    );
   }
 
   log(`bench: flows: concurrent: ${CONCURRENT_RUNS} runs of a ${CONCURRENT_NODES}-node flow at once, per side`);
@@ -100,7 +116,9 @@ export async function runFlowsSuite({ mf, ours, workflowsUrl, pepper, reps, log 
   const oursConc = await burst(() => oursRun(api, fanId, CONCURRENT_NODES, fanExpect, rpc));
   const wfConc = await burst(() => workflowRun(workflowsUrl, { shape: 'fan', steps: CONCURRENT_NODES }));
   const concurrent = summarizeConcurrent(oursConc, wfConc, cpuBetween(cpu0, sampleCpu()));
-  log(`bench: flows:   ours p50 ${concurrent.ours.p50Ms} ms p95 ${concurrent.ours.p95Ms} ms errors ${concurrent.ours.errors} | workflows p50 ${concurrent.workflows.p50Ms} ms p95 ${concurrent.workflows.p95Ms} ms errors ${concurrent.workflows.errors}`);
+  log(
+    `bench: flows:   ours p50 ${concurrent.ours.p50Ms} ms p95 ${concurrent.ours.p95Ms} ms errors ${concurrent.ours.errors} | workflows p50 ${concurrent.workflows.p50Ms} ms p95 ${concurrent.workflows.p95Ms} ms errors ${concurrent.workflows.errors}`,
+  );
 
   return {
     note: 'ms per node = (completion - start) / nodes. engine: ours run.started→run.completed event timestamps; Workflows create()→status complete inside its Worker. e2e: client request → completion seen by the client (ours: run.completed SSE frame).',
@@ -125,8 +143,14 @@ async function seedTenant(ours, pepper) {
   const key = `ek_live_${randomBytes(32).toString('base64url')}`;
   const hash = createHmac('sha256', pepper).update(key).digest('hex');
   await ours.db.batch([
-    ours.db.prepare(`INSERT INTO tenants (id, name, plan, settings) VALUES (?, 'bench flows', 'pro', ?)`).bind(tenantId, JSON.stringify({ maxActiveRuns: CONCURRENT_RUNS })),
-    ours.db.prepare(`INSERT INTO api_keys (id, tenant_id, name, role, prefix, key_hash, created_by) VALUES (?, ?, 'bench', 'admin', ?, ?, 'bench')`).bind(`key_${tenantId.slice(4)}`, tenantId, key.slice(0, 12), hash),
+    ours.db
+      .prepare(`INSERT INTO tenants (id, name, plan, settings) VALUES (?, 'bench flows', 'pro', ?)`)
+      .bind(tenantId, JSON.stringify({ maxActiveRuns: CONCURRENT_RUNS })),
+    ours.db
+      .prepare(
+        `INSERT INTO api_keys (id, tenant_id, name, role, prefix, key_hash, created_by) VALUES (?, ?, 'bench', 'admin', ?, ?, 'bench')`,
+      )
+      .bind(`key_${tenantId.slice(4)}`, tenantId, key.slice(0, 12), hash),
   ]);
   return { tenantId, url: ours.url, headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' } };
 }
@@ -140,7 +164,12 @@ async function flowRunRpc(mf) {
     if (typeof counts !== 'object' || counts === null) throw new Error(`unexpected answer ${JSON.stringify(counts)}`);
     return { available: true, successCounts: (runId) => ns.get(ns.idFromName(runId)).successCounts() };
   } catch (err) {
-    return { available: false, reason: String(err?.message ?? err).split('\n')[0].slice(0, 200) };
+    return {
+      available: false,
+      reason: String(err?.message ?? err)
+        .split('\n')[0]
+        .slice(0, 200),
+    };
   }
 }
 
@@ -168,7 +197,11 @@ function fanFlow(n) {
 const fanSum = (n) => Array.from({ length: n - 2 }, (_, i) => 1 + i).reduce((s, v) => s + v, 0);
 
 async function createFlow(api, name, definition) {
-  const res = await fetch(new URL('/v1/flows', api.url), { method: 'POST', headers: api.headers, body: JSON.stringify({ name, definition }) });
+  const res = await fetch(new URL('/v1/flows', api.url), {
+    method: 'POST',
+    headers: api.headers,
+    body: JSON.stringify({ name, definition }),
+  });
   const body = await res.text();
   if (res.status !== 201) throw new Error(`bench: creating flow '${name}' answered ${res.status}: ${body.slice(0, 500)}`);
   return JSON.parse(body).id;
@@ -183,7 +216,12 @@ async function oursRun(api, flowId, n, expect, rpc) {
   const t0 = performance.now();
   const deadline = AbortSignal.timeout(RUN_TIMEOUT_MS);
   try {
-    const res = await fetch(new URL(`/v1/flows/${flowId}/runs`, api.url), { method: 'POST', headers: api.headers, body: '{"input":{}}', signal: deadline });
+    const res = await fetch(new URL(`/v1/flows/${flowId}/runs`, api.url), {
+      method: 'POST',
+      headers: api.headers,
+      body: '{"input":{}}',
+      signal: deadline,
+    });
     const text = await res.text();
     if (res.status !== 201) return { ok: false, error: `POST runs ${res.status}: ${text.slice(0, 200)}`, e2eMs: performance.now() - t0 };
     const created = JSON.parse(text);
@@ -194,7 +232,15 @@ async function oursRun(api, flowId, n, expect, rpc) {
     const finished = events.find((e) => e.type === 'run.completed' || e.type === 'run.failed' || e.type === 'run.cancelled');
     const engineMs = started && finished ? Date.parse(finished.at) - Date.parse(started.at) : null;
     const problems = await checkRun(api, created.id, n, events, finished, expect, rpc, deadline);
-    return { ok: problems.length === 0 && finished?.type === 'run.completed', runId: created.id, postMs, e2eMs, engineMs, problems, timing: nodeTimings(events) };
+    return {
+      ok: problems.length === 0 && finished?.type === 'run.completed',
+      runId: created.id,
+      postMs,
+      e2eMs,
+      engineMs,
+      problems,
+      timing: nodeTimings(events),
+    };
   } catch (err) {
     return { ok: false, error: String(err?.message ?? err).slice(0, 300), e2eMs: performance.now() - t0 };
   }
@@ -218,7 +264,8 @@ async function followEvents(api, runId, signal) {
       if (!data) continue;
       const e = JSON.parse(data.slice(6));
       events.push(e);
-      if (doneAt === null && (e.type === 'run.completed' || e.type === 'run.failed' || e.type === 'run.cancelled')) doneAt = performance.now();
+      if (doneAt === null && (e.type === 'run.completed' || e.type === 'run.failed' || e.type === 'run.cancelled'))
+        doneAt = performance.now();
     }
   }
   return { events, doneAt };
@@ -226,14 +273,21 @@ async function followEvents(api, runId, signal) {
 
 async function checkRun(api, runId, n, events, finished, expect, rpc, signal) {
   const problems = [];
-  if (finished?.type !== 'run.completed') problems.push(`run ended with ${finished?.type ?? 'no terminal event'}: ${JSON.stringify(finished?.data ?? null).slice(0, 200)}`);
+  if (finished?.type !== 'run.completed')
+    problems.push(`run ended with ${finished?.type ?? 'no terminal event'}: ${JSON.stringify(finished?.data ?? null).slice(0, 200)}`);
   const res = await fetch(new URL(`/v1/runs/${runId}`, api.url), { headers: { authorization: api.headers.authorization }, signal });
   const run = await res.json();
   if (res.status !== 200) return [...problems, `GET run ${res.status}`];
   if (run.status !== 'succeeded') problems.push(`status ${run.status}`);
   if (run.nodes.length !== n) problems.push(`${run.nodes.length} nodes, expected ${n}`);
   const notOnce = run.nodes.filter((x) => x.status !== 'succeeded' || x.attempts !== 1);
-  if (notOnce.length) problems.push(`nodes not succeeded-once: ${notOnce.slice(0, 5).map((x) => `${x.id}=${x.status}/attempts ${x.attempts}`).join(', ')}`);
+  if (notOnce.length)
+    problems.push(
+      `nodes not succeeded-once: ${notOnce
+        .slice(0, 5)
+        .map((x) => `${x.id}=${x.status}/attempts ${x.attempts}`)
+        .join(', ')}`,
+    );
   const count = (type) => {
     const m = new Map();
     for (const e of events) if (e.type === type) m.set(e.nodeId, (m.get(e.nodeId) ?? 0) + 1);
@@ -242,7 +296,13 @@ async function checkRun(api, runId, n, events, finished, expect, rpc, signal) {
   for (const type of ['node.started', 'node.succeeded']) {
     const m = count(type);
     const bad = run.nodes.filter((x) => m.get(x.id) !== 1);
-    if (bad.length) problems.push(`${type} not exactly once for ${bad.slice(0, 5).map((x) => `${x.id}×${m.get(x.id) ?? 0}`).join(', ')}`);
+    if (bad.length)
+      problems.push(
+        `${type} not exactly once for ${bad
+          .slice(0, 5)
+          .map((x) => `${x.id}×${m.get(x.id) ?? 0}`)
+          .join(', ')}`,
+      );
   }
   if (!expect(run.output)) problems.push(`unexpected output ${JSON.stringify(run.output).slice(0, 200)}`);
   if (rpc.available) {
@@ -267,7 +327,10 @@ function nodeTimings(events) {
 async function workflowRun(url, { shape, steps }) {
   const t0 = performance.now();
   try {
-    const res = await fetch(new URL(`/run?shape=${shape}&steps=${steps}`, url), { method: 'POST', signal: AbortSignal.timeout(RUN_TIMEOUT_MS) });
+    const res = await fetch(new URL(`/run?shape=${shape}&steps=${steps}`, url), {
+      method: 'POST',
+      signal: AbortSignal.timeout(RUN_TIMEOUT_MS),
+    });
     const body = await res.json();
     const e2eMs = performance.now() - t0;
     if (res.status !== 200) return { ok: false, error: body.error ?? `status ${res.status}`, e2eMs };
@@ -339,15 +402,30 @@ function summarizeConcurrent(o, w, cpu) {
       p95Ms: pct(lat, 95),
       maxMs: lat.length ? round(lat.at(-1)) : null,
       wallMs: round(b.wallMs),
-      firstErrors: b.results.filter((r) => !r.ok).slice(0, 5).map((r) => r.error ?? r.problems?.join('; ')),
+      firstErrors: b.results
+        .filter((r) => !r.ok)
+        .slice(0, 5)
+        .map((r) => r.error ?? r.problems?.join('; ')),
     };
   };
   const ours = side(o);
   const okOurs = o.results.filter((r) => r.ok);
-  ours.engineP50Ms = pct(okOurs.map((r) => r.engineMs).sort((a, c) => a - c), 50);
-  ours.engineP95Ms = pct(okOurs.map((r) => r.engineMs).sort((a, c) => a - c), 95);
-  ours.postP50Ms = pct(okOurs.map((r) => r.postMs).sort((a, c) => a - c), 50);
-  ours.postP95Ms = pct(okOurs.map((r) => r.postMs).sort((a, c) => a - c), 95);
+  ours.engineP50Ms = pct(
+    okOurs.map((r) => r.engineMs).sort((a, c) => a - c),
+    50,
+  );
+  ours.engineP95Ms = pct(
+    okOurs.map((r) => r.engineMs).sort((a, c) => a - c),
+    95,
+  );
+  ours.postP50Ms = pct(
+    okOurs.map((r) => r.postMs).sort((a, c) => a - c),
+    50,
+  );
+  ours.postP95Ms = pct(
+    okOurs.map((r) => r.postMs).sort((a, c) => a - c),
+    95,
+  );
   ours.failedChecks = o.results.filter((r) => r.problems?.length).length;
   ours.nodeSuccessRecordedTwice = o.results.filter((r) => r.problems?.some((p) => /not exactly once|not 1 each|attempts/.test(p))).length;
   const workflows = side(w);
@@ -374,10 +452,26 @@ export function formatFlowsTables(report) {
   const table = (header, rows) => {
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
     const line = (vals) => `| ${vals.map((v, i) => (i === 0 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join(' | ')} |`;
-    return [line(header), `|${widths.map((w, i) => (i === 0 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`, ...rows.map(line)].join('\n');
+    return [
+      line(header),
+      `|${widths.map((w, i) => (i === 0 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`,
+      ...rows.map(line),
+    ].join('\n');
   };
   const perNode = table(
-    ['flows: per-node overhead', 'ours ms/node', 'Workflows ms/step', 'ratio', 'ours e2e ms/node', 'WF e2e ms/step', 'ratio e2e', 'ours run ms', 'WF run ms', 'checks', 'errors'],
+    [
+      'flows: per-node overhead',
+      'ours ms/node',
+      'Workflows ms/step',
+      'ratio',
+      'ours e2e ms/node',
+      'WF e2e ms/step',
+      'ratio e2e',
+      'ours run ms',
+      'WF run ms',
+      'checks',
+      'errors',
+    ],
     report.perNode.map((r) => [
       `${r.name}${r.noisy ? ' (!)' : ''}`,
       f(r.ours.engineMsPerNode),
@@ -394,19 +488,32 @@ export function formatFlowsTables(report) {
   );
   const c = report.concurrent;
   const conc = table(
-    [`flows: ${c.runs} concurrent runs, ${c.nodes} nodes`, 'ours p50', 'WF p50', 'ratio', 'ours p95', 'WF p95', 'ratio', 'ours errors', 'WF errors', 'success twice'],
-    [[
-      `${c.shape}${c.noisy ? ' (!)' : ''}`,
-      `${f(c.ours.p50Ms)} ms`,
-      `${f(c.workflows.p50Ms)} ms`,
-      f(c.ratioP50),
-      `${f(c.ours.p95Ms)} ms`,
-      `${f(c.workflows.p95Ms)} ms`,
-      f(c.ratioP95),
-      `${c.ours.errors} (${c.ours.errorRatePct}%)`,
-      `${c.workflows.errors} (${c.workflows.errorRatePct}%)`,
-      String(c.ours.nodeSuccessRecordedTwice),
-    ]],
+    [
+      `flows: ${c.runs} concurrent runs, ${c.nodes} nodes`,
+      'ours p50',
+      'WF p50',
+      'ratio',
+      'ours p95',
+      'WF p95',
+      'ratio',
+      'ours errors',
+      'WF errors',
+      'success twice',
+    ],
+    [
+      [
+        `${c.shape}${c.noisy ? ' (!)' : ''}`,
+        `${f(c.ours.p50Ms)} ms`,
+        `${f(c.workflows.p50Ms)} ms`,
+        f(c.ratioP50),
+        `${f(c.ours.p95Ms)} ms`,
+        `${f(c.workflows.p95Ms)} ms`,
+        f(c.ratioP95),
+        `${c.ours.errors} (${c.ours.errorRatePct}%)`,
+        `${c.workflows.errors} (${c.workflows.errorRatePct}%)`,
+        String(c.ours.nodeSuccessRecordedTwice),
+      ],
+    ],
   );
   return [
     perNode,
@@ -415,13 +522,19 @@ export function formatFlowsTables(report) {
     '',
     'ms/node: median run over nodes. ours = run.started→run.completed (event timestamps); Workflows = create()→complete inside its Worker. e2e = client request → completion seen by the client (ours: POST /v1/flows/{id}/runs → run.completed SSE frame). ratio = ours ÷ Workflows (lower is better for us).',
     `concurrent: e2e per run (ours engine p50/p95 ${f(c.ours.engineP50Ms)}/${f(c.ours.engineP95Ms)} ms, POST p50/p95 ${f(c.ours.postP50Ms)}/${f(c.ours.postP95Ms)} ms). checks = run succeeded, every node succeeded with attempts 1, one node.started + one node.succeeded event per node, expected output${report.exactlyOnceCheck.rpc.startsWith('FlowRun') ? ', FlowRun.successCounts() = 1 per node' : ''}.`,
-    ...(report.perNode.some((r) => r.noisy) || c.noisy ? ['(!) other processes used a noticeable share of the CPU: absolute numbers are low; ratios are approximate.'] : []),
+    ...(report.perNode.some((r) => r.noisy) || c.noisy
+      ? ['(!) other processes used a noticeable share of the CPU: absolute numbers are low; ratios are approximate.']
+      : []),
   ].join('\n');
 }
 
 /** Whether the suite had errors or failed checks (the runner exits 1). */
 export function flowsFailed(report) {
-  return report.perNode.some((r) => r.ours.errors || r.workflows.errors || r.ours.failedChecks) || report.concurrent.ours.errors > 0 || report.concurrent.workflows.errors > 0;
+  return (
+    report.perNode.some((r) => r.ours.errors || r.workflows.errors || r.ours.failedChecks) ||
+    report.concurrent.ours.errors > 0 ||
+    report.concurrent.workflows.errors > 0
+  );
 }
 
 const round = (v) => (v === null || v === undefined ? null : Math.round(v * 100) / 100);
@@ -431,7 +544,8 @@ const median = (xs) => {
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
-const pct = (sorted, p) => (sorted.length ? round(sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]) : null);
+const pct = (sorted, p) =>
+  sorted.length ? round(sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]) : null;
 
 function withTimeout(promise, ms, what) {
   let timer;

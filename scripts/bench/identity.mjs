@@ -17,14 +17,26 @@
  * signed up in setup. Authenticated rows rotate over BENCH_TENANTS (8) pro tenants, each
  * with its own credential: RL_PRO is 6,000 a minute per tenant and per credential.
  */
-import { benchTenantCount, BENCH_PASSWORD, mapLimit, mirrorTenants, nextIp, rotate, seedApiKeyTenant, signupTenant } from './lib/tenants.mjs';
+import {
+  BENCH_PASSWORD,
+  benchTenantCount,
+  mapLimit,
+  mirrorTenants,
+  nextIp,
+  rotate,
+  seedApiKeyTenant,
+  signupTenant,
+} from './lib/tenants.mjs';
 
 const JSON_CT = { 'content-type': 'application/json' };
 
 function loginAccounts() {
   const raw = process.env.BENCH_LOGIN_ACCOUNTS;
   const n = raw === undefined || raw === '' ? 64 : Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > 1000) throw Object.assign(new Error(`BENCH_LOGIN_ACCOUNTS must be an integer in [1, 1000], got ${JSON.stringify(raw)}`), { benchReport: 'message' });
+  if (!Number.isInteger(n) || n < 1 || n > 1000)
+    throw Object.assign(new Error(`BENCH_LOGIN_ACCOUNTS must be an integer in [1, 1000], got ${JSON.stringify(raw)}`), {
+      benchReport: 'message',
+    });
   return n;
 }
 
@@ -66,7 +78,11 @@ function tenantReadRequest(ids) {
   return { path: `/tenant?id=${ids[0]}`, perRequest: rotate(ids, (req, id) => ((req.path = `/tenant?id=${id}`), req)) };
 }
 
-const bearerRotation = (tokens) => rotate(tokens.map((t) => `Bearer ${t}`), (req, auth) => ((req.headers.authorization = auth), req));
+const bearerRotation = (tokens) =>
+  rotate(
+    tokens.map((t) => `Bearer ${t}`),
+    (req, auth) => ((req.headers.authorization = auth), req),
+  );
 
 /** @type {import('./lib/types').Scenario[]} */
 export const identityScenarios = [
@@ -96,7 +112,10 @@ export const identityScenarios = [
     name: 'tenant (JWT)',
     setup: async (ctx) => {
       const tenants = await mapLimit(Array.from({ length: benchTenantCount() }), 4, () => signupTenant(ctx.ours, { label: 'jwt' }));
-      await mirrorTenants(ctx.base, tenants.map((t) => t.tenantId));
+      await mirrorTenants(
+        ctx.base,
+        tenants.map((t) => t.tenantId),
+      );
       return { tokens: tenants.map((t) => t.accessToken), ids: tenants.map((t) => t.tenantId) };
     },
     ours: (s) => ({ path: '/v1/tenant', headers: { authorization: `Bearer ${s.tokens[0]}` }, perRequest: bearerRotation(s.tokens) }),
@@ -108,7 +127,10 @@ export const identityScenarios = [
     setup: async (ctx) => {
       const tenants = [];
       for (let i = 0; i < benchTenantCount(); i++) tenants.push(await seedApiKeyTenant(ctx.ours, ctx.pepper, 'apikey'));
-      await mirrorTenants(ctx.base, tenants.map((t) => t.tenantId));
+      await mirrorTenants(
+        ctx.base,
+        tenants.map((t) => t.tenantId),
+      );
       return { tokens: tenants.map((t) => t.key), ids: tenants.map((t) => t.tenantId) };
     },
     ours: (s) => ({ path: '/v1/tenant', headers: { authorization: `Bearer ${s.tokens[0]}` }, perRequest: bearerRotation(s.tokens) }),
@@ -150,7 +172,12 @@ export function authOverhead(rows) {
     note: "Same run. ÷ /health = the row's req/s ÷ that side's GET /health req/s. ms/req = 1000 ÷ req/s (Worker time per request at saturation). extra = ms/req minus that side's /health ms/req. Authentication ≈ ours extra − base extra (the D1 read both do).",
     lines,
     authMsPerRequest: Object.fromEntries(
-      lines.filter((l) => l.request.startsWith('ours GET /v1/tenant')).map((l) => [l.request.includes('JWT') ? 'jwt' : 'apiKey', baseExtra === null || l.extraMsVsHealth === null ? null : round(l.extraMsVsHealth - baseExtra)]),
+      lines
+        .filter((l) => l.request.startsWith('ours GET /v1/tenant'))
+        .map((l) => [
+          l.request.includes('JWT') ? 'jwt' : 'apiKey',
+          baseExtra === null || l.extraMsVsHealth === null ? null : round(l.extraMsVsHealth - baseExtra),
+        ]),
     ),
     noisy: [health, ...authed].some((r) => r.noisy),
   };
@@ -158,8 +185,24 @@ export function authOverhead(rows) {
 
 export function formatAuthOverhead(o) {
   const f = (v) => (v === null || v === undefined ? '-' : Math.abs(v) < 10 ? v.toFixed(2) : v.toFixed(1));
-  const header = [`auth overhead (same run)${o.noisy ? ' (!)' : ''}`, 'req/s', 'p50', 'p99', '÷ /health req/s', 'ms/req', 'extra vs /health'];
-  const rows = o.lines.map((l) => [l.request, Math.round(l.reqPerSec).toLocaleString('en-US'), `${f(l.p50Ms)} ms`, `${f(l.p99Ms)} ms`, f(l.vsHealthReqPerSec), f(l.msPerRequest), `${f(l.extraMsVsHealth)} ms`]);
+  const header = [
+    `auth overhead (same run)${o.noisy ? ' (!)' : ''}`,
+    'req/s',
+    'p50',
+    'p99',
+    '÷ /health req/s',
+    'ms/req',
+    'extra vs /health',
+  ];
+  const rows = o.lines.map((l) => [
+    l.request,
+    Math.round(l.reqPerSec).toLocaleString('en-US'),
+    `${f(l.p50Ms)} ms`,
+    `${f(l.p99Ms)} ms`,
+    f(l.vsHealthReqPerSec),
+    f(l.msPerRequest),
+    `${f(l.extraMsVsHealth)} ms`,
+  ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (vals) => `| ${vals.map((v, i) => (i === 0 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join(' | ')} |`;
   return [
@@ -167,7 +210,13 @@ export function formatAuthOverhead(o) {
     `|${widths.map((w, i) => (i === 0 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`,
     ...rows.map(line),
     '',
-    `ms/req = 1000 ÷ req/s (Worker time per request at saturation; p50 at a fixed connection count is mostly queueing). Authentication ≈ ours extra − base extra (both read the tenant row from D1): ${Object.entries(o.authMsPerRequest).map(([k, v]) => `${k === 'jwt' ? 'JWT' : 'API key'} ${f(v)} ms`).join(', ')} per request. Locally every rate-limit check (two per authenticated request) is a call to Miniflare's rate-limiter Durable Object, which production's in-colo limiter does not cost.`,
+    `ms/req = 1000 ÷ req/s (Worker time per request at saturation; p50 at a fixed connection count is mostly queueing). Authentication ≈ ours extra − base extra (both read the tenant row from D1): ${Object.entries(
+      o.authMsPerRequest,
+    )
+      .map(([k, v]) => `${k === 'jwt' ? 'JWT' : 'API key'} ${f(v)} ms`)
+      .join(
+        ', ',
+      )} per request. Locally every rate-limit check (two per authenticated request) is a call to Miniflare's rate-limiter Durable Object, which production's in-colo limiter does not cost.`,
   ].join('\n');
 }
 

@@ -29,20 +29,21 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { FLOWS_SUITE, flowsBudgetS, flowsFailed, formatFlowsTables, runFlowsSuite, WORKFLOWS, workflowsWorker } from './flows.mjs';
+import { authOverhead, formatAuthOverhead } from './identity.mjs';
 import { cpuBetween, sampleCpu } from './lib/cpu.mjs';
 import { merge, runLoad } from './lib/load.mjs';
 import { formatTable } from './lib/report.mjs';
-import { FLOWS_SUITE, flowsBudgetS, flowsFailed, formatFlowsTables, runFlowsSuite, WORKFLOWS, workflowsWorker } from './flows.mjs';
-import { authOverhead, formatAuthOverhead } from './identity.mjs';
-import { formatTasksTables, runTasksSuite, TASKS_SUITE, tasksBudgetS, tasksFailed } from './tasks.mjs';
-import { applyMigrations, BASE, buildWorker, OURS, readMigrations, ROOT, startWorkers, TEST_VARS } from './lib/workers.mjs';
+import { applyMigrations, BASE, buildWorker, OURS, ROOT, readMigrations, startWorkers, TEST_VARS } from './lib/workers.mjs';
 import { scenarios as ALL_SCENARIOS } from './scenarios.mjs';
+import { formatTasksTables, runTasksSuite, TASKS_SUITE, tasksBudgetS, tasksFailed } from './tasks.mjs';
 
 const num = (name, fallback, { min, max }) => {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return fallback;
   const v = Number(raw);
-  if (!Number.isFinite(v) || v < min || v > max) throw new UsageError(`${name} must be a number in [${min}, ${max}], got ${JSON.stringify(raw)}`);
+  if (!Number.isFinite(v) || v < min || v > max)
+    throw new UsageError(`${name} must be a number in [${min}, ${max}], got ${JSON.stringify(raw)}`);
   return v;
 };
 
@@ -60,7 +61,12 @@ async function main() {
   });
   if (values.help) {
     const lines = (await readFile(new URL(import.meta.url), 'utf8')).split('\n');
-    console.log(lines.slice(2, lines.indexOf(' */')).map((l) => l.replace(/^ \* ?/, '')).join('\n'));
+    console.log(
+      lines
+        .slice(2, lines.indexOf(' */'))
+        .map((l) => l.replace(/^ \* ?/, ''))
+        .join('\n'),
+    );
     return 0;
   }
   if (values.list) {
@@ -82,9 +88,14 @@ async function main() {
 
   // Hard ceiling for the whole run: build + start + every bounded load run, plus slack.
   const perScenarioS = (s) =>
-    2 * (config.warmupS + config.durationS) + 2 * ((s.rounds ?? config.rounds) + 1) * (15 + (s.settleMs ?? SETTLE_MS) / 1000) + (s.setupTimeoutS ?? SETUP_TIMEOUT_MS / 1000);
+    2 * (config.warmupS + config.durationS) +
+    2 * ((s.rounds ?? config.rounds) + 1) * (15 + (s.settleMs ?? SETTLE_MS) / 1000) +
+    (s.setupTimeoutS ?? SETUP_TIMEOUT_MS / 1000);
   const budgetS = Math.ceil(
-    240 + scenarios.reduce((sum, s) => sum + perScenarioS(s), 0) + (withFlows ? flowsBudgetS(config.flowReps) : 0) + (withTasks ? tasksBudgetS() : 0),
+    240 +
+      scenarios.reduce((sum, s) => sum + perScenarioS(s), 0) +
+      (withFlows ? flowsBudgetS(config.flowReps) : 0) +
+      (withTasks ? tasksBudgetS() : 0),
   );
   let cleanup = async () => {};
   const watchdog = setTimeout(() => {
@@ -94,7 +105,9 @@ async function main() {
 
   const startedAt = new Date();
   const log = (msg) => process.stderr.write(`${msg}\n`);
-  log(`bench: ${scenarios.length} scenario(s), ${config.durationS}s per side in ${config.rounds} alternating round(s), ${config.connections} connections, ${config.warmupS}s warm-up${withFlows ? `; then the flows suite (${config.flowReps} runs per side per shape)` : ''}${withTasks ? '; then the tasks suite' : ''}`);
+  log(
+    `bench: ${scenarios.length} scenario(s), ${config.durationS}s per side in ${config.rounds} alternating round(s), ${config.connections} connections, ${config.warmupS}s warm-up${withFlows ? `; then the flows suite (${config.flowReps} runs per side per shape)` : ''}${withTasks ? '; then the tasks suite' : ''}`,
+  );
 
   log('bench: building the Worker (wrangler deploy --dry-run)…');
   const build = await buildWorker();
@@ -127,25 +140,34 @@ async function main() {
     mf = started.mf;
     const migrations = await readMigrations();
     const targets = {};
-    for (const [key, name, url] of [['ours', OURS, started.oursUrl], ['base', BASE, started.baseUrl]]) {
+    for (const [key, name, url] of [
+      ['ours', OURS, started.oursUrl],
+      ['base', BASE, started.baseUrl],
+    ]) {
       const db = await mf.getD1Database('DB', name);
       await applyMigrations(db, migrations);
       targets[key] = { url: String(url), db, fetch: (p, init) => fetch(new URL(p, url), init) };
     }
-    log(`bench: ours on ${targets.ours.url}, baseline on ${targets.base.url}; migrations applied (${migrations.map((m) => m.file).join(', ')})`);
+    log(
+      `bench: ours on ${targets.ours.url}, baseline on ${targets.base.url}; migrations applied (${migrations.map((m) => m.file).join(', ')})`,
+    );
 
     const idle0 = sampleCpu();
     await sleep(1_000);
     const background = cpuBetween(idle0, sampleCpu());
     if (background && background.foreignPct > NOISY_FOREIGN_PCT) {
-      log(`bench: WARNING other processes are using ${background.foreignPct}% of the machine before the run; absolute numbers will be low and noisy (ratios hold up better)`);
+      log(
+        `bench: WARNING other processes are using ${background.foreignPct}% of the machine before the run; absolute numbers will be low and noisy (ratios hold up better)`,
+      );
     }
 
     const results = [];
     for (const scenario of scenarios) {
       log(`bench: ${scenario.name}`);
       const setupMs = scenario.setupTimeoutS ? scenario.setupTimeoutS * 1000 : SETUP_TIMEOUT_MS;
-      const setup = scenario.setup ? await withTimeout(scenario.setup({ ...targets, pepper: TEST_VARS.TOKEN_PEPPER }), setupMs, `setup of ${scenario.name}`) : {};
+      const setup = scenario.setup
+        ? await withTimeout(scenario.setup({ ...targets, pepper: TEST_VARS.TOKEN_PEPPER }), setupMs, `setup of ${scenario.name}`)
+        : {};
       const connections = scenario.connections ?? config.connections;
       const rounds = scenario.rounds ?? config.rounds;
       const settleMs = scenario.settleMs ?? SETTLE_MS;
@@ -190,8 +212,13 @@ async function main() {
         noisy: [ours.cpu, base.cpu].some((c) => c !== null && c.foreignPctMax > NOISY_FOREIGN_PCT),
       };
       results.push(row);
-      log(`bench:   ours ${ours.reqPerSec} req/s p99 ${ours.latencyMs.p99} ms | base ${base.reqPerSec} req/s p99 ${base.latencyMs.p99} ms | errors ${ours.errors}/${base.errors}`);
-      if (row.noisy) log(`bench:   WARNING other processes took up to ${Math.max(ours.cpu.foreignPctMax, base.cpu.foreignPctMax)}% of the machine during this scenario`);
+      log(
+        `bench:   ours ${ours.reqPerSec} req/s p99 ${ours.latencyMs.p99} ms | base ${base.reqPerSec} req/s p99 ${base.latencyMs.p99} ms | errors ${ours.errors}/${base.errors}`,
+      );
+      if (row.noisy)
+        log(
+          `bench:   WARNING other processes took up to ${Math.max(ours.cpu.foreignPctMax, base.cpu.foreignPctMax)}% of the machine during this scenario`,
+        );
     }
 
     let flows = null;
@@ -209,10 +236,19 @@ async function main() {
       startedAt: startedAt.toISOString(),
       finishedAt: finishedAt.toISOString(),
       git: gitInfo(),
-      machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? null, platform: `${os.platform()} ${os.release()}`, node: process.version },
+      machine: {
+        cpus: os.cpus().length,
+        cpuModel: os.cpus()[0]?.model ?? null,
+        platform: `${os.platform()} ${os.release()}`,
+        node: process.version,
+      },
       versions: await versions(),
       backgroundCpu: background,
-      config: { ...config, harness: 'miniflare (workerd direct sockets) + autocannon, loopback', workerInfoLogs: keepInfoLogs ? 'kept' : 'dropped in-isolate' },
+      config: {
+        ...config,
+        harness: 'miniflare (workerd direct sockets) + autocannon, loopback',
+        workerInfoLogs: keepInfoLogs ? 'kept' : 'dropped in-isolate',
+      },
       workerLogs,
       scenarios: results,
       ...(auth ? { authOverhead: auth } : {}),
@@ -234,7 +270,9 @@ async function main() {
 
     const failing = results.filter((r) => r.ours.errors > 0 || r.base.errors > 0);
     if (failing.length > 0) {
-      console.error(`bench: ${failing.length} scenario(s) had errors (non-2xx, socket errors or timeouts): ${failing.map((r) => r.name).join(', ')}`);
+      console.error(
+        `bench: ${failing.length} scenario(s) had errors (non-2xx, socket errors or timeouts): ${failing.map((r) => r.name).join(', ')}`,
+      );
     }
     if (flows && flowsFailed(flows)) console.error('bench: the flows suite had errors or failed checks (see the table and the JSON)');
     if (tasks && tasksFailed(tasks)) console.error('bench: the tasks suite had errors or lost messages (see the table and the JSON)');
@@ -247,7 +285,10 @@ async function main() {
 
 /** HTTP scenarios picked by --only, and whether the flows and tasks suites are (named exactly `flows`, `tasks`). */
 function selectScenarios(all, only) {
-  const wanted = only.flatMap((o) => o.split(',')).map((o) => o.trim()).filter(Boolean);
+  const wanted = only
+    .flatMap((o) => o.split(','))
+    .map((o) => o.trim())
+    .filter(Boolean);
   if (wanted.length === 0) return { scenarios: all, flows: true, tasks: true };
   const picked = new Set();
   let flows = false;
@@ -263,7 +304,10 @@ function selectScenarios(all, only) {
     }
     const exact = all.filter((s) => s.name === w);
     const matches = exact.length > 0 ? exact : all.filter((s) => s.name.toLowerCase().includes(w.toLowerCase()));
-    if (matches.length === 0) throw new UsageError(`--only ${JSON.stringify(w)} matches no scenario; have: ${[...all.map((s) => s.name), FLOWS_SUITE, TASKS_SUITE].map((n) => JSON.stringify(n)).join(', ')}`);
+    if (matches.length === 0)
+      throw new UsageError(
+        `--only ${JSON.stringify(w)} matches no scenario; have: ${[...all.map((s) => s.name), FLOWS_SUITE, TASKS_SUITE].map((n) => JSON.stringify(n)).join(', ')}`,
+      );
     for (const m of matches) picked.add(m);
   }
   return { scenarios: all.filter((s) => picked.has(s)), flows, tasks };
@@ -295,14 +339,27 @@ const load = (r) => ({ url: r.url, method: r.method, headers: r.headers, body: r
 
 /** The request as recorded in JSON: secrets in headers are not written to disk. */
 function publicRequest(r) {
-  const headers = Object.fromEntries(Object.entries(r.headers).map(([k, v]) => [k, /authorization|cookie|key|token/i.test(k) ? '[redacted]' : v]));
-  return { method: r.method, path: r.path, headers, ...(r.body === undefined ? {} : { bodyBytes: Buffer.byteLength(r.body) }), ...(r.perRequest ? { perRequest: true } : {}) };
+  const headers = Object.fromEntries(
+    Object.entries(r.headers).map(([k, v]) => [k, /authorization|cookie|key|token/i.test(k) ? '[redacted]' : v]),
+  );
+  return {
+    method: r.method,
+    path: r.path,
+    headers,
+    ...(r.body === undefined ? {} : { bodyBytes: Buffer.byteLength(r.body) }),
+    ...(r.perRequest ? { perRequest: true } : {}),
+  };
 }
 
 async function probe(r) {
   // The smoke request goes through the same per-request rewrite as the load (a fresh IP, the next credential, …).
   const q = r.perRequest ? r.perRequest({ method: r.method, path: r.path, headers: { ...r.headers }, body: r.body }) : r;
-  const res = await fetch(new URL(q.path, r.url), { method: q.method, headers: q.headers, body: q.body, signal: AbortSignal.timeout(10_000) });
+  const res = await fetch(new URL(q.path, r.url), {
+    method: q.method,
+    headers: q.headers,
+    body: q.body,
+    signal: AbortSignal.timeout(10_000),
+  });
   const body = (await res.text()).slice(0, 300);
   return { status: res.status, body };
 }

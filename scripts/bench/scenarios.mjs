@@ -29,7 +29,12 @@ import { taskScenarios } from './tasks.mjs';
 /** @type {import('./lib/types').Scenario[]} */
 export const scenarios = [
   { name: 'health', ours: '/health', base: '/health', note: 'no storage: pipeline + JSON' },
-  { name: 'ready (D1+DO)', ours: '/health/ready', base: '/ready', note: 'D1 select 1 and a Durable Object RPC ping (SQLite select 1), in parallel' },
+  {
+    name: 'ready (D1+DO)',
+    ours: '/health/ready',
+    base: '/ready',
+    note: 'D1 select 1 and a Durable Object RPC ping (SQLite select 1), in parallel',
+  },
   ...identityScenarios,
   ...taskScenarios,
 ];

@@ -44,14 +44,20 @@ const intEnv = (name, fallback, min, max) => {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return fallback;
   const v = Number(raw);
-  if (!Number.isInteger(v) || v < min || v > max) throw Object.assign(new Error(`${name} must be an integer in [${min}, ${max}], got ${JSON.stringify(raw)}`), { benchReport: 'message' });
+  if (!Number.isInteger(v) || v < min || v > max)
+    throw Object.assign(new Error(`${name} must be an integer in [${min}, ${max}], got ${JSON.stringify(raw)}`), {
+      benchReport: 'message',
+    });
   return v;
 };
 
 function suiteConfig() {
   const rawSizes = process.env.BENCH_SYNC_SIZES;
   const sizes = (rawSizes === undefined || rawSizes === '' ? '2,50,1000' : rawSizes).split(',').map((s) => Number(s.trim()));
-  if (sizes.some((n) => !Number.isInteger(n) || n < 1 || n > 5000)) throw Object.assign(new Error(`BENCH_SYNC_SIZES must be comma-separated integers in [1, 5000], got ${JSON.stringify(rawSizes)}`), { benchReport: 'message' });
+  if (sizes.some((n) => !Number.isInteger(n) || n < 1 || n > 5000))
+    throw Object.assign(new Error(`BENCH_SYNC_SIZES must be comma-separated integers in [1, 5000], got ${JSON.stringify(rawSizes)}`), {
+      benchReport: 'message',
+    });
   return {
     sizes: [...new Set(sizes)].sort((a, b) => a - b),
     reps: intEnv('BENCH_SYNC_REPS', 20, 1, 200),
@@ -64,7 +70,9 @@ export function tasksBudgetS() {
   const { sizes, reps, reminders } = suiteConfig();
   const maxN = sizes.at(-1) ?? 0;
   // Connecting (both sides), then per size (reps + warm-ups) x 2 sides each bounded by the receipt timeout in theory, far less in practice.
-  return Math.ceil(60 + (2 * maxN) / 20 + sizes.length * (reps + WARMUP_REPS) * 2 * 1.5 + (REMINDER_LEAD_MS + reminders * REMINDER_SPACING_MS) / 1000 + 30);
+  return Math.ceil(
+    60 + (2 * maxN) / 20 + sizes.length * (reps + WARMUP_REPS) * 2 * 1.5 + (REMINDER_LEAD_MS + reminders * REMINDER_SPACING_MS) / 1000 + 30,
+  );
 }
 
 // ---------------------------------------------------------------------------
@@ -78,7 +86,11 @@ async function apiKeyTenants(ctx, label) {
   return { keys: tenants.map((t) => t.key), rooms };
 }
 
-const bearerRotation = (keys) => rotate(keys.map((k) => `Bearer ${k}`), (req, auth) => ((req.headers.authorization = auth), req));
+const bearerRotation = (keys) =>
+  rotate(
+    keys.map((k) => `Bearer ${k}`),
+    (req, auth) => ((req.headers.authorization = auth), req),
+  );
 const roomRotation = (rooms, path) => rotate(rooms, (req, room) => ((req.path = `${path}?room=${room}`), req));
 
 /** @type {import('./lib/types').Scenario[]} */
@@ -86,9 +98,21 @@ export const taskScenarios = [
   {
     name: 'tasks create',
     setup: (ctx) => apiKeyTenants(ctx, 'create'),
-    ours: (s) => ({ method: 'POST', path: '/v1/tasks', headers: { ...JSON_CT, authorization: `Bearer ${s.keys[0]}` }, body: '{"title":"bench task"}', perRequest: bearerRotation(s.keys) }),
-    base: (s) => ({ method: 'POST', path: `/tasks?room=${s.rooms[0]}`, headers: JSON_CT, body: '{"title":"bench task"}', perRequest: roomRotation(s.rooms, '/tasks') }),
-    note: 'POST /v1/tasks (auth, validation, TenantHub.createTask: task row, change log, outbox event, reminders, alarm) over BENCH_TENANTS pro tenants vs the bare Worker\'s DO round trip writing a change row and a task row in one transaction, over as many objects.',
+    ours: (s) => ({
+      method: 'POST',
+      path: '/v1/tasks',
+      headers: { ...JSON_CT, authorization: `Bearer ${s.keys[0]}` },
+      body: '{"title":"bench task"}',
+      perRequest: bearerRotation(s.keys),
+    }),
+    base: (s) => ({
+      method: 'POST',
+      path: `/tasks?room=${s.rooms[0]}`,
+      headers: JSON_CT,
+      body: '{"title":"bench task"}',
+      perRequest: roomRotation(s.rooms, '/tasks'),
+    }),
+    note: "POST /v1/tasks (auth, validation, TenantHub.createTask: task row, change log, outbox event, reminders, alarm) over BENCH_TENANTS pro tenants vs the bare Worker's DO round trip writing a change row and a task row in one transaction, over as many objects.",
   },
   {
     name: 'tasks list',
@@ -101,7 +125,8 @@ export const taskScenarios = [
           ctx.ours.fetch('/v1/tasks', { method: 'POST', headers: { ...JSON_CT, authorization: `Bearer ${key}` }, body }),
           ctx.base.fetch(`/tasks?room=${room}`, { method: 'POST', headers: JSON_CT, body }),
         ]);
-        if (o.status !== 201 || b.status !== 201) throw new Error(`bench: seeding tasks answered ${o.status}/${b.status}: ${(await o.text()).slice(0, 200)}`);
+        if (o.status !== 201 || b.status !== 201)
+          throw new Error(`bench: seeding tasks answered ${o.status}/${b.status}: ${(await o.text()).slice(0, 200)}`);
         await Promise.all([o.arrayBuffer(), b.arrayBuffer()]);
       });
       return s;
@@ -149,7 +174,10 @@ class SocketPool {
   #connect() {
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(this.urlFor(this.version), { perMessageDeflate: false, handshakeTimeout: CONNECT_TIMEOUT_MS });
-      const timer = setTimeout(() => (ws.terminate(), reject(new Error(`${this.name}: no 'synced' frame within ${CONNECT_TIMEOUT_MS} ms`))), CONNECT_TIMEOUT_MS);
+      const timer = setTimeout(
+        () => (ws.terminate(), reject(new Error(`${this.name}: no 'synced' frame within ${CONNECT_TIMEOUT_MS} ms`))),
+        CONNECT_TIMEOUT_MS,
+      );
       let synced = false;
       ws.on('message', (data) => {
         const at = performance.now();
@@ -167,7 +195,10 @@ class SocketPool {
         if (this.template === null && frame.type === 'change' && frame.entity === 'task') this.template = text;
         this.onFrame?.(frame, at);
       });
-      ws.on('unexpected-response', (_req, res) => (clearTimeout(timer), reject(new Error(`${this.name}: upgrade answered ${res.statusCode}`))));
+      ws.on(
+        'unexpected-response',
+        (_req, res) => (clearTimeout(timer), reject(new Error(`${this.name}: upgrade answered ${res.statusCode}`))),
+      );
       ws.on('error', (err) => (clearTimeout(timer), synced ? undefined : reject(err)));
       ws.on('close', () => {
         if (synced && !this.closing) this.closedUnexpectedly++;
@@ -220,25 +251,44 @@ export async function runTasksSuite({ ours, base, log }) {
   const maxSockets = limit === null || limit === Infinity ? Infinity : Math.floor((limit - 512) / (2 * perSocketFds));
   const sizes = cfg.sizes.filter((n) => n <= maxSockets);
   const capped = cfg.sizes.filter((n) => n > maxSockets);
-  if (capped.length) log(`bench: tasks: WARNING ulimit -n is ${limit}: skipping ${capped.join(', ')} sockets (raise it with \`ulimit -n 20000\` before npm run bench)`);
+  if (capped.length)
+    log(
+      `bench: tasks: WARNING ulimit -n is ${limit}: skipping ${capped.join(', ')} sockets (raise it with \`ulimit -n 20000\` before npm run bench)`,
+    );
 
   // ---- sync -----------------------------------------------------------------
   const tenant = await signupTenant(ours, { label: 'sync' });
   const wsOrigin = (url) => url.replace(/^http/, 'ws').replace(/\/$/, '');
   const room = `sync-${randomBytes(3).toString('hex')}`;
   const pools = {
-    ours: new SocketPool('ours', (since) => `${wsOrigin(ours.url)}/v1/sync/ws?since=${since}&access_token=${encodeURIComponent(tenant.accessToken)}`),
+    ours: new SocketPool(
+      'ours',
+      (since) => `${wsOrigin(ours.url)}/v1/sync/ws?since=${since}&access_token=${encodeURIComponent(tenant.accessToken)}`,
+    ),
     base: new SocketPool('base', () => `${wsOrigin(base.url)}/ws?room=${room}`),
   };
-  log(`bench: tasks: sync on tenant ${tenant.tenantId} (plan pro, one access token), ${cfg.reps} measured reps per side per size after ${WARMUP_REPS} warm-ups; sizes ${sizes.join(', ')} (fd limit ${limit})`);
+  log(
+    `bench: tasks: sync on tenant ${tenant.tenantId} (plan pro, one access token), ${cfg.reps} measured reps per side per size after ${WARMUP_REPS} warm-ups; sizes ${sizes.join(', ')} (fd limit ${limit})`,
+  );
 
   const post = {
-    ours: (nonce) => ours.fetch('/v1/tasks', { method: 'POST', headers: { ...JSON_CT, authorization: `Bearer ${tenant.accessToken}` }, body: JSON.stringify({ title: nonce }), signal: AbortSignal.timeout(RECEIPT_TIMEOUT_MS) }),
+    ours: (nonce) =>
+      ours.fetch('/v1/tasks', {
+        method: 'POST',
+        headers: { ...JSON_CT, authorization: `Bearer ${tenant.accessToken}` },
+        body: JSON.stringify({ title: nonce }),
+        signal: AbortSignal.timeout(RECEIPT_TIMEOUT_MS),
+      }),
     base: (nonce) => {
       // The same frame ours pushes (captured from its first warm-up), with this rep's nonce as the title.
       const frame = JSON.parse(pools.ours.template);
       frame.data.title = nonce;
-      return base.fetch(`/broadcast?room=${room}`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify(frame), signal: AbortSignal.timeout(RECEIPT_TIMEOUT_MS) });
+      return base.fetch(`/broadcast?room=${room}`, {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain' },
+        body: JSON.stringify(frame),
+        signal: AbortSignal.timeout(RECEIPT_TIMEOUT_MS),
+      });
     },
   };
 
@@ -280,7 +330,9 @@ export async function runTasksSuite({ ours, base, log }) {
       }
       const row = summarizeSync(n, samples, cpuBetween(cpu0, sampleCpu()));
       sync.push(row);
-      log(`bench: tasks:   ${n} sockets: ours p50 ${row.ours.p50Ms} p99 ${row.ours.p99Ms} ms (all served p99 ${row.ours.allServedP99Ms}) | base p50 ${row.base.p50Ms} p99 ${row.base.p99Ms} ms (all served p99 ${row.base.allServedP99Ms}) | missing ${row.ours.missing}/${row.base.missing}, errors ${row.ours.errors}/${row.base.errors}`);
+      log(
+        `bench: tasks:   ${n} sockets: ours p50 ${row.ours.p50Ms} p99 ${row.ours.p99Ms} ms (all served p99 ${row.ours.allServedP99Ms}) | base p50 ${row.base.p50Ms} p99 ${row.base.p99Ms} ms (all served p99 ${row.base.allServedP99Ms}) | missing ${row.ours.missing}/${row.base.missing}, errors ${row.ours.errors}/${row.base.errors}`,
+      );
     }
   } finally {
     await Promise.all([pools.ours.close(), pools.base.close()]);
@@ -293,15 +345,32 @@ export async function runTasksSuite({ ours, base, log }) {
   const at1000 = sync.find((r) => r.sockets === 1000);
   return {
     note: 'sync: latency = POST start → receipt of that change on each socket (client clock, loopback); all served = the last socket of a rep. Baseline: a bare DO with as many hibernatable sockets, POST /broadcast of the same frame. reminders: arrival of the reminder notification on a socket − its fireAt; baseline: a bare DO alarm, Date.now() − scheduled in the handler and arrival on a socket − scheduled.',
-    config: { ...cfg, sizesRun: sizes, sizesSkipped: capped, fdLimit: limit === Infinity ? 'unlimited' : limit, warmupReps: WARMUP_REPS, perMessageDeflate: false, client: 'ws (one Node process)' },
+    config: {
+      ...cfg,
+      sizesRun: sizes,
+      sizesSkipped: capped,
+      fdLimit: limit === Infinity ? 'unlimited' : limit,
+      warmupReps: WARMUP_REPS,
+      perMessageDeflate: false,
+      client: 'ws (one Node process)',
+    },
     sync,
     reminders,
     goals: {
-      sync50P99Under50Ms: at50 ? { met: at50.ours.p99Ms !== null && at50.ours.p99Ms < 50 && at50.ours.missing === 0, oursP99Ms: at50.ours.p99Ms } : null,
-      sync1000Within1_5xBare: at1000
-        ? { met: at1000.ratioP99 !== null && at1000.ratioP99 <= 1.5 && at1000.ours.missing === 0, ratioP99: at1000.ratioP99, ratioAllServedP99: at1000.ratioAllServedP99 }
+      sync50P99Under50Ms: at50
+        ? { met: at50.ours.p99Ms !== null && at50.ours.p99Ms < 50 && at50.ours.missing === 0, oursP99Ms: at50.ours.p99Ms }
         : null,
-      reminderP99Under250Ms: { met: reminders.ours.p99Ms !== null && reminders.ours.p99Ms < 250 && reminders.ours.missing === 0, oursP99Ms: reminders.ours.p99Ms },
+      sync1000Within1_5xBare: at1000
+        ? {
+            met: at1000.ratioP99 !== null && at1000.ratioP99 <= 1.5 && at1000.ours.missing === 0,
+            ratioP99: at1000.ratioP99,
+            ratioAllServedP99: at1000.ratioAllServedP99,
+          }
+        : null,
+      reminderP99Under250Ms: {
+        met: reminders.ours.p99Ms !== null && reminders.ours.p99Ms < 250 && reminders.ours.missing === 0,
+        oursP99Ms: reminders.ours.p99Ms,
+      },
     },
   };
 }
@@ -310,14 +379,18 @@ async function measureReminders({ ours, base, cfg, log, wsOrigin }) {
   const tenant = await signupTenant(ours, { label: 'remind' });
   const room = `alarms-${randomBytes(3).toString('hex')}`;
   const pools = {
-    ours: new SocketPool('ours reminders', (since) => `${wsOrigin(ours.url)}/v1/sync/ws?since=${since}&access_token=${encodeURIComponent(tenant.accessToken)}`),
+    ours: new SocketPool(
+      'ours reminders',
+      (since) => `${wsOrigin(ours.url)}/v1/sync/ws?since=${since}&access_token=${encodeURIComponent(tenant.accessToken)}`,
+    ),
     base: new SocketPool('base alarms', () => `${wsOrigin(base.url)}/ws?room=${room}`),
   };
   await Promise.all([pools.ours.grow(1), pools.base.grow(1)]);
   const now = () => performance.timeOrigin + performance.now();
   const arrivals = { ours: [], base: [] };
   pools.ours.onFrame = (f) => {
-    if (f.type === 'change' && f.entity === 'notification' && f.data?.kind === 'reminder') arrivals.ours.push({ at: now(), fireAt: Date.parse(f.data.fireAt), taskId: f.data.taskId });
+    if (f.type === 'change' && f.entity === 'notification' && f.data?.kind === 'reminder')
+      arrivals.ours.push({ at: now(), fireAt: Date.parse(f.data.fireAt), taskId: f.data.taskId });
   };
   pools.base.onFrame = (f) => {
     if (f.type === 'alarm') arrivals.base.push({ at: now(), fireAt: f.scheduled, inDoMs: f.lateMs });
@@ -327,7 +400,9 @@ async function measureReminders({ ours, base, cfg, log, wsOrigin }) {
   // Interleaved: ours at t0 + i·400 ms, the bare alarms half-way between, so neither waits on the other.
   const oursTimes = Array.from({ length: n }, (_, i) => t0 + i * REMINDER_SPACING_MS);
   const baseTimes = oursTimes.map((t) => t + REMINDER_SPACING_MS / 2);
-  log(`bench: tasks: reminders: ${n} per side, the first ${REMINDER_LEAD_MS} ms ahead, ${REMINDER_SPACING_MS} ms apart (bare alarms interleaved)`);
+  log(
+    `bench: tasks: reminders: ${n} per side, the first ${REMINDER_LEAD_MS} ms ahead, ${REMINDER_SPACING_MS} ms apart (bare alarms interleaved)`,
+  );
   const cpu0 = sampleCpu();
   const created = await mapLimit(oursTimes, 4, async (t, i) => {
     const res = await ours.fetch('/v1/tasks', {
@@ -338,13 +413,19 @@ async function measureReminders({ ours, base, cfg, log, wsOrigin }) {
     });
     const text = await res.text();
     // A task committed after its own fire time would measure the create, not the alarm.
-    return { status: res.status, id: res.status === 201 ? JSON.parse(text).id : null, committedBeforeFire: now() < t, error: res.status === 201 ? null : text.slice(0, 200) };
+    return {
+      status: res.status,
+      id: res.status === 201 ? JSON.parse(text).id : null,
+      committedBeforeFire: now() < t,
+      error: res.status === 201 ? null : text.slice(0, 200),
+    };
   });
   const sched = await base.fetch(`/alarms?room=${room}`, { method: 'POST', headers: JSON_CT, body: JSON.stringify({ times: baseTimes }) });
   const baseScheduled = sched.status === 200;
   await sched.arrayBuffer();
   const deadline = baseTimes.at(-1) + RECEIPT_TIMEOUT_MS;
-  while (now() < deadline && (arrivals.ours.length < created.filter((c) => c.id).length || arrivals.base.length < (baseScheduled ? n : 0))) await sleep(50);
+  while (now() < deadline && (arrivals.ours.length < created.filter((c) => c.id).length || arrivals.base.length < (baseScheduled ? n : 0)))
+    await sleep(50);
   const cpu = cpuBetween(cpu0, sampleCpu());
   const inDo = await (await base.fetch(`/alarms?room=${room}`)).json();
   await Promise.all([pools.ours.close(), pools.base.close()]);
@@ -353,21 +434,38 @@ async function measureReminders({ ours, base, cfg, log, wsOrigin }) {
   const oursLate = arrivals.ours.filter((a) => valid.has(a.taskId)).map((a) => a.at - a.fireAt);
   const row = {
     reminders: n,
-    ours: { ...stats(oursLate), missing: created.filter((c) => c.id).length - arrivals.ours.length, errors: created.filter((c) => !c.id).length, excludedCommittedLate: created.filter((c) => c.id && !c.committedBeforeFire).length, firstErrors: created.filter((c) => c.error).slice(0, 3).map((c) => c.error) },
+    ours: {
+      ...stats(oursLate),
+      missing: created.filter((c) => c.id).length - arrivals.ours.length,
+      errors: created.filter((c) => !c.id).length,
+      excludedCommittedLate: created.filter((c) => c.id && !c.committedBeforeFire).length,
+      firstErrors: created
+        .filter((c) => c.error)
+        .slice(0, 3)
+        .map((c) => c.error),
+    },
     baseInDo: { ...stats(inDo.map((r) => r.lateMs)), missing: baseScheduled ? n - inDo.length : n },
     baseSocket: { ...stats(arrivals.base.map((a) => a.at - a.fireAt)), missing: baseScheduled ? n - arrivals.base.length : n },
     cpu,
     noisy: cpu !== null && cpu.foreignPct > NOISY_FOREIGN_PCT,
   };
-  log(`bench: tasks:   reminder → socket p50 ${row.ours.p50Ms} p99 ${row.ours.p99Ms} ms (missing ${row.ours.missing}) | bare alarm in-DO p50 ${row.baseInDo.p50Ms} p99 ${row.baseInDo.p99Ms} ms, → socket p99 ${row.baseSocket.p99Ms} ms`);
+  log(
+    `bench: tasks:   reminder → socket p50 ${row.ours.p50Ms} p99 ${row.ours.p99Ms} ms (missing ${row.ours.missing}) | bare alarm in-DO p50 ${row.baseInDo.p50Ms} p99 ${row.baseInDo.p99Ms} ms, → socket p99 ${row.baseSocket.p99Ms} ms`,
+  );
   return row;
 }
 
 function summarizeSync(n, samples, cpu) {
   const side = (xs) => {
     const lat = xs.flatMap((r) => r.lat).sort((a, b) => a - b);
-    const all = xs.filter((r) => r.missing === 0).map((r) => r.lat.at(-1)).sort((a, b) => a - b);
-    const post = xs.map((r) => r.postMs).filter((v) => v !== null).sort((a, b) => a - b);
+    const all = xs
+      .filter((r) => r.missing === 0)
+      .map((r) => r.lat.at(-1))
+      .sort((a, b) => a - b);
+    const post = xs
+      .map((r) => r.postMs)
+      .filter((v) => v !== null)
+      .sort((a, b) => a - b);
     return {
       reps: xs.length,
       samples: lat.length,
@@ -401,12 +499,29 @@ export function formatTasksTables(report) {
   const table = (header, rows) => {
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
     const line = (vals) => `| ${vals.map((v, i) => (i === 0 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join(' | ')} |`;
-    return [line(header), `|${widths.map((w, i) => (i === 0 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`, ...rows.map(line)].join('\n');
+    return [
+      line(header),
+      `|${widths.map((w, i) => (i === 0 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`,
+      ...rows.map(line),
+    ].join('\n');
   };
   const g = report.goals;
   const verdict = (goal) => (goal === null ? 'not run' : goal.met ? 'met' : 'NOT met');
   const sync = table(
-    ['tasks: sync write→receipt', 'ours p50', 'base p50', 'ours p99', 'base p99', 'p99 ratio', 'ours all p99', 'base all p99', 'all ratio', 'ours POST p50', 'missing', 'errors'],
+    [
+      'tasks: sync write→receipt',
+      'ours p50',
+      'base p50',
+      'ours p99',
+      'base p99',
+      'p99 ratio',
+      'ours all p99',
+      'base all p99',
+      'all ratio',
+      'ours POST p50',
+      'missing',
+      'errors',
+    ],
     report.sync.map((r) => [
       `${r.sockets} sockets${r.noisy ? ' (!)' : ''}`,
       `${f(r.ours.p50Ms)} ms`,
@@ -434,19 +549,26 @@ export function formatTasksTables(report) {
   return [
     sync,
     '',
-    'latency: POST start → each socket\'s receipt of that change (p50/p99 over every socket of every rep); all = the last socket of a rep (p99 over reps). ratio = ours ÷ base (lower is better for us). base = bare DO broadcasting the same frame to as many hibernatable sockets (POST /broadcast). missing/errors = ours/base.',
+    "latency: POST start → each socket's receipt of that change (p50/p99 over every socket of every rep); all = the last socket of a rep (p99 over reps). ratio = ours ÷ base (lower is better for us). base = bare DO broadcasting the same frame to as many hibernatable sockets (POST /broadcast). missing/errors = ours/base.",
     '',
     rem,
     '',
     `goals: sync p99 < 50 ms at 50 sockets: ${verdict(g.sync50P99Under50Ms)}${g.sync50P99Under50Ms ? ` (${f(g.sync50P99Under50Ms.oursP99Ms)} ms)` : ''}; 1,000 sockets within 1.5x the bare broadcast (p99): ${verdict(g.sync1000Within1_5xBare)}${g.sync1000Within1_5xBare ? ` (${f(g.sync1000Within1_5xBare.ratioP99)}x; all served ${f(g.sync1000Within1_5xBare.ratioAllServedP99)}x)` : ''}; reminder p99 < 250 ms: ${verdict(g.reminderP99Under250Ms)} (${f(g.reminderP99Under250Ms.oursP99Ms)} ms).`,
-    ...(report.sync.some((x) => x.noisy) || r.noisy ? ['(!) other processes used a noticeable share of the CPU: absolute numbers are high; ratios are approximate.'] : []),
+    ...(report.sync.some((x) => x.noisy) || r.noisy
+      ? ['(!) other processes used a noticeable share of the CPU: absolute numbers are high; ratios are approximate.']
+      : []),
   ].join('\n');
 }
 
 /** Whether the suite had errors or lost messages (the runner exits 1). */
 export function tasksFailed(report) {
   const r = report.reminders;
-  return report.sync.some((x) => x.ours.errors || x.base.errors || x.ours.missing || x.base.missing) || r.ours.errors > 0 || r.ours.missing > 0 || r.baseInDo.missing > 0;
+  return (
+    report.sync.some((x) => x.ours.errors || x.base.errors || x.ours.missing || x.base.missing) ||
+    r.ours.errors > 0 ||
+    r.ours.missing > 0 ||
+    r.baseInDo.missing > 0
+  );
 }
 
 function stats(xs) {
@@ -455,5 +577,6 @@ function stats(xs) {
 }
 
 const round = (v) => (v === null || v === undefined ? null : Math.round(v * 100) / 100);
-const pct = (sorted, p) => (sorted.length ? round(sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]) : null);
+const pct = (sorted, p) =>
+  sorted.length ? round(sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]) : null;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

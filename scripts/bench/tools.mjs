@@ -30,7 +30,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { sandboxModes, startToolRunner } from '../../test/support/node/tool-runner.ts';
-import { applyMigrations, buildWorker, readMigrations, ROOT, startWorkers, TEST_VARS } from './lib/workers.mjs';
+import { applyMigrations, buildWorker, ROOT, readMigrations, startWorkers, TEST_VARS } from './lib/workers.mjs';
 
 const REQUESTS = Number(process.env.BENCH_TOOL_REQUESTS ?? 40);
 const DURATION_S = Number(process.env.BENCH_TOOL_DURATION ?? 10);
@@ -44,17 +44,27 @@ const HELLO = {
 };
 const SCHEMA = { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] };
 
-const pct = (sorted, p) => (sorted.length === 0 ? null : Math.round(sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] * 10) / 10);
+const pct = (sorted, p) =>
+  sorted.length === 0 ? null : Math.round(sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] * 10) / 10;
 const stats = (ms) => {
   const s = [...ms].sort((a, b) => a - b);
-  return { n: s.length, p50: pct(s, 50), p99: pct(s, 99), mean: s.length ? Math.round((s.reduce((a, b) => a + b, 0) / s.length) * 10) / 10 : null };
+  return {
+    n: s.length,
+    p50: pct(s, 50),
+    p99: pct(s, 99),
+    mean: s.length ? Math.round((s.reduce((a, b) => a + b, 0) / s.length) * 10) / 10 : null,
+  };
 };
 
 /** One invocation through the API; resolves to the elapsed ms, throws on anything but an ok result. */
 function viaApi(api, toolId) {
   return async () => {
     const t0 = performance.now();
-    const res = await fetch(`${api.url}/v1/tools/${toolId}/invoke`, { method: 'POST', headers: api.headers, body: JSON.stringify({ input: { name: 'bench' } }) });
+    const res = await fetch(`${api.url}/v1/tools/${toolId}/invoke`, {
+      method: 'POST',
+      headers: api.headers,
+      body: JSON.stringify({ input: { name: 'bench' } }),
+    });
     const body = await res.json();
     if (res.status !== 200 || body.ok !== true) throw new Error(`API ${res.status}: ${JSON.stringify(body).slice(0, 300)}`);
     return performance.now() - t0;
@@ -65,11 +75,23 @@ function viaApi(api, toolId) {
 function direct(runner, runtime) {
   let seq = 0;
   return async () => {
-    const body = JSON.stringify({ id: `bench-${++seq}`, runtime, code: HELLO[runtime], input: { name: 'bench' }, timeoutMs: 10_000, memoryMb: 128, network: { mode: 'none' } });
+    const body = JSON.stringify({
+      id: `bench-${++seq}`,
+      runtime,
+      code: HELLO[runtime],
+      input: { name: 'bench' },
+      timeoutMs: 10_000,
+      memoryMb: 128,
+      network: { mode: 'none' },
+    });
     const ts = String(Date.now());
     const sig = createHmac('sha256', SECRET).update(`${ts}.POST./v1/invocations.`).update(body).digest('hex');
     const t0 = performance.now();
-    const res = await fetch(`${runner.url}/v1/invocations`, { method: 'POST', body, headers: { 'content-type': 'application/json', 'x-edgecrew-timestamp': ts, 'x-edgecrew-signature': sig } });
+    const res = await fetch(`${runner.url}/v1/invocations`, {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/json', 'x-edgecrew-timestamp': ts, 'x-edgecrew-signature': sig },
+    });
     const out = await res.json();
     if (res.status !== 200 || out.ok !== true) throw new Error(`runner ${res.status}: ${JSON.stringify(out).slice(0, 300)}`);
     return performance.now() - t0;
@@ -122,7 +144,11 @@ async function benchMode(mode) {
     log(`${mode}: cold start, ${runtime}`);
     cold[runtime] = await coldStart(mode, runtime);
   }
-  const runner = await startToolRunner({ secret: SECRET, sandbox: mode, env: { TOOL_RUNNER_CONCURRENCY: String(Math.max(CONCURRENCY, 4)) } });
+  const runner = await startToolRunner({
+    secret: SECRET,
+    sandbox: mode,
+    env: { TOOL_RUNNER_CONCURRENCY: String(Math.max(CONCURRENCY, 4)) },
+  });
   try {
     const latency = {};
     const throughput = {};
@@ -146,7 +172,11 @@ async function seedTenant(db, pepper) {
   const hash = createHmac('sha256', pepper).update(key).digest('hex');
   await db.batch([
     db.prepare(`INSERT INTO tenants (id, name, plan) VALUES (?, 'bench tools', 'pro')`).bind(tenantId),
-    db.prepare(`INSERT INTO api_keys (id, tenant_id, name, role, prefix, key_hash, created_by) VALUES (?, ?, 'bench', 'admin', ?, ?, 'bench')`).bind(`key_${tenantId.slice(4)}`, tenantId, key.slice(0, 12), hash),
+    db
+      .prepare(
+        `INSERT INTO api_keys (id, tenant_id, name, role, prefix, key_hash, created_by) VALUES (?, ?, 'bench', 'admin', ?, ?, 'bench')`,
+      )
+      .bind(`key_${tenantId.slice(4)}`, tenantId, key.slice(0, 12), hash),
   ]);
   return { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
 }
@@ -182,36 +212,53 @@ async function main() {
     const api = { url: String(oursUrl).replace(/\/$/, ''), headers: await seedTenant(db, TEST_VARS.TOKEN_PEPPER) };
     const tools = {};
     for (const runtime of ['node', 'python3']) {
-      const res = await fetch(`${api.url}/v1/tools`, { method: 'POST', headers: api.headers, body: JSON.stringify({ name: `bench-hello-${runtime}`, runtime, code: HELLO[runtime], inputSchema: SCHEMA }) });
+      const res = await fetch(`${api.url}/v1/tools`, {
+        method: 'POST',
+        headers: api.headers,
+        body: JSON.stringify({ name: `bench-hello-${runtime}`, runtime, code: HELLO[runtime], inputSchema: SCHEMA }),
+      });
       if (res.status !== 201) throw new Error(`creating the ${runtime} tool: ${res.status} ${await res.text()}`);
       tools[runtime] = (await res.json()).id;
     }
     const viaApiLatency = {};
     for (const runtime of ['node', 'python3']) {
       log(`API (${runner.sandbox}), ${runtime}: ${REQUESTS} sequential invocations per path`);
-      viaApiLatency[runtime] = { api: await sequential(viaApi(api, tools[runtime]), REQUESTS), direct: await sequential(direct(runner, runtime), REQUESTS) };
+      viaApiLatency[runtime] = {
+        api: await sequential(viaApi(api, tools[runtime]), REQUESTS),
+        direct: await sequential(direct(runner, runtime), REQUESTS),
+      };
       viaApiLatency[runtime].overheadP50Ms = Math.round((viaApiLatency[runtime].api.p50 - viaApiLatency[runtime].direct.p50) * 10) / 10;
     }
 
     const cell = (v, w = 9) => String(v ?? '-').padStart(w);
     const modeNames = Object.keys(byMode);
     console.log(`\nhello tool, direct to the runner (ms; inv/s at concurrency ${CONCURRENCY})`);
-    console.log(`${'runtime'.padEnd(10)}${'mode'.padEnd(7)}${cell('p50')}${cell('p99')}${cell('c8 p50')}${cell('c8 p99')}${cell('inv/s')}${cell('cold ms', 10)}`);
+    console.log(
+      `${'runtime'.padEnd(10)}${'mode'.padEnd(7)}${cell('p50')}${cell('p99')}${cell('c8 p50')}${cell('c8 p99')}${cell('inv/s')}${cell('cold ms', 10)}`,
+    );
     for (const runtime of ['node', 'python3']) {
       for (const mode of modeNames) {
         const r = byMode[mode];
-        console.log(`${runtime.padEnd(10)}${mode.padEnd(7)}${cell(r.latency[runtime].p50)}${cell(r.latency[runtime].p99)}${cell(r.throughput[runtime].p50)}${cell(r.throughput[runtime].p99)}${cell(r.throughput[runtime].perSecond)}${cell(r.cold[runtime].totalMs, 10)}`);
+        console.log(
+          `${runtime.padEnd(10)}${mode.padEnd(7)}${cell(r.latency[runtime].p50)}${cell(r.latency[runtime].p99)}${cell(r.throughput[runtime].p50)}${cell(r.throughput[runtime].p99)}${cell(r.throughput[runtime].perSecond)}${cell(r.cold[runtime].totalMs, 10)}`,
+        );
       }
       if (ratios[runtime]) {
         const q = ratios[runtime];
-        console.log(`${runtime.padEnd(10)}${'ratio'.padEnd(7)}${cell(q.latencyP50)}${cell(q.latencyP99)}${cell(q.throughputP50)}${cell('')}${cell(q.perSecond)}${cell(q.coldStart, 10)}`);
+        console.log(
+          `${runtime.padEnd(10)}${'ratio'.padEnd(7)}${cell(q.latencyP50)}${cell(q.latencyP99)}${cell(q.throughputP50)}${cell('')}${cell(q.perSecond)}${cell(q.coldStart, 10)}`,
+        );
       }
     }
     console.log('ratio = wasm ÷ bwrap; cold = a fresh runner: spawn → listening → first result of that runtime.');
     console.log(`\n${`via the API (${runner.sandbox})`.padEnd(28)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)}`);
     for (const runtime of ['node', 'python3']) {
-      console.log(`${`${runtime} via API`.padEnd(28)} ${cell(viaApiLatency[runtime].api.p50, 8)} ${cell(viaApiLatency[runtime].api.p99, 8)}`);
-      console.log(`${`${runtime} direct to runner`.padEnd(28)} ${cell(viaApiLatency[runtime].direct.p50, 8)} ${cell(viaApiLatency[runtime].direct.p99, 8)}`);
+      console.log(
+        `${`${runtime} via API`.padEnd(28)} ${cell(viaApiLatency[runtime].api.p50, 8)} ${cell(viaApiLatency[runtime].api.p99, 8)}`,
+      );
+      console.log(
+        `${`${runtime} direct to runner`.padEnd(28)} ${cell(viaApiLatency[runtime].direct.p50, 8)} ${cell(viaApiLatency[runtime].direct.p99, 8)}`,
+      );
     }
 
     const report = {

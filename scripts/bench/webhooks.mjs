@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 /**
  * npm run bench:webhooks — events pipeline throughput and latency, commit to verified receipt.
  *
@@ -17,13 +18,12 @@
  * Env: BENCH_EVENTS (default 1000), BENCH_CONNECTIONS (default 16), BENCH_TIMEOUT_S (default 120).
  */
 import { createServer } from 'node:http';
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { convertV4MiniflareOptions, Miniflare } from 'miniflare';
 import { Webhook } from 'standardwebhooks';
 import { unstable_getMiniflareWorkerOptions, unstable_readConfig } from 'wrangler';
 import { generateSigningKeys } from '../keys.mjs';
-import { applyMigrations, buildWorker, readMigrations, ROOT, TEST_VARS } from './lib/workers.mjs';
+import { applyMigrations, buildWorker, ROOT, readMigrations, TEST_VARS } from './lib/workers.mjs';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 1000);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
@@ -121,13 +121,26 @@ async function main() {
   try {
     await applyMigrations(await mf.getD1Database('DB'), await readMigrations());
     const post = (p, body, token) =>
-      fetch(url + p, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) });
-    const signup = await post('/v1/auth/signup', { email: `bench-${Date.now()}@example.com`, password: 'correct horse battery staple', name: 'Bench', tenantName: 'Bench' });
+      fetch(url + p, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        body: JSON.stringify(body),
+      });
+    const signup = await post('/v1/auth/signup', {
+      email: `bench-${Date.now()}@example.com`,
+      password: 'correct horse battery staple',
+      name: 'Bench',
+      tenantName: 'Bench',
+    });
     if (signup.status !== 201) throw new Error(`signup: ${signup.status} ${await signup.text()}`);
     const { accessToken, tenant } = await signup.json();
     // The pro plan's rate limit (6,000/min) so the limiter does not cap the run.
     await (await mf.getD1Database('DB')).prepare(`UPDATE tenants SET plan = 'pro' WHERE id = ?`).bind(tenant.id).run();
-    const hook = await post('/v1/webhooks', { url: `${receiver.url}/hooks/bench`, eventTypes: [process.env.BENCH_FILTER ?? 'task.created'] }, accessToken);
+    const hook = await post(
+      '/v1/webhooks',
+      { url: `${receiver.url}/hooks/bench`, eventTypes: [process.env.BENCH_FILTER ?? 'task.created'] },
+      accessToken,
+    );
     if (hook.status !== 201) throw new Error(`webhook: ${hook.status} ${await hook.text()}`);
     receiver.state.secret = (await hook.json()).secret;
 
@@ -154,7 +167,10 @@ async function main() {
     const deadline = Date.now() + TIMEOUT_MS;
     while (receiver.state.receipts.size < commits.size && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
 
-    const latencies = [...commits].filter(([id]) => receiver.state.receipts.has(id)).map(([id, at]) => receiver.state.receipts.get(id) - at).sort((a, b) => a - b);
+    const latencies = [...commits]
+      .filter(([id]) => receiver.state.receipts.has(id))
+      .map(([id, at]) => receiver.state.receipts.get(id) - at)
+      .sort((a, b) => a - b);
     const lastReceipt = Math.max(...receiver.state.receipts.values());
     const result = {
       at: new Date().toISOString(),
@@ -172,12 +188,16 @@ async function main() {
       note: 'commit = POST /v1/tasks response; receipt = signature verified by standardwebhooks at a local receiver; queue max_batch_timeout is 1 s (wrangler.toml)',
     };
     const f = (v) => (v === null ? '-' : v.toFixed(1));
-    console.log(`\nwebhooks: ${result.delivered}/${result.committed} events delivered and verified (${result.lost} lost, ${result.duplicates} duplicates, ${result.unverified} unverified)`);
+    console.log(
+      `\nwebhooks: ${result.delivered}/${result.committed} events delivered and verified (${result.lost} lost, ${result.duplicates} duplicates, ${result.unverified} unverified)`,
+    );
     console.log(`  commits/s ${f(result.commitsPerSec)}   events/s (commit → verified receipt) ${f(result.eventsPerSec)}`);
-    console.log(`  delivery latency p50 ${f(result.latencyMs.p50)} ms   p90 ${f(result.latencyMs.p90)} ms   p99 ${f(result.latencyMs.p99)} ms   max ${f(result.latencyMs.max)} ms\n`);
+    console.log(
+      `  delivery latency p50 ${f(result.latencyMs.p50)} ms   p90 ${f(result.latencyMs.p90)} ms   p99 ${f(result.latencyMs.p99)} ms   max ${f(result.latencyMs.max)} ms\n`,
+    );
     const dir = path.join(ROOT, 'bench-results');
     await mkdir(dir, { recursive: true });
-    await writeFile(path.join(dir, `webhooks-${result.at.replace(/[:.]/g, '-')}.json`), JSON.stringify(result, null, 2) + '\n');
+    await writeFile(path.join(dir, `webhooks-${result.at.replace(/[:.]/g, '-')}.json`), `${JSON.stringify(result, null, 2)}\n`);
     return result.lost === 0 && result.duplicates === 0 && result.unverified === 0 && errors === 0 ? 0 : 1;
   } finally {
     clearTimeout(watchdog);

@@ -54,7 +54,8 @@ async function runOnce(env, shape, steps) {
     const s = await instance.status();
     polls++;
     if (s.status === 'complete') return { ms: Date.now() - t0, createMs, polls, output: s.output ?? null };
-    if (s.status === 'errored' || s.status === 'terminated') throw new Error(`workflow ${instance.id} ${s.status}: ${JSON.stringify(s.error ?? null)}`);
+    if (s.status === 'errored' || s.status === 'terminated')
+      throw new Error(`workflow ${instance.id} ${s.status}: ${JSON.stringify(s.error ?? null)}`);
     if (Date.now() - t0 > TIMEOUT_MS) throw new Error(`workflow ${instance.id} still ${s.status} after ${TIMEOUT_MS} ms`);
     await sleep(POLL_MS);
   }

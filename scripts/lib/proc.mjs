@@ -23,9 +23,15 @@ export function logger(name) {
     return color ? `\x1b[${code}m${t}\x1b[0m` : t;
   };
   return {
-    info: (msg) => { for (const l of String(msg).split('\n')) process.stdout.write(`${tag()} ${l}\n`); },
-    error: (msg) => { for (const l of String(msg).split('\n')) process.stderr.write(`${tag()} ${l}\n`); },
-    dim: (msg) => { for (const l of String(msg).split('\n')) process.stdout.write(`${tag()} ${dim(l)}\n`); },
+    info: (msg) => {
+      for (const l of String(msg).split('\n')) process.stdout.write(`${tag()} ${l}\n`);
+    },
+    error: (msg) => {
+      for (const l of String(msg).split('\n')) process.stderr.write(`${tag()} ${l}\n`);
+    },
+    dim: (msg) => {
+      for (const l of String(msg).split('\n')) process.stdout.write(`${tag()} ${dim(l)}\n`);
+    },
   };
 }
 

@@ -16,7 +16,9 @@ const createdAt = () => text('created_at').notNull().default(sql`(strftime('%Y-%
 export const tenants = sqliteTable('tenants', {
   id: text('id').primaryKey(),
   name: text('name').notNull(),
-  plan: text('plan', { enum: ['free', 'pro'] }).notNull().default('free'),
+  plan: text('plan', { enum: ['free', 'pro'] })
+    .notNull()
+    .default('free'),
   /** Tenant settings: `{ httpAllowlist?: string[], maxActiveRuns?: number }` (see docs/flows.md). */
   settings: text('settings', { mode: 'json' }).$type<TenantSettings>().notNull().default(sql`'{}'`),
   createdAt: createdAt(),
@@ -39,8 +41,12 @@ export const users = sqliteTable(
 export const memberships = sqliteTable(
   'memberships',
   {
-    tenantId: text('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
-    userId: text('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
     role: text('role', { enum: ['admin', 'member', 'viewer'] }).notNull(),
     createdAt: createdAt(),
     updatedAt: text('updated_at').notNull().default(sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))`),
@@ -52,8 +58,12 @@ export const refreshTokens = sqliteTable(
   'refresh_tokens',
   {
     id: text('id').primaryKey(),
-    tenantId: text('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
-    userId: text('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
     familyId: text('family_id').notNull(),
     tokenHash: text('token_hash').notNull(),
     /** Set when this token was exchanged for its successor; presenting it again is reuse. */
@@ -75,7 +85,9 @@ export const apiKeys = sqliteTable(
   'api_keys',
   {
     id: text('id').primaryKey(),
-    tenantId: text('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
     name: text('name').notNull(),
     role: text('role', { enum: ['admin', 'member', 'viewer'] }).notNull(),
     /** First characters of the key, shown in listings so users can tell keys apart. */
@@ -94,7 +106,9 @@ export const invitations = sqliteTable(
   'invitations',
   {
     id: text('id').primaryKey(),
-    tenantId: text('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
     email: text('email').notNull(),
     role: text('role', { enum: ['admin', 'member', 'viewer'] }).notNull(),
     tokenHash: text('token_hash').notNull(),
@@ -112,7 +126,9 @@ export const auditLog = sqliteTable(
   'audit_log',
   {
     id: text('id').primaryKey(),
-    tenantId: text('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
     actorType: text('actor_type', { enum: ['user', 'api_key', 'system', 'anonymous'] }).notNull(),
     actorId: text('actor_id'),
     action: text('action').notNull(),
@@ -147,7 +163,9 @@ export const flows = sqliteTable(
   'flows',
   {
     id: text('id').primaryKey(),
-    tenantId: text('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
     name: text('name').notNull(),
     description: text('description'),
     latestVersion: integer('latest_version').notNull(),
@@ -162,8 +180,12 @@ export const flows = sqliteTable(
 export const flowVersions = sqliteTable(
   'flow_versions',
   {
-    flowId: text('flow_id').notNull().references(() => flows.id, { onDelete: 'cascade' }),
-    tenantId: text('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    flowId: text('flow_id')
+      .notNull()
+      .references(() => flows.id, { onDelete: 'cascade' }),
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
     version: integer('version').notNull(),
     definition: text('definition', { mode: 'json' }).$type<Record<string, unknown>>().notNull(),
     createdBy: text('created_by').notNull(),
@@ -177,7 +199,9 @@ export const runs = sqliteTable(
   'runs',
   {
     id: text('id').primaryKey(),
-    tenantId: text('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
     flowId: text('flow_id').notNull(),
     flowVersion: integer('flow_version').notNull(),
     status: text('status', { enum: ['queued', 'running', 'waiting', 'succeeded', 'failed', 'cancelled'] }).notNull(),
@@ -206,11 +230,15 @@ export const llmProviders = sqliteTable(
   'llm_providers',
   {
     id: text('id').primaryKey(),
-    tenantId: text('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
     name: text('name').notNull(),
     kind: text('kind', { enum: ['openai', 'workers-ai'] }).notNull(),
     baseUrl: text('base_url'),
-    models: text('models', { mode: 'json' }).$type<Record<string, { model: string; inputCostPer1M?: number; outputCostPer1M?: number }>>().notNull(),
+    models: text('models', { mode: 'json' })
+      .$type<Record<string, { model: string; inputCostPer1M?: number; outputCostPer1M?: number }>>()
+      .notNull(),
     apiKeyEnc: text('api_key_enc'),
     keyHint: text('key_hint'),
     createdBy: text('created_by').notNull(),
@@ -233,7 +261,9 @@ export const eventOutbox = sqliteTable(
   'event_outbox',
   {
     id: text('id').primaryKey(),
-    tenantId: text('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
     type: text('type').notNull(),
     occurredAt: text('occurred_at').notNull(),
     data: text('data', { mode: 'json' }).$type<Record<string, unknown>>().notNull(),
@@ -248,7 +278,9 @@ export const webhookEndpoints = sqliteTable(
   'webhook_endpoints',
   {
     id: text('id').primaryKey(),
-    tenantId: text('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
     url: text('url').notNull(),
     description: text('description'),
     eventTypes: text('event_types', { mode: 'json' }).$type<string[]>().notNull(),
@@ -274,8 +306,12 @@ export const webhookDeliveries = sqliteTable(
   'webhook_deliveries',
   {
     id: text('id').primaryKey(),
-    tenantId: text('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
-    endpointId: text('endpoint_id').notNull().references(() => webhookEndpoints.id, { onDelete: 'cascade' }),
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    endpointId: text('endpoint_id')
+      .notNull()
+      .references(() => webhookEndpoints.id, { onDelete: 'cascade' }),
     eventId: text('event_id').notNull(),
     eventType: text('event_type').notNull(),
     sequence: integer('sequence').notNull(),
@@ -304,9 +340,13 @@ export const webhookDeliveries = sqliteTable(
 export const webhookAttempts = sqliteTable(
   'webhook_attempts',
   {
-    deliveryId: text('delivery_id').notNull().references(() => webhookDeliveries.id, { onDelete: 'cascade' }),
+    deliveryId: text('delivery_id')
+      .notNull()
+      .references(() => webhookDeliveries.id, { onDelete: 'cascade' }),
     attempt: integer('attempt').notNull(),
-    tenantId: text('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
     trigger: text('trigger', { enum: ['auto', 'retry', 'manual', 'recover', 'test'] }).notNull(),
     startedAt: text('started_at').notNull(),
     durationMs: integer('duration_ms').notNull(),
@@ -342,7 +382,9 @@ export const tools = sqliteTable(
   'tools',
   {
     id: text('id').primaryKey(),
-    tenantId: text('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
     name: text('name').notNull(),
     description: text('description').notNull().default(''),
     /** The newest version; `invoke` without a version runs it. */
@@ -358,9 +400,13 @@ export const tools = sqliteTable(
 export const toolVersions = sqliteTable(
   'tool_versions',
   {
-    toolId: text('tool_id').notNull().references(() => tools.id, { onDelete: 'cascade' }),
+    toolId: text('tool_id')
+      .notNull()
+      .references(() => tools.id, { onDelete: 'cascade' }),
     version: integer('version').notNull(),
-    tenantId: text('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
     runtime: text('runtime', { enum: ['node', 'python3'] }).notNull(),
     code: text('code').notNull(),
     inputSchema: text('input_schema', { mode: 'json' }).$type<StoredJsonSchema>().notNull(),
@@ -382,11 +428,15 @@ export const toolInvocations = sqliteTable(
   'tool_invocations',
   {
     id: text('id').primaryKey(),
-    tenantId: text('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
     toolId: text('tool_id').notNull(),
     version: integer('version').notNull(),
     source: text('source', { enum: ['api', 'flow'] }).notNull(),
-    outcome: text('outcome', { enum: ['ok', 'timeout', 'memory_limit', 'exit_nonzero', 'invalid_output', 'sandbox_error', 'invalid_input'] }).notNull(),
+    outcome: text('outcome', {
+      enum: ['ok', 'timeout', 'memory_limit', 'exit_nonzero', 'invalid_output', 'sandbox_error', 'invalid_input'],
+    }).notNull(),
     durationMs: integer('duration_ms').notNull(),
     inputBytes: integer('input_bytes').notNull(),
     outputBytes: integer('output_bytes').notNull(),

@@ -22,7 +22,11 @@ export class TenantScope {
   }
 
   select<T extends TenantTable>(table: T, where?: SQL) {
-    return this.db.select().from(table as SQLiteTable).where(this.where(table, where)).$dynamic();
+    return this.db
+      .select()
+      .from(table as SQLiteTable)
+      .where(this.where(table, where))
+      .$dynamic();
   }
 
   insert<T extends TenantTable>(table: T, values: Omit<T['$inferInsert'], 'tenantId'>) {

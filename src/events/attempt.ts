@@ -15,16 +15,16 @@
  */
 import { and, eq, isNotNull, isNull, lt, or, sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
-import { isDeployed, type Config } from '../config';
-import { getDb, type Db } from '../db/client';
+import { type Config, isDeployed } from '../config';
+import { type Db, getDb } from '../db/client';
 import { webhookAttempts, webhookDeliveries, webhookEndpoints } from '../db/schema';
+import { checkTarget } from '../lib/targets';
 import type { DeliveryJob } from '../queue/messages';
-import { controlEvent, forwardEvents, outboxInsertWhere, type ControlEvent } from './outbox';
-import { postWebhook, type HttpResult } from './http';
+import { type HttpResult, postWebhook } from './http';
+import { type ControlEvent, controlEvent, forwardEvents, outboxInsertWhere } from './outbox';
 import { outcomeOf, parseRetryAfter, shouldDisable } from './retry';
 import { open } from './secret-box';
 import { signatureHeaders } from './signing';
-import { checkTarget } from '../lib/targets';
 
 /** Longer than the request timeout: a lease that outlives it means the attempt's Worker died. */
 export const LEASE_MS = 60_000;
@@ -75,7 +75,11 @@ export async function runAttempt(env: Env, config: Config, job: DeliveryJob, now
   const db = getDb(env.DB);
   const d = await claim(db, job, now);
   if (!d) return { ran: false };
-  const ep = await db.select().from(webhookEndpoints).where(and(eq(webhookEndpoints.id, d.endpointId), eq(webhookEndpoints.tenantId, d.tenantId))).get();
+  const ep = await db
+    .select()
+    .from(webhookEndpoints)
+    .where(and(eq(webhookEndpoints.id, d.endpointId), eq(webhookEndpoints.tenantId, d.tenantId)))
+    .get();
   const record = await sendAttempt(config, db, job, d, ep, now);
   await commitAttempts(env, db, [record]);
   return record.result;
@@ -94,28 +98,40 @@ export interface AttemptRecord {
  * what to record; `commitAttempts` writes it. The fan-out sends a lane of first attempts and
  * commits them together (one D1 round trip per lane instead of one per event).
  */
-export async function sendAttempt(config: Config, db: Db, job: DeliveryJob, d: Delivery, ep: Endpoint | undefined, now = Date.now()): Promise<AttemptRecord> {
+export async function sendAttempt(
+  config: Config,
+  db: Db,
+  job: DeliveryJob,
+  d: Delivery,
+  ep: Endpoint | undefined,
+  now = Date.now(),
+): Promise<AttemptRecord> {
   const http: HttpResult = ep?.enabled
     ? await send(config, ep, d, now)
     : { status: null, retryAfter: null, excerpt: null, error: 'endpoint disabled', durationMs: 0 };
   const done = Date.now();
   const stamp = new Date(done).toISOString();
-  const outcome = ep?.enabled ? outcomeOf(http.status, job.attempt - d.roundStart, parseRetryAfter(http.retryAfter, done)) : ({ kind: 'exhausted' } as const);
+  const outcome = ep?.enabled
+    ? outcomeOf(http.status, job.attempt - d.roundStart, parseRetryAfter(http.retryAfter, done))
+    : ({ kind: 'exhausted' } as const);
   const status: Delivery['status'] = outcome.kind === 'success' ? 'succeeded' : outcome.kind === 'retry' ? 'pending' : 'failed';
   const nextAttemptAt = outcome.kind === 'retry' ? new Date(done + outcome.delayS * 1000).toISOString() : null;
 
   const stmts: BatchItem<'sqlite'>[] = [
-    db.insert(webhookAttempts).values({
-      deliveryId: d.id,
-      attempt: job.attempt,
-      tenantId: d.tenantId,
-      trigger: job.trigger,
-      startedAt: new Date(now).toISOString(),
-      durationMs: http.durationMs,
-      statusCode: http.status,
-      error: http.error,
-      responseExcerpt: http.excerpt,
-    }).onConflictDoNothing(),
+    db
+      .insert(webhookAttempts)
+      .values({
+        deliveryId: d.id,
+        attempt: job.attempt,
+        tenantId: d.tenantId,
+        trigger: job.trigger,
+        startedAt: new Date(now).toISOString(),
+        durationMs: http.durationMs,
+        statusCode: http.status,
+        error: http.error,
+        responseExcerpt: http.excerpt,
+      })
+      .onConflictDoNothing(),
     db
       .update(webhookDeliveries)
       .set({ status, nextAttemptAt, leaseUntil: null, lastStatusCode: http.status, lastError: http.error, updatedAt: stamp })
@@ -123,7 +139,8 @@ export async function sendAttempt(config: Config, db: Db, job: DeliveryJob, d: D
   ];
   let disabledEvent: ControlEvent | null = null;
   if (ep?.enabled && outcome.kind === 'success') {
-    if (ep.failingSince !== null || ep.exhaustedInRow !== 0) stmts.push(db.update(webhookEndpoints).set({ failingSince: null, exhaustedInRow: 0 }).where(eq(webhookEndpoints.id, ep.id)));
+    if (ep.failingSince !== null || ep.exhaustedInRow !== 0)
+      stmts.push(db.update(webhookEndpoints).set({ failingSince: null, exhaustedInRow: 0 }).where(eq(webhookEndpoints.id, ep.id)));
     ep.failingSince = null;
     ep.exhaustedInRow = 0;
   } else if (ep?.enabled) {
@@ -132,7 +149,10 @@ export async function sendAttempt(config: Config, db: Db, job: DeliveryJob, d: D
     stmts.push(
       db
         .update(webhookEndpoints)
-        .set({ failingSince: sql`COALESCE(${webhookEndpoints.failingSince}, ${stamp})`, exhaustedInRow: sql`${webhookEndpoints.exhaustedInRow} + ${outcome.kind === 'exhausted' ? 1 : 0}` })
+        .set({
+          failingSince: sql`COALESCE(${webhookEndpoints.failingSince}, ${stamp})`,
+          exhaustedInRow: sql`${webhookEndpoints.exhaustedInRow} + ${outcome.kind === 'exhausted' ? 1 : 0}`,
+        })
         .where(eq(webhookEndpoints.id, ep.id)),
     );
     // Keep the caller's copy current: the fan-out reuses it for the endpoint's next delivery.
@@ -140,17 +160,32 @@ export async function sendAttempt(config: Config, db: Db, job: DeliveryJob, d: D
     ep.failingSince = failingSince;
     const reason = outcome.kind === 'gone' ? 'gone' : shouldDisable(exhaustedInRow, failingSince, done) ? 'failing' : null;
     if (reason) {
-      disabledEvent = controlEvent(ep.tenantId, 'webhook_endpoint.disabled', { endpointId: ep.id, url: ep.url, reason, lastStatusCode: http.status, lastError: http.error }, new Date(done));
+      disabledEvent = controlEvent(
+        ep.tenantId,
+        'webhook_endpoint.disabled',
+        { endpointId: ep.id, url: ep.url, reason, lastStatusCode: http.status, lastError: http.error },
+        new Date(done),
+      );
       stmts.push(
-        db.update(webhookEndpoints).set({ enabled: false, disabledReason: reason, disabledAt: stamp, updatedAt: stamp }).where(and(eq(webhookEndpoints.id, ep.id), eq(webhookEndpoints.enabled, true))),
-        outboxInsertWhere(db, disabledEvent, sql`EXISTS (SELECT 1 FROM webhook_endpoints WHERE id = ${ep.id} AND enabled = 0 AND disabled_at = ${stamp})`),
+        db
+          .update(webhookEndpoints)
+          .set({ enabled: false, disabledReason: reason, disabledAt: stamp, updatedAt: stamp })
+          .where(and(eq(webhookEndpoints.id, ep.id), eq(webhookEndpoints.enabled, true))),
+        outboxInsertWhere(
+          db,
+          disabledEvent,
+          sql`EXISTS (SELECT 1 FROM webhook_endpoints WHERE id = ${ep.id} AND enabled = 0 AND disabled_at = ${stamp})`,
+        ),
       );
     }
   }
   if (disabledEvent) ep!.enabled = false;
   return {
     stmts,
-    retry: outcome.kind === 'retry' ? { job: { kind: 'webhook_attempt', deliveryId: d.id, attempt: job.attempt + 1, trigger: 'retry' }, delayS: outcome.delayS } : null,
+    retry:
+      outcome.kind === 'retry'
+        ? { job: { kind: 'webhook_attempt', deliveryId: d.id, attempt: job.attempt + 1, trigger: 'retry' }, delayS: outcome.delayS }
+        : null,
     disabledEvent,
     result: { ran: true, status, statusCode: http.status, disabled: disabledEvent !== null },
   };
@@ -161,7 +196,9 @@ export async function commitAttempts(env: Env, db: Db, records: readonly Attempt
   const stmts = records.flatMap((r) => r.stmts);
   if (stmts.length === 0) return;
   await db.batch(stmts as [BatchItem<'sqlite'>, ...BatchItem<'sqlite'>[]]);
-  const retries = records.flatMap((r) => (r.retry ? [{ body: r.retry.job, delaySeconds: r.retry.delayS, contentType: 'json' as const }] : []));
+  const retries = records.flatMap((r) =>
+    r.retry ? [{ body: r.retry.job, delaySeconds: r.retry.delayS, contentType: 'json' as const }] : [],
+  );
   // If these sends are lost, the sweeper re-enqueues the deliveries once next_attempt_at is overdue.
   if (retries.length > 0) await env.EVENTS.sendBatch(retries).catch(() => undefined);
   const disabled = records.flatMap((r) => (r.disabledEvent ? [r.disabledEvent] : []));

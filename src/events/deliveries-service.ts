@@ -28,24 +28,54 @@ function deliveryView(d: Delivery, attempts: Attempt[]) {
     lastError: d.lastError,
     createdAt: d.createdAt,
     updatedAt: d.updatedAt,
-    attemptLog: attempts.map((a) => ({ attempt: a.attempt, trigger: a.trigger, startedAt: a.startedAt, durationMs: a.durationMs, statusCode: a.statusCode, error: a.error, responseExcerpt: a.responseExcerpt })),
+    attemptLog: attempts.map((a) => ({
+      attempt: a.attempt,
+      trigger: a.trigger,
+      startedAt: a.startedAt,
+      durationMs: a.durationMs,
+      statusCode: a.statusCode,
+      error: a.error,
+      responseExcerpt: a.responseExcerpt,
+    })),
   };
 }
 
 async function withAttempts(call: TenantCall, rows: Delivery[]) {
   if (rows.length === 0) return [];
   const attempts = (await call.scope
-    .select(webhookAttempts, inArray(webhookAttempts.deliveryId, rows.map((r) => r.id)))
+    .select(
+      webhookAttempts,
+      inArray(
+        webhookAttempts.deliveryId,
+        rows.map((r) => r.id),
+      ),
+    )
     .orderBy(asc(webhookAttempts.deliveryId), asc(webhookAttempts.attempt))
     .all()) as Attempt[];
-  return rows.map((r) => deliveryView(r, attempts.filter((a) => a.deliveryId === r.id)));
+  return rows.map((r) =>
+    deliveryView(
+      r,
+      attempts.filter((a) => a.deliveryId === r.id),
+    ),
+  );
 }
 
-export async function listDeliveries(call: TenantCall, endpointId: string, q: { status?: Delivery['status'] | undefined; limit: number; cursor?: string | undefined }) {
+export async function listDeliveries(
+  call: TenantCall,
+  endpointId: string,
+  q: { status?: Delivery['status'] | undefined; limit: number; cursor?: string | undefined },
+) {
   await loadEndpoint(call, endpointId);
   const after = decodeCursor(q.cursor);
   const rows = (await call.scope
-    .select(webhookDeliveries, and(eq(webhookDeliveries.endpointId, endpointId), q.status ? eq(webhookDeliveries.status, q.status) : undefined, after ? lt(webhookDeliveries.id, after) : undefined))
+    .select(
+      webhookDeliveries,
+      and(
+        eq(webhookDeliveries.endpointId, endpointId),
+        q.status ? eq(webhookDeliveries.status, q.status) : undefined,
+        after ? lt(webhookDeliveries.id, after) : undefined,
+      ),
+    )
     .orderBy(desc(webhookDeliveries.id))
     .limit(q.limit + 1)
     .all()) as Delivery[];
@@ -55,7 +85,9 @@ export async function listDeliveries(call: TenantCall, endpointId: string, q: { 
 
 async function loadDelivery(call: TenantCall, endpointId: string, deliveryId: string): Promise<Delivery> {
   await loadEndpoint(call, endpointId);
-  const row = (await call.scope.select(webhookDeliveries, and(eq(webhookDeliveries.id, deliveryId), eq(webhookDeliveries.endpointId, endpointId))).get()) as Delivery | undefined;
+  const row = (await call.scope
+    .select(webhookDeliveries, and(eq(webhookDeliveries.id, deliveryId), eq(webhookDeliveries.endpointId, endpointId)))
+    .get()) as Delivery | undefined;
   if (!row) throw new AppError('not_found', `Delivery ${deliveryId} not found.`);
   return row;
 }
@@ -67,7 +99,8 @@ export async function getDelivery(call: TenantCall, endpointId: string, delivery
 
 async function assertEnabled(call: TenantCall, endpointId: string): Promise<void> {
   const ep = await loadEndpoint(call, endpointId);
-  if (!ep.enabled) throw new AppError('conflict', `Webhook ${endpointId} is disabled; re-enable it (PATCH {"enabled": true}) before resending.`);
+  if (!ep.enabled)
+    throw new AppError('conflict', `Webhook ${endpointId} is disabled; re-enable it (PATCH {"enabled": true}) before resending.`);
 }
 
 /**
@@ -80,10 +113,19 @@ async function restart(call: TenantCall, env: Env, ids: string[], trigger: Deliv
   const rows = await call.db
     .update(webhookDeliveries)
     .set({ status: 'pending', roundStart: sql`${webhookDeliveries.attempts}`, nextAttemptAt: stamp, leaseUntil: null, updatedAt: stamp })
-    .where(call.scope.where(webhookDeliveries, inArray(webhookDeliveries.id, ids), or(isNull(webhookDeliveries.leaseUntil), lt(webhookDeliveries.leaseUntil, stamp))))
+    .where(
+      call.scope.where(
+        webhookDeliveries,
+        inArray(webhookDeliveries.id, ids),
+        or(isNull(webhookDeliveries.leaseUntil), lt(webhookDeliveries.leaseUntil, stamp)),
+      ),
+    )
     .returning({ id: webhookDeliveries.id, attempts: webhookDeliveries.attempts })
     .all();
-  const jobs = rows.map((r) => ({ body: { kind: 'webhook_attempt', deliveryId: r.id, attempt: r.attempts + 1, trigger } satisfies DeliveryJob, contentType: 'json' as const }));
+  const jobs = rows.map((r) => ({
+    body: { kind: 'webhook_attempt', deliveryId: r.id, attempt: r.attempts + 1, trigger } satisfies DeliveryJob,
+    contentType: 'json' as const,
+  }));
   // If a send is lost, the sweeper re-enqueues the delivery (next_attempt_at is now).
   for (let i = 0; i < jobs.length; i += 100) await env.EVENTS.sendBatch(jobs.slice(i, i + 100));
   return rows.map((r) => r.id);
@@ -105,12 +147,27 @@ export async function recoverDeliveries(call: TenantCall, env: Env, endpointId: 
   const failed = await call.db
     .select({ id: webhookDeliveries.id })
     .from(webhookDeliveries)
-    .where(call.scope.where(webhookDeliveries, eq(webhookDeliveries.endpointId, endpointId), eq(webhookDeliveries.status, 'failed'), gte(webhookDeliveries.id, from)))
+    .where(
+      call.scope.where(
+        webhookDeliveries,
+        eq(webhookDeliveries.endpointId, endpointId),
+        eq(webhookDeliveries.status, 'failed'),
+        gte(webhookDeliveries.id, from),
+      ),
+    )
     .orderBy(asc(webhookDeliveries.id))
     .limit(RECOVER_LIMIT)
     .all();
   const restarted = [];
-  for (let i = 0; i < failed.length; i += 90) restarted.push(...(await restart(call, env, failed.slice(i, i + 90).map((f) => f.id), 'recover')));
+  for (let i = 0; i < failed.length; i += 90)
+    restarted.push(
+      ...(await restart(
+        call,
+        env,
+        failed.slice(i, i + 90).map((f) => f.id),
+        'recover',
+      )),
+    );
   return { recovered: restarted.length };
 }
 
@@ -118,10 +175,27 @@ export async function recoverDeliveries(call: TenantCall, env: Env, endpointId: 
 export async function sendTestEvent(call: TenantCall, env: Env, endpointId: string) {
   await assertEnabled(call, endpointId);
   const now = call.now;
-  const event = { id: newId('evt', now.getTime()), type: 'webhook.test', tenantId: call.scope.tenantId, occurredAt: now.toISOString(), sequence: 0, data: { message: 'Test event from Edgecrew', endpointId } };
+  const event = {
+    id: newId('evt', now.getTime()),
+    type: 'webhook.test',
+    tenantId: call.scope.tenantId,
+    occurredAt: now.toISOString(),
+    sequence: 0,
+    data: { message: 'Test event from Edgecrew', endpointId },
+  };
   const id = newId('dlv', now.getTime());
   await call.scope
-    .insert(webhookDeliveries, { id, endpointId, eventId: event.id, eventType: event.type, sequence: 0, payload: payloadOf(event), status: 'pending', nextAttemptAt: now.toISOString(), updatedAt: now.toISOString() })
+    .insert(webhookDeliveries, {
+      id,
+      endpointId,
+      eventId: event.id,
+      eventType: event.type,
+      sequence: 0,
+      payload: payloadOf(event),
+      status: 'pending',
+      nextAttemptAt: now.toISOString(),
+      updatedAt: now.toISOString(),
+    })
     .run();
   await env.EVENTS.send({ kind: 'webhook_attempt', deliveryId: id, attempt: 1, trigger: 'test' } satisfies DeliveryJob);
   return getDelivery(call, endpointId, id);

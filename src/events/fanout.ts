@@ -20,14 +20,27 @@ const INSERTS_PER_BATCH = 100;
 
 /** The JSON body every endpoint receives for `event` (Standard Webhooks payload shape plus our envelope fields). */
 export function payloadOf(event: EventMessage): string {
-  return JSON.stringify({ id: event.id, type: event.type, timestamp: event.occurredAt, tenantId: event.tenantId, sequence: event.sequence, data: event.data });
+  return JSON.stringify({
+    id: event.id,
+    type: event.type,
+    timestamp: event.occurredAt,
+    tenantId: event.tenantId,
+    sequence: event.sequence,
+    data: event.data,
+  });
 }
 
 /**
  * Creates the deliveries for `events` (one tenant's, in sequence order) and makes
  * their first attempts: in sequence order per endpoint, endpoints in parallel.
  */
-export async function fanOut(env: Env, config: Config, tenantId: string, events: readonly EventMessage[], now = Date.now()): Promise<number> {
+export async function fanOut(
+  env: Env,
+  config: Config,
+  tenantId: string,
+  events: readonly EventMessage[],
+  now = Date.now(),
+): Promise<number> {
   const db = getDb(env.DB);
   const endpoints = await db
     .select()
@@ -75,12 +88,16 @@ export async function fanOut(env: Env, config: Config, tenantId: string, events:
 
   const byEndpoint = new Map<string, typeof created>();
   for (const d of created) byEndpoint.set(d.endpointId, [...(byEndpoint.get(d.endpointId) ?? []), d]);
-  const lanes = [...byEndpoint].map(([id, list]) => ({ ep: endpoints.find((e) => e.id === id)!, list: list.sort((a, b) => a.sequence - b.sequence) }));
+  const lanes = [...byEndpoint].map(([id, list]) => ({
+    ep: endpoints.find((e) => e.id === id)!,
+    list: list.sort((a, b) => a.sequence - b.sequence),
+  }));
   for (let i = 0; i < lanes.length; i += ENDPOINT_CONCURRENCY) {
     await Promise.all(
       lanes.slice(i, i + ENDPOINT_CONCURRENCY).map(async ({ ep, list }) => {
         const records = [];
-        for (const d of list) records.push(await sendAttempt(config, db, { kind: 'webhook_attempt', deliveryId: d.id, attempt: 1, trigger: 'auto' }, d, ep));
+        for (const d of list)
+          records.push(await sendAttempt(config, db, { kind: 'webhook_attempt', deliveryId: d.id, attempt: 1, trigger: 'auto' }, d, ep));
         await commitAttempts(env, db, records);
       }),
     );

@@ -45,7 +45,12 @@ async function readExcerpt(res: Response, max: number): Promise<string> {
   return text;
 }
 
-export async function postWebhook(url: string, headers: Record<string, string>, body: string, timeoutMs = WEBHOOK_TIMEOUT_MS): Promise<HttpResult> {
+export async function postWebhook(
+  url: string,
+  headers: Record<string, string>,
+  body: string,
+  timeoutMs = WEBHOOK_TIMEOUT_MS,
+): Promise<HttpResult> {
   const started = Date.now();
   const signal = AbortSignal.timeout(timeoutMs);
   try {

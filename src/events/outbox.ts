@@ -7,12 +7,13 @@
  * crash in between leaves unmarked rows, which the cron sweeper forwards (the
  * hub ignores ids it has already appended).
  */
-import { tenantHubStub } from '../lib/stubs';
-import { and, inArray, isNull, sql, type SQL } from 'drizzle-orm';
+
+import { and, inArray, isNull, type SQL, sql } from 'drizzle-orm';
 import type { Db } from '../db/client';
 import { getDb } from '../db/client';
 import { eventOutbox } from '../db/schema';
 import { newId } from '../lib/ids';
+import { tenantHubStub } from '../lib/stubs';
 import { createLogger, errorFields } from '../observability/log';
 import type { EventType } from './catalog';
 
@@ -41,7 +42,9 @@ export function outboxInsert(db: Db, ev: ControlEvent) {
 /** Like `outboxInsert`, but only if `condition` holds after the batch's earlier statements (a compare-and-set's mark). */
 export function outboxInsertWhere(db: Db, ev: ControlEvent, condition: SQL) {
   // Column order = the table's: id, tenant_id, type, occurred_at, data, forwarded_at, attempts.
-  return db.insert(eventOutbox).select(sql`SELECT ${ev.id}, ${ev.tenantId}, ${ev.type}, ${ev.occurredAt}, ${JSON.stringify(ev.data)}, NULL, 0 WHERE ${condition}`);
+  return db
+    .insert(eventOutbox)
+    .select(sql`SELECT ${ev.id}, ${ev.tenantId}, ${ev.type}, ${ev.occurredAt}, ${JSON.stringify(ev.data)}, NULL, 0 WHERE ${condition}`);
 }
 
 /**
@@ -49,7 +52,12 @@ export function outboxInsertWhere(db: Db, ev: ControlEvent, condition: SQL) {
  * Never throws: what fails stays unmarked for the sweeper. Returns how many were
  * handed over.
  */
-export async function forwardEvents(env: Env, events: readonly ControlEvent[], now = new Date(), defer?: (p: Promise<unknown>) => void): Promise<number> {
+export async function forwardEvents(
+  env: Env,
+  events: readonly ControlEvent[],
+  now = new Date(),
+  defer?: (p: Promise<unknown>) => void,
+): Promise<number> {
   const byTenant = new Map<string, ControlEvent[]>();
   for (const e of events) byTenant.set(e.tenantId, [...(byTenant.get(e.tenantId) ?? []), e]);
   const db = getDb(env.DB);
@@ -58,11 +66,23 @@ export async function forwardEvents(env: Env, events: readonly ControlEvent[], n
     [...byTenant].map(async ([tenantId, list]) => {
       const ids = list.map((e) => e.id);
       try {
-        await tenantHubStub(env, tenantId).appendEvents(tenantId, list.map((e) => ({ ...e })));
+        await tenantHubStub(env, tenantId).appendEvents(
+          tenantId,
+          list.map((e) => ({ ...e })),
+        );
         forwarded += list.length;
       } catch (err) {
-        createLogger({ handler: 'events' }).warn('event forward failed; the sweeper retries', { tenantId, events: ids, ...errorFields(err) });
-        await db.update(eventOutbox).set({ attempts: sql`${eventOutbox.attempts} + 1` }).where(inArray(eventOutbox.id, ids)).run().catch(() => undefined);
+        createLogger({ handler: 'events' }).warn('event forward failed; the sweeper retries', {
+          tenantId,
+          events: ids,
+          ...errorFields(err),
+        });
+        await db
+          .update(eventOutbox)
+          .set({ attempts: sql`${eventOutbox.attempts} + 1` })
+          .where(inArray(eventOutbox.id, ids))
+          .run()
+          .catch(() => undefined);
         return;
       }
       const mark = db

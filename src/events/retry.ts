@@ -14,11 +14,7 @@ export const DISABLE_AFTER_EXHAUSTED = 5;
 /** …or when it has been failing without a single success for this long. */
 export const DISABLE_AFTER_FAILING_MS = 5 * 24 * 3600_000;
 
-export type AttemptOutcome =
-  | { kind: 'success' }
-  | { kind: 'gone' }
-  | { kind: 'retry'; delayS: number }
-  | { kind: 'exhausted' };
+export type AttemptOutcome = { kind: 'success' } | { kind: 'gone' } | { kind: 'retry'; delayS: number } | { kind: 'exhausted' };
 
 /**
  * What to do after attempt number `inRound` (1-based within the current round)

@@ -26,7 +26,12 @@ export const CreateWebhookBody = z
   .openapi('CreateWebhookRequest');
 
 export const UpdateWebhookBody = z
-  .strictObject({ url: Url.optional(), description: z.string().trim().max(200).nullable().optional(), eventTypes: EventTypes.optional(), enabled: z.boolean().optional() })
+  .strictObject({
+    url: Url.optional(),
+    description: z.string().trim().max(200).nullable().optional(),
+    eventTypes: EventTypes.optional(),
+    enabled: z.boolean().optional(),
+  })
   .openapi('UpdateWebhookRequest');
 
 export const RotateSecretBody = z
@@ -41,7 +46,9 @@ export const RotateSecretBody = z
   })
   .openapi('RotateWebhookSecretRequest');
 
-export const RecoverBody = z.strictObject({ since: z.iso.datetime().openapi({ example: '2026-11-20T00:00:00Z' }) }).openapi('RecoverWebhookRequest');
+export const RecoverBody = z
+  .strictObject({ since: z.iso.datetime().openapi({ example: '2026-11-20T00:00:00Z' }) })
+  .openapi('RecoverWebhookRequest');
 
 export const WebhookSchema = z
   .object({
@@ -53,14 +60,18 @@ export const WebhookSchema = z
     disabledReason: z.enum(['manual', 'gone', 'failing']).nullable(),
     disabledAt: Timestamp.nullable(),
     failingSince: Timestamp.nullable(),
-    previousSecretExpiresAt: Timestamp.nullable().openapi({ description: 'While in the future, deliveries carry a signature with the previous secret too' }),
+    previousSecretExpiresAt: Timestamp.nullable().openapi({
+      description: 'While in the future, deliveries carry a signature with the previous secret too',
+    }),
     createdAt: Timestamp,
     updatedAt: Timestamp,
   })
   .openapi('Webhook');
 
 export const WebhookWithSecretSchema = WebhookSchema.extend({
-  secret: z.string().openapi({ description: 'Signing secret (whsec_…), shown only in this response', example: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' }),
+  secret: z
+    .string()
+    .openapi({ description: 'Signing secret (whsec_…), shown only in this response', example: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' }),
 }).openapi('WebhookWithSecret');
 
 export const AttemptSchema = z
@@ -94,7 +105,10 @@ export const DeliverySchema = z
   .openapi('WebhookDelivery');
 
 export const DeliveryQuery = z.object({
-  status: z.enum(['pending', 'succeeded', 'failed']).optional().openapi({ param: { name: 'status', in: 'query' } }),
+  status: z
+    .enum(['pending', 'succeeded', 'failed'])
+    .optional()
+    .openapi({ param: { name: 'status', in: 'query' } }),
 });
 
 export const RecoverResultSchema = z.object({ recovered: z.number().int() }).openapi('RecoverWebhookResult');

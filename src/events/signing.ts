@@ -29,11 +29,16 @@ export function newSigningSecret(): string {
 async function signOne(secret: string, content: Uint8Array): Promise<string> {
   const raw = fromBase64(secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret);
   const key = await crypto.subtle.importKey('raw', raw, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
-  return 'v1,' + toBase64(new Uint8Array(await crypto.subtle.sign('HMAC', key, content)));
+  return `v1,${toBase64(new Uint8Array(await crypto.subtle.sign('HMAC', key, content)))}`;
 }
 
 /** The three Standard Webhooks headers for `body`, signed with every secret given (current first). */
-export async function signatureHeaders(secrets: readonly string[], id: string, timestampS: number, body: string): Promise<Record<string, string>> {
+export async function signatureHeaders(
+  secrets: readonly string[],
+  id: string,
+  timestampS: number,
+  body: string,
+): Promise<Record<string, string>> {
   const content = new TextEncoder().encode(`${id}.${timestampS}.${body}`);
   const signatures = await Promise.all(secrets.map((s) => signOne(s, content)));
   return { 'webhook-id': id, 'webhook-timestamp': String(timestampS), 'webhook-signature': signatures.join(' ') };

@@ -5,11 +5,12 @@
  * - notifications: creates notifications whose id derives from the event id;
  * - webhooks: delivery rows are unique per (endpoint, event), attempts are compare-and-set.
  */
-import { tenantHubStub } from '../lib/stubs';
+
 import { sql } from 'drizzle-orm';
 import type { Config } from '../config';
 import { getDb } from '../db/client';
 import { consumedEvents } from '../db/schema';
+import { tenantHubStub } from '../lib/stubs';
 import { writeCounter } from '../observability/analytics';
 import type { EventMessage } from '../queue/messages';
 import { fanOut } from './fanout';
@@ -39,7 +40,10 @@ export async function firstSeen(env: Env, ids: readonly string[]): Promise<Set<s
 export const analyticsSink: EventSink = {
   name: 'analytics',
   async handle(_tenantId, events, env, config) {
-    const fresh = await firstSeen(env, events.map((e) => e.id));
+    const fresh = await firstSeen(
+      env,
+      events.map((e) => e.id),
+    );
     for (const e of events) if (fresh.has(e.id)) writeCounter(env.ANALYTICS, 'event', e.tenantId, [e.type, config.ENVIRONMENT]);
   },
 };
@@ -51,9 +55,12 @@ export const notificationSink: EventSink = {
     for (const e of events) {
       if (e.type !== 'webhook_endpoint.disabled') continue;
       const d = e.data as { endpointId?: string; url?: string; reason?: string; lastStatusCode?: number | null };
-      const why = d.reason === 'gone' ? 'it answered 410 Gone' : `its deliveries kept failing${d.lastStatusCode ? ` (last status ${d.lastStatusCode})` : ''}`;
+      const why =
+        d.reason === 'gone'
+          ? 'it answered 410 Gone'
+          : `its deliveries kept failing${d.lastStatusCode ? ` (last status ${d.lastStatusCode})` : ''}`;
       await tenantHubStub(env, tenantId).createSystemNotification(tenantId, {
-        id: 'ntf_' + e.id.slice(e.id.indexOf('_') + 1),
+        id: `ntf_${e.id.slice(e.id.indexOf('_') + 1)}`,
         title: 'Webhook endpoint disabled',
         body: `${d.url ?? d.endpointId} was disabled because ${why}. Fix it, then re-enable it with PATCH /v1/webhooks/${d.endpointId} {"enabled": true} and recover missed deliveries with POST /v1/webhooks/${d.endpointId}/recover.`,
       });

@@ -6,9 +6,9 @@ import type { TenantCall } from '../identity/context';
 import { newId } from '../lib/ids';
 import { decodeCursor, toPage } from '../lib/pagination';
 import { AppError } from '../lib/problem';
+import { checkTarget } from '../lib/targets';
 import { seal } from './secret-box';
 import { newSigningSecret } from './signing';
-import { checkTarget } from '../lib/targets';
 
 export const MAX_ENDPOINTS_PER_TENANT = 20;
 
@@ -24,7 +24,8 @@ export function webhookView(e: Endpoint) {
     disabledReason: e.disabledReason,
     disabledAt: e.disabledAt,
     failingSince: e.failingSince,
-    previousSecretExpiresAt: e.previousSecretExpiresAt && Date.parse(e.previousSecretExpiresAt) > Date.now() ? e.previousSecretExpiresAt : null,
+    previousSecretExpiresAt:
+      e.previousSecretExpiresAt && Date.parse(e.previousSecretExpiresAt) > Date.now() ? e.previousSecretExpiresAt : null,
     createdAt: e.createdAt,
     updatedAt: e.updatedAt,
   };
@@ -55,8 +56,11 @@ export interface CreateWebhookInput {
 export async function createWebhook(call: TenantCall, input: CreateWebhookInput) {
   const { scope, now } = call;
   assertTarget(call, input.url);
-  const [{ n }] = (await call.db.select({ n: count() }).from(webhookEndpoints).where(scope.where(webhookEndpoints)).all()) as [{ n: number }];
-  if (n >= MAX_ENDPOINTS_PER_TENANT) throw new AppError('conflict', `A tenant can have at most ${MAX_ENDPOINTS_PER_TENANT} webhook endpoints.`);
+  const [{ n }] = (await call.db.select({ n: count() }).from(webhookEndpoints).where(scope.where(webhookEndpoints)).all()) as [
+    { n: number },
+  ];
+  if (n >= MAX_ENDPOINTS_PER_TENANT)
+    throw new AppError('conflict', `A tenant can have at most ${MAX_ENDPOINTS_PER_TENANT} webhook endpoints.`);
   const id = newId('whk');
   const secret = newSigningSecret();
   const stamp = now.toISOString();
@@ -108,7 +112,8 @@ export async function updateWebhook(call: TenantCall, id: string, input: UpdateW
   if (input.url !== undefined) set.url = input.url;
   if (input.description !== undefined) set.description = input.description;
   if (input.eventTypes !== undefined) set.eventTypes = [...new Set(input.eventTypes)];
-  if (input.enabled === true && !before.enabled) Object.assign(set, { enabled: true, disabledReason: null, disabledAt: null, failingSince: null, exhaustedInRow: 0 });
+  if (input.enabled === true && !before.enabled)
+    Object.assign(set, { enabled: true, disabledReason: null, disabledAt: null, failingSince: null, exhaustedInRow: 0 });
   if (input.enabled === false && before.enabled) Object.assign(set, { enabled: false, disabledReason: 'manual', disabledAt: stamp });
   await call.scope.update(webhookEndpoints, set, eq(webhookEndpoints.id, id)).run();
   return getWebhook(call, id);

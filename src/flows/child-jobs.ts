@@ -18,8 +18,21 @@ export async function startChildFromQueue(env: Env, job: ChildStartJob): Promise
     await flowRunStub(env, job.parentRunId).childFinished(job.nodeId, job.index, 'failed', null, `flow ${job.flowId} not found`);
     return;
   }
-  const started = await startRun(env, { tenantId: job.tenantId, createdBy: `run:${job.parentRunId}`, version, input: job.input, parent, runId: job.runId });
+  const started = await startRun(env, {
+    tenantId: job.tenantId,
+    createdBy: `run:${job.parentRunId}`,
+    version,
+    input: job.input,
+    parent,
+    runId: job.runId,
+  });
   if ('code' in started) {
-    await flowRunStub(env, job.parentRunId).childFinished(job.nodeId, job.index, 'failed', null, started.errors.map((e) => `${e.path}: ${e.message}`).join('; '));
+    await flowRunStub(env, job.parentRunId).childFinished(
+      job.nodeId,
+      job.index,
+      'failed',
+      null,
+      started.errors.map((e) => `${e.path}: ${e.message}`).join('; '),
+    );
   }
 }

@@ -12,7 +12,12 @@ export const RetrySchema = z
   .strictObject({
     maxAttempts: z.number().int().min(1).max(20).default(1),
     backoffMs: z.number().int().min(0).max(3_600_000).default(1000),
-    maxBackoffMs: z.number().int().min(0).max(24 * 3_600_000).default(60_000),
+    maxBackoffMs: z
+      .number()
+      .int()
+      .min(0)
+      .max(24 * 3_600_000)
+      .default(60_000),
     retryOn: z.array(z.enum(['error', 'timeout', 'network', 'http_5xx', 'http_429', 'provider', 'invalid_output'])).optional(),
   })
   .openapi('RetryPolicy');
@@ -23,16 +28,28 @@ export const NodeSchema = z
     type: z.string().min(1).max(32),
     config: z.record(z.string(), z.unknown()).default({}),
     retry: RetrySchema.optional(),
-    timeoutMs: z.number().int().min(10).max(15 * 60_000).optional(),
+    timeoutMs: z
+      .number()
+      .int()
+      .min(10)
+      .max(15 * 60_000)
+      .optional(),
   })
   .openapi('FlowNode');
 
-export const EdgeSchema = z.strictObject({ from: z.string().min(1), to: z.string().min(1), when: z.string().min(1).max(64).optional() }).openapi('FlowEdge');
+export const EdgeSchema = z
+  .strictObject({ from: z.string().min(1), to: z.string().min(1), when: z.string().min(1).max(64).optional() })
+  .openapi('FlowEdge');
 
 export const PolicySchema = z
   .strictObject({
     onFailure: z.enum(['fail_fast', 'continue']).default('fail_fast'),
-    timeoutMs: z.number().int().min(1000).max(30 * 24 * 3_600_000).default(24 * 3_600_000),
+    timeoutMs: z
+      .number()
+      .int()
+      .min(1000)
+      .max(30 * 24 * 3_600_000)
+      .default(24 * 3_600_000),
     maxParallel: z.number().int().min(1).max(256).default(64),
   })
   .openapi('FlowPolicy');
@@ -61,32 +78,56 @@ export function checkDefinition(def: FlowDefinition): DefinitionProblem[] {
   const problems: DefinitionProblem[] = [];
   const index = new Map<string, number>();
   def.nodes.forEach((n, i) => {
-    if (index.has(n.id)) problems.push({ path: `nodes[${i}].id`, message: `duplicate node id '${n.id}' (first at nodes[${index.get(n.id)}])`, code: 'duplicate_id' });
+    if (index.has(n.id))
+      problems.push({
+        path: `nodes[${i}].id`,
+        message: `duplicate node id '${n.id}' (first at nodes[${index.get(n.id)}])`,
+        code: 'duplicate_id',
+      });
     else index.set(n.id, i);
     const type = NODE_TYPES[n.type];
     if (!type) {
-      problems.push({ path: `nodes[${i}].type`, message: `unknown node type '${n.type}'; known: ${Object.keys(NODE_TYPES).sort().join(', ')}`, code: 'unknown_type' });
+      problems.push({
+        path: `nodes[${i}].type`,
+        message: `unknown node type '${n.type}'; known: ${Object.keys(NODE_TYPES).sort().join(', ')}`,
+        code: 'unknown_type',
+      });
       return;
     }
     const cfg = type.config.safeParse(n.config);
     if (!cfg.success) {
       for (const issue of cfg.error.issues) {
-        problems.push({ path: `nodes[${i}].config${issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('')}`, message: issue.message, code: 'invalid_config' });
+        problems.push({
+          path: `nodes[${i}].config${issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('')}`,
+          message: issue.message,
+          code: 'invalid_config',
+        });
       }
     } else {
       problems.push(...checkExpressions(cfg.data as Record<string, unknown>, `nodes[${i}].config`, n.type));
     }
   });
   def.edges.forEach((e, i) => {
-    if (!index.has(e.from)) problems.push({ path: `edges[${i}].from`, message: `edge from unknown node '${e.from}'`, code: 'dangling_edge' });
+    if (!index.has(e.from))
+      problems.push({ path: `edges[${i}].from`, message: `edge from unknown node '${e.from}'`, code: 'dangling_edge' });
     if (!index.has(e.to)) problems.push({ path: `edges[${i}].to`, message: `edge to unknown node '${e.to}'`, code: 'dangling_edge' });
     if (e.from === e.to) problems.push({ path: `edges[${i}]`, message: `self-loop on '${e.from}'`, code: 'cycle' });
     const src = def.nodes[index.get(e.from) ?? -1];
     if (src && e.when !== undefined) {
-      if (src.type !== 'condition') problems.push({ path: `edges[${i}].when`, message: `only edges leaving a condition node take 'when' ('${e.from}' is ${src.type})`, code: 'invalid_edge' });
+      if (src.type !== 'condition')
+        problems.push({
+          path: `edges[${i}].when`,
+          message: `only edges leaving a condition node take 'when' ('${e.from}' is ${src.type})`,
+          code: 'invalid_edge',
+        });
       else {
         const branches = (src.config.branches as string[] | undefined) ?? DEFAULT_BRANCHES;
-        if (!branches.includes(e.when)) problems.push({ path: `edges[${i}].when`, message: `'${e.when}' is not a branch of '${e.from}' (${branches.join(', ')}); '${e.to}' would be unreachable`, code: 'unreachable' });
+        if (!branches.includes(e.when))
+          problems.push({
+            path: `edges[${i}].when`,
+            message: `'${e.when}' is not a branch of '${e.from}' (${branches.join(', ')}); '${e.to}' would be unreachable`,
+            code: 'unreachable',
+          });
       }
     }
   });
@@ -118,7 +159,9 @@ function checkExpressions(config: Record<string, unknown>, base: string, _type: 
     if (TEMPLATE_FIELDS.has(k)) for (const e of templateExpressions(v)) check(e, `${base}.${k}`);
   }
   const headers = config.headers;
-  if (headers && typeof headers === 'object') for (const [h, v] of Object.entries(headers)) if (typeof v === 'string') for (const e of templateExpressions(v)) check(e, `${base}.headers.${h}`);
+  if (headers && typeof headers === 'object')
+    for (const [h, v] of Object.entries(headers))
+      if (typeof v === 'string') for (const e of templateExpressions(v)) check(e, `${base}.headers.${h}`);
   return out;
 }
 
@@ -145,10 +188,11 @@ export function findCycle(def: Pick<FlowDefinition, 'nodes' | 'edges'>): string[
     state.set(id, 2);
     return null;
   };
-  for (const n of def.nodes) if ((state.get(n.id) ?? 0) === 0) {
-    const c = visit(n.id);
-    if (c) return c;
-  }
+  for (const n of def.nodes)
+    if ((state.get(n.id) ?? 0) === 0) {
+      const c = visit(n.id);
+      if (c) return c;
+    }
   return null;
 }
 

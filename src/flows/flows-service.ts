@@ -5,7 +5,7 @@ import type { TenantCall } from '../identity/context';
 import { newId } from '../lib/ids';
 import { decodeCursor, toPage } from '../lib/pagination';
 import { AppError, pointerOf } from '../lib/problem';
-import { checkDefinition, DefinitionSchema, type DefinitionProblem, type FlowDefinition } from './definition';
+import { checkDefinition, type DefinitionProblem, DefinitionSchema, type FlowDefinition } from './definition';
 
 export interface FlowInput {
   name: string;
@@ -19,7 +19,14 @@ export function validateDefinition(raw: unknown): FlowDefinition {
   const problems: DefinitionProblem[] = parsed.success
     ? checkDefinition(parsed.data)
     : dedupe([
-        ...parsed.error.issues.map((i) => ({ path: i.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, ''), message: i.message, code: i.code })),
+        ...parsed.error.issues.map((i) => ({
+          path: i.path
+            .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+            .join('')
+            .replace(/^\./, ''),
+          message: i.message,
+          code: i.code,
+        })),
         ...looseGraphCheck(raw),
       ]);
   if (problems.length) throw invalidDefinition(problems);
@@ -36,16 +43,26 @@ function looseGraphCheck(raw: unknown): DefinitionProblem[] {
   if (!Array.isArray(r.nodes)) return [];
   const nodes = r.nodes.map((n) => {
     const o = (n && typeof n === 'object' ? n : {}) as Record<string, unknown>;
-    return { id: typeof o.id === 'string' ? o.id : '', type: typeof o.type === 'string' ? o.type : '', config: o.config && typeof o.config === 'object' ? (o.config as Record<string, unknown>) : {} };
+    return {
+      id: typeof o.id === 'string' ? o.id : '',
+      type: typeof o.type === 'string' ? o.type : '',
+      config: o.config && typeof o.config === 'object' ? (o.config as Record<string, unknown>) : {},
+    };
   });
   const edges = (Array.isArray(r.edges) ? r.edges : []).flatMap((e) => {
     const o = (e && typeof e === 'object' ? e : {}) as Record<string, unknown>;
-    return typeof o.from === 'string' && typeof o.to === 'string' ? [{ from: o.from, to: o.to, ...(typeof o.when === 'string' ? { when: o.when } : {}) }] : [];
+    return typeof o.from === 'string' && typeof o.to === 'string'
+      ? [{ from: o.from, to: o.to, ...(typeof o.when === 'string' ? { when: o.when } : {}) }]
+      : [];
   });
   try {
-    return checkDefinition({ input: { type: 'object' }, vars: {}, nodes, edges, policy: { onFailure: 'fail_fast', timeoutMs: 86_400_000, maxParallel: 64 } } as FlowDefinition).filter(
-      (p) => !(p.code === 'unknown_type' && nodes[Number(/nodes\[(\d+)\]/.exec(p.path)?.[1])]?.type === ''),
-    );
+    return checkDefinition({
+      input: { type: 'object' },
+      vars: {},
+      nodes,
+      edges,
+      policy: { onFailure: 'fail_fast', timeoutMs: 86_400_000, maxParallel: 64 },
+    } as FlowDefinition).filter((p) => !(p.code === 'unknown_type' && nodes[Number(/nodes\[(\d+)\]/.exec(p.path)?.[1])]?.type === ''));
   } catch {
     return [];
   }
@@ -53,16 +70,25 @@ function looseGraphCheck(raw: unknown): DefinitionProblem[] {
 
 function dedupe(problems: DefinitionProblem[]): DefinitionProblem[] {
   const seen = new Set<string>();
-  return problems.filter((p) => (seen.has(`${p.path}|${p.message}`) ? false : (seen.add(`${p.path}|${p.message}`), true)));
+  return problems.filter((p) => {
+    const key = `${p.path}|${p.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 function invalidDefinition(problems: DefinitionProblem[]): AppError {
-  return new AppError('validation_failed', `The flow definition has ${problems.length} problem(s): ${problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`, {
-    errors: problems.map((p) => {
-      const path = `definition.${p.path}`.replace(/\.\[/g, '[');
-      return { in: 'body' as const, path, pointer: pointerOf(path), message: p.message, code: p.code };
-    }),
-  });
+  return new AppError(
+    'validation_failed',
+    `The flow definition has ${problems.length} problem(s): ${problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`,
+    {
+      errors: problems.map((p) => {
+        const path = `definition.${p.path}`.replace(/\.\[/g, '[');
+        return { in: 'body' as const, path, pointer: pointerOf(path), message: p.message, code: p.code };
+      }),
+    },
+  );
 }
 
 export function problemsOf(raw: unknown): DefinitionProblem[] {
@@ -70,7 +96,8 @@ export function problemsOf(raw: unknown): DefinitionProblem[] {
     validateDefinition(raw);
     return [];
   } catch (err) {
-    if (err instanceof AppError && err.errors) return err.errors.map((e) => ({ path: e.path.replace(/^definition\./, ''), message: e.message, code: e.code }));
+    if (err instanceof AppError && err.errors)
+      return err.errors.map((e) => ({ path: e.path.replace(/^definition\./, ''), message: e.message, code: e.code }));
     throw err;
   }
 }
@@ -78,7 +105,16 @@ export function problemsOf(raw: unknown): DefinitionProblem[] {
 type FlowRow = typeof flows.$inferSelect;
 
 function view(f: FlowRow, definition?: FlowDefinition) {
-  return { id: f.id, name: f.name, description: f.description, version: f.latestVersion, createdBy: f.createdBy, createdAt: f.createdAt, updatedAt: f.updatedAt, ...(definition ? { definition } : {}) };
+  return {
+    id: f.id,
+    name: f.name,
+    description: f.description,
+    version: f.latestVersion,
+    createdBy: f.createdBy,
+    createdAt: f.createdAt,
+    updatedAt: f.updatedAt,
+    ...(definition ? { definition } : {}),
+  };
 }
 
 async function row(call: TenantCall, id: string): Promise<FlowRow> {
@@ -92,8 +128,22 @@ export async function createFlow(call: TenantCall, input: FlowInput) {
   const id = newId('flw');
   const at = call.now.toISOString();
   await call.db.batch([
-    call.scope.insert(flows, { id, name: input.name, description: input.description ?? null, latestVersion: 1, createdBy: call.auth.actorId, createdAt: at, updatedAt: at }),
-    call.scope.insert(flowVersions, { flowId: id, version: 1, definition: definition as unknown as Record<string, unknown>, createdBy: call.auth.actorId, createdAt: at }),
+    call.scope.insert(flows, {
+      id,
+      name: input.name,
+      description: input.description ?? null,
+      latestVersion: 1,
+      createdBy: call.auth.actorId,
+      createdAt: at,
+      updatedAt: at,
+    }),
+    call.scope.insert(flowVersions, {
+      flowId: id,
+      version: 1,
+      definition: definition as unknown as Record<string, unknown>,
+      createdBy: call.auth.actorId,
+      createdAt: at,
+    }),
   ]);
   return view(await row(call, id), definition);
 }
@@ -104,35 +154,60 @@ export async function putFlow(call: TenantCall, id: string, input: FlowInput) {
   const definition = validateDefinition(input.definition);
   const version = current.latestVersion + 1;
   const at = call.now.toISOString();
-  const [claimed] = await call.db.batch([
-    call.scope.update(flows, { latestVersion: version, name: input.name, description: input.description ?? null, updatedAt: at }, and(eq(flows.id, id), eq(flows.latestVersion, current.latestVersion))),
-    call.scope.insert(flowVersions, { flowId: id, version, definition: definition as unknown as Record<string, unknown>, createdBy: call.auth.actorId, createdAt: at }),
-  ]).catch((err: unknown) => {
-    if (/UNIQUE|PRIMARY KEY/i.test(String((err as Error)?.message) + String((err as { cause?: unknown })?.cause))) throw new AppError('conflict', `Flow ${id} was changed concurrently; retry.`);
-    throw err;
-  });
+  const [claimed] = await call.db
+    .batch([
+      call.scope.update(
+        flows,
+        { latestVersion: version, name: input.name, description: input.description ?? null, updatedAt: at },
+        and(eq(flows.id, id), eq(flows.latestVersion, current.latestVersion)),
+      ),
+      call.scope.insert(flowVersions, {
+        flowId: id,
+        version,
+        definition: definition as unknown as Record<string, unknown>,
+        createdBy: call.auth.actorId,
+        createdAt: at,
+      }),
+    ])
+    .catch((err: unknown) => {
+      if (/UNIQUE|PRIMARY KEY/i.test(String((err as Error)?.message) + String((err as { cause?: unknown })?.cause)))
+        throw new AppError('conflict', `Flow ${id} was changed concurrently; retry.`);
+      throw err;
+    });
   if (claimed.meta.changes !== 1) throw new AppError('conflict', `Flow ${id} was changed concurrently; retry.`);
   return view(await row(call, id), definition);
 }
 
 export async function getFlow(call: TenantCall, id: string, version?: number) {
   const f = await row(call, id);
-  const v = (await call.scope.select(flowVersions, and(eq(flowVersions.flowId, id), eq(flowVersions.version, version ?? f.latestVersion))).get()) as typeof flowVersions.$inferSelect | undefined;
+  const v = (await call.scope
+    .select(flowVersions, and(eq(flowVersions.flowId, id), eq(flowVersions.version, version ?? f.latestVersion)))
+    .get()) as typeof flowVersions.$inferSelect | undefined;
   if (!v) throw new AppError('not_found', `Flow ${id} has no version ${version}.`);
   return { ...view(f, v.definition as unknown as FlowDefinition), version: v.version, latestVersion: f.latestVersion };
 }
 
 export async function listFlows(call: TenantCall, limit: number, cursor?: string) {
   const after = decodeCursor(cursor);
-  const rows = (await call.scope.select(flows, and(isNull(flows.deletedAt), after ? lt(flows.id, after) : undefined)).orderBy(desc(flows.id)).limit(limit + 1).all()) as FlowRow[];
+  const rows = (await call.scope
+    .select(flows, and(isNull(flows.deletedAt), after ? lt(flows.id, after) : undefined))
+    .orderBy(desc(flows.id))
+    .limit(limit + 1)
+    .all()) as FlowRow[];
   const page = toPage(rows, limit, (r) => r.id);
   return { data: page.data.map((f) => view(f)), nextCursor: page.nextCursor };
 }
 
 export async function listVersions(call: TenantCall, id: string) {
   await row(call, id);
-  const rows = (await call.scope.select(flowVersions, eq(flowVersions.flowId, id)).orderBy(desc(flowVersions.version)).all()) as (typeof flowVersions.$inferSelect)[];
-  return { data: rows.map((v) => ({ version: v.version, createdBy: v.createdBy, createdAt: v.createdAt, definition: v.definition })), nextCursor: null };
+  const rows = (await call.scope
+    .select(flowVersions, eq(flowVersions.flowId, id))
+    .orderBy(desc(flowVersions.version))
+    .all()) as (typeof flowVersions.$inferSelect)[];
+  return {
+    data: rows.map((v) => ({ version: v.version, createdBy: v.createdBy, createdAt: v.createdAt, definition: v.definition })),
+    nextCursor: null,
+  };
 }
 
 /** Soft delete: existing runs keep their pinned version; new runs are refused. */

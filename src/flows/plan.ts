@@ -44,7 +44,7 @@ export function plan(def: Pick<FlowDefinition, 'nodes' | 'edges'>, states: Map<s
     changed = false;
     for (const n of def.nodes) {
       const s = effective.get(n.id);
-      if (!s || s.status !== 'pending' || skip.includes(n.id)) continue;
+      if (s?.status !== 'pending' || skip.includes(n.id)) continue;
       const edges = incoming.get(n.id) ?? [];
       let unresolved = false;
       let active = edges.length === 0;

@@ -1,10 +1,12 @@
 /** Worker-side run verbs: tenant checks in D1, then the run's FlowRun object does the work. */
-import { tenantHubStub, flowRunStub } from '../lib/stubs';
+
 import { and, desc, eq, lt } from 'drizzle-orm';
 import { runs } from '../db/schema';
 import type { TenantCall } from '../identity/context';
 import { decodeCursor, toPage } from '../lib/pagination';
 import { AppError, pointerOf } from '../lib/problem';
+import { unwrap } from '../lib/result';
+import { flowRunStub, tenantHubStub } from '../lib/stubs';
 import { ancestors } from './plan';
 import type { RunView } from './run-model';
 import { loadVersion, startRun, tenantRunLimit } from './runs-service';
@@ -18,9 +20,13 @@ async function runRow(call: TenantCall, id: string): Promise<RunRow> {
 }
 
 function inputProblem(errors: Array<{ path: string; message: string; code: string }>): AppError {
-  return new AppError('validation_failed', `The run input does not match the flow's input schema: ${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`, {
-    errors: errors.map((e) => ({ in: 'body' as const, path: e.path, pointer: pointerOf(e.path), message: e.message, code: e.code })),
-  });
+  return new AppError(
+    'validation_failed',
+    `The run input does not match the flow's input schema: ${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`,
+    {
+      errors: errors.map((e) => ({ in: 'body' as const, path: e.path, pointer: pointerOf(e.path), message: e.message, code: e.code })),
+    },
+  );
 }
 
 export async function createRun(call: TenantCall, env: Env, flowId: string, input: unknown, version?: number) {
@@ -45,37 +51,52 @@ export async function getRun(call: TenantCall, env: Env, id: string): Promise<Ru
   return view;
 }
 
-export async function listRuns(call: TenantCall, filter: { status?: RunRow['status'] | undefined; flowId?: string | undefined; limit: number; cursor?: string | undefined }) {
+export async function listRuns(
+  call: TenantCall,
+  filter: { status?: RunRow['status'] | undefined; flowId?: string | undefined; limit: number; cursor?: string | undefined },
+) {
   const after = decodeCursor(filter.cursor);
   const rows = (await call.scope
-    .select(runs, and(filter.status ? eq(runs.status, filter.status) : undefined, filter.flowId ? eq(runs.flowId, filter.flowId) : undefined, after ? lt(runs.id, after) : undefined))
+    .select(
+      runs,
+      and(
+        filter.status ? eq(runs.status, filter.status) : undefined,
+        filter.flowId ? eq(runs.flowId, filter.flowId) : undefined,
+        after ? lt(runs.id, after) : undefined,
+      ),
+    )
     .orderBy(desc(runs.id))
     .limit(filter.limit + 1)
     .all()) as RunRow[];
   const page = toPage(rows, filter.limit, (r) => r.id);
   return {
     data: page.data.map((r) => ({
-      id: r.id, flowId: r.flowId, flowVersion: r.flowVersion, status: r.status, parentRunId: r.parentRunId, rerunOf: r.rerunOf, createdBy: r.createdBy,
-      createdAt: r.createdAt, startedAt: r.startedAt, finishedAt: r.finishedAt, durationMs: r.durationMs,
-      usage: { inputTokens: r.inputTokens, outputTokens: r.outputTokens, costUsd: r.costUsd }, error: r.error,
+      id: r.id,
+      flowId: r.flowId,
+      flowVersion: r.flowVersion,
+      status: r.status,
+      parentRunId: r.parentRunId,
+      rerunOf: r.rerunOf,
+      createdBy: r.createdBy,
+      createdAt: r.createdAt,
+      startedAt: r.startedAt,
+      finishedAt: r.finishedAt,
+      durationMs: r.durationMs,
+      usage: { inputTokens: r.inputTokens, outputTokens: r.outputTokens, costUsd: r.costUsd },
+      error: r.error,
     })),
     nextCursor: page.nextCursor,
   };
 }
 
-function unwrapRun<T>(r: { ok: true; value: T } | { ok: false; code: 'not_found' | 'conflict' | 'validation_failed'; detail: string }): T {
-  if (r.ok) return r.value;
-  throw new AppError(r.code, r.detail);
-}
-
 export async function cancelRun(call: TenantCall, env: Env, id: string, reason?: string) {
   await runRow(call, id);
-  return unwrapRun(await flowRunStub(env, id).cancel(reason)) as unknown as RunView;
+  return unwrap(await flowRunStub(env, id).cancel(reason)) as unknown as RunView;
 }
 
 export async function signalRun(call: TenantCall, env: Env, id: string, node: string | undefined, payload: unknown) {
   await runRow(call, id);
-  return unwrapRun(await flowRunStub(env, id).signal(node, payload)) as unknown as RunView;
+  return unwrap(await flowRunStub(env, id).signal(node, payload)) as unknown as RunView;
 }
 
 /** Resume: failed/cancelled nodes run again (succeeded ones keep their outputs), through admission. */
@@ -83,8 +104,12 @@ export async function resumeRun(call: TenantCall, env: Env, id: string) {
   const row = await runRow(call, id);
   if (row.parentRunId) throw new AppError('conflict', 'Resume the parent run instead of a child run.');
   const stub = flowRunStub(env, id);
-  unwrapRun(await stub.resume());
-  const admitted = await tenantHubStub(env, call.auth.tenantId).admitRun(call.auth.tenantId, id, await tenantRunLimit(env, call.auth.tenantId));
+  unwrap(await stub.resume());
+  const admitted = await tenantHubStub(env, call.auth.tenantId).admitRun(
+    call.auth.tenantId,
+    id,
+    await tenantRunLimit(env, call.auth.tenantId),
+  );
   if (admitted === 'start') await stub.start();
   return getRun(call, env, id);
 }
@@ -98,12 +123,21 @@ export async function rerunFrom(call: TenantCall, env: Env, id: string, fromNode
   const v = await loadVersion(env, call.auth.tenantId, row.flowId, row.flowVersion);
   if (!v) throw new AppError('not_found', `Flow ${row.flowId} version ${row.flowVersion} not found.`);
   if (!v.definition.nodes.some((n) => n.id === fromNode)) {
-    throw new AppError('validation_failed', `Node '${fromNode}' is not in this flow.`, { errors: [{ in: 'body', path: 'fromNode', pointer: '/fromNode', message: 'Unknown node', code: 'unknown_node' }] });
+    throw new AppError('validation_failed', `Node '${fromNode}' is not in this flow.`, {
+      errors: [{ in: 'body', path: 'fromNode', pointer: '/fromNode', message: 'Unknown node', code: 'unknown_node' }],
+    });
   }
   const upstream = ancestors(v.definition, fromNode);
   const reuse: Record<string, { output: unknown; branch: string | null }> = {};
   for (const n of old.nodes) if (upstream.has(n.id) && n.status === 'succeeded') reuse[n.id] = { output: n.output, branch: n.branch };
-  const started = await startRun(env, { tenantId: call.auth.tenantId, createdBy: call.auth.actorId, version: v, input: input === undefined ? old.input : input, rerunOf: id, reuse });
+  const started = await startRun(env, {
+    tenantId: call.auth.tenantId,
+    createdBy: call.auth.actorId,
+    version: v,
+    input: input === undefined ? old.input : input,
+    rerunOf: id,
+    reuse,
+  });
   if ('code' in started) throw inputProblem(started.errors);
   return freshRun(env, started.runId);
 }

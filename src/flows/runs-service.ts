@@ -3,17 +3,16 @@
  * FlowRun starting child runs (subflow, map). Writes the D1 summary row,
  * initializes the run's FlowRun object, then asks the tenant's hub for a slot.
  */
-import { tenantHubStub, flowRunStub } from '../lib/stubs';
+
 import { and, eq } from 'drizzle-orm';
 import { getDb } from '../db/client';
-import { flows, flowVersions, runs, tenants, type TenantSettings } from '../db/schema';
+import { flows, flowVersions, runs, type TenantSettings, tenants } from '../db/schema';
 import { newId } from '../lib/ids';
+import { flowRunStub, tenantHubStub } from '../lib/stubs';
 import { checkInput, type FlowDefinition } from './definition';
 import type { RunInit, RunParent } from './run-model';
 
 export const DEFAULT_MAX_ACTIVE_RUNS = 10;
-
-
 
 /** The tenant's active-run limit (tenant settings, else the default). */
 export async function tenantRunLimit(env: Env, tenantId: string): Promise<number> {
@@ -39,7 +38,11 @@ export async function loadVersion(env: Env, tenantId: string, flowId: string, ve
     .get();
   if (!found || found.deletedAt) return null;
   const v = version ?? found.latestVersion;
-  const row = await db.select().from(flowVersions).where(and(eq(flowVersions.flowId, flowId), eq(flowVersions.tenantId, tenantId), eq(flowVersions.version, v))).get();
+  const row = await db
+    .select()
+    .from(flowVersions)
+    .where(and(eq(flowVersions.flowId, flowId), eq(flowVersions.tenantId, tenantId), eq(flowVersions.version, v)))
+    .get();
   return row ? { flowId, version: v, definition: row.definition as unknown as FlowDefinition, settings: found.settings ?? {} } : null;
 }
 
@@ -63,10 +66,24 @@ export async function startRun(env: Env, o: StartOptions): Promise<{ runId: stri
   const db = getDb(env.DB);
   const runId = o.runId ?? newId('run');
   const now = new Date().toISOString();
-  const settings = o.version.settings ?? (await db.select({ settings: tenants.settings }).from(tenants).where(eq(tenants.id, o.tenantId)).get())?.settings ?? {};
+  const settings =
+    o.version.settings ??
+    (await db.select({ settings: tenants.settings }).from(tenants).where(eq(tenants.id, o.tenantId)).get())?.settings ??
+    {};
   await db
     .insert(runs)
-    .values({ id: runId, tenantId: o.tenantId, flowId: o.version.flowId, flowVersion: o.version.version, status: 'queued', parentRunId: o.parent?.runId ?? null, rerunOf: o.rerunOf ?? null, createdBy: o.createdBy, createdAt: now, updatedAt: now })
+    .values({
+      id: runId,
+      tenantId: o.tenantId,
+      flowId: o.version.flowId,
+      flowVersion: o.version.version,
+      status: 'queued',
+      parentRunId: o.parent?.runId ?? null,
+      rerunOf: o.rerunOf ?? null,
+      createdBy: o.createdBy,
+      createdAt: now,
+      updatedAt: now,
+    })
     .onConflictDoNothing()
     .run();
   const stub = flowRunStub(env, runId);

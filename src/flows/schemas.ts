@@ -5,7 +5,11 @@ import { DefinitionSchema } from './definition';
 const Timestamp = z.string().openapi({ format: 'date-time' });
 
 export const FlowBody = z
-  .strictObject({ name: z.string().trim().min(1).max(200), description: z.string().max(2000).nullable().optional(), definition: DefinitionSchema })
+  .strictObject({
+    name: z.string().trim().min(1).max(200),
+    description: z.string().max(2000).nullable().optional(),
+    definition: DefinitionSchema,
+  })
   .openapi('FlowRequest');
 
 export const FlowSchema = z
@@ -22,14 +26,18 @@ export const FlowSchema = z
   })
   .openapi('Flow');
 
-export const FlowVersionSchema = z.object({ version: z.number().int(), createdBy: z.string(), createdAt: Timestamp, definition: z.record(z.string(), z.unknown()) }).openapi('FlowVersion');
+export const FlowVersionSchema = z
+  .object({ version: z.number().int(), createdBy: z.string(), createdAt: Timestamp, definition: z.record(z.string(), z.unknown()) })
+  .openapi('FlowVersion');
 
 export const ValidateBody = z.strictObject({ definition: z.unknown() }).openapi('ValidateFlowRequest');
 export const ValidateResult = z
   .object({ valid: z.boolean(), problems: z.array(z.object({ path: z.string(), message: z.string(), code: z.string() })) })
   .openapi('ValidateFlowResult');
 
-export const StartRunBody = z.strictObject({ input: z.unknown().optional(), version: z.number().int().min(1).optional() }).openapi('StartRunRequest');
+export const StartRunBody = z
+  .strictObject({ input: z.unknown().optional(), version: z.number().int().min(1).optional() })
+  .openapi('StartRunRequest');
 
 const UsageSchema = z.object({ inputTokens: z.number(), outputTokens: z.number(), costUsd: z.number() });
 const RunStatus = z.enum(['queued', 'running', 'waiting', 'succeeded', 'failed', 'cancelled']);
@@ -91,11 +99,27 @@ export const RunSummarySchema = z
 
 export const RunListQuery = z.object({
   status: RunStatus.optional().openapi({ param: { name: 'status', in: 'query' } }),
-  flowId: z.string().max(64).optional().openapi({ param: { name: 'flowId', in: 'query' } }),
-  limit: z.coerce.number().int().min(1).max(100).default(50).openapi({ param: { name: 'limit', in: 'query' } }),
-  cursor: z.string().max(512).optional().openapi({ param: { name: 'cursor', in: 'query' } }),
+  flowId: z
+    .string()
+    .max(64)
+    .optional()
+    .openapi({ param: { name: 'flowId', in: 'query' } }),
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(100)
+    .default(50)
+    .openapi({ param: { name: 'limit', in: 'query' } }),
+  cursor: z
+    .string()
+    .max(512)
+    .optional()
+    .openapi({ param: { name: 'cursor', in: 'query' } }),
 });
 
 export const CancelBody = z.strictObject({ reason: z.string().max(500).optional() }).openapi('CancelRunRequest');
-export const SignalBody = z.strictObject({ node: z.string().max(64).optional(), payload: z.unknown().optional() }).openapi('SignalRunRequest');
+export const SignalBody = z
+  .strictObject({ node: z.string().max(64).optional(), payload: z.unknown().optional() })
+  .openapi('SignalRunRequest');
 export const RerunBody = z.strictObject({ fromNode: z.string().min(1).max(64), input: z.unknown().optional() }).openapi('RerunRequest');

@@ -4,12 +4,12 @@
  * exhausted its retries) resumes from persisted state. Kicking a healthy run is
  * harmless: its alarm re-drives, finds nothing new, and parks again.
  */
-import { flowRunStub } from '../lib/stubs';
+
 import { and, asc, inArray, lt } from 'drizzle-orm';
-import type { SweepJob } from '../cron/sweeper';
+import type { SweepJob } from '../cron/job';
 import { getDb } from '../db/client';
 import { runs } from '../db/schema';
-
+import { flowRunStub } from '../lib/stubs';
 
 export const STUCK_AFTER_MS = 5 * 60_000;
 const PER_SWEEP = 100;
@@ -26,7 +26,10 @@ export const kickStuckRuns: SweepJob = {
       .limit(PER_SWEEP)
       .all();
     const results = await Promise.allSettled(rows.map((r) => flowRunStub(env, r.id).kick()));
-    return { kicked: results.filter((r) => r.status === 'fulfilled').length, failed: results.filter((r) => r.status === 'rejected').length };
+    return {
+      kicked: results.filter((r) => r.status === 'fulfilled').length,
+      failed: results.filter((r) => r.status === 'rejected').length,
+    };
   },
 };
 

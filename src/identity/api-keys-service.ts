@@ -59,7 +59,9 @@ export async function listApiKeys(call: TenantCall, limit: number, cursor: strin
 }
 
 export async function getApiKey(call: TenantCall, id: string) {
-  const row = (await call.scope.select(apiKeys, and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt))).get()) as typeof apiKeys.$inferSelect | undefined;
+  const row = (await call.scope.select(apiKeys, and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt))).get()) as
+    | typeof apiKeys.$inferSelect
+    | undefined;
   if (!row) throw new AppError('not_found', `API key ${id} not found.`);
   return apiKeyView(row);
 }
@@ -73,7 +75,11 @@ export async function revokeApiKey(call: TenantCall, id: string): Promise<void> 
     scope.update(apiKeys, { revokedAt: stamp }, and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt))),
     auditInsert(scope, actorOf(call.auth), 'api_key.revoked', { type: 'api_key', id }, call.meta),
     // Only if the revocation above was this request's (its mark stuck).
-    outboxInsertWhere(db, event, sql`EXISTS (SELECT 1 FROM api_keys WHERE id = ${id} AND tenant_id = ${scope.tenantId} AND revoked_at = ${stamp})`),
+    outboxInsertWhere(
+      db,
+      event,
+      sql`EXISTS (SELECT 1 FROM api_keys WHERE id = ${id} AND tenant_id = ${scope.tenantId} AND revoked_at = ${stamp})`,
+    ),
   ]);
   if (res.meta.changes !== 1) {
     // Revoked concurrently by another request between the read and the write.

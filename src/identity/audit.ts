@@ -1,7 +1,7 @@
 /** Audit log entries, written in the same D1 batch as the change they record. */
 import { desc, lt } from 'drizzle-orm';
-import type { TenantScope } from '../db/tenant-scope';
 import { auditLog } from '../db/schema';
+import type { TenantScope } from '../db/tenant-scope';
 import { newId } from '../lib/ids';
 import { decodeCursor, toPage } from '../lib/pagination';
 

@@ -8,8 +8,8 @@ import type { AuthContext } from '../types';
 import { auditInsert } from './audit';
 import type { ServiceDeps } from './context';
 import { pepperOf } from './context';
-import { checkPasswordStrength, getDummyHash, hashPassword, needsRehash, verifyPassword } from './passwords';
 import { forgetMembership } from './credentials';
+import { checkPasswordStrength, getDummyHash, hashPassword, needsRehash, verifyPassword } from './passwords';
 import { hashSecret } from './secrets';
 import { accessTokenFor, newRefreshToken, revokeFamily, rotateRefreshToken, session } from './sessions';
 import { tenantView, userView } from './views';
@@ -105,13 +105,23 @@ export async function login(deps: ServiceDeps, input: LoginInput) {
   if (!ok || !chosen) {
     const target = chosen ?? all[0];
     if (target && !ok) {
-      await auditInsert(new TenantScope(db, target.tenant.id), { type: 'anonymous', id: null }, 'auth.login_failed', { type: 'user', id: user.id }, deps.meta, { reason: 'bad_password' }).run();
+      await auditInsert(
+        new TenantScope(db, target.tenant.id),
+        { type: 'anonymous', id: null },
+        'auth.login_failed',
+        { type: 'user', id: user.id },
+        deps.meta,
+        { reason: 'bad_password' },
+      ).run();
     }
     throw badLogin();
   }
   const scope = new TenantScope(db, chosen.tenant.id);
   const refresh = await newRefreshToken(deps, chosen.tenant.id, user.id);
-  const stmts = [db.insert(refreshTokens).values(refresh.row), auditInsert(scope, { type: 'user', id: user.id }, 'auth.login', { type: 'user', id: user.id }, deps.meta)] as const;
+  const stmts = [
+    db.insert(refreshTokens).values(refresh.row),
+    auditInsert(scope, { type: 'user', id: user.id }, 'auth.login', { type: 'user', id: user.id }, deps.meta),
+  ] as const;
   if (needsRehash(user.passwordHash)) {
     // Upgrade hashes made under an older policy while we hold the plaintext.
     const upgraded = await hashPassword(input.password);
@@ -132,7 +142,14 @@ export async function login(deps: ServiceDeps, input: LoginInput) {
 
 export async function refresh(deps: ServiceDeps, refreshToken: string) {
   const out = await rotateRefreshToken(deps, refreshToken, async (tenantId, userId, familyId) => {
-    await auditInsert(new TenantScope(deps.db, tenantId), { type: 'anonymous', id: null }, 'auth.refresh_reuse_detected', { type: 'user', id: userId }, deps.meta, { familyId }).run();
+    await auditInsert(
+      new TenantScope(deps.db, tenantId),
+      { type: 'anonymous', id: null },
+      'auth.refresh_reuse_detected',
+      { type: 'user', id: userId },
+      deps.meta,
+      { familyId },
+    ).run();
   });
   return out.session;
 }
@@ -145,19 +162,31 @@ export async function refresh(deps: ServiceDeps, refreshToken: string) {
 export async function logout(deps: ServiceDeps, refreshToken: string | undefined, auth: AuthContext | undefined): Promise<void> {
   const { db, now } = deps;
   if (refreshToken) {
-    const row = await db.select().from(refreshTokens).where(eq(refreshTokens.tokenHash, await hashSecret(refreshToken, pepperOf(deps.config)))).get();
+    const row = await db
+      .select()
+      .from(refreshTokens)
+      .where(eq(refreshTokens.tokenHash, await hashSecret(refreshToken, pepperOf(deps.config))))
+      .get();
     if (!row) return;
     if (auth && (auth.tenantId !== row.tenantId || auth.actorId !== row.userId)) return;
     await revokeFamily(db, row.familyId, now);
-    await auditInsert(new TenantScope(db, row.tenantId), { type: 'user', id: row.userId }, 'auth.logout', { type: 'user', id: row.userId }, deps.meta).run();
+    await auditInsert(
+      new TenantScope(db, row.tenantId),
+      { type: 'user', id: row.userId },
+      'auth.logout',
+      { type: 'user', id: row.userId },
+      deps.meta,
+    ).run();
     return;
   }
-  if (!auth || auth.actorType !== 'user') {
+  if (auth?.actorType !== 'user') {
     throw new AppError('unauthorized', 'Send the refresh token to revoke, or authenticate as the user to sign out everywhere.');
   }
   const scope = new TenantScope(db, auth.tenantId);
   await db.batch([
     scope.update(refreshTokens, { revokedAt: now.toISOString() }, and(eq(refreshTokens.userId, auth.actorId))),
-    auditInsert(scope, { type: 'user', id: auth.actorId }, 'auth.logout', { type: 'user', id: auth.actorId }, deps.meta, { everywhere: true }),
+    auditInsert(scope, { type: 'user', id: auth.actorId }, 'auth.logout', { type: 'user', id: auth.actorId }, deps.meta, {
+      everywhere: true,
+    }),
   ]);
 }

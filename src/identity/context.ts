@@ -1,8 +1,8 @@
 /** What identity services receive: storage, configuration and request metadata. Never a Hono context. */
 import type { Config } from '../config';
-import type { EventForwarder } from '../events/outbox';
 import type { Db } from '../db/client';
 import { TenantScope } from '../db/tenant-scope';
+import type { EventForwarder } from '../events/outbox';
 import type { AuthContext } from '../types';
 import type { AuditActor, AuditMeta } from './audit';
 

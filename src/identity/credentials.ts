@@ -110,14 +110,29 @@ async function resolveApiKey(deps: ResolveDeps, token: string): Promise<AuthCont
   let rec = apiKeyCache.get(hash);
   if (rec === undefined) {
     const row = await deps.db
-      .select({ id: apiKeys.id, tenantId: apiKeys.tenantId, role: apiKeys.role, expiresAt: apiKeys.expiresAt, revokedAt: apiKeys.revokedAt, lastUsedAt: apiKeys.lastUsedAt, plan: tenants.plan })
+      .select({
+        id: apiKeys.id,
+        tenantId: apiKeys.tenantId,
+        role: apiKeys.role,
+        expiresAt: apiKeys.expiresAt,
+        revokedAt: apiKeys.revokedAt,
+        lastUsedAt: apiKeys.lastUsedAt,
+        plan: tenants.plan,
+      })
       .from(apiKeys)
       .innerJoin(tenants, eq(tenants.id, apiKeys.tenantId))
       .where(eq(apiKeys.keyHash, hash))
       .get();
     rec =
       row && !row.revokedAt
-        ? { id: row.id, tenantId: row.tenantId, role: row.role, plan: row.plan, expiresAt: row.expiresAt, lastUsedAt: row.lastUsedAt ? Date.parse(row.lastUsedAt) : 0 }
+        ? {
+            id: row.id,
+            tenantId: row.tenantId,
+            role: row.role,
+            plan: row.plan,
+            expiresAt: row.expiresAt,
+            lastUsedAt: row.lastUsedAt ? Date.parse(row.lastUsedAt) : 0,
+          }
         : null;
     apiKeyCache.set(hash, rec);
   }
@@ -129,7 +144,14 @@ async function resolveApiKey(deps: ResolveDeps, token: string): Promise<AuthCont
     // lastUsedAt has minute resolution so the hot path writes at most once a minute per key per isolate.
     rec.lastUsedAt = now;
     const id = rec.id;
-    deps.waitUntil(deps.db.update(apiKeys).set({ lastUsedAt: new Date(now).toISOString() }).where(eq(apiKeys.id, id)).run().catch(() => undefined));
+    deps.waitUntil(
+      deps.db
+        .update(apiKeys)
+        .set({ lastUsedAt: new Date(now).toISOString() })
+        .where(eq(apiKeys.id, id))
+        .run()
+        .catch(() => undefined),
+    );
   }
   return {
     tenantId: rec.tenantId,

@@ -9,9 +9,9 @@ import { AppError } from '../lib/problem';
 import { auditInsert } from './audit';
 import { assertStrongPassword, isUniqueViolation, normalizeEmail } from './auth-service';
 import { actorOf, pepperOf, type ServiceDeps, type TenantCall } from './context';
+import { forgetMembership } from './credentials';
 import { hashPassword, verifyPassword } from './passwords';
 import type { Role } from './roles';
-import { forgetMembership } from './credentials';
 import { hashSecret, newSecret } from './secrets';
 import { accessTokenFor, newRefreshToken, session } from './sessions';
 import { invitationView, tenantView, userView } from './views';
@@ -71,7 +71,13 @@ export async function revokeInvitation(call: TenantCall, id: string): Promise<vo
   const { scope, now } = call;
   const inv = await getInvitation(call, id);
   if (inv.status !== 'pending') throw new AppError('conflict', `Invitation ${id} is ${inv.status} and cannot be revoked.`);
-  const res = await scope.update(invitations, { revokedAt: now.toISOString() }, and(eq(invitations.id, id), isNull(invitations.acceptedAt), isNull(invitations.revokedAt))).run();
+  const res = await scope
+    .update(
+      invitations,
+      { revokedAt: now.toISOString() },
+      and(eq(invitations.id, id), isNull(invitations.acceptedAt), isNull(invitations.revokedAt)),
+    )
+    .run();
   if (res.meta.changes !== 1) throw new AppError('conflict', `Invitation ${id} was accepted or revoked meanwhile.`);
   await auditInsert(scope, actorOf(call.auth), 'invitation.revoked', { type: 'invitation', id }, call.meta).run();
 }
@@ -94,7 +100,8 @@ export async function acceptInvitation(deps: ServiceDeps, input: AcceptInput) {
   const inv = await db.select().from(invitations).where(eq(invitations.tokenHash, tokenHash)).get();
   if (!inv) throw new AppError('not_found', 'Invitation not found.');
   if (inv.acceptedAt) throw new AppError('conflict', 'This invitation has already been used.');
-  if (inv.revokedAt || Date.parse(inv.expiresAt) <= now.getTime()) throw new AppError('gone', 'This invitation has expired or was revoked.');
+  if (inv.revokedAt || Date.parse(inv.expiresAt) <= now.getTime())
+    throw new AppError('gone', 'This invitation has expired or was revoked.');
 
   let user = await db.select().from(users).where(eq(users.email, inv.email)).get();
   const stamp = now.toISOString();
@@ -103,18 +110,28 @@ export async function acceptInvitation(deps: ServiceDeps, input: AcceptInput) {
     if (!input.password || !(await verifyPassword(input.password, user.passwordHash))) {
       throw new AppError('unauthorized', 'An account exists for this email: send its password to accept.');
     }
-    const already = await db.select({ u: memberships.userId }).from(memberships).where(and(eq(memberships.tenantId, inv.tenantId), eq(memberships.userId, user.id))).get();
+    const already = await db
+      .select({ u: memberships.userId })
+      .from(memberships)
+      .where(and(eq(memberships.tenantId, inv.tenantId), eq(memberships.userId, user.id)))
+      .get();
     if (already) throw new AppError('conflict', 'You are already a member of this tenant.');
   } else {
     const missing = [
-      ...(input.password ? [] : [{ in: 'body' as const, path: 'password', pointer: '/password', message: 'Required for a new account', code: 'required' }]),
-      ...(input.name?.trim() ? [] : [{ in: 'body' as const, path: 'name', pointer: '/name', message: 'Required for a new account', code: 'required' }]),
+      ...(input.password
+        ? []
+        : [{ in: 'body' as const, path: 'password', pointer: '/password', message: 'Required for a new account', code: 'required' }]),
+      ...(input.name?.trim()
+        ? []
+        : [{ in: 'body' as const, path: 'name', pointer: '/name', message: 'Required for a new account', code: 'required' }]),
     ];
     if (missing.length > 0) throw new AppError('validation_failed', 'A new account needs a name and a password.', { errors: missing });
     assertStrongPassword(input.password!, { email: inv.email, name: input.name! });
     const id = newId('usr');
     const passwordHash = await hashPassword(input.password!);
-    stmts.push(db.insert(users).values({ id, email: inv.email, name: input.name!.trim(), passwordHash, createdAt: stamp, updatedAt: stamp }));
+    stmts.push(
+      db.insert(users).values({ id, email: inv.email, name: input.name!.trim(), passwordHash, createdAt: stamp, updatedAt: stamp }),
+    );
     user = { id, email: inv.email, name: input.name!.trim(), passwordHash, createdAt: stamp, updatedAt: stamp };
   }
   const userId = user.id;
@@ -126,29 +143,31 @@ export async function acceptInvitation(deps: ServiceDeps, input: AcceptInput) {
   const joined = controlEvent(inv.tenantId, 'member.joined', { userId, role: inv.role, invitationId: inv.id }, now);
   const results = await db
     .batch([
-    db
-      .update(invitations)
-      .set({ acceptedAt: stamp, acceptedBy: userId })
-      .where(and(eq(invitations.id, inv.id), isNull(invitations.acceptedAt), isNull(invitations.revokedAt))),
-    ...stmts,
-    // Inserted only if the compare-and-set above was ours (INSERT … SELECT … WHERE).
-    db.insert(memberships).select(
       db
-        .select({
-          tenantId: sql<string>`${inv.tenantId}`.as('tenant_id'),
-          userId: sql<string>`${userId}`.as('user_id'),
-          role: sql<Role>`${inv.role}`.as('role'),
-          createdAt: sql<string>`${stamp}`.as('created_at'),
-          updatedAt: sql<string>`${stamp}`.as('updated_at'),
-        })
-        .from(invitations)
-        .where(and(eq(invitations.id, inv.id), eq(invitations.acceptedBy, userId), eq(invitations.acceptedAt, stamp))),
-    ),
-    db.insert(refreshTokens).values(refresh.row),
-    auditInsert(scope, { type: 'user', id: userId }, 'invitation.accepted', { type: 'invitation', id: inv.id }, deps.meta, { role: inv.role }),
-    outboxInsertWhere(db, accepted, ours),
-    outboxInsertWhere(db, joined, ours),
-  ])
+        .update(invitations)
+        .set({ acceptedAt: stamp, acceptedBy: userId })
+        .where(and(eq(invitations.id, inv.id), isNull(invitations.acceptedAt), isNull(invitations.revokedAt))),
+      ...stmts,
+      // Inserted only if the compare-and-set above was ours (INSERT … SELECT … WHERE).
+      db.insert(memberships).select(
+        db
+          .select({
+            tenantId: sql<string>`${inv.tenantId}`.as('tenant_id'),
+            userId: sql<string>`${userId}`.as('user_id'),
+            role: sql<Role>`${inv.role}`.as('role'),
+            createdAt: sql<string>`${stamp}`.as('created_at'),
+            updatedAt: sql<string>`${stamp}`.as('updated_at'),
+          })
+          .from(invitations)
+          .where(and(eq(invitations.id, inv.id), eq(invitations.acceptedBy, userId), eq(invitations.acceptedAt, stamp))),
+      ),
+      db.insert(refreshTokens).values(refresh.row),
+      auditInsert(scope, { type: 'user', id: userId }, 'invitation.accepted', { type: 'invitation', id: inv.id }, deps.meta, {
+        role: inv.role,
+      }),
+      outboxInsertWhere(db, accepted, ours),
+      outboxInsertWhere(db, joined, ours),
+    ])
     .catch((err: unknown) => {
       // A concurrent accept won the race (its new account holds the email): the same answer as a used invitation.
       if (isUniqueViolation(err)) throw new AppError('conflict', 'This invitation has already been used.');

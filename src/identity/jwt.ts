@@ -4,7 +4,16 @@
  * /.well-known/jwks.json, so a new key can be added (published) before it signs
  * and an old one kept (verifying) until its last token expires.
  */
-import { createLocalJWKSet, decodeProtectedHeader, importJWK, jwtVerify, SignJWT, type JWK, type JSONWebKeySet, type JWTPayload } from 'jose';
+import {
+  createLocalJWKSet,
+  decodeProtectedHeader,
+  importJWK,
+  type JSONWebKeySet,
+  type JWK,
+  type JWTPayload,
+  jwtVerify,
+  SignJWT,
+} from 'jose';
 import { AppError } from '../lib/problem';
 import type { Role } from './roles';
 
@@ -47,7 +56,8 @@ async function buildRing(raw: string): Promise<KeyRing> {
   }
   if (!Array.isArray(keys) || keys.length === 0) throw new Error('JWT_PRIVATE_KEYS must be a non-empty JSON array of JWKs');
   for (const k of keys) {
-    if (k.kty !== 'EC' || k.crv !== 'P-256' || !k.d || !k.kid) throw new Error('each JWT_PRIVATE_KEYS entry must be an EC P-256 private JWK with a kid');
+    if (k.kty !== 'EC' || k.crv !== 'P-256' || !k.d || !k.kid)
+      throw new Error('each JWT_PRIVATE_KEYS entry must be an EC P-256 private JWK with a kid');
   }
   const first = keys[0]!;
   const signingKey = (await importJWK({ ...first, alg: ALG }, ALG)) as CryptoKey;
@@ -92,7 +102,8 @@ export async function publicJwks(keys: string | undefined): Promise<JSONWebKeySe
   return (await keyRing(keys)).jwks;
 }
 
-const invalid = (detail: string) => new AppError('unauthorized', detail, { headers: { 'www-authenticate': 'Bearer error="invalid_token"' } });
+const invalid = (detail: string) =>
+  new AppError('unauthorized', detail, { headers: { 'www-authenticate': 'Bearer error="invalid_token"' } });
 
 /**
  * Verifies signature (ES256 only: `none` and HS256-with-the-public-key are refused
@@ -122,7 +133,14 @@ export async function verifyAccessToken(s: JwtSettings, token: string, now = Dat
     throw invalid('The access token is invalid or expired.');
   }
   const { sub, tid, role, jti, iat, exp } = payload as JWTPayload & { tid?: unknown; role?: unknown };
-  if (typeof sub !== 'string' || typeof tid !== 'string' || typeof jti !== 'string' || typeof iat !== 'number' || typeof exp !== 'number' || (role !== 'admin' && role !== 'member' && role !== 'viewer')) {
+  if (
+    typeof sub !== 'string' ||
+    typeof tid !== 'string' ||
+    typeof jti !== 'string' ||
+    typeof iat !== 'number' ||
+    typeof exp !== 'number' ||
+    (role !== 'admin' && role !== 'member' && role !== 'viewer')
+  ) {
     throw invalid('The access token is invalid or expired.');
   }
   return { sub, tid, role, jti, iat, exp };

@@ -50,12 +50,19 @@ export async function changeRole(call: TenantCall, userId: string, role: Role) {
   const [res] = await call.db.batch([
     scope.update(memberships, { role, updatedAt: stamp }, and(eq(memberships.userId, userId), guard)),
     // The event commits with the change, and only if the guarded update applied.
-    outboxInsertWhere(call.db, event, sql`EXISTS (SELECT 1 FROM memberships WHERE tenant_id = ${scope.tenantId} AND user_id = ${userId} AND role = ${role} AND updated_at = ${stamp})`),
+    outboxInsertWhere(
+      call.db,
+      event,
+      sql`EXISTS (SELECT 1 FROM memberships WHERE tenant_id = ${scope.tenantId} AND user_id = ${userId} AND role = ${role} AND updated_at = ${stamp})`,
+    ),
   ]);
   if (res.meta.changes !== 1) {
     throw new AppError('conflict', 'The last admin of a tenant cannot be demoted; promote another member first.');
   }
-  await auditInsert(scope, actorOf(call.auth), 'member.role_changed', { type: 'user', id: userId }, call.meta, { from: before.role, to: role }).run();
+  await auditInsert(scope, actorOf(call.auth), 'member.role_changed', { type: 'user', id: userId }, call.meta, {
+    from: before.role,
+    to: role,
+  }).run();
   forgetMembership(scope.tenantId, userId);
   await call.sessions?.setRole(scope.tenantId, userId, role);
   await afterCommit(call, event);
@@ -69,8 +76,20 @@ export async function removeMember(call: TenantCall, userId: string): Promise<vo
   const [res] = await db.batch([
     scope.delete(memberships, and(eq(memberships.userId, userId), keepsAnAdmin(scope.tenantId))),
     // Sign the member out of this tenant: their refresh tokens here stop working at once.
-    scope.update(refreshTokens, { revokedAt: now.toISOString() }, and(eq(refreshTokens.userId, userId), isNull(refreshTokens.revokedAt), sql`NOT EXISTS (SELECT 1 FROM memberships m3 WHERE m3.tenant_id = ${scope.tenantId} AND m3.user_id = ${userId})`)),
-    outboxInsertWhere(db, event, sql`NOT EXISTS (SELECT 1 FROM memberships m4 WHERE m4.tenant_id = ${scope.tenantId} AND m4.user_id = ${userId})`),
+    scope.update(
+      refreshTokens,
+      { revokedAt: now.toISOString() },
+      and(
+        eq(refreshTokens.userId, userId),
+        isNull(refreshTokens.revokedAt),
+        sql`NOT EXISTS (SELECT 1 FROM memberships m3 WHERE m3.tenant_id = ${scope.tenantId} AND m3.user_id = ${userId})`,
+      ),
+    ),
+    outboxInsertWhere(
+      db,
+      event,
+      sql`NOT EXISTS (SELECT 1 FROM memberships m4 WHERE m4.tenant_id = ${scope.tenantId} AND m4.user_id = ${userId})`,
+    ),
   ]);
   if (res.meta.changes !== 1) {
     throw new AppError('conflict', 'The last admin of a tenant cannot be removed; promote another member first.');

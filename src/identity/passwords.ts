@@ -6,11 +6,12 @@
  * Workers refuse to compile WebAssembly from bytes at run time, so the WASM is
  * imported as a module (bundled by wrangler as CompiledWasm) and instantiated here.
  */
-import setupWasm from 'argon2id/lib/setup.js';
-import simdWasm from 'argon2id/dist/simd.wasm';
+
 import noSimdWasm from 'argon2id/dist/no-simd.wasm';
-import { timingSafeEqual } from './secrets';
+import simdWasm from 'argon2id/dist/simd.wasm';
+import setupWasm from 'argon2id/lib/setup.js';
 import { fromB64, toB64 } from './encoding';
+import { timingSafeEqual } from './secrets';
 
 export interface Argon2Params {
   m: number; // KiB
@@ -116,9 +117,30 @@ export interface StrengthIssue {
 }
 
 const COMMON = new Set([
-  'password', 'password1', 'password123', '12345678', '123456789', '1234567890', 'qwertyuiop', 'iloveyou',
-  'letmein123', 'welcome123', 'admin12345', 'passw0rd', 'qwerty123', '11111111', 'abc123456', 'changeme',
-  'trustno1', 'football1', 'baseball1', 'superman1', 'dragon123', 'monkey123', 'sunshine1', 'princess1',
+  'password',
+  'password1',
+  'password123',
+  '12345678',
+  '123456789',
+  '1234567890',
+  'qwertyuiop',
+  'iloveyou',
+  'letmein123',
+  'welcome123',
+  'admin12345',
+  'passw0rd',
+  'qwerty123',
+  '11111111',
+  'abc123456',
+  'changeme',
+  'trustno1',
+  'football1',
+  'baseball1',
+  'superman1',
+  'dragon123',
+  'monkey123',
+  'sunshine1',
+  'princess1',
 ]);
 
 /** Minimum strength (NIST SP 800-63B style): length 10..256, not a common password, not the email. */

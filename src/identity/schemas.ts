@@ -12,16 +12,36 @@ export const UserSchema = z.object({ id: z.string(), email: z.string(), name: z.
 export const TenantSettingsSchema = z
   .strictObject({
     httpAllowlist: z
-      .array(z.string().trim().min(1).max(253).regex(/^(\*|(\*\.)?[a-z0-9.-]+)$/i, 'A host name, *.domain or *'))
+      .array(
+        z
+          .string()
+          .trim()
+          .min(1)
+          .max(253)
+          .regex(/^(\*|(\*\.)?[a-z0-9.-]+)$/i, 'A host name, *.domain or *'),
+      )
       .max(100)
       .optional()
       .openapi({ description: 'Hosts that flow http nodes may call (exact host, *.domain, or *)' }),
-    maxActiveRuns: z.number().int().min(1).max(1000).optional().openapi({ description: 'Concurrently active flow runs; more wait as queued (default 10)' }),
+    maxActiveRuns: z
+      .number()
+      .int()
+      .min(1)
+      .max(1000)
+      .optional()
+      .openapi({ description: 'Concurrently active flow runs; more wait as queued (default 10)' }),
   })
   .openapi('TenantSettings');
 
 export const TenantSchema = z
-  .object({ id: z.string(), name: z.string(), plan: z.enum(['free', 'pro']), settings: TenantSettingsSchema, createdAt: Timestamp, updatedAt: Timestamp })
+  .object({
+    id: z.string(),
+    name: z.string(),
+    plan: z.enum(['free', 'pro']),
+    settings: TenantSettingsSchema,
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  })
   .openapi('Tenant');
 const TenantMembershipSchema = z.object({ id: z.string(), name: z.string(), role: RoleSchema });
 
@@ -32,17 +52,19 @@ const SessionFields = {
   expiresIn: z.number().int().openapi({ description: 'Access token lifetime in seconds' }),
 };
 
-export const SignupBody = z
-  .strictObject({ email: Email, password: Password, name: Name, tenantName: Name })
-  .openapi('SignupRequest');
-export const LoginBody = z
-  .strictObject({ email: Email, password: Password, tenantId: z.string().optional() })
-  .openapi('LoginRequest');
+export const SignupBody = z.strictObject({ email: Email, password: Password, name: Name, tenantName: Name }).openapi('SignupRequest');
+export const LoginBody = z.strictObject({ email: Email, password: Password, tenantId: z.string().optional() }).openapi('LoginRequest');
 export const RefreshBody = z.strictObject({ refreshToken: z.string().min(1).max(512) }).openapi('RefreshRequest');
 export const LogoutBody = z.strictObject({ refreshToken: z.string().min(1).max(512).optional() }).openapi('LogoutRequest');
 
 export const AuthResultSchema = z
-  .object({ user: UserSchema, tenant: TenantSchema, role: RoleSchema, tenants: z.array(TenantMembershipSchema).optional(), ...SessionFields })
+  .object({
+    user: UserSchema,
+    tenant: TenantSchema,
+    role: RoleSchema,
+    tenants: z.array(TenantMembershipSchema).optional(),
+    ...SessionFields,
+  })
   .openapi('AuthResult');
 export const TokenPairSchema = z.object(SessionFields).openapi('TokenPair');
 
@@ -58,7 +80,9 @@ export const ApiKeySchema = z
     lastUsedAt: Timestamp.nullable(),
   })
   .openapi('ApiKey');
-export const CreatedApiKeySchema = ApiKeySchema.extend({ key: z.string().openapi({ description: 'The secret; shown only in this response' }) }).openapi('CreatedApiKey');
+export const CreatedApiKeySchema = ApiKeySchema.extend({
+  key: z.string().openapi({ description: 'The secret; shown only in this response' }),
+}).openapi('CreatedApiKey');
 export const CreateApiKeyBody = z
   .strictObject({ name: Name, role: RoleSchema.default('member'), expiresAt: z.iso.datetime({ offset: true }).optional() })
   .openapi('CreateApiKeyRequest');
@@ -73,7 +97,9 @@ export const MeSchema = z
     tenants: z.array(TenantMembershipSchema),
   })
   .openapi('Me');
-export const UpdateTenantBody = z.strictObject({ name: Name.optional(), settings: TenantSettingsSchema.optional() }).openapi('UpdateTenantRequest');
+export const UpdateTenantBody = z
+  .strictObject({ name: Name.optional(), settings: TenantSettingsSchema.optional() })
+  .openapi('UpdateTenantRequest');
 
 export const MemberSchema = z
   .object({ userId: z.string(), email: z.string(), name: z.string(), role: RoleSchema, joinedAt: Timestamp })
@@ -92,7 +118,9 @@ export const InvitationSchema = z
     acceptedAt: Timestamp.nullable(),
   })
   .openapi('Invitation');
-export const CreatedInvitationSchema = InvitationSchema.extend({ token: z.string().openapi({ description: 'Single-use token; shown only in this response' }) }).openapi('CreatedInvitation');
+export const CreatedInvitationSchema = InvitationSchema.extend({
+  token: z.string().openapi({ description: 'Single-use token; shown only in this response' }),
+}).openapi('CreatedInvitation');
 export const CreateInvitationBody = z.strictObject({ email: Email, role: RoleSchema.default('member') }).openapi('CreateInvitationRequest');
 export const AcceptInvitationBody = z
   .strictObject({ token: z.string().min(1).max(512), password: Password.optional(), name: Name.optional() })
@@ -114,4 +142,10 @@ export const AuditEntrySchema = z
   .openapi('AuditEntry');
 
 export const IdParam = (name: string, example: string) =>
-  z.object({ [name]: z.string().min(1).max(64).openapi({ param: { name, in: 'path' }, example }) });
+  z.object({
+    [name]: z
+      .string()
+      .min(1)
+      .max(64)
+      .openapi({ param: { name, in: 'path' }, example }),
+  });

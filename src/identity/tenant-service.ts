@@ -1,6 +1,6 @@
 /** The caller's tenant and the caller themselves. */
 import { eq } from 'drizzle-orm';
-import { apiKeys, memberships, tenants, users, type TenantSettings } from '../db/schema';
+import { apiKeys, memberships, type TenantSettings, tenants, users } from '../db/schema';
 import { afterCommit, controlEvent, outboxInsert } from '../events/outbox';
 import { AppError } from '../lib/problem';
 import { auditInsert } from './audit';
@@ -22,7 +22,10 @@ export async function updateTenant(call: TenantCall, input: { name?: string | un
     const changes = { ...(input.name !== undefined ? { name: input.name.trim() } : {}), ...(settings ? { settings } : {}) };
     const event = controlEvent(scope.tenantId, 'tenant.updated', changes, now);
     await db.batch([
-      db.update(tenants).set({ ...changes, updatedAt: now.toISOString() }).where(eq(tenants.id, scope.tenantId)),
+      db
+        .update(tenants)
+        .set({ ...changes, updatedAt: now.toISOString() })
+        .where(eq(tenants.id, scope.tenantId)),
       auditInsert(scope, actorOf(call.auth), 'tenant.updated', { type: 'tenant', id: scope.tenantId }, call.meta, changes),
       outboxInsert(db, event),
     ]);
@@ -36,7 +39,14 @@ export async function me(call: TenantCall) {
   const { auth, db, scope } = call;
   if (auth.actorType === 'api_key') {
     const key = await scope.select(apiKeys, eq(apiKeys.id, auth.actorId)).get();
-    return { actor: { type: 'api_key' as const, id: auth.actorId }, apiKey: key ? apiKeyView(key as typeof apiKeys.$inferSelect) : null, user: null, tenant, role: auth.role, tenants: [] };
+    return {
+      actor: { type: 'api_key' as const, id: auth.actorId },
+      apiKey: key ? apiKeyView(key as typeof apiKeys.$inferSelect) : null,
+      user: null,
+      tenant,
+      role: auth.role,
+      tenants: [],
+    };
   }
   const user = await db.select().from(users).where(eq(users.id, auth.actorId)).get();
   if (!user) throw new AppError('unauthorized', 'The account no longer exists.');

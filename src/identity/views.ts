@@ -23,6 +23,21 @@ export function apiKeyView(k: typeof apiKeys.$inferSelect) {
 }
 
 export function invitationView(i: typeof invitations.$inferSelect) {
-  const status: 'accepted' | 'revoked' | 'expired' | 'pending' = i.acceptedAt ? 'accepted' : i.revokedAt ? 'revoked' : Date.parse(i.expiresAt) <= Date.now() ? 'expired' : 'pending';
-  return { id: i.id, email: i.email, role: i.role, invitedBy: i.invitedBy, status, expiresAt: i.expiresAt, createdAt: i.createdAt, acceptedAt: i.acceptedAt };
+  const status: 'accepted' | 'revoked' | 'expired' | 'pending' = i.acceptedAt
+    ? 'accepted'
+    : i.revokedAt
+      ? 'revoked'
+      : Date.parse(i.expiresAt) <= Date.now()
+        ? 'expired'
+        : 'pending';
+  return {
+    id: i.id,
+    email: i.email,
+    role: i.role,
+    invitedBy: i.invitedBy,
+    status,
+    expiresAt: i.expiresAt,
+    createdAt: i.createdAt,
+    acceptedAt: i.acceptedAt,
+  };
 }

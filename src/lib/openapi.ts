@@ -1,6 +1,6 @@
 /** Shared OpenAPI pieces: the problem schema and standard error responses for every route. */
 import { z } from '@hono/zod-openapi';
-import { PROBLEMS, PROBLEM_CONTENT_TYPE, type ProblemCode } from './problem';
+import { PROBLEM_CONTENT_TYPE, PROBLEMS, type ProblemCode } from './problem';
 
 export const FieldErrorSchema = z
   .object({
@@ -53,10 +53,7 @@ const AUTHED = [401, 403, 404, 429];
 
 export function problemResponses(extra: number[] = [], opts: { authenticated?: boolean } = {}) {
   const statuses = [...BASE, ...(opts.authenticated === false ? [] : AUTHED), ...extra];
-  return Object.fromEntries([...new Set(statuses)].sort().map((s) => [s, problem(s)])) as Record<
-    string,
-    ReturnType<typeof problem>
-  >;
+  return Object.fromEntries([...new Set(statuses)].sort().map((s) => [s, problem(s)])) as Record<string, ReturnType<typeof problem>>;
 }
 
 /** `application/json` content helper. */

@@ -110,11 +110,8 @@ export function problemResponse(problem: ProblemDetails, headers: Record<string,
 /** Converts a path array (zod issue path) to a dotted path and an RFC 6901 pointer. */
 export function fieldPath(segments: ReadonlyArray<PropertyKey>): { path: string; pointer: string } {
   const parts = segments.map((s) => String(s));
-  const path = parts.reduce<string>(
-    (acc, part, i) => (/^\d+$/.test(part) ? `${acc}[${part}]` : i === 0 ? part : `${acc}.${part}`),
-    '',
-  );
-  const pointer = '/' + parts.map((p) => p.replaceAll('~', '~0').replaceAll('/', '~1')).join('/');
+  const path = parts.reduce<string>((acc, part, i) => (/^\d+$/.test(part) ? `${acc}[${part}]` : i === 0 ? part : `${acc}.${part}`), '');
+  const pointer = `/${parts.map((p) => p.replaceAll('~', '~0').replaceAll('/', '~1')).join('/')}`;
   return { path, pointer: parts.length === 0 ? '' : pointer };
 }
 

@@ -46,15 +46,25 @@ export function secretBox(o: SecretBoxOptions): SecretBox {
   const cache = new Map<string, Promise<BoxKey[]>>();
 
   async function derive(material: string): Promise<BoxKey[]> {
-    const parts = material.split(',').map((k) => k.trim()).filter(Boolean);
+    const parts = material
+      .split(',')
+      .map((k) => k.trim())
+      .filter(Boolean);
     if (parts.length === 0) throw new SecretMissing(`${o.secretName} is not set`);
-    if (o.minLength && parts.some((p) => p.length < o.minLength!)) throw new SecretMissing(`${o.secretName} must list secrets of at least ${o.minLength} characters`);
+    if (o.minLength && parts.some((p) => p.length < o.minLength!))
+      throw new SecretMissing(`${o.secretName} must list secrets of at least ${o.minLength} characters`);
     return Promise.all(
       parts.map(async (part) => {
         const bytes = new TextEncoder().encode(part);
         const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
         const base = await crypto.subtle.importKey('raw', bytes, 'HKDF', false, ['deriveKey']);
-        const key = await crypto.subtle.deriveKey({ name: 'HKDF', hash: 'SHA-256', salt: SALT, info }, base, { name: 'AES-GCM', length: 256 }, false, ['encrypt', 'decrypt']);
+        const key = await crypto.subtle.deriveKey(
+          { name: 'HKDF', hash: 'SHA-256', salt: SALT, info },
+          base,
+          { name: 'AES-GCM', length: 256 },
+          false,
+          ['encrypt', 'decrypt'],
+        );
         return { kid: toB64Url(digest.slice(0, 6)), key };
       }),
     );
@@ -75,7 +85,11 @@ export function secretBox(o: SecretBoxOptions): SecretBox {
     async seal(material, aad, plaintext) {
       const [first] = await keys(material);
       const iv = crypto.getRandomValues(new Uint8Array(12));
-      const ct = await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: new TextEncoder().encode(aad) }, first!.key, new TextEncoder().encode(plaintext));
+      const ct = await crypto.subtle.encrypt(
+        { name: 'AES-GCM', iv, additionalData: new TextEncoder().encode(aad) },
+        first!.key,
+        new TextEncoder().encode(plaintext),
+      );
       return [VERSION, first!.kid, toB64Url(iv), toB64Url(new Uint8Array(ct))].join('.');
     },
     async open(material, aad, sealed) {
@@ -83,7 +97,11 @@ export function secretBox(o: SecretBoxOptions): SecretBox {
       if (version !== VERSION || !kid || !iv || !ct) throw new Error('unrecognised ciphertext');
       const key = (await keys(material)).find((k) => k.kid === kid);
       if (!key) throw new Error(`no ${o.secretName} with id ${kid} is configured`);
-      const pt = await crypto.subtle.decrypt({ name: 'AES-GCM', iv: fromB64(iv), additionalData: new TextEncoder().encode(aad) }, key.key, fromB64(ct));
+      const pt = await crypto.subtle.decrypt(
+        { name: 'AES-GCM', iv: fromB64(iv), additionalData: new TextEncoder().encode(aad) },
+        key.key,
+        fromB64(ct),
+      );
       return new TextDecoder().decode(pt);
     },
   };

@@ -1,6 +1,6 @@
 /** The one way to address the Durable Objects: a tenant's hub by tenant id, a run by run id. */
-import type { FlowRun } from '../../durable-objects/flow-run';
-import type { TenantHub } from '../../durable-objects/tenant-hub';
+import type { FlowRun } from '../../durable-objects/flow-run/flow-run';
+import type { TenantHub } from '../../durable-objects/tenant-hub/tenant-hub';
 
 export function tenantHubStub(env: Pick<Env, 'TENANT_HUB'>, tenantId: string): DurableObjectStub<TenantHub> {
   return env.TENANT_HUB.get(env.TENANT_HUB.idFromName(tenantId));

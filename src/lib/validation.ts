@@ -1,6 +1,6 @@
 /** Maps zod failures (from @hono/zod-openapi's validator) to the 422 problem with field paths. */
 import type { z } from 'zod';
-import { AppError, fieldPath, type FieldError } from './problem';
+import { AppError, type FieldError, fieldPath } from './problem';
 
 const TARGET_TO_IN: Record<string, FieldError['in']> = {
   json: 'body',
@@ -24,8 +24,6 @@ export function validationError(error: z.ZodError, target: string): AppError {
 }
 
 /** The `defaultHook` for every OpenAPIHono router: throw so `onError` renders one shape. */
-export function validationHook(
-  result: { success: true } | { success: false; error: z.ZodError; target: string },
-): void {
+export function validationHook(result: { success: true } | { success: false; error: z.ZodError; target: string }): void {
   if (!result.success) throw validationError(result.error, result.target);
 }

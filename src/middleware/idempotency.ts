@@ -15,11 +15,12 @@
  * Stored: any response below 500 except 429. 5xx and 429 release the key, so
  * the retry runs again. Bodies above 256 KiB and streams are not stored.
  */
-import { tenantHubStub } from '../lib/stubs';
+
 import { createMiddleware } from 'hono/factory';
 import { getDb } from '../db/client';
 import { resolveCredential } from '../identity/credentials';
 import { AppError } from '../lib/problem';
+import { tenantHubStub } from '../lib/stubs';
 import type { AppEnv } from '../types';
 
 const HEADER = 'idempotency-key';
@@ -41,13 +42,24 @@ export function idempotency() {
     if (c.req.method !== 'POST' || key === undefined) return next();
     if (!KEY.test(key)) {
       throw new AppError('validation_failed', 'Idempotency-Key must be 1 to 255 visible ASCII characters.', {
-        errors: [{ in: 'header', path: 'Idempotency-Key', pointer: '/Idempotency-Key', message: 'Invalid idempotency key', code: 'invalid_format' }],
+        errors: [
+          {
+            in: 'header',
+            path: 'Idempotency-Key',
+            pointer: '/Idempotency-Key',
+            message: 'Invalid idempotency key',
+            code: 'invalid_format',
+          },
+        ],
       });
     }
     const authorization = c.req.header('authorization');
     if (!authorization) return next();
     // The route's own `authenticate` runs later and answers 401 itself; here we only need the scope.
-    const auth = await resolveCredential({ db: getDb(c.env.DB), config: c.get('config'), waitUntil: (p) => c.executionCtx.waitUntil(p) }, authorization).catch(() => null);
+    const auth = await resolveCredential(
+      { db: getDb(c.env.DB), config: c.get('config'), waitUntil: (p) => c.executionCtx.waitUntil(p) },
+      authorization,
+    ).catch(() => null);
     if (!auth) return next();
 
     const scoped = `${auth.actorId}:${key}`;
@@ -55,10 +67,15 @@ export function idempotency() {
     const hub = tenantHubStub(c.env, auth.tenantId);
     const begun = await hub.idempotencyBegin(auth.tenantId, scoped, print, { leaseMs: LEASE_MS, ttlMs: TTL_MS });
     if (begun.state === 'mismatch') {
-      throw new AppError('idempotency_key_reused', 'This Idempotency-Key was already used with a different request (method, path or body).');
+      throw new AppError(
+        'idempotency_key_reused',
+        'This Idempotency-Key was already used with a different request (method, path or body).',
+      );
     }
     if (begun.state === 'in_flight') {
-      throw new AppError('conflict', 'A request with this Idempotency-Key is still in progress; retry after it completes.', { headers: { 'retry-after': '1' } });
+      throw new AppError('conflict', 'A request with this Idempotency-Key is still in progress; retry after it completes.', {
+        headers: { 'retry-after': '1' },
+      });
     }
     if (begun.state === 'replay') {
       const { status, headers, body } = begun.response;

@@ -26,7 +26,9 @@ export function jsonBody() {
     if (!isJson) {
       throw new AppError(
         'unsupported_media_type',
-        type ? `Content-Type '${type.split(';')[0]}' is not supported; send application/json.` : 'Missing Content-Type; send application/json.',
+        type
+          ? `Content-Type '${type.split(';')[0]}' is not supported; send application/json.`
+          : 'Missing Content-Type; send application/json.',
         { headers: { 'accept-post': 'application/json', 'accept-patch': 'application/json' } },
       );
     }

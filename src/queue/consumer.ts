@@ -8,10 +8,19 @@
  */
 import type { Config } from '../config';
 import { runAttempt } from '../events/attempt';
-import { SINKS, type EventSink } from '../events/sinks';
-import { createLogger, errorFields } from '../observability/log';
+import { type EventSink, SINKS } from '../events/sinks';
 import { startChildFromQueue } from '../flows/child-jobs';
-import { ChildStartJobSchema, DeliveryJobSchema, EventMessageSchema, isChildStartJob, isDeliveryJob, type ChildStartJob, type DeliveryJob, type EventMessage } from './messages';
+import { createLogger, errorFields } from '../observability/log';
+import {
+  type ChildStartJob,
+  ChildStartJobSchema,
+  type DeliveryJob,
+  DeliveryJobSchema,
+  type EventMessage,
+  EventMessageSchema,
+  isChildStartJob,
+  isDeliveryJob,
+} from './messages';
 
 export type { EventSink } from '../events/sinks';
 export { SINKS } from '../events/sinks';
@@ -38,7 +47,11 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Env, conf
     }
     const parsed = isDeliveryJob(msg.body) ? DeliveryJobSchema.safeParse(msg.body) : EventMessageSchema.safeParse(msg.body);
     if (!parsed.success) {
-      log.error('invalid event message', { messageId: msg.id, attempts: msg.attempts, issues: parsed.error.issues.map((i) => i.path.join('.')) });
+      log.error('invalid event message', {
+        messageId: msg.id,
+        attempts: msg.attempts,
+        issues: parsed.error.issues.map((i) => i.path.join('.')),
+      });
       msg.retry({ delaySeconds: 0 });
       continue;
     }
@@ -67,7 +80,13 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Env, conf
         await runAttempt(env, config, job);
         msg.ack();
       } catch (err) {
-        log.error('webhook attempt failed', { messageId: msg.id, deliveryId: job.deliveryId, attempt: job.attempt, attempts: msg.attempts, ...errorFields(err) });
+        log.error('webhook attempt failed', {
+          messageId: msg.id,
+          deliveryId: job.deliveryId,
+          attempt: job.attempt,
+          attempts: msg.attempts,
+          ...errorFields(err),
+        });
         msg.retry({ delaySeconds: backoff(msg.attempts) });
       }
     });

@@ -74,7 +74,8 @@ export const authRoutes = newRouter()
       const body = (c.req.valid('json') ?? {}) as { refreshToken?: string };
       const deps = serviceDeps(c);
       const header = c.req.header('authorization');
-      const resolve = () => resolveCredential({ db: getDb(c.env.DB), config: deps.config, waitUntil: (p) => c.executionCtx.waitUntil(p) }, header);
+      const resolve = () =>
+        resolveCredential({ db: getDb(c.env.DB), config: deps.config, waitUntil: (p) => c.executionCtx.waitUntil(p) }, header);
       // With a refresh token the bearer is optional (often expired at sign-out); without one it must be valid.
       const auth = !header ? undefined : body.refreshToken ? await resolve().catch(() => undefined) : await resolve();
       await authService.logout(deps, body.refreshToken, auth);

@@ -1,12 +1,13 @@
 /** Builds service inputs from a request: the only bridge between Hono and the services. */
-import { tenantHubStub } from '../lib/stubs';
+
 import type { Context } from 'hono';
 import { getDb } from '../db/client';
 import { eventForwarder } from '../events/outbox';
-import { tenantCall, type ServiceDeps, type SessionControl, type TenantCall } from '../identity/context';
-import { authenticate, requirePermission } from '../middleware/auth';
+import { type ServiceDeps, type SessionControl, type TenantCall, tenantCall } from '../identity/context';
 import type { Permission } from '../identity/roles';
 import { AppError } from '../lib/problem';
+import { tenantHubStub } from '../lib/stubs';
+import { authenticate, requirePermission } from '../middleware/auth';
 import type { AppEnv } from '../types';
 
 export function serviceDeps(c: Context<AppEnv>): ServiceDeps {

@@ -9,12 +9,23 @@ import { newRouter } from '../lib/router';
 import { callOf, guarded } from './deps';
 
 const tags = ['Flows'];
-const FlowIdParam = z.object({ flowId: z.string().min(1).max(64).openapi({ param: { name: 'flowId', in: 'path' } }) });
+const FlowIdParam = z.object({
+  flowId: z
+    .string()
+    .min(1)
+    .max(64)
+    .openapi({ param: { name: 'flowId', in: 'path' } }),
+});
 
 export const flowRoutes = newRouter()
   .openapi(
     createRoute({
-      method: 'post', path: '/v1/flows/validate', tags, summary: 'Check a flow definition without saving it', middleware: guarded('data:read'), security: BearerAuth,
+      method: 'post',
+      path: '/v1/flows/validate',
+      tags,
+      summary: 'Check a flow definition without saving it',
+      middleware: guarded('data:read'),
+      security: BearerAuth,
       request: { body: jsonBody(ValidateBody) },
       responses: { 200: jsonContent(ValidateResult, 'Every problem with its path (empty when valid)'), ...problemResponses() },
     }),
@@ -25,7 +36,12 @@ export const flowRoutes = newRouter()
   )
   .openapi(
     createRoute({
-      method: 'post', path: '/v1/flows', tags, summary: 'Create a flow (version 1)', middleware: guarded('data:write'), security: BearerAuth,
+      method: 'post',
+      path: '/v1/flows',
+      tags,
+      summary: 'Create a flow (version 1)',
+      middleware: guarded('data:write'),
+      security: BearerAuth,
       request: { body: jsonBody(FlowBody) },
       responses: { 201: jsonContent(FlowSchema, 'Created'), ...problemResponses() },
     }),
@@ -37,7 +53,12 @@ export const flowRoutes = newRouter()
   )
   .openapi(
     createRoute({
-      method: 'get', path: '/v1/flows', tags, summary: 'List flows', middleware: guarded('data:read'), security: BearerAuth,
+      method: 'get',
+      path: '/v1/flows',
+      tags,
+      summary: 'List flows',
+      middleware: guarded('data:read'),
+      security: BearerAuth,
       request: { query: PageQuerySchema },
       responses: { 200: jsonContent(pageSchema(FlowSchema, 'FlowPage'), 'Flows, newest first'), ...problemResponses() },
     }),
@@ -49,15 +70,35 @@ export const flowRoutes = newRouter()
   )
   .openapi(
     createRoute({
-      method: 'get', path: '/v1/flows/{flowId}', tags, summary: 'Get a flow with its latest (or a given) version', middleware: guarded('data:read'), security: BearerAuth,
-      request: { params: FlowIdParam, query: z.object({ version: z.coerce.number().int().min(1).optional().openapi({ param: { name: 'version', in: 'query' } }) }) },
+      method: 'get',
+      path: '/v1/flows/{flowId}',
+      tags,
+      summary: 'Get a flow with its latest (or a given) version',
+      middleware: guarded('data:read'),
+      security: BearerAuth,
+      request: {
+        params: FlowIdParam,
+        query: z.object({
+          version: z.coerce
+            .number()
+            .int()
+            .min(1)
+            .optional()
+            .openapi({ param: { name: 'version', in: 'query' } }),
+        }),
+      },
       responses: { 200: jsonContent(FlowSchema, 'The flow'), ...problemResponses() },
     }),
     async (c) => c.json(await flowsService.getFlow(callOf(c), c.req.valid('param').flowId, c.req.valid('query').version), 200),
   )
   .openapi(
     createRoute({
-      method: 'put', path: '/v1/flows/{flowId}', tags, summary: 'Save a new immutable version', middleware: guarded('data:write'), security: BearerAuth,
+      method: 'put',
+      path: '/v1/flows/{flowId}',
+      tags,
+      summary: 'Save a new immutable version',
+      middleware: guarded('data:write'),
+      security: BearerAuth,
       request: { params: FlowIdParam, body: jsonBody(FlowBody) },
       responses: { 200: jsonContent(FlowSchema, 'The flow at its new version'), ...problemResponses([409]) },
     }),
@@ -65,7 +106,12 @@ export const flowRoutes = newRouter()
   )
   .openapi(
     createRoute({
-      method: 'delete', path: '/v1/flows/{flowId}', tags, summary: 'Delete a flow (runs keep their pinned version)', middleware: guarded('data:write'), security: BearerAuth,
+      method: 'delete',
+      path: '/v1/flows/{flowId}',
+      tags,
+      summary: 'Delete a flow (runs keep their pinned version)',
+      middleware: guarded('data:write'),
+      security: BearerAuth,
       request: { params: FlowIdParam },
       responses: { 204: { description: 'Deleted' }, ...problemResponses() },
     }),
@@ -76,7 +122,12 @@ export const flowRoutes = newRouter()
   )
   .openapi(
     createRoute({
-      method: 'get', path: '/v1/flows/{flowId}/versions', tags, summary: 'Every version of a flow, newest first', middleware: guarded('data:read'), security: BearerAuth,
+      method: 'get',
+      path: '/v1/flows/{flowId}/versions',
+      tags,
+      summary: 'Every version of a flow, newest first',
+      middleware: guarded('data:read'),
+      security: BearerAuth,
       request: { params: FlowIdParam },
       responses: { 200: jsonContent(pageSchema(FlowVersionSchema, 'FlowVersionPage'), 'Versions'), ...problemResponses() },
     }),
@@ -84,9 +135,17 @@ export const flowRoutes = newRouter()
   )
   .openapi(
     createRoute({
-      method: 'post', path: '/v1/flows/{flowId}/runs', tags, summary: 'Start a run (input validated against the flow input schema)', middleware: guarded('data:write'), security: BearerAuth,
+      method: 'post',
+      path: '/v1/flows/{flowId}/runs',
+      tags,
+      summary: 'Start a run (input validated against the flow input schema)',
+      middleware: guarded('data:write'),
+      security: BearerAuth,
       request: { params: FlowIdParam, body: jsonBody(StartRunBody) },
-      responses: { 201: jsonContent(RunSchema, 'The run (status running, or queued when the tenant is at its limit)'), ...problemResponses() },
+      responses: {
+        201: jsonContent(RunSchema, 'The run (status running, or queued when the tenant is at its limit)'),
+        ...problemResponses(),
+      },
     }),
     async (c) => {
       const body = c.req.valid('json');
@@ -95,4 +154,3 @@ export const flowRoutes = newRouter()
       return c.json(run, 201);
     },
   );
-

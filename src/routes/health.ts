@@ -1,10 +1,11 @@
 /** Liveness, readiness and build information. Unauthenticated, cheap, never cached. */
-import { tenantHubStub } from '../lib/stubs';
+
 import { createRoute, z } from '@hono/zod-openapi';
 import pkg from '../../package.json';
 import { pingDb } from '../db/client';
 import { jsonContent, problemResponses } from '../lib/openapi';
 import { newRouter } from '../lib/router';
+import { tenantHubStub } from '../lib/stubs';
 import { runnerHealth, runnerTransport, SANDBOX_MODES } from '../tools/runner-client';
 
 const HealthSchema = z
@@ -20,10 +21,15 @@ const HealthSchema = z
 
 const CheckSchema = z.object({ status: z.enum(['ok', 'fail']), latencyMs: z.number(), error: z.string().optional() });
 const ToolRunnerCheckSchema = CheckSchema.extend({
-  sandbox: z.enum(SANDBOX_MODES).nullable().openapi({ description: "The runner's isolation mode: `bwrap` (bubblewrap) or `wasm` (Pyodide / QuickJS); null when it did not answer" }),
+  sandbox: z.enum(SANDBOX_MODES).nullable().openapi({
+    description: "The runner's isolation mode: `bwrap` (bubblewrap) or `wasm` (Pyodide / QuickJS); null when it did not answer",
+  }),
 });
 const ReadySchema = z
-  .object({ status: z.enum(['ok', 'fail']), checks: z.object({ d1: CheckSchema, durableObject: CheckSchema, toolRunner: ToolRunnerCheckSchema }) })
+  .object({
+    status: z.enum(['ok', 'fail']),
+    checks: z.object({ d1: CheckSchema, durableObject: CheckSchema, toolRunner: ToolRunnerCheckSchema }),
+  })
   .openapi('Readiness');
 
 const TIMEOUT_MS = 3000;
@@ -39,7 +45,11 @@ async function check(run: () => Promise<unknown>): Promise<z.infer<typeof CheckS
     return { status: 'ok', latencyMs: Date.now() - started };
   } catch (err) {
     // The check's name is public; the underlying message is not (it may carry internals).
-    return { status: 'fail', latencyMs: Date.now() - started, error: err instanceof Error && err.message.startsWith('timed out') ? err.message : 'check failed' };
+    return {
+      status: 'fail',
+      latencyMs: Date.now() - started,
+      error: err instanceof Error && err.message.startsWith('timed out') ? err.message : 'check failed',
+    };
   } finally {
     if (timer !== undefined) clearTimeout(timer);
   }
@@ -91,7 +101,7 @@ export const healthRoutes = newRouter()
       method: 'get',
       path: '/health/ready',
       tags: ['Platform'],
-      summary: "Readiness: D1, a Durable Object round trip and the tool runner (with its sandbox mode)",
+      summary: 'Readiness: D1, a Durable Object round trip and the tool runner (with its sandbox mode)',
       responses: {
         200: jsonContent(ReadySchema, 'All dependencies answer'),
         503: jsonContent(ReadySchema, 'A dependency failed; the failing check is named'),

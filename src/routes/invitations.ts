@@ -1,7 +1,14 @@
 /** /v1/invitations: create, list, get, revoke (admin) and accept (anonymous, with the token). */
 import { createRoute } from '@hono/zod-openapi';
 import * as invitations from '../identity/invitations-service';
-import { AcceptInvitationBody, AuthResultSchema, CreatedInvitationSchema, CreateInvitationBody, IdParam, InvitationSchema } from '../identity/schemas';
+import {
+  AcceptInvitationBody,
+  AuthResultSchema,
+  CreatedInvitationSchema,
+  CreateInvitationBody,
+  IdParam,
+  InvitationSchema,
+} from '../identity/schemas';
 import { BearerAuth, jsonBody, jsonContent, problemResponses } from '../lib/openapi';
 import { PageQuerySchema, pageSchema } from '../lib/pagination';
 import { newRouter } from '../lib/router';
@@ -19,7 +26,10 @@ export const invitationRoutes = newRouter()
       tags,
       summary: 'Accept an invitation (creates the account if new) and sign in',
       request: { body: jsonBody(AcceptInvitationBody) },
-      responses: { 200: jsonContent(AuthResultSchema, 'Joined and signed in'), ...problemResponses([401, 404, 409, 410, 429], { authenticated: false }) },
+      responses: {
+        200: jsonContent(AuthResultSchema, 'Joined and signed in'),
+        ...problemResponses([401, 404, 409, 410, 429], { authenticated: false }),
+      },
     }),
     async (c) => {
       const body = c.req.valid('json');

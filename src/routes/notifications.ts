@@ -1,11 +1,13 @@
 /** /v1/notifications: reminders delivered by the hub. */
-import { tenantHubStub } from '../lib/stubs';
+
 import { createRoute, z } from '@hono/zod-openapi';
-import { NotificationSchema } from '../tasks/schemas';
-import { actorOf, unwrap } from '../tasks/service';
 import { BearerAuth, jsonContent, problemResponses } from '../lib/openapi';
 import { decodeCursor, encodeCursor, PageQuerySchema, pageSchema } from '../lib/pagination';
+import { unwrap } from '../lib/result';
 import { newRouter } from '../lib/router';
+import { tenantHubStub } from '../lib/stubs';
+import { NotificationSchema } from '../tasks/schemas';
+import { actorOf } from '../tasks/service';
 import { callOf, guarded } from './deps';
 
 const tags = ['Tasks'];
@@ -19,13 +21,24 @@ export const notificationRoutes = newRouter()
       summary: 'Notifications, newest first',
       middleware: guarded('data:read'),
       security: BearerAuth,
-      request: { query: PageQuerySchema.extend({ unread: z.enum(['true', 'false']).optional().openapi({ param: { name: 'unread', in: 'query' } }) }) },
+      request: {
+        query: PageQuerySchema.extend({
+          unread: z
+            .enum(['true', 'false'])
+            .optional()
+            .openapi({ param: { name: 'unread', in: 'query' } }),
+        }),
+      },
       responses: { 200: jsonContent(pageSchema(NotificationSchema, 'NotificationPage'), 'Notifications'), ...problemResponses() },
     }),
     async (c) => {
       const q = c.req.valid('query');
       const call = callOf(c);
-      const page = await tenantHubStub(c.env, call.auth.tenantId).listNotifications(call.auth.tenantId, { unread: q.unread === 'true', limit: q.limit, after: decodeCursor(q.cursor) });
+      const page = await tenantHubStub(c.env, call.auth.tenantId).listNotifications(call.auth.tenantId, {
+        unread: q.unread === 'true',
+        limit: q.limit,
+        after: decodeCursor(q.cursor),
+      });
       return c.json({ data: page.data, nextCursor: page.nextCursor ? encodeCursor(page.nextCursor) : null }, 200);
     },
   )
@@ -37,11 +50,28 @@ export const notificationRoutes = newRouter()
       summary: 'Mark a notification read',
       middleware: guarded('data:read'),
       security: BearerAuth,
-      request: { params: z.object({ notificationId: z.string().min(1).max(64).openapi({ param: { name: 'notificationId', in: 'path' } }) }) },
+      request: {
+        params: z.object({
+          notificationId: z
+            .string()
+            .min(1)
+            .max(64)
+            .openapi({ param: { name: 'notificationId', in: 'path' } }),
+        }),
+      },
       responses: { 200: jsonContent(NotificationSchema, 'The notification'), ...problemResponses() },
     }),
     async (c) => {
       const call = callOf(c);
-      return c.json(unwrap(await tenantHubStub(c.env, call.auth.tenantId).markNotificationRead(call.auth.tenantId, actorOf(call), c.req.valid('param').notificationId)), 200);
+      return c.json(
+        unwrap(
+          await tenantHubStub(c.env, call.auth.tenantId).markNotificationRead(
+            call.auth.tenantId,
+            actorOf(call),
+            c.req.valid('param').notificationId,
+          ),
+        ),
+        200,
+      );
     },
   );

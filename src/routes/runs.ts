@@ -8,13 +8,24 @@ import { newRouter } from '../lib/router';
 import { callOf, guarded } from './deps';
 
 const tags = ['Runs'];
-const RunIdParam = z.object({ runId: z.string().min(1).max(160).openapi({ param: { name: 'runId', in: 'path' } }) });
+const RunIdParam = z.object({
+  runId: z
+    .string()
+    .min(1)
+    .max(160)
+    .openapi({ param: { name: 'runId', in: 'path' } }),
+});
 const optionalBody = <T extends z.ZodType>(schema: T) => ({ required: false, content: { 'application/json': { schema } } });
 
 export const runRoutes = newRouter()
   .openapi(
     createRoute({
-      method: 'get', path: '/v1/runs', tags, summary: 'List runs (filters: status, flowId)', middleware: guarded('data:read'), security: BearerAuth,
+      method: 'get',
+      path: '/v1/runs',
+      tags,
+      summary: 'List runs (filters: status, flowId)',
+      middleware: guarded('data:read'),
+      security: BearerAuth,
       request: { query: RunListQuery },
       responses: { 200: jsonContent(pageSchema(RunSummarySchema, 'RunPage'), 'Runs, newest first'), ...problemResponses() },
     }),
@@ -22,7 +33,12 @@ export const runRoutes = newRouter()
   )
   .openapi(
     createRoute({
-      method: 'get', path: '/v1/runs/{runId}', tags, summary: 'Full run state: per-node status, attempts, timings, output, error, usage', middleware: guarded('data:read'), security: BearerAuth,
+      method: 'get',
+      path: '/v1/runs/{runId}',
+      tags,
+      summary: 'Full run state: per-node status, attempts, timings, output, error, usage',
+      middleware: guarded('data:read'),
+      security: BearerAuth,
       request: { params: RunIdParam },
       responses: { 200: jsonContent(RunSchema, 'The run'), ...problemResponses() },
     }),
@@ -30,15 +46,31 @@ export const runRoutes = newRouter()
   )
   .openapi(
     createRoute({
-      method: 'get', path: '/v1/runs/{runId}/events', tags, summary: 'Server-Sent Events: the run event log, then live; resume with Last-Event-ID', middleware: guarded('data:read', { allowQueryToken: true }), security: BearerAuth,
+      method: 'get',
+      path: '/v1/runs/{runId}/events',
+      tags,
+      summary: 'Server-Sent Events: the run event log, then live; resume with Last-Event-ID',
+      middleware: guarded('data:read', { allowQueryToken: true }),
+      security: BearerAuth,
       request: { params: RunIdParam },
-      responses: { 200: { description: 'text/event-stream of run events (`id` = sequence, `event` = type, `data` = JSON)', content: { 'text/event-stream': { schema: { type: 'string' } } } }, ...problemResponses() },
+      responses: {
+        200: {
+          description: 'text/event-stream of run events (`id` = sequence, `event` = type, `data` = JSON)',
+          content: { 'text/event-stream': { schema: { type: 'string' } } },
+        },
+        ...problemResponses(),
+      },
     }),
     async (c) => runsApi.streamRun(callOf(c), c.env, c.req.valid('param').runId, c.req.raw, 'events') as never,
   )
   .openapi(
     createRoute({
-      method: 'get', path: '/v1/runs/{runId}/ws', tags, summary: 'WebSocket: the run event log from ?after=<seq>, then live', middleware: guarded('data:read', { allowQueryToken: true }), security: BearerAuth,
+      method: 'get',
+      path: '/v1/runs/{runId}/ws',
+      tags,
+      summary: 'WebSocket: the run event log from ?after=<seq>, then live',
+      middleware: guarded('data:read', { allowQueryToken: true }),
+      security: BearerAuth,
       request: { params: RunIdParam },
       responses: { 101: { description: 'Switching protocols' }, ...problemResponses() },
     }),
@@ -46,15 +78,34 @@ export const runRoutes = newRouter()
   )
   .openapi(
     createRoute({
-      method: 'post', path: '/v1/runs/{runId}/cancel', tags, summary: 'Cancel a run (running nodes are aborted)', middleware: guarded('data:write'), security: BearerAuth,
+      method: 'post',
+      path: '/v1/runs/{runId}/cancel',
+      tags,
+      summary: 'Cancel a run (running nodes are aborted)',
+      middleware: guarded('data:write'),
+      security: BearerAuth,
       request: { params: RunIdParam, body: optionalBody(CancelBody) },
       responses: { 200: jsonContent(RunSchema, 'The cancelled run'), ...problemResponses([409]) },
     }),
-    async (c) => c.json(await runsApi.cancelRun(callOf(c), c.env, c.req.valid('param').runId, (c.req.valid('json') as { reason?: string } | undefined)?.reason), 200),
+    async (c) =>
+      c.json(
+        await runsApi.cancelRun(
+          callOf(c),
+          c.env,
+          c.req.valid('param').runId,
+          (c.req.valid('json') as { reason?: string } | undefined)?.reason,
+        ),
+        200,
+      ),
   )
   .openapi(
     createRoute({
-      method: 'post', path: '/v1/runs/{runId}/signal', tags, summary: 'Signal a waiting approval node with a payload', middleware: guarded('data:write'), security: BearerAuth,
+      method: 'post',
+      path: '/v1/runs/{runId}/signal',
+      tags,
+      summary: 'Signal a waiting approval node with a payload',
+      middleware: guarded('data:write'),
+      security: BearerAuth,
       request: { params: RunIdParam, body: optionalBody(SignalBody) },
       responses: { 200: jsonContent(RunSchema, 'The run after the signal'), ...problemResponses([409]) },
     }),
@@ -65,7 +116,12 @@ export const runRoutes = newRouter()
   )
   .openapi(
     createRoute({
-      method: 'post', path: '/v1/runs/{runId}/resume', tags, summary: 'Resume a failed or cancelled run: only failed/cancelled nodes run again', middleware: guarded('data:write'), security: BearerAuth,
+      method: 'post',
+      path: '/v1/runs/{runId}/resume',
+      tags,
+      summary: 'Resume a failed or cancelled run: only failed/cancelled nodes run again',
+      middleware: guarded('data:write'),
+      security: BearerAuth,
       request: { params: RunIdParam },
       responses: { 200: jsonContent(RunSchema, 'The resumed run'), ...problemResponses([409]) },
     }),
@@ -73,7 +129,12 @@ export const runRoutes = newRouter()
   )
   .openapi(
     createRoute({
-      method: 'post', path: '/v1/runs/{runId}/rerun', tags, summary: 'New run from a node, reusing outputs upstream of it (optionally with new input)', middleware: guarded('data:write'), security: BearerAuth,
+      method: 'post',
+      path: '/v1/runs/{runId}/rerun',
+      tags,
+      summary: 'New run from a node, reusing outputs upstream of it (optionally with new input)',
+      middleware: guarded('data:write'),
+      security: BearerAuth,
       request: { params: RunIdParam, body: jsonBody(RerunBody) },
       responses: { 201: jsonContent(RunSchema, 'The new run'), ...problemResponses() },
     }),

@@ -1,17 +1,28 @@
 /** Real-time sync: the change log over HTTP (`GET /v1/sync?since=`) and over a WebSocket (`GET /v1/sync/ws`). */
-import { tenantHubStub } from '../lib/stubs';
-import { createRoute, z } from '@hono/zod-openapi';
-import { SyncResponseSchema } from '../tasks/schemas';
 
+import { createRoute, z } from '@hono/zod-openapi';
 import { BearerAuth, jsonContent, problemResponses } from '../lib/openapi';
 import { AppError } from '../lib/problem';
 import { newRouter } from '../lib/router';
+import { tenantHubStub } from '../lib/stubs';
+import { SyncResponseSchema } from '../tasks/schemas';
 import { callOf, guarded } from './deps';
 
 const tags = ['Sync'];
 const SinceQuery = z.object({
-  since: z.coerce.number().int().min(0).default(0).openapi({ param: { name: 'since', in: 'query' }, description: 'The last version the client has seen (0 = everything)' }),
-  limit: z.coerce.number().int().min(1).max(1000).default(500).openapi({ param: { name: 'limit', in: 'query' } }),
+  since: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(0)
+    .openapi({ param: { name: 'since', in: 'query' }, description: 'The last version the client has seen (0 = everything)' }),
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1000)
+    .default(500)
+    .openapi({ param: { name: 'limit', in: 'query' } }),
 });
 
 export const syncRoutes = newRouter()
@@ -44,17 +55,32 @@ export const syncRoutes = newRouter()
         '`{type:"ack", clientMutationId, ok, result|code}`. Client frames: `{type:"ping"}`, `{type:"mutate", clientMutationId, op, taskId?, input?, ifMatch?}`.',
       middleware: guarded('data:read', { allowQueryToken: true }),
       security: BearerAuth,
-      request: { query: z.object({ since: SinceQuery.shape.since, access_token: z.string().optional().openapi({ param: { name: 'access_token', in: 'query' } }) }) },
+      request: {
+        query: z.object({
+          since: SinceQuery.shape.since,
+          access_token: z
+            .string()
+            .optional()
+            .openapi({ param: { name: 'access_token', in: 'query' } }),
+        }),
+      },
       responses: { 101: { description: 'Switching protocols' }, ...problemResponses() },
     }),
     async (c) => {
       if (c.req.header('upgrade')?.toLowerCase() !== 'websocket') {
-        throw new AppError('bad_request', 'This endpoint needs a WebSocket upgrade (Upgrade: websocket).', { headers: { upgrade: 'websocket' } });
+        throw new AppError('bad_request', 'This endpoint needs a WebSocket upgrade (Upgrade: websocket).', {
+          headers: { upgrade: 'websocket' },
+        });
       }
       const call = callOf(c);
       const url = new URL(c.req.url);
       url.searchParams.delete('access_token');
-      const headers = new Headers({ upgrade: 'websocket', 'x-edgecrew-tenant': call.auth.tenantId, 'x-edgecrew-actor': call.auth.actorId, 'x-edgecrew-role': call.auth.role });
+      const headers = new Headers({
+        upgrade: 'websocket',
+        'x-edgecrew-tenant': call.auth.tenantId,
+        'x-edgecrew-actor': call.auth.actorId,
+        'x-edgecrew-role': call.auth.role,
+      });
       if (call.auth.expiresAt) headers.set('x-edgecrew-expires', String(call.auth.expiresAt));
       return tenantHubStub(c.env, call.auth.tenantId).fetch(new Request(url, { headers })) as unknown as Response;
     },

@@ -1,17 +1,28 @@
 /** /v1/tasks: CRUD, complete/reopen, history. The hub (TenantHub) does the work. */
 import { createRoute, z } from '@hono/zod-openapi';
-import { HistoryEntrySchema, TaskCreateSchema, TaskListQuery, TaskPatchSchema, TaskSchema } from '../tasks/schemas';
-import * as tasks from '../tasks/service';
-import { quickAdd } from '../tasks/quick-add';
 import { BearerAuth, jsonBody, jsonContent, problemResponses } from '../lib/openapi';
 import { decodeCursor, encodeCursor, PageQuerySchema, pageSchema } from '../lib/pagination';
 import { newRouter } from '../lib/router';
+import { quickAdd } from '../tasks/quick-add';
+import { HistoryEntrySchema, TaskCreateSchema, TaskListQuery, TaskPatchSchema, TaskSchema } from '../tasks/schemas';
+import * as tasks from '../tasks/service';
 import { callOf, guarded } from './deps';
 
 const tags = ['Tasks'];
-const TaskIdParam = z.object({ taskId: z.string().min(1).max(64).openapi({ param: { name: 'taskId', in: 'path' }, example: 'tsk_01m80cq2cyrgkmxygsr14g3x78' }) });
-const IfMatch = z.object({ 'if-match': z.string().optional().openapi({ description: 'ETag from a previous read (e.g. "v12"); a stale one answers 412' }) });
-const withEtag = (description: string) => ({ ...jsonContent(TaskSchema, description), headers: { ETag: { schema: { type: 'string' as const }, description: 'The task version' } } });
+const TaskIdParam = z.object({
+  taskId: z
+    .string()
+    .min(1)
+    .max(64)
+    .openapi({ param: { name: 'taskId', in: 'path' }, example: 'tsk_01m80cq2cyrgkmxygsr14g3x78' }),
+});
+const IfMatch = z.object({
+  'if-match': z.string().optional().openapi({ description: 'ETag from a previous read (e.g. "v12"); a stale one answers 412' }),
+});
+const withEtag = (description: string) => ({
+  ...jsonContent(TaskSchema, description),
+  headers: { ETag: { schema: { type: 'string' as const }, description: 'The task version' } },
+});
 
 const QuickAddBody = z
   .strictObject({
@@ -126,7 +137,13 @@ export const taskRoutes = newRouter()
       responses: { 200: withEtag('Updated'), ...problemResponses([412]) },
     }),
     async (c) => {
-      const task = await tasks.updateTask(callOf(c), c.env, c.req.valid('param').taskId, c.req.valid('json'), tasks.parseIfMatch(c.req.header('if-match')));
+      const task = await tasks.updateTask(
+        callOf(c),
+        c.env,
+        c.req.valid('param').taskId,
+        c.req.valid('json'),
+        tasks.parseIfMatch(c.req.header('if-match')),
+      );
       c.header('etag', tasks.etagOf(task.version));
       return c.json(task, 200);
     },

@@ -19,7 +19,13 @@ import * as registry from '../tools/registry';
 import { callOf, guarded } from './deps';
 
 const tags = ['Tools'];
-const ToolIdParam = z.object({ toolId: z.string().min(1).max(64).openapi({ param: { name: 'toolId', in: 'path' }, example: 'tol_01hzy0000000000000000000000' }) });
+const ToolIdParam = z.object({
+  toolId: z
+    .string()
+    .min(1)
+    .max(64)
+    .openapi({ param: { name: 'toolId', in: 'path' }, example: 'tol_01hzy0000000000000000000000' }),
+});
 
 export const toolRoutes = newRouter()
   .openapi(

@@ -107,7 +107,15 @@ export const webhookRoutes = newRouter()
       request: { params: WebhookId, body: { ...jsonBody(RotateSecretBody), required: false } },
       responses: { 200: jsonContent(WebhookWithSecretSchema, 'The endpoint with its new secret'), ...problemResponses([409]) },
     }),
-    async (c) => c.json(await webhooks.rotateSecret(callOf(c), idOf(c.req.valid('param')), (c.req.valid('json') as { overlapSeconds?: number } | undefined)?.overlapSeconds ?? 24 * 3600), 200),
+    async (c) =>
+      c.json(
+        await webhooks.rotateSecret(
+          callOf(c),
+          idOf(c.req.valid('param')),
+          (c.req.valid('json') as { overlapSeconds?: number } | undefined)?.overlapSeconds ?? 24 * 3600,
+        ),
+        200,
+      ),
   )
   .openapi(
     createRoute({

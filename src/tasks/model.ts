@@ -94,14 +94,3 @@ export interface Actor {
   id: string;
   role: 'admin' | 'member' | 'viewer';
 }
-
-export interface HubFieldError {
-  path: string;
-  message: string;
-  code: string;
-}
-
-/** Hub RPC results: typed failures travel as data (RPC keeps only an Error's message). */
-export type HubResult<T> =
-  | { ok: true; value: T }
-  | { ok: false; code: 'not_found' | 'precondition_failed' | 'validation_failed' | 'conflict' | 'forbidden'; detail: string; errors?: HubFieldError[] };

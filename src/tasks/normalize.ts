@@ -3,8 +3,10 @@
  * exclusivity, time zone, RRULE, reminders. Returns field errors instead of
  * throwing so the hub can answer them as data.
  */
-import { isValidTimezone, normalizeRrule, parseDuration, reminderFireAt, ScheduleError, type Due } from './schedule';
-import type { HubFieldError, ReminderSpec, Task, TaskPatch } from './model';
+
+import type { FieldError } from '../lib/result';
+import type { ReminderSpec, Task, TaskPatch } from './model';
+import { type Due, isValidTimezone, normalizeRrule, parseDuration, reminderFireAt, ScheduleError } from './schedule';
 
 export type Draft = Omit<Task, 'id' | 'version' | 'createdBy' | 'createdAt' | 'updatedAt' | 'completedAt' | 'status' | 'nextReminderAt'>;
 
@@ -27,7 +29,7 @@ export function emptyDraft(): Draft {
 }
 
 /** Applies `patch` over `base` and checks the combined result. */
-export function applyPatch(base: Draft, patch: TaskPatch): { draft: Draft; errors: HubFieldError[] } {
+export function applyPatch(base: Draft, patch: TaskPatch): { draft: Draft; errors: FieldError[] } {
   const d: Draft = { ...base, labels: [...base.labels], reminders: [...base.reminders] };
   if (patch.title !== undefined) d.title = patch.title.trim();
   if (patch.notes !== undefined) d.notes = patch.notes;
@@ -53,15 +55,21 @@ function normalizeReminder(r: ReminderSpec): ReminderSpec {
   return 'at' in r ? { at: new Date(r.at).toISOString() } : { before: r.before.toUpperCase() };
 }
 
-function check(d: Draft): HubFieldError[] {
-  const errors: HubFieldError[] = [];
+function check(d: Draft): FieldError[] {
+  const errors: FieldError[] = [];
   if (!d.title) errors.push({ path: 'title', message: 'Title is required', code: 'required' });
   if (d.dueDate && d.dueAt) errors.push({ path: 'dueAt', message: 'Set either dueDate or dueAt, not both', code: 'conflict' });
   if (d.dueDate && !isRealDate(d.dueDate)) errors.push({ path: 'dueDate', message: 'Not a calendar date', code: 'invalid_date' });
-  if (!isValidTimezone(d.timezone)) errors.push({ path: 'timezone', message: `Unknown IANA time zone '${d.timezone}'`, code: 'invalid_timezone' });
+  if (!isValidTimezone(d.timezone))
+    errors.push({ path: 'timezone', message: `Unknown IANA time zone '${d.timezone}'`, code: 'invalid_timezone' });
   const hasDue = d.dueDate !== null || d.dueAt !== null;
   if (d.recurrence !== null) {
-    if (!hasDue) errors.push({ path: 'recurrence', message: 'A recurring task needs dueDate or dueAt (the series starts there)', code: 'requires_due' });
+    if (!hasDue)
+      errors.push({
+        path: 'recurrence',
+        message: 'A recurring task needs dueDate or dueAt (the series starts there)',
+        code: 'requires_due',
+      });
     try {
       d.recurrence = normalizeRrule(d.recurrence);
     } catch (err) {
@@ -71,7 +79,11 @@ function check(d: Draft): HubFieldError[] {
   d.reminders.forEach((r, i) => {
     if ('before' in r) {
       if (parseDuration(r.before) === null) {
-        errors.push({ path: `reminders[${i}].before`, message: 'Expected an ISO 8601 duration such as PT15M, PT1H or P1D', code: 'invalid_duration' });
+        errors.push({
+          path: `reminders[${i}].before`,
+          message: 'Expected an ISO 8601 duration such as PT15M, PT1H or P1D',
+          code: 'invalid_duration',
+        });
       } else if (!hasDue) {
         errors.push({ path: `reminders[${i}].before`, message: 'A relative reminder needs dueDate or dueAt', code: 'requires_due' });
       }

@@ -6,7 +6,7 @@
 import type { TenantCall } from '../identity/context';
 import { AppError } from '../lib/problem';
 import type { Task, TaskCreate, TaskPatch } from './model';
-import { isValidTimeZone, parseQuickAdd, type LocalDateTime, type ParsedQuickAdd } from './nlp';
+import { isValidTimeZone, type LocalDateTime, type ParsedQuickAdd, parseQuickAdd } from './nlp';
 import { addDays } from './nlp/clock';
 import { todayIn, zonedToInstant } from './schedule';
 import * as tasks from './service';
@@ -18,7 +18,8 @@ export interface QuickAddResult {
   parsed: ParsedQuickAdd;
 }
 
-const field = (path: string, message: string) => new AppError('validation_failed', message, { errors: [{ in: 'body', path, pointer: `/${path}`, message, code: 'invalid' }] });
+const field = (path: string, message: string) =>
+  new AppError('validation_failed', message, { errors: [{ in: 'body', path, pointer: `/${path}`, message, code: 'invalid' }] });
 
 function dueFields(due: LocalDateTime | null, timezone: string): Pick<TaskCreate, 'dueDate' | 'dueAt'> {
   if (!due) return {};
@@ -72,7 +73,11 @@ export async function quickAdd(call: TenantCall, env: Env, text: string, timezon
     case 'reschedule': {
       const target = await findTarget(call, env, parsed.title);
       if (!parsed.due) throw field('text', `Say when to move '${target.title}' to, e.g. "move dentist to friday".`);
-      const patch: TaskPatch = { timezone, ...dueFields(parsed.due, timezone), ...(parsed.recurrence ? { recurrence: parsed.recurrence.rrule, recurrenceFrom: parsed.recurrence.from } : {}) };
+      const patch: TaskPatch = {
+        timezone,
+        ...dueFields(parsed.due, timezone),
+        ...(parsed.recurrence ? { recurrence: parsed.recurrence.rrule, recurrenceFrom: parsed.recurrence.from } : {}),
+      };
       if (parsed.reminders.length) patch.reminders = remindersOf(parsed, timezone);
       return { intent: 'reschedule', task: await tasks.updateTask(call, env, target.id, patch), parsed };
     }
@@ -80,11 +85,15 @@ export async function quickAdd(call: TenantCall, env: Env, text: string, timezon
       const today = todayIn(timezone, now);
       const range = parsed.list?.range;
       const window =
-        range === 'today' ? { dueFrom: today, dueTo: today }
-        : range === 'tomorrow' ? { dueFrom: addDays(today, 1), dueTo: addDays(today, 1) }
-        : range === 'week' ? { dueFrom: today, dueTo: addDays(today, 6) }
-        : range === 'overdue' ? { dueTo: now.toISOString() }
-        : {};
+        range === 'today'
+          ? { dueFrom: today, dueTo: today }
+          : range === 'tomorrow'
+            ? { dueFrom: addDays(today, 1), dueTo: addDays(today, 1) }
+            : range === 'week'
+              ? { dueFrom: today, dueTo: addDays(today, 6) }
+              : range === 'overdue'
+                ? { dueTo: now.toISOString() }
+                : {};
       const page = await tasks.listTasks(call, env, { status: 'open', label: parsed.list?.label, limit: 100, ...window });
       return { intent: 'list', task: null, tasks: page.data, parsed };
     }

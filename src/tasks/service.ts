@@ -2,24 +2,18 @@
  * Worker-side task service: checks what needs the control plane (assignee is a
  * member), then calls the tenant's hub, which does the work. Knows nothing of Hono.
  */
-import { tenantHubStub } from '../lib/stubs';
+
 import { and, eq } from 'drizzle-orm';
 import { memberships } from '../db/schema';
 import type { TenantCall } from '../identity/context';
-import { AppError, pointerOf } from '../lib/problem';
-import type { Actor, HubResult, TaskCreate, TaskFilter, TaskPatch } from './model';
-
+import { AppError } from '../lib/problem';
+import { unwrap } from '../lib/result';
+import { tenantHubStub } from '../lib/stubs';
+import type { Actor, TaskCreate, TaskFilter, TaskPatch } from './model';
 
 export function actorOf(call: TenantCall): Actor {
   return { id: call.auth.actorId, role: call.auth.role };
 }
-
-/** Turns a hub failure into the problem the client sees. */
-export function unwrap<T>(r: HubResult<T>): T {
-  if (r.ok) return r.value;
-  throw new AppError(r.code, r.detail, r.errors ? { errors: r.errors.map((e) => ({ in: 'body' as const, path: e.path, pointer: pointerOf(e.path), message: e.message, code: e.code })) } : {});
-}
-
 
 async function assertAssignee(call: TenantCall, assigneeId: string | null | undefined): Promise<void> {
   if (!assigneeId) return;

@@ -5,7 +5,7 @@
  * (Analytics Engine). Used by POST /v1/tools/{id}/invoke and by flow `tool` nodes.
  */
 import type { Config } from '../config';
-import { getDb, type Db } from '../db/client';
+import { type Db, getDb } from '../db/client';
 import { toolInvocations } from '../db/schema';
 import { TenantScope } from '../db/tenant-scope';
 import { newId } from '../lib/ids';
@@ -14,7 +14,7 @@ import { writeCounter } from '../observability/analytics';
 import { validateValue } from './json-schema';
 import type { ToolErrorType } from './model';
 import { resolveVersion } from './registry';
-import { callRunner, runnerTransport, type RunnerTransport, type SandboxMode } from './runner-client';
+import { callRunner, type RunnerTransport, runnerTransport, type SandboxMode } from './runner-client';
 
 /** What invoking a tool needs; build it with `toolDeps(env, config)` outside a request. */
 export interface ToolDeps {
@@ -59,7 +59,13 @@ const bytes = (value: unknown) => (value === undefined ? 0 : new TextEncoder().e
  * Resolves to the tool's output or a typed error; throws `AppError('not_found')`
  * only for an unknown tool or version.
  */
-export async function invokeTool(deps: ToolDeps, tenantId: string, toolId: string, version: number | 'latest', input: unknown): Promise<ToolResult> {
+export async function invokeTool(
+  deps: ToolDeps,
+  tenantId: string,
+  toolId: string,
+  version: number | 'latest',
+  input: unknown,
+): Promise<ToolResult> {
   const scope = new TenantScope(deps.db, tenantId);
   const v = await resolveVersion(scope, toolId, version);
   const invocationId = newId('inv');
@@ -70,17 +76,47 @@ export async function invokeTool(deps: ToolDeps, tenantId: string, toolId: strin
 
   const inputErrors = validateValue(v.inputSchema, input, ['input']);
   if (inputErrors.length > 0) {
-    result = { ...base, ok: false, error: { type: 'invalid_input', message: `The input does not match the tool's inputSchema: ${summary(inputErrors)}`, errors: inputErrors } };
+    result = {
+      ...base,
+      ok: false,
+      error: {
+        type: 'invalid_input',
+        message: `The input does not match the tool's inputSchema: ${summary(inputErrors)}`,
+        errors: inputErrors,
+      },
+    };
   } else {
     const transport = deps.transport ?? runnerTransport(deps.config, deps.env);
     const secret = deps.config.TOOL_RUNNER_SECRET;
     if (!transport || !secret) {
-      result = { ...base, ok: false, retryable: false, error: { type: 'sandbox_error', message: 'No tool runner is configured (TOOL_RUNNER_URL or the TOOL_RUNNER binding, and TOOL_RUNNER_SECRET).' } };
+      result = {
+        ...base,
+        ok: false,
+        retryable: false,
+        error: {
+          type: 'sandbox_error',
+          message: 'No tool runner is configured (TOOL_RUNNER_URL or the TOOL_RUNNER binding, and TOOL_RUNNER_SECRET).',
+        },
+      };
     } else {
       const network = v.network === 'none' ? { mode: 'none' as const } : { mode: 'allow' as const, hosts: v.network.allow };
-      const reply = await callRunner(transport, secret, { id: invocationId, runtime: v.runtime, code: v.code, input, timeoutMs: v.timeoutMs, memoryMb: v.memoryMb, network });
+      const reply = await callRunner(transport, secret, {
+        id: invocationId,
+        runtime: v.runtime,
+        code: v.code,
+        input,
+        timeoutMs: v.timeoutMs,
+        memoryMb: v.memoryMb,
+        network,
+      });
       if (!reply.ran) {
-        result = { ...base, ok: false, retryable: reply.retryable, retryAfterS: reply.retryAfterS, error: { type: 'sandbox_error', message: reply.message } };
+        result = {
+          ...base,
+          ok: false,
+          retryable: reply.retryable,
+          retryAfterS: reply.retryAfterS,
+          error: { type: 'sandbox_error', message: reply.message },
+        };
       } else {
         const r = reply.result;
         const ran = { ...base, sandbox: r.sandbox ?? null, durationMs: r.durationMs, stdout: r.stdout, stderr: r.stderr };
@@ -88,10 +124,19 @@ export async function invokeTool(deps: ToolDeps, tenantId: string, toolId: strin
         if (!r.ok) result = { ...ran, ok: false, error: r.error };
         else {
           outputBytes = r.outputBytes;
-          const outputErrors = v.outputSchema === null || v.outputSchema === undefined ? [] : validateValue(v.outputSchema, r.output, ['output']);
+          const outputErrors =
+            v.outputSchema === null || v.outputSchema === undefined ? [] : validateValue(v.outputSchema, r.output, ['output']);
           result =
             outputErrors.length > 0
-              ? { ...ran, ok: false, error: { type: 'invalid_output', message: `The output does not match the tool's outputSchema: ${summary(outputErrors)}`, errors: outputErrors } }
+              ? {
+                  ...ran,
+                  ok: false,
+                  error: {
+                    type: 'invalid_output',
+                    message: `The output does not match the tool's outputSchema: ${summary(outputErrors)}`,
+                    errors: outputErrors,
+                  },
+                }
               : { ...ran, ok: true, output: r.output };
         }
       }
@@ -114,7 +159,13 @@ export async function invokeTool(deps: ToolDeps, tenantId: string, toolId: strin
     })
     .run();
   // blob1 'tool_invocation', blob2 tool, blob3 version, blob4 runtime, blob5 outcome, blob6 source; double1 duration ms.
-  writeCounter(deps.env.ANALYTICS, 'tool_invocation', tenantId, [toolId, String(v.version), v.runtime, outcome, deps.source ?? 'flow'], result.durationMs);
+  writeCounter(
+    deps.env.ANALYTICS,
+    'tool_invocation',
+    tenantId,
+    [toolId, String(v.version), v.runtime, outcome, deps.source ?? 'flow'],
+    result.durationMs,
+  );
   return result;
 }
 
@@ -128,12 +179,20 @@ function summary(errors: FieldError[]): string {
  * that could not run the tool at all (busy, unreachable, misconfigured) is a 503;
  * anything the tool itself did is a 200 with `ok` and its output or typed error.
  */
-export async function invokeForApi(deps: ToolDeps, tenantId: string, toolId: string, body: { input?: unknown; version?: number | undefined }) {
+export async function invokeForApi(
+  deps: ToolDeps,
+  tenantId: string,
+  toolId: string,
+  body: { input?: unknown; version?: number | undefined },
+) {
   const result = await invokeTool({ ...deps, source: 'api' }, tenantId, toolId, body.version ?? 'latest', body.input);
   if (result.ok) return result;
   const { retryable, retryAfterS, ...rest } = result;
   if (result.error.type === 'invalid_input') {
-    throw new AppError('validation_failed', result.error.message, { errors: result.error.errors ?? [], extensions: { invocationId: result.invocationId } });
+    throw new AppError('validation_failed', result.error.message, {
+      errors: result.error.errors ?? [],
+      extensions: { invocationId: result.invocationId },
+    });
   }
   if (retryable !== undefined) {
     throw new AppError('service_unavailable', result.error.message, {

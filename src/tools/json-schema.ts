@@ -3,8 +3,8 @@
  * Function`, so Ajv's compiler cannot run there; @cfworker/json-schema
  * interprets schemas instead (drafts 4 to 2020-12; 2020-12 here).
  */
-import { Validator, type OutputUnit, type Schema } from '@cfworker/json-schema';
-import { fieldPath, type FieldError } from '../lib/problem';
+import { type OutputUnit, type Schema, Validator } from '@cfworker/json-schema';
+import { type FieldError, fieldPath } from '../lib/problem';
 
 const DRAFT = '2020-12';
 export const MAX_SCHEMA_BYTES = 64 * 1024;
@@ -32,13 +32,30 @@ const META: Schema = {
         definitions: subs,
         dependentSchemas: subs,
         ...Object.fromEntries(
-          ['additionalProperties', 'unevaluatedProperties', 'items', 'additionalItems', 'unevaluatedItems', 'contains', 'not', 'if', 'then', 'else', 'propertyNames'].map((k) => [k, sub]),
+          [
+            'additionalProperties',
+            'unevaluatedProperties',
+            'items',
+            'additionalItems',
+            'unevaluatedItems',
+            'contains',
+            'not',
+            'if',
+            'then',
+            'else',
+            'propertyNames',
+          ].map((k) => [k, sub]),
         ),
         ...Object.fromEntries(['prefixItems', 'allOf', 'anyOf', 'oneOf'].map((k) => [k, list])),
         required: { type: 'array', uniqueItems: true, items: str },
         dependentRequired: { type: 'object', additionalProperties: { type: 'array', items: str } },
         enum: { type: 'array' },
-        ...Object.fromEntries(['minLength', 'maxLength', 'minItems', 'maxItems', 'minProperties', 'maxProperties', 'minContains', 'maxContains'].map((k) => [k, count])),
+        ...Object.fromEntries(
+          ['minLength', 'maxLength', 'minItems', 'maxItems', 'minProperties', 'maxProperties', 'minContains', 'maxContains'].map((k) => [
+            k,
+            count,
+          ]),
+        ),
         ...Object.fromEntries(['minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum'].map((k) => [k, { type: 'number' }])),
         multipleOf: { type: 'number', exclusiveMinimum: 0 },
         uniqueItems: { type: 'boolean' },
@@ -54,8 +71,22 @@ const metaValidator = new Validator(META, DRAFT, false);
 
 // Wrapper keywords whose failure is always explained by a more precise error beneath them.
 const WRAPPERS = new Set([
-  'properties', 'patternProperties', 'additionalProperties', 'unevaluatedProperties', 'items', 'prefixItems',
-  'additionalItems', 'unevaluatedItems', 'allOf', '$ref', '$recursiveRef', 'dependentSchemas', 'if', 'then', 'else', 'contains',
+  'properties',
+  'patternProperties',
+  'additionalProperties',
+  'unevaluatedProperties',
+  'items',
+  'prefixItems',
+  'additionalItems',
+  'unevaluatedItems',
+  'allOf',
+  '$ref',
+  '$recursiveRef',
+  'dependentSchemas',
+  'if',
+  'then',
+  'else',
+  'contains',
 ]);
 
 function decodePointer(location: string): string[] {
@@ -102,8 +133,11 @@ function depth(value: unknown, level = 0): number {
 
 /** Checks `schema` is a usable JSON Schema; field errors under `field` (empty when it is). */
 export function checkSchema(schema: unknown, field: string): FieldError[] {
-  const at = (message: string, code: string, segments: string[] = []): FieldError[] => [{ in: 'body', ...fieldPath([field, ...segments]), message, code }];
-  if (new TextEncoder().encode(JSON.stringify(schema) ?? '').length > MAX_SCHEMA_BYTES) return at(`Schema larger than ${MAX_SCHEMA_BYTES} bytes`, 'too_big');
+  const at = (message: string, code: string, segments: string[] = []): FieldError[] => [
+    { in: 'body', ...fieldPath([field, ...segments]), message, code },
+  ];
+  if (new TextEncoder().encode(JSON.stringify(schema) ?? '').length > MAX_SCHEMA_BYTES)
+    return at(`Schema larger than ${MAX_SCHEMA_BYTES} bytes`, 'too_big');
   if (depth(schema) > MAX_DEPTH) return at(`Schema nested deeper than ${MAX_DEPTH} levels`, 'too_deep');
   const meta = metaValidator.validate(schema);
   if (!meta.valid) return toFieldErrors(meta.errors, [field]);

@@ -28,16 +28,26 @@ const Name = z
 const Host = z
   .string()
   .max(253)
-  .regex(/^(\*\.)?[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*(:\d{1,5})?$/, 'A lower-case host name, optionally `*.`-prefixed and/or with `:port`')
+  .regex(
+    /^(\*\.)?[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*(:\d{1,5})?$/,
+    'A lower-case host name, optionally `*.`-prefixed and/or with `:port`',
+  )
   .openapi({ example: 'api.example.com' });
-const JsonSchema = z.union([z.record(z.string(), z.unknown()), z.boolean()]).openapi({ description: 'A JSON Schema (draft 2020-12)', example: { type: 'object' } });
+const JsonSchema = z
+  .union([z.record(z.string(), z.unknown()), z.boolean()])
+  .openapi({ description: 'A JSON Schema (draft 2020-12)', example: { type: 'object' } });
 
 export const NetworkSchema = z
   .union([z.literal('none'), z.strictObject({ allow: z.array(Host).min(1).max(TOOL_LIMITS.maxHosts) })])
-  .openapi('ToolNetwork', { description: "`none`, or the hosts the tool may reach over HTTP(S) through the runner's egress proxy (ports 80/443 unless given)" });
+  .openapi('ToolNetwork', {
+    description: "`none`, or the hosts the tool may reach over HTTP(S) through the runner's egress proxy (ports 80/443 unless given)",
+  });
 
 const Runtime = z.enum(RUNTIMES).openapi({ description: '`node` (an ES module exporting `main`) or `python3` (a module defining `main`)' });
-const Code = z.string().min(1).refine((s) => new TextEncoder().encode(s).length <= TOOL_LIMITS.maxCodeBytes, `At most ${TOOL_LIMITS.maxCodeBytes} bytes`);
+const Code = z
+  .string()
+  .min(1)
+  .refine((s) => new TextEncoder().encode(s).length <= TOOL_LIMITS.maxCodeBytes, `At most ${TOOL_LIMITS.maxCodeBytes} bytes`);
 const TimeoutMs = z.number().int().min(TOOL_LIMITS.minTimeoutMs).max(TOOL_LIMITS.maxTimeoutMs);
 const MemoryMb = z.number().int().min(TOOL_LIMITS.minMemoryMb).max(TOOL_LIMITS.maxMemoryMb);
 
@@ -87,10 +97,20 @@ const VersionFields = {
 };
 
 export const ToolSchema = z
-  .object({ id: z.string().openapi({ example: 'tol_01hzy0000000000000000000000' }), name: z.string(), description: z.string(), ...VersionFields, createdBy: z.string(), createdAt: Timestamp, updatedAt: Timestamp })
+  .object({
+    id: z.string().openapi({ example: 'tol_01hzy0000000000000000000000' }),
+    name: z.string(),
+    description: z.string(),
+    ...VersionFields,
+    createdBy: z.string(),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  })
   .openapi('Tool', { description: 'A tool with the fields of its latest version' });
 export const ToolSummarySchema = ToolSchema.omit({ code: true, inputSchema: true, outputSchema: true }).openapi('ToolSummary');
-export const ToolVersionSchema = z.object({ toolId: z.string(), ...VersionFields, createdBy: z.string(), createdAt: Timestamp }).openapi('ToolVersion');
+export const ToolVersionSchema = z
+  .object({ toolId: z.string(), ...VersionFields, createdBy: z.string(), createdAt: Timestamp })
+  .openapi('ToolVersion');
 
 export const InvokeBody = z
   .strictObject({
@@ -100,10 +120,9 @@ export const InvokeBody = z
   .refine((b) => b.input !== undefined, { message: 'Required', path: ['input'] })
   .openapi('InvokeToolRequest');
 
-const Sandbox = z
-  .enum(['bwrap', 'wasm'])
-  .nullable()
-  .openapi({ description: 'The isolation that ran the tool: `bwrap` (bubblewrap namespaces) or `wasm` (Pyodide / QuickJS); null when it did not run' });
+const Sandbox = z.enum(['bwrap', 'wasm']).nullable().openapi({
+  description: 'The isolation that ran the tool: `bwrap` (bubblewrap namespaces) or `wasm` (Pyodide / QuickJS); null when it did not run',
+});
 
 const InvocationCommon = {
   invocationId: z.string().openapi({ example: 'inv_01hzy0000000000000000000000' }),

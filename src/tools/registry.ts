@@ -4,14 +4,14 @@
  * version; name and description are the tool's own and change in place.
  */
 import { and, desc, eq, lt, type SQL } from 'drizzle-orm';
-import { toolInvocations, tools, toolVersions, type StoredJsonSchema, type StoredToolNetwork } from '../db/schema';
+import { type StoredJsonSchema, type StoredToolNetwork, toolInvocations, tools, toolVersions } from '../db/schema';
 import type { TenantScope } from '../db/tenant-scope';
 import type { TenantCall } from '../identity/context';
 import { newId } from '../lib/ids';
 import { decodeCursor, toPage } from '../lib/pagination';
 import { AppError, type FieldError } from '../lib/problem';
 import { checkSchema } from './json-schema';
-import { VERSIONED_FIELDS, type CreateToolInput, type UpdateToolInput } from './model';
+import { type CreateToolInput, type UpdateToolInput, VERSIONED_FIELDS } from './model';
 import { invocationView, toolSummaryView, toolVersionView, toolView } from './views';
 
 type ToolRow = typeof tools.$inferSelect;
@@ -59,7 +59,15 @@ export async function createTool(call: TenantCall, input: CreateToolInput) {
   const now = call.now.toISOString();
   try {
     await db.batch([
-      scope.insert(tools, { id, name: input.name, description: input.description, latestVersion: 1, createdBy: call.auth.actorId, createdAt: now, updatedAt: now }),
+      scope.insert(tools, {
+        id,
+        name: input.name,
+        description: input.description,
+        latestVersion: 1,
+        createdBy: call.auth.actorId,
+        createdAt: now,
+        updatedAt: now,
+      }),
       scope.insert(toolVersions, {
         toolId: id,
         version: 1,
@@ -110,9 +118,16 @@ export async function updateTool(call: TenantCall, id: string, patch: UpdateTool
   const now = call.now.toISOString();
   const changesVersion = VERSIONED_FIELDS.some((k) => patch[k] !== undefined && !same(patch[k], v[k]));
   const next = changesVersion ? v.version + 1 : v.version;
-  const meta = { ...(patch.name !== undefined ? { name: patch.name } : {}), ...(patch.description !== undefined ? { description: patch.description } : {}) };
+  const meta = {
+    ...(patch.name !== undefined ? { name: patch.name } : {}),
+    ...(patch.description !== undefined ? { description: patch.description } : {}),
+  };
   // Compare-and-set on latest_version: of two concurrent edits, the second's version insert collides and fails the batch.
-  const update = scope.update(tools, { ...meta, latestVersion: next, updatedAt: now }, and(eq(tools.id, id), eq(tools.latestVersion, v.version)) as SQL);
+  const update = scope.update(
+    tools,
+    { ...meta, latestVersion: next, updatedAt: now },
+    and(eq(tools.id, id), eq(tools.latestVersion, v.version)) as SQL,
+  );
   try {
     if (changesVersion) {
       await db.batch([
@@ -163,7 +178,10 @@ export async function listVersions(call: TenantCall, id: string, limit: number, 
   const after = decodeCursor(cursor);
   const below = after === undefined ? undefined : Number(after);
   const rows = (await call.scope
-    .select(toolVersions, and(eq(toolVersions.toolId, id), below !== undefined && Number.isInteger(below) ? lt(toolVersions.version, below) : undefined))
+    .select(
+      toolVersions,
+      and(eq(toolVersions.toolId, id), below !== undefined && Number.isInteger(below) ? lt(toolVersions.version, below) : undefined),
+    )
     .orderBy(desc(toolVersions.version))
     .limit(limit + 1)
     .all()) as VersionRow[];

@@ -38,10 +38,15 @@ export type RunnerResult = {
   stderr: string;
   stdoutBytes: number;
   stderrBytes: number;
-} & ({ ok: true; output: unknown; outputBytes: number } | { ok: false; error: { type: 'timeout' | 'memory_limit' | 'exit_nonzero' | 'invalid_output' | 'sandbox_error'; message: string } });
+} & (
+  | { ok: true; output: unknown; outputBytes: number }
+  | { ok: false; error: { type: 'timeout' | 'memory_limit' | 'exit_nonzero' | 'invalid_output' | 'sandbox_error'; message: string } }
+);
 
 /** Either the tool ran (whatever its outcome), or the runner could not be used. */
-export type RunnerReply = { ran: true; result: RunnerResult } | { ran: false; retryable: boolean; retryAfterS: number | null; message: string };
+export type RunnerReply =
+  | { ran: true; result: RunnerResult }
+  | { ran: false; retryable: boolean; retryAfterS: number | null; message: string };
 
 export type RunnerTransport = (request: Request) => Promise<Response>;
 
@@ -74,9 +79,19 @@ function hex(buf: ArrayBuffer): string {
 }
 
 /** The signature headers for one request (exported for tests). */
-export async function signRequest(secret: string, method: string, path: string, body: string, now = Date.now()): Promise<Record<string, string>> {
+export async function signRequest(
+  secret: string,
+  method: string,
+  path: string,
+  body: string,
+  now = Date.now(),
+): Promise<Record<string, string>> {
   const timestamp = String(now);
-  const mac = await crypto.subtle.sign('HMAC', await hmacKey(secret), new TextEncoder().encode(`${timestamp}.${method.toUpperCase()}.${path}.${body}`));
+  const mac = await crypto.subtle.sign(
+    'HMAC',
+    await hmacKey(secret),
+    new TextEncoder().encode(`${timestamp}.${method.toUpperCase()}.${path}.${body}`),
+  );
   return { 'x-edgecrew-timestamp': timestamp, 'x-edgecrew-signature': hex(mac) };
 }
 
@@ -87,7 +102,12 @@ export async function callRunner(transport: RunnerTransport, secret: string, req
   try {
     const headers = { 'content-type': 'application/json', ...(await signRequest(secret, 'POST', INVOCATIONS_PATH, body)) };
     res = await transport(
-      new Request(`http://tool-runner${INVOCATIONS_PATH}`, { method: 'POST', body, headers, signal: AbortSignal.timeout(req.timeoutMs + TRANSPORT_GRACE_MS) }),
+      new Request(`http://tool-runner${INVOCATIONS_PATH}`, {
+        method: 'POST',
+        body,
+        headers,
+        signal: AbortSignal.timeout(req.timeoutMs + TRANSPORT_GRACE_MS),
+      }),
     );
   } catch (err) {
     return { ran: false, retryable: true, retryAfterS: null, message: `The tool runner is unreachable: ${(err as Error).message}` };
@@ -95,7 +115,12 @@ export async function callRunner(transport: RunnerTransport, secret: string, req
   if (res.status === 503) {
     await res.body?.cancel();
     const after = Number(res.headers.get('retry-after'));
-    return { ran: false, retryable: true, retryAfterS: Number.isFinite(after) && after > 0 ? after : 1, message: 'The tool runner is at capacity.' };
+    return {
+      ran: false,
+      retryable: true,
+      retryAfterS: Number.isFinite(after) && after > 0 ? after : 1,
+      message: 'The tool runner is at capacity.',
+    };
   }
   if (res.status === 401) {
     await res.body?.cancel();

@@ -19,7 +19,15 @@ function versionFields(v: VersionRow) {
 
 /** A tool with the fields of its latest version. */
 export function toolView(t: ToolRow, v: VersionRow) {
-  return { id: t.id, name: t.name, description: t.description, ...versionFields(v), createdBy: t.createdBy, createdAt: t.createdAt, updatedAt: t.updatedAt };
+  return {
+    id: t.id,
+    name: t.name,
+    description: t.description,
+    ...versionFields(v),
+    createdBy: t.createdBy,
+    createdAt: t.createdAt,
+    updatedAt: t.updatedAt,
+  };
 }
 
 export function toolSummaryView(t: ToolRow, v: VersionRow) {

@@ -3,7 +3,7 @@
  * (type, title, status, detail; field paths for validation), never a stack trace.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startWorker, type RunningWorker } from '../support/node/worker';
+import { type RunningWorker, startWorker } from '../support/node/worker';
 
 let worker: RunningWorker;
 beforeAll(async () => {
@@ -22,10 +22,10 @@ async function expectProblem(res: Response, status: number, type: string): Promi
   expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
   const body = JSON.parse(text) as Record<string, unknown>;
   expect(body).toMatchObject({ type: `https://edgecrew.dev/problems/${type}`, status });
-  expect(typeof body['title']).toBe('string');
-  expect(typeof body['detail']).toBe('string');
-  expect((body['detail'] as string).length).toBeGreaterThan(0);
-  expect(body['requestId']).toBe(res.headers.get('x-request-id'));
+  expect(typeof body.title).toBe('string');
+  expect(typeof body.detail).toBe('string');
+  expect((body.detail as string).length).toBeGreaterThan(0);
+  expect(body.requestId).toBe(res.headers.get('x-request-id'));
   // No stack traces or internals: no `stack` member and no "at fn (file:line:col)" frames anywhere.
   expect(text).not.toMatch(/"stack"/);
   expect(text).not.toMatch(/\bat .*(\.[cm]?[jt]s|<anonymous>):\d+:\d+/);
@@ -51,7 +51,11 @@ describe('routing', () => {
   });
 
   it('answers a body over MAX_BODY_BYTES with 413 even on a path without a body', async () => {
-    const res = await worker.fetch('/health', { method: 'POST', headers: { 'content-type': 'application/json' }, body: 'x'.repeat(MAX_BODY_BYTES + 1) });
+    const res = await worker.fetch('/health', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: 'x'.repeat(MAX_BODY_BYTES + 1),
+    });
     await expectProblem(res, 413, 'payload-too-large');
   });
 });
@@ -65,8 +69,12 @@ describe('JSON bodies (POST /v1/auth/signup)', () => {
   });
 
   it('answers a non-JSON content type with 415', async () => {
-    const body = await expectProblem(await post('email=a@example.com', { 'content-type': 'application/x-www-form-urlencoded' }), 415, 'unsupported-media-type');
-    expect(body['detail']).toMatch(/application\/json/);
+    const body = await expectProblem(
+      await post('email=a@example.com', { 'content-type': 'application/x-www-form-urlencoded' }),
+      415,
+      'unsupported-media-type',
+    );
+    expect(body.detail).toMatch(/application\/json/);
   });
 
   it('answers a body without a content type with 415', async () => {
@@ -99,7 +107,7 @@ describe('JSON bodies (POST /v1/auth/signup)', () => {
   it('answers a schema violation with 422 listing every offending field path', async () => {
     const res = await post(JSON.stringify({ email: 'not-an-email', password: 12345 }));
     const body = await expectProblem(res, 422, 'validation-failed');
-    const errors = body['errors'] as Array<{ in: string; path: string; pointer: string; message: string }>;
+    const errors = body.errors as Array<{ in: string; path: string; pointer: string; message: string }>;
     expect(Array.isArray(errors)).toBe(true);
     expect(errors.map((e) => e.path)).toEqual(expect.arrayContaining(['email', 'password', 'name', 'tenantName']));
     for (const e of errors) {

@@ -1,8 +1,8 @@
 /** The e2e harness itself: bindings from wrangler.toml plus overrides, migrations, logs, WebSockets. */
 import { readdir } from 'node:fs/promises';
-import { Miniflare, convertV4MiniflareOptions } from 'miniflare';
+import { convertV4MiniflareOptions, Miniflare } from 'miniflare';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectWebSocket, PROJECT_ROOT, startWorker, WebSocketUpgradeError, type RunningWorker } from '../support/node/worker';
+import { connectWebSocket, PROJECT_ROOT, type RunningWorker, startWorker, WebSocketUpgradeError } from '../support/node/worker';
 
 describe('startWorker', () => {
   let worker: RunningWorker;
@@ -86,7 +86,9 @@ describe('connectWebSocket', () => {
   let mf: Miniflare;
   let url: string;
   beforeAll(async () => {
-    mf = new Miniflare(convertV4MiniflareOptions({ modules: true, script: ECHO, compatibilityDate: '2026-11-01', host: '127.0.0.1', port: 0 }));
+    mf = new Miniflare(
+      convertV4MiniflareOptions({ modules: true, script: ECHO, compatibilityDate: '2026-11-01', host: '127.0.0.1', port: 0 }),
+    );
     url = (await mf.ready).origin;
   });
   afterAll(() => mf?.dispose());

@@ -1,7 +1,7 @@
 /** The published contract: /openapi.json is valid OpenAPI 3.1 and every error is documented as problem+json. */
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startWorker, type RunningWorker } from '../support/node/worker';
+import { type RunningWorker, startWorker } from '../support/node/worker';
 
 type Responses = Record<string, { content?: Record<string, { schema?: Record<string, unknown> }> }>;
 type Operation = { operationId?: string; responses?: Responses };
@@ -51,7 +51,10 @@ describe('GET /openapi.json', () => {
       const responses = Object.entries(op.responses ?? {});
       expect(responses.length, `${name} has no responses`).toBeGreaterThan(0);
       // WebSocket endpoints succeed with 101 Switching Protocols.
-      expect(responses.some(([s]) => /^2\d\d$/.test(s) || s === '101'), `${name} documents no success response`).toBe(true);
+      expect(
+        responses.some(([s]) => /^2\d\d$/.test(s) || s === '101'),
+        `${name} documents no success response`,
+      ).toBe(true);
       const errors = responses.filter(([s]) => /^[45]\d\d$/.test(s) || s === 'default');
       expect(errors.length, `${name} documents no error response`).toBeGreaterThan(0);
       expect(

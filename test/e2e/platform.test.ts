@@ -1,6 +1,6 @@
 /** Platform behaviour every response shares: readiness, request ids, security headers, CORS. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startWorker, type RunningWorker } from '../support/node/worker';
+import { type RunningWorker, startWorker } from '../support/node/worker';
 
 let worker: RunningWorker;
 beforeAll(async () => {

@@ -4,7 +4,7 @@
  * duplicate, no gap), and the stream ends after run.completed.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startWorker, type RunningWorker } from '../support/node/worker';
+import { type RunningWorker, startWorker } from '../support/node/worker';
 
 type Json = Record<string, any>;
 
@@ -68,12 +68,21 @@ class Sse {
     for (;;) {
       const cut = this.#buffer.indexOf('\n\n');
       if (cut >= 0) {
-        const lines = this.#buffer.slice(0, cut).split('\n').filter((l) => l !== '' && !l.startsWith(':'));
+        const lines = this.#buffer
+          .slice(0, cut)
+          .split('\n')
+          .filter((l) => l !== '' && !l.startsWith(':'));
         this.#buffer = this.#buffer.slice(cut + 2);
-        const field = (name: string) => lines.filter((l) => l.startsWith(`${name}:`)).map((l) => l.slice(name.length + 1).replace(/^ /, ''));
+        const field = (name: string) =>
+          lines.filter((l) => l.startsWith(`${name}:`)).map((l) => l.slice(name.length + 1).replace(/^ /, ''));
         if (field('retry').length) this.retry = Number(field('retry')[0]);
         if (!field('data').length) continue;
-        return { id: field('id')[0] ?? null, event: field('event')[0] ?? null, data: field('data').join('\n'), fields: lines.map((l) => l.slice(0, l.indexOf(':'))) };
+        return {
+          id: field('id')[0] ?? null,
+          event: field('event')[0] ?? null,
+          data: field('data').join('\n'),
+          fields: lines.map((l) => l.slice(0, l.indexOf(':'))),
+        };
       }
       if (this.#ended) return null;
       let timer: ReturnType<typeof setTimeout> | undefined;
@@ -134,7 +143,10 @@ describe('run events over SSE (real HTTP)', () => {
           { id: 'gate', type: 'approval', config: {} },
           { id: 'b', type: 'transform', config: { expression: 'nodes.a.output + nodes.gate.output.add' } },
         ],
-        edges: [{ from: 'a', to: 'gate' }, { from: 'gate', to: 'b' }],
+        edges: [
+          { from: 'a', to: 'gate' },
+          { from: 'gate', to: 'b' },
+        ],
       },
     });
     expect(flow.status).toBe(201);
@@ -182,7 +194,13 @@ describe('run events over SSE (real HTTP)', () => {
     const token = await signupTenant('live');
     const flow = await api('POST', '/v1/flows', token, {
       name: 'sse live',
-      definition: { nodes: [{ id: 'gate', type: 'approval', config: {} }, { id: 'b', type: 'transform', config: { expression: '"done"' } }], edges: [{ from: 'gate', to: 'b' }] },
+      definition: {
+        nodes: [
+          { id: 'gate', type: 'approval', config: {} },
+          { id: 'b', type: 'transform', config: { expression: '"done"' } },
+        ],
+        edges: [{ from: 'gate', to: 'b' }],
+      },
     });
     const runId = (await api('POST', `/v1/flows/${flow.body.id}/runs`, token, { input: {} })).body.id as string;
     await waitStatus(token, runId, ['waiting']);
@@ -197,7 +215,10 @@ describe('run events over SSE (real HTTP)', () => {
   it("another tenant's token gets 404 for the stream", async () => {
     const owner = await signupTenant('owner');
     const stranger = await signupTenant('stranger');
-    const flow = await api('POST', '/v1/flows', owner, { name: 'x', definition: { nodes: [{ id: 'gate', type: 'approval', config: {} }] } });
+    const flow = await api('POST', '/v1/flows', owner, {
+      name: 'x',
+      definition: { nodes: [{ id: 'gate', type: 'approval', config: {} }] },
+    });
     const runId = (await api('POST', `/v1/flows/${flow.body.id}/runs`, owner, { input: {} })).body.id as string;
     const res = await worker.fetch(`/v1/runs/${runId}/events`, { headers: { authorization: `Bearer ${stranger}` } });
     expect(res.status).toBe(404);

@@ -4,7 +4,7 @@
  * things, reconnect with ?since= and get exactly what was missed, in order, then `synced`.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startWorker, WebSocketUpgradeError, type RunningWorker, type TestWebSocket } from '../support/node/worker';
+import { type RunningWorker, startWorker, type TestWebSocket, WebSocketUpgradeError } from '../support/node/worker';
 
 type Json = Record<string, any>;
 
@@ -71,12 +71,23 @@ describe('sync over real WebSockets', () => {
     const [p0, l0] = await Promise.all([untilSynced(phone), untilSynced(laptop)]);
     expect(p0).toEqual(l0);
 
-    const created = await api('POST', '/v1/tasks', token, { title: 'Ship the release', dueAt: '2031-05-01T16:00:00Z', timezone: 'Europe/Berlin' });
+    const created = await api('POST', '/v1/tasks', token, {
+      title: 'Ship the release',
+      dueAt: '2031-05-01T16:00:00Z',
+      timezone: 'Europe/Berlin',
+    });
     expect(created.status).toBe(201);
     const [onPhone] = await nextChanges(phone, 1);
     const [onLaptop] = await nextChanges(laptop, 1);
     expect(onPhone).toEqual(onLaptop);
-    expect(onPhone).toMatchObject({ type: 'change', version: p0.version + 1, entity: 'task', entityId: created.body.id, op: 'upsert', data: created.body });
+    expect(onPhone).toMatchObject({
+      type: 'change',
+      version: p0.version + 1,
+      entity: 'task',
+      entityId: created.body.id,
+      op: 'upsert',
+      data: created.body,
+    });
     const lastSeen = onLaptop!.version as number;
 
     // The laptop goes away; the phone keeps working.

@@ -5,7 +5,7 @@
 // runner is told to allow loopback targets for that.
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { invokeRunner, sandboxModes, startToolRunner, type RunningToolRunner } from '../support/node/tool-runner';
+import { invokeRunner, type RunningToolRunner, sandboxModes, startToolRunner } from '../support/node/tool-runner';
 
 const SECRET = 'e2e-egress-secret-0123456789abcdef0123456789';
 let target: Server;
@@ -73,60 +73,85 @@ const PY_DIRECT = [
 ].join('\n');
 
 for (const { mode, skip } of sandboxModes()) {
-describe.skipIf(skip !== null)(`egress through the allow-list proxy: ${mode}${skip ? ` (skipped: ${skip})` : ''}`, () => {
-  let runner: RunningToolRunner;
-  let strict: RunningToolRunner;
-  const PY = mode === 'bwrap' ? PY_GET : PY_FETCH;
-  beforeAll(async () => {
-    [runner, strict] = await Promise.all([
-      startToolRunner({ secret: SECRET, sandbox: mode, env: { TOOL_RUNNER_EGRESS_ALLOW_PRIVATE: '1', TOOL_RUNNER_WASM_POOL: '1' } }),
-      startToolRunner({ secret: SECRET, sandbox: mode, env: { TOOL_RUNNER_WASM_POOL: '1' } }),
-    ]);
-  });
-  afterAll(async () => {
-    await Promise.all([runner?.stop(), strict?.stop()]);
-  });
+  describe.skipIf(skip !== null)(`egress through the allow-list proxy: ${mode}${skip ? ` (skipped: ${skip})` : ''}`, () => {
+    let runner: RunningToolRunner;
+    let strict: RunningToolRunner;
+    const PY = mode === 'bwrap' ? PY_GET : PY_FETCH;
+    beforeAll(async () => {
+      [runner, strict] = await Promise.all([
+        startToolRunner({ secret: SECRET, sandbox: mode, env: { TOOL_RUNNER_EGRESS_ALLOW_PRIVATE: '1', TOOL_RUNNER_WASM_POOL: '1' } }),
+        startToolRunner({ secret: SECRET, sandbox: mode, env: { TOOL_RUNNER_WASM_POOL: '1' } }),
+      ]);
+    });
+    afterAll(async () => {
+      await Promise.all([runner?.stop(), strict?.stop()]);
+    });
 
-  const allow = () => ({ mode: 'allow' as const, hosts: [`127.0.0.1:${port}`] });
+    const allow = () => ({ mode: 'allow' as const, hosts: [`127.0.0.1:${port}`] });
 
-  it(`Python (${mode === 'bwrap' ? 'urllib' : 'fetch'}) reaches an allowed host through the proxy`, async () => {
-    const { body } = await invokeRunner(runner, { runtime: 'python3', code: PY, input: { url: `http://127.0.0.1:${port}/py` }, network: allow() });
-    expect(body.output).toEqual({ status: 200, body: 'pong /py' });
-    expect(seen).toContain('GET /py');
-  });
+    it(`Python (${mode === 'bwrap' ? 'urllib' : 'fetch'}) reaches an allowed host through the proxy`, async () => {
+      const { body } = await invokeRunner(runner, {
+        runtime: 'python3',
+        code: PY,
+        input: { url: `http://127.0.0.1:${port}/py` },
+        network: allow(),
+      });
+      expect(body.output).toEqual({ status: 200, body: 'pong /py' });
+      expect(seen).toContain('GET /py');
+    });
 
-  it('JavaScript (fetch) reaches an allowed host through the proxy', async () => {
-    const { body } = await invokeRunner(runner, { runtime: 'node', code: JS_GET, input: { url: `http://127.0.0.1:${port}/js` }, network: allow() });
-    expect(body.output).toEqual({ status: 200, body: 'pong /js' });
-  });
+    it('JavaScript (fetch) reaches an allowed host through the proxy', async () => {
+      const { body } = await invokeRunner(runner, {
+        runtime: 'node',
+        code: JS_GET,
+        input: { url: `http://127.0.0.1:${port}/js` },
+        network: allow(),
+      });
+      expect(body.output).toEqual({ status: 200, body: 'pong /js' });
+    });
 
-  // wasm tools have no sockets to open a tunnel with; their https fetches are tunnelled by the runner.
-  it.skipIf(mode === 'wasm')('CONNECT tunnels work for allowed hosts (what HTTPS uses)', async () => {
-    const { body } = await invokeRunner(runner, { runtime: 'python3', code: PY_CONNECT, input: { port }, network: allow() });
-    expect(body.output).toEqual({ status: 200, body: 'pong /tunnel' });
-  });
+    // wasm tools have no sockets to open a tunnel with; their https fetches are tunnelled by the runner.
+    it.skipIf(mode === 'wasm')('CONNECT tunnels work for allowed hosts (what HTTPS uses)', async () => {
+      const { body } = await invokeRunner(runner, { runtime: 'python3', code: PY_CONNECT, input: { port }, network: allow() });
+      expect(body.output).toEqual({ status: 200, body: 'pong /tunnel' });
+    });
 
-  it('a host outside the allow-list gets 403 from the proxy and never reaches the target', async () => {
-    const before = seen.length;
-    const { body } = await invokeRunner(runner, { runtime: 'python3', code: PY, input: { url: `http://127.0.0.1:${port}/denied` }, network: { mode: 'allow', hosts: ['api.example.com'] } });
-    expect(JSON.stringify(body.output)).toMatch(/403/);
-    const wrongPort = await invokeRunner(runner, { runtime: 'node', code: JS_GET, input: { url: `http://127.0.0.1:${port}/denied` }, network: { mode: 'allow', hosts: ['127.0.0.1'] } });
-    // undici reports a refused CONNECT as a cancelled request rather than a status.
-    expect(wrongPort.body.output.status === 403 || typeof wrongPort.body.output.error === 'string').toBe(true);
-    expect(seen.length).toBe(before);
-  });
+    it('a host outside the allow-list gets 403 from the proxy and never reaches the target', async () => {
+      const before = seen.length;
+      const { body } = await invokeRunner(runner, {
+        runtime: 'python3',
+        code: PY,
+        input: { url: `http://127.0.0.1:${port}/denied` },
+        network: { mode: 'allow', hosts: ['api.example.com'] },
+      });
+      expect(JSON.stringify(body.output)).toMatch(/403/);
+      const wrongPort = await invokeRunner(runner, {
+        runtime: 'node',
+        code: JS_GET,
+        input: { url: `http://127.0.0.1:${port}/denied` },
+        network: { mode: 'allow', hosts: ['127.0.0.1'] },
+      });
+      // undici reports a refused CONNECT as a cancelled request rather than a status.
+      expect(wrongPort.body.output.status === 403 || typeof wrongPort.body.output.error === 'string').toBe(true);
+      expect(seen.length).toBe(before);
+    });
 
-  it('bypassing the proxy finds no route: the allow-list sandbox still has only its own loopback', async () => {
-    const { body } = await invokeRunner(runner, { runtime: 'python3', code: PY_DIRECT, input: { port }, network: allow() });
-    // bubblewrap: only the sandbox's own loopback; wasm: no sockets at all.
-    expect(body.output).toBe(mode === 'bwrap' ? 'ConnectionRefusedError' : 'OSError');
-  });
+    it('bypassing the proxy finds no route: the allow-list sandbox still has only its own loopback', async () => {
+      const { body } = await invokeRunner(runner, { runtime: 'python3', code: PY_DIRECT, input: { port }, network: allow() });
+      // bubblewrap: only the sandbox's own loopback; wasm: no sockets at all.
+      expect(body.output).toBe(mode === 'bwrap' ? 'ConnectionRefusedError' : 'OSError');
+    });
 
-  it('by default the proxy refuses loopback and private addresses even when allow-listed', async () => {
-    const before = seen.length;
-    const { body } = await invokeRunner(strict, { runtime: 'python3', code: PY, input: { url: `http://localhost:${port}/private` }, network: { mode: 'allow', hosts: [`localhost:${port}`] } });
-    expect(JSON.stringify(body.output)).toMatch(/403/);
-    expect(seen.length).toBe(before);
+    it('by default the proxy refuses loopback and private addresses even when allow-listed', async () => {
+      const before = seen.length;
+      const { body } = await invokeRunner(strict, {
+        runtime: 'python3',
+        code: PY,
+        input: { url: `http://localhost:${port}/private` },
+        network: { mode: 'allow', hosts: [`localhost:${port}`] },
+      });
+      expect(JSON.stringify(body.output)).toMatch(/403/);
+      expect(seen.length).toBe(before);
+    });
   });
-});
 }

@@ -6,13 +6,25 @@ import { readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { invokeRunner, RUNNER_ENTRY, sandboxModes, startToolRunner, type InvocationBody, type RunningToolRunner, type SandboxMode } from '../support/node/tool-runner';
+import {
+  type InvocationBody,
+  invokeRunner,
+  RUNNER_ENTRY,
+  type RunningToolRunner,
+  sandboxModes,
+  startToolRunner,
+} from '../support/node/tool-runner';
 
 const SECRET = 'e2e-hostile-secret-0123456789abcdef0123456789';
 const WORKDIR_BYTES = 16 * 1024 * 1024;
 
-const WELL_BEHAVED: InvocationBody = { runtime: 'python3', code: 'def main(input):\n    return {"sum": input["a"] + input["b"]}\n', input: { a: 2, b: 3 } };
-const FORK_BOMB = 'import os\ndef main(input):\n    while True:\n        try:\n            os.fork()\n        except OSError:\n            pass\n';
+const WELL_BEHAVED: InvocationBody = {
+  runtime: 'python3',
+  code: 'def main(input):\n    return {"sum": input["a"] + input["b"]}\n',
+  input: { a: 2, b: 3 },
+};
+const FORK_BOMB =
+  'import os\ndef main(input):\n    while True:\n        try:\n            os.fork()\n        except OSError:\n            pass\n';
 const PY_HOG = 'def main(input):\n    hog = []\n    while True:\n        hog.append(bytearray(8 * 1024 * 1024))\n';
 
 for (const { mode, skip } of sandboxModes()) {
@@ -84,9 +96,17 @@ for (const { mode, skip } of sandboxModes()) {
     });
 
     it('memory hog (JavaScript heap and buffers) → memory_limit', async () => {
-      const heap = await withNeighbour({ runtime: 'node', code: 'export function main() { const a = []; for (;;) a.push(new Array(1e6).fill(1.5)); }', memoryMb: 96 });
+      const heap = await withNeighbour({
+        runtime: 'node',
+        code: 'export function main() { const a = []; for (;;) a.push(new Array(1e6).fill(1.5)); }',
+        memoryMb: 96,
+      });
       expect(heap.error).toMatchObject({ type: 'memory_limit' });
-      const buffers = await invokeRunner(runner, { runtime: 'node', code: 'export function main() { const a = []; for (;;) a.push(new Uint8Array(64 * 1024 * 1024).fill(1)); }', memoryMb: 96 });
+      const buffers = await invokeRunner(runner, {
+        runtime: 'node',
+        code: 'export function main() { const a = []; for (;;) a.push(new Uint8Array(64 * 1024 * 1024).fill(1)); }',
+        memoryMb: 96,
+      });
       expect(buffers.body.error).toMatchObject({ type: 'memory_limit' });
     });
 
@@ -108,7 +128,19 @@ for (const { mode, skip } of sandboxModes()) {
               '}',
             ].join('\n')
           : // No threads in wasm: starting one fails, so the tool spins on its own.
-            ['import threading', 'def spin():', '    while True:', '        sum(range(1000))', 'def main(input):', '    for _ in range(4):', '        try:', '            threading.Thread(target=spin).start()', '        except RuntimeError:', '            pass', '    spin()'].join('\n');
+            [
+              'import threading',
+              'def spin():',
+              '    while True:',
+              '        sum(range(1000))',
+              'def main(input):',
+              '    for _ in range(4):',
+              '        try:',
+              '            threading.Thread(target=spin).start()',
+              '        except RuntimeError:',
+              '            pass',
+              '    spin()',
+            ].join('\n');
       const body = await withNeighbour({ runtime: mode === 'bwrap' ? 'node' : 'python3', code, timeoutMs: 3_000 });
       expect(body.error).toMatchObject({ type: 'timeout' });
     });
@@ -127,7 +159,14 @@ for (const { mode, skip } of sandboxModes()) {
         '    seen["root"] = sorted(os.listdir("/"))',
         '    return seen',
       ].join('\n');
-      const hostPaths = [RUNNER_ENTRY, `/proc/${runner.process.pid}/environ`, '/etc/passwd', '/etc/shadow', '/root/.bashrc', `${process.cwd()}/package.json`];
+      const hostPaths = [
+        RUNNER_ENTRY,
+        `/proc/${runner.process.pid}/environ`,
+        '/etc/passwd',
+        '/etc/shadow',
+        '/root/.bashrc',
+        `${process.cwd()}/package.json`,
+      ];
       const body = await withNeighbour({ runtime: 'python3', code, input: { paths: [...hostPaths, '/proc/1/environ'] } });
       expect(body.ok).toBe(true);
       const out = body.output;
@@ -160,7 +199,10 @@ for (const { mode, skip } of sandboxModes()) {
       ].join('\n');
       const body = await withNeighbour({ runtime: 'python3', code });
       // bubblewrap: a read-only bind of the host's /usr; wasm: an in-memory tree made read-only outside /work and /tmp.
-      const refused = mode === 'bwrap' ? { ro: 'Read-only file system', missing: 'Read-only file system' } : { ro: 'Permission denied', missing: 'No such file or directory' };
+      const refused =
+        mode === 'bwrap'
+          ? { ro: 'Read-only file system', missing: 'Read-only file system' }
+          : { ro: 'Permission denied', missing: 'No such file or directory' };
       expect(body.output).toEqual({
         '/usr/evil': refused.missing,
         '/evil': refused.ro,
@@ -192,7 +234,8 @@ for (const { mode, skip } of sandboxModes()) {
       ].join('\n');
       const body = await withNeighbour({ runtime: 'python3', code, input: { runnerPort: runner.port } });
       expect(Object.values(body.output)).not.toContain('connected');
-      if (mode === 'bwrap') expect(body.output).toEqual({ '1.1.1.1': 'OSError', '127.0.0.1': 'ConnectionRefusedError', 'example.com': 'gaierror' });
+      if (mode === 'bwrap')
+        expect(body.output).toEqual({ '1.1.1.1': 'OSError', '127.0.0.1': 'ConnectionRefusedError', 'example.com': 'gaierror' });
       const js = await invokeRunner(runner, {
         runtime: 'node',
         code: 'export async function main(input) { try { await fetch(`http://127.0.0.1:${input.port}/health`); return "connected"; } catch (err) { return String(err); } }',
@@ -203,7 +246,11 @@ for (const { mode, skip } of sandboxModes()) {
 
     it('printing gigabytes → invalid_output as soon as the cap is passed', async () => {
       const started = Date.now();
-      const body = await withNeighbour({ runtime: 'python3', code: 'import sys\ndef main(input):\n    while True:\n        sys.stdout.write("x" * 65536)\n', timeoutMs: 30_000 });
+      const body = await withNeighbour({
+        runtime: 'python3',
+        code: 'import sys\ndef main(input):\n    while True:\n        sys.stdout.write("x" * 65536)\n',
+        timeoutMs: 30_000,
+      });
       expect(body.error).toMatchObject({ type: 'invalid_output' });
       expect(body.error.message).toContain('stdout');
       expect(body.stdout.length).toBeLessThan(16 * 1024);
@@ -212,7 +259,9 @@ for (const { mode, skip } of sandboxModes()) {
 
     it('8 MiB printed before returning → invalid_output every time (the cap does not depend on timing)', async () => {
       const tries = await Promise.all(
-        Array.from({ length: 5 }, () => invokeRunner(runner, { runtime: 'node', code: 'export function main() { console.log("x".repeat(8 * 1024 * 1024)); return 1; }' })),
+        Array.from({ length: 5 }, () =>
+          invokeRunner(runner, { runtime: 'node', code: 'export function main() { console.log("x".repeat(8 * 1024 * 1024)); return 1; }' }),
+        ),
       );
       for (const t of tries) expect(t.body.error).toMatchObject({ type: 'invalid_output' });
     });
@@ -260,7 +309,14 @@ for (const { mode, skip } of sandboxModes()) {
           '}',
         ].join('\n');
         const body = await invokeRunner(runner, { runtime: 'node', code });
-        expect(body.body.output).toEqual({ require: 'undefined', host: 'undefined', buffer: 'undefined', binding: 'undefined', import: 'refused', eval: 'undefined' });
+        expect(body.body.output).toEqual({
+          require: 'undefined',
+          host: 'undefined',
+          buffer: 'undefined',
+          binding: 'undefined',
+          import: 'refused',
+          eval: 'undefined',
+        });
       });
     }
 
@@ -272,7 +328,10 @@ for (const { mode, skip } of sandboxModes()) {
       ];
       const bad = hostile.map((h) => invokeRunner(runner, h));
       await new Promise((r) => setTimeout(r, 300));
-      const good = await Promise.all([invokeRunner(runner, WELL_BEHAVED), invokeRunner(runner, { runtime: 'node', code: 'export const main = (i) => i.a * i.b;', input: { a: 6, b: 7 } })]);
+      const good = await Promise.all([
+        invokeRunner(runner, WELL_BEHAVED),
+        invokeRunner(runner, { runtime: 'node', code: 'export const main = (i) => i.a * i.b;', input: { a: 6, b: 7 } }),
+      ]);
       expect(good.map((g) => g.body.output)).toEqual([{ sum: 5 }, 42]);
       expect((await Promise.all(bad)).map((b) => b.body.error?.type)).toEqual(['timeout', 'timeout', 'memory_limit']);
     });

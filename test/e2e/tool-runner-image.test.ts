@@ -71,12 +71,16 @@ function runnerFiles(): string[] {
     seen.add(file);
     if (!/\.(ts|mjs|js)$/.test(file)) continue;
     const text = readFileSync(path.join(ROOT, file), 'utf8');
-    const refs = [...text.matchAll(/(?:from|import)\s*\(?\s*'(\.{1,2}\/[^']+)'/g), ...text.matchAll(/new URL\('(\.{1,2}\/[^']+)', import\.meta\.url\)/g)].map((m) => m[1]!);
+    const refs = [
+      ...text.matchAll(/(?:from|import)\s*\(?\s*'(\.{1,2}\/[^']+)'/g),
+      ...text.matchAll(/new URL\('(\.{1,2}\/[^']+)', import\.meta\.url\)/g),
+    ].map((m) => m[1]!);
     for (const ref of refs) {
       const target = path.join(path.dirname(file), ref);
       if (!existsSync(path.join(ROOT, target))) throw new Error(`${file} refers to ${ref}, which does not exist`);
       // A directory (`new URL('./guest/', import.meta.url)`) is loaded whole.
-      if (statSync(path.join(ROOT, target)).isDirectory()) for (const name of readdirSync(path.join(ROOT, target))) queue.push(path.join(target, name));
+      if (statSync(path.join(ROOT, target)).isDirectory())
+        for (const name of readdirSync(path.join(ROOT, target))) queue.push(path.join(target, name));
       else queue.push(target);
     }
   }
@@ -90,7 +94,9 @@ describe('the tool-runner image agrees with the repository', () => {
     expect(argv.slice(0, 3)).toEqual(['/usr/bin/tini', '--', 'node']);
     const script = argv[3]!;
     expect(script).toBe(inImage(path.relative(ROOT, RUNNER_ENTRY)));
-    expect(readFileSync(path.join(ROOT, 'scripts/start.mjs'), 'utf8')).toContain("resolve(ROOT, 'containers', 'tool-runner', 'src', 'main.ts')");
+    expect(readFileSync(path.join(ROOT, 'scripts/start.mjs'), 'utf8')).toContain(
+      "resolve(ROOT, 'containers', 'tool-runner', 'src', 'main.ts')",
+    );
     expect(INSTR.find((i) => i.op === 'FROM')?.args).toMatch(/^node:24\b/);
     const pkg = JSON.parse(readFileSync(path.join(ROOT, RUNNER_DIR, 'package.json'), 'utf8'));
     expect(pkg.engines.node).toBe('>=24');
@@ -99,7 +105,15 @@ describe('the tool-runner image agrees with the repository', () => {
   it('copies in every file the runner loads (sources, bootstraps, wasm guests)', () => {
     const files = runnerFiles();
     // The graph reaches both modes: bubblewrap's bootstraps and the wasm guests with their own files.
-    expect(files).toEqual(expect.arrayContaining([`${RUNNER_DIR}/bootstrap/node.mjs`, `${RUNNER_DIR}/bootstrap/python.py`, `${RUNNER_DIR}/src/wasm/guest/python.ts`, `${RUNNER_DIR}/src/wasm/guest/bootstrap.py`, `${RUNNER_DIR}/src/wasm/guest/prelude.js`]));
+    expect(files).toEqual(
+      expect.arrayContaining([
+        `${RUNNER_DIR}/bootstrap/node.mjs`,
+        `${RUNNER_DIR}/bootstrap/python.py`,
+        `${RUNNER_DIR}/src/wasm/guest/python.ts`,
+        `${RUNNER_DIR}/src/wasm/guest/bootstrap.py`,
+        `${RUNNER_DIR}/src/wasm/guest/prelude.js`,
+      ]),
+    );
     for (const f of files) {
       expect(inImage(f), f).not.toBeNull();
       expect(admitted(f), `${f} is excluded by .dockerignore`).toBe(true);
@@ -116,7 +130,7 @@ describe('the tool-runner image agrees with the repository', () => {
     }
   });
 
-  it("wrangler builds it from the repository root, where the lockfile is", () => {
+  it('wrangler builds it from the repository root, where the lockfile is', () => {
     const toml = readFileSync(path.join(ROOT, 'wrangler.toml'), 'utf8');
     const images = [...toml.matchAll(/image = "([^"]+)"\nimage_build_context = "([^"]+)"/g)];
     expect(images).toHaveLength((toml.match(/^image = /gm) ?? []).length);
@@ -145,7 +159,7 @@ describe('the tool-runner image agrees with the repository', () => {
     }
   });
 
-  it("listens where the Container class expects it", () => {
+  it('listens where the Container class expects it', () => {
     const port = /TOOL_RUNNER_PORT=(\d+)/.exec(DOCKERFILE)?.[1];
     const container = readFileSync(path.join(ROOT, 'src/tools/container.ts'), 'utf8');
     expect(container).toContain(`defaultPort = ${port}`);

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/node/webhook-receiver';
-import { startWorker, type RunningWorker } from '../support/node/worker';
+import { type RunningWorker, startWorker } from '../support/node/worker';
 
 let worker: RunningWorker;
 let receiver: WebhookReceiver;
@@ -19,7 +19,11 @@ afterAll(async () => {
 });
 
 const post = (path: string, body: unknown, token?: string, headers: Record<string, string> = {}) =>
-  worker.fetch(path, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers }, body: JSON.stringify(body) });
+  worker.fetch(path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
+    body: JSON.stringify(body),
+  });
 
 async function until<T>(probe: () => T | undefined | Promise<T | undefined>, timeoutMs: number): Promise<T> {
   const end = Date.now() + timeoutMs;
@@ -32,7 +36,12 @@ async function until<T>(probe: () => T | undefined | Promise<T | undefined>, tim
 }
 
 async function tenant(): Promise<string> {
-  const res = await post('/v1/auth/signup', { email: `e2e-wh-${crypto.randomUUID()}@example.com`, password: 'correct horse battery staple', name: 'E2E', tenantName: 'Hooks Co' });
+  const res = await post('/v1/auth/signup', {
+    email: `e2e-wh-${crypto.randomUUID()}@example.com`,
+    password: 'correct horse battery staple',
+    name: 'E2E',
+    tenantName: 'Hooks Co',
+  });
   expect(res.status).toBe(201);
   return ((await res.json()) as { accessToken: string }).accessToken;
 }
@@ -60,11 +69,16 @@ describe('webhooks over HTTP', () => {
     expect(got.every((r) => r.verifiedWith.length === 1)).toBe(true);
     expect(got[1]!.payload).toMatchObject({ type: 'task.created', data: { task: { title: 'over the wire' } } });
     const settled = await until(async () => {
-      const d = (await (await worker.fetch(`/v1/webhooks/${hook.id}/deliveries`, { headers: { authorization: `Bearer ${token}` } })).json()) as { data: Array<Record<string, any>> };
+      const d = (await (
+        await worker.fetch(`/v1/webhooks/${hook.id}/deliveries`, { headers: { authorization: `Bearer ${token}` } })
+      ).json()) as { data: Array<Record<string, any>> };
       return d.data[0]?.status === 'succeeded' ? d.data : undefined;
     }, 5_000);
     expect(settled).toHaveLength(1);
-    expect(settled[0]!.attemptLog.map((a: { statusCode: number; trigger: string }) => [a.trigger, a.statusCode])).toEqual([['auto', 500], ['retry', 200]]);
+    expect(settled[0]!.attemptLog.map((a: { statusCode: number; trigger: string }) => [a.trigger, a.statusCode])).toEqual([
+      ['auto', 500],
+      ['retry', 200],
+    ]);
   });
 
   it('replays a POST with the same Idempotency-Key and refuses it with another body', async () => {

@@ -2,8 +2,8 @@
 // each with its own resources; and both deploy dry runs must bundle without a warning.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { unstable_readConfig } from 'wrangler';
 import { describe, expect, it } from 'vitest';
+import { unstable_readConfig } from 'wrangler';
 
 const run = promisify(execFile);
 const ENVS = ['staging', 'production'] as const;
@@ -14,7 +14,10 @@ interface Cfg {
   name: string;
   d1_databases: Array<{ binding: string; database_name: string; migrations_dir: string }>;
   durable_objects: { bindings: Array<{ name: string; class_name: string }> };
-  queues: { producers?: Array<{ binding: string; queue: string }>; consumers?: Array<{ queue: string; dead_letter_queue?: string; max_retries?: number }> };
+  queues: {
+    producers?: Array<{ binding: string; queue: string }>;
+    consumers?: Array<{ queue: string; dead_letter_queue?: string; max_retries?: number }>;
+  };
   analytics_engine_datasets: Array<{ binding: string; dataset: string }>;
   ratelimits: Array<{ name: string }>;
   triggers: { crons?: string[] };
@@ -48,7 +51,9 @@ describe('wrangler.toml environments', () => {
     expect(base.dos).toEqual(['FLOW_RUN:FlowRun', 'TENANT_HUB:TenantHub', 'TOOL_RUNNER:ToolRunnerContainer']);
     expect(base.sqliteClasses).toEqual(['FlowRun', 'TenantHub', 'ToolRunnerContainer']);
     // wrangler resolves the image path against the config file.
-    expect(base.containers).toEqual([{ className: 'ToolRunnerContainer', image: expect.stringMatching(/\/containers\/tool-runner\/Dockerfile$/) }]);
+    expect(base.containers).toEqual([
+      { className: 'ToolRunnerContainer', image: expect.stringMatching(/\/containers\/tool-runner\/Dockerfile$/) },
+    ]);
     expect(base.producers.map((p) => p.binding)).toEqual(['EVENTS']);
     expect(base.consumers[0]?.dlq).toBeTruthy();
     expect(base.analytics.map((a) => a.binding)).toEqual(['ANALYTICS']);
@@ -79,13 +84,24 @@ describe('wrangler.toml environments', () => {
   for (const env of ENVS) {
     it(`wrangler deploy --dry-run --env ${env} bundles without a warning`, async () => {
       // --containers-rollout=none: with a [[containers]] entry a dry run otherwise builds the image, which needs a Docker engine.
-      const { stdout, stderr } = await run('npx', ['wrangler', 'deploy', '--dry-run', '--env', env, '--outdir', `.wrangler/tmp/dry-run-${env}`, '--containers-rollout=none'], {
-        env: { ...process.env, WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1', FORCE_COLOR: '0' },
-        maxBuffer: 16 * 1024 * 1024,
-      });
+      const { stdout, stderr } = await run(
+        'npx',
+        ['wrangler', 'deploy', '--dry-run', '--env', env, '--outdir', `.wrangler/tmp/dry-run-${env}`, '--containers-rollout=none'],
+        {
+          env: { ...process.env, WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1', FORCE_COLOR: '0' },
+          maxBuffer: 16 * 1024 * 1024,
+        },
+      );
       const out = `${stdout}\n${stderr}`;
       expect(out).toContain('--dry-run: exiting now.');
       expect(out).not.toMatch(/\bWARNING\b|\[WARN/);
     }, 120_000);
   }
+  it('worker-configuration.d.ts is current with wrangler.toml and .dev.vars.example (npm run types regenerates it)', async () => {
+    // `wrangler types --check` exits non-zero when the generated file is stale; execFile rejects then.
+    const { stdout } = await run('npx', ['wrangler', 'types', '--env-interface', 'Env', '--env-file', '.dev.vars.example', '--check'], {
+      env: { ...process.env, WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1', FORCE_COLOR: '0' },
+    });
+    expect(stdout).toContain('up to date');
+  }, 60_000);
 });

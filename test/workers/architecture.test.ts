@@ -2,7 +2,10 @@
 import { describe, expect, it } from 'vitest';
 
 const routes = import.meta.glob('../../src/routes/*.ts', { query: '?raw', import: 'default', eager: true }) as Record<string, string>;
-const services = import.meta.glob('../../src/identity/*-service.ts', { query: '?raw', import: 'default', eager: true }) as Record<string, string>;
+const services = import.meta.glob('../../src/identity/*-service.ts', { query: '?raw', import: 'default', eager: true }) as Record<
+  string,
+  string
+>;
 
 describe('architecture', () => {
   it('route handlers never touch SQL: no drizzle or schema imports under src/routes', () => {

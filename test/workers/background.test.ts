@@ -1,5 +1,11 @@
 // The queue consumer and the cron sweeper, driven through the Worker's real handlers.
-import { createExecutionContext, createMessageBatch, createScheduledController, getQueueResult, waitOnExecutionContext } from 'cloudflare:test';
+import {
+  createExecutionContext,
+  createMessageBatch,
+  createScheduledController,
+  getQueueResult,
+  waitOnExecutionContext,
+} from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import worker from '../../src/index';
@@ -10,7 +16,12 @@ describe('EVENTS consumer', () => {
     const points: unknown[] = [];
     const ANALYTICS = { writeDataPoint: (p: unknown) => void points.push(p) } as unknown as AnalyticsEngineDataset;
     const batch = createMessageBatch('edgecrew-events-dev', [
-      { id: 'm1', timestamp: new Date(), attempts: 1, body: { id: 'evt_1', type: 'task.created', tenantId: 'tnt_a', occurredAt: new Date().toISOString(), sequence: 1, data: {} } },
+      {
+        id: 'm1',
+        timestamp: new Date(),
+        attempts: 1,
+        body: { id: 'evt_1', type: 'task.created', tenantId: 'tnt_a', occurredAt: new Date().toISOString(), sequence: 1, data: {} },
+      },
       { id: 'm2', timestamp: new Date(), attempts: 1, body: { nonsense: true } },
     ]);
     const ctx = createExecutionContext();
@@ -36,7 +47,9 @@ describe('cron sweeper', () => {
     await waitOnExecutionContext(ctx);
     const gone = await env.DB.prepare(`SELECT id FROM refresh_tokens WHERE id = 'rtk_expired_sweep'`).first();
     expect(gone).toBeNull();
-    const live = await env.DB.prepare(`SELECT COUNT(*) AS n FROM refresh_tokens WHERE user_id = ?`).bind(owner.userId).first<{ n: number }>();
+    const live = await env.DB.prepare(`SELECT COUNT(*) AS n FROM refresh_tokens WHERE user_id = ?`)
+      .bind(owner.userId)
+      .first<{ n: number }>();
     expect(live!.n).toBeGreaterThanOrEqual(1);
   });
 });

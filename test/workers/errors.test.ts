@@ -17,18 +17,30 @@ const validSignup = () => ({ email: `e-${crypto.randomUUID()}@example.com`, pass
 
 describe('problem+json for bad input', () => {
   it('malformed JSON → 400', async () => {
-    await expectProblem(await call('/v1/auth/signup', { method: 'POST', rawBody: '{"email": ', headers: { 'content-type': 'application/json' } }), 400, 'malformed_json');
+    await expectProblem(
+      await call('/v1/auth/signup', { method: 'POST', rawBody: '{"email": ', headers: { 'content-type': 'application/json' } }),
+      400,
+      'malformed_json',
+    );
   });
 
   it('schema violation → 422 listing every offending field path', async () => {
-    const body = await expectProblem(await call('/v1/auth/signup', { body: { email: 'not-an-email', password: '', tenantName: 7 } }), 422, 'validation_failed');
+    const body = await expectProblem(
+      await call('/v1/auth/signup', { body: { email: 'not-an-email', password: '', tenantName: 7 } }),
+      422,
+      'validation_failed',
+    );
     const paths = (body.errors as Array<{ path: string; in: string }>).map((e) => e.path).sort();
     expect(paths).toEqual(['email', 'name', 'password', 'tenantName']);
     expect(body.errors.every((e: { in: string }) => e.in === 'body')).toBe(true);
   });
 
   it('nested paths use dots and array indexes, pointers are RFC 6901', async () => {
-    const body = await expectProblem(await call('/v1/auth/signup', { body: { ...validSignup(), extra: { a: 1 } } }), 422, 'validation_failed');
+    const body = await expectProblem(
+      await call('/v1/auth/signup', { body: { ...validSignup(), extra: { a: 1 } } }),
+      422,
+      'validation_failed',
+    );
     expect(body.errors[0]).toMatchObject({ path: 'extra', pointer: '/extra', code: 'unrecognized_keys' });
   });
 
@@ -39,13 +51,25 @@ describe('problem+json for bad input', () => {
   });
 
   it('wrong content type → 415', async () => {
-    await expectProblem(await call('/v1/auth/signup', { method: 'POST', rawBody: 'email=a', headers: { 'content-type': 'application/x-www-form-urlencoded' } }), 415, 'unsupported_media_type');
+    await expectProblem(
+      await call('/v1/auth/signup', {
+        method: 'POST',
+        rawBody: 'email=a',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      }),
+      415,
+      'unsupported_media_type',
+    );
     await expectProblem(await call('/v1/auth/signup', { method: 'POST', rawBody: 'hello' }), 415, 'unsupported_media_type');
   });
 
   it('body over the limit → 413', async () => {
     const big = JSON.stringify({ ...validSignup(), name: 'x'.repeat(1_100_000) });
-    await expectProblem(await call('/v1/auth/signup', { method: 'POST', rawBody: big, headers: { 'content-type': 'application/json' } }), 413, 'payload_too_large');
+    await expectProblem(
+      await call('/v1/auth/signup', { method: 'POST', rawBody: big, headers: { 'content-type': 'application/json' } }),
+      413,
+      'payload_too_large',
+    );
   });
 
   it('unknown route → 404', async () => {
@@ -82,7 +106,11 @@ describe('problem+json for bad input', () => {
 
   it('a bad request loses nothing already stored', async () => {
     const owner = await signup();
-    await expectProblem(await call('/v1/tenant', { method: 'PATCH', token: owner.accessToken, body: { name: '' } }), 422, 'validation_failed');
+    await expectProblem(
+      await call('/v1/tenant', { method: 'PATCH', token: owner.accessToken, body: { name: '' } }),
+      422,
+      'validation_failed',
+    );
     const tenant = await json(await call('/v1/tenant', { token: owner.accessToken }));
     expect(tenant.name).toMatch(/^Tenant /);
   });

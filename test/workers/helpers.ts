@@ -53,7 +53,7 @@ export interface TestTenant {
 
 export async function signup(tag = 'owner'): Promise<TestTenant> {
   const email = uniqueEmail(tag);
-  const res = await call('/v1/auth/signup', { body: { email, password: PASSWORD, name: 'Owner ' + tag, tenantName: 'Tenant ' + tag } });
+  const res = await call('/v1/auth/signup', { body: { email, password: PASSWORD, name: `Owner ${tag}`, tenantName: `Tenant ${tag}` } });
   if (res.status !== 201) throw new Error(`signup failed: ${res.status} ${await res.text()}`);
   const body = await json(res);
   return { tenantId: body.tenant.id, userId: body.user.id, email, accessToken: body.accessToken, refreshToken: body.refreshToken };
@@ -65,13 +65,16 @@ export async function addMember(owner: TestTenant, role: 'admin' | 'member' | 'v
   const inv = await call('/v1/invitations', { token: owner.accessToken, body: { email, role } });
   if (inv.status !== 201) throw new Error(`invite failed: ${inv.status} ${await inv.text()}`);
   const { token } = await json(inv);
-  const acc = await call('/v1/invitations/accept', { body: { token, password: PASSWORD, name: 'Member ' + tag } });
+  const acc = await call('/v1/invitations/accept', { body: { token, password: PASSWORD, name: `Member ${tag}` } });
   if (acc.status !== 200) throw new Error(`accept failed: ${acc.status} ${await acc.text()}`);
   const body = await json(acc);
   return { tenantId: body.tenant.id, userId: body.user.id, email, accessToken: body.accessToken, refreshToken: body.refreshToken };
 }
 
-export async function createApiKey(owner: TestTenant, role: 'admin' | 'member' | 'viewer' = 'member'): Promise<{ id: string; key: string }> {
+export async function createApiKey(
+  owner: TestTenant,
+  role: 'admin' | 'member' | 'viewer' = 'member',
+): Promise<{ id: string; key: string }> {
   const res = await call('/v1/api-keys', { token: owner.accessToken, body: { name: `key-${role}`, role } });
   if (res.status !== 201) throw new Error(`api key failed: ${res.status} ${await res.text()}`);
   const body = await json(res);

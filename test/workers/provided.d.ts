@@ -1,5 +1,6 @@
 // Values the Node-side global setup provides to tests in workerd (see test/support/node/global-setup.ts).
 export {};
+
 declare module 'vitest' {
   export interface ProvidedContext {
     fakeSentryUrl: string;

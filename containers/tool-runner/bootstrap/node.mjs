@@ -28,7 +28,10 @@ async function send(message) {
   try {
     text = JSON.stringify(message);
   } catch (err) {
-    text = JSON.stringify({ ok: false, error: { type: 'invalid_output', message: `main() returned a value that is not JSON: ${err.message}` } });
+    text = JSON.stringify({
+      ok: false,
+      error: { type: 'invalid_output', message: `main() returned a value that is not JSON: ${err.message}` },
+    });
   }
   const bytes = Buffer.from(text, 'utf8');
   for (let off = 0; off < bytes.length; ) off += writeSync(RESULT_FD, bytes, off);
@@ -58,7 +61,10 @@ try {
   const mod = await import(TOOL);
   const main = typeof mod.main === 'function' ? mod.main : mod.default;
   if (typeof main !== 'function') {
-    await send({ ok: false, error: { type: 'exception', message: 'The tool must export a function main(input) (named export `main` or the default export).' } });
+    await send({
+      ok: false,
+      error: { type: 'exception', message: 'The tool must export a function main(input) (named export `main` or the default export).' },
+    });
   }
   const input = JSON.parse(readFileSync(0, 'utf8'));
   const output = await main(input);

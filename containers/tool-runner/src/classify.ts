@@ -31,13 +31,24 @@ export type Outcome = { ok: true; output: unknown; outputBytes: number } | { ok:
 
 const fail = (type: ToolErrorType, message: string): Outcome => ({ ok: false, type, message });
 
-const SIGNALS: Record<number, string> = { 6: 'SIGABRT', 9: 'SIGKILL', 5: 'SIGTRAP', 11: 'SIGSEGV', 24: 'SIGXCPU', 25: 'SIGXFSZ', 15: 'SIGTERM' };
+const SIGNALS: Record<number, string> = {
+  6: 'SIGABRT',
+  9: 'SIGKILL',
+  5: 'SIGTRAP',
+  11: 'SIGSEGV',
+  24: 'SIGXCPU',
+  25: 'SIGXFSZ',
+  15: 'SIGTERM',
+};
 // V8 aborts (SIGTRAP/SIGABRT) with these when the heap or address-space limit is reached.
 const NODE_OOM = /heap out of memory|Reached heap limit|Fatal process out of memory|Array buffer allocation failed|Cannot allocate memory/i;
 const PYTHON_OOM = /\bMemoryError\b/;
 
 function lastLine(text: string): string {
-  const lines = text.trim().split('\n').filter((l) => l.trim() && !l.startsWith('…['));
+  const lines = text
+    .trim()
+    .split('\n')
+    .filter((l) => l.trim() && !l.startsWith('…['));
   return (lines[lines.length - 1] ?? '').slice(0, 500);
 }
 

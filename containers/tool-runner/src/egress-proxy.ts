@@ -6,7 +6,7 @@
  * loopback, private and link-local addresses unless configured for tests.
  */
 import { lookup } from 'node:dns/promises';
-import { BlockList, createServer, connect, isIP, type Server, type Socket } from 'node:net';
+import { BlockList, connect, createServer, isIP, type Server, type Socket } from 'node:net';
 
 const MAX_HEAD_BYTES = 16 * 1024;
 const MAX_CONNECTIONS = 32;
@@ -14,10 +14,27 @@ const CONNECT_TIMEOUT_MS = 10_000;
 
 /** Addresses a tool may never reach through the proxy (the runner itself, the container's neighbours, metadata services). */
 const PRIVATE = new BlockList();
-for (const [net, bits] of [['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12], ['192.168.0.0', 16], ['224.0.0.0', 4], ['240.0.0.0', 4]] as const) {
+for (const [net, bits] of [
+  ['0.0.0.0', 8],
+  ['10.0.0.0', 8],
+  ['100.64.0.0', 10],
+  ['127.0.0.0', 8],
+  ['169.254.0.0', 16],
+  ['172.16.0.0', 12],
+  ['192.168.0.0', 16],
+  ['224.0.0.0', 4],
+  ['240.0.0.0', 4],
+] as const) {
   PRIVATE.addSubnet(net, bits, 'ipv4');
 }
-for (const [net, bits] of [['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8], ['::ffff:0:0', 96]] as const) {
+for (const [net, bits] of [
+  ['::', 128],
+  ['::1', 128],
+  ['fc00::', 7],
+  ['fe80::', 10],
+  ['ff00::', 8],
+  ['::ffff:0:0', 96],
+] as const) {
   PRIVATE.addSubnet(net, bits, 'ipv6');
 }
 
@@ -88,11 +105,17 @@ async function resolve(host: string, allowPrivate: boolean): Promise<string> {
 }
 
 function refuse(socket: Socket, status: string, reason: string): void {
-  socket.end(`HTTP/1.1 ${status}\r\ncontent-type: text/plain\r\nconnection: close\r\ncontent-length: ${Buffer.byteLength(reason)}\r\n\r\n${reason}`);
+  socket.end(
+    `HTTP/1.1 ${status}\r\ncontent-type: text/plain\r\nconnection: close\r\ncontent-length: ${Buffer.byteLength(reason)}\r\n\r\n${reason}`,
+  );
 }
 
 /** Starts a proxy for one invocation on `socketPath`, enforcing `hosts`. */
-export async function startEgressProxy(socketPath: string, hosts: string[], opts: { allowPrivate: boolean }): Promise<{ proxy: EgressProxy; server: Server }> {
+export async function startEgressProxy(
+  socketPath: string,
+  hosts: string[],
+  opts: { allowPrivate: boolean },
+): Promise<{ proxy: EgressProxy; server: Server }> {
   const rules = parseAllowList(hosts);
   const open = new Set<Socket>();
   let relayed = 0;
@@ -121,7 +144,8 @@ export async function startEgressProxy(socketPath: string, hosts: string[], opts
     const parsed = parseTarget(head);
     if (!parsed) return refuse(client, '400 Bad Request', 'expected CONNECT host:port or an absolute http:// URI');
     const { target } = parsed;
-    if (!isAllowed(rules, target.host, target.port)) return refuse(client, '403 Forbidden', `egress to ${target.host}:${target.port} is not in this tool's allow-list`);
+    if (!isAllowed(rules, target.host, target.port))
+      return refuse(client, '403 Forbidden', `egress to ${target.host}:${target.port} is not in this tool's allow-list`);
     let address: string;
     try {
       address = await resolve(target.host, opts.allowPrivate);

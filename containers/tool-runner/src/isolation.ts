@@ -10,13 +10,23 @@ import { makePythonSnapshot } from './wasm/snapshot.ts';
 import { runInWasm } from './wasm/supervisor.ts';
 
 /** `reason` (why this mode was chosen) is reported on /health beside the mode. */
-export function createIsolation(cfg: RunnerConfig, mode: SandboxMode, reason: string, log: (msg: string, fields?: Record<string, unknown>) => void): Isolation {
+export function createIsolation(
+  cfg: RunnerConfig,
+  mode: SandboxMode,
+  reason: string,
+  log: (msg: string, fields?: Record<string, unknown>) => void,
+): Isolation {
   if (mode === 'bwrap') {
     const bootstraps = {
       node: readFileSync(new URL('../bootstrap/node.mjs', import.meta.url)),
       python3: readFileSync(new URL('../bootstrap/python.py', import.meta.url)),
     };
-    return { mode, run: (req, running) => runInSandbox(cfg, bootstraps, req, running), health: () => ({ sandboxReason: reason }), close: () => undefined };
+    return {
+      mode,
+      run: (req, running) => runInSandbox(cfg, bootstraps, req, running),
+      health: () => ({ sandboxReason: reason }),
+      close: () => undefined,
+    };
   }
   const entries = guestEntries(prepareGuestFiles());
   let snapshot: string | null = null;
@@ -30,5 +40,10 @@ export function createIsolation(cfg: RunnerConfig, mode: SandboxMode, reason: st
     })
     .catch((err: Error) => log('pyodide snapshot failed; Python guests load from scratch', { message: err.message }))
     .finally(() => pool.fill('python3'));
-  return { mode, run: (req, running) => runInWasm(cfg, pool, req, running), health: () => ({ sandboxReason: reason, pool: pool.stats() }), close: () => pool.close() };
+  return {
+    mode,
+    run: (req, running) => runInWasm(cfg, pool, req, running),
+    health: () => ({ sandboxReason: reason, pool: pool.stats() }),
+    close: () => pool.close(),
+  };
 }

@@ -9,7 +9,7 @@
  * `{"msg":"sandbox","mode":…}` and `{"msg":"listening","port":…}`, tell a parent
  * process the isolation mode and the port (useful with TOOL_RUNNER_PORT=0).
  */
-import { ConfigError, loadConfig } from './config.ts';
+import { ConfigError, loadConfig, type RunnerConfig } from './config.ts';
 import { createIsolation } from './isolation.ts';
 import { chooseMode } from './mode.ts';
 import { createRunner } from './server.ts';
@@ -24,7 +24,7 @@ function log(msg: string, fields: Record<string, unknown> = {}): void {
   process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), msg, ...fields })}\n`);
 }
 
-let config;
+let config: RunnerConfig;
 try {
   config = loadConfig();
 } catch (err) {

@@ -30,7 +30,9 @@ export function chooseMode(cfg: RunnerConfig, probe: (cfg: RunnerConfig) => stri
   if (cfg.sandbox === 'wasm') return { ok: true, mode: 'wasm', reason: 'TOOL_SANDBOX=wasm' };
   const failure = probe(cfg);
   if (cfg.sandbox === 'bwrap') {
-    return failure === null ? { ok: true, mode: 'bwrap', reason: 'TOOL_SANDBOX=bwrap' } : { ok: false, message: `TOOL_SANDBOX=bwrap, but ${failure}` };
+    return failure === null
+      ? { ok: true, mode: 'bwrap', reason: 'TOOL_SANDBOX=bwrap' }
+      : { ok: false, message: `TOOL_SANDBOX=bwrap, but ${failure}` };
   }
   return failure === null
     ? { ok: true, mode: 'bwrap', reason: 'bubblewrap can create sandboxes here' }

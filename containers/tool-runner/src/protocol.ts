@@ -65,7 +65,12 @@ export function parseInvocation(body: unknown): { ok: true; value: InvocationReq
   const n = b.network as Record<string, unknown> | undefined;
   if (n?.mode === 'allow') {
     const hosts = n.hosts;
-    if (!Array.isArray(hosts) || hosts.length === 0 || hosts.length > LIMITS.maxHosts || !hosts.every((h) => typeof h === 'string' && HOST_PATTERN.test(h))) {
+    if (
+      !Array.isArray(hosts) ||
+      hosts.length === 0 ||
+      hosts.length > LIMITS.maxHosts ||
+      !hosts.every((h) => typeof h === 'string' && HOST_PATTERN.test(h))
+    ) {
       errors.push(`network.hosts must list 1 to ${LIMITS.maxHosts} host names`);
     }
   } else if (n?.mode !== 'none') errors.push("network.mode must be 'none' or 'allow'");

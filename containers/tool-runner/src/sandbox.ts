@@ -6,14 +6,14 @@
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { chown, chmod, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, chown, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { Capture } from './capture.ts';
 import { classify } from './classify.ts';
 import type { RunnerConfig } from './config.ts';
-import { startEgressProxy, type EgressProxy } from './egress-proxy.ts';
+import { type EgressProxy, startEgressProxy } from './egress-proxy.ts';
 import { processTree, watchMemory } from './memory-watch.ts';
 import type { InvocationRequest, InvocationResult, Runtime } from './protocol.ts';
 
@@ -62,7 +62,13 @@ export function bwrapArgs(cfg: RunnerConfig, req: InvocationRequest, egressSocke
   const asMb = req.memoryMb + (req.runtime === 'node' ? NODE_ADDRESS_SPACE_MB : PYTHON_ADDRESS_SPACE_MB);
   const env: Record<string, string> = { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: '/work', TMPDIR: '/tmp', LANG: 'C.UTF-8' };
   if (allowNet) {
-    Object.assign(env, { HTTP_PROXY: PROXY_URL, HTTPS_PROXY: PROXY_URL, http_proxy: PROXY_URL, https_proxy: PROXY_URL, EDGECREW_EGRESS_SOCKET: EGRESS_SOCKET });
+    Object.assign(env, {
+      HTTP_PROXY: PROXY_URL,
+      HTTPS_PROXY: PROXY_URL,
+      http_proxy: PROXY_URL,
+      https_proxy: PROXY_URL,
+      EDGECREW_EGRESS_SOCKET: EGRESS_SOCKET,
+    });
   }
   const runtime =
     req.runtime === 'node'
@@ -72,26 +78,54 @@ export function bwrapArgs(cfg: RunnerConfig, req: InvocationRequest, egressSocke
     '--unshare-all', // user, ipc, pid, net, uts, cgroup
     '--die-with-parent',
     '--new-session',
-    '--cap-drop', 'ALL',
+    '--cap-drop',
+    'ALL',
     '--clearenv',
     ...Object.entries(env).flatMap(([k, v]) => ['--setenv', k, v]),
-    '--uid', '1000', '--gid', '1000',
-    '--hostname', 'sandbox',
-    '--json-status-fd', String(FD.status),
-    '--ro-bind', '/usr', '/usr',
+    '--uid',
+    '1000',
+    '--gid',
+    '1000',
+    '--hostname',
+    'sandbox',
+    '--json-status-fd',
+    String(FD.status),
+    '--ro-bind',
+    '/usr',
+    '/usr',
     ...mergedUsr(),
-    '--ro-bind-try', '/etc/ssl', '/etc/ssl',
-    '--ro-bind-try', '/etc/ca-certificates', '/etc/ca-certificates',
-    '--proc', '/proc',
-    '--dev', '/dev',
-    '--size', String(cfg.workDirBytes), '--tmpfs', '/tmp',
-    '--size', String(cfg.workDirBytes), '--tmpfs', '/work',
-    '--ro-bind', cfg.node, `${SANDBOX_ROOT}/bin/node`,
-    '--ro-bind-data', String(FD.bootstrap), bootstrap,
-    '--ro-bind-data', String(FD.code), tool,
+    '--ro-bind-try',
+    '/etc/ssl',
+    '/etc/ssl',
+    '--ro-bind-try',
+    '/etc/ca-certificates',
+    '/etc/ca-certificates',
+    '--proc',
+    '/proc',
+    '--dev',
+    '/dev',
+    '--size',
+    String(cfg.workDirBytes),
+    '--tmpfs',
+    '/tmp',
+    '--size',
+    String(cfg.workDirBytes),
+    '--tmpfs',
+    '/work',
+    '--ro-bind',
+    cfg.node,
+    `${SANDBOX_ROOT}/bin/node`,
+    '--ro-bind-data',
+    String(FD.bootstrap),
+    bootstrap,
+    '--ro-bind-data',
+    String(FD.code),
+    tool,
     ...(allowNet ? ['--bind', egressSocket, EGRESS_SOCKET] : []),
-    '--remount-ro', '/',
-    '--chdir', '/work',
+    '--remount-ro',
+    '/',
+    '--chdir',
+    '/work',
     '--',
     cfg.prlimit,
     `--cpu=${cpuSeconds}:${cpuSeconds + 1}`,
@@ -107,15 +141,40 @@ export function bwrapArgs(cfg: RunnerConfig, req: InvocationRequest, egressSocke
 
 /** A trivial sandbox with the same namespaces, run once at start: fail fast where user namespaces are not allowed. */
 export function selfTestArgs(): string[] {
-  return ['--unshare-all', '--die-with-parent', '--clearenv', '--ro-bind', '/usr', '/usr', ...mergedUsr(), '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/work', '--', '/usr/bin/true'];
+  return [
+    '--unshare-all',
+    '--die-with-parent',
+    '--clearenv',
+    '--ro-bind',
+    '/usr',
+    '/usr',
+    ...mergedUsr(),
+    '--proc',
+    '/proc',
+    '--dev',
+    '/dev',
+    '--tmpfs',
+    '/work',
+    '--',
+    '/usr/bin/true',
+  ];
 }
 
 /** Debian is merged-/usr: /bin, /lib, /lib64, /sbin are symlinks into /usr. */
 function mergedUsr(): string[] {
-  return [['usr/bin', '/bin'], ['usr/sbin', '/sbin'], ['usr/lib', '/lib'], ['usr/lib64', '/lib64']].flatMap(([target, link]) => ['--symlink', target!, link!]);
+  return [
+    ['usr/bin', '/bin'],
+    ['usr/sbin', '/sbin'],
+    ['usr/lib', '/lib'],
+    ['usr/lib64', '/lib64'],
+  ].flatMap(([target, link]) => ['--symlink', target!, link!]);
 }
 
-export async function prepareEgress(cfg: RunnerConfig, hosts: string[], asRoot: boolean): Promise<{ dir: string; socket: string; proxy: EgressProxy }> {
+export async function prepareEgress(
+  cfg: RunnerConfig,
+  hosts: string[],
+  asRoot: boolean,
+): Promise<{ dir: string; socket: string; proxy: EgressProxy }> {
   const dir = await mkdtemp(path.join(tmpdir(), 'edgecrew-egress-'));
   const socket = path.join(dir, 'egress.sock');
   const { proxy } = await startEgressProxy(socket, hosts, { allowPrivate: cfg.egressAllowPrivate });
@@ -129,14 +188,27 @@ export async function prepareEgress(cfg: RunnerConfig, hosts: string[], asRoot: 
 }
 
 /** Runs one invocation to completion; never throws (failures are typed results). */
-export async function runInSandbox(cfg: RunnerConfig, bootstraps: Bootstraps, req: InvocationRequest, running: Set<() => void>): Promise<InvocationResult> {
+export async function runInSandbox(
+  cfg: RunnerConfig,
+  bootstraps: Bootstraps,
+  req: InvocationRequest,
+  running: Set<() => void>,
+): Promise<InvocationResult> {
   const started = performance.now();
   const asRoot = process.getuid?.() === 0;
   let egress: Awaited<ReturnType<typeof prepareEgress>> | null = null;
   try {
     if (req.network.mode === 'allow') egress = await prepareEgress(cfg, req.network.hosts, asRoot);
   } catch (err) {
-    return { ok: false, error: { type: 'sandbox_error', message: `egress proxy: ${(err as Error).message}` }, durationMs: 0, stdout: '', stderr: '', stdoutBytes: 0, stderrBytes: 0 };
+    return {
+      ok: false,
+      error: { type: 'sandbox_error', message: `egress proxy: ${(err as Error).message}` },
+      durationMs: 0,
+      stdout: '',
+      stderr: '',
+      stdoutBytes: 0,
+      stderrBytes: 0,
+    };
   }
 
   // nice 10: tools yield the CPU to the runner itself (and anything else on the machine) under contention.
@@ -190,11 +262,14 @@ export async function runInSandbox(cfg: RunnerConfig, bootstraps: Bootstraps, re
     timedOut = true;
     kill();
   }, req.timeoutMs + STARTUP_GRACE_MS);
-  const memory = child.pid === undefined ? null : watchMemory(child.pid, req.memoryMb * 1024 * 1024, () => {
-    if (exited) return;
-    memoryExceeded = true;
-    kill();
-  });
+  const memory =
+    child.pid === undefined
+      ? null
+      : watchMemory(child.pid, req.memoryMb * 1024 * 1024, () => {
+          if (exited) return;
+          memoryExceeded = true;
+          kill();
+        });
 
   const exitCode = await new Promise<number | null>((resolve) => {
     child.once('error', (err) => {
@@ -287,7 +362,9 @@ export function waitForPipes(streams: Readable[], timeoutMs = PIPE_EOF_TIMEOUT_M
     for (const s of open) {
       let counted = false;
       const once = () => {
-        if (!counted) (counted = true), one();
+        if (counted) return;
+        counted = true;
+        one();
       };
       s.once('end', once);
       s.once('close', once);

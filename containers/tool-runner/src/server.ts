@@ -8,7 +8,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { ReplayCache, verify } from './auth.ts';
 import type { RunnerConfig, SandboxMode } from './config.ts';
-import { parseInvocation, type InvocationRequest, type InvocationResult } from './protocol.ts';
+import { type InvocationRequest, type InvocationResult, parseInvocation } from './protocol.ts';
 
 /** One isolation mode: bubblewrap (sandbox.ts) or WebAssembly (wasm/supervisor.ts). */
 export interface Isolation {
@@ -31,7 +31,12 @@ type Log = (msg: string, fields?: Record<string, unknown>) => void;
 
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store', ...headers });
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+    ...headers,
+  });
   res.end(text);
 }
 

@@ -51,10 +51,13 @@ export function runLoad({ url, method = 'GET', headers = {}, body, durationS, co
         resolve(summarize(result, latencies.subarray(0, n), statuses, elapsedS, cpuBetween(cpu0, sampleCpu())));
       },
     );
-    const guard = setTimeout(() => {
-      instance.stop();
-      reject(new Error(`load run against ${url} did not finish within ${durationS}s + ${GRACE_MS / 1000}s`));
-    }, durationS * 1000 + GRACE_MS);
+    const guard = setTimeout(
+      () => {
+        instance.stop();
+        reject(new Error(`load run against ${url} did not finish within ${durationS}s + ${GRACE_MS / 1000}s`));
+      },
+      durationS * 1000 + GRACE_MS,
+    );
     instance.on('response', (_client, statusCode, _bytes, responseTimeMs) => {
       if (n === latencies.length) {
         const grown = new Float64Array(latencies.length * 2);

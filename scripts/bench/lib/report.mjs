@@ -27,6 +27,10 @@ export function formatTable(rows) {
     ...cells.map(line),
     '',
     'ratio = ours req/s ÷ baseline req/s (bare Worker, same storage work, same workerd, same run); errors = ours/base (non-2xx + socket errors + timeouts).',
-    ...(rows.some((r) => r.noisy) ? ['(!) other processes used a noticeable share of the CPU during this scenario: absolute numbers are low/noisy and the ratio is approximate; rerun on an idle machine to compare.'] : []),
+    ...(rows.some((r) => r.noisy)
+      ? [
+          '(!) other processes used a noticeable share of the CPU during this scenario: absolute numbers are low/noisy and the ratio is approximate; rerun on an idle machine to compare.',
+        ]
+      : []),
   ].join('\n');
 }

@@ -43,7 +43,9 @@ export async function seedApiKeyTenant(target, pepper, label = 'bench') {
   await target.db.batch([
     target.db.prepare(`INSERT INTO tenants (id, name, plan) VALUES (?, ?, 'pro')`).bind(tenantId, `${label} tenant`),
     target.db
-      .prepare(`INSERT INTO api_keys (id, tenant_id, name, role, prefix, key_hash, created_by) VALUES (?, ?, 'bench', 'admin', ?, ?, 'bench')`)
+      .prepare(
+        `INSERT INTO api_keys (id, tenant_id, name, role, prefix, key_hash, created_by) VALUES (?, ?, 'bench', 'admin', ?, ?, 'bench')`,
+      )
       .bind(`key_${tenantId.slice(4)}`, tenantId, key.slice(0, 12), hash),
   ]);
   return { tenantId, key };
@@ -51,7 +53,9 @@ export async function seedApiKeyTenant(target, pepper, label = 'bench') {
 
 /** The same tenant rows in the baseline's D1 (it has the same schema), for its bare D1 read. */
 export async function mirrorTenants(base, tenantIds) {
-  await base.db.batch(tenantIds.map((id) => base.db.prepare(`INSERT OR IGNORE INTO tenants (id, name, plan) VALUES (?, 'bench tenant', 'pro')`).bind(id)));
+  await base.db.batch(
+    tenantIds.map((id) => base.db.prepare(`INSERT OR IGNORE INTO tenants (id, name, plan) VALUES (?, 'bench tenant', 'pro')`).bind(id)),
+  );
 }
 
 /** Runs fn over items with at most `limit` in flight; results in input order. */
@@ -82,6 +86,7 @@ export function rotate(values, apply) {
 export function benchTenantCount() {
   const raw = process.env.BENCH_TENANTS;
   const n = raw === undefined || raw === '' ? 8 : Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > 64) throw Object.assign(new Error(`BENCH_TENANTS must be an integer in [1, 64], got ${JSON.stringify(raw)}`), { benchReport: 'message' });
+  if (!Number.isInteger(n) || n < 1 || n > 64)
+    throw Object.assign(new Error(`BENCH_TENANTS must be an integer in [1, 64], got ${JSON.stringify(raw)}`), { benchReport: 'message' });
   return n;
 }

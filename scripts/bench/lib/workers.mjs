@@ -5,10 +5,10 @@
 import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createRequire } from 'node:module';
 import { compileModuleRules, convertV4MiniflareOptions, Miniflare, testRegExps } from 'miniflare';
 import { unstable_getMiniflareWorkerOptions, unstable_readConfig } from 'wrangler';
 import { generateSigningKeys } from '../../keys.mjs';
@@ -42,10 +42,24 @@ export async function buildWorker() {
   process.once('exit', removeSync);
   const wranglerBin = path.join(path.dirname(createRequire(import.meta.url).resolve('wrangler/package.json')), 'bin', 'wrangler.js');
   // --containers-rollout=none: with a [[containers]] entry a dry run otherwise needs a Docker engine (design.md).
-  const args = [wranglerBin, 'deploy', '--dry-run', '--outdir', outdir, '--env=', '--containers-rollout=none', '--config', path.join(ROOT, 'wrangler.toml')];
+  const args = [
+    wranglerBin,
+    'deploy',
+    '--dry-run',
+    '--outdir',
+    outdir,
+    '--env=',
+    '--containers-rollout=none',
+    '--config',
+    path.join(ROOT, 'wrangler.toml'),
+  ];
   const output = [];
   const code = await new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: '1' } });
+    const child = spawn(process.execPath, args, {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: '1' },
+    });
     const timer = setTimeout(() => {
       child.kill('SIGTERM');
       reject(new Error(`wrangler build timed out after ${BUILD_TIMEOUT_MS / 1000}s`));
@@ -57,7 +71,9 @@ export async function buildWorker() {
   });
   if (code !== 0) {
     removeSync();
-    throw Object.assign(new Error(`wrangler deploy --dry-run failed (exit ${code}):\n${Buffer.concat(output).toString('utf8')}`), { benchReport: 'message' });
+    throw Object.assign(new Error(`wrangler deploy --dry-run failed (exit ${code}):\n${Buffer.concat(output).toString('utf8')}`), {
+      benchReport: 'message',
+    });
   }
   const files = await readdir(outdir);
   if (!files.includes('index.js')) throw new Error(`wrangler produced no index.js in ${outdir} (got ${files.join(', ')})`);
@@ -86,7 +102,10 @@ export async function readMigrations(dir = path.join(ROOT, 'migrations')) {
   const out = [];
   for (const file of files) {
     const text = await readFile(path.join(dir, file), 'utf8');
-    const statements = text.split('--> statement-breakpoint').map((s) => s.trim()).filter(Boolean);
+    const statements = text
+      .split('--> statement-breakpoint')
+      .map((s) => s.trim())
+      .filter(Boolean);
     out.push({ file, statements });
   }
   return out;
@@ -153,7 +172,7 @@ export async function startWorkers({ entry, silenceConsole = true, onLog, extraW
       type: 'ESModule',
       path: path.join(path.dirname(entry), '__bench_entry.mjs'),
       contents:
-        "const noop = () => {};\nconsole.log = noop; console.info = noop; console.debug = noop;\n" +
+        'const noop = () => {};\nconsole.log = noop; console.info = noop; console.debug = noop;\n' +
         `export * from './${path.basename(entry)}';\nexport { default } from './${path.basename(entry)}';\n`,
     });
   }
@@ -180,7 +199,10 @@ export async function startWorkers({ entry, silenceConsole = true, onLog, extraW
         name: BASE,
         compatibilityDate: ours.compatibilityDate,
         compatibilityFlags: ours.compatibilityFlags,
-        modules: [{ type: 'ESModule', path: path.join(BENCH_DIR, 'baseline-worker.js') }, ...BASELINE_EXTRA_MODULES.map((m) => ({ ...m, path: path.join(ROOT, m.path) }))],
+        modules: [
+          { type: 'ESModule', path: path.join(BENCH_DIR, 'baseline-worker.js') },
+          ...BASELINE_EXTRA_MODULES.map((m) => ({ ...m, path: path.join(ROOT, m.path) })),
+        ],
         modulesRoot: ROOT,
         bindings: { ENVIRONMENT: TEST_VARS.ENVIRONMENT, APP_NAME: pkg.name, APP_VERSION: pkg.version },
         d1Databases: { DB: 'bench-baseline-db' },

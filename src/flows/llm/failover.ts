@@ -6,7 +6,7 @@
  * priced from that provider's model map.
  */
 import type { Usage } from '../nodes/types';
-import { LlmCallError, type ChatMessage, type LlmClient, type LlmFailureKind, type ModelMap } from './types';
+import { type ChatMessage, LlmCallError, type LlmClient, type LlmFailureKind, type ModelMap } from './types';
 
 export interface FailoverProvider {
   name: string;
@@ -67,7 +67,11 @@ export class FailoverError extends Error {
   }
 }
 
-export async function chatWithFailover(providers: FailoverProvider[], request: FailoverRequest, options: FailoverOptions): Promise<FailoverAnswer> {
+export async function chatWithFailover(
+  providers: FailoverProvider[],
+  request: FailoverRequest,
+  options: FailoverOptions,
+): Promise<FailoverAnswer> {
   const attempts: AttemptRecord[] = [];
   let streamed = false;
   for (const provider of providers) {
@@ -114,19 +118,31 @@ export async function chatWithFailover(providers: FailoverProvider[], request: F
         message: e.message,
         durationMs: Date.now() - started,
       });
-      if (e.kind === 'cancelled' || options.signal.aborted) throw new FailoverError('cancelled', `cancelled while calling provider '${provider.name}'`, false, attempts);
+      if (e.kind === 'cancelled' || options.signal.aborted)
+        throw new FailoverError('cancelled', `cancelled while calling provider '${provider.name}'`, false, attempts);
       if (!e.retryable) throw new FailoverError(e.kind, `provider '${provider.name}' refused the request: ${e.message}`, false, attempts);
     }
   }
 
   const tried = attempts.filter((a) => a.outcome === 'failed');
   if (tried.length === 0) {
-    throw new FailoverError('no_provider', `no provider in [${providers.map((p) => p.name).join(', ')}] maps model '${request.alias}'`, false, attempts);
+    throw new FailoverError(
+      'no_provider',
+      `no provider in [${providers.map((p) => p.name).join(', ')}] maps model '${request.alias}'`,
+      false,
+      attempts,
+    );
   }
   const waits = tried.map((a) => a.retryAfterMs).filter((ms): ms is number => ms !== undefined);
   const summary = tried.map((a) => `${a.provider}: ${a.message}`).join('; ');
   // Retry-After hints: the earliest moment any provider said it would take requests again.
-  throw new FailoverError(tried[tried.length - 1]!.kind as LlmFailureKind, `all providers failed (${summary})`, true, attempts, waits.length > 0 ? Math.min(...waits) : undefined);
+  throw new FailoverError(
+    tried[tried.length - 1]!.kind as LlmFailureKind,
+    `all providers failed (${summary})`,
+    true,
+    attempts,
+    waits.length > 0 ? Math.min(...waits) : undefined,
+  );
 }
 
 function priced(tokens: number, perMillion: number | undefined): number {

@@ -4,7 +4,7 @@
  * box (src/lib/secret-box.ts) under LLM_KEY_SECRET, bound to tenant and
  * provider id so a ciphertext copied into another row or tenant fails to open.
  */
-import { secretBox, SecretMissing } from '../../lib/secret-box';
+import { SecretMissing, secretBox } from '../../lib/secret-box';
 
 export { SecretMissing as KeySecretMissing };
 

@@ -7,8 +7,8 @@
  *   429 → retryable (Retry-After kept) · 408, 5xx, network, timeout → retryable
  *   other 4xx, redirects → not retryable · caller's signal → cancelled.
  */
-import { sseData, raceAbort } from './sse';
-import { LlmCallError, usageFrom, type ChatAnswer, type ChatOptions, type ChatRequest, type LlmClient } from './types';
+import { raceAbort, sseData } from './sse';
+import { type ChatAnswer, type ChatOptions, type ChatRequest, LlmCallError, type LlmClient, usageFrom } from './types';
 
 export interface OpenAiClientOptions {
   /** e.g. `https://api.openai.com/v1` (no trailing slash). */
@@ -58,7 +58,10 @@ async function chatOnce(provider: OpenAiClientOptions, request: ChatRequest, opt
     if (type.includes('text/event-stream') && res.body) return await readStream(res.body, request, options, signal, host);
     return await readJson(res, request, options, signal, host);
   } catch (err) {
-    throw aborted() ?? (err instanceof LlmCallError ? err : new LlmCallError('network', `${host}: ${(err as Error).message ?? String(err)}`, true));
+    throw (
+      aborted() ??
+      (err instanceof LlmCallError ? err : new LlmCallError('network', `${host}: ${(err as Error).message ?? String(err)}`, true))
+    );
   }
 }
 
@@ -68,7 +71,13 @@ interface CompletionChunk {
   error?: { message?: string } | string;
 }
 
-async function readStream(body: ReadableStream<Uint8Array>, request: ChatRequest, options: ChatOptions, signal: AbortSignal, host: string): Promise<ChatAnswer> {
+async function readStream(
+  body: ReadableStream<Uint8Array>,
+  request: ChatRequest,
+  options: ChatOptions,
+  signal: AbortSignal,
+  host: string,
+): Promise<ChatAnswer> {
   let text = '';
   let finishReason: string | null = null;
   let reported: CompletionChunk['usage'] = null;

@@ -4,7 +4,7 @@
  * (Workers forbid `eval`/`new Function`, which rules out Ajv's compiled
  * validators). Pure functions over data.
  */
-import { Validator, type Schema, type SchemaDraft } from '@cfworker/json-schema';
+import { type Schema, type SchemaDraft, Validator } from '@cfworker/json-schema';
 
 /** A JSON Schema as it comes from a flow definition (an object, or `true`/`false`). */
 export type JsonSchema = Record<string, unknown> | boolean;
@@ -55,7 +55,7 @@ export function schemaProblem(schema: JsonSchema): string | undefined {
 }
 
 function draftOf(schema: JsonSchema): SchemaDraft {
-  const uri = typeof schema === 'object' && typeof schema['$schema'] === 'string' ? schema['$schema'] : '';
+  const uri = typeof schema === 'object' && typeof schema.$schema === 'string' ? schema.$schema : '';
   if (uri.includes('draft-04')) return '4';
   if (uri.includes('draft-07') || uri.includes('draft-06')) return '7';
   if (uri.includes('2019-09')) return '2019-09';

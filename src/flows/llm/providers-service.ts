@@ -5,7 +5,7 @@
  * `ResolvedProvider`; views carry a 4-character hint, never the key.
  */
 import { desc, eq, inArray, lt } from 'drizzle-orm';
-import { isDeployed, type Config } from '../../config';
+import { type Config, isDeployed } from '../../config';
 import type { Db } from '../../db/client';
 import { llmProviders } from '../../db/schema';
 import { TenantScope } from '../../db/tenant-scope';
@@ -14,7 +14,7 @@ import { newId } from '../../lib/ids';
 import { decodeCursor, toPage } from '../../lib/pagination';
 import { AppError } from '../../lib/problem';
 import { isPrivateHost } from '../../lib/targets';
-import { KeySecretMissing, type KeyBox } from './key-box';
+import { type KeyBox, KeySecretMissing } from './key-box';
 import type { CreateLlmProviderInput } from './schemas';
 import type { ModelMap, ResolvedProvider } from './types';
 
@@ -138,7 +138,11 @@ async function openKey(box: KeyBox, tenantId: string, row: ProviderRow): Promise
 function normalizeModels(models: ModelMap): ModelMap {
   const out: ModelMap = {};
   for (const [alias, m] of Object.entries(models)) {
-    out[alias] = { model: m.model, ...(m.inputCostPer1M !== undefined ? { inputCostPer1M: m.inputCostPer1M } : {}), ...(m.outputCostPer1M !== undefined ? { outputCostPer1M: m.outputCostPer1M } : {}) };
+    out[alias] = {
+      model: m.model,
+      ...(m.inputCostPer1M !== undefined ? { inputCostPer1M: m.inputCostPer1M } : {}),
+      ...(m.outputCostPer1M !== undefined ? { outputCostPer1M: m.outputCostPer1M } : {}),
+    };
   }
   return out;
 }
@@ -147,7 +151,9 @@ function normalizeModels(models: ModelMap): ModelMap {
 function checkBaseUrl(raw: string, config: Config): string {
   const url = new URL(raw);
   const fail = (message: string, code: string) =>
-    new AppError('validation_failed', `baseUrl: ${message}`, { errors: [{ in: 'body', path: 'baseUrl', pointer: '/baseUrl', message, code }] });
+    new AppError('validation_failed', `baseUrl: ${message}`, {
+      errors: [{ in: 'body', path: 'baseUrl', pointer: '/baseUrl', message, code }],
+    });
   if (url.username || url.password) throw fail('Must not contain credentials; pass the key as apiKey', 'credentials_in_url');
   if (url.search || url.hash) throw fail('Must not have a query or fragment', 'invalid_url');
   if (isDeployed(config)) {

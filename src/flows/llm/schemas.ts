@@ -31,8 +31,16 @@ const OpenAiProviderBody = z.strictObject({
   baseUrl: z
     .url({ protocol: /^https?$/ })
     .max(2000)
-    .openapi({ description: 'Base URL; requests go to `{baseUrl}/chat/completions`. https only in staging/production.', example: 'https://api.openai.com/v1' }),
-  apiKey: z.string().min(1).max(4096).optional().openapi({ description: 'Sent as a Bearer token; stored encrypted and never returned', format: 'password', writeOnly: true }),
+    .openapi({
+      description: 'Base URL; requests go to `{baseUrl}/chat/completions`. https only in staging/production.',
+      example: 'https://api.openai.com/v1',
+    }),
+  apiKey: z
+    .string()
+    .min(1)
+    .max(4096)
+    .optional()
+    .openapi({ description: 'Sent as a Bearer token; stored encrypted and never returned', format: 'password', writeOnly: true }),
   models: ModelMapSchema,
 });
 
@@ -42,7 +50,9 @@ const WorkersAiProviderBody = z.strictObject({
   models: ModelMapSchema,
 });
 
-export const CreateLlmProviderBody = z.discriminatedUnion('kind', [OpenAiProviderBody, WorkersAiProviderBody]).openapi('CreateLlmProviderRequest');
+export const CreateLlmProviderBody = z
+  .discriminatedUnion('kind', [OpenAiProviderBody, WorkersAiProviderBody])
+  .openapi('CreateLlmProviderRequest');
 export type CreateLlmProviderInput = z.infer<typeof CreateLlmProviderBody>;
 
 export const LlmProviderSchema = z
@@ -52,12 +62,19 @@ export const LlmProviderSchema = z
     kind: z.enum(['openai', 'workers-ai']),
     baseUrl: z.string().nullable(),
     models: z.record(z.string(), ModelEntrySchema),
-    keyHint: z.string().nullable().openapi({ description: 'Last 4 characters of the API key (null when there is none or it is too short to hint at)' }),
+    keyHint: z
+      .string()
+      .nullable()
+      .openapi({ description: 'Last 4 characters of the API key (null when there is none or it is too short to hint at)' }),
     createdBy: z.string(),
     createdAt: z.string().openapi({ format: 'date-time' }),
   })
   .openapi('LlmProvider');
 
 export const ProviderIdParam = z.object({
-  providerId: z.string().min(1).max(64).openapi({ param: { name: 'providerId', in: 'path' }, example: 'llm_01hzy0000000000000000000000' }),
+  providerId: z
+    .string()
+    .min(1)
+    .max(64)
+    .openapi({ param: { name: 'providerId', in: 'path' }, example: 'llm_01hzy0000000000000000000000' }),
 });

@@ -82,9 +82,17 @@ export function estimateTokens(text: string): number {
 }
 
 /** The provider's reported usage (OpenAI field names), or an estimate flagged as such. */
-export function usageFrom(reported: { prompt_tokens?: number; completion_tokens?: number } | null | undefined, request: ChatRequest, text: string): TokenUsage {
+export function usageFrom(
+  reported: { prompt_tokens?: number; completion_tokens?: number } | null | undefined,
+  request: ChatRequest,
+  text: string,
+): TokenUsage {
   if (reported && typeof reported.prompt_tokens === 'number' && typeof reported.completion_tokens === 'number') {
     return { inputTokens: reported.prompt_tokens, outputTokens: reported.completion_tokens, estimated: false };
   }
-  return { inputTokens: estimateTokens(request.messages.map((m) => m.content).join('\n')), outputTokens: estimateTokens(text), estimated: true };
+  return {
+    inputTokens: estimateTokens(request.messages.map((m) => m.content).join('\n')),
+    outputTokens: estimateTokens(text),
+    estimated: true,
+  };
 }

@@ -7,7 +7,7 @@
  * fails over to the next provider.
  */
 import { raceAbort, sseData } from './sse';
-import { LlmCallError, usageFrom, type ChatAnswer, type ChatOptions, type ChatRequest, type LlmClient } from './types';
+import { type ChatAnswer, type ChatOptions, type ChatRequest, LlmCallError, type LlmClient, usageFrom } from './types';
 
 /** The part of the `Ai` binding this adapter uses (typed loosely: model ids come from tenants' configs). */
 export interface AiRunner {
@@ -26,7 +26,8 @@ const NOT_RETRYABLE = /\b(5006|5007|5016)\b|no such model|invalid input|input va
 export function workersAiClient(ai: AiRunner | undefined): LlmClient {
   return {
     async chat(request, options) {
-      if (!ai || typeof ai.run !== 'function') throw new LlmCallError('provider', 'workers-ai: the AI binding is not available in this environment', true);
+      if (!ai || typeof ai.run !== 'function')
+        throw new LlmCallError('provider', 'workers-ai: the AI binding is not available in this environment', true);
       return runOnce(ai, request, options);
     },
   };
@@ -50,12 +51,22 @@ async function runOnce(ai: AiRunner, request: ChatRequest, options: ChatOptions)
     if (deadline.aborted) throw new LlmCallError('timeout', `workers-ai: no complete answer within ${options.timeoutMs} ms`, true);
     if (err instanceof LlmCallError) throw err;
     const message = (err as Error)?.message ?? String(err);
-    if (/\b3040\b|capacity|rate limit|too many requests/i.test(message)) throw new LlmCallError('http_429', `workers-ai: ${message.slice(0, 300)}`, true);
-    throw new LlmCallError(NOT_RETRYABLE.test(message) ? 'http_4xx' : 'provider', `workers-ai: ${message.slice(0, 300)}`, !NOT_RETRYABLE.test(message));
+    if (/\b3040\b|capacity|rate limit|too many requests/i.test(message))
+      throw new LlmCallError('http_429', `workers-ai: ${message.slice(0, 300)}`, true);
+    throw new LlmCallError(
+      NOT_RETRYABLE.test(message) ? 'http_4xx' : 'provider',
+      `workers-ai: ${message.slice(0, 300)}`,
+      !NOT_RETRYABLE.test(message),
+    );
   }
 }
 
-async function readStream(body: ReadableStream<Uint8Array>, request: ChatRequest, options: ChatOptions, signal: AbortSignal): Promise<ChatAnswer> {
+async function readStream(
+  body: ReadableStream<Uint8Array>,
+  request: ChatRequest,
+  options: ChatOptions,
+  signal: AbortSignal,
+): Promise<ChatAnswer> {
   let text = '';
   let usage: AiChunk['usage'] = null;
   let finishReason: string | null = null;
@@ -91,4 +102,3 @@ function textOf(chunk: AiChunk, part: 'delta' | 'message'): string | undefined {
   const content = chunk.choices?.[0]?.[part]?.content;
   return typeof content === 'string' ? content : undefined;
 }
-

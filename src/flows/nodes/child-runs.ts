@@ -4,7 +4,7 @@
  * back, so these `run`s only evaluate what the children need.
  */
 import { z } from 'zod';
-import { defineNode, NodeError, type ExecContext } from './types';
+import { defineNode, type ExecContext, NodeError } from './types';
 
 export const MAX_MAP_ITEMS = 1000;
 
@@ -27,13 +27,18 @@ export const mapNode = defineNode({
     items: z.string().min(1).max(10_000).describe('JSONata expression yielding an array'),
     flowId: z.string().min(1).max(64).describe('The flow run once per item (the sub-graph)'),
     version: z.number().int().min(1).optional(),
-    input: z.string().max(10_000).optional().describe('JSONata over { item, index, input, nodes, vars } for each child input (default: item)'),
+    input: z
+      .string()
+      .max(10_000)
+      .optional()
+      .describe('JSONata over { item, index, input, nodes, vars } for each child input (default: item)'),
     concurrency: z.number().int().min(1).max(100).default(10),
   }),
   async run(config, ctx) {
     const items = await ctx.evaluate(config.items);
     if (!Array.isArray(items)) throw new NodeError('expression', `map '${ctx.nodeId}': items did not evaluate to an array`, false);
-    if (items.length > MAX_MAP_ITEMS) throw new NodeError('expression', `map '${ctx.nodeId}': ${items.length} items exceed the limit of ${MAX_MAP_ITEMS}`, false);
+    if (items.length > MAX_MAP_ITEMS)
+      throw new NodeError('expression', `map '${ctx.nodeId}': ${items.length} items exceed the limit of ${MAX_MAP_ITEMS}`, false);
     const children = [];
     for (let index = 0; index < items.length; index++) {
       const item = items[index];

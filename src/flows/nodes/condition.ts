@@ -16,7 +16,14 @@ export const conditionNode = defineNode({
   async run(config, ctx) {
     const value = await ctx.evaluate(config.expression);
     const branches = config.branches ?? DEFAULT_BRANCHES;
-    const branch = typeof value === 'boolean' ? String(value) : typeof value === 'string' || typeof value === 'number' ? String(value) : value === null ? 'false' : 'true';
+    const branch =
+      typeof value === 'boolean'
+        ? String(value)
+        : typeof value === 'string' || typeof value === 'number'
+          ? String(value)
+          : value === null
+            ? 'false'
+            : 'true';
     if (!branches.includes(branch)) {
       throw new NodeError('expression', `condition '${ctx.nodeId}' produced '${branch}', not one of ${branches.join(', ')}`, false);
     }

@@ -55,9 +55,11 @@ export const httpNode = defineNode({
       }
     }
     const output = { status: res.status, headers: Object.fromEntries(res.headers), body: parsed };
-    if (res.status === 429) throw new NodeError('http_429', `http '${ctx.nodeId}': 429 from ${url.host}`, true, { retryAfter: res.headers.get('retry-after') });
+    if (res.status === 429)
+      throw new NodeError('http_429', `http '${ctx.nodeId}': 429 from ${url.host}`, true, { retryAfter: res.headers.get('retry-after') });
     if (res.status >= 500) throw new NodeError('http_5xx', `http '${ctx.nodeId}': ${res.status} from ${url.host}`, true);
-    if (res.status >= 400) throw new NodeError('http_4xx', `http '${ctx.nodeId}': ${res.status} from ${url.host}`, false, { body: text.slice(0, 500) });
+    if (res.status >= 400)
+      throw new NodeError('http_4xx', `http '${ctx.nodeId}': ${res.status} from ${url.host}`, false, { body: text.slice(0, 500) });
     return { status: 'succeeded', output };
   },
 });

@@ -15,8 +15,8 @@ import { openAiClient } from '../llm/openai';
 import { parseJsonAnswer, schemaProblem, validateAgainst } from '../llm/output';
 import { loadProviders, ProviderKeyUnreadable, ProvidersNotFound } from '../llm/providers-service';
 import type { ChatMessage, ResolvedProvider } from '../llm/types';
-import { workersAiClient, type AiRunner } from '../llm/workers-ai';
-import { defineNode, NodeError, type ExecContext } from './types';
+import { type AiRunner, workersAiClient } from '../llm/workers-ai';
+import { defineNode, type ExecContext, NodeError } from './types';
 
 const DEFAULT_TIMEOUT_MS = 60_000;
 
@@ -46,14 +46,22 @@ export const llmNode = defineNode<LlmConfig>({
   config: llmConfigSchema,
   async run(config, ctx) {
     const label = `llm '${ctx.nodeId}'`;
-    const [prompt, system] = await Promise.all([ctx.render(config.prompt), config.system === undefined ? undefined : ctx.render(config.system)]);
+    const [prompt, system] = await Promise.all([
+      ctx.render(config.prompt),
+      config.system === undefined ? undefined : ctx.render(config.system),
+    ]);
     const providers = (await resolveProviders(config.providers, ctx, label)).map((p) => clientFor(p, ctx));
 
-    let answer;
+    let answer: Awaited<ReturnType<typeof chatWithFailover>>;
     try {
       answer = await chatWithFailover(
         providers,
-        { alias: config.model, messages: messagesOf(prompt, system, config.outputSchema), temperature: config.temperature, maxTokens: config.maxTokens },
+        {
+          alias: config.model,
+          messages: messagesOf(prompt, system, config.outputSchema),
+          temperature: config.temperature,
+          maxTokens: config.maxTokens,
+        },
         {
           signal: ctx.signal,
           timeoutMs: config.timeoutMs ?? DEFAULT_TIMEOUT_MS,
@@ -78,7 +86,12 @@ export const llmNode = defineNode<LlmConfig>({
       text: answer.text,
       provider: answer.provider,
       model: answer.model,
-      usage: { inputTokens: usage.inputTokens, outputTokens: usage.outputTokens, costUsd: usage.costUsd, ...(estimated ? { estimated } : {}) },
+      usage: {
+        inputTokens: usage.inputTokens,
+        outputTokens: usage.outputTokens,
+        costUsd: usage.costUsd,
+        ...(estimated ? { estimated } : {}),
+      },
     };
     if (config.outputSchema === undefined) return { status: 'succeeded', output };
 
@@ -86,10 +99,15 @@ export const llmNode = defineNode<LlmConfig>({
     const problems = parsed.ok ? validateAgainst(config.outputSchema, parsed.value) : [parsed.problem];
     if (problems.length > 0) {
       const first = problems[0]!;
-      throw new NodeError('invalid_output', `${label}: the answer does not match outputSchema: ${first.path || '(root)'}: ${first.message}`, true, {
-        problems,
-        provider: answer.provider,
-      });
+      throw new NodeError(
+        'invalid_output',
+        `${label}: the answer does not match outputSchema: ${first.path || '(root)'}: ${first.message}`,
+        true,
+        {
+          problems,
+          provider: answer.provider,
+        },
+      );
     }
     return { status: 'succeeded', output: { ...output, json: parsed.ok ? parsed.value : undefined } };
   },
@@ -101,7 +119,8 @@ async function resolveProviders(names: string[], ctx: ExecContext, label: string
   } catch (err) {
     // Configuration problems: another attempt cannot fix them.
     if (err instanceof ProvidersNotFound) throw new NodeError('provider', `${label}: ${err.message}`, false, { missing: err.names });
-    if (err instanceof ProviderKeyUnreadable) throw new NodeError('provider', `${label}: ${err.message}`, false, { provider: err.provider });
+    if (err instanceof ProviderKeyUnreadable)
+      throw new NodeError('provider', `${label}: ${err.message}`, false, { provider: err.provider });
     throw err;
   }
 }
@@ -117,7 +136,9 @@ function clientFor(p: ResolvedProvider, ctx: ExecContext): FailoverProvider {
 function messagesOf(prompt: string, system: string | undefined, schema: unknown): ChatMessage[] {
   const parts = system !== undefined && system !== '' ? [system] : [];
   if (schema !== undefined) {
-    parts.push(`Reply with only a JSON value (no prose, no code fences) that validates against this JSON Schema:\n${JSON.stringify(schema)}`);
+    parts.push(
+      `Reply with only a JSON value (no prose, no code fences) that validates against this JSON Schema:\n${JSON.stringify(schema)}`,
+    );
   }
   const messages: ChatMessage[] = parts.length > 0 ? [{ role: 'system', content: parts.join('\n\n') }] : [];
   messages.push({ role: 'user', content: prompt });

@@ -9,10 +9,12 @@ import { toolNode } from './tool';
 import { transformNode } from './transform';
 import type { NodeType } from './types';
 
+// biome-ignore lint/suspicious/noExplicitAny: each node's config type differs; the registry is keyed by name and checked by the node's own zod schema.
 export const NODE_TYPES: Record<string, NodeType<any>> = Object.fromEntries(
   [transformNode, conditionNode, httpNode, llmNode, toolNode, delayNode, approvalNode, subflowNode, mapNode].map((n) => [n.type, n]),
 );
 
+// biome-ignore lint/suspicious/noExplicitAny: see NODE_TYPES.
 export function registerNode(node: NodeType<any>): void {
   NODE_TYPES[node.type] = node;
 }

@@ -20,9 +20,15 @@ export const toolNode = defineNode({
   }),
   async run(config, ctx) {
     const input = config.input ? await ctx.evaluate(config.input) : ctx.scope.input;
-    let result;
+    let result: Awaited<ReturnType<typeof invokeTool>>;
     try {
-      result = await invokeTool({ db: getDb(ctx.env.DB), config: ctx.config, env: ctx.env, source: 'flow' }, ctx.tenantId, config.toolId, config.version, input);
+      result = await invokeTool(
+        { db: getDb(ctx.env.DB), config: ctx.config, env: ctx.env, source: 'flow' },
+        ctx.tenantId,
+        config.toolId,
+        config.version,
+        input,
+      );
     } catch (err) {
       // e.g. the tool or its version does not exist in this tenant
       throw new NodeError('error', `tool '${ctx.nodeId}': ${err instanceof Error ? err.message : String(err)}`, false);

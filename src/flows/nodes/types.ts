@@ -56,7 +56,18 @@ export type NodeResult =
   /** Engine-handled waits: a durable sleep until `until` (ms epoch), or a signal (approval). */
   | { status: 'waiting'; until?: number; forSignal?: boolean; timeoutAt?: number };
 
-export type ErrorKind = 'error' | 'timeout' | 'expression' | 'http_4xx' | 'http_5xx' | 'http_429' | 'network' | 'invalid_output' | 'provider' | 'forbidden' | 'cancelled';
+export type ErrorKind =
+  | 'error'
+  | 'timeout'
+  | 'expression'
+  | 'http_4xx'
+  | 'http_5xx'
+  | 'http_429'
+  | 'network'
+  | 'invalid_output'
+  | 'provider'
+  | 'forbidden'
+  | 'cancelled';
 
 /** A node failure; `retryable` decides whether the node's retry policy applies. */
 export class NodeError extends Error {

@@ -3,7 +3,7 @@
  * "for 2 weeks" → UNTIL the day before the same span after the first occurrence.
  * Read after "every …" so "until dec 31" is never taken for the start date.
  */
-import { addDays, localToInstant, splitDate, ymd, type LocalClock } from './clock';
+import { addDays, type LocalClock, localToInstant, splitDate, ymd } from './clock';
 import { dateExpressionAt, resolveDate } from './dates';
 import { blank } from './text';
 import { NUMBER_PATTERN, numberValue } from './tokens';
@@ -17,7 +17,9 @@ export function extractBound(work: string, clock: LocalClock): { bound: Bound; w
     const n = numberValue(count[1]!);
     if (n >= 1) return { bound: { count: n }, work: blank(work, { start: count.index, end: count.index + count[0].length }) };
   }
-  const span = new RegExp(`(?<![\\p{L}])for\\s+(?:the\\s+next\\s+)?(${NUMBER_PATTERN})\\s+(day|week|month|year)s?(?![\\p{L}])`, 'iu').exec(work);
+  const span = new RegExp(`(?<![\\p{L}])for\\s+(?:the\\s+next\\s+)?(${NUMBER_PATTERN})\\s+(day|week|month|year)s?(?![\\p{L}])`, 'iu').exec(
+    work,
+  );
   if (span) {
     const n = numberValue(span[1]!);
     const unit = span[2]!.toLowerCase() as 'day' | 'week' | 'month' | 'year';
@@ -41,7 +43,10 @@ export function boundPart(bound: Bound, due: { date: string; time: string | null
   const until = 'until' in bound ? bound.until : spanEnd(due.date, bound.span);
   if (due.time === null) return `UNTIL=${until.replaceAll('-', '')}`;
   const end = new Date(localToInstant(until, '23:59', timezone).getTime() + 59_000);
-  return `UNTIL=${end.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '')}`;
+  return `UNTIL=${end
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '')}`;
 }
 
 /** Last day of a span that starts on `start`: "for 2 weeks" from Nov 18 ends Dec 1. */

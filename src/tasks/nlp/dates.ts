@@ -5,9 +5,9 @@
  * Todoist) or because it needs real instant math ("in 2 hours" across DST).
  */
 import { casual, type ParsedResult } from 'chrono-node/en';
-import { addDays, daysInMonth, hm, nextMonday, splitDate, toLocal, weekdayOf, ymd, type LocalClock } from './clock';
+import { addDays, daysInMonth, hm, type LocalClock, nextMonday, splitDate, toLocal, weekdayOf, ymd } from './clock';
 import { blank, withConnectors } from './text';
-import { NUMBER_PATTERN, PART_OF_DAY, numberValue } from './tokens';
+import { NUMBER_PATTERN, numberValue, PART_OF_DAY } from './tokens';
 
 export interface DateMatch {
   /** Explicit date, or null when only a time was said ("at 9am"). */
@@ -21,7 +21,10 @@ interface Found extends DateMatch {
 }
 
 function inDuration(work: string, clock: LocalClock): Found | null {
-  const m = new RegExp(`(?<![\\p{L}])(?:in|within)\\s+(half\\s+an|${NUMBER_PATTERN})\\s*(minutes?|mins?|m|hours?|hrs?|h)(?![\\p{L}])`, 'iu').exec(work);
+  const m = new RegExp(
+    `(?<![\\p{L}])(?:in|within)\\s+(half\\s+an|${NUMBER_PATTERN})\\s*(minutes?|mins?|m|hours?|hrs?|h)(?![\\p{L}])`,
+    'iu',
+  ).exec(work);
   if (!m) return null;
   const minutes = /^half/i.test(m[1]!) ? 30 : numberValue(m[1]!) * (/^h/i.test(m[2]!) ? 60 : 1);
   // Instant math, then back to the wall clock: correct across a DST change.
@@ -34,7 +37,14 @@ function nextPeriod(work: string, clock: LocalClock): Found | null {
   if (!m) return null;
   const { year, month } = splitDate(clock.date);
   const unit = m[1]!.toLowerCase();
-  const date = unit === 'week' ? nextMonday(clock.date) : unit === 'month' ? (month === 12 ? ymd(year + 1, 1, 1) : ymd(year, month + 1, 1)) : ymd(year + 1, 1, 1);
+  const date =
+    unit === 'week'
+      ? nextMonday(clock.date)
+      : unit === 'month'
+        ? month === 12
+          ? ymd(year + 1, 1, 1)
+          : ymd(year, month + 1, 1)
+        : ymd(year + 1, 1, 1);
   return { start: m.index, end: m.index + m[0].length, date, time: null };
 }
 

@@ -7,11 +7,11 @@ import { localClock } from './clock';
 import { cleanTarget, detectIntent, type IntentMatch } from './intents';
 import { parseSchedule, type Schedule } from './schedule';
 import { normalize, tidy } from './text';
-import { PART_OF_DAY, extractLabels, extractPriority } from './tokens';
+import { extractLabels, extractPriority, PART_OF_DAY } from './tokens';
 import type { ParseContext, ParsedQuickAdd, Reminder } from './types';
 
-export type { Intent, ListRange, LocalDateTime, ParseContext, ParsedQuickAdd, Recurrence, Reminder } from './types';
 export { isValidTimeZone } from './clock';
+export type { Intent, ListRange, LocalDateTime, ParseContext, ParsedQuickAdd, Recurrence, Reminder } from './types';
 
 const NOTHING = { due: null, recurrence: null, reminders: [] as Reminder[] };
 
@@ -41,7 +41,15 @@ export function parseQuickAdd(text: string, ctx: ParseContext): ParsedQuickAdd {
     case 'reschedule': {
       const title = cleanTarget(match.target);
       const when: Omit<Schedule, 'rest'> = match.when ?? NOTHING;
-      return { intent: 'reschedule', title, due: when.due, recurrence: when.recurrence, reminders: when.reminders, ...base, confidence: score(title, when.due ? 0.9 : 0.5) };
+      return {
+        intent: 'reschedule',
+        title,
+        due: when.due,
+        recurrence: when.recurrence,
+        reminders: when.reminders,
+        ...base,
+        confidence: score(title, when.due ? 0.9 : 0.5),
+      };
     }
     case 'remind': {
       const s = parseSchedule(match.work, clock);
@@ -49,14 +57,30 @@ export function parseQuickAdd(text: string, ctx: ParseContext): ParsedQuickAdd {
       const at: Reminder[] = s.due ? [{ at: { date: s.due.date, time: s.due.time ?? PART_OF_DAY.morning! } }] : [];
       const reminders = [...at, ...s.reminders.filter((r) => !at.some((a) => JSON.stringify(a) === JSON.stringify(r)))];
       const title = cleanTarget(s.rest);
-      return { intent: 'remind', title, due: s.due, recurrence: s.recurrence, reminders, ...base, confidence: score(title, s.due ? 0.9 : 0.6) };
+      return {
+        intent: 'remind',
+        title,
+        due: s.due,
+        recurrence: s.recurrence,
+        reminders,
+        ...base,
+        confidence: score(title, s.due ? 0.9 : 0.6),
+      };
     }
     case 'create': {
       const s = parseSchedule(match.work, clock);
       const title = tidy(s.rest);
       let confidence = match.ambiguous ? 0.7 : 0.9;
       if (UNPARSED_HINT.test(title)) confidence -= 0.2;
-      return { intent: 'create', title, due: s.due, recurrence: s.recurrence, reminders: s.reminders, ...base, confidence: score(title, confidence) };
+      return {
+        intent: 'create',
+        title,
+        due: s.due,
+        recurrence: s.recurrence,
+        reminders: s.reminders,
+        ...base,
+        confidence: score(title, confidence),
+      };
     }
   }
 }

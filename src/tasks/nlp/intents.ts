@@ -15,7 +15,8 @@ export type IntentMatch =
   | { intent: 'remind'; work: string }
   | { intent: 'list'; range: ListRange | null; specific: boolean };
 
-const COMPLETE = /^\s*(?:done\s+with|done\s*:|finished(?:\s+with)?|completed|i(?:'ve|\s+have)?\s+(?:done|finished|completed)|i\s+did|(?:check|tick|cross)(?:ed)?\s+off)\s+(.+)$/i;
+const COMPLETE =
+  /^\s*(?:done\s+with|done\s*:|finished(?:\s+with)?|completed|i(?:'ve|\s+have)?\s+(?:done|finished|completed)|i\s+did|(?:check|tick|cross)(?:ed)?\s+off)\s+(.+)$/i;
 // Lazy optional target: "mark as done" names nothing rather than a task called "as".
 const MARK_DONE = /^\s*mark\s+(?:(.+?)\s+)??(?:as\s+)?(?:done|complete|completed|finished)\s*[.!]?\s*$/i;
 const IS_DONE = /^\s*(.+?)\s+is\s+(?:done|finished|complete|completed)\s*[.!]?\s*$/i;
@@ -31,9 +32,11 @@ const REMIND_WHEN_FIRST = /^\s*(?:please\s+)?remind\s+me\s+(.+?)\s+(?:to|about)\
 const LIST_TRIGGER = /^\s*(?:what(?:'s|s|\s+is|\s+are|\s+do|\s+have)?|show|list|display|view|see|anything)\b/i;
 // Every word of a list query must come from here, so "show Ana the slides" stays a task.
 const LIST_WORDS = new Set(
-  ("what what's whats is are do have i got me show list display view see anything all my the everything task tasks todo todos " +
-    "to-do to-dos to items agenda due for on in of that open pending upcoming left plate scheduled " +
-    "tagged labeled label with overdue late past today tonight tomorrow this week next 7 seven days").split(' '),
+  (
+    "what what's whats is are do have i got me show list display view see anything all my the everything task tasks todo todos " +
+    'to-do to-dos to items agenda due for on in of that open pending upcoming left plate scheduled ' +
+    'tagged labeled label with overdue late past today tonight tomorrow this week next 7 seven days'
+  ).split(' '),
 );
 const RANGES: Array<[RegExp, ListRange]> = [
   [/\b(overdue|late|past\s+due)\b/i, 'overdue'],
@@ -44,12 +47,17 @@ const RANGES: Array<[RegExp, ListRange]> = [
 
 function listQuery(work: string, hasLabel: boolean): IntentMatch | null {
   if (!LIST_TRIGGER.test(work)) return null;
-  const words = work.toLowerCase().replace(/[?.!,]/g, ' ').split(/\s+/).filter(Boolean);
+  const words = work
+    .toLowerCase()
+    .replace(/[?.!,]/g, ' ')
+    .split(/\s+/)
+    .filter(Boolean);
   if (!words.every((w) => LIST_WORDS.has(w))) return null;
   const range = RANGES.find(([re]) => re.test(work))?.[1] ?? null;
   const specific = range !== null || hasLabel;
   // "what is" alone asks nothing; "show"/"list" alone means everything.
-  if (!specific && /^(what|whats|what's|anything)$/.test(words[0]!) && !words.some((w) => /^(due|tasks?|todos?|agenda|to-dos?)$/.test(w))) return null;
+  if (!specific && /^(what|whats|what's|anything)$/.test(words[0]!) && !words.some((w) => /^(due|tasks?|todos?|agenda|to-dos?)$/.test(w)))
+    return null;
   return { intent: 'list', range, specific };
 }
 
@@ -92,7 +100,10 @@ export function detectIntent(work: string, clock: LocalClock, hasLabel: boolean)
   if (m) return { intent: 'complete', target: m[1] ?? '', ambiguous: false };
   m = DELETE.exec(work);
   if (m) return { intent: 'delete', target: m[1]!, ambiguous: false };
-  for (const [re, intent] of [[COMPLETE_OR_TASK, 'complete'], [DELETE_OR_TASK, 'delete']] as const) {
+  for (const [re, intent] of [
+    [COMPLETE_OR_TASK, 'complete'],
+    [DELETE_OR_TASK, 'delete'],
+  ] as const) {
     m = re.exec(work);
     if (!m) continue;
     // With a date it reads as a new task: "cancel gym membership by friday".

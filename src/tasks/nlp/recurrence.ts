@@ -4,18 +4,28 @@
  * phrase so the accepted language reads straight off `spec()`.
  */
 import { daysInMonth } from './clock';
-import { blank } from './text';
 import type { Rule } from './rrule';
+import { blank } from './text';
 import {
-  MONTH_PATTERN, NUMBER_PATTERN, ORDINAL_PATTERN, PART_OF_DAY, WEEKDAY_PATTERN,
-  monthIndex, numberValue, ordinalValue, weekdayIndex,
+  MONTH_PATTERN,
+  monthIndex,
+  NUMBER_PATTERN,
+  numberValue,
+  ORDINAL_PATTERN,
+  ordinalValue,
+  PART_OF_DAY,
+  WEEKDAY_PATTERN,
+  weekdayIndex,
 } from './tokens';
 
 type Spec = Omit<Rule, 'from'>;
 
 /** Reads optional phrases from `pos`; each `take` either advances or leaves the cursor alone. */
 class Cursor {
-  constructor(readonly text: string, public pos: number) {}
+  constructor(
+    readonly text: string,
+    public pos: number,
+  ) {}
 
   take(pattern: string): RegExpExecArray | null {
     const re = new RegExp(`\\s*(?:${pattern})(?![\\p{L}\\p{N}])`, 'iyu');
@@ -108,7 +118,8 @@ function unitSpec(c: Cursor, unit: string, interval: number): Spec {
 /** What follows "every": one of the alternatives below, tried in order. */
 function spec(c: Cursor): Spec | null {
   const alternatives: Array<() => Spec | null> = [
-    () => { // every other day | every other monday | every 2 weeks (on fri) | every second week
+    () => {
+      // every other day | every other monday | every 2 weeks (on fri) | every second week
       const m = c.take(`(other|${NUMBER_PATTERN}|second|third|\\d{1,2}(?:st|nd|rd|th))`);
       if (!m) return null;
       const word = m[1]!.toLowerCase();
@@ -120,15 +131,18 @@ function spec(c: Cursor): Spec | null {
       const days = weekdayList(c);
       return days ? { freq: 'WEEKLY', interval, byDay: days.map((weekday) => ({ weekday })) } : null;
     },
-    () => { // every last friday | every 2nd tuesday (of the month)
+    () => {
+      // every last friday | every 2nd tuesday (of the month)
       const m = c.take(`(${ORDINAL_PATTERN})\\s+(${WEEKDAY_PATTERN})(?:\\s+(?:${OF_MONTH}))?`);
       return m ? { freq: 'MONTHLY', interval: 1, byDay: [{ weekday: weekdayIndex(m[2]!)!, nth: ordinalValue(m[1]!) }] } : null;
     },
-    () => { // every march 5 | every 5th of march
+    () => {
+      // every march 5 | every 5th of march
       const md = monthAndDay(c);
       return md ? { freq: 'YEARLY', interval: 1, byMonth: [md[0]], byMonthDay: [md[1]] } : null;
     },
-    () => { // every 1st | every 3rd of the month | every 1st and 15th | every last day of the month
+    () => {
+      // every 1st | every 3rd of the month | every 1st and 15th | every last day of the month
       const days = monthDayList(c);
       if (!days) return null;
       c.try(() => c.take(OF_MONTH));
@@ -168,7 +182,8 @@ const ADVERBS: Record<string, Spec> = {
   annually: { freq: 'YEARLY', interval: 1 },
 };
 
-const AFTER_COMPLETION = "(?:after|from)\\s+(?:(?:the\\s+)?(?:last\\s+)?completion|completed?|completing|done|finishing|finished|it(?:'s|\\s+is|\\s+was)\\s+(?:done|completed?|finished))";
+const AFTER_COMPLETION =
+  "(?:after|from)\\s+(?:(?:the\\s+)?(?:last\\s+)?completion|completed?|completing|done|finishing|finished|it(?:'s|\\s+is|\\s+was)\\s+(?:done|completed?|finished))";
 const TRIGGER = /(?<![\p{L}\p{N}])(?:(every|each)(!?)|(daily|weekly|fortnightly|monthly|yearly|annually))(?![\p{L}\p{N}])/giu;
 
 /** Finds the first recurrence phrase, blanks it (and any "after completion"), and returns its rule. */

@@ -1,14 +1,15 @@
 /** "remind me 30 min before" → {before:'PT30M'}; "remind me at 8am" → {at}. */
 import type { LocalClock } from './clock';
-import { dateExpressionAt, resolveDate, type DateMatch } from './dates';
+import { type DateMatch, dateExpressionAt, resolveDate } from './dates';
 import { blank } from './text';
-import { NUMBER_PATTERN, PART_OF_DAY, numberValue } from './tokens';
+import { NUMBER_PATTERN, numberValue, PART_OF_DAY } from './tokens';
 import type { LocalDateTime, Reminder } from './types';
 
 /** A reminder whose `at` may still need the due date ("remind me at 8am" → on the due day). */
 export type PendingReminder = { before: string } | { at: DateMatch };
 
-const PREFIX = /(?<![\p{L}])(?:(?:with|and|set)\s+an?\s+reminder|reminders?|remind\s+me|alert\s+me|notify\s+me|ping\s+me)(?![\p{L}])(?!\s+(?:to|about|that|of)\b)/giu;
+const PREFIX =
+  /(?<![\p{L}])(?:(?:with|and|set)\s+an?\s+reminder|reminders?|remind\s+me|alert\s+me|notify\s+me|ping\s+me)(?![\p{L}])(?!\s+(?:to|about|that|of)\b)/giu;
 // Whole words only: "and" must not read as "a" + "d"(ay).
 const UNIT = '(minutes?|mins?|m|hours?|hrs?|h|days?|d|weeks?|w)(?![a-z])';
 const AMOUNT = `(?<![a-z])(half\\s+an|${NUMBER_PATTERN})`;
@@ -17,10 +18,14 @@ const BEFORE = `(${DUR}(?:\\s*(?:,|and)\\s*${DUR})*)\\s+(?:before|earlier|ahead|
 
 /** "1 hour and 30 min" → 'PT1H30M'; "1 week" → 'P1W'; "1 week 2 days" → 'P9D'. */
 export function isoDuration(phrase: string): string {
-  let weeks = 0, days = 0, hours = 0, minutes = 0;
+  let weeks = 0,
+    days = 0,
+    hours = 0,
+    minutes = 0;
   for (const m of phrase.matchAll(new RegExp(DUR, 'gi'))) {
     const unit = m[2]!.toLowerCase()[0];
-    if (/^half/i.test(m[1]!)) minutes += 30; // "half an hour"
+    if (/^half/i.test(m[1]!))
+      minutes += 30; // "half an hour"
     else if (unit === 'w') weeks += numberValue(m[1]!);
     else if (unit === 'd') days += numberValue(m[1]!);
     else if (unit === 'h') hours += numberValue(m[1]!);
@@ -68,9 +73,8 @@ export function extractReminders(work: string, clock: LocalClock): { reminders: 
 export function resolveReminders(pending: PendingReminder[], due: LocalDateTime | null, clock: LocalClock): Reminder[] {
   const out: Reminder[] = [];
   for (const p of pending) {
-    const r: Reminder = 'before' in p
-      ? p
-      : { at: { date: p.at.date ?? due?.date ?? resolveDate(p.at, clock), time: p.at.time ?? PART_OF_DAY.morning! } };
+    const r: Reminder =
+      'before' in p ? p : { at: { date: p.at.date ?? due?.date ?? resolveDate(p.at, clock), time: p.at.time ?? PART_OF_DAY.morning! } };
     if (!out.some((o) => JSON.stringify(o) === JSON.stringify(r))) out.push(r);
   }
   return out;

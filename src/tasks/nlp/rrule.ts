@@ -1,5 +1,5 @@
 /** The recurrence model the grammar produces, its RFC 5545 RRULE text, and its first occurrence. */
-import { addDays, daysInMonth, splitDate, weekdayOf, type LocalClock } from './clock';
+import { addDays, daysInMonth, type LocalClock, splitDate, weekdayOf } from './clock';
 import { WEEKDAY_CODES } from './tokens';
 
 export type Freq = 'DAILY' | 'WEEKLY' | 'MONTHLY' | 'YEARLY';
@@ -25,7 +25,7 @@ export function toRRule(rule: Rule): string {
   if (rule.byMonthDay?.length) parts.push(`BYMONTHDAY=${rule.byMonthDay.join(',')}`);
   if (rule.byDay?.length) {
     // Week order starting Monday reads like a calendar: MO,TU,…,SU.
-    const days = [...rule.byDay].sort((a, b) => (a.weekday + 6) % 7 - (b.weekday + 6) % 7);
+    const days = [...rule.byDay].sort((a, b) => ((a.weekday + 6) % 7) - ((b.weekday + 6) % 7));
     parts.push(`BYDAY=${days.map((d) => `${d.nth ?? ''}${WEEKDAY_CODES[d.weekday]}`).join(',')}`);
   }
   return parts.join(';');

@@ -1,10 +1,10 @@
 /** Everything about *when* in one phrase: reminders, recurrence and the due date, with the leftover text. */
-import { boundPart, extractBound, type Bound } from './bounds';
+import { type Bound, boundPart, extractBound } from './bounds';
 import type { LocalClock } from './clock';
 import { extractDate, resolveDate } from './dates';
 import { extractRecurrence } from './recurrence';
 import { extractReminders, resolveReminders } from './reminders';
-import { firstOccurrence, toRRule, type Rule } from './rrule';
+import { firstOccurrence, type Rule, toRRule } from './rrule';
 import { tidy } from './text';
 import type { LocalDateTime, Recurrence, Reminder } from './types';
 

@@ -39,5 +39,8 @@ export function tidy(text: string): string {
 
 /** Normalises typographic quotes so patterns can use a plain apostrophe. */
 export function normalize(text: string): string {
-  return text.replace(/[\u2018\u2019\u02bc]/g, "'").replace(/[\u201c\u201d]/g, '"').replace(/[\r\n\t]/g, ' ');
+  return text
+    .replace(/[\u2018\u2019\u02bc]/g, "'")
+    .replace(/[\u201c\u201d]/g, '"')
+    .replace(/[\r\n\t]/g, ' ');
 }

@@ -28,7 +28,20 @@ export function monthIndex(word: string): number | undefined {
 }
 
 const NUMBER_WORDS: Record<string, number> = {
-  a: 1, an: 1, one: 1, two: 2, three: 3, four: 4, five: 5, six: 6, seven: 7, eight: 8, nine: 9, ten: 10, eleven: 11, twelve: 12,
+  a: 1,
+  an: 1,
+  one: 1,
+  two: 2,
+  three: 3,
+  four: 4,
+  five: 5,
+  six: 6,
+  seven: 7,
+  eight: 8,
+  nine: 9,
+  ten: 10,
+  eleven: 11,
+  twelve: 12,
 };
 // Words must end at a word edge ("and" is not "an" + "d"); digits may touch a unit ("2h"). Use with the i flag.
 export const NUMBER_PATTERN = '\\d{1,3}|(?:an?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)(?![a-z])';
@@ -47,7 +60,13 @@ export function ordinalValue(word: string): number {
 
 /** Default wall-clock times for parts of the day (one table for "tonight", "every morning", "friday evening"). */
 export const PART_OF_DAY: Record<string, string> = {
-  morning: '09:00', noon: '12:00', afternoon: '15:00', evening: '19:00', tonight: '20:00', night: '20:00', midnight: '00:00',
+  morning: '09:00',
+  noon: '12:00',
+  afternoon: '15:00',
+  evening: '19:00',
+  tonight: '20:00',
+  night: '20:00',
+  midnight: '00:00',
 };
 
 /** `#work` → 'work'; lower-cased, deduplicated, in order of appearance. */

@@ -22,7 +22,8 @@ function civilMs(year: number, month: number, day: number): number {
 export function parseDate(date: string, field: string): number {
   const m = DATE_RE.exec(date);
   const ms = m ? civilMs(Number(m[1]), Number(m[2]), Number(m[3])) : NaN;
-  if (!m || Number(m[1]) < 1 || formatDate(ms) !== date) throw new ScheduleError(field, `Expected a calendar date YYYY-MM-DD, got '${date}'`);
+  if (!m || Number(m[1]) < 1 || formatDate(ms) !== date)
+    throw new ScheduleError(field, `Expected a calendar date YYYY-MM-DD, got '${date}'`);
   return ms;
 }
 

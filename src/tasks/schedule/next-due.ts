@@ -60,7 +60,8 @@ function readDue(due: Due): Anchor {
   }
   if (due.dueDate !== null && due.dueAt !== null) throw new ScheduleError('dueAt', 'Set either dueDate or dueAt, not both');
   if (due.dueDate !== null) return { allDay: true, wall: parseDate(due.dueDate, 'dueDate'), timezone: due.timezone };
-  if (due.dueAt !== null) return { allDay: false, wall: instantToWall(parseInstant(due.dueAt, 'dueAt'), due.timezone), timezone: due.timezone };
+  if (due.dueAt !== null)
+    return { allDay: false, wall: instantToWall(parseInstant(due.dueAt, 'dueAt'), due.timezone), timezone: due.timezone };
   throw new ScheduleError('dueDate', 'A recurring task needs a due date (dueDate) or a due time (dueAt)');
 }
 
@@ -110,7 +111,8 @@ export function nextDue(due: Due, rrule: string, opts: CompletionOptions): Due |
 
 /** The first `count` dues of the series starting at `due` (inclusive), for previews. */
 export function upcoming(due: Due, rrule: string, count: number): Due[] {
-  if (!Number.isInteger(count) || count < 0 || count > MAX_PREVIEW) throw new ScheduleError('count', `count must be a whole number from 0 to ${MAX_PREVIEW}`);
+  if (!Number.isInteger(count) || count < 0 || count > MAX_PREVIEW)
+    throw new ScheduleError('count', `count must be a whole number from 0 to ${MAX_PREVIEW}`);
   const rule = parseRrule(rrule);
   const anchor = readDue(due);
   const out: Due[] = [];

@@ -17,7 +17,11 @@ export type Reminder = { before: string } | { at: string };
 
 function beforeParts(before: string, field: string) {
   const parts = parseDurationParts(before);
-  if (!parts) throw new ScheduleError(field, `Expected a positive ISO 8601 duration such as PT30M, PT2H, P1D or P1W (no years or months), got '${before}'`);
+  if (!parts)
+    throw new ScheduleError(
+      field,
+      `Expected a positive ISO 8601 duration such as PT30M, PT2H, P1D or P1W (no years or months), got '${before}'`,
+    );
   return parts;
 }
 

@@ -28,7 +28,22 @@ const FREQS = ['DAILY', 'WEEKLY', 'MONTHLY', 'YEARLY'];
 const SUB_DAILY = ['HOURLY', 'MINUTELY', 'SECONDLY'];
 const WEEKDAYS = ['MO', 'TU', 'WE', 'TH', 'FR', 'SA', 'SU'];
 /** Canonical order of parts (FREQ first); also the list of supported parts. */
-const ORDER = ['FREQ', 'INTERVAL', 'COUNT', 'UNTIL', 'BYMONTH', 'BYWEEKNO', 'BYYEARDAY', 'BYMONTHDAY', 'BYDAY', 'BYHOUR', 'BYMINUTE', 'BYSECOND', 'BYSETPOS', 'WKST'];
+const ORDER = [
+  'FREQ',
+  'INTERVAL',
+  'COUNT',
+  'UNTIL',
+  'BYMONTH',
+  'BYWEEKNO',
+  'BYYEARDAY',
+  'BYMONTHDAY',
+  'BYDAY',
+  'BYHOUR',
+  'BYMINUTE',
+  'BYSECOND',
+  'BYSETPOS',
+  'WKST',
+];
 const MONTH_DAYS = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 /** [min, max, zero allowed] of the numeric list parts. */
@@ -57,7 +72,8 @@ function intList(name: string, value: string): number[] {
   const [min, max, zero] = RANGES[name]!;
   return value.split(',').map((v) => {
     const n = /^[+-]?\d{1,3}$/.test(v) ? Number(v) : NaN;
-    if (!(n >= min && n <= max) || (n === 0 && !zero)) fail(`${name} values must be ${zero ? '' : 'non-zero '}integers from ${min} to ${max}, got '${v}'`);
+    if (!(n >= min && n <= max) || (n === 0 && !zero))
+      fail(`${name} values must be ${zero ? '' : 'non-zero '}integers from ${min} to ${max}, got '${v}'`);
     return n;
   });
 }
@@ -67,7 +83,8 @@ function byDay(value: string, freq: Freq, hasWeekNo: boolean): string {
     .split(',')
     .map((v) => {
       const m = /^([+-]?\d{1,2})?([A-Z]{2})$/.exec(v);
-      if (!m || !WEEKDAYS.includes(m[2]!)) fail(`BYDAY values are weekdays (MO, TU, WE, TH, FR, SA, SU) with an optional position such as 1MO or -1FR, got '${v}'`);
+      if (!m || !WEEKDAYS.includes(m[2]!))
+        fail(`BYDAY values are weekdays (MO, TU, WE, TH, FR, SA, SU) with an optional position such as 1MO or -1FR, got '${v}'`);
       if (m![1] === undefined) return m![2]!;
       const n = Number(m![1]);
       if (n === 0 || Math.abs(n) > 53) fail(`A BYDAY position must be 1 to 53 or -1 to -53, got '${v}'`);
@@ -113,21 +130,26 @@ export function checkInheritedDay(rule: Rule, dayOfMonth: number): void {
   const byMonth = rule.parts.find((p) => p.startsWith('BYMONTH='));
   if (!byMonth) return;
   const longest = longestMonth(byMonth.slice(8).split(',').map(Number));
-  if (dayOfMonth > longest) fail(`${byMonth} never has a day ${dayOfMonth} (the due's day of month): add BYMONTHDAY, e.g. BYMONTHDAY=-1 for the last day`);
+  if (dayOfMonth > longest)
+    fail(`${byMonth} never has a day ${dayOfMonth} (the due's day of month): add BYMONTHDAY, e.g. BYMONTHDAY=-1 for the last day`);
 }
 
 /** Parses and validates an RRULE ('RRULE:' prefix optional); throws ScheduleError('recurrence'). */
 export function parseRrule(input: string): Rule {
   let text = input.trim();
-  if (/[\r\n]/.test(text)) fail('Give a single RRULE line; DTSTART, RDATE and EXDATE lines are not accepted (the series starts at the due)');
+  if (/[\r\n]/.test(text))
+    fail('Give a single RRULE line; DTSTART, RDATE and EXDATE lines are not accepted (the series starts at the due)');
   if (/^RRULE:/i.test(text)) text = text.slice(6);
   const values = new Map<string, string>();
   for (const part of text.split(';')) {
     if (part.trim() === '') continue;
     const eq = part.indexOf('=');
     const name = (eq < 0 ? part : part.slice(0, eq)).trim().toUpperCase();
-    const value = part.slice(eq + 1).trim().toUpperCase();
-    if (name.startsWith('DTSTART')) fail('DTSTART is not allowed in the rule: the series starts at the task\'s due date');
+    const value = part
+      .slice(eq + 1)
+      .trim()
+      .toUpperCase();
+    if (name.startsWith('DTSTART')) fail("DTSTART is not allowed in the rule: the series starts at the task's due date");
     if (name === 'RSCALE' || name === 'SKIP') fail(`${name} (RFC 7529) is not supported`);
     if (!ORDER.includes(name)) fail(`Unknown RRULE part '${name}'. Supported: ${ORDER.join(', ')}`);
     if (eq < 0 || value === '') fail(`${name} needs a value, as in ${name}=…`);

@@ -36,7 +36,10 @@ export function endOfDay(wall: number): number {
 function engineError(error: unknown): ScheduleError {
   const reason = error instanceof Error ? error.message : String(error);
   if (reason.includes('Maximum iterations')) {
-    return new ScheduleError('recurrence', 'The rule has no further occurrence from this due date (e.g. FREQ=YEARLY;BYMONTH=2 from a due on the 30th)');
+    return new ScheduleError(
+      'recurrence',
+      'The rule has no further occurrence from this due date (e.g. FREQ=YEARLY;BYMONTH=2 from a due on the 30th)',
+    );
   }
   return new ScheduleError('recurrence', `The rule cannot be evaluated from this due date: ${reason}`);
 }
@@ -87,7 +90,7 @@ export function createSeries(rule: Rule, dtstart: number, allDay: boolean, timez
 
   function* unbounded(from: number): Generator<Occurrence> {
     for (let cursor = from; ; ) {
-      let next;
+      let next: ReturnType<typeof engine.next>;
       try {
         next = engine.next(new Date(cursor), false);
       } catch (error) {

@@ -3,7 +3,7 @@
  * 'compatible' disambiguation: a wall time in a spring-forward gap moves forward by the gap, an
  * ambiguous one (fall-back) takes the earlier instant.
  */
-import { formatDate, formatInstant, formatTime, parseDate, parseInstant, parseTime, DAY_MS } from './civil';
+import { DAY_MS, formatDate, formatInstant, formatTime, parseDate, parseInstant, parseTime } from './civil';
 import { ScheduleError } from './error';
 
 const formatters = new Map<string, Intl.DateTimeFormat>();

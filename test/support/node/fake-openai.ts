@@ -103,38 +103,71 @@ function pick(req: IncomingMessage): Record<string, string | undefined> {
 }
 
 function error(res: ServerResponse, status: number, type: string, message: string, headers: Record<string, string> = {}): void {
-  res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify({ error: { message, type, param: null, code: null } }));
+  res
+    .writeHead(status, { 'content-type': 'application/json', ...headers })
+    .end(JSON.stringify({ error: { message, type, param: null, code: null } }));
 }
 
 function answer(res: ServerResponse, step: string, body: ChatBody | null): void {
   if (step === 'hang') return; // the client's deadline (or close()) ends it
   const retry = /^429(?:s(\d+))?$/.exec(step);
-  if (retry) return error(res, 429, 'rate_limit_error', 'Rate limit reached for requests', { 'retry-after': retry[1] ?? '7' });
+  if (retry) {
+    error(res, 429, 'rate_limit_error', 'Rate limit reached for requests', { 'retry-after': retry[1] ?? '7' });
+    return;
+  }
   if (/^\d{3}$/.test(step)) {
     const status = Number(step);
-    return error(res, status, status >= 500 ? 'server_error' : 'invalid_request_error', status === 401 ? 'Incorrect API key provided' : `Scripted ${status}`);
+    error(
+      res,
+      status,
+      status >= 500 ? 'server_error' : 'invalid_request_error',
+      status === 401 ? 'Incorrect API key provided' : `Scripted ${status}`,
+    );
+    return;
   }
   if (!body || typeof body.model !== 'string' || !Array.isArray(body.messages) || body.messages.length === 0) {
-    return error(res, 400, 'invalid_request_error', "'model' and 'messages' are required");
+    error(res, 400, 'invalid_request_error', "'model' and 'messages' are required");
+    return;
   }
   const model = body.model;
   const user = [...body.messages].reverse().find((msg) => msg.role === 'user');
   const text = typeof user?.content === 'string' ? user.content : '';
   const pieces = text.match(/\S+\s*|\s+/g) ?? [];
-  const promptTokens = body.messages.reduce((sum, msg) => sum + (typeof msg.content === 'string' ? (msg.content.match(/\S+/g) ?? []).length : 0), 0);
+  const promptTokens = body.messages.reduce(
+    (sum, msg) => sum + (typeof msg.content === 'string' ? (msg.content.match(/\S+/g) ?? []).length : 0),
+    0,
+  );
   const usage = { prompt_tokens: promptTokens, completion_tokens: pieces.length, total_tokens: promptTokens + pieces.length };
   const id = `chatcmpl-fake${Math.random().toString(36).slice(2, 10)}`;
   const created = Math.floor(Date.now() / 1000);
 
   if (step === 'json' || body.stream !== true) {
-    const completion = { id, object: 'chat.completion', created, model, choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: 'stop' }], usage };
+    const completion = {
+      id,
+      object: 'chat.completion',
+      created,
+      model,
+      choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: 'stop' }],
+      usage,
+    };
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(completion));
     return;
   }
 
-  const chunk = (delta: Record<string, unknown>, finish: string | null) => ({ id, object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta, finish_reason: finish }] });
-  const events: unknown[] = [chunk({ role: 'assistant', content: '' }, null), ...pieces.map((p) => chunk({ content: p }, null)), chunk({}, 'stop')];
-  if (body.stream_options?.include_usage === true && step !== 'nousage') events.push({ id, object: 'chat.completion.chunk', created, model, choices: [], usage });
+  const chunk = (delta: Record<string, unknown>, finish: string | null) => ({
+    id,
+    object: 'chat.completion.chunk',
+    created,
+    model,
+    choices: [{ index: 0, delta, finish_reason: finish }],
+  });
+  const events: unknown[] = [
+    chunk({ role: 'assistant', content: '' }, null),
+    ...pieces.map((p) => chunk({ content: p }, null)),
+    chunk({}, 'stop'),
+  ];
+  if (body.stream_options?.include_usage === true && step !== 'nousage')
+    events.push({ id, object: 'chat.completion.chunk', created, model, choices: [], usage });
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
   res.flushHeaders();
 
@@ -142,7 +175,10 @@ function answer(res: ServerResponse, step: string, body: ChatBody | null): void 
     res.write(`data: ${JSON.stringify(events[0])}\n\ndata: ${JSON.stringify(events[1] ?? events[0])}\n\n`);
     if (step === 'drop') setTimeout(() => res.socket?.destroy(), 20);
     if (step === 'truncate') res.end();
-    if (step === 'sseerr') res.end(`data: ${JSON.stringify({ error: { message: 'The server had an error while processing your request', type: 'server_error' } })}\n\n`);
+    if (step === 'sseerr')
+      res.end(
+        `data: ${JSON.stringify({ error: { message: 'The server had an error while processing your request', type: 'server_error' } })}\n\n`,
+      );
     return;
   }
   // One write per event, spaced out, so the client really reads a stream.

@@ -43,7 +43,7 @@ export async function startFakeSentry(): Promise<{ url: string; received: Receiv
       }
       const { header, items } = parseEnvelope(Buffer.concat(chunks).toString('utf8'));
       received.push({ path: req.url ?? '', auth: req.headers['x-sentry-auth'] as string | undefined, header, items });
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id: header['event_id'] ?? null }));
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id: header.event_id ?? null }));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

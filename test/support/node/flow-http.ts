@@ -89,14 +89,26 @@ export async function startFlowHttp(): Promise<FlowHttpServer> {
       const list = hits.get(key) ?? [];
       hits.set(key, list);
       const idem = req.headers['idempotency-key'];
-      const hit: FlowHttpHit = { n: list.length + 1, method: req.method ?? 'GET', idempotencyKey: typeof idem === 'string' ? idem : null, body, answered: null, closedEarly: false, at: Date.now() };
+      const hit: FlowHttpHit = {
+        n: list.length + 1,
+        method: req.method ?? 'GET',
+        idempotencyKey: typeof idem === 'string' ? idem : null,
+        body,
+        answered: null,
+        closedEarly: false,
+        at: Date.now(),
+      };
       list.push(hit);
       res.on('close', () => {
         if (hit.answered === null) hit.closedEarly = true;
       });
       if (hit.n <= (script.fail ?? 0)) {
         hit.answered = script.status ?? 500;
-        return send(hit.answered, { error: 'scripted failure', n: hit.n }, script.retryAfter !== undefined ? { 'retry-after': String(script.retryAfter) } : {});
+        return send(
+          hit.answered,
+          { error: 'scripted failure', n: hit.n },
+          script.retryAfter !== undefined ? { 'retry-after': String(script.retryAfter) } : {},
+        );
       }
       const answer = () => {
         if (res.destroyed) return;

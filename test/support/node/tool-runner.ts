@@ -3,12 +3,12 @@
  * entrypoint) as a child process for tests, `npm start` and benchmarks, and
  * signs requests to it the way the Worker does.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { loadConfig } from '../../../containers/tool-runner/src/config.ts';
-import { probeBwrap } from '../../../containers/tool-runner/src/mode.ts';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { loadConfig } from '../../../containers/tool-runner/src/config.ts';
+import { probeBwrap } from '../../../containers/tool-runner/src/mode.ts';
 
 export const RUNNER_ENTRY = fileURLToPath(new URL('../../../containers/tool-runner/src/main.ts', import.meta.url));
 
@@ -151,10 +151,17 @@ export interface InvocationBody {
 
 let seq = 0;
 /** POST /v1/invocations, signed; returns the status and parsed body. */
-export async function invokeRunner(runner: { url: string; secret: string }, body: InvocationBody): Promise<{ status: number; body: any; headers: Headers }> {
+export async function invokeRunner(
+  runner: { url: string; secret: string },
+  body: InvocationBody,
+): Promise<{ status: number; body: any; headers: Headers }> {
   seq += 1;
   const text = JSON.stringify({ id: `t${seq}`, input: {}, timeoutMs: 5_000, memoryMb: 128, network: { mode: 'none' }, ...body });
-  const res = await fetch(`${runner.url}/v1/invocations`, { method: 'POST', body: text, headers: signHeaders(runner.secret, 'POST', '/v1/invocations', text) });
+  const res = await fetch(`${runner.url}/v1/invocations`, {
+    method: 'POST',
+    body: text,
+    headers: signHeaders(runner.secret, 'POST', '/v1/invocations', text),
+  });
   const raw = await res.text();
   let parsed: unknown = raw;
   try {

@@ -66,7 +66,10 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
       }
       if (req.method === 'GET' && url.pathname === '/__received') {
         const name = url.searchParams.get('name');
-        return send(200, received.filter((r) => name === null || r.name === name));
+        return send(
+          200,
+          received.filter((r) => name === null || r.name === name),
+        );
       }
       const m = /^\/hooks\/([\w.-]+)$/.exec(url.pathname);
       if (req.method !== 'POST' || !m) return send(404, { error: 'not found' });
@@ -101,7 +104,8 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
       const retryAfter = url.searchParams.get('retryAfter');
       const answer = () => {
         if (url.searchParams.get('redirect') === '1') return res.writeHead(302, { location: `/hooks/${name}-target` }).end();
-        if (url.searchParams.get('big') === '1') return res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' }).end('é'.repeat(32 * 1024));
+        if (url.searchParams.get('big') === '1')
+          return res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' }).end('é'.repeat(32 * 1024));
         send(status, { delivery: n, status }, status !== 200 && retryAfter ? { 'retry-after': retryAfter } : {});
       };
       const delay = Number(url.searchParams.get('delayMs') ?? '0');

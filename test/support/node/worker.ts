@@ -15,11 +15,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  Miniflare,
   convertV4MiniflareOptions,
+  Miniflare,
+  type WebSocket as MiniflareWebSocket,
   fetch as miniflareFetch,
   type V4MiniflareOptions,
-  type WebSocket as MiniflareWebSocket,
 } from 'miniflare';
 import { unstable_getMiniflareWorkerOptions, unstable_splitSqlQuery } from 'wrangler';
 import { DEFAULT_TEST_SECRETS } from './secrets';
@@ -125,7 +125,7 @@ function wranglerBin(): string {
   const require = createRequire(import.meta.url);
   const pkgPath = require.resolve('wrangler/package.json');
   const pkg = require(pkgPath) as { bin: Record<string, string> };
-  return path.join(path.dirname(pkgPath), pkg.bin['wrangler']!);
+  return path.join(path.dirname(pkgPath), pkg.bin.wrangler!);
 }
 
 /** Runs `wrangler deploy --dry-run --outdir <dir>` with the current Node and returns `<dir>/index.js`. */
@@ -280,7 +280,10 @@ export async function startWorker(options: StartWorkerOptions = {}): Promise<Run
     name: 'edgecrew',
     modules: await bundleModules(scriptPath),
     modulesRoot: path.dirname(scriptPath),
-    bindings: resolveBindings((workerOptions.bindings ?? {}) as Record<string, unknown>, options.bindings ?? {}) as V4MiniflareOptions['bindings'],
+    bindings: resolveBindings(
+      (workerOptions.bindings ?? {}) as Record<string, unknown>,
+      options.bindings ?? {},
+    ) as V4MiniflareOptions['bindings'],
     host: '127.0.0.1',
     port: 0,
     handleStructuredLogs: (log) => {
@@ -351,7 +354,8 @@ function wrapSocket(socket: MiniflareWebSocket, headers: Headers, defaultTimeout
   };
   socket.addEventListener('message', (event) => {
     const data = event.data as string | ArrayBuffer | Uint8Array;
-    const message = data instanceof Uint8Array ? (data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer) : data;
+    const message =
+      data instanceof Uint8Array ? (data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer) : data;
     const waiter = waiters.shift();
     if (waiter) waiter.resolve(message);
     else inbox.push(message);

@@ -53,10 +53,14 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
 
 /** Waits until the receiver has at least `n` deliveries for `name`. */
 export async function receivedAtLeast(name: string, n: number, timeoutMs = 10_000): Promise<Received[]> {
-  return waitFor(`${n} deliveries to ${name}`, async () => {
-    const list = await received(name);
-    return list.length >= n ? list : undefined;
-  }, timeoutMs);
+  return waitFor(
+    `${n} deliveries to ${name}`,
+    async () => {
+      const list = await received(name);
+      return list.length >= n ? list : undefined;
+    },
+    timeoutMs,
+  );
 }
 
 export interface Hook {
@@ -70,7 +74,10 @@ export interface Hook {
 export async function createHook(owner: TestTenant, opts: { tag?: string; query?: string; eventTypes?: string[] } = {}): Promise<Hook> {
   const name = hookName(opts.tag ?? 'hook');
   const url = `${receiverUrl()}/hooks/${name}${opts.query ? `?${opts.query}` : ''}`;
-  const res = await call('/v1/webhooks', { token: owner.accessToken, body: { url, ...(opts.eventTypes ? { eventTypes: opts.eventTypes } : {}) } });
+  const res = await call('/v1/webhooks', {
+    token: owner.accessToken,
+    body: { url, ...(opts.eventTypes ? { eventTypes: opts.eventTypes } : {}) },
+  });
   const text = await res.text();
   expect({ status: res.status, text: text.slice(0, 300) }).toMatchObject({ status: 201 });
   const body = JSON.parse(text) as Record<string, any>;

@@ -1,12 +1,18 @@
 // The EVENTS consumer: a redelivered batch has the effect of one, events reach endpoints in sequence
 // order, poison messages are retried (to the DLQ after max_retries), and stragglers are swept.
-import { createExecutionContext, createMessageBatch, createScheduledController, getQueueResult, waitOnExecutionContext } from 'cloudflare:test';
+import {
+  createExecutionContext,
+  createMessageBatch,
+  createScheduledController,
+  getQueueResult,
+  waitOnExecutionContext,
+} from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config';
 import worker from '../../../src/index';
-import { consumeEvents } from '../../../src/queue/consumer';
 import { newId } from '../../../src/lib/ids';
+import { consumeEvents } from '../../../src/queue/consumer';
 import { call, signup } from '../helpers';
 import { createHook, createTask, deliveries, QUEUE, received, receivedAtLeast, runBatch, sleep } from './_support';
 
@@ -36,7 +42,10 @@ describe('idempotent consumers', () => {
     const hook = await createHook(owner, { eventTypes: ['task.created'] });
     await runBatch([eventFor(owner.tenantId, 1)]);
     const [d] = await deliveries(owner, hook.id);
-    const again = await runBatch([{ kind: 'webhook_attempt', deliveryId: d!.id, attempt: 1, trigger: 'auto' }, { kind: 'webhook_attempt', deliveryId: 'dlv_missing', attempt: 1, trigger: 'auto' }]);
+    const again = await runBatch([
+      { kind: 'webhook_attempt', deliveryId: d!.id, attempt: 1, trigger: 'auto' },
+      { kind: 'webhook_attempt', deliveryId: 'dlv_missing', attempt: 1, trigger: 'auto' },
+    ]);
     expect(again.explicitAcks).toHaveLength(2);
     expect(await received(hook.name)).toHaveLength(1);
   });
@@ -48,13 +57,22 @@ describe('ordering', () => {
     const hook = await createHook(owner);
     for (let i = 0; i < 6; i++) {
       await createTask(owner, `t${i}`);
-      if (i === 2) expect((await call('/v1/tenant', { method: 'PATCH', token: owner.accessToken, body: { name: 'Mid' } })).status).toBe(200);
+      if (i === 2)
+        expect((await call('/v1/tenant', { method: 'PATCH', token: owner.accessToken, body: { name: 'Mid' } })).status).toBe(200);
     }
     const got = await receivedAtLeast(hook.name, 7);
     const seqs = got.map((g) => g.payload!.sequence as number);
     expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
     expect(seqs.at(-1)! - seqs[0]!).toBe(seqs.length - 1); // contiguous: no gaps, no duplicates
-    expect(got.map((g) => g.payload!.type)).toEqual(['task.created', 'task.created', 'task.created', 'tenant.updated', 'task.created', 'task.created', 'task.created']);
+    expect(got.map((g) => g.payload!.type)).toEqual([
+      'task.created',
+      'task.created',
+      'task.created',
+      'tenant.updated',
+      'task.created',
+      'task.created',
+      'task.created',
+    ]);
   });
 
   it('sorts a batch by sequence before fan-out, whatever order the queue delivered it in', async () => {
@@ -68,7 +86,12 @@ describe('ordering', () => {
 describe('poison messages', () => {
   it('are retried with backoff, the others acked; after max_retries the queue moves them to the DLQ', async () => {
     const config = loadConfig(env);
-    const failing = { name: 'boom', async handle(tenantId: string) { if (tenantId === 'tnt_poison') throw new Error('sink down'); } };
+    const failing = {
+      name: 'boom',
+      async handle(tenantId: string) {
+        if (tenantId === 'tnt_poison') throw new Error('sink down');
+      },
+    };
     const batch = createMessageBatch<unknown>(QUEUE, [
       { id: 'ok', timestamp: new Date(), attempts: 1, body: eventFor('tnt_fine', 1) },
       { id: 'poison', timestamp: new Date(), attempts: 3, body: eventFor('tnt_poison', 1) },
@@ -87,7 +110,9 @@ describe('sweeper', () => {
     const owner = await signup('q-sweep');
     const hook = await createHook(owner, { eventTypes: ['tenant.updated'] });
     const id = newId('evt', Date.now() - 120_000);
-    await env.DB.prepare(`INSERT INTO event_outbox (id, tenant_id, type, occurred_at, data) VALUES (?, ?, 'tenant.updated', ?, '{"name":"swept"}')`)
+    await env.DB.prepare(
+      `INSERT INTO event_outbox (id, tenant_id, type, occurred_at, data) VALUES (?, ?, 'tenant.updated', ?, '{"name":"swept"}')`,
+    )
       .bind(id, owner.tenantId, new Date(Date.now() - 120_000).toISOString())
       .run();
     const ctx = createExecutionContext();
@@ -95,7 +120,9 @@ describe('sweeper', () => {
     await waitOnExecutionContext(ctx);
     const [got] = await receivedAtLeast(hook.name, 1);
     expect(got!.payload).toMatchObject({ id, type: 'tenant.updated', data: { name: 'swept' } });
-    const row = await env.DB.prepare('SELECT forwarded_at FROM event_outbox WHERE id = ?').bind(id).first<{ forwarded_at: string | null }>();
+    const row = await env.DB.prepare('SELECT forwarded_at FROM event_outbox WHERE id = ?')
+      .bind(id)
+      .first<{ forwarded_at: string | null }>();
     expect(row!.forwarded_at).not.toBeNull();
     // Forwarding again (a sweep racing a slow request) appends nothing: the hub knows the id.
     await env.DB.prepare('UPDATE event_outbox SET forwarded_at = NULL WHERE id = ?').bind(id).run();

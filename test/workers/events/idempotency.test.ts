@@ -43,7 +43,10 @@ describe('Idempotency-Key', () => {
     expect((await post(owner, '/v1/webhooks', hookBody('b'), 'key-reuse')).status).toBe(201);
     const other = await post(owner, '/v1/webhooks', hookBody('c'), 'key-reuse');
     expect(other.status).toBe(422);
-    expect(await json(other)).toMatchObject({ code: 'idempotency_key_reused', type: 'https://edgecrew.dev/problems/idempotency-key-reused' });
+    expect(await json(other)).toMatchObject({
+      code: 'idempotency_key_reused',
+      type: 'https://edgecrew.dev/problems/idempotency-key-reused',
+    });
     expect((await post(owner, '/v1/tasks', { title: 'x' }, 'key-reuse')).status).toBe(422);
     expect(await hookCount(owner)).toBe(1);
   });
@@ -55,8 +58,14 @@ describe('Idempotency-Key', () => {
     const body = JSON.stringify(hookBody('d'));
     const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(`POST /v1/webhooks\n${body}`));
     const print = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
-    expect(await hub.idempotencyBegin(owner.tenantId, `${owner.userId}:key-busy`, print, { leaseMs: 60_000, ttlMs: 86_400_000 })).toEqual({ state: 'started' });
-    const res = await call('/v1/webhooks', { token: owner.accessToken, rawBody: body, headers: { 'content-type': 'application/json', 'idempotency-key': 'key-busy' } });
+    expect(await hub.idempotencyBegin(owner.tenantId, `${owner.userId}:key-busy`, print, { leaseMs: 60_000, ttlMs: 86_400_000 })).toEqual({
+      state: 'started',
+    });
+    const res = await call('/v1/webhooks', {
+      token: owner.accessToken,
+      rawBody: body,
+      headers: { 'content-type': 'application/json', 'idempotency-key': 'key-busy' },
+    });
     expect(res.status).toBe(409);
     expect(res.headers.get('retry-after')).toBe('1');
     expect(await hookCount(owner)).toBe(0);
@@ -98,7 +107,10 @@ describe('Idempotency-Key', () => {
   });
 
   it('ignores the key on unauthenticated POSTs (no tenant to scope it by)', async () => {
-    const res = await call('/v1/auth/login', { body: { email: 'nobody@example.com', password: 'x' }, headers: { 'idempotency-key': 'anon-1' } });
+    const res = await call('/v1/auth/login', {
+      body: { email: 'nobody@example.com', password: 'x' },
+      headers: { 'idempotency-key': 'anon-1' },
+    });
     expect(res.status).toBe(401);
     expect(res.headers.get('idempotent-replayed')).toBeNull();
   });

@@ -2,9 +2,16 @@
 // the official standardwebhooks library), secret encryption at rest.
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, inject, it } from 'vitest';
+import { isKnownFilter, matchesFilter } from '../../../src/events/catalog';
 import { EXCERPT_BYTES, postWebhook } from '../../../src/events/http';
-import { matchesFilter, isKnownFilter } from '../../../src/events/catalog';
-import { DISABLE_AFTER_EXHAUSTED, MAX_ATTEMPTS_PER_ROUND, outcomeOf, parseRetryAfter, RETRY_SCHEDULE_S, shouldDisable } from '../../../src/events/retry';
+import {
+  DISABLE_AFTER_EXHAUSTED,
+  MAX_ATTEMPTS_PER_ROUND,
+  outcomeOf,
+  parseRetryAfter,
+  RETRY_SCHEDULE_S,
+  shouldDisable,
+} from '../../../src/events/retry';
 import { open, seal } from '../../../src/events/secret-box';
 import { newSigningSecret, signatureHeaders } from '../../../src/events/signing';
 import { checkTarget } from '../../../src/lib/targets';
@@ -50,10 +57,26 @@ describe('retry policy', () => {
 describe('SSRF guard', () => {
   const refused = [
     'http://example.com/hook', // https only when deployed
-    'https://127.0.0.1/x', 'https://127.1/x', 'https://2130706433/x', 'https://0x7f000001/x', 'https://0.0.0.0/x',
-    'https://10.1.2.3/x', 'https://172.16.0.1/x', 'https://192.168.1.1/x', 'https://169.254.169.254/latest/meta-data',
-    'https://100.64.0.1/x', 'https://[::1]/x', 'https://[::ffff:127.0.0.1]/x', 'https://[fd00::1]/x', 'https://[fe80::1]/x',
-    'https://localhost/x', 'https://api.localhost/x', 'https://printer.local/x', 'https://intranet/x', 'https://user:pw@example.com/x', 'file:///etc/passwd',
+    'https://127.0.0.1/x',
+    'https://127.1/x',
+    'https://2130706433/x',
+    'https://0x7f000001/x',
+    'https://0.0.0.0/x',
+    'https://10.1.2.3/x',
+    'https://172.16.0.1/x',
+    'https://192.168.1.1/x',
+    'https://169.254.169.254/latest/meta-data',
+    'https://100.64.0.1/x',
+    'https://[::1]/x',
+    'https://[::ffff:127.0.0.1]/x',
+    'https://[fd00::1]/x',
+    'https://[fe80::1]/x',
+    'https://localhost/x',
+    'https://api.localhost/x',
+    'https://printer.local/x',
+    'https://intranet/x',
+    'https://user:pw@example.com/x',
+    'file:///etc/passwd',
   ];
   it.each(refused)('refuses %s in staging/production', (url) => expect(checkTarget(url, true).ok).toBe(false));
   it('allows public https targets when deployed, and loopback in development/test', () => {
@@ -86,7 +109,7 @@ describe('Standard Webhooks signatures', () => {
     expect(new Webhook(a).verify(body, both)).toBeTruthy();
     expect(new Webhook(b).verify(body, both)).toBeTruthy();
     expect(() => new Webhook(newSigningSecret()).verify(body, both)).toThrow();
-    expect(() => new Webhook(a).verify(body + ' ', one)).toThrow();
+    expect(() => new Webhook(a).verify(`${body} `, one)).toThrow();
   });
 });
 

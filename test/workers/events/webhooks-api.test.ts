@@ -26,9 +26,22 @@ describe('webhook endpoints', () => {
   it('updates, disables, re-enables and deletes', async () => {
     const owner = await signup('wh-upd');
     const hook = await createHook(owner);
-    const patched = await json(await call(`/v1/webhooks/${hook.id}`, { method: 'PATCH', token: owner.accessToken, body: { eventTypes: ['member.*', 'tenant.updated'], enabled: false, description: 'ops' } }));
-    expect(patched).toMatchObject({ eventTypes: ['member.*', 'tenant.updated'], enabled: false, disabledReason: 'manual', description: 'ops' });
-    const enabled = await json(await call(`/v1/webhooks/${hook.id}`, { method: 'PATCH', token: owner.accessToken, body: { enabled: true } }));
+    const patched = await json(
+      await call(`/v1/webhooks/${hook.id}`, {
+        method: 'PATCH',
+        token: owner.accessToken,
+        body: { eventTypes: ['member.*', 'tenant.updated'], enabled: false, description: 'ops' },
+      }),
+    );
+    expect(patched).toMatchObject({
+      eventTypes: ['member.*', 'tenant.updated'],
+      enabled: false,
+      disabledReason: 'manual',
+      description: 'ops',
+    });
+    const enabled = await json(
+      await call(`/v1/webhooks/${hook.id}`, { method: 'PATCH', token: owner.accessToken, body: { enabled: true } }),
+    );
     expect(enabled).toMatchObject({ enabled: true, disabledReason: null, disabledAt: null });
     expect((await call(`/v1/webhooks/${hook.id}`, { method: 'DELETE', token: owner.accessToken })).status).toBe(204);
     expect((await call(`/v1/webhooks/${hook.id}`, { token: owner.accessToken })).status).toBe(404);
@@ -54,8 +67,18 @@ describe('webhook endpoints', () => {
     const owner = await signup('wh-perm');
     const member = await addMember(owner, 'member');
     const hook = await createHook(owner);
-    for (const [method, path] of [['GET', '/v1/webhooks'], ['GET', `/v1/webhooks/${hook.id}`], ['POST', '/v1/webhooks'], ['POST', `/v1/webhooks/${hook.id}/test`], ['DELETE', `/v1/webhooks/${hook.id}`]] as const) {
-      const res = await call(path, { method, token: member.accessToken, body: method === 'POST' ? { url: `${receiverUrl()}/hooks/x` } : undefined });
+    for (const [method, path] of [
+      ['GET', '/v1/webhooks'],
+      ['GET', `/v1/webhooks/${hook.id}`],
+      ['POST', '/v1/webhooks'],
+      ['POST', `/v1/webhooks/${hook.id}/test`],
+      ['DELETE', `/v1/webhooks/${hook.id}`],
+    ] as const) {
+      const res = await call(path, {
+        method,
+        token: member.accessToken,
+        body: method === 'POST' ? { url: `${receiverUrl()}/hooks/x` } : undefined,
+      });
       expect({ method, path, status: res.status }).toEqual({ method, path, status: 403 });
     }
   });
@@ -68,7 +91,11 @@ describe('webhook delivery', () => {
     const task = await createTask(owner, 'Ship webhooks');
     const [got] = await receivedAtLeast(hook.name, 1);
     expect(got!.verifiedWith).toEqual([0]);
-    expect(got!.payload).toMatchObject({ type: 'task.created', tenantId: owner.tenantId, data: { task: { id: task.id, title: 'Ship webhooks' } } });
+    expect(got!.payload).toMatchObject({
+      type: 'task.created',
+      tenantId: owner.tenantId,
+      data: { task: { id: task.id, title: 'Ship webhooks' } },
+    });
     expect(got!.webhookId).toBe(got!.payload!.id);
     expect(got!.signature).toMatch(/^v1,[A-Za-z0-9+/]+=*$/);
     expect(Math.abs(Number(got!.timestamp) - Date.now() / 1000)).toBeLessThan(60);
@@ -78,7 +105,15 @@ describe('webhook delivery', () => {
       return list[0]?.status === 'succeeded' ? list : undefined;
     });
     expect(d).toMatchObject({ eventId: got!.webhookId, eventType: 'task.created', status: 'succeeded', attempts: 1, lastStatusCode: 200 });
-    expect(d!.attemptLog).toEqual([expect.objectContaining({ attempt: 1, trigger: 'auto', statusCode: 200, error: null, responseExcerpt: expect.stringContaining('"status":200') })]);
+    expect(d!.attemptLog).toEqual([
+      expect.objectContaining({
+        attempt: 1,
+        trigger: 'auto',
+        statusCode: 200,
+        error: null,
+        responseExcerpt: expect.stringContaining('"status":200'),
+      }),
+    ]);
     expect(d!.attemptLog[0].durationMs).toBeGreaterThanOrEqual(0);
   });
 
@@ -87,7 +122,9 @@ describe('webhook delivery', () => {
     const hook = await createHook(owner, { eventTypes: ['tenant.updated', 'member.*', 'invitation.*', 'api_key.*'] });
     expect((await call('/v1/tenant', { method: 'PATCH', token: owner.accessToken, body: { name: 'Renamed Co' } })).status).toBe(200);
     const member = await addMember(owner, 'viewer');
-    expect((await call(`/v1/members/${member.userId}`, { method: 'PATCH', token: owner.accessToken, body: { role: 'member' } })).status).toBe(200);
+    expect(
+      (await call(`/v1/members/${member.userId}`, { method: 'PATCH', token: owner.accessToken, body: { role: 'member' } })).status,
+    ).toBe(200);
     const list = await receivedAtLeast(hook.name, 5);
     const types = list.map((r) => r.payload!.type);
     expect(types).toEqual(['tenant.updated', 'invitation.created', 'invitation.accepted', 'member.joined', 'member.role_changed']);
@@ -95,7 +132,9 @@ describe('webhook delivery', () => {
     const seqs = list.map((r) => r.payload!.sequence as number);
     expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
     expect(list.at(-1)!.payload!.data).toEqual({ userId: member.userId, from: 'viewer', to: 'member' });
-    const pending = await env.DB.prepare('SELECT COUNT(*) AS n FROM event_outbox WHERE tenant_id = ? AND forwarded_at IS NULL').bind(owner.tenantId).first<{ n: number }>();
+    const pending = await env.DB.prepare('SELECT COUNT(*) AS n FROM event_outbox WHERE tenant_id = ? AND forwarded_at IS NULL')
+      .bind(owner.tenantId)
+      .first<{ n: number }>();
     expect(pending!.n).toBe(0);
   });
 

@@ -67,7 +67,9 @@ describe('webhook retries', () => {
   it('disables an endpoint failing for 5 days and notifies the admins (system notification in the hub)', async () => {
     const owner = await signup('wh-down');
     const hook = await createHook(owner, { query: 'fail=1000', eventTypes: ['task.created'] });
-    await env.DB.prepare('UPDATE webhook_endpoints SET failing_since = ? WHERE id = ?').bind(new Date(Date.now() - 5 * 24 * 3600_000 - 60_000).toISOString(), hook.id).run();
+    await env.DB.prepare('UPDATE webhook_endpoints SET failing_since = ? WHERE id = ?')
+      .bind(new Date(Date.now() - 5 * 24 * 3600_000 - 60_000).toISOString(), hook.id)
+      .run();
     await createTask(owner, 'still down');
     const ep = await waitFor('endpoint disabled', async () => {
       const e = await json(await call(`/v1/webhooks/${hook.id}`, { token: owner.accessToken }));
@@ -93,9 +95,14 @@ describe('webhook retries', () => {
     await createTask(owner, 'gone');
     const d = await firstDelivery(owner, hook.id, 'failed');
     expect(d).toMatchObject({ attempts: 1, lastStatusCode: 410 });
-    expect(await json(await call(`/v1/webhooks/${hook.id}`, { token: owner.accessToken }))).toMatchObject({ enabled: false, disabledReason: 'gone' });
+    expect(await json(await call(`/v1/webhooks/${hook.id}`, { token: owner.accessToken }))).toMatchObject({
+      enabled: false,
+      disabledReason: 'gone',
+    });
     // Resending needs the endpoint enabled again.
-    expect((await call(`/v1/webhooks/${hook.id}/deliveries/${d.id}/replay`, { method: 'POST', token: owner.accessToken })).status).toBe(409);
+    expect((await call(`/v1/webhooks/${hook.id}/deliveries/${d.id}/replay`, { method: 'POST', token: owner.accessToken })).status).toBe(
+      409,
+    );
   });
 });
 
@@ -120,10 +127,15 @@ describe('replay and recovery', () => {
     const hook = await createHook(owner, { query: 'gone=1', eventTypes: ['task.created'] });
     await createTask(owner, 'lost 1');
     await firstDelivery(owner, hook.id, 'failed');
-    const fixed = hook.name + '-fixed';
+    const fixed = `${hook.name}-fixed`;
     await registerSecrets(fixed, [hook.secret]);
-    const url = (await json(await call(`/v1/webhooks/${hook.id}`, { token: owner.accessToken }))).url.replace(/\/hooks\/.*$/, `/hooks/${fixed}`);
-    expect((await call(`/v1/webhooks/${hook.id}`, { method: 'PATCH', token: owner.accessToken, body: { url, enabled: true } })).status).toBe(200);
+    const url = (await json(await call(`/v1/webhooks/${hook.id}`, { token: owner.accessToken }))).url.replace(
+      /\/hooks\/.*$/,
+      `/hooks/${fixed}`,
+    );
+    expect(
+      (await call(`/v1/webhooks/${hook.id}`, { method: 'PATCH', token: owner.accessToken, body: { url, enabled: true } })).status,
+    ).toBe(200);
     const res = await call(`/v1/webhooks/${hook.id}/recover`, { method: 'POST', token: owner.accessToken, body: { since } });
     expect(res.status).toBe(202);
     expect(await json(res)).toEqual({ recovered: 1 });
@@ -131,7 +143,9 @@ describe('replay and recovery', () => {
     expect(got!.payload).toMatchObject({ type: 'task.created', data: { task: { title: 'lost 1' } } });
     expect(got!.verifiedWith).toEqual([0]);
     const future = new Date(Date.now() + 3600_000).toISOString();
-    expect(await json(await call(`/v1/webhooks/${hook.id}/recover`, { method: 'POST', token: owner.accessToken, body: { since: future } }))).toEqual({ recovered: 0 });
+    expect(
+      await json(await call(`/v1/webhooks/${hook.id}/recover`, { method: 'POST', token: owner.accessToken, body: { since: future } })),
+    ).toEqual({ recovered: 0 });
   });
 });
 
@@ -139,7 +153,9 @@ describe('secret rotation', () => {
   it('signs with both secrets during the overlap, then with the new one only', async () => {
     const owner = await signup('wh-rotate');
     const hook = await createHook(owner, { eventTypes: ['task.created'] });
-    const rotated = await json(await call(`/v1/webhooks/${hook.id}/rotate-secret`, { method: 'POST', token: owner.accessToken, body: { overlapSeconds: 3600 } }));
+    const rotated = await json(
+      await call(`/v1/webhooks/${hook.id}/rotate-secret`, { method: 'POST', token: owner.accessToken, body: { overlapSeconds: 3600 } }),
+    );
     expect(rotated.secret).toMatch(/^whsec_/);
     expect(rotated.secret).not.toBe(hook.secret);
     expect(Date.parse(rotated.previousSecretExpiresAt)).toBeGreaterThan(Date.now() + 3500_000);
@@ -149,7 +165,9 @@ describe('secret rotation', () => {
     expect(during!.signature.split(' ')).toHaveLength(2);
     expect(during!.verifiedWith).toEqual([0, 1]); // either secret alone verifies
 
-    const again = await json(await call(`/v1/webhooks/${hook.id}/rotate-secret`, { method: 'POST', token: owner.accessToken, body: { overlapSeconds: 0 } }));
+    const again = await json(
+      await call(`/v1/webhooks/${hook.id}/rotate-secret`, { method: 'POST', token: owner.accessToken, body: { overlapSeconds: 0 } }),
+    );
     await registerSecrets(hook.name, [hook.secret, rotated.secret, again.secret]);
     await createTask(owner, 'after');
     const list = await receivedAtLeast(hook.name, 2);

@@ -12,7 +12,12 @@ export { createFlow, getRun, node, startRun, waitFor };
 
 export type Json = Record<string, any>;
 
-export async function api(t: TestTenant | string, method: string, path: string, body?: unknown): Promise<{ status: number; body: Json; headers: Headers }> {
+export async function api(
+  t: TestTenant | string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: Json; headers: Headers }> {
   const token = typeof t === 'string' ? t : t.accessToken;
   const res = await call(path, { method, token, body });
   const text = await res.text();
@@ -27,7 +32,11 @@ export async function api(t: TestTenant | string, method: string, path: string, 
 
 export async function ok(t: TestTenant, method: string, path: string, body?: unknown, status = 200): Promise<Json> {
   const res = await api(t, method, path, body);
-  expect({ call: `${method} ${path}`, status: res.status, body: res.status === status ? undefined : res.body }).toEqual({ call: `${method} ${path}`, status, body: undefined });
+  expect({ call: `${method} ${path}`, status: res.status, body: res.status === status ? undefined : res.body }).toEqual({
+    call: `${method} ${path}`,
+    status,
+    body: undefined,
+  });
   return res.body;
 }
 
@@ -73,9 +82,19 @@ export function ofType(list: RunEvent[], type: string, nodeId?: string): RunEven
 // Definitions
 // ------------------------------------------------------------------------------------------------
 
-export const transform = (id: string, expression: string, extra: Json = {}) => ({ id, type: 'transform', config: { expression }, ...extra });
+export const transform = (id: string, expression: string, extra: Json = {}) => ({
+  id,
+  type: 'transform',
+  config: { expression },
+  ...extra,
+});
 export const approval = (id: string, config: Json = {}) => ({ id, type: 'approval', config });
-export const http = (id: string, url: string, extra: Json = {}, config: Json = {}) => ({ id, type: 'http', config: { url, ...config }, ...extra });
+export const http = (id: string, url: string, extra: Json = {}, config: Json = {}) => ({
+  id,
+  type: 'http',
+  config: { url, ...config },
+  ...extra,
+});
 export const edge = (from: string, to: string, when?: string) => ({ from, to, ...(when === undefined ? {} : { when }) });
 
 // ------------------------------------------------------------------------------------------------
@@ -92,7 +111,10 @@ export function endpoint(key: string, query: Record<string, string | number> = {
   return `${inject('flowHttpUrl')}/k/${key}${qs ? `?${qs}` : ''}`;
 }
 
-export async function script(key: string, s: { fail?: number; status?: number; retryAfter?: number; delayMs?: number; hold?: boolean }): Promise<void> {
+export async function script(
+  key: string,
+  s: { fail?: number; status?: number; retryAfter?: number; delayMs?: number; hold?: boolean },
+): Promise<void> {
   const res = await fetch(`${inject('flowHttpUrl')}/__script/${key}`, { method: 'POST', body: JSON.stringify(s) });
   expect(res.status).toBe(200);
   await res.body?.cancel();
@@ -163,7 +185,8 @@ export class SseReader {
         const block = this.#buffer.slice(0, cut);
         this.#buffer = this.#buffer.slice(cut + 2);
         const lines = block.split('\n').filter((l) => l !== '' && !l.startsWith(':'));
-        const field = (name: string) => lines.filter((l) => l.startsWith(`${name}:`)).map((l) => l.slice(name.length + 1).replace(/^ /, ''));
+        const field = (name: string) =>
+          lines.filter((l) => l.startsWith(`${name}:`)).map((l) => l.slice(name.length + 1).replace(/^ /, ''));
         if (field('retry').length) this.retry = Number(field('retry')[0]);
         if (!field('data').length) continue; // retry-only or comment frame
         return { id: field('id')[0] ?? null, event: field('event')[0] ?? null, data: field('data').join('\n'), lines };
@@ -173,7 +196,10 @@ export class SseReader {
       const chunk = await Promise.race([
         this.#reader.read(),
         new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`no SSE frame within ${timeoutMs} ms (buffer: ${JSON.stringify(this.#buffer.slice(0, 200))})`)), timeoutMs);
+          timer = setTimeout(
+            () => reject(new Error(`no SSE frame within ${timeoutMs} ms (buffer: ${JSON.stringify(this.#buffer.slice(0, 200))})`)),
+            timeoutMs,
+          );
         }),
       ]).finally(() => timer !== undefined && clearTimeout(timer));
       if (chunk.done) this.#ended = true;
@@ -198,7 +224,9 @@ export class SseReader {
     try {
       for (let f = await this.next(timeoutMs); f; f = await this.next(timeoutMs)) out.push(f);
     } catch (err) {
-      throw new Error(`${(err as Error).message}; stream still open after ${out.map((f) => `${f.id}:${f.event}`).join(', ') || 'no frame'}`);
+      throw new Error(
+        `${(err as Error).message}; stream still open after ${out.map((f) => `${f.id}:${f.event}`).join(', ') || 'no frame'}`,
+      );
     }
     return out;
   }
@@ -210,7 +238,10 @@ export class SseReader {
 }
 
 export async function openEvents(t: TestTenant, runId: string, lastEventId?: number | string): Promise<{ res: Response; sse: SseReader }> {
-  const res = await call(`/v1/runs/${runId}/events`, { token: t.accessToken, headers: { accept: 'text/event-stream', ...(lastEventId !== undefined ? { 'last-event-id': String(lastEventId) } : {}) } });
+  const res = await call(`/v1/runs/${runId}/events`, {
+    token: t.accessToken,
+    headers: { accept: 'text/event-stream', ...(lastEventId !== undefined ? { 'last-event-id': String(lastEventId) } : {}) },
+  });
   if (res.status !== 200 || !res.body) throw new Error(`GET events: ${res.status} ${await res.text()}`);
   return { res, sse: new SseReader(res.body) };
 }

@@ -18,12 +18,18 @@ export async function getRun(t: TestTenant, runId: string): Promise<any> {
 }
 
 /** Polls until the run reaches one of `statuses` (bounded). */
-export async function waitFor(t: TestTenant, runId: string, statuses: string[] = ['succeeded', 'failed', 'cancelled'], timeoutMs = 15_000): Promise<any> {
+export async function waitFor(
+  t: TestTenant,
+  runId: string,
+  statuses: string[] = ['succeeded', 'failed', 'cancelled'],
+  timeoutMs = 15_000,
+): Promise<any> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const run = await getRun(t, runId);
     if (statuses.includes(run.status)) return run;
-    if (Date.now() > until) throw new Error(`run ${runId} stuck in ${run.status}: ${JSON.stringify(run.nodes.map((n: any) => [n.id, n.status]))}`);
+    if (Date.now() > until)
+      throw new Error(`run ${runId} stuck in ${run.status}: ${JSON.stringify(run.nodes.map((n: any) => [n.id, n.status]))}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }

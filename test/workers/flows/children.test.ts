@@ -12,7 +12,10 @@ async function childFlow(t: TestTenant): Promise<string> {
     t,
     {
       input: { type: 'object', properties: { n: { type: 'number' } }, required: ['n'] },
-      nodes: [transform('check', 'input.n = 13 ? $error("unlucky " & $string(input.n)) : input.n'), transform('double', 'nodes.check.output * 2')],
+      nodes: [
+        transform('check', 'input.n = 13 ? $error("unlucky " & $string(input.n)) : input.n'),
+        transform('double', 'nodes.check.output * 2'),
+      ],
       edges: [edge('check', 'double')],
     },
     'child',
@@ -24,7 +27,11 @@ describe('subflow', () => {
     const t = await signup('sub');
     const child = await childFlow(t);
     const flowId = await createFlow(t, {
-      nodes: [transform('prep', 'input.x + 1'), { id: 'sub', type: 'subflow', config: { flowId: child, input: '{"n": nodes.prep.output}' } }, transform('after', 'nodes.sub.output.double')],
+      nodes: [
+        transform('prep', 'input.x + 1'),
+        { id: 'sub', type: 'subflow', config: { flowId: child, input: '{"n": nodes.prep.output}' } },
+        transform('after', 'nodes.sub.output.double'),
+      ],
       edges: [edge('prep', 'sub'), edge('sub', 'after')],
     });
     const run = await startRun(t, flowId, { x: 20 });
@@ -44,7 +51,9 @@ describe('subflow', () => {
   it("a child run whose input breaks the child's schema fails the subflow node", async () => {
     const t = await signup('sub-bad');
     const child = await childFlow(t);
-    const flowId = await createFlow(t, { nodes: [{ id: 'sub', type: 'subflow', config: { flowId: child, input: '{"n": "not a number"}' } }] });
+    const flowId = await createFlow(t, {
+      nodes: [{ id: 'sub', type: 'subflow', config: { flowId: child, input: '{"n": "not a number"}' } }],
+    });
     const done = await waitFor(t, (await startRun(t, flowId)).id);
     expect(done.status).toBe('failed');
     expect(node(done, 'sub').status).toBe('failed');
@@ -56,7 +65,10 @@ describe('map', () => {
     const t = await signup('map');
     const child = await childFlow(t);
     const flowId = await createFlow(t, {
-      nodes: [{ id: 'each', type: 'map', config: { items: 'input.list', flowId: child, input: '{"n": item + index * 100}', concurrency: 2 } }, transform('sum', '$sum(nodes.each.output.double)')],
+      nodes: [
+        { id: 'each', type: 'map', config: { items: 'input.list', flowId: child, input: '{"n": item + index * 100}', concurrency: 2 } },
+        transform('sum', '$sum(nodes.each.output.double)'),
+      ],
       edges: [edge('each', 'sum')],
     });
     const run = await startRun(t, flowId, { list: [1, 2, 3, 4, 5] });
@@ -77,7 +89,9 @@ describe('map', () => {
   it('many children finishing close together (30 items, concurrency 6): none is lost, outputs in order', async () => {
     const t = await signup('map-many');
     const child = await childFlow(t);
-    const flowId = await createFlow(t, { nodes: [{ id: 'each', type: 'map', config: { items: '[1..30]', flowId: child, input: '{"n": item * 10}', concurrency: 6 } }] });
+    const flowId = await createFlow(t, {
+      nodes: [{ id: 'each', type: 'map', config: { items: '[1..30]', flowId: child, input: '{"n": item * 10}', concurrency: 6 } }],
+    });
     const run = await startRun(t, flowId);
     const done = await waitFor(t, run.id, undefined, 40_000);
     expect(done.status).toBe('succeeded');
@@ -90,12 +104,16 @@ describe('map', () => {
     const t = await signup('map-bound');
     // Children wait for approval, so the parent cannot move past the bound without a signal.
     const gated = await createFlow(t, { nodes: [{ id: 'gate', type: 'approval', config: {} }] }, 'gated-child');
-    const flowId = await createFlow(t, { nodes: [{ id: 'each', type: 'map', config: { items: '[1,2,3,4,5]', flowId: gated, input: '{"i": item}', concurrency: 2 } }] });
+    const flowId = await createFlow(t, {
+      nodes: [{ id: 'each', type: 'map', config: { items: '[1,2,3,4,5]', flowId: gated, input: '{"i": item}', concurrency: 2 } }],
+    });
     const run = await startRun(t, flowId);
     // Child state as its own FlowRun object sees it (authoritative: a child is terminal there before the parent hears of it).
     const childStates = async () => {
       const kids = (await ok(t, 'GET', `/v1/runs?flowId=${gated}&limit=100`)).data as any[];
-      return Promise.all(kids.map(async (k) => ({ id: k.id as string, status: (await ok(t, 'GET', `/v1/runs/${k.id}`)).status as string })));
+      return Promise.all(
+        kids.map(async (k) => ({ id: k.id as string, status: (await ok(t, 'GET', `/v1/runs/${k.id}`)).status as string })),
+      );
     };
     const signalled = new Set<string>();
     let maxOpen = 0;
@@ -127,7 +145,10 @@ describe('map', () => {
     const t = await signup('map-fail');
     const child = await childFlow(t);
     const flowId = await createFlow(t, {
-      nodes: [{ id: 'each', type: 'map', config: { items: 'input.list', flowId: child, input: '{"n": item}', concurrency: 2 } }, transform('after', '1')],
+      nodes: [
+        { id: 'each', type: 'map', config: { items: 'input.list', flowId: child, input: '{"n": item}', concurrency: 2 } },
+        transform('after', '1'),
+      ],
       edges: [edge('each', 'after')],
     });
     const run = await startRun(t, flowId, { list: [1, 13, 3] });
@@ -156,16 +177,24 @@ describe('map', () => {
   it('cancelling the parent cancels its running children', async () => {
     const t = await signup('map-cancel');
     const gated = await createFlow(t, { nodes: [{ id: 'gate', type: 'approval', config: {} }] }, 'gated-child');
-    const flowId = await createFlow(t, { nodes: [{ id: 'each', type: 'map', config: { items: '[1,2,3]', flowId: gated, input: '{"i": item}', concurrency: 3 } }] });
+    const flowId = await createFlow(t, {
+      nodes: [{ id: 'each', type: 'map', config: { items: '[1,2,3]', flowId: gated, input: '{"i": item}', concurrency: 3 } }],
+    });
     const run = await startRun(t, flowId);
     const until = Date.now() + 10_000;
-    let kids: any[] = [];
-    while ((kids = (await ok(t, 'GET', `/v1/runs?flowId=${gated}`)).data).filter((k: any) => k.status === 'waiting').length < 3) {
+    let kids: any[];
+    for (;;) {
+      kids = (await ok(t, 'GET', `/v1/runs?flowId=${gated}`)).data;
+      if (kids.filter((k: any) => k.status === 'waiting').length >= 3) break;
       if (Date.now() > until) throw new Error(`children: ${JSON.stringify(kids.map((k: any) => k.status))}`);
       await new Promise((r) => setTimeout(r, 50));
     }
     const cancelled = await ok(t, 'POST', `/v1/runs/${run.id}/cancel`, {});
-    expect({ status: cancelled.status, error: cancelled.error, each: node(cancelled, 'each').status }).toEqual({ status: 'cancelled', error: expect.any(String), each: 'cancelled' });
+    expect({ status: cancelled.status, error: cancelled.error, each: node(cancelled, 'each').status }).toEqual({
+      status: 'cancelled',
+      error: expect.any(String),
+      each: 'cancelled',
+    });
     for (const k of kids) expect((await waitFor(t, k.id)).status).toBe('cancelled');
     // Still cancelled once the children's reports have come back.
     expect((await waitFor(t, run.id)).status).toBe('cancelled');

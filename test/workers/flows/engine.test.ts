@@ -10,7 +10,10 @@ describe('flow engine', () => {
     const flowId = await createFlow(owner, {
       input: { type: 'object', properties: { n: { type: 'number' } }, required: ['n'] },
       nodes: [t('a', 'input.n + 1'), t('b', 'nodes.a.output * 2'), t('c', '{"result": nodes.b.output}')],
-      edges: [{ from: 'a', to: 'b' }, { from: 'b', to: 'c' }],
+      edges: [
+        { from: 'a', to: 'b' },
+        { from: 'b', to: 'c' },
+      ],
     });
     const run = await startRun(owner, flowId, { n: 4 });
     const done = await waitFor(owner, run.id);
@@ -44,7 +47,10 @@ describe('flow engine', () => {
 
   it('approval waits for a signal', async () => {
     const owner = await signup('appr');
-    const flowId = await createFlow(owner, { nodes: [{ id: 'ok', type: 'approval', config: {} }, t('after', 'nodes.ok.output.approved')], edges: [{ from: 'ok', to: 'after' }] });
+    const flowId = await createFlow(owner, {
+      nodes: [{ id: 'ok', type: 'approval', config: {} }, t('after', 'nodes.ok.output.approved')],
+      edges: [{ from: 'ok', to: 'after' }],
+    });
     const run = await startRun(owner, flowId);
     await waitFor(owner, run.id, ['waiting']);
     const { call, json } = await import('../helpers');

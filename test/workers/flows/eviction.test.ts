@@ -6,14 +6,38 @@
 import { abortAllDurableObjects, runDurableObjectAlarm } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { signup } from '../helpers';
-import { allowLocalHttp, createFlow, getRun, edge, endpoint, events, hits, http, newKey, node, ofType, release, runStub, startRun, successCounts, transform, until, waitFor } from './_engine-kit';
+import {
+  allowLocalHttp,
+  createFlow,
+  edge,
+  endpoint,
+  events,
+  getRun,
+  hits,
+  http,
+  newKey,
+  node,
+  ofType,
+  release,
+  runStub,
+  startRun,
+  successCounts,
+  transform,
+  until,
+  waitFor,
+} from './_engine-kit';
 
 async function flowWithHeldCall(tag: string, timeoutMs = 15_000) {
   const t = await signup(tag);
   await allowLocalHttp(t);
   const key = newKey(tag);
   const flowId = await createFlow(t, {
-    nodes: [transform('a', 'input.x'), http('call', endpoint(key, { hold: 1 }), {}, { method: 'POST', body: '{"x": nodes.a.output}', timeoutMs }), transform('c', 'nodes.call.output.body.n'), transform('side', '"side"')],
+    nodes: [
+      transform('a', 'input.x'),
+      http('call', endpoint(key, { hold: 1 }), {}, { method: 'POST', body: '{"x": nodes.a.output}', timeoutMs }),
+      transform('c', 'nodes.call.output.body.n'),
+      transform('side', '"side"'),
+    ],
     edges: [edge('a', 'call'), edge('call', 'c')],
   });
   return { t, key, flowId };
@@ -26,13 +50,17 @@ async function flowWithHeldCall(tag: string, timeoutMs = 15_000) {
  */
 async function driveToEnd(t: Parameters<typeof waitFor>[0], runId: string) {
   const stub = runStub(runId);
-  return until('the run to finish', async () => {
-    const ran = await runDurableObjectAlarm(stub).catch(() => false);
-    const run = await getRun(t, runId);
-    if (['succeeded', 'failed', 'cancelled'].includes(run.status)) return run;
-    if (!ran) await stub.kick();
-    return undefined;
-  }, 15_000);
+  return until(
+    'the run to finish',
+    async () => {
+      const ran = await runDurableObjectAlarm(stub).catch(() => false);
+      const run = await getRun(t, runId);
+      if (['succeeded', 'failed', 'cancelled'].includes(run.status)) return run;
+      if (!ran) await stub.kick();
+      return undefined;
+    },
+    15_000,
+  );
 }
 
 describe('eviction mid-step', () => {

@@ -16,7 +16,11 @@ async function statuses(t: TestTenant, ids: string[]): Promise<string[]> {
 /** Waits until the runs settle into `expected` (runs start asynchronously after a slot frees). */
 async function expectStatuses(t: TestTenant, ids: string[], expected: string[]) {
   try {
-    await until(`statuses ${expected.join(',')}`, async () => ((await statuses(t, ids)).join() === expected.join() ? true : undefined), 5000);
+    await until(
+      `statuses ${expected.join(',')}`,
+      async () => ((await statuses(t, ids)).join() === expected.join() ? true : undefined),
+      5000,
+    );
   } catch {
     expect(await statuses(t, ids)).toEqual(expected);
   }

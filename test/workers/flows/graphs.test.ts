@@ -40,7 +40,12 @@ describe('graphs', () => {
   it('diamond: both branches run and the join sees both outputs', async () => {
     const t = await signup('g-diamond');
     const flowId = await createFlow(t, {
-      nodes: [transform('src', 'input.x'), transform('left', 'nodes.src.output * 2'), transform('right', 'nodes.src.output + 100'), transform('join', '{"l": nodes.left.output, "r": nodes.right.output}')],
+      nodes: [
+        transform('src', 'input.x'),
+        transform('left', 'nodes.src.output * 2'),
+        transform('right', 'nodes.src.output + 100'),
+        transform('join', '{"l": nodes.left.output, "r": nodes.right.output}'),
+      ],
       edges: [edge('src', 'left'), edge('src', 'right'), edge('left', 'join'), edge('right', 'join')],
     });
     const run = await startRun(t, flowId, { x: 7 });
@@ -82,14 +87,26 @@ describe('graphs', () => {
     const def = {
       input: { type: 'object', properties: { x: { type: 'number' } }, required: ['x'] },
       nodes: [
-        { id: 'route', type: 'condition', config: { expression: 'input.x < 3 ? "low" : input.x < 7 ? "mid" : "high"', branches: ['low', 'mid', 'high'] } },
+        {
+          id: 'route',
+          type: 'condition',
+          config: { expression: 'input.x < 3 ? "low" : input.x < 7 ? "mid" : "high"', branches: ['low', 'mid', 'high'] },
+        },
         transform('low', '"L"'),
         transform('lowMore', 'nodes.low.output & "!"'),
         transform('mid', '"M"'),
         transform('high', '"H"'),
         transform('join', '[nodes.low.output, nodes.mid.output, nodes.high.output]'),
       ],
-      edges: [edge('route', 'low', 'low'), edge('route', 'mid', 'mid'), edge('route', 'high', 'high'), edge('low', 'lowMore'), edge('low', 'join'), edge('mid', 'join'), edge('high', 'join')],
+      edges: [
+        edge('route', 'low', 'low'),
+        edge('route', 'mid', 'mid'),
+        edge('route', 'high', 'high'),
+        edge('low', 'lowMore'),
+        edge('low', 'join'),
+        edge('mid', 'join'),
+        edge('high', 'join'),
+      ],
     };
     const flowId = await createFlow(t, def);
     const expectations: Array<[number, string]> = [
@@ -107,7 +124,9 @@ describe('graphs', () => {
       expect(node(done, 'join').status).toBe('succeeded');
       expect(node(done, 'join').output).toEqual(['low', 'mid', 'high'].map((b) => (b === taken ? b[0]!.toUpperCase() : null)));
       const ev = await events(run.id);
-      const skipped = ofType(ev, 'node.skipped').map((e) => e.nodeId).sort();
+      const skipped = ofType(ev, 'node.skipped')
+        .map((e) => e.nodeId)
+        .sort();
       expect(skipped).toEqual(['low', 'mid', 'high', 'lowMore'].filter((b) => b !== taken && !(taken === 'low' && b === 'lowMore')).sort());
       // Skipped nodes never started.
       for (const id of skipped) expect(ofType(ev, 'node.started', id!)).toHaveLength(0);
@@ -117,7 +136,11 @@ describe('graphs', () => {
   it('a condition producing a value that is not one of its branches fails the node, naming it', async () => {
     const t = await signup('g-badbranch');
     const flowId = await createFlow(t, {
-      nodes: [{ id: 'route', type: 'condition', config: { expression: 'input.color', branches: ['red', 'green'] } }, transform('r', '1'), transform('g', '2')],
+      nodes: [
+        { id: 'route', type: 'condition', config: { expression: 'input.color', branches: ['red', 'green'] } },
+        transform('r', '1'),
+        transform('g', '2'),
+      ],
       edges: [edge('route', 'r', 'red'), edge('route', 'g', 'green')],
     });
     const done = await waitFor(t, (await startRun(t, flowId, { color: 'blue' })).id);

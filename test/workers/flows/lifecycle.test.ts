@@ -33,7 +33,10 @@ import {
 describe('durable delay', () => {
   it('a 1 s delay parks the run as waiting, then the alarm completes it', async () => {
     const t = await signup('l-delay');
-    const flowId = await createFlow(t, { nodes: [transform('a', '1'), { id: 'nap', type: 'delay', config: { ms: 1000 } }, transform('b', 'nodes.a.output + 1')], edges: [edge('a', 'nap'), edge('nap', 'b')] });
+    const flowId = await createFlow(t, {
+      nodes: [transform('a', '1'), { id: 'nap', type: 'delay', config: { ms: 1000 } }, transform('b', 'nodes.a.output + 1')],
+      edges: [edge('a', 'nap'), edge('nap', 'b')],
+    });
     const run = await startRun(t, flowId);
     const waiting = await waitFor(t, run.id, ['waiting', 'succeeded']);
     expect(waiting.status).toBe('waiting');
@@ -61,7 +64,10 @@ describe('durable delay', () => {
 describe('approval', () => {
   it('an approval past its timeout fails the node (and the run)', async () => {
     const t = await signup('l-appr-timeout');
-    const flowId = await createFlow(t, { nodes: [approval('gate', { timeoutMs: 1000 }), transform('after', '1')], edges: [edge('gate', 'after')] });
+    const flowId = await createFlow(t, {
+      nodes: [approval('gate', { timeoutMs: 1000 }), transform('after', '1')],
+      edges: [edge('gate', 'after')],
+    });
     const run = await startRun(t, flowId);
     await waitFor(t, run.id, ['waiting']);
     const done = await waitFor(t, run.id, undefined, 10_000);
@@ -73,7 +79,10 @@ describe('approval', () => {
 
   it('two approvals waiting: an unnamed signal is 409 naming them; a named one goes to that node only', async () => {
     const t = await signup('l-appr-two');
-    const flowId = await createFlow(t, { nodes: [approval('legal'), approval('finance'), transform('after', '[nodes.legal.output, nodes.finance.output]')], edges: [edge('legal', 'after'), edge('finance', 'after')] });
+    const flowId = await createFlow(t, {
+      nodes: [approval('legal'), approval('finance'), transform('after', '[nodes.legal.output, nodes.finance.output]')],
+      edges: [edge('legal', 'after'), edge('finance', 'after')],
+    });
     const run = await startRun(t, flowId);
     await waitFor(t, run.id, ['waiting']);
     const unnamed = await api(t, 'POST', `/v1/runs/${run.id}/signal`, { payload: 'x' });
@@ -94,7 +103,10 @@ describe('approval', () => {
 describe('cancel mid-run', () => {
   it('while an approval waits: run and open nodes cancelled; second cancel is 409; signal after cancel is 409', async () => {
     const t = await signup('l-cancel-appr');
-    const flowId = await createFlow(t, { nodes: [transform('a', '1'), approval('gate'), transform('b', '2')], edges: [edge('a', 'gate'), edge('gate', 'b')] });
+    const flowId = await createFlow(t, {
+      nodes: [transform('a', '1'), approval('gate'), transform('b', '2')],
+      edges: [edge('a', 'gate'), edge('gate', 'b')],
+    });
     const run = await startRun(t, flowId);
     await waitFor(t, run.id, ['waiting']);
     const cancelled = await ok(t, 'POST', `/v1/runs/${run.id}/cancel`, { reason: 'changed my mind' });
@@ -111,14 +123,19 @@ describe('cancel mid-run', () => {
     expect(ofType(ev, 'run.cancelled')).toHaveLength(1);
     expect(ofType(ev, 'node.started', 'b')).toHaveLength(0);
     // The D1 index and the list agree.
-    await until('D1 status cancelled', async () => ((await ok(t, 'GET', `/v1/runs?status=cancelled`)).data.some((r: any) => r.id === run.id) ? true : undefined));
+    await until('D1 status cancelled', async () =>
+      (await ok(t, 'GET', `/v1/runs?status=cancelled`)).data.some((r: any) => r.id === run.id) ? true : undefined,
+    );
   });
 
   it('while an http request is in flight: the request is aborted and the node cancelled', async () => {
     const t = await signup('l-cancel-http');
     await allowLocalHttp(t);
     const key = newKey('held');
-    const flowId = await createFlow(t, { nodes: [http('slow', endpoint(key, { hold: 1 })), transform('after', '1')], edges: [edge('slow', 'after')] });
+    const flowId = await createFlow(t, {
+      nodes: [http('slow', endpoint(key, { hold: 1 })), transform('after', '1')],
+      edges: [edge('slow', 'after')],
+    });
     const run = await startRun(t, flowId);
     try {
       await until('the request to arrive', async () => ((await hits(key)).length ? true : undefined));
@@ -144,7 +161,12 @@ describe('resume after failure', () => {
     await allowLocalHttp(t);
     const key = newKey('resume');
     const flowId = await createFlow(t, {
-      nodes: [transform('a', 'input.x'), transform('side', '"side"'), http('call', endpoint(key, { fail: 99 }), { retry: { maxAttempts: 2, backoffMs: 10 } }), transform('c', 'nodes.call.output.body.n + nodes.a.output')],
+      nodes: [
+        transform('a', 'input.x'),
+        transform('side', '"side"'),
+        http('call', endpoint(key, { fail: 99 }), { retry: { maxAttempts: 2, backoffMs: 10 } }),
+        transform('c', 'nodes.call.output.body.n + nodes.a.output'),
+      ],
       edges: [edge('a', 'call'), edge('call', 'c')],
     });
     const run = await startRun(t, flowId, { x: 1000 });
@@ -192,7 +214,10 @@ describe('resume after failure', () => {
 
   it('a cancelled run resumes too; the approval waits again', async () => {
     const t = await signup('l-resume-cancel');
-    const flowId = await createFlow(t, { nodes: [transform('a', '1'), approval('gate'), transform('b', 'nodes.gate.output.v')], edges: [edge('a', 'gate'), edge('gate', 'b')] });
+    const flowId = await createFlow(t, {
+      nodes: [transform('a', '1'), approval('gate'), transform('b', 'nodes.gate.output.v')],
+      edges: [edge('a', 'gate'), edge('gate', 'b')],
+    });
     const run = await startRun(t, flowId);
     await waitFor(t, run.id, ['waiting']);
     await ok(t, 'POST', `/v1/runs/${run.id}/cancel`, {});
@@ -211,7 +236,13 @@ describe('rerun from a node', () => {
     const t = await signup('l-rerun');
     const flowId = await createFlow(t, {
       input: { type: 'object', properties: { x: { type: 'number' }, k: { type: 'number' } }, required: ['x', 'k'] },
-      nodes: [transform('a', 'input.x'), transform('side', '"s" & $string(input.x)'), transform('b', 'nodes.a.output * input.k'), transform('c', 'nodes.b.output + 1'), transform('d', '[nodes.c.output, nodes.side.output]')],
+      nodes: [
+        transform('a', 'input.x'),
+        transform('side', '"s" & $string(input.x)'),
+        transform('b', 'nodes.a.output * input.k'),
+        transform('c', 'nodes.b.output + 1'),
+        transform('d', '[nodes.c.output, nodes.side.output]'),
+      ],
       edges: [edge('a', 'b'), edge('b', 'c'), edge('c', 'd'), edge('side', 'd')],
     });
     const first = await waitFor(t, (await startRun(t, flowId, { x: 2, k: 10 })).id);
@@ -244,7 +275,10 @@ describe('rerun from a node', () => {
 
   it('without input: the original input is used', async () => {
     const t = await signup('l-rerun-same');
-    const flowId = await createFlow(t, { nodes: [transform('a', 'input.v'), transform('b', 'nodes.a.output & "!"')], edges: [edge('a', 'b')] });
+    const flowId = await createFlow(t, {
+      nodes: [transform('a', 'input.v'), transform('b', 'nodes.a.output & "!"')],
+      edges: [edge('a', 'b')],
+    });
     const first = await waitFor(t, (await startRun(t, flowId, { v: 'hey' })).id);
     const res = await api(t, 'POST', `/v1/runs/${first.id}/rerun`, { fromNode: 'a' });
     expect(res.status).toBe(201);
@@ -256,7 +290,10 @@ describe('rerun from a node', () => {
 
   it('unknown fromNode and input that breaks the schema are 422', async () => {
     const t = await signup('l-rerun-bad');
-    const flowId = await createFlow(t, { input: { type: 'object', properties: { n: { type: 'number' } }, required: ['n'] }, nodes: [transform('a', 'input.n')] });
+    const flowId = await createFlow(t, {
+      input: { type: 'object', properties: { n: { type: 'number' } }, required: ['n'] },
+      nodes: [transform('a', 'input.n')],
+    });
     const first = await waitFor(t, (await startRun(t, flowId, { n: 1 })).id);
     const unknown = await api(t, 'POST', `/v1/runs/${first.id}/rerun`, { fromNode: 'ghost' });
     expect(unknown.status).toBe(422);

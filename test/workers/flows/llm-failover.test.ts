@@ -6,7 +6,19 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { NodeError } from '../../../src/flows/nodes/types';
-import { addFakeProvider, api, expectStatus, fakeCtx, MODELS, newTag, received, rejection, runLlm, seedTenant, streamedText } from './llm-fixtures';
+import {
+  addFakeProvider,
+  api,
+  expectStatus,
+  fakeCtx,
+  MODELS,
+  newTag,
+  received,
+  rejection,
+  runLlm,
+  seedTenant,
+  streamedText,
+} from './llm-fixtures';
 
 const PROMPT = 'the quick brown fox';
 
@@ -79,11 +91,17 @@ describe('llm failover: the next provider answers', () => {
   it('moves past a workers-ai provider whose binding is unavailable', async () => {
     const t = await seedTenant('failover');
     const tag = newTag();
-    await expectStatus(await api('/v1/llm/providers', { token: t.accessToken, body: { name: 'cf', kind: 'workers-ai', models: MODELS } }), 201);
+    await expectStatus(
+      await api('/v1/llm/providers', { token: t.accessToken, body: { name: 'cf', kind: 'workers-ai', models: MODELS } }),
+      201,
+    );
     await addFakeProvider(t, 'backup', tag, 'ok');
     // Locally the AI binding is a stub that can only run remotely (and logs an uncaught rejection of its own), so go without it.
     const noAi = { ...env, AI: undefined } as unknown as Env;
-    const result = await runLlm({ providers: ['cf', 'backup'], model: 'fast', prompt: PROMPT, timeoutMs: 2_000 }, fakeCtx(t.tenantId, { env: noAi }));
+    const result = await runLlm(
+      { providers: ['cf', 'backup'], model: 'fast', prompt: PROMPT, timeoutMs: 2_000 },
+      fakeCtx(t.tenantId, { env: noAi }),
+    );
     expect(result).toMatchObject({ output: { provider: 'backup' } });
   });
 });
@@ -95,7 +113,9 @@ describe('llm failover: when it stops', () => {
     expect(err).toBeInstanceOf(NodeError);
     expect(err).toMatchObject({ kind: 'http_4xx', retryable: false });
     expect(err.message).toContain('401');
-    expect(err.details.attempts).toEqual([expect.objectContaining({ provider: 'primary', outcome: 'failed', kind: 'http_4xx', status: 401 })]);
+    expect(err.details.attempts).toEqual([
+      expect.objectContaining({ provider: 'primary', outcome: 'failed', kind: 'http_4xx', status: 401 }),
+    ]);
     expect(await served(tag)).toEqual(['401:401']);
   });
 
@@ -107,7 +127,9 @@ describe('llm failover: when it stops', () => {
     await addFakeProvider(t, 'p429b', tag, '429s9');
     await addFakeProvider(t, 'phang', tag, 'hang');
     const rec = fakeCtx(t.tenantId);
-    const err = await rejection(() => runLlm({ providers: ['p500', 'p429', 'p429b', 'phang'], model: 'fast', prompt: PROMPT, timeoutMs: 300 }, rec));
+    const err = await rejection(() =>
+      runLlm({ providers: ['p500', 'p429', 'p429b', 'phang'], model: 'fast', prompt: PROMPT, timeoutMs: 300 }, rec),
+    );
     expect(err).toBeInstanceOf(NodeError);
     expect(err).toMatchObject({ kind: 'timeout', retryable: true, details: { retryAfter: 3 } });
     expect(err.details.attempts.map((a: Record<string, unknown>) => [a.provider, a.kind, a.status ?? null])).toEqual([
@@ -136,7 +158,12 @@ describe('llm failover: when it stops', () => {
     const abort = new AbortController();
     setTimeout(() => abort.abort(new Error('run cancelled')), 150);
     const started = Date.now();
-    const err = await rejection(() => runLlm({ providers: ['primary', 'backup'], model: 'fast', prompt: PROMPT, timeoutMs: 10_000 }, fakeCtx(t.tenantId, { signal: abort.signal })));
+    const err = await rejection(() =>
+      runLlm(
+        { providers: ['primary', 'backup'], model: 'fast', prompt: PROMPT, timeoutMs: 10_000 },
+        fakeCtx(t.tenantId, { signal: abort.signal }),
+      ),
+    );
     expect(err).toMatchObject({ kind: 'cancelled', retryable: false });
     expect(Date.now() - started).toBeLessThan(3_000);
     expect(await served(tag)).toEqual(['hang:hang']);

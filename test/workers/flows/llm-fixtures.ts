@@ -8,8 +8,8 @@ import { env } from 'cloudflare:workers';
 import { expect, inject } from 'vitest';
 import { createApp } from '../../../src/app';
 import { loadConfig } from '../../../src/config';
+import { type LlmConfig, llmNode } from '../../../src/flows/nodes/llm';
 import type { ExecContext, NodeResult, Usage } from '../../../src/flows/nodes/types';
-import { llmNode, type LlmConfig } from '../../../src/flows/nodes/llm';
 import { llmProviderRoutes } from '../../../src/routes/llm-providers';
 import { freshIp, signup, type TestTenant } from '../helpers';
 
@@ -76,7 +76,13 @@ export async function received(tag: string): Promise<ReceivedChatRequest[]> {
 export const MODELS = { fast: { model: 'fake-gpt-mini', inputCostPer1M: 150, outputCostPer1M: 600 } };
 
 /** Registers an `openai` provider at the fake with `script`; returns the API's view. */
-export async function addFakeProvider(t: TestTenant, name: string, tag: string, script: string, extra: Record<string, unknown> = {}): Promise<Record<string, any>> {
+export async function addFakeProvider(
+  t: TestTenant,
+  name: string,
+  tag: string,
+  script: string,
+  extra: Record<string, unknown> = {},
+): Promise<Record<string, any>> {
   const body = { name, kind: 'openai', baseUrl: fakeBase(tag, script), apiKey: FAKE_KEY, models: MODELS, ...extra };
   return expectStatus(await api('/v1/llm/providers', { token: t.accessToken, body }), 201);
 }

@@ -4,11 +4,16 @@
  * fallback, structured output, and configuration errors.
  */
 import { describe, expect, it } from 'vitest';
-import { NodeError } from '../../../src/flows/nodes/types';
 import { llmNode } from '../../../src/flows/nodes/llm';
-import { addFakeProvider, FAKE_KEY, fakeCtx, newTag, received, rejection, runLlm, seedTenant, streamedText } from './llm-fixtures';
+import { NodeError } from '../../../src/flows/nodes/types';
+import { addFakeProvider, FAKE_KEY, fakeCtx, newTag, received, rejection, runLlm, seedTenant } from './llm-fixtures';
 
-const PERSON = { type: 'object', required: ['name', 'age'], properties: { name: { type: 'string' }, age: { type: 'integer', minimum: 0 } }, additionalProperties: false };
+const PERSON = {
+  type: 'object',
+  required: ['name', 'age'],
+  properties: { name: { type: 'string' }, age: { type: 'integer', minimum: 0 } },
+  additionalProperties: false,
+};
 
 describe('llm node: streaming answer', () => {
   it('renders the prompt, streams deltas, and returns text, provider, model and priced usage', async () => {
@@ -16,12 +21,18 @@ describe('llm node: streaming answer', () => {
     const tag = newTag();
     await addFakeProvider(t, 'main', tag, 'ok');
     const rec = fakeCtx(t.tenantId, { input: { word: 'hello' } });
-    const result = await runLlm({ providers: ['main'], model: 'fast', prompt: 'Say {{ input.word }} twice please', temperature: 0.2, maxTokens: 64 }, rec);
+    const result = await runLlm(
+      { providers: ['main'], model: 'fast', prompt: 'Say {{ input.word }} twice please', temperature: 0.2, maxTokens: 64 },
+      rec,
+    );
 
     // Four words → four content chunks; usage as the fake reports it (4 prompt words, 4 chunks).
     expect(rec.deltas).toEqual([{ text: 'Say ' }, { text: 'hello ' }, { text: 'twice ' }, { text: 'please' }]);
     const usage = { inputTokens: 4, outputTokens: 4, costUsd: (4 * 150 + 4 * 600) / 1e6 };
-    expect(result).toEqual({ status: 'succeeded', output: { text: 'Say hello twice please', provider: 'main', model: 'fake-gpt-mini', usage } });
+    expect(result).toEqual({
+      status: 'succeeded',
+      output: { text: 'Say hello twice please', provider: 'main', model: 'fake-gpt-mini', usage },
+    });
     expect(rec.usage).toEqual([{ provider: 'main', model: 'fake-gpt-mini', ...usage }]);
 
     const [req] = await received(tag);
@@ -71,7 +82,13 @@ describe('llm node: streaming answer', () => {
     const rec = fakeCtx(t.tenantId);
     const result = await runLlm({ providers: ['quiet'], model: 'fast', prompt: 'abcdefgh' }, rec);
     expect(result).toMatchObject({ output: { text: 'abcdefgh', usage: { inputTokens: 2, outputTokens: 2, estimated: true } } });
-    expect(rec.usage[0]).toEqual({ provider: 'quiet', model: 'fake-gpt-mini', inputTokens: 2, outputTokens: 2, costUsd: (2 * 150 + 2 * 600) / 1e6 });
+    expect(rec.usage[0]).toEqual({
+      provider: 'quiet',
+      model: 'fake-gpt-mini',
+      inputTokens: 2,
+      outputTokens: 2,
+      costUsd: (2 * 150 + 2 * 600) / 1e6,
+    });
   });
 
   it('each node attempt sends its own idempotency key', async () => {
@@ -103,7 +120,10 @@ describe('llm node: outputSchema', () => {
   it('accepts an answer wrapped in a Markdown code fence', async () => {
     const t = await seedTenant();
     await addFakeProvider(t, 'main', newTag(), 'ok');
-    const result = await runLlm({ providers: ['main'], model: 'fast', prompt: '```json\n{"name": "Ada", "age": 36}\n```', outputSchema: PERSON }, fakeCtx(t.tenantId));
+    const result = await runLlm(
+      { providers: ['main'], model: 'fast', prompt: '```json\n{"name": "Ada", "age": 36}\n```', outputSchema: PERSON },
+      fakeCtx(t.tenantId),
+    );
     expect(result).toMatchObject({ output: { json: { name: 'Ada', age: 36 } } });
   });
 
@@ -135,7 +155,9 @@ describe('llm node: configuration errors are not retryable', () => {
   it('unknown provider names fail naming them', async () => {
     const t = await seedTenant();
     await addFakeProvider(t, 'main', newTag(), 'ok');
-    const err = await rejection(() => runLlm({ providers: ['main', 'ghost', 'phantom'], model: 'fast', prompt: 'hi' }, fakeCtx(t.tenantId)));
+    const err = await rejection(() =>
+      runLlm({ providers: ['main', 'ghost', 'phantom'], model: 'fast', prompt: 'hi' }, fakeCtx(t.tenantId)),
+    );
     expect(err).toMatchObject({ kind: 'provider', retryable: false, details: { missing: ['ghost', 'phantom'] } });
   });
 

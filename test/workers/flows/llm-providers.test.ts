@@ -55,24 +55,41 @@ describe('llm providers: CRUD', () => {
     await expect(box.open('tnt_other', created.id, stored.api_key_enc)).rejects.toThrow();
     await expect(box.open(t.tenantId, 'llm_other', stored.api_key_enc)).rejects.toThrow();
     // A different deployment secret cannot open it either.
-    await expect(llmKeyBox({ LLM_KEY_SECRET: 'another-secret-0123456789abcdef0123456789' }).open(t.tenantId, created.id, stored.api_key_enc)).rejects.toThrow();
+    await expect(
+      llmKeyBox({ LLM_KEY_SECRET: 'another-secret-0123456789abcdef0123456789' }).open(t.tenantId, created.id, stored.api_key_enc),
+    ).rejects.toThrow();
   });
 
   it('creates a workers-ai provider (no URL, no key) and an openai one without a key', async () => {
     const t = await seedTenant();
     const ai = await expectStatus(
-      await api('/v1/llm/providers', { token: t.accessToken, body: { name: 'cf', kind: 'workers-ai', models: { fast: { model: '@cf/meta/llama-3.1-8b-instruct' } } } }),
+      await api('/v1/llm/providers', {
+        token: t.accessToken,
+        body: { name: 'cf', kind: 'workers-ai', models: { fast: { model: '@cf/meta/llama-3.1-8b-instruct' } } },
+      }),
       201,
     );
     expect(ai).toMatchObject({ kind: 'workers-ai', baseUrl: null, keyHint: null });
     expect((await row(ai.id))!.api_key_enc).toBeNull();
-    const local = await expectStatus(await api('/v1/llm/providers', { token: t.accessToken, body: { name: 'local', kind: 'openai', baseUrl: 'http://127.0.0.1:11434/v1/', models: MODELS } }), 201);
+    const local = await expectStatus(
+      await api('/v1/llm/providers', {
+        token: t.accessToken,
+        body: { name: 'local', kind: 'openai', baseUrl: 'http://127.0.0.1:11434/v1/', models: MODELS },
+      }),
+      201,
+    );
     expect(local).toMatchObject({ keyHint: null, baseUrl: 'http://127.0.0.1:11434/v1' });
   });
 
   it('a short key gets no hint', async () => {
     const t = await seedTenant();
-    const p = await expectStatus(await api('/v1/llm/providers', { token: t.accessToken, body: { name: 'short', kind: 'openai', baseUrl: 'https://llm.example.com/v1', apiKey: 'abc12345', models: MODELS } }), 201);
+    const p = await expectStatus(
+      await api('/v1/llm/providers', {
+        token: t.accessToken,
+        body: { name: 'short', kind: 'openai', baseUrl: 'https://llm.example.com/v1', apiKey: 'abc12345', models: MODELS },
+      }),
+      201,
+    );
     expect(p.keyHint).toBeNull();
   });
 
@@ -110,7 +127,11 @@ describe('llm providers: conflicts and validation', () => {
     ['credentials in URL', { name: 'x', kind: 'openai', baseUrl: 'https://user:pw@a.example/v1', models: MODELS }, 'baseUrl'],
     ['workers-ai with a key', { name: 'x', kind: 'workers-ai', apiKey: 'sk-zzzzzzzzzzzzzzzz', models: MODELS }, 'apiKey'],
     ['bad name', { name: 'has space', kind: 'workers-ai', models: MODELS }, 'name'],
-    ['negative cost', { name: 'x', kind: 'workers-ai', models: { fast: { model: 'm', inputCostPer1M: -1 } } }, 'models.fast.inputCostPer1M'],
+    [
+      'negative cost',
+      { name: 'x', kind: 'workers-ai', models: { fast: { model: 'm', inputCostPer1M: -1 } } },
+      'models.fast.inputCostPer1M',
+    ],
     ['model entry without model', { name: 'x', kind: 'workers-ai', models: { fast: {} } }, 'models.fast.model'],
   ])('%s → 422 naming the field', async (_label, body, path) => {
     const t = await seedTenant();
@@ -124,19 +145,39 @@ describe('llm providers: conflicts and validation', () => {
     const t = await seedTenant();
     const deployed = { ...env, ENVIRONMENT: 'production' } as Env;
     for (const baseUrl of ['http://api.example.com/v1', 'https://127.0.0.1/v1', 'https://10.1.2.3/v1', 'https://localhost/v1']) {
-      const problem = await expectStatus(await api('/v1/llm/providers', { token: t.accessToken, env: deployed, body: { name: 'p', kind: 'openai', baseUrl, models: MODELS } }), 422);
+      const problem = await expectStatus(
+        await api('/v1/llm/providers', {
+          token: t.accessToken,
+          env: deployed,
+          body: { name: 'p', kind: 'openai', baseUrl, models: MODELS },
+        }),
+        422,
+      );
       expect(problem.errors[0].path).toBe('baseUrl');
     }
-    await expectStatus(await api('/v1/llm/providers', { token: t.accessToken, env: deployed, body: { name: 'p', kind: 'openai', baseUrl: 'https://api.example.com/v1', models: MODELS } }), 201);
+    await expectStatus(
+      await api('/v1/llm/providers', {
+        token: t.accessToken,
+        env: deployed,
+        body: { name: 'p', kind: 'openai', baseUrl: 'https://api.example.com/v1', models: MODELS },
+      }),
+      201,
+    );
   });
 
   it('without LLM_KEY_SECRET a provider with a key is refused (500, no row), never stored in plaintext', async () => {
     const t = await seedTenant();
     const bare = { ...env, LLM_KEY_SECRET: '' } as Env;
-    const res = await api('/v1/llm/providers', { token: t.accessToken, env: bare, body: { name: 'nokey', kind: 'openai', baseUrl: 'https://api.example.com/v1', apiKey: FAKE_KEY, models: MODELS } });
+    const res = await api('/v1/llm/providers', {
+      token: t.accessToken,
+      env: bare,
+      body: { name: 'nokey', kind: 'openai', baseUrl: 'https://api.example.com/v1', apiKey: FAKE_KEY, models: MODELS },
+    });
     const problem = await expectStatus(res, 500);
     expect(JSON.stringify(problem)).not.toContain(FAKE_KEY);
-    const rows = await env.DB.prepare('SELECT COUNT(*) AS n FROM llm_providers WHERE tenant_id = ?1').bind(t.tenantId).first<{ n: number }>();
+    const rows = await env.DB.prepare('SELECT COUNT(*) AS n FROM llm_providers WHERE tenant_id = ?1')
+      .bind(t.tenantId)
+      .first<{ n: number }>();
     expect(rows?.n).toBe(0);
   });
 });
@@ -155,7 +196,10 @@ describe('llm providers: roles', () => {
       await expectStatus(await api('/v1/llm/providers', { token, body: { name: 'nope', kind: 'workers-ai', models: MODELS } }), 403);
       await expectStatus(await api(`/v1/llm/providers/${p.id}`, { method: 'DELETE', token }), 403);
     }
-    await expectStatus(await api('/v1/llm/providers', { token: adminKey.key, body: { name: 'bykey', kind: 'workers-ai', models: MODELS } }), 201);
+    await expectStatus(
+      await api('/v1/llm/providers', { token: adminKey.key, body: { name: 'bykey', kind: 'workers-ai', models: MODELS } }),
+      201,
+    );
     await expectStatus(await api('/v1/llm/providers'), 401);
   });
 });
@@ -165,11 +209,12 @@ describe('llm providers: tenant isolation', () => {
     const a = await seedTenant('iso-a');
     const b = await seedTenant('iso-b');
     const p = await addFakeProvider(a, 'secret', newTag(), 'ok');
-    const unknown = p.id.slice(0, -4) + 'zzzz';
+    const unknown = `${p.id.slice(0, -4)}zzzz`;
     for (const method of ['GET', 'DELETE']) {
       const theirs = await expectStatus(await api(`/v1/llm/providers/${p.id}`, { method, token: b.accessToken }), 404);
       const none = await expectStatus(await api(`/v1/llm/providers/${unknown}`, { method, token: b.accessToken }), 404);
-      const strip = (x: Record<string, any>, id: string) => JSON.parse(JSON.stringify({ ...x, requestId: undefined, instance: undefined }).replaceAll(id, '<id>'));
+      const strip = (x: Record<string, any>, id: string) =>
+        JSON.parse(JSON.stringify({ ...x, requestId: undefined, instance: undefined }).replaceAll(id, '<id>'));
       expect(strip(theirs, p.id)).toEqual(strip(none, unknown));
     }
     const bList = await expectStatus(await api('/v1/llm/providers', { token: b.accessToken }), 200);

@@ -8,8 +8,8 @@ import { llmKeyBox } from '../../../src/flows/llm/key-box';
 import { parseRetryAfter } from '../../../src/flows/llm/openai';
 import { parseJsonAnswer, validateAgainst } from '../../../src/flows/llm/output';
 import { sseData } from '../../../src/flows/llm/sse';
-import { LlmCallError, type ChatOptions } from '../../../src/flows/llm/types';
-import { workersAiClient, type AiRunner } from '../../../src/flows/llm/workers-ai';
+import { type ChatOptions, LlmCallError } from '../../../src/flows/llm/types';
+import { type AiRunner, workersAiClient } from '../../../src/flows/llm/workers-ai';
 import { rejection } from './llm-fixtures';
 
 function streamOf(parts: string[]): ReadableStream<Uint8Array> {
@@ -35,7 +35,10 @@ describe('sseData', () => {
   });
 
   it('joins multi-line data, skips comments and other fields, and flushes a last event without a blank line', async () => {
-    expect(await events([': keep-alive\n\nevent: message\nid: 7\ndata: one\ndata: two\n\nretry: 10\n\ndata: tail'])).toEqual(['one\ntwo', 'tail']);
+    expect(await events([': keep-alive\n\nevent: message\nid: 7\ndata: one\ndata: two\n\nretry: 10\n\ndata: tail'])).toEqual([
+      'one\ntwo',
+      'tail',
+    ]);
   });
 
   it('stops waiting when the signal aborts', async () => {
@@ -90,7 +93,7 @@ describe('llmKeyBox', () => {
     const box = llmKeyBox({ LLM_KEY_SECRET: OLD });
     const sealed = await box.seal('t', 'p', 'sk-secret');
     const parts = sealed.split('.');
-    const flipped = parts[3]!.startsWith('A') ? 'B' + parts[3]!.slice(1) : 'A' + parts[3]!.slice(1);
+    const flipped = parts[3]!.startsWith('A') ? `B${parts[3]!.slice(1)}` : `A${parts[3]!.slice(1)}`;
     await expect(box.open('t', 'p', [...parts.slice(0, 3), flipped].join('.'))).rejects.toThrow();
     await expect(box.open('t', 'p', 'plaintext')).rejects.toThrow(/unrecognised/);
   });
@@ -111,14 +114,26 @@ describe('structured output', () => {
     const d2020 = { type: 'array', prefixItems: [{ type: 'string' }], items: false };
     expect(validateAgainst(d2020, ['a'])).toEqual([]);
     expect(validateAgainst(d2020, ['a', 'b']).length).toBeGreaterThan(0);
-    expect(validateAgainst({ type: 'object', properties: { n: { type: 'integer' } } }, { n: 1.5 })).toContainEqual({ path: '/n', message: expect.stringContaining('integer') });
+    expect(validateAgainst({ type: 'object', properties: { n: { type: 'integer' } } }, { n: 1.5 })).toContainEqual({
+      path: '/n',
+      message: expect.stringContaining('integer'),
+    });
   });
 });
 
 describe('workersAiClient', () => {
   function opts(over: Partial<ChatOptions> = {}) {
     const deltas: string[] = [];
-    return { deltas, options: { signal: new AbortController().signal, timeoutMs: 1_000, idempotencyKey: 'run:n:1', onDelta: (t: string) => deltas.push(t), ...over } };
+    return {
+      deltas,
+      options: {
+        signal: new AbortController().signal,
+        timeoutMs: 1_000,
+        idempotencyKey: 'run:n:1',
+        onDelta: (t: string) => deltas.push(t),
+        ...over,
+      },
+    };
   }
   const request = { model: '@cf/meta/llama-3.1-8b-instruct', messages: [{ role: 'user' as const, content: 'hi there' }], maxTokens: 32 };
 
@@ -127,7 +142,11 @@ describe('workersAiClient', () => {
     const ai: AiRunner = {
       run: async (model, inputs) => {
         calls.push([model, inputs]);
-        return streamOf(['data: {"response":"Hel"}\n\n', 'data: {"response":"lo"}\n\ndata: {"response":"","usage":{"prompt_tokens":5,"completion_tokens":2}}\n\n', 'data: [DONE]\n\n']);
+        return streamOf([
+          'data: {"response":"Hel"}\n\n',
+          'data: {"response":"lo"}\n\ndata: {"response":"","usage":{"prompt_tokens":5,"completion_tokens":2}}\n\n',
+          'data: [DONE]\n\n',
+        ]);
       },
     };
     const { deltas, options } = opts();

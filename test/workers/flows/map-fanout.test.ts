@@ -8,7 +8,11 @@ import { createFlow, node, startRun, waitFor } from './_support';
 describe('large map fan-out', () => {
   it('runs every child through the queue, bounded by concurrency, and collects outputs in order', async () => {
     const owner = await signup('fanout');
-    const child = await createFlow(owner, { nodes: [{ id: 'sq', type: 'transform', config: { expression: 'input.n * input.n' } }], edges: [] }, 'square');
+    const child = await createFlow(
+      owner,
+      { nodes: [{ id: 'sq', type: 'transform', config: { expression: 'input.n * input.n' } }], edges: [] },
+      'square',
+    );
     const items = Array.from({ length: QUEUE_FANOUT_THRESHOLD + 5 }, (_, n) => n);
     const parent = await createFlow(owner, {
       nodes: [{ id: 'each', type: 'map', config: { items: 'input.items', flowId: child, input: '{"n": item}', concurrency: 8 } }],

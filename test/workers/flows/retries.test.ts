@@ -6,7 +6,23 @@
  */
 import { describe, expect, it } from 'vitest';
 import { signup } from '../helpers';
-import { allowLocalHttp, createFlow, edge, endpoint, events, hits, http, newKey, node, ofType, release, startRun, successCounts, transform, waitFor } from './_engine-kit';
+import {
+  allowLocalHttp,
+  createFlow,
+  edge,
+  endpoint,
+  events,
+  hits,
+  http,
+  newKey,
+  node,
+  ofType,
+  release,
+  startRun,
+  successCounts,
+  transform,
+  waitFor,
+} from './_engine-kit';
 
 const RETRY3 = { retry: { maxAttempts: 3, backoffMs: 10 } };
 
@@ -15,7 +31,10 @@ describe('retries', () => {
     const t = await signup('r-flaky');
     await allowLocalHttp(t);
     const key = newKey('flaky');
-    const flowId = await createFlow(t, { nodes: [http('call', endpoint(key, { fail: 2 }), RETRY3), transform('after', 'nodes.call.output.body.n')], edges: [edge('call', 'after')] });
+    const flowId = await createFlow(t, {
+      nodes: [http('call', endpoint(key, { fail: 2 }), RETRY3), transform('after', 'nodes.call.output.body.n')],
+      edges: [edge('call', 'after')],
+    });
     const run = await startRun(t, flowId);
     const done = await waitFor(t, run.id);
     expect(done.status).toBe('succeeded');
@@ -45,7 +64,10 @@ describe('retries', () => {
     const t = await signup('r-4xx');
     await allowLocalHttp(t);
     const key = newKey('404');
-    const flowId = await createFlow(t, { nodes: [http('call', endpoint(key, { fail: 99, status: 404 }), RETRY3), transform('after', '1')], edges: [edge('call', 'after')] });
+    const flowId = await createFlow(t, {
+      nodes: [http('call', endpoint(key, { fail: 99, status: 404 }), RETRY3), transform('after', '1')],
+      edges: [edge('call', 'after')],
+    });
     const run = await startRun(t, flowId);
     const done = await waitFor(t, run.id);
     expect(done.status).toBe('failed');
@@ -60,7 +82,9 @@ describe('retries', () => {
     const t = await signup('r-429');
     await allowLocalHttp(t);
     const key = newKey('429');
-    const flowId = await createFlow(t, { nodes: [http('call', endpoint(key, { fail: 1, status: 429, retryAfter: 1 }), { retry: { maxAttempts: 2, backoffMs: 10 } })] });
+    const flowId = await createFlow(t, {
+      nodes: [http('call', endpoint(key, { fail: 1, status: 429, retryAfter: 1 }), { retry: { maxAttempts: 2, backoffMs: 10 } })],
+    });
     const run = await startRun(t, flowId);
     const done = await waitFor(t, run.id);
     expect(done.status).toBe('succeeded');
@@ -74,7 +98,9 @@ describe('retries', () => {
     const t = await signup('r-retryon');
     await allowLocalHttp(t);
     const key = newKey('on');
-    const flowId = await createFlow(t, { nodes: [http('call', endpoint(key, { fail: 5, status: 503 }), { retry: { maxAttempts: 3, backoffMs: 10, retryOn: ['timeout'] } })] });
+    const flowId = await createFlow(t, {
+      nodes: [http('call', endpoint(key, { fail: 5, status: 503 }), { retry: { maxAttempts: 3, backoffMs: 10, retryOn: ['timeout'] } })],
+    });
     const done = await waitFor(t, (await startRun(t, flowId)).id);
     expect(done.status).toBe('failed');
     expect(node(done, 'call').attempts).toBe(1);
@@ -164,7 +190,9 @@ describe('timeouts', () => {
     const t = await signup('r-node-timeout');
     await allowLocalHttp(t);
     const key = newKey('nto');
-    const flowId = await createFlow(t, { nodes: [http('call', endpoint(key, { hold: 1 }), { timeoutMs: 300, retry: { maxAttempts: 2, backoffMs: 10 } })] });
+    const flowId = await createFlow(t, {
+      nodes: [http('call', endpoint(key, { hold: 1 }), { timeoutMs: 300, retry: { maxAttempts: 2, backoffMs: 10 } })],
+    });
     const run = await startRun(t, flowId);
     try {
       const done = await waitFor(t, run.id);

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { call, signup } from '../helpers';
-import { approval, createFlow, edge, events, ok, openEvents, SseReader, startRun, transform, waitFor, type SseFrame } from './_engine-kit';
+import { approval, createFlow, edge, events, ok, openEvents, type SseFrame, SseReader, startRun, transform, waitFor } from './_engine-kit';
 
 function seqs(frames: SseFrame[]): number[] {
   return frames.map((f) => Number(f.id));
@@ -22,7 +22,10 @@ function checkFrame(f: SseFrame) {
   expect(f.lines.map((l) => l.slice(0, l.indexOf(':')))).toEqual(['id', 'event', 'data']);
 }
 
-const GATED = { nodes: [transform('a', '1'), approval('gate'), transform('b', 'nodes.gate.output.v')], edges: [edge('a', 'gate'), edge('gate', 'b')] };
+const GATED = {
+  nodes: [transform('a', '1'), approval('gate'), transform('b', 'nodes.gate.output.v')],
+  edges: [edge('a', 'gate'), edge('gate', 'b')],
+};
 
 describe('run events over SSE', () => {
   it('frames, live events, Last-Event-ID resume with no duplicate or gap, end after run.completed', async () => {

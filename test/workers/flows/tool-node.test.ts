@@ -39,7 +39,10 @@ describe('tool node', () => {
     const a = await signup('toolA');
     const b = await signup('toolB');
     const tool = await createTool(a);
-    const flowId = await createFlow(b, { nodes: [{ id: 't', type: 'tool', config: { toolId: tool.id, input: '{"name": "x"}' } }], edges: [] });
+    const flowId = await createFlow(b, {
+      nodes: [{ id: 't', type: 'tool', config: { toolId: tool.id, input: '{"name": "x"}' } }],
+      edges: [],
+    });
     const done = await waitFor(b, (await startRun(b, flowId)).id, undefined, 30_000);
     expect(done.status).toBe('failed');
     expect(node(done, 't').error.message).toMatch(/not found/i);

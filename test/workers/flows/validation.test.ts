@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { signup, type TestTenant } from '../helpers';
-import { api, approval, createFlow, edge, ok, transform, type Json } from './_engine-kit';
+import { api, approval, createFlow, edge, type Json, ok, transform } from './_engine-kit';
 
 interface Problem {
   path: string;
@@ -45,7 +45,9 @@ describe('flow validation: graph problems', () => {
 
   it('duplicate node ids: the second occurrence, naming the first', async () => {
     const t = await signup('val-dup');
-    const body = await expectRejected(t, { nodes: [transform('a', '1'), transform('b', '2'), transform('a', '3')], edges: [] }, [{ path: 'nodes[2].id', code: 'duplicate_id' }]);
+    const body = await expectRejected(t, { nodes: [transform('a', '1'), transform('b', '2'), transform('a', '3')], edges: [] }, [
+      { path: 'nodes[2].id', code: 'duplicate_id' },
+    ]);
     expect(JSON.stringify(body.errors)).toContain('nodes[0]');
   });
 
@@ -59,7 +61,10 @@ describe('flow validation: graph problems', () => {
 
   it('a cycle is reported with the nodes on it, in order', async () => {
     const t = await signup('val-cycle');
-    const v = await validate(t, { nodes: [transform('start', '1'), transform('a', '1'), transform('b', '1'), transform('c', '1')], edges: [edge('start', 'a'), edge('a', 'b'), edge('b', 'c'), edge('c', 'a')] });
+    const v = await validate(t, {
+      nodes: [transform('start', '1'), transform('a', '1'), transform('b', '1'), transform('c', '1')],
+      edges: [edge('start', 'a'), edge('a', 'b'), edge('b', 'c'), edge('c', 'a')],
+    });
     const cycle = v.problems.find((p) => p.code === 'cycle');
     expect(cycle).toMatchObject({ path: 'edges' });
     expect(cycle!.message).toMatch(/a → b → c → a/);
@@ -68,20 +73,32 @@ describe('flow validation: graph problems', () => {
 
   it('unknown node types name the known ones', async () => {
     const t = await signup('val-type');
-    const body = await expectRejected(t, { nodes: [transform('a', '1'), { id: 'x', type: 'teleport', config: {} }] }, [{ path: 'nodes[1].type', code: 'unknown_type' }]);
+    const body = await expectRejected(t, { nodes: [transform('a', '1'), { id: 'x', type: 'teleport', config: {} }] }, [
+      { path: 'nodes[1].type', code: 'unknown_type' },
+    ]);
     expect(JSON.stringify(body.errors)).toMatch(/transform/);
   });
 
   it("'when' on an edge that does not leave a condition node", async () => {
     const t = await signup('val-when');
-    await expectRejected(t, { nodes: [transform('a', '1'), transform('b', '2')], edges: [edge('a', 'b', 'true')] }, [{ path: 'edges[0].when', code: 'invalid_edge' }]);
+    await expectRejected(t, { nodes: [transform('a', '1'), transform('b', '2')], edges: [edge('a', 'b', 'true')] }, [
+      { path: 'edges[0].when', code: 'invalid_edge' },
+    ]);
   });
 
   it('an edge on a branch the condition never takes: its target is unreachable', async () => {
     const t = await signup('val-branch');
     const body = await expectRejected(
       t,
-      { nodes: [{ id: 'c', type: 'condition', config: { expression: 'input.x', branches: ['red', 'green'] } }, transform('r', '1'), transform('b', '2'), transform('d', '3')], edges: [edge('c', 'r', 'red'), edge('c', 'b', 'blue'), edge('c', 'd', 'true')] },
+      {
+        nodes: [
+          { id: 'c', type: 'condition', config: { expression: 'input.x', branches: ['red', 'green'] } },
+          transform('r', '1'),
+          transform('b', '2'),
+          transform('d', '3'),
+        ],
+        edges: [edge('c', 'r', 'red'), edge('c', 'b', 'blue'), edge('c', 'd', 'true')],
+      },
       [
         { path: 'edges[1].when', code: 'unreachable' },
         { path: 'edges[2].when', code: 'unreachable' },
@@ -94,15 +111,43 @@ describe('flow validation: graph problems', () => {
 describe('flow validation: node config per type', () => {
   const cases: Array<{ name: string; node: Json; path: string }> = [
     { name: 'transform without expression', node: { id: 'n', type: 'transform', config: {} }, path: 'nodes[0].config.expression' },
-    { name: 'transform with an unknown key', node: { id: 'n', type: 'transform', config: { expression: '1', extra: true } }, path: 'nodes[0].config' },
-    { name: 'condition with no branches', node: { id: 'n', type: 'condition', config: { expression: 'true', branches: [] } }, path: 'nodes[0].config.branches' },
-    { name: 'http with a bad method', node: { id: 'n', type: 'http', config: { url: 'https://example.com', method: 'FETCH' } }, path: 'nodes[0].config.method' },
-    { name: 'http with a timeout too small', node: { id: 'n', type: 'http', config: { url: 'https://example.com', timeoutMs: 1 } }, path: 'nodes[0].config.timeoutMs' },
-    { name: 'delay with both ms and until', node: { id: 'n', type: 'delay', config: { ms: 10, until: 'input.at' } }, path: 'nodes[0].config' },
+    {
+      name: 'transform with an unknown key',
+      node: { id: 'n', type: 'transform', config: { expression: '1', extra: true } },
+      path: 'nodes[0].config',
+    },
+    {
+      name: 'condition with no branches',
+      node: { id: 'n', type: 'condition', config: { expression: 'true', branches: [] } },
+      path: 'nodes[0].config.branches',
+    },
+    {
+      name: 'http with a bad method',
+      node: { id: 'n', type: 'http', config: { url: 'https://example.com', method: 'FETCH' } },
+      path: 'nodes[0].config.method',
+    },
+    {
+      name: 'http with a timeout too small',
+      node: { id: 'n', type: 'http', config: { url: 'https://example.com', timeoutMs: 1 } },
+      path: 'nodes[0].config.timeoutMs',
+    },
+    {
+      name: 'delay with both ms and until',
+      node: { id: 'n', type: 'delay', config: { ms: 10, until: 'input.at' } },
+      path: 'nodes[0].config',
+    },
     { name: 'delay with negative ms', node: { id: 'n', type: 'delay', config: { ms: -1 } }, path: 'nodes[0].config.ms' },
-    { name: 'approval with a timeout below 1 s', node: { id: 'n', type: 'approval', config: { timeoutMs: 5 } }, path: 'nodes[0].config.timeoutMs' },
+    {
+      name: 'approval with a timeout below 1 s',
+      node: { id: 'n', type: 'approval', config: { timeoutMs: 5 } },
+      path: 'nodes[0].config.timeoutMs',
+    },
     { name: 'subflow without flowId', node: { id: 'n', type: 'subflow', config: {} }, path: 'nodes[0].config.flowId' },
-    { name: 'map with concurrency 0', node: { id: 'n', type: 'map', config: { items: 'input.list', flowId: 'flw_x', concurrency: 0 } }, path: 'nodes[0].config.concurrency' },
+    {
+      name: 'map with concurrency 0',
+      node: { id: 'n', type: 'map', config: { items: 'input.list', flowId: 'flw_x', concurrency: 0 } },
+      path: 'nodes[0].config.concurrency',
+    },
   ];
   it.each(cases)('$name → $path', async ({ node, path }) => {
     const t = await signup('val-cfg');
@@ -118,7 +163,11 @@ describe('flow validation: expressions', () => {
       {
         nodes: [
           transform('a', 'input.('),
-          { id: 'h', type: 'http', config: { url: 'https://example.com/{{ nodes.a.output + }}', headers: { 'x-token': 'Bearer {{ $$$( }}' } } },
+          {
+            id: 'h',
+            type: 'http',
+            config: { url: 'https://example.com/{{ nodes.a.output + }}', headers: { 'x-token': 'Bearer {{ $$$( }}' } },
+          },
           { id: 'c', type: 'condition', config: { expression: '>> nope' } },
         ],
         edges: [edge('a', 'h'), edge('h', 'c')],
@@ -138,19 +187,35 @@ describe('flow validation: every problem at once', () => {
   it('graph, type, config and expression problems in one definition are all reported', async () => {
     const t = await signup('val-all');
     const v = await validate(t, {
-      nodes: [transform('a', '1'), transform('a', '2'), { id: 'z', type: 'nope', config: {} }, transform('e', ')('), { id: 'd', type: 'delay', config: {} }],
+      nodes: [
+        transform('a', '1'),
+        transform('a', '2'),
+        { id: 'z', type: 'nope', config: {} },
+        transform('e', ')('),
+        { id: 'd', type: 'delay', config: {} },
+      ],
       edges: [edge('a', 'ghost'), edge('e', 'd'), edge('d', 'e'), edge('a', 'e', 'yes')],
     });
     const codes = v.problems.map((p) => `${p.code}@${p.path}`);
     expect(codes).toEqual(
-      expect.arrayContaining(['duplicate_id@nodes[1].id', 'unknown_type@nodes[2].type', 'invalid_expression@nodes[3].config.expression', 'dangling_edge@edges[0].to', 'invalid_edge@edges[3].when', 'cycle@edges']),
+      expect.arrayContaining([
+        'duplicate_id@nodes[1].id',
+        'unknown_type@nodes[2].type',
+        'invalid_expression@nodes[3].config.expression',
+        'dangling_edge@edges[0].to',
+        'invalid_edge@edges[3].when',
+        'cycle@edges',
+      ]),
     );
     expect(codes.some((c) => c.endsWith('@nodes[4].config'))).toBe(true);
   });
 
   it('a structural problem (bad retry policy) does not hide the graph problems next to it', async () => {
     const t = await signup('val-struct');
-    const v = await validate(t, { nodes: [transform('a', '1', { retry: { maxAttempts: 0 } }), transform('b', '1')], edges: [edge('a', 'ghost')] });
+    const v = await validate(t, {
+      nodes: [transform('a', '1', { retry: { maxAttempts: 0 } }), transform('b', '1')],
+      edges: [edge('a', 'ghost')],
+    });
     const codes = v.problems.map((p) => p.path);
     expect(codes).toContain('nodes[0].retry.maxAttempts');
     // The brief: validation on save reports EVERY problem with its path.
@@ -167,7 +232,10 @@ describe('flow validation: every problem at once', () => {
   it('PUT /v1/flows/{id} validates the new version the same way and keeps the old one', async () => {
     const t = await signup('val-put');
     const id = await createFlow(t, ok2);
-    const res = await api(t, 'PUT', `/v1/flows/${id}`, { name: 'v2', definition: { nodes: [transform('a', '1')], edges: [edge('a', 'b')] } });
+    const res = await api(t, 'PUT', `/v1/flows/${id}`, {
+      name: 'v2',
+      definition: { nodes: [transform('a', '1')], edges: [edge('a', 'b')] },
+    });
     expect(res.status).toBe(422);
     expect(res.body.errors).toContainEqual(expect.objectContaining({ path: 'definition.edges[0].to', code: 'dangling_edge' }));
     const flow = await ok(t, 'GET', `/v1/flows/${id}`);

@@ -4,9 +4,9 @@
  * client cannot see (hashes, revocation marks).
  */
 import { env } from 'cloudflare:workers';
-import { SignJWT, type JWK } from 'jose';
+import { type JWK, SignJWT } from 'jose';
 import { expect } from 'vitest';
-import { call, json, PASSWORD, type TestTenant } from '../helpers';
+import { call, PASSWORD, type TestTenant } from '../helpers';
 
 export type Role = 'admin' | 'member' | 'viewer';
 
@@ -59,14 +59,25 @@ export async function login(email: string, password = PASSWORD, tenantId?: strin
 /** Logs in and returns a session shaped like the helpers' TestTenant. */
 export async function loginOk(email: string, tenantId?: string): Promise<TestTenant & { role: Role }> {
   const body = await expectJson(await login(email, PASSWORD, tenantId), 200);
-  return { tenantId: body.tenant.id, userId: body.user.id, email, accessToken: body.accessToken, refreshToken: body.refreshToken, role: body.role };
+  return {
+    tenantId: body.tenant.id,
+    userId: body.user.id,
+    email,
+    accessToken: body.accessToken,
+    refreshToken: body.refreshToken,
+    role: body.role,
+  };
 }
 
 export async function refresh(refreshToken: string): Promise<Response> {
   return call('/v1/auth/refresh', { body: { refreshToken } });
 }
 
-export async function invite(owner: TestTenant, email: string, role: Role = 'member'): Promise<{ id: string; token: string; body: Record<string, any> }> {
+export async function invite(
+  owner: TestTenant,
+  email: string,
+  role: Role = 'member',
+): Promise<{ id: string; token: string; body: Record<string, any> }> {
   const body = await expectJson(await call('/v1/invitations', { token: owner.accessToken, body: { email, role } }), 201);
   return { id: body.id, token: body.token, body };
 }
@@ -75,7 +86,13 @@ export async function invite(owner: TestTenant, email: string, role: Role = 'mem
 export async function joinExisting(owner: TestTenant, user: TestTenant, role: Role = 'member'): Promise<TestTenant> {
   const { token } = await invite(owner, user.email, role);
   const body = await expectJson(await call('/v1/invitations/accept', { body: { token, password: PASSWORD } }), 200);
-  return { tenantId: body.tenant.id, userId: body.user.id, email: user.email, accessToken: body.accessToken, refreshToken: body.refreshToken };
+  return {
+    tenantId: body.tenant.id,
+    userId: body.user.id,
+    email: user.email,
+    accessToken: body.accessToken,
+    refreshToken: body.refreshToken,
+  };
 }
 
 export async function getStatus(path: string, token: string): Promise<number> {
@@ -94,7 +111,7 @@ export async function auditEntries(admin: TestTenant): Promise<Record<string, an
   let cursor: string | null = null;
   do {
     const q: string = cursor ? `?limit=100&cursor=${encodeURIComponent(cursor)}` : '?limit=100';
-    const page = await expectJson(await call('/v1/audit-log' + q, { token: admin.accessToken }), 200);
+    const page = await expectJson(await call(`/v1/audit-log${q}`, { token: admin.accessToken }), 200);
     out.push(...page.data);
     cursor = page.nextCursor;
   } while (cursor);
@@ -118,7 +135,9 @@ const SNAPSHOT_TABLES: Record<string, { where: string; ignore?: string[] }> = {
 export async function snapshotTenant(tenantId: string): Promise<Record<string, unknown[]>> {
   const out: Record<string, unknown[]> = {};
   for (const [table, { where, ignore = [] }] of Object.entries(SNAPSHOT_TABLES)) {
-    const { results } = await env.DB.prepare(`SELECT * FROM ${table} WHERE ${where} ORDER BY 1, 2`).bind(tenantId).all<Record<string, unknown>>();
+    const { results } = await env.DB.prepare(`SELECT * FROM ${table} WHERE ${where} ORDER BY 1, 2`)
+      .bind(tenantId)
+      .all<Record<string, unknown>>();
     out[table] = results.map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !ignore.includes(k))));
   }
   return out;

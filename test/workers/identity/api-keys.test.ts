@@ -96,7 +96,10 @@ describe('/v1/api-keys', () => {
   it('an expired key → 401', { timeout: 60_000 }, async () => {
     const owner = await signup('keys-expire');
     const expiresAt = new Date(Date.now() + 2_000).toISOString();
-    const created = await expectJson(await call('/v1/api-keys', { token: owner.accessToken, body: { name: 'short', role: 'viewer', expiresAt } }), 201);
+    const created = await expectJson(
+      await call('/v1/api-keys', { token: owner.accessToken, body: { name: 'short', role: 'viewer', expiresAt } }),
+      201,
+    );
     expect(Date.parse(created.expiresAt)).toBe(Date.parse(expiresAt));
     const status = await getStatus('/v1/me', created.key);
     // Works before it expires (checked only while clearly before, so a slow machine cannot flake this).
@@ -112,7 +115,10 @@ describe('/v1/api-keys', () => {
     ['not a date', () => 'tomorrow'],
   ])('expiresAt %s → 422 naming expiresAt', async (_label, make) => {
     const owner = await signup('keys-bad-exp');
-    const body = await expectProblem(await call('/v1/api-keys', { token: owner.accessToken, body: { name: 'bad', expiresAt: make() } }), 422);
+    const body = await expectProblem(
+      await call('/v1/api-keys', { token: owner.accessToken, body: { name: 'bad', expiresAt: make() } }),
+      422,
+    );
     expect(body.errors.map((e: { path: string }) => e.path)).toContain('expiresAt');
     const list = await expectJson(await call('/v1/api-keys', { token: owner.accessToken }), 200);
     expect(list.data).toEqual([]);
@@ -122,7 +128,10 @@ describe('/v1/api-keys', () => {
     const owner = await signup('keys-bad');
     const a = await expectProblem(await call('/v1/api-keys', { token: owner.accessToken, body: { name: 'x', role: 'owner' } }), 422);
     expect(a.errors.map((e: { path: string }) => e.path)).toContain('role');
-    const b = await expectProblem(await call('/v1/api-keys', { token: owner.accessToken, body: { name: 'x', tenantId: 'tnt_other' } }), 422);
+    const b = await expectProblem(
+      await call('/v1/api-keys', { token: owner.accessToken, body: { name: 'x', tenantId: 'tnt_other' } }),
+      422,
+    );
     expect(b.errors.map((e: { path: string }) => e.path)).toContain('tenantId');
   });
 
@@ -132,16 +141,20 @@ describe('/v1/api-keys', () => {
     const before = await expectJson(await call(`/v1/api-keys/${key.id}`, { token: owner.accessToken }), 200);
     expect(before.lastUsedAt).toBeNull();
     expect(await getStatus('/v1/me', key.key)).toBe(200);
-    const seen = await poll(async () => {
-      const v = await expectJson(await call(`/v1/api-keys/${key.id}`, { token: owner.accessToken }), 200);
-      return v.lastUsedAt ?? undefined;
-    }, 50, 200);
+    const seen = await poll(
+      async () => {
+        const v = await expectJson(await call(`/v1/api-keys/${key.id}`, { token: owner.accessToken }), 200);
+        return v.lastUsedAt ?? undefined;
+      },
+      50,
+      200,
+    );
     expect(seen).toBeDefined();
     expect(Number.isNaN(Date.parse(seen as string))).toBe(false);
     expect(Date.parse(seen as string)).toBeGreaterThanOrEqual(Date.parse(before.createdAt) - 1_000);
   });
 
   it('a made-up key with the right prefix → 401', async () => {
-    await expectProblem(await call('/v1/me', { token: 'ek_live_' + 'A'.repeat(43) }), 401);
+    await expectProblem(await call('/v1/me', { token: `ek_live_${'A'.repeat(43)}` }), 401);
   });
 });

@@ -5,12 +5,12 @@
  * generic 401 problem and changes nothing.
  */
 import { env } from 'cloudflare:workers';
-import { exportJWK, exportSPKI, generateKeyPair, importJWK, SignJWT, type JWK } from 'jose';
+import { exportJWK, exportSPKI, generateKeyPair, importJWK, type JWK, SignJWT } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { addMember, call, createApiKey, PASSWORD, signup, uniqueEmail, type TestTenant } from '../helpers';
+import { addMember, call, createApiKey, PASSWORD, signup, type TestTenant, uniqueEmail } from '../helpers';
 import {
-  auditCount,
   AUDIENCE,
+  auditCount,
   b64url,
   decodeJwtPart,
   expectJson,
@@ -35,7 +35,17 @@ const now = () => Math.floor(Date.now() / 1000);
 
 function claimsFor(t: TestTenant, role = 'admin') {
   const iat = now();
-  return { sub: t.userId, tid: t.tenantId, role, iss: ISSUER, aud: AUDIENCE, iat, nbf: iat, exp: iat + 900, jti: `jti_${crypto.randomUUID()}` };
+  return {
+    sub: t.userId,
+    tid: t.tenantId,
+    role,
+    iss: ISSUER,
+    aud: AUDIENCE,
+    iat,
+    nbf: iat,
+    exp: iat + 900,
+    jti: `jti_${crypto.randomUUID()}`,
+  };
 }
 
 /** header.payload.signature with arbitrary header and payload (no signing). */
@@ -63,70 +73,121 @@ const FORGED: Array<[string, Forge]> = [
   ['alg: none (unsecured JWT)', async (v) => rawJwt({ alg: 'none', typ: 'at+jwt' }, claimsFor(v.admin))],
   ['alg: none with a known kid', async (v) => rawJwt({ alg: 'none', typ: 'at+jwt', kid: privateKeys()[0]!.kid }, claimsFor(v.admin))],
   ['alg: None (case variant)', async (v) => rawJwt({ alg: 'None', typ: 'at+jwt', kid: privateKeys()[0]!.kid }, claimsFor(v.admin))],
-  ['alg: NONE keeping a real signature', async (v) => rawJwt({ alg: 'NONE', typ: 'at+jwt', kid: privateKeys()[0]!.kid }, claimsFor(v.admin), v.admin.accessToken.split('.')[2])],
-  ['HS256 keyed with the public JWK JSON (algorithm confusion)', async (v) => {
-    const jwk = (await publicJwks())[0]!;
-    return hs256(bytes(JSON.stringify(jwk)), jwk.kid!, claimsFor(v.admin));
-  }],
-  ['HS256 keyed with the public key PEM (algorithm confusion)', async (v) => {
-    const jwk = (await publicJwks())[0]!;
-    const pem = await exportSPKI((await importJWK(jwk, 'ES256', { extractable: true })) as CryptoKey);
-    return hs256(bytes(pem), jwk.kid!, claimsFor(v.admin));
-  }],
-  ['HS256 keyed with the raw public point bytes (algorithm confusion)', async (v) => {
-    const jwk = (await publicJwks())[0]!;
-    const point = new Uint8Array([4, ...fromB64Url(jwk.x!), ...fromB64Url(jwk.y!)]);
-    return hs256(point, jwk.kid!, claimsFor(v.admin));
-  }],
-  ['expired (valid signature)', async (v) => forgeAccessToken({ sub: v.admin.userId, tid: v.admin.tenantId, iat: now() - 3600, exp: now() - 120 })],
+  [
+    'alg: NONE keeping a real signature',
+    async (v) => rawJwt({ alg: 'NONE', typ: 'at+jwt', kid: privateKeys()[0]!.kid }, claimsFor(v.admin), v.admin.accessToken.split('.')[2]),
+  ],
+  [
+    'HS256 keyed with the public JWK JSON (algorithm confusion)',
+    async (v) => {
+      const jwk = (await publicJwks())[0]!;
+      return hs256(bytes(JSON.stringify(jwk)), jwk.kid!, claimsFor(v.admin));
+    },
+  ],
+  [
+    'HS256 keyed with the public key PEM (algorithm confusion)',
+    async (v) => {
+      const jwk = (await publicJwks())[0]!;
+      const pem = await exportSPKI((await importJWK(jwk, 'ES256', { extractable: true })) as CryptoKey);
+      return hs256(bytes(pem), jwk.kid!, claimsFor(v.admin));
+    },
+  ],
+  [
+    'HS256 keyed with the raw public point bytes (algorithm confusion)',
+    async (v) => {
+      const jwk = (await publicJwks())[0]!;
+      const point = new Uint8Array([4, ...fromB64Url(jwk.x!), ...fromB64Url(jwk.y!)]);
+      return hs256(point, jwk.kid!, claimsFor(v.admin));
+    },
+  ],
+  [
+    'expired (valid signature)',
+    async (v) => forgeAccessToken({ sub: v.admin.userId, tid: v.admin.tenantId, iat: now() - 3600, exp: now() - 120 }),
+  ],
   ['nbf in the future (valid signature)', async (v) => forgeAccessToken({ sub: v.admin.userId, tid: v.admin.tenantId, nbf: now() + 600 })],
-  ['wrong iss (valid signature)', async (v) => forgeAccessToken({ sub: v.admin.userId, tid: v.admin.tenantId, iss: 'https://evil.example' })],
+  [
+    'wrong iss (valid signature)',
+    async (v) => forgeAccessToken({ sub: v.admin.userId, tid: v.admin.tenantId, iss: 'https://evil.example' }),
+  ],
   ['wrong aud (valid signature)', async (v) => forgeAccessToken({ sub: v.admin.userId, tid: v.admin.tenantId, aud: 'some-other-api' })],
   ['wrong typ (valid signature)', async (v) => forgeAccessToken({ sub: v.admin.userId, tid: v.admin.tenantId, typ: 'JWT' })],
-  ['unknown kid (valid signature otherwise)', async (v) => forgeAccessToken({ sub: v.admin.userId, tid: v.admin.tenantId, kid: 'kid-that-does-not-exist' })],
-  ['no kid in the header (valid signature otherwise)', async (v) => {
-    const [h, p] = (await forgeAccessToken({ sub: v.admin.userId, tid: v.admin.tenantId })).split('.') as [string, string];
-    const { kid: _kid, ...header } = decodeJwtPart(h);
-    const key = await importJWK({ ...privateKeys()[0]!, alg: 'ES256' }, 'ES256');
-    return new SignJWT(decodeJwtPart(p)).setProtectedHeader(header as { alg: string }).sign(key);
-  }],
-  ['role not a known role (valid signature)', async (v) => forgeAccessToken({ sub: v.admin.userId, tid: v.admin.tenantId, role: 'superadmin' })],
-  ['tampered payload: member flips role to admin, signature kept', async (v) => {
-    const [h, p, s] = v.member.accessToken.split('.') as [string, string, string];
-    return `${h}.${b64url(JSON.stringify({ ...decodeJwtPart(p), role: 'admin' }))}.${s}`;
-  }],
-  ['tampered payload: tid switched to another tenant, signature kept', async (v) => {
-    const other = await signup('tamper-tid');
-    const [h, p, s] = other.accessToken.split('.') as [string, string, string];
-    return `${h}.${b64url(JSON.stringify({ ...decodeJwtPart(p), tid: v.admin.tenantId, sub: v.admin.userId }))}.${s}`;
-  }],
-  ['tampered header: kid swapped to the other published key', async (v) => {
-    const [h, p, s] = v.admin.accessToken.split('.') as [string, string, string];
-    return `${b64url(JSON.stringify({ ...decodeJwtPart(h), kid: privateKeys()[1]!.kid }))}.${p}.${s}`;
-  }],
-  ['ES256 signed by a key not in the JWKS, claiming our kid', async (v) => {
-    const foreign = await exportJWK((await generateKeyPair('ES256', { extractable: true })).privateKey);
-    return forgeAccessToken({ sub: v.admin.userId, tid: v.admin.tenantId, key: { ...foreign, kid: privateKeys()[0]!.kid } });
-  }],
-  ['ES256 signed by a foreign key with its own kid', async (v) => {
-    const foreign = await exportJWK((await generateKeyPair('ES256', { extractable: true })).privateKey);
-    return forgeAccessToken({ sub: v.admin.userId, tid: v.admin.tenantId, key: { ...foreign, kid: 'attacker-key' } });
-  }],
-  ['ES256 with the attacker key embedded in the header (jwk header injection)', async (v) => {
-    const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
-    const pub = await exportJWK(publicKey);
-    return new SignJWT({ tid: v.admin.tenantId, role: 'admin' })
-      .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', jwk: pub })
-      .setSubject(v.admin.userId)
-      .setIssuer(ISSUER)
-      .setAudience(AUDIENCE)
-      .setIssuedAt()
-      .setExpirationTime('15m')
-      .setJti('jti_injected')
-      .sign(privateKey);
-  }],
-  ['valid signature for a user who is not a member of the tenant', async (v) => forgeAccessToken({ sub: `usr_${'0'.repeat(26)}`, tid: v.admin.tenantId })],
-  ['valid signature for a tenant that does not exist', async (v) => forgeAccessToken({ sub: v.admin.userId, tid: `tnt_${'0'.repeat(26)}` })],
+  [
+    'unknown kid (valid signature otherwise)',
+    async (v) => forgeAccessToken({ sub: v.admin.userId, tid: v.admin.tenantId, kid: 'kid-that-does-not-exist' }),
+  ],
+  [
+    'no kid in the header (valid signature otherwise)',
+    async (v) => {
+      const [h, p] = (await forgeAccessToken({ sub: v.admin.userId, tid: v.admin.tenantId })).split('.') as [string, string];
+      const { kid: _kid, ...header } = decodeJwtPart(h);
+      const key = await importJWK({ ...privateKeys()[0]!, alg: 'ES256' }, 'ES256');
+      return new SignJWT(decodeJwtPart(p)).setProtectedHeader(header as { alg: string }).sign(key);
+    },
+  ],
+  [
+    'role not a known role (valid signature)',
+    async (v) => forgeAccessToken({ sub: v.admin.userId, tid: v.admin.tenantId, role: 'superadmin' }),
+  ],
+  [
+    'tampered payload: member flips role to admin, signature kept',
+    async (v) => {
+      const [h, p, s] = v.member.accessToken.split('.') as [string, string, string];
+      return `${h}.${b64url(JSON.stringify({ ...decodeJwtPart(p), role: 'admin' }))}.${s}`;
+    },
+  ],
+  [
+    'tampered payload: tid switched to another tenant, signature kept',
+    async (v) => {
+      const other = await signup('tamper-tid');
+      const [h, p, s] = other.accessToken.split('.') as [string, string, string];
+      return `${h}.${b64url(JSON.stringify({ ...decodeJwtPart(p), tid: v.admin.tenantId, sub: v.admin.userId }))}.${s}`;
+    },
+  ],
+  [
+    'tampered header: kid swapped to the other published key',
+    async (v) => {
+      const [h, p, s] = v.admin.accessToken.split('.') as [string, string, string];
+      return `${b64url(JSON.stringify({ ...decodeJwtPart(h), kid: privateKeys()[1]!.kid }))}.${p}.${s}`;
+    },
+  ],
+  [
+    'ES256 signed by a key not in the JWKS, claiming our kid',
+    async (v) => {
+      const foreign = await exportJWK((await generateKeyPair('ES256', { extractable: true })).privateKey);
+      return forgeAccessToken({ sub: v.admin.userId, tid: v.admin.tenantId, key: { ...foreign, kid: privateKeys()[0]!.kid } });
+    },
+  ],
+  [
+    'ES256 signed by a foreign key with its own kid',
+    async (v) => {
+      const foreign = await exportJWK((await generateKeyPair('ES256', { extractable: true })).privateKey);
+      return forgeAccessToken({ sub: v.admin.userId, tid: v.admin.tenantId, key: { ...foreign, kid: 'attacker-key' } });
+    },
+  ],
+  [
+    'ES256 with the attacker key embedded in the header (jwk header injection)',
+    async (v) => {
+      const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
+      const pub = await exportJWK(publicKey);
+      return new SignJWT({ tid: v.admin.tenantId, role: 'admin' })
+        .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', jwk: pub })
+        .setSubject(v.admin.userId)
+        .setIssuer(ISSUER)
+        .setAudience(AUDIENCE)
+        .setIssuedAt()
+        .setExpirationTime('15m')
+        .setJti('jti_injected')
+        .sign(privateKey);
+    },
+  ],
+  [
+    'valid signature for a user who is not a member of the tenant',
+    async (v) => forgeAccessToken({ sub: `usr_${'0'.repeat(26)}`, tid: v.admin.tenantId }),
+  ],
+  [
+    'valid signature for a tenant that does not exist',
+    async (v) => forgeAccessToken({ sub: v.admin.userId, tid: `tnt_${'0'.repeat(26)}` }),
+  ],
   ['not a JWT at all', async () => 'definitely-not-a-token'],
   ['a refresh token used as a bearer', async (v) => v.admin.refreshToken],
 ];
@@ -200,7 +261,9 @@ describe('forged and invalid access tokens (RFC 8725)', () => {
     expect(await snapshotTenant(admin.tenantId)).toEqual(before);
     // Refresh re-reads the membership: refused, and the family is revoked.
     await expectProblem(await call('/v1/auth/refresh', { body: { refreshToken: member.refreshToken } }), 401);
-    const rows = await env.DB.prepare('SELECT revoked_at FROM refresh_tokens WHERE user_id = ?1').bind(member.userId).all<{ revoked_at: string | null }>();
+    const rows = await env.DB.prepare('SELECT revoked_at FROM refresh_tokens WHERE user_id = ?1')
+      .bind(member.userId)
+      .all<{ revoked_at: string | null }>();
     expect(rows.results.length).toBeGreaterThan(0);
     expect(rows.results.every((r) => r.revoked_at !== null)).toBe(true);
   });
@@ -218,7 +281,13 @@ describe('forged and invalid access tokens (RFC 8725)', () => {
 
   it('malformed Authorization headers → 401', async () => {
     const admin = await signup('malformed');
-    for (const header of [`Basic ${btoa('a:b')}`, `Bearer`, `Bearer  ${admin.accessToken} extra`, `Token ${admin.accessToken}`, `${admin.accessToken}`]) {
+    for (const header of [
+      `Basic ${btoa('a:b')}`,
+      `Bearer`,
+      `Bearer  ${admin.accessToken} extra`,
+      `Token ${admin.accessToken}`,
+      `${admin.accessToken}`,
+    ]) {
       await expectProblem(await call('/v1/me', { headers: { authorization: header } }), 401);
     }
   });
@@ -228,7 +297,10 @@ describe('mass assignment (OWASP API3)', () => {
   it('a member PATCHing their own role to admin → 403, role unchanged', async () => {
     const admin = await signup('ma-self');
     const member = await addMember(admin, 'member');
-    await expectProblem(await call(`/v1/members/${member.userId}`, { method: 'PATCH', token: member.accessToken, body: { role: 'admin' } }), 403);
+    await expectProblem(
+      await call(`/v1/members/${member.userId}`, { method: 'PATCH', token: member.accessToken, body: { role: 'admin' } }),
+      403,
+    );
     const me = await expectJson(await call('/v1/me', { token: member.accessToken }), 200);
     expect(me.role).toBe('member');
     await expectProblem(await call('/v1/tenant', { method: 'PATCH', token: member.accessToken, body: { name: 'x' } }), 403);
@@ -237,7 +309,10 @@ describe('mass assignment (OWASP API3)', () => {
   it.each(['role', 'tenantId', 'plan', 'id', 'isAdmin'])('signup with an extra `%s` → 422 naming it, no account created', async (field) => {
     const email = uniqueEmail('ma-signup');
     const value = field === 'role' ? 'admin' : field === 'plan' ? 'pro' : field === 'isAdmin' ? true : 'tnt_chosen';
-    const body = await expectProblem(await call('/v1/auth/signup', { body: { email, password: PASSWORD, name: 'M', tenantName: 'M', [field]: value } }), 422);
+    const body = await expectProblem(
+      await call('/v1/auth/signup', { body: { email, password: PASSWORD, name: 'M', tenantName: 'M', [field]: value } }),
+      422,
+    );
     expect(body.errors.map((e: { path: string }) => e.path)).toContain(field);
     expect(body.detail).toContain(field);
     const row = await env.DB.prepare('SELECT COUNT(*) AS n FROM users WHERE email = ?1').bind(email).first<{ n: number }>();
@@ -267,11 +342,18 @@ describe('mass assignment (OWASP API3)', () => {
       ['/v1/auth/login', { body: { email: admin.email, password: PASSWORD, role: 'admin' } }, 'role'],
       ['/v1/invitations', { token: admin.accessToken, body: { email: uniqueEmail('x'), role: 'member', tenantId: 'tnt_x' } }, 'tenantId'],
       ['/v1/invitations/accept', { body: { token: 'inv_x', password: PASSWORD, name: 'X', role: 'admin' } }, 'role'],
-      [`/v1/members/${member.userId}`, { method: 'PATCH', token: admin.accessToken, body: { role: 'member', userId: admin.userId } }, 'userId'],
+      [
+        `/v1/members/${member.userId}`,
+        { method: 'PATCH', token: admin.accessToken, body: { role: 'member', userId: admin.userId } },
+        'userId',
+      ],
     ];
     for (const [path, opts, field] of cases) {
       const body = await expectProblem(await call(path, opts), 422);
-      expect(body.errors.map((e: { path: string }) => e.path), path).toContain(field);
+      expect(
+        body.errors.map((e: { path: string }) => e.path),
+        path,
+      ).toContain(field);
     }
   });
 });
@@ -315,7 +397,10 @@ async function seedTargets(): Promise<Targets & { viewer: TestTenant; member: Te
   const admin = await signup('authz');
   const member = await addMember(admin, 'member');
   const viewer = await addMember(admin, 'viewer');
-  const inv = await expectJson(await call('/v1/invitations', { token: admin.accessToken, body: { email: uniqueEmail('pending'), role: 'member' } }), 201);
+  const inv = await expectJson(
+    await call('/v1/invitations', { token: admin.accessToken, body: { email: uniqueEmail('pending'), role: 'member' } }),
+    201,
+  );
   const key = await createApiKey(admin, 'viewer');
   return { admin, member, viewer, memberId: member.userId, invitationId: inv.id, apiKeyId: key.id };
 }

@@ -18,9 +18,14 @@ async function seedActivity() {
   const email = uniqueEmail('audit-invitee');
   const inv = await expectJson(await call('/v1/invitations', { token: owner.accessToken, body: { email, role: 'member' } }), 201); // invitation.created
   await gap();
-  const acc = await expectJson(await call('/v1/invitations/accept', { body: { token: inv.token, password: PASSWORD, name: 'Invitee' } }), 200); // invitation.accepted
+  const acc = await expectJson(
+    await call('/v1/invitations/accept', { body: { token: inv.token, password: PASSWORD, name: 'Invitee' } }),
+    200,
+  ); // invitation.accepted
   await gap();
-  expect((await call(`/v1/members/${acc.user.id}`, { method: 'PATCH', token: owner.accessToken, body: { role: 'viewer' } })).status).toBe(200); // member.role_changed
+  expect((await call(`/v1/members/${acc.user.id}`, { method: 'PATCH', token: owner.accessToken, body: { role: 'viewer' } })).status).toBe(
+    200,
+  ); // member.role_changed
   await gap();
   const key = await createApiKey(owner, 'viewer'); // api_key.created
   await gap();
@@ -59,7 +64,11 @@ describe('GET /v1/audit-log', () => {
     expect(by('auth.login_failed')).toMatchObject({ actorType: 'anonymous', targetType: 'user', targetId: owner.userId });
     expect(by('invitation.created')).toMatchObject({ actorType: 'user', actorId: owner.userId, targetId: invitation.id });
     expect(by('invitation.accepted')).toMatchObject({ actorId: invitee.user.id, targetId: invitation.id });
-    expect(by('member.role_changed')).toMatchObject({ actorId: owner.userId, targetId: invitee.user.id, metadata: { from: 'member', to: 'viewer' } });
+    expect(by('member.role_changed')).toMatchObject({
+      actorId: owner.userId,
+      targetId: invitee.user.id,
+      metadata: { from: 'member', to: 'viewer' },
+    });
     expect(by('api_key.created')).toMatchObject({ actorId: owner.userId, targetType: 'api_key', targetId: key.id });
     expect(by('api_key.revoked')).toMatchObject({ actorId: owner.userId, targetId: key.id });
     for (const e of page.data) {
@@ -69,27 +78,36 @@ describe('GET /v1/audit-log', () => {
 
     // Secrets never reach the audit log.
     const text = JSON.stringify(page);
-    for (const secret of [PASSWORD, 'Wrong-Passw0rd-123', invitation.token, key.key, owner.refreshToken, owner.accessToken]) expect(text).not.toContain(secret);
+    for (const secret of [PASSWORD, 'Wrong-Passw0rd-123', invitation.token, key.key, owner.refreshToken, owner.accessToken])
+      expect(text).not.toContain(secret);
   });
 
   it('records the acting API key as the actor', async () => {
     const owner = await signup('audit-key');
     const adminKey = await createApiKey(owner, 'admin');
-    const created = await expectJson(await call('/v1/api-keys', { token: adminKey.key, body: { name: 'made-by-key', role: 'viewer' } }), 201);
+    const created = await expectJson(
+      await call('/v1/api-keys', { token: adminKey.key, body: { name: 'made-by-key', role: 'viewer' } }),
+      201,
+    );
     const entries = await auditEntries(owner);
-    expect(entries.find((e) => e.action === 'api_key.created' && e.targetId === created.id)).toMatchObject({ actorType: 'api_key', actorId: adminKey.id });
+    expect(entries.find((e) => e.action === 'api_key.created' && e.targetId === created.id)).toMatchObject({
+      actorType: 'api_key',
+      actorId: adminKey.id,
+    });
   });
 
   it('paginates with limit and cursor: pages join to the full list with no gaps or repeats', async () => {
     const { owner } = await seedActivity();
-    const full = (await expectJson(await call('/v1/audit-log?limit=100', { token: owner.accessToken }), 200)).data.map((e: { id: string }) => e.id);
+    const full = (await expectJson(await call('/v1/audit-log?limit=100', { token: owner.accessToken }), 200)).data.map(
+      (e: { id: string }) => e.id,
+    );
     expect(full.length).toBeGreaterThanOrEqual(EXPECTED_ORDER.length);
     const paged: string[] = [];
     let cursor: string | null = null;
     let pages = 0;
     do {
       const q: string = cursor ? `?limit=3&cursor=${encodeURIComponent(cursor)}` : '?limit=3';
-      const page = await expectJson(await call('/v1/audit-log' + q, { token: owner.accessToken }), 200);
+      const page = await expectJson(await call(`/v1/audit-log${q}`, { token: owner.accessToken }), 200);
       expect(page.data.length).toBeLessThanOrEqual(3);
       expect(page).toHaveProperty('nextCursor');
       if (page.nextCursor !== null) expect(page.data.length).toBe(3);
@@ -105,7 +123,7 @@ describe('GET /v1/audit-log', () => {
   it('rejects a bad limit or cursor with 422', async () => {
     const owner = await signup('audit-bad');
     for (const q of ['?limit=0', '?limit=101', '?limit=abc', '?cursor=%%%']) {
-      await expectProblem(await call('/v1/audit-log' + q, { token: owner.accessToken }), 422);
+      await expectProblem(await call(`/v1/audit-log${q}`, { token: owner.accessToken }), 422);
     }
   });
 

@@ -1,7 +1,18 @@
 /** Sign-up, login, /v1/me, /v1/tenant, logout and refresh as a client sees them. */
 import { describe, expect, it } from 'vitest';
 import { addMember, call, PASSWORD, signup, uniqueEmail } from '../helpers';
-import { expectJson, expectProblem, forgeAccessToken, getStatus, joinExisting, login, loginOk, refresh, stableProblem, tenantName } from './_support';
+import {
+  expectJson,
+  expectProblem,
+  forgeAccessToken,
+  getStatus,
+  joinExisting,
+  login,
+  loginOk,
+  refresh,
+  stableProblem,
+  tenantName,
+} from './_support';
 
 describe('POST /v1/auth/signup', () => {
   it('returns 201 with user, tenant, access and refresh tokens', async () => {
@@ -29,8 +40,14 @@ describe('POST /v1/auth/signup', () => {
 
   it('rejects a duplicate email with 409, also when it differs only in case', async () => {
     const owner = await signup('dup');
-    await expectProblem(await call('/v1/auth/signup', { body: { email: owner.email, password: PASSWORD, name: 'B', tenantName: 'Other' } }), 409);
-    await expectProblem(await call('/v1/auth/signup', { body: { email: owner.email.toUpperCase(), password: PASSWORD, name: 'B', tenantName: 'Other' } }), 409);
+    await expectProblem(
+      await call('/v1/auth/signup', { body: { email: owner.email, password: PASSWORD, name: 'B', tenantName: 'Other' } }),
+      409,
+    );
+    await expectProblem(
+      await call('/v1/auth/signup', { body: { email: owner.email.toUpperCase(), password: PASSWORD, name: 'B', tenantName: 'Other' } }),
+      409,
+    );
   });
 
   it.each([
@@ -38,20 +55,28 @@ describe('POST /v1/auth/signup', () => {
     ['too common', 'password123'],
     ['repetitive', 'aaaaaaaaaaaa'],
   ])('rejects a weak password (%s) with 422 naming `password`', async (_label, password) => {
-    const body = await expectProblem(await call('/v1/auth/signup', { body: { email: uniqueEmail('weak'), password, name: 'W', tenantName: 'Weak' } }), 422);
+    const body = await expectProblem(
+      await call('/v1/auth/signup', { body: { email: uniqueEmail('weak'), password, name: 'W', tenantName: 'Weak' } }),
+      422,
+    );
     expect(body.errors.map((e: { path: string }) => e.path)).toContain('password');
   });
 
   it('two concurrent sign-ups with one email: one 201, the other 409 (never 500)', async () => {
     const email = uniqueEmail('signup-race');
-    const results = await Promise.all([0, 1].map((i) => call('/v1/auth/signup', { body: { email, password: PASSWORD, name: `R${i}`, tenantName: `R${i}` } })));
+    const results = await Promise.all(
+      [0, 1].map((i) => call('/v1/auth/signup', { body: { email, password: PASSWORD, name: `R${i}`, tenantName: `R${i}` } })),
+    );
     expect(results.map((r) => r.status).sort()).toEqual([201, 409]);
   });
 
   it('rejects a password containing the email local part with 422', async () => {
     const email = uniqueEmail('localpart');
     const local = email.split('@')[0]!;
-    const body = await expectProblem(await call('/v1/auth/signup', { body: { email, password: `${local}-X1!`, name: 'L', tenantName: 'L' } }), 422);
+    const body = await expectProblem(
+      await call('/v1/auth/signup', { body: { email, password: `${local}-X1!`, name: 'L', tenantName: 'L' } }),
+      422,
+    );
     expect(body.errors.map((e: { path: string }) => e.path)).toContain('password');
   });
 });
@@ -145,7 +170,10 @@ describe('GET/PATCH /v1/tenant', () => {
     const owner = await signup('tenant');
     const before = await expectJson(await call('/v1/tenant', { token: owner.accessToken }), 200);
     expect(before).toMatchObject({ id: owner.tenantId, plan: 'free' });
-    const after = await expectJson(await call('/v1/tenant', { method: 'PATCH', token: owner.accessToken, body: { name: '  Renamed Co  ' } }), 200);
+    const after = await expectJson(
+      await call('/v1/tenant', { method: 'PATCH', token: owner.accessToken, body: { name: '  Renamed Co  ' } }),
+      200,
+    );
     expect(after).toMatchObject({ id: owner.tenantId, name: 'Renamed Co', plan: 'free' });
     expect(await tenantName(owner)).toBe('Renamed Co');
   });
@@ -181,7 +209,13 @@ describe('POST /v1/auth/logout', () => {
   it('with a refresh token still works when the client also sends its expired access token', async () => {
     const owner = await signup('logout-expired');
     // The usual moment to sign out is after the access token has expired; the refresh token is the proof.
-    const expired = await forgeAccessToken({ sub: owner.userId, tid: owner.tenantId, role: 'admin', iat: Math.floor(Date.now() / 1000) - 3600, exp: Math.floor(Date.now() / 1000) - 60 });
+    const expired = await forgeAccessToken({
+      sub: owner.userId,
+      tid: owner.tenantId,
+      role: 'admin',
+      iat: Math.floor(Date.now() / 1000) - 3600,
+      exp: Math.floor(Date.now() / 1000) - 60,
+    });
     const res = await call('/v1/auth/logout', { token: expired, body: { refreshToken: owner.refreshToken } });
     expect(res.status).toBe(204);
     await expectProblem(await refresh(owner.refreshToken), 401);

@@ -8,7 +8,7 @@
  * its item path, its list path, and which methods exist on the item route. Nothing else changes.
  */
 import { describe, expect, inject, it } from 'vitest';
-import { addMember, call, createApiKey, signup, uniqueEmail, type TestTenant } from '../helpers';
+import { addMember, call, createApiKey, signup, type TestTenant, uniqueEmail } from '../helpers';
 import { auditCount, expectJson, expectProblem, snapshotTenant } from './_support';
 
 interface IsolationRow {
@@ -63,7 +63,10 @@ const RESOURCES: IsolationRow[] = [
     // Tasks live in the tenant's TenantHub; a recurring one with a reminder, so /complete and /reopen have work to do.
     resource: 'tasks',
     create: async (t) => {
-      const res = await call('/v1/tasks', { token: t.accessToken, body: { title: 'iso task', dueAt: '2031-01-01T09:00:00Z', recurrence: 'FREQ=DAILY', reminders: [{ before: 'PT15M' }] } });
+      const res = await call('/v1/tasks', {
+        token: t.accessToken,
+        body: { title: 'iso task', dueAt: '2031-01-01T09:00:00Z', recurrence: 'FREQ=DAILY', reminders: [{ before: 'PT15M' }] },
+      });
       return (await expectJson(res, 201)).id;
     },
     path: (id) => `/v1/tasks/${id}`,
@@ -122,7 +125,10 @@ describe.each(RESOURCES)('tenant isolation: $resource', (row) => {
     const unknownId = id.slice(0, -4) + (id.endsWith('zzzz') ? 'yyyy' : 'zzzz');
     for (const attempt of attempts) {
       const res = await call(attempt.path, { method: attempt.method, token, body: attempt.body });
-      expect({ attempt: `${attempt.method} ${attempt.path}`, status: res.status }).toEqual({ attempt: `${attempt.method} ${attempt.path}`, status: 404 });
+      expect({ attempt: `${attempt.method} ${attempt.path}`, status: res.status }).toEqual({
+        attempt: `${attempt.method} ${attempt.path}`,
+        status: 404,
+      });
       const body = await expectProblem(res, 404);
       // No oracle: A's id looks exactly like an id that exists nowhere.
       const miss = await call(attempt.path.replace(id, unknownId), { method: attempt.method, token, body: attempt.body });
@@ -148,11 +154,20 @@ describe('tenant isolation: the tenant comes from the credential only', () => {
   it('/v1/me and /v1/tenant ignore a tenant id in the query, headers or body', async () => {
     const { a, b } = await setupTenants();
     const nameA = (await expectJson(await call('/v1/tenant', { token: a.accessToken }), 200)).name;
-    const me = await expectJson(await call(`/v1/me?tenantId=${a.tenantId}&tid=${a.tenantId}`, { token: b.admin.accessToken, headers: { 'x-tenant-id': a.tenantId } }), 200);
+    const me = await expectJson(
+      await call(`/v1/me?tenantId=${a.tenantId}&tid=${a.tenantId}`, { token: b.admin.accessToken, headers: { 'x-tenant-id': a.tenantId } }),
+      200,
+    );
     expect(me.tenant.id).toBe(b.admin.tenantId);
-    const t = await expectJson(await call(`/v1/tenant?tenantId=${a.tenantId}`, { token: b.key, headers: { 'x-tenant-id': a.tenantId } }), 200);
+    const t = await expectJson(
+      await call(`/v1/tenant?tenantId=${a.tenantId}`, { token: b.key, headers: { 'x-tenant-id': a.tenantId } }),
+      200,
+    );
     expect(t.id).toBe(b.admin.tenantId);
-    await expectProblem(await call('/v1/tenant', { method: 'PATCH', token: b.admin.accessToken, body: { name: 'pwned', tenantId: a.tenantId } }), 422);
+    await expectProblem(
+      await call('/v1/tenant', { method: 'PATCH', token: b.admin.accessToken, body: { name: 'pwned', tenantId: a.tenantId } }),
+      422,
+    );
     expect((await expectJson(await call('/v1/tenant', { token: a.accessToken }), 200)).name).toBe(nameA);
   });
 
@@ -188,16 +203,28 @@ describe('tenant isolation: the tenant comes from the credential only', () => {
 
 async function webhookRows(tenantId: string) {
   const { env } = await import('cloudflare:workers');
-  const q = (sql: string) => env.DB.prepare(sql).bind(tenantId).all().then((r) => r.results);
+  const q = (sql: string) =>
+    env.DB.prepare(sql)
+      .bind(tenantId)
+      .all()
+      .then((r) => r.results);
   return {
     endpoints: await q('SELECT * FROM webhook_endpoints WHERE tenant_id = ? ORDER BY id'),
-    deliveries: await q('SELECT id, status, attempts, round_start, next_attempt_at FROM webhook_deliveries WHERE tenant_id = ? ORDER BY id'),
+    deliveries: await q(
+      'SELECT id, status, attempts, round_start, next_attempt_at FROM webhook_deliveries WHERE tenant_id = ? ORDER BY id',
+    ),
   };
 }
 
 /** A webhook of A with one delivery (a task.created event to a receiver URL that is never reached). */
 async function webhookWithDelivery(a: TestTenant): Promise<{ hookId: string; deliveryId: string }> {
-  const hook = await expectJson(await call('/v1/webhooks', { token: a.accessToken, body: { url: `${inject('webhookReceiverUrl')}/hooks/iso-a`, eventTypes: ['task.created'] } }), 201);
+  const hook = await expectJson(
+    await call('/v1/webhooks', {
+      token: a.accessToken,
+      body: { url: `${inject('webhookReceiverUrl')}/hooks/iso-a`, eventTypes: ['task.created'] },
+    }),
+    201,
+  );
   await expectJson(await call('/v1/tasks', { token: a.accessToken, body: { title: 'iso webhook' } }), 201);
   for (let i = 0; i < 100; i++) {
     const page = await expectJson(await call(`/v1/webhooks/${hook.id}/deliveries`, { token: a.accessToken }), 200);
@@ -238,8 +265,14 @@ describe('tenant isolation: webhooks and deliveries', () => {
       expect(shape(body, real)).toEqual(shape(miss, unknown(real)));
     }
     // B's own deliveries route for its own webhook never shows A's delivery.
-    const bHook = await expectJson(await call('/v1/webhooks', { token, body: { url: `${inject('webhookReceiverUrl')}/hooks/iso-b` } }), 201);
-    const bLists = [await call('/v1/webhooks?limit=100', { token }), await call(`/v1/webhooks/${bHook.id}/deliveries?limit=100`, { token })];
+    const bHook = await expectJson(
+      await call('/v1/webhooks', { token, body: { url: `${inject('webhookReceiverUrl')}/hooks/iso-b` } }),
+      201,
+    );
+    const bLists = [
+      await call('/v1/webhooks?limit=100', { token }),
+      await call(`/v1/webhooks/${bHook.id}/deliveries?limit=100`, { token }),
+    ];
     for (const res of bLists) {
       const text = JSON.stringify(await expectJson(res, 200));
       expect(text).not.toContain(hookId);
@@ -262,31 +295,46 @@ async function llmProviderRows(tenantId: string) {
 }
 
 describe('tenant isolation: llm providers', () => {
-  it.each(ATTACKERS)("with $label: GET/DELETE on A's provider id → 404 like an unknown id; lists and names stay per tenant", async (attacker) => {
-    const { a, b } = await setupTenants();
-    const created = await expectJson(
-      await call('/v1/llm/providers', { token: a.accessToken, body: { name: 'shared-name', kind: 'openai', baseUrl: 'https://llm.example.com/v1', apiKey: 'sk-iso-a-0123456789abcdef', models: { fast: { model: 'm' } } } }),
-      201,
-    );
-    const id: string = created.id;
-    const token = attacker.token(b);
-    const before = await llmProviderRows(a.tenantId);
-    const aView = await expectJson(await call(`/v1/llm/providers/${id}`, { token: a.accessToken }), 200);
-    const unknownId = id.slice(0, -4) + (id.endsWith('zzzz') ? 'yyyy' : 'zzzz');
-    for (const method of ['GET', 'DELETE']) {
-      const res = await call(`/v1/llm/providers/${id}`, { method, token });
-      expect({ probe: `${method} ${id}`, status: res.status }).toEqual({ probe: `${method} ${id}`, status: 404 });
-      const body = await expectProblem(res, 404);
-      const miss = await expectProblem(await call(`/v1/llm/providers/${unknownId}`, { method, token }), 404);
-      expect(shape(body, id)).toEqual(shape(miss, unknownId));
-    }
-    // Names are unique per tenant only: B may use A's name, and that touches nothing of A's.
-    await expectJson(await call('/v1/llm/providers', { token, body: { name: 'shared-name', kind: 'workers-ai', models: { fast: { model: 'm' } } } }), 201);
-    const bList = JSON.stringify(await expectJson(await call('/v1/llm/providers?limit=100', { token }), 200));
-    expect(bList).not.toContain(id);
-    expect(await llmProviderRows(a.tenantId)).toEqual(before);
-    expect(await expectJson(await call(`/v1/llm/providers/${id}`, { token: a.accessToken }), 200)).toEqual(aView);
-  });
+  it.each(ATTACKERS)(
+    "with $label: GET/DELETE on A's provider id → 404 like an unknown id; lists and names stay per tenant",
+    async (attacker) => {
+      const { a, b } = await setupTenants();
+      const created = await expectJson(
+        await call('/v1/llm/providers', {
+          token: a.accessToken,
+          body: {
+            name: 'shared-name',
+            kind: 'openai',
+            baseUrl: 'https://llm.example.com/v1',
+            apiKey: 'sk-iso-a-0123456789abcdef',
+            models: { fast: { model: 'm' } },
+          },
+        }),
+        201,
+      );
+      const id: string = created.id;
+      const token = attacker.token(b);
+      const before = await llmProviderRows(a.tenantId);
+      const aView = await expectJson(await call(`/v1/llm/providers/${id}`, { token: a.accessToken }), 200);
+      const unknownId = id.slice(0, -4) + (id.endsWith('zzzz') ? 'yyyy' : 'zzzz');
+      for (const method of ['GET', 'DELETE']) {
+        const res = await call(`/v1/llm/providers/${id}`, { method, token });
+        expect({ probe: `${method} ${id}`, status: res.status }).toEqual({ probe: `${method} ${id}`, status: 404 });
+        const body = await expectProblem(res, 404);
+        const miss = await expectProblem(await call(`/v1/llm/providers/${unknownId}`, { method, token }), 404);
+        expect(shape(body, id)).toEqual(shape(miss, unknownId));
+      }
+      // Names are unique per tenant only: B may use A's name, and that touches nothing of A's.
+      await expectJson(
+        await call('/v1/llm/providers', { token, body: { name: 'shared-name', kind: 'workers-ai', models: { fast: { model: 'm' } } } }),
+        201,
+      );
+      const bList = JSON.stringify(await expectJson(await call('/v1/llm/providers?limit=100', { token }), 200));
+      expect(bList).not.toContain(id);
+      expect(await llmProviderRows(a.tenantId)).toEqual(before);
+      expect(await expectJson(await call(`/v1/llm/providers/${id}`, { token: a.accessToken }), 200)).toEqual(aView);
+    },
+  );
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -297,7 +345,11 @@ describe('tenant isolation: llm providers', () => {
 
 async function toolRows(tenantId: string) {
   const { env } = await import('cloudflare:workers');
-  const q = (sql: string) => env.DB.prepare(sql).bind(tenantId).all().then((r) => r.results);
+  const q = (sql: string) =>
+    env.DB.prepare(sql)
+      .bind(tenantId)
+      .all()
+      .then((r) => r.results);
   return {
     tools: await q('SELECT * FROM tools WHERE tenant_id = ? ORDER BY id'),
     versions: await q('SELECT * FROM tool_versions WHERE tenant_id = ? ORDER BY tool_id, version'),
@@ -360,7 +412,11 @@ describe('tenant isolation: tools', () => {
 
 async function flowRunRows(tenantId: string) {
   const { env } = await import('cloudflare:workers');
-  const q = (sql: string) => env.DB.prepare(sql).bind(tenantId).all().then((r) => r.results);
+  const q = (sql: string) =>
+    env.DB.prepare(sql)
+      .bind(tenantId)
+      .all()
+      .then((r) => r.results);
   return {
     flows: await q('SELECT * FROM flows WHERE tenant_id = ? ORDER BY id'),
     versions: await q('SELECT * FROM flow_versions WHERE tenant_id = ? ORDER BY flow_id, version'),
@@ -370,7 +426,13 @@ async function flowRunRows(tenantId: string) {
 
 /** A flow of A (one version) with one run waiting for approval (settled in D1 too). */
 async function flowWithWaitingRun(a: TestTenant): Promise<{ flowId: string; runId: string }> {
-  const definition = { nodes: [{ id: 'ok', type: 'approval', config: {} }, { id: 'after', type: 'transform', config: { expression: 'nodes.ok.output' } }], edges: [{ from: 'ok', to: 'after' }] };
+  const definition = {
+    nodes: [
+      { id: 'ok', type: 'approval', config: {} },
+      { id: 'after', type: 'transform', config: { expression: 'nodes.ok.output' } },
+    ],
+    edges: [{ from: 'ok', to: 'after' }],
+  };
   const flow = await expectJson(await call('/v1/flows', { token: a.accessToken, body: { name: 'iso flow', definition } }), 201);
   const run = await expectJson(await call(`/v1/flows/${flow.id}/runs`, { token: a.accessToken, body: { input: {} } }), 201);
   for (let i = 0; i < 200; i++) {
@@ -382,56 +444,65 @@ async function flowWithWaitingRun(a: TestTenant): Promise<{ flowId: string; runI
 }
 
 describe('tenant isolation: flows and runs', () => {
-  it.each(ATTACKERS)("with $label: every flow and run route on A's ids → 404 like an unknown id; lists stay per tenant; A unchanged", async (attacker) => {
-    const { a, b } = await setupTenants();
-    const { flowId, runId } = await flowWithWaitingRun(a);
-    const token = attacker.token(b);
-    const before = await flowRunRows(a.tenantId);
-    const aFlow = await expectJson(await call(`/v1/flows/${flowId}`, { token: a.accessToken }), 200);
-    const aRun = await expectJson(await call(`/v1/runs/${runId}`, { token: a.accessToken }), 200);
-    const definition = { nodes: [{ id: 'pwn', type: 'transform', config: { expression: '"pwned"' } }] };
-    const probes: Array<{ method: string; path: (id: string) => string; body?: unknown; id: 'flow' | 'run' }> = [
-      { method: 'GET', path: (f) => `/v1/flows/${f}`, id: 'flow' },
-      { method: 'GET', path: (f) => `/v1/flows/${f}?version=1`, id: 'flow' },
-      { method: 'PUT', path: (f) => `/v1/flows/${f}`, body: { name: 'pwned', definition }, id: 'flow' },
-      { method: 'GET', path: (f) => `/v1/flows/${f}/versions`, id: 'flow' },
-      { method: 'POST', path: (f) => `/v1/flows/${f}/runs`, body: { input: {} }, id: 'flow' },
-      { method: 'GET', path: (r) => `/v1/runs/${r}`, id: 'run' },
-      { method: 'GET', path: (r) => `/v1/runs/${r}/events`, id: 'run' },
-      { method: 'GET', path: (r) => `/v1/runs/${r}/ws`, id: 'run' },
-      { method: 'POST', path: (r) => `/v1/runs/${r}/signal`, body: { payload: { approved: true } }, id: 'run' },
-      { method: 'POST', path: (r) => `/v1/runs/${r}/signal`, body: { node: 'ok', payload: 1 }, id: 'run' },
-      { method: 'POST', path: (r) => `/v1/runs/${r}/rerun`, body: { fromNode: 'after', input: {} }, id: 'run' },
-      { method: 'POST', path: (r) => `/v1/runs/${r}/resume`, id: 'run' },
-      { method: 'POST', path: (r) => `/v1/runs/${r}/cancel`, body: { reason: 'pwned' }, id: 'run' },
-      { method: 'DELETE', path: (f) => `/v1/flows/${f}`, id: 'flow' },
-    ];
-    const unknown = (id: string) => id.slice(0, -4) + (id.endsWith('zzzz') ? 'yyyy' : 'zzzz');
-    for (const p of probes) {
-      const real = p.id === 'flow' ? flowId : runId;
-      const path = p.path(real);
-      const res = await call(path, { method: p.method, token, body: p.body });
-      expect({ probe: `${p.method} ${path}`, status: res.status }).toEqual({ probe: `${p.method} ${path}`, status: 404 });
-      const body = await expectProblem(res, 404);
-      const miss = await expectProblem(await call(p.path(unknown(real)), { method: p.method, token, body: p.body }), 404);
-      expect(shape(body, real)).toEqual(shape(miss, unknown(real)));
-    }
-    // B's lists (even filtered by A's flow id) never show A's flow or run.
-    const bFlow = await expectJson(await call('/v1/flows', { token, body: { name: 'iso flow', definition } }), 201);
-    await expectJson(await call(`/v1/flows/${bFlow.id}/runs`, { token, body: { input: {} } }), 201);
-    for (const path of ['/v1/flows?limit=100', '/v1/runs?limit=100', `/v1/runs?flowId=${flowId}`, '/v1/runs?status=waiting', `/v1/flows/${bFlow.id}/versions`]) {
-      const text = JSON.stringify(await expectJson(await call(path, { token }), 200));
-      expect(text, path).not.toContain(flowId);
-      expect(text, path).not.toContain(runId);
-    }
-    // A's rows, A's run state and A's views are unchanged; A still sees its own.
-    expect(await flowRunRows(a.tenantId)).toEqual(before);
-    expect(await expectJson(await call(`/v1/flows/${flowId}`, { token: a.accessToken }), 200)).toEqual(aFlow);
-    expect(await expectJson(await call(`/v1/runs/${runId}`, { token: a.accessToken }), 200)).toEqual(aRun);
-    expect(aRun.status).toBe('waiting');
-    const aRuns = await expectJson(await call('/v1/runs?limit=100', { token: a.accessToken }), 200);
-    expect(aRuns.data.map((r: { id: string }) => r.id)).toEqual([runId]);
-    const aFlows = await expectJson(await call('/v1/flows?limit=100', { token: a.accessToken }), 200);
-    expect(aFlows.data.map((f: { id: string }) => f.id)).toEqual([flowId]);
-  });
+  it.each(ATTACKERS)(
+    "with $label: every flow and run route on A's ids → 404 like an unknown id; lists stay per tenant; A unchanged",
+    async (attacker) => {
+      const { a, b } = await setupTenants();
+      const { flowId, runId } = await flowWithWaitingRun(a);
+      const token = attacker.token(b);
+      const before = await flowRunRows(a.tenantId);
+      const aFlow = await expectJson(await call(`/v1/flows/${flowId}`, { token: a.accessToken }), 200);
+      const aRun = await expectJson(await call(`/v1/runs/${runId}`, { token: a.accessToken }), 200);
+      const definition = { nodes: [{ id: 'pwn', type: 'transform', config: { expression: '"pwned"' } }] };
+      const probes: Array<{ method: string; path: (id: string) => string; body?: unknown; id: 'flow' | 'run' }> = [
+        { method: 'GET', path: (f) => `/v1/flows/${f}`, id: 'flow' },
+        { method: 'GET', path: (f) => `/v1/flows/${f}?version=1`, id: 'flow' },
+        { method: 'PUT', path: (f) => `/v1/flows/${f}`, body: { name: 'pwned', definition }, id: 'flow' },
+        { method: 'GET', path: (f) => `/v1/flows/${f}/versions`, id: 'flow' },
+        { method: 'POST', path: (f) => `/v1/flows/${f}/runs`, body: { input: {} }, id: 'flow' },
+        { method: 'GET', path: (r) => `/v1/runs/${r}`, id: 'run' },
+        { method: 'GET', path: (r) => `/v1/runs/${r}/events`, id: 'run' },
+        { method: 'GET', path: (r) => `/v1/runs/${r}/ws`, id: 'run' },
+        { method: 'POST', path: (r) => `/v1/runs/${r}/signal`, body: { payload: { approved: true } }, id: 'run' },
+        { method: 'POST', path: (r) => `/v1/runs/${r}/signal`, body: { node: 'ok', payload: 1 }, id: 'run' },
+        { method: 'POST', path: (r) => `/v1/runs/${r}/rerun`, body: { fromNode: 'after', input: {} }, id: 'run' },
+        { method: 'POST', path: (r) => `/v1/runs/${r}/resume`, id: 'run' },
+        { method: 'POST', path: (r) => `/v1/runs/${r}/cancel`, body: { reason: 'pwned' }, id: 'run' },
+        { method: 'DELETE', path: (f) => `/v1/flows/${f}`, id: 'flow' },
+      ];
+      const unknown = (id: string) => id.slice(0, -4) + (id.endsWith('zzzz') ? 'yyyy' : 'zzzz');
+      for (const p of probes) {
+        const real = p.id === 'flow' ? flowId : runId;
+        const path = p.path(real);
+        const res = await call(path, { method: p.method, token, body: p.body });
+        expect({ probe: `${p.method} ${path}`, status: res.status }).toEqual({ probe: `${p.method} ${path}`, status: 404 });
+        const body = await expectProblem(res, 404);
+        const miss = await expectProblem(await call(p.path(unknown(real)), { method: p.method, token, body: p.body }), 404);
+        expect(shape(body, real)).toEqual(shape(miss, unknown(real)));
+      }
+      // B's lists (even filtered by A's flow id) never show A's flow or run.
+      const bFlow = await expectJson(await call('/v1/flows', { token, body: { name: 'iso flow', definition } }), 201);
+      await expectJson(await call(`/v1/flows/${bFlow.id}/runs`, { token, body: { input: {} } }), 201);
+      for (const path of [
+        '/v1/flows?limit=100',
+        '/v1/runs?limit=100',
+        `/v1/runs?flowId=${flowId}`,
+        '/v1/runs?status=waiting',
+        `/v1/flows/${bFlow.id}/versions`,
+      ]) {
+        const text = JSON.stringify(await expectJson(await call(path, { token }), 200));
+        expect(text, path).not.toContain(flowId);
+        expect(text, path).not.toContain(runId);
+      }
+      // A's rows, A's run state and A's views are unchanged; A still sees its own.
+      expect(await flowRunRows(a.tenantId)).toEqual(before);
+      expect(await expectJson(await call(`/v1/flows/${flowId}`, { token: a.accessToken }), 200)).toEqual(aFlow);
+      expect(await expectJson(await call(`/v1/runs/${runId}`, { token: a.accessToken }), 200)).toEqual(aRun);
+      expect(aRun.status).toBe('waiting');
+      const aRuns = await expectJson(await call('/v1/runs?limit=100', { token: a.accessToken }), 200);
+      expect(aRuns.data.map((r: { id: string }) => r.id)).toEqual([runId]);
+      const aFlows = await expectJson(await call('/v1/flows?limit=100', { token: a.accessToken }), 200);
+      expect(aFlows.data.map((f: { id: string }) => f.id)).toEqual([flowId]);
+    },
+  );
 });

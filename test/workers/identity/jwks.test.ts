@@ -1,5 +1,5 @@
 /** The published key set, and access tokens verified the way any standard JOSE client would. */
-import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JWK } from 'jose';
+import { createLocalJWKSet, decodeProtectedHeader, type JWK, jwtVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { call, signup } from '../helpers';
 import { AUDIENCE, expectJson, ISSUER, loginOk, privateKeys, refresh } from './_support';
@@ -45,7 +45,10 @@ describe('access tokens verify with a standard JOSE client', () => {
     const owner = await signup('jwks');
     const session = await loginOk(owner.email);
     const jwks = await getJwks();
-    const { payload, protectedHeader } = await jwtVerify(session.accessToken, createLocalJWKSet(jwks as { keys: JWK[] }), { issuer: ISSUER, audience: AUDIENCE });
+    const { payload, protectedHeader } = await jwtVerify(session.accessToken, createLocalJWKSet(jwks as { keys: JWK[] }), {
+      issuer: ISSUER,
+      audience: AUDIENCE,
+    });
     expect(protectedHeader).toMatchObject({ alg: 'ES256', typ: 'at+jwt' });
     // The first configured key signs.
     expect(protectedHeader.kid).toBe(jwks.keys[0]!.kid);

@@ -71,11 +71,19 @@ describe('invitations', () => {
   it('concurrent accepts of one token: exactly one joins', async () => {
     const owner = await signup('inv-race');
     const { token } = await invite(owner, uniqueEmail('race'), 'member');
-    const results = await Promise.all([0, 1, 2].map(() => call('/v1/invitations/accept', { body: { token, password: PASSWORD, name: 'Racer' } })));
+    const results = await Promise.all(
+      [0, 1, 2].map(() => call('/v1/invitations/accept', { body: { token, password: PASSWORD, name: 'Racer' } })),
+    );
     const statuses = results.map((r) => r.status).sort();
-    expect(statuses.filter((s) => s === 200), `statuses ${statuses.join(',')}`).toHaveLength(1);
+    expect(
+      statuses.filter((s) => s === 200),
+      `statuses ${statuses.join(',')}`,
+    ).toHaveLength(1);
     // The losers are told the invitation was used (409), never an internal error.
-    expect(statuses.filter((s) => s !== 200), `statuses ${statuses.join(',')}`).toEqual(statuses.filter((s) => s !== 200).map(() => 409));
+    expect(
+      statuses.filter((s) => s !== 200),
+      `statuses ${statuses.join(',')}`,
+    ).toEqual(statuses.filter((s) => s !== 200).map(() => 409));
     const list = await expectJson(await call('/v1/members?limit=100', { token: owner.accessToken }), 200);
     expect(list.data).toHaveLength(2);
   });
@@ -95,14 +103,19 @@ describe('invitations', () => {
   it('an expired invitation → 410 on accept, status expired', async () => {
     const owner = await signup('inv-expired');
     const { id, token } = await invite(owner, uniqueEmail('expired'), 'member');
-    await env.DB.prepare('UPDATE invitations SET expires_at = ?1 WHERE id = ?2').bind(new Date(Date.now() - 1_000).toISOString(), id).run();
+    await env.DB.prepare('UPDATE invitations SET expires_at = ?1 WHERE id = ?2')
+      .bind(new Date(Date.now() - 1_000).toISOString(), id)
+      .run();
     await expectProblem(await call('/v1/invitations/accept', { body: { token, password: PASSWORD, name: 'Late' } }), 410);
     const inv = await expectJson(await call(`/v1/invitations/${id}`, { token: owner.accessToken }), 200);
     expect(inv.status).toBe('expired');
   });
 
   it('an unknown token → 404', async () => {
-    await expectProblem(await call('/v1/invitations/accept', { body: { token: 'inv_does-not-exist', password: PASSWORD, name: 'X' } }), 404);
+    await expectProblem(
+      await call('/v1/invitations/accept', { body: { token: 'inv_does-not-exist', password: PASSWORD, name: 'X' } }),
+      404,
+    );
   });
 
   it('an existing account must prove its password (401 without or with a wrong one), then joins', async () => {
@@ -128,7 +141,10 @@ describe('invitations', () => {
     const owner = await signup('inv-dup');
     const member = await addMember(owner, 'member');
     await expectProblem(await call('/v1/invitations', { token: owner.accessToken, body: { email: member.email, role: 'admin' } }), 409);
-    await expectProblem(await call('/v1/invitations', { token: owner.accessToken, body: { email: member.email.toUpperCase(), role: 'admin' } }), 409);
+    await expectProblem(
+      await call('/v1/invitations', { token: owner.accessToken, body: { email: member.email.toUpperCase(), role: 'admin' } }),
+      409,
+    );
     await expectProblem(await call('/v1/invitations', { token: owner.accessToken, body: { email: owner.email, role: 'admin' } }), 409);
   });
 });
@@ -160,7 +176,7 @@ describe('members', () => {
     let cursor: string | null = null;
     do {
       const q: string = cursor ? `?limit=1&cursor=${encodeURIComponent(cursor)}` : '?limit=1';
-      const page = await expectJson(await call('/v1/members' + q, { token: owner.accessToken }), 200);
+      const page = await expectJson(await call(`/v1/members${q}`, { token: owner.accessToken }), 200);
       expect(page.data.length).toBeLessThanOrEqual(1);
       seen.push(...page.data.map((x: { userId: string }) => x.userId));
       cursor = page.nextCursor;
@@ -172,7 +188,10 @@ describe('members', () => {
   it('an admin changes a role', async () => {
     const owner = await signup('role');
     const m = await addMember(owner, 'member');
-    const updated = await expectJson(await call(`/v1/members/${m.userId}`, { method: 'PATCH', token: owner.accessToken, body: { role: 'viewer' } }), 200);
+    const updated = await expectJson(
+      await call(`/v1/members/${m.userId}`, { method: 'PATCH', token: owner.accessToken, body: { role: 'viewer' } }),
+      200,
+    );
     expect(updated).toMatchObject({ userId: m.userId, role: 'viewer' });
     expect(await memberRole(owner, m.userId)).toBe('viewer');
     const me = await expectJson(await call('/v1/me', { token: m.accessToken }), 200);
@@ -182,8 +201,14 @@ describe('members', () => {
   it('the last admin can be neither demoted nor removed (409)', async () => {
     const owner = await signup('last-admin');
     await addMember(owner, 'member');
-    await expectProblem(await call(`/v1/members/${owner.userId}`, { method: 'PATCH', token: owner.accessToken, body: { role: 'member' } }), 409);
-    await expectProblem(await call(`/v1/members/${owner.userId}`, { method: 'PATCH', token: owner.accessToken, body: { role: 'viewer' } }), 409);
+    await expectProblem(
+      await call(`/v1/members/${owner.userId}`, { method: 'PATCH', token: owner.accessToken, body: { role: 'member' } }),
+      409,
+    );
+    await expectProblem(
+      await call(`/v1/members/${owner.userId}`, { method: 'PATCH', token: owner.accessToken, body: { role: 'viewer' } }),
+      409,
+    );
     await expectProblem(await call(`/v1/members/${owner.userId}`, { method: 'DELETE', token: owner.accessToken }), 409);
     expect(await memberRole(owner, owner.userId)).toBe('admin');
     // Their refresh token was not revoked by the refused removal.
@@ -193,9 +218,15 @@ describe('members', () => {
   it('with two admins one can be demoted, then the other is the last admin', async () => {
     const owner = await signup('two-admins');
     const second = await addMember(owner, 'admin');
-    const res = await expectJson(await call(`/v1/members/${owner.userId}`, { method: 'PATCH', token: second.accessToken, body: { role: 'member' } }), 200);
+    const res = await expectJson(
+      await call(`/v1/members/${owner.userId}`, { method: 'PATCH', token: second.accessToken, body: { role: 'member' } }),
+      200,
+    );
     expect(res.role).toBe('member');
-    await expectProblem(await call(`/v1/members/${second.userId}`, { method: 'PATCH', token: second.accessToken, body: { role: 'viewer' } }), 409);
+    await expectProblem(
+      await call(`/v1/members/${second.userId}`, { method: 'PATCH', token: second.accessToken, body: { role: 'viewer' } }),
+      409,
+    );
     await expectProblem(await call(`/v1/members/${second.userId}`, { method: 'DELETE', token: second.accessToken }), 409);
     expect(await memberRole(second, second.userId)).toBe('admin');
   });
@@ -207,7 +238,9 @@ describe('members', () => {
       call(`/v1/members/${second.userId}`, { method: 'PATCH', token: owner.accessToken, body: { role: 'member' } }),
       call(`/v1/members/${owner.userId}`, { method: 'PATCH', token: second.accessToken, body: { role: 'member' } }),
     ]);
-    const { results } = await env.DB.prepare("SELECT user_id FROM memberships WHERE tenant_id = ?1 AND role = 'admin'").bind(owner.tenantId).all();
+    const { results } = await env.DB.prepare("SELECT user_id FROM memberships WHERE tenant_id = ?1 AND role = 'admin'")
+      .bind(owner.tenantId)
+      .all();
     expect(results.length).toBeGreaterThanOrEqual(1);
   });
 
@@ -218,7 +251,7 @@ describe('members', () => {
     expect(await memberRole(owner, second.userId)).toBeUndefined();
   });
 
-  it("removing a member makes their access token fail at once and their refresh token too", async () => {
+  it('removing a member makes their access token fail at once and their refresh token too', async () => {
     const owner = await signup('remove');
     const m = await addMember(owner, 'member');
     expect(await getStatus('/v1/me', m.accessToken)).toBe(200); // the membership is now cached
@@ -245,7 +278,10 @@ describe('members', () => {
     expect(me.status, 'the token issued by accept must work immediately').toBe(200);
     expect((await me.json<{ role: string }>()).role).toBe('viewer');
     // And a fresh login into that tenant works too.
-    const login = await expectJson(await call('/v1/auth/login', { body: { email: m.email, password: PASSWORD, tenantId: owner.tenantId } }), 200);
+    const login = await expectJson(
+      await call('/v1/auth/login', { body: { email: m.email, password: PASSWORD, tenantId: owner.tenantId } }),
+      200,
+    );
     expect((await call('/v1/me', { token: login.accessToken })).status).toBe(200);
   });
 
@@ -264,10 +300,15 @@ describe('members', () => {
     const admin2 = await addMember(owner, 'admin');
     // Warm: admin2's token can write now.
     expect((await call('/v1/tenant', { method: 'PATCH', token: admin2.accessToken, body: { name: 'by admin2' } })).status).toBe(200);
-    expect((await call(`/v1/members/${admin2.userId}`, { method: 'PATCH', token: owner.accessToken, body: { role: 'viewer' } })).status).toBe(200);
+    expect(
+      (await call(`/v1/members/${admin2.userId}`, { method: 'PATCH', token: owner.accessToken, body: { role: 'viewer' } })).status,
+    ).toBe(200);
     const before = await tenantName(owner);
     await expectProblem(await call('/v1/tenant', { method: 'PATCH', token: admin2.accessToken, body: { name: 'after demotion' } }), 403);
-    await expectProblem(await call('/v1/invitations', { token: admin2.accessToken, body: { email: uniqueEmail('x'), role: 'admin' } }), 403);
+    await expectProblem(
+      await call('/v1/invitations', { token: admin2.accessToken, body: { email: uniqueEmail('x'), role: 'admin' } }),
+      403,
+    );
     await expectProblem(await call('/v1/audit-log', { token: admin2.accessToken }), 403);
     expect(await tenantName(owner)).toBe(before);
     // Reads still work, and /v1/me reports the current role.
@@ -281,9 +322,15 @@ describe('members', () => {
   it('PATCH with an unknown role or extra fields → 422', async () => {
     const owner = await signup('role-bad');
     const m = await addMember(owner, 'member');
-    const a = await expectProblem(await call(`/v1/members/${m.userId}`, { method: 'PATCH', token: owner.accessToken, body: { role: 'owner' } }), 422);
+    const a = await expectProblem(
+      await call(`/v1/members/${m.userId}`, { method: 'PATCH', token: owner.accessToken, body: { role: 'owner' } }),
+      422,
+    );
     expect(a.errors.map((e: { path: string }) => e.path)).toContain('role');
-    const b = await expectProblem(await call(`/v1/members/${m.userId}`, { method: 'PATCH', token: owner.accessToken, body: { role: 'viewer', tenantId: 'tnt_x' } }), 422);
+    const b = await expectProblem(
+      await call(`/v1/members/${m.userId}`, { method: 'PATCH', token: owner.accessToken, body: { role: 'viewer', tenantId: 'tnt_x' } }),
+      422,
+    );
     expect(b.errors.map((e: { path: string }) => e.path)).toContain('tenantId');
     expect(await memberRole(owner, m.userId)).toBe('member');
   });

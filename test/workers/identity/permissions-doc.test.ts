@@ -5,14 +5,25 @@ import { MATRIX, PERMISSIONS, ROLES } from '../../../src/identity/roles';
 
 function parseDocMatrix(md: string): Record<string, Record<string, boolean>> {
   const block = md.split('<!-- permissions-matrix:start -->')[1]?.split('<!-- permissions-matrix:end -->')[0] ?? '';
-  const rows = block.trim().split('\n').filter((l) => l.startsWith('|'));
-  const header = rows[0]!.split('|').map((s) => s.trim()).filter(Boolean);
+  const rows = block
+    .trim()
+    .split('\n')
+    .filter((l) => l.startsWith('|'));
+  const header = rows[0]!
+    .split('|')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const out: Record<string, Record<string, boolean>> = {};
   for (const line of rows.slice(2)) {
-    const cells = line.split('|').map((s) => s.trim()).filter(Boolean);
+    const cells = line
+      .split('|')
+      .map((s) => s.trim())
+      .filter(Boolean);
     const perm = cells[0]!;
     out[perm] = {};
-    header.slice(1).forEach((role, i) => (out[perm]![role] = cells[i + 1] === 'yes'));
+    header.slice(1).forEach((role, i) => {
+      out[perm]![role] = cells[i + 1] === 'yes';
+    });
   }
   return out;
 }

@@ -54,7 +54,10 @@ function expectBudgetRespected(b: Burst, passStatus: number) {
   const passes = b.statuses.filter((s) => s !== 429);
   expect(b.throttled, b.statuses.join(',')).toBeDefined();
   expect(passes.length, b.statuses.join(',')).toBeLessThanOrEqual(LIMIT * b.windows);
-  expect(passes.every((s) => s === passStatus), b.statuses.join(',')).toBe(true);
+  expect(
+    passes.every((s) => s === passStatus),
+    b.statuses.join(','),
+  ).toBe(true);
 }
 
 describe('login throttling', { timeout: 120_000 }, () => {
@@ -79,7 +82,9 @@ describe('login throttling', { timeout: 120_000 }, () => {
   it('one IP trying many accounts → 429', async () => {
     const ip = `203.0.113.${Math.floor(Math.random() * 200) + 1}`;
     await startOfUsableWindow(15_000);
-    const burst = await sequentialBurst(() => call('/v1/auth/login', { ip, body: { email: uniqueEmail('rl-spray'), password: 'Wrong-Passw0rd-42' } }));
+    const burst = await sequentialBurst(() =>
+      call('/v1/auth/login', { ip, body: { email: uniqueEmail('rl-spray'), password: 'Wrong-Passw0rd-42' } }),
+    );
     expectBudgetRespected(burst, 401);
     await expectThrottled(burst.throttled!);
     // Another IP is not affected.
@@ -115,7 +120,9 @@ describe('login throttling', { timeout: 120_000 }, () => {
   it('sign-up from one IP is throttled too', async () => {
     const ip = `203.0.114.${Math.floor(Math.random() * 200) + 1}`;
     await startOfUsableWindow(20_000);
-    const burst = await sequentialBurst(() => call('/v1/auth/signup', { ip, body: { email: uniqueEmail('rl-signup'), password: PASSWORD, name: 'S', tenantName: 'S' } }));
+    const burst = await sequentialBurst(() =>
+      call('/v1/auth/signup', { ip, body: { email: uniqueEmail('rl-signup'), password: PASSWORD, name: 'S', tenantName: 'S' } }),
+    );
     expectBudgetRespected(burst, 201);
     await expectThrottled(burst.throttled!);
   });

@@ -8,11 +8,13 @@ import { signup } from '../helpers';
 import { auditEntries, expectJson, expectProblem, loginOk, refresh } from './_support';
 
 async function familyRows(userId: string) {
-  const { results } = await env.DB.prepare('SELECT family_id, used_at, revoked_at FROM refresh_tokens WHERE user_id = ?1').bind(userId).all<{
-    family_id: string;
-    used_at: string | null;
-    revoked_at: string | null;
-  }>();
+  const { results } = await env.DB.prepare('SELECT family_id, used_at, revoked_at FROM refresh_tokens WHERE user_id = ?1')
+    .bind(userId)
+    .all<{
+      family_id: string;
+      used_at: string | null;
+      revoked_at: string | null;
+    }>();
   return results;
 }
 
@@ -63,7 +65,10 @@ describe('refresh token reuse', () => {
     const statuses = responses.map((r) => r.status);
     const ok = responses.filter((r) => r.status === 200);
     expect(ok.length, `statuses ${statuses.join(',')}`).toBeLessThanOrEqual(1);
-    expect(statuses.every((s) => s === 200 || s === 401), `statuses ${statuses.join(',')}`).toBe(true);
+    expect(
+      statuses.every((s) => s === 200 || s === 401),
+      `statuses ${statuses.join(',')}`,
+    ).toBe(true);
     const successors: string[] = [];
     for (const r of ok) successors.push((await r.json<{ refreshToken: string }>()).refreshToken);
     for (const r of responses.filter((x) => x.status !== 200)) await expectProblem(r, 401);

@@ -98,7 +98,9 @@ export async function alarmOf(tenantId: string): Promise<number | null> {
 }
 
 export async function registryOf(tenantId: string): Promise<string | null> {
-  const row = await env.DB.prepare(`SELECT next_due_at FROM hub_schedules WHERE tenant_id = ?`).bind(tenantId).first<{ next_due_at: string }>();
+  const row = await env.DB.prepare(`SELECT next_due_at FROM hub_schedules WHERE tenant_id = ?`)
+    .bind(tenantId)
+    .first<{ next_due_at: string }>();
   return row?.next_due_at ?? null;
 }
 
@@ -106,7 +108,11 @@ export async function registryOf(tenantId: string): Promise<string | null> {
  * Waits until the hub is at rest: every outbox event published (the write's own alarm ran), the
  * one alarm set to `alarmAt` and the D1 registry mirroring `registryAt` (null = no row).
  */
-export async function settled(tenantId: string, alarmAt: number | null, registryAt: string | null = alarmAt === null ? null : new Date(alarmAt).toISOString()): Promise<void> {
+export async function settled(
+  tenantId: string,
+  alarmAt: number | null,
+  registryAt: string | null = alarmAt === null ? null : new Date(alarmAt).toISOString(),
+): Promise<void> {
   await until(`hub ${tenantId} at rest (alarm ${alarmAt}, registry ${registryAt})`, async () => {
     const pending = (await outboxRows(tenantId)).filter((r) => r.published_at === null).length;
     const alarm = await alarmOf(tenantId);
@@ -122,7 +128,10 @@ export async function settled(tenantId: string, alarmAt: number | null, registry
 const HOUR = 3600_000;
 
 /** A task due in an hour with a 30-minute reminder; waits until the hub's alarm points at that reminder. */
-export async function taskWithReminder(owner: TestTenant, title = 'Call the bank'): Promise<{ task: Json; fireAt: number; reminderId: string }> {
+export async function taskWithReminder(
+  owner: TestTenant,
+  title = 'Call the bank',
+): Promise<{ task: Json; fireAt: number; reminderId: string }> {
   const dueAt = new Date(Math.ceil((Date.now() + HOUR) / 1000) * 1000).toISOString();
   const task = await createTask(owner, { title, dueAt, reminders: [{ before: 'PT30M' }] });
   const fireAt = Date.parse(dueAt) - 30 * 60_000;
@@ -143,7 +152,10 @@ export async function makeDue(tenantId: string, reminderId: string): Promise<num
 }
 
 /** A tenant with one delivered reminder notification (through the hub's alarm). */
-export async function deliveredNotification(owner: TestTenant, title?: string): Promise<{ task: Json; notification: Json; reminderId: string }> {
+export async function deliveredNotification(
+  owner: TestTenant,
+  title?: string,
+): Promise<{ task: Json; notification: Json; reminderId: string }> {
   const { task, reminderId } = await taskWithReminder(owner, title);
   await makeDue(owner.tenantId, reminderId);
   expect(await runDurableObjectAlarm(hub(owner.tenantId))).toBe(true);
@@ -174,7 +186,11 @@ export async function upgrade(path: string, token?: string, headers: Record<stri
   return exports.default.fetch(new Request(BASE + path, { headers: h }));
 }
 
-export async function openSync(token: string | undefined, query: Record<string, string | number> = {}, headers: Record<string, string> = {}): Promise<SyncSocket> {
+export async function openSync(
+  token: string | undefined,
+  query: Record<string, string | number> = {},
+  headers: Record<string, string> = {},
+): Promise<SyncSocket> {
   const qs = new URLSearchParams(Object.entries(query).map(([k, v]) => [k, String(v)])).toString();
   const res = await upgrade(`/v1/sync/ws${qs ? `?${qs}` : ''}`, token, headers);
   if (res.status !== 101 || !res.webSocket) throw new Error(`sync socket refused: ${res.status} ${await res.text()}`);
@@ -210,8 +226,14 @@ function wrap(ws: WebSocket): SyncSocket {
     if (closeInfo) return Promise.reject(new Error(`socket closed (${closeInfo.code} ${closeInfo.reason})`));
     return new Promise<Json>((resolve, reject) => {
       const waiter = {
-        resolve: (m: Json) => (clearTimeout(timer), resolve(m)),
-        reject: (e: Error) => (clearTimeout(timer), reject(e)),
+        resolve: (m: Json) => {
+          clearTimeout(timer);
+          resolve(m);
+        },
+        reject: (e: Error) => {
+          clearTimeout(timer);
+          reject(e);
+        },
       };
       const timer = setTimeout(() => {
         waiters.splice(waiters.indexOf(waiter), 1);

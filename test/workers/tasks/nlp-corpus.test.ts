@@ -1,7 +1,7 @@
 // Table-driven corpus for the quick-add parser: every field of every row is exact (confidence only ranged).
 // Reference now: 2026-11-18T15:00:00Z, a Wednesday = 10:00 in New York, 16:00 in Berlin.
 import { describe, expect, it } from 'vitest';
-import { parseQuickAdd, type ParsedQuickAdd } from '../../../src/tasks/nlp';
+import { type ParsedQuickAdd, parseQuickAdd } from '../../../src/tasks/nlp';
 
 const NY = 'America/New_York';
 const BER = 'Europe/Berlin';
@@ -10,7 +10,12 @@ const NOW = '2026-11-18T15:00:00Z';
 const LATE = '2026-11-18T23:30:00Z';
 
 type Expected = Partial<Omit<ParsedQuickAdd, 'confidence'>>;
-interface Row { text: string; tz?: string; now?: string; expect: Expected }
+interface Row {
+  text: string;
+  tz?: string;
+  now?: string;
+  expect: Expected;
+}
 
 const on = (date: string, time: string | null = null) => ({ date, time });
 const every = (rrule: string, from: 'due' | 'completion' = 'due') => ({ rrule, from });
@@ -18,7 +23,13 @@ const before = (iso: string) => ({ before: iso });
 const at = (date: string, time: string) => ({ at: { date, time } });
 
 const DEFAULTS: Omit<ParsedQuickAdd, 'confidence'> = {
-  intent: 'create', title: '', due: null, recurrence: null, reminders: [], priority: null, labels: [],
+  intent: 'create',
+  title: '',
+  due: null,
+  recurrence: null,
+  reminders: [],
+  priority: null,
+  labels: [],
 };
 
 const rows: Row[] = [
@@ -37,7 +48,10 @@ const rows: Row[] = [
   { text: 'noon', tz: BER, expect: { due: on('2026-11-19', '12:00') } },
   { text: 'call Ana at 3pm', expect: { title: 'call Ana', due: on('2026-11-18', '15:00') } },
   { text: 'call Ana at 3pm', tz: BER, expect: { title: 'call Ana', due: on('2026-11-19', '15:00') } },
-  { text: 'Submit expense report by Friday 5pm #work p2', expect: { title: 'Submit expense report', due: on('2026-11-20', '17:00'), priority: 2, labels: ['work'] } },
+  {
+    text: 'Submit expense report by Friday 5pm #work p2',
+    expect: { title: 'Submit expense report', due: on('2026-11-20', '17:00'), priority: 2, labels: ['work'] },
+  },
   { text: 'buy milk', expect: { title: 'buy milk' } },
   { text: '  call   Ana   tomorrow  ', expect: { title: 'call Ana', due: on('2026-11-19') } },
   { text: 'call Ana in 30 min', tz: BER, expect: { title: 'call Ana', due: on('2026-11-18', '16:30') } },
@@ -83,7 +97,14 @@ const rows: Row[] = [
   // Recurrence
   {
     text: 'pay rent every 1st at 9am remind me 1 day before #home p1',
-    expect: { title: 'pay rent', due: on('2026-12-01', '09:00'), recurrence: every('FREQ=MONTHLY;BYMONTHDAY=1'), reminders: [before('P1D')], priority: 1, labels: ['home'] },
+    expect: {
+      title: 'pay rent',
+      due: on('2026-12-01', '09:00'),
+      recurrence: every('FREQ=MONTHLY;BYMONTHDAY=1'),
+      reminders: [before('P1D')],
+      priority: 1,
+      labels: ['home'],
+    },
   },
   { text: 'every other monday at 9am', expect: { due: on('2026-11-23', '09:00'), recurrence: every('FREQ=WEEKLY;INTERVAL=2;BYDAY=MO') } },
   { text: 'every 2 weeks starting jan 10', expect: { due: on('2027-01-10'), recurrence: every('FREQ=WEEKLY;INTERVAL=2') } },
@@ -101,52 +122,170 @@ const rows: Row[] = [
   { text: 'every morning', expect: { due: on('2026-11-19', '09:00'), recurrence: every('FREQ=DAILY') } },
   { text: 'every evening', tz: BER, expect: { due: on('2026-11-18', '19:00'), recurrence: every('FREQ=DAILY') } },
   { text: 'every! 3 days', expect: { due: on('2026-11-18'), recurrence: every('FREQ=DAILY;INTERVAL=3', 'completion') } },
-  { text: 'water plants every 3 days after done', expect: { title: 'water plants', due: on('2026-11-18'), recurrence: every('FREQ=DAILY;INTERVAL=3', 'completion') } },
-  { text: 'clean gutters every 6 months after completion', expect: { title: 'clean gutters', due: on('2026-11-18'), recurrence: every('FREQ=MONTHLY;INTERVAL=6', 'completion') } },
+  {
+    text: 'water plants every 3 days after done',
+    expect: { title: 'water plants', due: on('2026-11-18'), recurrence: every('FREQ=DAILY;INTERVAL=3', 'completion') },
+  },
+  {
+    text: 'clean gutters every 6 months after completion',
+    expect: { title: 'clean gutters', due: on('2026-11-18'), recurrence: every('FREQ=MONTHLY;INTERVAL=6', 'completion') },
+  },
   { text: 'backup every! week', expect: { title: 'backup', due: on('2026-11-18'), recurrence: every('FREQ=WEEKLY', 'completion') } },
-  { text: 'team sync every weekday at 9:30am #work', expect: { title: 'team sync', due: on('2026-11-19', '09:30'), recurrence: every('FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR'), labels: ['work'] } },
-  { text: 'gym every monday, wednesday and friday at 7am', expect: { title: 'gym', due: on('2026-11-20', '07:00'), recurrence: every('FREQ=WEEKLY;BYDAY=MO,WE,FR') } },
-  { text: 'pay taxes every year on april 15 p1', expect: { title: 'pay taxes', due: on('2027-04-15'), recurrence: every('FREQ=YEARLY;BYMONTH=4;BYMONTHDAY=15'), priority: 1 } },
-  { text: 'review budget every last day of the month', expect: { title: 'review budget', due: on('2026-11-30'), recurrence: every('FREQ=MONTHLY;BYMONTHDAY=-1') } },
-  { text: 'team lunch every 2nd tuesday', expect: { title: 'team lunch', due: on('2026-12-08'), recurrence: every('FREQ=MONTHLY;BYDAY=2TU') } },
-  { text: 'change filter every 3 months starting next month', expect: { title: 'change filter', due: on('2026-12-01'), recurrence: every('FREQ=MONTHLY;INTERVAL=3') } },
-  { text: 'plan week every sunday evening', expect: { title: 'plan week', due: on('2026-11-22', '19:00'), recurrence: every('FREQ=WEEKLY;BYDAY=SU') } },
-  { text: 'take out trash every tuesday night', expect: { title: 'take out trash', due: on('2026-11-24', '20:00'), recurrence: every('FREQ=WEEKLY;BYDAY=TU') } },
+  {
+    text: 'team sync every weekday at 9:30am #work',
+    expect: { title: 'team sync', due: on('2026-11-19', '09:30'), recurrence: every('FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR'), labels: ['work'] },
+  },
+  {
+    text: 'gym every monday, wednesday and friday at 7am',
+    expect: { title: 'gym', due: on('2026-11-20', '07:00'), recurrence: every('FREQ=WEEKLY;BYDAY=MO,WE,FR') },
+  },
+  {
+    text: 'pay taxes every year on april 15 p1',
+    expect: { title: 'pay taxes', due: on('2027-04-15'), recurrence: every('FREQ=YEARLY;BYMONTH=4;BYMONTHDAY=15'), priority: 1 },
+  },
+  {
+    text: 'review budget every last day of the month',
+    expect: { title: 'review budget', due: on('2026-11-30'), recurrence: every('FREQ=MONTHLY;BYMONTHDAY=-1') },
+  },
+  {
+    text: 'team lunch every 2nd tuesday',
+    expect: { title: 'team lunch', due: on('2026-12-08'), recurrence: every('FREQ=MONTHLY;BYDAY=2TU') },
+  },
+  {
+    text: 'change filter every 3 months starting next month',
+    expect: { title: 'change filter', due: on('2026-12-01'), recurrence: every('FREQ=MONTHLY;INTERVAL=3') },
+  },
+  {
+    text: 'plan week every sunday evening',
+    expect: { title: 'plan week', due: on('2026-11-22', '19:00'), recurrence: every('FREQ=WEEKLY;BYDAY=SU') },
+  },
+  {
+    text: 'take out trash every tuesday night',
+    expect: { title: 'take out trash', due: on('2026-11-24', '20:00'), recurrence: every('FREQ=WEEKLY;BYDAY=TU') },
+  },
   { text: 'meditate every day at 7:15', expect: { title: 'meditate', due: on('2026-11-19', '07:15'), recurrence: every('FREQ=DAILY') } },
   { text: 'file report monthly', expect: { title: 'file report', due: on('2026-11-18'), recurrence: every('FREQ=MONTHLY') } },
   { text: 'standup weekly on monday', expect: { title: 'standup', due: on('2026-11-23'), recurrence: every('FREQ=WEEKLY;BYDAY=MO') } },
-  { text: 'call the bank every 1st and 15th', expect: { title: 'call the bank', due: on('2026-12-01'), recurrence: every('FREQ=MONTHLY;BYMONTHDAY=1,15') } },
-  { text: 'pay rent every first of the month', expect: { title: 'pay rent', due: on('2026-12-01'), recurrence: every('FREQ=MONTHLY;BYMONTHDAY=1') } },
-  { text: 'team retro every other friday at 3pm #work p2', expect: { title: 'team retro', due: on('2026-11-20', '15:00'), recurrence: every('FREQ=WEEKLY;INTERVAL=2;BYDAY=FR'), priority: 2, labels: ['work'] } },
-  { text: 'every 2 weeks on monday and friday', expect: { due: on('2026-11-20'), recurrence: every('FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,FR') } },
-  { text: 'clean house every weekend', expect: { title: 'clean house', due: on('2026-11-21'), recurrence: every('FREQ=WEEKLY;BYDAY=SA,SU') } },
+  {
+    text: 'call the bank every 1st and 15th',
+    expect: { title: 'call the bank', due: on('2026-12-01'), recurrence: every('FREQ=MONTHLY;BYMONTHDAY=1,15') },
+  },
+  {
+    text: 'pay rent every first of the month',
+    expect: { title: 'pay rent', due: on('2026-12-01'), recurrence: every('FREQ=MONTHLY;BYMONTHDAY=1') },
+  },
+  {
+    text: 'team retro every other friday at 3pm #work p2',
+    expect: {
+      title: 'team retro',
+      due: on('2026-11-20', '15:00'),
+      recurrence: every('FREQ=WEEKLY;INTERVAL=2;BYDAY=FR'),
+      priority: 2,
+      labels: ['work'],
+    },
+  },
+  {
+    text: 'every 2 weeks on monday and friday',
+    expect: { due: on('2026-11-20'), recurrence: every('FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,FR') },
+  },
+  {
+    text: 'clean house every weekend',
+    expect: { title: 'clean house', due: on('2026-11-21'), recurrence: every('FREQ=WEEKLY;BYDAY=SA,SU') },
+  },
   { text: 'every other day', expect: { due: on('2026-11-18'), recurrence: every('FREQ=DAILY;INTERVAL=2') } },
   { text: 'every wednesday at 9am', expect: { due: on('2026-11-25', '09:00'), recurrence: every('FREQ=WEEKLY;BYDAY=WE') } },
   { text: 'every wednesday at 5pm', tz: BER, expect: { due: on('2026-11-18', '17:00'), recurrence: every('FREQ=WEEKLY;BYDAY=WE') } },
-  { text: 'every friday at 8am', tz: BER, now: LATE, expect: { due: on('2026-11-20', '08:00'), recurrence: every('FREQ=WEEKLY;BYDAY=FR') } },
-  { text: 'stretch every day until dec 31', expect: { title: 'stretch', due: on('2026-11-18'), recurrence: every('FREQ=DAILY;UNTIL=20261231') } },
-  { text: 'standup every weekday at 9am until dec 18', expect: { title: 'standup', due: on('2026-11-19', '09:00'), recurrence: every('FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR;UNTIL=20261219T045959Z') } },
-  { text: 'gym every friday at 7pm until jan 29', tz: BER, expect: { title: 'gym', due: on('2026-11-20', '19:00'), recurrence: every('FREQ=WEEKLY;BYDAY=FR;UNTIL=20270129T225959Z') } },
-  { text: 'physio every monday for 6 times', expect: { title: 'physio', due: on('2026-11-23'), recurrence: every('FREQ=WEEKLY;BYDAY=MO;COUNT=6') } },
-  { text: 'call mom every day for 2 weeks', expect: { title: 'call mom', due: on('2026-11-18'), recurrence: every('FREQ=DAILY;UNTIL=20261201') } },
-  { text: 'water lawn every week for 3 months', tz: BER, expect: { title: 'water lawn', due: on('2026-11-18'), recurrence: every('FREQ=WEEKLY;UNTIL=20270217') } },
-  { text: 'sync every mon wed fri 8am', expect: { title: 'sync', due: on('2026-11-20', '08:00'), recurrence: every('FREQ=WEEKLY;BYDAY=MO,WE,FR') } },
-  { text: 'service car every 2 years', expect: { title: 'service car', due: on('2026-11-18'), recurrence: every('FREQ=YEARLY;INTERVAL=2') } },
+  {
+    text: 'every friday at 8am',
+    tz: BER,
+    now: LATE,
+    expect: { due: on('2026-11-20', '08:00'), recurrence: every('FREQ=WEEKLY;BYDAY=FR') },
+  },
+  {
+    text: 'stretch every day until dec 31',
+    expect: { title: 'stretch', due: on('2026-11-18'), recurrence: every('FREQ=DAILY;UNTIL=20261231') },
+  },
+  {
+    text: 'standup every weekday at 9am until dec 18',
+    expect: {
+      title: 'standup',
+      due: on('2026-11-19', '09:00'),
+      recurrence: every('FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR;UNTIL=20261219T045959Z'),
+    },
+  },
+  {
+    text: 'gym every friday at 7pm until jan 29',
+    tz: BER,
+    expect: { title: 'gym', due: on('2026-11-20', '19:00'), recurrence: every('FREQ=WEEKLY;BYDAY=FR;UNTIL=20270129T225959Z') },
+  },
+  {
+    text: 'physio every monday for 6 times',
+    expect: { title: 'physio', due: on('2026-11-23'), recurrence: every('FREQ=WEEKLY;BYDAY=MO;COUNT=6') },
+  },
+  {
+    text: 'call mom every day for 2 weeks',
+    expect: { title: 'call mom', due: on('2026-11-18'), recurrence: every('FREQ=DAILY;UNTIL=20261201') },
+  },
+  {
+    text: 'water lawn every week for 3 months',
+    tz: BER,
+    expect: { title: 'water lawn', due: on('2026-11-18'), recurrence: every('FREQ=WEEKLY;UNTIL=20270217') },
+  },
+  {
+    text: 'sync every mon wed fri 8am',
+    expect: { title: 'sync', due: on('2026-11-20', '08:00'), recurrence: every('FREQ=WEEKLY;BYDAY=MO,WE,FR') },
+  },
+  {
+    text: 'service car every 2 years',
+    expect: { title: 'service car', due: on('2026-11-18'), recurrence: every('FREQ=YEARLY;INTERVAL=2') },
+  },
 
   // Reminders
   { text: 'remind me 30 min before', expect: { reminders: [before('PT30M')] } },
   { text: 'remind me 2 hours before', tz: BER, expect: { reminders: [before('PT2H')] } },
-  { text: 'dentist jan 10 at 3pm remind me 1 hour before', expect: { title: 'dentist', due: on('2027-01-10', '15:00'), reminders: [before('PT1H')] } },
-  { text: 'submit report friday remind me at 8am', expect: { title: 'submit report', due: on('2026-11-20'), reminders: [at('2026-11-20', '08:00')] } },
-  { text: 'flight dec 20 at 7am remind me 1 day before and 2 hours before', expect: { title: 'flight', due: on('2026-12-20', '07:00'), reminders: [before('P1D'), before('PT2H')] } },
-  { text: 'call Ana tomorrow at 4pm remind me 1 hour and 30 minutes before', expect: { title: 'call Ana', due: on('2026-11-19', '16:00'), reminders: [before('PT1H30M')] } },
-  { text: 'renew visa on dec 1 remind me 2 weeks before', expect: { title: 'renew visa', due: on('2026-12-01'), reminders: [before('P2W')] } },
-  { text: 'pay invoice friday remind me tomorrow at 9am', expect: { title: 'pay invoice', due: on('2026-11-20'), reminders: [at('2026-11-19', '09:00')] } },
+  {
+    text: 'dentist jan 10 at 3pm remind me 1 hour before',
+    expect: { title: 'dentist', due: on('2027-01-10', '15:00'), reminders: [before('PT1H')] },
+  },
+  {
+    text: 'submit report friday remind me at 8am',
+    expect: { title: 'submit report', due: on('2026-11-20'), reminders: [at('2026-11-20', '08:00')] },
+  },
+  {
+    text: 'flight dec 20 at 7am remind me 1 day before and 2 hours before',
+    expect: { title: 'flight', due: on('2026-12-20', '07:00'), reminders: [before('P1D'), before('PT2H')] },
+  },
+  {
+    text: 'call Ana tomorrow at 4pm remind me 1 hour and 30 minutes before',
+    expect: { title: 'call Ana', due: on('2026-11-19', '16:00'), reminders: [before('PT1H30M')] },
+  },
+  {
+    text: 'renew visa on dec 1 remind me 2 weeks before',
+    expect: { title: 'renew visa', due: on('2026-12-01'), reminders: [before('P2W')] },
+  },
+  {
+    text: 'pay invoice friday remind me tomorrow at 9am',
+    expect: { title: 'pay invoice', due: on('2026-11-20'), reminders: [at('2026-11-19', '09:00')] },
+  },
   {
     text: 'submit timesheet every friday at 4pm remind me 30 minutes before',
-    expect: { title: 'submit timesheet', due: on('2026-11-20', '16:00'), recurrence: every('FREQ=WEEKLY;BYDAY=FR'), reminders: [before('PT30M')] },
+    expect: {
+      title: 'submit timesheet',
+      due: on('2026-11-20', '16:00'),
+      recurrence: every('FREQ=WEEKLY;BYDAY=FR'),
+      reminders: [before('PT30M')],
+    },
   },
-  { text: 'standup every weekday at 10am with a reminder 10 min before', tz: BER, expect: { title: 'standup', due: on('2026-11-19', '10:00'), recurrence: every('FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR'), reminders: [before('PT10M')] } },
+  {
+    text: 'standup every weekday at 10am with a reminder 10 min before',
+    tz: BER,
+    expect: {
+      title: 'standup',
+      due: on('2026-11-19', '10:00'),
+      recurrence: every('FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR'),
+      reminders: [before('PT10M')],
+    },
+  },
 
   // Intents
   { text: 'done with call Ana', expect: { intent: 'complete', title: 'call Ana' } },
@@ -184,15 +323,37 @@ const rows: Row[] = [
   { text: 'list', expect: { intent: 'list', list: {} } },
   { text: 'show Ana the slides', expect: { title: 'show Ana the slides' } },
   { text: 'what should I cook', expect: { title: 'what should I cook' } },
-  { text: 'remind me to call mom at 6pm', expect: { intent: 'remind', title: 'call mom', due: on('2026-11-18', '18:00'), reminders: [at('2026-11-18', '18:00')] } },
-  { text: 'remind me to call mom at 6pm', tz: BER, expect: { intent: 'remind', title: 'call mom', due: on('2026-11-18', '18:00'), reminders: [at('2026-11-18', '18:00')] } },
-  { text: 'remind me tomorrow at 8am to stretch', expect: { intent: 'remind', title: 'stretch', due: on('2026-11-19', '08:00'), reminders: [at('2026-11-19', '08:00')] } },
+  {
+    text: 'remind me to call mom at 6pm',
+    expect: { intent: 'remind', title: 'call mom', due: on('2026-11-18', '18:00'), reminders: [at('2026-11-18', '18:00')] },
+  },
+  {
+    text: 'remind me to call mom at 6pm',
+    tz: BER,
+    expect: { intent: 'remind', title: 'call mom', due: on('2026-11-18', '18:00'), reminders: [at('2026-11-18', '18:00')] },
+  },
+  {
+    text: 'remind me tomorrow at 8am to stretch',
+    expect: { intent: 'remind', title: 'stretch', due: on('2026-11-19', '08:00'), reminders: [at('2026-11-19', '08:00')] },
+  },
   {
     text: 'remind me to take pills every day at 8am',
-    expect: { intent: 'remind', title: 'take pills', due: on('2026-11-19', '08:00'), recurrence: every('FREQ=DAILY'), reminders: [at('2026-11-19', '08:00')] },
+    expect: {
+      intent: 'remind',
+      title: 'take pills',
+      due: on('2026-11-19', '08:00'),
+      recurrence: every('FREQ=DAILY'),
+      reminders: [at('2026-11-19', '08:00')],
+    },
   },
-  { text: 'remind me about the dentist friday', expect: { intent: 'remind', title: 'dentist', due: on('2026-11-20'), reminders: [at('2026-11-20', '09:00')] } },
-  { text: 'remind me in 20 minutes to check the oven', expect: { intent: 'remind', title: 'check the oven', due: on('2026-11-18', '10:20'), reminders: [at('2026-11-18', '10:20')] } },
+  {
+    text: 'remind me about the dentist friday',
+    expect: { intent: 'remind', title: 'dentist', due: on('2026-11-20'), reminders: [at('2026-11-20', '09:00')] },
+  },
+  {
+    text: 'remind me in 20 minutes to check the oven',
+    expect: { intent: 'remind', title: 'check the oven', due: on('2026-11-18', '10:20'), reminders: [at('2026-11-18', '10:20')] },
+  },
 
   // Priority and labels
   { text: '!!1 fix prod bug', expect: { title: 'fix prod bug', priority: 1 } },
@@ -205,10 +366,13 @@ describe('quick-add corpus', () => {
     expect(rows.length).toBeGreaterThanOrEqual(90);
   });
 
-  it.each(rows.map((r) => [`${r.text} [${r.tz === BER ? 'Berlin' : 'New York'}${r.now === LATE ? ', late' : ''}]`, r] as const))('%s', (_, row) => {
-    const { confidence, ...got } = parseQuickAdd(row.text, { timezone: row.tz ?? NY, now: new Date(row.now ?? NOW) });
-    expect(got).toEqual({ ...DEFAULTS, ...row.expect });
-    expect(confidence).toBeGreaterThanOrEqual(0);
-    expect(confidence).toBeLessThanOrEqual(1);
-  });
+  it.each(rows.map((r) => [`${r.text} [${r.tz === BER ? 'Berlin' : 'New York'}${r.now === LATE ? ', late' : ''}]`, r] as const))(
+    '%s',
+    (_, row) => {
+      const { confidence, ...got } = parseQuickAdd(row.text, { timezone: row.tz ?? NY, now: new Date(row.now ?? NOW) });
+      expect(got).toEqual({ ...DEFAULTS, ...row.expect });
+      expect(confidence).toBeGreaterThanOrEqual(0);
+      expect(confidence).toBeLessThanOrEqual(1);
+    },
+  );
 });

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { localClock } from '../../../src/tasks/nlp/clock';
 import { extractRecurrence } from '../../../src/tasks/nlp/recurrence';
-import { isoDuration, extractReminders } from '../../../src/tasks/nlp/reminders';
+import { extractReminders, isoDuration } from '../../../src/tasks/nlp/reminders';
 import { firstOccurrence, matches, toRRule } from '../../../src/tasks/nlp/rrule';
 import { extractLabels, extractPriority } from '../../../src/tasks/nlp/tokens';
 
@@ -10,7 +10,9 @@ const clock = localClock(new Date('2026-11-18T15:00:00Z'), 'America/New_York');
 
 describe('rrule', () => {
   it('writes parts in a fixed order and orders weekdays from Monday', () => {
-    expect(toRRule({ freq: 'WEEKLY', interval: 2, byDay: [{ weekday: 0 }, { weekday: 4 }, { weekday: 1 }], from: 'due' })).toBe('FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,TH,SU');
+    expect(toRRule({ freq: 'WEEKLY', interval: 2, byDay: [{ weekday: 0 }, { weekday: 4 }, { weekday: 1 }], from: 'due' })).toBe(
+      'FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,TH,SU',
+    );
     expect(toRRule({ freq: 'YEARLY', interval: 1, byMonth: [3], byMonthDay: [5], from: 'due' })).toBe('FREQ=YEARLY;BYMONTH=3;BYMONTHDAY=5');
     expect(toRRule({ freq: 'MONTHLY', interval: 1, byDay: [{ weekday: 5, nth: -1 }], from: 'due' })).toBe('FREQ=MONTHLY;BYDAY=-1FR');
   });
@@ -59,7 +61,13 @@ describe('recurrence grammar', () => {
   });
 
   it('knows every spelling of "from completion"', () => {
-    for (const text of ['every! 2 weeks', 'every 2 weeks after completion', 'every 2 weeks after it is done', 'every 2 weeks from completion', 'every 2 weeks at 9am after completed']) {
+    for (const text of [
+      'every! 2 weeks',
+      'every 2 weeks after completion',
+      'every 2 weeks after it is done',
+      'every 2 weeks from completion',
+      'every 2 weeks at 9am after completed',
+    ]) {
       expect(rrule(text)?.from).toBe('completion');
     }
   });
@@ -72,8 +80,15 @@ describe('recurrence grammar', () => {
 
 describe('reminders', () => {
   it.each([
-    ['30 min', 'PT30M'], ['2h', 'PT2H'], ['1 day', 'P1D'], ['1 week', 'P1W'], ['1 week 2 days', 'P9D'],
-    ['1 hour and 30 minutes', 'PT1H30M'], ['half an hour', 'PT30M'], ['an hour', 'PT1H'], ['two days', 'P2D'],
+    ['30 min', 'PT30M'],
+    ['2h', 'PT2H'],
+    ['1 day', 'P1D'],
+    ['1 week', 'P1W'],
+    ['1 week 2 days', 'P9D'],
+    ['1 hour and 30 minutes', 'PT1H30M'],
+    ['half an hour', 'PT30M'],
+    ['an hour', 'PT1H'],
+    ['two days', 'P2D'],
   ])('%s → %s', (phrase, iso) => {
     expect(isoDuration(phrase)).toBe(iso);
   });

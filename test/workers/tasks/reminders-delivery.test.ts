@@ -4,14 +4,36 @@
  * one transaction), alarm retries (at-least-once) never duplicate it, and a reminder whose alarm
  * was lost is still delivered, once, by the cron sweeper through the D1 hub_schedules registry.
  */
-import { createExecutionContext, createScheduledController, runDurableObjectAlarm, runInDurableObject, waitOnExecutionContext } from 'cloudflare:test';
+import {
+  createExecutionContext,
+  createScheduledController,
+  runDurableObjectAlarm,
+  runInDurableObject,
+  waitOnExecutionContext,
+} from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
+import type { TenantHub } from '../../../durable-objects/tenant-hub/tenant-hub';
 import worker from '../../../src/index';
-import { HUB_GRACE_MS } from '../../../src/cron/sweeper';
-import type { TenantHub } from '../../../durable-objects/tenant-hub';
+import { HUB_GRACE_MS } from '../../../src/tasks/sweep';
 import { addMember, call, signup, type TestTenant } from '../helpers';
-import { alarmOf, createTask, hub, makeDue, nextChanges, okJson, openSync, outboxRows, registryOf, reminderRows, settled, syncPage, taskWithReminder, until, type Json } from './_support';
+import {
+  alarmOf,
+  createTask,
+  hub,
+  type Json,
+  makeDue,
+  nextChanges,
+  okJson,
+  openSync,
+  outboxRows,
+  registryOf,
+  reminderRows,
+  settled,
+  syncPage,
+  taskWithReminder,
+  until,
+} from './_support';
 
 const HOUR = 3600_000;
 
@@ -47,15 +69,35 @@ describe('reminder delivery by the hub alarm', () => {
     const list = await notifications(owner);
     expect(list).toHaveLength(1);
     const n = list[0]!;
-    expect(n).toMatchObject({ kind: 'reminder', taskId: task.id, title: 'Call the bank', fireAt: new Date(firedAt).toISOString(), readAt: null });
+    expect(n).toMatchObject({
+      kind: 'reminder',
+      taskId: task.id,
+      title: 'Call the bank',
+      fireAt: new Date(firedAt).toISOString(),
+      readAt: null,
+    });
     expect(n.id).toMatch(/^ntf_/);
     expect(n.body).toContain(task.dueAt);
 
     // GET /v1/sync: one notification change, right after what the client had
     const after = await syncPage(owner.accessToken, before.version);
     // The notification, then the task whose nextReminderAt moved on (its only reminder fired: null).
-    expect(after.changes[0]).toEqual({ version: before.version + 1, entity: 'notification', entityId: n.id, op: 'upsert', data: n, occurredAt: n.createdAt });
-    expect(after.changes.slice(1)).toEqual([expect.objectContaining({ version: before.version + 2, entity: 'task', entityId: task.id, data: expect.objectContaining({ nextReminderAt: null }) })]);
+    expect(after.changes[0]).toEqual({
+      version: before.version + 1,
+      entity: 'notification',
+      entityId: n.id,
+      op: 'upsert',
+      data: n,
+      occurredAt: n.createdAt,
+    });
+    expect(after.changes.slice(1)).toEqual([
+      expect.objectContaining({
+        version: before.version + 2,
+        entity: 'task',
+        entityId: task.id,
+        data: expect.objectContaining({ nextReminderAt: null }),
+      }),
+    ]);
 
     // The connected socket got the same changes live.
     const pushed = await nextChanges(sock, 2);
@@ -86,7 +128,8 @@ describe('reminder delivery by the hub alarm', () => {
     const [n] = await notifications(owner);
     const version = (await syncPage(owner.accessToken)).version;
     // Control-plane events may join the hub's outbox at any time; count only the delivery's own.
-    const deliveryEvents = async () => (await outboxRows(owner.tenantId)).filter((r) => r.event.type === 'reminder.fired' || r.event.type === 'notification.created');
+    const deliveryEvents = async () =>
+      (await outboxRows(owner.tenantId)).filter((r) => r.event.type === 'reminder.fired' || r.event.type === 'notification.created');
     expect(await deliveryEvents()).toHaveLength(2);
 
     // 1. The runtime retries the alarm handler (e.g. after a failure past the delivery).
@@ -96,7 +139,11 @@ describe('reminder delivery by the hub alarm', () => {
     expect(await runDurableObjectAlarm(hub(owner.tenantId))).toBe(true);
     // 3. The sweeper's wake() and another alarm run at the same time.
     const stub = hub(owner.tenantId) as unknown as DurableObjectStub<TenantHub>;
-    const woken = await Promise.all([stub.wake(owner.tenantId), stub.wake(owner.tenantId), runInDurableObject(stub, (instance: TenantHub) => instance.alarm())]);
+    const woken = await Promise.all([
+      stub.wake(owner.tenantId),
+      stub.wake(owner.tenantId),
+      runInDurableObject(stub, (instance: TenantHub) => instance.alarm()),
+    ]);
     expect(woken.slice(0, 2)).toEqual([
       { delivered: 0, published: 0 },
       { delivered: 0, published: 0 },
@@ -107,7 +154,9 @@ describe('reminder delivery by the hub alarm', () => {
     expect(await deliveryEvents()).toHaveLength(2);
 
     // 4. Editing the task re-plans its reminders: the delivered occurrence is not planned again.
-    const edited = await okJson(await call(`/v1/tasks/${task.id}`, { method: 'PATCH', token: owner.accessToken, body: { title: 'Call the bank today' } }));
+    const edited = await okJson(
+      await call(`/v1/tasks/${task.id}`, { method: 'PATCH', token: owner.accessToken, body: { title: 'Call the bank today' } }),
+    );
     expect(edited.nextReminderAt).toBeNull();
     expect((await reminderRows(owner.tenantId, task.id)).filter((r) => r.delivered_at === null)).toEqual([]);
     await settled(owner.tenantId, null);
@@ -131,7 +180,9 @@ describe('reminder delivery by the hub alarm', () => {
     expect(await notifications(owner, '?unread=true')).toEqual([]);
     expect(await notifications(owner)).toEqual([read]);
     const page = await syncPage(owner.accessToken, v0);
-    expect(page.changes).toEqual([{ version: v0 + 1, entity: 'notification', entityId: n!.id, op: 'upsert', data: read, occurredAt: read.readAt }]);
+    expect(page.changes).toEqual([
+      { version: v0 + 1, entity: 'notification', entityId: n!.id, op: 'upsert', data: read, occurredAt: read.readAt },
+    ]);
 
     // Reading again is idempotent: same answer, no new change.
     expect(await okJson(await call(`/v1/notifications/${n!.id}/read`, { method: 'POST', token: owner.accessToken }))).toEqual(read);
@@ -181,9 +232,17 @@ describe('reminder delivery by the hub alarm', () => {
 
   it('the alarm and the registry follow the earliest pending reminder of the tenant', async () => {
     const owner = await signup('earliest');
-    const late = await createTask(owner, { title: 'late', dueAt: new Date(Date.now() + 5 * HOUR).toISOString(), reminders: [{ before: 'PT1H' }] });
+    const late = await createTask(owner, {
+      title: 'late',
+      dueAt: new Date(Date.now() + 5 * HOUR).toISOString(),
+      reminders: [{ before: 'PT1H' }],
+    });
     await settled(owner.tenantId, Date.parse(late.nextReminderAt));
-    const early = await createTask(owner, { title: 'early', dueAt: new Date(Date.now() + 3 * HOUR).toISOString(), reminders: [{ before: 'PT1H' }, { before: 'PT2H' }] });
+    const early = await createTask(owner, {
+      title: 'early',
+      dueAt: new Date(Date.now() + 3 * HOUR).toISOString(),
+      reminders: [{ before: 'PT1H' }, { before: 'PT2H' }],
+    });
     expect(early.nextReminderAt).toBe(new Date(Date.parse(early.dueAt) - 2 * HOUR).toISOString());
     await settled(owner.tenantId, Date.parse(early.nextReminderAt));
     expect((await call(`/v1/tasks/${early.id}`, { method: 'DELETE', token: owner.accessToken })).status).toBe(204);
@@ -224,7 +283,9 @@ describe('lost alarm: the cron sweeper delivers through hub_schedules', () => {
     expect(ev.created).toHaveLength(1);
     expect(ev.fired[0]!.published_at).not.toBeNull();
     const sync = await syncPage(owner.accessToken);
-    expect(sync.changes.filter((c) => c.entity === 'notification')).toEqual([expect.objectContaining({ entityId: list[0]!.id, op: 'upsert' })]);
+    expect(sync.changes.filter((c) => c.entity === 'notification')).toEqual([
+      expect.objectContaining({ entityId: list[0]!.id, op: 'upsert' }),
+    ]);
     // Nothing pending any more: the registry row is gone and there is no alarm.
     expect(await registryOf(owner.tenantId)).toBeNull();
     expect(await alarmOf(owner.tenantId)).toBeNull();

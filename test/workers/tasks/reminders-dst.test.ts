@@ -10,20 +10,27 @@
  */
 import { runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import type { TenantHub } from '../../../durable-objects/tenant-hub';
+import type { TenantHub } from '../../../durable-objects/tenant-hub/tenant-hub';
 import { call, signup, type TestTenant } from '../helpers';
-import { createTask, hub, okJson, reminderRows, settled, syncPage, type Json } from './_support';
+import { createTask, hub, type Json, okJson, reminderRows, settled, syncPage } from './_support';
 
 async function complete(owner: TestTenant, id: string): Promise<Json> {
   return okJson(await call(`/v1/tasks/${id}/complete`, { method: 'POST', token: owner.accessToken }));
 }
 
 /** The task as the API, the sync log and the hub's reminders table see it: all three must agree. */
-async function expectPlanned(owner: TestTenant, task: Json, expected: { dueAt?: string; dueDate?: string; nextReminderAt: string | null }): Promise<void> {
+async function expectPlanned(
+  owner: TestTenant,
+  task: Json,
+  expected: { dueAt?: string; dueDate?: string; nextReminderAt: string | null },
+): Promise<void> {
   const want = { dueAt: expected.dueAt ?? null, dueDate: expected.dueDate ?? null, nextReminderAt: expected.nextReminderAt };
   expect({ dueAt: task.dueAt, dueDate: task.dueDate, nextReminderAt: task.nextReminderAt }).toEqual(want);
   const got = await okJson(await call(`/v1/tasks/${task.id}`, { token: owner.accessToken }));
-  expect({ dueAt: got.dueAt, dueDate: got.dueDate, nextReminderAt: got.nextReminderAt, version: got.version }).toEqual({ ...want, version: task.version });
+  expect({ dueAt: got.dueAt, dueDate: got.dueDate, nextReminderAt: got.nextReminderAt, version: got.version }).toEqual({
+    ...want,
+    version: task.version,
+  });
   const log = await syncPage(owner.accessToken);
   expect(log.changes.at(-1)).toMatchObject({ entity: 'task', entityId: task.id, op: 'upsert', version: task.version, data: { ...want } });
   const pending = (await reminderRows(owner.tenantId, task.id)).filter((r) => r.delivered_at === null);
@@ -70,7 +77,13 @@ const DAILY_0900: DailyCase[] = [
 describe('daily 09:00 task with a PT30M reminder, completed twice across a DST change', () => {
   it.each(DAILY_0900)('$zone, $change', async ({ zone, dues, reminders }) => {
     const owner = await signup('dst-daily');
-    const t0 = await createTask(owner, { title: `Standup ${zone}`, dueAt: dues[0], timezone: zone, recurrence: 'FREQ=DAILY', reminders: [{ before: 'PT30M' }] });
+    const t0 = await createTask(owner, {
+      title: `Standup ${zone}`,
+      dueAt: dues[0],
+      timezone: zone,
+      recurrence: 'FREQ=DAILY',
+      reminders: [{ before: 'PT30M' }],
+    });
     await expectPlanned(owner, t0, { dueAt: dues[0], nextReminderAt: reminders[0] });
 
     const t1 = await complete(owner, t0.id);
@@ -87,7 +100,13 @@ describe('daily 09:00 task with a PT30M reminder, completed twice across a DST c
   it('the same series completed through the hub (socket/RPC path) plans the same instants', async () => {
     const owner = await signup('dst-hub');
     const c = DAILY_0900[0]!;
-    const t0 = await createTask(owner, { title: 'Standup via hub', dueAt: c.dues[0], timezone: c.zone, recurrence: 'FREQ=DAILY', reminders: [{ before: 'PT30M' }] });
+    const t0 = await createTask(owner, {
+      title: 'Standup via hub',
+      dueAt: c.dues[0],
+      timezone: c.zone,
+      recurrence: 'FREQ=DAILY',
+      reminders: [{ before: 'PT30M' }],
+    });
     const actor = { id: owner.userId, role: 'admin' as const };
     const r1 = await runInDurableObject(hub(owner.tenantId), (h: TenantHub) => h.completeTask(owner.tenantId, actor, t0.id));
     expect(r1).toMatchObject({ ok: true, value: { dueAt: c.dues[1], nextReminderAt: c.reminders[1] } });
@@ -117,7 +136,13 @@ describe('all-day tasks: "before" counts back from 09:00 local on the due date',
 
   it('a daily all-day series with a P1D reminder keeps 09:00 local the day before across the change', async () => {
     const owner = await signup('dst-allday-rec');
-    const t0 = await createTask(owner, { title: 'Water the plants', dueDate: '2027-03-13', timezone: 'America/New_York', recurrence: 'FREQ=DAILY', reminders: [{ before: 'P1D' }] });
+    const t0 = await createTask(owner, {
+      title: 'Water the plants',
+      dueDate: '2027-03-13',
+      timezone: 'America/New_York',
+      recurrence: 'FREQ=DAILY',
+      reminders: [{ before: 'P1D' }],
+    });
     await expectPlanned(owner, t0, { dueDate: '2027-03-13', nextReminderAt: '2027-03-12T14:00:00.000Z' });
     const t1 = await complete(owner, t0.id);
     await expectPlanned(owner, t1, { dueDate: '2027-03-14', nextReminderAt: '2027-03-13T14:00:00.000Z' });
@@ -127,9 +152,16 @@ describe('all-day tasks: "before" counts back from 09:00 local on the due date',
 
   it('changing the time zone of an all-day task re-plans its reminder in the new zone', async () => {
     const owner = await signup('dst-tz');
-    const t0 = await createTask(owner, { title: 'Renew passport', dueDate: '2027-03-29', timezone: 'America/New_York', reminders: [{ before: 'P1D' }] });
+    const t0 = await createTask(owner, {
+      title: 'Renew passport',
+      dueDate: '2027-03-29',
+      timezone: 'America/New_York',
+      reminders: [{ before: 'P1D' }],
+    });
     await expectPlanned(owner, t0, { dueDate: '2027-03-29', nextReminderAt: '2027-03-28T13:00:00.000Z' });
-    const t1 = await okJson(await call(`/v1/tasks/${t0.id}`, { method: 'PATCH', token: owner.accessToken, body: { timezone: 'Europe/Berlin' } }));
+    const t1 = await okJson(
+      await call(`/v1/tasks/${t0.id}`, { method: 'PATCH', token: owner.accessToken, body: { timezone: 'Europe/Berlin' } }),
+    );
     await expectPlanned(owner, t1, { dueDate: '2027-03-29', nextReminderAt: '2027-03-28T07:00:00.000Z' });
   });
 });
@@ -150,7 +182,13 @@ describe('timed tasks on the change day', () => {
 
   it('a daily series at 02:30 New York moves into the gap to 03:30 EDT on 03-14, then keeps 03:30', async () => {
     const owner = await signup('dst-gap');
-    const t0 = await createTask(owner, { title: 'Backup', dueAt: '2027-03-13T07:30:00.000Z', timezone: 'America/New_York', recurrence: 'FREQ=DAILY', reminders: [{ before: 'PT30M' }] });
+    const t0 = await createTask(owner, {
+      title: 'Backup',
+      dueAt: '2027-03-13T07:30:00.000Z',
+      timezone: 'America/New_York',
+      recurrence: 'FREQ=DAILY',
+      reminders: [{ before: 'PT30M' }],
+    });
     const t1 = await complete(owner, t0.id);
     // 02:30 does not exist on 03-14: moved forward by the gap to 03:30 EDT = 07:30Z.
     await expectPlanned(owner, t1, { dueAt: '2027-03-14T07:30:00.000Z', nextReminderAt: '2027-03-14T07:00:00.000Z' });
@@ -162,18 +200,34 @@ describe('timed tasks on the change day', () => {
 describe('the end of a series', () => {
   it('FREQ=DAILY;COUNT=2 across the change: two occurrences, then the task is done', async () => {
     const owner = await signup('dst-count');
-    const t0 = await createTask(owner, { title: 'Two doses', dueAt: '2027-03-13T14:00:00.000Z', timezone: 'America/New_York', recurrence: 'FREQ=DAILY;COUNT=2', reminders: [{ before: 'PT30M' }] });
+    const t0 = await createTask(owner, {
+      title: 'Two doses',
+      dueAt: '2027-03-13T14:00:00.000Z',
+      timezone: 'America/New_York',
+      recurrence: 'FREQ=DAILY;COUNT=2',
+      reminders: [{ before: 'PT30M' }],
+    });
     const t1 = await complete(owner, t0.id);
     expect(t1).toMatchObject({ status: 'open', dueAt: '2027-03-14T13:00:00.000Z', nextReminderAt: '2027-03-14T12:30:00.000Z' });
     const t2 = await complete(owner, t0.id);
     // COUNT=2 means two occurrences: completing the second ends the series.
-    expect({ status: t2.status, dueAt: t2.dueAt, nextReminderAt: t2.nextReminderAt }).toEqual({ status: 'done', dueAt: '2027-03-14T13:00:00.000Z', nextReminderAt: null });
+    expect({ status: t2.status, dueAt: t2.dueAt, nextReminderAt: t2.nextReminderAt }).toEqual({
+      status: 'done',
+      dueAt: '2027-03-14T13:00:00.000Z',
+      nextReminderAt: null,
+    });
     expect(await reminderRows(owner.tenantId, t0.id)).toEqual([]);
   });
 
   it('UNTIL (local day) across the change: the last occurrence is on the UNTIL day', async () => {
     const owner = await signup('dst-until');
-    const t0 = await createTask(owner, { title: 'Until Monday', dueAt: '2027-03-27T08:00:00.000Z', timezone: 'Europe/Berlin', recurrence: 'FREQ=DAILY;UNTIL=20270328', reminders: [{ before: 'PT30M' }] });
+    const t0 = await createTask(owner, {
+      title: 'Until Monday',
+      dueAt: '2027-03-27T08:00:00.000Z',
+      timezone: 'Europe/Berlin',
+      recurrence: 'FREQ=DAILY;UNTIL=20270328',
+      reminders: [{ before: 'PT30M' }],
+    });
     const t1 = await complete(owner, t0.id);
     await expectPlanned(owner, t1, { dueAt: '2027-03-28T07:00:00.000Z', nextReminderAt: '2027-03-28T06:30:00.000Z' });
     const t2 = await complete(owner, t0.id);

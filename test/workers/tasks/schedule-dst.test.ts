@@ -2,7 +2,7 @@
 // Europe/Berlin (2026-03-29, 2026-10-25). Daily 09:00 series stay at 09:00 local; reminders
 // count days on the calendar and hours exactly.
 import { describe, expect, it } from 'vitest';
-import { nextDue, reminderFireAt, upcoming, type Due } from '../../../src/tasks/schedule';
+import { type Due, nextDue, reminderFireAt, upcoming } from '../../../src/tasks/schedule';
 
 const at = (dueAt: string, timezone: string): Due => ({ dueDate: null, dueAt, timezone });
 const day = (dueDate: string, timezone: string): Due => ({ dueDate, dueAt: null, timezone });
@@ -10,10 +10,26 @@ const instants = (due: Due, rrule: string, n: number) => upcoming(due, rrule, n)
 
 describe('daily 09:00 across DST', () => {
   it.each([
-    ['New York, spring forward', at('2026-03-07T14:00:00Z', 'America/New_York'), ['2026-03-07T14:00:00.000Z', '2026-03-08T13:00:00.000Z', '2026-03-09T13:00:00.000Z']],
-    ['New York, fall back', at('2026-10-31T13:00:00Z', 'America/New_York'), ['2026-10-31T13:00:00.000Z', '2026-11-01T14:00:00.000Z', '2026-11-02T14:00:00.000Z']],
-    ['Berlin, spring forward', at('2026-03-28T08:00:00Z', 'Europe/Berlin'), ['2026-03-28T08:00:00.000Z', '2026-03-29T07:00:00.000Z', '2026-03-30T07:00:00.000Z']],
-    ['Berlin, fall back', at('2026-10-24T07:00:00Z', 'Europe/Berlin'), ['2026-10-24T07:00:00.000Z', '2026-10-25T08:00:00.000Z', '2026-10-26T08:00:00.000Z']],
+    [
+      'New York, spring forward',
+      at('2026-03-07T14:00:00Z', 'America/New_York'),
+      ['2026-03-07T14:00:00.000Z', '2026-03-08T13:00:00.000Z', '2026-03-09T13:00:00.000Z'],
+    ],
+    [
+      'New York, fall back',
+      at('2026-10-31T13:00:00Z', 'America/New_York'),
+      ['2026-10-31T13:00:00.000Z', '2026-11-01T14:00:00.000Z', '2026-11-02T14:00:00.000Z'],
+    ],
+    [
+      'Berlin, spring forward',
+      at('2026-03-28T08:00:00Z', 'Europe/Berlin'),
+      ['2026-03-28T08:00:00.000Z', '2026-03-29T07:00:00.000Z', '2026-03-30T07:00:00.000Z'],
+    ],
+    [
+      'Berlin, fall back',
+      at('2026-10-24T07:00:00Z', 'Europe/Berlin'),
+      ['2026-10-24T07:00:00.000Z', '2026-10-25T08:00:00.000Z', '2026-10-26T08:00:00.000Z'],
+    ],
   ])('%s: series', (_name, due, expected) => {
     expect(instants(due, 'FREQ=DAILY', 3)).toEqual(expected);
   });

@@ -1,6 +1,6 @@
 // reminderFireAt and validateReminders outside DST (DST cases: schedule-dst.test.ts).
 import { describe, expect, it } from 'vitest';
-import { ALL_DAY_REMINDER_TIME, ScheduleError, reminderFireAt, validateReminders, type Due } from '../../../src/tasks/schedule';
+import { ALL_DAY_REMINDER_TIME, type Due, reminderFireAt, ScheduleError, validateReminders } from '../../../src/tasks/schedule';
 
 const tokyo = (dueDate: string | null, dueAt: string | null): Due => ({ dueDate, dueAt, timezone: 'Asia/Tokyo' });
 

@@ -1,12 +1,12 @@
 // The scheduling core's parsers and zone conversions, run in workerd (no native Temporal there).
 import { describe, expect, it } from 'vitest';
 import {
-  ScheduleError,
   instantToZoned,
   isValidTimezone,
   nextDue,
   normalizeRrule,
   parseDuration,
+  ScheduleError,
   todayIn,
   zonedToInstant,
 } from '../../../src/tasks/schedule';

@@ -6,9 +6,22 @@
  */
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import type { TenantHub } from '../../../durable-objects/tenant-hub';
+import type { TenantHub } from '../../../durable-objects/tenant-hub/tenant-hub';
 import { addMember, call, createApiKey, signup } from '../helpers';
-import { asChange, createTask, hub, nextChanges, okJson, openSync, reminderRows, settled, syncPage, upgrade, type Json, type SyncSocket } from './_support';
+import {
+  asChange,
+  createTask,
+  hub,
+  type Json,
+  nextChanges,
+  okJson,
+  openSync,
+  reminderRows,
+  type SyncSocket,
+  settled,
+  syncPage,
+  upgrade,
+} from './_support';
 
 /** Reads frames until the ack of `clientMutationId`; returns the change frames seen before it and the ack. */
 async function untilAck(sock: SyncSocket, clientMutationId: string): Promise<{ changes: Json[]; ack: Json }> {
@@ -219,11 +232,16 @@ describe('sync sockets: mutations', () => {
     const create = { type: 'mutate', clientMutationId: 'cm-1', op: 'task.create', input: { title: 'From the phone', labels: ['Errands'] } };
     phone.send(create);
     const first = await untilAck(phone, 'cm-1');
-    expect(first.ack).toMatchObject({ ok: true, result: { title: 'From the phone', labels: ['errands'], createdBy: member.userId, version: v0 + 1 } });
+    expect(first.ack).toMatchObject({
+      ok: true,
+      result: { title: 'From the phone', labels: ['errands'], createdBy: member.userId, version: v0 + 1 },
+    });
     expect(first.ack.replayed).toBeUndefined();
     const task = first.ack.result as Json;
     // The sender sees its own change (before the ack), the other device sees it too.
-    expect(first.changes.map(asChange)).toEqual([{ version: v0 + 1, entity: 'task', entityId: task.id, op: 'upsert', data: task, occurredAt: task.createdAt }]);
+    expect(first.changes.map(asChange)).toEqual([
+      { version: v0 + 1, entity: 'task', entityId: task.id, op: 'upsert', data: task, occurredAt: task.createdAt },
+    ]);
     expect((await nextChanges(laptop, 1)).map(asChange)).toEqual(first.changes.map(asChange));
 
     // The phone did not see the ack (connection dropped) and sends it again: same answer, nothing applied.
@@ -233,7 +251,14 @@ describe('sync sockets: mutations', () => {
     expect(replay.ack).toEqual({ ...first.ack, replayed: true });
 
     // Pipelined duplicates (no wait between them) apply once too.
-    const update = { type: 'mutate', clientMutationId: 'cm-2', op: 'task.update', taskId: task.id, ifMatch: task.version, input: { priority: 2 } };
+    const update = {
+      type: 'mutate',
+      clientMutationId: 'cm-2',
+      op: 'task.update',
+      taskId: task.id,
+      ifMatch: task.version,
+      input: { priority: 2 },
+    };
     phone.send(update);
     phone.send(update);
     const u1 = await untilAck(phone, 'cm-2');
@@ -243,7 +268,14 @@ describe('sync sockets: mutations', () => {
     expect(u2).toEqual({ changes: [], ack: { ...u1.ack, replayed: true } });
 
     // A failed mutation is remembered as well: its replay gives the same failure.
-    const stale = { type: 'mutate', clientMutationId: 'cm-3', op: 'task.update', taskId: task.id, ifMatch: task.version, input: { priority: 3 } };
+    const stale = {
+      type: 'mutate',
+      clientMutationId: 'cm-3',
+      op: 'task.update',
+      taskId: task.id,
+      ifMatch: task.version,
+      input: { priority: 3 },
+    };
     phone.send(stale);
     const s1 = await untilAck(phone, 'cm-3');
     expect(s1.ack).toMatchObject({ ok: false, code: 'precondition_failed' });
@@ -275,7 +307,13 @@ describe('sync sockets: mutations', () => {
     expect(await sock.next()).toMatchObject({ type: 'error', code: 'validation_failed' });
     sock.send({ type: 'mutate', clientMutationId: 'x', op: 'task.create', input: { title: '' } });
     expect(await sock.next()).toMatchObject({ type: 'ack', clientMutationId: 'x', ok: false, code: 'validation_failed' });
-    sock.send({ type: 'mutate', clientMutationId: 'y', op: 'task.update', taskId: 'tsk_00000000000000000000000000', input: { title: 'ghost' } });
+    sock.send({
+      type: 'mutate',
+      clientMutationId: 'y',
+      op: 'task.update',
+      taskId: 'tsk_00000000000000000000000000',
+      input: { title: 'ghost' },
+    });
     expect(await sock.next()).toMatchObject({ type: 'ack', clientMutationId: 'y', ok: false, code: 'not_found' });
     sock.send({ type: 'mutate', clientMutationId: 'z', op: 'task.create', input: { title: 'fine' } });
     expect((await untilAck(sock, 'z')).ack).toMatchObject({ ok: true, result: { title: 'fine' } });
@@ -297,8 +335,13 @@ describe('sync sockets: hub eviction with hibernated sockets', () => {
     await evictDurableObject(hub(owner.tenantId), { webSockets: 'hibernate' });
 
     // An HTTP change wakes a fresh instance, which pushes only the new change to both sockets.
-    const t = await createTask(owner, { title: 'after eviction', dueAt: new Date(Date.now() + 3600_000).toISOString(), reminders: [{ before: 'PT30M' }] });
-    for (const sock of [phone, laptop]) expect(await nextChanges(sock, 1)).toEqual([expect.objectContaining({ version: v0 + 1, entityId: t.id })]);
+    const t = await createTask(owner, {
+      title: 'after eviction',
+      dueAt: new Date(Date.now() + 3600_000).toISOString(),
+      reminders: [{ before: 'PT30M' }],
+    });
+    for (const sock of [phone, laptop])
+      expect(await nextChanges(sock, 1)).toEqual([expect.objectContaining({ version: v0 + 1, entityId: t.id })]);
 
     // The socket's identity (its attachment) survived hibernation: a mutation is attributed to the member.
     await evictDurableObject(hub(owner.tenantId), { webSockets: 'hibernate' });
@@ -325,7 +368,12 @@ describe('sync sockets: hub eviction with hibernated sockets', () => {
     for (const sock of [phone, laptop]) {
       expect(await nextChanges(sock, 2)).toEqual([
         expect.objectContaining({ version: v0 + 3, entity: 'notification', op: 'upsert' }),
-        expect.objectContaining({ version: v0 + 4, entity: 'task', entityId: t.id, data: expect.objectContaining({ nextReminderAt: null }) }),
+        expect.objectContaining({
+          version: v0 + 4,
+          entity: 'task',
+          entityId: t.id,
+          data: expect.objectContaining({ nextReminderAt: null }),
+        }),
       ]);
     }
     expect(phone.pending).toEqual([]);
@@ -344,7 +392,12 @@ describe('optimistic concurrency', () => {
     const N = 6;
     const results = await Promise.all(
       range(0, N).map((i) =>
-        call(`/v1/tasks/${t.id}`, { method: 'PATCH', token: i % 2 ? key.key : owner.accessToken, headers: { 'if-match': `"v${t.version}"` }, body: { title: `edit ${i}` } }),
+        call(`/v1/tasks/${t.id}`, {
+          method: 'PATCH',
+          token: i % 2 ? key.key : owner.accessToken,
+          headers: { 'if-match': `"v${t.version}"` },
+          body: { title: `edit ${i}` },
+        }),
       ),
     );
     const statuses = results.map((r) => r.status);
@@ -365,8 +418,22 @@ describe('optimistic concurrency', () => {
     // The same race over two sockets: one ok, one precondition_failed.
     const other = await openSync(key.key, { since: won.version });
     await other.untilSynced();
-    sock.send({ type: 'mutate', clientMutationId: 'race-a', op: 'task.update', taskId: t.id, ifMatch: won.version, input: { title: 'socket a' } });
-    other.send({ type: 'mutate', clientMutationId: 'race-b', op: 'task.update', taskId: t.id, ifMatch: won.version, input: { title: 'socket b' } });
+    sock.send({
+      type: 'mutate',
+      clientMutationId: 'race-a',
+      op: 'task.update',
+      taskId: t.id,
+      ifMatch: won.version,
+      input: { title: 'socket a' },
+    });
+    other.send({
+      type: 'mutate',
+      clientMutationId: 'race-b',
+      op: 'task.update',
+      taskId: t.id,
+      ifMatch: won.version,
+      input: { title: 'socket b' },
+    });
     const [a, b] = await Promise.all([untilAck(sock, 'race-a'), untilAck(other, 'race-b')]);
     expect([a.ack.ok, b.ack.ok].sort()).toEqual([false, true]);
     expect([a.ack, b.ack].find((x) => !x.ok)).toMatchObject({ code: 'precondition_failed' });
@@ -383,7 +450,13 @@ describe('optimistic concurrency', () => {
 describe('sync sockets: revocation', () => {
   /** 'closed' when the server closes the socket, 'frame:<type>' when it still sends something. */
   async function fate(sock: SyncSocket): Promise<string> {
-    return Promise.race([sock.closed.then(() => 'closed'), sock.next(10_000).then((f) => `frame:${f.type}`, () => 'closed')]);
+    return Promise.race([
+      sock.closed.then(() => 'closed'),
+      sock.next(10_000).then(
+        (f) => `frame:${f.type}`,
+        () => 'closed',
+      ),
+    ]);
   }
 
   it("a revoked API key's socket stops receiving the tenant's changes", async () => {
@@ -407,12 +480,14 @@ describe('sync sockets: revocation', () => {
     expect(await fate(sock)).toBe('closed');
   });
 
-  it("a member demoted to viewer can no longer mutate over an open socket", async () => {
+  it('a member demoted to viewer can no longer mutate over an open socket', async () => {
     const owner = await signup('ws-demote');
     const member = await addMember(owner, 'member');
     const sock = await openSync(member.accessToken);
     await sock.untilSynced();
-    expect((await call(`/v1/members/${member.userId}`, { method: 'PATCH', token: owner.accessToken, body: { role: 'viewer' } })).status).toBe(200);
+    expect(
+      (await call(`/v1/members/${member.userId}`, { method: 'PATCH', token: owner.accessToken, body: { role: 'viewer' } })).status,
+    ).toBe(200);
     expect((await call('/v1/tasks', { token: member.accessToken, body: { title: 'over HTTP' } })).status).toBe(403);
     sock.send({ type: 'mutate', clientMutationId: 'demoted', op: 'task.create', input: { title: 'over the socket' } });
     const frame = await Promise.race([sock.closed.then(() => ({ type: 'closed' }) as Json), untilAck(sock, 'demoted').then((r) => r.ack)]);

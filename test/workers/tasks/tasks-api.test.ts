@@ -4,18 +4,45 @@ import { call, json, signup } from '../helpers';
 describe('tasks API', () => {
   it('create → get (ETag) → patch with If-Match → stale If-Match 412 → complete → delete', async () => {
     const owner = await signup('tasks');
-    const created = await call('/v1/tasks', { token: owner.accessToken, body: { title: 'Write report', priority: 1, labels: ['Work'], dueAt: '2030-01-01T09:00:00Z', timezone: 'Europe/Berlin', reminders: [{ before: 'PT15M' }] } });
+    const created = await call('/v1/tasks', {
+      token: owner.accessToken,
+      body: {
+        title: 'Write report',
+        priority: 1,
+        labels: ['Work'],
+        dueAt: '2030-01-01T09:00:00Z',
+        timezone: 'Europe/Berlin',
+        reminders: [{ before: 'PT15M' }],
+      },
+    });
     expect(created.status).toBe(201);
     const task = await json(created);
-    expect(task).toMatchObject({ title: 'Write report', status: 'open', priority: 1, labels: ['work'], dueAt: '2030-01-01T09:00:00.000Z', nextReminderAt: '2030-01-01T08:45:00.000Z' });
+    expect(task).toMatchObject({
+      title: 'Write report',
+      status: 'open',
+      priority: 1,
+      labels: ['work'],
+      dueAt: '2030-01-01T09:00:00.000Z',
+      nextReminderAt: '2030-01-01T08:45:00.000Z',
+    });
     expect(created.headers.get('etag')).toBe(`"v${task.version}"`);
 
-    const patched = await call(`/v1/tasks/${task.id}`, { method: 'PATCH', token: owner.accessToken, headers: { 'if-match': `"v${task.version}"` }, body: { title: 'Write the report' } });
+    const patched = await call(`/v1/tasks/${task.id}`, {
+      method: 'PATCH',
+      token: owner.accessToken,
+      headers: { 'if-match': `"v${task.version}"` },
+      body: { title: 'Write the report' },
+    });
     expect(patched.status).toBe(200);
     const v2 = await json(patched);
     expect(v2.version).toBeGreaterThan(task.version);
 
-    const stale = await call(`/v1/tasks/${task.id}`, { method: 'PATCH', token: owner.accessToken, headers: { 'if-match': `"v${task.version}"` }, body: { title: 'lost update' } });
+    const stale = await call(`/v1/tasks/${task.id}`, {
+      method: 'PATCH',
+      token: owner.accessToken,
+      headers: { 'if-match': `"v${task.version}"` },
+      body: { title: 'lost update' },
+    });
     expect(stale.status).toBe(412);
 
     const done = await json(await call(`/v1/tasks/${task.id}/complete`, { method: 'POST', token: owner.accessToken }));
@@ -27,7 +54,12 @@ describe('tasks API', () => {
 
   it('recurring task advances on completion and records history', async () => {
     const owner = await signup('recur');
-    const t = await json(await call('/v1/tasks', { token: owner.accessToken, body: { title: 'Standup', dueAt: '2030-03-08T14:00:00Z', timezone: 'America/New_York', recurrence: 'FREQ=DAILY' } }));
+    const t = await json(
+      await call('/v1/tasks', {
+        token: owner.accessToken,
+        body: { title: 'Standup', dueAt: '2030-03-08T14:00:00Z', timezone: 'America/New_York', recurrence: 'FREQ=DAILY' },
+      }),
+    );
     const next = await json(await call(`/v1/tasks/${t.id}/complete`, { method: 'POST', token: owner.accessToken }));
     expect(next.status).toBe('open');
     expect(next.id).toBe(t.id);

@@ -6,13 +6,20 @@
  */
 import { describe, expect, it } from 'vitest';
 import { call, createApiKey, signup, type TestTenant } from '../helpers';
-import { createTask, deliveredNotification, okJson, openSync, syncPage, type Json } from './_support';
+import { createTask, deliveredNotification, type Json, okJson, openSync, syncPage } from './_support';
 
 async function tenants() {
   const a = await signup('tiso-a');
   const b = await signup('tiso-b');
   const bKey = await createApiKey(b, 'admin');
-  return { a, b, attackers: [{ label: "B's admin JWT", token: b.accessToken }, { label: "B's admin API key", token: bKey.key }] };
+  return {
+    a,
+    b,
+    attackers: [
+      { label: "B's admin JWT", token: b.accessToken },
+      { label: "B's admin API key", token: bKey.key },
+    ],
+  };
 }
 
 async function problem(res: Response, status: number): Promise<Json> {
@@ -94,13 +101,25 @@ describe('tenant isolation: notifications, history, sync', () => {
     expect(aChanges.length).toBeGreaterThanOrEqual(3);
 
     for (const { label, token } of attackers) {
-      for (const q of ['', '?status=done', '?status=open', '?label=common', '?q=alpha', `?assigneeId=${a.userId}`, '?dueFrom=2031-01-01&dueTo=2031-12-31', '?limit=1']) {
+      for (const q of [
+        '',
+        '?status=done',
+        '?status=open',
+        '?label=common',
+        '?q=alpha',
+        `?assigneeId=${a.userId}`,
+        '?dueFrom=2031-01-01&dueTo=2031-12-31',
+        '?limit=1',
+      ]) {
         const page = await okJson(await call(`/v1/tasks${q}`, { token }));
         const text = JSON.stringify(page);
         for (const id of aIds) expect(text, `${label} /v1/tasks${q}`).not.toContain(id);
       }
       const log = await allChanges(token);
-      expect(log.map((c) => c.entityId), label).toEqual([bTask.id]);
+      expect(
+        log.map((c) => c.entityId),
+        label,
+      ).toEqual([bTask.id]);
       // Paging one change at a time shows the same single change.
       const first = await syncPage(token, 0, 1);
       expect({ ids: first.changes.map((c) => c.entityId), hasMore: first.hasMore }).toEqual({ ids: [bTask.id], hasMore: false });

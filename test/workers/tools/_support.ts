@@ -2,9 +2,25 @@
 import { expect } from 'vitest';
 import { call, type TestTenant } from '../helpers';
 
-export const PY_HELLO = ['def main(input):', '    print("hello from python")', '    return {"greeting": "Hello, " + input["name"] + "!"}', ''].join('\n');
-export const JS_HELLO = ['export async function main(input) {', "  console.log('hello from js');", '  return { greeting: `Hello, ${input.name}!` };', '}', ''].join('\n');
-export const NAME_SCHEMA = { type: 'object', properties: { name: { type: 'string', minLength: 1 } }, required: ['name'], additionalProperties: false };
+export const PY_HELLO = [
+  'def main(input):',
+  '    print("hello from python")',
+  '    return {"greeting": "Hello, " + input["name"] + "!"}',
+  '',
+].join('\n');
+export const JS_HELLO = [
+  'export async function main(input) {',
+  "  console.log('hello from js');",
+  '  return { greeting: `Hello, ${input.name}!` };',
+  '}',
+  '',
+].join('\n');
+export const NAME_SCHEMA = {
+  type: 'object',
+  properties: { name: { type: 'string', minLength: 1 } },
+  required: ['name'],
+  additionalProperties: false,
+};
 export const GREETING_SCHEMA = { type: 'object', properties: { greeting: { type: 'string' } }, required: ['greeting'] };
 
 let seq = 0;
@@ -24,7 +40,15 @@ export async function createTool(t: TestTenant | string, overrides: Record<strin
   const token = typeof t === 'string' ? t : t.accessToken;
   const res = await call('/v1/tools', {
     token,
-    body: { name: toolName(), runtime: 'python3', code: PY_HELLO, inputSchema: NAME_SCHEMA, outputSchema: GREETING_SCHEMA, timeoutMs: 5_000, ...overrides },
+    body: {
+      name: toolName(),
+      runtime: 'python3',
+      code: PY_HELLO,
+      inputSchema: NAME_SCHEMA,
+      outputSchema: GREETING_SCHEMA,
+      timeoutMs: 5_000,
+      ...overrides,
+    },
   });
   return body(res, 201);
 }

@@ -12,9 +12,18 @@ describe('hostile tools through the API', () => {
     const t = await signup('hostile-api');
     const hello = await createTool(t, { runtime: 'node', code: JS_HELLO });
     const hostile = await Promise.all([
-      createTool(t, { ...OPEN, code: 'import os\ndef main(input):\n    while True:\n        try:\n            os.fork()\n        except OSError:\n            pass\n', timeoutMs: 1_000 }),
+      createTool(t, {
+        ...OPEN,
+        code: 'import os\ndef main(input):\n    while True:\n        try:\n            os.fork()\n        except OSError:\n            pass\n',
+        timeoutMs: 1_000,
+      }),
       createTool(t, { ...OPEN, runtime: 'node', code: 'export function main() { for (;;) {} }', timeoutMs: 1_000 }),
-      createTool(t, { ...OPEN, runtime: 'node', code: 'export function main() { const a = []; for (;;) a.push(new Array(1e6).fill(1.5)); }', memoryMb: 64 }),
+      createTool(t, {
+        ...OPEN,
+        runtime: 'node',
+        code: 'export function main() { const a = []; for (;;) a.push(new Array(1e6).fill(1.5)); }',
+        memoryMb: 64,
+      }),
       createTool(t, { ...OPEN, code: 'import sys\ndef main(input):\n    while True:\n        sys.stdout.write("x" * 65536)\n' }),
     ]);
     const running = hostile.map(async (tool) => body(await invoke(t, tool.id, { input: null }), 200));
@@ -47,7 +56,8 @@ describe('hostile tools through the API', () => {
     const tool = await createTool(t, { ...OPEN, code });
     const res = await body(await invoke(t, tool.id, { input: null }), 200);
     const text = JSON.stringify(res);
-    for (const secret of ['test-tool-runner-secret', 'test-pepper', 'TOKEN_PEPPER', 'TOOL_RUNNER', 'JWT_PRIVATE_KEYS']) expect(text).not.toContain(secret);
+    for (const secret of ['test-tool-runner-secret', 'test-pepper', 'TOKEN_PEPPER', 'TOOL_RUNNER', 'JWT_PRIVATE_KEYS'])
+      expect(text).not.toContain(secret);
     expect(Object.keys(res.output.env).sort()).toEqual(['HOME', 'LANG', 'PATH', 'PWD', 'TMPDIR']);
     // bubblewrap: the sandbox's own init (empty environment) and loopback; wasm: no /proc entries and no sockets at all.
     const bwrap = inject('toolRunnerSandbox') === 'bwrap';

@@ -14,7 +14,15 @@ describe('invoking tools', () => {
     const py = await createTool(t);
     const js = await createTool(t, { runtime: 'node', code: JS_HELLO });
     const a = await body(await invoke(t, py.id, { input: { name: 'Py' } }), 200);
-    expect(a).toMatchObject({ ok: true, sandbox: inject('toolRunnerSandbox'), toolId: py.id, version: 1, output: { greeting: 'Hello, Py!' }, stdout: 'hello from python\n', stderr: '' });
+    expect(a).toMatchObject({
+      ok: true,
+      sandbox: inject('toolRunnerSandbox'),
+      toolId: py.id,
+      version: 1,
+      output: { greeting: 'Hello, Py!' },
+      stdout: 'hello from python\n',
+      stderr: '',
+    });
     expect(a.invocationId).toMatch(/^inv_/);
     expect(a.durationMs).toBeGreaterThan(0);
     const b = await body(await invoke(t, js.id, { input: { name: 'JS' } }), 200);
@@ -46,7 +54,10 @@ describe('invoking tools', () => {
   it('a pinned version keeps running the code it was saved with', async () => {
     const t = await signup('inv-pin');
     const tool = await createTool(t);
-    await body(await call(`/v1/tools/${tool.id}`, { method: 'PATCH', token: t.accessToken, body: { code: PY_HELLO.replace('Hello', 'Howdy') } }), 200);
+    await body(
+      await call(`/v1/tools/${tool.id}`, { method: 'PATCH', token: t.accessToken, body: { code: PY_HELLO.replace('Hello', 'Howdy') } }),
+      200,
+    );
     expect((await body(await invoke(t, tool.id, { input: { name: 'A' } }), 200)).output).toEqual({ greeting: 'Howdy, A!' });
     const pinned = await body(await invoke(t, tool.id, { input: { name: 'A' }, version: 1 }), 200);
     expect(pinned).toMatchObject({ version: 1, output: { greeting: 'Hello, A!' } });
@@ -58,7 +69,11 @@ describe('invoking tools', () => {
     const open = { inputSchema: true, outputSchema: null };
     const loop = await createTool(t, { ...open, runtime: 'node', code: 'export function main() { for (;;) {} }', timeoutMs: 500 });
     const raise = await createTool(t, { ...open, code: 'def main(input):\n    raise RuntimeError("boom")\n' });
-    const hog = await createTool(t, { ...open, code: 'def main(input):\n    a = []\n    while True:\n        a.append(bytearray(8 << 20))\n', memoryMb: 64 });
+    const hog = await createTool(t, {
+      ...open,
+      code: 'def main(input):\n    a = []\n    while True:\n        a.append(bytearray(8 << 20))\n',
+      memoryMb: 64,
+    });
     const [l, r, h] = await Promise.all([loop, raise, hog].map(async (tool) => body(await invoke(t, tool.id, { input: null }), 200)));
     expect(l).toMatchObject({ ok: false, error: { type: 'timeout' } });
     expect(r).toMatchObject({ ok: false, error: { type: 'exit_nonzero', message: 'RuntimeError: boom' } });
@@ -106,7 +121,16 @@ describe('invoking tools', () => {
     await body(await invoke(t, tool.id, { input: { name: 7 } }), 422);
     const log = await body(await call(`/v1/tools/${tool.id}/invocations`, { token: t.accessToken }), 200);
     expect(log.data).toHaveLength(2);
-    expect(log.data[1]).toMatchObject({ toolId: tool.id, version: 1, source: 'api', outcome: 'ok', inputBytes: JSON.stringify({ name: 'one' }).length, outputBytes: JSON.stringify({ greeting: 'Hello, one!' }).length, logBytes: 18, sandbox: inject('toolRunnerSandbox') });
+    expect(log.data[1]).toMatchObject({
+      toolId: tool.id,
+      version: 1,
+      source: 'api',
+      outcome: 'ok',
+      inputBytes: JSON.stringify({ name: 'one' }).length,
+      outputBytes: JSON.stringify({ greeting: 'Hello, one!' }).length,
+      logBytes: 18,
+      sandbox: inject('toolRunnerSandbox'),
+    });
     expect(log.data[1].durationMs).toBeGreaterThan(0);
     // The tool never ran: no sandbox to name.
     expect(log.data[0]).toMatchObject({ outcome: 'invalid_input', outputBytes: 0, sandbox: null });
@@ -133,8 +157,16 @@ describe('invoking tools', () => {
     const result = await invokeTool(deps, t.tenantId, tool.id, 'latest', { name: 'x' });
     expect(result).toMatchObject({ ok: false, retryable: true, error: { type: 'sandbox_error' } });
     const busy = { ...deps, transport: async () => new Response('{"error":"busy"}', { status: 503, headers: { 'retry-after': '2' } }) };
-    expect(await invokeTool(busy, t.tenantId, tool.id, 'latest', { name: 'x' })).toMatchObject({ ok: false, retryable: true, retryAfterS: 2 });
+    expect(await invokeTool(busy, t.tenantId, tool.id, 'latest', { name: 'x' })).toMatchObject({
+      ok: false,
+      retryable: true,
+      retryAfterS: 2,
+    });
     // What POST /invoke answers then: a 503 problem with Retry-After, not a tool result.
-    await expect(invokeForApi(busy, t.tenantId, tool.id, { input: { name: 'x' } })).rejects.toMatchObject({ code: 'service_unavailable', status: 503, headers: { 'Retry-After': '2' } });
+    await expect(invokeForApi(busy, t.tenantId, tool.id, { input: { name: 'x' } })).rejects.toMatchObject({
+      code: 'service_unavailable',
+      status: 503,
+      headers: { 'Retry-After': '2' },
+    });
   });
 });

@@ -7,10 +7,31 @@ describe('tool registry', () => {
   it('registers a Python and a JavaScript tool as version 1', async () => {
     const t = await signup('tools-reg');
     const py = await createTool(t, { description: 'greets' });
-    expect(py).toMatchObject({ version: 1, runtime: 'python3', code: PY_HELLO, inputSchema: NAME_SCHEMA, outputSchema: GREETING_SCHEMA, timeoutMs: 5_000, memoryMb: 128, network: 'none', description: 'greets', createdBy: t.userId });
+    expect(py).toMatchObject({
+      version: 1,
+      runtime: 'python3',
+      code: PY_HELLO,
+      inputSchema: NAME_SCHEMA,
+      outputSchema: GREETING_SCHEMA,
+      timeoutMs: 5_000,
+      memoryMb: 128,
+      network: 'none',
+      description: 'greets',
+      createdBy: t.userId,
+    });
     expect(py.id).toMatch(/^tol_[0-9a-z]{26}$/);
-    const js = await createTool(t, { runtime: 'node', code: JS_HELLO, outputSchema: undefined, network: { allow: ['api.example.com', '*.example.org:8443'] } });
-    expect(js).toMatchObject({ runtime: 'node', outputSchema: null, network: { allow: ['api.example.com', '*.example.org:8443'] }, timeoutMs: 5_000 });
+    const js = await createTool(t, {
+      runtime: 'node',
+      code: JS_HELLO,
+      outputSchema: undefined,
+      network: { allow: ['api.example.com', '*.example.org:8443'] },
+    });
+    expect(js).toMatchObject({
+      runtime: 'node',
+      outputSchema: null,
+      network: { allow: ['api.example.com', '*.example.org:8443'] },
+      timeoutMs: 5_000,
+    });
     const got = await body(await call(`/v1/tools/${py.id}`, { token: t.accessToken }), 200);
     expect(got).toEqual(py);
   });
@@ -51,10 +72,16 @@ describe('tool registry', () => {
       [{ outputSchema: { type: 'object', properties: { x: { type: 7 } } } }, 'outputSchema.properties.x.type'],
     ];
     for (const [patch, path] of cases) {
-      const res = await call('/v1/tools', { token: t.accessToken, body: { name: toolName(), runtime: 'python3', code: PY_HELLO, inputSchema: NAME_SCHEMA, ...patch } });
+      const res = await call('/v1/tools', {
+        token: t.accessToken,
+        body: { name: toolName(), runtime: 'python3', code: PY_HELLO, inputSchema: NAME_SCHEMA, ...patch },
+      });
       const problem = await body(res, 422);
       expect(problem.code, JSON.stringify(patch)).toBe('validation_failed');
-      expect(problem.errors.map((e: { path: string }) => e.path), JSON.stringify(patch)).toContain(path);
+      expect(
+        problem.errors.map((e: { path: string }) => e.path),
+        JSON.stringify(patch),
+      ).toContain(path);
     }
   });
 
@@ -73,7 +100,10 @@ describe('tool registry', () => {
     ];
     for (const [patch, path] of bad) {
       const problem = await body(await call('/v1/tools', { token: t.accessToken, body: { ...base, ...patch } }), 422);
-      expect(problem.errors.map((e: { path: string }) => e.path.split('.')[0]), JSON.stringify(patch)).toContain(path);
+      expect(
+        problem.errors.map((e: { path: string }) => e.path.split('.')[0]),
+        JSON.stringify(patch),
+      ).toContain(path);
     }
   });
 
@@ -81,20 +111,32 @@ describe('tool registry', () => {
     const t = await signup('tools-patch');
     const tool = await createTool(t);
     const path = `/v1/tools/${tool.id}`;
-    const renamed = await body(await call(path, { method: 'PATCH', token: t.accessToken, body: { description: 'now described', name: toolName('renamed') } }), 200);
+    const renamed = await body(
+      await call(path, { method: 'PATCH', token: t.accessToken, body: { description: 'now described', name: toolName('renamed') } }),
+      200,
+    );
     expect(renamed).toMatchObject({ version: 1, description: 'now described' });
     const same = await body(await call(path, { method: 'PATCH', token: t.accessToken, body: { timeoutMs: 5_000 } }), 200);
     expect(same.version).toBe(1); // an unchanged value is not a new version
-    const v2 = await body(await call(path, { method: 'PATCH', token: t.accessToken, body: { code: PY_HELLO.replace('Hello', 'Hi') } }), 200);
+    const v2 = await body(
+      await call(path, { method: 'PATCH', token: t.accessToken, body: { code: PY_HELLO.replace('Hello', 'Hi') } }),
+      200,
+    );
     expect(v2).toMatchObject({ version: 2, timeoutMs: 5_000, description: 'now described' });
     const v3 = await body(await call(path, { method: 'PATCH', token: t.accessToken, body: { memoryMb: 256, outputSchema: null } }), 200);
     expect(v3).toMatchObject({ version: 3, memoryMb: 256, outputSchema: null, code: v2.code });
     const versions = await body(await call(`${path}/versions?limit=2`, { token: t.accessToken }), 200);
     expect(versions.data.map((v: { version: number }) => v.version)).toEqual([3, 2]);
     const older = await body(await call(`${path}/versions?limit=2&cursor=${versions.nextCursor}`, { token: t.accessToken }), 200);
-    expect(older.data).toEqual([expect.objectContaining({ toolId: tool.id, version: 1, code: PY_HELLO, memoryMb: 128, outputSchema: GREETING_SCHEMA })]);
-    expect(await body(await call(path, { method: 'PATCH', token: t.accessToken, body: {} }), 422)).toMatchObject({ code: 'validation_failed' });
-    expect(await body(await call(path, { method: 'PATCH', token: t.accessToken, body: { inputSchema: { type: 'nope' } } }), 422)).toMatchObject({ code: 'validation_failed' });
+    expect(older.data).toEqual([
+      expect.objectContaining({ toolId: tool.id, version: 1, code: PY_HELLO, memoryMb: 128, outputSchema: GREETING_SCHEMA }),
+    ]);
+    expect(await body(await call(path, { method: 'PATCH', token: t.accessToken, body: {} }), 422)).toMatchObject({
+      code: 'validation_failed',
+    });
+    expect(
+      await body(await call(path, { method: 'PATCH', token: t.accessToken, body: { inputSchema: { type: 'nope' } } }), 422),
+    ).toMatchObject({ code: 'validation_failed' });
   });
 
   it('PATCH to a name another tool has → 409; DELETE removes tool and versions → 404 after', async () => {
@@ -117,7 +159,13 @@ describe('tool registry', () => {
     const tool = await createTool(owner);
     await body(await call(`/v1/tools/${tool.id}`, { token: viewer.accessToken }), 200);
     await body(await call('/v1/tools', { token: viewerKey.key }), 200);
-    await body(await call('/v1/tools', { token: viewer.accessToken, body: { name: toolName(), runtime: 'node', code: JS_HELLO, inputSchema: true } }), 403);
+    await body(
+      await call('/v1/tools', {
+        token: viewer.accessToken,
+        body: { name: toolName(), runtime: 'node', code: JS_HELLO, inputSchema: true },
+      }),
+      403,
+    );
     await body(await call(`/v1/tools/${tool.id}`, { method: 'PATCH', token: viewerKey.key, body: { description: 'x' } }), 403);
     await body(await call(`/v1/tools/${tool.id}/invoke`, { token: viewer.accessToken, body: { input: { name: 'v' } } }), 403);
     await body(await call(`/v1/tools/${tool.id}`, { method: 'DELETE', token: viewer.accessToken }), 403);

@@ -5,9 +5,9 @@
  * So one piece of code enforces the allow-list and the private-address rules
  * in both modes.
  */
-import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
-import { connect as tlsConnect } from 'node:tls';
+import { type ClientRequest, request as httpRequest, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { connect as tlsConnect } from 'node:tls';
 
 export interface GuestFetchRequest {
   url: string;
@@ -24,7 +24,16 @@ export type GuestFetchReply =
 export const MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
 const TIMEOUT_MS = 30_000;
 // Hop-by-hop and framing headers are ours to set, not the tool's.
-const DROP = new Set(['host', 'connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'transfer-encoding', 'upgrade', 'content-length']);
+const DROP = new Set([
+  'host',
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authorization',
+  'transfer-encoding',
+  'upgrade',
+  'content-length',
+]);
 
 export function egressFetch(proxySocket: string, req: GuestFetchRequest, inFlight: Set<ClientRequest>): Promise<GuestFetchReply> {
   return new Promise((resolve) => {
@@ -50,7 +59,12 @@ export function egressFetch(proxySocket: string, req: GuestFetchRequest, inFligh
     const onResponse = (res: IncomingMessage) => readReply(res, done);
 
     if (url.protocol === 'http:') {
-      const r = track(httpRequest({ socketPath: proxySocket, method: req.method, path: url.href, headers: { ...headers, connection: 'close' } }, onResponse));
+      const r = track(
+        httpRequest(
+          { socketPath: proxySocket, method: req.method, path: url.href, headers: { ...headers, connection: 'close' } },
+          onResponse,
+        ),
+      );
       r.on('error', (err) => done({ ok: false, error: err.message }));
       return void r.end(body ?? undefined);
     }
@@ -72,7 +86,16 @@ export function egressFetch(proxySocket: string, req: GuestFetchRequest, inFligh
       const tls = tlsConnect({ socket, servername: host });
       tls.on('error', (err) => done({ ok: false, error: err.message }));
       const r = track(
-        httpRequest({ method: req.method, host, path: `${url.pathname}${url.search}`, headers: { ...headers, connection: 'close' }, createConnection: () => tls }, onResponse),
+        httpRequest(
+          {
+            method: req.method,
+            host,
+            path: `${url.pathname}${url.search}`,
+            headers: { ...headers, connection: 'close' },
+            createConnection: () => tls,
+          },
+          onResponse,
+        ),
       );
       r.on('error', (err) => done({ ok: false, error: err.message }));
       r.end(body ?? undefined);
@@ -96,6 +119,12 @@ function readReply(res: IncomingMessage, done: (r: GuestFetchReply) => void): vo
   res.on('end', () => {
     const headers: [string, string][] = [];
     for (let i = 0; i < res.rawHeaders.length; i += 2) headers.push([res.rawHeaders[i]!, res.rawHeaders[i + 1]!]);
-    done({ ok: true, status: res.statusCode ?? 502, statusText: res.statusMessage ?? '', headers, body: Buffer.concat(chunks).toString('base64') });
+    done({
+      ok: true,
+      status: res.statusCode ?? 502,
+      statusText: res.statusMessage ?? '',
+      headers,
+      body: Buffer.concat(chunks).toString('base64'),
+    });
   });
 }

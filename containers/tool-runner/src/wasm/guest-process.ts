@@ -5,7 +5,7 @@
  * strings, an empty environment, the sandbox uid when the runner is root, and
  * nice 10 like bubblewrap sandboxes.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,7 +38,12 @@ export function guestEntries(guestDir: string): Record<Runtime, GuestEntry> {
   const pkg = (entry: string) => path.dirname(path.dirname(entry)); // <pkg>/dist/index.mjs → <pkg>
   return {
     python3: { script: path.join(guestDir, 'python.mjs'), args: [pyodide], read: [pyodide], dir: guestDir },
-    node: { script: path.join(guestDir, 'quickjs.mjs'), args: [core, variant], read: [pkg(core), pkg(variant), pkg(ffiTypes)], dir: guestDir },
+    node: {
+      script: path.join(guestDir, 'quickjs.mjs'),
+      args: [core, variant],
+      read: [pkg(core), pkg(variant), pkg(ffiTypes)],
+      dir: guestDir,
+    },
   };
 }
 
@@ -48,7 +53,12 @@ export const GUEST_STDIO = ['pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pip
  * Starts a guest. `snapshot` (Python only) is a Pyodide memory snapshot file to
  * start from; `makeSnapshot` starts the one guest that writes it instead.
  */
-export function spawnGuest(cfg: RunnerConfig, runtime: Runtime, entries: Record<Runtime, GuestEntry>, opts: { snapshot?: string | null; makeSnapshot?: boolean } = {}): ChildProcess {
+export function spawnGuest(
+  cfg: RunnerConfig,
+  runtime: Runtime,
+  entries: Record<Runtime, GuestEntry>,
+  opts: { snapshot?: string | null; makeSnapshot?: boolean } = {},
+): ChildProcess {
   const entry = entries[runtime];
   const snapshot = runtime === 'python3' && opts.snapshot ? opts.snapshot : null;
   const extra = opts.makeSnapshot ? ['--make-snapshot'] : snapshot ? [`--snapshot=${snapshot}`] : [];

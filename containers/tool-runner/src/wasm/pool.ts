@@ -69,7 +69,8 @@ export class WarmPool {
 
   stats(): Record<Runtime, PoolStats> {
     const out = {} as Record<Runtime, PoolStats>;
-    for (const r of RUNTIMES) out[r] = { idle: this.#idle.get(r)!.length, starting: this.#starting.get(r)!.length, lastLoadMs: this.#lastLoad.get(r) ?? null };
+    for (const r of RUNTIMES)
+      out[r] = { idle: this.#idle.get(r)!.length, starting: this.#starting.get(r)!.length, lastLoadMs: this.#lastLoad.get(r) ?? null };
     return out;
   }
 
@@ -110,7 +111,11 @@ export class WarmPool {
           clearTimeout(timer);
           kill(child);
           this.#forget(runtime, child);
-          reject(new Error(`the ${runtime} interpreter ${why}${early.length ? `: ${Buffer.concat(early).toString('utf8').trim().slice(-800)}` : ''}`));
+          reject(
+            new Error(
+              `the ${runtime} interpreter ${why}${early.length ? `: ${Buffer.concat(early).toString('utf8').trim().slice(-800)}` : ''}`,
+            ),
+          );
         };
         child.once('error', (err) => fail(`could not be started (${err.message})`));
         child.once('exit', (code, signal) => fail(`exited while loading (${signal ?? `code ${code}`})`));

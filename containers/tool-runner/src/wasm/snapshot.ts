@@ -3,12 +3,13 @@
  * a guest of its own (a pristine interpreter, before any tool code exists),
  * kept in a private temporary directory the sandbox uid may read, removed at exit.
  */
-import type { Readable } from 'node:stream';
+
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import type { RunnerConfig } from '../config.ts';
-import { guestEntries, spawnGuest } from './guest-process.ts';
+import { type guestEntries, spawnGuest } from './guest-process.ts';
 
 const MAX_SNAPSHOT_BYTES = 512 * 1024 * 1024;
 
@@ -29,7 +30,9 @@ export function makePythonSnapshot(cfg: RunnerConfig, entries: ReturnType<typeof
     child.once('error', reject);
     child.once('close', (code, signal) => {
       if (code !== 0 || size === 0 || size > MAX_SNAPSHOT_BYTES) {
-        return reject(new Error(`snapshot guest ended ${signal ?? `with code ${code}`}: ${Buffer.concat(errors).toString('utf8').trim().slice(-500)}`));
+        return reject(
+          new Error(`snapshot guest ended ${signal ?? `with code ${code}`}: ${Buffer.concat(errors).toString('utf8').trim().slice(-500)}`),
+        );
       }
       const dir = mkdtempSync(path.join(tmpdir(), 'edgecrew-pyodide-'));
       const file = path.join(dir, 'snapshot.bin');

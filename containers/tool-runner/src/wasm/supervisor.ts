@@ -5,24 +5,30 @@
  * fetches go through the invocation's egress proxy, and classify.ts turns the
  * facts into the same typed outcome.
  */
-import type { ClientRequest } from 'node:http';
+
 import { rm } from 'node:fs/promises';
+import type { ClientRequest } from 'node:http';
 import type { Readable, Writable } from 'node:stream';
 import { Capture } from '../capture.ts';
 import { classify } from '../classify.ts';
 import type { RunnerConfig } from '../config.ts';
 import { processMemory, watchMemory } from '../memory-watch.ts';
 import type { InvocationRequest, InvocationResult } from '../protocol.ts';
-import { excerpt, prepareEgress, signalNumber, STARTUP_GRACE_MS, waitForPipes } from '../sandbox.ts';
+import { excerpt, prepareEgress, STARTUP_GRACE_MS, signalNumber, waitForPipes } from '../sandbox.ts';
 import { egressFetch, type GuestFetchRequest } from './egress-fetch.ts';
-import type { WarmPool } from './pool.ts';
+import type { WarmGuest, WarmPool } from './pool.ts';
 
 const FD = { result: 3, fetchOut: 4, fetchIn: 5 } as const;
 /** Bytes of fetch requests a guest may send in one invocation (bodies are base64 in them). */
 const MAX_FETCH_REQUEST_BYTES = 16 * 1024 * 1024;
 
 /** Runs one invocation to completion; never throws (failures are typed results). */
-export async function runInWasm(cfg: RunnerConfig, pool: WarmPool, req: InvocationRequest, running: Set<() => void>): Promise<InvocationResult> {
+export async function runInWasm(
+  cfg: RunnerConfig,
+  pool: WarmPool,
+  req: InvocationRequest,
+  running: Set<() => void>,
+): Promise<InvocationResult> {
   const started = performance.now();
   const empty = { stdout: '', stderr: '', stdoutBytes: 0, stderrBytes: 0 };
   let egress: Awaited<ReturnType<typeof prepareEgress>> | null = null;
@@ -31,12 +37,17 @@ export async function runInWasm(cfg: RunnerConfig, pool: WarmPool, req: Invocati
   } catch (err) {
     return { ok: false, error: { type: 'sandbox_error', message: `egress proxy: ${(err as Error).message}` }, durationMs: 0, ...empty };
   }
-  let guest;
+  let guest: WarmGuest;
   try {
     guest = await pool.take(req.runtime);
   } catch (err) {
     if (egress) await closeEgress(egress);
-    return { ok: false, error: { type: 'sandbox_error', message: `The sandbox could not be started: ${(err as Error).message}` }, durationMs: Math.round(performance.now() - started), ...empty };
+    return {
+      ok: false,
+      error: { type: 'sandbox_error', message: `The sandbox could not be started: ${(err as Error).message}` },
+      durationMs: Math.round(performance.now() - started),
+      ...empty,
+    };
   }
   // The tool's clock starts now: loading the interpreter was the pool's time, not the tool's.
   const toolStarted = performance.now();
@@ -71,7 +82,13 @@ export async function runInWasm(cfg: RunnerConfig, pool: WarmPool, req: Invocati
 
   // What the interpreter itself occupies is not the tool's: the limit applies to growth from here.
   const baseline = child.pid === undefined ? 0 : processMemory(child.pid);
-  const job = { code: req.code, input: req.input ?? null, memoryMb: req.memoryMb, workDirBytes: cfg.workDirBytes, network: req.network.mode };
+  const job = {
+    code: req.code,
+    input: req.input ?? null,
+    memoryMb: req.memoryMb,
+    workDirBytes: cfg.workDirBytes,
+    network: req.network.mode,
+  };
   pipes[0].end(JSON.stringify(job));
 
   const timer = setTimeout(() => {
@@ -129,7 +146,13 @@ export async function runInWasm(cfg: RunnerConfig, pool: WarmPool, req: Invocati
 }
 
 /** Answers the guest's fetch requests (NDJSON both ways); without an allow-list every one is refused. */
-function serveFetches(requests: Readable, replies: Writable, proxySocket: string | null, inFlight: Set<ClientRequest>, kill: () => void): void {
+function serveFetches(
+  requests: Readable,
+  replies: Writable,
+  proxySocket: string | null,
+  inFlight: Set<ClientRequest>,
+  kill: () => void,
+): void {
   let buffered = '';
   let received = 0;
   requests.setEncoding('utf8');
@@ -137,8 +160,7 @@ function serveFetches(requests: Readable, replies: Writable, proxySocket: string
     received += chunk.length;
     if (received > MAX_FETCH_REQUEST_BYTES) return kill();
     buffered += chunk;
-    let nl: number;
-    while ((nl = buffered.indexOf('\n')) >= 0) {
+    for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
       const line = buffered.slice(0, nl);
       buffered = buffered.slice(nl + 1);
       let msg: GuestFetchRequest & { id: number };

@@ -75,7 +75,9 @@ export function readJob(): Job {
   return JSON.parse(Buffer.concat(chunks).toString('utf8')) as Job;
 }
 
-export type ResultMessage = { ok: true; output: unknown } | { ok: false; error: { type: 'exception' | 'invalid_output' | 'memory_limit'; message: string } };
+export type ResultMessage =
+  | { ok: true; output: unknown }
+  | { ok: false; error: { type: 'exception' | 'invalid_output' | 'memory_limit'; message: string } };
 
 /** The one result, then exit 0: exactly what bootstrap/node.mjs and bootstrap/python.py do. */
 export function sendResult(message: ResultMessage | string): never {
@@ -85,7 +87,10 @@ export function sendResult(message: ResultMessage | string): never {
     try {
       text = JSON.stringify(message);
     } catch (err) {
-      text = JSON.stringify({ ok: false, error: { type: 'invalid_output', message: `main() returned a value that is not JSON: ${(err as Error).message}` } });
+      text = JSON.stringify({
+        ok: false,
+        error: { type: 'invalid_output', message: `main() returned a value that is not JSON: ${(err as Error).message}` },
+      });
     }
   }
   writeAll(FD.result, text);
@@ -105,8 +110,7 @@ export function fetchBridge(): (req: FetchRequest) => Promise<FetchReply> {
       replies.setEncoding('utf8');
       replies.on('data', (chunk: string | Buffer) => {
         buffered += chunk;
-        let nl: number;
-        while ((nl = buffered.indexOf('\n')) >= 0) {
+        for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
           const line = buffered.slice(0, nl);
           buffered = buffered.slice(nl + 1);
           const { id, ...reply } = JSON.parse(line) as FetchReply & { id: number };

@@ -33,6 +33,10 @@ export function guestFetch(bridge: Bridge, network: () => 'none' | 'allow') {
     const reply = await bridge(req);
     if (!reply.ok) throw new TypeError('fetch failed', { cause: new Error(reply.error) });
     const nullBody = reply.status === 204 || reply.status === 304 || req.method === 'HEAD';
-    return new ResponseClass(nullBody ? null : Buffer.from(reply.body, 'base64'), { status: reply.status, statusText: reply.statusText, headers: reply.headers });
+    return new ResponseClass(nullBody ? null : Buffer.from(reply.body, 'base64'), {
+      status: reply.status,
+      statusText: reply.statusText,
+      headers: reply.headers,
+    });
   };
 }

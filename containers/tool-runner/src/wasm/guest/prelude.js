@@ -19,7 +19,10 @@
     }
     return String(v);
   };
-  const line = (fd) => (...args) => host.write(fd, `${args.map(show).join(' ')}\n`);
+  const line =
+    (fd) =>
+    (...args) =>
+      host.write(fd, `${args.map(show).join(' ')}\n`);
   globalThis.console = Object.freeze({ log: line(1), info: line(1), debug: line(1), warn: line(2), error: line(2), trace: line(2) });
 
   globalThis.process = Object.freeze({ env: Object.freeze({}), argv: Object.freeze([]), exit: (code) => host.exit(Number(code ?? 0) | 0) });
@@ -96,7 +99,12 @@
   globalThis.fetch = async (input, init = {}) => {
     const url = typeof input === 'object' && input !== null && 'url' in input ? input.url : input;
     const headers = Object.fromEntries(new Headers(init.headers).entries());
-    const req = { url: String(url), method: String(init.method ?? 'GET').toUpperCase(), headers, body: init.body == null ? null : String(init.body) };
+    const req = {
+      url: String(url),
+      method: String(init.method ?? 'GET').toUpperCase(),
+      headers,
+      body: init.body == null ? null : String(init.body),
+    };
     const reply = JSON.parse(await host.fetch(JSON.stringify(req)));
     if (!reply.ok) throw new TypeError('fetch failed', { cause: new Error(reply.error) });
     return new Response(reply);
@@ -107,16 +115,25 @@
     delete globalThis.__edgecrew_run;
     const main = typeof ns.main === 'function' ? ns.main : ns.default;
     if (typeof main !== 'function') {
-      return JSON.stringify({ ok: false, error: { type: 'exception', message: 'The tool must export a function main(input) (named export `main` or the default export).' } });
+      return JSON.stringify({
+        ok: false,
+        error: { type: 'exception', message: 'The tool must export a function main(input) (named export `main` or the default export).' },
+      });
     }
     const output = await main(JSON.parse(inputJson));
     if (typeof output === 'function' || typeof output === 'symbol' || typeof output === 'bigint') {
-      return JSON.stringify({ ok: false, error: { type: 'invalid_output', message: `main() returned a ${typeof output}, which is not JSON.` } });
+      return JSON.stringify({
+        ok: false,
+        error: { type: 'invalid_output', message: `main() returned a ${typeof output}, which is not JSON.` },
+      });
     }
     try {
       return JSON.stringify({ ok: true, output: output === undefined ? null : output });
     } catch (err) {
-      return JSON.stringify({ ok: false, error: { type: 'invalid_output', message: `main() returned a value that is not JSON: ${err.message}` } });
+      return JSON.stringify({
+        ok: false,
+        error: { type: 'invalid_output', message: `main() returned a value that is not JSON: ${err.message}` },
+      });
     }
   };
 })();

@@ -13,7 +13,7 @@
 import { constants as fsConstants, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { fetchBridge, FD, lockDown, readJob, sendResult, signalReady, writeAll } from './channel.ts';
+import { FD, fetchBridge, lockDown, readJob, sendResult, signalReady, writeAll } from './channel.ts';
 import { guestFetch } from './fetch.ts';
 
 const TOOL_DIR = '/opt/edgecrew/tool';
@@ -104,7 +104,14 @@ function readOnly(fs: PyFS, dir: string): void {
 function limitWorkArea(fs: PyFS, maxBytes: number): void {
   let used = 0;
   const original = fs.write.bind(fs);
-  fs.write = ((stream: { node: { usedBytes?: number } }, buffer: Uint8Array, offset: number, length: number, position?: number, canOwn?: boolean) => {
+  fs.write = ((
+    stream: { node: { usedBytes?: number } },
+    buffer: Uint8Array,
+    offset: number,
+    length: number,
+    position?: number,
+    canOwn?: boolean,
+  ) => {
     const before = stream.node.usedBytes ?? 0;
     const end = (position ?? (stream as unknown as { position: number }).position ?? before) + length;
     const growth = Math.max(0, end - before);

@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import type { QuickJSContext, QuickJSHandle } from 'quickjs-emscripten-core';
-import { fetchBridge, FD, lockDown, readJob, sendResult, signalReady, writeAll } from './channel.ts';
+import { FD, fetchBridge, lockDown, readJob, sendResult, signalReady, writeAll } from './channel.ts';
 
 const TOOL = '/opt/edgecrew/tool/main.mjs';
 /** QuickJS's native stack for the tool (its own limit; a deep recursion is an InternalError, not a crash). */
@@ -56,8 +56,9 @@ try {
 } catch (err) {
   if (!(err instanceof GuestError)) throw err;
   const { name, message, stack } = err.detail;
-  writeAll(FD.stderr, `${name}: ${message}\n${stack ?? ''}`.trimEnd() + '\n');
-  const oom = /out of memory/i.test(message) || (name === 'RangeError' && /allocat|Invalid (typed )?array length|Array buffer/i.test(message));
+  writeAll(FD.stderr, `${`${name}: ${message}\n${stack ?? ''}`.trimEnd()}\n`);
+  const oom =
+    /out of memory/i.test(message) || (name === 'RangeError' && /allocat|Invalid (typed )?array length|Array buffer/i.test(message));
   sendResult({ ok: false, error: { type: oom ? 'memory_limit' : 'exception', message: `${name}: ${message}` } });
 }
 
@@ -65,8 +66,15 @@ function unwrap(result: { error?: QuickJSHandle; value?: QuickJSHandle }): Quick
   if (result.error) {
     const dumped = ctx.dump(result.error) as unknown;
     result.error.dispose();
-    const d = (typeof dumped === 'object' && dumped !== null ? dumped : { name: 'Error', message: String(dumped) }) as Record<string, unknown>;
-    throw new GuestError({ name: String(d.name ?? 'Error'), message: String(d.message ?? dumped), stack: typeof d.stack === 'string' ? d.stack : undefined });
+    const d = (typeof dumped === 'object' && dumped !== null ? dumped : { name: 'Error', message: String(dumped) }) as Record<
+      string,
+      unknown
+    >;
+    throw new GuestError({
+      name: String(d.name ?? 'Error'),
+      message: String(d.message ?? dumped),
+      stack: typeof d.stack === 'string' ? d.stack : undefined,
+    });
   }
   return result.value!;
 }
@@ -109,11 +117,14 @@ function installHost(c: QuickJSContext): void {
     'sleep',
     c.newFunction('sleep', (ms) => {
       const deferred = c.newPromise();
-      setTimeout(() => {
-        deferred.resolve();
-        deferred.dispose();
-        pump();
-      }, Math.min(c.getNumber(ms), 2 ** 31 - 1));
+      setTimeout(
+        () => {
+          deferred.resolve();
+          deferred.dispose();
+          pump();
+        },
+        Math.min(c.getNumber(ms), 2 ** 31 - 1),
+      );
       return deferred.handle;
     }),
   );

@@ -4,7 +4,7 @@
  * puts run status changes on the tenant's sync stream and event outbox.
  */
 import type { RunSummary } from '../../src/flows/run-model';
-import { appendChange, appendEvent, setChangeData } from './log';
+import { appendChange, appendEvent, setChangeData } from './sync-log';
 
 type Sql = SqlStorage;
 
@@ -35,7 +35,10 @@ export function release(sql: Sql, runId: string, fallbackLimit: number): string[
   const limit = stored ? Number(stored.value) : fallbackLimit;
   const free = limit - activeCount(sql);
   if (free <= 0) return [];
-  const next = sql.exec<{ run_id: string }>(`SELECT run_id FROM run_slots WHERE state = 'queued' ORDER BY seq LIMIT ?`, free).toArray().map((r) => r.run_id);
+  const next = sql
+    .exec<{ run_id: string }>(`SELECT run_id FROM run_slots WHERE state = 'queued' ORDER BY seq LIMIT ?`, free)
+    .toArray()
+    .map((r) => r.run_id);
   for (const id of next) sql.exec(`UPDATE run_slots SET state = 'active' WHERE run_id = ?`, id);
   return next;
 }

@@ -1,5 +1,5 @@
-/** The TenantHub's SQLite schema, one migration per version (see ../migrations.ts). */
-import type { DoMigration } from '../migrations';
+/** The TenantHub's SQLite schema, one migration per version (see ../shared/migrations.ts). */
+import type { DoMigration } from '../shared/migrations';
 
 export const HUB_MIGRATIONS: readonly DoMigration[] = [
   { version: 1, sql: `CREATE TABLE IF NOT EXISTS hub_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)` },
@@ -76,6 +76,26 @@ export const HUB_MIGRATIONS: readonly DoMigration[] = [
         seq INTEGER NOT NULL
       );
       CREATE INDEX run_slots_state_idx ON run_slots (state, seq);
+    `,
+  },
+  {
+    version: 4,
+    // Once created apart from the numbered migrations (IF NOT EXISTS at every construction); IF NOT
+    // EXISTS stays so hubs that already have these tables take this version without error.
+    sql: `
+      -- Ids of control-plane events appended to the outbox: a forward retried by the Worker or the sweeper appends once.
+      CREATE TABLE IF NOT EXISTS forwarded_events (id TEXT PRIMARY KEY, sequence INTEGER NOT NULL, received_at INTEGER NOT NULL);
+      CREATE INDEX IF NOT EXISTS forwarded_events_at_idx ON forwarded_events (received_at);
+      -- Idempotency-Key records (src/middleware/idempotency.ts): in flight until locked_until, then done or abandoned.
+      CREATE TABLE IF NOT EXISTS idempotency_keys (
+        key TEXT PRIMARY KEY,
+        fingerprint TEXT NOT NULL,
+        state TEXT NOT NULL,
+        response TEXT,
+        locked_until INTEGER,
+        expires_at INTEGER NOT NULL
+      );
+      CREATE INDEX IF NOT EXISTS idempotency_keys_expiry_idx ON idempotency_keys (expires_at);
     `,
   },
 ];

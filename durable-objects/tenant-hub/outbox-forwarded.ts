@@ -4,7 +4,7 @@
  * control-plane events share one gap-free per-tenant order, and the hub's alarm
  * publishes them like its own. Idempotent by event id.
  */
-import type { OutboxEvent } from './log';
+import type { OutboxEvent } from './sync-log';
 
 /** What the Worker forwards: an event without its sequence (the hub assigns it). */
 export type ForwardedEvent = Omit<OutboxEvent, 'sequence'>;

@@ -1,12 +1,19 @@
 /** The hub's change log and outbox: appended in the same SQLite transaction as the change itself. */
-import type { Change, Notification, Task } from '../../src/tasks/model';
+
 import { newId } from '../../src/lib/ids';
+import type { Change, Notification, Task } from '../../src/tasks/model';
 
 type Sql = SqlStorage;
 
 export function appendChange(sql: Sql, entity: Change['entity'], entityId: string, op: Change['op'], occurredAt: string): number {
   const row = sql
-    .exec<{ version: number }>(`INSERT INTO changes (entity, entity_id, op, data, occurred_at) VALUES (?, ?, ?, NULL, ?) RETURNING version`, entity, entityId, op, occurredAt)
+    .exec<{ version: number }>(
+      `INSERT INTO changes (entity, entity_id, op, data, occurred_at) VALUES (?, ?, ?, NULL, ?) RETURNING version`,
+      entity,
+      entityId,
+      op,
+      occurredAt,
+    )
     .one();
   return row.version;
 }
@@ -26,14 +33,25 @@ interface ChangeRow {
 }
 
 function toChange(r: ChangeRow): Change {
-  return { version: r.version, entity: r.entity, entityId: r.entity_id, op: r.op, data: r.data === null ? null : JSON.parse(r.data), occurredAt: r.occurred_at };
+  return {
+    version: r.version,
+    entity: r.entity,
+    entityId: r.entity_id,
+    op: r.op,
+    data: r.data === null ? null : JSON.parse(r.data),
+    occurredAt: r.occurred_at,
+  };
 }
 
 export function changesSince(sql: Sql, since: number, limit: number): { changes: Change[]; version: number; hasMore: boolean } {
   const rows = sql.exec<ChangeRow>(`SELECT * FROM changes WHERE version > ? ORDER BY version LIMIT ?`, since, limit + 1).toArray();
   const changes = rows.slice(0, limit).map(toChange);
   const latest = sql.exec<{ v: number | null }>(`SELECT MAX(version) AS v FROM changes`).one().v ?? 0;
-  return { changes, version: changes.length > 0 ? changes[changes.length - 1]!.version : Math.max(since, latest), hasMore: rows.length > limit };
+  return {
+    changes,
+    version: changes.length > 0 ? changes[changes.length - 1]!.version : Math.max(since, latest),
+    hasMore: rows.length > limit,
+  };
 }
 
 export function changesAfter(sql: Sql, version: number): Change[] {
@@ -66,11 +84,22 @@ export function pendingEvents(sql: Sql, limit: number): OutboxEvent[] {
 
 /** `sequences` come from one pendingEvents() page: contiguous in order, so a range update covers them. */
 export function markPublished(sql: Sql, sequences: number[], at: string): void {
-  if (sequences.length) sql.exec(`UPDATE outbox SET published_at = ? WHERE sequence BETWEEN ? AND ? AND published_at IS NULL`, at, sequences[0]!, sequences[sequences.length - 1]!);
+  if (sequences.length)
+    sql.exec(
+      `UPDATE outbox SET published_at = ? WHERE sequence BETWEEN ? AND ? AND published_at IS NULL`,
+      at,
+      sequences[0]!,
+      sequences[sequences.length - 1]!,
+    );
 }
 
 export function markAttempt(sql: Sql, sequences: number[]): number {
-  if (sequences.length) sql.exec(`UPDATE outbox SET attempts = attempts + 1 WHERE sequence BETWEEN ? AND ? AND published_at IS NULL`, sequences[0]!, sequences[sequences.length - 1]!);
+  if (sequences.length)
+    sql.exec(
+      `UPDATE outbox SET attempts = attempts + 1 WHERE sequence BETWEEN ? AND ? AND published_at IS NULL`,
+      sequences[0]!,
+      sequences[sequences.length - 1]!,
+    );
   return sql.exec<{ a: number | null }>(`SELECT MAX(attempts) AS a FROM outbox WHERE published_at IS NULL`).one().a ?? 0;
 }
 

@@ -3,9 +3,10 @@
  * sync stream and events (through its hub), the tenant's run slot, and the
  * parent run of a child.
  */
-import { tenantHubStub, flowRunStub } from '../../src/lib/stubs';
+
+import { type RunStatus, TERMINAL } from '../../src/flows/run-model';
 import { DEFAULT_MAX_ACTIVE_RUNS } from '../../src/flows/runs-service';
-import { TERMINAL, type RunStatus } from '../../src/flows/run-model';
+import { flowRunStub, tenantHubStub } from '../../src/lib/stubs';
 import { loadRun, summary } from './store';
 
 export async function reportRunStatus(env: Env, sql: SqlStorage, status: RunStatus): Promise<void> {
@@ -15,7 +16,18 @@ export async function reportRunStatus(env: Env, sql: SqlStorage, status: RunStat
   await env.DB.prepare(
     `UPDATE runs SET status = ?, started_at = ?, finished_at = ?, duration_ms = ?, input_tokens = ?, output_tokens = ?, cost_usd = ?, error = ?, updated_at = ? WHERE id = ?`,
   )
-    .bind(status, s.startedAt, s.finishedAt, s.durationMs, s.inputTokens, s.outputTokens, s.costUsd, s.error, new Date().toISOString(), s.id)
+    .bind(
+      status,
+      s.startedAt,
+      s.finishedAt,
+      s.durationMs,
+      s.inputTokens,
+      s.outputTokens,
+      s.costUsd,
+      s.error,
+      new Date().toISOString(),
+      s.id,
+    )
     .run();
   const hub = tenantHubStub(env, s.tenantId);
   await hub.runChanged(s.tenantId, { ...s, status });

@@ -5,8 +5,8 @@
  * transaction. Idempotent by id, so a redelivered queue message notifies once.
  */
 import type { Notification } from '../../src/tasks/model';
-import { appendChange, appendEvent, setChangeData } from './log';
-import { readNotification, writeNotification } from './task-store';
+import { appendChange, appendEvent, setChangeData } from './sync-log';
+import { readNotification, writeNotification } from './tasks-store';
 
 export interface SystemNotificationInput {
   /** Derived from the triggering event id by the caller, which makes retries land on the same row. */
@@ -16,11 +16,25 @@ export interface SystemNotificationInput {
 }
 
 /** Run inside a transaction. Returns the notification and whether it was created now. */
-export function createSystemNotification(sql: SqlStorage, tenantId: string, input: SystemNotificationInput, now: number): { notification: Notification; created: boolean } {
+export function createSystemNotification(
+  sql: SqlStorage,
+  tenantId: string,
+  input: SystemNotificationInput,
+  now: number,
+): { notification: Notification; created: boolean } {
   const existing = readNotification(sql, input.id);
   if (existing) return { notification: existing, created: false };
   const at = new Date(now).toISOString();
-  const n: Notification = { id: input.id, kind: 'system', taskId: null, title: input.title, body: input.body, fireAt: null, createdAt: at, readAt: null };
+  const n: Notification = {
+    id: input.id,
+    kind: 'system',
+    taskId: null,
+    title: input.title,
+    body: input.body,
+    fireAt: null,
+    createdAt: at,
+    readAt: null,
+  };
   writeNotification(sql, n);
   setChangeData(sql, appendChange(sql, 'notification', n.id, 'upsert', at), n);
   appendEvent(sql, tenantId, 'notification.created', at, { notification: n });

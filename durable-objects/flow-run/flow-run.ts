@@ -5,17 +5,16 @@
  * at-least-once) and resumes from persisted state.
  */
 import { DurableObject } from 'cloudflare:workers';
-import { loadConfig } from '../src/config';
-import { TERMINAL, type RunEvent, type RunInit, type RunStatus, type RunView } from '../src/flows/run-model';
-import { migrateDoStorage } from './migrations';
-import { ChildRuns } from './run/children';
-import { Engine } from './run/engine';
-import { RUN_MIGRATIONS } from './run/schema';
-import { appendEvent, eventsAfter, insertRun, lastEventSeq, loadRun, node, nodes, runView, setRunStatus, summary } from './run/store';
-import { pushToSockets, SseHub } from './run/stream';
-import { reportRunStatus } from './run/report';
-
-export type RunResult<T> = { ok: true; value: T } | { ok: false; code: 'not_found' | 'conflict' | 'validation_failed'; detail: string };
+import { loadConfig } from '../../src/config';
+import { type RunEvent, type RunInit, type RunStatus, type RunView, TERMINAL } from '../../src/flows/run-model';
+import type { Result } from '../../src/lib/result';
+import { migrateDoStorage } from '../shared/migrations';
+import { ChildRuns } from './children';
+import { Engine } from './engine';
+import { reportRunStatus } from './report';
+import { RUN_MIGRATIONS } from './schema';
+import { appendEvent, eventsAfter, insertRun, lastEventSeq, loadRun, node, nodes, runView, setRunStatus, summary } from './store';
+import { pushToSockets, SseHub } from './stream';
 
 export class FlowRun extends DurableObject<Env> {
   #schemaVersion = 0;
@@ -52,7 +51,11 @@ export class FlowRun extends DurableObject<Env> {
     if (loadRun(this.ctx.storage.sql)) return;
     this.ctx.storage.transactionSync(() => {
       insertRun(this.ctx.storage.sql, init, 'queued');
-      appendEvent(this.ctx.storage.sql, 'run.created', null, { flowId: init.flowId, flowVersion: init.flowVersion, reused: Object.keys(init.reuse ?? {}) });
+      appendEvent(this.ctx.storage.sql, 'run.created', null, {
+        flowId: init.flowId,
+        flowVersion: init.flowVersion,
+        reused: Object.keys(init.reuse ?? {}),
+      });
     });
     this.#flush();
   }
@@ -60,10 +63,13 @@ export class FlowRun extends DurableObject<Env> {
   /** Admitted: start running (idempotent). */
   async start(): Promise<void> {
     const l = loadRun(this.ctx.storage.sql);
-    if (!l || l.row.status !== 'queued') return;
+    if (l?.row.status !== 'queued') return;
     const now = Date.now();
     this.ctx.storage.transactionSync(() => {
-      setRunStatus(this.ctx.storage.sql, 'running', { started_at: l.row.started_at ?? new Date(now).toISOString(), deadline_at: now + l.def.policy.timeoutMs });
+      setRunStatus(this.ctx.storage.sql, 'running', {
+        started_at: l.row.started_at ?? new Date(now).toISOString(),
+        deadline_at: now + l.def.policy.timeoutMs,
+      });
       appendEvent(this.ctx.storage.sql, 'run.started', null, { input: l.input });
     });
     this.#flush();
@@ -102,7 +108,7 @@ export class FlowRun extends DurableObject<Env> {
     return eventsAfter(this.ctx.storage.sql, after, limit);
   }
 
-  async cancel(reason?: string): Promise<RunResult<RunView>> {
+  async cancel(reason?: string): Promise<Result<RunView>> {
     const l = loadRun(this.ctx.storage.sql);
     if (!l) return { ok: false, code: 'not_found', detail: 'Run not found.' };
     if (TERMINAL.has(l.row.status)) return { ok: false, code: 'conflict', detail: `Run is already ${l.row.status}.` };
@@ -117,15 +123,19 @@ export class FlowRun extends DurableObject<Env> {
    * skipped nodes run again; succeeded nodes keep their outputs. The run goes
    * back to 'queued' and the caller asks the hub for a slot.
    */
-  async resume(): Promise<RunResult<RunView>> {
+  async resume(): Promise<Result<RunView>> {
     const sql = this.ctx.storage.sql;
     const l = loadRun(sql);
     if (!l) return { ok: false, code: 'not_found', detail: 'Run not found.' };
-    if (l.row.status !== 'failed' && l.row.status !== 'cancelled') return { ok: false, code: 'conflict', detail: `Only failed or cancelled runs resume; this one is ${l.row.status}.` };
+    if (l.row.status !== 'failed' && l.row.status !== 'cancelled')
+      return { ok: false, code: 'conflict', detail: `Only failed or cancelled runs resume; this one is ${l.row.status}.` };
     this.ctx.storage.transactionSync(() => {
       for (const r of nodes(sql)) {
         if (r.status === 'failed' || r.status === 'cancelled' || r.status === 'skipped') {
-          sql.exec(`UPDATE nodes SET status = 'pending', attempt_base = attempt, error = NULL, wait = NULL, children = NULL, not_before = NULL, finished_at = NULL WHERE id = ?`, r.id);
+          sql.exec(
+            `UPDATE nodes SET status = 'pending', attempt_base = attempt, error = NULL, wait = NULL, children = NULL, not_before = NULL, finished_at = NULL WHERE id = ?`,
+            r.id,
+          );
         }
       }
       setRunStatus(sql, 'queued', { finished_at: null, error: null });
@@ -136,17 +146,30 @@ export class FlowRun extends DurableObject<Env> {
   }
 
   /** Delivers a signal to a waiting approval node (the only one, or the named one). */
-  async signal(nodeId: string | undefined, payload: unknown): Promise<RunResult<RunView>> {
+  async signal(nodeId: string | undefined, payload: unknown): Promise<Result<RunView>> {
     const sql = this.ctx.storage.sql;
     const l = loadRun(sql);
     if (!l) return { ok: false, code: 'not_found', detail: 'Run not found.' };
     const waiting = nodes(sql).filter((r) => r.status === 'waiting' && r.wait && (JSON.parse(r.wait) as { forSignal?: boolean }).forSignal);
     const target = nodeId ? waiting.find((r) => r.id === nodeId) : waiting.length === 1 ? waiting[0] : undefined;
     if (!target) {
-      return { ok: false, code: 'conflict', detail: nodeId ? `Node '${nodeId}' is not waiting for a signal.` : waiting.length ? `Several nodes wait for a signal (${waiting.map((w) => w.id).join(', ')}); name one.` : 'No node is waiting for a signal.' };
+      return {
+        ok: false,
+        code: 'conflict',
+        detail: nodeId
+          ? `Node '${nodeId}' is not waiting for a signal.`
+          : waiting.length
+            ? `Several nodes wait for a signal (${waiting.map((w) => w.id).join(', ')}); name one.`
+            : 'No node is waiting for a signal.',
+      };
     }
     this.ctx.storage.transactionSync(() => {
-      sql.exec(`UPDATE nodes SET status = 'succeeded', output = ?, wait = NULL, not_before = NULL, finished_at = ?, successes = successes + 1 WHERE id = ? AND status = 'waiting'`, JSON.stringify(payload ?? null), new Date().toISOString(), target.id);
+      sql.exec(
+        `UPDATE nodes SET status = 'succeeded', output = ?, wait = NULL, not_before = NULL, finished_at = ?, successes = successes + 1 WHERE id = ? AND status = 'waiting'`,
+        JSON.stringify(payload ?? null),
+        new Date().toISOString(),
+        target.id,
+      );
       appendEvent(sql, 'node.signalled', target.id, { payload });
       appendEvent(sql, 'node.succeeded', target.id, { attempt: target.attempt, output: payload });
     });

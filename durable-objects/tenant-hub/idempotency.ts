@@ -37,7 +37,13 @@ export function beginKey(sql: SqlStorage, key: string, fingerprint: string, t: K
   sql.exec(`DELETE FROM idempotency_keys WHERE expires_at <= ?`, t.now);
   const row = sql.exec<KeyRow>(`SELECT fingerprint, state, response, locked_until FROM idempotency_keys WHERE key = ?`, key).toArray()[0];
   if (!row) {
-    sql.exec(`INSERT INTO idempotency_keys (key, fingerprint, state, locked_until, expires_at) VALUES (?, ?, 'in_flight', ?, ?)`, key, fingerprint, t.now + t.leaseMs, t.now + t.ttlMs);
+    sql.exec(
+      `INSERT INTO idempotency_keys (key, fingerprint, state, locked_until, expires_at) VALUES (?, ?, 'in_flight', ?, ?)`,
+      key,
+      fingerprint,
+      t.now + t.leaseMs,
+      t.now + t.ttlMs,
+    );
     return { state: 'started' };
   }
   if (row.fingerprint !== fingerprint) return { state: 'mismatch' };

@@ -1,9 +1,9 @@
 /** Runs one node attempt: builds its context, applies its timeout, classifies the outcome. */
 import type { Config } from '../../src/config';
 import type { FlowNodeDef } from '../../src/flows/definition';
-import { evaluate, ExpressionError, render } from '../../src/flows/expressions';
+import { ExpressionError, evaluate, render } from '../../src/flows/expressions';
 import { NODE_TYPES } from '../../src/flows/nodes/registry';
-import { NodeError, type EvalScope, type NodeResult, type Usage } from '../../src/flows/nodes/types';
+import { type EvalScope, NodeError, type NodeResult, type Usage } from '../../src/flows/nodes/types';
 
 export interface AttemptInput {
   node: FlowNodeDef;
@@ -28,7 +28,8 @@ export async function runAttempt(a: AttemptInput): Promise<AttemptOutcome> {
   const type = NODE_TYPES[a.node.type];
   if (!type) return { ok: false, error: new NodeError('error', `unknown node type '${a.node.type}'`, false) };
   const parsed = type.config.safeParse(a.node.config);
-  if (!parsed.success) return { ok: false, error: new NodeError('error', `node '${a.node.id}' config is invalid: ${parsed.error.issues[0]?.message}`, false) };
+  if (!parsed.success)
+    return { ok: false, error: new NodeError('error', `node '${a.node.id}' config is invalid: ${parsed.error.issues[0]?.message}`, false) };
   const timeoutMs = a.node.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const timeout = new AbortController();
   const signal = AbortSignal.any([a.cancel, timeout.signal]);
@@ -74,7 +75,8 @@ export async function runAttempt(a: AttemptInput): Promise<AttemptOutcome> {
 
 function asNodeError(err: unknown, nodeId: string): NodeError {
   if (err instanceof NodeError) return err;
-  if (err instanceof ExpressionError) return new NodeError('expression', `node '${nodeId}': ${err.message}`, false, { expression: err.expression });
+  if (err instanceof ExpressionError)
+    return new NodeError('expression', `node '${nodeId}': ${err.message}`, false, { expression: err.expression });
   return new NodeError('error', `node '${nodeId}': ${err instanceof Error ? err.message : String(err)}`, true);
 }
 

@@ -4,11 +4,12 @@
  * reminder schedule, so they commit (or not) together.
  */
 import { newId } from '../../src/lib/ids';
-import type { Actor, HubResult, Task, TaskCreate, TaskPatch } from '../../src/tasks/model';
-import { applyPatch, dueOf, emptyDraft, type Draft } from '../../src/tasks/normalize';
+import type { Result } from '../../src/lib/result';
+import type { Actor, Task, TaskCreate, TaskPatch } from '../../src/tasks/model';
+import { applyPatch, type Draft, dueOf, emptyDraft } from '../../src/tasks/normalize';
 import { advanceRecurrence } from '../../src/tasks/schedule';
-import { appendChange, appendEvent, setChangeData } from './log';
-import { addHistory, deleteTask as deleteRow, nextReminderFor, readTask, scheduleReminders, writeTask } from './task-store';
+import { appendChange, appendEvent, setChangeData } from './sync-log';
+import { addHistory, deleteTask as deleteRow, nextReminderFor, readTask, scheduleReminders, writeTask } from './tasks-store';
 
 export interface OpContext {
   sql: SqlStorage;
@@ -17,21 +18,21 @@ export interface OpContext {
   now: number;
 }
 
-const notFound = (id: string): HubResult<never> => ({ ok: false, code: 'not_found', detail: `Task ${id} not found.` });
+const notFound = (id: string): Result<never> => ({ ok: false, code: 'not_found', detail: `Task ${id} not found.` });
 
-function stale(id: string, expected: number, actual: number): HubResult<never> {
+function stale(id: string, expected: number, actual: number): Result<never> {
   return { ok: false, code: 'precondition_failed', detail: `Task ${id} is at version ${actual}, not ${expected}; re-read it and retry.` };
 }
 
 /** The task to write, or the failure: unknown id (404) or a stale If-Match (412). */
-function readForWrite(ctx: OpContext, id: string, ifMatch: number | undefined): Task | HubResult<never> {
+function readForWrite(ctx: OpContext, id: string, ifMatch: number | undefined): Task | Result<never> {
   const current = readTask(ctx.sql, id);
   if (!current) return notFound(id);
   if (ifMatch !== undefined && ifMatch !== current.version) return stale(id, ifMatch, current.version);
   return current;
 }
 
-function invalid(errors: { path: string; message: string; code: string }[]): HubResult<never> {
+function invalid(errors: { path: string; message: string; code: string }[]): Result<never> {
   return { ok: false, code: 'validation_failed', detail: `Invalid task: ${errors.map((e) => e.path).join(', ')}.`, errors };
 }
 
@@ -49,19 +50,39 @@ function commit(ctx: OpContext, t: Task, eventType: string, extra: Record<string
 }
 
 function draftOf(t: Task): Draft {
-  const { id: _i, version: _v, createdBy: _c, createdAt: _ca, updatedAt: _u, completedAt: _co, status: _s, nextReminderAt: _n, ...draft } = t;
+  const {
+    id: _i,
+    version: _v,
+    createdBy: _c,
+    createdAt: _ca,
+    updatedAt: _u,
+    completedAt: _co,
+    status: _s,
+    nextReminderAt: _n,
+    ...draft
+  } = t;
   return draft;
 }
 
-export function createTask(ctx: OpContext, input: TaskCreate): HubResult<Task> {
+export function createTask(ctx: OpContext, input: TaskCreate): Result<Task> {
   const { draft, errors } = applyPatch(emptyDraft(), input);
   if (errors.length) return invalid(errors);
   const at = new Date(ctx.now).toISOString();
-  const task: Task = { ...draft, id: newId('tsk', ctx.now), status: 'open', nextReminderAt: null, version: 0, createdBy: ctx.actor.id, createdAt: at, updatedAt: at, completedAt: null };
+  const task: Task = {
+    ...draft,
+    id: newId('tsk', ctx.now),
+    status: 'open',
+    nextReminderAt: null,
+    version: 0,
+    createdBy: ctx.actor.id,
+    createdAt: at,
+    updatedAt: at,
+    completedAt: null,
+  };
   return { ok: true, value: commit(ctx, task, 'task.created') };
 }
 
-export function updateTask(ctx: OpContext, id: string, patch: TaskPatch, ifMatch?: number): HubResult<Task> {
+export function updateTask(ctx: OpContext, id: string, patch: TaskPatch, ifMatch?: number): Result<Task> {
   const current = readForWrite(ctx, id, ifMatch);
   if ('ok' in current) return current;
   const { draft, errors } = applyPatch(draftOf(current), patch);
@@ -74,26 +95,39 @@ export function updateTask(ctx: OpContext, id: string, patch: TaskPatch, ifMatch
  * Completing a recurring task records the occurrence in its history and moves
  * the same task to its next occurrence; when the rule is exhausted it is done.
  */
-export function completeTask(ctx: OpContext, id: string, ifMatch?: number): HubResult<Task> {
+export function completeTask(ctx: OpContext, id: string, ifMatch?: number): Result<Task> {
   const current = readForWrite(ctx, id, ifMatch);
   if ('ok' in current) return current;
   if (current.status === 'done') return { ok: true, value: current };
   const at = new Date(ctx.now).toISOString();
-  addHistory(ctx.sql, { id: newId('thi', ctx.now), taskId: id, dueDate: current.dueDate, dueAt: current.dueAt, completedAt: at, completedBy: ctx.actor.id });
+  addHistory(ctx.sql, {
+    id: newId('thi', ctx.now),
+    taskId: id,
+    dueDate: current.dueDate,
+    dueAt: current.dueAt,
+    completedAt: at,
+    completedBy: ctx.actor.id,
+  });
   const due = dueOf(current);
   if (current.recurrence && due) {
     // COUNT counts from the current due, so the advanced rule carries the occurrences left.
     const next = advanceRecurrence(due, current.recurrence, { from: current.recurrenceFrom, completedAt: at });
     if (next) {
       const advanced: Task = { ...current, dueDate: next.due.dueDate, dueAt: next.due.dueAt, recurrence: next.rrule, updatedAt: at };
-      return { ok: true, value: commit(ctx, advanced, 'task.completed', { occurrence: { dueDate: current.dueDate, dueAt: current.dueAt }, recurring: true }) };
+      return {
+        ok: true,
+        value: commit(ctx, advanced, 'task.completed', { occurrence: { dueDate: current.dueDate, dueAt: current.dueAt }, recurring: true }),
+      };
     }
   }
   const done: Task = { ...current, status: 'done', completedAt: at, updatedAt: at };
-  return { ok: true, value: commit(ctx, done, 'task.completed', { occurrence: { dueDate: current.dueDate, dueAt: current.dueAt }, recurring: false }) };
+  return {
+    ok: true,
+    value: commit(ctx, done, 'task.completed', { occurrence: { dueDate: current.dueDate, dueAt: current.dueAt }, recurring: false }),
+  };
 }
 
-export function reopenTask(ctx: OpContext, id: string, ifMatch?: number): HubResult<Task> {
+export function reopenTask(ctx: OpContext, id: string, ifMatch?: number): Result<Task> {
   const current = readForWrite(ctx, id, ifMatch);
   if ('ok' in current) return current;
   if (current.status === 'open') return { ok: true, value: current };
@@ -101,7 +135,7 @@ export function reopenTask(ctx: OpContext, id: string, ifMatch?: number): HubRes
   return { ok: true, value: commit(ctx, { ...current, status: 'open', completedAt: null, updatedAt: at }, 'task.reopened') };
 }
 
-export function deleteTask(ctx: OpContext, id: string, ifMatch?: number): HubResult<{ version: number }> {
+export function deleteTask(ctx: OpContext, id: string, ifMatch?: number): Result<{ version: number }> {
   const current = readForWrite(ctx, id, ifMatch);
   if ('ok' in current) return current;
   const at = new Date(ctx.now).toISOString();

@@ -4,7 +4,7 @@
  * subscribers get a replay from their cursor, then live frames.
  */
 import type { RunEvent } from '../../src/flows/run-model';
-import { closeQuietly } from '../hub/sockets';
+import { closeQuietly } from '../tenant-hub/sync-sockets';
 
 const encoder = new TextEncoder();
 
@@ -35,7 +35,12 @@ export class SseHub {
     });
     if (closed) this.#end(writer);
     return new Response(readable, {
-      headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' },
+      headers: {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-store',
+        connection: 'keep-alive',
+        'x-accel-buffering': 'no',
+      },
     });
   }
 

@@ -1,5 +1,5 @@
 /** Publishes the hub's outbox to the EVENTS queue in order; marks rows only after the queue accepted them. */
-import { markAttempt, markPublished, pendingEvents } from './log';
+import { markAttempt, markPublished, pendingEvents } from './sync-log';
 
 const BATCH = 100; // Queues' sendBatch limit
 

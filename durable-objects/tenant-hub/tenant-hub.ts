@@ -6,23 +6,22 @@
  * authenticates and validates; the hub's RPC methods do the work.
  */
 import { DurableObject } from 'cloudflare:workers';
-import type { Actor, Change, HistoryEntry, HubResult, Notification, Task, TaskCreate, TaskFilter, TaskPatch } from '../src/tasks/model';
-import { deliverDueReminders } from './hub/deliver';
-import { appendChange, changesAfter, changesSince, setChangeData } from './hub/log';
-import { publishOutbox } from './hub/publish';
-import { HUB_MIGRATIONS } from './hub/schema';
-import { attachmentOf, broadcast, closeQuietly, type SocketAttachment } from './hub/sockets';
-import { handleSocketMessage } from './hub/socket-mutations';
-import * as ops from './hub/task-ops';
-import { listHistory, listNotifications, listTasks, nextReminderTime, readNotification, readTask, writeNotification } from './hub/task-store';
-import { migrateDoStorage } from './migrations';
-import { hasPendingEvents } from './hub/log';
-import { admit, recordRunChange, release } from './hub/runs';
-import type { RunSummary } from '../src/flows/run-model';
-import { ensureEventTables } from './hub/events-schema';
-import { beginKey, completeKey, releaseKey, type BeginResult, type StoredResponse } from './hub/idempotency';
-import { appendForwarded, type ForwardedEvent } from './hub/inbox';
-import { createSystemNotification, type SystemNotificationInput } from './hub/system-notifications';
+import type { RunSummary } from '../../src/flows/run-model';
+import type { Result } from '../../src/lib/result';
+import type { Actor, Change, HistoryEntry, Notification, Task, TaskCreate, TaskFilter, TaskPatch } from '../../src/tasks/model';
+import { migrateDoStorage } from '../shared/migrations';
+import { type BeginResult, beginKey, completeKey, releaseKey, type StoredResponse } from './idempotency';
+import { createSystemNotification, type SystemNotificationInput } from './notifications';
+import { publishOutbox } from './outbox';
+import { appendForwarded, type ForwardedEvent } from './outbox-forwarded';
+import { deliverDueReminders } from './reminders';
+import { admit, recordRunChange, release } from './run-admission';
+import { HUB_MIGRATIONS } from './schema';
+import { appendChange, changesAfter, changesSince, hasPendingEvents, setChangeData } from './sync-log';
+import { handleSocketMessage } from './sync-mutations';
+import { attachmentOf, broadcast, closeQuietly, type SocketAttachment } from './sync-sockets';
+import * as ops from './tasks';
+import { listHistory, listNotifications, listTasks, nextReminderTime, readNotification, readTask, writeNotification } from './tasks-store';
 
 const CATCH_UP_PAGE = 500;
 const OUTBOX_RETRY_MS = 2_000;
@@ -37,7 +36,6 @@ export class TenantHub extends DurableObject<Env> {
     super(ctx, env);
     void ctx.blockConcurrencyWhile(async () => {
       this.#schemaVersion = migrateDoStorage(ctx.storage, HUB_MIGRATIONS);
-      ensureEventTables(ctx.storage);
       const row = ctx.storage.sql.exec<{ value: string }>(`SELECT value FROM hub_meta WHERE key = 'tenant_id'`).toArray()[0];
       this.#tenantId = row?.value ?? null;
       this.#pushed = ctx.storage.sql.exec<{ v: number | null }>(`SELECT MAX(version) AS v FROM changes`).one().v ?? 0;
@@ -67,7 +65,7 @@ export class TenantHub extends DurableObject<Env> {
   }
 
   /** Runs a mutation in one transaction, then pushes its changes and schedules publication. */
-  async #mutate<T>(tenantId: string, actor: Actor, fn: (ctx: ops.OpContext) => HubResult<T>): Promise<HubResult<T>> {
+  async #mutate<T>(tenantId: string, actor: Actor, fn: (ctx: ops.OpContext) => Result<T>): Promise<Result<T>> {
     const ctx = this.#op(tenantId, actor);
     const result = this.ctx.storage.transactionSync(() => fn(ctx));
     if (result.ok) await this.#afterWrite();
@@ -85,11 +83,11 @@ export class TenantHub extends DurableObject<Env> {
 
   // ---- tasks (RPC) ---------------------------------------------------------
 
-  async createTask(tenantId: string, actor: Actor, input: TaskCreate): Promise<HubResult<Task>> {
+  async createTask(tenantId: string, actor: Actor, input: TaskCreate): Promise<Result<Task>> {
     return this.#mutate(tenantId, actor, (ctx) => ops.createTask(ctx, input));
   }
 
-  async getTask(tenantId: string, id: string): Promise<HubResult<Task>> {
+  async getTask(tenantId: string, id: string): Promise<Result<Task>> {
     this.#bind(tenantId);
     const t = readTask(this.ctx.storage.sql, id);
     return t ? { ok: true, value: t } : { ok: false, code: 'not_found', detail: `Task ${id} not found.` };
@@ -100,23 +98,28 @@ export class TenantHub extends DurableObject<Env> {
     return listTasks(this.ctx.storage.sql, filter);
   }
 
-  async updateTask(tenantId: string, actor: Actor, id: string, patch: TaskPatch, ifMatch?: number): Promise<HubResult<Task>> {
+  async updateTask(tenantId: string, actor: Actor, id: string, patch: TaskPatch, ifMatch?: number): Promise<Result<Task>> {
     return this.#mutate(tenantId, actor, (ctx) => ops.updateTask(ctx, id, patch, ifMatch));
   }
 
-  async completeTask(tenantId: string, actor: Actor, id: string, ifMatch?: number): Promise<HubResult<Task>> {
+  async completeTask(tenantId: string, actor: Actor, id: string, ifMatch?: number): Promise<Result<Task>> {
     return this.#mutate(tenantId, actor, (ctx) => ops.completeTask(ctx, id, ifMatch));
   }
 
-  async reopenTask(tenantId: string, actor: Actor, id: string, ifMatch?: number): Promise<HubResult<Task>> {
+  async reopenTask(tenantId: string, actor: Actor, id: string, ifMatch?: number): Promise<Result<Task>> {
     return this.#mutate(tenantId, actor, (ctx) => ops.reopenTask(ctx, id, ifMatch));
   }
 
-  async deleteTask(tenantId: string, actor: Actor, id: string, ifMatch?: number): Promise<HubResult<{ version: number }>> {
+  async deleteTask(tenantId: string, actor: Actor, id: string, ifMatch?: number): Promise<Result<{ version: number }>> {
     return this.#mutate(tenantId, actor, (ctx) => ops.deleteTask(ctx, id, ifMatch));
   }
 
-  async taskHistory(tenantId: string, id: string, limit: number, after?: string): Promise<HubResult<{ data: HistoryEntry[]; nextCursor: string | null }>> {
+  async taskHistory(
+    tenantId: string,
+    id: string,
+    limit: number,
+    after?: string,
+  ): Promise<Result<{ data: HistoryEntry[]; nextCursor: string | null }>> {
     this.#bind(tenantId);
     if (!readTask(this.ctx.storage.sql, id)) return { ok: false, code: 'not_found', detail: `Task ${id} not found.` };
     return { ok: true, value: listHistory(this.ctx.storage.sql, id, limit, after) };
@@ -129,7 +132,7 @@ export class TenantHub extends DurableObject<Env> {
     return listNotifications(this.ctx.storage.sql, opts);
   }
 
-  async markNotificationRead(tenantId: string, actor: Actor, id: string): Promise<HubResult<Notification>> {
+  async markNotificationRead(tenantId: string, actor: Actor, id: string): Promise<Result<Notification>> {
     return this.#mutate(tenantId, actor, (ctx) => {
       const n = readNotification(ctx.sql, id);
       if (!n) return { ok: false, code: 'not_found', detail: `Notification ${id} not found.` };
@@ -152,14 +155,22 @@ export class TenantHub extends DurableObject<Env> {
     return { appended };
   }
 
-  async createSystemNotification(tenantId: string, input: SystemNotificationInput): Promise<{ notification: Notification; created: boolean }> {
+  async createSystemNotification(
+    tenantId: string,
+    input: SystemNotificationInput,
+  ): Promise<{ notification: Notification; created: boolean }> {
     this.#bind(tenantId);
     const result = this.ctx.storage.transactionSync(() => createSystemNotification(this.ctx.storage.sql, tenantId, input, Date.now()));
     if (result.created) await this.#afterWrite();
     return result;
   }
 
-  async idempotencyBegin(tenantId: string, key: string, fingerprint: string, times: { leaseMs: number; ttlMs: number }): Promise<BeginResult> {
+  async idempotencyBegin(
+    tenantId: string,
+    key: string,
+    fingerprint: string,
+    times: { leaseMs: number; ttlMs: number },
+  ): Promise<BeginResult> {
     this.#bind(tenantId);
     return this.ctx.storage.transactionSync(() => beginKey(this.ctx.storage.sql, key, fingerprint, { ...times, now: Date.now() }));
   }
@@ -220,7 +231,12 @@ export class TenantHub extends DurableObject<Env> {
     const server = pair[1];
     // Tagged with the actor, so revoking a credential or removing a member closes exactly their sockets.
     this.ctx.acceptWebSocket(server, [`actor:${actorId}`]);
-    server.serializeAttachment({ actorId, role, connectedAt: new Date().toISOString(), expiresAt: Number.isFinite(expires) && expires > 0 ? expires : null } satisfies SocketAttachment);
+    server.serializeAttachment({
+      actorId,
+      role,
+      connectedAt: new Date().toISOString(),
+      expiresAt: Number.isFinite(expires) && expires > 0 ? expires : null,
+    } satisfies SocketAttachment);
     let cursor = Number.isFinite(since) && since > 0 ? since : 0;
     for (;;) {
       const page = changesSince(this.ctx.storage.sql, cursor, CATCH_UP_PAGE);

@@ -60,20 +60,40 @@ export interface Loaded {
 export function loadRun(sql: Sql): Loaded | null {
   const row = sql.exec<RunRow>(`SELECT * FROM run WHERE id = 1`).toArray()[0];
   if (!row) return null;
-  return { row, def: JSON.parse(row.definition), input: JSON.parse(row.input), settings: JSON.parse(row.settings), parent: row.parent ? JSON.parse(row.parent) : null };
+  return {
+    row,
+    def: JSON.parse(row.definition),
+    input: JSON.parse(row.input),
+    settings: JSON.parse(row.settings),
+    parent: row.parent ? JSON.parse(row.parent) : null,
+  };
 }
 
 export function insertRun(sql: Sql, init: RunInit, status: RunStatus): void {
   sql.exec(
     `INSERT INTO run (id, run_id, tenant_id, flow_id, flow_version, definition, input, settings, parent, status, created_at, deadline_at)
      VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)`,
-    init.runId, init.tenantId, init.flowId, init.flowVersion, JSON.stringify(init.definition), JSON.stringify(init.input ?? null),
-    JSON.stringify(init.settings), init.parent ? JSON.stringify(init.parent) : null, status, init.createdAt,
+    init.runId,
+    init.tenantId,
+    init.flowId,
+    init.flowVersion,
+    JSON.stringify(init.definition),
+    JSON.stringify(init.input ?? null),
+    JSON.stringify(init.settings),
+    init.parent ? JSON.stringify(init.parent) : null,
+    status,
+    init.createdAt,
   );
   for (const n of init.definition.nodes) {
     const reused = init.reuse?.[n.id];
     if (reused) {
-      sql.exec(`INSERT INTO nodes (id, type, status, output, branch, reused, successes) VALUES (?, ?, 'succeeded', ?, ?, 1, 1)`, n.id, n.type, JSON.stringify(reused.output ?? null), reused.branch);
+      sql.exec(
+        `INSERT INTO nodes (id, type, status, output, branch, reused, successes) VALUES (?, ?, 'succeeded', ?, ?, 1, 1)`,
+        n.id,
+        n.type,
+        JSON.stringify(reused.output ?? null),
+        reused.branch,
+      );
     } else {
       sql.exec(`INSERT INTO nodes (id, type, status) VALUES (?, ?, 'pending')`, n.id, n.type);
     }
@@ -92,7 +112,11 @@ export function states(rows: NodeRow[]): Map<string, NodeState> {
   return new Map(rows.map((r) => [r.id, { status: r.status, branch: r.branch, notBefore: r.not_before }]));
 }
 
-export function setRunStatus(sql: Sql, status: RunStatus, fields: { started_at?: string; finished_at?: string | null; error?: string | null; output?: unknown; deadline_at?: number } = {}): void {
+export function setRunStatus(
+  sql: Sql,
+  status: RunStatus,
+  fields: { started_at?: string; finished_at?: string | null; error?: string | null; output?: unknown; deadline_at?: number } = {},
+): void {
   const sets = ['status = ?'];
   const args: SqlStorageValue[] = [status];
   for (const [k, v] of Object.entries(fields)) {
@@ -103,12 +127,22 @@ export function setRunStatus(sql: Sql, status: RunStatus, fields: { started_at?:
 }
 
 export function appendEvent(sql: Sql, type: string, nodeId: string | null, data: unknown): void {
-  sql.exec(`INSERT INTO events (type, node_id, data, at) VALUES (?, ?, ?, ?)`, type, nodeId, data === undefined ? null : JSON.stringify(data), new Date().toISOString());
+  sql.exec(
+    `INSERT INTO events (type, node_id, data, at) VALUES (?, ?, ?, ?)`,
+    type,
+    nodeId,
+    data === undefined ? null : JSON.stringify(data),
+    new Date().toISOString(),
+  );
 }
 
 export function eventsAfter(sql: Sql, seq: number, limit = 10_000): RunEvent[] {
   return sql
-    .exec<{ seq: number; type: string; node_id: string | null; data: string | null; at: string }>(`SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?`, seq, limit)
+    .exec<{ seq: number; type: string; node_id: string | null; data: string | null; at: string }>(
+      `SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?`,
+      seq,
+      limit,
+    )
     .toArray()
     .map((e) => ({ seq: e.seq, type: e.type, nodeId: e.node_id, data: e.data === null ? null : JSON.parse(e.data), at: e.at }));
 }
@@ -166,8 +200,17 @@ export function summary(sql: Sql): RunSummary | null {
   if (!l) return null;
   const r = l.row;
   return {
-    id: r.run_id, tenantId: r.tenant_id, flowId: r.flow_id, flowVersion: r.flow_version, status: r.status,
-    startedAt: r.started_at, finishedAt: r.finished_at, durationMs: ms(r.started_at, r.finished_at),
-    inputTokens: r.input_tokens, outputTokens: r.output_tokens, costUsd: r.cost_usd, error: r.error,
+    id: r.run_id,
+    tenantId: r.tenant_id,
+    flowId: r.flow_id,
+    flowVersion: r.flow_version,
+    status: r.status,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+    durationMs: ms(r.started_at, r.finished_at),
+    inputTokens: r.input_tokens,
+    outputTokens: r.output_tokens,
+    costUsd: r.cost_usd,
+    error: r.error,
   };
 }

@@ -1,9 +1,10 @@
 /** Child runs of subflow and map nodes: started with a concurrency bound, reporting back to the parent. */
-import type { FlowNodeDef } from '../../src/flows/definition';
+
 import { QUEUE_FANOUT_THRESHOLD } from '../../src/flows/child-jobs';
+import type { FlowNodeDef } from '../../src/flows/definition';
+import { type RunStatus, TERMINAL } from '../../src/flows/run-model';
 import { loadVersion, startRun } from '../../src/flows/runs-service';
 import { flowRunStub } from '../../src/lib/stubs';
-import { TERMINAL, type RunStatus } from '../../src/flows/run-model';
 import type { ChildEntry, Engine } from './engine';
 import { appendEvent, loadRun, node } from './store';
 
@@ -35,7 +36,10 @@ export class ChildRuns {
     const list = this.#list(nodeId);
     if (list.length === 0) return this.#complete(nodeId, list);
     const running = list.filter((c) => c.status === 'running').length;
-    const toStart = list.map((c, i) => ({ c, i })).filter(({ c }) => c.status === 'pending').slice(0, Math.max(0, limit - running));
+    const toStart = list
+      .map((c, i) => ({ c, i }))
+      .filter(({ c }) => c.status === 'pending')
+      .slice(0, Math.max(0, limit - running));
     if (toStart.length === 0) return;
     for (const { c, i } of toStart) {
       c.runId ??= `${l.row.run_id}.${nodeId}.${i}`.replace(/^run_/, 'run_').slice(0, 120);
@@ -45,7 +49,17 @@ export class ChildRuns {
     if (def.type === 'map' && list.length > QUEUE_FANOUT_THRESHOLD) {
       // Large fan-out: the queue starts the children (ids already reserved above), not this object.
       const jobs = toStart.map(({ c, i }) => ({
-        body: { kind: 'flow_child_start' as const, tenantId: l.row.tenant_id, parentRunId: l.row.run_id, nodeId, index: i, runId: c.runId!, flowId: cfg.flowId, ...(version ? { version: version.version } : {}), input: c.input },
+        body: {
+          kind: 'flow_child_start' as const,
+          tenantId: l.row.tenant_id,
+          parentRunId: l.row.run_id,
+          nodeId,
+          index: i,
+          runId: c.runId!,
+          flowId: cfg.flowId,
+          ...(version ? { version: version.version } : {}),
+          input: c.input,
+        },
       }));
       for (let k = 0; k < jobs.length; k += 100) await this.env.EVENTS.sendBatch(jobs.slice(k, k + 100));
       this.storage.transactionSync(() => appendEvent(this.storage.sql, 'node.fanout', nodeId, { queued: jobs.length }));
@@ -64,7 +78,8 @@ export class ChildRuns {
         parent: { runId: l.row.run_id, nodeId, index: i },
         runId: c.runId!,
       });
-      if ('code' in started) await this.finished(nodeId, i, 'failed', null, started.errors.map((e) => `${e.path}: ${e.message}`).join('; '));
+      if ('code' in started)
+        await this.finished(nodeId, i, 'failed', null, started.errors.map((e) => `${e.path}: ${e.message}`).join('; '));
     }
   }
 
@@ -95,23 +110,42 @@ export class ChildRuns {
     const failed = list.filter((c) => c.status !== 'succeeded');
     this.storage.transactionSync(() => {
       if (failed.length) {
-        const err = { kind: 'error', message: `${failed.length} child run(s) did not succeed`, details: { children: failed.map((c) => ({ runId: c.runId, status: c.status, error: c.error })) } };
-        sql.exec(`UPDATE nodes SET status = 'failed', error = ?, wait = NULL, finished_at = ? WHERE id = ?`, JSON.stringify(err), new Date().toISOString(), nodeId);
+        const err = {
+          kind: 'error',
+          message: `${failed.length} child run(s) did not succeed`,
+          details: { children: failed.map((c) => ({ runId: c.runId, status: c.status, error: c.error })) },
+        };
+        sql.exec(
+          `UPDATE nodes SET status = 'failed', error = ?, wait = NULL, finished_at = ? WHERE id = ?`,
+          JSON.stringify(err),
+          new Date().toISOString(),
+          nodeId,
+        );
         appendEvent(sql, 'node.failed', nodeId, { attempt: r.attempt, error: err });
       } else {
         const output = type === 'map' ? list.map((c) => c.output) : (list[0]?.output ?? null);
-        sql.exec(`UPDATE nodes SET status = 'succeeded', output = ?, wait = NULL, finished_at = ?, successes = successes + 1 WHERE id = ?`, JSON.stringify(output), new Date().toISOString(), nodeId);
+        sql.exec(
+          `UPDATE nodes SET status = 'succeeded', output = ?, wait = NULL, finished_at = ?, successes = successes + 1 WHERE id = ?`,
+          JSON.stringify(output),
+          new Date().toISOString(),
+          nodeId,
+        );
         appendEvent(sql, 'node.succeeded', nodeId, { attempt: r.attempt, output });
       }
     });
-    if (failed.length && l.def.policy.onFailure === 'fail_fast') await this.engine().finish('failed', `node ${nodeId}: child run(s) failed`);
+    if (failed.length && l.def.policy.onFailure === 'fail_fast')
+      await this.engine().finish('failed', `node ${nodeId}: child run(s) failed`);
   }
 
   async cancelAll(): Promise<void> {
     const sql = this.storage.sql;
     const rows = sql.exec<{ id: string; children: string | null }>(`SELECT id, children FROM nodes WHERE children IS NOT NULL`).toArray();
     for (const r of rows) {
-      for (const c of JSON.parse(r.children!) as ChildEntry[]) if (c.runId && c.status === 'running') await flowRunStub(this.env, c.runId).cancel('parent cancelled').catch(() => undefined);
+      for (const c of JSON.parse(r.children!) as ChildEntry[])
+        if (c.runId && c.status === 'running')
+          await flowRunStub(this.env, c.runId)
+            .cancel('parent cancelled')
+            .catch(() => undefined);
     }
   }
 }

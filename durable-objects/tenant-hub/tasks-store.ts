@@ -15,7 +15,13 @@ export function writeTask(sql: Sql, t: Task): void {
     `INSERT INTO tasks (id, data, status, due_key, assignee_id, search, version) VALUES (?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT(id) DO UPDATE SET data = excluded.data, status = excluded.status, due_key = excluded.due_key,
        assignee_id = excluded.assignee_id, search = excluded.search, version = excluded.version`,
-    t.id, JSON.stringify(t), t.status, dueSortKey(t), t.assigneeId, search, t.version,
+    t.id,
+    JSON.stringify(t),
+    t.status,
+    dueSortKey(t),
+    t.assigneeId,
+    search,
+    t.version,
   );
   sql.exec(`DELETE FROM task_labels WHERE task_id = ?`, t.id);
   for (const label of t.labels) sql.exec(`INSERT OR IGNORE INTO task_labels (task_id, label) VALUES (?, ?)`, t.id, label);
@@ -30,14 +36,35 @@ export function deleteTask(sql: Sql, id: string): void {
 export function listTasks(sql: Sql, f: TaskFilter): { data: Task[]; nextCursor: string | null } {
   const where: string[] = [];
   const args: SqlStorageValue[] = [];
-  if (f.status) (where.push('status = ?'), args.push(f.status));
-  if (f.assigneeId) (where.push('assignee_id = ?'), args.push(f.assigneeId));
-  if (f.label) (where.push('id IN (SELECT task_id FROM task_labels WHERE label = ?)'), args.push(f.label.toLowerCase()));
-  if (f.dueFrom) (where.push('due_key >= ?'), args.push(f.dueFrom));
-  if (f.dueTo) (where.push('due_key <= ?'), args.push(f.dueTo.length === 10 ? `${f.dueTo}T23:59:59.999Z` : f.dueTo));
-  if (f.q) (where.push(`search LIKE ? ESCAPE '\\'`), args.push(`%${f.q.toLowerCase().replace(/[\\%_]/g, (m) => '\\' + m)}%`));
-  if (f.after) (where.push('id > ?'), args.push(f.after));
-  const sqlText = `SELECT data FROM tasks ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id LIMIT ?`;
+  if (f.status) {
+    where.push('status = ?');
+    args.push(f.status);
+  }
+  if (f.assigneeId) {
+    where.push('assignee_id = ?');
+    args.push(f.assigneeId);
+  }
+  if (f.label) {
+    where.push('id IN (SELECT task_id FROM task_labels WHERE label = ?)');
+    args.push(f.label.toLowerCase());
+  }
+  if (f.dueFrom) {
+    where.push('due_key >= ?');
+    args.push(f.dueFrom);
+  }
+  if (f.dueTo) {
+    where.push('due_key <= ?');
+    args.push(f.dueTo.length === 10 ? `${f.dueTo}T23:59:59.999Z` : f.dueTo);
+  }
+  if (f.q) {
+    where.push(`search LIKE ? ESCAPE '\\'`);
+    args.push(`%${f.q.toLowerCase().replace(/[\\%_]/g, (m) => `\\${m}`)}%`);
+  }
+  if (f.after) {
+    where.push('id > ?');
+    args.push(f.after);
+  }
+  const sqlText = `SELECT data FROM tasks ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id LIMIT ?`;
   const rows = sql.exec<{ data: string }>(sqlText, ...args, f.limit + 1).toArray();
   const data = rows.slice(0, f.limit).map((r) => JSON.parse(r.data) as Task);
   return { data, nextCursor: rows.length > f.limit ? data[data.length - 1]!.id : null };
@@ -53,7 +80,8 @@ export function scheduleReminders(sql: Sql, t: Task, now: number): string | null
     if (at < now - 60_000) continue; // already past when scheduled: not a reminder any more
     // The id names the occurrence, so a reminder delivered for it is never inserted again.
     sql.exec(`INSERT OR IGNORE INTO reminders (id, task_id, fire_at) VALUES (?, ?, ?)`, `${t.id}:${index}:${fireAt}`, t.id, at);
-    const delivered = sql.exec(`SELECT 1 FROM reminders WHERE id = ? AND delivered_at IS NOT NULL`, `${t.id}:${index}:${fireAt}`).toArray().length > 0;
+    const delivered =
+      sql.exec(`SELECT 1 FROM reminders WHERE id = ? AND delivered_at IS NOT NULL`, `${t.id}:${index}:${fireAt}`).toArray().length > 0;
     if (!delivered) next = next === null ? at : Math.min(next, at);
   }
   return next === null ? null : new Date(next).toISOString();
@@ -67,7 +95,13 @@ export interface DueReminder {
 }
 
 export function dueReminders(sql: Sql, now: number, limit: number): DueReminder[] {
-  return sql.exec<DueReminder>(`SELECT id, task_id, fire_at FROM reminders WHERE delivered_at IS NULL AND fire_at <= ? ORDER BY fire_at LIMIT ?`, now, limit).toArray();
+  return sql
+    .exec<DueReminder>(
+      `SELECT id, task_id, fire_at FROM reminders WHERE delivered_at IS NULL AND fire_at <= ? ORDER BY fire_at LIMIT ?`,
+      now,
+      limit,
+    )
+    .toArray();
 }
 
 /** Marks one reminder delivered; false if it already was (an alarm retry). */
@@ -80,14 +114,21 @@ export function nextReminderTime(sql: Sql): number | null {
 }
 
 export function nextReminderFor(sql: Sql, taskId: string): string | null {
-  const t = sql.exec<{ t: number | null }>(`SELECT MIN(fire_at) AS t FROM reminders WHERE task_id = ? AND delivered_at IS NULL`, taskId).one().t;
+  const t = sql
+    .exec<{ t: number | null }>(`SELECT MIN(fire_at) AS t FROM reminders WHERE task_id = ? AND delivered_at IS NULL`, taskId)
+    .one().t;
   return t === null || t === undefined ? null : new Date(t).toISOString();
 }
 
 export function addHistory(sql: Sql, h: HistoryEntry): void {
   sql.exec(
     `INSERT INTO task_history (id, task_id, due_date, due_at, completed_at, completed_by) VALUES (?, ?, ?, ?, ?, ?)`,
-    h.id, h.taskId, h.dueDate, h.dueAt, h.completedAt, h.completedBy,
+    h.id,
+    h.taskId,
+    h.dueDate,
+    h.dueAt,
+    h.completedAt,
+    h.completedBy,
   );
 }
 
@@ -95,15 +136,29 @@ export function listHistory(sql: Sql, taskId: string, limit: number, after?: str
   const rows = sql
     .exec<{ id: string; task_id: string; due_date: string | null; due_at: string | null; completed_at: string; completed_by: string }>(
       `SELECT * FROM task_history WHERE task_id = ? AND id < ? ORDER BY id DESC LIMIT ?`,
-      taskId, after ?? '~', limit + 1,
+      taskId,
+      after ?? '~',
+      limit + 1,
     )
     .toArray();
-  const data = rows.slice(0, limit).map((r) => ({ id: r.id, taskId: r.task_id, dueDate: r.due_date, dueAt: r.due_at, completedAt: r.completed_at, completedBy: r.completed_by }));
+  const data = rows.slice(0, limit).map((r) => ({
+    id: r.id,
+    taskId: r.task_id,
+    dueDate: r.due_date,
+    dueAt: r.due_at,
+    completedAt: r.completed_at,
+    completedBy: r.completed_by,
+  }));
   return { data, nextCursor: rows.length > limit ? data[data.length - 1]!.id : null };
 }
 
 export function writeNotification(sql: Sql, n: Notification): void {
-  sql.exec(`INSERT INTO notifications (id, data, read_at) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET data = excluded.data, read_at = excluded.read_at`, n.id, JSON.stringify(n), n.readAt);
+  sql.exec(
+    `INSERT INTO notifications (id, data, read_at) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET data = excluded.data, read_at = excluded.read_at`,
+    n.id,
+    JSON.stringify(n),
+    n.readAt,
+  );
 }
 
 export function readNotification(sql: Sql, id: string): Notification | null {
@@ -111,11 +166,15 @@ export function readNotification(sql: Sql, id: string): Notification | null {
   return row ? (JSON.parse(row.data) as Notification) : null;
 }
 
-export function listNotifications(sql: Sql, opts: { unread?: boolean | undefined; limit: number; after?: string | undefined }): { data: Notification[]; nextCursor: string | null } {
+export function listNotifications(
+  sql: Sql,
+  opts: { unread?: boolean | undefined; limit: number; after?: string | undefined },
+): { data: Notification[]; nextCursor: string | null } {
   const rows = sql
     .exec<{ data: string }>(
       `SELECT data FROM notifications WHERE id < ? ${opts.unread ? 'AND read_at IS NULL' : ''} ORDER BY id DESC LIMIT ?`,
-      opts.after ?? '~', opts.limit + 1,
+      opts.after ?? '~',
+      opts.limit + 1,
     )
     .toArray();
   const data = rows.slice(0, opts.limit).map((r) => JSON.parse(r.data) as Notification);

@@ -8,11 +8,11 @@
 import type { Config } from '../../src/config';
 import type { FlowNodeDef } from '../../src/flows/definition';
 import { CHILD_RUN_TYPES } from '../../src/flows/nodes/registry';
-import { NodeError, type EvalScope, type Usage } from '../../src/flows/nodes/types';
+import { type EvalScope, NodeError, type Usage } from '../../src/flows/nodes/types';
 import { backoffDelay, plan, sinks } from '../../src/flows/plan';
-import { TERMINAL, type RunStatus } from '../../src/flows/run-model';
+import { type RunStatus, TERMINAL } from '../../src/flows/run-model';
 import { runAttempt, shouldRetry } from './execute';
-import { appendEvent, loadRun, node, nodes, setRunStatus, states, type Loaded, type NodeRow } from './store';
+import { appendEvent, type Loaded, loadRun, type NodeRow, node, nodes, setRunStatus, states } from './store';
 
 export interface EngineHost {
   storage: DurableObjectStorage;
@@ -77,10 +77,14 @@ export class Engine {
       this.#wakeUp(l, now);
       const rows = nodes(this.sql);
       const p = plan(l.def, states(rows), now);
-      if (p.skip.length) this.tx(() => p.skip.forEach((id) => this.#setNode(id, 'skipped', { finished_at: iso() }, 'node.skipped')));
+      if (p.skip.length)
+        this.tx(() => {
+          for (const id of p.skip) this.#setNode(id, 'skipped', { finished_at: iso() }, 'node.skipped');
+        });
       const interrupted = rows.filter((r) => r.status === 'running' && !this.#inflight.has(r.id)).map((r) => r.id);
       const budget = l.def.policy.maxParallel - this.#inflight.size;
-      for (const id of [...interrupted, ...p.ready.filter((id) => !this.#inflight.has(id))].slice(0, Math.max(0, budget))) this.#launch(l, id, interrupted.includes(id));
+      for (const id of [...interrupted, ...p.ready.filter((id) => !this.#inflight.has(id))].slice(0, Math.max(0, budget)))
+        this.#launch(l, id, interrupted.includes(id));
       this.host.flush();
       if (this.#inflight.size === 0) {
         const after = plan(l.def, states(nodes(this.sql)), Date.now());
@@ -101,7 +105,12 @@ export class Engine {
 
   /** The earliest time something other than an in-flight node needs attention, or null. */
   #nextTimer(l: Loaded): number | null {
-    const times = [l.row.deadline_at, ...nodes(this.sql).filter((r) => r.status === 'pending' || r.status === 'waiting').map((r) => r.not_before)];
+    const times = [
+      l.row.deadline_at,
+      ...nodes(this.sql)
+        .filter((r) => r.status === 'pending' || r.status === 'waiting')
+        .map((r) => r.not_before),
+    ];
     const due = times.filter((t): t is number => t !== null && t !== undefined);
     return due.length ? Math.min(...due) : null;
   }
@@ -124,7 +133,12 @@ export class Engine {
     const attempt = this.tx(() => {
       const r = node(this.sql, id)!;
       const a = resumed ? Math.max(1, r.attempt) : r.attempt + 1;
-      this.sql.exec(`UPDATE nodes SET status = 'running', attempt = ?, started_at = COALESCE(?, started_at), not_before = NULL WHERE id = ?`, a, resumed ? null : iso(), id);
+      this.sql.exec(
+        `UPDATE nodes SET status = 'running', attempt = ?, started_at = COALESCE(?, started_at), not_before = NULL WHERE id = ?`,
+        a,
+        resumed ? null : iso(),
+        id,
+      );
       appendEvent(this.sql, 'node.started', id, { attempt: a, ...(resumed ? { resumed: true } : {}) });
       return a;
     });
@@ -154,15 +168,27 @@ export class Engine {
     this.tx(() => {
       const r = node(this.sql, def.id);
       // Compare-and-set: only the attempt that is current may record an outcome.
-      if (!r || r.status !== 'running' || r.attempt !== attempt) return;
+      if (r?.status !== 'running' || r.attempt !== attempt) return;
       if (!outcome.ok) return this.#fail(l, r, outcome.error);
       const res = outcome.result;
       if (res.status === 'waiting') {
-        this.sql.exec(`UPDATE nodes SET status = 'waiting', wait = ?, not_before = ? WHERE id = ?`, JSON.stringify(res), res.until ?? res.timeoutAt ?? null, r.id);
+        this.sql.exec(
+          `UPDATE nodes SET status = 'waiting', wait = ?, not_before = ? WHERE id = ?`,
+          JSON.stringify(res),
+          res.until ?? res.timeoutAt ?? null,
+          r.id,
+        );
         appendEvent(this.sql, 'node.waiting', r.id, res);
       } else if (CHILD_RUN_TYPES.has(def.type)) {
-        const list = ((res.output as { children?: Array<{ input: unknown }> }).children ?? []).map((c): ChildEntry => ({ runId: null, input: c.input, status: 'pending' }));
-        this.sql.exec(`UPDATE nodes SET status = 'waiting', wait = ?, children = ? WHERE id = ?`, JSON.stringify({ children: true }), JSON.stringify(list), r.id);
+        const list = ((res.output as { children?: Array<{ input: unknown }> }).children ?? []).map(
+          (c): ChildEntry => ({ runId: null, input: c.input, status: 'pending' }),
+        );
+        this.sql.exec(
+          `UPDATE nodes SET status = 'waiting', wait = ?, children = ? WHERE id = ?`,
+          JSON.stringify({ children: true }),
+          JSON.stringify(list),
+          r.id,
+        );
         appendEvent(this.sql, 'node.waiting', r.id, { children: list.length });
         children = true;
       } else {
@@ -183,14 +209,25 @@ export class Engine {
       input: l.input,
       nodes: out,
       vars: l.def.vars ?? {},
-      run: { id: l.row.run_id, flowId: l.row.flow_id, flowVersion: l.row.flow_version, tenantId: l.row.tenant_id, attempt, nodeId, startedAt: l.row.started_at ?? l.row.created_at },
+      run: {
+        id: l.row.run_id,
+        flowId: l.row.flow_id,
+        flowVersion: l.row.flow_version,
+        tenantId: l.row.tenant_id,
+        attempt,
+        nodeId,
+        startedAt: l.row.started_at ?? l.row.created_at,
+      },
     };
   }
 
   #succeed(r: NodeRow, output: unknown, branch: string | null): void {
     this.sql.exec(
       `UPDATE nodes SET status = 'succeeded', output = ?, branch = ?, error = NULL, wait = NULL, not_before = NULL, finished_at = ?, successes = successes + 1 WHERE id = ?`,
-      JSON.stringify(output ?? null), branch, iso(), r.id,
+      JSON.stringify(output ?? null),
+      branch,
+      iso(),
+      r.id,
     );
     appendEvent(this.sql, 'node.succeeded', r.id, { attempt: r.attempt, output, ...(branch !== null ? { branch } : {}) });
   }
@@ -202,25 +239,51 @@ export class Engine {
     if (shouldRetry(def, r.attempt - (r.attempt_base ?? 0), error)) {
       const retry = def.retry!;
       const retryAfter = Number((error.details as { retryAfter?: string } | undefined)?.retryAfter);
-      const delay = Math.max(backoffDelay(r.attempt, retry.backoffMs, retry.maxBackoffMs), Number.isFinite(retryAfter) ? retryAfter * 1000 : 0);
-      this.sql.exec(`UPDATE nodes SET status = 'pending', error = ?, not_before = ? WHERE id = ?`, JSON.stringify(err), Date.now() + delay, r.id);
+      const delay = Math.max(
+        backoffDelay(r.attempt, retry.backoffMs, retry.maxBackoffMs),
+        Number.isFinite(retryAfter) ? retryAfter * 1000 : 0,
+      );
+      this.sql.exec(
+        `UPDATE nodes SET status = 'pending', error = ?, not_before = ? WHERE id = ?`,
+        JSON.stringify(err),
+        Date.now() + delay,
+        r.id,
+      );
       appendEvent(this.sql, 'node.retrying', r.id, { attempt: r.attempt, nextAttempt: r.attempt + 1, delayMs: delay, error: err });
       return;
     }
-    this.sql.exec(`UPDATE nodes SET status = 'failed', error = ?, wait = NULL, finished_at = ? WHERE id = ?`, JSON.stringify(err), iso(), r.id);
+    this.sql.exec(
+      `UPDATE nodes SET status = 'failed', error = ?, wait = NULL, finished_at = ? WHERE id = ?`,
+      JSON.stringify(err),
+      iso(),
+      r.id,
+    );
     appendEvent(this.sql, 'node.failed', r.id, { attempt: r.attempt, error: err });
   }
 
   #setNode(id: string, status: string, fields: Record<string, SqlStorageValue>, event: string): void {
-    const sets = Object.keys(fields).map((k) => `, ${k} = ?`).join('');
+    const sets = Object.keys(fields)
+      .map((k) => `, ${k} = ?`)
+      .join('');
     this.sql.exec(`UPDATE nodes SET status = ?${sets} WHERE id = ?`, status, ...Object.values(fields), id);
     appendEvent(this.sql, event, id, null);
   }
 
   #addUsage(nodeId: string, u: Usage): void {
     this.tx(() => {
-      this.sql.exec(`UPDATE nodes SET input_tokens = input_tokens + ?, output_tokens = output_tokens + ?, cost_usd = cost_usd + ? WHERE id = ?`, u.inputTokens, u.outputTokens, u.costUsd, nodeId);
-      this.sql.exec(`UPDATE run SET input_tokens = input_tokens + ?, output_tokens = output_tokens + ?, cost_usd = cost_usd + ? WHERE id = 1`, u.inputTokens, u.outputTokens, u.costUsd);
+      this.sql.exec(
+        `UPDATE nodes SET input_tokens = input_tokens + ?, output_tokens = output_tokens + ?, cost_usd = cost_usd + ? WHERE id = ?`,
+        u.inputTokens,
+        u.outputTokens,
+        u.costUsd,
+        nodeId,
+      );
+      this.sql.exec(
+        `UPDATE run SET input_tokens = input_tokens + ?, output_tokens = output_tokens + ?, cost_usd = cost_usd + ? WHERE id = 1`,
+        u.inputTokens,
+        u.outputTokens,
+        u.costUsd,
+      );
       appendEvent(this.sql, 'node.usage', nodeId, u);
     });
   }
@@ -228,14 +291,19 @@ export class Engine {
   /** Parks the run: 'waiting' if only waits remain; the alarm wakes it at the next due time. */
   async #park(l: Loaded): Promise<void> {
     const rows = nodes(this.sql);
-    const next = [l.row.deadline_at, ...rows.filter((r) => r.status === 'pending' || r.status === 'waiting').map((r) => r.not_before)].filter((t): t is number => t !== null && t !== undefined);
+    const next = [
+      l.row.deadline_at,
+      ...rows.filter((r) => r.status === 'pending' || r.status === 'waiting').map((r) => r.not_before),
+    ].filter((t): t is number => t !== null && t !== undefined);
     if (next.length) await this.host.storage.setAlarm(Math.min(...next));
     const waiting = rows.some((r) => r.status === 'waiting') && !rows.some((r) => r.status === 'running');
     const status: RunStatus = waiting ? 'waiting' : 'running';
     if (status !== l.row.status) {
       this.tx(() => {
         setRunStatus(this.sql, status);
-        appendEvent(this.sql, status === 'waiting' ? 'run.waiting' : 'run.resumed', null, { waitingOn: rows.filter((r) => r.status === 'waiting').map((r) => r.id) });
+        appendEvent(this.sql, status === 'waiting' ? 'run.waiting' : 'run.resumed', null, {
+          waitingOn: rows.filter((r) => r.status === 'waiting').map((r) => r.id),
+        });
       });
       this.host.flush();
       await this.host.report(status);
@@ -261,7 +329,11 @@ export class Engine {
         if (r?.status === 'succeeded') output[id] = r.output === null ? null : JSON.parse(r.output);
       }
       setRunStatus(this.sql, status, { finished_at: iso(), error, output });
-      appendEvent(this.sql, status === 'succeeded' ? 'run.completed' : status === 'failed' ? 'run.failed' : 'run.cancelled', null, { status, error, output });
+      appendEvent(this.sql, status === 'succeeded' ? 'run.completed' : status === 'failed' ? 'run.failed' : 'run.cancelled', null, {
+        status,
+        error,
+        output,
+      });
     });
     await this.host.storage.deleteAlarm();
     this.host.flush();

@@ -5,9 +5,8 @@
  */
 import { newId } from '../../src/lib/ids';
 import type { Notification } from '../../src/tasks/model';
-import { appendChange, appendEvent, setChangeData } from './log';
-import { claimReminder, dueReminders, nextReminderFor, readTask, writeTask, type DueReminder } from './task-store';
-import { writeNotification } from './task-store';
+import { appendChange, appendEvent, setChangeData } from './sync-log';
+import { claimReminder, type DueReminder, dueReminders, nextReminderFor, readTask, writeNotification, writeTask } from './tasks-store';
 
 const BATCH = 100;
 
@@ -30,7 +29,16 @@ function deliverOne(sql: SqlStorage, tenantId: string, r: DueReminder, now: numb
   if (!task) return false;
   const fireAt = new Date(r.fire_at).toISOString();
   const when = task.dueAt ? `due ${task.dueAt}` : task.dueDate ? `due ${task.dueDate}` : 'reminder';
-  const n: Notification = { id: newId('ntf', now), kind: 'reminder', taskId: task.id, title: task.title, body: when, fireAt, createdAt: at, readAt: null };
+  const n: Notification = {
+    id: newId('ntf', now),
+    kind: 'reminder',
+    taskId: task.id,
+    title: task.title,
+    body: when,
+    fireAt,
+    createdAt: at,
+    readAt: null,
+  };
   writeNotification(sql, n);
   const version = appendChange(sql, 'notification', n.id, 'upsert', at);
   setChangeData(sql, version, n);

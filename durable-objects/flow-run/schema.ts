@@ -1,5 +1,5 @@
-/** The FlowRun's SQLite schema (see ../migrations.ts). */
-import type { DoMigration } from '../migrations';
+/** The FlowRun's SQLite schema (see ../shared/migrations.ts). */
+import type { DoMigration } from '../shared/migrations';
 
 export const RUN_MIGRATIONS: readonly DoMigration[] = [
   { version: 1, sql: `CREATE TABLE IF NOT EXISTS run_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)` },
