@@ -20,10 +20,21 @@ export function prepareGuestFiles(): string {
     const text = readFileSync(path.join(SOURCE_DIR, name), 'utf8');
     if (name.endsWith('.ts')) {
       // Relative imports name the stripped files.
-      const js = stripTypeScriptTypes(text, { mode: 'strip' }).replace(/(from\s+'\.\/[\w-]+)\.ts'/g, "$1.mjs'");
+      const js = quietly(() => stripTypeScriptTypes(text, { mode: 'strip' })).replace(/(from\s+'\.\/[\w-]+)\.ts'/g, "$1.mjs'");
       writeFileSync(path.join(dir, name.replace(/\.ts$/, '.mjs')), js, { mode: 0o644 });
     } else writeFileSync(path.join(dir, name), text, { mode: 0o644 });
   }
   chmodSync(dir, 0o755);
   return dir;
+}
+
+/** Runs `fn` without Node's "stripTypeScriptTypes is experimental" warning on the runner's stderr (it is the same feature that runs the runner). */
+function quietly<T>(fn: () => T): T {
+  const emit = process.emitWarning;
+  process.emitWarning = (() => undefined) as typeof process.emitWarning;
+  try {
+    return fn();
+  } finally {
+    process.emitWarning = emit;
+  }
 }
