@@ -67,6 +67,22 @@ for (const { mode, skip } of sandboxModes()) {
         expect(code3.body.error.message).toContain('code 3');
       });
 
+      it("reports a runaway recursion as exit_nonzero with the engine's error (the sandbox itself survives it)", async () => {
+        const js = await invokeRunner(runner, {
+          runtime: 'node',
+          code: 'function f() { return f() + 1; }\nexport function main() { return f(); }',
+        });
+        expect(js.body.error).toMatchObject({
+          type: 'exit_nonzero',
+          message: expect.stringMatching(/RangeError: Maximum call stack size exceeded|InternalError: stack overflow/),
+        });
+        const py = await invokeRunner(runner, {
+          runtime: 'python3',
+          code: 'def f():\n    return f() + 1\ndef main(input):\n    return f()\n',
+        });
+        expect(py.body.error).toMatchObject({ type: 'exit_nonzero', message: expect.stringContaining('RecursionError') });
+      });
+
       it('refuses a malformed invocation with 400', async () => {
         const { status, body } = await invokeRunner(runner, { runtime: 'ruby' as 'node', code: '', timeoutMs: 999_999 });
         expect(status).toBe(400);

@@ -15,6 +15,7 @@ import type { Runtime } from '../protocol.ts';
 /** The host side of a guest is small; its tool's memory is wasm linear memory, watched separately (memory-watch.ts). */
 const GUEST_HEAP_MB = 256;
 const SANDBOX_NICE = 10;
+const GUEST_STACK_KB = 3900;
 
 export interface GuestEntry {
   script: string;
@@ -68,6 +69,9 @@ export function spawnGuest(
     ...(snapshot ? [`--allow-fs-read=${snapshot}`] : []),
     '--disallow-code-generation-from-strings',
     `--max-old-space-size=${GUEST_HEAP_MB}`,
+    // QuickJS's 1 MiB stack limit must trip before V8's own (~1 MB by default), which would crash the
+    // guest instead of throwing inside the tool; the main thread's 8 MiB OS stack leaves room for this.
+    `--stack-size=${GUEST_STACK_KB}`,
     '--no-warnings',
     entry.script,
     ...entry.args,
