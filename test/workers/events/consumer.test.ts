@@ -13,8 +13,10 @@ import { loadConfig } from '../../../src/config';
 import worker from '../../../src/index';
 import { newId } from '../../../src/lib/ids';
 import { consumeEvents } from '../../../src/queue/consumer';
-import { call, signup } from '../helpers';
-import { createHook, createTask, deliveries, QUEUE, received, receivedAtLeast, runBatch, sleep } from './_support';
+import { sleep } from '../../support/shared/time';
+import { call } from '../../support/workers/http';
+import { signup } from '../../support/workers/tenants';
+import { createHook, createTask, deliveries, QUEUE, received, receivedAtLeast, runBatch } from './_support';
 
 function eventFor(tenantId: string, sequence: number, type = 'task.created') {
   return { id: newId('evt'), type, tenantId, occurredAt: new Date().toISOString(), sequence, data: { n: sequence } };

@@ -4,14 +4,19 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { RETRY_SCHEDULE_S } from '../../../src/events/retry';
-import { call, json, signup } from '../helpers';
-import { createHook, createTask, deliveries, driveAttempt, received, receivedAtLeast, registerSecrets, waitFor } from './_support';
+import { eventually } from '../../support/shared/time';
+import { call, json } from '../../support/workers/http';
+import { signup } from '../../support/workers/tenants';
+import { createHook, createTask, deliveries, driveAttempt, received, receivedAtLeast, registerSecrets } from './_support';
 
 async function firstDelivery(owner: Parameters<typeof deliveries>[0], hookId: string, status?: string) {
-  const list = await waitFor(`a ${status ?? 'settled'} delivery`, async () => {
-    const l = await deliveries(owner, hookId);
-    return l[0] && l[0].attempts > 0 && (!status || l[0].status === status) && l[0].attemptLog.length === l[0].attempts ? l : undefined;
-  });
+  const list = await eventually(
+    async () => {
+      const l = await deliveries(owner, hookId);
+      return l[0] && l[0].attempts > 0 && (!status || l[0].status === status) && l[0].attemptLog.length === l[0].attempts ? l : undefined;
+    },
+    { what: `a ${status ?? 'settled'} delivery` },
+  );
   return list[0]!;
 }
 
@@ -71,15 +76,21 @@ describe('webhook retries', () => {
       .bind(new Date(Date.now() - 5 * 24 * 3600_000 - 60_000).toISOString(), hook.id)
       .run();
     await createTask(owner, 'still down');
-    const ep = await waitFor('endpoint disabled', async () => {
-      const e = await json(await call(`/v1/webhooks/${hook.id}`, { token: owner.accessToken }));
-      return e.enabled === false ? e : undefined;
-    });
+    const ep = await eventually(
+      async () => {
+        const e = await json(await call(`/v1/webhooks/${hook.id}`, { token: owner.accessToken }));
+        return e.enabled === false ? e : undefined;
+      },
+      { what: 'endpoint disabled' },
+    );
     expect(ep).toMatchObject({ disabledReason: 'failing' });
-    const n = await waitFor('admin notification', async () => {
-      const page = await json(await call('/v1/notifications', { token: owner.accessToken }));
-      return page.data.find((x: { kind: string }) => x.kind === 'system');
-    });
+    const n = await eventually(
+      async () => {
+        const page = await json(await call('/v1/notifications', { token: owner.accessToken }));
+        return page.data.find((x: { kind: string }) => x.kind === 'system');
+      },
+      { what: 'admin notification' },
+    );
     expect(n).toMatchObject({ title: 'Webhook endpoint disabled', taskId: null });
     expect(n.body).toContain(hook.id);
     // Pending deliveries of a disabled endpoint fail instead of being sent.

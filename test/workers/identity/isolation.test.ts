@@ -8,8 +8,9 @@
  * its item path, its list path, and which methods exist on the item route. Nothing else changes.
  */
 import { describe, expect, inject, it } from 'vitest';
-import { addMember, call, createApiKey, signup, type TestTenant, uniqueEmail } from '../helpers';
-import { auditCount, expectJson, expectProblem, snapshotTenant } from './_support';
+import { call, expectJson, expectProblem } from '../../support/workers/http';
+import { addMember, createApiKey, signup, type TestTenant, uniqueEmail } from '../../support/workers/tenants';
+import { auditCount, snapshotTenant } from './_support';
 
 interface IsolationRow {
   /** Name in test titles. */
