@@ -15,8 +15,8 @@ import { driveAlarms, flowRun } from '../support/workers/durable-objects';
 import { call, expectJson, expectProblem } from '../support/workers/http';
 import { openSse } from '../support/workers/sse';
 import { addMember, createApiKey, signup, type TestTenant, uniqueEmail } from '../support/workers/tenants';
-import { createHook, createTask, deliveries } from './events/_support';
-import { deliveredNotification } from './tasks/_support';
+import { createHook, deliveries } from './events/_support';
+import { createTask, deliveredNotification } from './tasks/_support';
 
 type Json = Record<string, any>;
 
@@ -96,7 +96,7 @@ async function invocation(t: TestTenant, toolId: string): Promise<string> {
 /** A webhook of `t` with one delivered (succeeded) task.created delivery. */
 async function delivered(t: TestTenant): Promise<{ hookId: string; deliveryId: string }> {
   const hook = await createHook(t, { tag: 'iso', eventTypes: ['task.created'] });
-  await createTask(t, 'iso webhook');
+  await createTask(t, { title: 'iso webhook' });
   const [d] = await eventually(
     async () => {
       const list = await deliveries(t, hook.id);

@@ -92,9 +92,3 @@ export async function runBatch(bodies: unknown[], overrides: Partial<Env> = {}) 
 export async function driveAttempt(deliveryId: string, attempt: number, trigger: DeliveryJob['trigger'] = 'retry') {
   return runBatch([{ kind: 'webhook_attempt', deliveryId, attempt, trigger } satisfies DeliveryJob]);
 }
-
-export async function createTask(owner: TestTenant, title: string): Promise<Record<string, any>> {
-  const res = await call('/v1/tasks', { token: owner.accessToken, body: { title } });
-  expect(res.status).toBe(201);
-  return json(res);
-}

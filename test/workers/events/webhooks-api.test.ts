@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { eventually } from '../../support/shared/time';
 import { call, json } from '../../support/workers/http';
 import { addMember, signup } from '../../support/workers/tenants';
-import { createHook, createTask, deliveries, receivedAtLeast, receiverUrl } from './_support';
+import { createTask } from '../tasks/_support';
+import { createHook, deliveries, receivedAtLeast, receiverUrl } from './_support';
 
 describe('webhook endpoints', () => {
   it('creates with a whsec_ secret shown once, stored encrypted, never returned again', async () => {
@@ -90,7 +91,7 @@ describe('webhook delivery', () => {
   it('delivers a task event signed per Standard Webhooks, verified by the standardwebhooks library, and logs the attempt', async () => {
     const owner = await signup('wh-deliver');
     const hook = await createHook(owner, { eventTypes: ['task.*'] });
-    const task = await createTask(owner, 'Ship webhooks');
+    const task = await createTask(owner, { title: 'Ship webhooks' });
     const [got] = await receivedAtLeast(hook.name, 1);
     expect(got!.verifiedWith).toEqual([0]);
     expect(got!.payload).toMatchObject({
