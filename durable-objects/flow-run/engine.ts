@@ -7,7 +7,7 @@
  */
 import type { Config } from '../../src/config';
 import type { FlowNodeDef } from '../../src/flows/definition';
-import { CHILD_RUN_TYPES } from '../../src/flows/nodes/registry';
+import { NODE_TYPES } from '../../src/flows/nodes/registry';
 import { type EvalScope, NodeError, type Usage } from '../../src/flows/nodes/types';
 import { backoffDelay, plan, sinks } from '../../src/flows/plan';
 import { type RunStatus, TERMINAL } from '../../src/flows/run-model';
@@ -179,7 +179,7 @@ export class Engine {
           r.id,
         );
         appendEvent(this.sql, 'node.waiting', r.id, res);
-      } else if (CHILD_RUN_TYPES.has(def.type)) {
+      } else if (NODE_TYPES[def.type]?.startsChildRuns) {
         const list = ((res.output as { children?: Array<{ input: unknown }> }).children ?? []).map(
           (c): ChildEntry => ({ runId: null, input: c.input, status: 'pending' }),
         );
