@@ -6,18 +6,17 @@
  */
 import { DurableObject } from 'cloudflare:workers';
 import { loadConfig } from '../../src/config';
-import { type RunEvent, type RunInit, type RunStatus, type RunView, TERMINAL } from '../../src/flows/run-model';
+import { type RunInit, type RunStatus, type RunView, TERMINAL } from '../../src/flows/run-model';
 import type { Result } from '../../src/lib/result';
 import { migrateDoStorage } from '../shared/migrations';
 import { ChildRuns } from './children';
 import { Engine } from './engine';
 import { reportRunStatus } from './report';
 import { RUN_MIGRATIONS } from './schema';
-import { appendEvent, eventsAfter, insertRun, lastEventSeq, loadRun, node, nodes, runView, setRunStatus, summary } from './store';
+import { appendEvent, eventsAfter, insertRun, lastEventSeq, loadRun, nodes, runView, setRunStatus } from './store';
 import { pushToSockets, SseHub } from './stream';
 
 export class FlowRun extends DurableObject<Env> {
-  #schemaVersion = 0;
   #engine: Engine;
   #children: ChildRuns;
   #sse = new SseHub();
@@ -35,15 +34,9 @@ export class FlowRun extends DurableObject<Env> {
       startChildren: (nodeId) => this.#children.startPending(nodeId),
     });
     void ctx.blockConcurrencyWhile(async () => {
-      this.#schemaVersion = migrateDoStorage(ctx.storage, RUN_MIGRATIONS);
+      migrateDoStorage(ctx.storage, RUN_MIGRATIONS);
       this.#pushed = lastEventSeq(ctx.storage.sql);
     });
-  }
-
-  /** Readiness probe. */
-  async ping(): Promise<{ ok: true; schemaVersion: number }> {
-    this.ctx.storage.sql.exec('SELECT 1');
-    return { ok: true, schemaVersion: this.#schemaVersion };
   }
 
   /** Stores the run (idempotent: a second init is ignored). */
@@ -100,12 +93,9 @@ export class FlowRun extends DurableObject<Env> {
     return l.row.status;
   }
 
+  /** The run as the API shows it, or null if this object holds no run. */
   async getState(): Promise<RunView | null> {
     return runView(this.ctx.storage.sql);
-  }
-
-  async events(after: number, limit: number): Promise<RunEvent[]> {
-    return eventsAfter(this.ctx.storage.sql, after, limit);
   }
 
   async cancel(reason?: string): Promise<Result<RunView>> {
@@ -185,15 +175,6 @@ export class FlowRun extends DurableObject<Env> {
     await this.ctx.storage.setAlarm(Date.now());
   }
 
-  /** Successes recorded per node (exactly-once evidence for tests and operators). */
-  async successCounts(): Promise<Record<string, number>> {
-    return Object.fromEntries(nodes(this.ctx.storage.sql).map((r) => [r.id, r.successes]));
-  }
-
-  async summary() {
-    return summary(this.ctx.storage.sql);
-  }
-
   /** GET …/events (SSE, Last-Event-ID) and GET …/ws (hibernatable WebSocket). */
   override async fetch(request: Request): Promise<Response> {
     const url = new URL(request.url);
@@ -230,10 +211,5 @@ export class FlowRun extends DurableObject<Env> {
     const terminal = fresh.some((e) => e.type === 'run.completed' || e.type === 'run.failed' || e.type === 'run.cancelled');
     this.#sse.push(fresh, terminal);
     pushToSockets(this.ctx.getWebSockets(), fresh);
-  }
-
-  /** Test and operator helper: the node row as stored. */
-  async nodeRow(id: string) {
-    return node(this.ctx.storage.sql, id) ?? null;
   }
 }

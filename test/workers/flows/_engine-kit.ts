@@ -3,8 +3,10 @@
  * object (events, successCounts), tenant settings, the scripted HTTP endpoint
  * (test/support/node/flow-http.ts) and an incremental Server-Sent Events reader.
  */
+import { runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { expect, inject } from 'vitest';
+import { eventsAfter, nodes } from '../../../durable-objects/flow-run/store';
 import { call, type TestTenant } from '../helpers';
 import { createFlow, getRun, node, startRun, waitFor } from './_support';
 
@@ -66,12 +68,14 @@ export interface RunEvent {
   at: string;
 }
 
+/** The run's whole event log, read from its storage. */
 export async function events(runId: string): Promise<RunEvent[]> {
-  return (await runStub(runId).events(0, 100_000)) as unknown as RunEvent[];
+  return runInDurableObject(runStub(runId), (_i, state) => eventsAfter(state.storage.sql, 0)) as Promise<RunEvent[]>;
 }
 
+/** Successes recorded per node (exactly-once evidence), read from the run's storage. */
 export async function successCounts(runId: string): Promise<Record<string, number>> {
-  return runStub(runId).successCounts();
+  return runInDurableObject(runStub(runId), (_i, state) => Object.fromEntries(nodes(state.storage.sql).map((r) => [r.id, r.successes])));
 }
 
 export function ofType(list: RunEvent[], type: string, nodeId?: string): RunEvent[] {

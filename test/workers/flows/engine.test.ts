@@ -1,5 +1,7 @@
+import { runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { signup } from '../helpers';
+import { runStub } from './_engine-kit';
 import { createFlow, node, startRun, waitFor } from './_support';
 
 const t = (id: string, expression: string) => ({ id, type: 'transform', config: { expression } });
@@ -20,6 +22,15 @@ describe('flow engine', () => {
     expect(done.status).toBe('succeeded');
     expect(node(done, 'b').output).toBe(10);
     expect(done.output).toEqual({ c: { result: 10 } });
+    // Migration 4 dropped the never-used run_meta table.
+    const tables = await runInDurableObject(runStub(run.id), (_i, state) =>
+      state.storage.sql
+        .exec<{ name: string }>(`SELECT name FROM sqlite_master WHERE type = 'table'`)
+        .toArray()
+        .map((r) => r.name),
+    );
+    expect(tables).toContain('nodes');
+    expect(tables).not.toContain('run_meta');
   });
 
   it('diamond with a condition: untaken branch is skipped', async () => {
