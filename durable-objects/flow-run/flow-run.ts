@@ -13,20 +13,24 @@ import { ChildRuns } from './children';
 import { Engine } from './engine';
 import { reportRunStatus } from './report';
 import { RUN_MIGRATIONS } from './schema';
-import { appendEvent, eventsAfter, insertRun, lastEventSeq, loadRun, nodes, runView, setRunStatus } from './store';
+import { eventsAfter, lastEventSeq, loadRun, nodes, runView } from './store';
 import { pushToSockets, SseHub } from './stream';
+import { Transitions } from './transitions';
 
 export class FlowRun extends DurableObject<Env> {
   #engine: Engine;
   #children: ChildRuns;
+  #t: Transitions;
   #sse = new SseHub();
   #pushed = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.#children = new ChildRuns(ctx.storage, env, () => this.#engine);
+    this.#t = new Transitions(ctx.storage);
+    this.#children = new ChildRuns(ctx.storage, env, this.#t, () => this.#engine);
     this.#engine = new Engine({
       storage: ctx.storage,
+      transitions: this.#t,
       env,
       config: () => loadConfig(env),
       flush: () => this.#flush(),
@@ -41,30 +45,13 @@ export class FlowRun extends DurableObject<Env> {
 
   /** Stores the run (idempotent: a second init is ignored). */
   async init(init: RunInit): Promise<void> {
-    if (loadRun(this.ctx.storage.sql)) return;
-    this.ctx.storage.transactionSync(() => {
-      insertRun(this.ctx.storage.sql, init, 'queued');
-      appendEvent(this.ctx.storage.sql, 'run.created', null, {
-        flowId: init.flowId,
-        flowVersion: init.flowVersion,
-        reused: Object.keys(init.reuse ?? {}),
-      });
-    });
-    this.#flush();
+    if (this.#t.runCreated(init)) this.#flush();
   }
 
   /** Admitted: start running (idempotent). */
   async start(): Promise<void> {
-    const l = loadRun(this.ctx.storage.sql);
-    if (l?.row.status !== 'queued') return;
-    const now = Date.now();
-    this.ctx.storage.transactionSync(() => {
-      setRunStatus(this.ctx.storage.sql, 'running', {
-        started_at: l.row.started_at ?? new Date(now).toISOString(),
-        deadline_at: now + l.def.policy.timeoutMs,
-      });
-      appendEvent(this.ctx.storage.sql, 'run.started', null, { input: l.input });
-    });
+    const now = this.#t.runStarted();
+    if (now === null) return;
     this.#flush();
     // Arm first, and do not make the caller wait for the status fan-out (D1 index, tenant sync):
     // reports are serialized in #report, so a later terminal report can never be overtaken.
@@ -119,18 +106,7 @@ export class FlowRun extends DurableObject<Env> {
     if (!l) return { ok: false, code: 'not_found', detail: 'Run not found.' };
     if (l.row.status !== 'failed' && l.row.status !== 'cancelled')
       return { ok: false, code: 'conflict', detail: `Only failed or cancelled runs resume; this one is ${l.row.status}.` };
-    this.ctx.storage.transactionSync(() => {
-      for (const r of nodes(sql)) {
-        if (r.status === 'failed' || r.status === 'cancelled' || r.status === 'skipped') {
-          sql.exec(
-            `UPDATE nodes SET status = 'pending', attempt_base = attempt, error = NULL, wait = NULL, children = NULL, not_before = NULL, finished_at = NULL WHERE id = ?`,
-            r.id,
-          );
-        }
-      }
-      setRunStatus(sql, 'queued', { finished_at: null, error: null });
-      appendEvent(sql, 'run.resumed', null, { from: l.row.status });
-    });
+    this.#t.runResumed();
     this.#flush();
     return { ok: true, value: runView(sql)! };
   }
@@ -153,16 +129,7 @@ export class FlowRun extends DurableObject<Env> {
             : 'No node is waiting for a signal.',
       };
     }
-    this.ctx.storage.transactionSync(() => {
-      sql.exec(
-        `UPDATE nodes SET status = 'succeeded', output = ?, wait = NULL, not_before = NULL, finished_at = ?, successes = successes + 1 WHERE id = ? AND status = 'waiting'`,
-        JSON.stringify(payload ?? null),
-        new Date().toISOString(),
-        target.id,
-      );
-      appendEvent(sql, 'node.signalled', target.id, { payload });
-      appendEvent(sql, 'node.succeeded', target.id, { attempt: target.attempt, output: payload });
-    });
+    this.#t.nodeSignalled(target.id, payload);
     this.#flush();
     await this.ctx.storage.setAlarm(Date.now());
     return { ok: true, value: runView(sql)! };
