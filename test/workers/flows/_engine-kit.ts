@@ -6,6 +6,7 @@
 import { runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { expect, inject } from 'vitest';
+import type { FlowRun } from '../../../durable-objects/flow-run/flow-run';
 import { eventsAfter, nodes } from '../../../durable-objects/flow-run/store';
 import { call, type TestTenant } from '../helpers';
 import { createFlow, getRun, node, startRun, waitFor } from './_support';
@@ -66,6 +67,17 @@ export interface RunEvent {
   nodeId: string | null;
   data: any;
   at: string;
+}
+
+/**
+ * Runs the run's alarm handler and returns once the engine has nothing left to do now (the run is
+ * over, or parked on a wait, a retry or child runs), then reads the run through the API. Calling the
+ * handler, rather than runDurableObjectAlarm, also joins a drive the platform's own alarm already began
+ * (drive() coalesces), where runDurableObjectAlarm would answer false and not wait.
+ */
+export async function settled(t: TestTenant, runId: string): Promise<Json> {
+  await runInDurableObject(runStub(runId), (run: FlowRun) => run.alarm());
+  return getRun(t, runId);
 }
 
 /** The run's whole event log, read from its storage. */
