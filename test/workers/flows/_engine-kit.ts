@@ -4,10 +4,11 @@
  * (test/support/node/flow-http.ts) and an incremental Server-Sent Events reader.
  */
 import { runInDurableObject } from 'cloudflare:test';
-import { env } from 'cloudflare:workers';
 import { expect, inject } from 'vitest';
 import type { FlowRun } from '../../../durable-objects/flow-run/flow-run';
 import { eventsAfter, nodes } from '../../../durable-objects/flow-run/store';
+import { eventually, sleep } from '../../support/shared/time';
+import { flowRun } from '../../support/workers/durable-objects';
 import { call, type TestTenant } from '../helpers';
 import { createFlow, getRun, node, startRun, waitFor } from './_support';
 
@@ -57,9 +58,8 @@ export async function allowLocalHttp(t: TestTenant): Promise<void> {
 // The run's Durable Object
 // ------------------------------------------------------------------------------------------------
 
-export function runStub(runId: string) {
-  return env.FLOW_RUN.get(env.FLOW_RUN.idFromName(runId));
-}
+/** The run's FlowRun object (the shared kit's stub). */
+export const runStub = flowRun;
 
 export interface RunEvent {
   seq: number;
@@ -155,19 +155,11 @@ export async function hits(key: string): Promise<Hit[]> {
   return (await (await fetch(`${inject('flowHttpUrl')}/__hits/${key}`)).json()) as Hit[];
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
+export { sleep };
 
-/** Polls `probe` until it returns something other than undefined (bounded). */
-export async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
+/** Polls `probe` until it returns something other than undefined (bounded); the shared kit's `eventually`. */
+export function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
+  return eventually(probe, { what, timeoutMs, intervalMs: 25 });
 }
 
 // ------------------------------------------------------------------------------------------------
