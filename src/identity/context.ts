@@ -3,6 +3,7 @@ import type { Config } from '../config';
 import type { Db } from '../db/client';
 import { TenantScope } from '../db/tenant-scope';
 import type { EventForwarder } from '../events/outbox';
+import type { SessionControl } from '../lib/context';
 import type { AuthContext } from '../types';
 import type { AuditActor, AuditMeta } from './audit';
 
@@ -15,11 +16,6 @@ export interface ServiceDeps {
   events?: EventForwarder | undefined;
   /** Live sessions (sync sockets) to close or downgrade when a credential is revoked or a role changes. */
   sessions?: SessionControl | undefined;
-}
-
-export interface SessionControl {
-  revoke(tenantId: string, actorId: string): Promise<void>;
-  setRole(tenantId: string, actorId: string, role: 'admin' | 'member' | 'viewer'): Promise<void>;
 }
 
 /** A service call made by an authenticated caller: `scope` is bound to the caller's tenant. */

@@ -1,11 +1,10 @@
 /** /v1/auth: sign-up, login, refresh, logout. Anonymous, throttled per IP and per account. */
 import { createRoute } from '@hono/zod-openapi';
-import { getDb } from '../db/client';
 import * as authService from '../identity/auth-service';
-import { resolveCredential } from '../identity/credentials';
 import { AuthResultSchema, LoginBody, LogoutBody, RefreshBody, SignupBody, TokenPairSchema } from '../identity/schemas';
 import { jsonBody, jsonContent, problemResponses } from '../lib/openapi';
 import { newRouter } from '../lib/router';
+import { headerCredential } from '../middleware/auth';
 import { clientIp, throttle } from '../middleware/rate-limit';
 import { serviceDeps } from './deps';
 
@@ -72,13 +71,11 @@ export const authRoutes = newRouter()
     }),
     async (c) => {
       const body = (c.req.valid('json') ?? {}) as { refreshToken?: string };
-      const deps = serviceDeps(c);
-      const header = c.req.header('authorization');
-      const resolve = () =>
-        resolveCredential({ db: getDb(c.env.DB), config: deps.config, waitUntil: (p) => c.executionCtx.waitUntil(p) }, header);
+      const resolved = headerCredential(c.get('credential'));
       // With a refresh token the bearer is optional (often expired at sign-out); without one it must be valid.
-      const auth = !header ? undefined : body.refreshToken ? await resolve().catch(() => undefined) : await resolve();
-      await authService.logout(deps, body.refreshToken, auth);
+      if (resolved && !resolved.ok && !body.refreshToken) throw resolved.error;
+      const auth = resolved?.ok ? resolved.auth : undefined;
+      await authService.logout(serviceDeps(c), body.refreshToken, auth);
       return c.body(null, 204);
     },
   );
