@@ -2,11 +2,11 @@
 import { createRoute } from '@hono/zod-openapi';
 import * as authService from '../identity/auth-service';
 import { AuthResultSchema, LoginBody, LogoutBody, RefreshBody, SignupBody, TokenPairSchema } from '../identity/schemas';
+import { callerOf } from '../lib/context';
 import { jsonBody, jsonContent, problemResponses } from '../lib/openapi';
 import { newRouter } from '../lib/router';
 import { headerCredential } from '../middleware/auth';
 import { clientIp, throttle } from '../middleware/rate-limit';
-import { serviceDeps } from './deps';
 
 const tags = ['Auth'];
 
@@ -26,7 +26,7 @@ export const authRoutes = newRouter()
     async (c) => {
       const body = c.req.valid('json');
       await throttle(c.env.RL_AUTH, [`signup:ip:${clientIp(c.req.raw.headers)}`]);
-      return c.json(await authService.signup(serviceDeps(c), body), 201);
+      return c.json(await authService.signup(c.var.requestCtx, body), 201);
     },
   )
   .openapi(
@@ -41,7 +41,7 @@ export const authRoutes = newRouter()
     async (c) => {
       const body = c.req.valid('json');
       await throttle(c.env.RL_AUTH, [`login:ip:${clientIp(c.req.raw.headers)}`, `login:account:${authService.normalizeEmail(body.email)}`]);
-      return c.json(await authService.login(serviceDeps(c), body), 200);
+      return c.json(await authService.login(c.var.requestCtx, body), 200);
     },
   )
   .openapi(
@@ -55,9 +55,9 @@ export const authRoutes = newRouter()
       responses: { 200: jsonContent(TokenPairSchema, 'New tokens'), ...problemResponses([401, 429], { authenticated: false }) },
     }),
     async (c) => {
-      const { refreshToken } = c.req.valid('json');
+      const body = c.req.valid('json');
       await throttle(c.env.RL_AUTH, [`refresh:ip:${clientIp(c.req.raw.headers)}`]);
-      return c.json(await authService.refresh(serviceDeps(c), refreshToken), 200);
+      return c.json(await authService.refresh(c.var.requestCtx, body), 200);
     },
   )
   .openapi(
@@ -74,8 +74,8 @@ export const authRoutes = newRouter()
       const resolved = headerCredential(c.get('credential'));
       // With a refresh token the bearer is optional (often expired at sign-out); without one it must be valid.
       if (resolved && !resolved.ok && !body.refreshToken) throw resolved.error;
-      const auth = resolved?.ok ? resolved.auth : undefined;
-      await authService.logout(serviceDeps(c), body.refreshToken, auth);
+      const caller = resolved?.ok ? callerOf(resolved.auth) : undefined;
+      await authService.logout(c.var.requestCtx, { refreshToken: body.refreshToken, caller });
       return c.body(null, 204);
     },
   );
