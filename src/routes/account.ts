@@ -4,7 +4,7 @@ import { MeSchema, TenantSchema, UpdateTenantBody } from '../identity/schemas';
 import * as tenantService from '../identity/tenant-service';
 import { BearerAuth, jsonBody, jsonContent, problemResponses } from '../lib/openapi';
 import { newRouter } from '../lib/router';
-import { callOf, guarded } from './deps';
+import { guarded } from './deps';
 
 const tags = ['Tenant'];
 
@@ -19,7 +19,7 @@ export const accountRoutes = newRouter()
       security: BearerAuth,
       responses: { 200: jsonContent(MeSchema, 'The caller'), ...problemResponses() },
     }),
-    async (c) => c.json(await tenantService.me(callOf(c)), 200),
+    async (c) => c.json(await tenantService.me(c.var.ctx), 200),
   )
   .openapi(
     createRoute({
@@ -31,7 +31,7 @@ export const accountRoutes = newRouter()
       security: BearerAuth,
       responses: { 200: jsonContent(TenantSchema, 'The tenant'), ...problemResponses() },
     }),
-    async (c) => c.json(await tenantService.getTenant(callOf(c)), 200),
+    async (c) => c.json(await tenantService.getTenant(c.var.ctx), 200),
   )
   .openapi(
     createRoute({
@@ -44,5 +44,5 @@ export const accountRoutes = newRouter()
       request: { body: jsonBody(UpdateTenantBody) },
       responses: { 200: jsonContent(TenantSchema, 'The updated tenant'), ...problemResponses() },
     }),
-    async (c) => c.json(await tenantService.updateTenant(callOf(c), c.req.valid('json')), 200),
+    async (c) => c.json(await tenantService.updateTenant(c.var.ctx, c.req.valid('json')), 200),
   );

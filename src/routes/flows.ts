@@ -6,7 +6,7 @@ import { FlowBody, FlowSchema, FlowVersionSchema, RunSchema, StartRunBody, Valid
 import { BearerAuth, jsonBody, jsonContent, problemResponses } from '../lib/openapi';
 import { PageQuerySchema, pageSchema } from '../lib/pagination';
 import { newRouter } from '../lib/router';
-import { callOf, guarded } from './deps';
+import { guarded } from './deps';
 
 const tags = ['Flows'];
 const FlowIdParam = z.object({
@@ -46,7 +46,7 @@ export const flowRoutes = newRouter()
       responses: { 201: jsonContent(FlowSchema, 'Created'), ...problemResponses() },
     }),
     async (c) => {
-      const flow = await flowsService.createFlow(callOf(c), c.req.valid('json'));
+      const flow = await flowsService.createFlow(c.var.ctx, c.req.valid('json'));
       c.header('location', `/v1/flows/${flow.id}`);
       return c.json(flow, 201);
     },
@@ -63,8 +63,7 @@ export const flowRoutes = newRouter()
       responses: { 200: jsonContent(pageSchema(FlowSchema, 'FlowPage'), 'Flows, newest first'), ...problemResponses() },
     }),
     async (c) => {
-      const q = c.req.valid('query');
-      const page = await flowsService.listFlows(callOf(c), q.limit, q.cursor);
+      const page = await flowsService.listFlows(c.var.ctx, c.req.valid('query'));
       return c.json({ data: page.data, nextCursor: page.nextCursor }, 200);
     },
   )
@@ -89,7 +88,8 @@ export const flowRoutes = newRouter()
       },
       responses: { 200: jsonContent(FlowSchema, 'The flow'), ...problemResponses() },
     }),
-    async (c) => c.json(await flowsService.getFlow(callOf(c), c.req.valid('param').flowId, c.req.valid('query').version), 200),
+    async (c) =>
+      c.json(await flowsService.getFlow(c.var.ctx, { id: c.req.valid('param').flowId, version: c.req.valid('query').version }), 200),
   )
   .openapi(
     createRoute({
@@ -102,7 +102,7 @@ export const flowRoutes = newRouter()
       request: { params: FlowIdParam, body: jsonBody(FlowBody) },
       responses: { 200: jsonContent(FlowSchema, 'The flow at its new version'), ...problemResponses([409]) },
     }),
-    async (c) => c.json(await flowsService.putFlow(callOf(c), c.req.valid('param').flowId, c.req.valid('json')), 200),
+    async (c) => c.json(await flowsService.putFlow(c.var.ctx, { ...c.req.valid('json'), id: c.req.valid('param').flowId }), 200),
   )
   .openapi(
     createRoute({
@@ -116,7 +116,7 @@ export const flowRoutes = newRouter()
       responses: { 204: { description: 'Deleted' }, ...problemResponses() },
     }),
     async (c) => {
-      await flowsService.deleteFlow(callOf(c), c.req.valid('param').flowId);
+      await flowsService.deleteFlow(c.var.ctx, { id: c.req.valid('param').flowId });
       return c.body(null, 204);
     },
   )
@@ -131,7 +131,7 @@ export const flowRoutes = newRouter()
       request: { params: FlowIdParam },
       responses: { 200: jsonContent(pageSchema(FlowVersionSchema, 'FlowVersionPage'), 'Versions'), ...problemResponses() },
     }),
-    async (c) => c.json(await flowsService.listVersions(callOf(c), c.req.valid('param').flowId), 200),
+    async (c) => c.json(await flowsService.listVersions(c.var.ctx, { id: c.req.valid('param').flowId }), 200),
   )
   .openapi(
     createRoute({
@@ -149,7 +149,7 @@ export const flowRoutes = newRouter()
     }),
     async (c) => {
       const body = c.req.valid('json');
-      const run = await createRun(callOf(c), c.env, c.req.valid('param').flowId, body.input ?? {}, body.version);
+      const run = await createRun(c.var.ctx, { flowId: c.req.valid('param').flowId, input: body.input ?? {}, version: body.version });
       c.header('location', `/v1/runs/${run.id}`);
       return c.json(run, 201);
     },

@@ -13,7 +13,7 @@ import { BearerAuth, jsonBody, jsonContent, problemResponses } from '../lib/open
 import { PageQuerySchema, pageSchema } from '../lib/pagination';
 import { newRouter } from '../lib/router';
 import { clientIp, throttle } from '../middleware/rate-limit';
-import { callOf, guarded, serviceDeps } from './deps';
+import { guarded } from './deps';
 
 const tags = ['Members'];
 const InvitationIdParam = IdParam('invitationId', 'inv_01hzy0000000000000000000000');
@@ -34,7 +34,7 @@ export const invitationRoutes = newRouter()
     async (c) => {
       const body = c.req.valid('json');
       await throttle(c.env.RL_AUTH, [`accept:ip:${clientIp(c.req.raw.headers)}`]);
-      return c.json(await invitations.acceptInvitation(serviceDeps(c), body), 200);
+      return c.json(await invitations.acceptInvitation(c.var.requestCtx, body), 200);
     },
   )
   .openapi(
@@ -48,7 +48,7 @@ export const invitationRoutes = newRouter()
       request: { body: jsonBody(CreateInvitationBody) },
       responses: { 201: jsonContent(CreatedInvitationSchema, 'Invitation created'), ...problemResponses([409]) },
     }),
-    async (c) => c.json(await invitations.createInvitation(callOf(c), c.req.valid('json')), 201),
+    async (c) => c.json(await invitations.createInvitation(c.var.ctx, c.req.valid('json')), 201),
   )
   .openapi(
     createRoute({
@@ -61,10 +61,7 @@ export const invitationRoutes = newRouter()
       request: { query: PageQuerySchema },
       responses: { 200: jsonContent(pageSchema(InvitationSchema, 'InvitationPage'), 'Invitations'), ...problemResponses() },
     }),
-    async (c) => {
-      const q = c.req.valid('query');
-      return c.json(await invitations.listInvitations(callOf(c), q.limit, q.cursor), 200);
-    },
+    async (c) => c.json(await invitations.listInvitations(c.var.ctx, c.req.valid('query')), 200),
   )
   .openapi(
     createRoute({
@@ -77,7 +74,7 @@ export const invitationRoutes = newRouter()
       request: { params: InvitationIdParam },
       responses: { 200: jsonContent(InvitationSchema, 'The invitation'), ...problemResponses() },
     }),
-    async (c) => c.json(await invitations.getInvitation(callOf(c), c.req.valid('param').invitationId as string), 200),
+    async (c) => c.json(await invitations.getInvitation(c.var.ctx, { id: c.req.valid('param').invitationId as string }), 200),
   )
   .openapi(
     createRoute({
@@ -91,7 +88,7 @@ export const invitationRoutes = newRouter()
       responses: { 204: { description: 'Revoked' }, ...problemResponses([409]) },
     }),
     async (c) => {
-      await invitations.revokeInvitation(callOf(c), c.req.valid('param').invitationId as string);
+      await invitations.revokeInvitation(c.var.ctx, { id: c.req.valid('param').invitationId as string });
       return c.body(null, 204);
     },
   );

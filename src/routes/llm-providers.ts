@@ -1,12 +1,11 @@
 /** /v1/llm/providers: the tenant's LLM providers for `llm` nodes. Admins write; any member reads. Keys are never returned. */
 import { createRoute } from '@hono/zod-openapi';
-import { llmKeyBox } from '../flows/llm/key-box';
 import * as providers from '../flows/llm/providers-service';
 import { CreateLlmProviderBody, LlmProviderSchema, ProviderIdParam } from '../flows/llm/schemas';
 import { BearerAuth, jsonBody, jsonContent, problemResponses } from '../lib/openapi';
 import { PageQuerySchema, pageSchema } from '../lib/pagination';
 import { newRouter } from '../lib/router';
-import { callOf, guarded } from './deps';
+import { guarded } from './deps';
 
 const tags = ['LLM providers'];
 
@@ -22,7 +21,7 @@ export const llmProviderRoutes = newRouter()
       request: { body: jsonBody(CreateLlmProviderBody) },
       responses: { 201: jsonContent(LlmProviderSchema, 'Provider created'), ...problemResponses([409]) },
     }),
-    async (c) => c.json(await providers.createProvider(callOf(c), llmKeyBox(c.env), c.req.valid('json')), 201),
+    async (c) => c.json(await providers.createProvider(c.var.ctx, c.req.valid('json')), 201),
   )
   .openapi(
     createRoute({
@@ -35,10 +34,7 @@ export const llmProviderRoutes = newRouter()
       request: { query: PageQuerySchema },
       responses: { 200: jsonContent(pageSchema(LlmProviderSchema, 'LlmProviderPage'), 'Providers'), ...problemResponses() },
     }),
-    async (c) => {
-      const q = c.req.valid('query');
-      return c.json(await providers.listProviders(callOf(c), q.limit, q.cursor), 200);
-    },
+    async (c) => c.json(await providers.listProviders(c.var.ctx, c.req.valid('query')), 200),
   )
   .openapi(
     createRoute({
@@ -51,7 +47,7 @@ export const llmProviderRoutes = newRouter()
       request: { params: ProviderIdParam },
       responses: { 200: jsonContent(LlmProviderSchema, 'The provider'), ...problemResponses() },
     }),
-    async (c) => c.json(await providers.getProvider(callOf(c), c.req.valid('param').providerId), 200),
+    async (c) => c.json(await providers.getProvider(c.var.ctx, { id: c.req.valid('param').providerId }), 200),
   )
   .openapi(
     createRoute({
@@ -65,7 +61,7 @@ export const llmProviderRoutes = newRouter()
       responses: { 204: { description: 'Deleted' }, ...problemResponses() },
     }),
     async (c) => {
-      await providers.deleteProvider(callOf(c), c.req.valid('param').providerId);
+      await providers.deleteProvider(c.var.ctx, { id: c.req.valid('param').providerId });
       return c.body(null, 204);
     },
   );

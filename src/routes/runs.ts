@@ -5,7 +5,7 @@ import { CancelBody, RerunBody, RunListQuery, RunSchema, RunSummarySchema, Signa
 import { BearerAuth, jsonBody, jsonContent, problemResponses } from '../lib/openapi';
 import { pageSchema } from '../lib/pagination';
 import { newRouter } from '../lib/router';
-import { callOf, guarded } from './deps';
+import { guarded } from './deps';
 
 const tags = ['Runs'];
 const RunIdParam = z.object({
@@ -29,7 +29,7 @@ export const runRoutes = newRouter()
       request: { query: RunListQuery },
       responses: { 200: jsonContent(pageSchema(RunSummarySchema, 'RunPage'), 'Runs, newest first'), ...problemResponses() },
     }),
-    async (c) => c.json(await runsApi.listRuns(callOf(c), c.req.valid('query')), 200),
+    async (c) => c.json(await runsApi.listRuns(c.var.ctx, c.req.valid('query')), 200),
   )
   .openapi(
     createRoute({
@@ -42,7 +42,7 @@ export const runRoutes = newRouter()
       request: { params: RunIdParam },
       responses: { 200: jsonContent(RunSchema, 'The run'), ...problemResponses() },
     }),
-    async (c) => c.json(await runsApi.getRun(callOf(c), c.env, c.req.valid('param').runId), 200),
+    async (c) => c.json(await runsApi.getRun(c.var.ctx, { id: c.req.valid('param').runId }), 200),
   )
   .openapi(
     createRoute({
@@ -61,7 +61,7 @@ export const runRoutes = newRouter()
         ...problemResponses(),
       },
     }),
-    async (c) => runsApi.streamRun(callOf(c), c.env, c.req.valid('param').runId, c.req.raw, 'events') as never,
+    async (c) => runsApi.streamRun(c.var.ctx, { id: c.req.valid('param').runId, request: c.req.raw, kind: 'events' }) as never,
   )
   .openapi(
     createRoute({
@@ -74,7 +74,7 @@ export const runRoutes = newRouter()
       request: { params: RunIdParam },
       responses: { 101: { description: 'Switching protocols' }, ...problemResponses() },
     }),
-    async (c) => runsApi.streamRun(callOf(c), c.env, c.req.valid('param').runId, c.req.raw, 'ws') as never,
+    async (c) => runsApi.streamRun(c.var.ctx, { id: c.req.valid('param').runId, request: c.req.raw, kind: 'ws' }) as never,
   )
   .openapi(
     createRoute({
@@ -89,12 +89,10 @@ export const runRoutes = newRouter()
     }),
     async (c) =>
       c.json(
-        await runsApi.cancelRun(
-          callOf(c),
-          c.env,
-          c.req.valid('param').runId,
-          (c.req.valid('json') as { reason?: string } | undefined)?.reason,
-        ),
+        await runsApi.cancelRun(c.var.ctx, {
+          id: c.req.valid('param').runId,
+          reason: (c.req.valid('json') as { reason?: string } | undefined)?.reason,
+        }),
         200,
       ),
   )
@@ -111,7 +109,10 @@ export const runRoutes = newRouter()
     }),
     async (c) => {
       const body = (c.req.valid('json') ?? {}) as { node?: string; payload?: unknown };
-      return c.json(await runsApi.signalRun(callOf(c), c.env, c.req.valid('param').runId, body.node, body.payload ?? null), 200);
+      return c.json(
+        await runsApi.signalRun(c.var.ctx, { id: c.req.valid('param').runId, node: body.node, payload: body.payload ?? null }),
+        200,
+      );
     },
   )
   .openapi(
@@ -125,7 +126,7 @@ export const runRoutes = newRouter()
       request: { params: RunIdParam },
       responses: { 200: jsonContent(RunSchema, 'The resumed run'), ...problemResponses([409]) },
     }),
-    async (c) => c.json(await runsApi.resumeRun(callOf(c), c.env, c.req.valid('param').runId), 200),
+    async (c) => c.json(await runsApi.resumeRun(c.var.ctx, { id: c.req.valid('param').runId }), 200),
   )
   .openapi(
     createRoute({
@@ -140,7 +141,7 @@ export const runRoutes = newRouter()
     }),
     async (c) => {
       const body = c.req.valid('json');
-      const run = await runsApi.rerunFrom(callOf(c), c.env, c.req.valid('param').runId, body.fromNode, body.input);
+      const run = await runsApi.rerunFrom(c.var.ctx, { id: c.req.valid('param').runId, fromNode: body.fromNode, input: body.input });
       c.header('location', `/v1/runs/${run.id}`);
       return c.json(run, 201);
     },

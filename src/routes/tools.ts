@@ -1,10 +1,9 @@
 /** /v1/tools: the tool registry (CRUD, versions), invocation and its log. Read `data:read`; write and invoke `data:write`. */
 import { createRoute, z } from '@hono/zod-openapi';
-import { getDb } from '../db/client';
 import { BearerAuth, jsonBody, jsonContent, problemResponses } from '../lib/openapi';
 import { PageQuerySchema, pageSchema } from '../lib/pagination';
 import { newRouter } from '../lib/router';
-import { invokeForApi } from '../tools/invoke';
+import { invoke } from '../tools/invoke';
 import {
   CreateToolBody,
   InvocationRecordSchema,
@@ -16,7 +15,7 @@ import {
   UpdateToolBody,
 } from '../tools/model';
 import * as registry from '../tools/registry';
-import { callOf, guarded } from './deps';
+import { guarded } from './deps';
 
 const tags = ['Tools'];
 const ToolIdParam = z.object({
@@ -39,7 +38,7 @@ export const toolRoutes = newRouter()
       request: { body: jsonBody(CreateToolBody) },
       responses: { 201: jsonContent(ToolSchema, 'Tool created'), ...problemResponses([409]) },
     }),
-    async (c) => c.json(await registry.createTool(callOf(c), c.req.valid('json')), 201),
+    async (c) => c.json(await registry.createTool(c.var.ctx, c.req.valid('json')), 201),
   )
   .openapi(
     createRoute({
@@ -52,10 +51,7 @@ export const toolRoutes = newRouter()
       request: { query: PageQuerySchema },
       responses: { 200: jsonContent(pageSchema(ToolSummarySchema, 'ToolPage'), 'Tools'), ...problemResponses() },
     }),
-    async (c) => {
-      const q = c.req.valid('query');
-      return c.json(await registry.listTools(callOf(c), q.limit, q.cursor), 200);
-    },
+    async (c) => c.json(await registry.listTools(c.var.ctx, c.req.valid('query')), 200),
   )
   .openapi(
     createRoute({
@@ -68,7 +64,7 @@ export const toolRoutes = newRouter()
       request: { params: ToolIdParam },
       responses: { 200: jsonContent(ToolSchema, 'The tool'), ...problemResponses() },
     }),
-    async (c) => c.json(await registry.getTool(callOf(c), c.req.valid('param').toolId), 200),
+    async (c) => c.json(await registry.getTool(c.var.ctx, { id: c.req.valid('param').toolId }), 200),
   )
   .openapi(
     createRoute({
@@ -81,7 +77,7 @@ export const toolRoutes = newRouter()
       request: { params: ToolIdParam, body: jsonBody(UpdateToolBody) },
       responses: { 200: jsonContent(ToolSchema, 'The tool after the change'), ...problemResponses([409]) },
     }),
-    async (c) => c.json(await registry.updateTool(callOf(c), c.req.valid('param').toolId, c.req.valid('json')), 200),
+    async (c) => c.json(await registry.updateTool(c.var.ctx, { id: c.req.valid('param').toolId, patch: c.req.valid('json') }), 200),
   )
   .openapi(
     createRoute({
@@ -95,7 +91,7 @@ export const toolRoutes = newRouter()
       responses: { 204: { description: 'Deleted' }, ...problemResponses() },
     }),
     async (c) => {
-      await registry.deleteTool(callOf(c), c.req.valid('param').toolId);
+      await registry.deleteTool(c.var.ctx, { id: c.req.valid('param').toolId });
       return c.body(null, 204);
     },
   )
@@ -110,10 +106,7 @@ export const toolRoutes = newRouter()
       request: { params: ToolIdParam, query: PageQuerySchema },
       responses: { 200: jsonContent(pageSchema(ToolVersionSchema, 'ToolVersionPage'), 'Versions'), ...problemResponses() },
     }),
-    async (c) => {
-      const q = c.req.valid('query');
-      return c.json(await registry.listVersions(callOf(c), c.req.valid('param').toolId, q.limit, q.cursor), 200);
-    },
+    async (c) => c.json(await registry.listVersions(c.var.ctx, { ...c.req.valid('query'), id: c.req.valid('param').toolId }), 200),
   )
   .openapi(
     createRoute({
@@ -130,11 +123,7 @@ export const toolRoutes = newRouter()
       request: { params: ToolIdParam, body: jsonBody(InvokeBody) },
       responses: { 200: jsonContent(InvocationResultSchema, 'The invocation result'), ...problemResponses([503]) },
     }),
-    async (c) => {
-      const call = callOf(c);
-      const deps = { db: getDb(c.env.DB), config: c.get('config'), env: c.env };
-      return c.json(await invokeForApi(deps, call.auth.tenantId, c.req.valid('param').toolId, c.req.valid('json')), 200);
-    },
+    async (c) => c.json(await invoke(c.var.ctx, { ...c.req.valid('json'), toolId: c.req.valid('param').toolId }), 200),
   )
   .openapi(
     createRoute({
@@ -147,8 +136,5 @@ export const toolRoutes = newRouter()
       request: { params: ToolIdParam, query: PageQuerySchema },
       responses: { 200: jsonContent(pageSchema(InvocationRecordSchema, 'ToolInvocationPage'), 'Invocations'), ...problemResponses() },
     }),
-    async (c) => {
-      const q = c.req.valid('query');
-      return c.json(await registry.listInvocations(callOf(c), c.req.valid('param').toolId, q.limit, q.cursor), 200);
-    },
+    async (c) => c.json(await registry.listInvocations(c.var.ctx, { ...c.req.valid('query'), id: c.req.valid('param').toolId }), 200),
   );

@@ -17,7 +17,7 @@ import { IdParam } from '../identity/schemas';
 import { BearerAuth, jsonBody, jsonContent, problemResponses } from '../lib/openapi';
 import { PageQuerySchema, pageSchema } from '../lib/pagination';
 import { newRouter } from '../lib/router';
-import { callOf, guarded } from './deps';
+import { guarded } from './deps';
 
 const tags = ['Webhooks'];
 const WebhookId = IdParam('webhookId', 'whk_01hzy0000000000000000000000');
@@ -36,7 +36,7 @@ export const webhookRoutes = newRouter()
       request: { body: jsonBody(CreateWebhookBody) },
       responses: { 201: jsonContent(WebhookWithSecretSchema, 'Endpoint created'), ...problemResponses([409]) },
     }),
-    async (c) => c.json(await webhooks.createWebhook(callOf(c), c.req.valid('json')), 201),
+    async (c) => c.json(await webhooks.createWebhook(c.var.ctx, c.req.valid('json')), 201),
   )
   .openapi(
     createRoute({
@@ -49,10 +49,7 @@ export const webhookRoutes = newRouter()
       request: { query: PageQuerySchema },
       responses: { 200: jsonContent(pageSchema(WebhookSchema, 'WebhookPage'), 'Endpoints'), ...problemResponses() },
     }),
-    async (c) => {
-      const q = c.req.valid('query');
-      return c.json(await webhooks.listWebhooks(callOf(c), q.limit, q.cursor), 200);
-    },
+    async (c) => c.json(await webhooks.listWebhooks(c.var.ctx, c.req.valid('query')), 200),
   )
   .openapi(
     createRoute({
@@ -65,7 +62,7 @@ export const webhookRoutes = newRouter()
       request: { params: WebhookId },
       responses: { 200: jsonContent(WebhookSchema, 'The endpoint'), ...problemResponses() },
     }),
-    async (c) => c.json(await webhooks.getWebhook(callOf(c), idOf(c.req.valid('param'))), 200),
+    async (c) => c.json(await webhooks.getWebhook(c.var.ctx, { id: idOf(c.req.valid('param')) }), 200),
   )
   .openapi(
     createRoute({
@@ -78,7 +75,7 @@ export const webhookRoutes = newRouter()
       request: { params: WebhookId, body: jsonBody(UpdateWebhookBody) },
       responses: { 200: jsonContent(WebhookSchema, 'The endpoint'), ...problemResponses() },
     }),
-    async (c) => c.json(await webhooks.updateWebhook(callOf(c), idOf(c.req.valid('param')), c.req.valid('json')), 200),
+    async (c) => c.json(await webhooks.updateWebhook(c.var.ctx, { ...c.req.valid('json'), id: idOf(c.req.valid('param')) }), 200),
   )
   .openapi(
     createRoute({
@@ -92,7 +89,7 @@ export const webhookRoutes = newRouter()
       responses: { 204: { description: 'Deleted' }, ...problemResponses() },
     }),
     async (c) => {
-      await webhooks.deleteWebhook(callOf(c), idOf(c.req.valid('param')));
+      await webhooks.deleteWebhook(c.var.ctx, { id: idOf(c.req.valid('param')) });
       return c.body(null, 204);
     },
   )
@@ -109,11 +106,10 @@ export const webhookRoutes = newRouter()
     }),
     async (c) =>
       c.json(
-        await webhooks.rotateSecret(
-          callOf(c),
-          idOf(c.req.valid('param')),
-          (c.req.valid('json') as { overlapSeconds?: number } | undefined)?.overlapSeconds ?? 24 * 3600,
-        ),
+        await webhooks.rotateSecret(c.var.ctx, {
+          id: idOf(c.req.valid('param')),
+          overlapSeconds: (c.req.valid('json') as { overlapSeconds?: number } | undefined)?.overlapSeconds ?? 24 * 3600,
+        }),
         200,
       ),
   )
@@ -128,7 +124,7 @@ export const webhookRoutes = newRouter()
       request: { params: WebhookId },
       responses: { 202: jsonContent(DeliverySchema, 'Test delivery queued'), ...problemResponses([409]) },
     }),
-    async (c) => c.json(await deliveries.sendTestEvent(callOf(c), c.env, idOf(c.req.valid('param'))), 202),
+    async (c) => c.json(await deliveries.sendTestEvent(c.var.ctx, { endpointId: idOf(c.req.valid('param')) }), 202),
   )
   .openapi(
     createRoute({
@@ -141,7 +137,11 @@ export const webhookRoutes = newRouter()
       request: { params: WebhookId, body: jsonBody(RecoverBody) },
       responses: { 202: jsonContent(RecoverResultSchema, 'Deliveries queued again'), ...problemResponses([409]) },
     }),
-    async (c) => c.json(await deliveries.recoverDeliveries(callOf(c), c.env, idOf(c.req.valid('param')), c.req.valid('json').since), 202),
+    async (c) =>
+      c.json(
+        await deliveries.recoverDeliveries(c.var.ctx, { endpointId: idOf(c.req.valid('param')), since: c.req.valid('json').since }),
+        202,
+      ),
   )
   .openapi(
     createRoute({
@@ -154,7 +154,8 @@ export const webhookRoutes = newRouter()
       request: { params: WebhookId, query: PageQuerySchema.extend(DeliveryQuery.shape) },
       responses: { 200: jsonContent(pageSchema(DeliverySchema, 'WebhookDeliveryPage'), 'Deliveries'), ...problemResponses() },
     }),
-    async (c) => c.json(await deliveries.listDeliveries(callOf(c), idOf(c.req.valid('param')), c.req.valid('query')), 200),
+    async (c) =>
+      c.json(await deliveries.listDeliveries(c.var.ctx, { ...c.req.valid('query'), endpointId: idOf(c.req.valid('param')) }), 200),
   )
   .openapi(
     createRoute({
@@ -169,7 +170,7 @@ export const webhookRoutes = newRouter()
     }),
     async (c) => {
       const p = c.req.valid('param');
-      return c.json(await deliveries.getDelivery(callOf(c), idOf(p), p.deliveryId as string), 200);
+      return c.json(await deliveries.getDelivery(c.var.ctx, { endpointId: idOf(p), deliveryId: p.deliveryId as string }), 200);
     },
   )
   .openapi(
@@ -185,6 +186,6 @@ export const webhookRoutes = newRouter()
     }),
     async (c) => {
       const p = c.req.valid('param');
-      return c.json(await deliveries.replayDelivery(callOf(c), c.env, idOf(p), p.deliveryId as string), 202);
+      return c.json(await deliveries.replayDelivery(c.var.ctx, { endpointId: idOf(p), deliveryId: p.deliveryId as string }), 202);
     },
   );
