@@ -35,6 +35,7 @@ export function mountDocs(app: OpenAPIHono<AppEnv>): void {
       { name: 'Runs', description: 'Durable runs: state, live events, cancel, signal, resume, rerun' },
       { name: 'LLM providers', description: 'Per-tenant LLM providers for llm nodes (keys encrypted at rest)' },
       { name: 'Tools', description: 'Sandboxed Python and JavaScript tools: registry, versions, invocation' },
+      { name: 'Webhooks', description: 'Signed event deliveries to your endpoints: endpoints, secrets, delivery log, replay' },
     ],
   }));
   app.get(

@@ -51,6 +51,8 @@ export const healthRoutes = newRouter()
     createRoute({
       method: 'get',
       path: '/health',
+      operationId: 'health.get',
+      security: [],
       tags: ['Platform'],
       summary: 'Build and environment information',
       responses: { 200: jsonContent(HealthSchema, 'The service is up'), ...problemResponses([], { authenticated: false }) },
@@ -75,6 +77,8 @@ export const healthRoutes = newRouter()
     createRoute({
       method: 'get',
       path: '/health/live',
+      operationId: 'health.live',
+      security: [],
       tags: ['Platform'],
       summary: 'Liveness: the isolate answers',
       responses: {
@@ -91,6 +95,8 @@ export const healthRoutes = newRouter()
     createRoute({
       method: 'get',
       path: '/health/ready',
+      operationId: 'health.ready',
+      security: [],
       tags: ['Platform'],
       summary: 'Readiness: D1 and a Durable Object round trip',
       responses: {

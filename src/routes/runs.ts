@@ -22,6 +22,7 @@ export const runRoutes = newRouter()
     createRoute({
       method: 'get',
       path: '/v1/runs',
+      operationId: 'runs.list',
       tags,
       summary: 'List runs (filters: status, flowId)',
       middleware: guarded('data:read'),
@@ -35,6 +36,7 @@ export const runRoutes = newRouter()
     createRoute({
       method: 'get',
       path: '/v1/runs/{runId}',
+      operationId: 'runs.get',
       tags,
       summary: 'Full run state: per-node status, attempts, timings, output, error, usage',
       middleware: guarded('data:read'),
@@ -48,6 +50,7 @@ export const runRoutes = newRouter()
     createRoute({
       method: 'get',
       path: '/v1/runs/{runId}/events',
+      operationId: 'runs.events',
       tags,
       summary: 'Server-Sent Events: the run event log, then live; resume with Last-Event-ID',
       middleware: guarded('data:read', { allowQueryToken: true }),
@@ -67,6 +70,7 @@ export const runRoutes = newRouter()
     createRoute({
       method: 'get',
       path: '/v1/runs/{runId}/ws',
+      operationId: 'runs.websocket',
       tags,
       summary: 'WebSocket: the run event log from ?after=<seq>, then live',
       middleware: guarded('data:read', { allowQueryToken: true }),
@@ -80,6 +84,7 @@ export const runRoutes = newRouter()
     createRoute({
       method: 'post',
       path: '/v1/runs/{runId}/cancel',
+      operationId: 'runs.cancel',
       tags,
       summary: 'Cancel a run (running nodes are aborted)',
       middleware: guarded('data:write'),
@@ -102,6 +107,7 @@ export const runRoutes = newRouter()
     createRoute({
       method: 'post',
       path: '/v1/runs/{runId}/signal',
+      operationId: 'runs.signal',
       tags,
       summary: 'Signal a waiting approval node with a payload',
       middleware: guarded('data:write'),
@@ -118,6 +124,7 @@ export const runRoutes = newRouter()
     createRoute({
       method: 'post',
       path: '/v1/runs/{runId}/resume',
+      operationId: 'runs.resume',
       tags,
       summary: 'Resume a failed or cancelled run: only failed/cancelled nodes run again',
       middleware: guarded('data:write'),
@@ -131,6 +138,7 @@ export const runRoutes = newRouter()
     createRoute({
       method: 'post',
       path: '/v1/runs/{runId}/rerun',
+      operationId: 'runs.rerun',
       tags,
       summary: 'New run from a node, reusing outputs upstream of it (optionally with new input)',
       middleware: guarded('data:write'),

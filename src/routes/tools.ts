@@ -32,6 +32,7 @@ export const toolRoutes = newRouter()
     createRoute({
       method: 'post',
       path: '/v1/tools',
+      operationId: 'tools.create',
       tags,
       summary: 'Register a tool (version 1)',
       middleware: guarded('data:write'),
@@ -45,6 +46,7 @@ export const toolRoutes = newRouter()
     createRoute({
       method: 'get',
       path: '/v1/tools',
+      operationId: 'tools.list',
       tags,
       summary: 'List tools (newest first, without code or schemas)',
       middleware: guarded('data:read'),
@@ -61,6 +63,7 @@ export const toolRoutes = newRouter()
     createRoute({
       method: 'get',
       path: '/v1/tools/{toolId}',
+      operationId: 'tools.get',
       tags,
       summary: 'Get a tool with its latest version',
       middleware: guarded('data:read'),
@@ -74,6 +77,7 @@ export const toolRoutes = newRouter()
     createRoute({
       method: 'patch',
       path: '/v1/tools/{toolId}',
+      operationId: 'tools.update',
       tags,
       summary: 'Change a tool; changing code, schemas, runtime or limits adds a version',
       middleware: guarded('data:write'),
@@ -87,6 +91,7 @@ export const toolRoutes = newRouter()
     createRoute({
       method: 'delete',
       path: '/v1/tools/{toolId}',
+      operationId: 'tools.delete',
       tags,
       summary: 'Delete a tool and its versions (its invocation log stays)',
       middleware: guarded('data:write'),
@@ -103,6 +108,7 @@ export const toolRoutes = newRouter()
     createRoute({
       method: 'get',
       path: '/v1/tools/{toolId}/versions',
+      operationId: 'tools.listVersions',
       tags,
       summary: "List a tool's immutable versions (newest first)",
       middleware: guarded('data:read'),
@@ -119,6 +125,7 @@ export const toolRoutes = newRouter()
     createRoute({
       method: 'post',
       path: '/v1/tools/{toolId}/invoke',
+      operationId: 'tools.invoke',
       tags,
       summary: 'Run a tool in the sandbox on one input',
       description:
@@ -140,6 +147,7 @@ export const toolRoutes = newRouter()
     createRoute({
       method: 'get',
       path: '/v1/tools/{toolId}/invocations',
+      operationId: 'tools.listInvocations',
       tags,
       summary: "A tool's invocation log (newest first): outcome, duration, bytes",
       middleware: guarded('data:read'),

@@ -1,11 +1,31 @@
-/** The published contract: /openapi.json is valid OpenAPI 3.1 and every error is documented as problem+json. */
+/**
+ * The published contract: /openapi.json is valid OpenAPI 3.1, every error is documented as problem+json,
+ * and every operation has a unique operationId and a declared tag.
+ */
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningWorker, startWorker } from '../support/node/worker';
 
-type Responses = Record<string, { content?: Record<string, { schema?: Record<string, unknown> }> }>;
-type Operation = { operationId?: string; responses?: Responses };
-type Doc = { openapi: string; paths: Record<string, Record<string, Operation>> };
+type Ref = { $ref: string };
+type Response = {
+  description?: string;
+  headers?: Record<string, Ref>;
+  content?: Record<string, { schema?: Record<string, unknown>; 'x-sse-events'?: Record<string, Ref> }>;
+};
+type Responses = Record<string, Response>;
+type Operation = {
+  operationId?: string;
+  tags?: string[];
+  security?: Array<Record<string, string[]>>;
+  parameters?: Array<Ref | { name: string }>;
+  responses?: Responses;
+};
+type Doc = {
+  openapi: string;
+  tags?: Array<{ name: string }>;
+  paths: Record<string, Record<string, Operation>>;
+  components: { schemas: Record<string, unknown>; headers?: Record<string, unknown>; parameters?: Record<string, unknown> };
+};
 
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
 /** Error responses deliberately not problem+json, each with its reason. Keep this list short. */
@@ -13,23 +33,28 @@ const NON_PROBLEM_ERRORS: Record<string, string> = {
   'GET /health/ready 503': 'a readiness report: load balancers and operators read the per-check body',
 };
 
+/** `tasks.create`, `runs.events`, `webhooks.listDeliveries`: `<resource>.<verb>`, both camelCase. */
+const OPERATION_ID = /^[a-z][A-Za-z]*\.[a-z][A-Za-z]*$/;
+
 let worker: RunningWorker;
 let doc: Doc;
+let source: string;
 
 beforeAll(async () => {
   worker = await startWorker();
   const res = await worker.fetch('/openapi.json');
   expect(res.status).toBe(200);
   expect(res.headers.get('content-type')).toMatch(/^application\/json/);
-  doc = (await res.json()) as Doc;
+  source = await res.text();
+  doc = JSON.parse(source) as Doc;
 });
 afterAll(() => worker?.dispose());
 
-function operations(): Array<{ name: string; op: Operation }> {
+function operations(): Array<{ name: string; method: string; op: Operation }> {
   return Object.entries(doc.paths).flatMap(([path, item]) =>
     Object.entries(item)
       .filter(([method]) => METHODS.includes(method))
-      .map(([method, op]) => ({ name: `${method.toUpperCase()} ${path}`, op })),
+      .map(([method, op]) => ({ name: `${method.toUpperCase()} ${path}`, method, op })),
   );
 }
 
@@ -79,6 +104,21 @@ describe('GET /openapi.json', () => {
           expect(schema.required, `${method} ${path} ${status}`).toEqual(expect.arrayContaining(['type', 'title', 'status', 'detail']));
         }
       }
+    }
+  });
+});
+
+describe('OpenAPI for generated clients', () => {
+  it('gives every operation a unique `<resource>.<verb>` operationId and one declared tag', () => {
+    const declared = new Set((doc.tags ?? []).map((t) => t.name));
+    const seen = new Map<string, string>();
+    for (const { name, op } of operations()) {
+      expect(op.operationId, `${name} has no operationId`).toMatch(OPERATION_ID);
+      const id = op.operationId!;
+      expect(seen.get(id), `${name} reuses operationId ${id}`).toBeUndefined();
+      seen.set(id, name);
+      expect(op.tags, `${name} tags`).toHaveLength(1);
+      expect(declared.has(op.tags![0]!), `${name} tag ${op.tags![0]} is not declared`).toBe(true);
     }
   });
 });
