@@ -3,7 +3,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import pkg from '../../package.json';
 import { pingDb } from '../db/client';
-import { jsonContent, problemResponses } from '../lib/openapi';
+import { jsonContent, problemResponses, retryAfterRef } from '../lib/openapi';
 import { newRouter } from '../lib/router';
 import { tenantHubStub } from '../lib/stubs';
 
@@ -101,7 +101,7 @@ export const healthRoutes = newRouter()
       summary: 'Readiness: D1 and a Durable Object round trip',
       responses: {
         200: jsonContent(ReadySchema, 'All dependencies answer'),
-        503: jsonContent(ReadySchema, 'A dependency failed; the failing check is named'),
+        503: { ...jsonContent(ReadySchema, 'A dependency failed; the failing check is named'), headers: { 'Retry-After': retryAfterRef } },
         ...problemResponses([], { authenticated: false }),
       },
     }),

@@ -2,10 +2,11 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import * as runsApi from '../flows/runs-api';
 import { CancelBody, RerunBody, RunListQuery, RunSchema, RunSummarySchema, SignalBody } from '../flows/schemas';
-import { BearerAuth, jsonBody, jsonContent, problemResponses } from '../lib/openapi';
+import { BearerAuth, jsonBody, jsonContent, problemResponses, sseContent } from '../lib/openapi';
 import { pageSchema } from '../lib/pagination';
 import { newRouter } from '../lib/router';
 import { callOf, guarded } from './deps';
+import { RUN_EVENTS } from './run-event-schemas';
 
 const tags = ['Runs'];
 const RunIdParam = z.object({
@@ -57,10 +58,7 @@ export const runRoutes = newRouter()
       security: BearerAuth,
       request: { params: RunIdParam },
       responses: {
-        200: {
-          description: 'text/event-stream of run events (`id` = sequence, `event` = type, `data` = JSON)',
-          content: { 'text/event-stream': { schema: { type: 'string' } } },
-        },
+        200: sseContent('Run events (`id` = sequence, `event` = type, `data` = the event as JSON)', 'RunEventFrame', RUN_EVENTS),
         ...problemResponses(),
       },
     }),

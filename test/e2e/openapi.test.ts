@@ -1,10 +1,12 @@
 /**
  * The published contract: /openapi.json is valid OpenAPI 3.1, every error is documented as problem+json,
- * and every operation has a unique operationId and a declared tag.
+ * and it is ready for generated clients (operationIds, tags, Retry-After, SSE events).
  */
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningWorker, startWorker } from '../support/node/worker';
+import { PROJECT_ROOT, type RunningWorker, startWorker } from '../support/node/worker';
 
 type Ref = { $ref: string };
 type Response = {
@@ -35,6 +37,7 @@ const NON_PROBLEM_ERRORS: Record<string, string> = {
 
 /** `tasks.create`, `runs.events`, `webhooks.listDeliveries`: `<resource>.<verb>`, both camelCase. */
 const OPERATION_ID = /^[a-z][A-Za-z]*\.[a-z][A-Za-z]*$/;
+const RETRY_AFTER = { $ref: '#/components/headers/RetryAfter' };
 
 let worker: RunningWorker;
 let doc: Doc;
@@ -56,6 +59,19 @@ function operations(): Array<{ name: string; method: string; op: Operation }> {
       .filter(([method]) => METHODS.includes(method))
       .map(([method, op]) => ({ name: `${method.toUpperCase()} ${path}`, method, op })),
   );
+}
+
+/** Every string literal naming a run event (`'run.started'`, `'node.failed'`) in the code that writes them. */
+async function runEventTypesInSource(): Promise<string[]> {
+  const found = new Set<string>();
+  for (const dir of ['durable-objects/flow-run', 'src/flows']) {
+    const files = await readdir(path.join(PROJECT_ROOT, dir), { recursive: true });
+    for (const file of files.filter((f) => f.endsWith('.ts'))) {
+      const text = await readFile(path.join(PROJECT_ROOT, dir, file), 'utf8');
+      for (const m of text.matchAll(/'((?:run|node)\.[a-z]+)'/g)) found.add(m[1]!);
+    }
+  }
+  return [...found].sort();
 }
 
 describe('GET /openapi.json', () => {
@@ -120,6 +136,44 @@ describe('OpenAPI for generated clients', () => {
       expect(op.tags, `${name} tags`).toHaveLength(1);
       expect(declared.has(op.tags![0]!), `${name} tag ${op.tags![0]} is not declared`).toBe(true);
     }
+  });
+
+  it('documents Retry-After on every 429 and 503, and on the in-flight 409 of every authenticated POST', () => {
+    expect(doc.components.headers?.RetryAfter).toBeDefined();
+    for (const { name, method, op } of operations()) {
+      for (const [status, response] of Object.entries(op.responses ?? {})) {
+        if (status === '429' || status === '503') expect(response.headers?.['Retry-After'], `${name} ${status}`).toEqual(RETRY_AFTER);
+      }
+      if (method !== 'post') continue;
+      expect(op.parameters, `${name} Idempotency-Key`).toContainEqual({ $ref: '#/components/parameters/IdempotencyKey' });
+      if (!op.security?.some((s) => 'bearerAuth' in s)) continue;
+      expect(op.responses?.['409']?.headers?.['Retry-After'], `${name} 409`).toEqual(RETRY_AFTER);
+      expect(op.responses?.['409']?.description, `${name} 409`).toMatch(/Idempotency-Key/);
+    }
+  });
+
+  it('documents the events of every SSE response, each with a schema', () => {
+    const streams = operations().flatMap(({ name, op }) =>
+      Object.entries(op.responses ?? {}).flatMap(([status, r]) => {
+        const media = r.content?.['text/event-stream'];
+        return media ? [{ name: `${name} ${status}`, media }] : [];
+      }),
+    );
+    expect(streams.map((s) => s.name)).toContain('GET /v1/runs/{runId}/events 200');
+    for (const { name, media } of streams) {
+      expect(media.schema, name).toBeDefined();
+      const events = Object.entries(media['x-sse-events'] ?? {});
+      expect(events.length, `${name} lists no x-sse-events`).toBeGreaterThan(0);
+      for (const [event, ref] of events) {
+        const component = ref.$ref.replace('#/components/schemas/', '');
+        expect(doc.components.schemas[component], `${name} ${event} → ${ref.$ref}`).toBeDefined();
+      }
+    }
+  });
+
+  it('lists exactly the run event types the FlowRun object writes', async () => {
+    const media = doc.paths['/v1/runs/{runId}/events']?.get?.responses?.['200']?.content?.['text/event-stream'];
+    expect(Object.keys(media?.['x-sse-events'] ?? {}).sort()).toEqual(await runEventTypesInSource());
   });
 });
 
