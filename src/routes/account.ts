@@ -13,6 +13,7 @@ export const accountRoutes = newRouter()
     createRoute({
       method: 'get',
       path: '/v1/me',
+      operationId: 'me.get',
       tags,
       summary: 'Who am I: the caller, its tenant and role',
       middleware: guarded('tenant:read'),
@@ -25,6 +26,7 @@ export const accountRoutes = newRouter()
     createRoute({
       method: 'get',
       path: '/v1/tenant',
+      operationId: 'tenant.get',
       tags,
       summary: "The caller's tenant",
       middleware: guarded('tenant:read'),
@@ -37,6 +39,7 @@ export const accountRoutes = newRouter()
     createRoute({
       method: 'patch',
       path: '/v1/tenant',
+      operationId: 'tenant.update',
       tags,
       summary: "Update the caller's tenant (admin)",
       middleware: guarded('tenant:write'),

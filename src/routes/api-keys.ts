@@ -15,6 +15,7 @@ export const apiKeyRoutes = newRouter()
     createRoute({
       method: 'post',
       path: '/v1/api-keys',
+      operationId: 'apiKeys.create',
       tags,
       summary: 'Create an API key; the secret is returned only here',
       middleware: guarded('api_keys:write'),
@@ -28,6 +29,7 @@ export const apiKeyRoutes = newRouter()
     createRoute({
       method: 'get',
       path: '/v1/api-keys',
+      operationId: 'apiKeys.list',
       tags,
       summary: 'List active API keys',
       middleware: guarded('api_keys:read'),
@@ -41,6 +43,7 @@ export const apiKeyRoutes = newRouter()
     createRoute({
       method: 'get',
       path: '/v1/api-keys/{keyId}',
+      operationId: 'apiKeys.get',
       tags,
       summary: 'Get one API key (never its secret)',
       middleware: guarded('api_keys:read'),
@@ -54,6 +57,7 @@ export const apiKeyRoutes = newRouter()
     createRoute({
       method: 'delete',
       path: '/v1/api-keys/{keyId}',
+      operationId: 'apiKeys.revoke',
       tags,
       summary: 'Revoke an API key',
       middleware: guarded('api_keys:write'),

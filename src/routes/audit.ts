@@ -11,6 +11,7 @@ export const auditRoutes = newRouter().openapi(
   createRoute({
     method: 'get',
     path: '/v1/audit-log',
+    operationId: 'auditLog.list',
     tags: ['Tenant'],
     summary: 'Audit log of the tenant, newest first (admin)',
     middleware: guarded('audit:read'),

@@ -15,6 +15,8 @@ export const authRoutes = newRouter()
     createRoute({
       method: 'post',
       path: '/v1/auth/signup',
+      operationId: 'auth.signup',
+      security: [],
       tags,
       summary: 'Create a user, a tenant and an admin membership',
       request: { body: jsonBody(SignupBody) },
@@ -33,6 +35,8 @@ export const authRoutes = newRouter()
     createRoute({
       method: 'post',
       path: '/v1/auth/login',
+      operationId: 'auth.login',
+      security: [],
       tags,
       summary: 'Exchange email and password for tokens (for one tenant)',
       request: { body: jsonBody(LoginBody) },
@@ -48,6 +52,8 @@ export const authRoutes = newRouter()
     createRoute({
       method: 'post',
       path: '/v1/auth/refresh',
+      operationId: 'auth.refresh',
+      security: [],
       tags,
       summary: 'Rotate a refresh token into a new token pair',
       description: 'Each refresh token works once. Presenting a used one revokes its whole family.',
@@ -64,6 +70,9 @@ export const authRoutes = newRouter()
     createRoute({
       method: 'post',
       path: '/v1/auth/logout',
+      operationId: 'auth.logout',
+      // Anonymous with a refresh token; with a bearer and no body it signs out every session.
+      security: [{}, { bearerAuth: [] }] as Array<Record<string, string[]>>,
       tags,
       summary: 'Revoke a refresh token family (or, authenticated with no body, all of your sessions in this tenant)',
       request: { body: { required: false, content: { 'application/json': { schema: LogoutBody } } } },

@@ -22,6 +22,7 @@ export const flowRoutes = newRouter()
     createRoute({
       method: 'post',
       path: '/v1/flows/validate',
+      operationId: 'flows.validate',
       tags,
       summary: 'Check a flow definition without saving it',
       middleware: guarded('data:read'),
@@ -38,6 +39,7 @@ export const flowRoutes = newRouter()
     createRoute({
       method: 'post',
       path: '/v1/flows',
+      operationId: 'flows.create',
       tags,
       summary: 'Create a flow (version 1)',
       middleware: guarded('data:write'),
@@ -55,6 +57,7 @@ export const flowRoutes = newRouter()
     createRoute({
       method: 'get',
       path: '/v1/flows',
+      operationId: 'flows.list',
       tags,
       summary: 'List flows',
       middleware: guarded('data:read'),
@@ -71,6 +74,7 @@ export const flowRoutes = newRouter()
     createRoute({
       method: 'get',
       path: '/v1/flows/{flowId}',
+      operationId: 'flows.get',
       tags,
       summary: 'Get a flow with its latest (or a given) version',
       middleware: guarded('data:read'),
@@ -95,6 +99,7 @@ export const flowRoutes = newRouter()
     createRoute({
       method: 'put',
       path: '/v1/flows/{flowId}',
+      operationId: 'flows.update',
       tags,
       summary: 'Save a new immutable version',
       middleware: guarded('data:write'),
@@ -108,6 +113,7 @@ export const flowRoutes = newRouter()
     createRoute({
       method: 'delete',
       path: '/v1/flows/{flowId}',
+      operationId: 'flows.delete',
       tags,
       summary: 'Delete a flow (runs keep their pinned version)',
       middleware: guarded('data:write'),
@@ -124,6 +130,7 @@ export const flowRoutes = newRouter()
     createRoute({
       method: 'get',
       path: '/v1/flows/{flowId}/versions',
+      operationId: 'flows.listVersions',
       tags,
       summary: 'Every version of a flow, newest first',
       middleware: guarded('data:read'),
@@ -137,6 +144,7 @@ export const flowRoutes = newRouter()
     createRoute({
       method: 'post',
       path: '/v1/flows/{flowId}/runs',
+      operationId: 'flows.startRun',
       tags,
       summary: 'Start a run (input validated against the flow input schema)',
       middleware: guarded('data:write'),

@@ -23,6 +23,8 @@ export const invitationRoutes = newRouter()
     createRoute({
       method: 'post',
       path: '/v1/invitations/accept',
+      operationId: 'invitations.accept',
+      security: [],
       tags,
       summary: 'Accept an invitation (creates the account if new) and sign in',
       request: { body: jsonBody(AcceptInvitationBody) },
@@ -41,6 +43,7 @@ export const invitationRoutes = newRouter()
     createRoute({
       method: 'post',
       path: '/v1/invitations',
+      operationId: 'invitations.create',
       tags,
       summary: 'Invite someone by email with a role (admin); returns the single-use token once',
       middleware: guarded('invitations:write'),
@@ -54,6 +57,7 @@ export const invitationRoutes = newRouter()
     createRoute({
       method: 'get',
       path: '/v1/invitations',
+      operationId: 'invitations.list',
       tags,
       summary: 'List invitations (admin)',
       middleware: guarded('invitations:read'),
@@ -67,6 +71,7 @@ export const invitationRoutes = newRouter()
     createRoute({
       method: 'get',
       path: '/v1/invitations/{invitationId}',
+      operationId: 'invitations.get',
       tags,
       summary: 'Get one invitation (admin)',
       middleware: guarded('invitations:read'),
@@ -80,6 +85,7 @@ export const invitationRoutes = newRouter()
     createRoute({
       method: 'delete',
       path: '/v1/invitations/{invitationId}',
+      operationId: 'invitations.revoke',
       tags,
       summary: 'Revoke a pending invitation (admin)',
       middleware: guarded('invitations:write'),

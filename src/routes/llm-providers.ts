@@ -14,6 +14,7 @@ export const llmProviderRoutes = newRouter()
     createRoute({
       method: 'post',
       path: '/v1/llm/providers',
+      operationId: 'llmProviders.create',
       tags,
       summary: 'Register an LLM provider (OpenAI-compatible HTTP or Workers AI); its API key is stored encrypted',
       middleware: guarded('tenant:write'),
@@ -27,6 +28,7 @@ export const llmProviderRoutes = newRouter()
     createRoute({
       method: 'get',
       path: '/v1/llm/providers',
+      operationId: 'llmProviders.list',
       tags,
       summary: 'List LLM providers',
       middleware: guarded('data:read'),
@@ -40,6 +42,7 @@ export const llmProviderRoutes = newRouter()
     createRoute({
       method: 'get',
       path: '/v1/llm/providers/{providerId}',
+      operationId: 'llmProviders.get',
       tags,
       summary: 'Get one LLM provider (never its key)',
       middleware: guarded('data:read'),
@@ -53,6 +56,7 @@ export const llmProviderRoutes = newRouter()
     createRoute({
       method: 'delete',
       path: '/v1/llm/providers/{providerId}',
+      operationId: 'llmProviders.delete',
       tags,
       summary: 'Delete an LLM provider; `llm` nodes naming it fail (not found) until one with that name exists again',
       middleware: guarded('tenant:write'),

@@ -15,6 +15,7 @@ export const memberRoutes = newRouter()
     createRoute({
       method: 'get',
       path: '/v1/members',
+      operationId: 'members.list',
       tags,
       summary: 'List members of the tenant',
       middleware: guarded('members:read'),
@@ -28,6 +29,7 @@ export const memberRoutes = newRouter()
     createRoute({
       method: 'get',
       path: '/v1/members/{userId}',
+      operationId: 'members.get',
       tags,
       summary: 'Get one member',
       middleware: guarded('members:read'),
@@ -41,6 +43,7 @@ export const memberRoutes = newRouter()
     createRoute({
       method: 'patch',
       path: '/v1/members/{userId}',
+      operationId: 'members.update',
       tags,
       summary: "Change a member's role (admin)",
       middleware: guarded('members:write'),
@@ -55,6 +58,7 @@ export const memberRoutes = newRouter()
     createRoute({
       method: 'delete',
       path: '/v1/members/{userId}',
+      operationId: 'members.remove',
       tags,
       summary: 'Remove a member from the tenant (admin)',
       middleware: guarded('members:write'),

@@ -15,6 +15,7 @@ export const notificationRoutes = newRouter()
     createRoute({
       method: 'get',
       path: '/v1/notifications',
+      operationId: 'notifications.list',
       tags,
       summary: 'Notifications, newest first',
       middleware: guarded('data:read'),
@@ -39,6 +40,7 @@ export const notificationRoutes = newRouter()
     createRoute({
       method: 'post',
       path: '/v1/notifications/{notificationId}/read',
+      operationId: 'notifications.markRead',
       tags,
       summary: 'Mark a notification read',
       middleware: guarded('data:read'),

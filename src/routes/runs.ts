@@ -2,10 +2,11 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import * as runsApi from '../flows/runs-api';
 import { CancelBody, RerunBody, RunListQuery, RunSchema, RunSummarySchema, SignalBody } from '../flows/schemas';
-import { BearerAuth, jsonBody, jsonContent, problemResponses } from '../lib/openapi';
+import { BearerAuth, jsonBody, jsonContent, problemResponses, sseContent } from '../lib/openapi';
 import { pageSchema } from '../lib/pagination';
 import { newRouter } from '../lib/router';
 import { guarded } from './deps';
+import { RUN_EVENTS } from './run-event-schemas';
 
 const tags = ['Runs'];
 const RunIdParam = z.object({
@@ -22,6 +23,7 @@ export const runRoutes = newRouter()
     createRoute({
       method: 'get',
       path: '/v1/runs',
+      operationId: 'runs.list',
       tags,
       summary: 'List runs (filters: status, flowId)',
       middleware: guarded('data:read'),
@@ -35,6 +37,7 @@ export const runRoutes = newRouter()
     createRoute({
       method: 'get',
       path: '/v1/runs/{runId}',
+      operationId: 'runs.get',
       tags,
       summary: 'Full run state: per-node status, attempts, timings, output, error, usage',
       middleware: guarded('data:read'),
@@ -48,16 +51,14 @@ export const runRoutes = newRouter()
     createRoute({
       method: 'get',
       path: '/v1/runs/{runId}/events',
+      operationId: 'runs.events',
       tags,
       summary: 'Server-Sent Events: the run event log, then live; resume with Last-Event-ID',
       middleware: guarded('data:read', { allowQueryToken: true }),
       security: BearerAuth,
       request: { params: RunIdParam },
       responses: {
-        200: {
-          description: 'text/event-stream of run events (`id` = sequence, `event` = type, `data` = JSON)',
-          content: { 'text/event-stream': { schema: { type: 'string' } } },
-        },
+        200: sseContent('Run events (`id` = sequence, `event` = type, `data` = the event as JSON)', 'RunEventFrame', RUN_EVENTS),
         ...problemResponses(),
       },
     }),
@@ -67,6 +68,7 @@ export const runRoutes = newRouter()
     createRoute({
       method: 'get',
       path: '/v1/runs/{runId}/ws',
+      operationId: 'runs.websocket',
       tags,
       summary: 'WebSocket: the run event log from ?after=<seq>, then live',
       middleware: guarded('data:read', { allowQueryToken: true }),
@@ -80,6 +82,7 @@ export const runRoutes = newRouter()
     createRoute({
       method: 'post',
       path: '/v1/runs/{runId}/cancel',
+      operationId: 'runs.cancel',
       tags,
       summary: 'Cancel a run (running nodes are aborted)',
       middleware: guarded('data:write'),
@@ -100,6 +103,7 @@ export const runRoutes = newRouter()
     createRoute({
       method: 'post',
       path: '/v1/runs/{runId}/signal',
+      operationId: 'runs.signal',
       tags,
       summary: 'Signal a waiting approval node with a payload',
       middleware: guarded('data:write'),
@@ -119,6 +123,7 @@ export const runRoutes = newRouter()
     createRoute({
       method: 'post',
       path: '/v1/runs/{runId}/resume',
+      operationId: 'runs.resume',
       tags,
       summary: 'Resume a failed or cancelled run: only failed/cancelled nodes run again',
       middleware: guarded('data:write'),
@@ -132,6 +137,7 @@ export const runRoutes = newRouter()
     createRoute({
       method: 'post',
       path: '/v1/runs/{runId}/rerun',
+      operationId: 'runs.rerun',
       tags,
       summary: 'New run from a node, reusing outputs upstream of it (optionally with new input)',
       middleware: guarded('data:write'),

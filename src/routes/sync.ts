@@ -30,6 +30,7 @@ export const syncRoutes = newRouter()
     createRoute({
       method: 'get',
       path: '/v1/sync',
+      operationId: 'sync.changes',
       tags,
       summary: 'Changes after `since`, in order, with no gap; repeat with the returned version while hasMore',
       middleware: guarded('data:read'),
@@ -46,6 +47,7 @@ export const syncRoutes = newRouter()
     createRoute({
       method: 'get',
       path: '/v1/sync/ws',
+      operationId: 'sync.websocket',
       tags,
       summary: 'WebSocket: missed changes since `since`, then every change live',
       description:

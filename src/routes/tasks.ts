@@ -55,6 +55,7 @@ export const taskRoutes = newRouter()
     createRoute({
       method: 'post',
       path: '/v1/tasks/quick-add',
+      operationId: 'tasks.quickAdd',
       tags,
       summary: 'Natural-language entry: create, complete, reschedule, delete, list or remind from one line of text',
       middleware: guarded('data:write'),
@@ -77,6 +78,7 @@ export const taskRoutes = newRouter()
     createRoute({
       method: 'post',
       path: '/v1/tasks',
+      operationId: 'tasks.create',
       tags,
       summary: 'Create a task',
       middleware: guarded('data:write'),
@@ -95,6 +97,7 @@ export const taskRoutes = newRouter()
     createRoute({
       method: 'get',
       path: '/v1/tasks',
+      operationId: 'tasks.list',
       tags,
       summary: 'List tasks (filters: status, due range, label, assignee, text)',
       middleware: guarded('data:read'),
@@ -112,6 +115,7 @@ export const taskRoutes = newRouter()
     createRoute({
       method: 'get',
       path: '/v1/tasks/{taskId}',
+      operationId: 'tasks.get',
       tags,
       summary: 'Get a task (ETag carries its version)',
       middleware: guarded('data:read'),
@@ -129,6 +133,7 @@ export const taskRoutes = newRouter()
     createRoute({
       method: 'patch',
       path: '/v1/tasks/{taskId}',
+      operationId: 'tasks.update',
       tags,
       summary: 'Update a task (send If-Match for optimistic concurrency)',
       middleware: guarded('data:write'),
@@ -150,6 +155,7 @@ export const taskRoutes = newRouter()
     createRoute({
       method: 'delete',
       path: '/v1/tasks/{taskId}',
+      operationId: 'tasks.delete',
       tags,
       summary: 'Delete a task',
       middleware: guarded('data:write'),
@@ -166,6 +172,7 @@ export const taskRoutes = newRouter()
     createRoute({
       method: 'post',
       path: '/v1/tasks/{taskId}/complete',
+      operationId: 'tasks.complete',
       tags,
       summary: 'Complete a task; a recurring one moves to its next occurrence and records this one in its history',
       middleware: guarded('data:write'),
@@ -186,6 +193,7 @@ export const taskRoutes = newRouter()
     createRoute({
       method: 'post',
       path: '/v1/tasks/{taskId}/reopen',
+      operationId: 'tasks.reopen',
       tags,
       summary: 'Reopen a completed task',
       middleware: guarded('data:write'),
@@ -206,6 +214,7 @@ export const taskRoutes = newRouter()
     createRoute({
       method: 'get',
       path: '/v1/tasks/{taskId}/history',
+      operationId: 'tasks.history',
       tags,
       summary: 'Completed occurrences of a task, newest first',
       middleware: guarded('data:read'),

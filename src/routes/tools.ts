@@ -31,6 +31,7 @@ export const toolRoutes = newRouter()
     createRoute({
       method: 'post',
       path: '/v1/tools',
+      operationId: 'tools.create',
       tags,
       summary: 'Register a tool (version 1)',
       middleware: guarded('data:write'),
@@ -44,6 +45,7 @@ export const toolRoutes = newRouter()
     createRoute({
       method: 'get',
       path: '/v1/tools',
+      operationId: 'tools.list',
       tags,
       summary: 'List tools (newest first, without code or schemas)',
       middleware: guarded('data:read'),
@@ -57,6 +59,7 @@ export const toolRoutes = newRouter()
     createRoute({
       method: 'get',
       path: '/v1/tools/{toolId}',
+      operationId: 'tools.get',
       tags,
       summary: 'Get a tool with its latest version',
       middleware: guarded('data:read'),
@@ -70,6 +73,7 @@ export const toolRoutes = newRouter()
     createRoute({
       method: 'patch',
       path: '/v1/tools/{toolId}',
+      operationId: 'tools.update',
       tags,
       summary: 'Change a tool; changing code, schemas, runtime or limits adds a version',
       middleware: guarded('data:write'),
@@ -83,6 +87,7 @@ export const toolRoutes = newRouter()
     createRoute({
       method: 'delete',
       path: '/v1/tools/{toolId}',
+      operationId: 'tools.delete',
       tags,
       summary: 'Delete a tool and its versions (its invocation log stays)',
       middleware: guarded('data:write'),
@@ -99,6 +104,7 @@ export const toolRoutes = newRouter()
     createRoute({
       method: 'get',
       path: '/v1/tools/{toolId}/versions',
+      operationId: 'tools.listVersions',
       tags,
       summary: "List a tool's immutable versions (newest first)",
       middleware: guarded('data:read'),
@@ -112,6 +118,7 @@ export const toolRoutes = newRouter()
     createRoute({
       method: 'post',
       path: '/v1/tools/{toolId}/invoke',
+      operationId: 'tools.invoke',
       tags,
       summary: 'Run a tool in the sandbox on one input',
       description:
@@ -129,6 +136,7 @@ export const toolRoutes = newRouter()
     createRoute({
       method: 'get',
       path: '/v1/tools/{toolId}/invocations',
+      operationId: 'tools.listInvocations',
       tags,
       summary: "A tool's invocation log (newest first): outcome, duration, bytes",
       middleware: guarded('data:read'),

@@ -29,6 +29,7 @@ export const webhookRoutes = newRouter()
     createRoute({
       method: 'post',
       path: '/v1/webhooks',
+      operationId: 'webhooks.create',
       tags,
       summary: 'Create a webhook endpoint; its signing secret is returned only here',
       middleware: guarded('webhooks:write'),
@@ -42,6 +43,7 @@ export const webhookRoutes = newRouter()
     createRoute({
       method: 'get',
       path: '/v1/webhooks',
+      operationId: 'webhooks.list',
       tags,
       summary: 'List webhook endpoints',
       middleware: guarded('webhooks:read'),
@@ -55,6 +57,7 @@ export const webhookRoutes = newRouter()
     createRoute({
       method: 'get',
       path: '/v1/webhooks/{webhookId}',
+      operationId: 'webhooks.get',
       tags,
       summary: 'Get a webhook endpoint (never its secret)',
       middleware: guarded('webhooks:read'),
@@ -68,6 +71,7 @@ export const webhookRoutes = newRouter()
     createRoute({
       method: 'patch',
       path: '/v1/webhooks/{webhookId}',
+      operationId: 'webhooks.update',
       tags,
       summary: 'Change the URL, event filter or description; enable or disable',
       middleware: guarded('webhooks:write'),
@@ -81,6 +85,7 @@ export const webhookRoutes = newRouter()
     createRoute({
       method: 'delete',
       path: '/v1/webhooks/{webhookId}',
+      operationId: 'webhooks.delete',
       tags,
       summary: 'Delete a webhook endpoint and its delivery log',
       middleware: guarded('webhooks:write'),
@@ -97,6 +102,7 @@ export const webhookRoutes = newRouter()
     createRoute({
       method: 'post',
       path: '/v1/webhooks/{webhookId}/rotate-secret',
+      operationId: 'webhooks.rotateSecret',
       tags,
       summary: 'Rotate the signing secret; the previous one keeps signing alongside during the overlap',
       middleware: guarded('webhooks:write'),
@@ -117,6 +123,7 @@ export const webhookRoutes = newRouter()
     createRoute({
       method: 'post',
       path: '/v1/webhooks/{webhookId}/test',
+      operationId: 'webhooks.test',
       tags,
       summary: 'Send a webhook.test event to this endpoint',
       middleware: guarded('webhooks:write'),
@@ -130,6 +137,7 @@ export const webhookRoutes = newRouter()
     createRoute({
       method: 'post',
       path: '/v1/webhooks/{webhookId}/recover',
+      operationId: 'webhooks.recover',
       tags,
       summary: 'Resend every failed delivery created since a time',
       middleware: guarded('webhooks:write'),
@@ -147,6 +155,7 @@ export const webhookRoutes = newRouter()
     createRoute({
       method: 'get',
       path: '/v1/webhooks/{webhookId}/deliveries',
+      operationId: 'webhooks.listDeliveries',
       tags,
       summary: 'Deliveries to this endpoint, newest first, each with its attempt log',
       middleware: guarded('webhooks:read'),
@@ -161,6 +170,7 @@ export const webhookRoutes = newRouter()
     createRoute({
       method: 'get',
       path: '/v1/webhooks/{webhookId}/deliveries/{deliveryId}',
+      operationId: 'webhooks.getDelivery',
       tags,
       summary: 'One delivery with its attempt log',
       middleware: guarded('webhooks:read'),
@@ -177,6 +187,7 @@ export const webhookRoutes = newRouter()
     createRoute({
       method: 'post',
       path: '/v1/webhooks/{webhookId}/deliveries/{deliveryId}/replay',
+      operationId: 'webhooks.replayDelivery',
       tags,
       summary: 'Send a delivery again now (a new round of attempts)',
       middleware: guarded('webhooks:write'),
