@@ -1,7 +1,7 @@
 /**
  * createApp(): the one place that wires the HTTP pipeline. Order matters:
  * request id → config/logger → access log/metrics → security headers → CORS →
- * body limit → JSON body rules → Idempotency-Key (POST) → routes; errors and 404/405 → problem+json.
+ * body limit → JSON body rules → credential (resolved once) → Idempotency-Key (POST) → routes; errors and 404/405 → problem+json.
  */
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
@@ -11,6 +11,7 @@ import { secureHeaders } from 'hono/secure-headers';
 import { AppError } from './lib/problem';
 import { validationHook } from './lib/validation';
 import { accessLog } from './middleware/access-log';
+import { credential } from './middleware/auth';
 import { requestContext } from './middleware/context';
 import { handleError, notFoundHandler } from './middleware/errors';
 import { idempotency } from './middleware/idempotency';
@@ -95,6 +96,7 @@ export function createApp(options: CreateAppOptions = {}): OpenAPIHono<AppEnv> {
     })(c, next);
   });
   app.use(jsonBody());
+  app.use(credential());
   app.use(idempotency());
 
   app.route('/', healthRoutes);

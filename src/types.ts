@@ -1,5 +1,6 @@
 /** The one Hono environment type shared by every router and middleware. */
 import type { Config } from './config';
+import type { RequestCtx, ServiceCtx } from './lib/context';
 import type { Logger } from './observability/log';
 
 /** Who is calling, resolved from the credential (never from the URL or body). */
@@ -16,11 +17,23 @@ export interface AuthContext {
   expiresAt?: number | null;
 }
 
+/** The request's bearer credential as `credential()` resolved it, once: from the Authorization header, else `?access_token=`. */
+export type ResolvedCredential =
+  | { via: 'header' | 'query'; ok: true; auth: AuthContext }
+  | { via: 'header' | 'query'; ok: false; error: unknown };
+
 export interface AppVariables {
   requestId: string;
   config: Config;
   log: Logger;
+  /** What every service verb receives, set by `requestContext()`. */
+  requestCtx: RequestCtx;
+  /** Absent when the request presented no credential. */
+  credential?: ResolvedCredential;
+  /** The authenticated caller, set by a route's `authenticate` guard. */
   auth?: AuthContext;
+  /** The authenticated service context, set by a route's `authenticate` guard (read it only on guarded routes). */
+  ctx: ServiceCtx;
 }
 
 export interface AppEnv {

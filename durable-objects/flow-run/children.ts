@@ -5,23 +5,22 @@ import type { FlowNodeDef } from '../../src/flows/definition';
 import { type RunStatus, TERMINAL } from '../../src/flows/run-model';
 import { loadVersion, startRun } from '../../src/flows/runs-service';
 import { flowRunStub } from '../../src/lib/stubs';
-import type { ChildEntry, Engine } from './engine';
-import { appendEvent, loadRun, node } from './store';
+import type { Engine } from './engine';
+import { type ChildEntry, childrenOutcome } from './next-step';
+import { loadRun, node } from './store';
+import type { Transitions } from './transitions';
 
 export class ChildRuns {
   constructor(
     private readonly storage: DurableObjectStorage,
     private readonly env: Env,
+    private readonly transitions: Transitions,
     private readonly engine: () => Engine,
   ) {}
 
   #list(nodeId: string): ChildEntry[] {
     const r = node(this.storage.sql, nodeId);
     return r?.children ? (JSON.parse(r.children) as ChildEntry[]) : [];
-  }
-
-  #save(nodeId: string, list: ChildEntry[]): void {
-    this.storage.sql.exec(`UPDATE nodes SET children = ? WHERE id = ?`, JSON.stringify(list), nodeId);
   }
 
   /** Starts pending children up to the node's concurrency. Child run ids are reserved in storage first. */
@@ -42,10 +41,10 @@ export class ChildRuns {
       .slice(0, Math.max(0, limit - running));
     if (toStart.length === 0) return;
     for (const { c, i } of toStart) {
-      c.runId ??= `${l.row.run_id}.${nodeId}.${i}`.replace(/^run_/, 'run_').slice(0, 120);
+      c.runId ??= `${l.row.run_id}.${nodeId}.${i}`.slice(0, 120);
       c.status = 'running';
     }
-    this.storage.transactionSync(() => this.#save(nodeId, list));
+    this.transitions.childrenReserved(nodeId, list);
     if (def.type === 'map' && list.length > QUEUE_FANOUT_THRESHOLD) {
       // Large fan-out: the queue starts the children (ids already reserved above), not this object.
       const jobs = toStart.map(({ c, i }) => ({
@@ -62,7 +61,7 @@ export class ChildRuns {
         },
       }));
       for (let k = 0; k < jobs.length; k += 100) await this.env.EVENTS.sendBatch(jobs.slice(k, k + 100));
-      this.storage.transactionSync(() => appendEvent(this.storage.sql, 'node.fanout', nodeId, { queued: jobs.length }));
+      this.transitions.childrenQueued(nodeId, jobs.length);
       return;
     }
     for (const { c, i } of toStart) {
@@ -93,48 +92,21 @@ export class ChildRuns {
     c.status = status === 'succeeded' ? 'succeeded' : status === 'cancelled' ? 'cancelled' : 'failed';
     c.output = output;
     if (error) c.error = error;
-    this.storage.transactionSync(() => {
-      this.#save(nodeId, list);
-      appendEvent(this.storage.sql, 'node.child', nodeId, { index, runId: c.runId, status: c.status });
-    });
+    this.transitions.childFinished(nodeId, list, index);
     if (list.every((x) => TERMINAL.has(x.status as RunStatus))) await this.#complete(nodeId, list);
     else await this.startPending(nodeId);
   }
 
   async #complete(nodeId: string, list: ChildEntry[]): Promise<void> {
-    const sql = this.storage.sql;
-    const r = node(sql, nodeId);
-    const l = loadRun(sql);
-    if (!r || !l || r.status !== 'waiting') return;
-    const type = l.def.nodes.find((n) => n.id === nodeId)!.type;
-    const failed = list.filter((c) => c.status !== 'succeeded');
-    this.storage.transactionSync(() => {
-      if (failed.length) {
-        const err = {
-          kind: 'error',
-          message: `${failed.length} child run(s) did not succeed`,
-          details: { children: failed.map((c) => ({ runId: c.runId, status: c.status, error: c.error })) },
-        };
-        sql.exec(
-          `UPDATE nodes SET status = 'failed', error = ?, wait = NULL, finished_at = ? WHERE id = ?`,
-          JSON.stringify(err),
-          new Date().toISOString(),
-          nodeId,
-        );
-        appendEvent(sql, 'node.failed', nodeId, { attempt: r.attempt, error: err });
-      } else {
-        const output = type === 'map' ? list.map((c) => c.output) : (list[0]?.output ?? null);
-        sql.exec(
-          `UPDATE nodes SET status = 'succeeded', output = ?, wait = NULL, finished_at = ?, successes = successes + 1 WHERE id = ?`,
-          JSON.stringify(output),
-          new Date().toISOString(),
-          nodeId,
-        );
-        appendEvent(sql, 'node.succeeded', nodeId, { attempt: r.attempt, output });
-      }
-    });
-    if (failed.length && l.def.policy.onFailure === 'fail_fast')
-      await this.engine().finish('failed', `node ${nodeId}: child run(s) failed`);
+    const l = loadRun(this.storage.sql);
+    if (!l) return;
+    const outcome = childrenOutcome(l.def.nodes.find((n) => n.id === nodeId)!.type, list);
+    if (outcome.ok) {
+      this.transitions.nodeSucceeded(nodeId, { status: 'waiting' }, outcome.output);
+      return;
+    }
+    const failed = this.transitions.nodeFailed(nodeId, { status: 'waiting' }, outcome.error);
+    if (failed && l.def.policy.onFailure === 'fail_fast') await this.engine().finish('failed', `node ${nodeId}: child run(s) failed`);
   }
 
   async cancelAll(): Promise<void> {

@@ -6,28 +6,31 @@
  */
 import { DurableObject } from 'cloudflare:workers';
 import { loadConfig } from '../../src/config';
-import { type RunEvent, type RunInit, type RunStatus, type RunView, TERMINAL } from '../../src/flows/run-model';
+import { type RunInit, type RunStatus, type RunView, TERMINAL } from '../../src/flows/run-model';
 import type { Result } from '../../src/lib/result';
 import { migrateDoStorage } from '../shared/migrations';
 import { ChildRuns } from './children';
 import { Engine } from './engine';
 import { reportRunStatus } from './report';
 import { RUN_MIGRATIONS } from './schema';
-import { appendEvent, eventsAfter, insertRun, lastEventSeq, loadRun, node, nodes, runView, setRunStatus, summary } from './store';
+import { eventsAfter, lastEventSeq, loadRun, nodes, runView } from './store';
 import { pushToSockets, SseHub } from './stream';
+import { Transitions } from './transitions';
 
 export class FlowRun extends DurableObject<Env> {
-  #schemaVersion = 0;
   #engine: Engine;
   #children: ChildRuns;
+  #t: Transitions;
   #sse = new SseHub();
   #pushed = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.#children = new ChildRuns(ctx.storage, env, () => this.#engine);
+    this.#t = new Transitions(ctx.storage);
+    this.#children = new ChildRuns(ctx.storage, env, this.#t, () => this.#engine);
     this.#engine = new Engine({
       storage: ctx.storage,
+      transitions: this.#t,
       env,
       config: () => loadConfig(env),
       flush: () => this.#flush(),
@@ -35,43 +38,20 @@ export class FlowRun extends DurableObject<Env> {
       startChildren: (nodeId) => this.#children.startPending(nodeId),
     });
     void ctx.blockConcurrencyWhile(async () => {
-      this.#schemaVersion = migrateDoStorage(ctx.storage, RUN_MIGRATIONS);
+      migrateDoStorage(ctx.storage, RUN_MIGRATIONS);
       this.#pushed = lastEventSeq(ctx.storage.sql);
     });
   }
 
-  /** Readiness probe. */
-  async ping(): Promise<{ ok: true; schemaVersion: number }> {
-    this.ctx.storage.sql.exec('SELECT 1');
-    return { ok: true, schemaVersion: this.#schemaVersion };
-  }
-
   /** Stores the run (idempotent: a second init is ignored). */
   async init(init: RunInit): Promise<void> {
-    if (loadRun(this.ctx.storage.sql)) return;
-    this.ctx.storage.transactionSync(() => {
-      insertRun(this.ctx.storage.sql, init, 'queued');
-      appendEvent(this.ctx.storage.sql, 'run.created', null, {
-        flowId: init.flowId,
-        flowVersion: init.flowVersion,
-        reused: Object.keys(init.reuse ?? {}),
-      });
-    });
-    this.#flush();
+    if (this.#t.runCreated(init)) this.#flush();
   }
 
   /** Admitted: start running (idempotent). */
   async start(): Promise<void> {
-    const l = loadRun(this.ctx.storage.sql);
-    if (l?.row.status !== 'queued') return;
-    const now = Date.now();
-    this.ctx.storage.transactionSync(() => {
-      setRunStatus(this.ctx.storage.sql, 'running', {
-        started_at: l.row.started_at ?? new Date(now).toISOString(),
-        deadline_at: now + l.def.policy.timeoutMs,
-      });
-      appendEvent(this.ctx.storage.sql, 'run.started', null, { input: l.input });
-    });
+    const now = this.#t.runStarted();
+    if (now === null) return;
     this.#flush();
     // Arm first, and do not make the caller wait for the status fan-out (D1 index, tenant sync):
     // reports are serialized in #report, so a later terminal report can never be overtaken.
@@ -100,12 +80,9 @@ export class FlowRun extends DurableObject<Env> {
     return l.row.status;
   }
 
+  /** The run as the API shows it, or null if this object holds no run. */
   async getState(): Promise<RunView | null> {
     return runView(this.ctx.storage.sql);
-  }
-
-  async events(after: number, limit: number): Promise<RunEvent[]> {
-    return eventsAfter(this.ctx.storage.sql, after, limit);
   }
 
   async cancel(reason?: string): Promise<Result<RunView>> {
@@ -129,18 +106,7 @@ export class FlowRun extends DurableObject<Env> {
     if (!l) return { ok: false, code: 'not_found', detail: 'Run not found.' };
     if (l.row.status !== 'failed' && l.row.status !== 'cancelled')
       return { ok: false, code: 'conflict', detail: `Only failed or cancelled runs resume; this one is ${l.row.status}.` };
-    this.ctx.storage.transactionSync(() => {
-      for (const r of nodes(sql)) {
-        if (r.status === 'failed' || r.status === 'cancelled' || r.status === 'skipped') {
-          sql.exec(
-            `UPDATE nodes SET status = 'pending', attempt_base = attempt, error = NULL, wait = NULL, children = NULL, not_before = NULL, finished_at = NULL WHERE id = ?`,
-            r.id,
-          );
-        }
-      }
-      setRunStatus(sql, 'queued', { finished_at: null, error: null });
-      appendEvent(sql, 'run.resumed', null, { from: l.row.status });
-    });
+    this.#t.runResumed();
     this.#flush();
     return { ok: true, value: runView(sql)! };
   }
@@ -163,16 +129,7 @@ export class FlowRun extends DurableObject<Env> {
             : 'No node is waiting for a signal.',
       };
     }
-    this.ctx.storage.transactionSync(() => {
-      sql.exec(
-        `UPDATE nodes SET status = 'succeeded', output = ?, wait = NULL, not_before = NULL, finished_at = ?, successes = successes + 1 WHERE id = ? AND status = 'waiting'`,
-        JSON.stringify(payload ?? null),
-        new Date().toISOString(),
-        target.id,
-      );
-      appendEvent(sql, 'node.signalled', target.id, { payload });
-      appendEvent(sql, 'node.succeeded', target.id, { attempt: target.attempt, output: payload });
-    });
+    this.#t.nodeSignalled(target.id, payload);
     this.#flush();
     await this.ctx.storage.setAlarm(Date.now());
     return { ok: true, value: runView(sql)! };
@@ -183,15 +140,6 @@ export class FlowRun extends DurableObject<Env> {
     await this.#children.finished(nodeId, index, status, output, error);
     this.#flush();
     await this.ctx.storage.setAlarm(Date.now());
-  }
-
-  /** Successes recorded per node (exactly-once evidence for tests and operators). */
-  async successCounts(): Promise<Record<string, number>> {
-    return Object.fromEntries(nodes(this.ctx.storage.sql).map((r) => [r.id, r.successes]));
-  }
-
-  async summary() {
-    return summary(this.ctx.storage.sql);
   }
 
   /** GET …/events (SSE, Last-Event-ID) and GET …/ws (hibernatable WebSocket). */
@@ -230,10 +178,5 @@ export class FlowRun extends DurableObject<Env> {
     const terminal = fresh.some((e) => e.type === 'run.completed' || e.type === 'run.failed' || e.type === 'run.cancelled');
     this.#sse.push(fresh, terminal);
     pushToSockets(this.ctx.getWebSockets(), fresh);
-  }
-
-  /** Test and operator helper: the node row as stored. */
-  async nodeRow(id: string) {
-    return node(this.ctx.storage.sql, id) ?? null;
   }
 }

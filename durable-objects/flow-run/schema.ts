@@ -2,6 +2,7 @@
 import type { DoMigration } from '../shared/migrations';
 
 export const RUN_MIGRATIONS: readonly DoMigration[] = [
+  // Version 1's run_meta was never read or written; version 4 drops it from objects that applied it.
   { version: 1, sql: `CREATE TABLE IF NOT EXISTS run_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)` },
   {
     version: 2,
@@ -56,4 +57,5 @@ export const RUN_MIGRATIONS: readonly DoMigration[] = [
     `,
   },
   { version: 3, sql: `ALTER TABLE nodes ADD COLUMN attempt_base INTEGER NOT NULL DEFAULT 0` },
+  { version: 4, sql: `DROP TABLE IF EXISTS run_meta` },
 ];

@@ -1,7 +1,7 @@
 /** Delivery log, manual replay, recovery and test events of one webhook endpoint. */
 import { and, asc, desc, eq, gte, inArray, isNull, lt, or, sql } from 'drizzle-orm';
 import { webhookAttempts, webhookDeliveries } from '../db/schema';
-import type { TenantCall } from '../identity/context';
+import type { ServiceCtx } from '../lib/context';
 import { newId } from '../lib/ids';
 import { decodeCursor, toPage } from '../lib/pagination';
 import { AppError } from '../lib/problem';
@@ -13,6 +13,12 @@ type Delivery = typeof webhookDeliveries.$inferSelect;
 type Attempt = typeof webhookAttempts.$inferSelect;
 
 const RECOVER_LIMIT = 1000;
+
+/** One delivery of one endpoint. */
+export interface DeliveryRef {
+  endpointId: string;
+  deliveryId: string;
+}
 
 function deliveryView(d: Delivery, attempts: Attempt[]) {
   return {
@@ -40,9 +46,9 @@ function deliveryView(d: Delivery, attempts: Attempt[]) {
   };
 }
 
-async function withAttempts(call: TenantCall, rows: Delivery[]) {
+async function withAttempts(ctx: ServiceCtx, rows: Delivery[]) {
   if (rows.length === 0) return [];
-  const attempts = (await call.scope
+  const attempts = (await ctx.scope
     .select(
       webhookAttempts,
       inArray(
@@ -61,13 +67,13 @@ async function withAttempts(call: TenantCall, rows: Delivery[]) {
 }
 
 export async function listDeliveries(
-  call: TenantCall,
-  endpointId: string,
-  q: { status?: Delivery['status'] | undefined; limit: number; cursor?: string | undefined },
+  ctx: ServiceCtx,
+  q: { endpointId: string; status?: Delivery['status'] | undefined; limit: number; cursor?: string | undefined },
 ) {
-  await loadEndpoint(call, endpointId);
+  const { endpointId } = q;
+  await loadEndpoint(ctx, endpointId);
   const after = decodeCursor(q.cursor);
-  const rows = (await call.scope
+  const rows = (await ctx.scope
     .select(
       webhookDeliveries,
       and(
@@ -80,25 +86,25 @@ export async function listDeliveries(
     .limit(q.limit + 1)
     .all()) as Delivery[];
   const page = toPage(rows, q.limit, (r) => r.id);
-  return { data: await withAttempts(call, page.data), nextCursor: page.nextCursor };
+  return { data: await withAttempts(ctx, page.data), nextCursor: page.nextCursor };
 }
 
-async function loadDelivery(call: TenantCall, endpointId: string, deliveryId: string): Promise<Delivery> {
-  await loadEndpoint(call, endpointId);
-  const row = (await call.scope
+async function loadDelivery(ctx: ServiceCtx, endpointId: string, deliveryId: string): Promise<Delivery> {
+  await loadEndpoint(ctx, endpointId);
+  const row = (await ctx.scope
     .select(webhookDeliveries, and(eq(webhookDeliveries.id, deliveryId), eq(webhookDeliveries.endpointId, endpointId)))
     .get()) as Delivery | undefined;
   if (!row) throw new AppError('not_found', `Delivery ${deliveryId} not found.`);
   return row;
 }
 
-export async function getDelivery(call: TenantCall, endpointId: string, deliveryId: string) {
-  const [view] = await withAttempts(call, [await loadDelivery(call, endpointId, deliveryId)]);
+export async function getDelivery(ctx: ServiceCtx, { endpointId, deliveryId }: DeliveryRef) {
+  const [view] = await withAttempts(ctx, [await loadDelivery(ctx, endpointId, deliveryId)]);
   return view!;
 }
 
-async function assertEnabled(call: TenantCall, endpointId: string): Promise<void> {
-  const ep = await loadEndpoint(call, endpointId);
+async function assertEnabled(ctx: ServiceCtx, endpointId: string): Promise<void> {
+  const ep = await loadEndpoint(ctx, endpointId);
   if (!ep.enabled)
     throw new AppError('conflict', `Webhook ${endpointId} is disabled; re-enable it (PATCH {"enabled": true}) before resending.`);
 }
@@ -107,14 +113,14 @@ async function assertEnabled(call: TenantCall, endpointId: string): Promise<void
  * Starts a new round of attempts (the retry schedule restarts) for deliveries not
  * in flight right now, and enqueues their next attempt. Returns the ids restarted.
  */
-async function restart(call: TenantCall, env: Env, ids: string[], trigger: DeliveryJob['trigger']): Promise<string[]> {
+async function restart(ctx: ServiceCtx, ids: string[], trigger: DeliveryJob['trigger']): Promise<string[]> {
   if (ids.length === 0) return [];
-  const stamp = call.now.toISOString();
-  const rows = await call.db
+  const stamp = ctx.now.toISOString();
+  const rows = await ctx.db
     .update(webhookDeliveries)
     .set({ status: 'pending', roundStart: sql`${webhookDeliveries.attempts}`, nextAttemptAt: stamp, leaseUntil: null, updatedAt: stamp })
     .where(
-      call.scope.where(
+      ctx.scope.where(
         webhookDeliveries,
         inArray(webhookDeliveries.id, ids),
         or(isNull(webhookDeliveries.leaseUntil), lt(webhookDeliveries.leaseUntil, stamp)),
@@ -127,28 +133,28 @@ async function restart(call: TenantCall, env: Env, ids: string[], trigger: Deliv
     contentType: 'json' as const,
   }));
   // If a send is lost, the sweeper re-enqueues the delivery (next_attempt_at is now).
-  for (let i = 0; i < jobs.length; i += 100) await env.EVENTS.sendBatch(jobs.slice(i, i + 100));
+  for (let i = 0; i < jobs.length; i += 100) await ctx.env.EVENTS.sendBatch(jobs.slice(i, i + 100));
   return rows.map((r) => r.id);
 }
 
-export async function replayDelivery(call: TenantCall, env: Env, endpointId: string, deliveryId: string) {
-  await loadDelivery(call, endpointId, deliveryId);
-  await assertEnabled(call, endpointId);
-  const restarted = await restart(call, env, [deliveryId], 'manual');
+export async function replayDelivery(ctx: ServiceCtx, { endpointId, deliveryId }: DeliveryRef) {
+  await loadDelivery(ctx, endpointId, deliveryId);
+  await assertEnabled(ctx, endpointId);
+  const restarted = await restart(ctx, [deliveryId], 'manual');
   if (restarted.length === 0) throw new AppError('conflict', `Delivery ${deliveryId} has an attempt in flight; try again in a minute.`);
-  return getDelivery(call, endpointId, deliveryId);
+  return getDelivery(ctx, { endpointId, deliveryId });
 }
 
-/** Resends every failed delivery of the endpoint created at or after `since` (at most 1,000 per call). */
-export async function recoverDeliveries(call: TenantCall, env: Env, endpointId: string, since: string) {
-  await assertEnabled(call, endpointId);
+/** Resends every failed delivery of the endpoint created at or after `since` (at most 1,000 per ctx). */
+export async function recoverDeliveries(ctx: ServiceCtx, { endpointId, since }: { endpointId: string; since: string }) {
+  await assertEnabled(ctx, endpointId);
   // Ids are time-sortable, so "created at or after" is an id range on the tenant index.
   const from = newId('dlv', Date.parse(since)).slice(0, 14);
-  const failed = await call.db
+  const failed = await ctx.db
     .select({ id: webhookDeliveries.id })
     .from(webhookDeliveries)
     .where(
-      call.scope.where(
+      ctx.scope.where(
         webhookDeliveries,
         eq(webhookDeliveries.endpointId, endpointId),
         eq(webhookDeliveries.status, 'failed'),
@@ -162,8 +168,7 @@ export async function recoverDeliveries(call: TenantCall, env: Env, endpointId: 
   for (let i = 0; i < failed.length; i += 90)
     restarted.push(
       ...(await restart(
-        call,
-        env,
+        ctx,
         failed.slice(i, i + 90).map((f) => f.id),
         'recover',
       )),
@@ -172,19 +177,19 @@ export async function recoverDeliveries(call: TenantCall, env: Env, endpointId: 
 }
 
 /** Sends a `webhook.test` event to this endpoint only (sequence 0: outside the tenant's event order). */
-export async function sendTestEvent(call: TenantCall, env: Env, endpointId: string) {
-  await assertEnabled(call, endpointId);
-  const now = call.now;
+export async function sendTestEvent(ctx: ServiceCtx, { endpointId }: { endpointId: string }) {
+  await assertEnabled(ctx, endpointId);
+  const now = ctx.now;
   const event = {
     id: newId('evt', now.getTime()),
     type: 'webhook.test',
-    tenantId: call.scope.tenantId,
+    tenantId: ctx.scope.tenantId,
     occurredAt: now.toISOString(),
     sequence: 0,
     data: { message: 'Test event from Edgecrew', endpointId },
   };
   const id = newId('dlv', now.getTime());
-  await call.scope
+  await ctx.scope
     .insert(webhookDeliveries, {
       id,
       endpointId,
@@ -197,6 +202,6 @@ export async function sendTestEvent(call: TenantCall, env: Env, endpointId: stri
       updatedAt: now.toISOString(),
     })
     .run();
-  await env.EVENTS.send({ kind: 'webhook_attempt', deliveryId: id, attempt: 1, trigger: 'test' } satisfies DeliveryJob);
-  return getDelivery(call, endpointId, id);
+  await ctx.env.EVENTS.send({ kind: 'webhook_attempt', deliveryId: id, attempt: 1, trigger: 'test' } satisfies DeliveryJob);
+  return getDelivery(ctx, { endpointId, deliveryId: id });
 }

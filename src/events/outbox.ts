@@ -25,7 +25,7 @@ export interface ControlEvent {
   data: Record<string, unknown>;
 }
 
-/** Hands committed events to the hub; given to services through ServiceDeps. */
+/** Hands committed events to the hub; given to services as `ctx.events` (src/lib/context.ts). */
 export interface EventForwarder {
   forward(events: ControlEvent[]): Promise<void>;
 }

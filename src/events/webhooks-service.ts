@@ -2,9 +2,9 @@
 import { and, count, desc, eq, lt } from 'drizzle-orm';
 import { isDeployed } from '../config';
 import { webhookEndpoints } from '../db/schema';
-import type { TenantCall } from '../identity/context';
+import type { ServiceCtx } from '../lib/context';
 import { newId } from '../lib/ids';
-import { decodeCursor, toPage } from '../lib/pagination';
+import { decodeCursor, type PageInput, toPage } from '../lib/pagination';
 import { AppError } from '../lib/problem';
 import { checkTarget } from '../lib/targets';
 import { seal } from './secret-box';
@@ -31,8 +31,8 @@ export function webhookView(e: Endpoint) {
   };
 }
 
-function assertTarget(call: TenantCall, url: string): void {
-  const check = checkTarget(url, isDeployed(call.config));
+function assertTarget(ctx: ServiceCtx, url: string): void {
+  const check = checkTarget(url, isDeployed(ctx.config));
   if (!check.ok) {
     throw new AppError('validation_failed', `The webhook URL is not allowed: ${check.reason}.`, {
       errors: [{ in: 'body', path: 'url', pointer: '/url', message: check.reason, code: 'invalid_target' }],
@@ -40,8 +40,8 @@ function assertTarget(call: TenantCall, url: string): void {
   }
 }
 
-export async function loadEndpoint(call: TenantCall, id: string): Promise<Endpoint> {
-  const row = (await call.scope.select(webhookEndpoints, eq(webhookEndpoints.id, id)).get()) as Endpoint | undefined;
+export async function loadEndpoint(ctx: ServiceCtx, id: string): Promise<Endpoint> {
+  const row = (await ctx.scope.select(webhookEndpoints, eq(webhookEndpoints.id, id)).get()) as Endpoint | undefined;
   if (!row) throw new AppError('not_found', `Webhook ${id} not found.`);
   return row;
 }
@@ -53,10 +53,10 @@ export interface CreateWebhookInput {
   enabled: boolean;
 }
 
-export async function createWebhook(call: TenantCall, input: CreateWebhookInput) {
-  const { scope, now } = call;
-  assertTarget(call, input.url);
-  const [{ n }] = (await call.db.select({ n: count() }).from(webhookEndpoints).where(scope.where(webhookEndpoints)).all()) as [
+export async function createWebhook(ctx: ServiceCtx, input: CreateWebhookInput) {
+  const { scope, now } = ctx;
+  assertTarget(ctx, input.url);
+  const [{ n }] = (await ctx.db.select({ n: count() }).from(webhookEndpoints).where(scope.where(webhookEndpoints)).all()) as [
     { n: number },
   ];
   if (n >= MAX_ENDPOINTS_PER_TENANT)
@@ -73,18 +73,18 @@ export async function createWebhook(call: TenantCall, input: CreateWebhookInput)
       enabled: input.enabled,
       disabledReason: input.enabled ? null : 'manual',
       disabledAt: input.enabled ? null : stamp,
-      secretEnc: await seal(call.config.WEBHOOK_SECRET_KEY, id, secret),
-      createdBy: call.auth.actorId,
+      secretEnc: await seal(ctx.config.WEBHOOK_SECRET_KEY, id, secret),
+      createdBy: ctx.actor.id,
       createdAt: stamp,
       updatedAt: stamp,
     })
     .run();
-  return { ...webhookView(await loadEndpoint(call, id)), secret };
+  return { ...webhookView(await loadEndpoint(ctx, id)), secret };
 }
 
-export async function listWebhooks(call: TenantCall, limit: number, cursor: string | undefined) {
+export async function listWebhooks(ctx: ServiceCtx, { limit, cursor }: PageInput) {
   const after = decodeCursor(cursor);
-  const rows = (await call.scope
+  const rows = (await ctx.scope
     .select(webhookEndpoints, after ? lt(webhookEndpoints.id, after) : undefined)
     .orderBy(desc(webhookEndpoints.id))
     .limit(limit + 1)
@@ -93,8 +93,8 @@ export async function listWebhooks(call: TenantCall, limit: number, cursor: stri
   return { data: page.data.map(webhookView), nextCursor: page.nextCursor };
 }
 
-export async function getWebhook(call: TenantCall, id: string) {
-  return webhookView(await loadEndpoint(call, id));
+export async function getWebhook(ctx: ServiceCtx, { id }: { id: string }) {
+  return webhookView(await loadEndpoint(ctx, id));
 }
 
 export interface UpdateWebhookInput {
@@ -104,10 +104,11 @@ export interface UpdateWebhookInput {
   enabled?: boolean | undefined;
 }
 
-export async function updateWebhook(call: TenantCall, id: string, input: UpdateWebhookInput) {
-  const before = await loadEndpoint(call, id);
-  if (input.url !== undefined) assertTarget(call, input.url);
-  const stamp = call.now.toISOString();
+export async function updateWebhook(ctx: ServiceCtx, input: UpdateWebhookInput & { id: string }) {
+  const { id } = input;
+  const before = await loadEndpoint(ctx, id);
+  if (input.url !== undefined) assertTarget(ctx, input.url);
+  const stamp = ctx.now.toISOString();
   const set: Partial<typeof webhookEndpoints.$inferInsert> = { updatedAt: stamp };
   if (input.url !== undefined) set.url = input.url;
   if (input.description !== undefined) set.description = input.description;
@@ -115,28 +116,28 @@ export async function updateWebhook(call: TenantCall, id: string, input: UpdateW
   if (input.enabled === true && !before.enabled)
     Object.assign(set, { enabled: true, disabledReason: null, disabledAt: null, failingSince: null, exhaustedInRow: 0 });
   if (input.enabled === false && before.enabled) Object.assign(set, { enabled: false, disabledReason: 'manual', disabledAt: stamp });
-  await call.scope.update(webhookEndpoints, set, eq(webhookEndpoints.id, id)).run();
-  return getWebhook(call, id);
+  await ctx.scope.update(webhookEndpoints, set, eq(webhookEndpoints.id, id)).run();
+  return getWebhook(ctx, { id });
 }
 
-export async function deleteWebhook(call: TenantCall, id: string): Promise<void> {
-  await loadEndpoint(call, id);
+export async function deleteWebhook(ctx: ServiceCtx, { id }: { id: string }): Promise<void> {
+  await loadEndpoint(ctx, id);
   // Deliveries and their attempt log go with it (foreign keys cascade).
-  await call.scope.delete(webhookEndpoints, eq(webhookEndpoints.id, id)).run();
+  await ctx.scope.delete(webhookEndpoints, eq(webhookEndpoints.id, id)).run();
 }
 
 /** A new secret; the old one keeps signing (alongside) for `overlapSeconds`, so receivers can switch without losing a delivery. */
-export async function rotateSecret(call: TenantCall, id: string, overlapSeconds: number) {
-  const before = await loadEndpoint(call, id);
+export async function rotateSecret(ctx: ServiceCtx, { id, overlapSeconds }: { id: string; overlapSeconds: number }) {
+  const before = await loadEndpoint(ctx, id);
   const secret = newSigningSecret();
-  const stamp = call.now.toISOString();
-  const res = await call.scope
+  const stamp = ctx.now.toISOString();
+  const res = await ctx.scope
     .update(
       webhookEndpoints,
       {
-        secretEnc: await seal(call.config.WEBHOOK_SECRET_KEY, id, secret),
+        secretEnc: await seal(ctx.config.WEBHOOK_SECRET_KEY, id, secret),
         previousSecretEnc: overlapSeconds > 0 ? before.secretEnc : null,
-        previousSecretExpiresAt: overlapSeconds > 0 ? new Date(call.now.getTime() + overlapSeconds * 1000).toISOString() : null,
+        previousSecretExpiresAt: overlapSeconds > 0 ? new Date(ctx.now.getTime() + overlapSeconds * 1000).toISOString() : null,
         updatedAt: stamp,
       },
       // Compare-and-set: two concurrent rotations cannot both keep "the previous" secret.
@@ -144,5 +145,5 @@ export async function rotateSecret(call: TenantCall, id: string, overlapSeconds:
     )
     .run();
   if (res.meta.changes !== 1) throw new AppError('conflict', 'The secret was rotated concurrently; fetch the webhook and try again.');
-  return { ...webhookView(await loadEndpoint(call, id)), secret };
+  return { ...webhookView(await loadEndpoint(ctx, id)), secret };
 }

@@ -1,9 +1,9 @@
 /** Flow definitions in D1: create, list, get, new version (PUT), versions, delete, validate. */
 import { and, desc, eq, isNull, lt } from 'drizzle-orm';
 import { flows, flowVersions } from '../db/schema';
-import type { TenantCall } from '../identity/context';
+import type { ServiceCtx } from '../lib/context';
 import { newId } from '../lib/ids';
-import { decodeCursor, toPage } from '../lib/pagination';
+import { decodeCursor, type PageInput, toPage } from '../lib/pagination';
 import { AppError, pointerOf } from '../lib/problem';
 import { checkDefinition, type DefinitionProblem, DefinitionSchema, type FlowDefinition } from './definition';
 
@@ -117,55 +117,56 @@ function view(f: FlowRow, definition?: FlowDefinition) {
   };
 }
 
-async function row(call: TenantCall, id: string): Promise<FlowRow> {
-  const f = (await call.scope.select(flows, and(eq(flows.id, id), isNull(flows.deletedAt))).get()) as FlowRow | undefined;
+async function row(ctx: ServiceCtx, id: string): Promise<FlowRow> {
+  const f = (await ctx.scope.select(flows, and(eq(flows.id, id), isNull(flows.deletedAt))).get()) as FlowRow | undefined;
   if (!f) throw new AppError('not_found', `Flow ${id} not found.`);
   return f;
 }
 
-export async function createFlow(call: TenantCall, input: FlowInput) {
+export async function createFlow(ctx: ServiceCtx, input: FlowInput) {
   const definition = validateDefinition(input.definition);
   const id = newId('flw');
-  const at = call.now.toISOString();
-  await call.db.batch([
-    call.scope.insert(flows, {
+  const at = ctx.now.toISOString();
+  await ctx.db.batch([
+    ctx.scope.insert(flows, {
       id,
       name: input.name,
       description: input.description ?? null,
       latestVersion: 1,
-      createdBy: call.auth.actorId,
+      createdBy: ctx.actor.id,
       createdAt: at,
       updatedAt: at,
     }),
-    call.scope.insert(flowVersions, {
+    ctx.scope.insert(flowVersions, {
       flowId: id,
       version: 1,
       definition: definition as unknown as Record<string, unknown>,
-      createdBy: call.auth.actorId,
+      createdBy: ctx.actor.id,
       createdAt: at,
     }),
   ]);
-  return view(await row(call, id), definition);
+  return view(await row(ctx, id), definition);
 }
 
 /** PUT: a new immutable version (runs pin the version they started with). */
-export async function putFlow(call: TenantCall, id: string, input: FlowInput) {
-  const current = await row(call, id);
+export async function putFlow(ctx: ServiceCtx, input: FlowInput & { id: string }) {
+  const { id } = input;
+  const current = await row(ctx, id);
   const definition = validateDefinition(input.definition);
   const version = current.latestVersion + 1;
-  const at = call.now.toISOString();
-  const [claimed] = await call.db
+  const at = ctx.now.toISOString();
+  const [claimed] = await ctx.db
     .batch([
-      call.scope.update(
+      ctx.scope.update(
         flows,
         { latestVersion: version, name: input.name, description: input.description ?? null, updatedAt: at },
         and(eq(flows.id, id), eq(flows.latestVersion, current.latestVersion)),
       ),
-      call.scope.insert(flowVersions, {
+      ctx.scope.insert(flowVersions, {
         flowId: id,
         version,
         definition: definition as unknown as Record<string, unknown>,
-        createdBy: call.auth.actorId,
+        createdBy: ctx.actor.id,
         createdAt: at,
       }),
     ])
@@ -175,21 +176,21 @@ export async function putFlow(call: TenantCall, id: string, input: FlowInput) {
       throw err;
     });
   if (claimed.meta.changes !== 1) throw new AppError('conflict', `Flow ${id} was changed concurrently; retry.`);
-  return view(await row(call, id), definition);
+  return view(await row(ctx, id), definition);
 }
 
-export async function getFlow(call: TenantCall, id: string, version?: number) {
-  const f = await row(call, id);
-  const v = (await call.scope
+export async function getFlow(ctx: ServiceCtx, { id, version }: { id: string; version?: number | undefined }) {
+  const f = await row(ctx, id);
+  const v = (await ctx.scope
     .select(flowVersions, and(eq(flowVersions.flowId, id), eq(flowVersions.version, version ?? f.latestVersion)))
     .get()) as typeof flowVersions.$inferSelect | undefined;
   if (!v) throw new AppError('not_found', `Flow ${id} has no version ${version}.`);
   return { ...view(f, v.definition as unknown as FlowDefinition), version: v.version, latestVersion: f.latestVersion };
 }
 
-export async function listFlows(call: TenantCall, limit: number, cursor?: string) {
+export async function listFlows(ctx: ServiceCtx, { limit, cursor }: PageInput) {
   const after = decodeCursor(cursor);
-  const rows = (await call.scope
+  const rows = (await ctx.scope
     .select(flows, and(isNull(flows.deletedAt), after ? lt(flows.id, after) : undefined))
     .orderBy(desc(flows.id))
     .limit(limit + 1)
@@ -198,9 +199,9 @@ export async function listFlows(call: TenantCall, limit: number, cursor?: string
   return { data: page.data.map((f) => view(f)), nextCursor: page.nextCursor };
 }
 
-export async function listVersions(call: TenantCall, id: string) {
-  await row(call, id);
-  const rows = (await call.scope
+export async function listVersions(ctx: ServiceCtx, { id }: { id: string }) {
+  await row(ctx, id);
+  const rows = (await ctx.scope
     .select(flowVersions, eq(flowVersions.flowId, id))
     .orderBy(desc(flowVersions.version))
     .all()) as (typeof flowVersions.$inferSelect)[];
@@ -211,7 +212,7 @@ export async function listVersions(call: TenantCall, id: string) {
 }
 
 /** Soft delete: existing runs keep their pinned version; new runs are refused. */
-export async function deleteFlow(call: TenantCall, id: string): Promise<void> {
-  await row(call, id);
-  await call.scope.update(flows, { deletedAt: call.now.toISOString() }, eq(flows.id, id)).run();
+export async function deleteFlow(ctx: ServiceCtx, { id }: { id: string }): Promise<void> {
+  await row(ctx, id);
+  await ctx.scope.update(flows, { deletedAt: ctx.now.toISOString() }, eq(flows.id, id)).run();
 }

@@ -2,7 +2,7 @@
 
 import { and, desc, eq, lt } from 'drizzle-orm';
 import { runs } from '../db/schema';
-import type { TenantCall } from '../identity/context';
+import type { ServiceCtx } from '../lib/context';
 import { decodeCursor, toPage } from '../lib/pagination';
 import { AppError, pointerOf } from '../lib/problem';
 import { unwrap } from '../lib/result';
@@ -13,8 +13,8 @@ import { loadVersion, startRun, tenantRunLimit } from './runs-service';
 
 type RunRow = typeof runs.$inferSelect;
 
-async function runRow(call: TenantCall, id: string): Promise<RunRow> {
-  const r = (await call.scope.select(runs, eq(runs.id, id)).get()) as RunRow | undefined;
+async function runRow(ctx: ServiceCtx, id: string): Promise<RunRow> {
+  const r = (await ctx.scope.select(runs, eq(runs.id, id)).get()) as RunRow | undefined;
   if (!r) throw new AppError('not_found', `Run ${id} not found.`);
   return r;
 }
@@ -29,10 +29,14 @@ function inputProblem(errors: Array<{ path: string; message: string; code: strin
   );
 }
 
-export async function createRun(call: TenantCall, env: Env, flowId: string, input: unknown, version?: number) {
-  const v = await loadVersion(env, call.auth.tenantId, flowId, version);
+export async function createRun(
+  ctx: ServiceCtx,
+  { flowId, input, version }: { flowId: string; input: unknown; version?: number | undefined },
+) {
+  const { env } = ctx;
+  const v = await loadVersion(env, ctx.tenantId, flowId, version);
   if (!v) throw new AppError('not_found', `Flow ${flowId} not found.`);
-  const started = await startRun(env, { tenantId: call.auth.tenantId, createdBy: call.auth.actorId, version: v, input });
+  const started = await startRun(env, { tenantId: ctx.tenantId, createdBy: ctx.actor.id, version: v, input });
   if ('code' in started) throw inputProblem(started.errors);
   return freshRun(env, started.runId);
 }
@@ -44,19 +48,19 @@ async function freshRun(env: Env, id: string): Promise<RunView> {
   return view;
 }
 
-export async function getRun(call: TenantCall, env: Env, id: string): Promise<RunView> {
-  await runRow(call, id);
-  const view = (await flowRunStub(env, id).getState()) as unknown as RunView | null;
+export async function getRun(ctx: ServiceCtx, { id }: { id: string }): Promise<RunView> {
+  await runRow(ctx, id);
+  const view = (await flowRunStub(ctx.env, id).getState()) as unknown as RunView | null;
   if (!view) throw new AppError('not_found', `Run ${id} not found.`);
   return view;
 }
 
 export async function listRuns(
-  call: TenantCall,
+  ctx: ServiceCtx,
   filter: { status?: RunRow['status'] | undefined; flowId?: string | undefined; limit: number; cursor?: string | undefined },
 ) {
   const after = decodeCursor(filter.cursor);
-  const rows = (await call.scope
+  const rows = (await ctx.scope
     .select(
       runs,
       and(
@@ -89,38 +93,36 @@ export async function listRuns(
   };
 }
 
-export async function cancelRun(call: TenantCall, env: Env, id: string, reason?: string) {
-  await runRow(call, id);
-  return unwrap(await flowRunStub(env, id).cancel(reason)) as unknown as RunView;
+export async function cancelRun(ctx: ServiceCtx, { id, reason }: { id: string; reason?: string | undefined }) {
+  await runRow(ctx, id);
+  return unwrap(await flowRunStub(ctx.env, id).cancel(reason)) as unknown as RunView;
 }
 
-export async function signalRun(call: TenantCall, env: Env, id: string, node: string | undefined, payload: unknown) {
-  await runRow(call, id);
-  return unwrap(await flowRunStub(env, id).signal(node, payload)) as unknown as RunView;
+export async function signalRun(ctx: ServiceCtx, { id, node, payload }: { id: string; node?: string | undefined; payload: unknown }) {
+  await runRow(ctx, id);
+  return unwrap(await flowRunStub(ctx.env, id).signal(node, payload)) as unknown as RunView;
 }
 
 /** Resume: failed/cancelled nodes run again (succeeded ones keep their outputs), through admission. */
-export async function resumeRun(call: TenantCall, env: Env, id: string) {
-  const row = await runRow(call, id);
+export async function resumeRun(ctx: ServiceCtx, { id }: { id: string }) {
+  const { env } = ctx;
+  const row = await runRow(ctx, id);
   if (row.parentRunId) throw new AppError('conflict', 'Resume the parent run instead of a child run.');
   const stub = flowRunStub(env, id);
   unwrap(await stub.resume());
-  const admitted = await tenantHubStub(env, call.auth.tenantId).admitRun(
-    call.auth.tenantId,
-    id,
-    await tenantRunLimit(env, call.auth.tenantId),
-  );
+  const admitted = await tenantHubStub(env, ctx.tenantId).admitRun(ctx.tenantId, id, await tenantRunLimit(env, ctx.tenantId));
   if (admitted === 'start') await stub.start();
-  return getRun(call, env, id);
+  return getRun(ctx, { id });
 }
 
 /** Rerun from a node: a new run of the same version; outputs upstream of `fromNode` are reused. */
-export async function rerunFrom(call: TenantCall, env: Env, id: string, fromNode: string, input: unknown | undefined) {
-  const row = await runRow(call, id);
+export async function rerunFrom(ctx: ServiceCtx, { id, fromNode, input }: { id: string; fromNode: string; input?: unknown }) {
+  const { env } = ctx;
+  const row = await runRow(ctx, id);
   // RPC types cannot express `unknown` JSON fields; the shape is RunView.
   const old = (await flowRunStub(env, id).getState()) as unknown as RunView | null;
   if (!old) throw new AppError('not_found', `Run ${id} not found.`);
-  const v = await loadVersion(env, call.auth.tenantId, row.flowId, row.flowVersion);
+  const v = await loadVersion(env, ctx.tenantId, row.flowId, row.flowVersion);
   if (!v) throw new AppError('not_found', `Flow ${row.flowId} version ${row.flowVersion} not found.`);
   if (!v.definition.nodes.some((n) => n.id === fromNode)) {
     throw new AppError('validation_failed', `Node '${fromNode}' is not in this flow.`, {
@@ -131,8 +133,8 @@ export async function rerunFrom(call: TenantCall, env: Env, id: string, fromNode
   const reuse: Record<string, { output: unknown; branch: string | null }> = {};
   for (const n of old.nodes) if (upstream.has(n.id) && n.status === 'succeeded') reuse[n.id] = { output: n.output, branch: n.branch };
   const started = await startRun(env, {
-    tenantId: call.auth.tenantId,
-    createdBy: call.auth.actorId,
+    tenantId: ctx.tenantId,
+    createdBy: ctx.actor.id,
     version: v,
     input: input === undefined ? old.input : input,
     rerunOf: id,
@@ -143,8 +145,11 @@ export async function rerunFrom(call: TenantCall, env: Env, id: string, fromNode
 }
 
 /** Forwards SSE / WebSocket requests to the run's object after the tenant check. */
-export async function streamRun(call: TenantCall, env: Env, id: string, request: Request, kind: 'events' | 'ws'): Promise<Response> {
-  await runRow(call, id);
+export async function streamRun(
+  ctx: ServiceCtx,
+  { id, request, kind }: { id: string; request: Request; kind: 'events' | 'ws' },
+): Promise<Response> {
+  await runRow(ctx, id);
   const url = new URL(request.url);
   url.pathname = `/${kind}`;
   url.searchParams.delete('access_token');
@@ -153,5 +158,5 @@ export async function streamRun(call: TenantCall, env: Env, id: string, request:
     const v = request.headers.get(h);
     if (v) headers.set(h, v);
   }
-  return flowRunStub(env, id).fetch(new Request(url, { headers })) as unknown as Response;
+  return flowRunStub(ctx.env, id).fetch(new Request(url, { headers })) as unknown as Response;
 }

@@ -2,8 +2,9 @@
 import { desc, lt } from 'drizzle-orm';
 import { auditLog } from '../db/schema';
 import type { TenantScope } from '../db/tenant-scope';
+import type { ServiceCtx } from '../lib/context';
 import { newId } from '../lib/ids';
-import { decodeCursor, toPage } from '../lib/pagination';
+import { decodeCursor, type PageInput, toPage } from '../lib/pagination';
 
 export type AuditAction =
   | 'auth.signup'
@@ -52,9 +53,9 @@ export function auditInsert(
   });
 }
 
-export async function listAudit(scope: TenantScope, limit: number, cursor: string | undefined) {
+export async function listAudit(ctx: ServiceCtx, { limit, cursor }: PageInput) {
   const after = decodeCursor(cursor);
-  const rows = await scope
+  const rows = await ctx.scope
     .select(auditLog, after ? lt(auditLog.id, after) : undefined)
     .orderBy(desc(auditLog.id))
     .limit(limit + 1)

@@ -2,11 +2,10 @@
 import { and, asc, eq } from 'drizzle-orm';
 import { memberships, refreshTokens, tenants, users } from '../db/schema';
 import { TenantScope } from '../db/tenant-scope';
+import type { Caller, RequestCtx } from '../lib/context';
 import { newId } from '../lib/ids';
 import { AppError } from '../lib/problem';
-import type { AuthContext } from '../types';
 import { auditInsert } from './audit';
-import type { ServiceDeps } from './context';
 import { pepperOf } from './context';
 import { forgetMembership } from './credentials';
 import { checkPasswordStrength, getDummyHash, hashPassword, needsRehash, verifyPassword } from './passwords';
@@ -40,8 +39,8 @@ export interface SignupInput {
   tenantName: string;
 }
 
-export async function signup(deps: ServiceDeps, input: SignupInput) {
-  const { db, now } = deps;
+export async function signup(ctx: RequestCtx, input: SignupInput) {
+  const { db, now } = ctx;
   const email = normalizeEmail(input.email);
   assertStrongPassword(input.password, { email, name: input.name });
   const exists = await db.select({ id: users.id }).from(users).where(eq(users.email, email)).get();
@@ -51,7 +50,7 @@ export async function signup(deps: ServiceDeps, input: SignupInput) {
   const tenantId = newId('tnt');
   const stamp = now.toISOString();
   const passwordHash = await hashPassword(input.password);
-  const refresh = await newRefreshToken(deps, tenantId, userId);
+  const refresh = await newRefreshToken(ctx, tenantId, userId);
   const scope = new TenantScope(db, tenantId);
   try {
     await db.batch([
@@ -59,7 +58,7 @@ export async function signup(deps: ServiceDeps, input: SignupInput) {
       db.insert(users).values({ id: userId, email, name: input.name.trim(), passwordHash, createdAt: stamp, updatedAt: stamp }),
       scope.insert(memberships, { userId, role: 'admin', createdAt: stamp, updatedAt: stamp }),
       db.insert(refreshTokens).values(refresh.row),
-      auditInsert(scope, { type: 'user', id: userId }, 'auth.signup', { type: 'tenant', id: tenantId }, deps.meta),
+      auditInsert(scope, { type: 'user', id: userId }, 'auth.signup', { type: 'tenant', id: tenantId }, ctx),
     ]);
   } catch (err) {
     if (isUniqueViolation(err)) throw new AppError('conflict', 'An account with this email already exists; log in instead.');
@@ -69,7 +68,7 @@ export async function signup(deps: ServiceDeps, input: SignupInput) {
     db.select().from(users).where(eq(users.id, userId)).get(),
     db.select().from(tenants).where(eq(tenants.id, tenantId)).get(),
   ]);
-  const accessToken = await accessTokenFor(deps, tenantId, userId, 'admin');
+  const accessToken = await accessTokenFor(ctx, tenantId, userId, 'admin');
   return { user: userView(user!), tenant: tenantView(tenant!), role: 'admin' as const, ...session(accessToken, refresh.token) };
 }
 
@@ -85,8 +84,8 @@ export interface LoginInput {
  * Same answer and comparable work for an unknown email and a wrong password:
  * an unknown email is verified against a dummy hash before failing.
  */
-export async function login(deps: ServiceDeps, input: LoginInput) {
-  const { db, now } = deps;
+export async function login(ctx: RequestCtx, input: LoginInput) {
+  const { db, now } = ctx;
   const email = normalizeEmail(input.email);
   const user = await db.select().from(users).where(eq(users.email, email)).get();
   if (!user) {
@@ -110,17 +109,17 @@ export async function login(deps: ServiceDeps, input: LoginInput) {
         { type: 'anonymous', id: null },
         'auth.login_failed',
         { type: 'user', id: user.id },
-        deps.meta,
+        ctx,
         { reason: 'bad_password' },
       ).run();
     }
     throw badLogin();
   }
   const scope = new TenantScope(db, chosen.tenant.id);
-  const refresh = await newRefreshToken(deps, chosen.tenant.id, user.id);
+  const refresh = await newRefreshToken(ctx, chosen.tenant.id, user.id);
   const stmts = [
     db.insert(refreshTokens).values(refresh.row),
-    auditInsert(scope, { type: 'user', id: user.id }, 'auth.login', { type: 'user', id: user.id }, deps.meta),
+    auditInsert(scope, { type: 'user', id: user.id }, 'auth.login', { type: 'user', id: user.id }, ctx),
   ] as const;
   if (needsRehash(user.passwordHash)) {
     // Upgrade hashes made under an older policy while we hold the plaintext.
@@ -130,7 +129,7 @@ export async function login(deps: ServiceDeps, input: LoginInput) {
     await db.batch([...stmts]);
   }
   forgetMembership(chosen.tenant.id, user.id);
-  const accessToken = await accessTokenFor(deps, chosen.tenant.id, user.id, chosen.role);
+  const accessToken = await accessTokenFor(ctx, chosen.tenant.id, user.id, chosen.role);
   return {
     user: userView(user),
     tenant: tenantView(chosen.tenant),
@@ -140,14 +139,14 @@ export async function login(deps: ServiceDeps, input: LoginInput) {
   };
 }
 
-export async function refresh(deps: ServiceDeps, refreshToken: string) {
-  const out = await rotateRefreshToken(deps, refreshToken, async (tenantId, userId, familyId) => {
+export async function refresh(ctx: RequestCtx, input: { refreshToken: string }) {
+  const out = await rotateRefreshToken(ctx, input.refreshToken, async (tenantId, userId, familyId) => {
     await auditInsert(
-      new TenantScope(deps.db, tenantId),
+      new TenantScope(ctx.db, tenantId),
       { type: 'anonymous', id: null },
       'auth.refresh_reuse_detected',
       { type: 'user', id: userId },
-      deps.meta,
+      ctx,
       { familyId },
     ).run();
   });
@@ -157,35 +156,36 @@ export async function refresh(deps: ServiceDeps, refreshToken: string) {
 /**
  * Revokes the presented refresh token's family; with no token, every refresh
  * token of the calling user in this tenant. Unknown tokens are not an error
- * (RFC 7009 §2.2), so logout is safe to retry.
+ * (RFC 7009 §2.2), so logout is safe to retry. `caller` is the bearer's, when one was presented and valid.
  */
-export async function logout(deps: ServiceDeps, refreshToken: string | undefined, auth: AuthContext | undefined): Promise<void> {
-  const { db, now } = deps;
+export async function logout(ctx: RequestCtx, input: { refreshToken?: string | undefined; caller?: Caller | undefined }): Promise<void> {
+  const { db, now } = ctx;
+  const { refreshToken, caller } = input;
   if (refreshToken) {
     const row = await db
       .select()
       .from(refreshTokens)
-      .where(eq(refreshTokens.tokenHash, await hashSecret(refreshToken, pepperOf(deps.config))))
+      .where(eq(refreshTokens.tokenHash, await hashSecret(refreshToken, pepperOf(ctx.config))))
       .get();
     if (!row) return;
-    if (auth && (auth.tenantId !== row.tenantId || auth.actorId !== row.userId)) return;
+    if (caller && (caller.tenantId !== row.tenantId || caller.actor.id !== row.userId)) return;
     await revokeFamily(db, row.familyId, now);
     await auditInsert(
       new TenantScope(db, row.tenantId),
       { type: 'user', id: row.userId },
       'auth.logout',
       { type: 'user', id: row.userId },
-      deps.meta,
+      ctx,
     ).run();
     return;
   }
-  if (auth?.actorType !== 'user') {
+  if (caller?.actor.type !== 'user') {
     throw new AppError('unauthorized', 'Send the refresh token to revoke, or authenticate as the user to sign out everywhere.');
   }
-  const scope = new TenantScope(db, auth.tenantId);
+  const scope = new TenantScope(db, caller.tenantId);
   await db.batch([
-    scope.update(refreshTokens, { revokedAt: now.toISOString() }, and(eq(refreshTokens.userId, auth.actorId))),
-    auditInsert(scope, { type: 'user', id: auth.actorId }, 'auth.logout', { type: 'user', id: auth.actorId }, deps.meta, {
+    scope.update(refreshTokens, { revokedAt: now.toISOString() }, and(eq(refreshTokens.userId, caller.actor.id))),
+    auditInsert(scope, caller.actor, 'auth.logout', { type: 'user', id: caller.actor.id }, ctx, {
       everywhere: true,
     }),
   ]);

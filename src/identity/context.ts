@@ -1,40 +1,5 @@
-/** What identity services receive: storage, configuration and request metadata. Never a Hono context. */
+/** Identity's reading of the configuration: the token pepper and the JWT settings. Services receive src/lib/context.ts. */
 import type { Config } from '../config';
-import type { Db } from '../db/client';
-import { TenantScope } from '../db/tenant-scope';
-import type { EventForwarder } from '../events/outbox';
-import type { AuthContext } from '../types';
-import type { AuditActor, AuditMeta } from './audit';
-
-export interface ServiceDeps {
-  db: Db;
-  config: Config;
-  meta: AuditMeta;
-  now: Date;
-  /** Hands control-plane events to the tenant's hub after their batch committed (absent: the sweeper forwards them). */
-  events?: EventForwarder | undefined;
-  /** Live sessions (sync sockets) to close or downgrade when a credential is revoked or a role changes. */
-  sessions?: SessionControl | undefined;
-}
-
-export interface SessionControl {
-  revoke(tenantId: string, actorId: string): Promise<void>;
-  setRole(tenantId: string, actorId: string, role: 'admin' | 'member' | 'viewer'): Promise<void>;
-}
-
-/** A service call made by an authenticated caller: `scope` is bound to the caller's tenant. */
-export interface TenantCall extends ServiceDeps {
-  auth: AuthContext;
-  scope: TenantScope;
-}
-
-export function tenantCall(deps: ServiceDeps, auth: AuthContext): TenantCall {
-  return { ...deps, auth, scope: new TenantScope(deps.db, auth.tenantId) };
-}
-
-export function actorOf(auth: AuthContext): AuditActor {
-  return { type: auth.actorType, id: auth.actorId };
-}
 
 export function pepperOf(config: Config): string {
   if (!config.TOKEN_PEPPER) throw new Error('TOKEN_PEPPER is not set');

@@ -164,14 +164,17 @@ async function resolveApiKey(deps: ResolveDeps, token: string): Promise<AuthCont
   };
 }
 
+/** The 401 for a request that presented no (usable) bearer credential. */
+export function missingCredential(): AppError {
+  return new AppError('unauthorized', 'Send an access token or API key as `Authorization: Bearer <credential>`.', {
+    headers: { 'www-authenticate': 'Bearer' },
+  });
+}
+
 /** Parses `Authorization: Bearer …` and resolves it; every failure is a generic 401. */
 export async function resolveCredential(deps: ResolveDeps, authorization: string | undefined): Promise<AuthContext> {
   const m = /^Bearer\s+([A-Za-z0-9._~+/=-]+)\s*$/i.exec(authorization ?? '');
-  if (!m) {
-    throw new AppError('unauthorized', 'Send an access token or API key as `Authorization: Bearer <credential>`.', {
-      headers: { 'www-authenticate': 'Bearer' },
-    });
-  }
+  if (!m) throw missingCredential();
   const token = m[1]!;
   return token.startsWith(API_KEY_PREFIX) ? resolveApiKey(deps, token) : resolveJwt(deps, token);
 }

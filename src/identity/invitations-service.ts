@@ -3,12 +3,13 @@ import { and, desc, eq, isNull, lt, sql } from 'drizzle-orm';
 import { invitations, memberships, refreshTokens, tenants, users } from '../db/schema';
 import { TenantScope } from '../db/tenant-scope';
 import { afterCommit, controlEvent, outboxInsert, outboxInsertWhere } from '../events/outbox';
+import type { RequestCtx, ServiceCtx } from '../lib/context';
 import { newId } from '../lib/ids';
-import { decodeCursor, toPage } from '../lib/pagination';
+import { decodeCursor, type PageInput, toPage } from '../lib/pagination';
 import { AppError } from '../lib/problem';
 import { auditInsert } from './audit';
 import { assertStrongPassword, isUniqueViolation, normalizeEmail } from './auth-service';
-import { actorOf, pepperOf, type ServiceDeps, type TenantCall } from './context';
+import { pepperOf } from './context';
 import { forgetMembership } from './credentials';
 import { hashPassword, verifyPassword } from './passwords';
 import type { Role } from './roles';
@@ -19,8 +20,8 @@ import { invitationView, tenantView, userView } from './views';
 export const INVITATION_PREFIX = 'inv_';
 export const INVITATION_TTL_MS = 7 * 24 * 3600_000;
 
-export async function createInvitation(call: TenantCall, input: { email: string; role: Role }) {
-  const { db, scope, now } = call;
+export async function createInvitation(ctx: ServiceCtx, input: { email: string; role: Role }) {
+  const { db, scope, now } = ctx;
   const email = normalizeEmail(input.email);
   const member = await db
     .select({ userId: memberships.userId })
@@ -37,22 +38,22 @@ export async function createInvitation(call: TenantCall, input: { email: string;
       id,
       email,
       role: input.role,
-      tokenHash: await hashSecret(token, pepperOf(call.config)),
-      invitedBy: call.auth.actorId,
+      tokenHash: await hashSecret(token, pepperOf(ctx.config)),
+      invitedBy: ctx.actor.id,
       expiresAt: new Date(now.getTime() + INVITATION_TTL_MS).toISOString(),
       createdAt: now.toISOString(),
     }),
-    auditInsert(scope, actorOf(call.auth), 'invitation.created', { type: 'invitation', id }, call.meta, { email, role: input.role }),
+    auditInsert(scope, ctx.actor, 'invitation.created', { type: 'invitation', id }, ctx, { email, role: input.role }),
     outboxInsert(db, event),
   ]);
-  await afterCommit(call, event);
+  await afterCommit(ctx, event);
   const row = (await scope.select(invitations, eq(invitations.id, id)).get()) as typeof invitations.$inferSelect;
   return { ...invitationView(row), token };
 }
 
-export async function listInvitations(call: TenantCall, limit: number, cursor: string | undefined) {
+export async function listInvitations(ctx: ServiceCtx, { limit, cursor }: PageInput) {
   const after = decodeCursor(cursor);
-  const rows = (await call.scope
+  const rows = (await ctx.scope
     .select(invitations, after ? lt(invitations.id, after) : undefined)
     .orderBy(desc(invitations.id))
     .limit(limit + 1)
@@ -61,15 +62,15 @@ export async function listInvitations(call: TenantCall, limit: number, cursor: s
   return { data: page.data.map(invitationView), nextCursor: page.nextCursor };
 }
 
-export async function getInvitation(call: TenantCall, id: string) {
-  const row = (await call.scope.select(invitations, eq(invitations.id, id)).get()) as typeof invitations.$inferSelect | undefined;
+export async function getInvitation(ctx: ServiceCtx, { id }: { id: string }) {
+  const row = (await ctx.scope.select(invitations, eq(invitations.id, id)).get()) as typeof invitations.$inferSelect | undefined;
   if (!row) throw new AppError('not_found', `Invitation ${id} not found.`);
   return invitationView(row);
 }
 
-export async function revokeInvitation(call: TenantCall, id: string): Promise<void> {
-  const { scope, now } = call;
-  const inv = await getInvitation(call, id);
+export async function revokeInvitation(ctx: ServiceCtx, { id }: { id: string }): Promise<void> {
+  const { scope, now } = ctx;
+  const inv = await getInvitation(ctx, { id });
   if (inv.status !== 'pending') throw new AppError('conflict', `Invitation ${id} is ${inv.status} and cannot be revoked.`);
   const res = await scope
     .update(
@@ -79,7 +80,7 @@ export async function revokeInvitation(call: TenantCall, id: string): Promise<vo
     )
     .run();
   if (res.meta.changes !== 1) throw new AppError('conflict', `Invitation ${id} was accepted or revoked meanwhile.`);
-  await auditInsert(scope, actorOf(call.auth), 'invitation.revoked', { type: 'invitation', id }, call.meta).run();
+  await auditInsert(scope, ctx.actor, 'invitation.revoked', { type: 'invitation', id }, ctx).run();
 }
 
 export interface AcceptInput {
@@ -94,9 +95,9 @@ export interface AcceptInput {
  * compare-and-set: the membership row is inserted only if this request's mark
  * on the invitation is the one that stuck.
  */
-export async function acceptInvitation(deps: ServiceDeps, input: AcceptInput) {
-  const { db, now } = deps;
-  const tokenHash = await hashSecret(input.token, pepperOf(deps.config));
+export async function acceptInvitation(ctx: RequestCtx, input: AcceptInput) {
+  const { db, now } = ctx;
+  const tokenHash = await hashSecret(input.token, pepperOf(ctx.config));
   const inv = await db.select().from(invitations).where(eq(invitations.tokenHash, tokenHash)).get();
   if (!inv) throw new AppError('not_found', 'Invitation not found.');
   if (inv.acceptedAt) throw new AppError('conflict', 'This invitation has already been used.');
@@ -136,7 +137,7 @@ export async function acceptInvitation(deps: ServiceDeps, input: AcceptInput) {
   }
   const userId = user.id;
   const scope = new TenantScope(db, inv.tenantId);
-  const refresh = await newRefreshToken(deps, inv.tenantId, userId);
+  const refresh = await newRefreshToken(ctx, inv.tenantId, userId);
   // Both events commit only if this request's compare-and-set on the invitation stuck (same test as the membership insert).
   const ours = sql`EXISTS (SELECT 1 FROM invitations WHERE id = ${inv.id} AND accepted_by = ${userId} AND accepted_at = ${stamp})`;
   const accepted = controlEvent(inv.tenantId, 'invitation.accepted', { invitationId: inv.id, userId, role: inv.role }, now);
@@ -162,7 +163,7 @@ export async function acceptInvitation(deps: ServiceDeps, input: AcceptInput) {
           .where(and(eq(invitations.id, inv.id), eq(invitations.acceptedBy, userId), eq(invitations.acceptedAt, stamp))),
       ),
       db.insert(refreshTokens).values(refresh.row),
-      auditInsert(scope, { type: 'user', id: userId }, 'invitation.accepted', { type: 'invitation', id: inv.id }, deps.meta, {
+      auditInsert(scope, { type: 'user', id: userId }, 'invitation.accepted', { type: 'invitation', id: inv.id }, ctx, {
         role: inv.role,
       }),
       outboxInsertWhere(db, accepted, ours),
@@ -175,8 +176,8 @@ export async function acceptInvitation(deps: ServiceDeps, input: AcceptInput) {
     });
   if (results[0].meta.changes !== 1) throw new AppError('conflict', 'This invitation has already been used.');
   forgetMembership(inv.tenantId, userId);
-  await afterCommit(deps, accepted, joined);
+  await afterCommit(ctx, accepted, joined);
   const tenant = await db.select().from(tenants).where(eq(tenants.id, inv.tenantId)).get();
-  const accessToken = await accessTokenFor(deps, inv.tenantId, userId, inv.role);
+  const accessToken = await accessTokenFor(ctx, inv.tenantId, userId, inv.role);
   return { user: userView(user), tenant: tenantView(tenant!), role: inv.role, ...session(accessToken, refresh.token) };
 }

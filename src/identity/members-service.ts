@@ -2,34 +2,34 @@
 import { and, eq, gt, isNull, sql } from 'drizzle-orm';
 import { memberships, refreshTokens, users } from '../db/schema';
 import { afterCommit, controlEvent, outboxInsertWhere } from '../events/outbox';
-import { decodeCursor, toPage } from '../lib/pagination';
+import type { ServiceCtx } from '../lib/context';
+import { decodeCursor, type PageInput, toPage } from '../lib/pagination';
 import { AppError } from '../lib/problem';
 import { auditInsert } from './audit';
-import { actorOf, type TenantCall } from './context';
 import { forgetMembership } from './credentials';
 import type { Role } from './roles';
 
 const notFound = (userId: string) => new AppError('not_found', `Member ${userId} not found.`);
 
-export async function listMembers(call: TenantCall, limit: number, cursor: string | undefined) {
+export async function listMembers(ctx: ServiceCtx, { limit, cursor }: PageInput) {
   const after = decodeCursor(cursor);
-  const rows = await call.db
+  const rows = await ctx.db
     .select({ userId: memberships.userId, role: memberships.role, joinedAt: memberships.createdAt, email: users.email, name: users.name })
     .from(memberships)
     .innerJoin(users, eq(users.id, memberships.userId))
-    .where(call.scope.where(memberships, after ? gt(memberships.userId, after) : undefined))
+    .where(ctx.scope.where(memberships, after ? gt(memberships.userId, after) : undefined))
     .orderBy(memberships.userId)
     .limit(limit + 1)
     .all();
   return toPage(rows, limit, (r) => r.userId);
 }
 
-export async function getMember(call: TenantCall, userId: string) {
-  const row = await call.db
+export async function getMember(ctx: ServiceCtx, { userId }: { userId: string }) {
+  const row = await ctx.db
     .select({ userId: memberships.userId, role: memberships.role, joinedAt: memberships.createdAt, email: users.email, name: users.name })
     .from(memberships)
     .innerJoin(users, eq(users.id, memberships.userId))
-    .where(call.scope.where(memberships, eq(memberships.userId, userId)))
+    .where(ctx.scope.where(memberships, eq(memberships.userId, userId)))
     .get();
   if (!row) throw notFound(userId);
   return row;
@@ -40,18 +40,18 @@ function keepsAnAdmin(tenantId: string) {
   return sql`(${memberships.role} <> 'admin' OR (SELECT COUNT(*) FROM memberships m2 WHERE m2.tenant_id = ${tenantId} AND m2.role = 'admin') > 1)`;
 }
 
-export async function changeRole(call: TenantCall, userId: string, role: Role) {
-  const { scope, now } = call;
-  const before = await getMember(call, userId);
+export async function changeRole(ctx: ServiceCtx, { userId, role }: { userId: string; role: Role }) {
+  const { scope, now } = ctx;
+  const before = await getMember(ctx, { userId });
   if (before.role === role) return before;
   const guard = role === 'admin' ? undefined : keepsAnAdmin(scope.tenantId);
   const stamp = now.toISOString();
   const event = controlEvent(scope.tenantId, 'member.role_changed', { userId, from: before.role, to: role }, now);
-  const [res] = await call.db.batch([
+  const [res] = await ctx.db.batch([
     scope.update(memberships, { role, updatedAt: stamp }, and(eq(memberships.userId, userId), guard)),
     // The event commits with the change, and only if the guarded update applied.
     outboxInsertWhere(
-      call.db,
+      ctx.db,
       event,
       sql`EXISTS (SELECT 1 FROM memberships WHERE tenant_id = ${scope.tenantId} AND user_id = ${userId} AND role = ${role} AND updated_at = ${stamp})`,
     ),
@@ -59,19 +59,19 @@ export async function changeRole(call: TenantCall, userId: string, role: Role) {
   if (res.meta.changes !== 1) {
     throw new AppError('conflict', 'The last admin of a tenant cannot be demoted; promote another member first.');
   }
-  await auditInsert(scope, actorOf(call.auth), 'member.role_changed', { type: 'user', id: userId }, call.meta, {
+  await auditInsert(scope, ctx.actor, 'member.role_changed', { type: 'user', id: userId }, ctx, {
     from: before.role,
     to: role,
   }).run();
   forgetMembership(scope.tenantId, userId);
-  await call.sessions?.setRole(scope.tenantId, userId, role);
-  await afterCommit(call, event);
-  return getMember(call, userId);
+  await ctx.sessions?.setRole(scope.tenantId, userId, role);
+  await afterCommit(ctx, event);
+  return getMember(ctx, { userId });
 }
 
-export async function removeMember(call: TenantCall, userId: string): Promise<void> {
-  const { db, scope, now } = call;
-  await getMember(call, userId);
+export async function removeMember(ctx: ServiceCtx, { userId }: { userId: string }): Promise<void> {
+  const { db, scope, now } = ctx;
+  await getMember(ctx, { userId });
   const event = controlEvent(scope.tenantId, 'member.removed', { userId }, now);
   const [res] = await db.batch([
     scope.delete(memberships, and(eq(memberships.userId, userId), keepsAnAdmin(scope.tenantId))),
@@ -95,7 +95,7 @@ export async function removeMember(call: TenantCall, userId: string): Promise<vo
     throw new AppError('conflict', 'The last admin of a tenant cannot be removed; promote another member first.');
   }
   forgetMembership(scope.tenantId, userId);
-  await call.sessions?.revoke(scope.tenantId, userId);
-  await auditInsert(scope, actorOf(call.auth), 'member.removed', { type: 'user', id: userId }, call.meta).run();
-  await afterCommit(call, event);
+  await ctx.sessions?.revoke(scope.tenantId, userId);
+  await auditInsert(scope, ctx.actor, 'member.removed', { type: 'user', id: userId }, ctx).run();
+  await afterCommit(ctx, event);
 }

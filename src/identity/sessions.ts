@@ -6,9 +6,9 @@
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { Db } from '../db/client';
 import { memberships, refreshTokens } from '../db/schema';
+import type { RequestCtx } from '../lib/context';
 import { newId } from '../lib/ids';
 import { AppError } from '../lib/problem';
-import type { ServiceDeps } from './context';
 import { jwtSettings, pepperOf } from './context';
 import { forgetMembership } from './credentials';
 import { ACCESS_TOKEN_TTL_SECONDS, signAccessToken } from './jwt';
@@ -18,6 +18,9 @@ import { hashSecret, newSecret } from './secrets';
 export const REFRESH_TOKEN_PREFIX = 'ert_';
 export const REFRESH_TOKEN_TTL_MS = 30 * 24 * 3600_000;
 
+/** What issuing tokens needs from the request: its configuration and its clock. */
+type TokenCtx = Pick<RequestCtx, 'config' | 'now'>;
+
 export interface IssuedSession {
   accessToken: string;
   refreshToken: string;
@@ -26,7 +29,7 @@ export interface IssuedSession {
 }
 
 /** Builds the statements that start (or continue) a refresh family; run them in the caller's batch. */
-export async function newRefreshToken(deps: ServiceDeps, tenantId: string, userId: string, familyId = newId('rtf')) {
+export async function newRefreshToken(deps: TokenCtx, tenantId: string, userId: string, familyId = newId('rtf')) {
   const token = newSecret(REFRESH_TOKEN_PREFIX);
   const id = newId('rtk');
   const row = {
@@ -40,7 +43,7 @@ export async function newRefreshToken(deps: ServiceDeps, tenantId: string, userI
   return { token, id, row };
 }
 
-export async function accessTokenFor(deps: ServiceDeps, tenantId: string, userId: string, role: Role): Promise<string> {
+export async function accessTokenFor(deps: TokenCtx, tenantId: string, userId: string, role: Role): Promise<string> {
   return signAccessToken(jwtSettings(deps.config), { sub: userId, tid: tenantId, role, jti: newId('jti') }, deps.now.getTime());
 }
 
@@ -71,7 +74,7 @@ export interface RefreshOutcome {
  * is inserted only if that mark is ours, so two concurrent uses cannot both win.
  */
 export async function rotateRefreshToken(
-  deps: ServiceDeps,
+  deps: Pick<RequestCtx, 'db' | 'config' | 'now'>,
   presented: string,
   onReuse: (tenantId: string, userId: string, familyId: string) => Promise<void>,
 ): Promise<RefreshOutcome> {

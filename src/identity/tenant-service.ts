@@ -2,21 +2,21 @@
 import { eq } from 'drizzle-orm';
 import { apiKeys, memberships, type TenantSettings, tenants, users } from '../db/schema';
 import { afterCommit, controlEvent, outboxInsert } from '../events/outbox';
+import type { ServiceCtx } from '../lib/context';
 import { AppError } from '../lib/problem';
 import { auditInsert } from './audit';
-import { actorOf, type TenantCall } from './context';
 import { apiKeyView, tenantView, userView } from './views';
 
-export async function getTenant(call: TenantCall) {
-  const row = await call.db.select().from(tenants).where(eq(tenants.id, call.scope.tenantId)).get();
+export async function getTenant(ctx: ServiceCtx) {
+  const row = await ctx.db.select().from(tenants).where(eq(tenants.id, ctx.scope.tenantId)).get();
   if (!row) throw new AppError('not_found', 'Tenant not found.');
   return tenantView(row);
 }
 
-export async function updateTenant(call: TenantCall, input: { name?: string | undefined; settings?: TenantSettings | undefined }) {
-  const { db, scope, now } = call;
+export async function updateTenant(ctx: ServiceCtx, input: { name?: string | undefined; settings?: TenantSettings | undefined }) {
+  const { db, scope, now } = ctx;
   if (input.name !== undefined || input.settings !== undefined) {
-    const current = await getTenant(call);
+    const current = await getTenant(ctx);
     // Settings merge key by key: sending { maxActiveRuns } keeps the allow-list.
     const settings = input.settings ? { ...current.settings, ...input.settings } : undefined;
     const changes = { ...(input.name !== undefined ? { name: input.name.trim() } : {}), ...(settings ? { settings } : {}) };
@@ -26,29 +26,29 @@ export async function updateTenant(call: TenantCall, input: { name?: string | un
         .update(tenants)
         .set({ ...changes, updatedAt: now.toISOString() })
         .where(eq(tenants.id, scope.tenantId)),
-      auditInsert(scope, actorOf(call.auth), 'tenant.updated', { type: 'tenant', id: scope.tenantId }, call.meta, changes),
+      auditInsert(scope, ctx.actor, 'tenant.updated', { type: 'tenant', id: scope.tenantId }, ctx, changes),
       outboxInsert(db, event),
     ]);
-    await afterCommit(call, event);
+    await afterCommit(ctx, event);
   }
-  return getTenant(call);
+  return getTenant(ctx);
 }
 
-export async function me(call: TenantCall) {
-  const tenant = await getTenant(call);
-  const { auth, db, scope } = call;
-  if (auth.actorType === 'api_key') {
-    const key = await scope.select(apiKeys, eq(apiKeys.id, auth.actorId)).get();
+export async function me(ctx: ServiceCtx) {
+  const tenant = await getTenant(ctx);
+  const { actor, db, scope } = ctx;
+  if (actor.type === 'api_key') {
+    const key = await scope.select(apiKeys, eq(apiKeys.id, actor.id)).get();
     return {
-      actor: { type: 'api_key' as const, id: auth.actorId },
+      actor: { type: 'api_key' as const, id: actor.id },
       apiKey: key ? apiKeyView(key as typeof apiKeys.$inferSelect) : null,
       user: null,
       tenant,
-      role: auth.role,
+      role: ctx.role,
       tenants: [],
     };
   }
-  const user = await db.select().from(users).where(eq(users.id, auth.actorId)).get();
+  const user = await db.select().from(users).where(eq(users.id, actor.id)).get();
   if (!user) throw new AppError('unauthorized', 'The account no longer exists.');
   const all = await db
     .select({ id: tenants.id, name: tenants.name, role: memberships.role })
@@ -56,5 +56,5 @@ export async function me(call: TenantCall) {
     .innerJoin(tenants, eq(tenants.id, memberships.tenantId))
     .where(eq(memberships.userId, user.id))
     .all();
-  return { actor: { type: 'user' as const, id: user.id }, apiKey: null, user: userView(user), tenant, role: auth.role, tenants: all };
+  return { actor: { type: 'user' as const, id: user.id }, apiKey: null, user: userView(user), tenant, role: ctx.role, tenants: all };
 }

@@ -1,5 +1,5 @@
-/** Shared OpenAPI pieces: the problem schema and standard error responses for every route. */
-import { z } from '@hono/zod-openapi';
+/** Shared OpenAPI pieces: the problem schema, standard error responses, Retry-After, Idempotency-Key and SSE content. */
+import { type OpenAPIHono, z } from '@hono/zod-openapi';
 import { PROBLEM_CONTENT_TYPE, PROBLEMS, type ProblemCode } from './problem';
 
 export const FieldErrorSchema = z
@@ -42,8 +42,17 @@ const DESCRIPTIONS: Record<number, string> = {
   503: 'Service unavailable',
 };
 
+/** `components.headers.RetryAfter`, registered by `registerSharedComponents`. */
+export const retryAfterRef = { $ref: '#/components/headers/RetryAfter' } as const;
+/** Statuses whose problem response documents Retry-After (the in-flight 409 gets it from `documentIdempotency`). */
+const RETRY_STATUSES = new Set([429, 503]);
+
 function problem(status: number) {
-  return { description: DESCRIPTIONS[status] ?? 'Error', content: { [PROBLEM_CONTENT_TYPE]: { schema: ProblemSchema } } };
+  return {
+    description: DESCRIPTIONS[status] ?? 'Error',
+    content: { [PROBLEM_CONTENT_TYPE]: { schema: ProblemSchema } },
+    ...(RETRY_STATUSES.has(status) ? { headers: { 'Retry-After': retryAfterRef } } : {}),
+  };
 }
 
 /** Responses every route can produce. */
@@ -67,3 +76,88 @@ export function jsonBody<T extends z.ZodType>(schema: T, description?: string) {
 }
 
 export const BearerAuth = [{ bearerAuth: [] }];
+
+type Registry = OpenAPIHono['openAPIRegistry'];
+
+/** Components the helpers here refer to by `$ref`; `mountDocs` registers them once. */
+export function registerSharedComponents(registry: Registry): void {
+  registry.registerComponent('headers', 'RetryAfter', {
+    description:
+      'Seconds to wait before retrying (RFC 9110 §10.2.3). Always sent on 429 and on the 409 for an in-flight ' +
+      'Idempotency-Key; on 503 when the server can tell when to retry.',
+    schema: { type: 'integer', minimum: 0 },
+  });
+  registry.registerComponent('parameters', 'IdempotencyKey', {
+    name: 'Idempotency-Key',
+    in: 'header',
+    required: false,
+    description:
+      'Makes an authenticated POST safe to retry (draft-ietf-httpapi-idempotency-key-header): the first response is ' +
+      'replayed for 24 h with `Idempotent-Replayed: true`; another body with the same key is a 422; a retry while the ' +
+      'first is still in flight is a 409 with Retry-After. Accepted and ignored on anonymous POSTs.',
+    schema: { type: 'string', minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7e]+$' },
+  });
+}
+
+/**
+ * Documents the idempotency middleware on every POST, the way the middleware applies: globally, so no
+ * route can forget it. Each POST gets the Idempotency-Key parameter; each authenticated POST gets a 409
+ * (merged into any 409 it documents already) carrying Retry-After. Call after every route is mounted.
+ */
+export function documentIdempotency(registry: Registry): void {
+  for (const def of registry.definitions) {
+    if (def.type !== 'route' || def.route.method !== 'post') continue;
+    // Route configs are module singletons shared by every app instance: replace, never mutate nested objects.
+    const route = def.route;
+    const authenticated = (route.security ?? []).some((req) => 'bearerAuth' in req);
+    const conflict = route.responses[409] as ReturnType<typeof problem> | undefined;
+    def.route = {
+      ...route,
+      parameters: [...(route.parameters ?? []), { $ref: '#/components/parameters/IdempotencyKey' }] as typeof route.parameters,
+      responses: authenticated
+        ? {
+            ...route.responses,
+            409: {
+              ...(conflict ?? problem(409)),
+              description: `${conflict?.description ?? 'Conflict'}; or a request with this Idempotency-Key is still in flight (retry after Retry-After)`,
+              headers: { 'Retry-After': retryAfterRef },
+            },
+          }
+        : route.responses,
+    };
+  }
+}
+
+/**
+ * A `text/event-stream` response whose events are documented.
+ *
+ * The document is OpenAPI 3.1, which cannot describe one item of a stream (3.2 adds `itemSchema`); we stay
+ * on 3.1 because swagger-parser, Redocly's 3.1 rules and most client generators do not read 3.2 yet. So we
+ * use the 3.0/3.1 convention SSE-aware generators and testers read (Speakeasy, Schemathesis): the media
+ * type's `schema` describes ONE event, `{ id, event, data }`, one variant per event name, `data` being the
+ * parsed JSON. `x-sse-events` lists the same names with their payload schema for readers and custom
+ * generators. Moving to 3.2 is renaming `schema` to `itemSchema` here.
+ */
+export function sseContent(description: string, frameName: string, events: Record<string, z.ZodType>) {
+  const named = Object.entries(events).map(([event, data]) => ({ event, name: eventSchemaName(event), data }));
+  const [first, ...rest] = named.map(({ event, name, data }) =>
+    z.object({ id: z.string().openapi({ description: 'Resume with Last-Event-ID' }), event: z.literal(event), data: data.openapi(name) }),
+  );
+  if (!first) throw new Error(`sseContent(${frameName}): list at least one event`);
+  return {
+    description,
+    content: {
+      'text/event-stream': {
+        schema: z
+          .discriminatedUnion('event', [first, ...rest])
+          .openapi(frameName, { description: 'One event as the client parses it (`data` is JSON)' }),
+        'x-sse-events': Object.fromEntries(named.map(({ event, name }) => [event, { $ref: `#/components/schemas/${name}` }])),
+      },
+    },
+  };
+}
+
+/** `run.created` → `RunCreatedEvent`: the component name of an event's payload schema. */
+export function eventSchemaName(event: string): string {
+  return `${event.replace(/(?:^|[._-])([a-z])/g, (_, c: string) => c.toUpperCase())}Event`;
+}

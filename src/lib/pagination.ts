@@ -21,6 +21,12 @@ export function pageSchema<T extends z.ZodType>(item: T, name: string) {
   return z.object({ data: z.array(item), nextCursor: z.string().nullable() }).openapi(name);
 }
 
+/** A page request as services take it: `{ limit, cursor }` (the validated PageQuerySchema). */
+export interface PageInput {
+  limit: number;
+  cursor?: string | undefined;
+}
+
 export function encodeCursor(value: string): string {
   return btoa(value).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }

@@ -1,22 +1,58 @@
-/** Authentication, per-plan rate limits and permission checks for /v1 routes. */
+/**
+ * Authentication, resolved once per request: `credential()` (app-wide) resolves
+ * the bearer credential into `c.var.credential` without failing the request;
+ * a route's `authenticate` guard turns it into the caller (401 if absent or
+ * invalid), applies the plan's rate limits and builds `c.var.ctx`. Idempotency
+ * and anonymous routes (logout) read the same resolution; nothing else calls
+ * `resolveCredential`.
+ */
 import { createMiddleware } from 'hono/factory';
-import { getDb } from '../db/client';
-import { resolveCredential } from '../identity/credentials';
+import { missingCredential, resolveCredential } from '../identity/credentials';
 import { can, type Permission } from '../identity/roles';
+import { callerOf, serviceCtx } from '../lib/context';
 import { AppError } from '../lib/problem';
-import type { AppEnv } from '../types';
+import type { AppEnv, AuthContext, ResolvedCredential } from '../types';
 
 const RATE_PERIOD_SECONDS = 60;
 
-/** Resolves the bearer credential into `c.var.auth`, then applies the plan's rate limit per tenant and per credential. */
+/** App-wide: resolves `Authorization: Bearer …` (else `?access_token=`, which only socket routes accept) into `c.var.credential`. */
+export function credential() {
+  return createMiddleware<AppEnv>(async function credential(c, next) {
+    const header = c.req.header('authorization');
+    // Browsers cannot set headers on a WebSocket handshake, so socket routes also accept ?access_token=.
+    const queryToken = header === undefined ? c.req.query('access_token') : undefined;
+    if (header !== undefined || queryToken) {
+      const via = header !== undefined ? 'header' : 'query';
+      const { db, config, waitUntil } = c.get('requestCtx');
+      try {
+        const auth = await resolveCredential({ db, config, waitUntil }, header ?? `Bearer ${queryToken}`);
+        c.set('credential', { via, ok: true, auth });
+      } catch (error) {
+        // Not this middleware's answer: a route that needs the caller fails with it, an anonymous route ignores it.
+        c.set('credential', { via, ok: false, error });
+      }
+    }
+    await next();
+  });
+}
+
+/** The caller behind the Authorization header, or the reason it is not usable (the header's resolution only). */
+export function headerCredential(resolved: ResolvedCredential | undefined): ResolvedCredential | undefined {
+  return resolved?.via === 'header' ? resolved : undefined;
+}
+
+/** The resolved caller, or the 401 the route answers (a query token counts only where `allowQueryToken`). */
+function callerAuth(resolved: ResolvedCredential | undefined, allowQueryToken: boolean): AuthContext {
+  const usable = allowQueryToken ? resolved : headerCredential(resolved);
+  if (!usable) throw missingCredential();
+  if (!usable.ok) throw usable.error;
+  return usable.auth;
+}
+
+/** Route guard: the caller into `c.var.auth` and `c.var.ctx`, then the plan's rate limit per tenant and per credential. */
 export function authenticate(options: { allowQueryToken?: boolean } = {}) {
   return createMiddleware<AppEnv>(async function authenticate(c, next) {
-    // Browsers cannot set headers on a WebSocket handshake, so socket routes also accept ?access_token=.
-    const queryToken = options.allowQueryToken ? c.req.query('access_token') : undefined;
-    const auth = await resolveCredential(
-      { db: getDb(c.env.DB), config: c.get('config'), waitUntil: (p) => c.executionCtx.waitUntil(p) },
-      c.req.header('authorization') ?? (queryToken ? `Bearer ${queryToken}` : undefined),
-    );
+    const auth = callerAuth(c.get('credential'), options.allowQueryToken ?? false);
     c.set('auth', auth);
     const limiter = auth.plan === 'pro' ? c.env.RL_PRO : c.env.RL_FREE;
     const [tenant, credential] = await Promise.all([
@@ -28,6 +64,7 @@ export function authenticate(options: { allowQueryToken?: boolean } = {}) {
         headers: { 'retry-after': String(RATE_PERIOD_SECONDS) },
       });
     }
+    c.set('ctx', serviceCtx(c.get('requestCtx'), callerOf(auth)));
     await next();
   });
 }

@@ -17,11 +17,10 @@
  */
 
 import { createMiddleware } from 'hono/factory';
-import { getDb } from '../db/client';
-import { resolveCredential } from '../identity/credentials';
 import { AppError } from '../lib/problem';
 import { tenantHubStub } from '../lib/stubs';
 import type { AppEnv } from '../types';
+import { headerCredential } from './auth';
 
 const HEADER = 'idempotency-key';
 const KEY = /^[\x21-\x7e]{1,255}$/;
@@ -53,14 +52,10 @@ export function idempotency() {
         ],
       });
     }
-    const authorization = c.req.header('authorization');
-    if (!authorization) return next();
-    // The route's own `authenticate` runs later and answers 401 itself; here we only need the scope.
-    const auth = await resolveCredential(
-      { db: getDb(c.env.DB), config: c.get('config'), waitUntil: (p) => c.executionCtx.waitUntil(p) },
-      authorization,
-    ).catch(() => null);
-    if (!auth) return next();
+    // The route's own `authenticate` answers 401 for a bad credential; here we only need the scope.
+    const resolved = headerCredential(c.get('credential'));
+    if (!resolved?.ok) return next();
+    const auth = resolved.auth;
 
     const scoped = `${auth.actorId}:${key}`;
     const print = await fingerprint(c.req.method, c.req.path, await c.req.text());

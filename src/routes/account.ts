@@ -4,7 +4,7 @@ import { MeSchema, TenantSchema, UpdateTenantBody } from '../identity/schemas';
 import * as tenantService from '../identity/tenant-service';
 import { BearerAuth, jsonBody, jsonContent, problemResponses } from '../lib/openapi';
 import { newRouter } from '../lib/router';
-import { callOf, guarded } from './deps';
+import { guarded } from './deps';
 
 const tags = ['Tenant'];
 
@@ -13,30 +13,33 @@ export const accountRoutes = newRouter()
     createRoute({
       method: 'get',
       path: '/v1/me',
+      operationId: 'me.get',
       tags,
       summary: 'Who am I: the caller, its tenant and role',
       middleware: guarded('tenant:read'),
       security: BearerAuth,
       responses: { 200: jsonContent(MeSchema, 'The caller'), ...problemResponses() },
     }),
-    async (c) => c.json(await tenantService.me(callOf(c)), 200),
+    async (c) => c.json(await tenantService.me(c.var.ctx), 200),
   )
   .openapi(
     createRoute({
       method: 'get',
       path: '/v1/tenant',
+      operationId: 'tenant.get',
       tags,
       summary: "The caller's tenant",
       middleware: guarded('tenant:read'),
       security: BearerAuth,
       responses: { 200: jsonContent(TenantSchema, 'The tenant'), ...problemResponses() },
     }),
-    async (c) => c.json(await tenantService.getTenant(callOf(c)), 200),
+    async (c) => c.json(await tenantService.getTenant(c.var.ctx), 200),
   )
   .openapi(
     createRoute({
       method: 'patch',
       path: '/v1/tenant',
+      operationId: 'tenant.update',
       tags,
       summary: "Update the caller's tenant (admin)",
       middleware: guarded('tenant:write'),
@@ -44,5 +47,5 @@ export const accountRoutes = newRouter()
       request: { body: jsonBody(UpdateTenantBody) },
       responses: { 200: jsonContent(TenantSchema, 'The updated tenant'), ...problemResponses() },
     }),
-    async (c) => c.json(await tenantService.updateTenant(callOf(c), c.req.valid('json')), 200),
+    async (c) => c.json(await tenantService.updateTenant(c.var.ctx, c.req.valid('json')), 200),
   );

@@ -5,7 +5,7 @@ import { ApiKeySchema, CreateApiKeyBody, CreatedApiKeySchema, IdParam } from '..
 import { BearerAuth, jsonBody, jsonContent, problemResponses } from '../lib/openapi';
 import { PageQuerySchema, pageSchema } from '../lib/pagination';
 import { newRouter } from '../lib/router';
-import { callOf, guarded } from './deps';
+import { guarded } from './deps';
 
 const tags = ['API keys'];
 const KeyIdParam = IdParam('keyId', 'key_01hzy0000000000000000000000');
@@ -15,6 +15,7 @@ export const apiKeyRoutes = newRouter()
     createRoute({
       method: 'post',
       path: '/v1/api-keys',
+      operationId: 'apiKeys.create',
       tags,
       summary: 'Create an API key; the secret is returned only here',
       middleware: guarded('api_keys:write'),
@@ -22,12 +23,13 @@ export const apiKeyRoutes = newRouter()
       request: { body: jsonBody(CreateApiKeyBody) },
       responses: { 201: jsonContent(CreatedApiKeySchema, 'Key created'), ...problemResponses() },
     }),
-    async (c) => c.json(await keys.createApiKey(callOf(c), c.req.valid('json')), 201),
+    async (c) => c.json(await keys.createApiKey(c.var.ctx, c.req.valid('json')), 201),
   )
   .openapi(
     createRoute({
       method: 'get',
       path: '/v1/api-keys',
+      operationId: 'apiKeys.list',
       tags,
       summary: 'List active API keys',
       middleware: guarded('api_keys:read'),
@@ -35,15 +37,13 @@ export const apiKeyRoutes = newRouter()
       request: { query: PageQuerySchema },
       responses: { 200: jsonContent(pageSchema(ApiKeySchema, 'ApiKeyPage'), 'Keys'), ...problemResponses() },
     }),
-    async (c) => {
-      const q = c.req.valid('query');
-      return c.json(await keys.listApiKeys(callOf(c), q.limit, q.cursor), 200);
-    },
+    async (c) => c.json(await keys.listApiKeys(c.var.ctx, c.req.valid('query')), 200),
   )
   .openapi(
     createRoute({
       method: 'get',
       path: '/v1/api-keys/{keyId}',
+      operationId: 'apiKeys.get',
       tags,
       summary: 'Get one API key (never its secret)',
       middleware: guarded('api_keys:read'),
@@ -51,12 +51,13 @@ export const apiKeyRoutes = newRouter()
       request: { params: KeyIdParam },
       responses: { 200: jsonContent(ApiKeySchema, 'The key'), ...problemResponses() },
     }),
-    async (c) => c.json(await keys.getApiKey(callOf(c), c.req.valid('param').keyId as string), 200),
+    async (c) => c.json(await keys.getApiKey(c.var.ctx, { id: c.req.valid('param').keyId as string }), 200),
   )
   .openapi(
     createRoute({
       method: 'delete',
       path: '/v1/api-keys/{keyId}',
+      operationId: 'apiKeys.revoke',
       tags,
       summary: 'Revoke an API key',
       middleware: guarded('api_keys:write'),
@@ -65,7 +66,7 @@ export const apiKeyRoutes = newRouter()
       responses: { 204: { description: 'Revoked' }, ...problemResponses() },
     }),
     async (c) => {
-      await keys.revokeApiKey(callOf(c), c.req.valid('param').keyId as string);
+      await keys.revokeApiKey(c.var.ctx, { id: c.req.valid('param').keyId as string });
       return c.body(null, 204);
     },
   );

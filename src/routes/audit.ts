@@ -5,12 +5,13 @@ import { AuditEntrySchema } from '../identity/schemas';
 import { BearerAuth, jsonContent, problemResponses } from '../lib/openapi';
 import { PageQuerySchema, pageSchema } from '../lib/pagination';
 import { newRouter } from '../lib/router';
-import { callOf, guarded } from './deps';
+import { guarded } from './deps';
 
 export const auditRoutes = newRouter().openapi(
   createRoute({
     method: 'get',
     path: '/v1/audit-log',
+    operationId: 'auditLog.list',
     tags: ['Tenant'],
     summary: 'Audit log of the tenant, newest first (admin)',
     middleware: guarded('audit:read'),
@@ -18,8 +19,5 @@ export const auditRoutes = newRouter().openapi(
     request: { query: PageQuerySchema },
     responses: { 200: jsonContent(pageSchema(AuditEntrySchema, 'AuditPage'), 'Entries'), ...problemResponses() },
   }),
-  async (c) => {
-    const q = c.req.valid('query');
-    return c.json(await listAudit(callOf(c).scope, q.limit, q.cursor), 200);
-  },
+  async (c) => c.json(await listAudit(c.var.ctx, c.req.valid('query')), 200),
 );

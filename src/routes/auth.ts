@@ -1,13 +1,12 @@
 /** /v1/auth: sign-up, login, refresh, logout. Anonymous, throttled per IP and per account. */
 import { createRoute } from '@hono/zod-openapi';
-import { getDb } from '../db/client';
 import * as authService from '../identity/auth-service';
-import { resolveCredential } from '../identity/credentials';
 import { AuthResultSchema, LoginBody, LogoutBody, RefreshBody, SignupBody, TokenPairSchema } from '../identity/schemas';
+import { callerOf } from '../lib/context';
 import { jsonBody, jsonContent, problemResponses } from '../lib/openapi';
 import { newRouter } from '../lib/router';
+import { headerCredential } from '../middleware/auth';
 import { clientIp, throttle } from '../middleware/rate-limit';
-import { serviceDeps } from './deps';
 
 const tags = ['Auth'];
 
@@ -16,6 +15,8 @@ export const authRoutes = newRouter()
     createRoute({
       method: 'post',
       path: '/v1/auth/signup',
+      operationId: 'auth.signup',
+      security: [],
       tags,
       summary: 'Create a user, a tenant and an admin membership',
       request: { body: jsonBody(SignupBody) },
@@ -27,13 +28,15 @@ export const authRoutes = newRouter()
     async (c) => {
       const body = c.req.valid('json');
       await throttle(c.env.RL_AUTH, [`signup:ip:${clientIp(c.req.raw.headers)}`]);
-      return c.json(await authService.signup(serviceDeps(c), body), 201);
+      return c.json(await authService.signup(c.var.requestCtx, body), 201);
     },
   )
   .openapi(
     createRoute({
       method: 'post',
       path: '/v1/auth/login',
+      operationId: 'auth.login',
+      security: [],
       tags,
       summary: 'Exchange email and password for tokens (for one tenant)',
       request: { body: jsonBody(LoginBody) },
@@ -42,13 +45,15 @@ export const authRoutes = newRouter()
     async (c) => {
       const body = c.req.valid('json');
       await throttle(c.env.RL_AUTH, [`login:ip:${clientIp(c.req.raw.headers)}`, `login:account:${authService.normalizeEmail(body.email)}`]);
-      return c.json(await authService.login(serviceDeps(c), body), 200);
+      return c.json(await authService.login(c.var.requestCtx, body), 200);
     },
   )
   .openapi(
     createRoute({
       method: 'post',
       path: '/v1/auth/refresh',
+      operationId: 'auth.refresh',
+      security: [],
       tags,
       summary: 'Rotate a refresh token into a new token pair',
       description: 'Each refresh token works once. Presenting a used one revokes its whole family.',
@@ -56,15 +61,18 @@ export const authRoutes = newRouter()
       responses: { 200: jsonContent(TokenPairSchema, 'New tokens'), ...problemResponses([401, 429], { authenticated: false }) },
     }),
     async (c) => {
-      const { refreshToken } = c.req.valid('json');
+      const body = c.req.valid('json');
       await throttle(c.env.RL_AUTH, [`refresh:ip:${clientIp(c.req.raw.headers)}`]);
-      return c.json(await authService.refresh(serviceDeps(c), refreshToken), 200);
+      return c.json(await authService.refresh(c.var.requestCtx, body), 200);
     },
   )
   .openapi(
     createRoute({
       method: 'post',
       path: '/v1/auth/logout',
+      operationId: 'auth.logout',
+      // Anonymous with a refresh token; with a bearer and no body it signs out every session.
+      security: [{}, { bearerAuth: [] }] as Array<Record<string, string[]>>,
       tags,
       summary: 'Revoke a refresh token family (or, authenticated with no body, all of your sessions in this tenant)',
       request: { body: { required: false, content: { 'application/json': { schema: LogoutBody } } } },
@@ -72,13 +80,11 @@ export const authRoutes = newRouter()
     }),
     async (c) => {
       const body = (c.req.valid('json') ?? {}) as { refreshToken?: string };
-      const deps = serviceDeps(c);
-      const header = c.req.header('authorization');
-      const resolve = () =>
-        resolveCredential({ db: getDb(c.env.DB), config: deps.config, waitUntil: (p) => c.executionCtx.waitUntil(p) }, header);
+      const resolved = headerCredential(c.get('credential'));
       // With a refresh token the bearer is optional (often expired at sign-out); without one it must be valid.
-      const auth = !header ? undefined : body.refreshToken ? await resolve().catch(() => undefined) : await resolve();
-      await authService.logout(deps, body.refreshToken, auth);
+      if (resolved && !resolved.ok && !body.refreshToken) throw resolved.error;
+      const caller = resolved?.ok ? callerOf(resolved.auth) : undefined;
+      await authService.logout(c.var.requestCtx, { refreshToken: body.refreshToken, caller });
       return c.body(null, 204);
     },
   );

@@ -2,6 +2,7 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import { Scalar } from '@scalar/hono-api-reference';
 import pkg from '../../package.json';
+import { documentIdempotency, registerSharedComponents } from '../lib/openapi';
 import type { AppEnv } from '../types';
 
 export const OPENAPI_INFO = {
@@ -19,6 +20,8 @@ export function mountDocs(app: OpenAPIHono<AppEnv>): void {
     scheme: 'bearer',
     description: 'An access token (JWT from /v1/auth/login) or an API key (`ek_live_…`).',
   });
+  registerSharedComponents(app.openAPIRegistry);
+  documentIdempotency(app.openAPIRegistry);
   app.doc31('/openapi.json', (c) => ({
     openapi: '3.1.0',
     info: OPENAPI_INFO,
@@ -35,6 +38,7 @@ export function mountDocs(app: OpenAPIHono<AppEnv>): void {
       { name: 'Runs', description: 'Durable runs: state, live events, cancel, signal, resume, rerun' },
       { name: 'LLM providers', description: 'Per-tenant LLM providers for llm nodes (keys encrypted at rest)' },
       { name: 'Tools', description: 'Sandboxed Python and JavaScript tools: registry, versions, invocation' },
+      { name: 'Webhooks', description: 'Signed event deliveries to your endpoints: endpoints, secrets, delivery log, replay' },
     ],
   }));
   app.get(

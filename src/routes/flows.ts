@@ -6,7 +6,7 @@ import { FlowBody, FlowSchema, FlowVersionSchema, RunSchema, StartRunBody, Valid
 import { BearerAuth, jsonBody, jsonContent, problemResponses } from '../lib/openapi';
 import { PageQuerySchema, pageSchema } from '../lib/pagination';
 import { newRouter } from '../lib/router';
-import { callOf, guarded } from './deps';
+import { guarded } from './deps';
 
 const tags = ['Flows'];
 const FlowIdParam = z.object({
@@ -22,6 +22,7 @@ export const flowRoutes = newRouter()
     createRoute({
       method: 'post',
       path: '/v1/flows/validate',
+      operationId: 'flows.validate',
       tags,
       summary: 'Check a flow definition without saving it',
       middleware: guarded('data:read'),
@@ -38,6 +39,7 @@ export const flowRoutes = newRouter()
     createRoute({
       method: 'post',
       path: '/v1/flows',
+      operationId: 'flows.create',
       tags,
       summary: 'Create a flow (version 1)',
       middleware: guarded('data:write'),
@@ -46,7 +48,7 @@ export const flowRoutes = newRouter()
       responses: { 201: jsonContent(FlowSchema, 'Created'), ...problemResponses() },
     }),
     async (c) => {
-      const flow = await flowsService.createFlow(callOf(c), c.req.valid('json'));
+      const flow = await flowsService.createFlow(c.var.ctx, c.req.valid('json'));
       c.header('location', `/v1/flows/${flow.id}`);
       return c.json(flow, 201);
     },
@@ -55,6 +57,7 @@ export const flowRoutes = newRouter()
     createRoute({
       method: 'get',
       path: '/v1/flows',
+      operationId: 'flows.list',
       tags,
       summary: 'List flows',
       middleware: guarded('data:read'),
@@ -63,8 +66,7 @@ export const flowRoutes = newRouter()
       responses: { 200: jsonContent(pageSchema(FlowSchema, 'FlowPage'), 'Flows, newest first'), ...problemResponses() },
     }),
     async (c) => {
-      const q = c.req.valid('query');
-      const page = await flowsService.listFlows(callOf(c), q.limit, q.cursor);
+      const page = await flowsService.listFlows(c.var.ctx, c.req.valid('query'));
       return c.json({ data: page.data, nextCursor: page.nextCursor }, 200);
     },
   )
@@ -72,6 +74,7 @@ export const flowRoutes = newRouter()
     createRoute({
       method: 'get',
       path: '/v1/flows/{flowId}',
+      operationId: 'flows.get',
       tags,
       summary: 'Get a flow with its latest (or a given) version',
       middleware: guarded('data:read'),
@@ -89,12 +92,14 @@ export const flowRoutes = newRouter()
       },
       responses: { 200: jsonContent(FlowSchema, 'The flow'), ...problemResponses() },
     }),
-    async (c) => c.json(await flowsService.getFlow(callOf(c), c.req.valid('param').flowId, c.req.valid('query').version), 200),
+    async (c) =>
+      c.json(await flowsService.getFlow(c.var.ctx, { id: c.req.valid('param').flowId, version: c.req.valid('query').version }), 200),
   )
   .openapi(
     createRoute({
       method: 'put',
       path: '/v1/flows/{flowId}',
+      operationId: 'flows.update',
       tags,
       summary: 'Save a new immutable version',
       middleware: guarded('data:write'),
@@ -102,12 +107,13 @@ export const flowRoutes = newRouter()
       request: { params: FlowIdParam, body: jsonBody(FlowBody) },
       responses: { 200: jsonContent(FlowSchema, 'The flow at its new version'), ...problemResponses([409]) },
     }),
-    async (c) => c.json(await flowsService.putFlow(callOf(c), c.req.valid('param').flowId, c.req.valid('json')), 200),
+    async (c) => c.json(await flowsService.putFlow(c.var.ctx, { ...c.req.valid('json'), id: c.req.valid('param').flowId }), 200),
   )
   .openapi(
     createRoute({
       method: 'delete',
       path: '/v1/flows/{flowId}',
+      operationId: 'flows.delete',
       tags,
       summary: 'Delete a flow (runs keep their pinned version)',
       middleware: guarded('data:write'),
@@ -116,7 +122,7 @@ export const flowRoutes = newRouter()
       responses: { 204: { description: 'Deleted' }, ...problemResponses() },
     }),
     async (c) => {
-      await flowsService.deleteFlow(callOf(c), c.req.valid('param').flowId);
+      await flowsService.deleteFlow(c.var.ctx, { id: c.req.valid('param').flowId });
       return c.body(null, 204);
     },
   )
@@ -124,6 +130,7 @@ export const flowRoutes = newRouter()
     createRoute({
       method: 'get',
       path: '/v1/flows/{flowId}/versions',
+      operationId: 'flows.listVersions',
       tags,
       summary: 'Every version of a flow, newest first',
       middleware: guarded('data:read'),
@@ -131,12 +138,13 @@ export const flowRoutes = newRouter()
       request: { params: FlowIdParam },
       responses: { 200: jsonContent(pageSchema(FlowVersionSchema, 'FlowVersionPage'), 'Versions'), ...problemResponses() },
     }),
-    async (c) => c.json(await flowsService.listVersions(callOf(c), c.req.valid('param').flowId), 200),
+    async (c) => c.json(await flowsService.listVersions(c.var.ctx, { id: c.req.valid('param').flowId }), 200),
   )
   .openapi(
     createRoute({
       method: 'post',
       path: '/v1/flows/{flowId}/runs',
+      operationId: 'flows.startRun',
       tags,
       summary: 'Start a run (input validated against the flow input schema)',
       middleware: guarded('data:write'),
@@ -149,7 +157,7 @@ export const flowRoutes = newRouter()
     }),
     async (c) => {
       const body = c.req.valid('json');
-      const run = await createRun(callOf(c), c.env, c.req.valid('param').flowId, body.input ?? {}, body.version);
+      const run = await createRun(c.var.ctx, { flowId: c.req.valid('param').flowId, input: body.input ?? {}, version: body.version });
       c.header('location', `/v1/runs/${run.id}`);
       return c.json(run, 201);
     },

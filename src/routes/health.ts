@@ -3,7 +3,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import pkg from '../../package.json';
 import { pingDb } from '../db/client';
-import { jsonContent, problemResponses } from '../lib/openapi';
+import { jsonContent, problemResponses, retryAfterRef } from '../lib/openapi';
 import { newRouter } from '../lib/router';
 import { tenantHubStub } from '../lib/stubs';
 import { runnerHealth, runnerTransport, SANDBOX_MODES } from '../tools/runner-client';
@@ -60,6 +60,8 @@ export const healthRoutes = newRouter()
     createRoute({
       method: 'get',
       path: '/health',
+      operationId: 'health.get',
+      security: [],
       tags: ['Platform'],
       summary: 'Build and environment information',
       responses: { 200: jsonContent(HealthSchema, 'The service is up'), ...problemResponses([], { authenticated: false }) },
@@ -84,6 +86,8 @@ export const healthRoutes = newRouter()
     createRoute({
       method: 'get',
       path: '/health/live',
+      operationId: 'health.live',
+      security: [],
       tags: ['Platform'],
       summary: 'Liveness: the isolate answers',
       responses: {
@@ -100,11 +104,13 @@ export const healthRoutes = newRouter()
     createRoute({
       method: 'get',
       path: '/health/ready',
+      operationId: 'health.ready',
+      security: [],
       tags: ['Platform'],
       summary: 'Readiness: D1 and a Durable Object round trip; also reports the tool runner and its sandbox mode',
       responses: {
         200: jsonContent(ReadySchema, 'All dependencies answer'),
-        503: jsonContent(ReadySchema, 'A dependency failed; the failing check is named'),
+        503: { ...jsonContent(ReadySchema, 'A dependency failed; the failing check is named'), headers: { 'Retry-After': retryAfterRef } },
         ...problemResponses([], { authenticated: false }),
       },
     }),

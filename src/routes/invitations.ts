@@ -13,7 +13,7 @@ import { BearerAuth, jsonBody, jsonContent, problemResponses } from '../lib/open
 import { PageQuerySchema, pageSchema } from '../lib/pagination';
 import { newRouter } from '../lib/router';
 import { clientIp, throttle } from '../middleware/rate-limit';
-import { callOf, guarded, serviceDeps } from './deps';
+import { guarded } from './deps';
 
 const tags = ['Members'];
 const InvitationIdParam = IdParam('invitationId', 'inv_01hzy0000000000000000000000');
@@ -23,6 +23,8 @@ export const invitationRoutes = newRouter()
     createRoute({
       method: 'post',
       path: '/v1/invitations/accept',
+      operationId: 'invitations.accept',
+      security: [],
       tags,
       summary: 'Accept an invitation (creates the account if new) and sign in',
       request: { body: jsonBody(AcceptInvitationBody) },
@@ -34,13 +36,14 @@ export const invitationRoutes = newRouter()
     async (c) => {
       const body = c.req.valid('json');
       await throttle(c.env.RL_AUTH, [`accept:ip:${clientIp(c.req.raw.headers)}`]);
-      return c.json(await invitations.acceptInvitation(serviceDeps(c), body), 200);
+      return c.json(await invitations.acceptInvitation(c.var.requestCtx, body), 200);
     },
   )
   .openapi(
     createRoute({
       method: 'post',
       path: '/v1/invitations',
+      operationId: 'invitations.create',
       tags,
       summary: 'Invite someone by email with a role (admin); returns the single-use token once',
       middleware: guarded('invitations:write'),
@@ -48,12 +51,13 @@ export const invitationRoutes = newRouter()
       request: { body: jsonBody(CreateInvitationBody) },
       responses: { 201: jsonContent(CreatedInvitationSchema, 'Invitation created'), ...problemResponses([409]) },
     }),
-    async (c) => c.json(await invitations.createInvitation(callOf(c), c.req.valid('json')), 201),
+    async (c) => c.json(await invitations.createInvitation(c.var.ctx, c.req.valid('json')), 201),
   )
   .openapi(
     createRoute({
       method: 'get',
       path: '/v1/invitations',
+      operationId: 'invitations.list',
       tags,
       summary: 'List invitations (admin)',
       middleware: guarded('invitations:read'),
@@ -61,15 +65,13 @@ export const invitationRoutes = newRouter()
       request: { query: PageQuerySchema },
       responses: { 200: jsonContent(pageSchema(InvitationSchema, 'InvitationPage'), 'Invitations'), ...problemResponses() },
     }),
-    async (c) => {
-      const q = c.req.valid('query');
-      return c.json(await invitations.listInvitations(callOf(c), q.limit, q.cursor), 200);
-    },
+    async (c) => c.json(await invitations.listInvitations(c.var.ctx, c.req.valid('query')), 200),
   )
   .openapi(
     createRoute({
       method: 'get',
       path: '/v1/invitations/{invitationId}',
+      operationId: 'invitations.get',
       tags,
       summary: 'Get one invitation (admin)',
       middleware: guarded('invitations:read'),
@@ -77,12 +79,13 @@ export const invitationRoutes = newRouter()
       request: { params: InvitationIdParam },
       responses: { 200: jsonContent(InvitationSchema, 'The invitation'), ...problemResponses() },
     }),
-    async (c) => c.json(await invitations.getInvitation(callOf(c), c.req.valid('param').invitationId as string), 200),
+    async (c) => c.json(await invitations.getInvitation(c.var.ctx, { id: c.req.valid('param').invitationId as string }), 200),
   )
   .openapi(
     createRoute({
       method: 'delete',
       path: '/v1/invitations/{invitationId}',
+      operationId: 'invitations.revoke',
       tags,
       summary: 'Revoke a pending invitation (admin)',
       middleware: guarded('invitations:write'),
@@ -91,7 +94,7 @@ export const invitationRoutes = newRouter()
       responses: { 204: { description: 'Revoked' }, ...problemResponses([409]) },
     }),
     async (c) => {
-      await invitations.revokeInvitation(callOf(c), c.req.valid('param').invitationId as string);
+      await invitations.revokeInvitation(c.var.ctx, { id: c.req.valid('param').invitationId as string });
       return c.body(null, 204);
     },
   );

@@ -24,6 +24,8 @@ export const jwksRoutes = newRouter().openapi(
   createRoute({
     method: 'get',
     path: '/.well-known/jwks.json',
+    operationId: 'auth.jwks',
+    security: [],
     tags: ['Auth'],
     summary: 'JSON Web Key Set for verifying access tokens',
     responses: { 200: jsonContent(JwksSchema, 'The key set'), ...problemResponses([], { authenticated: false }) },

@@ -3,12 +3,10 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { BearerAuth, jsonContent, problemResponses } from '../lib/openapi';
 import { decodeCursor, encodeCursor, PageQuerySchema, pageSchema } from '../lib/pagination';
-import { unwrap } from '../lib/result';
 import { newRouter } from '../lib/router';
-import { tenantHubStub } from '../lib/stubs';
 import { NotificationSchema } from '../tasks/schemas';
-import { actorOf } from '../tasks/service';
-import { callOf, guarded } from './deps';
+import * as tasks from '../tasks/service';
+import { guarded } from './deps';
 
 const tags = ['Tasks'];
 
@@ -17,6 +15,7 @@ export const notificationRoutes = newRouter()
     createRoute({
       method: 'get',
       path: '/v1/notifications',
+      operationId: 'notifications.list',
       tags,
       summary: 'Notifications, newest first',
       middleware: guarded('data:read'),
@@ -33,12 +32,7 @@ export const notificationRoutes = newRouter()
     }),
     async (c) => {
       const q = c.req.valid('query');
-      const call = callOf(c);
-      const page = await tenantHubStub(c.env, call.auth.tenantId).listNotifications(call.auth.tenantId, {
-        unread: q.unread === 'true',
-        limit: q.limit,
-        after: decodeCursor(q.cursor),
-      });
+      const page = await tasks.listNotifications(c.var.ctx, { unread: q.unread === 'true', limit: q.limit, after: decodeCursor(q.cursor) });
       return c.json({ data: page.data, nextCursor: page.nextCursor ? encodeCursor(page.nextCursor) : null }, 200);
     },
   )
@@ -46,6 +40,7 @@ export const notificationRoutes = newRouter()
     createRoute({
       method: 'post',
       path: '/v1/notifications/{notificationId}/read',
+      operationId: 'notifications.markRead',
       tags,
       summary: 'Mark a notification read',
       middleware: guarded('data:read'),
@@ -61,17 +56,5 @@ export const notificationRoutes = newRouter()
       },
       responses: { 200: jsonContent(NotificationSchema, 'The notification'), ...problemResponses() },
     }),
-    async (c) => {
-      const call = callOf(c);
-      return c.json(
-        unwrap(
-          await tenantHubStub(c.env, call.auth.tenantId).markNotificationRead(
-            call.auth.tenantId,
-            actorOf(call),
-            c.req.valid('param').notificationId,
-          ),
-        ),
-        200,
-      );
-    },
+    async (c) => c.json(await tasks.markNotificationRead(c.var.ctx, { id: c.req.valid('param').notificationId }), 200),
   );

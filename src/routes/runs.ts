@@ -2,10 +2,11 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import * as runsApi from '../flows/runs-api';
 import { CancelBody, RerunBody, RunListQuery, RunSchema, RunSummarySchema, SignalBody } from '../flows/schemas';
-import { BearerAuth, jsonBody, jsonContent, problemResponses } from '../lib/openapi';
+import { BearerAuth, jsonBody, jsonContent, problemResponses, sseContent } from '../lib/openapi';
 import { pageSchema } from '../lib/pagination';
 import { newRouter } from '../lib/router';
-import { callOf, guarded } from './deps';
+import { guarded } from './deps';
+import { RUN_EVENTS } from './run-event-schemas';
 
 const tags = ['Runs'];
 const RunIdParam = z.object({
@@ -22,6 +23,7 @@ export const runRoutes = newRouter()
     createRoute({
       method: 'get',
       path: '/v1/runs',
+      operationId: 'runs.list',
       tags,
       summary: 'List runs (filters: status, flowId)',
       middleware: guarded('data:read'),
@@ -29,12 +31,13 @@ export const runRoutes = newRouter()
       request: { query: RunListQuery },
       responses: { 200: jsonContent(pageSchema(RunSummarySchema, 'RunPage'), 'Runs, newest first'), ...problemResponses() },
     }),
-    async (c) => c.json(await runsApi.listRuns(callOf(c), c.req.valid('query')), 200),
+    async (c) => c.json(await runsApi.listRuns(c.var.ctx, c.req.valid('query')), 200),
   )
   .openapi(
     createRoute({
       method: 'get',
       path: '/v1/runs/{runId}',
+      operationId: 'runs.get',
       tags,
       summary: 'Full run state: per-node status, attempts, timings, output, error, usage',
       middleware: guarded('data:read'),
@@ -42,31 +45,30 @@ export const runRoutes = newRouter()
       request: { params: RunIdParam },
       responses: { 200: jsonContent(RunSchema, 'The run'), ...problemResponses() },
     }),
-    async (c) => c.json(await runsApi.getRun(callOf(c), c.env, c.req.valid('param').runId), 200),
+    async (c) => c.json(await runsApi.getRun(c.var.ctx, { id: c.req.valid('param').runId }), 200),
   )
   .openapi(
     createRoute({
       method: 'get',
       path: '/v1/runs/{runId}/events',
+      operationId: 'runs.events',
       tags,
       summary: 'Server-Sent Events: the run event log, then live; resume with Last-Event-ID',
       middleware: guarded('data:read', { allowQueryToken: true }),
       security: BearerAuth,
       request: { params: RunIdParam },
       responses: {
-        200: {
-          description: 'text/event-stream of run events (`id` = sequence, `event` = type, `data` = JSON)',
-          content: { 'text/event-stream': { schema: { type: 'string' } } },
-        },
+        200: sseContent('Run events (`id` = sequence, `event` = type, `data` = the event as JSON)', 'RunEventFrame', RUN_EVENTS),
         ...problemResponses(),
       },
     }),
-    async (c) => runsApi.streamRun(callOf(c), c.env, c.req.valid('param').runId, c.req.raw, 'events') as never,
+    async (c) => runsApi.streamRun(c.var.ctx, { id: c.req.valid('param').runId, request: c.req.raw, kind: 'events' }) as never,
   )
   .openapi(
     createRoute({
       method: 'get',
       path: '/v1/runs/{runId}/ws',
+      operationId: 'runs.websocket',
       tags,
       summary: 'WebSocket: the run event log from ?after=<seq>, then live',
       middleware: guarded('data:read', { allowQueryToken: true }),
@@ -74,12 +76,13 @@ export const runRoutes = newRouter()
       request: { params: RunIdParam },
       responses: { 101: { description: 'Switching protocols' }, ...problemResponses() },
     }),
-    async (c) => runsApi.streamRun(callOf(c), c.env, c.req.valid('param').runId, c.req.raw, 'ws') as never,
+    async (c) => runsApi.streamRun(c.var.ctx, { id: c.req.valid('param').runId, request: c.req.raw, kind: 'ws' }) as never,
   )
   .openapi(
     createRoute({
       method: 'post',
       path: '/v1/runs/{runId}/cancel',
+      operationId: 'runs.cancel',
       tags,
       summary: 'Cancel a run (running nodes are aborted)',
       middleware: guarded('data:write'),
@@ -89,12 +92,10 @@ export const runRoutes = newRouter()
     }),
     async (c) =>
       c.json(
-        await runsApi.cancelRun(
-          callOf(c),
-          c.env,
-          c.req.valid('param').runId,
-          (c.req.valid('json') as { reason?: string } | undefined)?.reason,
-        ),
+        await runsApi.cancelRun(c.var.ctx, {
+          id: c.req.valid('param').runId,
+          reason: (c.req.valid('json') as { reason?: string } | undefined)?.reason,
+        }),
         200,
       ),
   )
@@ -102,6 +103,7 @@ export const runRoutes = newRouter()
     createRoute({
       method: 'post',
       path: '/v1/runs/{runId}/signal',
+      operationId: 'runs.signal',
       tags,
       summary: 'Signal a waiting approval node with a payload',
       middleware: guarded('data:write'),
@@ -111,13 +113,17 @@ export const runRoutes = newRouter()
     }),
     async (c) => {
       const body = (c.req.valid('json') ?? {}) as { node?: string; payload?: unknown };
-      return c.json(await runsApi.signalRun(callOf(c), c.env, c.req.valid('param').runId, body.node, body.payload ?? null), 200);
+      return c.json(
+        await runsApi.signalRun(c.var.ctx, { id: c.req.valid('param').runId, node: body.node, payload: body.payload ?? null }),
+        200,
+      );
     },
   )
   .openapi(
     createRoute({
       method: 'post',
       path: '/v1/runs/{runId}/resume',
+      operationId: 'runs.resume',
       tags,
       summary: 'Resume a failed or cancelled run: only failed/cancelled nodes run again',
       middleware: guarded('data:write'),
@@ -125,12 +131,13 @@ export const runRoutes = newRouter()
       request: { params: RunIdParam },
       responses: { 200: jsonContent(RunSchema, 'The resumed run'), ...problemResponses([409]) },
     }),
-    async (c) => c.json(await runsApi.resumeRun(callOf(c), c.env, c.req.valid('param').runId), 200),
+    async (c) => c.json(await runsApi.resumeRun(c.var.ctx, { id: c.req.valid('param').runId }), 200),
   )
   .openapi(
     createRoute({
       method: 'post',
       path: '/v1/runs/{runId}/rerun',
+      operationId: 'runs.rerun',
       tags,
       summary: 'New run from a node, reusing outputs upstream of it (optionally with new input)',
       middleware: guarded('data:write'),
@@ -140,7 +147,7 @@ export const runRoutes = newRouter()
     }),
     async (c) => {
       const body = c.req.valid('json');
-      const run = await runsApi.rerunFrom(callOf(c), c.env, c.req.valid('param').runId, body.fromNode, body.input);
+      const run = await runsApi.rerunFrom(c.var.ctx, { id: c.req.valid('param').runId, fromNode: body.fromNode, input: body.input });
       c.header('location', `/v1/runs/${run.id}`);
       return c.json(run, 201);
     },

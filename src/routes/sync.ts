@@ -4,9 +4,9 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { BearerAuth, jsonContent, problemResponses } from '../lib/openapi';
 import { AppError } from '../lib/problem';
 import { newRouter } from '../lib/router';
-import { tenantHubStub } from '../lib/stubs';
 import { SyncResponseSchema } from '../tasks/schemas';
-import { callOf, guarded } from './deps';
+import * as sync from '../tasks/sync-service';
+import { guarded } from './deps';
 
 const tags = ['Sync'];
 const SinceQuery = z.object({
@@ -30,6 +30,7 @@ export const syncRoutes = newRouter()
     createRoute({
       method: 'get',
       path: '/v1/sync',
+      operationId: 'sync.changes',
       tags,
       summary: 'Changes after `since`, in order, with no gap; repeat with the returned version while hasMore',
       middleware: guarded('data:read'),
@@ -39,14 +40,14 @@ export const syncRoutes = newRouter()
     }),
     async (c) => {
       const { since, limit } = c.req.valid('query');
-      const call = callOf(c);
-      return c.json(await tenantHubStub(c.env, call.auth.tenantId).changesSince(call.auth.tenantId, since, limit), 200);
+      return c.json(await sync.changesSince(c.var.ctx, { since, limit }), 200);
     },
   )
   .openapi(
     createRoute({
       method: 'get',
       path: '/v1/sync/ws',
+      operationId: 'sync.websocket',
       tags,
       summary: 'WebSocket: missed changes since `since`, then every change live',
       description:
@@ -72,16 +73,6 @@ export const syncRoutes = newRouter()
           headers: { upgrade: 'websocket' },
         });
       }
-      const call = callOf(c);
-      const url = new URL(c.req.url);
-      url.searchParams.delete('access_token');
-      const headers = new Headers({
-        upgrade: 'websocket',
-        'x-edgecrew-tenant': call.auth.tenantId,
-        'x-edgecrew-actor': call.auth.actorId,
-        'x-edgecrew-role': call.auth.role,
-      });
-      if (call.auth.expiresAt) headers.set('x-edgecrew-expires', String(call.auth.expiresAt));
-      return tenantHubStub(c.env, call.auth.tenantId).fetch(new Request(url, { headers })) as unknown as Response;
+      return sync.openSyncSocket(c.var.ctx, { url: c.req.url });
     },
   );

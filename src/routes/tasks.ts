@@ -6,7 +6,7 @@ import { newRouter } from '../lib/router';
 import { quickAdd } from '../tasks/quick-add';
 import { HistoryEntrySchema, TaskCreateSchema, TaskListQuery, TaskPatchSchema, TaskSchema } from '../tasks/schemas';
 import * as tasks from '../tasks/service';
-import { callOf, guarded } from './deps';
+import { guarded } from './deps';
 
 const tags = ['Tasks'];
 const TaskIdParam = z.object({
@@ -55,6 +55,7 @@ export const taskRoutes = newRouter()
     createRoute({
       method: 'post',
       path: '/v1/tasks/quick-add',
+      operationId: 'tasks.quickAdd',
       tags,
       summary: 'Natural-language entry: create, complete, reschedule, delete, list or remind from one line of text',
       middleware: guarded('data:write'),
@@ -68,7 +69,7 @@ export const taskRoutes = newRouter()
     }),
     async (c) => {
       const { text, timezone } = c.req.valid('json');
-      const result = await quickAdd(callOf(c), c.env, text, timezone, new Date());
+      const result = await quickAdd(c.var.ctx, { text, timezone });
       if (result.task && result.intent !== 'delete' && result.intent !== 'list') c.header('etag', tasks.etagOf(result.task.version));
       return c.json(result, result.intent === 'create' || result.intent === 'remind' ? 201 : 200);
     },
@@ -77,6 +78,7 @@ export const taskRoutes = newRouter()
     createRoute({
       method: 'post',
       path: '/v1/tasks',
+      operationId: 'tasks.create',
       tags,
       summary: 'Create a task',
       middleware: guarded('data:write'),
@@ -85,7 +87,7 @@ export const taskRoutes = newRouter()
       responses: { 201: withEtag('Created'), ...problemResponses() },
     }),
     async (c) => {
-      const task = await tasks.createTask(callOf(c), c.env, c.req.valid('json'));
+      const task = await tasks.createTask(c.var.ctx, c.req.valid('json'));
       c.header('etag', tasks.etagOf(task.version));
       c.header('location', `/v1/tasks/${task.id}`);
       return c.json(task, 201);
@@ -95,6 +97,7 @@ export const taskRoutes = newRouter()
     createRoute({
       method: 'get',
       path: '/v1/tasks',
+      operationId: 'tasks.list',
       tags,
       summary: 'List tasks (filters: status, due range, label, assignee, text)',
       middleware: guarded('data:read'),
@@ -104,7 +107,7 @@ export const taskRoutes = newRouter()
     }),
     async (c) => {
       const { cursor, ...q } = c.req.valid('query');
-      const page = await tasks.listTasks(callOf(c), c.env, { ...q, after: decodeCursor(cursor) });
+      const page = await tasks.listTasks(c.var.ctx, { ...q, after: decodeCursor(cursor) });
       return c.json({ data: page.data, nextCursor: page.nextCursor ? encodeCursor(page.nextCursor) : null }, 200);
     },
   )
@@ -112,6 +115,7 @@ export const taskRoutes = newRouter()
     createRoute({
       method: 'get',
       path: '/v1/tasks/{taskId}',
+      operationId: 'tasks.get',
       tags,
       summary: 'Get a task (ETag carries its version)',
       middleware: guarded('data:read'),
@@ -120,7 +124,7 @@ export const taskRoutes = newRouter()
       responses: { 200: withEtag('The task'), ...problemResponses() },
     }),
     async (c) => {
-      const task = await tasks.getTask(callOf(c), c.env, c.req.valid('param').taskId);
+      const task = await tasks.getTask(c.var.ctx, { id: c.req.valid('param').taskId });
       c.header('etag', tasks.etagOf(task.version));
       return c.json(task, 200);
     },
@@ -129,6 +133,7 @@ export const taskRoutes = newRouter()
     createRoute({
       method: 'patch',
       path: '/v1/tasks/{taskId}',
+      operationId: 'tasks.update',
       tags,
       summary: 'Update a task (send If-Match for optimistic concurrency)',
       middleware: guarded('data:write'),
@@ -137,13 +142,11 @@ export const taskRoutes = newRouter()
       responses: { 200: withEtag('Updated'), ...problemResponses([412]) },
     }),
     async (c) => {
-      const task = await tasks.updateTask(
-        callOf(c),
-        c.env,
-        c.req.valid('param').taskId,
-        c.req.valid('json'),
-        tasks.parseIfMatch(c.req.header('if-match')),
-      );
+      const task = await tasks.updateTask(c.var.ctx, {
+        id: c.req.valid('param').taskId,
+        patch: c.req.valid('json'),
+        ifMatch: tasks.parseIfMatch(c.req.header('if-match')),
+      });
       c.header('etag', tasks.etagOf(task.version));
       return c.json(task, 200);
     },
@@ -152,6 +155,7 @@ export const taskRoutes = newRouter()
     createRoute({
       method: 'delete',
       path: '/v1/tasks/{taskId}',
+      operationId: 'tasks.delete',
       tags,
       summary: 'Delete a task',
       middleware: guarded('data:write'),
@@ -160,7 +164,7 @@ export const taskRoutes = newRouter()
       responses: { 204: { description: 'Deleted' }, ...problemResponses([412]) },
     }),
     async (c) => {
-      await tasks.deleteTask(callOf(c), c.env, c.req.valid('param').taskId, tasks.parseIfMatch(c.req.header('if-match')));
+      await tasks.deleteTask(c.var.ctx, { id: c.req.valid('param').taskId, ifMatch: tasks.parseIfMatch(c.req.header('if-match')) });
       return c.body(null, 204);
     },
   )
@@ -168,6 +172,7 @@ export const taskRoutes = newRouter()
     createRoute({
       method: 'post',
       path: '/v1/tasks/{taskId}/complete',
+      operationId: 'tasks.complete',
       tags,
       summary: 'Complete a task; a recurring one moves to its next occurrence and records this one in its history',
       middleware: guarded('data:write'),
@@ -176,7 +181,10 @@ export const taskRoutes = newRouter()
       responses: { 200: withEtag('The task after completion'), ...problemResponses([412]) },
     }),
     async (c) => {
-      const task = await tasks.completeTask(callOf(c), c.env, c.req.valid('param').taskId, tasks.parseIfMatch(c.req.header('if-match')));
+      const task = await tasks.completeTask(c.var.ctx, {
+        id: c.req.valid('param').taskId,
+        ifMatch: tasks.parseIfMatch(c.req.header('if-match')),
+      });
       c.header('etag', tasks.etagOf(task.version));
       return c.json(task, 200);
     },
@@ -185,6 +193,7 @@ export const taskRoutes = newRouter()
     createRoute({
       method: 'post',
       path: '/v1/tasks/{taskId}/reopen',
+      operationId: 'tasks.reopen',
       tags,
       summary: 'Reopen a completed task',
       middleware: guarded('data:write'),
@@ -193,7 +202,10 @@ export const taskRoutes = newRouter()
       responses: { 200: withEtag('The reopened task'), ...problemResponses([412]) },
     }),
     async (c) => {
-      const task = await tasks.reopenTask(callOf(c), c.env, c.req.valid('param').taskId, tasks.parseIfMatch(c.req.header('if-match')));
+      const task = await tasks.reopenTask(c.var.ctx, {
+        id: c.req.valid('param').taskId,
+        ifMatch: tasks.parseIfMatch(c.req.header('if-match')),
+      });
       c.header('etag', tasks.etagOf(task.version));
       return c.json(task, 200);
     },
@@ -202,6 +214,7 @@ export const taskRoutes = newRouter()
     createRoute({
       method: 'get',
       path: '/v1/tasks/{taskId}/history',
+      operationId: 'tasks.history',
       tags,
       summary: 'Completed occurrences of a task, newest first',
       middleware: guarded('data:read'),
@@ -211,7 +224,7 @@ export const taskRoutes = newRouter()
     }),
     async (c) => {
       const q = c.req.valid('query');
-      const page = await tasks.taskHistory(callOf(c), c.env, c.req.valid('param').taskId, q.limit, decodeCursor(q.cursor));
+      const page = await tasks.taskHistory(c.var.ctx, { id: c.req.valid('param').taskId, limit: q.limit, after: decodeCursor(q.cursor) });
       return c.json({ data: page.data, nextCursor: page.nextCursor ? encodeCursor(page.nextCursor) : null }, 200);
     },
   );

@@ -1,10 +1,9 @@
 /** /v1/tools: the tool registry (CRUD, versions), invocation and its log. Read `data:read`; write and invoke `data:write`. */
 import { createRoute, z } from '@hono/zod-openapi';
-import { getDb } from '../db/client';
 import { BearerAuth, jsonBody, jsonContent, problemResponses } from '../lib/openapi';
 import { PageQuerySchema, pageSchema } from '../lib/pagination';
 import { newRouter } from '../lib/router';
-import { invokeForApi } from '../tools/invoke';
+import { invoke } from '../tools/invoke';
 import {
   CreateToolBody,
   InvocationRecordSchema,
@@ -16,7 +15,7 @@ import {
   UpdateToolBody,
 } from '../tools/model';
 import * as registry from '../tools/registry';
-import { callOf, guarded } from './deps';
+import { guarded } from './deps';
 
 const tags = ['Tools'];
 const ToolIdParam = z.object({
@@ -32,6 +31,7 @@ export const toolRoutes = newRouter()
     createRoute({
       method: 'post',
       path: '/v1/tools',
+      operationId: 'tools.create',
       tags,
       summary: 'Register a tool (version 1)',
       middleware: guarded('data:write'),
@@ -39,12 +39,13 @@ export const toolRoutes = newRouter()
       request: { body: jsonBody(CreateToolBody) },
       responses: { 201: jsonContent(ToolSchema, 'Tool created'), ...problemResponses([409]) },
     }),
-    async (c) => c.json(await registry.createTool(callOf(c), c.req.valid('json')), 201),
+    async (c) => c.json(await registry.createTool(c.var.ctx, c.req.valid('json')), 201),
   )
   .openapi(
     createRoute({
       method: 'get',
       path: '/v1/tools',
+      operationId: 'tools.list',
       tags,
       summary: 'List tools (newest first, without code or schemas)',
       middleware: guarded('data:read'),
@@ -52,15 +53,13 @@ export const toolRoutes = newRouter()
       request: { query: PageQuerySchema },
       responses: { 200: jsonContent(pageSchema(ToolSummarySchema, 'ToolPage'), 'Tools'), ...problemResponses() },
     }),
-    async (c) => {
-      const q = c.req.valid('query');
-      return c.json(await registry.listTools(callOf(c), q.limit, q.cursor), 200);
-    },
+    async (c) => c.json(await registry.listTools(c.var.ctx, c.req.valid('query')), 200),
   )
   .openapi(
     createRoute({
       method: 'get',
       path: '/v1/tools/{toolId}',
+      operationId: 'tools.get',
       tags,
       summary: 'Get a tool with its latest version',
       middleware: guarded('data:read'),
@@ -68,12 +67,13 @@ export const toolRoutes = newRouter()
       request: { params: ToolIdParam },
       responses: { 200: jsonContent(ToolSchema, 'The tool'), ...problemResponses() },
     }),
-    async (c) => c.json(await registry.getTool(callOf(c), c.req.valid('param').toolId), 200),
+    async (c) => c.json(await registry.getTool(c.var.ctx, { id: c.req.valid('param').toolId }), 200),
   )
   .openapi(
     createRoute({
       method: 'patch',
       path: '/v1/tools/{toolId}',
+      operationId: 'tools.update',
       tags,
       summary: 'Change a tool; changing code, schemas, runtime or limits adds a version',
       middleware: guarded('data:write'),
@@ -81,12 +81,13 @@ export const toolRoutes = newRouter()
       request: { params: ToolIdParam, body: jsonBody(UpdateToolBody) },
       responses: { 200: jsonContent(ToolSchema, 'The tool after the change'), ...problemResponses([409]) },
     }),
-    async (c) => c.json(await registry.updateTool(callOf(c), c.req.valid('param').toolId, c.req.valid('json')), 200),
+    async (c) => c.json(await registry.updateTool(c.var.ctx, { id: c.req.valid('param').toolId, patch: c.req.valid('json') }), 200),
   )
   .openapi(
     createRoute({
       method: 'delete',
       path: '/v1/tools/{toolId}',
+      operationId: 'tools.delete',
       tags,
       summary: 'Delete a tool and its versions (its invocation log stays)',
       middleware: guarded('data:write'),
@@ -95,7 +96,7 @@ export const toolRoutes = newRouter()
       responses: { 204: { description: 'Deleted' }, ...problemResponses() },
     }),
     async (c) => {
-      await registry.deleteTool(callOf(c), c.req.valid('param').toolId);
+      await registry.deleteTool(c.var.ctx, { id: c.req.valid('param').toolId });
       return c.body(null, 204);
     },
   )
@@ -103,6 +104,7 @@ export const toolRoutes = newRouter()
     createRoute({
       method: 'get',
       path: '/v1/tools/{toolId}/versions',
+      operationId: 'tools.listVersions',
       tags,
       summary: "List a tool's immutable versions (newest first)",
       middleware: guarded('data:read'),
@@ -110,15 +112,13 @@ export const toolRoutes = newRouter()
       request: { params: ToolIdParam, query: PageQuerySchema },
       responses: { 200: jsonContent(pageSchema(ToolVersionSchema, 'ToolVersionPage'), 'Versions'), ...problemResponses() },
     }),
-    async (c) => {
-      const q = c.req.valid('query');
-      return c.json(await registry.listVersions(callOf(c), c.req.valid('param').toolId, q.limit, q.cursor), 200);
-    },
+    async (c) => c.json(await registry.listVersions(c.var.ctx, { ...c.req.valid('query'), id: c.req.valid('param').toolId }), 200),
   )
   .openapi(
     createRoute({
       method: 'post',
       path: '/v1/tools/{toolId}/invoke',
+      operationId: 'tools.invoke',
       tags,
       summary: 'Run a tool in the sandbox on one input',
       description:
@@ -130,16 +130,13 @@ export const toolRoutes = newRouter()
       request: { params: ToolIdParam, body: jsonBody(InvokeBody) },
       responses: { 200: jsonContent(InvocationResultSchema, 'The invocation result'), ...problemResponses([503]) },
     }),
-    async (c) => {
-      const call = callOf(c);
-      const deps = { db: getDb(c.env.DB), config: c.get('config'), env: c.env };
-      return c.json(await invokeForApi(deps, call.auth.tenantId, c.req.valid('param').toolId, c.req.valid('json')), 200);
-    },
+    async (c) => c.json(await invoke(c.var.ctx, { ...c.req.valid('json'), toolId: c.req.valid('param').toolId }), 200),
   )
   .openapi(
     createRoute({
       method: 'get',
       path: '/v1/tools/{toolId}/invocations',
+      operationId: 'tools.listInvocations',
       tags,
       summary: "A tool's invocation log (newest first): outcome, duration, bytes",
       middleware: guarded('data:read'),
@@ -147,8 +144,5 @@ export const toolRoutes = newRouter()
       request: { params: ToolIdParam, query: PageQuerySchema },
       responses: { 200: jsonContent(pageSchema(InvocationRecordSchema, 'ToolInvocationPage'), 'Invocations'), ...problemResponses() },
     }),
-    async (c) => {
-      const q = c.req.valid('query');
-      return c.json(await registry.listInvocations(callOf(c), c.req.valid('param').toolId, q.limit, q.cursor), 200);
-    },
+    async (c) => c.json(await registry.listInvocations(c.var.ctx, { ...c.req.valid('query'), id: c.req.valid('param').toolId }), 200),
   );

@@ -17,7 +17,7 @@ import { IdParam } from '../identity/schemas';
 import { BearerAuth, jsonBody, jsonContent, problemResponses } from '../lib/openapi';
 import { PageQuerySchema, pageSchema } from '../lib/pagination';
 import { newRouter } from '../lib/router';
-import { callOf, guarded } from './deps';
+import { guarded } from './deps';
 
 const tags = ['Webhooks'];
 const WebhookId = IdParam('webhookId', 'whk_01hzy0000000000000000000000');
@@ -29,6 +29,7 @@ export const webhookRoutes = newRouter()
     createRoute({
       method: 'post',
       path: '/v1/webhooks',
+      operationId: 'webhooks.create',
       tags,
       summary: 'Create a webhook endpoint; its signing secret is returned only here',
       middleware: guarded('webhooks:write'),
@@ -36,12 +37,13 @@ export const webhookRoutes = newRouter()
       request: { body: jsonBody(CreateWebhookBody) },
       responses: { 201: jsonContent(WebhookWithSecretSchema, 'Endpoint created'), ...problemResponses([409]) },
     }),
-    async (c) => c.json(await webhooks.createWebhook(callOf(c), c.req.valid('json')), 201),
+    async (c) => c.json(await webhooks.createWebhook(c.var.ctx, c.req.valid('json')), 201),
   )
   .openapi(
     createRoute({
       method: 'get',
       path: '/v1/webhooks',
+      operationId: 'webhooks.list',
       tags,
       summary: 'List webhook endpoints',
       middleware: guarded('webhooks:read'),
@@ -49,15 +51,13 @@ export const webhookRoutes = newRouter()
       request: { query: PageQuerySchema },
       responses: { 200: jsonContent(pageSchema(WebhookSchema, 'WebhookPage'), 'Endpoints'), ...problemResponses() },
     }),
-    async (c) => {
-      const q = c.req.valid('query');
-      return c.json(await webhooks.listWebhooks(callOf(c), q.limit, q.cursor), 200);
-    },
+    async (c) => c.json(await webhooks.listWebhooks(c.var.ctx, c.req.valid('query')), 200),
   )
   .openapi(
     createRoute({
       method: 'get',
       path: '/v1/webhooks/{webhookId}',
+      operationId: 'webhooks.get',
       tags,
       summary: 'Get a webhook endpoint (never its secret)',
       middleware: guarded('webhooks:read'),
@@ -65,12 +65,13 @@ export const webhookRoutes = newRouter()
       request: { params: WebhookId },
       responses: { 200: jsonContent(WebhookSchema, 'The endpoint'), ...problemResponses() },
     }),
-    async (c) => c.json(await webhooks.getWebhook(callOf(c), idOf(c.req.valid('param'))), 200),
+    async (c) => c.json(await webhooks.getWebhook(c.var.ctx, { id: idOf(c.req.valid('param')) }), 200),
   )
   .openapi(
     createRoute({
       method: 'patch',
       path: '/v1/webhooks/{webhookId}',
+      operationId: 'webhooks.update',
       tags,
       summary: 'Change the URL, event filter or description; enable or disable',
       middleware: guarded('webhooks:write'),
@@ -78,12 +79,13 @@ export const webhookRoutes = newRouter()
       request: { params: WebhookId, body: jsonBody(UpdateWebhookBody) },
       responses: { 200: jsonContent(WebhookSchema, 'The endpoint'), ...problemResponses() },
     }),
-    async (c) => c.json(await webhooks.updateWebhook(callOf(c), idOf(c.req.valid('param')), c.req.valid('json')), 200),
+    async (c) => c.json(await webhooks.updateWebhook(c.var.ctx, { ...c.req.valid('json'), id: idOf(c.req.valid('param')) }), 200),
   )
   .openapi(
     createRoute({
       method: 'delete',
       path: '/v1/webhooks/{webhookId}',
+      operationId: 'webhooks.delete',
       tags,
       summary: 'Delete a webhook endpoint and its delivery log',
       middleware: guarded('webhooks:write'),
@@ -92,7 +94,7 @@ export const webhookRoutes = newRouter()
       responses: { 204: { description: 'Deleted' }, ...problemResponses() },
     }),
     async (c) => {
-      await webhooks.deleteWebhook(callOf(c), idOf(c.req.valid('param')));
+      await webhooks.deleteWebhook(c.var.ctx, { id: idOf(c.req.valid('param')) });
       return c.body(null, 204);
     },
   )
@@ -100,6 +102,7 @@ export const webhookRoutes = newRouter()
     createRoute({
       method: 'post',
       path: '/v1/webhooks/{webhookId}/rotate-secret',
+      operationId: 'webhooks.rotateSecret',
       tags,
       summary: 'Rotate the signing secret; the previous one keeps signing alongside during the overlap',
       middleware: guarded('webhooks:write'),
@@ -109,11 +112,10 @@ export const webhookRoutes = newRouter()
     }),
     async (c) =>
       c.json(
-        await webhooks.rotateSecret(
-          callOf(c),
-          idOf(c.req.valid('param')),
-          (c.req.valid('json') as { overlapSeconds?: number } | undefined)?.overlapSeconds ?? 24 * 3600,
-        ),
+        await webhooks.rotateSecret(c.var.ctx, {
+          id: idOf(c.req.valid('param')),
+          overlapSeconds: (c.req.valid('json') as { overlapSeconds?: number } | undefined)?.overlapSeconds ?? 24 * 3600,
+        }),
         200,
       ),
   )
@@ -121,6 +123,7 @@ export const webhookRoutes = newRouter()
     createRoute({
       method: 'post',
       path: '/v1/webhooks/{webhookId}/test',
+      operationId: 'webhooks.test',
       tags,
       summary: 'Send a webhook.test event to this endpoint',
       middleware: guarded('webhooks:write'),
@@ -128,12 +131,13 @@ export const webhookRoutes = newRouter()
       request: { params: WebhookId },
       responses: { 202: jsonContent(DeliverySchema, 'Test delivery queued'), ...problemResponses([409]) },
     }),
-    async (c) => c.json(await deliveries.sendTestEvent(callOf(c), c.env, idOf(c.req.valid('param'))), 202),
+    async (c) => c.json(await deliveries.sendTestEvent(c.var.ctx, { endpointId: idOf(c.req.valid('param')) }), 202),
   )
   .openapi(
     createRoute({
       method: 'post',
       path: '/v1/webhooks/{webhookId}/recover',
+      operationId: 'webhooks.recover',
       tags,
       summary: 'Resend every failed delivery created since a time',
       middleware: guarded('webhooks:write'),
@@ -141,12 +145,17 @@ export const webhookRoutes = newRouter()
       request: { params: WebhookId, body: jsonBody(RecoverBody) },
       responses: { 202: jsonContent(RecoverResultSchema, 'Deliveries queued again'), ...problemResponses([409]) },
     }),
-    async (c) => c.json(await deliveries.recoverDeliveries(callOf(c), c.env, idOf(c.req.valid('param')), c.req.valid('json').since), 202),
+    async (c) =>
+      c.json(
+        await deliveries.recoverDeliveries(c.var.ctx, { endpointId: idOf(c.req.valid('param')), since: c.req.valid('json').since }),
+        202,
+      ),
   )
   .openapi(
     createRoute({
       method: 'get',
       path: '/v1/webhooks/{webhookId}/deliveries',
+      operationId: 'webhooks.listDeliveries',
       tags,
       summary: 'Deliveries to this endpoint, newest first, each with its attempt log',
       middleware: guarded('webhooks:read'),
@@ -154,12 +163,14 @@ export const webhookRoutes = newRouter()
       request: { params: WebhookId, query: PageQuerySchema.extend(DeliveryQuery.shape) },
       responses: { 200: jsonContent(pageSchema(DeliverySchema, 'WebhookDeliveryPage'), 'Deliveries'), ...problemResponses() },
     }),
-    async (c) => c.json(await deliveries.listDeliveries(callOf(c), idOf(c.req.valid('param')), c.req.valid('query')), 200),
+    async (c) =>
+      c.json(await deliveries.listDeliveries(c.var.ctx, { ...c.req.valid('query'), endpointId: idOf(c.req.valid('param')) }), 200),
   )
   .openapi(
     createRoute({
       method: 'get',
       path: '/v1/webhooks/{webhookId}/deliveries/{deliveryId}',
+      operationId: 'webhooks.getDelivery',
       tags,
       summary: 'One delivery with its attempt log',
       middleware: guarded('webhooks:read'),
@@ -169,13 +180,14 @@ export const webhookRoutes = newRouter()
     }),
     async (c) => {
       const p = c.req.valid('param');
-      return c.json(await deliveries.getDelivery(callOf(c), idOf(p), p.deliveryId as string), 200);
+      return c.json(await deliveries.getDelivery(c.var.ctx, { endpointId: idOf(p), deliveryId: p.deliveryId as string }), 200);
     },
   )
   .openapi(
     createRoute({
       method: 'post',
       path: '/v1/webhooks/{webhookId}/deliveries/{deliveryId}/replay',
+      operationId: 'webhooks.replayDelivery',
       tags,
       summary: 'Send a delivery again now (a new round of attempts)',
       middleware: guarded('webhooks:write'),
@@ -185,6 +197,6 @@ export const webhookRoutes = newRouter()
     }),
     async (c) => {
       const p = c.req.valid('param');
-      return c.json(await deliveries.replayDelivery(callOf(c), c.env, idOf(p), p.deliveryId as string), 202);
+      return c.json(await deliveries.replayDelivery(c.var.ctx, { endpointId: idOf(p), deliveryId: p.deliveryId as string }), 202);
     },
   );

@@ -3,7 +3,7 @@
  * the action (create, complete, reschedule, delete, list, remind) done through
  * the same service verbs as the rest of the API.
  */
-import type { TenantCall } from '../identity/context';
+import type { ServiceCtx } from '../lib/context';
 import { AppError } from '../lib/problem';
 import type { Task, TaskCreate, TaskPatch } from './model';
 import { isValidTimeZone, type LocalDateTime, type ParsedQuickAdd, parseQuickAdd } from './nlp';
@@ -43,35 +43,36 @@ function createInput(p: ParsedQuickAdd, timezone: string): TaskCreate {
 }
 
 /** The open task the text names: an exact (case-insensitive) title first, else the first that contains it. */
-async function findTarget(call: TenantCall, env: Env, title: string): Promise<Task> {
+async function findTarget(ctx: ServiceCtx, title: string): Promise<Task> {
   if (!title) throw field('text', 'Say which task, e.g. "done with call Ana".');
-  const page = await tasks.listTasks(call, env, { status: 'open', q: title, limit: 50 });
+  const page = await tasks.listTasks(ctx, { status: 'open', q: title, limit: 50 });
   const lower = title.toLowerCase();
   const hit = page.data.find((t) => t.title.toLowerCase() === lower) ?? page.data[0];
   if (!hit) throw new AppError('not_found', `No open task matches '${title}'.`);
   return hit;
 }
 
-export async function quickAdd(call: TenantCall, env: Env, text: string, timezone: string, now: Date): Promise<QuickAddResult> {
+export async function quickAdd(ctx: ServiceCtx, { text, timezone }: { text: string; timezone: string }): Promise<QuickAddResult> {
+  const now = ctx.now;
   if (!isValidTimeZone(timezone)) throw field('timezone', `Unknown IANA time zone '${timezone}'.`);
   const parsed = parseQuickAdd(text, { timezone, now });
   switch (parsed.intent) {
     case 'create':
     case 'remind': {
       if (!parsed.title) throw field('text', 'The text has no task title left after dates, labels and priority.');
-      return { intent: parsed.intent, task: await tasks.createTask(call, env, createInput(parsed, timezone)), parsed };
+      return { intent: parsed.intent, task: await tasks.createTask(ctx, createInput(parsed, timezone)), parsed };
     }
     case 'complete': {
-      const target = await findTarget(call, env, parsed.title);
-      return { intent: 'complete', task: await tasks.completeTask(call, env, target.id), parsed };
+      const target = await findTarget(ctx, parsed.title);
+      return { intent: 'complete', task: await tasks.completeTask(ctx, { id: target.id }), parsed };
     }
     case 'delete': {
-      const target = await findTarget(call, env, parsed.title);
-      await tasks.deleteTask(call, env, target.id);
+      const target = await findTarget(ctx, parsed.title);
+      await tasks.deleteTask(ctx, { id: target.id });
       return { intent: 'delete', task: target, parsed };
     }
     case 'reschedule': {
-      const target = await findTarget(call, env, parsed.title);
+      const target = await findTarget(ctx, parsed.title);
       if (!parsed.due) throw field('text', `Say when to move '${target.title}' to, e.g. "move dentist to friday".`);
       const patch: TaskPatch = {
         timezone,
@@ -79,7 +80,7 @@ export async function quickAdd(call: TenantCall, env: Env, text: string, timezon
         ...(parsed.recurrence ? { recurrence: parsed.recurrence.rrule, recurrenceFrom: parsed.recurrence.from } : {}),
       };
       if (parsed.reminders.length) patch.reminders = remindersOf(parsed, timezone);
-      return { intent: 'reschedule', task: await tasks.updateTask(call, env, target.id, patch), parsed };
+      return { intent: 'reschedule', task: await tasks.updateTask(ctx, { id: target.id, patch }), parsed };
     }
     case 'list': {
       const today = todayIn(timezone, now);
@@ -94,7 +95,7 @@ export async function quickAdd(call: TenantCall, env: Env, text: string, timezon
               : range === 'overdue'
                 ? { dueTo: now.toISOString() }
                 : {};
-      const page = await tasks.listTasks(call, env, { status: 'open', label: parsed.list?.label, limit: 100, ...window });
+      const page = await tasks.listTasks(ctx, { status: 'open', label: parsed.list?.label, limit: 100, ...window });
       return { intent: 'list', task: null, tasks: page.data, parsed };
     }
   }

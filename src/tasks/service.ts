@@ -5,22 +5,27 @@
 
 import { and, eq } from 'drizzle-orm';
 import { memberships } from '../db/schema';
-import type { TenantCall } from '../identity/context';
+import type { ServiceCtx } from '../lib/context';
 import { AppError } from '../lib/problem';
 import { unwrap } from '../lib/result';
 import { tenantHubStub } from '../lib/stubs';
 import type { Actor, TaskCreate, TaskFilter, TaskPatch } from './model';
 
-export function actorOf(call: TenantCall): Actor {
-  return { id: call.auth.actorId, role: call.auth.role };
+/** The caller as the hub records it on a change. */
+export function actorOf(ctx: ServiceCtx): Actor {
+  return { id: ctx.actor.id, role: ctx.role };
 }
 
-async function assertAssignee(call: TenantCall, assigneeId: string | null | undefined): Promise<void> {
+function hub(ctx: ServiceCtx) {
+  return tenantHubStub(ctx.env, ctx.tenantId);
+}
+
+async function assertAssignee(ctx: ServiceCtx, assigneeId: string | null | undefined): Promise<void> {
   if (!assigneeId) return;
-  const row = await call.db
+  const row = await ctx.db
     .select({ u: memberships.userId })
     .from(memberships)
-    .where(call.scope.where(memberships, and(eq(memberships.userId, assigneeId))))
+    .where(ctx.scope.where(memberships, and(eq(memberships.userId, assigneeId))))
     .get();
   if (!row) {
     throw new AppError('validation_failed', `assigneeId ${assigneeId} is not a member of this tenant.`, {
@@ -41,36 +46,51 @@ export function etagOf(version: number): string {
   return `"v${version}"`;
 }
 
-export async function createTask(call: TenantCall, env: Env, input: TaskCreate) {
-  await assertAssignee(call, input.assigneeId);
-  return unwrap(await tenantHubStub(env, call.auth.tenantId).createTask(call.auth.tenantId, actorOf(call), input));
+/** A task and, for a write, the version the caller read (`If-Match`). */
+export interface TaskRef {
+  id: string;
+  ifMatch?: number | undefined;
 }
 
-export async function getTask(call: TenantCall, env: Env, id: string) {
-  return unwrap(await tenantHubStub(env, call.auth.tenantId).getTask(call.auth.tenantId, id));
+export async function createTask(ctx: ServiceCtx, input: TaskCreate) {
+  await assertAssignee(ctx, input.assigneeId);
+  return unwrap(await hub(ctx).createTask(ctx.tenantId, actorOf(ctx), input));
 }
 
-export async function listTasks(call: TenantCall, env: Env, filter: TaskFilter) {
-  return tenantHubStub(env, call.auth.tenantId).listTasks(call.auth.tenantId, filter);
+export async function getTask(ctx: ServiceCtx, { id }: { id: string }) {
+  return unwrap(await hub(ctx).getTask(ctx.tenantId, id));
 }
 
-export async function updateTask(call: TenantCall, env: Env, id: string, patch: TaskPatch, ifMatch?: number) {
-  await assertAssignee(call, patch.assigneeId);
-  return unwrap(await tenantHubStub(env, call.auth.tenantId).updateTask(call.auth.tenantId, actorOf(call), id, patch, ifMatch));
+export async function listTasks(ctx: ServiceCtx, filter: TaskFilter) {
+  return hub(ctx).listTasks(ctx.tenantId, filter);
 }
 
-export async function completeTask(call: TenantCall, env: Env, id: string, ifMatch?: number) {
-  return unwrap(await tenantHubStub(env, call.auth.tenantId).completeTask(call.auth.tenantId, actorOf(call), id, ifMatch));
+export async function updateTask(ctx: ServiceCtx, { id, patch, ifMatch }: TaskRef & { patch: TaskPatch }) {
+  await assertAssignee(ctx, patch.assigneeId);
+  return unwrap(await hub(ctx).updateTask(ctx.tenantId, actorOf(ctx), id, patch, ifMatch));
 }
 
-export async function reopenTask(call: TenantCall, env: Env, id: string, ifMatch?: number) {
-  return unwrap(await tenantHubStub(env, call.auth.tenantId).reopenTask(call.auth.tenantId, actorOf(call), id, ifMatch));
+export async function completeTask(ctx: ServiceCtx, { id, ifMatch }: TaskRef) {
+  return unwrap(await hub(ctx).completeTask(ctx.tenantId, actorOf(ctx), id, ifMatch));
 }
 
-export async function deleteTask(call: TenantCall, env: Env, id: string, ifMatch?: number) {
-  unwrap(await tenantHubStub(env, call.auth.tenantId).deleteTask(call.auth.tenantId, actorOf(call), id, ifMatch));
+export async function reopenTask(ctx: ServiceCtx, { id, ifMatch }: TaskRef) {
+  return unwrap(await hub(ctx).reopenTask(ctx.tenantId, actorOf(ctx), id, ifMatch));
 }
 
-export async function taskHistory(call: TenantCall, env: Env, id: string, limit: number, after?: string) {
-  return unwrap(await tenantHubStub(env, call.auth.tenantId).taskHistory(call.auth.tenantId, id, limit, after));
+export async function deleteTask(ctx: ServiceCtx, { id, ifMatch }: TaskRef) {
+  unwrap(await hub(ctx).deleteTask(ctx.tenantId, actorOf(ctx), id, ifMatch));
+}
+
+export async function taskHistory(ctx: ServiceCtx, { id, limit, after }: { id: string; limit: number; after?: string | undefined }) {
+  return unwrap(await hub(ctx).taskHistory(ctx.tenantId, id, limit, after));
+}
+
+/** The caller's tenant's notifications, newest first. */
+export async function listNotifications(ctx: ServiceCtx, input: { unread: boolean; limit: number; after?: string | undefined }) {
+  return hub(ctx).listNotifications(ctx.tenantId, input);
+}
+
+export async function markNotificationRead(ctx: ServiceCtx, { id }: { id: string }) {
+  return unwrap(await hub(ctx).markNotificationRead(ctx.tenantId, actorOf(ctx), id));
 }

@@ -8,6 +8,7 @@ import type { Config } from '../config';
 import { type Db, getDb } from '../db/client';
 import { toolInvocations } from '../db/schema';
 import { TenantScope } from '../db/tenant-scope';
+import type { ServiceCtx } from '../lib/context';
 import { newId } from '../lib/ids';
 import { AppError, type FieldError } from '../lib/problem';
 import { writeCounter } from '../observability/analytics';
@@ -174,8 +175,13 @@ function summary(errors: FieldError[]): string {
   return shown.join('; ') + (errors.length > 3 ? ` (+${errors.length - 3} more)` : '');
 }
 
+/** POST /v1/tools/{id}/invoke: the caller's tool on one input (see `invokeForApi` for the answer's shape). */
+export async function invoke(ctx: ServiceCtx, input: { toolId: string; input?: unknown; version?: number | undefined }) {
+  return invokeForApi(toolDeps(ctx.env, ctx.config, 'api'), ctx.tenantId, input.toolId, input);
+}
+
 /**
- * The HTTP view of an invocation: invalid input is the caller's 422; a runner
+ * The HTTP view of an invocation (its transport injectable, for tests): invalid input is the caller's 422; a runner
  * that could not run the tool at all (busy, unreachable, misconfigured) is a 503;
  * anything the tool itself did is a 200 with `ok` and its output or typed error.
  */

@@ -6,9 +6,9 @@
 import { and, desc, eq, lt, type SQL } from 'drizzle-orm';
 import { type StoredJsonSchema, type StoredToolNetwork, toolInvocations, tools, toolVersions } from '../db/schema';
 import type { TenantScope } from '../db/tenant-scope';
-import type { TenantCall } from '../identity/context';
+import type { ServiceCtx } from '../lib/context';
 import { newId } from '../lib/ids';
-import { decodeCursor, toPage } from '../lib/pagination';
+import { decodeCursor, type PageInput, toPage } from '../lib/pagination';
 import { AppError, type FieldError } from '../lib/problem';
 import { checkSchema } from './json-schema';
 import { type CreateToolInput, type UpdateToolInput, VERSIONED_FIELDS } from './model';
@@ -52,11 +52,11 @@ async function requireTool(scope: TenantScope, id: string): Promise<{ tool: Tool
   return found;
 }
 
-export async function createTool(call: TenantCall, input: CreateToolInput) {
+export async function createTool(ctx: ServiceCtx, input: CreateToolInput) {
   schemaErrors(input);
-  const { db, scope } = call;
+  const { db, scope } = ctx;
   const id = newId('tol');
-  const now = call.now.toISOString();
+  const now = ctx.now.toISOString();
   try {
     await db.batch([
       scope.insert(tools, {
@@ -64,7 +64,7 @@ export async function createTool(call: TenantCall, input: CreateToolInput) {
         name: input.name,
         description: input.description,
         latestVersion: 1,
-        createdBy: call.auth.actorId,
+        createdBy: ctx.actor.id,
         createdAt: now,
         updatedAt: now,
       }),
@@ -78,7 +78,7 @@ export async function createTool(call: TenantCall, input: CreateToolInput) {
         timeoutMs: input.timeoutMs,
         memoryMb: input.memoryMb,
         network: input.network as StoredToolNetwork,
-        createdBy: call.auth.actorId,
+        createdBy: ctx.actor.id,
         createdAt: now,
       }),
     ]);
@@ -90,13 +90,13 @@ export async function createTool(call: TenantCall, input: CreateToolInput) {
   return toolView(tool, v);
 }
 
-export async function listTools(call: TenantCall, limit: number, cursor: string | undefined) {
+export async function listTools(ctx: ServiceCtx, { limit, cursor }: PageInput) {
   const after = decodeCursor(cursor);
-  const rows = await call.db
+  const rows = await ctx.db
     .select({ tool: tools, v: toolVersions })
     .from(tools)
     .innerJoin(toolVersions, and(eq(toolVersions.toolId, tools.id), eq(toolVersions.version, tools.latestVersion)))
-    .where(call.scope.where(tools, after ? lt(tools.id, after) : undefined))
+    .where(ctx.scope.where(tools, after ? lt(tools.id, after) : undefined))
     .orderBy(desc(tools.id))
     .limit(limit + 1)
     .all();
@@ -104,18 +104,18 @@ export async function listTools(call: TenantCall, limit: number, cursor: string 
   return { data: page.data.map((r) => toolSummaryView(r.tool, r.v)), nextCursor: page.nextCursor };
 }
 
-export async function getTool(call: TenantCall, id: string) {
-  const { tool, v } = await requireTool(call.scope, id);
+export async function getTool(ctx: ServiceCtx, { id }: { id: string }) {
+  const { tool, v } = await requireTool(ctx.scope, id);
   return toolView(tool, v);
 }
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 
-export async function updateTool(call: TenantCall, id: string, patch: UpdateToolInput) {
+export async function updateTool(ctx: ServiceCtx, { id, patch }: { id: string; patch: UpdateToolInput }) {
   schemaErrors(patch);
-  const { db, scope } = call;
+  const { db, scope } = ctx;
   const { tool, v } = await requireTool(scope, id);
-  const now = call.now.toISOString();
+  const now = ctx.now.toISOString();
   const changesVersion = VERSIONED_FIELDS.some((k) => patch[k] !== undefined && !same(patch[k], v[k]));
   const next = changesVersion ? v.version + 1 : v.version;
   const meta = {
@@ -142,7 +142,7 @@ export async function updateTool(call: TenantCall, id: string, patch: UpdateTool
           timeoutMs: patch.timeoutMs ?? v.timeoutMs,
           memoryMb: patch.memoryMb ?? v.memoryMb,
           network: (patch.network ?? v.network) as StoredToolNetwork,
-          createdBy: call.auth.actorId,
+          createdBy: ctx.actor.id,
           createdAt: now,
         }),
       ]);
@@ -167,17 +167,17 @@ async function nameInUse(scope: TenantScope, name: string, exceptId: string): Pr
   return row !== undefined && (row as ToolRow).id !== exceptId;
 }
 
-export async function deleteTool(call: TenantCall, id: string): Promise<void> {
-  const { db, scope } = call;
+export async function deleteTool(ctx: ServiceCtx, { id }: { id: string }): Promise<void> {
+  const { db, scope } = ctx;
   const [, res] = await db.batch([scope.delete(toolVersions, eq(toolVersions.toolId, id)), scope.delete(tools, eq(tools.id, id))]);
   if (res.meta.changes !== 1) throw new AppError('not_found', `Tool ${id} not found.`);
 }
 
-export async function listVersions(call: TenantCall, id: string, limit: number, cursor: string | undefined) {
-  await requireTool(call.scope, id);
+export async function listVersions(ctx: ServiceCtx, { id, limit, cursor }: PageInput & { id: string }) {
+  await requireTool(ctx.scope, id);
   const after = decodeCursor(cursor);
   const below = after === undefined ? undefined : Number(after);
-  const rows = (await call.scope
+  const rows = (await ctx.scope
     .select(
       toolVersions,
       and(eq(toolVersions.toolId, id), below !== undefined && Number.isInteger(below) ? lt(toolVersions.version, below) : undefined),
@@ -196,10 +196,10 @@ export async function resolveVersion(scope: TenantScope, id: string, version: nu
   return found.v;
 }
 
-export async function listInvocations(call: TenantCall, id: string, limit: number, cursor: string | undefined) {
-  await requireTool(call.scope, id);
+export async function listInvocations(ctx: ServiceCtx, { id, limit, cursor }: PageInput & { id: string }) {
+  await requireTool(ctx.scope, id);
   const after = decodeCursor(cursor);
-  const rows = (await call.scope
+  const rows = (await ctx.scope
     .select(toolInvocations, and(eq(toolInvocations.toolId, id), after ? lt(toolInvocations.id, after) : undefined))
     .orderBy(desc(toolInvocations.id))
     .limit(limit + 1)

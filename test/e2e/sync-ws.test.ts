@@ -4,7 +4,9 @@
  * things, reconnect with ?since= and get exactly what was missed, in order, then `synced`.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { api as request, signup } from '../support/node/api';
 import { type RunningWorker, startWorker, type TestWebSocket, WebSocketUpgradeError } from '../support/node/worker';
+import { asChange, nextChanges, untilSynced } from '../support/shared/sync';
 
 type Json = Record<string, any>;
 
@@ -14,51 +16,16 @@ beforeAll(async () => {
 });
 afterAll(() => worker?.dispose());
 
-async function api(method: string, path: string, token: string | undefined, body?: unknown): Promise<{ status: number; body: Json }> {
-  const headers: Record<string, string> = {};
-  if (token) headers.authorization = `Bearer ${token}`;
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  const res = await worker.fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await res.text();
-  return { status: res.status, body: text ? (JSON.parse(text) as Json) : {} };
-}
+const api = (method: string, path: string, token: string | undefined, body?: unknown) => request(worker, method, path, token, body);
 
 async function signupTenant(tag: string): Promise<{ token: string; tenantId: string }> {
-  const res = await api('POST', '/v1/auth/signup', undefined, {
-    email: `e2e-sync-${tag}-${crypto.randomUUID()}@example.com`,
-    password: 'correct horse battery staple',
-    name: `Sync ${tag}`,
-    tenantName: `Sync ${tag} Co`,
-  });
-  expect(res.status, JSON.stringify(res.body)).toBe(201);
-  return { token: res.body.accessToken, tenantId: res.body.tenant.id };
+  const t = await signup(worker, `e2e-sync-${tag}`);
+  return { token: t.accessToken, tenantId: t.tenantId };
 }
 
 async function open(token: string, since?: number): Promise<TestWebSocket> {
   return worker.ws(`/v1/sync/ws${since === undefined ? '' : `?since=${since}`}`, { headers: { authorization: `Bearer ${token}` } });
 }
-
-async function untilSynced(ws: TestWebSocket): Promise<{ changes: Json[]; version: number }> {
-  const changes: Json[] = [];
-  for (;;) {
-    const f = await ws.nextJson<Json>();
-    if (f.type === 'synced') return { changes, version: f.version };
-    expect(f.type).toBe('change');
-    changes.push(f);
-  }
-}
-
-async function nextChanges(ws: TestWebSocket, n: number): Promise<Json[]> {
-  const out: Json[] = [];
-  while (out.length < n) {
-    const f = await ws.nextJson<Json>();
-    expect(f.type).toBe('change');
-    out.push(f);
-  }
-  return out;
-}
-
-const strip = ({ type: _t, ...rest }: Json) => rest;
 
 describe('sync over real WebSockets', () => {
   it('two sockets both receive an HTTP change; a reconnect with since gets exactly what it missed', async () => {
@@ -123,7 +90,7 @@ describe('sync over real WebSockets', () => {
     ]);
     // The same as the HTTP change log.
     const page = await api('GET', `/v1/sync?since=${lastSeen}`, token);
-    expect(page.body).toEqual({ changes: caught.changes.map(strip), version: lastSeen + 5, hasMore: false });
+    expect(page.body).toEqual({ changes: caught.changes.map(asChange), version: lastSeen + 5, hasMore: false });
 
     // Live again on the reconnected socket.
     const after = await api('POST', '/v1/tasks', key.body.key, { title: 'Back online' });

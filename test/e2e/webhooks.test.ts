@@ -4,8 +4,10 @@
  * standardwebhooks library; a failed first attempt is retried by the queue 5 s later.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signup } from '../support/node/api';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/node/webhook-receiver';
 import { type RunningWorker, startWorker } from '../support/node/worker';
+import { eventually } from '../support/shared/time';
 
 let worker: RunningWorker;
 let receiver: WebhookReceiver;
@@ -25,25 +27,8 @@ const post = (path: string, body: unknown, token?: string, headers: Record<strin
     body: JSON.stringify(body),
   });
 
-async function until<T>(probe: () => T | undefined | Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 async function tenant(): Promise<string> {
-  const res = await post('/v1/auth/signup', {
-    email: `e2e-wh-${crypto.randomUUID()}@example.com`,
-    password: 'correct horse battery staple',
-    name: 'E2E',
-    tenantName: 'Hooks Co',
-  });
-  expect(res.status).toBe(201);
-  return ((await res.json()) as { accessToken: string }).accessToken;
+  return (await signup(worker, 'e2e-wh')).accessToken;
 }
 
 async function webhook(token: string, name: string, query = ''): Promise<{ id: string; secret: string }> {
@@ -60,20 +45,26 @@ describe('webhooks over HTTP', () => {
     const name = `e2e-${crypto.randomUUID().slice(0, 8)}`;
     const hook = await webhook(token, name, '?fail=1');
     expect((await post('/v1/tasks', { title: 'over the wire' }, token)).status).toBe(201);
-    const got = await until(() => {
-      const list = receiver.received.filter((r) => r.name === name);
-      return list.length >= 2 ? list : undefined;
-    }, 20_000);
+    const got = await eventually(
+      () => {
+        const list = receiver.received.filter((r) => r.name === name);
+        return list.length >= 2 ? list : undefined;
+      },
+      { what: 'two attempts at the receiver', timeoutMs: 20_000, intervalMs: 100 },
+    );
     expect(got.map((r) => r.answered)).toEqual([500, 200]);
     expect(got[1]!.receivedAt - got[0]!.receivedAt).toBeGreaterThanOrEqual(4_500);
     expect(got.every((r) => r.verifiedWith.length === 1)).toBe(true);
     expect(got[1]!.payload).toMatchObject({ type: 'task.created', data: { task: { title: 'over the wire' } } });
-    const settled = await until(async () => {
-      const d = (await (
-        await worker.fetch(`/v1/webhooks/${hook.id}/deliveries`, { headers: { authorization: `Bearer ${token}` } })
-      ).json()) as { data: Array<Record<string, any>> };
-      return d.data[0]?.status === 'succeeded' ? d.data : undefined;
-    }, 5_000);
+    const settled = await eventually(
+      async () => {
+        const d = (await (
+          await worker.fetch(`/v1/webhooks/${hook.id}/deliveries`, { headers: { authorization: `Bearer ${token}` } })
+        ).json()) as { data: Array<Record<string, any>> };
+        return d.data[0]?.status === 'succeeded' ? d.data : undefined;
+      },
+      { what: 'the delivery to succeed', timeoutMs: 5_000, intervalMs: 100 },
+    );
     expect(settled).toHaveLength(1);
     expect(settled[0]!.attemptLog.map((a: { statusCode: number; trigger: string }) => [a.trigger, a.statusCode])).toEqual([
       ['auto', 500],

@@ -9,7 +9,7 @@ import {
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import worker from '../../src/index';
-import { signup } from './helpers';
+import { signup } from '../support/workers/tenants';
 
 describe('EVENTS consumer', () => {
   it('acks valid events and retries malformed ones (they reach the DLQ after max_retries)', async () => {

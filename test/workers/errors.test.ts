@@ -1,6 +1,7 @@
 // The bad-input matrix: every error is RFC 9457 problem+json with a stable type, and never a stack trace.
 import { describe, expect, it } from 'vitest';
-import { call, json, signup } from './helpers';
+import { call, json } from '../support/workers/http';
+import { signup } from '../support/workers/tenants';
 
 async function expectProblem(res: Response, status: number, code: string) {
   expect(res.status).toBe(status);

@@ -9,12 +9,12 @@ import { type Config, isDeployed } from '../../config';
 import type { Db } from '../../db/client';
 import { llmProviders } from '../../db/schema';
 import { TenantScope } from '../../db/tenant-scope';
-import type { TenantCall } from '../../identity/context';
+import type { ServiceCtx } from '../../lib/context';
 import { newId } from '../../lib/ids';
-import { decodeCursor, toPage } from '../../lib/pagination';
+import { decodeCursor, type PageInput, toPage } from '../../lib/pagination';
 import { AppError } from '../../lib/problem';
 import { isPrivateHost } from '../../lib/targets';
-import { type KeyBox, KeySecretMissing } from './key-box';
+import { type KeyBox, KeySecretMissing, llmKeyBox } from './key-box';
 import type { CreateLlmProviderInput } from './schemas';
 import type { ModelMap, ResolvedProvider } from './types';
 
@@ -36,13 +36,14 @@ export function providerView(row: ProviderRow) {
   };
 }
 
-export async function createProvider(call: TenantCall, box: KeyBox, input: CreateLlmProviderInput) {
-  const { scope, now } = call;
+export async function createProvider(ctx: ServiceCtx, input: CreateLlmProviderInput) {
+  const { scope, now } = ctx;
+  const box = llmKeyBox(ctx.env);
   const taken = await scope.select(llmProviders, eq(llmProviders.name, input.name)).get();
   if (taken) throw nameTaken(input.name);
 
   const id = newId('llm');
-  const baseUrl = input.kind === 'openai' ? checkBaseUrl(input.baseUrl, call.config) : null;
+  const baseUrl = input.kind === 'openai' ? checkBaseUrl(input.baseUrl, ctx.config) : null;
   const apiKey = input.kind === 'openai' ? input.apiKey : undefined;
   const row = {
     id,
@@ -50,9 +51,9 @@ export async function createProvider(call: TenantCall, box: KeyBox, input: Creat
     kind: input.kind,
     baseUrl,
     models: normalizeModels(input.models),
-    apiKeyEnc: apiKey ? await box.seal(call.auth.tenantId, id, apiKey) : null,
+    apiKeyEnc: apiKey ? await box.seal(ctx.tenantId, id, apiKey) : null,
     keyHint: apiKey && apiKey.length >= MIN_KEY_LENGTH_FOR_HINT ? apiKey.slice(-4) : null,
-    createdBy: call.auth.actorId,
+    createdBy: ctx.actor.id,
     createdAt: now.toISOString(),
   };
   try {
@@ -62,12 +63,12 @@ export async function createProvider(call: TenantCall, box: KeyBox, input: Creat
     if (isUniqueViolation(err)) throw nameTaken(input.name);
     throw err;
   }
-  return providerView({ ...row, tenantId: call.auth.tenantId });
+  return providerView({ ...row, tenantId: ctx.tenantId });
 }
 
-export async function listProviders(call: TenantCall, limit: number, cursor: string | undefined) {
+export async function listProviders(ctx: ServiceCtx, { limit, cursor }: PageInput) {
   const after = decodeCursor(cursor);
-  const rows = (await call.scope
+  const rows = (await ctx.scope
     .select(llmProviders, after ? lt(llmProviders.id, after) : undefined)
     .orderBy(desc(llmProviders.id))
     .limit(limit + 1)
@@ -76,14 +77,14 @@ export async function listProviders(call: TenantCall, limit: number, cursor: str
   return { data: page.data.map(providerView), nextCursor: page.nextCursor };
 }
 
-export async function getProvider(call: TenantCall, id: string) {
-  const row = (await call.scope.select(llmProviders, eq(llmProviders.id, id)).get()) as ProviderRow | undefined;
+export async function getProvider(ctx: ServiceCtx, { id }: { id: string }) {
+  const row = (await ctx.scope.select(llmProviders, eq(llmProviders.id, id)).get()) as ProviderRow | undefined;
   if (!row) throw notFound(id);
   return providerView(row);
 }
 
-export async function deleteProvider(call: TenantCall, id: string): Promise<void> {
-  const res = await call.scope.delete(llmProviders, eq(llmProviders.id, id)).run();
+export async function deleteProvider(ctx: ServiceCtx, { id }: { id: string }): Promise<void> {
+  const res = await ctx.scope.delete(llmProviders, eq(llmProviders.id, id)).run();
   if (res.meta.changes !== 1) throw notFound(id);
 }
 

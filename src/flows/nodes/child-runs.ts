@@ -10,6 +10,7 @@ export const MAX_MAP_ITEMS = 1000;
 
 export const subflowNode = defineNode({
   type: 'subflow',
+  startsChildRuns: true,
   config: z.strictObject({
     flowId: z.string().min(1).max(64),
     version: z.number().int().min(1).optional(),
@@ -23,6 +24,7 @@ export const subflowNode = defineNode({
 
 export const mapNode = defineNode({
   type: 'map',
+  startsChildRuns: true,
   config: z.strictObject({
     items: z.string().min(1).max(10_000).describe('JSONata expression yielding an array'),
     flowId: z.string().min(1).max(64).describe('The flow run once per item (the sub-graph)'),

@@ -10,14 +10,6 @@ import { transformNode } from './transform';
 import type { NodeType } from './types';
 
 // biome-ignore lint/suspicious/noExplicitAny: each node's config type differs; the registry is keyed by name and checked by the node's own zod schema.
-export const NODE_TYPES: Record<string, NodeType<any>> = Object.fromEntries(
+export const NODE_TYPES: Readonly<Record<string, NodeType<any>>> = Object.fromEntries(
   [transformNode, conditionNode, httpNode, llmNode, toolNode, delayNode, approvalNode, subflowNode, mapNode].map((n) => [n.type, n]),
 );
-
-// biome-ignore lint/suspicious/noExplicitAny: see NODE_TYPES.
-export function registerNode(node: NodeType<any>): void {
-  NODE_TYPES[node.type] = node;
-}
-
-/** Types whose `output.children` the engine turns into child runs. */
-export const CHILD_RUN_TYPES = new Set(['subflow', 'map']);

@@ -86,6 +86,8 @@ export interface NodeType<C = unknown> {
   type: string;
   config: z.ZodType<C>;
   run(config: C, ctx: ExecContext): Promise<NodeResult>;
+  /** The engine turns a success's `output.children` into child runs and parks the node until they finish. */
+  startsChildRuns?: true;
 }
 
 export function defineNode<C>(def: NodeType<C>): NodeType<C> {

@@ -22,7 +22,12 @@ import {
   type V4MiniflareOptions,
 } from 'miniflare';
 import { unstable_getMiniflareWorkerOptions, unstable_splitSqlQuery } from 'wrangler';
+import { type TestWebSocket as SharedTestWebSocket, WebSocketUpgradeError, wrapSocket } from '../shared/websocket';
 import { DEFAULT_TEST_SECRETS } from './secrets';
+
+export { WebSocketUpgradeError };
+/** A client WebSocket over real TCP (the shared client, test/support/shared/websocket.ts). */
+export type TestWebSocket = SharedTestWebSocket<MiniflareWebSocket>;
 
 /** Repository root (this file lives in test/support/node). */
 export const PROJECT_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -32,7 +37,6 @@ const MIGRATIONS_DIR = path.join(PROJECT_ROOT, 'migrations');
 export const BUNDLE_DIR_ENV = 'EDGECREW_E2E_BUNDLE_DIR';
 /** wrangler's default D1 migrations bookkeeping table, kept so the schema matches `wrangler d1 migrations apply`. */
 const MIGRATIONS_TABLE = 'd1_migrations';
-const DEFAULT_TIMEOUT_MS = 5_000;
 
 export interface StartWorkerOptions {
   /**
@@ -66,38 +70,6 @@ export interface WebSocketOptions {
   protocols?: string[];
   /** Default timeout for `next()`; default 5 s. */
   timeoutMs?: number;
-}
-
-/** A connected client WebSocket with an ordered inbox. */
-export interface TestWebSocket {
-  /** The underlying Workers-style socket (already accepted). */
-  readonly socket: MiniflareWebSocket;
-  /** Response headers of the 101 upgrade. */
-  readonly headers: Headers;
-  /** Sends a string or binary frame as is; any other value as JSON. */
-  send(data: unknown): void;
-  /** The next unread message; rejects on timeout or when the socket closes first. */
-  next(timeoutMs?: number): Promise<string | ArrayBuffer>;
-  /** `next()` parsed as JSON. */
-  nextJson<T = unknown>(timeoutMs?: number): Promise<T>;
-  /** Messages received and not yet read by `next()`. */
-  readonly pending: ReadonlyArray<string | ArrayBuffer>;
-  /** Settles when the server or client closes the socket. */
-  readonly closed: Promise<{ code: number; reason: string }>;
-  /** Closes from the client side and waits for the close to complete (or 1 s). */
-  close(code?: number, reason?: string): Promise<void>;
-}
-
-/** Thrown by `ws()` when the server answers the upgrade with anything but 101. */
-export class WebSocketUpgradeError extends Error {
-  constructor(
-    readonly status: number,
-    readonly headers: Headers,
-    readonly body: string,
-  ) {
-    super(`WebSocket upgrade refused with HTTP ${status}: ${body.slice(0, 500)}`);
-    this.name = 'WebSocketUpgradeError';
-  }
 }
 
 export interface RunningWorker {
@@ -336,78 +308,5 @@ export async function connectWebSocket(url: string, options: WebSocketOptions = 
   const res = await miniflareFetch(url, { headers });
   const socket = res.webSocket;
   if (res.status !== 101 || !socket) throw new WebSocketUpgradeError(res.status, new Headers([...res.headers]), await res.text());
-  return wrapSocket(socket, new Headers([...res.headers]), options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
-}
-
-function wrapSocket(socket: MiniflareWebSocket, headers: Headers, defaultTimeoutMs: number): TestWebSocket {
-  const inbox: Array<string | ArrayBuffer> = [];
-  const waiters: Array<{ resolve(m: string | ArrayBuffer): void; reject(e: Error): void }> = [];
-  let closeInfo: { code: number; reason: string } | undefined;
-  let resolveClosed!: (v: { code: number; reason: string }) => void;
-  const closed = new Promise<{ code: number; reason: string }>((r) => (resolveClosed = r));
-
-  const finish = (code: number, reason: string) => {
-    if (closeInfo) return;
-    closeInfo = { code, reason };
-    for (const w of waiters.splice(0)) w.reject(new Error(`WebSocket closed (${code} ${reason}) before a message arrived`));
-    resolveClosed(closeInfo);
-  };
-  socket.addEventListener('message', (event) => {
-    const data = event.data as string | ArrayBuffer | Uint8Array;
-    const message =
-      data instanceof Uint8Array ? (data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer) : data;
-    const waiter = waiters.shift();
-    if (waiter) waiter.resolve(message);
-    else inbox.push(message);
-  });
-  socket.addEventListener('close', (event) => finish(event.code, event.reason));
-  socket.addEventListener('error', (event) => finish(1006, event.error?.message ?? 'error'));
-  socket.accept();
-
-  const next = (timeoutMs = defaultTimeoutMs) => {
-    const queued = inbox.shift();
-    if (queued !== undefined) return Promise.resolve(queued);
-    if (closeInfo) return Promise.reject(new Error(`WebSocket closed (${closeInfo.code} ${closeInfo.reason})`));
-    return new Promise<string | ArrayBuffer>((resolve, reject) => {
-      const waiter = {
-        resolve: (m: string | ArrayBuffer) => {
-          clearTimeout(timer);
-          resolve(m);
-        },
-        reject: (e: Error) => {
-          clearTimeout(timer);
-          reject(e);
-        },
-      };
-      const timer = setTimeout(() => {
-        waiters.splice(waiters.indexOf(waiter), 1);
-        reject(new Error(`no WebSocket message within ${timeoutMs} ms`));
-      }, timeoutMs);
-      waiters.push(waiter);
-    });
-  };
-
-  return {
-    socket,
-    headers,
-    closed,
-    get pending() {
-      return inbox;
-    },
-    send(data) {
-      if (typeof data === 'string' || data instanceof ArrayBuffer) socket.send(data);
-      else if (data instanceof Uint8Array) socket.send(data as Uint8Array<ArrayBuffer>);
-      else socket.send(JSON.stringify(data));
-    },
-    next,
-    async nextJson<T>(timeoutMs?: number) {
-      const message = await next(timeoutMs);
-      return JSON.parse(typeof message === 'string' ? message : new TextDecoder().decode(message)) as T;
-    },
-    async close(code = 1000, reason = '') {
-      if (!closeInfo && socket.readyState <= 1) socket.close(code, reason);
-      await Promise.race([closed, new Promise((r) => setTimeout(r, 1_000))]);
-      finish(code, reason);
-    },
-  };
+  return wrapSocket(socket, new Headers([...res.headers]), options.timeoutMs);
 }

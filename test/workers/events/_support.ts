@@ -4,7 +4,9 @@ import { env } from 'cloudflare:workers';
 import { expect, inject } from 'vitest';
 import worker from '../../../src/index';
 import type { DeliveryJob } from '../../../src/queue/messages';
-import { call, json, type TestTenant } from '../helpers';
+import { eventually } from '../../support/shared/time';
+import { call, json } from '../../support/workers/http';
+import type { TestTenant } from '../../support/workers/tenants';
 
 export const QUEUE = 'edgecrew-events-dev';
 export const receiverUrl = () => inject('webhookReceiverUrl');
@@ -36,30 +38,14 @@ export async function received(name: string): Promise<Received[]> {
   return (await (await fetch(`${receiverUrl()}/__received?name=${encodeURIComponent(name)}`)).json()) as Received[];
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-/** Polls until `probe` returns a value (not undefined); fails the test after `timeoutMs`. */
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
-
 /** Waits until the receiver has at least `n` deliveries for `name`. */
 export async function receivedAtLeast(name: string, n: number, timeoutMs = 10_000): Promise<Received[]> {
-  return waitFor(
-    `${n} deliveries to ${name}`,
+  return eventually(
     async () => {
       const list = await received(name);
       return list.length >= n ? list : undefined;
     },
-    timeoutMs,
+    { what: `${n} deliveries to ${name}`, timeoutMs },
   );
 }
 
@@ -105,10 +91,4 @@ export async function runBatch(bodies: unknown[], overrides: Partial<Env> = {}) 
 /** Makes attempt `attempt` of a delivery now, through the consumer (as the delayed retry message would). */
 export async function driveAttempt(deliveryId: string, attempt: number, trigger: DeliveryJob['trigger'] = 'retry') {
   return runBatch([{ kind: 'webhook_attempt', deliveryId, attempt, trigger } satisfies DeliveryJob]);
-}
-
-export async function createTask(owner: TestTenant, title: string): Promise<Record<string, any>> {
-  const res = await call('/v1/tasks', { token: owner.accessToken, body: { title } });
-  expect(res.status).toBe(201);
-  return json(res);
 }

@@ -13,8 +13,11 @@ import { loadConfig } from '../../../src/config';
 import worker from '../../../src/index';
 import { newId } from '../../../src/lib/ids';
 import { consumeEvents } from '../../../src/queue/consumer';
-import { call, signup } from '../helpers';
-import { createHook, createTask, deliveries, QUEUE, received, receivedAtLeast, runBatch, sleep } from './_support';
+import { sleep } from '../../support/shared/time';
+import { call } from '../../support/workers/http';
+import { signup } from '../../support/workers/tenants';
+import { createTask } from '../tasks/_support';
+import { createHook, deliveries, QUEUE, received, receivedAtLeast, runBatch } from './_support';
 
 function eventFor(tenantId: string, sequence: number, type = 'task.created') {
   return { id: newId('evt'), type, tenantId, occurredAt: new Date().toISOString(), sequence, data: { n: sequence } };
@@ -56,7 +59,7 @@ describe('ordering', () => {
     const owner = await signup('q-order');
     const hook = await createHook(owner);
     for (let i = 0; i < 6; i++) {
-      await createTask(owner, `t${i}`);
+      await createTask(owner, { title: `t${i}` });
       if (i === 2)
         expect((await call('/v1/tenant', { method: 'PATCH', token: owner.accessToken, body: { name: 'Mid' } })).status).toBe(200);
     }

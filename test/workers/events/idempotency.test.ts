@@ -1,7 +1,8 @@
 // Idempotency-Key on POST: replay within 24 h, 422 on a different body, 409 while in flight, scoped per credential.
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { call, createApiKey, json, signup, type TestTenant } from '../helpers';
+import { call, json } from '../../support/workers/http';
+import { createApiKey, signup, type TestTenant } from '../../support/workers/tenants';
 import { receiverUrl } from './_support';
 
 const hookBody = (tag: string) => ({ url: `${receiverUrl()}/hooks/idem-${tag}`, eventTypes: ['task.created'] });

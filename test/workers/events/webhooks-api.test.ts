@@ -1,8 +1,11 @@
 // /v1/webhooks: CRUD, secret handling, validation, permissions, and a delivery verified by the standardwebhooks library.
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { addMember, call, json, signup } from '../helpers';
-import { createHook, createTask, deliveries, receivedAtLeast, receiverUrl, waitFor } from './_support';
+import { eventually } from '../../support/shared/time';
+import { call, json } from '../../support/workers/http';
+import { addMember, signup } from '../../support/workers/tenants';
+import { createTask } from '../tasks/_support';
+import { createHook, deliveries, receivedAtLeast, receiverUrl } from './_support';
 
 describe('webhook endpoints', () => {
   it('creates with a whsec_ secret shown once, stored encrypted, never returned again', async () => {
@@ -88,7 +91,7 @@ describe('webhook delivery', () => {
   it('delivers a task event signed per Standard Webhooks, verified by the standardwebhooks library, and logs the attempt', async () => {
     const owner = await signup('wh-deliver');
     const hook = await createHook(owner, { eventTypes: ['task.*'] });
-    const task = await createTask(owner, 'Ship webhooks');
+    const task = await createTask(owner, { title: 'Ship webhooks' });
     const [got] = await receivedAtLeast(hook.name, 1);
     expect(got!.verifiedWith).toEqual([0]);
     expect(got!.payload).toMatchObject({
@@ -100,10 +103,13 @@ describe('webhook delivery', () => {
     expect(got!.signature).toMatch(/^v1,[A-Za-z0-9+/]+=*$/);
     expect(Math.abs(Number(got!.timestamp) - Date.now() / 1000)).toBeLessThan(60);
 
-    const [d] = await waitFor('delivery logged', async () => {
-      const list = await deliveries(owner, hook.id);
-      return list[0]?.status === 'succeeded' ? list : undefined;
-    });
+    const [d] = await eventually(
+      async () => {
+        const list = await deliveries(owner, hook.id);
+        return list[0]?.status === 'succeeded' ? list : undefined;
+      },
+      { what: 'delivery logged' },
+    );
     expect(d).toMatchObject({ eventId: got!.webhookId, eventType: 'task.created', status: 'succeeded', attempts: 1, lastStatusCode: 200 });
     expect(d!.attemptLog).toEqual([
       expect.objectContaining({

@@ -4,14 +4,20 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { RETRY_SCHEDULE_S } from '../../../src/events/retry';
-import { call, json, signup } from '../helpers';
-import { createHook, createTask, deliveries, driveAttempt, received, receivedAtLeast, registerSecrets, waitFor } from './_support';
+import { eventually } from '../../support/shared/time';
+import { call, json } from '../../support/workers/http';
+import { signup } from '../../support/workers/tenants';
+import { createTask } from '../tasks/_support';
+import { createHook, deliveries, driveAttempt, received, receivedAtLeast, registerSecrets } from './_support';
 
 async function firstDelivery(owner: Parameters<typeof deliveries>[0], hookId: string, status?: string) {
-  const list = await waitFor(`a ${status ?? 'settled'} delivery`, async () => {
-    const l = await deliveries(owner, hookId);
-    return l[0] && l[0].attempts > 0 && (!status || l[0].status === status) && l[0].attemptLog.length === l[0].attempts ? l : undefined;
-  });
+  const list = await eventually(
+    async () => {
+      const l = await deliveries(owner, hookId);
+      return l[0] && l[0].attempts > 0 && (!status || l[0].status === status) && l[0].attemptLog.length === l[0].attempts ? l : undefined;
+    },
+    { what: `a ${status ?? 'settled'} delivery` },
+  );
   return list[0]!;
 }
 
@@ -19,7 +25,7 @@ describe('webhook retries', () => {
   it('an endpoint that fails 3 times then succeeds: retried on the schedule, succeeded on attempt 4', async () => {
     const owner = await signup('wh-retry');
     const hook = await createHook(owner, { query: 'fail=3', eventTypes: ['task.created'] });
-    await createTask(owner, 'flaky');
+    await createTask(owner, { title: 'flaky' });
     const first = await firstDelivery(owner, hook.id, 'pending');
     expect(first).toMatchObject({ attempts: 1, lastStatusCode: 500 });
     const delay = Date.parse(first.nextAttemptAt) - Date.parse(first.attemptLog[0].startedAt);
@@ -44,7 +50,7 @@ describe('webhook retries', () => {
   it('honours Retry-After on 429/503', async () => {
     const owner = await signup('wh-retry-after');
     const hook = await createHook(owner, { query: 'fail=1&status=503&retryAfter=120', eventTypes: ['task.created'] });
-    await createTask(owner, 'busy');
+    await createTask(owner, { title: 'busy' });
     const d = await firstDelivery(owner, hook.id, 'pending');
     const delay = Date.parse(d.nextAttemptAt) - Date.parse(d.attemptLog[0].startedAt);
     expect(delay).toBeGreaterThanOrEqual(119_000);
@@ -54,7 +60,7 @@ describe('webhook retries', () => {
   it('a delivery failing every attempt ends failed after 8 attempts; the endpoint stays enabled until failure is sustained', async () => {
     const owner = await signup('wh-exhaust');
     const hook = await createHook(owner, { query: 'fail=1000', eventTypes: ['task.created'] });
-    await createTask(owner, 'doomed');
+    await createTask(owner, { title: 'doomed' });
     const d = await firstDelivery(owner, hook.id, 'pending');
     for (let attempt = 2; attempt <= RETRY_SCHEDULE_S.length + 1; attempt++) await driveAttempt(d.id, attempt);
     await driveAttempt(d.id, RETRY_SCHEDULE_S.length + 2); // nothing beyond the schedule
@@ -70,16 +76,22 @@ describe('webhook retries', () => {
     await env.DB.prepare('UPDATE webhook_endpoints SET failing_since = ? WHERE id = ?')
       .bind(new Date(Date.now() - 5 * 24 * 3600_000 - 60_000).toISOString(), hook.id)
       .run();
-    await createTask(owner, 'still down');
-    const ep = await waitFor('endpoint disabled', async () => {
-      const e = await json(await call(`/v1/webhooks/${hook.id}`, { token: owner.accessToken }));
-      return e.enabled === false ? e : undefined;
-    });
+    await createTask(owner, { title: 'still down' });
+    const ep = await eventually(
+      async () => {
+        const e = await json(await call(`/v1/webhooks/${hook.id}`, { token: owner.accessToken }));
+        return e.enabled === false ? e : undefined;
+      },
+      { what: 'endpoint disabled' },
+    );
     expect(ep).toMatchObject({ disabledReason: 'failing' });
-    const n = await waitFor('admin notification', async () => {
-      const page = await json(await call('/v1/notifications', { token: owner.accessToken }));
-      return page.data.find((x: { kind: string }) => x.kind === 'system');
-    });
+    const n = await eventually(
+      async () => {
+        const page = await json(await call('/v1/notifications', { token: owner.accessToken }));
+        return page.data.find((x: { kind: string }) => x.kind === 'system');
+      },
+      { what: 'admin notification' },
+    );
     expect(n).toMatchObject({ title: 'Webhook endpoint disabled', taskId: null });
     expect(n.body).toContain(hook.id);
     // Pending deliveries of a disabled endpoint fail instead of being sent.
@@ -92,7 +104,7 @@ describe('webhook retries', () => {
   it('410 Gone disables the endpoint at once', async () => {
     const owner = await signup('wh-gone');
     const hook = await createHook(owner, { query: 'gone=1', eventTypes: ['task.created'] });
-    await createTask(owner, 'gone');
+    await createTask(owner, { title: 'gone' });
     const d = await firstDelivery(owner, hook.id, 'failed');
     expect(d).toMatchObject({ attempts: 1, lastStatusCode: 410 });
     expect(await json(await call(`/v1/webhooks/${hook.id}`, { token: owner.accessToken }))).toMatchObject({
@@ -110,7 +122,7 @@ describe('replay and recovery', () => {
   it('replays a delivery: same webhook-id, new attempt logged as manual', async () => {
     const owner = await signup('wh-replay');
     const hook = await createHook(owner, { eventTypes: ['task.created'] });
-    await createTask(owner, 'again');
+    await createTask(owner, { title: 'again' });
     const d = await firstDelivery(owner, hook.id, 'succeeded');
     const res = await call(`/v1/webhooks/${hook.id}/deliveries/${d.id}/replay`, { method: 'POST', token: owner.accessToken });
     expect(res.status).toBe(202);
@@ -125,7 +137,7 @@ describe('replay and recovery', () => {
     const owner = await signup('wh-recover');
     const since = new Date(Date.now() - 1000).toISOString();
     const hook = await createHook(owner, { query: 'gone=1', eventTypes: ['task.created'] });
-    await createTask(owner, 'lost 1');
+    await createTask(owner, { title: 'lost 1' });
     await firstDelivery(owner, hook.id, 'failed');
     const fixed = `${hook.name}-fixed`;
     await registerSecrets(fixed, [hook.secret]);
@@ -160,7 +172,7 @@ describe('secret rotation', () => {
     expect(rotated.secret).not.toBe(hook.secret);
     expect(Date.parse(rotated.previousSecretExpiresAt)).toBeGreaterThan(Date.now() + 3500_000);
     await registerSecrets(hook.name, [hook.secret, rotated.secret]);
-    await createTask(owner, 'overlap');
+    await createTask(owner, { title: 'overlap' });
     const [during] = await receivedAtLeast(hook.name, 1);
     expect(during!.signature.split(' ')).toHaveLength(2);
     expect(during!.verifiedWith).toEqual([0, 1]); // either secret alone verifies
@@ -169,7 +181,7 @@ describe('secret rotation', () => {
       await call(`/v1/webhooks/${hook.id}/rotate-secret`, { method: 'POST', token: owner.accessToken, body: { overlapSeconds: 0 } }),
     );
     await registerSecrets(hook.name, [hook.secret, rotated.secret, again.secret]);
-    await createTask(owner, 'after');
+    await createTask(owner, { title: 'after' });
     const list = await receivedAtLeast(hook.name, 2);
     expect(list[1]!.verifiedWith).toEqual([2]);
     expect(list[1]!.signature.split(' ')).toHaveLength(1);

@@ -3,8 +3,12 @@
  * object (events, successCounts), tenant settings, the scripted HTTP endpoint
  * (test/support/node/flow-http.ts) and an incremental Server-Sent Events reader.
  */
-import { env } from 'cloudflare:workers';
+import { runInDurableObject } from 'cloudflare:test';
 import { expect, inject } from 'vitest';
+import type { FlowRun } from '../../../durable-objects/flow-run/flow-run';
+import { eventsAfter, nodes } from '../../../durable-objects/flow-run/store';
+import { eventually, sleep } from '../../support/shared/time';
+import { flowRun } from '../../support/workers/durable-objects';
 import { call, type TestTenant } from '../helpers';
 import { createFlow, getRun, node, startRun, waitFor } from './_support';
 
@@ -54,9 +58,8 @@ export async function allowLocalHttp(t: TestTenant): Promise<void> {
 // The run's Durable Object
 // ------------------------------------------------------------------------------------------------
 
-export function runStub(runId: string) {
-  return env.FLOW_RUN.get(env.FLOW_RUN.idFromName(runId));
-}
+/** The run's FlowRun object (the shared kit's stub). */
+export const runStub = flowRun;
 
 export interface RunEvent {
   seq: number;
@@ -66,12 +69,25 @@ export interface RunEvent {
   at: string;
 }
 
-export async function events(runId: string): Promise<RunEvent[]> {
-  return (await runStub(runId).events(0, 100_000)) as unknown as RunEvent[];
+/**
+ * Runs the run's alarm handler and returns once the engine has nothing left to do now (the run is
+ * over, or parked on a wait, a retry or child runs), then reads the run through the API. Calling the
+ * handler, rather than runDurableObjectAlarm, also joins a drive the platform's own alarm already began
+ * (drive() coalesces), where runDurableObjectAlarm would answer false and not wait.
+ */
+export async function settled(t: TestTenant, runId: string): Promise<Json> {
+  await runInDurableObject(runStub(runId), (run: FlowRun) => run.alarm());
+  return getRun(t, runId);
 }
 
+/** The run's whole event log, read from its storage. */
+export async function events(runId: string): Promise<RunEvent[]> {
+  return runInDurableObject(runStub(runId), (_i, state) => eventsAfter(state.storage.sql, 0)) as Promise<RunEvent[]>;
+}
+
+/** Successes recorded per node (exactly-once evidence), read from the run's storage. */
 export async function successCounts(runId: string): Promise<Record<string, number>> {
-  return runStub(runId).successCounts();
+  return runInDurableObject(runStub(runId), (_i, state) => Object.fromEntries(nodes(state.storage.sql).map((r) => [r.id, r.successes])));
 }
 
 export function ofType(list: RunEvent[], type: string, nodeId?: string): RunEvent[] {
@@ -139,19 +155,11 @@ export async function hits(key: string): Promise<Hit[]> {
   return (await (await fetch(`${inject('flowHttpUrl')}/__hits/${key}`)).json()) as Hit[];
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
+export { sleep };
 
-/** Polls `probe` until it returns something other than undefined (bounded). */
-export async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
+/** Polls `probe` until it returns something other than undefined (bounded); the shared kit's `eventually`. */
+export function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
+  return eventually(probe, { what, timeoutMs, intervalMs: 25 });
 }
 
 // ------------------------------------------------------------------------------------------------

@@ -1,6 +1,8 @@
+import { runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { signup } from '../helpers';
-import { createFlow, node, startRun, waitFor } from './_support';
+import { runStub, settled } from './_engine-kit';
+import { createFlow, node, startRun } from './_support';
 
 const t = (id: string, expression: string) => ({ id, type: 'transform', config: { expression } });
 
@@ -16,10 +18,19 @@ describe('flow engine', () => {
       ],
     });
     const run = await startRun(owner, flowId, { n: 4 });
-    const done = await waitFor(owner, run.id);
+    const done = await settled(owner, run.id);
     expect(done.status).toBe('succeeded');
     expect(node(done, 'b').output).toBe(10);
     expect(done.output).toEqual({ c: { result: 10 } });
+    // Migration 4 dropped the never-used run_meta table.
+    const tables = await runInDurableObject(runStub(run.id), (_i, state) =>
+      state.storage.sql
+        .exec<{ name: string }>(`SELECT name FROM sqlite_master WHERE type = 'table'`)
+        .toArray()
+        .map((r) => r.name),
+    );
+    expect(tables).toContain('nodes');
+    expect(tables).not.toContain('run_meta');
   });
 
   it('diamond with a condition: untaken branch is skipped', async () => {
@@ -38,7 +49,7 @@ describe('flow engine', () => {
         { from: 'small', to: 'join' },
       ],
     });
-    const done = await waitFor(owner, (await startRun(owner, flowId, { x: 9 })).id);
+    const done = await settled(owner, (await startRun(owner, flowId, { x: 9 })).id);
     expect(done.status).toBe('succeeded');
     expect(node(done, 'small').status).toBe('skipped');
     expect(node(done, 'big').status).toBe('succeeded');
@@ -52,11 +63,11 @@ describe('flow engine', () => {
       edges: [{ from: 'ok', to: 'after' }],
     });
     const run = await startRun(owner, flowId);
-    await waitFor(owner, run.id, ['waiting']);
+    expect((await settled(owner, run.id)).status).toBe('waiting');
     const { call, json } = await import('../helpers');
     const sig = await call(`/v1/runs/${run.id}/signal`, { token: owner.accessToken, body: { payload: { approved: true } } });
     expect(sig.status).toBe(200);
-    const done = await waitFor(owner, run.id);
+    const done = await settled(owner, run.id);
     expect(done.status).toBe('succeeded');
     expect(node(done, 'after').output).toBe(true);
     expect((await json(await call(`/v1/runs/${run.id}/signal`, { token: owner.accessToken, body: {} }))).status).toBe(409);

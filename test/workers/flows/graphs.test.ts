@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { signup } from '../helpers';
-import { createFlow, edge, events, node, ofType, startRun, successCounts, transform, waitFor } from './_engine-kit';
+import { createFlow, edge, events, node, ofType, settled, startRun, successCounts, transform } from './_engine-kit';
 
 function allOnce(counts: Record<string, number>, ids: string[]) {
   expect(counts).toEqual(Object.fromEntries(ids.map((id) => [id, 1])));
@@ -21,7 +21,7 @@ describe('graphs', () => {
       edges: ids.slice(1).map((id, i) => edge(ids[i]!, id)),
     });
     const run = await startRun(t, flowId, { start: 100 });
-    const done = await waitFor(t, run.id);
+    const done = await settled(t, run.id);
     expect(done.status).toBe('succeeded');
     expect(done.output).toEqual({ n19: 119 });
     expect(done.nodes.map((n: any) => n.status)).toEqual(ids.map(() => 'succeeded'));
@@ -49,7 +49,7 @@ describe('graphs', () => {
       edges: [edge('src', 'left'), edge('src', 'right'), edge('left', 'join'), edge('right', 'join')],
     });
     const run = await startRun(t, flowId, { x: 7 });
-    const done = await waitFor(t, run.id);
+    const done = await settled(t, run.id);
     expect(done.status).toBe('succeeded');
     expect(node(done, 'join').output).toEqual({ l: 14, r: 107 });
     expect(done.output).toEqual({ join: { l: 14, r: 107 } });
@@ -72,7 +72,7 @@ describe('graphs', () => {
       edges: [...wide.map((id) => edge('root', id)), ...wide.map((id) => edge(id, 'join'))],
     });
     const run = await startRun(t, flowId, { base: 1000 });
-    const done = await waitFor(t, run.id, undefined, 30_000);
+    const done = await settled(t, run.id);
     expect(done.status).toBe('succeeded');
     expect(node(done, 'join').output).toEqual(wide.map((_, i) => 1000 + i));
     for (const id of wide) expect(node(done, id).status).toBe('succeeded');
@@ -116,7 +116,7 @@ describe('graphs', () => {
     ];
     for (const [x, taken] of expectations) {
       const run = await startRun(t, flowId, { x });
-      const done = await waitFor(t, run.id);
+      const done = await settled(t, run.id);
       expect(done.status).toBe('succeeded');
       expect(node(done, 'route')).toMatchObject({ status: 'succeeded', branch: taken });
       for (const b of ['low', 'mid', 'high']) expect(node(done, b).status, `x=${x} ${b}`).toBe(b === taken ? 'succeeded' : 'skipped');
@@ -143,7 +143,7 @@ describe('graphs', () => {
       ],
       edges: [edge('route', 'r', 'red'), edge('route', 'g', 'green')],
     });
-    const done = await waitFor(t, (await startRun(t, flowId, { color: 'blue' })).id);
+    const done = await settled(t, (await startRun(t, flowId, { color: 'blue' })).id);
     expect(done.status).toBe('failed');
     expect(node(done, 'route').status).toBe('failed');
     expect(node(done, 'route').error.message).toMatch(/route.*blue/);
@@ -152,7 +152,7 @@ describe('graphs', () => {
   it('an expression that fails at run time names the node and the expression', async () => {
     const t = await signup('g-exprerr');
     const flowId = await createFlow(t, { nodes: [transform('boom', '$error("kaput")')] });
-    const done = await waitFor(t, (await startRun(t, flowId)).id);
+    const done = await settled(t, (await startRun(t, flowId)).id);
     expect(done.status).toBe('failed');
     const err = node(done, 'boom').error;
     expect(err.kind).toBe('expression');

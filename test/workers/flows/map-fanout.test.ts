@@ -1,8 +1,8 @@
 // A map over more items than QUEUE_FANOUT_THRESHOLD starts its children through the EVENTS queue.
-import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { QUEUE_FANOUT_THRESHOLD } from '../../../src/flows/child-jobs';
 import { signup } from '../helpers';
+import { events as runEvents } from './_engine-kit';
 import { createFlow, node, startRun, waitFor } from './_support';
 
 describe('large map fan-out', () => {
@@ -22,8 +22,7 @@ describe('large map fan-out', () => {
     const done = await waitFor(owner, run.id, undefined, 60_000);
     expect(done.status).toBe('succeeded');
     expect(node(done, 'each').output).toEqual(items.map((n) => ({ sq: n * n })));
-    const stub = env.FLOW_RUN.get(env.FLOW_RUN.idFromName(run.id));
-    const events = (await stub.events(0, 10_000)) as Array<{ type: string }>;
+    const events = await runEvents(run.id);
     expect(events.filter((e) => e.type === 'node.fanout').length).toBeGreaterThan(1);
     expect(events.filter((e) => e.type === 'node.child').length).toBe(items.length);
   });

@@ -1,55 +1,17 @@
 /**
- * Shared helpers for the identity suites (on top of ../helpers). Black-box first: tests drive the
+ * Shared helpers for the identity suites (on top of the kit, test/support/workers). Black-box first: tests drive the
  * Worker over HTTP; D1 is read directly only to prove "nothing changed" and to inspect what a
  * client cannot see (hashes, revocation marks).
  */
 import { env } from 'cloudflare:workers';
 import { type JWK, SignJWT } from 'jose';
-import { expect } from 'vitest';
-import { call, PASSWORD, type TestTenant } from '../helpers';
-
-export type Role = 'admin' | 'member' | 'viewer';
-
-export const PROBLEM_JSON = /^application\/problem\+json/;
-
-/** Asserts a problem+json response with `status` and returns its body. */
-export async function expectProblem(res: Response, status: number): Promise<Record<string, any>> {
-  const text = await res.text();
-  expect({ status: res.status, body: text.slice(0, 300) }).toMatchObject({ status });
-  expect(res.headers.get('content-type') ?? '').toMatch(PROBLEM_JSON);
-  const body = JSON.parse(text) as Record<string, any>;
-  expect(body.status).toBe(status);
-  expect(typeof body.type).toBe('string');
-  expect(typeof body.detail).toBe('string');
-  expect(text).not.toMatch(/\bat .+:\d+:\d+/); // never a stack trace
-  return body;
-}
-
-/** Asserts a 2xx-or-given status with a JSON body and returns it. */
-export async function expectJson<T = Record<string, any>>(res: Response, status: number): Promise<T> {
-  const text = await res.text();
-  expect({ status: res.status, body: text.slice(0, 300) }).toMatchObject({ status });
-  return JSON.parse(text) as T;
-}
+import { call, expectJson } from '../../support/workers/http';
+import { PASSWORD, type Role, type TestTenant } from '../../support/workers/tenants';
 
 /** The problem body without what legitimately differs between two requests. */
 export function stableProblem(body: Record<string, any>): Record<string, any> {
   const { requestId: _r, instance: _i, ...rest } = body;
   return rest;
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Polls `probe` until it returns a value other than undefined (or gives up after `tries`). */
-export async function poll<T>(probe: () => Promise<T | undefined>, tries = 30, everyMs = 100): Promise<T | undefined> {
-  for (let i = 0; i < tries; i++) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    await sleep(everyMs);
-  }
-  return undefined;
 }
 
 export async function login(email: string, password = PASSWORD, tenantId?: string): Promise<Response> {

@@ -1,8 +1,10 @@
 /** API keys: shown once, never listed with their secret, bound to a role, revocable, expiring. */
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { call, createApiKey, signup } from '../helpers';
-import { expectJson, expectProblem, getStatus, poll, sleep, tenantName } from './_support';
+import { eventually, sleep } from '../../support/shared/time';
+import { call, expectJson, expectProblem } from '../../support/workers/http';
+import { createApiKey, signup } from '../../support/workers/tenants';
+import { getStatus, tenantName } from './_support';
 
 const SECRETISH = /hash|secret|^key$/i;
 
@@ -141,17 +143,15 @@ describe('/v1/api-keys', () => {
     const before = await expectJson(await call(`/v1/api-keys/${key.id}`, { token: owner.accessToken }), 200);
     expect(before.lastUsedAt).toBeNull();
     expect(await getStatus('/v1/me', key.key)).toBe(200);
-    const seen = await poll(
+    const seen: string = await eventually(
       async () => {
         const v = await expectJson(await call(`/v1/api-keys/${key.id}`, { token: owner.accessToken }), 200);
         return v.lastUsedAt ?? undefined;
       },
-      50,
-      200,
+      { what: 'lastUsedAt', intervalMs: 200 },
     );
-    expect(seen).toBeDefined();
-    expect(Number.isNaN(Date.parse(seen as string))).toBe(false);
-    expect(Date.parse(seen as string)).toBeGreaterThanOrEqual(Date.parse(before.createdAt) - 1_000);
+    expect(Number.isNaN(Date.parse(seen))).toBe(false);
+    expect(Date.parse(seen)).toBeGreaterThanOrEqual(Date.parse(before.createdAt) - 1_000);
   });
 
   it('a made-up key with the right prefix → 401', async () => {

@@ -7,20 +7,9 @@
 import { env } from 'cloudflare:workers';
 import { exportJWK, exportSPKI, generateKeyPair, importJWK, type JWK, SignJWT } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { addMember, call, createApiKey, PASSWORD, signup, type TestTenant, uniqueEmail } from '../helpers';
-import {
-  AUDIENCE,
-  auditCount,
-  b64url,
-  decodeJwtPart,
-  expectJson,
-  expectProblem,
-  forgeAccessToken,
-  ISSUER,
-  privateKeys,
-  snapshotTenant,
-  tenantName,
-} from './_support';
+import { call, expectJson, expectProblem } from '../../support/workers/http';
+import { addMember, createApiKey, PASSWORD, signup, type TestTenant, uniqueEmail } from '../../support/workers/tenants';
+import { AUDIENCE, auditCount, b64url, decodeJwtPart, forgeAccessToken, ISSUER, privateKeys, snapshotTenant, tenantName } from './_support';
 
 interface Victim {
   admin: TestTenant;

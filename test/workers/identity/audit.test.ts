@@ -1,7 +1,9 @@
 /** GET /v1/audit-log: what identity writes, newest first, paginated, admin only. */
 import { describe, expect, it } from 'vitest';
-import { addMember, call, createApiKey, PASSWORD, signup, uniqueEmail } from '../helpers';
-import { auditEntries, expectJson, expectProblem, login, sleep } from './_support';
+import { sleep } from '../../support/shared/time';
+import { call, expectJson, expectProblem } from '../../support/workers/http';
+import { addMember, createApiKey, PASSWORD, signup, uniqueEmail } from '../../support/workers/tenants';
+import { auditEntries, login } from './_support';
 
 /**
  * Performs one of each audited identity action in a fresh tenant, in this order. Entry ids order by

@@ -1,18 +1,8 @@
 /** Sign-up, login, /v1/me, /v1/tenant, logout and refresh as a client sees them. */
 import { describe, expect, it } from 'vitest';
-import { addMember, call, PASSWORD, signup, uniqueEmail } from '../helpers';
-import {
-  expectJson,
-  expectProblem,
-  forgeAccessToken,
-  getStatus,
-  joinExisting,
-  login,
-  loginOk,
-  refresh,
-  stableProblem,
-  tenantName,
-} from './_support';
+import { call, expectJson, expectProblem } from '../../support/workers/http';
+import { addMember, PASSWORD, signup, uniqueEmail } from '../../support/workers/tenants';
+import { forgeAccessToken, getStatus, joinExisting, login, loginOk, refresh, stableProblem, tenantName } from './_support';
 
 describe('POST /v1/auth/signup', () => {
   it('returns 201 with user, tenant, access and refresh tokens', async () => {

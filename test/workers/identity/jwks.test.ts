@@ -1,8 +1,9 @@
 /** The published key set, and access tokens verified the way any standard JOSE client would. */
 import { createLocalJWKSet, decodeProtectedHeader, type JWK, jwtVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { call, signup } from '../helpers';
-import { AUDIENCE, expectJson, ISSUER, loginOk, privateKeys, refresh } from './_support';
+import { call, expectJson } from '../../support/workers/http';
+import { signup } from '../../support/workers/tenants';
+import { AUDIENCE, ISSUER, loginOk, privateKeys, refresh } from './_support';
 
 const PRIVATE_FIELDS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k', 'oth'];
 

@@ -1,8 +1,9 @@
 /** Invitations (single use, revocable, password-proofed for existing accounts) and member management. */
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { addMember, call, PASSWORD, signup, uniqueEmail } from '../helpers';
-import { expectJson, expectProblem, getStatus, invite, joinExisting, refresh, tenantName } from './_support';
+import { call, expectJson, expectProblem } from '../../support/workers/http';
+import { addMember, PASSWORD, signup, uniqueEmail } from '../../support/workers/tenants';
+import { getStatus, invite, joinExisting, refresh, tenantName } from './_support';
 
 async function memberRole(admin: { accessToken: string }, userId: string): Promise<string | undefined> {
   const list = await expectJson(await call('/v1/members?limit=100', { token: admin.accessToken }), 200);

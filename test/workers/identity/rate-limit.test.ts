@@ -5,8 +5,9 @@
  * apply, so bursts are long enough (2 × limit + 1) to be throttled in either case.
  */
 import { describe, expect, it } from 'vitest';
-import { call, PASSWORD, signup, uniqueEmail } from '../helpers';
-import { expectProblem, sleep } from './_support';
+import { sleep } from '../../support/shared/time';
+import { call, expectProblem } from '../../support/workers/http';
+import { PASSWORD, signup, uniqueEmail } from '../../support/workers/tenants';
 
 const LIMIT = 10;
 const WINDOW_MS = 60_000;

@@ -4,8 +4,9 @@
  */
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { signup } from '../helpers';
-import { auditEntries, expectJson, expectProblem, loginOk, refresh } from './_support';
+import { expectJson, expectProblem } from '../../support/workers/http';
+import { signup } from '../../support/workers/tenants';
+import { auditEntries, loginOk, refresh } from './_support';
 
 async function familyRows(userId: string) {
   const { results } = await env.DB.prepare('SELECT family_id, used_at, revoked_at FROM refresh_tokens WHERE user_id = ?1')

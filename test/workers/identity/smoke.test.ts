@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { addMember, call, createApiKey, json, signup } from '../helpers';
+import { call, json } from '../../support/workers/http';
+import { addMember, createApiKey, signup } from '../../support/workers/tenants';
 
 describe('identity smoke', () => {
   it('signup → me → invite → accept → api key', async () => {

@@ -1,6 +1,7 @@
 // POST /v1/tasks/quick-add end to end: the parser's result becomes a real task (or an action on one).
 import { describe, expect, it } from 'vitest';
-import { call, json, signup } from '../helpers';
+import { call, json } from '../../support/workers/http';
+import { signup } from '../../support/workers/tenants';
 
 describe('quick-add', () => {
   it('creates a recurring task with reminder, label and priority from one line', async () => {

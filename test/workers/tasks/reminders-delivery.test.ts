@@ -16,29 +16,18 @@ import { describe, expect, it } from 'vitest';
 import type { TenantHub } from '../../../durable-objects/tenant-hub/tenant-hub';
 import worker from '../../../src/index';
 import { HUB_GRACE_MS } from '../../../src/tasks/sweep';
-import { addMember, call, signup, type TestTenant } from '../helpers';
-import {
-  alarmOf,
-  createTask,
-  hub,
-  type Json,
-  makeDue,
-  nextChanges,
-  okJson,
-  openSync,
-  outboxRows,
-  registryOf,
-  reminderRows,
-  settled,
-  syncPage,
-  taskWithReminder,
-  until,
-} from './_support';
+import { nextChanges, untilSynced } from '../../support/shared/sync';
+import { eventually } from '../../support/shared/time';
+import { alarmOf, hub } from '../../support/workers/durable-objects';
+import { call, expectJson } from '../../support/workers/http';
+import { addMember, signup, type TestTenant } from '../../support/workers/tenants';
+import { openSync } from '../../support/workers/websocket';
+import { createTask, type Json, makeDue, outboxRows, registryOf, reminderRows, settled, syncPage, taskWithReminder } from './_support';
 
 const HOUR = 3600_000;
 
 async function notifications(t: TestTenant, query = ''): Promise<Json[]> {
-  return (await okJson(await call(`/v1/notifications${query}`, { token: t.accessToken }))).data;
+  return (await expectJson(await call(`/v1/notifications${query}`, { token: t.accessToken }))).data;
 }
 
 function eventsFor(outbox: Awaited<ReturnType<typeof outboxRows>>, reminderId: string, notificationId: string) {
@@ -60,7 +49,7 @@ describe('reminder delivery by the hub alarm', () => {
     const { task, reminderId } = await taskWithReminder(owner);
     const before = await syncPage(owner.accessToken);
     const sock = await openSync(owner.accessToken, { since: before.version });
-    expect((await sock.untilSynced()).changes).toEqual([]);
+    expect((await untilSynced(sock)).changes).toEqual([]);
 
     const firedAt = await makeDue(owner.tenantId, reminderId);
     expect(await runDurableObjectAlarm(hub(owner.tenantId))).toBe(true);
@@ -154,7 +143,7 @@ describe('reminder delivery by the hub alarm', () => {
     expect(await deliveryEvents()).toHaveLength(2);
 
     // 4. Editing the task re-plans its reminders: the delivered occurrence is not planned again.
-    const edited = await okJson(
+    const edited = await expectJson(
       await call(`/v1/tasks/${task.id}`, { method: 'PATCH', token: owner.accessToken, body: { title: 'Call the bank today' } }),
     );
     expect(edited.nextReminderAt).toBeNull();
@@ -174,7 +163,7 @@ describe('reminder delivery by the hub alarm', () => {
     expect(await notifications(owner, '?unread=true')).toEqual([n]);
     const v0 = (await syncPage(owner.accessToken)).version;
 
-    const read = await okJson(await call(`/v1/notifications/${n!.id}/read`, { method: 'POST', token: viewer.accessToken }));
+    const read = await expectJson(await call(`/v1/notifications/${n!.id}/read`, { method: 'POST', token: viewer.accessToken }));
     expect(read).toEqual({ ...n, readAt: expect.any(String) });
     expect(Date.parse(read.readAt)).not.toBeNaN();
     expect(await notifications(owner, '?unread=true')).toEqual([]);
@@ -185,7 +174,7 @@ describe('reminder delivery by the hub alarm', () => {
     ]);
 
     // Reading again is idempotent: same answer, no new change.
-    expect(await okJson(await call(`/v1/notifications/${n!.id}/read`, { method: 'POST', token: owner.accessToken }))).toEqual(read);
+    expect(await expectJson(await call(`/v1/notifications/${n!.id}/read`, { method: 'POST', token: owner.accessToken }))).toEqual(read);
     expect((await syncPage(owner.accessToken)).version).toBe(v0 + 1);
     // An unknown id is a 404 problem.
     const missing = await call(`/v1/notifications/ntf_00000000000000000000000000/read`, { method: 'POST', token: owner.accessToken });
@@ -196,7 +185,7 @@ describe('reminder delivery by the hub alarm', () => {
   it('a reminder of a task completed or deleted before it fires is never delivered', async () => {
     const owner = await signup('cancelled');
     const a = await taskWithReminder(owner, 'completed early');
-    const done = await okJson(await call(`/v1/tasks/${a.task.id}/complete`, { method: 'POST', token: owner.accessToken }));
+    const done = await expectJson(await call(`/v1/tasks/${a.task.id}/complete`, { method: 'POST', token: owner.accessToken }));
     expect(done).toMatchObject({ status: 'done', nextReminderAt: null });
     expect(await reminderRows(owner.tenantId, a.task.id)).toEqual([]);
     await settled(owner.tenantId, null);
@@ -226,7 +215,7 @@ describe('reminder delivery by the hub alarm', () => {
     expect(await notifications(owner)).toHaveLength(1);
     // The hub itself moved on: its alarm now points at the second reminder.
     await settled(owner.tenantId, second);
-    const now = await okJson(await call(`/v1/tasks/${task.id}`, { token: owner.accessToken }));
+    const now = await expectJson(await call(`/v1/tasks/${task.id}`, { token: owner.accessToken }));
     expect(now.nextReminderAt).toBe(new Date(second).toISOString());
   });
 
@@ -266,7 +255,7 @@ describe('lost alarm: the cron sweeper delivers through hub_schedules', () => {
       await state.storage.deleteAlarm();
       state.storage.sql.exec(`UPDATE reminders SET fire_at = ? WHERE id = ?`, Date.now() - 1_000, row!.id);
     });
-    expect(await alarmOf(owner.tenantId)).toBeNull();
+    expect(await alarmOf(hub(owner.tenantId))).toBeNull();
     expect(await runDurableObjectAlarm(hub(owner.tenantId))).toBe(false);
     expect(await notifications(owner)).toEqual([]);
 
@@ -288,7 +277,7 @@ describe('lost alarm: the cron sweeper delivers through hub_schedules', () => {
     ]);
     // Nothing pending any more: the registry row is gone and there is no alarm.
     expect(await registryOf(owner.tenantId)).toBeNull();
-    expect(await alarmOf(owner.tenantId)).toBeNull();
+    expect(await alarmOf(hub(owner.tenantId))).toBeNull();
 
     // The sweeper running again (next minute, or a duplicate cron run) delivers nothing new.
     await runSweep(Date.now() + 120_000);
@@ -314,6 +303,6 @@ describe('lost alarm: the cron sweeper delivers through hub_schedules', () => {
       .run();
     await runSweep(Date.now() + 60_000);
     expect(await notifications(owner)).toEqual(list);
-    await until('registry row cleared', async () => ((await registryOf(owner.tenantId)) === null ? true : undefined));
+    await eventually(async () => ((await registryOf(owner.tenantId)) === null ? true : undefined), { what: 'registry row cleared' });
   });
 });

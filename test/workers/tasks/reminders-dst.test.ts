@@ -11,11 +11,13 @@
 import { runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import type { TenantHub } from '../../../durable-objects/tenant-hub/tenant-hub';
-import { call, signup, type TestTenant } from '../helpers';
-import { createTask, hub, type Json, okJson, reminderRows, settled, syncPage } from './_support';
+import { hub } from '../../support/workers/durable-objects';
+import { call, expectJson } from '../../support/workers/http';
+import { signup, type TestTenant } from '../../support/workers/tenants';
+import { createTask, type Json, reminderRows, settled, syncPage } from './_support';
 
 async function complete(owner: TestTenant, id: string): Promise<Json> {
-  return okJson(await call(`/v1/tasks/${id}/complete`, { method: 'POST', token: owner.accessToken }));
+  return expectJson(await call(`/v1/tasks/${id}/complete`, { method: 'POST', token: owner.accessToken }));
 }
 
 /** The task as the API, the sync log and the hub's reminders table see it: all three must agree. */
@@ -26,7 +28,7 @@ async function expectPlanned(
 ): Promise<void> {
   const want = { dueAt: expected.dueAt ?? null, dueDate: expected.dueDate ?? null, nextReminderAt: expected.nextReminderAt };
   expect({ dueAt: task.dueAt, dueDate: task.dueDate, nextReminderAt: task.nextReminderAt }).toEqual(want);
-  const got = await okJson(await call(`/v1/tasks/${task.id}`, { token: owner.accessToken }));
+  const got = await expectJson(await call(`/v1/tasks/${task.id}`, { token: owner.accessToken }));
   expect({ dueAt: got.dueAt, dueDate: got.dueDate, nextReminderAt: got.nextReminderAt, version: got.version }).toEqual({
     ...want,
     version: task.version,
@@ -93,7 +95,7 @@ describe('daily 09:00 task with a PT30M reminder, completed twice across a DST c
     const t2 = await complete(owner, t0.id);
     await expectPlanned(owner, t2, { dueAt: dues[2], nextReminderAt: reminders[2] });
 
-    const history = await okJson(await call(`/v1/tasks/${t0.id}/history`, { token: owner.accessToken }));
+    const history = await expectJson(await call(`/v1/tasks/${t0.id}/history`, { token: owner.accessToken }));
     expect(history.data.map((h: Json) => h.dueAt)).toEqual([dues[1], dues[0]]);
   });
 
@@ -159,7 +161,7 @@ describe('all-day tasks: "before" counts back from 09:00 local on the due date',
       reminders: [{ before: 'P1D' }],
     });
     await expectPlanned(owner, t0, { dueDate: '2027-03-29', nextReminderAt: '2027-03-28T13:00:00.000Z' });
-    const t1 = await okJson(
+    const t1 = await expectJson(
       await call(`/v1/tasks/${t0.id}`, { method: 'PATCH', token: owner.accessToken, body: { timezone: 'Europe/Berlin' } }),
     );
     await expectPlanned(owner, t1, { dueDate: '2027-03-29', nextReminderAt: '2027-03-28T07:00:00.000Z' });

@@ -7,27 +7,18 @@
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import type { TenantHub } from '../../../durable-objects/tenant-hub/tenant-hub';
-import { addMember, call, createApiKey, signup } from '../helpers';
-import {
-  asChange,
-  createTask,
-  hub,
-  type Json,
-  nextChanges,
-  okJson,
-  openSync,
-  reminderRows,
-  type SyncSocket,
-  settled,
-  syncPage,
-  upgrade,
-} from './_support';
+import { asChange, nextChanges, untilSynced } from '../../support/shared/sync';
+import { hub } from '../../support/workers/durable-objects';
+import { call, expectJson } from '../../support/workers/http';
+import { addMember, createApiKey, signup } from '../../support/workers/tenants';
+import { openSync, upgrade, type WorkerWebSocket } from '../../support/workers/websocket';
+import { createTask, type Json, reminderRows, settled, syncPage } from './_support';
 
 /** Reads frames until the ack of `clientMutationId`; returns the change frames seen before it and the ack. */
-async function untilAck(sock: SyncSocket, clientMutationId: string): Promise<{ changes: Json[]; ack: Json }> {
+async function untilAck(sock: WorkerWebSocket, clientMutationId: string): Promise<{ changes: Json[]; ack: Json }> {
   const changes: Json[] = [];
   for (;;) {
-    const f = await sock.next();
+    const f = await sock.nextJson();
     if (f.type === 'ack') {
       expect(f.clientMutationId).toBe(clientMutationId);
       return { changes, ack: f };
@@ -52,15 +43,17 @@ describe('sync sockets: live changes', () => {
     const key = await createApiKey(owner, 'member');
     const phone = await openSync(member.accessToken);
     const laptop = await openSync(key.key);
-    const s1 = await phone.untilSynced();
-    const s2 = await laptop.untilSynced();
+    const s1 = await untilSynced(phone);
+    const s2 = await untilSynced(laptop);
     expect(s1).toEqual(s2);
     const v0 = s1.version;
 
     const a = await createTask(owner, { title: 'Buy milk', labels: ['home'] });
-    const patched = await okJson(await call(`/v1/tasks/${a.id}`, { method: 'PATCH', token: member.accessToken, body: { priority: 1 } }));
+    const patched = await expectJson(
+      await call(`/v1/tasks/${a.id}`, { method: 'PATCH', token: member.accessToken, body: { priority: 1 } }),
+    );
     const b = await createTask(key.key, { title: 'Book flights' });
-    const done = await okJson(await call(`/v1/tasks/${a.id}/complete`, { method: 'POST', token: key.key }));
+    const done = await expectJson(await call(`/v1/tasks/${a.id}/complete`, { method: 'POST', token: key.key }));
     expect((await call(`/v1/tasks/${b.id}`, { method: 'DELETE', token: owner.accessToken })).status).toBe(204);
 
     const log = await syncPage(owner.accessToken, v0);
@@ -87,9 +80,9 @@ describe('sync sockets: live changes', () => {
   it('answers {type:"ping"} with pong; upgrades only with a credential (header or ?access_token=) and an Upgrade header', async () => {
     const owner = await signup('ws-auth');
     const viaQuery = await openSync(undefined, { access_token: owner.accessToken });
-    await viaQuery.untilSynced();
+    await untilSynced(viaQuery);
     viaQuery.send({ type: 'ping' });
-    expect(await viaQuery.next()).toEqual({ type: 'pong' });
+    expect(await viaQuery.nextJson()).toEqual({ type: 'pong' });
     await viaQuery.close();
 
     const anonymous = await upgrade('/v1/sync/ws');
@@ -109,23 +102,23 @@ describe('sync sockets: reconnect catch-up', () => {
     const key = await createApiKey(owner, 'member');
     const first = await createTask(owner, { title: 'seen' });
     const sock = await openSync(key.key);
-    const caught = await sock.untilSynced();
+    const caught = await untilSynced(sock);
     expect(caught.changes.map((c) => c.entityId)).toEqual([first.id]);
     const lastSeen = caught.version;
     await sock.close();
 
     // While the device is away: 6 changes of every kind.
     const t = await createTask(owner, { title: 'missed 1', dueAt: '2030-01-01T10:00:00Z', recurrence: 'FREQ=WEEKLY' });
-    await okJson(await call(`/v1/tasks/${t.id}`, { method: 'PATCH', token: owner.accessToken, body: { notes: 'bring the keys' } }));
-    await okJson(await call(`/v1/tasks/${t.id}/complete`, { method: 'POST', token: owner.accessToken }));
-    await okJson(await call(`/v1/tasks/${first.id}/complete`, { method: 'POST', token: owner.accessToken }));
-    await okJson(await call(`/v1/tasks/${first.id}/reopen`, { method: 'POST', token: owner.accessToken }));
+    await expectJson(await call(`/v1/tasks/${t.id}`, { method: 'PATCH', token: owner.accessToken, body: { notes: 'bring the keys' } }));
+    await expectJson(await call(`/v1/tasks/${t.id}/complete`, { method: 'POST', token: owner.accessToken }));
+    await expectJson(await call(`/v1/tasks/${first.id}/complete`, { method: 'POST', token: owner.accessToken }));
+    await expectJson(await call(`/v1/tasks/${first.id}/reopen`, { method: 'POST', token: owner.accessToken }));
     expect((await call(`/v1/tasks/${first.id}`, { method: 'DELETE', token: owner.accessToken })).status).toBe(204);
     const missed = await syncPage(owner.accessToken, lastSeen);
     expect(versions(missed.changes)).toEqual(range(lastSeen + 1, 6));
 
     const back = await openSync(key.key, { since: lastSeen });
-    const again = await back.untilSynced();
+    const again = await untilSynced(back);
     expect(again.changes.map(asChange)).toEqual(missed.changes);
     expect(again.version).toBe(lastSeen + 6);
 
@@ -136,14 +129,14 @@ describe('sync sockets: reconnect catch-up', () => {
 
     // Reconnecting with the latest version: nothing to catch up.
     const current = await openSync(key.key, { since: lastSeen + 7 });
-    expect(await current.untilSynced()).toEqual({ changes: [], version: lastSeen + 7 });
+    expect(await untilSynced(current)).toEqual({ changes: [], version: lastSeen + 7 });
     await Promise.all([back.close(), current.close()]);
   });
 
   it('a catch-up longer than one page (500) is complete and ordered', async () => {
     const owner = await signup('ws-long');
     const sock = await openSync(owner.accessToken);
-    const { version: v0 } = await sock.untilSynced();
+    const { version: v0 } = await untilSynced(sock);
     await sock.close();
     const actor = { id: owner.userId, role: 'admin' as const };
     const N = 520;
@@ -154,7 +147,7 @@ describe('sync sockets: reconnect catch-up', () => {
       }
     });
     const back = await openSync(owner.accessToken, { since: v0 });
-    const { changes, version } = await back.untilSynced(10_000);
+    const { changes, version } = await untilSynced(back, 10_000);
     expect(versions(changes)).toEqual(range(v0 + 1, N));
     expect(changes.map((c) => c.data.title)).toEqual(range(0, N).map((i) => `bulk ${i}`));
     expect(version).toBe(v0 + N);
@@ -169,12 +162,12 @@ describe('sync sockets: isolation and roles', () => {
     const bKey = await createApiKey(b, 'admin');
     const sockA = await openSync(a.accessToken);
     const sockB = await openSync(bKey.key);
-    await sockA.untilSynced();
-    const bStart = await sockB.untilSynced();
+    await untilSynced(sockA);
+    const bStart = await untilSynced(sockB);
 
     const aIds: string[] = [];
     for (const title of ['a1', 'a2', 'a3']) aIds.push((await createTask(a, { title })).id);
-    await okJson(await call(`/v1/tasks/${aIds[0]}/complete`, { method: 'POST', token: a.accessToken }));
+    await expectJson(await call(`/v1/tasks/${aIds[0]}/complete`, { method: 'POST', token: a.accessToken }));
     // B's own change is the next (and only) thing B's socket sees.
     const sentinel = await createTask(b, { title: 'b sentinel' });
     const [bFrame] = await nextChanges(sockB, 1);
@@ -186,7 +179,7 @@ describe('sync sockets: isolation and roles', () => {
 
     // B catching up from 0 sees none of A's ids either.
     const fresh = await openSync(b.accessToken, { since: 0 });
-    const caught = await fresh.untilSynced();
+    const caught = await untilSynced(fresh);
     const text = JSON.stringify([bFrame, caught, sockB.pending]);
     for (const id of [...aIds, last.id, a.tenantId]) expect(text).not.toContain(id);
     await Promise.all([sockA.close(), sockB.close(), fresh.close()]);
@@ -199,20 +192,20 @@ describe('sync sockets: isolation and roles', () => {
     const existing = await createTask(owner, { title: 'read only for viewers' });
     for (const token of [viewer.accessToken, viewerKey.key]) {
       const sock = await openSync(token);
-      const { version } = await sock.untilSynced();
+      const { version } = await untilSynced(sock);
       const t = await createTask(owner, { title: 'visible to viewers' });
       const [frame] = await nextChanges(sock, 1);
       expect(frame).toMatchObject({ entity: 'task', entityId: t.id, op: 'upsert', version: version + 1 });
 
       sock.send({ type: 'mutate', clientMutationId: 'v-create', op: 'task.create', input: { title: 'nope' } });
-      expect(await sock.next()).toMatchObject({ type: 'ack', clientMutationId: 'v-create', ok: false, code: 'forbidden' });
+      expect(await sock.nextJson()).toMatchObject({ type: 'ack', clientMutationId: 'v-create', ok: false, code: 'forbidden' });
       sock.send({ type: 'mutate', clientMutationId: 'v-update', op: 'task.update', taskId: existing.id, input: { title: 'defaced' } });
-      expect(await sock.next()).toMatchObject({ type: 'ack', clientMutationId: 'v-update', ok: false, code: 'forbidden' });
+      expect(await sock.nextJson()).toMatchObject({ type: 'ack', clientMutationId: 'v-update', ok: false, code: 'forbidden' });
       sock.send({ type: 'mutate', clientMutationId: 'v-delete', op: 'task.delete', taskId: existing.id });
-      expect(await sock.next()).toMatchObject({ type: 'ack', clientMutationId: 'v-delete', ok: false, code: 'forbidden' });
+      expect(await sock.nextJson()).toMatchObject({ type: 'ack', clientMutationId: 'v-delete', ok: false, code: 'forbidden' });
 
       expect((await syncPage(owner.accessToken)).version).toBe(version + 1);
-      expect(await okJson(await call(`/v1/tasks/${existing.id}`, { token: owner.accessToken }))).toEqual(existing);
+      expect(await expectJson(await call(`/v1/tasks/${existing.id}`, { token: owner.accessToken }))).toEqual(existing);
       expect(sock.pending).toEqual([]);
       await sock.close();
     }
@@ -226,8 +219,8 @@ describe('sync sockets: mutations', () => {
     const key = await createApiKey(owner, 'member');
     const phone = await openSync(member.accessToken);
     const laptop = await openSync(key.key);
-    await phone.untilSynced();
-    const { version: v0 } = await laptop.untilSynced();
+    await untilSynced(phone);
+    const { version: v0 } = await untilSynced(laptop);
 
     const create = { type: 'mutate', clientMutationId: 'cm-1', op: 'task.create', input: { title: 'From the phone', labels: ['Errands'] } };
     phone.send(create);
@@ -292,7 +285,7 @@ describe('sync sockets: mutations', () => {
     const sentinel = await createTask(owner, { title: 'sentinel' });
     expect(versions(await nextChanges(phone, 2))).toEqual([v0 + 3, v0 + 4]);
     expect(sentinel.version).toBe(v0 + 4);
-    const tasks = await okJson(await call('/v1/tasks?limit=100', { token: owner.accessToken }));
+    const tasks = await expectJson(await call('/v1/tasks?limit=100', { token: owner.accessToken }));
     expect(tasks.data.map((t: Json) => t.title).sort()).toEqual(['From the phone', 'sentinel']);
     await Promise.all([phone.close(), laptop.close()]);
   });
@@ -300,13 +293,13 @@ describe('sync sockets: mutations', () => {
   it('bad frames get an error reply, and the socket stays usable', async () => {
     const owner = await signup('ws-bad');
     const sock = await openSync(owner.accessToken);
-    await sock.untilSynced();
+    await untilSynced(sock);
     sock.send('not json');
-    expect(await sock.next()).toMatchObject({ type: 'error', code: 'malformed_json' });
+    expect(await sock.nextJson()).toMatchObject({ type: 'error', code: 'malformed_json' });
     sock.send({ type: 'mutate', op: 'task.create' });
-    expect(await sock.next()).toMatchObject({ type: 'error', code: 'validation_failed' });
+    expect(await sock.nextJson()).toMatchObject({ type: 'error', code: 'validation_failed' });
     sock.send({ type: 'mutate', clientMutationId: 'x', op: 'task.create', input: { title: '' } });
-    expect(await sock.next()).toMatchObject({ type: 'ack', clientMutationId: 'x', ok: false, code: 'validation_failed' });
+    expect(await sock.nextJson()).toMatchObject({ type: 'ack', clientMutationId: 'x', ok: false, code: 'validation_failed' });
     sock.send({
       type: 'mutate',
       clientMutationId: 'y',
@@ -314,7 +307,7 @@ describe('sync sockets: mutations', () => {
       taskId: 'tsk_00000000000000000000000000',
       input: { title: 'ghost' },
     });
-    expect(await sock.next()).toMatchObject({ type: 'ack', clientMutationId: 'y', ok: false, code: 'not_found' });
+    expect(await sock.nextJson()).toMatchObject({ type: 'ack', clientMutationId: 'y', ok: false, code: 'not_found' });
     sock.send({ type: 'mutate', clientMutationId: 'z', op: 'task.create', input: { title: 'fine' } });
     expect((await untilAck(sock, 'z')).ack).toMatchObject({ ok: true, result: { title: 'fine' } });
     await sock.close();
@@ -329,8 +322,8 @@ describe('sync sockets: hub eviction with hibernated sockets', () => {
     await createTask(owner, { title: 'before eviction' });
     const phone = await openSync(member.accessToken);
     const laptop = await openSync(key.key);
-    await phone.untilSynced();
-    const { version: v0 } = await laptop.untilSynced();
+    await untilSynced(phone);
+    const { version: v0 } = await untilSynced(laptop);
 
     await evictDurableObject(hub(owner.tenantId), { webSockets: 'hibernate' });
 
@@ -354,7 +347,7 @@ describe('sync sockets: hub eviction with hibernated sockets', () => {
     // Auto-response pings work while hibernated.
     await evictDurableObject(hub(owner.tenantId), { webSockets: 'hibernate' });
     laptop.send({ type: 'ping' });
-    expect(await laptop.next()).toEqual({ type: 'pong' });
+    expect(await laptop.nextJson()).toEqual({ type: 'pong' });
 
     // A reminder delivered by the alarm of a fresh instance reaches the hibernated sockets.
     await settled(owner.tenantId, Date.parse(t.nextReminderAt));
@@ -388,7 +381,7 @@ describe('optimistic concurrency', () => {
     const key = await createApiKey(owner, 'member');
     const t = await createTask(owner, { title: 'contended' });
     const sock = await openSync(owner.accessToken, { since: t.version });
-    await sock.untilSynced();
+    await untilSynced(sock);
     const N = 6;
     const results = await Promise.all(
       range(0, N).map((i) =>
@@ -404,20 +397,20 @@ describe('optimistic concurrency', () => {
     expect(statuses.filter((s) => s === 200)).toHaveLength(1);
     expect(statuses.filter((s) => s === 412)).toHaveLength(N - 1);
     const winner = results[statuses.indexOf(200)]!;
-    const won = await okJson(winner);
+    const won = await expectJson(winner);
     expect(winner.headers.get('etag')).toBe(`"v${won.version}"`);
     for (const r of results.filter((x) => x.status === 412)) {
       expect(r.headers.get('content-type')).toMatch(/^application\/problem\+json/);
       expect(await r.json()).toMatchObject({ status: 412 });
     }
-    expect(await okJson(await call(`/v1/tasks/${t.id}`, { token: owner.accessToken }))).toEqual(won);
+    expect(await expectJson(await call(`/v1/tasks/${t.id}`, { token: owner.accessToken }))).toEqual(won);
     const log = await syncPage(owner.accessToken, t.version);
     expect(log.changes.map((c) => c.data)).toEqual([won]);
     expect((await nextChanges(sock, 1)).map((f) => f.data)).toEqual([won]);
 
     // The same race over two sockets: one ok, one precondition_failed.
     const other = await openSync(key.key, { since: won.version });
-    await other.untilSynced();
+    await untilSynced(other);
     sock.send({
       type: 'mutate',
       clientMutationId: 'race-a',
@@ -449,10 +442,10 @@ describe('optimistic concurrency', () => {
  */
 describe('sync sockets: revocation', () => {
   /** 'closed' when the server closes the socket, 'frame:<type>' when it still sends something. */
-  async function fate(sock: SyncSocket): Promise<string> {
+  async function fate(sock: WorkerWebSocket): Promise<string> {
     return Promise.race([
       sock.closed.then(() => 'closed'),
-      sock.next(10_000).then(
+      sock.nextJson(10_000).then(
         (f) => `frame:${f.type}`,
         () => 'closed',
       ),
@@ -463,7 +456,7 @@ describe('sync sockets: revocation', () => {
     const owner = await signup('ws-revoke');
     const key = await createApiKey(owner, 'member');
     const sock = await openSync(key.key);
-    await sock.untilSynced();
+    await untilSynced(sock);
     expect((await call(`/v1/api-keys/${key.id}`, { method: 'DELETE', token: owner.accessToken })).status).toBe(204);
     expect((await call('/v1/tasks', { token: key.key })).status).toBe(401);
     await createTask(owner, { title: 'secret plans after revocation' });
@@ -474,7 +467,7 @@ describe('sync sockets: revocation', () => {
     const owner = await signup('ws-remove');
     const member = await addMember(owner, 'member');
     const sock = await openSync(member.accessToken);
-    await sock.untilSynced();
+    await untilSynced(sock);
     expect((await call(`/v1/members/${member.userId}`, { method: 'DELETE', token: owner.accessToken })).status).toBe(204);
     await createTask(owner, { title: 'after the member left' });
     expect(await fate(sock)).toBe('closed');
@@ -484,7 +477,7 @@ describe('sync sockets: revocation', () => {
     const owner = await signup('ws-demote');
     const member = await addMember(owner, 'member');
     const sock = await openSync(member.accessToken);
-    await sock.untilSynced();
+    await untilSynced(sock);
     expect(
       (await call(`/v1/members/${member.userId}`, { method: 'PATCH', token: owner.accessToken, body: { role: 'viewer' } })).status,
     ).toBe(200);
@@ -492,7 +485,7 @@ describe('sync sockets: revocation', () => {
     sock.send({ type: 'mutate', clientMutationId: 'demoted', op: 'task.create', input: { title: 'over the socket' } });
     const frame = await Promise.race([sock.closed.then(() => ({ type: 'closed' }) as Json), untilAck(sock, 'demoted').then((r) => r.ack)]);
     expect(frame.type === 'closed' || frame.ok === false).toBe(true);
-    const tasks = await okJson(await call('/v1/tasks', { token: owner.accessToken }));
+    const tasks = await expectJson(await call('/v1/tasks', { token: owner.accessToken }));
     expect(tasks.data.map((t: Json) => t.title)).not.toContain('over the socket');
   });
 });

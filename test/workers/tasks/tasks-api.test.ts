@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { call, json, signup } from '../helpers';
+import { call, json } from '../../support/workers/http';
+import { signup } from '../../support/workers/tenants';
 
 describe('tasks API', () => {
   it('create → get (ETag) → patch with If-Match → stale If-Match 412 → complete → delete', async () => {

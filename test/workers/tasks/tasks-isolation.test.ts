@@ -1,12 +1,14 @@
 /**
- * Tenant isolation of the task service beyond the item routes of test/workers/identity/isolation.test.ts
- * (where tasks have their row): with tenant B's valid admin credentials, A's notification cannot be
- * marked read, A's task history cannot be read (404, same answer as an id that exists nowhere),
- * B's lists never contain A's ids, and B's change log (HTTP and socket) never shows A's changes.
+ * Tenant isolation of the task service beyond the per-id routes (those are rows of the table in
+ * test/workers/isolation.test.ts): B's task lists under every filter never contain A's ids, and B's
+ * change log (HTTP and socket catch-up) never shows A's changes.
  */
 import { describe, expect, it } from 'vitest';
-import { call, createApiKey, signup, type TestTenant } from '../helpers';
-import { createTask, deliveredNotification, type Json, okJson, openSync, syncPage } from './_support';
+import { untilSynced } from '../../support/shared/sync';
+import { call, expectJson } from '../../support/workers/http';
+import { createApiKey, signup, type TestTenant } from '../../support/workers/tenants';
+import { openSync } from '../../support/workers/websocket';
+import { createTask, type Json, syncPage } from './_support';
 
 async function tenants() {
   const a = await signup('tiso-a');
@@ -22,23 +24,6 @@ async function tenants() {
   };
 }
 
-async function problem(res: Response, status: number): Promise<Json> {
-  const text = await res.text();
-  expect({ status: res.status, body: text.slice(0, 300) }).toMatchObject({ status });
-  expect(res.headers.get('content-type') ?? '').toMatch(/^application\/problem\+json/);
-  return JSON.parse(text) as Json;
-}
-
-/** The problem as the caller sees it, with the probed id and per-request fields blanked. */
-function shape(body: Json, id: string): Json {
-  const { requestId: _r, instance: _i, ...rest } = body;
-  return JSON.parse(JSON.stringify(rest).replaceAll(id, '<id>')) as Json;
-}
-
-function unknownLike(id: string): string {
-  return id.slice(0, -4) + (id.endsWith('zzzz') ? 'yyyy' : 'zzzz');
-}
-
 /** Every change of `t`'s log (all pages). */
 async function allChanges(t: TestTenant | string): Promise<Json[]> {
   const token = typeof t === 'string' ? t : t.accessToken;
@@ -52,50 +37,13 @@ async function allChanges(t: TestTenant | string): Promise<Json[]> {
   }
 }
 
-describe('tenant isolation: notifications, history, sync', () => {
-  it("POST /v1/notifications/{A's id}/read with B's credentials → 404 like an unknown id; A's notification stays unread", async () => {
-    const { a, b, attackers } = await tenants();
-    const { notification } = await deliveredNotification(a, 'A private reminder');
-    await createTask(b, { title: 'B task' });
-    const aLog = await allChanges(a);
-
-    for (const { label, token } of attackers) {
-      const hit = await problem(await call(`/v1/notifications/${notification.id}/read`, { method: 'POST', token }), 404);
-      const miss = await problem(await call(`/v1/notifications/${unknownLike(notification.id)}/read`, { method: 'POST', token }), 404);
-      expect(shape(hit, notification.id), label).toEqual(shape(miss, unknownLike(notification.id)));
-      const list = await okJson(await call('/v1/notifications?limit=100', { token }));
-      expect(JSON.stringify(list), label).not.toContain(notification.id);
-      const unread = await okJson(await call('/v1/notifications?unread=true', { token }));
-      expect(unread.data, label).toEqual([]);
-    }
-    // A's notification is untouched and A's log has no new change.
-    const mine = await okJson(await call('/v1/notifications', { token: a.accessToken }));
-    expect(mine.data).toEqual([notification]);
-    expect(await allChanges(a)).toEqual(aLog);
-    expect(JSON.stringify(await allChanges(b))).not.toContain(notification.id);
-  });
-
-  it("GET /v1/tasks/{A's id}/history with B's credentials → 404 like an unknown id", async () => {
-    const { a, attackers } = await tenants();
-    const t = await createTask(a, { title: 'A daily', dueAt: '2031-01-01T09:00:00Z', recurrence: 'FREQ=DAILY' });
-    await okJson(await call(`/v1/tasks/${t.id}/complete`, { method: 'POST', token: a.accessToken }));
-    const aHistory = await okJson(await call(`/v1/tasks/${t.id}/history`, { token: a.accessToken }));
-    expect(aHistory.data).toHaveLength(1);
-    for (const { label, token } of attackers) {
-      const hit = await problem(await call(`/v1/tasks/${t.id}/history`, { token }), 404);
-      const miss = await problem(await call(`/v1/tasks/${unknownLike(t.id)}/history`, { token }), 404);
-      expect(shape(hit, t.id), label).toEqual(shape(miss, unknownLike(t.id)));
-      expect(JSON.stringify(hit)).not.toContain(aHistory.data[0].id);
-    }
-    expect(await okJson(await call(`/v1/tasks/${t.id}/history`, { token: a.accessToken }))).toEqual(aHistory);
-  });
-
+describe('tenant isolation: task lists and the change log', () => {
   it("B's task lists (every filter) and B's /v1/sync never show A's tasks or changes", async () => {
     const { a, b, attackers } = await tenants();
     const aIds: string[] = [];
     aIds.push((await createTask(a, { title: 'shared word alpha', labels: ['common'], dueDate: '2031-02-01' })).id);
     aIds.push((await createTask(a, { title: 'alpha two', assigneeId: a.userId, dueAt: '2031-02-02T10:00:00Z' })).id);
-    await okJson(await call(`/v1/tasks/${aIds[0]}/complete`, { method: 'POST', token: a.accessToken }));
+    await expectJson(await call(`/v1/tasks/${aIds[0]}/complete`, { method: 'POST', token: a.accessToken }));
     const bTask = await createTask(b, { title: 'shared word alpha', labels: ['common'], dueDate: '2031-02-01' });
     const aChanges = await allChanges(a);
     expect(aChanges.length).toBeGreaterThanOrEqual(3);
@@ -111,7 +59,7 @@ describe('tenant isolation: notifications, history, sync', () => {
         '?dueFrom=2031-01-01&dueTo=2031-12-31',
         '?limit=1',
       ]) {
-        const page = await okJson(await call(`/v1/tasks${q}`, { token }));
+        const page = await expectJson(await call(`/v1/tasks${q}`, { token }));
         const text = JSON.stringify(page);
         for (const id of aIds) expect(text, `${label} /v1/tasks${q}`).not.toContain(id);
       }
@@ -127,7 +75,7 @@ describe('tenant isolation: notifications, history, sync', () => {
     }
     // B's socket catch-up from 0 shows only B's change.
     const sock = await openSync(b.accessToken, { since: 0 });
-    const caught = await sock.untilSynced();
+    const caught = await untilSynced(sock);
     expect(caught.changes.map((c) => c.entityId)).toEqual([bTask.id]);
     await sock.close();
     // A still sees exactly its own log.

@@ -1,6 +1,6 @@
 /** Shared fixtures for the tool suites: hello tools in both runtimes and a creator. */
-import { expect } from 'vitest';
-import { call, type TestTenant } from '../helpers';
+import { call, expectJson } from '../../support/workers/http';
+import type { TestTenant } from '../../support/workers/tenants';
 
 export const PY_HELLO = [
   'def main(input):',
@@ -29,12 +29,6 @@ export function toolName(tag = 'tool'): string {
   return `${tag}-${Date.now().toString(36)}-${seq}`;
 }
 
-export async function body(res: Response, status: number): Promise<Record<string, any>> {
-  const text = await res.text();
-  expect({ status: res.status, body: text.slice(0, 500) }).toMatchObject({ status });
-  return text ? (JSON.parse(text) as Record<string, any>) : {};
-}
-
 /** Registers a tool in `t` (a Python hello unless overridden) and returns its view. */
 export async function createTool(t: TestTenant | string, overrides: Record<string, unknown> = {}): Promise<Record<string, any>> {
   const token = typeof t === 'string' ? t : t.accessToken;
@@ -50,7 +44,7 @@ export async function createTool(t: TestTenant | string, overrides: Record<strin
       ...overrides,
     },
   });
-  return body(res, 201);
+  return expectJson(res, 201);
 }
 
 export async function invoke(t: TestTenant | string, toolId: string, payload: Record<string, unknown>): Promise<Response> {

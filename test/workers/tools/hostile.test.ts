@@ -2,8 +2,10 @@
 // well-behaved tool keeps working meanwhile, and nothing of the platform leaks into the sandbox.
 // (The full hostile matrix runs directly against the runner in test/e2e/tool-runner-hostile.test.ts.)
 import { describe, expect, inject, it } from 'vitest';
-import { signup } from '../helpers';
-import { body, createTool, invoke, JS_HELLO } from './_support';
+import { sleep } from '../../support/shared/time';
+import { expectJson } from '../../support/workers/http';
+import { signup } from '../../support/workers/tenants';
+import { createTool, invoke, JS_HELLO } from './_support';
 
 const OPEN = { inputSchema: true, outputSchema: null };
 
@@ -26,9 +28,9 @@ describe('hostile tools through the API', () => {
       }),
       createTool(t, { ...OPEN, code: 'import sys\ndef main(input):\n    while True:\n        sys.stdout.write("x" * 65536)\n' }),
     ]);
-    const running = hostile.map(async (tool) => body(await invoke(t, tool.id, { input: null }), 200));
-    await new Promise((r) => setTimeout(r, 300));
-    const ok = await body(await invoke(t, hello.id, { input: { name: 'neighbour' } }), 200);
+    const running = hostile.map(async (tool) => expectJson(await invoke(t, tool.id, { input: null }), 200));
+    await sleep(300); // let the hostile ones start first
+    const ok = await expectJson(await invoke(t, hello.id, { input: { name: 'neighbour' } }), 200);
     expect(ok).toMatchObject({ ok: true, output: { greeting: 'Hello, neighbour!' } });
     const results = await Promise.all(running);
     expect(results.map((r) => r.error?.type)).toEqual(['timeout', 'timeout', 'memory_limit', 'invalid_output']);
@@ -54,7 +56,7 @@ describe('hostile tools through the API', () => {
       '    return out',
     ].join('\n');
     const tool = await createTool(t, { ...OPEN, code });
-    const res = await body(await invoke(t, tool.id, { input: null }), 200);
+    const res = await expectJson(await invoke(t, tool.id, { input: null }), 200);
     const text = JSON.stringify(res);
     for (const secret of ['test-tool-runner-secret', 'test-pepper', 'TOKEN_PEPPER', 'TOOL_RUNNER', 'JWT_PRIVATE_KEYS'])
       expect(text).not.toContain(secret);

@@ -5,15 +5,16 @@ import { describe, expect, inject, it } from 'vitest';
 import { loadConfig } from '../../../src/config';
 import { getDb } from '../../../src/db/client';
 import { invokeForApi, invokeTool, toolDeps } from '../../../src/tools/invoke';
-import { call, signup } from '../helpers';
-import { body, createTool, invoke, JS_HELLO, PY_HELLO } from './_support';
+import { call, expectJson } from '../../support/workers/http';
+import { signup } from '../../support/workers/tenants';
+import { createTool, invoke, JS_HELLO, PY_HELLO } from './_support';
 
 describe('invoking tools', () => {
   it('runs a Python tool and a JavaScript tool: output, stdout excerpt, duration', async () => {
     const t = await signup('inv-hello');
     const py = await createTool(t);
     const js = await createTool(t, { runtime: 'node', code: JS_HELLO });
-    const a = await body(await invoke(t, py.id, { input: { name: 'Py' } }), 200);
+    const a = await expectJson(await invoke(t, py.id, { input: { name: 'Py' } }), 200);
     expect(a).toMatchObject({
       ok: true,
       sandbox: inject('toolRunnerSandbox'),
@@ -25,43 +26,43 @@ describe('invoking tools', () => {
     });
     expect(a.invocationId).toMatch(/^inv_/);
     expect(a.durationMs).toBeGreaterThan(0);
-    const b = await body(await invoke(t, js.id, { input: { name: 'JS' } }), 200);
+    const b = await expectJson(await invoke(t, js.id, { input: { name: 'JS' } }), 200);
     expect(b).toMatchObject({ ok: true, output: { greeting: 'Hello, JS!' }, stdout: 'hello from js\n' });
   });
 
   it('invalid input → 422 with the field paths, and the tool does not run', async () => {
     const t = await signup('inv-input');
     const tool = await createTool(t);
-    const problem = await body(await invoke(t, tool.id, { input: { name: '', extra: 1 } }), 422);
+    const problem = await expectJson(await invoke(t, tool.id, { input: { name: '', extra: 1 } }), 422);
     expect(problem.code).toBe('validation_failed');
     expect(problem.errors.map((e: { path: string }) => e.path).sort()).toEqual(['input.extra', 'input.name']);
     expect(problem.errors.find((e: { path: string }) => e.path === 'input.name')).toMatchObject({ in: 'body', pointer: '/input/name' });
-    const missing = await body(await invoke(t, tool.id, { input: {} }), 422);
+    const missing = await expectJson(await invoke(t, tool.id, { input: {} }), 422);
     expect(missing.errors).toEqual([expect.objectContaining({ path: 'input.name', message: 'Required' })]);
-    await body(await invoke(t, tool.id, {}), 422); // no input at all
-    await body(await invoke(t, tool.id, { input: { name: 'x' }, version: 0 }), 422);
-    const log = await body(await call(`/v1/tools/${tool.id}/invocations`, { token: t.accessToken }), 200);
+    await expectJson(await invoke(t, tool.id, {}), 422); // no input at all
+    await expectJson(await invoke(t, tool.id, { input: { name: 'x' }, version: 0 }), 422);
+    const log = await expectJson(await call(`/v1/tools/${tool.id}/invocations`, { token: t.accessToken }), 200);
     expect(log.data.map((r: { outcome: string }) => r.outcome)).toEqual(['invalid_input', 'invalid_input']);
   });
 
   it('output that breaks the outputSchema → ok:false invalid_output with paths', async () => {
     const t = await signup('inv-output');
     const tool = await createTool(t, { code: 'def main(input):\n    return {"greeting": 42}\n' });
-    const res = await body(await invoke(t, tool.id, { input: { name: 'x' } }), 200);
+    const res = await expectJson(await invoke(t, tool.id, { input: { name: 'x' } }), 200);
     expect(res).toMatchObject({ ok: false, error: { type: 'invalid_output', errors: [{ path: 'output.greeting' }] } });
   });
 
   it('a pinned version keeps running the code it was saved with', async () => {
     const t = await signup('inv-pin');
     const tool = await createTool(t);
-    await body(
+    await expectJson(
       await call(`/v1/tools/${tool.id}`, { method: 'PATCH', token: t.accessToken, body: { code: PY_HELLO.replace('Hello', 'Howdy') } }),
       200,
     );
-    expect((await body(await invoke(t, tool.id, { input: { name: 'A' } }), 200)).output).toEqual({ greeting: 'Howdy, A!' });
-    const pinned = await body(await invoke(t, tool.id, { input: { name: 'A' }, version: 1 }), 200);
+    expect((await expectJson(await invoke(t, tool.id, { input: { name: 'A' } }), 200)).output).toEqual({ greeting: 'Howdy, A!' });
+    const pinned = await expectJson(await invoke(t, tool.id, { input: { name: 'A' }, version: 1 }), 200);
     expect(pinned).toMatchObject({ version: 1, output: { greeting: 'Hello, A!' } });
-    await body(await invoke(t, tool.id, { input: { name: 'A' }, version: 9 }), 404);
+    await expectJson(await invoke(t, tool.id, { input: { name: 'A' }, version: 9 }), 404);
   });
 
   it('typed errors from the sandbox reach the caller: timeout, exit_nonzero, memory_limit', async () => {
@@ -74,7 +75,7 @@ describe('invoking tools', () => {
       code: 'def main(input):\n    a = []\n    while True:\n        a.append(bytearray(8 << 20))\n',
       memoryMb: 64,
     });
-    const [l, r, h] = await Promise.all([loop, raise, hog].map(async (tool) => body(await invoke(t, tool.id, { input: null }), 200)));
+    const [l, r, h] = await Promise.all([loop, raise, hog].map(async (tool) => expectJson(await invoke(t, tool.id, { input: null }), 200)));
     expect(l).toMatchObject({ ok: false, error: { type: 'timeout' } });
     expect(r).toMatchObject({ ok: false, error: { type: 'exit_nonzero', message: 'RuntimeError: boom' } });
     expect(r!.stderr).toContain('Traceback');
@@ -109,17 +110,17 @@ describe('invoking tools', () => {
     const allowed = await createTool(t, { code, inputSchema: true, outputSchema: null, network: { allow: [target.host] } });
     const denied = await createTool(t, { code, inputSchema: true, outputSchema: null, network: { allow: ['api.example.com'] } });
     const none = await createTool(t, { code, inputSchema: true, outputSchema: null });
-    expect((await body(await invoke(t, allowed.id, { input: { url } }), 200)).output).toEqual({ status: 200 });
-    expect((await body(await invoke(t, denied.id, { input: { url } }), 200)).output).toEqual({ error: 'HTTPError' }); // the proxy's 403
-    expect((await body(await invoke(t, none.id, { input: { url } }), 200)).output).toEqual({ error: 'URLError' }); // no route at all
+    expect((await expectJson(await invoke(t, allowed.id, { input: { url } }), 200)).output).toEqual({ status: 200 });
+    expect((await expectJson(await invoke(t, denied.id, { input: { url } }), 200)).output).toEqual({ error: 'HTTPError' }); // the proxy's 403
+    expect((await expectJson(await invoke(t, none.id, { input: { url } }), 200)).output).toEqual({ error: 'URLError' }); // no route at all
   });
 
   it('records every invocation (outcome, duration, bytes, sandbox) in the log', async () => {
     const t = await signup('inv-log');
     const tool = await createTool(t);
-    await body(await invoke(t, tool.id, { input: { name: 'one' } }), 200);
-    await body(await invoke(t, tool.id, { input: { name: 7 } }), 422);
-    const log = await body(await call(`/v1/tools/${tool.id}/invocations`, { token: t.accessToken }), 200);
+    await expectJson(await invoke(t, tool.id, { input: { name: 'one' } }), 200);
+    await expectJson(await invoke(t, tool.id, { input: { name: 7 } }), 422);
+    const log = await expectJson(await call(`/v1/tools/${tool.id}/invocations`, { token: t.accessToken }), 200);
     expect(log.data).toHaveLength(2);
     expect(log.data[1]).toMatchObject({
       toolId: tool.id,

@@ -1,0 +1,418 @@
+/**
+ * Tenant isolation (design invariant 1), as ONE TABLE over every resource. With tenant B's valid
+ * admin credentials (an access JWT and an admin API key), every route that acts on one of tenant A's
+ * ids answers 404 exactly like an id that exists nowhere (never 403: no existence oracle), B's lists
+ * never show it, and A's rows and A's view of it are unchanged afterwards.
+ *
+ * ADDING A RESOURCE = ADDING A ROW to `RESOURCES`: how A creates one through the public API, every
+ * route B probes on its id (each GET/PATCH/PUT/DELETE and POST sub-action), the lists B reads, and
+ * the GET through which A sees it. Nothing else changes.
+ */
+import { env } from 'cloudflare:workers';
+import { describe, expect, it } from 'vitest';
+import { eventually } from '../support/shared/time';
+import { driveAlarms, flowRun } from '../support/workers/durable-objects';
+import { call, expectJson, expectProblem } from '../support/workers/http';
+import { openSse } from '../support/workers/sse';
+import { addMember, createApiKey, signup, type TestTenant, uniqueEmail } from '../support/workers/tenants';
+import { createHook, deliveries } from './events/_support';
+import { createTask, deliveredNotification } from './tasks/_support';
+
+type Json = Record<string, any>;
+
+/** Ids of what A created: `id` is the resource's own id, the rest are its parents (e.g. `hookId`). */
+type Ids = { id: string } & Record<string, string>;
+
+interface Probe {
+  method: 'GET' | 'PATCH' | 'PUT' | 'DELETE' | 'POST';
+  path: string;
+  body?: unknown;
+  headers?: Record<string, string>;
+  /** The id in `path` swapped for an unknown one in the no-oracle comparison (default the row's id). */
+  swap?: string;
+}
+
+interface IsolationRow {
+  /** Name in test titles. */
+  resource: string;
+  /** Creates one in A (as A's admin, through the public API); resolves once it is at rest. */
+  create(a: TestTenant): Promise<Ids>;
+  /** What B owns that its lists nest under (B's own webhook, tool, flow, run), created as B's admin. */
+  own?(b: TestTenant): Promise<Record<string, string>>;
+  /** Every route B probes on A's ids. */
+  probes(ids: Ids, own: Record<string, string>): Probe[];
+  /** B's lists (GET) that must never show A's id. */
+  lists(ids: Ids, own: Record<string, string>): string[];
+  /** A's GET that reads the same before and after B's probes. */
+  view(ids: Ids): string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// fixtures: each created through the public API, the way a client would
+// ---------------------------------------------------------------------------------------------
+
+const FLOW_WITH_APPROVAL = {
+  nodes: [
+    { id: 'ok', type: 'approval', config: {} },
+    { id: 'after', type: 'transform', config: { expression: 'nodes.ok.output' } },
+  ],
+  edges: [{ from: 'ok', to: 'after' }],
+};
+const FLOW_TRANSFORM = { nodes: [{ id: 'only', type: 'transform', config: { expression: '"B ran"' } }] };
+const TOOL = { runtime: 'python3', code: 'def main(input):\n    return "ran"\n', inputSchema: true };
+
+async function post(t: TestTenant, path: string, body: unknown = {}): Promise<Json> {
+  return expectJson(await call(path, { token: t.accessToken, body }), 201);
+}
+
+async function flow(t: TestTenant, definition: unknown = FLOW_WITH_APPROVAL): Promise<string> {
+  return (await post(t, '/v1/flows', { name: `iso-${crypto.randomUUID().slice(0, 8)}`, definition })).id;
+}
+
+/** Starts a run of `flowId` and drives its FlowRun's alarms until the run index shows one of `statuses`. */
+async function run(t: TestTenant, flowId: string, statuses: string[]): Promise<string> {
+  const runId: string = (await post(t, `/v1/flows/${flowId}/runs`, { input: {} })).id;
+  await driveAlarms(
+    flowRun(runId),
+    async () => {
+      const r = await expectJson(await call(`/v1/runs/${runId}`, { token: t.accessToken }));
+      return statuses.includes(r.status) ? true : undefined;
+    },
+    { what: `run ${runId} to reach ${statuses.join('/')}` },
+  );
+  return runId;
+}
+
+async function tool(t: TestTenant): Promise<string> {
+  return (await post(t, '/v1/tools', { ...TOOL, name: `iso-${crypto.randomUUID().slice(0, 8)}` })).id;
+}
+
+async function invocation(t: TestTenant, toolId: string): Promise<string> {
+  const res = await expectJson(await call(`/v1/tools/${toolId}/invoke`, { token: t.accessToken, body: { input: null } }), 200);
+  expect(res).toMatchObject({ ok: true, output: 'ran' });
+  return res.invocationId;
+}
+
+/** A webhook of `t` with one delivered (succeeded) task.created delivery. */
+async function delivered(t: TestTenant): Promise<{ hookId: string; deliveryId: string }> {
+  const hook = await createHook(t, { tag: 'iso', eventTypes: ['task.created'] });
+  await createTask(t, { title: 'iso webhook' });
+  const [d] = await eventually(
+    async () => {
+      const list = await deliveries(t, hook.id);
+      return list[0]?.status === 'succeeded' ? list : undefined;
+    },
+    { what: 'a succeeded delivery' },
+  );
+  return { hookId: hook.id, deliveryId: d!.id };
+}
+
+// ---------------------------------------------------------------------------------------------
+// the table
+// ---------------------------------------------------------------------------------------------
+
+const RUN_SUB_ACTIONS = (id: string): Probe[] => [
+  { method: 'POST', path: `/v1/runs/${id}/signal`, body: { payload: { approved: true } } },
+  { method: 'POST', path: `/v1/runs/${id}/signal`, body: { node: 'ok', payload: 1 } },
+  { method: 'POST', path: `/v1/runs/${id}/rerun`, body: { fromNode: 'after', input: {} } },
+  { method: 'POST', path: `/v1/runs/${id}/resume` },
+  { method: 'POST', path: `/v1/runs/${id}/cancel`, body: { reason: 'pwned' } },
+];
+
+const RESOURCES: IsolationRow[] = [
+  {
+    resource: 'members',
+    create: async (a) => ({ id: (await addMember(a, 'member')).userId }),
+    probes: ({ id }) => [
+      { method: 'GET', path: `/v1/members/${id}` },
+      { method: 'PATCH', path: `/v1/members/${id}`, body: { role: 'viewer' } },
+      { method: 'DELETE', path: `/v1/members/${id}` },
+    ],
+    lists: () => ['/v1/members?limit=100'],
+    view: ({ id }) => `/v1/members/${id}`,
+  },
+  {
+    resource: 'invitations',
+    create: async (a) => ({ id: (await post(a, '/v1/invitations', { email: uniqueEmail('iso-inv'), role: 'member' })).id }),
+    probes: ({ id }) => [
+      { method: 'GET', path: `/v1/invitations/${id}` },
+      { method: 'DELETE', path: `/v1/invitations/${id}` },
+    ],
+    lists: () => ['/v1/invitations?limit=100'],
+    view: ({ id }) => `/v1/invitations/${id}`,
+  },
+  {
+    resource: 'api-keys',
+    create: async (a) => ({ id: (await createApiKey(a, 'admin')).id }),
+    probes: ({ id }) => [
+      { method: 'GET', path: `/v1/api-keys/${id}` },
+      { method: 'DELETE', path: `/v1/api-keys/${id}` },
+    ],
+    lists: () => ['/v1/api-keys?limit=100'],
+    view: ({ id }) => `/v1/api-keys/${id}`,
+  },
+  {
+    // Tasks live in the tenant's TenantHub; a recurring one with a reminder, so /complete and /reopen have work to do.
+    resource: 'tasks',
+    create: async (a) => {
+      const body = { title: 'iso task', dueAt: '2031-01-01T09:00:00Z', recurrence: 'FREQ=DAILY', reminders: [{ before: 'PT15M' }] };
+      return { id: (await post(a, '/v1/tasks', body)).id };
+    },
+    probes: ({ id }) => [
+      { method: 'GET', path: `/v1/tasks/${id}` },
+      { method: 'GET', path: `/v1/tasks/${id}/history` },
+      { method: 'PATCH', path: `/v1/tasks/${id}`, body: { title: 'pwned', priority: 1 } },
+      { method: 'POST', path: `/v1/tasks/${id}/complete` },
+      { method: 'POST', path: `/v1/tasks/${id}/reopen` },
+      { method: 'DELETE', path: `/v1/tasks/${id}` },
+    ],
+    lists: () => ['/v1/tasks?limit=100', '/v1/tasks?q=iso', '/v1/sync?since=0&limit=1000'],
+    view: ({ id }) => `/v1/tasks/${id}`,
+  },
+  {
+    // Delivered by the hub's alarm (driven, not awaited); no item GET, so A's view is its list.
+    resource: 'notifications',
+    create: async (a) => ({ id: (await deliveredNotification(a, 'A private reminder')).notification.id }),
+    probes: ({ id }) => [{ method: 'POST', path: `/v1/notifications/${id}/read` }],
+    lists: () => ['/v1/notifications?limit=100', '/v1/notifications?unread=true'],
+    view: () => '/v1/notifications?limit=100',
+  },
+  {
+    resource: 'webhooks',
+    create: async (a) => ({ id: (await createHook(a, { tag: 'iso' })).id }),
+    probes: ({ id }) => [
+      { method: 'GET', path: `/v1/webhooks/${id}` },
+      { method: 'PATCH', path: `/v1/webhooks/${id}`, body: { url: 'https://attacker.example/steal', enabled: true } },
+      { method: 'POST', path: `/v1/webhooks/${id}/rotate-secret` },
+      { method: 'POST', path: `/v1/webhooks/${id}/test` },
+      { method: 'POST', path: `/v1/webhooks/${id}/recover`, body: { since: new Date(Date.now() - 3600_000).toISOString() } },
+      { method: 'GET', path: `/v1/webhooks/${id}/deliveries` },
+      { method: 'DELETE', path: `/v1/webhooks/${id}` },
+    ],
+    lists: () => ['/v1/webhooks?limit=100'],
+    view: ({ id }) => `/v1/webhooks/${id}`,
+  },
+  {
+    // Nested under A's webhook: probed under A's webhook and under B's own (a lookup by id must stay within B's).
+    resource: 'deliveries',
+    create: async (a) => {
+      const { hookId, deliveryId } = await delivered(a);
+      return { id: deliveryId, hookId };
+    },
+    own: async (b) => ({ hookId: (await createHook(b, { tag: 'iso-b' })).id }),
+    probes: ({ id, hookId }, own) => [
+      { method: 'GET', path: `/v1/webhooks/${hookId}/deliveries/${id}` },
+      { method: 'POST', path: `/v1/webhooks/${hookId}/deliveries/${id}/replay` },
+      { method: 'GET', path: `/v1/webhooks/${own.hookId}/deliveries/${id}` },
+      { method: 'POST', path: `/v1/webhooks/${own.hookId}/deliveries/${id}/replay` },
+    ],
+    lists: (_ids, own) => [`/v1/webhooks/${own.hookId}/deliveries?limit=100`],
+    view: ({ id, hookId }) => `/v1/webhooks/${hookId}/deliveries/${id}`,
+  },
+  {
+    resource: 'llm providers',
+    create: async (a) => {
+      const body = {
+        name: `iso-${crypto.randomUUID().slice(0, 8)}`,
+        kind: 'openai',
+        baseUrl: 'https://llm.example.com/v1',
+        apiKey: 'sk-iso-a-0123456789abcdef',
+        models: { fast: { model: 'm' } },
+      };
+      return { id: (await post(a, '/v1/llm/providers', body)).id };
+    },
+    probes: ({ id }) => [
+      { method: 'GET', path: `/v1/llm/providers/${id}` },
+      { method: 'DELETE', path: `/v1/llm/providers/${id}` },
+    ],
+    lists: () => ['/v1/llm/providers?limit=100'],
+    view: ({ id }) => `/v1/llm/providers/${id}`,
+  },
+  {
+    // /invoke must not run A's code for B.
+    resource: 'tools',
+    create: async (a) => ({ id: await tool(a) }),
+    probes: ({ id }) => [
+      { method: 'GET', path: `/v1/tools/${id}` },
+      { method: 'PATCH', path: `/v1/tools/${id}`, body: { code: 'def main(input):\n    return "pwned"\n' } },
+      { method: 'POST', path: `/v1/tools/${id}/invoke`, body: { input: null } },
+      { method: 'DELETE', path: `/v1/tools/${id}` },
+    ],
+    lists: () => ['/v1/tools?limit=100'],
+    view: ({ id }) => `/v1/tools/${id}`,
+  },
+  {
+    // Tool versions are addressed by (tool id, number): the row's id is the tool's.
+    resource: 'tool versions',
+    create: async (a) => ({ id: await tool(a) }),
+    own: async (b) => ({ toolId: await tool(b) }),
+    probes: ({ id }) => [
+      { method: 'GET', path: `/v1/tools/${id}/versions` },
+      { method: 'POST', path: `/v1/tools/${id}/invoke`, body: { input: null, version: 1 } },
+    ],
+    lists: (_ids, own) => [`/v1/tools/${own.toolId}/versions`],
+    view: ({ id }) => `/v1/tools/${id}/versions`,
+  },
+  {
+    // Invocations have ids but no item route: their one route is the log under A's tool.
+    resource: 'tool invocations',
+    create: async (a) => {
+      const toolId = await tool(a);
+      return { id: await invocation(a, toolId), toolId };
+    },
+    own: async (b) => {
+      const toolId = await tool(b);
+      await invocation(b, toolId);
+      return { toolId };
+    },
+    probes: ({ toolId }) => [{ method: 'GET', path: `/v1/tools/${toolId}/invocations`, swap: toolId }],
+    lists: (_ids, own) => [`/v1/tools/${own.toolId}/invocations`],
+    view: ({ toolId }) => `/v1/tools/${toolId}/invocations`,
+  },
+  {
+    resource: 'flows',
+    create: async (a) => ({ id: await flow(a) }),
+    probes: ({ id }) => [
+      { method: 'GET', path: `/v1/flows/${id}` },
+      { method: 'PUT', path: `/v1/flows/${id}`, body: { name: 'pwned', definition: FLOW_TRANSFORM } },
+      { method: 'POST', path: `/v1/flows/${id}/runs`, body: { input: {} } },
+      { method: 'DELETE', path: `/v1/flows/${id}` },
+    ],
+    lists: () => ['/v1/flows?limit=100'],
+    view: ({ id }) => `/v1/flows/${id}`,
+  },
+  {
+    // Flow versions are addressed by (flow id, number): A's flow has two.
+    resource: 'flow versions',
+    create: async (a) => {
+      const id = await flow(a);
+      await expectJson(
+        await call(`/v1/flows/${id}`, { method: 'PUT', token: a.accessToken, body: { name: 'iso v2', definition: FLOW_TRANSFORM } }),
+      );
+      return { id };
+    },
+    own: async (b) => ({ flowId: await flow(b) }),
+    probes: ({ id }) => [
+      { method: 'GET', path: `/v1/flows/${id}?version=1` },
+      { method: 'GET', path: `/v1/flows/${id}?version=2` },
+      { method: 'GET', path: `/v1/flows/${id}/versions` },
+    ],
+    lists: (_ids, own) => [`/v1/flows/${own.flowId}/versions`],
+    view: ({ id }) => `/v1/flows/${id}/versions`,
+  },
+  {
+    // A's run waits on an approval, so a signal, rerun or cancel by B would show.
+    resource: 'runs',
+    create: async (a) => {
+      const flowId = await flow(a);
+      return { id: await run(a, flowId, ['waiting']), flowId };
+    },
+    probes: ({ id }) => [{ method: 'GET', path: `/v1/runs/${id}` }, ...RUN_SUB_ACTIONS(id)],
+    lists: ({ flowId }) => ['/v1/runs?limit=100', `/v1/runs?flowId=${flowId}`, '/v1/runs?status=waiting'],
+    view: ({ id }) => `/v1/runs/${id}`,
+  },
+  {
+    // The run's event log: read over SSE (from the start and resumed) or its WebSocket.
+    resource: 'run events',
+    create: async (a) => ({ id: await run(a, await flow(a), ['waiting']) }),
+    own: async (b) => ({ runId: await run(b, await flow(b, FLOW_TRANSFORM), ['succeeded']) }),
+    probes: ({ id }): Probe[] => [
+      { method: 'GET', path: `/v1/runs/${id}/events`, headers: { accept: 'text/event-stream' } },
+      { method: 'GET', path: `/v1/runs/${id}/events`, headers: { accept: 'text/event-stream', 'last-event-id': '0' } },
+      { method: 'GET', path: `/v1/runs/${id}/ws`, headers: { upgrade: 'websocket' } },
+    ],
+    // B's own finished run's stream ends by itself; the list check reads it whole.
+    lists: (_ids, own) => [`/v1/runs/${own.runId}/events`],
+    view: ({ id }) => `/v1/runs/${id}`,
+  },
+];
+
+// ---------------------------------------------------------------------------------------------
+// the check, the same for every row
+// ---------------------------------------------------------------------------------------------
+
+interface Attacker {
+  label: string;
+  token: (b: { admin: TestTenant; key: string }) => string;
+}
+
+const ATTACKERS: Attacker[] = [
+  { label: "B's admin access token", token: (b) => b.admin.accessToken },
+  { label: "B's admin API key", token: (b) => b.key },
+];
+
+/** An id shaped like `id` that exists nowhere. */
+function unknownLike(id: string): string {
+  return id.slice(0, -4) + (id.endsWith('zzzz') ? 'yyyy' : 'zzzz');
+}
+
+/** What a probe looks like to the caller, without what legitimately varies per request or id. */
+function shape(body: Json, id: string): Json {
+  const { requestId: _r, instance: _i, ...rest } = body;
+  return JSON.parse(JSON.stringify(rest).replaceAll(id, '<id>'));
+}
+
+/**
+ * Every D1 row A owns (each table with a tenant_id column), minus what moves on its own: event
+ * plumbing (outbox, consumed events), the hub's alarm registry, and when an API key was last used.
+ */
+async function rowsOf(tenantId: string): Promise<Record<string, unknown[]>> {
+  const skip = new Set(['event_outbox', 'consumed_events', 'hub_schedules']);
+  const ignore: Record<string, string[]> = { api_keys: ['last_used_at'] };
+  const { results: tables } = await env.DB.prepare(
+    "SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE '%tenant_id%' AND name NOT LIKE '\\_cf%' ESCAPE '\\' ORDER BY 1",
+  ).all<{ name: string }>();
+  const out: Record<string, unknown[]> = {};
+  for (const { name } of tables) {
+    if (skip.has(name)) continue;
+    const { results } = await env.DB.prepare(`SELECT * FROM "${name}" WHERE tenant_id = ? ORDER BY 1, 2`)
+      .bind(tenantId)
+      .all<Record<string, unknown>>();
+    out[name] = results.map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !ignore[name]?.includes(k))));
+  }
+  return out;
+}
+
+/** B's GET of a list; an event stream is read to its end. */
+async function readList(path: string, token: string): Promise<string> {
+  if (path.endsWith('/events')) return JSON.stringify(await (await openSse(path, token)).sse.rest());
+  return JSON.stringify(await expectJson(await call(path, { token })));
+}
+
+describe.each(RESOURCES)('tenant isolation: $resource', (row) => {
+  it.each(ATTACKERS)(
+    "with $label: every route on A's id → 404 like an unknown id; B's lists never show it; A unchanged",
+    async (attacker) => {
+      const a = await signup('iso-a');
+      const bAdmin = await signup('iso-b');
+      const b = { admin: bAdmin, key: (await createApiKey(bAdmin, 'admin')).key };
+      const ids = await row.create(a);
+      const own = (await row.own?.(bAdmin)) ?? {};
+      const token = attacker.token(b);
+      // Control: the credential is valid and admin in B.
+      expect((await call('/v1/tenant', { method: 'PATCH', token, body: { name: 'B control' } })).status).toBe(200);
+
+      const aView = await expectJson(await call(row.view(ids), { token: a.accessToken }));
+      const before = await rowsOf(a.tenantId);
+      for (const p of row.probes(ids, own)) {
+        const probe = `${p.method} ${p.path}`;
+        const res = await call(p.path, { method: p.method, token, body: p.body, headers: p.headers });
+        expect({ probe, status: res.status }).toEqual({ probe, status: 404 });
+        const hit = await expectProblem(res, 404);
+        // No oracle: A's id answers exactly like an id that exists nowhere.
+        const real = p.swap ?? ids.id;
+        expect(p.path).toContain(real);
+        const miss = await expectProblem(
+          await call(p.path.replaceAll(real, unknownLike(real)), { method: p.method, token, body: p.body, headers: p.headers }),
+          404,
+        );
+        expect(shape(hit, real), probe).toEqual(shape(miss, unknownLike(real)));
+      }
+      for (const path of row.lists(ids, own)) expect(await readList(path, token), path).not.toContain(ids.id);
+
+      // A's rows and A's view are unchanged, and A still sees its own.
+      expect(await rowsOf(a.tenantId)).toEqual(before);
+      expect(await expectJson(await call(row.view(ids), { token: a.accessToken }))).toEqual(aView);
+    },
+  );
+});
