@@ -70,4 +70,17 @@ describe('architecture', () => {
     }
     expect(handlers).toBeGreaterThan(40);
   });
+  it('sweep jobs: domains own them and only the registry (src/cron/sweeper.ts) and the entry import the registry', () => {
+    const importers = Object.entries(src)
+      .filter(([, text]) => /from '[./]*cron\/sweeper'/.test(text))
+      .map(([file]) => file.replace('../../', ''));
+    expect(importers.sort()).toEqual(['src/index.ts']);
+    const registry = src['../../src/cron/sweeper.ts']!;
+    const listed = [...registry.matchAll(/from '\.\.\/(\w+)\/sweep'/g)].map((m) => m[1]).sort();
+    const owners = Object.keys(src)
+      .map((f) => /^\.\.\/\.\.\/src\/(\w+)\/sweep\.ts$/.exec(f)?.[1])
+      .filter((d): d is string => Boolean(d))
+      .sort();
+    expect(listed).toEqual(owners);
+  });
 });
