@@ -11,7 +11,7 @@ import type { Result } from '../../src/lib/result';
 import { migrateDoStorage } from '../shared/migrations';
 import { ChildRuns } from './children';
 import { Engine } from './engine';
-import { enqueueSummary, nextReportAt, pendingReports, ReportOutbox } from './reports';
+import { enqueueSummary, nextReportAt, pendingReports, ReportOutbox, releasePending } from './reports';
 import { retentionAt } from './retention';
 import { RUN_MIGRATIONS } from './schema';
 import { eventsAfter, lastEventSeq, loadRun, nodes, runView } from './store';
@@ -22,6 +22,8 @@ import { Transitions } from './transitions';
 export interface RunTruth {
   status: RunStatus;
   pendingReports: number;
+  /** Its slot release is still being delivered (the reconciler leaves that slot alone). */
+  releasePending: boolean;
 }
 
 export class FlowRun extends DurableObject<Env> {
@@ -131,7 +133,7 @@ export class FlowRun extends DurableObject<Env> {
       await this.#armAt(Date.now());
     const pending = pendingReports(sql);
     if (status === 'running' || status === 'waiting' || pending > 0) await this.#armAt(Date.now());
-    return { status, pendingReports: pending };
+    return { status, pendingReports: pending, releasePending: releasePending(sql) };
   }
 
   /** The run as the API shows it, or null if this object holds no run. */

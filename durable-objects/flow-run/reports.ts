@@ -81,6 +81,11 @@ export function pendingReports(sql: SqlStorage): number {
   return sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM reports WHERE done_at IS NULL`).one().n;
 }
 
+/** Whether a slot release is still undelivered. */
+export function releasePending(sql: SqlStorage): boolean {
+  return sql.exec(`SELECT 1 FROM reports WHERE receiver = 'release' AND done_at IS NULL`).toArray().length > 0;
+}
+
 /** When the next pending report is due (ms), or null. */
 export function nextReportAt(sql: SqlStorage): number | null {
   return sql.exec<{ t: number | null }>(`SELECT MIN(next_at) AS t FROM reports WHERE done_at IS NULL`).one().t;
