@@ -111,7 +111,7 @@ export class SseHub {
       for (;;) {
         if (s.buffered >= this.limits.maxBufferBytes) {
           if (await this.#drain(s)) continue;
-          await this.#closeSlow(s);
+          this.#closeSlow(s);
           return;
         }
         // No await from this read to parking on `wake`, so an event appended meanwhile cannot be missed.
@@ -132,14 +132,13 @@ export class SseHub {
   }
 
   /**
-   * The client stopped reading with a full buffer: write one last frame naming the reason and the
-   * last id written (the client resumes with Last-Event-ID), then end the stream; if even that is not
-   * read within `stallMs`, the connection is aborted. Nothing more is buffered for it either way.
+   * The client stopped reading with a full buffer: one last frame names the reason and the last id
+   * written (the client resumes with Last-Event-ID), then the stream ends. Nothing more is written, so
+   * the subscriber holds at most its buffer and that frame until the client reads or goes away.
    */
-  async #closeSlow(s: Subscriber): Promise<void> {
+  #closeSlow(s: Subscriber): void {
     this.#write(s, encoder.encode(`event: stream.closed\ndata: ${JSON.stringify({ reason: SLOW_CONSUMER, lastEventId: s.cursor })}\n\n`));
     void s.writer.close().catch(() => undefined);
-    if (!(await this.#drain(s))) await s.writer.abort(SLOW_CONSUMER).catch(() => undefined);
   }
 }
 
