@@ -10,7 +10,8 @@ import type { Config } from '../../src/config';
 import type { FlowNodeDef } from '../../src/flows/definition';
 import { NODE_TYPES } from '../../src/flows/nodes/registry';
 import type { EvalScope, NodeError } from '../../src/flows/nodes/types';
-import { type RunStatus, TERMINAL } from '../../src/flows/run-model';
+import { TERMINAL } from '../../src/flows/run-model';
+import { DeltaCoalescer } from './deltas';
 import { runAttempt } from './execute';
 import { type ChildEntry, type NodeWait, nextStep, type RunSnapshot, retryDelay } from './next-step';
 import { type Loaded, loadRun, type NodeRow, node, nodes } from './store';
@@ -23,8 +24,8 @@ export interface EngineHost {
   config(): Config;
   /** Push new events to subscribers. */
   flush(): void;
-  /** Run status changed (D1 index, tenant sync, slot release, parent notification). */
-  report(status: RunStatus): Promise<void>;
+  /** A run status change wrote reports (./reports.ts): arrange their delivery. */
+  reportsQueued(): Promise<void>;
   /** Start child runs for a subflow/map node. */
   startChildren(nodeId: string): Promise<void>;
 }
@@ -36,9 +37,14 @@ export class Engine {
   #driving: Promise<void> | null = null;
   #again = false;
   readonly #t: Transitions;
+  readonly #deltas: DeltaCoalescer;
 
   constructor(private readonly host: EngineHost) {
     this.#t = host.transitions;
+    this.#deltas = new DeltaCoalescer((id, delta) => {
+      this.#t.deltaEmitted(id, delta);
+      this.host.flush();
+    });
   }
 
   get #sql(): SqlStorage {
@@ -106,12 +112,13 @@ export class Engine {
       config: this.host.config(),
       settings: l.settings,
       cancel: this.#cancel.signal,
-      emitDelta: (delta) => {
-        this.#t.deltaEmitted(def.id, delta);
-        this.host.flush();
+      emitDelta: (delta) => this.#deltas.push(def.id, delta),
+      addUsage: (u) => {
+        this.#deltas.flush(def.id);
+        this.#t.usageAdded(def.id, u);
       },
-      addUsage: (u) => this.#t.usageAdded(def.id, u),
     });
+    this.#deltas.flush(def.id);
     let children = false;
     if (!outcome.ok) this.#fail(def, attempt, outcome.error);
     else if (outcome.result.status === 'waiting') this.#t.nodeWaiting(def.id, attempt, outcome.result);
@@ -162,7 +169,7 @@ export class Engine {
     if (wakeAt !== null) await this.host.storage.setAlarm(wakeAt);
     if (!this.#t.runParked(status, waitingOn)) return;
     this.host.flush();
-    await this.host.report(status);
+    await this.host.reportsQueued();
   }
 
   /** Ends the run: in-flight attempts are aborted, open nodes cancelled, the output is the sinks' outputs. */
@@ -174,7 +181,7 @@ export class Engine {
     if (!this.#t.runFinished(status, error)) return;
     await this.host.storage.deleteAlarm();
     this.host.flush();
-    await this.host.report(status);
+    await this.host.reportsQueued();
   }
 }
 

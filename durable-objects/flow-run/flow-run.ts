@@ -11,22 +11,41 @@ import type { Result } from '../../src/lib/result';
 import { migrateDoStorage } from '../shared/migrations';
 import { ChildRuns } from './children';
 import { Engine } from './engine';
-import { reportRunStatus } from './report';
+import { enqueueSummary, nextReportAt, pendingReports, ReportOutbox, releasePending } from './reports';
+import { retentionAt } from './retention';
 import { RUN_MIGRATIONS } from './schema';
 import { eventsAfter, lastEventSeq, loadRun, nodes, runView } from './store';
-import { pushToSockets, SseHub } from './stream';
+import { type EventSource, pushToSockets, SseHub, sendBacklog, WS_RESUME_CODE } from './stream';
 import { Transitions } from './transitions';
+
+/** What the sweeper's reconciler learns from a run (src/flows/sweep.ts). */
+export interface RunTruth {
+  status: RunStatus;
+  pendingReports: number;
+  /** Its slot release is still being delivered (the reconciler leaves that slot alone). */
+  releasePending: boolean;
+}
 
 export class FlowRun extends DurableObject<Env> {
   #engine: Engine;
   #children: ChildRuns;
   #t: Transitions;
-  #sse = new SseHub();
+  #reports: ReportOutbox;
+  #sse: SseHub;
   #pushed = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.#t = new Transitions(ctx.storage);
+    this.#reports = new ReportOutbox(ctx.storage, env);
+    const log: EventSource = {
+      read: (after, limit) => eventsAfter(ctx.storage.sql, after, limit),
+      ended: () => {
+        const status = loadRun(ctx.storage.sql)?.row.status;
+        return status === undefined || TERMINAL.has(status);
+      },
+    };
+    this.#sse = new SseHub(log);
     this.#children = new ChildRuns(ctx.storage, env, this.#t, () => this.#engine);
     this.#engine = new Engine({
       storage: ctx.storage,
@@ -34,7 +53,7 @@ export class FlowRun extends DurableObject<Env> {
       env,
       config: () => loadConfig(env),
       flush: () => this.#flush(),
-      report: (status) => this.#report(status),
+      reportsQueued: () => this.#reportsQueued(),
       startChildren: (nodeId) => this.#children.startPending(nodeId),
     });
     void ctx.blockConcurrencyWhile(async () => {
@@ -53,31 +72,68 @@ export class FlowRun extends DurableObject<Env> {
     const now = this.#t.runStarted();
     if (now === null) return;
     this.#flush();
-    // Arm first, and do not make the caller wait for the status fan-out (D1 index, tenant sync):
-    // reports are serialized in #report, so a later terminal report can never be overtaken.
+    // The alarm drives the run and delivers the 'running' reports the transition wrote.
     await this.ctx.storage.setAlarm(now);
-    this.ctx.waitUntil(this.#report('running'));
   }
 
-  #reports: Promise<void> = Promise.resolve();
-
-  /** Status fan-out, one at a time and in order (a fast run's 'succeeded' lands after its 'running'). */
-  #report(status: RunStatus): Promise<void> {
-    const next = this.#reports.then(() => reportRunStatus(this.env, this.ctx.storage.sql, status));
-    this.#reports = next.catch(() => undefined);
-    return next;
+  /** A transition wrote reports: deliver them from the alarm, now. */
+  async #reportsQueued(): Promise<void> {
+    await this.#armAt(Date.now());
   }
 
+  async #armAt(at: number): Promise<void> {
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || at < current) await this.ctx.storage.setAlarm(at);
+  }
+
+  /**
+   * Drives the run and delivers its reports (retrying failed ones with backoff: the alarm is re-armed
+   * for the next due report); a finished, fully reported run past its retention deletes its storage.
+   */
   override async alarm(): Promise<void> {
+    const sql = this.ctx.storage.sql;
+    if (!loadRun(sql)) return;
+    const delivering = this.#reports.deliver();
     await this.#engine.drive();
+    await delivering;
+    await this.#reports.deliver();
+    const expiry = retentionAt(sql);
+    if (expiry !== null && expiry <= Date.now()) return this.#expire();
+    const next = [nextReportAt(sql), expiry].filter((t): t is number => t !== null);
+    if (next.length) await this.#armAt(Math.min(...next));
+  }
+
+  /** Retention: the run's storage goes (its D1 summary stays); reads answer 410 from the Worker. */
+  async #expire(): Promise<void> {
+    await this.ctx.storage.deleteAlarm();
+    await this.ctx.storage.deleteAll();
+    // Recreate the (empty) schema so calls to this instance find tables and no run, like a new object.
+    migrateDoStorage(this.ctx.storage, RUN_MIGRATIONS);
+    this.#pushed = 0;
+    this.#sse.notify();
+    for (const ws of this.ctx.getWebSockets()) ws.close(1000, 'run expired');
   }
 
   /** For the sweeper: re-arm a run that looks stuck (the alarm re-drives from persisted state). */
   async kick(): Promise<RunStatus | null> {
-    const l = loadRun(this.ctx.storage.sql);
+    return (await this.reconcile(null))?.status ?? null;
+  }
+
+  /**
+   * For the sweeper's reconciler: the run's truth. An active run or one with undelivered reports is
+   * re-armed; when the D1 summary says `reported` and the run says otherwise (and no summary report is
+   * pending), a fresh summary report is written, so D1 is repaired through the same ordered outbox.
+   */
+  async reconcile(reported: RunStatus | null): Promise<RunTruth | null> {
+    const sql = this.ctx.storage.sql;
+    const l = loadRun(sql);
     if (!l) return null;
-    if (l.row.status === 'running' || l.row.status === 'waiting') await this.ctx.storage.setAlarm(Date.now());
-    return l.row.status;
+    const status = l.row.status;
+    if (reported !== null && reported !== status && this.ctx.storage.transactionSync(() => enqueueSummary(sql, Date.now())))
+      await this.#armAt(Date.now());
+    const pending = pendingReports(sql);
+    if (status === 'running' || status === 'waiting' || pending > 0) await this.#armAt(Date.now());
+    return { status, pendingReports: pending, releasePending: releasePending(sql) };
   }
 
   /** The run as the API shows it, or null if this object holds no run. */
@@ -108,6 +164,7 @@ export class FlowRun extends DurableObject<Env> {
       return { ok: false, code: 'conflict', detail: `Only failed or cancelled runs resume; this one is ${l.row.status}.` };
     this.#t.runResumed();
     this.#flush();
+    await this.#reportsQueued();
     return { ok: true, value: runView(sql)! };
   }
 
@@ -149,14 +206,15 @@ export class FlowRun extends DurableObject<Env> {
     const l = loadRun(sql);
     if (!l) return new Response('run not found', { status: 404 });
     const after = Number(request.headers.get('last-event-id') ?? url.searchParams.get('after') ?? '0') || 0;
-    const backlog = eventsAfter(sql, after);
     if (url.pathname.endsWith('/ws')) {
       const pair = new WebSocketPair();
       this.ctx.acceptWebSocket(pair[1]);
-      for (const e of backlog) pair[1].send(JSON.stringify(e));
+      // Up to what was already pushed live (later events reach it through #flush), with no await in between.
+      const sent = sendBacklog(pair[1], { read: (a, n) => eventsAfter(sql, a, n), ended: () => true }, after, this.#pushed);
+      if (sent < this.#pushed) pair[1].close(WS_RESUME_CODE, `resume after=${sent}`);
       return new Response(null, { status: 101, webSocket: pair[0] });
     }
-    return this.#sse.open(backlog, TERMINAL.has(l.row.status));
+    return this.#sse.open(after);
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
@@ -171,12 +229,15 @@ export class FlowRun extends DurableObject<Env> {
     }
   }
 
+  /** New events are in the log: SSE pumps read them themselves; WebSockets get them pushed. */
   #flush(): void {
-    const fresh = eventsAfter(this.ctx.storage.sql, this.#pushed);
-    if (fresh.length === 0) return;
-    this.#pushed = fresh[fresh.length - 1]!.seq;
-    const terminal = fresh.some((e) => e.type === 'run.completed' || e.type === 'run.failed' || e.type === 'run.cancelled');
-    this.#sse.push(fresh, terminal);
-    pushToSockets(this.ctx.getWebSockets(), fresh);
+    this.#sse.notify();
+    const sockets = this.ctx.getWebSockets();
+    for (;;) {
+      const fresh = eventsAfter(this.ctx.storage.sql, this.#pushed, 500);
+      if (fresh.length === 0) return;
+      this.#pushed = fresh[fresh.length - 1]!.seq;
+      pushToSockets(sockets, fresh);
+    }
   }
 }

@@ -58,4 +58,22 @@ export const RUN_MIGRATIONS: readonly DoMigration[] = [
   },
   { version: 3, sql: `ALTER TABLE nodes ADD COLUMN attempt_base INTEGER NOT NULL DEFAULT 0` },
   { version: 4, sql: `DROP TABLE IF EXISTS run_meta` },
+  {
+    version: 5,
+    sql: `
+      -- The run's report outbox (./reports.ts): one row per receiver of a status change, written in the
+      -- transition's transaction and delivered by the alarm until the receiver acknowledges.
+      CREATE TABLE reports (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        receiver TEXT NOT NULL,
+        status TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_at INTEGER NOT NULL,
+        last_error TEXT,
+        done_at INTEGER
+      );
+      CREATE INDEX reports_pending_idx ON reports (done_at, id);
+    `,
+  },
 ];

@@ -1,7 +1,10 @@
 /**
  * Live run events: Server-Sent Events (with Last-Event-ID resume) and
- * hibernatable WebSockets. Every event is in the run's append-only log first;
- * subscribers get a replay from their cursor, then live frames.
+ * hibernatable WebSockets. Every event is in the run's append-only log first.
+ * An SSE subscriber is a cursor that pages the log itself, from its resume
+ * point to the live edge and on as events arrive, so there is no gap between
+ * replay and live and no per-subscriber queue: what it holds is bounded by the
+ * bytes written but not yet read by the client. docs/flows.md, "Run events".
  */
 import type { RunEvent } from '../../src/flows/run-model';
 import { closeQuietly } from '../tenant-hub/sync-sockets';
@@ -12,28 +15,55 @@ export function sseFrame(e: RunEvent): Uint8Array {
   return encoder.encode(`id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
 }
 
-export class SseHub {
-  /** Each subscriber's writes go through its own promise chain: backlog, then live frames, then close. */
-  #subs = new Map<WritableStreamDefaultWriter<Uint8Array>, Promise<void>>();
+/** What a stream reads: the run's event log. */
+export interface EventSource {
+  /** Events after `seq` in order, at most `limit`. */
+  read(after: number, limit: number): RunEvent[];
+  /** True once the run is over (the stream ends when its subscriber has read everything). */
+  ended(): boolean;
+}
 
-  #enqueue(w: WritableStreamDefaultWriter<Uint8Array>, work: () => Promise<void>): void {
-    const chain = (this.#subs.get(w) ?? Promise.resolve()).then(work).catch(() => {
-      this.#subs.delete(w);
-    });
-    if (this.#subs.has(w)) this.#subs.set(w, chain);
+export interface SseLimits {
+  /** Events read from the log per page. */
+  pageSize: number;
+  /** Bytes written but not yet read by the client, past which the pump waits for the client. */
+  maxBufferBytes: number;
+  /** How long the pump waits for a full buffer to drain before closing the subscriber as too slow. */
+  stallMs: number;
+}
+
+export const SSE_LIMITS: SseLimits = { pageSize: 500, maxBufferBytes: 1 << 20, stallMs: 30_000 };
+
+/** The reason in the last frame sent to a subscriber closed for not reading (docs/flows.md). */
+export const SLOW_CONSUMER = 'slow_consumer';
+
+interface Subscriber {
+  writer: WritableStreamDefaultWriter<Uint8Array>;
+  cursor: number;
+  buffered: number;
+  pending: Set<Promise<void>>;
+  wake: (() => void) | null;
+}
+
+export class SseHub {
+  #subs = new Set<Subscriber>();
+
+  constructor(
+    private readonly source: EventSource,
+    private readonly limits: SseLimits = SSE_LIMITS,
+  ) {}
+
+  /** Subscribers currently open. */
+  get size(): number {
+    return this.#subs.size;
   }
 
-  /** Opens a stream that first replays `backlog`; `closed` ends it right after (terminal runs). */
-  open(backlog: RunEvent[], closed: boolean): Response {
+  /** Opens a stream of the events after `after`, paged from the log up to the live edge and on. */
+  open(after: number): Response {
     const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
-    const writer = writable.getWriter();
-    // Registered at once, so events flushed while the backlog is still being read queue behind it.
-    this.#subs.set(writer, Promise.resolve());
-    this.#enqueue(writer, async () => {
-      await writer.write(encoder.encode(`retry: 2000\n\n`));
-      for (const e of backlog) await writer.write(sseFrame(e));
-    });
-    if (closed) this.#end(writer);
+    const sub: Subscriber = { writer: writable.getWriter(), cursor: after, buffered: 0, pending: new Set(), wake: null };
+    this.#subs.add(sub);
+    void this.#pump(sub).finally(() => this.#subs.delete(sub));
     return new Response(readable, {
       headers: {
         'content-type': 'text/event-stream; charset=utf-8',
@@ -44,21 +74,94 @@ export class SseHub {
     });
   }
 
-  #end(w: WritableStreamDefaultWriter<Uint8Array>): void {
-    this.#enqueue(w, async () => {
-      await w.close();
-      this.#subs.delete(w);
-    });
-  }
-
-  push(events: RunEvent[], terminal: boolean): void {
-    for (const w of [...this.#subs.keys()]) {
-      this.#enqueue(w, async () => {
-        for (const e of events) await w.write(sseFrame(e));
-      });
-      if (terminal) this.#end(w);
+  /** New events are in the log (or the run ended): wake every idle pump. */
+  notify(): void {
+    for (const s of this.#subs) {
+      const wake = s.wake;
+      s.wake = null;
+      wake?.();
     }
   }
+
+  #write(s: Subscriber, bytes: Uint8Array): void {
+    s.buffered += bytes.byteLength;
+    const p: Promise<void> = s.writer.write(bytes).then(() => {
+      s.buffered -= bytes.byteLength;
+      s.pending.delete(p);
+    });
+    // A failed write (the client went away) surfaces through the next drain.
+    p.catch(() => undefined);
+    s.pending.add(p);
+  }
+
+  /** Waits until the client has read what was written; false if it did not within `stallMs`. */
+  async #drain(s: Subscriber): Promise<boolean> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const stalled = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), this.limits.stallMs)));
+    try {
+      return await Promise.race([Promise.all([...s.pending]).then(() => true), stalled]);
+    } finally {
+      if (timer !== undefined) clearTimeout(timer);
+    }
+  }
+
+  async #pump(s: Subscriber): Promise<void> {
+    try {
+      this.#write(s, encoder.encode(`retry: 2000\n\n`));
+      for (;;) {
+        if (s.buffered >= this.limits.maxBufferBytes) {
+          if (await this.#drain(s)) continue;
+          this.#closeSlow(s);
+          return;
+        }
+        // No await from this read to parking on `wake`, so an event appended meanwhile cannot be missed.
+        const page = this.source.read(s.cursor, this.limits.pageSize);
+        for (const e of page) {
+          this.#write(s, sseFrame(e));
+          s.cursor = e.seq;
+        }
+        if (page.length > 0) continue;
+        if (this.source.ended()) break;
+        await new Promise<void>((resolve) => (s.wake = resolve));
+      }
+      await this.#drain(s);
+      await s.writer.close();
+    } catch {
+      await s.writer.abort().catch(() => undefined);
+    }
+  }
+
+  /**
+   * The client stopped reading with a full buffer: one last frame names the reason and the last id
+   * written (the client resumes with Last-Event-ID), then the stream ends. Nothing more is written, so
+   * the subscriber holds at most its buffer and that frame until the client reads or goes away.
+   */
+  #closeSlow(s: Subscriber): void {
+    this.#write(s, encoder.encode(`event: stream.closed\ndata: ${JSON.stringify({ reason: SLOW_CONSUMER, lastEventId: s.cursor })}\n\n`));
+    void s.writer.close().catch(() => undefined);
+  }
+}
+
+/** WebSocket catch-up: at most this many events per connection; past it the socket closes (docs/flows.md). */
+export const WS_CATCH_UP_MAX = 5_000;
+/** Close code of a WebSocket whose catch-up hit the cap; the reason is `resume after=<seq>`. */
+export const WS_RESUME_CODE = 4008;
+
+/**
+ * Sends the backlog after `after` up to `edge` (the last event already pushed live) in pages. Returns
+ * the last sequence sent; if it is below `edge` the cap was reached and the caller closes the socket.
+ */
+export function sendBacklog(ws: WebSocket, source: EventSource, after: number, edge: number, pageSize = 500): number {
+  let cursor = after;
+  let sent = 0;
+  while (cursor < edge && sent < WS_CATCH_UP_MAX) {
+    const page = source.read(cursor, Math.min(pageSize, WS_CATCH_UP_MAX - sent)).filter((e) => e.seq <= edge);
+    if (page.length === 0) break;
+    for (const e of page) ws.send(JSON.stringify(e));
+    cursor = page[page.length - 1]!.seq;
+    sent += page.length;
+  }
+  return cursor;
 }
 
 export function pushToSockets(sockets: WebSocket[], events: RunEvent[]): void {

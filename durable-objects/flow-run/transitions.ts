@@ -3,12 +3,14 @@
  * the change and its event, so state and stream never disagree. Node changes
  * are compare-and-set on the node's status (and attempt): a stale caller, such
  * as an attempt that finished after the run was cancelled, changes nothing and
- * gets false back.
+ * gets false back. A run status change also writes its reports (./reports.ts)
+ * in the same transaction, so a committed status is always reported.
  */
 import type { NodeError, Usage } from '../../src/flows/nodes/types';
 import { sinks } from '../../src/flows/plan';
 import { type RunInit, type RunStatus, TERMINAL } from '../../src/flows/run-model';
 import type { ChildEntry, NodeWait } from './next-step';
+import { enqueueReports } from './reports';
 import { appendEvent, insertRun, loadRun, type NodeRow, node, nodes, setRunStatus } from './store';
 
 /** The node state a change expects to find: a running attempt, or a parked node. */
@@ -79,6 +81,7 @@ export class Transitions {
         deadline_at: now + l.def.policy.timeoutMs,
       });
       appendEvent(this.#sql, 'run.started', null, { input: l.input });
+      enqueueReports(this.#sql, 'running', now);
       return now;
     });
   }
@@ -90,6 +93,7 @@ export class Transitions {
       if ((current !== 'running' && current !== 'waiting') || current === status) return false;
       setRunStatus(this.#sql, status);
       appendEvent(this.#sql, status === 'waiting' ? 'run.waiting' : 'run.resumed', null, { waitingOn });
+      enqueueReports(this.#sql, status, this.now());
       return true;
     });
   }
@@ -113,6 +117,7 @@ export class Transitions {
       setRunStatus(this.#sql, status, { finished_at: this.#iso(), error, output });
       const type = status === 'succeeded' ? 'run.completed' : status === 'failed' ? 'run.failed' : 'run.cancelled';
       appendEvent(this.#sql, type, null, { status, error, output });
+      enqueueReports(this.#sql, status, this.now());
       return true;
     });
   }
@@ -132,6 +137,7 @@ export class Transitions {
       );
       setRunStatus(this.#sql, 'queued', { finished_at: null, error: null });
       appendEvent(this.#sql, 'run.resumed', null, { from });
+      enqueueReports(this.#sql, 'queued', this.now());
       return from;
     });
   }

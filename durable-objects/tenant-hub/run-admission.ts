@@ -1,10 +1,13 @@
 /**
  * Multi-tenant fairness for flow runs: at most `limit` active runs per tenant;
  * the rest wait in arrival order as 'queued' and start as slots free. Also
- * puts run status changes on the tenant's sync stream and event outbox.
+ * puts run status changes on the tenant's sync stream and event outbox. Every
+ * entry point is idempotent: a FlowRun redelivers a report until it is
+ * acknowledged (durable-objects/flow-run/reports.ts).
  */
 import type { RunSummary } from '../../src/flows/run-model';
-import { appendChange, appendEvent, setChangeData } from './sync-log';
+import { appendForwarded } from './outbox-forwarded';
+import { appendChange, setChangeData } from './sync-log';
 
 type Sql = SqlStorage;
 
@@ -28,9 +31,14 @@ export function admit(sql: Sql, runId: string, limit: number): 'start' | 'queued
   return state === 'active' ? 'start' : 'queued';
 }
 
-/** Frees the run's slot and promotes queued runs into free slots; returns the promoted run ids. */
-export function release(sql: Sql, runId: string, fallbackLimit: number): string[] {
-  sql.exec(`DELETE FROM run_slots WHERE run_id = ?`, runId);
+/**
+ * Frees the run's slot and promotes queued runs into free slots; returns the promoted run ids. With
+ * `ifSeq` (the sweeper's reconciler) only the slot of that admission is freed, never a newer one of the
+ * same run (resumed and admitted again after the reconciler looked).
+ */
+export function release(sql: Sql, runId: string, fallbackLimit: number, ifSeq?: number): string[] {
+  if (ifSeq === undefined) sql.exec(`DELETE FROM run_slots WHERE run_id = ?`, runId);
+  else sql.exec(`DELETE FROM run_slots WHERE run_id = ? AND seq = ?`, runId, ifSeq);
   const stored = sql.exec<{ value: string }>(`SELECT value FROM hub_meta WHERE key = 'max_active_runs'`).toArray()[0];
   const limit = stored ? Number(stored.value) : fallbackLimit;
   const free = limit - activeCount(sql);
@@ -43,9 +51,33 @@ export function release(sql: Sql, runId: string, fallbackLimit: number): string[
   return next;
 }
 
-export function recordRunChange(sql: Sql, tenantId: string, s: RunSummary): void {
-  const at = new Date().toISOString();
+/**
+ * A run status change on the sync stream and the event outbox, once per `eventId` (the FlowRun's
+ * report id): a redelivered report is recognised by its event id (kept in `forwarded_events`) and
+ * changes nothing. Returns whether it was new.
+ */
+export function recordRunChange(sql: Sql, tenantId: string, s: RunSummary, eventId: string, now = Date.now()): boolean {
+  const at = new Date(now).toISOString();
+  if (appendForwarded(sql, tenantId, [{ id: eventId, type: `run.${s.status}`, tenantId, occurredAt: at, data: { run: s } }], now) === 0)
+    return false;
   const version = appendChange(sql, 'run', s.id, 'upsert', at);
   setChangeData(sql, version, { ...s });
-  appendEvent(sql, tenantId, `run.${s.status}`, at, { run: s });
+  return true;
+}
+
+export interface RunSlot {
+  runId: string;
+  state: 'active' | 'queued';
+  seq: number;
+}
+
+/** The tenant's slots in admission order (the sweeper's reconciler compares them with the runs). */
+export function listSlots(sql: Sql, limit: number): RunSlot[] {
+  return sql
+    .exec<{ run_id: string; state: 'active' | 'queued'; seq: number }>(
+      `SELECT run_id, state, seq FROM run_slots ORDER BY seq LIMIT ?`,
+      limit,
+    )
+    .toArray()
+    .map((r) => ({ runId: r.run_id, state: r.state, seq: r.seq }));
 }

@@ -15,7 +15,7 @@ import { createSystemNotification, type SystemNotificationInput } from './notifi
 import { publishOutbox } from './outbox';
 import { appendForwarded, type ForwardedEvent } from './outbox-forwarded';
 import { deliverDueReminders } from './reminders';
-import { admit, recordRunChange, release } from './run-admission';
+import { admit, listSlots, type RunSlot, recordRunChange, release } from './run-admission';
 import { HUB_MIGRATIONS } from './schema';
 import { appendChange, changesAfter, changesSince, hasPendingEvents, setChangeData } from './sync-log';
 import { handleSocketMessage } from './sync-mutations';
@@ -193,17 +193,23 @@ export class TenantHub extends DurableObject<Env> {
     return this.ctx.storage.transactionSync(() => admit(this.ctx.storage.sql, runId, limit));
   }
 
-  /** Frees a finished run's slot; returns queued runs that may start now. */
-  async releaseRun(tenantId: string, runId: string, limit: number): Promise<string[]> {
+  /** Frees a finished run's slot (only admission `ifSeq`, when given); returns queued runs that may start now. */
+  async releaseRun(tenantId: string, runId: string, limit: number, ifSeq?: number): Promise<string[]> {
     this.#bind(tenantId);
-    return this.ctx.storage.transactionSync(() => release(this.ctx.storage.sql, runId, limit));
+    return this.ctx.storage.transactionSync(() => release(this.ctx.storage.sql, runId, limit, ifSeq));
   }
 
-  /** A run's status changed: it goes on the tenant's sync stream and event outbox. */
-  async runChanged(tenantId: string, summary: RunSummary): Promise<void> {
+  /** A run's status changed: it goes on the tenant's sync stream and event outbox, once per `eventId`. */
+  async runChanged(tenantId: string, summary: RunSummary, eventId: string): Promise<void> {
     this.#bind(tenantId);
-    this.ctx.storage.transactionSync(() => recordRunChange(this.ctx.storage.sql, tenantId, summary));
-    await this.#afterWrite();
+    const fresh = this.ctx.storage.transactionSync(() => recordRunChange(this.ctx.storage.sql, tenantId, summary, eventId));
+    if (fresh) await this.#afterWrite();
+  }
+
+  /** The tenant's run slots, in admission order (for the sweeper's reconciler). */
+  async runSlots(tenantId: string, limit: number): Promise<RunSlot[]> {
+    this.#bind(tenantId);
+    return listSlots(this.ctx.storage.sql, limit);
   }
 
   // ---- sync ----------------------------------------------------------------

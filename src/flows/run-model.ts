@@ -19,7 +19,8 @@ export interface RunInit {
   flowVersion: number;
   definition: FlowDefinition;
   input: unknown;
-  settings: { httpAllowlist?: string[] };
+  /** Copied from the tenant at start; `retentionDays` from its plan (src/flows/retention.ts). */
+  settings: { httpAllowlist?: string[]; retentionDays?: number };
   parent?: RunParent | undefined;
   /** Outputs reused from an earlier run (rerun from a node): node id → output. */
   reuse?: Record<string, { output: unknown; branch: string | null }> | undefined;

@@ -48,10 +48,18 @@ async function freshRun(env: Env, id: string): Promise<RunView> {
   return view;
 }
 
+/** A run whose summary is in D1 but whose FlowRun storage went after its retention (src/flows/retention.ts). */
+function expired(id: string): AppError {
+  return new AppError(
+    'gone',
+    `Run ${id} finished longer ago than its plan's retention: its state and events were deleted. Its summary stays in GET /v1/runs.`,
+  );
+}
+
 export async function getRun(ctx: ServiceCtx, { id }: { id: string }): Promise<RunView> {
   await runRow(ctx, id);
   const view = (await flowRunStub(ctx.env, id).getState()) as unknown as RunView | null;
-  if (!view) throw new AppError('not_found', `Run ${id} not found.`);
+  if (!view) throw expired(id);
   return view;
 }
 
@@ -158,5 +166,7 @@ export async function streamRun(
     const v = request.headers.get(h);
     if (v) headers.set(h, v);
   }
-  return flowRunStub(ctx.env, id).fetch(new Request(url, { headers })) as unknown as Response;
+  const res = (await flowRunStub(ctx.env, id).fetch(new Request(url, { headers }))) as unknown as Response;
+  if (res.status === 404) throw expired(id);
+  return res;
 }

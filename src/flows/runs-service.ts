@@ -10,6 +10,7 @@ import { flows, flowVersions, runs, type TenantSettings, tenants } from '../db/s
 import { newId } from '../lib/ids';
 import { flowRunStub, tenantHubStub } from '../lib/stubs';
 import { checkInput, type FlowDefinition } from './definition';
+import { runRetentionDays } from './retention';
 import type { RunInit, RunParent } from './run-model';
 
 export const DEFAULT_MAX_ACTIVE_RUNS = 10;
@@ -26,12 +27,14 @@ export interface LoadedVersion {
   definition: FlowDefinition;
   /** The tenant's settings, read with the flow (one query fewer per run start). */
   settings?: TenantSettings;
+  /** The tenant's plan (run storage retention). */
+  plan?: string;
 }
 
 export async function loadVersion(env: Env, tenantId: string, flowId: string, version?: number): Promise<LoadedVersion | null> {
   const db = getDb(env.DB);
   const found = await db
-    .select({ latestVersion: flows.latestVersion, deletedAt: flows.deletedAt, settings: tenants.settings })
+    .select({ latestVersion: flows.latestVersion, deletedAt: flows.deletedAt, settings: tenants.settings, plan: tenants.plan })
     .from(flows)
     .innerJoin(tenants, eq(tenants.id, flows.tenantId))
     .where(and(eq(flows.id, flowId), eq(flows.tenantId, tenantId)))
@@ -43,7 +46,9 @@ export async function loadVersion(env: Env, tenantId: string, flowId: string, ve
     .from(flowVersions)
     .where(and(eq(flowVersions.flowId, flowId), eq(flowVersions.tenantId, tenantId), eq(flowVersions.version, v)))
     .get();
-  return row ? { flowId, version: v, definition: row.definition as unknown as FlowDefinition, settings: found.settings ?? {} } : null;
+  return row
+    ? { flowId, version: v, definition: row.definition as unknown as FlowDefinition, settings: found.settings ?? {}, plan: found.plan }
+    : null;
 }
 
 export type StartProblem = { code: 'validation_failed'; errors: Array<{ path: string; message: string; code: string }> };
@@ -94,7 +99,7 @@ export async function startRun(env: Env, o: StartOptions): Promise<{ runId: stri
     flowVersion: o.version.version,
     definition: o.version.definition,
     input: o.input ?? null,
-    settings: { httpAllowlist: settings.httpAllowlist ?? [] },
+    settings: { httpAllowlist: settings.httpAllowlist ?? [], retentionDays: runRetentionDays(o.version.plan) },
     parent: o.parent,
     reuse: o.reuse,
     createdAt: now,

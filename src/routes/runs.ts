@@ -43,7 +43,7 @@ export const runRoutes = newRouter()
       middleware: guarded('data:read'),
       security: BearerAuth,
       request: { params: RunIdParam },
-      responses: { 200: jsonContent(RunSchema, 'The run'), ...problemResponses() },
+      responses: { 200: jsonContent(RunSchema, 'The run'), ...problemResponses([410]) },
     }),
     async (c) => c.json(await runsApi.getRun(c.var.ctx, { id: c.req.valid('param').runId }), 200),
   )
@@ -59,7 +59,7 @@ export const runRoutes = newRouter()
       request: { params: RunIdParam },
       responses: {
         200: sseContent('Run events (`id` = sequence, `event` = type, `data` = the event as JSON)', 'RunEventFrame', RUN_EVENTS),
-        ...problemResponses(),
+        ...problemResponses([410]),
       },
     }),
     async (c) => runsApi.streamRun(c.var.ctx, { id: c.req.valid('param').runId, request: c.req.raw, kind: 'events' }) as never,
@@ -74,7 +74,7 @@ export const runRoutes = newRouter()
       middleware: guarded('data:read', { allowQueryToken: true }),
       security: BearerAuth,
       request: { params: RunIdParam },
-      responses: { 101: { description: 'Switching protocols' }, ...problemResponses() },
+      responses: { 101: { description: 'Switching protocols' }, ...problemResponses([410]) },
     }),
     async (c) => runsApi.streamRun(c.var.ctx, { id: c.req.valid('param').runId, request: c.req.raw, kind: 'ws' }) as never,
   )

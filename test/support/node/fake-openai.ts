@@ -181,12 +181,14 @@ function answer(res: ServerResponse, step: string, body: ChatBody | null): void 
       );
     return;
   }
-  // One write per event, spaced out, so the client really reads a stream.
+  // One write per event, spaced out, so the client really reads a stream (long answers: a few per tick,
+  // so a 15k-token answer streams in seconds).
   let i = 0;
+  const perTick = Math.max(1, Math.ceil(events.length / 1000));
   const next = () => {
     if (res.destroyed) return;
     if (i < events.length) {
-      res.write(`data: ${JSON.stringify(events[i++])}\n\n`);
+      for (let k = 0; k < perTick && i < events.length; k++) res.write(`data: ${JSON.stringify(events[i++])}\n\n`);
       setTimeout(next, 2);
     } else {
       res.end('data: [DONE]\n\n');

@@ -1,0 +1,212 @@
+/**
+ * The run's report outbox: every status change is reported to its receivers
+ * (the D1 summary row, the tenant hub's sync stream and events, the tenant's
+ * run slot, the parent run, runs promoted into a freed slot) through rows
+ * written in the same transaction as the change (`enqueueReports`, called by
+ * ./transitions). The alarm delivers them (`ReportOutbox.deliver`) in order per
+ * receiver, retrying with backoff until each receiver acknowledges; every
+ * receiver is idempotent, so a delivery whose acknowledgement was lost may be
+ * repeated safely. docs/flows.md, "Status reporting".
+ */
+import { type RunStatus, type RunSummary, TERMINAL } from '../../src/flows/run-model';
+import { DEFAULT_MAX_ACTIVE_RUNS } from '../../src/flows/runs-service';
+import { flowRunStub, tenantHubStub } from '../../src/lib/stubs';
+import { loadRun, summary } from './store';
+
+/** Who a report row goes to. */
+export type Receiver = 'summary' | 'hub' | 'release' | 'parent' | 'start';
+
+interface ReportRow {
+  id: number;
+  receiver: Receiver;
+  status: RunStatus;
+  payload: string;
+  attempts: number;
+  next_at: number;
+  [k: string]: SqlStorageValue;
+}
+
+/** Retry delay after `attempts` failed deliveries: 1 s doubling, capped at 5 minutes. */
+export function reportBackoff(attempts: number): number {
+  return Math.min(300_000, 1000 * 2 ** Math.max(0, attempts - 1));
+}
+
+function insert(sql: SqlStorage, receiver: Receiver, status: RunStatus, payload: unknown, now: number): void {
+  sql.exec(
+    `INSERT INTO reports (receiver, status, payload, next_at) VALUES (?, ?, ?, ?)`,
+    receiver,
+    status,
+    JSON.stringify(payload ?? null),
+    now,
+  );
+}
+
+/**
+ * The reports of the run's new status (call inside the transition's transaction, after the change).
+ * A resumed run going back to 'queued' only updates its summary: it has no event of its own and keeps
+ * (or asks again for) its slot through admission.
+ */
+export function enqueueReports(sql: SqlStorage, status: RunStatus, now: number): void {
+  const s = summary(sql);
+  const l = loadRun(sql);
+  if (!s || !l) return;
+  insert(sql, 'summary', status, s, now);
+  if (status === 'queued') return;
+  insert(sql, 'hub', status, s, now);
+  if (!TERMINAL.has(status)) return;
+  if (l.parent) {
+    insert(
+      sql,
+      'parent',
+      status,
+      { parent: l.parent, output: l.row.output === null ? null : JSON.parse(l.row.output), error: s.error },
+      now,
+    );
+  } else {
+    insert(sql, 'release', status, { tenantId: s.tenantId, runId: s.id }, now);
+  }
+}
+
+/** A repair (the sweeper found D1 disagreeing): one more summary row, unless one is already pending. */
+export function enqueueSummary(sql: SqlStorage, now: number): boolean {
+  const s = summary(sql);
+  if (!s) return false;
+  if (sql.exec(`SELECT 1 FROM reports WHERE receiver = 'summary' AND done_at IS NULL`).toArray().length > 0) return false;
+  insert(sql, 'summary', s.status, s, now);
+  return true;
+}
+
+/** Reports not yet acknowledged. */
+export function pendingReports(sql: SqlStorage): number {
+  return sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM reports WHERE done_at IS NULL`).one().n;
+}
+
+/** Whether a slot release is still undelivered. */
+export function releasePending(sql: SqlStorage): boolean {
+  return sql.exec(`SELECT 1 FROM reports WHERE receiver = 'release' AND done_at IS NULL`).toArray().length > 0;
+}
+
+/** When the next pending report is due (ms), or null. */
+export function nextReportAt(sql: SqlStorage): number | null {
+  return sql.exec<{ t: number | null }>(`SELECT MIN(next_at) AS t FROM reports WHERE done_at IS NULL`).one().t;
+}
+
+/** The sync/outbox event id of a hub report: the same id on every retry, so the hub applies it once. */
+export function reportEventId(runId: string, reportId: number): string {
+  return `evt_${runId}_r${reportId}`;
+}
+
+export class ReportOutbox {
+  #running: Promise<void> | null = null;
+  #again = false;
+
+  constructor(
+    private readonly storage: DurableObjectStorage,
+    private readonly env: Env,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  get #sql(): SqlStorage {
+    return this.storage.sql;
+  }
+
+  /** Delivers every pending report once (re-entrant calls coalesce into one more pass). */
+  deliver(): Promise<void> {
+    if (this.#running) {
+      this.#again = true;
+      return this.#running;
+    }
+    this.#running = (async () => {
+      do {
+        this.#again = false;
+        await this.#pass();
+      } while (this.#again);
+    })().finally(() => (this.#running = null));
+    return this.#running;
+  }
+
+  async #pass(): Promise<void> {
+    const rows = this.#sql.exec<ReportRow>(`SELECT * FROM reports WHERE done_at IS NULL ORDER BY id`).toArray();
+    // In order per receiver: a failed row holds back the later rows of its receiver (a 'running'
+    // summary never lands after 'succeeded'), not those of the others.
+    const blocked = new Set<string>();
+    for (const row of rows) {
+      const lane = row.receiver === 'start' ? `start:${row.payload}` : row.receiver;
+      if (blocked.has(lane)) continue;
+      try {
+        await this.#send(row);
+      } catch (err) {
+        blocked.add(lane);
+        const attempts = row.attempts + 1;
+        this.#sql.exec(
+          `UPDATE reports SET attempts = ?, next_at = ?, last_error = ? WHERE id = ?`,
+          attempts,
+          this.now() + reportBackoff(attempts),
+          String((err as Error)?.message ?? err).slice(0, 500),
+          row.id,
+        );
+      }
+    }
+  }
+
+  #done(id: number): void {
+    this.#sql.exec(`UPDATE reports SET done_at = ? WHERE id = ?`, this.now(), id);
+  }
+
+  async #send(row: ReportRow): Promise<void> {
+    const payload = JSON.parse(row.payload);
+    switch (row.receiver) {
+      case 'summary':
+        await writeSummary(this.env, payload as RunSummary, row.status);
+        return this.#done(row.id);
+      case 'hub': {
+        const s = payload as RunSummary;
+        await tenantHubStub(this.env, s.tenantId).runChanged(s.tenantId, s, reportEventId(s.id, row.id));
+        return this.#done(row.id);
+      }
+      case 'parent': {
+        const p = payload as { parent: { runId: string; nodeId: string; index: number }; output: unknown; error: string | null };
+        await flowRunStub(this.env, p.parent.runId).childFinished(p.parent.nodeId, p.parent.index, row.status, p.output, p.error);
+        return this.#done(row.id);
+      }
+      case 'release': {
+        const { tenantId, runId } = payload as { tenantId: string; runId: string };
+        // A run resumed before its release was delivered keeps its slot (admission finds it active).
+        const status = loadRun(this.#sql)?.row.status;
+        if (!status || !TERMINAL.has(status)) return this.#done(row.id);
+        const promoted = await tenantHubStub(this.env, tenantId).releaseRun(tenantId, runId, DEFAULT_MAX_ACTIVE_RUNS);
+        // The runs promoted into the freed slot are started through this outbox too: a start lost here
+        // would hold their slot forever (the sweeper's reconciler is the second line).
+        this.storage.transactionSync(() => {
+          this.#done(row.id);
+          for (const id of promoted) insert(this.#sql, 'start', row.status, id, this.now());
+        });
+        if (promoted.length) this.#again = true;
+        return;
+      }
+      case 'start':
+        await flowRunStub(this.env, payload as string).start();
+        return this.#done(row.id);
+    }
+  }
+}
+
+/** The D1 summary row behind GET /v1/runs. Setting absolute values makes a repeat harmless. */
+export async function writeSummary(env: Env, s: RunSummary, status: RunStatus): Promise<void> {
+  await env.DB.prepare(
+    `UPDATE runs SET status = ?, started_at = ?, finished_at = ?, duration_ms = ?, input_tokens = ?, output_tokens = ?, cost_usd = ?, error = ?, updated_at = ? WHERE id = ?`,
+  )
+    .bind(
+      status,
+      s.startedAt,
+      s.finishedAt,
+      s.durationMs,
+      s.inputTokens,
+      s.outputTokens,
+      s.costUsd,
+      s.error,
+      new Date().toISOString(),
+      s.id,
+    )
+    .run();
+}

@@ -1,0 +1,185 @@
+/**
+ * Durable run status reporting (durable-objects/flow-run/reports.ts) and the sweeper's reconciler
+ * (src/flows/sweep.ts). Faults are injected from outside, in the receivers' own storage: a SQLite
+ * trigger that aborts the write a receiver would make (D1 `runs`, the hub's `run_slots` and run
+ * `changes`, a promoted run's start), so each receiver fails until the test drops the trigger.
+ */
+import { runInDurableObject } from 'cloudflare:test';
+import { env } from 'cloudflare:workers';
+import { describe, expect, it } from 'vitest';
+import { reconcileRuns } from '../../../src/flows/sweep';
+import { driveAlarms, flowRun, hub, runAlarm } from '../../support/workers/durable-objects';
+import { signup, type TestTenant } from '../helpers';
+import { approval, createFlow, edge, getRun, ok, setSettings, startRun, transform, waitFor } from './_engine-kit';
+
+const GATED = { nodes: [approval('gate'), transform('after', 'nodes.gate.output')], edges: [edge('gate', 'after')] };
+
+type Sql = SqlStorage;
+const inHub = <T>(tenantId: string, fn: (sql: Sql) => T) => runInDurableObject(hub(tenantId), (_i, s) => fn(s.storage.sql));
+const inRun = <T>(runId: string, fn: (sql: Sql) => T) =>
+  runInDurableObject(flowRun(runId) as unknown as DurableObjectStub, (_i, s) => fn(s.storage.sql));
+
+/** Makes the hub refuse run changes and slot releases, and D1 refuse the tenant's summaries. */
+async function breakReceivers(t: TestTenant): Promise<void> {
+  await inHub(t.tenantId, (sql) => {
+    sql.exec(`CREATE TRIGGER fault_release BEFORE DELETE ON run_slots BEGIN SELECT RAISE(ABORT, 'injected: hub release'); END`);
+    sql.exec(
+      `CREATE TRIGGER fault_changes BEFORE INSERT ON changes WHEN NEW.entity = 'run' BEGIN SELECT RAISE(ABORT, 'injected: hub runChanged'); END`,
+    );
+  });
+  await env.DB.exec(
+    `CREATE TRIGGER fault_runs_${t.tenantId} BEFORE UPDATE ON runs WHEN OLD.tenant_id = '${t.tenantId}' BEGIN SELECT RAISE(ABORT, 'injected: d1'); END`,
+  );
+}
+
+async function repairReceivers(t: TestTenant): Promise<void> {
+  await inHub(t.tenantId, (sql) => {
+    sql.exec(`DROP TRIGGER fault_release`);
+    sql.exec(`DROP TRIGGER fault_changes`);
+  });
+  await env.DB.exec(`DROP TRIGGER fault_runs_${t.tenantId}`);
+}
+
+interface ReportRow {
+  receiver: string;
+  status: string;
+  attempts: number;
+  done_at: number | null;
+  last_error: string | null;
+  [k: string]: SqlStorageValue;
+}
+const reports = (runId: string) => inRun(runId, (sql) => sql.exec<ReportRow>(`SELECT * FROM reports ORDER BY id`).toArray());
+
+const d1Status = async (runId: string) =>
+  (await env.DB.prepare(`SELECT status FROM runs WHERE id = ?`).bind(runId).first<{ status: string }>())?.status;
+
+/** The tenant's `run.*` outbox events and sync changes for one run. */
+async function hubRecords(tenantId: string, runId: string) {
+  return inHub(tenantId, (sql) => ({
+    events: sql
+      .exec<{ event: string }>(`SELECT event FROM outbox ORDER BY sequence`)
+      .toArray()
+      .map((r) => JSON.parse(r.event) as { id: string; type: string; data: { run?: { id: string } } })
+      .filter((e) => e.data.run?.id === runId)
+      .map((e) => e.type),
+    changes: sql
+      .exec<{ data: string }>(`SELECT data FROM changes WHERE entity = 'run' AND entity_id = ? ORDER BY version`, runId)
+      .toArray()
+      .map((r) => (JSON.parse(r.data) as { status: string }).status),
+    slots: sql.exec<{ run_id: string; state: string }>(`SELECT run_id, state FROM run_slots`).toArray(),
+  }));
+}
+
+const FAILS = 3;
+
+describe('run status reports survive failing receivers', () => {
+  it(`hub and D1 fail ${FAILS} times: the slot is freed, D1 is right, each run.* event lands once, the queued run starts`, async () => {
+    const t = await signup('reports');
+    await setSettings(t, { maxActiveRuns: 1 });
+    const flowId = await createFlow(t, GATED);
+    const a = await startRun(t, flowId, { n: 'a' });
+    const b = await startRun(t, flowId, { n: 'b' });
+    expect([a.status, b.status]).toEqual(['running', 'queued']);
+    await waitFor(t, a.id, ['waiting']);
+    await driveAlarms(flowRun(a.id), async () => ((await reports(a.id)).every((r) => r.done_at !== null) ? true : undefined));
+
+    await breakReceivers(t);
+    await ok(t, 'POST', `/v1/runs/${a.id}/signal`, { payload: 'go' });
+    expect((await waitFor(t, a.id)).status).toBe('succeeded');
+    // Every delivery fails; the alarm keeps retrying (driven here, as workerd would after the backoff).
+    const failing = await driveAlarms(flowRun(a.id), async () => {
+      const open = (await reports(a.id)).filter((r) => r.done_at === null);
+      const failedEnough = (receiver: string) => open.some((r) => r.receiver === receiver && r.attempts >= FAILS);
+      return ['summary', 'hub', 'release'].every(failedEnough) ? open : undefined;
+    });
+    expect(failing.filter((r) => r.status === 'succeeded').map((r) => r.receiver)).toEqual(['summary', 'hub', 'release']);
+    expect(failing.map((r) => r.last_error ?? '').join()).toMatch(/injected/);
+    expect(await d1Status(a.id)).toBe('waiting');
+    expect((await getRun(t, b.id)).status).toBe('queued');
+
+    await repairReceivers(t);
+    await driveAlarms(flowRun(a.id), async () => ((await reports(a.id)).every((r) => r.done_at !== null) ? true : undefined));
+    expect(await d1Status(a.id)).toBe('succeeded');
+    // The freed slot went to b, which was started through a's outbox.
+    await waitFor(t, b.id, ['waiting']);
+    const recs = await hubRecords(t.tenantId, a.id);
+    expect(recs.slots).toEqual([{ run_id: b.id, state: 'active' }]);
+    // Exactly one event and one sync change per hub report the run wrote, however often it was sent.
+    const reported = (await reports(a.id)).filter((r) => r.receiver === 'hub').map((r) => r.status);
+    expect(reported.at(-1)).toBe('succeeded');
+    expect(recs.events).toEqual(reported.map((s) => `run.${s}`));
+    expect(recs.changes).toEqual(reported);
+    await ok(t, 'POST', `/v1/runs/${b.id}/signal`, { payload: 'b' });
+    expect((await waitFor(t, b.id)).status).toBe('succeeded');
+    await driveAlarms(flowRun(b.id), async () => ((await reports(b.id)).every((r) => r.done_at !== null) ? true : undefined));
+    expect(await d1Status(b.id)).toBe('succeeded');
+    const bReported = (await reports(b.id)).filter((r) => r.receiver === 'hub').map((r) => `run.${r.status}`);
+    expect((await hubRecords(t.tenantId, b.id)).events).toEqual(bReported);
+  });
+
+  it('the hub applies a redelivered report once (its acknowledgement was lost)', async () => {
+    const t = await signup('reports-dup');
+    const flowId = await createFlow(t, GATED);
+    const a = await startRun(t, flowId);
+    await waitFor(t, a.id, ['waiting']);
+    const summary = { ...(await getRun(t, a.id)), tenantId: t.tenantId };
+    const before = await hubRecords(t.tenantId, a.id);
+    const stub = hub(t.tenantId) as unknown as DurableObjectStub<import('../../../durable-objects/tenant-hub/tenant-hub').TenantHub>;
+    for (let i = 0; i < 3; i++) await stub.runChanged(t.tenantId, { ...summary, status: 'waiting' }, `evt_${a.id}_r999`);
+    const after = await hubRecords(t.tenantId, a.id);
+    expect(after.events.length).toBe(before.events.length + 1);
+    expect(after.changes.length).toBe(before.changes.length + 1);
+  });
+});
+
+describe('the reconciler repairs what no report covers', () => {
+  it('a lost release and summary, and a promoted run whose start() failed: slot freed, D1 fixed, queued run started', async () => {
+    const t = await signup('reconcile');
+    await setSettings(t, { maxActiveRuns: 1 });
+    const flowId = await createFlow(t, GATED);
+    const a = await startRun(t, flowId, { n: 'a' });
+    const b = await startRun(t, flowId, { n: 'b' });
+    await waitFor(t, a.id, ['waiting']);
+    await breakReceivers(t);
+    await ok(t, 'POST', `/v1/runs/${a.id}/signal`, { payload: 'go' });
+    await waitFor(t, a.id);
+    await driveAlarms(flowRun(a.id), async () =>
+      (await reports(a.id)).some((r) => r.receiver === 'release' && r.attempts >= 1) ? true : undefined,
+    );
+    // The outbox loses its rows (as if they had been acknowledged): nothing will report any more.
+    await inRun(a.id, (sql) => sql.exec(`UPDATE reports SET done_at = 0 WHERE done_at IS NULL`));
+    // b cannot start yet: its own state refuses to go to running.
+    await inRun(b.id, (sql) =>
+      sql.exec(
+        `CREATE TRIGGER fault_start BEFORE UPDATE OF status ON run WHEN NEW.status = 'running' BEGIN SELECT RAISE(ABORT, 'injected: start'); END`,
+      ),
+    );
+    await repairReceivers(t);
+    expect(await d1Status(a.id)).toBe('waiting');
+    expect((await hubRecords(t.tenantId, a.id)).slots.map((s) => s.run_id).sort()).toEqual([a.id, b.id].sort());
+
+    const sweepLater = async () => {
+      await env.DB.prepare(`UPDATE runs SET updated_at = '2000-01-01T00:00:00.000Z' WHERE tenant_id = ?`).bind(t.tenantId).run();
+      return reconcileRuns.run(env, new Date());
+    };
+    // First sweep: a's slot is freed and b promoted, but b's start fails (the next sweep retries it).
+    const first = await sweepLater();
+    expect(first).toMatchObject({ released: 1, resummarized: 1 });
+    await runAlarm(flowRun(a.id));
+    expect(await d1Status(a.id)).toBe('succeeded');
+    expect((await hubRecords(t.tenantId, a.id)).slots).toEqual([{ run_id: b.id, state: 'active' }]);
+    expect((await getRun(t, b.id)).status).toBe('queued');
+
+    // Admitted but never started: once b can start, the next sweep starts it.
+    await inRun(b.id, (sql) => sql.exec(`DROP TRIGGER fault_start`));
+    const second = await sweepLater();
+    expect(second).toMatchObject({ started: 1 });
+    await waitFor(t, b.id, ['waiting']);
+    await ok(t, 'POST', `/v1/runs/${b.id}/signal`, { payload: 'b' });
+    expect((await waitFor(t, b.id)).status).toBe('succeeded');
+    // a's lost hub report is not invented by the reconciler: no run.* event appears twice.
+    const events = (await hubRecords(t.tenantId, a.id)).events;
+    expect(events).not.toContain('run.succeeded');
+    expect(events).toEqual((await reports(a.id)).filter((r) => r.receiver === 'hub' && r.done_at !== 0).map((r) => `run.${r.status}`));
+  });
+});
