@@ -10,6 +10,7 @@ import type { RunSummary } from '../../src/flows/run-model';
 import type { Result } from '../../src/lib/result';
 import type { Actor, HistoryEntry, Notification, Task, TaskCreate, TaskFilter, TaskPatch } from '../../src/tasks/model';
 import { migrateDoStorage } from '../shared/migrations';
+import { type HistorySeed, seedHistory } from './history-seed';
 import { type BeginResult, beginKey, completeKey, releaseKey, type StoredResponse } from './idempotency';
 import { createSystemNotification, type SystemNotificationInput } from './notifications';
 import { publishOutbox } from './outbox';
@@ -234,6 +235,15 @@ export class TenantHub extends DurableObject<Env> {
   async syncSnapshot(tenantId: string, from: SnapshotPosition | null, limit: number): Promise<SnapshotPage | ResyncSignal> {
     this.#bind(tenantId);
     return snapshotPage(this.ctx.storage.sql, from, limit, PAGE_MAX_BYTES);
+  }
+
+  /** `npm run bench:sync` writes a long history (history-seed.ts); refused outside ENVIRONMENT=test. */
+  async seedHistoryForBench(tenantId: string, seed: HistorySeed): Promise<number> {
+    if ((this.env.ENVIRONMENT as string) !== 'test') throw new Error('seedHistoryForBench is for ENVIRONMENT=test only');
+    this.#bind(tenantId);
+    seedHistory(this.ctx.storage, seed);
+    this.#pushed = latestVersion(this.ctx.storage.sql);
+    return this.#pushed;
   }
 
   /**
