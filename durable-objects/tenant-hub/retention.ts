@@ -115,25 +115,27 @@ export function runRetention(storage: DurableObjectStorage, now: number, p: Rete
 function compactChanges(sql: Sql, now: number, p: RetentionPolicy): { deleted: number; more: boolean } {
   const cutoff = now - p.compactAfterMs;
   let through = Number(meta(sql, 'compacted_through') ?? 0);
-  const rows = sql
-    .exec<{ version: number; entity: string; entity_id: string; occurred_at: string }>(
-      RETENTION_QUERIES.compactScan,
-      through,
-      p.compactScan,
-    )
-    .toArray();
   let deleted = 0;
-  let reachedRecent = false;
-  for (const r of rows) {
-    if (Date.parse(r.occurred_at) >= cutoff) {
-      reachedRecent = true;
-      break;
+  let examined = 0;
+  // Read in small pages: a busy hub's log is recent right after the watermark, so most passes stop at once.
+  for (;;) {
+    const page = Math.min(p.batch, p.compactScan - examined);
+    const rows = sql
+      .exec<{ version: number; entity: string; entity_id: string; occurred_at: string }>(RETENTION_QUERIES.compactScan, through, page)
+      .toArray();
+    for (const r of rows) {
+      if (Date.parse(r.occurred_at) >= cutoff) return done(false);
+      deleted += sql.exec(RETENTION_QUERIES.compactEntity, r.entity, r.entity_id, r.version).toArray().length;
+      through = r.version;
     }
-    deleted += sql.exec(RETENTION_QUERIES.compactEntity, r.entity, r.entity_id, r.version).toArray().length;
-    through = r.version;
+    examined += rows.length;
+    if (rows.length < page) return done(false);
+    if (examined >= p.compactScan) return done(true);
   }
-  setMeta(sql, 'compacted_through', String(through));
-  return { deleted, more: !reachedRecent && rows.length === p.compactScan };
+  function done(more: boolean) {
+    setMeta(sql, 'compacted_through', String(through));
+    return { deleted, more };
+  }
 }
 
 /** Drops tombstones past the horizon (with anything older of their entity) and raises the sync floor. */
