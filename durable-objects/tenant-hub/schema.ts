@@ -98,4 +98,17 @@ export const HUB_MIGRATIONS: readonly DoMigration[] = [
       CREATE INDEX IF NOT EXISTS idempotency_keys_expiry_idx ON idempotency_keys (expires_at);
     `,
   },
+  {
+    version: 5,
+    // Retention and compaction (durable-objects/tenant-hub/retention.ts): indexes matching each pruning query.
+    sql: `
+      -- Compaction deletes an entity's older changes: (entity, entity_id, version) finds them.
+      CREATE INDEX changes_entity_idx ON changes (entity, entity_id, version);
+      -- Tombstones are dropped in version order once past the horizon.
+      CREATE INDEX changes_tombstones_idx ON changes (version) WHERE op = 'delete';
+      CREATE INDEX client_mutations_created_idx ON client_mutations (created_at);
+      CREATE INDEX notifications_created_idx ON notifications (json_extract(data, '$.createdAt'));
+      CREATE INDEX task_history_completed_idx ON task_history (completed_at);
+    `,
+  },
 ];

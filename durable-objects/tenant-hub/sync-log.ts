@@ -43,15 +43,76 @@ function toChange(r: ChangeRow): Change {
   };
 }
 
-export function changesSince(sql: Sql, since: number, limit: number): { changes: Change[]; version: number; hasMore: boolean } {
+/**
+ * Told instead of changes when the log cannot bring the client up to date: its `since` is older
+ * than the tombstone horizon (`since_too_old`), or the backlog exceeds a socket's catch-up cap
+ * (`too_far_behind`). The client reloads from GET /v1/sync/snapshot (docs/tasks.md, Sync).
+ */
+export interface ResyncSignal {
+  resync: true;
+  reason: 'since_too_old' | 'too_far_behind';
+  /** The newest version now: live changes after it follow on a socket. */
+  version: number;
+}
+
+export interface ChangePage {
+  changes: Change[];
+  version: number;
+  hasMore: boolean;
+}
+
+/** Highest version whose tombstone was dropped by compaction: a `since` below it may have missed a delete. */
+export function syncFloor(sql: Sql): number {
+  const row = sql.exec<{ value: string }>(`SELECT value FROM hub_meta WHERE key = 'sync_floor'`).toArray()[0];
+  return row ? Number(row.value) : 0;
+}
+
+export function raiseSyncFloor(sql: Sql, version: number): void {
+  if (version > syncFloor(sql)) sql.exec(`INSERT OR REPLACE INTO hub_meta (key, value) VALUES ('sync_floor', ?)`, String(version));
+}
+
+/** The newest version handed out. Compaction only drops superseded changes (never the newest) and tombstones (which raise the floor), so this is exact. */
+export function latestVersion(sql: Sql): number {
+  return Math.max(sql.exec<{ v: number | null }>(`SELECT MAX(version) AS v FROM changes`).one().v ?? 0, syncFloor(sql));
+}
+
+/** `since=0` holds nothing, so it cannot have missed a delete: only a partial client can be too old. */
+export function sinceTooOld(sql: Sql, since: number): boolean {
+  return since > 0 && since < syncFloor(sql);
+}
+
+/**
+ * A page of changes after `since`: at most `limit` rows and about `maxBytes` of data (always at
+ * least one row), or the resync signal when `since` is older than the horizon.
+ */
+export function changesSince(sql: Sql, since: number, limit: number, maxBytes = Number.POSITIVE_INFINITY): ChangePage | ResyncSignal {
+  if (sinceTooOld(sql, since)) return { resync: true, reason: 'since_too_old', version: latestVersion(sql) };
   const rows = sql.exec<ChangeRow>(`SELECT * FROM changes WHERE version > ? ORDER BY version LIMIT ?`, since, limit + 1).toArray();
-  const changes = rows.slice(0, limit).map(toChange);
-  const latest = sql.exec<{ v: number | null }>(`SELECT MAX(version) AS v FROM changes`).one().v ?? 0;
+  let bytes = 0;
+  let take = 0;
+  while (take < Math.min(rows.length, limit)) {
+    bytes += rows[take]!.data?.length ?? 0;
+    take += 1;
+    if (bytes >= maxBytes) break;
+  }
+  const changes = rows.slice(0, take).map(toChange);
   return {
     changes,
-    version: changes.length > 0 ? changes[changes.length - 1]!.version : Math.max(since, latest),
-    hasMore: rows.length > limit,
+    version: changes.length > 0 ? changes[changes.length - 1]!.version : Math.max(since, latestVersion(sql)),
+    hasMore: rows.length > take,
   };
+}
+
+/** Whether the backlog after `since` fits in one catch-up (reads at most `maxCount + 1` rows). */
+export function backlogFits(sql: Sql, since: number, maxCount: number, maxBytes: number): boolean {
+  const row = sql
+    .exec<{ n: number; bytes: number | null }>(
+      `SELECT COUNT(*) AS n, SUM(LENGTH(data)) AS bytes FROM (SELECT data FROM changes WHERE version > ? ORDER BY version LIMIT ?)`,
+      since,
+      maxCount + 1,
+    )
+    .one();
+  return row.n <= maxCount && (row.bytes ?? 0) <= maxBytes;
 }
 
 export function changesAfter(sql: Sql, version: number): Change[] {
@@ -105,4 +166,65 @@ export function markAttempt(sql: Sql, sequences: number[]): number {
 
 export function hasPendingEvents(sql: Sql): boolean {
   return sql.exec(`SELECT 1 FROM outbox WHERE published_at IS NULL LIMIT 1`).toArray().length > 0;
+}
+
+// ---- snapshot: the current state a resyncing client reloads from ----------------------------
+
+export type SnapshotEntity = 'task' | 'notification';
+
+export interface SnapshotItem {
+  entity: SnapshotEntity;
+  entityId: string;
+  data: Task | Notification;
+}
+
+/** Where a snapshot continues: the version of its first page, then tasks by id, then notifications by id. */
+export interface SnapshotPosition {
+  version: number;
+  entity: SnapshotEntity;
+  after: string;
+}
+
+export interface SnapshotPage {
+  data: SnapshotItem[];
+  /** The version of the snapshot's first page: apply changes after it (every item is at least that new). */
+  version: number;
+  next: SnapshotPosition | null;
+}
+
+const SNAPSHOT_TABLES: Record<SnapshotEntity, string> = { task: 'tasks', notification: 'notifications' };
+
+/**
+ * One page of the tenant's tasks, then notifications, at most `limit` items and about `maxBytes`.
+ * Pages read later may be newer than `version`, never older, so replaying changes after `version`
+ * over them converges (every change carries the whole entity).
+ */
+export function snapshotPage(sql: Sql, from: SnapshotPosition | null, limit: number, maxBytes: number): SnapshotPage | ResyncSignal {
+  if (from && sinceTooOld(sql, from.version)) return { resync: true, reason: 'since_too_old', version: latestVersion(sql) };
+  const version = from?.version ?? latestVersion(sql);
+  const data: SnapshotItem[] = [];
+  let bytes = 0;
+  let entity: SnapshotEntity = from?.entity ?? 'task';
+  let after = from?.after ?? '';
+  for (;;) {
+    const room = limit - data.length;
+    const rows = sql
+      .exec<{ id: string; data: string }>(
+        `SELECT id, data FROM ${SNAPSHOT_TABLES[entity]} WHERE id > ? ORDER BY id LIMIT ?`,
+        after,
+        room + 1,
+      )
+      .toArray();
+    for (const r of rows.slice(0, room)) {
+      data.push({ entity, entityId: r.id, data: JSON.parse(r.data) as Task | Notification });
+      after = r.id;
+      bytes += r.data.length;
+      if (bytes >= maxBytes && data.length < limit) return { data, version, next: { version, entity, after } };
+    }
+    if (rows.length > room) return { data, version, next: { version, entity, after } };
+    if (entity === 'notification') return { data, version, next: null };
+    entity = 'notification';
+    after = '';
+    if (data.length === limit) return { data, version, next: { version, entity, after } };
+  }
 }

@@ -1,5 +1,12 @@
 /** Sync sockets (hibernatable): who is connected, and pushing changes to them. */
 import type { Change } from '../../src/tasks/model';
+import { backlogFits, changesSince, latestVersion, type ResyncSignal, sinceTooOld } from './sync-log';
+
+/**
+ * A socket's catch-up is bounded: past these the hub answers one `resync` frame instead of
+ * replaying history, so a `since=0` from any viewer costs one small query, not the whole log.
+ */
+export const CATCH_UP = { maxChanges: 1_000, maxBytes: 1 << 20, page: 500 } as const;
 
 export interface SocketAttachment {
   actorId: string;
@@ -38,4 +45,35 @@ export function closeQuietly(ws: WebSocket, code: number, reason: string): void 
   } catch {
     // already closed
   }
+}
+
+/** The `resync` frame: reload from GET /v1/sync/snapshot; live changes after `version` follow on this socket. */
+export function resyncFrame(signal: ResyncSignal): string {
+  return JSON.stringify({ type: 'resync', reason: signal.reason, version: signal.version, snapshot: '/v1/sync/snapshot' });
+}
+
+/**
+ * Sends a new socket its catch-up: the changes after `since` then `synced`, or one `resync` frame
+ * when `since` is past the horizon or the backlog exceeds CATCH_UP. Synchronous (no await), so the
+ * caller registers the socket with no change falling in between.
+ */
+export function sendCatchUp(ws: WebSocket, sql: SqlStorage, since: number): 'synced' | 'resync' {
+  if (sinceTooOld(sql, since)) {
+    ws.send(resyncFrame({ resync: true, reason: 'since_too_old', version: latestVersion(sql) }));
+    return 'resync';
+  }
+  if (!backlogFits(sql, since, CATCH_UP.maxChanges, CATCH_UP.maxBytes)) {
+    ws.send(resyncFrame({ resync: true, reason: 'too_far_behind', version: latestVersion(sql) }));
+    return 'resync';
+  }
+  let cursor = since;
+  for (;;) {
+    const page = changesSince(sql, cursor, CATCH_UP.page);
+    if ('resync' in page) break; // checked above; the log cannot change within this synchronous call
+    for (const c of page.changes) ws.send(JSON.stringify({ type: 'change', ...c }));
+    cursor = page.version;
+    if (!page.hasMore) break;
+  }
+  ws.send(JSON.stringify({ type: 'synced', version: cursor }));
+  return 'synced';
 }

@@ -8,29 +8,46 @@
 import { DurableObject } from 'cloudflare:workers';
 import type { RunSummary } from '../../src/flows/run-model';
 import type { Result } from '../../src/lib/result';
-import type { Actor, Change, HistoryEntry, Notification, Task, TaskCreate, TaskFilter, TaskPatch } from '../../src/tasks/model';
+import type { Actor, HistoryEntry, Notification, Task, TaskCreate, TaskFilter, TaskPatch } from '../../src/tasks/model';
 import { migrateDoStorage } from '../shared/migrations';
+import { type HistorySeed, seedHistory } from './history-seed';
 import { type BeginResult, beginKey, completeKey, releaseKey, type StoredResponse } from './idempotency';
 import { createSystemNotification, type SystemNotificationInput } from './notifications';
 import { publishOutbox } from './outbox';
 import { appendForwarded, type ForwardedEvent } from './outbox-forwarded';
 import { deliverDueReminders } from './reminders';
+import { RETENTION_RETRY_MS, retentionDue, runRetention } from './retention';
 import { admit, listSlots, type RunSlot, recordRunChange, release } from './run-admission';
 import { HUB_MIGRATIONS } from './schema';
-import { appendChange, changesAfter, changesSince, hasPendingEvents, setChangeData } from './sync-log';
+import {
+  appendChange,
+  type ChangePage,
+  changesAfter,
+  changesSince,
+  hasPendingEvents,
+  latestVersion,
+  type ResyncSignal,
+  type SnapshotPage,
+  type SnapshotPosition,
+  setChangeData,
+  snapshotPage,
+} from './sync-log';
 import { handleSocketMessage } from './sync-mutations';
-import { attachmentOf, broadcast, closeQuietly, type SocketAttachment } from './sync-sockets';
+import { attachmentOf, broadcast, closeQuietly, type SocketAttachment, sendCatchUp } from './sync-sockets';
 import * as ops from './tasks';
 import { listHistory, listNotifications, listTasks, nextReminderTime, readNotification, readTask, writeNotification } from './tasks-store';
 
-const CATCH_UP_PAGE = 500;
 const OUTBOX_RETRY_MS = 2_000;
+/** An HTTP sync or snapshot page stops at about this much data, whatever its `limit`. */
+const PAGE_MAX_BYTES = 1 << 20;
 
 export class TenantHub extends DurableObject<Env> {
   #schemaVersion = 0;
   #tenantId: string | null = null;
   /** Highest change version already pushed to sockets by this instance. */
   #pushed = 0;
+  /** The last retention pass filled a batch: the alarm comes back soon for the rest. */
+  #retentionBacklog = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -38,7 +55,7 @@ export class TenantHub extends DurableObject<Env> {
       this.#schemaVersion = migrateDoStorage(ctx.storage, HUB_MIGRATIONS);
       const row = ctx.storage.sql.exec<{ value: string }>(`SELECT value FROM hub_meta WHERE key = 'tenant_id'`).toArray()[0];
       this.#tenantId = row?.value ?? null;
-      this.#pushed = ctx.storage.sql.exec<{ v: number | null }>(`SELECT MAX(version) AS v FROM changes`).one().v ?? 0;
+      this.#pushed = latestVersion(ctx.storage.sql);
     });
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair('{"type":"ping"}', '{"type":"pong"}'));
   }
@@ -214,15 +231,32 @@ export class TenantHub extends DurableObject<Env> {
 
   // ---- sync ----------------------------------------------------------------
 
-  async changesSince(tenantId: string, since: number, limit: number): Promise<{ changes: Change[]; version: number; hasMore: boolean }> {
+  /** A page of changes after `since`, or the resync signal when `since` is older than the tombstone horizon. */
+  async changesSince(tenantId: string, since: number, limit: number): Promise<ChangePage | ResyncSignal> {
     this.#bind(tenantId);
-    return changesSince(this.ctx.storage.sql, since, limit);
+    return changesSince(this.ctx.storage.sql, since, limit, PAGE_MAX_BYTES);
+  }
+
+  /** A page of the current tasks and notifications, for a client told to resync. */
+  async syncSnapshot(tenantId: string, from: SnapshotPosition | null, limit: number): Promise<SnapshotPage | ResyncSignal> {
+    this.#bind(tenantId);
+    return snapshotPage(this.ctx.storage.sql, from, limit, PAGE_MAX_BYTES);
+  }
+
+  /** `npm run bench:sync` writes a long history (history-seed.ts); refused outside ENVIRONMENT=test. */
+  async seedHistoryForBench(tenantId: string, seed: HistorySeed): Promise<number> {
+    if ((this.env.ENVIRONMENT as string) !== 'test') throw new Error('seedHistoryForBench is for ENVIRONMENT=test only');
+    this.#bind(tenantId);
+    seedHistory(this.ctx.storage, seed);
+    this.#pushed = latestVersion(this.ctx.storage.sql);
+    return this.#pushed;
   }
 
   /**
    * WebSocket upgrade for GET /v1/sync/ws (the Worker has authenticated the
-   * caller and passes who it is in internal headers). Catch-up and
-   * registration happen with no await in between, so no change can fall in a gap.
+   * caller and passes who it is in internal headers). Catch-up (bounded: past
+   * its cap one `resync` frame) and registration happen with no await in
+   * between, so no change can fall in a gap.
    */
   override async fetch(request: Request): Promise<Response> {
     if (request.headers.get('upgrade')?.toLowerCase() !== 'websocket') return new Response('expected a WebSocket upgrade', { status: 426 });
@@ -243,14 +277,7 @@ export class TenantHub extends DurableObject<Env> {
       connectedAt: new Date().toISOString(),
       expiresAt: Number.isFinite(expires) && expires > 0 ? expires : null,
     } satisfies SocketAttachment);
-    let cursor = Number.isFinite(since) && since > 0 ? since : 0;
-    for (;;) {
-      const page = changesSince(this.ctx.storage.sql, cursor, CATCH_UP_PAGE);
-      for (const c of page.changes) server.send(JSON.stringify({ type: 'change', ...c }));
-      cursor = page.version;
-      if (!page.hasMore) break;
-    }
-    server.send(JSON.stringify({ type: 'synced', version: cursor }));
+    sendCatchUp(server, this.ctx.storage.sql, Number.isFinite(since) && since > 0 ? since : 0);
     return new Response(null, { status: 101, webSocket: pair[0] });
   }
 
@@ -308,6 +335,7 @@ export class TenantHub extends DurableObject<Env> {
   async #process(forceRegistry = false): Promise<{ delivered: number; published: number }> {
     if (this.#tenantId === null) return { delivered: 0, published: 0 };
     const delivered = deliverDueReminders(this.ctx.storage, this.#tenantId, Date.now());
+    this.#retain();
     const fresh = changesAfter(this.ctx.storage.sql, this.#pushed);
     if (fresh.length > 0) {
       broadcast(this.ctx.getWebSockets(), fresh);
@@ -318,16 +346,27 @@ export class TenantHub extends DurableObject<Env> {
     return { delivered, published };
   }
 
+  /** A bounded retention pass (retention.ts) when one is due or the last one left work behind. */
+  #retain(): void {
+    const now = Date.now();
+    if (!this.#retentionBacklog && !retentionDue(this.ctx.storage.sql, now)) return;
+    this.#retentionBacklog = runRetention(this.ctx.storage, now).more;
+  }
+
   /**
-   * One alarm at the earliest of: the next pending reminder, and (when events
-   * wait for publication) now. Mirrors that time into D1's hub_schedules so the
+   * One alarm at the earliest of: the next pending reminder, (when events
+   * wait for publication) now, and (while retention has a backlog) a second from now. Mirrors that time into D1's hub_schedules so the
    * sweeper can wake this hub if the alarm is ever lost.
    */
   async #arm(soon: boolean, forceRegistry = false): Promise<void> {
     const sql = this.ctx.storage.sql;
     const reminder = nextReminderTime(sql);
     const pending = hasPendingEvents(sql);
-    const candidates = [reminder, pending ? Date.now() + (soon ? 0 : OUTBOX_RETRY_MS) : null].filter((t): t is number => t !== null);
+    const candidates = [
+      reminder,
+      pending ? Date.now() + (soon ? 0 : OUTBOX_RETRY_MS) : null,
+      this.#retentionBacklog ? Date.now() + RETENTION_RETRY_MS : null,
+    ].filter((t): t is number => t !== null);
     const next = candidates.length ? Math.min(...candidates) : null;
     if (next === null) await this.ctx.storage.deleteAlarm();
     else await this.ctx.storage.setAlarm(next);

@@ -199,15 +199,24 @@ export async function listFlows(ctx: ServiceCtx, { limit, cursor }: PageInput) {
   return { data: page.data.map((f) => view(f)), nextCursor: page.nextCursor };
 }
 
-export async function listVersions(ctx: ServiceCtx, { id }: { id: string }) {
+/** A flow's versions, newest first, one page at a time (the cursor is the last version seen). */
+export async function listVersions(ctx: ServiceCtx, { id, limit, cursor }: PageInput & { id: string }) {
   await row(ctx, id);
+  const after = decodeCursor(cursor);
+  const below = after === undefined ? undefined : Number(after);
+  if (below !== undefined && !(Number.isInteger(below) && below > 0))
+    throw new AppError('validation_failed', 'The cursor is not valid.', {
+      errors: [{ in: 'query', path: 'cursor', pointer: '/cursor', message: 'Invalid cursor', code: 'invalid_cursor' }],
+    });
   const rows = (await ctx.scope
-    .select(flowVersions, eq(flowVersions.flowId, id))
+    .select(flowVersions, and(eq(flowVersions.flowId, id), below !== undefined ? lt(flowVersions.version, below) : undefined))
     .orderBy(desc(flowVersions.version))
+    .limit(limit + 1)
     .all()) as (typeof flowVersions.$inferSelect)[];
+  const page = toPage(rows, limit, (v) => String(v.version));
   return {
-    data: rows.map((v) => ({ version: v.version, createdBy: v.createdBy, createdAt: v.createdAt, definition: v.definition })),
-    nextCursor: null,
+    data: page.data.map((v) => ({ version: v.version, createdBy: v.createdBy, createdAt: v.createdAt, definition: v.definition })),
+    nextCursor: page.nextCursor,
   };
 }
 

@@ -132,13 +132,13 @@ export const flowRoutes = newRouter()
       path: '/v1/flows/{flowId}/versions',
       operationId: 'flows.listVersions',
       tags,
-      summary: 'Every version of a flow, newest first',
+      summary: "A flow's versions, newest first (paged: `?limit=&cursor=`)",
       middleware: guarded('data:read'),
       security: BearerAuth,
-      request: { params: FlowIdParam },
+      request: { params: FlowIdParam, query: PageQuerySchema },
       responses: { 200: jsonContent(pageSchema(FlowVersionSchema, 'FlowVersionPage'), 'Versions'), ...problemResponses() },
     }),
-    async (c) => c.json(await flowsService.listVersions(c.var.ctx, { id: c.req.valid('param').flowId }), 200),
+    async (c) => c.json(await flowsService.listVersions(c.var.ctx, { ...c.req.valid('query'), id: c.req.valid('param').flowId }), 200),
   )
   .openapi(
     createRoute({

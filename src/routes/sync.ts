@@ -2,9 +2,10 @@
 
 import { createRoute, z } from '@hono/zod-openapi';
 import { BearerAuth, jsonContent, problemResponses } from '../lib/openapi';
+import { PageQuerySchema } from '../lib/pagination';
 import { AppError } from '../lib/problem';
 import { newRouter } from '../lib/router';
-import { SyncResponseSchema } from '../tasks/schemas';
+import { SnapshotPageSchema, SyncResponseSchema } from '../tasks/schemas';
 import * as sync from '../tasks/sync-service';
 import { guarded } from './deps';
 
@@ -33,6 +34,9 @@ export const syncRoutes = newRouter()
       operationId: 'sync.changes',
       tags,
       summary: 'Changes after `since`, in order, with no gap; repeat with the returned version while hasMore',
+      description:
+        'The log is compacted (latest change per entity; deletes kept for the tombstone horizon, docs/tasks.md). ' +
+        'A `since` older than the horizon answers 410 `resync_required` with `version` and `snapshot`: reload from GET /v1/sync/snapshot.',
       middleware: guarded('data:read'),
       security: BearerAuth,
       request: { query: SinceQuery },
@@ -46,6 +50,23 @@ export const syncRoutes = newRouter()
   .openapi(
     createRoute({
       method: 'get',
+      path: '/v1/sync/snapshot',
+      operationId: 'sync.snapshot',
+      tags,
+      summary: 'The current tasks and notifications, paged, with the version to continue the change log from',
+      description:
+        "For a client told to resync. Page with `cursor` to the end (every page carries the first page's `version`), then apply changes " +
+        'after `version` (GET /v1/sync?since=version, or the live frames of a socket that sent `resync`). Runs are not in the snapshot: list them with GET /v1/runs.',
+      middleware: guarded('data:read'),
+      security: BearerAuth,
+      request: { query: PageQuerySchema },
+      responses: { 200: jsonContent(SnapshotPageSchema, 'A page of the current state'), ...problemResponses() },
+    }),
+    async (c) => c.json(await sync.snapshot(c.var.ctx, c.req.valid('query')), 200),
+  )
+  .openapi(
+    createRoute({
+      method: 'get',
       path: '/v1/sync/ws',
       operationId: 'sync.websocket',
       tags,
@@ -53,7 +74,9 @@ export const syncRoutes = newRouter()
       description:
         'Upgrade with `Upgrade: websocket`. Authenticate with the Authorization header, or `?access_token=` where headers cannot be set. ' +
         'Server frames: `{type:"change", version, entity, entityId, op, data, occurredAt}`, `{type:"synced", version}` after catch-up, ' +
-        '`{type:"ack", clientMutationId, ok, result|code}`. Client frames: `{type:"ping"}`, `{type:"mutate", clientMutationId, op, taskId?, input?, ifMatch?}`.',
+        '`{type:"ack", clientMutationId, ok, result|code}`, and instead of the catch-up, when it would exceed 1,000 changes or 1 MiB or `since` is older than ' +
+        'the tombstone horizon: `{type:"resync", reason:"too_far_behind"|"since_too_old", version, snapshot:"/v1/sync/snapshot"}` ' +
+        '(reload from the snapshot; live changes after `version` follow on the socket). Client frames: `{type:"ping"}`, `{type:"mutate", clientMutationId, op, taskId?, input?, ifMatch?}`.',
       middleware: guarded('data:read', { allowQueryToken: true }),
       security: BearerAuth,
       request: {

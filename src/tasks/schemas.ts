@@ -180,3 +180,15 @@ export const ChangeSchema = z
 export const SyncResponseSchema = z
   .object({ changes: z.array(ChangeSchema), version: z.number().int(), hasMore: z.boolean() })
   .openapi('SyncPage');
+
+export const SnapshotItemSchema = z
+  .object({ entity: z.enum(['task', 'notification']), entityId: z.string(), data: z.union([TaskSchema, NotificationSchema]) })
+  .openapi('SnapshotItem');
+
+export const SnapshotPageSchema = z
+  .object({
+    data: z.array(SnapshotItemSchema),
+    version: z.number().int().openapi({ description: 'The version the snapshot is valid from: apply changes after it' }),
+    nextCursor: z.string().nullable(),
+  })
+  .openapi('SyncSnapshotPage');

@@ -166,7 +166,7 @@ const RESOURCES: IsolationRow[] = [
       { method: 'POST', path: `/v1/tasks/${id}/reopen` },
       { method: 'DELETE', path: `/v1/tasks/${id}` },
     ],
-    lists: () => ['/v1/tasks?limit=100', '/v1/tasks?q=iso', '/v1/sync?since=0&limit=1000'],
+    lists: () => ['/v1/tasks?limit=100', '/v1/tasks?q=iso', '/v1/sync?since=0&limit=1000', '/v1/sync/snapshot?limit=100'],
     view: ({ id }) => `/v1/tasks/${id}`,
   },
   {
@@ -174,7 +174,7 @@ const RESOURCES: IsolationRow[] = [
     resource: 'notifications',
     create: async (a) => ({ id: (await deliveredNotification(a, 'A private reminder')).notification.id }),
     probes: ({ id }) => [{ method: 'POST', path: `/v1/notifications/${id}/read` }],
-    lists: () => ['/v1/notifications?limit=100', '/v1/notifications?unread=true'],
+    lists: () => ['/v1/notifications?limit=100', '/v1/notifications?unread=true', '/v1/sync/snapshot?limit=100'],
     view: () => '/v1/notifications?limit=100',
   },
   {
