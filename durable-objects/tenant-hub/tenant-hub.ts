@@ -17,6 +17,7 @@ import { appendForwarded, type ForwardedEvent } from './outbox-forwarded';
 import { deliverDueReminders } from './reminders';
 import { admit, recordRunChange, release } from './run-admission';
 import { HUB_MIGRATIONS } from './schema';
+import { socketServiceCtx } from './socket-caller';
 import { appendChange, changesAfter, changesSince, hasPendingEvents, setChangeData } from './sync-log';
 import { handleSocketMessage } from './sync-mutations';
 import { attachmentOf, broadcast, closeQuietly, type SocketAttachment } from './sync-sockets';
@@ -236,6 +237,9 @@ export class TenantHub extends DurableObject<Env> {
       role,
       connectedAt: new Date().toISOString(),
       expiresAt: Number.isFinite(expires) && expires > 0 ? expires : null,
+      actorType: request.headers.get('x-edgecrew-actor-type') === 'api_key' ? 'api_key' : 'user',
+      credentialId: request.headers.get('x-edgecrew-credential') ?? actorId,
+      plan: request.headers.get('x-edgecrew-plan') === 'pro' ? 'pro' : 'free',
     } satisfies SocketAttachment);
     let cursor = Number.isFinite(since) && since > 0 ? since : 0;
     for (;;) {
@@ -272,7 +276,8 @@ export class TenantHub extends DurableObject<Env> {
     if (!who || this.#tenantId === null) return ws.close(1011, 'unknown session');
     if (who.expiresAt !== null && Date.now() >= who.expiresAt) return closeQuietly(ws, 4001, 'credential expired');
     const tenantId = this.#tenantId;
-    const reply = await handleSocketMessage(message, who, this.ctx.storage, {
+    const caller = socketServiceCtx(this.env, this.ctx, tenantId, who);
+    const reply = await handleSocketMessage(message, caller, this.ctx.storage, {
       run: (actor, fn) => this.#mutate(tenantId, actor, fn),
     });
     if (reply) ws.send(JSON.stringify(reply));
