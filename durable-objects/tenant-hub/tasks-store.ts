@@ -57,8 +57,9 @@ export function listTasks(sql: Sql, f: TaskFilter): { data: Task[]; nextCursor: 
     args.push(f.dueTo.length === 10 ? `${f.dueTo}T23:59:59.999Z` : f.dueTo);
   }
   if (f.q) {
-    where.push(`search LIKE ? ESCAPE '\\'`);
-    args.push(`%${f.q.toLowerCase().replace(/[\\%_]/g, (m) => `\\${m}`)}%`);
+    // instr, not LIKE: a long term (or many %) makes LIKE fail with "pattern too complex".
+    where.push(`instr(search, ?) > 0`);
+    args.push(f.q.toLowerCase());
   }
   if (f.after) {
     where.push('id > ?');

@@ -47,7 +47,12 @@ const ParsedSchema = z
   .openapi('QuickAddParsed');
 
 const QuickAddResultSchema = z
-  .object({ intent: ParsedSchema.shape.intent, task: TaskSchema.nullable(), tasks: z.array(TaskSchema).optional(), parsed: ParsedSchema })
+  .object({
+    intent: ParsedSchema.shape.intent,
+    task: z.union([TaskSchema, z.null()]),
+    tasks: z.array(TaskSchema).optional(),
+    parsed: ParsedSchema,
+  })
   .openapi('QuickAddResult');
 
 export const taskRoutes = newRouter()
