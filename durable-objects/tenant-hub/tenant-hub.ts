@@ -11,18 +11,18 @@ import type { Result } from '../../src/lib/result';
 import type { Actor, Change, HistoryEntry, Notification, Task, TaskCreate, TaskFilter, TaskPatch } from '../../src/tasks/model';
 import { migrateDoStorage } from '../shared/migrations';
 import { type BeginResult, beginKey, completeKey, releaseKey, type StoredResponse } from './idempotency';
-import { createSystemNotification, type SystemNotificationInput } from './notifications';
+import { createSystemNotification, listNotificationsFor, markReadFor, type Reader, type SystemNotificationInput } from './notifications';
 import { publishOutbox } from './outbox';
 import { appendForwarded, type ForwardedEvent } from './outbox-forwarded';
 import { deliverDueReminders } from './reminders';
 import { admit, recordRunChange, release } from './run-admission';
 import { HUB_MIGRATIONS } from './schema';
 import { socketServiceCtx } from './socket-caller';
-import { appendChange, changesAfter, changesSince, hasPendingEvents, setChangeData } from './sync-log';
+import { changesAfter, changesSince, hasPendingEvents } from './sync-log';
 import { handleSocketMessage } from './sync-mutations';
 import { attachmentOf, broadcast, closeQuietly, type SocketAttachment } from './sync-sockets';
 import * as ops from './tasks';
-import { listHistory, listNotifications, listTasks, nextReminderTime, readNotification, readTask, writeNotification } from './tasks-store';
+import { listHistory, listTasks, nextReminderTime, readTask } from './tasks-store';
 
 const CATCH_UP_PAGE = 500;
 const OUTBOX_RETRY_MS = 2_000;
@@ -128,22 +128,22 @@ export class TenantHub extends DurableObject<Env> {
 
   // ---- notifications (RPC) -------------------------------------------------
 
-  async listNotifications(tenantId: string, opts: { unread?: boolean | undefined; limit: number; after?: string | undefined }) {
+  /** The caller's notifications (their audience, their read state), newest first. */
+  async listNotifications(
+    tenantId: string,
+    reader: Reader,
+    opts: { unread?: boolean | undefined; limit: number; after?: string | undefined },
+  ) {
     this.#bind(tenantId);
-    return listNotifications(this.ctx.storage.sql, opts);
+    return listNotificationsFor(this.ctx.storage.sql, reader, opts);
   }
 
-  async markNotificationRead(tenantId: string, actor: Actor, id: string): Promise<Result<Notification>> {
-    return this.#mutate(tenantId, actor, (ctx) => {
-      const n = readNotification(ctx.sql, id);
-      if (!n) return { ok: false, code: 'not_found', detail: `Notification ${id} not found.` };
-      if (n.readAt) return { ok: true, value: n };
-      const at = new Date(ctx.now).toISOString();
-      const read: Notification = { ...n, readAt: at };
-      writeNotification(ctx.sql, read);
-      setChangeData(ctx.sql, appendChange(ctx.sql, 'notification', id, 'upsert', at), read);
-      return { ok: true, value: read };
-    });
+  /** Marks a notification read for the caller only; not_found when it is not theirs to see. */
+  async markNotificationRead(tenantId: string, reader: Reader, id: string): Promise<Result<Notification>> {
+    this.#bind(tenantId);
+    const sql = this.ctx.storage.sql;
+    const n = this.ctx.storage.transactionSync(() => markReadFor(sql, id, reader, Date.now()));
+    return n ? { ok: true, value: n } : { ok: false, code: 'not_found', detail: `Notification ${id} not found.` };
   }
 
   // ---- events, idempotency keys, system notifications (RPC; logic in hub/inbox, hub/idempotency, hub/system-notifications) ----

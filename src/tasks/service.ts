@@ -115,11 +115,12 @@ export async function taskHistory(ctx: ServiceCtx, { id, limit, after }: { id: s
   return unwrap(await hub(ctx).taskHistory(ctx.tenantId, id, limit, after));
 }
 
-/** The caller's tenant's notifications, newest first. */
+/** The caller's notifications (admin notices only for admins; read state is the caller's own), newest first. */
 export async function listNotifications(ctx: ServiceCtx, input: { unread: boolean; limit: number; after?: string | undefined }) {
-  return hub(ctx).listNotifications(ctx.tenantId, input);
+  return hub(ctx).listNotifications(ctx.tenantId, actorOf(ctx), input);
 }
 
+/** Read for the caller only: anyone who can see a notification (viewers too) marks their own copy. */
 export async function markNotificationRead(ctx: ServiceCtx, { id }: { id: string }) {
   return unwrap(await hub(ctx).markNotificationRead(ctx.tenantId, actorOf(ctx), id));
 }
