@@ -165,7 +165,7 @@ describe('fuzzing every operation from /openapi.json', () => {
       }
     }
     console.log(
-      `openapi fuzz: ${sent} requests over ${exercised.size}/${ops.length} operations in ${Date.now() - started} ms (seed ${SEED})`,
+      `openapi fuzz: ${sent} requests over ${exercised.size}/${ops.length} operations in ${Date.now() - started} ms (seed ${SEED}); statuses ${JSON.stringify(statuses)}`,
     );
     expect(failures, `seed ${SEED}`).toEqual([]);
     expect(exercised.size).toBe(ops.length);
