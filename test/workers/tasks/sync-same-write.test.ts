@@ -92,4 +92,28 @@ describe('sync socket mutations take the HTTP path', () => {
     expect(ack).toMatchObject({ ok: true, result: { title: 'for the member', assigneeId: member.userId } });
     await sock.close();
   });
+
+  it('frames are charged to the credential like requests: past the plan budget an ack is a 429', async () => {
+    // RL_FREE allows 600 per 60 s window per credential; 2 × 600 + 1 frames are over it even across a window boundary.
+    const owner = await signup('same-write-rate');
+    const sock = await openSync(owner.accessToken);
+    await untilSynced(sock);
+    const total = 1201;
+    for (let i = 0; i < total; i++) {
+      sock.send({ type: 'mutate', clientMutationId: `rl-${i}`, op: 'task.complete', taskId: 'tsk_00000000000000000000000000' });
+    }
+    const codes: Record<string, number> = {};
+    let limited: Json | undefined;
+    for (let seen = 0; seen < total; ) {
+      const f = await sock.nextJson();
+      if (f.type !== 'ack') continue;
+      seen++;
+      codes[f.code] = (codes[f.code] ?? 0) + 1;
+      if (f.code === 'rate_limited') limited ??= f;
+    }
+    expect(codes.not_found).toBeGreaterThan(0);
+    expect(codes.rate_limited).toBeGreaterThan(0);
+    expect(limited).toMatchObject({ ok: false, status: 429, detail: expect.stringMatching(/^Rate limit exceeded/) });
+    await sock.close();
+  }, 120_000);
 });
