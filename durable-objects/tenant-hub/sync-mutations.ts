@@ -147,7 +147,12 @@ function writerFor(runner: MutationRunner, key: string, clientMutationId: string
   };
 }
 
-/** Stores the ack the client will get, in the mutation's transaction. */
+/** How long a replayed clientMutationId still gets its first answer (as long as an Idempotency-Key). */
+export const CLIENT_MUTATION_TTL_MS = 24 * 3600_000;
+/** Oldest rows looked at per write: pruning keeps pace with inserts (one per write) at a bounded cost. */
+const PRUNE_BATCH = 20;
+
+/** Stores the ack the client will get, in the mutation's transaction, and forgets a few expired ones. */
 function remember<T>(ctx: OpContext, key: string, clientMutationId: string, r: Result<T>): Result<T> {
   let ack: Reply = { type: 'ack', clientMutationId, ok: true, result: r.ok ? r.value : null };
   try {
@@ -160,6 +165,12 @@ function remember<T>(ctx: OpContext, key: string, clientMutationId: string, r: R
     key,
     JSON.stringify(ack),
     new Date(ctx.now).toISOString(),
+  );
+  // Rowids grow with inserts, so the oldest rows are the first by rowid: no index on created_at needed.
+  ctx.sql.exec(
+    `DELETE FROM client_mutations WHERE rowid IN (SELECT rowid FROM client_mutations ORDER BY rowid LIMIT ?) AND created_at < ?`,
+    PRUNE_BATCH,
+    new Date(ctx.now - CLIENT_MUTATION_TTL_MS).toISOString(),
   );
   return r;
 }

@@ -2,8 +2,11 @@
  * A sync socket write is the same write as HTTP (issue 13 item 3): each HTTP bad-input case sent as a
  * `mutate` frame gets the same status, code, detail and field errors, and applies nothing.
  */
+import { runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
+import type { TenantHub } from '../../../durable-objects/tenant-hub/tenant-hub';
 import { untilSynced } from '../../support/shared/sync';
+import { hub } from '../../support/workers/durable-objects';
 import { call } from '../../support/workers/http';
 import { addMember, signup } from '../../support/workers/tenants';
 import { openSync, type WorkerWebSocket } from '../../support/workers/websocket';
@@ -116,4 +119,27 @@ describe('sync socket mutations take the HTTP path', () => {
     expect(limited).toMatchObject({ ok: false, status: 429, detail: expect.stringMatching(/^Rate limit exceeded/) });
     await sock.close();
   }, 120_000);
+
+  it('remembered socket answers expire after a day: each write forgets a few of the oldest', async () => {
+    const owner = await signup('same-write-prune');
+    const stub = hub(owner.tenantId);
+    const old = new Date(Date.now() - 25 * 3600_000).toISOString();
+    await runInDurableObject(stub, (_i: TenantHub, state) => {
+      for (let n = 0; n < 30; n++) {
+        state.storage.sql.exec(`INSERT INTO client_mutations (key, response, created_at) VALUES (?, '{}', ?)`, `old:${n}`, old);
+      }
+    });
+    const sock = await openSync(owner.accessToken);
+    await untilSynced(sock);
+    expect(await ackOf(sock, { op: 'task.create', input: { title: 'one' } })).toMatchObject({ ok: true });
+    const count = () =>
+      runInDurableObject(stub, (_i: TenantHub, state) => ({
+        old: state.storage.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM client_mutations WHERE key LIKE 'old:%'`).one().n,
+        all: state.storage.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM client_mutations`).one().n,
+      }));
+    expect(await count()).toEqual({ old: 10, all: 11 });
+    expect(await ackOf(sock, { op: 'task.create', input: { title: 'two' } })).toMatchObject({ ok: true });
+    expect(await count()).toEqual({ old: 0, all: 2 });
+    await sock.close();
+  });
 });
