@@ -6,6 +6,7 @@
  */
 import { DurableObject } from 'cloudflare:workers';
 import { loadConfig } from '../../src/config';
+import { type Approvers, approvalOutput, mayApprove, type Signer } from '../../src/flows/nodes/approval';
 import { type RunInit, type RunStatus, type RunView, TERMINAL } from '../../src/flows/run-model';
 import type { Result } from '../../src/lib/result';
 import { migrateDoStorage } from '../shared/migrations';
@@ -168,8 +169,8 @@ export class FlowRun extends DurableObject<Env> {
     return { ok: true, value: runView(sql)! };
   }
 
-  /** Delivers a signal to a waiting approval node (the only one, or the named one). */
-  async signal(nodeId: string | undefined, payload: unknown): Promise<Result<RunView>> {
+  /** Delivers a signal to a waiting approval node (the only one, or the named one), if its `approvers` admit the signer. */
+  async signal(nodeId: string | undefined, payload: unknown, signer: Signer): Promise<Result<RunView>> {
     const sql = this.ctx.storage.sql;
     const l = loadRun(sql);
     if (!l) return { ok: false, code: 'not_found', detail: 'Run not found.' };
@@ -186,7 +187,15 @@ export class FlowRun extends DurableObject<Env> {
             : 'No node is waiting for a signal.',
       };
     }
-    this.#t.nodeSignalled(target.id, payload);
+    const approvers = (l.def.nodes.find((n) => n.id === target.id)?.config as { approvers?: Approvers } | undefined)?.approvers;
+    if (!mayApprove(approvers, signer)) {
+      return {
+        ok: false,
+        code: 'forbidden',
+        detail: `Node '${target.id}' may be approved only by its approvers (see its config.approvers).`,
+      };
+    }
+    this.#t.nodeSignalled(target.id, approvalOutput(payload, signer), signer);
     this.#flush();
     await this.ctx.storage.setAlarm(Date.now());
     return { ok: true, value: runView(sql)! };

@@ -191,10 +191,10 @@ export class Transitions {
   }
 
   /** A signal reached a waiting approval node: it succeeds with the payload as its output. */
-  nodeSignalled(id: string, payload: unknown): boolean {
+  nodeSignalled(id: string, payload: unknown, by?: unknown): boolean {
     return this.#tx(() => {
       if (!this.#guarded(id, { status: 'waiting' })) return false;
-      appendEvent(this.#sql, 'node.signalled', id, { payload });
+      appendEvent(this.#sql, 'node.signalled', id, by === undefined ? { payload } : { payload, by });
       return this.#succeed(id, { status: 'waiting' }, payload, null);
     });
   }

@@ -5,8 +5,9 @@
  */
 import { newId } from '../../src/lib/ids';
 import type { Notification } from '../../src/tasks/model';
+import { writeNotification } from './notifications';
 import { appendChange, appendEvent, setChangeData } from './sync-log';
-import { claimReminder, type DueReminder, dueReminders, nextReminderFor, readTask, writeNotification, writeTask } from './tasks-store';
+import { claimReminder, type DueReminder, dueReminders, nextReminderFor, readTask, writeTask } from './tasks-store';
 
 const BATCH = 100;
 
@@ -39,7 +40,7 @@ function deliverOne(sql: SqlStorage, tenantId: string, r: DueReminder, now: numb
     createdAt: at,
     readAt: null,
   };
-  writeNotification(sql, n);
+  writeNotification(sql, n, 'members');
   const version = appendChange(sql, 'notification', n.id, 'upsert', at);
   setChangeData(sql, version, n);
   appendEvent(sql, tenantId, 'reminder.fired', at, { taskId: task.id, reminderId: r.id, fireAt, lateMs: now - r.fire_at });

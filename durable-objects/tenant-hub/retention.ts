@@ -49,7 +49,7 @@ export const RETENTION_QUERIES = {
   outbox: `DELETE FROM outbox WHERE sequence IN (SELECT sequence FROM outbox WHERE published_at < ? ORDER BY published_at LIMIT ?) RETURNING sequence`,
   clientMutations: `DELETE FROM client_mutations WHERE key IN (SELECT key FROM client_mutations WHERE created_at < ? ORDER BY created_at LIMIT ?) RETURNING key`,
   reminders: `DELETE FROM reminders WHERE id IN (SELECT id FROM reminders WHERE delivered_at < ? ORDER BY delivered_at LIMIT ?) RETURNING id`,
-  notifications: `SELECT id FROM notifications WHERE json_extract(data, '$.createdAt') < ? ORDER BY json_extract(data, '$.createdAt') LIMIT ?`,
+  notifications: `SELECT id, audience FROM notifications WHERE json_extract(data, '$.createdAt') < ? ORDER BY json_extract(data, '$.createdAt') LIMIT ?`,
   taskHistory: `DELETE FROM task_history WHERE id IN (SELECT id FROM task_history WHERE completed_at < ? ORDER BY completed_at LIMIT ?) RETURNING id`,
 } as const;
 
@@ -154,15 +154,13 @@ function dropTombstones(sql: Sql, now: number, p: RetentionPolicy): number {
   return dropped;
 }
 
-/** Old notifications leave the log as deletes, so synced clients drop them too. */
+/** Old notifications go with their read state; members' ones leave the log as deletes, so synced clients drop them too. */
 function expireNotifications(sql: Sql, now: number, p: RetentionPolicy): number {
-  const ids = sql
-    .exec<{ id: string }>(RETENTION_QUERIES.notifications, iso(now - p.notificationsMs), p.batch)
-    .toArray()
-    .map((r) => r.id);
-  for (const id of ids) {
+  const rows = sql.exec<{ id: string; audience: string }>(RETENTION_QUERIES.notifications, iso(now - p.notificationsMs), p.batch).toArray();
+  for (const { id, audience } of rows) {
     sql.exec(`DELETE FROM notifications WHERE id = ?`, id);
-    appendChange(sql, 'notification', id, 'delete', iso(now));
+    sql.exec(`DELETE FROM notification_reads WHERE notification_id = ?`, id);
+    if (audience === 'members') appendChange(sql, 'notification', id, 'delete', iso(now));
   }
-  return ids.length;
+  return rows.length;
 }

@@ -111,4 +111,18 @@ export const HUB_MIGRATIONS: readonly DoMigration[] = [
       CREATE INDEX task_history_completed_idx ON task_history (completed_at);
     `,
   },
+  {
+    version: 6,
+    sql: `
+      -- Notifications belong to their recipients: who may see one (audience), and read state per reader.
+      ALTER TABLE notifications ADD COLUMN audience TEXT NOT NULL DEFAULT 'members';
+      UPDATE notifications SET audience = 'admins' WHERE json_extract(data, '$.kind') = 'system';
+      CREATE TABLE notification_reads (
+        notification_id TEXT NOT NULL,
+        reader_id TEXT NOT NULL,
+        read_at TEXT NOT NULL,
+        PRIMARY KEY (notification_id, reader_id)
+      );
+    `,
+  },
 ];

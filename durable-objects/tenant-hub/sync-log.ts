@@ -192,7 +192,11 @@ export interface SnapshotPage {
   next: SnapshotPosition | null;
 }
 
-const SNAPSHOT_TABLES: Record<SnapshotEntity, string> = { task: 'tasks', notification: 'notifications' };
+/** What each entity's snapshot reads: admin notices and read state are private, so never on the shared log or its snapshot. */
+const SNAPSHOT_QUERIES: Record<SnapshotEntity, string> = {
+  task: `SELECT id, data FROM tasks WHERE id > ? ORDER BY id LIMIT ?`,
+  notification: `SELECT id, data FROM notifications WHERE audience = 'members' AND id > ? ORDER BY id LIMIT ?`,
+};
 
 /**
  * One page of the tenant's tasks, then notifications, at most `limit` items and about `maxBytes`.
@@ -208,13 +212,7 @@ export function snapshotPage(sql: Sql, from: SnapshotPosition | null, limit: num
   let after = from?.after ?? '';
   for (;;) {
     const room = limit - data.length;
-    const rows = sql
-      .exec<{ id: string; data: string }>(
-        `SELECT id, data FROM ${SNAPSHOT_TABLES[entity]} WHERE id > ? ORDER BY id LIMIT ?`,
-        after,
-        room + 1,
-      )
-      .toArray();
+    const rows = sql.exec<{ id: string; data: string }>(SNAPSHOT_QUERIES[entity], after, room + 1).toArray();
     for (const r of rows.slice(0, room)) {
       data.push({ entity, entityId: r.id, data: JSON.parse(r.data) as Task | Notification });
       after = r.id;

@@ -14,6 +14,10 @@ export interface SocketAttachment {
   connectedAt: string;
   /** The credential's expiry (ms epoch); the socket is closed once it passes. */
   expiresAt: number | null;
+  /** The credential behind the socket: a mutate frame is rate limited against it like an HTTP request. */
+  actorType?: 'user' | 'api_key';
+  credentialId?: string;
+  plan?: 'free' | 'pro';
 }
 
 export function attachmentOf(ws: WebSocket): SocketAttachment | null {

@@ -1,5 +1,5 @@
 /** Task rows in the hub's SQLite: the task JSON plus columns the list filters use. */
-import type { HistoryEntry, Notification, Task, TaskFilter } from '../../src/tasks/model';
+import type { HistoryEntry, Task, TaskFilter } from '../../src/tasks/model';
 import { dueSortKey, reminderInstants } from '../../src/tasks/normalize';
 
 type Sql = SqlStorage;
@@ -57,8 +57,9 @@ export function listTasks(sql: Sql, f: TaskFilter): { data: Task[]; nextCursor: 
     args.push(f.dueTo.length === 10 ? `${f.dueTo}T23:59:59.999Z` : f.dueTo);
   }
   if (f.q) {
-    where.push(`search LIKE ? ESCAPE '\\'`);
-    args.push(`%${f.q.toLowerCase().replace(/[\\%_]/g, (m) => `\\${m}`)}%`);
+    // instr, not LIKE: a long term (or many %) makes LIKE fail with "pattern too complex".
+    where.push(`instr(search, ?) > 0`);
+    args.push(f.q.toLowerCase());
   }
   if (f.after) {
     where.push('id > ?');
@@ -150,33 +151,4 @@ export function listHistory(sql: Sql, taskId: string, limit: number, after?: str
     completedBy: r.completed_by,
   }));
   return { data, nextCursor: rows.length > limit ? data[data.length - 1]!.id : null };
-}
-
-export function writeNotification(sql: Sql, n: Notification): void {
-  sql.exec(
-    `INSERT INTO notifications (id, data, read_at) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET data = excluded.data, read_at = excluded.read_at`,
-    n.id,
-    JSON.stringify(n),
-    n.readAt,
-  );
-}
-
-export function readNotification(sql: Sql, id: string): Notification | null {
-  const row = sql.exec<{ data: string }>(`SELECT data FROM notifications WHERE id = ?`, id).toArray()[0];
-  return row ? (JSON.parse(row.data) as Notification) : null;
-}
-
-export function listNotifications(
-  sql: Sql,
-  opts: { unread?: boolean | undefined; limit: number; after?: string | undefined },
-): { data: Notification[]; nextCursor: string | null } {
-  const rows = sql
-    .exec<{ data: string }>(
-      `SELECT data FROM notifications WHERE id < ? ${opts.unread ? 'AND read_at IS NULL' : ''} ORDER BY id DESC LIMIT ?`,
-      opts.after ?? '~',
-      opts.limit + 1,
-    )
-    .toArray();
-  const data = rows.slice(0, opts.limit).map((r) => JSON.parse(r.data) as Notification);
-  return { data, nextCursor: rows.length > opts.limit ? data[data.length - 1]!.id : null };
 }

@@ -12,13 +12,14 @@ import type { Actor, HistoryEntry, Notification, Task, TaskCreate, TaskFilter, T
 import { migrateDoStorage } from '../shared/migrations';
 import { type HistorySeed, seedHistory } from './history-seed';
 import { type BeginResult, beginKey, completeKey, releaseKey, type StoredResponse } from './idempotency';
-import { createSystemNotification, type SystemNotificationInput } from './notifications';
+import { createSystemNotification, listNotificationsFor, markReadFor, type Reader, type SystemNotificationInput } from './notifications';
 import { publishOutbox } from './outbox';
 import { appendForwarded, type ForwardedEvent } from './outbox-forwarded';
 import { deliverDueReminders } from './reminders';
 import { RETENTION_RETRY_MS, retentionDue, runRetention } from './retention';
 import { admit, listSlots, type RunSlot, recordRunChange, release } from './run-admission';
 import { HUB_MIGRATIONS } from './schema';
+import { socketServiceCtx } from './socket-caller';
 import {
   appendChange,
   type ChangePage,
@@ -35,7 +36,7 @@ import {
 import { handleSocketMessage } from './sync-mutations';
 import { attachmentOf, broadcast, closeQuietly, type SocketAttachment, sendCatchUp } from './sync-sockets';
 import * as ops from './tasks';
-import { listHistory, listNotifications, listTasks, nextReminderTime, readNotification, readTask, writeNotification } from './tasks-store';
+import { listHistory, listTasks, nextReminderTime, readTask } from './tasks-store';
 
 const OUTBOX_RETRY_MS = 2_000;
 /** An HTTP sync or snapshot page stops at about this much data, whatever its `limit`. */
@@ -144,22 +145,22 @@ export class TenantHub extends DurableObject<Env> {
 
   // ---- notifications (RPC) -------------------------------------------------
 
-  async listNotifications(tenantId: string, opts: { unread?: boolean | undefined; limit: number; after?: string | undefined }) {
+  /** The caller's notifications (their audience, their read state), newest first. */
+  async listNotifications(
+    tenantId: string,
+    reader: Reader,
+    opts: { unread?: boolean | undefined; limit: number; after?: string | undefined },
+  ) {
     this.#bind(tenantId);
-    return listNotifications(this.ctx.storage.sql, opts);
+    return listNotificationsFor(this.ctx.storage.sql, reader, opts);
   }
 
-  async markNotificationRead(tenantId: string, actor: Actor, id: string): Promise<Result<Notification>> {
-    return this.#mutate(tenantId, actor, (ctx) => {
-      const n = readNotification(ctx.sql, id);
-      if (!n) return { ok: false, code: 'not_found', detail: `Notification ${id} not found.` };
-      if (n.readAt) return { ok: true, value: n };
-      const at = new Date(ctx.now).toISOString();
-      const read: Notification = { ...n, readAt: at };
-      writeNotification(ctx.sql, read);
-      setChangeData(ctx.sql, appendChange(ctx.sql, 'notification', id, 'upsert', at), read);
-      return { ok: true, value: read };
-    });
+  /** Marks a notification read for the caller only; not_found when it is not theirs to see. */
+  async markNotificationRead(tenantId: string, reader: Reader, id: string): Promise<Result<Notification>> {
+    this.#bind(tenantId);
+    const sql = this.ctx.storage.sql;
+    const n = this.ctx.storage.transactionSync(() => markReadFor(sql, id, reader, Date.now()));
+    return n ? { ok: true, value: n } : { ok: false, code: 'not_found', detail: `Notification ${id} not found.` };
   }
 
   // ---- events, idempotency keys, system notifications (RPC; logic in hub/inbox, hub/idempotency, hub/system-notifications) ----
@@ -276,6 +277,9 @@ export class TenantHub extends DurableObject<Env> {
       role,
       connectedAt: new Date().toISOString(),
       expiresAt: Number.isFinite(expires) && expires > 0 ? expires : null,
+      actorType: request.headers.get('x-edgecrew-actor-type') === 'api_key' ? 'api_key' : 'user',
+      credentialId: request.headers.get('x-edgecrew-credential') ?? actorId,
+      plan: request.headers.get('x-edgecrew-plan') === 'pro' ? 'pro' : 'free',
     } satisfies SocketAttachment);
     sendCatchUp(server, this.ctx.storage.sql, Number.isFinite(since) && since > 0 ? since : 0);
     return new Response(null, { status: 101, webSocket: pair[0] });
@@ -305,7 +309,8 @@ export class TenantHub extends DurableObject<Env> {
     if (!who || this.#tenantId === null) return ws.close(1011, 'unknown session');
     if (who.expiresAt !== null && Date.now() >= who.expiresAt) return closeQuietly(ws, 4001, 'credential expired');
     const tenantId = this.#tenantId;
-    const reply = await handleSocketMessage(message, who, this.ctx.storage, {
+    const caller = socketServiceCtx(this.env, this.ctx, tenantId, who);
+    const reply = await handleSocketMessage(message, caller, this.ctx.storage, {
       run: (actor, fn) => this.#mutate(tenantId, actor, fn),
     });
     if (reply) ws.send(JSON.stringify(reply));

@@ -108,7 +108,9 @@ export async function cancelRun(ctx: ServiceCtx, { id, reason }: { id: string; r
 
 export async function signalRun(ctx: ServiceCtx, { id, node, payload }: { id: string; node?: string | undefined; payload: unknown }) {
   await runRow(ctx, id);
-  return unwrap(await flowRunStub(ctx.env, id).signal(node, payload)) as unknown as RunView;
+  // Who approves comes from the credential, never from the payload.
+  const signer = { actorType: ctx.actor.type, actorId: ctx.actor.id, role: ctx.role };
+  return unwrap(await flowRunStub(ctx.env, id).signal(node, payload, signer)) as unknown as RunView;
 }
 
 /** Resume: failed/cancelled nodes run again (succeeded ones keep their outputs), through admission. */

@@ -18,7 +18,8 @@ export const TenantSettingsSchema = z
           .trim()
           .min(1)
           .max(253)
-          .regex(/^(\*|(\*\.)?[a-z0-9.-]+)$/i, 'A host name, *.domain or *'),
+          // No regex flags: the pattern is published in /openapi.json, where flags do not exist.
+          .regex(/^(\*|(\*\.)?[a-zA-Z0-9.-]+)$/, 'A host name, *.domain or *'),
       )
       .max(100)
       .optional()
@@ -90,8 +91,9 @@ export const CreateApiKeyBody = z
 export const MeSchema = z
   .object({
     actor: z.object({ type: z.enum(['user', 'api_key']), id: z.string() }),
-    user: UserSchema.nullable(),
-    apiKey: ApiKeySchema.nullable(),
+    // Unions with null, not .nullable(): the generator publishes a nullable component as a bare $ref.
+    user: z.union([UserSchema, z.null()]),
+    apiKey: z.union([ApiKeySchema, z.null()]),
     tenant: TenantSchema,
     role: RoleSchema,
     tenants: z.array(TenantMembershipSchema),

@@ -5,6 +5,7 @@
  */
 import { createMiddleware } from 'hono/factory';
 import { AppError } from '../lib/problem';
+import { decodeUtf8, parseStrictJson } from '../lib/strict-json';
 import type { AppEnv } from '../types';
 
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -32,19 +33,18 @@ export function jsonBody() {
         { headers: { 'accept-post': 'application/json', 'accept-patch': 'application/json' } },
       );
     }
-    const text = await c.req.text();
+    const decoded = decodeUtf8(await c.req.arrayBuffer());
+    if (!decoded.ok) throw new AppError('malformed_json', decoded.reason);
     // An empty JSON body is an empty object: optional bodies pass, required fields are each reported (422).
-    const source = text.trim() === '' ? '{}' : text;
-    try {
-      // Hono's validator reads `bodyCache.json` before parsing the stream itself.
-      // It may also re-read the first cached body as text, so that one carries the normalized source too.
-      const parsed: unknown = JSON.parse(source);
-      const cache = (c.req as unknown as { bodyCache: Record<string, Promise<unknown>> }).bodyCache;
-      cache.text = Promise.resolve(source);
-      cache.json = Promise.resolve(parsed);
-    } catch (err) {
-      throw new AppError('malformed_json', `Request body is not valid JSON: ${(err as Error).message}`);
-    }
+    const source = decoded.text.trim() === '' ? '{}' : decoded.text;
+    // Duplicate keys and lone surrogates are refused too: the body must mean one thing (src/lib/strict-json.ts).
+    const parsed = parseStrictJson(source);
+    if (!parsed.ok) throw new AppError('malformed_json', parsed.reason);
+    // Hono's validator reads `bodyCache.json` before parsing the stream itself.
+    // It may also re-read the first cached body as text, so that one carries the normalized source too.
+    const cache = (c.req as unknown as { bodyCache: Record<string, Promise<unknown>> }).bodyCache;
+    cache.text = Promise.resolve(source);
+    cache.json = Promise.resolve(parsed.value);
     return next();
   });
 }

@@ -54,7 +54,13 @@ const NODE_PAYLOADS = {
     .passthrough(),
   'node.fanout': z.object({ queued: z.number().int() }),
   'node.child': z.object({ index: z.number().int(), runId: z.string().nullable(), status: z.string() }),
-  'node.signalled': z.object({ payload: z.unknown() }),
+  'node.signalled': z.object({
+    payload: z.unknown(),
+    by: z
+      .object({ actorType: z.enum(['user', 'api_key']), actorId: z.string(), role: z.enum(['admin', 'member', 'viewer']) })
+      .optional()
+      .openapi({ description: 'Who signalled, from their credential' }),
+  }),
   'node.retrying': z.object({ attempt: Attempt, nextAttempt: Attempt, delayMs: z.number(), error: NodeErrorSchema }),
   'node.succeeded': z.object({ attempt: Attempt, output: z.unknown(), branch: z.string().optional() }),
   'node.failed': z.object({ attempt: Attempt, error: NodeErrorSchema }),

@@ -4,6 +4,7 @@ import * as runsApi from '../flows/runs-api';
 import { CancelBody, RerunBody, RunListQuery, RunSchema, RunSummarySchema, SignalBody } from '../flows/schemas';
 import { BearerAuth, jsonBody, jsonContent, problemResponses, sseContent } from '../lib/openapi';
 import { pageSchema } from '../lib/pagination';
+import { AppError } from '../lib/problem';
 import { newRouter } from '../lib/router';
 import { guarded } from './deps';
 import { RUN_EVENTS } from './run-event-schemas';
@@ -76,7 +77,15 @@ export const runRoutes = newRouter()
       request: { params: RunIdParam },
       responses: { 101: { description: 'Switching protocols' }, ...problemResponses([410]) },
     }),
-    async (c) => runsApi.streamRun(c.var.ctx, { id: c.req.valid('param').runId, request: c.req.raw, kind: 'ws' }) as never,
+    async (c) => {
+      // Without the upgrade the run's object cannot answer a socket: a client error, as on /v1/sync/ws.
+      if (c.req.header('upgrade')?.toLowerCase() !== 'websocket') {
+        throw new AppError('bad_request', 'This endpoint needs a WebSocket upgrade (Upgrade: websocket).', {
+          headers: { upgrade: 'websocket' },
+        });
+      }
+      return runsApi.streamRun(c.var.ctx, { id: c.req.valid('param').runId, request: c.req.raw, kind: 'ws' }) as never;
+    },
   )
   .openapi(
     createRoute({

@@ -3,7 +3,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { BearerAuth, jsonBody, jsonContent, problemResponses } from '../lib/openapi';
 import { decodeCursor, encodeCursor, PageQuerySchema, pageSchema } from '../lib/pagination';
 import { newRouter } from '../lib/router';
-import { quickAdd } from '../tasks/quick-add';
+import { confirmQuickAdd, quickAdd } from '../tasks/quick-add';
 import { HistoryEntrySchema, TaskCreateSchema, TaskListQuery, TaskPatchSchema, TaskSchema } from '../tasks/schemas';
 import * as tasks from '../tasks/service';
 import { guarded } from './deps';
@@ -47,8 +47,28 @@ const ParsedSchema = z
   .openapi('QuickAddParsed');
 
 const QuickAddResultSchema = z
-  .object({ intent: ParsedSchema.shape.intent, task: TaskSchema.nullable(), tasks: z.array(TaskSchema).optional(), parsed: ParsedSchema })
+  .object({
+    intent: ParsedSchema.shape.intent,
+    task: z.union([TaskSchema, z.null()]),
+    tasks: z.array(TaskSchema).optional(),
+    parsed: z.union([ParsedSchema, z.null()]).openapi({ description: 'What the text was understood as (null on a confirmation)' }),
+    candidates: z
+      .array(TaskSchema)
+      .optional()
+      .openapi({ description: 'A destructive intent held back: the open tasks it may mean (act on one with confirmation.token)' }),
+    confirmation: z
+      .object({ token: z.string(), expiresAt: z.string().openapi({ format: 'date-time' }) })
+      .optional()
+      .openapi({ description: 'POST it to /v1/tasks/quick-add/confirm with the chosen taskId' }),
+  })
   .openapi('QuickAddResult');
+
+const QuickAddConfirmBody = z
+  .strictObject({
+    token: z.string().min(1).max(8000),
+    taskId: z.string().min(1).max(64),
+  })
+  .openapi('QuickAddConfirmRequest');
 
 export const taskRoutes = newRouter()
   .openapi(
@@ -63,7 +83,10 @@ export const taskRoutes = newRouter()
       request: { body: jsonBody(QuickAddBody) },
       responses: {
         201: jsonContent(QuickAddResultSchema, 'A task was created (intent create or remind)'),
-        200: jsonContent(QuickAddResultSchema, 'The action was applied (complete, reschedule, delete, list)'),
+        200: jsonContent(
+          QuickAddResultSchema,
+          'The action was applied (complete, reschedule, delete, list), or held back with candidates and a confirmation token',
+        ),
         ...problemResponses(),
       },
     }),
@@ -72,6 +95,24 @@ export const taskRoutes = newRouter()
       const result = await quickAdd(c.var.ctx, { text, timezone });
       if (result.task && result.intent !== 'delete' && result.intent !== 'list') c.header('etag', tasks.etagOf(result.task.version));
       return c.json(result, result.intent === 'create' || result.intent === 'remind' ? 201 : 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/tasks/quick-add/confirm',
+      operationId: 'tasks.quickAddConfirm',
+      tags,
+      summary: 'Act on a held-back quick add (complete, reschedule, delete) for the candidate chosen, at the version shown',
+      middleware: guarded('data:write'),
+      security: BearerAuth,
+      request: { body: jsonBody(QuickAddConfirmBody) },
+      responses: { 200: jsonContent(QuickAddResultSchema, 'The action was applied'), ...problemResponses([412]) },
+    }),
+    async (c) => {
+      const result = await confirmQuickAdd(c.var.ctx, c.req.valid('json'));
+      if (result.task && result.intent !== 'delete') c.header('etag', tasks.etagOf(result.task.version));
+      return c.json(result, 200);
     },
   )
   .openapi(

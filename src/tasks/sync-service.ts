@@ -55,6 +55,9 @@ export async function openSyncSocket(ctx: ServiceCtx, input: { url: string }): P
     'x-edgecrew-tenant': ctx.tenantId,
     'x-edgecrew-actor': ctx.actor.id,
     'x-edgecrew-role': ctx.role,
+    'x-edgecrew-actor-type': ctx.actor.type,
+    'x-edgecrew-credential': ctx.credential.id,
+    'x-edgecrew-plan': ctx.credential.plan,
   });
   if (ctx.credential.expiresAt) headers.set('x-edgecrew-expires', String(ctx.credential.expiresAt));
   return tenantHubStub(ctx.env, ctx.tenantId).fetch(new Request(url, { headers })) as unknown as Response;

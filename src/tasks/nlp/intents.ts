@@ -99,7 +99,11 @@ export function detectIntent(work: string, clock: LocalClock, hasLabel: boolean)
   m = MARK_DONE.exec(work) ?? COMPLETE.exec(work) ?? IS_DONE.exec(work);
   if (m) return { intent: 'complete', target: m[1] ?? '', ambiguous: false };
   m = DELETE.exec(work);
-  if (m) return { intent: 'delete', target: m[1]!, ambiguous: false };
+  if (m) {
+    // A date makes even "delete" a new task ("delete old photos on saturday"): nothing is ever due to be destroyed.
+    if (hasSchedule(parseSchedule(m[1]!, clock))) return { intent: 'create', work, ambiguous: true };
+    return { intent: 'delete', target: m[1]!, ambiguous: false };
+  }
   for (const [re, intent] of [
     [COMPLETE_OR_TASK, 'complete'],
     [DELETE_OR_TASK, 'delete'],

@@ -313,6 +313,19 @@ const rows: Row[] = [
   { text: 'remove old files', expect: { intent: 'delete', title: 'old files' } },
   { text: 'cancel gym', expect: { intent: 'delete', title: 'gym' } },
   { text: 'remove snow from driveway tomorrow', expect: { intent: 'create', title: 'remove snow from driveway', due: on('2026-11-19') } },
+  // Destructive-looking phrases that are creations (issue 13 item 4): a date makes them new tasks.
+  { text: 'cancel my gym membership by friday', expect: { intent: 'create', title: 'cancel my gym membership', due: on('2026-11-20') } },
+  {
+    text: 'cancel the newspaper subscription tomorrow',
+    expect: { intent: 'create', title: 'cancel the newspaper subscription', due: on('2026-11-19') },
+  },
+  {
+    text: 'delete old photos from the laptop on saturday',
+    expect: { intent: 'create', title: 'delete old photos from the laptop', due: on('2026-11-21') },
+  },
+  { text: 'complete the tax form by monday', expect: { intent: 'create', title: 'complete the tax form', due: on('2026-11-23') } },
+  { text: 'get rid of the old couch next week', expect: { intent: 'create', title: 'get rid of the old couch', due: on('2026-11-23') } },
+  { text: 'move couch to garage', expect: { intent: 'create', title: 'move couch to garage' } },
   { text: "what's due today", expect: { intent: 'list', list: { range: 'today' } } },
   { text: 'show my tasks for tomorrow', expect: { intent: 'list', list: { range: 'tomorrow' } } },
   { text: 'list #work', expect: { intent: 'list', labels: ['work'], list: { label: 'work' } } },

@@ -15,6 +15,7 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import type { TenantHub } from '../../../durable-objects/tenant-hub/tenant-hub';
 import worker from '../../../src/index';
+import { tenantHubStub } from '../../../src/lib/stubs';
 import { HUB_GRACE_MS } from '../../../src/tasks/sweep';
 import { nextChanges, untilSynced } from '../../support/shared/sync';
 import { eventually } from '../../support/shared/time';
@@ -153,9 +154,10 @@ describe('reminder delivery by the hub alarm', () => {
     expect(await notifications(owner)).toEqual([n]);
   });
 
-  it('POST /v1/notifications/{id}/read marks it read once (change + unread filter), by any member', async () => {
+  it('POST /v1/notifications/{id}/read marks it read for the caller only (no shared change), idempotently', async () => {
     const owner = await signup('read');
     const viewer = await addMember(owner, 'viewer');
+    const member = await addMember(owner, 'member');
     const { reminderId } = await taskWithReminder(owner);
     await makeDue(owner.tenantId, reminderId);
     expect(await runDurableObjectAlarm(hub(owner.tenantId))).toBe(true);
@@ -163,23 +165,46 @@ describe('reminder delivery by the hub alarm', () => {
     expect(await notifications(owner, '?unread=true')).toEqual([n]);
     const v0 = (await syncPage(owner.accessToken)).version;
 
+    // A viewer may mark its own copy read: it changes nothing for anyone else.
     const read = await expectJson(await call(`/v1/notifications/${n!.id}/read`, { method: 'POST', token: viewer.accessToken }));
     expect(read).toEqual({ ...n, readAt: expect.any(String) });
     expect(Date.parse(read.readAt)).not.toBeNaN();
-    expect(await notifications(owner, '?unread=true')).toEqual([]);
-    expect(await notifications(owner)).toEqual([read]);
-    const page = await syncPage(owner.accessToken, v0);
-    expect(page.changes).toEqual([
-      { version: v0 + 1, entity: 'notification', entityId: n!.id, op: 'upsert', data: read, occurredAt: read.readAt },
-    ]);
+    expect(await notifications(viewer, '?unread=true')).toEqual([]);
+    expect(await notifications(viewer)).toEqual([read]);
+    expect(await notifications(owner, '?unread=true')).toEqual([n]);
+    expect(await notifications(member, '?unread=true')).toEqual([n]);
+    // Read state is private: nothing goes on the tenant-wide change log.
+    expect((await syncPage(owner.accessToken, v0)).changes).toEqual([]);
 
-    // Reading again is idempotent: same answer, no new change.
-    expect(await expectJson(await call(`/v1/notifications/${n!.id}/read`, { method: 'POST', token: owner.accessToken }))).toEqual(read);
-    expect((await syncPage(owner.accessToken)).version).toBe(v0 + 1);
+    // The owner reads its own; reading again is idempotent (same readAt).
+    const mine = await expectJson(await call(`/v1/notifications/${n!.id}/read`, { method: 'POST', token: owner.accessToken }));
+    expect(await expectJson(await call(`/v1/notifications/${n!.id}/read`, { method: 'POST', token: owner.accessToken }))).toEqual(mine);
+    expect(await notifications(owner, '?unread=true')).toEqual([]);
+    expect(await notifications(member, '?unread=true')).toEqual([n]);
     // An unknown id is a 404 problem.
     const missing = await call(`/v1/notifications/ntf_00000000000000000000000000/read`, { method: 'POST', token: owner.accessToken });
     expect(missing.status).toBe(404);
     expect(missing.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+  });
+
+  it('an admin notice reaches admins only: members and viewers neither list, read nor sync it', async () => {
+    const owner = await signup('admin-notice');
+    const viewer = await addMember(owner, 'viewer');
+    const member = await addMember(owner, 'member');
+    const v0 = (await syncPage(owner.accessToken)).version;
+    const { notification } = await tenantHubStub(env, owner.tenantId).createSystemNotification(owner.tenantId, {
+      id: 'ntf_system_test_1',
+      title: 'Webhook endpoint disabled',
+      body: 'whe_x failed for 5 days',
+    });
+    expect((await notifications(owner)).map((x) => x.id)).toEqual([notification.id]);
+    for (const t of [viewer, member]) {
+      expect(await notifications(t)).toEqual([]);
+      const r = await call(`/v1/notifications/${notification.id}/read`, { method: 'POST', token: t.accessToken });
+      expect(r.status).toBe(404);
+      expect((await syncPage(t.accessToken, v0)).changes).toEqual([]);
+    }
+    expect(await notifications(owner, '?unread=true')).toHaveLength(1);
   });
 
   it('a reminder of a task completed or deleted before it fires is never delivered', async () => {

@@ -6,8 +6,8 @@
  */
 import { runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
+import { writeNotification } from '../../../durable-objects/tenant-hub/notifications';
 import { RETENTION, RETENTION_QUERIES } from '../../../durable-objects/tenant-hub/retention';
-import { writeNotification } from '../../../durable-objects/tenant-hub/tasks-store';
 import type { Notification } from '../../../src/tasks/model';
 import { alarmOf, driveAlarms, hub } from '../../support/workers/durable-objects';
 import { call, expectJson } from '../../support/workers/http';
@@ -69,8 +69,8 @@ describe('hub retention', () => {
       reminder('r-old', ago(8 * DAY), Date.now() - 8 * DAY);
       reminder('r-recent', ago(DAY), Date.now() - DAY);
       reminder('r-pending', null, Date.now() + DAY);
-      writeNotification(sql, notification('ntf_old', ago(91 * DAY)));
-      writeNotification(sql, notification('ntf_recent', ago(DAY)));
+      writeNotification(sql, notification('ntf_old', ago(91 * DAY)), 'members');
+      writeNotification(sql, notification('ntf_recent', ago(DAY)), 'members');
       const history = (id: string, at: string) =>
         sql.exec(`INSERT INTO task_history (id, task_id, completed_at, completed_by) VALUES (?, ?, ?, 'usr_x')`, id, task.id, at);
       history('thi_old', ago(366 * DAY));
