@@ -98,4 +98,12 @@ export const HUB_MIGRATIONS: readonly DoMigration[] = [
       CREATE INDEX IF NOT EXISTS idempotency_keys_expiry_idx ON idempotency_keys (expires_at);
     `,
   },
+  {
+    version: 5,
+    sql: `
+      -- Single-use stream tickets (durable-objects/tenant-hub/stream-tickets.ts): the hash of the ticket, never the ticket.
+      CREATE TABLE stream_tickets (hash TEXT PRIMARY KEY, path TEXT NOT NULL, caller TEXT NOT NULL, expires_at INTEGER NOT NULL);
+      CREATE INDEX stream_tickets_expiry_idx ON stream_tickets (expires_at);
+    `,
+  },
 ];

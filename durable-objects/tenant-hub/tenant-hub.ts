@@ -17,6 +17,7 @@ import { appendForwarded, type ForwardedEvent } from './outbox-forwarded';
 import { deliverDueReminders } from './reminders';
 import { admit, recordRunChange, release } from './run-admission';
 import { HUB_MIGRATIONS } from './schema';
+import { issueTicket, redeemTicket, type TicketCaller } from './stream-tickets';
 import { appendChange, changesAfter, changesSince, hasPendingEvents, setChangeData } from './sync-log';
 import { handleSocketMessage } from './sync-mutations';
 import { attachmentOf, broadcast, closeQuietly, type SocketAttachment } from './sync-sockets';
@@ -178,6 +179,16 @@ export class TenantHub extends DurableObject<Env> {
   async idempotencyComplete(tenantId: string, key: string, fingerprint: string, response: StoredResponse): Promise<void> {
     this.#bind(tenantId);
     completeKey(this.ctx.storage.sql, key, fingerprint, response);
+  }
+
+  async issueStreamTicket(tenantId: string, hash: string, path: string, caller: TicketCaller, expiresAt: number): Promise<void> {
+    this.#bind(tenantId);
+    issueTicket(this.ctx.storage.sql, hash, path, caller, expiresAt, Date.now());
+  }
+
+  async redeemStreamTicket(tenantId: string, hash: string, path: string): Promise<TicketCaller | null> {
+    this.#bind(tenantId);
+    return redeemTicket(this.ctx.storage.sql, hash, path, Date.now());
   }
 
   async idempotencyRelease(tenantId: string, key: string, fingerprint: string): Promise<void> {

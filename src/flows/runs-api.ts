@@ -152,7 +152,7 @@ export async function streamRun(
   await runRow(ctx, id);
   const url = new URL(request.url);
   url.pathname = `/${kind}`;
-  url.searchParams.delete('access_token');
+  url.searchParams.delete('ticket');
   const headers = new Headers();
   for (const h of ['last-event-id', 'upgrade', 'sec-websocket-key', 'sec-websocket-version', 'sec-websocket-protocol']) {
     const v = request.headers.get(h);

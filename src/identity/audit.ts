@@ -1,5 +1,6 @@
 /** Audit log entries, written in the same D1 batch as the change they record. */
-import { desc, lt } from 'drizzle-orm';
+import { desc, lt, type SQL } from 'drizzle-orm';
+import { insertWhere } from '../db/insert-where';
 import { auditLog } from '../db/schema';
 import type { TenantScope } from '../db/tenant-scope';
 import type { ServiceCtx } from '../lib/context';
@@ -19,6 +20,7 @@ export type AuditAction =
   | 'invitation.created'
   | 'invitation.revoked'
   | 'invitation.accepted'
+  | 'invitation.accept_refused'
   | 'api_key.created'
   | 'api_key.revoked';
 
@@ -51,6 +53,35 @@ export function auditInsert(
     requestId: meta.requestId ?? null,
     metadata,
   });
+}
+
+/** Like `auditInsert`, but the entry commits only if `condition` holds after the batch's earlier statements (a compare-and-set's mark). */
+export function auditInsertWhere(
+  scope: TenantScope,
+  actor: AuditActor,
+  action: AuditAction,
+  target: { type: string; id: string } | null,
+  meta: AuditMeta,
+  metadata: Record<string, unknown>,
+  condition: SQL,
+) {
+  return insertWhere(
+    scope.db,
+    auditLog,
+    {
+      id: newId('aud'),
+      tenantId: scope.tenantId,
+      actorType: actor.type,
+      actorId: actor.id,
+      action,
+      targetType: target?.type ?? null,
+      targetId: target?.id ?? null,
+      ip: meta.ip ?? null,
+      requestId: meta.requestId ?? null,
+      metadata,
+    },
+    condition,
+  );
 }
 
 export async function listAudit(ctx: ServiceCtx, { limit, cursor }: PageInput) {
