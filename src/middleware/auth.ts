@@ -63,8 +63,12 @@ export function credential() {
           c.set('credential', { via, ok: true, auth });
         } catch (error) {
           // Not this middleware's answer: a route that needs the caller fails with it, an anonymous route ignores it.
+          // No address only in local tools; there one shared key would couple unrelated clients.
           const over =
-            error instanceof AppError && error.code === 'unauthorized' && !(await c.env.RL_AUTH_FAIL.limit({ key: `ip:${ip}` })).success;
+            ip !== 'unknown' &&
+            error instanceof AppError &&
+            error.code === 'unauthorized' &&
+            !(await c.env.RL_AUTH_FAIL.limit({ key: `ip:${ip}` })).success;
           if (over) blockedIps.set(ip, true);
           c.set('credential', { via, ok: false, error: over ? tooManyFailures() : error });
         }

@@ -1,4 +1,4 @@
-/** Liveness, readiness and build information. Unauthenticated, cheap, never cached. */
+/** Liveness, readiness and build information. Unauthenticated and cheap: readiness results are shared for 5 s per isolate. */
 
 import { createRoute, z } from '@hono/zod-openapi';
 import pkg from '../../package.json';
@@ -20,10 +20,31 @@ const HealthSchema = z
 
 const CheckSchema = z.object({ status: z.enum(['ok', 'fail']), latencyMs: z.number(), error: z.string().optional() });
 const ReadySchema = z
-  .object({ status: z.enum(['ok', 'fail']), checks: z.object({ d1: CheckSchema, durableObject: CheckSchema }) })
+  .object({
+    status: z.enum(['ok', 'fail']),
+    checkedAt: z.string().openapi({ format: 'date-time', description: 'When the checks ran (results are shared for a few seconds)' }),
+    checks: z.object({ d1: CheckSchema, durableObject: CheckSchema }),
+  })
   .openapi('Readiness');
 
 const TIMEOUT_MS = 3000;
+/** Anyone may ask: one D1 query and one Durable Object call per isolate per this window, however many ask (issue 13). */
+const READY_CACHE_MS = 5000;
+let lastReady: { at: number; result: Promise<z.infer<typeof ReadySchema>> } | undefined;
+
+function readiness(env: Env): Promise<z.infer<typeof ReadySchema>> {
+  const now = Date.now();
+  if (lastReady && now - lastReady.at < READY_CACHE_MS) return lastReady.result;
+  const result = Promise.all([check(() => pingDb(env.DB)), check(() => tenantHubStub(env, '__health__').ping())]).then(
+    ([d1, durableObject]) => ({
+      status: d1.status === 'ok' && durableObject.status === 'ok' ? ('ok' as const) : ('fail' as const),
+      checkedAt: new Date(now).toISOString(),
+      checks: { d1, durableObject },
+    }),
+  );
+  lastReady = { at: now, result };
+  return result;
+}
 
 async function check(run: () => Promise<unknown>): Promise<z.infer<typeof CheckSchema>> {
   const started = Date.now();
@@ -106,12 +127,8 @@ export const healthRoutes = newRouter()
       },
     }),
     async (c) => {
-      const [d1, durableObject] = await Promise.all([
-        check(() => pingDb(c.env.DB)),
-        check(() => tenantHubStub(c.env, '__health__').ping()),
-      ]);
-      const ok = d1.status === 'ok' && durableObject.status === 'ok';
+      const ready = await readiness(c.env);
       c.header('cache-control', 'no-store');
-      return c.json({ status: ok ? ('ok' as const) : ('fail' as const), checks: { d1, durableObject } }, ok ? 200 : 503);
+      return c.json(ready, ready.status === 'ok' ? 200 : 503);
     },
   );
