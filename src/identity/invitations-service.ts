@@ -1,5 +1,5 @@
 /** Invitations: single-use, expiring tokens that let a person join a tenant with a role. */
-import { and, asc, desc, eq, isNull, lt, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, isNull, lt } from 'drizzle-orm';
 import { insertWhere } from '../db/insert-where';
 import { invitations, memberships, refreshTokens, tenants, users } from '../db/schema';
 import { TenantScope } from '../db/tenant-scope';
@@ -8,7 +8,7 @@ import type { RequestCtx, ServiceCtx } from '../lib/context';
 import { newId } from '../lib/ids';
 import { decodeCursor, type PageInput, toPage } from '../lib/pagination';
 import { AppError } from '../lib/problem';
-import { auditInsert, auditInsertWhere } from './audit';
+import { auditInsert, auditInsertWhere, auditWritten, previousStatementChanged } from './audit';
 import { assertStrongPassword, isUniqueViolation, normalizeEmail, throttleAccount } from './auth-service';
 import { pepperOf } from './context';
 import { forgetMembership } from './credentials';
@@ -73,15 +73,17 @@ export async function revokeInvitation(ctx: ServiceCtx, { id }: { id: string }):
   const { scope, now } = ctx;
   const inv = await getInvitation(ctx, { id });
   if (inv.status !== 'pending') throw new AppError('conflict', `Invitation ${id} is ${inv.status} and cannot be revoked.`);
-  const res = await scope
-    .update(
+  const stamp = now.toISOString();
+  const [res] = await ctx.db.batch([
+    scope.update(
       invitations,
-      { revokedAt: now.toISOString() },
+      { revokedAt: stamp },
       and(eq(invitations.id, id), isNull(invitations.acceptedAt), isNull(invitations.revokedAt)),
-    )
-    .run();
+    ),
+    // With the revocation, and only if it was this request's.
+    auditInsertWhere(scope, ctx.actor, 'invitation.revoked', { type: 'invitation', id }, ctx, {}, previousStatementChanged),
+  ]);
   if (res.meta.changes !== 1) throw new AppError('conflict', `Invitation ${id} was accepted or revoked meanwhile.`);
-  await auditInsert(scope, ctx.actor, 'invitation.revoked', { type: 'invitation', id }, ctx).run();
 }
 
 export interface AcceptInput {
@@ -165,8 +167,10 @@ export async function acceptInvitation(ctx: RequestCtx, input: AcceptInput) {
   const userId = user.id;
   const scope = new TenantScope(db, inv.tenantId);
   const refresh = await newRefreshToken(ctx, inv.tenantId, userId);
-  // Every row after the mark commits only if this request's compare-and-set on the invitation stuck.
-  const ours = sql`EXISTS (SELECT 1 FROM invitations WHERE id = ${inv.id} AND accepted_by = ${userId} AND accepted_at = ${stamp})`;
+  // Every row after the mark commits only if this request's compare-and-set on the invitation stuck: the audit
+  // entry (unique id) is written right after it only then, and everything else is conditional on that entry.
+  const auditId = newId('aud');
+  const ours = auditWritten(auditId);
   const accepted = controlEvent(inv.tenantId, 'invitation.accepted', { invitationId: inv.id, userId, role: inv.role }, now);
   const joined = controlEvent(inv.tenantId, 'member.joined', { userId, role: inv.role, invitationId: inv.id }, now);
   const results = await db
@@ -175,21 +179,6 @@ export async function acceptInvitation(ctx: RequestCtx, input: AcceptInput) {
         .update(invitations)
         .set({ acceptedAt: stamp, acceptedBy: userId })
         .where(and(eq(invitations.id, inv.id), isNull(invitations.acceptedAt), isNull(invitations.revokedAt))),
-      ...(newUser ? [insertWhere(db, users, newUser, ours)] : []),
-      // Inserted only if the compare-and-set above was ours (INSERT … SELECT … WHERE).
-      db.insert(memberships).select(
-        db
-          .select({
-            tenantId: sql<string>`${inv.tenantId}`.as('tenant_id'),
-            userId: sql<string>`${userId}`.as('user_id'),
-            role: sql<Role>`${inv.role}`.as('role'),
-            createdAt: sql<string>`${stamp}`.as('created_at'),
-            updatedAt: sql<string>`${stamp}`.as('updated_at'),
-          })
-          .from(invitations)
-          .where(and(eq(invitations.id, inv.id), eq(invitations.acceptedBy, userId), eq(invitations.acceptedAt, stamp))),
-      ),
-      insertWhere(db, refreshTokens, refresh.row, ours),
       auditInsertWhere(
         scope,
         { type: 'user', id: userId },
@@ -197,8 +186,12 @@ export async function acceptInvitation(ctx: RequestCtx, input: AcceptInput) {
         { type: 'invitation', id: inv.id },
         ctx,
         { role: inv.role },
-        ours,
+        previousStatementChanged,
+        auditId,
       ),
+      ...(newUser ? [insertWhere(db, users, newUser, ours)] : []),
+      insertWhere(db, memberships, { tenantId: inv.tenantId, userId, role: inv.role, createdAt: stamp, updatedAt: stamp }, ours),
+      insertWhere(db, refreshTokens, refresh.row, ours),
       outboxInsertWhere(db, accepted, ours),
       outboxInsertWhere(db, joined, ours),
     ])

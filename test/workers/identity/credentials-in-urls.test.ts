@@ -49,6 +49,10 @@ describe('stream tickets', () => {
     await res.body?.cancel();
     const bad = await expectProblem(await call('/v1/stream-tickets', { token: owner.accessToken, body: { path: '/v1/tasks' } }), 422);
     expect(bad.errors[0]).toMatchObject({ path: 'path' });
+    // Another tenant's ticket for this run's path opens nothing: the run is not theirs (404, as everywhere).
+    const other = await signup('ticket-sse-other');
+    const foreign = await ticketFor(other, path);
+    expect((await call(`${path}?ticket=${encodeURIComponent(foreign)}`, { headers: { accept: 'text/event-stream' } })).status).toBe(404);
     // A ticket is no credential for anything else.
     const t2 = await ticketFor(owner, path);
     expect((await call(`/v1/tasks?ticket=${encodeURIComponent(t2)}`)).status).toBe(401);
