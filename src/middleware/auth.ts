@@ -2,9 +2,9 @@
  * Authentication, resolved once per request: `credential()` (app-wide) resolves
  * the bearer credential into `c.var.credential` without failing the request;
  * a route's `authenticate` guard turns it into the caller (401 if absent or
- * invalid), applies the plan's rate limits and builds `c.var.ctx`. Idempotency
- * and anonymous routes (logout) read the same resolution; nothing else calls
- * `resolveCredential`.
+ * invalid), applies the plan's rate limits and builds `c.var.ctx`. Anonymous
+ * routes (logout, invitation accept) read the same resolution; nothing else
+ * calls `resolveCredential`.
  */
 import { createMiddleware } from 'hono/factory';
 import { TtlCache } from '../identity/credential-cache';
@@ -83,18 +83,18 @@ export function headerCredential(resolved: ResolvedCredential | undefined): Reso
   return resolved?.via === 'header' ? resolved : undefined;
 }
 
-/** The resolved caller, or the 401 the route answers (a stream ticket counts only where `allowQueryToken`). */
-function callerAuth(resolved: ResolvedCredential | undefined, allowQueryToken: boolean): AuthContext {
-  const usable = allowQueryToken ? resolved : headerCredential(resolved);
+/** The resolved caller, or the 401 the route answers (a stream ticket counts only where `allowStreamTicket`). */
+function callerAuth(resolved: ResolvedCredential | undefined, allowStreamTicket: boolean): AuthContext {
+  const usable = allowStreamTicket ? resolved : headerCredential(resolved);
   if (!usable) throw missingCredential();
   if (!usable.ok) throw usable.error;
   return usable.auth;
 }
 
 /** Route guard: the caller into `c.var.auth` and `c.var.ctx`, then the plan's rate limit per tenant and per credential. */
-export function authenticate(options: { allowQueryToken?: boolean } = {}) {
+export function authenticate(options: { allowStreamTicket?: boolean } = {}) {
   return createMiddleware<AppEnv>(async function authenticate(c, next) {
-    const auth = callerAuth(c.get('credential'), options.allowQueryToken ?? false);
+    const auth = callerAuth(c.get('credential'), options.allowStreamTicket ?? false);
     c.set('auth', auth);
     const limiter = auth.plan === 'pro' ? c.env.RL_PRO : c.env.RL_FREE;
     const [tenant, credential] = await Promise.all([

@@ -7,6 +7,6 @@ import { idempotency } from '../middleware/idempotency';
  * Route middleware: authenticate (sets `c.var.ctx`, applies rate limits), require `permission`, then
  * Idempotency-Key, so a replay passes every check the first request did.
  */
-export function guarded(permission: Permission, options: { allowQueryToken?: boolean } = {}) {
+export function guarded(permission: Permission, options: { allowStreamTicket?: boolean } = {}) {
   return [authenticate(options), requirePermission(permission), idempotency()];
 }

@@ -54,7 +54,7 @@ export const syncRoutes = newRouter()
         'Upgrade with `Upgrade: websocket`. Authenticate with the Authorization header, or `?ticket=` (POST /v1/stream-tickets) where headers cannot be set. ' +
         'Server frames: `{type:"change", version, entity, entityId, op, data, occurredAt}`, `{type:"synced", version}` after catch-up, ' +
         '`{type:"ack", clientMutationId, ok, result|code}`. Client frames: `{type:"ping"}`, `{type:"mutate", clientMutationId, op, taskId?, input?, ifMatch?}`.',
-      middleware: guarded('data:read', { allowQueryToken: true }),
+      middleware: guarded('data:read', { allowStreamTicket: true }),
       security: BearerAuth,
       request: {
         query: z.object({
