@@ -1,7 +1,7 @@
 /**
  * createApp(): the one place that wires the HTTP pipeline. Order matters:
  * request id → config/logger → access log/metrics → security headers → CORS →
- * body limit → JSON body rules → credential (resolved once) → Idempotency-Key (POST) → routes; errors and 404/405 → problem+json.
+ * body limit → JSON body rules → credential (resolved once) → routes (whose guard runs Idempotency-Key last); errors and 404/405 → problem+json.
  */
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
@@ -14,7 +14,6 @@ import { accessLog } from './middleware/access-log';
 import { credential } from './middleware/auth';
 import { requestContext } from './middleware/context';
 import { handleError, notFoundHandler } from './middleware/errors';
-import { idempotency } from './middleware/idempotency';
 import { jsonBody } from './middleware/json-body';
 import { accountRoutes } from './routes/account';
 import { apiKeyRoutes } from './routes/api-keys';
@@ -29,6 +28,7 @@ import { llmProviderRoutes } from './routes/llm-providers';
 import { memberRoutes } from './routes/members';
 import { notificationRoutes } from './routes/notifications';
 import { runRoutes } from './routes/runs';
+import { streamTicketRoutes } from './routes/stream-tickets';
 import { syncRoutes } from './routes/sync';
 import { taskRoutes } from './routes/tasks';
 import { toolRoutes } from './routes/tools';
@@ -97,7 +97,6 @@ export function createApp(options: CreateAppOptions = {}): OpenAPIHono<AppEnv> {
   });
   app.use(jsonBody());
   app.use(credential());
-  app.use(idempotency());
 
   app.route('/', healthRoutes);
   app.route('/', jwksRoutes);
@@ -110,6 +109,7 @@ export function createApp(options: CreateAppOptions = {}): OpenAPIHono<AppEnv> {
   app.route('/', taskRoutes);
   app.route('/', toolRoutes);
   app.route('/', syncRoutes);
+  app.route('/', streamTicketRoutes);
   app.route('/', notificationRoutes);
   app.route('/', flowRoutes);
   app.route('/', runRoutes);

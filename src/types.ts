@@ -17,7 +17,7 @@ export interface AuthContext {
   expiresAt?: number | null;
 }
 
-/** The request's bearer credential as `credential()` resolved it, once: from the Authorization header, else `?access_token=`. */
+/** The request's bearer credential as `credential()` resolved it, once: from the Authorization header, else a stream route's `?ticket=` (`via: 'query'`). */
 export type ResolvedCredential =
   | { via: 'header' | 'query'; ok: true; auth: AuthContext }
   | { via: 'header' | 'query'; ok: false; error: unknown };

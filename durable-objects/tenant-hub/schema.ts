@@ -125,4 +125,12 @@ export const HUB_MIGRATIONS: readonly DoMigration[] = [
       );
     `,
   },
+  {
+    version: 7,
+    sql: `
+      -- Single-use stream tickets (durable-objects/tenant-hub/stream-tickets.ts): the hash of the ticket, never the ticket.
+      CREATE TABLE stream_tickets (hash TEXT PRIMARY KEY, path TEXT NOT NULL, caller TEXT NOT NULL, expires_at INTEGER NOT NULL);
+      CREATE INDEX stream_tickets_expiry_idx ON stream_tickets (expires_at);
+    `,
+  },
 ];

@@ -20,6 +20,7 @@ import { RETENTION_RETRY_MS, retentionDue, runRetention } from './retention';
 import { admit, listSlots, type RunSlot, recordRunChange, release } from './run-admission';
 import { HUB_MIGRATIONS } from './schema';
 import { socketServiceCtx } from './socket-caller';
+import { issueTicket, redeemTicket, type TicketCaller } from './stream-tickets';
 import {
   appendChange,
   type ChangePage,
@@ -196,6 +197,16 @@ export class TenantHub extends DurableObject<Env> {
   async idempotencyComplete(tenantId: string, key: string, fingerprint: string, response: StoredResponse): Promise<void> {
     this.#bind(tenantId);
     completeKey(this.ctx.storage.sql, key, fingerprint, response);
+  }
+
+  async issueStreamTicket(tenantId: string, hash: string, path: string, caller: TicketCaller, expiresAt: number): Promise<void> {
+    this.#bind(tenantId);
+    issueTicket(this.ctx.storage.sql, hash, path, caller, expiresAt, Date.now());
+  }
+
+  async redeemStreamTicket(tenantId: string, hash: string, path: string): Promise<TicketCaller | null> {
+    this.#bind(tenantId);
+    return redeemTicket(this.ctx.storage.sql, hash, path, Date.now());
   }
 
   async idempotencyRelease(tenantId: string, key: string, fingerprint: string): Promise<void> {

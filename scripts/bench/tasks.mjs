@@ -8,7 +8,7 @@
  *
  * The `tasks` suite (`--only tasks`; after the HTTP scenarios, like `flows`):
  *   sync        write-to-receipt latency with N WebSockets on one tenant (BENCH_SYNC_SIZES,
- *               default 2,50,1000): connect N sockets to GET /v1/sync/ws?access_token=…, POST
+ *               default 2,50,1000): connect N sockets to GET /v1/sync/ws (Authorization header), POST
  *               /v1/tasks, and time each socket's receipt of that change from the POST's start.
  *               Baseline: a bare Durable Object (baseline-worker.js) with N hibernatable sockets,
  *               POST /broadcast of the same frame. BENCH_SYNC_REPS (20) per side per size,
@@ -153,9 +153,11 @@ function fdLimit() {
  * `onFrame(frame, atMs)` with the receipt time taken before parsing.
  */
 class SocketPool {
-  constructor(name, urlFor) {
+  constructor(name, urlFor, headers = {}) {
     this.name = name;
     this.urlFor = urlFor;
+    // Node can set handshake headers, so the credential goes in Authorization (URLs may not carry one).
+    this.headers = headers;
     this.sockets = [];
     this.version = 0;
     this.onFrame = null;
@@ -173,7 +175,11 @@ class SocketPool {
 
   #connect() {
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(this.urlFor(this.version), { perMessageDeflate: false, handshakeTimeout: CONNECT_TIMEOUT_MS });
+      const ws = new WebSocket(this.urlFor(this.version), {
+        perMessageDeflate: false,
+        handshakeTimeout: CONNECT_TIMEOUT_MS,
+        headers: this.headers,
+      });
       const timer = setTimeout(
         () => (ws.terminate(), reject(new Error(`${this.name}: no 'synced' frame within ${CONNECT_TIMEOUT_MS} ms`))),
         CONNECT_TIMEOUT_MS,
@@ -261,10 +267,9 @@ export async function runTasksSuite({ ours, base, log }) {
   const wsOrigin = (url) => url.replace(/^http/, 'ws').replace(/\/$/, '');
   const room = `sync-${randomBytes(3).toString('hex')}`;
   const pools = {
-    ours: new SocketPool(
-      'ours',
-      (since) => `${wsOrigin(ours.url)}/v1/sync/ws?since=${since}&access_token=${encodeURIComponent(tenant.accessToken)}`,
-    ),
+    ours: new SocketPool('ours', (since) => `${wsOrigin(ours.url)}/v1/sync/ws?since=${since}`, {
+      authorization: `Bearer ${tenant.accessToken}`,
+    }),
     base: new SocketPool('base', () => `${wsOrigin(base.url)}/ws?room=${room}`),
   };
   log(
@@ -379,10 +384,9 @@ async function measureReminders({ ours, base, cfg, log, wsOrigin }) {
   const tenant = await signupTenant(ours, { label: 'remind' });
   const room = `alarms-${randomBytes(3).toString('hex')}`;
   const pools = {
-    ours: new SocketPool(
-      'ours reminders',
-      (since) => `${wsOrigin(ours.url)}/v1/sync/ws?since=${since}&access_token=${encodeURIComponent(tenant.accessToken)}`,
-    ),
+    ours: new SocketPool('ours reminders', (since) => `${wsOrigin(ours.url)}/v1/sync/ws?since=${since}`, {
+      authorization: `Bearer ${tenant.accessToken}`,
+    }),
     base: new SocketPool('base alarms', () => `${wsOrigin(base.url)}/ws?room=${room}`),
   };
   await Promise.all([pools.ours.grow(1), pools.base.grow(1)]);

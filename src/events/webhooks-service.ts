@@ -1,7 +1,9 @@
 /** Webhook endpoints of the caller's tenant: create (secret shown once), read, update, delete, rotate the secret. */
-import { and, count, desc, eq, lt } from 'drizzle-orm';
+import { and, desc, eq, lt, sql } from 'drizzle-orm';
 import { isDeployed } from '../config';
+import { insertWhere } from '../db/insert-where';
 import { webhookEndpoints } from '../db/schema';
+import { auditInsert, auditInsertWhere } from '../identity/audit';
 import type { ServiceCtx } from '../lib/context';
 import { newId } from '../lib/ids';
 import { decodeCursor, type PageInput, toPage } from '../lib/pagination';
@@ -56,29 +58,38 @@ export interface CreateWebhookInput {
 export async function createWebhook(ctx: ServiceCtx, input: CreateWebhookInput) {
   const { scope, now } = ctx;
   assertTarget(ctx, input.url);
-  const [{ n }] = (await ctx.db.select({ n: count() }).from(webhookEndpoints).where(scope.where(webhookEndpoints)).all()) as [
-    { n: number },
-  ];
-  if (n >= MAX_ENDPOINTS_PER_TENANT)
-    throw new AppError('conflict', `A tenant can have at most ${MAX_ENDPOINTS_PER_TENANT} webhook endpoints.`);
   const id = newId('whk');
   const secret = newSigningSecret();
   const stamp = now.toISOString();
-  await scope
-    .insert(webhookEndpoints, {
-      id,
-      url: input.url,
-      description: input.description ?? null,
-      eventTypes: [...new Set(input.eventTypes)],
-      enabled: input.enabled,
-      disabledReason: input.enabled ? null : 'manual',
-      disabledAt: input.enabled ? null : stamp,
-      secretEnc: await seal(ctx.config.WEBHOOK_SECRET_KEY, id, secret),
-      createdBy: ctx.actor.id,
-      createdAt: stamp,
-      updatedAt: stamp,
-    })
-    .run();
+  const eventTypes = [...new Set(input.eventTypes)];
+  // The cap is a compare-and-set: the row goes in only if the tenant is still under it when the batch runs,
+  // so concurrent creates cannot overshoot; the audit entry commits only with the row.
+  const underCap = sql`(SELECT COUNT(*) FROM ${webhookEndpoints} WHERE ${webhookEndpoints.tenantId} = ${scope.tenantId}) < ${MAX_ENDPOINTS_PER_TENANT}`;
+  const created = sql`EXISTS (SELECT 1 FROM ${webhookEndpoints} WHERE ${webhookEndpoints.id} = ${id})`;
+  const [inserted] = await ctx.db.batch([
+    insertWhere(
+      ctx.db,
+      webhookEndpoints,
+      {
+        id,
+        tenantId: scope.tenantId,
+        url: input.url,
+        description: input.description ?? null,
+        eventTypes,
+        enabled: input.enabled,
+        disabledReason: input.enabled ? null : 'manual',
+        disabledAt: input.enabled ? null : stamp,
+        secretEnc: await seal(ctx.config.WEBHOOK_SECRET_KEY, id, secret),
+        createdBy: ctx.actor.id,
+        createdAt: stamp,
+        updatedAt: stamp,
+      },
+      underCap,
+    ),
+    auditInsertWhere(scope, ctx.actor, 'webhook.created', { type: 'webhook', id }, ctx, { url: input.url, eventTypes }, created),
+  ]);
+  if (inserted.meta.changes !== 1)
+    throw new AppError('conflict', `A tenant can have at most ${MAX_ENDPOINTS_PER_TENANT} webhook endpoints.`);
   return { ...webhookView(await loadEndpoint(ctx, id)), secret };
 }
 
@@ -116,14 +127,21 @@ export async function updateWebhook(ctx: ServiceCtx, input: UpdateWebhookInput &
   if (input.enabled === true && !before.enabled)
     Object.assign(set, { enabled: true, disabledReason: null, disabledAt: null, failingSince: null, exhaustedInRow: 0 });
   if (input.enabled === false && before.enabled) Object.assign(set, { enabled: false, disabledReason: 'manual', disabledAt: stamp });
-  await ctx.scope.update(webhookEndpoints, set, eq(webhookEndpoints.id, id)).run();
+  const { updatedAt: _, ...changed } = set;
+  await ctx.db.batch([
+    ctx.scope.update(webhookEndpoints, set, eq(webhookEndpoints.id, id)),
+    auditInsert(ctx.scope, ctx.actor, 'webhook.updated', { type: 'webhook', id }, ctx, { fields: Object.keys(changed) }),
+  ]);
   return getWebhook(ctx, { id });
 }
 
 export async function deleteWebhook(ctx: ServiceCtx, { id }: { id: string }): Promise<void> {
   await loadEndpoint(ctx, id);
   // Deliveries and their attempt log go with it (foreign keys cascade).
-  await ctx.scope.delete(webhookEndpoints, eq(webhookEndpoints.id, id)).run();
+  await ctx.db.batch([
+    ctx.scope.delete(webhookEndpoints, eq(webhookEndpoints.id, id)),
+    auditInsert(ctx.scope, ctx.actor, 'webhook.deleted', { type: 'webhook', id }, ctx),
+  ]);
 }
 
 /** A new secret; the old one keeps signing (alongside) for `overlapSeconds`, so receivers can switch without losing a delivery. */
@@ -131,19 +149,30 @@ export async function rotateSecret(ctx: ServiceCtx, { id, overlapSeconds }: { id
   const before = await loadEndpoint(ctx, id);
   const secret = newSigningSecret();
   const stamp = ctx.now.toISOString();
-  const res = await ctx.scope
-    .update(
+  const sealed = await seal(ctx.config.WEBHOOK_SECRET_KEY, id, secret);
+  const [res] = await ctx.db.batch([
+    ctx.scope.update(
       webhookEndpoints,
       {
-        secretEnc: await seal(ctx.config.WEBHOOK_SECRET_KEY, id, secret),
+        secretEnc: sealed,
         previousSecretEnc: overlapSeconds > 0 ? before.secretEnc : null,
         previousSecretExpiresAt: overlapSeconds > 0 ? new Date(ctx.now.getTime() + overlapSeconds * 1000).toISOString() : null,
         updatedAt: stamp,
       },
       // Compare-and-set: two concurrent rotations cannot both keep "the previous" secret.
       and(eq(webhookEndpoints.id, id), eq(webhookEndpoints.secretEnc, before.secretEnc)),
-    )
-    .run();
+    ),
+    // Only with the rotation that stuck (its sealed secret is unique).
+    auditInsertWhere(
+      ctx.scope,
+      ctx.actor,
+      'webhook.secret_rotated',
+      { type: 'webhook', id },
+      ctx,
+      { overlapSeconds },
+      sql`EXISTS (SELECT 1 FROM ${webhookEndpoints} WHERE ${webhookEndpoints.id} = ${id} AND ${webhookEndpoints.secretEnc} = ${sealed})`,
+    ),
+  ]);
   if (res.meta.changes !== 1) throw new AppError('conflict', 'The secret was rotated concurrently; fetch the webhook and try again.');
   return { ...webhookView(await loadEndpoint(ctx, id)), secret };
 }

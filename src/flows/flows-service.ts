@@ -1,6 +1,7 @@
 /** Flow definitions in D1: create, list, get, new version (PUT), versions, delete, validate. */
-import { and, desc, eq, isNull, lt } from 'drizzle-orm';
+import { and, desc, eq, isNull, lt, sql } from 'drizzle-orm';
 import { flows, flowVersions } from '../db/schema';
+import { auditInsert, auditInsertWhere, previousStatementChanged } from '../identity/audit';
 import type { ServiceCtx } from '../lib/context';
 import { newId } from '../lib/ids';
 import { decodeCursor, type PageInput, toPage } from '../lib/pagination';
@@ -144,6 +145,7 @@ export async function createFlow(ctx: ServiceCtx, input: FlowInput) {
       createdBy: ctx.actor.id,
       createdAt: at,
     }),
+    auditInsert(ctx.scope, ctx.actor, 'flow.created', { type: 'flow', id }, ctx, { name: input.name, version: 1 }),
   ]);
   return view(await row(ctx, id), definition);
 }
@@ -169,6 +171,16 @@ export async function putFlow(ctx: ServiceCtx, input: FlowInput & { id: string }
         createdBy: ctx.actor.id,
         createdAt: at,
       }),
+      // Only with the version this request claimed.
+      auditInsertWhere(
+        ctx.scope,
+        ctx.actor,
+        'flow.updated',
+        { type: 'flow', id },
+        ctx,
+        { version },
+        sql`EXISTS (SELECT 1 FROM flows WHERE id = ${id} AND latest_version = ${version} AND updated_at = ${at})`,
+      ),
     ])
     .catch((err: unknown) => {
       if (/UNIQUE|PRIMARY KEY/i.test(String((err as Error)?.message) + String((err as { cause?: unknown })?.cause)))
@@ -223,5 +235,8 @@ export async function listVersions(ctx: ServiceCtx, { id, limit, cursor }: PageI
 /** Soft delete: existing runs keep their pinned version; new runs are refused. */
 export async function deleteFlow(ctx: ServiceCtx, { id }: { id: string }): Promise<void> {
   await row(ctx, id);
-  await ctx.scope.update(flows, { deletedAt: ctx.now.toISOString() }, eq(flows.id, id)).run();
+  await ctx.db.batch([
+    ctx.scope.update(flows, { deletedAt: ctx.now.toISOString() }, and(eq(flows.id, id), isNull(flows.deletedAt))),
+    auditInsertWhere(ctx.scope, ctx.actor, 'flow.deleted', { type: 'flow', id }, ctx, {}, previousStatementChanged),
+  ]);
 }

@@ -2,11 +2,13 @@
 
 import { and, desc, eq, lt } from 'drizzle-orm';
 import { runs } from '../db/schema';
+import { guardStream } from '../identity/stream-guard';
 import type { ServiceCtx } from '../lib/context';
 import { decodeCursor, toPage } from '../lib/pagination';
 import { AppError, pointerOf } from '../lib/problem';
 import { unwrap } from '../lib/result';
 import { flowRunStub, tenantHubStub } from '../lib/stubs';
+import type { AuthContext } from '../types';
 import { ancestors } from './plan';
 import type { RunView } from './run-model';
 import { loadVersion, startRun, tenantRunLimit } from './runs-service';
@@ -154,15 +156,20 @@ export async function rerunFrom(ctx: ServiceCtx, { id, fromNode, input }: { id: 
   return freshRun(env, started.runId);
 }
 
-/** Forwards SSE / WebSocket requests to the run's object after the tenant check. */
+/** Forwards SSE / WebSocket requests to the run's object after the tenant check; the stream ends with the caller's credential. */
 export async function streamRun(
   ctx: ServiceCtx,
   { id, request, kind }: { id: string; request: Request; kind: 'events' | 'ws' },
 ): Promise<Response> {
   await runRow(ctx, id);
+  if (kind === 'ws' && request.headers.get('upgrade')?.toLowerCase() !== 'websocket') {
+    throw new AppError('bad_request', 'This endpoint needs a WebSocket upgrade (Upgrade: websocket).', {
+      headers: { upgrade: 'websocket' },
+    });
+  }
   const url = new URL(request.url);
   url.pathname = `/${kind}`;
-  url.searchParams.delete('access_token');
+  url.searchParams.delete('ticket');
   const headers = new Headers();
   for (const h of ['last-event-id', 'upgrade', 'sec-websocket-key', 'sec-websocket-version', 'sec-websocket-protocol']) {
     const v = request.headers.get(h);
@@ -170,5 +177,17 @@ export async function streamRun(
   }
   const res = (await flowRunStub(ctx.env, id).fetch(new Request(url, { headers }))) as unknown as Response;
   if (res.status === 404) throw expired(id);
-  return res;
+  return guardStream(ctx.db, authOf(ctx), res);
+}
+
+function authOf(ctx: ServiceCtx): AuthContext {
+  return {
+    tenantId: ctx.tenantId,
+    actorId: ctx.actor.id,
+    actorType: ctx.actor.type,
+    role: ctx.role,
+    credentialId: ctx.credential.id,
+    plan: ctx.credential.plan,
+    expiresAt: ctx.credential.expiresAt,
+  };
 }

@@ -1,5 +1,6 @@
 /** Audit log entries, written in the same D1 batch as the change they record. */
-import { desc, lt } from 'drizzle-orm';
+import { desc, lt, type SQL, sql } from 'drizzle-orm';
+import { insertWhere } from '../db/insert-where';
 import { auditLog } from '../db/schema';
 import type { TenantScope } from '../db/tenant-scope';
 import type { ServiceCtx } from '../lib/context';
@@ -19,8 +20,21 @@ export type AuditAction =
   | 'invitation.created'
   | 'invitation.revoked'
   | 'invitation.accepted'
+  | 'invitation.accept_refused'
   | 'api_key.created'
-  | 'api_key.revoked';
+  | 'api_key.revoked'
+  | 'webhook.created'
+  | 'webhook.updated'
+  | 'webhook.deleted'
+  | 'webhook.secret_rotated'
+  | 'llm_provider.created'
+  | 'llm_provider.deleted'
+  | 'tool.created'
+  | 'tool.updated'
+  | 'tool.deleted'
+  | 'flow.created'
+  | 'flow.updated'
+  | 'flow.deleted';
 
 export interface AuditActor {
   type: 'user' | 'api_key' | 'system' | 'anonymous';
@@ -51,6 +65,47 @@ export function auditInsert(
     requestId: meta.requestId ?? null,
     metadata,
   });
+}
+
+/** Like `auditInsert`, but the entry commits only if `condition` holds after the batch's earlier statements (a compare-and-set's mark). */
+export function auditInsertWhere(
+  scope: TenantScope,
+  actor: AuditActor,
+  action: AuditAction,
+  target: { type: string; id: string } | null,
+  meta: AuditMeta,
+  metadata: Record<string, unknown>,
+  condition: SQL,
+  id: string = newId('aud'),
+) {
+  return insertWhere(
+    scope.db,
+    auditLog,
+    {
+      id,
+      tenantId: scope.tenantId,
+      actorType: actor.type,
+      actorId: actor.id,
+      action,
+      targetType: target?.type ?? null,
+      targetId: target?.id ?? null,
+      ip: meta.ip ?? null,
+      requestId: meta.requestId ?? null,
+      metadata,
+    },
+    condition,
+  );
+}
+
+/**
+ * Condition for `auditInsertWhere` right after an UPDATE/DELETE in the same batch: it changed a row.
+ * A D1 batch runs its statements in order on one connection, so SQLite's changes() is the previous statement's.
+ */
+export const previousStatementChanged = sql`changes() > 0`;
+
+/** Condition for a later statement of the batch: the audit entry `id` was written (its change applied). */
+export function auditWritten(id: string): SQL {
+  return sql`EXISTS (SELECT 1 FROM audit_log WHERE id = ${id})`;
 }
 
 export async function listAudit(ctx: ServiceCtx, { limit, cursor }: PageInput) {

@@ -27,6 +27,17 @@ export function assertStrongPassword(password: string, ctx: { email?: string; na
   }
 }
 
+/**
+ * The per-account login budget (`login:account:<email>` on RL_AUTH), shared by login and invitation
+ * accept, so a password costs the same to guess through either.
+ */
+export async function throttleAccount(ctx: RequestCtx, email: string): Promise<void> {
+  const { success } = await ctx.env.RL_AUTH.limit({ key: `login:account:${normalizeEmail(email)}` });
+  if (!success) {
+    throw new AppError('rate_limited', 'Too many attempts; wait a minute and try again.', { headers: { 'retry-after': '60' } });
+  }
+}
+
 export function isUniqueViolation(err: unknown): boolean {
   const msg = err instanceof Error ? `${err.message} ${String((err as { cause?: unknown }).cause ?? '')}` : String(err);
   return /UNIQUE constraint failed/i.test(msg);

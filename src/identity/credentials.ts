@@ -13,6 +13,7 @@ import { TtlCache } from './credential-cache';
 import { verifyAccessToken } from './jwt';
 import { minRole, type Role } from './roles';
 import { hashSecret } from './secrets';
+import { recheckStreams } from './stream-guard';
 
 export const API_KEY_PREFIX = 'ek_live_';
 const LAST_USED_RESOLUTION_MS = 60_000;
@@ -43,11 +44,13 @@ const apiKeyCache = new TtlCache<ApiKeyRecord | null>();
 /** Call after a membership changes or disappears (applies at once in this isolate). */
 export function forgetMembership(tenantId: string, userId: string): void {
   membershipCache.delete(`${tenantId}:${userId}`);
+  recheckStreams((a) => a.actorType === 'user' && a.tenantId === tenantId && a.actorId === userId);
 }
 
 /** Call after a key is revoked. */
 export function forgetApiKey(keyId: string): void {
   apiKeyCache.deleteWhere((_k, v) => v?.id === keyId);
+  recheckStreams((a) => a.actorType === 'api_key' && a.actorId === keyId);
 }
 
 /** Call after a tenant's plan changes or the tenant is deleted. */

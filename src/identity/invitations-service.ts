@@ -1,5 +1,6 @@
 /** Invitations: single-use, expiring tokens that let a person join a tenant with a role. */
-import { and, desc, eq, isNull, lt, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, isNull, lt } from 'drizzle-orm';
+import { insertWhere } from '../db/insert-where';
 import { invitations, memberships, refreshTokens, tenants, users } from '../db/schema';
 import { TenantScope } from '../db/tenant-scope';
 import { afterCommit, controlEvent, outboxInsert, outboxInsertWhere } from '../events/outbox';
@@ -7,8 +8,8 @@ import type { RequestCtx, ServiceCtx } from '../lib/context';
 import { newId } from '../lib/ids';
 import { decodeCursor, type PageInput, toPage } from '../lib/pagination';
 import { AppError } from '../lib/problem';
-import { auditInsert } from './audit';
-import { assertStrongPassword, isUniqueViolation, normalizeEmail } from './auth-service';
+import { auditInsert, auditInsertWhere, auditWritten, previousStatementChanged } from './audit';
+import { assertStrongPassword, isUniqueViolation, normalizeEmail, throttleAccount } from './auth-service';
 import { pepperOf } from './context';
 import { forgetMembership } from './credentials';
 import { hashPassword, verifyPassword } from './passwords';
@@ -72,28 +73,54 @@ export async function revokeInvitation(ctx: ServiceCtx, { id }: { id: string }):
   const { scope, now } = ctx;
   const inv = await getInvitation(ctx, { id });
   if (inv.status !== 'pending') throw new AppError('conflict', `Invitation ${id} is ${inv.status} and cannot be revoked.`);
-  const res = await scope
-    .update(
+  const stamp = now.toISOString();
+  const [res] = await ctx.db.batch([
+    scope.update(
       invitations,
-      { revokedAt: now.toISOString() },
+      { revokedAt: stamp },
       and(eq(invitations.id, id), isNull(invitations.acceptedAt), isNull(invitations.revokedAt)),
-    )
-    .run();
+    ),
+    // With the revocation, and only if it was this request's.
+    auditInsertWhere(scope, ctx.actor, 'invitation.revoked', { type: 'invitation', id }, ctx, {}, previousStatementChanged),
+  ]);
   if (res.meta.changes !== 1) throw new AppError('conflict', `Invitation ${id} was accepted or revoked meanwhile.`);
-  await auditInsert(scope, ctx.actor, 'invitation.revoked', { type: 'invitation', id }, ctx).run();
 }
 
 export interface AcceptInput {
   token: string;
   password?: string | undefined;
   name?: string | undefined;
+  /** The user behind the request's access token, when one was presented and valid (API keys do not count). */
+  sessionUserId?: string | undefined;
 }
 
+const newAccountFields = (input: AcceptInput) => [
+  ...(input.password
+    ? []
+    : [{ in: 'body' as const, path: 'password', pointer: '/password', message: 'Required for a new account', code: 'required' }]),
+  ...(input.name?.trim()
+    ? []
+    : [{ in: 'body' as const, path: 'name', pointer: '/name', message: 'Required for a new account', code: 'required' }]),
+];
+
+/** The one refusal for an existing account's wrong password (or another person's session). */
+const refused = () =>
+  new AppError('unauthorized', 'Invalid credentials for this invitation: accept signed in as the invited account, or with its password.', {
+    headers: { 'www-authenticate': 'Bearer' },
+  });
+
 /**
- * Joins the invitation's tenant. An existing account proves itself with its
- * password; a new one is created from `name` + `password`. Single use is a
- * compare-and-set: the membership row is inserted only if this request's mark
- * on the invitation is the one that stuck.
+ * Joins the invitation's tenant. An existing account proves itself with a
+ * session of that account (its access token: preferred), or the way login
+ * does: its password, under the same per-account throttle as login, and a
+ * failure is audited on the account's own tenant (issue 13: no cheaper
+ * password oracle than login). Without that session the request must carry
+ * `name` + `password` whether or not the email is registered, and both paths
+ * spend one argon2 computation, so nothing short of creating the account (as
+ * sign-up would) tells whether the email has one. Single use is a compare-and-set: every
+ * row (user, membership, refresh token, audit, events) is inserted only if
+ * this request's mark on the invitation is the one that stuck, so a losing
+ * accept leaves nothing behind.
  */
 export async function acceptInvitation(ctx: RequestCtx, input: AcceptInput) {
   const { db, now } = ctx;
@@ -106,40 +133,44 @@ export async function acceptInvitation(ctx: RequestCtx, input: AcceptInput) {
 
   let user = await db.select().from(users).where(eq(users.email, inv.email)).get();
   const stamp = now.toISOString();
-  const stmts = [];
-  if (user) {
-    if (!input.password || !(await verifyPassword(input.password, user.passwordHash))) {
-      throw new AppError('unauthorized', 'An account exists for this email: send its password to accept.');
+  let newUser: typeof users.$inferInsert | undefined;
+  if (!(user && input.sessionUserId === user.id)) {
+    // Checked before looking at whether the account exists, so these answers tell nothing about it.
+    const missing = newAccountFields(input);
+    if (missing.length > 0)
+      throw new AppError('validation_failed', 'Send a name and a password (or accept signed in as the invited account).', {
+        errors: missing,
+      });
+    assertStrongPassword(input.password!, { email: inv.email, name: input.name! });
+    // The account's login budget: guessing a password here costs what guessing it at login does.
+    await throttleAccount(ctx, inv.email);
+    if (user) {
+      if (!(await verifyPassword(input.password!, user.passwordHash))) {
+        await auditRefusal(ctx, user.id, inv, input.sessionUserId);
+        throw refused();
+      }
+    } else {
+      const id = newId('usr');
+      const passwordHash = await hashPassword(input.password!);
+      newUser = { id, email: inv.email, name: input.name!.trim(), passwordHash, createdAt: stamp, updatedAt: stamp };
+      user = { id, email: inv.email, name: input.name!.trim(), passwordHash, createdAt: stamp, updatedAt: stamp };
     }
+  }
+  if (!newUser) {
     const already = await db
       .select({ u: memberships.userId })
       .from(memberships)
       .where(and(eq(memberships.tenantId, inv.tenantId), eq(memberships.userId, user.id)))
       .get();
     if (already) throw new AppError('conflict', 'You are already a member of this tenant.');
-  } else {
-    const missing = [
-      ...(input.password
-        ? []
-        : [{ in: 'body' as const, path: 'password', pointer: '/password', message: 'Required for a new account', code: 'required' }]),
-      ...(input.name?.trim()
-        ? []
-        : [{ in: 'body' as const, path: 'name', pointer: '/name', message: 'Required for a new account', code: 'required' }]),
-    ];
-    if (missing.length > 0) throw new AppError('validation_failed', 'A new account needs a name and a password.', { errors: missing });
-    assertStrongPassword(input.password!, { email: inv.email, name: input.name! });
-    const id = newId('usr');
-    const passwordHash = await hashPassword(input.password!);
-    stmts.push(
-      db.insert(users).values({ id, email: inv.email, name: input.name!.trim(), passwordHash, createdAt: stamp, updatedAt: stamp }),
-    );
-    user = { id, email: inv.email, name: input.name!.trim(), passwordHash, createdAt: stamp, updatedAt: stamp };
   }
   const userId = user.id;
   const scope = new TenantScope(db, inv.tenantId);
   const refresh = await newRefreshToken(ctx, inv.tenantId, userId);
-  // Both events commit only if this request's compare-and-set on the invitation stuck (same test as the membership insert).
-  const ours = sql`EXISTS (SELECT 1 FROM invitations WHERE id = ${inv.id} AND accepted_by = ${userId} AND accepted_at = ${stamp})`;
+  // Every row after the mark commits only if this request's compare-and-set on the invitation stuck: the audit
+  // entry (unique id) is written right after it only then, and everything else is conditional on that entry.
+  const auditId = newId('aud');
+  const ours = auditWritten(auditId);
   const accepted = controlEvent(inv.tenantId, 'invitation.accepted', { invitationId: inv.id, userId, role: inv.role }, now);
   const joined = controlEvent(inv.tenantId, 'member.joined', { userId, role: inv.role, invitationId: inv.id }, now);
   const results = await db
@@ -148,29 +179,24 @@ export async function acceptInvitation(ctx: RequestCtx, input: AcceptInput) {
         .update(invitations)
         .set({ acceptedAt: stamp, acceptedBy: userId })
         .where(and(eq(invitations.id, inv.id), isNull(invitations.acceptedAt), isNull(invitations.revokedAt))),
-      ...stmts,
-      // Inserted only if the compare-and-set above was ours (INSERT … SELECT … WHERE).
-      db.insert(memberships).select(
-        db
-          .select({
-            tenantId: sql<string>`${inv.tenantId}`.as('tenant_id'),
-            userId: sql<string>`${userId}`.as('user_id'),
-            role: sql<Role>`${inv.role}`.as('role'),
-            createdAt: sql<string>`${stamp}`.as('created_at'),
-            updatedAt: sql<string>`${stamp}`.as('updated_at'),
-          })
-          .from(invitations)
-          .where(and(eq(invitations.id, inv.id), eq(invitations.acceptedBy, userId), eq(invitations.acceptedAt, stamp))),
+      auditInsertWhere(
+        scope,
+        { type: 'user', id: userId },
+        'invitation.accepted',
+        { type: 'invitation', id: inv.id },
+        ctx,
+        { role: inv.role },
+        previousStatementChanged,
+        auditId,
       ),
-      db.insert(refreshTokens).values(refresh.row),
-      auditInsert(scope, { type: 'user', id: userId }, 'invitation.accepted', { type: 'invitation', id: inv.id }, ctx, {
-        role: inv.role,
-      }),
+      ...(newUser ? [insertWhere(db, users, newUser, ours)] : []),
+      insertWhere(db, memberships, { tenantId: inv.tenantId, userId, role: inv.role, createdAt: stamp, updatedAt: stamp }, ours),
+      insertWhere(db, refreshTokens, refresh.row, ours),
       outboxInsertWhere(db, accepted, ours),
       outboxInsertWhere(db, joined, ours),
     ])
     .catch((err: unknown) => {
-      // A concurrent accept won the race (its new account holds the email): the same answer as a used invitation.
+      // Another invitation's accept created this email's account meanwhile: the same answer as a used invitation.
       if (isUniqueViolation(err)) throw new AppError('conflict', 'This invitation has already been used.');
       throw err;
     });
@@ -180,4 +206,23 @@ export async function acceptInvitation(ctx: RequestCtx, input: AcceptInput) {
   const tenant = await db.select().from(tenants).where(eq(tenants.id, inv.tenantId)).get();
   const accessToken = await accessTokenFor(ctx, inv.tenantId, userId, inv.role);
   return { user: userView(user), tenant: tenantView(tenant!), role: inv.role, ...session(accessToken, refresh.token) };
+}
+
+/** Audits a refused accept on the invited account's own (first) tenant, where its owner reads the log. */
+async function auditRefusal(ctx: RequestCtx, userId: string, inv: typeof invitations.$inferSelect, sessionUserId: string | undefined) {
+  const home = await ctx.db
+    .select({ tenantId: memberships.tenantId })
+    .from(memberships)
+    .where(eq(memberships.userId, userId))
+    .orderBy(asc(memberships.createdAt))
+    .get();
+  if (!home) return;
+  await auditInsert(
+    new TenantScope(ctx.db, home.tenantId),
+    sessionUserId ? { type: 'user', id: sessionUserId } : { type: 'anonymous', id: null },
+    'invitation.accept_refused',
+    { type: 'user', id: userId },
+    ctx,
+    { invitationId: inv.id, invitingTenantId: inv.tenantId, reason: 'bad_password' },
+  ).run();
 }

@@ -3,9 +3,10 @@ import { and, eq, gt, isNull, sql } from 'drizzle-orm';
 import { memberships, refreshTokens, users } from '../db/schema';
 import { afterCommit, controlEvent, outboxInsertWhere } from '../events/outbox';
 import type { ServiceCtx } from '../lib/context';
+import { newId } from '../lib/ids';
 import { decodeCursor, type PageInput, toPage } from '../lib/pagination';
 import { AppError } from '../lib/problem';
-import { auditInsert } from './audit';
+import { auditInsertWhere, auditWritten, previousStatementChanged } from './audit';
 import { forgetMembership } from './credentials';
 import type { Role } from './roles';
 
@@ -47,22 +48,29 @@ export async function changeRole(ctx: ServiceCtx, { userId, role }: { userId: st
   const guard = role === 'admin' ? undefined : keepsAnAdmin(scope.tenantId);
   const stamp = now.toISOString();
   const event = controlEvent(scope.tenantId, 'member.role_changed', { userId, from: before.role, to: role }, now);
+  const auditId = newId('aud');
   const [res] = await ctx.db.batch([
-    scope.update(memberships, { role, updatedAt: stamp }, and(eq(memberships.userId, userId), guard)),
-    // The event commits with the change, and only if the guarded update applied.
-    outboxInsertWhere(
-      ctx.db,
-      event,
-      sql`EXISTS (SELECT 1 FROM memberships WHERE tenant_id = ${scope.tenantId} AND user_id = ${userId} AND role = ${role} AND updated_at = ${stamp})`,
+    // Compare-and-set on the role read, so two concurrent changes cannot both apply (and both be audited).
+    scope.update(memberships, { role, updatedAt: stamp }, and(eq(memberships.userId, userId), eq(memberships.role, before.role), guard)),
+    // The audit entry and the event commit with the change, and only if this request's update applied.
+    auditInsertWhere(
+      scope,
+      ctx.actor,
+      'member.role_changed',
+      { type: 'user', id: userId },
+      ctx,
+      { from: before.role, to: role },
+      previousStatementChanged,
+      auditId,
     ),
+    outboxInsertWhere(ctx.db, event, auditWritten(auditId)),
   ]);
   if (res.meta.changes !== 1) {
+    const now = await getMember(ctx, { userId });
+    if (now.role === role) return now; // a concurrent request made the same change
+    if (now.role !== before.role) throw new AppError('conflict', 'The role was changed concurrently; read it and retry.');
     throw new AppError('conflict', 'The last admin of a tenant cannot be demoted; promote another member first.');
   }
-  await auditInsert(scope, ctx.actor, 'member.role_changed', { type: 'user', id: userId }, ctx, {
-    from: before.role,
-    to: role,
-  }).run();
   forgetMembership(scope.tenantId, userId);
   await ctx.sessions?.setRole(scope.tenantId, userId, role);
   await afterCommit(ctx, event);
@@ -73,8 +81,11 @@ export async function removeMember(ctx: ServiceCtx, { userId }: { userId: string
   const { db, scope, now } = ctx;
   await getMember(ctx, { userId });
   const event = controlEvent(scope.tenantId, 'member.removed', { userId }, now);
+  const auditId = newId('aud');
   const [res] = await db.batch([
     scope.delete(memberships, and(eq(memberships.userId, userId), keepsAnAdmin(scope.tenantId))),
+    // Only if this request's delete removed the row (a concurrent removal writes no second entry or event).
+    auditInsertWhere(scope, ctx.actor, 'member.removed', { type: 'user', id: userId }, ctx, {}, previousStatementChanged, auditId),
     // Sign the member out of this tenant: their refresh tokens here stop working at once.
     scope.update(
       refreshTokens,
@@ -85,17 +96,13 @@ export async function removeMember(ctx: ServiceCtx, { userId }: { userId: string
         sql`NOT EXISTS (SELECT 1 FROM memberships m3 WHERE m3.tenant_id = ${scope.tenantId} AND m3.user_id = ${userId})`,
       ),
     ),
-    outboxInsertWhere(
-      db,
-      event,
-      sql`NOT EXISTS (SELECT 1 FROM memberships m4 WHERE m4.tenant_id = ${scope.tenantId} AND m4.user_id = ${userId})`,
-    ),
+    outboxInsertWhere(db, event, auditWritten(auditId)),
   ]);
   if (res.meta.changes !== 1) {
+    await getMember(ctx, { userId }); // 404 if a concurrent request removed them
     throw new AppError('conflict', 'The last admin of a tenant cannot be removed; promote another member first.');
   }
   forgetMembership(scope.tenantId, userId);
   await ctx.sessions?.revoke(scope.tenantId, userId);
-  await auditInsert(scope, ctx.actor, 'member.removed', { type: 'user', id: userId }, ctx).run();
   await afterCommit(ctx, event);
 }

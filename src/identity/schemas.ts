@@ -151,3 +151,17 @@ export const IdParam = (name: string, example: string) =>
       .max(64)
       .openapi({ param: { name, in: 'path' }, example }),
   });
+
+export const StreamTicketBody = z
+  .strictObject({
+    path: z.string().min(1).max(200).openapi({ example: '/v1/runs/run_01hzy0000000000000000000000/events' }),
+  })
+  .openapi('StreamTicketRequest');
+
+export const StreamTicketSchema = z
+  .object({
+    ticket: z.string().openapi({ description: 'Single use, for `path` only; append as `?ticket=`.' }),
+    path: z.string(),
+    expiresAt: z.string().openapi({ format: 'date-time' }),
+  })
+  .openapi('StreamTicket');

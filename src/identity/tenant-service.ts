@@ -1,10 +1,11 @@
 /** The caller's tenant and the caller themselves. */
-import { eq } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { apiKeys, memberships, type TenantSettings, tenants, users } from '../db/schema';
-import { afterCommit, controlEvent, outboxInsert } from '../events/outbox';
+import { afterCommit, controlEvent, outboxInsertWhere } from '../events/outbox';
 import type { ServiceCtx } from '../lib/context';
+import { newId } from '../lib/ids';
 import { AppError } from '../lib/problem';
-import { auditInsert } from './audit';
+import { auditInsertWhere } from './audit';
 import { apiKeyView, tenantView, userView } from './views';
 
 export async function getTenant(ctx: ServiceCtx) {
@@ -13,25 +14,40 @@ export async function getTenant(ctx: ServiceCtx) {
   return tenantView(row);
 }
 
+const MERGE_ATTEMPTS = 5;
+
 export async function updateTenant(ctx: ServiceCtx, input: { name?: string | undefined; settings?: TenantSettings | undefined }) {
   const { db, scope, now } = ctx;
-  if (input.name !== undefined || input.settings !== undefined) {
-    const current = await getTenant(ctx);
-    // Settings merge key by key: sending { maxActiveRuns } keeps the allow-list.
+  if (input.name === undefined && input.settings === undefined) return getTenant(ctx);
+  // Settings merge key by key (sending { maxActiveRuns } keeps the allow-list), as a compare-and-set on the
+  // settings read: two concurrent PATCHes of different keys both land instead of the later erasing the earlier.
+  for (let attempt = 0; attempt < MERGE_ATTEMPTS; attempt++) {
+    const current = await db.select({ settings: tenants.settings }).from(tenants).where(eq(tenants.id, scope.tenantId)).get();
+    if (!current) throw new AppError('not_found', 'Tenant not found.');
     const settings = input.settings ? { ...current.settings, ...input.settings } : undefined;
     const changes = { ...(input.name !== undefined ? { name: input.name.trim() } : {}), ...(settings ? { settings } : {}) };
     const event = controlEvent(scope.tenantId, 'tenant.updated', changes, now);
-    await db.batch([
+    const mark = newId('tmk');
+    const ours = sql`EXISTS (SELECT 1 FROM tenants WHERE id = ${scope.tenantId} AND updated_at = ${mark})`;
+    const [res] = await db.batch([
       db
         .update(tenants)
-        .set({ ...changes, updatedAt: now.toISOString() })
-        .where(eq(tenants.id, scope.tenantId)),
-      auditInsert(scope, ctx.actor, 'tenant.updated', { type: 'tenant', id: scope.tenantId }, ctx, changes),
-      outboxInsert(db, event),
+        // updated_at carries a unique mark for the statements below, then the real time.
+        .set({ ...changes, updatedAt: mark })
+        .where(and(eq(tenants.id, scope.tenantId), sql`${tenants.settings} IS ${JSON.stringify(current.settings)}`)),
+      auditInsertWhere(scope, ctx.actor, 'tenant.updated', { type: 'tenant', id: scope.tenantId }, ctx, changes, ours),
+      outboxInsertWhere(db, event, ours),
+      db
+        .update(tenants)
+        .set({ updatedAt: now.toISOString() })
+        .where(and(eq(tenants.id, scope.tenantId), eq(tenants.updatedAt, mark))),
     ]);
-    await afterCommit(ctx, event);
+    if (res.meta.changes === 1) {
+      await afterCommit(ctx, event);
+      return getTenant(ctx);
+    }
   }
-  return getTenant(ctx);
+  throw new AppError('conflict', 'The tenant changed concurrently; retry.');
 }
 
 export async function me(ctx: ServiceCtx) {

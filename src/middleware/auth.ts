@@ -2,34 +2,76 @@
  * Authentication, resolved once per request: `credential()` (app-wide) resolves
  * the bearer credential into `c.var.credential` without failing the request;
  * a route's `authenticate` guard turns it into the caller (401 if absent or
- * invalid), applies the plan's rate limits and builds `c.var.ctx`. Idempotency
- * and anonymous routes (logout) read the same resolution; nothing else calls
- * `resolveCredential`.
+ * invalid), applies the plan's rate limits and builds `c.var.ctx`. Anonymous
+ * routes (logout, invitation accept) read the same resolution; nothing else
+ * calls `resolveCredential`.
  */
 import { createMiddleware } from 'hono/factory';
+import { TtlCache } from '../identity/credential-cache';
 import { missingCredential, resolveCredential } from '../identity/credentials';
 import { can, type Permission } from '../identity/roles';
+import { isStreamPath, redeemStreamTicket } from '../identity/stream-tickets';
 import { callerOf, serviceCtx } from '../lib/context';
 import { AppError } from '../lib/problem';
 import type { AppEnv, AuthContext, ResolvedCredential } from '../types';
+import { clientIp } from './rate-limit';
 
 const RATE_PERIOD_SECONDS = 60;
 
-/** App-wide: resolves `Authorization: Bearer …` (else `?access_token=`, which only socket routes accept) into `c.var.credential`. */
+/** IPs over their failed-authentication budget, refused before any lookup until the window passes. */
+const blockedIps = new TtlCache<true>(RATE_PERIOD_SECONDS * 1000);
+
+const credentialInUrl = () =>
+  new AppError(
+    'unauthorized',
+    'Credentials in URLs are refused: send `Authorization: Bearer …`, or get a stream ticket from POST /v1/stream-tickets.',
+    {
+      headers: { 'www-authenticate': 'Bearer' },
+    },
+  );
+
+const tooManyFailures = () =>
+  new AppError('rate_limited', 'Too many failed authentication attempts from this address; retry later.', {
+    headers: { 'retry-after': String(RATE_PERIOD_SECONDS) },
+  });
+
+/**
+ * App-wide: resolves `Authorization: Bearer …` (else a stream route's `?ticket=`) into `c.var.credential`.
+ * A credential in the query string (`?access_token=`) is refused, never resolved (URLs end up in logs).
+ * Failed authentication is budgeted per IP (RL_AUTH_FAIL): an IP over budget is refused before any
+ * lookup, so random keys cost the attacker, not a D1 query each (issue 13).
+ */
 export function credential() {
   return createMiddleware<AppEnv>(async function credential(c, next) {
     const header = c.req.header('authorization');
-    // Browsers cannot set headers on a WebSocket handshake, so socket routes also accept ?access_token=.
-    const queryToken = header === undefined ? c.req.query('access_token') : undefined;
-    if (header !== undefined || queryToken) {
+    const url = new URL(c.req.url);
+    const ticket = header === undefined ? url.searchParams.get('ticket') : null;
+    if (url.searchParams.has('access_token')) {
+      c.set('credential', { via: 'query', ok: false, error: credentialInUrl() });
+    } else if (header !== undefined || (ticket && isStreamPath(c.req.path))) {
       const via = header !== undefined ? 'header' : 'query';
-      const { db, config, waitUntil } = c.get('requestCtx');
-      try {
-        const auth = await resolveCredential({ db, config, waitUntil }, header ?? `Bearer ${queryToken}`);
-        c.set('credential', { via, ok: true, auth });
-      } catch (error) {
-        // Not this middleware's answer: a route that needs the caller fails with it, an anonymous route ignores it.
-        c.set('credential', { via, ok: false, error });
+      const ctx = c.get('requestCtx');
+      const ip = clientIp(c.req.raw.headers);
+      if (blockedIps.get(ip)) {
+        c.set('credential', { via, ok: false, error: tooManyFailures() });
+      } else {
+        try {
+          const auth =
+            via === 'header'
+              ? await resolveCredential({ db: ctx.db, config: ctx.config, waitUntil: ctx.waitUntil }, header)
+              : await redeemStreamTicket({ env: c.env, config: ctx.config }, ticket!, c.req.path);
+          c.set('credential', { via, ok: true, auth });
+        } catch (error) {
+          // Not this middleware's answer: a route that needs the caller fails with it, an anonymous route ignores it.
+          // No address only in local tools; there one shared key would couple unrelated clients.
+          const over =
+            ip !== 'unknown' &&
+            error instanceof AppError &&
+            error.code === 'unauthorized' &&
+            !(await c.env.RL_AUTH_FAIL.limit({ key: `ip:${ip}` })).success;
+          if (over) blockedIps.set(ip, true);
+          c.set('credential', { via, ok: false, error: over ? tooManyFailures() : error });
+        }
       }
     }
     await next();
@@ -41,18 +83,18 @@ export function headerCredential(resolved: ResolvedCredential | undefined): Reso
   return resolved?.via === 'header' ? resolved : undefined;
 }
 
-/** The resolved caller, or the 401 the route answers (a query token counts only where `allowQueryToken`). */
-function callerAuth(resolved: ResolvedCredential | undefined, allowQueryToken: boolean): AuthContext {
-  const usable = allowQueryToken ? resolved : headerCredential(resolved);
+/** The resolved caller, or the 401 the route answers (a stream ticket counts only where `allowStreamTicket`). */
+function callerAuth(resolved: ResolvedCredential | undefined, allowStreamTicket: boolean): AuthContext {
+  const usable = allowStreamTicket ? resolved : headerCredential(resolved);
   if (!usable) throw missingCredential();
   if (!usable.ok) throw usable.error;
   return usable.auth;
 }
 
 /** Route guard: the caller into `c.var.auth` and `c.var.ctx`, then the plan's rate limit per tenant and per credential. */
-export function authenticate(options: { allowQueryToken?: boolean } = {}) {
+export function authenticate(options: { allowStreamTicket?: boolean } = {}) {
   return createMiddleware<AppEnv>(async function authenticate(c, next) {
-    const auth = callerAuth(c.get('credential'), options.allowQueryToken ?? false);
+    const auth = callerAuth(c.get('credential'), options.allowStreamTicket ?? false);
     c.set('auth', auth);
     const limiter = auth.plan === 'pro' ? c.env.RL_PRO : c.env.RL_FREE;
     const [tenant, credential] = await Promise.all([

@@ -4,37 +4,56 @@
  * `Idempotent-Replayed: true`, for a retry with the same body; the same key with
  * another body (or route) is a 422; a retry while the first is in flight is a 409.
  *
+ * It runs inside the route guard, after `authenticate` and `requirePermission`
+ * (src/routes/deps.ts), so a replay passes the same authentication, rate limit
+ * and permission check as the first request: a demoted admin cannot replay a
+ * key creation to read the key again (issue 13). Routes without a guard (sign
+ * up, login, refresh, logout, invitation accept) never store anything: their
+ * answers carry sessions, and they have no tenant to scope a key by.
+ *
  * Scope: the tenant and the calling principal (the API key, or the user behind
  * an access token, so a retry after refreshing the token still matches). The
  * records live in the tenant's TenantHub (its own SQLite, one writer, so
  * claiming a key is race-free) rather than D1: no D1 round trip per POST, and
- * none at all without the header. Unauthenticated POSTs (signup, login,
- * refresh, logout, accept) have no tenant: the header is accepted and ignored
- * there (docs/api.md explains why each is safe to retry or not).
+ * none at all without the header.
  *
- * Stored: any response below 500 except 429. 5xx and 429 release the key, so
- * the retry runs again. Bodies above 256 KiB and streams are not stored.
+ * Stored: any response below 500 except 429, its body sealed with the secret
+ * box (responses may carry one-time secrets: API keys, `whsec_…`, invitation
+ * tokens), bound to the tenant and key. 5xx and 429 release the key, so the
+ * retry runs again. Bodies above 256 KiB and streams are not stored. The claim
+ * (lease) outlasts the longest request any route makes, so a retry never runs a
+ * slow request twice; if storing the answer fails, the committed answer is still
+ * returned (the claim then expires and a retry is told 409 until it does).
  */
 
 import { createMiddleware } from 'hono/factory';
 import { AppError } from '../lib/problem';
+import { secretBox } from '../lib/secret-box';
 import { tenantHubStub } from '../lib/stubs';
+import { errorFields } from '../observability/log';
+import { MAX_TOOL_REQUEST_MS } from '../tools/model';
 import type { AppEnv } from '../types';
-import { headerCredential } from './auth';
 
 const HEADER = 'idempotency-key';
 const KEY = /^[\x21-\x7e]{1,255}$/;
 const TTL_MS = 24 * 3600_000;
-/** A claim older than this counts as abandoned (the Worker died mid-request) and may be taken over. */
-const LEASE_MS = 60_000;
+/**
+ * A claim older than this counts as abandoned (the Worker died mid-request) and may be taken over.
+ * It must outlast the longest request a route can make (a tool invocation), or a retry would run it twice.
+ */
+export const LEASE_MS = MAX_TOOL_REQUEST_MS + 30_000;
 const MAX_STORED_BYTES = 256 * 1024;
 const REPLAYED_HEADERS = ['content-type', 'location', 'etag'];
+
+// The pepper is always configured (API keys need it); HKDF's info keeps this key apart from its other uses.
+const box = secretBox({ secretName: 'TOKEN_PEPPER', info: 'edgecrew idempotency response v1' });
 
 async function fingerprint(method: string, path: string, body: string): Promise<string> {
   const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(`${method} ${path}\n${body}`));
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
 }
 
+/** Route middleware, after the guard: replays or records the answer to a keyed POST. */
 export function idempotency() {
   return createMiddleware<AppEnv>(async function idempotency(c, next) {
     const key = c.req.header(HEADER);
@@ -52,12 +71,12 @@ export function idempotency() {
         ],
       });
     }
-    // The route's own `authenticate` answers 401 for a bad credential; here we only need the scope.
-    const resolved = headerCredential(c.get('credential'));
-    if (!resolved?.ok) return next();
-    const auth = resolved.auth;
+    const auth = c.get('auth');
+    if (!auth) return next();
 
     const scoped = `${auth.actorId}:${key}`;
+    const aad = `${auth.tenantId}:${scoped}`;
+    const pepper = c.get('config').TOKEN_PEPPER;
     const print = await fingerprint(c.req.method, c.req.path, await c.req.text());
     const hub = tenantHubStub(c.env, auth.tenantId);
     const begun = await hub.idempotencyBegin(auth.tenantId, scoped, print, { leaseMs: LEASE_MS, ttlMs: TTL_MS });
@@ -74,7 +93,8 @@ export function idempotency() {
     }
     if (begun.state === 'replay') {
       const { status, headers, body } = begun.response;
-      return new Response(status === 204 ? null : body, { status, headers: { ...headers, 'idempotent-replayed': 'true' } });
+      const plain = status === 204 ? null : await box.open(pepper, aad, body);
+      return new Response(plain, { status, headers: { ...headers, 'idempotent-replayed': 'true' } });
     }
 
     await next();
@@ -82,12 +102,18 @@ export function idempotency() {
     const type = res.headers.get('content-type') ?? '';
     const storable = res.status < 500 && res.status !== 429 && !type.startsWith('text/event-stream');
     const body = storable ? await res.clone().text() : '';
-    if (storable && body.length <= MAX_STORED_BYTES) {
-      const headers = Object.fromEntries(REPLAYED_HEADERS.flatMap((h) => (res.headers.has(h) ? [[h, res.headers.get(h)!]] : [])));
-      // Awaited: a client retrying the moment it has this response must already get the replay, not a 409.
-      await hub.idempotencyComplete(auth.tenantId, scoped, print, { status: res.status, headers, body });
-    } else {
-      await hub.idempotencyRelease(auth.tenantId, scoped, print);
+    try {
+      if (storable && body.length <= MAX_STORED_BYTES) {
+        const headers = Object.fromEntries(REPLAYED_HEADERS.flatMap((h) => (res.headers.has(h) ? [[h, res.headers.get(h)!]] : [])));
+        const sealed = res.status === 204 ? '' : await box.seal(pepper, aad, body);
+        // Awaited: a client retrying the moment it has this response must already get the replay, not a 409.
+        await hub.idempotencyComplete(auth.tenantId, scoped, print, { status: res.status, headers, body: sealed });
+      } else {
+        await hub.idempotencyRelease(auth.tenantId, scoped, print);
+      }
+    } catch (err) {
+      // The write behind `res` committed: answering 500 now would invite a retry of a done thing.
+      c.get('log').error('idempotency record failed; answering the committed response', { key: scoped, ...errorFields(err) });
     }
   });
 }

@@ -1,4 +1,4 @@
-/** Liveness, readiness and build information. Unauthenticated, cheap, never cached. */
+/** Liveness, readiness and build information. Unauthenticated and cheap: readiness results are shared for 5 s per isolate. */
 
 import { createRoute, z } from '@hono/zod-openapi';
 import pkg from '../../package.json';
@@ -28,11 +28,38 @@ const ToolRunnerCheckSchema = CheckSchema.extend({
 const ReadySchema = z
   .object({
     status: z.enum(['ok', 'fail']),
+    checkedAt: z.string().openapi({ format: 'date-time', description: 'When the checks ran (results are shared for a few seconds)' }),
     checks: z.object({ d1: CheckSchema, durableObject: CheckSchema, toolRunner: ToolRunnerCheckSchema }),
   })
   .openapi('Readiness');
 
 const TIMEOUT_MS = 3000;
+/** Anyone may ask: one D1 query, one Durable Object call and one runner ping per isolate per this window, however many ask (issue 13). */
+const READY_CACHE_MS = 5000;
+type Readiness = z.infer<typeof ReadySchema>;
+let lastReady: { at: number; result: Promise<Readiness> } | undefined;
+
+function readiness(env: Env, transport: ReturnType<typeof runnerTransport>): Promise<Readiness> {
+  const now = Date.now();
+  if (lastReady && now - lastReady.at < READY_CACHE_MS) return lastReady.result;
+  let sandbox: (typeof SANDBOX_MODES)[number] | null = null;
+  const result = Promise.all([
+    check(() => pingDb(env.DB)),
+    check(() => tenantHubStub(env, '__health__').ping()),
+    check(async () => {
+      if (!transport) throw new Error('not configured');
+      sandbox = (await runnerHealth(transport, TIMEOUT_MS)).sandbox;
+    }),
+  ]).then(([d1, durableObject, runner]) => ({
+    // The runner is reported, not gating: tools are one feature, and a runner that is down (or not configured)
+    // must not take the whole API out of rotation. Monitors alert on checks.toolRunner.status.
+    status: d1.status === 'ok' && durableObject.status === 'ok' ? ('ok' as const) : ('fail' as const),
+    checkedAt: new Date(now).toISOString(),
+    checks: { d1, durableObject, toolRunner: { ...runner, sandbox } },
+  }));
+  lastReady = { at: now, result };
+  return result;
+}
 
 async function check(run: () => Promise<unknown>): Promise<z.infer<typeof CheckSchema>> {
   const started = Date.now();
@@ -115,21 +142,9 @@ export const healthRoutes = newRouter()
       },
     }),
     async (c) => {
-      const transport = runnerTransport(c.get('config'), c.env);
-      let sandbox: (typeof SANDBOX_MODES)[number] | null = null;
-      const [d1, durableObject, runner] = await Promise.all([
-        check(() => pingDb(c.env.DB)),
-        check(() => tenantHubStub(c.env, '__health__').ping()),
-        check(async () => {
-          if (!transport) throw new Error('not configured');
-          sandbox = (await runnerHealth(transport, TIMEOUT_MS)).sandbox;
-        }),
-      ]);
-      const toolRunner = { ...runner, sandbox };
-      // The runner is reported, not gating: tools are one feature, and a runner that is down (or not configured)
-      // must not take the whole API out of rotation. Monitors alert on checks.toolRunner.status.
-      const ok = d1.status === 'ok' && durableObject.status === 'ok';
+      const ready = await readiness(c.env, runnerTransport(c.get('config'), c.env));
       c.header('cache-control', 'no-store');
-      return c.json({ status: ok ? ('ok' as const) : ('fail' as const), checks: { d1, durableObject, toolRunner } }, ok ? 200 : 503);
+      if (ready.status !== 'ok') c.header('retry-after', String(READY_CACHE_MS / 1000));
+      return c.json(ready, ready.status === 'ok' ? 200 : 503);
     },
   );

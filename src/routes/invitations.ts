@@ -12,6 +12,7 @@ import {
 import { BearerAuth, jsonBody, jsonContent, problemResponses } from '../lib/openapi';
 import { PageQuerySchema, pageSchema } from '../lib/pagination';
 import { newRouter } from '../lib/router';
+import { headerCredential } from '../middleware/auth';
 import { clientIp, throttle } from '../middleware/rate-limit';
 import { guarded } from './deps';
 
@@ -24,9 +25,14 @@ export const invitationRoutes = newRouter()
       method: 'post',
       path: '/v1/invitations/accept',
       operationId: 'invitations.accept',
-      security: [],
+      // Anonymous for a new account; an existing account accepts with its own access token.
+      security: [{}, { bearerAuth: [] }] as Array<Record<string, string[]>>,
       tags,
       summary: 'Accept an invitation (creates the account if new) and sign in',
+      description:
+        'A new person sends `name` and `password`. An existing account accepts with its own session ' +
+        '(`Authorization: Bearer <access token>` of the invited account), or with its password under the same per-account ' +
+        'throttle as login (send `name` too: without that session both are required, whether or not the email has an account).',
       request: { body: jsonBody(AcceptInvitationBody) },
       responses: {
         200: jsonContent(AuthResultSchema, 'Joined and signed in'),
@@ -36,7 +42,10 @@ export const invitationRoutes = newRouter()
     async (c) => {
       const body = c.req.valid('json');
       await throttle(c.env.RL_AUTH, [`accept:ip:${clientIp(c.req.raw.headers)}`]);
-      return c.json(await invitations.acceptInvitation(c.var.requestCtx, body), 200);
+      // An existing account proves itself with its own session, or its password as at login (issue 13).
+      const resolved = headerCredential(c.get('credential'));
+      const sessionUserId = resolved?.ok && resolved.auth.actorType === 'user' ? resolved.auth.actorId : undefined;
+      return c.json(await invitations.acceptInvitation(c.var.requestCtx, { ...body, sessionUserId }), 200);
     },
   )
   .openapi(

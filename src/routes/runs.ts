@@ -17,6 +17,15 @@ const RunIdParam = z.object({
     .max(160)
     .openapi({ param: { name: 'runId', in: 'path' } }),
 });
+const TicketQuery = z.object({
+  ticket: z
+    .string()
+    .optional()
+    .openapi({
+      param: { name: 'ticket', in: 'query' },
+      description: 'A stream ticket (POST /v1/stream-tickets), where headers cannot be set',
+    }),
+});
 const optionalBody = <T extends z.ZodType>(schema: T) => ({ required: false, content: { 'application/json': { schema } } });
 
 export const runRoutes = newRouter()
@@ -55,9 +64,9 @@ export const runRoutes = newRouter()
       operationId: 'runs.events',
       tags,
       summary: 'Server-Sent Events: the run event log, then live; resume with Last-Event-ID',
-      middleware: guarded('data:read', { allowQueryToken: true }),
+      middleware: guarded('data:read', { allowStreamTicket: true }),
       security: BearerAuth,
-      request: { params: RunIdParam },
+      request: { params: RunIdParam, query: TicketQuery },
       responses: {
         200: sseContent('Run events (`id` = sequence, `event` = type, `data` = the event as JSON)', 'RunEventFrame', RUN_EVENTS),
         ...problemResponses([410]),
@@ -72,9 +81,9 @@ export const runRoutes = newRouter()
       operationId: 'runs.websocket',
       tags,
       summary: 'WebSocket: the run event log from ?after=<seq>, then live',
-      middleware: guarded('data:read', { allowQueryToken: true }),
+      middleware: guarded('data:read', { allowStreamTicket: true }),
       security: BearerAuth,
-      request: { params: RunIdParam },
+      request: { params: RunIdParam, query: TicketQuery },
       responses: { 101: { description: 'Switching protocols' }, ...problemResponses([410]) },
     }),
     async (c) => {

@@ -72,20 +72,23 @@ export const syncRoutes = newRouter()
       tags,
       summary: 'WebSocket: missed changes since `since`, then every change live',
       description:
-        'Upgrade with `Upgrade: websocket`. Authenticate with the Authorization header, or `?access_token=` where headers cannot be set. ' +
+        'Upgrade with `Upgrade: websocket`. Authenticate with the Authorization header, or `?ticket=` (POST /v1/stream-tickets) where headers cannot be set. ' +
         'Server frames: `{type:"change", version, entity, entityId, op, data, occurredAt}`, `{type:"synced", version}` after catch-up, ' +
         '`{type:"ack", clientMutationId, ok, result|code}`, and instead of the catch-up, when it would exceed 1,000 changes or 1 MiB or `since` is older than ' +
         'the tombstone horizon: `{type:"resync", reason:"too_far_behind"|"since_too_old", version, snapshot:"/v1/sync/snapshot"}` ' +
         '(reload from the snapshot; live changes after `version` follow on the socket). Client frames: `{type:"ping"}`, `{type:"mutate", clientMutationId, op, taskId?, input?, ifMatch?}`.',
-      middleware: guarded('data:read', { allowQueryToken: true }),
+      middleware: guarded('data:read', { allowStreamTicket: true }),
       security: BearerAuth,
       request: {
         query: z.object({
           since: SinceQuery.shape.since,
-          access_token: z
+          ticket: z
             .string()
             .optional()
-            .openapi({ param: { name: 'access_token', in: 'query' } }),
+            .openapi({
+              param: { name: 'ticket', in: 'query' },
+              description: 'A stream ticket (POST /v1/stream-tickets), where headers cannot be set',
+            }),
         }),
       },
       responses: { 101: { description: 'Switching protocols' }, ...problemResponses() },

@@ -49,7 +49,7 @@ export async function snapshot(ctx: ServiceCtx, { limit, cursor }: PageInput) {
 /** Hands a WebSocket upgrade for `url` to the tenant's hub, with the caller it serves (the credential never crosses). */
 export async function openSyncSocket(ctx: ServiceCtx, input: { url: string }): Promise<Response> {
   const url = new URL(input.url);
-  url.searchParams.delete('access_token');
+  url.searchParams.delete('ticket');
   const headers = new Headers({
     upgrade: 'websocket',
     'x-edgecrew-tenant': ctx.tenantId,

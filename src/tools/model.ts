@@ -13,6 +13,11 @@ export const TOOL_LIMITS = {
   maxHosts: 32,
 } as const;
 
+/** Time allowed on top of a tool's own timeout for queueing, sandbox start-up and the network. */
+export const TOOL_TRANSPORT_GRACE_MS = 15_000;
+/** The longest one tool invocation can hold a request open: the longest request the API makes (idempotency leases cover it). */
+export const MAX_TOOL_REQUEST_MS = TOOL_LIMITS.maxTimeoutMs + TOOL_TRANSPORT_GRACE_MS;
+
 export const RUNTIMES = ['node', 'python3'] as const;
 export type ToolRuntime = (typeof RUNTIMES)[number];
 export const TOOL_ERROR_TYPES = ['timeout', 'memory_limit', 'exit_nonzero', 'invalid_output', 'sandbox_error', 'invalid_input'] as const;

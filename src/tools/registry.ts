@@ -6,6 +6,7 @@
 import { and, desc, eq, lt, type SQL } from 'drizzle-orm';
 import { type StoredJsonSchema, type StoredToolNetwork, toolInvocations, tools, toolVersions } from '../db/schema';
 import type { TenantScope } from '../db/tenant-scope';
+import { auditInsert, auditInsertWhere, previousStatementChanged } from '../identity/audit';
 import type { ServiceCtx } from '../lib/context';
 import { newId } from '../lib/ids';
 import { decodeCursor, type PageInput, toPage } from '../lib/pagination';
@@ -81,6 +82,7 @@ export async function createTool(ctx: ServiceCtx, input: CreateToolInput) {
         createdBy: ctx.actor.id,
         createdAt: now,
       }),
+      auditInsert(scope, ctx.actor, 'tool.created', { type: 'tool', id }, ctx, { name: input.name, version: 1 }),
     ]);
   } catch (err) {
     if (isUniqueViolation(err)) throw nameTaken(input.name);
@@ -128,6 +130,9 @@ export async function updateTool(ctx: ServiceCtx, { id, patch }: { id: string; p
     { ...meta, latestVersion: next, updatedAt: now },
     and(eq(tools.id, id), eq(tools.latestVersion, v.version)) as SQL,
   );
+  const fields = { fields: Object.keys(patch).filter((k) => patch[k as keyof UpdateToolInput] !== undefined), version: next };
+  // With a new version, a lost compare-and-set fails the whole batch (the version insert collides).
+  const audit = auditInsert(scope, ctx.actor, 'tool.updated', { type: 'tool', id }, ctx, fields);
   try {
     if (changesVersion) {
       await db.batch([
@@ -145,9 +150,13 @@ export async function updateTool(ctx: ServiceCtx, { id, patch }: { id: string; p
           createdBy: ctx.actor.id,
           createdAt: now,
         }),
+        audit,
       ]);
     } else {
-      const res = await update.run();
+      const [res] = await db.batch([
+        update,
+        auditInsertWhere(scope, ctx.actor, 'tool.updated', { type: 'tool', id }, ctx, fields, previousStatementChanged),
+      ]);
       if (res.meta.changes !== 1) throw new AppError('conflict', `Tool ${id} was changed concurrently; read it again and retry.`);
     }
   } catch (err) {
@@ -169,7 +178,11 @@ async function nameInUse(scope: TenantScope, name: string, exceptId: string): Pr
 
 export async function deleteTool(ctx: ServiceCtx, { id }: { id: string }): Promise<void> {
   const { db, scope } = ctx;
-  const [, res] = await db.batch([scope.delete(toolVersions, eq(toolVersions.toolId, id)), scope.delete(tools, eq(tools.id, id))]);
+  const [, res] = await db.batch([
+    scope.delete(toolVersions, eq(toolVersions.toolId, id)),
+    scope.delete(tools, eq(tools.id, id)),
+    auditInsertWhere(scope, ctx.actor, 'tool.deleted', { type: 'tool', id }, ctx, {}, previousStatementChanged),
+  ]);
   if (res.meta.changes !== 1) throw new AppError('not_found', `Tool ${id} not found.`);
 }
 

@@ -7,13 +7,11 @@
  */
 import { getRandom } from '@cloudflare/containers';
 import type { Config } from '../config';
-import type { ToolRuntime } from './model';
+import { TOOL_TRANSPORT_GRACE_MS, type ToolRuntime } from './model';
 
 export const INVOCATIONS_PATH = '/v1/invocations';
 /** Container instances invocations are spread over (each runs TOOL_RUNNER_CONCURRENCY sandboxes). */
 export const CONTAINER_INSTANCES = 4;
-/** Time allowed on top of the tool's own timeout for queueing, sandbox start-up and the network. */
-const TRANSPORT_GRACE_MS = 15_000;
 
 export interface RunnerRequest {
   id: string;
@@ -106,7 +104,7 @@ export async function callRunner(transport: RunnerTransport, secret: string, req
         method: 'POST',
         body,
         headers,
-        signal: AbortSignal.timeout(req.timeoutMs + TRANSPORT_GRACE_MS),
+        signal: AbortSignal.timeout(req.timeoutMs + TOOL_TRANSPORT_GRACE_MS),
       }),
     );
   } catch (err) {

@@ -57,7 +57,7 @@ describe('wrangler.toml environments', () => {
     expect(base.producers.map((p) => p.binding)).toEqual(['EVENTS']);
     expect(base.consumers[0]?.dlq).toBeTruthy();
     expect(base.analytics.map((a) => a.binding)).toEqual(['ANALYTICS']);
-    expect(base.ratelimits).toEqual(['RL_AUTH', 'RL_FREE', 'RL_PRO']);
+    expect(base.ratelimits).toEqual(['RL_AUTH', 'RL_AUTH_FAIL', 'RL_FREE', 'RL_PRO']);
     expect(base.crons.length).toBeGreaterThan(0);
   });
 

@@ -26,4 +26,11 @@ describe('health', () => {
     expect(body.checks.durableObject?.status).toBe('ok');
     expect(body.checks.toolRunner).toMatchObject({ status: 'ok', sandbox: inject('toolRunnerSandbox') });
   });
+
+  it('GET /health/ready shares one round of checks among anonymous callers for a few seconds (no D1 query per hit)', async () => {
+    const bodies = await Promise.all(
+      [0, 1, 2, 3].map(async () => (await exports.default.fetch('https://api.test/health/ready')).json<{ checkedAt: string }>()),
+    );
+    expect(new Set(bodies.map((b) => b.checkedAt)).size).toBe(1);
+  });
 });

@@ -9,6 +9,7 @@ import { type Config, isDeployed } from '../../config';
 import type { Db } from '../../db/client';
 import { llmProviders } from '../../db/schema';
 import { TenantScope } from '../../db/tenant-scope';
+import { auditInsert, auditInsertWhere, previousStatementChanged } from '../../identity/audit';
 import type { ServiceCtx } from '../../lib/context';
 import { newId } from '../../lib/ids';
 import { decodeCursor, type PageInput, toPage } from '../../lib/pagination';
@@ -57,7 +58,10 @@ export async function createProvider(ctx: ServiceCtx, input: CreateLlmProviderIn
     createdAt: now.toISOString(),
   };
   try {
-    await scope.insert(llmProviders, row).run();
+    await ctx.db.batch([
+      scope.insert(llmProviders, row),
+      auditInsert(scope, ctx.actor, 'llm_provider.created', { type: 'llm_provider', id }, ctx, { name: input.name, kind: input.kind }),
+    ]);
   } catch (err) {
     // Created concurrently under the same name between the check and the insert.
     if (isUniqueViolation(err)) throw nameTaken(input.name);
@@ -84,7 +88,10 @@ export async function getProvider(ctx: ServiceCtx, { id }: { id: string }) {
 }
 
 export async function deleteProvider(ctx: ServiceCtx, { id }: { id: string }): Promise<void> {
-  const res = await ctx.scope.delete(llmProviders, eq(llmProviders.id, id)).run();
+  const [res] = await ctx.db.batch([
+    ctx.scope.delete(llmProviders, eq(llmProviders.id, id)),
+    auditInsertWhere(ctx.scope, ctx.actor, 'llm_provider.deleted', { type: 'llm_provider', id }, ctx, {}, previousStatementChanged),
+  ]);
   if (res.meta.changes !== 1) throw notFound(id);
 }
 

@@ -1,8 +1,12 @@
 // Idempotency-Key on POST: replay within 24 h, 422 on a different body, 409 while in flight, scoped per credential.
+
+import { runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
+import { LEASE_MS } from '../../../src/middleware/idempotency';
+import { MAX_TOOL_REQUEST_MS } from '../../../src/tools/model';
 import { call, json } from '../../support/workers/http';
-import { createApiKey, signup, type TestTenant } from '../../support/workers/tenants';
+import { addMember, createApiKey, signup, type TestTenant } from '../../support/workers/tenants';
 import { receiverUrl } from './_support';
 
 const hookBody = (tag: string) => ({ url: `${receiverUrl()}/hooks/idem-${tag}`, eventTypes: ['task.created'] });
@@ -59,9 +63,11 @@ describe('Idempotency-Key', () => {
     const body = JSON.stringify(hookBody('d'));
     const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(`POST /v1/webhooks\n${body}`));
     const print = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
-    expect(await hub.idempotencyBegin(owner.tenantId, `${owner.userId}:key-busy`, print, { leaseMs: 60_000, ttlMs: 86_400_000 })).toEqual({
-      state: 'started',
-    });
+    expect(await hub.idempotencyBegin(owner.tenantId, `${owner.userId}:key-busy`, print, { leaseMs: LEASE_MS, ttlMs: 86_400_000 })).toEqual(
+      {
+        state: 'started',
+      },
+    );
     const res = await call('/v1/webhooks', {
       token: owner.accessToken,
       rawBody: body,
@@ -105,6 +111,50 @@ describe('Idempotency-Key', () => {
     const invalid = await post(owner, '/v1/webhooks', hookBody('g'), 'bad key with spaces');
     expect(invalid.status).toBe(422);
     expect((await json(invalid)).errors[0]).toMatchObject({ in: 'header', path: 'Idempotency-Key' });
+  });
+
+  it('a replay passes the permission check again: a demoted admin cannot replay a key creation to read the key', async () => {
+    const owner = await signup('idem-demote');
+    const admin = await addMember(owner, 'admin', 'idem-demoted');
+    const first = await post(admin, '/v1/api-keys', { name: 'k', role: 'admin' }, 'key-demote');
+    expect(first.status).toBe(201);
+    const patched = await call(`/v1/members/${admin.userId}`, { method: 'PATCH', token: owner.accessToken, body: { role: 'member' } });
+    expect(patched.status).toBe(200);
+    const replay = await post(admin, '/v1/api-keys', { name: 'k', role: 'admin' }, 'key-demote');
+    expect(replay.status).toBe(403);
+    expect(await replay.text()).not.toContain('ek_live_');
+  });
+
+  it('stores responses sealed: the one-time secret is not in the hub in plaintext, yet the same caller gets its replay', async () => {
+    const owner = await signup('idem-sealed');
+    const first = await json(await post(owner, '/v1/api-keys', { name: 'sealed', role: 'member' }, 'key-sealed'));
+    const again = await post(owner, '/v1/api-keys', { name: 'sealed', role: 'member' }, 'key-sealed');
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect((await json(again)).key).toBe(first.key);
+    const hub = env.TENANT_HUB.get(env.TENANT_HUB.idFromName(owner.tenantId));
+    const stored = await runInDurableObject(hub, (_o, state) =>
+      state.storage.sql
+        .exec<{ response: string }>('SELECT response FROM idempotency_keys')
+        .toArray()
+        .map((r) => r.response),
+    );
+    expect(stored).toHaveLength(1);
+    expect(stored[0]).not.toContain(first.key);
+    expect(stored[0]).not.toContain('ek_live_');
+  });
+
+  it('the claim outlasts the longest request a route can make (a tool invocation), so a retry never runs it twice', () => {
+    expect(LEASE_MS).toBeGreaterThan(MAX_TOOL_REQUEST_MS);
+  });
+
+  it('auth routes never store, even with a valid bearer (their answers carry sessions)', async () => {
+    const owner = await signup('idem-auth');
+    const body = { refreshToken: owner.refreshToken };
+    const first = await call('/v1/auth/refresh', { token: owner.accessToken, body, headers: { 'idempotency-key': 'auth-1' } });
+    expect(first.status).toBe(200);
+    const second = await call('/v1/auth/refresh', { token: owner.accessToken, body, headers: { 'idempotency-key': 'auth-1' } });
+    expect(second.headers.get('idempotent-replayed')).toBeNull();
+    expect(second.status).toBe(401); // the used refresh token, not a replay of the fresh pair
   });
 
   it('ignores the key on unauthenticated POSTs (no tenant to scope it by)', async () => {

@@ -44,10 +44,10 @@ export async function invite(
   return { id: body.id, token: body.token, body };
 }
 
-/** Brings an existing account (`user`) into `owner`'s tenant with `role` (accept proves the password). */
+/** Brings an existing account (`user`) into `owner`'s tenant with `role` (accept with the account's own session). */
 export async function joinExisting(owner: TestTenant, user: TestTenant, role: Role = 'member'): Promise<TestTenant> {
   const { token } = await invite(owner, user.email, role);
-  const body = await expectJson(await call('/v1/invitations/accept', { body: { token, password: PASSWORD } }), 200);
+  const body = await expectJson(await call('/v1/invitations/accept', { token: user.accessToken, body: { token } }), 200);
   return {
     tenantId: body.tenant.id,
     userId: body.user.id,

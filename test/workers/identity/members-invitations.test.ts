@@ -1,9 +1,9 @@
-/** Invitations (single use, revocable, password-proofed for existing accounts) and member management. */
+/** Invitations (single use, revocable, session-proofed for existing accounts) and member management. */
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { call, expectJson, expectProblem } from '../../support/workers/http';
 import { addMember, PASSWORD, signup, uniqueEmail } from '../../support/workers/tenants';
-import { getStatus, invite, joinExisting, refresh, tenantName } from './_support';
+import { auditEntries, getStatus, invite, joinExisting, refresh, tenantName } from './_support';
 
 async function memberRole(admin: { accessToken: string }, userId: string): Promise<string | undefined> {
   const list = await expectJson(await call('/v1/members?limit=100', { token: admin.accessToken }), 200);
@@ -89,6 +89,73 @@ describe('invitations', () => {
     expect(list.data).toHaveLength(2);
   });
 
+  it('accept never tells whether an email is registered: the same answers up to creating the account', async () => {
+    const owner = await signup('inv-oracle');
+    const registered = await signup('inv-oracle-victim');
+    const a = await invite(owner, registered.email, 'member');
+    const b = await invite(owner, uniqueEmail('inv-oracle-new'), 'member');
+    for (const body of [{}, { password: PASSWORD }, { name: 'N' }, { password: 'short', name: 'N' }]) {
+      const [ra, rb] = await Promise.all(
+        [a, b].map(async (inv) => call('/v1/invitations/accept', { body: { token: inv.token, ...body } })),
+      );
+      const [pa, pb] = [await expectProblem(ra!, 422), await expectProblem(rb!, 422)];
+      expect({ detail: pa.detail, errors: pa.errors }).toEqual({ detail: pb.detail, errors: pb.errors });
+    }
+  });
+
+  it("a refused accept is audited on the victim's own tenant", async () => {
+    const attacker = await signup('inv-attacker');
+    const victim = await signup('inv-victim');
+    const { id, token } = await invite(attacker, victim.email, 'member');
+    await expectProblem(await call('/v1/invitations/accept', { body: { token, password: 'Guess-Passw0rd-1', name: 'V' } }), 401);
+    const entry = (await auditEntries(victim)).find((e) => e.action === 'invitation.accept_refused');
+    expect(entry).toMatchObject({ actorType: 'anonymous', targetType: 'user', targetId: victim.userId });
+    expect(entry!.metadata).toMatchObject({ invitationId: id, invitingTenantId: attacker.tenantId, reason: 'bad_password' });
+  });
+
+  it("guesses through accept spend the account's login budget: from fresh IPs, they end in 429 and so does login", async () => {
+    const attacker = await signup('inv-budget');
+    const victim = await signup('inv-budget-victim');
+    const { token } = await invite(attacker, victim.email, 'member');
+    const statuses: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      const res = await call('/v1/invitations/accept', { body: { token, password: `Guess-Passw0rd-${i}`, name: 'V' } });
+      statuses.push(res.status);
+      await res.body?.cancel();
+    }
+    expect(statuses).toContain(429);
+    expect(statuses.every((s) => s === 401 || s === 429)).toBe(true);
+    const login = await call('/v1/auth/login', { body: { email: victim.email, password: PASSWORD } });
+    expect(login.status).toBe(429);
+  });
+
+  it('a losing accept leaves no user, refresh token or audit entry behind', async () => {
+    const owner = await signup('inv-lose');
+    const existing = await signup('inv-lose-existing');
+    const { token } = await invite(owner, existing.email, 'member');
+    const results = await Promise.all(
+      [0, 1, 2, 3].map(() => call('/v1/invitations/accept', { token: existing.accessToken, body: { token } })),
+    );
+    expect(results.map((r) => r.status).sort()).toEqual([200, 409, 409, 409]);
+    const accepted = (await auditEntries(owner)).filter((e) => e.action === 'invitation.accepted');
+    expect(accepted).toHaveLength(1);
+    const tokens = await env.DB.prepare('SELECT COUNT(*) AS n FROM refresh_tokens WHERE tenant_id = ?1 AND user_id = ?2')
+      .bind(owner.tenantId, existing.userId)
+      .first<{ n: number }>();
+    expect(tokens?.n).toBe(1);
+
+    // New accounts racing on one token: one user row for the email.
+    const email = uniqueEmail('inv-lose-new');
+    const inv = await invite(owner, email, 'member');
+    const racers = await Promise.all(
+      [0, 1, 2].map(() => call('/v1/invitations/accept', { body: { token: inv.token, password: PASSWORD, name: 'R' } })),
+    );
+    expect(racers.map((r) => r.status).sort()).toEqual([200, 409, 409]);
+    const users = await env.DB.prepare('SELECT COUNT(*) AS n FROM users WHERE email = ?1').bind(email).first<{ n: number }>();
+    expect(users?.n).toBe(1);
+    expect((await auditEntries(owner)).filter((e) => e.action === 'invitation.accepted')).toHaveLength(2);
+  });
+
   it('a revoked invitation → 410 on accept; revoking again → 409', async () => {
     const owner = await signup('inv-revoke');
     const { id, token } = await invite(owner, uniqueEmail('revoked'), 'member');
@@ -119,16 +186,24 @@ describe('invitations', () => {
     );
   });
 
-  it('an existing account must prove its password (401 without or with a wrong one), then joins', async () => {
+  it('an existing account joins with its own session (or its password, as at login); anything else is one 401', async () => {
     const owner = await signup('inv-existing');
     const existing = await signup('existing');
+    const stranger = await signup('inv-stranger');
     const { token } = await invite(owner, existing.email, 'member');
-    await expectProblem(await call('/v1/invitations/accept', { body: { token } }), 401);
-    await expectProblem(await call('/v1/invitations/accept', { body: { token, password: 'Wrong-Passw0rd-xyz' } }), 401);
-    await expectProblem(await call('/v1/invitations/accept', { body: { token, password: 'Wrong-Passw0rd-xyz', name: 'Hijack' } }), 401);
+    // A wrong password, with or without someone else's session: one answer.
+    for (const attempt of [
+      { body: { token, password: 'Wrong-Passw0rd-xyz', name: 'Guess' } },
+      { token: stranger.accessToken, body: { token, password: 'Wrong-Passw0rd-xyz', name: 'Guess' } },
+    ]) {
+      const refused = await expectProblem(await call('/v1/invitations/accept', attempt), 401);
+      expect(refused.detail).toBe(
+        'Invalid credentials for this invitation: accept signed in as the invited account, or with its password.',
+      );
+    }
     expect(await memberRole(owner, existing.userId)).toBeUndefined();
 
-    const acc = await expectJson(await call('/v1/invitations/accept', { body: { token, password: PASSWORD } }), 200);
+    const acc = await expectJson(await call('/v1/invitations/accept', { token: existing.accessToken, body: { token } }), 200);
     expect(acc.user.id).toBe(existing.userId);
     expect(acc.tenant.id).toBe(owner.tenantId);
     expect(acc.role).toBe('member');
@@ -273,7 +348,8 @@ describe('members', () => {
     // Their old token is refused (and that refusal may be remembered by the credential cache).
     await expectProblem(await call('/v1/me', { token: m.accessToken }), 401);
     const { token } = await invite(owner, m.email, 'viewer');
-    const acc = await expectJson(await call('/v1/invitations/accept', { body: { token, password: PASSWORD } }), 200);
+    // No tenant left to sign in to: the password proves the account, as at login (name is required either way).
+    const acc = await expectJson(await call('/v1/invitations/accept', { body: { token, password: PASSWORD, name: 'Again' } }), 200);
     expect(acc.user.id).toBe(m.userId);
     const me = await call('/v1/me', { token: acc.accessToken });
     expect(me.status, 'the token issued by accept must work immediately').toBe(200);

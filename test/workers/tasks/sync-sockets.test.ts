@@ -77,9 +77,12 @@ describe('sync sockets: live changes', () => {
     await Promise.all([phone.close(), laptop.close()]);
   });
 
-  it('answers {type:"ping"} with pong; upgrades only with a credential (header or ?access_token=) and an Upgrade header', async () => {
+  it('answers {type:"ping"} with pong; upgrades only with a credential (header or ?ticket=) and an Upgrade header', async () => {
     const owner = await signup('ws-auth');
-    const viaQuery = await openSync(undefined, { access_token: owner.accessToken });
+    const { ticket } = await (await call('/v1/stream-tickets', { token: owner.accessToken, body: { path: '/v1/sync/ws' } })).json<{
+      ticket: string;
+    }>();
+    const viaQuery = await openSync(undefined, { ticket });
     await untilSynced(viaQuery);
     viaQuery.send({ type: 'ping' });
     expect(await viaQuery.nextJson()).toEqual({ type: 'pong' });
@@ -88,7 +91,7 @@ describe('sync sockets: live changes', () => {
     const anonymous = await upgrade('/v1/sync/ws');
     expect(anonymous.status).toBe(401);
     expect(anonymous.webSocket).toBeNull();
-    const bad = await upgrade('/v1/sync/ws?access_token=not-a-token');
+    const bad = await upgrade('/v1/sync/ws?ticket=not-a-ticket');
     expect(bad.status).toBe(401);
     const plain = await call('/v1/sync/ws', { token: owner.accessToken });
     expect(plain.status).toBe(400);
