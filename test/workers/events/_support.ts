@@ -9,6 +9,8 @@ import { call, json } from '../../support/workers/http';
 import type { TestTenant } from '../../support/workers/tenants';
 
 export const QUEUE = 'edgecrew-events-dev';
+export const WEBHOOK_QUEUE = 'edgecrew-webhooks-dev';
+export const DLQ = 'edgecrew-events-dlq-dev';
 export const receiverUrl = () => inject('webhookReceiverUrl');
 
 export interface Received {
@@ -77,10 +79,10 @@ export async function deliveries(owner: TestTenant, hookId: string, query = ''):
   return (await json(res)).data;
 }
 
-/** Runs the real queue handler on a batch of message bodies; returns acked and retried message ids. */
-export async function runBatch(bodies: unknown[], overrides: Partial<Env> = {}) {
+/** Runs the real queue handler on a batch of message bodies (EVENTS unless `queue`); returns acked and retried message ids. */
+export async function runBatch(bodies: unknown[], overrides: Partial<Env> = {}, queue = QUEUE) {
   const batch = createMessageBatch(
-    QUEUE,
+    queue,
     bodies.map((body, i) => ({ id: `m${i}-${Math.random().toString(36).slice(2, 8)}`, timestamp: new Date(), attempts: 1, body })),
   );
   const ctx = createExecutionContext();
@@ -90,5 +92,5 @@ export async function runBatch(bodies: unknown[], overrides: Partial<Env> = {}) 
 
 /** Makes attempt `attempt` of a delivery now, through the consumer (as the delayed retry message would). */
 export async function driveAttempt(deliveryId: string, attempt: number, trigger: DeliveryJob['trigger'] = 'retry') {
-  return runBatch([{ kind: 'webhook_attempt', deliveryId, attempt, trigger } satisfies DeliveryJob]);
+  return runBatch([{ kind: 'webhook_attempt', deliveryId, attempt, trigger } satisfies DeliveryJob], {}, WEBHOOK_QUEUE);
 }
