@@ -22,6 +22,8 @@ export interface Received {
   payload: Record<string, any> | null;
   verifiedWith: number[];
   answered: number;
+  /** Receiver clock (ms) when the request arrived. */
+  receivedAt: number;
 }
 
 let counter = 0;
@@ -93,4 +95,36 @@ export async function runBatch(bodies: unknown[], overrides: Partial<Env> = {}, 
 /** Makes attempt `attempt` of a delivery now, through the consumer (as the delayed retry message would). */
 export async function driveAttempt(deliveryId: string, attempt: number, trigger: DeliveryJob['trigger'] = 'retry') {
   return runBatch([{ kind: 'webhook_attempt', deliveryId, attempt, trigger } satisfies DeliveryJob], {}, WEBHOOK_QUEUE);
+}
+
+/**
+ * `env.DB` failing every call until `until` (ms), as D1 does in an outage: the fault injected at
+ * the consumer by running the real queue handler with it (`runBatch(bodies, { DB: d1Outage(…) })`).
+ */
+export function d1Outage(until: number, db: D1Database = env.DB): D1Database {
+  const down = () => Date.now() < until;
+  const fail = () => new Error('D1_ERROR: Network connection lost. (simulated outage)');
+  return new Proxy(db, {
+    get(target, prop) {
+      const real = Reflect.get(target, prop, target);
+      if (typeof real !== 'function') return real;
+      return (...args: unknown[]) => {
+        if (down()) {
+          if (prop === 'prepare') {
+            // drizzle prepares synchronously and fails on execution, as a lost connection does.
+            const stmt = {
+              bind: () => stmt,
+              all: () => Promise.reject(fail()),
+              run: () => Promise.reject(fail()),
+              raw: () => Promise.reject(fail()),
+              first: () => Promise.reject(fail()),
+            };
+            return stmt;
+          }
+          return Promise.reject(fail());
+        }
+        return real.apply(target, args);
+      };
+    },
+  });
 }
