@@ -78,7 +78,7 @@ describe('sweep query plans', () => {
           .bind(...q.params)
           .all<{ detail: string }>();
         const details = plan.results.map((r) => r.detail);
-        console.log("PLAN", job.name, q.sql.slice(0, 90), "=>", details.join(" | "));
+        console.log('PLAN', job.name, q.sql.slice(0, 90), '=>', details.join(' | '));
         for (const d of details)
           if (/^SCAN (?!CONSTANT ROW)\S+$/.test(d)) scans.push(`${job.name}: ${d}\n  ${q.sql}\n  ${details.join(' | ')}`);
       }

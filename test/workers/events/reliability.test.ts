@@ -8,7 +8,8 @@ import { runSweeper } from '../../../src/cron/sweeper';
 import { newId } from '../../../src/lib/ids';
 import type { EventMessage } from '../../../src/queue/messages';
 import { eventually } from '../../support/shared/time';
-import { signup } from '../../support/workers/tenants';
+import { call, expectJson, expectProblem } from '../../support/workers/http';
+import { addMember, signup } from '../../support/workers/tenants';
 import { createHook, DLQ, d1Outage, deliveries, type Received, received, runBatch } from './_support';
 
 const config = loadConfig(env);
@@ -153,4 +154,44 @@ describe('D1 outage during a burst', () => {
       .first<{ n: number }>();
     expect(left!.n).toBe(0);
   }, 120_000);
+});
+
+describe('dead letters', () => {
+  it("a webhook job is filed under its delivery's tenant, shown to admins only, and abandoned after MAX_REDRIVES", async () => {
+    const owner = await signup('rel-dlq-view');
+    const hook = await createHook(owner, { query: 'fail=1&status=500' });
+    await runBatch(events(owner.tenantId, 1));
+    const [d] = await deliveries(owner, hook.id);
+    const job = { kind: 'webhook_attempt', deliveryId: d!.id, attempt: 2, trigger: 'retry' };
+    // It dies, is re-driven, dies again… until the bound.
+    for (let i = 0; i <= 5; i++) {
+      expect((await runBatch([job], {}, DLQ)).explicitAcks).toHaveLength(1);
+      if (i < 5) await runSweeper(env, config, new Date(Date.now() + 24 * 60 * MINUTE));
+    }
+    const page = await expectJson(await call('/v1/dead-letters', { token: owner.accessToken }));
+    expect(page.data).toEqual([
+      expect.objectContaining({
+        id: `job:${d!.id}:2`,
+        kind: 'webhook_attempt',
+        queue: 'webhooks',
+        status: 'abandoned',
+        deaths: 6,
+        redrives: 5,
+      }),
+    ]);
+    // Abandoned stays put: no further re-drive.
+    await runSweeper(env, config, new Date(Date.now() + 24 * 60 * MINUTE));
+    expect((await expectJson(await call('/v1/dead-letters?status=abandoned', { token: owner.accessToken }))).data).toHaveLength(1);
+    // The re-driven jobs were real: attempt 2 was made once (the rest were duplicates of it).
+    const got = await eventually(
+      async () => {
+        const list = await received(hook.name);
+        return list.length >= 2 ? list : undefined;
+      },
+      { what: 'the re-driven attempt 2' },
+    );
+    expect(got.map((r) => r.answered)).toEqual([500, 200]);
+    const member = await addMember(owner, 'member');
+    await expectProblem(await call('/v1/dead-letters', { token: member.accessToken }), 403);
+  }, 60_000);
 });
