@@ -19,6 +19,7 @@ import { accountRoutes } from './routes/account';
 import { apiKeyRoutes } from './routes/api-keys';
 import { auditRoutes } from './routes/audit';
 import { authRoutes } from './routes/auth';
+import { deadLetterRoutes } from './routes/dead-letters';
 import { mountDocs } from './routes/docs';
 import { flowRoutes } from './routes/flows';
 import { healthRoutes } from './routes/health';
@@ -115,6 +116,7 @@ export function createApp(options: CreateAppOptions = {}): OpenAPIHono<AppEnv> {
   app.route('/', runRoutes);
   app.route('/', llmProviderRoutes);
   app.route('/', webhookRoutes);
+  app.route('/', deadLetterRoutes);
   options.extend?.(app);
   mountDocs(app);
 

@@ -5,7 +5,7 @@ import { runSweeper } from './cron/sweeper';
 import { PROBLEM_CONTENT_TYPE, problemType } from './lib/problem';
 import { createLogger, errorFields } from './observability/log';
 import { reportError } from './observability/sentry';
-import { consumeEvents } from './queue/consumer';
+import { consumeQueue } from './queue/router';
 
 export { FlowRun } from '../durable-objects/flow-run/flow-run';
 export { TenantHub } from '../durable-objects/tenant-hub/tenant-hub';
@@ -36,7 +36,7 @@ export default {
   async queue(batch, env, ctx) {
     const config = loadConfig(env);
     try {
-      await consumeEvents(batch, env, config);
+      await consumeQueue(batch, env, config);
     } catch (err) {
       reportError(err, { config, errorId: crypto.randomUUID(), waitUntil: (p) => ctx.waitUntil(p), tags: { handler: 'queue' } });
       throw err;

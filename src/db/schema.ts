@@ -119,7 +119,12 @@ export const invitations = sqliteTable(
     revokedAt: text('revoked_at'),
     createdAt: createdAt(),
   },
-  (t) => [uniqueIndex('invitations_token_uq').on(t.tokenHash), index('invitations_tenant_idx').on(t.tenantId, t.id)],
+  (t) => [
+    uniqueIndex('invitations_token_uq').on(t.tokenHash),
+    index('invitations_tenant_idx').on(t.tenantId, t.id),
+    // The expired-credentials sweep (src/identity/sweep.ts).
+    index('invitations_expires_idx').on(t.expiresAt),
+  ],
 );
 
 export const auditLog = sqliteTable(
@@ -139,7 +144,11 @@ export const auditLog = sqliteTable(
     metadata: text('metadata', { mode: 'json' }).$type<Record<string, unknown>>(),
     createdAt: createdAt(),
   },
-  (t) => [index('audit_log_tenant_idx').on(t.tenantId, t.id)],
+  (t) => [
+    index('audit_log_tenant_idx').on(t.tenantId, t.id),
+    // Retention sweep (src/db/sweep.ts).
+    index('audit_log_created_idx').on(t.createdAt),
+  ],
 );
 
 /**
@@ -222,6 +231,9 @@ export const runs = sqliteTable(
     index('runs_tenant_idx').on(t.tenantId, t.id),
     index('runs_tenant_status_idx').on(t.tenantId, t.status),
     index('runs_tenant_flow_idx').on(t.tenantId, t.flowId),
+    // Sweeps: stuck runs (src/flows/sweep.ts) and retention of finished ones (src/db/sweep.ts).
+    index('runs_status_updated_idx').on(t.status, t.updatedAt),
+    index('runs_finished_idx').on(t.finishedAt),
   ],
 );
 
@@ -333,6 +345,8 @@ export const webhookDeliveries = sqliteTable(
     uniqueIndex('webhook_deliveries_event_uq').on(t.endpointId, t.eventId),
     index('webhook_deliveries_tenant_idx').on(t.tenantId, t.endpointId, t.id),
     index('webhook_deliveries_due_idx').on(t.status, t.nextAttemptAt),
+    // Retention sweep of finished deliveries (their attempts go with them, ON DELETE CASCADE).
+    index('webhook_deliveries_done_idx').on(t.status, t.updatedAt),
   ],
 );
 
@@ -366,6 +380,33 @@ export const consumedEvents = sqliteTable(
     consumedAt: text('consumed_at').notNull().default(sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))`),
   },
   (t) => [index('consumed_events_at_idx').on(t.consumedAt)],
+);
+
+/**
+ * Queue messages that exhausted their retries, stored by the dead-letter queue's consumer
+ * (src/queue/dead-letters.ts) under a key derived from the body (event id, or delivery and
+ * attempt), so a message that dies again after a re-drive updates its row. The sweeper re-drives
+ * `pending` rows when due, at most MAX_REDRIVES times; then the row stays `abandoned` for an operator.
+ */
+export const deadLetters = sqliteTable(
+  'dead_letters',
+  {
+    id: text('id').primaryKey(),
+    /** Null when the body names no tenant (e.g. an unparseable message). */
+    tenantId: text('tenant_id'),
+    /** Where a re-drive sends it: `events` (EVENTS) or `webhooks` (WEBHOOKS). */
+    queue: text('queue', { enum: ['events', 'webhooks'] }).notNull(),
+    kind: text('kind').notNull(),
+    body: text('body', { mode: 'json' }).$type<unknown>().notNull(),
+    status: text('status', { enum: ['pending', 'redriven', 'abandoned'] }).notNull(),
+    /** Times the dead-letter queue delivered this message to us. */
+    deaths: integer('deaths').notNull().default(1),
+    redrives: integer('redrives').notNull().default(0),
+    nextRedriveAt: text('next_redrive_at'),
+    createdAt: createdAt(),
+    updatedAt: text('updated_at').notNull(),
+  },
+  (t) => [index('dead_letters_due_idx').on(t.status, t.nextRedriveAt), index('dead_letters_tenant_idx').on(t.tenantId, t.id)],
 );
 
 // ---------------------------------------------------------------------------
@@ -446,5 +487,9 @@ export const toolInvocations = sqliteTable(
     sandbox: text('sandbox', { enum: ['bwrap', 'wasm'] }),
     createdAt: createdAt(),
   },
-  (t) => [index('tool_invocations_tool_idx').on(t.tenantId, t.toolId, t.id)],
+  (t) => [
+    index('tool_invocations_tool_idx').on(t.tenantId, t.toolId, t.id),
+    // Retention sweep (src/db/sweep.ts).
+    index('tool_invocations_created_idx').on(t.createdAt),
+  ],
 );

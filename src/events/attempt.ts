@@ -8,7 +8,8 @@
  * 2. POST the signed payload;
  * 3. record the attempt, the delivery's new state and the endpoint's health in
  *    one batch (plus the `webhook_endpoint.disabled` event if this failure
- *    disables it), then enqueue the next attempt with its backoff delay.
+ *    disables it), then enqueue the next attempt with its backoff delay on the
+ *    WEBHOOKS queue. Nothing else is sent by the same caller before step 3.
  *
  * The database is the truth and queue messages are only nudges: the sweeper
  * re-enqueues pending deliveries whose next attempt is overdue.
@@ -20,13 +21,13 @@ import { type Db, getDb } from '../db/client';
 import { webhookAttempts, webhookDeliveries, webhookEndpoints } from '../db/schema';
 import { checkTarget } from '../lib/targets';
 import type { DeliveryJob } from '../queue/messages';
-import { type HttpResult, postWebhook } from './http';
+import { type HttpResult, postWebhook, WEBHOOK_TIMEOUT_MS } from './http';
 import { type ControlEvent, controlEvent, forwardEvents, outboxInsertWhere } from './outbox';
 import { outcomeOf, parseRetryAfter, shouldDisable } from './retry';
 import { open } from './secret-box';
 import { signatureHeaders } from './signing';
 
-/** Longer than the request timeout: a lease that outlives it means the attempt's Worker died. */
+/** Longer than one request's timeout (a lease covers one attempt): a lease that outlives it means the attempt's Worker died. */
 export const LEASE_MS = 60_000;
 
 type Delivery = typeof webhookDeliveries.$inferSelect;
@@ -34,7 +35,8 @@ type Endpoint = typeof webhookEndpoints.$inferSelect;
 
 export type AttemptResult = { ran: false } | { ran: true; status: Delivery['status']; statusCode: number | null; disabled: boolean };
 
-async function claim(db: Db, job: DeliveryJob, now: number): Promise<Delivery | undefined> {
+/** Claims attempt `job.attempt` (compare-and-set on `attempts`, lease from now); undefined if it is not this caller's to make. */
+export async function claim(db: Db, job: DeliveryJob, now: number): Promise<Delivery | undefined> {
   const at = new Date(now).toISOString();
   const rows = await db
     .update(webhookDeliveries)
@@ -63,11 +65,11 @@ export async function signingSecrets(config: Config, ep: Endpoint, now: number):
   return secrets;
 }
 
-async function send(config: Config, ep: Endpoint, d: Delivery, now: number): Promise<HttpResult> {
+async function send(config: Config, ep: Endpoint, d: Delivery, now: number, timeoutMs: number): Promise<HttpResult> {
   const target = checkTarget(ep.url, isDeployed(config));
   if (!target.ok) return { status: null, retryAfter: null, excerpt: null, error: `refused target: ${target.reason}`, durationMs: 0 };
   const headers = await signatureHeaders(await signingSecrets(config, ep, now), d.eventId, Math.floor(now / 1000), d.payload);
-  return postWebhook(ep.url, headers, d.payload);
+  return postWebhook(ep.url, headers, d.payload, timeoutMs);
 }
 
 /** Runs attempt `job.attempt` of a delivery if it is still due; a no-op for duplicates. */
@@ -95,8 +97,8 @@ export interface AttemptRecord {
 
 /**
  * Sends an attempt this caller has claimed (`d.attempts === job.attempt`, lease held) and returns
- * what to record; `commitAttempts` writes it. The fan-out sends a lane of first attempts and
- * commits them together (one D1 round trip per lane instead of one per event).
+ * what to record; `commitAttempts` writes it before the caller sends anything else, so no attempt
+ * is ever in flight longer than its own lease (issue 12: a lane recorded at its end outlived it).
  */
 export async function sendAttempt(
   config: Config,
@@ -105,9 +107,10 @@ export async function sendAttempt(
   d: Delivery,
   ep: Endpoint | undefined,
   now = Date.now(),
+  timeoutMs = WEBHOOK_TIMEOUT_MS,
 ): Promise<AttemptRecord> {
   const http: HttpResult = ep?.enabled
-    ? await send(config, ep, d, now)
+    ? await send(config, ep, d, now, timeoutMs)
     : { status: null, retryAfter: null, excerpt: null, error: 'endpoint disabled', durationMs: 0 };
   const done = Date.now();
   const stamp = new Date(done).toISOString();
@@ -200,7 +203,7 @@ export async function commitAttempts(env: Env, db: Db, records: readonly Attempt
     r.retry ? [{ body: r.retry.job, delaySeconds: r.retry.delayS, contentType: 'json' as const }] : [],
   );
   // If these sends are lost, the sweeper re-enqueues the deliveries once next_attempt_at is overdue.
-  if (retries.length > 0) await env.EVENTS.sendBatch(retries).catch(() => undefined);
+  if (retries.length > 0) await env.WEBHOOKS.sendBatch(retries).catch(() => undefined);
   const disabled = records.flatMap((r) => (r.disabledEvent ? [r.disabledEvent] : []));
   if (disabled.length > 0) await forwardEvents(env, disabled);
 }

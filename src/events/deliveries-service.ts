@@ -133,7 +133,7 @@ async function restart(ctx: ServiceCtx, ids: string[], trigger: DeliveryJob['tri
     contentType: 'json' as const,
   }));
   // If a send is lost, the sweeper re-enqueues the delivery (next_attempt_at is now).
-  for (let i = 0; i < jobs.length; i += 100) await ctx.env.EVENTS.sendBatch(jobs.slice(i, i + 100));
+  for (let i = 0; i < jobs.length; i += 100) await ctx.env.WEBHOOKS.sendBatch(jobs.slice(i, i + 100));
   return rows.map((r) => r.id);
 }
 
@@ -202,6 +202,6 @@ export async function sendTestEvent(ctx: ServiceCtx, { endpointId }: { endpointI
       updatedAt: now.toISOString(),
     })
     .run();
-  await ctx.env.EVENTS.send({ kind: 'webhook_attempt', deliveryId: id, attempt: 1, trigger: 'test' } satisfies DeliveryJob);
+  await ctx.env.WEBHOOKS.send({ kind: 'webhook_attempt', deliveryId: id, attempt: 1, trigger: 'test' } satisfies DeliveryJob);
   return getDelivery(ctx, { endpointId, deliveryId: id });
 }

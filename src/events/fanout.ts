@@ -3,36 +3,63 @@
  * Each (endpoint, event) pair becomes one delivery row, created with
  * INSERT … ON CONFLICT DO NOTHING on the unique (endpoint_id, event_id), so a
  * redelivered batch creates nothing new, and only the run whose insert created
- * a row sends its first attempt, so it sends nothing twice either.
+ * a row makes its first attempt.
+ *
+ * First attempts go inline only while they are quick: per endpoint, in sequence
+ * order, each claimed just before it is sent and recorded before the next one
+ * (a lease covers one attempt, never a lane). Once an endpoint's lane has spent
+ * INLINE_BUDGET_MS, or one of its attempts failed, or the endpoint was already
+ * failing, its remaining deliveries become `webhook_attempt` jobs on the
+ * WEBHOOKS queue, so a slow endpoint never holds up another tenant's events.
  */
 import { and, eq } from 'drizzle-orm';
 import type { Config } from '../config';
-import { getDb } from '../db/client';
+import { type Db, getDb } from '../db/client';
 import { webhookDeliveries, webhookEndpoints } from '../db/schema';
 import { newId } from '../lib/ids';
-import type { EventMessage } from '../queue/messages';
-import { commitAttempts, LEASE_MS, sendAttempt } from './attempt';
+import type { DeliveryJob, EventMessage } from '../queue/messages';
+import { inPool } from '../queue/pool';
+import { claim, commitAttempts, sendAttempt } from './attempt';
 import { matchesFilter } from './catalog';
 
-/** Deliveries to different endpoints run side by side (Workers allow 6 open outbound connections). */
+/** Endpoint lanes run side by side (Workers allow 6 open outbound connections). */
 const ENDPOINT_CONCURRENCY = 6;
 const INSERTS_PER_BATCH = 100;
+/** An endpoint lane starts no inline attempt after this long; the rest go to the WEBHOOKS queue. */
+export const INLINE_BUDGET_MS = 1_000;
+/** An inline attempt gives up after this (a retry job gets the full WEBHOOK_TIMEOUT_MS). */
+export const INLINE_TIMEOUT_MS = 5_000;
 
-/** The JSON body every endpoint receives for `event` (Standard Webhooks payload shape plus our envelope fields). */
-export function payloadOf(event: EventMessage): string {
-  return JSON.stringify({
-    id: event.id,
-    type: event.type,
-    timestamp: event.occurredAt,
-    tenantId: event.tenantId,
-    sequence: event.sequence,
-    data: event.data,
-  });
+type Delivery = typeof webhookDeliveries.$inferSelect;
+type Endpoint = typeof webhookEndpoints.$inferSelect;
+
+const firstAttempt = (d: Delivery): DeliveryJob => ({ kind: 'webhook_attempt', deliveryId: d.id, attempt: 1, trigger: 'auto' });
+
+/** One endpoint's first attempts: inline while quick and healthy, then handed to the WEBHOOKS queue. */
+async function runLane(env: Env, config: Config, db: Db, ep: Endpoint, list: readonly Delivery[]): Promise<void> {
+  const started = Date.now();
+  const handOff: DeliveryJob[] = [];
+  let inline = ep.failingSince === null;
+  for (const d of list) {
+    const job = firstAttempt(d);
+    if (!inline || Date.now() - started >= INLINE_BUDGET_MS) {
+      handOff.push(job);
+      continue;
+    }
+    const claimed = await claim(db, job, Date.now());
+    if (!claimed) continue; // a swept job already claimed it
+    const record = await sendAttempt(config, db, job, claimed, ep, Date.now(), INLINE_TIMEOUT_MS);
+    await commitAttempts(env, db, [record]);
+    if (!record.result.ran || record.result.status !== 'succeeded') inline = false;
+  }
+  // A lost send is recovered by the sweeper: the rows are pending and unclaimed, next_attempt_at now.
+  for (let i = 0; i < handOff.length; i += 100)
+    await env.WEBHOOKS.sendBatch(handOff.slice(i, i + 100).map((body) => ({ body, contentType: 'json' as const }))).catch(() => undefined);
 }
 
 /**
  * Creates the deliveries for `events` (one tenant's, in sequence order) and makes
- * their first attempts: in sequence order per endpoint, endpoints in parallel.
+ * their first attempts (inline or handed off, see above).
  */
 export async function fanOut(
   env: Env,
@@ -49,10 +76,7 @@ export async function fanOut(
     .all();
   if (endpoints.length === 0) return 0;
   const stamp = new Date(now).toISOString();
-  // Rows are inserted already claimed for attempt 1 (attempts = 1, lease held): the insert that wins
-  // the unique (endpoint, event) is the one that sends. If this run dies before recording, the lease
-  // expires and the sweeper re-enqueues attempt 1.
-  const lease = new Date(now + LEASE_MS).toISOString();
+  // Rows are inserted unclaimed (attempts 0, no lease): whoever makes attempt 1 claims it first.
   const inserts = [];
   for (const event of events) {
     for (const ep of endpoints) {
@@ -69,9 +93,8 @@ export async function fanOut(
             sequence: event.sequence,
             payload: payloadOf(event),
             status: 'pending',
-            attempts: 1,
+            attempts: 0,
             nextAttemptAt: stamp,
-            leaseUntil: lease,
             updatedAt: stamp,
           })
           .onConflictDoNothing()
@@ -80,27 +103,30 @@ export async function fanOut(
     }
   }
   if (inserts.length === 0) return 0;
-  const created: Array<typeof webhookDeliveries.$inferSelect> = [];
+  const created: Delivery[] = [];
   for (let i = 0; i < inserts.length; i += INSERTS_PER_BATCH) {
     const results = await db.batch(inserts.slice(i, i + INSERTS_PER_BATCH) as [(typeof inserts)[number], ...(typeof inserts)[number][]]);
     for (const rows of results) created.push(...rows);
   }
 
-  const byEndpoint = new Map<string, typeof created>();
+  const byEndpoint = new Map<string, Delivery[]>();
   for (const d of created) byEndpoint.set(d.endpointId, [...(byEndpoint.get(d.endpointId) ?? []), d]);
   const lanes = [...byEndpoint].map(([id, list]) => ({
     ep: endpoints.find((e) => e.id === id)!,
     list: list.sort((a, b) => a.sequence - b.sequence),
   }));
-  for (let i = 0; i < lanes.length; i += ENDPOINT_CONCURRENCY) {
-    await Promise.all(
-      lanes.slice(i, i + ENDPOINT_CONCURRENCY).map(async ({ ep, list }) => {
-        const records = [];
-        for (const d of list)
-          records.push(await sendAttempt(config, db, { kind: 'webhook_attempt', deliveryId: d.id, attempt: 1, trigger: 'auto' }, d, ep));
-        await commitAttempts(env, db, records);
-      }),
-    );
-  }
+  await inPool(lanes, ENDPOINT_CONCURRENCY, ({ ep, list }) => runLane(env, config, db, ep, list));
   return created.length;
+}
+
+/** The JSON body every endpoint receives for `event` (Standard Webhooks payload shape plus our envelope fields). */
+export function payloadOf(event: EventMessage): string {
+  return JSON.stringify({
+    id: event.id,
+    type: event.type,
+    timestamp: event.occurredAt,
+    tenantId: event.tenantId,
+    sequence: event.sequence,
+    data: event.data,
+  });
 }

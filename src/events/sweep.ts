@@ -66,7 +66,7 @@ export const requeueOverdueDeliveries: SweepJob = {
       } satisfies DeliveryJob,
       contentType: 'json' as const,
     }));
-    for (let i = 0; i < jobs.length; i += 100) await env.EVENTS.sendBatch(jobs.slice(i, i + 100));
+    for (let i = 0; i < jobs.length; i += 100) await env.WEBHOOKS.sendBatch(jobs.slice(i, i + 100));
     return { requeued: jobs.length };
   },
 };

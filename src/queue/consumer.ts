@@ -1,16 +1,18 @@
 /**
- * EVENTS consumer. Two kinds of message share the queue (src/queue/messages.ts):
- * domain events, handed to every sink grouped by tenant in sequence order, and
- * webhook attempt jobs. Every sink is idempotent, so a redelivered batch has the
- * effect of one. Messages are acked or retried on their own (per tenant group
- * for events), so one poison message never holds back the others; after
- * `max_retries` the queue moves it to the dead-letter queue (docs/operations.md).
+ * EVENTS consumer. Domain events are handed to every sink grouped by tenant in
+ * sequence order; map child-start jobs start child runs. Every sink is
+ * idempotent, so a redelivered batch has the effect of one. Each tenant group
+ * is acked or retried on its own as soon as it finishes (a pool, not chunks),
+ * so a slow tenant holds one slot and never another tenant's acks. Webhook
+ * attempt jobs belong to the WEBHOOKS queue (src/queue/webhook-jobs.ts); any
+ * still arriving here are moved there. After `max_retries` the queue moves a
+ * message to the dead-letter queue (src/queue/dead-letters.ts).
  */
 import type { Config } from '../config';
-import { runAttempt } from '../events/attempt';
 import { type EventSink, SINKS } from '../events/sinks';
 import { startChildFromQueue } from '../flows/child-jobs';
 import { createLogger, errorFields } from '../observability/log';
+import { retryDelayS } from './backoff';
 import {
   type ChildStartJob,
   ChildStartJobSchema,
@@ -21,14 +23,12 @@ import {
   isChildStartJob,
   isDeliveryJob,
 } from './messages';
+import { inPool } from './pool';
 
 export type { EventSink } from '../events/sinks';
 export { SINKS } from '../events/sinks';
 
-const JOB_CONCURRENCY = 6;
-
-/** Exponential backoff between attempts of a failing message, capped at 5 minutes. */
-const backoff = (attempts: number) => Math.min(300, 2 ** attempts);
+const GROUP_CONCURRENCY = 6;
 
 export async function consumeEvents(batch: MessageBatch<unknown>, env: Env, config: Config, sinks: EventSink[] = SINKS): Promise<void> {
   const log = createLogger({ handler: 'queue', queue: batch.queue, env: config.ENVIRONMENT });
@@ -59,6 +59,16 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Env, conf
     else groups.set(parsed.data.tenantId, [...(groups.get(parsed.data.tenantId) ?? []), { msg, event: parsed.data }]);
   }
 
+  if (jobs.length > 0) {
+    try {
+      await env.WEBHOOKS.sendBatch(jobs.map(({ job }) => ({ body: job, contentType: 'json' as const })));
+      for (const { msg } of jobs) msg.ack();
+    } catch (err) {
+      log.error('moving webhook jobs failed', { count: jobs.length, ...errorFields(err) });
+      for (const { msg } of jobs) msg.retry({ delaySeconds: retryDelayS(msg.attempts) });
+    }
+  }
+
   const work: Array<() => Promise<void>> = [];
   for (const [tenantId, items] of groups) {
     items.sort((a, b) => a.event.sequence - b.event.sequence);
@@ -70,24 +80,7 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Env, conf
         for (const { msg } of items) msg.ack();
       } catch (err) {
         log.error('event sink failed', { tenantId, eventIds: items.map((i) => i.event.id), ...errorFields(err) });
-        for (const { msg } of items) msg.retry({ delaySeconds: backoff(msg.attempts) });
-      }
-    });
-  }
-  for (const { msg, job } of jobs) {
-    work.push(async () => {
-      try {
-        await runAttempt(env, config, job);
-        msg.ack();
-      } catch (err) {
-        log.error('webhook attempt failed', {
-          messageId: msg.id,
-          deliveryId: job.deliveryId,
-          attempt: job.attempt,
-          attempts: msg.attempts,
-          ...errorFields(err),
-        });
-        msg.retry({ delaySeconds: backoff(msg.attempts) });
+        for (const { msg } of items) msg.retry({ delaySeconds: retryDelayS(msg.attempts) });
       }
     });
   }
@@ -98,9 +91,9 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Env, conf
         msg.ack();
       } catch (err) {
         log.error('child run start failed', { messageId: msg.id, runId: job.runId, attempts: msg.attempts, ...errorFields(err) });
-        msg.retry({ delaySeconds: backoff(msg.attempts) });
+        msg.retry({ delaySeconds: retryDelayS(msg.attempts) });
       }
     });
   }
-  for (let i = 0; i < work.length; i += JOB_CONCURRENCY) await Promise.all(work.slice(i, i + JOB_CONCURRENCY).map((w) => w()));
+  await inPool(work, GROUP_CONCURRENCY, (w) => w());
 }

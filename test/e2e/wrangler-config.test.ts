@@ -54,8 +54,12 @@ describe('wrangler.toml environments', () => {
     expect(base.containers).toEqual([
       { className: 'ToolRunnerContainer', image: expect.stringMatching(/\/containers\/tool-runner\/Dockerfile$/) },
     ]);
-    expect(base.producers.map((p) => p.binding)).toEqual(['EVENTS']);
-    expect(base.consumers[0]?.dlq).toBeTruthy();
+    expect(base.producers.map((p) => p.binding)).toEqual(['EVENTS', 'WEBHOOKS']);
+    // Both work queues dead-letter into one DLQ, and the Worker consumes that DLQ (src/queue/dead-letters.ts).
+    const dlq = base.consumers[0]?.dlq;
+    expect(dlq).toBeTruthy();
+    expect(base.consumers.map((c) => c.queue)).toEqual([base.producers[0]!.queue, base.producers[1]!.queue, dlq]);
+    expect(base.consumers[1]!.dlq).toBe(dlq);
     expect(base.analytics.map((a) => a.binding)).toEqual(['ANALYTICS']);
     expect(base.ratelimits).toEqual(['RL_AUTH', 'RL_AUTH_FAIL', 'RL_FREE', 'RL_PRO']);
     expect(base.crons.length).toBeGreaterThan(0);
@@ -70,10 +74,11 @@ describe('wrangler.toml environments', () => {
       expect(e.d1[0]!.migrations).toBe('migrations');
       expect(e.dos).toEqual(base.dos);
       expect(e.containers).toEqual(base.containers);
-      expect(e.producers.map((p) => p.binding)).toEqual(['EVENTS']);
-      expect(e.producers[0]!.queue).toContain(env);
-      expect(e.consumers[0]!.queue).toBe(e.producers[0]!.queue);
+      expect(e.producers.map((p) => p.binding)).toEqual(['EVENTS', 'WEBHOOKS']);
+      for (const p of e.producers) expect(p.queue).toContain(env);
+      expect(e.consumers.map((c) => c.queue)).toEqual([e.producers[0]!.queue, e.producers[1]!.queue, e.consumers[0]!.dlq]);
       expect(e.consumers[0]!.dlq).toContain(env);
+      expect(e.consumers[1]!.dlq).toBe(e.consumers[0]!.dlq);
       expect(e.analytics[0]!.dataset).toContain(env);
       expect(e.ratelimits).toEqual(base.ratelimits);
       expect(e.crons).toEqual(base.crons);

@@ -10,12 +10,13 @@
  */
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
+import { newId } from '../../src/lib/ids';
 import { eventually } from '../support/shared/time';
 import { driveAlarms, flowRun } from '../support/workers/durable-objects';
 import { call, expectJson, expectProblem } from '../support/workers/http';
 import { openSse } from '../support/workers/sse';
 import { addMember, createApiKey, signup, type TestTenant, uniqueEmail } from '../support/workers/tenants';
-import { createHook, deliveries } from './events/_support';
+import { createHook, DLQ, deliveries, runBatch } from './events/_support';
 import { createTask, deliveredNotification } from './tasks/_support';
 
 type Json = Record<string, any>;
@@ -208,6 +209,27 @@ const RESOURCES: IsolationRow[] = [
     ],
     lists: (_ids, own) => [`/v1/webhooks/${own.hookId}/deliveries?limit=100`],
     view: ({ id, hookId }) => `/v1/webhooks/${hookId}/deliveries/${id}`,
+  },
+  {
+    // Written by the dead-letter queue's consumer (an event of A's that exhausted its retries); no item route.
+    resource: 'dead letters',
+    create: async (a) => {
+      const event = {
+        id: newId('evt'),
+        type: 'task.created',
+        tenantId: a.tenantId,
+        occurredAt: new Date().toISOString(),
+        sequence: 1,
+        data: {},
+      };
+      expect((await runBatch([event], {}, DLQ)).explicitAcks).toHaveLength(1);
+      const page = await expectJson(await call('/v1/dead-letters', { token: a.accessToken }));
+      expect(page.data.map((d: Json) => d.id)).toEqual([`evt:${event.id}`]);
+      return { id: `evt:${event.id}` };
+    },
+    probes: () => [],
+    lists: () => ['/v1/dead-letters?limit=100', '/v1/dead-letters?status=pending'],
+    view: () => '/v1/dead-letters',
   },
   {
     resource: 'llm providers',

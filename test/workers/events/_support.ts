@@ -9,6 +9,8 @@ import { call, json } from '../../support/workers/http';
 import type { TestTenant } from '../../support/workers/tenants';
 
 export const QUEUE = 'edgecrew-events-dev';
+export const WEBHOOK_QUEUE = 'edgecrew-webhooks-dev';
+export const DLQ = 'edgecrew-events-dlq-dev';
 export const receiverUrl = () => inject('webhookReceiverUrl');
 
 export interface Received {
@@ -20,6 +22,8 @@ export interface Received {
   payload: Record<string, any> | null;
   verifiedWith: number[];
   answered: number;
+  /** Receiver clock (ms) when the request arrived. */
+  receivedAt: number;
 }
 
 let counter = 0;
@@ -77,10 +81,10 @@ export async function deliveries(owner: TestTenant, hookId: string, query = ''):
   return (await json(res)).data;
 }
 
-/** Runs the real queue handler on a batch of message bodies; returns acked and retried message ids. */
-export async function runBatch(bodies: unknown[], overrides: Partial<Env> = {}) {
+/** Runs the real queue handler on a batch of message bodies (EVENTS unless `queue`); returns acked and retried message ids. */
+export async function runBatch(bodies: unknown[], overrides: Partial<Env> = {}, queue = QUEUE) {
   const batch = createMessageBatch(
-    QUEUE,
+    queue,
     bodies.map((body, i) => ({ id: `m${i}-${Math.random().toString(36).slice(2, 8)}`, timestamp: new Date(), attempts: 1, body })),
   );
   const ctx = createExecutionContext();
@@ -90,5 +94,37 @@ export async function runBatch(bodies: unknown[], overrides: Partial<Env> = {}) 
 
 /** Makes attempt `attempt` of a delivery now, through the consumer (as the delayed retry message would). */
 export async function driveAttempt(deliveryId: string, attempt: number, trigger: DeliveryJob['trigger'] = 'retry') {
-  return runBatch([{ kind: 'webhook_attempt', deliveryId, attempt, trigger } satisfies DeliveryJob]);
+  return runBatch([{ kind: 'webhook_attempt', deliveryId, attempt, trigger } satisfies DeliveryJob], {}, WEBHOOK_QUEUE);
+}
+
+/**
+ * `env.DB` failing every call until `until` (ms), as D1 does in an outage: the fault injected at
+ * the consumer by running the real queue handler with it (`runBatch(bodies, { DB: d1Outage(…) })`).
+ */
+export function d1Outage(until: number, db: D1Database = env.DB): D1Database {
+  const down = () => Date.now() < until;
+  const fail = () => new Error('D1_ERROR: Network connection lost. (simulated outage)');
+  return new Proxy(db, {
+    get(target, prop) {
+      const real = Reflect.get(target, prop, target);
+      if (typeof real !== 'function') return real;
+      return (...args: unknown[]) => {
+        if (down()) {
+          if (prop === 'prepare') {
+            // drizzle prepares synchronously and fails on execution, as a lost connection does.
+            const stmt = {
+              bind: () => stmt,
+              all: () => Promise.reject(fail()),
+              run: () => Promise.reject(fail()),
+              raw: () => Promise.reject(fail()),
+              first: () => Promise.reject(fail()),
+            };
+            return stmt;
+          }
+          return Promise.reject(fail());
+        }
+        return real.apply(target, args);
+      };
+    },
+  });
 }

@@ -17,7 +17,7 @@ import { sleep } from '../../support/shared/time';
 import { call } from '../../support/workers/http';
 import { signup } from '../../support/workers/tenants';
 import { createTask } from '../tasks/_support';
-import { createHook, deliveries, QUEUE, received, receivedAtLeast, runBatch } from './_support';
+import { createHook, deliveries, QUEUE, received, receivedAtLeast, runBatch, WEBHOOK_QUEUE } from './_support';
 
 function eventFor(tenantId: string, sequence: number, type = 'task.created') {
   return { id: newId('evt'), type, tenantId, occurredAt: new Date().toISOString(), sequence, data: { n: sequence } };
@@ -45,10 +45,14 @@ describe('idempotent consumers', () => {
     const hook = await createHook(owner, { eventTypes: ['task.created'] });
     await runBatch([eventFor(owner.tenantId, 1)]);
     const [d] = await deliveries(owner, hook.id);
-    const again = await runBatch([
-      { kind: 'webhook_attempt', deliveryId: d!.id, attempt: 1, trigger: 'auto' },
-      { kind: 'webhook_attempt', deliveryId: 'dlv_missing', attempt: 1, trigger: 'auto' },
-    ]);
+    const again = await runBatch(
+      [
+        { kind: 'webhook_attempt', deliveryId: d!.id, attempt: 1, trigger: 'auto' },
+        { kind: 'webhook_attempt', deliveryId: 'dlv_missing', attempt: 1, trigger: 'auto' },
+      ],
+      {},
+      WEBHOOK_QUEUE,
+    );
     expect(again.explicitAcks).toHaveLength(2);
     expect(await received(hook.name)).toHaveLength(1);
   });

@@ -15,6 +15,8 @@ import {
 import { open, seal } from '../../../src/events/secret-box';
 import { newSigningSecret, signatureHeaders } from '../../../src/events/signing';
 import { checkTarget } from '../../../src/lib/targets';
+import { retryDelayS } from '../../../src/queue/backoff';
+import { keyOf } from '../../../src/queue/dead-letters';
 
 describe('retry policy', () => {
   it('follows the Standard Webhooks schedule: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, then gives up', () => {
@@ -147,5 +149,23 @@ describe('outbound requests', () => {
   it('do not follow redirects (a 3xx is a failed attempt)', async () => {
     const r = await postWebhook(hook('redirect=1'), {}, '{}');
     expect(r.status).toBe(302);
+  });
+});
+
+describe('queue redelivery backoff', () => {
+  it('waits minutes on infrastructure errors: 1, 2, 4, 8, then 15 min (about 30 min to the DLQ at max_retries = 5)', () => {
+    expect([1, 2, 3, 4, 5, 6].map(retryDelayS)).toEqual([60, 120, 240, 480, 900, 900]);
+  });
+});
+
+describe('dead letter keys', () => {
+  it('key a message by what it carries, so one that dies again updates its row; garbage is not re-driven', () => {
+    const ev = { id: 'evt_1', type: 'task.created', tenantId: 'tnt_1', occurredAt: new Date().toISOString(), sequence: 1, data: {} };
+    expect(keyOf(ev, 'm1')).toMatchObject({ id: 'evt:evt_1', tenantId: 'tnt_1', queue: 'events', redrivable: true });
+    expect(keyOf({ kind: 'webhook_attempt', deliveryId: 'dlv_1', attempt: 3, trigger: 'retry' }, 'm2')).toMatchObject({
+      id: 'job:dlv_1:3',
+      queue: 'webhooks',
+    });
+    expect(keyOf({ nonsense: true }, 'm3')).toMatchObject({ id: 'msg:m3', redrivable: false });
   });
 });
