@@ -1,14 +1,26 @@
-/** Child runs of subflow and map nodes: started with a concurrency bound, reporting back to the parent. */
+/**
+ * Child runs of subflow and map nodes: started with a concurrency bound, reporting back to the parent.
+ * Each child takes a place in the tenant's budget of live child runs (held by its TenantHub, freed by the
+ * child's own report when it ends) and nests one level deeper than its parent; a node whose children
+ * would exceed either ceiling fails with kind `limit` instead (src/flows/ceilings.ts).
+ */
 
+import { MAX_RUN_DEPTH, PLAN_CEILINGS } from '../../src/flows/ceilings';
 import { QUEUE_FANOUT_THRESHOLD } from '../../src/flows/child-jobs';
 import type { FlowNodeDef } from '../../src/flows/definition';
-import { type RunStatus, TERMINAL } from '../../src/flows/run-model';
+import { type RunParent, type RunStatus, TERMINAL } from '../../src/flows/run-model';
 import { loadVersion, startRun } from '../../src/flows/runs-service';
-import { flowRunStub } from '../../src/lib/stubs';
+import { flowRunStub, tenantHubStub } from '../../src/lib/stubs';
+import type { ChildAdmission } from '../tenant-hub/run-admission';
 import type { Engine } from './engine';
 import { type ChildEntry, childrenOutcome } from './next-step';
-import { loadRun, node } from './store';
-import type { Transitions } from './transitions';
+import { type Loaded, loadRun, node } from './store';
+import type { NodeErrorData, Transitions } from './transitions';
+
+/** The nesting depth of this run's children: one deeper than the run (a run started by the API is at 0). */
+export function childDepth(parent: RunParent | null): number {
+  return (parent ? (parent.depth ?? 1) : 0) + 1;
+}
 
 export class ChildRuns {
   constructor(
@@ -23,15 +35,20 @@ export class ChildRuns {
     return r?.children ? (JSON.parse(r.children) as ChildEntry[]) : [];
   }
 
-  /** Starts pending children up to the node's concurrency. Child run ids are reserved in storage first. */
+  /**
+   * Starts pending children up to the node's concurrency, once the tenant's hub granted them places in its
+   * live child-run budget. Child run ids are reserved in storage first.
+   */
   async startPending(nodeId: string): Promise<void> {
     const l = loadRun(this.storage.sql);
-    if (!l) return;
+    if (!l || TERMINAL.has(l.row.status)) return;
     const def = l.def.nodes.find((n) => n.id === nodeId) as FlowNodeDef;
     const cfg = def.config as { flowId: string; version?: number; concurrency?: number };
     const limit = def.type === 'map' ? (cfg.concurrency ?? 10) : 1;
     // Load the child flow before reading the list: no await may fall between reading and saving it.
     const version = await loadVersion(this.env, l.row.tenant_id, cfg.flowId, cfg.version);
+    // The node may have failed meanwhile (a refused budget): it starts nothing more.
+    if (node(this.storage.sql, nodeId)?.status !== 'waiting') return;
     const list = this.#list(nodeId);
     if (list.length === 0) return this.#complete(nodeId, list);
     const running = list.filter((c) => c.status === 'running').length;
@@ -40,11 +57,30 @@ export class ChildRuns {
       .filter(({ c }) => c.status === 'pending')
       .slice(0, Math.max(0, limit - running));
     if (toStart.length === 0) return;
+    const depth = childDepth(l.parent);
+    if (depth > MAX_RUN_DEPTH) {
+      return this.#refuse(nodeId, [], {
+        kind: 'limit',
+        message: `${def.type} '${nodeId}': its child runs would nest ${depth} deep; runs nest at most ${MAX_RUN_DEPTH} deep`,
+        details: { limit: 'run_depth', max: MAX_RUN_DEPTH, depth },
+      });
+    }
     for (const { c, i } of toStart) {
       c.runId ??= `${l.row.run_id}.${nodeId}.${i}`.slice(0, 120);
       c.status = 'running';
     }
     this.transitions.childrenReserved(nodeId, list);
+    const ids = toStart.map(({ c }) => c.runId!);
+    if (version) {
+      const admitted = await this.#admit(l, ids);
+      if (!admitted.ok) {
+        return this.#refuse(nodeId, ids, {
+          kind: 'limit',
+          message: `${def.type} '${nodeId}': ${ids.length} more child run(s) would exceed the tenant's budget of ${admitted.budget} live child runs (${admitted.live} alive)`,
+          details: { limit: 'live_child_runs', budget: admitted.budget, live: admitted.live, requested: ids.length },
+        });
+      }
+    }
     if (def.type === 'map' && list.length > QUEUE_FANOUT_THRESHOLD) {
       // Large fan-out: the queue starts the children (ids already reserved above), not this object.
       const jobs = toStart.map(({ c, i }) => ({
@@ -58,6 +94,7 @@ export class ChildRuns {
           flowId: cfg.flowId,
           ...(version ? { version: version.version } : {}),
           input: c.input,
+          depth,
         },
       }));
       for (let k = 0; k < jobs.length; k += 100) await this.env.EVENTS.sendBatch(jobs.slice(k, k + 100));
@@ -74,12 +111,73 @@ export class ChildRuns {
         createdBy: `run:${l.row.run_id}`,
         version,
         input: c.input,
-        parent: { runId: l.row.run_id, nodeId, index: i },
+        parent: { runId: l.row.run_id, nodeId, index: i, depth },
         runId: c.runId!,
       });
-      if ('code' in started)
+      if ('code' in started) {
+        // No child run exists: its place goes back at once.
+        await tenantHubStub(this.env, l.row.tenant_id).releaseChildRuns(l.row.tenant_id, [c.runId!]);
         await this.finished(nodeId, i, 'failed', null, started.errors.map((e) => `${e.path}: ${e.message}`).join('; '));
+      }
     }
+  }
+
+  /**
+   * Asks the tenant's hub for places for `ids`. Refused, the oldest holders are checked against their runs:
+   * places of runs that are over (their end never reached the hub) are freed and the hub is asked once more.
+   */
+  async #admit(l: Loaded, ids: string[]): Promise<ChildAdmission> {
+    const tenantId = l.row.tenant_id;
+    const hub = tenantHubStub(this.env, tenantId);
+    const budget = l.settings.liveChildRuns ?? PLAN_CEILINGS.free.liveChildRuns;
+    const first = await hub.admitChildRuns(tenantId, l.row.run_id, ids, budget);
+    if (first.ok) return first;
+    const checked = await Promise.all(
+      first.oldest
+        .filter((id) => !ids.includes(id))
+        .map(async (id) => {
+          const truth = await flowRunStub(this.env, id)
+            .reconcile(null)
+            .catch(() => undefined);
+          return truth === null || (truth !== undefined && TERMINAL.has(truth.status)) ? id : null;
+        }),
+    );
+    const over = checked.filter((id): id is string => id !== null);
+    if (over.length === 0) return first;
+    await hub.releaseChildRuns(tenantId, over);
+    return hub.admitChildRuns(tenantId, l.row.run_id, ids, budget);
+  }
+
+  /**
+   * The node cannot start its children (a ceiling): the entries it had reserved (`refused`) are marked failed,
+   * the node fails with `error`, the children it already started are cancelled (their places free), and under
+   * fail_fast the run ends.
+   */
+  async #refuse(nodeId: string, refused: string[], error: NodeErrorData): Promise<void> {
+    const list = this.#list(nodeId);
+    for (const c of list) {
+      if (c.runId !== null && refused.includes(c.runId)) {
+        c.status = 'failed';
+        c.error = error.message;
+      }
+    }
+    if (refused.length) this.transitions.childrenReserved(nodeId, list);
+    if (!this.transitions.nodeFailed(nodeId, { status: 'waiting' }, error)) return;
+    for (const c of list)
+      if (c.runId && c.status === 'running')
+        await flowRunStub(this.env, c.runId)
+          .cancel(`parent node '${nodeId}' failed: ${error.message}`)
+          .catch(() => undefined);
+    if (loadRun(this.storage.sql)?.def.policy.onFailure === 'fail_fast')
+      await this.engine().finish('failed', `node ${nodeId}: ${error.message}`);
+  }
+
+  /** Whether this run still waits for child `runId` at `index` of `nodeId` (a queued start checks before and after starting it). */
+  wants(nodeId: string, index: number, runId: string): boolean {
+    const l = loadRun(this.storage.sql);
+    if (!l || TERMINAL.has(l.row.status) || node(this.storage.sql, nodeId)?.status !== 'waiting') return false;
+    const c = this.#list(nodeId)[index];
+    return c?.runId === runId && c.status === 'running';
   }
 
   async finished(nodeId: string, index: number, status: RunStatus, output: unknown, error: string | null): Promise<void> {

@@ -51,6 +51,42 @@ export function release(sql: Sql, runId: string, fallbackLimit: number, ifSeq?: 
   return next;
 }
 
+/** How many of the oldest live children a refusal names, for the parent to check (`ChildAdmission`). */
+export const CHILD_CHECK_LIMIT = 25;
+
+/** The answer to a parent asking for child-run places: granted, or refused with the oldest holders to verify. */
+export type ChildAdmission = { ok: true } | { ok: false; live: number; budget: number; oldest: string[] };
+
+/**
+ * Child runs (map, subflow) of `parentRunId` take places in the tenant's budget of live child runs, all or
+ * none (idempotent per run id: a child already holding a place counts as granted). Refused, the answer names
+ * the oldest holders, so the parent can free places whose end was never reported and ask once more.
+ */
+export function admitChildren(sql: Sql, parentRunId: string, runIds: string[], budget: number, now: number): ChildAdmission {
+  const fresh = runIds.filter((id) => sql.exec(`SELECT 1 FROM child_runs WHERE run_id = ?`, id).toArray().length === 0);
+  if (fresh.length === 0) return { ok: true };
+  const live = sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM child_runs`).one().n;
+  if (live + fresh.length > budget) {
+    const oldest = sql
+      .exec<{ run_id: string }>(`SELECT run_id FROM child_runs ORDER BY admitted_at LIMIT ?`, CHILD_CHECK_LIMIT)
+      .toArray()
+      .map((r) => r.run_id);
+    return { ok: false, live, budget, oldest };
+  }
+  for (const id of fresh) sql.exec(`INSERT INTO child_runs (run_id, parent_run_id, admitted_at) VALUES (?, ?, ?)`, id, parentRunId, now);
+  return { ok: true };
+}
+
+/** A child run ended (or was found over): its place is free. Idempotent. */
+export function releaseChildren(sql: Sql, runIds: string[]): void {
+  for (const id of runIds) sql.exec(`DELETE FROM child_runs WHERE run_id = ?`, id);
+}
+
+/** Live child runs (tests, operators). */
+export function liveChildCount(sql: Sql): number {
+  return sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM child_runs`).one().n;
+}
+
 /**
  * A run status change on the sync stream and the event outbox, once per `eventId` (the FlowRun's
  * report id): a redelivered report is recognised by its event id (kept in `forwarded_events`) and

@@ -1,8 +1,12 @@
 /**
  * Node wiring without eval: JSONata expressions (an interpreter, so Workers'
  * ban on eval/new Function does not bite) and `{{ expression }}` templates.
+ * Every evaluation is bounded in steps and nesting (src/flows/ceilings.ts): an
+ * endless loop, such as a tail-recursive function (which JSONata runs without
+ * growing its stack), fails the expression instead of holding the FlowRun.
  */
 import jsonata from 'jsonata';
+import { EXPRESSION_MAX_DEPTH, EXPRESSION_MAX_STEPS } from './ceilings';
 
 const cache = new Map<string, jsonata.Expression>();
 const MAX_CACHE = 2000;
@@ -17,12 +21,37 @@ export class ExpressionError extends Error {
   }
 }
 
+/** Thrown inside an evaluation that went past a bound; evaluate() turns it into an ExpressionError (never retried). */
+class BudgetExceeded extends Error {}
+
+/** What one evaluation has used so far, keyed by JSONata's per-evaluation root frame (`environment.base`). */
+const usage = new WeakMap<object, { steps: number }>();
+
+/**
+ * JSONata calls this before evaluating each node of the expression tree (the hook its own test suite's
+ * "timeboxExpression" uses). Compiled expressions are shared, so the count lives with the evaluation's
+ * root frame, which JSONata creates afresh for every evaluate().
+ */
+function onEntry(_expr: unknown, _input: unknown, environment: { base: object & { depth?: number } }): void {
+  const base = environment.base;
+  let u = usage.get(base);
+  if (!u) {
+    u = { steps: 0 };
+    usage.set(base, u);
+  }
+  if (++u.steps > EXPRESSION_MAX_STEPS)
+    throw new BudgetExceeded(`evaluation exceeded ${EXPRESSION_MAX_STEPS} steps (an endless loop or recursion?)`);
+  if ((base.depth ?? 0) > EXPRESSION_MAX_DEPTH) throw new BudgetExceeded(`evaluation nested deeper than ${EXPRESSION_MAX_DEPTH} levels`);
+}
+
 /** Compiles (and caches) an expression; throws ExpressionError with the parser's message. */
 export function compile(expression: string): jsonata.Expression {
   let e = cache.get(expression);
   if (!e) {
     try {
       e = jsonata(expression);
+      // JSONata looks the hook up by this symbol; its typings only admit string names.
+      e.assign(Symbol.for('jsonata.__evaluate_entry') as unknown as string, onEntry);
     } catch (err) {
       throw new ExpressionError(expression, `cannot parse '${expression}': ${(err as { message?: string }).message ?? String(err)}`);
     }
