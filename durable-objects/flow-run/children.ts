@@ -18,6 +18,12 @@ import { type Loaded, loadRun, node } from './store';
 import type { NodeErrorData, Transitions } from './transitions';
 
 /** The nesting depth of this run's children: one deeper than the run (a run started by the API is at 0). */
+/**
+ * A place whose run does not exist yet may belong to a child still being started (through the queue);
+ * only after this long is it taken for one that never will be.
+ */
+export const CHILD_START_GRACE_MS = 5 * 60_000;
+
 export function childDepth(parent: RunParent | null): number {
   return (parent ? (parent.depth ?? 1) : 0) + 1;
 }
@@ -36,10 +42,13 @@ export class ChildRuns {
   }
 
   /**
-   * Starts pending children up to the node's concurrency, once the tenant's hub granted them places in its
-   * live child-run budget. Child run ids are reserved in storage first.
+   * Starts pending children up to the node's concurrency, as many as the tenant's hub grants places in its
+   * live child-run budget (the others stay pending until this node's own children end and free places; a
+   * node with no child running that gets no place fails with kind `limit`, it never waits on other runs).
+   * Child run ids are reserved in storage first. `ended` is a child of this node that just ended: its place
+   * is freed in the same call to the hub.
    */
-  async startPending(nodeId: string): Promise<void> {
+  async startPending(nodeId: string, ended?: string): Promise<void> {
     const l = loadRun(this.storage.sql);
     if (!l || TERMINAL.has(l.row.status)) return;
     const def = l.def.nodes.find((n) => n.id === nodeId) as FlowNodeDef;
@@ -70,20 +79,30 @@ export class ChildRuns {
       c.status = 'running';
     }
     this.transitions.childrenReserved(nodeId, list);
-    const ids = toStart.map(({ c }) => c.runId!);
+    let starting = toStart;
     if (version) {
-      const admitted = await this.#admit(l, ids);
-      if (!admitted.ok) {
-        return this.#refuse(nodeId, ids, {
-          kind: 'limit',
-          message: `${def.type} '${nodeId}': ${ids.length} more child run(s) would exceed the tenant's budget of ${admitted.budget} live child runs (${admitted.live} alive)`,
-          details: { limit: 'live_child_runs', budget: admitted.budget, live: admitted.live, requested: ids.length },
-        });
+      const ids = toStart.map(({ c }) => c.runId!);
+      const answer = await this.#admit(l, ids, running === 0, ended);
+      if (answer.granted.length < ids.length) {
+        if (answer.granted.length === 0 && running === 0) {
+          return this.#refuse(nodeId, ids, {
+            kind: 'limit',
+            message: `${def.type} '${nodeId}': the tenant's ${answer.budget} places for live child runs are taken (${answer.live} alive); no child could start`,
+            details: { limit: 'live_child_runs', budget: answer.budget, live: answer.live, requested: ids.length },
+          });
+        }
+        // The rest wait, pending, for places this node's own children give back when they end.
+        const granted = new Set(answer.granted);
+        starting = toStart.filter(({ c }) => granted.has(c.runId!));
+        const now = this.#list(nodeId);
+        for (const { c, i } of toStart) if (!granted.has(c.runId!) && now[i]?.status === 'running') now[i]!.status = 'pending';
+        this.transitions.childrenReserved(nodeId, now);
+        if (starting.length === 0) return;
       }
     }
     if (def.type === 'map' && list.length > QUEUE_FANOUT_THRESHOLD) {
       // Large fan-out: the queue starts the children (ids already reserved above), not this object.
-      const jobs = toStart.map(({ c, i }) => ({
+      const jobs = starting.map(({ c, i }) => ({
         body: {
           kind: 'flow_child_start' as const,
           tenantId: l.row.tenant_id,
@@ -101,7 +120,7 @@ export class ChildRuns {
       this.transitions.childrenQueued(nodeId, jobs.length);
       return;
     }
-    for (const { c, i } of toStart) {
+    for (const { c, i } of starting) {
       if (!version) {
         await this.finished(nodeId, i, 'failed', null, `flow ${cfg.flowId} not found`);
         continue;
@@ -123,23 +142,28 @@ export class ChildRuns {
   }
 
   /**
-   * Asks the tenant's hub for places for `ids`. Refused, the oldest holders are checked against their runs:
-   * places of runs that are over (their end never reached the hub) are freed and the hub is asked once more.
+   * Asks the tenant's hub for places for `ids`. With `repair` (the node would fail without a place), when
+   * none was granted the oldest holders are checked against their runs: places of runs that are over (their
+   * end never reached the hub), or that do not exist CHILD_START_GRACE_MS after their place was taken, are
+   * freed and the hub is asked once more.
    */
-  async #admit(l: Loaded, ids: string[]): Promise<ChildAdmission> {
+  async #admit(l: Loaded, ids: string[], repair: boolean, ended: string | undefined): Promise<ChildAdmission> {
     const tenantId = l.row.tenant_id;
     const hub = tenantHubStub(this.env, tenantId);
     const budget = l.settings.liveChildRuns ?? PLAN_CEILINGS.free.liveChildRuns;
-    const first = await hub.admitChildRuns(tenantId, l.row.run_id, ids, budget);
-    if (first.ok) return first;
+    const first = await hub.admitChildRuns(tenantId, l.row.run_id, ids, budget, ended ? [ended] : []);
+    if (first.granted.length > 0 || !repair) return first;
+    const now = Date.now();
     const checked = await Promise.all(
       first.oldest
-        .filter((id) => !ids.includes(id))
-        .map(async (id) => {
-          const truth = await flowRunStub(this.env, id)
+        .filter((o) => !ids.includes(o.runId))
+        .map(async ({ runId, admittedAt }) => {
+          const truth = await flowRunStub(this.env, runId)
             .reconcile(null)
             .catch(() => undefined);
-          return truth === null || (truth !== undefined && TERMINAL.has(truth.status)) ? id : null;
+          if (truth === undefined) return null;
+          const over = truth === null ? now - admittedAt > CHILD_START_GRACE_MS : TERMINAL.has(truth.status);
+          return over ? runId : null;
         }),
     );
     const over = checked.filter((id): id is string => id !== null);
@@ -192,7 +216,7 @@ export class ChildRuns {
     if (error) c.error = error;
     this.transitions.childFinished(nodeId, list, index);
     if (list.every((x) => TERMINAL.has(x.status as RunStatus))) await this.#complete(nodeId, list);
-    else await this.startPending(nodeId);
+    else await this.startPending(nodeId, c.runId ?? undefined);
   }
 
   async #complete(nodeId: string, list: ChildEntry[]): Promise<void> {

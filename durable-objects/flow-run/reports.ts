@@ -56,6 +56,9 @@ export function enqueueReports(sql: SqlStorage, status: RunStatus, now: number):
   insert(sql, 'hub', status, s, now);
   if (!TERMINAL.has(status)) return;
   if (l.parent) {
+    // The child's place in the tenant's live child-run budget (src/flows/ceilings.ts), before the parent
+    // hears (which frees it too, when it starts its next child).
+    insert(sql, 'child_slot', status, { tenantId: s.tenantId, runId: s.id }, now);
     insert(
       sql,
       'parent',
@@ -63,8 +66,6 @@ export function enqueueReports(sql: SqlStorage, status: RunStatus, now: number):
       { parent: l.parent, output: l.row.output === null ? null : JSON.parse(l.row.output), error: s.error },
       now,
     );
-    // The child's place in the tenant's live child-run budget (src/flows/ceilings.ts).
-    insert(sql, 'child_slot', status, { tenantId: s.tenantId, runId: s.id }, now);
   } else {
     insert(sql, 'release', status, { tenantId: s.tenantId, runId: s.id }, now);
   }

@@ -238,10 +238,19 @@ export class TenantHub extends DurableObject<Env> {
     return this.ctx.storage.transactionSync(() => release(this.ctx.storage.sql, runId, limit, ifSeq));
   }
 
-  /** Child runs of a parent take places in the tenant's live child-run budget, all or none (idempotent per run id). */
-  async admitChildRuns(tenantId: string, parentRunId: string, runIds: string[], budget: number): Promise<ChildAdmission> {
+  /**
+   * Child runs of a parent take places in the tenant's live child-run budget, as many as fit (idempotent per
+   * run id); `release` (children of the parent that ended) are freed first.
+   */
+  async admitChildRuns(
+    tenantId: string,
+    parentRunId: string,
+    runIds: string[],
+    budget: number,
+    release: string[] = [],
+  ): Promise<ChildAdmission> {
     this.#bind(tenantId);
-    return this.ctx.storage.transactionSync(() => admitChildren(this.ctx.storage.sql, parentRunId, runIds, budget, Date.now()));
+    return this.ctx.storage.transactionSync(() => admitChildren(this.ctx.storage.sql, parentRunId, runIds, budget, Date.now(), release));
   }
 
   /** Child runs ended: their places are free (idempotent). */
