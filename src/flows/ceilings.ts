@@ -52,3 +52,5 @@ export const HTTP_RESPONSE_MAX_BYTES = 1024 * 1024;
  */
 export const EXPRESSION_MAX_STEPS = 500_000;
 export const EXPRESSION_MAX_DEPTH = 500;
+/** All evaluations of one node attempt together (a map's `input` runs once per item). */
+export const EXPRESSION_MAX_STEPS_PER_SCOPE = 2_000_000;

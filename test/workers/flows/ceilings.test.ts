@@ -13,6 +13,7 @@ import { CHILD_CHECK_LIMIT } from '../../../durable-objects/tenant-hub/run-admis
 import {
   EXPRESSION_MAX_DEPTH,
   EXPRESSION_MAX_STEPS,
+  EXPRESSION_MAX_STEPS_PER_SCOPE,
   HTTP_RESPONSE_MAX_BYTES,
   MAX_RUN_DEPTH,
   PLAN_CEILINGS,
@@ -238,6 +239,27 @@ describe('expressions are bounded', () => {
     expect(spin.attempts).toBe(1);
     expect(spin.error).toMatchObject({ kind: 'expression', message: expect.stringContaining(says) });
     expect(ofType(await events(run.id), 'node.retrying')).toEqual([]);
+  });
+
+  it("a map's per-item expressions share one budget per attempt: past it the node fails (kind expression)", async () => {
+    const t = await signup('ceil-expr-map');
+    const child = await createFlow(t, { nodes: [transform('x', 'input')] }, 'child');
+    const flowId = await createFlow(t, {
+      nodes: [
+        {
+          id: 'each',
+          type: 'map',
+          config: { items: '[1..1000]', flowId: child, input: '{"n": $sum($map([1..3000], function($x){ $x }))}' },
+        },
+      ],
+    });
+    const done = await waitFor(t, (await startRun(t, flowId)).id, undefined, 30_000);
+    expect(done.status).toBe('failed');
+    expect(node(done, 'each').error).toMatchObject({
+      kind: 'expression',
+      message: expect.stringContaining(`exceeded ${EXPRESSION_MAX_STEPS_PER_SCOPE} steps in total`),
+    });
+    expect((await ok(t, 'GET', `/v1/runs?flowId=${child}`)).data).toEqual([]);
   });
 
   it('a heavy but finite expression still evaluates', async () => {
