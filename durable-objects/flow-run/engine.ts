@@ -14,6 +14,7 @@ import { TERMINAL } from '../../src/flows/run-model';
 import { DeltaCoalescer } from './deltas';
 import { runAttempt } from './execute';
 import { type ChildEntry, type NodeWait, nextStep, type RunSnapshot, retryDelay } from './next-step';
+import { NodeOutputs } from './outputs';
 import { type Loaded, loadRun, type NodeRow, node, nodes } from './store';
 import { errorData, type Transitions } from './transitions';
 
@@ -38,6 +39,8 @@ export class Engine {
   #again = false;
   readonly #t: Transitions;
   readonly #deltas: DeltaCoalescer;
+  /** Node outputs parsed once per stored value, not once per launch. */
+  readonly outputs = new NodeOutputs();
 
   constructor(private readonly host: EngineHost) {
     this.#t = host.transitions;
@@ -146,11 +149,9 @@ export class Engine {
   }
 
   #scope(l: Loaded, nodeId: string, attempt: number): EvalScope {
-    const out: EvalScope['nodes'] = {};
-    for (const r of nodes(this.#sql)) out[r.id] = { status: r.status, output: r.output === null ? null : JSON.parse(r.output) };
     return {
       input: l.input,
-      nodes: out,
+      nodes: this.outputs.scope(nodes(this.#sql)),
       vars: l.def.vars ?? {},
       run: {
         id: l.row.run_id,

@@ -110,6 +110,7 @@ export class FlowRun extends DurableObject<Env> {
     await this.ctx.storage.deleteAll();
     // Recreate the (empty) schema so calls to this instance find tables and no run, like a new object.
     migrateDoStorage(this.ctx.storage, RUN_MIGRATIONS);
+    this.#engine.outputs.clear();
     this.#pushed = 0;
     this.#sse.notify();
     for (const ws of this.ctx.getWebSockets()) ws.close(1000, 'run expired');
@@ -206,6 +207,11 @@ export class FlowRun extends DurableObject<Env> {
     await this.#children.finished(nodeId, index, status, output, error);
     this.#flush();
     await this.ctx.storage.setAlarm(Date.now());
+  }
+
+  /** Whether this run still waits for that child (the queue consumer asks before and after starting it). */
+  async wantsChild(nodeId: string, index: number, runId: string): Promise<boolean> {
+    return this.#children.wants(nodeId, index, runId);
   }
 
   /** GET …/events (SSE, Last-Event-ID) and GET …/ws (hibernatable WebSocket). */

@@ -1,7 +1,8 @@
 /**
  * The run's report outbox: every status change is reported to its receivers
  * (the D1 summary row, the tenant hub's sync stream and events, the tenant's
- * run slot, the parent run, runs promoted into a freed slot) through rows
+ * run slot, the parent run and the child's place in the tenant's child-run
+ * budget, runs promoted into a freed slot) through rows
  * written in the same transaction as the change (`enqueueReports`, called by
  * ./transitions). The alarm delivers them (`ReportOutbox.deliver`) in order per
  * receiver, retrying with backoff until each receiver acknowledges; every
@@ -14,7 +15,7 @@ import { flowRunStub, tenantHubStub } from '../../src/lib/stubs';
 import { loadRun, summary } from './store';
 
 /** Who a report row goes to. */
-export type Receiver = 'summary' | 'hub' | 'release' | 'parent' | 'start';
+export type Receiver = 'summary' | 'hub' | 'release' | 'parent' | 'start' | 'child_slot';
 
 interface ReportRow {
   id: number;
@@ -55,6 +56,9 @@ export function enqueueReports(sql: SqlStorage, status: RunStatus, now: number):
   insert(sql, 'hub', status, s, now);
   if (!TERMINAL.has(status)) return;
   if (l.parent) {
+    // The child's place in the tenant's live child-run budget (src/flows/ceilings.ts), before the parent
+    // hears (which frees it too, when it starts its next child).
+    insert(sql, 'child_slot', status, { tenantId: s.tenantId, runId: s.id }, now);
     insert(
       sql,
       'parent',
@@ -187,6 +191,11 @@ export class ReportOutbox {
       case 'start':
         await flowRunStub(this.env, payload as string).start();
         return this.#done(row.id);
+      case 'child_slot': {
+        const { tenantId, runId } = payload as { tenantId: string; runId: string };
+        await tenantHubStub(this.env, tenantId).releaseChildRuns(tenantId, [runId]);
+        return this.#done(row.id);
+      }
     }
   }
 }

@@ -51,6 +51,71 @@ export function release(sql: Sql, runId: string, fallbackLimit: number, ifSeq?: 
   return next;
 }
 
+/** How many of the oldest live children a short answer names (`ChildAdmission.oldest`). */
+export const CHILD_CHECK_LIMIT = 25;
+
+/**
+ * Places granted to a parent's children: `granted` lists the ids that hold one now (in the order asked),
+ * `live` how many places were taken before this request. When fewer were granted than asked, `oldest`
+ * names the oldest holders, so a parent about to fail can check them against their runs.
+ */
+export interface ChildAdmission {
+  granted: string[];
+  live: number;
+  budget: number;
+  oldest: Array<{ runId: string; admittedAt: number }>;
+}
+
+/**
+ * Children of `parentRunId` take places in the tenant's budget of live child runs, as many as fit, in
+ * the order asked (idempotent per run id: a child already holding a place keeps it). `release` lists
+ * children of the parent that ended: their places are freed first, so a parent starting the next child
+ * as one ends never waits on the ended child's own report.
+ */
+export function admitChildren(
+  sql: Sql,
+  parentRunId: string,
+  runIds: string[],
+  budget: number,
+  now: number,
+  release: string[] = [],
+): ChildAdmission {
+  releaseChildren(sql, release);
+  const held = new Set(runIds.filter((id) => sql.exec(`SELECT 1 FROM child_runs WHERE run_id = ?`, id).toArray().length > 0));
+  const live = sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM child_runs`).one().n;
+  let room = Math.max(0, budget - live);
+  const granted: string[] = [];
+  let short = false;
+  for (const id of runIds) {
+    if (held.has(id)) granted.push(id);
+    else if (room > 0) {
+      sql.exec(`INSERT INTO child_runs (run_id, parent_run_id, admitted_at) VALUES (?, ?, ?)`, id, parentRunId, now);
+      granted.push(id);
+      room--;
+    } else short = true;
+  }
+  const oldest = short
+    ? sql
+        .exec<{ run_id: string; admitted_at: number }>(
+          `SELECT run_id, admitted_at FROM child_runs ORDER BY admitted_at LIMIT ?`,
+          CHILD_CHECK_LIMIT,
+        )
+        .toArray()
+        .map((r) => ({ runId: r.run_id, admittedAt: r.admitted_at }))
+    : [];
+  return { granted, live, budget, oldest };
+}
+
+/** A child run ended (or was found over): its place is free. Idempotent. */
+export function releaseChildren(sql: Sql, runIds: string[]): void {
+  for (const id of runIds) sql.exec(`DELETE FROM child_runs WHERE run_id = ?`, id);
+}
+
+/** Live child runs (tests, operators). */
+export function liveChildCount(sql: Sql): number {
+  return sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM child_runs`).one().n;
+}
+
 /**
  * A run status change on the sync stream and the event outbox, once per `eventId` (the FlowRun's
  * report id): a redelivered report is recognised by its event id (kept in `forwarded_events`) and

@@ -133,4 +133,13 @@ export const HUB_MIGRATIONS: readonly DoMigration[] = [
       CREATE INDEX stream_tickets_expiry_idx ON stream_tickets (expires_at);
     `,
   },
+  {
+    version: 8,
+    sql: `
+      -- The tenant's live child runs (map, subflow) against its plan's budget (run-admission.ts): a row per child
+      -- admitted, deleted when the child reports its end.
+      CREATE TABLE child_runs (run_id TEXT PRIMARY KEY, parent_run_id TEXT NOT NULL, admitted_at INTEGER NOT NULL);
+      CREATE INDEX child_runs_age_idx ON child_runs (admitted_at);
+    `,
+  },
 ];

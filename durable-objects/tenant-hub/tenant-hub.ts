@@ -17,7 +17,17 @@ import { publishOutbox } from './outbox';
 import { appendForwarded, type ForwardedEvent } from './outbox-forwarded';
 import { deliverDueReminders } from './reminders';
 import { RETENTION_RETRY_MS, retentionDue, runRetention } from './retention';
-import { admit, listSlots, type RunSlot, recordRunChange, release } from './run-admission';
+import {
+  admit,
+  admitChildren,
+  type ChildAdmission,
+  listSlots,
+  liveChildCount,
+  type RunSlot,
+  recordRunChange,
+  release,
+  releaseChildren,
+} from './run-admission';
 import { HUB_MIGRATIONS } from './schema';
 import { socketServiceCtx } from './socket-caller';
 import { issueTicket, redeemTicket, type TicketCaller } from './stream-tickets';
@@ -226,6 +236,33 @@ export class TenantHub extends DurableObject<Env> {
   async releaseRun(tenantId: string, runId: string, limit: number, ifSeq?: number): Promise<string[]> {
     this.#bind(tenantId);
     return this.ctx.storage.transactionSync(() => release(this.ctx.storage.sql, runId, limit, ifSeq));
+  }
+
+  /**
+   * Child runs of a parent take places in the tenant's live child-run budget, as many as fit (idempotent per
+   * run id); `release` (children of the parent that ended) are freed first.
+   */
+  async admitChildRuns(
+    tenantId: string,
+    parentRunId: string,
+    runIds: string[],
+    budget: number,
+    release: string[] = [],
+  ): Promise<ChildAdmission> {
+    this.#bind(tenantId);
+    return this.ctx.storage.transactionSync(() => admitChildren(this.ctx.storage.sql, parentRunId, runIds, budget, Date.now(), release));
+  }
+
+  /** Child runs ended: their places are free (idempotent). */
+  async releaseChildRuns(tenantId: string, runIds: string[]): Promise<void> {
+    this.#bind(tenantId);
+    this.ctx.storage.transactionSync(() => releaseChildren(this.ctx.storage.sql, runIds));
+  }
+
+  /** How many child runs hold a place in the budget now. */
+  async liveChildRuns(tenantId: string): Promise<number> {
+    this.#bind(tenantId);
+    return liveChildCount(this.ctx.storage.sql);
   }
 
   /** A run's status changed: it goes on the tenant's sync stream and event outbox, once per `eventId`. */

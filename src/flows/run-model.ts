@@ -10,6 +10,8 @@ export interface RunParent {
   runId: string;
   nodeId: string;
   index: number;
+  /** This (child) run's nesting depth: 1 for a child of a run started by the API (absent on older runs: 1). */
+  depth?: number;
 }
 
 export interface RunInit {
@@ -19,8 +21,11 @@ export interface RunInit {
   flowVersion: number;
   definition: FlowDefinition;
   input: unknown;
-  /** Copied from the tenant at start; `retentionDays` from its plan (src/flows/retention.ts). */
-  settings: { httpAllowlist?: string[]; retentionDays?: number };
+  /**
+   * Copied from the tenant at start; `retentionDays` and `liveChildRuns` from its plan
+   * (src/flows/retention.ts, src/flows/ceilings.ts).
+   */
+  settings: { httpAllowlist?: string[]; retentionDays?: number; liveChildRuns?: number };
   parent?: RunParent | undefined;
   /** Outputs reused from an earlier run (rerun from a node): node id → output. */
   reuse?: Record<string, { output: unknown; branch: string | null }> | undefined;

@@ -9,16 +9,21 @@ import { getDb } from '../db/client';
 import { flows, flowVersions, runs, type TenantSettings, tenants } from '../db/schema';
 import { newId } from '../lib/ids';
 import { flowRunStub, tenantHubStub } from '../lib/stubs';
+import { DEFAULT_MAX_ACTIVE_RUNS, effectiveRunLimit, planCeilings } from './ceilings';
 import { checkInput, type FlowDefinition } from './definition';
 import { runRetentionDays } from './retention';
 import type { RunInit, RunParent } from './run-model';
 
-export const DEFAULT_MAX_ACTIVE_RUNS = 10;
+export { DEFAULT_MAX_ACTIVE_RUNS };
 
-/** The tenant's active-run limit (tenant settings, else the default). */
+/** The tenant's active-run limit (tenant settings, else the default; never above its plan's ceiling). */
 export async function tenantRunLimit(env: Env, tenantId: string): Promise<number> {
-  const row = await getDb(env.DB).select({ settings: tenants.settings }).from(tenants).where(eq(tenants.id, tenantId)).get();
-  return row?.settings?.maxActiveRuns ?? DEFAULT_MAX_ACTIVE_RUNS;
+  const row = await getDb(env.DB)
+    .select({ settings: tenants.settings, plan: tenants.plan })
+    .from(tenants)
+    .where(eq(tenants.id, tenantId))
+    .get();
+  return effectiveRunLimit(row?.plan, row?.settings?.maxActiveRuns);
 }
 
 export interface LoadedVersion {
@@ -71,10 +76,11 @@ export async function startRun(env: Env, o: StartOptions): Promise<{ runId: stri
   const db = getDb(env.DB);
   const runId = o.runId ?? newId('run');
   const now = new Date().toISOString();
-  const settings =
-    o.version.settings ??
-    (await db.select({ settings: tenants.settings }).from(tenants).where(eq(tenants.id, o.tenantId)).get())?.settings ??
-    {};
+  const tenant =
+    o.version.settings !== undefined
+      ? { settings: o.version.settings, plan: o.version.plan }
+      : await db.select({ settings: tenants.settings, plan: tenants.plan }).from(tenants).where(eq(tenants.id, o.tenantId)).get();
+  const settings = tenant?.settings ?? {};
   await db
     .insert(runs)
     .values({
@@ -99,7 +105,11 @@ export async function startRun(env: Env, o: StartOptions): Promise<{ runId: stri
     flowVersion: o.version.version,
     definition: o.version.definition,
     input: o.input ?? null,
-    settings: { httpAllowlist: settings.httpAllowlist ?? [], retentionDays: runRetentionDays(o.version.plan) },
+    settings: {
+      httpAllowlist: settings.httpAllowlist ?? [],
+      retentionDays: runRetentionDays(tenant?.plan),
+      liveChildRuns: planCeilings(tenant?.plan).liveChildRuns,
+    },
     parent: o.parent,
     reuse: o.reuse,
     createdAt: now,
@@ -109,7 +119,8 @@ export async function startRun(env: Env, o: StartOptions): Promise<{ runId: stri
     await stub.start();
     return { runId, status: 'running' };
   }
-  const admitted = await tenantHubStub(env, o.tenantId).admitRun(o.tenantId, runId, settings.maxActiveRuns ?? DEFAULT_MAX_ACTIVE_RUNS);
+  const limit = effectiveRunLimit(tenant?.plan, settings.maxActiveRuns);
+  const admitted = await tenantHubStub(env, o.tenantId).admitRun(o.tenantId, runId, limit);
   if (admitted === 'start') {
     await stub.start();
     return { runId, status: 'running' };

@@ -69,7 +69,14 @@ export const RunSchema = z
     input: z.unknown(),
     output: z.unknown(),
     error: z.string().nullable(),
-    parent: z.object({ runId: z.string(), nodeId: z.string(), index: z.number() }).nullable(),
+    parent: z
+      .object({
+        runId: z.string(),
+        nodeId: z.string(),
+        index: z.number(),
+        depth: z.number().int().optional().openapi({ description: 'Nesting depth of this child run (1 = child of a top-level run)' }),
+      })
+      .nullable(),
     createdAt: Timestamp,
     startedAt: Timestamp.nullable(),
     finishedAt: Timestamp.nullable(),

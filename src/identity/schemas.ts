@@ -1,5 +1,6 @@
 /** Request and response schemas for identity routes (zod → OpenAPI). */
 import { z } from '@hono/zod-openapi';
+import { DEFAULT_MAX_ACTIVE_RUNS, PLAN_CEILINGS } from '../flows/ceilings';
 import { ROLES } from './roles';
 
 export const RoleSchema = z.enum(ROLES).openapi('Role');
@@ -28,9 +29,15 @@ export const TenantSettingsSchema = z
       .number()
       .int()
       .min(1)
-      .max(1000)
+      .max(Math.max(...Object.values(PLAN_CEILINGS).map((c) => c.maxActiveRuns)))
       .optional()
-      .openapi({ description: 'Concurrently active flow runs; more wait as queued (default 10)' }),
+      .openapi({
+        description: `Concurrently active flow runs; more wait as queued (default ${DEFAULT_MAX_ACTIVE_RUNS}). At most the plan's ceiling (${Object.entries(
+          PLAN_CEILINGS,
+        )
+          .map(([plan, c]) => `${plan} ${c.maxActiveRuns}`)
+          .join(', ')}); above it → 422.`,
+      }),
   })
   .openapi('TenantSettings');
 

@@ -2,9 +2,10 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { apiKeys, memberships, type TenantSettings, tenants, users } from '../db/schema';
 import { afterCommit, controlEvent, outboxInsertWhere } from '../events/outbox';
+import { planCeilings } from '../flows/ceilings';
 import type { ServiceCtx } from '../lib/context';
 import { newId } from '../lib/ids';
-import { AppError } from '../lib/problem';
+import { AppError, fieldPath } from '../lib/problem';
 import { auditInsertWhere } from './audit';
 import { apiKeyView, tenantView, userView } from './views';
 
@@ -22,8 +23,13 @@ export async function updateTenant(ctx: ServiceCtx, input: { name?: string | und
   // Settings merge key by key (sending { maxActiveRuns } keeps the allow-list), as a compare-and-set on the
   // settings read: two concurrent PATCHes of different keys both land instead of the later erasing the earlier.
   for (let attempt = 0; attempt < MERGE_ATTEMPTS; attempt++) {
-    const current = await db.select({ settings: tenants.settings }).from(tenants).where(eq(tenants.id, scope.tenantId)).get();
+    const current = await db
+      .select({ settings: tenants.settings, plan: tenants.plan })
+      .from(tenants)
+      .where(eq(tenants.id, scope.tenantId))
+      .get();
     if (!current) throw new AppError('not_found', 'Tenant not found.');
+    if (attempt === 0) checkCeilings(current.plan, input.settings);
     const settings = input.settings ? { ...current.settings, ...input.settings } : undefined;
     const changes = { ...(input.name !== undefined ? { name: input.name.trim() } : {}), ...(settings ? { settings } : {}) };
     const event = controlEvent(scope.tenantId, 'tenant.updated', changes, now);
@@ -48,6 +54,23 @@ export async function updateTenant(ctx: ServiceCtx, input: { name?: string | und
     }
   }
   throw new AppError('conflict', 'The tenant changed concurrently; retry.');
+}
+
+/** A setting above the plan's ceiling is the caller's 422 naming it (docs/operations.md, "Ceilings"). */
+function checkCeilings(plan: string, settings: TenantSettings | undefined): void {
+  const ceiling = planCeilings(plan).maxActiveRuns;
+  if (settings?.maxActiveRuns === undefined || settings.maxActiveRuns <= ceiling) return;
+  throw new AppError('validation_failed', `settings.maxActiveRuns may be at most ${ceiling} on the ${plan} plan.`, {
+    errors: [
+      {
+        in: 'body',
+        ...fieldPath(['settings', 'maxActiveRuns']),
+        message: `At most ${ceiling} on the ${plan} plan`,
+        code: 'too_big',
+      },
+    ],
+    extensions: { ceiling, plan },
+  });
 }
 
 export async function me(ctx: ServiceCtx) {

@@ -47,6 +47,8 @@ export const ChildStartJobSchema = z.object({
   flowId: z.string().min(1),
   version: z.number().int().positive().optional(),
   input: z.unknown(),
+  /** The child's nesting depth (absent from jobs queued before depths existed: 1). */
+  depth: z.number().int().positive().optional(),
 });
 
 export type ChildStartJob = z.infer<typeof ChildStartJobSchema>;

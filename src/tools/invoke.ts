@@ -103,6 +103,7 @@ export async function invokeTool(
       const network = v.network === 'none' ? { mode: 'none' as const } : { mode: 'allow' as const, hosts: v.network.allow };
       const reply = await callRunner(transport, secret, {
         id: invocationId,
+        tenant: tenantId,
         runtime: v.runtime,
         code: v.code,
         input,

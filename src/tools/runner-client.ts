@@ -15,6 +15,8 @@ export const CONTAINER_INSTANCES = 4;
 
 export interface RunnerRequest {
   id: string;
+  /** The tenant invoking: the runner caps each tenant's share of its sandboxes (503 `tenant_busy` past it). */
+  tenant: string;
   runtime: ToolRuntime;
   code: string;
   input: unknown;
@@ -111,13 +113,16 @@ export async function callRunner(transport: RunnerTransport, secret: string, req
     return { ran: false, retryable: true, retryAfterS: null, message: `The tool runner is unreachable: ${(err as Error).message}` };
   }
   if (res.status === 503) {
-    await res.body?.cancel();
+    const reason = ((await res.json().catch(() => null)) as { error?: unknown } | null)?.error;
     const after = Number(res.headers.get('retry-after'));
     return {
       ran: false,
       retryable: true,
       retryAfterS: Number.isFinite(after) && after > 0 ? after : 1,
-      message: 'The tool runner is at capacity.',
+      message:
+        reason === 'tenant_busy'
+          ? "The tenant is running its share of the tool runner's sandboxes; retry when one of its invocations ends."
+          : 'The tool runner is at capacity.',
     };
   }
   if (res.status === 401) {

@@ -11,6 +11,7 @@ import {
   signHeaders,
   startToolRunner,
 } from '../support/node/tool-runner';
+import { eventually } from '../support/shared/time';
 
 const SECRET = 'e2e-runner-secret-0123456789abcdef0123456789';
 
@@ -150,6 +151,42 @@ for (const { mode, skip } of sandboxModes()) {
         for (const r of await Promise.all(busy)) expect(r.body).toMatchObject({ ok: true, output: 'done' });
         const after = await invokeRunner(runner, { runtime: 'node', code: JS_HELLO, input: { name: 'x' } });
         expect(after.body).toMatchObject({ ok: true });
+      });
+
+      it("one tenant's burst takes only its share of the sandboxes: past it tenant_busy, another tenant still runs", async () => {
+        const health = async () => (await (await fetch(`${runner.url}/health`)).json()) as Record<string, number>;
+        expect(await health()).toMatchObject({ capacity: 2, tenantCapacity: 1 });
+        // Tenant A's first invocation spins until its timeout, holding its one share meanwhile.
+        const spinning = invokeRunner(runner, {
+          tenant: 'tnt_a',
+          runtime: 'node',
+          code: 'export function main() { for (;;) {} }',
+          timeoutMs: 4_000,
+        });
+        await eventually(
+          async () => {
+            const h = await health();
+            return h.active === 1 && h.tenantsActive === 1 ? true : undefined;
+          },
+          { what: "tenant A's invocation to hold a sandbox" },
+        );
+        const burst = await Promise.all(
+          [1, 2, 3].map(() => invokeRunner(runner, { tenant: 'tnt_a', runtime: 'node', code: JS_HELLO, input: { name: 'a' } })),
+        );
+        for (const r of burst) {
+          expect(r.status).toBe(503);
+          expect(r.body).toEqual({ error: 'tenant_busy', capacity: 1 });
+          expect(r.headers.get('retry-after')).toBe('1');
+        }
+        // A sandbox is still free, and it is tenant B's.
+        const other = await invokeRunner(runner, { tenant: 'tnt_b', runtime: 'node', code: JS_HELLO, input: { name: 'b' } });
+        expect(other.status).toBe(200);
+        expect(other.body).toMatchObject({ ok: true, output: { greeting: 'Hello, b!' } });
+        expect((await spinning).body).toMatchObject({ ok: false, error: { type: 'timeout' } });
+        // Tenant A's share is back once its invocation ended.
+        const again = await invokeRunner(runner, { tenant: 'tnt_a', runtime: 'node', code: JS_HELLO, input: { name: 'a' } });
+        expect(again.body).toMatchObject({ ok: true, output: { greeting: 'Hello, a!' } });
+        expect(await health()).toMatchObject({ active: 0, tenantsActive: 0 });
       });
     });
   });

@@ -20,6 +20,11 @@ export interface RunnerConfig {
   secret: string;
   /** Invocations running at once; beyond it the runner answers 503. */
   concurrency: number;
+  /**
+   * Invocations one tenant (the request's `tenant`) may run at once, so one tenant's burst never takes every
+   * sandbox; beyond it that tenant gets 503 `tenant_busy`. Default: half of `concurrency` (at least 1).
+   */
+  tenantConcurrency: number;
   /** Largest request body accepted, bytes. */
   maxBodyBytes: number;
   /** Largest result (`main`'s JSON) accepted from a tool, bytes. */
@@ -82,6 +87,7 @@ function sandboxMode(env: NodeJS.ProcessEnv): SandboxMode | 'auto' {
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): RunnerConfig {
   const secret = env.TOOL_RUNNER_SECRET ?? '';
+  const concurrency = int(env, 'TOOL_RUNNER_CONCURRENCY', 4, 1, 256);
   if (secret.length < 32) throw new ConfigError('TOOL_RUNNER_SECRET must be set to at least 32 characters');
   const bwrap = optionalExecutable(env, 'TOOL_RUNNER_BWRAP', '/usr/bin/bwrap');
   const prlimit = optionalExecutable(env, 'TOOL_RUNNER_PRLIMIT', '/usr/bin/prlimit');
@@ -92,7 +98,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RunnerConfig {
     host: env.TOOL_RUNNER_HOST || '127.0.0.1',
     port: int(env, 'TOOL_RUNNER_PORT', 8080, 0, 65535),
     secret,
-    concurrency: int(env, 'TOOL_RUNNER_CONCURRENCY', 4, 1, 256),
+    concurrency,
+    tenantConcurrency: Math.min(concurrency, int(env, 'TOOL_RUNNER_TENANT_CONCURRENCY', Math.max(1, Math.ceil(concurrency / 2)), 1, 256)),
     maxBodyBytes: int(env, 'TOOL_RUNNER_MAX_BODY_BYTES', 2 * 1024 * 1024, 1024, 64 * 1024 * 1024),
     maxOutputBytes: int(env, 'TOOL_RUNNER_MAX_OUTPUT_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
     maxLogBytes: int(env, 'TOOL_RUNNER_MAX_LOG_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),

@@ -23,6 +23,11 @@ export type Network = { mode: 'none' } | { mode: 'allow'; hosts: string[] };
 export interface InvocationRequest {
   /** Caller's id for logs (the Worker's invocation id). */
   id: string;
+  /**
+   * The tenant the invocation runs for: its share of the sandboxes is capped (TOOL_RUNNER_TENANT_CONCURRENCY).
+   * The Worker always sends it; a request without one (an operator's direct call) is bounded by the total only.
+   */
+  tenant?: string;
   runtime: Runtime;
   code: string;
   input: unknown;
@@ -55,6 +60,8 @@ export function parseInvocation(body: unknown): { ok: true; value: InvocationReq
     if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) errors.push(`${name} must be an integer in [${min}, ${max}]`);
   };
   if (typeof b.id !== 'string' || !/^[A-Za-z0-9_.:-]{1,128}$/.test(b.id)) errors.push('id must be a short identifier');
+  if (b.tenant !== undefined && (typeof b.tenant !== 'string' || !/^[A-Za-z0-9_.:-]{1,128}$/.test(b.tenant)))
+    errors.push('tenant must be a short identifier');
   if (!RUNTIMES.includes(b.runtime as Runtime)) errors.push(`runtime must be one of ${RUNTIMES.join(', ')}`);
   if (typeof b.code !== 'string' || b.code.length === 0 || Buffer.byteLength(b.code) > LIMITS.maxCodeBytes) {
     errors.push(`code must be a non-empty string of at most ${LIMITS.maxCodeBytes} bytes`);

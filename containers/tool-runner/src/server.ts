@@ -1,9 +1,13 @@
 /**
  * The runner's HTTP surface:
- *   GET  /health          → 200 { status, sandbox, sandboxReason, active, capacity, pool? } (no secrets; for readiness probes)
+ *   GET  /health          → 200 { status, sandbox, sandboxReason, active, capacity, tenantCapacity, tenantsActive, pool? }
+ *                           (no secrets, no tenant ids; for readiness probes)
  *   POST /v1/invocations  → signed; runs one invocation, 200 with its typed result
  * Unsigned, stale, replayed or badly signed requests → 401. Over capacity → 503
- * with Retry-After. Bodies over the limit → 413. Everything else → 404/405.
+ * `busy` with Retry-After; a tenant already running its share of the sandboxes
+ * (`tenantConcurrency`) → 503 `tenant_busy` with Retry-After, so one tenant's
+ * burst never takes every sandbox. Bodies over the limit → 413. Everything
+ * else → 404/405.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { ReplayCache, verify } from './auth.ts';
@@ -64,6 +68,8 @@ export function createRunner(cfg: RunnerConfig, isolation: Isolation, log: Log, 
   const replay = new ReplayCache();
   const running = new Set<() => void>();
   let active = 0;
+  /** Invocations running per tenant (entries leave at 0). */
+  const perTenant = new Map<string, number>();
 
   async function invoke(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     let body: Buffer;
@@ -87,12 +93,20 @@ export function createRunner(cfg: RunnerConfig, isolation: Isolation, log: Log, 
     const request = parseInvocation(parsed);
     if (!request.ok) return send(res, 400, { error: 'bad_request', errors: request.errors });
     if (active >= cfg.concurrency) return send(res, 503, { error: 'busy', capacity: cfg.concurrency }, { 'retry-after': '1' });
+    const tenant = request.value.tenant;
+    const held = tenant === undefined ? 0 : (perTenant.get(tenant) ?? 0);
+    if (tenant !== undefined && held >= cfg.tenantConcurrency) {
+      log('tenant_busy', { id: request.value.id, tenant, active: held });
+      return send(res, 503, { error: 'tenant_busy', capacity: cfg.tenantConcurrency }, { 'retry-after': '1' });
+    }
 
     active++;
+    if (tenant !== undefined) perTenant.set(tenant, held + 1);
     try {
       const result = await isolation.run(request.value, running);
       log('invocation', {
         id: request.value.id,
+        tenant: request.value.tenant,
         sandbox: isolation.mode,
         runtime: request.value.runtime,
         outcome: result.ok ? 'ok' : result.error.type,
@@ -102,6 +116,11 @@ export function createRunner(cfg: RunnerConfig, isolation: Isolation, log: Log, 
       send(res, 200, { sandbox: isolation.mode, ...result });
     } finally {
       active--;
+      if (tenant !== undefined) {
+        const left = (perTenant.get(tenant) ?? 1) - 1;
+        if (left > 0) perTenant.set(tenant, left);
+        else perTenant.delete(tenant);
+      }
     }
   }
 
@@ -111,7 +130,15 @@ export function createRunner(cfg: RunnerConfig, isolation: Isolation, log: Log, 
     const route = url.pathname;
     if (route === '/health') {
       if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: 'method_not_allowed' }, { allow: 'GET, HEAD' });
-      return send(res, 200, { status: 'ok', sandbox: isolation.mode, active, capacity: cfg.concurrency, ...isolation.health() });
+      return send(res, 200, {
+        status: 'ok',
+        sandbox: isolation.mode,
+        active,
+        capacity: cfg.concurrency,
+        tenantCapacity: cfg.tenantConcurrency,
+        tenantsActive: perTenant.size,
+        ...isolation.health(),
+      });
     }
     if (route === '/v1/invocations') {
       if (req.method !== 'POST') return send(res, 405, { error: 'method_not_allowed' }, { allow: 'POST' });

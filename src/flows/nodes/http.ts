@@ -2,13 +2,14 @@
  * http: one outbound request with a timeout, to hosts on the tenant's
  * allow-list only (and never to private, loopback or link-local targets in
  * staging/production). Sends the node's idempotency key so retries are safe.
+ * Reads at most HTTP_RESPONSE_MAX_BYTES of the response: a longer body fails
+ * the node (kind `limit`) and the rest is never read.
  */
 import { z } from 'zod';
 import { isDeployed } from '../../config';
 import { isPrivateHost } from '../../lib/targets';
+import { HTTP_RESPONSE_MAX_BYTES } from '../ceilings';
 import { defineNode, NodeError } from './types';
-
-const MAX_BODY = 1024 * 1024;
 
 export const httpNode = defineNode({
   type: 'http',
@@ -45,7 +46,7 @@ export const httpNode = defineNode({
       if (ctx.signal.aborted) throw new NodeError('cancelled', `http '${ctx.nodeId}': cancelled`, false);
       throw new NodeError('network', `http '${ctx.nodeId}': ${(err as Error).message}`, true);
     }
-    const text = (await res.text()).slice(0, MAX_BODY);
+    const text = await readCapped(res, HTTP_RESPONSE_MAX_BYTES, ctx.nodeId, url.host);
     let parsed: unknown = text;
     if ((res.headers.get('content-type') ?? '').includes('json')) {
       try {
@@ -63,6 +64,45 @@ export const httpNode = defineNode({
     return { status: 'succeeded', output };
   },
 });
+
+/**
+ * The body as text, reading no more than `max` bytes: a declared or actual length past it cancels the
+ * stream (the connection is dropped, the rest never buffered) and fails the node.
+ */
+async function readCapped(res: Response, max: number, nodeId: string, host: string): Promise<string> {
+  const tooLarge = (seen: string) =>
+    new NodeError('limit', `http '${nodeId}': the response from ${host} is larger than ${max} bytes (${seen})`, false, {
+      limit: 'http_response_bytes',
+      max,
+      status: res.status,
+    });
+  const declared = Number(res.headers.get('content-length'));
+  if (Number.isFinite(declared) && declared > max) {
+    await res.body?.cancel();
+    throw tooLarge(`content-length ${declared}`);
+  }
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      await reader.cancel().catch(() => undefined);
+      throw tooLarge(`stopped reading after ${size} bytes`);
+    }
+    chunks.push(value);
+  }
+  const all = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    all.set(c, at);
+    at += c.byteLength;
+  }
+  return new TextDecoder().decode(all);
+}
 
 function parseUrl(raw: string, nodeId: string): URL {
   let url: URL;

@@ -67,7 +67,9 @@ export type ErrorKind =
   | 'invalid_output'
   | 'provider'
   | 'forbidden'
-  | 'cancelled';
+  | 'cancelled'
+  /** A platform ceiling (docs/operations.md "Ceilings"): child-run budget, nesting depth, response size. Never retried. */
+  | 'limit';
 
 /** A node failure; `retryable` decides whether the node's retry policy applies. */
 export class NodeError extends Error {

@@ -6,6 +6,10 @@
  *        the n-th request to <key> answers S (default 500; with Retry-After: R
  *        when given) while n <= N; otherwise it waits D ms (or, with hold=1,
  *        until released) and answers 200 JSON { key, n, method, idempotencyKey, body }.
+ *   ANY  /k/<key>?bytes=B[&declare=1]
+ *        streams a B-byte text body in 64 KiB chunks (honouring back-pressure; with
+ *        declare=1 also a Content-Length) and records how many bytes it got to send
+ *        before the client went away (`sentBytes`).
  *   POST /__script/<key>   { fail?, status?, retryAfter?, delayMs?, hold? }
  *        overrides the query parameters for <key> from now on (e.g. make a
  *        failing endpoint succeed before resuming a run). `fail` counts from the
@@ -27,6 +31,8 @@ export interface FlowHttpHit {
   answered: number | null;
   closedEarly: boolean;
   at: number;
+  /** For `bytes=B`: bytes written before the body ended or the client left. */
+  sentBytes?: number;
 }
 
 interface Script {
@@ -102,6 +108,24 @@ export async function startFlowHttp(): Promise<FlowHttpServer> {
       res.on('close', () => {
         if (hit.answered === null) hit.closedEarly = true;
       });
+      if (q.has('bytes')) {
+        const total = Number(q.get('bytes'));
+        hit.sentBytes = 0;
+        res.writeHead(200, { 'content-type': 'text/plain', ...(q.get('declare') === '1' ? { 'content-length': String(total) } : {}) });
+        const chunk = Buffer.alloc(64 * 1024, 'x');
+        const pump = () => {
+          while (!res.destroyed && hit.sentBytes! < total) {
+            const part = chunk.subarray(0, Math.min(chunk.length, total - hit.sentBytes!));
+            hit.sentBytes! += part.length;
+            if (!res.write(part)) return void res.once('drain', pump);
+          }
+          if (res.destroyed) return;
+          hit.answered = 200;
+          res.end();
+        };
+        pump();
+        return;
+      }
       if (hit.n <= (script.fail ?? 0)) {
         hit.answered = script.status ?? 500;
         return send(

@@ -141,6 +141,8 @@ export function signHeaders(secret: string, method: string, path: string, body: 
 
 export interface InvocationBody {
   id?: string;
+  /** The tenant invoking (the runner caps each tenant's share of its sandboxes); none by default. */
+  tenant?: string;
   runtime: 'node' | 'python3';
   code: string;
   input?: unknown;

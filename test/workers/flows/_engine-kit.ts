@@ -149,6 +149,8 @@ export interface Hit {
   body: string;
   answered: number | null;
   closedEarly: boolean;
+  /** For `bytes=B`: bytes written before the body ended or the client left. */
+  sentBytes?: number;
 }
 
 export async function hits(key: string): Promise<Hit[]> {

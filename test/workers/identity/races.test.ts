@@ -15,14 +15,15 @@ describe('races and audit batches', () => {
       ]);
       expect([a.status, b.status]).toEqual([200, 200]);
       const both = await Promise.all(
-        [{ maxActiveRuns: 10 + round }, { maxActiveRuns: 20 + round }].map((settings) =>
+        // Two values within the free plan's ceiling on maxActiveRuns (src/flows/ceilings.ts).
+        [{ maxActiveRuns: 2 + round }, { maxActiveRuns: 6 + round }].map((settings) =>
           call('/v1/tenant', { method: 'PATCH', token: owner.accessToken, body: { settings } }),
         ),
       );
       expect(both.map((r) => r.status)).toEqual([200, 200]);
       const tenant = await expectJson(await call('/v1/tenant', { token: owner.accessToken }), 200);
       expect(tenant.name).toBe(`Round ${round}`);
-      expect([10 + round, 20 + round]).toContain(tenant.settings.maxActiveRuns);
+      expect([2 + round, 6 + round]).toContain(tenant.settings.maxActiveRuns);
     }
     const updates = (await auditEntries(owner)).filter((e) => e.action === 'tenant.updated');
     expect(updates).toHaveLength(16); // one entry per applied PATCH, none for a lost compare-and-set

@@ -5,6 +5,7 @@ import { describe, expect, inject, it } from 'vitest';
 import { loadConfig } from '../../../src/config';
 import { getDb } from '../../../src/db/client';
 import { invokeForApi, invokeTool, toolDeps } from '../../../src/tools/invoke';
+import { runnerTransport } from '../../../src/tools/runner-client';
 import { call, expectJson } from '../../support/workers/http';
 import { signup } from '../../support/workers/tenants';
 import { createTool, invoke, JS_HELLO, PY_HELLO } from './_support';
@@ -168,6 +169,41 @@ describe('invoking tools', () => {
       code: 'service_unavailable',
       status: 503,
       headers: { 'Retry-After': '2' },
+    });
+  });
+
+  it("names the tenant to the runner (which caps each tenant's share of sandboxes) and passes on its tenant_busy as retryable", async () => {
+    const t = await signup('inv-tenant');
+    const tool = await createTool(t, { runtime: 'node', code: JS_HELLO });
+    const config = loadConfig(env);
+    const real = runnerTransport(config, env)!;
+    const sent: Array<Record<string, unknown>> = [];
+    const spy = {
+      ...toolDeps(env, config, 'api'),
+      transport: async (req: Request) => {
+        sent.push(await req.clone().json());
+        return real(req);
+      },
+    };
+    expect(await invokeTool(spy, t.tenantId, tool.id, 'latest', { name: 'T' })).toMatchObject({
+      ok: true,
+      output: { greeting: 'Hello, T!' },
+    });
+    expect(sent).toHaveLength(1);
+    expect(sent[0]).toMatchObject({ tenant: t.tenantId, runtime: 'node' });
+    const share = {
+      ...spy,
+      transport: async () =>
+        new Response('{"error":"tenant_busy","capacity":2}', {
+          status: 503,
+          headers: { 'retry-after': '1', 'content-type': 'application/json' },
+        }),
+    };
+    expect(await invokeTool(share, t.tenantId, tool.id, 'latest', { name: 'x' })).toMatchObject({
+      ok: false,
+      retryable: true,
+      retryAfterS: 1,
+      error: { type: 'sandbox_error', message: expect.stringContaining('share') },
     });
   });
 });
