@@ -88,10 +88,11 @@ export const agentSpecShape = {
 
 /** Cross-field rule: a model alias is needed once providers are named (checked even when other fields fail). */
 export const modelRule: [
-  (spec: { providers?: unknown; model?: unknown }) => boolean,
+  (spec: { providers?: unknown; model?: unknown } | null) => boolean,
   { path: string[]; message: string; when: () => boolean },
 ] = [
-  (spec) => !(Array.isArray(spec.providers) && spec.providers.length > 0 && spec.model === undefined),
+  (spec) =>
+    !(spec !== null && typeof spec === 'object' && Array.isArray(spec.providers) && spec.providers.length > 0 && spec.model === undefined),
   { path: ['model'], message: 'A model alias is required when providers are named', when: () => true },
 ];
 
