@@ -108,6 +108,54 @@ describe('crews', () => {
     expect(run.nodes[0].output.usage.inputTokens).toBe(usage);
   });
 
+  it("a delegate's approval parks the manager's node under a qualified call id; answered, the crew finishes without repeating a call", async () => {
+    const t = await signup('crew-nested-approval');
+    const task = await expectJson(await call('/v1/tasks', { token: t.accessToken, body: { title: 'Stale' } }), 201);
+    const tag = newTag();
+    await scriptedProvider(t, tag, 'mgr', [
+      { toolCalls: [{ id: 'c', name: 'Cleaner', arguments: { task: 'remove stale tasks' } }] },
+      { text: 'Cleaned.' },
+    ]);
+    await scriptedProvider(t, tag, 'cln', [
+      { toolCalls: [{ id: 'd1', name: 'deleteTask', arguments: { taskId: task.id } }] },
+      { text: 'Removed one.' },
+    ]);
+    const cleaner = await createAgent(t, {
+      name: 'Cleaner',
+      providers: ['cln'],
+      model: 'fast',
+      tools: [{ type: 'builtin', name: 'deleteTask' }],
+    });
+    const manager = await createAgent(t, {
+      name: 'Manager',
+      providers: ['mgr'],
+      model: 'fast',
+      tools: [{ type: 'agent', agentId: cleaner.id }],
+    });
+    const runId = (await startRun(t, await agentFlow(t, { agentId: manager.id, prompt: 'tidy up' }))).id;
+    await runUntil(t, runId, ['waiting']);
+    expect(ofType(await events(runId), 'node.waiting', 'agent').at(-1)!.data.toolCalls).toEqual([
+      { toolCallId: 'c>d1', toolName: 'deleteTask', kind: 'approval' },
+    ]);
+    await expectJson(
+      await call(`/v1/runs/${runId}/signal`, {
+        token: t.accessToken,
+        body: { node: 'agent', payload: { toolCallId: 'c>d1', approved: true } },
+      }),
+    );
+    const run = await runUntil(t, runId);
+    expect(run.status).toBe('succeeded');
+    expect(run.nodes[0].output.text).toBe('Cleaned.');
+    expect(await tasks(t)).toEqual([]);
+    expect((await received(tag, 'cln')).length).toBe(2);
+    expect((await received(tag, 'mgr')).length).toBe(2);
+    const result = ofType(await events(runId), 'node.tool_result').map((e) => [e.data.toolCallId, e.data.via ?? null]);
+    expect(result).toEqual([
+      ['c>d1', 'c'],
+      ['c', null],
+    ]);
+  });
+
   it('a sequential crew is a chain of agent nodes: the second reads the first one’s answer', async () => {
     const t = await signup('crew-chain');
     const tag = newTag();
