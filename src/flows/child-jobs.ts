@@ -32,6 +32,7 @@ export async function startChildFromQueue(env: Env, job: ChildStartJob): Promise
     input: job.input,
     parent,
     runId: job.runId,
+    ...(job.initiator ? { initiator: job.initiator } : {}),
   });
   if ('code' in started) {
     await release();

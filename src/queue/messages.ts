@@ -49,6 +49,15 @@ export const ChildStartJobSchema = z.object({
   input: z.unknown(),
   /** The child's nesting depth (absent from jobs queued before depths existed: 1). */
   depth: z.number().int().positive().optional(),
+  /** The parent run's initiator (src/flows/run-model.ts RunInitiator). */
+  initiator: z
+    .object({
+      actorType: z.enum(['user', 'api_key']),
+      actorId: z.string(),
+      role: z.enum(['admin', 'member', 'viewer']),
+      credentialId: z.string().optional(),
+    })
+    .optional(),
 });
 
 export type ChildStartJob = z.infer<typeof ChildStartJobSchema>;
