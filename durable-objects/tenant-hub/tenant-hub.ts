@@ -32,7 +32,6 @@ import { HUB_MIGRATIONS } from './schema';
 import { socketServiceCtx } from './socket-caller';
 import { issueTicket, redeemTicket, type TicketCaller } from './stream-tickets';
 import {
-  appendChange,
   type ChangePage,
   changesAfter,
   changesSince,
@@ -41,7 +40,6 @@ import {
   type ResyncSignal,
   type SnapshotPage,
   type SnapshotPosition,
-  setChangeData,
   snapshotPage,
 } from './sync-log';
 import { handleSocketMessage } from './sync-mutations';
