@@ -21,6 +21,7 @@ import { auditRoutes } from './routes/audit';
 import { authRoutes } from './routes/auth';
 import { deadLetterRoutes } from './routes/dead-letters';
 import { mountDocs } from './routes/docs';
+import { feedbackRoutes } from './routes/feedback';
 import { flowRoutes } from './routes/flows';
 import { healthRoutes } from './routes/health';
 import { invitationRoutes } from './routes/invitations';
@@ -115,6 +116,7 @@ export function createApp(options: CreateAppOptions = {}): OpenAPIHono<AppEnv> {
   app.route('/', flowRoutes);
   app.route('/', runRoutes);
   app.route('/', llmProviderRoutes);
+  app.route('/', feedbackRoutes);
   app.route('/', webhookRoutes);
   app.route('/', deadLetterRoutes);
   options.extend?.(app);

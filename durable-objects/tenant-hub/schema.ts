@@ -133,4 +133,39 @@ export const HUB_MIGRATIONS: readonly DoMigration[] = [
       CREATE INDEX stream_tickets_expiry_idx ON stream_tickets (expires_at);
     `,
   },
+  {
+    version: 8,
+    sql: `
+      -- Feedback keys (durable-objects/tenant-hub/feedback.ts): what a rating measures; the whole key as JSON.
+      CREATE TABLE feedback_keys (key TEXT PRIMARY KEY, data TEXT NOT NULL);
+      -- One rating per (target, key, rater); a second rating by the same rater updates the row.
+      -- The target's attributes are copied on, so stats group and routing reads without a join.
+      CREATE TABLE feedback (
+        id TEXT PRIMARY KEY,
+        target_type TEXT NOT NULL,
+        target_id TEXT NOT NULL,
+        target_node TEXT NOT NULL DEFAULT '',
+        key TEXT NOT NULL,
+        rater TEXT NOT NULL,
+        source TEXT NOT NULL,
+        score REAL,
+        value TEXT,
+        comment TEXT,
+        correction TEXT,
+        run_id TEXT,
+        flow_id TEXT,
+        flow_version INTEGER,
+        node_id TEXT,
+        provider TEXT,
+        model TEXT,
+        agent_id TEXT,
+        tool_id TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      );
+      CREATE UNIQUE INDEX feedback_rater_uq ON feedback (target_type, target_id, target_node, key, rater);
+      CREATE INDEX feedback_key_time_idx ON feedback (key, updated_at);
+      CREATE INDEX feedback_key_provider_idx ON feedback (key, provider, updated_at);
+    `,
+  },
 ];

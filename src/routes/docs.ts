@@ -38,6 +38,8 @@ export function mountDocs(app: OpenAPIHono<AppEnv>): void {
       { name: 'Runs', description: 'Durable runs: state, live events, cancel, signal, resume, rerun' },
       { name: 'LLM providers', description: 'Per-tenant LLM providers for llm nodes (keys encrypted at rest)' },
       { name: 'Tools', description: 'Sandboxed Python and JavaScript tools: registry, versions, invocation' },
+      { name: 'Feedback keys', description: 'What ratings measure: boolean, numeric, categorical or text keys (admin)' },
+      { name: 'Feedback', description: 'Ratings of AI outputs, stats and trends, presigned rating from the browser' },
       { name: 'Webhooks', description: 'Signed event deliveries to your endpoints: endpoints, secrets, delivery log, replay' },
     ],
   }));

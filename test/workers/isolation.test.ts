@@ -29,7 +29,7 @@ interface Probe {
   path: string;
   body?: unknown;
   headers?: Record<string, string>;
-  /** The id in `path` swapped for an unknown one in the no-oracle comparison (default the row's id). */
+  /** The id in `path` (or `body`) swapped for an unknown one in the no-oracle comparison (default the row's id). */
   swap?: string;
 }
 
@@ -347,6 +347,64 @@ const RESOURCES: IsolationRow[] = [
     lists: (_ids, own) => [`/v1/runs/${own.runId}/events`],
     view: ({ id }) => `/v1/runs/${id}`,
   },
+  {
+    // Feedback keys live in A's hub, addressed by name: B's namespace is its own.
+    resource: 'feedback keys',
+    create: async (a) => ({ id: (await post(a, '/v1/feedback-keys', { key: `iso${randomWord()}`, type: 'boolean' })).key }),
+    probes: ({ id }) => [
+      { method: 'GET', path: `/v1/feedback-keys/${id}` },
+      { method: 'PATCH', path: `/v1/feedback-keys/${id}`, body: { description: 'pwned', higherIsBetter: false } },
+      { method: 'DELETE', path: `/v1/feedback-keys/${id}` },
+    ],
+    lists: () => ['/v1/feedback-keys?limit=100'],
+    view: ({ id }) => `/v1/feedback-keys/${id}`,
+  },
+  {
+    resource: 'feedback',
+    create: async (a) => {
+      const runId = await run(a, await flow(a, FLOW_TRANSFORM), ['succeeded']);
+      await post(a, '/v1/feedback-keys', { key: 'stars', type: 'numeric', min: 1, max: 5 });
+      const f = await post(a, '/v1/feedback', { target: { type: 'run', id: runId }, key: 'stars', score: 4, comment: 'A private comment' });
+      return { id: f.id, runId };
+    },
+    probes: ({ id }) => [
+      { method: 'GET', path: `/v1/feedback/${id}` },
+      { method: 'PATCH', path: `/v1/feedback/${id}`, body: { score: 1, comment: 'pwned' } },
+      { method: 'DELETE', path: `/v1/feedback/${id}` },
+    ],
+    lists: ({ runId }) => [
+      '/v1/feedback?limit=100',
+      `/v1/feedback?targetId=${runId}`,
+      '/v1/sync?since=0&limit=1000',
+      '/v1/sync/snapshot?limit=100',
+    ],
+    view: ({ id }) => `/v1/feedback/${id}`,
+  },
+  {
+    // A's outputs as targets of B's ratings and feedback tokens (the id travels in the body).
+    resource: 'feedback targets',
+    create: async (a) => {
+      const toolId = await tool(a);
+      return { id: await run(a, await flow(a, FLOW_TRANSFORM), ['succeeded']), invocationId: await invocation(a, toolId) };
+    },
+    own: async (b) => {
+      await post(b, '/v1/feedback-keys', { key: 'helpful', type: 'boolean' });
+      return {};
+    },
+    probes: ({ id, invocationId }) => [
+      { method: 'POST', path: '/v1/feedback', body: { target: { type: 'run', id }, key: 'helpful', score: true } },
+      { method: 'POST', path: '/v1/feedback', body: { target: { type: 'node', id, nodeId: 'only' }, key: 'helpful', score: false } },
+      { method: 'POST', path: '/v1/feedback/tokens', body: { target: { type: 'run', id } } },
+      {
+        method: 'POST',
+        path: '/v1/feedback',
+        body: { target: { type: 'tool_invocation', id: invocationId }, key: 'helpful', score: true },
+        swap: invocationId!,
+      },
+    ],
+    lists: () => ['/v1/feedback?limit=100'],
+    view: ({ id }) => `/v1/runs/${id}`,
+  },
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -372,6 +430,16 @@ function unknownLike(id: string): string {
 function shape(body: Json, id: string): Json {
   const { requestId: _r, instance: _i, ...rest } = body;
   return JSON.parse(JSON.stringify(rest).replaceAll(id, '<id>'));
+}
+
+/** A's view of its resource, without what is minted per read (a run's presigned feedback token). */
+function settled(view: Json): Json {
+  const { feedbackToken: _t, ...rest } = view;
+  return rest;
+}
+
+function randomWord(): string {
+  return Array.from(crypto.getRandomValues(new Uint8Array(8)), (b) => 'abcdefghijklmnopqrstuvwxyz'[b % 26]).join('');
 }
 
 /**
@@ -414,7 +482,7 @@ describe.each(RESOURCES)('tenant isolation: $resource', (row) => {
       // Control: the credential is valid and admin in B.
       expect((await call('/v1/tenant', { method: 'PATCH', token, body: { name: 'B control' } })).status).toBe(200);
 
-      const aView = await expectJson(await call(row.view(ids), { token: a.accessToken }));
+      const aView = settled(await expectJson(await call(row.view(ids), { token: a.accessToken })));
       const before = await rowsOf(a.tenantId);
       for (const p of row.probes(ids, own)) {
         const probe = `${p.method} ${p.path}`;
@@ -423,9 +491,10 @@ describe.each(RESOURCES)('tenant isolation: $resource', (row) => {
         const hit = await expectProblem(res, 404);
         // No oracle: A's id answers exactly like an id that exists nowhere.
         const real = p.swap ?? ids.id;
-        expect(p.path).toContain(real);
+        expect(p.path + JSON.stringify(p.body ?? null)).toContain(real);
+        const unknownBody = p.body === undefined ? undefined : JSON.parse(JSON.stringify(p.body).replaceAll(real, unknownLike(real)));
         const miss = await expectProblem(
-          await call(p.path.replaceAll(real, unknownLike(real)), { method: p.method, token, body: p.body, headers: p.headers }),
+          await call(p.path.replaceAll(real, unknownLike(real)), { method: p.method, token, body: unknownBody, headers: p.headers }),
           404,
         );
         expect(shape(hit, real), probe).toEqual(shape(miss, unknownLike(real)));
@@ -434,7 +503,7 @@ describe.each(RESOURCES)('tenant isolation: $resource', (row) => {
 
       // A's rows and A's view are unchanged, and A still sees its own.
       expect(await rowsOf(a.tenantId)).toEqual(before);
-      expect(await expectJson(await call(row.view(ids), { token: a.accessToken }))).toEqual(aView);
+      expect(settled(await expectJson(await call(row.view(ids), { token: a.accessToken })))).toEqual(aView);
     },
   );
 });
