@@ -18,6 +18,8 @@ export interface AttemptInput {
   cancel: AbortSignal;
   emitDelta(delta: unknown): void;
   addUsage(u: Usage): void;
+  /** The node type's prepare result for this attempt. */
+  prepared?: Record<string, unknown> | undefined;
 }
 
 export type AttemptOutcome = { ok: true; result: NodeResult } | { ok: false; error: NodeError };
@@ -48,6 +50,7 @@ export async function runAttempt(a: AttemptInput): Promise<AttemptOutcome> {
     emitDelta: a.emitDelta,
     addUsage: a.addUsage,
     tenantSettings: a.settings,
+    prepared: a.prepared,
     evaluate: (expression: string) => evaluate(expression, a.scope).catch((err) => Promise.reject(asNodeError(err, a.node.id))),
     render: (template: string) => render(template, a.scope).catch((err) => Promise.reject(asNodeError(err, a.node.id))),
   };

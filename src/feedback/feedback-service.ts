@@ -127,13 +127,18 @@ export async function feedbackStats(ctx: ServiceCtx, query: StatsQuery) {
 
 // ---- presigned tokens --------------------------------------------------------------------------
 
-/** A token for rating `target` (already resolved as the tenant's) for 7 days. */
+const DAY_MS = 86_400_000;
+
+/**
+ * A token for rating `target` (already resolved as the tenant's) for at least 7 days: it expires at
+ * the end of the 7th UTC day after today, so every read of a run on one day hands out the same token.
+ */
 export async function tokenFor(
   deps: { config: RequestCtx['config']; tenantId: string; now: Date },
   target: FeedbackTarget,
   subject?: string,
 ): Promise<{ token: string; expiresAt: string }> {
-  const expiresAt = deps.now.getTime() + FEEDBACK_TOKEN_TTL_MS;
+  const expiresAt = (Math.floor(deps.now.getTime() / DAY_MS) + 1) * DAY_MS + FEEDBACK_TOKEN_TTL_MS;
   const token = await signFeedbackToken(pepperOf(deps.config), { tenantId: deps.tenantId, target, subject, expiresAt });
   return { token, expiresAt: new Date(expiresAt).toISOString() };
 }

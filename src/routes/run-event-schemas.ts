@@ -33,7 +33,23 @@ const RUN_PAYLOADS = {
 
 /** Payloads of events about one node; their `nodeId` names it. */
 const NODE_PAYLOADS = {
-  'node.started': z.object({ attempt: Attempt, resumed: z.literal(true).optional() }),
+  'node.started': z.object({
+    attempt: Attempt,
+    resumed: z.literal(true).optional(),
+    routing: z
+      .object({
+        policy: z.literal('feedback'),
+        key: z.string(),
+        window: z.string(),
+        minSamples: z.number().int(),
+        order: z.array(z.string()),
+        scores: z.record(z.string(), z.object({ count: z.number().int(), score: z.number() })),
+        reordered: z.boolean(),
+        error: z.string().optional(),
+      })
+      .optional()
+      .openapi({ description: 'llm nodes routed by feedback: the provider order chosen for this attempt and the scores behind it' }),
+  }),
   'node.delta': z
     .union([z.object({ text: z.string() }), z.object({ reset: z.literal(true), reason: z.string(), provider: z.string() })])
     .openapi({ description: 'Streamed output of an llm node; `reset` means discard the text so far (provider failover)' }),

@@ -49,6 +49,17 @@ export interface ExecContext {
   render(template: string): Promise<string>;
   /** The tenant's settings (e.g. the HTTP allow-list). */
   tenantSettings: { httpAllowlist?: string[] };
+  /** What the type's `prepare` decided for this attempt (also in the node's `started` event); absent without one. */
+  prepared?: Record<string, unknown> | undefined;
+}
+
+/** What `prepare` sees: the run and node, before an attempt number exists. */
+export interface PrepareContext {
+  runId: string;
+  flowId: string;
+  tenantId: string;
+  nodeId: string;
+  env: Env;
 }
 
 export type NodeResult =
@@ -88,6 +99,12 @@ export interface NodeType<C = unknown> {
   run(config: C, ctx: ExecContext): Promise<NodeResult>;
   /** The engine turns a success's `output.children` into child runs and parks the node until they finish. */
   startsChildRuns?: true;
+  /**
+   * Decides something before each attempt starts (e.g. the provider order of routing by feedback):
+   * the engine records the result in the node's `started` event and hands it to `run` as
+   * `ctx.prepared`. Must not throw; return undefined to record nothing.
+   */
+  prepare?(config: C, ctx: PrepareContext): Promise<Record<string, unknown> | undefined>;
 }
 
 export function defineNode<C>(def: NodeType<C>): NodeType<C> {
