@@ -2,6 +2,7 @@
 
 import { QUEUE_FANOUT_THRESHOLD } from '../../src/flows/child-jobs';
 import type { FlowNodeDef } from '../../src/flows/definition';
+import { NODE_TYPES } from '../../src/flows/nodes/registry';
 import { type RunStatus, TERMINAL } from '../../src/flows/run-model';
 import { loadVersion, startRun } from '../../src/flows/runs-service';
 import { flowRunStub } from '../../src/lib/stubs';
@@ -29,7 +30,8 @@ export class ChildRuns {
     if (!l) return;
     const def = l.def.nodes.find((n) => n.id === nodeId) as FlowNodeDef;
     const cfg = def.config as { flowId: string; version?: number; concurrency?: number };
-    const limit = def.type === 'map' ? (cfg.concurrency ?? 10) : 1;
+    // A subflow has one child; fan-out types (map, experiments) start up to their concurrency.
+    const limit = def.type === 'subflow' ? 1 : (cfg.concurrency ?? 10);
     // Load the child flow before reading the list: no await may fall between reading and saving it.
     const version = await loadVersion(this.env, l.row.tenant_id, cfg.flowId, cfg.version);
     const list = this.#list(nodeId);
@@ -45,7 +47,7 @@ export class ChildRuns {
       c.status = 'running';
     }
     this.transitions.childrenReserved(nodeId, list);
-    if (def.type === 'map' && list.length > QUEUE_FANOUT_THRESHOLD) {
+    if (def.type !== 'subflow' && list.length > QUEUE_FANOUT_THRESHOLD) {
       // Large fan-out: the queue starts the children (ids already reserved above), not this object.
       const jobs = toStart.map(({ c, i }) => ({
         body: {
@@ -100,7 +102,9 @@ export class ChildRuns {
   async #complete(nodeId: string, list: ChildEntry[]): Promise<void> {
     const l = loadRun(this.storage.sql);
     if (!l) return;
-    const outcome = childrenOutcome(l.def.nodes.find((n) => n.id === nodeId)!.type, list);
+    const type = l.def.nodes.find((n) => n.id === nodeId)!.type;
+    const collect = NODE_TYPES[type]?.collectChildren;
+    const outcome = collect ? { ok: true as const, output: collect(list) } : childrenOutcome(type, list);
     if (outcome.ok) {
       this.transitions.nodeSucceeded(nodeId, { status: 'waiting' }, outcome.output);
       return;

@@ -168,4 +168,29 @@ export const HUB_MIGRATIONS: readonly DoMigration[] = [
       CREATE INDEX feedback_key_provider_idx ON feedback (key, provider, updated_at);
     `,
   },
+  {
+    version: 9,
+    sql: `
+      -- Datasets (durable-objects/tenant-hub/datasets.ts): examples are append-only (position = order added),
+      -- each tagged with the dataset version that added it, so version N is every example with version <= N.
+      CREATE TABLE datasets (id TEXT PRIMARY KEY, data TEXT NOT NULL);
+      CREATE TABLE dataset_examples (
+        id TEXT PRIMARY KEY,
+        dataset_id TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        version INTEGER NOT NULL,
+        data TEXT NOT NULL
+      );
+      CREATE UNIQUE INDEX dataset_examples_idx ON dataset_examples (dataset_id, position);
+      -- Experiments (durable-objects/tenant-hub/experiments.ts): the record, its driving run, its results once evaluated.
+      CREATE TABLE experiments (
+        id TEXT PRIMARY KEY,
+        run_id TEXT NOT NULL,
+        status TEXT NOT NULL,
+        data TEXT NOT NULL,
+        results TEXT
+      );
+      CREATE UNIQUE INDEX experiments_run_uq ON experiments (run_id);
+    `,
+  },
 ];

@@ -21,6 +21,7 @@ export const EVENT_TYPES = {
   'feedback.updated': 'A rating changed: the same rater rated again, or it was edited (data: { feedback })',
   'feedback.deleted': 'A rating was deleted (data: { feedbackId, target, key })',
   'feedback.drift': "A key's mean fell past its drift margin against the window before (data: { key, window, margin, current, previous })",
+  'experiment.completed': 'An experiment ended: completed with its summary, or failed / cancelled (data: { experiment })',
   'member.joined': 'Someone joined the tenant (data: { userId, role, invitationId })',
   'member.role_changed': "A member's role changed (data: { userId, from, to })",
   'member.removed': 'A member was removed (data: { userId })',

@@ -35,7 +35,7 @@ export function outputAttributes(output: unknown): Pick<TargetAttributes, 'provi
 }
 
 /** The model node a run's answer came from: the last to finish among those that name a provider. */
-function answeringNode(view: RunView): NodeView | null {
+export function answeringNode(view: RunView): NodeView | null {
   const named = view.nodes.filter((n) => n.status === 'succeeded' && outputAttributes(n.output).provider !== null);
   named.sort((a, b) => (a.finishedAt ?? '').localeCompare(b.finishedAt ?? ''));
   return named[named.length - 1] ?? null;

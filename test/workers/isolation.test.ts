@@ -405,6 +405,80 @@ const RESOURCES: IsolationRow[] = [
     lists: () => ['/v1/feedback?limit=100'],
     view: ({ id }) => `/v1/runs/${id}`,
   },
+  {
+    resource: 'datasets',
+    create: async (a) => {
+      const d = await post(a, '/v1/datasets', { name: 'iso dataset' });
+      await post(a, `/v1/datasets/${d.id}/examples`, { input: { secret: 'A' }, expected: 'A' });
+      return { id: d.id };
+    },
+    probes: ({ id }) => [
+      { method: 'GET', path: `/v1/datasets/${id}` },
+      { method: 'GET', path: `/v1/datasets/${id}/examples` },
+      { method: 'POST', path: `/v1/datasets/${id}/examples`, body: { input: { pwned: true } } },
+      { method: 'DELETE', path: `/v1/datasets/${id}` },
+    ],
+    lists: () => ['/v1/datasets?limit=100'],
+    view: ({ id }) => `/v1/datasets/${id}/examples`,
+  },
+  {
+    // A finished experiment over A's dataset and flow.
+    resource: 'experiments',
+    create: async (a) => {
+      const flowId = await flow(a, FLOW_TRANSFORM);
+      const d = await post(a, '/v1/datasets', { name: 'iso' });
+      await post(a, `/v1/datasets/${d.id}/examples`, { input: {}, expected: 'B ran' });
+      const e = await post(a, '/v1/experiments', { datasetId: d.id, target: { flowId }, evaluators: [{ type: 'exact' }] });
+      await eventually(
+        async () =>
+          (await expectJson(await call(`/v1/experiments/${e.id}`, { token: a.accessToken }))).status === 'completed' ? true : undefined,
+        {
+          what: 'the experiment to complete',
+          timeoutMs: 30_000,
+        },
+      );
+      return { id: e.id };
+    },
+    probes: ({ id }) => [
+      { method: 'GET', path: `/v1/experiments/${id}` },
+      { method: 'GET', path: `/v1/experiments/${id}/events`, headers: { accept: 'text/event-stream' } },
+      { method: 'POST', path: `/v1/experiments/${id}/cancel` },
+      { method: 'GET', path: `/v1/experiments/compare?base=${id}&head=${id}` },
+    ],
+    lists: () => ['/v1/experiments?limit=100', '/v1/feedback?source=eval&limit=100'],
+    view: ({ id }) => `/v1/experiments/${id}`,
+  },
+  {
+    // A's runs, ratings, datasets and flows as sources of B's examples and experiments (ids in the body).
+    resource: 'dataset and experiment sources',
+    create: async (a) => {
+      const flowId = await flow(a, FLOW_TRANSFORM);
+      const runId = await run(a, flowId, ['succeeded']);
+      await post(a, '/v1/feedback-keys', { key: 'fix', type: 'text' });
+      const f = await post(a, '/v1/feedback', { target: { type: 'run', id: runId }, key: 'fix', value: 'x', correction: 'A secret' });
+      const d = await post(a, '/v1/datasets', { name: 'iso' });
+      await post(a, `/v1/datasets/${d.id}/examples`, { input: {} });
+      return { id: d.id, runId, feedbackId: f.id, flowId };
+    },
+    own: async (b) => {
+      const d = await post(b, '/v1/datasets', { name: 'B' });
+      await post(b, `/v1/datasets/${d.id}/examples`, { input: {} });
+      return { datasetId: d.id, flowId: await flow(b, FLOW_TRANSFORM) };
+    },
+    probes: ({ id, runId, feedbackId, flowId }, own) => [
+      { method: 'POST', path: '/v1/experiments', body: { datasetId: id, target: { flowId: own.flowId }, evaluators: [{ type: 'exact' }] } },
+      {
+        method: 'POST',
+        path: '/v1/experiments',
+        body: { datasetId: own.datasetId, target: { flowId }, evaluators: [{ type: 'exact' }] },
+        swap: flowId!,
+      },
+      { method: 'POST', path: `/v1/datasets/${own.datasetId}/examples`, body: { fromRunId: runId }, swap: runId! },
+      { method: 'POST', path: `/v1/datasets/${own.datasetId}/examples`, body: { fromFeedbackId: feedbackId }, swap: feedbackId! },
+    ],
+    lists: (_ids, own) => ['/v1/experiments?limit=100', `/v1/datasets/${own.datasetId}/examples`],
+    view: ({ id }) => `/v1/datasets/${id}/examples`,
+  },
 ];
 
 // ---------------------------------------------------------------------------------------------

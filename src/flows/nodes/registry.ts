@@ -1,4 +1,5 @@
 /** Every node type, by name. Adding one = its module + one line here. */
+import { experimentEvaluateNode, experimentExamplesNode } from '../../evals/nodes';
 import { approvalNode } from './approval';
 import { mapNode, subflowNode } from './child-runs';
 import { conditionNode } from './condition';
@@ -11,5 +12,18 @@ import type { NodeType } from './types';
 
 // biome-ignore lint/suspicious/noExplicitAny: each node's config type differs; the registry is keyed by name and checked by the node's own zod schema.
 export const NODE_TYPES: Readonly<Record<string, NodeType<any>>> = Object.fromEntries(
-  [transformNode, conditionNode, httpNode, llmNode, toolNode, delayNode, approvalNode, subflowNode, mapNode].map((n) => [n.type, n]),
+  [
+    transformNode,
+    conditionNode,
+    httpNode,
+    llmNode,
+    toolNode,
+    delayNode,
+    approvalNode,
+    subflowNode,
+    mapNode,
+    // Internal: the run of an experiment (src/evals/experiments-service.ts).
+    experimentExamplesNode,
+    experimentEvaluateNode,
+  ].map((n) => [n.type, n]),
 );

@@ -93,8 +93,18 @@ export class NodeError extends Error {
   }
 }
 
+/** A finished child run as its parent node sees it. */
+export interface ChildOutcome {
+  runId: string | null;
+  status: string;
+  output?: unknown;
+  error?: string;
+}
+
 export interface NodeType<C = unknown> {
   type: string;
+  /** Used only by definitions the platform builds (experiments): refused in tenants' flows. */
+  internal?: true;
   config: z.ZodType<C>;
   run(config: C, ctx: ExecContext): Promise<NodeResult>;
   /** The engine turns a success's `output.children` into child runs and parks the node until they finish. */
@@ -105,6 +115,11 @@ export interface NodeType<C = unknown> {
    * `ctx.prepared`. Must not throw; return undefined to record nothing.
    */
   prepare?(config: C, ctx: PrepareContext): Promise<Record<string, unknown> | undefined>;
+  /**
+   * For a type that starts child runs: its output once every child ended, whatever their outcome.
+   * Without it the node fails when a child did not succeed (map, subflow).
+   */
+  collectChildren?(children: ChildOutcome[]): unknown;
 }
 
 export function defineNode<C>(def: NodeType<C>): NodeType<C> {
