@@ -250,6 +250,12 @@ describe('experiments', () => {
         expect({ body, fields: p.errors.map((e: Json) => e.path) }).toMatchObject({ body, fields: expect.arrayContaining([field]) });
     }
     await expectProblem(await call('/v1/experiments/compare?base=exp_a&head=exp_b', { token: t.accessToken }), 404);
+    // The experiment's own node types are the platform's: a tenant's flow cannot use them.
+    for (const type of ['experiment_examples', 'experiment_evaluate']) {
+      const res = await post(t, '/v1/flows/validate', { definition: { nodes: [{ id: 'x', type, config: {} }] } }, 200);
+      expect(res.problems).toEqual([expect.objectContaining({ path: 'nodes[0].type', code: 'unknown_type' })]);
+      expect(res.problems[0].message.split('known: ')[1]).toBe('approval, condition, delay, http, llm, map, subflow, tool, transform');
+    }
   });
 
   it('a cancelled experiment ends cancelled with its run; compare refuses it', async () => {
