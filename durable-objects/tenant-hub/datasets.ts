@@ -62,7 +62,7 @@ export function addExamples(sql: Sql, id: string, drafts: ExampleDraft[], now: n
   const version = d.version + 1;
   const at = iso(now);
   const examples = drafts.map((e): Example => ({ id: newId('exm', now), ...e, version, createdAt: at }));
-  examples.forEach((e, i) =>
+  for (const [i, e] of examples.entries()) {
     sql.exec(
       `INSERT INTO dataset_examples (id, dataset_id, position, version, data) VALUES (?, ?, ?, ?, ?)`,
       e.id,
@@ -70,8 +70,8 @@ export function addExamples(sql: Sql, id: string, drafts: ExampleDraft[], now: n
       d.exampleCount + i + 1,
       version,
       JSON.stringify(e),
-    ),
-  );
+    );
+  }
   const next: Dataset = { ...d, version, exampleCount: d.exampleCount + examples.length, updatedAt: at };
   writeDataset(sql, next);
   return ok({ dataset: next, examples });
