@@ -8,6 +8,7 @@
 import { MAX_RUN_DEPTH, PLAN_CEILINGS } from '../../src/flows/ceilings';
 import { QUEUE_FANOUT_THRESHOLD } from '../../src/flows/child-jobs';
 import type { FlowNodeDef } from '../../src/flows/definition';
+import { NODE_TYPES } from '../../src/flows/nodes/registry';
 import { type RunParent, type RunStatus, TERMINAL } from '../../src/flows/run-model';
 import { loadVersion, startRun } from '../../src/flows/runs-service';
 import { flowRunStub, tenantHubStub } from '../../src/lib/stubs';
@@ -53,7 +54,8 @@ export class ChildRuns {
     if (!l || TERMINAL.has(l.row.status)) return;
     const def = l.def.nodes.find((n) => n.id === nodeId) as FlowNodeDef;
     const cfg = def.config as { flowId: string; version?: number; concurrency?: number };
-    const limit = def.type === 'map' ? (cfg.concurrency ?? 10) : 1;
+    // A subflow has one child; fan-out types (map, experiments) start up to their concurrency.
+    const limit = def.type === 'subflow' ? 1 : (cfg.concurrency ?? 10);
     // Load the child flow before reading the list: no await may fall between reading and saving it.
     const version = await loadVersion(this.env, l.row.tenant_id, cfg.flowId, cfg.version);
     // The node may have failed meanwhile (a refused budget): it starts nothing more.
@@ -100,7 +102,7 @@ export class ChildRuns {
         if (starting.length === 0) return;
       }
     }
-    if (def.type === 'map' && list.length > QUEUE_FANOUT_THRESHOLD) {
+    if (def.type !== 'subflow' && list.length > QUEUE_FANOUT_THRESHOLD) {
       // Large fan-out: the queue starts the children (ids already reserved above), not this object.
       const jobs = starting.map(({ c, i }) => ({
         body: {
@@ -265,7 +267,9 @@ export class ChildRuns {
   async #complete(nodeId: string, list: ChildEntry[]): Promise<void> {
     const l = loadRun(this.storage.sql);
     if (!l) return;
-    const outcome = childrenOutcome(l.def.nodes.find((n) => n.id === nodeId)!.type, list);
+    const type = l.def.nodes.find((n) => n.id === nodeId)!.type;
+    const collect = NODE_TYPES[type]?.collectChildren;
+    const outcome = collect ? { ok: true as const, output: collect(list) } : childrenOutcome(type, list);
     if (outcome.ok) {
       this.transitions.nodeSucceeded(nodeId, { status: 'waiting' }, outcome.output);
       return;

@@ -100,12 +100,46 @@ export class Engine {
 
   #launch(l: Loaded, id: string, resumed: boolean): void {
     const def = l.def.nodes.find((n) => n.id === id)!;
-    const attempt = this.#t.nodeStarted(id, resumed);
-    const p = this.#execute(l, def, attempt).finally(() => this.#inflight.delete(id));
+    const type = NODE_TYPES[def.type];
+    if (!type?.prepare) {
+      const attempt = this.#t.nodeStarted(id, resumed);
+      const p = this.#execute(l, def, attempt).finally(() => this.#inflight.delete(id));
+      this.#inflight.set(id, p);
+      return;
+    }
+    // A type that prepares (routing by feedback) decides before the attempt starts, so its `started`
+    // event can say what it chose. The node is in flight meanwhile, so nothing launches it twice.
+    const p = (async () => {
+      const prepared = await this.#prepare(l, def);
+      // The run may have finished (cancelled) while preparing: then the node stays as finish() left it.
+      const run = loadRun(this.#sql);
+      const row = node(this.#sql, id);
+      if (!run || TERMINAL.has(run.row.status) || !row || (row.status !== 'pending' && row.status !== 'running')) return;
+      const attempt = this.#t.nodeStarted(id, resumed, prepared);
+      this.host.flush();
+      await this.#execute(l, def, attempt, prepared);
+    })().finally(() => this.#inflight.delete(id));
     this.#inflight.set(id, p);
   }
 
-  async #execute(l: Loaded, def: FlowNodeDef, attempt: number): Promise<void> {
+  async #prepare(l: Loaded, def: FlowNodeDef): Promise<Record<string, unknown> | undefined> {
+    const type = NODE_TYPES[def.type]!;
+    const parsed = type.config.safeParse(def.config);
+    if (!parsed.success) return undefined; // runAttempt reports the bad config
+    try {
+      return await type.prepare!(parsed.data, {
+        runId: l.row.run_id,
+        flowId: l.row.flow_id,
+        tenantId: l.row.tenant_id,
+        nodeId: def.id,
+        env: this.host.env,
+      });
+    } catch {
+      return undefined;
+    }
+  }
+
+  async #execute(l: Loaded, def: FlowNodeDef, attempt: number, prepared?: Record<string, unknown>): Promise<void> {
     const outcome = await runAttempt({
       node: def,
       attempt,
@@ -117,6 +151,7 @@ export class Engine {
       config: this.host.config(),
       settings: l.settings,
       cancel: this.#cancel.signal,
+      prepared,
       emitDelta: (delta) => this.#deltas.push(def.id, delta),
       addUsage: (u) => {
         this.#deltas.flush(def.id);

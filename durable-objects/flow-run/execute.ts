@@ -22,6 +22,8 @@ export interface AttemptInput {
   initiator: RunInitiator | null;
   steps: DurableSteps;
   childRuns: ChildRunPort;
+  /** The node type's prepare result for this attempt. */
+  prepared?: Record<string, unknown> | undefined;
 }
 
 export type AttemptOutcome = { ok: true; result: NodeResult } | { ok: false; error: NodeError };
@@ -55,6 +57,7 @@ export async function runAttempt(a: AttemptInput): Promise<AttemptOutcome> {
     initiator: a.initiator,
     steps: a.steps,
     childRuns: a.childRuns,
+    prepared: a.prepared,
     evaluate: (expression: string) => evaluate(expression, a.scope).catch((err) => Promise.reject(asNodeError(err, a.node.id))),
     render: (template: string) => render(template, a.scope).catch((err) => Promise.reject(asNodeError(err, a.node.id))),
   };

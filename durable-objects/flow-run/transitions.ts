@@ -170,9 +170,10 @@ export class Transitions {
 
   /**
    * A node's attempt starts. A resumed one (running when the object died) runs again under its
-   * attempt number, keeping its start time. Returns the attempt.
+   * attempt number, keeping its start time. `prepared` (the node type's prepare hook) goes in the
+   * event. Returns the attempt.
    */
-  nodeStarted(id: string, resumed: boolean): number {
+  nodeStarted(id: string, resumed: boolean, prepared?: Record<string, unknown>): number {
     return this.#tx(() => {
       const r = node(this.#sql, id)!;
       const attempt = resumed ? Math.max(1, r.attempt) : r.attempt + 1;
@@ -182,7 +183,7 @@ export class Transitions {
         resumed ? null : this.#iso(),
         id,
       );
-      appendEvent(this.#sql, 'node.started', id, { attempt, ...(resumed ? { resumed: true } : {}) });
+      appendEvent(this.#sql, 'node.started', id, { ...prepared, attempt, ...(resumed ? { resumed: true } : {}) });
       return attempt;
     });
   }

@@ -6,6 +6,7 @@
  * acknowledged (durable-objects/flow-run/reports.ts).
  */
 import type { RunSummary } from '../../src/flows/run-model';
+import { experimentRunEnded } from './experiments';
 import { appendForwarded } from './outbox-forwarded';
 import { appendChange, setChangeData } from './sync-log';
 
@@ -127,6 +128,8 @@ export function recordRunChange(sql: Sql, tenantId: string, s: RunSummary, event
     return false;
   const version = appendChange(sql, 'run', s.id, 'upsert', at);
   setChangeData(sql, version, { ...s });
+  // An experiment whose run ended without evaluating (failed, cancelled) ends with it.
+  experimentRunEnded({ sql, tenantId, now }, s);
   return true;
 }
 

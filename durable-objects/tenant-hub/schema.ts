@@ -142,4 +142,64 @@ export const HUB_MIGRATIONS: readonly DoMigration[] = [
       CREATE INDEX child_runs_age_idx ON child_runs (admitted_at);
     `,
   },
+  {
+    version: 9,
+    sql: `
+      -- Feedback keys (durable-objects/tenant-hub/feedback.ts): what a rating measures; the whole key as JSON.
+      CREATE TABLE feedback_keys (key TEXT PRIMARY KEY, data TEXT NOT NULL);
+      -- One rating per (target, key, rater); a second rating by the same rater updates the row.
+      -- The target's attributes are copied on, so stats group and routing reads without a join.
+      CREATE TABLE feedback (
+        id TEXT PRIMARY KEY,
+        target_type TEXT NOT NULL,
+        target_id TEXT NOT NULL,
+        target_node TEXT NOT NULL DEFAULT '',
+        key TEXT NOT NULL,
+        rater TEXT NOT NULL,
+        source TEXT NOT NULL,
+        score REAL,
+        value TEXT,
+        comment TEXT,
+        correction TEXT,
+        run_id TEXT,
+        flow_id TEXT,
+        flow_version INTEGER,
+        node_id TEXT,
+        provider TEXT,
+        model TEXT,
+        agent_id TEXT,
+        tool_id TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      );
+      CREATE UNIQUE INDEX feedback_rater_uq ON feedback (target_type, target_id, target_node, key, rater);
+      CREATE INDEX feedback_key_time_idx ON feedback (key, updated_at);
+      CREATE INDEX feedback_key_provider_idx ON feedback (key, provider, updated_at);
+    `,
+  },
+  {
+    version: 10,
+    sql: `
+      -- Datasets (durable-objects/tenant-hub/datasets.ts): examples are append-only (position = order added),
+      -- each tagged with the dataset version that added it, so version N is every example with version <= N.
+      CREATE TABLE datasets (id TEXT PRIMARY KEY, data TEXT NOT NULL);
+      CREATE TABLE dataset_examples (
+        id TEXT PRIMARY KEY,
+        dataset_id TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        version INTEGER NOT NULL,
+        data TEXT NOT NULL
+      );
+      CREATE UNIQUE INDEX dataset_examples_idx ON dataset_examples (dataset_id, position);
+      -- Experiments (durable-objects/tenant-hub/experiments.ts): the record, its driving run, its results once evaluated.
+      CREATE TABLE experiments (
+        id TEXT PRIMARY KEY,
+        run_id TEXT NOT NULL,
+        status TEXT NOT NULL,
+        data TEXT NOT NULL,
+        results TEXT
+      );
+      CREATE UNIQUE INDEX experiments_run_uq ON experiments (run_id);
+    `,
+  },
 ];

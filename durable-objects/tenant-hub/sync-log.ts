@@ -2,6 +2,7 @@
 
 import { newId } from '../../src/lib/ids';
 import type { Change, Notification, Task } from '../../src/tasks/model';
+import { readFeedback } from './feedback-store';
 
 type Sql = SqlStorage;
 
@@ -170,15 +171,15 @@ export function hasPendingEvents(sql: Sql): boolean {
 
 // ---- snapshot: the current state a resyncing client reloads from ----------------------------
 
-export type SnapshotEntity = 'task' | 'notification';
+export type SnapshotEntity = 'task' | 'notification' | 'feedback';
 
 export interface SnapshotItem {
   entity: SnapshotEntity;
   entityId: string;
-  data: Task | Notification;
+  data: Task | Notification | Record<string, unknown>;
 }
 
-/** Where a snapshot continues: the version of its first page, then tasks by id, then notifications by id. */
+/** Where a snapshot continues: the version of its first page, then each entity of SNAPSHOT_ORDER by id. */
 export interface SnapshotPosition {
   version: number;
   entity: SnapshotEntity;
@@ -196,6 +197,15 @@ export interface SnapshotPage {
 const SNAPSHOT_QUERIES: Record<SnapshotEntity, string> = {
   task: `SELECT id, data FROM tasks WHERE id > ? ORDER BY id LIMIT ?`,
   notification: `SELECT id, data FROM notifications WHERE audience = 'members' AND id > ? ORDER BY id LIMIT ?`,
+  feedback: `SELECT id, NULL AS data FROM feedback WHERE id > ? ORDER BY id LIMIT ?`,
+};
+
+/** The order a snapshot walks the entities in; a new synced entity is a row here and in SNAPSHOT_QUERIES. */
+const SNAPSHOT_ORDER: readonly SnapshotEntity[] = ['task', 'notification', 'feedback'];
+
+/** Entities whose snapshot row is built from columns rather than stored JSON. */
+const SNAPSHOT_READERS: Partial<Record<SnapshotEntity, (sql: Sql, id: string) => Record<string, unknown> | null>> = {
+  feedback: (sql, id) => readFeedback(sql, id) as unknown as Record<string, unknown> | null,
 };
 
 /**
@@ -212,16 +222,20 @@ export function snapshotPage(sql: Sql, from: SnapshotPosition | null, limit: num
   let after = from?.after ?? '';
   for (;;) {
     const room = limit - data.length;
-    const rows = sql.exec<{ id: string; data: string }>(SNAPSHOT_QUERIES[entity], after, room + 1).toArray();
+    const rows = sql.exec<{ id: string; data: string | null }>(SNAPSHOT_QUERIES[entity], after, room + 1).toArray();
+    const reader = SNAPSHOT_READERS[entity];
     for (const r of rows.slice(0, room)) {
-      data.push({ entity, entityId: r.id, data: JSON.parse(r.data) as Task | Notification });
+      const item = reader ? reader(sql, r.id) : (JSON.parse(r.data!) as Task | Notification);
+      const text = r.data ?? JSON.stringify(item);
+      if (item) data.push({ entity, entityId: r.id, data: item });
       after = r.id;
-      bytes += r.data.length;
+      bytes += text.length;
       if (bytes >= maxBytes && data.length < limit) return { data, version, next: { version, entity, after } };
     }
     if (rows.length > room) return { data, version, next: { version, entity, after } };
-    if (entity === 'notification') return { data, version, next: null };
-    entity = 'notification';
+    const following = SNAPSHOT_ORDER[SNAPSHOT_ORDER.indexOf(entity) + 1];
+    if (following === undefined) return { data, version, next: null };
+    entity = following;
     after = '';
     if (data.length === limit) return { data, version, next: { version, entity, after } };
   }

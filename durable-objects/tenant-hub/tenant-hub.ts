@@ -6,10 +6,26 @@
  * authenticates and validates; the hub's RPC methods do the work.
  */
 import { DurableObject } from 'cloudflare:workers';
+import type { Dataset, Example, ExampleDraft, ExampleResult, Experiment, ExperimentWithResults } from '../../src/evals/model';
+import type {
+  Feedback,
+  FeedbackFilter,
+  FeedbackKey,
+  FeedbackKeyCreate,
+  FeedbackKeyPatch,
+  FeedbackPatch,
+  FeedbackWrite,
+  ProviderScore,
+  StatsQuery,
+} from '../../src/feedback/model';
 import type { RunSummary } from '../../src/flows/run-model';
 import type { Result } from '../../src/lib/result';
 import type { Actor, HistoryEntry, Notification, Task, TaskCreate, TaskFilter, TaskPatch } from '../../src/tasks/model';
 import { migrateDoStorage } from '../shared/migrations';
+import * as ds from './datasets';
+import * as ex from './experiments';
+import * as fb from './feedback';
+import { readFeedback, readKey } from './feedback-store';
 import { type HistorySeed, seedHistory } from './history-seed';
 import { type BeginResult, beginKey, completeKey, releaseKey, type StoredResponse } from './idempotency';
 import { createSystemNotification, listNotificationsFor, markReadFor, type Reader, type SystemNotificationInput } from './notifications';
@@ -170,6 +186,124 @@ export class TenantHub extends DurableObject<Env> {
     const sql = this.ctx.storage.sql;
     const n = this.ctx.storage.transactionSync(() => markReadFor(sql, id, reader, Date.now()));
     return n ? { ok: true, value: n } : { ok: false, code: 'not_found', detail: `Notification ${id} not found.` };
+  }
+
+  // ---- feedback (RPC; logic in hub/feedback) ---------------------------------
+
+  /** A feedback, dataset or experiment write in one transaction (rows, changes, events); pushes and publishes after commit. */
+  async #write<T>(tenantId: string, fn: (op: fb.FeedbackOp) => Result<T>): Promise<Result<T>> {
+    this.#bind(tenantId);
+    const op = { sql: this.ctx.storage.sql, tenantId, now: Date.now() };
+    const result = this.ctx.storage.transactionSync(() => fn(op));
+    if (result.ok) await this.#afterWrite();
+    return result;
+  }
+
+  async createFeedbackKey(tenantId: string, input: FeedbackKeyCreate): Promise<Result<FeedbackKey>> {
+    return this.#write(tenantId, (op) => fb.createKey(op, input));
+  }
+
+  async getFeedbackKey(tenantId: string, key: string): Promise<Result<FeedbackKey>> {
+    this.#bind(tenantId);
+    const k = readKey(this.ctx.storage.sql, key);
+    return k ? { ok: true, value: k } : { ok: false, code: 'not_found', detail: `Feedback key '${key}' not found.` };
+  }
+
+  async listFeedbackKeys(tenantId: string, limit: number, after?: string) {
+    this.#bind(tenantId);
+    return fb.listKeys(this.ctx.storage.sql, limit, after);
+  }
+
+  async updateFeedbackKey(tenantId: string, key: string, patch: FeedbackKeyPatch): Promise<Result<FeedbackKey>> {
+    return this.#write(tenantId, (op) => fb.updateKey(op, key, patch));
+  }
+
+  async deleteFeedbackKey(tenantId: string, key: string): Promise<Result<{ key: string }>> {
+    return this.#write(tenantId, (op) => fb.deleteKey(op, key));
+  }
+
+  async upsertFeedback(tenantId: string, write: FeedbackWrite): Promise<Result<{ feedback: Feedback; created: boolean }>> {
+    return this.#write(tenantId, (op) => fb.upsertFeedback(op, write));
+  }
+
+  async getFeedback(tenantId: string, id: string): Promise<Result<Feedback>> {
+    this.#bind(tenantId);
+    const f = readFeedback(this.ctx.storage.sql, id);
+    return f ? { ok: true, value: f } : { ok: false, code: 'not_found', detail: `Feedback ${id} not found.` };
+  }
+
+  async listFeedback(tenantId: string, filter: FeedbackFilter) {
+    this.#bind(tenantId);
+    return fb.listFeedback(this.ctx.storage.sql, filter);
+  }
+
+  async updateFeedback(tenantId: string, id: string, patch: FeedbackPatch): Promise<Result<Feedback>> {
+    return this.#write(tenantId, (op) => fb.updateFeedback(op, id, patch));
+  }
+
+  async deleteFeedback(tenantId: string, id: string): Promise<Result<{ id: string }>> {
+    return this.#write(tenantId, (op) => fb.deleteFeedback(op, id));
+  }
+
+  async feedbackStats(tenantId: string, query: StatsQuery) {
+    this.#bind(tenantId);
+    return fb.stats(this.ctx.storage.sql, query);
+  }
+
+  /** Rolling per-provider scores of `key` since `since` (routing by feedback). */
+  async providerScores(tenantId: string, key: string, since: string): Promise<ProviderScore[]> {
+    this.#bind(tenantId);
+    return fb.providerScores(this.ctx.storage.sql, key, since);
+  }
+
+  // ---- datasets and experiments (RPC; logic in hub/datasets, hub/experiments) --
+
+  async createDataset(tenantId: string, input: { name: string; description: string | null; createdBy: string }): Promise<Result<Dataset>> {
+    return this.#write(tenantId, (op) => ds.createDataset(op.sql, input, op.now));
+  }
+
+  async getDataset(tenantId: string, id: string): Promise<Result<Dataset>> {
+    this.#bind(tenantId);
+    const d = ds.readDataset(this.ctx.storage.sql, id);
+    return d ? { ok: true, value: d } : { ok: false, code: 'not_found', detail: `Dataset ${id} not found.` };
+  }
+
+  async listDatasets(tenantId: string, limit: number, after?: string) {
+    this.#bind(tenantId);
+    return ds.listDatasets(this.ctx.storage.sql, limit, after);
+  }
+
+  async deleteDataset(tenantId: string, id: string): Promise<Result<{ id: string }>> {
+    return this.#write(tenantId, (op) => ds.deleteDataset(op.sql, id));
+  }
+
+  async addExamples(tenantId: string, id: string, drafts: ExampleDraft[]): Promise<Result<{ dataset: Dataset; examples: Example[] }>> {
+    return this.#write(tenantId, (op) => ds.addExamples(op.sql, id, drafts, op.now));
+  }
+
+  async listExamples(tenantId: string, id: string, opts: { version?: number | undefined; limit: number; after?: string | undefined }) {
+    this.#bind(tenantId);
+    return ds.listExamples(this.ctx.storage.sql, id, opts);
+  }
+
+  async createExperiment(tenantId: string, experiment: Experiment): Promise<Result<Experiment>> {
+    return this.#write(tenantId, (op) => ex.createExperiment(op, experiment));
+  }
+
+  async getExperiment(tenantId: string, id: string): Promise<Result<ExperimentWithResults>> {
+    this.#bind(tenantId);
+    const e = ex.readExperiment(this.ctx.storage.sql, id);
+    return e ? { ok: true, value: e } : { ok: false, code: 'not_found', detail: `Experiment ${id} not found.` };
+  }
+
+  async listExperiments(tenantId: string, limit: number, after?: string) {
+    this.#bind(tenantId);
+    return ex.listExperiments(this.ctx.storage.sql, limit, after);
+  }
+
+  /** The evaluation's outcome (scores as feedback, results, experiment.completed), once. */
+  async completeExperiment(tenantId: string, id: string, results: ExampleResult[], ratings: FeedbackWrite[]): Promise<Result<Experiment>> {
+    return this.#write(tenantId, (op) => ex.completeExperiment(op, id, results, ratings));
   }
 
   // ---- events, idempotency keys, system notifications (RPC; logic in hub/inbox, hub/idempotency, hub/system-notifications) ----

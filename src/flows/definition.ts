@@ -86,10 +86,14 @@ export function checkDefinition(def: FlowDefinition): DefinitionProblem[] {
       });
     else index.set(n.id, i);
     const type = NODE_TYPES[n.type];
-    if (!type) {
+    if (!type || type.internal) {
       problems.push({
         path: `nodes[${i}].type`,
-        message: `unknown node type '${n.type}'; known: ${Object.keys(NODE_TYPES).sort().join(', ')}`,
+        message: `unknown node type '${n.type}'; known: ${Object.entries(NODE_TYPES)
+          .filter(([, t]) => !t.internal)
+          .map(([name]) => name)
+          .sort()
+          .join(', ')}`,
         code: 'unknown_type',
       });
       return;

@@ -2,6 +2,7 @@
 
 import { and, desc, eq, lt } from 'drizzle-orm';
 import { runs } from '../db/schema';
+import { tokenFor } from '../feedback/feedback-service';
 import { guardStream } from '../identity/stream-guard';
 import type { ServiceCtx } from '../lib/context';
 import { decodeCursor, toPage } from '../lib/pagination';
@@ -58,11 +59,15 @@ function expired(id: string): AppError {
   );
 }
 
-export async function getRun(ctx: ServiceCtx, { id }: { id: string }): Promise<RunView> {
+/** The run's state, with a presigned token its end user can rate it with (docs/feedback.md). */
+export async function getRun(
+  ctx: ServiceCtx,
+  { id }: { id: string },
+): Promise<RunView & { feedbackToken: { token: string; expiresAt: string } }> {
   await runRow(ctx, id);
   const view = (await flowRunStub(ctx.env, id).getState()) as unknown as RunView | null;
   if (!view) throw expired(id);
-  return view;
+  return { ...view, feedbackToken: await tokenFor(ctx, { type: 'run', id }) };
 }
 
 export async function listRuns(

@@ -83,6 +83,10 @@ export const RunSchema = z
     durationMs: z.number().nullable(),
     usage: UsageSchema,
     nodes: z.array(NodeViewSchema),
+    feedbackToken: z.object({ token: z.string(), expiresAt: Timestamp }).optional().openapi({
+      description:
+        'GET /v1/runs/{runId} only: a presigned token to rate this run without a credential (POST /v1/feedback/by-token/{token}, 7 days)',
+    }),
   })
   .openapi('Run');
 

@@ -39,6 +39,10 @@ export function mountDocs(app: OpenAPIHono<AppEnv>): void {
       { name: 'Runs', description: 'Durable runs: state, live events, cancel, signal, resume, rerun' },
       { name: 'LLM providers', description: 'Per-tenant LLM providers for llm nodes (keys encrypted at rest)' },
       { name: 'Tools', description: 'Sandboxed Python and JavaScript tools: registry, versions, invocation' },
+      { name: 'Feedback keys', description: 'What ratings measure: boolean, numeric, categorical or text keys (admin)' },
+      { name: 'Feedback', description: 'Ratings of AI outputs, stats and trends, presigned rating from the browser' },
+      { name: 'Datasets', description: 'Versioned example sets: given, from runs, or from corrections in feedback' },
+      { name: 'Experiments', description: 'A dataset run over a flow version on the engine, graded by evaluators, compared' },
       { name: 'Webhooks', description: 'Signed event deliveries to your endpoints: endpoints, secrets, delivery log, replay' },
     ],
   }));

@@ -36,7 +36,23 @@ const Via = z.string().openapi({ description: "Set on a delegated agent's events
 
 /** Payloads of events about one node; their `nodeId` names it. */
 const NODE_PAYLOADS = {
-  'node.started': z.object({ attempt: Attempt, resumed: z.literal(true).optional() }),
+  'node.started': z.object({
+    attempt: Attempt,
+    resumed: z.literal(true).optional(),
+    routing: z
+      .object({
+        policy: z.literal('feedback'),
+        key: z.string(),
+        window: z.string(),
+        minSamples: z.number().int(),
+        order: z.array(z.string()),
+        scores: z.record(z.string(), z.object({ count: z.number().int(), score: z.number() })),
+        reordered: z.boolean(),
+        error: z.string().optional(),
+      })
+      .optional()
+      .openapi({ description: 'llm nodes routed by feedback: the provider order chosen for this attempt and the scores behind it' }),
+  }),
   'node.delta': z
     .union([
       z.object({ text: z.string(), via: Via.optional() }),

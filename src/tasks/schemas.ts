@@ -169,7 +169,7 @@ export const NotificationSchema = z
 export const ChangeSchema = z
   .object({
     version: z.number().int(),
-    entity: z.enum(['task', 'notification', 'run']),
+    entity: z.enum(['task', 'notification', 'run', 'feedback']),
     entityId: z.string(),
     op: z.enum(['upsert', 'delete']),
     data: z.union([TaskSchema, NotificationSchema, z.record(z.string(), z.unknown())]).nullable(),
@@ -182,7 +182,11 @@ export const SyncResponseSchema = z
   .openapi('SyncPage');
 
 export const SnapshotItemSchema = z
-  .object({ entity: z.enum(['task', 'notification']), entityId: z.string(), data: z.union([TaskSchema, NotificationSchema]) })
+  .object({
+    entity: z.enum(['task', 'notification', 'feedback']),
+    entityId: z.string(),
+    data: z.union([TaskSchema, NotificationSchema, z.record(z.string(), z.unknown())]),
+  })
   .openapi('SnapshotItem');
 
 export const SnapshotPageSchema = z

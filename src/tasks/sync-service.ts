@@ -1,5 +1,5 @@
 /** Real-time sync of the tenant's change log: a page over HTTP, the hub's WebSocket, and the snapshot a resync reloads from. */
-import type { SnapshotPosition } from '../../durable-objects/tenant-hub/sync-log';
+import type { ResyncSignal, SnapshotPage, SnapshotPosition } from '../../durable-objects/tenant-hub/sync-log';
 import type { ServiceCtx } from '../lib/context';
 import { decodeCursor, encodeCursor, type PageInput } from '../lib/pagination';
 import { AppError } from '../lib/problem';
@@ -26,7 +26,7 @@ export async function changesSince(ctx: ServiceCtx, { since, limit }: { since: n
 function snapshotPosition(cursor: string | undefined): SnapshotPosition | null {
   const raw = decodeCursor(cursor);
   if (raw === undefined) return null;
-  const m = /^(\d{1,15}):(task|notification):(.*)$/.exec(raw);
+  const m = /^(\d{1,15}):(task|notification|feedback):(.*)$/.exec(raw);
   if (!m)
     throw new AppError('validation_failed', 'The cursor is not valid.', {
       errors: [{ in: 'query', path: 'cursor', pointer: '/cursor', message: 'Invalid cursor', code: 'invalid_cursor' }],
@@ -34,9 +34,12 @@ function snapshotPosition(cursor: string | undefined): SnapshotPosition | null {
   return { version: Number(m[1]), entity: m[2] as SnapshotPosition['entity'], after: m[3]! };
 }
 
-/** One page of the current tasks and notifications, and the version to continue the change log from. */
+/** One page of the current tasks, notifications and feedback, and the version to continue the change log from. */
 export async function snapshot(ctx: ServiceCtx, { limit, cursor }: PageInput) {
-  const page = await tenantHubStub(ctx.env, ctx.tenantId).syncSnapshot(ctx.tenantId, snapshotPosition(cursor), limit);
+  // RPC types cannot express the `unknown` fields of a feedback item; the shape is SnapshotPage.
+  const page = (await tenantHubStub(ctx.env, ctx.tenantId).syncSnapshot(ctx.tenantId, snapshotPosition(cursor), limit)) as unknown as
+    | SnapshotPage
+    | ResyncSignal;
   if ('resync' in page) throw resyncRequired(page);
   const next = page.next;
   return {

@@ -29,7 +29,7 @@ interface Probe {
   path: string;
   body?: unknown;
   headers?: Record<string, string>;
-  /** The id in `path` swapped for an unknown one in the no-oracle comparison (default the row's id). */
+  /** The id in `path` (or `body`) swapped for an unknown one in the no-oracle comparison (default the row's id). */
   swap?: string;
 }
 
@@ -367,6 +367,138 @@ const RESOURCES: IsolationRow[] = [
     lists: (_ids, own) => [`/v1/runs/${own.runId}/events`],
     view: ({ id }) => `/v1/runs/${id}`,
   },
+  {
+    // Feedback keys live in A's hub, addressed by name: B's namespace is its own.
+    resource: 'feedback keys',
+    create: async (a) => ({ id: (await post(a, '/v1/feedback-keys', { key: `iso${randomWord()}`, type: 'boolean' })).key }),
+    probes: ({ id }) => [
+      { method: 'GET', path: `/v1/feedback-keys/${id}` },
+      { method: 'PATCH', path: `/v1/feedback-keys/${id}`, body: { description: 'pwned', higherIsBetter: false } },
+      { method: 'DELETE', path: `/v1/feedback-keys/${id}` },
+    ],
+    lists: () => ['/v1/feedback-keys?limit=100'],
+    view: ({ id }) => `/v1/feedback-keys/${id}`,
+  },
+  {
+    resource: 'feedback',
+    create: async (a) => {
+      const runId = await run(a, await flow(a, FLOW_TRANSFORM), ['succeeded']);
+      await post(a, '/v1/feedback-keys', { key: 'stars', type: 'numeric', min: 1, max: 5 });
+      const f = await post(a, '/v1/feedback', { target: { type: 'run', id: runId }, key: 'stars', score: 4, comment: 'A private comment' });
+      return { id: f.id, runId };
+    },
+    probes: ({ id }) => [
+      { method: 'GET', path: `/v1/feedback/${id}` },
+      { method: 'PATCH', path: `/v1/feedback/${id}`, body: { score: 1, comment: 'pwned' } },
+      { method: 'DELETE', path: `/v1/feedback/${id}` },
+    ],
+    lists: ({ runId }) => [
+      '/v1/feedback?limit=100',
+      `/v1/feedback?targetId=${runId}`,
+      '/v1/sync?since=0&limit=1000',
+      '/v1/sync/snapshot?limit=100',
+    ],
+    view: ({ id }) => `/v1/feedback/${id}`,
+  },
+  {
+    // A's outputs as targets of B's ratings and feedback tokens (the id travels in the body).
+    resource: 'feedback targets',
+    create: async (a) => {
+      const toolId = await tool(a);
+      return { id: await run(a, await flow(a, FLOW_TRANSFORM), ['succeeded']), invocationId: await invocation(a, toolId) };
+    },
+    own: async (b) => {
+      await post(b, '/v1/feedback-keys', { key: 'helpful', type: 'boolean' });
+      return {};
+    },
+    probes: ({ id, invocationId }) => [
+      { method: 'POST', path: '/v1/feedback', body: { target: { type: 'run', id }, key: 'helpful', score: true } },
+      { method: 'POST', path: '/v1/feedback', body: { target: { type: 'node', id, nodeId: 'only' }, key: 'helpful', score: false } },
+      { method: 'POST', path: '/v1/feedback/tokens', body: { target: { type: 'run', id } } },
+      {
+        method: 'POST',
+        path: '/v1/feedback',
+        body: { target: { type: 'tool_invocation', id: invocationId }, key: 'helpful', score: true },
+        swap: invocationId!,
+      },
+    ],
+    lists: () => ['/v1/feedback?limit=100'],
+    view: ({ id }) => `/v1/runs/${id}`,
+  },
+  {
+    resource: 'datasets',
+    create: async (a) => {
+      const d = await post(a, '/v1/datasets', { name: 'iso dataset' });
+      await post(a, `/v1/datasets/${d.id}/examples`, { input: { secret: 'A' }, expected: 'A' });
+      return { id: d.id };
+    },
+    probes: ({ id }) => [
+      { method: 'GET', path: `/v1/datasets/${id}` },
+      { method: 'GET', path: `/v1/datasets/${id}/examples` },
+      { method: 'POST', path: `/v1/datasets/${id}/examples`, body: { input: { pwned: true } } },
+      { method: 'DELETE', path: `/v1/datasets/${id}` },
+    ],
+    lists: () => ['/v1/datasets?limit=100'],
+    view: ({ id }) => `/v1/datasets/${id}/examples`,
+  },
+  {
+    // A finished experiment over A's dataset and flow.
+    resource: 'experiments',
+    create: async (a) => {
+      const flowId = await flow(a, FLOW_TRANSFORM);
+      const d = await post(a, '/v1/datasets', { name: 'iso' });
+      await post(a, `/v1/datasets/${d.id}/examples`, { input: {}, expected: 'B ran' });
+      const e = await post(a, '/v1/experiments', { datasetId: d.id, target: { flowId }, evaluators: [{ type: 'exact' }] });
+      await eventually(
+        async () =>
+          (await expectJson(await call(`/v1/experiments/${e.id}`, { token: a.accessToken }))).status === 'completed' ? true : undefined,
+        {
+          what: 'the experiment to complete',
+          timeoutMs: 30_000,
+        },
+      );
+      return { id: e.id };
+    },
+    probes: ({ id }) => [
+      { method: 'GET', path: `/v1/experiments/${id}` },
+      { method: 'GET', path: `/v1/experiments/${id}/events`, headers: { accept: 'text/event-stream' } },
+      { method: 'POST', path: `/v1/experiments/${id}/cancel` },
+      { method: 'GET', path: `/v1/experiments/compare?base=${id}&head=${id}` },
+    ],
+    lists: () => ['/v1/experiments?limit=100', '/v1/feedback?source=eval&limit=100'],
+    view: ({ id }) => `/v1/experiments/${id}`,
+  },
+  {
+    // A's runs, ratings, datasets and flows as sources of B's examples and experiments (ids in the body).
+    resource: 'dataset and experiment sources',
+    create: async (a) => {
+      const flowId = await flow(a, FLOW_TRANSFORM);
+      const runId = await run(a, flowId, ['succeeded']);
+      await post(a, '/v1/feedback-keys', { key: 'fix', type: 'text' });
+      const f = await post(a, '/v1/feedback', { target: { type: 'run', id: runId }, key: 'fix', value: 'x', correction: 'A secret' });
+      const d = await post(a, '/v1/datasets', { name: 'iso' });
+      await post(a, `/v1/datasets/${d.id}/examples`, { input: {} });
+      return { id: d.id, runId, feedbackId: f.id, flowId };
+    },
+    own: async (b) => {
+      const d = await post(b, '/v1/datasets', { name: 'B' });
+      await post(b, `/v1/datasets/${d.id}/examples`, { input: {} });
+      return { datasetId: d.id, flowId: await flow(b, FLOW_TRANSFORM) };
+    },
+    probes: ({ id, runId, feedbackId, flowId }, own) => [
+      { method: 'POST', path: '/v1/experiments', body: { datasetId: id, target: { flowId: own.flowId }, evaluators: [{ type: 'exact' }] } },
+      {
+        method: 'POST',
+        path: '/v1/experiments',
+        body: { datasetId: own.datasetId, target: { flowId }, evaluators: [{ type: 'exact' }] },
+        swap: flowId!,
+      },
+      { method: 'POST', path: `/v1/datasets/${own.datasetId}/examples`, body: { fromRunId: runId }, swap: runId! },
+      { method: 'POST', path: `/v1/datasets/${own.datasetId}/examples`, body: { fromFeedbackId: feedbackId }, swap: feedbackId! },
+    ],
+    lists: (_ids, own) => ['/v1/experiments?limit=100', `/v1/datasets/${own.datasetId}/examples`],
+    view: ({ id }) => `/v1/datasets/${id}/examples`,
+  },
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -392,6 +524,10 @@ function unknownLike(id: string): string {
 function shape(body: Json, id: string): Json {
   const { requestId: _r, instance: _i, ...rest } = body;
   return JSON.parse(JSON.stringify(rest).replaceAll(id, '<id>'));
+}
+
+function randomWord(): string {
+  return Array.from(crypto.getRandomValues(new Uint8Array(8)), (b) => 'abcdefghijklmnopqrstuvwxyz'[b % 26]).join('');
 }
 
 /**
@@ -443,9 +579,10 @@ describe.each(RESOURCES)('tenant isolation: $resource', (row) => {
         const hit = await expectProblem(res, 404);
         // No oracle: A's id answers exactly like an id that exists nowhere.
         const real = p.swap ?? ids.id;
-        expect(p.path).toContain(real);
+        expect(p.path + JSON.stringify(p.body ?? null)).toContain(real);
+        const unknownBody = p.body === undefined ? undefined : JSON.parse(JSON.stringify(p.body).replaceAll(real, unknownLike(real)));
         const miss = await expectProblem(
-          await call(p.path.replaceAll(real, unknownLike(real)), { method: p.method, token, body: p.body, headers: p.headers }),
+          await call(p.path.replaceAll(real, unknownLike(real)), { method: p.method, token, body: unknownBody, headers: p.headers }),
           404,
         );
         expect(shape(hit, real), probe).toEqual(shape(miss, unknownLike(real)));

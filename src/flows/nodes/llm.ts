@@ -1,6 +1,8 @@
 /**
  * llm: one chat completion over the tenant's providers, in failover order.
- * Renders `prompt`/`system` templates, streams token deltas into the run's
+ * `providers` is a static list or a routing-by-feedback policy (../llm/routing.ts), whose order is
+ * chosen before each attempt and recorded in `node.started`. Renders `prompt`/`system` templates,
+ * streams token deltas into the run's
  * events (`{ text }`; `{ reset: true, … }` when a provider failed mid-answer
  * and the next one starts over), records usage and cost, and — with
  * `outputSchema` — parses the answer as JSON and validates it (a mismatch is
@@ -14,6 +16,7 @@ import { llmKeyBox } from '../llm/key-box';
 import { openAiClient } from '../llm/openai';
 import { parseJsonAnswer, schemaProblem, validateAgainst } from '../llm/output';
 import { loadProviders, ProviderKeyUnreadable, ProvidersNotFound } from '../llm/providers-service';
+import { type ProvidersConfig, ProvidersSchema, type Routing, resolveRouting } from '../llm/routing';
 import type { ChatMessage, ResolvedProvider } from '../llm/types';
 import { type AiRunner, workersAiClient } from '../llm/workers-ai';
 import { defineNode, type ExecContext, NodeError } from './types';
@@ -29,7 +32,7 @@ const OutputSchema = z
   .describe('JSON Schema the answer must satisfy (the answer is then parsed as JSON)');
 
 export const llmConfigSchema = z.strictObject({
-  providers: z.array(z.string().min(1).max(64)).min(1).max(8).describe('Provider names, in failover order'),
+  providers: ProvidersSchema,
   model: z.string().min(1).max(100).describe("Model alias, looked up in each provider's model map"),
   prompt: z.string().min(1).max(100_000).describe('Template for the user message'),
   system: z.string().max(100_000).optional().describe('Template for the system message'),
@@ -44,13 +47,19 @@ export type LlmConfig = z.infer<typeof llmConfigSchema>;
 export const llmNode = defineNode<LlmConfig>({
   type: 'llm',
   config: llmConfigSchema,
+  /** Routing by feedback: the provider order is chosen (and recorded in `node.started`) before each attempt. */
+  async prepare(config, ctx) {
+    if (Array.isArray(config.providers)) return undefined;
+    return { routing: await resolveRouting(ctx.env, ctx.tenantId, config.providers, Date.now()) };
+  },
   async run(config, ctx) {
     const label = `llm '${ctx.nodeId}'`;
-    const [prompt, system] = await Promise.all([
+    const [prompt, system, order] = await Promise.all([
       ctx.render(config.prompt),
       config.system === undefined ? undefined : ctx.render(config.system),
+      providerOrder(config.providers, ctx),
     ]);
-    const providers = (await resolveProviders(config.providers, ctx, label)).map((p) => clientFor(p, ctx));
+    const providers = (await resolveProviders(order, ctx, label)).map((p) => clientFor(p, ctx));
 
     let answer: Awaited<ReturnType<typeof chatWithFailover>>;
     try {
@@ -112,6 +121,13 @@ export const llmNode = defineNode<LlmConfig>({
     return { status: 'succeeded', output: { ...output, json: parsed.ok ? parsed.value : undefined } };
   },
 });
+
+/** The static list, or the feedback policy's order: as prepared for this attempt, else resolved now. */
+async function providerOrder(providers: ProvidersConfig, ctx: ExecContext): Promise<string[]> {
+  if (Array.isArray(providers)) return providers;
+  const prepared = (ctx.prepared?.routing as Routing | undefined)?.order;
+  return prepared ?? (await resolveRouting(ctx.env, ctx.tenantId, providers, Date.now())).order;
+}
 
 async function resolveProviders(names: string[], ctx: ExecContext, label: string): Promise<ResolvedProvider[]> {
   try {

@@ -96,6 +96,17 @@ export interface ExecContext {
   initiator: RunInitiator | null;
   steps: DurableSteps;
   childRuns: ChildRunPort;
+  /** What the type's `prepare` decided for this attempt (also in the node's `started` event); absent without one. */
+  prepared?: Record<string, unknown> | undefined;
+}
+
+/** What `prepare` sees: the run and node, before an attempt number exists. */
+export interface PrepareContext {
+  runId: string;
+  flowId: string;
+  tenantId: string;
+  nodeId: string;
+  env: Env;
 }
 
 export type NodeResult =
@@ -140,12 +151,33 @@ export class NodeError extends Error {
   }
 }
 
+/** A finished child run as its parent node sees it. */
+export interface ChildOutcome {
+  runId: string | null;
+  status: string;
+  output?: unknown;
+  error?: string;
+}
+
 export interface NodeType<C = unknown> {
   type: string;
+  /** Used only by definitions the platform builds (experiments): refused in tenants' flows. */
+  internal?: true;
   config: z.ZodType<C>;
   run(config: C, ctx: ExecContext): Promise<NodeResult>;
   /** The engine turns a success's `output.children` into child runs and parks the node until they finish. */
   startsChildRuns?: true;
+  /**
+   * Decides something before each attempt starts (e.g. the provider order of routing by feedback):
+   * the engine records the result in the node's `started` event and hands it to `run` as
+   * `ctx.prepared`. Must not throw; return undefined to record nothing.
+   */
+  prepare?(config: C, ctx: PrepareContext): Promise<Record<string, unknown> | undefined>;
+  /**
+   * For a type that starts child runs: its output once every child ended, whatever their outcome.
+   * Without it the node fails when a child did not succeed (map, subflow).
+   */
+  collectChildren?(children: ChildOutcome[]): unknown;
 }
 
 export function defineNode<C>(def: NodeType<C>): NodeType<C> {

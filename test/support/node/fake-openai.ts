@@ -21,6 +21,9 @@
  *   drop      send the first chunk, then cut the connection
  *   truncate  send the first chunk, then end the response cleanly (no finish_reason, no [DONE])
  *   sseerr    send the first chunk, then an `error` chunk
+ *   judge     a deterministic grader for llm_judge evaluators (src/evals/judge.ts): reads the
+ *             `Expected:` and `Output:` sections of the last user message and answers
+ *             {"score":1,"reason":"…"} when they are equal (trimmed), {"score":0,…} otherwise
  * Usage is deterministic: prompt_tokens = words in all messages, completion_tokens = chunks sent.
  * GET {url}/__requests/{tag} returns what was received under that tag (headers and JSON body).
  *
@@ -176,7 +179,8 @@ function answer(res: ServerResponse, step: string, body: ChatBody | null): void 
   }
   const model = body.model;
   const user = [...body.messages].reverse().find((msg) => msg.role === 'user');
-  const text = typeof user?.content === 'string' ? user.content : '';
+  const prompt = typeof user?.content === 'string' ? user.content : '';
+  const text = step === 'judge' ? judge(prompt) : prompt;
   const pieces = text.match(/\S+\s*|\s+/g) ?? [];
   const promptTokens = body.messages.reduce(
     (sum, msg) => sum + (typeof msg.content === 'string' ? (msg.content.match(/\S+/g) ?? []).length : 0),
@@ -186,7 +190,7 @@ function answer(res: ServerResponse, step: string, body: ChatBody | null): void 
   const id = `chatcmpl-fake${Math.random().toString(36).slice(2, 10)}`;
   const created = Math.floor(Date.now() / 1000);
 
-  if (step === 'json' || body.stream !== true) {
+  if (step === 'json' || step === 'judge' || body.stream !== true) {
     const completion = {
       id,
       object: 'chat.completion',
@@ -325,4 +329,15 @@ function answerScripted(res: ServerResponse, reply: Reply, body: ChatBody | null
     }
   };
   next();
+}
+
+/** The `judge` step: 1 when the prompt's Expected and Output sections agree, else 0 (a grader that never varies). */
+function judge(prompt: string): string {
+  const m = /\nExpected:\n([\s\S]*?)\n\nOutput:\n([\s\S]*)$/.exec(prompt);
+  if (!m) return JSON.stringify({ score: 0, reason: 'no Expected/Output sections' });
+  const same = m[1]!.trim() === m[2]!.trim();
+  return JSON.stringify({
+    score: same ? 1 : 0,
+    reason: same ? 'the output matches the expected answer' : 'the output differs from the expected answer',
+  });
 }

@@ -288,12 +288,12 @@ describe('childrenOutcome', () => {
 });
 
 describe('node types', () => {
-  it('declare whether they start child runs: subflow and map do', () => {
+  it('declare whether they start child runs: subflow, map and the experiment examples node do', () => {
     expect(
       Object.values(NODE_TYPES)
         .filter((t) => t.startsChildRuns)
         .map((t) => t.type)
         .sort(),
-    ).toEqual(['map', 'subflow']);
+    ).toEqual(['experiment_examples', 'map', 'subflow']);
   });
 });

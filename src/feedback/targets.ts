@@ -1,0 +1,114 @@
+/**
+ * What feedback can target, as a registry of resolvers: each proves an id belongs to the tenant
+ * (another tenant's id resolves to nothing, answered 404) and reads the attributes stats group by
+ * and routing reads (flow, version, node, provider, model, agent). Adding a target type is adding a
+ * resolver here: `chat_message` arrives with the assistant (issue 14), whose resolver will read the
+ * thread's message and the run of its turn; agent nodes fill `agentId` through `outputAttributes`.
+ */
+import { eq } from 'drizzle-orm';
+import type { Db } from '../db/client';
+import { runs, toolInvocations } from '../db/schema';
+import { TenantScope } from '../db/tenant-scope';
+import type { NodeView, RunView } from '../flows/run-model';
+import { flowRunStub } from '../lib/stubs';
+import { type FeedbackTarget, NO_ATTRIBUTES, type TargetAttributes, type TargetType } from './model';
+
+export interface ResolveDeps {
+  env: Env;
+  db: Db;
+  tenantId: string;
+}
+
+export type Resolved = { ok: true; attributes: TargetAttributes } | { ok: false; reason: 'not_found' | 'node_not_found' | 'gone' };
+
+export interface TargetResolver {
+  /** Whether `target.nodeId` is required (node) or must be absent (everything else). */
+  nodeId: 'required' | 'absent';
+  resolve(deps: ResolveDeps, target: FeedbackTarget): Promise<Resolved>;
+}
+
+/** Attributes an output names itself: llm and agent nodes answer with `provider`, `model` (and `agentId`). */
+export function outputAttributes(output: unknown): Pick<TargetAttributes, 'provider' | 'model' | 'agentId'> {
+  const o = (output && typeof output === 'object' ? output : {}) as Record<string, unknown>;
+  const str = (v: unknown) => (typeof v === 'string' && v.length > 0 ? v : null);
+  return { provider: str(o.provider), model: str(o.model), agentId: str(o.agentId) };
+}
+
+/** The model node a run's answer came from: the last to finish among those that name a provider. */
+export function answeringNode(view: RunView): NodeView | null {
+  const named = view.nodes.filter((n) => n.status === 'succeeded' && outputAttributes(n.output).provider !== null);
+  named.sort((a, b) => (a.finishedAt ?? '').localeCompare(b.finishedAt ?? ''));
+  return named[named.length - 1] ?? null;
+}
+
+async function runOf(deps: ResolveDeps, runId: string) {
+  return new TenantScope(deps.db, deps.tenantId).select(runs, eq(runs.id, runId)).get() as Promise<typeof runs.$inferSelect | undefined>;
+}
+
+async function stateOf(env: Env, runId: string): Promise<RunView | null> {
+  // RPC types cannot express `unknown` JSON fields; the shape is RunView.
+  return (await flowRunStub(env, runId).getState()) as unknown as RunView | null;
+}
+
+const runResolver: TargetResolver = {
+  nodeId: 'absent',
+  async resolve(deps, target) {
+    const row = await runOf(deps, target.id);
+    if (!row) return { ok: false, reason: 'not_found' };
+    const view = await stateOf(deps.env, row.id);
+    const answer = view ? answeringNode(view) : null;
+    return {
+      ok: true,
+      attributes: {
+        ...NO_ATTRIBUTES,
+        runId: row.id,
+        flowId: row.flowId,
+        flowVersion: row.flowVersion,
+        ...(answer ? { nodeId: answer.id, ...outputAttributes(answer.output) } : {}),
+      },
+    };
+  },
+};
+
+const nodeResolver: TargetResolver = {
+  nodeId: 'required',
+  async resolve(deps, target) {
+    const row = await runOf(deps, target.id);
+    if (!row) return { ok: false, reason: 'not_found' };
+    const view = await stateOf(deps.env, row.id);
+    if (!view) return { ok: false, reason: 'gone' };
+    const node = view.nodes.find((n) => n.id === target.nodeId);
+    if (!node) return { ok: false, reason: 'node_not_found' };
+    return {
+      ok: true,
+      attributes: {
+        ...NO_ATTRIBUTES,
+        runId: row.id,
+        flowId: row.flowId,
+        flowVersion: row.flowVersion,
+        nodeId: node.id,
+        ...outputAttributes(node.output),
+      },
+    };
+  },
+};
+
+const toolInvocationResolver: TargetResolver = {
+  nodeId: 'absent',
+  async resolve(deps, target) {
+    const row = (await new TenantScope(deps.db, deps.tenantId).select(toolInvocations, eq(toolInvocations.id, target.id)).get()) as
+      | typeof toolInvocations.$inferSelect
+      | undefined;
+    if (!row) return { ok: false, reason: 'not_found' };
+    return { ok: true, attributes: { ...NO_ATTRIBUTES, toolId: row.toolId } };
+  },
+};
+
+/** Every target type that can be rated today. */
+export const TARGET_RESOLVERS: Partial<Record<TargetType, TargetResolver>> = {
+  run: runResolver,
+  node: nodeResolver,
+  tool_invocation: toolInvocationResolver,
+};
+
+export const TARGET_TYPES = Object.keys(TARGET_RESOLVERS) as [TargetType, ...TargetType[]];
