@@ -107,7 +107,7 @@ export const receiver410 = {
   name: 'receiver-410',
   injects:
     'The receiver answers 410 Gone: the platform disables the endpoint at once (no more requests). The operator then fixes the receiver, re-enables the endpoint (PATCH enabled) and recovers its failed deliveries (POST /v1/webhooks/{id}/recover).',
-  async run({ w, rx, quick }) {
+  async run({ w, rx }) {
     const n = 10;
     const started = new Date().toISOString();
     const { c, hook } = await tenantWithHook(w, rx, 'gone', { kind: 'status', status: 410 });
