@@ -1,9 +1,9 @@
 /**
  * Test-only fault switches for `npm run chaos` (scripts/chaos/): where no fault can be injected from
  * outside the object, the chaos suite asks the object to misbehave. Every switch is refused unless the
- * Worker runs with ENVIRONMENT=test (the chaos suite's and the tests' setting; wrangler.toml sets
- * development, staging and production, and config validation admits nothing else), so a deployed
- * Worker cannot be made to fail by anyone.
+ * Worker runs with ENVIRONMENT=test (the chaos suite's and the tests' setting; every environment of
+ * wrangler.toml sets development, staging or production), so a deployed Worker cannot be made to
+ * fail by anyone. Durable Object RPC is reachable only through the Worker's own bindings.
  */
 
 /**

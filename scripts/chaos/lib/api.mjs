@@ -141,7 +141,12 @@ export async function writeTasks(c, { count = Infinity, rate = null, durationMs 
           created.push({ id: r.body.id, at: Date.now(), createdAt: r.body.createdAt });
           latencies.push(r.ms);
         } else
-          failures.push({ status: r.status, body: typeof r.body === 'string' ? r.body.slice(0, 200) : r.body, title: `${label} ${n}` });
+          failures.push({
+            status: r.status,
+            body: typeof r.body === 'string' ? r.body.slice(0, 200) : r.body,
+            title: `${label} ${n}`,
+            atMs: Math.round(t - started),
+          });
         if (rate !== null) await sleep(t + interval - performance.now());
       }
     }),

@@ -144,6 +144,7 @@ export const d1Outage = {
         committedDuring: during.ids.length,
         refusedDuring: during.failures.length,
         refusedStatuses: [...new Set(during.failures.map((f) => f.status))],
+        refused: during.failures.map((f) => ({ title: f.title, status: f.status, atMs: f.atMs })),
         answered5xxButCommitted: phantoms,
         runs: runIds.length,
         deliveredAfterMs: allIn - upAt,

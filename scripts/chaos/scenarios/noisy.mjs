@@ -13,11 +13,11 @@ const GOAL = 1.25;
 export const noisyNeighbour = {
   name: 'noisy-neighbour',
   injects:
-    "A noisy tenant writes tasks at 80/s (10× the quiet tenant's 8/s), both with a webhook, in every other 3 s slice of the quiet tenant's run (ABBA); the quiet tenant's p99 alone and beside it.",
+    "A noisy tenant writes tasks at 10× the quiet tenant's rate (80/s next to 8/s; CHAOS_QUIET_RATE), both with a webhook, in every other 3 s slice of the quiet tenant's run (ABBA); the quiet tenant's p99 alone and beside it.",
   async run({ w, rx, quick }) {
     const sliceMs = 3_000;
     const rounds = quick ? 3 : 6;
-    const quietRate = 8;
+    const quietRate = Number(process.env.CHAOS_QUIET_RATE ?? 8);
     const q = await seedTenant(w, 'quiet');
     const n = await seedTenant(w, 'noisy');
     for (const [c, name] of [
