@@ -12,6 +12,7 @@ import { type RunInit, type RunStatus, type RunView, TERMINAL } from '../../src/
 import type { Result } from '../../src/lib/result';
 import { migrateDoStorage } from '../shared/migrations';
 import { agentSignal } from './agent-signals';
+import { alarmFault, type FaultState, injectFault, type RunFault } from './chaos';
 import { ChildRuns } from './children';
 import { Engine } from './engine';
 import type { ChildEntry, NodeWait } from './next-step';
@@ -102,6 +103,7 @@ export class FlowRun extends DurableObject<Env> {
    * for the next due report); a finished, fully reported run past its retention deletes its storage.
    */
   override async alarm(): Promise<void> {
+    await alarmFault(this.ctx, this.env);
     const sql = this.ctx.storage.sql;
     if (!loadRun(sql)) return;
     const delivering = this.#reports.deliver();
@@ -124,6 +126,11 @@ export class FlowRun extends DurableObject<Env> {
     this.#pushed = 0;
     this.#sse.notify();
     for (const ws of this.ctx.getWebSockets()) ws.close(1000, 'run expired');
+  }
+
+  /** `npm run chaos` only: a test-only fault switch (./chaos.ts), refused unless ENVIRONMENT=test. */
+  async injectFaultForTest(fault: RunFault): Promise<FaultState> {
+    return injectFault(this.ctx, this.env, fault);
   }
 
   /** For the sweeper: re-arm a run that looks stuck (the alarm re-drives from persisted state). */

@@ -46,18 +46,21 @@ function deliveryView(d: Delivery, attempts: Attempt[]) {
   };
 }
 
+/** Delivery ids per attempts query: D1 binds at most 100 parameters per query, and the tenant scope takes one. */
+const IDS_PER_QUERY = 90;
+
 async function withAttempts(ctx: ServiceCtx, rows: Delivery[]) {
   if (rows.length === 0) return [];
-  const attempts = (await ctx.scope
-    .select(
-      webhookAttempts,
-      inArray(
-        webhookAttempts.deliveryId,
-        rows.map((r) => r.id),
-      ),
-    )
-    .orderBy(asc(webhookAttempts.deliveryId), asc(webhookAttempts.attempt))
-    .all()) as Attempt[];
+  const attempts: Attempt[] = [];
+  for (let i = 0; i < rows.length; i += IDS_PER_QUERY) {
+    const ids = rows.slice(i, i + IDS_PER_QUERY).map((r) => r.id);
+    attempts.push(
+      ...((await ctx.scope
+        .select(webhookAttempts, inArray(webhookAttempts.deliveryId, ids))
+        .orderBy(asc(webhookAttempts.deliveryId), asc(webhookAttempts.attempt))
+        .all()) as Attempt[]),
+    );
+  }
   return rows.map((r) =>
     deliveryView(
       r,

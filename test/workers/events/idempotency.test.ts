@@ -143,6 +143,49 @@ describe('Idempotency-Key', () => {
     expect(stored[0]).not.toContain('ek_live_');
   });
 
+  describe('a committed write is never answered 500 because its idempotency record failed', () => {
+    /** From outside, in the hub's own storage: completing a key's record (state → done) aborts, so the write commits first and then its record fails. */
+    const failRecords = (tenantId: string, on: boolean) =>
+      runInDurableObject(env.TENANT_HUB.get(env.TENANT_HUB.idFromName(tenantId)), (_o, state) =>
+        state.storage.sql.exec(
+          on
+            ? `CREATE TRIGGER fault_idempotency_complete BEFORE UPDATE ON idempotency_keys WHEN NEW.state = 'done' BEGIN SELECT RAISE(ABORT, 'injected: idempotency record'); END`
+            : 'DROP TRIGGER fault_idempotency_complete',
+        ),
+      );
+    const keyState = (tenantId: string) =>
+      runInDurableObject(env.TENANT_HUB.get(env.TENANT_HUB.idFromName(tenantId)), (_o, state) =>
+        state.storage.sql.exec<{ state: string }>('SELECT state FROM idempotency_keys').toArray(),
+      );
+
+    it('a task (written in the hub): the client gets its 201, and the write happened once', async () => {
+      const owner = await signup('idem-record-task');
+      await failRecords(owner.tenantId, true);
+      const first = await post(owner, '/v1/tasks', { title: 'committed once' }, 'record-fails-1');
+      expect(first.status).toBe(201);
+      const task = await json(first);
+      expect(task).toMatchObject({ title: 'committed once', status: 'open' });
+      // The record did fail: the key is still only claimed, so a retry is told to wait, not run again.
+      expect(await keyState(owner.tenantId)).toEqual([{ state: 'in_flight' }]);
+      await failRecords(owner.tenantId, false);
+      const retry = await post(owner, '/v1/tasks', { title: 'committed once' }, 'record-fails-1');
+      expect(retry.status).toBe(409);
+      const list = (await json(await call('/v1/tasks', { token: owner.accessToken }))).data as Array<{ id: string }>;
+      expect(list.map((t) => t.id)).toEqual([task.id]);
+    });
+
+    it('a webhook (written in D1): the client gets its 201 with the one-time secret, and the write happened once', async () => {
+      const owner = await signup('idem-record-hook');
+      await failRecords(owner.tenantId, true);
+      const first = await post(owner, '/v1/webhooks', hookBody('record'), 'record-fails-2');
+      expect(first.status).toBe(201);
+      expect((await json(first)).secret).toMatch(/^whsec_/);
+      await failRecords(owner.tenantId, false);
+      expect((await post(owner, '/v1/webhooks', hookBody('record'), 'record-fails-2')).status).toBe(409);
+      expect(await hookCount(owner)).toBe(1);
+    });
+  });
+
   it('the claim outlasts the longest request a route can make (a tool invocation), so a retry never runs it twice', () => {
     expect(LEASE_MS).toBeGreaterThan(MAX_TOOL_REQUEST_MS);
   });

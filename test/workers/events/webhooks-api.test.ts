@@ -1,11 +1,12 @@
 // /v1/webhooks: CRUD, secret handling, validation, permissions, and a delivery verified by the standardwebhooks library.
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
+import { newId } from '../../../src/lib/ids';
 import { eventually } from '../../support/shared/time';
 import { call, json } from '../../support/workers/http';
 import { addMember, signup } from '../../support/workers/tenants';
 import { createTask } from '../tasks/_support';
-import { createHook, deliveries, receivedAtLeast, receiverUrl } from './_support';
+import { createHook, deliveries, receivedAtLeast, receiverUrl, runBatch } from './_support';
 
 describe('webhook endpoints', () => {
   it('creates with a whsec_ secret shown once, stored encrypted, never returned again', async () => {
@@ -142,6 +143,27 @@ describe('webhook delivery', () => {
       .bind(owner.tenantId)
       .first<{ n: number }>();
     expect(pending!.n).toBe(0);
+  });
+
+  it('lists a full page of 100 deliveries with their attempt logs (D1 binds at most 100 parameters per query)', async () => {
+    const owner = await signup('wh-page');
+    const hook = await createHook(owner);
+    const events = Array.from({ length: 101 }, (_, i) => ({
+      id: newId('evt'),
+      type: 'task.created',
+      tenantId: owner.tenantId,
+      occurredAt: new Date().toISOString(),
+      sequence: i + 1,
+      data: { n: i },
+    }));
+    await runBatch(events);
+    const res = await call(`/v1/webhooks/${hook.id}/deliveries?limit=100`, { token: owner.accessToken });
+    expect(res.status).toBe(200);
+    const page = await json(res);
+    expect(page.data).toHaveLength(100);
+    expect(page.nextCursor).not.toBeNull();
+    expect(page.data.every((d: { attemptLog: unknown }) => Array.isArray(d.attemptLog))).toBe(true);
+    expect(page.data.some((d: { attemptLog: unknown[] }) => d.attemptLog.length > 0)).toBe(true);
   });
 
   it('sends a webhook.test event on demand, to that endpoint only', async () => {
