@@ -75,7 +75,10 @@ function writeLoad(url, token, isDone) {
 function handshake(url, token) {
   return new Promise((resolve) => {
     const started = performance.now();
-    const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/v1/sync/ws?since=0&access_token=${token}`, { perMessageDeflate: false });
+    const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/v1/sync/ws?since=0`, {
+      perMessageDeflate: false,
+      headers: { authorization: `Bearer ${token}` },
+    });
     const timer = setTimeout(() => (ws.terminate(), resolve({ ms: null, type: 'timeout', bytes: 0 })), HANDSHAKE_TIMEOUT_MS);
     ws.once('message', (data) => {
       clearTimeout(timer);

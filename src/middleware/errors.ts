@@ -18,6 +18,21 @@ function send(c: Context<AppEnv>, err: AppError): Response {
   return res;
 }
 
+/**
+ * Platform errors that say "try again shortly" rather than "this request is wrong": D1 or a Durable Object
+ * unreachable, overloaded or reset (Cloudflare documents these as retryable). They answer 503 with
+ * Retry-After, still logged and reported like any unhandled error.
+ */
+const TRANSIENT =
+  /network connection lost|overloaded|object to be reset|exceeded its (memory|cpu)|timed out|internal error in (d1|durable object)|d1_error: .*(unavailable|timeout|busy)|database is locked/i;
+
+export function isTransientPlatformError(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const retryable = (err as { retryable?: unknown }).retryable === true;
+  const cause = err.cause instanceof Error ? err.cause.message : '';
+  return retryable || TRANSIENT.test(err.message) || TRANSIENT.test(cause);
+}
+
 /** Maps anything thrown to a problem. Unknown errors become an opaque 500 with an error id. */
 export function handleError(err: Error, c: Context<AppEnv>): Response {
   if (err instanceof AppError) return send(c, err);
@@ -44,6 +59,15 @@ export function handleError(err: Error, c: Context<AppEnv>): Response {
       tags: { request_id: c.get('requestId') ?? '' },
       user: c.get('auth') ? { id: c.get('auth')!.actorId } : undefined,
     });
+  }
+  if (isTransientPlatformError(err)) {
+    return send(
+      c,
+      new AppError('service_unavailable', `A storage backend is briefly unavailable; retry shortly (error id ${errorId}).`, {
+        headers: { 'retry-after': '5' },
+        extensions: { errorId },
+      }),
+    );
   }
   return send(
     c,

@@ -26,18 +26,24 @@ export const DEFER_S = 10;
 
 type Item = { msg: Message<unknown>; job: DeliveryJob };
 
-/** The endpoint of each delivery whose endpoint is failing (one query per 90 ids; D1 binds at most 100 parameters). */
+/** The endpoint of each delivery whose endpoint is failing and still enabled (one query per 90 ids; D1 binds at most 100 parameters). */
 async function failingEndpointsOf(env: Env, ids: string[]): Promise<Map<string, string>> {
   const db = getDb(env.DB);
   const out = new Map<string, string>();
   for (let i = 0; i < ids.length; i += 90) {
     const rows = await db
-      .select({ id: webhookDeliveries.id, endpointId: webhookDeliveries.endpointId, failingSince: webhookEndpoints.failingSince })
+      .select({
+        id: webhookDeliveries.id,
+        endpointId: webhookDeliveries.endpointId,
+        failingSince: webhookEndpoints.failingSince,
+        disabledAt: webhookEndpoints.disabledAt,
+      })
       .from(webhookDeliveries)
       .innerJoin(webhookEndpoints, eq(webhookEndpoints.id, webhookDeliveries.endpointId))
       .where(inArray(webhookDeliveries.id, ids.slice(i, i + 90)))
       .all();
-    for (const r of rows) if (r.failingSince !== null) out.set(r.id, r.endpointId);
+    // A disabled endpoint is not sent to (its jobs only settle their deliveries), so it is not held back either.
+    for (const r of rows) if (r.failingSince !== null && r.disabledAt === null) out.set(r.id, r.endpointId);
   }
   return out;
 }

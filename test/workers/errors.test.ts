@@ -1,5 +1,8 @@
 // The bad-input matrix: every error is RFC 9457 problem+json with a stable type, and never a stack trace.
+import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
+import { handleError, isTransientPlatformError } from '../../src/middleware/errors';
+import type { AppEnv } from '../../src/types';
 import { call, json } from '../support/workers/http';
 import { signup } from '../support/workers/tenants';
 
@@ -129,5 +132,39 @@ describe('problem+json for bad input', () => {
     expect(res.headers.get('content-security-policy')).toContain("default-src 'none'");
     expect(res.headers.get('x-content-type-options')).toBe('nosniff');
     expect(res.headers.get('strict-transport-security')).toContain('max-age=');
+  });
+});
+
+describe('platform errors that say "retry shortly"', () => {
+  // A real D1/Durable Object outage cannot be forced here; the handler is exercised on the messages the platform sends.
+  const appThrowing = (err: Error) => {
+    const app = new Hono<AppEnv>();
+    app.get('/x', () => {
+      throw err;
+    });
+    app.onError(handleError);
+    return app;
+  };
+
+  it('D1 or a Durable Object unreachable, overloaded or reset → 503 problem with Retry-After', async () => {
+    for (const message of [
+      'D1_ERROR: Network connection lost.',
+      'Durable Object is overloaded. Too many requests queued.',
+      'Durable Object storage operation exceeded timeout which caused object to be reset.',
+    ]) {
+      const res = await appThrowing(new Error(message)).request('/x');
+      const body = await expectProblem(res, 503, 'service_unavailable');
+      expect(res.headers.get('retry-after')).toBe('5');
+      expect(body.errorId).toMatch(/^err_/);
+      expect(body.detail).not.toContain(message);
+    }
+    expect(isTransientPlatformError(Object.assign(new Error('anything'), { retryable: true }))).toBe(true);
+  });
+
+  it('other failures stay an opaque 500', async () => {
+    for (const message of ['D1_ERROR: no such table: tasks: SQLITE_ERROR', 'TypeError: x is undefined']) {
+      expect(isTransientPlatformError(new Error(message))).toBe(false);
+      await expectProblem(await appThrowing(new Error(message)).request('/x'), 500, 'internal_error');
+    }
   });
 });
