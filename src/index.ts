@@ -7,6 +7,7 @@ import { createLogger, errorFields } from './observability/log';
 import { reportError } from './observability/sentry';
 import { consumeQueue } from './queue/router';
 
+export { ChatThread } from '../durable-objects/chat-thread/chat-thread';
 export { FlowRun } from '../durable-objects/flow-run/flow-run';
 export { TenantHub } from '../durable-objects/tenant-hub/tenant-hub';
 

@@ -133,4 +133,12 @@ export const HUB_MIGRATIONS: readonly DoMigration[] = [
       CREATE INDEX stream_tickets_expiry_idx ON stream_tickets (expires_at);
     `,
   },
+  {
+    version: 8,
+    sql: `
+      -- The tenant's chats as their ChatThread objects last reported them (durable-objects/tenant-hub/chats.ts).
+      CREATE TABLE chats (id TEXT PRIMARY KEY, data TEXT NOT NULL, updated_at TEXT NOT NULL, rev INTEGER NOT NULL);
+      CREATE INDEX chats_updated_idx ON chats (updated_at, id);
+    `,
+  },
 ];

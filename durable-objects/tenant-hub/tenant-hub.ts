@@ -6,10 +6,12 @@
  * authenticates and validates; the hub's RPC methods do the work.
  */
 import { DurableObject } from 'cloudflare:workers';
+import type { ChatReport, ChatSummary } from '../../src/chat/model';
 import type { RunSummary } from '../../src/flows/run-model';
 import type { Result } from '../../src/lib/result';
 import type { Actor, HistoryEntry, Notification, Task, TaskCreate, TaskFilter, TaskPatch } from '../../src/tasks/model';
 import { migrateDoStorage } from '../shared/migrations';
+import { listChats, recordChatReport } from './chats';
 import { type HistorySeed, seedHistory } from './history-seed';
 import { type BeginResult, beginKey, completeKey, releaseKey, type StoredResponse } from './idempotency';
 import { createSystemNotification, listNotificationsFor, markReadFor, type Reader, type SystemNotificationInput } from './notifications';
@@ -233,6 +235,21 @@ export class TenantHub extends DurableObject<Env> {
     this.#bind(tenantId);
     const fresh = this.ctx.storage.transactionSync(() => recordRunChange(this.ctx.storage.sql, tenantId, summary, eventId));
     if (fresh) await this.#afterWrite();
+  }
+
+  /** A ChatThread reports its chat's state (sync) and a turn's end (event); idempotent, newest state wins. */
+  async chatChanged(tenantId: string, report: ChatReport & { rev?: number }): Promise<void> {
+    this.#bind(tenantId);
+    const fresh = this.ctx.storage.transactionSync(() =>
+      recordChatReport(this.ctx.storage.sql, tenantId, { ...report, rev: report.rev ?? Number.MAX_SAFE_INTEGER }, Date.now()),
+    );
+    if (fresh) await this.#afterWrite();
+  }
+
+  /** GET /v1/chats: newest first, after the previous page's last chat. */
+  async listChats(tenantId: string, limit: number, after: { updatedAt: string; id: string } | null): Promise<ChatSummary[]> {
+    this.#bind(tenantId);
+    return listChats(this.ctx.storage.sql, limit, after);
   }
 
   /** The tenant's run slots, in admission order (for the sweeper's reconciler). */

@@ -17,6 +17,9 @@ export const EVENT_TYPES = {
   'run.succeeded': 'A flow run finished successfully (data: { run })',
   'run.failed': 'A flow run failed (data: { run })',
   'run.cancelled': 'A flow run was cancelled (data: { run })',
+  'chat.turn.completed':
+    'An assistant turn ended: answered, or stopped (data: { chatId, turnId, messageId, runId, usage, outcome: completed | stopped })',
+  'chat.turn.failed': 'An assistant turn failed (data: { chatId, turnId, messageId, runId, usage, error })',
   'member.joined': 'Someone joined the tenant (data: { userId, role, invitationId })',
   'member.role_changed': "A member's role changed (data: { userId, from, to })",
   'member.removed': 'A member was removed (data: { userId })',

@@ -169,7 +169,7 @@ export const NotificationSchema = z
 export const ChangeSchema = z
   .object({
     version: z.number().int(),
-    entity: z.enum(['task', 'notification', 'run']),
+    entity: z.enum(['task', 'notification', 'run', 'chat']).openapi({ description: 'chat: a ChatSummary (GET /v1/chats)' }),
     entityId: z.string(),
     op: z.enum(['upsert', 'delete']),
     data: z.union([TaskSchema, NotificationSchema, z.record(z.string(), z.unknown())]).nullable(),
