@@ -16,6 +16,7 @@ import { requestContext } from './middleware/context';
 import { handleError, notFoundHandler } from './middleware/errors';
 import { jsonBody } from './middleware/json-body';
 import { accountRoutes } from './routes/account';
+import { agentRoutes } from './routes/agents';
 import { apiKeyRoutes } from './routes/api-keys';
 import { auditRoutes } from './routes/audit';
 import { authRoutes } from './routes/auth';
@@ -113,6 +114,7 @@ export function createApp(options: CreateAppOptions = {}): OpenAPIHono<AppEnv> {
   app.route('/', streamTicketRoutes);
   app.route('/', notificationRoutes);
   app.route('/', flowRoutes);
+  app.route('/', agentRoutes);
   app.route('/', runRoutes);
   app.route('/', llmProviderRoutes);
   app.route('/', webhookRoutes);

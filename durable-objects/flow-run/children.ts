@@ -58,6 +58,7 @@ export class ChildRuns {
           flowId: cfg.flowId,
           ...(version ? { version: version.version } : {}),
           input: c.input,
+          ...(l.initiator ? { initiator: l.initiator } : {}),
         },
       }));
       for (let k = 0; k < jobs.length; k += 100) await this.env.EVENTS.sendBatch(jobs.slice(k, k + 100));
@@ -76,10 +77,41 @@ export class ChildRuns {
         input: c.input,
         parent: { runId: l.row.run_id, nodeId, index: i },
         runId: c.runId!,
+        ...(l.initiator ? { initiator: l.initiator } : {}),
       });
       if ('code' in started)
         await this.finished(nodeId, i, 'failed', null, started.errors.map((e) => `${e.path}: ${e.message}`).join('; '));
     }
+  }
+
+  /**
+   * An agent's flow tool: reserves the child under `key` (idempotent) and starts it. A child that
+   * cannot start (no such flow, invalid input) is recorded as failed at once.
+   */
+  async startForAgent(nodeId: string, key: string, flowId: string, input: unknown): Promise<ChildEntry> {
+    const l = loadRun(this.storage.sql);
+    if (!l) throw new Error('no run');
+    const { entry, index } = this.transitions.agentChildReserved(nodeId, key, input);
+    if (entry.status !== 'running') return entry;
+    const version = await loadVersion(this.env, l.row.tenant_id, flowId);
+    const problem = !version
+      ? `flow ${flowId} not found`
+      : await startRun(this.env, {
+          tenantId: l.row.tenant_id,
+          createdBy: `run:${l.row.run_id}`,
+          version,
+          input,
+          parent: { runId: l.row.run_id, nodeId, index },
+          runId: entry.runId!,
+          ...(l.initiator ? { initiator: l.initiator } : {}),
+        }).then((r) => ('code' in r ? r.errors.map((e) => `${e.path}: ${e.message}`).join('; ') : null));
+    if (problem !== null) await this.finished(nodeId, index, 'failed', null, problem);
+    return this.#list(nodeId)[index] ?? entry;
+  }
+
+  /** The agent child started under `key`. */
+  agentChild(nodeId: string, key: string): ChildEntry | undefined {
+    return this.#list(nodeId).find((c) => c.key === key);
   }
 
   async finished(nodeId: string, index: number, status: RunStatus, output: unknown, error: string | null): Promise<void> {
@@ -93,6 +125,11 @@ export class ChildRuns {
     c.output = output;
     if (error) c.error = error;
     this.transitions.childFinished(nodeId, list, index);
+    // An agent node re-runs (replaying its steps) once everything it waits for has ended.
+    if (c.key !== undefined) {
+      this.transitions.agentChildEnded(nodeId);
+      return;
+    }
     if (list.every((x) => TERMINAL.has(x.status as RunStatus))) await this.#complete(nodeId, list);
     else await this.startPending(nodeId);
   }

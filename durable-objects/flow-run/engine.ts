@@ -9,12 +9,12 @@
 import type { Config } from '../../src/config';
 import type { FlowNodeDef } from '../../src/flows/definition';
 import { NODE_TYPES } from '../../src/flows/nodes/registry';
-import type { EvalScope, NodeError } from '../../src/flows/nodes/types';
+import type { ChildRunPort, DurableSteps, EvalScope, NodeError } from '../../src/flows/nodes/types';
 import { TERMINAL } from '../../src/flows/run-model';
 import { DeltaCoalescer } from './deltas';
 import { runAttempt } from './execute';
 import { type ChildEntry, type NodeWait, nextStep, type RunSnapshot, retryDelay } from './next-step';
-import { type Loaded, loadRun, type NodeRow, node, nodes } from './store';
+import { type Loaded, loadRun, type NodeRow, node, nodes, stepRow, stepValue } from './store';
 import { errorData, type Transitions } from './transitions';
 
 export interface EngineHost {
@@ -28,6 +28,8 @@ export interface EngineHost {
   reportsQueued(): Promise<void>;
   /** Start child runs for a subflow/map node. */
   startChildren(nodeId: string): Promise<void>;
+  /** An agent node's child runs (flow tools). */
+  agentChildren(nodeId: string): ChildRunPort;
 }
 
 /** Drives one run: starts attempts, records outcomes, parks and finishes the run. */
@@ -117,10 +119,16 @@ export class Engine {
         this.#deltas.flush(def.id);
         this.#t.usageAdded(def.id, u);
       },
+      initiator: l.initiator,
+      steps: this.#steps(def.id),
+      childRuns: this.host.agentChildren(def.id),
     });
     this.#deltas.flush(def.id);
     let children = false;
     if (!outcome.ok) this.#fail(def, attempt, outcome.error);
+    else if (outcome.result.status === 'waiting' && (outcome.result.toolCalls || outcome.result.runs))
+      // 'continue': what it waits for already arrived; the drive loop re-runs it (still 'running').
+      this.#t.agentParked(def.id, attempt, outcome.result);
     else if (outcome.result.status === 'waiting') this.#t.nodeWaiting(def.id, attempt, outcome.result);
     else if (NODE_TYPES[def.type]?.startsChildRuns) {
       const list = ((outcome.result.output as { children?: Array<{ input: unknown }> }).children ?? []).map(
@@ -133,6 +141,30 @@ export class Engine {
     if (!outcome.ok && loadRun(this.#sql)?.def.policy.onFailure === 'fail_fast' && node(this.#sql, def.id)?.status === 'failed') {
       await this.finish('failed', outcome.error.message);
     }
+  }
+
+  /** A node's durable steps (ExecContext.steps): memoized in the run's `steps` table. */
+  #steps(nodeId: string): DurableSteps {
+    return {
+      run: async (key, fn, record) => {
+        const prior = stepRow(this.#sql, nodeId, key);
+        if (prior?.status === 'done') return JSON.parse(prior.result ?? 'null');
+        const interrupted = this.#t.stepBegan(nodeId, key);
+        // The stored form is what a replay returns, so the first run returns it too.
+        const value = JSON.parse(JSON.stringify((await fn({ interrupted })) ?? null));
+        this.#deltas.flush(nodeId);
+        const r = record?.(value) ?? {};
+        this.#t.stepRecorded(nodeId, key, value, r.events ?? [], r.usage);
+        this.host.flush();
+        return value;
+      },
+      get: (key) => stepValue(this.#sql, nodeId, key),
+      emit: (...events) => {
+        this.#deltas.flush(nodeId);
+        this.#t.nodeEvents(nodeId, events);
+        this.host.flush();
+      },
+    };
   }
 
   /** Records a failed attempt: a retry if the node's policy covers it, else the node fails. */

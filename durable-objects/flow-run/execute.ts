@@ -3,7 +3,8 @@ import type { Config } from '../../src/config';
 import type { FlowNodeDef } from '../../src/flows/definition';
 import { ExpressionError, evaluate, render } from '../../src/flows/expressions';
 import { NODE_TYPES } from '../../src/flows/nodes/registry';
-import { type EvalScope, NodeError, type NodeResult, type Usage } from '../../src/flows/nodes/types';
+import { type ChildRunPort, type DurableSteps, type EvalScope, NodeError, type NodeResult, type Usage } from '../../src/flows/nodes/types';
+import type { RunInitiator } from '../../src/flows/run-model';
 
 export interface AttemptInput {
   node: FlowNodeDef;
@@ -18,6 +19,9 @@ export interface AttemptInput {
   cancel: AbortSignal;
   emitDelta(delta: unknown): void;
   addUsage(u: Usage): void;
+  initiator: RunInitiator | null;
+  steps: DurableSteps;
+  childRuns: ChildRunPort;
 }
 
 export type AttemptOutcome = { ok: true; result: NodeResult } | { ok: false; error: NodeError };
@@ -48,6 +52,9 @@ export async function runAttempt(a: AttemptInput): Promise<AttemptOutcome> {
     emitDelta: a.emitDelta,
     addUsage: a.addUsage,
     tenantSettings: a.settings,
+    initiator: a.initiator,
+    steps: a.steps,
+    childRuns: a.childRuns,
     evaluate: (expression: string) => evaluate(expression, a.scope).catch((err) => Promise.reject(asNodeError(err, a.node.id))),
     render: (template: string) => render(template, a.scope).catch((err) => Promise.reject(asNodeError(err, a.node.id))),
   };

@@ -7,15 +7,18 @@
 import { DurableObject } from 'cloudflare:workers';
 import { loadConfig } from '../../src/config';
 import { type Approvers, approvalOutput, mayApprove, type Signer } from '../../src/flows/nodes/approval';
+import type { ChildRunInfo } from '../../src/flows/nodes/types';
 import { type RunInit, type RunStatus, type RunView, TERMINAL } from '../../src/flows/run-model';
 import type { Result } from '../../src/lib/result';
 import { migrateDoStorage } from '../shared/migrations';
+import { agentSignal } from './agent-signals';
 import { ChildRuns } from './children';
 import { Engine } from './engine';
+import type { ChildEntry, NodeWait } from './next-step';
 import { enqueueSummary, nextReportAt, pendingReports, ReportOutbox, releasePending } from './reports';
 import { retentionAt } from './retention';
 import { RUN_MIGRATIONS } from './schema';
-import { eventsAfter, lastEventSeq, loadRun, nodes, runView } from './store';
+import { eventsAfter, lastEventSeq, loadRun, nodes, runView, stepRow } from './store';
 import { type EventSource, pushToSockets, SseHub, sendBacklog, WS_RESUME_CODE } from './stream';
 import { Transitions } from './transitions';
 
@@ -56,6 +59,13 @@ export class FlowRun extends DurableObject<Env> {
       flush: () => this.#flush(),
       reportsQueued: () => this.#reportsQueued(),
       startChildren: (nodeId) => this.#children.startPending(nodeId),
+      agentChildren: (nodeId) => ({
+        start: async (key, flowId, input) => childInfo(await this.#children.startForAgent(nodeId, key, flowId, input)),
+        get: (key) => {
+          const c = this.#children.agentChild(nodeId, key);
+          return c ? childInfo(c) : undefined;
+        },
+      }),
     });
     void ctx.blockConcurrencyWhile(async () => {
       migrateDoStorage(ctx.storage, RUN_MIGRATIONS);
@@ -187,6 +197,19 @@ export class FlowRun extends DurableObject<Env> {
             : 'No node is waiting for a signal.',
       };
     }
+    if (target.type === 'agent') {
+      const r = agentSignal(
+        JSON.parse(target.wait!) as NodeWait,
+        payload,
+        target.id,
+        (id) => stepRow(sql, target.id, `answer:${id}`) !== undefined,
+      );
+      if (!r.ok) return r;
+      this.#t.agentAnswered(target.id, r.value.toolCallId, r.value.answer, signer);
+      this.#flush();
+      await this.ctx.storage.setAlarm(Date.now());
+      return { ok: true, value: runView(sql)! };
+    }
     const approvers = (l.def.nodes.find((n) => n.id === target.id)?.config as { approvers?: Approvers } | undefined)?.approvers;
     if (!mayApprove(approvers, signer)) {
       return {
@@ -249,4 +272,13 @@ export class FlowRun extends DurableObject<Env> {
       pushToSockets(sockets, fresh);
     }
   }
+}
+
+function childInfo(c: ChildEntry): ChildRunInfo {
+  return {
+    runId: c.runId ?? '',
+    status: c.status,
+    ...(c.output !== undefined ? { output: c.output } : {}),
+    ...(c.error !== undefined ? { error: c.error } : {}),
+  };
 }

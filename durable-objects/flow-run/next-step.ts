@@ -15,6 +15,9 @@ export interface NodeWait {
   forSignal?: boolean;
   timeoutAt?: number;
   children?: boolean;
+  /** An agent node's parked calls (answered by signals) and child runs (by step key). */
+  toolCalls?: Array<{ toolCallId: string; toolName: string; kind: 'approval' | 'client' }>;
+  runs?: Array<{ key: string; runId: string }>;
 }
 
 /** One node as persisted. */
@@ -147,6 +150,8 @@ export function retryDelay(
 
 /** A child run's entry in its subflow/map node. */
 export interface ChildEntry {
+  /** An agent's flow-tool child: the step key it was started under. */
+  key?: string;
   runId: string | null;
   input: unknown;
   status: 'pending' | 'running' | 'succeeded' | 'failed' | 'cancelled';

@@ -76,4 +76,23 @@ export const RUN_MIGRATIONS: readonly DoMigration[] = [
       CREATE INDEX reports_pending_idx ON reports (done_at, id);
     `,
   },
+  {
+    version: 6,
+    sql: `
+      -- Durable steps of a node (src/flows/nodes/types.ts ExecContext.step): an agent's model calls, tool
+      -- calls and the answers to its parked calls. A replayed node attempt reads a 'done' step instead of
+      -- doing it again; a 'started' one was interrupted (the object died mid-step).
+      CREATE TABLE steps (
+        node_id TEXT NOT NULL,
+        key TEXT NOT NULL,
+        status TEXT NOT NULL,
+        result TEXT,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        PRIMARY KEY (node_id, key)
+      );
+      -- Who started the run (its role travels with the run: agent task tools act with it).
+      ALTER TABLE run ADD COLUMN initiator TEXT;
+    `,
+  },
 ];

@@ -1,7 +1,7 @@
 /** Typed access to the FlowRun's SQLite rows. */
 import type { FlowDefinition } from '../../src/flows/definition';
 import type { NodeState, NodeStatus } from '../../src/flows/plan';
-import type { NodeView, RunEvent, RunInit, RunParent, RunStatus, RunSummary, RunView } from '../../src/flows/run-model';
+import type { NodeView, RunEvent, RunInit, RunInitiator, RunParent, RunStatus, RunSummary, RunView } from '../../src/flows/run-model';
 
 type Sql = SqlStorage;
 
@@ -24,6 +24,7 @@ export interface RunRow {
   input_tokens: number;
   output_tokens: number;
   cost_usd: number;
+  initiator: string | null;
   [k: string]: SqlStorageValue;
 }
 
@@ -55,6 +56,7 @@ export interface Loaded {
   input: unknown;
   settings: RunInit['settings'];
   parent: RunParent | null;
+  initiator: RunInitiator | null;
 }
 
 export function loadRun(sql: Sql): Loaded | null {
@@ -66,13 +68,14 @@ export function loadRun(sql: Sql): Loaded | null {
     input: JSON.parse(row.input),
     settings: JSON.parse(row.settings),
     parent: row.parent ? JSON.parse(row.parent) : null,
+    initiator: row.initiator ? JSON.parse(row.initiator) : null,
   };
 }
 
 export function insertRun(sql: Sql, init: RunInit, status: RunStatus): void {
   sql.exec(
-    `INSERT INTO run (id, run_id, tenant_id, flow_id, flow_version, definition, input, settings, parent, status, created_at, deadline_at)
-     VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)`,
+    `INSERT INTO run (id, run_id, tenant_id, flow_id, flow_version, definition, input, settings, parent, status, created_at, deadline_at, initiator)
+     VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)`,
     init.runId,
     init.tenantId,
     init.flowId,
@@ -83,6 +86,7 @@ export function insertRun(sql: Sql, init: RunInit, status: RunStatus): void {
     init.parent ? JSON.stringify(init.parent) : null,
     status,
     init.createdAt,
+    init.initiator ? JSON.stringify(init.initiator) : null,
   );
   for (const n of init.definition.nodes) {
     const reused = init.reuse?.[n.id];
@@ -213,4 +217,23 @@ export function summary(sql: Sql): RunSummary | null {
     costUsd: r.cost_usd,
     error: r.error,
   };
+}
+
+/** A node's durable step (./schema.ts version 6). */
+export interface StepRow {
+  node_id: string;
+  key: string;
+  status: 'started' | 'done';
+  result: string | null;
+  [k: string]: SqlStorageValue;
+}
+
+export function stepRow(sql: Sql, nodeId: string, key: string): StepRow | undefined {
+  return sql.exec<StepRow>(`SELECT * FROM steps WHERE node_id = ? AND key = ?`, nodeId, key).toArray()[0];
+}
+
+/** A done step's value (undefined when it is not done). */
+export function stepValue<T>(sql: Sql, nodeId: string, key: string): T | undefined {
+  const r = stepRow(sql, nodeId, key);
+  return r?.status === 'done' ? (JSON.parse(r.result ?? 'null') as T) : undefined;
 }

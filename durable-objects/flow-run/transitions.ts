@@ -6,12 +6,12 @@
  * gets false back. A run status change also writes its reports (./reports.ts)
  * in the same transaction, so a committed status is always reported.
  */
-import type { NodeError, Usage } from '../../src/flows/nodes/types';
+import type { NodeError, NodeEvent, Usage } from '../../src/flows/nodes/types';
 import { sinks } from '../../src/flows/plan';
 import { type RunInit, type RunStatus, TERMINAL } from '../../src/flows/run-model';
 import type { ChildEntry, NodeWait } from './next-step';
 import { enqueueReports } from './reports';
-import { appendEvent, insertRun, loadRun, type NodeRow, node, nodes, setRunStatus } from './store';
+import { appendEvent, insertRun, loadRun, type NodeRow, node, nodes, setRunStatus, stepRow, stepValue } from './store';
 
 /** The node state a change expects to find: a running attempt, or a parked node. */
 export type NodeGuard = { status: 'running'; attempt: number } | { status: 'waiting' };
@@ -144,22 +144,24 @@ export class Transitions {
 
   /** Token usage and cost of a node, summed into the run. */
   usageAdded(nodeId: string, u: Usage): void {
-    this.#tx(() => {
-      this.#sql.exec(
-        `UPDATE nodes SET input_tokens = input_tokens + ?, output_tokens = output_tokens + ?, cost_usd = cost_usd + ? WHERE id = ?`,
-        u.inputTokens,
-        u.outputTokens,
-        u.costUsd,
-        nodeId,
-      );
-      this.#sql.exec(
-        `UPDATE run SET input_tokens = input_tokens + ?, output_tokens = output_tokens + ?, cost_usd = cost_usd + ? WHERE id = 1`,
-        u.inputTokens,
-        u.outputTokens,
-        u.costUsd,
-      );
-      appendEvent(this.#sql, 'node.usage', nodeId, u);
-    });
+    this.#tx(() => this.#addUsage(nodeId, u));
+  }
+
+  #addUsage(nodeId: string, u: Usage): void {
+    this.#sql.exec(
+      `UPDATE nodes SET input_tokens = input_tokens + ?, output_tokens = output_tokens + ?, cost_usd = cost_usd + ? WHERE id = ?`,
+      u.inputTokens,
+      u.outputTokens,
+      u.costUsd,
+      nodeId,
+    );
+    this.#sql.exec(
+      `UPDATE run SET input_tokens = input_tokens + ?, output_tokens = output_tokens + ?, cost_usd = cost_usd + ? WHERE id = 1`,
+      u.inputTokens,
+      u.outputTokens,
+      u.costUsd,
+    );
+    appendEvent(this.#sql, 'node.usage', nodeId, u);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -289,6 +291,137 @@ export class Transitions {
   /** Streamed partial output of a running node (e.g. LLM tokens); an event only. */
   deltaEmitted(id: string, delta: unknown): void {
     appendEvent(this.#sql, 'node.delta', id, delta);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Durable steps inside a node (agents: model calls, tool calls, answers to parked calls)
+  // ---------------------------------------------------------------------------------------------
+
+  /** A step starts. True when it had started before and never finished (the object died mid-step). */
+  stepBegan(nodeId: string, key: string): boolean {
+    return this.#tx(() => {
+      const r = stepRow(this.#sql, nodeId, key);
+      if (r) return r.status === 'started';
+      this.#sql.exec(`INSERT INTO steps (node_id, key, status, started_at) VALUES (?, ?, 'started', ?)`, nodeId, key, this.#iso());
+      return false;
+    });
+  }
+
+  /**
+   * A step succeeded: its value, events and usage in one transaction. Only while the node runs (a
+   * late result of an attempt that timed out or was cancelled records nothing). False if not recorded.
+   */
+  stepRecorded(nodeId: string, key: string, value: unknown, events: NodeEvent[], usage?: Usage): boolean {
+    return this.#tx(() => {
+      if (node(this.#sql, nodeId)?.status !== 'running') return false;
+      if (stepRow(this.#sql, nodeId, key)?.status === 'done') return false;
+      this.#sql.exec(
+        `INSERT INTO steps (node_id, key, status, result, started_at, finished_at) VALUES (?, ?, 'done', ?, ?, ?)
+         ON CONFLICT (node_id, key) DO UPDATE SET status = 'done', result = excluded.result, finished_at = excluded.finished_at`,
+        nodeId,
+        key,
+        JSON.stringify(value ?? null),
+        this.#iso(),
+        this.#iso(),
+      );
+      for (const e of events) appendEvent(this.#sql, e.type, nodeId, e.data);
+      if (usage) this.#addUsage(nodeId, usage);
+      return true;
+    });
+  }
+
+  /** Node events that are not a state change (an agent's node.step, node.tool_call, …). */
+  nodeEvents(nodeId: string, events: NodeEvent[]): void {
+    if (events.length === 0) return;
+    this.#tx(() => {
+      for (const e of events) appendEvent(this.#sql, e.type, nodeId, e.data);
+    });
+  }
+
+  /**
+   * An agent attempt parks for signals and/or child runs. If everything it waits for has already
+   * arrived (a child run that ended while the attempt was still running), it stays 'running' and the
+   * engine re-runs it at once. Returns 'parked', 'continue', or false for a stale attempt.
+   */
+  agentParked(id: string, attempt: number, wait: NodeWait & { status: 'waiting' }): 'parked' | 'continue' | false {
+    return this.#tx(() => {
+      if (!this.#guarded(id, { status: 'running', attempt })) return false;
+      if (this.#agentSatisfied(id, wait)) return 'continue';
+      this.#sql.exec(`UPDATE nodes SET status = 'waiting', wait = ?, not_before = NULL WHERE id = ?`, JSON.stringify(wait), id);
+      appendEvent(this.#sql, 'node.waiting', id, wait);
+      return 'parked';
+    });
+  }
+
+  /**
+   * A signal answers one parked call of an agent node: the answer is stored as the step
+   * `answer:<toolCallId>`; when every parked call and child run of the node has its answer, the node
+   * runs again (its steps replay) and the run is running again.
+   */
+  agentAnswered(id: string, toolCallId: string, answer: unknown, by: unknown): boolean {
+    return this.#tx(() => {
+      if (!this.#guarded(id, { status: 'waiting' })) return false;
+      const key = `answer:${toolCallId}`;
+      if (stepRow(this.#sql, id, key)) return false;
+      this.#sql.exec(
+        `INSERT INTO steps (node_id, key, status, result, started_at, finished_at) VALUES (?, ?, 'done', ?, ?, ?)`,
+        id,
+        key,
+        JSON.stringify(answer),
+        this.#iso(),
+        this.#iso(),
+      );
+      appendEvent(this.#sql, 'node.signalled', id, { toolCallId, payload: answer, by });
+      this.#agentResume(id);
+      return true;
+    });
+  }
+
+  /** An agent's child run ended (./children.ts): the node runs again if nothing else is outstanding. */
+  agentChildEnded(id: string): boolean {
+    return this.#tx(() => this.#agentResume(id));
+  }
+
+  #agentResume(id: string): boolean {
+    const r = node(this.#sql, id);
+    if (r?.status !== 'waiting' || !r.wait) return false;
+    const wait = JSON.parse(r.wait) as NodeWait;
+    if (!this.#agentSatisfied(id, wait)) return false;
+    // 'running' without an attempt in flight: the engine starts it again under the same attempt.
+    this.#sql.exec(`UPDATE nodes SET status = 'running', wait = NULL, not_before = NULL WHERE id = ?`, id);
+    appendEvent(this.#sql, 'node.resumed', id, { attempt: r.attempt });
+    if (loadRun(this.#sql)?.row.status === 'waiting') {
+      setRunStatus(this.#sql, 'running');
+      appendEvent(this.#sql, 'run.resumed', null, { node: id });
+      enqueueReports(this.#sql, 'running', this.now());
+    }
+    return true;
+  }
+
+  #agentSatisfied(id: string, wait: NodeWait): boolean {
+    const answered = (wait.toolCalls ?? []).every((c) => stepValue(this.#sql, id, `answer:${c.toolCallId}`) !== undefined);
+    if (!answered) return false;
+    if (!wait.runs?.length) return true;
+    const list = JSON.parse(node(this.#sql, id)?.children ?? '[]') as ChildEntry[];
+    return wait.runs.every((w) => {
+      const c = list.find((x) => x.key === w.key);
+      return c !== undefined && ['succeeded', 'failed', 'cancelled'].includes(c.status);
+    });
+  }
+
+  /** An agent's child run is reserved under `key` (idempotent: the same entry, index and run id again). */
+  agentChildReserved(nodeId: string, key: string, input: unknown): { entry: ChildEntry; index: number } {
+    return this.#tx(() => {
+      const list = JSON.parse(node(this.#sql, nodeId)?.children ?? '[]') as ChildEntry[];
+      const at = list.findIndex((c) => c.key === key);
+      if (at >= 0) return { entry: list[at]!, index: at };
+      const runId = `${loadRun(this.#sql)!.row.run_id}.${nodeId}.${list.length}`;
+      const added: ChildEntry = { key, runId, input, status: 'running' };
+      list.push(added);
+      this.#saveChildren(nodeId, list);
+      appendEvent(this.#sql, 'node.child', nodeId, { index: list.length - 1, runId: added.runId, status: added.status, key });
+      return { entry: added, index: list.length - 1 };
+    });
   }
 
   // ---------------------------------------------------------------------------------------------

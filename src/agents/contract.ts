@@ -68,27 +68,34 @@ const JsonSchemaValue = z.union([z.boolean(), z.record(z.string(), z.unknown())]
 
 export const AGENT_LIMITS = { maxSteps: 50, defaultMaxSteps: 10, maxTools: 64 } as const;
 
-export const AgentSpecSchema = z
-  .strictObject({
-    name: z.string().trim().min(1).max(200),
-    role: z.string().max(2000).default(''),
-    goal: z.string().max(2000).default(''),
-    instructions: z.string().max(100_000).default(''),
-    providers: z
-      .array(z.string().min(1).max(64))
-      .max(8)
-      .default([])
-      .describe('Provider names in failover order; empty = the deterministic router model'),
-    model: z.string().min(1).max(100).optional().describe("Model alias in each provider's model map (required with providers)"),
-    maxSteps: z.number().int().min(1).max(AGENT_LIMITS.maxSteps).default(AGENT_LIMITS.defaultMaxSteps).describe('Model calls per node run'),
-    temperature: z.number().min(0).max(2).optional(),
-    outputSchema: JsonSchemaValue.optional().describe('JSON Schema the final answer must satisfy (then parsed as JSON)'),
-    tools: z.array(AgentToolRefSchema).max(AGENT_LIMITS.maxTools).default([]),
-  })
-  .superRefine((spec, ctx) => {
-    if (spec.providers.length > 0 && spec.model === undefined)
-      ctx.addIssue({ code: 'custom', path: ['model'], message: 'A model alias is required when providers are named' });
-  });
+/** The fields of an agent definition (shared by the API body, which adds `description`). */
+export const agentSpecShape = {
+  name: z.string().trim().min(1).max(200),
+  role: z.string().max(2000).default(''),
+  goal: z.string().max(2000).default(''),
+  instructions: z.string().max(100_000).default(''),
+  providers: z
+    .array(z.string().min(1).max(64))
+    .max(8)
+    .default([])
+    .describe('Provider names in failover order; empty = the deterministic router model'),
+  model: z.string().min(1).max(100).optional().describe("Model alias in each provider's model map (required with providers)"),
+  maxSteps: z.number().int().min(1).max(AGENT_LIMITS.maxSteps).default(AGENT_LIMITS.defaultMaxSteps).describe('Model calls per node run'),
+  temperature: z.number().min(0).max(2).optional(),
+  outputSchema: JsonSchemaValue.optional().describe('JSON Schema the final answer must satisfy (then parsed as JSON)'),
+  tools: z.array(AgentToolRefSchema).max(AGENT_LIMITS.maxTools).default([]),
+};
+
+/** Cross-field rule: a model alias is needed once providers are named (checked even when other fields fail). */
+export const modelRule: [
+  (spec: { providers?: unknown; model?: unknown }) => boolean,
+  { path: string[]; message: string; when: () => boolean },
+] = [
+  (spec) => !(Array.isArray(spec.providers) && spec.providers.length > 0 && spec.model === undefined),
+  { path: ['model'], message: 'A model alias is required when providers are named', when: () => true },
+];
+
+export const AgentSpecSchema = z.strictObject(agentSpecShape).refine(...modelRule);
 export type AgentSpec = z.infer<typeof AgentSpecSchema>;
 export type AgentSpecInput = z.input<typeof AgentSpecSchema>;
 

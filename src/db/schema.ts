@@ -209,6 +209,43 @@ export const flowVersions = sqliteTable(
   (t) => [primaryKey({ columns: [t.flowId, t.version] }), index('flow_versions_tenant_idx').on(t.tenantId, t.flowId)],
 );
 
+/** A tenant's agent (docs/agents.md); its definitions live in immutable versions, like flows. */
+export const agents = sqliteTable(
+  'agents',
+  {
+    id: text('id').primaryKey(),
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    description: text('description'),
+    latestVersion: integer('latest_version').notNull(),
+    createdBy: text('created_by').notNull(),
+    createdAt: createdAt(),
+    updatedAt: text('updated_at').notNull(),
+    deletedAt: text('deleted_at'),
+  },
+  (t) => [index('agents_tenant_idx').on(t.tenantId, t.id)],
+);
+
+/** Immutable: every PUT of an agent adds the next version (an agent node pins one or follows the latest). */
+export const agentVersions = sqliteTable(
+  'agent_versions',
+  {
+    agentId: text('agent_id')
+      .notNull()
+      .references(() => agents.id, { onDelete: 'cascade' }),
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    version: integer('version').notNull(),
+    spec: text('spec', { mode: 'json' }).$type<Record<string, unknown>>().notNull(),
+    createdBy: text('created_by').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.agentId, t.version] }), index('agent_versions_tenant_idx').on(t.tenantId, t.agentId)],
+);
+
 /** Run summary index (the run's state lives in its FlowRun Durable Object). */
 export const runs = sqliteTable(
   'runs',

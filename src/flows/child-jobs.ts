@@ -25,6 +25,7 @@ export async function startChildFromQueue(env: Env, job: ChildStartJob): Promise
     input: job.input,
     parent,
     runId: job.runId,
+    ...(job.initiator ? { initiator: job.initiator } : {}),
   });
   if ('code' in started) {
     await flowRunStub(env, job.parentRunId).childFinished(

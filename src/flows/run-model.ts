@@ -1,4 +1,6 @@
 /** Run shapes shared by the Worker and the FlowRun object (plain data: they cross RPC). */
+
+import type { Role } from '../identity/roles';
 import type { FlowDefinition } from './definition';
 import type { NodeStatus } from './plan';
 
@@ -10,6 +12,15 @@ export interface RunParent {
   runId: string;
   nodeId: string;
   index: number;
+}
+
+/** Who started a run, as the credential said: agent tools that act on tenant data act as this caller. */
+export interface RunInitiator {
+  actorType: 'user' | 'api_key';
+  actorId: string;
+  role: Role;
+  /** The credential it came from (rate budgets, audit). */
+  credentialId?: string | undefined;
 }
 
 export interface RunInit {
@@ -25,6 +36,8 @@ export interface RunInit {
   /** Outputs reused from an earlier run (rerun from a node): node id → output. */
   reuse?: Record<string, { output: unknown; branch: string | null }> | undefined;
   createdAt: string;
+  /** Absent for runs started before initiators were recorded. Child runs inherit their parent's. */
+  initiator?: RunInitiator | undefined;
 }
 
 export interface NodeView {

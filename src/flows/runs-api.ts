@@ -11,7 +11,7 @@ import { flowRunStub, tenantHubStub } from '../lib/stubs';
 import type { AuthContext } from '../types';
 import { ancestors } from './plan';
 import type { RunView } from './run-model';
-import { loadVersion, startRun, tenantRunLimit } from './runs-service';
+import { initiatorOf, loadVersion, startRun, tenantRunLimit } from './runs-service';
 
 type RunRow = typeof runs.$inferSelect;
 
@@ -38,7 +38,7 @@ export async function createRun(
   const { env } = ctx;
   const v = await loadVersion(env, ctx.tenantId, flowId, version);
   if (!v) throw new AppError('not_found', `Flow ${flowId} not found.`);
-  const started = await startRun(env, { tenantId: ctx.tenantId, createdBy: ctx.actor.id, version: v, input });
+  const started = await startRun(env, { tenantId: ctx.tenantId, createdBy: ctx.actor.id, version: v, input, initiator: initiatorOf(ctx) });
   if ('code' in started) throw inputProblem(started.errors);
   return freshRun(env, started.runId);
 }
@@ -151,6 +151,7 @@ export async function rerunFrom(ctx: ServiceCtx, { id, fromNode, input }: { id: 
     input: input === undefined ? old.input : input,
     rerunOf: id,
     reuse,
+    initiator: initiatorOf(ctx),
   });
   if ('code' in started) throw inputProblem(started.errors);
   return freshRun(env, started.runId);

@@ -11,7 +11,7 @@ import { newId } from '../lib/ids';
 import { flowRunStub, tenantHubStub } from '../lib/stubs';
 import { checkInput, type FlowDefinition } from './definition';
 import { runRetentionDays } from './retention';
-import type { RunInit, RunParent } from './run-model';
+import type { RunInit, RunInitiator, RunParent } from './run-model';
 
 export const DEFAULT_MAX_ACTIVE_RUNS = 10;
 
@@ -62,6 +62,8 @@ export interface StartOptions {
   runId?: string;
   rerunOf?: string;
   reuse?: RunInit['reuse'];
+  /** Who started it (child runs pass their parent's). */
+  initiator?: RunInit['initiator'];
 }
 
 /** Creates and (when a slot is free, or for child runs) starts a run. Idempotent per runId. */
@@ -103,6 +105,7 @@ export async function startRun(env: Env, o: StartOptions): Promise<{ runId: stri
     parent: o.parent,
     reuse: o.reuse,
     createdAt: now,
+    initiator: o.initiator,
   });
   // Child runs belong to a parent that already holds a slot: they never queue (no deadlock).
   if (o.parent) {
@@ -115,4 +118,13 @@ export async function startRun(env: Env, o: StartOptions): Promise<{ runId: stri
     return { runId, status: 'running' };
   }
   return { runId, status: 'queued' };
+}
+
+/** The caller as a run records it (src/flows/run-model.ts RunInitiator). */
+export function initiatorOf(ctx: {
+  actor: { type: 'user' | 'api_key'; id: string };
+  role: RunInitiator['role'];
+  credential: { id: string };
+}): RunInitiator {
+  return { actorType: ctx.actor.type, actorId: ctx.actor.id, role: ctx.role, credentialId: ctx.credential.id };
 }

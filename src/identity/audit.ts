@@ -34,7 +34,10 @@ export type AuditAction =
   | 'tool.deleted'
   | 'flow.created'
   | 'flow.updated'
-  | 'flow.deleted';
+  | 'flow.deleted'
+  | 'agent.created'
+  | 'agent.updated'
+  | 'agent.deleted';
 
 export interface AuditActor {
   type: 'user' | 'api_key' | 'system' | 'anonymous';

@@ -47,6 +47,15 @@ export const ChildStartJobSchema = z.object({
   flowId: z.string().min(1),
   version: z.number().int().positive().optional(),
   input: z.unknown(),
+  /** The parent run's initiator (src/flows/run-model.ts RunInitiator). */
+  initiator: z
+    .object({
+      actorType: z.enum(['user', 'api_key']),
+      actorId: z.string(),
+      role: z.enum(['admin', 'member', 'viewer']),
+      credentialId: z.string().optional(),
+    })
+    .optional(),
 });
 
 export type ChildStartJob = z.infer<typeof ChildStartJobSchema>;

@@ -5,7 +5,7 @@ const raw = (files: Record<string, unknown>) => files as Record<string, string>;
 const src = raw(import.meta.glob('../../src/**/*.ts', { query: '?raw', import: 'default', eager: true }));
 const routes = raw(import.meta.glob('../../src/routes/*.ts', { query: '?raw', import: 'default', eager: true }));
 const services = raw(
-  import.meta.glob(['../../src/{identity,tasks,flows,events,tools}/**/*.ts'], { query: '?raw', import: 'default', eager: true }),
+  import.meta.glob(['../../src/{identity,tasks,flows,events,tools,agents}/**/*.ts'], { query: '?raw', import: 'default', eager: true }),
 );
 
 /** The parameter list of each exported function: `name` → top-level parameters (text). */

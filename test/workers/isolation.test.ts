@@ -60,6 +60,7 @@ const FLOW_WITH_APPROVAL = {
   edges: [{ from: 'ok', to: 'after' }],
 };
 const FLOW_TRANSFORM = { nodes: [{ id: 'only', type: 'transform', config: { expression: '"B ran"' } }] };
+const AGENT = { name: 'iso agent', instructions: 'Help.', tools: [{ type: 'builtin', name: 'listTasks' }] };
 const TOOL = { runtime: 'python3', code: 'def main(input):\n    return "ran"\n', inputSchema: true };
 
 async function post(t: TestTenant, path: string, body: unknown = {}): Promise<Json> {
@@ -321,6 +322,25 @@ const RESOURCES: IsolationRow[] = [
     ],
     lists: (_ids, own) => [`/v1/flows/${own.flowId}/versions`],
     view: ({ id }) => `/v1/flows/${id}/versions`,
+  },
+  {
+    // A's agent has two versions (B referencing it from B's own agent is a 422 like any unknown id: agents/resource.test.ts).
+    resource: 'agents',
+    create: async (a) => {
+      const id = (await post(a, '/v1/agents', AGENT)).id as string;
+      await expectJson(await call(`/v1/agents/${id}`, { method: 'PUT', token: a.accessToken, body: { ...AGENT, maxSteps: 3 } }));
+      return { id };
+    },
+    own: async (b) => ({ agentId: (await post(b, '/v1/agents', AGENT)).id }),
+    probes: ({ id }) => [
+      { method: 'GET', path: `/v1/agents/${id}` },
+      { method: 'GET', path: `/v1/agents/${id}?version=1` },
+      { method: 'GET', path: `/v1/agents/${id}/versions` },
+      { method: 'PUT', path: `/v1/agents/${id}`, body: { ...AGENT, name: 'pwned' } },
+      { method: 'DELETE', path: `/v1/agents/${id}` },
+    ],
+    lists: (_ids, own) => ['/v1/agents?limit=100', `/v1/agents/${own.agentId}/versions`],
+    view: ({ id }) => `/v1/agents/${id}/versions`,
   },
   {
     // A's run waits on an approval, so a signal, rerun or cancel by B would show.

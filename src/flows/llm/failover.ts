@@ -6,7 +6,15 @@
  * priced from that provider's model map.
  */
 import type { Usage } from '../nodes/types';
-import { type ChatMessage, LlmCallError, type LlmClient, type LlmFailureKind, type ModelMap } from './types';
+import {
+  type ChatMessage,
+  type ChatTool,
+  type ChatToolCall,
+  LlmCallError,
+  type LlmClient,
+  type LlmFailureKind,
+  type ModelMap,
+} from './types';
 
 export interface FailoverProvider {
   name: string;
@@ -20,6 +28,8 @@ export interface FailoverRequest {
   messages: ChatMessage[];
   temperature?: number | undefined;
   maxTokens?: number | undefined;
+  /** Function calling: the tools offered. */
+  tools?: ChatTool[] | undefined;
 }
 
 export interface FailoverOptions {
@@ -50,6 +60,8 @@ export interface FailoverAnswer {
   model: string;
   usage: Usage & { estimated: boolean };
   finishReason: string | null;
+  /** The function calls the model asked for (empty when it answered in text). */
+  toolCalls: ChatToolCall[];
   attempts: AttemptRecord[];
 }
 
@@ -85,7 +97,13 @@ export async function chatWithFailover(
     const started = Date.now();
     try {
       const answer = await provider.client.chat(
-        { model: entry.model, messages: request.messages, temperature: request.temperature, maxTokens: request.maxTokens },
+        {
+          model: entry.model,
+          messages: request.messages,
+          temperature: request.temperature,
+          maxTokens: request.maxTokens,
+          ...(request.tools?.length ? { tools: request.tools } : {}),
+        },
         {
           signal: options.signal,
           timeoutMs: options.timeoutMs,
@@ -105,6 +123,7 @@ export async function chatWithFailover(
         model: entry.model,
         usage: { provider: provider.name, model: entry.model, inputTokens, outputTokens, costUsd: round(costUsd), estimated },
         finishReason: answer.finishReason,
+        toolCalls: answer.toolCalls ?? [],
         attempts,
       };
     } catch (err) {

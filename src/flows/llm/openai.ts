@@ -8,7 +8,17 @@
  *   other 4xx, redirects → not retryable · caller's signal → cancelled.
  */
 import { raceAbort, sseData } from './sse';
-import { type ChatAnswer, type ChatOptions, type ChatRequest, LlmCallError, type LlmClient, usageFrom } from './types';
+import {
+  type ChatAnswer,
+  type ChatMessage,
+  type ChatOptions,
+  type ChatRequest,
+  type ChatToolCall,
+  LlmCallError,
+  type LlmClient,
+  parseArguments,
+  usageFrom,
+} from './types';
 
 export interface OpenAiClientOptions {
   /** e.g. `https://api.openai.com/v1` (no trailing slash). */
@@ -41,9 +51,18 @@ async function chatOnce(provider: OpenAiClientOptions, request: ChatRequest, opt
     'x-request-id': options.idempotencyKey,
   };
   if (provider.apiKey) headers.authorization = `Bearer ${provider.apiKey}`;
+  const tools = request.tools?.length ? request.tools : undefined;
   const body = {
     model: request.model,
-    messages: request.messages,
+    messages: request.messages.map(wireMessage),
+    ...(tools
+      ? {
+          tools: tools.map((t) => ({
+            type: 'function',
+            function: { name: t.name, description: t.description, parameters: t.inputSchema },
+          })),
+        }
+      : {}),
     stream: true,
     stream_options: { include_usage: true },
     ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
@@ -65,8 +84,58 @@ async function chatOnce(provider: OpenAiClientOptions, request: ChatRequest, opt
   }
 }
 
+/** Our message as the chat-completions API takes it (plain messages stay `{ role, content }`). */
+function wireMessage(m: ChatMessage): Record<string, unknown> {
+  if (m.role === 'tool') return { role: 'tool', tool_call_id: m.toolCallId ?? '', content: m.content };
+  if (m.role === 'assistant' && m.toolCalls?.length)
+    return {
+      role: 'assistant',
+      content: m.content === '' ? null : m.content,
+      tool_calls: m.toolCalls.map((c) => ({
+        id: c.id,
+        type: 'function',
+        function: { name: c.name, arguments: typeof c.input === 'string' ? c.input : JSON.stringify(c.input ?? {}) },
+      })),
+    };
+  return { role: m.role, content: m.content };
+}
+
+/** A streamed `tool_calls` delta: fragments of one call, addressed by `index`. */
+interface ToolCallDelta {
+  index?: number;
+  id?: string;
+  function?: { name?: string; arguments?: string };
+}
+
+/** Assembles streamed tool-call fragments (OpenAI streams the arguments' JSON text in pieces). */
+class ToolCallAssembler {
+  #calls = new Map<number, { id: string; name: string; args: string }>();
+
+  add(deltas: ToolCallDelta[]): void {
+    for (const d of deltas) {
+      const i = typeof d.index === 'number' ? d.index : this.#calls.size;
+      const c = this.#calls.get(i) ?? { id: '', name: '', args: '' };
+      if (typeof d.id === 'string' && d.id !== '') c.id = d.id;
+      if (typeof d.function?.name === 'string') c.name += d.function.name;
+      if (typeof d.function?.arguments === 'string') c.args += d.function.arguments;
+      this.#calls.set(i, c);
+    }
+  }
+
+  calls(): ChatToolCall[] {
+    return [...this.#calls.entries()]
+      .sort(([a], [b]) => a - b)
+      .filter(([, c]) => c.name !== '')
+      .map(([, c]) => ({ id: c.id, name: c.name, input: parseArguments(c.args) }));
+  }
+}
+
 interface CompletionChunk {
-  choices?: Array<{ delta?: { content?: unknown }; message?: { content?: unknown }; finish_reason?: string | null }>;
+  choices?: Array<{
+    delta?: { content?: unknown; tool_calls?: ToolCallDelta[] };
+    message?: { content?: unknown; tool_calls?: Array<{ id?: string; function?: { name?: string; arguments?: unknown } }> };
+    finish_reason?: string | null;
+  }>;
   usage?: { prompt_tokens?: number; completion_tokens?: number } | null;
   error?: { message?: string } | string;
 }
@@ -82,6 +151,7 @@ async function readStream(
   let finishReason: string | null = null;
   let reported: CompletionChunk['usage'] = null;
   let done = false;
+  const calls = new ToolCallAssembler();
   for await (const data of sseData(body, signal)) {
     if (data.trim() === '[DONE]') {
       done = true;
@@ -95,21 +165,31 @@ async function readStream(
       text += delta;
       options.onDelta(delta);
     }
+    if (Array.isArray(choice?.delta?.tool_calls)) calls.add(choice.delta.tool_calls);
     if (choice?.finish_reason) finishReason = choice.finish_reason;
     if (chunk.usage) reported = chunk.usage;
   }
   // Without [DONE] or a finish reason the connection dropped mid-answer: the text is partial.
   if (!done && finishReason === null) throw new LlmCallError('network', `${host}: the stream ended before the answer was complete`, true);
-  return { text, usage: usageFrom(reported, request, text), finishReason };
+  return { text, usage: usageFrom(reported, request, text), finishReason, toolCalls: calls.calls() };
 }
 
 /** Non-streaming fallback: some compatible servers ignore `stream` and answer with one JSON body. */
 async function readJson(res: Response, request: ChatRequest, options: ChatOptions, signal: AbortSignal, host: string): Promise<ChatAnswer> {
   const chunk = parseChunk(await raceAbort(res.text(), signal), host);
-  const content = chunk.choices?.[0]?.message?.content;
+  const message = chunk.choices?.[0]?.message;
+  const toolCalls = (message?.tool_calls ?? [])
+    .filter((c) => typeof c.function?.name === 'string')
+    .map((c) => ({ id: c.id ?? '', name: c.function!.name!, input: parseArguments(c.function?.arguments) }));
+  const content = message?.content ?? (toolCalls.length > 0 ? '' : undefined);
   if (typeof content !== 'string') throw new LlmCallError('provider', `${host}: the answer has no choices[0].message.content`, true);
   if (content !== '') options.onDelta(content);
-  return { text: content, usage: usageFrom(chunk.usage, request, content), finishReason: chunk.choices?.[0]?.finish_reason ?? null };
+  return {
+    text: content,
+    usage: usageFrom(chunk.usage, request, content),
+    finishReason: chunk.choices?.[0]?.finish_reason ?? null,
+    toolCalls,
+  };
 }
 
 function parseChunk(data: string, host: string): CompletionChunk {

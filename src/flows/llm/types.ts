@@ -10,9 +10,30 @@ export type ProviderKind = 'openai' | 'workers-ai';
 /** Our model alias → the provider's model id, with optional prices in USD per 1M tokens. */
 export type ModelMap = Record<string, { model: string; inputCostPer1M?: number | undefined; outputCostPer1M?: number | undefined }>;
 
+/** A function call a model asked for; `input` is the parsed arguments (the raw text when they were not JSON). */
+export interface ChatToolCall {
+  /** The provider's call id ('' when it gave none). */
+  id: string;
+  name: string;
+  input: unknown;
+}
+
 export interface ChatMessage {
-  role: 'system' | 'user' | 'assistant';
+  role: 'system' | 'user' | 'assistant' | 'tool';
   content: string;
+  /** An assistant message's function calls. */
+  toolCalls?: ChatToolCall[] | undefined;
+  /** A tool message: the call it answers, and the tool's name. */
+  toolCallId?: string | undefined;
+  name?: string | undefined;
+}
+
+/** A function the model may call. */
+export interface ChatTool {
+  name: string;
+  description: string;
+  /** JSON Schema of the arguments (an object schema). */
+  inputSchema: Record<string, unknown>;
 }
 
 export interface ChatRequest {
@@ -21,6 +42,8 @@ export interface ChatRequest {
   messages: ChatMessage[];
   temperature?: number | undefined;
   maxTokens?: number | undefined;
+  /** Function calling: the tools offered (absent or empty = a plain completion). */
+  tools?: ChatTool[] | undefined;
 }
 
 export interface ChatOptions {
@@ -45,6 +68,19 @@ export interface ChatAnswer {
   text: string;
   usage: TokenUsage;
   finishReason: string | null;
+  /** The function calls the model asked for (empty when it answered in text). */
+  toolCalls?: ChatToolCall[];
+}
+
+/** Parsed function-call arguments: the JSON value, or the raw text when it is not JSON. */
+export function parseArguments(raw: unknown): unknown {
+  if (typeof raw !== 'string') return raw ?? {};
+  if (raw.trim() === '') return {};
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return raw;
+  }
 }
 
 export interface LlmClient {

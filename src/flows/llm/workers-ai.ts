@@ -7,16 +7,38 @@
  * fails over to the next provider.
  */
 import { raceAbort, sseData } from './sse';
-import { type ChatAnswer, type ChatOptions, type ChatRequest, LlmCallError, type LlmClient, usageFrom } from './types';
+import {
+  type ChatAnswer,
+  type ChatMessage,
+  type ChatOptions,
+  type ChatRequest,
+  type ChatToolCall,
+  LlmCallError,
+  type LlmClient,
+  parseArguments,
+  usageFrom,
+} from './types';
 
 /** The part of the `Ai` binding this adapter uses (typed loosely: model ids come from tenants' configs). */
 export interface AiRunner {
   run(model: string, inputs: Record<string, unknown>, options?: { signal?: AbortSignal }): Promise<unknown>;
 }
 
+interface AiToolCall {
+  id?: unknown;
+  name?: unknown;
+  arguments?: unknown;
+  function?: { name?: string; arguments?: unknown };
+}
+
 interface AiChunk {
   response?: unknown;
-  choices?: Array<{ delta?: { content?: unknown }; message?: { content?: unknown }; finish_reason?: string | null }>;
+  tool_calls?: AiToolCall[];
+  choices?: Array<{
+    delta?: { content?: unknown };
+    message?: { content?: unknown; tool_calls?: AiToolCall[] };
+    finish_reason?: string | null;
+  }>;
   usage?: { prompt_tokens?: number; completion_tokens?: number } | null;
 }
 
@@ -36,9 +58,12 @@ export function workersAiClient(ai: AiRunner | undefined): LlmClient {
 async function runOnce(ai: AiRunner, request: ChatRequest, options: ChatOptions): Promise<ChatAnswer> {
   const deadline = AbortSignal.timeout(options.timeoutMs);
   const signal = AbortSignal.any([options.signal, deadline]);
+  const tools = request.tools?.length ? request.tools : undefined;
   const inputs = {
-    messages: request.messages,
-    stream: true,
+    messages: request.messages.map(aiMessage),
+    // Function calling answers in one object (tool calls are not streamed by every model).
+    stream: tools === undefined,
+    ...(tools ? { tools: tools.map((t) => ({ name: t.name, description: t.description, parameters: t.inputSchema })) } : {}),
     ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
     ...(request.maxTokens !== undefined ? { max_tokens: request.maxTokens } : {}),
   };
@@ -90,10 +115,37 @@ async function readStream(
 }
 
 function fromObject(result: AiChunk, request: ChatRequest, options: ChatOptions): ChatAnswer {
-  const text = textOf(result, 'message');
+  const toolCalls = toolCallsOf(result);
+  const text = textOf(result, 'message') ?? (toolCalls.length > 0 || result.response === null ? '' : undefined);
   if (text === undefined) throw new LlmCallError('provider', 'workers-ai: the answer has no text', true);
   if (text !== '') options.onDelta(text);
-  return { text, usage: usageFrom(result.usage, request, text), finishReason: result.choices?.[0]?.finish_reason ?? null };
+  return { text, usage: usageFrom(result.usage, request, text), finishReason: result.choices?.[0]?.finish_reason ?? null, toolCalls };
+}
+
+/** Traditional function calling answers `tool_calls: [{ name, arguments }]`; OpenAI-style models `choices[0].message.tool_calls`. */
+function toolCallsOf(result: AiChunk): ChatToolCall[] {
+  const raw = result.tool_calls ?? result.choices?.[0]?.message?.tool_calls ?? [];
+  return raw.flatMap((c) => {
+    const name = c.function?.name ?? c.name;
+    if (typeof name !== 'string' || name === '') return [];
+    return [{ id: typeof c.id === 'string' ? c.id : '', name, input: parseArguments(c.function?.arguments ?? c.arguments) }];
+  });
+}
+
+/** Our message as Workers AI takes it: tool results carry the tool's name, assistant calls their arguments. */
+function aiMessage(m: ChatMessage): Record<string, unknown> {
+  if (m.role === 'tool') return { role: 'tool', name: m.name ?? '', tool_call_id: m.toolCallId ?? '', content: m.content };
+  if (m.role === 'assistant' && m.toolCalls?.length)
+    return {
+      role: 'assistant',
+      content: m.content,
+      tool_calls: m.toolCalls.map((c) => ({
+        id: c.id,
+        type: 'function',
+        function: { name: c.name, arguments: typeof c.input === 'string' ? c.input : JSON.stringify(c.input ?? {}) },
+      })),
+    };
+  return { role: m.role, content: m.content };
 }
 
 /** Workers AI's native `response`, or the OpenAI-style `choices` some models return. */

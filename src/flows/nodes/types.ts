@@ -7,6 +7,7 @@
  */
 import type { z } from 'zod';
 import type { Config } from '../../config';
+import type { RunInitiator } from '../run-model';
 
 /** What node expressions can see: JSONata over this object. */
 export interface EvalScope {
@@ -24,6 +25,48 @@ export interface Usage {
   inputTokens: number;
   outputTokens: number;
   costUsd: number;
+}
+
+/** A node event other than a delta (e.g. an agent's `node.step`, `node.tool_call`); the run adds `nodeId`. */
+export interface NodeEvent {
+  type: string;
+  data: unknown;
+}
+
+/** What a step's success writes with its value, in the same transaction. */
+export interface StepRecord {
+  events?: NodeEvent[];
+  /** Token usage and cost of the step, summed into the node and the run. */
+  usage?: Usage;
+}
+
+/**
+ * Durable steps inside one node (the FlowRun's `steps` table). A step runs once per (node, key):
+ * its first success is persisted, and every later call (a retried attempt, the attempt re-run after
+ * the object was evicted or after a signal) returns the stored value without running it again.
+ */
+export interface DurableSteps {
+  /** `interrupted`: this step started before and never finished (the object died mid-step). */
+  run<T>(key: string, fn: (s: { interrupted: boolean }) => Promise<T>, record?: (value: T) => StepRecord): Promise<T>;
+  /** A step's stored value (e.g. a signal's answer recorded by the run), or undefined. */
+  get<T>(key: string): T | undefined;
+  /** Appends node events to the run's log (after the node's pending deltas). */
+  emit(...events: NodeEvent[]): void;
+}
+
+/** A child run a node started itself (an agent's flow tool), as the run tracks it. */
+export interface ChildRunInfo {
+  runId: string;
+  status: 'pending' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+  output?: unknown;
+  error?: string;
+}
+
+export interface ChildRunPort {
+  /** Starts (once per key) a child run of the tenant's flow; when it ends the run re-runs the waiting node. */
+  start(key: string, flowId: string, input: unknown): Promise<ChildRunInfo>;
+  /** The child started under `key`, with its outcome once it has one. */
+  get(key: string): ChildRunInfo | undefined;
 }
 
 export interface ExecContext {
@@ -49,12 +92,25 @@ export interface ExecContext {
   render(template: string): Promise<string>;
   /** The tenant's settings (e.g. the HTTP allow-list). */
   tenantSettings: { httpAllowlist?: string[] };
+  /** Who started the run (null for runs started before this was recorded). */
+  initiator: RunInitiator | null;
+  steps: DurableSteps;
+  childRuns: ChildRunPort;
 }
 
 export type NodeResult =
   | { status: 'succeeded'; output: unknown; branch?: string }
   /** Engine-handled waits: a durable sleep until `until` (ms epoch), or a signal (approval). */
-  | { status: 'waiting'; until?: number; forSignal?: boolean; timeoutAt?: number };
+  | {
+      status: 'waiting';
+      until?: number;
+      forSignal?: boolean;
+      timeoutAt?: number;
+      /** An agent's parked calls: each waits for a signal `{ toolCallId, … }` (approval or client-side answer). */
+      toolCalls?: Array<{ toolCallId: string; toolName: string; kind: 'approval' | 'client' }>;
+      /** An agent's child runs (flow tools), by step key: the node re-runs when every one has ended. */
+      runs?: Array<{ key: string; runId: string }>;
+    };
 
 export type ErrorKind =
   | 'error'

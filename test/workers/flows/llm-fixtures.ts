@@ -136,8 +136,29 @@ export function fakeCtx(tenantId: string, opts: { input?: unknown; signal?: Abor
     evaluate: async (e) => lookup(scope, e),
     render: async (t) => t.replace(/\{\{([^}]*)\}\}/g, (_, e: string) => String(lookup(scope, e) ?? '')),
     tenantSettings: {},
+    initiator: null,
+    steps: memorySteps(),
+    childRuns: {
+      start: async () => Promise.reject(new Error('no child runs outside a FlowRun')),
+      get: () => undefined,
+    },
   };
   return { ctx, deltas, usage };
+}
+
+/** Durable steps kept in memory (the FlowRun keeps them in its SQLite storage). */
+function memorySteps(): ExecContext['steps'] {
+  const done = new Map<string, unknown>();
+  return {
+    run: async (key, fn) => {
+      if (done.has(key)) return done.get(key) as never;
+      const value = await fn({ interrupted: false });
+      done.set(key, value);
+      return value;
+    },
+    get: (key) => done.get(key) as never,
+    emit: () => {},
+  };
 }
 
 /** Parses `config` like the engine does on save, then runs the node. */
