@@ -87,7 +87,10 @@ export class ChatThread extends DurableObject<Env> {
       return fail('conflict', 'This chat id is taken; use another.');
     if (input.trigger === 'regenerate-message') return this.#regenerate(input);
     const m = input.message;
-    if (!m) return fail('validation_failed', 'Send the new message (`messages` or `message`).', [{ path: 'messages', message: 'Required', code: 'required' }]);
+    if (!m)
+      return fail('validation_failed', 'Send the new message (`messages` or `message`).', [
+        { path: 'messages', message: 'Required', code: 'required' },
+      ]);
     if (m.role === 'assistant') return this.#answer(input);
 
     const id = typeof m.id === 'string' && /^[A-Za-z0-9_-]{1,128}$/.test(m.id) ? m.id : newId('msg');
@@ -131,7 +134,16 @@ export class ChatThread extends DurableObject<Env> {
     const id = newId('trn');
     const messageId = newId('msg');
     this.ctx.storage.transactionSync(() => {
-      store.insertTurn(this.#sql, { id, status, userMessage: user, messageId, runId: newId('run'), plan, mapper: initialMapperState(messageId), at });
+      store.insertTurn(this.#sql, {
+        id,
+        status,
+        userMessage: user,
+        messageId,
+        runId: newId('run'),
+        plan,
+        mapper: initialMapperState(messageId),
+        at,
+      });
       store.saveTurn(this.#sql, id, { segment: 1 });
     });
     return { id, messageId };
@@ -171,7 +183,10 @@ export class ChatThread extends DurableObject<Env> {
       });
       if ('code' in started) throw new Error(started.errors.map((e) => `${e.path}: ${e.message}`).join('; '));
     } catch (err) {
-      this.#end(turnId, [], { kind: 'failed', error: `The assistant could not start: ${err instanceof Error ? err.message : String(err)}` });
+      this.#end(turnId, [], {
+        kind: 'failed',
+        error: `The assistant could not start: ${err instanceof Error ? err.message : String(err)}`,
+      });
       return;
     }
     // Stopped while the run was being created: the stop could not reach it yet.
@@ -196,7 +211,9 @@ export class ChatThread extends DurableObject<Env> {
       const running = store.turnsIn(sql, ['running', 'queued']).some((t) => t.row.message_id === m.id);
       return fail(
         'conflict',
-        running ? 'The assistant is still answering that message.' : 'That assistant message is not waiting for an answer; send a new user message.',
+        running
+          ? 'The assistant is still answering that message.'
+          : 'That assistant message is not waiting for an answer; send a new user message.',
       );
     }
     const answers = answersFrom(m, waiting.pending);
@@ -241,7 +258,10 @@ export class ChatThread extends DurableObject<Env> {
         turnId: waiting.row.id,
         messageId: waiting.row.message_id,
         status: 'waiting',
-        stream: fixedStream([{ type: 'start', messageId: waiting.row.message_id }, { type: 'finish', finishReason: 'tool-calls' }]),
+        stream: fixedStream([
+          { type: 'start', messageId: waiting.row.message_id },
+          { type: 'finish', finishReason: 'tool-calls' },
+        ]),
       });
     }
     this.#pump(waiting.row.id);
@@ -266,7 +286,12 @@ export class ChatThread extends DurableObject<Env> {
     store.deleteMessage(sql, last.id);
     const t = this.#insertTurn(null, input.plan, 'running', input.now);
     await this.#launch(t.id);
-    return ok({ turnId: t.id, messageId: t.messageId, status: 'running', stream: this.#streams.open({ turnId: t.id, after: 0, segment: 1, version: input.version }) });
+    return ok({
+      turnId: t.id,
+      messageId: t.messageId,
+      status: 'running',
+      stream: this.#streams.open({ turnId: t.id, after: 0, segment: 1, version: input.version }),
+    });
   }
 
   // ---- following a run -----------------------------------------------------
@@ -370,7 +395,10 @@ export class ChatThread extends DurableObject<Env> {
         closing.unshift({ type: 'start', messageId: t.row.message_id, messageMetadata: { turnId, status } });
       if (!progress && end.kind === 'failed') {
         closeStep(mapper, closing);
-        closing.push({ type: 'error', errorText: end.error }, { type: 'finish', finishReason: 'error', messageMetadata: { status: 'failed' } });
+        closing.push(
+          { type: 'error', errorText: end.error },
+          { type: 'finish', finishReason: 'error', messageMetadata: { status: 'failed' } },
+        );
       }
       if (!progress && end.kind === 'cancelled') {
         closeStep(mapper, closing);
@@ -435,7 +463,11 @@ export class ChatThread extends DurableObject<Env> {
   // ---- reading ---------------------------------------------------------------
 
   /** GET /v1/chat/{id}/stream: the active turn's stream (null = nothing active: 204). */
-  async resume(tenantId: string, chatId: string, o: { after: number | null; version: StreamVersion }): Promise<Result<ReadableStream<Uint8Array> | null>> {
+  async resume(
+    tenantId: string,
+    chatId: string,
+    o: { after: number | null; version: StreamVersion },
+  ): Promise<Result<ReadableStream<Uint8Array> | null>> {
     if (!this.#mine(tenantId, chatId)) return fail('not_found', 'Chat not found.');
     const [active] = store.turnsIn(this.#sql, ['running', 'queued']);
     if (!active) return ok(null);
@@ -516,7 +548,9 @@ export class ChatThread extends DurableObject<Env> {
     if (sockets.length === 0) return;
     const t = store.turn(this.#sql, turnId);
     if (!t) return;
-    const rows = chunks?.length ? store.chunksAfter(this.#sql, turnId, Math.max(0, lastSeq(this.#sql, turnId) - chunks.length), chunks.length) : [];
+    const rows = chunks?.length
+      ? store.chunksAfter(this.#sql, turnId, Math.max(0, lastSeq(this.#sql, turnId) - chunks.length), chunks.length)
+      : [];
     const frames: string[] = [];
     if (message) frames.push(JSON.stringify({ type: 'message', message }));
     frames.push(JSON.stringify({ type: 'turn', turn: store.turnView(t.row) }));
@@ -602,7 +636,12 @@ function lastSeq(sql: SqlStorage, turnId: string): number {
 function answerChunk(a: Answer): UIChunk {
   const s = a.signal;
   if ('approved' in s)
-    return { type: 'tool-approval-response', approvalId: approvalIdOf(s.toolCallId), approved: s.approved, ...(s.reason !== undefined ? { reason: s.reason } : {}) };
+    return {
+      type: 'tool-approval-response',
+      approvalId: approvalIdOf(s.toolCallId),
+      approved: s.approved,
+      ...(s.reason !== undefined ? { reason: s.reason } : {}),
+    };
   return { type: 'tool-output-available', toolCallId: s.toolCallId, output: s.output };
 }
 

@@ -133,7 +133,16 @@ export function turnsIn(sql: Sql, statuses: TurnStatus[]): Turn[] {
 
 export function insertTurn(
   sql: Sql,
-  t: { id: string; status: TurnStatus; userMessage: UIMessage | null; messageId: string; runId: string; plan: TurnPlan; mapper: MapperState; at: string },
+  t: {
+    id: string;
+    status: TurnStatus;
+    userMessage: UIMessage | null;
+    messageId: string;
+    runId: string;
+    plan: TurnPlan;
+    mapper: MapperState;
+    at: string;
+  },
 ): void {
   sql.exec(
     `INSERT INTO turns (id, status, user_message, message_id, run_id, plan, mapper, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -151,7 +160,16 @@ export function insertTurn(
 export function saveTurn(
   sql: Sql,
   id: string,
-  f: Partial<{ status: TurnStatus; mapper: MapperState; cursor: number; segment: number; pending: PendingCall[] | null; error: string | null; startedAt: string; finishedAt: string }>,
+  f: Partial<{
+    status: TurnStatus;
+    mapper: MapperState;
+    cursor: number;
+    segment: number;
+    pending: PendingCall[] | null;
+    error: string | null;
+    startedAt: string;
+    finishedAt: string;
+  }>,
 ): void {
   const sets: string[] = [];
   const args: SqlStorageValue[] = [];
@@ -213,7 +231,10 @@ export function chunksAfter(sql: Sql, turnId: string, after: number, limit: numb
 
 /** Only the latest turn's log is kept: older turns are in their stored messages. */
 export function dropChunksBefore(sql: Sql, turnId: string): void {
-  sql.exec(`DELETE FROM chunks WHERE turn_id <> ? AND turn_id NOT IN (SELECT id FROM turns WHERE status IN ('queued', 'running', 'waiting'))`, turnId);
+  sql.exec(
+    `DELETE FROM chunks WHERE turn_id <> ? AND turn_id NOT IN (SELECT id FROM turns WHERE status IN ('queued', 'running', 'waiting'))`,
+    turnId,
+  );
 }
 
 // ---- reports to the tenant's hub (sync, events) ------------------------------
@@ -224,7 +245,10 @@ export function enqueueReport(sql: Sql, r: ChatReport, now: number): void {
 
 export function dueReports(sql: Sql, now: number): Array<{ id: number; report: ChatReport; attempts: number }> {
   return sql
-    .exec<{ id: number; report: string; attempts: number }>(`SELECT id, report, attempts FROM reports WHERE next_at <= ? ORDER BY id LIMIT 50`, now)
+    .exec<{ id: number; report: string; attempts: number }>(
+      `SELECT id, report, attempts FROM reports WHERE next_at <= ? ORDER BY id LIMIT 50`,
+      now,
+    )
     .toArray()
     .map((r) => ({ id: r.id, report: JSON.parse(r.report) as ChatReport, attempts: r.attempts }));
 }

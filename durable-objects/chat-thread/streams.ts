@@ -99,7 +99,7 @@ export class TurnStreams {
           f.wake = () => resolve(false);
           timer = setTimeout(() => resolve(true), KEEPALIVE_MS);
         });
-        clearTimeout(timer);
+        if (timer !== undefined) clearTimeout(timer);
         f.wake = null;
         if (idle) await f.writer.write(encoder.encode(': keep-alive\n\n'));
       }

@@ -43,7 +43,8 @@ function assistantMessages(m: UIMessage): AgentMessage[] {
       content: text,
       ...(calls.length ? { toolCalls: calls.map((c) => ({ id: c.toolCallId, name: toolNameOf(c), input: c.input ?? {} })) } : {}),
     });
-    for (const c of calls) out.push({ role: 'tool', toolCallId: c.toolCallId, content: toolResult(c) ?? JSON.stringify({ error: UNANSWERED }) });
+    for (const c of calls)
+      out.push({ role: 'tool', toolCallId: c.toolCallId, content: toolResult(c) ?? JSON.stringify({ error: UNANSWERED }) });
     text = '';
     calls = [];
   };
@@ -84,7 +85,8 @@ export function userMessageFrom(m: ClientMessage, id: string, createdAt: string)
       { path: `message.parts.${bad}.type`, message: 'Only text parts are accepted', code: 'invalid' },
     ]);
   const text = textOf(m);
-  if (text.trim() === '') return fail('validation_failed', 'The message has no text.', [{ path: 'message.parts', message: 'No text', code: 'too_small' }]);
+  if (text.trim() === '')
+    return fail('validation_failed', 'The message has no text.', [{ path: 'message.parts', message: 'No text', code: 'too_small' }]);
   if (text.length > MAX_USER_TEXT)
     return fail('validation_failed', `The message is longer than ${MAX_USER_TEXT} characters.`, [
       { path: 'message.parts', message: 'Too long', code: 'too_big' },
@@ -125,7 +127,10 @@ export function answersFrom(client: ClientMessage, pending: PendingCall[]): Answ
     } else if (part.state === 'output-available') {
       out.push({ call, signal: { toolCallId: call.toolCallId, output: part.output ?? null } });
     } else if (part.state === 'output-error') {
-      out.push({ call, signal: { toolCallId: call.toolCallId, output: { error: typeof part.errorText === 'string' ? part.errorText : 'error' } } });
+      out.push({
+        call,
+        signal: { toolCallId: call.toolCallId, output: { error: typeof part.errorText === 'string' ? part.errorText : 'error' } },
+      });
     }
   }
   return out;

@@ -1,7 +1,7 @@
 /** Chat shapes shared by the Worker and the ChatThread object (plain data: they cross RPC). */
 import type { AgentSpecInput } from '../agents/contract';
-import type { RunInitiator } from '../flows/run-model';
 import type { TenantSettings } from '../db/schema';
+import type { RunInitiator } from '../flows/run-model';
 import type { ResolvedTimezone } from '../tasks/timezone';
 import type { StreamVersion, UIMessage } from './ui-message';
 

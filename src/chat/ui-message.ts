@@ -31,13 +31,18 @@ export type BaseChunk =
  * Chunks only ai@7 validates (ai@6 rejects the whole stream on them): sent to clients that send
  * `X-UI-Stream-Version: 7`, translated or left out for everyone else (`forClient`).
  */
-export type V7Chunk =
-  | { type: 'reset-step' }
-  | { type: 'tool-approval-response'; approvalId: string; approved: boolean; reason?: string };
+export type V7Chunk = { type: 'reset-step' } | { type: 'tool-approval-response'; approvalId: string; approved: boolean; reason?: string };
 
 export type UIChunk = BaseChunk | V7Chunk;
 
-export type ToolState = 'input-streaming' | 'input-available' | 'approval-requested' | 'approval-responded' | 'output-available' | 'output-error' | 'output-denied';
+export type ToolState =
+  | 'input-streaming'
+  | 'input-available'
+  | 'approval-requested'
+  | 'approval-responded'
+  | 'output-available'
+  | 'output-error'
+  | 'output-denied';
 
 export interface ToolPart {
   type: `tool-${string}`;

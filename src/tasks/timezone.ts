@@ -4,7 +4,7 @@
  * else UTC. Quick add and the assistant both use it and say which one applied.
  */
 import { eq } from 'drizzle-orm';
-import { tenants, users } from '../db/schema';
+import { type TenantSettings, tenants, users } from '../db/schema';
 import type { ServiceCtx } from '../lib/context';
 import { AppError } from '../lib/problem';
 import { isValidTimezone } from './schedule/zone';
@@ -16,8 +16,16 @@ export interface ResolvedTimezone {
   source: TimezoneSource;
 }
 
-/** The first of: the requested zone (validated; `field` names it in the 422), the member's, the tenant's, UTC. */
-export async function resolveTimezone(ctx: ServiceCtx, requested: string | undefined, field = 'timezone'): Promise<ResolvedTimezone> {
+/**
+ * The first of: the requested zone (validated; `field` names it in the 422), the member's, the tenant's, UTC.
+ * A caller that already read the tenant's settings passes them (one query fewer).
+ */
+export async function resolveTimezone(
+  ctx: ServiceCtx,
+  requested: string | undefined,
+  field = 'timezone',
+  settings?: TenantSettings,
+): Promise<ResolvedTimezone> {
   if (requested !== undefined) {
     if (!isValidTimezone(requested)) {
       const message = `Unknown IANA time zone '${requested}'.`;
@@ -31,7 +39,9 @@ export async function resolveTimezone(ctx: ServiceCtx, requested: string | undef
     ctx.actor.type === 'user'
       ? ctx.db.select({ timezone: users.timezone }).from(users).where(eq(users.id, ctx.actor.id)).get()
       : Promise.resolve(undefined),
-    ctx.db.select({ settings: tenants.settings }).from(tenants).where(eq(tenants.id, ctx.tenantId)).get(),
+    settings
+      ? Promise.resolve({ settings })
+      : ctx.db.select({ settings: tenants.settings }).from(tenants).where(eq(tenants.id, ctx.tenantId)).get(),
   ]);
   // A zone stored before the runtime dropped it (tz database renames) falls through rather than failing every request.
   if (member?.timezone && isValidTimezone(member.timezone)) return { timezone: member.timezone, source: 'member' };
