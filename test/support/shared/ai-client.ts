@@ -23,8 +23,10 @@ export interface TransportOptions {
 
 /** The SDK's DefaultChatTransport of that version. */
 export function transportOf(version: AiVersion, o: TransportOptions): ai7.ChatTransport<AnyMessage> {
-  const T = version === 7 ? ai7.DefaultChatTransport : ai6.DefaultChatTransport;
-  return new T({ api: o.api, fetch: o.fetch, headers: o.headers, body: o.body }) as unknown as ai7.ChatTransport<AnyMessage>;
+  const T = (version === 7 ? ai7.DefaultChatTransport : ai6.DefaultChatTransport) as unknown as new (
+    o: object,
+  ) => ai7.ChatTransport<AnyMessage>;
+  return new T({ api: o.api, fetch: o.fetch, headers: o.headers, body: o.body });
 }
 
 /** Reads a validated chunk stream to its end: every chunk, and the message the SDK builds from them. */
@@ -36,7 +38,11 @@ export async function collect(
   const chunks: AnyChunk[] = [];
   const reader = stream.getReader();
   for (let r = await reader.read(); !r.done; r = await reader.read()) chunks.push(r.value);
-  const read = version === 7 ? ai7.readUIMessageStream : ai6.readUIMessageStream;
+  const read = (version === 7 ? ai7.readUIMessageStream : ai6.readUIMessageStream) as unknown as (o: {
+    stream: ReadableStream<AnyChunk>;
+    message?: AnyMessage;
+    onError?: (e: unknown) => void;
+  }) => AsyncIterable<AnyMessage>;
   let last: AnyMessage | undefined;
   const errors: unknown[] = [];
   const replay = new ReadableStream<AnyChunk>({
