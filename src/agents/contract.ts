@@ -167,6 +167,21 @@ export interface ModelDriver {
   next(req: ModelRequest): Promise<ModelReply>;
 }
 
+/**
+ * The deterministic router model (src/agents/router-model.ts, written on i14-chat) is used when an
+ * agent names no provider. It registers itself with `provideRouterModel` from ./router-slot.ts at
+ * module load; the agent loop asks the slot, and fails with a `provider` error while it is empty.
+ */
+export interface RouterModelOptions {
+  tenantId: string;
+  now: Date;
+  /** The run's input (a chat turn puts its messages, timezone and the like here). */
+  runInput: unknown;
+  /** Who started the run. */
+  initiator: { actorType: 'user' | 'api_key'; actorId: string; role: 'admin' | 'member' | 'viewer' } | null;
+}
+export type RouterModelFactory = (o: RouterModelOptions) => ModelDriver;
+
 // ---------------------------------------------------------------------------
 // Built-in tools: their inputs (the router and real models produce these)
 

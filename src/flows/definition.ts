@@ -141,7 +141,7 @@ export function checkDefinition(def: FlowDefinition): DefinitionProblem[] {
   return problems;
 }
 
-const EXPRESSION_FIELDS = new Set(['expression', 'body', 'until', 'items', 'input']);
+const EXPRESSION_FIELDS = new Set(['expression', 'body', 'until', 'items', 'input', 'messages']);
 const TEMPLATE_FIELDS = new Set(['url', 'prompt', 'system', 'message']);
 
 function checkExpressions(config: Record<string, unknown>, base: string, _type: string): DefinitionProblem[] {

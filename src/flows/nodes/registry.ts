@@ -1,4 +1,5 @@
 /** Every node type, by name. Adding one = its module + one line here. */
+import { agentNode } from './agent';
 import { approvalNode } from './approval';
 import { mapNode, subflowNode } from './child-runs';
 import { conditionNode } from './condition';
@@ -11,5 +12,8 @@ import type { NodeType } from './types';
 
 // biome-ignore lint/suspicious/noExplicitAny: each node's config type differs; the registry is keyed by name and checked by the node's own zod schema.
 export const NODE_TYPES: Readonly<Record<string, NodeType<any>>> = Object.fromEntries(
-  [transformNode, conditionNode, httpNode, llmNode, toolNode, delayNode, approvalNode, subflowNode, mapNode].map((n) => [n.type, n]),
+  [transformNode, conditionNode, httpNode, llmNode, toolNode, delayNode, approvalNode, subflowNode, mapNode, agentNode].map((n) => [
+    n.type,
+    n,
+  ]),
 );

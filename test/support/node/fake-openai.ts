@@ -23,6 +23,17 @@
  *   sseerr    send the first chunk, then an `error` chunk
  * Usage is deterministic: prompt_tokens = words in all messages, completion_tokens = chunks sent.
  * GET {url}/__requests/{tag} returns what was received under that tag (headers and JSON body).
+ *
+ * Scripted replies (function calling): PUT {url}/__script/{tag}/{name} with `{ replies: Reply[] }`,
+ * then use the base URL {url}/t/{tag}/@{name}/v1. The n-th request takes replies[n] (none left: a
+ * 400 "script exhausted"). A Reply is
+ *   { text?: string, toolCalls?: [{ id?, name, arguments? }], step?: <a step above> }
+ * streamed as `chat.completion.chunk`s: the text in word chunks, then each tool call as its
+ * `tool_calls` deltas (id and name first, the arguments' JSON text in three pieces, the calls'
+ * pieces interleaved the way parallel calls arrive), finish_reason `tool_calls`. `step` makes the
+ * reply fail like the steps above ('500', '429s1', 'hang', 'drop': half the chunks, then the
+ * connection is cut); a non-streaming request gets one `chat.completion` with `message.tool_calls`.
+ * `barrier` + `parties` hold a reply until that many requests of the tag wait at the same barrier.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 
@@ -43,9 +54,21 @@ interface ChatBody {
 
 const ROUTE = /^\/t\/([^/]+)\/([^/]+)\/v1\/chat\/completions$/;
 
+/** One scripted answer (see the header). */
+export interface Reply {
+  text?: string;
+  toolCalls?: Array<{ id?: string; name: string; arguments?: unknown }>;
+  step?: string;
+  /** Held until `parties` requests of the same tag wait at this barrier, then all are answered (proves concurrency). */
+  barrier?: string;
+  parties?: number;
+}
+
 export async function startFakeOpenAi(): Promise<{ url: string; received: Map<string, ReceivedChatRequest[]>; close(): Promise<void> }> {
   const received = new Map<string, ReceivedChatRequest[]>();
   const counters = new Map<string, number>();
+  const scripts = new Map<string, Reply[]>();
+  const barriers = new Map<string, Array<() => void>>();
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -54,6 +77,13 @@ export async function startFakeOpenAi(): Promise<{ url: string; received: Map<st
       const listing = /^\/__requests\/([^/?]+)$/.exec(url);
       if (req.method === 'GET' && listing) {
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(received.get(listing[1]!) ?? []));
+        return;
+      }
+      const scripting = /^\/__script\/([^/]+)\/([^/?]+)$/.exec(url);
+      if (req.method === 'PUT' && scripting) {
+        const parsed = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as { replies?: Reply[] };
+        scripts.set(`${scripting[1]}/@${scripting[2]}`, parsed.replies ?? []);
+        res.writeHead(204).end();
         return;
       }
       const m = ROUTE.exec(url);
@@ -72,6 +102,21 @@ export async function startFakeOpenAi(): Promise<{ url: string; received: Map<st
         // recorded as null, answered 400 below
       }
       const log = received.get(tag) ?? [];
+      const scripted = script.startsWith('@') ? scripts.get(key) : undefined;
+      if (scripted) {
+        const reply = scripted[n];
+        log.push({ script, step: reply?.step ?? 'scripted', path: url, headers: pick(req), body: body as Record<string, any> | null });
+        received.set(tag, log);
+        if (!reply) return error(res, 400, 'invalid_request_error', `script exhausted after ${scripted.length} replies`);
+        const go = () => (reply.step && reply.step !== 'drop' ? answer(res, reply.step, body) : answerScripted(res, reply, body));
+        if (!reply.barrier) return go();
+        const name = `${tag}/${reply.barrier}`;
+        const waiting = [...(barriers.get(name) ?? []), go];
+        if (waiting.length < (reply.parties ?? 2)) return void barriers.set(name, waiting);
+        barriers.delete(name);
+        for (const release of waiting) release();
+        return;
+      }
       log.push({ script, step, path: url, headers: pick(req), body: body as Record<string, any> | null });
       received.set(tag, log);
       answer(res, step, body);
@@ -190,6 +235,91 @@ function answer(res: ServerResponse, step: string, body: ChatBody | null): void 
     if (i < events.length) {
       for (let k = 0; k < perTick && i < events.length; k++) res.write(`data: ${JSON.stringify(events[i++])}\n\n`);
       setTimeout(next, 2);
+    } else {
+      res.end('data: [DONE]\n\n');
+    }
+  };
+  next();
+}
+
+function wordsIn(messages: ChatBody['messages']): number {
+  return (messages ?? []).reduce((sum, msg) => sum + (typeof msg.content === 'string' ? (msg.content.match(/\S+/g) ?? []).length : 0), 0);
+}
+
+/** A scripted reply: text and/or tool calls, streamed the way OpenAI streams them. */
+function answerScripted(res: ServerResponse, reply: Reply, body: ChatBody | null): void {
+  if (!body || typeof body.model !== 'string' || !Array.isArray(body.messages) || body.messages.length === 0) {
+    error(res, 400, 'invalid_request_error', "'model' and 'messages' are required");
+    return;
+  }
+  const model = body.model;
+  const id = `chatcmpl-fake${Math.random().toString(36).slice(2, 10)}`;
+  const created = Math.floor(Date.now() / 1000);
+  const pieces = (reply.text ?? '').match(/\S+\s*|\s+/g) ?? [];
+  const calls = (reply.toolCalls ?? []).map((c) => ({
+    id: c.id ?? `call_${Math.random().toString(36).slice(2, 12)}`,
+    name: c.name,
+    args: typeof c.arguments === 'string' ? c.arguments : JSON.stringify(c.arguments ?? {}),
+  }));
+  const finish = calls.length ? 'tool_calls' : 'stop';
+  const usage = { prompt_tokens: wordsIn(body.messages), completion_tokens: pieces.length + calls.length };
+  const toolCallsWire = calls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: c.args } }));
+
+  if (body.stream !== true) {
+    const message = {
+      role: 'assistant',
+      content: reply.text ?? (calls.length ? null : ''),
+      ...(calls.length ? { tool_calls: toolCallsWire } : {}),
+    };
+    res
+      .writeHead(200, { 'content-type': 'application/json' })
+      .end(
+        JSON.stringify({ id, object: 'chat.completion', created, model, choices: [{ index: 0, message, finish_reason: finish }], usage }),
+      );
+    return;
+  }
+  const chunk = (delta: Record<string, unknown>, finishReason: string | null) => ({
+    id,
+    object: 'chat.completion.chunk',
+    created,
+    model,
+    choices: [{ index: 0, delta, finish_reason: finishReason }],
+  });
+  const events: unknown[] = [chunk({ role: 'assistant', content: '' }, null), ...pieces.map((p) => chunk({ content: p }, null))];
+  // Headers of every call first, then the arguments in three pieces each, interleaved across calls.
+  calls.forEach((c, index) =>
+    events.push(chunk({ tool_calls: [{ index, id: c.id, type: 'function', function: { name: c.name, arguments: '' } }] }, null)),
+  );
+  const thirds = calls.map((c) => {
+    const n = Math.ceil(c.args.length / 3);
+    return [c.args.slice(0, n), c.args.slice(n, 2 * n), c.args.slice(2 * n)];
+  });
+  for (let k = 0; k < 3; k++)
+    calls.forEach((_, index) => {
+      const part = thirds[index]![k]!;
+      if (part !== '') events.push(chunk({ tool_calls: [{ index, function: { arguments: part } }] }, null));
+    });
+  events.push(chunk({}, finish));
+  if (body.stream_options?.include_usage === true)
+    events.push({
+      id,
+      object: 'chat.completion.chunk',
+      created,
+      model,
+      choices: [],
+      usage: { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens },
+    });
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+  res.flushHeaders();
+  const cut = reply.step === 'drop' ? Math.max(1, Math.floor(events.length / 2)) : events.length;
+  let i = 0;
+  const next = () => {
+    if (res.destroyed) return;
+    if (i < cut) {
+      res.write(`data: ${JSON.stringify(events[i++])}\n\n`);
+      setTimeout(next, 2);
+    } else if (reply.step === 'drop') {
+      res.socket?.destroy();
     } else {
       res.end('data: [DONE]\n\n');
     }
