@@ -1,4 +1,6 @@
 /** Worker entry: HTTP (Hono), Queue consumer, cron sweeper, Durable Object classes. */
+// Installs the deterministic router model in the agent loop's slot (agents without a provider).
+import './agents/router-model';
 import { createApp } from './app';
 import { ConfigError, loadConfig } from './config';
 import { runSweeper } from './cron/sweeper';

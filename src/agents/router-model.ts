@@ -14,6 +14,7 @@ import { isValidTimeZone, type LocalDateTime, type ParsedQuickAdd, parseQuickAdd
 import { addDays } from '../tasks/nlp/clock';
 import { todayIn, zonedToInstant } from '../tasks/schedule';
 import type { AgentMessage, ModelDriver, ModelReply, ModelRequest, ToolCall } from './contract';
+import { provideRouterModel } from './router-slot';
 
 export const ROUTER_PROVIDER = 'router';
 export const ROUTER_MODEL = 'quick-add';
@@ -340,3 +341,6 @@ export function routerModel(clock: () => Date = () => new Date()): ModelDriver {
     },
   };
 }
+
+// The agent loop finds the router through its slot (src/agents/router-slot.ts): installed when this module loads.
+provideRouterModel((o) => routerModel(() => o.now));
