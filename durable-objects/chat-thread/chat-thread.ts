@@ -156,21 +156,21 @@ export class ChatThread extends DurableObject<Env> {
     const at = now.toISOString();
     const t = store.turn(sql, turnId);
     if (!t) return;
+    const startChunk: UIChunk = {
+      type: 'start',
+      messageId: t.row.message_id,
+      messageMetadata: { turnId, runId: t.row.run_id, createdAt: at, timezone: t.plan.timezone, status: 'running' },
+    };
     this.ctx.storage.transactionSync(() => {
       if (t.userMessage) store.upsertMessage(sql, t.userMessage, null, at);
       store.saveTurn(sql, turnId, { status: 'running', startedAt: at });
-      store.appendChunks(sql, turnId, 1, [
-        {
-          type: 'start',
-          messageId: t.row.message_id,
-          messageMetadata: { turnId, runId: t.row.run_id, createdAt: at, timezone: t.plan.timezone, status: 'running' },
-        },
-      ]);
+      store.appendChunks(sql, turnId, 1, [startChunk]);
       store.dropChunksBefore(sql, turnId);
       store.touchChat(sql, at);
       this.#report(null, at);
     });
-    this.#changed(turnId, t.userMessage);
+    this.#changed(turnId, t.userMessage, [startChunk]);
+    void this.#deliverReports();
     const history = toAgentMessages(store.messages(sql));
     try {
       const started = await startRun(this.env, {
@@ -233,25 +233,25 @@ export class ChatThread extends DurableObject<Env> {
     const remaining = waiting.pending.filter((c) => !answered.has(c.toolCallId));
     const segment = remaining.length === 0 ? waiting.row.segment + 1 : waiting.row.segment;
     const at = input.now;
-    const answerChunks = answers.map(answerChunk);
+    const appended: UIChunk[] = [
+      ...(remaining.length === 0
+        ? [{ type: 'start', messageId: waiting.row.message_id, messageMetadata: { status: 'running' } } as UIChunk]
+        : []),
+      ...answers.map(answerChunk),
+    ];
+    // The client continues its own copy of the message: its stream starts at this segment, not a replay.
+    const before = lastSeq(sql, waiting.row.id);
     this.ctx.storage.transactionSync(() => {
       const fresh = store.turn(sql, waiting.row.id)!;
-      if (remaining.length === 0) {
-        store.appendChunks(sql, fresh.row.id, segment, [
-          { type: 'start', messageId: fresh.row.message_id, messageMetadata: { status: 'running' } },
-          ...answerChunks,
-        ]);
-        store.saveTurn(sql, fresh.row.id, { status: 'running', segment, pending: [] });
-      } else {
-        store.appendChunks(sql, fresh.row.id, segment, answerChunks);
-        store.saveTurn(sql, fresh.row.id, { pending: remaining });
-      }
+      store.appendChunks(sql, fresh.row.id, segment, appended);
+      if (remaining.length === 0) store.saveTurn(sql, fresh.row.id, { status: 'running', segment, pending: [] });
+      else store.saveTurn(sql, fresh.row.id, { pending: remaining });
       const stored = store.messages(sql).find((x) => x.id === fresh.row.message_id);
       if (stored) store.upsertMessage(sql, applyAnswers(stored, answers), fresh.row.id, at);
       store.touchChat(sql, at);
       this.#report(null, at);
     });
-    this.#changed(waiting.row.id, null);
+    this.#changed(waiting.row.id, null, appended);
     if (remaining.length > 0) {
       // Still waiting on other calls: this request's stream says so and ends.
       return ok({
@@ -270,7 +270,7 @@ export class ChatThread extends DurableObject<Env> {
       turnId: waiting.row.id,
       messageId: waiting.row.message_id,
       status: 'running',
-      stream: this.#streams.open({ turnId: waiting.row.id, after: 0, segment, version: input.version }),
+      stream: this.#streams.open({ turnId: waiting.row.id, after: before, segment, version: input.version }),
     });
   }
 
@@ -591,7 +591,7 @@ export class ChatThread extends DurableObject<Env> {
     if (!c) return;
     for (const r of due) {
       try {
-        await tenantHubStub(this.env, c.tenant_id).chatChanged(c.tenant_id, r.report);
+        await tenantHubStub(this.env, c.tenant_id).chatChanged(c.tenant_id, { ...r.report, rev: r.id });
         store.reportDelivered(sql, r.id);
       } catch {
         const next = Date.now() + REPORT_RETRY_MS[Math.min(r.attempts, REPORT_RETRY_MS.length - 1)]!;

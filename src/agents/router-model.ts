@@ -80,11 +80,14 @@ function parseJson(text: string): unknown {
   }
 }
 
-/** Reads a tool message the way the loop writes it (JSON of the output, or `{ error }` / `{ denied }`). */
+/** Reads a tool message the way the loop writes it (JSON of `{ output }`, `{ error }` or `{ denied }`). */
 function answerOf(call: ToolCall, msg: AgentMessage | undefined): ToolAnswer | null {
   if (!msg) return null;
-  const value = parseJson(msg.content);
-  const obj = typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+  let value = parseJson(msg.content);
+  const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  // The loop wraps a result as { output } (or { error } / { denied }).
+  if (isObj(value) && Object.keys(value).length === 1 && 'output' in value) value = value.output;
+  const obj = isObj(value) ? value : null;
   const denied = obj !== null && (obj.denied === true || (typeof obj.denied === 'object' && obj.denied !== null));
   const rawError = obj && !denied && 'error' in obj && Object.keys(obj).length <= 2 ? obj.error : undefined;
   const error =

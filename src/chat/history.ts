@@ -16,16 +16,18 @@ export const UNANSWERED = 'No answer: the user moved on.';
 
 export const MAX_USER_TEXT = 20_000;
 
+/** A call's result as the agent loop writes tool messages: `{ output }`, `{ error }` or `{ denied }`. */
 function toolResult(p: ToolPart): string | null {
+  const denied = (reason?: string) => JSON.stringify({ denied: { reason: reason ?? 'denied by the user' } });
   switch (p.state) {
     case 'output-available':
-      return JSON.stringify(p.output ?? null);
+      return JSON.stringify({ output: p.output ?? null });
     case 'output-error':
-      return JSON.stringify({ error: p.errorText ?? 'error' });
+      return JSON.stringify({ error: { kind: 'error', message: p.errorText ?? 'error' } });
     case 'output-denied':
-      return JSON.stringify({ denied: { reason: p.approval?.reason ?? 'denied by the user' } });
+      return denied(p.approval?.reason);
     case 'approval-responded':
-      return p.approval?.approved === false ? JSON.stringify({ denied: { reason: p.approval.reason ?? 'denied by the user' } }) : null;
+      return p.approval?.approved === false ? denied(p.approval.reason) : null;
     default:
       return null;
   }

@@ -94,6 +94,8 @@ export function mapRunEvent(s: MapperState, e: RunEvent, nodeId: string): Mapped
   const out: UIChunk[] = [];
   const data = (e.data ?? {}) as Record<string, unknown>;
   if (e.nodeId !== null && e.nodeId !== nodeId) return { chunks: out, end: null };
+  // A delegated agent's own steps (`via`) are its caller's tool call: the chat shows only that call.
+  if (e.nodeId !== null && data.via !== undefined && e.type !== 'node.waiting') return { chunks: out, end: null };
   switch (e.type) {
     case 'node.started':
       // A later attempt (or a restart after eviction) replays persisted steps and streams the open one again.
