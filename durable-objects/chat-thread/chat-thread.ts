@@ -206,6 +206,7 @@ export class ChatThread extends DurableObject<Env> {
   async #answer(input: SendInput): Promise<Result<Started>> {
     const sql = this.#sql;
     const m = input.message!;
+    if (!store.chatRow(sql)) return fail('not_found', 'Chat not found.');
     const waiting = store.turnsIn(sql, ['waiting']).find((t) => t.row.message_id === m.id);
     if (!waiting) {
       const running = store.turnsIn(sql, ['running', 'queued']).some((t) => t.row.message_id === m.id);

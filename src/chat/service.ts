@@ -45,7 +45,7 @@ async function turnPlan(ctx: ServiceCtx, requestedZone: string | undefined): Pro
   if (!tenant) throw new AppError('not_found', 'Tenant not found.');
   const settings = tenant.settings ?? {};
   const [timezone, providers] = await Promise.all([
-    resolveTimezone(ctx, requestedZone, 'timezone', settings),
+    resolveTimezone(ctx, { requested: requestedZone, settings }),
     settings.assistantAgentId ? Promise.resolve([]) : assistantProviders(ctx.db, ctx.tenantId),
   ]);
   return {

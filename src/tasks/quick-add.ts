@@ -161,7 +161,7 @@ export async function confirmQuickAdd(ctx: ServiceCtx, { token, taskId }: { toke
 }
 
 export async function quickAdd(ctx: ServiceCtx, input: { text: string; timezone?: string | undefined }): Promise<QuickAddResult> {
-  const zone = await resolveTimezone(ctx, input.timezone);
+  const zone = await resolveTimezone(ctx, { requested: input.timezone });
   return { ...(await quickAddIn(ctx, input.text, zone.timezone)), timezone: zone };
 }
 

@@ -22,9 +22,7 @@ export interface ResolvedTimezone {
  */
 export async function resolveTimezone(
   ctx: ServiceCtx,
-  requested: string | undefined,
-  field = 'timezone',
-  settings?: TenantSettings,
+  { requested, field = 'timezone', settings }: { requested: string | undefined; field?: string; settings?: TenantSettings | undefined },
 ): Promise<ResolvedTimezone> {
   if (requested !== undefined) {
     if (!isValidTimezone(requested)) {
