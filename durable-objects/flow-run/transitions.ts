@@ -415,7 +415,9 @@ export class Transitions {
       const list = JSON.parse(node(this.#sql, nodeId)?.children ?? '[]') as ChildEntry[];
       const at = list.findIndex((c) => c.key === key);
       if (at >= 0) return { entry: list[at]!, index: at };
-      const runId = `${loadRun(this.#sql)!.row.run_id}.${nodeId}.${list.length}`;
+      // A resumed run clears its nodes' children: the resume generation keeps a new child's id unused.
+      const generation = node(this.#sql, nodeId)?.attempt_base ?? 0;
+      const runId = `${loadRun(this.#sql)!.row.run_id}.${nodeId}.${generation > 0 ? `r${generation}.` : ''}${list.length}`;
       const added: ChildEntry = { key, runId, input, status: 'running' };
       list.push(added);
       this.#saveChildren(nodeId, list);

@@ -88,10 +88,11 @@ export const agentSpecShape = {
 
 /** Cross-field rule: a model alias is needed once providers are named (checked even when other fields fail). */
 export const modelRule: [
-  (spec: { providers?: unknown; model?: unknown }) => boolean,
+  (spec: { providers?: unknown; model?: unknown } | null) => boolean,
   { path: string[]; message: string; when: () => boolean },
 ] = [
-  (spec) => !(Array.isArray(spec.providers) && spec.providers.length > 0 && spec.model === undefined),
+  (spec) =>
+    !(spec !== null && typeof spec === 'object' && Array.isArray(spec.providers) && spec.providers.length > 0 && spec.model === undefined),
   { path: ['model'], message: 'A model alias is required when providers are named', when: () => true },
 ];
 
@@ -271,13 +272,21 @@ export interface AgentNodeOutput {
 }
 
 // ---------------------------------------------------------------------------
-// Run events an agent node appends (each also carries `nodeId`)
+// Run events an agent node appends (each also carries `nodeId`). Events of a delegated agent
+// (a manager's tool that is an agent) carry `via`: the manager's toolCallId that delegated; their
+// toolCallIds are qualified `<via>><id>`. A chat shows as the answer only `node.delta`s without `via`.
+
+/** `node.delta`: streamed text, or `reset` (discard what this model call streamed so far). */
+export type NodeDeltaEvent =
+  | { text: string; via?: string }
+  | { reset: true; reason: 'failover' | 'retry'; provider?: string; via?: string };
 
 export interface NodeStepEvent {
   step: number;
   kind: 'model' | 'tools';
   status: 'started' | 'finished';
   usage?: ModelUsage & { provider: string; model: string };
+  via?: string;
 }
 export interface NodeToolCallEvent {
   step: number;
@@ -286,6 +295,7 @@ export interface NodeToolCallEvent {
   input: unknown;
   requiresApproval: boolean;
   clientSide: boolean;
+  via?: string;
 }
 export interface NodeToolResultEvent {
   step: number;
@@ -294,14 +304,31 @@ export interface NodeToolResultEvent {
   output?: unknown;
   error?: { kind: string; message: string };
   denied?: { reason?: string };
+  via?: string;
 }
-/** Extra fields of `node.waiting` when an agent node parks. */
+/**
+ * Extra fields of `node.waiting` when an agent node parks: the calls a signal must answer, and the
+ * child runs (flow tools) it waits for. When everything has arrived: `node.resumed`, then the node
+ * runs again (`node.started` with `resumed: true`), replaying its stored steps.
+ */
 export interface AgentWaitingExtra {
-  toolCalls: Array<{ toolCallId: string; toolName: string; kind: 'approval' | 'client' }>;
+  forSignal?: true;
+  toolCalls?: Array<{ toolCallId: string; toolName: string; kind: 'approval' | 'client' }>;
+  runs?: Array<{ key: string; runId: string }>;
+}
+
+/** `node.signalled` for an agent node: the stored answer (`payload`) to one parked call, and who gave it. */
+export interface AgentSignalledEvent {
+  toolCallId: string;
+  payload: { kind: 'approval'; approved: boolean; reason?: string } | { kind: 'client'; output: unknown };
+  by: { actorType: 'user' | 'api_key'; actorId: string; role: 'admin' | 'member' | 'viewer' };
 }
 
 // ---------------------------------------------------------------------------
-// Signals that answer a park: POST /v1/runs/{id}/signal { node, payload }
+// Signals that answer a park: POST /v1/runs/{id}/signal { node, payload } (data:write), or the
+// FlowRun's `signal(nodeId, payload, signer)` RPC from a service that already checked the caller.
+// The tool's result the model then gets: `{ output }` (client tool, or the approved call's result),
+// `{ denied: { reason? } }` (approval refused) or `{ error: { kind, message } }`.
 
 export const AgentSignalSchema = z.union([
   z.strictObject({ toolCallId: z.string().min(1).max(200), approved: z.boolean(), reason: z.string().max(2000).optional() }),

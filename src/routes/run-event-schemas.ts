@@ -31,12 +31,56 @@ const RUN_PAYLOADS = {
   'run.cancelled': Terminal,
 };
 
+/** A delegated agent's events carry the id of the manager's call that delegated to it. */
+const Via = z.string().openapi({ description: "Set on a delegated agent's events: the manager's tool call id" });
+
 /** Payloads of events about one node; their `nodeId` names it. */
 const NODE_PAYLOADS = {
   'node.started': z.object({ attempt: Attempt, resumed: z.literal(true).optional() }),
   'node.delta': z
-    .union([z.object({ text: z.string() }), z.object({ reset: z.literal(true), reason: z.string(), provider: z.string() })])
-    .openapi({ description: 'Streamed output of an llm node; `reset` means discard the text so far (provider failover)' }),
+    .union([
+      z.object({ text: z.string(), via: Via.optional() }),
+      z.object({ reset: z.literal(true), reason: z.string(), provider: z.string().optional(), via: Via.optional() }),
+    ])
+    .openapi({
+      description:
+        'Streamed output of an llm or agent node; `reset` means discard the text so far (`failover` to `provider`, or `retry` of a model call the object was evicted in)',
+    }),
+  'node.step': z
+    .object({
+      step: z.number().int().min(1).openapi({ description: "The agent's model call number (a step's tools share it)" }),
+      kind: z.enum(['model', 'tools']),
+      status: z.enum(['started', 'finished']),
+      usage: z
+        .object({ provider: z.string(), model: z.string(), inputTokens: z.number(), outputTokens: z.number(), costUsd: z.number() })
+        .optional()
+        .openapi({ description: 'A finished model step: what it cost' }),
+      via: Via.optional(),
+    })
+    .openapi({ description: 'An agent node step (docs/agents.md): a model call, or the tool calls it asked for' }),
+  'node.tool_call': z.object({
+    step: z.number().int().min(1),
+    toolCallId: z.string().openapi({ description: 'Answer a parked call with this id in POST /v1/runs/{runId}/signal' }),
+    toolName: z.string(),
+    input: z.unknown(),
+    requiresApproval: z.boolean(),
+    clientSide: z.boolean().openapi({ description: 'Runs on the client (askUser): the node parks for its output' }),
+    via: Via.optional(),
+  }),
+  'node.tool_result': z
+    .object({
+      step: z.number().int().min(1),
+      toolCallId: z.string(),
+      toolName: z.string(),
+      output: z.unknown().optional(),
+      error: z.object({ kind: z.string(), message: z.string() }).optional(),
+      denied: z.object({ reason: z.string().optional() }).optional(),
+      via: Via.optional(),
+    })
+    .openapi({ description: 'One of `output`, `error` or `denied` (an approval was refused); the model gets it as the tool result' }),
+  'node.resumed': z
+    .object({ attempt: Attempt })
+    .openapi({ description: 'An agent node had every parked call answered (or its child runs ended) and runs again' }),
   'node.usage': z.object({
     provider: z.string(),
     model: z.string(),
@@ -50,11 +94,20 @@ const NODE_PAYLOADS = {
       forSignal: z.boolean().optional().openapi({ description: 'Waits for POST /v1/runs/{runId}/signal' }),
       timeoutAt: z.number().optional(),
       children: z.number().int().optional().openapi({ description: 'Child runs this node waits for' }),
+      toolCalls: z
+        .array(z.object({ toolCallId: z.string(), toolName: z.string(), kind: z.enum(['approval', 'client']) }))
+        .optional()
+        .openapi({ description: "An agent node's parked calls: each is answered by a signal { toolCallId, approved | output }" }),
+      runs: z
+        .array(z.object({ key: z.string(), runId: z.string() }))
+        .optional()
+        .openapi({ description: "An agent node's flow tools running as child runs" }),
     })
     .passthrough(),
   'node.fanout': z.object({ queued: z.number().int() }),
-  'node.child': z.object({ index: z.number().int(), runId: z.string().nullable(), status: z.string() }),
+  'node.child': z.object({ index: z.number().int(), runId: z.string().nullable(), status: z.string(), key: z.string().optional() }),
   'node.signalled': z.object({
+    toolCallId: z.string().optional().openapi({ description: 'An agent node: the parked call answered (payload is the stored answer)' }),
     payload: z.unknown(),
     by: z
       .object({ actorType: z.enum(['user', 'api_key']), actorId: z.string(), role: z.enum(['admin', 'member', 'viewer']) })

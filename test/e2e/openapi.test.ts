@@ -95,11 +95,11 @@ function operations(): Array<{ name: string; method: string; op: Operation }> {
 /** Every string literal naming a run event (`'run.started'`, `'node.failed'`) in the code that writes them. */
 async function runEventTypesInSource(): Promise<string[]> {
   const found = new Set<string>();
-  for (const dir of ['durable-objects/flow-run', 'src/flows']) {
+  for (const dir of ['durable-objects/flow-run', 'src/flows', 'src/agents']) {
     const files = await readdir(path.join(PROJECT_ROOT, dir), { recursive: true });
     for (const file of files.filter((f) => f.endsWith('.ts'))) {
       const text = await readFile(path.join(PROJECT_ROOT, dir, file), 'utf8');
-      for (const m of text.matchAll(/'((?:run|node)\.[a-z]+)'/g)) found.add(m[1]!);
+      for (const m of text.matchAll(/'((?:run|node)\.[a-z_]+)'/g)) found.add(m[1]!);
     }
   }
   return [...found].sort();

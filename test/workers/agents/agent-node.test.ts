@@ -7,6 +7,7 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { initiatorOf, loadVersion, startRun as startRunInternal } from '../../../src/flows/runs-service';
 import { addMember, signup } from '../../support/workers/tenants';
+import { createTool } from '../tools/_support';
 import { agentFlow, events, getRun, inline, newTag, ofType, received, runUntil, scriptedProvider, startRun, tasks } from './_support';
 
 describe('agent node: tools', () => {
@@ -153,6 +154,43 @@ describe('agent node: tools', () => {
       ['u3', 'invalid_input'],
     ]);
     expect(await tasks(t)).toEqual([]);
+  });
+
+  it('a tenant tool runs in the sandbox: the model sees its schema and gets its output; a non-object schema is wrapped', async () => {
+    const t = await signup('agent-tenant-tool');
+    const greet = await createTool(t, { name: 'greet', description: 'Greets someone' });
+    const shout = await createTool(t, {
+      name: 'shout.it',
+      code: 'def main(input):\n    return input.upper()\n',
+      inputSchema: { type: 'string' },
+      outputSchema: null,
+    });
+    const tag = newTag();
+    await scriptedProvider(t, tag, 'main', [
+      {
+        toolCalls: [
+          { id: 'g1', name: 'greet', arguments: { name: 'Ana' } },
+          { id: 's1', name: 'shout_it', arguments: { input: 'hey' } },
+        ],
+      },
+      { text: 'Greeted.' },
+    ]);
+    const flowId = await agentFlow(t, {
+      agent: inline('main', [
+        { type: 'tool', toolId: greet.id },
+        { type: 'tool', toolId: shout.id, version: 1 },
+      ]),
+      prompt: 'greet Ana',
+    });
+    const run = await runUntil(t, (await startRun(t, flowId)).id);
+    expect(run.status, JSON.stringify(run.nodes[0].error)).toBe('succeeded');
+    const [first, second] = await received(tag, 'main');
+    expect(first!.body.tools.map((x: any) => x.function)).toEqual([
+      { name: 'greet', description: 'Greets someone', parameters: greet.inputSchema },
+      { name: 'shout_it', description: '', parameters: { type: 'object', properties: { input: { type: 'string' } }, required: ['input'] } },
+    ]);
+    const results = second!.body.messages.filter((m: any) => m.role === 'tool').map((m: any) => JSON.parse(m.content));
+    expect(results).toEqual([{ output: { greeting: 'Hello, Ana!' } }, { output: 'HEY' }]);
   });
 
   it('maxSteps bounds the loop: a model that keeps calling tools fails the node', async () => {

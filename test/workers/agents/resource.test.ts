@@ -144,6 +144,28 @@ describe('agents resource', () => {
     expect(self.errors).toEqual([expect.objectContaining({ path: 'tools[0].agentId', code: 'cycle' })]);
   });
 
+  it('an agent node in a flow definition is validated on save, every problem with its path', async () => {
+    const t = await signup('agents-node-validate');
+    const definition = {
+      nodes: [
+        { id: 'a', type: 'agent', config: { prompt: 'hi' } },
+        { id: 'b', type: 'agent', config: { agent: { name: 'x', providers: ['p'], maxSteps: 99 }, prompt: 'ok' } },
+        { id: 'c', type: 'agent', config: { agentId: 'agt_x', agent: { name: 'y' }, prompt: 'ok' } },
+        { id: 'd', type: 'agent', config: { agent: { name: 'z' }, messages: 'input.messages[' } },
+      ],
+    };
+    const res = await expectProblem(await call('/v1/flows', { token: t.accessToken, body: { name: 'bad', definition } }), 422);
+    expect(res.errors.map((e: any) => e.path).sort()).toEqual(
+      [
+        'definition.nodes[0].config.agentId',
+        'definition.nodes[1].config.agent.maxSteps',
+        'definition.nodes[1].config.agent.model',
+        'definition.nodes[2].config.agentId',
+        'definition.nodes[3].config.messages',
+      ].sort(),
+    );
+  });
+
   it('viewers read agents but cannot write them', async () => {
     const t = await signup('agents-viewer');
     const viewer = await addMember(t, 'viewer');
