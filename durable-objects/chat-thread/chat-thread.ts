@@ -33,6 +33,8 @@ const RUN_LOST_MS = 60_000;
 /** While a turn runs, the alarm checks on its pump this often (it restarts one lost to an eviction). */
 const WATCH_MS = 30_000;
 const REPORT_RETRY_MS = [2_000, 10_000, 60_000, 300_000];
+/** Creating a turn's run failing this often (D1 or the run's object unavailable) fails the turn. */
+const START_ATTEMPTS = 5;
 const STOPPED = 'stopped by the user';
 
 export interface Started {
@@ -171,31 +173,40 @@ export class ChatThread extends DurableObject<Env> {
     });
     this.#changed(turnId, t.userMessage, [startChunk]);
     void this.#deliverReports();
+    // The pump creates the run (idempotent per run id), so the stream opens at once and an eviction
+    // before the run exists is repaired by the alarm restarting the pump.
+    void this.#pump(turnId);
+    await this.#armAt(Date.now() + WATCH_MS);
+  }
+
+  /** Creates and starts the turn's run, once (a retry after a failure or an eviction is harmless). */
+  async #startRun(turnId: string): Promise<'started' | 'gone'> {
+    const sql = this.#sql;
+    const t = store.turn(sql, turnId);
+    if (!t || t.row.status !== 'running') return 'gone';
     const history = toAgentMessages(store.messages(sql));
-    try {
-      const started = await startRun(this.env, {
-        tenantId: this.#tenantId(),
-        createdBy: t.plan.initiator.actorId,
-        version: turnVersion(t.plan),
-        input: turnInput(t.plan, now, history),
-        runId: t.row.run_id,
-        initiator: t.plan.initiator,
-      });
-      if ('code' in started) throw new Error(started.errors.map((e) => `${e.path}: ${e.message}`).join('; '));
-    } catch (err) {
+    const started = await startRun(this.env, {
+      tenantId: this.#tenantId(),
+      createdBy: t.plan.initiator.actorId,
+      version: turnVersion(t.plan),
+      input: turnInput(t.plan, new Date(t.row.started_at ?? t.row.created_at), history),
+      runId: t.row.run_id,
+      initiator: t.plan.initiator,
+    });
+    if ('code' in started) {
       this.#end(turnId, [], {
         kind: 'failed',
-        error: `The assistant could not start: ${err instanceof Error ? err.message : String(err)}`,
+        error: `The assistant could not start: ${started.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`,
       });
-      return;
+      return 'gone';
     }
     // Stopped while the run was being created: the stop could not reach it yet.
     if (store.turn(sql, turnId)?.row.status !== 'running') {
       await this.#cancelRun(t.row.run_id, STOPPED);
-      return;
+      return 'gone';
     }
-    this.#pump(turnId);
-    await this.#armAt(Date.now() + WATCH_MS);
+    store.saveTurn(sql, turnId, { runStarted: true });
+    return 'started';
   }
 
   #tenantId(): string {
@@ -309,9 +320,26 @@ export class ChatThread extends DurableObject<Env> {
   async #follow(turnId: string): Promise<void> {
     let backoff = 100;
     let lostSince: number | null = null;
+    let startFailures = 0;
     for (;;) {
       const t = store.turn(this.#sql, turnId);
       if (!t || t.row.status !== 'running') return;
+      if (!t.row.run_started) {
+        try {
+          if ((await this.#startRun(turnId)) === 'gone') return;
+        } catch (err) {
+          if (++startFailures >= START_ATTEMPTS) {
+            this.#end(turnId, [], {
+              kind: 'failed',
+              error: `The assistant could not start: ${err instanceof Error ? err.message : String(err)}`,
+            });
+            return;
+          }
+          await sleep(backoff);
+          backoff = Math.min(backoff * 2, PUMP_BACKOFF_MAX_MS);
+        }
+        continue;
+      }
       const abort = new AbortController();
       try {
         const res = await flowRunStub(this.env, t.row.run_id).fetch('https://flow-run/events', {

@@ -29,6 +29,7 @@ export const CHAT_MIGRATIONS: readonly DoMigration[] = [
         user_message TEXT,
         message_id TEXT NOT NULL,
         run_id TEXT NOT NULL,
+        run_started INTEGER NOT NULL DEFAULT 0,
         plan TEXT NOT NULL,
         mapper TEXT NOT NULL,
         cursor INTEGER NOT NULL DEFAULT 0,

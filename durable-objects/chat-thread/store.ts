@@ -23,6 +23,7 @@ export interface TurnRow {
   user_message: string | null;
   message_id: string;
   run_id: string;
+  run_started: number;
   plan: string;
   mapper: string;
   cursor: number;
@@ -169,6 +170,7 @@ export function saveTurn(
     error: string | null;
     startedAt: string;
     finishedAt: string;
+    runStarted: boolean;
   }>,
 ): void {
   const sets: string[] = [];
@@ -185,6 +187,7 @@ export function saveTurn(
   if (f.error !== undefined) set('error', f.error);
   if (f.startedAt !== undefined) set('started_at', f.startedAt);
   if (f.finishedAt !== undefined) set('finished_at', f.finishedAt);
+  if (f.runStarted !== undefined) set('run_started', f.runStarted ? 1 : 0);
   if (sets.length) sql.exec(`UPDATE turns SET ${sets.join(', ')} WHERE id = ?`, ...args, id);
 }
 

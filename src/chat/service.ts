@@ -37,17 +37,14 @@ export function streamVersionOf(header: string | undefined): StreamVersion {
 
 /** Who asks, with which agent, in which zone: read once per message. */
 async function turnPlan(ctx: ServiceCtx, requestedZone: string | undefined): Promise<TurnPlan> {
-  const tenant = await ctx.db
-    .select({ settings: tenants.settings, plan: tenants.plan })
-    .from(tenants)
-    .where(eq(tenants.id, ctx.tenantId))
-    .get();
+  // All at once (the providers are read even when the tenant has its own assistant: one small query).
+  const [tenant, timezone, providers] = await Promise.all([
+    ctx.db.select({ settings: tenants.settings, plan: tenants.plan }).from(tenants).where(eq(tenants.id, ctx.tenantId)).get(),
+    resolveTimezone(ctx, { requested: requestedZone }),
+    assistantProviders(ctx.db, ctx.tenantId),
+  ]);
   if (!tenant) throw new AppError('not_found', 'Tenant not found.');
   const settings = tenant.settings ?? {};
-  const [timezone, providers] = await Promise.all([
-    resolveTimezone(ctx, { requested: requestedZone, settings }),
-    settings.assistantAgentId ? Promise.resolve([]) : assistantProviders(ctx.db, ctx.tenantId),
-  ]);
   return {
     initiator: initiatorOf(ctx),
     agent: settings.assistantAgentId ? { agentId: settings.assistantAgentId } : { spec: defaultAssistant(providers) },

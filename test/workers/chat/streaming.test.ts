@@ -213,7 +213,8 @@ describe('assistant streams (fake provider)', () => {
     ]);
 
     const stalled = sendTurn(owner.accessToken, chatId, [userMessage('three')]);
-    await eventually(async () => ((await providerCalls(tag)).length === 4 ? true : undefined));
+    // The stalled answer has streamed its first word when the interruption comes.
+    await eventually(async () => (textOf((await getChat(owner.accessToken, chatId)).messages[5]) === 'three' ? true : undefined));
     const interrupting = await sendTurn(owner.accessToken, chatId, [userMessage('four')], { query: '?onBusy=interrupt' });
     const cut = await stalled;
     expect(cut.chunks.at(-1)).toMatchObject({ type: 'abort' });
