@@ -206,6 +206,20 @@ describe('assistant without a model (router)', () => {
     await expectProblem(await call(`/v1/chats/${newChatId()}`, { method: 'DELETE', token: viewer.accessToken }), 403);
   });
 
+  it('regenerate answers the last message again, replacing the last answer', async () => {
+    const owner = await signup('chat-regen');
+    const chat = chatClient(7, { id: newChatId(), api: API, fetch: workerFetch(owner.accessToken) });
+    await chat.sendMessage({ text: 'what is due today?' });
+    const first = chat.lastMessage!;
+    await task(owner, 'pay rent', { dueDate: new Date().toISOString().slice(0, 10) });
+    await chat.regenerate();
+    expect(chat.messages).toHaveLength(2);
+    expect(chat.lastMessage!.id).not.toBe(first.id);
+    expect(textOf(chat.lastMessage)).toMatch(/pay rent/);
+    const stored = await getChat(owner.accessToken, chat.id);
+    expect(stored.messages.map((m: AnyMessage) => m.id)).toEqual([chat.messages[0]!.id, chat.lastMessage!.id]);
+  });
+
   it('validates the request: strict body, the new message is user text, chat ids are bounded', async () => {
     const owner = await signup('chat-input');
     const bad = async (body: unknown, status = 422) => expectProblem(await call('/v1/chat', { token: owner.accessToken, body }), status);
@@ -219,6 +233,14 @@ describe('assistant without a model (router)', () => {
       await call('/v1/chat?onBusy=sometimes', { token: owner.accessToken, body: { id: 'x', messages: [userMessage('hi')] } }),
       422,
     );
+    // Just the new message (what a prepareSendMessagesRequest that trims the history sends) is enough.
+    const lean = await call('/v1/chat', {
+      token: owner.accessToken,
+      body: { id: 'lean', message: userMessage('hi'), trigger: 'submit-message' },
+    });
+    expect(lean.status).toBe(200);
+    expect(lean.headers.get('x-vercel-ai-ui-message-stream')).toBe('v1');
+    expect(await lean.text()).toMatch(/data: \[DONE\]\n\n$/);
   });
 
   it('answers in the member’s zone, else the tenant’s, and says which in the metadata', async () => {
