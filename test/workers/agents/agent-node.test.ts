@@ -205,6 +205,22 @@ describe('agent node: tools', () => {
     expect(await received(tag, 'main')).toHaveLength(2);
   });
 
+  it('the node timeout bounds the whole loop: a model call that never answers fails the node as timeout', async () => {
+    const t = await signup('agent-timeout');
+    const tag = newTag();
+    await scriptedProvider(t, tag, 'main', [{ toolCalls: [{ name: 'listTasks', arguments: {} }] }, { step: 'hang' }]);
+    const flowId = await agentFlow(
+      t,
+      { agent: inline('main', [{ type: 'builtin', name: 'listTasks' }]), prompt: 'x' },
+      { timeoutMs: 1500 },
+    );
+    const run = await runUntil(t, (await startRun(t, flowId)).id);
+    expect(run.status).toBe('failed');
+    expect(run.nodes[0].error).toMatchObject({ kind: 'timeout' });
+    // The first step was recorded before the deadline: its usage counts.
+    expect(run.usage.inputTokens).toBeGreaterThan(0);
+  });
+
   it('a viewer-initiated run cannot write: the tool result is forbidden and nothing changes', async () => {
     const t = await signup('agent-viewer');
     const viewer = await addMember(t, 'viewer');

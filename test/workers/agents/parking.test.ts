@@ -127,6 +127,22 @@ describe('agent node: approvals', () => {
   });
 });
 
+describe('agent node: cancel while parked', () => {
+  it('cancelling a parked run ends it; the parked call is never made and later answers are refused', async () => {
+    const t = await signup('agent-cancel');
+    const task = await taskTitled(t, 'Survivor');
+    const tag = newTag();
+    await scriptedProvider(t, tag, 'main', [{ toolCalls: [{ id: 'k1', name: 'deleteTask', arguments: { taskId: task.id } }] }]);
+    const flowId = await agentFlow(t, { agent: inline('main', [{ type: 'builtin', name: 'deleteTask' }]), prompt: 'delete' });
+    const runId = (await startRun(t, flowId)).id;
+    await runUntil(t, runId, ['waiting']);
+    await expectJson(await call(`/v1/runs/${runId}/cancel`, { token: t.accessToken, body: { reason: 'changed my mind' } }));
+    expect((await getRun(t, runId)).status).toBe('cancelled');
+    await expectProblem(await signal(t, runId, { toolCallId: 'k1', approved: true }), 409);
+    expect((await tasks(t)).map((x) => x.id)).toEqual([task.id]);
+  });
+});
+
 describe('agent node: client-side tools', () => {
   it('askUser parks for the client; its answer is the tool result', async () => {
     const t = await signup('agent-ask');
