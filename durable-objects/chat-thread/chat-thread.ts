@@ -10,11 +10,10 @@
  */
 import { DurableObject } from 'cloudflare:workers';
 import { ASSISTANT_NODE_ID, turnInput, turnVersion } from '../../src/chat/assistant';
-import { type Answer, answersFrom, applyAnswers, settleUnanswered, toAgentMessages, userMessageFrom } from '../../src/chat/history';
-import type { ChatReport, ChatView, SendInput, TurnPlan, TurnStatus, TurnView } from '../../src/chat/model';
-import { approvalIdOf, closeStep, initialMapperState, type MapperState, mapRunEvent, type TurnEnd } from '../../src/chat/run-chunks';
+import { answerChunk, answersFrom, applyAnswers, settleUnanswered, toAgentMessages, userMessageFrom } from '../../src/chat/history';
+import type { ChatView, SendInput, TurnPlan, TurnStatus, TurnView } from '../../src/chat/model';
+import { closeStep, initialMapperState, type MapperState, mapRunEvent, type TurnEnd } from '../../src/chat/run-chunks';
 import { MessageBuilder, type StreamVersion, type UIChunk, type UIMessage } from '../../src/chat/ui-message';
-import { sseData } from '../../src/flows/llm/sse';
 import type { RunEvent } from '../../src/flows/run-model';
 import { startRun } from '../../src/flows/runs-service';
 import { newId } from '../../src/lib/ids';
@@ -22,19 +21,15 @@ import { fail, ok, type Result } from '../../src/lib/result';
 import { flowRunStub, tenantHubStub } from '../../src/lib/stubs';
 import { migrateDoStorage } from '../shared/migrations';
 import { closeQuietly } from '../tenant-hub/sync-sockets';
+import { followRun } from './follow';
+import { greet, push } from './live';
+import { ChatReports, turnEvent } from './reports';
 import { CHAT_MIGRATIONS } from './schema';
 import * as store from './store';
 import { fixedStream, TurnStreams } from './streams';
 
-/** How long the pump waits before reconnecting to a run's event stream, at most. */
-const PUMP_BACKOFF_MAX_MS = 5_000;
-/** A run that cannot be found for this long (never started, or expired) fails its turn. */
-const RUN_LOST_MS = 60_000;
 /** While a turn runs, the alarm checks on its pump this often (it restarts one lost to an eviction). */
 const WATCH_MS = 30_000;
-const REPORT_RETRY_MS = [2_000, 10_000, 60_000, 300_000];
-/** Creating a turn's run failing this often (D1 or the run's object unavailable) fails the turn. */
-const START_ATTEMPTS = 5;
 const STOPPED = 'stopped by the user';
 
 export interface Started {
@@ -44,19 +39,16 @@ export interface Started {
   stream: ReadableStream<Uint8Array>;
 }
 
-interface SocketAttachment {
-  version: StreamVersion;
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class ChatThread extends DurableObject<Env> {
   #streams: TurnStreams;
   #pumps = new Map<string, Promise<void>>();
-  #delivery: Promise<void> = Promise.resolve();
+  #reports: ChatReports;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    this.#reports = new ChatReports(ctx.storage.sql, env, (at) => this.#armAt(at));
     this.#streams = new TurnStreams({
       read: (turnId, after, limit) => store.chunksAfter(ctx.storage.sql, turnId, after, limit),
       live: (turnId) => {
@@ -169,10 +161,10 @@ export class ChatThread extends DurableObject<Env> {
       store.appendChunks(sql, turnId, 1, [startChunk]);
       store.dropChunksBefore(sql, turnId);
       store.touchChat(sql, at);
-      this.#report(null, at);
+      this.#reports.queue(null, at);
     });
     this.#changed(turnId, t.userMessage, [startChunk]);
-    void this.#deliverReports();
+    void this.#reports.deliver();
     // The pump creates the run (idempotent per run id), so the stream opens at once and an eviction
     // before the run exists is repaired by the alarm restarting the pump.
     void this.#pump(turnId);
@@ -183,7 +175,7 @@ export class ChatThread extends DurableObject<Env> {
   async #startRun(turnId: string): Promise<'started' | 'gone'> {
     const sql = this.#sql;
     const t = store.turn(sql, turnId);
-    if (!t || t.row.status !== 'running') return 'gone';
+    if (t?.row.status !== 'running') return 'gone';
     const history = toAgentMessages(store.messages(sql));
     const started = await startRun(this.env, {
       tenantId: this.#tenantId(),
@@ -261,7 +253,7 @@ export class ChatThread extends DurableObject<Env> {
       const stored = store.messages(sql).find((x) => x.id === fresh.row.message_id);
       if (stored) store.upsertMessage(sql, applyAnswers(stored, answers), fresh.row.id, at);
       store.touchChat(sql, at);
-      this.#report(null, at);
+      this.#reports.queue(null, at);
     });
     this.#changed(waiting.row.id, null, appended);
     if (remaining.length > 0) {
@@ -292,7 +284,7 @@ export class ChatThread extends DurableObject<Env> {
     if (!store.chatRow(sql)) return fail('not_found', 'Chat not found.');
     if (store.turnsIn(sql, ['running', 'queued']).length > 0) return fail('conflict', 'The assistant is still answering; stop it first.');
     const last = store.lastMessage(sql);
-    if (!last || last.role !== 'assistant' || (input.messageId !== undefined && input.messageId !== last.id))
+    if (last?.role !== 'assistant' || (input.messageId !== undefined && input.messageId !== last.id))
       return fail('conflict', 'Only the last assistant message can be regenerated.');
     await this.#stopAll('regenerated', ['waiting']);
     store.deleteMessage(sql, last.id);
@@ -317,68 +309,21 @@ export class ChatThread extends DurableObject<Env> {
     return p;
   }
 
-  async #follow(turnId: string): Promise<void> {
-    let backoff = 100;
-    let lostSince: number | null = null;
-    let startFailures = 0;
-    for (;;) {
-      const t = store.turn(this.#sql, turnId);
-      if (!t || t.row.status !== 'running') return;
-      if (!t.row.run_started) {
-        try {
-          if ((await this.#startRun(turnId)) === 'gone') return;
-        } catch (err) {
-          if (++startFailures >= START_ATTEMPTS) {
-            this.#end(turnId, [], {
-              kind: 'failed',
-              error: `The assistant could not start: ${err instanceof Error ? err.message : String(err)}`,
-            });
-            return;
-          }
-          await sleep(backoff);
-          backoff = Math.min(backoff * 2, PUMP_BACKOFF_MAX_MS);
-        }
-        continue;
-      }
-      const abort = new AbortController();
-      try {
-        const res = await flowRunStub(this.env, t.row.run_id).fetch('https://flow-run/events', {
-          headers: { 'last-event-id': String(t.row.cursor) },
-          signal: abort.signal,
-        });
-        if (res.status === 404) {
-          await res.body?.cancel();
-          lostSince ??= Date.now();
-          if (Date.now() - lostSince > RUN_LOST_MS) {
-            this.#end(turnId, [], { kind: 'failed', error: 'The run behind this turn was lost.' });
-            return;
-          }
-        } else if (res.body) {
-          lostSince = null;
-          for await (const data of sseData(res.body, abort.signal)) {
-            const e = parseEvent(data);
-            if (!e) continue;
-            backoff = 100;
-            if (this.#apply(turnId, e) === 'stop') {
-              abort.abort();
-              return;
-            }
-          }
-        }
-      } catch {
-        // The run's stream broke (its object moved or restarted): reconnect from the cursor.
-      }
-      abort.abort();
-      await sleep(backoff);
-      backoff = Math.min(backoff * 2, PUMP_BACKOFF_MAX_MS);
-    }
+  #follow(turnId: string): Promise<void> {
+    return followRun({
+      env: this.env,
+      turn: () => store.turn(this.#sql, turnId),
+      startRun: () => this.#startRun(turnId),
+      apply: (e) => this.#apply(turnId, e),
+      fail: (error) => this.#end(turnId, [], { kind: 'failed', error }),
+    });
   }
 
   /** One run event: its chunks stored with the mapper state and cursor, in one transaction. */
   #apply(turnId: string, e: RunEvent): 'go' | 'stop' {
     const sql = this.#sql;
     const t = store.turn(sql, turnId);
-    if (!t || t.row.status !== 'running') return 'stop';
+    if (t?.row.status !== 'running') return 'stop';
     if (e.seq <= t.row.cursor) return 'go';
     const mapper = t.mapper;
     const { chunks, end } = mapRunEvent(mapper, e, ASSISTANT_NODE_ID);
@@ -448,10 +393,10 @@ export class ChatThread extends DurableObject<Env> {
         store.upsertMessage(sql, message, turnId, at);
       }
       store.touchChat(sql, at);
-      this.#report(end.kind === 'waiting' || t.row.status === 'queued' ? null : turnEvent(t.row, status, mapper, end), at);
+      this.#reports.queue(end.kind === 'waiting' || t.row.status === 'queued' ? null : turnEvent(t.row, status, mapper, end), at);
     });
     this.#changed(turnId, null, closing);
-    void this.#deliverReports();
+    void this.#reports.deliver();
     if (end.kind !== 'cancelled') void this.#next();
   }
 
@@ -542,18 +487,20 @@ export class ChatThread extends DurableObject<Env> {
     const chatId = url.searchParams.get('chat') ?? '';
     if (!this.#mine(tenantId, chatId)) return new Response('chat not found', { status: 404 });
     const version: StreamVersion = url.searchParams.get('v') === '7' ? 7 : 6;
-    const pair = new WebSocketPair();
-    const ws = pair[1];
-    this.ctx.acceptWebSocket(ws);
-    ws.serializeAttachment({ version } satisfies SocketAttachment);
     const view = await this.view(tenantId, chatId);
-    if (view.ok) ws.send(JSON.stringify({ type: 'chat', chat: view.value }));
-    // The active turn's stream so far, then live chunks follow from #changed (no await in between).
+    if (!view.ok) return new Response('chat not found', { status: 404 });
+    const pair = new WebSocketPair();
+    this.ctx.acceptWebSocket(pair[1]);
+    // The chat and the active turn's chunks so far; live changes follow from #changed (no await in between).
     const [active] = store.turnsIn(this.#sql, ['running', 'queued']);
-    if (active) {
-      const rows = store.chunksAfter(this.#sql, active.row.id, 0, 10_000);
-      for (const r of rows) this.#sendChunk(ws, version, active.row.id, active.row.message_id, r.seq, r.chunk);
-    }
+    greet(
+      pair[1],
+      version,
+      view.value,
+      active
+        ? { turnId: active.row.id, messageId: active.row.message_id, rows: store.chunksAfter(this.#sql, active.row.id, 0, 10_000) }
+        : null,
+    );
     return new Response(null, { status: 101, webSocket: pair[0] });
   }
 
@@ -565,71 +512,25 @@ export class ChatThread extends DurableObject<Env> {
     closeQuietly(ws, code === 1005 ? 1000 : code, 'bye');
   }
 
-  #sendChunk(ws: WebSocket, version: StreamVersion, turnId: string, messageId: string, seq: number, chunk: UIChunk): void {
-    const out = version === 7 ? chunk : chunk.type === 'reset-step' || chunk.type === 'tool-approval-response' ? null : chunk;
-    if (out) ws.send(JSON.stringify({ type: 'chunk', turnId, messageId, seq, chunk: out }));
-  }
-
   /** After a write: followers read the log; sockets get the new chunks, messages and the turn's state. */
-  #changed(turnId: string, message: UIMessage | null, chunks?: UIChunk[]): void {
+  #changed(turnId: string, message: UIMessage | null, chunks: UIChunk[] = []): void {
     this.#streams.notify();
     const sockets = this.ctx.getWebSockets();
     if (sockets.length === 0) return;
     const t = store.turn(this.#sql, turnId);
     if (!t) return;
-    const rows = chunks?.length
+    const rows = chunks.length
       ? store.chunksAfter(this.#sql, turnId, Math.max(0, lastSeq(this.#sql, turnId) - chunks.length), chunks.length)
       : [];
-    const frames: string[] = [];
-    if (message) frames.push(JSON.stringify({ type: 'message', message }));
-    frames.push(JSON.stringify({ type: 'turn', turn: store.turnView(t.row) }));
+    const messages = message ? [message] : [];
     if (t.row.status !== 'running' && t.row.status !== 'queued') {
       const stored = store.messages(this.#sql).find((m) => m.id === t.row.message_id);
-      if (stored) frames.push(JSON.stringify({ type: 'message', message: stored }));
+      if (stored) messages.push(stored);
     }
-    for (const ws of sockets) {
-      try {
-        const { version } = (ws.deserializeAttachment() ?? { version: 6 }) as SocketAttachment;
-        for (const r of rows) this.#sendChunk(ws, version, turnId, t.row.message_id, r.seq, r.chunk);
-        for (const f of frames) ws.send(f);
-      } catch {
-        closeQuietly(ws, 1011, 'send failed');
-      }
-    }
+    push(sockets, { turn: store.turnView(t.row), rows, messages });
   }
 
   // ---- reports to the hub, and the alarm ---------------------------------------
-
-  /** Queues a report of the chat's state (and an event) for the hub; call inside the change's transaction. */
-  #report(event: ChatReport['event'] | null, at: string): void {
-    const summary = store.summaryOf(this.#sql);
-    if (!summary) return;
-    store.enqueueReport(this.#sql, { id: newId('crp'), chatId: summary.id, summary, ...(event ? { event } : {}), at }, Date.now());
-  }
-
-  /** Reports go one delivery at a time, in order (the hub keeps the newest state of a chat). */
-  #deliverReports(): Promise<void> {
-    this.#delivery = this.#delivery.then(() => this.#deliverDue()).catch(() => undefined);
-    return this.#delivery;
-  }
-
-  async #deliverDue(): Promise<void> {
-    const sql = this.#sql;
-    const due = store.dueReports(sql, Date.now());
-    const c = store.chatRow(sql);
-    if (!c) return;
-    for (const r of due) {
-      try {
-        await tenantHubStub(this.env, c.tenant_id).chatChanged(c.tenant_id, { ...r.report, rev: r.id });
-        store.reportDelivered(sql, r.id);
-      } catch {
-        const next = Date.now() + REPORT_RETRY_MS[Math.min(r.attempts, REPORT_RETRY_MS.length - 1)]!;
-        store.reportFailed(sql, r.id, next);
-        await this.#armAt(next);
-        return;
-      }
-    }
-  }
 
   async #armAt(at: number): Promise<void> {
     const current = await this.ctx.storage.getAlarm();
@@ -639,43 +540,15 @@ export class ChatThread extends DurableObject<Env> {
   /** Redelivers reports; restarts the pump of a running turn (after an eviction) and watches it. */
   override async alarm(): Promise<void> {
     if (!store.chatRow(this.#sql)) return;
-    await this.#deliverReports();
+    await this.#reports.deliver();
     const running = store.turnsIn(this.#sql, ['running']);
-    const next = [store.nextReportAt(this.#sql), running.length ? Date.now() + WATCH_MS : null].filter((x): x is number => x !== null);
+    const next = [this.#reports.nextAt(), running.length ? Date.now() + WATCH_MS : null].filter((x): x is number => x !== null);
     if (next.length) await this.#armAt(Math.min(...next));
     // Held here a while: an alarm in progress keeps the object (and its pumps) alive.
     await Promise.race([Promise.all(running.map((t) => this.#pump(t.row.id))), sleep(WATCH_MS - 5_000)]);
   }
 }
 
-function parseEvent(data: string): RunEvent | null {
-  try {
-    const e = JSON.parse(data) as RunEvent;
-    return typeof e?.seq === 'number' && typeof e.type === 'string' ? e : null;
-  } catch {
-    return null;
-  }
-}
-
 function lastSeq(sql: SqlStorage, turnId: string): number {
   return sql.exec<{ s: number | null }>(`SELECT MAX(seq) AS s FROM chunks WHERE turn_id = ?`, turnId).one().s ?? 0;
-}
-
-/** The chunk an answer adds to the message (approval responses reach ai@7 clients only). */
-function answerChunk(a: Answer): UIChunk {
-  const s = a.signal;
-  if ('approved' in s)
-    return {
-      type: 'tool-approval-response',
-      approvalId: approvalIdOf(s.toolCallId),
-      approved: s.approved,
-      ...(s.reason !== undefined ? { reason: s.reason } : {}),
-    };
-  return { type: 'tool-output-available', toolCallId: s.toolCallId, output: s.output };
-}
-
-function turnEvent(t: store.TurnRow, status: TurnStatus, mapper: MapperState, end: TurnEnd): NonNullable<ChatReport['event']> {
-  const base = { turnId: t.id, messageId: t.message_id, runId: t.run_id, usage: mapper.usage };
-  if (end.kind === 'failed') return { type: 'chat.turn.failed', data: { ...base, error: end.error } };
-  return { type: 'chat.turn.completed', data: { ...base, outcome: status === 'stopped' ? 'stopped' : 'completed' } };
 }

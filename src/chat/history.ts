@@ -9,7 +9,7 @@ import type { Result } from '../lib/result';
 import { fail, ok } from '../lib/result';
 import type { ClientMessage } from './model';
 import { approvalIdOf, toolCallIdOfApproval } from './run-chunks';
-import { isToolPart, type ToolPart, toolNameOf, type UIMessage, type UIPart } from './ui-message';
+import { isToolPart, type ToolPart, toolNameOf, type UIChunk, type UIMessage, type UIPart } from './ui-message';
 
 /** What an unanswered call is given as its result when the conversation moved on without an answer. */
 export const UNANSWERED = 'No answer: the user moved on.';
@@ -172,4 +172,17 @@ export function settleUnanswered(m: UIMessage, pending: PendingCall[]): UIMessag
         : { ...p, state: 'output-error', errorText: UNANSWERED };
     }),
   };
+}
+
+/** The chunk an answer adds to the message (an approval response reaches ai@7 clients only). */
+export function answerChunk(a: Answer): UIChunk {
+  const s = a.signal;
+  if ('approved' in s)
+    return {
+      type: 'tool-approval-response',
+      approvalId: approvalIdOf(s.toolCallId),
+      approved: s.approved,
+      ...(s.reason !== undefined ? { reason: s.reason } : {}),
+    };
+  return { type: 'tool-output-available', toolCallId: s.toolCallId, output: s.output };
 }

@@ -287,9 +287,9 @@ function answerScripted(res: ServerResponse, reply: Reply, body: ChatBody | null
   });
   const events: unknown[] = [chunk({ role: 'assistant', content: '' }, null), ...pieces.map((p) => chunk({ content: p }, null))];
   // Headers of every call first, then the arguments in three pieces each, interleaved across calls.
-  calls.forEach((c, index) =>
-    events.push(chunk({ tool_calls: [{ index, id: c.id, type: 'function', function: { name: c.name, arguments: '' } }] }, null)),
-  );
+  calls.forEach((c, index) => {
+    events.push(chunk({ tool_calls: [{ index, id: c.id, type: 'function', function: { name: c.name, arguments: '' } }] }, null));
+  });
   const thirds = calls.map((c) => {
     const n = Math.ceil(c.args.length / 3);
     return [c.args.slice(0, n), c.args.slice(n, 2 * n), c.args.slice(2 * n)];
