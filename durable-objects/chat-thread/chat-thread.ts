@@ -96,9 +96,9 @@ export class ChatThread extends DurableObject<Env> {
     const busy = store.turnsIn(this.#sql, ['running', 'queued']);
     if (busy.length > 0 && input.onBusy === 'reject')
       return fail('conflict', 'The assistant is still answering; stop it, or send with ?onBusy=queue or ?onBusy=interrupt.');
-    if (busy.length > 0 && input.onBusy === 'interrupt') await this.#stopAll('interrupted by a new message', ['running', 'queued']);
+    if (busy.length > 0 && input.onBusy === 'interrupt') this.#stopAll('interrupted by a new message', ['running', 'queued']);
     // A new message while the assistant waits for an answer moves on: the open calls are settled.
-    await this.#stopAll('the user sent a new message', ['waiting']);
+    this.#stopAll('the user sent a new message', ['waiting']);
 
     if (!existing) this.#createChat(input, user.value);
     const queued = busy.length > 0 && input.onBusy === 'queue';
@@ -159,7 +159,7 @@ export class ChatThread extends DurableObject<Env> {
       if (t.userMessage) store.upsertMessage(sql, t.userMessage, null, at);
       store.saveTurn(sql, turnId, { status: 'running', startedAt: at });
       store.appendChunks(sql, turnId, 1, [startChunk]);
-      store.dropChunksBefore(sql, turnId);
+      store.dropChunksExcept(sql, [turnId, ...this.#streams.followed()]);
       store.touchChat(sql, at);
       this.#reports.queue(null, at);
     });
@@ -233,6 +233,10 @@ export class ChatThread extends DurableObject<Env> {
       });
       if (!r.ok && r.code !== 'conflict') return r;
     }
+    // Another request may have answered, moved past or stopped the turn while the signals were sent.
+    const now = store.turn(sql, waiting.row.id);
+    if (now?.row.status !== 'waiting' || now.row.segment !== waiting.row.segment || now.pending.length !== waiting.pending.length)
+      return fail('conflict', 'The turn changed while answering; reload the chat.');
     const answered = new Set(answers.map((a) => a.call.toolCallId));
     const remaining = waiting.pending.filter((c) => !answered.has(c.toolCallId));
     const segment = remaining.length === 0 ? waiting.row.segment + 1 : waiting.row.segment;
@@ -286,7 +290,7 @@ export class ChatThread extends DurableObject<Env> {
     const last = store.lastMessage(sql);
     if (last?.role !== 'assistant' || (input.messageId !== undefined && input.messageId !== last.id))
       return fail('conflict', 'Only the last assistant message can be regenerated.');
-    await this.#stopAll('regenerated', ['waiting']);
+    this.#stopAll('regenerated', ['waiting']);
     store.deleteMessage(sql, last.id);
     const t = this.#insertTurn(null, input.plan, 'running', input.now);
     await this.#launch(t.id);
@@ -405,7 +409,7 @@ export class ChatThread extends DurableObject<Env> {
     if (store.turnsIn(this.#sql, ['running']).length > 0) return;
     const [next] = store.turnsIn(this.#sql, ['queued']);
     if (!next) return;
-    await this.#stopAll('the user sent a new message', ['waiting']);
+    this.#stopAll('the user sent a new message', ['waiting']);
     await this.#launch(next.row.id);
   }
 
@@ -414,16 +418,22 @@ export class ChatThread extends DurableObject<Env> {
   /** POST /v1/chat/{id}/stop: the running turn ends now, keeping what it said; queued messages are dropped. */
   async stop(tenantId: string, chatId: string): Promise<Result<{ stopped: TurnView[] }>> {
     if (!this.#mine(tenantId, chatId)) return fail('not_found', 'Chat not found.');
-    const stopped = await this.#stopAll(STOPPED, ['running', 'queued', 'waiting']);
+    const { stopped, cancelled } = this.#stopAll(STOPPED, ['running', 'queued', 'waiting']);
+    await cancelled;
     return ok({ stopped });
   }
 
   /** Ends the turns in `statuses` (closing chunks, settled calls), then cancels their runs. */
-  async #stopAll(reason: string, statuses: TurnStatus[]): Promise<TurnView[]> {
+  /**
+   * Ends the turns in `statuses` now (closing chunks, settled calls, stored answers), then cancels
+   * their runs. The ending is synchronous, so a caller that goes on to start a turn has no await
+   * between its busy check and the start; `cancelled` resolves when the runs were told.
+   */
+  #stopAll(reason: string, statuses: TurnStatus[]): { stopped: TurnView[]; cancelled: Promise<unknown> } {
     const turns = store.turnsIn(this.#sql, statuses);
     for (const t of turns) this.#end(t.row.id, [], { kind: 'cancelled', reason });
-    await Promise.all(turns.filter((t) => t.row.status !== 'queued').map((t) => this.#cancelRun(t.row.run_id, reason)));
-    return turns.map((t) => store.turnView(store.turn(this.#sql, t.row.id)!.row));
+    const cancelled = Promise.all(turns.filter((t) => t.row.status !== 'queued').map((t) => this.#cancelRun(t.row.run_id, reason)));
+    return { stopped: turns.map((t) => store.turnView(store.turn(this.#sql, t.row.id)!.row)), cancelled };
   }
 
   async #cancelRun(runId: string, reason: string): Promise<void> {
@@ -467,10 +477,10 @@ export class ChatThread extends DurableObject<Env> {
   /** DELETE /v1/chats/{id}: stops what runs, tells the hub, then forgets everything. */
   async remove(tenantId: string, chatId: string): Promise<Result<null>> {
     if (!this.#mine(tenantId, chatId)) return fail('not_found', 'Chat not found.');
-    await this.#stopAll('chat deleted', ['running', 'queued', 'waiting']);
+    await this.#stopAll('chat deleted', ['running', 'queued', 'waiting']).cancelled;
     const at = new Date().toISOString();
     // Told first: if this fails the chat still exists and the client retries.
-    await tenantHubStub(this.env, tenantId).chatChanged(tenantId, { id: newId('crp'), chatId, summary: null, at });
+    await tenantHubStub(this.env, tenantId).chatChanged(tenantId, { id: newId('crp'), chatId, summary: null, at, rev: 0 });
     for (const ws of this.ctx.getWebSockets()) closeQuietly(ws, 1000, 'chat deleted');
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();

@@ -232,11 +232,12 @@ export function chunksAfter(sql: Sql, turnId: string, after: number, limit: numb
     .map((r) => ({ seq: r.seq, segment: r.segment, chunk: JSON.parse(r.chunk) as UIChunk }));
 }
 
-/** Only the latest turn's log is kept: older turns are in their stored messages. */
-export function dropChunksBefore(sql: Sql, turnId: string): void {
+/** Only the logs of turns still streaming (or still being read) are kept: older turns are in their stored messages. */
+export function dropChunksExcept(sql: Sql, keep: string[]): void {
   sql.exec(
-    `DELETE FROM chunks WHERE turn_id <> ? AND turn_id NOT IN (SELECT id FROM turns WHERE status IN ('queued', 'running', 'waiting'))`,
-    turnId,
+    `DELETE FROM chunks WHERE turn_id NOT IN (SELECT id FROM turns WHERE status IN ('queued', 'running', 'waiting'))
+     AND turn_id NOT IN (SELECT value FROM json_each(?))`,
+    JSON.stringify(keep),
   );
 }
 

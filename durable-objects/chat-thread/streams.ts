@@ -51,6 +51,11 @@ export class TurnStreams {
     return this.#followers.size;
   }
 
+  /** The turns someone is still reading (their logs must stay until they finish). */
+  followed(): string[] {
+    return [...new Set([...this.#followers].map((f) => f.turnId))];
+  }
+
   open(f: Follow): ReadableStream<Uint8Array> {
     const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
     const follower: Follower = { ...f, writer: writable.getWriter(), sentStart: false, wake: null };

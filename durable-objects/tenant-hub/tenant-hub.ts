@@ -238,11 +238,9 @@ export class TenantHub extends DurableObject<Env> {
   }
 
   /** A ChatThread reports its chat's state (sync) and a turn's end (event); idempotent, newest state wins. */
-  async chatChanged(tenantId: string, report: ChatReport & { rev?: number }): Promise<void> {
+  async chatChanged(tenantId: string, report: ChatReport & { rev: number }): Promise<void> {
     this.#bind(tenantId);
-    const fresh = this.ctx.storage.transactionSync(() =>
-      recordChatReport(this.ctx.storage.sql, tenantId, { ...report, rev: report.rev ?? Number.MAX_SAFE_INTEGER }, Date.now()),
-    );
+    const fresh = this.ctx.storage.transactionSync(() => recordChatReport(this.ctx.storage.sql, tenantId, report, Date.now()));
     if (fresh) await this.#afterWrite();
   }
 
