@@ -87,6 +87,13 @@ function ensureStep(s: MapperState, out: UIChunk[]): void {
   if (s.step === null) openStep(s, -1, out);
 }
 
+function userFacing(s: MapperState, type: string, data: Record<string, unknown>): boolean {
+  if (type === 'node.waiting') return true;
+  if (type === 'node.tool_call') return data.requiresApproval === true || data.clientSide === true;
+  if (type === 'node.tool_result') return typeof data.toolCallId === 'string' && s.tools.includes(data.toolCallId);
+  return false;
+}
+
 const usageMeta = (s: MapperState) => ({ usage: { ...s.usage }, ...(s.provider ? { provider: s.provider, model: s.model } : {}) });
 
 /** The chunks one run event becomes (mutates `s`), and whether the segment ends with it. */
@@ -94,8 +101,9 @@ export function mapRunEvent(s: MapperState, e: RunEvent, nodeId: string): Mapped
   const out: UIChunk[] = [];
   const data = (e.data ?? {}) as Record<string, unknown>;
   if (e.nodeId !== null && e.nodeId !== nodeId) return { chunks: out, end: null };
-  // A delegated agent's own steps (`via`) are its caller's tool call: the chat shows only that call.
-  if (e.nodeId !== null && data.via !== undefined && e.type !== 'node.waiting') return { chunks: out, end: null };
+  // A delegated agent's own steps (`via`) belong to its caller's tool call: the chat shows that call, plus
+  // the delegate's calls the user must answer (approvals, askUser) and their results.
+  if (e.nodeId !== null && data.via !== undefined && !userFacing(s, e.type, data)) return { chunks: out, end: null };
   switch (e.type) {
     case 'node.started':
       // A later attempt (or a restart after eviction) replays persisted steps and streams the open one again.

@@ -200,6 +200,47 @@ describe('run events → UI chunks', () => {
     expect(parts.filter((p) => p.type === 'text')).toEqual([{ type: 'text', text: 'Nothing is open.', state: 'done' }]);
   });
 
+  it("a delegated agent's steps stay inside its caller's call, except the calls the user must answer", () => {
+    const s = initialMapperState('m');
+    const chunks = mapAll(s, [
+      ev('node.step', { step: 1, kind: 'model', status: 'started' }),
+      ev('node.tool_call', {
+        step: 1,
+        toolCallId: 'd1',
+        toolName: 'cleaner',
+        input: { task: 'tidy' },
+        requiresApproval: false,
+        clientSide: false,
+      }),
+      ev('node.step', { step: 1, kind: 'model', status: 'started', via: 'd1' }),
+      ev('node.delta', { text: 'thinking aloud', via: 'd1' }),
+      ev('node.tool_call', {
+        step: 1,
+        toolCallId: 'd1>x',
+        toolName: 'listTasks',
+        input: {},
+        requiresApproval: false,
+        clientSide: false,
+        via: 'd1',
+      }),
+      ev('node.tool_result', { step: 1, toolCallId: 'd1>x', toolName: 'listTasks', output: [], via: 'd1' }),
+      ev('node.tool_call', {
+        step: 2,
+        toolCallId: 'd1>y',
+        toolName: 'deleteTask',
+        input: { taskId: 't' },
+        requiresApproval: true,
+        clientSide: false,
+        via: 'd1',
+      }),
+      ev('node.waiting', { forSignal: true, toolCalls: [{ toolCallId: 'd1>y', toolName: 'deleteTask', kind: 'approval' }] }),
+    ]);
+    const parts = built([start('m'), ...chunks], 'm').parts;
+    expect(parts.map((p) => p.type)).toEqual(['step-start', 'tool-cleaner', 'tool-deleteTask']);
+    expect(parts[2]).toMatchObject({ state: 'approval-requested', approval: { id: 'apr_d1>y' } });
+    expect(chunks.map((c) => c.type)).not.toContain('text-delta');
+  });
+
   it('a failed run ends with error then finish; a cancelled one with abort', () => {
     const s = initialMapperState('m');
     const failed = mapAll(s, [
