@@ -20,6 +20,7 @@ import { agentRoutes } from './routes/agents';
 import { apiKeyRoutes } from './routes/api-keys';
 import { auditRoutes } from './routes/audit';
 import { authRoutes } from './routes/auth';
+import { chatRoutes } from './routes/chat';
 import { datasetRoutes } from './routes/datasets';
 import { deadLetterRoutes } from './routes/dead-letters';
 import { mountDocs } from './routes/docs';
@@ -118,6 +119,7 @@ export function createApp(options: CreateAppOptions = {}): OpenAPIHono<AppEnv> {
   app.route('/', notificationRoutes);
   app.route('/', flowRoutes);
   app.route('/', agentRoutes);
+  app.route('/', chatRoutes);
   app.route('/', runRoutes);
   app.route('/', llmProviderRoutes);
   app.route('/', feedbackRoutes);

@@ -1,4 +1,6 @@
 /** Worker entry: HTTP (Hono), Queue consumer, cron sweeper, Durable Object classes. */
+// Installs the deterministic router model in the agent loop's slot (agents without a provider).
+import './agents/router-model';
 import { createApp } from './app';
 import { ConfigError, loadConfig } from './config';
 import { runSweeper } from './cron/sweeper';
@@ -7,6 +9,7 @@ import { createLogger, errorFields } from './observability/log';
 import { reportError } from './observability/sentry';
 import { consumeQueue } from './queue/router';
 
+export { ChatThread } from '../durable-objects/chat-thread/chat-thread';
 export { FlowRun } from '../durable-objects/flow-run/flow-run';
 export { TenantHub } from '../durable-objects/tenant-hub/tenant-hub';
 

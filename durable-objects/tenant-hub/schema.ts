@@ -202,4 +202,12 @@ export const HUB_MIGRATIONS: readonly DoMigration[] = [
       CREATE UNIQUE INDEX experiments_run_uq ON experiments (run_id);
     `,
   },
+  {
+    version: 11,
+    sql: `
+      -- The tenant's chats as their ChatThread objects last reported them (durable-objects/tenant-hub/chats.ts).
+      CREATE TABLE chats (id TEXT PRIMARY KEY, data TEXT NOT NULL, updated_at TEXT NOT NULL, rev INTEGER NOT NULL);
+      CREATE INDEX chats_updated_idx ON chats (updated_at, id);
+    `,
+  },
 ];

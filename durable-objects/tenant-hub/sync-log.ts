@@ -171,7 +171,7 @@ export function hasPendingEvents(sql: Sql): boolean {
 
 // ---- snapshot: the current state a resyncing client reloads from ----------------------------
 
-export type SnapshotEntity = 'task' | 'notification' | 'feedback';
+export type SnapshotEntity = 'task' | 'notification' | 'feedback' | 'chat';
 
 export interface SnapshotItem {
   entity: SnapshotEntity;
@@ -198,10 +198,11 @@ const SNAPSHOT_QUERIES: Record<SnapshotEntity, string> = {
   task: `SELECT id, data FROM tasks WHERE id > ? ORDER BY id LIMIT ?`,
   notification: `SELECT id, data FROM notifications WHERE audience = 'members' AND id > ? ORDER BY id LIMIT ?`,
   feedback: `SELECT id, NULL AS data FROM feedback WHERE id > ? ORDER BY id LIMIT ?`,
+  chat: `SELECT id, data FROM chats WHERE id > ? ORDER BY id LIMIT ?`,
 };
 
 /** The order a snapshot walks the entities in; a new synced entity is a row here and in SNAPSHOT_QUERIES. */
-const SNAPSHOT_ORDER: readonly SnapshotEntity[] = ['task', 'notification', 'feedback'];
+const SNAPSHOT_ORDER: readonly SnapshotEntity[] = ['task', 'notification', 'feedback', 'chat'];
 
 /** Entities whose snapshot row is built from columns rather than stored JSON. */
 const SNAPSHOT_READERS: Partial<Record<SnapshotEntity, (sql: Sql, id: string) => Record<string, unknown> | null>> = {

@@ -6,6 +6,7 @@
  * authenticates and validates; the hub's RPC methods do the work.
  */
 import { DurableObject } from 'cloudflare:workers';
+import type { ChatReport, ChatSummary } from '../../src/chat/model';
 import type { Dataset, Example, ExampleDraft, ExampleResult, Experiment, ExperimentWithResults } from '../../src/evals/model';
 import type {
   Feedback,
@@ -22,6 +23,7 @@ import type { RunSummary } from '../../src/flows/run-model';
 import type { Result } from '../../src/lib/result';
 import type { Actor, HistoryEntry, Notification, Task, TaskCreate, TaskFilter, TaskPatch } from '../../src/tasks/model';
 import { migrateDoStorage } from '../shared/migrations';
+import { listChats, recordChatReport } from './chats';
 import * as ds from './datasets';
 import * as ex from './experiments';
 import * as fb from './feedback';
@@ -402,6 +404,19 @@ export class TenantHub extends DurableObject<Env> {
     this.#bind(tenantId);
     const fresh = this.ctx.storage.transactionSync(() => recordRunChange(this.ctx.storage.sql, tenantId, summary, eventId));
     if (fresh) await this.#afterWrite();
+  }
+
+  /** A ChatThread reports its chat's state (sync) and a turn's end (event); idempotent, newest state wins. */
+  async chatChanged(tenantId: string, report: ChatReport & { rev: number }): Promise<void> {
+    this.#bind(tenantId);
+    const fresh = this.ctx.storage.transactionSync(() => recordChatReport(this.ctx.storage.sql, tenantId, report, Date.now()));
+    if (fresh) await this.#afterWrite();
+  }
+
+  /** GET /v1/chats: newest first, after the previous page's last chat. */
+  async listChats(tenantId: string, limit: number, after: { updatedAt: string; id: string } | null): Promise<ChatSummary[]> {
+    this.#bind(tenantId);
+    return listChats(this.ctx.storage.sql, limit, after);
   }
 
   /** The tenant's run slots, in admission order (for the sweeper's reconciler). */

@@ -9,6 +9,10 @@ import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from
 export interface TenantSettings {
   httpAllowlist?: string[];
   maxActiveRuns?: number;
+  /** IANA time zone for members without one of their own (quick add, the assistant). */
+  timezone?: string;
+  /** The agent the assistant runs (default: the built-in assistant). */
+  assistantAgentId?: string;
 }
 
 const createdAt = () => text('created_at').notNull().default(sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))`);
@@ -19,7 +23,7 @@ export const tenants = sqliteTable('tenants', {
   plan: text('plan', { enum: ['free', 'pro'] })
     .notNull()
     .default('free'),
-  /** Tenant settings: `{ httpAllowlist?: string[], maxActiveRuns?: number }` (see docs/flows.md). */
+  /** Tenant settings: `{ httpAllowlist?, maxActiveRuns?, timezone?, assistantAgentId? }` (docs/flows.md, docs/assistant.md). */
   settings: text('settings', { mode: 'json' }).$type<TenantSettings>().notNull().default(sql`'{}'`),
   createdAt: createdAt(),
   updatedAt: text('updated_at').notNull().default(sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))`),
@@ -32,6 +36,8 @@ export const users = sqliteTable(
     email: text('email').notNull(),
     name: text('name').notNull(),
     passwordHash: text('password_hash').notNull(),
+    /** IANA time zone from the profile (PATCH /v1/me); null = the tenant's default. */
+    timezone: text('timezone'),
     createdAt: createdAt(),
     updatedAt: text('updated_at').notNull().default(sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))`),
   },

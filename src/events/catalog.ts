@@ -17,6 +17,9 @@ export const EVENT_TYPES = {
   'run.succeeded': 'A flow run finished successfully (data: { run })',
   'run.failed': 'A flow run failed (data: { run })',
   'run.cancelled': 'A flow run was cancelled (data: { run })',
+  'chat.turn.completed':
+    'An assistant turn ended: answered, or stopped (data: { chatId, turnId, messageId, runId, usage, outcome: completed | stopped })',
+  'chat.turn.failed': 'An assistant turn failed (data: { chatId, turnId, messageId, runId, usage, error })',
   'feedback.created': 'An output was rated (data: { feedback })',
   'feedback.updated': 'A rating changed: the same rater rated again, or it was edited (data: { feedback })',
   'feedback.deleted': 'A rating was deleted (data: { feedbackId, target, key })',

@@ -1,6 +1,7 @@
 /** Request and response schemas for identity routes (zod → OpenAPI). */
 import { z } from '@hono/zod-openapi';
 import { DEFAULT_MAX_ACTIVE_RUNS, PLAN_CEILINGS } from '../flows/ceilings';
+import { isValidTimezone } from '../tasks/schedule/zone';
 import { ROLES } from './roles';
 
 export const RoleSchema = z.enum(ROLES).openapi('Role');
@@ -9,7 +10,23 @@ const Password = z.string().min(1).max(256).openapi({ example: 'correct horse ba
 const Name = z.string().trim().min(1).max(100);
 const Timestamp = z.string().openapi({ format: 'date-time' });
 
-export const UserSchema = z.object({ id: z.string(), email: z.string(), name: z.string(), createdAt: Timestamp }).openapi('User');
+/** An IANA time zone name this runtime knows ('Europe/Berlin'). */
+export const TimeZoneName = z
+  .string()
+  .min(1)
+  .max(64)
+  .refine((v) => isValidTimezone(v), 'Unknown IANA time zone')
+  .openapi({ example: 'Europe/Berlin' });
+
+export const UserSchema = z
+  .object({
+    id: z.string(),
+    email: z.string(),
+    name: z.string(),
+    timezone: z.string().nullable().openapi({ description: "IANA time zone from the profile; null = the tenant's default" }),
+    createdAt: Timestamp,
+  })
+  .openapi('User');
 export const TenantSettingsSchema = z
   .strictObject({
     httpAllowlist: z
@@ -38,6 +55,15 @@ export const TenantSettingsSchema = z
           .map(([plan, c]) => `${plan} ${c.maxActiveRuns}`)
           .join(', ')}); above it → 422.`,
       }),
+    timezone: TimeZoneName.optional().openapi({
+      description: 'Default IANA time zone for members without one (quick add and the assistant); else UTC',
+    }),
+    assistantAgentId: z
+      .string()
+      .min(1)
+      .max(64)
+      .optional()
+      .openapi({ description: 'The agent the assistant (/v1/chat) runs; default: the built-in assistant' }),
   })
   .openapi('TenantSettings');
 
@@ -106,6 +132,11 @@ export const MeSchema = z
     tenants: z.array(TenantMembershipSchema),
   })
   .openapi('Me');
+export const UpdateMeBody = z
+  .strictObject({
+    timezone: z.union([TimeZoneName, z.null()]).optional().openapi({ description: "Your IANA time zone (null: use the tenant's)" }),
+  })
+  .openapi('UpdateMeRequest');
 export const UpdateTenantBody = z
   .strictObject({ name: Name.optional(), settings: TenantSettingsSchema.optional() })
   .openapi('UpdateTenantRequest');

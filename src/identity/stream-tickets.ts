@@ -17,7 +17,7 @@ import { hashSecret, newSecret } from './secrets';
 export const TICKET_TTL_MS = 60_000;
 const PREFIX = 'stk_';
 /** The stream routes a ticket can open. */
-const STREAM_PATHS = [/^\/v1\/sync\/ws$/, /^\/v1\/runs\/[^/]{1,160}\/(events|ws)$/];
+const STREAM_PATHS = [/^\/v1\/sync\/ws$/, /^\/v1\/runs\/[^/]{1,160}\/(events|ws)$/, /^\/v1\/chat\/[A-Za-z0-9_-]{1,128}\/(stream|ws)$/];
 
 export function isStreamPath(path: string): boolean {
   return STREAM_PATHS.some((p) => p.test(path));

@@ -97,3 +97,11 @@ export async function me(ctx: ServiceCtx) {
     .all();
   return { actor: { type: 'user' as const, id: user.id }, apiKey: null, user: userView(user), tenant, role: ctx.role, tenants: all };
 }
+
+/** PATCH /v1/me: the caller's own profile (a person's; an API key has none). */
+export async function updateMe(ctx: ServiceCtx, input: { timezone?: string | null | undefined }) {
+  if (ctx.actor.type !== 'user') throw new AppError('forbidden', "An API key has no profile; set the tenant's settings.timezone instead.");
+  if (input.timezone !== undefined)
+    await ctx.db.update(users).set({ timezone: input.timezone, updatedAt: ctx.now.toISOString() }).where(eq(users.id, ctx.actor.id)).run();
+  return me(ctx);
+}

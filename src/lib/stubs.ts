@@ -1,4 +1,5 @@
-/** The one way to address the Durable Objects: a tenant's hub by tenant id, a run by run id. */
+/** The one way to address the Durable Objects: a tenant's hub by tenant id, a run by run id, a chat by tenant and chat id. */
+import type { ChatThread } from '../../durable-objects/chat-thread/chat-thread';
 import type { FlowRun } from '../../durable-objects/flow-run/flow-run';
 import type { TenantHub } from '../../durable-objects/tenant-hub/tenant-hub';
 
@@ -8,4 +9,9 @@ export function tenantHubStub(env: Pick<Env, 'TENANT_HUB'>, tenantId: string): D
 
 export function flowRunStub(env: Pick<Env, 'FLOW_RUN'>, runId: string): DurableObjectStub<FlowRun> {
   return env.FLOW_RUN.get(env.FLOW_RUN.idFromName(runId));
+}
+
+/** A chat lives under its tenant: another tenant's same chat id is another (empty) object. */
+export function chatThreadStub(env: Pick<Env, 'CHAT_THREAD'>, tenantId: string, chatId: string): DurableObjectStub<ChatThread> {
+  return env.CHAT_THREAD.get(env.CHAT_THREAD.idFromName(`${tenantId}/${chatId}`));
 }

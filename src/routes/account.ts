@@ -1,6 +1,6 @@
 /** /v1/me and /v1/tenant. */
 import { createRoute } from '@hono/zod-openapi';
-import { MeSchema, TenantSchema, UpdateTenantBody } from '../identity/schemas';
+import { MeSchema, TenantSchema, UpdateMeBody, UpdateTenantBody } from '../identity/schemas';
 import * as tenantService from '../identity/tenant-service';
 import { BearerAuth, jsonBody, jsonContent, problemResponses } from '../lib/openapi';
 import { newRouter } from '../lib/router';
@@ -21,6 +21,20 @@ export const accountRoutes = newRouter()
       responses: { 200: jsonContent(MeSchema, 'The caller'), ...problemResponses() },
     }),
     async (c) => c.json(await tenantService.me(c.var.ctx), 200),
+  )
+  .openapi(
+    createRoute({
+      method: 'patch',
+      path: '/v1/me',
+      operationId: 'me.update',
+      tags,
+      summary: 'Update your own profile (time zone); any role, people only',
+      middleware: guarded('tenant:read'),
+      security: BearerAuth,
+      request: { body: jsonBody(UpdateMeBody) },
+      responses: { 200: jsonContent(MeSchema, 'The caller, updated'), ...problemResponses() },
+    }),
+    async (c) => c.json(await tenantService.updateMe(c.var.ctx, c.req.valid('json')), 200),
   )
   .openapi(
     createRoute({

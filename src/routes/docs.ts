@@ -36,6 +36,7 @@ export function mountDocs(app: OpenAPIHono<AppEnv>): void {
       { name: 'Sync', description: 'Ordered, gap-free change stream over HTTP and WebSocket' },
       { name: 'Flows', description: 'Versioned DAG workflow definitions' },
       { name: 'Agents', description: 'Versioned tool-calling agents that run as agent nodes in flows' },
+      { name: 'Assistant', description: 'The task assistant: chat that Vercel AI SDK clients (useChat) speak, with resume and stop' },
       { name: 'Runs', description: 'Durable runs: state, live events, cancel, signal, resume, rerun' },
       { name: 'LLM providers', description: 'Per-tenant LLM providers for llm nodes (keys encrypted at rest)' },
       { name: 'Tools', description: 'Sandboxed Python and JavaScript tools: registry, versions, invocation' },

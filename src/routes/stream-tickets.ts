@@ -12,7 +12,8 @@ export const streamTicketRoutes = newRouter().openapi(
     path: '/v1/stream-tickets',
     operationId: 'streamTickets.create',
     tags: ['Sync'],
-    summary: 'A single-use ticket (valid 60 s) to open one stream (sync WebSocket, run SSE or WebSocket) as `?ticket=`',
+    summary:
+      'A single-use ticket (valid 60 s) to open one stream (sync WebSocket, run SSE or WebSocket, chat stream or WebSocket) as `?ticket=`',
     description:
       'Credentials are refused in URLs. A browser that cannot set headers on the stream asks for a ticket with its header credential first.',
     middleware: guarded('data:read'),

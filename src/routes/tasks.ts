@@ -27,7 +27,10 @@ const withEtag = (description: string) => ({
 const QuickAddBody = z
   .strictObject({
     text: z.string().trim().min(1).max(500).openapi({ example: 'pay rent every 1st at 9am remind me 1 day before #home p1' }),
-    timezone: z.string().min(1).max(64).default('UTC').openapi({ example: 'Europe/Berlin' }),
+    timezone: z.string().min(1).max(64).optional().openapi({
+      example: 'Europe/Berlin',
+      description: "IANA time zone to read the text in; default: your profile's, else the tenant's, else UTC",
+    }),
   })
   .openapi('QuickAddRequest');
 
@@ -60,6 +63,10 @@ const QuickAddResultSchema = z
       .object({ token: z.string(), expiresAt: z.string().openapi({ format: 'date-time' }) })
       .optional()
       .openapi({ description: 'POST it to /v1/tasks/quick-add/confirm with the chosen taskId' }),
+    timezone: z
+      .object({ timezone: z.string(), source: z.enum(['request', 'member', 'tenant', 'utc']) })
+      .optional()
+      .openapi({ description: "The zone the text was read in and whose it is: the request's, your profile's, the tenant's or UTC" }),
   })
   .openapi('QuickAddResult');
 

@@ -82,7 +82,7 @@ export interface Notification {
 
 export interface Change {
   version: number;
-  entity: 'task' | 'notification' | 'run' | 'feedback';
+  entity: 'task' | 'notification' | 'run' | 'feedback' | 'chat';
   entityId: string;
   op: 'upsert' | 'delete';
   data: Task | Notification | Record<string, unknown> | null;

@@ -9,11 +9,12 @@ import { fromB64, toB64Url } from '../identity/encoding';
 import type { ServiceCtx } from '../lib/context';
 import { AppError } from '../lib/problem';
 import type { Task, TaskCreate, TaskPatch } from './model';
-import { isValidTimeZone, type LocalDateTime, type ParsedQuickAdd, parseQuickAdd } from './nlp';
+import { type LocalDateTime, type ParsedQuickAdd, parseQuickAdd } from './nlp';
 import { addDays } from './nlp/clock';
 import { todayIn, zonedToInstant } from './schedule';
 import { TaskPatchSchema } from './schemas';
 import * as tasks from './service';
+import { type ResolvedTimezone, resolveTimezone } from './timezone';
 
 export interface QuickAddResult {
   intent: ParsedQuickAdd['intent'];
@@ -24,6 +25,8 @@ export interface QuickAddResult {
   /** A destructive intent held back: the tasks it might mean, and the token to act on one. */
   candidates?: Task[];
   confirmation?: { token: string; expiresAt: string };
+  /** The zone the text was read in and where it came from (request, member, tenant or utc); absent on a confirmation. */
+  timezone?: ResolvedTimezone;
 }
 
 const field = (path: string, message: string) =>
@@ -157,9 +160,13 @@ export async function confirmQuickAdd(ctx: ServiceCtx, { token, taskId }: { toke
   return { intent: p.intent, task: await act(ctx, { intent: p.intent, patch: p.patch }, target), parsed: null };
 }
 
-export async function quickAdd(ctx: ServiceCtx, { text, timezone }: { text: string; timezone: string }): Promise<QuickAddResult> {
+export async function quickAdd(ctx: ServiceCtx, input: { text: string; timezone?: string | undefined }): Promise<QuickAddResult> {
+  const zone = await resolveTimezone(ctx, { requested: input.timezone });
+  return { ...(await quickAddIn(ctx, input.text, zone.timezone)), timezone: zone };
+}
+
+async function quickAddIn(ctx: ServiceCtx, text: string, timezone: string): Promise<QuickAddResult> {
   const now = ctx.now;
-  if (!isValidTimeZone(timezone)) throw field('timezone', `Unknown IANA time zone '${timezone}'.`);
   const parsed = parseQuickAdd(text, { timezone, now });
   switch (parsed.intent) {
     case 'create':

@@ -169,7 +169,7 @@ export const NotificationSchema = z
 export const ChangeSchema = z
   .object({
     version: z.number().int(),
-    entity: z.enum(['task', 'notification', 'run', 'feedback']),
+    entity: z.enum(['task', 'notification', 'run', 'feedback', 'chat']).openapi({ description: 'chat: a ChatSummary (GET /v1/chats)' }),
     entityId: z.string(),
     op: z.enum(['upsert', 'delete']),
     data: z.union([TaskSchema, NotificationSchema, z.record(z.string(), z.unknown())]).nullable(),
@@ -183,7 +183,7 @@ export const SyncResponseSchema = z
 
 export const SnapshotItemSchema = z
   .object({
-    entity: z.enum(['task', 'notification', 'feedback']),
+    entity: z.enum(['task', 'notification', 'feedback', 'chat']),
     entityId: z.string(),
     data: z.union([TaskSchema, NotificationSchema, z.record(z.string(), z.unknown())]),
   })

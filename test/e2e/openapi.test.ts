@@ -64,6 +64,7 @@ const LINT_RULES = {
 const LINT_EXCEPTIONS: Record<string, string> = {
   'operation-2xx-response #/paths/~1v1~1runs~1{runId}~1ws/get/responses': 'a WebSocket upgrade succeeds with 101',
   'operation-2xx-response #/paths/~1v1~1sync~1ws/get/responses': 'a WebSocket upgrade succeeds with 101',
+  'operation-2xx-response #/paths/~1v1~1chat~1{chatId}~1ws/get/responses': 'a WebSocket upgrade succeeds with 101',
 };
 
 /** `tasks.create`, `runs.events`, `webhooks.listDeliveries`: `<resource>.<verb>`, both camelCase. */

@@ -343,6 +343,34 @@ const RESOURCES: IsolationRow[] = [
     view: ({ id }) => `/v1/agents/${id}/versions`,
   },
   {
+    // A's chat waits for A to approve a delete, so a stop, a delete or a stream read by B would show.
+    resource: 'chats',
+    create: async (a) => {
+      await post(a, '/v1/tasks', { title: 'iso dentist' });
+      const id = `iso${crypto.randomUUID().replaceAll('-', '').slice(0, 16)}`;
+      const res = await call('/v1/chat', {
+        token: a.accessToken,
+        body: { id, messages: [{ id: 'u1', role: 'user', parts: [{ type: 'text', text: 'delete iso dentist' }] }] },
+      });
+      expect(res.status).toBe(200);
+      await res.text();
+      await eventually(async () =>
+        (await expectJson(await call(`/v1/chats/${id}`, { token: a.accessToken }))).lastTurn.status === 'waiting' ? true : undefined,
+      );
+      return { id };
+    },
+    probes: ({ id }): Probe[] => [
+      { method: 'GET', path: `/v1/chats/${id}` },
+      { method: 'DELETE', path: `/v1/chats/${id}` },
+      { method: 'GET', path: `/v1/chat/${id}/stream` },
+      { method: 'GET', path: `/v1/chat/${id}/stream`, headers: { 'last-event-id': '1' } },
+      { method: 'POST', path: `/v1/chat/${id}/stop`, body: {} },
+      { method: 'GET', path: `/v1/chat/${id}/ws`, headers: { upgrade: 'websocket' } },
+    ],
+    lists: () => ['/v1/chats?limit=100', '/v1/sync?since=0'],
+    view: ({ id }) => `/v1/chats/${id}`,
+  },
+  {
     // A's run waits on an approval, so a signal, rerun or cancel by B would show.
     resource: 'runs',
     create: async (a) => {

@@ -16,6 +16,11 @@ export function flowRun(runId: string) {
   return env.FLOW_RUN.get(env.FLOW_RUN.idFromName(runId));
 }
 
+/** A chat's ChatThread object (addressed like src/lib/stubs.ts does). */
+export function chatThread(tenantId: string, chatId: string) {
+  return env.CHAT_THREAD.get(env.CHAT_THREAD.idFromName(`${tenantId}/${chatId}`));
+}
+
 /** The object's scheduled alarm (ms since epoch), or null. */
 export function alarmOf(stub: DurableObjectStub): Promise<number | null> {
   return runInDurableObject(stub, (_instance, state) => state.storage.getAlarm());
