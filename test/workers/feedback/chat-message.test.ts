@@ -39,7 +39,7 @@ describe('feedback on assistant messages', () => {
     // Each answer's metadata carries its own token, from the stream's first chunk (both SDK versions validated it).
     for (const { chunks, message } of [first, second]) {
       expect(chunks[0]).toMatchObject({ type: 'start', messageMetadata: { feedbackToken: { token: expect.stringMatching(/^fbt_/) } } });
-      expect(metaOf(message).feedbackToken).toEqual(chunks[0]!.messageMetadata.feedbackToken);
+      expect(metaOf(message).feedbackToken).toEqual((chunks[0] as Json).messageMetadata.feedbackToken);
     }
     const token1: string = metaOf(m1).feedbackToken.token;
     const token2: string = metaOf(m2).feedbackToken.token;
