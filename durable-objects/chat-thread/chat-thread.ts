@@ -14,6 +14,8 @@ import { answerChunk, answersFrom, applyAnswers, settleUnanswered, toAgentMessag
 import type { ChatView, SendInput, TurnPlan, TurnStatus, TurnView } from '../../src/chat/model';
 import { closeStep, initialMapperState, type MapperState, mapRunEvent, type TurnEnd } from '../../src/chat/run-chunks';
 import { MessageBuilder, type StreamVersion, type UIChunk, type UIMessage } from '../../src/chat/ui-message';
+import { loadConfig } from '../../src/config';
+import { tokenFor } from '../../src/feedback/feedback-service';
 import type { RunEvent } from '../../src/flows/run-model';
 import { startRun } from '../../src/flows/runs-service';
 import { newId } from '../../src/lib/ids';
@@ -148,12 +150,21 @@ export class ChatThread extends DurableObject<Env> {
     const sql = this.#sql;
     const now = new Date();
     const at = now.toISOString();
+    const before = store.turn(sql, turnId);
+    if (!before) return;
+    const chat = store.chatRow(sql)!;
+    // End users rate this answer (and only it) from the browser with this token (docs/feedback.md).
+    const feedbackToken = await tokenFor(
+      { config: loadConfig(this.env), tenantId: chat.tenant_id, now },
+      { type: 'chat_message', id: before.row.message_id, chatId: chat.chat_id },
+    );
+    // Stopped (or deleted) while the token was signed: nothing to start.
     const t = store.turn(sql, turnId);
-    if (!t) return;
+    if (t?.row.status !== before.row.status) return;
     const startChunk: UIChunk = {
       type: 'start',
       messageId: t.row.message_id,
-      messageMetadata: { turnId, runId: t.row.run_id, createdAt: at, timezone: t.plan.timezone, status: 'running' },
+      messageMetadata: { turnId, runId: t.row.run_id, createdAt: at, timezone: t.plan.timezone, status: 'running', feedbackToken },
     };
     this.ctx.storage.transactionSync(() => {
       if (t.userMessage) store.upsertMessage(sql, t.userMessage, null, at);
@@ -472,6 +483,14 @@ export class ChatThread extends DurableObject<Env> {
       else messages.push(partial);
     }
     return ok({ ...store.summaryOf(sql)!, messages });
+  }
+
+  /** Feedback on an assistant message (src/feedback/targets.ts): the run of its turn and the agent that answered. */
+  async ratedMessage(tenantId: string, chatId: string, messageId: string): Promise<Result<{ runId: string; agentId: string | null }>> {
+    if (!this.#mine(tenantId, chatId)) return fail('not_found', 'Chat not found.');
+    const t = store.assistantTurnOf(this.#sql, messageId);
+    if (!t) return fail('not_found', 'Message not found.');
+    return ok({ runId: t.runId, agentId: 'agentId' in t.plan.agent ? t.plan.agent.agentId : null });
   }
 
   /** DELETE /v1/chats/{id}: stops what runs, tells the hub, then forgets everything. */

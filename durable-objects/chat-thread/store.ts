@@ -99,6 +99,17 @@ export function upsertMessage(sql: Sql, m: UIMessage, turnId: string | null, at:
   );
 }
 
+/** An assistant message and the turn that wrote it (its run, its agent), or null. */
+export function assistantTurnOf(sql: Sql, messageId: string): { runId: string; plan: TurnPlan } | null {
+  const r = sql
+    .exec<{ run_id: string; plan: string }>(
+      `SELECT t.run_id, t.plan FROM messages m JOIN turns t ON t.message_id = m.id WHERE m.id = ? AND m.role = 'assistant'`,
+      messageId,
+    )
+    .toArray()[0];
+  return r ? { runId: r.run_id, plan: JSON.parse(r.plan) as TurnPlan } : null;
+}
+
 export function deleteMessage(sql: Sql, id: string): void {
   sql.exec(`DELETE FROM messages WHERE id = ?`, id);
 }

@@ -43,7 +43,11 @@ function toRater(s: string): Rater {
 export function toFeedback(r: FeedbackRow): Feedback {
   return {
     id: r.id,
-    target: { type: r.target_type, id: r.target_id, ...(r.target_node ? { nodeId: r.target_node } : {}) },
+    target: {
+      type: r.target_type,
+      id: r.target_id,
+      ...(r.target_node ? (r.target_type === 'chat_message' ? { chatId: r.target_node } : { nodeId: r.target_node }) : {}),
+    },
     key: r.key,
     score: r.score,
     value: r.value,

@@ -123,7 +123,8 @@ export function upsertFeedback(op: FeedbackOp, w: FeedbackWrite): Result<{ feedb
   const m = measureFor(key, w);
   if (!m.ok) return invalidMeasure(m.errors);
   const at = iso(op.now);
-  const node = w.target.nodeId ?? '';
+  // The target's qualifier: a node target's node, a chat message's chat (one column, by type).
+  const node = w.target.nodeId ?? w.target.chatId ?? '';
   const rater = raterOf(w.actor);
   const existing = op.sql
     .exec<{ id: string }>(

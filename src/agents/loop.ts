@@ -44,7 +44,17 @@ export interface ParkedCall {
 }
 
 export type LoopResult =
-  | { status: 'done'; text: string; json?: unknown; messages: AgentMessage[]; steps: number; usage: UsageTotal }
+  | {
+      status: 'done';
+      text: string;
+      json?: unknown;
+      messages: AgentMessage[];
+      steps: number;
+      usage: UsageTotal;
+      /** The provider and model of the final answer (feedback on the output groups by them). */
+      provider: string;
+      model: string;
+    }
   | { status: 'waiting'; toolCalls: ParkedCall[]; runs: Array<{ key: string; runId: string }> };
 
 /** What a parked call's signal stored (durable-objects/flow-run/agent-signals.ts). */
@@ -153,11 +163,20 @@ export class AgentLoop {
       out.push(assistant);
 
       if (reply.toolCalls.length === 0) {
-        if (spec.outputSchema === undefined) return { status: 'done', text: reply.text, messages: out, steps: step, usage };
+        const answeredBy = { provider: reply.provider, model: reply.model };
+        if (spec.outputSchema === undefined) return { status: 'done', text: reply.text, messages: out, steps: step, usage, ...answeredBy };
         const parsed = parseJsonAnswer(reply.text);
         const problems = parsed.ok ? validateAgainst(spec.outputSchema, parsed.value) : [parsed.problem];
         if (problems.length === 0)
-          return { status: 'done', text: reply.text, json: parsed.ok ? parsed.value : undefined, messages: out, steps: step, usage };
+          return {
+            status: 'done',
+            text: reply.text,
+            json: parsed.ok ? parsed.value : undefined,
+            messages: out,
+            steps: step,
+            usage,
+            ...answeredBy,
+          };
         if (step >= spec.maxSteps)
           throw new NodeError(
             'invalid_output',

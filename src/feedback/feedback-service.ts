@@ -44,6 +44,14 @@ export async function resolveTarget(deps: { env: Env; db: RequestCtx['db']; tena
     throw new AppError('validation_failed', `Only node targets take nodeId (use type "node" to rate one node of a run).`, {
       errors: [fieldError(`${at}.nodeId`, `Not allowed for ${target.type} targets`, 'not_allowed')],
     });
+  if (resolver.chatId === 'required' && target.chatId === undefined)
+    throw new AppError('validation_failed', 'An assistant message is found through its chat: target.chatId is required.', {
+      errors: [fieldError(`${at}.chatId`, `Required for ${target.type} targets`, 'required')],
+    });
+  if (resolver.chatId !== 'required' && target.chatId !== undefined)
+    throw new AppError('validation_failed', 'Only chat_message targets take chatId.', {
+      errors: [fieldError(`${at}.chatId`, `Not allowed for ${target.type} targets`, 'not_allowed')],
+    });
   const r = await resolver.resolve(deps, target);
   if (r.ok) return r.attributes;
   if (r.reason === 'gone')
@@ -167,7 +175,10 @@ export async function rateByToken(ctx: RequestCtx, { token, ...input }: ByTokenI
   const attributes = await resolveTarget({ env: ctx.env, db: ctx.db, tenantId }, target);
   const actor: Rater = {
     type: 'token',
-    id: subject !== undefined ? `sub:${subject}` : `${target.type}:${target.id}${target.nodeId ? `:${target.nodeId}` : ''}`,
+    id:
+      subject !== undefined
+        ? `sub:${subject}`
+        : `${target.type}:${target.id}${target.nodeId ? `:${target.nodeId}` : ''}${target.chatId ? `@${target.chatId}` : ''}`,
   };
   const { target: _ignored, ...rating } = input;
   return upsert(ctx.env, tenantId, { ...rating, target, attributes, actor, source: 'user' });

@@ -47,6 +47,8 @@ export interface FeedbackTarget {
   id: string;
   /** `node` targets: the node of run `id`. */
   nodeId?: string | undefined;
+  /** `chat_message` targets: the chat the assistant message `id` belongs to. */
+  chatId?: string | undefined;
 }
 
 /** Where a rated output came from, copied onto the rating so stats group and routing reads without a join. */

@@ -75,9 +75,15 @@ export const KeyParam = z.object({ key: KeyName.openapi({ param: { name: 'key', 
 
 export const TargetSchema = z
   .strictObject({
-    type: z.enum(TARGET_TYPES).openapi({ description: '`chat_message` joins when the assistant lands' }),
+    type: z.enum(TARGET_TYPES).openapi({ description: '`chat_message`: an assistant message (`id`) of chat `chatId`' }),
     id: z.string().min(1).max(160).openapi({ example: 'run_01hzy0000000000000000000000' }),
     nodeId: z.string().min(1).max(64).optional().openapi({ description: 'node targets: the node of run `id`' }),
+    chatId: z
+      .string()
+      .min(1)
+      .max(128)
+      .optional()
+      .openapi({ description: 'chat_message targets (required there, refused elsewhere): the chat of message `id`' }),
   })
   .openapi('FeedbackTarget');
 
@@ -148,6 +154,7 @@ const TargetView = z.object({
   type: z.enum(['run', 'node', 'tool_invocation', 'chat_message']),
   id: z.string(),
   nodeId: z.string().optional(),
+  chatId: z.string().optional(),
 });
 
 export const FeedbackSchema = z

@@ -2,15 +2,16 @@
  * What feedback can target, as a registry of resolvers: each proves an id belongs to the tenant
  * (another tenant's id resolves to nothing, answered 404) and reads the attributes stats group by
  * and routing reads (flow, version, node, provider, model, agent). Adding a target type is adding a
- * resolver here: `chat_message` arrives with the assistant (issue 14), whose resolver will read the
- * thread's message and the run of its turn; agent nodes fill `agentId` through `outputAttributes`.
+ * resolver here. `chat_message` names an assistant message and its chat (`chatId`): the chat's
+ * ChatThread proves both are the tenant's and names the run of the message's turn, read like a run
+ * target; agent nodes fill `agentId` (and provider, model) through `outputAttributes`.
  */
 import { eq } from 'drizzle-orm';
 import type { Db } from '../db/client';
 import { runs, toolInvocations } from '../db/schema';
 import { TenantScope } from '../db/tenant-scope';
 import type { NodeView, RunView } from '../flows/run-model';
-import { flowRunStub } from '../lib/stubs';
+import { chatThreadStub, flowRunStub } from '../lib/stubs';
 import { type FeedbackTarget, NO_ATTRIBUTES, type TargetAttributes, type TargetType } from './model';
 
 export interface ResolveDeps {
@@ -24,6 +25,8 @@ export type Resolved = { ok: true; attributes: TargetAttributes } | { ok: false;
 export interface TargetResolver {
   /** Whether `target.nodeId` is required (node) or must be absent (everything else). */
   nodeId: 'required' | 'absent';
+  /** `required`: the target names its chat (chat_message); absent everywhere else. */
+  chatId?: 'required';
   resolve(deps: ResolveDeps, target: FeedbackTarget): Promise<Resolved>;
 }
 
@@ -50,23 +53,40 @@ async function stateOf(env: Env, runId: string): Promise<RunView | null> {
   return (await flowRunStub(env, runId).getState()) as unknown as RunView | null;
 }
 
+/** A run's attributes: its flow and version, and the model node that answered (null: not the tenant's run). */
+async function runAttributes(deps: ResolveDeps, runId: string): Promise<TargetAttributes | null> {
+  const row = await runOf(deps, runId);
+  if (!row) return null;
+  const view = await stateOf(deps.env, row.id);
+  const answer = view ? answeringNode(view) : null;
+  return {
+    ...NO_ATTRIBUTES,
+    runId: row.id,
+    flowId: row.flowId,
+    flowVersion: row.flowVersion,
+    ...(answer ? { nodeId: answer.id, ...outputAttributes(answer.output) } : {}),
+  };
+}
+
 const runResolver: TargetResolver = {
   nodeId: 'absent',
   async resolve(deps, target) {
-    const row = await runOf(deps, target.id);
-    if (!row) return { ok: false, reason: 'not_found' };
-    const view = await stateOf(deps.env, row.id);
-    const answer = view ? answeringNode(view) : null;
-    return {
-      ok: true,
-      attributes: {
-        ...NO_ATTRIBUTES,
-        runId: row.id,
-        flowId: row.flowId,
-        flowVersion: row.flowVersion,
-        ...(answer ? { nodeId: answer.id, ...outputAttributes(answer.output) } : {}),
-      },
-    };
+    const attributes = await runAttributes(deps, target.id);
+    return attributes ? { ok: true, attributes } : { ok: false, reason: 'not_found' };
+  },
+};
+
+/** An assistant message: found in its chat's ChatThread (another tenant's chat is not found), rated as its turn's run. */
+const chatMessageResolver: TargetResolver = {
+  nodeId: 'absent',
+  chatId: 'required',
+  async resolve(deps, target) {
+    const chatId = target.chatId!;
+    const found = await chatThreadStub(deps.env, deps.tenantId, chatId).ratedMessage(deps.tenantId, chatId, target.id);
+    if (!found.ok) return { ok: false, reason: 'not_found' };
+    const attributes = await runAttributes(deps, found.value.runId);
+    if (!attributes) return { ok: false, reason: 'not_found' };
+    return { ok: true, attributes: { ...attributes, agentId: attributes.agentId ?? found.value.agentId } };
   },
 };
 
@@ -109,6 +129,7 @@ export const TARGET_RESOLVERS: Partial<Record<TargetType, TargetResolver>> = {
   run: runResolver,
   node: nodeResolver,
   tool_invocation: toolInvocationResolver,
+  chat_message: chatMessageResolver,
 };
 
 export const TARGET_TYPES = Object.keys(TARGET_RESOLVERS) as [TargetType, ...TargetType[]];

@@ -29,6 +29,7 @@ interface Wire {
   y: TargetType;
   i: string;
   n?: string;
+  c?: string;
   s?: string;
   e: number;
 }
@@ -36,6 +37,7 @@ interface Wire {
 export async function signFeedbackToken(pepper: string, claims: FeedbackTokenClaims): Promise<string> {
   const wire: Wire = { v: 1, t: claims.tenantId, y: claims.target.type, i: claims.target.id, e: claims.expiresAt };
   if (claims.target.nodeId !== undefined) wire.n = claims.target.nodeId;
+  if (claims.target.chatId !== undefined) wire.c = claims.target.chatId;
   if (claims.subject !== undefined) wire.s = claims.subject;
   const payload = toB64Url(new TextEncoder().encode(JSON.stringify(wire)));
   return `${PREFIX}${payload}.${await hashSecret(PURPOSE + payload, pepper)}`;
@@ -64,7 +66,12 @@ export async function verifyFeedbackToken(pepper: string, token: string, now: nu
     ok: true,
     claims: {
       tenantId: wire.t,
-      target: { type: wire.y, id: wire.i, ...(wire.n !== undefined ? { nodeId: wire.n } : {}) },
+      target: {
+        type: wire.y,
+        id: wire.i,
+        ...(wire.n !== undefined ? { nodeId: wire.n } : {}),
+        ...(wire.c !== undefined ? { chatId: wire.c } : {}),
+      },
       ...(wire.s !== undefined ? { subject: wire.s } : {}),
       expiresAt: wire.e,
     },
@@ -73,5 +80,5 @@ export async function verifyFeedbackToken(pepper: string, token: string, now: nu
 
 /** Two targets are the same output. */
 export function sameTarget(a: FeedbackTarget, b: FeedbackTarget): boolean {
-  return a.type === b.type && a.id === b.id && (a.nodeId ?? null) === (b.nodeId ?? null);
+  return a.type === b.type && a.id === b.id && (a.nodeId ?? null) === (b.nodeId ?? null) && (a.chatId ?? null) === (b.chatId ?? null);
 }

@@ -454,6 +454,40 @@ const RESOURCES: IsolationRow[] = [
     view: ({ id }) => `/v1/runs/${id}`,
   },
   {
+    // A's assistant message as the target of B's ratings and tokens (message and chat ids travel in the body).
+    resource: 'chat message feedback targets',
+    create: async (a) => {
+      const chatId = `iso${crypto.randomUUID().replaceAll('-', '').slice(0, 16)}`;
+      const res = await call('/v1/chat', {
+        token: a.accessToken,
+        body: { id: chatId, messages: [{ id: 'u1', role: 'user', parts: [{ type: 'text', text: 'list my tasks' }] }] },
+      });
+      expect(res.status).toBe(200);
+      await res.text();
+      const chat = await eventually(async () => {
+        const c = await expectJson(await call(`/v1/chats/${chatId}`, { token: a.accessToken }));
+        return c.lastTurn?.status === 'completed' ? c : undefined;
+      });
+      return { id: chat.messages.find((m: { role: string }) => m.role === 'assistant').id as string, chatId };
+    },
+    own: async (b) => {
+      await post(b, '/v1/feedback-keys', { key: 'helpful', type: 'boolean' });
+      return {};
+    },
+    probes: ({ id, chatId }) => [
+      { method: 'POST', path: '/v1/feedback', body: { target: { type: 'chat_message', id, chatId }, key: 'helpful', score: true } },
+      {
+        method: 'POST',
+        path: '/v1/feedback',
+        body: { target: { type: 'chat_message', id, chatId }, key: 'helpful', score: false },
+        swap: chatId!,
+      },
+      { method: 'POST', path: '/v1/feedback/tokens', body: { target: { type: 'chat_message', id, chatId } } },
+    ],
+    lists: () => ['/v1/feedback?limit=100'],
+    view: ({ chatId }) => `/v1/chats/${chatId}`,
+  },
+  {
     resource: 'datasets',
     create: async (a) => {
       const d = await post(a, '/v1/datasets', { name: 'iso dataset' });

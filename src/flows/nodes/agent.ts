@@ -4,7 +4,8 @@
  * expression yielding AgentMessage[]) plus the rendered `prompt`. Every model call and tool call is
  * a durable step with its own events; calls that need an approval or an answer from the client park
  * the node until `POST /v1/runs/{id}/signal` answers them. Output:
- * `{ text, json?, messages (the ones this node added), steps, usage }`.
+ * `{ text, json?, messages (the ones this node added), steps, usage, provider, model, agentId? }`
+ * (the final answer's provider and model, and the saved agent's id: feedback on the output reads them).
  */
 import { z } from 'zod';
 import {
@@ -42,7 +43,7 @@ export const agentNode = defineNode<AgentNodeConfig>({
         ...(result.runs.length ? { runs: result.runs } : {}),
       };
     const { status: _status, ...output } = result;
-    return { status: 'succeeded', output };
+    return { status: 'succeeded', output: { ...output, ...(config.agentId !== undefined ? { agentId: config.agentId } : {}) } };
   },
 });
 

@@ -122,11 +122,13 @@ describe('ratings', () => {
       const p = await expectProblem(await call('/v1/feedback', { token: t.accessToken, body: { target, ...body } }), 422);
       expect({ body, fields: fields(p) }).toEqual({ body, fields: [field] });
     }
-    // Targets: a node target names its node; a run target does not; chat messages wait for the assistant.
+    // Targets: a node target names its node; a run target does not; a chat message names its chat, nothing else does.
     const bad: Array<[Json, string]> = [
       [{ type: 'node', id: run.id }, 'target.nodeId'],
       [{ type: 'run', id: run.id, nodeId: 'echo' }, 'target.nodeId'],
-      [{ type: 'chat_message', id: 'msg_1' }, 'target.type'],
+      [{ type: 'chat_message', id: 'msg_1' }, 'target.chatId'],
+      [{ type: 'run', id: run.id, chatId: 'c1' }, 'target.chatId'],
+      [{ type: 'bogus', id: run.id }, 'target.type'],
     ];
     for (const [tgt, field] of bad) {
       const p = await expectProblem(
