@@ -75,7 +75,7 @@ export async function typesFromDocument(document) {
   const require = createRequire(path.join(ROOT, 'sdk/package.json'));
   const entry = path.join(path.dirname(require.resolve('openapi-typescript/package.json')), 'dist/index.mjs');
   const { default: openapiTS, astToString } = await import(pathToFileURL(entry).href);
-  const ast = await openapiTS(structuredClone(document), { alphabetize: true, exportType: true });
+  const ast = await openapiTS(structuredClone(document), { alphabetize: true, exportType: true, defaultNonNullable: false });
   return HEADER + astToString(ast);
 }
 

@@ -1560,14 +1560,14 @@ export type components = {
         AgentRequest: {
             description?: string | null;
             /** @default  */
-            goal: string;
+            goal?: string;
             /** @default  */
-            instructions: string;
+            instructions?: string;
             /**
              * @description Model calls per node run
              * @default 10
              */
-            maxSteps: number;
+            maxSteps?: number;
             /** @description Model alias in each provider's model map (required with providers) */
             model?: string;
             name: string;
@@ -1579,12 +1579,12 @@ export type components = {
              * @description Provider names in failover order; empty = the deterministic router model
              * @default []
              */
-            providers: string[];
+            providers?: string[];
             /** @default  */
-            role: string;
+            role?: string;
             temperature?: number;
             /** @default [] */
-            tools: ({
+            tools?: ({
                 /** @description What the model is told the tool does (default: the target’s description) */
                 description?: string;
                 /** @description The name the model sees (default: derived from the target) */
@@ -1791,7 +1791,7 @@ export type components = {
              * @default submit-message
              * @enum {string}
              */
-            trigger: "submit-message" | "regenerate-message";
+            trigger?: "submit-message" | "regenerate-message";
         };
         ChatStopResult: {
             stopped: {
@@ -1902,7 +1902,7 @@ export type components = {
         CreateToolRequest: {
             code: string;
             /** @default  */
-            description: string;
+            description?: string;
             /**
              * @description A JSON Schema (draft 2020-12)
              * @example {
@@ -1913,7 +1913,7 @@ export type components = {
                 [key: string]: unknown;
             } | boolean;
             /** @default 128 */
-            memoryMb: number;
+            memoryMb?: number;
             /** @example word-count */
             name: string;
             network?: components["schemas"]["ToolNetwork"];
@@ -1932,12 +1932,12 @@ export type components = {
              */
             runtime: "node" | "python3";
             /** @default 10000 */
-            timeoutMs: number;
+            timeoutMs?: number;
         };
         CreateWebhookRequest: {
             description?: string;
             /** @default true */
-            enabled: boolean;
+            enabled?: boolean;
             /**
              * @default [
              *       "*"
@@ -1947,7 +1947,7 @@ export type components = {
              *       "member.role_changed"
              *     ]
              */
-            eventTypes: string[];
+            eventTypes?: string[];
             /**
              * Format: uri
              * @example https://example.com/hooks/edgecrew
@@ -2093,7 +2093,7 @@ export type components = {
             key?: string;
             model: string;
             /** @default 0.5 */
-            passThreshold: number;
+            passThreshold?: number;
             providers: string[];
             rubric: string;
             /** @enum {string} */
@@ -2346,7 +2346,7 @@ export type components = {
         };
         ExperimentRequest: {
             /** @default 4 */
-            concurrency: number;
+            concurrency?: number;
             datasetId: string;
             /** @description Default: the current version */
             datasetVersion?: number;
@@ -2465,7 +2465,7 @@ export type components = {
              */
             margin: number;
             /** @default 20 */
-            minSamples: number;
+            minSamples?: number;
             /** @example 7d */
             window: string;
         };
@@ -2508,7 +2508,7 @@ export type components = {
             description?: string;
             drift?: components["schemas"]["FeedbackDriftConfig"];
             /** @default true */
-            higherIsBetter: boolean;
+            higherIsBetter?: boolean;
             /** @example helpful */
             key: string;
             /** @description numeric keys: highest score */
@@ -2611,20 +2611,20 @@ export type components = {
         };
         FlowDefinition: {
             /** @default [] */
-            edges: components["schemas"]["FlowEdge"][];
+            edges?: components["schemas"]["FlowEdge"][];
             /**
              * @description JSON Schema for run input
              * @default {
              *       "type": "object"
              *     }
              */
-            input: {
+            input?: {
                 [key: string]: unknown;
             };
             nodes: components["schemas"]["FlowNode"][];
             policy?: components["schemas"]["FlowPolicy"];
             /** @default {} */
-            vars: {
+            vars?: {
                 [key: string]: unknown;
             };
         };
@@ -2635,7 +2635,7 @@ export type components = {
         };
         FlowNode: {
             /** @default {} */
-            config: {
+            config?: {
                 [key: string]: unknown;
             };
             id: string;
@@ -2656,14 +2656,14 @@ export type components = {
          */
         FlowPolicy: {
             /** @default 64 */
-            maxParallel: number;
+            maxParallel?: number;
             /**
              * @default fail_fast
              * @enum {string}
              */
-            onFailure: "fail_fast" | "continue";
+            onFailure?: "fail_fast" | "continue";
             /** @default 86400000 */
-            timeoutMs: number;
+            timeoutMs?: number;
         };
         FlowRequest: {
             definition: components["schemas"]["FlowDefinition"];
@@ -3279,11 +3279,11 @@ export type components = {
         };
         RetryPolicy: {
             /** @default 1000 */
-            backoffMs: number;
+            backoffMs?: number;
             /** @default 1 */
-            maxAttempts: number;
+            maxAttempts?: number;
             /** @default 60000 */
-            maxBackoffMs: number;
+            maxBackoffMs?: number;
             retryOn?: ("error" | "timeout" | "network" | "http_5xx" | "http_429" | "provider" | "invalid_output")[];
         };
         /** @enum {string} */
@@ -3293,7 +3293,7 @@ export type components = {
              * @description How long deliveries stay signed with the previous secret too (default 24 h, at most 7 days)
              * @default 86400
              */
-            overlapSeconds: number;
+            overlapSeconds?: number;
         };
         Run: {
             /** Format: date-time */
