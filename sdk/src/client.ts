@@ -15,6 +15,8 @@ import { verify, Webhook } from './webhooks';
 type Schemas = components['schemas'];
 /** A run event (`data` of one `GET /v1/runs/{runId}/events` frame). */
 export type RunEvent = Schemas['RunEventFrame']['data'];
+/** One AI SDK UI message stream chunk (`{ type: 'text-delta', id, delta }`, `{ type: 'finish' }`, …). */
+export type UIChunk = { type: string } & Record<string, unknown>;
 type Json<P extends keyof paths, M extends 'post' | 'patch' | 'put'> = paths[P][M] extends {
   requestBody?: { content: { 'application/json': infer B } };
 }
@@ -141,6 +143,40 @@ export function createEdgecrew(options: EdgecrewOptions) {
               ...(signal ? { signal } : {}),
             });
             return response;
+          },
+        }),
+    },
+    chat: {
+      /**
+       * Sends `text` to the assistant in chat `chatId` (created by its first message) and yields the answer's
+       * AI SDK UI message chunks. A dropped connection resumes the turn (`GET /v1/chat/{chatId}/stream` with
+       * Last-Event-ID): every chunk once, in order, until `[DONE]`.
+       */
+      send: (chatId: string, text: string, opts: { timezone?: string; signal?: AbortSignal } = {}): AsyncGenerator<UIChunk> =>
+        resumableStream<UIChunk>({
+          signal: opts.signal,
+          isEnd: (frame) => frame.data === '[DONE]',
+          open: async (lastEventId, signal) => {
+            const init = { parseAs: 'stream' as const, ...(signal ? { signal } : {}) };
+            if (lastEventId === undefined) {
+              const message = { role: 'user' as const, parts: [{ type: 'text', text }] };
+              const body = { id: chatId, message, ...(opts.timezone ? { timezone: opts.timezone } : {}) };
+              return (await api.POST('/v1/chat', { body, ...init })).response;
+            }
+            const headers = { 'last-event-id': String(lastEventId) };
+            return (await api.GET('/v1/chat/{chatId}/stream', { params: { path: { chatId } }, headers, ...init })).response;
+          },
+        }),
+      /** Resumes the chat's active turn after chunk `after` (from its start when omitted); ends at once when none runs. */
+      resume: (chatId: string, opts: { after?: number; signal?: AbortSignal } = {}): AsyncGenerator<UIChunk> =>
+        resumableStream<UIChunk>({
+          after: opts.after,
+          signal: opts.signal,
+          isEnd: (frame) => frame.data === '[DONE]',
+          open: async (lastEventId, signal) => {
+            const headers: Record<string, string> = lastEventId === undefined ? {} : { 'last-event-id': String(lastEventId) };
+            const init = { params: { path: { chatId } }, headers, parseAs: 'stream' as const, ...(signal ? { signal } : {}) };
+            return (await api.GET('/v1/chat/{chatId}/stream', init)).response;
           },
         }),
     },

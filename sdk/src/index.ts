@@ -1,6 +1,6 @@
 /** @edgecrew/sdk: the typed TypeScript client for the Edgecrew API (docs/sdk.md). */
 export type { Credentials, Tokens } from './auth';
-export { createEdgecrew, type Edgecrew, type EdgecrewOptions, type ItemOf, type ListPath, type RunEvent } from './client';
+export { createEdgecrew, type Edgecrew, type EdgecrewOptions, type ItemOf, type ListPath, type RunEvent, type UIChunk } from './client';
 export { EdgecrewError, type FieldError, type Problem, type ProblemCode } from './errors';
 export type { components, operations, paths } from './openapi';
 export { type Page, paginate } from './pagination';

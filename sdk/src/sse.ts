@@ -50,14 +50,16 @@ export interface ResumableOptions<T> {
   open: (lastEventId: number | undefined, signal: AbortSignal | undefined) => Promise<Response>;
   /** Resume after this sequence. */
   after?: number | undefined;
-  /** The frame after which the server closes the stream for good. */
-  isLast: (event: T) => boolean;
+  /** The event after which the server closes the stream for good. */
+  isLast?: (event: T) => boolean;
+  /** A frame without a sequence that ends the stream (e.g. the UI message stream's `[DONE]`). */
+  isEnd?: (frame: SseFrame) => boolean;
   signal?: AbortSignal | undefined;
   /** Reconnects in a row that deliver nothing new before giving up; default 5. */
   maxIdleReconnects?: number;
 }
 
-/** Frames with numeric ids, parsed as JSON, across reconnects, until `isLast`. */
+/** Frames with numeric ids, parsed as JSON, across reconnects, until `isLast`, `isEnd` or a 204. */
 export async function* resumableStream<T>(options: ResumableOptions<T>): AsyncGenerator<T> {
   let last = options.after;
   let retryMs = 1000;
@@ -67,15 +69,19 @@ export async function* resumableStream<T>(options: ResumableOptions<T>): AsyncGe
     let progressed = false;
     try {
       const response = await options.open(last, options.signal);
+      // 204: nothing is streaming any more (a chat turn that ended while the connection was down).
+      if (response.status === 204) return;
       if (!response.ok || !response.body) throw await errorFromResponse(response);
       for await (const frame of parseSse(response.body, (ms) => (retryMs = ms))) {
-        const seq = Number(frame.id);
-        if (!Number.isInteger(seq) || (last !== undefined && seq <= last)) continue;
-        last = seq;
+        if (options.isEnd?.(frame)) return;
+        // A frame without an id (a stream the server sends whole) is passed on; it is never resumed into.
+        const seq = frame.id === undefined ? undefined : Number(frame.id);
+        if (seq !== undefined && (!Number.isInteger(seq) || (last !== undefined && seq <= last))) continue;
+        if (seq !== undefined) last = seq;
         progressed = true;
         const event = JSON.parse(frame.data) as T;
         yield event;
-        if (options.isLast(event)) return;
+        if (options.isLast?.(event)) return;
       }
     } catch (err) {
       // Answers (4xx, or 5xx after the client's retries) are final; a broken connection is resumed.

@@ -8,6 +8,7 @@ import { createEdgecrew, EdgecrewError, type RunEvent, WebhookVerificationError,
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TYPES_FILE, typesFromDocument } from '../../scripts/sdk/generate.mjs';
 import { signup } from '../support/node/api';
+import { startFakeOpenAi } from '../support/node/fake-openai';
 import { type FaultProxy, startFaultProxy } from '../support/node/fault-proxy';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/node/webhook-receiver';
 import { type RunningWorker, startWorker } from '../support/node/worker';
@@ -16,12 +17,15 @@ import { eventually } from '../support/shared/time';
 let worker: RunningWorker;
 let proxy: FaultProxy;
 let receiver: WebhookReceiver;
+let fakeOpenAi: Awaited<ReturnType<typeof startFakeOpenAi>>;
 beforeAll(async () => {
   worker = await startWorker();
   proxy = await startFaultProxy(worker.url);
   receiver = await startWebhookReceiver();
+  fakeOpenAi = await startFakeOpenAi();
 });
 afterAll(async () => {
+  await fakeOpenAi?.close();
   await receiver?.close();
   await proxy?.close();
   await worker?.dispose();
@@ -103,6 +107,55 @@ describe('@edgecrew/sdk', () => {
     const after: number[] = [];
     for await (const event of client.runs.stream(run.id, { after: 7 })) after.push(event.seq);
     expect(after).toEqual(seqs.slice(7));
+  });
+
+  it('chat.send: a turn cut mid-answer resumes through /v1/chat/{id}/stream after the last chunk, every chunk once', async () => {
+    const { client } = await tenantClient('chat');
+    const tag = `sdk${Date.now().toString(36)}`;
+    // The model lists tasks, then its answer is held at a barrier until the test releases it.
+    const replies = [
+      { toolCalls: [{ name: 'listTasks', arguments: { status: 'open' } }] },
+      { text: 'Nothing is open: enjoy your day.', barrier: 'hold', parties: 2 },
+      { text: 'released', barrier: 'hold', parties: 2 },
+    ];
+    expect((await fetch(`${fakeOpenAi.url}/__script/${tag}/main`, { method: 'PUT', body: JSON.stringify({ replies }) })).status).toBe(204);
+    const { response } = await client.api.POST('/v1/llm/providers', {
+      body: {
+        name: 'main',
+        kind: 'openai',
+        baseUrl: `${fakeOpenAi.url}/t/${tag}/@main/v1`,
+        apiKey: 'sk-test-0123456789abcdefWXYZ',
+        models: { assistant: { model: 'fake-gpt', inputCostPer1M: 100, outputCostPer1M: 400 } },
+      },
+    });
+    expect(response.status).toBe(201);
+
+    const chatId = `c${Date.now().toString(36)}sdk`;
+    proxy.cutStream({ path: '/v1/chat', afterId: '3' });
+    const chunks: Array<{ type: string } & Record<string, unknown>> = [];
+    const reading = (async () => {
+      for await (const chunk of client.chat.send(chatId, 'what is open?')) chunks.push(chunk);
+    })();
+    const resumePath = `/v1/chat/${chatId}/stream`;
+    await eventually(() => proxy.requests.find((r) => r.path === resumePath), { what: 'the resume request' });
+    await eventually(() => ((fakeOpenAi.received.get(tag)?.length ?? 0) >= 2 ? true : undefined), { what: 'the held model call' });
+    // Joins the barrier: the held answer streams on to the resumed connection.
+    await (
+      await fetch(`${fakeOpenAi.url}/t/${tag}/@main/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'fake-gpt', messages: [{ role: 'user', content: 'release' }], stream: false }),
+      })
+    ).text();
+    await reading;
+
+    expect(proxy.requests.filter((r) => r.path === resumePath).map((r) => r.headers['last-event-id'])).toEqual(['3']);
+    const types = chunks.map((c) => c.type);
+    expect(types.filter((t) => t === 'start')).toHaveLength(1);
+    expect(types.filter((t) => t === 'tool-output-available')).toHaveLength(1);
+    expect(types.at(-1)).toBe('finish');
+    const text = chunks.flatMap((c) => (c.type === 'text-delta' ? [String(c.delta)] : [])).join('');
+    expect(text).toBe('Nothing is open: enjoy your day.');
   });
 
   it('refreshes an expired or revoked access token once and repeats the request', async () => {
