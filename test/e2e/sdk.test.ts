@@ -58,6 +58,27 @@ describe('@edgecrew/sdk', () => {
     expect(all.map((t) => t.id)).toEqual([task.id]);
   });
 
+  it('an in-flight 409 (with Retry-After) is retried with the same key; a plain 409 is final and typed', async () => {
+    const { client } = await tenantClient('conflict');
+    const before = proxy.requests.length;
+    proxy.replaceAnswers({ method: 'POST', path: '/v1/tasks', times: 1, status: 409, retryAfter: '1' });
+    const task = await client.tasks.create({ title: 'in flight' });
+    const posts = proxy.requests.slice(before).filter((r) => r.method === 'POST' && r.path === '/v1/tasks');
+    expect(posts.map((r) => r.status)).toEqual([409, 201]);
+    expect(posts[0]!.headers['idempotency-key']).toBe(posts[1]!.headers['idempotency-key']);
+
+    proxy.replaceAnswers({ method: 'POST', path: '/v1/tasks', times: 1, status: 409 });
+    const conflict = await client.tasks.create({ title: 'conflicted' }).catch((e: unknown) => e);
+    expect(conflict).toBeInstanceOf(EdgecrewError);
+    expect(conflict).toMatchObject({ status: 409 });
+    expect(proxy.requests.slice(before).filter((r) => r.method === 'POST' && r.path === '/v1/tasks')).toHaveLength(3);
+
+    const titles = [];
+    for await (const t of client.tasks.list()) titles.push(t.title);
+    // The plain 409 was injected after the Worker created the task: the client reports it and does not repeat it.
+    expect(titles.sort()).toEqual(['conflicted', 'in flight']);
+  });
+
   it('iterating 250 tasks yields exactly 250, each once, over several pages', async () => {
     const { owner } = await tenantClient('pages');
     let pages = 0;
