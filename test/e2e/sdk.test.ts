@@ -62,7 +62,7 @@ describe('@edgecrew/sdk', () => {
     const { client } = await tenantClient('conflict');
     const before = proxy.requests.length;
     proxy.replaceAnswers({ method: 'POST', path: '/v1/tasks', times: 1, status: 409, retryAfter: '1' });
-    const task = await client.tasks.create({ title: 'in flight' });
+    expect((await client.tasks.create({ title: 'in flight' })).title).toBe('in flight');
     const posts = proxy.requests.slice(before).filter((r) => r.method === 'POST' && r.path === '/v1/tasks');
     expect(posts.map((r) => r.status)).toEqual([409, 201]);
     expect(posts[0]!.headers['idempotency-key']).toBe(posts[1]!.headers['idempotency-key']);
