@@ -20,9 +20,11 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS']);
 
 /** Milliseconds a `Retry-After` value asks for, or undefined when absent or unreadable. */
 export function retryAfterMs(value: string | null, now = Date.now()): number | undefined {
-  if (value === null || value.trim() === '') return undefined;
-  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
-  const at = Date.parse(value);
+  const v = value?.trim() ?? '';
+  if (/^\d+$/.test(v)) return Number(v) * 1000;
+  // Otherwise only an HTTP date (RFC 9110 §10.2.3: `Thu, 03 Dec 2026 10:00:05 GMT`), never a negative or fractional number.
+  if (!/^[A-Za-z]/.test(v)) return undefined;
+  const at = Date.parse(v);
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
