@@ -13,19 +13,15 @@ export const OPENAPI_INFO = {
     'Every error is RFC 9457 problem+json. Authenticate with `Authorization: Bearer <access token | API key>`.',
 };
 
-/** Mounts `/openapi.json` and `/docs`. Call after every other route is registered. */
-export function mountDocs(app: OpenAPIHono<AppEnv>): void {
-  app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
-    type: 'http',
-    scheme: 'bearer',
-    description: 'An access token (JWT from /v1/auth/login) or an API key (`ek_live_…`).',
-  });
-  registerSharedComponents(app.openAPIRegistry);
-  documentIdempotency(app.openAPIRegistry);
-  app.doc31('/openapi.json', (c) => ({
-    openapi: '3.1.0',
+/**
+ * The document's top-level fields for a server origin. Exported so the SDK generator
+ * (scripts/sdk/generate.mjs) builds the same document in-process as `/openapi.json` serves.
+ */
+export function openApiConfig(origin: string) {
+  return {
+    openapi: '3.1.0' as const,
     info: OPENAPI_INFO,
-    servers: [{ url: new URL(c.req.url).origin }],
+    servers: [{ url: origin }],
     tags: [
       { name: 'Platform', description: 'Health and documentation' },
       { name: 'Auth', description: 'Sign-up, login, tokens' },
@@ -46,7 +42,19 @@ export function mountDocs(app: OpenAPIHono<AppEnv>): void {
       { name: 'Experiments', description: 'A dataset run over a flow version on the engine, graded by evaluators, compared' },
       { name: 'Webhooks', description: 'Signed event deliveries to your endpoints: endpoints, secrets, delivery log, replay' },
     ],
-  }));
+  };
+}
+
+/** Mounts `/openapi.json` and `/docs`. Call after every other route is registered. */
+export function mountDocs(app: OpenAPIHono<AppEnv>): void {
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'An access token (JWT from /v1/auth/login) or an API key (`ek_live_…`).',
+  });
+  registerSharedComponents(app.openAPIRegistry);
+  documentIdempotency(app.openAPIRegistry);
+  app.doc31('/openapi.json', (c) => openApiConfig(new URL(c.req.url).origin));
   app.get(
     '/docs',
     async function docsCsp(c, next) {
