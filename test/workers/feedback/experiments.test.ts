@@ -240,7 +240,8 @@ describe('experiments', () => {
         422,
         'evaluators[0].providers',
       ],
-      [{ datasetId: d.id, target: { agentId: 'agt_1' }, evaluators: [{ type: 'exact' }] }, 422, null],
+      [{ datasetId: d.id, target: { flowId, agentId: 'agt_1' }, evaluators: [{ type: 'exact' }] }, 422, 'target.agentId'],
+      [{ datasetId: d.id, target: { agentId: 'agt_1' }, evaluators: [{ type: 'exact' }] }, 404, null],
       [{ datasetId: d.id, target: { flowId: 'flw_01hzy0000000000000000000000' }, evaluators: [{ type: 'exact' }] }, 404, null],
       [{ datasetId: d.id, target: { flowId, version: 9 }, evaluators: [{ type: 'exact' }] }, 404, null],
     ];
@@ -254,7 +255,9 @@ describe('experiments', () => {
     for (const type of ['experiment_examples', 'experiment_evaluate']) {
       const res = await post(t, '/v1/flows/validate', { definition: { nodes: [{ id: 'x', type, config: {} }] } }, 200);
       expect(res.problems).toEqual([expect.objectContaining({ path: 'nodes[0].type', code: 'unknown_type' })]);
-      expect(res.problems[0].message.split('known: ')[1]).toBe('agent, approval, condition, delay, http, llm, map, subflow, tool, transform');
+      expect(res.problems[0].message.split('known: ')[1]).toBe(
+        'agent, approval, condition, delay, http, llm, map, subflow, tool, transform',
+      );
     }
   });
 
