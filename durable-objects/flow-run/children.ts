@@ -5,6 +5,7 @@
  * would exceed either ceiling fails with kind `limit` instead (src/flows/ceilings.ts).
  */
 
+import { type AgentRef, childTargetName, loadChildVersion } from '../../src/evals/targets';
 import { MAX_RUN_DEPTH, PLAN_CEILINGS } from '../../src/flows/ceilings';
 import { QUEUE_FANOUT_THRESHOLD } from '../../src/flows/child-jobs';
 import type { FlowNodeDef } from '../../src/flows/definition';
@@ -53,11 +54,12 @@ export class ChildRuns {
     const l = loadRun(this.storage.sql);
     if (!l || TERMINAL.has(l.row.status)) return;
     const def = l.def.nodes.find((n) => n.id === nodeId) as FlowNodeDef;
-    const cfg = def.config as { flowId: string; version?: number; concurrency?: number };
+    // An experiment on an agent names `agent` instead of `flowId` (src/evals/targets.ts).
+    const cfg = def.config as { flowId?: string; version?: number; agent?: AgentRef; concurrency?: number };
     // A subflow has one child; fan-out types (map, experiments) start up to their concurrency.
     const limit = def.type === 'subflow' ? 1 : (cfg.concurrency ?? 10);
     // Load the child flow before reading the list: no await may fall between reading and saving it.
-    const version = await loadVersion(this.env, l.row.tenant_id, cfg.flowId, cfg.version);
+    const version = await loadChildVersion(this.env, l.row.tenant_id, cfg);
     // The node may have failed meanwhile (a refused budget): it starts nothing more.
     if (node(this.storage.sql, nodeId)?.status !== 'waiting') return;
     const list = this.#list(nodeId);
@@ -112,8 +114,9 @@ export class ChildRuns {
           nodeId,
           index: i,
           runId: c.runId!,
-          flowId: cfg.flowId,
+          flowId: cfg.agent?.agentId ?? cfg.flowId!,
           ...(version ? { version: version.version } : {}),
+          ...(cfg.agent ? { agent: cfg.agent } : {}),
           input: c.input,
           depth,
           ...(l.initiator ? { initiator: l.initiator } : {}),
@@ -125,7 +128,7 @@ export class ChildRuns {
     }
     for (const { c, i } of starting) {
       if (!version) {
-        await this.finished(nodeId, i, 'failed', null, `flow ${cfg.flowId} not found`);
+        await this.finished(nodeId, i, 'failed', null, `${childTargetName(cfg)} not found`);
         continue;
       }
       const started = await startRun(this.env, {

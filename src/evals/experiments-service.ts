@@ -17,10 +17,10 @@ import { AppError } from '../lib/problem';
 import { type Result, unwrap } from '../lib/result';
 import { tenantHubStub } from '../lib/stubs';
 import { examplesAt, getDataset } from './datasets-service';
-import type { Evaluator, Experiment, ExperimentRunInput, ExperimentWithResults } from './model';
+import type { Evaluator, Experiment, ExperimentRunInput, ExperimentTarget, ExperimentWithResults } from './model';
 import { EVALUATE_NODE, EXAMPLES_NODE } from './nodes';
 import { compare } from './summary';
-import { resolveExperimentTarget } from './targets';
+import { resolveExperimentTarget, type TargetInput } from './targets';
 
 /** The run input (examples and evaluators) of one experiment stays under this size. */
 export const MAX_EXPERIMENT_BYTES = 1 << 20;
@@ -34,12 +34,16 @@ function invalid(path: string, message: string, code: string): AppError {
 }
 
 /** The definition of an experiment's run: the examples as child runs of the target, then the evaluation. */
-function experimentDefinition(flowId: string, version: number, concurrency: number): FlowDefinition {
+function experimentDefinition(target: ExperimentTarget, concurrency: number): FlowDefinition {
+  const examples =
+    target.kind === 'agent'
+      ? { agent: { agentId: target.agentId, version: target.version }, concurrency }
+      : { flowId: target.flowId, version: target.version, concurrency };
   return {
     input: { type: 'object' },
     vars: {},
     nodes: [
-      { id: EXAMPLES_NODE, type: 'experiment_examples', config: { flowId, version, concurrency } },
+      { id: EXAMPLES_NODE, type: 'experiment_examples', config: examples },
       {
         id: EVALUATE_NODE,
         type: 'experiment_evaluate',
@@ -56,7 +60,7 @@ function experimentDefinition(flowId: string, version: number, concurrency: numb
 export interface ExperimentInput {
   datasetId: string;
   datasetVersion?: number | undefined;
-  target: { flowId: string; version?: number | undefined };
+  target: TargetInput;
   evaluators: Array<Omit<Evaluator, 'key'> & { key?: string | undefined }>;
   concurrency: number;
 }
@@ -114,7 +118,7 @@ export async function createExperiment(ctx: ServiceCtx, input: ExperimentInput):
   const started = await startRun(ctx.env, {
     tenantId: ctx.tenantId,
     createdBy: ctx.actor.id,
-    version: { flowId: id, version: 1, definition: experimentDefinition(target.flowId, target.version, input.concurrency) },
+    version: { flowId: id, version: 1, definition: experimentDefinition(target, input.concurrency) },
     input: runInput,
     runId,
   });

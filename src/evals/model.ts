@@ -90,8 +90,8 @@ export interface ExperimentSummary {
   evaluators: Record<string, EvaluatorSummary>;
 }
 
-/** What an experiment runs: a flow version now; `{ agentId, version }` joins when agents land (src/evals/targets.ts). */
-export type ExperimentTarget = { kind: 'flow'; flowId: string; version: number };
+/** What an experiment runs: a flow version, or a saved agent's version (src/evals/targets.ts). */
+export type ExperimentTarget = { kind: 'flow'; flowId: string; version: number } | { kind: 'agent'; agentId: string; version: number };
 
 export type ExperimentStatus = 'running' | 'completed' | 'failed' | 'cancelled';
 

@@ -1,6 +1,7 @@
 /**
  * The two node types an experiment's run is made of (internal: refused in tenants' flows).
- * `experiment_examples` runs every example as a child run of the target flow version, with the
+ * `experiment_examples` runs every example as a child run of the target (a flow version, or a saved
+ * agent's version as a one-node flow, its input mapped to the conversation), with the
  * experiment's concurrency, and collects the outcomes whatever they are (a failed child is an
  * errored example, never a failed experiment). `experiment_evaluate` grades each answer with the
  * evaluators and hands results and scores to the tenant's hub in one call, which stores the scores
@@ -16,6 +17,7 @@ import { flowRunStub, tenantHubStub } from '../lib/stubs';
 import { answerOf, pick, scoreSample } from './evaluators';
 import { tenantJudge } from './judge';
 import type { EvalScore, ExampleResult, ExperimentRunInput } from './model';
+import { agentAnswer, agentInput } from './targets';
 
 export const EXAMPLES_NODE = 'examples';
 export const EVALUATE_NODE = 'evaluate';
@@ -24,14 +26,19 @@ export const experimentExamplesNode = defineNode({
   type: 'experiment_examples',
   internal: true,
   startsChildRuns: true,
-  config: z.strictObject({
-    flowId: z.string().min(1).max(64),
-    version: z.number().int().min(1),
-    concurrency: z.number().int().min(1).max(100),
-  }),
-  async run(_config, ctx) {
+  // A flow target names `flowId` and `version`; an agent target names `agent` (src/evals/targets.ts).
+  config: z
+    .strictObject({
+      flowId: z.string().min(1).max(64).optional(),
+      version: z.number().int().min(1).optional(),
+      agent: z.strictObject({ agentId: z.string().min(1).max(64), version: z.number().int().min(1) }).optional(),
+      concurrency: z.number().int().min(1).max(100),
+    })
+    .refine((c) => (c.agent === undefined) !== (c.flowId === undefined), { message: 'exactly one of flowId and agent' }),
+  async run(config, ctx) {
     const input = ctx.scope.input as ExperimentRunInput;
-    return { status: 'succeeded', output: { children: input.examples.map((e) => ({ input: e.input })) } };
+    const childInput = config.agent ? agentInput : (v: unknown) => v;
+    return { status: 'succeeded', output: { children: input.examples.map((e) => ({ input: childInput(e.input) })) } };
   },
   collectChildren: (children: ChildOutcome[]) =>
     children.map((c) => ({ runId: c.runId, status: c.status, output: c.output ?? null, error: c.error ?? null })),
@@ -62,11 +69,12 @@ export const experimentEvaluateNode = defineNode({
     const children = (ctx.scope.nodes[EXAMPLES_NODE]?.output ?? []) as Array<ChildOutcome & { output: unknown }>;
     const judge = tenantJudge(ctx.env, ctx.tenantId, { signal: ctx.signal, idempotencyKey: ctx.idempotencyKey });
     const ratings: FeedbackWrite[] = [];
+    const agent = input.target.kind === 'agent' ? input.target : null;
     const results = await mapLimit(input.examples, 4, async (example, index): Promise<ExampleResult> => {
       const child = children[index];
       // RPC types cannot express `unknown` JSON fields; the shape is RunView.
       const view = child?.runId ? ((await flowRunStub(ctx.env, child.runId).getState()) as unknown as RunView | null) : null;
-      const output = child?.status === 'succeeded' ? answerOf(child.output) : null;
+      const output = child?.status === 'succeeded' ? (agent ? agentAnswer(answerOf(child.output)) : answerOf(child.output)) : null;
       const base = {
         exampleId: example.id,
         index,
@@ -100,9 +108,9 @@ export const experimentEvaluateNode = defineNode({
       const attributes = {
         ...NO_ATTRIBUTES,
         runId: child.runId,
-        flowId: input.target.flowId,
-        flowVersion: input.target.version,
+        ...(input.target.kind === 'flow' ? { flowId: input.target.flowId, flowVersion: input.target.version } : {}),
         ...(answer ? { nodeId: answer.id, ...outputAttributes(answer.output) } : {}),
+        ...(agent ? { agentId: agent.agentId } : {}),
       };
       for (const [key, s] of Object.entries(scores))
         if (scored(s))

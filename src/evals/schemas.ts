@@ -159,8 +159,21 @@ export const ExperimentCreateBody = z
     datasetId: z.string().min(1).max(64),
     datasetVersion: z.number().int().min(1).optional().openapi({ description: 'Default: the current version' }),
     target: z
-      .strictObject({ flowId: z.string().min(1).max(64), version: z.number().int().min(1).optional() })
-      .openapi({ description: 'The flow version each example runs on (default its latest). Agent targets join when agents land.' }),
+      .strictObject({
+        flowId: z.string().min(1).max(64).optional(),
+        agentId: z.string().min(1).max(64).optional(),
+        version: z.number().int().min(1).optional(),
+      })
+      .superRefine((t, c) => {
+        if (t.flowId !== undefined && t.agentId !== undefined)
+          c.addIssue({ code: 'custom', path: ['agentId'], message: 'Give flowId or agentId, not both' });
+        else if (t.flowId === undefined && t.agentId === undefined)
+          c.addIssue({ code: 'custom', path: ['flowId'], message: 'Give flowId (a flow) or agentId (a saved agent)' });
+      })
+      .openapi({
+        description:
+          "What each example runs on: `{ flowId, version? }` (a flow version) or `{ agentId, version? }` (a saved agent's version; the example's input becomes its conversation, docs/evaluations.md). Default version: the latest.",
+      }),
     evaluators: z.array(EvaluatorSchema).min(1).max(20),
     concurrency: z.number().int().min(1).max(50).default(4),
   })
@@ -208,7 +221,10 @@ export const ExperimentSchema = z
     id: z.string().openapi({ example: 'exp_01hzy0000000000000000000000' }),
     datasetId: z.string(),
     datasetVersion: z.number().int(),
-    target: z.object({ kind: z.literal('flow'), flowId: z.string(), version: z.number().int() }),
+    target: z.discriminatedUnion('kind', [
+      z.object({ kind: z.literal('flow'), flowId: z.string(), version: z.number().int() }),
+      z.object({ kind: z.literal('agent'), agentId: z.string(), version: z.number().int() }),
+    ]),
     evaluators: z.array(EvaluatorView),
     concurrency: z.number().int(),
     status: z.enum(['running', 'completed', 'failed', 'cancelled']),

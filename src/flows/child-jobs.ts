@@ -5,9 +5,11 @@
  * the parent when it ends, like any child run. A job whose parent no longer
  * waits for that child (it was cancelled meanwhile) starts nothing.
  */
+
+import { childTargetName, loadChildVersion } from '../evals/targets';
 import { flowRunStub, tenantHubStub } from '../lib/stubs';
 import type { ChildStartJob } from '../queue/messages';
-import { loadVersion, startRun } from './runs-service';
+import { startRun } from './runs-service';
 
 /** Map nodes with more items than this start their children through the queue. */
 export const QUEUE_FANOUT_THRESHOLD = 25;
@@ -18,11 +20,11 @@ export async function startChildFromQueue(env: Env, job: ChildStartJob): Promise
   const release = () => tenantHubStub(env, job.tenantId).releaseChildRuns(job.tenantId, [job.runId]);
   // A parent that ended (cancelled, failed) before this job ran wants no child: nothing starts, its place goes back.
   if (!(await parentRun.wantsChild(job.nodeId, job.index, job.runId))) return release();
-  const version = await loadVersion(env, job.tenantId, job.flowId, job.version);
+  const version = await loadChildVersion(env, job.tenantId, job);
   // A child that will not exist gives back the place its parent took for it in the tenant's child-run budget.
   if (!version) {
     await release();
-    await parentRun.childFinished(job.nodeId, job.index, 'failed', null, `flow ${job.flowId} not found`);
+    await parentRun.childFinished(job.nodeId, job.index, 'failed', null, `${childTargetName(job)} not found`);
     return;
   }
   const started = await startRun(env, {

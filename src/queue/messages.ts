@@ -46,6 +46,8 @@ export const ChildStartJobSchema = z.object({
   runId: z.string().min(1),
   flowId: z.string().min(1),
   version: z.number().int().positive().optional(),
+  /** The child runs this saved agent's version instead of flow `flowId` (an experiment on an agent, src/evals/targets.ts). */
+  agent: z.object({ agentId: z.string().min(1), version: z.number().int().positive() }).optional(),
   input: z.unknown(),
   /** The child's nesting depth (absent from jobs queued before depths existed: 1). */
   depth: z.number().int().positive().optional(),

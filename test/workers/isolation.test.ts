@@ -531,7 +531,7 @@ const RESOURCES: IsolationRow[] = [
     view: ({ id }) => `/v1/experiments/${id}`,
   },
   {
-    // A's runs, ratings, datasets and flows as sources of B's examples and experiments (ids in the body).
+    // A's runs, ratings, datasets, flows and agents as sources of B's examples and experiments (ids in the body).
     resource: 'dataset and experiment sources',
     create: async (a) => {
       const flowId = await flow(a, FLOW_TRANSFORM);
@@ -540,20 +540,33 @@ const RESOURCES: IsolationRow[] = [
       const f = await post(a, '/v1/feedback', { target: { type: 'run', id: runId }, key: 'fix', value: 'x', correction: 'A secret' });
       const d = await post(a, '/v1/datasets', { name: 'iso' });
       await post(a, `/v1/datasets/${d.id}/examples`, { input: {} });
-      return { id: d.id, runId, feedbackId: f.id, flowId };
+      const agentId = (await post(a, '/v1/agents', AGENT)).id as string;
+      return { id: d.id, runId, feedbackId: f.id, flowId, agentId };
     },
     own: async (b) => {
       const d = await post(b, '/v1/datasets', { name: 'B' });
       await post(b, `/v1/datasets/${d.id}/examples`, { input: {} });
       return { datasetId: d.id, flowId: await flow(b, FLOW_TRANSFORM) };
     },
-    probes: ({ id, runId, feedbackId, flowId }, own) => [
+    probes: ({ id, runId, feedbackId, flowId, agentId }, own) => [
       { method: 'POST', path: '/v1/experiments', body: { datasetId: id, target: { flowId: own.flowId }, evaluators: [{ type: 'exact' }] } },
       {
         method: 'POST',
         path: '/v1/experiments',
         body: { datasetId: own.datasetId, target: { flowId }, evaluators: [{ type: 'exact' }] },
         swap: flowId!,
+      },
+      {
+        method: 'POST',
+        path: '/v1/experiments',
+        body: { datasetId: own.datasetId, target: { agentId }, evaluators: [{ type: 'exact' }] },
+        swap: agentId!,
+      },
+      {
+        method: 'POST',
+        path: '/v1/experiments',
+        body: { datasetId: own.datasetId, target: { agentId, version: 1 }, evaluators: [{ type: 'exact' }] },
+        swap: agentId!,
       },
       { method: 'POST', path: `/v1/datasets/${own.datasetId}/examples`, body: { fromRunId: runId }, swap: runId! },
       { method: 'POST', path: `/v1/datasets/${own.datasetId}/examples`, body: { fromFeedbackId: feedbackId }, swap: feedbackId! },

@@ -240,7 +240,8 @@ describe('experiments', () => {
         422,
         'evaluators[0].providers',
       ],
-      [{ datasetId: d.id, target: { agentId: 'agt_1' }, evaluators: [{ type: 'exact' }] }, 422, null],
+      [{ datasetId: d.id, target: { flowId, agentId: 'agt_1' }, evaluators: [{ type: 'exact' }] }, 422, 'target.agentId'],
+      [{ datasetId: d.id, target: { agentId: 'agt_1' }, evaluators: [{ type: 'exact' }] }, 404, null],
       [{ datasetId: d.id, target: { flowId: 'flw_01hzy0000000000000000000000' }, evaluators: [{ type: 'exact' }] }, 404, null],
       [{ datasetId: d.id, target: { flowId, version: 9 }, evaluators: [{ type: 'exact' }] }, 404, null],
     ];
