@@ -2167,6 +2167,11 @@ export type components = {
                 /** @enum {string} */
                 kind: "flow";
                 version: number;
+            } | {
+                agentId: string;
+                /** @enum {string} */
+                kind: "agent";
+                version: number;
             };
         };
         ExperimentComparison: {
@@ -2351,9 +2356,10 @@ export type components = {
             /** @description Default: the current version */
             datasetVersion?: number;
             evaluators: components["schemas"]["Evaluator"][];
-            /** @description The flow version each example runs on (default its latest). Agent targets join when agents land. */
+            /** @description What each example runs on: `{ flowId, version? }` (a flow version) or `{ agentId, version? }` (a saved agent's version; the example's input becomes its conversation, docs/evaluations.md). Default version: the latest. */
             target: {
-                flowId: string;
+                agentId?: string;
+                flowId?: string;
                 version?: number;
             };
         };
