@@ -63,7 +63,7 @@ export function chunkText(text: string, maxTokens: number, overlap: number): str
   while (start < words.length) {
     let end = Math.min(words.length, start + maxTokens);
     if (end < words.length) {
-      for (let i = end - 1; i > start + Math.floor((maxTokens * 3) / 4); i--) {
+      for (let i = end - 1; i >= start + Math.floor((maxTokens * 3) / 4); i--) {
         if (/\n\s*\n/.test(words[i]!) || /[.!?]\s*\n/.test(words[i]!)) {
           end = i + 1;
           break;

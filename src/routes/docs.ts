@@ -40,7 +40,6 @@ export function mountDocs(app: OpenAPIHono<AppEnv>): void {
       { name: 'Runs', description: 'Durable runs: state, live events, cancel, signal, resume, rerun' },
       { name: 'LLM providers', description: 'Per-tenant LLM providers for llm nodes (keys encrypted at rest)' },
       { name: 'Knowledge bases', description: 'Documents indexed for retrieval (BM25, vectors, hybrid) by flows and agents' },
-      { name: 'Knowledge bases', description: 'Documents indexed for retrieval (BM25, vectors, hybrid) by flows and agents' },
       { name: 'Tools', description: 'Sandboxed Python and JavaScript tools: registry, versions, invocation' },
       { name: 'Feedback keys', description: 'What ratings measure: boolean, numeric, categorical or text keys (admin)' },
       { name: 'Feedback', description: 'Ratings of AI outputs, stats and trends, presigned rating from the browser' },
