@@ -124,7 +124,10 @@ export class KnowledgeShard extends DurableObject<Env> {
   }
 
   /** The staged text of `version`; null when the document is gone, a newer version superseded it, or it is indexed already. */
-  async pending(docId: string, version: number): Promise<{ status: 'pending' | 'already' | 'stale' | 'gone'; doc: PendingDoc | null }> {
+  async pending(
+    docId: string,
+    version: number,
+  ): Promise<{ status: 'pending' | 'already' | 'stale' | 'gone'; doc: PendingDoc | null; chunks?: number }> {
     const row = this.#sql
       .exec<{
         version: number;
@@ -139,7 +142,13 @@ export class KnowledgeShard extends DurableObject<Env> {
       )
       .toArray()[0];
     if (!row) return { status: 'gone', doc: null };
-    if (row.indexed_version !== null && row.indexed_version >= version) return { status: 'already', doc: null };
+    if (row.indexed_version !== null && row.indexed_version >= version) {
+      return {
+        status: 'already',
+        doc: null,
+        chunks: this.#sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM chunks WHERE doc_id = ?', docId).one().n,
+      };
+    }
     if (row.version !== version || row.pending_text === null) return { status: 'stale', doc: null };
     return {
       status: 'pending',

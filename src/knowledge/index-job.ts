@@ -63,7 +63,8 @@ export async function runIndexJob(
   let usage = { embeddingTokens: 0, requests: 0 };
   if (pending.status === 'gone' || pending.status === 'stale') return pending.status;
   if (pending.status === 'already' || pending.doc === null) {
-    chunkCount = doc.chunks;
+    // Committed by an earlier delivery that died before the D1 update: finish that update now.
+    chunkCount = pending.chunks ?? doc.chunks;
   } else {
     const staged = pending.doc;
     let pieces: string[];

@@ -7,7 +7,7 @@ import { env } from 'cloudflare:workers';
 import { and, eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { getDb } from '../../../src/db/client';
-import { eventOutbox } from '../../../src/db/schema';
+import { eventOutbox, knowledgeDocuments } from '../../../src/db/schema';
 import { runIndexJob } from '../../../src/knowledge/index-job';
 import { knowledgeShardStub } from '../../../src/lib/stubs';
 import { eventually } from '../../support/shared/time';
@@ -255,6 +255,57 @@ describe('knowledge bases', () => {
     expect(await runIndexJob(env, job, { attempt: 2, lastAttempt: false })).toBe('indexed');
     expect(await getDoc(t, kb.id, d.documentId)).toMatchObject({ status: 'indexed', chunks: 1 });
     expect((await query(t, kb.id, { query: 'interrupted ingest', mode: 'keyword' }))[0]!.documentId).toBe(d.documentId);
+  });
+
+  it('a delivery that died between the shard commit and the D1 update is finished by the redelivery, once', async () => {
+    const t = await signup('kb-half');
+    const kb = await createKb(t);
+    // Staged by hand (no job sent), so only the deliveries below run.
+    const docId = `kdoc_${crypto.randomUUID().replaceAll('-', '').slice(0, 26)}`;
+    const now = new Date().toISOString();
+    await getDb(env.DB)
+      .insert(knowledgeDocuments)
+      .values({
+        id: docId,
+        tenantId: t.tenantId,
+        knowledgeBaseId: kb.id,
+        source: 'half',
+        title: 'half',
+        contentType: 'text',
+        metadata: {},
+        status: 'queued',
+        version: 1,
+        bytes: 10,
+        createdAt: now,
+        updatedAt: now,
+      });
+    const shard = knowledgeShardStub(env, t.tenantId, kb.id, 0);
+    await shard.stage({
+      docId,
+      version: 1,
+      source: 'half',
+      title: 'half',
+      metadata: {},
+      contentType: 'text',
+      text: 'halfway indexed words',
+      now,
+    });
+    const job = { kind: 'kb_index' as const, tenantId: t.tenantId, knowledgeBaseId: kb.id, documentId: docId, version: 1 };
+    // D1 fails on the status update (after the shard committed): the delivery throws for a retry.
+    const failingBatch = new Proxy(env.DB, {
+      get: (target, prop) =>
+        prop === 'batch' ? () => Promise.reject(new Error('D1_ERROR: Network connection lost.')) : Reflect.get(target, prop, target),
+    });
+    await expect(runIndexJob({ ...env, DB: failingBatch }, job, { attempt: 1, lastAttempt: false })).rejects.toThrow(
+      /Network connection lost/,
+    );
+    expect(await getDoc(t, kb.id, docId)).toMatchObject({ status: 'queued', indexedVersion: null });
+    expect((await query(t, kb.id, { query: 'halfway', mode: 'keyword' }))[0]!.documentId).toBe(docId);
+    // The redelivery finds the version committed and finishes the D1 side with the real chunk count; a third changes nothing.
+    expect(await runIndexJob(env, job, { attempt: 2, lastAttempt: false })).toBe('indexed');
+    expect(await runIndexJob(env, job, { attempt: 3, lastAttempt: false })).toBe('indexed');
+    expect(await getDoc(t, kb.id, docId)).toMatchObject({ status: 'indexed', indexedVersion: 1, chunks: 1 });
+    expect(await indexedEvents(t.tenantId, docId)).toHaveLength(1);
   });
 
   it('spreads documents over shards and merges their answers', async () => {
