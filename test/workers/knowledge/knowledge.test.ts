@@ -263,22 +263,20 @@ describe('knowledge bases', () => {
     // Staged by hand (no job sent), so only the deliveries below run.
     const docId = `kdoc_${crypto.randomUUID().replaceAll('-', '').slice(0, 26)}`;
     const now = new Date().toISOString();
-    await getDb(env.DB)
-      .insert(knowledgeDocuments)
-      .values({
-        id: docId,
-        tenantId: t.tenantId,
-        knowledgeBaseId: kb.id,
-        source: 'half',
-        title: 'half',
-        contentType: 'text',
-        metadata: {},
-        status: 'queued',
-        version: 1,
-        bytes: 10,
-        createdAt: now,
-        updatedAt: now,
-      });
+    await getDb(env.DB).insert(knowledgeDocuments).values({
+      id: docId,
+      tenantId: t.tenantId,
+      knowledgeBaseId: kb.id,
+      source: 'half',
+      title: 'half',
+      contentType: 'text',
+      metadata: {},
+      status: 'queued',
+      version: 1,
+      bytes: 10,
+      createdAt: now,
+      updatedAt: now,
+    });
     const shard = knowledgeShardStub(env, t.tenantId, kb.id, 0);
     await shard.stage({
       docId,
