@@ -30,6 +30,7 @@ import { flowRoutes } from './routes/flows';
 import { healthRoutes } from './routes/health';
 import { invitationRoutes } from './routes/invitations';
 import { jwksRoutes } from './routes/jwks';
+import { knowledgeRoutes } from './routes/knowledge';
 import { llmProviderRoutes } from './routes/llm-providers';
 import { memberRoutes } from './routes/members';
 import { notificationRoutes } from './routes/notifications';
@@ -122,6 +123,7 @@ export function createApp(options: CreateAppOptions = {}): OpenAPIHono<AppEnv> {
   app.route('/', chatRoutes);
   app.route('/', runRoutes);
   app.route('/', llmProviderRoutes);
+  app.route('/', knowledgeRoutes);
   app.route('/', feedbackRoutes);
   app.route('/', datasetRoutes);
   app.route('/', experimentRoutes);

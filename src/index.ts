@@ -11,6 +11,7 @@ import { consumeQueue } from './queue/router';
 
 export { ChatThread } from '../durable-objects/chat-thread/chat-thread';
 export { FlowRun } from '../durable-objects/flow-run/flow-run';
+export { KnowledgeShard } from '../durable-objects/knowledge-shard/knowledge-shard';
 export { TenantHub } from '../durable-objects/tenant-hub/tenant-hub';
 
 const app = createApp();

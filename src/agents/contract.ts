@@ -53,6 +53,15 @@ export const AgentToolRefSchema = z.discriminatedUnion('type', [
     requiresApproval: RequiresApproval.optional(),
   }),
   z.strictObject({
+    type: z.literal('knowledge'),
+    knowledgeBaseId: z.string().min(1).max(64),
+    topK: z.number().int().min(1).max(50).optional().describe('Passages per search (default 5; the model may ask for fewer or more)'),
+    mode: z.enum(['hybrid', 'vector', 'keyword']).optional().describe('Search mode (default hybrid)'),
+    name: ToolNameOverride.optional(),
+    description: Description.optional(),
+    requiresApproval: RequiresApproval.optional(),
+  }),
+  z.strictObject({
     type: z.literal('builtin'),
     name: z.enum(BUILTIN_TOOLS),
     description: Description.optional(),

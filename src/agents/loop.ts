@@ -11,6 +11,8 @@
 import { getDb } from '../db/client';
 import { parseJsonAnswer, validateAgainst } from '../flows/llm/output';
 import { type ExecContext, NodeError, type NodeEvent, type Usage } from '../flows/nodes/types';
+import { EmbeddingError } from '../knowledge/embedders';
+import { KnowledgeBaseMissing, retrieve } from '../knowledge/retrieve';
 import { AppError } from '../lib/problem';
 import { invokeTool } from '../tools/invoke';
 import { validateValue } from '../tools/json-schema';
@@ -306,12 +308,46 @@ export class AgentLoop {
           ),
         };
       }
+      case 'knowledge': {
+        const ref = tool.ref;
+        const q = input as { query: string; topK?: number };
+        return {
+          done: await record(async () => this.#knowledge(ref.knowledgeBaseId, q.query, q.topK ?? ref.topK ?? 5, ref.mode ?? 'hybrid')),
+        };
+      }
       case 'agent': {
         const result = await this.#delegate(frame, call, tool.ref.agentId, input as { task: string });
         if (result.status === 'waiting') return { parked: result.toolCalls, runs: result.runs };
         addTo(usage, result.usage);
         return { done: await record(async () => ('error' in result ? { error: result.error } : { output: result.output })) };
       }
+    }
+  }
+
+  /** A knowledge tool's search: passages with their sources (the assistant streams them as `source-document` parts). */
+  async #knowledge(knowledgeBaseId: string, query: string, topK: number, mode: 'hybrid' | 'vector' | 'keyword'): Promise<CallResult> {
+    try {
+      const out = await retrieve(this.#ctx.env, this.#ctx.tenantId, knowledgeBaseId, {
+        query,
+        topK: Math.min(50, Math.max(1, topK)),
+        mode,
+      });
+      return {
+        output: {
+          results: out.results.map((r) => ({
+            documentId: r.documentId,
+            chunkId: r.chunkId,
+            title: r.title,
+            source: r.source,
+            text: r.text,
+            score: r.score,
+          })),
+        },
+      };
+    } catch (err) {
+      if (err instanceof KnowledgeBaseMissing) return { error: { kind: 'not_found', message: err.message } };
+      if (err instanceof EmbeddingError) return { error: { kind: 'provider', message: err.message } };
+      throw err;
     }
   }
 

@@ -8,7 +8,7 @@
 import { and, eq, inArray, isNull } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Db } from '../db/client';
-import { agents, agentVersions, flows, flowVersions, llmProviders, tools, toolVersions } from '../db/schema';
+import { agents, agentVersions, flows, flowVersions, knowledgeBases, llmProviders, tools, toolVersions } from '../db/schema';
 import { TenantScope } from '../db/tenant-scope';
 import { schemaProblem } from '../flows/llm/output';
 import {
@@ -59,6 +59,16 @@ const AGENT_INPUT = {
   type: 'object',
   properties: { task: { type: 'string', description: 'What the agent should do, with everything it needs to know' } },
   required: ['task'],
+  additionalProperties: false,
+};
+
+const KNOWLEDGE_INPUT = {
+  type: 'object',
+  properties: {
+    query: { type: 'string', minLength: 1, maxLength: 4000, description: 'What to look for, in words' },
+    topK: { type: 'integer', minimum: 1, maximum: 50, description: 'How many passages (default 5)' },
+  },
+  required: ['query'],
   additionalProperties: false,
 };
 
@@ -171,6 +181,29 @@ export async function resolveTools(
             description: ref.description ?? row.description ?? `Runs the flow '${row.name}'.`,
             inputSchema: schema,
             wrapped,
+            requiresApproval: approval(false),
+            clientSide: false,
+          };
+        }
+        case 'knowledge': {
+          const kb = (await scope.select(knowledgeBases, eq(knowledgeBases.id, ref.knowledgeBaseId)).get()) as { name: string } | undefined;
+          if (!kb) {
+            problems.push({
+              path: `${at}.knowledgeBaseId`,
+              message: `No knowledge base ${ref.knowledgeBaseId} in this tenant`,
+              code: 'not_found',
+            });
+            return null;
+          }
+          return {
+            index,
+            ref,
+            name: ref.name ?? toolNameOf(`search_${kb.name}`),
+            description:
+              ref.description ??
+              `Searches the knowledge base '${kb.name}' and returns the most relevant passages with their document title and source. Cite the sources you use.`,
+            inputSchema: KNOWLEDGE_INPUT,
+            wrapped: false,
             requiresApproval: approval(false),
             clientSide: false,
           };

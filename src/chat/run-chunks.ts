@@ -97,6 +97,28 @@ function userFacing(s: MapperState, type: string, data: Record<string, unknown>)
 const usageMeta = (s: MapperState) => ({ usage: { ...s.usage }, ...(s.provider ? { provider: s.provider, model: s.model } : {}) });
 
 /** The chunks one run event becomes (mutates `s`), and whether the segment ends with it. */
+/** The documents behind a knowledge tool's results (`{ results: [{ documentId, title, source, chunkId }] }`), once each. */
+export function knowledgeSources(output: unknown): UIChunk[] {
+  const results = (output as { results?: unknown } | null)?.results;
+  if (!Array.isArray(results)) return [];
+  const seen = new Set<string>();
+  const out: UIChunk[] = [];
+  for (const r of results as Array<Record<string, unknown>>) {
+    if (
+      !r ||
+      typeof r.documentId !== 'string' ||
+      typeof r.title !== 'string' ||
+      typeof r.source !== 'string' ||
+      typeof r.chunkId !== 'string'
+    )
+      continue;
+    if (seen.has(r.documentId)) continue;
+    seen.add(r.documentId);
+    out.push({ type: 'source-document', sourceId: r.documentId, mediaType: 'text/plain', title: r.title, filename: r.source });
+  }
+  return out;
+}
+
 export function mapRunEvent(s: MapperState, e: RunEvent, nodeId: string): Mapped {
   const out: UIChunk[] = [];
   const data = (e.data ?? {}) as Record<string, unknown>;
@@ -167,7 +189,11 @@ export function mapRunEvent(s: MapperState, e: RunEvent, nodeId: string): Mapped
       if (!s.tools.includes(r.toolCallId)) break;
       if (r.denied) out.push({ type: 'tool-output-denied', toolCallId: r.toolCallId });
       else if (r.error) out.push({ type: 'tool-output-error', toolCallId: r.toolCallId, errorText: r.error.message });
-      else out.push({ type: 'tool-output-available', toolCallId: r.toolCallId, output: r.output ?? null });
+      else {
+        out.push({ type: 'tool-output-available', toolCallId: r.toolCallId, output: r.output ?? null });
+        // A knowledge tool's passages (src/agents/loop.ts): each document cited once, as a source-document part.
+        for (const src of knowledgeSources(r.output)) out.push(src);
+      }
       break;
     }
     case 'node.waiting': {

@@ -95,11 +95,18 @@ export const UIMessageSchema = z
         z.object({ type: z.literal('step-start') }),
         z.object({ type: z.literal('text'), text: z.string(), state: z.enum(['streaming', 'done']).optional() }),
         ToolPartOut,
+        z.object({
+          type: z.literal('source-document'),
+          sourceId: z.string(),
+          mediaType: z.string(),
+          title: z.string(),
+          filename: z.string().optional(),
+        }),
         z.object({ type: z.string(), id: z.string().optional(), data: z.unknown() }),
       ]),
     ),
   })
-  .openapi('UIMessage', { description: 'The AI SDK UIMessage (parts: step-start, text, tool-<name>, data-*)' });
+  .openapi('UIMessage', { description: 'The AI SDK UIMessage (parts: step-start, text, tool-<name>, source-document, data-*)' });
 
 const TurnStatus = z.enum(['queued', 'running', 'waiting', 'completed', 'failed', 'stopped']);
 const Timestamp = z.string().openapi({ format: 'date-time' });

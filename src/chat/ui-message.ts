@@ -21,6 +21,7 @@ export type BaseChunk =
   | { type: 'tool-output-available'; toolCallId: string; output: unknown }
   | { type: 'tool-output-error'; toolCallId: string; errorText: string }
   | { type: 'tool-output-denied'; toolCallId: string }
+  | { type: 'source-document'; sourceId: string; mediaType: string; title: string; filename?: string }
   | { type: 'message-metadata'; messageMetadata: unknown }
   | { type: 'finish'; finishReason?: 'stop' | 'length' | 'content-filter' | 'tool-calls' | 'error' | 'other'; messageMetadata?: unknown }
   | { type: 'error'; errorText: string }
@@ -58,6 +59,7 @@ export type UIPart =
   | { type: 'step-start' }
   | { type: 'text'; text: string; state?: 'streaming' | 'done' }
   | ToolPart
+  | { type: 'source-document'; sourceId: string; mediaType: string; title: string; filename?: string }
   | { type: `data-${string}`; id?: string; data: unknown };
 
 export interface UIMessage {
@@ -170,6 +172,15 @@ export class MessageBuilder {
         if (part) part.state = 'output-denied';
         return;
       }
+      case 'source-document':
+        parts.push({
+          type: 'source-document',
+          sourceId: c.sourceId,
+          mediaType: c.mediaType,
+          title: c.title,
+          ...(c.filename !== undefined ? { filename: c.filename } : {}),
+        });
+        return;
       case 'message-metadata':
       case 'finish':
         this.#metadata(c.messageMetadata);

@@ -536,3 +536,62 @@ export const toolInvocations = sqliteTable(
     index('tool_invocations_created_idx').on(t.createdAt),
   ],
 );
+
+// ---------------------------------------------------------------------------
+// Knowledge bases (docs/knowledge.md). Chunks, FTS and vectors live in the
+// KnowledgeShard Durable Objects; D1 holds the catalogue and each document's status.
+// ---------------------------------------------------------------------------
+
+export const knowledgeBases = sqliteTable(
+  'knowledge_bases',
+  {
+    id: text('id').primaryKey(),
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    embedding: text('embedding', { mode: 'json' }).$type<{ provider: string; model: string; dimensions: number }>().notNull(),
+    chunking: text('chunking', { mode: 'json' }).$type<{ maxTokens: number; overlap: number }>().notNull(),
+    /** Shards (KnowledgeShard objects) the documents are spread over by source; fixed at creation. */
+    shards: integer('shards').notNull().default(1),
+    createdBy: text('created_by').notNull(),
+    createdAt: createdAt(),
+    updatedAt: text('updated_at').notNull(),
+  },
+  (t) => [index('knowledge_bases_tenant_idx').on(t.tenantId, t.id)],
+);
+
+/**
+ * One row per (knowledge base, source): a re-upload of the same source bumps `version`
+ * and keeps the id; the shard swaps the chunks when that version is indexed.
+ */
+export const knowledgeDocuments = sqliteTable(
+  'knowledge_documents',
+  {
+    id: text('id').primaryKey(),
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    knowledgeBaseId: text('knowledge_base_id')
+      .notNull()
+      .references(() => knowledgeBases.id, { onDelete: 'cascade' }),
+    source: text('source').notNull(),
+    title: text('title').notNull(),
+    contentType: text('content_type', { enum: ['text', 'markdown', 'html', 'json'] }).notNull(),
+    metadata: text('metadata', { mode: 'json' }).$type<Record<string, string | number | boolean>>().notNull(),
+    status: text('status', { enum: ['queued', 'indexed', 'failed'] }).notNull(),
+    version: integer('version').notNull(),
+    /** The version whose chunks are searchable (null before the first indexing). */
+    indexedVersion: integer('indexed_version'),
+    bytes: integer('bytes').notNull(),
+    chunks: integer('chunks').notNull().default(0),
+    error: text('error'),
+    createdAt: createdAt(),
+    updatedAt: text('updated_at').notNull(),
+    indexedAt: text('indexed_at'),
+  },
+  (t) => [
+    uniqueIndex('knowledge_documents_source_uq').on(t.knowledgeBaseId, t.source),
+    index('knowledge_documents_kb_idx').on(t.tenantId, t.knowledgeBaseId, t.id),
+  ],
+);

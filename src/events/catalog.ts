@@ -25,6 +25,9 @@ export const EVENT_TYPES = {
   'feedback.deleted': 'A rating was deleted (data: { feedbackId, target, key })',
   'feedback.drift': "A key's mean fell past its drift margin against the window before (data: { key, window, margin, current, previous })",
   'experiment.completed': 'An experiment ended: completed with its summary, or failed / cancelled (data: { experiment })',
+  'kb.document.indexed':
+    'A knowledge document version is searchable (data: { knowledgeBaseId, documentId, source, version, chunks, usage: { embeddingTokens, requests } })',
+  'kb.document.failed': 'A knowledge document version could not be indexed (data: { knowledgeBaseId, documentId, source, version, error })',
   'member.joined': 'Someone joined the tenant (data: { userId, role, invitationId })',
   'member.role_changed': "A member's role changed (data: { userId, from, to })",
   'member.removed': 'A member was removed (data: { userId })',

@@ -5,12 +5,14 @@
  * is acked or retried on its own as soon as it finishes (a pool, not chunks),
  * so a slow tenant holds one slot and never another tenant's acks. Webhook
  * attempt jobs belong to the WEBHOOKS queue (src/queue/webhook-jobs.ts); any
- * still arriving here are moved there. After `max_retries` the queue moves a
+ * still arriving here are moved there. Knowledge indexing jobs (`kb_index`) run
+ * here too, each acked on its own (src/knowledge/index-job.ts). After `max_retries` the queue moves a
  * message to the dead-letter queue (src/queue/dead-letters.ts).
  */
 import type { Config } from '../config';
 import { type EventSink, SINKS } from '../events/sinks';
 import { startChildFromQueue } from '../flows/child-jobs';
+import { runIndexJob } from '../knowledge/index-job';
 import { createLogger, errorFields } from '../observability/log';
 import { retryDelayS } from './backoff';
 import {
@@ -22,6 +24,9 @@ import {
   EventMessageSchema,
   isChildStartJob,
   isDeliveryJob,
+  isKbIndexJob,
+  type KbIndexJob,
+  KbIndexJobSchema,
 } from './messages';
 import { inPool } from './pool';
 
@@ -29,13 +34,25 @@ export type { EventSink } from '../events/sinks';
 export { SINKS } from '../events/sinks';
 
 const GROUP_CONCURRENCY = 6;
+/** The queue's max_retries + 1: on this delivery an indexing failure is final (the document is marked failed). */
+const INDEX_ATTEMPTS = 6;
 
 export async function consumeEvents(batch: MessageBatch<unknown>, env: Env, config: Config, sinks: EventSink[] = SINKS): Promise<void> {
   const log = createLogger({ handler: 'queue', queue: batch.queue, env: config.ENVIRONMENT });
   const groups = new Map<string, Array<{ msg: Message<unknown>; event: EventMessage }>>();
   const jobs: Array<{ msg: Message<unknown>; job: DeliveryJob }> = [];
   const children: Array<{ msg: Message<unknown>; job: ChildStartJob }> = [];
+  const indexJobs: Array<{ msg: Message<unknown>; job: KbIndexJob }> = [];
   for (const msg of batch.messages) {
+    if (isKbIndexJob(msg.body)) {
+      const job = KbIndexJobSchema.safeParse(msg.body);
+      if (job.success) indexJobs.push({ msg, job: job.data });
+      else {
+        log.error('invalid kb index job', { messageId: msg.id, issues: job.error.issues.map((i) => i.path.join('.')) });
+        msg.retry({ delaySeconds: 0 });
+      }
+      continue;
+    }
     if (isChildStartJob(msg.body)) {
       const child = ChildStartJobSchema.safeParse(msg.body);
       if (child.success) children.push({ msg, job: child.data });
@@ -91,6 +108,22 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Env, conf
         msg.ack();
       } catch (err) {
         log.error('child run start failed', { messageId: msg.id, runId: job.runId, attempts: msg.attempts, ...errorFields(err) });
+        msg.retry({ delaySeconds: retryDelayS(msg.attempts) });
+      }
+    });
+  }
+  for (const { msg, job } of indexJobs) {
+    work.push(async () => {
+      try {
+        await runIndexJob(env, job, { attempt: msg.attempts, lastAttempt: msg.attempts >= INDEX_ATTEMPTS });
+        msg.ack();
+      } catch (err) {
+        log.error('knowledge indexing failed', {
+          messageId: msg.id,
+          documentId: job.documentId,
+          attempts: msg.attempts,
+          ...errorFields(err),
+        });
         msg.retry({ delaySeconds: retryDelayS(msg.attempts) });
       }
     });

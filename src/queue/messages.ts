@@ -67,3 +67,21 @@ export type ChildStartJob = z.infer<typeof ChildStartJobSchema>;
 export function isChildStartJob(body: unknown): boolean {
   return typeof body === 'object' && body !== null && (body as { kind?: unknown }).kind === 'flow_child_start';
 }
+
+/**
+ * "Index version `version` of knowledge document `documentId`" (src/knowledge/index-job.ts). The
+ * staged text lives in the document's KnowledgeShard; a duplicate or stale job changes nothing.
+ */
+export const KbIndexJobSchema = z.object({
+  kind: z.literal('kb_index'),
+  tenantId: z.string().min(1),
+  knowledgeBaseId: z.string().min(1),
+  documentId: z.string().min(1),
+  version: z.number().int().positive(),
+});
+
+export type KbIndexJob = z.infer<typeof KbIndexJobSchema>;
+
+export function isKbIndexJob(body: unknown): boolean {
+  return typeof body === 'object' && body !== null && (body as { kind?: unknown }).kind === 'kb_index';
+}

@@ -35,6 +35,7 @@ export function openApiConfig(origin: string) {
       { name: 'Assistant', description: 'The task assistant: chat that Vercel AI SDK clients (useChat) speak, with resume and stop' },
       { name: 'Runs', description: 'Durable runs: state, live events, cancel, signal, resume, rerun' },
       { name: 'LLM providers', description: 'Per-tenant LLM providers for llm nodes (keys encrypted at rest)' },
+      { name: 'Knowledge bases', description: 'Documents indexed for retrieval (BM25, vectors, hybrid) by flows and agents' },
       { name: 'Tools', description: 'Sandboxed Python and JavaScript tools: registry, versions, invocation' },
       { name: 'Feedback keys', description: 'What ratings measure: boolean, numeric, categorical or text keys (admin)' },
       { name: 'Feedback', description: 'Ratings of AI outputs, stats and trends, presigned rating from the browser' },

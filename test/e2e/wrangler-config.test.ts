@@ -48,8 +48,14 @@ describe('wrangler.toml environments', () => {
 
   it('the default environment has every binding the Worker needs', () => {
     expect(base.d1.map((d) => d.binding)).toEqual(['DB']);
-    expect(base.dos).toEqual(['CHAT_THREAD:ChatThread', 'FLOW_RUN:FlowRun', 'TENANT_HUB:TenantHub', 'TOOL_RUNNER:ToolRunnerContainer']);
-    expect(base.sqliteClasses).toEqual(['ChatThread', 'FlowRun', 'TenantHub', 'ToolRunnerContainer']);
+    expect(base.dos).toEqual([
+      'CHAT_THREAD:ChatThread',
+      'FLOW_RUN:FlowRun',
+      'KNOWLEDGE_SHARD:KnowledgeShard',
+      'TENANT_HUB:TenantHub',
+      'TOOL_RUNNER:ToolRunnerContainer',
+    ]);
+    expect(base.sqliteClasses).toEqual(['ChatThread', 'FlowRun', 'KnowledgeShard', 'TenantHub', 'ToolRunnerContainer']);
     // wrangler resolves the image path against the config file.
     expect(base.containers).toEqual([
       { className: 'ToolRunnerContainer', image: expect.stringMatching(/\/containers\/tool-runner\/Dockerfile$/) },

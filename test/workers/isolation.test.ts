@@ -252,6 +252,40 @@ const RESOURCES: IsolationRow[] = [
     view: ({ id }) => `/v1/llm/providers/${id}`,
   },
   {
+    // A's chunks must never reach B's queries; B's own knowledge base is the list its documents nest under.
+    resource: 'knowledge bases',
+    create: async (a) => {
+      const id = (await post(a, '/v1/knowledge-bases', { name: 'iso kb' })).id as string;
+      const up = await expectJson(
+        await call(`/v1/knowledge-bases/${id}/documents`, {
+          token: a.accessToken,
+          body: { source: 'iso', content: 'isolation marker zebracorn' },
+        }),
+        202,
+      );
+      await eventually(async () => {
+        const d = await expectJson(await call(`/v1/knowledge-bases/${id}/documents/${up.documentId}`, { token: a.accessToken }));
+        return d.status === 'indexed' ? true : undefined;
+      });
+      return { id, docId: up.documentId };
+    },
+    own: async (b) => ({ kbId: (await post(b, '/v1/knowledge-bases', { name: 'b kb' })).id }),
+    probes: ({ id, docId }, own) => [
+      { method: 'GET', path: `/v1/knowledge-bases/${id}` },
+      { method: 'PATCH', path: `/v1/knowledge-bases/${id}`, body: { name: 'pwned' } },
+      { method: 'POST', path: `/v1/knowledge-bases/${id}/query`, body: { query: 'zebracorn' } },
+      { method: 'POST', path: `/v1/knowledge-bases/${id}/documents`, body: { source: 'iso', content: 'overwritten' } },
+      { method: 'GET', path: `/v1/knowledge-bases/${id}/documents` },
+      { method: 'GET', path: `/v1/knowledge-bases/${id}/documents/${docId}`, swap: docId },
+      { method: 'GET', path: `/v1/knowledge-bases/${own.kbId}/documents/${docId}`, swap: docId },
+      { method: 'DELETE', path: `/v1/knowledge-bases/${own.kbId}/documents/${docId}`, swap: docId },
+      { method: 'DELETE', path: `/v1/knowledge-bases/${id}/documents/${docId}`, swap: docId },
+      { method: 'DELETE', path: `/v1/knowledge-bases/${id}` },
+    ],
+    lists: (_ids, own) => ['/v1/knowledge-bases?limit=100', `/v1/knowledge-bases/${own.kbId}/documents?limit=100`],
+    view: ({ id, docId }) => `/v1/knowledge-bases/${id}/documents/${docId}`,
+  },
+  {
     // /invoke must not run A's code for B.
     resource: 'tools',
     create: async (a) => ({ id: await tool(a) }),

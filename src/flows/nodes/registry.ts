@@ -8,6 +8,7 @@ import { conditionNode } from './condition';
 import { delayNode } from './delay';
 import { httpNode } from './http';
 import { llmNode } from './llm';
+import { retrieveNode } from './retrieve';
 import { toolNode } from './tool';
 import { transformNode } from './transform';
 import type { NodeType } from './types';
@@ -25,6 +26,7 @@ export const NODE_TYPES: Readonly<Record<string, NodeType<any>>> = Object.fromEn
     subflowNode,
     mapNode,
     agentNode,
+    retrieveNode,
     // Internal: the run of an experiment (src/evals/experiments-service.ts).
     experimentExamplesNode,
     experimentEvaluateNode,

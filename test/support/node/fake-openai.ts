@@ -25,6 +25,12 @@
  *             `Expected:` and `Output:` sections of the last user message and answers
  *             {"score":1,"reason":"…"} when they are equal (trimmed), {"score":0,…} otherwise
  * Usage is deterministic: prompt_tokens = words in all messages, completion_tokens = chunks sent.
+ *
+ * Embeddings: POST {url}/t/{tag}/{script}/v1/embeddings `{ model, input: string | string[], dimensions? }`
+ * answers the OpenAI `list` of `embedding` objects (steps `ok` or a status as above). Each vector is
+ * deterministic: words hashed (FNV-1a) into `dimensions` (default 64) signed buckets, plus each
+ * word's 4-character prefix at half weight (a crude stemmer, so it differs from the local embedder),
+ * L2-normalized; usage.prompt_tokens = words in all inputs.
  * GET {url}/__requests/{tag} returns what was received under that tag (headers and JSON body).
  *
  * Scripted replies (function calling): PUT {url}/__script/{tag}/{name} with `{ replies: Reply[] }`,
@@ -56,6 +62,7 @@ interface ChatBody {
 }
 
 const ROUTE = /^\/t\/([^/]+)\/([^/]+)\/v1\/chat\/completions$/;
+const EMBEDDINGS_ROUTE = /^\/t\/([^/]+)\/([^/]+)\/v1\/embeddings$/;
 
 /** One scripted answer (see the header). */
 export interface Reply {
@@ -88,6 +95,25 @@ export async function startFakeOpenAi(): Promise<{ url: string; received: Map<st
         scripts.set(`${scripting[1]}/@${scripting[2]}`, parsed.replies ?? []);
         res.writeHead(204).end();
         return;
+      }
+      const e = EMBEDDINGS_ROUTE.exec(url);
+      if (e && req.method === 'POST') {
+        const [tag, script] = [e[1]!, decodeURIComponent(e[2]!)];
+        const steps = script.split(',');
+        const key = `${tag}/${script}/embeddings`;
+        const n = counters.get(key) ?? 0;
+        counters.set(key, n + 1);
+        const step = steps[Math.min(n, steps.length - 1)]!;
+        let body: Record<string, any> | null = null;
+        try {
+          body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, any>;
+        } catch {
+          // answered 400 below
+        }
+        const log = received.get(tag) ?? [];
+        log.push({ script, step, path: url, headers: pick(req), body });
+        received.set(tag, log);
+        return answerEmbeddings(res, step, body);
       }
       const m = ROUTE.exec(url);
       if (!m) return error(res, 404, 'invalid_request_error', `Unknown path ${url}`);
@@ -154,6 +180,57 @@ function error(res: ServerResponse, status: number, type: string, message: strin
   res
     .writeHead(status, { 'content-type': 'application/json', ...headers })
     .end(JSON.stringify({ error: { message, type, param: null, code: null } }));
+}
+
+function fnv(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+/** The fake's deterministic embedding (see the header). */
+export function fakeEmbedding(text: string, dims: number): number[] {
+  const v = new Array<number>(dims).fill(0);
+  for (const word of text.toLowerCase().match(/[\p{L}\p{N}_]+/gu) ?? []) {
+    for (const [feature, weight] of [
+      [`w:${word}`, 1],
+      [`p:${word.slice(0, 4)}`, 0.5],
+    ] as const) {
+      const h = fnv(feature);
+      v[h % dims]! += (h & 0x80000000 ? -1 : 1) * weight;
+    }
+  }
+  const norm = Math.sqrt(v.reduce((a, x) => a + x * x, 0)) || 1;
+  return v.map((x) => x / norm);
+}
+
+function answerEmbeddings(res: ServerResponse, step: string, body: Record<string, any> | null): void {
+  if (step === 'hang') return;
+  if (/^\d{3}$/.test(step)) {
+    const status = Number(step);
+    error(res, status, status >= 500 ? 'server_error' : 'invalid_request_error', `Scripted ${status}`);
+    return;
+  }
+  const input: unknown = body?.input;
+  const texts =
+    typeof input === 'string' ? [input] : Array.isArray(input) && input.every((x) => typeof x === 'string') ? (input as string[]) : null;
+  if (!body || typeof body.model !== 'string' || !texts || texts.length === 0) {
+    error(res, 400, 'invalid_request_error', "'model' and 'input' are required");
+    return;
+  }
+  const dims = Number.isInteger(body.dimensions) && body.dimensions > 0 && body.dimensions <= 4096 ? (body.dimensions as number) : 64;
+  const tokens = texts.reduce((sum, t) => sum + (t.match(/\S+/g) ?? []).length, 0);
+  res.writeHead(200, { 'content-type': 'application/json' }).end(
+    JSON.stringify({
+      object: 'list',
+      data: texts.map((t, index) => ({ object: 'embedding', index, embedding: fakeEmbedding(t, dims) })),
+      model: body.model,
+      usage: { prompt_tokens: tokens, total_tokens: tokens },
+    }),
+  );
 }
 
 function answer(res: ServerResponse, step: string, body: ChatBody | null): void {
