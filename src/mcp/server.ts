@@ -21,7 +21,8 @@ import type { ServiceCtx } from '../lib/context';
 import { AppError, toProblem } from '../lib/problem';
 import type { Logger } from '../observability/log';
 import { errorFields } from '../observability/log';
-import { assertToolAllowed, type McpTool, TOOLS, TOOLS_BY_NAME } from './tools';
+import { RunTaskStore, type StartRun } from './run-tasks';
+import { assertToolAllowed, type McpTool, startFlowRun, TOOLS, TOOLS_BY_NAME } from './tools';
 
 export const SERVER_INFO = { name: 'edgecrew', title: 'Edgecrew', version: '0.1.0' } as const;
 
@@ -40,6 +41,7 @@ export function toolDescriptors(): Tool[] {
     description: t.description,
     inputSchema: z.toJSONSchema(t.input, { target: 'draft-2020-12', io: 'input', unrepresentable: 'any' }) as Tool['inputSchema'],
     annotations: { title: t.title, ...t.annotations },
+    ...(t.taskSupport ? { execution: { taskSupport: t.taskSupport } } : {}),
   }));
   return listed;
 }
@@ -67,12 +69,53 @@ export interface McpRequestDeps {
   log: Logger;
 }
 
+/** A task-augmented call answers a task or a JSON-RPC error (never a tool result): the problem rides in `data`. */
+function taskCallError(err: unknown, requestId: string): McpError {
+  if (err instanceof McpError) return err;
+  const problem = err instanceof AppError ? toProblem(err, undefined, requestId) : undefined;
+  return new McpError(problem ? ErrorCode.InvalidParams : ErrorCode.InternalError, problem?.detail ?? 'Internal error', problem);
+}
+
+/** Starts the run a task-augmented run_flow asks for (the arguments checked as for a plain call). */
+function runStarter(ctx: ServiceCtx): StartRun {
+  return async (request) => {
+    const tool = TOOLS_BY_NAME.get('run_flow')!;
+    const params = (request.params ?? {}) as { arguments?: unknown };
+    const parsed = tool.input.safeParse(params.arguments ?? {});
+    if (!parsed.success) throw validationProblem(tool, parsed.error);
+    const args = parsed.data as { flowId: string; input?: unknown; version?: number };
+    return startFlowRun(ctx, args);
+  };
+}
+
 export function buildServer({ ctx, origin, log }: McpRequestDeps): McpServer {
-  const mcp = new McpServer(SERVER_INFO, { capabilities: { tools: { listChanged: false } }, instructions: INSTRUCTIONS });
+  const mcp = new McpServer(SERVER_INFO, {
+    capabilities: {
+      tools: { listChanged: false },
+      // Tasks extension (experimental): run_flow may answer a task that is the durable run (src/mcp/run-tasks.ts).
+      tasks: { list: {}, cancel: {}, requests: { tools: { call: {} } } },
+    },
+    taskStore: new RunTaskStore(ctx, runStarter(ctx)),
+    instructions: INSTRUCTIONS,
+  });
   mcp.server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: toolDescriptors() }));
-  mcp.server.setRequestHandler(CallToolRequestSchema, async (request): Promise<CallToolResult> => {
+  mcp.server.setRequestHandler(CallToolRequestSchema, async (request, extra): Promise<CallToolResult> => {
     const tool = TOOLS_BY_NAME.get(request.params.name);
     if (!tool) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${request.params.name}`);
+    if (request.params.task) {
+      if (!tool.taskSupport || !extra.taskStore) throw new McpError(ErrorCode.InvalidParams, `${tool.name} does not run as a task.`);
+      try {
+        assertToolAllowed(ctx, tool);
+        const task = await extra.taskStore.createTask({ ttl: request.params.task.ttl ?? null });
+        log.info('mcp tool call', { tool: tool.name, ok: true, task: task.taskId });
+        // The SDK validates a task-augmented call's answer as CreateTaskResult.
+        return { task } as unknown as CallToolResult;
+      } catch (err) {
+        if (!(err instanceof AppError) && !(err instanceof McpError))
+          log.error('mcp task creation failed', { tool: tool.name, ...errorFields(err) });
+        throw taskCallError(err, ctx.requestId);
+      }
+    }
     try {
       assertToolAllowed(ctx, tool);
       const parsed = tool.input.safeParse(request.params.arguments ?? {});

@@ -41,6 +41,8 @@ export interface McpTool<S extends z.ZodType = z.ZodType> {
   description: string;
   permission: Permission;
   annotations: ToolAnnotations;
+  /** MCP Tasks extension: whether a client may ask for a task instead of a result (src/mcp/run-tasks.ts). */
+  taskSupport?: 'optional';
   input: S;
   run(env: ToolEnv, args: z.output<S>): Promise<unknown>;
 }
@@ -130,6 +132,14 @@ async function waitForRun(ctx: ServiceCtx, runId: string, seconds: number, answe
     if (TERMINAL.has(view.status) || stopped || Date.now() >= deadline) return view;
     await new Promise((resolve) => setTimeout(resolve, RUN_POLL_MS));
   }
+}
+
+/** Starts a run as POST /v1/flows/{id}/runs does (run_flow, and a task-augmented run_flow). */
+export function startFlowRun(
+  ctx: ServiceCtx,
+  { flowId, input, version }: { flowId: string; input?: unknown; version?: number | undefined },
+) {
+  return runsApi.createRun(ctx, { flowId, input: input ?? {}, version });
 }
 
 const taskUrl = (origin: string, id: string) => `${origin}/v1/tasks/${id}`;
@@ -268,6 +278,7 @@ export const TOOLS: McpTool[] = [
     description: `Start a run of a flow with an input and wait up to waitSeconds (at most ${MAX_RUN_WAIT_SECONDS}) for it to finish or stop at an approval. Returns the runId and status: follow a run still going with get_run, answer an approval with answer_approval.`,
     permission: 'data:write',
     annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+    taskSupport: 'optional',
     input: z.strictObject({
       flowId: z.string().min(1).max(64),
       input: z.unknown().optional().describe("The run's input (checked against the flow's input schema)"),
@@ -275,7 +286,7 @@ export const TOOLS: McpTool[] = [
       waitSeconds: z.number().int().min(0).max(MAX_RUN_WAIT_SECONDS).default(20),
     }),
     async run({ ctx }, { flowId, input, version, waitSeconds }) {
-      const started = await runsApi.createRun(ctx, { flowId, input: input ?? {}, version });
+      const started = await startFlowRun(ctx, { flowId, input, version });
       return runSummary(await waitForRun(ctx, started.id, waitSeconds));
     },
   }),

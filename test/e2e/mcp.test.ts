@@ -8,10 +8,12 @@
  */
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
+import { CallToolResultSchema, CreateTaskResultSchema, LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api as request, signup } from '../support/node/api';
+import { api as request } from '../support/node/api';
 import { type RunningWorker, startWorker } from '../support/node/worker';
+import { signupWith } from '../support/shared/tenants';
+import { eventually } from '../support/shared/time';
 
 type Json = Record<string, any>;
 
@@ -22,6 +24,11 @@ beforeAll(async () => {
 afterAll(() => worker?.dispose());
 
 const api = (method: string, path: string, token: string | undefined, body?: unknown) => request(worker, method, path, token, body);
+
+let ips = 0;
+/** A new tenant; each from its own client address, since signups are rate-limited per IP (RL_AUTH). */
+const signup = (_worker: RunningWorker, tag: string) =>
+  signupWith((path, init) => worker.fetch(path, init), tag, { 'cf-connecting-ip': `10.18.${++ips}.1` });
 
 const clients: Client[] = [];
 afterAll(async () => {
@@ -142,6 +149,8 @@ describe('MCP server at /mcp', () => {
     expect(byName.find_tasks!.annotations).toMatchObject({ readOnlyHint: true, destructiveHint: false, idempotentHint: true });
     expect(byName.delete_tasks!.annotations).toMatchObject({ readOnlyHint: false, destructiveHint: true, idempotentHint: true });
     expect(byName.add_tasks!.annotations).toMatchObject({ readOnlyHint: false, destructiveHint: false });
+    expect(byName.run_flow!.execution).toEqual({ taskSupport: 'optional' });
+    expect(byName.find_tasks!.execution).toBeUndefined();
     for (const t of tools) {
       expect(t.inputSchema.type).toBe('object');
       expect((t.inputSchema as Json).$schema).toBe('https://json-schema.org/draft/2020-12/schema');
@@ -293,5 +302,72 @@ describe('MCP server at /mcp', () => {
     expect(refused.detail).toContain('data:write');
     const owner = await connect(t.accessToken);
     expect((await call(owner, 'find_tasks', {})).tasks).toEqual([]);
+  });
+
+  it('run_flow as an MCP task: the durable run is the task, input_required at the approval, a new client polls it to completed', async () => {
+    const t = await tenant('tasks-ext');
+    const flow = await api('POST', '/v1/flows', t.accessToken, {
+      name: 'mcp task',
+      definition: {
+        nodes: [
+          { id: 'gate', type: 'approval', config: {} },
+          { id: 'b', type: 'transform', config: { expression: 'nodes.gate.output.add + 1' } },
+        ],
+        edges: [{ from: 'gate', to: 'b' }],
+      },
+    });
+    expect(flow.status).toBe(201);
+    const created = await t.client.request(
+      { method: 'tools/call', params: { name: 'run_flow', arguments: { flowId: flow.body.id }, task: { ttl: 60_000 } } },
+      CreateTaskResultSchema,
+    );
+    const taskId = created.task.taskId;
+    expect(taskId).toMatch(/^run_/);
+    expect(['working', 'input_required']).toContain(created.task.status);
+
+    // The first client goes away; a new one (another process) finds the task, because the run is durable.
+    await t.client.close();
+    const second = await connect(t.accessToken);
+    const waiting = await eventually(
+      async () => {
+        const task = await second.experimental.tasks.getTask(taskId);
+        return task.status === 'input_required' ? task : undefined;
+      },
+      { what: 'the task to need input', timeoutMs: 15_000 },
+    );
+    expect(waiting.statusMessage).toContain('answer_approval');
+    expect((await second.experimental.tasks.listTasks()).tasks.map((x) => x.taskId)).toEqual([taskId]);
+
+    await call(second, 'answer_approval', { runId: taskId, node: 'gate', approved: true, data: { add: 41 }, waitSeconds: 0 });
+    await eventually(async () => ((await second.experimental.tasks.getTask(taskId)).status === 'completed' ? true : undefined), {
+      what: 'the task to complete',
+      timeoutMs: 15_000,
+    });
+    const result = await second.experimental.tasks.getTaskResult(taskId, CallToolResultSchema);
+    expect(result.isError).toBeFalsy();
+    expect(result.structuredContent).toMatchObject({ runId: taskId, status: 'succeeded', output: { b: 42 } });
+
+    // Another tenant cannot see it; cancelling a task cancels its run.
+    const other = await tenant('tasks-ext-other');
+    await expect(other.client.experimental.tasks.getTask(taskId)).rejects.toThrow(/not found/i);
+    const second2 = await second.request(
+      { method: 'tools/call', params: { name: 'run_flow', arguments: { flowId: flow.body.id }, task: {} } },
+      CreateTaskResultSchema,
+    );
+    const cancelled = await second.experimental.tasks.cancelTask(second2.task.taskId);
+    expect(cancelled.status).toBe('cancelled');
+    const run = await api('GET', `/v1/runs/${second2.task.taskId}`, t.accessToken);
+    expect(run.body.status).toBe('cancelled');
+
+    // A task-augmented call of a tool without task support, or with bad arguments, is a JSON-RPC error.
+    await expect(
+      second.request({ method: 'tools/call', params: { name: 'find_tasks', arguments: {}, task: {} } }, CreateTaskResultSchema),
+    ).rejects.toThrow(/does not run as a task/);
+    await expect(
+      second.request(
+        { method: 'tools/call', params: { name: 'run_flow', arguments: { flowId: 'flw_nope' }, task: {} } },
+        CreateTaskResultSchema,
+      ),
+    ).rejects.toThrow(/not found/i);
   });
 });
