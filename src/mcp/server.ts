@@ -92,6 +92,8 @@ export function buildServer({ ctx, origin, log }: McpRequestDeps): McpServer {
   const mcp = new McpServer(SERVER_INFO, {
     capabilities: {
       tools: { listChanged: false },
+      // logging/setLevel is accepted (the SDK's handler); the server sends no log notifications today.
+      logging: {},
       // Tasks extension (experimental): run_flow may answer a task that is the durable run (src/mcp/run-tasks.ts).
       tasks: { list: {}, cancel: {}, requests: { tools: { call: {} } } },
     },

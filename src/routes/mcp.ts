@@ -16,19 +16,35 @@ import { newRouter } from '../lib/router';
 import { handleMcp } from '../mcp/server';
 import { authenticate } from '../middleware/auth';
 
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
+
+function hostnameOf(value: string | undefined, withScheme: boolean): string | null {
+  if (!value) return null;
+  try {
+    return new URL(withScheme ? value : `http://${value}`).hostname.toLowerCase();
+  } catch {
+    return null;
+  }
+}
+
 /**
- * Origins a browser-based MCP client may call from: the configured CORS origins (never `*`). Same-origin is
- * not enough: under DNS rebinding the attacker's page is "same origin" with the name it rebound.
+ * Origins a browser-based MCP client may call from: one listed in CORS_ORIGINS (never `*`), or a
+ * loopback page calling a loopback server (local development). Same-origin alone is not enough: under
+ * DNS rebinding the attacker's page is "same origin" with the name it rebound (evil.example → 127.0.0.1),
+ * and that name is neither listed nor loopback.
  */
-function originAllowed(origin: string, configured: string[]): boolean {
-  return configured.some((o) => o !== '*' && o === origin);
+export function originAllowed(origin: string, host: string | undefined, configured: string[]): boolean {
+  if (configured.some((o) => o !== '*' && o === origin)) return true;
+  const from = hostnameOf(origin, true);
+  const to = hostnameOf(host, false);
+  return from !== null && to !== null && LOOPBACK.has(from) && LOOPBACK.has(to);
 }
 
 export const mcpRoutes = newRouter();
 
 mcpRoutes.use('/mcp', async function mcpOrigin(c, next) {
   const origin = c.req.header('origin');
-  if (origin !== undefined && !originAllowed(origin, c.get('config').CORS_ORIGINS)) {
+  if (origin !== undefined && !originAllowed(origin, c.req.header('host'), c.get('config').CORS_ORIGINS)) {
     throw new AppError('forbidden', `Origin '${origin}' may not call /mcp; add it to CORS_ORIGINS to allow a browser client there.`);
   }
   await next();
