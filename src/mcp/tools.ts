@@ -183,9 +183,18 @@ export const TOOLS: McpTool[] = [
         .describe('Same key and same tasks: the first result again, nothing created twice'),
     }),
     async run({ ctx }, { tasks: items, idempotencyKey }) {
+      // Stops at the first task refused; once some were created the partial outcome is the answer (and what a
+      // retry with the key replays), so a retry never creates the first ones twice.
       const create = async () => {
         const created: Task[] = [];
-        for (const item of items) created.push(await tasks.createTask(ctx, item));
+        for (const [index, item] of items.entries()) {
+          try {
+            created.push(await tasks.createTask(ctx, item));
+          } catch (err) {
+            if (created.length === 0 || !(err instanceof AppError)) throw err;
+            return { created: created.map(brief), failed: { index, status: err.status, code: err.code, detail: err.message } };
+          }
+        }
         return { created: created.map(brief) };
       };
       if (idempotencyKey === undefined) return { ...(await create()), replayed: false };

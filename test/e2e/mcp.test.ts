@@ -207,6 +207,15 @@ describe('MCP server at /mcp', () => {
     expect(deleted).toMatchObject({ succeeded: 1, failed: 0 });
     expect((await call(client, 'find_tasks', { status: 'open' })).tasks.map((t: Json) => t.id)).toEqual([taxes!.id]);
 
+    // A task refused mid-batch: the ones before it stay created, and a retry replays that outcome.
+    const partialArgs = { tasks: [{ title: 'first' }, { title: 'second', assigneeId: 'usr_not_a_member' }], idempotencyKey: 'batch-2' };
+    const partial = await call(client, 'add_tasks', partialArgs);
+    expect(partial.created.map((x: Json) => x.title)).toEqual(['first']);
+    expect(partial.failed).toMatchObject({ index: 1, status: 422 });
+    const partialAgain = await call(client, 'add_tasks', partialArgs);
+    expect(partialAgain).toMatchObject({ replayed: true, created: partial.created, failed: partial.failed });
+    expect((await call(client, 'find_tasks', { q: 'first' })).tasks).toHaveLength(1);
+
     const invalid = await callProblem(client, 'add_tasks', { tasks: [] });
     expect(invalid).toMatchObject({ status: 422 });
     expect(invalid.errors[0].path).toBe('tasks');
