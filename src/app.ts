@@ -32,6 +32,7 @@ import { invitationRoutes } from './routes/invitations';
 import { jwksRoutes } from './routes/jwks';
 import { knowledgeRoutes } from './routes/knowledge';
 import { llmProviderRoutes } from './routes/llm-providers';
+import { mcpRoutes } from './routes/mcp';
 import { memberRoutes } from './routes/members';
 import { notificationRoutes } from './routes/notifications';
 import { runRoutes } from './routes/runs';
@@ -89,8 +90,18 @@ export function createApp(options: CreateAppOptions = {}): OpenAPIHono<AppEnv> {
     return cors({
       origin: origins.includes('*') ? '*' : origins,
       allowMethods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
-      allowHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'If-Match', 'If-None-Match', 'Last-Event-ID', 'X-Request-Id'],
-      exposeHeaders: ['X-Request-Id', 'ETag', 'Retry-After', 'Location', 'Idempotent-Replayed'],
+      allowHeaders: [
+        'Authorization',
+        'Content-Type',
+        'Idempotency-Key',
+        'If-Match',
+        'If-None-Match',
+        'Last-Event-ID',
+        'X-Request-Id',
+        'Mcp-Protocol-Version',
+        'Mcp-Session-Id',
+      ],
+      exposeHeaders: ['X-Request-Id', 'ETag', 'Retry-After', 'Location', 'Idempotent-Replayed', 'Mcp-Session-Id', 'WWW-Authenticate'],
       maxAge: 600,
     })(c, next);
   });
@@ -129,6 +140,7 @@ export function createApp(options: CreateAppOptions = {}): OpenAPIHono<AppEnv> {
   app.route('/', experimentRoutes);
   app.route('/', webhookRoutes);
   app.route('/', deadLetterRoutes);
+  app.route('/', mcpRoutes);
   options.extend?.(app);
   mountDocs(app);
 
