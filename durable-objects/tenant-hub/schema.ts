@@ -210,4 +210,12 @@ export const HUB_MIGRATIONS: readonly DoMigration[] = [
       CREATE INDEX chats_updated_idx ON chats (updated_at, id);
     `,
   },
+  {
+    version: 12,
+    sql: `
+      -- When the alarm checks that a running experiment's driving run exists (ms epoch; null once checked or ended).
+      ALTER TABLE experiments ADD COLUMN start_check_at INTEGER;
+      CREATE INDEX experiments_start_check_idx ON experiments (start_check_at) WHERE start_check_at IS NOT NULL;
+    `,
+  },
 ];
