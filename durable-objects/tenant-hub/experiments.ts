@@ -3,7 +3,9 @@
  * evaluators), its results once evaluated, and the `experiment.completed` event. Completion is one
  * transaction holding every score as feedback (`source: eval`), the results and the event, and it
  * happens once (compare-and-set on the status), however often the evaluation is retried. A driving
- * run that fails or is cancelled before evaluating ends its experiment through `experimentRunEnded`.
+ * run that fails or is cancelled before evaluating ends its experiment through `experimentRunEnded`;
+ * one that never came to exist (starting it failed after the record was written) is found by the
+ * hub's alarm EXPERIMENT_START_GRACE_MS after creation (`dueStartChecks`, `startChecked`).
  */
 import type { Evaluator, ExampleResult, Experiment, ExperimentWithResults } from '../../src/evals/model';
 import { summarise } from '../../src/evals/summary';
@@ -18,6 +20,11 @@ import { appendEvent } from './sync-log';
 type Sql = SqlStorage;
 
 const iso = (ms: number) => new Date(ms).toISOString();
+
+/** After this long a running experiment whose driving run does not exist is failed (the start was lost). */
+export const EXPERIMENT_START_GRACE_MS = 10 * 60_000;
+/** A check that could not reach the run is tried again this much later. */
+export const EXPERIMENT_START_RETRY_MS = 60_000;
 
 /** Evaluator keys: created as numeric 0..1 when missing; an existing key must take scores from 0 to 1. */
 function ensureKeys(op: FeedbackOp, evaluators: readonly Evaluator[]): Result<true> {
@@ -51,7 +58,14 @@ function ensureKeys(op: FeedbackOp, evaluators: readonly Evaluator[]): Result<tr
 export function createExperiment(op: FeedbackOp, exp: Experiment): Result<Experiment> {
   const keys = ensureKeys(op, exp.evaluators);
   if (!keys.ok) return keys;
-  op.sql.exec(`INSERT INTO experiments (id, run_id, status, data) VALUES (?, ?, ?, ?)`, exp.id, exp.runId, exp.status, JSON.stringify(exp));
+  op.sql.exec(
+    `INSERT INTO experiments (id, run_id, status, data, start_check_at) VALUES (?, ?, ?, ?, ?)`,
+    exp.id,
+    exp.runId,
+    exp.status,
+    JSON.stringify(exp),
+    op.now + EXPERIMENT_START_GRACE_MS,
+  );
   return ok(exp);
 }
 
@@ -76,7 +90,7 @@ export function listExperiments(sql: Sql, limit: number, after?: string): { data
 
 function finish(op: FeedbackOp, exp: Experiment, results: ExampleResult[] | null): Experiment {
   op.sql.exec(
-    `UPDATE experiments SET status = ?, data = ?, results = COALESCE(?, results) WHERE id = ?`,
+    `UPDATE experiments SET status = ?, data = ?, results = COALESCE(?, results), start_check_at = NULL WHERE id = ?`,
     exp.status,
     JSON.stringify(exp),
     results === null ? null : JSON.stringify(results),
@@ -115,4 +129,48 @@ export function experimentRunEnded(op: FeedbackOp, run: RunSummary): void {
   if (!row) return;
   const { results: _r, ...record } = readExperiment(op.sql, row.id)!;
   finish(op, { ...record, status: run.status, error: run.error ?? `the experiment's run ${run.status}`, finishedAt: iso(op.now) }, null);
+}
+
+/** The earliest pending start check (ms epoch), for the hub's alarm. */
+export function nextStartCheck(sql: Sql): number | null {
+  return sql.exec<{ at: number | null }>(`SELECT MIN(start_check_at) AS at FROM experiments WHERE start_check_at IS NOT NULL`).one().at;
+}
+
+/** Running experiments whose start check is due. */
+export function dueStartChecks(sql: Sql, now: number, limit: number): Array<{ id: string; runId: string }> {
+  return sql
+    .exec<{ id: string; runId: string }>(
+      `SELECT id, run_id AS runId FROM experiments WHERE start_check_at IS NOT NULL AND start_check_at <= ? ORDER BY start_check_at LIMIT ?`,
+      now,
+      limit,
+    )
+    .toArray();
+}
+
+/**
+ * The outcome of one start check: the run exists (its reports end the experiment from now on), it
+ * never came to exist (the experiment fails, with `experiment.completed`), or it could not be
+ * reached (checked again later).
+ */
+export function startChecked(op: FeedbackOp, id: string, run: 'exists' | 'missing' | 'unreachable'): void {
+  if (run === 'unreachable') {
+    op.sql.exec(`UPDATE experiments SET start_check_at = ? WHERE id = ?`, op.now + EXPERIMENT_START_RETRY_MS, id);
+    return;
+  }
+  const exp = readExperiment(op.sql, id);
+  if (run === 'exists' || !exp || exp.status !== 'running') {
+    op.sql.exec(`UPDATE experiments SET start_check_at = NULL WHERE id = ?`, id);
+    return;
+  }
+  const { results: _r, ...record } = exp;
+  finish(
+    op,
+    {
+      ...record,
+      status: 'failed',
+      error: `the experiment's run ${exp.runId} never started (starting it failed after the experiment was recorded)`,
+      finishedAt: iso(op.now),
+    },
+    null,
+  );
 }

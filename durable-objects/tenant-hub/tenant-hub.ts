@@ -19,8 +19,9 @@ import type {
   ProviderScore,
   StatsQuery,
 } from '../../src/feedback/model';
-import type { RunSummary } from '../../src/flows/run-model';
+import { type RunSummary, TERMINAL } from '../../src/flows/run-model';
 import type { Result } from '../../src/lib/result';
+import { flowRunStub } from '../../src/lib/stubs';
 import type { Actor, HistoryEntry, Notification, Task, TaskCreate, TaskFilter, TaskPatch } from '../../src/tasks/model';
 import { migrateDoStorage } from '../shared/migrations';
 import { listChats, recordChatReport } from './chats';
@@ -39,8 +40,11 @@ import {
   admit,
   admitChildren,
   type ChildAdmission,
+  childChecked,
+  dueChildChecks,
   listSlots,
   liveChildCount,
+  nextChildCheck,
   type RunSlot,
   recordRunChange,
   release,
@@ -66,6 +70,12 @@ import * as ops from './tasks';
 import { listHistory, listTasks, nextReminderTime, readTask } from './tasks-store';
 
 const OUTBOX_RETRY_MS = 2_000;
+/** Experiment start checks per alarm (each is one call to a FlowRun); the rest wait for the next alarm. */
+const EXPERIMENT_CHECKS_PER_ALARM = 20;
+/** Child-run place checks per alarm (each is one call to a FlowRun); the rest wait for the next alarm. */
+const CHILD_CHECKS_PER_ALARM = 20;
+
+const earliest = (a: number | null, b: number | null): number | null => (a === null ? b : b === null ? a : Math.min(a, b));
 /** An HTTP sync or snapshot page stops at about this much data, whatever its `limit`. */
 const PAGE_MAX_BYTES = 1 << 20;
 
@@ -535,6 +545,8 @@ export class TenantHub extends DurableObject<Env> {
   async #process(forceRegistry = false): Promise<{ delivered: number; published: number }> {
     if (this.#tenantId === null) return { delivered: 0, published: 0 };
     const delivered = deliverDueReminders(this.ctx.storage, this.#tenantId, Date.now());
+    await this.#checkExperimentStarts(this.#tenantId);
+    await this.#repairChildPlaces();
     this.#retain();
     const fresh = changesAfter(this.ctx.storage.sql, this.#pushed);
     if (fresh.length > 0) {
@@ -544,6 +556,42 @@ export class TenantHub extends DurableObject<Env> {
     const published = await publishOutbox(this.ctx.storage, this.env.EVENTS);
     await this.#arm(false, forceRegistry);
     return { delivered, published };
+  }
+
+  /** Experiments whose driving run should exist by now: a missing run fails its experiment (experiments.ts). */
+  async #checkExperimentStarts(tenantId: string): Promise<void> {
+    const sql = this.ctx.storage.sql;
+    for (const due of ex.dueStartChecks(sql, Date.now(), EXPERIMENT_CHECKS_PER_ALARM)) {
+      let run: 'exists' | 'missing' | 'unreachable';
+      try {
+        run = (await flowRunStub(this.env, due.runId).getState()) === null ? 'missing' : 'exists';
+      } catch {
+        run = 'unreachable';
+      }
+      const op = { sql, tenantId, now: Date.now() };
+      this.ctx.storage.transactionSync(() => ex.startChecked(op, due.id, run));
+    }
+  }
+
+  /**
+   * Places in the live child-run budget checked against their runs (run-admission.ts): a run that is
+   * over, or that does not exist past the grace period, frees its leaked place.
+   */
+  async #repairChildPlaces(): Promise<number> {
+    const sql = this.ctx.storage.sql;
+    let freed = 0;
+    for (const due of dueChildChecks(sql, Date.now(), CHILD_CHECKS_PER_ALARM)) {
+      let verdict: 'over' | 'live' | 'unreachable';
+      try {
+        const truth = await flowRunStub(this.env, due.runId).reconcile(null);
+        verdict = truth === null || TERMINAL.has(truth.status) ? 'over' : 'live';
+      } catch {
+        verdict = 'unreachable';
+      }
+      if (verdict === 'over') freed++;
+      this.ctx.storage.transactionSync(() => childChecked(sql, due.runId, verdict, Date.now()));
+    }
+    return freed;
   }
 
   /** A bounded retention pass (retention.ts) when one is due or the last one left work behind. */
@@ -560,7 +608,7 @@ export class TenantHub extends DurableObject<Env> {
    */
   async #arm(soon: boolean, forceRegistry = false): Promise<void> {
     const sql = this.ctx.storage.sql;
-    const reminder = nextReminderTime(sql);
+    const reminder = earliest(earliest(nextReminderTime(sql), ex.nextStartCheck(sql)), nextChildCheck(sql));
     const pending = hasPendingEvents(sql);
     const candidates = [
       reminder,

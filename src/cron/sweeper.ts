@@ -8,6 +8,7 @@ import { RETENTION_SWEEP_JOBS } from '../db/sweep';
 import { EVENT_SWEEP_JOBS } from '../events/sweep';
 import { FLOW_SWEEP_JOBS } from '../flows/sweep';
 import { IDENTITY_SWEEP_JOBS } from '../identity/sweep';
+import { KNOWLEDGE_SWEEP_JOBS } from '../knowledge/sweep';
 import { createLogger, errorFields } from '../observability/log';
 import { QUEUE_SWEEP_JOBS } from '../queue/sweep';
 import { TASK_SWEEP_JOBS } from '../tasks/sweep';
@@ -22,6 +23,7 @@ export const SWEEP_JOBS: SweepJob[] = [
   ...EVENT_SWEEP_JOBS,
   ...QUEUE_SWEEP_JOBS,
   ...FLOW_SWEEP_JOBS,
+  ...KNOWLEDGE_SWEEP_JOBS,
   ...RETENTION_SWEEP_JOBS,
 ];
 

@@ -593,5 +593,7 @@ export const knowledgeDocuments = sqliteTable(
   (t) => [
     uniqueIndex('knowledge_documents_source_uq').on(t.knowledgeBaseId, t.source),
     index('knowledge_documents_kb_idx').on(t.tenantId, t.knowledgeBaseId, t.id),
+    /** The re-enqueue sweep (src/knowledge/sweep.ts): queued documents by age. */
+    index('knowledge_documents_status_idx').on(t.status, t.updatedAt),
   ],
 );

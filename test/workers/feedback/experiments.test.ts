@@ -5,7 +5,13 @@
  * step), a failed child is an errored example, scores land as feedback with `source: eval`, two runs
  * of the same experiment agree exactly, and `compare` flags exactly the regression seeded in v2.
  */
+
+import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
+import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
+import type { TenantHub } from '../../../durable-objects/tenant-hub/tenant-hub';
+import { newId } from '../../../src/lib/ids';
+import { tenantHubStub } from '../../../src/lib/stubs';
 import { eventually } from '../../support/shared/time';
 import { call, expectJson, expectProblem } from '../../support/workers/http';
 import { openSse } from '../../support/workers/sse';
@@ -260,6 +266,43 @@ describe('experiments', () => {
       );
     }
   });
+
+  it('an experiment whose run never started (the start failed after the record was written) is failed by the hub alarm', async () => {
+    const t = await signup('exp-lost');
+    const hook = await createHook(t, { tag: 'exp-lost', eventTypes: ['experiment.completed'] });
+    const flowId = await createFlow(t, V1);
+    const d = await post(t, '/v1/datasets', { name: 'sums' });
+    await post(t, `/v1/datasets/${d.id}/examples`, { examples: EXAMPLES.slice(0, 1) });
+    const healthy = await post(t, '/v1/experiments', { datasetId: d.id, target: { flowId }, evaluators: [{ type: 'exact' }] });
+    // The fault: the record is in the hub, but starting its run failed (the FlowRun never got its state).
+    const hub = tenantHubStub(env, t.tenantId);
+    const { results: _r, ...record } = healthy;
+    const lost = { ...record, id: newId('exp'), runId: newId('run'), createdAt: new Date().toISOString() };
+    expect(await hub.createExperiment(t.tenantId, lost as never)).toMatchObject({ ok: true });
+    await expectProblem(await call(`/v1/runs/${lost.runId}`, { token: t.accessToken }), 404);
+    // Before the grace period the alarm leaves it running.
+    await runDurableObjectAlarm(hub);
+    expect(await get(t, `/v1/experiments/${lost.id}`)).toMatchObject({ status: 'running' });
+    // Past the grace period (both checks made due), the alarm fails it; the healthy one is untouched.
+    await runInDurableObject(hub, (_i: TenantHub, state) => {
+      state.storage.sql.exec(`UPDATE experiments SET start_check_at = ? WHERE start_check_at IS NOT NULL`, Date.now() - 1);
+    });
+    await runDurableObjectAlarm(hub);
+    const failed = await get(t, `/v1/experiments/${lost.id}`);
+    expect(failed).toMatchObject({ status: 'failed', summary: null, results: [] });
+    expect(failed.error).toContain('never started');
+    expect((await finished(t, healthy.id)).status).toBe('completed');
+    // experiment.completed with status failed, once (a later alarm finds nothing to check).
+    await runDurableObjectAlarm(hub);
+    const got = await receivedAtLeast(hook.name, 2, 20_000);
+    const forLost = got.filter((r) => r.payload!.data.experiment.id === lost.id);
+    expect(forLost).toHaveLength(1);
+    expect(forLost[0]!.payload!.data.experiment).toMatchObject({ status: 'failed', error: failed.error });
+    const pending = await runInDurableObject(hub, (_i: TenantHub, state) =>
+      state.storage.sql.exec(`SELECT COUNT(*) AS n FROM experiments WHERE start_check_at IS NOT NULL`).one(),
+    );
+    expect(pending.n).toBe(0);
+  }, 60_000);
 
   it('a cancelled experiment ends cancelled with its run; compare refuses it', async () => {
     const t = await signup('exp-cancel');

@@ -8,7 +8,11 @@ import { and, eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { getDb } from '../../../src/db/client';
 import { eventOutbox, knowledgeDocuments } from '../../../src/db/schema';
+import { TenantScope } from '../../../src/db/tenant-scope';
 import { runIndexJob } from '../../../src/knowledge/index-job';
+import { uploadDocument } from '../../../src/knowledge/knowledge-service';
+import { REQUEUE_AFTER_MS, requeueKnowledgeDocuments } from '../../../src/knowledge/sweep';
+import type { ServiceCtx } from '../../../src/lib/context';
 import { knowledgeShardStub } from '../../../src/lib/stubs';
 import { eventually } from '../../support/shared/time';
 import { call, expectJson, expectProblem } from '../../support/workers/http';
@@ -304,6 +308,50 @@ describe('knowledge bases', () => {
     expect(await runIndexJob(env, job, { attempt: 3, lastAttempt: false })).toBe('indexed');
     expect(await getDoc(t, kb.id, docId)).toMatchObject({ status: 'indexed', indexedVersion: 1, chunks: 1 });
     expect(await indexedEvents(t.tenantId, docId)).toHaveLength(1);
+  });
+
+  it('an upload whose queue send failed after staging is re-enqueued by the sweeper and indexed', async () => {
+    const t = await signup('kb-requeue');
+    const kb = await createKb(t);
+    // The fault: the EVENTS send fails after the row is written and the text staged.
+    const brokenQueue = { send: () => Promise.reject(new Error('Queue send failed: Network connection lost.')) };
+    const db = getDb(env.DB);
+    const ctx = {
+      env: { ...env, EVENTS: brokenQueue },
+      db,
+      now: new Date(),
+      tenantId: t.tenantId,
+      scope: new TenantScope(db, t.tenantId),
+    } as unknown as ServiceCtx;
+    await expect(
+      uploadDocument(ctx, {
+        knowledgeBaseId: kb.id,
+        source: 'lost',
+        contentType: 'text',
+        metadata: {},
+        content: 'the lost lighthouse keeper',
+      }),
+    ).rejects.toThrow(/Queue send failed/);
+    const doc = await db
+      .select()
+      .from(knowledgeDocuments)
+      .where(and(eq(knowledgeDocuments.tenantId, t.tenantId), eq(knowledgeDocuments.source, 'lost')))
+      .get();
+    expect(doc).toMatchObject({ tenantId: t.tenantId, status: 'queued', version: 1 });
+    // Not yet overdue: the sweep leaves it (its job may still be on the way).
+    await requeueKnowledgeDocuments.run(env, new Date(Date.now() + REQUEUE_AFTER_MS - 60_000));
+    expect(await getDoc(t, kb.id, doc!.id)).toMatchObject({ status: 'queued' });
+    // Overdue: re-sent, and the real consumer indexes it.
+    const later = new Date(Date.now() + REQUEUE_AFTER_MS + 60_000);
+    expect((await requeueKnowledgeDocuments.run(env, later)).requeued).toBeGreaterThanOrEqual(1);
+    expect(await settled(t, kb.id, doc!.id)).toMatchObject({ status: 'indexed', indexedVersion: 1, chunks: 1 });
+    expect((await query(t, kb.id, { query: 'lighthouse keeper', mode: 'keyword' }))[0]!.documentId).toBe(doc!.id);
+    // Once indexed it is never sent again, and a duplicate of the job changes nothing.
+    const again = await requeueKnowledgeDocuments.run(env, new Date(later.getTime() + REQUEUE_AFTER_MS + 60_000));
+    expect(again.requeued ?? 0).toBe(0);
+    const job = { kind: 'kb_index' as const, tenantId: t.tenantId, knowledgeBaseId: kb.id, documentId: doc!.id, version: 1 };
+    expect(await runIndexJob(env, job, { attempt: 1, lastAttempt: false })).toBe('indexed');
+    expect(await indexedEvents(t.tenantId, doc!.id)).toHaveLength(1);
   });
 
   it('spreads documents over shards and merges their answers', async () => {

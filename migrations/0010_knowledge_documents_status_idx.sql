@@ -1,0 +1,1 @@
+CREATE INDEX `knowledge_documents_status_idx` ON `knowledge_documents` (`status`,`updated_at`);
