@@ -29,7 +29,7 @@ export const SERVER_INFO = { name: 'edgecrew', title: 'Edgecrew', version: '0.1.
 
 const INSTRUCTIONS =
   'Edgecrew: tasks, flows and tools for one tenant (the one your credential belongs to). ' +
-  'Find tasks with find_tasks or search, change them in batches (add_tasks, complete_tasks, reschedule_tasks, delete_tasks). ' +
+  'Find tasks with find_tasks, or tasks and knowledge-base documents with search (read one in full with fetch); change tasks in batches (add_tasks, complete_tasks, reschedule_tasks, delete_tasks). ' +
   'run_flow starts a flow run and waits briefly; follow it with get_run and answer approval nodes with answer_approval.';
 
 let listed: Tool[] | undefined;
