@@ -230,6 +230,14 @@ export class KnowledgeShard extends DurableObject<Env> {
     migrateDoStorage(this.ctx.storage, KNOWLEDGE_MIGRATIONS);
   }
 
+  /** The indexed chunks of a document in order (MCP fetch reassembles the text from them); empty when none. */
+  async documentChunks(docId: string): Promise<Array<{ chunkId: string; text: string }>> {
+    return this.#sql
+      .exec<{ chunk_id: string; text: string }>('SELECT chunk_id, text FROM chunks WHERE doc_id = ? ORDER BY ord', docId)
+      .toArray()
+      .map((r) => ({ chunkId: r.chunk_id, text: r.text }));
+  }
+
   async stats(): Promise<{ chunks: number; documents: number }> {
     return {
       chunks: this.#sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM chunks').one().n,

@@ -4086,6 +4086,8 @@ export type components = {
             httpAllowlist?: string[];
             /** @description Concurrently active flow runs; more wait as queued (default 10). At most the plan's ceiling (free 10, pro 200); above it → 422. */
             maxActiveRuns?: number;
+            /** @description List the tenant's tools as MCP tools `tool_<name>` at /mcp (invoked as POST /v1/tools/{id}/invoke); default false */
+            mcpExposeTools?: boolean;
             /**
              * @description Default IANA time zone for members without one (quick add and the assistant); else UTC
              * @example Europe/Berlin

@@ -13,6 +13,8 @@ export interface TenantSettings {
   timezone?: string;
   /** The agent the assistant runs (default: the built-in assistant). */
   assistantAgentId?: string;
+  /** List the tenant's tools as MCP tools `tool_<name>` at /mcp (docs/mcp.md). Default false. */
+  mcpExposeTools?: boolean;
 }
 
 const createdAt = () => text('created_at').notNull().default(sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))`);
@@ -23,7 +25,7 @@ export const tenants = sqliteTable('tenants', {
   plan: text('plan', { enum: ['free', 'pro'] })
     .notNull()
     .default('free'),
-  /** Tenant settings: `{ httpAllowlist?, maxActiveRuns?, timezone?, assistantAgentId? }` (docs/flows.md, docs/assistant.md). */
+  /** Tenant settings: `{ httpAllowlist?, maxActiveRuns?, timezone?, assistantAgentId?, mcpExposeTools? }` (docs/flows.md, docs/assistant.md, docs/mcp.md). */
   settings: text('settings', { mode: 'json' }).$type<TenantSettings>().notNull().default(sql`'{}'`),
   createdAt: createdAt(),
   updatedAt: text('updated_at').notNull().default(sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))`),

@@ -64,6 +64,9 @@ export const TenantSettingsSchema = z
       .max(64)
       .optional()
       .openapi({ description: 'The agent the assistant (/v1/chat) runs; default: the built-in assistant' }),
+    mcpExposeTools: z.boolean().optional().openapi({
+      description: "List the tenant's tools as MCP tools `tool_<name>` at /mcp (invoked as POST /v1/tools/{id}/invoke); default false",
+    }),
   })
   .openapi('TenantSettings');
 

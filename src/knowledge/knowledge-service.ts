@@ -214,6 +214,44 @@ export async function getDocument(ctx: ServiceCtx, { knowledgeBaseId, id }: { kn
   return documentView(await loadDocument(ctx, knowledgeBaseId, id));
 }
 
+/**
+ * A document's indexed text, put back together from its chunks in order (the overlap between
+ * neighbours is removed; where none is found they are joined by a newline). Whitespace inside a
+ * chunk is kept; a chunk's leading and trailing whitespace is not.
+ */
+export async function readDocumentText(ctx: ServiceCtx, { knowledgeBaseId, id }: { knowledgeBaseId: string; id: string }) {
+  const kb = await loadKnowledgeBase(ctx, knowledgeBaseId);
+  const doc = await loadDocument(ctx, kb.id, id);
+  const chunks = await knowledgeShardStub(ctx.env, ctx.tenantId, kb.id, shardOf(doc.source, kb.shards)).documentChunks(doc.id);
+  return { document: documentView(doc), text: stitchChunks(chunks.map((c) => c.text)) };
+}
+
+/** Joins consecutive chunks, dropping the longest word-aligned suffix of one that starts the next. */
+export function stitchChunks(chunks: string[]): string {
+  let out = '';
+  let prev = '';
+  for (const chunk of chunks) {
+    if (prev === '') {
+      out = chunk;
+    } else {
+      let joined = false;
+      for (let p = 1; p < prev.length; p++) {
+        const len = prev.length - p;
+        if (len > chunk.length || !/\s/.test(prev[p - 1]!)) continue;
+        if (len < chunk.length && !/\s/.test(chunk[len]!)) continue;
+        if (prev.slice(p) === chunk.slice(0, len)) {
+          out += chunk.slice(len);
+          joined = true;
+          break;
+        }
+      }
+      if (!joined) out += `\n${chunk}`;
+    }
+    prev = chunk;
+  }
+  return out;
+}
+
 /** Removes the chunks first (gone from the next query), then the row; a queued job for it finds nothing to do. */
 export async function deleteDocument(ctx: ServiceCtx, { knowledgeBaseId, id }: { knowledgeBaseId: string; id: string }): Promise<void> {
   const kb = await loadKnowledgeBase(ctx, knowledgeBaseId);

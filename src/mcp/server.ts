@@ -22,13 +22,14 @@ import { AppError, toProblem } from '../lib/problem';
 import type { Logger } from '../observability/log';
 import { errorFields } from '../observability/log';
 import { RunTaskStore, type StartRun } from './run-tasks';
+import { TENANT_TOOL_PREFIX, tenantMcpTools } from './tenant-tools';
 import { assertToolAllowed, type McpTool, startFlowRun, TOOLS, TOOLS_BY_NAME } from './tools';
 
 export const SERVER_INFO = { name: 'edgecrew', title: 'Edgecrew', version: '0.1.0' } as const;
 
 const INSTRUCTIONS =
   'Edgecrew: tasks, flows and tools for one tenant (the one your credential belongs to). ' +
-  'Find tasks with find_tasks or search, change them in batches (add_tasks, complete_tasks, reschedule_tasks, delete_tasks). ' +
+  'Find tasks with find_tasks, or tasks and knowledge-base documents with search (read one in full with fetch); change tasks in batches (add_tasks, complete_tasks, reschedule_tasks, delete_tasks). ' +
   'run_flow starts a flow run and waits briefly; follow it with get_run and answer approval nodes with answer_approval.';
 
 let listed: Tool[] | undefined;
@@ -100,9 +101,14 @@ export function buildServer({ ctx, origin, log }: McpRequestDeps): McpServer {
     taskStore: new RunTaskStore(ctx, runStarter(ctx)),
     instructions: INSTRUCTIONS,
   });
-  mcp.server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: toolDescriptors() }));
+  mcp.server.setRequestHandler(ListToolsRequestSchema, async () => ({
+    tools: [...toolDescriptors(), ...(await tenantMcpTools(ctx)).map((t) => t.descriptor)],
+  }));
   mcp.server.setRequestHandler(CallToolRequestSchema, async (request, extra): Promise<CallToolResult> => {
-    const tool = TOOLS_BY_NAME.get(request.params.name);
+    const name = request.params.name;
+    const tool =
+      TOOLS_BY_NAME.get(name) ??
+      (name.startsWith(TENANT_TOOL_PREFIX) ? (await tenantMcpTools(ctx)).find((t) => t.tool.name === name)?.tool : undefined);
     if (!tool) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${request.params.name}`);
     if (request.params.task) {
       if (!tool.taskSupport || !extra.taskStore) throw new McpError(ErrorCode.InvalidParams, `${tool.name} does not run as a task.`);

@@ -11,6 +11,7 @@ import * as flowsService from '../flows/flows-service';
 import type { RunView } from '../flows/run-model';
 import * as runsApi from '../flows/runs-api';
 import { can, type Permission } from '../identity/roles';
+import * as knowledge from '../knowledge/knowledge-service';
 import type { ServiceCtx } from '../lib/context';
 import { decodeCursor, encodeCursor } from '../lib/pagination';
 import { AppError } from '../lib/problem';
@@ -143,6 +144,50 @@ export function startFlowRun(
 }
 
 const taskUrl = (origin: string, id: string) => `${origin}/v1/tasks/${id}`;
+
+const documentUrl = (origin: string, kbId: string, docId: string) => `${origin}/v1/knowledge-bases/${kbId}/documents/${docId}`;
+
+/** Knowledge bases `search` queries (the newest first) and the documents it returns at most. */
+const SEARCH_KBS = 10;
+const SEARCH_DOCS = 10;
+
+/** `kb:<knowledgeBaseId>:<documentId>` → its parts; null for any other id (a task id). */
+function parseDocumentRef(id: string): { knowledgeBaseId: string; id: string } | null {
+  const m = /^kb:([^:]+):([^:]+)$/.exec(id);
+  return m ? { knowledgeBaseId: m[1]!, id: m[2]! } : null;
+}
+
+/**
+ * The tenant's knowledge bases queried as POST /v1/knowledge-bases/{id}/query does (hybrid), best
+ * passage per document, best documents first. A base whose query fails for a client reason (its
+ * embedding provider refused or is down) is listed in `skipped` instead of failing the search.
+ */
+async function searchDocuments(ctx: ServiceCtx, origin: string, query: string) {
+  const kbs = await knowledge.listKnowledgeBases(ctx, { limit: SEARCH_KBS, cursor: undefined });
+  const skipped: Array<{ knowledgeBaseId: string; code: string; detail: string }> = [];
+  const hits = await Promise.all(
+    kbs.data.map(async (kb) => {
+      try {
+        const res = await knowledge.queryKnowledgeBase(ctx, { knowledgeBaseId: kb.id, query, topK: 5, mode: 'hybrid' });
+        return res.results.map((r) => ({ kbId: kb.id, ...r }));
+      } catch (err) {
+        if (!(err instanceof AppError) || err.code === 'rate_limited' || err.code === 'forbidden') throw err;
+        skipped.push({ knowledgeBaseId: kb.id, code: err.code, detail: err.message });
+        return [];
+      }
+    }),
+  );
+  const best = new Map<string, (typeof hits)[number][number]>();
+  for (const h of hits.flat()) {
+    const key = `kb:${h.kbId}:${h.documentId}`;
+    if ((best.get(key)?.score ?? -Infinity) < h.score) best.set(key, h);
+  }
+  const results = [...best.entries()]
+    .sort((a, b) => b[1].score - a[1].score)
+    .slice(0, SEARCH_DOCS)
+    .map(([id, h]) => ({ id, title: h.title, url: documentUrl(origin, h.kbId, h.documentId), text: h.text }));
+  return { results, skipped };
+}
 
 export const TOOLS: McpTool[] = [
   define({
@@ -358,23 +403,48 @@ export const TOOLS: McpTool[] = [
   define({
     name: 'search',
     title: 'Search',
-    description: 'Search tasks by text. Returns ids, titles and URLs; read one in full with fetch.',
+    description:
+      "Search the tenant's tasks and knowledge-base documents by text (documents by hybrid keyword and semantic retrieval). Returns ids, titles, URLs and, for documents, the best matching passage; read one in full with fetch.",
     permission: 'data:read',
     annotations: READ,
     input: z.strictObject({ query: z.string().min(1).max(200) }),
     async run({ ctx, origin }, { query }) {
-      const page = await tasks.listTasks(ctx, { q: query, limit: 20 });
-      return { results: page.data.map((t) => ({ id: t.id, title: t.title, url: taskUrl(origin, t.id) })) };
+      const [page, documents] = await Promise.all([tasks.listTasks(ctx, { q: query, limit: 20 }), searchDocuments(ctx, origin, query)]);
+      return {
+        results: [...page.data.map((t) => ({ id: t.id, title: t.title, url: taskUrl(origin, t.id) })), ...documents.results],
+        ...(documents.skipped.length > 0 ? { skipped: documents.skipped } : {}),
+      };
     },
   }),
   define({
     name: 'fetch',
     title: 'Fetch',
-    description: 'Read one search result (a task) in full by its id.',
+    description:
+      'Read one search result in full by its id: a task (tsk_…) or a knowledge-base document (kb:<knowledgeBaseId>:<documentId>).',
     permission: 'data:read',
     annotations: READ,
-    input: z.strictObject({ id: TaskId }),
+    input: z.strictObject({ id: z.string().min(1).max(200).describe('An id from search: tsk_… or kb:<knowledgeBaseId>:<documentId>') }),
     async run({ ctx, origin }, { id }) {
+      const docRef = parseDocumentRef(id);
+      if (docRef) {
+        const { document: d, text } = await knowledge.readDocumentText(ctx, docRef);
+        return {
+          id,
+          title: d.title,
+          text,
+          url: documentUrl(origin, d.knowledgeBaseId, d.id),
+          metadata: {
+            ...d.metadata,
+            knowledgeBaseId: d.knowledgeBaseId,
+            documentId: d.id,
+            source: d.source,
+            contentType: d.contentType,
+            status: d.status,
+            version: d.version,
+            indexedVersion: d.indexedVersion,
+          },
+        };
+      }
       const t = await tasks.getTask(ctx, { id });
       const lines = [
         t.title,

@@ -231,6 +231,56 @@ describe('MCP server at /mcp', () => {
     expect(doc.text).toContain('bring photos');
   });
 
+  it('search and fetch read knowledge-base documents, whole, and only the tenant own', async () => {
+    const t = await tenant('kb');
+    const kb = await api('POST', '/v1/knowledge-bases', t.accessToken, { name: 'handbook', chunking: { maxTokens: 16, overlap: 4 } });
+    expect(kb.status).toBe(201);
+    const content = [
+      'Refunds are issued within fourteen days of a return. The customer keeps the receipt and ships the parcel with tracking.',
+      'Warehouse staff inspect every parcel on arrival, record its condition, and approve the refund once the item is resellable.',
+      'Damaged items go back to the supplier under the quarterly claims process.',
+    ].join('\n\n');
+    const up = await api('POST', `/v1/knowledge-bases/${kb.body.id}/documents`, t.accessToken, {
+      source: 'policies/refunds.txt',
+      title: 'Refund policy',
+      content,
+      metadata: { team: 'support' },
+    });
+    expect(up.status).toBe(202);
+    const docPath = `/v1/knowledge-bases/${kb.body.id}/documents/${up.body.documentId}`;
+    const indexed = await eventually(
+      async () => {
+        const d = await api('GET', docPath, t.accessToken);
+        return d.body.status === 'queued' ? undefined : d.body;
+      },
+      { timeoutMs: 20_000, what: 'the document indexed' },
+    );
+    expect(indexed).toMatchObject({ status: 'indexed' });
+    expect(indexed.chunks).toBeGreaterThan(2);
+    await call(t.client, 'add_tasks', { tasks: [{ title: 'approve the parcel refund' }] });
+
+    const found = await call(t.client, 'search', { query: 'parcel refund' });
+    const id = `kb:${kb.body.id}:${up.body.documentId}`;
+    expect(found.results.map((r: Json) => r.id)).toContain(id);
+    expect(found.results.filter((r: Json) => r.id.startsWith('tsk_'))).toHaveLength(1);
+    const hit = found.results.find((r: Json) => r.id === id);
+    expect(hit).toMatchObject({ title: 'Refund policy', url: `${worker.url}${docPath}` });
+    expect(hit.text).toMatch(/parcel|refund/i);
+
+    const doc = await call(t.client, 'fetch', { id });
+    // The text is the document again, put together from its overlapping chunks (words once each, in order;
+    // the chunker keeps single line breaks, so only whitespace may differ).
+    expect(doc).toMatchObject({ id, title: 'Refund policy', url: hit.url });
+    const words = (s: string) => s.split(/\s+/).join(' ');
+    expect(words(doc.text)).toBe(words(content));
+    expect(doc.metadata).toMatchObject({ team: 'support', knowledgeBaseId: kb.body.id, source: 'policies/refunds.txt', status: 'indexed' });
+
+    const other = await tenant('kb-other');
+    expect((await call(other.client, 'search', { query: 'parcel refund' })).results).toEqual([]);
+    expect(await callProblem(other.client, 'fetch', { id })).toMatchObject({ status: 404 });
+    expect(await callProblem(t.client, 'fetch', { id: `kb:${kb.body.id}:kdoc_nope` })).toMatchObject({ status: 404 });
+  });
+
   it('runs a flow, stops at its approval, and finishes once the approval is answered through MCP', async () => {
     const t = await tenant('approval');
     const flow = await api('POST', '/v1/flows', t.accessToken, {
