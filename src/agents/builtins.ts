@@ -4,14 +4,10 @@
  * initiator (its role travels with the run), so a viewer's run gets an error
  * result and changes nothing. `askUser` is client-side and never runs here.
  */
-import { loadConfig } from '../config';
-import { getDb } from '../db/client';
-import { eventForwarder } from '../events/outbox';
 import type { RunInitiator } from '../flows/run-model';
 import { type ServiceCtx, serviceCtx } from '../lib/context';
-import { newId } from '../lib/ids';
 import { AppError } from '../lib/problem';
-import { tenantHubStub } from '../lib/stubs';
+import { requestCtxFor } from '../lib/request-ctx';
 import { TaskCreateSchema, TaskPatchSchema } from '../tasks/schemas';
 import * as tasks from '../tasks/service';
 import { BUILTIN_INPUTS, type BuiltinToolName } from './contract';
@@ -21,30 +17,12 @@ export type ToolOutcome = { ok: true; output: unknown } | { ok: false; error: { 
 
 /** The run's initiator as a service caller, the way an HTTP request with its credential would be. */
 export function initiatorCtx(env: Env, tenantId: string, who: RunInitiator, pending: Array<Promise<unknown>>): ServiceCtx {
-  const waitUntil = (p: Promise<unknown>) => void pending.push(p.catch(() => undefined));
-  const hub = (id: string) => tenantHubStub(env, id);
-  return serviceCtx(
-    {
-      requestId: newId('req'),
-      ip: null,
-      env,
-      db: getDb(env.DB),
-      config: loadConfig(env),
-      now: new Date(),
-      waitUntil,
-      events: eventForwarder(env, waitUntil),
-      sessions: {
-        revoke: async (t, actorId) => void (await hub(t).closeSessions(t, actorId)),
-        setRole: async (t, actorId, role) => void (await hub(t).setSessionRole(t, actorId, role)),
-      },
-    },
-    {
-      tenantId,
-      actor: { type: who.actorType, id: who.actorId },
-      role: who.role,
-      credential: { id: who.credentialId ?? who.actorId, plan: 'free', expiresAt: null },
-    },
-  );
+  return serviceCtx(requestCtxFor(env, { waitUntil: (p) => void pending.push(p.catch(() => undefined)) }), {
+    tenantId,
+    actor: { type: who.actorType, id: who.actorId },
+    role: who.role,
+    credential: { id: who.credentialId ?? who.actorId, plan: 'free', expiresAt: null },
+  });
 }
 
 /** Runs a built-in task tool with an already validated `input` (BUILTIN_INPUTS[name]). */

@@ -2,10 +2,8 @@
 import type { Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import { loadConfig } from '../config';
-import { getDb } from '../db/client';
-import { eventForwarder } from '../events/outbox';
-import type { RequestCtx, SessionControl } from '../lib/context';
-import { tenantHubStub } from '../lib/stubs';
+import type { RequestCtx } from '../lib/context';
+import { requestCtxFor } from '../lib/request-ctx';
 import { createLogger } from '../observability/log';
 import type { AppEnv } from '../types';
 
@@ -21,25 +19,10 @@ export function requestContext() {
 
 function buildRequestCtx(c: Context<AppEnv>, config: RequestCtx['config']): RequestCtx {
   // Deferred: app.request() in tests has no execution context until something is handed to it.
-  const waitUntil = (p: Promise<unknown>) => c.executionCtx.waitUntil(p);
-  return {
+  return requestCtxFor(c.env, {
     requestId: c.get('requestId'),
     ip: c.req.header('cf-connecting-ip') ?? null,
-    env: c.env,
-    db: getDb(c.env.DB),
     config,
-    now: new Date(),
-    waitUntil,
-    events: eventForwarder(c.env, waitUntil),
-    sessions: hubSessions(c.env),
-  };
-}
-
-/** Live socket sessions live in the tenant's hub. */
-function hubSessions(env: Env): SessionControl {
-  const hub = (tenantId: string) => tenantHubStub(env, tenantId);
-  return {
-    revoke: async (tenantId, actorId) => void (await hub(tenantId).closeSessions(tenantId, actorId)),
-    setRole: async (tenantId, actorId, role) => void (await hub(tenantId).setSessionRole(tenantId, actorId, role)),
-  };
+    waitUntil: (p) => c.executionCtx.waitUntil(p),
+  });
 }
