@@ -138,6 +138,26 @@ for (const { mode, skip } of sandboxModes()) {
         });
         expect(res.status).toBe(413);
       });
+
+      it('refuses a streamed (chunked) body that grows past the limit with 413, not a reset', async () => {
+        const chunk = new TextEncoder().encode('x'.repeat(256 * 1024));
+        let sent = 0;
+        const body = new ReadableStream<Uint8Array>({
+          pull(controller) {
+            if (sent++ < 12) controller.enqueue(chunk);
+            else controller.close();
+          },
+        });
+        const res = await fetch(`${runner.url}/v1/invocations`, {
+          method: 'POST',
+          body,
+          duplex: 'half',
+          headers: signHeaders(SECRET, 'POST', '/v1/invocations', ''),
+        } as RequestInit);
+        expect(res.headers.get('content-length')).not.toBeNull();
+        expect(res.status).toBe(413);
+        expect(await res.json()).toEqual({ error: 'payload_too_large' });
+      });
     });
 
     describe('tool runner: concurrency', () => {

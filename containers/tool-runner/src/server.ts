@@ -46,22 +46,61 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
 
 class TooLarge extends Error {}
 
+/** How much of an oversized body is read and thrown away so the client, still sending, reads the 413. */
+const DISCARD_MAX_BYTES = 16 * 1024 * 1024;
+const DISCARD_MAX_MS = 5_000;
+
+/**
+ * Reads the body up to `max` bytes. Past it (declared or streamed) it rejects with TooLarge and
+ * keeps the request flowing into the void: nothing more is buffered.
+ */
 function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > max) return reject(new TooLarge());
     const chunks: Buffer[] = [];
     let size = 0;
+    let overflow = false;
     req.on('data', (chunk: Buffer) => {
+      if (overflow) return;
       size += chunk.length;
       if (size > max) {
-        req.destroy();
+        overflow = true;
+        chunks.length = 0;
         reject(new TooLarge());
       } else chunks.push(chunk);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('end', () => {
+      if (!overflow) resolve(Buffer.concat(chunks));
+    });
     req.on('error', reject);
   });
+}
+
+/**
+ * 413, answered once the client has finished sending (the rest is discarded unread, up to a bound).
+ * Closing a socket with unread bytes makes the kernel send a reset, which a client still writing
+ * its body sees as a dropped connection instead of the 413.
+ */
+function refuseTooLarge(req: IncomingMessage, res: ServerResponse): void {
+  let discarded = 0;
+  let done = false;
+  const finish = (abort: boolean) => {
+    if (done) return;
+    done = true;
+    clearTimeout(timer);
+    send(res, 413, { error: 'payload_too_large' }, { connection: 'close' });
+    if (abort) res.once('finish', () => req.destroy());
+  };
+  const timer = setTimeout(() => finish(true), DISCARD_MAX_MS);
+  req.on('data', (chunk: Buffer) => {
+    discarded += chunk.length;
+    if (discarded > DISCARD_MAX_BYTES) finish(true);
+  });
+  req.on('end', () => finish(false));
+  req.on('error', () => finish(true));
+  if (req.readableEnded) finish(false);
+  else req.resume();
 }
 
 export function createRunner(cfg: RunnerConfig, isolation: Isolation, log: Log, now: () => number = Date.now): Runner {
@@ -76,7 +115,7 @@ export function createRunner(cfg: RunnerConfig, isolation: Isolation, log: Log, 
     try {
       body = await readBody(req, cfg.maxBodyBytes);
     } catch (err) {
-      if (err instanceof TooLarge) return send(res, 413, { error: 'payload_too_large' }, { connection: 'close' });
+      if (err instanceof TooLarge) return refuseTooLarge(req, res);
       throw err;
     }
     const failure = verify(cfg.secret, { method: req.method ?? '', path, headers: req.headers, body }, replay, now());
