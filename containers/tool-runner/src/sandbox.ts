@@ -10,8 +10,7 @@ import { chmod, chown, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { Capture } from './capture.ts';
-import { classify } from './classify.ts';
+import { Capture, RunCaptures } from './capture.ts';
 import type { RunnerConfig } from './config.ts';
 import { type EgressProxy, startEgressProxy } from './egress-proxy.ts';
 import { processTree, watchMemory } from './memory-watch.ts';
@@ -224,7 +223,6 @@ export async function runInSandbox(
 
   let timedOut = false;
   let memoryExceeded = false;
-  let overflow: 'stdout' | 'stderr' | 'result' | null = null;
   let spawnError: string | null = null;
   // Every process seen under bwrap when it was killed: the sandbox's PID-namespace init is among them.
   const killed = new Set<number>();
@@ -241,14 +239,7 @@ export async function runInSandbox(
     signal(-child.pid);
   };
   running.add(kill);
-  const overflowed = (which: 'stdout' | 'stderr' | 'result') => () => {
-    overflow ??= which;
-    kill();
-  };
-  const stdout = new Capture(pipes[1], cfg.excerptBytes, cfg.maxLogBytes, overflowed('stdout'));
-  // The full stderr prefix is kept for classification; only an excerpt is returned.
-  const stderr = new Capture(pipes[2], Math.max(cfg.excerptBytes, 16 * 1024), cfg.maxLogBytes, overflowed('stderr'));
-  const result = new Capture(pipes[FD.result], cfg.maxOutputBytes, cfg.maxOutputBytes, overflowed('result'));
+  const captures = new RunCaptures({ stdout: pipes[1], stderr: pipes[2], result: pipes[FD.result] }, cfg, kill);
   const status = new Capture(pipes[FD.status], 4096, 1 << 20, () => undefined);
 
   for (const p of pipes) p?.on('error', () => undefined);
@@ -298,30 +289,19 @@ export async function runInSandbox(
     await rm(egress.dir, { recursive: true, force: true });
   }
 
-  const outcome = classify({
-    timedOut,
-    memoryExceeded,
-    timeoutMs: req.timeoutMs,
-    overflow,
-    maxLogBytes: cfg.maxLogBytes,
-    maxOutputBytes: cfg.maxOutputBytes,
-    spawnError,
-    sandboxStarted: status.buffer().includes('child-pid'),
-    exitCode,
-    result: result.buffer(),
-    stderr: stderr.buffer().toString('utf8'),
-    memoryMb: req.memoryMb,
-  });
-  const common = {
-    durationMs: Math.round(performance.now() - started),
-    stdout: stdout.text(),
-    stderr: excerpt(stderr, cfg.excerptBytes),
-    stdoutBytes: stdout.total,
-    stderrBytes: stderr.total,
-  };
-  return outcome.ok
-    ? { ok: true, output: outcome.output, outputBytes: outcome.outputBytes, ...common }
-    : { ok: false, error: { type: outcome.type, message: outcome.message }, ...common };
+  return captures.settle(
+    {
+      timedOut,
+      memoryExceeded,
+      timeoutMs: req.timeoutMs,
+      spawnError,
+      sandboxStarted: status.buffer().includes('child-pid'),
+      exitCode,
+      memoryMb: req.memoryMb,
+    },
+    cfg,
+    started,
+  );
 }
 
 function signal(pid: number): void {
@@ -370,12 +350,6 @@ export function waitForPipes(streams: Readable[], timeoutMs = PIPE_EOF_TIMEOUT_M
       s.once('close', once);
     }
   });
-}
-
-export function excerpt(c: Capture, bytes: number): string {
-  const buf = c.buffer();
-  if (buf.length <= bytes && c.total === buf.length) return buf.toString('utf8');
-  return `${buf.subarray(0, bytes).toString('utf8')}\n…[${c.total - Math.min(bytes, buf.length)} more bytes]`;
 }
 
 export function signalNumber(signal: NodeJS.Signals): number | undefined {

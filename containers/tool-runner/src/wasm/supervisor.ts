@@ -9,12 +9,11 @@
 import { rm } from 'node:fs/promises';
 import type { ClientRequest } from 'node:http';
 import type { Readable, Writable } from 'node:stream';
-import { Capture } from '../capture.ts';
-import { classify } from '../classify.ts';
+import { RunCaptures } from '../capture.ts';
 import type { RunnerConfig } from '../config.ts';
 import { processMemory, watchMemory } from '../memory-watch.ts';
 import type { InvocationRequest, InvocationResult } from '../protocol.ts';
-import { excerpt, prepareEgress, STARTUP_GRACE_MS, signalNumber, waitForPipes } from '../sandbox.ts';
+import { prepareEgress, STARTUP_GRACE_MS, signalNumber, waitForPipes } from '../sandbox.ts';
 import { egressFetch, type GuestFetchRequest } from './egress-fetch.ts';
 import type { WarmGuest, WarmPool } from './pool.ts';
 
@@ -56,7 +55,6 @@ export async function runInWasm(
 
   let timedOut = false;
   let memoryExceeded = false;
-  let overflow: 'stdout' | 'stderr' | 'result' | null = null;
   let exited = false;
   const kill = () => {
     // After the exit the pid may be reused by an unrelated process: never signal it then.
@@ -68,13 +66,7 @@ export async function runInWasm(
     }
   };
   running.add(kill);
-  const overflowed = (which: 'stdout' | 'stderr' | 'result') => () => {
-    overflow ??= which;
-    kill();
-  };
-  const stdout = new Capture(pipes[1], cfg.excerptBytes, cfg.maxLogBytes, overflowed('stdout'));
-  const stderr = new Capture(pipes[2], Math.max(cfg.excerptBytes, 16 * 1024), cfg.maxLogBytes, overflowed('stderr'));
-  const result = new Capture(pipes[FD.result], cfg.maxOutputBytes, cfg.maxOutputBytes, overflowed('result'));
+  const captures = new RunCaptures({ stdout: pipes[1], stderr: pipes[2], result: pipes[FD.result] }, cfg, kill);
   for (const p of pipes) p?.on('error', () => undefined);
 
   const inFlight = new Set<ClientRequest>();
@@ -119,30 +111,19 @@ export async function runInWasm(
   for (const p of pipes) p?.destroy();
   if (egress) await closeEgress(egress);
 
-  const outcome = classify({
-    timedOut,
-    memoryExceeded,
-    timeoutMs: req.timeoutMs,
-    overflow,
-    maxLogBytes: cfg.maxLogBytes,
-    maxOutputBytes: cfg.maxOutputBytes,
-    spawnError: null,
-    sandboxStarted: true,
-    exitCode,
-    result: result.buffer(),
-    stderr: stderr.buffer().toString('utf8'),
-    memoryMb: req.memoryMb,
-  });
-  const common = {
-    durationMs: Math.round(performance.now() - toolStarted),
-    stdout: stdout.text(),
-    stderr: excerpt(stderr, cfg.excerptBytes),
-    stdoutBytes: stdout.total,
-    stderrBytes: stderr.total,
-  };
-  return outcome.ok
-    ? { ok: true, output: outcome.output, outputBytes: outcome.outputBytes, ...common }
-    : { ok: false, error: { type: outcome.type, message: outcome.message }, ...common };
+  return captures.settle(
+    {
+      timedOut,
+      memoryExceeded,
+      timeoutMs: req.timeoutMs,
+      spawnError: null,
+      sandboxStarted: true,
+      exitCode,
+      memoryMb: req.memoryMb,
+    },
+    cfg,
+    toolStarted,
+  );
 }
 
 /** Answers the guest's fetch requests (NDJSON both ways); without an allow-list every one is refused. */
