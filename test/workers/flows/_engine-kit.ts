@@ -7,6 +7,7 @@ import { runInDurableObject } from 'cloudflare:test';
 import { expect, inject } from 'vitest';
 import type { FlowRun } from '../../../durable-objects/flow-run/flow-run';
 import { eventsAfter, nodes } from '../../../durable-objects/flow-run/store';
+import { type SseFrame, SseReader } from '../../support/shared/sse';
 import { eventually, sleep } from '../../support/shared/time';
 import { flowRun } from '../../support/workers/durable-objects';
 import { call, type TestTenant } from '../helpers';
@@ -168,84 +169,7 @@ export function until<T>(what: string, probe: () => Promise<T | undefined>, time
 // Server-Sent Events
 // ------------------------------------------------------------------------------------------------
 
-export interface SseFrame {
-  id: string | null;
-  event: string | null;
-  data: string;
-  /** The raw field lines of the frame. */
-  lines: string[];
-}
-
-/** Reads an event stream frame by frame; `next()` is null once the server has ended the stream. */
-export class SseReader {
-  #reader: ReadableStreamDefaultReader<Uint8Array>;
-  #decoder = new TextDecoder();
-  #buffer = '';
-  #ended = false;
-  retry: number | null = null;
-
-  constructor(body: ReadableStream<Uint8Array>) {
-    this.#reader = body.getReader();
-  }
-
-  async next(timeoutMs = 10_000): Promise<SseFrame | null> {
-    for (;;) {
-      const cut = this.#buffer.indexOf('\n\n');
-      if (cut >= 0) {
-        const block = this.#buffer.slice(0, cut);
-        this.#buffer = this.#buffer.slice(cut + 2);
-        const lines = block.split('\n').filter((l) => l !== '' && !l.startsWith(':'));
-        const field = (name: string) =>
-          lines.filter((l) => l.startsWith(`${name}:`)).map((l) => l.slice(name.length + 1).replace(/^ /, ''));
-        if (field('retry').length) this.retry = Number(field('retry')[0]);
-        if (!field('data').length) continue; // retry-only or comment frame
-        return { id: field('id')[0] ?? null, event: field('event')[0] ?? null, data: field('data').join('\n'), lines };
-      }
-      if (this.#ended) return null;
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const chunk = await Promise.race([
-        this.#reader.read(),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () => reject(new Error(`no SSE frame within ${timeoutMs} ms (buffer: ${JSON.stringify(this.#buffer.slice(0, 200))})`)),
-            timeoutMs,
-          );
-        }),
-      ]).finally(() => timer !== undefined && clearTimeout(timer));
-      if (chunk.done) this.#ended = true;
-      else this.#buffer += this.#decoder.decode(chunk.value, { stream: true });
-    }
-  }
-
-  /** Frames until (and including) the first whose event is `type`. */
-  async until(type: string, timeoutMs = 10_000): Promise<SseFrame[]> {
-    const out: SseFrame[] = [];
-    for (;;) {
-      const f = await this.next(timeoutMs);
-      if (!f) throw new Error(`stream ended before '${type}' (got ${out.map((x) => x.event).join(', ')})`);
-      out.push(f);
-      if (f.event === type) return out;
-    }
-  }
-
-  /** Every frame until the server ends the stream. */
-  async rest(timeoutMs = 10_000): Promise<SseFrame[]> {
-    const out: SseFrame[] = [];
-    try {
-      for (let f = await this.next(timeoutMs); f; f = await this.next(timeoutMs)) out.push(f);
-    } catch (err) {
-      throw new Error(
-        `${(err as Error).message}; stream still open after ${out.map((f) => `${f.id}:${f.event}`).join(', ') || 'no frame'}`,
-      );
-    }
-    return out;
-  }
-
-  /** Disconnects (as a client going away would). */
-  async cancel(): Promise<void> {
-    await this.#reader.cancel().catch(() => undefined);
-  }
-}
+export { type SseFrame, SseReader };
 
 export async function openEvents(t: TestTenant, runId: string, lastEventId?: number | string): Promise<{ res: Response; sse: SseReader }> {
   const res = await call(`/v1/runs/${runId}/events`, {
