@@ -2,6 +2,7 @@
 import { z } from '@hono/zod-openapi';
 import { KeyName } from '../feedback/schemas';
 import { schemaProblem } from '../flows/llm/output';
+import { PageQuerySchema } from '../lib/pagination';
 
 const Timestamp = z.string().openapi({ format: 'date-time' });
 const Json = z.unknown();
@@ -69,25 +70,13 @@ export const DatasetIdParam = z.object({
     .openapi({ param: { name: 'datasetId', in: 'path' } }),
 });
 
-export const ExamplesQuery = z.object({
+export const ExamplesQuery = PageQuerySchema.extend({
   version: z.coerce
     .number()
     .int()
     .min(1)
     .optional()
     .openapi({ param: { name: 'version', in: 'query' }, description: 'Default: the current version' }),
-  limit: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(100)
-    .default(50)
-    .openapi({ param: { name: 'limit', in: 'query' } }),
-  cursor: z
-    .string()
-    .max(512)
-    .optional()
-    .openapi({ param: { name: 'cursor', in: 'query' } }),
 });
 
 // ---- evaluators and experiments --------------------------------------------------------------

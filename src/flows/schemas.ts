@@ -1,5 +1,6 @@
 /** API schemas for flows and runs (→ OpenAPI). */
 import { z } from '@hono/zod-openapi';
+import { PageQuerySchema } from '../lib/pagination';
 import { DefinitionSchema } from './definition';
 
 const Timestamp = z.string().openapi({ format: 'date-time' });
@@ -108,25 +109,13 @@ export const RunSummarySchema = z
   })
   .openapi('RunSummary');
 
-export const RunListQuery = z.object({
+export const RunListQuery = PageQuerySchema.extend({
   status: RunStatus.optional().openapi({ param: { name: 'status', in: 'query' } }),
   flowId: z
     .string()
     .max(64)
     .optional()
     .openapi({ param: { name: 'flowId', in: 'query' } }),
-  limit: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(100)
-    .default(50)
-    .openapi({ param: { name: 'limit', in: 'query' } }),
-  cursor: z
-    .string()
-    .max(512)
-    .optional()
-    .openapi({ param: { name: 'cursor', in: 'query' } }),
 });
 
 export const CancelBody = z.strictObject({ reason: z.string().max(500).optional() }).openapi('CancelRunRequest');

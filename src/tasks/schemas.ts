@@ -1,5 +1,6 @@
 /** zod schemas for the task API (→ OpenAPI). Used by the Worker routes and by the hub for socket mutations. */
 import { z } from '@hono/zod-openapi';
+import { PageQuerySchema } from '../lib/pagination';
 
 const Timestamp = z.string().openapi({ format: 'date-time' });
 const LocalDate = z
@@ -100,7 +101,7 @@ export const TaskSchema = z
   })
   .openapi('Task');
 
-export const TaskListQuery = z.object({
+export const TaskListQuery = PageQuerySchema.extend({
   status: z
     .enum(['open', 'done'])
     .optional()
@@ -128,18 +129,6 @@ export const TaskListQuery = z.object({
     .max(200)
     .optional()
     .openapi({ param: { name: 'q', in: 'query' }, description: 'Text search in title and notes' }),
-  limit: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(100)
-    .default(50)
-    .openapi({ param: { name: 'limit', in: 'query' } }),
-  cursor: z
-    .string()
-    .max(512)
-    .optional()
-    .openapi({ param: { name: 'cursor', in: 'query' } }),
 });
 
 export const HistoryEntrySchema = z
