@@ -31,6 +31,12 @@ export const tenants = sqliteTable('tenants', {
   updatedAt: text('updated_at').notNull().default(sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))`),
 });
 
+/** The owning tenant: every tenant-scoped row cascades away with its tenant. */
+const tenantRef = () =>
+  text('tenant_id')
+    .notNull()
+    .references(() => tenants.id, { onDelete: 'cascade' });
+
 export const users = sqliteTable(
   'users',
   {
@@ -49,9 +55,7 @@ export const users = sqliteTable(
 export const memberships = sqliteTable(
   'memberships',
   {
-    tenantId: text('tenant_id')
-      .notNull()
-      .references(() => tenants.id, { onDelete: 'cascade' }),
+    tenantId: tenantRef(),
     userId: text('user_id')
       .notNull()
       .references(() => users.id, { onDelete: 'cascade' }),
@@ -66,9 +70,7 @@ export const refreshTokens = sqliteTable(
   'refresh_tokens',
   {
     id: text('id').primaryKey(),
-    tenantId: text('tenant_id')
-      .notNull()
-      .references(() => tenants.id, { onDelete: 'cascade' }),
+    tenantId: tenantRef(),
     userId: text('user_id')
       .notNull()
       .references(() => users.id, { onDelete: 'cascade' }),
@@ -93,9 +95,7 @@ export const apiKeys = sqliteTable(
   'api_keys',
   {
     id: text('id').primaryKey(),
-    tenantId: text('tenant_id')
-      .notNull()
-      .references(() => tenants.id, { onDelete: 'cascade' }),
+    tenantId: tenantRef(),
     name: text('name').notNull(),
     role: text('role', { enum: ['admin', 'member', 'viewer'] }).notNull(),
     /** First characters of the key, shown in listings so users can tell keys apart. */
@@ -114,9 +114,7 @@ export const invitations = sqliteTable(
   'invitations',
   {
     id: text('id').primaryKey(),
-    tenantId: text('tenant_id')
-      .notNull()
-      .references(() => tenants.id, { onDelete: 'cascade' }),
+    tenantId: tenantRef(),
     email: text('email').notNull(),
     role: text('role', { enum: ['admin', 'member', 'viewer'] }).notNull(),
     tokenHash: text('token_hash').notNull(),
@@ -139,9 +137,7 @@ export const auditLog = sqliteTable(
   'audit_log',
   {
     id: text('id').primaryKey(),
-    tenantId: text('tenant_id')
-      .notNull()
-      .references(() => tenants.id, { onDelete: 'cascade' }),
+    tenantId: tenantRef(),
     actorType: text('actor_type', { enum: ['user', 'api_key', 'system', 'anonymous'] }).notNull(),
     actorId: text('actor_id'),
     action: text('action').notNull(),
@@ -175,21 +171,24 @@ export const hubSchedules = sqliteTable(
   (t) => [index('hub_schedules_due_idx').on(t.nextDueAt)],
 );
 
+/** The head row of a resource whose definitions live in immutable versions (flows, agents). */
+const versionedHead = () => ({
+  id: text('id').primaryKey(),
+  tenantId: tenantRef(),
+  name: text('name').notNull(),
+  description: text('description'),
+  latestVersion: integer('latest_version').notNull(),
+  createdBy: text('created_by').notNull(),
+  createdAt: createdAt(),
+  updatedAt: text('updated_at').notNull(),
+  deletedAt: text('deleted_at'),
+});
+
 /** A tenant's flow; its definitions live in immutable versions. */
 export const flows = sqliteTable(
   'flows',
   {
-    id: text('id').primaryKey(),
-    tenantId: text('tenant_id')
-      .notNull()
-      .references(() => tenants.id, { onDelete: 'cascade' }),
-    name: text('name').notNull(),
-    description: text('description'),
-    latestVersion: integer('latest_version').notNull(),
-    createdBy: text('created_by').notNull(),
-    createdAt: createdAt(),
-    updatedAt: text('updated_at').notNull(),
-    deletedAt: text('deleted_at'),
+    ...versionedHead(),
   },
   (t) => [index('flows_tenant_idx').on(t.tenantId, t.id)],
 );
@@ -200,9 +199,7 @@ export const flowVersions = sqliteTable(
     flowId: text('flow_id')
       .notNull()
       .references(() => flows.id, { onDelete: 'cascade' }),
-    tenantId: text('tenant_id')
-      .notNull()
-      .references(() => tenants.id, { onDelete: 'cascade' }),
+    tenantId: tenantRef(),
     version: integer('version').notNull(),
     definition: text('definition', { mode: 'json' }).$type<Record<string, unknown>>().notNull(),
     createdBy: text('created_by').notNull(),
@@ -215,17 +212,7 @@ export const flowVersions = sqliteTable(
 export const agents = sqliteTable(
   'agents',
   {
-    id: text('id').primaryKey(),
-    tenantId: text('tenant_id')
-      .notNull()
-      .references(() => tenants.id, { onDelete: 'cascade' }),
-    name: text('name').notNull(),
-    description: text('description'),
-    latestVersion: integer('latest_version').notNull(),
-    createdBy: text('created_by').notNull(),
-    createdAt: createdAt(),
-    updatedAt: text('updated_at').notNull(),
-    deletedAt: text('deleted_at'),
+    ...versionedHead(),
   },
   (t) => [index('agents_tenant_idx').on(t.tenantId, t.id)],
 );
@@ -237,9 +224,7 @@ export const agentVersions = sqliteTable(
     agentId: text('agent_id')
       .notNull()
       .references(() => agents.id, { onDelete: 'cascade' }),
-    tenantId: text('tenant_id')
-      .notNull()
-      .references(() => tenants.id, { onDelete: 'cascade' }),
+    tenantId: tenantRef(),
     version: integer('version').notNull(),
     spec: text('spec', { mode: 'json' }).$type<Record<string, unknown>>().notNull(),
     createdBy: text('created_by').notNull(),
@@ -253,9 +238,7 @@ export const runs = sqliteTable(
   'runs',
   {
     id: text('id').primaryKey(),
-    tenantId: text('tenant_id')
-      .notNull()
-      .references(() => tenants.id, { onDelete: 'cascade' }),
+    tenantId: tenantRef(),
     flowId: text('flow_id').notNull(),
     flowVersion: integer('flow_version').notNull(),
     status: text('status', { enum: ['queued', 'running', 'waiting', 'succeeded', 'failed', 'cancelled'] }).notNull(),
@@ -287,9 +270,7 @@ export const llmProviders = sqliteTable(
   'llm_providers',
   {
     id: text('id').primaryKey(),
-    tenantId: text('tenant_id')
-      .notNull()
-      .references(() => tenants.id, { onDelete: 'cascade' }),
+    tenantId: tenantRef(),
     name: text('name').notNull(),
     kind: text('kind', { enum: ['openai', 'workers-ai'] }).notNull(),
     baseUrl: text('base_url'),
@@ -318,9 +299,7 @@ export const eventOutbox = sqliteTable(
   'event_outbox',
   {
     id: text('id').primaryKey(),
-    tenantId: text('tenant_id')
-      .notNull()
-      .references(() => tenants.id, { onDelete: 'cascade' }),
+    tenantId: tenantRef(),
     type: text('type').notNull(),
     occurredAt: text('occurred_at').notNull(),
     data: text('data', { mode: 'json' }).$type<Record<string, unknown>>().notNull(),
@@ -335,9 +314,7 @@ export const webhookEndpoints = sqliteTable(
   'webhook_endpoints',
   {
     id: text('id').primaryKey(),
-    tenantId: text('tenant_id')
-      .notNull()
-      .references(() => tenants.id, { onDelete: 'cascade' }),
+    tenantId: tenantRef(),
     url: text('url').notNull(),
     description: text('description'),
     eventTypes: text('event_types', { mode: 'json' }).$type<string[]>().notNull(),
@@ -363,9 +340,7 @@ export const webhookDeliveries = sqliteTable(
   'webhook_deliveries',
   {
     id: text('id').primaryKey(),
-    tenantId: text('tenant_id')
-      .notNull()
-      .references(() => tenants.id, { onDelete: 'cascade' }),
+    tenantId: tenantRef(),
     endpointId: text('endpoint_id')
       .notNull()
       .references(() => webhookEndpoints.id, { onDelete: 'cascade' }),
@@ -403,9 +378,7 @@ export const webhookAttempts = sqliteTable(
       .notNull()
       .references(() => webhookDeliveries.id, { onDelete: 'cascade' }),
     attempt: integer('attempt').notNull(),
-    tenantId: text('tenant_id')
-      .notNull()
-      .references(() => tenants.id, { onDelete: 'cascade' }),
+    tenantId: tenantRef(),
     trigger: text('trigger', { enum: ['auto', 'retry', 'manual', 'recover', 'test'] }).notNull(),
     startedAt: text('started_at').notNull(),
     durationMs: integer('duration_ms').notNull(),
@@ -468,9 +441,7 @@ export const tools = sqliteTable(
   'tools',
   {
     id: text('id').primaryKey(),
-    tenantId: text('tenant_id')
-      .notNull()
-      .references(() => tenants.id, { onDelete: 'cascade' }),
+    tenantId: tenantRef(),
     name: text('name').notNull(),
     description: text('description').notNull().default(''),
     /** The newest version; `invoke` without a version runs it. */
@@ -490,9 +461,7 @@ export const toolVersions = sqliteTable(
       .notNull()
       .references(() => tools.id, { onDelete: 'cascade' }),
     version: integer('version').notNull(),
-    tenantId: text('tenant_id')
-      .notNull()
-      .references(() => tenants.id, { onDelete: 'cascade' }),
+    tenantId: tenantRef(),
     runtime: text('runtime', { enum: ['node', 'python3'] }).notNull(),
     code: text('code').notNull(),
     inputSchema: text('input_schema', { mode: 'json' }).$type<StoredJsonSchema>().notNull(),
@@ -514,9 +483,7 @@ export const toolInvocations = sqliteTable(
   'tool_invocations',
   {
     id: text('id').primaryKey(),
-    tenantId: text('tenant_id')
-      .notNull()
-      .references(() => tenants.id, { onDelete: 'cascade' }),
+    tenantId: tenantRef(),
     toolId: text('tool_id').notNull(),
     version: integer('version').notNull(),
     source: text('source', { enum: ['api', 'flow'] }).notNull(),
@@ -548,9 +515,7 @@ export const knowledgeBases = sqliteTable(
   'knowledge_bases',
   {
     id: text('id').primaryKey(),
-    tenantId: text('tenant_id')
-      .notNull()
-      .references(() => tenants.id, { onDelete: 'cascade' }),
+    tenantId: tenantRef(),
     name: text('name').notNull(),
     embedding: text('embedding', { mode: 'json' }).$type<{ provider: string; model: string; dimensions: number }>().notNull(),
     chunking: text('chunking', { mode: 'json' }).$type<{ maxTokens: number; overlap: number }>().notNull(),
@@ -571,9 +536,7 @@ export const knowledgeDocuments = sqliteTable(
   'knowledge_documents',
   {
     id: text('id').primaryKey(),
-    tenantId: text('tenant_id')
-      .notNull()
-      .references(() => tenants.id, { onDelete: 'cascade' }),
+    tenantId: tenantRef(),
     knowledgeBaseId: text('knowledge_base_id')
       .notNull()
       .references(() => knowledgeBases.id, { onDelete: 'cascade' }),
