@@ -10,7 +10,8 @@ import { eventsAfter, nodes } from '../../../durable-objects/flow-run/store';
 import { type SseFrame, SseReader } from '../../support/shared/sse';
 import { eventually, sleep } from '../../support/shared/time';
 import { flowRun } from '../../support/workers/durable-objects';
-import { call, type TestTenant } from '../helpers';
+import { call } from '../../support/workers/http';
+import type { TestTenant } from '../../support/workers/tenants';
 import { createFlow, getRun, node, startRun, waitFor } from './_support';
 
 export { createFlow, getRun, node, startRun, waitFor };

@@ -1,5 +1,6 @@
 /** Helpers for flow tests: create a flow, start a run, wait for a status. */
-import { call, json, type TestTenant } from '../helpers';
+import { call, json } from '../../support/workers/http';
+import type { TestTenant } from '../../support/workers/tenants';
 
 export async function createFlow(t: TestTenant, definition: unknown, name = 'flow'): Promise<string> {
   const res = await call('/v1/flows', { token: t.accessToken, body: { name, definition } });

@@ -20,7 +20,7 @@ import {
 } from '../../../src/flows/ceilings';
 import { tenantRunLimit } from '../../../src/flows/runs-service';
 import { call, expectJson, expectProblem } from '../../support/workers/http';
-import { signup, type TestTenant } from '../helpers';
+import { signup, type TestTenant } from '../../support/workers/tenants';
 import {
   allowLocalHttp,
   approval,

@@ -4,7 +4,7 @@
  * collected in item order; a failing child fails the map node (and, under fail_fast, the run).
  */
 import { describe, expect, it } from 'vitest';
-import { signup, type TestTenant } from '../helpers';
+import { signup, type TestTenant } from '../../support/workers/tenants';
 import { createFlow, edge, events, node, ofType, ok, startRun, successCounts, transform, waitFor } from './_engine-kit';
 
 async function childFlow(t: TestTenant): Promise<string> {

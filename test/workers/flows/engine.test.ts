@@ -1,6 +1,7 @@
 import { runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { signup } from '../helpers';
+import { call, json } from '../../support/workers/http';
+import { signup } from '../../support/workers/tenants';
 import { runStub, settled } from './_engine-kit';
 import { createFlow, node, startRun } from './_support';
 
@@ -64,7 +65,6 @@ describe('flow engine', () => {
     });
     const run = await startRun(owner, flowId);
     expect((await settled(owner, run.id)).status).toBe('waiting');
-    const { call, json } = await import('../helpers');
     const sig = await call(`/v1/runs/${run.id}/signal`, { token: owner.accessToken, body: { payload: { approved: true } } });
     expect(sig.status).toBe(200);
     const done = await settled(owner, run.id);

@@ -5,7 +5,7 @@
  */
 import { abortAllDurableObjects, runDurableObjectAlarm } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { signup } from '../helpers';
+import { signup } from '../../support/workers/tenants';
 import {
   allowLocalHttp,
   createFlow,

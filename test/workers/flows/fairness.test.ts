@@ -4,7 +4,7 @@
  * also reach the tenant's sync stream (GET /v1/sync, entity 'run').
  */
 import { describe, expect, it } from 'vitest';
-import { signup, type TestTenant } from '../helpers';
+import { signup, type TestTenant } from '../../support/workers/tenants';
 import { approval, createFlow, edge, getRun, ok, setSettings, startRun, transform, until, waitFor } from './_engine-kit';
 
 const GATED = { nodes: [approval('gate'), transform('after', 'nodes.gate.output')], edges: [edge('gate', 'after')] };

@@ -4,7 +4,7 @@
  * are skipped). Every node's success is recorded exactly once.
  */
 import { describe, expect, it } from 'vitest';
-import { signup } from '../helpers';
+import { signup } from '../../support/workers/tenants';
 import { createFlow, edge, events, node, ofType, settled, startRun, successCounts, transform } from './_engine-kit';
 
 function allOnce(counts: Record<string, number>, ids: string[]) {

@@ -5,7 +5,7 @@
  */
 import { runDurableObjectAlarm } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { signup } from '../helpers';
+import { signup } from '../../support/workers/tenants';
 import {
   allowLocalHttp,
   api,

@@ -11,7 +11,8 @@ import { loadConfig } from '../../../src/config';
 import { type LlmConfig, llmNode } from '../../../src/flows/nodes/llm';
 import type { ExecContext, NodeResult, Usage } from '../../../src/flows/nodes/types';
 import { llmProviderRoutes } from '../../../src/routes/llm-providers';
-import { freshIp, signup, type TestTenant } from '../helpers';
+import { freshIp } from '../../support/workers/http';
+import { signup, type TestTenant } from '../../support/workers/tenants';
 
 // Mounted here until src/app.ts mounts it; a second mount of the same routes is harmless (first match wins).
 const app = createApp({ extend: (a) => a.route('/', llmProviderRoutes) });

@@ -5,7 +5,7 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { llmKeyBox } from '../../../src/flows/llm/key-box';
-import { addMember, createApiKey } from '../helpers';
+import { addMember, createApiKey } from '../../support/workers/tenants';
 import { addFakeProvider, api, expectStatus, FAKE_KEY, MODELS, newTag, seedTenant } from './llm-fixtures';
 
 const PROBLEM = /^application\/problem\+json/;

@@ -1,7 +1,7 @@
 // A map over more items than QUEUE_FANOUT_THRESHOLD starts its children through the EVENTS queue.
 import { describe, expect, it } from 'vitest';
 import { QUEUE_FANOUT_THRESHOLD } from '../../../src/flows/child-jobs';
-import { signup } from '../helpers';
+import { signup } from '../../support/workers/tenants';
 import { events as runEvents } from './_engine-kit';
 import { createFlow, node, startRun, waitFor } from './_support';
 

@@ -9,7 +9,7 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { reconcileRuns } from '../../../src/flows/sweep';
 import { driveAlarms, flowRun, hub, runAlarm } from '../../support/workers/durable-objects';
-import { signup, type TestTenant } from '../helpers';
+import { signup, type TestTenant } from '../../support/workers/tenants';
 import { approval, createFlow, edge, getRun, ok, setSettings, startRun, transform, waitFor } from './_engine-kit';
 
 const GATED = { nodes: [approval('gate'), transform('after', 'nodes.gate.output')], edges: [edge('gate', 'after')] };

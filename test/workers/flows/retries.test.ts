@@ -5,7 +5,7 @@
  * non-retryable 4xx, 429 with Retry-After, the tenant allow-list, and idempotency keys per attempt.
  */
 import { describe, expect, it } from 'vitest';
-import { signup } from '../helpers';
+import { signup } from '../../support/workers/tenants';
 import {
   allowLocalHttp,
   createFlow,

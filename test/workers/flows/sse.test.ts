@@ -4,7 +4,8 @@
  * terminal event, and what the stream carried equals the run's event log.
  */
 import { describe, expect, it } from 'vitest';
-import { call, signup } from '../helpers';
+import { call } from '../../support/workers/http';
+import { signup } from '../../support/workers/tenants';
 import { approval, createFlow, edge, events, ok, openEvents, type SseFrame, SseReader, startRun, transform, waitFor } from './_engine-kit';
 
 function seqs(frames: SseFrame[]): number[] {

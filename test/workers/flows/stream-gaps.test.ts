@@ -13,8 +13,9 @@ import type { RunEvent } from '../../../src/flows/run-model';
 import { SseReader } from '../../support/shared/sse';
 import { eventually } from '../../support/shared/time';
 import { driveAlarms, flowRun, runAlarm } from '../../support/workers/durable-objects';
+import { call } from '../../support/workers/http';
 import { openSse } from '../../support/workers/sse';
-import { call, signup } from '../helpers';
+import { signup } from '../../support/workers/tenants';
 import { createFlow, startRun, transform, waitFor } from './_engine-kit';
 import { addFakeProvider, newTag } from './llm-fixtures';
 

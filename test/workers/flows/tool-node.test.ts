@@ -1,6 +1,7 @@
 // The tool node: a flow invokes a registered tool (Python and JavaScript) in the real tool runner.
 import { describe, expect, it } from 'vitest';
-import { call, signup } from '../helpers';
+import { call } from '../../support/workers/http';
+import { signup } from '../../support/workers/tenants';
 import { createTool, JS_HELLO } from '../tools/_support';
 import { createFlow, node, startRun, waitFor } from './_support';
 

@@ -5,7 +5,7 @@
  * unknown branches (unreachable). Run input is validated against the flow's input schema (422 with paths).
  */
 import { describe, expect, it } from 'vitest';
-import { signup, type TestTenant } from '../helpers';
+import { signup, type TestTenant } from '../../support/workers/tenants';
 import { api, approval, createFlow, edge, type Json, ok, transform } from './_engine-kit';
 
 interface Problem {
