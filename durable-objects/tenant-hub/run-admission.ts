@@ -52,6 +52,15 @@ export function release(sql: Sql, runId: string, fallbackLimit: number, ifSeq?: 
   return next;
 }
 
+/**
+ * A place is first checked against its run this long after it was taken (the same grace as the
+ * parent's own repair, CHILD_START_GRACE_MS in durable-objects/flow-run/children.ts), then every
+ * CHILD_RECHECK_MS while its run is live, CHILD_RETRY_MS after a check that could not reach the run.
+ */
+export const CHILD_CHECK_AFTER_MS = 5 * 60_000;
+export const CHILD_RECHECK_MS = 10 * 60_000;
+export const CHILD_RETRY_MS = 60_000;
+
 /** How many of the oldest live children a short answer names (`ChildAdmission.oldest`). */
 export const CHILD_CHECK_LIMIT = 25;
 
@@ -90,7 +99,13 @@ export function admitChildren(
   for (const id of runIds) {
     if (held.has(id)) granted.push(id);
     else if (room > 0) {
-      sql.exec(`INSERT INTO child_runs (run_id, parent_run_id, admitted_at) VALUES (?, ?, ?)`, id, parentRunId, now);
+      sql.exec(
+        `INSERT INTO child_runs (run_id, parent_run_id, admitted_at, check_at) VALUES (?, ?, ?, ?)`,
+        id,
+        parentRunId,
+        now,
+        now + CHILD_CHECK_AFTER_MS,
+      );
       granted.push(id);
       room--;
     } else short = true;
@@ -110,6 +125,34 @@ export function admitChildren(
 /** A child run ended (or was found over): its place is free. Idempotent. */
 export function releaseChildren(sql: Sql, runIds: string[]): void {
   for (const id of runIds) sql.exec(`DELETE FROM child_runs WHERE run_id = ?`, id);
+}
+
+/** The earliest due check of a child run's place (ms epoch), for the hub's alarm. */
+export function nextChildCheck(sql: Sql): number | null {
+  return sql.exec<{ at: number | null }>(`SELECT MIN(check_at) AS at FROM child_runs`).one().at;
+}
+
+/** Places whose check is due, with when they were taken. */
+export function dueChildChecks(sql: Sql, now: number, limit: number): Array<{ runId: string; admittedAt: number }> {
+  return sql
+    .exec<{ run_id: string; admitted_at: number }>(
+      `SELECT run_id, admitted_at FROM child_runs WHERE check_at <= ? ORDER BY check_at LIMIT ?`,
+      now,
+      limit,
+    )
+    .toArray()
+    .map((r) => ({ runId: r.run_id, admittedAt: r.admitted_at }));
+}
+
+/**
+ * The outcome of one place check (the hub's alarm, `repairChildPlaces`): a run that is over, or that
+ * never came to exist, frees its place (a leak: its end, or its start, never reached the hub); a live
+ * run is checked again later; an unreachable one soon.
+ */
+export function childChecked(sql: Sql, runId: string, verdict: 'over' | 'live' | 'unreachable', now: number): void {
+  if (verdict === 'over') releaseChildren(sql, [runId]);
+  else
+    sql.exec(`UPDATE child_runs SET check_at = ? WHERE run_id = ?`, now + (verdict === 'live' ? CHILD_RECHECK_MS : CHILD_RETRY_MS), runId);
 }
 
 /** Live child runs (tests, operators). */

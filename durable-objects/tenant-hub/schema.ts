@@ -218,4 +218,13 @@ export const HUB_MIGRATIONS: readonly DoMigration[] = [
       CREATE INDEX experiments_start_check_idx ON experiments (start_check_at) WHERE start_check_at IS NOT NULL;
     `,
   },
+  {
+    version: 13,
+    sql: `
+      -- When the alarm next checks a child run's place against its run (run-admission.ts, repairChildPlaces).
+      ALTER TABLE child_runs ADD COLUMN check_at INTEGER NOT NULL DEFAULT 0;
+      UPDATE child_runs SET check_at = admitted_at + 300000;
+      CREATE INDEX child_runs_check_idx ON child_runs (check_at);
+    `,
+  },
 ];

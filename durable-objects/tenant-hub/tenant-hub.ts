@@ -19,7 +19,7 @@ import type {
   ProviderScore,
   StatsQuery,
 } from '../../src/feedback/model';
-import type { RunSummary } from '../../src/flows/run-model';
+import { type RunSummary, TERMINAL } from '../../src/flows/run-model';
 import type { Result } from '../../src/lib/result';
 import { flowRunStub } from '../../src/lib/stubs';
 import type { Actor, HistoryEntry, Notification, Task, TaskCreate, TaskFilter, TaskPatch } from '../../src/tasks/model';
@@ -40,8 +40,11 @@ import {
   admit,
   admitChildren,
   type ChildAdmission,
+  childChecked,
+  dueChildChecks,
   listSlots,
   liveChildCount,
+  nextChildCheck,
   type RunSlot,
   recordRunChange,
   release,
@@ -69,6 +72,8 @@ import { listHistory, listTasks, nextReminderTime, readTask } from './tasks-stor
 const OUTBOX_RETRY_MS = 2_000;
 /** Experiment start checks per alarm (each is one call to a FlowRun); the rest wait for the next alarm. */
 const EXPERIMENT_CHECKS_PER_ALARM = 20;
+/** Child-run place checks per alarm (each is one call to a FlowRun); the rest wait for the next alarm. */
+const CHILD_CHECKS_PER_ALARM = 20;
 
 const earliest = (a: number | null, b: number | null): number | null => (a === null ? b : b === null ? a : Math.min(a, b));
 /** An HTTP sync or snapshot page stops at about this much data, whatever its `limit`. */
@@ -541,6 +546,7 @@ export class TenantHub extends DurableObject<Env> {
     if (this.#tenantId === null) return { delivered: 0, published: 0 };
     const delivered = deliverDueReminders(this.ctx.storage, this.#tenantId, Date.now());
     await this.#checkExperimentStarts(this.#tenantId);
+    await this.#repairChildPlaces();
     this.#retain();
     const fresh = changesAfter(this.ctx.storage.sql, this.#pushed);
     if (fresh.length > 0) {
@@ -567,6 +573,27 @@ export class TenantHub extends DurableObject<Env> {
     }
   }
 
+  /**
+   * Places in the live child-run budget checked against their runs (run-admission.ts): a run that is
+   * over, or that does not exist past the grace period, frees its leaked place.
+   */
+  async #repairChildPlaces(): Promise<number> {
+    const sql = this.ctx.storage.sql;
+    let freed = 0;
+    for (const due of dueChildChecks(sql, Date.now(), CHILD_CHECKS_PER_ALARM)) {
+      let verdict: 'over' | 'live' | 'unreachable';
+      try {
+        const truth = await flowRunStub(this.env, due.runId).reconcile(null);
+        verdict = truth === null || TERMINAL.has(truth.status) ? 'over' : 'live';
+      } catch {
+        verdict = 'unreachable';
+      }
+      if (verdict === 'over') freed++;
+      this.ctx.storage.transactionSync(() => childChecked(sql, due.runId, verdict, Date.now()));
+    }
+    return freed;
+  }
+
   /** A bounded retention pass (retention.ts) when one is due or the last one left work behind. */
   #retain(): void {
     const now = Date.now();
@@ -581,7 +608,7 @@ export class TenantHub extends DurableObject<Env> {
    */
   async #arm(soon: boolean, forceRegistry = false): Promise<void> {
     const sql = this.ctx.storage.sql;
-    const reminder = earliest(nextReminderTime(sql), ex.nextStartCheck(sql));
+    const reminder = earliest(earliest(nextReminderTime(sql), ex.nextStartCheck(sql)), nextChildCheck(sql));
     const pending = hasPendingEvents(sql);
     const candidates = [
       reminder,
@@ -590,7 +617,8 @@ export class TenantHub extends DurableObject<Env> {
     ].filter((t): t is number => t !== null);
     const next = candidates.length ? Math.min(...candidates) : null;
     if (next === null) await this.ctx.storage.deleteAlarm();
-    else await this.ctx.storage.setAlarm(next);
+    // A time already past fires at once (and 0, a row never given its time, must not throw).
+    else await this.ctx.storage.setAlarm(Math.max(next, Date.now()));
     // After a write the alarm publishes at once, so only reminders go to the registry; after an
     // alarm that could not publish, the registry also carries "now" so the sweeper retries it.
     const registry = soon ? reminder : (reminder ?? (pending ? Date.now() : null));

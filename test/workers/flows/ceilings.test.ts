@@ -4,12 +4,13 @@
  * nesting depth of child runs, the http node's response size, bounded expression evaluation, and node
  * outputs parsed once per run rather than once per launch.
  */
-import { runInDurableObject } from 'cloudflare:test';
+import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { NodeOutputs } from '../../../durable-objects/flow-run/outputs';
 import { nodes } from '../../../durable-objects/flow-run/store';
-import { CHILD_CHECK_LIMIT } from '../../../durable-objects/tenant-hub/run-admission';
+import { CHILD_CHECK_LIMIT, CHILD_RECHECK_MS } from '../../../durable-objects/tenant-hub/run-admission';
+import type { TenantHub } from '../../../durable-objects/tenant-hub/tenant-hub';
 import {
   EXPRESSION_MAX_DEPTH,
   EXPRESSION_MAX_STEPS,
@@ -133,12 +134,18 @@ describe('child runs: a per-tenant budget of live child runs', () => {
 
   it('places held by runs that are over or never started (an end never reported) are found and freed when none is left', async () => {
     const t = await signup('ceil-children-leak');
-    // Places whose release was lost: taken 10 minutes ago by runs that do not exist.
+    // Places whose release was lost: taken 10 minutes ago by runs that do not exist. Their hub-alarm
+    // check is not due yet (the next describe covers that path): here only the node's own repair acts.
     const ghosts = Array.from({ length: budget }, (_, i) => `run_ghost_${t.tenantId}_${i}`);
     const taken = Date.now() - 10 * 60_000;
     await runInDurableObject(hubOf(t.tenantId), (_hub, state) => {
       for (const id of ghosts)
-        state.storage.sql.exec(`INSERT INTO child_runs (run_id, parent_run_id, admitted_at) VALUES (?, 'run_gone', ?)`, id, taken);
+        state.storage.sql.exec(
+          `INSERT INTO child_runs (run_id, parent_run_id, admitted_at, check_at) VALUES (?, 'run_gone', ?, ?)`,
+          id,
+          taken,
+          Date.now() + CHILD_RECHECK_MS,
+        );
     });
     expect(await live(t)).toBe(budget);
     const child = await createFlow(t, { nodes: [transform('x', 'input.n * 2')] }, 'child');
@@ -178,6 +185,47 @@ describe('child runs: nesting depth', () => {
       return all.length === MAX_RUN_DEPTH + 1 && all.every((r) => r.status === 'failed') ? true : undefined;
     });
     expect(await hubOf(t.tenantId).liveChildRuns(t.tenantId)).toBe(0);
+  }, 60_000);
+});
+
+describe('child runs: leaked places are repaired by the hub alarm', () => {
+  it('frees the place of a run that is over or never started past the grace period; keeps a live one', async () => {
+    const t = await signup('ceil-children-leak');
+    const hub = hubOf(t.tenantId);
+    const done = await waitFor(t, (await startRun(t, await createFlow(t, { nodes: [transform('x', '1')] }))).id);
+    expect(done.status).toBe('succeeded');
+    const gated = await startRun(t, await createFlow(t, { nodes: [approval('gate')] }));
+    await until('the gated run to wait', async () =>
+      (await ok(t, 'GET', `/v1/runs/${gated.id}`)).status === 'waiting' ? true : undefined,
+    );
+    // The faults: places held by a run whose end never reached the hub, by one that never started, and a live one.
+    const never = `run_never_${crypto.randomUUID().replaceAll('-', '')}`;
+    const granted = await hub.admitChildRuns(t.tenantId, 'run_some_parent', [done.id, never, gated.id], PLAN_CEILINGS.free.liveChildRuns);
+    expect(granted.granted).toHaveLength(3);
+    // Within the grace period the alarm keeps every place.
+    await runDurableObjectAlarm(hub);
+    expect(await hub.liveChildRuns(t.tenantId)).toBe(3);
+    // Past it (every check made due), the alarm frees the two leaked places and checks the live one later.
+    await runInDurableObject(hub, (_i: TenantHub, state) => {
+      state.storage.sql.exec(`UPDATE child_runs SET check_at = ?`, Date.now() - 1);
+    });
+    const before = Date.now();
+    await runDurableObjectAlarm(hub);
+    const left = await runInDurableObject(hub, (_i: TenantHub, state) =>
+      state.storage.sql.exec<{ run_id: string; check_at: number }>(`SELECT run_id, check_at FROM child_runs`).toArray(),
+    );
+    expect(left.map((r) => r.run_id)).toEqual([gated.id]);
+    expect(left[0]!.check_at).toBeGreaterThanOrEqual(before + CHILD_RECHECK_MS);
+    // Once the live run ends (its report lost or not), the next due check frees its place too.
+    await ok(t, 'POST', `/v1/runs/${gated.id}/cancel`, {});
+    await until('the gated run to end', async () =>
+      (await ok(t, 'GET', `/v1/runs/${gated.id}`)).status === 'cancelled' ? true : undefined,
+    );
+    await runInDurableObject(hub, (_i: TenantHub, state) => {
+      state.storage.sql.exec(`UPDATE child_runs SET check_at = ?`, Date.now() - 1);
+    });
+    await runDurableObjectAlarm(hub);
+    expect(await hub.liveChildRuns(t.tenantId)).toBe(0);
   }, 60_000);
 });
 
