@@ -1,11 +1,14 @@
 /** Tests that run inside workerd with the real bindings from wrangler.toml. */
 import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-plugin';
 import { defineConfig } from 'vitest/config';
+import { ensureConsoleBuilt } from './scripts/console-build.mjs';
 import { generateSigningKeys } from './scripts/keys.mjs';
 import { DEFAULT_TEST_SECRETS } from './test/support/node/secrets';
 import { freePort } from './test/support/node/tool-runner';
 
 export default defineConfig(async () => {
+  // wrangler.toml's [assets] serves console/dist: build the console first when its sources changed.
+  await ensureConsoleBuilt();
   const migrations = await readD1Migrations('./migrations');
   // Two keys, like a rotation in progress: the first signs, both are published.
   const jwtKeys = JSON.stringify(await generateSigningKeys(2));

@@ -2,7 +2,8 @@
 /**
  * `npm start`: the whole system on this machine.
  *   1. `.dev.vars` with fresh local secrets (created once, never overwritten)
- *   2. D1 migrations applied to the local database
+ *   2. D1 migrations applied to the local database, and the web console built when its sources changed
+ *      (console/ → console/dist, served by the Worker at `/`; docs/console.md)
  *   3. the services below (wrangler dev → workerd with local D1, Durable Objects, Queues)
  *   4. wait for GET /health/ready
  *   5. the demo tenant seeded through the public API (scripts/seed.mjs), then a summary
@@ -21,6 +22,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureConsoleBuilt } from './console-build.mjs';
 import { ensureDevVars, parseDotenvKeys } from './lib/dev-vars.mjs';
 import { logger, runToCompletion, startProcess, watchLauncher } from './lib/proc.mjs';
 import { CREDENTIALS_PATH, seedDemo } from './seed.mjs';
@@ -233,7 +235,8 @@ function summary(creds, sandbox) {
   const where = runnerHost === 'container' ? 'local container (wrangler dev, Docker)' : toolRunner.ready?.replace(/\/health$/, '');
   const mode = sandbox.mode === 'bwrap' ? 'bubblewrap' : sandbox.mode === 'wasm' ? 'WebAssembly (Pyodide, QuickJS)' : 'unknown';
   const rows = [
-    `API          ${baseUrl}`,
+    `Console      ${baseUrl}/`,
+    `API          ${baseUrl}/v1`,
     `Docs         ${baseUrl}/docs`,
     `OpenAPI      ${baseUrl}/openapi.json`,
     `Health       ${baseUrl}/health/ready`,
@@ -275,6 +278,13 @@ async function main() {
     fail(`port ${runnerUrl.port} for the tool runner (TOOL_RUNNER_URL in .dev.vars) is in use. Stop it or change TOOL_RUNNER_URL.`);
   if (!(await portFree(port)))
     fail(`port ${port} on ${HOST} is in use (another npm start?). Stop it or choose another: PORT=8788 npm start`);
+
+  try {
+    await ensureConsoleBuilt({ log: (m) => log.info(m) });
+  } catch (err) {
+    fail(err.message);
+  }
+  if (stopping) return;
 
   log.info('applying D1 migrations to the local database…');
   const migrate = await runToCompletion(

@@ -32,7 +32,7 @@ describe('request id', () => {
   it('mints one when none is sent, and on errors too', async () => {
     const ok = await worker.fetch('/health');
     expect(ok.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
-    const missing = await worker.fetch('/nope');
+    const missing = await worker.fetch('/v1/nope');
     expect(missing.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
   });
 
@@ -47,7 +47,7 @@ describe('request id', () => {
 describe('security headers', () => {
   it.each([
     ['a success', '/health'],
-    ['an error', '/nope'],
+    ['an error', '/v1/nope'],
   ])('are set on %s', async (_, path) => {
     const res = await worker.fetch(path);
     expect(res.headers.get('content-security-policy')).toContain("default-src 'none'");

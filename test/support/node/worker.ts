@@ -22,6 +22,7 @@ import {
   type V4MiniflareOptions,
 } from 'miniflare';
 import { unstable_getMiniflareWorkerOptions, unstable_splitSqlQuery } from 'wrangler';
+import { ensureConsoleBuilt } from '../../../scripts/console-build.mjs';
 import { type TestWebSocket as SharedTestWebSocket, WebSocketUpgradeError, wrapSocket } from '../shared/websocket';
 import { DEFAULT_TEST_SECRETS } from './secrets';
 
@@ -147,6 +148,7 @@ export function buildWorker(): Promise<string> {
   bundle ??= (async () => {
     const shared = process.env[BUNDLE_DIR_ENV];
     if (shared && existsSync(path.join(shared, 'index.js'))) return path.join(shared, 'index.js');
+    await ensureConsoleBuilt();
     const outdir = await mkdtemp(path.join(tmpdir(), 'edgecrew-bundle-'));
     process.once('exit', () => rmSync(outdir, { recursive: true, force: true }));
     return bundleWorker(outdir);
@@ -160,6 +162,8 @@ export function buildWorker(): Promise<string> {
  * its directory to every test file's process through `EDGECREW_E2E_BUNDLE_DIR`.
  */
 export async function setup(): Promise<() => Promise<void>> {
+  // wrangler.toml's [assets] serves console/dist (the web console): build it first when its sources changed.
+  await ensureConsoleBuilt();
   const outdir = await mkdtemp(path.join(tmpdir(), 'edgecrew-bundle-'));
   await bundleWorker(outdir);
   process.env[BUNDLE_DIR_ENV] = outdir;

@@ -1,0 +1,2 @@
+export { RequireSession } from './RequireSession';
+export { type Permission, SessionProvider, useClient, useRole, useSession } from './session';
