@@ -1,0 +1,179 @@
+/**
+ * The run view's state, built only from the run's event log (GET /v1/runs/{id}/events): each node's
+ * status follows its events, so the graph's colours are what the stream said, in order. Pure: the
+ * page feeds it the replay and then the live frames (durable-objects/flow-run/transitions.ts is the
+ * writer; src/routes/run-event-schemas.ts lists the events).
+ */
+
+export type NodeStatus = 'pending' | 'running' | 'waiting' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
+export type RunStatus = 'queued' | 'running' | 'waiting' | 'succeeded' | 'failed' | 'cancelled';
+
+/** One frame of the run's event stream (`data` of an SSE frame). */
+export interface RunEvent {
+  seq: number;
+  type: string;
+  nodeId: string | null;
+  data: unknown;
+  at: string;
+}
+
+export interface ChildRun {
+  index: number;
+  runId: string | null;
+  status: string;
+}
+
+export interface NodeState {
+  status: NodeStatus;
+  attempt: number;
+  /** Waits for POST /v1/runs/{id}/signal (an approval node). */
+  awaitingSignal: boolean;
+  /** map/subflow: how many child runs it waits for, and those that finished. */
+  childCount: number;
+  children: ChildRun[];
+  reused: boolean;
+}
+
+export interface RunState {
+  /** Last seq applied: resume the stream after it. */
+  lastSeq: number;
+  status: RunStatus;
+  error: string | null;
+  nodes: Record<string, NodeState>;
+  /** Every event, in order (the timeline). */
+  events: RunEvent[];
+}
+
+const TERMINAL_RUN: Record<string, RunStatus> = { 'run.completed': 'succeeded', 'run.failed': 'failed', 'run.cancelled': 'cancelled' };
+
+export const isTerminal = (s: RunStatus): boolean => s === 'succeeded' || s === 'failed' || s === 'cancelled';
+
+const blankNode = (): NodeState => ({ status: 'pending', attempt: 0, awaitingSignal: false, childCount: 0, children: [], reused: false });
+
+/** Every node of the definition pending, before any event. */
+export function initialRunState(nodeIds: readonly string[]): RunState {
+  return { lastSeq: 0, status: 'queued', error: null, nodes: Object.fromEntries(nodeIds.map((id) => [id, blankNode()])), events: [] };
+}
+
+const obj = (v: unknown): Record<string, unknown> => (v && typeof v === 'object' ? (v as Record<string, unknown>) : {});
+
+/** Applies one event; an event at or before `lastSeq` (a replayed duplicate) changes nothing. */
+export function applyRunEvent(state: RunState, e: RunEvent): RunState {
+  if (e.seq <= state.lastSeq) return state;
+  const next: RunState = { ...state, lastSeq: e.seq, events: [...state.events, e] };
+  const data = obj(e.data);
+  if (e.nodeId === null) return applyRunLevel(next, e.type, data);
+  const prev = state.nodes[e.nodeId] ?? blankNode();
+  const node = applyNodeLevel(prev, e.type, data);
+  if (node === prev) return next;
+  next.nodes = { ...state.nodes, [e.nodeId]: node };
+  if (node.status === 'running' && (next.status === 'queued' || next.status === 'waiting')) next.status = 'running';
+  return next;
+}
+
+function applyRunLevel(s: RunState, type: string, data: Record<string, unknown>): RunState {
+  switch (type) {
+    case 'run.created': {
+      const reused = Array.isArray(data.reused) ? (data.reused as string[]) : [];
+      if (reused.length === 0) return s;
+      const nodes = { ...s.nodes };
+      for (const id of reused) nodes[id] = { ...(nodes[id] ?? blankNode()), status: 'succeeded', reused: true };
+      return { ...s, nodes };
+    }
+    case 'run.started':
+      return { ...s, status: 'running' };
+    case 'run.waiting':
+      return { ...s, status: 'waiting' };
+    case 'run.resumed': {
+      // After POST …/resume the failed, cancelled and skipped nodes are pending again (transitions.ts runResumed).
+      if (typeof data.from !== 'string') return { ...s, status: 'running' };
+      const nodes: Record<string, NodeState> = {};
+      for (const [id, n] of Object.entries(s.nodes)) {
+        nodes[id] =
+          n.status === 'failed' || n.status === 'cancelled' || n.status === 'skipped'
+            ? { ...n, status: 'pending', awaitingSignal: false, childCount: 0, children: [] }
+            : n;
+      }
+      return { ...s, status: 'queued', error: null, nodes };
+    }
+    default: {
+      const terminal = TERMINAL_RUN[type];
+      if (!terminal) return s;
+      return { ...s, status: terminal, error: typeof data.error === 'string' ? data.error : null };
+    }
+  }
+}
+
+function applyNodeLevel(n: NodeState, type: string, data: Record<string, unknown>): NodeState {
+  const attempt = typeof data.attempt === 'number' ? data.attempt : n.attempt;
+  switch (type) {
+    case 'node.started':
+      return { ...n, status: 'running', attempt, awaitingSignal: false };
+    case 'node.resumed':
+      return { ...n, status: 'running', attempt, awaitingSignal: false };
+    case 'node.retrying':
+      return { ...n, status: 'pending' };
+    case 'node.waiting':
+      return {
+        ...n,
+        status: 'waiting',
+        awaitingSignal: data.forSignal === true,
+        childCount: typeof data.children === 'number' ? data.children : n.childCount,
+      };
+    case 'node.child': {
+      const child: ChildRun = {
+        index: typeof data.index === 'number' ? data.index : n.children.length,
+        runId: typeof data.runId === 'string' ? data.runId : null,
+        status: typeof data.status === 'string' ? data.status : 'unknown',
+      };
+      const children = n.children.filter((c) => c.index !== child.index);
+      children.push(child);
+      children.sort((a, b) => a.index - b.index);
+      return { ...n, children };
+    }
+    case 'node.succeeded':
+      return { ...n, status: 'succeeded', attempt, awaitingSignal: false };
+    case 'node.failed':
+      return { ...n, status: 'failed', attempt, awaitingSignal: false };
+    case 'node.skipped':
+      return { ...n, status: 'skipped', awaitingSignal: false };
+    case 'node.cancelled':
+      return { ...n, status: 'cancelled', awaitingSignal: false };
+    default:
+      return n;
+  }
+}
+
+/** One line of the timeline: when, what, which node, and a short detail. */
+export function describeEvent(e: RunEvent): string {
+  const d = obj(e.data);
+  switch (e.type) {
+    case 'node.started':
+      return `attempt ${String(d.attempt)}${d.resumed ? ' (resumed)' : ''}`;
+    case 'node.retrying':
+      return `attempt ${String(d.attempt)} failed: ${String(obj(d.error).message ?? '')}; retry in ${String(d.delayMs)} ms`;
+    case 'node.failed':
+      return `${String(obj(d.error).kind ?? 'error')}: ${String(obj(d.error).message ?? '')}`;
+    case 'node.waiting':
+      return d.forSignal ? 'waiting for approval' : typeof d.children === 'number' ? `waiting for ${d.children} child runs` : 'waiting';
+    case 'node.child':
+      return `child ${String(d.index)} ${String(d.status)}`;
+    case 'node.usage':
+      return `${String(d.model)}: ${String(d.inputTokens)} in / ${String(d.outputTokens)} out, $${Number(d.costUsd ?? 0).toFixed(4)}`;
+    case 'node.tool_call':
+      return `calls ${String(d.toolName)}${d.requiresApproval ? ' (needs approval)' : ''}`;
+    case 'node.tool_result':
+      return `${String(d.toolName)} ${d.error ? 'failed' : d.denied ? 'denied' : 'answered'}`;
+    case 'run.created':
+      return `version ${String(d.flowVersion)}${Array.isArray(d.reused) && d.reused.length ? `, reusing ${d.reused.join(', ')}` : ''}`;
+    case 'run.failed':
+    case 'run.cancelled':
+      return typeof d.error === 'string' ? d.error : '';
+    case 'run.waiting':
+      return Array.isArray(d.waitingOn) ? `on ${d.waitingOn.join(', ')}` : '';
+    case 'run.resumed':
+      return typeof d.from === 'string' ? `from ${d.from}` : '';
+    default:
+      return '';
+  }
+}
