@@ -5,8 +5,9 @@
  * `rerunOf`; a map node's children are drawn, and collapsed above 50.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { PASSWORD, sessionOf, uniqueEmail } from '../support/shared/tenants';
 import { eventually } from '../support/shared/time';
-import { api, type ConsoleHarness, describeBrowser, type Page, startConsole, type TestTenant } from './console/harness';
+import { api, type ConsoleHarness, describeBrowser, freshIp, type Page, startConsole, type TestTenant } from './console/harness';
 
 type Json = Record<string, any>;
 
@@ -295,5 +296,41 @@ describeBrowser('console: flows and runs', () => {
     expect(await page.locator('[data-testid^="child:each:"]').count()).toBe(0);
     await page.getByTestId('run-node-each').click();
     await until(() => page.locator('.node-children li').count()).toBe(60);
+  });
+
+  it('a viewer sees flows and runs but no write controls', async () => {
+    const owner = await h.signup('flows-owner');
+    const flowId = await newFlow(owner, 'read only', FIVE_NODES);
+    const runId = await startRun(owner, flowId, { n: 1 });
+    await runUntil(owner, runId, ['waiting']);
+    const email = uniqueEmail('viewer');
+    const inv = await call(owner, 'POST', '/v1/invitations', { email, role: 'viewer' });
+    expect(inv.status).toBe(201);
+    const accepted = await api(
+      h.worker,
+      'POST',
+      '/v1/invitations/accept',
+      undefined,
+      { token: inv.body.token, password: PASSWORD, name: 'Vera Viewer' },
+      { 'cf-connecting-ip': freshIp() },
+    );
+    expect(accepted.status).toBe(200);
+    const viewer = sessionOf(accepted.body, email);
+
+    const { page } = await h.signedInPage(`/runs/${runId}`, { tenant: viewer });
+    await until(() => statusOf(page, 'review')).toBe('waiting');
+    await page.getByTestId('run-node-double').click();
+    await until(() => page.getByTestId('node-output').textContent()).toContain('2');
+    for (const name of ['Approve', 'Deny', 'Cancel', 'Resume', 'Rerun from here']) {
+      expect(await page.getByRole('button', { name, exact: true }).count(), name).toBe(0);
+    }
+    await page.goto(`/flows/${flowId}`);
+    await until(() => page.getByTestId('versions').textContent()).toContain('v1');
+    expect(await page.getByRole('button', { name: 'Save new version' }).count()).toBe(0);
+    expect(await page.getByTestId('start-run').count()).toBe(0);
+    expect(await page.getByTestId('flow-json').getAttribute('readonly')).not.toBeNull();
+    await page.goto('/flows');
+    await until(() => page.getByTestId('flows-table').textContent()).toContain('read only');
+    expect(await page.getByRole('link', { name: 'New flow' }).count()).toBe(0);
   });
 });

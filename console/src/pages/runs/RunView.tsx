@@ -40,7 +40,7 @@ function RunView({ runId }: { runId: string }) {
   const writer = can('data:write');
 
   const [run, setRun] = useState<Run | null>(null);
-  const [def, setDef] = useState<{ nodes: DefNode[]; edges: DefEdge[] } | null>(null);
+  const [def, setDef] = useState<{ nodes: DefNode[]; edges: DefEdge[]; flowName: string | null } | null>(null);
   const [loadError, setLoadError] = useState<ApiProblem | null>(null);
   const [state, dispatch] = useReducer(reducer, initialRunState([]));
   const [streamGen, setStreamGen] = useState(0);
@@ -63,13 +63,17 @@ function RunView({ runId }: { runId: string }) {
     (async () => {
       try {
         const r = await fetchRun();
-        let shape: { nodes: DefNode[]; edges: DefEdge[] } = { nodes: r.nodes.map((n) => ({ id: n.id, type: n.type })), edges: [] };
+        let shape: { nodes: DefNode[]; edges: DefEdge[]; flowName: string | null } = {
+          nodes: r.nodes.map((n) => ({ id: n.id, type: n.type })),
+          edges: [],
+          flowName: null,
+        };
         try {
           const flow = await client.call(
             client.api.GET('/v1/flows/{flowId}', { params: { path: { flowId: r.flowId }, query: { version: r.flowVersion } } }),
           );
           const d = flow.definition as { nodes?: DefNode[]; edges?: DefEdge[] } | undefined;
-          if (d?.nodes) shape = { nodes: d.nodes.map((n) => ({ id: n.id, type: n.type })), edges: d.edges ?? [] };
+          if (d?.nodes) shape = { nodes: d.nodes.map((n) => ({ id: n.id, type: n.type })), edges: d.edges ?? [], flowName: flow.name };
         } catch {
           // A deleted flow, or a run of no saved flow (the assistant's): its nodes without edges.
         }
@@ -196,7 +200,7 @@ function RunView({ runId }: { runId: string }) {
             {run.flowId === 'assistant' ? (
               <code>assistant</code>
             ) : (
-              <Link to={`/flows/${encodeURIComponent(run.flowId)}`}>{run.flowId}</Link>
+              <Link to={`/flows/${encodeURIComponent(run.flowId)}`}>{def.flowName ?? run.flowId}</Link>
             )}{' '}
             v{run.flowVersion}
             {run.parent ? (
