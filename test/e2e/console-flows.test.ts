@@ -132,6 +132,10 @@ describeBrowser('console: flows and runs', () => {
     await until(() => page.getByTestId('node-output').textContent()).toContain('published 42!');
     expect(await page.getByTestId('node-attempts').textContent()).toBe('1');
     await h.screenshot(page, 'run-view');
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.reload();
+    await until(() => statusOf(page, 'notify')).toBe('succeeded');
+    await h.screenshot(page, 'run-view-dark');
   });
 
   it('Approve lets a waiting run finish', async () => {
