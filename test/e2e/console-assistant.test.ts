@@ -33,6 +33,8 @@ describeBrowser('console: assistant', () => {
     expect(await call.textContent()).toContain('createTask');
     await until(() => page.locator('.msg--assistant').last().textContent()).toContain('Created');
     expect((await tasks(tenant)).map((t) => t.title)).toContain('buy milk');
+    // The new chat joins the list, titled by its first message.
+    await until(() => page.getByRole('navigation', { name: 'Chats' }).textContent()).toContain('buy milk tomorrow at 5pm');
     await call.getByText('Input').click();
     await h.screenshot(page, 'assistant');
 

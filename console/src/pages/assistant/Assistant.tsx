@@ -5,7 +5,7 @@
  */
 import { useChat } from '@ai-sdk/react';
 import { lastAssistantMessageIsCompleteWithApprovalResponses, lastAssistantMessageIsCompleteWithToolCalls, type UIMessage } from 'ai';
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { Link, Navigate, useParams } from 'react-router';
 import { type ApiProblem, type Schemas, toProblem } from '../../api/client';
 import { useClient } from '../../auth';
@@ -23,13 +23,13 @@ export default function Assistant() {
   const [initial, setInitial] = useState<{ chatId: string; messages: UIMessage[] } | null>(null);
   const [error, setError] = useState<ApiProblem | null>(null);
 
-  // biome-ignore lint/correctness/useExhaustiveDependencies: a new chat (chatId) may be in the list now
-  useEffect(() => {
+  const loadChats = useCallback(() => {
     client.call(client.api.GET('/v1/chats', { params: { query: { limit: 50 } } })).then(
       (p) => setChats(p.data),
-      () => setChats([]),
+      () => setChats((prev) => prev ?? []),
     );
-  }, [client, chatId]);
+  }, [client]);
+  useEffect(loadChats, [loadChats]);
 
   useEffect(() => {
     if (!chatId) return;
@@ -73,7 +73,7 @@ export default function Assistant() {
       {error ? (
         <ErrorBanner problem={error} />
       ) : initial && initial.chatId === chatId ? (
-        <ChatPane key={chatId} chatId={chatId} initialMessages={initial.messages} />
+        <ChatPane key={chatId} chatId={chatId} initialMessages={initial.messages} onTurnEnd={loadChats} />
       ) : (
         <Loading label="Loading chat" />
       )}
@@ -95,7 +95,7 @@ function answeredDelegatedApproval({ messages }: { messages: UIMessage[] }): boo
   return !pending && tools.some((p) => p.state === 'approval-responded' && p.toolCallId?.includes('>'));
 }
 
-function ChatPane({ chatId, initialMessages }: { chatId: string; initialMessages: UIMessage[] }) {
+function ChatPane({ chatId, initialMessages, onTurnEnd }: { chatId: string; initialMessages: UIMessage[]; onTurnEnd: () => void }) {
   const client = useClient();
   const transport = useMemo(() => chatTransport(client), [client]);
   const { messages, sendMessage, addToolApprovalResponse, addToolOutput, status, stop, error, clearError } = useChat({
@@ -104,6 +104,8 @@ function ChatPane({ chatId, initialMessages }: { chatId: string; initialMessages
     // A chat with history may have a turn still streaming (a reload mid-answer): follow it.
     resume: initialMessages.length > 0,
     transport,
+    // A first message creates the chat: the list picks it up (and its title) when the answer ends.
+    onFinish: () => onTurnEnd(),
     sendAutomaticallyWhen: (o) =>
       lastAssistantMessageIsCompleteWithApprovalResponses(o) ||
       lastAssistantMessageIsCompleteWithToolCalls(o) ||
