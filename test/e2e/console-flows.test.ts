@@ -337,4 +337,28 @@ describeBrowser('console: flows and runs', () => {
     await until(() => page.getByTestId('flows-table').textContent()).toContain('read only');
     expect(await page.getByRole('link', { name: 'New flow' }).count()).toBe(0);
   });
+
+  it("an agent node's parked tool call is approved from the run view", async () => {
+    const { page, tenant } = await h.signedInPage('/flows');
+    expect((await call(tenant, 'POST', '/v1/tasks', { title: 'dentist' })).status).toBe(201);
+    // No provider configured: the agent runs on the deterministic router model (docs/agents.md).
+    const agent = { name: 'helper', tools: ['listTasks', 'deleteTask'].map((name) => ({ type: 'builtin', name })) };
+    const flowId = await newFlow(tenant, 'tidy up', {
+      nodes: [{ id: 'agent', type: 'agent', config: { agent, prompt: 'delete dentist' } }],
+    });
+    const runId = await startRun(tenant, flowId);
+    await runUntil(tenant, runId, ['waiting']);
+
+    await page.goto(`/runs/${runId}`);
+    const parked = page.locator('[data-testid^="parked-"]');
+    await until(() => parked.count()).toBe(1);
+    expect(await parked.textContent()).toContain('deleteTask');
+    await h.screenshot(page, 'run-view-agent-approval');
+    await parked.getByRole('button', { name: 'Approve' }).click();
+    await until(() => page.getByTestId('run-status').getAttribute('data-status')).toBe('succeeded');
+    await until(() => parked.count()).toBe(0);
+    const run = await runUntil(tenant, runId, ['succeeded']);
+    expect(run.nodes[0].output.text).toContain('dentist');
+    expect(((await call(tenant, 'GET', '/v1/tasks')).body.data as Json[]).map((t) => t.title)).not.toContain('dentist');
+  });
 });

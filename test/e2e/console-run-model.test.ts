@@ -171,3 +171,52 @@ describe('json-paths: a problem path to its line', () => {
     expect(lineOfPath(at, 'nodes[0].id')).toBe(4);
   });
 });
+
+describe('run-state: an agent node', () => {
+  it('parks its calls with their inputs until each is signalled; streamed text resets with the provider', () => {
+    const s = replay(
+      ['agent'],
+      [
+        ev('node.started', 'agent', { attempt: 1 }),
+        ev('node.delta', 'agent', { text: 'Look' }),
+        ev('node.delta', 'agent', { reset: true, reason: 'failover', provider: 'b' }),
+        ev('node.delta', 'agent', { text: 'Deleting' }),
+        ev('node.delta', 'agent', { text: ' (theirs)', via: 'call_9' }),
+        ev('node.tool_call', 'agent', {
+          step: 1,
+          toolCallId: 'c1',
+          toolName: 'deleteTask',
+          input: { taskId: 't1' },
+          requiresApproval: true,
+          clientSide: false,
+        }),
+        ev('node.tool_call', 'agent', {
+          step: 1,
+          toolCallId: 'c2',
+          toolName: 'askUser',
+          input: { question: 'Which?' },
+          requiresApproval: false,
+          clientSide: true,
+        }),
+        ev('node.waiting', 'agent', {
+          status: 'waiting',
+          forSignal: true,
+          toolCalls: [
+            { toolCallId: 'c1', toolName: 'deleteTask', kind: 'approval' },
+            { toolCallId: 'c2', toolName: 'askUser', kind: 'client' },
+          ],
+        }),
+      ],
+    );
+    const agent = s.nodes.agent!;
+    expect(agent).toMatchObject({ status: 'waiting', awaitingSignal: false, text: 'Deleting' });
+    expect(agent.parked).toEqual([
+      { toolCallId: 'c1', toolName: 'deleteTask', kind: 'approval', input: { taskId: 't1' } },
+      { toolCallId: 'c2', toolName: 'askUser', kind: 'client', input: { question: 'Which?' } },
+    ]);
+    const one = applyRunEvent(s, ev('node.signalled', 'agent', { toolCallId: 'c1', payload: { approved: true } }));
+    expect(one.nodes.agent!.parked.map((c) => c.toolCallId)).toEqual(['c2']);
+    const resumed = applyRunEvent(one, ev('node.resumed', 'agent', { attempt: 1 }));
+    expect(resumed.nodes.agent).toMatchObject({ status: 'running', parked: [] });
+  });
+});

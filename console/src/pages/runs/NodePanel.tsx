@@ -16,7 +16,7 @@ export function NodePanel(props: {
   state: NodeState | undefined;
   writer: boolean;
   busy: string | null;
-  onSignal: (node: string, approved: boolean) => void;
+  onSignal: (node: string, payload: { approved: boolean }) => void;
   onRerun: (node: string) => void;
 }) {
   const { nodeIds, selected, onSelect, node, state, writer, busy, onSignal, onRerun } = props;
@@ -70,6 +70,14 @@ export function NodePanel(props: {
               <strong>{node.error.kind}</strong>: {node.error.message}
             </div>
           ) : null}
+          {state?.text && (state.status === 'running' || state.status === 'waiting') ? (
+            <details open>
+              <summary>Streaming</summary>
+              <pre className="json" data-testid="node-stream" aria-live="polite">
+                {state.text}
+              </pre>
+            </details>
+          ) : null}
           {node.output !== null && node.output !== undefined ? (
             <details open>
               <summary>Output</summary>
@@ -102,10 +110,10 @@ export function NodePanel(props: {
             <div className="node-actions">
               {state?.awaitingSignal && state.status === 'waiting' ? (
                 <>
-                  <Button variant="primary" onClick={() => onSignal(node.id, true)} disabled={busy !== null}>
+                  <Button variant="primary" onClick={() => onSignal(node.id, { approved: true })} disabled={busy !== null}>
                     Approve
                   </Button>
-                  <Button onClick={() => onSignal(node.id, false)} disabled={busy !== null}>
+                  <Button onClick={() => onSignal(node.id, { approved: false })} disabled={busy !== null}>
                     Deny
                   </Button>
                 </>

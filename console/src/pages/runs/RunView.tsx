@@ -9,6 +9,7 @@ import { Link, useNavigate, useParams } from 'react-router';
 import { type ApiProblem, type Schemas, toProblem } from '../../api/client';
 import { useClient, useRole } from '../../auth';
 import { Button, ErrorBanner, Loading } from '../../ui';
+import { Approvals, type SignalPayload } from './Approvals';
 import { type Box, type ChildInfo, type DefEdge, type DefNode, layoutRunGraph } from './graph-layout';
 import { NodePanel } from './NodePanel';
 import { RunGraph } from './RunGraph';
@@ -156,9 +157,9 @@ function RunView({ runId }: { runId: string }) {
       setRun(await client.call(client.api.POST('/v1/runs/{runId}/resume', path)));
       setStreamGen((g) => g + 1);
     });
-  const signal = (node: string, approved: boolean) =>
+  const signal = (node: string, payload: SignalPayload) =>
     act(`signal:${node}`, async () =>
-      setRun(await client.call(client.api.POST('/v1/runs/{runId}/signal', { ...path, body: { node, payload: { approved } } }))),
+      setRun(await client.call(client.api.POST('/v1/runs/{runId}/signal', { ...path, body: { node, payload } }))),
     );
   const rerun = (fromNode: string) =>
     act(`rerun:${fromNode}`, async () => {
@@ -185,7 +186,6 @@ function RunView({ runId }: { runId: string }) {
 
   // Until the stream has said anything, the fetched status stands.
   const status = state.lastSeq > 0 ? state.status : run.status;
-  const approvals = Object.entries(state.nodes).filter(([, n]) => n.awaitingSignal && n.status === 'waiting');
   const selectedNode = selected ? run.nodes.find((n) => n.id === selected) : undefined;
 
   return (
@@ -234,27 +234,7 @@ function RunView({ runId }: { runId: string }) {
       </header>
       {run.error ? <p className="run-error">{run.error}</p> : null}
       {actionError ? <ErrorBanner problem={actionError} /> : null}
-      {approvals.length > 0 ? (
-        <section className="run-approvals" aria-label="Waiting approvals">
-          {approvals.map(([id]) => (
-            <div key={id} className="run-approval">
-              <span>
-                <strong>{id}</strong> waits for approval
-              </span>
-              {writer ? (
-                <>
-                  <Button variant="primary" data-testid={`approve-${id}`} onClick={() => signal(id, true)} disabled={busy !== null}>
-                    Approve
-                  </Button>
-                  <Button data-testid={`deny-${id}`} onClick={() => signal(id, false)} disabled={busy !== null}>
-                    Deny
-                  </Button>
-                </>
-              ) : null}
-            </div>
-          ))}
-        </section>
-      ) : null}
+      <Approvals nodes={state.nodes} writer={writer} busy={busy !== null} onSignal={signal} />
       <div className="run-body">
         <RunGraph boxes={graph.boxes} lines={graph.lines} states={state.nodes} selected={selected} onSelect={onSelect} />
         <NodePanel

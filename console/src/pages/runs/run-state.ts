@@ -23,11 +23,25 @@ export interface ChildRun {
   status: string;
 }
 
+/** An agent node's tool call parked until it is answered by a signal `{ toolCallId, approved | output }` (docs/agents.md). */
+export interface ParkedCall {
+  toolCallId: string;
+  toolName: string;
+  kind: 'approval' | 'client';
+  input: unknown;
+}
+
 export interface NodeState {
   status: NodeStatus;
   attempt: number;
-  /** Waits for POST /v1/runs/{id}/signal (an approval node). */
+  /** Waits for POST /v1/runs/{id}/signal with `{ approved }` (an approval node; an agent's calls are `parked`). */
   awaitingSignal: boolean;
+  /** An agent node's calls waiting for an answer. */
+  parked: ParkedCall[];
+  /** Tool calls seen (their inputs), by id. */
+  calls: Record<string, { toolName: string; input: unknown }>;
+  /** Text streamed by an llm or agent node's current attempt (`node.delta`). */
+  text: string;
   /** map/subflow: how many child runs it waits for, and those that finished. */
   childCount: number;
   children: ChildRun[];
@@ -48,7 +62,17 @@ const TERMINAL_RUN: Record<string, RunStatus> = { 'run.completed': 'succeeded', 
 
 export const isTerminal = (s: RunStatus): boolean => s === 'succeeded' || s === 'failed' || s === 'cancelled';
 
-const blankNode = (): NodeState => ({ status: 'pending', attempt: 0, awaitingSignal: false, childCount: 0, children: [], reused: false });
+const blankNode = (): NodeState => ({
+  status: 'pending',
+  attempt: 0,
+  awaitingSignal: false,
+  parked: [],
+  calls: {},
+  text: '',
+  childCount: 0,
+  children: [],
+  reused: false,
+});
 
 /** Every node of the definition pending, before any event. */
 export function initialRunState(nodeIds: readonly string[]): RunState {
@@ -91,7 +115,7 @@ function applyRunLevel(s: RunState, type: string, data: Record<string, unknown>)
       for (const [id, n] of Object.entries(s.nodes)) {
         nodes[id] =
           n.status === 'failed' || n.status === 'cancelled' || n.status === 'skipped'
-            ? { ...n, status: 'pending', awaitingSignal: false, childCount: 0, children: [] }
+            ? { ...n, status: 'pending', awaitingSignal: false, parked: [], childCount: 0, children: [] }
             : n;
       }
       return { ...s, status: 'queued', error: null, nodes };
@@ -108,18 +132,39 @@ function applyNodeLevel(n: NodeState, type: string, data: Record<string, unknown
   const attempt = typeof data.attempt === 'number' ? data.attempt : n.attempt;
   switch (type) {
     case 'node.started':
-      return { ...n, status: 'running', attempt, awaitingSignal: false };
+      return { ...n, status: 'running', attempt, awaitingSignal: false, parked: [], text: data.resumed ? n.text : '' };
     case 'node.resumed':
-      return { ...n, status: 'running', attempt, awaitingSignal: false };
+      return { ...n, status: 'running', attempt, awaitingSignal: false, parked: [] };
     case 'node.retrying':
       return { ...n, status: 'pending' };
-    case 'node.waiting':
+    case 'node.delta':
+      // A delegated agent's words (`via`) are its own; `reset` drops a failed provider's text.
+      if (data.via !== undefined) return n;
+      if (data.reset === true) return { ...n, text: '' };
+      return typeof data.text === 'string' ? { ...n, text: n.text + data.text } : n;
+    case 'node.tool_call':
+      if (typeof data.toolCallId !== 'string') return n;
+      return { ...n, calls: { ...n.calls, [data.toolCallId]: { toolName: String(data.toolName), input: data.input } } };
+    case 'node.waiting': {
+      const parked = Array.isArray(data.toolCalls)
+        ? (data.toolCalls as Array<{ toolCallId: string; toolName: string; kind: 'approval' | 'client' }>).map((c) => ({
+            toolCallId: c.toolCallId,
+            toolName: c.toolName,
+            kind: c.kind,
+            input: n.calls[c.toolCallId]?.input ?? null,
+          }))
+        : [];
       return {
         ...n,
         status: 'waiting',
-        awaitingSignal: data.forSignal === true,
+        // An agent's parked calls also wait for a signal, but each is answered by its own id.
+        awaitingSignal: data.forSignal === true && parked.length === 0,
+        parked,
         childCount: typeof data.children === 'number' ? data.children : n.childCount,
       };
+    }
+    case 'node.signalled':
+      return typeof data.toolCallId === 'string' ? { ...n, parked: n.parked.filter((c) => c.toolCallId !== data.toolCallId) } : n;
     case 'node.child': {
       const child: ChildRun = {
         index: typeof data.index === 'number' ? data.index : n.children.length,
@@ -132,13 +177,13 @@ function applyNodeLevel(n: NodeState, type: string, data: Record<string, unknown
       return { ...n, children };
     }
     case 'node.succeeded':
-      return { ...n, status: 'succeeded', attempt, awaitingSignal: false };
+      return { ...n, status: 'succeeded', attempt, awaitingSignal: false, parked: [] };
     case 'node.failed':
-      return { ...n, status: 'failed', attempt, awaitingSignal: false };
+      return { ...n, status: 'failed', attempt, awaitingSignal: false, parked: [] };
     case 'node.skipped':
-      return { ...n, status: 'skipped', awaitingSignal: false };
+      return { ...n, status: 'skipped', awaitingSignal: false, parked: [] };
     case 'node.cancelled':
-      return { ...n, status: 'cancelled', awaitingSignal: false };
+      return { ...n, status: 'cancelled', awaitingSignal: false, parked: [] };
     default:
       return n;
   }
