@@ -128,6 +128,10 @@ describeBrowser('console: flows and runs', () => {
 
     // The timeline lists the events; the node panel shows the selected node's output.
     await until(() => page.getByTestId('timeline').textContent()).toContain('run.completed');
+    // Keyboard: each box is a button; Enter selects it.
+    await page.getByTestId('run-node-double').focus();
+    await page.keyboard.press('Enter');
+    await until(() => page.getByTestId('node-output').textContent()).toBe('42');
     await page.getByTestId('run-node-notify').click();
     await until(() => page.getByTestId('node-output').textContent()).toContain('published 42!');
     expect(await page.getByTestId('node-attempts').textContent()).toBe('1');
@@ -203,6 +207,9 @@ describeBrowser('console: flows and runs', () => {
       ['load', true],
       ['show', false],
     ]);
+    // The runs list says where the new run came from.
+    await page.goto(`/runs?flowId=${flowId}`);
+    await until(() => page.locator(`tr[data-run-id="${newRunId}"]`).textContent()).toContain(`rerun of ${runId}`);
   });
 
   it('the flow editor validates live with problems at their paths, saves versions and starts a run with input', async () => {
