@@ -5,6 +5,7 @@
  * `rerunOf`; a map node's children are drawn, and collapsed above 50.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { startFaultProxy } from '../support/node/fault-proxy';
 import { PASSWORD, sessionOf, uniqueEmail } from '../support/shared/tenants';
 import { eventually } from '../support/shared/time';
 import { api, type ConsoleHarness, describeBrowser, freshIp, type Page, startConsole, type TestTenant } from './console/harness';
@@ -367,5 +368,42 @@ describeBrowser('console: flows and runs', () => {
     const run = await runUntil(tenant, runId, ['succeeded']);
     expect(run.nodes[0].output.text).toContain('dentist');
     expect(((await call(tenant, 'GET', '/v1/tasks')).body.data as Json[]).map((t) => t.title)).not.toContain('dentist');
+  });
+
+  it('a dropped event stream is resumed after the last event with a new ticket: no gap, no duplicate', async () => {
+    const proxy = await startFaultProxy(h.url);
+    try {
+      const tenant = await h.signup('flows-cut');
+      const context = await h.newContext({ baseURL: proxy.url });
+      const { page } = await h.signedInPage('/flows', { tenant, context });
+      const flowId = await newFlow(tenant, 'cut me', FIVE_NODES);
+      const runId = await startRun(tenant, flowId, { n: 5 });
+      await runUntil(tenant, runId, ['waiting']);
+      const path = `/v1/runs/${runId}/events`;
+      proxy.cutStream({ path, afterId: '4' });
+
+      await page.goto(`/runs/${runId}`);
+      await until(() => statusOf(page, 'review')).toBe('waiting');
+      expect(await call(tenant, 'POST', `/v1/runs/${runId}/signal`, { node: 'review', payload: { approved: true } })).toMatchObject({
+        status: 200,
+      });
+      await until(() => page.getByTestId('run-status').getAttribute('data-status')).toBe('succeeded');
+      expect(await statusOf(page, 'notify')).toBe('succeeded');
+
+      const streams = proxy.requests.filter((r) => r.path.startsWith(`${path}?`)).map((r) => new URL(r.path, proxy.url).searchParams);
+      expect(streams.length).toBeGreaterThanOrEqual(2);
+      expect(streams[0]!.get('after')).toBe('0');
+      expect(streams[1]!.get('after')).toBe('4');
+      expect(streams[1]!.get('ticket')).not.toBe(streams[0]!.get('ticket'));
+      // The timeline has every event once, in order.
+      const all = await call(tenant, 'GET', `/v1/runs/${runId}`);
+      expect(all.body.status).toBe('succeeded');
+      const shown = await page.locator('[data-testid="timeline"] li .tl__type').allTextContents();
+      expect(shown.at(-1)).toBe('run.completed');
+      expect(shown.filter((t) => t === 'node.succeeded')).toHaveLength(5);
+      expect(shown.filter((t) => t === 'run.created')).toHaveLength(1);
+    } finally {
+      await proxy.close();
+    }
   });
 });
