@@ -210,6 +210,8 @@ describe('run-state: an agent node', () => {
     );
     const agent = s.nodes.agent!;
     expect(agent).toMatchObject({ status: 'waiting', awaitingSignal: false, text: 'Deleting' });
+    expect(s.events.map((e) => e.type)).not.toContain('node.delta');
+    expect(s.lastSeq).toBe(s.events.at(-1)!.seq);
     expect(agent.parked).toEqual([
       { toolCallId: 'c1', toolName: 'deleteTask', kind: 'approval', input: { taskId: 't1' } },
       { toolCallId: 'c2', toolName: 'askUser', kind: 'client', input: { question: 'Which?' } },

@@ -7,15 +7,14 @@ const time = (at: string) => {
 };
 
 export function Timeline({ events, onSelect }: { events: RunEvent[]; onSelect: (nodeId: string) => void }) {
-  const shown = events.filter((e) => e.type !== 'node.delta');
   return (
     <section className="run-timeline" aria-label="Timeline">
       <h2>Timeline</h2>
-      {shown.length === 0 ? (
+      {events.length === 0 ? (
         <p className="muted">No events yet.</p>
       ) : (
         <ol data-testid="timeline">
-          {shown.map((e) => (
+          {events.map((e) => (
             <li key={e.seq} className={`tl tl--${e.type.replace('.', '-')}`}>
               <time dateTime={e.at}>{time(e.at)}</time>
               <span className="tl__type">{e.type}</span>

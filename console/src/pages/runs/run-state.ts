@@ -54,7 +54,7 @@ export interface RunState {
   status: RunStatus;
   error: string | null;
   nodes: Record<string, NodeState>;
-  /** Every event, in order (the timeline). */
+  /** Every event but `node.delta`, in order (the timeline). */
   events: RunEvent[];
 }
 
@@ -84,7 +84,8 @@ const obj = (v: unknown): Record<string, unknown> => (v && typeof v === 'object'
 /** Applies one event; an event at or before `lastSeq` (a replayed duplicate) changes nothing. */
 export function applyRunEvent(state: RunState, e: RunEvent): RunState {
   if (e.seq <= state.lastSeq) return state;
-  const next: RunState = { ...state, lastSeq: e.seq, events: [...state.events, e] };
+  // Streamed text is kept on its node, not in the timeline (an llm run sends thousands of deltas).
+  const next: RunState = { ...state, lastSeq: e.seq, events: e.type === 'node.delta' ? state.events : [...state.events, e] };
   const data = obj(e.data);
   if (e.nodeId === null) return applyRunLevel(next, e.type, data);
   const prev = state.nodes[e.nodeId] ?? blankNode();
