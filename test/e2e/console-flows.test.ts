@@ -179,6 +179,33 @@ describeBrowser('console: flows and runs', () => {
     expect(run.nodes.find((n: Json) => n.id === 'review').output).toMatchObject({ approved: false });
   });
 
+  it('a failed node is red with its error in the panel; Resume runs it again', async () => {
+    const { page, tenant } = await h.signedInPage('/flows');
+    const flowId = await newFlow(tenant, 'fails once', {
+      nodes: [
+        { id: 'load', type: 'transform', config: { expression: 'input.n * 10' } },
+        { id: 'check', type: 'transform', config: { expression: "run.attempt < 2 ? $error('not yet') : nodes.load.output + 1" } },
+      ],
+      edges: [{ from: 'load', to: 'check' }],
+    });
+    const runId = await startRun(tenant, flowId, { n: 4 });
+    await runUntil(tenant, runId, ['failed']);
+    await page.goto(`/runs/${runId}`);
+    await until(() => statusOf(page, 'check')).toBe('failed');
+    expect(await statusOf(page, 'load')).toBe('succeeded');
+    expect(await page.getByTestId('run-status').getAttribute('data-status')).toBe('failed');
+    await page.getByTestId('run-node-check').click();
+    await until(() => page.getByTestId('node-panel').textContent()).toContain('not yet');
+    expect(await page.locator('.node-error').textContent()).toContain('expression');
+    expect(await page.getByRole('button', { name: 'Cancel' }).count()).toBe(0);
+
+    await page.getByRole('button', { name: 'Resume' }).click();
+    await until(() => page.getByTestId('run-status').getAttribute('data-status')).toBe('succeeded');
+    expect(await statusOf(page, 'check')).toBe('succeeded');
+    await until(() => page.getByTestId('node-attempts').textContent()).toBe('2');
+    await until(() => page.getByTestId('node-output').textContent()).toBe('41');
+  });
+
   it('Rerun from here creates a run with rerunOf', async () => {
     const { page, tenant } = await h.signedInPage('/flows');
     const flowId = await newFlow(tenant, 'rerun me', {
