@@ -20,8 +20,20 @@ export const PUBLIC_ROUTES: RouteObject[] = [
 export const APP_ROUTES: RouteObject[] = [
   { path: '/switch-tenant', element: page(() => import('./pages/auth/SwitchTenant')) },
   { path: '/tasks', element: page(() => import('./pages/tasks/Board')) },
+  { path: '/flows', element: page(() => import('./pages/flows/FlowsList')) },
+  { path: '/flows/new', element: page(() => import('./pages/flows/FlowEditor')) },
+  { path: '/flows/:flowId', element: page(() => import('./pages/flows/FlowEditor')) },
+  { path: '/runs', element: page(() => import('./pages/runs/RunsList')) },
+  { path: '/runs/:runId', element: page(() => import('./pages/runs/RunView')) },
+  { path: '/assistant', element: page(() => import('./pages/assistant/Assistant')) },
+  { path: '/assistant/:chatId', element: page(() => import('./pages/assistant/Assistant')) },
   { path: '*', element: page(() => import('./pages/NotFound')) },
 ];
 
 /** The main navigation, in order. */
-export const NAV: Array<{ to: string; label: string }> = [{ to: '/tasks', label: 'Tasks' }];
+export const NAV: Array<{ to: string; label: string }> = [
+  { to: '/tasks', label: 'Tasks' },
+  { to: '/assistant', label: 'Assistant' },
+  { to: '/flows', label: 'Flows' },
+  { to: '/runs', label: 'Runs' },
+];
