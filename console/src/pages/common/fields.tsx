@@ -114,15 +114,20 @@ export function SecretOnce({ label, value, onDone }: { label: string; value: str
 }
 
 /**
- * Rethrows `err` with field errors under `fields` folded onto the field itself (`eventTypes.2` →
- * `eventTypes`, message "2: …"), for controls that edit a whole list or JSON document at once.
+ * Rethrows `err` with field errors under `fields` folded onto the field itself (`eventTypes[2]` →
+ * `eventTypes`, message "2: …", or what `name` calls the rest of the path), for controls that edit a whole list or JSON document at once.
  */
-export function foldErrors(err: unknown, fields: string[]): never {
+export function foldErrors(err: unknown, fields: string[], name: (rest: string) => string = (rest) => rest): never {
   if (err instanceof ApiError) {
     const errors = err.problem.errors.map((e) => {
-      const parts = e.path.replace(/^\//, '').split(/[./]/);
-      const [head, ...rest] = parts;
-      if (head && fields.includes(head) && rest.length > 0) return { path: head, message: `${rest.join('.')}: ${e.message}` };
+      // The API writes paths as `eventTypes[1]` or `inputSchema.properties.a`; pointers as `/eventTypes/1`.
+      const parts = e.path.split(/[./[\]]+/).filter(Boolean);
+      for (const field of fields) {
+        const head = field.split('.');
+        if (parts.length > head.length && head.every((p, i) => parts[i] === p)) {
+          return { path: field, message: `${name(parts.slice(head.length).join('.'))}: ${e.message}` };
+        }
+      }
       return e;
     });
     throw new ApiError({ ...err.problem, errors });

@@ -126,9 +126,6 @@ function Charts({ stats, fbKey }: { stats: Stats; fbKey: Key }) {
         kind,
       });
     }
-    if (fbKey.type === 'numeric') {
-      out.push({ label: 'positive rate', values: stats.buckets.map((b) => b.positiveRate), color: '#10b981', kind: 'line', scale: 'y2' });
-    }
     out.push({
       label: 'ratings',
       values: stats.buckets.map((b) => b.count),
@@ -148,7 +145,7 @@ function Charts({ stats, fbKey }: { stats: Stats; fbKey: Key }) {
           ? ['true', 'false']
           : [...totals.keys()].sort((a, b) => Number(a) - Number(b));
     const names = order.filter((k) => totals.has(k));
-    const shown = fbKey.type === 'boolean' ? names.map((n) => (n === 'true' ? '👍 true' : '👎 false')) : names;
+    const shown = fbKey.type === 'boolean' ? names.map((n) => (n === 'true' ? 'good' : 'bad')) : names;
     return {
       labels: shown,
       series: [{ label: 'ratings', values: names.map((n) => totals.get(n) ?? 0), color: '#8b5cf6', kind: 'bars' as const }],
@@ -176,9 +173,40 @@ function Charts({ stats, fbKey }: { stats: Stats; fbKey: Key }) {
       ) : (
         <p>Text ratings have no chart: see the ratings below.</p>
       )}
+      <table className="table" aria-label={`Stats of ${fbKey.key}`}>
+        <thead>
+          <tr>
+            <th scope="col">Group</th>
+            <th scope="col">Ratings</th>
+            <th scope="col">Mean</th>
+            <th scope="col">Positive rate</th>
+            <th scope="col">Median</th>
+            {stats.groupBy === 'day' || stats.groupBy === 'week' ? <th scope="col">Change</th> : null}
+          </tr>
+        </thead>
+        <tbody>
+          {stats.buckets.map((b, i) => (
+            <tr key={labels[i]}>
+              <th scope="row">{labels[i]}</th>
+              <td>{b.count}</td>
+              <td>{num(b.mean)}</td>
+              <td>{b.positiveRate === null ? '—' : `${Math.round(b.positiveRate * 100)}%`}</td>
+              <td>{num(b.p50)}</td>
+              {stats.groupBy === 'day' || stats.groupBy === 'week' ? (
+                <td>
+                  {b.delta === null || b.delta === undefined ? '—' : `${b.delta > 0 ? '+' : ''}${num(b.delta)}`}
+                  {b.drift ? <span className="status status-bad"> drift</span> : null}
+                </td>
+              ) : null}
+            </tr>
+          ))}
+        </tbody>
+      </table>
     </div>
   );
 }
+
+const num = (v: number | null | undefined) => (v === null || v === undefined ? '—' : Number.isInteger(v) ? String(v) : v.toFixed(2));
 
 const groupLabel = (g: GroupBy | null) => GROUPS.find((x) => x.value === (g ?? ''))?.label ?? '';
 
@@ -247,8 +275,8 @@ function RateForm({ keys }: { keys: Key[] }) {
             label="Rating"
             name="score"
             options={[
-              { value: 'true', label: '👍 good' },
-              { value: 'false', label: '👎 bad' },
+              { value: 'true', label: 'good' },
+              { value: 'false', label: 'bad' },
             ]}
           />
         ) : key.type === 'numeric' ? (
@@ -323,7 +351,7 @@ function RecentRatings({ keys }: { keys: Key[] }) {
                   ) : null}
                 </td>
                 <td>{f.key}</td>
-                <td>{f.value ?? (keys.find((k) => k.key === f.key)?.type === 'boolean' ? (f.score === 1 ? '👍' : '👎') : f.score)}</td>
+                <td>{f.value ?? (keys.find((k) => k.key === f.key)?.type === 'boolean' ? (f.score === 1 ? 'good' : 'bad') : f.score)}</td>
                 <td>{f.comment ?? ''}</td>
                 <td>{f.source}</td>
                 <td>{f.attributes.model ? `${f.attributes.provider}/${f.attributes.model}` : '—'}</td>
@@ -422,7 +450,7 @@ function KeysSection({ keys, onChanged }: { keys: Key[]; onChanged: () => void }
               value={type}
               onChange={(e) => setType(e.currentTarget.value as Key['type'])}
               options={[
-                { value: 'boolean', label: 'boolean (👍/👎)' },
+                { value: 'boolean', label: 'boolean (good / bad)' },
                 { value: 'numeric', label: 'numeric (a score in a range)' },
                 { value: 'categorical', label: 'categorical (one of a list)' },
                 { value: 'text', label: 'text' },

@@ -78,7 +78,7 @@ export function RateOutput({ target, title = 'Rate this output' }: { target: Fee
 function show(f: Schemas['Feedback'], key: Key | undefined): string {
   if (f.value !== null) return f.value;
   if (f.score === null) return '—';
-  if (key?.type === 'boolean') return f.score === 1 ? '👍' : '👎';
+  if (key?.type === 'boolean') return f.score === 1 ? 'good' : 'bad';
   return String(f.score);
 }
 
@@ -118,10 +118,10 @@ function RateWith({ fbKey, target, onRated }: { fbKey: Key; target: FeedbackTarg
         <fieldset className="row plain-fieldset">
           <legend className="sr-only">{label}</legend>
           <Button busy={busy} onClick={() => void rate({ score: true })} aria-label={`${fbKey.key}: good`}>
-            👍
+            <Thumb up /> Good
           </Button>
           <Button busy={busy} onClick={() => void rate({ score: false })} aria-label={`${fbKey.key}: bad`}>
-            👎
+            <Thumb up={false} /> Bad
           </Button>
         </fieldset>
       ) : fbKey.type === 'numeric' ? (
@@ -163,6 +163,25 @@ function RateWith({ fbKey, target, onRated }: { fbKey: Key; target: FeedbackTarg
         </small>
       ) : null}
     </div>
+  );
+}
+
+/** A thumb up or down (Material Icons' thumb_up path, Apache-2.0), drawn in the text colour: no emoji font needed. */
+export function Thumb({ up }: { up: boolean }) {
+  return (
+    <svg
+      className="thumb"
+      viewBox="0 0 24 24"
+      width="16"
+      height="16"
+      aria-hidden="true"
+      style={up ? undefined : { transform: 'rotate(180deg)' }}
+    >
+      <path
+        fill="currentColor"
+        d="M1 21h4V9H1v12zm22-11c0-1.1-.9-2-2-2h-6.31l.95-4.57.03-.32c0-.41-.17-.79-.44-1.06L14.17 1 7.59 7.59C7.22 7.95 7 8.45 7 9v10c0 1.1.9 2 2 2h9c.83 0 1.54-.5 1.84-1.22l3.02-7.05c.09-.23.14-.47.14-.73v-2z"
+      />
+    </svg>
   );
 }
 

@@ -276,9 +276,10 @@ function InvokeTool({ tool, onInvoked }: { tool: Tool; onInvoked: () => void }) 
           }
           setResult(null);
           try {
-            const r = await client.call(
-              client.api.POST('/v1/tools/{toolId}/invoke', { params: { path: { toolId: tool.id } }, body: { input } }),
-            );
+            const fields = form.kind === 'fields' && !asJson ? form.fields.map((f) => `input.${f.name}`) : ['input'];
+            const r = await client
+              .call(client.api.POST('/v1/tools/{toolId}/invoke', { params: { path: { toolId: tool.id } }, body: { input } }))
+              .catch((err) => foldErrors(err, fields));
             setResult(r);
           } finally {
             onInvoked();

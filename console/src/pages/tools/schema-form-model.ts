@@ -83,7 +83,7 @@ export interface BuiltInput {
   errors: Record<string, string>;
 }
 
-/** Turns the controls' text into the input object. Empty optional fields are left out; empty required ones are sent as missing so the API names them. */
+/** Turns the controls' text into the input object. Empty fields are left out (so the API names a missing required one). */
 export function buildInput(fields: FormField[], values: Record<string, string>): BuiltInput {
   const input: Record<string, unknown> = {};
   const errors: Record<string, string> = {};
@@ -93,8 +93,9 @@ export function buildInput(fields: FormField[], values: Record<string, string>):
       input[f.name] = text === 'true';
       continue;
     }
+    // An empty control is an absent property: the API then names a required one ("Required" under it).
     if (text.trim() === '' && f.kind !== 'string') continue;
-    if (text === '' && f.kind === 'string' && !f.required) continue;
+    if (text === '') continue;
     switch (f.kind) {
       case 'string':
         input[f.name] = text;
@@ -117,11 +118,4 @@ export function buildInput(fields: FormField[], values: Record<string, string>):
     }
   }
   return { input, errors };
-}
-
-/** Maps an API field path (`input.text`, `input.items.0`) to the form field it belongs to (`text`), or null for the whole input. */
-export function fieldForPath(path: string): string | null {
-  const parts = path.split('.');
-  if (parts[0] !== 'input') return null;
-  return parts[1] ?? null;
 }

@@ -148,18 +148,19 @@ export default function WebhookDetail() {
           submitLabel="Save"
           onSubmit={async (form) => {
             const description = String(form.get('description') ?? '').trim();
+            const types = eventTypesOf(String(form.get('eventTypes') ?? ''));
             await client
               .call(
                 client.api.PATCH('/v1/webhooks/{webhookId}', {
                   params: { path },
                   body: {
                     url: String(form.get('url') ?? ''),
-                    eventTypes: eventTypesOf(String(form.get('eventTypes') ?? '')),
+                    eventTypes: types,
                     description: description || null,
                   },
                 }),
               )
-              .catch((err) => foldErrors(err, ['eventTypes']));
+              .catch((err) => foldErrors(err, ['eventTypes'], (i) => `“${types[Number(i)] ?? i}”`));
             setEditing(false);
             await hook.reload();
           }}

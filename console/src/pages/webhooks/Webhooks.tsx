@@ -92,17 +92,18 @@ export default function Webhooks() {
             submitLabel="Create endpoint"
             onSubmit={async (form) => {
               const description = String(form.get('description') ?? '').trim();
+              const types = eventTypesOf(String(form.get('eventTypes') ?? ''));
               const hook = await client
                 .call(
                   client.api.POST('/v1/webhooks', {
                     body: {
                       url: String(form.get('url') ?? ''),
-                      eventTypes: eventTypesOf(String(form.get('eventTypes') ?? '')),
+                      eventTypes: types,
                       ...(description ? { description } : {}),
                     },
                   }),
                 )
-                .catch((err) => foldErrors(err, ['eventTypes']));
+                .catch((err) => foldErrors(err, ['eventTypes'], (i) => `“${types[Number(i)] ?? i}”`));
               setCreated(hook);
               await hooks.reload();
             }}
