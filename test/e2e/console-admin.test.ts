@@ -370,5 +370,41 @@ describeBrowser('console: tools, webhooks, members, API keys, feedback', () => {
       const after = await call('GET', `/v1/feedback?targetId=${ids[0]}`, tenant.accessToken);
       expect(after.body.data).toMatchObject([{ key: 'stars', score: 1 }]);
     });
+
+    it("rates a run's node output from a deep link (/feedback?rate=node&id=…&nodeId=…)", async () => {
+      const { page, tenant } = await h.signedInPage('/tasks');
+      expect((await call('POST', '/v1/feedback-keys', tenant.accessToken, { key: 'helpful', type: 'boolean' })).status).toBe(201);
+      const flow = await call('POST', '/v1/flows', tenant.accessToken, {
+        name: 'greet',
+        definition: { nodes: [{ id: 'greet', type: 'transform', config: { expression: "'Hello, ' & input.name" } }] },
+      });
+      expect(flow.status, JSON.stringify(flow.body)).toBe(201);
+      const run = await call('POST', `/v1/flows/${flow.body.id}/runs`, tenant.accessToken, { input: { name: 'Ada' } });
+      expect(run.status, JSON.stringify(run.body)).toBe(201);
+      await eventually(
+        async () => ((await call('GET', `/v1/runs/${run.body.id}`, tenant.accessToken)).body.status === 'succeeded' ? true : undefined),
+        { what: 'the run to succeed', timeoutMs: 10_000, intervalMs: 100 },
+      );
+
+      await page.goto(`/feedback?rate=node&id=${run.body.id}&nodeId=greet`);
+      const form = page.getByRole('form', { name: 'Rate an output' });
+      await expect(form.getByLabel('What').inputValue()).resolves.toBe('node');
+      await expect(form.getByLabel('Run id').inputValue()).resolves.toBe(run.body.id);
+      await expect(form.getByLabel('Node id').inputValue()).resolves.toBe('greet');
+      await form.getByLabel('Rating').selectOption('false');
+      await form.getByLabel('Comment (optional)').fill('Too terse');
+      await form.getByRole('button', { name: 'Rate' }).click();
+      await page
+        .getByRole('status')
+        .getByText(/helpful = 0/)
+        .waitFor();
+      const rated = await call('GET', `/v1/feedback?targetId=${run.body.id}`, tenant.accessToken);
+      expect(rated.body.data).toMatchObject([
+        { key: 'helpful', score: 0, comment: 'Too terse', target: { type: 'node', id: run.body.id, nodeId: 'greet' } },
+      ]);
+      // The ratings table lists it.
+      await page.reload();
+      await page.getByRole('table', { name: 'Ratings' }).getByText('Too terse').waitFor();
+    });
   });
 });

@@ -5,6 +5,7 @@
  */
 import '../common/pages.css';
 import { useMemo, useState } from 'react';
+import { useSearchParams } from 'react-router';
 import type { Schemas } from '../../api/client';
 import { useClient, useRole } from '../../auth';
 import { Button, Empty, ErrorBanner, Field, Form, Loading } from '../../ui';
@@ -212,12 +213,15 @@ const groupLabel = (g: GroupBy | null) => GROUPS.find((x) => x.value === (g ?? '
 
 function RateForm({ keys }: { keys: Key[] }) {
   const client = useClient();
-  const [type, setType] = useState<(typeof TARGETS)[number]['value']>('run');
+  // A deep link prefills the target: /feedback?rate=node&id=run_…&nodeId=answer (also run, tool_invocation, chat_message with chatId).
+  const [params] = useSearchParams();
+  const linked = TARGETS.find((t) => t.value === params.get('rate'))?.value;
+  const [type, setType] = useState<(typeof TARGETS)[number]['value']>(linked ?? 'run');
   const [keyName, setKeyName] = useState(keys[0]!.key);
   const [done, setDone] = useState<string | null>(null);
   const key = keys.find((k) => k.key === keyName) ?? keys[0]!;
   return (
-    <details className="panel">
+    <details className="panel" open={linked !== undefined || undefined}>
       <summary>Rate an output</summary>
       {done ? (
         <p role="status" className="status status-ok">
@@ -260,9 +264,14 @@ function RateForm({ keys }: { keys: Key[] }) {
           label={type === 'node' || type === 'run' ? 'Run id' : type === 'tool_invocation' ? 'Invocation id' : 'Message id'}
           name="target.id"
           autoComplete="off"
+          defaultValue={params.get('id') ?? ''}
         />
-        {type === 'node' ? <Field label="Node id" name="target.nodeId" autoComplete="off" /> : null}
-        {type === 'chat_message' ? <Field label="Chat id" name="target.chatId" autoComplete="off" /> : null}
+        {type === 'node' ? (
+          <Field label="Node id" name="target.nodeId" autoComplete="off" defaultValue={params.get('nodeId') ?? ''} />
+        ) : null}
+        {type === 'chat_message' ? (
+          <Field label="Chat id" name="target.chatId" autoComplete="off" defaultValue={params.get('chatId') ?? ''} />
+        ) : null}
         <SelectField
           label="Key"
           name="key"

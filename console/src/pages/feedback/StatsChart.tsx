@@ -2,7 +2,7 @@
  * A small chart over uPlot (canvas, ~22 KiB gzip), loaded only with the feedback page.
  * Every chart also renders its numbers as a table (for screen readers, and to copy from).
  */
-import { useEffect, useRef } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 
@@ -27,9 +27,28 @@ export interface StatsChartProps {
 
 const bars = uPlot.paths.bars?.({ size: [0.6, 64] });
 
+/** Changes whenever the colour theme does (the toggle's `data-theme`, or the system's scheme), so charts redraw in its ink. */
+function useThemeVersion(): number {
+  const [version, setVersion] = useState(0);
+  useEffect(() => {
+    const bump = () => setVersion((v) => v + 1);
+    const observer = new MutationObserver(bump);
+    observer.observe(document.documentElement, { attributes: true, attributeFilter: ['data-theme'] });
+    const scheme = matchMedia('(prefers-color-scheme: dark)');
+    scheme.addEventListener('change', bump);
+    return () => {
+      observer.disconnect();
+      scheme.removeEventListener('change', bump);
+    };
+  }, []);
+  return version;
+}
+
 export function StatsChart({ title, labels, series, yRange, height = 220 }: StatsChartProps) {
   const box = useRef<HTMLDivElement>(null);
+  const theme = useThemeVersion();
 
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the theme is read through getComputedStyle, so a change of it must redraw.
   useEffect(() => {
     const el = box.current;
     if (!el || labels.length === 0) return;
@@ -77,7 +96,7 @@ export function StatsChart({ title, labels, series, yRange, height = 220 }: Stat
       resize.disconnect();
       plot.destroy();
     };
-  }, [labels, series, yRange, height]);
+  }, [labels, series, yRange, height, theme]);
 
   return (
     <figure className="stats-chart">
