@@ -63,7 +63,8 @@ function viteBuild({ quiet }) {
     const child = spawn(process.execPath, [vite, 'build', '--logLevel', quiet ? 'warn' : 'info'], {
       cwd: CONSOLE,
       stdio: quiet ? ['ignore', 'pipe', 'pipe'] : 'inherit',
-      env: { ...process.env, NO_COLOR: '1' },
+      // Always a production build: vitest sets NODE_ENV=test, which would give React's development build.
+      env: { ...process.env, NO_COLOR: '1', NODE_ENV: 'production' },
     });
     let out = '';
     child.stdout?.on('data', (c) => (out += c));

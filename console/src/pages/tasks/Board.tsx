@@ -1,69 +1,612 @@
-/** The task board (first cut for the scaffold): open and done columns, and a box to add a task. */
-import { useCallback, useEffect, useState } from 'react';
-import { type ApiProblem, type Schemas, toProblem } from '../../api/client';
+/**
+ * The task board: columns by status (drag a card to Done to complete it, back to To do to reopen
+ * it; or with the keyboard), a list view with filters, quick add in plain words, and an editor for
+ * due, reminders and recurrence. Live over the sync WebSocket (./sync.ts): changes from other
+ * windows, members and the API appear without a reload.
+ */
+import { type DragEvent, type KeyboardEvent, useCallback, useEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
+import { useSearchParams } from 'react-router';
+import { type ApiProblem, type Client, type Schemas, toProblem } from '../../api/client';
 import { useClient, useRole } from '../../auth';
-import { Empty, ErrorBanner, Field, Form, Loading } from '../../ui';
+import { Button, Empty, ErrorBanner, Loading } from '../../ui';
+import { BROWSER_TZ, compareTasks, dueText, isOverdue, reminderText } from './format';
+import { rruleToText } from './rrule-text';
+import { type SyncStatus, type Task, TaskSync } from './sync';
+import { TaskEditor } from './TaskEditor';
 
-type Task = Schemas['Task'];
+type Status = Task['status'];
+const COLUMNS: Array<{ status: Status; title: string }> = [
+  { status: 'open', title: 'To do' },
+  { status: 'done', title: 'Done' },
+];
+const DRAG_TYPE = 'application/x-edgecrew-task';
+
+/** The live task set for this page (snapshot + sync socket), stopped when the page closes. */
+function useTaskSync(client: Client) {
+  const sync = useMemo(() => new TaskSync(client), [client]);
+  const [problem, setProblem] = useState<ApiProblem | null>(null);
+  useEffect(() => {
+    sync.start().catch((err: unknown) => setProblem(toProblem(err)));
+    return () => sync.stop();
+  }, [sync]);
+  const state = useSyncExternalStore(sync.subscribe, sync.getSnapshot);
+  return { sync, ...state, loaded: sync.loaded, problem, setProblem };
+}
+
+const STATUS_TEXT: Record<SyncStatus, string> = {
+  connecting: 'Connecting…',
+  live: 'Live',
+  reconnecting: 'Reconnecting…',
+  resyncing: 'Catching up…',
+  stopped: 'Offline',
+};
 
 export default function Board() {
   const client = useClient();
   const { can } = useRole();
-  const [tasks, setTasks] = useState<Task[] | null>(null);
+  const writable = can('data:write');
+  const { sync, tasks, status, loaded, problem, setProblem } = useTaskSync(client);
+  const [params, setParams] = useSearchParams();
+  const view = params.get('view') === 'list' ? 'list' : 'board';
+  const [editing, setEditing] = useState<string | null>(null);
+  const [announcement, setAnnouncement] = useState('');
+  const editingTask = editing ? tasks.find((t) => t.id === editing) : undefined;
+
+  /** Completes or reopens a task; returns the task the API answered. */
+  const move = useCallback(
+    async (task: Task, to: Status) => {
+      if (task.status === to && to === 'open') return;
+      setProblem(null);
+      try {
+        const path = { taskId: task.id };
+        const updated =
+          to === 'done'
+            ? await client.call(client.api.POST('/v1/tasks/{taskId}/complete', { params: { path } }))
+            : await client.call(client.api.POST('/v1/tasks/{taskId}/reopen', { params: { path } }));
+        sync.upsert(updated);
+        setAnnouncement(
+          to === 'done' && updated.status === 'open'
+            ? `Completed this occurrence of “${task.title}”; next due ${dueText(updated) ?? 'later'}.`
+            : `Moved “${task.title}” to ${to === 'done' ? 'Done' : 'To do'}.`,
+        );
+      } catch (err) {
+        setProblem(toProblem(err));
+      }
+    },
+    [client, sync, setProblem],
+  );
+
+  return (
+    <section className="page board-page">
+      <header className="page-head">
+        <h1>Tasks</h1>
+        <output className={`sync-status sync-${status}`} data-testid="sync-status">
+          {STATUS_TEXT[status]}
+        </output>
+        <fieldset className="view-toggle">
+          <legend className="sr-only">View</legend>
+          <Button aria-pressed={view === 'board'} onClick={() => setParams({}, { replace: true })}>
+            Board
+          </Button>
+          <Button aria-pressed={view === 'list'} onClick={() => setParams({ view: 'list' }, { replace: true })}>
+            List
+          </Button>
+        </fieldset>
+      </header>
+      {writable ? <QuickAdd client={client} sync={sync} onOpen={setEditing} /> : null}
+      <ErrorBanner problem={problem} onDismiss={() => setProblem(null)} />
+      <p className="sr-only" aria-live="polite" data-testid="announcement">
+        {announcement}
+      </p>
+      {!loaded ? (
+        problem ? null : (
+          <Loading label="Loading tasks" />
+        )
+      ) : view === 'board' ? (
+        <BoardView tasks={tasks} writable={writable} onMove={move} onOpen={setEditing} />
+      ) : (
+        <ListView tasks={tasks} writable={writable} onMove={move} onOpen={setEditing} />
+      )}
+      {editingTask ? <TaskEditor key={editingTask.id} task={editingTask} sync={sync} onClose={() => setEditing(null)} /> : null}
+    </section>
+  );
+}
+
+// ---- quick add ------------------------------------------------------------------------------------
+
+type QuickAddResult = Schemas['QuickAddResult'];
+
+function QuickAdd({ client, sync, onOpen }: { client: Client; sync: TaskSync; onOpen: (id: string) => void }) {
+  const [text, setText] = useState('');
+  const [busy, setBusy] = useState(false);
   const [problem, setProblem] = useState<ApiProblem | null>(null);
-  const load = useCallback(async () => {
+  const [result, setResult] = useState<QuickAddResult | null>(null);
+  const input = useRef<HTMLInputElement>(null);
+
+  const apply = (r: QuickAddResult) => {
+    if (r.task) {
+      if (r.intent === 'delete') sync.remove(r.task.id);
+      else sync.upsert(r.task);
+    }
+  };
+
+  const submit = async () => {
+    if (!text.trim()) return;
+    setBusy(true);
+    setProblem(null);
+    setResult(null);
     try {
-      const page = await client.call(client.api.GET('/v1/tasks', { params: { query: { limit: 100 } } }));
-      setTasks(page.data);
+      const r = await client.call(client.api.POST('/v1/tasks/quick-add', { body: { text, timezone: BROWSER_TZ } }));
+      apply(r);
+      setResult(r);
+      if (!r.confirmation) setText('');
     } catch (err) {
       setProblem(toProblem(err));
+    } finally {
+      setBusy(false);
+      input.current?.focus();
     }
-  }, [client]);
-  useEffect(() => {
-    void load();
-  }, [load]);
+  };
+
+  const confirm = async (taskId: string) => {
+    if (!result?.confirmation) return;
+    setBusy(true);
+    setProblem(null);
+    try {
+      const r = await client.call(client.api.POST('/v1/tasks/quick-add/confirm', { body: { token: result.confirmation.token, taskId } }));
+      apply(r);
+      setResult(r);
+      setText('');
+    } catch (err) {
+      setProblem(toProblem(err));
+      if (toProblem(err).status === 412) setResult(null);
+    } finally {
+      setBusy(false);
+    }
+  };
+
   return (
-    <section className="page">
-      <h1>Tasks</h1>
-      <ErrorBanner problem={problem} />
-      {can('data:write') ? (
-        <Form
-          className="inline-form"
-          aria-label="New task"
-          submitLabel="Add"
-          onSubmit={async (data) => {
-            await client.call(client.api.POST('/v1/tasks', { body: { title: String(data.get('title')) } }));
-            await load();
-          }}
-        >
-          <Field label="New task" name="title" placeholder="What needs doing?" required />
-        </Form>
-      ) : null}
-      {tasks === null ? (
-        <Loading label="Loading tasks" />
-      ) : (
-        <div className="columns">
-          {(['open', 'done'] as const).map((status) => {
-            const column = tasks.filter((t) => t.status === status);
-            return (
-              <section key={status} className="column" aria-label={status === 'open' ? 'To do' : 'Done'}>
-                <h2>{status === 'open' ? 'To do' : 'Done'}</h2>
-                {column.length === 0 ? (
-                  <Empty title="Nothing here." />
-                ) : (
-                  <ul>
-                    {column.map((t) => (
-                      <li key={t.id} className="card">
-                        {t.title}
-                      </li>
-                    ))}
-                  </ul>
-                )}
-              </section>
-            );
-          })}
+    <div className="quick-add">
+      <form
+        className="inline-form"
+        aria-label="Add a task in plain words"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void submit();
+        }}
+      >
+        <div className="field">
+          <label htmlFor="quick-add">Quick add</label>
+          <input
+            id="quick-add"
+            ref={input}
+            value={text}
+            onChange={(e) => setText(e.target.value)}
+            placeholder="pay rent every 1st at 9am remind me 1 day before #home p1"
+            autoComplete="off"
+            aria-describedby="quick-add-hint"
+          />
+          <small id="quick-add-hint" className="hint">
+            Plain words: dates, “every …”, “remind me …”, #labels, p1–p4; or “done with …”, “move … to friday”, “what’s due today”.
+          </small>
         </div>
+        <Button type="submit" variant="primary" busy={busy}>
+          Add
+        </Button>
+      </form>
+      <ErrorBanner problem={problem} onDismiss={() => setProblem(null)} />
+      {result ? (
+        <QuickAddOutcome result={result} busy={busy} onConfirm={confirm} onOpen={onOpen} onDismiss={() => setResult(null)} />
+      ) : null}
+    </div>
+  );
+}
+
+const VERB: Record<string, string> = { complete: 'Complete', delete: 'Delete', reschedule: 'Reschedule', remind: 'Remind' };
+
+function QuickAddOutcome({
+  result,
+  busy,
+  onConfirm,
+  onOpen,
+  onDismiss,
+}: {
+  result: QuickAddResult;
+  busy: boolean;
+  onConfirm: (taskId: string) => void;
+  onOpen: (id: string) => void;
+  onDismiss: () => void;
+}) {
+  let body: React.ReactNode;
+  if (result.confirmation && result.candidates) {
+    body = (
+      <>
+        <p>Which task did you mean? Nothing changes until you choose.</p>
+        <ul className="candidates">
+          {result.candidates.map((c) => (
+            <li key={c.id}>
+              <Button disabled={busy} onClick={() => onConfirm(c.id)}>
+                {VERB[result.intent] ?? 'Choose'} “{c.title}”
+              </Button>
+              {dueText(c) ? <span className="hint"> due {dueText(c)}</span> : null}
+            </li>
+          ))}
+        </ul>
+      </>
+    );
+  } else if (result.intent === 'list') {
+    const found = result.tasks ?? [];
+    body = (
+      <>
+        <p>
+          {found.length} matching task{found.length === 1 ? '' : 's'}.
+        </p>
+        <ul className="candidates">
+          {found.map((t) => (
+            <li key={t.id}>
+              <button type="button" className="link" onClick={() => onOpen(t.id)}>
+                {t.title}
+              </button>
+              {dueText(t) ? <span className="hint"> due {dueText(t)}</span> : null}
+            </li>
+          ))}
+        </ul>
+      </>
+    );
+  } else if (result.task) {
+    const t = result.task;
+    const what =
+      result.intent === 'create' || result.intent === 'remind'
+        ? 'Added'
+        : result.intent === 'complete'
+          ? 'Completed'
+          : result.intent === 'delete'
+            ? 'Deleted'
+            : 'Rescheduled';
+    body = (
+      <p>
+        {what} <strong>“{t.title}”</strong>
+        {dueText(t) ? <> · due {dueText(t)}</> : null}
+        {t.recurrence ? <> · {rruleToText(t.recurrence, t.recurrenceFrom)}</> : null}
+        {t.reminders.length ? <> · reminder {t.reminders.map(reminderText).join(', ')}</> : null}
+        {t.labels.length ? <> · {t.labels.map((l) => `#${l}`).join(' ')}</> : null}
+      </p>
+    );
+  } else {
+    body = <p>Nothing to do.</p>;
+  }
+  return (
+    <div className="quick-add-outcome" role="status" data-testid="quick-add-outcome">
+      {body}
+      <button type="button" className="link" onClick={onDismiss} aria-label="Dismiss">
+        ×
+      </button>
+    </div>
+  );
+}
+
+// ---- board view -----------------------------------------------------------------------------------
+
+interface ViewProps {
+  tasks: Task[];
+  writable: boolean;
+  onMove: (task: Task, to: Status) => Promise<void>;
+  onOpen: (id: string) => void;
+}
+
+function focusCard(id: string) {
+  requestAnimationFrame(() => document.querySelector<HTMLElement>(`[data-task-id="${CSS.escape(id)}"]`)?.focus());
+}
+
+function BoardView({ tasks, writable, onMove, onOpen }: ViewProps) {
+  const columns = useMemo(
+    () => COLUMNS.map((c) => ({ ...c, tasks: tasks.filter((t) => t.status === c.status).sort(compareTasks) })),
+    [tasks],
+  );
+  const [over, setOver] = useState<Status | null>(null);
+  const [dragging, setDragging] = useState<string | null>(null);
+
+  const onKey = (e: KeyboardEvent, task: Task, col: number, row: number) => {
+    const column = columns[col]!;
+    let target: Task | undefined;
+    if (e.key === 'Enter' || e.key === ' ') {
+      e.preventDefault();
+      onOpen(task.id);
+      return;
+    }
+    if (e.shiftKey && (e.key === 'ArrowRight' || e.key === 'ArrowLeft') && writable) {
+      e.preventDefault();
+      const to = columns[col + (e.key === 'ArrowRight' ? 1 : -1)];
+      if (to) void onMove(task, to.status).then(() => focusCard(task.id));
+      return;
+    }
+    switch (e.key) {
+      case 'ArrowDown':
+        target = column.tasks[row + 1];
+        break;
+      case 'ArrowUp':
+        target = column.tasks[row - 1];
+        break;
+      case 'Home':
+        target = column.tasks[0];
+        break;
+      case 'End':
+        target = column.tasks[column.tasks.length - 1];
+        break;
+      case 'ArrowRight':
+      case 'ArrowLeft': {
+        const next = columns[col + (e.key === 'ArrowRight' ? 1 : -1)];
+        target = next?.tasks[Math.min(row, next.tasks.length - 1)];
+        break;
+      }
+      default:
+        return;
+    }
+    e.preventDefault();
+    if (target) focusCard(target.id);
+  };
+
+  return (
+    <>
+      <p className="hint keyboard-hint">
+        Keyboard: arrow keys move between cards, Shift+→ / Shift+← moves a card to the next / previous column, Enter opens it.
+      </p>
+      <div className="columns">
+        {columns.map((column, col) => (
+          <section
+            key={column.status}
+            className={`column${over === column.status ? ' drop-target' : ''}`}
+            aria-labelledby={`col-${column.status}`}
+            data-column={column.status}
+            onDragOver={(e: DragEvent) => {
+              if (!writable || !e.dataTransfer.types.includes(DRAG_TYPE)) return;
+              e.preventDefault();
+              e.dataTransfer.dropEffect = 'move';
+              setOver(column.status);
+            }}
+            onDragLeave={(e: DragEvent) => {
+              if (!e.currentTarget.contains(e.relatedTarget as Node | null)) setOver(null);
+            }}
+            onDrop={(e: DragEvent) => {
+              e.preventDefault();
+              setOver(null);
+              const id = e.dataTransfer.getData(DRAG_TYPE);
+              const task = tasks.find((t) => t.id === id);
+              if (task && task.status !== column.status) void onMove(task, column.status);
+            }}
+          >
+            <h2 id={`col-${column.status}`}>
+              {column.title} <span className="count">{column.tasks.length}</span>
+            </h2>
+            {column.tasks.length === 0 ? (
+              <Empty title={column.status === 'open' ? 'Nothing to do.' : 'Nothing done yet.'}>
+                {writable && column.status === 'done' ? 'Drag a card here to complete it.' : null}
+              </Empty>
+            ) : (
+              <ul>
+                {column.tasks.map((task, row) => (
+                  <li key={task.id}>
+                    <TaskCard
+                      task={task}
+                      writable={writable}
+                      dragging={dragging === task.id}
+                      onDragStart={(e) => {
+                        e.dataTransfer.setData(DRAG_TYPE, task.id);
+                        e.dataTransfer.setData('text/plain', task.title);
+                        e.dataTransfer.effectAllowed = 'move';
+                        setDragging(task.id);
+                      }}
+                      onDragEnd={() => setDragging(null)}
+                      onKeyDown={(e) => onKey(e, task, col, row)}
+                      onOpen={() => onOpen(task.id)}
+                      onToggle={() => void onMove(task, task.status === 'open' ? 'done' : 'open')}
+                    />
+                  </li>
+                ))}
+              </ul>
+            )}
+          </section>
+        ))}
+      </div>
+    </>
+  );
+}
+
+function TaskCard({
+  task,
+  writable,
+  dragging,
+  onDragStart,
+  onDragEnd,
+  onKeyDown,
+  onOpen,
+  onToggle,
+}: {
+  task: Task;
+  writable: boolean;
+  dragging: boolean;
+  onDragStart: (e: DragEvent) => void;
+  onDragEnd: () => void;
+  onKeyDown: (e: KeyboardEvent) => void;
+  onOpen: () => void;
+  onToggle: () => void;
+}) {
+  const due = dueText(task);
+  const overdue = isOverdue(task);
+  return (
+    // biome-ignore lint/a11y/useSemanticElements: a card holds buttons, so it cannot itself be a <button>
+    <article
+      className={`card p${task.priority}${dragging ? ' dragging' : ''}${task.status === 'done' ? ' done' : ''}`}
+      data-task-id={task.id}
+      // biome-ignore lint/a11y/noNoninteractiveTabindex: cards are keyboard-navigable (arrow keys, Enter, Shift+arrows)
+      tabIndex={0}
+      role="group"
+      aria-roledescription="task card"
+      aria-label={`${task.title}${due ? `, due ${due}` : ''}${task.status === 'done' ? ', done' : ''}`}
+      draggable={writable}
+      onDragStart={onDragStart}
+      onDragEnd={onDragEnd}
+      onKeyDown={(e) => {
+        if (e.target === e.currentTarget) onKeyDown(e);
+      }}
+      onDoubleClick={onOpen}
+    >
+      <div className="card-top">
+        {writable ? (
+          <input
+            type="checkbox"
+            className="card-check"
+            checked={task.status === 'done'}
+            onChange={onToggle}
+            aria-label={task.status === 'done' ? `Reopen “${task.title}”` : `Complete “${task.title}”`}
+            tabIndex={-1}
+          />
+        ) : null}
+        <button type="button" className="card-title link" onClick={onOpen} tabIndex={-1}>
+          {task.title}
+        </button>
+        {task.priority < 4 ? <span className={`prio prio-${task.priority}`}>P{task.priority}</span> : null}
+      </div>
+      <div className="card-meta">
+        {due ? <span className={overdue ? 'overdue' : undefined}>{overdue ? `Overdue · ${due}` : due}</span> : null}
+        {task.recurrence ? <span title={task.recurrence}>↻ {rruleToText(task.recurrence, task.recurrenceFrom)}</span> : null}
+        {task.reminders.length ? <span>Remind {task.reminders.map(reminderText).join(', ')}</span> : null}
+        {task.labels.map((l) => (
+          <span key={l} className="label-chip">
+            #{l}
+          </span>
+        ))}
+      </div>
+    </article>
+  );
+}
+
+// ---- list view ------------------------------------------------------------------------------------
+
+type DueFilter = '' | 'overdue' | 'today' | 'week' | 'none';
+
+function matchesDue(task: Task, filter: DueFilter, now: Date): boolean {
+  if (!filter) return true;
+  const due = task.dueAt ? new Date(task.dueAt) : task.dueDate ? new Date(`${task.dueDate}T12:00:00`) : null;
+  if (filter === 'none') return due === null;
+  if (!due) return false;
+  if (filter === 'overdue') return isOverdue(task, now.getTime());
+  const start = new Date(now.getFullYear(), now.getMonth(), now.getDate());
+  const end = new Date(start);
+  end.setDate(end.getDate() + (filter === 'today' ? 1 : 7));
+  return due >= start && due < end;
+}
+
+function ListView({ tasks, writable, onMove, onOpen }: ViewProps) {
+  const [params, setParams] = useSearchParams();
+  const status = (params.get('status') ?? '') as '' | Status;
+  const label = params.get('label') ?? '';
+  const q = params.get('q') ?? '';
+  const due = (params.get('due') ?? '') as DueFilter;
+  const set = (key: string, value: string) => {
+    const next = new URLSearchParams(params);
+    if (value) next.set(key, value);
+    else next.delete(key);
+    setParams(next, { replace: true });
+  };
+  const labels = useMemo(() => [...new Set(tasks.flatMap((t) => t.labels))].sort(), [tasks]);
+  const shown = useMemo(() => {
+    const now = new Date();
+    const needle = q.trim().toLowerCase();
+    return tasks
+      .filter(
+        (t) =>
+          (!status || t.status === status) &&
+          (!label || t.labels.includes(label)) &&
+          (!needle || t.title.toLowerCase().includes(needle) || (t.notes ?? '').toLowerCase().includes(needle)) &&
+          matchesDue(t, due, now),
+      )
+      .sort(compareTasks);
+  }, [tasks, status, label, q, due]);
+
+  return (
+    <>
+      <form className="filters" aria-label="Filters" onSubmit={(e) => e.preventDefault()}>
+        <div className="field">
+          <label htmlFor="f-q">Search</label>
+          <input id="f-q" type="search" value={q} onChange={(e) => set('q', e.target.value)} placeholder="Title or notes" />
+        </div>
+        <div className="field">
+          <label htmlFor="f-status">Status</label>
+          <select id="f-status" value={status} onChange={(e) => set('status', e.target.value)}>
+            <option value="">Any</option>
+            <option value="open">To do</option>
+            <option value="done">Done</option>
+          </select>
+        </div>
+        <div className="field">
+          <label htmlFor="f-label">Label</label>
+          <select id="f-label" value={label} onChange={(e) => set('label', e.target.value)}>
+            <option value="">Any</option>
+            {labels.map((l) => (
+              <option key={l} value={l}>
+                #{l}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div className="field">
+          <label htmlFor="f-due">Due</label>
+          <select id="f-due" value={due} onChange={(e) => set('due', e.target.value)}>
+            <option value="">Any time</option>
+            <option value="overdue">Overdue</option>
+            <option value="today">Today</option>
+            <option value="week">Next 7 days</option>
+            <option value="none">No date</option>
+          </select>
+        </div>
+        {status || label || q || due ? (
+          <Button variant="link" onClick={() => setParams({ view: 'list' }, { replace: true })}>
+            Clear filters
+          </Button>
+        ) : null}
+      </form>
+      {shown.length === 0 ? (
+        <Empty title={tasks.length === 0 ? 'No tasks yet.' : 'No task matches these filters.'} />
+      ) : (
+        <table className="task-table">
+          <caption className="sr-only">Tasks ({shown.length})</caption>
+          <thead>
+            <tr>
+              <th scope="col">Done</th>
+              <th scope="col">Title</th>
+              <th scope="col">Due</th>
+              <th scope="col">Priority</th>
+              <th scope="col">Repeats</th>
+              <th scope="col">Labels</th>
+            </tr>
+          </thead>
+          <tbody>
+            {shown.map((t) => (
+              <tr key={t.id} data-task-id={t.id} className={t.status === 'done' ? 'done' : undefined}>
+                <td>
+                  <input
+                    type="checkbox"
+                    checked={t.status === 'done'}
+                    disabled={!writable}
+                    onChange={() => void onMove(t, t.status === 'open' ? 'done' : 'open')}
+                    aria-label={t.status === 'done' ? `Reopen “${t.title}”` : `Complete “${t.title}”`}
+                  />
+                </td>
+                <td>
+                  <button type="button" className="link" onClick={() => onOpen(t.id)}>
+                    {t.title}
+                  </button>
+                </td>
+                <td className={isOverdue(t) ? 'overdue' : undefined}>{dueText(t) ?? '—'}</td>
+                <td>P{t.priority}</td>
+                <td>{t.recurrence ? rruleToText(t.recurrence, t.recurrenceFrom) : '—'}</td>
+                <td>{t.labels.map((l) => `#${l}`).join(' ')}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
       )}
-    </section>
+    </>
   );
 }
