@@ -15,6 +15,8 @@ import { eventually } from '../support/shared/time';
 import { api, type ConsoleHarness, describeBrowser, freshIp, type Page, startConsole } from './console/harness';
 
 type Json = Record<string, any>;
+/** expect.poll waits 1 s by default; a page's first load can take longer on a busy machine. */
+const POLL = { timeout: 10_000, interval: 100 };
 
 const HELLO =
   'export async function main(input) { console.log("hi"); return { greeting: `Hello, ${input.name}!`, times: input.times ?? 1 }; }';
@@ -24,6 +26,7 @@ const HELLO_SCHEMA = {
     name: { type: 'string', maxLength: 50, description: 'Who to greet' },
     times: { type: 'integer', minimum: 1 },
     loud: { type: 'boolean' },
+    tone: { enum: ['plain', 'warm'] },
   },
   required: ['name'],
 };
@@ -119,7 +122,7 @@ describeBrowser('console: tools, webhooks, members, API keys, feedback', () => {
       for (const [path, heading] of pages) {
         await page.goto(path);
         await page.getByRole('heading', { level: 1, name: heading }).waitFor();
-        await expect.poll(() => page.locator('.loading').count()).toBe(0);
+        await expect.poll(() => page.locator('.loading').count(), POLL).toBe(0);
         expect(await writeButtons(page).count(), `write controls on ${path}`).toBe(0);
         expect(await page.locator('main form').count(), `forms on ${path}`).toBe(0);
       }
@@ -226,6 +229,7 @@ describeBrowser('console: tools, webhooks, members, API keys, feedback', () => {
       await expect(form.getByLabel('name').getAttribute('name')).resolves.toBe('input.name');
       await expect(form.getByLabel('times').getAttribute('type')).resolves.toBe('number');
       await expect(form.getByLabel('loud').getAttribute('type')).resolves.toBe('checkbox');
+      await expect(form.getByLabel('tone').locator('option').allTextContents()).resolves.toEqual(['(none)', 'plain', 'warm']);
 
       // Missing the required field: the API's 422 lands under that field.
       await form.getByRole('button', { name: 'Invoke' }).click();
@@ -259,6 +263,36 @@ describeBrowser('console: tools, webhooks, members, API keys, feedback', () => {
       const rated = await call('GET', `/v1/feedback?targetType=tool_invocation&targetId=${okId}`, tenant.accessToken);
       expect(rated.body.data).toMatchObject([{ key: 'helpful', score: 1, target: { type: 'tool_invocation', id: okId } }]);
       await h.screenshot(page, 'console-tool');
+
+      // The same input as JSON; an error deeper in it lands under the JSON box, with its path.
+      await page.getByLabel('Edit the input as JSON').check();
+      const json = form.getByLabel('Input (JSON)');
+      expect(JSON.parse(await json.inputValue())).toEqual({ name: 'Console', times: 3, loud: false });
+      await json.fill('{"name": 5}');
+      await form.getByRole('button', { name: 'Invoke' }).click();
+      const jsonField = form.locator('.field', { has: page.getByLabel('Input (JSON)') });
+      await expect(jsonField.locator('.field-error').textContent()).resolves.toMatch(/^name: /);
+      await page.getByLabel('Edit the input as JSON').uncheck();
+    });
+
+    it('pages the invocation log: 25 at a time, then Load more until the API has no next page', async () => {
+      const { page, tenant } = await h.signedInPage('/tools');
+      const tool = await createTool(tenant);
+      // Refused inputs are logged too (outcome invalid_input) and need no sandbox: 27 of them.
+      for (let i = 0; i < 27; i++) {
+        expect((await call('POST', `/v1/tools/${tool.id}/invoke`, tenant.accessToken, { input: { times: i + 1 } })).status).toBe(422);
+      }
+      await page.goto(`/tools/${tool.id}`);
+      const rows = page.getByRole('table', { name: 'Invocations' }).locator('tbody tr');
+      await expect.poll(() => rows.count(), POLL).toBe(25);
+      await page.getByRole('button', { name: 'Load more' }).click();
+      await expect.poll(() => rows.count(), POLL).toBe(27);
+      await expect(page.getByRole('button', { name: 'Load more' }).count()).resolves.toBe(0);
+      const ids = await page
+        .getByRole('table', { name: 'Invocations' })
+        .locator('tbody tr')
+        .evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-invocation')));
+      expect(new Set(ids).size).toBe(27);
     });
   });
 
@@ -277,7 +311,7 @@ describeBrowser('console: tools, webhooks, members, API keys, feedback', () => {
       const secret = (await page.getByTestId('secret-value').textContent()) ?? '';
       expect(secret.length).toBeGreaterThan(20);
       const rows = page.getByRole('table', { name: 'API keys' }).locator('tbody tr');
-      await expect.poll(() => rows.count()).toBe(1);
+      await expect.poll(() => rows.count(), POLL).toBe(1);
       await expect(rows.first().textContent()).resolves.toContain('ci-deploys');
       await expect(rows.first().textContent()).resolves.not.toContain(secret);
       await page.getByRole('button', { name: 'I have copied it' }).click();

@@ -42,3 +42,64 @@ export function when(iso: string | null | undefined): string {
   const d = new Date(iso);
   return d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
 }
+
+export interface Paged<T> {
+  /** undefined while the first page loads. */
+  items: T[] | undefined;
+  problem: ApiProblem | null;
+  /** Loads the first page again (after a change). */
+  reload: () => Promise<void>;
+  /** Appends the next page; absent when there is none. */
+  more: (() => Promise<void>) | null;
+  loadingMore: boolean;
+}
+
+/** A cursor-paged list (`{ data, nextCursor }`, as every list route answers) with "Load more". */
+export function usePaged<T>(
+  loadPage: (cursor: string | undefined) => Promise<{ data: T[]; nextCursor: string | null }>,
+  deps: DependencyList,
+): Paged<T> {
+  const [items, setItems] = useState<T[] | undefined>(undefined);
+  const [next, setNext] = useState<string | null>(null);
+  const [problem, setProblem] = useState<ApiProblem | null>(null);
+  const [loadingMore, setLoadingMore] = useState(false);
+  const latest = useRef(0);
+  const reload = useCallback(
+    async () => {
+      const n = ++latest.current;
+      try {
+        const page = await loadPage(undefined);
+        if (n === latest.current) {
+          setItems(page.data);
+          setNext(page.nextCursor);
+          setProblem(null);
+        }
+      } catch (err) {
+        if (n === latest.current) setProblem(toProblem(err));
+      }
+    },
+    // biome-ignore lint/correctness/useExhaustiveDependencies: the caller names what `loadPage` depends on.
+    deps,
+  );
+  useEffect(() => {
+    setItems(undefined);
+    void reload();
+  }, [reload]);
+  const more = async () => {
+    if (!next) return;
+    const n = latest.current;
+    setLoadingMore(true);
+    try {
+      const page = await loadPage(next);
+      if (n === latest.current) {
+        setItems((old) => [...(old ?? []), ...page.data]);
+        setNext(page.nextCursor);
+      }
+    } catch (err) {
+      setProblem(toProblem(err));
+    } finally {
+      setLoadingMore(false);
+    }
+  };
+  return { items, problem, reload, more: next ? more : null, loadingMore };
+}

@@ -10,7 +10,8 @@ import type { Schemas } from '../../api/client';
 import { useClient, useRole } from '../../auth';
 import { Button, Empty, ErrorBanner, Field, Form, Loading } from '../../ui';
 import { foldErrors, SelectField, TextAreaField } from '../common/fields';
-import { useLoad, when } from '../common/use-load';
+import { LoadMore } from '../common/LoadMore';
+import { useLoad, usePaged, when } from '../common/use-load';
 import { type ChartSeries, StatsChart } from './StatsChart';
 
 type Key = Schemas['FeedbackKey'];
@@ -305,8 +306,13 @@ function RecentRatings({ keys }: { keys: Key[] }) {
   const client = useClient();
   const { can } = useRole();
   const [keyName, setKeyName] = useState('');
-  const ratings = useLoad(
-    () => client.call(client.api.GET('/v1/feedback', { params: { query: { limit: 50, ...(keyName ? { key: keyName } : {}) } } })),
+  const ratings = usePaged(
+    (cursor) =>
+      client.call(
+        client.api.GET('/v1/feedback', {
+          params: { query: { limit: 25, ...(keyName ? { key: keyName } : {}), ...(cursor ? { cursor } : {}) } },
+        }),
+      ),
     [client, keyName],
   );
   return (
@@ -326,7 +332,7 @@ function RecentRatings({ keys }: { keys: Key[] }) {
         </label>
       </div>
       <ErrorBanner problem={ratings.problem} />
-      {ratings.data === undefined ? null : ratings.data.data.length === 0 ? (
+      {ratings.items === undefined ? null : ratings.items.length === 0 ? (
         <Empty title="No ratings yet." />
       ) : (
         <table className="table" aria-label="Ratings">
@@ -347,7 +353,7 @@ function RecentRatings({ keys }: { keys: Key[] }) {
             </tr>
           </thead>
           <tbody>
-            {ratings.data.data.map((f) => (
+            {ratings.items.map((f) => (
               <tr key={f.id}>
                 <td>{when(f.updatedAt)}</td>
                 <td>
@@ -383,6 +389,7 @@ function RecentRatings({ keys }: { keys: Key[] }) {
           </tbody>
         </table>
       )}
+      <LoadMore list={ratings} />
     </section>
   );
 }

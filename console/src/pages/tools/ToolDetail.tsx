@@ -10,7 +10,8 @@ import { ApiError, type Schemas } from '../../api/client';
 import { useClient, useRole } from '../../auth';
 import { Button, Empty, ErrorBanner, Field, Form, Loading } from '../../ui';
 import { foldErrors, TextAreaField } from '../common/fields';
-import { useLoad, when } from '../common/use-load';
+import { LoadMore } from '../common/LoadMore';
+import { useLoad, usePaged, when } from '../common/use-load';
 import { RateOutput } from '../feedback/RateOutput';
 import { parseJsonField } from './json-field';
 import { RawInput, SchemaFields } from './SchemaForm';
@@ -27,8 +28,13 @@ export default function ToolDetail() {
   const { can } = useRole();
   const navigate = useNavigate();
   const tool = useLoad(() => client.call(client.api.GET('/v1/tools/{toolId}', { params: { path: { toolId } } })), [client, toolId]);
-  const log = useLoad(
-    () => client.call(client.api.GET('/v1/tools/{toolId}/invocations', { params: { path: { toolId }, query: { limit: 50 } } })),
+  const log = usePaged(
+    (cursor) =>
+      client.call(
+        client.api.GET('/v1/tools/{toolId}/invocations', {
+          params: { path: { toolId }, query: { limit: 25, ...(cursor ? { cursor } : {}) } },
+        }),
+      ),
     [client, toolId],
   );
   const versions = useLoad(
@@ -106,11 +112,11 @@ export default function ToolDetail() {
       <section aria-labelledby="log-title">
         <h2 id="log-title">Invocation log</h2>
         <ErrorBanner problem={log.problem} />
-        {log.data === undefined ? (
+        {log.items === undefined ? (
           log.problem ? null : (
             <Loading label="Loading invocations" />
           )
-        ) : log.data.data.length === 0 ? (
+        ) : log.items.length === 0 ? (
           <Empty title="Not invoked yet." />
         ) : (
           <table className="table" aria-label="Invocations">
@@ -127,7 +133,7 @@ export default function ToolDetail() {
               </tr>
             </thead>
             <tbody>
-              {log.data.data.map((i) => (
+              {log.items.map((i) => (
                 <tr key={i.id} data-invocation={i.id}>
                   <td>{when(i.createdAt)}</td>
                   <td>
@@ -148,6 +154,7 @@ export default function ToolDetail() {
             </tbody>
           </table>
         )}
+        <LoadMore list={log} />
       </section>
 
       <section aria-labelledby="versions-title">

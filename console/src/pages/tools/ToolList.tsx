@@ -5,7 +5,8 @@ import type { Schemas } from '../../api/client';
 import { useClient, useRole } from '../../auth';
 import { Empty, ErrorBanner, Field, Form, Loading } from '../../ui';
 import { foldErrors, SelectField, TextAreaField } from '../common/fields';
-import { useLoad, when } from '../common/use-load';
+import { LoadMore } from '../common/LoadMore';
+import { usePaged, when } from '../common/use-load';
 import { parseJsonField } from './json-field';
 
 const STARTER: Record<'node' | 'python3', string> = {
@@ -18,18 +19,21 @@ export default function ToolList() {
   const client = useClient();
   const { can } = useRole();
   const navigate = useNavigate();
-  const tools = useLoad(() => client.call(client.api.GET('/v1/tools', { params: { query: { limit: 100 } } })), [client]);
+  const tools = usePaged(
+    (cursor) => client.call(client.api.GET('/v1/tools', { params: { query: { limit: 50, ...(cursor ? { cursor } : {}) } } })),
+    [client],
+  );
 
   return (
     <section className="page">
       <h1>Tools</h1>
       <p className="lede">Functions your flows and agents call, run in the tool runner's sandbox.</p>
       <ErrorBanner problem={tools.problem} />
-      {tools.data === undefined ? (
+      {tools.items === undefined ? (
         tools.problem ? null : (
           <Loading label="Loading tools" />
         )
-      ) : tools.data.data.length === 0 ? (
+      ) : tools.items.length === 0 ? (
         <Empty title="No tools yet.">{can('data:write') ? <p>Register one below.</p> : null}</Empty>
       ) : (
         <table className="table" aria-label="Tools">
@@ -43,7 +47,7 @@ export default function ToolList() {
             </tr>
           </thead>
           <tbody>
-            {tools.data.data.map((t: Schemas['ToolSummary']) => (
+            {tools.items.map((t: Schemas['ToolSummary']) => (
               <tr key={t.id}>
                 <td>
                   <Link to={`/tools/${t.id}`}>{t.name}</Link>
@@ -57,9 +61,10 @@ export default function ToolList() {
           </tbody>
         </table>
       )}
+      <LoadMore list={tools} />
 
       {can('data:write') ? (
-        <details className="panel" open={tools.data?.data.length === 0}>
+        <details className="panel" open={tools.items?.length === 0}>
           <summary>Register a tool</summary>
           <Form
             aria-label="Register a tool"

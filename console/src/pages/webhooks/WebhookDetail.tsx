@@ -9,7 +9,8 @@ import { type ApiProblem, type Schemas, toProblem } from '../../api/client';
 import { useClient, useRole } from '../../auth';
 import { Button, Empty, ErrorBanner, Field, Form, Loading } from '../../ui';
 import { foldErrors, SecretOnce } from '../common/fields';
-import { useLoad, when } from '../common/use-load';
+import { LoadMore } from '../common/LoadMore';
+import { useLoad, usePaged, when } from '../common/use-load';
 import { EndpointState, eventTypesOf } from './Webhooks';
 
 type Delivery = Schemas['WebhookDelivery'];
@@ -27,11 +28,11 @@ export default function WebhookDetail() {
   const [editing, setEditing] = useState(false);
   const path = { webhookId };
   const hook = useLoad(() => client.call(client.api.GET('/v1/webhooks/{webhookId}', { params: { path } })), [client, webhookId]);
-  const deliveries = useLoad(
-    () =>
+  const deliveries = usePaged(
+    (cursor) =>
       client.call(
         client.api.GET('/v1/webhooks/{webhookId}/deliveries', {
-          params: { path, query: { limit: 50, ...(status ? { status } : {}) } },
+          params: { path, query: { limit: 25, ...(status ? { status } : {}), ...(cursor ? { cursor } : {}) } },
         }),
       ),
     [client, webhookId, status],
@@ -206,15 +207,15 @@ export default function WebhookDetail() {
           </div>
         </div>
         <ErrorBanner problem={deliveries.problem} />
-        {deliveries.data === undefined ? (
+        {deliveries.items === undefined ? (
           deliveries.problem ? null : (
             <Loading label="Loading deliveries" />
           )
-        ) : deliveries.data.data.length === 0 ? (
+        ) : deliveries.items.length === 0 ? (
           <Empty title="No deliveries yet.">{writer ? <p>Send a test event to see one.</p> : null}</Empty>
         ) : (
           <ul className="plain deliveries" aria-label="Deliveries">
-            {deliveries.data.data.map((d) => (
+            {deliveries.items.map((d) => (
               <DeliveryRow
                 key={d.id}
                 delivery={d}
@@ -236,6 +237,7 @@ export default function WebhookDetail() {
             ))}
           </ul>
         )}
+        <LoadMore list={deliveries} />
       </section>
     </section>
   );

@@ -6,7 +6,8 @@ import type { Schemas } from '../../api/client';
 import { useClient, useRole } from '../../auth';
 import { Empty, ErrorBanner, Field, Form, Loading } from '../../ui';
 import { foldErrors, SecretOnce } from '../common/fields';
-import { useLoad, when } from '../common/use-load';
+import { LoadMore } from '../common/LoadMore';
+import { usePaged, when } from '../common/use-load';
 
 export function eventTypesOf(text: string): string[] {
   return text
@@ -28,7 +29,10 @@ export default function Webhooks() {
   const client = useClient();
   const { can } = useRole();
   const [created, setCreated] = useState<Schemas['WebhookWithSecret'] | null>(null);
-  const hooks = useLoad(() => client.call(client.api.GET('/v1/webhooks', { params: { query: { limit: 100 } } })), [client]);
+  const hooks = usePaged(
+    (cursor) => client.call(client.api.GET('/v1/webhooks', { params: { query: { limit: 50, ...(cursor ? { cursor } : {}) } } })),
+    [client],
+  );
 
   if (!can('webhooks:read')) {
     return (
@@ -44,11 +48,11 @@ export default function Webhooks() {
       <p className="lede">Endpoints that receive this tenant's events, signed per Standard Webhooks.</p>
       <ErrorBanner problem={hooks.problem} />
       {created ? <SecretOnce label={`Signing secret of ${created.url}`} value={created.secret} onDone={() => setCreated(null)} /> : null}
-      {hooks.data === undefined ? (
+      {hooks.items === undefined ? (
         hooks.problem ? null : (
           <Loading label="Loading webhooks" />
         )
-      ) : hooks.data.data.length === 0 ? (
+      ) : hooks.items.length === 0 ? (
         <Empty title="No endpoints yet." />
       ) : (
         <table className="table" aria-label="Webhook endpoints">
@@ -62,7 +66,7 @@ export default function Webhooks() {
             </tr>
           </thead>
           <tbody>
-            {hooks.data.data.map((h) => (
+            {hooks.items.map((h) => (
               <tr key={h.id}>
                 <td>
                   <Link to={`/webhooks/${h.id}`}>{h.url}</Link>
@@ -84,8 +88,9 @@ export default function Webhooks() {
           </tbody>
         </table>
       )}
+      <LoadMore list={hooks} />
       {can('webhooks:write') ? (
-        <details className="panel" open={hooks.data?.data.length === 0}>
+        <details className="panel" open={hooks.items?.length === 0}>
           <summary>Add an endpoint</summary>
           <Form
             aria-label="Add a webhook endpoint"
