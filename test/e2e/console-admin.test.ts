@@ -126,6 +126,16 @@ describeBrowser('console: tools, webhooks, members, API keys, feedback', () => {
         expect(await writeButtons(page).count(), `write controls on ${path}`).toBe(0);
         expect(await page.locator('main form').count(), `forms on ${path}`).toBe(0);
       }
+      // A member writes data but administers nothing: tools yes, admin entries no.
+      const member = await invite(owner, 'member');
+      const { page: memberPage } = await h.signedInPage('/tools', { tenant: member });
+      await memberPage.getByText('Register a tool').waitFor();
+      for (const label of ['Webhooks', 'Members', 'API keys']) {
+        await expect(nav(memberPage).getByRole('link', { name: label, exact: true }).count()).resolves.toBe(0);
+      }
+      await memberPage.goto('/api-keys');
+      await memberPage.getByText('Only admins can see this page.').waitFor();
+
       // The tool page still shows what a viewer may read.
       await page.goto(`/tools/${tool.id}`);
       await expect(page.getByTestId('tool-code').textContent()).resolves.toContain('Hello');
@@ -347,6 +357,7 @@ describeBrowser('console: tools, webhooks, members, API keys, feedback', () => {
         async () => ((await call('GET', `/v1/members/${member.userId}`, tenant.accessToken)).body.role === 'viewer' ? true : undefined),
         { what: 'the role change', timeoutMs: 5_000, intervalMs: 100 },
       );
+      await expect.poll(() => page.getByLabel(`Role of ${member.email}`).inputValue(), POLL).toBe('viewer');
       await h.screenshot(page, 'console-members');
     });
   });
@@ -384,6 +395,17 @@ describeBrowser('console: tools, webhooks, members, API keys, feedback', () => {
       const dist = charts.locator('figure').last().locator('details tbody tr');
       await expect(dist.allTextContents()).resolves.toEqual(['21', '42', '52']);
       await h.screenshot(page, 'console-feedback');
+      // Dark mode: the charts redraw in the dark theme's ink.
+      await page.getByRole('button', { name: 'Dark mode' }).click();
+      await expect.poll(() => page.evaluate(() => document.documentElement.dataset.theme), POLL).toBe('dark');
+      await h.screenshot(page, 'console-feedback-dark');
+      await page.getByRole('button', { name: 'Dark mode' }).click();
+      // Another grouping redraws from the API's buckets: one bucket for all, with a dot for the mean.
+      await page.getByLabel('Group').selectOption('');
+      await expect
+        .poll(() => page.getByRole('table', { name: 'Stats of stars' }).locator('tbody th').allTextContents(), POLL)
+        .toEqual(['all']);
+      await expect(charts.locator('canvas').count()).resolves.toBe(2);
 
       // Rate from the form: a score out of range is a 422 shown under the Score field.
       await openPanel(page, 'Rate an output');

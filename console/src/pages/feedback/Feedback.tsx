@@ -115,27 +115,22 @@ function StatsSection({ keys }: { keys: Key[] }) {
 }
 
 function Charts({ stats, fbKey }: { stats: Stats; fbKey: Key }) {
-  const labels = useMemo(() => stats.buckets.map((b) => (b.group === null ? '(none)' : String(b.group))), [stats]);
+  const labels = useMemo(
+    () => stats.buckets.map((b) => (b.group === null ? (stats.groupBy ? '(none)' : 'all') : String(b.group))),
+    [stats],
+  );
   const trend = useMemo<ChartSeries[]>(() => {
+    // Counts as bars behind; the mean on top: a line over time, dots across other groups (providers, models…).
     const time = stats.groupBy === 'day' || stats.groupBy === 'week';
-    const kind = time ? 'line' : 'bars';
-    const out: ChartSeries[] = [];
-    if (fbKey.type === 'boolean' || fbKey.type === 'numeric') {
-      out.push({
-        label: fbKey.type === 'boolean' ? 'share good' : 'mean',
-        values: stats.buckets.map((b) => b.mean),
-        color: '#3b82f6',
-        kind,
-      });
-    }
-    out.push({
-      label: 'ratings',
-      values: stats.buckets.map((b) => b.count),
-      color: '#a3a3a3',
-      kind: 'bars',
-      scale: out.length ? 'y2' : 'y',
-    });
-    return out;
+    const counts: ChartSeries = { label: 'ratings', values: stats.buckets.map((b) => b.count), color: '#a3a3a3', kind: 'bars' };
+    if (fbKey.type !== 'boolean' && fbKey.type !== 'numeric') return [counts];
+    const mean: ChartSeries = {
+      label: fbKey.type === 'boolean' ? 'share good' : 'mean',
+      values: stats.buckets.map((b) => b.mean),
+      color: '#3b82f6',
+      kind: time ? 'line' : 'points',
+    };
+    return [{ ...counts, scale: 'y2' }, mean];
   }, [stats, fbKey]);
   const dist = useMemo(() => {
     const totals = new Map<string, number>();

@@ -10,7 +10,7 @@ export interface ChartSeries {
   label: string;
   values: Array<number | null>;
   color: string;
-  kind: 'bars' | 'line';
+  kind: 'bars' | 'line' | 'points';
   /** Which y scale: `y` (left) or `y2` (right, e.g. counts next to a mean). */
   scale?: 'y' | 'y2';
 }
@@ -85,7 +85,11 @@ export function StatsChart({ title, labels, series, yRange, height = 220 }: Stat
           scale: s.scale ?? 'y',
           stroke: s.color,
           width: s.kind === 'line' ? 2 : 1,
-          ...(s.kind === 'bars' ? { fill: `${s.color}99`, paths: bars, points: { show: false } } : { points: { show: true, size: 6 } }),
+          ...(s.kind === 'bars'
+            ? { fill: `${s.color}99`, paths: bars, points: { show: false } }
+            : s.kind === 'points'
+              ? { paths: () => null, points: { show: true, size: 9, fill: s.color } }
+              : { points: { show: true, size: 6 } }),
         })),
       ],
     };
