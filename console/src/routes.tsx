@@ -4,6 +4,7 @@
  */
 import { lazy } from 'react';
 import type { RouteObject } from 'react-router';
+import type { Permission } from './auth';
 
 const page = (load: () => Promise<{ default: React.ComponentType }>) => {
   const Page = lazy(load);
@@ -27,13 +28,25 @@ export const APP_ROUTES: RouteObject[] = [
   { path: '/runs/:runId', element: page(() => import('./pages/runs/RunView')) },
   { path: '/assistant', element: page(() => import('./pages/assistant/Assistant')) },
   { path: '/assistant/:chatId', element: page(() => import('./pages/assistant/Assistant')) },
+  { path: '/tools', element: page(() => import('./pages/tools/ToolList')) },
+  { path: '/tools/:toolId', element: page(() => import('./pages/tools/ToolDetail')) },
+  { path: '/feedback', element: page(() => import('./pages/feedback/Feedback')) },
+  { path: '/webhooks', element: page(() => import('./pages/webhooks/Webhooks')) },
+  { path: '/webhooks/:webhookId', element: page(() => import('./pages/webhooks/WebhookDetail')) },
+  { path: '/members', element: page(() => import('./pages/admin/Members')) },
+  { path: '/api-keys', element: page(() => import('./pages/admin/ApiKeys')) },
   { path: '*', element: page(() => import('./pages/NotFound')) },
 ];
 
-/** The main navigation, in order. */
-export const NAV: Array<{ to: string; label: string }> = [
+/** The main navigation, in order. An entry with `permission` shows only to roles that have it (src/identity/roles.ts). */
+export const NAV: Array<{ to: string; label: string; permission?: Permission }> = [
   { to: '/tasks', label: 'Tasks' },
   { to: '/assistant', label: 'Assistant' },
   { to: '/flows', label: 'Flows' },
   { to: '/runs', label: 'Runs' },
+  { to: '/tools', label: 'Tools' },
+  { to: '/feedback', label: 'Feedback' },
+  { to: '/webhooks', label: 'Webhooks', permission: 'webhooks:write' },
+  { to: '/members', label: 'Members', permission: 'members:write' },
+  { to: '/api-keys', label: 'API keys', permission: 'api_keys:write' },
 ];

@@ -1,13 +1,14 @@
 /** The signed-in frame: skip link, nav (one entry per area in routes.tsx), tenant, theme toggle, sign out. */
 import { Suspense } from 'react';
 import { NavLink, Outlet, useNavigate } from 'react-router';
-import { useSession } from '../auth/session';
+import { useRole, useSession } from '../auth/session';
 import { NAV } from '../routes';
 import { Loading } from './Loading';
 import { ThemeToggle } from './theme';
 
 export function Layout() {
   const { client, session } = useSession();
+  const { can } = useRole();
   const navigate = useNavigate();
   return (
     <div className="layout">
@@ -18,7 +19,7 @@ export function Layout() {
         <span className="brand">Edgecrew</span>
         <nav aria-label="Main">
           <ul className="nav-list">
-            {NAV.map((n) => (
+            {NAV.filter((n) => !n.permission || can(n.permission)).map((n) => (
               <li key={n.to}>
                 <NavLink to={n.to}>{n.label}</NavLink>
               </li>
