@@ -94,7 +94,11 @@ class MemoryOAuthClient implements OAuthClientProvider {
   #tokens: OAuthTokens | undefined;
   #verifier = '';
   #client: OAuthClientInformationMixed | undefined;
-  readonly clientMetadataUrl = CLIENT_ID;
+  /** The metadata document's URL; without one the SDK registers the client dynamically (RFC 7591). */
+  readonly clientMetadataUrl: string | undefined;
+  constructor(options: { metadataDocument: boolean } = { metadataDocument: true }) {
+    this.clientMetadataUrl = options.metadataDocument ? CLIENT_ID : undefined;
+  }
   get redirectUrl() {
     return redirectUri;
   }
@@ -301,6 +305,27 @@ describe('the official client SDK through OAuth', () => {
     expect(listed.body.data.map((t: Json) => [t.title, t.createdBy])).toEqual([['via OAuth', owner.userId]]);
     const audit = await api('GET', '/v1/audit-log', owner.accessToken);
     expect(audit.body.data.map((e: Json) => e.action)).toContain('oauth.authorized');
+  });
+
+  it('registers dynamically (RFC 7591) when the client has no metadata document', async () => {
+    const owner = await signup('dcr');
+    const oauth = new MemoryOAuthClient({ metadataDocument: false });
+    const first = new StreamableHTTPClientTransport(new URL(mcpUrl()), { authProvider: oauth });
+    await expect(new Client({ name: 'oauth-e2e', version: '1.0.0' }).connect(first)).rejects.toBeInstanceOf(UnauthorizedError);
+    const registered = oauth.clientInformation()!;
+    expect(registered.client_id).not.toBe(CLIENT_ID);
+    expect(oauth.authorizationUrl!.searchParams.get('client_id')).toBe(registered.client_id);
+    const { code, html } = await consent(oauth.authorizationUrl!, owner);
+    expect(html.first).toContain('registered itself');
+    await first.finishAuth(code!);
+    const client = new Client({ name: 'oauth-e2e', version: '1.0.0' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(mcpUrl()), { authProvider: oauth }));
+    try {
+      const res = (await client.callTool({ name: 'find_tasks', arguments: {} })) as Json;
+      expect(res.structuredContent).toMatchObject({ tasks: [] });
+    } finally {
+      await client.close();
+    }
   });
 });
 

@@ -1,4 +1,4 @@
-// docs/mcp.md's tool table is the tools as the code defines them: names, permissions and annotations.
+// docs/mcp.md's tool table is the tools as the code defines them: names, permissions, OAuth scopes and annotations.
 import { describe, expect, it } from 'vitest';
 import mcpDoc from '../../docs/mcp.md?raw';
 import { toolDescriptors } from '../../src/mcp/server';
@@ -13,16 +13,17 @@ function documentedRows(): string[][] {
     .map((line) =>
       line
         .split('|')
-        .slice(1, 6)
+        .slice(1, 7)
         .map((cell) => cell.trim().replace(/`/g, '')),
     );
 }
 
 describe('docs/mcp.md', () => {
-  it('lists every MCP tool with its permission and annotations, and nothing else', () => {
+  it('lists every MCP tool with its permission, OAuth scope and annotations, and nothing else', () => {
     const fromCode = TOOLS.map((t) => [
       t.name,
       t.permission,
+      t.scope,
       yesNo(t.annotations.readOnlyHint),
       yesNo(t.annotations.destructiveHint),
       yesNo(t.annotations.idempotentHint),
