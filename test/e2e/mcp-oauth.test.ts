@@ -9,9 +9,6 @@
  * insufficient_scope, a viewer who cannot get write scopes, tenant isolation, and the token being
  * good at /mcp only.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js';
 import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -19,47 +16,36 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api as request } from '../support/node/api';
+import {
+  CLIENT_HOST,
+  CLIENT_ID,
+  type ConsentChoice,
+  type OAuthClientServer,
+  oauthClient,
+  openConsent,
+  pkce,
+  startOAuthClientServer,
+  ticketOf,
+} from '../support/node/oauth';
 import { type RunningWorker, startWorker } from '../support/node/worker';
 import { PASSWORD, sessionOf, signupWith, type TestTenant, uniqueEmail } from '../support/shared/tenants';
 
 type Json = Record<string, any>;
 
-const CLIENT_HOST = 'client.test';
-const CLIENT_ID = `https://${CLIENT_HOST}/oauth/client.json`;
-
 let worker: RunningWorker;
-let clientServer: Server;
+let client: OAuthClientServer;
 let redirectUri: string;
 
 beforeAll(async () => {
   // The client's side: its metadata document (what `client_id` names) and its loopback redirect URI.
-  clientServer = createServer((req, res) => {
-    if (req.url === '/oauth/client.json') {
-      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-      res.end(
-        JSON.stringify({
-          client_id: CLIENT_ID,
-          client_name: 'Edgecrew e2e client',
-          client_uri: `https://${CLIENT_HOST}/`,
-          redirect_uris: [redirectUri],
-          grant_types: ['authorization_code', 'refresh_token'],
-          response_types: ['code'],
-          token_endpoint_auth_method: 'none',
-        }),
-      );
-      return;
-    }
-    res.writeHead(404).end();
-  });
-  await new Promise<void>((resolve) => clientServer.listen(0, '127.0.0.1', resolve));
-  const origin = `http://127.0.0.1:${(clientServer.address() as AddressInfo).port}`;
-  redirectUri = `${origin}/callback`;
-  worker = await startWorker({ outboundHosts: { [CLIENT_HOST]: origin } });
+  client = await startOAuthClientServer();
+  redirectUri = client.redirectUri;
+  worker = await startWorker({ outboundHosts: client.outboundHosts });
 });
 
 afterAll(async () => {
   await worker?.dispose();
-  await new Promise<void>((resolve) => (clientServer ? clientServer.close(() => resolve()) : resolve()));
+  await client?.close();
 });
 
 const api = (method: string, path: string, token: string | undefined, body?: unknown) => request(worker, method, path, token, body);
@@ -128,86 +114,17 @@ class MemoryOAuthClient implements OAuthClientProvider {
   }
 }
 
-const unescapeHtml = (s: string) => s.replace(/&#(\d+);/g, (_m, n: string) => String.fromCharCode(Number(n)));
-const ticketOf = (html: string) => unescapeHtml(/name="ticket" value="([^"]+)"/.exec(html)?.[1] ?? '');
-const checkedScopes = (html: string) => [...html.matchAll(/name="scope" value="([^"]+)" checked/g)].map((m) => m[1]!);
+const kit = () => oauthClient(worker, { redirectUri: client.redirectUri });
+const consent = (...args: Parameters<ReturnType<typeof kit>['consent']>) => kit().consent(...args);
+const authorizeUrl = (params: Record<string, string>) => kit().authorizeUrl(params);
+const token = (form: Record<string, string>) => kit().token(form);
 
-interface ConsentChoice {
-  tenantId?: string;
-  /** The scopes left ticked; default: what the page pre-ticked (the request's). */
-  scopes?: string[];
-}
-
-/** Drives the consent page as a browser: open the authorization URL, sign in, choose, allow. Returns the redirect. */
-async function consent(authorizationUrl: URL | string, who: { email: string }, choice: ConsentChoice = {}) {
-  const page = await fetch(authorizationUrl, { redirect: 'manual' });
-  const first = await page.text();
-  expect(page.status, first).toBe(200);
-  expect(page.headers.get('content-type')).toMatch(/^text\/html/);
-  const cookie = page.headers
-    .getSetCookie()
-    .map((c) => c.split(';')[0])
-    .join('; ');
-  expect(cookie).toMatch(/^__Host-/);
-  const post = (form: string[][]) =>
-    fetch(new URL('/oauth/authorize', worker.url), {
-      method: 'POST',
-      redirect: 'manual',
-      headers: { cookie, 'content-type': 'application/x-www-form-urlencoded', 'cf-connecting-ip': `10.21.${++ips}.3` },
-      body: new URLSearchParams(form),
-    });
-  const signedIn = await post([
-    ['ticket', ticketOf(first)],
-    ['step', 'signin'],
-    ['email', who.email],
-    ['password', PASSWORD],
-  ]);
-  const second = await signedIn.text();
-  expect(signedIn.status, second).toBe(200);
-  const tenantId = choice.tenantId ?? /name="tenant" value="([^"]+)"/.exec(second)?.[1];
-  const scopes = choice.scopes ?? checkedScopes(second);
-  const done = await post([['ticket', ticketOf(second)], ['step', 'approve'], ['tenant', tenantId!], ...scopes.map((s) => ['scope', s])]);
-  expect(done.status, await done.clone().text()).toBe(302);
-  const location = new URL(done.headers.get('location')!);
-  return { location, code: location.searchParams.get('code'), html: { first, second } };
-}
-
-const pkce = () => {
-  const verifier = randomBytes(32).toString('base64url');
-  return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
-};
-
-function authorizeUrl(params: Record<string, string>): URL {
-  const url = new URL('/oauth/authorize', worker.url);
-  const all = { response_type: 'code', client_id: CLIENT_ID, redirect_uri: redirectUri, state: 'st-1', resource: mcpUrl(), ...params };
-  for (const [k, v] of Object.entries(all)) url.searchParams.set(k, v);
-  return url;
-}
-
-async function token(form: Record<string, string>): Promise<{ status: number; body: Json }> {
-  const res = await fetch(new URL('/oauth/token', worker.url), {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ client_id: CLIENT_ID, ...form }),
-  });
-  return { status: res.status, body: (await res.json()) as Json };
-}
-
-/** A code flow without the SDK: the tokens for `who`, with `scope` requested and the given choice on the page. */
+/** A code flow without the SDK (PKCE S256), checking the redirect's `state` and `iss` (RFC 9207). */
 async function authorize(who: { email: string }, scope: string, choice: ConsentChoice = {}) {
-  const { verifier, challenge } = pkce();
-  const { code, location } = await consent(authorizeUrl({ scope, code_challenge: challenge, code_challenge_method: 'S256' }), who, choice);
-  expect(location.searchParams.get('state')).toBe('st-1');
-  expect(location.searchParams.get('iss')).toBe(worker.url);
-  const res = await token({
-    grant_type: 'authorization_code',
-    code: code!,
-    code_verifier: verifier,
-    redirect_uri: redirectUri,
-    resource: mcpUrl(),
-  });
-  expect(res.status, JSON.stringify(res.body)).toBe(200);
-  return res.body as { access_token: string; refresh_token: string; scope: string; expires_in: number };
+  const tokens = await kit().authorize(who, scope, choice);
+  expect(tokens.redirect.searchParams.get('state')).toBe('st-1');
+  expect(tokens.redirect.searchParams.get('iss')).toBe(worker.url);
+  return tokens;
 }
 
 /** One JSON-RPC POST to /mcp with a bearer token. */
@@ -437,22 +354,12 @@ describe('tokens', () => {
     // A member who unticks everything but offline_access is asked again, not given an empty grant.
     const member = await addMember(owner, 'member');
     const { challenge } = pkce();
-    const page = await fetch(authorizeUrl({ scope: 'tasks:read', code_challenge: challenge, code_challenge_method: 'S256' }), {
-      redirect: 'manual',
-    });
-    const cookie = page.headers
-      .getSetCookie()
-      .map((c) => c.split(';')[0])
-      .join('; ');
-    const post = (form: string[][]) =>
-      fetch(new URL('/oauth/authorize', worker.url), {
-        method: 'POST',
-        redirect: 'manual',
-        headers: { cookie, 'content-type': 'application/x-www-form-urlencoded', 'cf-connecting-ip': `10.21.${++ips}.4` },
-        body: new URLSearchParams(form),
-      });
+    const { html: first, post } = await openConsent(
+      worker,
+      authorizeUrl({ scope: 'tasks:read', code_challenge: challenge, code_challenge_method: 'S256' }),
+    );
     const signedIn = await post([
-      ['ticket', ticketOf(await page.text())],
+      ['ticket', ticketOf(first)],
       ['step', 'signin'],
       ['email', member.email],
       ['password', PASSWORD],
