@@ -1,7 +1,7 @@
 /**
  * The OAuth scopes a /mcp request needs (docs/mcp.md "OAuth"), read from its JSON-RPC body before the
  * MCP server runs, so a token without them is refused with 403 `insufficient_scope` (RFC 6750 §3.1)
- * and the client can step up. initialize, ping, tools/list and the like need only a valid token.
+ * and the client can step up. initialize, ping, tools/list, prompts/* and the like need only a valid token.
  */
 import { MCP_SCOPES, type McpScope } from '../oauth/scopes';
 import { TENANT_TOOL_PREFIX } from './tenant-tools';
@@ -16,6 +16,8 @@ function scopeOf(message: unknown): McpScope | undefined {
     // The tenant's own tools (tool_<name>) run through invoke; an unknown name is the server's "Unknown tool".
     return params.name.startsWith(TENANT_TOOL_PREFIX) ? 'tools:invoke' : undefined;
   }
+  // Resources are the tenant's tasks (src/mcp/resources.ts).
+  if (typeof method === 'string' && method.startsWith('resources/')) return 'tasks:read';
   // The Tasks extension's tasks are flow runs (src/mcp/run-tasks.ts).
   if (typeof method === 'string' && method.startsWith('tasks/')) return 'flows:run';
   return undefined;

@@ -39,7 +39,10 @@ describe('scopes', () => {
     expect(scopesNeeded(call('no_such_tool'))).toEqual([]);
     expect(scopesNeeded({ jsonrpc: '2.0', id: 2, method: 'tasks/get', params: { taskId: 'run_x' } })).toEqual(['flows:run']);
     expect(scopesNeeded([call('delete_tasks'), call('search'), { method: 'ping' }])).toEqual(['tasks:read', 'tasks:write']);
-    for (const method of ['initialize', 'ping', 'tools/list', 'logging/setLevel']) expect(scopesNeeded({ method })).toEqual([]);
+    expect(scopesNeeded({ method: 'resources/read', params: { uri: 'edgecrew://tasks/tsk_x' } })).toEqual(['tasks:read']);
+    for (const method of ['initialize', 'ping', 'tools/list', 'logging/setLevel', 'prompts/list', 'prompts/get']) {
+      expect(scopesNeeded({ method })).toEqual([]);
+    }
     expect(scopesNeeded('not json-rpc')).toEqual([]);
   });
 });
