@@ -369,7 +369,11 @@ describe('MCP server at /mcp', () => {
     ]);
     const read = await a.client.readResource({ uri: resources[0]!.uri });
     expect(read.contents).toHaveLength(1);
-    expect(JSON.parse((read.contents[0] as { text: string }).text)).toMatchObject({ id: created[0].id, title: 'attach me', status: 'open' });
+    expect(JSON.parse((read.contents[0] as { text: string }).text)).toMatchObject({
+      id: created[0].id,
+      title: 'attach me',
+      status: 'open',
+    });
     const { resourceTemplates } = await a.client.listResourceTemplates();
     expect(resourceTemplates.map((t) => t.uriTemplate)).toEqual(['edgecrew://tasks/{taskId}']);
 

@@ -6,8 +6,12 @@ import { TOOLS } from '../../src/mcp/tools';
 
 const yesNo = (b: boolean) => (b ? 'yes' : 'no');
 
+/** The rows of the table that follows the "checked against src/mcp/tools.ts" marker (other tables on the page are not tools). */
 function documentedRows(): string[][] {
-  return mcpDoc
+  const marker = mcpDoc.indexOf('<!-- The table below is checked against src/mcp/tools.ts');
+  expect(marker).toBeGreaterThan(0);
+  const table = mcpDoc.slice(marker).split('\n\n')[1] ?? '';
+  return table
     .split('\n')
     .filter((line) => /^\| `\w+`/.test(line))
     .map((line) =>
