@@ -64,7 +64,16 @@ function build(origin: string): OAuthAuthorizationServer<Env> {
   });
 }
 
-/** The authorization server for the origin a request came to. */
+/** Whether `origin` can be an OAuth issuer: https, or plain http on a loopback host (local development). */
+export function oauthAvailable(origin: string): boolean {
+  const { protocol, hostname } = new URL(origin);
+  return protocol === 'https:' || (protocol === 'http:' && ['localhost', '127.0.0.1', '[::1]'].includes(hostname));
+}
+
+/**
+ * The authorization server for the origin a request came to. Callers check `oauthAvailable` first:
+ * the library refuses a plain-http issuer that is not loopback (OAuth 2.1 requires TLS).
+ */
 export function authorizationServer(origin: string): OAuthAuthorizationServer<Env> {
   let server = servers.get(origin);
   if (!server) {
@@ -88,6 +97,7 @@ export function protectedResourceMetadata(origin: string) {
 
 /** A token's grant, or null when the token is not a valid OAuth access token for `<origin>/mcp`. */
 export async function validateMcpToken(env: Env, origin: string, token: string): Promise<OAuthGrantToken | null> {
+  if (!oauthAvailable(origin)) return null;
   const validated: ValidatedAccessToken<unknown> | null = await authorizationServer(origin).validateToken(mcpResource(origin), token, env);
   if (!validated) return null;
   const props = GrantPropsSchema.safeParse(validated.props);

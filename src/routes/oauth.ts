@@ -28,6 +28,7 @@ import {
   authorizationServer,
   grantUserId,
   MCP_PATH,
+  oauthAvailable,
   PROTECTED_RESOURCE_PATH,
   protectedResourceMetadata,
   REGISTER_PATH,
@@ -36,6 +37,24 @@ import {
 import type { AppEnv } from '../types';
 
 export const oauthRoutes = newRouter();
+
+const OAUTH_PATHS = [
+  PROTECTED_RESOURCE_PATH,
+  `${PROTECTED_RESOURCE_PATH}${MCP_PATH}`,
+  AUTHORIZATION_SERVER_PATH,
+  TOKEN_PATH,
+  REGISTER_PATH,
+  AUTHORIZE_PATH,
+];
+
+// OAuth 2.1 needs TLS: on a plain-http origin that is not loopback (never the case when deployed) there is no authorization server.
+for (const path of OAUTH_PATHS) {
+  oauthRoutes.use(path, async function oauthOrigin(c, next) {
+    if (!oauthAvailable(new URL(c.req.url).origin))
+      throw new AppError('not_found', 'OAuth is served over https (or on a loopback host) only.');
+    await next();
+  });
+}
 
 const originOf = (c: Context<AppEnv>) => new URL(c.req.url).origin;
 const oauthApi = (c: Context<AppEnv>) => authorizationServer(originOf(c)).getOAuthApi(c.env);
