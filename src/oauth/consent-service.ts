@@ -4,9 +4,11 @@
  * what it allows (src/oauth/scopes.ts), and the grant is audited in that tenant.
  */
 import { eq } from 'drizzle-orm';
+import type { Db } from '../db/client';
 import { memberships } from '../db/schema';
 import { TenantScope } from '../db/tenant-scope';
 import { auditInsert } from '../identity/audit';
+import type { Role } from '../identity/roles';
 import type { RequestCtx } from '../lib/context';
 import { AppError } from '../lib/problem';
 import { grantedScopes, type McpScope } from './scopes';
@@ -20,13 +22,21 @@ export interface GrantInput {
   approved: string[];
 }
 
-export async function authorizeGrant(ctx: RequestCtx, input: GrantInput): Promise<{ props: GrantProps; scope: McpScope[] }> {
-  const scope = new TenantScope(ctx.db, input.tenantId);
-  const member = await ctx.db
+/** The user's current role in the tenant, or null when they are not (or no longer) a member. */
+export async function memberRole(db: Db, tenantId: string, userId: string): Promise<Role | null> {
+  const scope = new TenantScope(db, tenantId);
+  const row = await db
     .select({ role: memberships.role })
     .from(memberships)
-    .where(scope.where(memberships, eq(memberships.userId, input.userId)))
+    .where(scope.where(memberships, eq(memberships.userId, userId)))
     .get();
+  return row?.role ?? null;
+}
+
+export async function authorizeGrant(ctx: RequestCtx, input: GrantInput): Promise<{ props: GrantProps; scope: McpScope[] }> {
+  const scope = new TenantScope(ctx.db, input.tenantId);
+  const role = await memberRole(ctx.db, input.tenantId, input.userId);
+  const member = role ? { role } : null;
   // Not (or no longer) a member: the same answer as an unknown tenant.
   if (!member) throw new AppError('not_found', 'Tenant not found.');
   const granted = grantedScopes(member.role, input.approved);

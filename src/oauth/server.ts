@@ -11,11 +11,13 @@
  * The issuer and the one resource (`<origin>/mcp`) are the origin the request came to; the library
  * fixes them at construction, so there is one server per origin (a Worker has a few routes at most).
  */
-import { OAuthAuthorizationServer, type ValidatedAccessToken } from '@cloudflare/workers-oauth-provider';
+import { GrantType, OAuthAuthorizationServer, OAuthError, type ValidatedAccessToken } from '@cloudflare/workers-oauth-provider';
 import { z } from 'zod';
+import { getDb } from '../db/client';
 import type { OAuthGrantToken } from '../identity/credentials';
 import { ROLES } from '../identity/roles';
 import { createLogger } from '../observability/log';
+import { memberRole } from './consent-service';
 import { MCP_SCOPES, REQUESTED_SCOPES } from './scopes';
 
 export const AUTHORIZE_PATH = '/oauth/authorize';
@@ -57,6 +59,13 @@ function build(origin: string): OAuthAuthorizationServer<Env> {
     clientIdMetadataDocumentEnabled: true,
     accessTokenTTL: ACCESS_TOKEN_TTL_SECONDS,
     refreshTokenTTL: REFRESH_TOKEN_TTL_SECONDS,
+    async tokenExchangeCallback({ grantType, props, env }) {
+      // A refresh re-reads the membership, as the API's refresh does: a member who left gets no new tokens.
+      if (grantType !== GrantType.REFRESH_TOKEN) return;
+      const grant = GrantPropsSchema.safeParse(props);
+      const role = grant.success ? await memberRole(getDb(env.DB), grant.data.tenantId, grant.data.userId) : null;
+      if (!role) throw new OAuthError('invalid_grant', { description: 'The grant is no longer valid.' });
+    },
     onError({ code, status, internal }) {
       // The wire answer stays generic (RFC 6749 §5.2); the reason is for our logs only.
       log.warn('oauth error', { code, status, category: internal.category, reason: internal.reason });

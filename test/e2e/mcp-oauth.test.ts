@@ -418,12 +418,14 @@ describe('tokens', () => {
     ).rejects.toThrow();
   });
 
-  it("a removed member's grant stops working at once", async () => {
+  it("a removed member's grant stops working at once and cannot be refreshed", async () => {
     const owner = await signup('removed');
     const member = await addMember(owner, 'member');
-    const { access_token } = await authorize(member, 'tasks:read');
+    const { access_token, refresh_token } = await authorize(member, 'tasks:read');
     expect((await callTool(access_token, 'find_tasks', {})).status).toBe(200);
     expect((await api('DELETE', `/v1/members/${member.userId}`, owner.accessToken)).status).toBe(204);
     expect((await callTool(access_token, 'find_tasks', {})).status).toBe(401);
+    // And the grant yields no new tokens: a refresh re-reads the membership, as the API's does.
+    expect(await token({ grant_type: 'refresh_token', refresh_token })).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
   });
 });
