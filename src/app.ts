@@ -1,7 +1,7 @@
 /**
  * createApp(): the one place that wires the HTTP pipeline. Order matters:
  * request id → config/logger → access log/metrics → security headers → CORS →
- * body limit → JSON body rules → credential (resolved once) → routes (whose guard runs Idempotency-Key last); errors and 404/405 → problem+json.
+ * body limit → OAuth endpoints (form bodies) → JSON body rules → credential (resolved once) → routes (whose guard runs Idempotency-Key last); errors and 404/405 → problem+json.
  */
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
@@ -35,6 +35,7 @@ import { llmProviderRoutes } from './routes/llm-providers';
 import { mcpRoutes } from './routes/mcp';
 import { memberRoutes } from './routes/members';
 import { notificationRoutes } from './routes/notifications';
+import { oauthRoutes } from './routes/oauth';
 import { runRoutes } from './routes/runs';
 import { streamTicketRoutes } from './routes/stream-tickets';
 import { syncRoutes } from './routes/sync';
@@ -113,6 +114,8 @@ export function createApp(options: CreateAppOptions = {}): OpenAPIHono<AppEnv> {
       },
     })(c, next);
   });
+  // OAuth for /mcp takes form bodies and no bearer credential: mounted before the JSON rules and credential().
+  app.route('/', oauthRoutes);
   app.use(jsonBody());
   app.use(credential());
 

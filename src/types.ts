@@ -15,6 +15,8 @@ export interface AuthContext {
   plan: 'free' | 'pro';
   /** When the credential stops being valid (ms epoch); null for a key without expiry. Sockets close then. */
   expiresAt?: number | null;
+  /** An OAuth access token's scopes (/mcp only; src/mcp/scopes.ts); absent for API keys and access JWTs, which hold them all. */
+  scopes?: string[];
 }
 
 /** The request's bearer credential as `credential()` resolved it, once: from the Authorization header, else a stream route's `?ticket=` (`via: 'query'`). */

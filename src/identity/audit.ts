@@ -13,6 +13,7 @@ export type AuditAction =
   | 'auth.login_failed'
   | 'auth.refresh_reuse_detected'
   | 'auth.logout'
+  | 'oauth.authorized'
   | 'tenant.updated'
   | 'member.role_changed'
   | 'member.removed'

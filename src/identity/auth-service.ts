@@ -92,11 +92,12 @@ export interface LoginInput {
 }
 
 /**
- * Same answer and comparable work for an unknown email and a wrong password:
- * an unknown email is verified against a dummy hash before failing.
+ * The account behind an email and password and its memberships (oldest first), or the generic 401.
+ * Same answer and comparable work for an unknown email and a wrong password: an unknown email is
+ * verified against a dummy hash before failing. `tenantId` (login) must be one of the memberships.
  */
-export async function login(ctx: RequestCtx, input: LoginInput) {
-  const { db, now } = ctx;
+async function checkPassword(ctx: RequestCtx, input: LoginInput) {
+  const { db } = ctx;
   const email = normalizeEmail(input.email);
   const user = await db.select().from(users).where(eq(users.email, email)).get();
   if (!user) {
@@ -126,6 +127,21 @@ export async function login(ctx: RequestCtx, input: LoginInput) {
     }
     throw badLogin();
   }
+  return { user, all, chosen };
+}
+
+/**
+ * An account's identity and tenants from its email and password, without starting a session (the
+ * OAuth consent page signs in with it; the caller throttles as login does).
+ */
+export async function verifyAccount(ctx: RequestCtx, input: { email: string; password: string }) {
+  const { user, all } = await checkPassword(ctx, input);
+  return { user: userView(user), tenants: all.map((m) => ({ id: m.tenant.id, name: m.tenant.name, role: m.role })) };
+}
+
+export async function login(ctx: RequestCtx, input: LoginInput) {
+  const { db, now } = ctx;
+  const { user, all, chosen } = await checkPassword(ctx, input);
   const scope = new TenantScope(db, chosen.tenant.id);
   const refresh = await newRefreshToken(ctx, chosen.tenant.id, user.id);
   const stmts = [

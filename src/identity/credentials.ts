@@ -62,11 +62,25 @@ export function forgetTenant(tenantId: string): void {
 const unauthorized = (detail: string) =>
   new AppError('unauthorized', detail, { headers: { 'www-authenticate': 'Bearer error="invalid_token"' } });
 
+/** What an OAuth access token for /mcp carries once the authorization server validated it (src/oauth/server.ts). */
+export interface OAuthGrantToken {
+  tenantId: string;
+  userId: string;
+  /** The member's role when they consented (the current one can only lower it). */
+  role: Role;
+  grantId: string;
+  scope: string[];
+  /** ms epoch */
+  expiresAt: number;
+}
+
 export interface ResolveDeps {
   db: Db;
   config: Config;
   waitUntil: (p: Promise<unknown>) => void;
   now?: number;
+  /** Validates OAuth access tokens; set only where they are accepted (/mcp). Elsewhere such a token is a 401. */
+  oauth?: (token: string) => Promise<OAuthGrantToken | null>;
 }
 
 async function loadMembership(db: Db, tenantId: string, userId: string): Promise<MembershipRecord | null> {
@@ -79,22 +93,33 @@ async function loadMembership(db: Db, tenantId: string, userId: string): Promise
   return row ?? null;
 }
 
+/** The member's current role and plan, or null once they left the tenant (cached; `issuedAtMs` guards a cached absence). */
+async function currentMembership(
+  deps: ResolveDeps,
+  tenantId: string,
+  userId: string,
+  issuedAtMs: number,
+): Promise<MembershipRecord | null> {
+  const key = `${tenantId}:${userId}`;
+  let m = membershipCache.get(key);
+  if (m === undefined || ('missingSince' in m && issuedAtMs >= m.missingSince)) {
+    const now = deps.now ?? Date.now();
+    const loaded = await loadMembership(deps.db, tenantId, userId);
+    m = loaded ?? { missingSince: now };
+    membershipCache.set(key, m, now);
+  }
+  return 'missingSince' in m ? null : m;
+}
+
 async function resolveJwt(deps: ResolveDeps, token: string): Promise<AuthContext> {
   const claims = await verifyAccessToken(
     { keys: deps.config.JWT_PRIVATE_KEYS, issuer: deps.config.JWT_ISSUER, audience: deps.config.JWT_AUDIENCE },
     token,
     deps.now,
   );
-  const key = `${claims.tid}:${claims.sub}`;
-  let m = membershipCache.get(key);
-  if (m === undefined || ('missingSince' in m && claims.iat * 1000 >= m.missingSince)) {
-    const now = deps.now ?? Date.now();
-    const loaded = await loadMembership(deps.db, claims.tid, claims.sub);
-    m = loaded ?? { missingSince: now };
-    membershipCache.set(key, m, now);
-  }
+  const m = await currentMembership(deps, claims.tid, claims.sub, claims.iat * 1000);
   // A removed member's (or deleted user's) token stops working; a demoted one keeps only the lesser role.
-  if ('missingSince' in m) throw unauthorized('The access token is invalid or expired.');
+  if (!m) throw unauthorized('The access token is invalid or expired.');
   return {
     tenantId: claims.tid,
     actorId: claims.sub,
@@ -103,6 +128,29 @@ async function resolveJwt(deps: ResolveDeps, token: string): Promise<AuthContext
     credentialId: claims.jti,
     plan: m.plan,
     expiresAt: claims.exp * 1000,
+  };
+}
+
+/**
+ * An OAuth access token (only where `deps.oauth` validates them: /mcp). The member is checked again as
+ * for a JWT: a removed member's grant stops working, a demoted one keeps only the lesser role, and the
+ * token's scopes narrow that role further (src/mcp/scopes.ts).
+ */
+async function resolveOAuth(deps: ResolveDeps, token: string): Promise<AuthContext> {
+  const grant = deps.oauth ? await deps.oauth(token) : null;
+  if (!grant) throw unauthorized('The access token is invalid or expired.');
+  // No issue time is known here: a cached absence is always re-read (a re-joined member works at once).
+  const m = await currentMembership(deps, grant.tenantId, grant.userId, Number.POSITIVE_INFINITY);
+  if (!m) throw unauthorized('The access token is invalid or expired.');
+  return {
+    tenantId: grant.tenantId,
+    actorId: grant.userId,
+    actorType: 'user',
+    role: minRole(grant.role, m.role),
+    credentialId: `oauth:${grant.grantId}`,
+    plan: m.plan,
+    expiresAt: grant.expiresAt,
+    scopes: grant.scope,
   };
 }
 
@@ -176,8 +224,10 @@ export function missingCredential(): AppError {
 
 /** Parses `Authorization: Bearer …` and resolves it; every failure is a generic 401. */
 export async function resolveCredential(deps: ResolveDeps, authorization: string | undefined): Promise<AuthContext> {
-  const m = /^Bearer\s+([A-Za-z0-9._~+/=-]+)\s*$/i.exec(authorization ?? '');
+  // RFC 6750 b64token, plus `:` (the OAuth provider's tokens are `<user>:<grant>:<secret>`).
+  const m = /^Bearer\s+([A-Za-z0-9._~+/=:-]+)\s*$/i.exec(authorization ?? '');
   if (!m) throw missingCredential();
   const token = m[1]!;
+  if (token.includes(':')) return resolveOAuth(deps, token);
   return token.startsWith(API_KEY_PREFIX) ? resolveApiKey(deps, token) : resolveJwt(deps, token);
 }

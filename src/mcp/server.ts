@@ -12,8 +12,13 @@ import {
   CallToolRequestSchema,
   type CallToolResult,
   ErrorCode,
+  GetPromptRequestSchema,
+  ListPromptsRequestSchema,
+  ListResourcesRequestSchema,
+  ListResourceTemplatesRequestSchema,
   ListToolsRequestSchema,
   McpError,
+  ReadResourceRequestSchema,
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
@@ -21,6 +26,8 @@ import type { ServiceCtx } from '../lib/context';
 import { AppError, toProblem } from '../lib/problem';
 import type { Logger } from '../observability/log';
 import { errorFields } from '../observability/log';
+import { getPrompt, listPrompts } from './prompts';
+import { listTaskResources, readTaskResource, taskResourceTemplates } from './resources';
 import { RunTaskStore, type StartRun } from './run-tasks';
 import { TENANT_TOOL_PREFIX, tenantMcpTools } from './tenant-tools';
 import { assertToolAllowed, type McpTool, startFlowRun, TOOLS, TOOLS_BY_NAME } from './tools';
@@ -93,6 +100,9 @@ export function buildServer({ ctx, origin, log }: McpRequestDeps): McpServer {
   const mcp = new McpServer(SERVER_INFO, {
     capabilities: {
       tools: { listChanged: false },
+      // The tenant's tasks as resources (src/mcp/resources.ts) and a few prompts (src/mcp/prompts.ts); no subscriptions.
+      resources: { listChanged: false },
+      prompts: { listChanged: false },
       // logging/setLevel is accepted (the SDK's handler); the server sends no log notifications today.
       logging: {},
       // Tasks extension (experimental): run_flow may answer a task that is the durable run (src/mcp/run-tasks.ts).
@@ -104,6 +114,11 @@ export function buildServer({ ctx, origin, log }: McpRequestDeps): McpServer {
   mcp.server.setRequestHandler(ListToolsRequestSchema, async () => ({
     tools: [...toolDescriptors(), ...(await tenantMcpTools(ctx)).map((t) => t.descriptor)],
   }));
+  mcp.server.setRequestHandler(ListResourcesRequestSchema, (request) => listTaskResources(ctx, request.params?.cursor));
+  mcp.server.setRequestHandler(ListResourceTemplatesRequestSchema, () => taskResourceTemplates());
+  mcp.server.setRequestHandler(ReadResourceRequestSchema, (request) => readTaskResource(ctx, request.params.uri));
+  mcp.server.setRequestHandler(ListPromptsRequestSchema, () => listPrompts());
+  mcp.server.setRequestHandler(GetPromptRequestSchema, (request) => getPrompt(request.params.name, request.params.arguments));
   mcp.server.setRequestHandler(CallToolRequestSchema, async (request, extra): Promise<CallToolResult> => {
     const name = request.params.name;
     const tool =

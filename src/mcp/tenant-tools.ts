@@ -58,6 +58,7 @@ export async function tenantMcpTools(ctx: ServiceCtx): Promise<TenantMcpTool[]> 
       title: tool.name,
       description,
       permission: 'data:write',
+      scope: 'tools:invoke',
       annotations: ANNOTATIONS,
       // The tool's own JSON Schema is checked by invoke (422 with field paths); here only "an object".
       input: z.record(z.string(), z.unknown()),

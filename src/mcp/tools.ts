@@ -16,6 +16,7 @@ import type { ServiceCtx } from '../lib/context';
 import { decodeCursor, encodeCursor } from '../lib/pagination';
 import { AppError } from '../lib/problem';
 import { flowRunStub } from '../lib/stubs';
+import type { McpScope } from '../oauth/scopes';
 import type { Task } from '../tasks/model';
 import { TaskCreateSchema, TaskPatchSchema } from '../tasks/schemas';
 import * as tasks from '../tasks/service';
@@ -41,6 +42,8 @@ export interface McpTool<S extends z.ZodType = z.ZodType> {
   title: string;
   description: string;
   permission: Permission;
+  /** The OAuth scope a token needs to call it (docs/mcp.md "OAuth"); API keys and access tokens hold every scope. */
+  scope: McpScope;
   annotations: ToolAnnotations;
   /** MCP Tasks extension: whether a client may ask for a task instead of a result (src/mcp/run-tasks.ts). */
   taskSupport?: 'optional';
@@ -196,6 +199,7 @@ export const TOOLS: McpTool[] = [
     description:
       'Find tasks by text, status, label, assignee or due range. Returns compact tasks and a cursor for the next page (pass it back as cursor).',
     permission: 'data:read',
+    scope: 'tasks:read',
     annotations: READ,
     input: z.strictObject({
       q: z.string().max(200).optional().describe('Text to search in title and notes'),
@@ -218,6 +222,7 @@ export const TOOLS: McpTool[] = [
     description:
       'Create up to 50 tasks in one call. Pass an idempotencyKey (any unique string) so a retry of the same call returns the first result instead of creating duplicates.',
     permission: 'data:write',
+    scope: 'tasks:write',
     annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
     input: z.strictObject({
       tasks: z.array(TaskCreateSchema).min(1).max(MAX_BATCH),
@@ -253,6 +258,7 @@ export const TOOLS: McpTool[] = [
     description:
       'Mark tasks done. A recurring task moves to its next occurrence. Each id gets its own outcome; an unknown id does not stop the others.',
     permission: 'data:write',
+    scope: 'tasks:write',
     annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
     input: z.strictObject({ ids: TaskIds }),
     async run({ ctx }, { ids }) {
@@ -265,6 +271,7 @@ export const TOOLS: McpTool[] = [
     description:
       'Move tasks to a new due date (all-day, YYYY-MM-DD) or due instant (ISO 8601 with offset), or clear the due with both null.',
     permission: 'data:write',
+    scope: 'tasks:write',
     annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     input: z.strictObject({
       items: z
@@ -303,6 +310,7 @@ export const TOOLS: McpTool[] = [
     title: 'Delete tasks',
     description: 'Delete tasks for good. Each id gets its own outcome.',
     permission: 'data:write',
+    scope: 'tasks:write',
     annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
     input: z.strictObject({ ids: TaskIds }),
     async run({ ctx }, { ids }) {
@@ -319,6 +327,7 @@ export const TOOLS: McpTool[] = [
     title: 'List flows',
     description: "The tenant's flows (id, name, latest version), newest first, to pick one for run_flow.",
     permission: 'data:read',
+    scope: 'flows:run',
     annotations: READ,
     input: z.strictObject({ limit: z.number().int().min(1).max(100).default(25), cursor: z.string().max(512).optional() }),
     async run({ ctx }, { limit, cursor }) {
@@ -331,6 +340,7 @@ export const TOOLS: McpTool[] = [
     title: 'Run a flow',
     description: `Start a run of a flow with an input and wait up to waitSeconds (at most ${MAX_RUN_WAIT_SECONDS}) for it to finish or stop at an approval. Returns the runId and status: follow a run still going with get_run, answer an approval with answer_approval.`,
     permission: 'data:write',
+    scope: 'flows:run',
     annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
     taskSupport: 'optional',
     input: z.strictObject({
@@ -349,6 +359,7 @@ export const TOOLS: McpTool[] = [
     title: 'Get a run',
     description: "A run's status, what it waits for, its output once finished and each node's state.",
     permission: 'data:read',
+    scope: 'flows:run',
     annotations: READ,
     input: z.strictObject({ runId: z.string().min(1).max(64) }),
     async run({ ctx }, { runId }) {
@@ -365,6 +376,7 @@ export const TOOLS: McpTool[] = [
     description:
       'Answer a run waiting at an approval node: approve or reject, with an optional comment and extra fields for the flow. The approver recorded is you (your credential), never a value in the payload. Then waits briefly and returns the run status.',
     permission: 'data:write',
+    scope: 'flows:run',
     annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
     input: z.strictObject({
       runId: z.string().min(1).max(64),
@@ -390,6 +402,7 @@ export const TOOLS: McpTool[] = [
     description:
       "Run one of the tenant's registered tools (POST /v1/tools/{id}/invoke) on an input. Returns ok with the output, or the tool's typed error.",
     permission: 'data:write',
+    scope: 'tools:invoke',
     annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
     input: z.strictObject({
       toolId: z.string().min(1).max(64),
@@ -406,6 +419,7 @@ export const TOOLS: McpTool[] = [
     description:
       "Search the tenant's tasks and knowledge-base documents by text (documents by hybrid keyword and semantic retrieval). Returns ids, titles, URLs and, for documents, the best matching passage; read one in full with fetch.",
     permission: 'data:read',
+    scope: 'tasks:read',
     annotations: READ,
     input: z.strictObject({ query: z.string().min(1).max(200) }),
     async run({ ctx, origin }, { query }) {
@@ -422,6 +436,7 @@ export const TOOLS: McpTool[] = [
     description:
       'Read one search result in full by its id: a task (tsk_…) or a knowledge-base document (kb:<knowledgeBaseId>:<documentId>).',
     permission: 'data:read',
+    scope: 'tasks:read',
     annotations: READ,
     input: z.strictObject({ id: z.string().min(1).max(200).describe('An id from search: tsk_… or kb:<knowledgeBaseId>:<documentId>') }),
     async run({ ctx, origin }, { id }) {

@@ -13,10 +13,13 @@ import { can, type Permission } from '../identity/roles';
 import { isStreamPath, redeemStreamTicket } from '../identity/stream-tickets';
 import { callerOf, serviceCtx } from '../lib/context';
 import { AppError } from '../lib/problem';
+import { MCP_PATH, validateMcpToken } from '../oauth/server';
 import type { AppEnv, AuthContext, ResolvedCredential } from '../types';
 import { clientIp } from './rate-limit';
 
 const RATE_PERIOD_SECONDS = 60;
+
+const isMcpPath = (path: string) => path === MCP_PATH || path.startsWith(`${MCP_PATH}/`);
 
 /** IPs over their failed-authentication budget, refused before any lookup until the window passes. */
 const blockedIps = new TtlCache<true>(RATE_PERIOD_SECONDS * 1000);
@@ -56,9 +59,11 @@ export function credential() {
         c.set('credential', { via, ok: false, error: tooManyFailures() });
       } else {
         try {
+          // OAuth access tokens are accepted at /mcp only (their audience); elsewhere they are a 401.
+          const oauth = isMcpPath(c.req.path) ? (token: string) => validateMcpToken(c.env, url.origin, token) : undefined;
           const auth =
             via === 'header'
-              ? await resolveCredential({ db: ctx.db, config: ctx.config, waitUntil: ctx.waitUntil }, header)
+              ? await resolveCredential({ db: ctx.db, config: ctx.config, waitUntil: ctx.waitUntil, ...(oauth ? { oauth } : {}) }, header)
               : await redeemStreamTicket({ env: c.env, config: ctx.config }, ticket!, c.req.path);
           c.set('credential', { via, ok: true, auth });
         } catch (error) {

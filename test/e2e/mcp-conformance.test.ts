@@ -5,8 +5,10 @@
  * failure not in the baseline and on a baseline entry that now passes, so the baseline only shrinks.
  *
  * The CLI's client sends no credentials (it has no header option), so it talks to a loopback proxy
- * that adds `Authorization: Bearer <API key>` of a test tenant and forwards everything else as is
- * (Origin included, so the DNS-rebinding scenario still reaches the Worker's Origin check).
+ * that adds `Authorization: Bearer <credential>` of a test tenant and forwards everything else as is
+ * (Origin included, so the DNS-rebinding scenario still reaches the Worker's Origin check). The suite
+ * runs twice: with an API key, and with an OAuth access token from the consent flow (all scopes), so
+ * the OAuth path (scopes checked before the MCP server) passes the same scenarios.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -16,6 +18,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api } from '../support/node/api';
+import { oauthClient, registerClient } from '../support/node/oauth';
 import { PROJECT_ROOT, type RunningWorker, startWorker } from '../support/node/worker';
 import { signupWith } from '../support/shared/tenants';
 
@@ -26,6 +29,9 @@ const HOP_BY_HOP = new Set(['host', 'connection', 'content-length', 'transfer-en
 let worker: RunningWorker;
 let proxy: Server;
 let proxyUrl: string;
+/** What the proxy presents, per run. */
+const credentials: Record<'apiKey' | 'oauth', string> = { apiKey: '', oauth: '' };
+let credential = '';
 
 async function body(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -38,7 +44,10 @@ beforeAll(async () => {
   const owner = await signupWith((p, init) => worker.fetch(p, init), 'e2e-mcp-conformance', { 'cf-connecting-ip': '10.19.0.1' });
   const key = await api(worker, 'POST', '/v1/api-keys', owner.accessToken, { name: 'conformance', role: 'member' });
   expect(key.status).toBe(201);
-  const credential = key.body.key as string;
+  credentials.apiKey = key.body.key as string;
+  const redirectUri = 'http://127.0.0.1:9/callback';
+  const oauth = oauthClient(worker, { clientId: await registerClient(worker, redirectUri), redirectUri });
+  credentials.oauth = (await oauth.authorize(owner, 'tasks:read tasks:write flows:run tools:invoke')).access_token;
   proxy = createServer(async (req: IncomingMessage, res: ServerResponse) => {
     try {
       const headers = new Headers();
@@ -81,14 +90,23 @@ function runCli(args: string[]): Promise<{ code: number | null; output: string }
 }
 
 describe('MCP conformance (official suite)', () => {
-  it('passes every server scenario except the justified baseline, and the baseline is not stale', async () => {
-    const out = await mkdtemp(path.join(tmpdir(), 'mcp-conformance-'));
-    try {
-      const { code, output } = await runCli(['server', '--url', proxyUrl, '--expected-failures', BASELINE, '-o', out]);
-      if (code !== 0) console.log(output);
-      expect(code).toBe(0);
-    } finally {
-      await rm(out, { recursive: true, force: true });
-    }
-  }, 300_000);
+  it.each([
+    ['an API key', 'apiKey'],
+    ['an OAuth access token', 'oauth'],
+  ] as const)(
+    'with %s: passes every server scenario except the justified baseline, and the baseline is not stale',
+    async (_name, which) => {
+      credential = credentials[which];
+      expect(credential).not.toBe('');
+      const out = await mkdtemp(path.join(tmpdir(), 'mcp-conformance-'));
+      try {
+        const { code, output } = await runCli(['server', '--url', proxyUrl, '--expected-failures', BASELINE, '-o', out]);
+        if (code !== 0) console.log(output);
+        expect(code).toBe(0);
+      } finally {
+        await rm(out, { recursive: true, force: true });
+      }
+    },
+    300_000,
+  );
 });

@@ -350,6 +350,51 @@ describe('MCP server at /mcp', () => {
     expect((await call(b.client, 'list_flows', {})).flows).toEqual([]);
   });
 
+  it("lists the open tasks as resources and reads one as JSON; another tenant's is not found", async () => {
+    const a = await tenant('res-a');
+    const b = await tenant('res-b');
+    const { created } = await call(a.client, 'add_tasks', {
+      tasks: [{ title: 'attach me', dueDate: '2030-01-02' }, { title: 'done one' }],
+    });
+    await call(a.client, 'complete_tasks', { ids: [created[1].id] });
+    const { resources } = await a.client.listResources();
+    expect(resources).toEqual([
+      {
+        uri: `edgecrew://tasks/${created[0].id}`,
+        name: created[0].id,
+        title: 'attach me',
+        description: 'Open task "attach me", due 2030-01-02',
+        mimeType: 'application/json',
+      },
+    ]);
+    const read = await a.client.readResource({ uri: resources[0]!.uri });
+    expect(read.contents).toHaveLength(1);
+    expect(JSON.parse((read.contents[0] as { text: string }).text)).toMatchObject({
+      id: created[0].id,
+      title: 'attach me',
+      status: 'open',
+    });
+    const { resourceTemplates } = await a.client.listResourceTemplates();
+    expect(resourceTemplates.map((t) => t.uriTemplate)).toEqual(['edgecrew://tasks/{taskId}']);
+
+    expect((await b.client.listResources()).resources).toEqual([]);
+    await expect(b.client.readResource({ uri: resources[0]!.uri })).rejects.toMatchObject({ code: -32002 });
+    await expect(a.client.readResource({ uri: 'edgecrew://tasks/../../v1' })).rejects.toMatchObject({ code: -32002 });
+  });
+
+  it('offers prompts that lead to the outcome tools', async () => {
+    const { client } = await tenant('prompts');
+    const { prompts } = await client.listPrompts();
+    expect(prompts.map((p) => p.name)).toEqual(['plan_day', 'capture_tasks']);
+    const plan = await client.getPrompt({ name: 'plan_day', arguments: { date: '2030-01-02' } });
+    expect(plan.messages[0]).toMatchObject({ role: 'user', content: { type: 'text' } });
+    expect((plan.messages[0]!.content as { text: string }).text).toContain('dueTo 2030-01-02');
+    const capture = await client.getPrompt({ name: 'capture_tasks', arguments: { notes: 'call Ana; renew passport by May' } });
+    expect((capture.messages[0]!.content as { text: string }).text).toContain('renew passport by May');
+    await expect(client.getPrompt({ name: 'capture_tasks', arguments: {} })).rejects.toMatchObject({ code: -32602 });
+    await expect(client.getPrompt({ name: 'nope' })).rejects.toMatchObject({ code: -32602 });
+  });
+
   it('an API key works as the credential and its role bounds what the tools may do', async () => {
     const t = await signup(worker, 'e2e-mcp-keys');
     const key = await api('POST', '/v1/api-keys', t.accessToken, { name: 'read only', role: 'viewer' });

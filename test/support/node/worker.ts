@@ -57,6 +57,12 @@ export interface StartWorkerOptions {
    * everything except info/debug JSON lines), `'all'` or `'none'`. All are kept in `logs` either way.
    */
   echoLogs?: 'warnings' | 'all' | 'none';
+  /**
+   * Outbound hosts served by local servers: the Worker's `fetch` of `https://<host>/…` goes to
+   * `<origin>/…` (e.g. `{ 'client.test': 'http://127.0.0.1:4321' }`), for an external service that
+   * must be reached over https by name (an OAuth client's metadata document). Other hosts go out as usual.
+   */
+  outboundHosts?: Record<string, string>;
 }
 
 /** One console line from the Worker (workerd structured logs). */
@@ -240,6 +246,18 @@ function echo(line: WorkerLogLine, mode: NonNullable<StartWorkerOptions['echoLog
   (line.level === 'error' || line.level === 'warn' ? process.stderr : process.stdout).write(`[worker ${line.level}] ${line.message}\n`);
 }
 
+/** Miniflare's outbound service for `StartWorkerOptions.outboundHosts`. */
+function outboundTo(hosts: Record<string, string>) {
+  return async (request: Request): Promise<Response> => {
+    const url = new URL(request.url);
+    const target = hosts[url.hostname];
+    const to = target ? new URL(`${url.pathname}${url.search}`, target) : url;
+    const body = request.method === 'GET' || request.method === 'HEAD' ? undefined : await request.arrayBuffer();
+    const res = await fetch(to, { method: request.method, headers: request.headers, body, redirect: 'manual' });
+    return new Response(await res.arrayBuffer(), { status: res.status, headers: res.headers });
+  };
+}
+
 /** Starts the bundled Worker on workerd with fresh storage; see `StartWorkerOptions`. */
 export async function startWorker(options: StartWorkerOptions = {}): Promise<RunningWorker> {
   const scriptPath = await buildWorker();
@@ -262,6 +280,7 @@ export async function startWorker(options: StartWorkerOptions = {}): Promise<Run
     ) as V4MiniflareOptions['bindings'],
     host: '127.0.0.1',
     port: 0,
+    ...(options.outboundHosts ? { outboundService: outboundTo(options.outboundHosts) } : {}),
     handleStructuredLogs: (log) => {
       const line = { level: log.level, message: log.message, timestamp: log.timestamp };
       logs.push(line);
