@@ -22,7 +22,11 @@
  *      BENCH_FLOW_REPS (measured runs per side per flow shape, default 3),
  *      BENCH_TENANTS (tenants rotated by the authenticated throughput rows, default 8),
  *      BENCH_LOGIN_ACCOUNTS (accounts rotated by the login rows, default 64),
- *      BENCH_SYNC_SIZES (default 2,50,1000), BENCH_SYNC_REPS (default 20), BENCH_REMINDERS (default 20).
+ *      BENCH_SYNC_SIZES (default 2,50,1000), BENCH_SYNC_REPS (default 20), BENCH_REMINDERS (default 20),
+ *      BENCH_STARTUP_REPS (fresh workerd starts per side for the start-up figure, default 3; 0 skips).
+ *
+ * --compare <old.json>   after the run, every figure beside the old result's (new ÷ old), changes over 20 % flagged
+ * --compare <old.json> --to <new.json>   the same for two stored results, without running anything
  */
 import { spawnSync } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -31,10 +35,22 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { FLOWS_SUITE, flowsBudgetS, flowsFailed, formatFlowsTables, runFlowsSuite, WORKFLOWS, workflowsWorker } from './flows.mjs';
 import { authOverhead, formatAuthOverhead } from './identity.mjs';
+import { compareReports, formatComparison } from './lib/compare.mjs';
 import { cpuBetween, sampleCpu } from './lib/cpu.mjs';
 import { merge, runLoad } from './lib/load.mjs';
 import { formatTable } from './lib/report.mjs';
-import { applyMigrations, BASE, buildWorker, OURS, ROOT, readMigrations, startWorkers, TEST_VARS } from './lib/workers.mjs';
+import {
+  applyMigrations,
+  BASE,
+  buildWorker,
+  bundleSize,
+  measureStartup,
+  OURS,
+  ROOT,
+  readMigrations,
+  startWorkers,
+  TEST_VARS,
+} from './lib/workers.mjs';
 import { scenarios as ALL_SCENARIOS } from './scenarios.mjs';
 import { formatTasksTables, runTasksSuite, TASKS_SUITE, tasksBudgetS, tasksFailed } from './tasks.mjs';
 
@@ -56,7 +72,13 @@ const SETUP_TIMEOUT_MS = 30_000;
 
 async function main() {
   const { values } = parseArgs({
-    options: { only: { type: 'string', multiple: true }, list: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      only: { type: 'string', multiple: true },
+      list: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+      compare: { type: 'string' },
+      to: { type: 'string' },
+    },
     allowPositionals: false,
   });
   if (values.help) {
@@ -69,6 +91,16 @@ async function main() {
     );
     return 0;
   }
+  if (values.to !== undefined) {
+    // Compare two stored results without running anything: --compare <old.json> --to <new.json>.
+    if (values.compare === undefined) throw new UsageError('--to needs --compare <old.json>');
+    const [oldR, newR] = await Promise.all([readReport(values.compare), readReport(values.to)]);
+    console.log(
+      formatComparison(compareReports(oldR, newR), { oldLabel: path.basename(values.compare), newLabel: path.basename(values.to) }),
+    );
+    return 0;
+  }
+  const previous = values.compare === undefined ? null : await readReport(values.compare);
   if (values.list) {
     for (const s of ALL_SCENARIOS) console.log(`${s.name}\t${describe(s.ours)}\tvs baseline ${describe(s.base)}`);
     console.log(`${FLOWS_SUITE}\tflow runs (50-node chain, 100-wide, 100 concurrent)\tvs Cloudflare Workflows`);
@@ -82,6 +114,7 @@ async function main() {
     connections: num('BENCH_CONNECTIONS', 16, { min: 1, max: 512 }),
     rounds: num('BENCH_ROUNDS', 4, { min: 1, max: 20 }),
     flowReps: num('BENCH_FLOW_REPS', 3, { min: 1, max: 50 }),
+    startupReps: num('BENCH_STARTUP_REPS', 3, { min: 0, max: 20 }),
   };
   assertUniqueNames(ALL_SCENARIOS);
   const { scenarios, flows: withFlows, tasks: withTasks } = selectScenarios(ALL_SCENARIOS, values.only ?? []);
@@ -93,6 +126,7 @@ async function main() {
     (s.setupTimeoutS ?? SETUP_TIMEOUT_MS / 1000);
   const budgetS = Math.ceil(
     240 +
+      config.startupReps * 2 * 30 +
       scenarios.reduce((sum, s) => sum + perScenarioS(s), 0) +
       (withFlows ? flowsBudgetS(config.flowReps) : 0) +
       (withTasks ? tasksBudgetS() : 0),
@@ -111,6 +145,13 @@ async function main() {
 
   log('bench: building the Worker (wrangler deploy --dry-run)…');
   const build = await buildWorker();
+  const bundle = await bundleSize(build.entry);
+  log(`bench: bundle ${bundle.gzipKiB} KiB gzip (${bundle.rawKiB} KiB raw, ${bundle.modules} modules)`);
+  let startup = null;
+  if (config.startupReps > 0) {
+    startup = await measureStartup({ entry: build.entry, reps: config.startupReps });
+    log(`bench: start-up (fresh workerd → first /health) ours ${startup.oursMs} ms, base ${startup.baseMs} ms (+${startup.addedMs} ms)`);
+  }
   let mf;
   const workerLogs = { warnings: 0, errors: 0, samples: [] };
   cleanup = async () => {
@@ -250,12 +291,15 @@ async function main() {
         workerInfoLogs: keepInfoLogs ? 'kept' : 'dropped in-isolate',
       },
       workerLogs,
+      bundle,
+      ...(startup ? { startup } : {}),
       scenarios: results,
       ...(auth ? { authOverhead: auth } : {}),
       ...(flows ? { flows } : {}),
       ...(tasks ? { tasks } : {}),
     };
     console.log('');
+    console.log(`${formatBuild(bundle, startup)}\n`);
     if (results.length > 0) console.log(`${formatTable(results)}\n`);
     if (auth) console.log(`${formatAuthOverhead(auth)}\n`);
     if (flows) console.log(`${formatFlowsTables(flows)}\n`);
@@ -266,6 +310,11 @@ async function main() {
     const text = `${JSON.stringify(report, null, 2)}\n`;
     await writeFile(file, text);
     await writeFile(path.join(outDir, 'latest.json'), text);
+    if (previous) {
+      console.log(
+        `${formatComparison(compareReports(previous, report), { oldLabel: path.basename(values.compare), newLabel: 'this run' })}\n`,
+      );
+    }
     console.log(`wrote ${path.relative(ROOT, file)} and bench-results/latest.json (${((finishedAt - startedAt) / 1000).toFixed(1)}s)`);
 
     const failing = results.filter((r) => r.ours.errors > 0 || r.base.errors > 0);
@@ -311,6 +360,24 @@ function selectScenarios(all, only) {
     for (const m of matches) picked.add(m);
   }
   return { scenarios: all.filter((s) => picked.has(s)), flows, tasks };
+}
+
+async function readReport(file) {
+  try {
+    return JSON.parse(await readFile(file, 'utf8'));
+  } catch (err) {
+    throw new UsageError(`cannot read ${file} as a bench result: ${err.message}`);
+  }
+}
+
+/** Bundle size and start-up time, printed above the figures they go with. */
+function formatBuild(bundle, startup) {
+  const lines = [`Worker bundle: ${bundle.gzipKiB} KiB gzip, ${bundle.rawKiB} KiB raw (${bundle.modules} modules).`];
+  if (startup)
+    lines.push(
+      `Start-up (fresh workerd until the first GET /health answers, median of ${startup.reps}): ours ${startup.oursMs} ms, bare baseline ${startup.baseMs} ms, ratio ${startup.ratio} (+${startup.addedMs} ms).`,
+    );
+  return lines.join('\n');
 }
 
 function assertUniqueNames(all) {
