@@ -65,7 +65,7 @@ export function figures(report) {
     if (Array.isArray(v)) {
       // Raw samples (lists of numbers, or long lists of per-run records) are not figures; their summaries are.
       if (v.length === 0 || v.every((x) => typeof x === 'number') || v.length > 50) return;
-      v.forEach((x, i) => walk(x, `${path}[${rowKey(x, i)}]`));
+      for (const [i, x] of v.entries()) walk(x, `${path}[${rowKey(x, i)}]`);
       return;
     }
     if (v && typeof v === 'object') {
