@@ -39,6 +39,7 @@ import { compareReports, formatComparison } from './lib/compare.mjs';
 import { cpuBetween, sampleCpu } from './lib/cpu.mjs';
 import { merge, runLoad } from './lib/load.mjs';
 import { formatTable } from './lib/report.mjs';
+import { clientSummary, formatStages, probeStages, summarizeStages } from './lib/stages.mjs';
 import {
   applyMigrations,
   BASE,
@@ -69,6 +70,8 @@ const SETTLE_MS = 250;
 /** Other processes using more than this share of the machine during a run make it "noisy". */
 const NOISY_FOREIGN_PCT = 15;
 const SETUP_TIMEOUT_MS = 30_000;
+/** Requests per side of a scenario's per-stage breakdown (`breakdown: true`). */
+const BREAKDOWN_REQUESTS = 200;
 
 async function main() {
   const { values } = parseArgs({
@@ -242,6 +245,19 @@ async function main() {
       }
       const ours = merge(runs.ours);
       const base = merge(runs.base);
+      // Where ours spends each millisecond (Server-Timing), beside the baseline's client time, same run.
+      let stages = null;
+      if (scenario.breakdown) {
+        await sleep(settleMs);
+        const o = await probeStages(() => send(req.ours), { n: BREAKDOWN_REQUESTS, concurrency: connections });
+        await sleep(settleMs);
+        const b = await probeStages(() => send(req.base), { n: BREAKDOWN_REQUESTS, concurrency: connections });
+        stages = {
+          rows: summarizeStages(o.samples),
+          baseline: clientSummary(`${req.base.method} ${req.base.path}`, b.samples),
+          errors: o.errors + b.errors,
+        };
+      }
       const row = {
         name: scenario.name,
         note: scenario.note,
@@ -250,6 +266,7 @@ async function main() {
         ours: { request: publicRequest(req.ours), smokeStatus: smoke.ours.status, ...ours },
         base: { request: publicRequest(req.base), smokeStatus: smoke.base.status, ...base },
         ratio: base.reqPerSec > 0 ? round3(ours.reqPerSec / base.reqPerSec) : null,
+        ...(stages ? { stages } : {}),
         noisy: [ours.cpu, base.cpu].some((c) => c !== null && c.foreignPctMax > NOISY_FOREIGN_PCT),
       };
       results.push(row);
@@ -301,6 +318,9 @@ async function main() {
     console.log('');
     console.log(`${formatBuild(bundle, startup)}\n`);
     if (results.length > 0) console.log(`${formatTable(results)}\n`);
+    for (const r of results.filter((x) => x.stages)) {
+      console.log(`${formatStages(`${r.name}: stages (${BREAKDOWN_REQUESTS} requests)`, r.stages.rows, r.stages.baseline)}\n`);
+    }
     if (auth) console.log(`${formatAuthOverhead(auth)}\n`);
     if (flows) console.log(`${formatFlowsTables(flows)}\n`);
     if (tasks) console.log(`${formatTasksTables(tasks)}\n`);
@@ -416,6 +436,12 @@ function publicRequest(r) {
     ...(r.body === undefined ? {} : { bodyBytes: Buffer.byteLength(r.body) }),
     ...(r.perRequest ? { perRequest: true } : {}),
   };
+}
+
+/** One request of a scenario, through its per-request rewrite (the next credential, …). */
+function send(r) {
+  const q = r.perRequest ? r.perRequest({ method: r.method, path: r.path, headers: { ...r.headers }, body: r.body }) : r;
+  return fetch(new URL(q.path, r.url), { method: q.method, headers: q.headers, body: q.body, signal: AbortSignal.timeout(10_000) });
 }
 
 async function probe(r) {

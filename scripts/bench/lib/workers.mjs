@@ -149,8 +149,8 @@ async function bundleModules(entry, wranglerRules) {
  * loopback socket (bypassing Miniflare's entry worker, so nothing sits in front of
  * either Worker but workerd's HTTP server).
  */
-export async function startWorkers({ entry, silenceConsole = true, onLog, extraWorkers = () => [] }) {
-  const { ours, base, directSocket, compat } = await benchWorkerOptions({ entry, silenceConsole });
+export async function startWorkers({ entry, silenceConsole = true, onLog, extraWorkers = () => [], extraBindings = {} }) {
+  const { ours, base, directSocket, compat } = await benchWorkerOptions({ entry, silenceConsole, extraBindings });
   const mf = new Miniflare(miniflareOptions([ours, base, ...extraWorkers({ ...compat, directSocket })], onLog));
   await mf.ready;
   const oursUrl = await mf.unsafeGetDirectURL(OURS);
@@ -226,7 +226,7 @@ export async function bundleSize(entry) {
 }
 
 /** Miniflare worker options for ours and the bare baseline (what startWorkers and measureStartup start). */
-async function benchWorkerOptions({ entry, silenceConsole }) {
+async function benchWorkerOptions({ entry, silenceConsole, extraBindings = {} }) {
   const pkg = JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8'));
   const configPath = path.join(ROOT, 'wrangler.toml');
   const { workerOptions, tomlVars } = quietly(() => ({
@@ -265,7 +265,7 @@ async function benchWorkerOptions({ entry, silenceConsole }) {
       modules: oursModules,
       modulesRoot: path.dirname(entry),
       // wrangler.toml [vars] + TEST_VARS only: a developer's .dev.vars must not change results.
-      bindings: { ...tomlVars, ...TEST_VARS, JWT_PRIVATE_KEYS: jwtPrivateKeys },
+      bindings: { ...tomlVars, ...TEST_VARS, JWT_PRIVATE_KEYS: jwtPrivateKeys, ...extraBindings },
       unsafeDirectSockets: directSocket,
     },
     base: {
