@@ -10,6 +10,7 @@ import { type Approvers, approvalOutput, mayApprove, type Signer } from '../../s
 import type { ChildRunInfo } from '../../src/flows/nodes/types';
 import { type RunInit, type RunStatus, type RunView, TERMINAL } from '../../src/flows/run-model';
 import type { Result } from '../../src/lib/result';
+import { tenantHubStub } from '../../src/lib/stubs';
 import { migrateDoStorage } from '../shared/migrations';
 import { agentSignal } from './agent-signals';
 import { alarmFault, type FaultState, injectFault, type RunFault } from './chaos';
@@ -74,9 +75,19 @@ export class FlowRun extends DurableObject<Env> {
     });
   }
 
-  /** Stores the run (idempotent: a second init is ignored). */
-  async init(init: RunInit): Promise<void> {
+  /**
+   * Stores the run (idempotent: a repeat is ignored), then asks the tenant's hub for a slot under `limit`
+   * and starts the run when admitted; `limit` null starts it at once (child runs hold their parent's slot).
+   * One round trip for the caller instead of init, admit and start in a row; the run's D1 index row
+   * (`init.index`) goes through the report outbox the alarm delivers, off the caller's path.
+   */
+  async create(init: RunInit, limit: number | null): Promise<{ status: 'queued' | 'running'; view: RunView }> {
     if (this.#t.runCreated(init)) this.#flush();
+    const admitted =
+      limit === null || (await tenantHubStub(this.env, init.tenantId).admitRun(init.tenantId, init.runId, limit)) === 'start';
+    if (admitted) await this.start();
+    else if (pendingReports(this.ctx.storage.sql) > 0) await this.#reportsQueued();
+    return { status: admitted ? 'running' : 'queued', view: runView(this.ctx.storage.sql)! };
   }
 
   /** Admitted: start running (idempotent). */

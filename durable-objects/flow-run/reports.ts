@@ -9,13 +9,13 @@
  * receiver is idempotent, so a delivery whose acknowledgement was lost may be
  * repeated safely. docs/flows.md, "Status reporting".
  */
-import { type RunStatus, type RunSummary, TERMINAL } from '../../src/flows/run-model';
+import { type RunIndexRow, type RunInit, type RunStatus, type RunSummary, TERMINAL } from '../../src/flows/run-model';
 import { DEFAULT_MAX_ACTIVE_RUNS } from '../../src/flows/runs-service';
 import { flowRunStub, tenantHubStub } from '../../src/lib/stubs';
 import { loadRun, summary } from './store';
 
 /** Who a report row goes to. */
-export type Receiver = 'summary' | 'hub' | 'release' | 'parent' | 'start' | 'child_slot';
+export type Receiver = 'index' | 'summary' | 'hub' | 'release' | 'parent' | 'start' | 'child_slot';
 
 interface ReportRow {
   id: number;
@@ -69,6 +69,24 @@ export function enqueueReports(sql: SqlStorage, status: RunStatus, now: number):
   } else {
     insert(sql, 'release', status, { tenantId: s.tenantId, runId: s.id }, now);
   }
+}
+
+/**
+ * The run's D1 index row (`runs`, behind GET /v1/runs), written by the run itself: call in the transaction
+ * that creates the run. It shares the summary's lane, so no status update can land before the row exists.
+ */
+export function enqueueIndex(sql: SqlStorage, init: RunInit & { index: NonNullable<RunInit['index']> }, now: number): void {
+  const row: RunIndexRow = {
+    id: init.runId,
+    tenantId: init.tenantId,
+    flowId: init.flowId,
+    flowVersion: init.flowVersion,
+    parentRunId: init.parent?.runId ?? null,
+    rerunOf: init.index.rerunOf,
+    createdBy: init.index.createdBy,
+    createdAt: init.createdAt,
+  };
+  insert(sql, 'index', 'queued', row, now);
 }
 
 /** A repair (the sweeper found D1 disagreeing): one more summary row, unless one is already pending. */
@@ -135,7 +153,8 @@ export class ReportOutbox {
     // summary never lands after 'succeeded'), not those of the others.
     const blocked = new Set<string>();
     for (const row of rows) {
-      const lane = row.receiver === 'start' ? `start:${row.payload}` : row.receiver;
+      // The index row and the summary updates share a lane: an update never runs before the row exists.
+      const lane = row.receiver === 'start' ? `start:${row.payload}` : row.receiver === 'index' ? 'summary' : row.receiver;
       if (blocked.has(lane)) continue;
       try {
         await this.#send(row);
@@ -160,6 +179,9 @@ export class ReportOutbox {
   async #send(row: ReportRow): Promise<void> {
     const payload = JSON.parse(row.payload);
     switch (row.receiver) {
+      case 'index':
+        await writeIndex(this.env, payload as RunIndexRow);
+        return this.#done(row.id);
       case 'summary':
         await writeSummary(this.env, payload as RunSummary, row.status);
         return this.#done(row.id);
@@ -198,6 +220,16 @@ export class ReportOutbox {
       }
     }
   }
+}
+
+/** The D1 index row, as the run was created (a repeat changes nothing; status updates come after it in its lane). */
+export async function writeIndex(env: Env, r: RunIndexRow): Promise<void> {
+  await env.DB.prepare(
+    `INSERT INTO runs (id, tenant_id, flow_id, flow_version, status, parent_run_id, rerun_of, created_by, created_at, updated_at)
+     VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+  )
+    .bind(r.id, r.tenantId, r.flowId, r.flowVersion, r.parentRunId, r.rerunOf, r.createdBy, r.createdAt, r.createdAt)
+    .run();
 }
 
 /** The D1 summary row behind GET /v1/runs. Setting absolute values makes a repeat harmless. */

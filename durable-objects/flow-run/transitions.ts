@@ -10,7 +10,7 @@ import type { NodeError, NodeEvent, Usage } from '../../src/flows/nodes/types';
 import { sinks } from '../../src/flows/plan';
 import { type RunInit, type RunStatus, TERMINAL } from '../../src/flows/run-model';
 import type { ChildEntry, NodeWait } from './next-step';
-import { enqueueReports } from './reports';
+import { enqueueIndex, enqueueReports } from './reports';
 import { appendEvent, insertRun, loadRun, type NodeRow, node, nodes, setRunStatus, stepRow, stepValue } from './store';
 
 /** The node state a change expects to find: a running attempt, or a parked node. */
@@ -66,6 +66,7 @@ export class Transitions {
         flowVersion: init.flowVersion,
         reused: Object.keys(init.reuse ?? {}),
       });
+      if (init.index) enqueueIndex(this.#sql, { ...init, index: init.index }, this.now());
       return true;
     });
   }

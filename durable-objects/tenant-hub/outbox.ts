@@ -1,9 +1,16 @@
-/** Publishes the hub's outbox to the EVENTS queue in order; marks rows only after the queue accepted them. */
-import { markAttempt, markPublished, pendingEvents } from './sync-log';
+/**
+ * Publishes the hub's outbox to the EVENTS queue in order; marks rows only after the queue accepted them.
+ * `onPublished` sees each page the queue accepted (the hub's direct first webhook attempts, ./direct-webhooks.ts).
+ */
+import { markAttempt, markPublished, type OutboxEvent, pendingEvents } from './sync-log';
 
 const BATCH = 100; // Queues' sendBatch limit
 
-export async function publishOutbox(storage: DurableObjectStorage, queue: Queue): Promise<number> {
+export async function publishOutbox(
+  storage: DurableObjectStorage,
+  queue: Queue,
+  onPublished?: (events: OutboxEvent[]) => void,
+): Promise<number> {
   let published = 0;
   for (;;) {
     const events = pendingEvents(storage.sql, BATCH);
@@ -17,6 +24,7 @@ export async function publishOutbox(storage: DurableObjectStorage, queue: Queue)
       return published;
     }
     storage.transactionSync(() => markPublished(storage.sql, sequences, new Date().toISOString()));
+    onPublished?.(events);
     published += events.length;
     if (events.length < BATCH) return published;
   }

@@ -26,6 +26,7 @@ import type { Actor, HistoryEntry, Notification, Task, TaskCreate, TaskFilter, T
 import { migrateDoStorage } from '../shared/migrations';
 import { listChats, recordChatReport } from './chats';
 import * as ds from './datasets';
+import { DirectWebhooks } from './direct-webhooks';
 import * as ex from './experiments';
 import * as fb from './feedback';
 import { readFeedback, readKey } from './feedback-store';
@@ -82,6 +83,8 @@ const PAGE_MAX_BYTES = 1 << 20;
 export class TenantHub extends DurableObject<Env> {
   #schemaVersion = 0;
   #tenantId: string | null = null;
+  /** First webhook attempts made right after publishing, without the queue's batch window (./direct-webhooks.ts). */
+  readonly #webhooks = new DirectWebhooks(this.env, () => this.#tenantId);
   /** Highest change version already pushed to sockets by this instance. */
   #pushed = 0;
   /** The last retention pass filled a batch: the alarm comes back soon for the rest. */
@@ -553,7 +556,7 @@ export class TenantHub extends DurableObject<Env> {
       broadcast(this.ctx.getWebSockets(), fresh);
       this.#pushed = fresh[fresh.length - 1]!.version;
     }
-    const published = await publishOutbox(this.ctx.storage, this.env.EVENTS);
+    const published = await publishOutbox(this.ctx.storage, this.env.EVENTS, (events) => this.#webhooks.deliver(events));
     await this.#arm(false, forceRegistry);
     return { delivered, published };
   }

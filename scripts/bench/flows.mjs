@@ -22,6 +22,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { cpuBetween, sampleCpu } from './lib/cpu.mjs';
+import { formatStages, parseServerTiming, summarizeStages } from './lib/stages.mjs';
 import { BENCH_DIR, OURS } from './lib/workers.mjs';
 
 export const FLOWS_SUITE = 'flows';
@@ -226,18 +227,24 @@ async function oursRun(api, flowId, n, expect, rpc) {
     if (res.status !== 201) return { ok: false, error: `POST runs ${res.status}: ${text.slice(0, 200)}`, e2eMs: performance.now() - t0 };
     const created = JSON.parse(text);
     const postMs = performance.now() - t0;
+    const postStages = parseServerTiming(res.headers.get('server-timing'));
     const { events, doneAt } = await followEvents(api, created.id, deadline);
     const e2eMs = (doneAt ?? performance.now()) - t0;
     const started = events.find((e) => e.type === 'run.started');
     const finished = events.find((e) => e.type === 'run.completed' || e.type === 'run.failed' || e.type === 'run.cancelled');
     const engineMs = started && finished ? Date.parse(finished.at) - Date.parse(started.at) : null;
+    // Queue wait (admission, fairness) apart from execution: a full tenant is not a slow engine.
+    const createdEv = events.find((e) => e.type === 'run.created');
+    const queueWaitMs = createdEv && started ? Date.parse(started.at) - Date.parse(createdEv.at) : null;
     const problems = await checkRun(api, created.id, n, events, finished, expect, rpc, deadline);
     return {
       ok: problems.length === 0 && finished?.type === 'run.completed',
       runId: created.id,
       postMs,
+      postStages,
       e2eMs,
       engineMs,
+      queueWaitMs,
       problems,
       timing: nodeTimings(events),
     };
@@ -426,6 +433,21 @@ function summarizeConcurrent(o, w, cpu) {
     okOurs.map((r) => r.postMs).sort((a, c) => a - c),
     95,
   );
+  ours.queueWaitP50Ms = pct(
+    okOurs
+      .map((r) => r.queueWaitMs)
+      .filter((v) => v !== null)
+      .sort((a, c) => a - c),
+    50,
+  );
+  ours.queueWaitP95Ms = pct(
+    okOurs
+      .map((r) => r.queueWaitMs)
+      .filter((v) => v !== null)
+      .sort((a, c) => a - c),
+    95,
+  );
+  ours.postStages = summarizeStages(okOurs.map((r) => ({ stages: r.postStages ?? [], clientMs: r.postMs })));
   ours.failedChecks = o.results.filter((r) => r.problems?.length).length;
   ours.nodeSuccessRecordedTwice = o.results.filter((r) => r.problems?.some((p) => /not exactly once|not 1 each|attempts/.test(p))).length;
   const workflows = side(w);
@@ -521,7 +543,15 @@ export function formatFlowsTables(report) {
     conc,
     '',
     'ms/node: median run over nodes. ours = run.started→run.completed (event timestamps); Workflows = create()→complete inside its Worker. e2e = client request → completion seen by the client (ours: POST /v1/flows/{id}/runs → run.completed SSE frame). ratio = ours ÷ Workflows (lower is better for us).',
-    `concurrent: e2e per run (ours engine p50/p95 ${f(c.ours.engineP50Ms)}/${f(c.ours.engineP95Ms)} ms, POST p50/p95 ${f(c.ours.postP50Ms)}/${f(c.ours.postP95Ms)} ms). checks = run succeeded, every node succeeded with attempts 1, one node.started + one node.succeeded event per node, expected output${report.exactlyOnceCheck.rpc.startsWith('FlowRun') ? ', FlowRun.successCounts() = 1 per node' : ''}.`,
+    formatStages(`POST /v1/flows/{id}/runs, ${c.runs} at once: stages`, c.ours.postStages ?? [], {
+      label: 'Workflows POST /run → complete, p50/p95',
+      n: c.runs,
+      meanMs: null,
+      p50Ms: c.workflows.p50Ms,
+      p95Ms: c.workflows.p95Ms,
+    }),
+    '',
+    `concurrent: e2e per run (ours queue wait run.created→run.started p50/p95 ${f(c.ours.queueWaitP50Ms)}/${f(c.ours.queueWaitP95Ms)} ms, execution run.started→run.completed p50/p95 ${f(c.ours.engineP50Ms)}/${f(c.ours.engineP95Ms)} ms, POST p50/p95 ${f(c.ours.postP50Ms)}/${f(c.ours.postP95Ms)} ms). checks = run succeeded, every node succeeded with attempts 1, one node.started + one node.succeeded event per node, expected output${report.exactlyOnceCheck.rpc.startsWith('FlowRun') ? ', FlowRun.successCounts() = 1 per node' : ''}.`,
     ...(report.perNode.some((r) => r.noisy) || c.noisy
       ? ['(!) other processes used a noticeable share of the CPU: absolute numbers are low; ratios are approximate.']
       : []),

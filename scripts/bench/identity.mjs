@@ -124,6 +124,7 @@ export const identityScenarios = [
   },
   {
     name: 'tenant (API key)',
+    breakdown: true,
     setup: async (ctx) => {
       const tenants = [];
       for (let i = 0; i < benchTenantCount(); i++) tenants.push(await seedApiKeyTenant(ctx.ours, ctx.pepper, 'apikey'));

@@ -26,7 +26,11 @@
  *      BENCH_FLOW_REPS (measured runs per side per flow shape, default 3),
  *      BENCH_TENANTS (tenants rotated by the authenticated throughput rows, default 8),
  *      BENCH_LOGIN_ACCOUNTS (accounts rotated by the login rows, default 64),
- *      BENCH_SYNC_SIZES (default 2,50,1000), BENCH_SYNC_REPS (default 20), BENCH_REMINDERS (default 20).
+ *      BENCH_SYNC_SIZES (default 2,50,1000), BENCH_SYNC_REPS (default 20), BENCH_REMINDERS (default 20),
+ *      BENCH_STARTUP_REPS (fresh workerd starts per side for the start-up figure, default 3; 0 skips).
+ *
+ * --compare <old.json>   after the run, every figure beside the old result's (new ÷ old), changes over 20 % flagged
+ * --compare <old.json> --to <new.json>   the same for two stored results, without running anything
  */
 import { spawnSync } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -36,10 +40,23 @@ import { parseArgs } from 'node:util';
 import { CONSOLE_SUITE, consoleBudgetS, formatConsoleTable, runConsoleSuite } from './console.mjs';
 import { FLOWS_SUITE, flowsBudgetS, flowsFailed, formatFlowsTables, runFlowsSuite, WORKFLOWS, workflowsWorker } from './flows.mjs';
 import { authOverhead, formatAuthOverhead } from './identity.mjs';
+import { compareReports, formatComparison } from './lib/compare.mjs';
 import { cpuBetween, sampleCpu } from './lib/cpu.mjs';
 import { merge, runLoad } from './lib/load.mjs';
 import { formatTable } from './lib/report.mjs';
-import { applyMigrations, BASE, buildWorker, OURS, ROOT, readMigrations, startWorkers, TEST_VARS } from './lib/workers.mjs';
+import { clientSummary, formatStages, probeStages, summarizeStages } from './lib/stages.mjs';
+import {
+  applyMigrations,
+  BASE,
+  buildWorker,
+  bundleSize,
+  measureStartup,
+  OURS,
+  ROOT,
+  readMigrations,
+  startWorkers,
+  TEST_VARS,
+} from './lib/workers.mjs';
 import { scenarios as ALL_SCENARIOS } from './scenarios.mjs';
 import { formatTasksTables, runTasksSuite, TASKS_SUITE, tasksBudgetS, tasksFailed } from './tasks.mjs';
 
@@ -58,10 +75,18 @@ const SETTLE_MS = 250;
 /** Other processes using more than this share of the machine during a run make it "noisy". */
 const NOISY_FOREIGN_PCT = 15;
 const SETUP_TIMEOUT_MS = 30_000;
+/** Requests per side of a scenario's per-stage breakdown (`breakdown: true`). */
+const BREAKDOWN_REQUESTS = 200;
 
 async function main() {
   const { values } = parseArgs({
-    options: { only: { type: 'string', multiple: true }, list: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      only: { type: 'string', multiple: true },
+      list: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+      compare: { type: 'string' },
+      to: { type: 'string' },
+    },
     allowPositionals: false,
   });
   if (values.help) {
@@ -74,6 +99,16 @@ async function main() {
     );
     return 0;
   }
+  if (values.to !== undefined) {
+    // Compare two stored results without running anything: --compare <old.json> --to <new.json>.
+    if (values.compare === undefined) throw new UsageError('--to needs --compare <old.json>');
+    const [oldR, newR] = await Promise.all([readReport(values.compare), readReport(values.to)]);
+    console.log(
+      formatComparison(compareReports(oldR, newR), { oldLabel: path.basename(values.compare), newLabel: path.basename(values.to) }),
+    );
+    return 0;
+  }
+  const previous = values.compare === undefined ? null : await readReport(values.compare);
   if (values.list) {
     for (const s of ALL_SCENARIOS) console.log(`${s.name}\t${describe(s.ours)}\tvs baseline ${describe(s.base)}`);
     console.log(`${FLOWS_SUITE}\tflow runs (50-node chain, 100-wide, 100 concurrent)\tvs Cloudflare Workflows`);
@@ -88,6 +123,7 @@ async function main() {
     connections: num('BENCH_CONNECTIONS', 16, { min: 1, max: 512 }),
     rounds: num('BENCH_ROUNDS', 4, { min: 1, max: 20 }),
     flowReps: num('BENCH_FLOW_REPS', 3, { min: 1, max: 50 }),
+    startupReps: num('BENCH_STARTUP_REPS', 3, { min: 0, max: 20 }),
   };
   assertUniqueNames(ALL_SCENARIOS);
   const { scenarios, flows: withFlows, tasks: withTasks, console: withConsole } = selectScenarios(ALL_SCENARIOS, values.only ?? []);
@@ -99,6 +135,7 @@ async function main() {
     (s.setupTimeoutS ?? SETUP_TIMEOUT_MS / 1000);
   const budgetS = Math.ceil(
     240 +
+      config.startupReps * 2 * 30 +
       scenarios.reduce((sum, s) => sum + perScenarioS(s), 0) +
       (withFlows ? flowsBudgetS(config.flowReps) : 0) +
       (withTasks ? tasksBudgetS() : 0) +
@@ -118,6 +155,13 @@ async function main() {
 
   log('bench: building the Worker (wrangler deploy --dry-run)…');
   const build = await buildWorker();
+  const bundle = await bundleSize(build.entry);
+  log(`bench: bundle ${bundle.gzipKiB} KiB gzip (${bundle.rawKiB} KiB raw, ${bundle.modules} modules)`);
+  let startup = null;
+  if (config.startupReps > 0) {
+    startup = await measureStartup({ entry: build.entry, reps: config.startupReps });
+    log(`bench: start-up (fresh workerd → first /health) ours ${startup.oursMs} ms, base ${startup.baseMs} ms (+${startup.addedMs} ms)`);
+  }
   let mf;
   const workerLogs = { warnings: 0, errors: 0, samples: [] };
   cleanup = async () => {
@@ -208,6 +252,19 @@ async function main() {
       }
       const ours = merge(runs.ours);
       const base = merge(runs.base);
+      // Where ours spends each millisecond (Server-Timing), beside the baseline's client time, same run.
+      let stages = null;
+      if (scenario.breakdown) {
+        await sleep(settleMs);
+        const o = await probeStages(() => send(req.ours), { n: BREAKDOWN_REQUESTS, concurrency: connections });
+        await sleep(settleMs);
+        const b = await probeStages(() => send(req.base), { n: BREAKDOWN_REQUESTS, concurrency: connections });
+        stages = {
+          rows: summarizeStages(o.samples),
+          baseline: clientSummary(`${req.base.method} ${req.base.path}`, b.samples),
+          errors: o.errors + b.errors,
+        };
+      }
       const row = {
         name: scenario.name,
         note: scenario.note,
@@ -216,6 +273,7 @@ async function main() {
         ours: { request: publicRequest(req.ours), smokeStatus: smoke.ours.status, ...ours },
         base: { request: publicRequest(req.base), smokeStatus: smoke.base.status, ...base },
         ratio: base.reqPerSec > 0 ? round3(ours.reqPerSec / base.reqPerSec) : null,
+        ...(stages ? { stages } : {}),
         noisy: [ours.cpu, base.cpu].some((c) => c !== null && c.foreignPctMax > NOISY_FOREIGN_PCT),
       };
       results.push(row);
@@ -259,6 +317,8 @@ async function main() {
         workerInfoLogs: keepInfoLogs ? 'kept' : 'dropped in-isolate',
       },
       workerLogs,
+      bundle,
+      ...(startup ? { startup } : {}),
       scenarios: results,
       ...(auth ? { authOverhead: auth } : {}),
       ...(flows ? { flows } : {}),
@@ -266,7 +326,11 @@ async function main() {
       ...(consoleReport ? { console: consoleReport } : {}),
     };
     console.log('');
+    console.log(`${formatBuild(bundle, startup)}\n`);
     if (results.length > 0) console.log(`${formatTable(results)}\n`);
+    for (const r of results.filter((x) => x.stages)) {
+      console.log(`${formatStages(`${r.name}: stages (${BREAKDOWN_REQUESTS} requests)`, r.stages.rows, r.stages.baseline)}\n`);
+    }
     if (auth) console.log(`${formatAuthOverhead(auth)}\n`);
     if (flows) console.log(`${formatFlowsTables(flows)}\n`);
     if (tasks) console.log(`${formatTasksTables(tasks)}\n`);
@@ -277,6 +341,11 @@ async function main() {
     const text = `${JSON.stringify(report, null, 2)}\n`;
     await writeFile(file, text);
     await writeFile(path.join(outDir, 'latest.json'), text);
+    if (previous) {
+      console.log(
+        `${formatComparison(compareReports(previous, report), { oldLabel: path.basename(values.compare), newLabel: 'this run' })}\n`,
+      );
+    }
     console.log(`wrote ${path.relative(ROOT, file)} and bench-results/latest.json (${((finishedAt - startedAt) / 1000).toFixed(1)}s)`);
 
     const failing = results.filter((r) => r.ours.errors > 0 || r.base.errors > 0);
@@ -329,6 +398,24 @@ function selectScenarios(all, only) {
   return { scenarios: all.filter((s) => picked.has(s)), flows, tasks, console: consoleSuite };
 }
 
+async function readReport(file) {
+  try {
+    return JSON.parse(await readFile(file, 'utf8'));
+  } catch (err) {
+    throw new UsageError(`cannot read ${file} as a bench result: ${err.message}`);
+  }
+}
+
+/** Bundle size and start-up time, printed above the figures they go with. */
+function formatBuild(bundle, startup) {
+  const lines = [`Worker bundle: ${bundle.gzipKiB} KiB gzip, ${bundle.rawKiB} KiB raw (${bundle.modules} modules).`];
+  if (startup)
+    lines.push(
+      `Start-up (fresh workerd until the first GET /health answers, median of ${startup.reps}): ours ${startup.oursMs} ms, bare baseline ${startup.baseMs} ms, ratio ${startup.ratio} (+${startup.addedMs} ms).`,
+    );
+  return lines.join('\n');
+}
+
 function assertUniqueNames(all) {
   const seen = new Set();
   for (const s of all) {
@@ -365,6 +452,12 @@ function publicRequest(r) {
     ...(r.body === undefined ? {} : { bodyBytes: Buffer.byteLength(r.body) }),
     ...(r.perRequest ? { perRequest: true } : {}),
   };
+}
+
+/** One request of a scenario, through its per-request rewrite (the next credential, …). */
+function send(r) {
+  const q = r.perRequest ? r.perRequest({ method: r.method, path: r.path, headers: { ...r.headers }, body: r.body }) : r;
+  return fetch(new URL(q.path, r.url), { method: q.method, headers: q.headers, body: q.body, signal: AbortSignal.timeout(10_000) });
 }
 
 async function probe(r) {

@@ -17,6 +17,8 @@
  *   connections   optional, overrides BENCH_CONNECTIONS for this scenario (1 = single flight)
  *   setupTimeoutS optional, the setup's time limit (default 30 s)
  *   rounds, settleMs optional, override BENCH_ROUNDS and the 250 ms pause before each slice
+ *   breakdown     optional; after the load, 200 requests per side: ours broken down by stage (Server-Timing,
+ *                 src/observability/timing.ts) beside the baseline's client time
  *   A request object may carry `perRequest: (req) => req`, autocannon's setupRequest: it
  *   rewrites every request (and the smoke request), e.g. to rotate credentials over several
  *   tenants (per-tenant rate limits) or send a new `cf-connecting-ip` each time.

@@ -97,6 +97,7 @@ const roomRotation = (rooms, path) => rotate(rooms, (req, room) => ((req.path = 
 export const taskScenarios = [
   {
     name: 'tasks create',
+    breakdown: true,
     setup: (ctx) => apiKeyTenants(ctx, 'create'),
     ours: (s) => ({
       method: 'POST',
@@ -116,6 +117,7 @@ export const taskScenarios = [
   },
   {
     name: 'tasks list',
+    breakdown: true,
     setup: async (ctx) => {
       const s = await apiKeyTenants(ctx, 'list');
       const jobs = s.keys.flatMap((key, i) => Array.from({ length: LIST_SEED }, (_, j) => ({ key, room: s.rooms[i], j })));

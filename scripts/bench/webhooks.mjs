@@ -15,7 +15,9 @@ import { mkdir, readdir, writeFile } from 'node:fs/promises';
  * p50/p99, and writes bench-results/webhooks-<timestamp>.json. Exits 1 if an event was lost,
  * delivered twice or failed verification.
  *
- * Env: BENCH_EVENTS (default 1000), BENCH_CONNECTIONS (default 16), BENCH_TIMEOUT_S (default 120).
+ * Env: BENCH_EVENTS (default 1000), BENCH_CONNECTIONS (default 16), BENCH_TIMEOUT_S (default 120),
+ *      BENCH_WEBHOOK_ORDERING (the endpoint's `ordering`, `sequence` (default) or `none`).
+ * One by one: BENCH_EVENTS=50 BENCH_CONNECTIONS=1.
  */
 import { createServer } from 'node:http';
 import path from 'node:path';
@@ -138,7 +140,12 @@ async function main() {
     await (await mf.getD1Database('DB')).prepare(`UPDATE tenants SET plan = 'pro' WHERE id = ?`).bind(tenant.id).run();
     const hook = await post(
       '/v1/webhooks',
-      { url: `${receiver.url}/hooks/bench`, eventTypes: [process.env.BENCH_FILTER ?? 'task.created'] },
+      {
+        url: `${receiver.url}/hooks/bench`,
+        eventTypes: [process.env.BENCH_FILTER ?? 'task.created'],
+        // BENCH_WEBHOOK_ORDERING=none: the endpoint takes its first attempts concurrently (docs/api.md).
+        ...(process.env.BENCH_WEBHOOK_ORDERING ? { ordering: process.env.BENCH_WEBHOOK_ORDERING } : {}),
+      },
       accessToken,
     );
     if (hook.status !== 201) throw new Error(`webhook: ${hook.status} ${await hook.text()}`);
@@ -176,6 +183,7 @@ async function main() {
       at: new Date().toISOString(),
       events: EVENTS,
       connections: CONNECTIONS,
+      ordering: process.env.BENCH_WEBHOOK_ORDERING ?? 'sequence',
       committed: commits.size,
       commitErrors: errors,
       delivered: latencies.length,

@@ -2083,6 +2083,12 @@ export type components = {
              */
             eventTypes?: string[];
             /**
+             * @description 'sequence' (default): first attempts to this endpoint one at a time in sequence order. 'none': up to 16 at once, for receivers that order by `sequence` themselves or need no order
+             * @default sequence
+             * @enum {string}
+             */
+            ordering?: "sequence" | "none";
+            /**
              * Format: uri
              * @example https://example.com/hooks/edgecrew
              */
@@ -4509,6 +4515,11 @@ export type components = {
              */
             eventTypes?: string[];
             /**
+             * @description 'sequence' (default): first attempts to this endpoint one at a time in sequence order. 'none': up to 16 at once, for receivers that order by `sequence` themselves or need no order
+             * @enum {string}
+             */
+            ordering?: "sequence" | "none";
+            /**
              * Format: uri
              * @example https://example.com/hooks/edgecrew
              */
@@ -4573,6 +4584,11 @@ export type components = {
             failingSince: string | null;
             /** @example whk_01hzy0000000000000000000000 */
             id: string;
+            /**
+             * @description 'sequence' (default): first attempts to this endpoint one at a time in sequence order. 'none': up to 16 at once, for receivers that order by `sequence` themselves or need no order
+             * @enum {string}
+             */
+            ordering: "sequence" | "none";
             /**
              * Format: date-time
              * @description While in the future, deliveries carry a signature with the previous secret too

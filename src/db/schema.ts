@@ -328,6 +328,10 @@ export const webhookEndpoints = sqliteTable(
     failingSince: text('failing_since'),
     /** Deliveries in a row that exhausted every attempt (cleared by a success). */
     exhaustedInRow: integer('exhausted_in_row').notNull().default(0),
+    /** 'sequence': first attempts one at a time in sequence order; 'none': several at once (src/events/fanout.ts). */
+    ordering: text('ordering', { enum: ['sequence', 'none'] })
+      .notNull()
+      .default('sequence'),
     createdBy: text('created_by').notNull(),
     createdAt: createdAt(),
     updatedAt: text('updated_at').notNull(),

@@ -24,6 +24,11 @@ import { matchesFilter } from './catalog';
 
 /** Endpoint lanes run side by side (Workers allow 6 open outbound connections). */
 const ENDPOINT_CONCURRENCY = 6;
+/**
+ * First attempts in flight at once to one endpoint that does not need them in order (`ordering: 'none'`);
+ * the runtime keeps at most 6 connections open per invocation and queues the rest.
+ */
+export const UNORDERED_CONCURRENCY = 16;
 const INSERTS_PER_BATCH = 100;
 /** An endpoint lane starts no inline attempt after this long; the rest go to the WEBHOOKS queue. */
 export const INLINE_BUDGET_MS = 1_000;
@@ -35,23 +40,28 @@ type Endpoint = typeof webhookEndpoints.$inferSelect;
 
 const firstAttempt = (d: Delivery): DeliveryJob => ({ kind: 'webhook_attempt', deliveryId: d.id, attempt: 1, trigger: 'auto' });
 
-/** One endpoint's first attempts: inline while quick and healthy, then handed to the WEBHOOKS queue. */
+/**
+ * One endpoint's first attempts: inline while quick and healthy, then handed to the WEBHOOKS queue.
+ * An endpoint with `ordering: 'sequence'` gets them one at a time in sequence order; with 'none',
+ * UNORDERED_CONCURRENCY at once (each still claimed, sent and recorded on its own).
+ */
 async function runLane(env: Env, config: Config, db: Db, ep: Endpoint, list: readonly Delivery[]): Promise<void> {
   const started = Date.now();
   const handOff: DeliveryJob[] = [];
   let inline = ep.failingSince === null;
-  for (const d of list) {
+  const attempt = async (d: Delivery) => {
     const job = firstAttempt(d);
     if (!inline || Date.now() - started >= INLINE_BUDGET_MS) {
       handOff.push(job);
-      continue;
+      return;
     }
     const claimed = await claim(db, job, Date.now());
-    if (!claimed) continue; // a swept job already claimed it
+    if (!claimed) return; // a swept job already claimed it
     const record = await sendAttempt(config, db, job, claimed, ep, Date.now(), INLINE_TIMEOUT_MS);
     await commitAttempts(env, db, [record]);
     if (!record.result.ran || record.result.status !== 'succeeded') inline = false;
-  }
+  };
+  await inPool(list, ep.ordering === 'none' ? UNORDERED_CONCURRENCY : 1, attempt);
   // A lost send is recovered by the sweeper: the rows are pending and unclaimed, next_attempt_at now.
   for (let i = 0; i < handOff.length; i += 100)
     await env.WEBHOOKS.sendBatch(handOff.slice(i, i + 100).map((body) => ({ body, contentType: 'json' as const }))).catch(() => undefined);

@@ -16,12 +16,18 @@ const EventTypes = z
   .max(50)
   .openapi({ example: ['task.*', 'member.role_changed'] });
 
+const Ordering = z.enum(['sequence', 'none']).openapi({
+  description:
+    "'sequence' (default): first attempts to this endpoint one at a time in sequence order. 'none': up to 16 at once, for receivers that order by `sequence` themselves or need no order",
+});
+
 export const CreateWebhookBody = z
   .strictObject({
     url: Url,
     description: z.string().trim().max(200).optional(),
     eventTypes: EventTypes.default(['*']),
     enabled: z.boolean().default(true),
+    ordering: Ordering.default('sequence'),
   })
   .openapi('CreateWebhookRequest');
 
@@ -31,6 +37,7 @@ export const UpdateWebhookBody = z
     description: z.string().trim().max(200).nullable().optional(),
     eventTypes: EventTypes.optional(),
     enabled: z.boolean().optional(),
+    ordering: Ordering.optional(),
   })
   .openapi('UpdateWebhookRequest');
 
@@ -57,6 +64,7 @@ export const WebhookSchema = z
     description: z.string().nullable(),
     eventTypes: z.array(z.string()),
     enabled: z.boolean(),
+    ordering: Ordering,
     disabledReason: z.enum(['manual', 'gone', 'failing']).nullable(),
     disabledAt: Timestamp.nullable(),
     failingSince: Timestamp.nullable(),

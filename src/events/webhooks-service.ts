@@ -23,6 +23,7 @@ export function webhookView(e: Endpoint) {
     description: e.description,
     eventTypes: e.eventTypes,
     enabled: e.enabled,
+    ordering: e.ordering,
     disabledReason: e.disabledReason,
     disabledAt: e.disabledAt,
     failingSince: e.failingSince,
@@ -53,6 +54,7 @@ export interface CreateWebhookInput {
   description?: string | undefined;
   eventTypes: string[];
   enabled: boolean;
+  ordering?: 'sequence' | 'none' | undefined;
 }
 
 export async function createWebhook(ctx: ServiceCtx, input: CreateWebhookInput) {
@@ -77,6 +79,7 @@ export async function createWebhook(ctx: ServiceCtx, input: CreateWebhookInput) 
         description: input.description ?? null,
         eventTypes,
         enabled: input.enabled,
+        ordering: input.ordering ?? 'sequence',
         disabledReason: input.enabled ? null : 'manual',
         disabledAt: input.enabled ? null : stamp,
         secretEnc: await seal(ctx.config.WEBHOOK_SECRET_KEY, id, secret),
@@ -113,6 +116,7 @@ export interface UpdateWebhookInput {
   description?: string | null | undefined;
   eventTypes?: string[] | undefined;
   enabled?: boolean | undefined;
+  ordering?: 'sequence' | 'none' | undefined;
 }
 
 export async function updateWebhook(ctx: ServiceCtx, input: UpdateWebhookInput & { id: string }) {
@@ -124,6 +128,7 @@ export async function updateWebhook(ctx: ServiceCtx, input: UpdateWebhookInput &
   if (input.url !== undefined) set.url = input.url;
   if (input.description !== undefined) set.description = input.description;
   if (input.eventTypes !== undefined) set.eventTypes = [...new Set(input.eventTypes)];
+  if (input.ordering !== undefined) set.ordering = input.ordering;
   if (input.enabled === true && !before.enabled)
     Object.assign(set, { enabled: true, disabledReason: null, disabledAt: null, failingSince: null, exhaustedInRow: 0 });
   if (input.enabled === false && before.enabled) Object.assign(set, { enabled: false, disabledReason: 'manual', disabledAt: stamp });

@@ -7,6 +7,7 @@ import { newId } from '../lib/ids';
 import { decodeCursor, type PageInput, toPage } from '../lib/pagination';
 import { AppError, pointerOf } from '../lib/problem';
 import { checkDefinition, type DefinitionProblem, DefinitionSchema, type FlowDefinition } from './definition';
+import { forgetFlowHead } from './version-cache';
 
 export interface FlowInput {
   name: string;
@@ -188,6 +189,7 @@ export async function putFlow(ctx: ServiceCtx, input: FlowInput & { id: string }
       throw err;
     });
   if (claimed.meta.changes !== 1) throw new AppError('conflict', `Flow ${id} was changed concurrently; retry.`);
+  forgetFlowHead(ctx.tenantId, id);
   return view(await row(ctx, id), definition);
 }
 
@@ -239,4 +241,5 @@ export async function deleteFlow(ctx: ServiceCtx, { id }: { id: string }): Promi
     ctx.scope.update(flows, { deletedAt: ctx.now.toISOString() }, and(eq(flows.id, id), isNull(flows.deletedAt))),
     auditInsertWhere(ctx.scope, ctx.actor, 'flow.deleted', { type: 'flow', id }, ctx, {}, previousStatementChanged),
   ]);
+  forgetFlowHead(ctx.tenantId, id);
 }

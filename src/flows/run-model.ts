@@ -43,6 +43,23 @@ export interface RunInit {
   createdAt: string;
   /** Absent for runs started before initiators were recorded. Child runs inherit their parent's. */
   initiator?: RunInitiator | undefined;
+  /**
+   * The D1 `runs` index row's fields the run keeps nowhere else. With it, the run writes its own index row
+   * through its report outbox, in the transaction that creates it (durable, off the caller's path).
+   */
+  index?: { createdBy: string; rerunOf: string | null } | undefined;
+}
+
+/** The D1 `runs` row a run indexes itself with (durable-objects/flow-run/reports.ts, receiver 'index'). */
+export interface RunIndexRow {
+  id: string;
+  tenantId: string;
+  flowId: string;
+  flowVersion: number;
+  parentRunId: string | null;
+  rerunOf: string | null;
+  createdBy: string;
+  createdAt: string;
 }
 
 export interface NodeView {

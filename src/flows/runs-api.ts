@@ -16,10 +16,35 @@ import { initiatorOf, loadVersion, startRun, tenantRunLimit } from './runs-servi
 
 type RunRow = typeof runs.$inferSelect;
 
+/**
+ * The run's D1 index row, the tenant check of every run verb. A run writes that row itself, through its
+ * report outbox right after it is created (src/flows/runs-service.ts): in that moment the run's own
+ * object answers instead, if it belongs to the caller's tenant (another tenant's run is 404 either way).
+ */
 async function runRow(ctx: ServiceCtx, id: string): Promise<RunRow> {
   const r = (await ctx.scope.select(runs, eq(runs.id, id)).get()) as RunRow | undefined;
-  if (!r) throw new AppError('not_found', `Run ${id} not found.`);
-  return r;
+  if (r) return r;
+  const fresh = id.startsWith('run_') ? ((await flowRunStub(ctx.env, id).getState()) as unknown as RunView | null) : null;
+  if (!fresh || fresh.tenantId !== ctx.tenantId) throw new AppError('not_found', `Run ${id} not found.`);
+  return {
+    id: fresh.id,
+    tenantId: fresh.tenantId,
+    flowId: fresh.flowId,
+    flowVersion: fresh.flowVersion,
+    status: fresh.status,
+    parentRunId: fresh.parent?.runId ?? null,
+    rerunOf: null,
+    createdBy: '',
+    createdAt: fresh.createdAt,
+    startedAt: fresh.startedAt,
+    finishedAt: fresh.finishedAt,
+    durationMs: fresh.durationMs,
+    inputTokens: fresh.usage.inputTokens,
+    outputTokens: fresh.usage.outputTokens,
+    costUsd: fresh.usage.costUsd,
+    error: fresh.error,
+    updatedAt: fresh.createdAt,
+  };
 }
 
 function inputProblem(errors: Array<{ path: string; message: string; code: string }>): AppError {
@@ -37,18 +62,18 @@ export async function createRun(
   { flowId, input, version }: { flowId: string; input: unknown; version?: number | undefined },
 ) {
   const { env } = ctx;
-  const v = await loadVersion(env, ctx.tenantId, flowId, version);
+  const v = await ctx.timing.time('version', loadVersion(env, ctx.tenantId, flowId, version));
   if (!v) throw new AppError('not_found', `Flow ${flowId} not found.`);
-  const started = await startRun(env, { tenantId: ctx.tenantId, createdBy: ctx.actor.id, version: v, input, initiator: initiatorOf(ctx) });
+  const started = await startRun(env, {
+    tenantId: ctx.tenantId,
+    createdBy: ctx.actor.id,
+    version: v,
+    input,
+    initiator: initiatorOf(ctx),
+    timing: ctx.timing,
+  });
   if ('code' in started) throw inputProblem(started.errors);
-  return freshRun(env, started.runId);
-}
-
-/** The state of a run this request just created (no tenant re-check needed). */
-async function freshRun(env: Env, id: string): Promise<RunView> {
-  const view = (await flowRunStub(env, id).getState()) as unknown as RunView | null;
-  if (!view) throw new AppError('not_found', `Run ${id} not found.`);
-  return view;
+  return started.view;
 }
 
 /** A run whose summary is in D1 but whose FlowRun storage went after its retention (src/flows/retention.ts). */
@@ -159,7 +184,7 @@ export async function rerunFrom(ctx: ServiceCtx, { id, fromNode, input }: { id: 
     initiator: initiatorOf(ctx),
   });
   if ('code' in started) throw inputProblem(started.errors);
-  return freshRun(env, started.runId);
+  return started.view;
 }
 
 /** Forwards SSE / WebSocket requests to the run's object after the tenant check; the stream ends with the caller's credential. */

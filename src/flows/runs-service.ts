@@ -1,18 +1,20 @@
 /**
  * Starting runs: used by the API (POST /v1/flows/{id}/runs, rerun) and by a
- * FlowRun starting child runs (subflow, map). Writes the D1 summary row,
- * initializes the run's FlowRun object, then asks the tenant's hub for a slot.
+ * FlowRun starting child runs (subflow, map). The run's FlowRun stores it, asks the
+ * tenant's hub for a slot and writes the D1 index row through its report outbox.
  */
 
 import { and, eq } from 'drizzle-orm';
 import { getDb } from '../db/client';
-import { flows, flowVersions, runs, type TenantSettings, tenants } from '../db/schema';
+import { flows, flowVersions, type TenantSettings, tenants } from '../db/schema';
 import { newId } from '../lib/ids';
-import { flowRunStub, tenantHubStub } from '../lib/stubs';
+import { flowRunStub } from '../lib/stubs';
+import type { StageTimer } from '../observability/timing';
 import { DEFAULT_MAX_ACTIVE_RUNS, effectiveRunLimit, planCeilings } from './ceilings';
 import { checkInput, type FlowDefinition } from './definition';
 import { runRetentionDays } from './retention';
-import type { RunInit, RunInitiator, RunParent } from './run-model';
+import type { RunInit, RunInitiator, RunParent, RunView } from './run-model';
+import { cachedHead, cachedVersion, rememberHead, rememberVersion } from './version-cache';
 
 export { DEFAULT_MAX_ACTIVE_RUNS };
 
@@ -36,24 +38,39 @@ export interface LoadedVersion {
   plan?: string;
 }
 
+/**
+ * A flow version and what a run start needs of its tenant, from the isolate's caches (./version-cache.ts):
+ * versions are immutable and kept; the flow's head (latest version, deleted) and the tenant's settings and
+ * plan for at most HEAD_TTL_MS. A miss is one D1 query (the head with the tenant, plus the version row).
+ */
 export async function loadVersion(env: Env, tenantId: string, flowId: string, version?: number): Promise<LoadedVersion | null> {
   const db = getDb(env.DB);
-  const found = await db
-    .select({ latestVersion: flows.latestVersion, deletedAt: flows.deletedAt, settings: tenants.settings, plan: tenants.plan })
-    .from(flows)
-    .innerJoin(tenants, eq(tenants.id, flows.tenantId))
-    .where(and(eq(flows.id, flowId), eq(flows.tenantId, tenantId)))
-    .get();
-  if (!found || found.deletedAt) return null;
-  const v = version ?? found.latestVersion;
-  const row = await db
-    .select()
-    .from(flowVersions)
-    .where(and(eq(flowVersions.flowId, flowId), eq(flowVersions.tenantId, tenantId), eq(flowVersions.version, v)))
-    .get();
-  return row
-    ? { flowId, version: v, definition: row.definition as unknown as FlowDefinition, settings: found.settings ?? {}, plan: found.plan }
-    : null;
+  let head = cachedHead(tenantId, flowId);
+  if (head === undefined) {
+    const found = await db
+      .select({ latestVersion: flows.latestVersion, deletedAt: flows.deletedAt, settings: tenants.settings, plan: tenants.plan })
+      .from(flows)
+      .innerJoin(tenants, eq(tenants.id, flows.tenantId))
+      .where(and(eq(flows.id, flowId), eq(flows.tenantId, tenantId)))
+      .get();
+    if (!found) return null;
+    head = { latestVersion: found.latestVersion, deleted: found.deletedAt !== null, settings: found.settings ?? {}, plan: found.plan };
+    rememberHead(tenantId, flowId, head);
+  }
+  if (head.deleted) return null;
+  const v = version ?? head.latestVersion;
+  let definition = cachedVersion(tenantId, flowId, v);
+  if (definition === undefined) {
+    const row = await db
+      .select({ definition: flowVersions.definition })
+      .from(flowVersions)
+      .where(and(eq(flowVersions.flowId, flowId), eq(flowVersions.tenantId, tenantId), eq(flowVersions.version, v)))
+      .get();
+    if (!row) return null;
+    definition = row.definition as unknown as FlowDefinition;
+    rememberVersion(tenantId, flowId, v, definition);
+  }
+  return { flowId, version: v, definition, settings: head.settings, plan: head.plan };
 }
 
 export type StartProblem = { code: 'validation_failed'; errors: Array<{ path: string; message: string; code: string }> };
@@ -69,66 +86,58 @@ export interface StartOptions {
   reuse?: RunInit['reuse'];
   /** Who started it (child runs pass their parent's). */
   initiator?: RunInit['initiator'];
+  /** The request's stage timer (Server-Timing), when a request starts it. */
+  timing?: StageTimer;
 }
 
-/** Creates and (when a slot is free, or for child runs) starts a run. Idempotent per runId. */
-export async function startRun(env: Env, o: StartOptions): Promise<{ runId: string; status: 'queued' | 'running' } | StartProblem> {
+/**
+ * Creates and (when a slot is free, or for child runs) starts a run. Idempotent per runId.
+ * One round trip on the caller's path: the run's FlowRun stores it, asks the tenant's hub for a slot and
+ * starts it (`FlowRun.create`); the run writes its own D1 index row through its report outbox. With the
+ * version cached (./version-cache.ts) a start reads nothing from D1.
+ */
+export async function startRun(
+  env: Env,
+  o: StartOptions,
+): Promise<{ runId: string; status: 'queued' | 'running'; view: RunView } | StartProblem> {
   const problems = checkInput(o.version.definition.input, o.input);
   if (problems.length) return { code: 'validation_failed', errors: problems };
-  const db = getDb(env.DB);
   const runId = o.runId ?? newId('run');
   const now = new Date().toISOString();
   const tenant =
     o.version.settings !== undefined
       ? { settings: o.version.settings, plan: o.version.plan }
-      : await db.select({ settings: tenants.settings, plan: tenants.plan }).from(tenants).where(eq(tenants.id, o.tenantId)).get();
+      : await getDb(env.DB)
+          .select({ settings: tenants.settings, plan: tenants.plan })
+          .from(tenants)
+          .where(eq(tenants.id, o.tenantId))
+          .get();
   const settings = tenant?.settings ?? {};
-  await db
-    .insert(runs)
-    .values({
-      id: runId,
+  // Child runs belong to a parent that already holds a slot: they never queue (no deadlock).
+  const limit = o.parent ? null : effectiveRunLimit(tenant?.plan, settings.maxActiveRuns);
+  const work = flowRunStub(env, runId).create(
+    {
+      runId,
       tenantId: o.tenantId,
       flowId: o.version.flowId,
       flowVersion: o.version.version,
-      status: 'queued',
-      parentRunId: o.parent?.runId ?? null,
-      rerunOf: o.rerunOf ?? null,
-      createdBy: o.createdBy,
+      definition: o.version.definition,
+      input: o.input ?? null,
+      settings: {
+        httpAllowlist: settings.httpAllowlist ?? [],
+        retentionDays: runRetentionDays(tenant?.plan),
+        liveChildRuns: planCeilings(tenant?.plan).liveChildRuns,
+      },
+      parent: o.parent,
+      reuse: o.reuse,
       createdAt: now,
-      updatedAt: now,
-    })
-    .onConflictDoNothing()
-    .run();
-  const stub = flowRunStub(env, runId);
-  await stub.init({
-    runId,
-    tenantId: o.tenantId,
-    flowId: o.version.flowId,
-    flowVersion: o.version.version,
-    definition: o.version.definition,
-    input: o.input ?? null,
-    settings: {
-      httpAllowlist: settings.httpAllowlist ?? [],
-      retentionDays: runRetentionDays(tenant?.plan),
-      liveChildRuns: planCeilings(tenant?.plan).liveChildRuns,
+      initiator: o.initiator,
+      index: { createdBy: o.createdBy, rerunOf: o.rerunOf ?? null },
     },
-    parent: o.parent,
-    reuse: o.reuse,
-    createdAt: now,
-    initiator: o.initiator,
-  });
-  // Child runs belong to a parent that already holds a slot: they never queue (no deadlock).
-  if (o.parent) {
-    await stub.start();
-    return { runId, status: 'running' };
-  }
-  const limit = effectiveRunLimit(tenant?.plan, settings.maxActiveRuns);
-  const admitted = await tenantHubStub(env, o.tenantId).admitRun(o.tenantId, runId, limit);
-  if (admitted === 'start') {
-    await stub.start();
-    return { runId, status: 'running' };
-  }
-  return { runId, status: 'queued' };
+    limit,
+  );
+  const created = (await (o.timing ? o.timing.time('flowrun', work) : work)) as unknown as { status: 'queued' | 'running'; view: RunView };
+  return { runId, status: created.status, view: created.view };
 }
 
 /** The caller as a run records it (src/flows/run-model.ts RunInitiator). */

@@ -3,6 +3,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import { apiKeys, memberships, type TenantSettings, tenants, users } from '../db/schema';
 import { afterCommit, controlEvent, outboxInsertWhere } from '../events/outbox';
 import { planCeilings } from '../flows/ceilings';
+import { forgetTenantHeads } from '../flows/version-cache';
 import type { ServiceCtx } from '../lib/context';
 import { newId } from '../lib/ids';
 import { AppError, fieldPath } from '../lib/problem';
@@ -49,6 +50,7 @@ export async function updateTenant(ctx: ServiceCtx, input: { name?: string | und
         .where(and(eq(tenants.id, scope.tenantId), eq(tenants.updatedAt, mark))),
     ]);
     if (res.meta.changes === 1) {
+      forgetTenantHeads(scope.tenantId);
       await afterCommit(ctx, event);
       return getTenant(ctx);
     }

@@ -15,6 +15,7 @@ import type { Db } from '../db/client';
 import { TenantScope } from '../db/tenant-scope';
 import type { EventForwarder } from '../events/outbox';
 import type { Role } from '../identity/roles';
+import type { StageTimer } from '../observability/timing';
 import type { AuthContext } from '../types';
 
 /** Live sessions (sync sockets) to close or downgrade when a credential is revoked or a role changes. */
@@ -37,6 +38,8 @@ export interface RequestCtx {
   /** Hands control-plane events to the tenant's hub after their batch committed. */
   events: EventForwarder;
   sessions: SessionControl;
+  /** The request's stages and their durations (Server-Timing outside staging and production). */
+  timing: StageTimer;
 }
 
 /** Who is calling, as resolved from the credential (never from the URL or body). */

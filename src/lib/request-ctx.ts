@@ -7,6 +7,7 @@
 import { type Config, loadConfig } from '../config';
 import { getDb } from '../db/client';
 import { eventForwarder } from '../events/outbox';
+import { StageTimer } from '../observability/timing';
 import type { RequestCtx, SessionControl } from './context';
 import { newId } from './ids';
 import { tenantHubStub } from './stubs';
@@ -29,6 +30,7 @@ export function requestCtxFor(env: Env, o: RequestCtxInput): RequestCtx {
     waitUntil: o.waitUntil,
     events: eventForwarder(env, o.waitUntil),
     sessions: hubSessions(env),
+    timing: new StageTimer(),
   };
 }
 

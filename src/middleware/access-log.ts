@@ -2,6 +2,7 @@
 import { createMiddleware } from 'hono/factory';
 import { routePath } from 'hono/route';
 import { writeRequestMetric } from '../observability/analytics';
+import { exposesTiming } from '../observability/timing';
 import type { AppEnv } from '../types';
 
 export function accessLog() {
@@ -11,7 +12,18 @@ export function accessLog() {
       await next();
     } finally {
       // Workers freeze timers during I/O-less CPU work; Date.now/performance.now advance on I/O, which is what we want here.
-      const latencyMs = Math.round((performance.now() - started) * 100) / 100;
+      const elapsed = performance.now() - started;
+      const latencyMs = Math.round(elapsed * 100) / 100;
+      const config = c.get('config');
+      if (config && exposesTiming(config.ENVIRONMENT)) {
+        const timing = c.get('requestCtx')?.timing.header(elapsed);
+        // A streamed or upgraded response may have immutable headers: the breakdown is best effort.
+        if (timing && c.res.status !== 101) {
+          try {
+            c.res.headers.set('server-timing', timing);
+          } catch {}
+        }
+      }
       const route = c.res.status === 404 || c.res.status === 405 ? 'unmatched' : routePath(c, -1);
       const tenantId = c.get('auth')?.tenantId;
       const status = c.res.status;

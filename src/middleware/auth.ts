@@ -11,6 +11,7 @@ import { TtlCache } from '../identity/credential-cache';
 import { missingCredential, resolveCredential } from '../identity/credentials';
 import { can, type Permission } from '../identity/roles';
 import { isStreamPath, redeemStreamTicket } from '../identity/stream-tickets';
+import { chargeCaller } from '../lib/caller-limit';
 import { callerOf, serviceCtx } from '../lib/context';
 import { AppError } from '../lib/problem';
 import { MCP_PATH, validateMcpToken } from '../oauth/server';
@@ -61,10 +62,12 @@ export function credential() {
         try {
           // OAuth access tokens are accepted at /mcp only (their audience); elsewhere they are a 401.
           const oauth = isMcpPath(c.req.path) ? (token: string) => validateMcpToken(c.env, url.origin, token) : undefined;
-          const auth =
+          const auth = await ctx.timing.time(
+            'credential',
             via === 'header'
-              ? await resolveCredential({ db: ctx.db, config: ctx.config, waitUntil: ctx.waitUntil, ...(oauth ? { oauth } : {}) }, header)
-              : await redeemStreamTicket({ env: c.env, config: ctx.config }, ticket!, c.req.path);
+              ? resolveCredential({ db: ctx.db, config: ctx.config, waitUntil: ctx.waitUntil, ...(oauth ? { oauth } : {}) }, header)
+              : redeemStreamTicket({ env: c.env, config: ctx.config }, ticket!, c.req.path),
+          );
           c.set('credential', { via, ok: true, auth });
         } catch (error) {
           // Not this middleware's answer: a route that needs the caller fails with it, an anonymous route ignores it.
@@ -101,17 +104,10 @@ export function authenticate(options: { allowStreamTicket?: boolean } = {}) {
   return createMiddleware<AppEnv>(async function authenticate(c, next) {
     const auth = callerAuth(c.get('credential'), options.allowStreamTicket ?? false);
     c.set('auth', auth);
-    const limiter = auth.plan === 'pro' ? c.env.RL_PRO : c.env.RL_FREE;
-    const [tenant, credential] = await Promise.all([
-      limiter.limit({ key: `tenant:${auth.tenantId}` }),
-      limiter.limit({ key: `credential:${auth.credentialId}` }),
-    ]);
-    if (!tenant.success || !credential.success) {
-      throw new AppError('rate_limited', `Rate limit exceeded for this ${tenant.success ? 'credential' : 'tenant'}; retry later.`, {
-        headers: { 'retry-after': String(RATE_PERIOD_SECONDS) },
-      });
-    }
-    c.set('ctx', serviceCtx(c.get('requestCtx'), callerOf(auth)));
+    const caller = callerOf(auth);
+    const requestCtx = c.get('requestCtx');
+    await requestCtx.timing.time('ratelimit', chargeCaller(c.env, caller));
+    c.set('ctx', serviceCtx(requestCtx, caller));
     await next();
   });
 }

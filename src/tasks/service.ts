@@ -78,8 +78,8 @@ export interface TaskRef {
 
 export async function createTask(ctx: TaskCtx, input: TaskCreate) {
   assertCan(ctx, 'data:write');
-  await assertAssignee(ctx, input.assigneeId);
-  return unwrap(await writer(ctx).createTask(ctx.tenantId, actorOf(ctx), input));
+  await ctx.timing.time('assignee', assertAssignee(ctx, input.assigneeId));
+  return unwrap(await ctx.timing.time('hub', writer(ctx).createTask(ctx.tenantId, actorOf(ctx), input)));
 }
 
 export async function getTask(ctx: ServiceCtx, { id }: { id: string }) {
@@ -87,7 +87,7 @@ export async function getTask(ctx: ServiceCtx, { id }: { id: string }) {
 }
 
 export async function listTasks(ctx: ServiceCtx, filter: TaskFilter) {
-  return hub(ctx).listTasks(ctx.tenantId, filter);
+  return ctx.timing.time('hub', hub(ctx).listTasks(ctx.tenantId, filter));
 }
 
 export async function updateTask(ctx: TaskCtx, { id, patch, ifMatch }: TaskRef & { patch: TaskPatch }) {

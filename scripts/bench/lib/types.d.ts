@@ -50,4 +50,6 @@ export interface Scenario {
   rounds?: number;
   /** Pause before each warm-up and slice (default 250 ms), to let in-flight work drain. */
   settleMs?: number;
+  /** After the load: 200 more requests per side, ours broken down by stage from its Server-Timing header. */
+  breakdown?: boolean;
 }

@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
 import { compileModuleRules, convertV4MiniflareOptions, Miniflare, testRegExps } from 'miniflare';
 import { unstable_getMiniflareWorkerOptions, unstable_readConfig } from 'wrangler';
 import { generateSigningKeys } from '../../keys.mjs';
@@ -148,7 +149,84 @@ async function bundleModules(entry, wranglerRules) {
  * loopback socket (bypassing Miniflare's entry worker, so nothing sits in front of
  * either Worker but workerd's HTTP server).
  */
-export async function startWorkers({ entry, silenceConsole = true, onLog, extraWorkers = () => [] }) {
+export async function startWorkers({ entry, silenceConsole = true, onLog, extraWorkers = () => [], extraBindings = {} }) {
+  const { ours, base, directSocket, compat } = await benchWorkerOptions({ entry, silenceConsole, extraBindings });
+  const mf = new Miniflare(miniflareOptions([ours, base, ...extraWorkers({ ...compat, directSocket })], onLog));
+  await mf.ready;
+  const oursUrl = await mf.unsafeGetDirectURL(OURS);
+  const baseUrl = await mf.unsafeGetDirectURL(BASE);
+  return { mf, oursUrl, baseUrl };
+}
+
+function miniflareOptions(workers, onLog) {
+  // wrangler speaks Miniflare's v4 option shape; Miniflare 5 converts it.
+  return convertV4MiniflareOptions({
+    host: '127.0.0.1',
+    port: 0,
+    rootPath: ROOT,
+    logRequests: false,
+    handleStructuredLogs: onLog ?? (() => {}),
+    workers,
+  });
+}
+
+/**
+ * Start-up time, ours beside the bare baseline: a fresh workerd holding only that Worker, from
+ * `new Miniflare` until its first `GET /health` answers (workerd start, module compile and
+ * top-level evaluation, first request). `reps` times per side, alternating; medians in ms.
+ * The difference (ours − base) is what our bundle adds to a cold start.
+ */
+export async function measureStartup({ entry, reps = 3 }) {
+  const { ours, base } = await benchWorkerOptions({ entry, silenceConsole: true });
+  const times = { ours: [], base: [] };
+  for (let i = 0; i < reps; i++) {
+    for (const [side, opts] of i % 2 === 0
+      ? [
+          ['ours', ours],
+          ['base', base],
+        ]
+      : [
+          ['base', base],
+          ['ours', ours],
+        ]) {
+      const t0 = performance.now();
+      const mf = new Miniflare(miniflareOptions([opts]));
+      try {
+        await mf.ready;
+        const url = await mf.unsafeGetDirectURL(opts.name);
+        const res = await fetch(new URL('/health', url), { signal: AbortSignal.timeout(30_000) });
+        await res.arrayBuffer();
+        times[side].push(performance.now() - t0);
+      } finally {
+        await mf.dispose().catch(() => {});
+      }
+    }
+  }
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const oursMs = Math.round(median(times.ours));
+  const baseMs = Math.round(median(times.base));
+  return { reps, oursMs, baseMs, addedMs: oursMs - baseMs, ratio: Math.round((oursMs / baseMs) * 100) / 100 };
+}
+
+/** The bundle's modules (what `wrangler deploy` uploads), raw and gzip-compressed, in KiB. */
+export async function bundleSize(entry) {
+  const dir = path.dirname(entry);
+  const files = (await readdir(dir, { recursive: true, withFileTypes: true }))
+    .filter((d) => d.isFile() && !d.name.endsWith('.map') && d.name !== 'README.md' && !d.name.startsWith('__bench'))
+    .map((d) => path.join(d.parentPath, d.name));
+  let raw = 0;
+  let gzip = 0;
+  for (const f of files) {
+    const bytes = await readFile(f);
+    raw += bytes.length;
+    gzip += gzipSync(bytes, { level: 9 }).length;
+  }
+  const kib = (n) => Math.round((n / 1024) * 10) / 10;
+  return { modules: files.length, rawKiB: kib(raw), gzipKiB: kib(gzip) };
+}
+
+/** Miniflare worker options for ours and the bare baseline (what startWorkers and measureStartup start). */
+async function benchWorkerOptions({ entry, silenceConsole, extraBindings = {} }) {
   const pkg = JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8'));
   const configPath = path.join(ROOT, 'wrangler.toml');
   const { workerOptions, tomlVars } = quietly(() => ({
@@ -178,44 +256,31 @@ export async function startWorkers({ entry, silenceConsole = true, onLog, extraW
   }
   oursModules.push(...(await bundleModules(entry, modulesRules ?? [])));
 
-  // wrangler speaks Miniflare's v4 option shape; Miniflare 5 converts it.
-  const options = convertV4MiniflareOptions({
-    host: '127.0.0.1',
-    port: 0,
-    rootPath: ROOT,
-    logRequests: false,
-    handleStructuredLogs: onLog ?? (() => {}),
-    workers: [
-      {
-        ...ours,
-        name: OURS,
-        modules: oursModules,
-        modulesRoot: path.dirname(entry),
-        // wrangler.toml [vars] + TEST_VARS only: a developer's .dev.vars must not change results.
-        bindings: { ...tomlVars, ...TEST_VARS, JWT_PRIVATE_KEYS: jwtPrivateKeys },
-        unsafeDirectSockets: directSocket,
-      },
-      {
-        name: BASE,
-        compatibilityDate: ours.compatibilityDate,
-        compatibilityFlags: ours.compatibilityFlags,
-        modules: [
-          { type: 'ESModule', path: path.join(BENCH_DIR, 'baseline-worker.js') },
-          ...BASELINE_EXTRA_MODULES.map((m) => ({ ...m, path: path.join(ROOT, m.path) })),
-        ],
-        modulesRoot: ROOT,
-        bindings: { ENVIRONMENT: TEST_VARS.ENVIRONMENT, APP_NAME: pkg.name, APP_VERSION: pkg.version },
-        d1Databases: { DB: 'bench-baseline-db' },
-        durableObjects: { HUB: { className: 'BaselineHub', useSQLite: true } },
-        unsafeDirectSockets: directSocket,
-      },
-      // Bench-only Workers (e.g. the Workflows baseline of the flows suite), same compatibility settings.
-      ...extraWorkers({ compatibilityDate: ours.compatibilityDate, compatibilityFlags: ours.compatibilityFlags, directSocket }),
-    ],
-  });
-  const mf = new Miniflare(options);
-  await mf.ready;
-  const oursUrl = await mf.unsafeGetDirectURL(OURS);
-  const baseUrl = await mf.unsafeGetDirectURL(BASE);
-  return { mf, oursUrl, baseUrl };
+  return {
+    directSocket,
+    compat: { compatibilityDate: ours.compatibilityDate, compatibilityFlags: ours.compatibilityFlags },
+    ours: {
+      ...ours,
+      name: OURS,
+      modules: oursModules,
+      modulesRoot: path.dirname(entry),
+      // wrangler.toml [vars] + TEST_VARS only: a developer's .dev.vars must not change results.
+      bindings: { ...tomlVars, ...TEST_VARS, JWT_PRIVATE_KEYS: jwtPrivateKeys, ...extraBindings },
+      unsafeDirectSockets: directSocket,
+    },
+    base: {
+      name: BASE,
+      compatibilityDate: ours.compatibilityDate,
+      compatibilityFlags: ours.compatibilityFlags,
+      modules: [
+        { type: 'ESModule', path: path.join(BENCH_DIR, 'baseline-worker.js') },
+        ...BASELINE_EXTRA_MODULES.map((m) => ({ ...m, path: path.join(ROOT, m.path) })),
+      ],
+      modulesRoot: ROOT,
+      bindings: { ENVIRONMENT: TEST_VARS.ENVIRONMENT, APP_NAME: pkg.name, APP_VERSION: pkg.version },
+      d1Databases: { DB: 'bench-baseline-db' },
+      durableObjects: { HUB: { className: 'BaselineHub', useSQLite: true } },
+      unsafeDirectSockets: directSocket,
+    },
+  };
 }

@@ -61,12 +61,15 @@ export interface Hook {
 }
 
 /** Creates a webhook to the receiver as `owner`, registering its secret with the receiver. `query` shapes its behaviour (fail, status, retryAfter, gone). */
-export async function createHook(owner: TestTenant, opts: { tag?: string; query?: string; eventTypes?: string[] } = {}): Promise<Hook> {
+export async function createHook(
+  owner: TestTenant,
+  opts: { tag?: string; query?: string; eventTypes?: string[]; ordering?: 'sequence' | 'none' } = {},
+): Promise<Hook> {
   const name = hookName(opts.tag ?? 'hook');
   const url = `${receiverUrl()}/hooks/${name}${opts.query ? `?${opts.query}` : ''}`;
   const res = await call('/v1/webhooks', {
     token: owner.accessToken,
-    body: { url, ...(opts.eventTypes ? { eventTypes: opts.eventTypes } : {}) },
+    body: { url, ...(opts.eventTypes ? { eventTypes: opts.eventTypes } : {}), ...(opts.ordering ? { ordering: opts.ordering } : {}) },
   });
   const text = await res.text();
   expect({ status: res.status, text: text.slice(0, 300) }).toMatchObject({ status: 201 });

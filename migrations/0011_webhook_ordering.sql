@@ -1,0 +1,1 @@
+ALTER TABLE `webhook_endpoints` ADD `ordering` text DEFAULT 'sequence' NOT NULL;

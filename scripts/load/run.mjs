@@ -1,0 +1,272 @@
+#!/usr/bin/env node
+/**
+ * npm run load: the seed's load test, Locust against the local Worker (issue 20).
+ *
+ * 1. Builds the real Worker (wrangler deploy --dry-run) and runs it on workerd through Miniflare
+ *    directly, as `npm run bench` does (no wrangler dev proxy), with its D1 migrated.
+ * 2. Seeds LOAD_TENANTS pro tenants (API keys written to D1, maxActiveRuns 100), one 10-node flow
+ *    each, and one webhook endpoint each pointing at a receiver in this process that verifies every
+ *    delivery with the official `standardwebhooks` library and times commit (the event's
+ *    `timestamp`) → verified receipt.
+ * 3. Runs Locust headless (`python3 -m locust`, Debian's python3-locust) with
+ *    scripts/load/locustfile.py: LOAD_USERS users (default 100) for LOAD_SECONDS (default 60),
+ *    mixing task CRUD, quick add, sync sockets, run start-and-wait; CSV into load-results/.
+ * 4. Prints (and writes to load-results/summary-<time>.md and latest.json) p50/p95/p99 and failures
+ *    per request type, plus webhook receipt latency, duplicates and verification failures.
+ *    Exits 1 on any failure.
+ *
+ * Env: LOAD_USERS (100), LOAD_SECONDS (60), LOAD_SPAWN_RATE (users/s, 20), LOAD_TENANTS (10),
+ *      LOCUST_PYTHON (/usr/bin/python3: Debian's python3-locust lives in the system Python).
+ */
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import path from 'node:path';
+import { Webhook } from 'standardwebhooks';
+import { seedApiKeyTenant } from '../bench/lib/tenants.mjs';
+import { applyMigrations, buildWorker, OURS, ROOT, readMigrations, startWorkers, TEST_VARS } from '../bench/lib/workers.mjs';
+
+const num = (name, fallback) => {
+  const v = Number(process.env[name] ?? fallback);
+  if (!Number.isFinite(v) || v <= 0) throw new Error(`${name} must be a positive number`);
+  return v;
+};
+const USERS = num('LOAD_USERS', 100);
+const SECONDS = num('LOAD_SECONDS', 60);
+const SPAWN_RATE = num('LOAD_SPAWN_RATE', 20);
+const TENANTS = num('LOAD_TENANTS', 10);
+const PYTHON = process.env.LOCUST_PYTHON ?? '/usr/bin/python3';
+const OUT = path.join(ROOT, 'load-results');
+const log = (m) => process.stderr.write(`load: ${m}\n`);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** a → 8 parallel → z, the bench's concurrent shape. */
+function fanFlow() {
+  const t = (id, expression) => ({ id, type: 'transform', config: { expression } });
+  const mids = Array.from({ length: 8 }, (_, i) => t(`m${i}`, `nodes.a.output + ${i}`));
+  return {
+    nodes: [t('a', '1'), ...mids, t('z', `$sum([${mids.map((m) => `nodes.${m.id}.output`).join(', ')}])`)],
+    edges: [...mids.map((m) => ({ from: 'a', to: m.id })), ...mids.map((m) => ({ from: m.id, to: 'z' }))],
+  };
+}
+
+/** The webhook receiver: verifies with standardwebhooks, times commit → receipt, counts duplicates. */
+async function startReceiver() {
+  const secrets = new Map();
+  const seen = new Set();
+  const stats = { received: 0, verified: 0, unverified: 0, duplicates: 0, latencies: [] };
+  const server = createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      const receivedAt = Date.now();
+      const body = Buffer.concat(chunks).toString('utf8');
+      const name = decodeURIComponent(req.url.split('/').pop() ?? '');
+      stats.received++;
+      try {
+        const payload = new Webhook(secrets.get(name)).verify(body, {
+          'webhook-id': req.headers['webhook-id'],
+          'webhook-timestamp': req.headers['webhook-timestamp'],
+          'webhook-signature': req.headers['webhook-signature'],
+        });
+        stats.verified++;
+        const id = String(req.headers['webhook-id']);
+        if (seen.has(id)) stats.duplicates++;
+        seen.add(id);
+        stats.latencies.push(receivedAt - Date.parse(payload.timestamp));
+      } catch {
+        stats.unverified++;
+      }
+      res.writeHead(200).end('ok');
+    });
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${server.address().port}`, secrets, stats, close: () => new Promise((r) => server.close(r)) };
+}
+
+async function api(url, key, method, p, body) {
+  const res = await fetch(new URL(p, url), {
+    method,
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(30_000),
+  });
+  const text = await res.text();
+  if (res.status >= 300) throw new Error(`${method} ${p} answered ${res.status}: ${text.slice(0, 300)}`);
+  return text ? JSON.parse(text) : null;
+}
+
+function runLocust(env, csvPrefix) {
+  return new Promise((resolve, reject) => {
+    const args = [
+      '-m',
+      'locust',
+      '-f',
+      path.join(ROOT, 'scripts', 'load', 'locustfile.py'),
+      '--headless',
+      '--users',
+      String(USERS),
+      '--spawn-rate',
+      String(SPAWN_RATE),
+      '--run-time',
+      `${SECONDS}s`,
+      '--host',
+      env.LOAD_HOST,
+      '--csv',
+      csvPrefix,
+      '--only-summary',
+      '--stop-timeout',
+      '30',
+    ];
+    const child = spawn(PYTHON, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit'] });
+    const killer = setTimeout(() => child.kill('SIGTERM'), (SECONDS + 120) * 1000);
+    child.on('error', (err) =>
+      reject(
+        new Error(`cannot start ${PYTHON} -m locust (${err.message}); install Debian's python3-locust: apt-get install python3-locust`),
+      ),
+    );
+    child.on('exit', (code) => (clearTimeout(killer), resolve(code)));
+  });
+}
+
+/** Locust's `<prefix>_stats.csv` → rows (the CSV has no quoted commas in our names). */
+async function readStats(csvPrefix) {
+  const text = await readFile(`${csvPrefix}_stats.csv`, 'utf8');
+  const [head, ...lines] = text.trim().split('\n');
+  const cols = head.split(',');
+  return lines.map((l) => {
+    const v = l.split(',');
+    const get = (c) => v[cols.indexOf(c)];
+    return {
+      type: get('Type'),
+      name: get('Name'),
+      requests: Number(get('Request Count')),
+      failures: Number(get('Failure Count')),
+      p50: Number(get('50%')),
+      p95: Number(get('95%')),
+      p99: Number(get('99%')),
+      rps: Number(get('Requests/s')),
+    };
+  });
+}
+
+const pct = (xs, p) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] : null;
+};
+
+function table(rows, hook) {
+  const head = ['request', 'count', 'failures', 'req/s', 'p50 ms', 'p95 ms', 'p99 ms'];
+  const cells = rows.map((r) => [
+    r.name.startsWith(`${r.type} `) || r.name === 'Aggregated' ? r.name : `${r.type} ${r.name}`,
+    String(r.requests),
+    String(r.failures),
+    r.rps.toFixed(1),
+    String(r.p50),
+    String(r.p95),
+    String(r.p99),
+  ]);
+  cells.push([
+    'WEBHOOK commit→verified receipt',
+    String(hook.verified),
+    String(hook.unverified + hook.duplicates),
+    '',
+    String(hook.p50 ?? '-'),
+    String(hook.p95 ?? '-'),
+    String(hook.p99 ?? '-'),
+  ]);
+  const w = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
+  const line = (c) => `| ${c.map((v, i) => (i === 0 ? v.padEnd(w[i]) : v.padStart(w[i]))).join(' | ')} |`;
+  return [
+    line(head),
+    `|${w.map((x, i) => (i === 0 ? `:${'-'.repeat(x + 1)}` : `${'-'.repeat(x + 1)}:`)).join('|')}|`,
+    ...cells.map(line),
+  ].join('\n');
+}
+
+async function main() {
+  const started = new Date();
+  log('building the Worker (wrangler deploy --dry-run)…');
+  const build = await buildWorker();
+  const { mf, oursUrl } = await startWorkers({
+    entry: build.entry,
+    extraBindings: { WEBHOOK_SECRET_KEY: 'load-webhook-secret-key-0123456789abcdef0123456789abcdef' },
+    onLog: (e) => e.level === 'error' && process.stderr.write(`[worker error] ${e.message.slice(0, 400)}\n`),
+  });
+  const receiver = await startReceiver();
+  try {
+    const db = await mf.getD1Database('DB', OURS);
+    await applyMigrations(db, await readMigrations());
+    const target = { url: String(oursUrl).replace(/\/$/, ''), db };
+    const keys = [];
+    const flows = [];
+    for (let i = 0; i < TENANTS; i++) {
+      const { tenantId, key } = await seedApiKeyTenant(target, TEST_VARS.TOKEN_PEPPER, `load${i}`);
+      await db
+        .prepare(`UPDATE tenants SET settings = ? WHERE id = ?`)
+        .bind(JSON.stringify({ maxActiveRuns: 100 }), tenantId)
+        .run();
+      const flow = await api(target.url, key, 'POST', '/v1/flows', { name: 'load fan', definition: fanFlow() });
+      const name = createHash('sha256').update(tenantId).digest('hex').slice(0, 12);
+      const hook = await api(target.url, key, 'POST', '/v1/webhooks', { url: `${receiver.url}/hooks/${name}`, eventTypes: ['task.*'] });
+      receiver.secrets.set(name, hook.secret);
+      keys.push(key);
+      flows.push(flow.id);
+    }
+    log(`Worker on ${target.url}; ${TENANTS} tenants seeded; ${USERS} users for ${SECONDS}s`);
+    await mkdir(OUT, { recursive: true });
+    const stamp = started.toISOString().replace(/[:.]/g, '-');
+    const csvPrefix = path.join(OUT, `load-${stamp}`);
+    const code = await runLocust({ LOAD_HOST: target.url, LOAD_KEYS: JSON.stringify(keys), LOAD_FLOWS: JSON.stringify(flows) }, csvPrefix);
+    // Deliveries of the last writes are still on their way: give them the queue's window and a margin.
+    await sleep(5_000);
+    const rows = await readStats(csvPrefix);
+    const s = receiver.stats;
+    const hook = {
+      received: s.received,
+      verified: s.verified,
+      unverified: s.unverified,
+      duplicates: s.duplicates,
+      p50: pct(s.latencies, 50),
+      p95: pct(s.latencies, 95),
+      p99: pct(s.latencies, 99),
+    };
+    const text = [
+      `npm run load: ${USERS} users, ${SECONDS} s, ${TENANTS} tenants, Worker on workerd (Miniflare, direct socket), ${started.toISOString()}`,
+      '',
+      table(rows, hook),
+      '',
+      'Locust times each request from the client (python3-locust, one process); RUN rows are start → succeeded (POST then polling GET /v1/runs/{id} every 50 ms),',
+      "WS rows a sync socket (connect → synced, and a task write → its change on the socket); the webhook row is measured by the receiver: the event's timestamp (commit) → verified receipt;",
+      'its failures are unverified or duplicated deliveries.',
+    ].join('\n');
+    console.log(`\n${text}\n`);
+    const summary = {
+      startedAt: started.toISOString(),
+      users: USERS,
+      seconds: SECONDS,
+      tenants: TENANTS,
+      locustExit: code,
+      rows,
+      webhooks: hook,
+    };
+    await writeFile(path.join(OUT, `summary-${stamp}.md`), `${text}\n`);
+    await writeFile(path.join(OUT, 'latest.json'), `${JSON.stringify(summary, null, 2)}\n`);
+    log(`wrote ${path.relative(ROOT, csvPrefix)}_stats.csv (and _failures, _exceptions, _stats_history), summary-${stamp}.md, latest.json`);
+    const failures = rows.filter((r) => r.name === 'Aggregated').reduce((n, r) => n + r.failures, 0) + hook.unverified + hook.duplicates;
+    return code === 0 && failures === 0 ? 0 : 1;
+  } finally {
+    await receiver.close();
+    await mf.dispose().catch(() => {});
+    await build.cleanup().catch(() => {});
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(err instanceof Error ? (err.stack ?? err.message) : err);
+    process.exit(2);
+  },
+);
