@@ -153,7 +153,16 @@ export async function acceptInvitation(ctx: RequestCtx, input: AcceptInput) {
       const id = newId('usr');
       const passwordHash = await hashPassword(input.password!);
       newUser = { id, email: inv.email, name: input.name!.trim(), passwordHash, createdAt: stamp, updatedAt: stamp };
-      user = { id, email: inv.email, name: input.name!.trim(), passwordHash, timezone: null, createdAt: stamp, updatedAt: stamp };
+      user = {
+        id,
+        email: inv.email,
+        name: input.name!.trim(),
+        passwordHash,
+        timezone: null,
+        emailVerifiedAt: null,
+        createdAt: stamp,
+        updatedAt: stamp,
+      };
     }
   }
   if (!newUser) {
