@@ -165,6 +165,13 @@ export async function acceptInvitation(ctx: RequestCtx, input: AcceptInput) {
       };
     }
   }
+  // An unverified account joins no tenant besides one it is in (an account with none left may come back).
+  // Checked only after the account proved it is the caller's, so the inviter learns nothing of it.
+  if (!newUser && !user.emailVerifiedAt) {
+    const elsewhere = await db.select({ t: memberships.tenantId }).from(memberships).where(eq(memberships.userId, user.id)).limit(1).get();
+    if (elsewhere)
+      throw new AppError('forbidden', 'Confirm your email address first (POST /v1/me/verify-email sends a new link), then accept again.');
+  }
   if (!newUser) {
     const already = await db
       .select({ u: memberships.userId })

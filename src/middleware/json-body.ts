@@ -10,8 +10,8 @@ import type { AppEnv } from '../types';
 
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const JSON_TYPE = /^application\/([a-z0-9.+-]*\+)?json(\s*;.*)?$/i;
-/** RFC 8058 one-click unsubscribe: mail providers POST a form (`List-Unsubscribe=One-Click`), never JSON. */
-const FORM_PATHS = /^\/v1\/email\/unsubscribe\/[^/]+$/;
+/** Links in emails: RFC 8058 one-click unsubscribe (mail providers POST `List-Unsubscribe=One-Click`) and the verification page's button post forms. */
+const FORM_PATHS = /^\/v1\/(email\/unsubscribe|auth\/verify-email)\/[^/]+$/;
 const FORM_TYPE = /^(application\/x-www-form-urlencoded|multipart\/form-data)(\s*;.*)?$/i;
 
 function hasBody(req: Request): boolean {

@@ -4,6 +4,7 @@ import { listDeliveries } from '../email/deliveries-service';
 import { getPreferences, putPreferences } from '../email/preferences-service';
 import { EmailDeliverySchema, NotificationPreferencesSchema } from '../email/schemas';
 import { checkUnsubscribe, unsubscribe } from '../email/unsubscribe-service';
+import { checkVerification, resendVerification, verifyEmail } from '../email/verification-service';
 import { BearerAuth, jsonBody, jsonContent, problemResponses } from '../lib/openapi';
 import { newRouter } from '../lib/router';
 import { guarded } from './deps';
@@ -15,6 +16,13 @@ const TokenParam = z.object({
     .min(1)
     .max(1200)
     .openapi({ param: { name: 'token', in: 'path' }, description: 'The signed token from the List-Unsubscribe header' }),
+});
+const VerifyParam = z.object({
+  token: z
+    .string()
+    .min(1)
+    .max(200)
+    .openapi({ param: { name: 'token', in: 'path' }, description: 'The token from the verification email' }),
 });
 const OneClickForm = z.object({ 'List-Unsubscribe': z.string().max(32).optional() }).openapi('OneClickUnsubscribe');
 
@@ -125,4 +133,60 @@ export const emailRoutes = newRouter()
       },
     }),
     async (c) => c.json(await unsubscribe(c.var.requestCtx, { token: c.req.valid('param').token }), 200),
+  )
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/me/verify-email',
+      operationId: 'me.resendVerification',
+      tags: ['Auth'],
+      summary: 'Email a new verification link (at most once a minute, 5 a day: 429 with Retry-After)',
+      middleware: guarded('tenant:read'),
+      security: BearerAuth,
+      responses: {
+        202: jsonContent(z.object({ sent: z.literal(true), expiresAt: z.string() }).openapi('VerificationSent'), 'Sent'),
+        ...problemResponses([409]),
+      },
+    }),
+    async (c) => c.json(await resendVerification(c.var.ctx), 202),
+  )
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/auth/verify-email/{token}',
+      operationId: 'emailVerification.show',
+      tags: ['Auth'],
+      summary: 'The page a verification link opens (uses nothing; its button POSTs)',
+      security: [],
+      request: { params: VerifyParam },
+      responses: {
+        200: { description: 'A page with a confirm button', content: { 'text/html': { schema: z.string() } } },
+        ...problemResponses([404, 409, 410], { authenticated: false }),
+      },
+    }),
+    async (c) => {
+      const row = await checkVerification(c.var.requestCtx, { token: c.req.valid('param').token });
+      return c.html(
+        `<!doctype html><html><head><meta charset="utf-8"><title>Confirm your email</title></head><body>` +
+          `<p>Confirm ${escapeHtml(row.address)} for your Edgecrew account?</p>` +
+          `<form method="post"><button type="submit">Confirm</button></form></body></html>`,
+        200,
+      );
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/auth/verify-email/{token}',
+      operationId: 'emailVerification.confirm',
+      tags: ['Auth'],
+      summary: 'Use a verification link (once; it expires after 24 h): unknown 404, used 409, expired 410',
+      security: [],
+      request: { params: VerifyParam },
+      responses: {
+        200: jsonContent(z.object({ verified: z.literal(true), email: z.string() }).openapi('EmailVerified'), 'Verified'),
+        ...problemResponses([404, 409, 410], { authenticated: false }),
+      },
+    }),
+    async (c) => c.json(await verifyEmail(c.var.requestCtx, { token: c.req.valid('param').token }), 200),
   );

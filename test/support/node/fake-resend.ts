@@ -4,7 +4,8 @@
  * text, html, reply_to?, headers? }` → 200 `{ id }`; an `Idempotency-Key` seen before answers the
  * first answer again without sending a second email; 401 without the key; 422 for a bad body.
  *
- * Scripted by the recipient's local part (the test picks the address):
+ * Scripted by the recipient's local part (the test picks the address), for notification mail only
+ * (requests with a `List-Unsubscribe` header), so the same account's verification mail goes through:
  *   `ratelimited-…@…`  the first request for an idempotency key answers 429 with `Retry-After: 3`
  *   `invalid-…@…`      422 `validation_error` (the provider refuses the address)
  *
@@ -71,9 +72,10 @@ export async function startFakeResend(port = 0): Promise<FakeResend> {
         return answer(first.status, JSON.parse(first.body), {}, JSON.parse(first.body).id ?? null);
       }
       const local = to.slice(0, to.indexOf('@'));
-      if (local.startsWith('invalid-'))
+      const notification = typeof body.headers?.['List-Unsubscribe'] === 'string';
+      if (notification && local.startsWith('invalid-'))
         return answer(422, { statusCode: 422, name: 'validation_error', message: `Invalid \`to\` field: ${to}` });
-      if (local.startsWith('ratelimited-') && key && !limited.has(key)) {
+      if (notification && local.startsWith('ratelimited-') && key && !limited.has(key)) {
         limited.add(key);
         return answer(429, { statusCode: 429, name: 'rate_limit_exceeded', message: 'Too many requests.' }, { 'retry-after': '3' });
       }

@@ -1,36 +1,20 @@
 /** Helpers for the email suites: the fake Resend API's record, preferences, a delivered reminder. */
-import { env } from 'cloudflare:workers';
-import { inject } from 'vitest';
 import { eventually } from '../../support/shared/time';
 import { hub, runAlarm } from '../../support/workers/durable-objects';
+import { isNotification, sentAtLeast as kitSentAtLeast, sentTo as kitSentTo, type ResendRequest } from '../../support/workers/email';
 import { call, expectJson } from '../../support/workers/http';
 import type { TestTenant } from '../../support/workers/tenants';
 import { type Json, makeDue, taskWithReminder } from '../tasks/_support';
 
-/** One request the fake Resend API got (test/support/node/fake-resend.ts). */
-export interface ResendRequest {
-  at: number;
-  idempotencyKey: string | null;
-  status: number;
-  id: string | null;
-  body: Record<string, any> | null;
-}
+export type { ResendRequest };
 
-/** Every request the fake Resend API got for `address`, in arrival order. */
+/** Notification mail (not verification mail) the fake Resend API got for `address`. */
 export async function sentTo(address: string): Promise<ResendRequest[]> {
-  const res = await fetch(`${inject('fakeResendUrl')}/__sent?to=${encodeURIComponent(address)}`);
-  return (await res.json()) as ResendRequest[];
+  return (await kitSentTo(address)).filter(isNotification);
 }
 
-/** Waits until `address` got `n` requests. */
 export function sentAtLeast(address: string, n: number, timeoutMs = 10_000): Promise<ResendRequest[]> {
-  return eventually(
-    async () => {
-      const got = await sentTo(address);
-      return got.length >= n ? got : undefined;
-    },
-    { timeoutMs, what: `${n} email request(s) to ${address}` },
-  );
+  return kitSentAtLeast(address, n, { timeoutMs, filter: isNotification });
 }
 
 export const EMAIL_ON = {
@@ -42,10 +26,7 @@ export async function putPrefs(t: TestTenant, prefs: Json = EMAIL_ON): Promise<J
   return expectJson(await call('/v1/me/notification-preferences', { method: 'PUT', token: t.accessToken, body: prefs }));
 }
 
-/** Marks the account's address proven (what the verification link does; tested in verification.test.ts). */
-export async function markVerified(t: TestTenant): Promise<void> {
-  await env.DB.prepare(`UPDATE users SET email_verified_at = ? WHERE id = ?`).bind(new Date().toISOString(), t.userId).run();
-}
+export { verifyEmail as markVerified } from '../../support/workers/email';
 
 /** A reminder of a new task fired through the hub's alarm; its notification. */
 export async function fireReminder(t: TestTenant, title = 'Call the bank'): Promise<{ task: Json; notification: Json }> {
