@@ -3,6 +3,7 @@ import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-plugin';
 import { defineConfig } from 'vitest/config';
 import { ensureConsoleBuilt } from './scripts/console-build.mjs';
 import { generateSigningKeys } from './scripts/keys.mjs';
+import { FAKE_RESEND_KEY } from './test/support/node/fake-resend';
 import { DEFAULT_TEST_SECRETS } from './test/support/node/secrets';
 import { freePort } from './test/support/node/tool-runner';
 
@@ -15,6 +16,15 @@ export default defineConfig(async () => {
   // globalSetup starts the real tool runner after this config is read, so the port is chosen here
   // and handed over through the environment (test/support/node/global-setup.ts).
   process.env.EDGECREW_TOOL_RUNNER_PORT ??= String(await freePort());
+  process.env.EDGECREW_FAKE_RESEND_PORT ??= String(await freePort());
+  // Email goes through the HTTP provider to the fake Resend API (test/support/node/fake-resend.ts);
+  // tests of the send_email binding call it directly.
+  const email = {
+    EMAIL_PROVIDER: 'http',
+    EMAIL_HTTP_URL: `http://127.0.0.1:${process.env.EDGECREW_FAKE_RESEND_PORT}`,
+    EMAIL_HTTP_API_KEY: FAKE_RESEND_KEY,
+    EMAIL_FROM: 'notifications@edgecrew.test',
+  };
   const toolRunner = {
     TOOL_RUNNER_URL: `http://127.0.0.1:${process.env.EDGECREW_TOOL_RUNNER_PORT}`,
     TOOL_RUNNER_SECRET: DEFAULT_TEST_SECRETS.TOOL_RUNNER_SECRET,
@@ -34,6 +44,7 @@ export default defineConfig(async () => {
             WEBHOOK_SECRET_KEY: 'test-webhook-secret-key-0123456789abcdef0123456789abcdef',
             LLM_KEY_SECRET: 'test-llm-key-secret-0123456789abcdef0123456789abcdef',
             ...toolRunner,
+            ...email,
           },
         },
       }),

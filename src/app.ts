@@ -24,6 +24,7 @@ import { chatRoutes } from './routes/chat';
 import { datasetRoutes } from './routes/datasets';
 import { deadLetterRoutes } from './routes/dead-letters';
 import { mountDocs } from './routes/docs';
+import { emailRoutes } from './routes/email';
 import { experimentRoutes } from './routes/experiments';
 import { feedbackRoutes } from './routes/feedback';
 import { flowRoutes } from './routes/flows';
@@ -132,6 +133,7 @@ export function createApp(options: CreateAppOptions = {}): OpenAPIHono<AppEnv> {
   app.route('/', syncRoutes);
   app.route('/', streamTicketRoutes);
   app.route('/', notificationRoutes);
+  app.route('/', emailRoutes);
   app.route('/', flowRoutes);
   app.route('/', agentRoutes);
   app.route('/', chatRoutes);

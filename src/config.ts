@@ -41,6 +41,16 @@ export const ConfigSchema = z.object({
   WEBHOOK_SECRET_KEY: optionalSecret,
   /** Encrypts tenants' LLM provider API keys at rest (src/flows/llm/key-box.ts); comma-separated for rotation. */
   LLM_KEY_SECRET: optionalSecret,
+  /** How email leaves (docs/notifications.md): the `EMAIL` send_email binding, a Resend-compatible HTTP API, or not at all. */
+  EMAIL_PROVIDER: z.enum(['binding', 'http', 'none']).default('binding'),
+  /** The sender address (a domain onboarded to Cloudflare Email Service / the provider). */
+  EMAIL_FROM: z.email().default('notifications@edgecrew.local'),
+  EMAIL_FROM_NAME: z.string().min(1).max(100).default('Edgecrew'),
+  /** Base URL of the Resend-compatible API (`POST {url}/emails`). */
+  EMAIL_HTTP_URL: z.string().url().default('https://api.resend.com'),
+  EMAIL_HTTP_API_KEY: optionalSecret,
+  /** Public origin of this API for links in emails (unsubscribe, verification); default JWT_ISSUER. */
+  PUBLIC_URL: optionalSecret.pipe(z.string().url().optional()),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

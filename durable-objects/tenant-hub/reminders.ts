@@ -44,7 +44,8 @@ function deliverOne(sql: SqlStorage, tenantId: string, r: DueReminder, now: numb
   const version = appendChange(sql, 'notification', n.id, 'upsert', at);
   setChangeData(sql, version, n);
   appendEvent(sql, tenantId, 'reminder.fired', at, { taskId: task.id, reminderId: r.id, fireAt, lateMs: now - r.fire_at });
-  appendEvent(sql, tenantId, 'notification.created', at, { notification: n });
+  // `due` lets the email sink write the due time in each recipient's zone (src/email/deliveries.ts).
+  appendEvent(sql, tenantId, 'notification.created', at, { notification: n, due: { dueAt: task.dueAt, dueDate: task.dueDate } });
   // The task's nextReminderAt moves on to its next pending reminder; clients see it as a task change.
   const next = nextReminderFor(sql, task.id);
   if (next !== task.nextReminderAt) {

@@ -32,7 +32,14 @@ import * as fb from './feedback';
 import { readFeedback, readKey } from './feedback-store';
 import { type HistorySeed, seedHistory } from './history-seed';
 import { type BeginResult, beginKey, completeKey, releaseKey, type StoredResponse } from './idempotency';
-import { createSystemNotification, listNotificationsFor, markReadFor, type Reader, type SystemNotificationInput } from './notifications';
+import {
+  createSystemNotification,
+  listNotificationsFor,
+  markReadFor,
+  type Reader,
+  readNotificationFor,
+  type SystemNotificationInput,
+} from './notifications';
 import { publishOutbox } from './outbox';
 import { appendForwarded, type ForwardedEvent } from './outbox-forwarded';
 import { deliverDueReminders } from './reminders';
@@ -193,6 +200,13 @@ export class TenantHub extends DurableObject<Env> {
   ) {
     this.#bind(tenantId);
     return listNotificationsFor(this.ctx.storage.sql, reader, opts);
+  }
+
+  /** One notification as `reader` sees it; not_found when it is not theirs to see. */
+  async getNotification(tenantId: string, reader: Reader, id: string): Promise<Result<Notification>> {
+    this.#bind(tenantId);
+    const n = readNotificationFor(this.ctx.storage.sql, id, reader);
+    return n ? { ok: true, value: n } : { ok: false, code: 'not_found', detail: `Notification ${id} not found.` };
   }
 
   /** Marks a notification read for the caller only; not_found when it is not theirs to see. */

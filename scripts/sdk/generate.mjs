@@ -50,12 +50,14 @@ export const document = (origin) => createApp().getOpenAPI31Document(openApiConf
       banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
       plugins: [
         {
-          // Durable Object classes extend `cloudflare:workers` bases; the document needs only that they exist.
+          // Durable Object classes extend `cloudflare:workers` bases and the mailer builds `cloudflare:email`
+          // messages; the document needs only that they exist.
           name: 'workers-runtime-shim',
           setup(b) {
-            b.onResolve({ filter: /^cloudflare:workers$/ }, () => ({ path: 'cloudflare:workers', namespace: 'shim' }));
+            b.onResolve({ filter: /^cloudflare:(workers|email)$/ }, (a) => ({ path: a.path, namespace: 'shim' }));
             b.onLoad({ filter: /.*/, namespace: 'shim' }, () => ({
-              contents: 'export class DurableObject {} export class WorkerEntrypoint {} export class RpcTarget {} export const env = {};',
+              contents:
+                'export class DurableObject {} export class WorkerEntrypoint {} export class RpcTarget {} export class EmailMessage {} export const env = {};',
               loader: 'js',
             }));
           },

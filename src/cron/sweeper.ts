@@ -5,6 +5,7 @@
 
 import type { Config } from '../config';
 import { RETENTION_SWEEP_JOBS } from '../db/sweep';
+import { EMAIL_SWEEP_JOBS } from '../email/sweep';
 import { EVENT_SWEEP_JOBS } from '../events/sweep';
 import { FLOW_SWEEP_JOBS } from '../flows/sweep';
 import { IDENTITY_SWEEP_JOBS } from '../identity/sweep';
@@ -21,6 +22,7 @@ export const SWEEP_JOBS: SweepJob[] = [
   ...IDENTITY_SWEEP_JOBS,
   ...TASK_SWEEP_JOBS,
   ...EVENT_SWEEP_JOBS,
+  ...EMAIL_SWEEP_JOBS,
   ...QUEUE_SWEEP_JOBS,
   ...FLOW_SWEEP_JOBS,
   ...KNOWLEDGE_SWEEP_JOBS,

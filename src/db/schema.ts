@@ -46,6 +46,8 @@ export const users = sqliteTable(
     passwordHash: text('password_hash').notNull(),
     /** IANA time zone from the profile (PATCH /v1/me); null = the tenant's default. */
     timezone: text('timezone'),
+    /** When the address was proven by a verification link (docs/notifications.md); null = unverified. */
+    emailVerifiedAt: text('email_verified_at'),
     createdAt: createdAt(),
     updatedAt: text('updated_at').notNull().default(sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))`),
   },
@@ -565,4 +567,93 @@ export const knowledgeDocuments = sqliteTable(
     /** The re-enqueue sweep (src/knowledge/sweep.ts): queued documents by age. */
     index('knowledge_documents_status_idx').on(t.status, t.updatedAt),
   ],
+);
+
+/**
+ * A member's notification preferences in one tenant (`GET|PUT /v1/me/notification-preferences`,
+ * docs/notifications.md). No row: in-app only, no email.
+ */
+export const notificationPreferences = sqliteTable(
+  'notification_preferences',
+  {
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    /** `NotificationPreferences` (src/email/schemas.ts). */
+    prefs: text('prefs', { mode: 'json' }).notNull(),
+    updatedAt: text('updated_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.userId] })],
+);
+
+/**
+ * Addresses not to email: `unsubscribed` (one-click, per tenant) or `bounced` (the provider refused
+ * the address; `scope` '*', every tenant).
+ */
+export const emailSuppressions = sqliteTable(
+  'email_suppressions',
+  {
+    address: text('address').notNull(),
+    /** A tenant id, or '*' for every tenant. */
+    scope: text('scope').notNull(),
+    reason: text('reason', { enum: ['unsubscribed', 'bounced'] }).notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.address, t.scope] })],
+);
+
+/**
+ * One notification to one member by email. A state machine advanced by compare-and-set on
+ * `attempts` (src/email/attempt.ts), like webhook deliveries.
+ */
+export const emailDeliveries = sqliteTable(
+  'email_deliveries',
+  {
+    id: text('id').primaryKey(),
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    notificationId: text('notification_id').notNull(),
+    userId: text('user_id').notNull(),
+    address: text('address').notNull(),
+    /** The notification's kind (reminder, system). */
+    kind: text('kind').notNull(),
+    status: text('status', { enum: ['queued', 'sent', 'failed', 'suppressed', 'deferred'] }).notNull(),
+    /** Why it is suppressed or deferred: preferences, unsubscribed, bounced, unverified, quiet_hours, digest. */
+    reason: text('reason'),
+    /** What the message shows (src/email/render.ts `MessageInput`), fixed when the delivery is created. */
+    payload: text('payload', { mode: 'json' }).notNull(),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: text('next_attempt_at'),
+    /** Set while an attempt is in flight; an expired lease means the attempt died and may be redone. */
+    leaseUntil: text('lease_until'),
+    providerMessageId: text('provider_message_id'),
+    lastStatusCode: integer('last_status_code'),
+    lastError: text('last_error'),
+    createdAt: createdAt(),
+    updatedAt: text('updated_at').notNull(),
+  },
+  (t) => [
+    uniqueIndex('email_deliveries_notification_uq').on(t.tenantId, t.notificationId, t.userId),
+    index('email_deliveries_due_idx').on(t.status, t.nextAttemptAt),
+  ],
+);
+
+/** Signup verification links: single use (`used_at`), expiring; stored as hashes. */
+export const emailVerifications = sqliteTable(
+  'email_verifications',
+  {
+    tokenHash: text('token_hash').primaryKey(),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    address: text('address').notNull(),
+    expiresAt: text('expires_at').notNull(),
+    usedAt: text('used_at'),
+    createdAt: createdAt(),
+  },
+  (t) => [index('email_verifications_user_idx').on(t.userId, t.createdAt)],
 );

@@ -11,6 +11,12 @@ export const EVENT_TYPES = {
   'task.deleted': 'A task was deleted (data: { taskId })',
   'reminder.fired': "A task's reminder fired (data: { taskId, reminderId, fireAt, lateMs })",
   'notification.created': 'A notification was created (data: { notification })',
+  'email.sent':
+    'An email notification was accepted by the provider (data: { deliveryId, notificationId, recipientId, kind, providerMessageId, attempts })',
+  'email.failed':
+    'An email notification could not be sent (data: { deliveryId, notificationId, recipientId, kind, attempts, error, statusCode })',
+  'email.suppressed':
+    'An email notification was not sent: preferences, unsubscribed, bounced or unverified (data: { deliveryId, notificationId, recipientId, kind, reason })',
   'run.queued': 'A flow run waits for a slot (data: { run })',
   'run.running': 'A flow run started or resumed (data: { run })',
   'run.waiting': 'A flow run waits for a signal, approval or delay (data: { run })',

@@ -3,13 +3,15 @@
  * order and must be idempotent, because a batch may be delivered again:
  * - analytics: counts only event ids not seen before (`consumed_events`);
  * - notifications: creates notifications whose id derives from the event id;
- * - webhooks: delivery rows are unique per (endpoint, event), attempts are compare-and-set.
+ * - webhooks: delivery rows are unique per (endpoint, event), attempts are compare-and-set;
+ * - email: delivery rows are unique per (notification, member), attempts are compare-and-set.
  */
 
 import { sql } from 'drizzle-orm';
 import type { Config } from '../config';
 import { getDb } from '../db/client';
 import { consumedEvents } from '../db/schema';
+import { planEmails } from '../email/deliveries';
 import { tenantHubStub } from '../lib/stubs';
 import { writeCounter } from '../observability/analytics';
 import type { EventMessage } from '../queue/messages';
@@ -75,7 +77,15 @@ export const webhookSink: EventSink = {
   },
 };
 
-export const SINKS: EventSink[] = [analyticsSink, notificationSink, webhookSink];
+/** Emails notifications to members who chose email (src/email/deliveries.ts): one delivery per (notification, member). */
+export const emailSink: EventSink = {
+  name: 'email',
+  async handle(tenantId, events, env, config) {
+    await planEmails(env, config, tenantId, events);
+  },
+};
+
+export const SINKS: EventSink[] = [analyticsSink, notificationSink, webhookSink, emailSink];
 
 /** Purges consumed-event marks older than the queue could redeliver (retention is at most 14 days). */
 export function purgeConsumedBefore(env: Env, cutoff: string) {

@@ -2,6 +2,7 @@
 import { and, asc, eq } from 'drizzle-orm';
 import { memberships, refreshTokens, tenants, users } from '../db/schema';
 import { TenantScope } from '../db/tenant-scope';
+import { sendVerification } from '../email/verification-service';
 import type { Caller, RequestCtx } from '../lib/context';
 import { newId } from '../lib/ids';
 import { AppError } from '../lib/problem';
@@ -75,6 +76,8 @@ export async function signup(ctx: RequestCtx, input: SignupInput) {
     if (isUniqueViolation(err)) throw new AppError('conflict', 'An account with this email already exists; log in instead.');
     throw err;
   }
+  // The address is proven by the link this sends (docs/notifications.md); the account works meanwhile.
+  await sendVerification(ctx, { userId, address: email });
   const [user, tenant] = await Promise.all([
     db.select().from(users).where(eq(users.id, userId)).get(),
     db.select().from(tenants).where(eq(tenants.id, tenantId)).get(),

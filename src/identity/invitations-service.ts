@@ -153,8 +153,24 @@ export async function acceptInvitation(ctx: RequestCtx, input: AcceptInput) {
       const id = newId('usr');
       const passwordHash = await hashPassword(input.password!);
       newUser = { id, email: inv.email, name: input.name!.trim(), passwordHash, createdAt: stamp, updatedAt: stamp };
-      user = { id, email: inv.email, name: input.name!.trim(), passwordHash, timezone: null, createdAt: stamp, updatedAt: stamp };
+      user = {
+        id,
+        email: inv.email,
+        name: input.name!.trim(),
+        passwordHash,
+        timezone: null,
+        emailVerifiedAt: null,
+        createdAt: stamp,
+        updatedAt: stamp,
+      };
     }
+  }
+  // An unverified account joins no tenant besides one it is in (an account with none left may come back).
+  // Checked only after the account proved it is the caller's, so the inviter learns nothing of it.
+  if (!newUser && !user.emailVerifiedAt) {
+    const elsewhere = await db.select({ t: memberships.tenantId }).from(memberships).where(eq(memberships.userId, user.id)).limit(1).get();
+    if (elsewhere)
+      throw new AppError('forbidden', 'Confirm your email address first (POST /v1/me/verify-email sends a new link), then accept again.');
   }
   if (!newUser) {
     const already = await db

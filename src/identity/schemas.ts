@@ -22,6 +22,10 @@ export const UserSchema = z
   .object({
     id: z.string(),
     email: z.string(),
+    emailVerified: z.boolean().openapi({
+      description:
+        'Whether the address was confirmed through its verification link (needed to join other tenants and to get email notifications)',
+    }),
     name: z.string(),
     timezone: z.string().nullable().openapi({ description: "IANA time zone from the profile; null = the tenant's default" }),
     createdAt: Timestamp,

@@ -2,7 +2,14 @@
 import type { apiKeys, invitations, tenants, users } from '../db/schema';
 
 export function userView(u: typeof users.$inferSelect) {
-  return { id: u.id, email: u.email, name: u.name, timezone: u.timezone ?? null, createdAt: u.createdAt };
+  return {
+    id: u.id,
+    email: u.email,
+    emailVerified: u.emailVerifiedAt != null,
+    name: u.name,
+    timezone: u.timezone ?? null,
+    createdAt: u.createdAt,
+  };
 }
 
 export function tenantView(t: typeof tenants.$inferSelect) {

@@ -10,6 +10,9 @@ import type { AppEnv } from '../types';
 
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const JSON_TYPE = /^application\/([a-z0-9.+-]*\+)?json(\s*;.*)?$/i;
+/** Links in emails: RFC 8058 one-click unsubscribe (mail providers POST `List-Unsubscribe=One-Click`) and the verification page's button post forms. */
+const FORM_PATHS = /^\/v1\/(email\/unsubscribe|auth\/verify-email)\/[^/]+$/;
+const FORM_TYPE = /^(application\/x-www-form-urlencoded|multipart\/form-data)(\s*;.*)?$/i;
 
 function hasBody(req: Request): boolean {
   const length = req.headers.get('content-length');
@@ -21,6 +24,7 @@ export function jsonBody() {
   return createMiddleware<AppEnv>(async function jsonBody(c, next) {
     if (!BODY_METHODS.has(c.req.method)) return next();
     const type = c.req.header('content-type') ?? '';
+    if (FORM_PATHS.test(c.req.path) && FORM_TYPE.test(type.trim())) return next();
     const isJson = JSON_TYPE.test(type.trim());
     // No body and no JSON content type: nothing to parse (the route's schema decides if a body was required).
     if (!isJson && !hasBody(c.req.raw)) return next();

@@ -6,10 +6,11 @@
  * so a slow tenant holds one slot and never another tenant's acks. Webhook
  * attempt jobs belong to the WEBHOOKS queue (src/queue/webhook-jobs.ts); any
  * still arriving here are moved there. Knowledge indexing jobs (`kb_index`) run
- * here too, each acked on its own (src/knowledge/index-job.ts). After `max_retries` the queue moves a
+ * here too, each acked on its own (src/knowledge/index-job.ts), and so do `email_attempt` jobs (src/email/deliveries.ts). After `max_retries` the queue moves a
  * message to the dead-letter queue (src/queue/dead-letters.ts).
  */
 import type { Config } from '../config';
+import { type EmailAttemptJob, runEmailAttempt } from '../email/deliveries';
 import { type EventSink, SINKS } from '../events/sinks';
 import { startChildFromQueue } from '../flows/child-jobs';
 import { runIndexJob } from '../knowledge/index-job';
@@ -20,10 +21,12 @@ import {
   ChildStartJobSchema,
   type DeliveryJob,
   DeliveryJobSchema,
+  EmailAttemptJobSchema,
   type EventMessage,
   EventMessageSchema,
   isChildStartJob,
   isDeliveryJob,
+  isEmailAttemptJob,
   isKbIndexJob,
   type KbIndexJob,
   KbIndexJobSchema,
@@ -43,7 +46,17 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Env, conf
   const jobs: Array<{ msg: Message<unknown>; job: DeliveryJob }> = [];
   const children: Array<{ msg: Message<unknown>; job: ChildStartJob }> = [];
   const indexJobs: Array<{ msg: Message<unknown>; job: KbIndexJob }> = [];
+  const emailJobs: Array<{ msg: Message<unknown>; job: EmailAttemptJob }> = [];
   for (const msg of batch.messages) {
+    if (isEmailAttemptJob(msg.body)) {
+      const job = EmailAttemptJobSchema.safeParse(msg.body);
+      if (job.success) emailJobs.push({ msg, job: job.data });
+      else {
+        log.error('invalid email attempt job', { messageId: msg.id, issues: job.error.issues.map((i) => i.path.join('.')) });
+        msg.retry({ delaySeconds: 0 });
+      }
+      continue;
+    }
     if (isKbIndexJob(msg.body)) {
       const job = KbIndexJobSchema.safeParse(msg.body);
       if (job.success) indexJobs.push({ msg, job: job.data });
@@ -124,6 +137,17 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Env, conf
           attempts: msg.attempts,
           ...errorFields(err),
         });
+        msg.retry({ delaySeconds: retryDelayS(msg.attempts) });
+      }
+    });
+  }
+  for (const { msg, job } of emailJobs) {
+    work.push(async () => {
+      try {
+        await runEmailAttempt(env, config, job);
+        msg.ack();
+      } catch (err) {
+        log.error('email attempt failed', { messageId: msg.id, deliveryId: job.deliveryId, attempt: job.attempt, ...errorFields(err) });
         msg.retry({ delaySeconds: retryDelayS(msg.attempts) });
       }
     });

@@ -85,3 +85,14 @@ export type KbIndexJob = z.infer<typeof KbIndexJobSchema>;
 export function isKbIndexJob(body: unknown): boolean {
   return typeof body === 'object' && body !== null && (body as { kind?: unknown }).kind === 'kb_index';
 }
+
+/** "Make attempt `attempt` of email delivery `deliveryId`" (src/email/deliveries.ts); duplicates are no-ops. */
+export const EmailAttemptJobSchema = z.object({
+  kind: z.literal('email_attempt'),
+  deliveryId: z.string().min(1),
+  attempt: z.number().int().positive(),
+});
+
+export function isEmailAttemptJob(body: unknown): boolean {
+  return typeof body === 'object' && body !== null && (body as { kind?: unknown }).kind === 'email_attempt';
+}

@@ -29,6 +29,7 @@ export function openApiConfig(origin: string) {
       { name: 'Members', description: 'Members and invitations' },
       { name: 'API keys', description: 'Server credentials' },
       { name: 'Tasks', description: 'Tasks, reminders, recurrence, notifications' },
+      { name: 'Notifications', description: 'Email notifications: preferences, deliveries, one-click unsubscribe' },
       { name: 'Sync', description: 'Ordered, gap-free change stream over HTTP and WebSocket' },
       { name: 'Flows', description: 'Versioned DAG workflow definitions' },
       { name: 'Agents', description: 'Versioned tool-calling agents that run as agent nodes in flows' },

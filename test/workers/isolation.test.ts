@@ -175,7 +175,10 @@ const RESOURCES: IsolationRow[] = [
     // Delivered by the hub's alarm (driven, not awaited); no item GET, so A's view is its list.
     resource: 'notifications',
     create: async (a) => ({ id: (await deliveredNotification(a, 'A private reminder')).notification.id }),
-    probes: ({ id }) => [{ method: 'POST', path: `/v1/notifications/${id}/read` }],
+    probes: ({ id }) => [
+      { method: 'POST', path: `/v1/notifications/${id}/read` },
+      { method: 'GET', path: `/v1/notifications/${id}/deliveries` },
+    ],
     lists: () => ['/v1/notifications?limit=100', '/v1/notifications?unread=true', '/v1/sync/snapshot?limit=100'],
     view: () => '/v1/notifications?limit=100',
   },

@@ -6,6 +6,7 @@ declare module 'vitest' {
     fakeSentryUrl: string;
     fakeOpenAiUrl: string;
     webhookReceiverUrl: string;
+    fakeResendUrl: string;
     flowHttpUrl: string;
     toolRunnerUrl: string;
     toolRunnerSandbox: 'bwrap' | 'wasm';

@@ -1,6 +1,7 @@
 /** Node-side services the workerd tests talk to over loopback. */
 import type { TestProject } from 'vitest/node';
 import { startFakeOpenAi } from './fake-openai';
+import { startFakeResend } from './fake-resend';
 import { startFakeSentry } from './fake-sentry';
 import { startFlowHttp } from './flow-http';
 import { DEFAULT_TEST_SECRETS } from './secrets';
@@ -12,6 +13,8 @@ declare module 'vitest' {
     fakeSentryUrl: string;
     /** OpenAI-compatible chat-completions fake (test/support/node/fake-openai.ts). */
     fakeOpenAiUrl: string;
+    /** Resend-compatible email API (test/support/node/fake-resend.ts), the Worker's EMAIL_HTTP_URL. */
+    fakeResendUrl: string;
     /** Webhook receiver verifying deliveries with the standardwebhooks library (test/support/node/webhook-receiver.ts). */
     webhookReceiverUrl: string;
     /** Scripted endpoint for the flow http node: flaky, slow, held, 429 (test/support/node/flow-http.ts). */
@@ -28,6 +31,9 @@ export default async function setup(project: TestProject) {
   project.provide('fakeSentryUrl', sentry.url);
   const openai = await startFakeOpenAi();
   project.provide('fakeOpenAiUrl', openai.url);
+  // vitest.config.ts chose the port (it is the Worker's EMAIL_HTTP_URL binding).
+  const resend = await startFakeResend(Number(process.env.EDGECREW_FAKE_RESEND_PORT ?? 0));
+  project.provide('fakeResendUrl', resend.url);
   const receiver = await startWebhookReceiver();
   project.provide('webhookReceiverUrl', receiver.url);
   const flowHttp = await startFlowHttp();
@@ -46,6 +52,7 @@ export default async function setup(project: TestProject) {
   return async () => {
     await sentry.close();
     await openai.close();
+    await resend.close();
     await receiver.close();
     await flowHttp.close();
     await toolRunner.stop();

@@ -3,8 +3,10 @@
  * Worker over HTTP; D1 is read directly only to prove "nothing changed" and to inspect what a
  * client cannot see (hashes, revocation marks).
  */
+
 import { env } from 'cloudflare:workers';
 import { type JWK, SignJWT } from 'jose';
+import { verifyEmail } from '../../support/workers/email';
 import { call, expectJson } from '../../support/workers/http';
 import { PASSWORD, type Role, type TestTenant } from '../../support/workers/tenants';
 
@@ -44,8 +46,10 @@ export async function invite(
   return { id: body.id, token: body.token, body };
 }
 
-/** Brings an existing account (`user`) into `owner`'s tenant with `role` (accept with the account's own session). */
+/** Brings an existing account (`user`) into `owner`'s tenant with `role` (verifies its address, then accepts with the account's own session). */
 export async function joinExisting(owner: TestTenant, user: TestTenant, role: Role = 'member'): Promise<TestTenant> {
+  // Only a verified address joins another tenant (docs/notifications.md).
+  if (!(await expectJson(await call('/v1/me', { token: user.accessToken }), 200)).user.emailVerified) await verifyEmail(user);
   const { token } = await invite(owner, user.email, role);
   const body = await expectJson(await call('/v1/invitations/accept', { token: user.accessToken, body: { token } }), 200);
   return {

@@ -1,6 +1,8 @@
 /** Invitations (single use, revocable, session-proofed for existing accounts) and member management. */
+
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
+import { verifyEmail } from '../../support/workers/email';
 import { call, expectJson, expectProblem } from '../../support/workers/http';
 import { addMember, PASSWORD, signup, uniqueEmail } from '../../support/workers/tenants';
 import { auditEntries, getStatus, invite, joinExisting, refresh, tenantName } from './_support';
@@ -132,6 +134,7 @@ describe('invitations', () => {
   it('a losing accept leaves no user, refresh token or audit entry behind', async () => {
     const owner = await signup('inv-lose');
     const existing = await signup('inv-lose-existing');
+    await verifyEmail(existing);
     const { token } = await invite(owner, existing.email, 'member');
     const results = await Promise.all(
       [0, 1, 2, 3].map(() => call('/v1/invitations/accept', { token: existing.accessToken, body: { token } })),
@@ -203,6 +206,7 @@ describe('invitations', () => {
     }
     expect(await memberRole(owner, existing.userId)).toBeUndefined();
 
+    await verifyEmail(existing);
     const acc = await expectJson(await call('/v1/invitations/accept', { token: existing.accessToken, body: { token } }), 200);
     expect(acc.user.id).toBe(existing.userId);
     expect(acc.tenant.id).toBe(owner.tenantId);
