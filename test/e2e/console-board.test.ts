@@ -329,6 +329,23 @@ describeBrowser('console: task board', () => {
     });
   });
 
+  it('follows the system colour scheme, and the toggle overrides it (remembered)', async () => {
+    const context = await h.newContext({ colorScheme: 'dark' });
+    const { page } = await h.signedInPage('/tasks', { context });
+    const background = () => page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    const dark = await background();
+    expect(dark).toBe('rgb(18, 19, 23)');
+    await page.getByText('Nothing to do.').waitFor();
+    await h.screenshot(page, 'tasks-board-dark');
+    await page.getByRole('button', { name: 'Dark mode' }).click();
+    await expect.poll(background).toBe('rgb(247, 247, 248)');
+    expect(await page.getByRole('button', { name: 'Dark mode' }).getAttribute('aria-pressed')).toBe('false');
+    await page.reload();
+    await page.getByRole('button', { name: 'Sign out' }).waitFor();
+    expect(await background()).toBe('rgb(247, 247, 248)');
+    await context.close();
+  });
+
   it('a viewer sees the board but no write controls', async () => {
     const owner = await h.signup('viewer-owner');
     await createTask(h, owner, { title: 'read only task' });

@@ -32,8 +32,8 @@ export function useTheme() {
 export function ThemeToggle() {
   const { dark, toggle } = useTheme();
   return (
-    <button type="button" className="btn btn-link theme-toggle" onClick={toggle} aria-pressed={dark} aria-label="Dark mode">
-      {dark ? '☾ Dark' : '☀ Light'}
+    <button type="button" className="btn btn-link theme-toggle" onClick={toggle} aria-pressed={dark}>
+      <span aria-hidden="true">{dark ? '☾' : '☀'}</span> Dark mode
     </button>
   );
 }
