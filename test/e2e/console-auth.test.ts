@@ -68,6 +68,8 @@ describeBrowser('console: serving and sign-up', () => {
       expect(js.status).toBe(200);
       expect(js.headers.get('content-type')).toMatch(/javascript/);
       expect(js.headers.get('cache-control')).toContain('immutable');
+      // The headers file configures the asset server; it is not itself served.
+      expect(await (await h.worker.fetch('/_headers')).text()).not.toContain('Content-Security-Policy');
     });
   });
 

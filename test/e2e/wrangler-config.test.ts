@@ -92,6 +92,19 @@ describe('wrangler.toml environments', () => {
     });
   }
 
+  it('every environment serves the console (console/dist) with SPA fallback, the API paths first to the Worker', () => {
+    for (const env of ['', ...ENVS]) {
+      const c = unstable_readConfig({ config: 'wrangler.toml', ...(env ? { env } : {}) }) as unknown as {
+        assets?: { directory?: string; not_found_handling?: string; run_worker_first?: boolean | string[] };
+      };
+      expect(c.assets?.directory, env).toMatch(/console\/dist$/);
+      expect(c.assets?.not_found_handling, env).toBe('single-page-application');
+      expect(c.assets?.run_worker_first, env).toEqual(
+        expect.arrayContaining(['/v1/*', '/mcp', '/mcp/*', '/health', '/openapi.json', '/.well-known/*']),
+      );
+    }
+  });
+
   for (const env of ENVS) {
     it(`wrangler deploy --dry-run --env ${env} bundles without a warning`, async () => {
       // --containers-rollout=none: with a [[containers]] entry a dry run otherwise builds the image, which needs a Docker engine.
