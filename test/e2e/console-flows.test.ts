@@ -112,6 +112,8 @@ describeBrowser('console: flows and runs', () => {
     await until(() => page.getByTestId('run-status').getAttribute('data-status')).toBe('succeeded');
     expect(await statusOf(page, 'review')).toBe('succeeded');
     expect(await statusOf(page, 'publish')).toBe('succeeded');
+    // Boxes whose status changed are new node objects: their edges are still drawn.
+    expect(await page.locator('.react-flow__edge').count()).toBe(4);
 
     // Each box only moved forward along pending → running/waiting → succeeded.
     const order = ['pending', 'running', 'waiting', 'succeeded'];

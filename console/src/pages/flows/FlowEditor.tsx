@@ -3,19 +3,19 @@
  * (each problem shown with its path and put on its line), saved as a new immutable version (POST or
  * PUT /v1/flows), its versions, its recent runs, and a form to start a run with input.
  */
-import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 import { ApiError, type ApiProblem, type Schemas, toProblem } from '../../api/client';
 import { useClient, useRole } from '../../auth';
 import { Button, ErrorBanner, Loading } from '../../ui';
-import { RunTable } from '../runs/RunsList';
+import { RecentRuns, StartRun } from './FlowSide';
+import { goToLine, JsonEditor, type Problem } from './JsonEditor';
 import { lineOfPath, locatePaths } from './json-paths';
 import '../runs/run-view.css';
 import './flows.css';
 
 type Flow = Schemas['Flow'];
 type FlowVersion = Schemas['FlowVersion'];
-type Problem = { path: string; message: string; code?: string };
 
 const TEMPLATE = `{
   "input": { "type": "object", "properties": { "name": { "type": "string" } }, "required": ["name"] },
@@ -65,74 +65,6 @@ function useLiveValidation(text: string): Check {
     return () => clearTimeout(t);
   }, [client, text]);
   return check;
-}
-
-function JsonEditor(props: {
-  id: string;
-  value: string;
-  onChange: (v: string) => void;
-  problems: Problem[];
-  readOnly: boolean;
-  label: string;
-}) {
-  const { id, value, onChange, problems, readOnly, label } = props;
-  const area = useRef<HTMLTextAreaElement>(null);
-  const gutter = useRef<HTMLPreElement>(null);
-  const lines = useMemo(() => value.split('\n').length, [value]);
-  const located = useMemo(() => locatePaths(value), [value]);
-  const bad = useMemo(() => {
-    const m = new Map<number, string[]>();
-    for (const p of problems) {
-      const line = lineOfPath(located, p.path) ?? 1;
-      m.set(line, [...(m.get(line) ?? []), `${p.path || '(definition)'}: ${p.message}`]);
-    }
-    return m;
-  }, [problems, located]);
-  return (
-    <div className="json-editor">
-      <pre className="json-editor__gutter" aria-hidden="true" ref={gutter}>
-        {Array.from({ length: lines }, (_, i) => (
-          // biome-ignore lint/suspicious/noArrayIndexKey: the key is the line number
-          <span key={i} className={bad.has(i + 1) ? 'bad' : undefined} title={bad.get(i + 1)?.join('\n')}>
-            {i + 1}
-            {'\n'}
-          </span>
-        ))}
-      </pre>
-      <textarea
-        id={id}
-        ref={area}
-        aria-label={label}
-        aria-invalid={problems.length > 0}
-        aria-describedby={`${id}-problems`}
-        spellCheck={false}
-        autoCapitalize="off"
-        autoComplete="off"
-        wrap="off"
-        readOnly={readOnly}
-        value={value}
-        onChange={(e) => onChange(e.target.value)}
-        onScroll={(e) => {
-          if (gutter.current) gutter.current.scrollTop = e.currentTarget.scrollTop;
-        }}
-        data-testid="flow-json"
-      />
-    </div>
-  );
-}
-
-/** Moves the caret to `line` of the editor and scrolls it into view. */
-function goToLine(id: string, text: string, line: number) {
-  const el = document.getElementById(id) as HTMLTextAreaElement | null;
-  if (!el) return;
-  const starts = [0];
-  for (let i = 0; i < text.length; i++) if (text[i] === '\n') starts.push(i + 1);
-  const start = starts[line - 1] ?? 0;
-  const end = (starts[line] ?? text.length + 1) - 1;
-  el.focus();
-  el.setSelectionRange(start, end);
-  const lineHeight = Number.parseFloat(getComputedStyle(el).lineHeight) || 18;
-  el.scrollTop = Math.max(0, (line - 4) * lineHeight);
 }
 
 /** The page, remounted per flow (and for a new one). */
@@ -326,99 +258,6 @@ function FlowEditor({ flowId }: { flowId: string | undefined }) {
           </aside>
         ) : null}
       </div>
-    </section>
-  );
-}
-
-function StartRun({ flowId, versions }: { flowId: string; versions: number[] }) {
-  const client = useClient();
-  const navigate = useNavigate();
-  const [input, setInput] = useState('{\n  "name": "ada"\n}\n');
-  const [version, setVersion] = useState<string>('');
-  const [error, setError] = useState<ApiProblem | null>(null);
-  const [busy, setBusy] = useState(false);
-  async function start() {
-    setBusy(true);
-    setError(null);
-    try {
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(input || '{}');
-      } catch (err) {
-        throw new ApiError({ status: 400, title: 'Not JSON', detail: '', errors: [{ path: 'input', message: (err as Error).message }] });
-      }
-      const body = { input: parsed, ...(version ? { version: Number(version) } : {}) };
-      const run = await client.call(client.api.POST('/v1/flows/{flowId}/runs', { params: { path: { flowId } }, body }));
-      navigate(`/runs/${encodeURIComponent(run.id)}`);
-    } catch (err) {
-      setError(toProblem(err));
-    } finally {
-      setBusy(false);
-    }
-  }
-  return (
-    <form
-      className="start-run"
-      aria-label="Start a run"
-      onSubmit={(e) => {
-        e.preventDefault();
-        void start();
-      }}
-    >
-      <h2>Start a run</h2>
-      <label className="field">
-        <span>Input (JSON)</span>
-        <textarea
-          className="mono"
-          rows={5}
-          value={input}
-          onChange={(e) => setInput(e.target.value)}
-          spellCheck={false}
-          data-testid="run-input"
-          aria-invalid={!!error?.errors.length}
-          aria-describedby="run-input-errors"
-        />
-      </label>
-      <ul id="run-input-errors" className="problems">
-        {error?.errors.map((e) => (
-          <li key={`${e.path}:${e.message}`} className="run-error">
-            <code>{e.path}</code> {e.message}
-          </li>
-        ))}
-      </ul>
-      {error && !error.errors.length ? <p className="run-error">{error.detail || error.title}</p> : null}
-      <label className="field">
-        <span>Version</span>
-        <select value={version} onChange={(e) => setVersion(e.target.value)}>
-          <option value="">latest</option>
-          {versions.map((v) => (
-            <option key={v} value={v}>
-              v{v}
-            </option>
-          ))}
-        </select>
-      </label>
-      <Button type="submit" variant="primary" disabled={busy} data-testid="start-run">
-        Start run
-      </Button>
-    </form>
-  );
-}
-
-function RecentRuns({ flowId }: { flowId: string }) {
-  const client = useClient();
-  const [runs, setRuns] = useState<Schemas['RunSummary'][] | null>(null);
-  useEffect(() => {
-    client.call(client.api.GET('/v1/runs', { params: { query: { flowId, limit: 10 } } })).then(
-      (p) => setRuns(p.data),
-      () => setRuns([]),
-    );
-  }, [client, flowId]);
-  return (
-    <section aria-label="Recent runs">
-      <h2>Recent runs</h2>
-      {runs === null ? <Loading label="Loading" /> : runs.length === 0 ? <p className="muted">No runs yet.</p> : <RunTable runs={runs} />}
-      <Link to={`/runs?flowId=${encodeURIComponent(flowId)}`}>All runs of this flow</Link>
     </section>
   );
 }

@@ -5,7 +5,7 @@
  */
 import { Background, Controls, type Edge, Handle, type Node, type NodeProps, Position, ReactFlow } from '@xyflow/react';
 import '@xyflow/react/dist/style.css';
-import { memo, useMemo } from 'react';
+import { memo, useMemo, useRef } from 'react';
 import type { Box, Line } from './graph-layout';
 import type { NodeState } from './run-state';
 
@@ -51,21 +51,36 @@ export function RunGraph(props: {
   onSelect: (nodeId: string, box: Box) => void;
 }) {
   const { boxes, lines, states, selected, onSelect } = props;
-  const nodes = useMemo<BoxNode[]>(
-    () =>
-      boxes.map((box) => ({
+  // The previous node objects, reused while their data is the same: React Flow keeps a node's
+  // internals (measurements) only for the object it was given.
+  const previous = useRef(new Map<string, BoxNode>());
+  const nodes = useMemo<BoxNode[]>(() => {
+    const next = boxes.map((box) => {
+      const state = states[box.nodeId];
+      const isSelected = box.kind === 'node' && box.id === selected;
+      const old = previous.current.get(box.id);
+      if (old && old.data.box === box && old.data.state === state && old.data.selected === isSelected) return old;
+      return {
         id: box.id,
-        type: 'box',
+        type: 'box' as const,
         position: { x: box.x, y: box.y },
+        // Size and handles given, not measured: edges draw at once, and a replaced node needs no re-measuring.
         width: box.width,
         height: box.height,
+        measured: { width: box.width, height: box.height },
+        handles: [
+          { type: 'target' as const, position: Position.Left, x: 0, y: box.height / 2, width: 1, height: 1 },
+          { type: 'source' as const, position: Position.Right, x: box.width - 1, y: box.height / 2, width: 1, height: 1 },
+        ],
         draggable: false,
         connectable: false,
         selectable: false,
-        data: { box, state: states[box.nodeId], selected: box.kind === 'node' && box.id === selected },
-      })),
-    [boxes, states, selected],
-  );
+        data: { box, state, selected: isSelected },
+      };
+    });
+    previous.current = new Map(next.map((n) => [n.id, n]));
+    return next;
+  }, [boxes, states, selected]);
   const edges = useMemo<Edge[]>(
     () =>
       lines.map((l) => ({

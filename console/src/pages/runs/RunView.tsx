@@ -1,7 +1,7 @@
 /**
  * /runs/:runId: the run's graph lit by its event stream, a timeline of the events, and a panel for the
  * selected node (attempts, output, error, tokens, cost) with the run's controls: Approve/Deny a waiting
- * approval, Cancel, Resume, Rerun from here. Only the public API: GET /v1/runs/{id}, the flow version it
+ * approval (or an agent's parked tool call), Cancel, Resume, Rerun from here. Only the public API: GET /v1/runs/{id}, the flow version it
  * pinned (GET /v1/flows/{id}?version=), the SSE stream with a ticket, and the run verbs.
  */
 import { useCallback, useEffect, useMemo, useReducer, useRef, useState } from 'react';
