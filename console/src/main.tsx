@@ -7,6 +7,10 @@ import { APP_ROUTES, PUBLIC_ROUTES } from './routes';
 import { Layout, Loading } from './ui';
 import './ui/styles.css';
 
+// The board is where most sessions start: fetch its code while the session is being restored
+// (lazy() then finds the module already loading) instead of after.
+if (location.pathname === '/' || location.pathname.startsWith('/tasks')) void import('./pages/tasks/Board');
+
 const router = createBrowserRouter([
   ...PUBLIC_ROUTES,
   {

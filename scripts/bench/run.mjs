@@ -16,6 +16,10 @@
  * write-to-receipt latency with 2/50/1,000 WebSockets and reminder lateness, against a
  * bare Durable Object broadcasting to as many sockets and bare alarms.
  *
+ * The `console` suite (scripts/bench/console.mjs; `--only console`, or `npm run bench:console`)
+ * runs last: the web console's first-load JS (gzip) and time to interactive on the task board
+ * with 500 tasks in Chromium, beside a React-only baseline page.
+ *
  * Env: BENCH_DURATION (s per side, default 5), BENCH_WARMUP (s per side, default 1),
  *      BENCH_CONNECTIONS (default 16), BENCH_ROUNDS (alternating slices, default 4),
  *      BENCH_WORKER_LOGS=1 (keep our Worker's info logs; they are dropped by default),
@@ -29,6 +33,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { CONSOLE_SUITE, consoleBudgetS, formatConsoleTable, runConsoleSuite } from './console.mjs';
 import { FLOWS_SUITE, flowsBudgetS, flowsFailed, formatFlowsTables, runFlowsSuite, WORKFLOWS, workflowsWorker } from './flows.mjs';
 import { authOverhead, formatAuthOverhead } from './identity.mjs';
 import { cpuBetween, sampleCpu } from './lib/cpu.mjs';
@@ -73,6 +78,7 @@ async function main() {
     for (const s of ALL_SCENARIOS) console.log(`${s.name}\t${describe(s.ours)}\tvs baseline ${describe(s.base)}`);
     console.log(`${FLOWS_SUITE}\tflow runs (50-node chain, 100-wide, 100 concurrent)\tvs Cloudflare Workflows`);
     console.log(`${TASKS_SUITE}\tsync write→receipt with 2/50/1,000 WebSockets, reminder lateness\tvs a bare DO broadcast and bare alarms`);
+    console.log(`${CONSOLE_SUITE}\tweb console: first-load JS gzip, time to interactive on the board with 500 tasks\tvs a React-only page`);
     return 0;
   }
 
@@ -84,7 +90,7 @@ async function main() {
     flowReps: num('BENCH_FLOW_REPS', 3, { min: 1, max: 50 }),
   };
   assertUniqueNames(ALL_SCENARIOS);
-  const { scenarios, flows: withFlows, tasks: withTasks } = selectScenarios(ALL_SCENARIOS, values.only ?? []);
+  const { scenarios, flows: withFlows, tasks: withTasks, console: withConsole } = selectScenarios(ALL_SCENARIOS, values.only ?? []);
 
   // Hard ceiling for the whole run: build + start + every bounded load run, plus slack.
   const perScenarioS = (s) =>
@@ -95,7 +101,8 @@ async function main() {
     240 +
       scenarios.reduce((sum, s) => sum + perScenarioS(s), 0) +
       (withFlows ? flowsBudgetS(config.flowReps) : 0) +
-      (withTasks ? tasksBudgetS() : 0),
+      (withTasks ? tasksBudgetS() : 0) +
+      (withConsole ? consoleBudgetS() : 0),
   );
   let cleanup = async () => {};
   const watchdog = setTimeout(() => {
@@ -106,7 +113,7 @@ async function main() {
   const startedAt = new Date();
   const log = (msg) => process.stderr.write(`${msg}\n`);
   log(
-    `bench: ${scenarios.length} scenario(s), ${config.durationS}s per side in ${config.rounds} alternating round(s), ${config.connections} connections, ${config.warmupS}s warm-up${withFlows ? `; then the flows suite (${config.flowReps} runs per side per shape)` : ''}${withTasks ? '; then the tasks suite' : ''}`,
+    `bench: ${scenarios.length} scenario(s), ${config.durationS}s per side in ${config.rounds} alternating round(s), ${config.connections} connections, ${config.warmupS}s warm-up${withFlows ? `; then the flows suite (${config.flowReps} runs per side per shape)` : ''}${withTasks ? '; then the tasks suite' : ''}${withConsole ? '; then the console suite' : ''}`,
   );
 
   log('bench: building the Worker (wrangler deploy --dry-run)…');
@@ -229,6 +236,8 @@ async function main() {
 
     let tasks = null;
     if (withTasks) tasks = await runTasksSuite({ ours: targets.ours, base: targets.base, log });
+    let consoleReport = null;
+    if (withConsole) consoleReport = await runConsoleSuite({ mf, ours: targets.ours, log });
     const auth = authOverhead(results);
 
     const finishedAt = new Date();
@@ -254,12 +263,14 @@ async function main() {
       ...(auth ? { authOverhead: auth } : {}),
       ...(flows ? { flows } : {}),
       ...(tasks ? { tasks } : {}),
+      ...(consoleReport ? { console: consoleReport } : {}),
     };
     console.log('');
     if (results.length > 0) console.log(`${formatTable(results)}\n`);
     if (auth) console.log(`${formatAuthOverhead(auth)}\n`);
     if (flows) console.log(`${formatFlowsTables(flows)}\n`);
     if (tasks) console.log(`${formatTasksTables(tasks)}\n`);
+    if (consoleReport) console.log(`${formatConsoleTable(consoleReport)}\n`);
     const outDir = path.join(ROOT, 'bench-results');
     await mkdir(outDir, { recursive: true });
     const file = path.join(outDir, `bench-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
@@ -283,17 +294,22 @@ async function main() {
   }
 }
 
-/** HTTP scenarios picked by --only, and whether the flows and tasks suites are (named exactly `flows`, `tasks`). */
+/** HTTP scenarios picked by --only, and whether the flows, tasks and console suites are (named exactly `flows`, `tasks`, `console`). */
 function selectScenarios(all, only) {
   const wanted = only
     .flatMap((o) => o.split(','))
     .map((o) => o.trim())
     .filter(Boolean);
-  if (wanted.length === 0) return { scenarios: all, flows: true, tasks: true };
+  if (wanted.length === 0) return { scenarios: all, flows: true, tasks: true, console: true };
   const picked = new Set();
   let flows = false;
   let tasks = false;
+  let consoleSuite = false;
   for (const w of wanted) {
+    if (w === CONSOLE_SUITE) {
+      consoleSuite = true;
+      continue;
+    }
     if (w === FLOWS_SUITE) {
       flows = true;
       continue;
@@ -306,11 +322,11 @@ function selectScenarios(all, only) {
     const matches = exact.length > 0 ? exact : all.filter((s) => s.name.toLowerCase().includes(w.toLowerCase()));
     if (matches.length === 0)
       throw new UsageError(
-        `--only ${JSON.stringify(w)} matches no scenario; have: ${[...all.map((s) => s.name), FLOWS_SUITE, TASKS_SUITE].map((n) => JSON.stringify(n)).join(', ')}`,
+        `--only ${JSON.stringify(w)} matches no scenario; have: ${[...all.map((s) => s.name), FLOWS_SUITE, TASKS_SUITE, CONSOLE_SUITE].map((n) => JSON.stringify(n)).join(', ')}`,
       );
     for (const m of matches) picked.add(m);
   }
-  return { scenarios: all.filter((s) => picked.has(s)), flows, tasks };
+  return { scenarios: all.filter((s) => picked.has(s)), flows, tasks, console: consoleSuite };
 }
 
 function assertUniqueNames(all) {

@@ -4,7 +4,7 @@
  * due, reminders and recurrence. Live over the sync WebSocket (./sync.ts): changes from other
  * windows, members and the API appear without a reload.
  */
-import { type DragEvent, type KeyboardEvent, useCallback, useEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
+import { type DragEvent, type KeyboardEvent, memo, useCallback, useEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
 import { useSearchParams } from 'react-router';
 import { type ApiProblem, type Client, type Schemas, toProblem } from '../../api/client';
 import { useClient, useRole } from '../../auth';
@@ -306,45 +306,67 @@ function BoardView({ tasks, writable, onMove, onOpen }: ViewProps) {
   const [over, setOver] = useState<Status | null>(null);
   const [dragging, setDragging] = useState<string | null>(null);
 
-  const onKey = (e: KeyboardEvent, task: Task, col: number, row: number) => {
-    const column = columns[col]!;
-    let target: Task | undefined;
-    if (e.key === 'Enter' || e.key === ' ') {
-      e.preventDefault();
-      onOpen(task.id);
-      return;
-    }
-    if (e.shiftKey && (e.key === 'ArrowRight' || e.key === 'ArrowLeft') && writable) {
-      e.preventDefault();
-      const to = columns[col + (e.key === 'ArrowRight' ? 1 : -1)];
-      if (to) void onMove(task, to.status).then(() => focusCard(task.id));
-      return;
-    }
-    switch (e.key) {
-      case 'ArrowDown':
-        target = column.tasks[row + 1];
-        break;
-      case 'ArrowUp':
-        target = column.tasks[row - 1];
-        break;
-      case 'Home':
-        target = column.tasks[0];
-        break;
-      case 'End':
-        target = column.tasks[column.tasks.length - 1];
-        break;
-      case 'ArrowRight':
-      case 'ArrowLeft': {
-        const next = columns[col + (e.key === 'ArrowRight' ? 1 : -1)];
-        target = next?.tasks[Math.min(row, next.tasks.length - 1)];
-        break;
-      }
-      default:
-        return;
-    }
-    e.preventDefault();
-    if (target) focusCard(target.id);
-  };
+  // Cards are memoised (500 of them re-render only when their task changes), so their handlers
+  // read the current columns through a ref instead of closing over one render's.
+  const latest = useRef({ columns, onMove, onOpen });
+  latest.current = { columns, onMove, onOpen };
+  const handlers = useMemo<CardHandlers>(
+    () => ({
+      onKey: (e, task) => {
+        const { columns, onMove, onOpen } = latest.current;
+        const col = columns.findIndex((c) => c.status === task.status);
+        const column = columns[col];
+        if (!column) return;
+        const row = column.tasks.findIndex((t) => t.id === task.id);
+        let target: Task | undefined;
+        if (e.key === 'Enter' || e.key === ' ') {
+          e.preventDefault();
+          onOpen(task.id);
+          return;
+        }
+        if (e.shiftKey && (e.key === 'ArrowRight' || e.key === 'ArrowLeft')) {
+          e.preventDefault();
+          const to = columns[col + (e.key === 'ArrowRight' ? 1 : -1)];
+          if (to && writable) void onMove(task, to.status).then(() => focusCard(task.id));
+          return;
+        }
+        switch (e.key) {
+          case 'ArrowDown':
+            target = column.tasks[row + 1];
+            break;
+          case 'ArrowUp':
+            target = column.tasks[row - 1];
+            break;
+          case 'Home':
+            target = column.tasks[0];
+            break;
+          case 'End':
+            target = column.tasks[column.tasks.length - 1];
+            break;
+          case 'ArrowRight':
+          case 'ArrowLeft': {
+            const next = columns[col + (e.key === 'ArrowRight' ? 1 : -1)];
+            target = next?.tasks[Math.min(row, next.tasks.length - 1)];
+            break;
+          }
+          default:
+            return;
+        }
+        e.preventDefault();
+        if (target) focusCard(target.id);
+      },
+      onOpen: (task) => latest.current.onOpen(task.id),
+      onToggle: (task) => void latest.current.onMove(task, task.status === 'open' ? 'done' : 'open'),
+      onDragStart: (e, task) => {
+        e.dataTransfer.setData(DRAG_TYPE, task.id);
+        e.dataTransfer.setData('text/plain', task.title);
+        e.dataTransfer.effectAllowed = 'move';
+        setDragging(task.id);
+      },
+      onDragEnd: () => setDragging(null),
+    }),
+    [writable],
+  );
 
   return (
     <>
@@ -352,7 +374,7 @@ function BoardView({ tasks, writable, onMove, onOpen }: ViewProps) {
         Keyboard: arrow keys move between cards, Shift+→ / Shift+← moves a card to the next / previous column, Enter opens it.
       </p>
       <div className="columns">
-        {columns.map((column, col) => (
+        {columns.map((column) => (
           <section
             key={column.status}
             className={`column${over === column.status ? ' drop-target' : ''}`}
@@ -384,23 +406,9 @@ function BoardView({ tasks, writable, onMove, onOpen }: ViewProps) {
               </Empty>
             ) : (
               <ul>
-                {column.tasks.map((task, row) => (
+                {column.tasks.map((task) => (
                   <li key={task.id}>
-                    <TaskCard
-                      task={task}
-                      writable={writable}
-                      dragging={dragging === task.id}
-                      onDragStart={(e) => {
-                        e.dataTransfer.setData(DRAG_TYPE, task.id);
-                        e.dataTransfer.setData('text/plain', task.title);
-                        e.dataTransfer.effectAllowed = 'move';
-                        setDragging(task.id);
-                      }}
-                      onDragEnd={() => setDragging(null)}
-                      onKeyDown={(e) => onKey(e, task, col, row)}
-                      onOpen={() => onOpen(task.id)}
-                      onToggle={() => void onMove(task, task.status === 'open' ? 'done' : 'open')}
-                    />
+                    <TaskCard task={task} writable={writable} dragging={dragging === task.id} handlers={handlers} />
                   </li>
                 ))}
               </ul>
@@ -412,24 +420,24 @@ function BoardView({ tasks, writable, onMove, onOpen }: ViewProps) {
   );
 }
 
-function TaskCard({
+interface CardHandlers {
+  onKey: (e: KeyboardEvent, task: Task) => void;
+  onOpen: (task: Task) => void;
+  onToggle: (task: Task) => void;
+  onDragStart: (e: DragEvent, task: Task) => void;
+  onDragEnd: () => void;
+}
+
+const TaskCard = memo(function TaskCard({
   task,
   writable,
   dragging,
-  onDragStart,
-  onDragEnd,
-  onKeyDown,
-  onOpen,
-  onToggle,
+  handlers,
 }: {
   task: Task;
   writable: boolean;
   dragging: boolean;
-  onDragStart: (e: DragEvent) => void;
-  onDragEnd: () => void;
-  onKeyDown: (e: KeyboardEvent) => void;
-  onOpen: () => void;
-  onToggle: () => void;
+  handlers: CardHandlers;
 }) {
   const due = dueText(task);
   const overdue = isOverdue(task);
@@ -444,12 +452,12 @@ function TaskCard({
       aria-roledescription="task card"
       aria-label={`${task.title}${due ? `, due ${due}` : ''}${task.status === 'done' ? ', done' : ''}`}
       draggable={writable}
-      onDragStart={onDragStart}
-      onDragEnd={onDragEnd}
+      onDragStart={(e) => handlers.onDragStart(e, task)}
+      onDragEnd={handlers.onDragEnd}
       onKeyDown={(e) => {
-        if (e.target === e.currentTarget) onKeyDown(e);
+        if (e.target === e.currentTarget) handlers.onKey(e, task);
       }}
-      onDoubleClick={onOpen}
+      onDoubleClick={() => handlers.onOpen(task)}
     >
       <div className="card-top">
         {writable ? (
@@ -457,12 +465,12 @@ function TaskCard({
             type="checkbox"
             className="card-check"
             checked={task.status === 'done'}
-            onChange={onToggle}
+            onChange={() => handlers.onToggle(task)}
             aria-label={task.status === 'done' ? `Reopen “${task.title}”` : `Complete “${task.title}”`}
             tabIndex={-1}
           />
         ) : null}
-        <button type="button" className="card-title link" onClick={onOpen} tabIndex={-1}>
+        <button type="button" className="card-title link" onClick={() => handlers.onOpen(task)} tabIndex={-1}>
           {task.title}
         </button>
         {task.priority < 4 ? <span className={`prio prio-${task.priority}`}>P{task.priority}</span> : null}
@@ -479,7 +487,7 @@ function TaskCard({
       </div>
     </article>
   );
-}
+});
 
 // ---- list view ------------------------------------------------------------------------------------
 

@@ -63,7 +63,7 @@ export function rruleToText(rrule: string, from: 'due' | 'completion' = 'due'): 
   const monthDays = rule
     .get('BYMONTHDAY')
     ?.split(',')
-    .map((d) => `the ${ordinal(Number(d))}`);
+    .map((d) => (Number(d) < 0 ? `the ${ordinal(Number(d))} day` : `the ${ordinal(Number(d))}`));
   const months = rule
     .get('BYMONTH')
     ?.split(',')

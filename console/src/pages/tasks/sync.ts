@@ -63,7 +63,9 @@ export class TaskSync {
   #setStatus(status: SyncStatus): void {
     if (this.#status === status) return;
     this.#status = status;
-    this.#emit();
+    // Same task array: a status change re-renders the badge, not the board.
+    this.#snapshot = { ...this.#snapshot, status };
+    for (const l of this.#listeners) l();
   }
 
   // ---- lifecycle --------------------------------------------------------------------------------
