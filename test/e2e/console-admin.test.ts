@@ -306,6 +306,14 @@ describeBrowser('console: tools, webhooks, members, API keys, feedback', () => {
       await form.getByLabel('name').fill('Ada');
       await form.getByRole('button', { name: 'Invoke' }).click();
       await expect.poll(async () => JSON.parse((await output.textContent()) ?? 'null'), POLL).toEqual({ greeting: 'Hi, Ada', times: 1 });
+      // Pin version 1: its own code runs (the API's `version`), and the log says which version ran.
+      await page.getByLabel('Version to run').selectOption('1');
+      await form.getByLabel('name').fill('Ada');
+      await form.getByRole('button', { name: 'Invoke' }).click();
+      await expect
+        .poll(async () => JSON.parse((await output.textContent()) ?? 'null'), POLL)
+        .toEqual({ greeting: 'Hello, Ada!', times: 1 });
+      await expect.poll(() => log.locator('tbody tr').first().locator('td:nth-child(4)').textContent(), POLL).toBe('v1');
     });
 
     it('pages the invocation log: 25 at a time, then Load more until the API has no next page', async () => {
@@ -448,6 +456,18 @@ describeBrowser('console: tools, webhooks, members, API keys, feedback', () => {
         .waitFor();
       const after = await call('GET', `/v1/feedback?targetId=${ids[0]}`, tenant.accessToken);
       expect(after.body.data).toMatchObject([{ key: 'stars', score: 1 }]);
+
+      // Keys: one without ratings is deleted from the page; one with ratings is refused (409) in a banner.
+      expect((await call('POST', '/v1/feedback-keys', tenant.accessToken, { key: 'unused', type: 'text' })).status).toBe(201);
+      await page.reload();
+      const keysTable = page.getByRole('table', { name: 'Feedback keys' });
+      await keysTable.getByText('unused').waitFor();
+      await page.getByRole('button', { name: 'Delete key unused' }).click();
+      await expect.poll(() => keysTable.getByText('unused').count(), POLL).toBe(0);
+      await page.getByRole('button', { name: 'Delete key stars' }).click();
+      const keysSection = page.getByRole('region', { name: 'Feedback keys' });
+      await keysSection.getByRole('alert').waitFor();
+      expect((await call('GET', '/v1/feedback-keys/stars', tenant.accessToken)).status).toBe(200);
     });
 
     it("rates a run's node output from a deep link (/feedback?rate=node&id=…&nodeId=…)", async () => {
