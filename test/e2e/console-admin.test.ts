@@ -146,7 +146,7 @@ describeBrowser('console: tools, webhooks, members, API keys, feedback', () => {
 
   describe('webhooks', () => {
     it('creates an endpoint (secret shown once), sends a test event, shows the delivery with its attempt log, and replays it', async () => {
-      const { page } = await h.signedInPage('/webhooks');
+      const { page, tenant } = await h.signedInPage('/webhooks');
       await openPanel(page, 'Add an endpoint');
       const name = `ui-${crypto.randomUUID().slice(0, 8)}`;
       await page.getByLabel('URL').fill(`${receiver.url}/hooks/${name}`);
@@ -202,6 +202,18 @@ describeBrowser('console: tools, webhooks, members, API keys, feedback', () => {
       // Disable from the page; the API agrees.
       await page.getByRole('button', { name: 'Disable' }).click();
       await page.getByRole('button', { name: 'Enable' }).waitFor();
+      const hookId = new URL(page.url()).pathname.split('/').pop()!;
+      const hooks = await call('GET', `/v1/webhooks/${hookId}`, tenant.accessToken);
+      expect(hooks.body).toMatchObject({ enabled: false, disabledReason: 'manual' });
+
+      // Rotate the secret (after the confirmation): the new one is shown once; the old one keeps signing a while.
+      page.on('dialog', (d) => void d.accept());
+      await page.getByRole('button', { name: 'Rotate secret' }).click();
+      const rotated = (await page.getByTestId('secret-value').textContent()) ?? '';
+      expect(rotated).toMatch(/^whsec_/);
+      expect(rotated).not.toBe(secret);
+      const after = await call('GET', `/v1/webhooks/${hookId}`, tenant.accessToken);
+      expect(Date.parse(after.body.previousSecretExpiresAt)).toBeGreaterThan(Date.now());
     });
 
     it('shows problem+json errors under their fields on a bad endpoint form', async () => {
@@ -283,6 +295,25 @@ describeBrowser('console: tools, webhooks, members, API keys, feedback', () => {
       const jsonField = form.locator('.field', { has: page.getByLabel('Input (JSON)') });
       await expect(jsonField.locator('.field-error').textContent()).resolves.toMatch(/^name: /);
       await page.getByLabel('Edit the input as JSON').uncheck();
+
+      // Edit the code: a new version, listed under Versions; the next invocation runs it.
+      await page.getByRole('button', { name: 'Edit code and schemas' }).click();
+      const edit = page.getByRole('form', { name: 'Edit tool' });
+      await edit.getByLabel('Code').fill('export function main(input) { return { greeting: `Hi, ${input.name}`, times: 1 }; }');
+      await edit.getByRole('button', { name: 'Save changes' }).click();
+      await page.getByRole('heading', { level: 1, name: /v2/ }).waitFor();
+      await expect.poll(() => page.getByRole('region', { name: 'Versions' }).locator('li').count(), POLL).toBe(2);
+      await form.getByLabel('name').fill('Ada');
+      await form.getByRole('button', { name: 'Invoke' }).click();
+      await expect.poll(async () => JSON.parse((await output.textContent()) ?? 'null'), POLL).toEqual({ greeting: 'Hi, Ada', times: 1 });
+      // Pin version 1: its own code runs (the API's `version`), and the log says which version ran.
+      await page.getByLabel('Version to run').selectOption('1');
+      await form.getByLabel('name').fill('Ada');
+      await form.getByRole('button', { name: 'Invoke' }).click();
+      await expect
+        .poll(async () => JSON.parse((await output.textContent()) ?? 'null'), POLL)
+        .toEqual({ greeting: 'Hello, Ada!', times: 1 });
+      await expect.poll(() => log.locator('tbody tr').first().locator('td:nth-child(4)').textContent(), POLL).toBe('v1');
     });
 
     it('pages the invocation log: 25 at a time, then Load more until the API has no next page', async () => {
@@ -425,6 +456,18 @@ describeBrowser('console: tools, webhooks, members, API keys, feedback', () => {
         .waitFor();
       const after = await call('GET', `/v1/feedback?targetId=${ids[0]}`, tenant.accessToken);
       expect(after.body.data).toMatchObject([{ key: 'stars', score: 1 }]);
+
+      // Keys: one without ratings is deleted from the page; one with ratings is refused (409) in a banner.
+      expect((await call('POST', '/v1/feedback-keys', tenant.accessToken, { key: 'unused', type: 'text' })).status).toBe(201);
+      await page.reload();
+      const keysTable = page.getByRole('table', { name: 'Feedback keys' });
+      await keysTable.getByText('unused').waitFor();
+      await page.getByRole('button', { name: 'Delete key unused' }).click();
+      await expect.poll(() => keysTable.getByText('unused').count(), POLL).toBe(0);
+      await page.getByRole('button', { name: 'Delete key stars' }).click();
+      const keysSection = page.getByRole('region', { name: 'Feedback keys' });
+      await keysSection.getByRole('alert').waitFor();
+      expect((await call('GET', '/v1/feedback-keys/stars', tenant.accessToken)).status).toBe(200);
     });
 
     it("rates a run's node output from a deep link (/feedback?rate=node&id=…&nodeId=…)", async () => {

@@ -6,7 +6,7 @@
 import '../common/pages.css';
 import { useMemo, useState } from 'react';
 import { useSearchParams } from 'react-router';
-import type { Schemas } from '../../api/client';
+import { type ApiProblem, type Schemas, toProblem } from '../../api/client';
 import { useClient, useRole } from '../../auth';
 import { Button, Empty, ErrorBanner, Field, Form, Loading } from '../../ui';
 import { foldErrors, SelectField, TextAreaField } from '../common/fields';
@@ -393,9 +393,11 @@ function KeysSection({ keys, onChanged }: { keys: Key[]; onChanged: () => void }
   const client = useClient();
   const { can } = useRole();
   const [type, setType] = useState<Key['type']>('boolean');
+  const [problem, setProblem] = useState<ApiProblem | null>(null);
   return (
     <section aria-labelledby="keys-title">
       <h2 id="keys-title">Feedback keys</h2>
+      <ErrorBanner problem={problem} onDismiss={() => setProblem(null)} />
       {keys.length > 0 ? (
         <table className="table" aria-label="Feedback keys">
           <thead>
@@ -406,6 +408,11 @@ function KeysSection({ keys, onChanged }: { keys: Key[]; onChanged: () => void }
               <th scope="col">Better</th>
               <th scope="col">Drift watch</th>
               <th scope="col">Description</th>
+              {can('tenant:write') ? (
+                <th scope="col">
+                  <span className="sr-only">Actions</span>
+                </th>
+              ) : null}
             </tr>
           </thead>
           <tbody>
@@ -419,6 +426,25 @@ function KeysSection({ keys, onChanged }: { keys: Key[]; onChanged: () => void }
                 <td>{k.higherIsBetter ? 'higher' : 'lower'}</td>
                 <td>{k.drift ? `${k.drift.window}, margin ${k.drift.margin}, ≥ ${k.drift.minSamples}` : '—'}</td>
                 <td>{k.description ?? ''}</td>
+                {can('tenant:write') ? (
+                  <td>
+                    <Button
+                      variant="link"
+                      aria-label={`Delete key ${k.key}`}
+                      onClick={async () => {
+                        setProblem(null);
+                        try {
+                          await client.call(client.api.DELETE('/v1/feedback-keys/{key}', { params: { path: { key: k.key } } }));
+                          onChanged();
+                        } catch (err) {
+                          setProblem(toProblem(err));
+                        }
+                      }}
+                    >
+                      Delete
+                    </Button>
+                  </td>
+                ) : null}
               </tr>
             ))}
           </tbody>

@@ -13,7 +13,7 @@ import { foldErrors, TextAreaField } from '../common/fields';
 import { LoadMore } from '../common/LoadMore';
 import { useLoad, usePaged, when } from '../common/use-load';
 import { RateOutput } from '../feedback/RateOutput';
-import { parseJsonField } from './json-field';
+import { networkOf, networkText, parseJsonField } from './json-field';
 import { RawInput, SchemaFields } from './SchemaForm';
 import { buildInput, formFromSchema } from './schema-form-model';
 
@@ -107,7 +107,9 @@ export default function ToolDetail() {
         </div>
       )}
 
-      {writer ? <InvokeTool key={`${t.id}@${t.version}`} tool={t} onInvoked={() => void log.reload()} /> : null}
+      {writer ? (
+        <InvokeTool key={`${t.id}@${t.version}`} tool={t} versions={versions.data?.data ?? []} onInvoked={() => void log.reload()} />
+      ) : null}
 
       <section aria-labelledby="log-title">
         <h2 id="log-title">Invocation log</h2>
@@ -196,6 +198,7 @@ function EditTool({ tool, onDone }: { tool: Tool; onDone: (changed: boolean) => 
           outputSchema: outputText ? parseJsonField('outputSchema', outputText) : null,
           timeoutMs: Number(form.get('timeoutMs')),
           memoryMb: Number(form.get('memoryMb')),
+          network: networkOf(String(form.get('network') ?? '')),
         };
         const patch = Object.fromEntries(
           Object.entries(next).filter(([k, v]) => JSON.stringify(v) !== JSON.stringify((tool as Record<string, unknown>)[k])),
@@ -208,7 +211,7 @@ function EditTool({ tool, onDone }: { tool: Tool; onDone: (changed: boolean) => 
               body: patch as Schemas['UpdateToolRequest'],
             }),
           )
-          .catch((err) => foldErrors(err, ['inputSchema', 'outputSchema']));
+          .catch((err) => foldErrors(err, ['inputSchema', 'outputSchema', 'network']));
         await onDone(true);
       }}
     >
@@ -235,6 +238,7 @@ function EditTool({ tool, onDone }: { tool: Tool; onDone: (changed: boolean) => 
       <div className="row">
         <Field label="Timeout (ms)" name="timeoutMs" type="number" defaultValue={tool.timeoutMs} />
         <Field label="Memory (MB)" name="memoryMb" type="number" defaultValue={tool.memoryMb} />
+        <Field label="Network" name="network" placeholder="none" defaultValue={networkText(tool.network as 'none' | { allow: string[] })} />
         <button type="button" className="btn btn-link" onClick={() => void onDone(false)}>
           Cancel
         </button>
@@ -243,17 +247,58 @@ function EditTool({ tool, onDone }: { tool: Tool; onDone: (changed: boolean) => 
   );
 }
 
-function InvokeTool({ tool, onInvoked }: { tool: Tool; onInvoked: () => void }) {
+/** The invoke panel: the latest version by default, or a pinned older one (its own input schema, so its own form). */
+function InvokeTool({ tool, versions, onInvoked }: { tool: Tool; versions: Schemas['ToolVersion'][]; onInvoked: () => void }) {
+  const [pinned, setPinned] = useState<number | null>(null);
+  const older = versions.filter((v) => v.version !== tool.version);
+  const schema = pinned === null ? tool.inputSchema : (versions.find((v) => v.version === pinned)?.inputSchema ?? tool.inputSchema);
+  return (
+    <section aria-labelledby="invoke-title" className="panel">
+      <div className="row between">
+        <h2 id="invoke-title">Invoke</h2>
+        {older.length > 0 ? (
+          <label className="inline">
+            Version{' '}
+            <select
+              aria-label="Version to run"
+              value={pinned ?? ''}
+              onChange={(e) => setPinned(e.currentTarget.value ? Number(e.currentTarget.value) : null)}
+            >
+              <option value="">latest (v{tool.version})</option>
+              {older.map((v) => (
+                <option key={v.version} value={v.version}>
+                  v{v.version}
+                </option>
+              ))}
+            </select>
+          </label>
+        ) : null}
+      </div>
+      <InvokeForm key={pinned ?? 'latest'} toolId={tool.id} schema={schema} version={pinned} onInvoked={onInvoked} />
+    </section>
+  );
+}
+
+function InvokeForm({
+  toolId,
+  schema,
+  version,
+  onInvoked,
+}: {
+  toolId: string;
+  schema: unknown;
+  version: number | null;
+  onInvoked: () => void;
+}) {
   const client = useClient();
-  const form = useMemo(() => formFromSchema(tool.inputSchema), [tool.inputSchema]);
+  const form = useMemo(() => formFromSchema(schema), [schema]);
   const [asJson, setAsJson] = useState(form.kind === 'raw');
   const [values, setValues] = useState<Record<string, string>>({});
   const [raw, setRaw] = useState(() => (form.kind === 'fields' ? pretty(buildInput(form.fields, {}).input) : '{}'));
   const [result, setResult] = useState<Result | null>(null);
 
   return (
-    <section aria-labelledby="invoke-title" className="panel">
-      <h2 id="invoke-title">Invoke</h2>
+    <>
       {form.kind === 'fields' ? (
         <label className="field-check">
           <input
@@ -285,7 +330,12 @@ function InvokeTool({ tool, onInvoked }: { tool: Tool; onInvoked: () => void }) 
           try {
             const fields = form.kind === 'fields' && !asJson ? form.fields.map((f) => `input.${f.name}`) : ['input'];
             const r = await client
-              .call(client.api.POST('/v1/tools/{toolId}/invoke', { params: { path: { toolId: tool.id } }, body: { input } }))
+              .call(
+                client.api.POST('/v1/tools/{toolId}/invoke', {
+                  params: { path: { toolId } },
+                  body: { input, ...(version === null ? {} : { version }) },
+                }),
+              )
               .catch((err) => foldErrors(err, fields));
             setResult(r);
           } finally {
@@ -300,7 +350,7 @@ function InvokeTool({ tool, onInvoked }: { tool: Tool; onInvoked: () => void }) 
         )}
       </Form>
       {result ? <InvocationResult result={result} /> : null}
-    </section>
+    </>
   );
 }
 

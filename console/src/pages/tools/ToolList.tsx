@@ -7,7 +7,7 @@ import { Empty, ErrorBanner, Field, Form, Loading } from '../../ui';
 import { foldErrors, SelectField, TextAreaField } from '../common/fields';
 import { LoadMore } from '../common/LoadMore';
 import { usePaged, when } from '../common/use-load';
-import { parseJsonField } from './json-field';
+import { networkOf, parseJsonField } from './json-field';
 
 const STARTER: Record<'node' | 'python3', string> = {
   node: 'export async function main(input) {\n  return { greeting: "Hello, " + input.name + "!" };\n}\n',
@@ -84,10 +84,11 @@ export default function ToolList() {
                       ...(outputText ? { outputSchema: parseJsonField('outputSchema', outputText) as Record<string, unknown> } : {}),
                       timeoutMs: Number(form.get('timeoutMs')),
                       memoryMb: Number(form.get('memoryMb')),
+                      network: networkOf(String(form.get('network') ?? '')),
                     },
                   }),
                 )
-                .catch((err) => foldErrors(err, ['inputSchema', 'outputSchema']));
+                .catch((err) => foldErrors(err, ['inputSchema', 'outputSchema', 'network']));
               navigate(`/tools/${created.id}`);
             }}
           >
@@ -127,6 +128,12 @@ export default function ToolList() {
             <div className="row">
               <Field label="Timeout (ms)" name="timeoutMs" type="number" defaultValue={10000} min={100} max={60000} />
               <Field label="Memory (MB)" name="memoryMb" type="number" defaultValue={128} min={64} max={1024} />
+              <Field
+                label="Network"
+                name="network"
+                placeholder="none"
+                hint="Hosts the tool may call (api.example.com, *.example.org); empty: none."
+              />
             </div>
           </Form>
         </details>

@@ -13,3 +13,16 @@ export function parseJsonField(path: string, text: string): unknown {
     });
   }
 }
+
+/** The network field's text: empty or `none` is no network, else the comma-separated hosts the tool may reach. */
+export function networkOf(text: string): 'none' | { allow: string[] } {
+  const hosts = text
+    .split(/[\s,]+/)
+    .map((h) => h.trim())
+    .filter(Boolean);
+  return hosts.length === 0 || (hosts.length === 1 && hosts[0] === 'none') ? 'none' : { allow: hosts };
+}
+
+export function networkText(network: 'none' | { allow: string[] }): string {
+  return network === 'none' ? '' : network.allow.join(', ');
+}
