@@ -14,6 +14,7 @@ import { accessLog } from './middleware/access-log';
 import { credential } from './middleware/auth';
 import { requestContext } from './middleware/context';
 import { handleError, notFoundHandler } from './middleware/errors';
+import { OAUTH_CORS_PATHS } from './oauth/server';
 import { jsonBody } from './middleware/json-body';
 import { accountRoutes } from './routes/account';
 import { agentRoutes } from './routes/agents';
@@ -88,8 +89,9 @@ export function createApp(options: CreateAppOptions = {}): OpenAPIHono<AppEnv> {
   );
   app.use(async function corsFromConfig(c, next) {
     const origins = c.get('config').CORS_ORIGINS;
+    // OAuth discovery, registration and token endpoints take no ambient credential: any origin (src/oauth/server.ts).
     return cors({
-      origin: origins.includes('*') ? '*' : origins,
+      origin: origins.includes('*') || OAUTH_CORS_PATHS.has(c.req.path) ? '*' : origins,
       allowMethods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
       allowHeaders: [
         'Authorization',
