@@ -33,7 +33,8 @@ describe('OAuth routes', () => {
   });
 
   it('discovery, registration and token answer any origin (CORS); /mcp and the API keep CORS_ORIGINS', async () => {
-    const deployed = { ...env, CORS_ORIGINS: 'https://console.example' };
+    // A deployment's CORS_ORIGINS (the test config's is '*').
+    const deployed = { ...env, CORS_ORIGINS: 'https://console.example' } as unknown as Env;
     const preflight = async (path: string, origin: string) => {
       const ctx = createExecutionContext();
       const res = await worker.fetch(
