@@ -15,6 +15,7 @@ import { credential } from './middleware/auth';
 import { requestContext } from './middleware/context';
 import { handleError, notFoundHandler } from './middleware/errors';
 import { jsonBody } from './middleware/json-body';
+import { OAUTH_CORS_PATHS } from './oauth/server';
 import { accountRoutes } from './routes/account';
 import { agentRoutes } from './routes/agents';
 import { apiKeyRoutes } from './routes/api-keys';
@@ -89,8 +90,9 @@ export function createApp(options: CreateAppOptions = {}): OpenAPIHono<AppEnv> {
   );
   app.use(async function corsFromConfig(c, next) {
     const origins = c.get('config').CORS_ORIGINS;
+    // OAuth discovery, registration and token endpoints take no ambient credential: any origin (src/oauth/server.ts).
     return cors({
-      origin: origins.includes('*') ? '*' : origins,
+      origin: origins.includes('*') || OAUTH_CORS_PATHS.has(c.req.path) ? '*' : origins,
       allowMethods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
       allowHeaders: [
         'Authorization',

@@ -26,6 +26,18 @@ export const REGISTER_PATH = '/oauth/register';
 export const MCP_PATH = '/mcp';
 export const PROTECTED_RESOURCE_PATH = '/.well-known/oauth-protected-resource';
 export const AUTHORIZATION_SERVER_PATH = '/.well-known/oauth-authorization-server';
+/**
+ * The OAuth endpoints a browser-based MCP client calls cross-origin (discovery, registration, token):
+ * open to any origin (CORS `*`), since they take no ambient credential (no cookie; PKCE binds the
+ * code). The consent page is a navigation, not a CORS request; /mcp keeps its Origin rule.
+ */
+export const OAUTH_CORS_PATHS: ReadonlySet<string> = new Set([
+  PROTECTED_RESOURCE_PATH,
+  `${PROTECTED_RESOURCE_PATH}${MCP_PATH}`,
+  AUTHORIZATION_SERVER_PATH,
+  TOKEN_PATH,
+  REGISTER_PATH,
+]);
 /** Access tokens live an hour; a grant (its refresh tokens) 30 days from the code exchange. */
 export const ACCESS_TOKEN_TTL_SECONDS = 3600;
 export const REFRESH_TOKEN_TTL_SECONDS = 30 * 24 * 3600;

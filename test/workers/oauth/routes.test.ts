@@ -1,7 +1,9 @@
 // OAuth endpoints inside workerd: metadata per origin, no OAuth over plain http on a public host, and
 // OAuth-shaped tokens resolved only at /mcp (the full flow runs in test/e2e/mcp-oauth.test.ts).
-import { exports } from 'cloudflare:workers';
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
+import { env, exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
+import worker from '../../../src/index';
 import { BASE, call, expectJson, expectProblem } from '../../support/workers/http';
 import { signup } from '../../support/workers/tenants';
 
@@ -28,6 +30,35 @@ describe('OAuth routes', () => {
       `Bearer error="invalid_token", resource_metadata="${BASE}/.well-known/oauth-protected-resource/mcp", scope="tasks:read tasks:write flows:run tools:invoke"`,
     );
     await expectProblem(res, 401);
+  });
+
+  it('discovery, registration and token answer any origin (CORS); /mcp and the API keep CORS_ORIGINS', async () => {
+    // A deployment's CORS_ORIGINS (the test config's is '*').
+    const deployed = { ...env, CORS_ORIGINS: 'https://console.example' } as unknown as Env;
+    const preflight = async (path: string, origin: string) => {
+      const ctx = createExecutionContext();
+      const res = await worker.fetch(
+        new Request(`${BASE}${path}`, {
+          method: 'OPTIONS',
+          headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+        }),
+        deployed,
+        ctx,
+      );
+      await waitOnExecutionContext(ctx);
+      return res.headers.get('access-control-allow-origin');
+    };
+    for (const path of [
+      '/oauth/register',
+      '/oauth/token',
+      '/.well-known/oauth-authorization-server',
+      '/.well-known/oauth-protected-resource/mcp',
+    ]) {
+      expect(await preflight(path, 'https://inspector.example'), path).toBe('*');
+    }
+    expect(await preflight('/mcp', 'https://inspector.example')).toBeNull();
+    expect(await preflight('/v1/tasks', 'https://inspector.example')).toBeNull();
+    expect(await preflight('/v1/tasks', 'https://console.example')).toBe('https://console.example');
   });
 
   it('the consent page refuses a form without a valid ticket', async () => {
