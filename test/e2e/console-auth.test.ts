@@ -134,6 +134,32 @@ describeBrowser('console: serving and sign-up', () => {
       await context.close();
     });
 
+    it('switches tenant: a login naming the other tenant, with the password asked again', async () => {
+      const me = await h.signup('switcher');
+      const other = await h.signup('other-owner');
+      const invite = await api(h.worker, 'POST', '/v1/invitations', other.accessToken, { email: me.email, role: 'member' });
+      expect(invite.status, JSON.stringify(invite.body)).toBe(201);
+      const accepted = await api(h.worker, 'POST', '/v1/invitations/accept', me.accessToken, { token: invite.body.token });
+      expect(accepted.status, JSON.stringify(accepted.body)).toBeLessThan(300);
+
+      const { page, context } = await h.signedInPage('/tasks', { tenant: me });
+      const tenantLink = page.getByRole('link', { name: /Tenant switcher/ });
+      expect(await tenantLink.textContent()).toContain('admin');
+      await tenantLink.click();
+      await page.getByRole('heading', { name: 'Switch tenant' }).waitFor();
+      await page.getByRole('radio', { name: /Tenant other-owner/ }).check();
+      await page.getByLabel('Password').fill(PASSWORD);
+      await page.getByRole('button', { name: 'Switch' }).click();
+      await page.waitForURL(/\/tasks$/);
+      const switched = page.getByRole('link', { name: /Tenant other-owner/ });
+      await switched.waitFor();
+      expect(await switched.textContent()).toContain('member');
+      // The tab's session now belongs to the other tenant, across a reload.
+      await page.reload();
+      await page.getByRole('link', { name: /Tenant other-owner/ }).waitFor();
+      await context.close();
+    });
+
     it('a wrong password on sign-in is shown in a banner, and the right one signs in', async () => {
       const tenant = await h.signup('signin');
       const context = await h.newContext();
