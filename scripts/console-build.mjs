@@ -12,7 +12,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -20,6 +20,9 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CONSOLE = join(ROOT, 'console');
 export const CONSOLE_DIST = join(CONSOLE, 'dist');
 const STAMP = join(CONSOLE, '.dist-stamp');
+/** Held while building, so two test runs starting together do not both write console/dist. */
+const LOCK = join(CONSOLE, '.dist-lock');
+const LOCK_STALE_MS = 5 * 60_000;
 /** Everything the bundle is made from. */
 const INPUTS = [
   'console/src',
@@ -79,16 +82,45 @@ function viteBuild({ quiet }) {
  * @param {{ force?: boolean, quiet?: boolean, log?: (m: string) => void }} [options]
  */
 export async function ensureConsoleBuilt({ force = false, quiet = true, log = () => undefined } = {}) {
-  const hash = consoleInputsHash();
-  if (!force && existsSync(join(CONSOLE_DIST, 'index.html')) && existsSync(STAMP) && readFileSync(STAMP, 'utf8').trim() === hash) {
-    return false;
+  const upToDate = (hash) =>
+    existsSync(join(CONSOLE_DIST, 'index.html')) && existsSync(STAMP) && readFileSync(STAMP, 'utf8').trim() === hash;
+  if (!force && upToDate(consoleInputsHash())) return false;
+  await acquireLock(log);
+  try {
+    // Another process may have built it while we waited.
+    const hash = consoleInputsHash();
+    if (!force && upToDate(hash)) return false;
+    log('building the console (console/ → console/dist)…');
+    const started = Date.now();
+    await viteBuild({ quiet });
+    writeFileSync(STAMP, `${hash}\n`);
+    log(`console built in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    return true;
+  } finally {
+    rmSync(LOCK, { recursive: true, force: true });
   }
-  log('building the console (console/ → console/dist)…');
-  const started = Date.now();
-  await viteBuild({ quiet });
-  writeFileSync(STAMP, `${hash}\n`);
-  log(`console built in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  return true;
+}
+
+async function acquireLock(log) {
+  const deadline = Date.now() + LOCK_STALE_MS;
+  let told = false;
+  for (;;) {
+    try {
+      mkdirSync(LOCK);
+      return;
+    } catch (err) {
+      if (err.code !== 'EEXIST') throw err;
+    }
+    // A lock left by a killed build is taken over once it is older than any build takes.
+    const age = Date.now() - (statSync(LOCK, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
+    if (age > LOCK_STALE_MS || Date.now() > deadline) {
+      rmSync(LOCK, { recursive: true, force: true });
+      continue;
+    }
+    if (!told) log('waiting for another console build to finish…');
+    told = true;
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

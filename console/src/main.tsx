@@ -2,14 +2,22 @@
 import { StrictMode, Suspense } from 'react';
 import { createRoot } from 'react-dom/client';
 import { createBrowserRouter, Navigate, RouterProvider } from 'react-router';
+import { client } from './api/client';
 import { RequireSession, SessionProvider } from './auth';
 import { APP_ROUTES, PUBLIC_ROUTES } from './routes';
 import { Layout, Loading } from './ui';
 import './ui/styles.css';
 
-// The board is where most sessions start: fetch its code while the session is being restored
-// (lazy() then finds the module already loading) instead of after.
-if (location.pathname === '/' || location.pathname.startsWith('/tasks')) void import('./pages/tasks/Board');
+// The board is where most sessions start: fetch its code and its first snapshot page while the
+// session is being restored (lazy() and the board's TaskSync then find them under way) instead of after.
+if (location.pathname === '/' || location.pathname.startsWith('/tasks')) {
+  const board = import('./pages/tasks/sync');
+  void import('./pages/tasks/Board');
+  const off = client.onRestored(() => {
+    off();
+    void board.then((m) => m.prefetchSnapshot(client));
+  });
+}
 
 const router = createBrowserRouter([
   ...PUBLIC_ROUTES,

@@ -223,11 +223,14 @@ async function measure(browser, { url, init, count, headers = {} }) {
         );
       });
     const bench = await page.evaluate(() => window.__bench);
+    // The console rotated its refresh token; the next run continues the same session with it.
+    const refreshToken = await page.evaluate(() => sessionStorage.getItem('edgecrew.refresh'));
     const bodies = await Promise.all(scripts);
     const raw = bodies.reduce((s, b) => s + b.length, 0);
     const gzip = bodies.reduce((s, b) => s + gzipSync(b, { level: 9 }).length, 0);
     const longtaskMs = bench.longtasks.reduce((s, [, d]) => s + d, 0);
     return {
+      refreshToken,
       ttiMs: round1(bench.interactive),
       renderedMs: round1(bench.rendered),
       jsFiles: bodies.length,
@@ -283,6 +286,10 @@ export async function runConsoleSuite({ mf, ours, log }) {
   const { chromium } = await import('playwright-core');
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
   const results = { ours: [], base: [] };
+  // One login (logins are throttled per account, 10 a minute): the console's runs pass the rotated
+  // refresh token along; the baseline uses the access token (15 minutes).
+  const session = await login(entry, tenant.email);
+  let refreshToken = session.refreshToken;
   // What the rest of the machine is doing (other engineers' tests on 2 cores move TTI by seconds).
   const idle0 = sampleCpu();
   await new Promise((r) => setTimeout(r, 1_000));
@@ -296,7 +303,6 @@ export async function runConsoleSuite({ mf, ours, log }) {
       // The first pair warms workerd and Chromium and is discarded; then ABBA order.
       const order = i % 2 === 0 ? ['ours', 'base'] : ['base', 'ours'];
       for (const side of order) {
-        const session = await login(entry, tenant.email);
         const r =
           side === 'ours'
             ? await measure(browser, {
@@ -306,14 +312,16 @@ export async function runConsoleSuite({ mf, ours, log }) {
                 headers: { 'cf-connecting-ip': nextIp() },
                 init: {
                   fn: ([key, token]) => sessionStorage.setItem(key, token),
-                  arg: ['edgecrew.refresh', session.refreshToken],
+                  arg: ['edgecrew.refresh', refreshToken],
                 },
               })
             : await measure(browser, {
                 url: `${baseline.origin}/#api=${encodeURIComponent(origin)}&token=${encodeURIComponent(session.accessToken)}`,
                 count,
               });
-        if (i > 0) results[side].push(r);
+        if (r.refreshToken && side === 'ours') refreshToken = r.refreshToken;
+        const { refreshToken: _rt, ...measured } = r;
+        if (i > 0) results[side].push(measured);
       }
       if (i > 0) log(`bench: console: run ${i}/${runs}: ours ${results.ours.at(-1).ttiMs} ms, baseline ${results.base.at(-1).ttiMs} ms`);
     }

@@ -3,7 +3,7 @@
  * while the API paths stay the Worker's; and a new user signs up through the UI and lands signed in.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PASSWORD, uniqueEmail } from '../support/shared/tenants';
+import { PASSWORD } from '../support/shared/tenants';
 import { api, type ConsoleHarness, describeBrowser, startConsole } from './console/harness';
 
 describeBrowser('console: serving and sign-up', () => {
@@ -81,7 +81,8 @@ describeBrowser('console: serving and sign-up', () => {
       await page.waitForURL(/\/sign-in\?next=%2Ftasks$/);
       await page.getByRole('link', { name: 'Create an account' }).click();
       await page.waitForURL(/\/sign-up/);
-      const email = uniqueEmail('console');
+      // Fixed (each test file's Worker starts with empty storage), so the screenshot does not change from run to run.
+      const email = 'ada@example.com';
       await page.getByLabel('Your name').fill('Ada Console');
       await page.getByLabel('Email').fill(email);
       await page.getByLabel('Password').fill(PASSWORD);
@@ -130,6 +131,32 @@ describeBrowser('console: serving and sign-up', () => {
       const error = page.locator(`[id="${describedBy.split(' ').pop()}"]`);
       expect(await error.textContent()).toMatch(/email/i);
       await h.screenshot(page, 'sign-up-errors');
+      await context.close();
+    });
+
+    it('switches tenant: a login naming the other tenant, with the password asked again', async () => {
+      const me = await h.signup('switcher');
+      const other = await h.signup('other-owner');
+      const invite = await api(h.worker, 'POST', '/v1/invitations', other.accessToken, { email: me.email, role: 'member' });
+      expect(invite.status, JSON.stringify(invite.body)).toBe(201);
+      const accepted = await api(h.worker, 'POST', '/v1/invitations/accept', me.accessToken, { token: invite.body.token });
+      expect(accepted.status, JSON.stringify(accepted.body)).toBeLessThan(300);
+
+      const { page, context } = await h.signedInPage('/tasks', { tenant: me });
+      const tenantLink = page.getByRole('link', { name: /Tenant switcher/ });
+      expect(await tenantLink.textContent()).toContain('admin');
+      await tenantLink.click();
+      await page.getByRole('heading', { name: 'Switch tenant' }).waitFor();
+      await page.getByRole('radio', { name: /Tenant other-owner/ }).check();
+      await page.getByLabel('Password').fill(PASSWORD);
+      await page.getByRole('button', { name: 'Switch' }).click();
+      await page.waitForURL(/\/tasks$/);
+      const switched = page.getByRole('link', { name: /Tenant other-owner/ });
+      await switched.waitFor();
+      expect(await switched.textContent()).toContain('member');
+      // The tab's session now belongs to the other tenant, across a reload.
+      await page.reload();
+      await page.getByRole('link', { name: /Tenant other-owner/ }).waitFor();
       await context.close();
     });
 

@@ -206,6 +206,7 @@ describeBrowser('console: task board', () => {
     expect(await rows.first().getAttribute('data-task-id')).toBe(b.id);
     await page.goto('/tasks?view=list');
     await expect.poll(() => rows.count(), { timeout: LIVE_TIMEOUT }).toBe(3);
+    await page.getByTestId('sync-status').filter({ hasText: 'Live' }).waitFor();
     await h.screenshot(page, 'tasks-list');
     await context.close();
   });
@@ -336,6 +337,7 @@ describeBrowser('console: task board', () => {
     const dark = await background();
     expect(dark).toBe('rgb(18, 19, 23)');
     await page.getByText('Nothing to do.').waitFor();
+    await page.getByTestId('sync-status').filter({ hasText: 'Live' }).waitFor();
     await h.screenshot(page, 'tasks-board-dark');
     await page.getByRole('button', { name: 'Dark mode' }).click();
     await expect.poll(background).toBe('rgb(247, 247, 248)');

@@ -92,6 +92,8 @@ export function createClient(baseUrl: string = globalThis.location?.origin ?? 'h
   const sdk = createEdgecrew({ baseUrl, auth: { refreshToken: stored ?? '', onTokens } });
   let session: Session | null = null;
   const listeners = new Set<(s: Session | null) => void>();
+  /** Told when a stored session has a fresh access token, before /v1/me answers (to start fetching early). */
+  const restoredListeners = new Set<() => void>();
   const publish = (s: Session | null) => {
     session = s;
     for (const l of listeners) l(s);
@@ -143,11 +145,17 @@ export function createClient(baseUrl: string = globalThis.location?.origin ?? 'h
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
+    /** Calls `listener` once a stored session is usable again (a page can start its first request). */
+    onRestored(listener: () => void): () => void {
+      restoredListeners.add(listener);
+      return () => restoredListeners.delete(listener);
+    },
     /** Restores this tab's session from its refresh token; null when there is none (or it was revoked). */
     async restore(): Promise<Session | null> {
       if (!storage()?.getItem(REFRESH_KEY)) return null;
       try {
         await sdk.auth.refresh();
+        for (const l of restoredListeners) l();
         return await loadMe();
       } catch {
         keepRefreshToken(undefined);

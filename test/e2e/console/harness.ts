@@ -158,7 +158,8 @@ export async function startConsole(options: StartWorkerOptions = {}): Promise<Co
     async screenshot(page, name) {
       await mkdir(SCREENSHOTS_DIR, { recursive: true });
       const file = path.join(SCREENSHOTS_DIR, `${name}.png`);
-      await page.screenshot({ path: file, fullPage: false });
+      // Stable pictures: no running animations (spinners), no text caret.
+      await page.screenshot({ path: file, fullPage: false, animations: 'disabled', caret: 'hide' });
       return file;
     },
     async dispose() {

@@ -23,7 +23,46 @@ type Frame =
   | { type: string; [k: string]: unknown };
 
 const MAX_BACKOFF_MS = 10_000;
+/** A prefetched first snapshot page is used only this soon after it was asked for. */
+const PREFETCH_FRESH_MS = 10_000;
 const PING_MS = 25_000;
+
+interface Snapshot {
+  tasks: Map<string, Task>;
+  version: number;
+}
+let prefetched: { client: Client; at: number; snapshot: Promise<Snapshot> } | null = null;
+
+/** Every page of GET /v1/sync/snapshot: the tenant's tasks and the version to continue from. */
+async function fetchSnapshot(client: Client): Promise<Snapshot> {
+  const tasks = new Map<string, Task>();
+  let cursor: string | undefined;
+  let version = 0;
+  do {
+    const query = { limit: 100, ...(cursor ? { cursor } : {}) };
+    const page = await client.call(client.api.GET('/v1/sync/snapshot', { params: { query } }));
+    version = page.version;
+    for (const item of page.data) if (item.entity === 'task') tasks.set(item.entityId, item.data as Task);
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor);
+  return { tasks, version };
+}
+
+/**
+ * Starts loading the snapshot now (while the session's /v1/me and the board's code are still on
+ * their way); the board's TaskSync takes it over if it starts within a few seconds.
+ */
+export function prefetchSnapshot(client: Client): void {
+  const snapshot = fetchSnapshot(client);
+  snapshot.catch(() => undefined);
+  prefetched = { client, at: Date.now(), snapshot };
+}
+
+function takePrefetched(client: Client): Promise<Snapshot> | null {
+  const p = prefetched;
+  prefetched = null;
+  return p && p.client === client && Date.now() - p.at < PREFETCH_FRESH_MS ? p.snapshot : null;
+}
 
 export class TaskSync {
   readonly #client: Client;
@@ -87,18 +126,10 @@ export class TaskSync {
     this.#setStatus('stopped');
   }
 
-  /** Pages through the snapshot and replaces the tasks with it; returns its version. */
+  /** Pages through the snapshot (or takes the prefetched one) and replaces the tasks with it; returns its version. */
   async #loadSnapshot(): Promise<number> {
-    const tasks = new Map<string, Task>();
-    let cursor: string | undefined;
-    let version = 0;
-    do {
-      const query = { limit: 100, ...(cursor ? { cursor } : {}) };
-      const page = await this.#client.call(this.#client.api.GET('/v1/sync/snapshot', { params: { query } }));
-      version = page.version;
-      for (const item of page.data) if (item.entity === 'task') tasks.set(item.entityId, item.data as Task);
-      cursor = page.nextCursor ?? undefined;
-    } while (cursor);
+    const early = takePrefetched(this.#client);
+    const { tasks, version } = early ? await early.catch(() => fetchSnapshot(this.#client)) : await fetchSnapshot(this.#client);
     this.#tasks = tasks;
     this.#version = version;
     this.loaded = true;
