@@ -82,12 +82,15 @@ export class FlowRun extends DurableObject<Env> {
    * (`init.index`) goes through the report outbox the alarm delivers, off the caller's path.
    */
   async create(init: RunInit, limit: number | null): Promise<{ status: 'queued' | 'running'; view: RunView }> {
+    const sql = this.ctx.storage.sql;
     if (this.#t.runCreated(init)) this.#flush();
+    // A repeat for a run that is past its queue (started, over) asks for no slot again.
+    else if (loadRun(sql)?.row.status !== 'queued') return { status: 'running', view: runView(sql)! };
     const admitted =
       limit === null || (await tenantHubStub(this.env, init.tenantId).admitRun(init.tenantId, init.runId, limit)) === 'start';
     if (admitted) await this.start();
-    else if (pendingReports(this.ctx.storage.sql) > 0) await this.#reportsQueued();
-    return { status: admitted ? 'running' : 'queued', view: runView(this.ctx.storage.sql)! };
+    else if (pendingReports(sql) > 0) await this.#reportsQueued();
+    return { status: admitted ? 'running' : 'queued', view: runView(sql)! };
   }
 
   /** Admitted: start running (idempotent). */

@@ -217,7 +217,7 @@ export function formatAuthOverhead(o) {
       .map(([k, v]) => `${k === 'jwt' ? 'JWT' : 'API key'} ${f(v)} ms`)
       .join(
         ', ',
-      )} per request. Locally every rate-limit check (two per authenticated request) is a call to Miniflare's rate-limiter Durable Object, which production's in-colo limiter does not cost.`,
+      )} per request. Locally the rate-limit check (one per authenticated request) is a call to Miniflare's rate-limiter Durable Object, which production's in-colo limiter does not cost; the stage tables show it as 'ratelimit'.`,
   ].join('\n');
 }
 

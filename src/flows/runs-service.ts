@@ -14,7 +14,7 @@ import { DEFAULT_MAX_ACTIVE_RUNS, effectiveRunLimit, planCeilings } from './ceil
 import { checkInput, type FlowDefinition } from './definition';
 import { runRetentionDays } from './retention';
 import type { RunInit, RunInitiator, RunParent, RunView } from './run-model';
-import { cachedHead, cachedVersion, rememberHead, rememberVersion } from './version-cache';
+import { cachedHead, cachedVersion, headEpoch, rememberHead, rememberVersion, singleFlight } from './version-cache';
 
 export { DEFAULT_MAX_ACTIVE_RUNS };
 
@@ -47,25 +47,30 @@ export async function loadVersion(env: Env, tenantId: string, flowId: string, ve
   const db = getDb(env.DB);
   let head = cachedHead(tenantId, flowId);
   if (head === undefined) {
-    const found = await db
-      .select({ latestVersion: flows.latestVersion, deletedAt: flows.deletedAt, settings: tenants.settings, plan: tenants.plan })
-      .from(flows)
-      .innerJoin(tenants, eq(tenants.id, flows.tenantId))
-      .where(and(eq(flows.id, flowId), eq(flows.tenantId, tenantId)))
-      .get();
+    const loadedAt = headEpoch();
+    const found = await singleFlight(`head:${tenantId}:${flowId}`, () =>
+      db
+        .select({ latestVersion: flows.latestVersion, deletedAt: flows.deletedAt, settings: tenants.settings, plan: tenants.plan })
+        .from(flows)
+        .innerJoin(tenants, eq(tenants.id, flows.tenantId))
+        .where(and(eq(flows.id, flowId), eq(flows.tenantId, tenantId)))
+        .get(),
+    );
     if (!found) return null;
     head = { latestVersion: found.latestVersion, deleted: found.deletedAt !== null, settings: found.settings ?? {}, plan: found.plan };
-    rememberHead(tenantId, flowId, head);
+    rememberHead(tenantId, flowId, head, loadedAt);
   }
   if (head.deleted) return null;
   const v = version ?? head.latestVersion;
   let definition = cachedVersion(tenantId, flowId, v);
   if (definition === undefined) {
-    const row = await db
-      .select({ definition: flowVersions.definition })
-      .from(flowVersions)
-      .where(and(eq(flowVersions.flowId, flowId), eq(flowVersions.tenantId, tenantId), eq(flowVersions.version, v)))
-      .get();
+    const row = await singleFlight(`version:${tenantId}:${flowId}:${v}`, () =>
+      db
+        .select({ definition: flowVersions.definition })
+        .from(flowVersions)
+        .where(and(eq(flowVersions.flowId, flowId), eq(flowVersions.tenantId, tenantId), eq(flowVersions.version, v)))
+        .get(),
+    );
     if (!row) return null;
     definition = row.definition as unknown as FlowDefinition;
     rememberVersion(tenantId, flowId, v, definition);

@@ -28,6 +28,24 @@ const versions = new TtlCache<FlowDefinition>(Number.POSITIVE_INFINITY, MAX_VERS
 const heads = new TtlCache<FlowHead>(HEAD_TTL_MS, MAX_HEADS);
 
 const headKey = (tenantId: string, flowId: string) => `${tenantId}:${flowId}`;
+/** Loads in flight: a burst of starts that all miss waits for one query, not one each. */
+const inflight = new Map<string, Promise<unknown>>();
+/** Bumped by every forget: a head loaded before a change is not remembered after it. */
+let epoch = 0;
+
+/** `load()` once per key at a time; callers arriving meanwhile share its answer. */
+export function singleFlight<T>(key: string, load: () => Promise<T>): Promise<T> {
+  const running = inflight.get(key) as Promise<T> | undefined;
+  if (running) return running;
+  const p = load().finally(() => inflight.delete(key));
+  inflight.set(key, p);
+  return p;
+}
+
+/** The current epoch, to pass to rememberHead from before the load. */
+export function headEpoch(): number {
+  return epoch;
+}
 
 export function cachedVersion(tenantId: string, flowId: string, version: number): FlowDefinition | undefined {
   return versions.get(`${tenantId}:${flowId}:${version}`);
@@ -42,16 +60,18 @@ export function cachedHead(tenantId: string, flowId: string): FlowHead | undefin
   return heads.get(headKey(tenantId, flowId));
 }
 
-export function rememberHead(tenantId: string, flowId: string, head: FlowHead): void {
-  heads.set(headKey(tenantId, flowId), head);
+export function rememberHead(tenantId: string, flowId: string, head: FlowHead, loadedAt: number): void {
+  if (loadedAt === epoch) heads.set(headKey(tenantId, flowId), head);
 }
 
 /** Call after a flow's head changes (new version, deletion). */
 export function forgetFlowHead(tenantId: string, flowId: string): void {
+  epoch++;
   heads.delete(headKey(tenantId, flowId));
 }
 
 /** Call after a tenant's settings or plan change. */
 export function forgetTenantHeads(tenantId: string): void {
+  epoch++;
   heads.deleteWhere((k) => k.startsWith(`${tenantId}:`));
 }

@@ -106,10 +106,27 @@ export function authenticate(options: { allowStreamTicket?: boolean } = {}) {
     c.set('auth', auth);
     const caller = callerOf(auth);
     const requestCtx = c.get('requestCtx');
-    await requestCtx.timing.time('ratelimit', chargeCaller(c.env, caller));
+    const charge = requestCtx.timing.time('ratelimit', chargeCaller(c.env, caller));
     c.set('ctx', serviceCtx(requestCtx, caller));
+    if (readsOnly(c.req.method, c.req.path, c.req.raw.headers)) {
+      // A read changes nothing, so it runs beside the limiter's round trip instead of after it;
+      // over budget, its answer is replaced by the 429 all the same.
+      await Promise.all([charge, next()]);
+      return;
+    }
+    await charge;
     await next();
   });
+}
+
+/**
+ * A GET or HEAD that answers at once changes nothing. Streams and WebSocket upgrades open a
+ * session the 429 could not take back, so they wait for the limiter like writes.
+ */
+function readsOnly(method: string, path: string, headers: Headers): boolean {
+  if (method !== 'GET' && method !== 'HEAD') return false;
+  if (headers.has('upgrade') || isStreamPath(path) || path.startsWith('/mcp')) return false;
+  return !(headers.get('accept') ?? '').includes('text/event-stream');
 }
 
 /** 403 unless the caller's role grants `permission` (see identity/roles.ts). */
