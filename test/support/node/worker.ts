@@ -56,6 +56,12 @@ export interface StartWorkerOptions {
    * everything except info/debug JSON lines), `'all'` or `'none'`. All are kept in `logs` either way.
    */
   echoLogs?: 'warnings' | 'all' | 'none';
+  /**
+   * Serve wrangler's local trigger endpoints on the Worker's port, as `wrangler dev` does:
+   * `POST /cdn-cgi/local/email?from=&to=` (raw MIME body) runs the `email()` handler,
+   * `/cdn-cgi/local/scheduled` the cron one. Default false.
+   */
+  triggerHandlers?: boolean;
 }
 
 /** One console line from the Worker (workerd structured logs). */
@@ -258,6 +264,7 @@ export async function startWorker(options: StartWorkerOptions = {}): Promise<Run
     ) as V4MiniflareOptions['bindings'],
     host: '127.0.0.1',
     port: 0,
+    ...(options.triggerHandlers ? { unsafeTriggerHandlers: true } : {}),
     handleStructuredLogs: (log) => {
       const line = { level: log.level, message: log.message, timestamp: log.timestamp };
       logs.push(line);
