@@ -7,6 +7,7 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { sweepEmail } from '../../../src/email/sweep';
+import { tenantHubStub } from '../../../src/lib/stubs';
 import { hub, runAlarm } from '../../support/workers/durable-objects';
 import { call, expectJson } from '../../support/workers/http';
 import { signup } from '../../support/workers/tenants';
@@ -150,5 +151,40 @@ describe('reminder emails', () => {
     expect(await sentTo(owner.email)).toHaveLength(1);
     const types = (await outboxRows(owner.tenantId)).map((r) => r.event.type).filter((t) => t.startsWith('email.'));
     expect(types).toEqual(['email.failed', 'email.suppressed']);
+  });
+});
+
+describe('daily digest', () => {
+  it('what is not urgent waits for one digest email at 09:00 local listing it all', async () => {
+    const owner = await signup('digest');
+    await markVerified(owner);
+    await putPrefs(owner, {
+      email: { enabled: true, address: null, digest: 'daily', quietHours: null },
+      kinds: { reminder: ['inapp', 'email'], system: ['inapp', 'email'] },
+    });
+    const hubStub = tenantHubStub(env, owner.tenantId);
+    const ids = [`ntf_${crypto.randomUUID().replaceAll('-', '')}`, `ntf_${crypto.randomUUID().replaceAll('-', '')}`];
+    await hubStub.createSystemNotification(owner.tenantId, { id: ids[0]!, title: 'Webhook endpoint disabled', body: 'first notice' });
+    await hubStub.createSystemNotification(owner.tenantId, { id: ids[1]!, title: 'Another notice', body: 'second notice' });
+    const deferred = await Promise.all(ids.map((id) => deliveriesWhen(owner, id, (l) => l[0]?.status === 'deferred')));
+    const at = deferred.map((d) => d[0]!.nextAttemptAt);
+    expect(deferred.map((d) => d[0]!.reason)).toEqual(['digest', 'digest']);
+    expect(at[0]).toBe(at[1]);
+    expect(new Date(at[0]).toISOString().slice(11, 16)).toBe('09:00'); // the owner has no zone: the tenant's, UTC
+
+    // A reminder is urgent: it goes at once, not in the digest.
+    await fireReminder(owner, 'Urgent thing');
+    await sentAtLeast(owner.email, 1);
+
+    await sweepEmail(env, new Date(Date.parse(at[0]) + 1000));
+    const mails = await sentTo(owner.email);
+    expect(mails).toHaveLength(2);
+    const digest = mails[1]!.body!;
+    expect(digest.subject).toBe('Your daily digest: 2 notifications');
+    expect(digest.text).toContain('Webhook endpoint disabled: first notice');
+    expect(digest.text).toContain('Another notice: second notice');
+    const sent = await Promise.all(ids.map((id) => deliveriesOf(owner, id)));
+    expect(sent.map((d) => d[0]!.status)).toEqual(['sent', 'sent']);
+    expect(new Set(sent.map((d) => d[0]!.providerMessageId))).toEqual(new Set([mails[1]!.id]));
   });
 });
