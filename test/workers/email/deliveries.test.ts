@@ -10,7 +10,7 @@ import { sweepEmail } from '../../../src/email/sweep';
 import { tenantHubStub } from '../../../src/lib/stubs';
 import { hub, runAlarm } from '../../support/workers/durable-objects';
 import { call, expectJson } from '../../support/workers/http';
-import { signup } from '../../support/workers/tenants';
+import { addMember, signup } from '../../support/workers/tenants';
 import { outboxRows, runBatchOf } from './_events';
 import { deliveriesOf, deliveriesWhen, EMAIL_ON, fireReminder, markVerified, putPrefs, sentAtLeast, sentTo } from './_support';
 
@@ -186,5 +186,20 @@ describe('daily digest', () => {
     const sent = await Promise.all(ids.map((id) => deliveriesOf(owner, id)));
     expect(sent.map((d) => d[0]!.status)).toEqual(['sent', 'sent']);
     expect(new Set(sent.map((d) => d[0]!.providerMessageId))).toEqual(new Set([mails[1]!.id]));
+  });
+});
+
+describe('a tenant with many members', () => {
+  it('every verified member with email on gets exactly one email: a few inline, the rest as queued jobs', async () => {
+    const owner = await signup('many');
+    const members = [owner, ...(await Promise.all([1, 2, 3, 4].map((i) => addMember(owner, 'member', `many${i}`))))];
+    for (const m of members) {
+      await markVerified(m);
+      await putPrefs(m);
+    }
+    const { notification } = await fireReminder(owner, 'Team standup');
+    const deliveries = await deliveriesWhen(owner, notification.id, (l) => l.length === 5 && l.every((d) => d.status === 'sent'), 20_000);
+    expect(new Set(deliveries.map((d) => d.recipientId))).toEqual(new Set(members.map((m) => m.userId)));
+    for (const m of members) expect(await sentTo(m.email)).toHaveLength(1);
   });
 });
