@@ -6,7 +6,7 @@
  */
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { sweepEmail } from '../../../src/email/sweep';
+import { purgeEmailRecords, sweepEmail } from '../../../src/email/sweep';
 import { tenantHubStub } from '../../../src/lib/stubs';
 import { hub, runAlarm } from '../../support/workers/durable-objects';
 import { call, expectJson } from '../../support/workers/http';
@@ -201,5 +201,27 @@ describe('a tenant with many members', () => {
     const deliveries = await deliveriesWhen(owner, notification.id, (l) => l.length === 5 && l.every((d) => d.status === 'sent'), 20_000);
     expect(new Set(deliveries.map((d) => d.recipientId))).toEqual(new Set(members.map((m) => m.userId)));
     for (const m of members) expect(await sentTo(m.email)).toHaveLength(1);
+  });
+});
+
+describe('retention', () => {
+  it('finished deliveries go after 30 days, used-up verification links a day after they expired; nothing else', async () => {
+    const owner = await signup('retention');
+    await markVerified(owner);
+    await putPrefs(owner);
+    const { notification } = await fireReminder(owner);
+    const [d] = await deliveriesWhen(owner, notification.id, (l) => l[0]?.status === 'sent');
+    const old = new Date(Date.now() - 31 * 86_400_000).toISOString();
+    await env.DB.prepare(`UPDATE email_deliveries SET updated_at = ? WHERE id = ?`).bind(old, d!.id).run();
+    await env.DB.prepare(`UPDATE email_verifications SET expires_at = ? WHERE user_id = ?`).bind(old, owner.userId).run();
+    const { notification: fresh } = await fireReminder(owner, 'Fresh');
+    await deliveriesWhen(owner, fresh.id, (l) => l[0]?.status === 'sent');
+    await purgeEmailRecords.run(env, new Date());
+    expect(await deliveriesOf(owner, notification.id)).toEqual([]);
+    expect(await deliveriesOf(owner, fresh.id)).toHaveLength(1);
+    const links = await env.DB.prepare(`SELECT COUNT(*) AS n FROM email_verifications WHERE user_id = ?`)
+      .bind(owner.userId)
+      .first<{ n: number }>();
+    expect(links?.n).toBe(0);
   });
 });
