@@ -290,13 +290,37 @@ async function stillWanted(db: Db, d: Delivery): Promise<(Decision & { status: '
   return null;
 }
 
-export type EmailAttemptResult = { ran: false } | { ran: true; status: Delivery['status'] };
+export type EmailAttemptResult = { ran: false; dueInMs?: number } | { ran: true; status: Delivery['status'] };
 
-/** Runs attempt `job.attempt` of an email delivery if it is due and still this caller's; a no-op for duplicates. */
+/**
+ * Runs attempt `job.attempt` of an email delivery if it is due and still this caller's; a no-op for
+ * duplicates. A job that arrives before the attempt's time (queue and Worker clocks differ) gets
+ * `dueInMs`, so its caller sends it again for then rather than leaving it to the sweeper.
+ */
 export async function runEmailAttempt(env: Env, config: Config, job: EmailAttemptJob, now = Date.now()): Promise<EmailAttemptResult> {
   const db = getDb(env.DB);
   const d = await claimEmail(db, job, now);
-  if (!d) return { ran: false };
+  if (!d) {
+    const row = await db
+      .select({
+        status: emailDeliveries.status,
+        attempts: emailDeliveries.attempts,
+        next: emailDeliveries.nextAttemptAt,
+        lease: emailDeliveries.leaseUntil,
+      })
+      .from(emailDeliveries)
+      .where(eq(emailDeliveries.id, job.deliveryId))
+      .get();
+    const early =
+      row &&
+      (row.status === 'queued' || row.status === 'deferred') &&
+      row.attempts === job.attempt - 1 &&
+      row.lease === null &&
+      row.next !== null
+        ? Date.parse(row.next) - now
+        : 0;
+    return early > 0 ? { ran: false, dueInMs: early } : { ran: false };
+  }
   return { ran: true, status: await deliverClaimed(env, config, [d], d.payload as MessagePayload, now) };
 }
 

@@ -11,6 +11,7 @@ import { tenantHubStub } from '../../../src/lib/stubs';
 import { hub, runAlarm } from '../../support/workers/durable-objects';
 import { call, expectJson } from '../../support/workers/http';
 import { addMember, signup } from '../../support/workers/tenants';
+import { runBatch } from '../events/_support';
 import { outboxRows, runBatchOf } from './_events';
 import { deliveriesOf, deliveriesWhen, EMAIL_ON, fireReminder, markVerified, putPrefs, sentAtLeast, sentTo } from './_support';
 
@@ -115,6 +116,24 @@ describe('reminder emails', () => {
     const windowEnd = Date.parse(d!.nextAttemptAt);
     expect(new Date(windowEnd).toISOString().slice(11, 16)).toBe(hhmm(end));
     expect(windowEnd).toBeGreaterThan(now.getTime());
+
+    // A job that arrives early (queue and Worker clocks differ) sends nothing and comes back at the window's end.
+    const resent: Array<{ body: unknown; options: unknown }> = [];
+    const events = {
+      send: (body: unknown, options?: QueueSendOptions) => {
+        resent.push({ body, options });
+        return env.EVENTS.send(body, options);
+      },
+      sendBatch: (m: Iterable<MessageSendRequest>, o?: QueueSendBatchOptions) => env.EVENTS.sendBatch(m, o),
+    } as unknown as Queue;
+    const early = await runBatch([{ kind: 'email_attempt', deliveryId: d!.id, attempt: 1 }], { EVENTS: events });
+    expect(early.retryMessages).toEqual([]);
+    expect(resent).toHaveLength(1);
+    expect(resent[0]!.body).toEqual({ kind: 'email_attempt', deliveryId: d!.id, attempt: 1 });
+    const delay = (resent[0]!.options as { delaySeconds: number }).delaySeconds;
+    expect(delay * 1000).toBeGreaterThanOrEqual(windowEnd - Date.now());
+    expect(delay * 1000).toBeLessThanOrEqual(windowEnd - now.getTime() + 1000);
+    expect((await deliveriesOf(owner, notification.id))[0]).toMatchObject({ status: 'deferred', attempts: 0 });
 
     // Before the window ends the sweeper leaves it; at its end it is sent.
     await sweepEmail(env, new Date(windowEnd - 60_000));
