@@ -21,6 +21,7 @@ CREATE TABLE `email_deliveries` (
 --> statement-breakpoint
 CREATE UNIQUE INDEX `email_deliveries_notification_uq` ON `email_deliveries` (`tenant_id`,`notification_id`,`user_id`);--> statement-breakpoint
 CREATE INDEX `email_deliveries_due_idx` ON `email_deliveries` (`status`,`next_attempt_at`);--> statement-breakpoint
+CREATE INDEX `email_deliveries_done_idx` ON `email_deliveries` (`status`,`updated_at`);--> statement-breakpoint
 CREATE TABLE `email_suppressions` (
 	`address` text NOT NULL,
 	`scope` text NOT NULL,
@@ -40,6 +41,7 @@ CREATE TABLE `email_verifications` (
 );
 --> statement-breakpoint
 CREATE INDEX `email_verifications_user_idx` ON `email_verifications` (`user_id`,`created_at`);--> statement-breakpoint
+CREATE INDEX `email_verifications_expires_idx` ON `email_verifications` (`expires_at`);--> statement-breakpoint
 CREATE TABLE `notification_preferences` (
 	`tenant_id` text NOT NULL,
 	`user_id` text NOT NULL,

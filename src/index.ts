@@ -1,9 +1,10 @@
-/** Worker entry: HTTP (Hono), Queue consumer, cron sweeper, Durable Object classes. */
+/** Worker entry: HTTP (Hono), Queue consumer, cron sweeper, inbound email (replies that act), Durable Object classes. */
 // Installs the deterministic router model in the agent loop's slot (agents without a provider).
 import './agents/router-model';
 import { createApp } from './app';
 import { ConfigError, loadConfig } from './config';
 import { runSweeper } from './cron/sweeper';
+import { handleInboundEmail } from './email/inbound';
 import { PROBLEM_CONTENT_TYPE, problemType } from './lib/problem';
 import { createLogger, errorFields } from './observability/log';
 import { reportError } from './observability/sentry';
@@ -44,6 +45,16 @@ export default {
     } catch (err) {
       reportError(err, { config, errorId: crypto.randomUUID(), waitUntil: (p) => ctx.waitUntil(p), tags: { handler: 'queue' } });
       throw err;
+    }
+  },
+
+  /** Email Routing: replies to reminders ("done", "snooze 1h"), src/email/inbound.ts. */
+  async email(message, env, ctx) {
+    try {
+      await handleInboundEmail(message, env, ctx);
+    } catch (err) {
+      const config = loadConfig(env);
+      reportError(err, { config, errorId: crypto.randomUUID(), waitUntil: (p) => ctx.waitUntil(p), tags: { handler: 'email' } });
     }
   },
 

@@ -639,6 +639,8 @@ export const emailDeliveries = sqliteTable(
   (t) => [
     uniqueIndex('email_deliveries_notification_uq').on(t.tenantId, t.notificationId, t.userId),
     index('email_deliveries_due_idx').on(t.status, t.nextAttemptAt),
+    // Retention of finished deliveries (src/email/sweep.ts).
+    index('email_deliveries_done_idx').on(t.status, t.updatedAt),
   ],
 );
 
@@ -655,5 +657,5 @@ export const emailVerifications = sqliteTable(
     usedAt: text('used_at'),
     createdAt: createdAt(),
   },
-  (t) => [index('email_verifications_user_idx').on(t.userId, t.createdAt)],
+  (t) => [index('email_verifications_user_idx').on(t.userId, t.createdAt), index('email_verifications_expires_idx').on(t.expiresAt)],
 );

@@ -27,6 +27,9 @@ import { DEFAULT_PREFERENCES, type NotificationKind, type NotificationPreference
 import { replyAddress, signUnsubscribe } from './tokens';
 import { sendEmail } from './transport';
 
+/** First attempts made inline by the email sink per batch of events; the others become `email_attempt` jobs. */
+export const INLINE_FIRST_ATTEMPTS = 3;
+
 /** Longer than one send's timeout: a lease that outlives it means the attempt's Worker died. */
 export const EMAIL_LEASE_MS = 60_000;
 
@@ -230,7 +233,19 @@ export async function planEmails(
       ),
     )
     .all();
-  for (const d of due) await runEmailAttempt(env, config, { kind: 'email_attempt', deliveryId: d.id, attempt: 1 }, Date.now());
+  // A few inline, so a quiet tenant's reminder leaves at once; the rest as jobs, so a big tenant or a
+  // slow provider never holds this consumer's batch for long (each send may take its full timeout).
+  for (const d of due.slice(0, INLINE_FIRST_ATTEMPTS))
+    await runEmailAttempt(env, config, { kind: 'email_attempt', deliveryId: d.id, attempt: 1 }, Date.now());
+  const rest = due.slice(INLINE_FIRST_ATTEMPTS);
+  for (let i = 0; i < rest.length; i += 100) {
+    await env.EVENTS.sendBatch(
+      rest.slice(i, i + 100).map((d) => ({
+        body: { kind: 'email_attempt', deliveryId: d.id, attempt: 1 } satisfies EmailAttemptJob,
+        contentType: 'json' as const,
+      })),
+    );
+  }
 }
 
 /** Claims attempt `job.attempt` if it is due and nobody made it yet (or its maker died: lease expired). */
@@ -275,13 +290,37 @@ async function stillWanted(db: Db, d: Delivery): Promise<(Decision & { status: '
   return null;
 }
 
-export type EmailAttemptResult = { ran: false } | { ran: true; status: Delivery['status'] };
+export type EmailAttemptResult = { ran: false; dueInMs?: number } | { ran: true; status: Delivery['status'] };
 
-/** Runs attempt `job.attempt` of an email delivery if it is due and still this caller's; a no-op for duplicates. */
+/**
+ * Runs attempt `job.attempt` of an email delivery if it is due and still this caller's; a no-op for
+ * duplicates. A job that arrives before the attempt's time (queue and Worker clocks differ) gets
+ * `dueInMs`, so its caller sends it again for then rather than leaving it to the sweeper.
+ */
 export async function runEmailAttempt(env: Env, config: Config, job: EmailAttemptJob, now = Date.now()): Promise<EmailAttemptResult> {
   const db = getDb(env.DB);
   const d = await claimEmail(db, job, now);
-  if (!d) return { ran: false };
+  if (!d) {
+    const row = await db
+      .select({
+        status: emailDeliveries.status,
+        attempts: emailDeliveries.attempts,
+        next: emailDeliveries.nextAttemptAt,
+        lease: emailDeliveries.leaseUntil,
+      })
+      .from(emailDeliveries)
+      .where(eq(emailDeliveries.id, job.deliveryId))
+      .get();
+    const early =
+      row &&
+      (row.status === 'queued' || row.status === 'deferred') &&
+      row.attempts === job.attempt - 1 &&
+      row.lease === null &&
+      row.next !== null
+        ? Date.parse(row.next) - now
+        : 0;
+    return early > 0 ? { ran: false, dueInMs: early } : { ran: false };
+  }
   return { ran: true, status: await deliverClaimed(env, config, [d], d.payload as MessagePayload, now) };
 }
 

@@ -1,8 +1,10 @@
 /** Invitations: single-use, expiring tokens that let a person join a tenant with a role. */
+
 import { and, asc, desc, eq, isNull, lt } from 'drizzle-orm';
 import { insertWhere } from '../db/insert-where';
 import { invitations, memberships, refreshTokens, tenants, users } from '../db/schema';
 import { TenantScope } from '../db/tenant-scope';
+import { sendVerification } from '../email/verification-service';
 import { afterCommit, controlEvent, outboxInsert, outboxInsertWhere } from '../events/outbox';
 import type { RequestCtx, ServiceCtx } from '../lib/context';
 import { newId } from '../lib/ids';
@@ -219,6 +221,8 @@ export async function acceptInvitation(ctx: RequestCtx, input: AcceptInput) {
   if (results[0].meta.changes !== 1) throw new AppError('conflict', 'This invitation has already been used.');
   forgetMembership(inv.tenantId, userId);
   await afterCommit(ctx, accepted, joined);
+  // A new account proves its address like a signup does (docs/notifications.md).
+  if (newUser) await sendVerification(ctx, { userId, address: inv.email });
   const tenant = await db.select().from(tenants).where(eq(tenants.id, inv.tenantId)).get();
   const accessToken = await accessTokenFor(ctx, inv.tenantId, userId, inv.role);
   return { user: userView(user), tenant: tenantView(tenant!), role: inv.role, ...session(accessToken, refresh.token) };

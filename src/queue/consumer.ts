@@ -144,7 +144,10 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Env, conf
   for (const { msg, job } of emailJobs) {
     work.push(async () => {
       try {
-        await runEmailAttempt(env, config, job);
+        const r = await runEmailAttempt(env, config, job);
+        // Arrived before its time: come back then (at most the queue's 12 h; a later one comes back again).
+        if (!r.ran && r.dueInMs)
+          await env.EVENTS.send(job, { contentType: 'json', delaySeconds: Math.min(12 * 3600, Math.ceil(r.dueInMs / 1000)) });
         msg.ack();
       } catch (err) {
         log.error('email attempt failed', { messageId: msg.id, deliveryId: job.deliveryId, attempt: job.attempt, ...errorFields(err) });

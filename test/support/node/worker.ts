@@ -63,6 +63,12 @@ export interface StartWorkerOptions {
    * must be reached over https by name (an OAuth client's metadata document). Other hosts go out as usual.
    */
   outboundHosts?: Record<string, string>;
+  /**
+   * Serve wrangler's local trigger endpoints on the Worker's port, as `wrangler dev` does:
+   * `POST /cdn-cgi/local/email?from=&to=` (raw MIME body) runs the `email()` handler,
+   * `/cdn-cgi/local/scheduled` the cron one. Default false.
+   */
+  triggerHandlers?: boolean;
 }
 
 /** One console line from the Worker (workerd structured logs). */
@@ -281,6 +287,7 @@ export async function startWorker(options: StartWorkerOptions = {}): Promise<Run
     host: '127.0.0.1',
     port: 0,
     ...(options.outboundHosts ? { outboundService: outboundTo(options.outboundHosts) } : {}),
+    ...(options.triggerHandlers ? { unsafeTriggerHandlers: true } : {}),
     handleStructuredLogs: (log) => {
       const line = { level: log.level, message: log.message, timestamp: log.timestamp };
       logs.push(line);

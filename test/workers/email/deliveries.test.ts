@@ -6,10 +6,12 @@
  */
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { sweepEmail } from '../../../src/email/sweep';
+import { purgeEmailRecords, sweepEmail } from '../../../src/email/sweep';
+import { tenantHubStub } from '../../../src/lib/stubs';
 import { hub, runAlarm } from '../../support/workers/durable-objects';
 import { call, expectJson } from '../../support/workers/http';
-import { signup } from '../../support/workers/tenants';
+import { addMember, signup } from '../../support/workers/tenants';
+import { runBatch } from '../events/_support';
 import { outboxRows, runBatchOf } from './_events';
 import { deliveriesOf, deliveriesWhen, EMAIL_ON, fireReminder, markVerified, putPrefs, sentAtLeast, sentTo } from './_support';
 
@@ -115,6 +117,24 @@ describe('reminder emails', () => {
     expect(new Date(windowEnd).toISOString().slice(11, 16)).toBe(hhmm(end));
     expect(windowEnd).toBeGreaterThan(now.getTime());
 
+    // A job that arrives early (queue and Worker clocks differ) sends nothing and comes back at the window's end.
+    const resent: Array<{ body: unknown; options: unknown }> = [];
+    const events = {
+      send: (body: unknown, options?: QueueSendOptions) => {
+        resent.push({ body, options });
+        return env.EVENTS.send(body, options);
+      },
+      sendBatch: (m: Iterable<MessageSendRequest>, o?: QueueSendBatchOptions) => env.EVENTS.sendBatch(m, o),
+    } as unknown as Queue;
+    const early = await runBatch([{ kind: 'email_attempt', deliveryId: d!.id, attempt: 1 }], { EVENTS: events });
+    expect(early.retryMessages).toEqual([]);
+    expect(resent).toHaveLength(1);
+    expect(resent[0]!.body).toEqual({ kind: 'email_attempt', deliveryId: d!.id, attempt: 1 });
+    const delay = (resent[0]!.options as { delaySeconds: number }).delaySeconds;
+    expect(delay * 1000).toBeGreaterThanOrEqual(windowEnd - Date.now());
+    expect(delay * 1000).toBeLessThanOrEqual(windowEnd - now.getTime() + 1000);
+    expect((await deliveriesOf(owner, notification.id))[0]).toMatchObject({ status: 'deferred', attempts: 0 });
+
     // Before the window ends the sweeper leaves it; at its end it is sent.
     await sweepEmail(env, new Date(windowEnd - 60_000));
     expect(await sentTo(owner.email)).toEqual([]);
@@ -150,5 +170,77 @@ describe('reminder emails', () => {
     expect(await sentTo(owner.email)).toHaveLength(1);
     const types = (await outboxRows(owner.tenantId)).map((r) => r.event.type).filter((t) => t.startsWith('email.'));
     expect(types).toEqual(['email.failed', 'email.suppressed']);
+  });
+});
+
+describe('daily digest', () => {
+  it('what is not urgent waits for one digest email at 09:00 local listing it all', async () => {
+    const owner = await signup('digest');
+    await markVerified(owner);
+    await putPrefs(owner, {
+      email: { enabled: true, address: null, digest: 'daily', quietHours: null },
+      kinds: { reminder: ['inapp', 'email'], system: ['inapp', 'email'] },
+    });
+    const hubStub = tenantHubStub(env, owner.tenantId);
+    const ids = [`ntf_${crypto.randomUUID().replaceAll('-', '')}`, `ntf_${crypto.randomUUID().replaceAll('-', '')}`];
+    await hubStub.createSystemNotification(owner.tenantId, { id: ids[0]!, title: 'Webhook endpoint disabled', body: 'first notice' });
+    await hubStub.createSystemNotification(owner.tenantId, { id: ids[1]!, title: 'Another notice', body: 'second notice' });
+    const deferred = await Promise.all(ids.map((id) => deliveriesWhen(owner, id, (l) => l[0]?.status === 'deferred')));
+    const at = deferred.map((d) => d[0]!.nextAttemptAt);
+    expect(deferred.map((d) => d[0]!.reason)).toEqual(['digest', 'digest']);
+    expect(at[0]).toBe(at[1]);
+    expect(new Date(at[0]).toISOString().slice(11, 16)).toBe('09:00'); // the owner has no zone: the tenant's, UTC
+
+    // A reminder is urgent: it goes at once, not in the digest.
+    await fireReminder(owner, 'Urgent thing');
+    await sentAtLeast(owner.email, 1);
+
+    await sweepEmail(env, new Date(Date.parse(at[0]) + 1000));
+    const mails = await sentTo(owner.email);
+    expect(mails).toHaveLength(2);
+    const digest = mails[1]!.body!;
+    expect(digest.subject).toBe('Your daily digest: 2 notifications');
+    expect(digest.text).toContain('Webhook endpoint disabled: first notice');
+    expect(digest.text).toContain('Another notice: second notice');
+    const sent = await Promise.all(ids.map((id) => deliveriesOf(owner, id)));
+    expect(sent.map((d) => d[0]!.status)).toEqual(['sent', 'sent']);
+    expect(new Set(sent.map((d) => d[0]!.providerMessageId))).toEqual(new Set([mails[1]!.id]));
+  });
+});
+
+describe('a tenant with many members', () => {
+  it('every verified member with email on gets exactly one email: a few inline, the rest as queued jobs', async () => {
+    const owner = await signup('many');
+    const members = [owner, ...(await Promise.all([1, 2, 3, 4].map((i) => addMember(owner, 'member', `many${i}`))))];
+    for (const m of members) {
+      await markVerified(m);
+      await putPrefs(m);
+    }
+    const { notification } = await fireReminder(owner, 'Team standup');
+    const deliveries = await deliveriesWhen(owner, notification.id, (l) => l.length === 5 && l.every((d) => d.status === 'sent'), 20_000);
+    expect(new Set(deliveries.map((d) => d.recipientId))).toEqual(new Set(members.map((m) => m.userId)));
+    for (const m of members) expect(await sentTo(m.email)).toHaveLength(1);
+  });
+});
+
+describe('retention', () => {
+  it('finished deliveries go after 30 days, used-up verification links a day after they expired; nothing else', async () => {
+    const owner = await signup('retention');
+    await markVerified(owner);
+    await putPrefs(owner);
+    const { notification } = await fireReminder(owner);
+    const [d] = await deliveriesWhen(owner, notification.id, (l) => l[0]?.status === 'sent');
+    const old = new Date(Date.now() - 31 * 86_400_000).toISOString();
+    await env.DB.prepare(`UPDATE email_deliveries SET updated_at = ? WHERE id = ?`).bind(old, d!.id).run();
+    await env.DB.prepare(`UPDATE email_verifications SET expires_at = ? WHERE user_id = ?`).bind(old, owner.userId).run();
+    const { notification: fresh } = await fireReminder(owner, 'Fresh');
+    await deliveriesWhen(owner, fresh.id, (l) => l[0]?.status === 'sent');
+    await purgeEmailRecords.run(env, new Date());
+    expect(await deliveriesOf(owner, notification.id)).toEqual([]);
+    expect(await deliveriesOf(owner, fresh.id)).toHaveLength(1);
+    const links = await env.DB.prepare(`SELECT COUNT(*) AS n FROM email_verifications WHERE user_id = ?`)
+      .bind(owner.userId)
+      .first<{ n: number }>();
+    expect(links?.n).toBe(0);
   });
 });

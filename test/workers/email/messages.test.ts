@@ -7,6 +7,7 @@ import { env } from 'cloudflare:workers';
 import PostalMime from 'postal-mime';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config';
+import { parseReply } from '../../../src/email/inbound';
 import { decide, nextDigestAt, quietUntil } from '../../../src/email/policy';
 import { type MessagePayload, renderEmail } from '../../../src/email/render';
 import { DEFAULT_PREFERENCES, type NotificationPreferences } from '../../../src/email/schemas';
@@ -111,5 +112,25 @@ describe('delivery rules', () => {
   ] as const)('%s, %j, verified %s, suppression %s → %s', (kind, p, verified, suppressed, want) => {
     const d = decide(kind, { prefs: p as NotificationPreferences, verified, suppressed, timeZone: 'UTC' }, at('2026-12-04T12:00:00Z'));
     expect('reason' in d ? `${d.status}:${d.reason}` : d.status).toBe(want);
+  });
+});
+
+describe('reply commands', () => {
+  it.each([
+    ['done', { kind: 'done' }],
+    ['Done!\n\n> On Thursday…\n> done', { kind: 'done' }],
+    ['\n\n  DONE.  ', { kind: 'done' }],
+    ['snooze 1h', { kind: 'snooze', ms: 3600_000 }],
+    ['Snooze 30 min', { kind: 'snooze', ms: 1800_000 }],
+    ['snooze 2 days', { kind: 'snooze', ms: 2 * 86_400_000 }],
+    ['snooze 0h', null],
+    ['snooze 31d', null],
+    ['snooze', null],
+    ['done with it', null],
+    ['not done', null],
+    ['> done', null],
+    ['', null],
+  ] as const)('%j → %j', (text, want) => {
+    expect(parseReply(text)).toEqual(want);
   });
 });
