@@ -3,15 +3,22 @@
  * while the API paths stay the Worker's; and a new user signs up through the UI and lands signed in.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { emailThrough, type FakeResend, startFakeResend, verifyEmail } from '../support/node/fake-resend';
 import { PASSWORD } from '../support/shared/tenants';
 import { api, type ConsoleHarness, describeBrowser, startConsole } from './console/harness';
 
 describeBrowser('console: serving and sign-up', () => {
   let h: ConsoleHarness;
+  // Joining a second tenant needs a verified address: the verification email goes to a local Resend stand-in.
+  let resend: FakeResend;
   beforeAll(async () => {
-    h = await startConsole();
+    resend = await startFakeResend();
+    h = await startConsole({ bindings: emailThrough(resend) });
   });
-  afterAll(() => h?.dispose());
+  afterAll(async () => {
+    await h?.dispose();
+    await resend?.close();
+  });
 
   describe('served by the Worker', () => {
     it('serves the app at / and deep links (navigation) get the same index.html', async () => {
@@ -137,6 +144,7 @@ describeBrowser('console: serving and sign-up', () => {
     it('switches tenant: a login naming the other tenant, with the password asked again', async () => {
       const me = await h.signup('switcher');
       const other = await h.signup('other-owner');
+      await verifyEmail(h.worker, resend, me.email);
       const invite = await api(h.worker, 'POST', '/v1/invitations', other.accessToken, { email: me.email, role: 'member' });
       expect(invite.status, JSON.stringify(invite.body)).toBe(201);
       const accepted = await api(h.worker, 'POST', '/v1/invitations/accept', me.accessToken, { token: invite.body.token });

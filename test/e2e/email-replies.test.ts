@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, signup } from '../support/node/api';
-import { FAKE_RESEND_KEY, type FakeResend, startFakeResend } from '../support/node/fake-resend';
+import { emailThrough, type FakeResend, mailTo, startFakeResend, verifyEmail } from '../support/node/fake-resend';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/node/webhook-receiver';
 import { type RunningWorker, startWorker } from '../support/node/worker';
 import type { TestTenant } from '../support/shared/tenants';
@@ -21,12 +21,7 @@ beforeAll(async () => {
   receiver = await startWebhookReceiver();
   worker = await startWorker({
     triggerHandlers: true,
-    bindings: {
-      EMAIL_PROVIDER: 'http',
-      EMAIL_HTTP_URL: resend.url,
-      EMAIL_HTTP_API_KEY: FAKE_RESEND_KEY,
-      EMAIL_FROM: 'notifications@edgecrew.test',
-    },
+    bindings: emailThrough(resend),
   });
 });
 afterAll(async () => {
@@ -35,18 +30,9 @@ afterAll(async () => {
   await receiver?.close();
 });
 
-const mailTo = (address: string, subject: string) =>
-  eventually(() => resend.requests.find((r) => r.status === 200 && r.body?.to?.includes(address) && r.body?.subject === subject), {
-    what: `"${subject}" to ${address}`,
-    timeoutMs: 20_000,
-    intervalMs: 100,
-  });
-
 async function verifiedMember(tag: string): Promise<TestTenant> {
   const t = await signup(worker, tag);
-  const mail = await mailTo(t.email, 'Confirm your email address');
-  const link = new URL(/https?:\/\/\S+\/v1\/auth\/verify-email\/\S+/.exec(mail.body!.text)![0]);
-  expect((await worker.fetch(link.pathname, { method: 'POST' })).status).toBe(200);
+  await verifyEmail(worker, resend, t.email);
   return t;
 }
 
@@ -59,7 +45,7 @@ async function remindedTask(t: TestTenant, title: string): Promise<{ taskId: str
     reminders: [{ at: new Date(now + 1500).toISOString() }],
   });
   expect(task.status).toBe(201);
-  const mail = await mailTo(t.email, `Reminder: ${title}`);
+  const mail = await mailTo(resend, t.email, `Reminder: ${title}`);
   return { taskId: task.body.id, replyTo: mail.body!.reply_to };
 }
 

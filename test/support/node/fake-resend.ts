@@ -13,6 +13,7 @@
  *                             `{ at, idempotencyKey, status, id, body }` (`at`: ms when it arrived)
  */
 import { createServer, type Server } from 'node:http';
+import { eventually } from '../shared/time';
 
 export const FAKE_RESEND_KEY = 're_test_0123456789';
 
@@ -93,4 +94,38 @@ export async function startFakeResend(port = 0): Promise<FakeResend> {
     requests,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
+}
+
+/** The Worker bindings that send its email through `resend` (the HTTP provider). */
+export function emailThrough(resend: FakeResend): Record<string, string> {
+  return {
+    EMAIL_PROVIDER: 'http',
+    EMAIL_HTTP_URL: resend.url,
+    EMAIL_HTTP_API_KEY: FAKE_RESEND_KEY,
+    EMAIL_FROM: 'notifications@edgecrew.test',
+  };
+}
+
+/** The first email `resend` accepted for `address` with `subject` (waits for it). */
+export function mailTo(resend: FakeResend, address: string, subject: string): Promise<ResendRequest> {
+  return eventually(() => resend.requests.find((r) => r.status === 200 && r.body?.to?.includes(address) && r.body?.subject === subject), {
+    what: `"${subject}" to ${address}`,
+    timeoutMs: 20_000,
+    intervalMs: 100,
+  });
+}
+
+/**
+ * Confirms `address` as its owner would: the link in the signup's verification email, then the
+ * page's button (a POST to the same path). Throws unless the Worker answers 200.
+ */
+export async function verifyEmail(
+  worker: { fetch(path: string, init?: RequestInit): Promise<Response> },
+  resend: FakeResend,
+  address: string,
+): Promise<void> {
+  const mail = await mailTo(resend, address, 'Confirm your email address');
+  const link = new URL(/https?:\/\/\S+\/v1\/auth\/verify-email\/\S+/.exec(String(mail.body?.text))![0]);
+  const res = await worker.fetch(link.pathname, { method: 'POST' });
+  if (res.status !== 200) throw new Error(`verifying ${address}: ${res.status} ${await res.text()}`);
 }
