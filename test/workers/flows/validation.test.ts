@@ -5,6 +5,7 @@
  * unknown branches (unreachable). Run input is validated against the flow's input schema (422 with paths).
  */
 import { describe, expect, it } from 'vitest';
+import { eventually } from '../../support/shared/time';
 import { signup, type TestTenant } from '../../support/workers/tenants';
 import { api, approval, createFlow, edge, type Json, ok, transform } from './_engine-kit';
 
@@ -262,6 +263,14 @@ describe('run input is validated against the flow input schema', () => {
     expect((await ok(t, 'GET', `/v1/runs?flowId=${flowId}`)).data).toHaveLength(0);
     const good = await api(t, 'POST', `/v1/flows/${flowId}/runs`, { input: { n: 4, tags: ['x'] } });
     expect(good.status).toBe(201);
-    expect((await ok(t, 'GET', `/v1/runs?flowId=${flowId}`)).data).toHaveLength(1);
+    // The run index is written by the run itself, off the start's path (docs/flows.md): listed shortly after.
+    const listed = await eventually(
+      async () => {
+        const { data } = await ok(t, 'GET', `/v1/runs?flowId=${flowId}`);
+        return data.length > 0 ? data : undefined;
+      },
+      { what: 'the run to be listed' },
+    );
+    expect(listed.map((r: { id: string }) => r.id)).toEqual([good.body.id]);
   });
 });
