@@ -52,8 +52,7 @@ export function headView(h: HeadRow) {
 
 export function versionedResource<Body>(kind: VersionedKind) {
   const { head, versions, noun, audit } = kind;
-  const column = (key: string) => (versions as unknown as Record<string, SQLiteColumn>)[key] as SQLiteColumn;
-  const owner = column(kind.owner);
+  const owner = (versions as unknown as Record<string, SQLiteColumn>)[kind.owner] as SQLiteColumn;
   type VersionRow = { version: number; createdBy: string; createdAt: string } & Record<string, unknown>;
   const versionValues = (id: string, version: number, body: Body, ctx: ServiceCtx, at: string) =>
     ({ [kind.owner]: id, version, [kind.body]: body, createdBy: ctx.actor.id, createdAt: at }) as never;
