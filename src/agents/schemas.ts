@@ -1,8 +1,7 @@
 /** API schemas for agents (→ OpenAPI), built from the contract's definition fields. */
 import { z } from '@hono/zod-openapi';
+import { versionedHeadFields, versionFields } from '../lib/openapi';
 import { AgentToolRefSchema, agentSpecShape, modelRule } from './contract';
-
-const Timestamp = z.string().openapi({ format: 'date-time' });
 
 export const AgentBody = z
   .strictObject({ ...agentSpecShape, description: z.string().max(2000).nullable().optional() })
@@ -27,23 +26,14 @@ const specFields = {
 
 export const AgentSchema = z
   .object({
-    id: z.string(),
-    name: z.string(),
-    description: z.string().nullable(),
-    version: z.number().int(),
-    latestVersion: z.number().int().optional(),
-    createdBy: z.string(),
-    createdAt: Timestamp,
-    updatedAt: Timestamp,
+    ...versionedHeadFields,
     ...Object.fromEntries(Object.entries(specFields).map(([k, v]) => [k, v.optional()])),
   })
   .openapi('Agent');
 
 export const AgentVersionSchema = z
   .object({
-    version: z.number().int(),
-    createdBy: z.string(),
-    createdAt: Timestamp,
+    ...versionFields,
     spec: z.object({ name: z.string(), ...specFields }),
   })
   .openapi('AgentVersion');

@@ -1,5 +1,6 @@
 /** API schemas for flows and runs (→ OpenAPI). */
 import { z } from '@hono/zod-openapi';
+import { versionedHeadFields, versionFields } from '../lib/openapi';
 import { PageQuerySchema } from '../lib/pagination';
 import { DefinitionSchema } from './definition';
 
@@ -15,21 +16,12 @@ export const FlowBody = z
 
 export const FlowSchema = z
   .object({
-    id: z.string(),
-    name: z.string(),
-    description: z.string().nullable(),
-    version: z.number().int(),
-    latestVersion: z.number().int().optional(),
-    createdBy: z.string(),
-    createdAt: Timestamp,
-    updatedAt: Timestamp,
+    ...versionedHeadFields,
     definition: DefinitionSchema.optional(),
   })
   .openapi('Flow');
 
-export const FlowVersionSchema = z
-  .object({ version: z.number().int(), createdBy: z.string(), createdAt: Timestamp, definition: z.record(z.string(), z.unknown()) })
-  .openapi('FlowVersion');
+export const FlowVersionSchema = z.object({ ...versionFields, definition: z.record(z.string(), z.unknown()) }).openapi('FlowVersion');
 
 export const ValidateBody = z.strictObject({ definition: z.unknown() }).openapi('ValidateFlowRequest');
 export const ValidateResult = z

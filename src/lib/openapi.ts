@@ -77,6 +77,43 @@ export function jsonBody<T extends z.ZodType>(schema: T, description?: string) {
 
 export const BearerAuth = [{ bearerAuth: [] }];
 
+/** A path parameter `{name}`: an id of 1 to 64 characters. */
+export function idParam<K extends string>(name: K) {
+  const id = z
+    .string()
+    .min(1)
+    .max(64)
+    .openapi({ param: { name, in: 'path' } });
+  return z.object({ [name]: id } as { [P in K]: typeof id });
+}
+
+const Timestamp = z.string().openapi({ format: 'date-time' });
+
+/** A versioned resource (flows, agents): its head as GET shows it (`version` is the one shown; `latestVersion` with `?version=`). */
+export const versionedHeadFields = {
+  id: z.string(),
+  name: z.string(),
+  description: z.string().nullable(),
+  version: z.number().int(),
+  latestVersion: z.number().int().optional(),
+  createdBy: z.string(),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+};
+
+/** One immutable version of a versioned resource, before its body. */
+export const versionFields = { version: z.number().int(), createdBy: z.string(), createdAt: Timestamp };
+
+/** `?version=`: read a versioned resource at a given version rather than its latest. */
+export const VersionQuery = z.object({
+  version: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .optional()
+    .openapi({ param: { name: 'version', in: 'query' } }),
+});
+
 type Registry = OpenAPIHono['openAPIRegistry'];
 
 /** Components the helpers here refer to by `$ref`; `mountDocs` registers them once. */

@@ -1,20 +1,14 @@
 /** /v1/agents: agent definitions, versioned by PUT (docs/agents.md). */
-import { createRoute, z } from '@hono/zod-openapi';
+import { createRoute } from '@hono/zod-openapi';
 import * as agentsService from '../agents/agents-service';
 import { AgentBody, AgentSchema, AgentVersionSchema } from '../agents/schemas';
-import { BearerAuth, jsonBody, jsonContent, problemResponses } from '../lib/openapi';
+import { BearerAuth, idParam, jsonBody, jsonContent, problemResponses, VersionQuery } from '../lib/openapi';
 import { PageQuerySchema, pageSchema } from '../lib/pagination';
 import { newRouter } from '../lib/router';
 import { guarded } from './deps';
 
 const tags = ['Agents'];
-const AgentIdParam = z.object({
-  agentId: z
-    .string()
-    .min(1)
-    .max(64)
-    .openapi({ param: { name: 'agentId', in: 'path' } }),
-});
+const AgentIdParam = idParam('agentId');
 
 export const agentRoutes = newRouter()
   .openapi(
@@ -60,14 +54,7 @@ export const agentRoutes = newRouter()
       security: BearerAuth,
       request: {
         params: AgentIdParam,
-        query: z.object({
-          version: z.coerce
-            .number()
-            .int()
-            .min(1)
-            .optional()
-            .openapi({ param: { name: 'version', in: 'query' } }),
-        }),
+        query: VersionQuery,
       },
       responses: { 200: jsonContent(AgentSchema, 'The agent'), ...problemResponses() },
     }),

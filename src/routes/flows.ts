@@ -1,21 +1,15 @@
 /** /v1/flows: definitions (versioned by PUT), validation, starting runs. */
-import { createRoute, z } from '@hono/zod-openapi';
+import { createRoute } from '@hono/zod-openapi';
 import * as flowsService from '../flows/flows-service';
 import { createRun } from '../flows/runs-api';
 import { FlowBody, FlowSchema, FlowVersionSchema, RunSchema, StartRunBody, ValidateBody, ValidateResult } from '../flows/schemas';
-import { BearerAuth, jsonBody, jsonContent, problemResponses } from '../lib/openapi';
+import { BearerAuth, idParam, jsonBody, jsonContent, problemResponses, VersionQuery } from '../lib/openapi';
 import { PageQuerySchema, pageSchema } from '../lib/pagination';
 import { newRouter } from '../lib/router';
 import { guarded } from './deps';
 
 const tags = ['Flows'];
-const FlowIdParam = z.object({
-  flowId: z
-    .string()
-    .min(1)
-    .max(64)
-    .openapi({ param: { name: 'flowId', in: 'path' } }),
-});
+const FlowIdParam = idParam('flowId');
 
 export const flowRoutes = newRouter()
   .openapi(
@@ -81,14 +75,7 @@ export const flowRoutes = newRouter()
       security: BearerAuth,
       request: {
         params: FlowIdParam,
-        query: z.object({
-          version: z.coerce
-            .number()
-            .int()
-            .min(1)
-            .optional()
-            .openapi({ param: { name: 'version', in: 'query' } }),
-        }),
+        query: VersionQuery,
       },
       responses: { 200: jsonContent(FlowSchema, 'The flow'), ...problemResponses() },
     }),
