@@ -1,6 +1,6 @@
 /**
  * The route table: one line per route, each page one file under pages/<area>/ (lazy, so a page's
- * code loads when it is first opened). console-b and console-c add their lines here.
+ * code loads when it is first opened). A new page adds one line here (and a NAV entry if it has one).
  */
 import { lazy } from 'react';
 import type { RouteObject } from 'react-router';

@@ -70,21 +70,27 @@ export function useFieldErrors(path: string, problem?: ApiProblem | null): strin
   return (p?.errors ?? []).filter((e) => pathKey(e.path) === pathKey(path)).map((e) => e.message);
 }
 
-/** A labelled input whose problem+json errors (by `name`, the request field path) appear under it. */
-export function Field({
+/**
+ * The frame every field shares: label, control, hint and the field's problem+json errors (the ids the
+ * control's `aria-describedby` names, from `describedBy`).
+ */
+export function FieldFrame({
+  id,
   label,
-  name,
   hint,
-  problem,
-  ...input
-}: InputHTMLAttributes<HTMLInputElement> & { label: string; name: string; hint?: string; problem?: ApiProblem | null }) {
-  const id = useId();
-  const errors = useFieldErrors(name, problem);
-  const described = [hint ? `${id}-hint` : '', errors.length ? `${id}-err` : ''].filter(Boolean).join(' ') || undefined;
+  errors,
+  children,
+}: {
+  id: string;
+  label: string;
+  hint?: ReactNode;
+  errors: string[];
+  children: ReactNode;
+}) {
   return (
     <div className={`field${errors.length ? ' field-invalid' : ''}`}>
       <label htmlFor={id}>{label}</label>
-      <input id={id} name={name} aria-invalid={errors.length > 0 || undefined} aria-describedby={described} {...input} />
+      {children}
       {hint ? (
         <small id={`${id}-hint`} className="hint">
           {hint}
@@ -96,5 +102,32 @@ export function Field({
         </small>
       ) : null}
     </div>
+  );
+}
+
+/** The control's `aria-describedby` for a FieldFrame with this hint and these errors. */
+export const describedBy = (id: string, hint: unknown, errors: string[]): string | undefined =>
+  [hint ? `${id}-hint` : '', errors.length ? `${id}-err` : ''].filter(Boolean).join(' ') || undefined;
+
+/** A labelled input whose problem+json errors (by `name`, the request field path) appear under it. */
+export function Field({
+  label,
+  name,
+  hint,
+  problem,
+  ...input
+}: InputHTMLAttributes<HTMLInputElement> & { label: string; name: string; hint?: string; problem?: ApiProblem | null }) {
+  const id = useId();
+  const errors = useFieldErrors(name, problem);
+  return (
+    <FieldFrame id={id} label={label} hint={hint} errors={errors}>
+      <input
+        id={id}
+        name={name}
+        aria-invalid={errors.length > 0 || undefined}
+        aria-describedby={describedBy(id, hint, errors)}
+        {...input}
+      />
+    </FieldFrame>
   );
 }

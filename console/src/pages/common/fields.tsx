@@ -1,44 +1,10 @@
 /**
- * A textarea and a select that show their problem+json errors like the scaffold's `Field`
- * (same classes, `aria-invalid`, `aria-describedby`), for console-c's forms.
+ * A textarea and a select in the same FieldFrame as the scaffold's `Field` (ui/Form.tsx), plus the
+ * secret-once panel and error folding the admin pages share.
  */
 import { type ReactNode, type SelectHTMLAttributes, type TextareaHTMLAttributes, useId } from 'react';
 import { ApiError, type ApiProblem } from '../../api/client';
-import { useFieldErrors } from '../../ui';
-
-function Frame({
-  id,
-  label,
-  hint,
-  errors,
-  children,
-}: {
-  id: string;
-  label: string;
-  hint?: ReactNode;
-  errors: string[];
-  children: ReactNode;
-}) {
-  return (
-    <div className={`field${errors.length ? ' field-invalid' : ''}`}>
-      <label htmlFor={id}>{label}</label>
-      {children}
-      {hint ? (
-        <small id={`${id}-hint`} className="hint">
-          {hint}
-        </small>
-      ) : null}
-      {errors.length ? (
-        <small id={`${id}-err`} className="field-error" role="alert">
-          {errors.join(' ')}
-        </small>
-      ) : null}
-    </div>
-  );
-}
-
-const describedBy = (id: string, hint: unknown, errors: string[]) =>
-  [hint ? `${id}-hint` : '', errors.length ? `${id}-err` : ''].filter(Boolean).join(' ') || undefined;
+import { describedBy, FieldFrame, useFieldErrors } from '../../ui';
 
 export function TextAreaField({
   label,
@@ -50,7 +16,7 @@ export function TextAreaField({
   const id = useId();
   const errors = useFieldErrors(name, problem);
   return (
-    <Frame id={id} label={label} hint={hint} errors={errors}>
+    <FieldFrame id={id} label={label} hint={hint} errors={errors}>
       <textarea
         id={id}
         name={name}
@@ -58,7 +24,7 @@ export function TextAreaField({
         aria-describedby={describedBy(id, hint, errors)}
         {...rest}
       />
-    </Frame>
+    </FieldFrame>
   );
 }
 
@@ -79,7 +45,7 @@ export function SelectField({
   const id = useId();
   const errors = useFieldErrors(name, problem);
   return (
-    <Frame id={id} label={label} hint={hint} errors={errors}>
+    <FieldFrame id={id} label={label} hint={hint} errors={errors}>
       <select id={id} name={name} aria-invalid={errors.length > 0 || undefined} aria-describedby={describedBy(id, hint, errors)} {...rest}>
         {options.map((o) => (
           <option key={o.value} value={o.value}>
@@ -87,7 +53,7 @@ export function SelectField({
           </option>
         ))}
       </select>
-    </Frame>
+    </FieldFrame>
   );
 }
 

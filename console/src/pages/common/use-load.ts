@@ -1,4 +1,4 @@
-/** Loading one thing for a page: `{ data, problem, reload }`, with the problem+json parsed (console-c's pages). */
+/** Loading one thing for a page: `{ data, problem, reload }`, with the problem+json parsed. */
 import { type DependencyList, useCallback, useEffect, useRef, useState } from 'react';
 import { type ApiProblem, toProblem } from '../../api/client';
 

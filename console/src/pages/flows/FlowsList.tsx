@@ -1,9 +1,10 @@
 /** /flows: the tenant's flows, newest first, paged with the API's cursor. */
-import { useCallback, useEffect, useState } from 'react';
 import { Link } from 'react-router';
-import { type ApiProblem, type Schemas, toProblem } from '../../api/client';
+import type { Schemas } from '../../api/client';
 import { useClient, useRole } from '../../auth';
-import { Button, ErrorBanner, Loading } from '../../ui';
+import { ErrorBanner, Loading } from '../../ui';
+import { LoadMore } from '../common/LoadMore';
+import { usePaged } from '../common/use-load';
 import '../runs/run-view.css';
 import './flows.css';
 
@@ -12,27 +13,12 @@ type Flow = Schemas['Flow'];
 export default function FlowsList() {
   const client = useClient();
   const { can } = useRole();
-  const [flows, setFlows] = useState<Flow[] | null>(null);
-  const [cursor, setCursor] = useState<string | null>(null);
-  const [error, setError] = useState<ApiProblem | null>(null);
-
-  const load = useCallback(
-    async (after?: string) => {
-      try {
-        const page = await client.call(
-          client.api.GET('/v1/flows', { params: { query: { limit: 50, ...(after ? { cursor: after } : {}) } } }),
-        );
-        setFlows((prev) => [...(after && prev ? prev : []), ...page.data]);
-        setCursor(page.nextCursor ?? null);
-      } catch (err) {
-        setError(toProblem(err));
-      }
-    },
+  const list = usePaged(
+    (cursor) => client.call(client.api.GET('/v1/flows', { params: { query: { limit: 50, ...(cursor ? { cursor } : {}) } } })),
     [client],
   );
-  useEffect(() => {
-    void load();
-  }, [load]);
+  const flows: Flow[] | undefined = list.items;
+  const error = list.problem;
 
   return (
     <section className="flows-page">
@@ -48,7 +34,7 @@ export default function FlowsList() {
         </div>
       </header>
       {error ? <ErrorBanner problem={error} /> : null}
-      {flows === null && !error ? <Loading label="Loading flows" /> : null}
+      {flows === undefined && !error ? <Loading label="Loading flows" /> : null}
       {flows?.length === 0 ? (
         <div className="empty">
           <p>No flows yet.</p>
@@ -82,7 +68,7 @@ export default function FlowsList() {
           </tbody>
         </table>
       ) : null}
-      {cursor ? <Button onClick={() => load(cursor)}>Load more</Button> : null}
+      <LoadMore list={list} />
     </section>
   );
 }

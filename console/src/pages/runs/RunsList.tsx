@@ -1,9 +1,10 @@
 /** /runs: run summaries, newest first, filtered by status and flow (GET /v1/runs). */
-import { useCallback, useEffect, useState } from 'react';
 import { Link, useSearchParams } from 'react-router';
-import { type ApiProblem, type Schemas, toProblem } from '../../api/client';
+import type { Schemas } from '../../api/client';
 import { useClient } from '../../auth';
-import { Button, ErrorBanner, Loading } from '../../ui';
+import { ErrorBanner, Loading } from '../../ui';
+import { LoadMore } from '../common/LoadMore';
+import { usePaged } from '../common/use-load';
 import './run-view.css';
 import '../flows/flows.css';
 
@@ -56,27 +57,17 @@ export default function RunsList() {
   const [params, setParams] = useSearchParams();
   const status = (STATUSES as readonly string[]).includes(params.get('status') ?? '') ? (params.get('status') as Status) : undefined;
   const flowId = params.get('flowId') ?? undefined;
-  const [runs, setRuns] = useState<RunSummary[] | null>(null);
-  const [cursor, setCursor] = useState<string | null>(null);
-  const [error, setError] = useState<ApiProblem | null>(null);
-
-  const load = useCallback(
-    async (after?: string) => {
-      try {
-        const query = { limit: 50, ...(status ? { status } : {}), ...(flowId ? { flowId } : {}), ...(after ? { cursor: after } : {}) };
-        const page = await client.call(client.api.GET('/v1/runs', { params: { query } }));
-        setRuns((prev) => [...(after && prev ? prev : []), ...page.data]);
-        setCursor(page.nextCursor ?? null);
-      } catch (err) {
-        setError(toProblem(err));
-      }
-    },
+  const list = usePaged(
+    (cursor) =>
+      client.call(
+        client.api.GET('/v1/runs', {
+          params: { query: { limit: 50, ...(status ? { status } : {}), ...(flowId ? { flowId } : {}), ...(cursor ? { cursor } : {}) } },
+        }),
+      ),
     [client, status, flowId],
   );
-  useEffect(() => {
-    setRuns(null);
-    void load();
-  }, [load]);
+  const runs: RunSummary[] | undefined = list.items;
+  const error = list.problem;
 
   return (
     <section className="flows-page">
@@ -108,10 +99,10 @@ export default function RunsList() {
         </p>
       ) : null}
       {error ? <ErrorBanner problem={error} /> : null}
-      {runs === null && !error ? <Loading label="Loading runs" /> : null}
+      {runs === undefined && !error ? <Loading label="Loading runs" /> : null}
       {runs?.length === 0 ? <p className="empty">No runs.</p> : null}
       {runs && runs.length > 0 ? <RunTable runs={runs} /> : null}
-      {cursor ? <Button onClick={() => load(cursor)}>Load more</Button> : null}
+      <LoadMore list={list} />
     </section>
   );
 }
