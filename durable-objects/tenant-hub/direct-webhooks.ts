@@ -9,13 +9,24 @@
  * events this path did not reach (an endpoint query that failed, an evicted hub), the queue path makes
  * the attempts as before, and a row created here whose attempt never started is pending and unclaimed,
  * which the sweeper re-enqueues. Pages run one after another per hub, in sequence order.
+ *
+ * A tenant without enabled endpoints is remembered as such for NO_ENDPOINTS_TTL_MS, so its pages cost
+ * no D1 query each (most tenants have no webhooks). Creating or enabling an endpoint forgets it at
+ * once (`forgetEndpoints`, called by src/events/webhooks-service.ts); if that call is lost, the queue
+ * path still delivers everything, and this one resumes within the TTL.
  */
 import { loadConfig } from '../../src/config';
-import { fanOut } from '../../src/events/fanout';
+import { enabledEndpoints, fanOut } from '../../src/events/fanout';
 import type { OutboxEvent } from './sync-log';
+
+export const NO_ENDPOINTS_TTL_MS = 5_000;
 
 export class DirectWebhooks {
   #chain: Promise<void> = Promise.resolve();
+  /** Until when the tenant is known to have no enabled endpoint (0: not known). */
+  #noneUntil = 0;
+  /** Bumped by forgetEndpoints, so an answer read before the change cannot be remembered after it. */
+  #generation = 0;
 
   constructor(
     private readonly env: Env,
@@ -25,14 +36,26 @@ export class DirectWebhooks {
   /** Queues `events` (one published page, in sequence order) for their first attempts, after the pages before it. */
   deliver(events: OutboxEvent[]): void {
     const tenantId = this.tenantId();
-    if (tenantId === null || events.length === 0) return;
-    this.#chain = this.#chain.then(() =>
-      fanOut(this.env, loadConfig(this.env), tenantId, events).then(
-        () => undefined,
-        // The queue path covers whatever this attempt did not do (see above).
-        () => undefined,
-      ),
-    );
+    if (tenantId === null || events.length === 0 || this.#noneUntil > Date.now()) return;
+    this.#chain = this.#chain.then(() => this.#fanOut(tenantId, events)).catch(() => undefined); // the queue path covers whatever this did not do (see above)
+  }
+
+  async #fanOut(tenantId: string, events: OutboxEvent[]): Promise<void> {
+    if (this.#noneUntil > Date.now()) return;
+    const asked = Date.now();
+    const generation = this.#generation;
+    const endpoints = await enabledEndpoints(this.env, tenantId);
+    if (endpoints.length === 0) {
+      if (generation === this.#generation) this.#noneUntil = asked + NO_ENDPOINTS_TTL_MS;
+      return;
+    }
+    await fanOut(this.env, loadConfig(this.env), tenantId, events, Date.now(), endpoints);
+  }
+
+  /** An endpoint was created or enabled: look again on the next page. */
+  forgetEndpoints(): void {
+    this.#noneUntil = 0;
+    this.#generation++;
   }
 
   /** Resolves when every page handed over so far is done (tests, shutdown). */

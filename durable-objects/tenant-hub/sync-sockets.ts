@@ -20,8 +20,25 @@ export interface SocketAttachment {
   plan?: 'free' | 'pro';
 }
 
+/**
+ * Attachments read back while the hub is in memory: a broadcast to 1,000 sockets otherwise
+ * deserializes 1,000 attachments per change (issue 20). Woken from hibernation, the map starts
+ * empty and fills on first read; every write goes through `attach`, which keeps both in step.
+ */
+const attachments = new WeakMap<WebSocket, SocketAttachment | null>();
+
 export function attachmentOf(ws: WebSocket): SocketAttachment | null {
-  return (ws.deserializeAttachment() as SocketAttachment | null) ?? null;
+  const known = attachments.get(ws);
+  if (known !== undefined) return known;
+  const read = (ws.deserializeAttachment() as SocketAttachment | null) ?? null;
+  attachments.set(ws, read);
+  return read;
+}
+
+/** Stores a socket's attachment (it survives hibernation) and remembers it in memory. */
+export function attach(ws: WebSocket, attachment: SocketAttachment): void {
+  ws.serializeAttachment(attachment);
+  attachments.set(ws, attachment);
 }
 
 /** Sends to every socket; a socket that cannot take the message is closed, never blocking the others. */

@@ -73,7 +73,7 @@ import {
   snapshotPage,
 } from './sync-log';
 import { handleSocketMessage } from './sync-mutations';
-import { attachmentOf, broadcast, closeQuietly, type SocketAttachment, sendCatchUp } from './sync-sockets';
+import { attach, attachmentOf, broadcast, closeQuietly, type SocketAttachment, sendCatchUp } from './sync-sockets';
 import * as ops from './tasks';
 import { listHistory, listTasks, nextReminderTime, readTask } from './tasks-store';
 
@@ -138,12 +138,38 @@ export class TenantHub extends DurableObject<Env> {
   }
 
   async #afterWrite(): Promise<void> {
+    this.#pushSoon();
+    // An alarm already due (set by an earlier write and not yet run) publishes this write's events
+    // and re-arms from everything it finds: arming again would only repeat its queries (issue 20).
+    if (this.#dueAlarm !== null && this.#dueAlarm <= Date.now()) return;
+    await this.#arm(true);
+  }
+
+  /** When the alarm this instance set will fire, while it has not run yet (memory only: null after a restart). */
+  #dueAlarm: number | null = null;
+
+  #pushScheduled = false;
+
+  /**
+   * Pushes new changes to the sync sockets right after the current call returns, so a write's own
+   * response never waits for a broadcast to every socket (issue 20, 1,000 sockets); writes in the
+   * same turn share one push. Versions are read at push time, so frames stay in order.
+   */
+  #pushSoon(): void {
+    if (this.#pushScheduled) return;
+    this.#pushScheduled = true;
+    setTimeout(() => {
+      this.#pushScheduled = false;
+      this.#push();
+    }, 0);
+  }
+
+  #push(): void {
     const fresh = changesAfter(this.ctx.storage.sql, this.#pushed);
     if (fresh.length > 0) {
       broadcast(this.ctx.getWebSockets(), fresh);
       this.#pushed = fresh[fresh.length - 1]!.version;
     }
-    await this.#arm(true);
   }
 
   // ---- tasks (RPC) ---------------------------------------------------------
@@ -490,11 +516,13 @@ export class TenantHub extends DurableObject<Env> {
     if (!tenantId || !actorId || !role) return new Response('missing caller', { status: 400 });
     this.#bind(tenantId);
     const since = Number(new URL(request.url).searchParams.get('since') ?? '0');
+    // Changes not yet pushed go to the sockets already open now: the new one gets them in its catch-up, once.
+    this.#push();
     const pair = new WebSocketPair();
     const server = pair[1];
     // Tagged with the actor, so revoking a credential or removing a member closes exactly their sockets.
     this.ctx.acceptWebSocket(server, [`actor:${actorId}`]);
-    server.serializeAttachment({
+    attach(server, {
       actorId,
       role,
       connectedAt: new Date().toISOString(),
@@ -502,7 +530,7 @@ export class TenantHub extends DurableObject<Env> {
       actorType: request.headers.get('x-edgecrew-actor-type') === 'api_key' ? 'api_key' : 'user',
       credentialId: request.headers.get('x-edgecrew-credential') ?? actorId,
       plan: request.headers.get('x-edgecrew-plan') === 'pro' ? 'pro' : 'free',
-    } satisfies SocketAttachment);
+    });
     sendCatchUp(server, this.ctx.storage.sql, Number.isFinite(since) && since > 0 ? since : 0);
     return new Response(null, { status: 101, webSocket: pair[0] });
   }
@@ -521,7 +549,7 @@ export class TenantHub extends DurableObject<Env> {
     const sockets = this.ctx.getWebSockets(`actor:${actorId}`);
     for (const ws of sockets) {
       const who = attachmentOf(ws);
-      if (who) ws.serializeAttachment({ ...who, role });
+      if (who) attach(ws, { ...who, role });
     }
     return sockets.length;
   }
@@ -535,6 +563,8 @@ export class TenantHub extends DurableObject<Env> {
     const reply = await handleSocketMessage(message, caller, this.ctx.storage, {
       run: (actor, fn) => this.#mutate(tenantId, actor, fn),
     });
+    // Over a socket the sender sees its own change before the ack (docs/sync.md): push now, not after.
+    this.#push();
     if (reply) ws.send(JSON.stringify(reply));
   }
 
@@ -549,7 +579,14 @@ export class TenantHub extends DurableObject<Env> {
   // ---- alarm: reminders and outbox ----------------------------------------
 
   override async alarm(): Promise<void> {
+    this.#dueAlarm = null;
     await this.#process();
+  }
+
+  /** A webhook endpoint was created or enabled: the next published page looks for endpoints again (direct-webhooks.ts). */
+  async webhooksChanged(tenantId: string): Promise<void> {
+    this.#bind(tenantId);
+    this.#webhooks.forgetEndpoints();
   }
 
   /** Same work as the alarm, on demand: the cron sweeper calls it for hubs whose alarm seems lost. */
@@ -565,11 +602,7 @@ export class TenantHub extends DurableObject<Env> {
     await this.#checkExperimentStarts(this.#tenantId);
     await this.#repairChildPlaces();
     this.#retain();
-    const fresh = changesAfter(this.ctx.storage.sql, this.#pushed);
-    if (fresh.length > 0) {
-      broadcast(this.ctx.getWebSockets(), fresh);
-      this.#pushed = fresh[fresh.length - 1]!.version;
-    }
+    this.#push();
     const published = await publishOutbox(this.ctx.storage, this.env.EVENTS, (events) => this.#webhooks.deliver(events));
     await this.#arm(false, forceRegistry);
     return { delivered, published };
@@ -633,9 +666,14 @@ export class TenantHub extends DurableObject<Env> {
       this.#retentionBacklog ? Date.now() + RETENTION_RETRY_MS : null,
     ].filter((t): t is number => t !== null);
     const next = candidates.length ? Math.min(...candidates) : null;
-    if (next === null) await this.ctx.storage.deleteAlarm();
-    // A time already past fires at once (and 0, a row never given its time, must not throw).
-    else await this.ctx.storage.setAlarm(Math.max(next, Date.now()));
+    if (next === null) {
+      this.#dueAlarm = null;
+      await this.ctx.storage.deleteAlarm();
+    } else {
+      // A time already past fires at once (and 0, a row never given its time, must not throw).
+      this.#dueAlarm = Math.max(next, Date.now());
+      await this.ctx.storage.setAlarm(this.#dueAlarm);
+    }
     // After a write the alarm publishes at once, so only reminders go to the registry; after an
     // alarm that could not publish, the registry also carries "now" so the sweeper retries it.
     const registry = soon ? reminder : (reminder ?? (pending ? Date.now() : null));

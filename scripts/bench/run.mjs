@@ -273,6 +273,7 @@ async function main() {
         ours: { request: publicRequest(req.ours), smokeStatus: smoke.ours.status, ...ours },
         base: { request: publicRequest(req.base), smokeStatus: smoke.base.status, ...base },
         ratio: base.reqPerSec > 0 ? round3(ours.reqPerSec / base.reqPerSec) : null,
+        cpuRatio: ours.cpuMsPerRequest > 0 && base.cpuMsPerRequest > 0 ? round3(base.cpuMsPerRequest / ours.cpuMsPerRequest) : null,
         ...(stages ? { stages } : {}),
         noisy: [ours.cpu, base.cpu].some((c) => c !== null && c.foreignPctMax > NOISY_FOREIGN_PCT),
       };

@@ -36,7 +36,7 @@ export const INLINE_BUDGET_MS = 1_000;
 export const INLINE_TIMEOUT_MS = 5_000;
 
 type Delivery = typeof webhookDeliveries.$inferSelect;
-type Endpoint = typeof webhookEndpoints.$inferSelect;
+export type Endpoint = typeof webhookEndpoints.$inferSelect;
 
 const firstAttempt = (d: Delivery): DeliveryJob => ({ kind: 'webhook_attempt', deliveryId: d.id, attempt: 1, trigger: 'auto' });
 
@@ -77,13 +77,10 @@ export async function fanOut(
   tenantId: string,
   events: readonly EventMessage[],
   now = Date.now(),
+  preloaded?: readonly Endpoint[],
 ): Promise<number> {
   const db = getDb(env.DB);
-  const endpoints = await db
-    .select()
-    .from(webhookEndpoints)
-    .where(and(eq(webhookEndpoints.tenantId, tenantId), eq(webhookEndpoints.enabled, true)))
-    .all();
+  const endpoints = preloaded ?? (await enabledEndpoints(env, tenantId));
   if (endpoints.length === 0) return 0;
   const stamp = new Date(now).toISOString();
   // Rows are inserted unclaimed (attempts 0, no lease): whoever makes attempt 1 claims it first.
@@ -127,6 +124,15 @@ export async function fanOut(
   }));
   await inPool(lanes, ENDPOINT_CONCURRENCY, ({ ep, list }) => runLane(env, config, db, ep, list));
   return created.length;
+}
+
+/** The tenant's enabled webhook endpoints (what a fan-out delivers to). */
+export function enabledEndpoints(env: Env, tenantId: string): Promise<Endpoint[]> {
+  return getDb(env.DB)
+    .select()
+    .from(webhookEndpoints)
+    .where(and(eq(webhookEndpoints.tenantId, tenantId), eq(webhookEndpoints.enabled, true)))
+    .all();
 }
 
 /** The JSON body every endpoint receives for `event` (Standard Webhooks payload shape plus our envelope fields). */

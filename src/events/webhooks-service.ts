@@ -8,6 +8,7 @@ import type { ServiceCtx } from '../lib/context';
 import { newId } from '../lib/ids';
 import { decodeCursor, type PageInput, toPage } from '../lib/pagination';
 import { AppError } from '../lib/problem';
+import { tenantHubStub } from '../lib/stubs';
 import { checkTarget } from '../lib/targets';
 import { seal } from './secret-box';
 import { newSigningSecret } from './signing';
@@ -93,7 +94,19 @@ export async function createWebhook(ctx: ServiceCtx, input: CreateWebhookInput) 
   ]);
   if (inserted.meta.changes !== 1)
     throw new AppError('conflict', `A tenant can have at most ${MAX_ENDPOINTS_PER_TENANT} webhook endpoints.`);
+  if (input.enabled) await endpointsChanged(ctx);
   return { ...webhookView(await loadEndpoint(ctx, id)), secret };
+}
+
+/**
+ * Tells the tenant's hub that it has an enabled endpoint again, so its direct first attempts
+ * (durable-objects/tenant-hub/direct-webhooks.ts) start with the next event instead of after their
+ * cache's few seconds. Best effort: the queue path delivers either way.
+ */
+async function endpointsChanged(ctx: ServiceCtx): Promise<void> {
+  await tenantHubStub(ctx.env, ctx.scope.tenantId)
+    .webhooksChanged(ctx.scope.tenantId)
+    .catch(() => undefined);
 }
 
 export async function listWebhooks(ctx: ServiceCtx, { limit, cursor }: PageInput) {
@@ -137,6 +150,7 @@ export async function updateWebhook(ctx: ServiceCtx, input: UpdateWebhookInput &
     ctx.scope.update(webhookEndpoints, set, eq(webhookEndpoints.id, id)),
     auditInsert(ctx.scope, ctx.actor, 'webhook.updated', { type: 'webhook', id }, ctx, { fields: Object.keys(changed) }),
   ]);
+  if (set.enabled === true) await endpointsChanged(ctx);
   return getWebhook(ctx, { id });
 }
 

@@ -12,7 +12,7 @@ import type { AuthContext } from '../types';
 import { TtlCache } from './credential-cache';
 import { verifyAccessToken } from './jwt';
 import { minRole, type Role } from './roles';
-import { hashSecret } from './secrets';
+import { hashPresentedSecret } from './secrets';
 import { recheckStreams } from './stream-guard';
 
 export const API_KEY_PREFIX = 'ek_live_';
@@ -157,7 +157,7 @@ async function resolveOAuth(deps: ResolveDeps, token: string): Promise<AuthConte
 async function resolveApiKey(deps: ResolveDeps, token: string): Promise<AuthContext> {
   const pepper = deps.config.TOKEN_PEPPER;
   if (!pepper) throw new Error('TOKEN_PEPPER is not set');
-  const hash = await hashSecret(token, pepper);
+  const hash = await hashPresentedSecret(token, pepper);
   let rec = apiKeyCache.get(hash);
   if (rec === undefined) {
     const row = await deps.db

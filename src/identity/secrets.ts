@@ -23,10 +23,32 @@ function hmacKey(pepper: string): Promise<CryptoKey> {
   return key;
 }
 
+const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
+
 /** Hex HMAC-SHA-256 of `secret` under `pepper`; the lookup key stored in D1. */
 export async function hashSecret(secret: string, pepper: string): Promise<string> {
-  const sig = await crypto.subtle.sign('HMAC', await hmacKey(pepper), encoder.encode(secret));
-  return [...new Uint8Array(sig)].map((b) => b.toString(16).padStart(2, '0')).join('');
+  const sig = new Uint8Array(await crypto.subtle.sign('HMAC', await hmacKey(pepper), encoder.encode(secret)));
+  let hex = '';
+  for (const b of sig) hex += HEX[b];
+  return hex;
+}
+
+/** Secrets presented on every request (API keys) whose hashes this isolate has computed. */
+const MEMO_MAX = 10_000;
+const memo = new Map<string, { pepper: string; hash: string }>();
+
+/**
+ * hashSecret for a secret presented again and again (an API key on every request): the hash is
+ * kept in this isolate's memory, so a warm key costs a map lookup, not an HMAC (issue 20). The
+ * memory already holds each request's headers; nothing leaves the isolate. Bounded, oldest out.
+ */
+export async function hashPresentedSecret(secret: string, pepper: string): Promise<string> {
+  const known = memo.get(secret);
+  if (known !== undefined && known.pepper === pepper) return known.hash;
+  const hash = await hashSecret(secret, pepper);
+  if (memo.size >= MEMO_MAX) memo.delete(memo.keys().next().value!);
+  memo.set(secret, { pepper, hash });
+  return hash;
 }
 
 /** Constant-time comparison of two byte arrays (length leak only). */

@@ -41,7 +41,7 @@ export const FLAG_SHARE = 0.2;
 function direction(path) {
   const leaf = path.split('.').at(-1) ?? '';
   if (/reqPerSec|perSec|throughput|rps/i.test(leaf)) return 1;
-  if (/^ratio$/.test(leaf) && /scenarios\[/.test(path)) return 1;
+  if (/^(ratio|cpuRatio)$/.test(leaf) && /scenarios\[/.test(path)) return 1;
   if (/ms|latency|p50|p95|p99|max|min|mean|bytes|kib|size|errors|lost|duplicat|ratio|wait/i.test(path)) return -1;
   return 0;
 }

@@ -109,6 +109,7 @@ export function merge(runs) {
           benchPct: round1(avg(cpus.map((c) => c.benchPct))),
           foreignPct: round1(avg(cpus.map((c) => c.foreignPct))),
           foreignPctMax: Math.max(...cpus.map((c) => c.foreignPct)),
+          workerdMs: cpus.reduce((sum, c) => sum + (c.workerdMs ?? 0), 0),
         };
   const pct = (p) => (total === 0 ? null : round(latencies[Math.min(total - 1, Math.max(0, Math.ceil((p / 100) * total) - 1))]));
   return {
@@ -124,6 +125,8 @@ export function merge(runs) {
     },
     statuses,
     cpu,
+    // workerd CPU per response (both Workers share the process; each side's slices are measured alone).
+    cpuMsPerRequest: cpu === null || total === 0 ? null : Math.round((cpu.workerdMs / total) * 1000) / 1000,
     errors: non2xx + socketErrors + timeouts,
     non2xx,
     socketErrors,

@@ -9,8 +9,13 @@ const COLUMNS = [
   ['base p50', (r) => ms(r.base.latencyMs.p50)],
   ['ours p99', (r) => ms(r.ours.latencyMs.p99)],
   ['base p99', (r) => ms(r.base.latencyMs.p99)],
+  ['ours CPU/req', (r) => cpuMs(r.ours.cpuMsPerRequest)],
+  ['base CPU/req', (r) => cpuMs(r.base.cpuMsPerRequest)],
+  ['CPU ratio', (r) => (r.cpuRatio == null ? '-' : r.cpuRatio.toFixed(2))],
   ['errors', (r) => `${r.ours.errors}/${r.base.errors}`],
 ];
+
+const cpuMs = (v) => (v == null ? '-' : `${v.toFixed(2)} ms`);
 
 const int = (v) => Math.round(v).toLocaleString('en-US');
 const ms = (v) => (v === null ? '-' : `${v < 10 ? v.toFixed(2) : v.toFixed(1)} ms`);
@@ -26,7 +31,7 @@ export function formatTable(rows) {
     rule,
     ...cells.map(line),
     '',
-    'ratio = ours req/s ÷ baseline req/s (bare Worker, same storage work, same workerd, same run); errors = ours/base (non-2xx + socket errors + timeouts).',
+    'ratio = ours req/s ÷ baseline req/s (bare Worker, same storage work, same workerd, same run); CPU/req = workerd CPU time per response (Linux /proc; every Worker, object and local service of the run shares that process); CPU ratio = base CPU/req ÷ ours (comparable to ratio, and steadier on a busy machine); errors = ours/base (non-2xx + socket errors + timeouts).',
     ...(rows.some((r) => r.noisy)
       ? [
           '(!) other processes used a noticeable share of the CPU during this scenario: absolute numbers are low/noisy and the ratio is approximate; rerun on an idle machine to compare.',

@@ -149,20 +149,21 @@ async function bundleModules(entry, wranglerRules) {
  * loopback socket (bypassing Miniflare's entry worker, so nothing sits in front of
  * either Worker but workerd's HTTP server).
  */
-export async function startWorkers({ entry, silenceConsole = true, onLog, extraWorkers = () => [], extraBindings = {} }) {
+export async function startWorkers({ entry, silenceConsole = true, onLog, extraWorkers = () => [], extraBindings = {}, inspectorPort }) {
   const { ours, base, directSocket, compat } = await benchWorkerOptions({ entry, silenceConsole, extraBindings });
-  const mf = new Miniflare(miniflareOptions([ours, base, ...extraWorkers({ ...compat, directSocket })], onLog));
+  const mf = new Miniflare(miniflareOptions([ours, base, ...extraWorkers({ ...compat, directSocket })], onLog, inspectorPort));
   await mf.ready;
   const oursUrl = await mf.unsafeGetDirectURL(OURS);
   const baseUrl = await mf.unsafeGetDirectURL(BASE);
   return { mf, oursUrl, baseUrl };
 }
 
-function miniflareOptions(workers, onLog) {
+function miniflareOptions(workers, onLog, inspectorPort) {
   // wrangler speaks Miniflare's v4 option shape; Miniflare 5 converts it.
   return convertV4MiniflareOptions({
     host: '127.0.0.1',
     port: 0,
+    ...(inspectorPort === undefined ? {} : { inspectorPort }),
     rootPath: ROOT,
     logRequests: false,
     handleStructuredLogs: onLog ?? (() => {}),

@@ -39,6 +39,23 @@ describe('direct first attempts', () => {
     expect(rows.every((d) => d.status === 'succeeded' && d.attempts === 1)).toBe(true);
   });
 
+  it('a tenant without endpoints is remembered, and creating one through the API makes the next page direct again', async () => {
+    const owner = await signup('rt-none');
+    const direct = new DirectWebhooks(env, () => owner.tenantId);
+    direct.deliver(eventsFor(owner.tenantId, 8001, 1));
+    await direct.idle();
+    // Remembered: an endpoint written behind the hub's back gets nothing from this path (the queue path covers it).
+    const hidden = await createHook(owner, { eventTypes: ['task.created'] });
+    direct.deliver(eventsFor(owner.tenantId, 8002, 1));
+    await direct.idle();
+    expect(await received(hidden.name)).toHaveLength(0);
+    // What webhooksChanged does when an endpoint is created or enabled through the API.
+    direct.forgetEndpoints();
+    direct.deliver(eventsFor(owner.tenantId, 8003, 1));
+    await direct.idle();
+    expect((await received(hidden.name)).map((r) => r.payload!.sequence)).toEqual([8003]);
+  });
+
   it('a task written through the API reaches its endpoint once', async () => {
     const owner = await signup('rt-api');
     const hook = await createHook(owner, { eventTypes: ['task.created'] });
