@@ -13,14 +13,17 @@ export function migrateDoStorage(storage: DurableObjectStorage, migrations: read
   const sql = storage.sql;
   sql.exec('CREATE TABLE IF NOT EXISTS _schema (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
   const row = sql.exec<{ v: number | null }>('SELECT MAX(version) AS v FROM _schema').one();
-  let current = row.v ?? 0;
-  for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
-    if (m.version <= current) continue;
-    storage.transactionSync(() => {
+  const current = row.v ?? 0;
+  const pending = [...migrations].sort((a, b) => a.version - b.version).filter((m) => m.version > current);
+  if (pending.length === 0) return current;
+  // Every pending step in one transaction: a new object (every run starts as one) commits once, not
+  // once per step (issue 20), and a failing step leaves the schema where it was, not half-way.
+  const appliedAt = new Date().toISOString();
+  storage.transactionSync(() => {
+    for (const m of pending) {
       sql.exec(m.sql);
-      sql.exec('INSERT INTO _schema (version, applied_at) VALUES (?, ?)', m.version, new Date().toISOString());
-    });
-    current = m.version;
-  }
-  return current;
+      sql.exec('INSERT INTO _schema (version, applied_at) VALUES (?, ?)', m.version, appliedAt);
+    }
+  });
+  return pending[pending.length - 1]!.version;
 }

@@ -23,9 +23,10 @@
  *   rewrites every request (and the smoke request), e.g. to rotate credentials over several
  *   tenants (per-tenant rate limits) or send a new `cf-connecting-ip` each time.
  *
- * Identity rows come from identity.mjs, task throughput rows from tasks.mjs.
+ * Identity rows come from identity.mjs, task throughput rows from tasks.mjs, run starts from runs.mjs.
  */
 import { identityScenarios } from './identity.mjs';
+import { runScenarios } from './runs.mjs';
 import { taskScenarios } from './tasks.mjs';
 
 /** @type {import('./lib/types').Scenario[]} */
@@ -39,4 +40,5 @@ export const scenarios = [
   },
   ...identityScenarios,
   ...taskScenarios,
+  ...runScenarios,
 ];

@@ -1,0 +1,67 @@
+/**
+ * Run starts in `npm run bench` (issue 20, item 1), in the main table beside the bare baseline.
+ *
+ *   runs start   POST /v1/flows/{id}/runs of a one-node flow over BENCH_TENANTS pro tenants: auth, the
+ *                cached flow version, FlowRun.create (a new Durable Object: its schema, the run's rows,
+ *                admission through the tenant's hub, the alarm that drives it)
+ *   baseline     POST /tasks?room=<new room>: the bare Worker creating a new Durable Object and writing
+ *                a row in it, per request
+ *
+ * The runs themselves execute while the load goes on (one transform node each), as they would.
+ */
+import { randomBytes } from 'node:crypto';
+import { benchTenantCount, rotate, seedApiKeyTenant } from './lib/tenants.mjs';
+
+const JSON_CT = { 'content-type': 'application/json' };
+const ONE_NODE = { nodes: [{ id: 'only', type: 'transform', config: { expression: '1 + 1' } }], edges: [] };
+
+async function runTenants(ctx) {
+  const flows = [];
+  for (let i = 0; i < benchTenantCount(); i++) {
+    const { tenantId, key } = await seedApiKeyTenant(ctx.ours, ctx.pepper, 'runs');
+    // Room for the runs in flight at 16 connections (the default admits fewer at once and queues the rest).
+    await ctx.ours.db
+      .prepare(`UPDATE tenants SET settings = ? WHERE id = ?`)
+      .bind(JSON.stringify({ maxActiveRuns: 100 }), tenantId)
+      .run();
+    const res = await ctx.ours.fetch('/v1/flows', {
+      method: 'POST',
+      headers: { ...JSON_CT, authorization: `Bearer ${key}` },
+      body: JSON.stringify({ name: 'bench one node', definition: ONE_NODE }),
+    });
+    const text = await res.text();
+    if (res.status !== 201) throw new Error(`bench: creating the runs flow answered ${res.status}: ${text.slice(0, 300)}`);
+    flows.push({ key, flowId: JSON.parse(text).id });
+  }
+  return { flows, roomPrefix: `run-${randomBytes(3).toString('hex')}` };
+}
+
+let roomCounter = 0;
+
+/** @type {import('./lib/types').Scenario[]} */
+export const runScenarios = [
+  {
+    name: 'runs start',
+    breakdown: true,
+    setup: runTenants,
+    ours: (s) => ({
+      method: 'POST',
+      path: `/v1/flows/${s.flows[0].flowId}/runs`,
+      headers: { ...JSON_CT, authorization: `Bearer ${s.flows[0].key}` },
+      body: '{"input":{}}',
+      perRequest: rotate(s.flows, (req, f) => {
+        req.path = `/v1/flows/${f.flowId}/runs`;
+        req.headers.authorization = `Bearer ${f.key}`;
+        return req;
+      }),
+    }),
+    base: (s) => ({
+      method: 'POST',
+      path: `/tasks?room=${s.roomPrefix}-0`,
+      headers: JSON_CT,
+      body: '{"title":"bench run"}',
+      perRequest: (req) => ((req.path = `/tasks?room=${s.roomPrefix}-${++roomCounter}`), req),
+    }),
+    note: 'POST /v1/flows/{id}/runs of a one-node flow over BENCH_TENANTS pro tenants (auth, cached version, FlowRun.create: a new object, its schema and rows, hub admission, its alarm) vs the bare Worker creating a new Durable Object and writing one row in it.',
+  },
+];
