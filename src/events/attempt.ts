@@ -9,7 +9,9 @@
  * 3. record the attempt, the delivery's new state and the endpoint's health in
  *    one batch (plus the `webhook_endpoint.disabled` event if this failure
  *    disables it), then enqueue the next attempt with its backoff delay on the
- *    WEBHOOKS queue. Nothing else is sent by the same caller before step 3.
+ *    WEBHOOKS queue. Step 3 starts as soon as the answer is in; a fan-out lane
+ *    may claim and send its next delivery meanwhile (src/events/fanout.ts), so
+ *    an attempt is recorded within its own lease whatever comes after it.
  *
  * The database is the truth and queue messages are only nudges: the sweeper
  * re-enqueues pending deliveries whose next attempt is overdue.
@@ -56,8 +58,25 @@ export async function claim(db: Db, job: DeliveryJob, now: number): Promise<Deli
   return rows[0];
 }
 
+/**
+ * Decrypted secrets per endpoint row as loaded (a fan-out lane loads its endpoint once and sends many
+ * deliveries): one decryption per lane, not per send. Valid while the previous secret's overlap lasts.
+ */
+const openedSecrets = new WeakMap<Endpoint, { until: number; secrets: Promise<string[]> }>();
+
 /** Current secret, plus the previous one while its rotation overlap lasts. */
-export async function signingSecrets(config: Config, ep: Endpoint, now: number): Promise<string[]> {
+export function signingSecrets(config: Config, ep: Endpoint, now: number): Promise<string[]> {
+  const known = openedSecrets.get(ep);
+  if (known !== undefined && now < known.until) return known.secrets;
+  const previousUntil = ep.previousSecretEnc && ep.previousSecretExpiresAt ? Date.parse(ep.previousSecretExpiresAt) : null;
+  const secrets = openSecrets(config, ep, now);
+  openedSecrets.set(ep, { until: previousUntil !== null && previousUntil > now ? previousUntil : Number.POSITIVE_INFINITY, secrets });
+  // A failed decryption is not remembered.
+  secrets.catch(() => openedSecrets.delete(ep));
+  return secrets;
+}
+
+async function openSecrets(config: Config, ep: Endpoint, now: number): Promise<string[]> {
   const secrets = [await open(config.WEBHOOK_SECRET_KEY, ep.id, ep.secretEnc)];
   if (ep.previousSecretEnc && ep.previousSecretExpiresAt && Date.parse(ep.previousSecretExpiresAt) > now) {
     secrets.push(await open(config.WEBHOOK_SECRET_KEY, ep.id, ep.previousSecretEnc));

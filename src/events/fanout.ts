@@ -6,8 +6,9 @@
  * a row makes its first attempt.
  *
  * First attempts go inline only while they are quick: per endpoint, in sequence
- * order, each claimed just before it is sent and recorded before the next one
- * (a lease covers one attempt, never a lane). Once an endpoint's lane has spent
+ * order, each claimed just before it is sent and recorded right after it, while
+ * the next one is already being claimed and sent (a lease covers one attempt,
+ * never a lane; the next send still waits for this one's answer). Once an endpoint's lane has spent
  * INLINE_BUDGET_MS, or one of its attempts failed, or the endpoint was already
  * failing, its remaining deliveries become `webhook_attempt` jobs on the
  * WEBHOOKS queue, so a slow endpoint never holds up another tenant's events.
@@ -49,22 +50,35 @@ async function runLane(env: Env, config: Config, db: Db, ep: Endpoint, list: rea
   const started = Date.now();
   const handOff: DeliveryJob[] = [];
   let inline = ep.failingSince === null;
+  // Pipelining: each attempt is recorded right after its own send, in order, but the lane's next
+  // claim and send do not wait for that write. The next send still waits for this one's answer, so
+  // an endpoint with `ordering: 'sequence'` receives them in order, and a failure still stops the
+  // lane before the next send. A write that fails stops the lane too (what it has not sent goes to
+  // the queue); the attempt it did not record is retried once its lease expires (src/events/attempt.ts).
+  let written: Promise<void> = Promise.resolve();
+  let writeFailed: { error: unknown } | null = null;
   const attempt = async (d: Delivery) => {
     const job = firstAttempt(d);
-    if (!inline || Date.now() - started >= INLINE_BUDGET_MS) {
+    if (!inline || writeFailed !== null || Date.now() - started >= INLINE_BUDGET_MS) {
       handOff.push(job);
       return;
     }
     const claimed = await claim(db, job, Date.now());
     if (!claimed) return; // a swept job already claimed it
     const record = await sendAttempt(config, db, job, claimed, ep, Date.now(), INLINE_TIMEOUT_MS);
-    await commitAttempts(env, db, [record]);
     if (!record.result.ran || record.result.status !== 'succeeded') inline = false;
+    written = written
+      .then(() => commitAttempts(env, db, [record]))
+      .catch((error: unknown) => {
+        writeFailed ??= { error };
+      });
   };
   await inPool(list, ep.ordering === 'none' ? UNORDERED_CONCURRENCY : 1, attempt);
+  await written;
   // A lost send is recovered by the sweeper: the rows are pending and unclaimed, next_attempt_at now.
   for (let i = 0; i < handOff.length; i += 100)
     await env.WEBHOOKS.sendBatch(handOff.slice(i, i + 100).map((body) => ({ body, contentType: 'json' as const }))).catch(() => undefined);
+  if (writeFailed !== null) throw (writeFailed as { error: unknown }).error;
 }
 
 /**

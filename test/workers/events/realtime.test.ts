@@ -6,6 +6,8 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { DirectWebhooks } from '../../../durable-objects/tenant-hub/direct-webhooks';
+import { loadConfig } from '../../../src/config';
+import { fanOut } from '../../../src/events/fanout';
 import { newId } from '../../../src/lib/ids';
 import { call, expectJson, expectProblem } from '../../support/workers/http';
 import { signup } from '../../support/workers/tenants';
@@ -65,6 +67,65 @@ describe('direct first attempts', () => {
     // Whichever path made it, nothing is sent twice.
     await new Promise((r) => setTimeout(r, 1_500));
     expect(await received(hook.name)).toHaveLength(1);
+  });
+});
+
+describe('pipelined lanes', () => {
+  it('the next delivery is sent while the previous one is still being recorded, and arrives after it', async () => {
+    const owner = await signup('rt-overlap');
+    const hook = await createHook(owner, { eventTypes: ['task.created'] });
+    const list = eventsFor(owner.tenantId, 9101, 3);
+    // The first attempt's record (the second batch: the first creates the rows) takes 600 ms to write.
+    let batches = 0;
+    let firstRecordWritten = 0;
+    const db = new Proxy(env.DB, {
+      get(target, prop) {
+        const real = Reflect.get(target, prop, target);
+        if (prop !== 'batch' || typeof real !== 'function') return typeof real === 'function' ? real.bind(target) : real;
+        return async (...args: unknown[]) => {
+          if (++batches !== 2) return real.apply(target, args as never);
+          await new Promise((r) => setTimeout(r, 600));
+          const out = await real.apply(target, args as never);
+          firstRecordWritten = Date.now();
+          return out;
+        };
+      },
+    });
+    await fanOut({ ...env, DB: db }, loadConfig(env), owner.tenantId, list);
+    const got = await received(hook.name);
+    expect(got.map((r) => r.payload!.sequence)).toEqual([9101, 9102, 9103]);
+    expect(got[1]!.receivedAt).toBeLessThan(firstRecordWritten);
+    const rows = await deliveries(owner, hook.id);
+    expect(rows.every((d) => d.status === 'succeeded' && d.attempts === 1)).toBe(true);
+  });
+
+  it("an attempt's record is written while the next is sent, in order; a write that fails stops the lane and hands the rest on", async () => {
+    const owner = await signup('rt-pipeline');
+    const hook = await createHook(owner, { eventTypes: ['task.created'] });
+    const list = eventsFor(owner.tenantId, 9001, 4);
+    // D1 whose third batch fails: the first creates the delivery rows, the second records attempt 1 of
+    // the first delivery, the third would record the second delivery's.
+    let batches = 0;
+    const db = new Proxy(env.DB, {
+      get(target, prop) {
+        const real = Reflect.get(target, prop, target);
+        if (prop !== 'batch' || typeof real !== 'function') return typeof real === 'function' ? real.bind(target) : real;
+        return (...args: unknown[]) =>
+          ++batches === 3 ? Promise.reject(new Error('D1_ERROR: simulated failure')) : real.apply(target, args as never);
+      },
+    });
+    await expect(fanOut({ ...env, DB: db }, loadConfig(env), owner.tenantId, list)).rejects.toThrow('simulated failure');
+    // In order, and nothing sent after the failed write but what was already on its way.
+    const got = (await received(hook.name)).map((r) => r.payload!.sequence);
+    expect(got.slice(0, 2)).toEqual([9001, 9002]);
+    expect(got.length).toBeLessThanOrEqual(3);
+    const rows = (await deliveries(owner, hook.id)).sort((a, b) => a.sequence - b.sequence);
+    expect(rows.map((d) => d.sequence)).toEqual([9001, 9002, 9003, 9004]);
+    expect(rows[0]).toMatchObject({ status: 'succeeded', attempts: 1 });
+    // Its record was lost: still pending with attempt 1 made, retried once its lease expires.
+    expect(rows[1]).toMatchObject({ status: 'pending', attempts: 1 });
+    // The last one was never sent: unclaimed, handed to the WEBHOOKS queue.
+    expect(rows[3]).toMatchObject({ status: 'pending', attempts: 0 });
   });
 });
 
