@@ -16,7 +16,7 @@
  * The database is the truth and queue messages are only nudges: the sweeper
  * re-enqueues pending deliveries whose next attempt is overdue.
  */
-import { and, eq, isNotNull, isNull, lt, or, sql } from 'drizzle-orm';
+import { and, eq, inArray, isNotNull, isNull, lt, or, sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import { type Config, isDeployed } from '../config';
 import { type Db, getDb } from '../db/client';
@@ -56,6 +56,52 @@ export async function claim(db: Db, job: DeliveryJob, now: number): Promise<Deli
     .returning()
     .all();
   return rows[0];
+}
+
+/**
+ * Claims the first attempts of several deliveries in one statement (a sequence lane claims a few
+ * ahead, so its sends do not each wait for their own claim); the rows this caller now holds, by id.
+ * Each row is claimed exactly as `claim` would claim attempt 1 of it.
+ */
+export async function claimFirstAttempts(
+  db: Db,
+  ids: readonly string[],
+  now: number,
+): Promise<{ lease: string; rows: Map<string, Delivery> }> {
+  const at = new Date(now).toISOString();
+  const lease = new Date(now + LEASE_MS).toISOString();
+  const rows = await db
+    .update(webhookDeliveries)
+    .set({ attempts: 1, leaseUntil: lease, updatedAt: at })
+    .where(
+      and(
+        inArray(webhookDeliveries.id, [...ids]),
+        eq(webhookDeliveries.status, 'pending'),
+        or(
+          and(eq(webhookDeliveries.attempts, 0), isNull(webhookDeliveries.leaseUntil)),
+          and(eq(webhookDeliveries.attempts, 1), isNotNull(webhookDeliveries.leaseUntil), lt(webhookDeliveries.leaseUntil, at)),
+        ),
+      ),
+    )
+    .returning()
+    .all();
+  return { lease, rows: new Map(rows.map((r) => [r.id, r])) };
+}
+
+/**
+ * Gives back first attempts claimed ahead but not sent: unclaimed again (attempts 0, no lease), as
+ * if never claimed, so the job handed to the queue claims attempt 1 as usual. Only rows still under
+ * this caller's lease change. A row re-claimed on the expired-lease path had no attempt recorded
+ * either (a recorded attempt clears its lease), so it goes back to 0 as well. Nothing was sent for
+ * them, so nothing is sent twice. If this write is lost, the lease runs out and the sweeper retries.
+ */
+export async function releaseClaims(db: Db, ids: readonly string[], lease: string, now: number): Promise<void> {
+  if (ids.length === 0) return;
+  await db
+    .update(webhookDeliveries)
+    .set({ attempts: 0, leaseUntil: null, updatedAt: new Date(now).toISOString() })
+    .where(and(inArray(webhookDeliveries.id, [...ids]), eq(webhookDeliveries.leaseUntil, lease), eq(webhookDeliveries.attempts, 1)))
+    .run();
 }
 
 /**

@@ -20,7 +20,7 @@ import { webhookDeliveries, webhookEndpoints } from '../db/schema';
 import { newId } from '../lib/ids';
 import type { DeliveryJob, EventMessage } from '../queue/messages';
 import { inPool } from '../queue/pool';
-import { claim, commitAttempts, sendAttempt } from './attempt';
+import { claim, claimFirstAttempts, commitAttempts, releaseClaims, sendAttempt } from './attempt';
 import { matchesFilter } from './catalog';
 
 /** Endpoint lanes run side by side (Workers allow 6 open outbound connections). */
@@ -41,30 +41,29 @@ export type Endpoint = typeof webhookEndpoints.$inferSelect;
 
 const firstAttempt = (d: Delivery): DeliveryJob => ({ kind: 'webhook_attempt', deliveryId: d.id, attempt: 1, trigger: 'auto' });
 
+/** First attempts a sequence lane claims ahead of its sends, in one statement. */
+const CLAIM_AHEAD = 8;
+
 /**
  * One endpoint's first attempts: inline while quick and healthy, then handed to the WEBHOOKS queue.
  * An endpoint with `ordering: 'sequence'` gets them one at a time in sequence order; with 'none',
  * UNORDERED_CONCURRENCY at once (each still claimed, sent and recorded on its own).
+ *
+ * Pipelining: each attempt is recorded right after its own send, in order, but the lane's next send
+ * does not wait for that write; a sequence lane also claims CLAIM_AHEAD deliveries in one statement
+ * instead of one claim per send. The next send still waits for the previous answer, so the endpoint
+ * receives them in order and a failure stops the lane before anything else is sent; claimed deliveries
+ * left unsent are released and handed to the queue. A write that fails stops the lane too; the attempt
+ * it did not record is retried once its lease expires (src/events/attempt.ts).
  */
 async function runLane(env: Env, config: Config, db: Db, ep: Endpoint, list: readonly Delivery[]): Promise<void> {
   const started = Date.now();
   const handOff: DeliveryJob[] = [];
   let inline = ep.failingSince === null;
-  // Pipelining: each attempt is recorded right after its own send, in order, but the lane's next
-  // claim and send do not wait for that write. The next send still waits for this one's answer, so
-  // an endpoint with `ordering: 'sequence'` receives them in order, and a failure still stops the
-  // lane before the next send. A write that fails stops the lane too (what it has not sent goes to
-  // the queue); the attempt it did not record is retried once its lease expires (src/events/attempt.ts).
   let written: Promise<void> = Promise.resolve();
   let writeFailed: { error: unknown } | null = null;
-  const attempt = async (d: Delivery) => {
-    const job = firstAttempt(d);
-    if (!inline || writeFailed !== null || Date.now() - started >= INLINE_BUDGET_MS) {
-      handOff.push(job);
-      return;
-    }
-    const claimed = await claim(db, job, Date.now());
-    if (!claimed) return; // a swept job already claimed it
+  const going = () => inline && writeFailed === null && Date.now() - started < INLINE_BUDGET_MS;
+  const sendClaimed = async (job: DeliveryJob, claimed: Delivery) => {
     const record = await sendAttempt(config, db, job, claimed, ep, Date.now(), INLINE_TIMEOUT_MS);
     if (!record.result.ran || record.result.status !== 'succeeded') inline = false;
     written = written
@@ -73,9 +72,43 @@ async function runLane(env: Env, config: Config, db: Db, ep: Endpoint, list: rea
         writeFailed ??= { error };
       });
   };
-  await inPool(list, ep.ordering === 'none' ? UNORDERED_CONCURRENCY : 1, attempt);
+
+  if (ep.ordering === 'none') {
+    await inPool(list, UNORDERED_CONCURRENCY, async (d) => {
+      const job = firstAttempt(d);
+      if (!going()) return void handOff.push(job);
+      const claimed = await claim(db, job, Date.now());
+      if (claimed) await sendClaimed(job, claimed); // else a swept job already claimed it
+    });
+  } else {
+    for (let i = 0; i < list.length; i += CLAIM_AHEAD) {
+      const chunk = list.slice(i, i + CLAIM_AHEAD);
+      if (!going()) {
+        handOff.push(...chunk.map(firstAttempt));
+        continue;
+      }
+      const now = Date.now();
+      const { lease, rows } = await claimFirstAttempts(
+        db,
+        chunk.map((d) => d.id),
+        now,
+      );
+      const unsent: string[] = [];
+      for (const d of chunk) {
+        const claimed = rows.get(d.id);
+        if (!claimed) continue; // a swept job already claimed it
+        if (!going()) {
+          unsent.push(d.id);
+          handOff.push(firstAttempt(d));
+          continue;
+        }
+        await sendClaimed(firstAttempt(d), claimed);
+      }
+      await releaseClaims(db, unsent, lease, Date.now()).catch(() => undefined);
+    }
+  }
   await written;
-  // A lost send is recovered by the sweeper: the rows are pending and unclaimed, next_attempt_at now.
+  // A lost send is recovered by the sweeper: the rows are pending and unclaimed (or their lease ended), next_attempt_at now.
   for (let i = 0; i < handOff.length; i += 100)
     await env.WEBHOOKS.sendBatch(handOff.slice(i, i + 100).map((body) => ({ body, contentType: 'json' as const }))).catch(() => undefined);
   if (writeFailed !== null) throw (writeFailed as { error: unknown }).error;

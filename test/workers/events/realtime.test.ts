@@ -11,7 +11,7 @@ import { fanOut } from '../../../src/events/fanout';
 import { newId } from '../../../src/lib/ids';
 import { call, expectJson, expectProblem } from '../../support/workers/http';
 import { signup } from '../../support/workers/tenants';
-import { createHook, deliveries, received, receivedAtLeast, runBatch } from './_support';
+import { createHook, deliveries, driveAttempt, received, receivedAtLeast, runBatch } from './_support';
 
 function eventsFor(tenantId: string, from: number, n: number) {
   return Array.from({ length: n }, (_, i) => ({
@@ -126,6 +126,28 @@ describe('pipelined lanes', () => {
     expect(rows[1]).toMatchObject({ status: 'pending', attempts: 1 });
     // The last one was never sent: unclaimed, handed to the WEBHOOKS queue.
     expect(rows[3]).toMatchObject({ status: 'pending', attempts: 0 });
+  });
+});
+
+describe('claimed ahead, not sent', () => {
+  it('a failure stops the lane: the deliveries it had claimed ahead are given back unclaimed and sent later by the queue', async () => {
+    const owner = await signup('rt-release');
+    // The first request fails (500), later ones succeed.
+    const hook = await createHook(owner, { query: 'fail=1&status=500', eventTypes: ['task.created'] });
+    const list = eventsFor(owner.tenantId, 9201, 4);
+    await fanOut(env, loadConfig(env), owner.tenantId, list);
+    expect((await received(hook.name)).map((r) => r.payload!.sequence)).toEqual([9201]);
+    const rows = (await deliveries(owner, hook.id)).sort((a, b) => a.sequence - b.sequence);
+    expect(rows[0]).toMatchObject({ sequence: 9201, status: 'pending', attempts: 1 });
+    // Claimed with the first (one statement), never sent: as if never claimed.
+    expect(rows.slice(1).map((d) => [d.sequence, d.status, d.attempts])).toEqual([
+      [9202, 'pending', 0],
+      [9203, 'pending', 0],
+      [9204, 'pending', 0],
+    ]);
+    // Their handed-off jobs claim attempt 1 as usual.
+    for (const d of rows.slice(1)) await driveAttempt(d.id, 1, 'auto');
+    expect((await received(hook.name)).map((r) => r.payload!.sequence)).toEqual([9201, 9202, 9203, 9204]);
   });
 });
 
