@@ -8,7 +8,8 @@
  * So the queue consumer's fan-out of the same events finds the rows made and sends nothing; for
  * events this path did not reach (an endpoint query that failed, an evicted hub), the queue path makes
  * the attempts as before, and a row created here whose attempt never started is pending and unclaimed,
- * which the sweeper re-enqueues. Pages run one after another per hub, in sequence order.
+ * which the sweeper re-enqueues. Pages run one after another per hub, in sequence order; pages
+ * published while one runs are merged into the next fan-out.
  *
  * A tenant without enabled endpoints is remembered as such for NO_ENDPOINTS_TTL_MS, so its pages cost
  * no D1 query each (most tenants have no webhooks). Creating or enabling an endpoint forgets it at
@@ -21,8 +22,13 @@ import type { OutboxEvent } from './sync-log';
 
 export const NO_ENDPOINTS_TTL_MS = 5_000;
 
+/** Events one fan-out takes at most (pages that piled up behind a running one are merged up to this). */
+export const MAX_EVENTS_PER_FANOUT = 100;
+
 export class DirectWebhooks {
-  #chain: Promise<void> = Promise.resolve();
+  /** Published events waiting for the running fan-out to finish, in sequence order. */
+  #waiting: OutboxEvent[] = [];
+  #running: Promise<void> | null = null;
   /** Until when the tenant is known to have no enabled endpoint (0: not known). */
   #noneUntil = 0;
   /** Bumped by forgetEndpoints, so an answer read before the change cannot be remembered after it. */
@@ -33,11 +39,29 @@ export class DirectWebhooks {
     private readonly tenantId: () => string | null,
   ) {}
 
-  /** Queues `events` (one published page, in sequence order) for their first attempts, after the pages before it. */
+  /**
+   * Queues `events` (one published page, in sequence order) for their first attempts, after the pages
+   * before it. Pages that arrive while a fan-out runs are merged into the next one (up to
+   * MAX_EVENTS_PER_FANOUT events), so under load a fan-out's fixed cost (the endpoint query, the
+   * insert batch, the claims) is shared by many events instead of paid per page.
+   */
   deliver(events: OutboxEvent[]): void {
     const tenantId = this.tenantId();
     if (tenantId === null || events.length === 0 || this.#noneUntil > Date.now()) return;
-    this.#chain = this.#chain.then(() => this.#fanOut(tenantId, events)).catch(() => undefined); // the queue path covers whatever this did not do (see above)
+    this.#waiting.push(...events);
+    this.#running ??= this.#drain(tenantId);
+  }
+
+  async #drain(tenantId: string): Promise<void> {
+    try {
+      while (this.#waiting.length > 0) {
+        const batch = this.#waiting.splice(0, MAX_EVENTS_PER_FANOUT);
+        // The queue path covers whatever this attempt did not do (see above).
+        await this.#fanOut(tenantId, batch).catch(() => undefined);
+      }
+    } finally {
+      this.#running = null;
+    }
   }
 
   async #fanOut(tenantId: string, events: OutboxEvent[]): Promise<void> {
@@ -59,7 +83,7 @@ export class DirectWebhooks {
   }
 
   /** Resolves when every page handed over so far is done (tests, shutdown). */
-  idle(): Promise<void> {
-    return this.#chain;
+  async idle(): Promise<void> {
+    while (this.#running !== null) await this.#running;
   }
 }

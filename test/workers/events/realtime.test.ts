@@ -58,6 +58,31 @@ describe('direct first attempts', () => {
     expect((await received(hidden.name)).map((r) => r.payload!.sequence)).toEqual([8003]);
   });
 
+  it('pages published while a fan-out runs are merged into the next one, still in order', async () => {
+    const owner = await signup('rt-merge');
+    const hook = await createHook(owner, { eventTypes: ['task.created'] });
+    // Counts the endpoint queries: one per fan-out.
+    let endpointQueries = 0;
+    const db = new Proxy(env.DB, {
+      get(target, prop) {
+        const real = Reflect.get(target, prop, target);
+        if (typeof real !== 'function') return real;
+        if (prop !== 'prepare') return real.bind(target);
+        return (query: string) => {
+          if (/from "webhook_endpoints"/i.test(query) && /"enabled" = \?/.test(query)) endpointQueries++;
+          return real.call(target, query);
+        };
+      },
+    });
+    const direct = new DirectWebhooks({ ...env, DB: db }, () => owner.tenantId);
+    direct.deliver(eventsFor(owner.tenantId, 9301, 1));
+    direct.deliver(eventsFor(owner.tenantId, 9302, 2));
+    direct.deliver(eventsFor(owner.tenantId, 9304, 1));
+    await direct.idle();
+    expect((await received(hook.name)).map((r) => r.payload!.sequence)).toEqual([9301, 9302, 9303, 9304]);
+    expect(endpointQueries).toBe(2);
+  });
+
   it('a task written through the API reaches its endpoint once', async () => {
     const owner = await signup('rt-api');
     const hook = await createHook(owner, { eventTypes: ['task.created'] });
