@@ -17,7 +17,7 @@
  * path still delivers everything, and this one resumes within the TTL.
  */
 import { loadConfig } from '../../src/config';
-import { enabledEndpoints, fanOut } from '../../src/events/fanout';
+import { DIRECT_INLINE_BUDGET_MS, enabledEndpoints, fanOut } from '../../src/events/fanout';
 import type { OutboxEvent } from './sync-log';
 
 export const NO_ENDPOINTS_TTL_MS = 5_000;
@@ -73,7 +73,7 @@ export class DirectWebhooks {
       if (generation === this.#generation) this.#noneUntil = asked + NO_ENDPOINTS_TTL_MS;
       return;
     }
-    await fanOut(this.env, loadConfig(this.env), tenantId, events, Date.now(), endpoints);
+    await fanOut(this.env, loadConfig(this.env), tenantId, events, Date.now(), endpoints, DIRECT_INLINE_BUDGET_MS);
   }
 
   /** An endpoint was created or enabled: look again on the next page. */

@@ -33,6 +33,12 @@ export const UNORDERED_CONCURRENCY = 16;
 const INSERTS_PER_BATCH = 100;
 /** An endpoint lane starts no inline attempt after this long; the rest go to the WEBHOOKS queue. */
 export const INLINE_BUDGET_MS = 1_000;
+/**
+ * The same for the tenant's hub making first attempts itself (durable-objects/tenant-hub/direct-webhooks.ts):
+ * its fan-out holds up no other tenant, only its own next pages (merged meanwhile), so a healthy lane
+ * keeps going instead of handing a busy tenant's deliveries to the queue's batch window.
+ */
+export const DIRECT_INLINE_BUDGET_MS = 10_000;
 /** An inline attempt gives up after this (a retry job gets the full WEBHOOK_TIMEOUT_MS). */
 export const INLINE_TIMEOUT_MS = 5_000;
 
@@ -56,13 +62,20 @@ const CLAIM_AHEAD = 8;
  * left unsent are released and handed to the queue. A write that fails stops the lane too; the attempt
  * it did not record is retried once its lease expires (src/events/attempt.ts).
  */
-async function runLane(env: Env, config: Config, db: Db, ep: Endpoint, list: readonly Delivery[]): Promise<void> {
+async function runLane(
+  env: Env,
+  config: Config,
+  db: Db,
+  ep: Endpoint,
+  list: readonly Delivery[],
+  budgetMs = INLINE_BUDGET_MS,
+): Promise<void> {
   const started = Date.now();
   const handOff: DeliveryJob[] = [];
   let inline = ep.failingSince === null;
   let written: Promise<void> = Promise.resolve();
   let writeFailed: { error: unknown } | null = null;
-  const going = () => inline && writeFailed === null && Date.now() - started < INLINE_BUDGET_MS;
+  const going = () => inline && writeFailed === null && Date.now() - started < budgetMs;
   const sendClaimed = async (job: DeliveryJob, claimed: Delivery) => {
     const record = await sendAttempt(config, db, job, claimed, ep, Date.now(), INLINE_TIMEOUT_MS);
     if (!record.result.ran || record.result.status !== 'succeeded') inline = false;
@@ -125,6 +138,7 @@ export async function fanOut(
   events: readonly EventMessage[],
   now = Date.now(),
   preloaded?: readonly Endpoint[],
+  inlineBudgetMs = INLINE_BUDGET_MS,
 ): Promise<number> {
   const db = getDb(env.DB);
   const endpoints = preloaded ?? (await enabledEndpoints(env, tenantId));
@@ -169,7 +183,7 @@ export async function fanOut(
     ep: endpoints.find((e) => e.id === id)!,
     list: list.sort((a, b) => a.sequence - b.sequence),
   }));
-  await inPool(lanes, ENDPOINT_CONCURRENCY, ({ ep, list }) => runLane(env, config, db, ep, list));
+  await inPool(lanes, ENDPOINT_CONCURRENCY, ({ ep, list }) => runLane(env, config, db, ep, list, inlineBudgetMs));
   return created.length;
 }
 

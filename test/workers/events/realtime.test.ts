@@ -83,6 +83,17 @@ describe('direct first attempts', () => {
     expect(endpointQueries).toBe(2);
   });
 
+  it("the hub's own lanes keep going past the queue consumer's 1 s inline budget", async () => {
+    const owner = await signup('rt-budget');
+    // Each answer takes 600 ms: the third send starts after 1.2 s.
+    const hook = await createHook(owner, { eventTypes: ['task.created'], query: 'delayMs=600' });
+    const direct = new DirectWebhooks(env, () => owner.tenantId);
+    direct.deliver(eventsFor(owner.tenantId, 9401, 3));
+    await direct.idle();
+    // All three sent inline, in order (the consumer's lanes would have handed the third to the queue).
+    expect((await received(hook.name)).map((r) => r.payload!.sequence)).toEqual([9401, 9402, 9403]);
+  });
+
   it('a task written through the API reaches its endpoint once', async () => {
     const owner = await signup('rt-api');
     const hook = await createHook(owner, { eventTypes: ['task.created'] });
