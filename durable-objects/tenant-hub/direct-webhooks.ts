@@ -73,7 +73,7 @@ export class DirectWebhooks {
       if (generation === this.#generation) this.#noneUntil = asked + NO_ENDPOINTS_TTL_MS;
       return;
     }
-    await fanOut(this.env, loadConfig(this.env), tenantId, events, Date.now(), endpoints, DIRECT_INLINE_BUDGET_MS);
+    await fanOut(this.env, loadConfig(this.env), tenantId, events, { endpoints, inlineBudgetMs: DIRECT_INLINE_BUDGET_MS });
   }
 
   /** An endpoint was created or enabled: look again on the next page. */

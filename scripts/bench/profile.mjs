@@ -13,14 +13,14 @@
  * Time outside our isolate (workerd's HTTP server, the local rate limiter's and D1's own services)
  * is not in the profile: compare `(idle)` with the load's req/s to see how busy the isolate was.
  */
-import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { SourceMap } from 'node:module';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { merge, runLoad } from './lib/load.mjs';
-import { applyMigrations, buildWorker, OURS, ROOT, readMigrations, startWorkers, TEST_VARS } from './lib/workers.mjs';
+import { threadDelta, threadTimes } from './lib/cpu.mjs';
+import { merge, runLoad, toRequest } from './lib/load.mjs';
+import { buildWorker, migratedTargets, OURS, ROOT, startWorkers, TEST_VARS } from './lib/workers.mjs';
 import { scenarios } from './scenarios.mjs';
 
 const { values } = parseArgs({
@@ -48,27 +48,11 @@ log('bench:profile: building the Worker (wrangler deploy --dry-run)…');
 const build = await buildWorker();
 const { mf, oursUrl, baseUrl } = await startWorkers({ entry: build.entry, inspectorPort: port });
 try {
-  const migrations = await readMigrations();
-  const targets = {};
-  for (const [key, name, url] of [
-    ['ours', OURS, oursUrl],
-    ['base', 'baseline', baseUrl],
-  ]) {
-    const db = await mf.getD1Database('DB', name);
-    await applyMigrations(db, migrations);
-    targets[key] = { url: String(url), db, fetch: (p, init) => fetch(new URL(p, url), init) };
-  }
+  const { targets } = await migratedTargets(mf, { ours: oursUrl, base: baseUrl });
   const setup = scenario.setup ? await scenario.setup({ ...targets, pepper: TEST_VARS.TOKEN_PEPPER }) : {};
   const side = values.side === 'base' ? 'base' : 'ours';
-  const spec = typeof scenario[side] === 'function' ? scenario[side](setup) : scenario[side];
-  const r = typeof spec === 'string' ? { path: spec } : spec;
-  const req = {
-    url: new URL(r.path, targets[side].url).href,
-    method: (r.method ?? 'GET').toUpperCase(),
-    headers: { ...(setup.headers ?? {}), ...(r.headers ?? {}) },
-    body: r.body,
-    setupRequest: r.perRequest,
-  };
+  const r = toRequest(scenario[side], setup, targets[side].url);
+  const req = { url: r.url, method: r.method, headers: r.headers, body: r.body, setupRequest: r.perRequest };
   log(`bench:profile: warming up ${req.method} ${r.path}`);
   await runLoad({ ...req, durationS: 2, connections });
 
@@ -81,14 +65,12 @@ try {
   const threads0 = threadTimes();
   const result = merge([await runLoad({ ...req, durationS: seconds, connections })]);
   const threads = threadDelta(threads0, threadTimes());
-  const perRequestUs = (ms) => `${((ms / Math.max(1, result.requests)) * 1000).toFixed(0)} µs`;
-  if (cpuOnly) {
-    console.log(
-      `\n${scenario.name}: ${result.reqPerSec} req/s, p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms, ${result.requests} requests, ${result.errors} errors`,
-    );
-    printThreads(threads, perRequestUs);
-    process.exitCode = 0;
-  } else {
+  const perReq = (ms) => `${((ms / Math.max(1, result.requests)) * 1000).toFixed(0)} µs`;
+  console.log(
+    `\n${scenario.name}: ${result.reqPerSec} req/s, p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms, ${result.requests} requests, ${result.errors} errors`,
+  );
+  if (cpuOnly) printThreads(threads, perReq);
+  else {
     const { profile } = await inspector.send('Profiler.stop');
     inspector.close();
 
@@ -103,10 +85,6 @@ try {
     await writeFile(file, JSON.stringify(profile));
 
     const pct = (ms) => `${((ms / report.totalMs) * 100).toFixed(1)}%`;
-    const perReq = (ms) => `${((ms / Math.max(1, result.requests)) * 1000).toFixed(0)} µs`;
-    console.log(
-      `\n${scenario.name}: ${result.reqPerSec} req/s, p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms, ${result.requests} requests, ${result.errors} errors`,
-    );
     console.log(
       `isolate busy ${(report.totalMs - report.idleMs).toFixed(0)} of ${report.totalMs.toFixed(0)} ms sampled (${pct(report.totalMs - report.idleMs)}); per request ${perReq(report.totalMs - report.idleMs)} of isolate CPU\n`,
     );
@@ -135,49 +113,6 @@ function printThreads(threads, perReq) {
     console.log(`  ${perReq(t.ms).padStart(9)}/req  ${t.ms.toFixed(0).padStart(6)} ms  ${t.process} / ${t.thread}`);
   const all = threads.reduce((sum, t) => sum + t.ms, 0);
   console.log(`  ${perReq(all).padStart(9)}/req  ${all.toFixed(0).padStart(6)} ms  all threads\n`);
-}
-
-/** CPU ms used so far by every thread on the machine (Linux /proc; empty elsewhere). */
-function threadTimes() {
-  const out = new Map();
-  let pids = [];
-  try {
-    pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d));
-  } catch {
-    return out;
-  }
-  const tick = 1000 / 100; // USER_HZ
-  for (const pid of pids) {
-    let process_ = '?';
-    try {
-      process_ = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
-      for (const tid of readdirSync(`/proc/${pid}/task`)) {
-        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-        const close = stat.lastIndexOf(')');
-        const thread = stat.slice(stat.indexOf('(') + 1, close);
-        const f = stat.slice(close + 2).split(' ');
-        out.set(`${pid}/${tid}`, { process: `${process_}[${pid}]`, thread, ms: (Number(f[11]) + Number(f[12])) * tick });
-      }
-    } catch {}
-  }
-  return out;
-}
-
-/** Per thread CPU between two threadTimes(), busiest first; threads of one process with one name are summed. */
-function threadDelta(a, b) {
-  const sums = new Map();
-  for (const [k, t] of b) {
-    const ms = t.ms - (a.get(k)?.ms ?? 0);
-    if (ms <= 0) continue;
-    const key = `${t.process}\0${t.thread}`;
-    sums.set(key, (sums.get(key) ?? 0) + ms);
-  }
-  return [...sums]
-    .map(([k, ms]) => {
-      const [process_, thread] = k.split('\0');
-      return { process: process_, thread, ms };
-    })
-    .sort((x, y) => y.ms - x.ms);
 }
 
 function freePort() {

@@ -42,21 +42,10 @@ import { FLOWS_SUITE, flowsBudgetS, flowsFailed, formatFlowsTables, runFlowsSuit
 import { authOverhead, formatAuthOverhead } from './identity.mjs';
 import { compareReports, formatComparison } from './lib/compare.mjs';
 import { cpuBetween, sampleCpu } from './lib/cpu.mjs';
-import { merge, runLoad } from './lib/load.mjs';
+import { merge, runLoad, toRequest } from './lib/load.mjs';
 import { formatTable } from './lib/report.mjs';
 import { clientSummary, formatStages, probeStages, summarizeStages } from './lib/stages.mjs';
-import {
-  applyMigrations,
-  BASE,
-  buildWorker,
-  bundleSize,
-  measureStartup,
-  OURS,
-  ROOT,
-  readMigrations,
-  startWorkers,
-  TEST_VARS,
-} from './lib/workers.mjs';
+import { buildWorker, bundleSize, measureStartup, migratedTargets, ROOT, startWorkers, TEST_VARS } from './lib/workers.mjs';
 import { scenarios as ALL_SCENARIOS } from './scenarios.mjs';
 import { formatTasksTables, runTasksSuite, TASKS_SUITE, tasksBudgetS, tasksFailed } from './tasks.mjs';
 
@@ -189,16 +178,7 @@ async function main() {
       },
     });
     mf = started.mf;
-    const migrations = await readMigrations();
-    const targets = {};
-    for (const [key, name, url] of [
-      ['ours', OURS, started.oursUrl],
-      ['base', BASE, started.baseUrl],
-    ]) {
-      const db = await mf.getD1Database('DB', name);
-      await applyMigrations(db, migrations);
-      targets[key] = { url: String(url), db, fetch: (p, init) => fetch(new URL(p, url), init) };
-    }
+    const { targets, migrations } = await migratedTargets(mf, { ours: started.oursUrl, base: started.baseUrl });
     log(
       `bench: ours on ${targets.ours.url}, baseline on ${targets.base.url}; migrations applied (${migrations.map((m) => m.file).join(', ')})`,
     );
@@ -423,20 +403,6 @@ function assertUniqueNames(all) {
     if (seen.has(s.name)) throw new UsageError(`duplicate scenario name ${JSON.stringify(s.name)}`);
     seen.add(s.name);
   }
-}
-
-function toRequest(spec, setup, origin) {
-  const resolved = typeof spec === 'function' ? spec(setup) : spec;
-  const r = typeof resolved === 'string' ? { path: resolved } : resolved;
-  if (!r || typeof r.path !== 'string' || !r.path.startsWith('/')) throw new Error(`bad request spec: ${JSON.stringify(resolved)}`);
-  return {
-    method: (r.method ?? 'GET').toUpperCase(),
-    path: r.path,
-    url: new URL(r.path, origin).href,
-    headers: { ...(setup.headers ?? {}), ...(r.headers ?? {}) },
-    body: r.body,
-    perRequest: typeof r.perRequest === 'function' ? r.perRequest : undefined,
-  };
 }
 
 const load = (r) => ({ url: r.url, method: r.method, headers: r.headers, body: r.body, setupRequest: r.perRequest });

@@ -37,22 +37,27 @@ type Endpoint = typeof webhookEndpoints.$inferSelect;
 
 export type AttemptResult = { ran: false } | { ran: true; status: Delivery['status']; statusCode: number | null; disabled: boolean };
 
+/**
+ * Attempt `attempt` is this caller's to make: nobody made it yet (n-1 made, no lease), or it was
+ * started and its lease expired (its Worker died mid-attempt).
+ */
+function claimable(attempt: number, at: string) {
+  return and(
+    eq(webhookDeliveries.status, 'pending'),
+    or(
+      and(eq(webhookDeliveries.attempts, attempt - 1), isNull(webhookDeliveries.leaseUntil)),
+      and(eq(webhookDeliveries.attempts, attempt), isNotNull(webhookDeliveries.leaseUntil), lt(webhookDeliveries.leaseUntil, at)),
+    ),
+  );
+}
+
 /** Claims attempt `job.attempt` (compare-and-set on `attempts`, lease from now); undefined if it is not this caller's to make. */
 export async function claim(db: Db, job: DeliveryJob, now: number): Promise<Delivery | undefined> {
   const at = new Date(now).toISOString();
   const rows = await db
     .update(webhookDeliveries)
     .set({ attempts: job.attempt, leaseUntil: new Date(now + LEASE_MS).toISOString(), updatedAt: at })
-    .where(
-      and(
-        eq(webhookDeliveries.id, job.deliveryId),
-        eq(webhookDeliveries.status, 'pending'),
-        or(
-          and(eq(webhookDeliveries.attempts, job.attempt - 1), isNull(webhookDeliveries.leaseUntil)),
-          and(eq(webhookDeliveries.attempts, job.attempt), isNotNull(webhookDeliveries.leaseUntil), lt(webhookDeliveries.leaseUntil, at)),
-        ),
-      ),
-    )
+    .where(and(eq(webhookDeliveries.id, job.deliveryId), claimable(job.attempt, at)))
     .returning()
     .all();
   return rows[0];
@@ -73,16 +78,7 @@ export async function claimFirstAttempts(
   const rows = await db
     .update(webhookDeliveries)
     .set({ attempts: 1, leaseUntil: lease, updatedAt: at })
-    .where(
-      and(
-        inArray(webhookDeliveries.id, [...ids]),
-        eq(webhookDeliveries.status, 'pending'),
-        or(
-          and(eq(webhookDeliveries.attempts, 0), isNull(webhookDeliveries.leaseUntil)),
-          and(eq(webhookDeliveries.attempts, 1), isNotNull(webhookDeliveries.leaseUntil), lt(webhookDeliveries.leaseUntil, at)),
-        ),
-      ),
-    )
+    .where(and(inArray(webhookDeliveries.id, [...ids]), claimable(1, at)))
     .returning()
     .all();
   return { lease, rows: new Map(rows.map((r) => [r.id, r])) };

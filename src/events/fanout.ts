@@ -74,15 +74,15 @@ async function runLane(
   const handOff: DeliveryJob[] = [];
   let inline = ep.failingSince === null;
   let written: Promise<void> = Promise.resolve();
-  let writeFailed: { error: unknown } | null = null;
-  const going = () => inline && writeFailed === null && Date.now() - started < budgetMs;
+  const writeFailed: { error?: unknown; failed: boolean } = { failed: false };
+  const going = () => inline && !writeFailed.failed && Date.now() - started < budgetMs;
   const sendClaimed = async (job: DeliveryJob, claimed: Delivery) => {
     const record = await sendAttempt(config, db, job, claimed, ep, Date.now(), INLINE_TIMEOUT_MS);
     if (!record.result.ran || record.result.status !== 'succeeded') inline = false;
     written = written
       .then(() => commitAttempts(env, db, [record]))
       .catch((error: unknown) => {
-        writeFailed ??= { error };
+        if (!writeFailed.failed) Object.assign(writeFailed, { failed: true, error });
       });
   };
 
@@ -124,7 +124,7 @@ async function runLane(
   // A lost send is recovered by the sweeper: the rows are pending and unclaimed (or their lease ended), next_attempt_at now.
   for (let i = 0; i < handOff.length; i += 100)
     await env.WEBHOOKS.sendBatch(handOff.slice(i, i + 100).map((body) => ({ body, contentType: 'json' as const }))).catch(() => undefined);
-  if (writeFailed !== null) throw (writeFailed as { error: unknown }).error;
+  if (writeFailed.failed) throw writeFailed.error;
 }
 
 /**
@@ -136,9 +136,17 @@ export async function fanOut(
   config: Config,
   tenantId: string,
   events: readonly EventMessage[],
-  now = Date.now(),
-  preloaded?: readonly Endpoint[],
-  inlineBudgetMs = INLINE_BUDGET_MS,
+  {
+    now = Date.now(),
+    endpoints: preloaded,
+    inlineBudgetMs = INLINE_BUDGET_MS,
+  }: {
+    now?: number;
+    /** The tenant's enabled endpoints, when the caller has just read them (`enabledEndpoints`). */
+    endpoints?: readonly Endpoint[];
+    /** How long a lane keeps starting inline attempts (INLINE_BUDGET_MS, or DIRECT_INLINE_BUDGET_MS for the hub). */
+    inlineBudgetMs?: number;
+  } = {},
 ): Promise<number> {
   const db = getDb(env.DB);
   const endpoints = preloaded ?? (await enabledEndpoints(env, tenantId));

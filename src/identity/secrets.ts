@@ -3,7 +3,8 @@
  * once, stored only as HMAC-SHA-256(pepper, secret). High-entropy secrets need
  * no slow hash; the pepper keeps a leaked table useless without the Worker secret.
  */
-import { toB64Url } from './encoding';
+import { TtlCache } from './credential-cache';
+import { toB64Url, toHex } from './encoding';
 
 const encoder = new TextEncoder();
 
@@ -23,31 +24,24 @@ function hmacKey(pepper: string): Promise<CryptoKey> {
   return key;
 }
 
-const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
-
 /** Hex HMAC-SHA-256 of `secret` under `pepper`; the lookup key stored in D1. */
 export async function hashSecret(secret: string, pepper: string): Promise<string> {
-  const sig = new Uint8Array(await crypto.subtle.sign('HMAC', await hmacKey(pepper), encoder.encode(secret)));
-  let hex = '';
-  for (const b of sig) hex += HEX[b];
-  return hex;
+  return toHex(await crypto.subtle.sign('HMAC', await hmacKey(pepper), encoder.encode(secret)));
 }
 
-/** Secrets presented on every request (API keys) whose hashes this isolate has computed. */
-const MEMO_MAX = 10_000;
-const memo = new Map<string, { pepper: string; hash: string }>();
+/** Hashes of secrets presented again and again (API keys), per isolate: bounded, oldest out, no expiry needed. */
+const presented = new TtlCache<{ pepper: string; hash: string }>(Number.POSITIVE_INFINITY);
 
 /**
- * hashSecret for a secret presented again and again (an API key on every request): the hash is
- * kept in this isolate's memory, so a warm key costs a map lookup, not an HMAC (issue 20). The
- * memory already holds each request's headers; nothing leaves the isolate. Bounded, oldest out.
+ * hashSecret for a secret presented on every request (an API key): the hash is kept in this
+ * isolate's memory, so a warm key costs a map lookup, not an HMAC (issue 20). The memory already
+ * holds each request's headers; nothing leaves the isolate.
  */
 export async function hashPresentedSecret(secret: string, pepper: string): Promise<string> {
-  const known = memo.get(secret);
+  const known = presented.get(secret);
   if (known !== undefined && known.pepper === pepper) return known.hash;
   const hash = await hashSecret(secret, pepper);
-  if (memo.size >= MEMO_MAX) memo.delete(memo.keys().next().value!);
-  memo.set(secret, { pepper, hash });
+  presented.set(secret, { pepper, hash });
   return hash;
 }
 

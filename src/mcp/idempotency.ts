@@ -7,6 +7,7 @@
  * arguments; other arguments under the same key are refused, as is a retry while
  * the first call is still running.
  */
+import { sha256Hex } from '../identity/encoding';
 import type { ServiceCtx } from '../lib/context';
 import { AppError } from '../lib/problem';
 import { secretBox } from '../lib/secret-box';
@@ -20,8 +21,7 @@ const LEASE_MS = MAX_TOOL_REQUEST_MS + 30_000;
 const box = secretBox({ secretName: 'TOKEN_PEPPER', info: 'edgecrew mcp tool result v1' });
 
 async function fingerprint(tool: string, args: unknown): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(`mcp ${tool}\n${JSON.stringify(args)}`));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+  return sha256Hex(`mcp ${tool}\n${JSON.stringify(args)}`);
 }
 
 /** Runs `fn` once per (caller, key): a retry with the same arguments gets the stored result and `replayed: true`. */

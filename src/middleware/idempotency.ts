@@ -27,6 +27,7 @@
  */
 
 import { createMiddleware } from 'hono/factory';
+import { sha256Hex } from '../identity/encoding';
 import { AppError } from '../lib/problem';
 import { secretBox } from '../lib/secret-box';
 import { tenantHubStub } from '../lib/stubs';
@@ -49,8 +50,7 @@ const REPLAYED_HEADERS = ['content-type', 'location', 'etag'];
 const box = secretBox({ secretName: 'TOKEN_PEPPER', info: 'edgecrew idempotency response v1' });
 
 async function fingerprint(method: string, path: string, body: string): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(`${method} ${path}\n${body}`));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+  return sha256Hex(`${method} ${path}\n${body}`);
 }
 
 /** Route middleware, after the guard: replays or records the answer to a keyed POST. */

@@ -22,26 +22,9 @@ function redact(value: unknown, depth = 0): unknown {
   return out;
 }
 
-/** Whether `fields` holds an object value (flat lines, the common case, need no redaction walk). */
-function flat(fields: LogFields): boolean {
-  for (const k in fields) {
-    const v = fields[k];
-    if (v !== null && typeof v === 'object') return false;
-  }
-  return true;
-}
-
-/** One line: flat fields are redacted by key in place of the walk (the per-request access line is flat). */
-function serialize(entry: LogFields): string {
-  if (!flat(entry)) return JSON.stringify(redact(entry));
-  const out: LogFields = {};
-  for (const k in entry) out[k] = REDACTED_KEYS.test(k) ? '[redacted]' : entry[k];
-  return JSON.stringify(out);
-}
-
 export function createLogger(base: LogFields = {}): Logger {
   const write = (level: LogLevel, msg: string, fields?: LogFields) => {
-    const line = serialize({ level, msg, time: new Date().toISOString(), ...base, ...fields });
+    const line = JSON.stringify(redact({ level, msg, time: new Date().toISOString(), ...base, ...fields }));
     if (level === 'error') console.error(line);
     else if (level === 'warn') console.warn(line);
     else console.log(line);

@@ -7,6 +7,7 @@
  */
 import { getRandom } from '@cloudflare/containers';
 import type { Config } from '../config';
+import { toHex } from '../identity/encoding';
 import { TOOL_TRANSPORT_GRACE_MS, type ToolRuntime } from './model';
 
 export const INVOCATIONS_PATH = '/v1/invocations';
@@ -74,10 +75,6 @@ function hmacKey(secret: string): Promise<CryptoKey> {
   return key;
 }
 
-function hex(buf: ArrayBuffer): string {
-  return [...new Uint8Array(buf)].map((b) => b.toString(16).padStart(2, '0')).join('');
-}
-
 /** The signature headers for one request (exported for tests). */
 export async function signRequest(
   secret: string,
@@ -92,7 +89,7 @@ export async function signRequest(
     await hmacKey(secret),
     new TextEncoder().encode(`${timestamp}.${method.toUpperCase()}.${path}.${body}`),
   );
-  return { 'x-edgecrew-timestamp': timestamp, 'x-edgecrew-signature': hex(mac) };
+  return { 'x-edgecrew-timestamp': timestamp, 'x-edgecrew-signature': toHex(mac) };
 }
 
 /** Sends one invocation to the runner and waits for it. Never throws. */

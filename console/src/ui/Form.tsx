@@ -109,6 +109,22 @@ export function FieldFrame({
 export const describedBy = (id: string, hint: unknown, errors: string[]): string | undefined =>
   [hint ? `${id}-hint` : '', errors.length ? `${id}-err` : ''].filter(Boolean).join(' ') || undefined;
 
+/**
+ * What every field needs: an id, its problem+json errors (by `name`, the request field path), the
+ * control's own attributes (id, name, aria-invalid, aria-describedby) and the FieldFrame around it.
+ */
+export function useField(name: string, label: string, hint: ReactNode, problem: ApiProblem | null | undefined) {
+  const id = useId();
+  const errors = useFieldErrors(name, problem);
+  const control = { id, name, 'aria-invalid': errors.length > 0 || undefined, 'aria-describedby': describedBy(id, hint, errors) };
+  const frame = (children: ReactNode) => (
+    <FieldFrame id={id} label={label} hint={hint} errors={errors}>
+      {children}
+    </FieldFrame>
+  );
+  return { control, frame };
+}
+
 /** A labelled input whose problem+json errors (by `name`, the request field path) appear under it. */
 export function Field({
   label,
@@ -117,17 +133,6 @@ export function Field({
   problem,
   ...input
 }: InputHTMLAttributes<HTMLInputElement> & { label: string; name: string; hint?: string; problem?: ApiProblem | null }) {
-  const id = useId();
-  const errors = useFieldErrors(name, problem);
-  return (
-    <FieldFrame id={id} label={label} hint={hint} errors={errors}>
-      <input
-        id={id}
-        name={name}
-        aria-invalid={errors.length > 0 || undefined}
-        aria-describedby={describedBy(id, hint, errors)}
-        {...input}
-      />
-    </FieldFrame>
-  );
+  const { control, frame } = useField(name, label, hint, problem);
+  return frame(<input {...control} {...input} />);
 }

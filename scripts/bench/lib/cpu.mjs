@@ -16,6 +16,9 @@ const read = (p) => {
   }
 };
 
+/** Clock ticks are 1/100 s on Linux (USER_HZ). */
+const TICK_MS = 10;
+
 /** utime + stime of a /proc/<pid>/stat line, and its parent pid. */
 function procTicks(stat) {
   const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -48,11 +51,52 @@ export function cpuBetween(a, b) {
   const busyPct = (100 * (b.busy - a.busy)) / span;
   const benchPct = (100 * (b.mine - a.mine)) / span;
   const r = (v) => Math.round(Math.max(0, v) * 10) / 10;
-  // Clock ticks are 1/100 s on Linux (USER_HZ): CPU ms spent by the workerd child (both Workers, their objects, D1, …).
+  // CPU ms spent by the workerd child (both Workers, their objects, D1, …).
   return {
     machineBusyPct: r(busyPct),
     benchPct: r(benchPct),
     foreignPct: r(busyPct - benchPct),
-    workerdMs: (b.children - a.children) * 10,
+    workerdMs: (b.children - a.children) * TICK_MS,
   };
+}
+
+/** CPU ms used so far by every thread on the machine (Linux /proc; empty elsewhere). */
+export function threadTimes() {
+  const out = new Map();
+  let pids = [];
+  try {
+    pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d));
+  } catch {
+    return out;
+  }
+  for (const pid of pids) {
+    let process_ = '?';
+    try {
+      process_ = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+      for (const tid of readdirSync(`/proc/${pid}/task`)) {
+        const stat = read(`/proc/${pid}/task/${tid}/stat`);
+        if (stat === null) continue;
+        const thread = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+        out.set(`${pid}/${tid}`, { process: `${process_}[${pid}]`, thread, ms: procTicks(stat).ticks * TICK_MS });
+      }
+    } catch {}
+  }
+  return out;
+}
+
+/** Per thread CPU between two threadTimes(), busiest first; threads of one process with one name are summed. */
+export function threadDelta(a, b) {
+  const sums = new Map();
+  for (const [k, t] of b) {
+    const ms = t.ms - (a.get(k)?.ms ?? 0);
+    if (ms <= 0) continue;
+    const key = `${t.process}\0${t.thread}`;
+    sums.set(key, (sums.get(key) ?? 0) + ms);
+  }
+  return [...sums]
+    .map(([k, ms]) => {
+      const [process_, thread] = k.split('\0');
+      return { process: process_, thread, ms };
+    })
+    .sort((x, y) => y.ms - x.ms);
 }

@@ -84,6 +84,25 @@ function summarize(result, latencies, statuses, elapsedS, cpu) {
   };
 }
 
+/**
+ * A scenario's `ours` or `base` (a path, a request object, or a function of the setup's result) as
+ * the request the runner sends: method, path, absolute url, headers (the setup's first), body and
+ * the per-request rewrite.
+ */
+export function toRequest(spec, setup, origin) {
+  const resolved = typeof spec === 'function' ? spec(setup) : spec;
+  const r = typeof resolved === 'string' ? { path: resolved } : resolved;
+  if (!r || typeof r.path !== 'string' || !r.path.startsWith('/')) throw new Error(`bad request spec: ${JSON.stringify(resolved)}`);
+  return {
+    method: (r.method ?? 'GET').toUpperCase(),
+    path: r.path,
+    url: new URL(r.path, origin).href,
+    headers: { ...(setup.headers ?? {}), ...(r.headers ?? {}) },
+    body: r.body,
+    perRequest: typeof r.perRequest === 'function' ? r.perRequest : undefined,
+  };
+}
+
 /** Merges several runs against the same target into one sample. */
 export function merge(runs) {
   const total = runs.reduce((s, r) => s + r.latencies.length, 0);

@@ -118,6 +118,22 @@ export async function applyMigrations(d1, migrations) {
   }
 }
 
+/** `{ ours, base }` bench targets on a started workerd: each Worker's URL, its migrated D1 and a fetch. */
+export async function migratedTargets(mf, urls) {
+  const migrations = await readMigrations();
+  const targets = {};
+  for (const [key, name] of [
+    ['ours', OURS],
+    ['base', BASE],
+  ]) {
+    const url = urls[key];
+    const db = await mf.getD1Database('DB', name);
+    await applyMigrations(db, migrations);
+    targets[key] = { url: String(url), db, fetch: (p, init) => fetch(new URL(p, url), init) };
+  }
+  return { targets, migrations };
+}
+
 /**
  * Every module of the bundle (index.js first, then e.g. *.wasm the bundle imports),
  * typed with wrangler's module rules for this config plus the default JS rules.

@@ -101,6 +101,25 @@ export async function driveAttempt(deliveryId: string, attempt: number, trigger:
 }
 
 /**
+ * `env.DB` with some of its methods wrapped: each wrapper gets the real method (bound) and the call's
+ * arguments; everything else passes through. For counting, delaying or failing chosen calls.
+ */
+export function interceptD1(
+  wrap: Partial<Record<'prepare' | 'batch', (real: (...args: any[]) => any, args: any[]) => unknown>>,
+  db: D1Database = env.DB,
+): D1Database {
+  return new Proxy(db, {
+    get(target, prop) {
+      const real = Reflect.get(target, prop, target);
+      if (typeof real !== 'function') return real;
+      const bound = real.bind(target);
+      const w = wrap[prop as 'prepare' | 'batch'];
+      return w ? (...args: any[]) => w(bound, args) : bound;
+    },
+  });
+}
+
+/**
  * `env.DB` failing every call until `until` (ms), as D1 does in an outage: the fault injected at
  * the consumer by running the real queue handler with it (`runBatch(bodies, { DB: d1Outage(…) })`).
  */

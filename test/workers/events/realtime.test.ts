@@ -11,7 +11,7 @@ import { fanOut } from '../../../src/events/fanout';
 import { newId } from '../../../src/lib/ids';
 import { call, expectJson, expectProblem } from '../../support/workers/http';
 import { signup } from '../../support/workers/tenants';
-import { createHook, deliveries, driveAttempt, received, receivedAtLeast, runBatch } from './_support';
+import { createHook, deliveries, driveAttempt, interceptD1, received, receivedAtLeast, runBatch } from './_support';
 
 function eventsFor(tenantId: string, from: number, n: number) {
   return Array.from({ length: n }, (_, i) => ({
@@ -63,15 +63,10 @@ describe('direct first attempts', () => {
     const hook = await createHook(owner, { eventTypes: ['task.created'] });
     // Counts the endpoint queries: one per fan-out.
     let endpointQueries = 0;
-    const db = new Proxy(env.DB, {
-      get(target, prop) {
-        const real = Reflect.get(target, prop, target);
-        if (typeof real !== 'function') return real;
-        if (prop !== 'prepare') return real.bind(target);
-        return (query: string) => {
-          if (/from "webhook_endpoints"/i.test(query) && /"enabled" = \?/.test(query)) endpointQueries++;
-          return real.call(target, query);
-        };
+    const db = interceptD1({
+      prepare: (real, [query]) => {
+        if (/from "webhook_endpoints"/i.test(query) && /"enabled" = \?/.test(query)) endpointQueries++;
+        return real(query);
       },
     });
     const direct = new DirectWebhooks({ ...env, DB: db }, () => owner.tenantId);
@@ -114,17 +109,13 @@ describe('pipelined lanes', () => {
     // The first attempt's record (the second batch: the first creates the rows) takes 600 ms to write.
     let batches = 0;
     let firstRecordWritten = 0;
-    const db = new Proxy(env.DB, {
-      get(target, prop) {
-        const real = Reflect.get(target, prop, target);
-        if (prop !== 'batch' || typeof real !== 'function') return typeof real === 'function' ? real.bind(target) : real;
-        return async (...args: unknown[]) => {
-          if (++batches !== 2) return real.apply(target, args as never);
-          await new Promise((r) => setTimeout(r, 600));
-          const out = await real.apply(target, args as never);
-          firstRecordWritten = Date.now();
-          return out;
-        };
+    const db = interceptD1({
+      batch: async (real, args) => {
+        if (++batches !== 2) return real(...args);
+        await new Promise((r) => setTimeout(r, 600));
+        const out = await real(...args);
+        firstRecordWritten = Date.now();
+        return out;
       },
     });
     await fanOut({ ...env, DB: db }, loadConfig(env), owner.tenantId, list);
@@ -142,13 +133,8 @@ describe('pipelined lanes', () => {
     // D1 whose third batch fails: the first creates the delivery rows, the second records attempt 1 of
     // the first delivery, the third would record the second delivery's.
     let batches = 0;
-    const db = new Proxy(env.DB, {
-      get(target, prop) {
-        const real = Reflect.get(target, prop, target);
-        if (prop !== 'batch' || typeof real !== 'function') return typeof real === 'function' ? real.bind(target) : real;
-        return (...args: unknown[]) =>
-          ++batches === 3 ? Promise.reject(new Error('D1_ERROR: simulated failure')) : real.apply(target, args as never);
-      },
+    const db = interceptD1({
+      batch: (real, args) => (++batches === 3 ? Promise.reject(new Error('D1_ERROR: simulated failure')) : real(...args)),
     });
     await expect(fanOut({ ...env, DB: db }, loadConfig(env), owner.tenantId, list)).rejects.toThrow('simulated failure');
     // In order, and nothing sent after the failed write but what was already on its way.

@@ -2,9 +2,9 @@
  * A textarea and a select in the same FieldFrame as the scaffold's `Field` (ui/Form.tsx), plus the
  * secret-once panel and error folding the admin pages share.
  */
-import { type ReactNode, type SelectHTMLAttributes, type TextareaHTMLAttributes, useId } from 'react';
+import type { ReactNode, SelectHTMLAttributes, TextareaHTMLAttributes } from 'react';
 import { ApiError, type ApiProblem } from '../../api/client';
-import { describedBy, FieldFrame, useFieldErrors } from '../../ui';
+import { useField } from '../../ui';
 
 export function TextAreaField({
   label,
@@ -13,19 +13,8 @@ export function TextAreaField({
   problem,
   ...rest
 }: TextareaHTMLAttributes<HTMLTextAreaElement> & { label: string; name: string; hint?: ReactNode; problem?: ApiProblem | null }) {
-  const id = useId();
-  const errors = useFieldErrors(name, problem);
-  return (
-    <FieldFrame id={id} label={label} hint={hint} errors={errors}>
-      <textarea
-        id={id}
-        name={name}
-        aria-invalid={errors.length > 0 || undefined}
-        aria-describedby={describedBy(id, hint, errors)}
-        {...rest}
-      />
-    </FieldFrame>
-  );
+  const { control, frame } = useField(name, label, hint, problem);
+  return frame(<textarea {...control} {...rest} />);
 }
 
 export function SelectField({
@@ -42,18 +31,15 @@ export function SelectField({
   problem?: ApiProblem | null;
   options: Array<{ value: string; label: string }>;
 }) {
-  const id = useId();
-  const errors = useFieldErrors(name, problem);
-  return (
-    <FieldFrame id={id} label={label} hint={hint} errors={errors}>
-      <select id={id} name={name} aria-invalid={errors.length > 0 || undefined} aria-describedby={describedBy(id, hint, errors)} {...rest}>
-        {options.map((o) => (
-          <option key={o.value} value={o.value}>
-            {o.label}
-          </option>
-        ))}
-      </select>
-    </FieldFrame>
+  const { control, frame } = useField(name, label, hint, problem);
+  return frame(
+    <select {...control} {...rest}>
+      {options.map((o) => (
+        <option key={o.value} value={o.value}>
+          {o.label}
+        </option>
+      ))}
+    </select>,
   );
 }
 
