@@ -27,6 +27,9 @@ interface ReportRow {
   [k: string]: SqlStorageValue;
 }
 
+/** At most this many rows of a batching lane (summary, hub) in one call. */
+const BATCH = 50;
+
 /** Retry delay after `attempts` failed deliveries: 1 s doubling, capped at 5 minutes. */
 export function reportBackoff(attempts: number): number {
   return Math.min(300_000, 1000 * 2 ** Math.max(0, attempts - 1));
@@ -151,45 +154,74 @@ export class ReportOutbox {
     const rows = this.#sql.exec<ReportRow>(`SELECT * FROM reports WHERE done_at IS NULL ORDER BY id`).toArray();
     // In order per receiver: a failed row holds back the later rows of its receiver (a 'running'
     // summary never lands after 'succeeded'), not those of the others.
-    const blocked = new Set<string>();
+    const lanes = new Map<string, ReportRow[]>();
     for (const row of rows) {
-      // The index row and the summary updates share a lane: an update never runs before the row exists.
-      const lane = row.receiver === 'start' ? `start:${row.payload}` : row.receiver === 'index' ? 'summary' : row.receiver;
-      if (blocked.has(lane)) continue;
-      try {
-        await this.#send(row);
-      } catch (err) {
-        blocked.add(lane);
-        const attempts = row.attempts + 1;
-        this.#sql.exec(
-          `UPDATE reports SET attempts = ?, next_at = ?, last_error = ? WHERE id = ?`,
-          attempts,
-          this.now() + reportBackoff(attempts),
-          String((err as Error)?.message ?? err).slice(0, 500),
-          row.id,
-        );
+      const lane = laneOf(row);
+      const list = lanes.get(lane);
+      if (list) list.push(row);
+      else lanes.set(lane, [row]);
+    }
+    for (const [lane, list] of lanes) {
+      if (lane === 'summary' || lane === 'hub') {
+        // What is pending in these lanes goes in one call (up to BATCH rows): D1 gets the index row and
+        // the newest summary in one batch, the hub the changes in order in one transaction.
+        for (let i = 0; i < list.length; i += BATCH) {
+          const sent = list.slice(i, i + BATCH);
+          const send = () => (lane === 'hub' ? this.#sendHub(sent) : this.#sendSummaries(sent));
+          if (!(await this.#attempt(sent, list.slice(i + BATCH), send))) break;
+        }
+        continue;
       }
+      for (let i = 0; i < list.length; i++) if (!(await this.#attempt([list[i]!], list.slice(i + 1), () => this.#send(list[i]!)))) break;
     }
   }
 
-  #done(id: number): void {
-    this.#sql.exec(`UPDATE reports SET done_at = ? WHERE id = ?`, this.now(), id);
+  /**
+   * Delivers `sent` (`send` marks them done). A failure counts an attempt on each of them and holds them
+   * and the lane's `heldBack` rows until the retry time, so the alarm is not re-armed for rows that wait.
+   */
+  async #attempt(sent: ReportRow[], heldBack: ReportRow[], send: () => Promise<void>): Promise<boolean> {
+    try {
+      await send();
+      return true;
+    } catch (err) {
+      const at = this.now() + reportBackoff(Math.max(...sent.map((r) => r.attempts)) + 1);
+      const error = String((err as Error)?.message ?? err).slice(0, 500);
+      this.storage.transactionSync(() => {
+        for (const row of sent)
+          this.#sql.exec(`UPDATE reports SET attempts = attempts + 1, next_at = ?, last_error = ? WHERE id = ?`, at, error, row.id);
+        for (const row of heldBack) this.#sql.exec(`UPDATE reports SET next_at = ? WHERE id = ?`, at, row.id);
+      });
+      return false;
+    }
+  }
+
+  #done(...ids: number[]): void {
+    this.#sql.exec(`UPDATE reports SET done_at = ? WHERE id IN (${ids.map(() => '?').join(', ')})`, this.now(), ...ids);
+  }
+
+  /** The summary lane: the D1 index row (if still pending) and the newest summary, one batch. */
+  async #sendSummaries(rows: ReportRow[]): Promise<void> {
+    const statements = rows.filter((r) => r.receiver === 'index').map((r) => indexStatement(this.env, JSON.parse(r.payload)));
+    const last = rows.findLast((r) => r.receiver === 'summary');
+    if (last) statements.push(summaryStatement(this.env, JSON.parse(last.payload), last.status));
+    await this.env.DB.batch(statements);
+    this.#done(...rows.map((r) => r.id));
+  }
+
+  /** The hub lane: every pending change, in order (the hub applies each event id once). */
+  async #sendHub(rows: ReportRow[]): Promise<void> {
+    const changes = rows.map((r) => {
+      const summary = JSON.parse(r.payload) as RunSummary;
+      return { summary, eventId: reportEventId(summary.id, r.id) };
+    });
+    await tenantHubStub(this.env, changes[0]!.summary.tenantId).runChanged(changes[0]!.summary.tenantId, changes);
+    this.#done(...rows.map((r) => r.id));
   }
 
   async #send(row: ReportRow): Promise<void> {
     const payload = JSON.parse(row.payload);
     switch (row.receiver) {
-      case 'index':
-        await writeIndex(this.env, payload as RunIndexRow);
-        return this.#done(row.id);
-      case 'summary':
-        await writeSummary(this.env, payload as RunSummary, row.status);
-        return this.#done(row.id);
-      case 'hub': {
-        const s = payload as RunSummary;
-        await tenantHubStub(this.env, s.tenantId).runChanged(s.tenantId, s, reportEventId(s.id, row.id));
-        return this.#done(row.id);
-      }
       case 'parent': {
         const p = payload as { parent: { runId: string; nodeId: string; index: number }; output: unknown; error: string | null };
         await flowRunStub(this.env, p.parent.runId).childFinished(p.parent.nodeId, p.parent.index, row.status, p.output, p.error);
@@ -222,32 +254,34 @@ export class ReportOutbox {
   }
 }
 
+/** The lane a report row is delivered in (rows of one lane go in order). */
+function laneOf(row: ReportRow): string {
+  // The index row and the summary updates share a lane: an update never runs before the row exists.
+  return row.receiver === 'start' ? `start:${row.payload}` : row.receiver === 'index' ? 'summary' : row.receiver;
+}
+
 /** The D1 index row, as the run was created (a repeat changes nothing; status updates come after it in its lane). */
-export async function writeIndex(env: Env, r: RunIndexRow): Promise<void> {
-  await env.DB.prepare(
+function indexStatement(env: Env, r: RunIndexRow): D1PreparedStatement {
+  return env.DB.prepare(
     `INSERT INTO runs (id, tenant_id, flow_id, flow_version, status, parent_run_id, rerun_of, created_by, created_at, updated_at)
      VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
-  )
-    .bind(r.id, r.tenantId, r.flowId, r.flowVersion, r.parentRunId, r.rerunOf, r.createdBy, r.createdAt, r.createdAt)
-    .run();
+  ).bind(r.id, r.tenantId, r.flowId, r.flowVersion, r.parentRunId, r.rerunOf, r.createdBy, r.createdAt, r.createdAt);
 }
 
 /** The D1 summary row behind GET /v1/runs. Setting absolute values makes a repeat harmless. */
-export async function writeSummary(env: Env, s: RunSummary, status: RunStatus): Promise<void> {
-  await env.DB.prepare(
+function summaryStatement(env: Env, s: RunSummary, status: RunStatus): D1PreparedStatement {
+  return env.DB.prepare(
     `UPDATE runs SET status = ?, started_at = ?, finished_at = ?, duration_ms = ?, input_tokens = ?, output_tokens = ?, cost_usd = ?, error = ?, updated_at = ? WHERE id = ?`,
-  )
-    .bind(
-      status,
-      s.startedAt,
-      s.finishedAt,
-      s.durationMs,
-      s.inputTokens,
-      s.outputTokens,
-      s.costUsd,
-      s.error,
-      new Date().toISOString(),
-      s.id,
-    )
-    .run();
+  ).bind(
+    status,
+    s.startedAt,
+    s.finishedAt,
+    s.durationMs,
+    s.inputTokens,
+    s.outputTokens,
+    s.costUsd,
+    s.error,
+    new Date().toISOString(),
+    s.id,
+  );
 }

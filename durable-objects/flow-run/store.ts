@@ -5,15 +5,12 @@ import type { NodeView, RunEvent, RunInit, RunInitiator, RunParent, RunStatus, R
 
 type Sql = SqlStorage;
 
+/** The run row as `loadRun` reads it: every column but the parsed-once JSON ones. */
 export interface RunRow {
   run_id: string;
   tenant_id: string;
   flow_id: string;
   flow_version: number;
-  definition: string;
-  input: string;
-  settings: string;
-  parent: string | null;
   status: RunStatus;
   created_at: string;
   started_at: string | null;
@@ -24,7 +21,6 @@ export interface RunRow {
   input_tokens: number;
   output_tokens: number;
   cost_usd: number;
-  initiator: string | null;
   [k: string]: SqlStorageValue;
 }
 
@@ -59,17 +55,52 @@ export interface Loaded {
   initiator: RunInitiator | null;
 }
 
+/** The run row's columns that change after insert (the others are parsed once, below). */
+const MUTABLE_COLUMNS =
+  'run_id, tenant_id, flow_id, flow_version, status, created_at, started_at, finished_at, deadline_at, error, output, input_tokens, output_tokens, cost_usd';
+
+type Immutable = Pick<Loaded, 'def' | 'input' | 'settings' | 'parent' | 'initiator'> & { runId: string };
+
+/**
+ * The definition, input, settings, parent and initiator never change after insert: parsed once per object
+ * in memory (the engine reads the run many times per step). Keyed by run id, so an expired object that is
+ * created again reads its new run. Frozen: a caller that changed them would change every later read.
+ */
+const parsed = new WeakMap<Sql, Immutable>();
+
+function immutable(sql: Sql, runId: string): Immutable {
+  const hit = parsed.get(sql);
+  if (hit?.runId === runId) return hit;
+  const r = sql
+    .exec<{ definition: string; input: string; settings: string; parent: string | null; initiator: string | null }>(
+      `SELECT definition, input, settings, parent, initiator FROM run WHERE id = 1`,
+    )
+    .one();
+  const value: Immutable = deepFreeze({
+    runId,
+    def: JSON.parse(r.definition),
+    input: JSON.parse(r.input),
+    settings: JSON.parse(r.settings),
+    parent: r.parent ? JSON.parse(r.parent) : null,
+    initiator: r.initiator ? JSON.parse(r.initiator) : null,
+  });
+  parsed.set(sql, value);
+  return value;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
 export function loadRun(sql: Sql): Loaded | null {
-  const row = sql.exec<RunRow>(`SELECT * FROM run WHERE id = 1`).toArray()[0];
+  const row = sql.exec<RunRow>(`SELECT ${MUTABLE_COLUMNS} FROM run WHERE id = 1`).toArray()[0];
   if (!row) return null;
-  return {
-    row,
-    def: JSON.parse(row.definition),
-    input: JSON.parse(row.input),
-    settings: JSON.parse(row.settings),
-    parent: row.parent ? JSON.parse(row.parent) : null,
-    initiator: row.initiator ? JSON.parse(row.initiator) : null,
-  };
+  const { def, input, settings, parent, initiator } = immutable(sql, row.run_id);
+  return { row, def, input, settings, parent, initiator };
 }
 
 export function insertRun(sql: Sql, init: RunInit, status: RunStatus): void {
@@ -176,6 +207,12 @@ export function nodeView(r: NodeRow): NodeView {
   };
 }
 
+/** The node rows in the definition's order (one query). */
+function inDefinitionOrder(def: FlowDefinition, rows: NodeRow[]): NodeRow[] {
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  return def.nodes.map((n) => byId.get(n.id)!);
+}
+
 export function runView(sql: Sql): RunView | null {
   const l = loadRun(sql);
   if (!l) return null;
@@ -195,7 +232,7 @@ export function runView(sql: Sql): RunView | null {
     finishedAt: r.finished_at,
     durationMs: ms(r.started_at, r.finished_at),
     usage: { inputTokens: r.input_tokens, outputTokens: r.output_tokens, costUsd: r.cost_usd },
-    nodes: l.def.nodes.map((n) => nodeView(node(sql, n.id)!)),
+    nodes: inDefinitionOrder(l.def, nodes(sql)).map(nodeView),
   };
 }
 

@@ -452,10 +452,16 @@ export class TenantHub extends DurableObject<Env> {
     return liveChildCount(this.ctx.storage.sql);
   }
 
-  /** A run's status changed: it goes on the tenant's sync stream and event outbox, once per `eventId`. */
-  async runChanged(tenantId: string, summary: RunSummary, eventId: string): Promise<void> {
+  /**
+   * A run's status changed, once or several times since its last report: each change goes on the tenant's
+   * sync stream and event outbox, in order, once per `eventId`, in one transaction.
+   */
+  async runChanged(tenantId: string, changes: { summary: RunSummary; eventId: string }[]): Promise<void> {
     this.#bind(tenantId);
-    const fresh = this.ctx.storage.transactionSync(() => recordRunChange(this.ctx.storage.sql, tenantId, summary, eventId));
+    const sql = this.ctx.storage.sql;
+    const fresh = this.ctx.storage.transactionSync(() =>
+      changes.reduce((any, c) => recordRunChange(sql, tenantId, c.summary, c.eventId) || any, false),
+    );
     if (fresh) await this.#afterWrite();
   }
 

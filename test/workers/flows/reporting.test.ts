@@ -125,7 +125,8 @@ describe('run status reports survive failing receivers', () => {
     const summary = { ...(await getRun(t, a.id)), tenantId: t.tenantId };
     const before = await hubRecords(t.tenantId, a.id);
     const stub = hub(t.tenantId) as unknown as DurableObjectStub<import('../../../durable-objects/tenant-hub/tenant-hub').TenantHub>;
-    for (let i = 0; i < 3; i++) await stub.runChanged(t.tenantId, { ...summary, status: 'waiting' }, `evt_${a.id}_r999`);
+    for (let i = 0; i < 3; i++)
+      await stub.runChanged(t.tenantId, [{ summary: { ...summary, status: 'waiting' }, eventId: `evt_${a.id}_r999` }]);
     const after = await hubRecords(t.tenantId, a.id);
     expect(after.events.length).toBe(before.events.length + 1);
     expect(after.changes.length).toBe(before.changes.length + 1);
