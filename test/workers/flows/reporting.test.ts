@@ -117,6 +117,35 @@ describe('run status reports survive failing receivers', () => {
     expect((await hubRecords(t.tenantId, b.id)).events).toEqual(bReported);
   });
 
+  it("a failing receiver's reports all wait for its retry time: the alarm is not re-armed at once", async () => {
+    const t = await signup('reports-wait');
+    const flowId = await createFlow(t, GATED);
+    await breakReceivers(t);
+    const a = await startRun(t, flowId);
+    await waitFor(t, a.id, ['waiting']);
+    // Two hub reports (running, waiting) fail together; the D1 lane is refused too.
+    const failed = await driveAlarms(flowRun(a.id), async () => {
+      const open = (await reports(a.id)).filter((r) => r.done_at === null && r.receiver === 'hub');
+      return open.length === 2 && open.every((r) => r.attempts >= 1) ? open : undefined;
+    });
+    const state = await inRun(a.id, (sql) => ({
+      nextAt: sql
+        .exec<{ next_at: number }>(`SELECT next_at FROM reports WHERE done_at IS NULL`)
+        .toArray()
+        .map((r) => r.next_at),
+    }));
+    const alarm = await runInDurableObject(flowRun(a.id) as unknown as DurableObjectStub, (_i, s) => s.storage.getAlarm());
+    const now = Date.now();
+    expect(failed.map((r) => r.status)).toEqual(['running', 'waiting']);
+    expect(Math.min(...state.nextAt)).toBeGreaterThan(now);
+    expect(alarm).not.toBeNull();
+    expect(alarm!).toBeGreaterThan(now);
+    await repairReceivers(t);
+    await driveAlarms(flowRun(a.id), async () => ((await reports(a.id)).every((r) => r.done_at !== null) ? true : undefined));
+    expect(await d1Status(a.id)).toBe('waiting');
+    expect((await hubRecords(t.tenantId, a.id)).events).toEqual(['run.running', 'run.waiting']);
+  });
+
   it('the hub applies a redelivered report once (its acknowledgement was lost)', async () => {
     const t = await signup('reports-dup');
     const flowId = await createFlow(t, GATED);
