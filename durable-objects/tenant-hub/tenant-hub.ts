@@ -142,6 +142,13 @@ export class TenantHub extends DurableObject<Env> {
     // An alarm already due (set by an earlier write and not yet run) publishes this write's events
     // and re-arms from everything it finds: arming again would only repeat its queries (issue 20).
     if (this.#dueAlarm !== null && this.#dueAlarm <= Date.now()) return;
+    // A write that left events to publish needs the alarm now, the earliest time #arm could choose:
+    // its four "next time" queries and the registry can wait for that alarm's own #arm (issue 20).
+    if (hasPendingEvents(this.ctx.storage.sql)) {
+      this.#dueAlarm = Date.now();
+      await this.ctx.storage.setAlarm(this.#dueAlarm);
+      return;
+    }
     await this.#arm(true);
   }
 
