@@ -19,7 +19,7 @@ import { Engine } from './engine';
 import type { ChildEntry, NodeWait } from './next-step';
 import { enqueueSummary, nextReportAt, pendingReports, ReportOutbox, releasePending } from './reports';
 import { retentionAt } from './retention';
-import { RUN_MIGRATIONS } from './schema';
+import { RUN_FRESH, RUN_MIGRATIONS } from './schema';
 import { eventsAfter, lastEventSeq, loadRun, nodes, runView, stepRow } from './store';
 import { type EventSource, pushToSockets, SseHub, sendBacklog, WS_RESUME_CODE } from './stream';
 import { Transitions } from './transitions';
@@ -70,7 +70,7 @@ export class FlowRun extends DurableObject<Env> {
       }),
     });
     void ctx.blockConcurrencyWhile(async () => {
-      migrateDoStorage(ctx.storage, RUN_MIGRATIONS);
+      migrateDoStorage(ctx.storage, RUN_MIGRATIONS, RUN_FRESH);
       this.#pushed = lastEventSeq(ctx.storage.sql);
     });
   }
@@ -135,7 +135,7 @@ export class FlowRun extends DurableObject<Env> {
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
     // Recreate the (empty) schema so calls to this instance find tables and no run, like a new object.
-    migrateDoStorage(this.ctx.storage, RUN_MIGRATIONS);
+    migrateDoStorage(this.ctx.storage, RUN_MIGRATIONS, RUN_FRESH);
     this.#engine.outputs.clear();
     this.#pushed = 0;
     this.#sse.notify();

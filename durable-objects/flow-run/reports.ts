@@ -151,6 +151,14 @@ export class ReportOutbox {
   }
 
   async #pass(): Promise<void> {
+    try {
+      await this.#sendAll();
+    } finally {
+      this.#markDone();
+    }
+  }
+
+  async #sendAll(): Promise<void> {
     const rows = this.#sql.exec<ReportRow>(`SELECT * FROM reports WHERE done_at IS NULL ORDER BY id`).toArray();
     // In order per receiver: a failed row holds back the later rows of its receiver (a 'running'
     // summary never lands after 'succeeded'), not those of the others.
@@ -196,8 +204,19 @@ export class ReportOutbox {
     }
   }
 
+  /** Rows acknowledged in this pass, marked done together at its end (a repeat after a crash is harmless). */
+  #acked: number[] = [];
+
   #done(...ids: number[]): void {
-    this.#sql.exec(`UPDATE reports SET done_at = ? WHERE id IN (${ids.map(() => '?').join(', ')})`, this.now(), ...ids);
+    this.#acked.push(...ids);
+  }
+
+  #markDone(): void {
+    const ids = this.#acked.splice(0);
+    for (let i = 0; i < ids.length; i += 90) {
+      const chunk = ids.slice(i, i + 90);
+      this.#sql.exec(`UPDATE reports SET done_at = ? WHERE id IN (${chunk.map(() => '?').join(', ')})`, this.now(), ...chunk);
+    }
   }
 
   /** The summary lane: the D1 index row (if still pending) and the newest summary, one batch. */
@@ -235,10 +254,11 @@ export class ReportOutbox {
         const promoted = await tenantHubStub(this.env, tenantId).releaseRun(tenantId, runId, DEFAULT_MAX_ACTIVE_RUNS);
         // The runs promoted into the freed slot are started through this outbox too: a start lost here
         // would hold their slot forever (the sweeper's reconciler is the second line).
+        // (A release delivered again frees nothing more and promotes no one twice.)
         this.storage.transactionSync(() => {
-          this.#done(row.id);
           for (const id of promoted) insert(this.#sql, 'start', row.status, id, this.now());
         });
+        this.#done(row.id);
         if (promoted.length) this.#again = true;
         return;
       }

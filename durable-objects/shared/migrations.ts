@@ -9,12 +9,20 @@ export interface DoMigration {
   sql: string;
 }
 
-export function migrateDoStorage(storage: DurableObjectStorage, migrations: readonly DoMigration[]): number {
+/**
+ * `fresh`, when given, is the schema at `fresh.version` written out in one piece: a new object (no
+ * version applied yet) runs it instead of every step up to that version, then any later steps. It must
+ * equal the steps' result; a test per object compares both (test/workers/do-migrations.test.ts).
+ */
+export function migrateDoStorage(storage: DurableObjectStorage, migrations: readonly DoMigration[], fresh?: DoMigration): number {
   const sql = storage.sql;
   sql.exec('CREATE TABLE IF NOT EXISTS _schema (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
   const row = sql.exec<{ v: number | null }>('SELECT MAX(version) AS v FROM _schema').one();
   const current = row.v ?? 0;
-  const pending = [...migrations].sort((a, b) => a.version - b.version).filter((m) => m.version > current);
+  const start = fresh && current === 0 ? fresh : null;
+  const pending = [...(start ? [start] : []), ...[...migrations].sort((a, b) => a.version - b.version)].filter(
+    (m) => m === start || m.version > (start?.version ?? current),
+  );
   if (pending.length === 0) return current;
   // Every pending step in one transaction: a new object (every run starts as one) commits once, not
   // once per step (issue 20), and a failing step leaves the schema where it was, not half-way.
