@@ -172,9 +172,15 @@ export class TenantHub extends DurableObject<Env> {
   }
 
   #push(): void {
+    const sockets = this.ctx.getWebSockets();
+    if (sockets.length === 0) {
+      // Nobody to tell: remember where the log is (a socket that connects catches up from its own `since`).
+      this.#pushed = latestVersion(this.ctx.storage.sql);
+      return;
+    }
     const fresh = changesAfter(this.ctx.storage.sql, this.#pushed);
     if (fresh.length > 0) {
-      broadcast(this.ctx.getWebSockets(), fresh);
+      broadcast(sockets, fresh);
       this.#pushed = fresh[fresh.length - 1]!.version;
     }
   }
