@@ -93,7 +93,11 @@ export class TenantHub extends DurableObject<Env> {
   /** First webhook attempts made right after publishing, without the queue's batch window (./direct-webhooks.ts). */
   readonly #webhooks = new DirectWebhooks(this.env, () => this.#tenantId);
   /** Highest change version already pushed to sockets by this instance. */
-  #pushed = 0;
+  /**
+   * The last change version pushed to the sockets; null while none is open (pushes are skipped then,
+   * issue 20: no query per write), set to the log's head when the next socket connects.
+   */
+  #pushed: number | null = 0;
   /** The last retention pass filled a batch: the alarm comes back soon for the rest. */
   #retentionBacklog = false;
 
@@ -164,6 +168,10 @@ export class TenantHub extends DurableObject<Env> {
    */
   #pushSoon(): void {
     if (this.#pushScheduled) return;
+    if (this.ctx.getWebSockets().length === 0) {
+      this.#pushed = null;
+      return;
+    }
     this.#pushScheduled = true;
     setTimeout(() => {
       this.#pushScheduled = false;
@@ -174,10 +182,10 @@ export class TenantHub extends DurableObject<Env> {
   #push(): void {
     const sockets = this.ctx.getWebSockets();
     if (sockets.length === 0) {
-      // Nobody to tell: remember where the log is (a socket that connects catches up from its own `since`).
-      this.#pushed = latestVersion(this.ctx.storage.sql);
+      this.#pushed = null;
       return;
     }
+    this.#pushed ??= latestVersion(this.ctx.storage.sql);
     const fresh = changesAfter(this.ctx.storage.sql, this.#pushed);
     if (fresh.length > 0) {
       broadcast(sockets, fresh);
@@ -536,7 +544,9 @@ export class TenantHub extends DurableObject<Env> {
     this.#bind(tenantId);
     const since = Number(new URL(request.url).searchParams.get('since') ?? '0');
     // Changes not yet pushed go to the sockets already open now: the new one gets them in its catch-up, once.
+    // With none open, pushes were skipped: the log's head is where pushing resumes.
     this.#push();
+    this.#pushed ??= latestVersion(this.ctx.storage.sql);
     const pair = new WebSocketPair();
     const server = pair[1];
     // Tagged with the actor, so revoking a credential or removing a member closes exactly their sockets.
