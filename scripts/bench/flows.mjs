@@ -32,6 +32,8 @@ const LINEAR_N = 50;
 const PARALLEL_N = 100;
 const CONCURRENT_RUNS = 100;
 const CONCURRENT_NODES = 10;
+/** Bursts of CONCURRENT_RUNS per side (ABBA order), pooled for the figures; each burst's p95 ratio is shown too. */
+const CONCURRENT_BURSTS = Math.max(1, Number(process.env.BENCH_FLOW_BURSTS ?? 2));
 const RUN_TIMEOUT_MS = 60_000;
 const NOISY_FOREIGN_PCT = 15;
 
@@ -108,15 +110,41 @@ export async function runFlowsSuite({ mf, ours, workflowsUrl, pepper, reps, log 
     );
   }
 
-  log(`bench: flows: concurrent: ${CONCURRENT_RUNS} runs of a ${CONCURRENT_NODES}-node flow at once, per side`);
+  log(`bench: flows: concurrent: ${CONCURRENT_RUNS} runs of a ${CONCURRENT_NODES}-node flow at once, ${CONCURRENT_BURSTS} bursts per side`);
   const fanExpect = (out) => out?.z === fanSum(CONCURRENT_NODES);
-  // One small warm-up per side, then ours and Workflows one after the other (not interleaved: each gets the machine).
+  // One small warm-up per side, then the bursts one after the other (not interleaved: each gets the
+  // machine), in ABBA order so that whatever the machine does over time hits both sides alike.
   await oursRun(api, fanId, CONCURRENT_NODES, fanExpect, rpc);
   await workflowRun(workflowsUrl, { shape: 'fan', steps: CONCURRENT_NODES });
   const cpu0 = sampleCpu();
-  const oursConc = await burst(() => oursRun(api, fanId, CONCURRENT_NODES, fanExpect, rpc));
-  const wfConc = await burst(() => workflowRun(workflowsUrl, { shape: 'fan', steps: CONCURRENT_NODES }));
-  const concurrent = summarizeConcurrent(oursConc, wfConc, cpuBetween(cpu0, sampleCpu()));
+  const bursts = { ours: [], wf: [] };
+  for (let i = 0; i < CONCURRENT_BURSTS; i++) {
+    for (const side of i % 2 === 0 ? ['ours', 'wf'] : ['wf', 'ours']) {
+      bursts[side].push(
+        await burst(() =>
+          side === 'ours'
+            ? oursRun(api, fanId, CONCURRENT_NODES, fanExpect, rpc)
+            : workflowRun(workflowsUrl, { shape: 'fan', steps: CONCURRENT_NODES }),
+        ),
+      );
+    }
+  }
+  const concurrent = summarizeConcurrent(pooled(bursts.ours), pooled(bursts.wf), cpuBetween(cpu0, sampleCpu()));
+  concurrent.bursts = bursts.ours.map((o, i) => {
+    const p95 = (b) =>
+      pct(
+        b.results
+          .filter((r) => r.ok)
+          .map((r) => r.e2eMs)
+          .sort((a, c) => a - c),
+        95,
+      );
+    return {
+      oursP95Ms: p95(o),
+      workflowsP95Ms: p95(bursts.wf[i]),
+      ratioP95: p95(o) && p95(bursts.wf[i]) ? round(p95(o) / p95(bursts.wf[i])) : null,
+    };
+  });
   log(
     `bench: flows:   ours p50 ${concurrent.ours.p50Ms} ms p95 ${concurrent.ours.p95Ms} ms errors ${concurrent.ours.errors} | workflows p50 ${concurrent.workflows.p50Ms} ms p95 ${concurrent.workflows.p95Ms} ms errors ${concurrent.workflows.errors}`,
   );
@@ -349,6 +377,11 @@ async function workflowRun(url, { shape, steps }) {
   }
 }
 
+/** The bursts of one side as one sample (their runs pooled; wall time summed). */
+function pooled(list) {
+  return { results: list.flatMap((b) => b.results), wallMs: list.reduce((t, b) => t + b.wallMs, 0) };
+}
+
 async function burst(one) {
   const t0 = performance.now();
   const results = await Promise.all(Array.from({ length: CONCURRENT_RUNS }, () => one()));
@@ -453,6 +486,7 @@ function summarizeConcurrent(o, w, cpu) {
   const workflows = side(w);
   return {
     runs: CONCURRENT_RUNS,
+    burstsPerSide: CONCURRENT_BURSTS,
     nodes: CONCURRENT_NODES,
     shape: 'a → 8 parallel → z',
     ours,
@@ -511,7 +545,7 @@ export function formatFlowsTables(report) {
   const c = report.concurrent;
   const conc = table(
     [
-      `flows: ${c.runs} concurrent runs, ${c.nodes} nodes`,
+      `flows: ${c.runs} concurrent runs, ${c.nodes} nodes${c.burstsPerSide > 1 ? ` (${c.burstsPerSide} bursts pooled)` : ''}`,
       'ours p50',
       'WF p50',
       'ratio',
@@ -542,6 +576,11 @@ export function formatFlowsTables(report) {
     '',
     conc,
     '',
+    ...(c.bursts?.length > 1
+      ? [
+          `each burst's p95, ours ÷ Workflows (ABBA order): ${c.bursts.map((b) => `${f(b.oursP95Ms)} / ${f(b.workflowsP95Ms)} ms = ${f(b.ratioP95)}`).join('; ')}`,
+        ]
+      : []),
     'ms/node: median run over nodes. ours = run.started→run.completed (event timestamps); Workflows = create()→complete inside its Worker. e2e = client request → completion seen by the client (ours: POST /v1/flows/{id}/runs → run.completed SSE frame). ratio = ours ÷ Workflows (lower is better for us).',
     formatStages(`POST /v1/flows/{id}/runs, ${c.runs} at once: stages`, c.ours.postStages ?? [], {
       label: 'Workflows POST /run → complete, p50/p95',
