@@ -38,7 +38,8 @@ export class FlowRun extends DurableObject<Env> {
   #t: Transitions;
   #reports: ReportOutbox;
   #sse: SseHub;
-  #pushed = 0;
+  /** The last event seq pushed to WebSockets; null while none is open (no query per flush then). */
+  #pushed: number | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -71,7 +72,7 @@ export class FlowRun extends DurableObject<Env> {
     });
     void ctx.blockConcurrencyWhile(async () => {
       migrateDoStorage(ctx.storage, RUN_MIGRATIONS, RUN_FRESH);
-      this.#pushed = lastEventSeq(ctx.storage.sql);
+      this.#pushed = ctx.getWebSockets().length > 0 ? lastEventSeq(ctx.storage.sql) : null;
     });
   }
 
@@ -137,7 +138,7 @@ export class FlowRun extends DurableObject<Env> {
     // Recreate the (empty) schema so calls to this instance find tables and no run, like a new object.
     migrateDoStorage(this.ctx.storage, RUN_MIGRATIONS, RUN_FRESH);
     this.#engine.outputs.clear();
-    this.#pushed = 0;
+    this.#pushed = null;
     this.#sse.notify();
     for (const ws of this.ctx.getWebSockets()) ws.close(1000, 'run expired');
   }
@@ -267,6 +268,8 @@ export class FlowRun extends DurableObject<Env> {
     const after = Number(request.headers.get('last-event-id') ?? url.searchParams.get('after') ?? '0') || 0;
     if (url.pathname.endsWith('/ws')) {
       const pair = new WebSocketPair();
+      // With no socket open nothing was pushed: the backlog runs to the log's head.
+      this.#pushed ??= lastEventSeq(sql);
       this.ctx.acceptWebSocket(pair[1]);
       // Up to what was already pushed live (later events reach it through #flush), with no await in between.
       const sent = sendBacklog(pair[1], { read: (a, n) => eventsAfter(sql, a, n), ended: () => true }, after, this.#pushed);
@@ -291,7 +294,12 @@ export class FlowRun extends DurableObject<Env> {
   /** New events are in the log: SSE pumps read them themselves; WebSockets get them pushed. */
   #flush(): void {
     this.#sse.notify();
+    if (this.#pushed === null) return;
     const sockets = this.ctx.getWebSockets();
+    if (sockets.length === 0) {
+      this.#pushed = null;
+      return;
+    }
     for (;;) {
       const fresh = eventsAfter(this.ctx.storage.sql, this.#pushed, 500);
       if (fresh.length === 0) return;

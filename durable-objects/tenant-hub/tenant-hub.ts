@@ -92,12 +92,11 @@ export class TenantHub extends DurableObject<Env> {
   #tenantId: string | null = null;
   /** First webhook attempts made right after publishing, without the queue's batch window (./direct-webhooks.ts). */
   readonly #webhooks = new DirectWebhooks(this.env, () => this.#tenantId);
-  /** Highest change version already pushed to sockets by this instance. */
   /**
    * The last change version pushed to the sockets; null while none is open (pushes are skipped then,
    * issue 20: no query per write), set to the log's head when the next socket connects.
    */
-  #pushed: number | null = 0;
+  #pushed: number | null = null;
   /** The last retention pass filled a batch: the alarm comes back soon for the rest. */
   #retentionBacklog = false;
 
@@ -107,7 +106,7 @@ export class TenantHub extends DurableObject<Env> {
       this.#schemaVersion = migrateDoStorage(ctx.storage, HUB_MIGRATIONS);
       const row = ctx.storage.sql.exec<{ value: string }>(`SELECT value FROM hub_meta WHERE key = 'tenant_id'`).toArray()[0];
       this.#tenantId = row?.value ?? null;
-      this.#pushed = latestVersion(ctx.storage.sql);
+      this.#pushed = ctx.getWebSockets().length > 0 ? latestVersion(ctx.storage.sql) : null;
     });
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair('{"type":"ping"}', '{"type":"pong"}'));
   }
@@ -167,11 +166,8 @@ export class TenantHub extends DurableObject<Env> {
    * same turn share one push. Versions are read at push time, so frames stay in order.
    */
   #pushSoon(): void {
-    if (this.#pushScheduled) return;
-    if (this.ctx.getWebSockets().length === 0) {
-      this.#pushed = null;
-      return;
-    }
+    // null: no socket was open at the last push (a connect sets it again).
+    if (this.#pushScheduled || this.#pushed === null) return;
     this.#pushScheduled = true;
     setTimeout(() => {
       this.#pushScheduled = false;
@@ -180,12 +176,12 @@ export class TenantHub extends DurableObject<Env> {
   }
 
   #push(): void {
+    if (this.#pushed === null) return;
     const sockets = this.ctx.getWebSockets();
     if (sockets.length === 0) {
       this.#pushed = null;
       return;
     }
-    this.#pushed ??= latestVersion(this.ctx.storage.sql);
     const fresh = changesAfter(this.ctx.storage.sql, this.#pushed);
     if (fresh.length > 0) {
       broadcast(sockets, fresh);
