@@ -63,8 +63,10 @@ type Immutable = Pick<Loaded, 'def' | 'input' | 'settings' | 'parent' | 'initiat
 
 /**
  * The definition, input, settings, parent and initiator never change after insert: parsed once per object
- * in memory (the engine reads the run many times per step). Keyed by run id, so an expired object that is
- * created again reads its new run. Frozen: a caller that changed them would change every later read.
+ * in memory (the engine reads the run many times per step) and shared by every read, so callers treat
+ * them as read-only. (Not frozen: the JSON Schema validator, @cfworker/json-schema, annotates the schema
+ * objects it is given with non-enumerable properties, which a frozen definition refuses.) Keyed by run
+ * id, so an expired object that is created again reads its new run.
  */
 const parsed = new WeakMap<Sql, Immutable>();
 
@@ -76,23 +78,15 @@ function immutable(sql: Sql, runId: string): Immutable {
       `SELECT definition, input, settings, parent, initiator FROM run WHERE id = 1`,
     )
     .one();
-  const value: Immutable = deepFreeze({
+  const value: Immutable = {
     runId,
     def: JSON.parse(r.definition),
     input: JSON.parse(r.input),
     settings: JSON.parse(r.settings),
     parent: r.parent ? JSON.parse(r.parent) : null,
     initiator: r.initiator ? JSON.parse(r.initiator) : null,
-  });
+  };
   parsed.set(sql, value);
-  return value;
-}
-
-function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
-  }
   return value;
 }
 
