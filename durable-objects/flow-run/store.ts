@@ -59,27 +59,26 @@ export interface Loaded {
 const MUTABLE_COLUMNS =
   'run_id, tenant_id, flow_id, flow_version, status, created_at, started_at, finished_at, deadline_at, error, output, input_tokens, output_tokens, cost_usd';
 
-type Immutable = Pick<Loaded, 'def' | 'input' | 'settings' | 'parent' | 'initiator'> & { runId: string };
+type Immutable = Pick<Loaded, 'def' | 'input' | 'settings' | 'parent' | 'initiator'>;
 
 /**
  * The definition, input, settings, parent and initiator never change after insert: parsed once per object
  * in memory (the engine reads the run many times per step) and shared by every read, so callers treat
  * them as read-only. (Not frozen: the JSON Schema validator, @cfworker/json-schema, annotates the schema
- * objects it is given with non-enumerable properties, which a frozen definition refuses.) Keyed by run
- * id, so an expired object that is created again reads its new run.
+ * objects it is given with non-enumerable properties, which a frozen definition refuses.) `insertRun`,
+ * their only writer, forgets them, so an expired object that is created again reads its new run.
  */
 const parsed = new WeakMap<Sql, Immutable>();
 
-function immutable(sql: Sql, runId: string): Immutable {
+function immutable(sql: Sql): Immutable {
   const hit = parsed.get(sql);
-  if (hit?.runId === runId) return hit;
+  if (hit) return hit;
   const r = sql
     .exec<{ definition: string; input: string; settings: string; parent: string | null; initiator: string | null }>(
       `SELECT definition, input, settings, parent, initiator FROM run WHERE id = 1`,
     )
     .one();
   const value: Immutable = {
-    runId,
     def: JSON.parse(r.definition),
     input: JSON.parse(r.input),
     settings: JSON.parse(r.settings),
@@ -92,12 +91,11 @@ function immutable(sql: Sql, runId: string): Immutable {
 
 export function loadRun(sql: Sql): Loaded | null {
   const row = sql.exec<RunRow>(`SELECT ${MUTABLE_COLUMNS} FROM run WHERE id = 1`).toArray()[0];
-  if (!row) return null;
-  const { def, input, settings, parent, initiator } = immutable(sql, row.run_id);
-  return { row, def, input, settings, parent, initiator };
+  return row ? { row, ...immutable(sql) } : null;
 }
 
 export function insertRun(sql: Sql, init: RunInit, status: RunStatus): void {
+  parsed.delete(sql);
   sql.exec(
     `INSERT INTO run (id, run_id, tenant_id, flow_id, flow_version, definition, input, settings, parent, status, created_at, deadline_at, initiator)
      VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)`,

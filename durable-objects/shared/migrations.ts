@@ -19,10 +19,10 @@ export function migrateDoStorage(storage: DurableObjectStorage, migrations: read
   sql.exec('CREATE TABLE IF NOT EXISTS _schema (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
   const row = sql.exec<{ v: number | null }>('SELECT MAX(version) AS v FROM _schema').one();
   const current = row.v ?? 0;
-  const start = fresh && current === 0 ? fresh : null;
-  const pending = [...(start ? [start] : []), ...[...migrations].sort((a, b) => a.version - b.version)].filter(
-    (m) => m === start || m.version > (start?.version ?? current),
-  );
+  // A new object starts from the fresh schema, then takes the steps after it.
+  const start = fresh && current === 0 ? [fresh] : [];
+  const from = start[0]?.version ?? current;
+  const pending = [...start, ...[...migrations].sort((a, b) => a.version - b.version).filter((m) => m.version > from)];
   if (pending.length === 0) return current;
   // Every pending step in one transaction: a new object (every run starts as one) commits once, not
   // once per step (issue 20), and a failing step leaves the schema where it was, not half-way.

@@ -145,13 +145,6 @@ export class TenantHub extends DurableObject<Env> {
     // An alarm already due (set by an earlier write and not yet run) publishes this write's events
     // and re-arms from everything it finds: arming again would only repeat its queries (issue 20).
     if (this.#dueAlarm !== null && this.#dueAlarm <= Date.now()) return;
-    // A write that left events to publish needs the alarm now, the earliest time #arm could choose:
-    // its four "next time" queries and the registry can wait for that alarm's own #arm (issue 20).
-    if (hasPendingEvents(this.ctx.storage.sql)) {
-      this.#dueAlarm = Date.now();
-      await this.ctx.storage.setAlarm(this.#dueAlarm);
-      return;
-    }
     await this.#arm(true);
   }
 
@@ -677,17 +670,26 @@ export class TenantHub extends DurableObject<Env> {
   }
 
   /**
-   * One alarm at the earliest of: the next pending reminder, (when events
-   * wait for publication) now, and (while retention has a backlog) a second from now. Mirrors that time into D1's hub_schedules so the
-   * sweeper can wake this hub if the alarm is ever lost.
+   * One alarm at the earliest of: the next pending reminder, (when events wait for publication) now
+   * after a write or OUTBOX_RETRY_MS after an alarm that could not publish, and (while retention has a
+   * backlog) a second from now. Mirrors the reminder time into D1's hub_schedules so the sweeper can
+   * wake this hub if the alarm is ever lost.
    */
   async #arm(soon: boolean, forceRegistry = false): Promise<void> {
     const sql = this.ctx.storage.sql;
-    const reminder = earliest(earliest(nextReminderTime(sql), ex.nextStartCheck(sql)), nextChildCheck(sql));
     const pending = hasPendingEvents(sql);
+    if (soon && pending) {
+      // After a write with events to publish, "now" is the earliest any candidate could be: the
+      // next-time queries and the registry wait for that alarm's own #arm, right after (issue 20).
+      this.#dueAlarm = Date.now();
+      await this.ctx.storage.setAlarm(this.#dueAlarm);
+      return;
+    }
+    const reminder = earliest(earliest(nextReminderTime(sql), ex.nextStartCheck(sql)), nextChildCheck(sql));
     const candidates = [
       reminder,
-      pending ? Date.now() + (soon ? 0 : OUTBOX_RETRY_MS) : null,
+      // Left over after an alarm (a write's pending events returned above): publishing failed, retry.
+      pending ? Date.now() + OUTBOX_RETRY_MS : null,
       this.#retentionBacklog ? Date.now() + RETENTION_RETRY_MS : null,
     ].filter((t): t is number => t !== null);
     const next = candidates.length ? Math.min(...candidates) : null;
@@ -699,9 +701,8 @@ export class TenantHub extends DurableObject<Env> {
       this.#dueAlarm = Math.max(next, Date.now());
       await this.ctx.storage.setAlarm(this.#dueAlarm);
     }
-    // After a write the alarm publishes at once, so only reminders go to the registry; after an
-    // alarm that could not publish, the registry also carries "now" so the sweeper retries it.
-    const registry = soon ? reminder : (reminder ?? (pending ? Date.now() : null));
+    // After an alarm that could not publish, the registry also carries "now" so the sweeper retries it.
+    const registry = reminder ?? (pending ? Date.now() : null);
     // Serialized, and off the request's critical path: the alarm is primary, the registry a backstop.
     this.#registry = this.#registry.then(() => this.#syncRegistry(registry, forceRegistry)).catch(() => undefined);
     if (!soon) await this.#registry;

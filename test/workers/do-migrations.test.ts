@@ -65,7 +65,6 @@ describe('a fresh schema equals its migration steps', () => {
       migrateDoStorage(
         storage,
         RUN_MIGRATIONS.filter((m) => m.version <= 5),
-        undefined,
       );
       // Version 6 alone, as an object created before it would: the fresh schema must not run again.
       const version = migrateDoStorage(storage, RUN_MIGRATIONS, RUN_FRESH);
