@@ -1,12 +1,11 @@
 /**
  * createApp(): the one place that wires the HTTP pipeline. Order matters:
- * request id → config/logger → access log/metrics → security headers → CORS →
+ * request id → config/logger → access log/metrics → security headers → CORS and X-Request-Id (preflights end here;
+ * the headers are set on the handler's response) →
  * body limit → OAuth endpoints (form bodies) → JSON body rules → credential (resolved once) → routes (whose guard runs Idempotency-Key last); errors and 404/405 → problem+json.
  */
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
-import { cors } from 'hono/cors';
-import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
 import { AppError } from './lib/problem';
 import { validationHook } from './lib/validation';
@@ -15,7 +14,7 @@ import { credential } from './middleware/auth';
 import { requestContext } from './middleware/context';
 import { handleError, notFoundHandler } from './middleware/errors';
 import { jsonBody } from './middleware/json-body';
-import { OAUTH_CORS_PATHS } from './oauth/server';
+import { requestId, responseHeaders } from './middleware/response-headers';
 import { accountRoutes } from './routes/account';
 import { agentRoutes } from './routes/agents';
 import { apiKeyRoutes } from './routes/api-keys';
@@ -46,8 +45,6 @@ import { toolRoutes } from './routes/tools';
 import { webhookRoutes } from './routes/webhooks';
 import type { AppEnv } from './types';
 
-const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
-
 export interface CreateAppOptions {
   /** Extra routes registered before 404/405 handling (tests use this for fault injection). */
   extend?: (app: OpenAPIHono<AppEnv>) => void;
@@ -60,24 +57,7 @@ export function createApp(options: CreateAppOptions = {}): OpenAPIHono<AppEnv> {
     },
   });
 
-  app.use(
-    requestId({
-      headerName: 'X-Request-Id',
-      generator: () => crypto.randomUUID(),
-      limitLength: 128,
-    }),
-  );
-  app.use(async function validateRequestId(c, next) {
-    // Accept a caller's id only when it is well-formed; otherwise mint our own.
-    if (!REQUEST_ID.test(c.get('requestId'))) {
-      const id = crypto.randomUUID();
-      c.set('requestId', id);
-      await next();
-      c.res.headers.set('X-Request-Id', id);
-      return;
-    }
-    await next();
-  });
+  app.use(requestId());
   app.use(requestContext());
   app.use(accessLog());
   app.use(
@@ -88,27 +68,7 @@ export function createApp(options: CreateAppOptions = {}): OpenAPIHono<AppEnv> {
       referrerPolicy: 'no-referrer',
     }),
   );
-  app.use(async function corsFromConfig(c, next) {
-    const origins = c.get('config').CORS_ORIGINS;
-    // OAuth discovery, registration and token endpoints take no ambient credential: any origin (src/oauth/server.ts).
-    return cors({
-      origin: origins.includes('*') || OAUTH_CORS_PATHS.has(c.req.path) ? '*' : origins,
-      allowMethods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
-      allowHeaders: [
-        'Authorization',
-        'Content-Type',
-        'Idempotency-Key',
-        'If-Match',
-        'If-None-Match',
-        'Last-Event-ID',
-        'X-Request-Id',
-        'Mcp-Protocol-Version',
-        'Mcp-Session-Id',
-      ],
-      exposeHeaders: ['X-Request-Id', 'ETag', 'Retry-After', 'Location', 'Idempotent-Replayed', 'Mcp-Session-Id', 'WWW-Authenticate'],
-      maxAge: 600,
-    })(c, next);
-  });
+  app.use(responseHeaders());
   app.use(async function limitBody(c, next) {
     return bodyLimit({
       maxSize: c.get('config').MAX_BODY_BYTES,

@@ -38,7 +38,7 @@ const RUN_TIMEOUT_MS = 60_000;
 const NOISY_FOREIGN_PCT = 15;
 
 /** Options for the Workflows baseline Worker, added to the bench's workerd (lib/workers.mjs `extraWorkers`). */
-export function workflowsWorker({ compatibilityDate, compatibilityFlags, directSocket }) {
+export function workflowsWorker({ compatibilityDate, compatibilityFlags, directSocket, assets }) {
   return [
     {
       name: WORKFLOWS,
@@ -48,6 +48,8 @@ export function workflowsWorker({ compatibilityDate, compatibilityFlags, directS
       modulesRoot: BENCH_DIR,
       workflows: { BENCH: { name: 'bench-workflow', className: 'BenchWorkflow' } },
       unsafeDirectSockets: directSocket,
+      // Behind the same Static Assets router as ours (lib/workers.mjs baselineAssetsRouter).
+      ...(assets ? { assets } : {}),
     },
   ];
 }

@@ -155,7 +155,7 @@ async function timeBare(bareUrl, n) {
   return stats(ms);
 }
 
-function bareWorker({ compatibilityDate, compatibilityFlags, directSocket }) {
+function bareWorker({ compatibilityDate, compatibilityFlags, directSocket, assets }) {
   return [
     {
       name: BARE,
@@ -165,6 +165,8 @@ function bareWorker({ compatibilityDate, compatibilityFlags, directSocket }) {
       modulesRoot: BENCH_DIR,
       durableObjects: { VEC: { className: 'BareVectors', useSQLite: true } },
       unsafeDirectSockets: directSocket,
+      // Behind the same Static Assets router as ours (lib/workers.mjs baselineAssetsRouter).
+      ...(assets ? { assets } : {}),
     },
   ];
 }

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { compileModuleRules, convertV4MiniflareOptions, Miniflare, testRegExps } from 'miniflare';
 import { unstable_getMiniflareWorkerOptions, unstable_readConfig } from 'wrangler';
+import { ensureConsoleBuilt } from '../../console-build.mjs';
 import { generateSigningKeys } from '../../keys.mjs';
 
 export const BENCH_DIR = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
@@ -37,6 +38,8 @@ const BASELINE_EXTRA_MODULES = [
 
 /** `wrangler deploy --dry-run --outdir <tmp>`: the exact ES-module bundle we would deploy. */
 export async function buildWorker() {
+  // wrangler.toml's [assets] directory must exist for the dry run: a fresh clone has no console/dist yet.
+  await ensureConsoleBuilt();
   const outdir = await mkdtemp(path.join(tmpdir(), 'edgecrew-bench-'));
   // Also on abrupt exits (Ctrl-C is handled by Miniflare's exit hook, which may exit first).
   const removeSync = () => rmSync(outdir, { recursive: true, force: true });
@@ -273,9 +276,10 @@ async function benchWorkerOptions({ entry, silenceConsole, extraBindings = {} })
   }
   oursModules.push(...(await bundleModules(entry, modulesRules ?? [])));
 
+  const router = baselineAssetsRouter(ours.assets);
   return {
     directSocket,
-    compat: { compatibilityDate: ours.compatibilityDate, compatibilityFlags: ours.compatibilityFlags },
+    compat: { compatibilityDate: ours.compatibilityDate, compatibilityFlags: ours.compatibilityFlags, ...router },
     ours: {
       ...ours,
       name: OURS,
@@ -298,6 +302,25 @@ async function benchWorkerOptions({ entry, silenceConsole, extraBindings = {} })
       d1Databases: { DB: 'bench-baseline-db' },
       durableObjects: { HUB: { className: 'BaselineHub', useSQLite: true } },
       unsafeDirectSockets: directSocket,
+      ...router,
     },
+  };
+}
+
+/**
+ * The Static Assets router our Worker sits behind (wrangler.toml [assets]: the console, with
+ * run_worker_first for the API paths), for a baseline Worker: the same directory, with every path
+ * to the Worker first (run_worker_first = true: the baselines' own routes; the router then skips
+ * matching ours' ten path rules, a few µs in the baseline's favour). Every request to ours passes
+ * Cloudflare's router Worker first (two Worker hops; locally about 0.25 ms of CPU per request on
+ * this workerd thread, docs/performance.md), so a baseline behind no router would count the
+ * platform's routing as our pipeline's cost. BENCH_BASE_ASSETS=0 puts the baselines back in front
+ * of no router (how that cost was measured).
+ */
+function baselineAssetsRouter(assets) {
+  if (!assets || process.env.BENCH_BASE_ASSETS === '0') return {};
+  const { routerConfig, ...rest } = assets;
+  return {
+    assets: { ...rest, run_worker_first: true, routerConfig: { has_user_worker: true, invoke_user_worker_ahead_of_assets: true } },
   };
 }
