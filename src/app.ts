@@ -5,6 +5,7 @@
  * body limit → OAuth endpoints (form bodies) → JSON body rules → credential (resolved once) → routes (whose guard runs Idempotency-Key last); errors and 404/405 → problem+json.
  */
 import { OpenAPIHono } from '@hono/zod-openapi';
+import type { MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { secureHeaders } from 'hono/secure-headers';
 import { AppError } from './lib/problem';
@@ -45,6 +46,22 @@ import { toolRoutes } from './routes/tools';
 import { webhookRoutes } from './routes/webhooks';
 import type { AppEnv } from './types';
 
+/** One body-limit middleware per configured size (the config is fixed per deployment), not one per request. */
+const bodyLimits = new Map<number, MiddlewareHandler<AppEnv>>();
+function bodyLimitOf(maxSize: number): MiddlewareHandler<AppEnv> {
+  let limit = bodyLimits.get(maxSize);
+  if (limit === undefined) {
+    limit = bodyLimit({
+      maxSize,
+      onError: () => {
+        throw new AppError('payload_too_large', `Request body exceeds ${maxSize} bytes.`);
+      },
+    });
+    bodyLimits.set(maxSize, limit);
+  }
+  return limit;
+}
+
 export interface CreateAppOptions {
   /** Extra routes registered before 404/405 handling (tests use this for fault injection). */
   extend?: (app: OpenAPIHono<AppEnv>) => void;
@@ -70,12 +87,7 @@ export function createApp(options: CreateAppOptions = {}): OpenAPIHono<AppEnv> {
   );
   app.use(responseHeaders());
   app.use(async function limitBody(c, next) {
-    return bodyLimit({
-      maxSize: c.get('config').MAX_BODY_BYTES,
-      onError: () => {
-        throw new AppError('payload_too_large', `Request body exceeds ${c.get('config').MAX_BODY_BYTES} bytes.`);
-      },
-    })(c, next);
+    return bodyLimitOf(c.get('config').MAX_BODY_BYTES)(c, next);
   });
   // OAuth for /mcp takes form bodies and no bearer credential: mounted before the JSON rules and credential().
   app.route('/', oauthRoutes);
