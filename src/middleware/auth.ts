@@ -48,9 +48,10 @@ const tooManyFailures = () =>
 export function credential() {
   return createMiddleware<AppEnv>(async function credential(c, next) {
     const header = c.req.header('authorization');
-    const url = new URL(c.req.url);
-    const ticket = header === undefined ? url.searchParams.get('ticket') : null;
-    if (url.searchParams.has('access_token')) {
+    // Most requests carry no query string: parse the URL only when one could hold a ticket or a token.
+    const query = c.req.url.includes('?') ? new URL(c.req.url).searchParams : null;
+    const ticket = header === undefined ? (query?.get('ticket') ?? null) : null;
+    if (query?.has('access_token')) {
       c.set('credential', { via: 'query', ok: false, error: credentialInUrl() });
     } else if (header !== undefined || (ticket && isStreamPath(c.req.path))) {
       const via = header !== undefined ? 'header' : 'query';
@@ -61,7 +62,7 @@ export function credential() {
       } else {
         try {
           // OAuth access tokens are accepted at /mcp only (their audience); elsewhere they are a 401.
-          const oauth = isMcpPath(c.req.path) ? (token: string) => validateMcpToken(c.env, url.origin, token) : undefined;
+          const oauth = isMcpPath(c.req.path) ? (token: string) => validateMcpToken(c.env, new URL(c.req.url).origin, token) : undefined;
           const auth = await ctx.timing.time(
             'credential',
             via === 'header'

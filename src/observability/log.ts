@@ -11,31 +11,44 @@ export interface Logger {
   child(fields: LogFields): Logger;
 }
 
-/** Keys whose values are never written to a log, whatever their nesting. */
+/** Keys whose values are never written to a log, at any depth. */
 const REDACTED_KEYS = /pass(word)?|secret|token|authorization|api[-_]?key|cookie|private/i;
 
-function redact(value: unknown, depth = 0): unknown {
-  if (depth > 6 || value === null || typeof value !== 'object') return value;
-  if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) out[k] = REDACTED_KEYS.test(k) ? '[redacted]' : redact(v, depth + 1);
-  return out;
+/** JSON.stringify's replacer: one pass over the line, no copy of it (every request writes one, issue 20). */
+function redacting(key: string, value: unknown): unknown {
+  return key !== '' && REDACTED_KEYS.test(key) ? '[redacted]' : value;
 }
 
-export function createLogger(base: LogFields = {}): Logger {
-  const write = (level: LogLevel, msg: string, fields?: LogFields) => {
-    const line = JSON.stringify(redact({ level, msg, time: new Date().toISOString(), ...base, ...fields }));
+/** One JSON line per call; `base` fields (request id, environment…) on every line, a call's own fields after them. */
+class JsonLogger implements Logger {
+  constructor(private readonly base: LogFields) {}
+
+  #write(level: LogLevel, msg: string, fields?: LogFields): void {
+    const line = JSON.stringify({ level, msg, time: new Date().toISOString(), ...this.base, ...fields }, redacting);
     if (level === 'error') console.error(line);
     else if (level === 'warn') console.warn(line);
     else console.log(line);
-  };
-  return {
-    debug: (m, f) => write('debug', m, f),
-    info: (m, f) => write('info', m, f),
-    warn: (m, f) => write('warn', m, f),
-    error: (m, f) => write('error', m, f),
-    child: (fields) => createLogger({ ...base, ...fields }),
-  };
+  }
+
+  debug(msg: string, fields?: LogFields): void {
+    this.#write('debug', msg, fields);
+  }
+  info(msg: string, fields?: LogFields): void {
+    this.#write('info', msg, fields);
+  }
+  warn(msg: string, fields?: LogFields): void {
+    this.#write('warn', msg, fields);
+  }
+  error(msg: string, fields?: LogFields): void {
+    this.#write('error', msg, fields);
+  }
+  child(fields: LogFields): Logger {
+    return new JsonLogger({ ...this.base, ...fields });
+  }
+}
+
+export function createLogger(base: LogFields = {}): Logger {
+  return new JsonLogger(base);
 }
 
 /** Serializes an unknown thrown value for logs (never for clients). */
