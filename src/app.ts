@@ -1,13 +1,12 @@
 /**
  * createApp(): the one place that wires the HTTP pipeline. Order matters:
- * request id → config/logger → access log/metrics → security headers → CORS and X-Request-Id (preflights end here;
+ * request id → config/logger → access log/metrics → security headers, CORS and X-Request-Id (preflights end here;
  * the headers are set on the handler's response) →
  * body limit → OAuth endpoints (form bodies) → JSON body rules → credential (resolved once) → routes (whose guard runs Idempotency-Key last); errors and 404/405 → problem+json.
  */
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { secureHeaders } from 'hono/secure-headers';
 import { AppError } from './lib/problem';
 import { validationHook } from './lib/validation';
 import { accessLog } from './middleware/access-log';
@@ -77,14 +76,6 @@ export function createApp(options: CreateAppOptions = {}): OpenAPIHono<AppEnv> {
   app.use(requestId());
   app.use(requestContext());
   app.use(accessLog());
-  app.use(
-    secureHeaders({
-      contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
-      strictTransportSecurity: 'max-age=63072000; includeSubDomains; preload',
-      crossOriginResourcePolicy: 'same-site',
-      referrerPolicy: 'no-referrer',
-    }),
-  );
   app.use(responseHeaders());
   app.use(async function limitBody(c, next) {
     return bodyLimitOf(c.get('config').MAX_BODY_BYTES)(c, next);

@@ -1,11 +1,14 @@
 /**
- * The request id and CORS: the id is chosen before the handler (logs and problem bodies quote it); the
- * `X-Request-Id` and CORS response headers are set once, after the handler, on the response it made.
- * Preflights (OPTIONS) answer 204 here, before body rules and credentials.
+ * The request id, security headers and CORS: the id is chosen before the handler (logs and problem
+ * bodies quote it); the `X-Request-Id`, security and CORS response headers are set once, after the
+ * handler, on the response it made, in one pass. Preflights (OPTIONS) answer 204 here, before body
+ * rules and credentials.
  *
  * Hono's requestId() and cors() set their headers before the handler instead. That makes Hono create a
  * placeholder response and copy it, headers and all, into the handler's response: three Response objects
- * and two header copies per request, about 40 µs of CPU locally (docs/performance.md).
+ * and two header copies per request, about 40 µs of CPU locally. Hono's secureHeaders() reads the
+ * response's headers object again for every header it sets (about 30 µs), and overwrites a route's own
+ * Content-Security-Policy (the /docs page's, which must load its script). docs/performance.md.
  */
 import type { Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
@@ -38,6 +41,27 @@ const EXPOSE_HEADERS = [
 ].join(',');
 const MAX_AGE_S = '600';
 
+/**
+ * The security headers of every response (the set Hono's secureHeaders() sends by default, with a strict
+ * CSP for an API, two years of HSTS with preload, same-site CORP and no referrer). A route may set its
+ * own Content-Security-Policy (src/routes/docs.ts); every other header here always wins.
+ */
+const CSP = 'Content-Security-Policy';
+const SECURITY_HEADERS: readonly (readonly [string, string])[] = [
+  ['Cross-Origin-Opener-Policy', 'same-origin'],
+  ['Cross-Origin-Resource-Policy', 'same-site'],
+  ['Origin-Agent-Cluster', '?1'],
+  ['Referrer-Policy', 'no-referrer'],
+  ['Strict-Transport-Security', 'max-age=63072000; includeSubDomains; preload'],
+  ['X-Content-Type-Options', 'nosniff'],
+  ['X-DNS-Prefetch-Control', 'off'],
+  ['X-Download-Options', 'noopen'],
+  ['X-Frame-Options', 'SAMEORIGIN'],
+  ['X-Permitted-Cross-Domain-Policies', 'none'],
+  ['X-XSS-Protection', '0'],
+];
+const STRICT_CSP = "default-src 'none'; frame-ancestors 'none'";
+
 /** Sets `requestId` on the context: the caller's `X-Request-Id` when well-formed, else a new UUID. */
 export function requestId() {
   return createMiddleware<AppEnv>(async function requestId(c, next) {
@@ -58,7 +82,7 @@ export function responseHeaders() {
     const anyOrigin = origins.includes('*') || OAUTH_CORS_PATHS.has(c.req.path);
     const origin = c.req.header('origin') ?? '';
     const allowOrigin = anyOrigin ? '*' : origins.includes(origin) ? origin : null;
-    const headers: [string, string][] = [['X-Request-Id', c.get('requestId')]];
+    const headers: (readonly [string, string])[] = [...SECURITY_HEADERS, ['X-Request-Id', c.get('requestId')]];
     if (allowOrigin !== null) headers.push(['Access-Control-Allow-Origin', allowOrigin]);
     headers.push(['Access-Control-Expose-Headers', EXPOSE_HEADERS]);
     // A listed origin is echoed, so caches must key on it.
@@ -71,25 +95,22 @@ export function responseHeaders() {
         ['Access-Control-Allow-Headers', ALLOW_HEADERS],
         ['Vary', 'Access-Control-Request-Headers'],
       );
-      return new Response(null, { status: 204, headers: toHeaders(headers) });
+      const preflight = new Headers([[CSP, STRICT_CSP]]);
+      for (const [k, v] of headers) k === 'Vary' ? preflight.append(k, v) : preflight.set(k, v);
+      return new Response(null, { status: 204, headers: preflight });
     }
     await next();
     setOn(c, headers);
   });
 }
 
-function toHeaders(pairs: [string, string][]): Headers {
-  const out = new Headers();
-  for (const [k, v] of pairs) k === 'Vary' ? out.append(k, v) : out.set(k, v);
-  return out;
-}
-
 /**
  * Sets the headers on the handler's response. A response passed through from a `fetch` (a Durable
  * Object's WebSocket upgrade or stream) has immutable headers: it is copied first, as Hono does.
  */
-function setOn(c: Context<AppEnv>, pairs: [string, string][]): void {
+function setOn(c: Context<AppEnv>, pairs: readonly (readonly [string, string])[]): void {
   const apply = (headers: Headers) => {
+    if (!headers.has(CSP)) headers.set(CSP, STRICT_CSP);
     for (const [k, v] of pairs) k === 'Vary' ? headers.append(k, v) : headers.set(k, v);
   };
   try {

@@ -226,5 +226,8 @@ describe('GET /docs', () => {
     const html = await res.text();
     expect(html).toMatch(/<html/i);
     expect(html).toContain('/openapi.json');
+    // Its own policy, not the API's `default-src 'none'`: a browser must be allowed to run the reference's script.
+    expect(res.headers.get('content-security-policy')).toContain('script-src');
+    expect(res.headers.get('content-security-policy')).toContain('https://cdn.jsdelivr.net');
   });
 });

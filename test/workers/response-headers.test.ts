@@ -10,11 +10,27 @@ import { upgrade } from '../support/workers/websocket';
 
 const ORIGIN = 'https://app.example.com';
 
+/** What every API response carries (the set Hono's secureHeaders() sends by default, with our options). */
+const SECURITY = {
+  'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-resource-policy': 'same-site',
+  'origin-agent-cluster': '?1',
+  'referrer-policy': 'no-referrer',
+  'strict-transport-security': 'max-age=63072000; includeSubDomains; preload',
+  'x-content-type-options': 'nosniff',
+  'x-dns-prefetch-control': 'off',
+  'x-download-options': 'noopen',
+  'x-frame-options': 'SAMEORIGIN',
+  'x-permitted-cross-domain-policies': 'none',
+  'x-xss-protection': '0',
+};
+
 function expectEdgeHeaders(res: Response) {
   expect(res.headers.get('x-request-id')).toMatch(/^[A-Za-z0-9._:-]{8,128}$/);
   expect(res.headers.get('access-control-allow-origin')).toBe('*');
   expect(res.headers.get('access-control-expose-headers')).toContain('X-Request-Id');
-  expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+  for (const [name, value] of Object.entries(SECURITY)) expect(res.headers.get(name), name).toBe(value);
 }
 
 describe('request id', () => {
@@ -57,9 +73,17 @@ describe('headers on every kind of response', () => {
     expect(res.status).toBe(101);
     expect(res.webSocket).not.toBeNull();
     expect(res.headers.get('x-request-id')).toBe('ws-upgrade-0001');
-    expect(res.headers.get('access-control-allow-origin')).toBe('*');
+    expectEdgeHeaders(res);
     res.webSocket!.accept();
     res.webSocket!.close(1000, 'done');
+  });
+
+  it("a route's own Content-Security-Policy is kept: the API reference page loads its script", async () => {
+    const res = await call('/docs');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-security-policy')).toContain("script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net");
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(res.headers.get('x-request-id')).toMatch(/.{8,}/);
   });
 
   it('a preflight answers 204 before credentials, with the allowed methods and headers', async () => {
