@@ -34,6 +34,21 @@ export function deleteTask(sql: Sql, id: string): void {
 }
 
 export function listTasks(sql: Sql, f: TaskFilter): { data: Task[]; nextCursor: string | null } {
+  const { rows, nextCursor } = pageRows(sql, f);
+  return { data: rows.map((r) => JSON.parse(r.data) as Task), nextCursor };
+}
+
+/**
+ * The same page as `listTasks`, as the JSON text of its task array: each row's stored JSON joined
+ * as it is, with nothing parsed here, copied as objects over RPC or serialized again by the Worker
+ * (the HTTP list's answer, issue 20).
+ */
+export function listTasksJson(sql: Sql, f: TaskFilter): { json: string; nextCursor: string | null } {
+  const { rows, nextCursor } = pageRows(sql, f);
+  return { json: `[${rows.map((r) => r.data).join(',')}]`, nextCursor };
+}
+
+function pageRows(sql: Sql, f: TaskFilter): { rows: { id: string; data: string }[]; nextCursor: string | null } {
   const where: string[] = [];
   const args: SqlStorageValue[] = [];
   if (f.status) {
@@ -65,10 +80,10 @@ export function listTasks(sql: Sql, f: TaskFilter): { data: Task[]; nextCursor: 
     where.push('id > ?');
     args.push(f.after);
   }
-  const sqlText = `SELECT data FROM tasks ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id LIMIT ?`;
-  const rows = sql.exec<{ data: string }>(sqlText, ...args, f.limit + 1).toArray();
-  const data = rows.slice(0, f.limit).map((r) => JSON.parse(r.data) as Task);
-  return { data, nextCursor: rows.length > f.limit ? data[data.length - 1]!.id : null };
+  const sqlText = `SELECT id, data FROM tasks ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id LIMIT ?`;
+  const rows = sql.exec<{ id: string; data: string }>(sqlText, ...args, f.limit + 1).toArray();
+  const page = rows.slice(0, f.limit);
+  return { rows: page, nextCursor: rows.length > f.limit ? page[page.length - 1]!.id : null };
 }
 
 /** Replaces the task's pending reminders with those of its current occurrence; returns the next fire time. */

@@ -75,7 +75,7 @@ import {
 import { handleSocketMessage } from './sync-mutations';
 import { attach, attachmentOf, broadcast, closeQuietly, type SocketAttachment, sendCatchUp } from './sync-sockets';
 import * as ops from './tasks';
-import { listHistory, listTasks, nextReminderTime, readTask } from './tasks-store';
+import { listHistory, listTasks, listTasksJson, nextReminderTime, readTask } from './tasks-store';
 
 const OUTBOX_RETRY_MS = 2_000;
 /** Experiment start checks per alarm (each is one call to a FlowRun); the rest wait for the next alarm. */
@@ -197,6 +197,12 @@ export class TenantHub extends DurableObject<Env> {
   async listTasks(tenantId: string, filter: TaskFilter): Promise<{ data: Task[]; nextCursor: string | null }> {
     this.#bind(tenantId);
     return listTasks(this.ctx.storage.sql, filter);
+  }
+
+  /** `listTasks`' page as JSON text (the HTTP list writes it into its answer as it is). */
+  async listTasksJson(tenantId: string, filter: TaskFilter): Promise<{ json: string; nextCursor: string | null }> {
+    this.#bind(tenantId);
+    return listTasksJson(this.ctx.storage.sql, filter);
   }
 
   async updateTask(tenantId: string, actor: Actor, id: string, patch: TaskPatch, ifMatch?: number): Promise<Result<Task>> {

@@ -1,5 +1,6 @@
 /** Shared OpenAPI pieces: the problem schema, standard error responses, Retry-After, Idempotency-Key and SSE content. */
 import { type OpenAPIHono, z } from '@hono/zod-openapi';
+import type { Context, TypedResponse } from 'hono';
 import { PROBLEM_CONTENT_TYPE, PROBLEMS, type ProblemCode } from './problem';
 
 export const FieldErrorSchema = z
@@ -73,6 +74,14 @@ export function jsonContent<T extends z.ZodType>(schema: T, description: string)
 /** A required JSON request body. */
 export function jsonBody<T extends z.ZodType>(schema: T, description?: string) {
   return { required: true, content: { 'application/json': { schema } }, ...(description ? { description } : {}) };
+}
+
+/**
+ * A 200 whose body is JSON text already in the route's documented shape `T` (stored JSON written out as
+ * it is, not parsed and serialized again): typed as `c.json` would be, so the route still checks.
+ */
+export function jsonText<T>(c: Context, text: string): TypedResponse<T, 200, 'json'> {
+  return c.body(text, 200, { 'content-type': 'application/json' }) as unknown as TypedResponse<T, 200, 'json'>;
 }
 
 export const BearerAuth = [{ bearerAuth: [] }];

@@ -1,6 +1,6 @@
 /** /v1/tasks: CRUD, complete/reopen, history. The hub (TenantHub) does the work. */
 import { createRoute, z } from '@hono/zod-openapi';
-import { BearerAuth, jsonBody, jsonContent, problemResponses } from '../lib/openapi';
+import { BearerAuth, jsonBody, jsonContent, jsonText, problemResponses } from '../lib/openapi';
 import { decodeCursor, encodeCursor, PageQuerySchema, pageSchema } from '../lib/pagination';
 import { newRouter } from '../lib/router';
 import { confirmQuickAdd, quickAdd } from '../tasks/quick-add';
@@ -9,6 +9,7 @@ import * as tasks from '../tasks/service';
 import { guarded } from './deps';
 
 const tags = ['Tasks'];
+const TaskPageSchema = pageSchema(TaskSchema, 'TaskPage');
 const TaskIdParam = z.object({
   taskId: z
     .string()
@@ -151,12 +152,14 @@ export const taskRoutes = newRouter()
       middleware: guarded('data:read'),
       security: BearerAuth,
       request: { query: TaskListQuery },
-      responses: { 200: jsonContent(pageSchema(TaskSchema, 'TaskPage'), 'Tasks in creation order'), ...problemResponses() },
+      responses: { 200: jsonContent(TaskPageSchema, 'Tasks in creation order'), ...problemResponses() },
     }),
     async (c) => {
       const { cursor, ...q } = c.req.valid('query');
-      const page = await tasks.listTasks(c.var.ctx, { ...q, after: decodeCursor(cursor) });
-      return c.json({ data: page.data, nextCursor: page.nextCursor ? encodeCursor(page.nextCursor) : null }, 200);
+      const page = await tasks.listTasksJson(c.var.ctx, { ...q, after: decodeCursor(cursor) });
+      // The tasks' stored JSON as it is (the TaskPage schema): nothing parsed or serialized again per task.
+      const nextCursor = page.nextCursor ? encodeCursor(page.nextCursor) : null;
+      return jsonText<z.infer<typeof TaskPageSchema>>(c, `{"data":${page.json},"nextCursor":${JSON.stringify(nextCursor)}}`);
     },
   )
   .openapi(

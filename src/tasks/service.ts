@@ -90,6 +90,11 @@ export async function listTasks(ctx: ServiceCtx, filter: TaskFilter) {
   return ctx.timing.time('hub', hub(ctx).listTasks(ctx.tenantId, filter));
 }
 
+/** The same page with its tasks as JSON text, for an answer that writes them out unchanged (GET /v1/tasks). */
+export async function listTasksJson(ctx: ServiceCtx, filter: TaskFilter) {
+  return ctx.timing.time('hub', hub(ctx).listTasksJson(ctx.tenantId, filter));
+}
+
 export async function updateTask(ctx: TaskCtx, { id, patch, ifMatch }: TaskRef & { patch: TaskPatch }) {
   assertCan(ctx, 'data:write');
   await assertAssignee(ctx, patch.assigneeId);

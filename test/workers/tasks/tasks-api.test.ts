@@ -53,6 +53,46 @@ describe('tasks API', () => {
     expect((await call(`/v1/tasks/${task.id}`, { token: owner.accessToken })).status).toBe(404);
   });
 
+  it('the list answers each task exactly as GET /v1/tasks/{id} does, page by page with filters', async () => {
+    const owner = await signup('tasks-list');
+    const created: Array<{ id: string }> = [];
+    for (let i = 0; i < 5; i++) {
+      const res = await call('/v1/tasks', {
+        token: owner.accessToken,
+        body: {
+          title: `Task ${i} "quoted" ünïcode \u2028`,
+          labels: i % 2 ? ['odd'] : [],
+          priority: (i % 3) + 1,
+          dueDate: '2031-02-0' + (i + 1),
+        },
+      });
+      expect(res.status, await res.clone().text()).toBe(201);
+      created.push(await json(res));
+    }
+    await call(`/v1/tasks/${created[1]!.id}/complete`, { method: 'POST', token: owner.accessToken });
+    const pages = [];
+    let cursor: string | null = null;
+    do {
+      const res = await call(`/v1/tasks?limit=2${cursor ? `&cursor=${cursor}` : ''}`, { token: owner.accessToken });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toBe('application/json');
+      const page = await json(res);
+      pages.push(page);
+      cursor = page.nextCursor;
+    } while (cursor);
+    expect(pages.map((p) => p.data.length)).toEqual([2, 2, 1]);
+    const listed = pages.flatMap((p) => p.data);
+    const single = await Promise.all(
+      listed.map(async (t: { id: string }) => json(await call(`/v1/tasks/${t.id}`, { token: owner.accessToken }))),
+    );
+    expect(listed).toEqual(single);
+    expect(listed.map((t: { id: string }) => t.id)).toEqual(created.map((t) => t.id).sort());
+    const odd = await json(await call('/v1/tasks?label=odd&status=open', { token: owner.accessToken }));
+    expect(odd).toEqual({ data: [single.find((t) => t.id === created[3]!.id)], nextCursor: null });
+    const none = await json(await call('/v1/tasks?q=no-such-words', { token: owner.accessToken }));
+    expect(none).toEqual({ data: [], nextCursor: null });
+  });
+
   it('recurring task advances on completion and records history', async () => {
     const owner = await signup('recur');
     const t = await json(
