@@ -63,7 +63,7 @@ describe('tasks API', () => {
           title: `Task ${i} "quoted" ünïcode \u2028`,
           labels: i % 2 ? ['odd'] : [],
           priority: (i % 3) + 1,
-          dueDate: '2031-02-0' + (i + 1),
+          dueDate: `2031-02-0${i + 1}`,
         },
       });
       expect(res.status, await res.clone().text()).toBe(201);
