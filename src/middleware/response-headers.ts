@@ -72,7 +72,8 @@ export function requestId() {
 }
 
 /**
- * `X-Request-Id` and CORS on every response. Origins come from config (`CORS_ORIGINS`, `*` for any);
+ * The security headers, `X-Request-Id` and CORS on every response, preflights answered here. Origins come
+ * from config (`CORS_ORIGINS`, `*` for any);
  * the OAuth discovery, registration and token endpoints take no ambient credential and allow any origin
  * (src/oauth/server.ts). Runs after config is loaded and after the request id is chosen.
  */
