@@ -43,10 +43,12 @@ const MAX_AGE_S = '600';
 
 /**
  * The security headers of every response (the set Hono's secureHeaders() sends by default, with a strict
- * CSP for an API, two years of HSTS with preload, same-site CORP and no referrer). A route may set its
- * own Content-Security-Policy (src/routes/docs.ts); every other header here always wins.
+ * CSP for an API, two years of HSTS with preload, same-site CORP and no referrer). They always win over a
+ * header the handler set, except the Content-Security-Policy of the pages listed in OWN_CSP_PATHS.
  */
 const CSP = 'Content-Security-Policy';
+/** Pages that set their own CSP: the API reference loads its script from jsDelivr (src/routes/docs.ts). */
+const OWN_CSP_PATHS: ReadonlySet<string> = new Set(['/docs']);
 const SECURITY_HEADERS: readonly (readonly [string, string])[] = [
   ['Cross-Origin-Opener-Policy', 'same-origin'],
   ['Cross-Origin-Resource-Policy', 'same-site'],
@@ -101,7 +103,7 @@ export function responseHeaders() {
       return new Response(null, { status: 204, headers: preflight });
     }
     await next();
-    setOn(c, headers);
+    setOn(c, headers, OWN_CSP_PATHS.has(c.req.path));
   });
 }
 
@@ -109,9 +111,9 @@ export function responseHeaders() {
  * Sets the headers on the handler's response. A response passed through from a `fetch` (a Durable
  * Object's WebSocket upgrade or stream) has immutable headers: it is copied first, as Hono does.
  */
-function setOn(c: Context<AppEnv>, pairs: readonly (readonly [string, string])[]): void {
+function setOn(c: Context<AppEnv>, pairs: readonly (readonly [string, string])[], ownCsp: boolean): void {
   const apply = (headers: Headers) => {
-    if (!headers.has(CSP)) headers.set(CSP, STRICT_CSP);
+    if (!ownCsp || !headers.has(CSP)) headers.set(CSP, STRICT_CSP);
     for (const [k, v] of pairs) k === 'Vary' ? headers.append(k, v) : headers.set(k, v);
   };
   try {
@@ -119,7 +121,9 @@ function setOn(c: Context<AppEnv>, pairs: readonly (readonly [string, string])[]
   } catch (err) {
     if (!(err instanceof TypeError)) throw err;
     const copy = new Response(c.res.body, c.res);
-    apply(copy.headers);
+    // Forget the immutable one first: Hono's setter would otherwise copy its headers over ours.
+    c.res = undefined;
     c.res = copy;
+    apply(copy.headers);
   }
 }

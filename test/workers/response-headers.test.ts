@@ -1,5 +1,7 @@
 // X-Request-Id and CORS are set once, after the handler (src/middleware/response-headers.ts): every kind of
 // response must still carry them, including problems, preflights and a Durable Object's WebSocket upgrade.
+
+import { exports } from 'cloudflare:workers';
 import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
 import { requestId, responseHeaders } from '../../src/middleware/response-headers';
@@ -110,6 +112,30 @@ describe('listed origins (CORS_ORIGINS without *)', () => {
   app.use(responseHeaders());
   app.get('/thing', (c) => c.json({ ok: true }));
   app.post('/token', (c) => c.json({ ok: true }));
+
+  app.get(
+    '/page',
+    () => new Response('<p>', { headers: { 'content-type': 'text/html', 'content-security-policy': "frame-ancestors 'none'" } }),
+  );
+  app.get('/docs', () => new Response('<p>', { headers: { 'content-type': 'text/html', 'content-security-policy': "script-src 'self'" } }));
+  // A response with immutable headers that carries its own X-Request-Id (our Worker's answer, through its fetch handler).
+  app.get('/upstream', () =>
+    exports.default.fetch(new Request('https://api.test/health', { headers: { 'x-request-id': 'upstream-id-0001' } })),
+  );
+
+  it("a handler's CSP is replaced by the strict one, except on the pages that set their own (/docs)", async () => {
+    expect((await app.request('/page')).headers.get('content-security-policy')).toBe("default-src 'none'; frame-ancestors 'none'");
+    expect((await app.request('/docs')).headers.get('content-security-policy')).toBe("script-src 'self'");
+  });
+
+  it('an immutable upstream answer is copied once, and our headers win over the ones it carried', async () => {
+    const res = await app.request('/upstream', { headers: { 'x-request-id': 'outer-id-00001', origin: 'https://console.example.com' } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-request-id')).toBe('outer-id-00001');
+    expect(res.headers.get('access-control-allow-origin')).toBe('https://console.example.com');
+    expect(res.headers.get('vary')).toBe('Origin');
+    expect(await res.json()).toMatchObject({ status: 'ok' });
+  });
 
   it('echoes a listed origin with Vary: Origin, and allows no other', async () => {
     const listed = await app.request('/thing', { headers: { origin: 'https://console.example.com' } });
