@@ -99,7 +99,7 @@ export function responseHeaders() {
         ['Vary', 'Access-Control-Request-Headers'],
       );
       const preflight = new Headers([[CSP, STRICT_CSP]]);
-      for (const [k, v] of headers) k === 'Vary' ? preflight.append(k, v) : preflight.set(k, v);
+      setAll(preflight, headers);
       return new Response(null, { status: 204, headers: preflight });
     }
     await next();
@@ -114,7 +114,7 @@ export function responseHeaders() {
 function setOn(c: Context<AppEnv>, pairs: readonly (readonly [string, string])[], ownCsp: boolean): void {
   const apply = (headers: Headers) => {
     if (!ownCsp || !headers.has(CSP)) headers.set(CSP, STRICT_CSP);
-    for (const [k, v] of pairs) k === 'Vary' ? headers.append(k, v) : headers.set(k, v);
+    setAll(headers, pairs);
   };
   try {
     apply(c.res.headers);
@@ -126,4 +126,9 @@ function setOn(c: Context<AppEnv>, pairs: readonly (readonly [string, string])[]
     c.res = copy;
     apply(copy.headers);
   }
+}
+
+/** Sets each pair; `Vary` is appended, since a response may already vary on something else. */
+function setAll(headers: Headers, pairs: readonly (readonly [string, string])[]): void {
+  for (const [k, v] of pairs) k === 'Vary' ? headers.append(k, v) : headers.set(k, v);
 }
