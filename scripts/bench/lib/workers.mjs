@@ -312,7 +312,7 @@ async function benchWorkerOptions({ entry, silenceConsole, extraBindings = {} })
  * run_worker_first for the API paths), for a baseline Worker: the same directory, with every path
  * to the Worker first (run_worker_first = true: the baselines' own routes; the router then skips
  * matching ours' ten path rules, a few µs in the baseline's favour). Every request to ours passes
- * Cloudflare's router Worker first (two Worker hops; locally about 0.25 ms of CPU per request on
+ * Cloudflare's router Worker first (two Worker hops; locally about 0.29 ms of CPU per request on
  * this workerd thread, docs/performance.md), so a baseline behind no router would count the
  * platform's routing as our pipeline's cost. BENCH_BASE_ASSETS=0 puts the baselines back in front
  * of no router (how that cost was measured).
