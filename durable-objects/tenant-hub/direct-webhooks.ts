@@ -1,5 +1,5 @@
 /**
- * Direct first webhook attempts from the tenant's hub (issue 20): the moment the hub's alarm has
+ * Direct first webhook attempts from the tenant's hub (issue 20): the moment the hub has
  * handed a page of events to the EVENTS queue, it also runs the webhook fan-out for that page itself,
  * so a delivery does not wait for the queue's batch window (about 1 s) before its first attempt.
  *

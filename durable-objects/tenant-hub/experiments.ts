@@ -132,9 +132,8 @@ export function experimentRunEnded(op: FeedbackOp, run: RunSummary): void {
 }
 
 /** The earliest pending start check (ms epoch), for the hub's alarm. */
-export function nextStartCheck(sql: Sql): number | null {
-  return sql.exec<{ at: number | null }>(`SELECT MIN(start_check_at) AS at FROM experiments WHERE start_check_at IS NOT NULL`).one().at;
-}
+/** When the next experiment start check is due (epoch ms), as a scalar subquery (./schedule.ts). */
+export const NEXT_START_CHECK_SQL = `SELECT MIN(start_check_at) FROM experiments WHERE start_check_at IS NOT NULL`;
 
 /** Running experiments whose start check is due. */
 export function dueStartChecks(sql: Sql, now: number, limit: number): Array<{ id: string; runId: string }> {

@@ -77,9 +77,9 @@ function setMeta(sql: Sql, key: string, value: string): void {
   sql.exec(`INSERT OR REPLACE INTO hub_meta (key, value) VALUES (?, ?)`, key, value);
 }
 
-/** Whether a pass is due: none in the last interval (kept in hub_meta, so eviction does not reset it). */
-export function retentionDue(sql: Sql, now: number): boolean {
-  return Number(meta(sql, 'retention_at') ?? 0) + RETENTION_INTERVAL_MS <= now;
+/** When the next pass is due: an interval after the last one (kept in hub_meta, so eviction does not reset it). */
+export function retentionDueAt(sql: Sql): number {
+  return Number(meta(sql, 'retention_at') ?? 0) + RETENTION_INTERVAL_MS;
 }
 
 /** One bounded pass over every table. */

@@ -128,9 +128,8 @@ export function releaseChildren(sql: Sql, runIds: string[]): void {
 }
 
 /** The earliest due check of a child run's place (ms epoch), for the hub's alarm. */
-export function nextChildCheck(sql: Sql): number | null {
-  return sql.exec<{ at: number | null }>(`SELECT MIN(check_at) AS at FROM child_runs`).one().at;
-}
+/** When the next child-place check is due (epoch ms), as a scalar subquery (./schedule.ts). */
+export const NEXT_CHILD_CHECK_SQL = `SELECT MIN(check_at) FROM child_runs`;
 
 /** Places whose check is due, with when they were taken. */
 export function dueChildChecks(sql: Sql, now: number, limit: number): Array<{ runId: string; admittedAt: number }> {

@@ -165,9 +165,8 @@ export function markAttempt(sql: Sql, sequences: number[]): number {
   return sql.exec<{ a: number | null }>(`SELECT MAX(attempts) AS a FROM outbox WHERE published_at IS NULL`).one().a ?? 0;
 }
 
-export function hasPendingEvents(sql: Sql): boolean {
-  return sql.exec(`SELECT 1 FROM outbox WHERE published_at IS NULL LIMIT 1`).toArray().length > 0;
-}
+/** Whether any outbox event waits for publication, as an EXISTS subquery (./schedule.ts). */
+export const PENDING_EVENTS_SQL = `SELECT 1 FROM outbox WHERE published_at IS NULL LIMIT 1`;
 
 // ---- snapshot: the current state a resyncing client reloads from ----------------------------
 

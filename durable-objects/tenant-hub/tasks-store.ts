@@ -125,9 +125,8 @@ export function claimReminder(sql: Sql, id: string, at: string): boolean {
   return sql.exec(`UPDATE reminders SET delivered_at = ? WHERE id = ? AND delivered_at IS NULL`, at, id).rowsWritten > 0;
 }
 
-export function nextReminderTime(sql: Sql): number | null {
-  return sql.exec<{ t: number | null }>(`SELECT MIN(fire_at) AS t FROM reminders WHERE delivered_at IS NULL`).one().t ?? null;
-}
+/** When the next pending reminder fires (epoch ms), as a scalar subquery (./schedule.ts). */
+export const NEXT_REMINDER_SQL = `SELECT MIN(fire_at) FROM reminders WHERE delivered_at IS NULL`;
 
 export function nextReminderFor(sql: Sql, taskId: string): string | null {
   const t = sql

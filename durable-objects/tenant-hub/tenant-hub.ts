@@ -43,7 +43,7 @@ import {
 import { publishOutbox } from './outbox';
 import { appendForwarded, type ForwardedEvent } from './outbox-forwarded';
 import { deliverDueReminders } from './reminders';
-import { RETENTION_RETRY_MS, retentionDue, runRetention } from './retention';
+import { RETENTION_INTERVAL_MS, RETENTION_RETRY_MS, retentionDueAt, runRetention } from './retention';
 import {
   admit,
   admitChildren,
@@ -52,12 +52,12 @@ import {
   dueChildChecks,
   listSlots,
   liveChildCount,
-  nextChildCheck,
   type RunSlot,
   recordRunChange,
   release,
   releaseChildren,
 } from './run-admission';
+import { earliest, readSchedule } from './schedule';
 import { HUB_MIGRATIONS } from './schema';
 import { socketServiceCtx } from './socket-caller';
 import { issueTicket, redeemTicket, type TicketCaller } from './stream-tickets';
@@ -65,7 +65,6 @@ import {
   type ChangePage,
   changesAfter,
   changesSince,
-  hasPendingEvents,
   latestVersion,
   type ResyncSignal,
   type SnapshotPage,
@@ -75,15 +74,15 @@ import {
 import { handleSocketMessage } from './sync-mutations';
 import { attach, attachmentOf, broadcast, closeQuietly, type SocketAttachment, sendCatchUp } from './sync-sockets';
 import * as ops from './tasks';
-import { listHistory, listTasks, listTasksJson, nextReminderTime, readTask } from './tasks-store';
+import { listHistory, listTasks, listTasksJson, readTask } from './tasks-store';
 
+/** An alarm this soon after a publish that failed; also the backstop of a write's direct publish. */
 const OUTBOX_RETRY_MS = 2_000;
 /** Experiment start checks per alarm (each is one call to a FlowRun); the rest wait for the next alarm. */
 const EXPERIMENT_CHECKS_PER_ALARM = 20;
 /** Child-run place checks per alarm (each is one call to a FlowRun); the rest wait for the next alarm. */
 const CHILD_CHECKS_PER_ALARM = 20;
 
-const earliest = (a: number | null, b: number | null): number | null => (a === null ? b : b === null ? a : Math.min(a, b));
 /** An HTTP sync or snapshot page stops at about this much data, whatever its `limit`. */
 const PAGE_MAX_BYTES = 1 << 20;
 
@@ -107,6 +106,7 @@ export class TenantHub extends DurableObject<Env> {
       const row = ctx.storage.sql.exec<{ value: string }>(`SELECT value FROM hub_meta WHERE key = 'tenant_id'`).toArray()[0];
       this.#tenantId = row?.value ?? null;
       this.#pushed = ctx.getWebSockets().length > 0 ? latestVersion(ctx.storage.sql) : null;
+      this.#dueAlarm = await ctx.storage.getAlarm();
     });
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair('{"type":"ping"}', '{"type":"pong"}'));
   }
@@ -140,16 +140,54 @@ export class TenantHub extends DurableObject<Env> {
     return result;
   }
 
+  /**
+   * After a committed write: its changes go to the sockets and its events to the queue right after
+   * this call returns (writes in the same turn share one push and one publish), without waiting for
+   * an alarm (issue 20). Before the call returns, an alarm no later than OUTBOX_RETRY_MS from now is
+   * durably set, so events are still published if this instance dies first; the publish re-arms it
+   * to whatever else is due.
+   */
   async #afterWrite(): Promise<void> {
     this.#pushSoon();
-    // An alarm already due (set by an earlier write and not yet run) publishes this write's events
-    // and re-arms from everything it finds: arming again would only repeat its queries (issue 20).
-    if (this.#dueAlarm !== null && this.#dueAlarm <= Date.now()) return;
-    await this.#arm(true);
+    const by = Date.now() + OUTBOX_RETRY_MS;
+    if (this.#dueAlarm === null || this.#dueAlarm > by) {
+      this.#dueAlarm = by;
+      await this.ctx.storage.setAlarm(by);
+    }
+    this.#settleSoon();
   }
 
-  /** When the alarm this instance set will fire, while it has not run yet (memory only: null after a restart). */
+  /** When the alarm will fire (read at start-up, then kept as this instance sets it); null: none set. */
   #dueAlarm: number | null = null;
+
+  #settleScheduled = false;
+
+  #settleSoon(): void {
+    if (this.#settleScheduled) return;
+    this.#settleScheduled = true;
+    setTimeout(() => {
+      this.#settleScheduled = false;
+      // A failure leaves the events pending and the backstop alarm set: it publishes them.
+      this.#settle().catch(() => undefined);
+    }, 0);
+  }
+
+  /** A write's follow-up: publish, a retention pass when one is due, re-arm. */
+  async #settle(): Promise<void> {
+    if (this.#tenantId === null) return;
+    await this.#publish();
+    this.#retain();
+    await this.#arm();
+  }
+
+  /** Publications run one at a time (a write's and the alarm's), so no page is sent twice by this instance. */
+  #publishing: Promise<unknown> = Promise.resolve();
+
+  #publish(): Promise<number> {
+    const run = this.#publishing.then(() => publishOutbox(this.ctx.storage, this.env.EVENTS, (events) => this.#webhooks.deliver(events)));
+    this.#publishing = run.catch(() => undefined);
+    return run;
+  }
 
   #pushScheduled = false;
 
@@ -622,13 +660,16 @@ export class TenantHub extends DurableObject<Env> {
 
   async #process(forceRegistry = false): Promise<{ delivered: number; published: number }> {
     if (this.#tenantId === null) return { delivered: 0, published: 0 };
-    const delivered = deliverDueReminders(this.ctx.storage, this.#tenantId, Date.now());
-    await this.#checkExperimentStarts(this.#tenantId);
-    await this.#repairChildPlaces();
+    // One read says which jobs have something due; the rest are not queried (issue 20).
+    const due = readSchedule(this.ctx.storage.sql);
+    const now = Date.now();
+    const delivered = due.reminder !== null && due.reminder <= now ? deliverDueReminders(this.ctx.storage, this.#tenantId, now) : 0;
+    if (due.startCheck !== null && due.startCheck <= now) await this.#checkExperimentStarts(this.#tenantId);
+    if (due.childCheck !== null && due.childCheck <= now) await this.#repairChildPlaces();
     this.#retain();
     this.#push();
-    const published = await publishOutbox(this.ctx.storage, this.env.EVENTS, (events) => this.#webhooks.deliver(events));
-    await this.#arm(false, forceRegistry);
+    const published = await this.#publish();
+    await this.#arm(forceRegistry);
     return { delivered, published };
   }
 
@@ -668,11 +709,16 @@ export class TenantHub extends DurableObject<Env> {
     return freed;
   }
 
+  /** When the next retention pass is due (read once, then kept); null: not read yet. */
+  #retentionDueAt: number | null = null;
+
   /** A bounded retention pass (retention.ts) when one is due or the last one left work behind. */
   #retain(): void {
     const now = Date.now();
-    if (!this.#retentionBacklog && !retentionDue(this.ctx.storage.sql, now)) return;
+    this.#retentionDueAt ??= retentionDueAt(this.ctx.storage.sql);
+    if (!this.#retentionBacklog && this.#retentionDueAt > now) return;
     this.#retentionBacklog = runRetention(this.ctx.storage, now).more;
+    this.#retentionDueAt = now + RETENTION_INTERVAL_MS;
   }
 
   /**
@@ -681,46 +727,38 @@ export class TenantHub extends DurableObject<Env> {
    * backlog) a second from now. Mirrors the reminder time into D1's hub_schedules so the sweeper can
    * wake this hub if the alarm is ever lost.
    */
-  async #arm(soon: boolean, forceRegistry = false): Promise<void> {
-    const sql = this.ctx.storage.sql;
-    const pending = hasPendingEvents(sql);
-    if (soon && pending) {
-      // After a write with events to publish, "now" is the earliest any candidate could be: the
-      // next-time queries and the registry wait for that alarm's own #arm, right after (issue 20).
-      this.#dueAlarm = Date.now();
-      await this.ctx.storage.setAlarm(this.#dueAlarm);
-      return;
-    }
-    const reminder = earliest(earliest(nextReminderTime(sql), ex.nextStartCheck(sql)), nextChildCheck(sql));
-    const candidates = [
-      reminder,
-      // Left over after an alarm (a write's pending events returned above): publishing failed, retry.
-      pending ? Date.now() + OUTBOX_RETRY_MS : null,
-      this.#retentionBacklog ? Date.now() + RETENTION_RETRY_MS : null,
-    ].filter((t): t is number => t !== null);
-    const next = candidates.length ? Math.min(...candidates) : null;
+  async #arm(forceRegistry = false): Promise<void> {
+    const { reminder: r, startCheck, childCheck, pending } = readSchedule(this.ctx.storage.sql);
+    const reminder = earliest(r, startCheck, childCheck);
+    const now = Date.now();
+    // Events still pending after a publish: it failed (retry), or a write since has its own publish coming.
+    const next = earliest(reminder, pending ? now + OUTBOX_RETRY_MS : null, this.#retentionBacklog ? now + RETENTION_RETRY_MS : null);
     if (next === null) {
       this.#dueAlarm = null;
       await this.ctx.storage.deleteAlarm();
-    } else {
+    } else if (forceRegistry || this.#dueAlarm !== Math.max(next, now)) {
       // A time already past fires at once (and 0, a row never given its time, must not throw).
-      this.#dueAlarm = Math.max(next, Date.now());
+      this.#dueAlarm = Math.max(next, now);
       await this.ctx.storage.setAlarm(this.#dueAlarm);
     }
-    // After an alarm that could not publish, the registry also carries "now" so the sweeper retries it.
-    const registry = reminder ?? (pending ? Date.now() : null);
-    // Serialized, and off the request's critical path: the alarm is primary, the registry a backstop.
+    // After a publish that failed, the registry also carries "now" so the sweeper retries it.
+    const registry = reminder ?? (pending ? now : null);
+    // Serialized: the alarm is primary, the registry a backstop.
     this.#registry = this.#registry.then(() => this.#syncRegistry(registry, forceRegistry)).catch(() => undefined);
-    if (!soon) await this.#registry;
+    await this.#registry;
   }
 
   #registry: Promise<void> = Promise.resolve();
 
+  /** The registry's value as this hub last wrote it (hub_meta `registry_due`; read once, then kept). */
+  #registryDue: string | undefined | null = null;
+
   async #syncRegistry(at: number | null, force = false): Promise<void> {
     const sql = this.ctx.storage.sql;
     const value = at === null ? '' : new Date(at).toISOString();
-    const last = sql.exec<{ value: string }>(`SELECT value FROM hub_meta WHERE key = 'registry_due'`).toArray()[0]?.value;
-    if ((last === value && !force) || this.#tenantId === null) return;
+    if (this.#registryDue === null)
+      this.#registryDue = sql.exec<{ value: string }>(`SELECT value FROM hub_meta WHERE key = 'registry_due'`).toArray()[0]?.value;
+    if ((this.#registryDue === value && !force) || this.#tenantId === null) return;
     if (at === null) await this.env.DB.prepare(`DELETE FROM hub_schedules WHERE tenant_id = ?`).bind(this.#tenantId).run();
     else
       await this.env.DB.prepare(
@@ -730,5 +768,6 @@ export class TenantHub extends DurableObject<Env> {
         .bind(this.#tenantId, value, new Date().toISOString())
         .run();
     sql.exec(`INSERT OR REPLACE INTO hub_meta (key, value) VALUES ('registry_due', ?)`, value);
+    this.#registryDue = value;
   }
 }

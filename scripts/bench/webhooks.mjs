@@ -8,7 +8,7 @@ import { mkdir, readdir, writeFile } from 'node:fs/promises';
  * webhook at a local receiver (127.0.0.1) that verifies every delivery with the official
  * `standardwebhooks` library. Then it commits BENCH_EVENTS tasks (POST /v1/tasks, BENCH_CONNECTIONS
  * at a time) and measures, per event, the time from the commit's response to the verified
- * receipt: the whole path TenantHub transaction → outbox → alarm → queue → consumer → D1 delivery
+ * receipt: the whole path TenantHub transaction → outbox → publish → queue → consumer → D1 delivery
  * row → signed POST.
  *
  * Prints events/s (events ÷ time from the first commit to the last receipt) and delivery latency
