@@ -18,7 +18,7 @@ export interface HubSchedule {
   pending: boolean;
 }
 
-const SCHEDULE_SQL = `SELECT (${NEXT_REMINDER_SQL}) AS reminder, (${NEXT_START_CHECK_SQL}) AS startCheck,
+export const SCHEDULE_SQL = `SELECT (${NEXT_REMINDER_SQL}) AS reminder, (${NEXT_START_CHECK_SQL}) AS startCheck,
   (${NEXT_CHILD_CHECK_SQL}) AS childCheck, EXISTS (${PENDING_EVENTS_SQL}) AS pending`;
 
 export function readSchedule(sql: SqlStorage): HubSchedule {

@@ -227,4 +227,11 @@ export const HUB_MIGRATIONS: readonly DoMigration[] = [
       CREATE INDEX child_runs_check_idx ON child_runs (check_at);
     `,
   },
+  {
+    version: 14,
+    sql: `
+      -- A task's labels by task (the primary key leads with the label): a task write replaces them without a scan.
+      CREATE INDEX task_labels_task_idx ON task_labels (task_id);
+    `,
+  },
 ];

@@ -9,7 +9,8 @@ export function readTask(sql: Sql, id: string): Task | null {
   return row ? (JSON.parse(row.data) as Task) : null;
 }
 
-export function writeTask(sql: Sql, t: Task): void {
+/** Writes the task row and its labels (`fresh`: a task being created, with no labels to replace yet). */
+export function writeTask(sql: Sql, t: Task, fresh = false): void {
   const search = `${t.title}\n${t.notes ?? ''}`.toLowerCase();
   sql.exec(
     `INSERT INTO tasks (id, data, status, due_key, assignee_id, search, version) VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -23,7 +24,7 @@ export function writeTask(sql: Sql, t: Task): void {
     search,
     t.version,
   );
-  sql.exec(`DELETE FROM task_labels WHERE task_id = ?`, t.id);
+  if (!fresh) sql.exec(`DELETE FROM task_labels WHERE task_id = ?`, t.id);
   for (const label of t.labels) sql.exec(`INSERT OR IGNORE INTO task_labels (task_id, label) VALUES (?, ?)`, t.id, label);
 }
 
@@ -86,19 +87,27 @@ function pageRows(sql: Sql, f: TaskFilter): { rows: { id: string; data: string }
   return { rows: page, nextCursor: rows.length > f.limit ? page[page.length - 1]!.id : null };
 }
 
-/** Replaces the task's pending reminders with those of its current occurrence; returns the next fire time. */
-export function scheduleReminders(sql: Sql, t: Task, now: number): string | null {
-  sql.exec(`DELETE FROM reminders WHERE task_id = ? AND delivered_at IS NULL`, t.id);
+/**
+ * Replaces the task's pending reminders with those of its current occurrence; returns the next fire
+ * time, which is then the task's earliest pending reminder (`nextReminderFor`). A task being created
+ * has none to replace (`fresh`).
+ */
+export function scheduleReminders(sql: Sql, t: Task, now: number, fresh = false): string | null {
+  if (!fresh) sql.exec(`DELETE FROM reminders WHERE task_id = ? AND delivered_at IS NULL`, t.id);
   if (t.status !== 'open') return null;
   let next: number | null = null;
   for (const { index, fireAt } of reminderInstants(t)) {
     const at = Date.parse(fireAt);
     if (at < now - 60_000) continue; // already past when scheduled: not a reminder any more
-    // The id names the occurrence, so a reminder delivered for it is never inserted again.
-    sql.exec(`INSERT OR IGNORE INTO reminders (id, task_id, fire_at) VALUES (?, ?, ?)`, `${t.id}:${index}:${fireAt}`, t.id, at);
-    const delivered =
-      sql.exec(`SELECT 1 FROM reminders WHERE id = ? AND delivered_at IS NOT NULL`, `${t.id}:${index}:${fireAt}`).toArray().length > 0;
-    if (!delivered) next = next === null ? at : Math.min(next, at);
+    // The id names the occurrence, so a reminder delivered for it is never inserted again: the
+    // insert is ignored, and only a reminder it wrote is pending.
+    const written = sql.exec(
+      `INSERT OR IGNORE INTO reminders (id, task_id, fire_at) VALUES (?, ?, ?)`,
+      `${t.id}:${index}:${fireAt}`,
+      t.id,
+      at,
+    ).rowsWritten;
+    if (written > 0) next = next === null ? at : Math.min(next, at);
   }
   return next === null ? null : new Date(next).toISOString();
 }

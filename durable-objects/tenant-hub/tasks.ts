@@ -9,7 +9,7 @@ import type { Actor, Task, TaskCreate, TaskPatch } from '../../src/tasks/model';
 import { applyPatch, type Draft, dueOf, emptyDraft } from '../../src/tasks/normalize';
 import { advanceRecurrence } from '../../src/tasks/schedule';
 import { appendChange, appendEvent, setChangeData } from './sync-log';
-import { addHistory, deleteTask as deleteRow, nextReminderFor, readTask, scheduleReminders, writeTask } from './tasks-store';
+import { addHistory, deleteTask as deleteRow, readTask, scheduleReminders, writeTask } from './tasks-store';
 
 export interface OpContext {
   sql: SqlStorage;
@@ -36,14 +36,13 @@ function invalid(errors: { path: string; message: string; code: string }[]): Res
   return { ok: false, code: 'validation_failed', detail: `Invalid task: ${errors.map((e) => e.path).join(', ')}.`, errors };
 }
 
-/** Persists `t` with a new change version, its reminders and one event. */
-function commit(ctx: OpContext, t: Task, eventType: string, extra: Record<string, unknown> = {}): Task {
+/** Persists `t` with a new change version, its reminders and one event (`fresh`: a task being created). */
+function commit(ctx: OpContext, t: Task, eventType: string, extra: Record<string, unknown> = {}, fresh = false): Task {
   const at = new Date(ctx.now).toISOString();
   const version = appendChange(ctx.sql, 'task', t.id, 'upsert', at);
   t.version = version;
-  scheduleReminders(ctx.sql, t, ctx.now);
-  t.nextReminderAt = nextReminderFor(ctx.sql, t.id);
-  writeTask(ctx.sql, t);
+  t.nextReminderAt = scheduleReminders(ctx.sql, t, ctx.now, fresh);
+  writeTask(ctx.sql, t, fresh);
   setChangeData(ctx.sql, version, t);
   appendEvent(ctx.sql, ctx.tenantId, eventType, at, { task: t, actorId: ctx.actor.id, ...extra });
   return t;
@@ -79,7 +78,7 @@ export function createTask(ctx: OpContext, input: TaskCreate): Result<Task> {
     updatedAt: at,
     completedAt: null,
   };
-  return { ok: true, value: commit(ctx, task, 'task.created') };
+  return { ok: true, value: commit(ctx, task, 'task.created', {}, true) };
 }
 
 export function updateTask(ctx: OpContext, id: string, patch: TaskPatch, ifMatch?: number): Result<Task> {

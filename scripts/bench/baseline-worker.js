@@ -41,6 +41,17 @@ export class BaselineHub extends DurableObject {
       ctx.storage.sql.exec(
         `CREATE TABLE IF NOT EXISTS changes (version INTEGER PRIMARY KEY AUTOINCREMENT, entity_id TEXT NOT NULL, data TEXT)`,
       );
+      // The hub's own task tables, indexes and outbox (durable-objects/tenant-hub/schema.ts), for createTaskSameWork.
+      ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS hub_tasks (id TEXT PRIMARY KEY, data TEXT NOT NULL, status TEXT NOT NULL,
+        due_key TEXT, assignee_id TEXT, search TEXT NOT NULL, version INTEGER NOT NULL)`);
+      ctx.storage.sql.exec(`CREATE INDEX IF NOT EXISTS hub_tasks_status_idx ON hub_tasks (status, id)`);
+      ctx.storage.sql.exec(`CREATE INDEX IF NOT EXISTS hub_tasks_due_idx ON hub_tasks (due_key)`);
+      ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS hub_changes (version INTEGER PRIMARY KEY AUTOINCREMENT, entity TEXT NOT NULL,
+        entity_id TEXT NOT NULL, op TEXT NOT NULL, data TEXT, occurred_at TEXT NOT NULL)`);
+      ctx.storage.sql.exec(`CREATE INDEX IF NOT EXISTS hub_changes_entity_idx ON hub_changes (entity, entity_id, version)`);
+      ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS hub_outbox (sequence INTEGER PRIMARY KEY AUTOINCREMENT, event TEXT NOT NULL,
+        published_at TEXT, attempts INTEGER NOT NULL DEFAULT 0)`);
+      ctx.storage.sql.exec(`CREATE INDEX IF NOT EXISTS hub_outbox_pending_idx ON hub_outbox (published_at, sequence)`);
       ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS alarms (scheduled INTEGER NOT NULL)`);
       ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS alarm_results (scheduled INTEGER NOT NULL, late_ms INTEGER NOT NULL)`);
     });
@@ -78,6 +89,57 @@ export class BaselineHub extends DurableObject {
       });
       for (const ws of sockets) ws.send(frame);
     }
+    return task;
+  }
+
+  /**
+   * The SQLite work of TenantHub.createTask with nothing around it: in one transaction the change-log
+   * row, the task row with its list columns, the change's data, the outbox event with its sequence;
+   * then, right after the call, the pending events read and marked published (the hub hands them to
+   * the EVENTS queue in between; this object has no queue).
+   */
+  async createTaskSameWork(input) {
+    const sql = this.ctx.storage.sql;
+    const now = new Date().toISOString();
+    const id = `tsk_${crypto.randomUUID()}`;
+    const task = this.ctx.storage.transactionSync(() => {
+      const { version } = sql
+        .exec(
+          `INSERT INTO hub_changes (entity, entity_id, op, data, occurred_at) VALUES ('task', ?, 'upsert', NULL, ?) RETURNING version`,
+          id,
+          now,
+        )
+        .one();
+      const t = { id, title: input.title, status: 'open', labels: [], version, createdAt: now, updatedAt: now };
+      sql.exec(
+        `INSERT INTO hub_tasks (id, data, status, due_key, assignee_id, search, version) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT(id) DO UPDATE SET data = excluded.data, status = excluded.status, due_key = excluded.due_key,
+           assignee_id = excluded.assignee_id, search = excluded.search, version = excluded.version`,
+        id,
+        JSON.stringify(t),
+        'open',
+        null,
+        null,
+        `${t.title}\n`.toLowerCase(),
+        version,
+      );
+      sql.exec(`UPDATE hub_changes SET data = ? WHERE version = ?`, JSON.stringify(t), version);
+      const { sequence } = sql.exec(`INSERT INTO hub_outbox (event) VALUES ('{}') RETURNING sequence`).one();
+      const event = { id: `evt_${crypto.randomUUID()}`, type: 'task.created', occurredAt: now, sequence, data: { task: t } };
+      sql.exec(`UPDATE hub_outbox SET event = ? WHERE sequence = ?`, JSON.stringify(event), sequence);
+      return t;
+    });
+    setTimeout(() => {
+      const pending = sql.exec(`SELECT event FROM hub_outbox WHERE published_at IS NULL ORDER BY sequence LIMIT 100`).toArray();
+      const sequences = pending.map((r) => JSON.parse(r.event).sequence);
+      if (sequences.length)
+        sql.exec(
+          `UPDATE hub_outbox SET published_at = ? WHERE sequence BETWEEN ? AND ? AND published_at IS NULL`,
+          new Date().toISOString(),
+          sequences[0],
+          sequences[sequences.length - 1],
+        );
+    }, 0);
     return task;
   }
 
@@ -213,6 +275,7 @@ const ROUTES = {
   },
   'POST /tasks': async (req, env) => json(await room(req, env).createTask(await req.json()), 201),
   'GET /tasks': async (req, env) => json(await room(req, env).listTasks()),
+  'POST /tasks-same-work': async (req, env) => json(await room(req, env).createTaskSameWork(await req.json()), 201),
   /** Hibernatable WebSocket on the room's object. */
   'GET /ws': (req, env) => room(req, env).fetch(new Request(req.url, { headers: { upgrade: 'websocket' } })),
   /** The body (a frame, as text) to every socket of the room; answers how many. */

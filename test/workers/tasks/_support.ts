@@ -72,7 +72,7 @@ export async function registryOf(tenantId: string): Promise<string | null> {
 }
 
 /**
- * Waits until the hub is at rest: every outbox event published (the write's own alarm ran), the
+ * Waits until the hub is at rest: every outbox event published (right after the write), the
  * one alarm set to `alarmAt` and the D1 registry mirroring `registryAt` (null = no row).
  */
 export async function settled(
