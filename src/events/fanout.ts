@@ -13,9 +13,9 @@
  * failing, its remaining deliveries become `webhook_attempt` jobs on the
  * WEBHOOKS queue, so a slow endpoint never holds up another tenant's events.
  */
-import { and, eq } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import type { Config } from '../config';
-import { type Db, getDb } from '../db/client';
+import { type Db, getDb, preparedPer } from '../db/client';
 import { webhookDeliveries, webhookEndpoints } from '../db/schema';
 import { newId } from '../lib/ids';
 import type { DeliveryJob, EventMessage } from '../queue/messages';
@@ -30,7 +30,10 @@ const ENDPOINT_CONCURRENCY = 6;
  * the runtime keeps at most 6 connections open per invocation and queues the rest.
  */
 export const UNORDERED_CONCURRENCY = 16;
-const INSERTS_PER_BATCH = 100;
+/** Delivery rows per INSERT statement: each binds 12 parameters, and D1 allows 100 per statement. */
+const ROWS_PER_INSERT = 8;
+/** INSERT statements per D1 batch. */
+const INSERTS_PER_BATCH = 50;
 /** An endpoint lane starts no inline attempt after this long; the rest go to the WEBHOOKS queue. */
 export const INLINE_BUDGET_MS = 1_000;
 /**
@@ -153,32 +156,36 @@ export async function fanOut(
   if (endpoints.length === 0) return 0;
   const stamp = new Date(now).toISOString();
   // Rows are inserted unclaimed (attempts 0, no lease): whoever makes attempt 1 claims it first.
-  const inserts = [];
+  const rows: (typeof webhookDeliveries.$inferInsert)[] = [];
   for (const event of events) {
     for (const ep of endpoints) {
       if (!matchesFilter(ep.eventTypes, event.type)) continue;
-      inserts.push(
-        db
-          .insert(webhookDeliveries)
-          .values({
-            id: newId('dlv', now),
-            tenantId,
-            endpointId: ep.id,
-            eventId: event.id,
-            eventType: event.type,
-            sequence: event.sequence,
-            payload: payloadOf(event),
-            status: 'pending',
-            attempts: 0,
-            nextAttemptAt: stamp,
-            updatedAt: stamp,
-          })
-          .onConflictDoNothing()
-          .returning(),
-      );
+      rows.push({
+        id: newId('dlv', now),
+        tenantId,
+        endpointId: ep.id,
+        eventId: event.id,
+        eventType: event.type,
+        sequence: event.sequence,
+        payload: payloadOf(event),
+        status: 'pending',
+        attempts: 0,
+        nextAttemptAt: stamp,
+        updatedAt: stamp,
+      });
     }
   }
-  if (inserts.length === 0) return 0;
+  if (rows.length === 0) return 0;
+  // Several rows per statement: drizzle builds each statement's text, at a cost per statement (issue 20).
+  const inserts = [];
+  for (let i = 0; i < rows.length; i += ROWS_PER_INSERT)
+    inserts.push(
+      db
+        .insert(webhookDeliveries)
+        .values(rows.slice(i, i + ROWS_PER_INSERT))
+        .onConflictDoNothing()
+        .returning(),
+    );
   const created: Delivery[] = [];
   for (let i = 0; i < inserts.length; i += INSERTS_PER_BATCH) {
     const results = await db.batch(inserts.slice(i, i + INSERTS_PER_BATCH) as [(typeof inserts)[number], ...(typeof inserts)[number][]]);
@@ -195,13 +202,17 @@ export async function fanOut(
   return created.length;
 }
 
-/** The tenant's enabled webhook endpoints (what a fan-out delivers to). */
-export function enabledEndpoints(env: Env, tenantId: string): Promise<Endpoint[]> {
-  return getDb(env.DB)
+const enabledEndpointsQuery = preparedPer((db) =>
+  db
     .select()
     .from(webhookEndpoints)
-    .where(and(eq(webhookEndpoints.tenantId, tenantId), eq(webhookEndpoints.enabled, true)))
-    .all();
+    .where(and(eq(webhookEndpoints.tenantId, sql.placeholder('tenantId')), eq(webhookEndpoints.enabled, true)))
+    .prepare(),
+);
+
+/** The tenant's enabled webhook endpoints (what a fan-out delivers to). */
+export function enabledEndpoints(env: Env, tenantId: string): Promise<Endpoint[]> {
+  return enabledEndpointsQuery(env.DB).all({ tenantId });
 }
 
 /** The JSON body every endpoint receives for `event` (Standard Webhooks payload shape plus our envelope fields). */

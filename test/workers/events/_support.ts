@@ -119,6 +119,28 @@ export function interceptD1(
   });
 }
 
+const EXECUTIONS = new Set(['all', 'run', 'raw', 'first']);
+
+/**
+ * A prepared statement (and every statement bound from it) that calls `before()` as each execution
+ * starts: an Error it returns fails that execution instead. For counting or failing executions of
+ * statements drizzle prepared once and runs many times.
+ */
+export function onExecute(stmt: D1PreparedStatement, before: () => Error | null | undefined | void): D1PreparedStatement {
+  return new Proxy(stmt, {
+    get(target, prop) {
+      const real = Reflect.get(target, prop, target);
+      if (typeof real !== 'function') return real;
+      if (prop === 'bind') return (...args: unknown[]) => onExecute(real.apply(target, args), before);
+      if (!EXECUTIONS.has(String(prop))) return real.bind(target);
+      return (...args: unknown[]) => {
+        const error = before();
+        return error ? Promise.reject(error) : real.apply(target, args);
+      };
+    },
+  });
+}
+
 /**
  * `env.DB` failing every call until `until` (ms), as D1 does in an outage: the fault injected at
  * the consumer by running the real queue handler with it (`runBatch(bodies, { DB: d1Outage(…) })`).
@@ -131,20 +153,10 @@ export function d1Outage(until: number, db: D1Database = env.DB): D1Database {
       const real = Reflect.get(target, prop, target);
       if (typeof real !== 'function') return real;
       return (...args: unknown[]) => {
-        if (down()) {
-          if (prop === 'prepare') {
-            // drizzle prepares synchronously and fails on execution, as a lost connection does.
-            const stmt = {
-              bind: () => stmt,
-              all: () => Promise.reject(fail()),
-              run: () => Promise.reject(fail()),
-              raw: () => Promise.reject(fail()),
-              first: () => Promise.reject(fail()),
-            };
-            return stmt;
-          }
-          return Promise.reject(fail());
-        }
+        // drizzle prepares synchronously (and may keep a prepared statement for later calls): a
+        // statement fails on execution while the outage lasts, as a lost connection does.
+        if (prop === 'prepare') return onExecute(real.apply(target, args) as D1PreparedStatement, () => (down() ? fail() : null));
+        if (down()) return Promise.reject(fail());
         return real.apply(target, args);
       };
     },

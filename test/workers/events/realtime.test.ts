@@ -11,7 +11,7 @@ import { fanOut } from '../../../src/events/fanout';
 import { newId } from '../../../src/lib/ids';
 import { call, expectJson, expectProblem } from '../../support/workers/http';
 import { signup } from '../../support/workers/tenants';
-import { createHook, deliveries, driveAttempt, interceptD1, received, receivedAtLeast, runBatch } from './_support';
+import { createHook, deliveries, driveAttempt, interceptD1, onExecute, received, receivedAtLeast, runBatch } from './_support';
 
 function eventsFor(tenantId: string, from: number, n: number) {
   return Array.from({ length: n }, (_, i) => ({
@@ -61,12 +61,15 @@ describe('direct first attempts', () => {
   it('pages published while a fan-out runs are merged into the next one, still in order', async () => {
     const owner = await signup('rt-merge');
     const hook = await createHook(owner, { eventTypes: ['task.created'] });
-    // Counts the endpoint queries: one per fan-out.
+    // Counts the endpoint queries run (prepared once, run once per fan-out).
     let endpointQueries = 0;
     const db = interceptD1({
       prepare: (real, [query]) => {
-        if (/from "webhook_endpoints"/i.test(query) && /"enabled" = \?/.test(query)) endpointQueries++;
-        return real(query);
+        const stmt = real(query);
+        if (!(/from "webhook_endpoints"/i.test(query) && /"enabled" = \?/.test(query))) return stmt;
+        return onExecute(stmt, () => {
+          endpointQueries++;
+        });
       },
     });
     const direct = new DirectWebhooks({ ...env, DB: db }, () => owner.tenantId);
