@@ -176,16 +176,7 @@ export async function fanOut(
     }
   }
   if (rows.length === 0) return 0;
-  // Several rows per statement: drizzle builds each statement's text, at a cost per statement (issue 20).
-  const inserts = [];
-  for (let i = 0; i < rows.length; i += ROWS_PER_INSERT)
-    inserts.push(
-      db
-        .insert(webhookDeliveries)
-        .values(rows.slice(i, i + ROWS_PER_INSERT))
-        .onConflictDoNothing()
-        .returning(),
-    );
+  const inserts = deliveryInserts(db, rows);
   const created: Delivery[] = [];
   for (let i = 0; i < inserts.length; i += INSERTS_PER_BATCH) {
     const results = await db.batch(inserts.slice(i, i + INSERTS_PER_BATCH) as [(typeof inserts)[number], ...(typeof inserts)[number][]]);
@@ -200,6 +191,23 @@ export async function fanOut(
   }));
   await inPool(lanes, ENDPOINT_CONCURRENCY, ({ ep, list }) => runLane(env, config, db, ep, list, inlineBudgetMs));
   return created.length;
+}
+
+/**
+ * The INSERT … ON CONFLICT DO NOTHING RETURNING statements for new delivery rows, several rows per
+ * statement: drizzle builds each statement's text, at a cost per statement (issue 20).
+ */
+export function deliveryInserts(db: Db, rows: readonly (typeof webhookDeliveries.$inferInsert)[]) {
+  const inserts = [];
+  for (let i = 0; i < rows.length; i += ROWS_PER_INSERT)
+    inserts.push(
+      db
+        .insert(webhookDeliveries)
+        .values(rows.slice(i, i + ROWS_PER_INSERT))
+        .onConflictDoNothing()
+        .returning(),
+    );
+  return inserts;
 }
 
 const enabledEndpointsQuery = preparedPer((db) =>

@@ -7,7 +7,8 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { DirectWebhooks } from '../../../durable-objects/tenant-hub/direct-webhooks';
 import { loadConfig } from '../../../src/config';
-import { fanOut } from '../../../src/events/fanout';
+import { getDb } from '../../../src/db/client';
+import { deliveryInserts, fanOut } from '../../../src/events/fanout';
 import { newId } from '../../../src/lib/ids';
 import { call, expectJson, expectProblem } from '../../support/workers/http';
 import { signup } from '../../support/workers/tenants';
@@ -39,6 +40,52 @@ describe('direct first attempts', () => {
     expect(await received(hook.name)).toHaveLength(5);
     const rows = await deliveries(owner, hook.id);
     expect(rows.every((d) => d.status === 'succeeded' && d.attempts === 1)).toBe(true);
+  });
+
+  it('a page larger than one insert statement reaches every endpoint once, in order; a repeat creates nothing', async () => {
+    const owner = await signup('rt-many');
+    const a = await createHook(owner, { tag: 'a', eventTypes: ['task.created'] });
+    const b = await createHook(owner, { tag: 'b', eventTypes: ['task.created'] });
+    // 23 events × 2 endpoints: 46 rows, six INSERT statements of up to eight rows.
+    const list = eventsFor(owner.tenantId, 9601, 23);
+    const sequences = list.map((e) => e.sequence);
+    const direct = new DirectWebhooks(env, () => owner.tenantId);
+    direct.deliver(list);
+    await direct.idle();
+    expect((await received(a.name)).map((r) => r.payload!.sequence)).toEqual(sequences);
+    expect((await received(b.name)).map((r) => r.payload!.sequence)).toEqual(sequences);
+    // The queue path's fan-out of the same page: every row exists, nothing is inserted or sent again.
+    expect(await fanOut(env, loadConfig(env), owner.tenantId, list)).toBe(0);
+    expect(await received(a.name)).toHaveLength(23);
+    expect(await received(b.name)).toHaveLength(23);
+    for (const hook of [a, b]) {
+      const rows = await deliveries(owner, hook.id);
+      expect(rows).toHaveLength(23);
+      expect(rows.every((d) => d.status === 'succeeded' && d.attempts === 1)).toBe(true);
+    }
+  });
+
+  it('no delivery insert binds more than the 100 parameters D1 allows per statement', () => {
+    const row = (i: number) => ({
+      id: `dlv_${i}`,
+      tenantId: 'tnt_x',
+      endpointId: 'whe_x',
+      eventId: `evt_${i}`,
+      eventType: 'task.created',
+      sequence: i,
+      payload: '{}',
+      status: 'pending' as const,
+      attempts: 0,
+      nextAttemptAt: 'now',
+      updatedAt: 'now',
+    });
+    const inserts = deliveryInserts(
+      getDb(env.DB),
+      Array.from({ length: 50 }, (_, i) => row(i)),
+    );
+    // Several rows to a statement (fewer statements to build than rows), none over D1's limit.
+    expect(inserts.length).toBeLessThan(50);
+    for (const q of inserts) expect(q.toSQL().params.length).toBeLessThanOrEqual(100);
   });
 
   it('a tenant without endpoints is remembered, and creating one through the API makes the next page direct again', async () => {
