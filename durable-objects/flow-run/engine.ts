@@ -15,7 +15,7 @@ import { DeltaCoalescer } from './deltas';
 import { runAttempt } from './execute';
 import { type ChildEntry, type NodeWait, nextStep, type RunSnapshot, retryDelay } from './next-step';
 import { NodeOutputs } from './outputs';
-import { type Loaded, loadRun, type NodeRow, node, nodes, stepRow, stepValue } from './store';
+import { type Loaded, loadRun, type NodeSchedule, node, nodeSchedules, nodes, stepRow, stepValue } from './store';
 import { errorData, type Transitions } from './transitions';
 
 export interface EngineHost {
@@ -75,7 +75,7 @@ export class Engine {
     for (;;) {
       const l = loadRun(this.#sql);
       if (!l) return;
-      const step = nextStep(snapshot(l, nodes(this.#sql)), new Set(this.#inflight.keys()), Date.now());
+      const step = nextStep(snapshot(l, nodeSchedules(this.#sql)), new Set(this.#inflight.keys()), Date.now());
       if (step.kind === 'idle') return;
       if (step.kind === 'timeout') return this.finish('failed', step.error);
       for (const w of step.wake) this.#t.nodeSucceeded(w.id, { status: 'waiting' }, { waitedUntil: new Date(w.until).toISOString() });
@@ -254,7 +254,7 @@ export class Engine {
 }
 
 /** The persisted state next-step decides from. */
-function snapshot(l: Loaded, rows: NodeRow[]): RunSnapshot {
+function snapshot(l: Loaded, rows: NodeSchedule[]): RunSnapshot {
   return {
     status: l.row.status,
     deadlineAt: l.row.deadline_at,

@@ -131,6 +131,13 @@ export function nodes(sql: Sql): NodeRow[] {
   return sql.exec<NodeRow>(`SELECT * FROM nodes`).toArray();
 }
 
+/** What the engine schedules from, per node: the columns `nextStep` reads (not outputs or errors, which can be large). */
+export type NodeSchedule = Pick<NodeRow, 'id' | 'status' | 'branch' | 'not_before' | 'wait'>;
+
+export function nodeSchedules(sql: Sql): NodeSchedule[] {
+  return sql.exec<NodeSchedule>(`SELECT id, status, branch, not_before, wait FROM nodes`).toArray();
+}
+
 export function node(sql: Sql, id: string): NodeRow | undefined {
   return sql.exec<NodeRow>(`SELECT * FROM nodes WHERE id = ?`, id).toArray()[0];
 }
