@@ -15,7 +15,7 @@ import { DeltaCoalescer } from './deltas';
 import { runAttempt } from './execute';
 import { type ChildEntry, type NodeWait, nextStep, type RunSnapshot, retryDelay } from './next-step';
 import { NodeOutputs } from './outputs';
-import { type Loaded, loadRun, type NodeSchedule, node, nodeSchedules, nodes, stepRow, stepValue } from './store';
+import { type Loaded, loadRun, type NodeSchedule, node, nodeOutputRows, nodeSchedules, stepRow, stepValue } from './store';
 import { errorData, type Transitions } from './transitions';
 
 export interface EngineHost {
@@ -218,7 +218,7 @@ export class Engine {
   #scope(l: Loaded, nodeId: string, attempt: number): EvalScope {
     return {
       input: l.input,
-      nodes: this.outputs.scope(nodes(this.#sql)),
+      nodes: this.outputs.scope(nodeOutputRows(this.#sql)),
       vars: l.def.vars ?? {},
       run: {
         id: l.row.run_id,

@@ -138,6 +138,11 @@ export function nodeSchedules(sql: Sql): NodeSchedule[] {
   return sql.exec<NodeSchedule>(`SELECT id, status, branch, not_before, wait FROM nodes`).toArray();
 }
 
+/** What an expression scope holds of each node: its status and stored output (./outputs.ts). */
+export function nodeOutputRows(sql: Sql): Pick<NodeRow, 'id' | 'status' | 'output'>[] {
+  return sql.exec<Pick<NodeRow, 'id' | 'status' | 'output'>>(`SELECT id, status, output FROM nodes`).toArray();
+}
+
 export function node(sql: Sql, id: string): NodeRow | undefined {
   return sql.exec<NodeRow>(`SELECT * FROM nodes WHERE id = ?`, id).toArray()[0];
 }
