@@ -1,7 +1,7 @@
 /**
  * Control-plane events forwarded by the Worker (src/events/outbox.ts) join the
  * hub's outbox here: each gets the tenant's next outbox sequence, so task and
- * control-plane events share one gap-free per-tenant order, and the hub's alarm
+ * control-plane events share one gap-free per-tenant order, and the hub
  * publishes them like its own. Idempotent by event id.
  */
 import type { OutboxEvent } from './sync-log';

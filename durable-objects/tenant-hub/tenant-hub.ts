@@ -2,8 +2,9 @@
  * TenantHub: one per tenant (addressed by tenant id), the single writer of the
  * tenant's data plane in its own SQLite: tasks, their change log (sync
  * versions), reminders, notifications and the event outbox; hibernatable sync
- * sockets; one alarm for reminders and outbox publication. The Worker
- * authenticates and validates; the hub's RPC methods do the work.
+ * sockets. A write's events are published right after it; one alarm serves
+ * reminders, background checks, retention and, as the backstop, publication.
+ * The Worker authenticates and validates; the hub's RPC methods do the work.
  */
 import { DurableObject } from 'cloudflare:workers';
 import type { ChatReport, ChatSummary } from '../../src/chat/model';
@@ -168,16 +169,16 @@ export class TenantHub extends DurableObject<Env> {
     setTimeout(() => {
       this.#settleScheduled = false;
       // A failure leaves the events pending and the backstop alarm set: it publishes them.
-      this.#settle().catch(() => undefined);
+      if (this.#tenantId !== null) this.#settle().catch(() => undefined);
     }, 0);
   }
 
-  /** A write's follow-up: publish, a retention pass when one is due, re-arm. */
-  async #settle(): Promise<void> {
-    if (this.#tenantId === null) return;
-    await this.#publish();
+  /** A write's follow-up, and the end of every alarm: publish, a retention pass when one is due, re-arm. */
+  async #settle(forceRegistry = false): Promise<number> {
+    const published = await this.#publish();
     this.#retain();
-    await this.#arm();
+    await this.#arm(forceRegistry);
+    return published;
   }
 
   /** Publications run one at a time (a write's and the alarm's), so no page is sent twice by this instance. */
@@ -661,16 +662,14 @@ export class TenantHub extends DurableObject<Env> {
   async #process(forceRegistry = false): Promise<{ delivered: number; published: number }> {
     if (this.#tenantId === null) return { delivered: 0, published: 0 };
     // One read says which jobs have something due; the rest are not queried (issue 20).
-    const due = readSchedule(this.ctx.storage.sql);
+    const { reminder, startCheck, childCheck } = readSchedule(this.ctx.storage.sql);
     const now = Date.now();
-    const delivered = due.reminder !== null && due.reminder <= now ? deliverDueReminders(this.ctx.storage, this.#tenantId, now) : 0;
-    if (due.startCheck !== null && due.startCheck <= now) await this.#checkExperimentStarts(this.#tenantId);
-    if (due.childCheck !== null && due.childCheck <= now) await this.#repairChildPlaces();
-    this.#retain();
+    const due = (at: number | null) => at !== null && at <= now;
+    const delivered = due(reminder) ? deliverDueReminders(this.ctx.storage, this.#tenantId, now) : 0;
+    if (due(startCheck)) await this.#checkExperimentStarts(this.#tenantId);
+    if (due(childCheck)) await this.#repairChildPlaces();
     this.#push();
-    const published = await this.#publish();
-    await this.#arm(forceRegistry);
-    return { delivered, published };
+    return { delivered, published: await this.#settle(forceRegistry) };
   }
 
   /** Experiments whose driving run should exist by now: a missing run fails its experiment (experiments.ts). */

@@ -95,47 +95,52 @@ const bearerRotation = (keys) =>
   );
 const roomRotation = (rooms, path) => rotate(rooms, (req, room) => ((req.path = `${path}?room=${room}`), req));
 
+const CREATE_BODY = '{"title":"bench task"}';
+
+/**
+ * POST /v1/tasks over BENCH_TENANTS API-key tenants against a bare route (`basePath`) over as many
+ * bare objects; the create rows differ only in the bare side's work.
+ * @returns {import('./lib/types').Scenario}
+ */
+function createScenario({ name, breakdown, label, basePath, note }) {
+  return {
+    name,
+    breakdown,
+    setup: (ctx) => apiKeyTenants(ctx, label),
+    ours: (s) => ({
+      method: 'POST',
+      path: '/v1/tasks',
+      headers: { ...JSON_CT, authorization: `Bearer ${s.keys[0]}` },
+      body: CREATE_BODY,
+      perRequest: bearerRotation(s.keys),
+    }),
+    base: (s) => ({
+      method: 'POST',
+      path: `${basePath}?room=${s.rooms[0]}`,
+      headers: JSON_CT,
+      body: CREATE_BODY,
+      perRequest: roomRotation(s.rooms, basePath),
+    }),
+    note,
+  };
+}
+
 /** @type {import('./lib/types').Scenario[]} */
 export const taskScenarios = [
-  {
+  createScenario({
     name: 'tasks create',
     breakdown: true,
-    setup: (ctx) => apiKeyTenants(ctx, 'create'),
-    ours: (s) => ({
-      method: 'POST',
-      path: '/v1/tasks',
-      headers: { ...JSON_CT, authorization: `Bearer ${s.keys[0]}` },
-      body: '{"title":"bench task"}',
-      perRequest: bearerRotation(s.keys),
-    }),
-    base: (s) => ({
-      method: 'POST',
-      path: `/tasks?room=${s.rooms[0]}`,
-      headers: JSON_CT,
-      body: '{"title":"bench task"}',
-      perRequest: roomRotation(s.rooms, '/tasks'),
-    }),
+    label: 'create',
+    basePath: '/tasks',
     note: "POST /v1/tasks (auth, validation, TenantHub.createTask: task row, change log, outbox event, reminders, publish) over BENCH_TENANTS pro tenants vs the bare Worker's DO round trip writing a change row and a task row in one transaction, over as many objects.",
-  },
-  {
+  }),
+  createScenario({
     name: 'tasks create (same SQLite work)',
-    setup: (ctx) => apiKeyTenants(ctx, 'create-same'),
-    ours: (s) => ({
-      method: 'POST',
-      path: '/v1/tasks',
-      headers: { ...JSON_CT, authorization: `Bearer ${s.keys[0]}` },
-      body: '{"title":"bench task"}',
-      perRequest: bearerRotation(s.keys),
-    }),
-    base: (s) => ({
-      method: 'POST',
-      path: `/tasks-same-work?room=${s.rooms[0]}`,
-      headers: JSON_CT,
-      body: '{"title":"bench task"}',
-      perRequest: roomRotation(s.rooms, '/tasks-same-work'),
-    }),
-    note: "POST /v1/tasks as in `tasks create`, against a bare DO doing TenantHub.createTask's SQLite work on the hub's own tables and indexes: change row, task row, change data, outbox event in one transaction, then the pending events read and marked published. What the ratio leaves out is ours beyond storage: the Worker's pipeline, the queue hand-off and its consumer.",
-  },
+    breakdown: false,
+    label: 'create-same',
+    basePath: '/tasks-same-work',
+    note: "POST /v1/tasks as in `tasks create`, against a bare DO doing TenantHub.createTask's SQLite work on the hub's own tables and indexes: change row, task row, change data, outbox event in one transaction, then the pending events read and marked published. What the ratio leaves out is ours beyond those statements: the Worker's pipeline, the alarm and schedule bookkeeping, the queue hand-off and its consumer.",
+  }),
   {
     name: 'tasks list',
     breakdown: true,

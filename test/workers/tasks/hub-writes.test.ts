@@ -66,7 +66,7 @@ describe('hub writes', () => {
     expect(await ids('car')).toEqual([task.id]);
   });
 
-  it('runs a due retention pass on the write path, without waiting for an alarm', async () => {
+  it('runs the retention pass a new hub is due after its first write, and leaves no alarm', async () => {
     const owner = await signup('hub-writes-retention');
     const before = Date.now();
     await createTask(owner, { title: 'first write of a new hub' });
