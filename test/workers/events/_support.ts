@@ -126,7 +126,7 @@ const EXECUTIONS = new Set(['all', 'run', 'raw', 'first']);
  * starts: an Error it returns fails that execution instead. For counting or failing executions of
  * statements drizzle prepared once and runs many times.
  */
-export function onExecute(stmt: D1PreparedStatement, before: () => Error | null | undefined | void): D1PreparedStatement {
+export function onExecute(stmt: D1PreparedStatement, before: () => Error | null | undefined): D1PreparedStatement {
   return new Proxy(stmt, {
     get(target, prop) {
       const real = Reflect.get(target, prop, target);
