@@ -409,9 +409,14 @@ describeBrowser('console: flows and runs', () => {
       const runId = await startRun(tenant, flowId, { n: 5 });
       await runUntil(tenant, runId, ['waiting']);
       const path = `/v1/runs/${runId}/events`;
-      proxy.cutStream({ path, afterId: '4' });
+      let cut!: () => void;
+      proxy.cutStream({ path, afterId: '4', until: new Promise<void>((resolve) => (cut = resolve)) });
 
       await page.goto(`/runs/${runId}`);
+      // The connection breaks once the page shows the four events it got.
+      const timeline = page.locator('[data-testid="timeline"] li');
+      await until(() => timeline.count()).toBe(4);
+      cut();
       await until(() => statusOf(page, 'review')).toBe('waiting');
       expect(await call(tenant, 'POST', `/v1/runs/${runId}/signal`, { node: 'review', payload: { approved: true } })).toMatchObject({
         status: 200,

@@ -23,8 +23,13 @@ export interface FaultProxy {
    * `status` with `Retry-After: retryAfter` instead of the Worker's answer.
    */
   replaceAnswers(rule: { method: string; path: string; times: number; status: number; retryAfter?: string }): void;
-  /** The next event stream on `path` is cut (the connection destroyed) right after the frame with `id: afterId`. */
-  cutStream(rule: { path: string; afterId: string }): void;
+  /**
+   * The next event stream on `path` is cut (the connection destroyed) after the frame with `id: afterId`:
+   * at once, or, with `until`, once it settles, nothing more forwarded meanwhile. A browser may drop bytes
+   * that arrive together with the broken connection (Chromium hands the body and the failure to the page
+   * separately), so a test that needs the frames shown before the cut waits for the page, then settles `until`.
+   */
+  cutStream(rule: { path: string; afterId: string; until?: Promise<unknown> }): void;
   close(): Promise<void>;
 }
 
@@ -40,7 +45,7 @@ async function bodyOf(req: IncomingMessage): Promise<Buffer | undefined> {
 export async function startFaultProxy(target: string): Promise<FaultProxy> {
   const requests: ProxiedRequest[] = [];
   const replacements: Array<{ method: string; path: string; times: number; status: number; retryAfter?: string }> = [];
-  const cuts: Array<{ path: string; afterId: string }> = [];
+  const cuts: Array<{ path: string; afterId: string; until?: Promise<unknown> }> = [];
 
   const server: Server = createServer(async (req, res) => {
     const path = req.url ?? '/';
@@ -92,8 +97,8 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
           const frame = pending.slice(0, end + 2);
           pending = pending.slice(end + 2);
           if (frame.split('\n').includes(`id: ${cut.afterId}`)) {
-            // Destroyed once the frame is handed to the socket, so the client gets it, then a broken connection.
-            res.write(frame, () => res.destroy());
+            // Destroyed once the frame is handed to the socket (and `until` settled): the frame, then a broken connection.
+            res.write(frame, () => void (cut.until ?? Promise.resolve()).finally(() => res.destroy()));
             return;
           }
           res.write(frame);
