@@ -4,7 +4,7 @@
  * control-plane events share one gap-free per-tenant order, and the hub
  * publishes them like its own. Idempotent by event id.
  */
-import type { OutboxEvent } from './sync-log';
+import { insertEvent, type OutboxEvent } from './sync-log';
 
 /** What the Worker forwards: an event without its sequence (the hub assigns it). */
 export type ForwardedEvent = Omit<OutboxEvent, 'sequence'>;
@@ -17,9 +17,7 @@ export function appendForwarded(sql: SqlStorage, tenantId: string, events: reado
   for (const e of events) {
     if (e.tenantId !== tenantId) throw new Error(`event ${e.id} of ${e.tenantId} forwarded to the hub of ${tenantId}`);
     if (sql.exec(`SELECT 1 FROM forwarded_events WHERE id = ?`, e.id).toArray().length > 0) continue;
-    const { sequence } = sql.exec<{ sequence: number }>(`INSERT INTO outbox (event) VALUES ('{}') RETURNING sequence`).one();
-    const event: OutboxEvent = { id: e.id, type: e.type, tenantId, occurredAt: e.occurredAt, sequence, data: e.data };
-    sql.exec(`UPDATE outbox SET event = ? WHERE sequence = ?`, JSON.stringify(event), sequence);
+    const sequence = insertEvent(sql, e);
     sql.exec(`INSERT INTO forwarded_events (id, sequence, received_at) VALUES (?, ?, ?)`, e.id, sequence, now);
     appended += 1;
   }

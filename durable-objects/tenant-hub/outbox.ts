@@ -1,31 +1,114 @@
 /**
  * Publishes the hub's outbox to the EVENTS queue in order; marks rows only after the queue accepted them.
  * `onPublished` sees each page the queue accepted (the hub's direct first webhook attempts, ./direct-webhooks.ts).
+ *
+ * The events a write appends are known when it commits (`commit`), so while the hub knows every
+ * pending event it publishes them without reading the table back (issue 20: that read was a sixth of a
+ * task create's publish). It reads the table when it cannot know: after start-up, after a send the
+ * queue refused, when more than a page waits, and after an event appended outside a tracked write.
+ *
+ * A sent page is marked published by the next write's own transaction, or MARK_AFTER_MS later when no
+ * write comes, instead of by a statement of its own per page (issue 20: another sixth). Should the
+ * object die in between, its next publish sends those events again: consumers take each event id once
+ * (src/events/sinks.ts), as after any at-least-once redelivery.
  */
-import { markAttempt, markPublished, type OutboxEvent, pendingEvents } from './sync-log';
+import { markAttempt, markPublished, type OutboxEvent, pendingEvents, takeUntracked, trackEvents } from './sync-log';
 
 const BATCH = 100; // Queues' sendBatch limit
+/** Sent pages wait at most this long for a write's transaction to mark them published. */
+export const MARK_AFTER_MS = 200;
 
-export async function publishOutbox(
-  storage: DurableObjectStorage,
-  queue: Queue,
-  onPublished?: (events: OutboxEvent[]) => void,
-): Promise<number> {
-  let published = 0;
-  for (;;) {
-    const events = pendingEvents(storage.sql, BATCH);
-    if (events.length === 0) return published;
-    const sequences = events.map((e) => e.sequence);
-    try {
-      await queue.sendBatch(events.map((e) => ({ body: e, contentType: 'json' as const })));
-    } catch {
-      // Left pending: the next alarm (or the sweeper) publishes them again. At-least-once by design.
-      storage.transactionSync(() => markAttempt(storage.sql, sequences));
-      return published;
+export class Outbox {
+  /** Committed and not yet sent, in sequence order; the whole of the table's pending rows while `#known`. */
+  #fresh: OutboxEvent[] = [];
+  #known = false;
+
+  constructor(
+    private readonly storage: DurableObjectStorage,
+    private readonly queue: Queue,
+    private readonly onPublished?: (events: OutboxEvent[]) => void,
+  ) {}
+
+  /** Sent events not yet marked published: one range, as pages go out in sequence order. */
+  #unmarked: { first: number; last: number } | null = null;
+  #markTimer: ReturnType<typeof setTimeout> | undefined;
+
+  /**
+   * Runs `write` in one transaction, with the marks of pages sent since the last one, and keeps the
+   * events it appended once it committed. A write that throws was rolled back, marks and events with it.
+   */
+  commit<T>(write: () => T): T {
+    const sql = this.storage.sql;
+    const marks = this.#unmarked;
+    const done = trackEvents(sql, () =>
+      this.storage.transactionSync(() => {
+        if (marks) markPublished(sql, marks.first, marks.last, new Date().toISOString());
+        return write();
+      }),
+    );
+    if (marks && this.#unmarked === marks) this.#unmarked = null;
+    this.#fresh.push(...done.events);
+    return done.result;
+  }
+
+  /** The highest sequence sent to the queue and not yet marked (0: none); pending rows above it still wait. */
+  sentThrough(): number {
+    return this.#unmarked?.last ?? 0;
+  }
+
+  /** Marks the pages sent so far published, now. */
+  flushMarks(): void {
+    if (this.#markTimer !== undefined) clearTimeout(this.#markTimer);
+    this.#markTimer = undefined;
+    const marks = this.#unmarked;
+    if (!marks) return;
+    markPublished(this.storage.sql, marks.first, marks.last, new Date().toISOString());
+    this.#unmarked = null;
+  }
+
+  #sent(first: number, last: number): void {
+    this.#unmarked = { first: this.#unmarked?.first ?? first, last };
+    this.#markTimer ??= setTimeout(() => {
+      this.#markTimer = undefined;
+      try {
+        this.flushMarks();
+      } catch {
+        // Still unmarked: the next write, publish or timer marks them.
+      }
+    }, MARK_AFTER_MS);
+  }
+
+  /** Sends every pending event, a page at a time; returns how many the queue accepted. Call one at a time. */
+  async publish(): Promise<number> {
+    const sql = this.storage.sql;
+    let published = 0;
+    for (;;) {
+      if (takeUntracked(sql)) this.#known = false;
+      let events: OutboxEvent[];
+      if (this.#known) events = this.#fresh.splice(0, BATCH);
+      else {
+        // Sees every committed event, the remembered ones included (and, once marked, none already sent).
+        this.flushMarks();
+        events = pendingEvents(sql, BATCH);
+        this.#fresh = [];
+        this.#known = events.length < BATCH;
+      }
+      if (events.length === 0) return published;
+      const sequences = events.map((e) => e.sequence);
+      try {
+        await this.queue.sendBatch(events.map((e) => ({ body: e, contentType: 'json' as const })));
+      } catch {
+        // Left pending: the next alarm (or the sweeper) publishes them again. At-least-once by design.
+        this.#known = false;
+        this.flushMarks();
+        this.storage.transactionSync(() => markAttempt(sql, sequences));
+        return published;
+      }
+      // The page is a prefix of the pending rows, so the range sent so far holds no unsent pending event.
+      this.#sent(sequences[0]!, sequences[sequences.length - 1]!);
+      this.onPublished?.(events);
+      published += events.length;
+      if (events.length < BATCH && (!this.#known || this.#fresh.length === 0)) return published;
     }
-    storage.transactionSync(() => markPublished(storage.sql, sequences, new Date().toISOString()));
-    onPublished?.(events);
-    published += events.length;
-    if (events.length < BATCH) return published;
   }
 }

@@ -21,9 +21,10 @@ export interface HubSchedule {
 export const SCHEDULE_SQL = `SELECT (${NEXT_REMINDER_SQL}) AS reminder, (${NEXT_START_CHECK_SQL}) AS startCheck,
   (${NEXT_CHILD_CHECK_SQL}) AS childCheck, EXISTS (${PENDING_EVENTS_SQL}) AS pending`;
 
-export function readSchedule(sql: SqlStorage): HubSchedule {
+/** `sentThrough`: events up to this sequence were sent and wait only for their mark (./outbox.ts). */
+export function readSchedule(sql: SqlStorage, sentThrough = 0): HubSchedule {
   const row = sql
-    .exec<{ reminder: number | null; startCheck: number | null; childCheck: number | null; pending: number }>(SCHEDULE_SQL)
+    .exec<{ reminder: number | null; startCheck: number | null; childCheck: number | null; pending: number }>(SCHEDULE_SQL, sentThrough)
     .one();
   return { reminder: row.reminder, startCheck: row.startCheck, childCheck: row.childCheck, pending: row.pending === 1 };
 }

@@ -131,10 +131,57 @@ export interface OutboxEvent {
 
 /** Records an event for publication; its `sequence` is the tenant's outbox sequence. */
 export function appendEvent(sql: Sql, tenantId: string, type: string, occurredAt: string, data: Record<string, unknown>): void {
-  const id = newId('evt');
-  const row = sql.exec<{ sequence: number }>(`INSERT INTO outbox (event) VALUES ('{}') RETURNING sequence`).one();
-  const event: OutboxEvent = { id, type, tenantId, occurredAt, sequence: row.sequence, data };
-  sql.exec(`UPDATE outbox SET event = ? WHERE sequence = ?`, JSON.stringify(event), row.sequence);
+  insertEvent(sql, { id: newId('evt'), type, tenantId, occurredAt, data });
+}
+
+/**
+ * The outbox row takes the table's next AUTOINCREMENT sequence (sqlite_sequence holds the highest ever
+ * used, so a value is never reused), written into its event's `sequence` in the same statement: one
+ * statement per event instead of an insert and an update (issue 20).
+ */
+const INSERT_EVENT_SQL = `INSERT INTO outbox (sequence, event)
+  SELECT n, json_set(?, '$.sequence', n) FROM (SELECT IFNULL((SELECT seq FROM sqlite_sequence WHERE name = 'outbox'), 0) + 1 AS n)
+  RETURNING sequence`;
+
+/** Events appended inside a tracked write (`trackEvents`), by storage. */
+const journals = new WeakMap<Sql, OutboxEvent[]>();
+/** Storages that had an event appended outside a tracked write since the last `takeUntracked`. */
+const untracked = new WeakSet<Sql>();
+
+/** Appends `event` to the outbox; returns its sequence. */
+export function insertEvent(sql: Sql, e: Omit<OutboxEvent, 'sequence'>): number {
+  // `sequence: 0` keeps the key's place in the JSON; the statement sets it.
+  const event: OutboxEvent = { id: e.id, type: e.type, tenantId: e.tenantId, occurredAt: e.occurredAt, sequence: 0, data: e.data };
+  event.sequence = sql.exec<{ sequence: number }>(INSERT_EVENT_SQL, JSON.stringify(event)).one().sequence;
+  const journal = journals.get(sql);
+  if (journal) journal.push(event);
+  else untracked.add(sql);
+  return event.sequence;
+}
+
+/**
+ * Runs `write` (synchronous: a transaction) and returns, with its result, the events it appended. When
+ * `write` throws, nothing is returned and the events count as untracked (their rows are gone with the
+ * rollback, or, if a caller caught inside, still there: the next publish reads the table to be sure).
+ */
+export function trackEvents<T>(sql: Sql, write: () => T): { result: T; events: OutboxEvent[] } {
+  if (journals.has(sql)) throw new Error('trackEvents: already tracking');
+  const events: OutboxEvent[] = [];
+  journals.set(sql, events);
+  let done = false;
+  try {
+    const result = write();
+    done = true;
+    return { result, events };
+  } finally {
+    journals.delete(sql);
+    if (!done && events.length > 0) untracked.add(sql);
+  }
+}
+
+/** Whether an event was appended outside a tracked write since the last call (and forget it). */
+export function takeUntracked(sql: Sql): boolean {
+  return untracked.delete(sql);
 }
 
 export function pendingEvents(sql: Sql, limit: number): OutboxEvent[] {
@@ -144,15 +191,9 @@ export function pendingEvents(sql: Sql, limit: number): OutboxEvent[] {
     .map((r) => JSON.parse(r.event) as OutboxEvent);
 }
 
-/** `sequences` come from one pendingEvents() page: contiguous in order, so a range update covers them. */
-export function markPublished(sql: Sql, sequences: number[], at: string): void {
-  if (sequences.length)
-    sql.exec(
-      `UPDATE outbox SET published_at = ? WHERE sequence BETWEEN ? AND ? AND published_at IS NULL`,
-      at,
-      sequences[0]!,
-      sequences[sequences.length - 1]!,
-    );
+/** Marks the pending rows from `first` to `last` published: pages sent in order, so no unsent pending row is in the range. */
+export function markPublished(sql: Sql, first: number, last: number, at: string): void {
+  sql.exec(`UPDATE outbox SET published_at = ? WHERE sequence BETWEEN ? AND ? AND published_at IS NULL`, at, first, last);
 }
 
 export function markAttempt(sql: Sql, sequences: number[]): number {
@@ -165,8 +206,11 @@ export function markAttempt(sql: Sql, sequences: number[]): number {
   return sql.exec<{ a: number | null }>(`SELECT MAX(attempts) AS a FROM outbox WHERE published_at IS NULL`).one().a ?? 0;
 }
 
-/** Whether any outbox event waits for publication, as an EXISTS subquery (./schedule.ts). */
-export const PENDING_EVENTS_SQL = `SELECT 1 FROM outbox WHERE published_at IS NULL LIMIT 1`;
+/**
+ * Whether any outbox event waits for publication, as an EXISTS subquery (./schedule.ts) whose one
+ * parameter is the highest sequence already sent and not yet marked (./outbox.ts `sentThrough`).
+ */
+export const PENDING_EVENTS_SQL = `SELECT 1 FROM outbox WHERE published_at IS NULL AND sequence > ? LIMIT 1`;
 
 // ---- snapshot: the current state a resyncing client reloads from ----------------------------
 

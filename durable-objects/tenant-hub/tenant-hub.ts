@@ -41,7 +41,7 @@ import {
   readNotificationFor,
   type SystemNotificationInput,
 } from './notifications';
-import { publishOutbox } from './outbox';
+import { Outbox } from './outbox';
 import { appendForwarded, type ForwardedEvent } from './outbox-forwarded';
 import { deliverDueReminders } from './reminders';
 import { RETENTION_INTERVAL_MS, RETENTION_RETRY_MS, retentionDueAt, runRetention } from './retention';
@@ -92,6 +92,8 @@ export class TenantHub extends DurableObject<Env> {
   #tenantId: string | null = null;
   /** First webhook attempts made right after publishing, without the queue's batch window (./direct-webhooks.ts). */
   readonly #webhooks = new DirectWebhooks(this.env, () => this.#tenantId);
+  /** The EVENTS queue's side of the outbox: publishes what writes committed (./outbox.ts). */
+  readonly #outbox = new Outbox(this.ctx.storage, this.env.EVENTS, (events) => this.#webhooks.deliver(events));
   /**
    * The last change version pushed to the sockets; null while none is open (pushes are skipped then,
    * issue 20: no query per write), set to the log's head when the next socket connects.
@@ -133,10 +135,15 @@ export class TenantHub extends DurableObject<Env> {
     return { sql: this.ctx.storage.sql, tenantId, actor, now: Date.now() };
   }
 
+  /** One transaction whose appended events the outbox publishes without reading them back (./outbox.ts). */
+  #commit<T>(write: () => T): T {
+    return this.#outbox.commit(write);
+  }
+
   /** Runs a mutation in one transaction, then pushes its changes and schedules publication. */
   async #mutate<T>(tenantId: string, actor: Actor, fn: (ctx: ops.OpContext) => Result<T>): Promise<Result<T>> {
     const ctx = this.#op(tenantId, actor);
-    const result = this.ctx.storage.transactionSync(() => fn(ctx));
+    const result = this.#commit(() => fn(ctx));
     if (result.ok) await this.#afterWrite();
     return result;
   }
@@ -162,14 +169,36 @@ export class TenantHub extends DurableObject<Env> {
   #dueAlarm: number | null = null;
 
   #settleScheduled = false;
+  /** A write's follow-up is running; `#settleAgain`: a write came meanwhile, and one more follows it. */
+  #settling = false;
+  #settleAgain = false;
 
+  /**
+   * One follow-up runs at a time and at most one waits: writes that commit while a publish is in
+   * flight share the next one (one read, one send, one mark for all their events) instead of one each
+   * (issue 20).
+   */
   #settleSoon(): void {
+    if (this.#settling) {
+      this.#settleAgain = true;
+      return;
+    }
     if (this.#settleScheduled) return;
     this.#settleScheduled = true;
     setTimeout(() => {
       this.#settleScheduled = false;
+      if (this.#tenantId === null) return;
+      this.#settling = true;
       // A failure leaves the events pending and the backstop alarm set: it publishes them.
-      if (this.#tenantId !== null) this.#settle().catch(() => undefined);
+      this.#settle()
+        .catch(() => undefined)
+        .finally(() => {
+          this.#settling = false;
+          if (this.#settleAgain) {
+            this.#settleAgain = false;
+            this.#settleSoon();
+          }
+        });
     }, 0);
   }
 
@@ -185,7 +214,7 @@ export class TenantHub extends DurableObject<Env> {
   #publishing: Promise<unknown> = Promise.resolve();
 
   #publish(): Promise<number> {
-    const run = this.#publishing.then(() => publishOutbox(this.ctx.storage, this.env.EVENTS, (events) => this.#webhooks.deliver(events)));
+    const run = this.#publishing.then(() => this.#outbox.publish());
     this.#publishing = run.catch(() => undefined);
     return run;
   }
@@ -304,7 +333,7 @@ export class TenantHub extends DurableObject<Env> {
   async #write<T>(tenantId: string, fn: (op: fb.FeedbackOp) => Result<T>): Promise<Result<T>> {
     this.#bind(tenantId);
     const op = { sql: this.ctx.storage.sql, tenantId, now: Date.now() };
-    const result = this.ctx.storage.transactionSync(() => fn(op));
+    const result = this.#commit(() => fn(op));
     if (result.ok) await this.#afterWrite();
     return result;
   }
@@ -421,7 +450,7 @@ export class TenantHub extends DurableObject<Env> {
   /** Appends control-plane events from D1's outbox with the next sequences and publishes them. Idempotent by event id. */
   async appendEvents(tenantId: string, events: ForwardedEvent[]): Promise<{ appended: number }> {
     this.#bind(tenantId);
-    const appended = this.ctx.storage.transactionSync(() => appendForwarded(this.ctx.storage.sql, tenantId, events, Date.now()));
+    const appended = this.#commit(() => appendForwarded(this.ctx.storage.sql, tenantId, events, Date.now()));
     if (appended > 0) await this.#afterWrite();
     return { appended };
   }
@@ -431,7 +460,7 @@ export class TenantHub extends DurableObject<Env> {
     input: SystemNotificationInput,
   ): Promise<{ notification: Notification; created: boolean }> {
     this.#bind(tenantId);
-    const result = this.ctx.storage.transactionSync(() => createSystemNotification(this.ctx.storage.sql, tenantId, input, Date.now()));
+    const result = this.#commit(() => createSystemNotification(this.ctx.storage.sql, tenantId, input, Date.now()));
     if (result.created) await this.#afterWrite();
     return result;
   }
@@ -514,16 +543,14 @@ export class TenantHub extends DurableObject<Env> {
   async runChanged(tenantId: string, changes: { summary: RunSummary; eventId: string }[]): Promise<void> {
     this.#bind(tenantId);
     const sql = this.ctx.storage.sql;
-    const fresh = this.ctx.storage.transactionSync(() =>
-      changes.reduce((any, c) => recordRunChange(sql, tenantId, c.summary, c.eventId) || any, false),
-    );
+    const fresh = this.#commit(() => changes.reduce((any, c) => recordRunChange(sql, tenantId, c.summary, c.eventId) || any, false));
     if (fresh) await this.#afterWrite();
   }
 
   /** A ChatThread reports its chat's state (sync) and a turn's end (event); idempotent, newest state wins. */
   async chatChanged(tenantId: string, report: ChatReport & { rev: number }): Promise<void> {
     this.#bind(tenantId);
-    const fresh = this.ctx.storage.transactionSync(() => recordChatReport(this.ctx.storage.sql, tenantId, report, Date.now()));
+    const fresh = this.#commit(() => recordChatReport(this.ctx.storage.sql, tenantId, report, Date.now()));
     if (fresh) await this.#afterWrite();
   }
 
@@ -669,7 +696,10 @@ export class TenantHub extends DurableObject<Env> {
     if (due(startCheck)) await this.#checkExperimentStarts(this.#tenantId);
     if (due(childCheck)) await this.#repairChildPlaces();
     this.#push();
-    return { delivered, published: await this.#settle(forceRegistry) };
+    const published = await this.#settle(forceRegistry);
+    // An alarm leaves every sent event marked (a write's follow-up leaves that to the next write, ./outbox.ts).
+    this.#outbox.flushMarks();
+    return { delivered, published };
   }
 
   /** Experiments whose driving run should exist by now: a missing run fails its experiment (experiments.ts). */
@@ -727,14 +757,22 @@ export class TenantHub extends DurableObject<Env> {
    * wake this hub if the alarm is ever lost.
    */
   async #arm(forceRegistry = false): Promise<void> {
-    const { reminder: r, startCheck, childCheck, pending } = readSchedule(this.ctx.storage.sql);
+    const { reminder: r, startCheck, childCheck, pending } = readSchedule(this.ctx.storage.sql, this.#outbox.sentThrough());
     const reminder = earliest(r, startCheck, childCheck);
     const now = Date.now();
     // Events still pending after a publish: it failed (retry), or a write since has its own publish coming.
     const next = earliest(reminder, pending ? now + OUTBOX_RETRY_MS : null, this.#retentionBacklog ? now + RETENTION_RETRY_MS : null);
+    // A write's backstop due within OUTBOX_RETRY_MS is left to fire early (it finds nothing due and
+    // re-arms): deleting it here and setting it again on the next write would be two storage calls per
+    // write under load (issue 20).
+    const backstop = !forceRegistry && this.#dueAlarm !== null && this.#dueAlarm <= now + OUTBOX_RETRY_MS;
     if (next === null) {
-      this.#dueAlarm = null;
-      await this.ctx.storage.deleteAlarm();
+      if (!backstop) {
+        this.#dueAlarm = null;
+        await this.ctx.storage.deleteAlarm();
+      }
+    } else if (backstop && this.#dueAlarm! <= next) {
+      // Fires no later than needed.
     } else if (forceRegistry || this.#dueAlarm !== Math.max(next, now)) {
       // A time already past fires at once (and 0, a row never given its time, must not throw).
       this.#dueAlarm = Math.max(next, now);

@@ -86,7 +86,7 @@ describe('hub writes', () => {
     await createTask(owner, { title: 'bind' });
     const labels = await plan(owner.tenantId, `DELETE FROM task_labels WHERE task_id = ?`, ['tsk_x']);
     expect(labels.join(' | ')).toMatch(/SEARCH task_labels USING (COVERING )?INDEX task_labels_task_idx/);
-    const schedule = await plan(owner.tenantId, SCHEDULE_SQL, []);
+    const schedule = await plan(owner.tenantId, SCHEDULE_SQL, [0]);
     // The outer SELECT has no table (SCAN CONSTANT ROW); each of its four subqueries reads one.
     const steps = schedule.filter((d) => /^(SCAN|SEARCH) /.test(d) && d !== 'SCAN CONSTANT ROW');
     expect(steps).toHaveLength(4);
