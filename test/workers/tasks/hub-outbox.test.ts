@@ -12,12 +12,12 @@ import { readSchedule } from '../../../durable-objects/tenant-hub/schedule';
 import { insertEvent, type OutboxEvent } from '../../../durable-objects/tenant-hub/sync-log';
 import { hub } from '../../support/workers/durable-objects';
 
-interface Row {
+type Row = {
   sequence: number;
   type: string;
   published_at: string | null;
   attempts: number;
-}
+};
 
 /** The real EVENTS queue, recording what it accepted; `refuse` makes its next sends fail as an outage would. */
 function tappedQueue() {
@@ -35,7 +35,10 @@ function tappedQueue() {
       sent.push(list.map((m) => m.body as OutboxEvent));
     },
   } as unknown as Queue;
-  return { queue, sent, refuseNext: (n: number) => void (refuse = n) };
+  const refuseNext = (times: number) => {
+    refuse = times;
+  };
+  return { queue, sent, refuseNext };
 }
 
 /** A hub nobody else writes to, its storage and an Outbox of the test's own over it. */
