@@ -34,6 +34,9 @@ const BASE_TASK_PAGE = 50;
  * suite's sync baseline), and bare alarms that record their own lateness.
  */
 export class BaselineHub extends DurableObject {
+  /** The last same-work create's event, sent (in the hub) and not yet marked published. */
+  unmarked = undefined;
+
   constructor(ctx, env) {
     super(ctx, env);
     ctx.blockConcurrencyWhile(async () => {
@@ -93,16 +96,25 @@ export class BaselineHub extends DurableObject {
   }
 
   /**
-   * The SQLite work of TenantHub.createTask with nothing around it: in one transaction the change-log
-   * row, the task row with its list columns, the change's data, the outbox event with its sequence;
-   * then, right after the call, the pending events read and marked published (the hub hands them to
-   * the EVENTS queue in between; this object has no queue).
+   * The SQLite work of TenantHub.createTask with nothing around it: in one transaction the previous
+   * create's event marked published (the hub hands each write's events to the EVENTS queue right after
+   * it, and marks them with the next write's transaction: durable-objects/tenant-hub/outbox.ts), the
+   * change-log row, the task row with its list columns, the change's data and the outbox event, which
+   * takes its sequence in the same statement. This object has no queue.
    */
   async createTaskSameWork(input) {
     const sql = this.ctx.storage.sql;
     const now = new Date().toISOString();
     const id = `tsk_${crypto.randomUUID()}`;
-    const task = this.ctx.storage.transactionSync(() => {
+    const marks = this.unmarked;
+    const { task, sequence } = this.ctx.storage.transactionSync(() => {
+      if (marks !== undefined)
+        sql.exec(
+          `UPDATE hub_outbox SET published_at = ? WHERE sequence BETWEEN ? AND ? AND published_at IS NULL`,
+          now,
+          marks.first,
+          marks.last,
+        );
       const { version } = sql
         .exec(
           `INSERT INTO hub_changes (entity, entity_id, op, data, occurred_at) VALUES ('task', ?, 'upsert', NULL, ?) RETURNING version`,
@@ -124,22 +136,18 @@ export class BaselineHub extends DurableObject {
         version,
       );
       sql.exec(`UPDATE hub_changes SET data = ? WHERE version = ?`, JSON.stringify(t), version);
-      const { sequence } = sql.exec(`INSERT INTO hub_outbox (event) VALUES ('{}') RETURNING sequence`).one();
-      const event = { id: `evt_${crypto.randomUUID()}`, type: 'task.created', occurredAt: now, sequence, data: { task: t } };
-      sql.exec(`UPDATE hub_outbox SET event = ? WHERE sequence = ?`, JSON.stringify(event), sequence);
-      return t;
+      const event = { id: `evt_${crypto.randomUUID()}`, type: 'task.created', occurredAt: now, sequence: 0, data: { task: t } };
+      const row = sql
+        .exec(
+          `INSERT INTO hub_outbox (sequence, event)
+           SELECT n, json_set(?, '$.sequence', n) FROM (SELECT IFNULL((SELECT seq FROM sqlite_sequence WHERE name = 'hub_outbox'), 0) + 1 AS n)
+           RETURNING sequence`,
+          JSON.stringify(event),
+        )
+        .one();
+      return { task: t, sequence: row.sequence };
     });
-    setTimeout(() => {
-      const pending = sql.exec(`SELECT event FROM hub_outbox WHERE published_at IS NULL ORDER BY sequence LIMIT 100`).toArray();
-      const sequences = pending.map((r) => JSON.parse(r.event).sequence);
-      if (sequences.length)
-        sql.exec(
-          `UPDATE hub_outbox SET published_at = ? WHERE sequence BETWEEN ? AND ? AND published_at IS NULL`,
-          new Date().toISOString(),
-          sequences[0],
-          sequences[sequences.length - 1],
-        );
-    }, 0);
+    this.unmarked = { first: sequence, last: sequence };
     return task;
   }
 
