@@ -46,7 +46,11 @@ export class Outbox {
         return write();
       }),
     );
-    if (marks && this.#unmarked === marks) this.#unmarked = null;
+    if (marks && this.#unmarked === marks) {
+      this.#unmarked = null;
+      if (this.#markTimer !== undefined) clearTimeout(this.#markTimer);
+      this.#markTimer = undefined;
+    }
     this.#fresh.push(...done.events);
     return done.result;
   }
@@ -108,7 +112,8 @@ export class Outbox {
       this.#sent(sequences[0]!, sequences[sequences.length - 1]!);
       this.onPublished?.(events);
       published += events.length;
-      if (events.length < BATCH && (!this.#known || this.#fresh.length === 0)) return published;
+      // A full page (read from the table) may have more behind it; events committed during the send wait in #fresh.
+      if (events.length < BATCH && this.#fresh.length === 0) return published;
     }
   }
 }

@@ -148,7 +148,10 @@ const journals = new WeakMap<Sql, OutboxEvent[]>();
 /** Storages that had an event appended outside a tracked write since the last `takeUntracked`. */
 const untracked = new WeakSet<Sql>();
 
-/** Appends `event` to the outbox; returns its sequence. */
+/**
+ * Appends `event` to the outbox; returns its sequence. Inside a tracked write the event object itself is
+ * what the hub later sends, so callers must not change `data` after appending it.
+ */
 export function insertEvent(sql: Sql, e: Omit<OutboxEvent, 'sequence'>): number {
   // `sequence: 0` keeps the key's place in the JSON; the statement sets it.
   const event: OutboxEvent = { id: e.id, type: e.type, tenantId: e.tenantId, occurredAt: e.occurredAt, sequence: 0, data: e.data };

@@ -160,7 +160,12 @@ export class TenantHub extends DurableObject<Env> {
     const by = Date.now() + OUTBOX_RETRY_MS;
     if (this.#dueAlarm === null || this.#dueAlarm > by) {
       this.#dueAlarm = by;
-      await this.ctx.storage.setAlarm(by);
+      try {
+        await this.ctx.storage.setAlarm(by);
+      } catch (err) {
+        this.#dueAlarm = null;
+        throw err;
+      }
     }
     this.#settleSoon();
   }
@@ -765,7 +770,9 @@ export class TenantHub extends DurableObject<Env> {
     // A write's backstop due within OUTBOX_RETRY_MS is left to fire early (it finds nothing due and
     // re-arms): deleting it here and setting it again on the next write would be two storage calls per
     // write under load (issue 20).
-    const backstop = !forceRegistry && this.#dueAlarm !== null && this.#dueAlarm <= now + OUTBOX_RETRY_MS;
+    // A due time already OUTBOX_RETRY_MS past whose alarm has not run (it clears #dueAlarm) is not trusted.
+    const backstop =
+      !forceRegistry && this.#dueAlarm !== null && this.#dueAlarm <= now + OUTBOX_RETRY_MS && this.#dueAlarm > now - OUTBOX_RETRY_MS;
     if (next === null) {
       if (!backstop) {
         this.#dueAlarm = null;

@@ -2,7 +2,8 @@
  * The hub's outbox publisher (durable-objects/tenant-hub/outbox.ts, issue 20): it publishes the events a
  * committed write appended without reading them back, reads the table whenever it cannot know, and
  * marks sent pages with the next write's transaction (or shortly after). Run inside a real hub's storage
- * with the real EVENTS queue, tapped to see what was sent.
+ * with the real EVENTS queue, tapped to see what it accepted. Every test ends by checking that each row
+ * marked published was sent, with its own id and sequence: a mark on an unsent row is a lost event.
  */
 import { runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
@@ -14,19 +15,22 @@ import { hub } from '../../support/workers/durable-objects';
 
 type Row = {
   sequence: number;
+  id: string;
   type: string;
   published_at: string | null;
   attempts: number;
 };
 
-/** The real EVENTS queue, recording what it accepted; `refuse` makes its next sends fail as an outage would. */
+/** The real EVENTS queue, recording what it accepted; it can refuse sends (an outage) or hold one open. */
 function tappedQueue() {
   const sent: OutboxEvent[][] = [];
   let refuse = 0;
+  let hold: Promise<void> | null = null;
   const queue = {
     send: (body: unknown, opts?: QueueSendOptions) => env.EVENTS.send(body, opts),
     sendBatch: async (msgs: Iterable<MessageSendRequest>, opts?: QueueSendBatchOptions) => {
       const list = [...msgs];
+      if (hold) await hold;
       if (refuse > 0) {
         refuse--;
         throw new Error('Queue send failed: injected outage');
@@ -38,22 +42,55 @@ function tappedQueue() {
   const refuseNext = (times: number) => {
     refuse = times;
   };
-  return { queue, sent, refuseNext };
+  /** The next sends wait until the returned function is called. */
+  const holdSends = () => {
+    let release!: () => void;
+    hold = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    return () => {
+      hold = null;
+      release();
+    };
+  };
+  return { queue, sent, refuseNext, holdSends };
 }
 
-/** A hub nobody else writes to, its storage and an Outbox of the test's own over it. */
-async function withOutbox(
-  name: string,
-  fn: (o: { sql: SqlStorage; outbox: Outbox; tap: ReturnType<typeof tappedQueue> }) => Promise<void>,
-) {
+type Tap = ReturnType<typeof tappedQueue>;
+
+/**
+ * A hub nobody else writes to, its storage and an Outbox of the test's own over it, already past its
+ * start-up read of the table (a new Outbox's first publish reads it), so later publishes go from memory.
+ */
+async function withOutbox(name: string, fn: (o: { sql: SqlStorage; outbox: Outbox; tap: Tap }) => Promise<void>) {
   const tap = tappedQueue();
   await runInDurableObject(hub(`tnt_${name}_${crypto.randomUUID()}`), async (_i, state) => {
-    await fn({ sql: state.storage.sql, outbox: new Outbox(state.storage, tap.queue), tap });
+    // The journal of appended events is keyed by this object: it must be one object per storage.
+    expect(state.storage.sql).toBe(state.storage.sql);
+    const outbox = new Outbox(state.storage, tap.queue);
+    expect(await outbox.publish()).toBe(0);
+    await fn({ sql: state.storage.sql, outbox, tap });
+    outbox.flushMarks();
+    expectMarkedWereSent(state.storage.sql, tap);
   });
 }
 
 const rows = (sql: SqlStorage): Row[] =>
-  sql.exec<Row>(`SELECT sequence, json_extract(event, '$.type') AS type, published_at, attempts FROM outbox ORDER BY sequence`).toArray();
+  sql
+    .exec<Row>(
+      `SELECT sequence, json_extract(event, '$.id') AS id, json_extract(event, '$.type') AS type, published_at, attempts
+       FROM outbox ORDER BY sequence`,
+    )
+    .toArray();
+
+/** Every row marked published was accepted by the queue, with the row's id and sequence, exactly once. */
+function expectMarkedWereSent(sql: SqlStorage, tap: Tap): void {
+  const sent = tap.sent.flat().map((e) => [e.sequence, e.id]);
+  const marked = rows(sql)
+    .filter((r) => r.published_at !== null)
+    .map((r) => [r.sequence, r.id]);
+  expect(sent).toEqual(marked);
+}
 
 let n = 0;
 const event = (type: string) => ({ id: `evt_test${++n}`, type, tenantId: 'tnt_outbox', occurredAt: new Date().toISOString(), data: { n } });
@@ -68,7 +105,7 @@ describe('hub outbox publisher', () => {
       expect(await outbox.publish()).toBe(2);
       const table = rows(sql);
       expect(tap.sent).toHaveLength(1);
-      expect(tap.sent[0]!.map((e) => [e.sequence, e.type])).toEqual(table.map((r) => [r.sequence, r.type]));
+      expect(tap.sent[0]!.map((e) => [e.sequence, e.id, e.type])).toEqual(table.map((r) => [r.sequence, r.id, r.type]));
       // Sent, not yet marked: the schedule does not count them as waiting.
       expect(table.every((r) => r.published_at === null)).toBe(true);
       expect(readSchedule(sql, outbox.sentThrough()).pending).toBe(false);
@@ -83,6 +120,7 @@ describe('hub outbox publisher', () => {
       ]);
       expect(await outbox.publish()).toBe(1);
       expect(tap.sent.map((page) => page.map((e) => e.type))).toEqual([['test.a', 'test.b'], ['test.c']]);
+      expect(tap.sent[1]![0]!.sequence).toBe(after[2]!.sequence);
     });
   });
 
@@ -108,13 +146,14 @@ describe('hub outbox publisher', () => {
     });
   });
 
-  it('an event appended outside a commit is found in the table and sent in order with the rest', async () => {
+  it('an event appended outside a commit, between two sent from memory, is found in the table and sent in order', async () => {
     await withOutbox('untracked', async ({ sql, outbox, tap }) => {
       outbox.commit(() => insertEvent(sql, event('test.first')));
+      expect(await outbox.publish()).toBe(1);
       insertEvent(sql, event('test.outside'));
       outbox.commit(() => insertEvent(sql, event('test.last')));
-      expect(await outbox.publish()).toBe(3);
-      expect(tap.sent.flat().map((e) => e.type)).toEqual(['test.first', 'test.outside', 'test.last']);
+      expect(await outbox.publish()).toBe(2);
+      expect(tap.sent.map((page) => page.map((e) => e.type))).toEqual([['test.first'], ['test.outside', 'test.last']]);
       // Nothing is sent twice by the next publish.
       expect(await outbox.publish()).toBe(0);
     });
@@ -122,14 +161,43 @@ describe('hub outbox publisher', () => {
 
   it('a refused send marks nothing; the next publish sends the same events again, first, with the later ones', async () => {
     await withOutbox('refused', async ({ sql, outbox, tap }) => {
+      outbox.commit(() => insertEvent(sql, event('test.zero')));
+      expect(await outbox.publish()).toBe(1);
       outbox.commit(() => insertEvent(sql, event('test.one')));
       tap.refuseNext(1);
       expect(await outbox.publish()).toBe(0);
-      expect(rows(sql).map((r) => [r.type, r.published_at, r.attempts])).toEqual([['test.one', null, 1]]);
+      expect(rows(sql).map((r) => [r.type, r.published_at !== null, r.attempts])).toEqual([
+        ['test.zero', true, 0],
+        ['test.one', false, 1],
+      ]);
       expect(readSchedule(sql, outbox.sentThrough()).pending).toBe(true);
       outbox.commit(() => insertEvent(sql, event('test.two')));
       expect(await outbox.publish()).toBe(2);
-      expect(tap.sent.flat().map((e) => e.type)).toEqual(['test.one', 'test.two']);
+      expect(tap.sent.map((page) => page.map((e) => e.type))).toEqual([['test.zero'], ['test.one', 'test.two']]);
+    });
+  });
+
+  it('events committed while a send is in flight follow it in the same publish, in order', async () => {
+    await withOutbox('in-flight', async ({ sql, outbox, tap }) => {
+      outbox.commit(() => insertEvent(sql, event('test.early')));
+      const release = tap.holdSends();
+      const publishing = outbox.publish();
+      outbox.commit(() => insertEvent(sql, event('test.during')));
+      release();
+      expect(await publishing).toBe(2);
+      expect(tap.sent.map((page) => page.map((e) => e.type))).toEqual([['test.early'], ['test.during']]);
+    });
+  });
+
+  it('more than a page goes out a page at a time, in order', async () => {
+    await withOutbox('pages', async ({ sql, outbox, tap }) => {
+      outbox.commit(() => {
+        for (let i = 0; i < 150; i++) insertEvent(sql, event('test.many'));
+      });
+      expect(await outbox.publish()).toBe(150);
+      expect(tap.sent.map((page) => page.length)).toEqual([100, 50]);
+      const sequences = tap.sent.flat().map((e) => e.sequence);
+      expect(sequences).toEqual(rows(sql).map((r) => r.sequence));
     });
   });
 
