@@ -5,7 +5,8 @@
  * The events a write appends are known when it commits (`commit`), so while the hub knows every
  * pending event it publishes them without reading the table back (issue 20: that read was a sixth of a
  * task create's publish). It reads the table when it cannot know: after start-up, after a send the
- * queue refused, when more than a page waits, and after an event appended outside a tracked write.
+ * queue refused, when more than a page waits, and after an event appended outside `commit` (the hub
+ * runs every transaction through it; the table read keeps anything that bypasses it from being lost).
  *
  * A sent page is marked published by the next write's own transaction, or MARK_AFTER_MS later when no
  * write comes, instead of by a statement of its own per page (issue 20: another sixth). Should the
@@ -15,6 +16,9 @@
 import { markAttempt, markPublished, type OutboxEvent, pendingEvents, takeUntracked, trackEvents } from './sync-log';
 
 const BATCH = 100; // Queues' sendBatch limit
+
+/** Runs a write in one transaction (`Outbox.commit`), for code that writes on the hub's behalf. */
+export type Commit = <T>(write: () => T) => T;
 /** Sent pages wait at most this long for a write's transaction to mark them published. */
 export const MARK_AFTER_MS = 200;
 
@@ -37,7 +41,7 @@ export class Outbox {
    * Runs `write` in one transaction, with the marks of pages sent since the last one, and keeps the
    * events it appended once it committed. A write that throws was rolled back, marks and events with it.
    */
-  commit<T>(write: () => T): T {
+  readonly commit: Commit = (write) => {
     const sql = this.storage.sql;
     const marks = this.#unmarked;
     const done = trackEvents(sql, () =>
@@ -53,7 +57,7 @@ export class Outbox {
     }
     this.#fresh.push(...done.events);
     return done.result;
-  }
+  };
 
   /** The highest sequence sent to the queue and not yet marked (0: none); pending rows above it still wait. */
   sentThrough(): number {

@@ -6,18 +6,19 @@
 import { newId } from '../../src/lib/ids';
 import type { Notification } from '../../src/tasks/model';
 import { writeNotification } from './notifications';
+import type { Commit } from './outbox';
 import { appendChange, appendEvent, setChangeData } from './sync-log';
 import { claimReminder, type DueReminder, dueReminders, nextReminderFor, readTask, writeTask } from './tasks-store';
 
 const BATCH = 100;
 
-export function deliverDueReminders(storage: DurableObjectStorage, tenantId: string, now: number): number {
-  const sql = storage.sql;
+/** Delivers every reminder due by `now`, each in its own transaction run by `commit` (the hub's outbox). */
+export function deliverDueReminders(sql: SqlStorage, commit: Commit, tenantId: string, now: number): number {
   let delivered = 0;
   for (;;) {
     const due = dueReminders(sql, now, BATCH);
     if (due.length === 0) break;
-    for (const r of due) if (storage.transactionSync(() => deliverOne(sql, tenantId, r, now))) delivered += 1;
+    for (const r of due) if (commit(() => deliverOne(sql, tenantId, r, now))) delivered += 1;
     if (due.length < BATCH) break;
   }
   return delivered;

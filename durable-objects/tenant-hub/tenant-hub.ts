@@ -92,7 +92,10 @@ export class TenantHub extends DurableObject<Env> {
   #tenantId: string | null = null;
   /** First webhook attempts made right after publishing, without the queue's batch window (./direct-webhooks.ts). */
   readonly #webhooks = new DirectWebhooks(this.env, () => this.#tenantId);
-  /** The EVENTS queue's side of the outbox: publishes what writes committed (./outbox.ts). */
+  /**
+   * Every hub transaction runs through `#outbox.commit`, which carries the marks of sent events and keeps
+   * the events the transaction appended, so publishing them needs no read of the table (./outbox.ts).
+   */
   readonly #outbox = new Outbox(this.ctx.storage, this.env.EVENTS, (events) => this.#webhooks.deliver(events));
   /**
    * The last change version pushed to the sockets; null while none is open (pushes are skipped then,
@@ -135,15 +138,10 @@ export class TenantHub extends DurableObject<Env> {
     return { sql: this.ctx.storage.sql, tenantId, actor, now: Date.now() };
   }
 
-  /** One transaction whose appended events the outbox publishes without reading them back (./outbox.ts). */
-  #commit<T>(write: () => T): T {
-    return this.#outbox.commit(write);
-  }
-
   /** Runs a mutation in one transaction, then pushes its changes and schedules publication. */
   async #mutate<T>(tenantId: string, actor: Actor, fn: (ctx: ops.OpContext) => Result<T>): Promise<Result<T>> {
     const ctx = this.#op(tenantId, actor);
-    const result = this.#commit(() => fn(ctx));
+    const result = this.#outbox.commit(() => fn(ctx));
     if (result.ok) await this.#afterWrite();
     return result;
   }
@@ -180,7 +178,7 @@ export class TenantHub extends DurableObject<Env> {
 
   /**
    * One follow-up runs at a time and at most one waits: writes that commit while a publish is in
-   * flight share the next one (one read, one send, one mark for all their events) instead of one each
+   * flight share the next one (one send, one schedule read for all their events) instead of one each
    * (issue 20).
    */
   #settleSoon(): void {
@@ -328,7 +326,7 @@ export class TenantHub extends DurableObject<Env> {
   async markNotificationRead(tenantId: string, reader: Reader, id: string): Promise<Result<Notification>> {
     this.#bind(tenantId);
     const sql = this.ctx.storage.sql;
-    const n = this.ctx.storage.transactionSync(() => markReadFor(sql, id, reader, Date.now()));
+    const n = this.#outbox.commit(() => markReadFor(sql, id, reader, Date.now()));
     return n ? { ok: true, value: n } : { ok: false, code: 'not_found', detail: `Notification ${id} not found.` };
   }
 
@@ -338,7 +336,7 @@ export class TenantHub extends DurableObject<Env> {
   async #write<T>(tenantId: string, fn: (op: fb.FeedbackOp) => Result<T>): Promise<Result<T>> {
     this.#bind(tenantId);
     const op = { sql: this.ctx.storage.sql, tenantId, now: Date.now() };
-    const result = this.#commit(() => fn(op));
+    const result = this.#outbox.commit(() => fn(op));
     if (result.ok) await this.#afterWrite();
     return result;
   }
@@ -455,7 +453,7 @@ export class TenantHub extends DurableObject<Env> {
   /** Appends control-plane events from D1's outbox with the next sequences and publishes them. Idempotent by event id. */
   async appendEvents(tenantId: string, events: ForwardedEvent[]): Promise<{ appended: number }> {
     this.#bind(tenantId);
-    const appended = this.#commit(() => appendForwarded(this.ctx.storage.sql, tenantId, events, Date.now()));
+    const appended = this.#outbox.commit(() => appendForwarded(this.ctx.storage.sql, tenantId, events, Date.now()));
     if (appended > 0) await this.#afterWrite();
     return { appended };
   }
@@ -465,7 +463,7 @@ export class TenantHub extends DurableObject<Env> {
     input: SystemNotificationInput,
   ): Promise<{ notification: Notification; created: boolean }> {
     this.#bind(tenantId);
-    const result = this.#commit(() => createSystemNotification(this.ctx.storage.sql, tenantId, input, Date.now()));
+    const result = this.#outbox.commit(() => createSystemNotification(this.ctx.storage.sql, tenantId, input, Date.now()));
     if (result.created) await this.#afterWrite();
     return result;
   }
@@ -477,7 +475,7 @@ export class TenantHub extends DurableObject<Env> {
     times: { leaseMs: number; ttlMs: number },
   ): Promise<BeginResult> {
     this.#bind(tenantId);
-    return this.ctx.storage.transactionSync(() => beginKey(this.ctx.storage.sql, key, fingerprint, { ...times, now: Date.now() }));
+    return this.#outbox.commit(() => beginKey(this.ctx.storage.sql, key, fingerprint, { ...times, now: Date.now() }));
   }
 
   async idempotencyComplete(tenantId: string, key: string, fingerprint: string, response: StoredResponse): Promise<void> {
@@ -505,13 +503,13 @@ export class TenantHub extends DurableObject<Env> {
   /** Takes a run slot if one is free ('start'), else queues the run ('queued'). */
   async admitRun(tenantId: string, runId: string, limit: number): Promise<'start' | 'queued'> {
     this.#bind(tenantId);
-    return this.ctx.storage.transactionSync(() => admit(this.ctx.storage.sql, runId, limit));
+    return this.#outbox.commit(() => admit(this.ctx.storage.sql, runId, limit));
   }
 
   /** Frees a finished run's slot (only admission `ifSeq`, when given); returns queued runs that may start now. */
   async releaseRun(tenantId: string, runId: string, limit: number, ifSeq?: number): Promise<string[]> {
     this.#bind(tenantId);
-    return this.ctx.storage.transactionSync(() => release(this.ctx.storage.sql, runId, limit, ifSeq));
+    return this.#outbox.commit(() => release(this.ctx.storage.sql, runId, limit, ifSeq));
   }
 
   /**
@@ -526,13 +524,13 @@ export class TenantHub extends DurableObject<Env> {
     release: string[] = [],
   ): Promise<ChildAdmission> {
     this.#bind(tenantId);
-    return this.ctx.storage.transactionSync(() => admitChildren(this.ctx.storage.sql, parentRunId, runIds, budget, Date.now(), release));
+    return this.#outbox.commit(() => admitChildren(this.ctx.storage.sql, parentRunId, runIds, budget, Date.now(), release));
   }
 
   /** Child runs ended: their places are free (idempotent). */
   async releaseChildRuns(tenantId: string, runIds: string[]): Promise<void> {
     this.#bind(tenantId);
-    this.ctx.storage.transactionSync(() => releaseChildren(this.ctx.storage.sql, runIds));
+    this.#outbox.commit(() => releaseChildren(this.ctx.storage.sql, runIds));
   }
 
   /** How many child runs hold a place in the budget now. */
@@ -548,14 +546,14 @@ export class TenantHub extends DurableObject<Env> {
   async runChanged(tenantId: string, changes: { summary: RunSummary; eventId: string }[]): Promise<void> {
     this.#bind(tenantId);
     const sql = this.ctx.storage.sql;
-    const fresh = this.#commit(() => changes.reduce((any, c) => recordRunChange(sql, tenantId, c.summary, c.eventId) || any, false));
+    const fresh = this.#outbox.commit(() => changes.reduce((any, c) => recordRunChange(sql, tenantId, c.summary, c.eventId) || any, false));
     if (fresh) await this.#afterWrite();
   }
 
   /** A ChatThread reports its chat's state (sync) and a turn's end (event); idempotent, newest state wins. */
   async chatChanged(tenantId: string, report: ChatReport & { rev: number }): Promise<void> {
     this.#bind(tenantId);
-    const fresh = this.#commit(() => recordChatReport(this.ctx.storage.sql, tenantId, report, Date.now()));
+    const fresh = this.#outbox.commit(() => recordChatReport(this.ctx.storage.sql, tenantId, report, Date.now()));
     if (fresh) await this.#afterWrite();
   }
 
@@ -697,7 +695,7 @@ export class TenantHub extends DurableObject<Env> {
     const { reminder, startCheck, childCheck } = readSchedule(this.ctx.storage.sql);
     const now = Date.now();
     const due = (at: number | null) => at !== null && at <= now;
-    const delivered = due(reminder) ? deliverDueReminders(this.ctx.storage, this.#tenantId, now) : 0;
+    const delivered = due(reminder) ? deliverDueReminders(this.ctx.storage.sql, this.#outbox.commit, this.#tenantId, now) : 0;
     if (due(startCheck)) await this.#checkExperimentStarts(this.#tenantId);
     if (due(childCheck)) await this.#repairChildPlaces();
     this.#push();
@@ -718,7 +716,7 @@ export class TenantHub extends DurableObject<Env> {
         run = 'unreachable';
       }
       const op = { sql, tenantId, now: Date.now() };
-      this.ctx.storage.transactionSync(() => ex.startChecked(op, due.id, run));
+      this.#outbox.commit(() => ex.startChecked(op, due.id, run));
     }
   }
 
@@ -738,7 +736,7 @@ export class TenantHub extends DurableObject<Env> {
         verdict = 'unreachable';
       }
       if (verdict === 'over') freed++;
-      this.ctx.storage.transactionSync(() => childChecked(sql, due.runId, verdict, Date.now()));
+      this.#outbox.commit(() => childChecked(sql, due.runId, verdict, Date.now()));
     }
     return freed;
   }

@@ -139,7 +139,7 @@ export const taskScenarios = [
     breakdown: false,
     label: 'create-same',
     basePath: '/tasks-same-work',
-    note: "POST /v1/tasks as in `tasks create`, against a bare DO doing TenantHub.createTask's SQLite work on the hub's own tables and indexes: change row, task row, change data, outbox event in one transaction, then the pending events read and marked published. What the ratio leaves out is ours beyond those statements: the Worker's pipeline, the alarm and schedule bookkeeping, the queue hand-off and its consumer.",
+    note: "POST /v1/tasks as in `tasks create`, against a bare DO doing TenantHub.createTask's SQLite work on the hub's own tables and indexes: in one transaction the previous create's event marked published, the change row, task row, change data and outbox event (one statement), as the hub does. What the ratio leaves out is ours beyond those statements: the Worker's pipeline, the alarm and schedule bookkeeping, the queue hand-off and its consumer.",
   }),
   {
     name: 'tasks list',

@@ -35,6 +35,24 @@ describe('hub writes', () => {
     expect(rows.every((r) => r.published_at !== null && r.event.sequence === r.sequence)).toBe(true);
   });
 
+  it('keeps one backstop alarm across a burst of writes, and lets it fire instead of deleting it after each', async () => {
+    const owner = await signup('hub-writes-backstop');
+    await createTask(owner, { title: 'one' });
+    const backstop = await alarmOf(hub(owner.tenantId));
+    expect(backstop).not.toBeNull();
+    expect(backstop! - Date.now()).toBeLessThanOrEqual(2_000);
+    // The first write's follow-up is over (its event sent and marked); the writes after it find the
+    // alarm in place and leave it there.
+    await eventually(async () => ((await outboxRows(owner.tenantId))[0]?.published_at ? true : undefined));
+    for (const title of ['two', 'three']) {
+      await createTask(owner, { title });
+      expect(await alarmOf(hub(owner.tenantId))).toBe(backstop);
+    }
+    // It fires, finds nothing due, and leaves no alarm.
+    await settled(owner.tenantId, null);
+    expect((await outboxRows(owner.tenantId)).map((r) => r.event.type)).toEqual(['task.created', 'task.created', 'task.created']);
+  });
+
   it('re-arms the alarm at the earliest reminder once the write is published', async () => {
     const owner = await signup('hub-writes-reminder');
     const dueAt = new Date(Math.ceil((Date.now() + 7_200_000) / 1000) * 1000).toISOString();
