@@ -4,7 +4,8 @@
  * so `ours / baseline` is the cost of our framework and pipeline.
  *
  * Bindings (set by scripts/bench/run.mjs): DB (D1, the same migrations as ours),
- * HUB (SQLite-backed Durable Object, class BaselineHub), ENVIRONMENT, APP_NAME, APP_VERSION.
+ * HUB (SQLite-backed Durable Object, class BaselineHub), RL (a rate limiter configured as our
+ * RL_PRO), ENVIRONMENT, APP_NAME, APP_VERSION.
  * Modules (lib/workers.mjs): the `argon2id` package and its WASM, named from the repository root.
  *
  * Adding a scenario? Add the matching bare route to ROUTES below, doing the same
@@ -242,6 +243,18 @@ const doPing = (env) => env.HUB.get(env.HUB.idFromName('__health__')).ping();
 /** The bare object for `?room=` (the baseline's stand-in for a tenant's hub). */
 const room = (req, env) => env.HUB.get(env.HUB.idFromName(`room:${new URL(req.url).searchParams.get('room') ?? 'default'}`));
 
+/**
+ * `?rl=1`: the route first charges RL once, keyed like our per-tenant budget (src/lib/caller-limit.ts),
+ * as every authenticated request of ours does: the "(limiter in both)" scenarios. Answers 429 when over.
+ */
+async function charged(req, env, route) {
+  const url = new URL(req.url);
+  if (url.searchParams.get('rl') !== '1') return route(req, env);
+  const key = url.searchParams.get('room') ?? url.searchParams.get('id') ?? 'default';
+  const { success } = await env.RL.limit({ key: `tenant:${key}` });
+  return success ? route(req, env) : json({ status: 429, title: 'Too many requests' }, 429);
+}
+
 const ROUTES = {
   'GET /health': (_req, env) =>
     json({
@@ -292,10 +305,14 @@ const ROUTES = {
   'GET /alarms': async (req, env) => json(await room(req, env).alarmResults()),
 };
 
+/** The routes standing for authenticated ones of ours: they take `?rl=1` (charged, above). */
+const CHARGEABLE = new Set(['GET /tenant', 'POST /tasks', 'GET /tasks', 'POST /tasks-same-work']);
+
 export default {
   async fetch(request, env) {
-    const route = ROUTES[`${request.method} ${new URL(request.url).pathname}`];
+    const name = `${request.method} ${new URL(request.url).pathname}`;
+    const route = ROUTES[name];
     if (route === undefined) return json({ status: 404, title: 'Not found' }, 404);
-    return route(request, env);
+    return CHARGEABLE.has(name) ? charged(request, env, route) : route(request, env);
   },
 };

@@ -301,6 +301,9 @@ async function benchWorkerOptions({ entry, silenceConsole, extraBindings = {} })
       bindings: { ENVIRONMENT: TEST_VARS.ENVIRONMENT, APP_NAME: pkg.name, APP_VERSION: pkg.version },
       d1Databases: { DB: 'bench-baseline-db' },
       durableObjects: { HUB: { className: 'BaselineHub', useSQLite: true } },
+      // The "(limiter in both)" scenarios: a local rate limiter configured as our RL_PRO, in a namespace of
+      // its own so the two sides never share a budget (baseline-worker.js `?rl=1`).
+      ratelimits: { RL: { ...ours.ratelimits.RL_PRO, name: 'RL', namespace_id: '9002' } },
       unsafeDirectSockets: directSocket,
       ...router,
     },
