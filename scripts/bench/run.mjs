@@ -45,7 +45,7 @@ import { cpuBetween, sampleCpu } from './lib/cpu.mjs';
 import { merge, runLoad, toRequest } from './lib/load.mjs';
 import { formatTable } from './lib/report.mjs';
 import { clientSummary, formatStages, probeStages, summarizeStages } from './lib/stages.mjs';
-import { buildWorker, bundleSize, measureStartup, migratedTargets, ROOT, startWorkers, TEST_VARS } from './lib/workers.mjs';
+import { buildWorker, bundleSize, measureStartup, migratedTargets, ROOT, STATE_NOTE, startWorkers, TEST_VARS } from './lib/workers.mjs';
 import { scenarios as ALL_SCENARIOS } from './scenarios.mjs';
 import { formatTasksTables, runTasksSuite, TASKS_SUITE, tasksBudgetS, tasksFailed } from './tasks.mjs';
 
@@ -295,6 +295,7 @@ async function main() {
       config: {
         ...config,
         harness: 'miniflare (workerd direct sockets) + autocannon, loopback',
+        storage: STATE_NOTE,
         workerInfoLogs: keepInfoLogs ? 'kept' : 'dropped in-isolate',
       },
       workerLogs,
@@ -389,7 +390,9 @@ async function readReport(file) {
 
 /** Bundle size and start-up time, printed above the figures they go with. */
 function formatBuild(bundle, startup) {
-  const lines = [`Worker bundle: ${bundle.gzipKiB} KiB gzip, ${bundle.rawKiB} KiB raw (${bundle.modules} modules).`];
+  const lines = [
+    `Worker bundle: ${bundle.gzipKiB} KiB gzip, ${bundle.rawKiB} KiB raw (${bundle.modules} modules). Run storage: ${STATE_NOTE}.`,
+  ];
   if (startup)
     lines.push(
       `Start-up (fresh workerd until the first GET /health answers, median of ${startup.reps}): ours ${startup.oursMs} ms, bare baseline ${startup.baseMs} ms, ratio ${startup.ratio} (+${startup.addedMs} ms).`,

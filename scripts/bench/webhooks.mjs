@@ -25,7 +25,7 @@ import { convertV4MiniflareOptions, Miniflare } from 'miniflare';
 import { Webhook } from 'standardwebhooks';
 import { unstable_getMiniflareWorkerOptions, unstable_readConfig } from 'wrangler';
 import { generateSigningKeys } from '../keys.mjs';
-import { applyMigrations, buildWorker, ROOT, readMigrations, TEST_VARS } from './lib/workers.mjs';
+import { applyMigrations, buildWorker, ROOT, readMigrations, STATE_NOTE, TEST_VARS } from './lib/workers.mjs';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 1000);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
@@ -184,6 +184,7 @@ async function main() {
       events: EVENTS,
       connections: CONNECTIONS,
       ordering: process.env.BENCH_WEBHOOK_ORDERING ?? 'sequence',
+      storage: STATE_NOTE,
       committed: commits.size,
       commitErrors: errors,
       delivered: latencies.length,
@@ -197,7 +198,7 @@ async function main() {
     };
     const f = (v) => (v === null ? '-' : v.toFixed(1));
     console.log(
-      `\nwebhooks: ${result.delivered}/${result.committed} events delivered and verified (${result.lost} lost, ${result.duplicates} duplicates, ${result.unverified} unverified)`,
+      `\nwebhooks: ${result.delivered}/${result.committed} events delivered and verified (${result.lost} lost, ${result.duplicates} duplicates, ${result.unverified} unverified); run storage ${STATE_NOTE}`,
     );
     console.log(`  commits/s ${f(result.commitsPerSec)}   events/s (commit → verified receipt) ${f(result.eventsPerSec)}`);
     console.log(

@@ -25,7 +25,7 @@ import { createServer } from 'node:http';
 import path from 'node:path';
 import { Webhook } from 'standardwebhooks';
 import { seedApiKeyTenant } from '../bench/lib/tenants.mjs';
-import { applyMigrations, buildWorker, OURS, ROOT, readMigrations, startWorkers, TEST_VARS } from '../bench/lib/workers.mjs';
+import { applyMigrations, buildWorker, OURS, ROOT, readMigrations, STATE_NOTE, startWorkers, TEST_VARS } from '../bench/lib/workers.mjs';
 
 const num = (name, fallback) => {
   const v = Number(process.env[name] ?? fallback);
@@ -233,7 +233,7 @@ async function main() {
       p99: pct(s.latencies, 99),
     };
     const text = [
-      `npm run load: ${USERS} users, ${SECONDS} s, ${TENANTS} tenants, Worker on workerd (Miniflare, direct socket), ${started.toISOString()}`,
+      `npm run load: ${USERS} users, ${SECONDS} s, ${TENANTS} tenants, Worker on workerd (Miniflare, direct socket), run storage ${STATE_NOTE}, ${started.toISOString()}`,
       '',
       table(rows, hook),
       '',
@@ -247,6 +247,7 @@ async function main() {
       users: USERS,
       seconds: SECONDS,
       tenants: TENANTS,
+      storage: STATE_NOTE,
       locustExit: code,
       rows,
       webhooks: hook,

@@ -3,7 +3,7 @@
  * bare baseline Worker, on workerd through Miniflare directly (no wrangler dev proxy).
  */
 import { spawn } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { accessSync, constants, rmSync, statfsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -22,6 +22,34 @@ export const BASE = 'baseline';
 export const TEST_VARS = { ENVIRONMENT: 'test', TOKEN_PEPPER: 'bench-pepper-0123456789abcdef0123456789abcdef' };
 
 const BUILD_TIMEOUT_MS = 180_000;
+
+/** statfs(2)'s f_type of a tmpfs (linux/magic.h TMPFS_MAGIC). */
+const TMPFS_MAGIC = 0x01021994;
+
+/**
+ * Where the measured runs keep their storage. Miniflare puts a run's D1 databases, Durable Object
+ * SQLite files, queue and rate limiter state under `os.tmpdir()` and removes them at the end. On
+ * Linux that is moved to /dev/shm (tmpfs) unless TMPDIR is set or BENCH_STATE_ON_DISK=1: workerd
+ * commits each SQLite transaction on its one thread, so on a virtual disk every commit's sync held
+ * that thread idle (runs start: the thread was busy about 75 % of the load on disk, 100 % on tmpfs;
+ * 52 → 86 req/s in the same hour, docs/performance.md). Both sides of every comparison share it.
+ * Production Durable Objects and D1 do not sync to a local disk on the request path, so the disk's
+ * waits are this machine's, not ours. Call before `new Miniflare` (it reads `os.tmpdir()` then).
+ */
+export const STATE_DIR = (() => {
+  if (process.env.TMPDIR || process.env.BENCH_STATE_ON_DISK === '1' || process.platform !== 'linux') return tmpdir();
+  try {
+    if (statfsSync('/dev/shm').type !== TMPFS_MAGIC) return tmpdir();
+    accessSync('/dev/shm', constants.W_OK);
+  } catch {
+    return tmpdir();
+  }
+  process.env.TMPDIR = '/dev/shm';
+  return tmpdir();
+})();
+
+/** How the run's storage was kept, for the printed figures and their JSON. */
+export const STATE_NOTE = STATE_DIR === '/dev/shm' ? 'tmpfs (/dev/shm)' : `${STATE_DIR} (BENCH_STATE_ON_DISK or TMPDIR, or no tmpfs)`;
 
 /**
  * The baseline's modules besides baseline-worker.js: the same `argon2id` package (JS and
