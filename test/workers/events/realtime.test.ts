@@ -75,7 +75,9 @@ describe('direct first attempts', () => {
       sequence: i,
       payload: '{}',
       status: 'pending' as const,
-      attempts: 0,
+      // As fanOut inserts a row for an endpoint it will try inline: already claimed (the widest row).
+      attempts: 1,
+      leaseUntil: 'later',
       nextAttemptAt: 'now',
       updatedAt: 'now',
     });
@@ -220,6 +222,63 @@ describe('claimed ahead, not sent', () => {
     // Their handed-off jobs claim attempt 1 as usual.
     for (const d of rows.slice(1)) await driveAttempt(d.id, 1, 'auto');
     expect((await received(hook.name)).map((r) => r.payload!.sequence)).toEqual([9201, 9202, 9203, 9204]);
+  });
+});
+
+describe('inserted claimed', () => {
+  it('a healthy lane sends its rows with no claim statement: the insert that created them holds attempt 1', async () => {
+    const owner = await signup('rt-preclaim');
+    const hook = await createHook(owner, { eventTypes: ['task.created'] });
+    const statements: string[] = [];
+    const db = interceptD1({
+      prepare: (real, args) => {
+        statements.push(String(args[0]));
+        return real(...args);
+      },
+    });
+    const list = eventsFor(owner.tenantId, 9301, 3);
+    expect(await fanOut({ ...env, DB: db }, loadConfig(env), owner.tenantId, list)).toBe(3);
+    expect((await received(hook.name)).map((r) => r.payload!.sequence)).toEqual([9301, 9302, 9303]);
+    // The insert, then only the attempts' records: no UPDATE … SET attempts (a claim) of its own.
+    expect(statements.filter((q) => /^update "webhook_deliveries" set "attempts"/i.test(q))).toEqual([]);
+    const rows = await deliveries(owner, hook.id);
+    expect(rows.map((d) => [d.status, d.attempts])).toEqual([
+      ['succeeded', 1],
+      ['succeeded', 1],
+      ['succeeded', 1],
+    ]);
+  });
+
+  it("'none': after a failed attempt the rows not sent are given back unclaimed, and their queue jobs send each once", async () => {
+    const owner = await signup('rt-preclaim-none');
+    const hook = await createHook(owner, { query: 'fail=1&status=500', eventTypes: ['task.created'], ordering: 'none' });
+    const list = eventsFor(owner.tenantId, 9401, 40);
+    await fanOut(env, loadConfig(env), owner.tenantId, list);
+    const rows = await deliveries(owner, hook.id);
+    expect(rows).toHaveLength(40);
+    // Attempts started before the failure was known ran (the pool has 16 in flight); none is left claimed.
+    const sent = rows.filter((d) => d.attempts === 1);
+    const released = rows.filter((d) => d.attempts === 0);
+    expect(sent.length + released.length).toBe(40);
+    expect(released.length).toBeGreaterThan(0);
+    expect(rows.every((d) => d.status === 'pending' || d.status === 'succeeded')).toBe(true);
+    expect((await received(hook.name)).length).toBe(sent.length);
+    for (const d of released) await driveAttempt(d.id, 1, 'auto');
+    const seqs = (await received(hook.name)).map((r) => r.payload!.sequence as number).sort((a, b) => a - b);
+    expect(seqs).toEqual(list.map((e) => e.sequence));
+  });
+
+  it('rows for an endpoint already failing are inserted unclaimed and go to the queue', async () => {
+    const owner = await signup('rt-preclaim-failing');
+    const hook = await createHook(owner, { eventTypes: ['task.created'] });
+    await env.DB.prepare(`UPDATE webhook_endpoints SET failing_since = ? WHERE id = ?`).bind(new Date().toISOString(), hook.id).run();
+    await fanOut(env, loadConfig(env), owner.tenantId, eventsFor(owner.tenantId, 9501, 2));
+    expect(await received(hook.name)).toEqual([]);
+    const rows = await deliveries(owner, hook.id);
+    expect(rows.map((d) => [d.status, d.attempts])).toEqual([
+      ['pending', 0],
+      ['pending', 0],
+    ]);
   });
 });
 
