@@ -12,15 +12,20 @@
  * published while one runs are merged into the next fan-out.
  *
  * A tenant without enabled endpoints is remembered as such for NO_ENDPOINTS_TTL_MS, so its pages cost
- * no D1 query each (most tenants have no webhooks). Creating or enabling an endpoint forgets it at
- * once (`forgetEndpoints`, called by src/events/webhooks-service.ts); if that call is lost, the queue
- * path still delivers everything, and this one resumes within the TTL.
+ * no D1 query each (most tenants have no webhooks). A tenant's enabled endpoints are kept for
+ * ENDPOINTS_TTL_MS, so a busy tenant's pages do not each read them again (one D1 round trip per page,
+ * issue 20); the lanes keep that copy current with what their own attempts change (failing, disabled).
+ * Any change through the API (created, updated, enabled or disabled, deleted, secret rotated) forgets
+ * both at once (`forgetEndpoints`, called by src/events/webhooks-service.ts); if that call is lost, the
+ * queue path still delivers everything, and this one sees the change within the TTL.
  */
 import { loadConfig } from '../../src/config';
-import { DIRECT_INLINE_BUDGET_MS, enabledEndpoints, fanOut } from '../../src/events/fanout';
+import { DIRECT_INLINE_BUDGET_MS, type Endpoint, enabledEndpoints, fanOut } from '../../src/events/fanout';
 import type { OutboxEvent } from './sync-log';
 
 export const NO_ENDPOINTS_TTL_MS = 5_000;
+/** How long a tenant's enabled endpoints, once read, serve its next pages (unless forgotten first). */
+export const ENDPOINTS_TTL_MS = 2_000;
 
 /** Events one fan-out takes at most (pages that piled up behind a running one are merged up to this). */
 export const MAX_EVENTS_PER_FANOUT = 100;
@@ -31,6 +36,8 @@ export class DirectWebhooks {
   #running: Promise<void> | null = null;
   /** Until when the tenant is known to have no enabled endpoint (0: not known). */
   #noneUntil = 0;
+  /** The tenant's enabled endpoints as last read, and until when they serve (ENDPOINTS_TTL_MS). */
+  #known: { endpoints: Endpoint[]; until: number } | null = null;
   /** Bumped by forgetEndpoints, so an answer read before the change cannot be remembered after it. */
   #generation = 0;
 
@@ -67,18 +74,27 @@ export class DirectWebhooks {
   async #fanOut(tenantId: string, events: OutboxEvent[]): Promise<void> {
     if (this.#noneUntil > Date.now()) return;
     const asked = Date.now();
-    const generation = this.#generation;
-    const endpoints = await enabledEndpoints(this.env, tenantId);
-    if (endpoints.length === 0) {
-      if (generation === this.#generation) this.#noneUntil = asked + NO_ENDPOINTS_TTL_MS;
-      return;
+    let endpoints = this.#known !== null && this.#known.until > asked ? this.#known.endpoints : null;
+    if (endpoints === null) {
+      const generation = this.#generation;
+      endpoints = await enabledEndpoints(this.env, tenantId);
+      // An answer read before a change is not remembered after it.
+      if (generation === this.#generation) {
+        if (endpoints.length === 0) this.#noneUntil = asked + NO_ENDPOINTS_TTL_MS;
+        else this.#known = { endpoints, until: asked + ENDPOINTS_TTL_MS };
+      }
+      if (endpoints.length === 0) return;
     }
-    await fanOut(this.env, loadConfig(this.env), tenantId, events, { endpoints, inlineBudgetMs: DIRECT_INLINE_BUDGET_MS });
+    // A lane that disabled its endpoint (src/events/attempt.ts) updated this copy: skip it from now on.
+    const enabled = endpoints.filter((ep) => ep.enabled);
+    if (enabled.length === 0) return;
+    await fanOut(this.env, loadConfig(this.env), tenantId, events, { endpoints: enabled, inlineBudgetMs: DIRECT_INLINE_BUDGET_MS });
   }
 
-  /** An endpoint was created or enabled: look again on the next page. */
+  /** An endpoint was created, changed or deleted: look again on the next page. */
   forgetEndpoints(): void {
     this.#noneUntil = 0;
+    this.#known = null;
     this.#generation++;
   }
 

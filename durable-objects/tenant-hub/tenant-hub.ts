@@ -676,7 +676,7 @@ export class TenantHub extends DurableObject<Env> {
     await this.#process();
   }
 
-  /** A webhook endpoint was created or enabled: the next published page looks for endpoints again (direct-webhooks.ts). */
+  /** A webhook endpoint was created, changed or deleted: the next published page reads the endpoints again (direct-webhooks.ts). */
   async webhooksChanged(tenantId: string): Promise<void> {
     this.#bind(tenantId);
     this.#webhooks.forgetEndpoints();

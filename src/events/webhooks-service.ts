@@ -99,9 +99,10 @@ export async function createWebhook(ctx: ServiceCtx, input: CreateWebhookInput) 
 }
 
 /**
- * Tells the tenant's hub that it has an enabled endpoint again, so its direct first attempts
- * (durable-objects/tenant-hub/direct-webhooks.ts) start with the next event instead of after their
- * cache's few seconds. Best effort: the queue path delivers either way.
+ * Tells the tenant's hub that its endpoints changed (created, updated, enabled or disabled, deleted,
+ * secret rotated), so its direct first attempts (durable-objects/tenant-hub/direct-webhooks.ts) read
+ * them again for the next event instead of using their copy for its remaining second or two. Best
+ * effort: if the call is lost, the copy runs out by itself.
  */
 async function endpointsChanged(ctx: ServiceCtx): Promise<void> {
   await tenantHubStub(ctx.env, ctx.scope.tenantId)
@@ -150,7 +151,7 @@ export async function updateWebhook(ctx: ServiceCtx, input: UpdateWebhookInput &
     ctx.scope.update(webhookEndpoints, set, eq(webhookEndpoints.id, id)),
     auditInsert(ctx.scope, ctx.actor, 'webhook.updated', { type: 'webhook', id }, ctx, { fields: Object.keys(changed) }),
   ]);
-  if (set.enabled === true) await endpointsChanged(ctx);
+  await endpointsChanged(ctx);
   return getWebhook(ctx, { id });
 }
 
@@ -161,6 +162,7 @@ export async function deleteWebhook(ctx: ServiceCtx, { id }: { id: string }): Pr
     ctx.scope.delete(webhookEndpoints, eq(webhookEndpoints.id, id)),
     auditInsert(ctx.scope, ctx.actor, 'webhook.deleted', { type: 'webhook', id }, ctx),
   ]);
+  await endpointsChanged(ctx);
 }
 
 /** A new secret; the old one keeps signing (alongside) for `overlapSeconds`, so receivers can switch without losing a delivery. */
@@ -193,5 +195,6 @@ export async function rotateSecret(ctx: ServiceCtx, { id, overlapSeconds }: { id
     ),
   ]);
   if (res.meta.changes !== 1) throw new AppError('conflict', 'The secret was rotated concurrently; fetch the webhook and try again.');
+  await endpointsChanged(ctx);
   return { ...webhookView(await loadEndpoint(ctx, id)), secret };
 }

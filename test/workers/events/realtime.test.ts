@@ -12,7 +12,19 @@ import { deliveryInserts, fanOut } from '../../../src/events/fanout';
 import { newId } from '../../../src/lib/ids';
 import { call, expectJson, expectProblem } from '../../support/workers/http';
 import { signup } from '../../support/workers/tenants';
-import { createHook, deliveries, driveAttempt, interceptD1, onExecute, received, receivedAtLeast, runBatch } from './_support';
+import {
+  createHook,
+  deliveries,
+  driveAttempt,
+  hookName,
+  interceptD1,
+  onExecute,
+  received,
+  receivedAtLeast,
+  receiverUrl,
+  registerSecrets,
+  runBatch,
+} from './_support';
 
 function eventsFor(tenantId: string, from: number, n: number) {
   return Array.from({ length: n }, (_, i) => ({
@@ -110,11 +122,13 @@ describe('direct first attempts', () => {
   it('pages published while a fan-out runs are merged into the next one, still in order', async () => {
     const owner = await signup('rt-merge');
     const hook = await createHook(owner, { eventTypes: ['task.created'] });
-    // Counts the endpoint queries run (prepared once, run once per fan-out).
+    // Counts the endpoint queries run (prepared once) and the delivery inserts (one per fan-out here).
     let endpointQueries = 0;
+    let inserts = 0;
     const db = interceptD1({
       prepare: (real, [query]) => {
         const stmt = real(query);
+        if (/^insert into "webhook_deliveries"/i.test(query)) inserts++;
         if (!(/from "webhook_endpoints"/i.test(query) && /"enabled" = \?/.test(query))) return stmt;
         return onExecute(stmt, () => {
           endpointQueries++;
@@ -127,7 +141,85 @@ describe('direct first attempts', () => {
     direct.deliver(eventsFor(owner.tenantId, 9304, 1));
     await direct.idle();
     expect((await received(hook.name)).map((r) => r.payload!.sequence)).toEqual([9301, 9302, 9303, 9304]);
+    // Two fan-outs (the first page, then the three merged); the second used the endpoints the first read.
+    expect(inserts).toBe(2);
+    expect(endpointQueries).toBe(1);
+  });
+
+  it('the endpoints read for one page serve the next; a change through the API is used by the very next page', async () => {
+    const owner = await signup('rt-known');
+    const first = await createHook(owner, { tag: 'first', eventTypes: ['task.created'] });
+    let endpointQueries = 0;
+    const db = interceptD1({
+      prepare: (real, [query]) => {
+        const stmt = real(query);
+        if (!(/from "webhook_endpoints"/i.test(query) && /"enabled" = \?/.test(query))) return stmt;
+        return onExecute(stmt, () => {
+          endpointQueries++;
+        });
+      },
+    });
+    // The hub as the API reaches it: webhooksChanged tells this instance.
+    const direct = new DirectWebhooks({ ...env, DB: db }, () => owner.tenantId);
+    for (const seq of [9601, 9602, 9603]) {
+      direct.deliver(eventsFor(owner.tenantId, seq, 1));
+      await direct.idle();
+    }
+    expect((await received(first.name)).map((r) => r.payload!.sequence)).toEqual([9601, 9602, 9603]);
+    expect(endpointQueries).toBe(1);
+    // Pointed elsewhere through the API (PATCH): the next page goes to the new URL, not the kept one.
+    const moved = hookName('moved');
+    await registerSecrets(moved, [first.secret]);
+    const res = await call(`/v1/webhooks/${first.id}`, {
+      method: 'PATCH',
+      token: owner.accessToken,
+      body: { url: `${receiverUrl()}/hooks/${moved}` },
+    });
+    expect(res.status).toBe(200);
+    direct.forgetEndpoints(); // what TenantHub.webhooksChanged does on this change (checked below through the hub)
+    direct.deliver(eventsFor(owner.tenantId, 9604, 1));
+    await direct.idle();
+    expect((await received(moved)).map((r) => r.payload!.sequence)).toEqual([9604]);
+    expect((await received(first.name)).map((r) => r.payload!.sequence)).toEqual([9601, 9602, 9603]);
     expect(endpointQueries).toBe(2);
+  });
+
+  it("through the hub: a task written right after an endpoint's change is delivered as changed (moved, rotated, disabled)", async () => {
+    const owner = await signup('rt-told');
+    const hook = await createHook(owner, { eventTypes: ['task.created'] });
+    const write = async (title: string) => expectJson(await call('/v1/tasks', { token: owner.accessToken, body: { title } }), 201);
+    const titles = async (name: string) => (await received(name)).map((r) => r.payload!.data.task.title as string);
+    // The hub reads the endpoint for this page and keeps it (ENDPOINTS_TTL_MS).
+    await write('one');
+    await receivedAtLeast(hook.name, 1);
+    // Moved: the next task goes to the new URL at once, never to the old one.
+    const moved = hookName('moved');
+    await registerSecrets(moved, [hook.secret]);
+    await expectJson(
+      await call(`/v1/webhooks/${hook.id}`, {
+        method: 'PATCH',
+        token: owner.accessToken,
+        body: { url: `${receiverUrl()}/hooks/${moved}` },
+      }),
+      200,
+    );
+    await write('two');
+    await receivedAtLeast(moved, 1);
+    // Rotated with no overlap: the next task is signed with the new secret only.
+    const rotated = await expectJson<{ secret: string }>(
+      await call(`/v1/webhooks/${hook.id}/rotate-secret`, { token: owner.accessToken, body: { overlapSeconds: 0 } }),
+      200,
+    );
+    await registerSecrets(moved, [rotated.secret]);
+    await write('three');
+    const [, third] = await receivedAtLeast(moved, 2);
+    expect(third!.verifiedWith).toEqual([0]);
+    // Disabled: nothing more is sent.
+    await expectJson(await call(`/v1/webhooks/${hook.id}`, { method: 'PATCH', token: owner.accessToken, body: { enabled: false } }), 200);
+    await write('four');
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(await titles(hook.name)).toEqual(['one']);
+    expect(await titles(moved)).toEqual(['two', 'three']);
   });
 
   it("the hub's own lanes keep going past the queue consumer's 1 s inline budget", async () => {
