@@ -17,10 +17,9 @@
  * re-enqueues pending deliveries whose next attempt is overdue.
  */
 import { and, eq, inArray, isNotNull, isNull, lt, or, sql } from 'drizzle-orm';
-import type { BatchItem } from 'drizzle-orm/batch';
 import { type Config, isDeployed } from '../config';
 import { type Db, getDb } from '../db/client';
-import { webhookAttempts, webhookDeliveries, webhookEndpoints } from '../db/schema';
+import { webhookDeliveries, webhookEndpoints } from '../db/schema';
 import { checkTarget } from '../lib/targets';
 import type { DeliveryJob } from '../queue/messages';
 import { type HttpResult, postWebhook, WEBHOOK_TIMEOUT_MS } from './http';
@@ -34,6 +33,13 @@ export const LEASE_MS = 60_000;
 
 type Delivery = typeof webhookDeliveries.$inferSelect;
 type Endpoint = typeof webhookEndpoints.$inferSelect;
+
+/** An attempt's row in the log (a repeat of the same attempt number changes nothing). */
+const RECORD_ATTEMPT_SQL = `INSERT INTO webhook_attempts (delivery_id, attempt, tenant_id, trigger, started_at, duration_ms, status_code, error, response_excerpt)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`;
+/** The delivery after attempt n, lease cleared, only while it is still at attempt n. */
+const SETTLE_DELIVERY_SQL = `UPDATE webhook_deliveries SET status = ?, next_attempt_at = ?, lease_until = NULL, last_status_code = ?, last_error = ?, updated_at = ?
+  WHERE id = ? AND attempts = ?`;
 
 export type AttemptResult = { ran: false } | { ran: true; status: Delivery['status']; statusCode: number | null; disabled: boolean };
 
@@ -150,7 +156,7 @@ export async function runAttempt(env: Env, config: Config, job: DeliveryJob, now
 
 /** What one attempt changes: statements for D1, the next attempt to enqueue, an event to forward. */
 export interface AttemptRecord {
-  stmts: BatchItem<'sqlite'>[];
+  stmts: D1PreparedStatement[];
   retry: { job: DeliveryJob; delayS: number } | null;
   disabledEvent: ControlEvent | null;
   result: AttemptResult;
@@ -181,36 +187,38 @@ export async function sendAttempt(
   const status: Delivery['status'] = outcome.kind === 'success' ? 'succeeded' : outcome.kind === 'retry' ? 'pending' : 'failed';
   const nextAttemptAt = outcome.kind === 'retry' ? new Date(done + outcome.delayS * 1000).toISOString() : null;
 
-  const stmts: BatchItem<'sqlite'>[] = [
-    db
-      .insert(webhookAttempts)
-      .values({
-        deliveryId: d.id,
-        attempt: job.attempt,
-        tenantId: d.tenantId,
-        trigger: job.trigger,
-        startedAt: new Date(now).toISOString(),
-        durationMs: http.durationMs,
-        statusCode: http.status,
-        error: http.error,
-        responseExcerpt: http.excerpt,
-      })
-      .onConflictDoNothing(),
-    db
-      .update(webhookDeliveries)
-      .set({ status, nextAttemptAt, leaseUntil: null, lastStatusCode: http.status, lastError: http.error, updatedAt: stamp })
-      .where(and(eq(webhookDeliveries.id, d.id), eq(webhookDeliveries.attempts, job.attempt))),
+  // Every attempt writes these two: fixed SQL text, not built by drizzle per attempt (issue 20).
+  const d1 = db.$client;
+  const stmts: D1PreparedStatement[] = [
+    d1
+      .prepare(RECORD_ATTEMPT_SQL)
+      .bind(
+        d.id,
+        job.attempt,
+        d.tenantId,
+        job.trigger,
+        new Date(now).toISOString(),
+        http.durationMs,
+        http.status,
+        http.error,
+        http.excerpt,
+      ),
+    d1.prepare(SETTLE_DELIVERY_SQL).bind(status, nextAttemptAt, http.status, http.error, stamp, d.id, job.attempt),
   ];
+  const push = (q: { toSQL(): { sql: string; params: unknown[] } }) => {
+    const { sql: text, params } = q.toSQL();
+    stmts.push(d1.prepare(text).bind(...params));
+  };
   let disabledEvent: ControlEvent | null = null;
   if (ep?.enabled && outcome.kind === 'success') {
     if (ep.failingSince !== null || ep.exhaustedInRow !== 0)
-      stmts.push(db.update(webhookEndpoints).set({ failingSince: null, exhaustedInRow: 0 }).where(eq(webhookEndpoints.id, ep.id)));
+      push(db.update(webhookEndpoints).set({ failingSince: null, exhaustedInRow: 0 }).where(eq(webhookEndpoints.id, ep.id)));
     ep.failingSince = null;
     ep.exhaustedInRow = 0;
   } else if (ep?.enabled) {
     const exhaustedInRow = ep.exhaustedInRow + (outcome.kind === 'exhausted' ? 1 : 0);
     const failingSince = ep.failingSince ?? stamp;
-    stmts.push(
+    push(
       db
         .update(webhookEndpoints)
         .set({
@@ -230,11 +238,13 @@ export async function sendAttempt(
         { endpointId: ep.id, url: ep.url, reason, lastStatusCode: http.status, lastError: http.error },
         new Date(done),
       );
-      stmts.push(
+      push(
         db
           .update(webhookEndpoints)
           .set({ enabled: false, disabledReason: reason, disabledAt: stamp, updatedAt: stamp })
           .where(and(eq(webhookEndpoints.id, ep.id), eq(webhookEndpoints.enabled, true))),
+      );
+      push(
         outboxInsertWhere(
           db,
           disabledEvent,
@@ -259,7 +269,7 @@ export async function sendAttempt(
 export async function commitAttempts(env: Env, db: Db, records: readonly AttemptRecord[]): Promise<void> {
   const stmts = records.flatMap((r) => r.stmts);
   if (stmts.length === 0) return;
-  await db.batch(stmts as [BatchItem<'sqlite'>, ...BatchItem<'sqlite'>[]]);
+  await db.$client.batch(stmts);
   const retries = records.flatMap((r) =>
     r.retry ? [{ body: r.retry.job, delaySeconds: r.retry.delayS, contentType: 'json' as const }] : [],
   );
