@@ -13,13 +13,12 @@
  * Time outside our isolate (workerd's HTTP server, the local rate limiter's and D1's own services)
  * is not in the profile: compare `(idle)` with the load's req/s to see how busy the isolate was.
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { SourceMap } from 'node:module';
-import { createServer } from 'node:net';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { threadDelta, threadTimes } from './lib/cpu.mjs';
 import { merge, runLoad, toRequest } from './lib/load.mjs';
+import { analyse, connectInspector, freePort, printProfile, printThreads, readSourceMap, startProfiler } from './lib/profiler.mjs';
 import { buildWorker, migratedTargets, OURS, ROOT, startWorkers, TEST_VARS } from './lib/workers.mjs';
 import { scenarios } from './scenarios.mjs';
 
@@ -58,9 +57,7 @@ try {
 
   const cpuOnly = values['cpu-only'] || side === 'base';
   const inspector = cpuOnly ? null : await connectInspector(port, OURS);
-  await inspector?.send('Profiler.enable');
-  await inspector?.send('Profiler.setSamplingInterval', { interval: 200 });
-  await inspector?.send('Profiler.start');
+  if (inspector) await startProfiler(inspector);
   log(`bench:profile: ${cpuOnly ? 'measuring' : 'profiling'} ${seconds}s of load at ${connections} connections`);
   const threads0 = threadTimes();
   const result = merge([await runLoad({ ...req, durationS: seconds, connections })]);
@@ -88,154 +85,11 @@ try {
     console.log(
       `isolate busy ${(report.totalMs - report.idleMs).toFixed(0)} of ${report.totalMs.toFixed(0)} ms sampled (${pct(report.totalMs - report.idleMs)}); per request ${perReq(report.totalMs - report.idleMs)} of isolate CPU\n`,
     );
-    const table = (title, rows) => {
-      console.log(title);
-      for (const [name, ms] of rows.slice(0, top)) console.log(`  ${pct(ms).padStart(6)}  ${perReq(ms).padStart(9)}/req  ${name}`);
-      console.log('');
-    };
-    table('self time by source file (bundle source map)', report.byFile);
-    table('self time by function', report.byFunction);
-    table('inclusive time, functions of src/ and durable-objects/', report.inclusiveOurs);
+    printProfile(report, { per: (ms) => `${perReq(ms)}/req`, top });
     printThreads(threads, perReq);
     console.log(`profile: ${path.relative(ROOT, file)}`);
   }
 } finally {
   await mf.dispose().catch(() => {});
   await build.cleanup().catch(() => {});
-}
-
-// ---------------------------------------------------------------------------
-
-function printThreads(threads, perReq) {
-  if (threads.length === 0) return;
-  console.log('CPU by thread during the load (all processes, /proc; CPU per request)');
-  for (const t of threads.slice(0, 12))
-    console.log(`  ${perReq(t.ms).padStart(9)}/req  ${t.ms.toFixed(0).padStart(6)} ms  ${t.process} / ${t.thread}`);
-  const all = threads.reduce((sum, t) => sum + t.ms, 0);
-  console.log(`  ${perReq(all).padStart(9)}/req  ${all.toFixed(0).padStart(6)} ms  all threads\n`);
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/** A Chrome DevTools Protocol session with our Worker's isolate (workerd names it `core:user:<worker>`). */
-async function connectInspector(port, worker) {
-  const targets = await (await fetch(`http://127.0.0.1:${port}/json`)).json();
-  const target = targets.find((t) => String(t.webSocketDebuggerUrl ?? '').endsWith(`:${worker}`) || t.title?.includes(worker));
-  if (!target) throw new Error(`no inspector target for ${worker}: ${JSON.stringify(targets.map((t) => t.title ?? t.id))}`);
-  const ws = new WebSocket(target.webSocketDebuggerUrl);
-  await new Promise((resolve, reject) => {
-    ws.addEventListener('open', resolve, { once: true });
-    ws.addEventListener('error', () => reject(new Error('inspector connection failed')), { once: true });
-  });
-  let next = 1;
-  const pending = new Map();
-  ws.addEventListener('message', (ev) => {
-    const msg = JSON.parse(String(ev.data));
-    const p = msg.id === undefined ? undefined : pending.get(msg.id);
-    if (!p) return;
-    pending.delete(msg.id);
-    if (msg.error) p.reject(new Error(`${p.method}: ${msg.error.message}`));
-    else p.resolve(msg.result);
-  });
-  return {
-    send: (method, params = {}) =>
-      new Promise((resolve, reject) => {
-        const id = next++;
-        pending.set(id, { resolve, reject, method });
-        ws.send(JSON.stringify({ id, method, params }));
-      }),
-    close: () => ws.close(),
-  };
-}
-
-async function readSourceMap(entry) {
-  try {
-    return new SourceMap(JSON.parse(await readFile(`${entry}.map`, 'utf8')));
-  } catch {
-    return null;
-  }
-}
-
-/** Self time by original source file and by function, inclusive time of our own functions. */
-function analyse(profile, map, entry) {
-  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-  const parent = new Map();
-  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
-  // Self time per node from the samples and their time deltas (µs).
-  const selfUs = new Map();
-  for (let i = 0; i < profile.samples.length; i++) {
-    const id = profile.samples[i];
-    selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i + 1] ?? profile.timeDeltas[i] ?? 0));
-  }
-  const bundleName = path.basename(entry);
-  const fileOf = (cf) => {
-    if (!cf.url) return cf.functionName ? `(${cf.functionName})` : '(native)';
-    if (!cf.url.endsWith(bundleName) || !map) return cf.url;
-    const e = map.findEntry(cf.lineNumber, cf.columnNumber);
-    const src = e?.originalSource ?? cf.url;
-    return normaliseSource(src);
-  };
-  const nameOf = (cf) => `${cf.functionName || '(anonymous)'}  ${fileOf(cf)}`;
-  const add = (m, k, v) => m.set(k, (m.get(k) ?? 0) + v);
-  const byFile = new Map();
-  const byFunction = new Map();
-  let totalUs = 0;
-  let idleUs = 0;
-  for (const [id, us] of selfUs) {
-    const cf = byId.get(id).callFrame;
-    totalUs += us;
-    if (cf.functionName === '(idle)') idleUs += us;
-    if (cf.functionName === '(idle)' || cf.functionName === '(program)') {
-      add(byFile, cf.functionName, us);
-      add(byFunction, cf.functionName, us);
-      continue;
-    }
-    add(byFile, packageOf(fileOf(cf)), us);
-    add(byFunction, nameOf(cf), us);
-  }
-  // Inclusive time of our own functions: each sample counts once per distinct function on its stack.
-  const inclusive = new Map();
-  for (const [id, us] of selfUs) {
-    const seen = new Set();
-    for (let n = id; n !== undefined; n = parent.get(n)) {
-      const cf = byId.get(n).callFrame;
-      const f = fileOf(cf);
-      if (!/^(src|durable-objects)\//.test(f)) continue;
-      const k = nameOf(cf);
-      if (seen.has(k)) continue;
-      seen.add(k);
-      add(inclusive, k, us);
-    }
-  }
-  const sorted = (m) => [...m.entries()].map(([k, us]) => [k, us / 1000]).sort((a, b) => b[1] - a[1]);
-  return {
-    totalMs: totalUs / 1000,
-    idleMs: idleUs / 1000,
-    byFile: sorted(byFile),
-    byFunction: sorted(byFunction),
-    inclusiveOurs: sorted(inclusive),
-  };
-}
-
-function normaliseSource(src) {
-  const s = src.replace(/^webpack:\/\/|^file:\/\//, '');
-  const i = s.lastIndexOf('node_modules/');
-  if (i >= 0) return s.slice(i);
-  const rel = path.relative(ROOT, path.resolve(path.dirname(build.entry), s));
-  return rel.startsWith('..') ? s : rel;
-}
-
-/** node_modules/<pkg>/… → the package; our files stay as they are. */
-function packageOf(file) {
-  const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(file);
-  return m ? `node_modules/${m[1]}` : file;
 }

@@ -16,7 +16,10 @@
  *    Exits 1 on any failed request or unverified delivery.
  *
  * Env: LOAD_USERS (100), LOAD_SECONDS (60), LOAD_SPAWN_RATE (users/s, 20), LOAD_TENANTS (10),
- *      LOCUST_PYTHON (/usr/bin/python3: Debian's python3-locust lives in the system Python).
+ *      LOCUST_PYTHON (/usr/bin/python3: Debian's python3-locust lives in the system Python),
+ *      LOAD_PROFILE=1: a V8 CPU profile of our isolate over the whole Locust run, printed per request
+ *      and saved as load-results/profile-<time>.cpuprofile (the profiler slows the thread, so its
+ *      run's latencies are not comparable with other runs').
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -24,6 +27,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import path from 'node:path';
 import { Webhook } from 'standardwebhooks';
+import { analyse, connectInspector, freePort, printProfile, readSourceMap, startProfiler } from '../bench/lib/profiler.mjs';
 import { seedApiKeyTenant } from '../bench/lib/tenants.mjs';
 import { applyMigrations, buildWorker, OURS, ROOT, readMigrations, STATE_NOTE, startWorkers, TEST_VARS } from '../bench/lib/workers.mjs';
 
@@ -37,6 +41,7 @@ const SECONDS = num('LOAD_SECONDS', 60);
 const SPAWN_RATE = num('LOAD_SPAWN_RATE', 20);
 const TENANTS = num('LOAD_TENANTS', 10);
 const PYTHON = process.env.LOCUST_PYTHON ?? '/usr/bin/python3';
+const PROFILE = process.env.LOAD_PROFILE === '1';
 const OUT = path.join(ROOT, 'load-results');
 const log = (m) => process.stderr.write(`load: ${m}\n`);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -185,12 +190,30 @@ function table(rows, hook) {
   ].join('\n');
 }
 
+/** LOAD_PROFILE=1: stops the profiler, saves the profile and prints where the isolate's time went, per request. */
+async function writeProfile(inspector, entry, rows, stamp) {
+  const { profile } = await inspector.send('Profiler.stop');
+  inspector.close();
+  const file = path.join(OUT, `profile-${stamp}.cpuprofile`);
+  await writeFile(file, JSON.stringify(profile));
+  const report = analyse(profile, await readSourceMap(entry), entry);
+  const requests = rows.find((r) => r.name === 'Aggregated')?.requests ?? 1;
+  const per = (ms) => `${((ms / requests) * 1000).toFixed(0)} µs/req`;
+  console.log(
+    `\nisolate busy ${(report.totalMs - report.idleMs).toFixed(0)} of ${report.totalMs.toFixed(0)} ms sampled; ${per(report.totalMs - report.idleMs)} of isolate CPU per Locust request (${requests})\n`,
+  );
+  printProfile(report, { per, top: 40 });
+  log(`wrote ${path.relative(ROOT, file)}`);
+}
+
 async function main() {
   const started = new Date();
   log('building the Worker (wrangler deploy --dry-run)…');
   const build = await buildWorker();
+  const inspectorPort = PROFILE ? await freePort() : undefined;
   const { mf, oursUrl } = await startWorkers({
     entry: build.entry,
+    inspectorPort,
     extraBindings: { WEBHOOK_SECRET_KEY: 'load-webhook-secret-key-0123456789abcdef0123456789abcdef' },
     onLog: (e) => e.level === 'error' && process.stderr.write(`[worker error] ${e.message.slice(0, 400)}\n`),
   });
@@ -218,10 +241,13 @@ async function main() {
     await mkdir(OUT, { recursive: true });
     const stamp = started.toISOString().replace(/[:.]/g, '-');
     const csvPrefix = path.join(OUT, `load-${stamp}`);
+    const inspector = PROFILE ? await connectInspector(inspectorPort, OURS) : null;
+    if (inspector) await startProfiler(inspector);
     const code = await runLocust({ LOAD_HOST: target.url, LOAD_KEYS: JSON.stringify(keys), LOAD_FLOWS: JSON.stringify(flows) }, csvPrefix);
     // Deliveries of the last writes are still on their way: give them the queue's window and a margin.
     await sleep(5_000);
     const rows = await readStats(csvPrefix);
+    if (inspector) await writeProfile(inspector, build.entry, rows, stamp);
     const s = receiver.stats;
     const hook = {
       received: s.received,

@@ -26,10 +26,28 @@ export function newSigningSecret(): string {
   return SECRET_PREFIX + toBase64(crypto.getRandomValues(new Uint8Array(SECRET_BYTES)));
 }
 
-async function signOne(secret: string, content: Uint8Array): Promise<string> {
+/**
+ * HMAC keys imported once per secret in this isolate (non-extractable, sign only), not once per
+ * delivery: an endpoint's deliveries are all signed with the same one or two secrets (issue 20). The
+ * decrypted secrets are already kept per endpoint row (src/events/attempt.ts); this holds no more.
+ * Bounded: past KEYS_KEPT the oldest key is dropped and imported again when next needed. The key is
+ * kept, not the import's promise: a promise begun in one request's context is not shared with another.
+ */
+const KEYS_KEPT = 256;
+const hmacKeys = new Map<string, CryptoKey>();
+
+async function hmacKey(secret: string): Promise<CryptoKey> {
+  const known = hmacKeys.get(secret);
+  if (known !== undefined) return known;
   const raw = fromBase64(secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret);
   const key = await crypto.subtle.importKey('raw', raw, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
-  return `v1,${toBase64(new Uint8Array(await crypto.subtle.sign('HMAC', key, content)))}`;
+  if (hmacKeys.size >= KEYS_KEPT) hmacKeys.delete(hmacKeys.keys().next().value!);
+  hmacKeys.set(secret, key);
+  return key;
+}
+
+async function signOne(secret: string, content: Uint8Array): Promise<string> {
+  return `v1,${toBase64(new Uint8Array(await crypto.subtle.sign('HMAC', await hmacKey(secret), content)))}`;
 }
 
 /** The three Standard Webhooks headers for `body`, signed with every secret given (current first). */

@@ -7,7 +7,6 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { DirectWebhooks } from '../../../durable-objects/tenant-hub/direct-webhooks';
 import { loadConfig } from '../../../src/config';
-import { getDb } from '../../../src/db/client';
 import { deliveryInserts, fanOut } from '../../../src/events/fanout';
 import { newId } from '../../../src/lib/ids';
 import { call, expectJson, expectProblem } from '../../support/workers/http';
@@ -77,7 +76,7 @@ describe('direct first attempts', () => {
     }
   });
 
-  it('no delivery insert binds more than the 100 parameters D1 allows per statement', () => {
+  it('no delivery insert binds more than the 100 parameters D1 allows per statement', async () => {
     const row = (i: number) => ({
       id: `dlv_${i}`,
       tenantId: 'tnt_x',
@@ -89,17 +88,28 @@ describe('direct first attempts', () => {
       status: 'pending' as const,
       // As fanOut inserts a row for an endpoint it will try inline: already claimed (the widest row).
       attempts: 1,
+      roundStart: 0,
       leaseUntil: 'later',
       nextAttemptAt: 'now',
+      lastStatusCode: null,
+      lastError: null,
+      createdAt: 'now',
       updatedAt: 'now',
     });
-    const inserts = deliveryInserts(
-      getDb(env.DB),
-      Array.from({ length: 50 }, (_, i) => row(i)),
-    );
-    // Several rows to a statement (fewer statements to build than rows), none over D1's limit.
+    const inserts = deliveryInserts(Array.from({ length: 50 }, (_, i) => row(i)));
+    // Several rows to a statement (fewer statements to build than rows), none over D1's limit, and
+    // each statement's placeholders match its parameters (D1 runs it).
     expect(inserts.length).toBeLessThan(50);
-    for (const q of inserts) expect(q.toSQL().params.length).toBeLessThanOrEqual(100);
+    for (const q of inserts) {
+      expect(q.params.length).toBeLessThanOrEqual(100);
+      expect(q.sql.split('?').length - 1).toBe(q.params.length);
+    }
+    const ran = await env.DB.prepare(inserts[0]!.sql)
+      .bind(...inserts[0]!.params)
+      .all()
+      .catch((e: Error) => e.message);
+    // The table's foreign keys refuse these made-up rows: the statement itself parsed and bound.
+    expect(String(ran)).toMatch(/FOREIGN KEY/);
   });
 
   it('a tenant without endpoints is remembered, and creating one through the API makes the next page direct again', async () => {
@@ -358,6 +368,50 @@ describe('inserted claimed', () => {
     for (const d of released) await driveAttempt(d.id, 1, 'auto');
     const seqs = (await received(hook.name)).map((r) => r.payload!.sequence as number).sort((a, b) => a - b);
     expect(seqs).toEqual(list.map((e) => e.sequence));
+  });
+
+  it("'none': attempts answered while the lane's previous record is written go to D1 together, each recorded once", async () => {
+    const owner = await signup('rt-group-commit');
+    const hook = await createHook(owner, { eventTypes: ['task.created'], ordering: 'none', query: 'delayMs=300' });
+    // Every bound statement of the attempt log, and the batches that carry them.
+    const attemptStmts = new WeakSet<object>();
+    const batches: number[] = [];
+    const db = interceptD1({
+      prepare: (real, args) => {
+        const stmt = real(...args);
+        if (!/^INSERT INTO webhook_attempts/.test(String(args[0]))) return stmt;
+        return new Proxy(stmt, {
+          get(target, prop) {
+            const v = Reflect.get(target, prop, target);
+            if (prop !== 'bind') return typeof v === 'function' ? v.bind(target) : v;
+            return (...a: unknown[]) => {
+              const bound = v.apply(target, a);
+              attemptStmts.add(bound);
+              return bound;
+            };
+          },
+        });
+      },
+      batch: (real, [stmts]) => {
+        const n = (stmts as object[]).filter((x) => attemptStmts.has(x)).length;
+        if (n > 0) batches.push(n);
+        return real(stmts);
+      },
+    });
+    const list = eventsFor(owner.tenantId, 9701, 12);
+    expect(await fanOut({ ...env, DB: db }, loadConfig(env), owner.tenantId, list)).toBe(12);
+    expect(new Set((await received(hook.name)).map((r) => r.webhookId)).size).toBe(12);
+    // Each attempt written once; the answers of one wave of sends share writes instead of one each.
+    expect(batches.reduce((a, b) => a + b, 0)).toBe(12);
+    expect(batches.length, `attempts per batch: ${batches.join(', ')}`).toBeLessThanOrEqual(8);
+    const rows = await deliveries(owner, hook.id);
+    expect(rows.map((d) => [d.status, d.attempts])).toEqual(list.map(() => ['succeeded', 1]));
+    const logged = await env.DB.prepare(
+      `SELECT COUNT(*) AS n FROM webhook_attempts a JOIN webhook_deliveries d ON d.id = a.delivery_id WHERE d.endpoint_id = ?`,
+    )
+      .bind(hook.id)
+      .first<{ n: number }>();
+    expect(logged?.n).toBe(12);
   });
 
   it('rows for an endpoint already failing are inserted unclaimed and go to the queue', async () => {
