@@ -327,6 +327,7 @@ export class ChatThread extends DurableObject<Env> {
   #follow(turnId: string): Promise<void> {
     return followRun({
       env: this.env,
+      tenantId: this.#tenantId(),
       turn: () => store.turn(this.#sql, turnId),
       startRun: () => this.#startRun(turnId),
       apply: (e) => this.#apply(turnId, e),

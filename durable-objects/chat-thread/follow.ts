@@ -5,7 +5,7 @@
  * cursor with backoff; a run that stays missing, or cannot be created, fails the turn.
  */
 import { sseData } from '../../src/flows/llm/sse';
-import type { RunEvent } from '../../src/flows/run-model';
+import { type RunEvent, TENANT_HEADER } from '../../src/flows/run-model';
 import { flowRunStub } from '../../src/lib/stubs';
 import type { Turn } from './store';
 
@@ -18,6 +18,8 @@ const START_ATTEMPTS = 5;
 
 export interface FollowHooks {
   env: Env;
+  /** The chat's tenant: the run's object opens its stream only for its own tenant (TENANT_HEADER). */
+  tenantId: string;
   /** The turn as stored now (null: gone). */
   turn(): Turn | null;
   /** Creates and starts the run; 'gone' when the turn ended meanwhile. */
@@ -53,7 +55,7 @@ export async function followRun(h: FollowHooks): Promise<void> {
     const abort = new AbortController();
     try {
       const res = await flowRunStub(h.env, t.row.run_id).fetch('https://flow-run/events', {
-        headers: { 'last-event-id': String(t.row.cursor) },
+        headers: { 'last-event-id': String(t.row.cursor), [TENANT_HEADER]: h.tenantId },
         signal: abort.signal,
       });
       if (res.status === 404) {

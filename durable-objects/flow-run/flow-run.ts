@@ -8,7 +8,7 @@ import { DurableObject } from 'cloudflare:workers';
 import { loadConfig } from '../../src/config';
 import { type Approvers, approvalOutput, mayApprove, type Signer } from '../../src/flows/nodes/approval';
 import type { ChildRunInfo } from '../../src/flows/nodes/types';
-import { type RunInit, type RunStatus, type RunView, TERMINAL } from '../../src/flows/run-model';
+import { type RunInit, type RunStatus, type RunView, TENANT_HEADER, TERMINAL } from '../../src/flows/run-model';
 import type { Result } from '../../src/lib/result';
 import { tenantHubStub } from '../../src/lib/stubs';
 import { migrateDoStorage } from '../shared/migrations';
@@ -264,7 +264,9 @@ export class FlowRun extends DurableObject<Env> {
     const url = new URL(request.url);
     const sql = this.ctx.storage.sql;
     const l = loadRun(sql);
-    if (!l) return new Response('run not found', { status: 404 });
+    // The caller's tenant comes with the request (src/flows/runs-api.ts streamRun): another tenant's run,
+    // or a request without one, is not found here, before any stream or socket exists.
+    if (!l || request.headers.get(TENANT_HEADER) !== l.row.tenant_id) return new Response('run not found', { status: 404 });
     const after = Number(request.headers.get('last-event-id') ?? url.searchParams.get('after') ?? '0') || 0;
     if (url.pathname.endsWith('/ws')) {
       const pair = new WebSocketPair();

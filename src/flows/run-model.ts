@@ -117,3 +117,6 @@ export interface RunSummary {
   costUsd: number;
   error: string | null;
 }
+
+/** The header a run stream request carries its caller's tenant in; the run's object answers 404 to any other (streamRun). */
+export const TENANT_HEADER = 'x-edgecrew-tenant';

@@ -11,7 +11,7 @@ import { unwrap } from '../lib/result';
 import { flowRunStub, tenantHubStub } from '../lib/stubs';
 import type { AuthContext } from '../types';
 import { ancestors } from './plan';
-import type { RunView } from './run-model';
+import { type RunView, TENANT_HEADER } from './run-model';
 import { initiatorOf, loadVersion, startRun, tenantRunLimit } from './runs-service';
 
 type RunRow = typeof runs.$inferSelect;
@@ -192,8 +192,8 @@ export async function streamRun(
   ctx: ServiceCtx,
   { id, request, kind }: { id: string; request: Request; kind: 'events' | 'ws' },
 ): Promise<Response> {
-  await runRow(ctx, id);
   if (kind === 'ws' && request.headers.get('upgrade')?.toLowerCase() !== 'websocket') {
+    await runRow(ctx, id); // an unknown run is a 404 before the missing upgrade is a 400
     throw new AppError('bad_request', 'This endpoint needs a WebSocket upgrade (Upgrade: websocket).', {
       headers: { upgrade: 'websocket' },
     });
@@ -201,13 +201,23 @@ export async function streamRun(
   const url = new URL(request.url);
   url.pathname = `/${kind}`;
   url.searchParams.delete('ticket');
-  const headers = new Headers();
+  // One round trip: the run's object opens the stream only for the caller's tenant (TENANT_HEADER), so
+  // the run need not be looked up first (issue 20: a new run is not in D1's index yet, and the lookup
+  // then read the run's whole state from its object before the stream request went to it again).
+  const headers = new Headers({ [TENANT_HEADER]: ctx.tenantId });
   for (const h of ['last-event-id', 'upgrade', 'sec-websocket-key', 'sec-websocket-version', 'sec-websocket-protocol']) {
     const v = request.headers.get(h);
     if (v) headers.set(h, v);
   }
-  const res = (await flowRunStub(ctx.env, id).fetch(new Request(url, { headers }))) as unknown as Response;
-  if (res.status === 404) throw expired(id);
+  const res = id.startsWith('run_')
+    ? ((await flowRunStub(ctx.env, id).fetch(new Request(url, { headers }))) as unknown as Response)
+    : new Response(null, { status: 404 });
+  if (res.status === 404) {
+    // Not this tenant's, never was, or past retention (its object empty, its summary kept: 410).
+    await res.body?.cancel();
+    const summary = await ctx.scope.select(runs, eq(runs.id, id)).get();
+    throw summary ? expired(id) : new AppError('not_found', `Run ${id} not found.`);
+  }
   return guardStream(ctx.db, authOf(ctx), res);
 }
 

@@ -122,28 +122,25 @@ export function guardStream(db: Db, auth: AuthContext, res: Response): Response 
     return new Response(null, { status: 101, webSocket: client });
   }
   if (!res.body || res.status !== 200) return res;
-  const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
-  const reader = res.body.getReader();
-  const writer = writable.getWriter();
-  let ended = false;
-  // The client's stream ends cleanly first; then the run's side is cancelled (it drops the subscriber).
-  const stop = watchCredential(db, auth, () => {
-    ended = true;
-    void writer.close().catch(() => undefined);
-    void reader.cancel().catch(() => undefined);
-  });
-  void (async () => {
-    try {
-      for (let r = await reader.read(); !r.done && !ended; r = await reader.read()) await writer.write(r.value);
-      if (!ended) await writer.close();
-    } catch {
-      if (!ended) {
-        await writer.abort().catch(() => undefined); // the client went away: cancel the run's side too
-        await reader.cancel().catch(() => undefined);
-      }
-    } finally {
-      stop();
-    }
-  })();
+  return pipeGuarded(db, auth, res, res.body);
+}
+
+/**
+ * The stream's bytes piped through natively (IdentityTransformStream, pipeTo): no JavaScript per chunk
+ * (issue 20: a read and a write per event cost about 1.5 ms of CPU per 10-node run). A revoked or
+ * expired credential aborts the pipe: the source is cancelled (a run's object drops the subscriber) and the
+ * client's stream ends cleanly. A client that goes away errors the pipe, which cancels the source
+ * too; a source that ends closes the client's stream.
+ */
+function pipeGuarded(db: Db, auth: AuthContext, res: Response, body: ReadableStream): Response {
+  const { readable, writable } = new IdentityTransformStream();
+  const revoke = new AbortController();
+  const stop = watchCredential(db, auth, () => revoke.abort());
+  void body
+    .pipeTo(writable, { signal: revoke.signal, preventAbort: true })
+    .catch(async () => {
+      if (revoke.signal.aborted) await writable.close().catch(() => undefined);
+    })
+    .finally(stop);
   return new Response(readable, { status: res.status, headers: res.headers });
 }

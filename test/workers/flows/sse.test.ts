@@ -3,7 +3,10 @@
  * sequence order, Last-Event-ID resume with no duplicate and no gap, the stream ends after the run's
  * terminal event, and what the stream carried equals the run's event log.
  */
+import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
+import { TENANT_HEADER } from '../../../src/flows/run-model';
+import { flowRunStub } from '../../../src/lib/stubs';
 import { call } from '../../support/workers/http';
 import { signup } from '../../support/workers/tenants';
 import { approval, createFlow, edge, events, ok, openEvents, type SseFrame, SseReader, startRun, transform, waitFor } from './_engine-kit';
@@ -126,6 +129,27 @@ describe('run events over SSE', () => {
     const missing = await call(`/v1/runs/run_doesnotexist0000000000000/events`, { token: t.accessToken });
     expect(missing.status).toBe(404);
     await missing.body?.cancel();
+    await ok(t, 'POST', `/v1/runs/${run.id}/cancel`, {});
+  });
+
+  it("the run's object opens a stream or socket only for its own tenant, whoever asks it", async () => {
+    const t = await signup('sse-tenant');
+    const run = await startRun(t, await createFlow(t, GATED));
+    await waitFor(t, run.id, ['waiting']);
+    const stub = flowRunStub(env, run.id);
+    const ask = (path: string, headers: Record<string, string>) => stub.fetch(`https://flow-run${path}`, { headers });
+    for (const path of ['/events', '/ws']) {
+      const upgrade: Record<string, string> = path === '/ws' ? { upgrade: 'websocket' } : {};
+      const asks: Record<string, string>[] = [{}, { [TENANT_HEADER]: 'tnt_someoneelse0000000000000' }];
+      for (const headers of asks) {
+        const res = await ask(path, { ...upgrade, ...headers });
+        expect(res.status, `${path} ${JSON.stringify(headers)}`).toBe(404);
+        await res.body?.cancel();
+      }
+    }
+    const own = await ask('/events', { [TENANT_HEADER]: t.tenantId });
+    expect(own.status).toBe(200);
+    await own.body?.cancel();
     await ok(t, 'POST', `/v1/runs/${run.id}/cancel`, {});
   });
 });
