@@ -270,7 +270,15 @@ async function main() {
     let flows = null;
     if (withFlows) {
       const workflowsUrl = String(await mf.unsafeGetDirectURL(WORKFLOWS));
-      flows = await runFlowsSuite({ mf, ours: targets.ours, workflowsUrl, pepper: TEST_VARS.TOKEN_PEPPER, reps: config.flowReps, log });
+      flows = await runFlowsSuite({
+        mf,
+        ours: targets.ours,
+        base: targets.base,
+        workflowsUrl,
+        pepper: TEST_VARS.TOKEN_PEPPER,
+        reps: config.flowReps,
+        log,
+      });
     }
 
     let tasks = null;
