@@ -71,7 +71,9 @@ function authOf(ctx: ServiceCtx): AuthContext {
 
 /** A UI stream the client reads, cut when the credential that opened it stops being valid. */
 function uiStream(ctx: ServiceCtx, stream: ReadableStream<Uint8Array>, headers: Record<string, string> = {}): Response {
-  return guardStream(ctx.db, authOf(ctx), new Response(stream, { status: 200, headers: { ...UI_STREAM_HEADERS, ...headers } }));
+  return guardStream(ctx.db, authOf(ctx), new Response(stream, { status: 200, headers: { ...UI_STREAM_HEADERS, ...headers } }), (p) =>
+    ctx.waitUntil(p),
+  );
 }
 
 /** POST /v1/chat: the answer streams back as UI message chunks (x-vercel-ai-ui-message-stream: v1). */
@@ -170,5 +172,5 @@ export async function chatSocket(
   }
   const res = (await chatThreadStub(ctx.env, ctx.tenantId, chatId).fetch(new Request(url, { headers }))) as unknown as Response;
   if (res.status === 404) throw new AppError('not_found', 'Chat not found.');
-  return guardStream(ctx.db, authOf(ctx), res);
+  return guardStream(ctx.db, authOf(ctx), res, (p) => ctx.waitUntil(p));
 }

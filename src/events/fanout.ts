@@ -88,7 +88,7 @@ async function runLane(
   // then written together in one D1 batch, in the order they were answered (one round trip for many
   // attempts when sends outpace writes, as with 16 unordered sends in flight).
   const answered: AttemptRecord[] = [];
-  let writing: Promise<void> | null = null;
+  let writing = null as Promise<void> | null;
   const writeAnswered = async () => {
     while (answered.length > 0) {
       const records = answered.splice(0);

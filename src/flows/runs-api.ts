@@ -218,7 +218,7 @@ export async function streamRun(
     const summary = await ctx.scope.select(runs, eq(runs.id, id)).get();
     throw summary ? expired(id) : new AppError('not_found', `Run ${id} not found.`);
   }
-  return guardStream(ctx.db, authOf(ctx), res);
+  return guardStream(ctx.db, authOf(ctx), res, (p) => ctx.waitUntil(p));
 }
 
 function authOf(ctx: ServiceCtx): AuthContext {

@@ -85,7 +85,7 @@ const sendable = (code: number) => (code === 1005 || code === 1006 || code < 100
  * ends when `auth` stops being valid. A socket is relayed (the Worker holds both ends: the price of
  * closing it from here without the run's object knowing about credentials).
  */
-export function guardStream(db: Db, auth: AuthContext, res: Response): Response {
+export function guardStream(db: Db, auth: AuthContext, res: Response, waitUntil: (p: Promise<unknown>) => void): Response {
   const upstream = res.webSocket;
   if (upstream) {
     const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
@@ -122,7 +122,7 @@ export function guardStream(db: Db, auth: AuthContext, res: Response): Response 
     return new Response(null, { status: 101, webSocket: client });
   }
   if (!res.body || res.status !== 200) return res;
-  return pipeGuarded(db, auth, res, res.body);
+  return pipeGuarded(db, auth, res, res.body, waitUntil);
 }
 
 /**
@@ -130,17 +130,23 @@ export function guardStream(db: Db, auth: AuthContext, res: Response): Response 
  * (issue 20: a read and a write per event cost about 1.5 ms of CPU per 10-node run). A revoked or
  * expired credential aborts the pipe: the source is cancelled (a run's object drops the subscriber) and the
  * client's stream ends cleanly. A client that goes away errors the pipe, which cancels the source
- * too; a source that ends closes the client's stream.
+ * too; a source that ends closes the client's stream, and a source that breaks errors it.
  */
-function pipeGuarded(db: Db, auth: AuthContext, res: Response, body: ReadableStream): Response {
+function pipeGuarded(db: Db, auth: AuthContext, res: Response, body: ReadableStream, waitUntil: (p: Promise<unknown>) => void): Response {
   const { readable, writable } = new IdentityTransformStream();
   const revoke = new AbortController();
   const stop = watchCredential(db, auth, () => revoke.abort());
-  void body
+  const pipe = body
     .pipeTo(writable, { signal: revoke.signal, preventAbort: true })
-    .catch(async () => {
+    .catch(async (err: unknown) => {
+      // Revoked: the client's stream ends cleanly. The source broke (an evicted object): the client's
+      // stream is errored too, so it ends at once instead of hanging open without data.
       if (revoke.signal.aborted) await writable.close().catch(() => undefined);
+      else await writable.abort(err).catch(() => undefined);
     })
     .finally(stop);
+  // The request's pending work ends with its response body; the pipe's end (and the watch's removal)
+  // must still run.
+  waitUntil(pipe);
   return new Response(readable, { status: res.status, headers: res.headers });
 }
