@@ -103,8 +103,21 @@ export class FlowRun extends DurableObject<Env> {
     await this.ctx.storage.setAlarm(now);
   }
 
+  /**
+   * The alarm is driving the run: reports written meanwhile are delivered by its own last pass, so they
+   * arm nothing (issue 20: a run that finished inside its alarm used to set another alarm, which then
+   * ran once more only to find them delivered). `#armSkipped` remembers one was skipped, for an alarm
+   * that throws before that pass.
+   */
+  #alarmDelivers = false;
+  #armSkipped = false;
+
   /** A transition wrote reports: deliver them from the alarm, now. */
   async #reportsQueued(): Promise<void> {
+    if (this.#alarmDelivers) {
+      this.#armSkipped = true;
+      return;
+    }
     await this.#armAt(Date.now());
   }
 
@@ -121,9 +134,20 @@ export class FlowRun extends DurableObject<Env> {
     await alarmFault(this.ctx, this.env);
     const sql = this.ctx.storage.sql;
     if (!loadRun(sql)) return;
-    const delivering = this.#reports.deliver();
-    await this.#engine.drive();
-    await delivering;
+    this.#alarmDelivers = true;
+    this.#armSkipped = false;
+    try {
+      const delivering = this.#reports.deliver();
+      await this.#engine.drive();
+      await delivering;
+    } catch (err) {
+      // The last pass below will not run: reports written meanwhile get the alarm they skipped.
+      this.#alarmDelivers = false;
+      if (this.#armSkipped) await this.#armAt(Date.now());
+      throw err;
+    }
+    this.#alarmDelivers = false;
+    // Every report written up to here is pending in storage: this pass reads and delivers them all.
     await this.#reports.deliver();
     const expiry = retentionAt(sql);
     if (expiry !== null && expiry <= Date.now()) return this.#expire();

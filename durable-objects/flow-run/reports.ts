@@ -12,7 +12,7 @@
 import { type RunIndexRow, type RunInit, type RunStatus, type RunSummary, TERMINAL } from '../../src/flows/run-model';
 import { DEFAULT_MAX_ACTIVE_RUNS } from '../../src/flows/runs-service';
 import { flowRunStub, tenantHubStub } from '../../src/lib/stubs';
-import { loadRun, summary } from './store';
+import { loadRun, summary, summaryOf } from './store';
 
 /** Who a report row goes to. */
 export type Receiver = 'index' | 'summary' | 'hub' | 'release' | 'parent' | 'start' | 'child_slot';
@@ -51,9 +51,9 @@ function insert(sql: SqlStorage, receiver: Receiver, status: RunStatus, payload:
  * (or asks again for) its slot through admission.
  */
 export function enqueueReports(sql: SqlStorage, status: RunStatus, now: number): void {
-  const s = summary(sql);
   const l = loadRun(sql);
-  if (!s || !l) return;
+  if (!l) return;
+  const s = summaryOf(l);
   insert(sql, 'summary', status, s, now);
   if (status === 'queued') return;
   insert(sql, 'hub', status, s, now);

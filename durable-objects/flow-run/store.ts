@@ -242,7 +242,11 @@ export function runView(sql: Sql): RunView | null {
 
 export function summary(sql: Sql): RunSummary | null {
   const l = loadRun(sql);
-  if (!l) return null;
+  return l ? summaryOf(l) : null;
+}
+
+/** The summary of a run already read. */
+export function summaryOf(l: Loaded): RunSummary {
   const r = l.row;
   return {
     id: r.run_id,

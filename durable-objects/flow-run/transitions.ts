@@ -176,14 +176,16 @@ export class Transitions {
    */
   nodeStarted(id: string, resumed: boolean, prepared?: Record<string, unknown>): number {
     return this.#tx(() => {
-      const r = node(this.#sql, id)!;
-      const attempt = resumed ? Math.max(1, r.attempt) : r.attempt + 1;
-      this.#sql.exec(
-        `UPDATE nodes SET status = 'running', attempt = ?, started_at = COALESCE(?, started_at), not_before = NULL WHERE id = ?`,
-        attempt,
-        resumed ? null : this.#iso(),
-        id,
-      );
+      // One statement reads and bumps the attempt (issue 20: two per node before).
+      const { attempt } = this.#sql
+        .exec<{ attempt: number }>(
+          `UPDATE nodes SET status = 'running', attempt = CASE WHEN ? THEN MAX(1, attempt) ELSE attempt + 1 END,
+             started_at = COALESCE(?, started_at), not_before = NULL WHERE id = ? RETURNING attempt`,
+          resumed ? 1 : 0,
+          resumed ? null : this.#iso(),
+          id,
+        )
+        .one();
       appendEvent(this.#sql, 'node.started', id, { ...prepared, attempt, ...(resumed ? { resumed: true } : {}) });
       return attempt;
     });
@@ -204,15 +206,23 @@ export class Transitions {
   }
 
   #succeed(id: string, guard: NodeGuard, output: unknown, branch: string | null): boolean {
-    const r = this.#guarded(id, guard);
+    // Compare-and-set in the statement itself (the guard's status, and attempt for a running one): one
+    // statement per success instead of a read and a write (issue 20).
+    const attempt = guard.status === 'running' ? guard.attempt : null;
+    const r = this.#sql
+      .exec<{ attempt: number }>(
+        `UPDATE nodes SET status = 'succeeded', output = ?, branch = ?, error = NULL, wait = NULL, not_before = NULL, finished_at = ?, successes = successes + 1
+         WHERE id = ? AND status = ? AND (? IS NULL OR attempt = ?) RETURNING attempt`,
+        JSON.stringify(output ?? null),
+        branch,
+        this.#iso(),
+        id,
+        guard.status,
+        attempt,
+        attempt,
+      )
+      .toArray()[0];
     if (!r) return false;
-    this.#sql.exec(
-      `UPDATE nodes SET status = 'succeeded', output = ?, branch = ?, error = NULL, wait = NULL, not_before = NULL, finished_at = ?, successes = successes + 1 WHERE id = ?`,
-      JSON.stringify(output ?? null),
-      branch,
-      this.#iso(),
-      id,
-    );
     appendEvent(this.#sql, 'node.succeeded', id, { attempt: r.attempt, output, ...(branch !== null ? { branch } : {}) });
     return true;
   }

@@ -162,6 +162,42 @@ describe('run status reports survive failing receivers', () => {
   });
 });
 
+describe('a run that finishes inside its alarm', () => {
+  it('delivers its reports from that alarm and then arms only its retention, no second alarm now', async () => {
+    const t = await signup('reports-one-alarm');
+    const flowId = await createFlow(t, {
+      nodes: [{ id: 'nap', type: 'delay', config: { ms: 500 } }, transform('after', '1')],
+      edges: [edge('nap', 'after')],
+    });
+    const run = await startRun(t, flowId);
+    await waitFor(t, run.id, ['waiting']);
+    // From here on, every alarm the object sets is recorded: the delay's wake-up alarm finishes the run.
+    await runInDurableObject(flowRun(run.id) as unknown as DurableObjectStub, (instance, s) => {
+      const set: number[] = [];
+      const original = s.storage.setAlarm.bind(s.storage);
+      s.storage.setAlarm = (at, options) => {
+        set.push(typeof at === 'number' ? at : at.getTime());
+        return original(at, options);
+      };
+      Object.assign(instance, { alarmsSet: set });
+    });
+    const done = await waitFor(t, run.id);
+    expect(done.status).toBe('succeeded');
+    const settled = await driveAlarms(flowRun(run.id), async () =>
+      (await reports(run.id)).every((r) => r.done_at !== null) ? true : undefined,
+    );
+    expect(settled).toBe(true);
+    const set = await runInDurableObject(flowRun(run.id) as unknown as DurableObjectStub, (instance) => [
+      ...(instance as unknown as { alarmsSet: number[] }).alarmsSet,
+    ]);
+    // Only the retention alarm (days after the finish); no alarm "now" for reports the alarm delivered itself.
+    expect(set.length).toBeGreaterThan(0);
+    expect(set.filter((at) => at < Date.parse(done.finishedAt) + 86_400_000)).toEqual([]);
+    expect(await d1Status(run.id)).toBe('succeeded');
+    expect((await hubRecords(t.tenantId, run.id)).events).toEqual(['run.running', 'run.waiting', 'run.succeeded']);
+  });
+});
+
 describe('the reconciler repairs what no report covers', () => {
   it('a lost release and summary, and a promoted run whose start() failed: slot freed, D1 fixed, queued run started', async () => {
     const t = await signup('reconcile');
