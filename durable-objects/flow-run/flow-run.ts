@@ -136,23 +136,26 @@ export class FlowRun extends DurableObject<Env> {
     if (!loadRun(sql)) return;
     this.#alarmDelivers = true;
     this.#armSkipped = false;
+    let settled = false;
     try {
       const delivering = this.#reports.deliver();
       await this.#engine.drive();
       await delivering;
-    } catch (err) {
-      // The last pass below will not run: reports written meanwhile get the alarm they skipped.
       this.#alarmDelivers = false;
-      if (this.#armSkipped) await this.#armAt(Date.now());
-      throw err;
+      // Every report written up to here is pending in storage: this pass delivers them, except those of
+      // a receiver the first pass just failed, which wait for their retry time (the alarm is armed for it).
+      await this.#reports.deliver(true);
+      const expiry = retentionAt(sql);
+      settled = true;
+      if (expiry !== null && expiry <= Date.now()) return await this.#expire();
+      const next = [nextReportAt(sql), expiry].filter((t): t is number => t !== null);
+      if (next.length) await this.#armAt(Math.min(...next));
+    } finally {
+      this.#alarmDelivers = false;
+      // An alarm that threw before its last pass: reports written meanwhile get the alarm they skipped
+      // (workerd also retries the failed alarm).
+      if (!settled && this.#armSkipped) await this.#armAt(Date.now()).catch(() => undefined);
     }
-    this.#alarmDelivers = false;
-    // Every report written up to here is pending in storage: this pass reads and delivers them all.
-    await this.#reports.deliver();
-    const expiry = retentionAt(sql);
-    if (expiry !== null && expiry <= Date.now()) return this.#expire();
-    const next = [nextReportAt(sql), expiry].filter((t): t is number => t !== null);
-    if (next.length) await this.#armAt(Math.min(...next));
   }
 
   /** Retention: the run's storage goes (its D1 summary stays); reads answer 410 from the Worker. */

@@ -135,8 +135,12 @@ export class ReportOutbox {
     return this.storage.sql;
   }
 
-  /** Delivers every pending report once (re-entrant calls coalesce into one more pass). */
-  deliver(): Promise<void> {
+  /**
+   * Delivers every pending report once (re-entrant calls coalesce into one more pass). `dueOnly`: a
+   * receiver's reports wait while its oldest is not due, so a report a pass just failed to deliver is
+   * not sent again before its retry time by a pass right after it (the alarm's last one).
+   */
+  deliver(dueOnly = false): Promise<void> {
     if (this.#running) {
       this.#again = true;
       return this.#running;
@@ -144,21 +148,21 @@ export class ReportOutbox {
     this.#running = (async () => {
       do {
         this.#again = false;
-        await this.#pass();
+        await this.#pass(dueOnly);
       } while (this.#again);
     })().finally(() => (this.#running = null));
     return this.#running;
   }
 
-  async #pass(): Promise<void> {
+  async #pass(dueOnly: boolean): Promise<void> {
     try {
-      await this.#sendAll();
+      await this.#sendAll(dueOnly);
     } finally {
       this.#markDone();
     }
   }
 
-  async #sendAll(): Promise<void> {
+  async #sendAll(dueOnly: boolean): Promise<void> {
     const rows = this.#sql.exec<ReportRow>(`SELECT * FROM reports WHERE done_at IS NULL ORDER BY id`).toArray();
     // In order per receiver: a failed row holds back the later rows of its receiver (a 'running'
     // summary never lands after 'succeeded'), not those of the others.
@@ -169,7 +173,9 @@ export class ReportOutbox {
       if (list) list.push(row);
       else lanes.set(lane, [row]);
     }
+    const now = this.now();
     for (const [lane, list] of lanes) {
+      if (dueOnly && list[0]!.next_at > now) continue;
       if (lane === 'summary' || lane === 'hub') {
         // What is pending in these lanes goes in one call (up to BATCH rows): D1 gets the index row and
         // the newest summary in one batch, the hub the changes in order in one transaction.

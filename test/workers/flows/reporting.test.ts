@@ -146,6 +146,26 @@ describe('run status reports survive failing receivers', () => {
     expect((await hubRecords(t.tenantId, a.id)).events).toEqual(['run.running', 'run.waiting']);
   });
 
+  it('an alarm attempts a failing receiver once: its last pass leaves what its first pass failed to the retry time', async () => {
+    const t = await signup('reports-once');
+    const flowId = await createFlow(t, GATED);
+    await breakReceivers(t);
+    const a = await startRun(t, flowId);
+    await waitFor(t, a.id, ['waiting']);
+    const hubRows = async () => (await reports(a.id)).filter((r) => r.receiver === 'hub' && r.done_at === null);
+    const before = await driveAlarms(flowRun(a.id), async () => {
+      const open = await hubRows();
+      return open.length === 2 && open.every((r) => r.attempts >= 1) ? open : undefined;
+    });
+    // One alarm, run now (its retry time is a second or more away): each failing report is tried once.
+    expect(await runAlarm(flowRun(a.id))).toBe(true);
+    const after = await hubRows();
+    expect(after.map((r) => r.attempts)).toEqual(before.map((r) => r.attempts + 1));
+    await repairReceivers(t);
+    await driveAlarms(flowRun(a.id), async () => ((await reports(a.id)).every((r) => r.done_at !== null) ? true : undefined));
+    expect((await hubRecords(t.tenantId, a.id)).events).toEqual(['run.running', 'run.waiting']);
+  });
+
   it('the hub applies a redelivered report once (its acknowledgement was lost)', async () => {
     const t = await signup('reports-dup');
     const flowId = await createFlow(t, GATED);
@@ -166,12 +186,13 @@ describe('a run that finishes inside its alarm', () => {
   it('delivers its reports from that alarm and then arms only its retention, no second alarm now', async () => {
     const t = await signup('reports-one-alarm');
     const flowId = await createFlow(t, {
-      nodes: [{ id: 'nap', type: 'delay', config: { ms: 500 } }, transform('after', '1')],
+      nodes: [{ id: 'nap', type: 'delay', config: { ms: 2000 } }, transform('after', '1')],
       edges: [edge('nap', 'after')],
     });
     const run = await startRun(t, flowId);
     await waitFor(t, run.id, ['waiting']);
-    // From here on, every alarm the object sets is recorded: the delay's wake-up alarm finishes the run.
+    // From here on, every alarm the object sets is recorded: the delay's wake-up alarm (2 s, time enough
+    // to set the recorder up first) finishes the run.
     await runInDurableObject(flowRun(run.id) as unknown as DurableObjectStub, (instance, s) => {
       const set: number[] = [];
       const original = s.storage.setAlarm.bind(s.storage);
