@@ -106,19 +106,13 @@ export class FlowRun extends DurableObject<Env> {
   /**
    * The alarm is driving the run: reports written meanwhile are delivered by its own last pass, so they
    * arm nothing (issue 20: a run that finished inside its alarm used to set another alarm, which then
-   * ran once more only to find them delivered). `#armSkipped` remembers one was skipped, for an alarm
-   * that throws before that pass.
+   * ran once more only to find them delivered).
    */
   #alarmDelivers = false;
-  #armSkipped = false;
 
   /** A transition wrote reports: deliver them from the alarm, now. */
   async #reportsQueued(): Promise<void> {
-    if (this.#alarmDelivers) {
-      this.#armSkipped = true;
-      return;
-    }
-    await this.#armAt(Date.now());
+    if (!this.#alarmDelivers) await this.#armAt(Date.now());
   }
 
   async #armAt(at: number): Promise<void> {
@@ -135,7 +129,6 @@ export class FlowRun extends DurableObject<Env> {
     const sql = this.ctx.storage.sql;
     if (!loadRun(sql)) return;
     this.#alarmDelivers = true;
-    this.#armSkipped = false;
     let settled = false;
     try {
       const delivering = this.#reports.deliver();
@@ -152,9 +145,9 @@ export class FlowRun extends DurableObject<Env> {
       if (next.length) await this.#armAt(Math.min(...next));
     } finally {
       this.#alarmDelivers = false;
-      // An alarm that threw before its last pass: reports written meanwhile get the alarm they skipped
-      // (workerd also retries the failed alarm).
-      if (!settled && this.#armSkipped) await this.#armAt(Date.now()).catch(() => undefined);
+      // An alarm that threw before its last pass: pending reports (some may have skipped arming) get an
+      // alarm now (workerd also retries the failed alarm).
+      if (!settled && pendingReports(sql) > 0) await this.#armAt(Date.now()).catch(() => undefined);
     }
   }
 

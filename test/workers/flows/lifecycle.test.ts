@@ -149,8 +149,8 @@ describe('cancel mid-run', () => {
       expect(later.status).toBe('cancelled');
       expect(await successCounts(run.id)).toEqual({ slow: 0, after: 0 });
       await until('the held request to be dropped', async () => ((await hits(key))[0]!.closedEarly ? true : undefined));
-      // The cancel's reports were written while the run's alarm was driving it (awaiting the request):
-      // that alarm's last pass delivers them, so the D1 index follows without another alarm.
+      // The cancel's reports were written while the run's alarm was driving it (awaiting the request), so
+      // they armed no alarm of their own: that alarm delivers them (or re-arms for them), and D1 follows.
       await until('D1 status cancelled', async () =>
         (await ok(t, 'GET', `/v1/runs?status=cancelled`)).data.some((r: any) => r.id === run.id) ? true : undefined,
       );

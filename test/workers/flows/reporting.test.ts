@@ -49,6 +49,24 @@ interface ReportRow {
   [k: string]: SqlStorageValue;
 }
 const reports = (runId: string) => inRun(runId, (sql) => sql.exec<ReportRow>(`SELECT * FROM reports ORDER BY id`).toArray());
+const openHubReports = async (runId: string) => (await reports(runId)).filter((r) => r.receiver === 'hub' && r.done_at === null);
+/** Runs the run's alarms until every report of it is delivered. */
+const allDelivered = (runId: string) =>
+  driveAlarms(flowRun(runId), async () => ((await reports(runId)).every((r) => r.done_at !== null) ? true : undefined));
+
+/** A gated run, parked as waiting, whose two hub reports (running, waiting) failed together at least once; D1 refuses too. */
+async function failingHubReports(tag: string) {
+  const t = await signup(tag);
+  const flowId = await createFlow(t, GATED);
+  await breakReceivers(t);
+  const a = await startRun(t, flowId);
+  await waitFor(t, a.id, ['waiting']);
+  const failed = await driveAlarms(flowRun(a.id), async () => {
+    const open = await openHubReports(a.id);
+    return open.length === 2 && open.every((r) => r.attempts >= 1) ? open : undefined;
+  });
+  return { t, a, failed };
+}
 
 const d1Status = async (runId: string) =>
   (await env.DB.prepare(`SELECT status FROM runs WHERE id = ?`).bind(runId).first<{ status: string }>())?.status;
@@ -118,16 +136,7 @@ describe('run status reports survive failing receivers', () => {
   });
 
   it("a failing receiver's reports all wait for its retry time: the alarm is not re-armed at once", async () => {
-    const t = await signup('reports-wait');
-    const flowId = await createFlow(t, GATED);
-    await breakReceivers(t);
-    const a = await startRun(t, flowId);
-    await waitFor(t, a.id, ['waiting']);
-    // Two hub reports (running, waiting) fail together; the D1 lane is refused too.
-    const failed = await driveAlarms(flowRun(a.id), async () => {
-      const open = (await reports(a.id)).filter((r) => r.done_at === null && r.receiver === 'hub');
-      return open.length === 2 && open.every((r) => r.attempts >= 1) ? open : undefined;
-    });
+    const { t, a, failed } = await failingHubReports('reports-wait');
     const state = await inRun(a.id, (sql) => ({
       nextAt: sql
         .exec<{ next_at: number }>(`SELECT next_at FROM reports WHERE done_at IS NULL`)
@@ -141,28 +150,19 @@ describe('run status reports survive failing receivers', () => {
     expect(alarm).not.toBeNull();
     expect(alarm!).toBeGreaterThan(now);
     await repairReceivers(t);
-    await driveAlarms(flowRun(a.id), async () => ((await reports(a.id)).every((r) => r.done_at !== null) ? true : undefined));
+    await allDelivered(a.id);
     expect(await d1Status(a.id)).toBe('waiting');
     expect((await hubRecords(t.tenantId, a.id)).events).toEqual(['run.running', 'run.waiting']);
   });
 
   it('an alarm attempts a failing receiver once: its last pass leaves what its first pass failed to the retry time', async () => {
-    const t = await signup('reports-once');
-    const flowId = await createFlow(t, GATED);
-    await breakReceivers(t);
-    const a = await startRun(t, flowId);
-    await waitFor(t, a.id, ['waiting']);
-    const hubRows = async () => (await reports(a.id)).filter((r) => r.receiver === 'hub' && r.done_at === null);
-    const before = await driveAlarms(flowRun(a.id), async () => {
-      const open = await hubRows();
-      return open.length === 2 && open.every((r) => r.attempts >= 1) ? open : undefined;
-    });
+    const { t, a, failed: before } = await failingHubReports('reports-once');
     // One alarm, run now (its retry time is a second or more away): each failing report is tried once.
     expect(await runAlarm(flowRun(a.id))).toBe(true);
-    const after = await hubRows();
+    const after = await openHubReports(a.id);
     expect(after.map((r) => r.attempts)).toEqual(before.map((r) => r.attempts + 1));
     await repairReceivers(t);
-    await driveAlarms(flowRun(a.id), async () => ((await reports(a.id)).every((r) => r.done_at !== null) ? true : undefined));
+    await allDelivered(a.id);
     expect((await hubRecords(t.tenantId, a.id)).events).toEqual(['run.running', 'run.waiting']);
   });
 
@@ -204,10 +204,7 @@ describe('a run that finishes inside its alarm', () => {
     });
     const done = await waitFor(t, run.id);
     expect(done.status).toBe('succeeded');
-    const settled = await driveAlarms(flowRun(run.id), async () =>
-      (await reports(run.id)).every((r) => r.done_at !== null) ? true : undefined,
-    );
-    expect(settled).toBe(true);
+    expect(await allDelivered(run.id)).toBe(true);
     const set = await runInDurableObject(flowRun(run.id) as unknown as DurableObjectStub, (instance) => [
       ...(instance as unknown as { alarmsSet: number[] }).alarmsSet,
     ]);
