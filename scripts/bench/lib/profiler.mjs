@@ -119,8 +119,28 @@ export function analyse(profile, map, entry) {
       add(inclusive, k, us);
     }
   }
+  // The runtime's own calls (a Durable Object's `exec`, `transactionSync`, `setAlarm`, `fetch` for RPC…)
+  // have no source, so the tables above cannot say whose they are: charge each to the nearest named
+  // function of ours on its stack (e.g. the SQLite time of creating a run's schema to migrateDoStorage).
+  const SKIP = new Set(['(idle)', '(program)', '(garbage collector)', '(root)']);
+  const runtimeByCaller = new Map();
+  for (const [id, us] of selfUs) {
+    const cf = byId.get(id).callFrame;
+    if (cf.url || SKIP.has(cf.functionName)) continue;
+    let caller = 'no function of ours on the stack';
+    for (let n = parent.get(id); n !== undefined; n = parent.get(n)) {
+      const pcf = byId.get(n).callFrame;
+      const f = fileOf(pcf);
+      if (pcf.functionName && /^(src|durable-objects)\//.test(f)) {
+        caller = `${pcf.functionName}  ${f}`;
+        break;
+      }
+    }
+    add(runtimeByCaller, `${cf.functionName ? `(${cf.functionName})` : '(native)'} < ${caller}`, us);
+  }
   const sorted = (m) => [...m.entries()].map(([k, us]) => [k, us / 1000]).sort((a, b) => b[1] - a[1]);
   return {
+    runtimeByCaller: sorted(runtimeByCaller),
     totalMs: totalUs / 1000,
     idleMs: idleUs / 1000,
     byFile: sorted(byFile),
@@ -144,7 +164,8 @@ function packageOf(file) {
 }
 
 /**
- * Prints a profile's tables (self time by file, by function, inclusive time of our functions) with
+ * Prints a profile's tables (self time by file, by function, inclusive time of our functions, runtime
+ * calls by their caller) with
  * each figure per unit of work (`per(ms)`: e.g. µs per request), and returns the report.
  */
 export function printProfile(report, { per, top = 30, print = console.log }) {
@@ -157,6 +178,7 @@ export function printProfile(report, { per, top = 30, print = console.log }) {
   table('self time by source file (bundle source map)', report.byFile);
   table('self time by function', report.byFunction);
   table('inclusive time, functions of src/ and durable-objects/', report.inclusiveOurs);
+  table('runtime calls (storage, RPC, timers) by the nearest named function of ours', report.runtimeByCaller);
 }
 
 /** Starts V8's sampling profiler on an inspector session (200 µs interval). */
