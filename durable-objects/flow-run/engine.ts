@@ -27,6 +27,8 @@ export interface EngineHost {
   flush(): void;
   /** A run status change wrote reports (./reports.ts): arrange their delivery. */
   reportsQueued(): Promise<void>;
+  /** A node that waits on something outside the run (not `local`) is starting. */
+  externalWork(): void;
   /** Start child runs for a subflow/map node. */
   startChildren(nodeId: string): Promise<void>;
   /** An agent node's child runs (flow tools). */
@@ -101,6 +103,7 @@ export class Engine {
   #launch(l: Loaded, id: string, resumed: boolean): void {
     const def = l.def.nodes.find((n) => n.id === id)!;
     const type = NODE_TYPES[def.type];
+    if (!type?.local) this.host.externalWork();
     if (!type?.prepare) {
       const attempt = this.#t.nodeStarted(id, resumed);
       const p = this.#execute(l, def, attempt).finally(() => this.#inflight.delete(id));

@@ -24,6 +24,12 @@ import { eventsAfter, lastEventSeq, loadRun, nodes, runView, stepRow } from './s
 import { type EventSource, pushToSockets, SseHub, sendBacklog, WS_RESUME_CODE } from './stream';
 import { Transitions } from './transitions';
 
+/**
+ * The longest an alarm holds its first report delivery back while the drive runs only local nodes: how
+ * late a run's 'running' may reach the D1 index, the hub's sync stream and webhooks (docs/flows.md).
+ */
+export const FIRST_PASS_WITHIN_MS = 1000;
+
 /** What the sweeper's reconciler learns from a run (src/flows/sweep.ts). */
 export interface RunTruth {
   status: RunStatus;
@@ -61,6 +67,7 @@ export class FlowRun extends DurableObject<Env> {
       config: () => loadConfig(env),
       flush: () => this.#flush(),
       reportsQueued: () => this.#reportsQueued(),
+      externalWork: () => this.#externalWork?.(),
       startChildren: (nodeId) => this.#children.startPending(nodeId),
       agentChildren: (nodeId) => ({
         start: async (key, flowId, input) => childInfo(await this.#children.startForAgent(nodeId, key, flowId, input)),
@@ -110,6 +117,9 @@ export class FlowRun extends DurableObject<Env> {
    */
   #alarmDelivers = false;
 
+  /** While the alarm drives: starts its first delivery pass (a node that waits outside the run launched). */
+  #externalWork: (() => void) | null = null;
+
   /** A transition wrote reports: deliver them from the alarm, now. */
   async #reportsQueued(): Promise<void> {
     if (!this.#alarmDelivers) await this.#armAt(Date.now());
@@ -131,8 +141,23 @@ export class FlowRun extends DurableObject<Env> {
     this.#alarmDelivers = true;
     let settled = false;
     try {
-      const delivering = this.#reports.deliver();
-      await this.#engine.drive();
+      // The first pass (every pending report, due or not) waits while the drive runs only local nodes
+      // (transform, condition): a run that finishes meanwhile has its 'running' and final reports
+      // delivered together (one D1 batch and one hub call, not two of each). It starts once a node that
+      // waits on something outside launches, or after FIRST_PASS_WITHIN_MS, or when the drive returns.
+      let delivering: Promise<void> | null = null;
+      const firstPass = () => {
+        delivering ??= this.#reports.deliver();
+      };
+      const timer = setTimeout(firstPass, FIRST_PASS_WITHIN_MS);
+      this.#externalWork = firstPass;
+      try {
+        await this.#engine.drive();
+      } finally {
+        clearTimeout(timer);
+        this.#externalWork = null;
+      }
+      firstPass();
       await delivering;
       this.#alarmDelivers = false;
       // Every report written up to here is pending in storage: this pass delivers them, except those of

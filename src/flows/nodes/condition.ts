@@ -9,6 +9,7 @@ export const DEFAULT_BRANCHES = ['true', 'false'];
 
 export const conditionNode = defineNode({
   type: 'condition',
+  local: true,
   config: z.strictObject({
     expression: z.string().min(1).max(10_000),
     branches: z.array(z.string().min(1).max(64)).min(1).max(32).optional(),

@@ -4,6 +4,7 @@ import { defineNode } from './types';
 
 export const transformNode = defineNode({
   type: 'transform',
+  local: true,
   config: z.strictObject({ expression: z.string().min(1).max(10_000) }),
   async run(config, ctx) {
     return { status: 'succeeded', output: await ctx.evaluate(config.expression) };

@@ -163,6 +163,11 @@ export interface NodeType<C = unknown> {
   type: string;
   /** Used only by definitions the platform builds (experiments): refused in tenants' flows. */
   internal?: true;
+  /**
+   * Computes in the engine and waits on nothing outside the run (no network, timer or other object). While
+   * a drive runs only such nodes, the run's alarm holds its report delivery back (../../durable-objects/flow-run/flow-run.ts).
+   */
+  local?: true;
   config: z.ZodType<C>;
   run(config: C, ctx: ExecContext): Promise<NodeResult>;
   /** The engine turns a success's `output.children` into child runs and parks the node until they finish. */

@@ -10,7 +10,24 @@ import { describe, expect, it } from 'vitest';
 import { reconcileRuns } from '../../../src/flows/sweep';
 import { driveAlarms, flowRun, hub, runAlarm } from '../../support/workers/durable-objects';
 import { signup, type TestTenant } from '../../support/workers/tenants';
-import { approval, createFlow, edge, getRun, ok, setSettings, startRun, transform, waitFor } from './_engine-kit';
+import {
+  allowLocalHttp,
+  approval,
+  createFlow,
+  edge,
+  endpoint,
+  getRun,
+  hits,
+  http,
+  newKey,
+  ok,
+  release,
+  setSettings,
+  startRun,
+  transform,
+  until,
+  waitFor,
+} from './_engine-kit';
 
 const GATED = { nodes: [approval('gate'), transform('after', 'nodes.gate.output')], edges: [edge('gate', 'after')] };
 
@@ -213,6 +230,55 @@ describe('a run that finishes inside its alarm', () => {
     expect(set.filter((at) => at < Date.parse(done.finishedAt) + 86_400_000)).toEqual([]);
     expect(await d1Status(run.id)).toBe('succeeded');
     expect((await hubRecords(t.tenantId, run.id)).events).toEqual(['run.running', 'run.waiting', 'run.succeeded']);
+  });
+});
+
+describe("the alarm's first delivery pass", () => {
+  it('a run of local nodes that finishes inside its alarm sends each receiver its reports together, once per attempt', async () => {
+    const t = await signup('reports-together');
+    const flowId = await createFlow(t, {
+      nodes: [transform('a', '1'), transform('b', 'nodes.a.output + 1')],
+      edges: [edge('a', 'b')],
+    });
+    await breakReceivers(t);
+    const run = await startRun(t, flowId);
+    expect((await waitFor(t, run.id)).status).toBe('succeeded');
+    // Every receiver refuses, so each attempt is counted on every row it carried. Had 'running' gone out
+    // on its own while the run was driven, its row would count one attempt more than the final one's.
+    const tried = await until('every report attempted', async () => {
+      const rows = await reports(run.id);
+      return rows.every((r) => r.attempts >= 1) ? rows : undefined;
+    });
+    const lane = (receivers: string[]) => tried.filter((r) => receivers.includes(r.receiver));
+    expect(lane(['hub']).map((r) => r.status)).toEqual(['running', 'succeeded']);
+    expect(new Set(lane(['hub']).map((r) => r.attempts)).size).toBe(1);
+    // The D1 lane: the index row and every summary, one batch per attempt.
+    expect(lane(['index', 'summary']).length).toBeGreaterThan(1);
+    expect(new Set(lane(['index', 'summary']).map((r) => r.attempts)).size).toBe(1);
+    await repairReceivers(t);
+    await allDelivered(run.id);
+    expect(await d1Status(run.id)).toBe('succeeded');
+    expect((await hubRecords(t.tenantId, run.id)).events).toEqual(['run.running', 'run.succeeded']);
+  });
+
+  it("a node that waits outside the run does not hold 'running' back: D1 and the hub have it while the request is open", async () => {
+    const t = await signup('reports-external');
+    await allowLocalHttp(t);
+    const key = newKey('held');
+    const flowId = await createFlow(t, {
+      nodes: [transform('first', '1'), http('slow', endpoint(key, { hold: 1 }))],
+      edges: [edge('first', 'slow')],
+    });
+    const run = await startRun(t, flowId);
+    try {
+      await until('the request to arrive', async () => ((await hits(key)).length ? true : undefined));
+      await until("D1's running", async () => ((await d1Status(run.id)) === 'running' ? true : undefined));
+      expect((await hubRecords(t.tenantId, run.id)).events).toEqual(['run.running']);
+      expect((await hits(key))[0]!.answered).toBeNull();
+    } finally {
+      await release(key);
+    }
+    expect((await waitFor(t, run.id)).status).toBe('succeeded');
   });
 });
 
