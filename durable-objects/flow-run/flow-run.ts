@@ -24,12 +24,6 @@ import { eventsAfter, lastEventSeq, loadRun, nodes, runView, stepRow } from './s
 import { type EventSource, pushToSockets, SseHub, sendBacklog, WS_RESUME_CODE } from './stream';
 import { Transitions } from './transitions';
 
-/**
- * The longest an alarm holds its first report delivery back while the drive runs only local nodes: how
- * late a run's 'running' may reach the D1 index, the hub's sync stream and webhooks (docs/flows.md).
- */
-export const FIRST_PASS_WITHIN_MS = 1000;
-
 /** What the sweeper's reconciler learns from a run (src/flows/sweep.ts). */
 export interface RunTruth {
   status: RunStatus;
@@ -142,22 +136,21 @@ export class FlowRun extends DurableObject<Env> {
     let settled = false;
     try {
       // The first pass (every pending report, due or not) waits while the drive runs only local nodes
-      // (transform, condition): a run that finishes meanwhile has its 'running' and final reports
-      // delivered together (one D1 batch and one hub call, not two of each). It starts once a node that
-      // waits on something outside launches, or after FIRST_PASS_WITHIN_MS, or when the drive returns.
+      // (transform, condition), which never yield to anything outside the run: a run that finishes
+      // meanwhile has its 'running' and final reports delivered together (one D1 batch and one hub call,
+      // not two of each). It starts once a node that waits on something outside launches, or when the
+      // drive returns or throws (a drive that keeps throwing still delivers what it wrote before).
       let delivering: Promise<void> | null = null;
       const firstPass = () => {
         delivering ??= this.#reports.deliver();
       };
-      const timer = setTimeout(firstPass, FIRST_PASS_WITHIN_MS);
       this.#externalWork = firstPass;
       try {
         await this.#engine.drive();
       } finally {
-        clearTimeout(timer);
         this.#externalWork = null;
+        firstPass();
       }
-      firstPass();
       await delivering;
       this.#alarmDelivers = false;
       // Every report written up to here is pending in storage: this pass delivers them, except those of

@@ -271,6 +271,8 @@ describe("the alarm's first delivery pass", () => {
     });
     const run = await startRun(t, flowId);
     try {
+      // The drive cannot return while the request is held, so only the http node's launch can have
+      // started the delivery of 'running'.
       await until('the request to arrive', async () => ((await hits(key)).length ? true : undefined));
       await until("D1's running", async () => ((await d1Status(run.id)) === 'running' ? true : undefined));
       expect((await hubRecords(t.tenantId, run.id)).events).toEqual(['run.running']);
@@ -279,6 +281,31 @@ describe("the alarm's first delivery pass", () => {
       await release(key);
     }
     expect((await waitFor(t, run.id)).status).toBe('succeeded');
+  });
+
+  it('a drive that throws still delivers the reports written before it, and the run goes on once it stops', async () => {
+    const t = await signup('reports-throwing-drive');
+    await setSettings(t, { maxActiveRuns: 1 });
+    const a = await startRun(t, await createFlow(t, GATED));
+    await waitFor(t, a.id, ['waiting']);
+    const b = await startRun(t, await createFlow(t, { nodes: [transform('only', '1')], edges: [] }));
+    expect(b.status).toBe('queued');
+    await until('b queued in D1', async () => ((await d1Status(b.id)) === 'queued' ? true : undefined));
+    // b's only node, a local one, cannot start (its start's write aborts): once a's slot passes to b,
+    // every alarm of b throws in its drive, after b's start wrote its 'running' reports.
+    await inRun(b.id, (sql) =>
+      sql.exec(
+        `CREATE TRIGGER fault_only BEFORE UPDATE ON nodes WHEN NEW.status = 'running' BEGIN SELECT RAISE(ABORT, 'injected: node start'); END`,
+      ),
+    );
+    await ok(t, 'POST', `/v1/runs/${a.id}/signal`, { payload: 'go' });
+    expect((await waitFor(t, a.id)).status).toBe('succeeded');
+    await until("b's running in D1", async () => ((await d1Status(b.id)) === 'running' ? true : undefined));
+    expect((await hubRecords(t.tenantId, b.id)).events).toEqual(['run.running']);
+    await inRun(b.id, (sql) => sql.exec(`DROP TRIGGER fault_only`));
+    await driveAlarms(flowRun(b.id), async () => ((await getRun(t, b.id)).status === 'succeeded' ? true : undefined));
+    await allDelivered(b.id);
+    expect(await d1Status(b.id)).toBe('succeeded');
   });
 });
 
