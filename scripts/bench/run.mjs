@@ -189,14 +189,11 @@ async function main() {
       targets = migrated.targets;
       return migrated;
     };
-    // Whether the running workerd has served a measurement already (the next suite then boots a fresh one).
-    let used = false;
-    const freshForSuite = async (suite) => {
-      if (used) {
-        await boot();
-        log(`bench: ${suite}: on a fresh workerd`);
-      }
-      used = true;
+    /** Boots a fresh workerd for `suite` when anything was measured on the running one (`measured`). */
+    const freshForSuite = async (suite, measured) => {
+      if (!measured) return;
+      await boot();
+      log(`bench: ${suite}: on a fresh workerd`);
     };
     const { migrations } = await boot();
     log(
@@ -287,10 +284,9 @@ async function main() {
         );
     }
 
-    used = results.length > 0;
     let flows = null;
     if (withFlows) {
-      await freshForSuite('flows');
+      await freshForSuite('flows', results.length > 0);
       const workflowsUrl = String(await mf.unsafeGetDirectURL(WORKFLOWS));
       flows = await runFlowsSuite({
         mf,
@@ -305,12 +301,12 @@ async function main() {
 
     let tasks = null;
     if (withTasks) {
-      await freshForSuite('tasks');
+      await freshForSuite('tasks', results.length > 0 || flows !== null);
       tasks = await runTasksSuite({ ours: targets.ours, base: targets.base, log });
     }
     let consoleReport = null;
     if (withConsole) {
-      await freshForSuite('console');
+      await freshForSuite('console', results.length > 0 || flows !== null || tasks !== null);
       consoleReport = await runConsoleSuite({ mf, ours: targets.ours, log });
     }
     const auth = authOverhead(results);

@@ -165,8 +165,7 @@ function packageOf(file) {
 
 /**
  * Prints a profile's tables (self time by file, by function, inclusive time of our functions, runtime
- * calls by their caller) with
- * each figure per unit of work (`per(ms)`: e.g. µs per request), and returns the report.
+ * calls by their caller) with each figure per unit of work (`per(ms)`: e.g. µs per request).
  */
 export function printProfile(report, { per, top = 30, print = console.log }) {
   const pct = (ms) => `${((ms / report.totalMs) * 100).toFixed(1)}%`;
