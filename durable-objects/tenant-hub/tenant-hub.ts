@@ -67,6 +67,7 @@ import {
   changesAfter,
   changesSince,
   latestVersion,
+  type OutboxEvent,
   type ResyncSignal,
   type SnapshotPage,
   type SnapshotPosition,
@@ -680,6 +681,16 @@ export class TenantHub extends DurableObject<Env> {
   async webhooksChanged(tenantId: string): Promise<void> {
     this.#bind(tenantId);
     this.#webhooks.forgetEndpoints();
+  }
+
+  /**
+   * The EVENTS consumer's copy of `events` (src/events/sinks.ts): first webhook attempts for those this
+   * hub has not fanned out, in its one lane per endpoint; answers, once all are done, the endpoints
+   * every one of them reached (direct-webhooks.ts `fanOutAndWait`).
+   */
+  async fanOutWebhooks(tenantId: string, events: OutboxEvent[]): Promise<string[]> {
+    this.#bind(tenantId);
+    return this.#webhooks.fanOutAndWait(events);
   }
 
   /** Same work as the alarm, on demand: the cron sweeper calls it for hubs whose alarm seems lost. */

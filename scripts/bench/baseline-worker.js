@@ -222,6 +222,51 @@ export class BaselineHub extends DurableObject {
   async alarmResults() {
     return this.ctx.storage.sql.exec(`SELECT scheduled, late_ms AS lateMs FROM alarm_results ORDER BY scheduled`).toArray();
   }
+
+  /**
+   * Bare webhook sends (the webhooks suite's baseline): `count` Standard Webhooks deliveries to `url`,
+   * `concurrency` in flight, each body signed with HMAC-SHA256 under `secret` (the key imported once,
+   * as ours is) and POSTed from this object, as the tenant's hub sends its first attempts. No commit,
+   * no outbox, no delivery rows: what one object of this workerd can send to that receiver.
+   */
+  async sendWebhooks({ url, secret, count, concurrency }) {
+    const raw = Uint8Array.from(atob(secret.replace(/^whsec_/, '')), (c) => c.charCodeAt(0));
+    const key = await crypto.subtle.importKey('raw', raw, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+    const encoder = new TextEncoder();
+    let next = 0;
+    let failed = 0;
+    const sendOne = async (i) => {
+      const id = `evt_bare_${i}`;
+      const timestamp = Math.floor(Date.now() / 1000);
+      const body = JSON.stringify({
+        id,
+        type: 'task.created',
+        timestamp: new Date().toISOString(),
+        tenantId: 'bare',
+        sequence: i + 1,
+        data: { task: { id: `tsk_bare_${i}` } },
+      });
+      const mac = new Uint8Array(await crypto.subtle.sign('HMAC', key, encoder.encode(`${id}.${timestamp}.${body}`)));
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'webhook-id': id,
+          'webhook-timestamp': String(timestamp),
+          'webhook-signature': `v1,${btoa(String.fromCharCode(...mac))}`,
+        },
+        body,
+      });
+      await res.body?.cancel();
+      if (!res.ok) failed += 1;
+    };
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (next < count) await sendOne(next++);
+      }),
+    );
+    return { sent: count, failed };
+  }
 }
 
 const JSON_HEADERS = { 'content-type': 'application/json', 'cache-control': 'no-store' };
@@ -303,6 +348,8 @@ const ROUTES = {
   'POST /broadcast': async (req, env) => json({ sockets: await room(req, env).broadcast(await req.text()) }),
   'POST /alarms': async (req, env) => json({ scheduled: await room(req, env).scheduleAlarms((await req.json()).times) }),
   'GET /alarms': async (req, env) => json(await room(req, env).alarmResults()),
+  /** `{ url, secret, count, concurrency }`: bare signed webhook sends from the room's object (sendWebhooks). */
+  'POST /webhook-sends': async (req, env) => json(await room(req, env).sendWebhooks(await req.json())),
 };
 
 /** The routes standing for authenticated ones of ours: they take `?rl=1` (charged, above). */

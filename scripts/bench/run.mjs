@@ -16,6 +16,10 @@
  * write-to-receipt latency with 2/50/1,000 WebSockets and reminder lateness, against a
  * bare Durable Object broadcasting to as many sockets and bare alarms.
  *
+ * The `webhooks` suite (scripts/bench/webhooks.mjs; `--only webhooks`, or `npm run bench:webhooks`)
+ * runs after that: commit → verified receipt at a local Standard Webhooks receiver, one by one and
+ * 1,000 events at 16 connections to one endpoint, beside a bare object signing and sending as many.
+ *
  * The `console` suite (scripts/bench/console.mjs; `--only console`, or `npm run bench:console`)
  * runs last: the web console's first-load JS (gzip) and time to interactive on the task board
  * with 500 tasks in Chromium, beside a React-only baseline page.
@@ -48,6 +52,7 @@ import { clientSummary, formatStages, probeStages, summarizeStages } from './lib
 import { buildWorker, bundleSize, measureStartup, migratedTargets, ROOT, STATE_NOTE, startWorkers, TEST_VARS } from './lib/workers.mjs';
 import { scenarios as ALL_SCENARIOS } from './scenarios.mjs';
 import { formatTasksTables, runTasksSuite, TASKS_SUITE, tasksBudgetS, tasksFailed } from './tasks.mjs';
+import { formatWebhooksTables, runWebhooksSuite, WEBHOOKS_SUITE, webhooksBudgetS, webhooksFailed } from './webhooks.mjs';
 
 const num = (name, fallback, { min, max }) => {
   const raw = process.env[name];
@@ -102,6 +107,9 @@ async function main() {
     for (const s of ALL_SCENARIOS) console.log(`${s.name}\t${describe(s.ours)}\tvs baseline ${describe(s.base)}`);
     console.log(`${FLOWS_SUITE}\tflow runs (50-node chain, 100-wide, 100 concurrent)\tvs Cloudflare Workflows`);
     console.log(`${TASKS_SUITE}\tsync write→receipt with 2/50/1,000 WebSockets, reminder lateness\tvs a bare DO broadcast and bare alarms`);
+    console.log(
+      `${WEBHOOKS_SUITE}\twebhooks commit→verified receipt, one by one and 1,000 at 16 connections\tvs a bare object sending signed POSTs`,
+    );
     console.log(`${CONSOLE_SUITE}\tweb console: first-load JS gzip, time to interactive on the board with 500 tasks\tvs a React-only page`);
     return 0;
   }
@@ -115,7 +123,13 @@ async function main() {
     startupReps: num('BENCH_STARTUP_REPS', 3, { min: 0, max: 20 }),
   };
   assertUniqueNames(ALL_SCENARIOS);
-  const { scenarios, flows: withFlows, tasks: withTasks, console: withConsole } = selectScenarios(ALL_SCENARIOS, values.only ?? []);
+  const {
+    scenarios,
+    flows: withFlows,
+    tasks: withTasks,
+    webhooks: withWebhooks,
+    console: withConsole,
+  } = selectScenarios(ALL_SCENARIOS, values.only ?? []);
 
   // Hard ceiling for the whole run: build + start + every bounded load run, plus slack.
   const perScenarioS = (s) =>
@@ -128,6 +142,7 @@ async function main() {
       scenarios.reduce((sum, s) => sum + perScenarioS(s), 0) +
       (withFlows ? flowsBudgetS(config.flowReps) : 0) +
       (withTasks ? tasksBudgetS() : 0) +
+      (withWebhooks ? webhooksBudgetS() : 0) +
       (withConsole ? consoleBudgetS() : 0),
   );
   let cleanup = async () => {};
@@ -139,7 +154,7 @@ async function main() {
   const startedAt = new Date();
   const log = (msg) => process.stderr.write(`${msg}\n`);
   log(
-    `bench: ${scenarios.length} scenario(s), ${config.durationS}s per side in ${config.rounds} alternating round(s), ${config.connections} connections, ${config.warmupS}s warm-up${withFlows ? `; then the flows suite (${config.flowReps} runs per side per shape)` : ''}${withTasks ? '; then the tasks suite' : ''}${withConsole ? '; then the console suite' : ''}`,
+    `bench: ${scenarios.length} scenario(s), ${config.durationS}s per side in ${config.rounds} alternating round(s), ${config.connections} connections, ${config.warmupS}s warm-up${withFlows ? `; then the flows suite (${config.flowReps} runs per side per shape)` : ''}${withTasks ? '; then the tasks suite' : ''}${withWebhooks ? '; then the webhooks suite' : ''}${withConsole ? '; then the console suite' : ''}`,
   );
 
   log('bench: building the Worker (wrangler deploy --dry-run)…');
@@ -304,9 +319,14 @@ async function main() {
       await freshForSuite('tasks', results.length > 0 || flows !== null);
       tasks = await runTasksSuite({ ours: targets.ours, base: targets.base, log });
     }
+    let webhooks = null;
+    if (withWebhooks) {
+      await freshForSuite('webhooks', results.length > 0 || flows !== null || tasks !== null);
+      webhooks = await runWebhooksSuite({ ours: targets.ours, base: targets.base, log });
+    }
     let consoleReport = null;
     if (withConsole) {
-      await freshForSuite('console', results.length > 0 || flows !== null || tasks !== null);
+      await freshForSuite('console', results.length > 0 || flows !== null || tasks !== null || webhooks !== null);
       consoleReport = await runConsoleSuite({ mf, ours: targets.ours, log });
     }
     const auth = authOverhead(results);
@@ -327,7 +347,7 @@ async function main() {
       config: {
         ...config,
         harness: 'miniflare (workerd direct sockets) + autocannon, loopback',
-        isolation: 'the HTTP scenarios share one workerd; the flows, tasks and console suites each start on a fresh one',
+        isolation: 'the HTTP scenarios share one workerd; the flows, tasks, webhooks and console suites each start on a fresh one',
         storage: STATE_NOTE,
         workerInfoLogs: keepInfoLogs ? 'kept' : 'dropped in-isolate',
       },
@@ -338,6 +358,7 @@ async function main() {
       ...(auth ? { authOverhead: auth } : {}),
       ...(flows ? { flows } : {}),
       ...(tasks ? { tasks } : {}),
+      ...(webhooks ? { webhooks } : {}),
       ...(consoleReport ? { console: consoleReport } : {}),
     };
     console.log('');
@@ -349,6 +370,7 @@ async function main() {
     if (auth) console.log(`${formatAuthOverhead(auth)}\n`);
     if (flows) console.log(`${formatFlowsTables(flows)}\n`);
     if (tasks) console.log(`${formatTasksTables(tasks)}\n`);
+    if (webhooks) console.log(`${formatWebhooksTables(webhooks)}\n`);
     if (consoleReport) console.log(`${formatConsoleTable(consoleReport)}\n`);
     const outDir = path.join(ROOT, 'bench-results');
     await mkdir(outDir, { recursive: true });
@@ -371,25 +393,34 @@ async function main() {
     }
     if (flows && flowsFailed(flows)) console.error('bench: the flows suite had errors or failed checks (see the table and the JSON)');
     if (tasks && tasksFailed(tasks)) console.error('bench: the tasks suite had errors or lost messages (see the table and the JSON)');
-    return failing.length > 0 || (flows && flowsFailed(flows)) || (tasks && tasksFailed(tasks)) ? 1 : 0;
+    if (webhooks && webhooksFailed(webhooks))
+      console.error('bench: the webhooks suite lost, duplicated or failed to verify an event (see the table and the JSON)');
+    return failing.length > 0 || (flows && flowsFailed(flows)) || (tasks && tasksFailed(tasks)) || (webhooks && webhooksFailed(webhooks))
+      ? 1
+      : 0;
   } finally {
     clearTimeout(watchdog);
     await cleanup();
   }
 }
 
-/** HTTP scenarios picked by --only, and whether the flows, tasks and console suites are (named exactly `flows`, `tasks`, `console`). */
+/** HTTP scenarios picked by --only, and whether the flows, tasks, webhooks and console suites are (named exactly so). */
 function selectScenarios(all, only) {
   const wanted = only
     .flatMap((o) => o.split(','))
     .map((o) => o.trim())
     .filter(Boolean);
-  if (wanted.length === 0) return { scenarios: all, flows: true, tasks: true, console: true };
+  if (wanted.length === 0) return { scenarios: all, flows: true, tasks: true, webhooks: true, console: true };
   const picked = new Set();
   let flows = false;
   let tasks = false;
+  let webhooks = false;
   let consoleSuite = false;
   for (const w of wanted) {
+    if (w === WEBHOOKS_SUITE) {
+      webhooks = true;
+      continue;
+    }
     if (w === CONSOLE_SUITE) {
       consoleSuite = true;
       continue;
@@ -406,11 +437,11 @@ function selectScenarios(all, only) {
     const matches = exact.length > 0 ? exact : all.filter((s) => s.name.toLowerCase().includes(w.toLowerCase()));
     if (matches.length === 0)
       throw new UsageError(
-        `--only ${JSON.stringify(w)} matches no scenario; have: ${[...all.map((s) => s.name), FLOWS_SUITE, TASKS_SUITE, CONSOLE_SUITE].map((n) => JSON.stringify(n)).join(', ')}`,
+        `--only ${JSON.stringify(w)} matches no scenario; have: ${[...all.map((s) => s.name), FLOWS_SUITE, TASKS_SUITE, WEBHOOKS_SUITE, CONSOLE_SUITE].map((n) => JSON.stringify(n)).join(', ')}`,
       );
     for (const m of matches) picked.add(m);
   }
-  return { scenarios: all.filter((s) => picked.has(s)), flows, tasks, console: consoleSuite };
+  return { scenarios: all.filter((s) => picked.has(s)), flows, tasks, webhooks, console: consoleSuite };
 }
 
 async function readReport(file) {

@@ -15,7 +15,7 @@ import { planEmails } from '../email/deliveries';
 import { tenantHubStub } from '../lib/stubs';
 import { writeCounter } from '../observability/analytics';
 import type { EventMessage } from '../queue/messages';
-import { fanOut } from './fanout';
+import { enabledEndpoints, fanOut } from './fanout';
 
 export interface EventSink {
   name: string;
@@ -70,10 +70,29 @@ export const notificationSink: EventSink = {
   },
 };
 
+/**
+ * Webhook fan-out of the queue's copy of the events. The tenant's hub made the first attempts of most
+ * of them already (durable-objects/tenant-hub/direct-webhooks.ts); when an endpoint wants
+ * `ordering: 'sequence'`, the events go to the hub first, which fans out what it has not, in its one
+ * lane per endpoint, and answers the endpoints it covered: this fan-out then sends only to the others,
+ * so such an endpoint never gets first attempts from two senders at once. Should the hub not answer,
+ * this fan-out covers every endpoint (rows are unique per event, so nothing is sent twice; only the
+ * order may suffer).
+ */
 export const webhookSink: EventSink = {
   name: 'webhooks',
   async handle(tenantId, events, env, config) {
-    await fanOut(env, config, tenantId, events);
+    const endpoints = await enabledEndpoints(env, tenantId);
+    if (endpoints.length === 0) return;
+    let covered = new Set<string>();
+    if (endpoints.some((ep) => ep.ordering === 'sequence'))
+      covered = new Set(
+        await tenantHubStub(env, tenantId)
+          .fanOutWebhooks(tenantId, [...events])
+          .catch(() => []),
+      );
+    const rest = endpoints.filter((ep) => !covered.has(ep.id));
+    if (rest.length > 0) await fanOut(env, config, tenantId, events, { endpoints: rest });
   },
 };
 

@@ -19,7 +19,12 @@ export const BENCH_DIR = path.dirname(path.dirname(fileURLToPath(import.meta.url
 export const ROOT = path.resolve(BENCH_DIR, '..', '..');
 export const OURS = 'edgecrew';
 export const BASE = 'baseline';
-export const TEST_VARS = { ENVIRONMENT: 'test', TOKEN_PEPPER: 'bench-pepper-0123456789abcdef0123456789abcdef' };
+export const TEST_VARS = {
+  ENVIRONMENT: 'test',
+  TOKEN_PEPPER: 'bench-pepper-0123456789abcdef0123456789abcdef',
+  // Webhook signing secrets are sealed at rest under it, as in production (src/events/secret-box.ts).
+  WEBHOOK_SECRET_KEY: 'bench-webhook-secret-key-0123456789abcdef0123456789abcdef',
+};
 
 const BUILD_TIMEOUT_MS = 180_000;
 

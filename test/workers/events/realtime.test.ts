@@ -9,6 +9,7 @@ import { DirectWebhooks } from '../../../durable-objects/tenant-hub/direct-webho
 import { loadConfig } from '../../../src/config';
 import { deliveryInserts, fanOut } from '../../../src/events/fanout';
 import { newId } from '../../../src/lib/ids';
+import { tenantHubStub } from '../../../src/lib/stubs';
 import { call, expectJson, expectProblem } from '../../support/workers/http';
 import { signup } from '../../support/workers/tenants';
 import {
@@ -252,6 +253,83 @@ describe('direct first attempts', () => {
     // Whichever path made it, nothing is sent twice.
     await new Promise((r) => setTimeout(r, 1_500));
     expect(await received(hook.name)).toHaveLength(1);
+  });
+});
+
+describe("one sender per 'sequence' endpoint", () => {
+  it("the queue's copy of events the hub is still sending waits for the hub: received once each, in order", async () => {
+    const owner = await signup('rt-one-sender');
+    const hook = await createHook(owner, { eventTypes: ['task.created'], query: 'delayMs=80' });
+    const list = eventsFor(owner.tenantId, 9701, 8);
+    const hub = tenantHubStub(env, owner.tenantId);
+    // The hub's direct path: a first page, and a second one published while the first is still being sent.
+    const pages = [hub.fanOutWebhooks(owner.tenantId, list.slice(0, 4))];
+    await receivedAtLeast(hook.name, 1);
+    pages.push(hub.fanOutWebhooks(owner.tenantId, list.slice(4)));
+    // The queue's copy of all eight, meanwhile: the consumer's webhook sink hands it to the hub and waits.
+    const batch = await runBatch(list);
+    expect(batch.explicitAcks).toHaveLength(8);
+    // By then the hub had sent all of them, alone: in sequence order, each once.
+    expect((await received(hook.name)).map((r) => r.payload!.sequence)).toEqual(list.map((e) => e.sequence));
+    expect(await Promise.all(pages)).toEqual([[hook.id], [hook.id]]);
+    const rows = await deliveries(owner, hook.id);
+    expect(rows).toHaveLength(8);
+    expect(rows.every((d) => d.status === 'succeeded' && d.attempts === 1)).toBe(true);
+  });
+
+  it("the queue's copy reaches itself an endpoint the hub does not know of yet", async () => {
+    const owner = await signup('rt-unknown');
+    const known = await createHook(owner, { tag: 'known', eventTypes: ['task.created'] });
+    const later = await createHook(owner, { tag: 'later', eventTypes: ['task.created'] });
+    await expectJson(await call(`/v1/webhooks/${later.id}`, { method: 'PATCH', token: owner.accessToken, body: { enabled: false } }), 200);
+    // The hub reads the endpoints for a first page and keeps them: `later` is disabled.
+    const hub = tenantHubStub(env, owner.tenantId);
+    expect(await hub.fanOutWebhooks(owner.tenantId, eventsFor(owner.tenantId, 9801, 1))).toEqual([known.id]);
+    // Enabled behind the hub's back (not through the API, which would tell it).
+    await env.DB.prepare(`UPDATE webhook_endpoints SET enabled = 1 WHERE id = ?`).bind(later.id).run();
+    const list = eventsFor(owner.tenantId, 9802, 3);
+    const batch = await runBatch(list);
+    expect(batch.explicitAcks).toHaveLength(3);
+    expect((await received(known.name)).map((r) => r.payload!.sequence)).toEqual([9801, 9802, 9803, 9804]);
+    expect((await received(later.name)).map((r) => r.payload!.sequence)).toEqual([9802, 9803, 9804]);
+  });
+
+  it("when the hub cannot be reached the queue's copy reaches every endpoint itself", async () => {
+    const owner = await signup('rt-no-hub');
+    const hook = await createHook(owner, { eventTypes: ['task.created'] });
+    const list = eventsFor(owner.tenantId, 9901, 3);
+    // The hub's namespace as during an outage of that object: every call fails.
+    const unreachable = {
+      idFromName: (name: string) => env.TENANT_HUB.idFromName(name),
+      get: () => ({ fanOutWebhooks: () => Promise.reject(new Error('Durable Object reset because its code was updated.')) }),
+    } as unknown as Env['TENANT_HUB'];
+    const batch = await runBatch(list, { TENANT_HUB: unreachable });
+    expect(batch.explicitAcks).toHaveLength(3);
+    expect((await received(hook.name)).map((r) => r.payload!.sequence)).toEqual([9901, 9902, 9903]);
+  });
+
+  it('events the hub fanned out already are answered from memory; new ones among them are fanned out, in order', async () => {
+    const owner = await signup('rt-memory');
+    const hook = await createHook(owner, { eventTypes: ['task.created'] });
+    let inserts = 0;
+    const db = interceptD1({
+      prepare: (real, [query]) => {
+        if (/^insert into "webhook_deliveries"/i.test(query)) inserts++;
+        return real(query);
+      },
+    });
+    const direct = new DirectWebhooks({ ...env, DB: db }, () => owner.tenantId);
+    const list = eventsFor(owner.tenantId, 9951, 4);
+    direct.deliver(list.slice(0, 2));
+    await direct.idle();
+    expect(inserts).toBe(1);
+    // The queue's copy of the first two: no fan-out of its own.
+    expect(await direct.fanOutAndWait(list.slice(0, 2))).toEqual([hook.id]);
+    expect(inserts).toBe(1);
+    // Out of order, with two new ones: only those are fanned out, and sent in sequence order.
+    expect(await direct.fanOutAndWait([list[3]!, list[0]!, list[2]!])).toEqual([hook.id]);
+    expect(inserts).toBe(2);
+    expect((await received(hook.name)).map((r) => r.payload!.sequence)).toEqual([9951, 9952, 9953, 9954]);
   });
 });
 
