@@ -70,31 +70,52 @@ export const notificationSink: EventSink = {
   },
 };
 
+/** How long the queue's copy waits for the hub to be done with its events before covering them itself. */
+export const HUB_FAN_OUT_WAIT_MS = 60_000;
+
 /**
  * Webhook fan-out of the queue's copy of the events. The tenant's hub made the first attempts of most
  * of them already (durable-objects/tenant-hub/direct-webhooks.ts); when an endpoint wants
  * `ordering: 'sequence'`, the events go to the hub first, which fans out what it has not, in its one
  * lane per endpoint, and answers the endpoints it covered: this fan-out then sends only to the others,
- * so such an endpoint never gets first attempts from two senders at once. Should the hub not answer,
- * this fan-out covers every endpoint (rows are unique per event, so nothing is sent twice; only the
- * order may suffer).
+ * so such an endpoint never gets first attempts from two senders at once. Should the hub not answer
+ * (unreachable, or not done within `hubWaitMs`), this fan-out covers every endpoint: rows are unique
+ * per event, so nothing is sent twice; only the order may suffer.
  */
-export const webhookSink: EventSink = {
-  name: 'webhooks',
-  async handle(tenantId, events, env, config) {
-    const endpoints = await enabledEndpoints(env, tenantId);
-    if (endpoints.length === 0) return;
-    let covered = new Set<string>();
-    if (endpoints.some((ep) => ep.ordering === 'sequence'))
-      covered = new Set(
-        await tenantHubStub(env, tenantId)
-          .fanOutWebhooks(tenantId, [...events])
-          .catch(() => []),
-      );
-    const rest = endpoints.filter((ep) => !covered.has(ep.id));
-    if (rest.length > 0) await fanOut(env, config, tenantId, events, { endpoints: rest });
-  },
-};
+export function webhookSinkWith({ hubWaitMs }: { hubWaitMs: number }): EventSink {
+  return {
+    name: 'webhooks',
+    async handle(tenantId, events, env, config) {
+      const endpoints = await enabledEndpoints(env, tenantId);
+      if (endpoints.length === 0) return;
+      const covered = endpoints.some((ep) => ep.ordering === 'sequence')
+        ? new Set(await hubFanOut(env, tenantId, events, hubWaitMs))
+        : new Set<string>();
+      const rest = endpoints.filter((ep) => !covered.has(ep.id));
+      if (rest.length > 0) await fanOut(env, config, tenantId, events, { endpoints: rest });
+    },
+  };
+}
+
+/** The endpoints the hub's fan-out of `events` covered; [] when it failed or took longer than `waitMs`. */
+async function hubFanOut(env: Env, tenantId: string, events: readonly EventMessage[], waitMs: number): Promise<string[]> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<string[]>((resolve) => {
+    timer = setTimeout(() => resolve([]), waitMs);
+  });
+  try {
+    return await Promise.race([
+      tenantHubStub(env, tenantId)
+        .fanOutWebhooks(tenantId, [...events])
+        .catch(() => []),
+      late,
+    ]);
+  } finally {
+    if (timer !== undefined) clearTimeout(timer);
+  }
+}
+
+export const webhookSink = webhookSinkWith({ hubWaitMs: HUB_FAN_OUT_WAIT_MS });
 
 /** Emails notifications to members who chose email (src/email/deliveries.ts): one delivery per (notification, member). */
 export const emailSink: EventSink = {

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { DirectWebhooks } from '../../../durable-objects/tenant-hub/direct-webhooks';
 import { loadConfig } from '../../../src/config';
 import { deliveryInserts, fanOut } from '../../../src/events/fanout';
+import { webhookSinkWith } from '../../../src/events/sinks';
 import { newId } from '../../../src/lib/ids';
 import { tenantHubStub } from '../../../src/lib/stubs';
 import { call, expectJson, expectProblem } from '../../support/workers/http';
@@ -306,6 +307,19 @@ describe("one sender per 'sequence' endpoint", () => {
     const batch = await runBatch(list, { TENANT_HUB: unreachable });
     expect(batch.explicitAcks).toHaveLength(3);
     expect((await received(hook.name)).map((r) => r.payload!.sequence)).toEqual([9901, 9902, 9903]);
+  });
+
+  it("a hub that is not done within the wait leaves the queue's copy to reach every endpoint itself", async () => {
+    const owner = await signup('rt-hub-late');
+    const hook = await createHook(owner, { eventTypes: ['task.created'] });
+    const list = eventsFor(owner.tenantId, 9921, 2);
+    // A hub whose answer never comes (stuck behind a backlog), and a sink that waits 200 ms for it.
+    const stuck = {
+      idFromName: (name: string) => env.TENANT_HUB.idFromName(name),
+      get: () => ({ fanOutWebhooks: () => new Promise(() => {}) }),
+    } as unknown as Env['TENANT_HUB'];
+    await webhookSinkWith({ hubWaitMs: 200 }).handle(owner.tenantId, list, { ...env, TENANT_HUB: stuck }, loadConfig(env));
+    expect((await received(hook.name)).map((r) => r.payload!.sequence)).toEqual([9921, 9922]);
   });
 
   it('events the hub fanned out already are answered from memory; new ones among them are fanned out, in order', async () => {
