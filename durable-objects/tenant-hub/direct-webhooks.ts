@@ -9,7 +9,10 @@
  * events this path did not reach (an endpoint query that failed, an evicted hub), the queue path makes
  * the attempts as before, and a row created here whose attempt never started is pending and unclaimed,
  * which the sweeper re-enqueues. Pages run one after another per hub, in sequence order; pages
- * published while one runs are merged into the next fan-out.
+ * published while one runs are merged into the next fan-out. When the tenant has an endpoint with
+ * `ordering: 'sequence'`, the consumer hands its copy of the events to this hub first
+ * (`fanOutAndWait`) and fans out only once the hub is done with them, so such an endpoint does not
+ * get first attempts from the hub's lane and the consumer's at once.
  *
  * A tenant without enabled endpoints is remembered as such for NO_ENDPOINTS_TTL_MS, so its pages cost
  * no D1 query each (most tenants have no webhooks). A tenant's enabled endpoints are kept for
@@ -31,24 +34,17 @@ export const ENDPOINTS_TTL_MS = 2_000;
 export const MAX_EVENTS_PER_FANOUT = 100;
 
 /** Events whose fan-out this hub finished, remembered for the queue's copy of them (`fanOutAndWait`). */
-const DONE_KEPT = 4_096;
-
-/** A `fanOutAndWait` call: its events not yet fanned out, and the endpoints every one of them reached so far. */
-interface Waiter {
-  pending: Set<string>;
-  /** Endpoints every fan-out of its events covered; null until the first one. */
-  covered: Set<string> | null;
-  resolve: (endpointIds: string[]) => void;
-}
+const DONE_KEPT = 16_384;
 
 export class DirectWebhooks {
   /** Published events waiting for the running fan-out to finish, in sequence order. */
   #waiting: OutboxEvent[] = [];
   /** Ids of the events waiting or in the running fan-out (an event handed over twice is queued once). */
   #queued = new Set<string>();
-  /** Event id → the endpoints its finished fan-out covered ([] when it covered none or failed); the last DONE_KEPT. */
-  #done = new Map<string, readonly string[]>();
-  #waiters = new Set<Waiter>();
+  /** Ids of the last DONE_KEPT events this hub fanned out (not those whose fan-out failed). */
+  #done = new Set<string>();
+  /** `fanOutAndWait` calls: the ids each still waits for, and how to answer it. */
+  #waiters = new Set<{ pending: Set<string>; resolve: () => void }>();
   #running: Promise<void> | null = null;
   /** Until when the tenant is known to have no enabled endpoint (0: not known). */
   #noneUntil = 0;
@@ -76,35 +72,30 @@ export class DirectWebhooks {
 
   /**
    * The queue consumer's copy of `events` (src/events/sinks.ts): fans out those this hub has not, in
-   * its one lane per endpoint, and answers, once every one of them is done, the endpoints all of their
-   * fan-outs covered. The consumer sends itself only to the others, so an endpoint that wants
-   * `ordering: 'sequence'` gets its first attempts from one sender, in order, instead of from this
-   * hub and the consumer at once. [] (the consumer covers everything) when this hub cannot tell.
+   * its one lane per endpoint, and resolves once every one of them is done (fanned out, or its
+   * fan-out failed). The consumer's own fan-out after it then finds the rows made and sends nothing
+   * to those endpoints, so an endpoint that wants `ordering: 'sequence'` gets its first attempts
+   * from one sender, in order, instead of from this hub and the consumer at once.
    */
-  fanOutAndWait(events: OutboxEvent[]): Promise<string[]> {
+  fanOutAndWait(events: OutboxEvent[]): Promise<void> {
     const tenantId = this.tenantId();
-    if (tenantId === null || this.#noneUntil > Date.now()) return Promise.resolve([]);
+    if (tenantId === null || this.#noneUntil > Date.now()) return Promise.resolve();
+    const pending = new Set(events.filter((e) => !this.#done.has(e.id)).map((e) => e.id));
+    if (pending.size === 0) return Promise.resolve();
     return new Promise((resolve) => {
-      const waiter: Waiter = { pending: new Set(), covered: null, resolve };
-      const fresh: OutboxEvent[] = [];
-      for (const event of events) {
-        const done = this.#done.get(event.id);
-        if (done !== undefined) absorb(waiter, done);
-        else {
-          waiter.pending.add(event.id);
-          if (!this.#queued.has(event.id)) fresh.push(event);
-        }
-      }
-      if (waiter.pending.size === 0) return settle(waiter);
-      this.#waiters.add(waiter);
-      if (fresh.length > 0) this.#enqueue(tenantId, fresh);
+      this.#waiters.add({ pending, resolve });
+      this.#enqueue(
+        tenantId,
+        events.filter((e) => pending.has(e.id)),
+      );
     });
   }
 
+  /** Queues the events not done, waiting or running already, keeping the queue in sequence order. */
   #enqueue(tenantId: string, events: OutboxEvent[]): void {
     let sorted = true;
     for (const event of events) {
-      if (this.#queued.has(event.id)) continue;
+      if (this.#queued.has(event.id) || this.#done.has(event.id)) continue;
       this.#queued.add(event.id);
       const last = this.#waiting.at(-1);
       if (last !== undefined && last.sequence > event.sequence) sorted = false;
@@ -112,7 +103,7 @@ export class DirectWebhooks {
     }
     // The consumer's copy can arrive after a later page: the lanes still send in sequence order.
     if (!sorted) this.#waiting.sort((a, b) => a.sequence - b.sequence);
-    this.#running ??= this.#drain(tenantId);
+    if (this.#waiting.length > 0) this.#running ??= this.#drain(tenantId);
   }
 
   async #drain(tenantId: string): Promise<void> {
@@ -120,33 +111,36 @@ export class DirectWebhooks {
       while (this.#waiting.length > 0) {
         const batch = this.#waiting.splice(0, MAX_EVENTS_PER_FANOUT);
         // The queue path covers whatever this attempt did not do (see above).
-        const covered = await this.#fanOut(tenantId, batch).catch(() => []);
-        this.#finished(batch, covered);
+        const ok = await this.#fanOut(tenantId, batch).then(
+          () => true,
+          () => false,
+        );
+        this.#finished(batch, ok);
       }
     } finally {
       this.#running = null;
     }
   }
 
-  /** `batch` was fanned out to `covered` (all of them, or none on failure): remember it and answer the waiters. */
-  #finished(batch: readonly OutboxEvent[], covered: readonly string[]): void {
+  /** `batch` was fanned out (`ok`) or its fan-out failed: remember the former and answer the waiters. */
+  #finished(batch: readonly OutboxEvent[], ok: boolean): void {
     for (const event of batch) {
       this.#queued.delete(event.id);
-      this.#done.set(event.id, covered);
-      if (this.#done.size > DONE_KEPT) this.#done.delete(this.#done.keys().next().value!);
+      if (!ok) continue;
+      this.#done.add(event.id);
+      if (this.#done.size > DONE_KEPT) this.#done.delete(this.#done.values().next().value!);
     }
     for (const waiter of this.#waiters) {
-      for (const event of batch) if (waiter.pending.delete(event.id)) absorb(waiter, covered);
+      for (const event of batch) waiter.pending.delete(event.id);
       if (waiter.pending.size === 0) {
         this.#waiters.delete(waiter);
-        settle(waiter);
+        waiter.resolve();
       }
     }
   }
 
-  /** Fans `events` out; answers the endpoints it covered (every enabled one it knew of), [] when it did nothing. */
-  async #fanOut(tenantId: string, events: OutboxEvent[]): Promise<string[]> {
-    if (this.#noneUntil > Date.now()) return [];
+  async #fanOut(tenantId: string, events: OutboxEvent[]): Promise<void> {
+    if (this.#noneUntil > Date.now()) return;
     const asked = Date.now();
     let endpoints = this.#known !== null && this.#known.until > asked ? this.#known.endpoints : null;
     if (endpoints === null) {
@@ -157,13 +151,12 @@ export class DirectWebhooks {
         if (endpoints.length === 0) this.#noneUntil = asked + NO_ENDPOINTS_TTL_MS;
         else this.#known = { endpoints, until: asked + ENDPOINTS_TTL_MS };
       }
-      if (endpoints.length === 0) return [];
+      if (endpoints.length === 0) return;
     }
     // A lane that disabled its endpoint (src/events/attempt.ts) updated this copy: skip it from now on.
     const enabled = endpoints.filter((ep) => ep.enabled);
-    if (enabled.length === 0) return [];
+    if (enabled.length === 0) return;
     await fanOut(this.env, loadConfig(this.env), tenantId, events, { endpoints: enabled, inlineBudgetMs: DIRECT_INLINE_BUDGET_MS });
-    return enabled.map((ep) => ep.id);
   }
 
   /** An endpoint was created, changed or deleted: look again on the next page. */
@@ -177,13 +170,4 @@ export class DirectWebhooks {
   async idle(): Promise<void> {
     while (this.#running !== null) await this.#running;
   }
-}
-
-/** Narrows what `waiter`'s events reached to what this fan-out of some of them reached too. */
-function absorb(waiter: Waiter, covered: readonly string[]): void {
-  waiter.covered = waiter.covered === null ? new Set(covered) : new Set(covered.filter((id) => waiter.covered!.has(id)));
-}
-
-function settle(waiter: Waiter): void {
-  waiter.resolve([...(waiter.covered ?? [])]);
 }

@@ -685,10 +685,10 @@ export class TenantHub extends DurableObject<Env> {
 
   /**
    * The EVENTS consumer's copy of `events` (src/events/sinks.ts): first webhook attempts for those this
-   * hub has not fanned out, in its one lane per endpoint; answers, once all are done, the endpoints
-   * every one of them reached (direct-webhooks.ts `fanOutAndWait`).
+   * hub has not fanned out, in its one lane per endpoint; resolves once all are done
+   * (direct-webhooks.ts `fanOutAndWait`).
    */
-  async fanOutWebhooks(tenantId: string, events: OutboxEvent[]): Promise<string[]> {
+  async fanOutWebhooks(tenantId: string, events: OutboxEvent[]): Promise<void> {
     this.#bind(tenantId);
     return this.#webhooks.fanOutAndWait(events);
   }

@@ -256,9 +256,9 @@ export class BaselineHub extends DurableObject {
           'webhook-signature': `v1,${btoa(String.fromCharCode(...mac))}`,
         },
         body,
-      });
-      await res.body?.cancel();
-      if (!res.ok) failed += 1;
+      }).catch(() => null);
+      await res?.body?.cancel();
+      if (!res?.ok) failed += 1;
     };
     await Promise.all(
       Array.from({ length: concurrency }, async () => {

@@ -98,7 +98,12 @@ async function startReceiver() {
         const payload = new Webhook(lane.secret).verify(Buffer.concat(chunks).toString('utf8'), req.headers);
         const id = payload.data?.task?.id;
         if (lane.receipts.has(id)) lane.duplicates += 1;
-        else lane.receipts.set(id, at);
+        else {
+          lane.receipts.set(id, at);
+          // First arrivals after a later event of the same endpoint (what `ordering: 'sequence'` rules out).
+          if (payload.sequence < lane.highestSequence) lane.outOfOrder += 1;
+          else lane.highestSequence = payload.sequence;
+        }
         res.writeHead(204).end();
       } catch {
         lane.unverified += 1;
@@ -112,7 +117,7 @@ async function startReceiver() {
     /** A new lane at `/hooks/<name>`; set its `secret` before anything is sent to it. */
     lane(name) {
       const p = `/hooks/${name}`;
-      const lane = { url: origin + p, secret: null, receipts: new Map(), duplicates: 0, unverified: 0 };
+      const lane = { url: origin + p, secret: null, receipts: new Map(), duplicates: 0, unverified: 0, outOfOrder: 0, highestSequence: 0 };
       lanes.set(p, lane);
       return lane;
     },
@@ -127,7 +132,13 @@ async function receipts(lane, n) {
   while (lane.receipts.size < n && Date.now() < deadline) await sleep(20);
 }
 
-/** A sync socket that sends `mutate` frames and resolves each with its `ack`; open once `synced` arrives. */
+/** How long a commit may take before the producer counts it as failed (a lost frame must not hang the run). */
+const COMMIT_TIMEOUT_MS = 10_000;
+
+/**
+ * A sync socket that sends `mutate` frames and resolves each with its `ack` (or `{ ok: false }` on
+ * timeout, an `error` frame or the socket closing); open once `synced` arrives.
+ */
 function openSocket(url, token) {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(`${url.replace(/^http/, 'ws').replace(/\/$/, '')}/v1/sync/ws?since=0`, {
@@ -138,25 +149,33 @@ function openSocket(url, token) {
     // A replay is recognised per actor, not per socket: ids must be unique across this actor's sockets.
     const prefix = randomBytes(6).toString('hex');
     let n = 0;
+    const answer = (id, frame) => {
+      const pending = waiting.get(id);
+      if (pending === undefined) return;
+      waiting.delete(id);
+      clearTimeout(pending.timer);
+      pending.resolve(frame);
+    };
+    const failAll = (code) => {
+      for (const id of [...waiting.keys()]) answer(id, { ok: false, code });
+    };
     const mutate = (frame) =>
-      new Promise((answer) => {
+      new Promise((resolve) => {
+        if (ws.readyState !== WebSocket.OPEN) return resolve({ ok: false, code: 'socket_closed' });
         const clientMutationId = `${prefix}-${++n}`;
-        waiting.set(clientMutationId, answer);
+        const timer = setTimeout(() => answer(clientMutationId, { ok: false, code: 'timeout' }), COMMIT_TIMEOUT_MS);
+        waiting.set(clientMutationId, { resolve, timer });
         ws.send(JSON.stringify({ type: 'mutate', clientMutationId, ...frame }));
       });
     ws.on('message', (data) => {
       const frame = JSON.parse(String(data));
       if (frame.type === 'synced') resolve({ mutate, close: () => ws.close() });
-      else if (frame.type === 'ack') {
-        waiting.get(frame.clientMutationId)?.(frame);
-        waiting.delete(frame.clientMutationId);
-      }
+      else if (frame.type === 'ack') answer(frame.clientMutationId, frame);
+      // An error frame names no mutation: this producer has one in flight per socket, so it is that one.
+      else if (frame.type === 'error') failAll(frame.code ?? 'error');
     });
     ws.once('error', reject);
-    ws.once('close', () => {
-      for (const answer of waiting.values()) answer({ ok: false, code: 'socket_closed' });
-      waiting.clear();
-    });
+    ws.once('close', () => failAll('socket_closed'));
   });
 }
 
@@ -176,10 +195,13 @@ async function measureOurs(ours, receiver, c) {
   const commits = new Map();
   let commitErrors = 0;
   let next = 0;
+  // The sockets open before the clock starts: their handshakes are not commits.
+  const sockets =
+    c.producer === 'socket' ? await Promise.all(Array.from({ length: c.connections }, () => openSocket(ours.url, tenant.accessToken))) : [];
   const started = performance.now();
   await Promise.all(
-    Array.from({ length: c.connections }, async () => {
-      const socket = c.producer === 'socket' ? await openSocket(ours.url, tenant.accessToken) : null;
+    Array.from({ length: c.connections }, async (_, k) => {
+      const socket = sockets[k] ?? null;
       while (next < c.events) {
         const title = `bench ${next++}`;
         if (socket) {
@@ -202,14 +224,16 @@ async function measureOurs(ours, receiver, c) {
   const committedIn = performance.now() - started;
   await receipts(lane, commits.size);
 
+  const received = [...commits.keys()].filter((id) => lane.receipts.has(id)).map((id) => lane.receipts.get(id));
   const latencies = [...commits]
     .filter(([id]) => lane.receipts.has(id))
     .map(([id, at]) => lane.receipts.get(id) - at)
     .sort((a, b) => a - b);
-  const lastReceipt = Math.max(started, ...lane.receipts.values());
+  const lastReceipt = Math.max(started, ...received);
+  const perSec = (n, ms) => (n > 0 && ms > 0 ? n / (ms / 1000) : null);
   // Locally the commits and the deliveries share one thread: how fast the lane went once it had it alone.
   const lastCommit = started + committedIn;
-  const afterCommits = [...lane.receipts.values()].filter((at) => at > lastCommit).length;
+  const afterCommits = received.filter((at) => at > lastCommit).length;
   return {
     committed: commits.size,
     commitErrors,
@@ -217,9 +241,10 @@ async function measureOurs(ours, receiver, c) {
     lost: commits.size - latencies.length,
     duplicates: lane.duplicates,
     unverified: lane.unverified,
-    commitsPerSec: commits.size / (committedIn / 1000),
-    eventsPerSec: latencies.length / ((lastReceipt - started) / 1000),
-    afterCommits: { delivered: afterCommits, eventsPerSec: afterCommits > 0 ? afterCommits / ((lastReceipt - lastCommit) / 1000) : null },
+    outOfOrder: lane.outOfOrder,
+    commitsPerSec: perSec(commits.size, committedIn),
+    eventsPerSec: perSec(latencies.length, lastReceipt - started),
+    afterCommits: { delivered: afterCommits, eventsPerSec: perSec(afterCommits, lastReceipt - lastCommit) },
     latencyMs: { p50: pct(latencies, 50), p90: pct(latencies, 90), p99: pct(latencies, 99), max: latencies.at(-1) ?? null },
   };
 }
@@ -243,7 +268,7 @@ async function measureBare(base, receiver, c) {
     delivered: lane.receipts.size,
     failed,
     unverified: lane.unverified,
-    eventsPerSec: lane.receipts.size / ((lastReceipt - started) / 1000),
+    eventsPerSec: lane.receipts.size > 0 ? lane.receipts.size / ((lastReceipt - started) / 1000) : null,
   };
 }
 
@@ -254,7 +279,7 @@ function goalOf(c, ours) {
     return { p50Ms, p99Ms, met: ours.lost === 0 && p99 !== null && ours.latencyMs.p50 < p50Ms && p99 < p99Ms };
   }
   const { eventsPerSec, p99Ms } = GOALS.throughput;
-  return { eventsPerSec, p99Ms, met: ours.lost === 0 && p99 !== null && ours.eventsPerSec >= eventsPerSec && p99 < p99Ms };
+  return { eventsPerSec, p99Ms, met: ours.lost === 0 && p99 !== null && (ours.eventsPerSec ?? 0) >= eventsPerSec && p99 < p99Ms };
 }
 
 /**
@@ -277,7 +302,7 @@ export async function runWebhooksSuite({ ours, base, log = () => {}, cases = SUI
         producer: c.producer,
         ...measured,
         bare,
-        throughputRatio: bare ? measured.eventsPerSec / bare.eventsPerSec : null,
+        throughputRatio: bare?.eventsPerSec && measured.eventsPerSec !== null ? measured.eventsPerSec / bare.eventsPerSec : null,
         goal: goalOf(c, measured),
       });
     }
@@ -292,10 +317,16 @@ export async function runWebhooksSuite({ ours, base, log = () => {}, cases = SUI
   }
 }
 
-/** True when a case lost, duplicated or failed to verify an event, or a commit failed. */
+/** True when a case lost, duplicated or failed to verify an event, a commit failed, or a `sequence` endpoint got one out of order. */
 export function webhooksFailed(report) {
   return report.cases.some(
-    (r) => r.lost || r.duplicates || r.unverified || r.commitErrors || (r.bare && (r.bare.failed || r.bare.delivered < r.events)),
+    (r) =>
+      r.lost ||
+      r.duplicates ||
+      r.unverified ||
+      r.commitErrors ||
+      (r.ordering === 'sequence' && r.outOfOrder) ||
+      (r.bare && (r.bare.failed || r.bare.delivered < r.events)),
   );
 }
 
@@ -312,7 +343,7 @@ export function formatWebhooksTables(report) {
     'p50',
     'p99',
     'max',
-    'lost/dup/unverified',
+    'lost/dup/unverified/out of order',
     'goal',
   ];
   const rows = report.cases.map((r) => [
@@ -326,7 +357,7 @@ export function formatWebhooksTables(report) {
     `${f(r.latencyMs.p50)} ms`,
     `${f(r.latencyMs.p99)} ms`,
     `${f(r.latencyMs.max)} ms`,
-    `${r.lost}/${r.duplicates}/${r.unverified}`,
+    `${r.lost}/${r.duplicates}/${r.unverified}/${r.outOfOrder}`,
     `${r.goal.eventsPerSec ? `≥ ${r.goal.eventsPerSec}/s, ` : `p50 < ${r.goal.p50Ms} ms, `}p99 < ${r.goal.p99Ms} ms: ${r.goal.met ? 'met' : 'NOT met'}`,
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));

@@ -14,6 +14,7 @@ import { consumedEvents } from '../db/schema';
 import { planEmails } from '../email/deliveries';
 import { tenantHubStub } from '../lib/stubs';
 import { writeCounter } from '../observability/analytics';
+import { createLogger } from '../observability/log';
 import type { EventMessage } from '../queue/messages';
 import { enabledEndpoints, fanOut } from './fanout';
 
@@ -70,17 +71,22 @@ export const notificationSink: EventSink = {
   },
 };
 
-/** How long the queue's copy waits for the hub to be done with its events before covering them itself. */
-export const HUB_FAN_OUT_WAIT_MS = 60_000;
+/**
+ * How long the queue's copy waits for the hub to be done with its events: a tenant whose hub is behind
+ * holds a slot of the consumer's pool at most this long, as one inline attempt may (INLINE_TIMEOUT_MS).
+ */
+export const HUB_FAN_OUT_WAIT_MS = 5_000;
 
 /**
  * Webhook fan-out of the queue's copy of the events. The tenant's hub made the first attempts of most
- * of them already (durable-objects/tenant-hub/direct-webhooks.ts); when an endpoint wants
- * `ordering: 'sequence'`, the events go to the hub first, which fans out what it has not, in its one
- * lane per endpoint, and answers the endpoints it covered: this fan-out then sends only to the others,
- * so such an endpoint never gets first attempts from two senders at once. Should the hub not answer
- * (unreachable, or not done within `hubWaitMs`), this fan-out covers every endpoint: rows are unique
- * per event, so nothing is sent twice; only the order may suffer.
+ * of them already (durable-objects/tenant-hub/direct-webhooks.ts). When an endpoint wants
+ * `ordering: 'sequence'`, the events go to the hub first, which fans out those it has not, in its one
+ * lane per endpoint, and answers once it is done with them; only then does this fan-out run, and it
+ * finds the hub's rows made and sends nothing for them, so such an endpoint never gets first attempts
+ * from two senders at once. It still sends what the hub did not do (an endpoint or filter the hub's
+ * copy did not have yet, a failed fan-out), and after `hubWaitMs`, or when the hub cannot be
+ * reached, it goes ahead anyway: rows are unique per event, so nothing is sent twice; only the
+ * order may suffer.
  */
 export function webhookSinkWith({ hubWaitMs }: { hubWaitMs: number }): EventSink {
   return {
@@ -88,26 +94,34 @@ export function webhookSinkWith({ hubWaitMs }: { hubWaitMs: number }): EventSink
     async handle(tenantId, events, env, config) {
       const endpoints = await enabledEndpoints(env, tenantId);
       if (endpoints.length === 0) return;
-      const covered = endpoints.some((ep) => ep.ordering === 'sequence')
-        ? new Set(await hubFanOut(env, tenantId, events, hubWaitMs))
-        : new Set<string>();
-      const rest = endpoints.filter((ep) => !covered.has(ep.id));
-      if (rest.length > 0) await fanOut(env, config, tenantId, events, { endpoints: rest });
+      if (!endpoints.some((ep) => ep.ordering === 'sequence')) return void (await fanOut(env, config, tenantId, events, { endpoints }));
+      const outcome = await hubFanOut(env, tenantId, events, hubWaitMs);
+      if (outcome !== 'done')
+        createLogger({ handler: 'queue', sink: 'webhooks' }).warn('the hub did not fan out the events; the consumer does, in any order', {
+          tenantId,
+          outcome,
+          events: events.length,
+        });
+      // Read again after the wait: what the hub's lanes changed meanwhile (failing, disabled) is in D1.
+      await fanOut(env, config, tenantId, events);
     },
   };
 }
 
-/** The endpoints the hub's fan-out of `events` covered; [] when it failed or took longer than `waitMs`. */
-async function hubFanOut(env: Env, tenantId: string, events: readonly EventMessage[], waitMs: number): Promise<string[]> {
+/** Hands `events` to the tenant's hub (`TenantHub.fanOutWebhooks`) and waits at most `waitMs` for it. */
+async function hubFanOut(env: Env, tenantId: string, events: readonly EventMessage[], waitMs: number): Promise<'done' | 'failed' | 'late'> {
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<string[]>((resolve) => {
-    timer = setTimeout(() => resolve([]), waitMs);
+  const late = new Promise<'late'>((resolve) => {
+    timer = setTimeout(() => resolve('late'), waitMs);
   });
   try {
     return await Promise.race([
       tenantHubStub(env, tenantId)
         .fanOutWebhooks(tenantId, [...events])
-        .catch(() => []),
+        .then(
+          () => 'done' as const,
+          () => 'failed' as const,
+        ),
       late,
     ]);
   } finally {

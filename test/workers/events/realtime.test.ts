@@ -258,6 +258,21 @@ describe('direct first attempts', () => {
 });
 
 describe("one sender per 'sequence' endpoint", () => {
+  /** The hub's namespace with `fanOutWebhooks` replaced, counting its calls (an outage, a hub far behind). */
+  function hubWith(fanOutWebhooks: () => Promise<void>) {
+    const calls = { n: 0 };
+    const namespace = {
+      idFromName: (name: string) => env.TENANT_HUB.idFromName(name),
+      get: () => ({
+        fanOutWebhooks: () => {
+          calls.n++;
+          return fanOutWebhooks();
+        },
+      }),
+    } as unknown as Env['TENANT_HUB'];
+    return { namespace, calls };
+  }
+
   it("the queue's copy of events the hub is still sending waits for the hub: received once each, in order", async () => {
     const owner = await signup('rt-one-sender');
     const hook = await createHook(owner, { eventTypes: ['task.created'], query: 'delayMs=80' });
@@ -272,39 +287,34 @@ describe("one sender per 'sequence' endpoint", () => {
     expect(batch.explicitAcks).toHaveLength(8);
     // By then the hub had sent all of them, alone: in sequence order, each once.
     expect((await received(hook.name)).map((r) => r.payload!.sequence)).toEqual(list.map((e) => e.sequence));
-    expect(await Promise.all(pages)).toEqual([[hook.id], [hook.id]]);
+    await Promise.all(pages);
     const rows = await deliveries(owner, hook.id);
     expect(rows).toHaveLength(8);
     expect(rows.every((d) => d.status === 'succeeded' && d.attempts === 1)).toBe(true);
   });
 
-  it("the queue's copy reaches itself an endpoint the hub does not know of yet", async () => {
-    const owner = await signup('rt-unknown');
-    const known = await createHook(owner, { tag: 'known', eventTypes: ['task.created'] });
-    const later = await createHook(owner, { tag: 'later', eventTypes: ['task.created'] });
-    await expectJson(await call(`/v1/webhooks/${later.id}`, { method: 'PATCH', token: owner.accessToken, body: { enabled: false } }), 200);
-    // The hub reads the endpoints for a first page and keeps them: `later` is disabled.
+  it("what the hub's kept copy of the endpoints lacks (a widened filter) the queue's copy still delivers", async () => {
+    const owner = await signup('rt-stale');
+    const hook = await createHook(owner, { eventTypes: ['task.updated'] });
+    // The hub reads the endpoint for a first page and keeps it: it does not take task.created.
     const hub = tenantHubStub(env, owner.tenantId);
-    expect(await hub.fanOutWebhooks(owner.tenantId, eventsFor(owner.tenantId, 9801, 1))).toEqual([known.id]);
-    // Enabled behind the hub's back (not through the API, which would tell it).
-    await env.DB.prepare(`UPDATE webhook_endpoints SET enabled = 1 WHERE id = ?`).bind(later.id).run();
+    await hub.fanOutWebhooks(owner.tenantId, eventsFor(owner.tenantId, 9801, 1));
+    expect(await received(hook.name)).toHaveLength(0);
+    // Widened behind the hub's back (not through the API, which would tell it).
+    await env.DB.prepare(`UPDATE webhook_endpoints SET event_types = '["task.created"]' WHERE id = ?`).bind(hook.id).run();
     const list = eventsFor(owner.tenantId, 9802, 3);
     const batch = await runBatch(list);
     expect(batch.explicitAcks).toHaveLength(3);
-    expect((await received(known.name)).map((r) => r.payload!.sequence)).toEqual([9801, 9802, 9803, 9804]);
-    expect((await received(later.name)).map((r) => r.payload!.sequence)).toEqual([9802, 9803, 9804]);
+    expect((await received(hook.name)).map((r) => r.payload!.sequence)).toEqual([9802, 9803, 9804]);
   });
 
   it("when the hub cannot be reached the queue's copy reaches every endpoint itself", async () => {
     const owner = await signup('rt-no-hub');
     const hook = await createHook(owner, { eventTypes: ['task.created'] });
     const list = eventsFor(owner.tenantId, 9901, 3);
-    // The hub's namespace as during an outage of that object: every call fails.
-    const unreachable = {
-      idFromName: (name: string) => env.TENANT_HUB.idFromName(name),
-      get: () => ({ fanOutWebhooks: () => Promise.reject(new Error('Durable Object reset because its code was updated.')) }),
-    } as unknown as Env['TENANT_HUB'];
-    const batch = await runBatch(list, { TENANT_HUB: unreachable });
+    const hub = hubWith(() => Promise.reject(new Error('Durable Object reset because its code was updated.')));
+    const batch = await runBatch(list, { TENANT_HUB: hub.namespace });
+    expect(hub.calls.n).toBe(1);
     expect(batch.explicitAcks).toHaveLength(3);
     expect((await received(hook.name)).map((r) => r.payload!.sequence)).toEqual([9901, 9902, 9903]);
   });
@@ -314,12 +324,26 @@ describe("one sender per 'sequence' endpoint", () => {
     const hook = await createHook(owner, { eventTypes: ['task.created'] });
     const list = eventsFor(owner.tenantId, 9921, 2);
     // A hub whose answer never comes (stuck behind a backlog), and a sink that waits 200 ms for it.
-    const stuck = {
-      idFromName: (name: string) => env.TENANT_HUB.idFromName(name),
-      get: () => ({ fanOutWebhooks: () => new Promise(() => {}) }),
-    } as unknown as Env['TENANT_HUB'];
-    await webhookSinkWith({ hubWaitMs: 200 }).handle(owner.tenantId, list, { ...env, TENANT_HUB: stuck }, loadConfig(env));
+    const hub = hubWith(() => new Promise(() => {}));
+    const started = Date.now();
+    await webhookSinkWith({ hubWaitMs: 200 }).handle(owner.tenantId, list, { ...env, TENANT_HUB: hub.namespace }, loadConfig(env));
+    expect(hub.calls.n).toBe(1);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(200);
     expect((await received(hook.name)).map((r) => r.payload!.sequence)).toEqual([9921, 9922]);
+  });
+
+  it("a tenant whose endpoints are all 'none' is not handed to the hub", async () => {
+    const owner = await signup('rt-none-only');
+    const hook = await createHook(owner, { eventTypes: ['task.created'], ordering: 'none' });
+    const hub = hubWith(() => Promise.resolve());
+    await webhookSinkWith({ hubWaitMs: 200 }).handle(
+      owner.tenantId,
+      eventsFor(owner.tenantId, 9931, 2),
+      { ...env, TENANT_HUB: hub.namespace },
+      loadConfig(env),
+    );
+    expect(hub.calls.n).toBe(0);
+    expect((await received(hook.name)).map((r) => r.payload!.sequence).sort()).toEqual([9931, 9932]);
   });
 
   it('events the hub fanned out already are answered from memory; new ones among them are fanned out, in order', async () => {
@@ -337,13 +361,32 @@ describe("one sender per 'sequence' endpoint", () => {
     direct.deliver(list.slice(0, 2));
     await direct.idle();
     expect(inserts).toBe(1);
-    // The queue's copy of the first two: no fan-out of its own.
-    expect(await direct.fanOutAndWait(list.slice(0, 2))).toEqual([hook.id]);
+    // The queue's copy of the first two: no fan-out of its own; the same page published again: none either.
+    await direct.fanOutAndWait(list.slice(0, 2));
+    direct.deliver(list.slice(0, 2));
+    await direct.idle();
     expect(inserts).toBe(1);
     // Out of order, with two new ones: only those are fanned out, and sent in sequence order.
-    expect(await direct.fanOutAndWait([list[3]!, list[0]!, list[2]!])).toEqual([hook.id]);
+    await direct.fanOutAndWait([list[3]!, list[0]!, list[2]!]);
     expect(inserts).toBe(2);
     expect((await received(hook.name)).map((r) => r.payload!.sequence)).toEqual([9951, 9952, 9953, 9954]);
+  });
+
+  it('a fan-out that fails still answers the wait, and its events are not remembered as done', async () => {
+    const owner = await signup('rt-failed');
+    const hook = await createHook(owner, { eventTypes: ['task.created'] });
+    let failing = true;
+    const db = interceptD1({
+      batch: (real, args) => (failing ? Promise.reject(new Error('D1_ERROR: simulated failure')) : real(...args)),
+    });
+    const direct = new DirectWebhooks({ ...env, DB: db }, () => owner.tenantId);
+    const list = eventsFor(owner.tenantId, 9961, 2);
+    await direct.fanOutAndWait(list);
+    expect(await received(hook.name)).toHaveLength(0);
+    // D1 is back: the next copy of the same events is fanned out, not answered from memory.
+    failing = false;
+    await direct.fanOutAndWait(list);
+    expect((await received(hook.name)).map((r) => r.payload!.sequence)).toEqual([9961, 9962]);
   });
 });
 

@@ -17,6 +17,7 @@ import { newSigningSecret, signatureHeaders } from '../../../src/events/signing'
 import { checkTarget } from '../../../src/lib/targets';
 import { retryDelayS } from '../../../src/queue/backoff';
 import { keyOf } from '../../../src/queue/dead-letters';
+import { inPool } from '../../../src/queue/pool';
 
 describe('retry policy', () => {
   it('follows the Standard Webhooks schedule: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, then gives up', () => {
@@ -167,5 +168,19 @@ describe('dead letter keys', () => {
       queue: 'webhooks',
     });
     expect(keyOf({ nonsense: true }, 'm3')).toMatchObject({ id: 'msg:m3', redrivable: false });
+  });
+});
+
+describe('inPool', () => {
+  it('runs every item even when one fails, and throws the first failure only once all have finished', async () => {
+    const finished: number[] = [];
+    const run = inPool([0, 1, 2, 3, 4], 2, async (i) => {
+      if (i === 0) throw new Error('item 0 failed');
+      await new Promise((r) => setTimeout(r, 20 * i));
+      finished.push(i);
+    });
+    await expect(run).rejects.toThrow('item 0 failed');
+    // Nothing was still running behind the caller when it saw the failure.
+    expect(finished.sort()).toEqual([1, 2, 3, 4]);
   });
 });
