@@ -97,11 +97,14 @@ export function webhookSinkWith({ hubWaitMs }: { hubWaitMs: number }): EventSink
       if (!endpoints.some((ep) => ep.ordering === 'sequence')) return void (await fanOut(env, config, tenantId, events, { endpoints }));
       const outcome = await hubFanOut(env, tenantId, events, hubWaitMs);
       if (outcome !== 'done')
-        createLogger({ handler: 'queue', sink: 'webhooks' }).warn('the hub did not fan out the events; the consumer does, in any order', {
-          tenantId,
-          outcome,
-          events: events.length,
-        });
+        createLogger({ handler: 'queue', sink: 'webhooks' }).warn(
+          'the hub did not finish fanning out these events; the consumer fans them out itself (order not guaranteed)',
+          {
+            tenantId,
+            outcome,
+            events: events.length,
+          },
+        );
       // Read again after the wait: what the hub's lanes changed meanwhile (failing, disabled) is in D1.
       await fanOut(env, config, tenantId, events);
     },
