@@ -372,6 +372,21 @@ describe("one sender per 'sequence' endpoint", () => {
     expect((await received(hook.name)).map((r) => r.payload!.sequence)).toEqual([9951, 9952, 9953, 9954]);
   });
 
+  it("a hub that knows its tenant has no endpoint answers the wait at once, and the queue's copy still delivers", async () => {
+    const owner = await signup('rt-none-known');
+    const direct = new DirectWebhooks(env, () => owner.tenantId);
+    direct.deliver(eventsFor(owner.tenantId, 9971, 1));
+    await direct.idle();
+    // An endpoint this instance is not told about (as if its webhooksChanged were lost).
+    const hook = await createHook(owner, { eventTypes: ['task.created'] });
+    const list = eventsFor(owner.tenantId, 9972, 2);
+    await direct.fanOutAndWait(list);
+    expect(await received(hook.name)).toHaveLength(0);
+    // The consumer's fan-out after the wait reaches it.
+    await fanOut(env, loadConfig(env), owner.tenantId, list);
+    expect((await received(hook.name)).map((r) => r.payload!.sequence)).toEqual([9972, 9973]);
+  });
+
   it('a fan-out that fails still answers the wait, and its events are not remembered as done', async () => {
     const owner = await signup('rt-failed');
     const hook = await createHook(owner, { eventTypes: ['task.created'] });
