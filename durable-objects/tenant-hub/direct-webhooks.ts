@@ -7,8 +7,8 @@
  * fan-out whose insert created it makes attempt 1, claimed by compare-and-set (src/events/fanout.ts).
  * So the queue consumer's fan-out of the same events finds the rows made and sends nothing; for
  * events this path did not reach (an endpoint query that failed, an evicted hub), the queue path makes
- * the attempts as before, and a row created here whose attempt never started is pending and unclaimed,
- * which the sweeper re-enqueues. Pages run one after another per hub, in sequence order; pages
+ * the attempts as before, and a row created here (claimed for attempt 1 under a lease) whose attempt
+ * never started is sent by the sweeper once its lease has expired. Pages run one after another per hub, in sequence order; pages
  * published while one runs are merged into the next fan-out. When the tenant has an endpoint with
  * `ordering: 'sequence'`, the consumer hands its copy of the events to this hub first
  * (`fanOutAndWait`) and fans out only once the hub is done with them, so such an endpoint does not
@@ -84,10 +84,7 @@ export class DirectWebhooks {
     if (pending.size === 0) return Promise.resolve();
     return new Promise((resolve) => {
       this.#waiters.add({ pending, resolve });
-      this.#enqueue(
-        tenantId,
-        events.filter((e) => pending.has(e.id)),
-      );
+      this.#enqueue(tenantId, events);
     });
   }
 

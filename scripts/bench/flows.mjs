@@ -22,6 +22,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { cpuBetween, sampleCpu } from './lib/cpu.mjs';
+import { markdownTable } from './lib/report.mjs';
 import { formatStages, parseServerTiming, summarizeStages } from './lib/stages.mjs';
 import { BENCH_DIR, OURS } from './lib/workers.mjs';
 
@@ -541,16 +542,7 @@ function publicSample(r) {
 
 export function formatFlowsTables(report) {
   const f = (v) => (v === null || v === undefined ? '-' : v < 10 ? v.toFixed(2) : v.toFixed(1));
-  const table = (header, rows) => {
-    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-    const line = (vals) => `| ${vals.map((v, i) => (i === 0 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join(' | ')} |`;
-    return [
-      line(header),
-      `|${widths.map((w, i) => (i === 0 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`,
-      ...rows.map(line),
-    ].join('\n');
-  };
-  const perNode = table(
+  const perNode = markdownTable(
     [
       'flows: per-node overhead',
       'ours ms/node',
@@ -579,7 +571,7 @@ export function formatFlowsTables(report) {
     ]),
   );
   const c = report.concurrent;
-  const conc = table(
+  const conc = markdownTable(
     [
       `flows: ${c.runs} concurrent runs, ${c.nodes} nodes${c.burstsPerSide > 1 ? ` (${c.burstsPerSide} bursts pooled)` : ''}`,
       'ours p50',

@@ -17,6 +17,7 @@
  * signed up in setup. Authenticated rows rotate over BENCH_TENANTS (8) pro tenants, each
  * with its own credential: RL_PRO is 6,000 a minute per tenant and per credential.
  */
+import { markdownTable } from './lib/report.mjs';
 import {
   BENCH_PASSWORD,
   benchTenantCount,
@@ -204,12 +205,8 @@ export function formatAuthOverhead(o) {
     f(l.msPerRequest),
     `${f(l.extraMsVsHealth)} ms`,
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (vals) => `| ${vals.map((v, i) => (i === 0 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join(' | ')} |`;
   return [
-    line(header),
-    `|${widths.map((w, i) => (i === 0 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`,
-    ...rows.map(line),
+    markdownTable(header, rows),
     '',
     `ms/req = 1000 ÷ req/s (Worker time per request at saturation; p50 at a fixed connection count is mostly queueing). Authentication ≈ ours extra − base extra (both read the tenant row from D1): ${Object.entries(
       o.authMsPerRequest,

@@ -204,9 +204,9 @@ async function main() {
       targets = migrated.targets;
       return migrated;
     };
-    /** Boots a fresh workerd for `suite` when anything was measured on the running one (`measured`). */
-    const freshForSuite = async (suite, measured) => {
-      if (!measured) return;
+    /** Boots a fresh workerd for `suite` when anything was measured on the running one (results or a suite's report). */
+    const freshForSuite = async (suite) => {
+      if (results.length === 0 && flows === null && tasks === null && webhooks === null) return;
       await boot();
       log(`bench: ${suite}: on a fresh workerd`);
     };
@@ -225,6 +225,10 @@ async function main() {
     }
 
     const results = [];
+    /** Each suite's report once it has run (null: not run). */
+    let flows = null;
+    let tasks = null;
+    let webhooks = null;
     for (const scenario of scenarios) {
       log(`bench: ${scenario.name}`);
       const setupMs = scenario.setupTimeoutS ? scenario.setupTimeoutS * 1000 : SETUP_TIMEOUT_MS;
@@ -299,9 +303,8 @@ async function main() {
         );
     }
 
-    let flows = null;
     if (withFlows) {
-      await freshForSuite('flows', results.length > 0);
+      await freshForSuite('flows');
       const workflowsUrl = String(await mf.unsafeGetDirectURL(WORKFLOWS));
       flows = await runFlowsSuite({
         mf,
@@ -314,19 +317,17 @@ async function main() {
       });
     }
 
-    let tasks = null;
     if (withTasks) {
-      await freshForSuite('tasks', results.length > 0 || flows !== null);
+      await freshForSuite('tasks');
       tasks = await runTasksSuite({ ours: targets.ours, base: targets.base, log });
     }
-    let webhooks = null;
     if (withWebhooks) {
-      await freshForSuite('webhooks', results.length > 0 || flows !== null || tasks !== null);
+      await freshForSuite('webhooks');
       webhooks = await runWebhooksSuite({ ours: targets.ours, base: targets.base, log });
     }
     let consoleReport = null;
     if (withConsole) {
-      await freshForSuite('console', results.length > 0 || flows !== null || tasks !== null || webhooks !== null);
+      await freshForSuite('console');
       consoleReport = await runConsoleSuite({ mf, ours: targets.ours, log });
     }
     const auth = authOverhead(results);
@@ -394,7 +395,9 @@ async function main() {
     if (flows && flowsFailed(flows)) console.error('bench: the flows suite had errors or failed checks (see the table and the JSON)');
     if (tasks && tasksFailed(tasks)) console.error('bench: the tasks suite had errors or lost messages (see the table and the JSON)');
     if (webhooks && webhooksFailed(webhooks))
-      console.error('bench: the webhooks suite lost, duplicated or failed to verify an event (see the table and the JSON)');
+      console.error(
+        'bench: the webhooks suite lost, duplicated or failed to verify an event, a commit failed, or a sequence endpoint got one out of order (see the table and the JSON)',
+      );
     return failing.length > 0 || (flows && flowsFailed(flows)) || (tasks && tasksFailed(tasks)) || (webhooks && webhooksFailed(webhooks))
       ? 1
       : 0;

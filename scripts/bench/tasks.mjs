@@ -27,6 +27,7 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
 import { cpuBetween, sampleCpu } from './lib/cpu.mjs';
+import { markdownTable } from './lib/report.mjs';
 import { benchTenantCount, mapLimit, rotate, seedApiKeyTenant, signupTenant } from './lib/tenants.mjs';
 
 export const TASKS_SUITE = 'tasks';
@@ -528,18 +529,9 @@ function summarizeSync(n, samples, cpu) {
 
 export function formatTasksTables(report) {
   const f = (v) => (v === null || v === undefined ? '-' : Math.abs(v) < 10 ? v.toFixed(2) : v.toFixed(1));
-  const table = (header, rows) => {
-    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-    const line = (vals) => `| ${vals.map((v, i) => (i === 0 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join(' | ')} |`;
-    return [
-      line(header),
-      `|${widths.map((w, i) => (i === 0 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`,
-      ...rows.map(line),
-    ].join('\n');
-  };
   const g = report.goals;
   const verdict = (goal) => (goal === null ? 'not run' : goal.met ? 'met' : 'NOT met');
-  const sync = table(
+  const sync = markdownTable(
     [
       'tasks: sync write→receipt',
       'ours p50',
@@ -570,7 +562,7 @@ export function formatTasksTables(report) {
     ]),
   );
   const r = report.reminders;
-  const rem = table(
+  const rem = markdownTable(
     [`tasks: reminder lateness${r.noisy ? ' (!)' : ''}`, 'p50', 'p99', 'max', 'n', 'missing'],
     [
       ['ours: notification on a socket − fireAt', r.ours, r.ours.missing],

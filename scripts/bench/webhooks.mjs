@@ -39,6 +39,7 @@ import { fileURLToPath } from 'node:url';
 import { Webhook } from 'standardwebhooks';
 import WebSocket from 'ws';
 import { analyse, connectInspector, freePort, printProfile, readSourceMap, startProfiler } from './lib/profiler.mjs';
+import { markdownTable } from './lib/report.mjs';
 import { signupTenant } from './lib/tenants.mjs';
 import { buildWorker, migratedTargets, OURS, ROOT, STATE_NOTE, startWorkers } from './lib/workers.mjs';
 
@@ -67,6 +68,8 @@ const GOALS = {
 
 const TIMEOUT_MS = Number(process.env.BENCH_TIMEOUT_S ?? 60) * 1000;
 
+/** `n` events over `ms` as events per second; null when there is nothing to divide. */
+const perSec = (n, ms) => (n > 0 && ms > 0 ? n / (ms / 1000) : null);
 const pct = (sorted, p) => (sorted.length === 0 ? null : sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const slug = (name) => name.replace(/[^a-z0-9]+/gi, '-').toLowerCase();
@@ -224,13 +227,11 @@ async function measureOurs(ours, receiver, c) {
   const committedIn = performance.now() - started;
   await receipts(lane, commits.size);
 
-  const received = [...commits.keys()].filter((id) => lane.receipts.has(id)).map((id) => lane.receipts.get(id));
-  const latencies = [...commits]
-    .filter(([id]) => lane.receipts.has(id))
-    .map(([id, at]) => lane.receipts.get(id) - at)
-    .sort((a, b) => a - b);
+  // Receipts of this case's commits only (commit time, receipt time).
+  const pairs = [...commits].filter(([id]) => lane.receipts.has(id)).map(([id, at]) => [at, lane.receipts.get(id)]);
+  const received = pairs.map(([, receivedAt]) => receivedAt);
+  const latencies = pairs.map(([at, receivedAt]) => receivedAt - at).sort((a, b) => a - b);
   const lastReceipt = Math.max(started, ...received);
-  const perSec = (n, ms) => (n > 0 && ms > 0 ? n / (ms / 1000) : null);
   // Locally the commits and the deliveries share one thread: how fast the lane went once it had it alone.
   const lastCommit = started + committedIn;
   const afterCommits = received.filter((at) => at > lastCommit).length;
@@ -268,7 +269,7 @@ async function measureBare(base, receiver, c) {
     delivered: lane.receipts.size,
     failed,
     unverified: lane.unverified,
-    eventsPerSec: lane.receipts.size > 0 ? lane.receipts.size / ((lastReceipt - started) / 1000) : null,
+    eventsPerSec: perSec(lane.receipts.size, lastReceipt - started),
   };
 }
 
@@ -292,7 +293,7 @@ export async function runWebhooksSuite({ ours, base, log = () => {}, cases = SUI
     const rows = [];
     for (const c of cases) {
       const bare = c.bareConcurrency ? await measureBare(base, receiver, c) : null;
-      log(`bench: webhooks: ${c.name} (${c.producer} commits${bare ? `; bare sends ${bare.eventsPerSec.toFixed(0)}/s` : ''})…`);
+      log(`bench: webhooks: ${c.name} (${c.producer} commits${bare ? `; bare sends ${Math.round(bare.eventsPerSec ?? 0)}/s` : ''})…`);
       const measured = await measureOurs(ours, receiver, c);
       rows.push({
         name: c.name,
@@ -302,7 +303,7 @@ export async function runWebhooksSuite({ ours, base, log = () => {}, cases = SUI
         producer: c.producer,
         ...measured,
         bare,
-        throughputRatio: bare?.eventsPerSec && measured.eventsPerSec !== null ? measured.eventsPerSec / bare.eventsPerSec : null,
+        throughputRatio: bare?.eventsPerSec && measured.eventsPerSec ? measured.eventsPerSec / bare.eventsPerSec : null,
         goal: goalOf(c, measured),
       });
     }
@@ -360,12 +361,8 @@ export function formatWebhooksTables(report) {
     `${r.lost}/${r.duplicates}/${r.unverified}/${r.outOfOrder}`,
     `${r.goal.eventsPerSec ? `≥ ${r.goal.eventsPerSec}/s, ` : `p50 < ${r.goal.p50Ms} ms, `}p99 < ${r.goal.p99Ms} ms: ${r.goal.met ? 'met' : 'NOT met'}`,
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (vals) => `| ${vals.map((v, i) => (i <= 1 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join(' | ')} |`;
   return [
-    line(header),
-    `|${widths.map((w, i) => (i <= 1 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`,
-    ...rows.map(line),
+    markdownTable(header, rows, { left: 2 }),
     '',
     `events/s = delivered ÷ (last receipt − first commit); after commits = events/s from the last commit to the last receipt (how many were left), the lane with workerd's one thread to itself; ratio = ours events/s ÷ the bare object signing and sending as many deliveries itself, as many in flight as our lane keeps (no commit, no outbox, no delivery rows); run storage ${report.storage}.`,
   ].join('\n');

@@ -94,16 +94,15 @@ export function webhookSinkWith({ hubWaitMs }: { hubWaitMs: number }): EventSink
     async handle(tenantId, events, env, config) {
       const endpoints = await enabledEndpoints(env, tenantId);
       if (endpoints.length === 0) return;
-      if (!endpoints.some((ep) => ep.ordering === 'sequence')) return void (await fanOut(env, config, tenantId, events, { endpoints }));
+      if (!endpoints.some((ep) => ep.ordering === 'sequence')) {
+        await fanOut(env, config, tenantId, events, { endpoints });
+        return;
+      }
       const outcome = await hubFanOut(env, tenantId, events, hubWaitMs);
       if (outcome !== 'done')
         createLogger({ handler: 'queue', sink: 'webhooks' }).warn(
           'the hub did not finish fanning out these events; the consumer fans them out itself (order not guaranteed)',
-          {
-            tenantId,
-            outcome,
-            events: events.length,
-          },
+          { tenantId, outcome, events: events.length },
         );
       // Read again after the wait: what the hub's lanes changed meanwhile (failing, disabled) is in D1.
       await fanOut(env, config, tenantId, events);

@@ -39,3 +39,14 @@ export function formatTable(rows) {
       : []),
   ].join('\n');
 }
+
+/**
+ * A Markdown table of string cells, every column as wide as its widest cell: the first `left` columns
+ * left-aligned (labels), the rest right-aligned (figures). The suites' own tables.
+ */
+export function markdownTable(header, rows, { left = 1 } = {}) {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (vals) => `| ${vals.map((v, i) => (i < left ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join(' | ')} |`;
+  const rule = `|${widths.map((w, i) => (i < left ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`;
+  return [line(header), rule, ...rows.map(line)].join('\n');
+}

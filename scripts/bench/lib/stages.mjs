@@ -4,6 +4,7 @@
  * the hot path's D1 and Durable Object round trips, and `total` (the Worker's own time for the request).
  * `client` is the time the bench saw for the same request, so client − total is the transport and queueing.
  */
+import { markdownTable } from './report.mjs';
 
 /** `a;dur=1.2, b;dur=3` → [{ name: 'a', ms: 1.2 }, …] (repeated names are kept, e.g. two hub calls). */
 export function parseServerTiming(header) {
@@ -67,13 +68,7 @@ export function formatStages(title, rows, baseline) {
   ]);
   if (baseline)
     cells.push([`baseline: ${baseline.label}`, String(baseline.n ?? ''), f(baseline.meanMs), f(baseline.p50Ms), f(baseline.p95Ms), '']);
-  const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
-  const line = (c) => `| ${c.map((v, i) => (i === 0 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join(' | ')} |`;
-  return [
-    line(head),
-    `|${widths.map((w, i) => (i === 0 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`,
-    ...cells.map(line),
-  ].join('\n');
+  return markdownTable(head, cells);
 }
 
 /**
