@@ -11,7 +11,7 @@
  */
 import type { Config } from '../config';
 import { type EmailAttemptJob, runEmailAttempt } from '../email/deliveries';
-import { type EventSink, SINKS } from '../events/sinks';
+import { batchReads, type EventSink, SINKS } from '../events/sinks';
 import { startChildFromQueue } from '../flows/child-jobs';
 import { runIndexJob } from '../knowledge/index-job';
 import { createLogger, errorFields } from '../observability/log';
@@ -86,7 +86,11 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Env, conf
       continue;
     }
     if ('kind' in parsed.data) jobs.push({ msg, job: parsed.data });
-    else groups.set(parsed.data.tenantId, [...(groups.get(parsed.data.tenantId) ?? []), { msg, event: parsed.data }]);
+    else {
+      const group = groups.get(parsed.data.tenantId);
+      if (group) group.push({ msg, event: parsed.data });
+      else groups.set(parsed.data.tenantId, [{ msg, event: parsed.data }]);
+    }
   }
 
   if (jobs.length > 0) {
@@ -100,13 +104,17 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Env, conf
   }
 
   const work: Array<() => Promise<void>> = [];
+  const reads = batchReads(
+    env,
+    [...groups.values()].flatMap((items) => items.map((i) => i.event)),
+  );
   for (const [tenantId, items] of groups) {
     items.sort((a, b) => a.event.sequence - b.event.sequence);
     work.push(async () => {
       try {
         // Sinks are independent and each idempotent: run them side by side; any failure retries the group.
         const events = items.map((i) => i.event);
-        await Promise.all(sinks.map((sink) => sink.handle(tenantId, events, env, config)));
+        await Promise.all(sinks.map((sink) => sink.handle(tenantId, events, env, config, reads)));
         for (const { msg } of items) msg.ack();
       } catch (err) {
         log.error('event sink failed', { tenantId, eventIds: items.map((i) => i.event.id), ...errorFields(err) });

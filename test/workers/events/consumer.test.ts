@@ -17,7 +17,7 @@ import { sleep } from '../../support/shared/time';
 import { call } from '../../support/workers/http';
 import { signup } from '../../support/workers/tenants';
 import { createTask } from '../tasks/_support';
-import { createHook, deliveries, QUEUE, received, receivedAtLeast, runBatch, WEBHOOK_QUEUE } from './_support';
+import { createHook, deliveries, interceptD1, onExecute, QUEUE, received, receivedAtLeast, runBatch, WEBHOOK_QUEUE } from './_support';
 
 function eventFor(tenantId: string, sequence: number, type = 'task.created') {
   return { id: newId('evt'), type, tenantId, occurredAt: new Date().toISOString(), sequence, data: { n: sequence } };
@@ -55,6 +55,42 @@ describe('idempotent consumers', () => {
     );
     expect(again.explicitAcks).toHaveLength(2);
     expect(await received(hook.name)).toHaveLength(1);
+  });
+});
+
+describe('one read per batch', () => {
+  it("a batch's tenants share one consumed-events write and one endpoints read, and each still gets its own", async () => {
+    const [a, b, c] = await Promise.all([signup('q-batch-a'), signup('q-batch-b'), signup('q-batch-c')]);
+    const hookA = await createHook(a, { eventTypes: ['task.created'], ordering: 'none' });
+    const hookB = await createHook(b, { eventTypes: ['task.created'], ordering: 'sequence' });
+    // Every execution, also of statements drizzle prepared once and runs again.
+    const executed: string[] = [];
+    const DB = interceptD1({ prepare: (real, [query]) => onExecute(real(query), () => void executed.push(String(query))) });
+    const points: Array<{ indexes?: string[] }> = [];
+    const ANALYTICS = { writeDataPoint: (p: { indexes?: string[] }) => void points.push(p) } as unknown as AnalyticsEngineDataset;
+    const events = [
+      eventFor(a.tenantId, 11),
+      eventFor(b.tenantId, 21),
+      eventFor(c.tenantId, 31),
+      eventFor(a.tenantId, 12),
+      eventFor(b.tenantId, 22),
+    ];
+    const result = await runBatch(events, { DB, ANALYTICS });
+    expect(result.explicitAcks).toHaveLength(5);
+    const count = (re: RegExp) => executed.filter((q) => re.test(q)).length;
+    expect(count(/^insert into "consumed_events"/i)).toBe(1);
+    expect(count(/from "webhook_endpoints" where \("webhook_endpoints"."tenant_id" in /i)).toBe(1);
+    // Only the 'sequence' tenant reads its endpoints again, after its hub's fan-out (src/events/sinks.ts).
+    expect(count(/from "webhook_endpoints" where \("webhook_endpoints"."tenant_id" = /i)).toBe(1);
+    // Each tenant's endpoint got its own events, in order; the tenant without one got none; each event counted once.
+    expect((await receivedAtLeast(hookA.name, 2)).map((g) => g.payload!.sequence)).toEqual([11, 12]);
+    expect((await receivedAtLeast(hookB.name, 2)).map((g) => g.payload!.sequence)).toEqual([21, 22]);
+    expect(points.map((p) => p.indexes?.[0]).sort()).toEqual([a.tenantId, a.tenantId, b.tenantId, b.tenantId, c.tenantId].sort());
+    // Redelivered: nothing counted or sent again.
+    await runBatch(events, { ANALYTICS });
+    expect(points).toHaveLength(5);
+    expect(await received(hookA.name)).toHaveLength(2);
+    expect(await received(hookB.name)).toHaveLength(2);
   });
 });
 
