@@ -32,7 +32,11 @@ export interface EventSink {
  * retried, as a group's own read failing did before.
  */
 export interface BatchReads {
-  /** Which of `ids` (events of the batch) this delivery sees first; marks them all consumed. */
+  /**
+   * Which of `ids` (events of the batch) this delivery sees first. The first call marks every event
+   * of the batch consumed; as before, a mark precedes its count, so an invocation that dies in
+   * between loses counts and never doubles them.
+   */
   firstSeen(ids: readonly string[]): Promise<Set<string>>;
   /** The tenant's enabled webhook endpoints (a tenant of the batch). */
   enabledEndpoints(tenantId: string): Promise<Endpoint[]>;
