@@ -11,6 +11,7 @@
  */
 import { type RunIndexRow, type RunInit, type RunStatus, type RunSummary, TERMINAL } from '../../src/flows/run-model';
 import { DEFAULT_MAX_ACTIVE_RUNS } from '../../src/flows/runs-service';
+import { bindChunks } from '../../src/lib/bind-chunks';
 import { flowRunStub, tenantHubStub } from '../../src/lib/stubs';
 import { loadRun, summary, summaryOf } from './store';
 
@@ -219,8 +220,7 @@ export class ReportOutbox {
 
   #markDone(): void {
     const ids = this.#acked.splice(0);
-    for (let i = 0; i < ids.length; i += 90) {
-      const chunk = ids.slice(i, i + 90);
+    for (const chunk of bindChunks(ids)) {
       this.#sql.exec(`UPDATE reports SET done_at = ? WHERE id IN (${chunk.map(() => '?').join(', ')})`, this.now(), ...chunk);
     }
   }

@@ -8,6 +8,7 @@
  */
 import { DurableObject } from 'cloudflare:workers';
 import { cosineQ, normalize, quantize } from '../../src/knowledge/text';
+import { bindChunks } from '../../src/lib/bind-chunks';
 import { migrateDoStorage } from '../shared/migrations';
 import { KNOWLEDGE_MIGRATIONS } from './schema';
 
@@ -293,8 +294,7 @@ export class KnowledgeShard extends DurableObject<Env> {
     }
     const ids = [...new Set([...keyword, ...vector].map((h) => h.chunkId))];
     const chunks: ShardChunk[] = [];
-    for (let i = 0; i < ids.length; i += 90) {
-      const slice = ids.slice(i, i + 90);
+    for (const slice of bindChunks(ids)) {
       const rows = this.#sql
         .exec<{ chunk_id: string; doc_id: string; text: string; title: string; source: string; metadata: string }>(
           `SELECT c.chunk_id, c.doc_id, c.text, d.title, d.source, d.metadata FROM chunks c JOIN documents d ON d.doc_id = c.doc_id

@@ -17,6 +17,7 @@ import { type Db, getDb } from '../db/client';
 import { emailDeliveries, emailSuppressions, memberships, notificationPreferences, tenants, users } from '../db/schema';
 import { type ControlEvent, controlEvent, forwardEvents, outboxInsertWhere } from '../events/outbox';
 import { outcomeOf, parseRetryAfter } from '../events/retry';
+import { bindChunks } from '../lib/bind-chunks';
 import { newId } from '../lib/ids';
 import type { EventMessage } from '../queue/messages';
 import type { Notification } from '../tasks/model';
@@ -60,11 +61,11 @@ export function publicUrl(config: Config): string {
 async function suppressionsOf(db: Db, tenantId: string, addresses: string[]): Promise<Map<string, 'unsubscribed' | 'bounced'>> {
   const out = new Map<string, 'unsubscribed' | 'bounced'>();
   if (addresses.length === 0) return out;
-  for (let i = 0; i < addresses.length; i += 90) {
+  for (const chunk of bindChunks(addresses)) {
     const rows = await db
       .select({ address: emailSuppressions.address, reason: emailSuppressions.reason })
       .from(emailSuppressions)
-      .where(and(inArray(emailSuppressions.address, addresses.slice(i, i + 90)), inArray(emailSuppressions.scope, [tenantId, '*'])))
+      .where(and(inArray(emailSuppressions.address, chunk), inArray(emailSuppressions.scope, [tenantId, '*'])))
       .all();
     // A bounce outranks an unsubscribe: both suppress, the bounce says more.
     for (const r of rows) if (out.get(r.address) !== 'bounced') out.set(r.address, r.reason);

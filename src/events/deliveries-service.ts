@@ -1,6 +1,7 @@
 /** Delivery log, manual replay, recovery and test events of one webhook endpoint. */
 import { and, asc, desc, eq, gte, inArray, isNull, lt, or, sql } from 'drizzle-orm';
 import { webhookAttempts, webhookDeliveries } from '../db/schema';
+import { bindChunks } from '../lib/bind-chunks';
 import type { ServiceCtx } from '../lib/context';
 import { newId } from '../lib/ids';
 import { decodeCursor, toPage } from '../lib/pagination';
@@ -46,14 +47,12 @@ function deliveryView(d: Delivery, attempts: Attempt[]) {
   };
 }
 
-/** Delivery ids per attempts query: D1 binds at most 100 parameters per query, and the tenant scope takes one. */
-const IDS_PER_QUERY = 90;
-
 async function withAttempts(ctx: ServiceCtx, rows: Delivery[]) {
   if (rows.length === 0) return [];
   const attempts: Attempt[] = [];
-  for (let i = 0; i < rows.length; i += IDS_PER_QUERY) {
-    const ids = rows.slice(i, i + IDS_PER_QUERY).map((r) => r.id);
+  // One query per BIND_CHUNK ids (the tenant scope binds one value more).
+  for (const chunk of bindChunks(rows)) {
+    const ids = chunk.map((r) => r.id);
     attempts.push(
       ...((await ctx.scope
         .select(webhookAttempts, inArray(webhookAttempts.deliveryId, ids))
@@ -168,11 +167,11 @@ export async function recoverDeliveries(ctx: ServiceCtx, { endpointId, since }: 
     .limit(RECOVER_LIMIT)
     .all();
   const restarted = [];
-  for (let i = 0; i < failed.length; i += 90)
+  for (const chunk of bindChunks(failed))
     restarted.push(
       ...(await restart(
         ctx,
-        failed.slice(i, i + 90).map((f) => f.id),
+        chunk.map((f) => f.id),
         'recover',
       )),
     );

@@ -17,6 +17,7 @@ import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { Config } from '../config';
 import { type Db, getDb, preparedPer } from '../db/client';
 import { type webhookDeliveries, webhookEndpoints } from '../db/schema';
+import { bindChunks } from '../lib/bind-chunks';
 import { newId } from '../lib/ids';
 import type { DeliveryJob, EventMessage } from '../queue/messages';
 import { inPool } from '../queue/pool';
@@ -260,15 +261,10 @@ const INSERT_HEAD = `INSERT INTO "webhook_deliveries" (${INSERT_COLUMNS.map(([c]
  * every column of every returned row (issue 20: the largest share of a delivery's D1 client work).
  */
 export function deliveryInserts(rows: readonly Delivery[]): { sql: string; params: unknown[] }[] {
-  const out = [];
-  for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
-    const chunk = rows.slice(i, i + ROWS_PER_INSERT);
-    out.push({
-      sql: `${INSERT_HEAD}${chunk.map(() => ROW_PLACEHOLDERS).join(', ')} ON CONFLICT DO NOTHING RETURNING "id"`,
-      params: chunk.flatMap((d) => INSERT_COLUMNS.map(([, k]) => d[k])),
-    });
-  }
-  return out;
+  return bindChunks(rows, ROWS_PER_INSERT).map((chunk) => ({
+    sql: `${INSERT_HEAD}${chunk.map(() => ROW_PLACEHOLDERS).join(', ')} ON CONFLICT DO NOTHING RETURNING "id"`,
+    params: chunk.flatMap((d) => INSERT_COLUMNS.map(([, k]) => d[k])),
+  }));
 }
 
 const enabledEndpointsQuery = preparedPer((db) =>
@@ -286,16 +282,16 @@ export function enabledEndpoints(env: Env, tenantId: string): Promise<Endpoint[]
 
 /**
  * The enabled endpoints of each of `tenantIds` (tenants without any are absent), in one statement per
- * 90 tenants (D1 binds at most 100 values): the EVENTS consumer reads a batch's tenants at once.
+ * BIND_CHUNK tenants: the EVENTS consumer reads a batch's tenants at once.
  */
 export async function enabledEndpointsOf(env: Env, tenantIds: readonly string[]): Promise<Map<string, Endpoint[]>> {
   const db = getDb(env.DB);
   const out = new Map<string, Endpoint[]>();
-  for (let i = 0; i < tenantIds.length; i += 90) {
+  for (const chunk of bindChunks(tenantIds)) {
     const rows = await db
       .select()
       .from(webhookEndpoints)
-      .where(and(inArray(webhookEndpoints.tenantId, tenantIds.slice(i, i + 90)), eq(webhookEndpoints.enabled, true)))
+      .where(and(inArray(webhookEndpoints.tenantId, chunk), eq(webhookEndpoints.enabled, true)))
       .all();
     for (const r of rows) {
       const list = out.get(r.tenantId);

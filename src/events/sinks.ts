@@ -12,6 +12,7 @@ import type { Config } from '../config';
 import { getDb } from '../db/client';
 import { consumedEvents } from '../db/schema';
 import { planEmails } from '../email/deliveries';
+import { bindChunks } from '../lib/bind-chunks';
 import { tenantHubStub } from '../lib/stubs';
 import { writeCounter } from '../observability/analytics';
 import { createLogger } from '../observability/log';
@@ -61,14 +62,14 @@ export function batchReads(env: Env, events: readonly EventMessage[]): BatchRead
   };
 }
 
-/** Marks `ids` consumed and returns the ones that were new (one statement; D1 allows 100 bound parameters). */
+/** Marks `ids` consumed and returns the ones that were new (one statement per BIND_CHUNK ids). */
 export async function firstSeen(env: Env, ids: readonly string[]): Promise<Set<string>> {
   const db = getDb(env.DB);
   const fresh = new Set<string>();
-  for (let i = 0; i < ids.length; i += 90) {
+  for (const chunk of bindChunks(ids)) {
     const rows = await db
       .insert(consumedEvents)
-      .values(ids.slice(i, i + 90).map((eventId) => ({ eventId })))
+      .values(chunk.map((eventId) => ({ eventId })))
       .onConflictDoNothing()
       .returning({ eventId: consumedEvents.eventId })
       .all();

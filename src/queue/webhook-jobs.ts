@@ -14,6 +14,7 @@ import type { Config } from '../config';
 import { getDb } from '../db/client';
 import { webhookDeliveries, webhookEndpoints } from '../db/schema';
 import { runAttempt } from '../events/attempt';
+import { bindChunks } from '../lib/bind-chunks';
 import { createLogger, errorFields } from '../observability/log';
 import { retryDelayS } from './backoff';
 import { type DeliveryJob, DeliveryJobSchema } from './messages';
@@ -26,11 +27,11 @@ export const DEFER_S = 10;
 
 type Item = { msg: Message<unknown>; job: DeliveryJob };
 
-/** The endpoint of each delivery whose endpoint is failing and still enabled (one query per 90 ids; D1 binds at most 100 parameters). */
+/** The endpoint of each delivery whose endpoint is failing and still enabled (one query per BIND_CHUNK ids). */
 async function failingEndpointsOf(env: Env, ids: string[]): Promise<Map<string, string>> {
   const db = getDb(env.DB);
   const out = new Map<string, string>();
-  for (let i = 0; i < ids.length; i += 90) {
+  for (const chunk of bindChunks(ids)) {
     const rows = await db
       .select({
         id: webhookDeliveries.id,
@@ -40,7 +41,7 @@ async function failingEndpointsOf(env: Env, ids: string[]): Promise<Map<string, 
       })
       .from(webhookDeliveries)
       .innerJoin(webhookEndpoints, eq(webhookEndpoints.id, webhookDeliveries.endpointId))
-      .where(inArray(webhookDeliveries.id, ids.slice(i, i + 90)))
+      .where(inArray(webhookDeliveries.id, chunk))
       .all();
     // A disabled endpoint is not sent to (its jobs only settle their deliveries), so it is not held back either.
     for (const r of rows) if (r.failingSince !== null && r.disabledAt === null) out.set(r.id, r.endpointId);

@@ -273,6 +273,16 @@ describe("one sender per 'sequence' endpoint", () => {
     return { namespace, calls };
   }
 
+  /** The consumer's webhook sink (a 200 ms wait for the hub) over `n` events from `first`, with `hub` as the tenant's hub. */
+  function sinkWithHub(hub: ReturnType<typeof hubWith>, tenantId: string, first: number, n: number) {
+    return webhookSinkWith({ hubWaitMs: 200 }).handle(
+      tenantId,
+      eventsFor(tenantId, first, n),
+      { ...env, TENANT_HUB: hub.namespace },
+      loadConfig(env),
+    );
+  }
+
   it("the queue's copy of events the hub is still sending waits for the hub: received once each, in order", async () => {
     const owner = await signup('rt-one-sender');
     const hook = await createHook(owner, { eventTypes: ['task.created'], query: 'delayMs=80' });
@@ -319,12 +329,7 @@ describe("one sender per 'sequence' endpoint", () => {
     const hub = hubWith(answer);
     const started = Date.now();
     // It must not throw, or the consumer would retry the tenant's whole group.
-    await webhookSinkWith({ hubWaitMs: 200 }).handle(
-      owner.tenantId,
-      eventsFor(owner.tenantId, 9901, 3),
-      { ...env, TENANT_HUB: hub.namespace },
-      loadConfig(env),
-    );
+    await sinkWithHub(hub, owner.tenantId, 9901, 3);
     expect(hub.calls.n).toBe(1);
     expect(Date.now() - started).toBeGreaterThanOrEqual(waitsMs);
     expect((await received(hook.name)).map((r) => r.payload!.sequence)).toEqual([9901, 9902, 9903]);
@@ -334,12 +339,7 @@ describe("one sender per 'sequence' endpoint", () => {
     const owner = await signup('rt-none-only');
     const hook = await createHook(owner, { eventTypes: ['task.created'], ordering: 'none' });
     const hub = hubWith(() => Promise.resolve());
-    await webhookSinkWith({ hubWaitMs: 200 }).handle(
-      owner.tenantId,
-      eventsFor(owner.tenantId, 9931, 2),
-      { ...env, TENANT_HUB: hub.namespace },
-      loadConfig(env),
-    );
+    await sinkWithHub(hub, owner.tenantId, 9931, 2);
     expect(hub.calls.n).toBe(0);
     expect((await received(hook.name)).map((r) => r.payload!.sequence).sort()).toEqual([9931, 9932]);
   });

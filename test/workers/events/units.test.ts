@@ -14,6 +14,7 @@ import {
 } from '../../../src/events/retry';
 import { open, seal } from '../../../src/events/secret-box';
 import { newSigningSecret, signatureHeaders } from '../../../src/events/signing';
+import { BIND_CHUNK, bindChunks } from '../../../src/lib/bind-chunks';
 import { checkTarget } from '../../../src/lib/targets';
 import { retryDelayS } from '../../../src/queue/backoff';
 import { keyOf } from '../../../src/queue/dead-letters';
@@ -182,5 +183,17 @@ describe('inPool', () => {
     await expect(run).rejects.toThrow('item 0 failed');
     // Nothing was still running behind the caller when it saw the failure.
     expect(finished.sort()).toEqual([1, 2, 3, 4]);
+  });
+});
+
+describe('bindChunks', () => {
+  it('splits a list into statements of at most BIND_CHUNK values (or the size given), in order, none empty', () => {
+    const ids = Array.from({ length: 2 * BIND_CHUNK + 1 }, (_, i) => i);
+    const chunks = bindChunks(ids);
+    expect(chunks.map((c) => c.length)).toEqual([BIND_CHUNK, BIND_CHUNK, 1]);
+    expect(chunks.flat()).toEqual(ids);
+    expect(bindChunks([])).toEqual([]);
+    expect(bindChunks([1, 2, 3, 4, 5], 2)).toEqual([[1, 2], [3, 4], [5]]);
+    expect(BIND_CHUNK).toBeLessThan(100); // D1's and Durable Object SQLite's bound-value limit
   });
 });
