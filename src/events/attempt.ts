@@ -164,8 +164,9 @@ export interface AttemptRecord {
 
 /**
  * Sends an attempt this caller has claimed (`d.attempts === job.attempt`, lease held) and returns
- * what to record; `commitAttempts` writes it before the caller sends anything else, so no attempt
- * is ever in flight longer than its own lease (issue 12: a lane recorded at its end outlived it).
+ * what to record; `commitAttempts` writes it soon after (a fan-out lane within a few milliseconds,
+ * while its next send is on its way), so no attempt is ever in flight longer than its own lease
+ * (issue 12: a lane recorded at its end outlived it).
  */
 export async function sendAttempt(
   config: Config,

@@ -430,7 +430,8 @@ describe('pipelined lanes', () => {
 
   it("an attempt's record is written while the next is sent, in order; a write that fails stops the lane and hands the rest on", async () => {
     const owner = await signup('rt-pipeline');
-    const hook = await createHook(owner, { eventTypes: ['task.created'] });
+    // Each answer takes longer than a record waits for company (RECORD_LINGER_MS): one record per write.
+    const hook = await createHook(owner, { eventTypes: ['task.created'], query: 'delayMs=60' });
     const list = eventsFor(owner.tenantId, 9001, 4);
     // D1 whose third batch fails: the first creates the delivery rows, the second records attempt 1 of
     // the first delivery, the third would record the second delivery's.
@@ -450,6 +451,65 @@ describe('pipelined lanes', () => {
     expect(rows[1]).toMatchObject({ status: 'pending', attempts: 1 });
     // The last one was never sent: unclaimed, handed to the WEBHOOKS queue.
     expect(rows[3]).toMatchObject({ status: 'pending', attempts: 0 });
+  });
+});
+
+describe('records written together', () => {
+  /** The D1 batches that record attempts, as the number of attempt records in each, and when each was written. */
+  function recordBatches() {
+    const attemptStmts = new WeakSet<object>();
+    const batches: { records: number; at: number }[] = [];
+    const db = interceptD1({
+      prepare: (real, args) => {
+        const stmt = real(...args);
+        if (!/^INSERT INTO webhook_attempts/.test(String(args[0]))) return stmt;
+        return new Proxy(stmt, {
+          get(target, prop) {
+            const v = Reflect.get(target, prop, target);
+            if (prop !== 'bind') return typeof v === 'function' ? v.bind(target) : v;
+            return (...a: unknown[]) => {
+              const bound = v.apply(target, a);
+              attemptStmts.add(bound);
+              return bound;
+            };
+          },
+        });
+      },
+      batch: async (real, [stmts]) => {
+        const records = (stmts as object[]).filter((x) => attemptStmts.has(x)).length;
+        const out = await real(stmts);
+        if (records > 0) batches.push({ records, at: Date.now() });
+        return out;
+      },
+    });
+    return { db, batches };
+  }
+
+  it("a 'sequence' lane answered faster than it writes records several attempts in one D1 batch, each once, in order", async () => {
+    const owner = await signup('rt-linger');
+    const hook = await createHook(owner, { eventTypes: ['task.created'] });
+    const { db, batches } = recordBatches();
+    const list = eventsFor(owner.tenantId, 9801, 24);
+    expect(await fanOut({ ...env, DB: db }, loadConfig(env), owner.tenantId, list)).toBe(24);
+    expect((await received(hook.name)).map((r) => r.payload!.sequence)).toEqual(list.map((e) => e.sequence));
+    expect(batches.reduce((a, b) => a + b.records, 0)).toBe(24);
+    // One write per answer before (24 batches, or a few fewer when a write was slow); now a handful.
+    expect(batches.length, `records per batch: ${batches.map((b) => b.records).join(', ')}`).toBeLessThanOrEqual(8);
+    const rows = await deliveries(owner, hook.id);
+    expect(rows.map((d) => [d.status, d.attempts])).toEqual(list.map(() => ['succeeded', 1]));
+  });
+
+  it('a slow lane does not hold its records until it ends: each is written while the next delivery is on its way', async () => {
+    const owner = await signup('rt-linger-slow');
+    const hook = await createHook(owner, { eventTypes: ['task.created'], query: 'delayMs=150' });
+    const { db, batches } = recordBatches();
+    const list = eventsFor(owner.tenantId, 9851, 3);
+    expect(await fanOut({ ...env, DB: db }, loadConfig(env), owner.tenantId, list)).toBe(3);
+    const got = await received(hook.name);
+    expect(got.map((r) => r.payload!.sequence)).toEqual([9851, 9852, 9853]);
+    expect(batches.map((b) => b.records)).toEqual([1, 1, 1]);
+    // The first attempt was recorded before the third delivery was even received.
+    expect(batches[0]!.at).toBeLessThan(got[2]!.receivedAt);
   });
 });
 
