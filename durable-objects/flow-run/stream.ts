@@ -11,8 +11,14 @@ import { closeQuietly } from '../tenant-hub/sync-sockets';
 
 const encoder = new TextEncoder();
 
-export function sseFrame(e: RunEvent): Uint8Array {
-  return encoder.encode(`id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
+/**
+ * The SSE frames of a page of events as one chunk: one write through the stream (and the Worker in
+ * front of it) per page instead of one per event (issue 20), the same bytes.
+ */
+export function sseFrames(events: readonly RunEvent[]): Uint8Array {
+  let text = '';
+  for (const e of events) text += `id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`;
+  return encoder.encode(text);
 }
 
 /** What a stream reads: the run's event log. */
@@ -116,11 +122,11 @@ export class SseHub {
         }
         // No await from this read to parking on `wake`, so an event appended meanwhile cannot be missed.
         const page = this.source.read(s.cursor, this.limits.pageSize);
-        for (const e of page) {
-          this.#write(s, sseFrame(e));
-          s.cursor = e.seq;
+        if (page.length > 0) {
+          this.#write(s, sseFrames(page));
+          s.cursor = page[page.length - 1]!.seq;
+          continue;
         }
-        if (page.length > 0) continue;
         if (this.source.ended()) break;
         await new Promise<void>((resolve) => (s.wake = resolve));
       }

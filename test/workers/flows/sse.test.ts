@@ -5,7 +5,8 @@
  */
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { TENANT_HEADER } from '../../../src/flows/run-model';
+import { SSE_LIMITS, SseHub } from '../../../durable-objects/flow-run/stream';
+import { type RunEvent, TENANT_HEADER } from '../../../src/flows/run-model';
 import { flowRunStub } from '../../../src/lib/stubs';
 import { call } from '../../support/workers/http';
 import { signup } from '../../support/workers/tenants';
@@ -151,5 +152,46 @@ describe('run events over SSE', () => {
     expect(own.status).toBe(200);
     await own.body?.cancel();
     await ok(t, 'POST', `/v1/runs/${run.id}/cancel`, {});
+  });
+});
+
+describe('SSE chunks', () => {
+  /** A finished run's log of `n` events, read through the hub as a client would read the stream. */
+  async function chunksOf(n: number, pageSize: number): Promise<string[]> {
+    const log: RunEvent[] = Array.from({ length: n }, (_, i) => ({
+      seq: i + 1,
+      type: 'node.succeeded',
+      nodeId: `n${i}`,
+      data: { i },
+      at: '2026-12-05T00:00:00.000Z',
+    }));
+    const hub = new SseHub(
+      { read: (after, limit) => log.filter((e) => e.seq > after).slice(0, limit), ended: () => true },
+      { ...SSE_LIMITS, pageSize },
+    );
+    const reader = hub.open(0).body!.getReader();
+    const decoder = new TextDecoder();
+    const chunks: string[] = [];
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return chunks;
+      chunks.push(decoder.decode(value));
+    }
+  }
+
+  it('a page of events is written as one chunk, the same bytes as frame after frame', async () => {
+    const chunks = await chunksOf(30, 12);
+    // The retry hint, then one chunk per page (12 + 12 + 6), not one per event.
+    expect(chunks.length).toBe(4);
+    expect(chunks[0]).toBe('retry: 2000\n\n');
+    expect(chunks.slice(1).map((c) => c.split('\n\n').length - 1)).toEqual([12, 12, 6]);
+    const frames = chunks.slice(1).join('');
+    expect(frames).toBe(
+      Array.from(
+        { length: 30 },
+        (_, i) =>
+          `id: ${i + 1}\nevent: node.succeeded\ndata: ${JSON.stringify({ seq: i + 1, type: 'node.succeeded', nodeId: `n${i}`, data: { i }, at: '2026-12-05T00:00:00.000Z' })}\n\n`,
+      ).join(''),
+    );
   });
 });
