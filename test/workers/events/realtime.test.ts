@@ -38,6 +38,36 @@ function eventsFor(tenantId: string, from: number, n: number) {
   }));
 }
 
+/** The D1 batches that record attempts, as the number of attempt records in each, and when each was written. */
+function recordBatches() {
+  const attemptStmts = new WeakSet<object>();
+  const batches: { records: number; at: number }[] = [];
+  const db = interceptD1({
+    prepare: (real, args) => {
+      const stmt = real(...args);
+      if (!/^INSERT INTO webhook_attempts/.test(String(args[0]))) return stmt;
+      return new Proxy(stmt, {
+        get(target, prop) {
+          const v = Reflect.get(target, prop, target);
+          if (prop !== 'bind') return typeof v === 'function' ? v.bind(target) : v;
+          return (...a: unknown[]) => {
+            const bound = v.apply(target, a);
+            attemptStmts.add(bound);
+            return bound;
+          };
+        },
+      });
+    },
+    batch: async (real, [stmts]) => {
+      const records = (stmts as object[]).filter((x) => attemptStmts.has(x)).length;
+      const out = await real(stmts);
+      if (records > 0) batches.push({ records, at: Date.now() });
+      return out;
+    },
+  });
+  return { db, batches };
+}
+
 describe('direct first attempts', () => {
   it('the hub delivers a published page itself, in order; the queue then sends none of it again', async () => {
     const owner = await signup('rt-direct');
@@ -455,36 +485,6 @@ describe('pipelined lanes', () => {
 });
 
 describe('records written together', () => {
-  /** The D1 batches that record attempts, as the number of attempt records in each, and when each was written. */
-  function recordBatches() {
-    const attemptStmts = new WeakSet<object>();
-    const batches: { records: number; at: number }[] = [];
-    const db = interceptD1({
-      prepare: (real, args) => {
-        const stmt = real(...args);
-        if (!/^INSERT INTO webhook_attempts/.test(String(args[0]))) return stmt;
-        return new Proxy(stmt, {
-          get(target, prop) {
-            const v = Reflect.get(target, prop, target);
-            if (prop !== 'bind') return typeof v === 'function' ? v.bind(target) : v;
-            return (...a: unknown[]) => {
-              const bound = v.apply(target, a);
-              attemptStmts.add(bound);
-              return bound;
-            };
-          },
-        });
-      },
-      batch: async (real, [stmts]) => {
-        const records = (stmts as object[]).filter((x) => attemptStmts.has(x)).length;
-        const out = await real(stmts);
-        if (records > 0) batches.push({ records, at: Date.now() });
-        return out;
-      },
-    });
-    return { db, batches };
-  }
-
   it("a 'sequence' lane answered faster than it writes records several attempts in one D1 batch, each once, in order", async () => {
     const owner = await signup('rt-linger');
     const hook = await createHook(owner, { eventTypes: ['task.created'] });
@@ -581,37 +581,13 @@ describe('inserted claimed', () => {
   it("'none': attempts answered while the lane's previous record is written go to D1 together, each recorded once", async () => {
     const owner = await signup('rt-group-commit');
     const hook = await createHook(owner, { eventTypes: ['task.created'], ordering: 'none', query: 'delayMs=300' });
-    // Every bound statement of the attempt log, and the batches that carry them.
-    const attemptStmts = new WeakSet<object>();
-    const batches: number[] = [];
-    const db = interceptD1({
-      prepare: (real, args) => {
-        const stmt = real(...args);
-        if (!/^INSERT INTO webhook_attempts/.test(String(args[0]))) return stmt;
-        return new Proxy(stmt, {
-          get(target, prop) {
-            const v = Reflect.get(target, prop, target);
-            if (prop !== 'bind') return typeof v === 'function' ? v.bind(target) : v;
-            return (...a: unknown[]) => {
-              const bound = v.apply(target, a);
-              attemptStmts.add(bound);
-              return bound;
-            };
-          },
-        });
-      },
-      batch: (real, [stmts]) => {
-        const n = (stmts as object[]).filter((x) => attemptStmts.has(x)).length;
-        if (n > 0) batches.push(n);
-        return real(stmts);
-      },
-    });
+    const { db, batches } = recordBatches();
     const list = eventsFor(owner.tenantId, 9701, 12);
     expect(await fanOut({ ...env, DB: db }, loadConfig(env), owner.tenantId, list)).toBe(12);
     expect(new Set((await received(hook.name)).map((r) => r.webhookId)).size).toBe(12);
     // Each attempt written once; the answers of one wave of sends share writes instead of one each.
-    expect(batches.reduce((a, b) => a + b, 0)).toBe(12);
-    expect(batches.length, `attempts per batch: ${batches.join(', ')}`).toBeLessThanOrEqual(8);
+    expect(batches.reduce((a, b) => a + b.records, 0)).toBe(12);
+    expect(batches.length, `attempts per batch: ${batches.map((b) => b.records).join(', ')}`).toBeLessThanOrEqual(8);
     const rows = await deliveries(owner, hook.id);
     expect(rows.map((d) => [d.status, d.attempts])).toEqual(list.map(() => ['succeeded', 1]));
     const logged = await env.DB.prepare(
