@@ -70,29 +70,8 @@ export async function claim(db: Db, job: DeliveryJob, now: number): Promise<Deli
 }
 
 /**
- * Claims the first attempts of several deliveries in one statement (a sequence lane claims a few
- * ahead, so its sends do not each wait for their own claim); the rows this caller now holds, by id.
- * Each row is claimed exactly as `claim` would claim attempt 1 of it.
- */
-export async function claimFirstAttempts(
-  db: Db,
-  ids: readonly string[],
-  now: number,
-): Promise<{ lease: string; rows: Map<string, Delivery> }> {
-  const at = new Date(now).toISOString();
-  const lease = new Date(now + LEASE_MS).toISOString();
-  const rows = await db
-    .update(webhookDeliveries)
-    .set({ attempts: 1, leaseUntil: lease, updatedAt: at })
-    .where(and(inArray(webhookDeliveries.id, [...ids]), claimable(1, at)))
-    .returning()
-    .all();
-  return { lease, rows: new Map(rows.map((r) => [r.id, r])) };
-}
-
-/**
- * Gives back first attempts claimed ahead but not sent: unclaimed again (attempts 0, no lease), as
- * if never claimed, so the job handed to the queue claims attempt 1 as usual. Only rows still under
+ * Gives back first attempts claimed (rows inserted claimed, src/events/fanout.ts) but not sent: unclaimed
+ * again (attempts 0, no lease), as if never claimed, so the job handed to the queue claims attempt 1 as usual. Only rows still under
  * this caller's lease change. A row re-claimed on the expired-lease path had no attempt recorded
  * either (a recorded attempt clears its lease), so it goes back to 0 as well. Nothing was sent for
  * them, so nothing is sent twice. If this write is lost, the lease runs out and the sweeper retries.

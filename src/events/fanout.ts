@@ -6,10 +6,10 @@
  * a row makes its first attempt.
  *
  * First attempts go inline only while they are quick: per endpoint, in sequence
- * order, each claimed just before it is sent and recorded within a few milliseconds
- * of its answer (with the answers that came meanwhile), while the next one is
- * already being claimed and sent (a lease covers one attempt,
- * never a lane; the next send still waits for this one's answer). Once an endpoint's lane has spent
+ * order, each claimed by the insert that creates its row, sent, and recorded within
+ * a few milliseconds of its answer (with the answers that came meanwhile), while the
+ * next one is already being sent (a lease covers one attempt, never a lane; the
+ * next send still waits for this one's answer). Once an endpoint's lane has spent
  * INLINE_BUDGET_MS, or one of its attempts failed, or the endpoint was already
  * failing, its remaining deliveries become `webhook_attempt` jobs on the
  * WEBHOOKS queue, so a slow endpoint never holds up another tenant's events.
@@ -22,7 +22,7 @@ import { bindChunks } from '../lib/bind-chunks';
 import { newId } from '../lib/ids';
 import type { DeliveryJob, EventMessage } from '../queue/messages';
 import { inPool } from '../queue/pool';
-import { type AttemptRecord, claim, claimFirstAttempts, commitAttempts, LEASE_MS, releaseClaims, sendAttempt } from './attempt';
+import { type AttemptRecord, commitAttempts, LEASE_MS, releaseClaims, sendAttempt } from './attempt';
 import { matchesFilter } from './catalog';
 
 /** Endpoint lanes run side by side (Workers allow 6 open outbound connections). */
@@ -62,24 +62,22 @@ const firstAttempt = (d: Delivery): DeliveryJob => ({ kind: 'webhook_attempt', d
 const RECORD_LINGER_MS = 5;
 const RECORD_BATCH = 16;
 
-/** First attempts a sequence lane claims ahead of its sends, in one statement. */
-const CLAIM_AHEAD = 8;
-
 /**
  * One endpoint's first attempts: inline while quick and healthy, then handed to the WEBHOOKS queue.
  * An endpoint with `ordering: 'sequence'` gets them one at a time in sequence order; with 'none',
  * UNORDERED_CONCURRENCY at once (each still claimed, sent and recorded on its own).
  *
  * Pipelining: each attempt is recorded soon after its own send (within RECORD_LINGER_MS, with the
- * answers that came meanwhile), in order, but the lane's next send does not wait for that write; a sequence lane also claims CLAIM_AHEAD deliveries in one statement
- * instead of one claim per send. The next send still waits for the previous answer, so the endpoint
- * receives them in order and a failure stops the lane before anything else is sent; claimed deliveries
- * left unsent are released and handed to the queue. A write that fails stops the lane too; the attempt
- * it did not record is retried once its lease expires (src/events/attempt.ts).
+ * answers that came meanwhile), in order, but the lane's next send does not wait for that write. The
+ * next send still waits for the previous answer, so the endpoint receives them in order and a failure
+ * stops the lane before anything else is sent; claimed deliveries left unsent are released and handed
+ * to the queue. A write that fails stops the lane too; the attempt it did not record is retried once
+ * its lease expires (src/events/attempt.ts).
  *
- * `claimedAt`: the lane's rows were inserted already claimed for attempt 1 under this lease (`fanOut`
- * does so for an endpoint it will try inline), so the lane sends them without a claim statement and
- * releases the ones it does not send, exactly as rows it claimed itself.
+ * `claimedAt`: the lease the lane's rows were inserted under, already claimed for attempt 1 (`fanOut`
+ * does so for an endpoint that is not failing), so the lane sends them without a claim statement and
+ * releases the ones it does not send. Null: the endpoint is failing, its rows were inserted unclaimed,
+ * and all of them go to the queue, whose jobs claim them.
  */
 async function runLane(
   env: Env,
@@ -94,7 +92,7 @@ async function runLane(
   const handOff: DeliveryJob[] = [];
   /** Rows inserted claimed that this lane did not send: given back before they are handed off. */
   const unsentClaimed: string[] = [];
-  let inline = ep.failingSince === null;
+  let inline = claimedAt !== null && ep.failingSince === null;
   const writeFailed: { error?: unknown; failed: boolean } = { failed: false };
   // Group commit: attempts answered while the lane's previous write is in flight wait for it and are
   // then written together in one D1 batch, in the order they were answered (one round trip for many
@@ -127,51 +125,20 @@ async function runLane(
     else linger ??= setTimeout(write, RECORD_LINGER_MS);
   };
 
-  if (claimedAt !== null) {
+  try {
     const send = async (d: Delivery) => {
       if (going()) return sendClaimed(firstAttempt(d), d);
-      unsentClaimed.push(d.id);
+      if (claimedAt !== null) unsentClaimed.push(d.id);
       handOff.push(firstAttempt(d));
     };
     if (ep.ordering === 'none') await inPool(list, UNORDERED_CONCURRENCY, send);
     else for (const d of list) await send(d);
-    await releaseClaims(db, unsentClaimed, claimedAt, Date.now()).catch(() => undefined);
-  } else if (ep.ordering === 'none') {
-    await inPool(list, UNORDERED_CONCURRENCY, async (d) => {
-      const job = firstAttempt(d);
-      if (!going()) return void handOff.push(job);
-      const claimed = await claim(db, job, Date.now());
-      if (claimed) await sendClaimed(job, claimed); // else a swept job already claimed it
-    });
-  } else {
-    for (let i = 0; i < list.length; i += CLAIM_AHEAD) {
-      const chunk = list.slice(i, i + CLAIM_AHEAD);
-      if (!going()) {
-        handOff.push(...chunk.map(firstAttempt));
-        continue;
-      }
-      const now = Date.now();
-      const { lease, rows } = await claimFirstAttempts(
-        db,
-        chunk.map((d) => d.id),
-        now,
-      );
-      const unsent: string[] = [];
-      for (const d of chunk) {
-        const claimed = rows.get(d.id);
-        if (!claimed) continue; // a swept job already claimed it
-        if (!going()) {
-          unsent.push(d.id);
-          handOff.push(firstAttempt(d));
-          continue;
-        }
-        await sendClaimed(firstAttempt(d), claimed);
-      }
-      await releaseClaims(db, unsent, lease, Date.now()).catch(() => undefined);
-    }
+    if (claimedAt !== null) await releaseClaims(db, unsentClaimed, claimedAt, Date.now()).catch(() => undefined);
+  } finally {
+    // Answered attempts are written even when the lane stops on an error (a claim that failed).
+    write();
+    await writing;
   }
-  write();
-  await writing;
   // A lost send is recovered by the sweeper: the rows are pending and unclaimed (or their lease ended), next_attempt_at now.
   for (let i = 0; i < handOff.length; i += 100)
     await env.WEBHOOKS.sendBatch(handOff.slice(i, i + 100).map((body) => ({ body, contentType: 'json' as const }))).catch(() => undefined);

@@ -513,8 +513,8 @@ describe('records written together', () => {
   });
 });
 
-describe('claimed ahead, not sent', () => {
-  it('a failure stops the lane: the deliveries it had claimed ahead are given back unclaimed and sent later by the queue', async () => {
+describe('claimed, not sent', () => {
+  it('a failure stops the lane: the deliveries inserted claimed that it did not send are given back unclaimed and sent later by the queue', async () => {
     const owner = await signup('rt-release');
     // The first request fails (500), later ones succeed.
     const hook = await createHook(owner, { query: 'fail=1&status=500', eventTypes: ['task.created'] });
@@ -523,7 +523,7 @@ describe('claimed ahead, not sent', () => {
     expect((await received(hook.name)).map((r) => r.payload!.sequence)).toEqual([9201]);
     const rows = (await deliveries(owner, hook.id)).sort((a, b) => a.sequence - b.sequence);
     expect(rows[0]).toMatchObject({ sequence: 9201, status: 'pending', attempts: 1 });
-    // Claimed with the first (one statement), never sent: as if never claimed.
+    // Claimed by their insert, never sent: as if never claimed.
     expect(rows.slice(1).map((d) => [d.sequence, d.status, d.attempts])).toEqual([
       [9202, 'pending', 0],
       [9203, 'pending', 0],
