@@ -70,11 +70,11 @@ export async function claim(db: Db, job: DeliveryJob, now: number): Promise<Deli
 }
 
 /**
- * Gives back first attempts claimed (rows inserted claimed, src/events/fanout.ts) but not sent: unclaimed
- * again (attempts 0, no lease), as if never claimed, so the job handed to the queue claims attempt 1 as usual. Only rows still under
- * this caller's lease change. A row re-claimed on the expired-lease path had no attempt recorded
- * either (a recorded attempt clears its lease), so it goes back to 0 as well. Nothing was sent for
- * them, so nothing is sent twice. If this write is lost, the lease runs out and the sweeper retries.
+ * Gives back first attempts claimed (rows inserted claimed, src/events/fanout.ts) but not sent:
+ * unclaimed again (attempts 0, no lease), as if never claimed, so the job handed to the queue claims
+ * attempt 1 as usual. Only rows still under this caller's lease and at attempt 1 change (a row the
+ * sweeper took over after the lease expired is not). Nothing was sent for them, so nothing is sent
+ * twice. If this write is lost, the lease runs out and the sweeper retries.
  */
 export async function releaseClaims(db: Db, ids: readonly string[], lease: string, now: number): Promise<void> {
   if (ids.length === 0) return;

@@ -59,25 +59,21 @@ const firstAttempt = (d: Delivery): DeliveryJob => ({ kind: 'webhook_attempt', d
  * from 360–440 to 490–600 events/s here). An attempt stays unrecorded that much longer, far inside its
  * lease (LEASE_MS); if the lane dies meanwhile, the attempt is made again once the lease has expired.
  */
-const RECORD_LINGER_MS = 5;
-const RECORD_BATCH = 16;
+export const RECORD_LINGER_MS = 5;
+/** Answers written at once, lingering or not. */
+export const RECORD_BATCH = 16;
 
 /**
- * One endpoint's first attempts: inline while quick and healthy, then handed to the WEBHOOKS queue.
- * An endpoint with `ordering: 'sequence'` gets them one at a time in sequence order; with 'none',
- * UNORDERED_CONCURRENCY at once (each still claimed, sent and recorded on its own).
+ * One endpoint's first attempts, its rows inserted claimed under `lease` (`fanOut` does so for an
+ * endpoint that is not failing): sent inline without a claim statement while quick and healthy, the
+ * rest given back unclaimed and handed to the WEBHOOKS queue. An endpoint with `ordering: 'sequence'`
+ * gets them one at a time in sequence order; with 'none', UNORDERED_CONCURRENCY at once.
  *
- * Pipelining: each attempt is recorded soon after its own send (within RECORD_LINGER_MS, with the
- * answers that came meanwhile), in order, but the lane's next send does not wait for that write. The
- * next send still waits for the previous answer, so the endpoint receives them in order and a failure
- * stops the lane before anything else is sent; claimed deliveries left unsent are released and handed
- * to the queue. A write that fails stops the lane too; the attempt it did not record is retried once
- * its lease expires (src/events/attempt.ts).
- *
- * `claimedAt`: the lease the lane's rows were inserted under, already claimed for attempt 1 (`fanOut`
- * does so for an endpoint that is not failing), so the lane sends them without a claim statement and
- * releases the ones it does not send. Null: the endpoint is failing, its rows were inserted unclaimed,
- * and all of them go to the queue, whose jobs claim them.
+ * Pipelining: each attempt is recorded soon after its own send (within `lingerMs`, with the answers
+ * that came meanwhile), in order, but the lane's next send does not wait for that write. The next send
+ * still waits for the previous answer, so the endpoint receives them in order and a failure stops the
+ * lane before anything else is sent. A write that fails stops the lane too; the attempt it did not
+ * record is retried once its lease expires (src/events/attempt.ts).
  */
 async function runLane(
   env: Env,
@@ -85,19 +81,18 @@ async function runLane(
   db: Db,
   ep: Endpoint,
   list: readonly Delivery[],
-  budgetMs = INLINE_BUDGET_MS,
-  claimedAt: string | null = null,
+  lease: string,
+  { budgetMs, lingerMs }: { budgetMs: number; lingerMs: number },
 ): Promise<void> {
   const started = Date.now();
-  const handOff: DeliveryJob[] = [];
-  /** Rows inserted claimed that this lane did not send: given back before they are handed off. */
-  const unsentClaimed: string[] = [];
-  let inline = claimedAt !== null && ep.failingSince === null;
+  /** Rows this lane did not send: given back unclaimed, then handed to the queue. */
+  const unsent: Delivery[] = [];
+  let inline = true;
   const writeFailed: { error?: unknown; failed: boolean } = { failed: false };
   // Group commit: attempts answered while the lane's previous write is in flight wait for it and are
   // then written together in one D1 batch, in the order they were answered (one round trip for many
   // attempts when sends outpace writes, as with 16 unordered sends in flight); with no write in flight,
-  // the first answer waits RECORD_LINGER_MS for the next ones.
+  // the first answer waits `lingerMs` for the next ones.
   const answered: AttemptRecord[] = [];
   let writing = null as Promise<void> | null;
   const writeAnswered = async () => {
@@ -116,33 +111,43 @@ async function runLane(
     writing ??= writeAnswered();
   };
   const going = () => inline && !writeFailed.failed && Date.now() - started < budgetMs;
-  const sendClaimed = async (job: DeliveryJob, claimed: Delivery) => {
-    const record = await sendAttempt(config, db, job, claimed, ep, Date.now(), INLINE_TIMEOUT_MS);
+  const send = async (d: Delivery) => {
+    if (!going()) return void unsent.push(d);
+    const record = await sendAttempt(config, db, firstAttempt(d), d, ep, Date.now(), INLINE_TIMEOUT_MS);
     if (!record.result.ran || record.result.status !== 'succeeded') inline = false;
     answered.push(record);
     if (writing !== null) return;
     if (answered.length >= RECORD_BATCH || !inline) write();
-    else linger ??= setTimeout(write, RECORD_LINGER_MS);
+    else linger ??= setTimeout(write, lingerMs);
   };
 
   try {
-    const send = async (d: Delivery) => {
-      if (going()) return sendClaimed(firstAttempt(d), d);
-      if (claimedAt !== null) unsentClaimed.push(d.id);
-      handOff.push(firstAttempt(d));
-    };
     if (ep.ordering === 'none') await inPool(list, UNORDERED_CONCURRENCY, send);
     else for (const d of list) await send(d);
-    if (claimedAt !== null) await releaseClaims(db, unsentClaimed, claimedAt, Date.now()).catch(() => undefined);
   } finally {
-    // Answered attempts are written even when the lane stops on an error (a claim that failed).
+    // Answered attempts are written also when the lane stops on an error (a send that threw).
     write();
     await writing;
   }
-  // A lost send is recovered by the sweeper: the rows are pending and unclaimed (or their lease ended), next_attempt_at now.
-  for (let i = 0; i < handOff.length; i += 100)
-    await env.WEBHOOKS.sendBatch(handOff.slice(i, i + 100).map((body) => ({ body, contentType: 'json' as const }))).catch(() => undefined);
+  await releaseClaims(
+    db,
+    unsent.map((d) => d.id),
+    lease,
+    Date.now(),
+  ).catch(() => undefined);
+  await handOff(env, unsent);
   if (writeFailed.failed) throw writeFailed.error;
+}
+
+/**
+ * First attempts of `deliveries` as `webhook_attempt` jobs on the WEBHOOKS queue. If a send is lost,
+ * the sweeper recovers them: the rows are pending and unclaimed (or their lease ended), next_attempt_at now.
+ */
+async function handOff(env: Env, deliveries: readonly Delivery[]): Promise<void> {
+  for (let i = 0; i < deliveries.length; i += 100)
+    await env.WEBHOOKS.sendBatch(deliveries.slice(i, i + 100).map((d) => ({ body: firstAttempt(d), contentType: 'json' as const }))).catch(
+      () => undefined,
+    );
 }
 
 /**
@@ -158,12 +163,15 @@ export async function fanOut(
     now = Date.now(),
     endpoints: preloaded,
     inlineBudgetMs = INLINE_BUDGET_MS,
+    recordLingerMs = RECORD_LINGER_MS,
   }: {
     now?: number;
     /** The tenant's enabled endpoints, when the caller has just read them (`enabledEndpoints`). */
     endpoints?: readonly Endpoint[];
     /** How long a lane keeps starting inline attempts (INLINE_BUDGET_MS, or DIRECT_INLINE_BUDGET_MS for the hub). */
     inlineBudgetMs?: number;
+    /** How long a lane's first unwritten answer waits for the next ones (RECORD_LINGER_MS). */
+    recordLingerMs?: number;
   } = {},
 ): Promise<number> {
   const db = getDb(env.DB);
@@ -214,13 +222,20 @@ export async function fanOut(
   const created = rows.filter((d) => createdIds.has(d.id));
 
   const byEndpoint = new Map<string, Delivery[]>();
-  for (const d of created) byEndpoint.set(d.endpointId, [...(byEndpoint.get(d.endpointId) ?? []), d]);
+  for (const d of created) {
+    const list = byEndpoint.get(d.endpointId);
+    if (list) list.push(d);
+    else byEndpoint.set(d.endpointId, [d]);
+  }
   const lanes = [...byEndpoint].map(([id, list]) => ({
     ep: endpoints.find((e) => e.id === id)!,
     list: list.sort((a, b) => a.sequence - b.sequence),
   }));
   await inPool(lanes, ENDPOINT_CONCURRENCY, ({ ep, list }) =>
-    runLane(env, config, db, ep, list, inlineBudgetMs, list[0]?.leaseUntil === lease ? lease : null),
+    // A failing endpoint's rows were inserted unclaimed: the queue's jobs claim and send them.
+    list[0]!.leaseUntil === lease
+      ? runLane(env, config, db, ep, list, lease, { budgetMs: inlineBudgetMs, lingerMs: recordLingerMs })
+      : handOff(env, list),
   );
   return created.length;
 }
