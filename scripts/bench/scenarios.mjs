@@ -34,7 +34,7 @@ import { taskScenarios } from './tasks.mjs';
  * (baseline-worker.js `?rl=1`), as each of ours does (src/lib/caller-limit.ts). Locally that one call is
  * an HTTP hop to Miniflare's emulation, a Durable Object writing its counter to SQLite on disk: about
  * 0.4 to 0.9 ms of workerd's thread per call on this machine, a cost of local emulation, not of
- * our code (docs/performance.md, "Why the HTTP ratios stay low locally"). The rows without it stay
+ * our code (docs/performance.md, "Where a request's time goes"). The rows without it stay
  * as they were, so both comparisons are printed in the same run.
  */
 const LIMITER_TWINS = ['tenant (API key)', 'tasks create (same SQLite work)', 'tasks list'];

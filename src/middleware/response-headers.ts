@@ -8,7 +8,7 @@
  * placeholder response and copy it, headers and all, into the handler's response: three Response objects
  * and two header copies per request, about 40 µs of CPU locally. Hono's secureHeaders() reads the
  * response's headers object again for every header it sets (about 30 µs), and overwrites a route's own
- * Content-Security-Policy (the /docs page's, which must load its script). docs/performance.md.
+ * Content-Security-Policy (the /docs page's, which must load its script). docs/performance-history.md, "Third round".
  */
 import type { Context } from 'hono';
 import { createMiddleware } from 'hono/factory';

@@ -37,7 +37,7 @@ const TMPFS_MAGIC = 0x01021994;
  * Linux that is moved to /dev/shm (tmpfs) unless TMPDIR is set or BENCH_STATE_ON_DISK=1: workerd
  * commits each SQLite transaction on its one thread, so on a virtual disk every commit's sync held
  * that thread idle (runs start: the thread was busy about 75 % of the load on disk, 100 % on tmpfs;
- * 52 → 86 req/s in the same hour, docs/performance.md). Both sides of every comparison share it.
+ * 52 → 86 req/s in the same hour, docs/performance-history.md). Both sides of every comparison share it.
  * Production Durable Objects and D1 do not sync to a local disk on the request path, so the disk's
  * waits are this machine's, not ours. Call before `new Miniflare` (it reads `os.tmpdir()` then).
  */
@@ -349,7 +349,7 @@ async function benchWorkerOptions({ entry, silenceConsole, extraBindings = {} })
  * to the Worker first (run_worker_first = true: the baselines' own routes; the router then skips
  * matching ours' ten path rules, a few µs in the baseline's favour). Every request to ours passes
  * Cloudflare's router Worker first (two Worker hops; locally about 0.29 ms of CPU per request on
- * this workerd thread, docs/performance.md), so a baseline behind no router would count the
+ * this workerd thread, docs/performance-history.md), so a baseline behind no router would count the
  * platform's routing as our pipeline's cost. BENCH_BASE_ASSETS=0 puts the baselines back in front
  * of no router (how that cost was measured).
  */
