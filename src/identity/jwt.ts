@@ -15,6 +15,7 @@ import {
   SignJWT,
 } from 'jose';
 import { AppError } from '../lib/problem';
+import { TtlCache } from './credential-cache';
 import type { Role } from './roles';
 
 export const ACCESS_TOKEN_TTL_SECONDS = 15 * 60;
@@ -38,7 +39,22 @@ interface KeyRing {
   signingKey: CryptoKey;
   jwks: JSONWebKeySet;
   verify: ReturnType<typeof createLocalJWKSet>;
+  /** Tokens verified with this ring, by their exact text (`verifyAccessToken`). */
+  verified: TtlCache<Verified>;
 }
+
+/** A token whose signature and fixed claims passed; its times are checked again on every use. */
+interface Verified {
+  claims: VerifiedClaims;
+  nbf: number | null;
+  issuer: string;
+  audience: string;
+}
+
+/** Verified tokens an isolate keeps (oldest dropped first): a console session presents the same token for up to 15 minutes. */
+const VERIFIED_MAX = 4_096;
+/** Seconds of clock skew allowed on exp and nbf, as jwtVerify's clockTolerance. */
+const CLOCK_TOLERANCE_S = 5;
 
 const rings = new Map<string, Promise<KeyRing>>();
 
@@ -62,7 +78,13 @@ async function buildRing(raw: string): Promise<KeyRing> {
   const first = keys[0]!;
   const signingKey = (await importJWK({ ...first, alg: ALG }, ALG)) as CryptoKey;
   const jwks: JSONWebKeySet = { keys: keys.map(publicPart) };
-  return { signingKid: first.kid!, signingKey, jwks, verify: createLocalJWKSet(jwks) };
+  return {
+    signingKid: first.kid!,
+    signingKey,
+    jwks,
+    verify: createLocalJWKSet(jwks),
+    verified: new TtlCache<Verified>(ACCESS_TOKEN_TTL_SECONDS * 1000, VERIFIED_MAX),
+  };
 }
 
 /** Parses and caches the key ring for this isolate (keyed by the secret's value). */
@@ -109,9 +131,23 @@ const invalid = (detail: string) =>
  * Verifies signature (ES256 only: `none` and HS256-with-the-public-key are refused
  * by the algorithm allow-list, RFC 8725 §3.1), kid, iss, aud, exp, nbf and the
  * claims we rely on. Every failure is the same generic 401 to the client.
+ *
+ * A token that passed is remembered by its exact text with the ring that verified it, so the same
+ * token presented again skips the signature check (an ECDSA verification, most of a JWT request's
+ * authentication CPU, issue 20); exp and nbf are checked on every use, with the same tolerance.
+ * Any other text, a tampered byte included, is verified in full. Refusals are not remembered. A
+ * rotated key set builds a new ring and so starts with no remembered tokens.
  */
 export async function verifyAccessToken(s: JwtSettings, token: string, now = Date.now()): Promise<VerifiedClaims> {
   const ring = await keyRing(s.keys);
+  const known = ring.verified.get(token, now);
+  if (known && known.issuer === s.issuer && known.audience === s.audience) {
+    const at = Math.floor(now / 1000);
+    if (known.claims.exp <= at - CLOCK_TOLERANCE_S || (known.nbf !== null && known.nbf > at + CLOCK_TOLERANCE_S)) {
+      throw invalid('The access token is invalid or expired.');
+    }
+    return { ...known.claims };
+  }
   // RFC 8725 §3.10 and our contract: the key is named, never guessed (even with a single key).
   try {
     if (!decodeProtectedHeader(token).kid) throw new Error('no kid');
@@ -127,12 +163,12 @@ export async function verifyAccessToken(s: JwtSettings, token: string, now = Dat
       typ: 'at+jwt',
       requiredClaims: ['sub', 'tid', 'role', 'jti', 'iat', 'exp'],
       currentDate: new Date(now),
-      clockTolerance: 5,
+      clockTolerance: CLOCK_TOLERANCE_S,
     }));
   } catch {
     throw invalid('The access token is invalid or expired.');
   }
-  const { sub, tid, role, jti, iat, exp } = payload as JWTPayload & { tid?: unknown; role?: unknown };
+  const { sub, tid, role, jti, iat, exp, nbf } = payload as JWTPayload & { tid?: unknown; role?: unknown };
   if (
     typeof sub !== 'string' ||
     typeof tid !== 'string' ||
@@ -143,5 +179,7 @@ export async function verifyAccessToken(s: JwtSettings, token: string, now = Dat
   ) {
     throw invalid('The access token is invalid or expired.');
   }
-  return { sub, tid, role, jti, iat, exp };
+  const claims: VerifiedClaims = { sub, tid, role, jti, iat, exp };
+  ring.verified.set(token, { claims, nbf: typeof nbf === 'number' ? nbf : null, issuer: s.issuer, audience: s.audience }, now);
+  return claims;
 }
