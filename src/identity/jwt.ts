@@ -53,6 +53,11 @@ interface Verified {
 
 /** Verified tokens an isolate keeps (oldest dropped first): a console session presents the same token for up to 15 minutes. */
 const VERIFIED_MAX = 4_096;
+/**
+ * How long one is kept: a token's whole life and a minute more, so an entry outlives its token and
+ * the check of `exp` on every use, not the cache's own expiry, is what refuses it.
+ */
+const VERIFIED_KEPT_MS = (ACCESS_TOKEN_TTL_SECONDS + 60) * 1000;
 /** Seconds of clock skew allowed on exp and nbf, as jwtVerify's clockTolerance. */
 const CLOCK_TOLERANCE_S = 5;
 
@@ -83,7 +88,7 @@ async function buildRing(raw: string): Promise<KeyRing> {
     signingKey,
     jwks,
     verify: createLocalJWKSet(jwks),
-    verified: new TtlCache<Verified>(ACCESS_TOKEN_TTL_SECONDS * 1000, VERIFIED_MAX),
+    verified: new TtlCache<Verified>(VERIFIED_KEPT_MS, VERIFIED_MAX),
   };
 }
 

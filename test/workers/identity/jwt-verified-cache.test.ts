@@ -36,12 +36,17 @@ describe('verified access tokens, remembered', () => {
     const now = Date.now();
     const token = await signAccessToken(settings, claims('b'), now);
     const { exp } = await verifyAccessToken(settings, token, now);
+    const verifications = countVerifications();
     // Within the tolerance, as jwtVerify allows.
     await expect(verifyAccessToken(settings, token, (exp + 4) * 1000)).resolves.toMatchObject({ exp });
     await expect(verifyAccessToken(settings, token, (exp + 5) * 1000)).rejects.toMatchObject({ code: 'unauthorized' });
-    await expect(verifyAccessToken(settings, token, (exp + 600) * 1000)).rejects.toMatchObject({ code: 'unauthorized' });
-    // nbf is the issue time: a clock 10 s behind it refuses the token, remembered or not.
+    // nbf is the issue time: a clock 10 s behind it refuses the token.
     await expect(verifyAccessToken(settings, token, now - 10_000)).rejects.toMatchObject({ code: 'unauthorized' });
+    // Each was answered from the remembered entry: its times decided, not a new verification.
+    expect(verifications()).toBe(0);
+    // Long after, the entry is gone and a full verification refuses it as well.
+    await expect(verifyAccessToken(settings, token, (exp + 600) * 1000)).rejects.toMatchObject({ code: 'unauthorized' });
+    expect(verifications()).toBe(1);
   });
 
   it('a tampered copy of a remembered token is verified in full and refused; the original still works', async () => {
