@@ -511,10 +511,15 @@ function ListView({ tasks, writable, onMove, onOpen }: ViewProps) {
   const label = params.get('label') ?? '';
   const q = params.get('q') ?? '';
   const due = (params.get('due') ?? '') as DueFilter;
+  // Filters changed one right after another (before the next render) build on each other: each starts
+  // from the last one set, not from this render's params, which would undo the one before.
+  const latest = useRef(params);
+  latest.current = params;
   const set = (key: string, value: string) => {
-    const next = new URLSearchParams(params);
+    const next = new URLSearchParams(latest.current);
     if (value) next.set(key, value);
     else next.delete(key);
+    latest.current = next;
     setParams(next, { replace: true });
   };
   const labels = useMemo(() => [...new Set(tasks.flatMap((t) => t.labels))].sort(), [tasks]);
@@ -569,7 +574,13 @@ function ListView({ tasks, writable, onMove, onOpen }: ViewProps) {
           </select>
         </div>
         {status || label || q || due ? (
-          <Button variant="link" onClick={() => setParams({ view: 'list' }, { replace: true })}>
+          <Button
+            variant="link"
+            onClick={() => {
+              latest.current = new URLSearchParams({ view: 'list' });
+              setParams(latest.current, { replace: true });
+            }}
+          >
             Clear filters
           </Button>
         ) : null}
