@@ -20,6 +20,7 @@ import { outcomeOf, parseRetryAfter } from '../events/retry';
 import { bindChunks } from '../lib/bind-chunks';
 import { newId } from '../lib/ids';
 import type { EventMessage } from '../queue/messages';
+import { sendInBatches } from '../queue/send';
 import type { Notification } from '../tasks/model';
 import { isValidTimezone } from '../tasks/schedule/zone';
 import { type Decision, decide } from './policy';
@@ -239,14 +240,13 @@ export async function planEmails(
   for (const d of due.slice(0, INLINE_FIRST_ATTEMPTS))
     await runEmailAttempt(env, config, { kind: 'email_attempt', deliveryId: d.id, attempt: 1 }, Date.now());
   const rest = due.slice(INLINE_FIRST_ATTEMPTS);
-  for (let i = 0; i < rest.length; i += 100) {
-    await env.EVENTS.sendBatch(
-      rest.slice(i, i + 100).map((d) => ({
-        body: { kind: 'email_attempt', deliveryId: d.id, attempt: 1 } satisfies EmailAttemptJob,
-        contentType: 'json' as const,
-      })),
-    );
-  }
+  await sendInBatches(
+    env.EVENTS,
+    rest.map((d) => ({
+      body: { kind: 'email_attempt', deliveryId: d.id, attempt: 1 } satisfies EmailAttemptJob,
+      contentType: 'json' as const,
+    })),
+  );
 }
 
 /** Claims attempt `job.attempt` if it is due and nobody made it yet (or its maker died: lease expired). */

@@ -7,6 +7,7 @@ import { newId } from '../lib/ids';
 import { decodeCursor, toPage } from '../lib/pagination';
 import { AppError } from '../lib/problem';
 import type { DeliveryJob } from '../queue/messages';
+import { sendInBatches } from '../queue/send';
 import { payloadOf } from './fanout';
 import { loadEndpoint } from './webhooks-service';
 
@@ -135,7 +136,7 @@ async function restart(ctx: ServiceCtx, ids: string[], trigger: DeliveryJob['tri
     contentType: 'json' as const,
   }));
   // If a send is lost, the sweeper re-enqueues the delivery (next_attempt_at is now).
-  for (let i = 0; i < jobs.length; i += 100) await ctx.env.WEBHOOKS.sendBatch(jobs.slice(i, i + 100));
+  await sendInBatches(ctx.env.WEBHOOKS, jobs);
   return rows.map((r) => r.id);
 }
 

@@ -22,6 +22,7 @@ import { bindChunks } from '../lib/bind-chunks';
 import { newId } from '../lib/ids';
 import type { DeliveryJob, EventMessage } from '../queue/messages';
 import { inPool } from '../queue/pool';
+import { sendInBatches } from '../queue/send';
 import { type AttemptRecord, commitAttempts, LEASE_MS, releaseClaims, sendAttempt } from './attempt';
 import { matchesFilter } from './catalog';
 
@@ -146,10 +147,10 @@ async function runLane(
  * the sweeper recovers them: the rows are pending and unclaimed (or their lease ended), next_attempt_at now.
  */
 async function handOff(env: Env, deliveries: readonly Delivery[]): Promise<void> {
-  for (let i = 0; i < deliveries.length; i += 100)
-    await env.WEBHOOKS.sendBatch(deliveries.slice(i, i + 100).map((d) => ({ body: firstAttempt(d), contentType: 'json' as const }))).catch(
-      () => undefined,
-    );
+  await sendInBatches(
+    env.WEBHOOKS,
+    deliveries.map((d) => ({ body: firstAttempt(d), contentType: 'json' as const })),
+  ).catch(() => undefined);
 }
 
 /**

@@ -7,6 +7,7 @@ import type { SweepJob } from '../cron/job';
 import { getDb } from '../db/client';
 import { eventOutbox, webhookDeliveries } from '../db/schema';
 import type { DeliveryJob } from '../queue/messages';
+import { sendInBatches } from '../queue/send';
 import { type ControlEvent, forwardEvents } from './outbox';
 import { purgeConsumedBefore } from './sinks';
 
@@ -66,7 +67,7 @@ export const requeueOverdueDeliveries: SweepJob = {
       } satisfies DeliveryJob,
       contentType: 'json' as const,
     }));
-    for (let i = 0; i < jobs.length; i += 100) await env.WEBHOOKS.sendBatch(jobs.slice(i, i + 100));
+    await sendInBatches(env.WEBHOOKS, jobs);
     return { requeued: jobs.length };
   },
 };

@@ -200,6 +200,29 @@ describeBrowser('console: task board', () => {
     await expect.poll(() => rows.count()).toBe(1);
     expect(await rows.first().getAttribute('data-task-id')).toBe(a.id);
 
+    // Two filters changed in one go, with no render between them (the search cleared and a due filter
+    // chosen in the same task, as a script or a busy machine does): both hold.
+    await page.getByRole('button', { name: 'Clear filters' }).click();
+    await page.getByLabel('Search').fill('beta');
+    await expect.poll(() => rows.count()).toBe(1);
+    const search = await page.getByLabel('Search').elementHandle();
+    const dueSelect = await page.getByLabel('Due').elementHandle();
+    await page.evaluate(
+      ([input, select]) => {
+        const setValue = (el: Element, proto: object, value: string) =>
+          Object.getOwnPropertyDescriptor(proto, 'value')!.set!.call(el, value);
+        setValue(input!, HTMLInputElement.prototype, '');
+        input!.dispatchEvent(new Event('input', { bubbles: true }));
+        setValue(select!, HTMLSelectElement.prototype, 'overdue');
+        select!.dispatchEvent(new Event('change', { bubbles: true }));
+      },
+      [search, dueSelect] as const,
+    );
+    await expect.poll(() => new URL(page.url()).searchParams.get('due')).toBe('overdue');
+    expect(new URL(page.url()).searchParams.has('q')).toBe(false);
+    await expect.poll(() => rows.count()).toBe(1);
+    expect(await rows.first().getAttribute('data-task-id')).toBe(a.id);
+
     // A deep link with filters loads straight into them.
     await page.goto('/tasks?view=list&label=home');
     await expect.poll(() => rows.count(), { timeout: LIVE_TIMEOUT }).toBe(1);

@@ -19,6 +19,7 @@ import { checkTarget } from '../../../src/lib/targets';
 import { retryDelayS } from '../../../src/queue/backoff';
 import { keyOf } from '../../../src/queue/dead-letters';
 import { inPool } from '../../../src/queue/pool';
+import { SEND_BATCH_MAX, sendInBatches } from '../../../src/queue/send';
 
 describe('retry policy', () => {
   it('follows the Standard Webhooks schedule: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, then gives up', () => {
@@ -195,5 +196,28 @@ describe('bindChunks', () => {
     expect(bindChunks([])).toEqual([]);
     expect(bindChunks([1, 2, 3, 4, 5], 2)).toEqual([[1, 2], [3, 4], [5]]);
     expect(BIND_CHUNK).toBeLessThan(100); // D1's and Durable Object SQLite's bound-value limit
+  });
+});
+
+describe('sendInBatches', () => {
+  it('sends every message in order, at most SEND_BATCH_MAX per sendBatch call, and nothing for none', async () => {
+    const calls: number[][] = [];
+    // Records the calls a Queue binding would get.
+    const queue = {
+      async sendBatch(messages: Iterable<MessageSendRequest<number>>) {
+        calls.push([...messages].map((m) => m.body));
+      },
+    } as unknown as Queue<number>;
+    const bodies = Array.from({ length: 2 * SEND_BATCH_MAX + 7 }, (_, i) => i);
+    await sendInBatches(
+      queue,
+      bodies.map((body) => ({ body })),
+    );
+    expect(calls.map((c) => c.length)).toEqual([SEND_BATCH_MAX, SEND_BATCH_MAX, 7]);
+    expect(calls.flat()).toEqual(bodies);
+    calls.length = 0;
+    await sendInBatches(queue, []);
+    expect(calls).toEqual([]);
+    expect(SEND_BATCH_MAX).toBe(100); // Queues' sendBatch limit
   });
 });

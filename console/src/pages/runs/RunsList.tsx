@@ -1,9 +1,10 @@
 /** /runs: run summaries, newest first, filtered by status and flow (GET /v1/runs). */
-import { Link, useSearchParams } from 'react-router';
+import { Link } from 'react-router';
 import type { Schemas } from '../../api/client';
 import { useClient } from '../../auth';
 import { ErrorBanner, Loading } from '../../ui';
 import { LoadMore } from '../common/LoadMore';
+import { useFilterParams } from '../common/use-filter-params';
 import { usePaged } from '../common/use-load';
 import './run-view.css';
 import '../flows/flows.css';
@@ -54,7 +55,7 @@ export function RunTable({ runs }: { runs: RunSummary[] }) {
 
 export default function RunsList() {
   const client = useClient();
-  const [params, setParams] = useSearchParams();
+  const { params, set } = useFilterParams();
   const status = (STATUSES as readonly string[]).includes(params.get('status') ?? '') ? (params.get('status') as Status) : undefined;
   const flowId = params.get('flowId') ?? undefined;
   const list = usePaged(
@@ -75,15 +76,7 @@ export default function RunsList() {
         <h1>Runs</h1>
         <label>
           Status{' '}
-          <select
-            value={status ?? ''}
-            onChange={(e) => {
-              const next = new URLSearchParams(params);
-              if (e.target.value) next.set('status', e.target.value);
-              else next.delete('status');
-              setParams(next);
-            }}
-          >
+          <select value={status ?? ''} onChange={(e) => set('status', e.target.value)}>
             <option value="">any</option>
             {STATUSES.map((s) => (
               <option key={s} value={s}>

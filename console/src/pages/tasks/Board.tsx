@@ -9,6 +9,7 @@ import { useSearchParams } from 'react-router';
 import { type ApiProblem, type Client, type Schemas, toProblem } from '../../api/client';
 import { useClient, useRole } from '../../auth';
 import { Button, Empty, ErrorBanner, Loading } from '../../ui';
+import { useFilterParams } from '../common/use-filter-params';
 import { BROWSER_TZ, compareTasks, dueText, isOverdue, reminderText } from './format';
 import { rruleToText } from './rrule-text';
 import { type SyncStatus, type Task, TaskSync } from './sync';
@@ -506,22 +507,11 @@ function matchesDue(task: Task, filter: DueFilter, now: Date): boolean {
 }
 
 function ListView({ tasks, writable, onMove, onOpen }: ViewProps) {
-  const [params, setParams] = useSearchParams();
+  const { params, set, reset } = useFilterParams({ replace: true });
   const status = (params.get('status') ?? '') as '' | Status;
   const label = params.get('label') ?? '';
   const q = params.get('q') ?? '';
   const due = (params.get('due') ?? '') as DueFilter;
-  // Filters changed one right after another (before the next render) build on each other: each starts
-  // from the last one set, not from this render's params, which would undo the one before.
-  const latest = useRef(params);
-  latest.current = params;
-  const set = (key: string, value: string) => {
-    const next = new URLSearchParams(latest.current);
-    if (value) next.set(key, value);
-    else next.delete(key);
-    latest.current = next;
-    setParams(next, { replace: true });
-  };
   const labels = useMemo(() => [...new Set(tasks.flatMap((t) => t.labels))].sort(), [tasks]);
   const shown = useMemo(() => {
     const now = new Date();
@@ -574,13 +564,7 @@ function ListView({ tasks, writable, onMove, onOpen }: ViewProps) {
           </select>
         </div>
         {status || label || q || due ? (
-          <Button
-            variant="link"
-            onClick={() => {
-              latest.current = new URLSearchParams({ view: 'list' });
-              setParams(latest.current, { replace: true });
-            }}
-          >
+          <Button variant="link" onClick={() => reset({ view: 'list' })}>
             Clear filters
           </Button>
         ) : null}
