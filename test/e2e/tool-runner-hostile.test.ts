@@ -217,6 +217,40 @@ for (const { mode, skip } of sandboxModes()) {
       const code = 'def main(input):\n    with open("/work/big", "wb") as f:\n        while True:\n            f.write(b"x" * 1048576)\n';
       const body = await withNeighbour({ runtime: 'python3', code });
       expect(body.error.type).toBe('exit_nonzero');
+      // Killed by SIGXFSZ, or (Python ignores that signal) the write's own error, as the tool saw it.
+      expect(body.error.message).toMatch(/SIGXFSZ|No space left on device|File too large/);
+    });
+
+    it('a tool that fills its work area sees the error and can still print and return', async () => {
+      const code = [
+        'import errno',
+        'def main(input):',
+        '    n = 0',
+        '    try:',
+        '        with open("/work/big", "wb") as f:',
+        '            while True:',
+        '                f.write(b"x" * 1048576)',
+        '                n += 1',
+        '    except OSError as err:',
+        '        print("full after", n, "MiB:", err.strerror)',
+        '        return {"errno": errno.errorcode.get(err.errno), "mib": n}',
+      ].join('\n');
+      const body = await withNeighbour({ runtime: 'python3', code });
+      expect(body.ok).toBe(true);
+      expect(['ENOSPC', 'EFBIG']).toContain(body.output.errno);
+      expect(body.output.mib).toBeGreaterThanOrEqual(8);
+      expect(body.output.mib).toBeLessThanOrEqual(WORKDIR_BYTES / 1048576);
+      expect(body.stdout).toMatch(/^full after \d+ MiB: (No space left on device|File too large)\n$/);
+    });
+
+    it('an exception outside Exception (a BaseException of its own) → exit_nonzero naming it, stderr short', async () => {
+      const code = 'class Escape(BaseException):\n    pass\ndef main(input):\n    raise Escape("out of reach")\n';
+      const body = await withNeighbour({ runtime: 'python3', code });
+      expect(body.error.type).toBe('exit_nonzero');
+      expect(body.error.message).toMatch(/Escape: out of reach$/);
+      // wasm: the guest reports an error that escapes it in a few lines, not Node's default report with
+      // the throwing source line (Pyodide's minified 1.2 MB first line, past the stderr cap).
+      expect(body.stderrBytes).toBeLessThan(8 * 1024);
     });
 
     it("cannot open a network connection when network is 'none' (not even to the runner on loopback)", async () => {

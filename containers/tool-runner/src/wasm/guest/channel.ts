@@ -36,6 +36,38 @@ const sleeper = new Int32Array(new SharedArrayBuffer(4));
 // (the tests check that no guest outlives its invocation).
 process.title = 'edgecrew-warm';
 
+/**
+ * An error that escapes the guest's own code ends the process with one short report on stderr and
+ * exit status 1, classified like any tool that exits non-zero (classify.ts: its last line is the
+ * detail). Node's default report prints the source line where the error was thrown, which for
+ * Pyodide's minified interpreter is its whole 1.2 MB first line: past the stderr cap, so the run was
+ * reported as invalid_output with a megabyte of JavaScript as its stderr.
+ */
+export function crashReport(err: unknown): string {
+  const lines = (value: string) =>
+    value
+      .split('\n')
+      .filter((l) => l.trim())
+      .map((l) => (l.length > 300 ? `${l.slice(0, 300)}…` : l));
+  if (!(err instanceof Error)) return `${lines(String(err)).slice(-20).join('\n')}\n`;
+  const stack = lines(err.stack ?? '')
+    .filter((l) => /^\s+at /.test(l))
+    .slice(0, 10);
+  // The message last: a PythonError's message is the Python traceback, whose last line names the exception.
+  const message = lines(err.message).slice(-20);
+  const last = message.pop() ?? '';
+  return `${[...stack, ...message, `${err.name}: ${last}`].join('\n')}\n`;
+}
+
+for (const event of ['uncaughtException', 'unhandledRejection'] as const)
+  process.on(event, (err: unknown) => {
+    try {
+      writeAll(FD.stderr, crashReport(err));
+    } finally {
+      process.exit(1);
+    }
+  });
+
 /** Writes all of `data` to a pipe, waiting out EAGAIN (the runner reads as fast as it can; a stop on a cap kills us). */
 export function writeAll(fd: number, data: Uint8Array | string): void {
   const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;

@@ -19,7 +19,6 @@ import { guestFetch } from './fetch.ts';
 const TOOL_DIR = '/opt/edgecrew/tool';
 /** Directories a tool may write to (its in-memory work area); everything else is made read-only. */
 const WRITABLE = new Set(['/work', '/tmp']);
-const ERRNO_ENOSPC = 28;
 
 const [pyodideDir, option] = process.argv.slice(2);
 if (!pyodideDir) throw new Error('usage: python.ts <pyodide package dir> [--snapshot=<file> | --make-snapshot]');
@@ -67,6 +66,9 @@ py.runPython(PRELOAD);
 py.runPython(readFileSync(new URL('./bootstrap.py', import.meta.url), 'utf8'), { filename: '/opt/edgecrew/bootstrap.py' });
 const run = py.globals.get('run') as (input: string) => Promise<string | number>;
 const FS = py.FS;
+// Emscripten numbers errors its own way (its 28 is EINVAL): ask Pyodide, and refuse to start without it.
+const ENOSPC = py.ERRNO_CODES.ENOSPC;
+if (ENOSPC === undefined) throw new Error('Pyodide names no ENOSPC error code');
 FS.mkdirTree(TOOL_DIR);
 readOnly(FS, '/');
 lockDown();
@@ -79,7 +81,7 @@ FS.ignorePermissions = true;
 FS.writeFile(`${TOOL_DIR}/main.py`, job.code);
 FS.chmod(`${TOOL_DIR}/main.py`, 0o444);
 FS.ignorePermissions = false;
-limitWorkArea(FS, job.workDirBytes);
+limitWorkArea(FS, job.workDirBytes, ENOSPC);
 
 const result = await run(JSON.stringify(job.input ?? null));
 if (typeof result === 'number') process.exit(result);
@@ -100,22 +102,27 @@ function readOnly(fs: PyFS, dir: string): void {
   fs.chmod(dir, 0o555);
 }
 
-/** Caps the bytes files may grow by (TOOL_RUNNER_WORKDIR_BYTES, the tmpfs size in bubblewrap mode): past it writes fail with ENOSPC. */
-function limitWorkArea(fs: PyFS, maxBytes: number): void {
+/**
+ * Caps the bytes files may grow by (TOOL_RUNNER_WORKDIR_BYTES, the tmpfs size in bubblewrap mode): past it
+ * writes to files fail with ENOSPC. Only regular files count: stdout and stderr are devices here, capped
+ * by the runner, and a tool that has filled its work area can still print (and report the error).
+ */
+function limitWorkArea(fs: PyFS, maxBytes: number, enospc: number): void {
   let used = 0;
   const original = fs.write.bind(fs);
   fs.write = ((
-    stream: { node: { usedBytes?: number } },
+    stream: { node: { usedBytes?: number; mode: number } },
     buffer: Uint8Array,
     offset: number,
     length: number,
     position?: number,
     canOwn?: boolean,
   ) => {
+    if (!fs.isFile(stream.node.mode)) return original(stream, buffer, offset, length, position, canOwn);
     const before = stream.node.usedBytes ?? 0;
     const end = (position ?? (stream as unknown as { position: number }).position ?? before) + length;
     const growth = Math.max(0, end - before);
-    if (used + growth > maxBytes) throw new fs.ErrnoError(ERRNO_ENOSPC);
+    if (used + growth > maxBytes) throw new fs.ErrnoError(enospc);
     used += growth;
     return original(stream, buffer, offset, length, position, canOwn);
   }) as PyFS['write'];
