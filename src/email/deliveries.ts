@@ -392,7 +392,7 @@ async function deliverClaimed(
   const pepper = pepperOf(config);
   const domain = config.EMAIL_FROM.slice(config.EMAIL_FROM.indexOf('@') + 1);
   const unsubscribe = `${publicUrl(config)}/v1/email/unsubscribe/${await signUnsubscribe(pepper, { tenantId: d.tenantId, userId: d.userId, address: d.address })}`;
-  const email = renderEmail(payload, {
+  const email = await renderEmail(payload, {
     id: d.id,
     from: { address: config.EMAIL_FROM, name: config.EMAIL_FROM_NAME },
     to: d.address,

@@ -3,7 +3,13 @@
  * Pure: the links and the clock are passed in. Dates are written in the recipient's time zone and
  * locale (docs/notifications.md).
  */
-import { createMimeMessage, Mailbox } from 'mimetext/browser';
+
+/**
+ * mimetext, loaded on the first email an isolate renders rather than at start-up: it brings Babel's
+ * core-js runtime, whose polyfills took about 15 ms of the Worker's 110–140 ms global scope
+ * (docs/performance.md, "Build"), and most isolates never render an email.
+ */
+let mimetext: Promise<typeof import('mimetext/browser')> | undefined;
 
 /** What a delivery shows, fixed when it is created (`email_deliveries.payload`). */
 export interface MessagePayload {
@@ -108,7 +114,12 @@ function content(p: MessagePayload): { subject: string; lines: string[]; action:
 }
 
 /** The message for `to`, with `messageId` `<id@sender's domain>`. */
-export function renderEmail(p: MessagePayload, o: { id: string; from: Sender; to: string; links: Links; now: Date }): RenderedEmail {
+export async function renderEmail(
+  p: MessagePayload,
+  o: { id: string; from: Sender; to: string; links: Links; now: Date },
+): Promise<RenderedEmail> {
+  mimetext ??= import('mimetext/browser');
+  const { createMimeMessage, Mailbox } = await mimetext;
   const { subject, lines, action } = content(p);
   const footer: string[] = [];
   if (o.links.unsubscribe) footer.push(`Unsubscribe from these emails: ${o.links.unsubscribe}`);

@@ -39,7 +39,7 @@ export async function sendVerification(
     .values({ tokenHash: await hashSecret(token, pepper(ctx)), userId, address, expiresAt, createdAt: ctx.now.toISOString() })
     .run();
   const link = `${publicUrl(ctx.config)}/v1/auth/verify-email/${token}`;
-  const email = renderEmail(
+  const email = await renderEmail(
     { kind: 'verification', title: address, body: '', taskId: null, dueAt: null, dueDate: null, timeZone: 'UTC', locale: 'en', link },
     {
       id: `evl_${userId.slice(4)}${ctx.now.getTime().toString(36)}`,

@@ -36,7 +36,7 @@ function render(p: MessagePayload, to = 'ana@example.com') {
 
 describe('the message', () => {
   it('is multipart text + HTML that postal-mime reads back, with the due time in the recipient’s zone and RFC 8058 headers', async () => {
-    const email = render(reminder);
+    const email = await render(reminder);
     const parsed = await PostalMime.parse(email.raw);
     expect(parsed.subject).toBe('Reminder: Zahnarzt – Termin bestätigen');
     expect(parsed.from).toMatchObject({ address: 'notifications@edgecrew.test', name: 'Edgecrew' });
@@ -54,20 +54,20 @@ describe('the message', () => {
   });
 
   it('writes dates in the recipient’s locale', async () => {
-    const parsed = await PostalMime.parse(render({ ...reminder, timeZone: 'Europe/Berlin', locale: 'de-DE' }).raw);
+    const parsed = await PostalMime.parse((await render({ ...reminder, timeZone: 'Europe/Berlin', locale: 'de-DE' })).raw);
     // 08:00Z is 09:00 in Berlin (CET).
     expect(parsed.text).toContain('Freitag, 4. Dezember 2026 um 09:00');
   });
 
   it('is accepted by the real send_email binding (locally Miniflare checks and stores it)', async () => {
     const config = { ...loadConfig(env), EMAIL_PROVIDER: 'binding' as const };
-    const result = await sendEmail(env, config, render(reminder), 'eml_01abcdefghjkmnpqrstvwxyz0');
+    const result = await sendEmail(env, config, await render(reminder), 'eml_01abcdefghjkmnpqrstvwxyz0');
     expect(result).toMatchObject({ ok: true, providerMessageId: expect.any(String) });
   });
 
   it('a From that does not match the envelope is refused by the binding and reported as a failed attempt, not thrown', async () => {
     const config = { ...loadConfig(env), EMAIL_PROVIDER: 'binding' as const };
-    const email = render(reminder);
+    const email = await render(reminder);
     const result = await sendEmail(env, config, { ...email, from: { ...email.from, address: 'other@edgecrew.test' } }, 'eml_x');
     expect(result).toMatchObject({ ok: false, permanent: false });
   });
