@@ -6,7 +6,7 @@
 
 /**
  * mimetext, loaded on the first email an isolate renders rather than at start-up: it brings Babel's
- * core-js runtime, whose polyfills took about 15 ms of the Worker's 110–140 ms global scope
+ * core-js runtime, whose polyfills took 20–30 ms of the Worker's 112–137 ms global scope
  * (docs/performance.md, "Build"), and most isolates never render an email.
  */
 let mimetext: Promise<typeof import('mimetext/browser')> | undefined;
