@@ -50,7 +50,10 @@ export function crashReport(err: unknown): string {
       .filter((l) => l.trim())
       .map((l) => (l.length > 300 ? `${l.slice(0, 300)}…` : l));
   if (!(err instanceof Error)) return `${lines(String(err)).slice(-20).join('\n')}\n`;
-  const stack = lines(err.stack ?? '')
+  // The frames only: V8's stack starts with the message, which for a PythonError is a traceback.
+  const head = `${err.name}: ${err.message}`;
+  const trace = err.stack?.startsWith(head) ? err.stack.slice(head.length) : (err.stack ?? '');
+  const stack = lines(trace)
     .filter((l) => /^\s+at /.test(l))
     .slice(0, 10);
   // The message last: a PythonError's message is the Python traceback, whose last line names the exception.
@@ -62,7 +65,13 @@ export function crashReport(err: unknown): string {
 for (const event of ['uncaughtException', 'unhandledRejection'] as const)
   process.on(event, (err: unknown) => {
     try {
-      writeAll(FD.stderr, crashReport(err));
+      let report: string;
+      try {
+        report = crashReport(err);
+      } catch {
+        report = `${event}: a value that cannot be described\n`; // e.g. Object.create(null) thrown
+      }
+      writeAll(FD.stderr, report);
     } finally {
       process.exit(1);
     }
