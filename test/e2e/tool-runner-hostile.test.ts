@@ -243,6 +243,43 @@ for (const { mode, skip } of sandboxModes()) {
       expect(body.stdout).toMatch(/^full after \d+ MiB: (No space left on device|File too large)\n$/);
     });
 
+    it('space a tool gives back (a file deleted, truncated, overwritten or replaced) can be written again', async () => {
+      // 40 MiB written in all, never more than 2 MiB held, against a 16 MiB work area (as on a tmpfs).
+      const code = [
+        'import os',
+        'def main(input):',
+        '    mib = b"x" * 1048576',
+        '    for i in range(10):',
+        '        with open("/work/f", "wb") as f:',
+        '            f.write(mib)',
+        '    for i in range(10):',
+        '        with open(f"/tmp/g{i}", "wb") as f:',
+        '            f.write(mib)',
+        '        os.remove(f"/tmp/g{i}")',
+        '    for i in range(10):',
+        '        with open("/work/f", "r+b") as f:',
+        '            f.truncate(0)',
+        '            f.write(mib)',
+        '    for i in range(10):',
+        '        with open("/work/h", "wb") as f:',
+        '            f.write(mib)',
+        '        os.replace("/work/h", "/work/f")',
+        '    try:',
+        '        with open("/work/sparse", "wb") as f:',
+        '            f.truncate(64 * 1048576)',
+        '        extended = "yes"',
+        '    except OSError as err:',
+        '        extended = err.strerror',
+        '    return {"size": os.path.getsize("/work/f"), "extended": extended}',
+      ].join('\n');
+      const body = await withNeighbour({ runtime: 'python3', code });
+      expect(body.error).toBeUndefined();
+      expect(body.output.size).toBe(1048576);
+      // Extending a file past the area is refused too: RLIMIT_FSIZE (bubblewrap), the cap (wasm, whose
+      // file system would allocate the bytes).
+      expect(body.output.extended).toBe(mode === 'bwrap' ? 'File too large' : 'No space left on device');
+    });
+
     it('an exception outside Exception (a BaseException of its own) → exit_nonzero naming it, stderr short', async () => {
       const code = 'class Escape(BaseException):\n    pass\ndef main(input):\n    raise Escape("out of reach")\n';
       const body = await withNeighbour({ runtime: 'python3', code });

@@ -102,28 +102,94 @@ function readOnly(fs: PyFS, dir: string): void {
   fs.chmod(dir, 0o555);
 }
 
+/** The parts of Emscripten's FS the work-area cap wraps (Pyodide's typings leave some out). */
+interface FileNode {
+  mode: number;
+  usedBytes?: number;
+}
+interface CappedFS {
+  write(stream: WriteStream, buffer: Uint8Array, offset: number, length: number, position?: number, canOwn?: boolean): number;
+  doTruncate(stream: unknown, node: FileNode, len: number): void;
+  unlink(path: string): void;
+  rename(oldPath: string, newPath: string): void;
+  lookupPath(path: string, opts: { follow: boolean }): { node: FileNode };
+  isFile(mode: number): boolean;
+}
+interface WriteStream {
+  node: FileNode;
+  position?: number;
+  flags: number;
+}
 /**
- * Caps the bytes files may grow by (TOOL_RUNNER_WORKDIR_BYTES, the tmpfs size in bubblewrap mode): past it
- * writes to files fail with ENOSPC. Only regular files count: stdout and stderr are devices here, capped
- * by the runner, and a tool that has filled its work area can still print (and report the error).
+ * Caps what the work area holds (TOOL_RUNNER_WORKDIR_BYTES, the tmpfs size in bubblewrap mode): the
+ * sizes of the files written in this invocation, in /work and /tmp together. A write that would take
+ * it past the cap fails with ENOSPC; deleting, truncating or replacing a file gives its bytes back, as
+ * on a tmpfs. Only regular files count: stdout and stderr are devices here, capped by the runner, so
+ * a tool that has filled its work area can still print (and report the error).
  */
-function limitWorkArea(fs: PyFS, maxBytes: number, enospc: number): void {
+function limitWorkArea(pyfs: PyFS, maxBytes: number, enospc: number): void {
+  const fs = pyfs as unknown as CappedFS & { ErrnoError: new (errno: number) => Error };
+  // Declared here, not at module level: this runs from the module's top-level code, above where a
+  // module constant would be initialized.
+  const O_APPEND = 0o2000;
+  /** Each file's size as last counted; `used` is their sum. Files from before the job are not counted (/work and /tmp start empty). */
+  const counted = new Map<FileNode, number>();
   let used = 0;
-  const original = fs.write.bind(fs);
-  fs.write = ((
-    stream: { node: { usedBytes?: number; mode: number } },
-    buffer: Uint8Array,
-    offset: number,
-    length: number,
-    position?: number,
-    canOwn?: boolean,
-  ) => {
-    if (!fs.isFile(stream.node.mode)) return original(stream, buffer, offset, length, position, canOwn);
-    const before = stream.node.usedBytes ?? 0;
-    const end = (position ?? (stream as unknown as { position: number }).position ?? before) + length;
-    const growth = Math.max(0, end - before);
-    if (used + growth > maxBytes) throw new fs.ErrnoError(enospc);
-    used += growth;
-    return original(stream, buffer, offset, length, position, canOwn);
-  }) as PyFS['write'];
+  const recount = (node: FileNode) => {
+    const size = node.usedBytes ?? 0;
+    used += size - (counted.get(node) ?? 0);
+    counted.set(node, size);
+  };
+  const release = (node: FileNode | null) => {
+    if (node === null || !counted.has(node)) return;
+    used -= counted.get(node)!;
+    counted.delete(node);
+  };
+  const nodeAt = (path: string): FileNode | null => {
+    try {
+      const { node } = fs.lookupPath(path, { follow: false });
+      return fs.isFile(node.mode) ? node : null;
+    } catch {
+      return null;
+    }
+  };
+
+  const write = fs.write.bind(fs);
+  fs.write = (stream, buffer, offset, length, position, canOwn) => {
+    const node = stream.node;
+    if (!fs.isFile(node.mode)) return write(stream, buffer, offset, length, position, canOwn);
+    const size = node.usedBytes ?? 0;
+    // An appending stream writes at the end whatever its position says.
+    const start = position ?? (stream.flags & O_APPEND ? size : (stream.position ?? size));
+    const grows = Math.max(size, start + length) - (counted.get(node) ?? 0);
+    if (grows > 0 && used + grows > maxBytes) throw new fs.ErrnoError(enospc);
+    const written = write(stream, buffer, offset, length, position, canOwn);
+    recount(node);
+    return written;
+  };
+  // Every truncation (truncate, ftruncate, open with O_TRUNC) ends here; one that extends a file
+  // allocates the bytes (MEMFS keeps no holes), so it is capped like a write.
+  const doTruncate = fs.doTruncate.bind(fs);
+  fs.doTruncate = (stream, node, len) => {
+    if (fs.isFile(node.mode)) {
+      const grows = len - (counted.get(node) ?? 0);
+      if (grows > 0 && used + grows > maxBytes) throw new fs.ErrnoError(enospc);
+    }
+    doTruncate(stream, node, len);
+    if (fs.isFile(node.mode)) recount(node);
+  };
+  const unlink = fs.unlink.bind(fs);
+  fs.unlink = (path) => {
+    const node = nodeAt(path);
+    unlink(path);
+    release(node);
+  };
+  // A rename over an existing file deletes that file.
+  const rename = fs.rename.bind(fs);
+  fs.rename = (oldPath, newPath) => {
+    const replaced = nodeAt(newPath);
+    const moved = nodeAt(oldPath);
+    rename(oldPath, newPath);
+    if (replaced !== moved) release(replaced);
+  };
 }
