@@ -143,8 +143,9 @@ async function runLane(
 }
 
 /**
- * First attempts of `deliveries` as `webhook_attempt` jobs on the WEBHOOKS queue. If a send is lost,
- * the sweeper recovers them: the rows are pending and unclaimed (or their lease ended), next_attempt_at now.
+ * First attempts of `deliveries` as `webhook_attempt` jobs on the WEBHOOKS queue. A failed send ends the
+ * hand-off, and the sweeper recovers whatever was not sent: the rows are pending and unclaimed (or their
+ * lease ended), next_attempt_at now.
  */
 async function handOff(env: Env, deliveries: readonly Delivery[]): Promise<void> {
   await sendInBatches(

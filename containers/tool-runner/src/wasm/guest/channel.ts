@@ -43,7 +43,7 @@ process.title = 'edgecrew-warm';
  * Pyodide's minified interpreter is its whole 1.2 MB first line: past the stderr cap, so the run was
  * reported as invalid_output with a megabyte of JavaScript as its stderr.
  */
-export function crashReport(err: unknown): string {
+function crashReport(err: unknown): string {
   const lines = (value: string) =>
     value
       .split('\n')

@@ -19,6 +19,8 @@ import { guestFetch } from './fetch.ts';
 const TOOL_DIR = '/opt/edgecrew/tool';
 /** Directories a tool may write to (its in-memory work area); everything else is made read-only. */
 const WRITABLE = new Set(['/work', '/tmp']);
+/** open()'s append flag, in Emscripten's numbering (Linux's too). */
+const O_APPEND = 0o2000;
 
 const [pyodideDir, option] = process.argv.slice(2);
 if (!pyodideDir) throw new Error('usage: python.ts <pyodide package dir> [--snapshot=<file> | --make-snapshot]');
@@ -129,9 +131,6 @@ interface WriteStream {
  */
 function limitWorkArea(pyfs: PyFS, maxBytes: number, enospc: number): void {
   const fs = pyfs as unknown as CappedFS & { ErrnoError: new (errno: number) => Error };
-  // Declared here, not at module level: this runs from the module's top-level code, above where a
-  // module constant would be initialized.
-  const O_APPEND = 0o2000;
   /** Each file's size as last counted; `used` is their sum. Files from before the job are not counted (/work and /tmp start empty). */
   const counted = new Map<FileNode, number>();
   let used = 0;
