@@ -16,12 +16,13 @@
  *    Exits 1 on any failed request or unverified delivery.
  *
  * Env: LOAD_USERS (100), LOAD_SECONDS (60), LOAD_SPAWN_RATE (users/s, 20), LOAD_TENANTS (10),
- *      LOCUST_PYTHON (/usr/bin/python3: Debian's python3-locust lives in the system Python),
+ *      LOCUST_PYTHON (default: /usr/bin/python3, where Debian's python3-locust lives, else python3 on
+ *      PATH; the first that imports locust and websocket),
  *      LOAD_PROFILE=1: a V8 CPU profile of our isolate over the whole Locust run, printed per request
  *      and saved as load-results/profile-<time>.cpuprofile (the profiler slows the thread, so its
  *      run's latencies are not comparable with other runs').
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
@@ -40,7 +41,24 @@ const USERS = num('LOAD_USERS', 100);
 const SECONDS = num('LOAD_SECONDS', 60);
 const SPAWN_RATE = num('LOAD_SPAWN_RATE', 20);
 const TENANTS = num('LOAD_TENANTS', 10);
-const PYTHON = process.env.LOCUST_PYTHON ?? '/usr/bin/python3';
+/**
+ * The Python that runs Locust: LOCUST_PYTHON, else the first of the system Python (Debian's
+ * python3-locust and python3-websocket live there) and `python3` on PATH (a virtualenv, macOS) that
+ * imports both. Checked before anything is built, so a missing Locust fails in a second, not after
+ * the build and the seeding.
+ */
+function findPython() {
+  const candidates = process.env.LOCUST_PYTHON ? [process.env.LOCUST_PYTHON] : ['/usr/bin/python3', 'python3'];
+  for (const py of candidates) {
+    const r = spawnSync(py, ['-c', 'import locust, websocket'], { stdio: 'ignore', timeout: 30_000 });
+    if (r.status === 0) return py;
+  }
+  throw new Error(
+    `no Python with Locust and websocket-client (tried ${candidates.join(', ')}). On Debian or Ubuntu: ` +
+      'apt-get install python3-locust python3-websocket. Elsewhere: pip install locust websocket-client ' +
+      'into a Python of your choice and set LOCUST_PYTHON to it.',
+  );
+}
 const PROFILE = process.env.LOAD_PROFILE === '1';
 const OUT = path.join(ROOT, 'load-results');
 const log = (m) => process.stderr.write(`load: ${m}\n`);
@@ -102,7 +120,7 @@ async function api(url, key, method, p, body) {
   return text ? JSON.parse(text) : null;
 }
 
-function runLocust(env, csvPrefix) {
+function runLocust(python, env, csvPrefix) {
   return new Promise((resolve, reject) => {
     const args = [
       '-m',
@@ -124,13 +142,9 @@ function runLocust(env, csvPrefix) {
       '--stop-timeout',
       '30',
     ];
-    const child = spawn(PYTHON, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit'] });
+    const child = spawn(python, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit'] });
     const killer = setTimeout(() => child.kill('SIGTERM'), (SECONDS + 120) * 1000);
-    child.on('error', (err) =>
-      reject(
-        new Error(`cannot start ${PYTHON} -m locust (${err.message}); install Debian's python3-locust: apt-get install python3-locust`),
-      ),
-    );
+    child.on('error', (err) => reject(new Error(`cannot start ${python} -m locust (${err.message})`)));
     child.on('exit', (code) => (clearTimeout(killer), resolve(code)));
   });
 }
@@ -208,6 +222,7 @@ async function writeProfile(inspector, entry, rows, stamp) {
 
 async function main() {
   const started = new Date();
+  const python = findPython();
   log('building the Worker (wrangler deploy --dry-run)…');
   const build = await buildWorker();
   const inspectorPort = PROFILE ? await freePort() : undefined;
@@ -243,7 +258,11 @@ async function main() {
     const csvPrefix = path.join(OUT, `load-${stamp}`);
     const inspector = PROFILE ? await connectInspector(inspectorPort, OURS) : null;
     if (inspector) await startProfiler(inspector);
-    const code = await runLocust({ LOAD_HOST: target.url, LOAD_KEYS: JSON.stringify(keys), LOAD_FLOWS: JSON.stringify(flows) }, csvPrefix);
+    const code = await runLocust(
+      python,
+      { LOAD_HOST: target.url, LOAD_KEYS: JSON.stringify(keys), LOAD_FLOWS: JSON.stringify(flows) },
+      csvPrefix,
+    );
     // Deliveries of the last writes are still on their way: give them the queue's window and a margin.
     await sleep(5_000);
     const rows = await readStats(csvPrefix);
