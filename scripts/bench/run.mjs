@@ -47,6 +47,7 @@ import { FLOWS_SUITE, flowsBudgetS, flowsFailed, formatFlowsTables, runFlowsSuit
 import { authOverhead, formatAuthOverhead } from './identity.mjs';
 import { compareReports, formatComparison } from './lib/compare.mjs';
 import { cpuBetween, sampleCpu } from './lib/cpu.mjs';
+import { formatIssue20Goals, issue20Goals } from './lib/goals.mjs';
 import { merge, runLoad, toRequest } from './lib/load.mjs';
 import { formatTable } from './lib/report.mjs';
 import { clientSummary, formatStages, probeStages, summarizeStages } from './lib/stages.mjs';
@@ -365,6 +366,8 @@ async function main() {
       ...(webhooks ? { webhooks } : {}),
       ...(consoleReport ? { console: consoleReport } : {}),
     };
+    const goals = issue20Goals(report);
+    if (goals.length > 0) report.issue20 = goals;
     console.log('');
     console.log(`${formatBuild(bundle, startup)}\n`);
     if (results.length > 0) console.log(`${formatTable(results)}\n`);
@@ -376,6 +379,7 @@ async function main() {
     if (tasks) console.log(`${formatTasksTables(tasks)}\n`);
     if (webhooks) console.log(`${formatWebhooksTables(webhooks)}\n`);
     if (consoleReport) console.log(`${formatConsoleTable(consoleReport)}\n`);
+    if (goals.length > 0) console.log(`${formatIssue20Goals(goals)}\n`);
     const outDir = path.join(ROOT, 'bench-results');
     await mkdir(outDir, { recursive: true });
     const file = path.join(outDir, `bench-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
