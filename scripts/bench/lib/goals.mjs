@@ -99,6 +99,12 @@ export function issue20Goals(report) {
         sync.ours.postP50Ms < sync.base.postP50Ms,
       );
   }
+  if (report.bundle?.gzipKiB != null && report.startup)
+    add(
+      'bundle size (gzip) and start-up recorded beside the figures',
+      `${report.bundle.gzipKiB} KiB gzip; start-up ${ms(report.startup.oursMs)} (bare ${ms(report.startup.baseMs)})`,
+      true,
+    );
   return rows;
 }
 
