@@ -41,7 +41,6 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { raiseFdLimit } from '../lib/fd-limit.mjs';
 import { CONSOLE_SUITE, consoleBudgetS, formatConsoleTable, runConsoleSuite } from './console.mjs';
 import { FLOWS_SUITE, flowsBudgetS, flowsFailed, formatFlowsTables, runFlowsSuite, WORKFLOWS, workflowsWorker } from './flows.mjs';
 import { authOverhead, formatAuthOverhead } from './identity.mjs';
@@ -75,8 +74,6 @@ const SETUP_TIMEOUT_MS = 30_000;
 const BREAKDOWN_REQUESTS = 200;
 
 async function main() {
-  // The sync suite holds 1,000 WebSockets per side (2 fds each): a soft limit of 1,024 would skip it.
-  raiseFdLimit(20_000);
   const { values } = parseArgs({
     options: {
       only: { type: 'string', multiple: true },

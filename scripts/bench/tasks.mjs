@@ -23,9 +23,9 @@
  * Goals (issue 4): sync p99 < 50 ms at 50 sockets; at 1,000 sockets p99 within 1.5x the bare
  * broadcast; reminder lateness p99 < 250 ms.
  */
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
-import { fdLimit } from '../lib/fd-limit.mjs';
 import { cpuBetween, sampleCpu } from './lib/cpu.mjs';
 import { markdownTable } from './lib/report.mjs';
 import { benchTenantCount, mapLimit, rotate, seedApiKeyTenant, signupTenant } from './lib/tenants.mjs';
@@ -171,6 +171,12 @@ export const taskScenarios = [
 // ---------------------------------------------------------------------------
 
 /** Open file descriptors this process may have (the soft limit inherited from the shell). */
+function fdLimit() {
+  const r = spawnSync('sh', ['-c', 'ulimit -n'], { encoding: 'utf8', timeout: 5_000 });
+  const n = Number(r.stdout?.trim());
+  return r.status === 0 && Number.isFinite(n) ? n : r.stdout?.trim() === 'unlimited' ? Infinity : null;
+}
+
 /**
  * WebSockets to one tenant (ours) or one bare object (base), each delivering frames to
  * `onFrame(frame, atMs)` with the receipt time taken before parsing.
@@ -282,7 +288,7 @@ export async function runTasksSuite({ ours, base, log }) {
   const capped = cfg.sizes.filter((n) => n > maxSockets);
   if (capped.length)
     log(
-      `bench: tasks: WARNING ulimit -n is ${limit}: skipping ${capped.join(', ')} sockets (npm run bench raises the soft limit up to the hard one; raise the hard limit, e.g. \`ulimit -n 20000\` as root or in /etc/security/limits.conf)`,
+      `bench: tasks: WARNING ulimit -n is ${limit}: skipping ${capped.join(', ')} sockets (Node raises its soft limit to the hard one by itself, so raise the hard limit: e.g. \`ulimit -n 20000\` as root, or nofile in /etc/security/limits.conf)`,
     );
 
   // ---- sync -----------------------------------------------------------------

@@ -49,12 +49,22 @@ const TENANTS = num('LOAD_TENANTS', 10);
  */
 function findPython() {
   const candidates = process.env.LOCUST_PYTHON ? [process.env.LOCUST_PYTHON] : ['/usr/bin/python3', 'python3'];
+  const tried = [];
   for (const py of candidates) {
-    const r = spawnSync(py, ['-c', 'import locust, websocket'], { stdio: 'ignore', timeout: 30_000 });
+    const r = spawnSync(py, ['-c', 'import locust, websocket'], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', timeout: 30_000 });
     if (r.status === 0) return py;
+    // Why it failed (not found, a module missing, a broken install), in one line.
+    const why =
+      r.error?.message ??
+      String(r.stderr ?? '')
+        .trim()
+        .split('\n')
+        .at(-1) ??
+      `exit ${r.status}`;
+    tried.push(`${py}: ${why || `exit ${r.status}`}`);
   }
   throw new Error(
-    `no Python with Locust and websocket-client (tried ${candidates.join(', ')}). On Debian or Ubuntu: ` +
+    `no Python with Locust and websocket-client (${tried.join('; ')}). On Debian or Ubuntu: ` +
       'apt-get install python3-locust python3-websocket. Elsewhere: pip install locust websocket-client ' +
       'into a Python of your choice and set LOCUST_PYTHON to it.',
   );

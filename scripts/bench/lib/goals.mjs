@@ -8,14 +8,15 @@ import { markdownTable } from './report.mjs';
 /** A figure, or NaN when the run has none (so every comparison with it is false: not met). */
 const num = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : Number.NaN);
 const ms = (v) => (Number.isNaN(num(v)) ? 'n/a' : `${Math.round(v).toLocaleString('en-US')} ms`);
-const x = (v) => (Number.isNaN(num(v)) ? 'n/a' : `${v.toFixed(2)}`);
+const x = (v) => (Number.isNaN(num(v)) ? 'n/a' : `${v.toFixed(2)}×`);
 const fixed1 = (v) => (Number.isNaN(num(v)) ? 'n/a' : v.toFixed(1));
 
 /** @returns {Array<{ goal: string, figure: string, met: boolean, note: string }>} */
 export function issue20Goals(report) {
   const rows = [];
   const add = (goal, figure, met, note = '') => rows.push({ goal, figure, met: Boolean(met), note });
-  const scenario = (name) => report.scenarios?.find((s) => s.name === name && s.ratio != null);
+  // A scenario that ran but has no ratio (a side failed) still gets its row: n/a, not met.
+  const scenario = (name) => report.scenarios?.find((s) => s.name === name);
 
   const c = report.flows?.concurrent;
   if (c?.ours && c.workflows) {
@@ -29,12 +30,16 @@ export function issue20Goals(report) {
         ? ''
         : `local floor (a bare Worker creating 100 new objects at once) p95 ${ms(floor)}${floor >= 100 ? ': the goal is below what this machine allows any code' : ''}`,
     );
+    // The percentiles are of the runs that succeeded: a burst with failed runs or checks meets nothing.
+    const clean = c.ours.errors === 0 && !c.ours.failedChecks;
+    const failures = clean ? '' : `${c.ours.errors ?? 'n/a'} runs failed, ${c.ours.failedChecks ?? 0} checks failed`;
     add(
       '100 concurrent 10-node runs, client start → `run.completed`: p95 < 1 s and below Workflows',
-      `${ms(c.ours.p95Ms)}, Workflows ${ms(c.workflows.p95Ms)} (${x(c.ratioP95)}×)`,
-      num(c.ours.p95Ms) < 1000 && num(c.ours.p95Ms) < num(c.workflows.p95Ms),
+      `${ms(c.ours.p95Ms)}, Workflows ${ms(c.workflows.p95Ms)} (${x(c.ratioP95)})`,
+      clean && num(c.ours.p95Ms) < 1000 && num(c.ours.p95Ms) < num(c.workflows.p95Ms),
+      failures,
     );
-    add('the same, p95 < 500 ms (aspiration)', ms(c.ours.p95Ms), num(c.ours.p95Ms) < 500);
+    add('the same, p95 < 500 ms (aspiration)', ms(c.ours.p95Ms), clean && num(c.ours.p95Ms) < 500, failures);
     add(
       'queue wait reported apart from execution',
       `queue wait p95 ${ms(c.ours.queueWaitP95Ms)}, execution p95 ${ms(c.ours.engineP95Ms)}`,
@@ -48,9 +53,9 @@ export function issue20Goals(report) {
     const minimal = scenario('tasks create');
     add(
       'task create ≥ 0.5× a bare object doing the same SQLite work',
-      `${x(create.ratio)}×`,
+      `${x(create.ratio)}`,
       num(create.ratio) >= 0.5,
-      [limiter && `${x(limiter.ratio)}× with the local rate limiter in both`, minimal && `${x(minimal.ratio)}× against the minimal write`]
+      [limiter && `${x(limiter.ratio)} with the local rate limiter in both`, minimal && `${x(minimal.ratio)} against the minimal write`]
         .filter(Boolean)
         .join('; '),
     );
@@ -58,10 +63,10 @@ export function issue20Goals(report) {
   const list = scenario('tasks list');
   if (list) {
     const limiter = scenario('tasks list (limiter in both)');
-    add('task list ≥ 0.5×', `${x(list.ratio)}×`, num(list.ratio) >= 0.5, limiter ? `${x(limiter.ratio)}× with the limiter in both` : '');
+    add('task list ≥ 0.5×', `${x(list.ratio)}`, num(list.ratio) >= 0.5, limiter ? `${x(limiter.ratio)} with the limiter in both` : '');
   }
   const health = scenario('health');
-  if (health) add('`/health` ≥ 0.7× a bare Worker', `${x(health.ratio)}×`, num(health.ratio) >= 0.7);
+  if (health) add('`/health` ≥ 0.7× a bare Worker', `${x(health.ratio)}`, num(health.ratio) >= 0.7);
 
   const cases = report.webhooks?.cases ?? [];
   const oneByOne = cases.find((k) => k.connections === 1);
@@ -88,14 +93,17 @@ export function issue20Goals(report) {
   }
 
   const sync = report.tasks?.sync?.find((r) => r.sockets === 1000);
-  if (sync?.ratioP99 != null) {
+  if (sync) {
+    // The suite's own verdict also requires every socket to have heard every change.
+    const verdict = report.tasks.goals?.sync1000Within1_5xBare;
+    const missing = sync.ours?.missing ?? 0;
     add(
       'sync at 1,000 sockets: write → receipt p99 ≤ 1.5× the bare broadcast',
-      `${x(sync.ratioP99)}× (${ms(sync.ours.p99Ms)} against ${ms(sync.base.p99Ms)})`,
-      num(sync.ratioP99) <= 1.5,
+      `${x(sync.ratioP99)} (${ms(sync.ours?.p99Ms)} against ${ms(sync.base?.p99Ms)})${missing ? `, ${missing} receipts missing` : ''}`,
+      verdict ? verdict.met : num(sync.ratioP99) <= 1.5 && missing === 0,
       'the issue asks for three quiet runs in a row: `npm run bench -- --only tasks` three times',
     );
-    if (sync.ours.postP50Ms != null && sync.base.postP50Ms != null)
+    if (sync.ours?.postP50Ms != null && sync.base?.postP50Ms != null)
       add(
         "a create's own response not delayed by the broadcast",
         `p50 ${sync.ours.postP50Ms} ms at 1,000 sockets (the bare object answers after broadcasting: ${sync.base.postP50Ms} ms)`,
