@@ -8,7 +8,9 @@ import { markdownTable } from './report.mjs';
 /** A figure, or NaN when the run has none (so every comparison with it is false: not met). */
 const num = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : Number.NaN);
 const ms = (v) => (Number.isNaN(num(v)) ? 'n/a' : `${Math.round(v).toLocaleString('en-US')} ms`);
-const x = (v) => (Number.isNaN(num(v)) ? 'n/a' : `${v.toFixed(2)}×`);
+/** A ratio to two decimals, or three when two would round it onto a goal's line (0.4996 is not 0.50). */
+const x = (v) =>
+  Number.isNaN(num(v)) ? 'n/a' : `${v.toFixed([0.5, 0.7, 1.5].includes(Number(v.toFixed(2))) && ![0.5, 0.7, 1.5].includes(v) ? 3 : 2)}×`;
 const fixed1 = (v) => (Number.isNaN(num(v)) ? 'n/a' : v.toFixed(1));
 
 /** @returns {Array<{ goal: string, figure: string, met: boolean, note: string }>} */
