@@ -55,13 +55,13 @@ function findPython() {
     if (r.status === 0) return py;
     // Why it failed (not found, a module missing, a broken install), in one line.
     const why =
-      r.error?.message ??
+      r.error?.message ||
       String(r.stderr ?? '')
         .trim()
         .split('\n')
-        .at(-1) ??
+        .at(-1) ||
       `exit ${r.status}`;
-    tried.push(`${py}: ${why || `exit ${r.status}`}`);
+    tried.push(`${py}: ${why}`);
   }
   throw new Error(
     `no Python with Locust and websocket-client (${tried.join('; ')}). On Debian or Ubuntu: ` +
