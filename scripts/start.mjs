@@ -95,7 +95,18 @@ const toolRunner = {
 const api = {
   name: 'api',
   // --enable-containers=false: the [[containers]] entry is production's runner; locally it is the process above.
-  ...wrangler('dev', '--port', String(port), '--ip', HOST, '--local', '--show-interactive-dev-session=false', '--enable-containers=false'),
+  // --minify=false: wrangler.toml minifies what is deployed; locally the Worker's logged stacks stay readable.
+  ...wrangler(
+    'dev',
+    '--port',
+    String(port),
+    '--ip',
+    HOST,
+    '--local',
+    '--show-interactive-dev-session=false',
+    '--enable-containers=false',
+    '--minify=false',
+  ),
   ready: `${baseUrl}/health/ready`,
 };
 const SERVICES = [toolRunner, api];

@@ -43,8 +43,9 @@ const connections = Number(values.connections);
 const log = (m) => process.stderr.write(`${m}\n`);
 
 const port = await freePort();
-log('bench:profile: building the Worker (wrangler deploy --dry-run)…');
-const build = await buildWorker();
+log('bench:profile: building the Worker (wrangler deploy --dry-run --minify=false)…');
+// Not minified: the same code as deployed, with the function names the report lists.
+const build = await buildWorker({ minify: false });
 const { mf, oursUrl, baseUrl } = await startWorkers({ entry: build.entry, inspectorPort: port });
 try {
   const { targets } = await migratedTargets(mf, { ours: oursUrl, base: baseUrl });

@@ -36,11 +36,11 @@
  * --compare <old.json>   after the run, every figure beside the old result's (new ÷ old), changes over 20 % flagged
  * --compare <old.json> --to <new.json>   the same for two stored results, without running anything
  */
-import { spawnSync } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { git } from '../lib/tools.mjs';
 import { CONSOLE_SUITE, consoleBudgetS, formatConsoleTable, runConsoleSuite } from './console.mjs';
 import { FLOWS_SUITE, flowsBudgetS, flowsFailed, formatFlowsTables, runFlowsSuite, WORKFLOWS, workflowsWorker } from './flows.mjs';
 import { authOverhead, formatAuthOverhead } from './identity.mjs';
@@ -526,10 +526,6 @@ function describe(spec) {
 }
 
 function gitInfo() {
-  const git = (...args) => {
-    const r = spawnSync('git', args, { cwd: ROOT, encoding: 'utf8', timeout: 5_000 });
-    return r.status === 0 ? r.stdout.trim() : null;
-  };
   const status = git('status', '--porcelain');
   return { commit: git('rev-parse', 'HEAD'), dirty: status === null ? null : status.length > 0 };
 }

@@ -5,7 +5,6 @@
 import { spawn } from 'node:child_process';
 import { accessSync, constants, rmSync, statfsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +13,7 @@ import { compileModuleRules, convertV4MiniflareOptions, Miniflare, testRegExps }
 import { unstable_getMiniflareWorkerOptions, unstable_readConfig } from 'wrangler';
 import { ensureConsoleBuilt } from '../../console-build.mjs';
 import { generateSigningKeys } from '../../keys.mjs';
+import { wranglerBin } from '../../lib/tools.mjs';
 
 export const BENCH_DIR = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 export const ROOT = path.resolve(BENCH_DIR, '..', '..');
@@ -69,24 +69,27 @@ const BASELINE_EXTRA_MODULES = [
   { type: 'CompiledWasm', path: 'node_modules/argon2id/dist/no-simd.wasm' },
 ];
 
-/** `wrangler deploy --dry-run --outdir <tmp>`: the exact ES-module bundle we would deploy. */
-export async function buildWorker() {
+/**
+ * `wrangler deploy --dry-run --outdir <tmp>`: the exact ES-module bundle we would deploy (minified,
+ * as wrangler.toml says). `minify: false` keeps our names, for a profile that reports functions.
+ */
+export async function buildWorker({ minify = true } = {}) {
   // wrangler.toml's [assets] directory must exist for the dry run: a fresh clone has no console/dist yet.
   await ensureConsoleBuilt();
   const outdir = await mkdtemp(path.join(tmpdir(), 'edgecrew-bench-'));
   // Also on abrupt exits (Ctrl-C is handled by Miniflare's exit hook, which may exit first).
   const removeSync = () => rmSync(outdir, { recursive: true, force: true });
   process.once('exit', removeSync);
-  const wranglerBin = path.join(path.dirname(createRequire(import.meta.url).resolve('wrangler/package.json')), 'bin', 'wrangler.js');
   // --containers-rollout=none: with a [[containers]] entry a dry run otherwise needs a Docker engine (design.md).
   const args = [
-    wranglerBin,
+    wranglerBin(),
     'deploy',
     '--dry-run',
     '--outdir',
     outdir,
     '--env=',
     '--containers-rollout=none',
+    ...(minify ? [] : ['--minify=false']),
     '--config',
     path.join(ROOT, 'wrangler.toml'),
   ];
