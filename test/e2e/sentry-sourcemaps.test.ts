@@ -5,13 +5,16 @@
  * bundled Worker reports an unhandled error, and the error's minified frames are resolved through
  * the uploaded map, as Sentry resolves them, to our sources.
  */
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { SourceMap, type SourceMapPayload } from 'node:module';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { uploadSourceMaps } from '../../scripts/deploy.mjs';
+import { mapFromRoot, uploadSourceMaps } from '../../scripts/deploy.mjs';
 import { type ArtifactBundle, startFakeSentry } from '../support/node/fake-sentry';
-import { buildWorker, type RunningWorker, startWorker } from '../support/node/worker';
+import { buildWorker, PROJECT_ROOT, type RunningWorker, startWorker } from '../support/node/worker';
 import { eventually } from '../support/shared/time';
 
 type Frame = { filename?: string; abs_path?: string; function?: string; lineno?: number; colno?: number; in_app?: boolean };
@@ -20,6 +23,32 @@ type SentryException = { type: string; value: string; stacktrace?: { frames: Fra
 let sentry: Awaited<ReturnType<typeof startFakeSentry>>;
 let worker: RunningWorker | undefined;
 const release = `e2e-${randomUUID()}`;
+const sentryEnv = () => ({ SENTRY_URL: sentry.url, SENTRY_AUTH_TOKEN: 'sntrys_e2e', SENTRY_ORG: 'edgecrew', SENTRY_PROJECT: 'api' });
+
+/** `node scripts/deploy.mjs <args>` with `env` added: its exit code and output. */
+async function deploy(args: string[], env: Record<string, string> = {}) {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['scripts/deploy.mjs', ...args], {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, ...env, CI: 'true', WRANGLER_SEND_METRICS: 'false' },
+    });
+    return { code: 0, output: stdout + stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: e.code ?? -1, output: `${e.stdout ?? ''}${e.stderr ?? ''}` };
+  }
+}
+
+/** The map's sources must be named from the repository root, with the text of ours. */
+function expectSourcesFromRoot(map: { sources: string[]; sourcesContent: Array<string | null> }) {
+  expect(map.sources).toContain('src/app.ts');
+  expect(map.sources.filter((s) => s.startsWith('/') || s.includes('..') || s.includes('\\'))).toEqual([]);
+  // Sentry shows the lines around a frame from sourcesContent. Some dependencies ship maps naming
+  // sources they do not publish (null here); every file of ours must have its text.
+  const ours = map.sources.flatMap((s, i) => (/^(src|durable-objects)\//.test(s) ? [map.sourcesContent[i]] : []));
+  expect(ours.length).toBeGreaterThan(100);
+  expect(ours.filter((text) => typeof text !== 'string' || text.length === 0)).toEqual([]);
+}
 
 beforeAll(async () => {
   sentry = await startFakeSentry();
@@ -37,7 +66,7 @@ describe('Sentry source maps for the minified bundle', () => {
     await uploadSourceMaps({
       dir,
       release,
-      env: { ...process.env, SENTRY_URL: sentry.url, SENTRY_AUTH_TOKEN: 'sntrys_e2e', SENTRY_ORG: 'edgecrew', SENTRY_PROJECT: 'api' },
+      env: { ...process.env, ...sentryEnv() },
     });
     expect(sentry.artifactBundles).toHaveLength(1);
     bundle = sentry.artifactBundles[0]!;
@@ -49,11 +78,7 @@ describe('Sentry source maps for the minified bundle', () => {
     // Minified: a few hundred long lines (license comments among them), not one statement per line.
     const code = byUrl['~/index.js']!.content;
     expect(code.length / code.split('\n').length).toBeGreaterThan(500);
-    const map = JSON.parse(byUrl['~/index.js.map']!.content) as { sources: string[]; sourcesContent: string[] };
-    // Sources named from the repository root, with their text (Sentry shows the lines around a frame).
-    expect(map.sources).toContain('src/app.ts');
-    expect(map.sources.every((s) => !s.startsWith('/') && !s.includes('..'))).toBe(true);
-    expect(map.sourcesContent.length).toBe(map.sources.length);
+    expectSourcesFromRoot(JSON.parse(byUrl['~/index.js.map']!.content));
   });
 
   it('resolves the frames of an error the minified Worker reports to our sources', async () => {
@@ -113,4 +138,56 @@ describe('Sentry source maps for the minified bundle', () => {
       expect.objectContaining({ source: 'src/routes/auth.ts', text: expect.stringContaining('authService.signup(') }),
     );
   });
+});
+
+describe('scripts/deploy.mjs', () => {
+  it('names the sources from the repository root whatever sourceRoot wrangler wrote', () => {
+    const sources = ['../../src/app.ts', '../../node_modules/hono/dist/compose.js'];
+    // wrangler writes its --outdir as sourceRoot: relative to its working directory (the root) when relative.
+    expect(mapFromRoot({ version: 3, sourceRoot: 'dist/production', sources }, 'dist/production').sources).toEqual([
+      'src/app.ts',
+      'node_modules/hono/dist/compose.js',
+    ]);
+    const abs = path.join(PROJECT_ROOT, 'dist', 'staging');
+    const fromAbsolute = mapFromRoot({ version: 3, sourceRoot: abs, sources, mappings: 'AAAA' }, abs);
+    expect(fromAbsolute).toEqual({ version: 3, sources: ['src/app.ts', 'node_modules/hono/dist/compose.js'], mappings: 'AAAA' });
+    expect(mapFromRoot({ version: 3, sources }, abs).sources).toEqual(['src/app.ts', 'node_modules/hono/dist/compose.js']);
+  });
+
+  it('refuses, before building anything, what would deploy the wrong thing', async () => {
+    const none = await deploy([]);
+    expect(none.code).toBe(2);
+    expect(none.output).toMatch(/name one environment: staging or production/);
+    const two = await deploy(['staging', 'production']);
+    expect(two.code).toBe(2);
+    const clash = await deploy(['production', '--', '--env', 'staging']);
+    expect(clash.code).toBe(2);
+    expect(clash.output).toMatch(/--env is set by this script/);
+    const commit = await deploy(['production', '--', '--var', 'GIT_COMMIT:abc']);
+    expect(commit.code).toBe(2);
+    const partial = await deploy(['production', '--dry-run'], { SENTRY_ORG: 'edgecrew', SENTRY_AUTH_TOKEN: '', SENTRY_PROJECT: '' });
+    expect(partial.code).toBe(2);
+    expect(partial.output).toMatch(/SENTRY_AUTH_TOKEN, SENTRY_PROJECT not set/);
+    const uploadOnly = await deploy(['production', '--upload-only'], { SENTRY_ORG: '', SENTRY_AUTH_TOKEN: '', SENTRY_PROJECT: '' });
+    expect(uploadOnly.code).toBe(2);
+    expect(sentry.artifactBundles.filter((b) => b.release !== release)).toEqual([]);
+  });
+
+  it('a dry run builds dist/<env> as a deploy would and uploads nothing; its bundle uploads with clean sources', async () => {
+    const before = sentry.artifactBundles.length;
+    // --dry-run after `--` counts as the script's own; --allow-dirty: a working tree under development.
+    const run = await deploy(['production', '--allow-dirty', '--', '--dry-run', '--containers-rollout=none'], sentryEnv());
+    expect(run.code, run.output).toBe(0);
+    expect(run.output).toMatch(/Sentry \(dry run\): would upload index\.js, index\.js\.map for release [0-9a-f]{40} to edgecrew\/api/);
+    expect(sentry.artifactBundles).toHaveLength(before);
+    const dist = path.join(PROJECT_ROOT, 'dist', 'production');
+    expect(existsSync(path.join(dist, 'release.txt')), 'a dry run records no deployed release').toBe(false);
+    // What the deploy leaves in dist/<env> uploads with the same clean names as the test run's bundle.
+    await uploadSourceMaps({ dir: dist, release: 'dry-run-check', env: { ...process.env, ...sentryEnv() } });
+    const uploaded = sentry.artifactBundles.at(-1)!;
+    expect(uploaded.release).toBe('dry-run-check');
+    expectSourcesFromRoot(JSON.parse(uploaded.files.find((f) => f.url === '~/index.js.map')!.content));
+    // dist/<env> itself is left as wrangler wrote it (the copy uploaded was rewritten).
+    expect(JSON.parse(readFileSync(path.join(dist, 'index.js.map'), 'utf8')).sourceRoot).toBe(dist);
+  }, 120_000);
 });

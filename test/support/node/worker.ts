@@ -10,7 +10,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +22,7 @@ import {
 } from 'miniflare';
 import { unstable_getMiniflareWorkerOptions, unstable_splitSqlQuery } from 'wrangler';
 import { ensureConsoleBuilt } from '../../../scripts/console-build.mjs';
+import { wranglerBin } from '../../../scripts/lib/tools.mjs';
 import { type TestWebSocket as SharedTestWebSocket, WebSocketUpgradeError, wrapSocket } from '../shared/websocket';
 import { DEFAULT_TEST_SECRETS } from './secrets';
 
@@ -105,13 +105,6 @@ export interface RunningWorker {
 // ---------------------------------------------------------------------------
 
 let bundle: Promise<string> | undefined;
-
-function wranglerBin(): string {
-  const require = createRequire(import.meta.url);
-  const pkgPath = require.resolve('wrangler/package.json');
-  const pkg = require(pkgPath) as { bin: Record<string, string> };
-  return path.join(path.dirname(pkgPath), pkg.bin.wrangler!);
-}
 
 /** Runs `wrangler deploy --dry-run --outdir <dir>` with the current Node and returns `<dir>/index.js`. */
 async function bundleWorker(outdir: string): Promise<string> {
