@@ -10,23 +10,25 @@
  * 2. `wrangler deploy --env <env> --outdir dist/<env> --var GIT_COMMIT:<release>`. The bundle is
  *    minified (wrangler.toml `minify`), and wrangler uploads its source map to Cloudflare
  *    (`upload_source_maps`), so Workers Logs show uncaught exceptions in our sources. The bundle and
- *    map it uploaded stay in dist/<env>, with the release in dist/<env>/release.txt.
+ *    map it uploaded stay in dist/<env>, with the release in dist/<env>/release.txt (a dry run
+ *    builds into dist/<env>-dry-run instead, so it never touches what a retry would upload).
  * 3. With SENTRY_AUTH_TOKEN, SENTRY_ORG and SENTRY_PROJECT set, `sentry-cli sourcemaps upload
  *    --release <release>` of that bundle: the errors the Worker reports through toucan-js carry
  *    `release: GIT_COMMIT` and frames in `/index.js`, which Sentry maps through this upload to
  *    `src/…` and `node_modules/…` lines. SENTRY_URL points sentry-cli at a self-hosted Sentry.
  *    `--upload-only` repeats this step alone for the last deploy, after an upload that failed.
  *
- * The release is GIT_COMMIT from the environment, else `git rev-parse HEAD`. With uncommitted
- * changes to tracked files the script stops before deploying, because that release would name a
- * commit without them; --allow-dirty deploys anyway. --dry-run (before or after `--`) builds
- * dist/<env> and uploads nothing, to Cloudflare or to Sentry. docs/operations.md, "Every deployment".
+ * The release is GIT_COMMIT from the environment, else `git rev-parse HEAD`. The script stops before
+ * deploying when tracked files have uncommitted changes, or when GIT_COMMIT names another commit
+ * than the checkout, because the release would name code that differs from what is deployed;
+ * --allow-dirty deploys anyway. --dry-run (before or after `--`) builds and uploads nothing, to
+ * Cloudflare or to Sentry. docs/operations.md, "Every deployment".
  */
 import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureConsoleBuilt } from './console-build.mjs';
 import { git, wranglerBin } from './lib/tools.mjs';
@@ -35,9 +37,12 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const ENVIRONMENTS = ['staging', 'production'];
 const SENTRY_VARS = ['SENTRY_AUTH_TOKEN', 'SENTRY_ORG', 'SENTRY_PROJECT'];
 const OWN_OPTIONS = ['--dry-run', '--allow-dirty', '--upload-only'];
-/** wrangler options this script sets itself: passed after `--` they would contradict it. */
-const SET_HERE = ['--env', '-e', '--outdir', '--name', '--config', '-c'];
+/** wrangler options this script sets itself, or that would move what it builds: refused after `--`. */
+const SET_HERE = ['--env', '-e', '--outdir', '--outfile', '--name', '--config', '-c', '--cwd', '--script'];
 const RELEASE_FILE = 'release.txt';
+
+/** A mistake in how the script was called: printed with the usage, exit code 2. */
+export class UsageError extends Error {}
 
 /** Runs `command args` in the repository root with our stdout and stderr. */
 function run(command, args, { env = process.env } = {}) {
@@ -63,15 +68,83 @@ export function sentryUploadConfig(env = process.env) {
 }
 
 /**
+ * The options in `argv`: this script's, then wrangler's after `--`. Throws a UsageError for anything
+ * that would make the deploy differ from what the script reports: a second environment, an option
+ * the script sets itself, GIT_COMMIT in any form, a dry run spelled other than `--dry-run`, and
+ * options that mean nothing with `--upload-only`.
+ */
+export function parse(argv) {
+  const dash = argv.indexOf('--');
+  const own = dash === -1 ? argv : argv.slice(0, dash);
+  const passThrough = dash === -1 ? [] : argv.slice(dash + 1);
+  const positional = own.filter((a) => !a.startsWith('-'));
+  const unknown = own.filter((a) => a.startsWith('-') && !OWN_OPTIONS.includes(a));
+  if (unknown.length > 0) throw new UsageError(`unknown option ${unknown.join(' ')} (wrangler's own go after --)`);
+  if (positional.length !== 1 || !ENVIRONMENTS.includes(positional[0])) {
+    throw new UsageError(`name one environment: ${ENVIRONMENTS.join(' or ')}${positional.length ? ` (got ${positional.join(' ')})` : ''}`);
+  }
+  for (const arg of passThrough) {
+    const flag = arg.split('=')[0];
+    if (SET_HERE.includes(flag)) throw new UsageError(`${flag} is set by this script; it cannot be passed to wrangler after --`);
+    if (arg.includes('GIT_COMMIT'))
+      throw new UsageError(`${arg}: GIT_COMMIT is set by this script (set it in the environment to name the release)`);
+    if (/^--dry-?run/i.test(arg) && arg !== '--dry-run') throw new UsageError(`${arg}: write a dry run as --dry-run`);
+  }
+  const uploadOnly = own.includes('--upload-only');
+  if (uploadOnly && argv.length > 2) throw new UsageError('--upload-only takes no other option: it uploads the last deploy as it is');
+  return {
+    environment: positional[0],
+    dryRun: own.includes('--dry-run') || passThrough.includes('--dry-run'),
+    allowDirty: own.includes('--allow-dirty'),
+    uploadOnly,
+    wranglerArgs: passThrough.filter((a) => a !== '--dry-run'),
+  };
+}
+
+/**
+ * The release to deploy: `gitCommit` (GIT_COMMIT) or else `head`. Unless `allowDirty`, refuses when
+ * `dirty` lists uncommitted changes or is null (git could not tell), and when `gitCommit` is a commit
+ * hash other than `head`: the release would name code that differs from what is deployed.
+ */
+export function releaseFor({ gitCommit, head, dirty, allowDirty }) {
+  const release = gitCommit || head;
+  if (!release) throw new UsageError('no release: set GIT_COMMIT, or deploy from a git checkout');
+  if (allowDirty) return release;
+  if (dirty === null)
+    throw new UsageError('git cannot tell whether there are uncommitted changes: deploy from a git checkout, or pass --allow-dirty');
+  if (dirty) {
+    throw new UsageError(
+      `uncommitted changes, so release ${release.slice(0, 12)} would not be what it names:\n${dirty}\nCommit them, or pass --allow-dirty.`,
+    );
+  }
+  if (gitCommit && head && /^[0-9a-f]{7,40}$/i.test(gitCommit) && !head.startsWith(gitCommit.toLowerCase())) {
+    throw new UsageError(`GIT_COMMIT is ${gitCommit} but the checkout is at ${head}: check out that commit, or pass --allow-dirty`);
+  }
+  return release;
+}
+
+/** A source of a map as a path, or null when it is a URL of another scheme (`webpack://…`). */
+function sourcePath(source, base) {
+  if (source.startsWith('file:')) return fileURLToPath(source);
+  if (/^[a-z][a-z0-9+.-]*:/i.test(source) && !isAbsolute(source)) return null;
+  return resolve(base, source);
+}
+
+/**
  * `map` (as wrangler wrote it in `bundleDir`) with its sources named from the repository root, `/`
  * between folders (`src/app.ts`, `node_modules/hono/dist/compose.js`), and no `sourceRoot`. Wrangler
  * sets `sourceRoot` to its `--outdir` as given, so a relative one is relative to wrangler's working
- * directory (the repository root), not to the map as the source-map spec reads it.
+ * directory (the repository root), not to the map as the source-map spec reads it. Sources that are
+ * URLs of another scheme, or null, are kept as they are.
  */
 export function mapFromRoot(map, bundleDir) {
-  const base = map.sourceRoot ? resolve(ROOT, map.sourceRoot) : resolve(ROOT, bundleDir);
+  const base = map.sourceRoot ? (sourcePath(map.sourceRoot, ROOT) ?? resolve(ROOT, bundleDir)) : resolve(ROOT, bundleDir);
   const { sourceRoot: _dropped, ...rest } = map;
-  return { ...rest, sources: map.sources.map((s) => relative(ROOT, resolve(base, s)).split(sep).join('/')) };
+  const name = (s) => {
+    const path = typeof s === 'string' ? sourcePath(s, base) : null;
+    return path === null ? s : relative(ROOT, path).split(sep).join('/');
+  };
+  return { ...rest, sources: map.sources.map(name) };
 }
 
 /**
@@ -96,67 +169,60 @@ export async function uploadSourceMaps({ dir, release, env = process.env }) {
   }
 }
 
-function usage(message) {
-  if (message) console.error(`deploy: ${message}\n`);
-  console.error('usage: node scripts/deploy.mjs <staging|production> [--dry-run] [--allow-dirty] [-- <wrangler deploy args>]');
-  console.error('       node scripts/deploy.mjs <staging|production> --upload-only');
-  process.exit(2);
+/**
+ * The upload after a deploy (`retry` is how to run it again). A failure says that the Worker is
+ * deployed all the same, and how to retry the upload alone.
+ */
+export async function uploadDeployed({ dir, release, retry, env = process.env }) {
+  try {
+    await uploadSourceMaps({ dir, release, env });
+  } catch (err) {
+    throw new Error(
+      `the Worker is deployed (release ${release}), but the source-map upload to Sentry failed: ${err instanceof Error ? err.message : err}.\n` +
+        `Retry the upload alone: ${retry}`,
+    );
+  }
 }
 
-/** The options of `argv` (this script's, then wrangler's after `--`), or a usage error. */
-function parse(argv) {
-  const dash = argv.indexOf('--');
-  const own = dash === -1 ? argv : argv.slice(0, dash);
-  const passThrough = dash === -1 ? [] : argv.slice(dash + 1);
-  const positional = own.filter((a) => !a.startsWith('-'));
-  const unknown = own.filter((a) => a.startsWith('-') && !OWN_OPTIONS.includes(a));
-  if (unknown.length > 0) usage(`unknown option ${unknown.join(' ')} (wrangler's own go after --)`);
-  if (positional.length !== 1 || !ENVIRONMENTS.includes(positional[0])) {
-    usage(`name one environment: ${ENVIRONMENTS.join(' or ')}${positional.length ? ` (got ${positional.join(' ')})` : ''}`);
-  }
-  const clash = passThrough.find(
-    (a, i) => SET_HERE.includes(a.split('=')[0]) || (/^GIT_COMMIT[:=]/.test(a) && passThrough[i - 1] === '--var'),
-  );
-  if (clash) usage(`${clash} is set by this script; it cannot be passed to wrangler after --`);
-  return {
-    environment: positional[0],
-    dryRun: own.includes('--dry-run') || passThrough.includes('--dry-run'),
-    allowDirty: own.includes('--allow-dirty'),
-    uploadOnly: own.includes('--upload-only'),
-    wranglerArgs: passThrough.filter((a) => a !== '--dry-run'),
-  };
+/** The release a deploy recorded in `dir` (release.txt), for `--upload-only`. */
+export function deployedRelease(dir) {
+  const file = join(dir, RELEASE_FILE);
+  if (!existsSync(file)) throw new UsageError(`no deploy to upload: ${relative(ROOT, file)} is written by a deploy (not a dry run)`);
+  return readFileSync(file, 'utf8').trim();
 }
+
+const USAGE = [
+  'usage: node scripts/deploy.mjs <staging|production> [--dry-run] [--allow-dirty] [-- <wrangler deploy args>]',
+  '       node scripts/deploy.mjs <staging|production> --upload-only',
+].join('\n');
 
 async function main(argv) {
   const options = parse(argv);
   const { environment } = options;
-  const outdir = join(ROOT, 'dist', environment);
   const sentry = sentryUploadConfig();
   if (Array.isArray(sentry)) {
-    usage(`Sentry's source-map upload needs all of ${SENTRY_VARS.join(', ')}; ${sentry.join(', ')} not set`);
+    throw new UsageError(`Sentry's source-map upload needs all of ${SENTRY_VARS.join(', ')}; ${sentry.join(', ')} not set`);
   }
+  const retry = `node scripts/deploy.mjs ${environment} --upload-only`;
 
   if (options.uploadOnly) {
-    if (sentry !== 'all') usage(`--upload-only needs ${SENTRY_VARS.join(', ')}`);
-    const releaseFile = join(outdir, RELEASE_FILE);
-    if (!existsSync(releaseFile)) usage(`no deploy to upload: dist/${environment}/${RELEASE_FILE} is written by a deploy (not a dry run)`);
-    const release = readFileSync(releaseFile, 'utf8').trim();
+    if (sentry !== 'all') throw new UsageError(`--upload-only needs ${SENTRY_VARS.join(', ')}`);
+    const dir = join(ROOT, 'dist', environment);
+    const release = deployedRelease(dir);
     console.log(`Sentry: uploading the source map of dist/${environment} for release ${release}`);
-    await uploadSourceMaps({ dir: outdir, release });
+    await uploadSourceMaps({ dir, release });
     return;
   }
 
-  const release = process.env.GIT_COMMIT || git('rev-parse', 'HEAD');
-  if (!release) usage('no release: set GIT_COMMIT, or deploy from a git checkout');
-  const dirty = git('status', '--porcelain', '--untracked-files=no');
-  if (dirty === null) usage('git status failed: deploy from a git checkout');
-  if (dirty && !options.allowDirty) {
-    usage(
-      `uncommitted changes, so release ${release.slice(0, 12)} would not be what it names:\n${dirty}\nCommit them, or pass --allow-dirty.`,
-    );
-  }
+  const release = releaseFor({
+    gitCommit: process.env.GIT_COMMIT,
+    head: git('rev-parse', 'HEAD'),
+    dirty: git('status', '--porcelain', '--untracked-files=no'),
+    allowDirty: options.allowDirty,
+  });
 
   await ensureConsoleBuilt({ quiet: false, log: (line) => console.log(line) });
+  const outdir = join(ROOT, 'dist', options.dryRun ? `${environment}-dry-run` : environment);
   rmSync(outdir, { recursive: true, force: true });
   // An absolute --outdir: wrangler writes it as the map's sourceRoot (mapFromRoot reads either).
   await run(process.execPath, [
@@ -171,10 +237,12 @@ async function main(argv) {
     ...(options.dryRun ? ['--dry-run'] : []),
     ...options.wranglerArgs,
   ]);
-  if (!existsSync(join(outdir, 'index.js.map'))) {
-    throw new Error(`wrangler wrote no dist/${environment}/index.js.map: is upload_source_maps still on in wrangler.toml?`);
-  }
+  const dist = relative(ROOT, outdir);
   if (!options.dryRun) writeFileSync(join(outdir, RELEASE_FILE), `${release}\n`);
+  if (!existsSync(join(outdir, 'index.js.map'))) {
+    const deployed = options.dryRun ? '' : `the Worker is deployed (release ${release}), but `;
+    throw new Error(`${deployed}wrangler wrote no ${dist}/index.js.map: is upload_source_maps still on in wrangler.toml?`);
+  }
 
   if (sentry === 'none') {
     console.log('\nSentry: SENTRY_AUTH_TOKEN, SENTRY_ORG and SENTRY_PROJECT are not set, so no source map was uploaded;');
@@ -182,23 +250,20 @@ async function main(argv) {
   } else if (options.dryRun) {
     const files = readdirSync(outdir).filter((f) => /\.(js|map)$/.test(f));
     console.log(
-      `\nSentry (dry run): would upload ${files.join(', ')} for release ${release} to ${process.env.SENTRY_ORG}/${process.env.SENTRY_PROJECT}.`,
+      `\nSentry (dry run): would upload ${files.join(', ')} of ${dist} for release ${release} to ${process.env.SENTRY_ORG}/${process.env.SENTRY_PROJECT}.`,
     );
   } else {
     console.log(`\nSentry: uploading the source map for release ${release}`);
-    try {
-      await uploadSourceMaps({ dir: outdir, release });
-    } catch (err) {
-      throw new Error(
-        `the Worker is deployed (release ${release}), but the source-map upload to Sentry failed: ${err instanceof Error ? err.message : err}.\n` +
-          `Retry the upload alone: node scripts/deploy.mjs ${environment} --upload-only`,
-      );
-    }
+    await uploadDeployed({ dir: outdir, release, retry });
   }
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   main(process.argv.slice(2)).catch((err) => {
+    if (err instanceof UsageError) {
+      console.error(`deploy: ${err.message}\n\n${USAGE}`);
+      process.exit(2);
+    }
     console.error(`deploy: ${err instanceof Error ? err.message : err}`);
     process.exit(1);
   });

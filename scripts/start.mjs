@@ -18,13 +18,14 @@
  * Options: PORT (default 8787), --no-seed, --containers, --help.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureConsoleBuilt } from './console-build.mjs';
 import { ensureDevVars, parseDotenvKeys } from './lib/dev-vars.mjs';
 import { logger, runToCompletion, startProcess, watchLauncher } from './lib/proc.mjs';
+import { wranglerBin } from './lib/tools.mjs';
 import { CREDENTIALS_PATH, seedDemo } from './seed.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -65,8 +66,12 @@ if (nodeMajor < 22)
     `Node ${process.versions.node} is too old for wrangler. Run \`npm start\` (it uses the project's pinned Node 24 from node_modules).`,
   );
 
-const WRANGLER = resolve(ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js');
-if (!existsSync(WRANGLER)) fail('wrangler is not installed. Run `npm install` first.');
+let WRANGLER;
+try {
+  WRANGLER = wranglerBin();
+} catch {
+  fail('wrangler is not installed. Run `npm install` first.');
+}
 const wrangler = (...args) => ({ command: process.execPath, args: [WRANGLER, ...args], cwd: ROOT });
 
 // ---------------------------------------------------------------------------

@@ -7,12 +7,13 @@
  */
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { SourceMap, type SourceMapPayload } from 'node:module';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mapFromRoot, uploadSourceMaps } from '../../scripts/deploy.mjs';
+import { deployedRelease, mapFromRoot, parse, releaseFor, UsageError, uploadDeployed, uploadSourceMaps } from '../../scripts/deploy.mjs';
 import { type ArtifactBundle, startFakeSentry } from '../support/node/fake-sentry';
 import { buildWorker, PROJECT_ROOT, type RunningWorker, startWorker } from '../support/node/worker';
 import { eventually } from '../support/shared/time';
@@ -25,19 +26,44 @@ let worker: RunningWorker | undefined;
 const release = `e2e-${randomUUID()}`;
 const sentryEnv = () => ({ SENTRY_URL: sentry.url, SENTRY_AUTH_TOKEN: 'sntrys_e2e', SENTRY_ORG: 'edgecrew', SENTRY_PROJECT: 'api' });
 
-/** `node scripts/deploy.mjs <args>` with `env` added: its exit code and output. */
+/**
+ * `node scripts/deploy.mjs <args>` with `env` added: its exit code and output. Cloudflare's
+ * credentials are replaced by invalid ones and wrangler's login by an empty config directory, so
+ * nothing here can reach an account even if the script's checks broke.
+ */
 async function deploy(args: string[], env: Record<string, string> = {}) {
+  const config = mkdtempSync(path.join(tmpdir(), 'edgecrew-deploy-test-'));
   try {
     const { stdout, stderr } = await promisify(execFile)(process.execPath, ['scripts/deploy.mjs', ...args], {
       cwd: PROJECT_ROOT,
-      env: { ...process.env, ...env, CI: 'true', WRANGLER_SEND_METRICS: 'false' },
+      env: {
+        ...process.env,
+        CLOUDFLARE_API_TOKEN: 'invalid-token-for-tests',
+        CLOUDFLARE_ACCOUNT_ID: '0'.repeat(32),
+        XDG_CONFIG_HOME: config,
+        ...env,
+        CI: 'true',
+        WRANGLER_SEND_METRICS: 'false',
+      },
     });
     return { code: 0, output: stdout + stderr };
   } catch (err) {
     const e = err as { code?: number; stdout?: string; stderr?: string };
     return { code: e.code ?? -1, output: `${e.stdout ?? ''}${e.stderr ?? ''}` };
+  } finally {
+    rmSync(config, { recursive: true, force: true });
   }
 }
+
+const usageError = (fn: () => unknown) => {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof UsageError) return err.message;
+    throw err;
+  }
+  throw new Error('no UsageError');
+};
 
 /** The map's sources must be named from the repository root, with the text of ours. */
 function expectSourcesFromRoot(map: { sources: string[]; sourcesContent: Array<string | null> }) {
@@ -143,51 +169,139 @@ describe('Sentry source maps for the minified bundle', () => {
 describe('scripts/deploy.mjs', () => {
   it('names the sources from the repository root whatever sourceRoot wrangler wrote', () => {
     const sources = ['../../src/app.ts', '../../node_modules/hono/dist/compose.js'];
+    const clean = ['src/app.ts', 'node_modules/hono/dist/compose.js'];
     // wrangler writes its --outdir as sourceRoot: relative to its working directory (the root) when relative.
-    expect(mapFromRoot({ version: 3, sourceRoot: 'dist/production', sources }, 'dist/production').sources).toEqual([
-      'src/app.ts',
-      'node_modules/hono/dist/compose.js',
-    ]);
+    expect(mapFromRoot({ version: 3, sourceRoot: 'dist/production', sources }, 'dist/production').sources).toEqual(clean);
     const abs = path.join(PROJECT_ROOT, 'dist', 'staging');
-    const fromAbsolute = mapFromRoot({ version: 3, sourceRoot: abs, sources, mappings: 'AAAA' }, abs);
-    expect(fromAbsolute).toEqual({ version: 3, sources: ['src/app.ts', 'node_modules/hono/dist/compose.js'], mappings: 'AAAA' });
-    expect(mapFromRoot({ version: 3, sources }, abs).sources).toEqual(['src/app.ts', 'node_modules/hono/dist/compose.js']);
+    expect(mapFromRoot({ version: 3, sourceRoot: abs, sources, mappings: 'AAAA' }, abs)).toEqual({
+      version: 3,
+      sources: clean,
+      mappings: 'AAAA',
+    });
+    expect(mapFromRoot({ version: 3, sourceRoot: `file://${abs}`, sources }, abs).sources).toEqual(clean);
+    expect(mapFromRoot({ version: 3, sources }, abs).sources).toEqual(clean);
+    // Other schemes and missing names are left alone.
+    expect(mapFromRoot({ version: 3, sources: ['webpack://pkg/./src/x.ts', null] }, abs).sources).toEqual([
+      'webpack://pkg/./src/x.ts',
+      null,
+    ]);
   });
 
-  it('refuses, before building anything, what would deploy the wrong thing', async () => {
-    const none = await deploy([]);
-    expect(none.code).toBe(2);
-    expect(none.output).toMatch(/name one environment: staging or production/);
-    const two = await deploy(['staging', 'production']);
-    expect(two.code).toBe(2);
+  it('reads its options strictly: one environment, nothing wrangler would read differently', () => {
+    expect(parse(['production'])).toEqual({
+      environment: 'production',
+      dryRun: false,
+      allowDirty: false,
+      uploadOnly: false,
+      wranglerArgs: [],
+    });
+    expect(parse(['staging', '--allow-dirty', '--', '--dry-run', '--containers-rollout=none'])).toMatchObject({
+      dryRun: true,
+      allowDirty: true,
+      wranglerArgs: ['--containers-rollout=none'],
+    });
+    expect(usageError(() => parse([]))).toMatch(/name one environment: staging or production/);
+    expect(usageError(() => parse(['staging', 'production']))).toMatch(/got staging production/);
+    expect(usageError(() => parse(['prod']))).toMatch(/name one environment/);
+    expect(usageError(() => parse(['production', '--force']))).toMatch(/unknown option --force/);
+    for (const flag of ['--env=staging', '-e', '--outdir', '--config=x.toml', '--cwd', '--name']) {
+      expect(
+        usageError(() => parse(['production', '--', flag, 'x'])),
+        flag,
+      ).toMatch(/is set by this script/);
+    }
+    for (const args of [['--var', 'GIT_COMMIT:abc'], ['--var=GIT_COMMIT:abc'], ['--var', 'FOO:1', 'GIT_COMMIT:abc']]) {
+      expect(
+        usageError(() => parse(['production', '--', ...args])),
+        args.join(' '),
+      ).toMatch(/GIT_COMMIT is set by this script/);
+    }
+    for (const flag of ['--dry-run=true', '--dryRun', '--dry-run=false']) {
+      expect(
+        usageError(() => parse(['production', '--', flag])),
+        flag,
+      ).toMatch(/write a dry run as --dry-run/);
+    }
+    expect(parse(['production', '--upload-only']).uploadOnly).toBe(true);
+    expect(usageError(() => parse(['production', '--upload-only', '--dry-run']))).toMatch(/--upload-only takes no other option/);
+    expect(usageError(() => parse(['production', '--upload-only', '--', '--x']))).toMatch(/--upload-only takes no other option/);
+  });
+
+  it('releases only committed code under the name of the commit it is', () => {
+    const head = 'a'.repeat(40);
+    expect(releaseFor({ head, dirty: '', allowDirty: false })).toBe(head);
+    expect(releaseFor({ gitCommit: head, head, dirty: '', allowDirty: false })).toBe(head);
+    expect(releaseFor({ gitCommit: 'aaaaaaa', head, dirty: '', allowDirty: false })).toBe('aaaaaaa');
+    expect(releaseFor({ gitCommit: 'v1.2.3', head, dirty: '', allowDirty: false })).toBe('v1.2.3');
+    expect(usageError(() => releaseFor({ head, dirty: ' M src/app.ts', allowDirty: false }))).toMatch(
+      /uncommitted changes[\s\S]*src\/app\.ts/,
+    );
+    // GIT_COMMIT does not skip the check (CI servers set it on every build).
+    expect(usageError(() => releaseFor({ gitCommit: head, head, dirty: ' M src/app.ts', allowDirty: false }))).toMatch(/uncommitted/);
+    expect(usageError(() => releaseFor({ gitCommit: 'b'.repeat(40), head, dirty: '', allowDirty: false }))).toMatch(
+      /GIT_COMMIT is b+ but the checkout is at a+/,
+    );
+    expect(usageError(() => releaseFor({ head: null, dirty: null, allowDirty: false }))).toMatch(/no release/);
+    expect(usageError(() => releaseFor({ gitCommit: 'abc1234', head: null, dirty: null, allowDirty: false }))).toMatch(/git cannot tell/);
+    // --allow-dirty: outside a checkout with GIT_COMMIT, or with changes.
+    expect(releaseFor({ gitCommit: 'abc1234', head: null, dirty: null, allowDirty: true })).toBe('abc1234');
+    expect(releaseFor({ head, dirty: ' M src/app.ts', allowDirty: true })).toBe(head);
+  });
+
+  it('refuses, before building anything, calls that would deploy the wrong thing (exit code 2)', async () => {
+    const before = sentry.artifactBundles.length;
     const clash = await deploy(['production', '--', '--env', 'staging']);
     expect(clash.code).toBe(2);
-    expect(clash.output).toMatch(/--env is set by this script/);
-    const commit = await deploy(['production', '--', '--var', 'GIT_COMMIT:abc']);
-    expect(commit.code).toBe(2);
+    expect(clash.output).toMatch(/--env is set by this script[\s\S]*usage: node scripts\/deploy\.mjs/);
+    expect(clash.output).not.toMatch(/Building|Total Upload/);
     const partial = await deploy(['production', '--dry-run'], { SENTRY_ORG: 'edgecrew', SENTRY_AUTH_TOKEN: '', SENTRY_PROJECT: '' });
     expect(partial.code).toBe(2);
     expect(partial.output).toMatch(/SENTRY_AUTH_TOKEN, SENTRY_PROJECT not set/);
     const uploadOnly = await deploy(['production', '--upload-only'], { SENTRY_ORG: '', SENTRY_AUTH_TOKEN: '', SENTRY_PROJECT: '' });
     expect(uploadOnly.code).toBe(2);
-    expect(sentry.artifactBundles.filter((b) => b.release !== release)).toEqual([]);
+    expect(uploadOnly.output).toMatch(/--upload-only needs SENTRY_AUTH_TOKEN/);
+    expect(sentry.artifactBundles).toHaveLength(before);
   });
 
-  it('a dry run builds dist/<env> as a deploy would and uploads nothing; its bundle uploads with clean sources', async () => {
+  it('--upload-only uploads the release a deploy recorded; a failed upload says the Worker is deployed', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'edgecrew-deployed-'));
+    try {
+      const built = path.dirname(await buildWorker());
+      for (const f of ['index.js', 'index.js.map']) copyFileSync(path.join(built, f), path.join(dir, f));
+      expect(usageError(() => deployedRelease(dir))).toMatch(/no deploy to upload/);
+      writeFileSync(path.join(dir, 'release.txt'), 'deployed-1\n');
+      expect(deployedRelease(dir)).toBe('deployed-1');
+      const retry = 'node scripts/deploy.mjs production --upload-only';
+      await uploadDeployed({ dir, release: deployedRelease(dir), retry, env: { ...process.env, ...sentryEnv() } });
+      expect(sentry.artifactBundles.at(-1)?.release).toBe('deployed-1');
+      // Sentry unreachable: the error says what happened to the Worker and how to retry.
+      const down = { ...process.env, ...sentryEnv(), SENTRY_URL: 'http://127.0.0.1:9' };
+      await expect(uploadDeployed({ dir, release: 'deployed-2', retry, env: down })).rejects.toThrow(
+        /the Worker is deployed \(release deployed-2\), but the source-map upload to Sentry failed[\s\S]*Retry the upload alone: node scripts\/deploy\.mjs production --upload-only/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('a dry run builds as a deploy would, into its own folder, and uploads nothing; its bundle uploads with clean sources', async () => {
     const before = sentry.artifactBundles.length;
     // --dry-run after `--` counts as the script's own; --allow-dirty: a working tree under development.
     const run = await deploy(['production', '--allow-dirty', '--', '--dry-run', '--containers-rollout=none'], sentryEnv());
     expect(run.code, run.output).toBe(0);
-    expect(run.output).toMatch(/Sentry \(dry run\): would upload index\.js, index\.js\.map for release [0-9a-f]{40} to edgecrew\/api/);
+    expect(run.output).toMatch(
+      /Sentry \(dry run\): would upload index\.js, index\.js\.map of dist\/production-dry-run for release [0-9a-f]{40} to edgecrew\/api/,
+    );
     expect(sentry.artifactBundles).toHaveLength(before);
-    const dist = path.join(PROJECT_ROOT, 'dist', 'production');
+    // Its own folder: dist/production (a real deploy's, which --upload-only retries) is not touched.
+    const dist = path.join(PROJECT_ROOT, 'dist', 'production-dry-run');
     expect(existsSync(path.join(dist, 'release.txt')), 'a dry run records no deployed release').toBe(false);
-    // What the deploy leaves in dist/<env> uploads with the same clean names as the test run's bundle.
+    // What the deploy builds uploads with the same clean names as the test run's bundle.
     await uploadSourceMaps({ dir: dist, release: 'dry-run-check', env: { ...process.env, ...sentryEnv() } });
     const uploaded = sentry.artifactBundles.at(-1)!;
     expect(uploaded.release).toBe('dry-run-check');
     expectSourcesFromRoot(JSON.parse(uploaded.files.find((f) => f.url === '~/index.js.map')!.content));
-    // dist/<env> itself is left as wrangler wrote it (the copy uploaded was rewritten).
+    // The folder itself is left as wrangler wrote it (the copy uploaded was rewritten).
     expect(JSON.parse(readFileSync(path.join(dist, 'index.js.map'), 'utf8')).sourceRoot).toBe(dist);
   }, 120_000);
 });
