@@ -21,8 +21,9 @@
  * The release is GIT_COMMIT from the environment, else `git rev-parse HEAD`. The script stops before
  * deploying when tracked files have uncommitted changes, or when GIT_COMMIT names another commit
  * than the checkout, because the release would name code that differs from what is deployed;
- * --allow-dirty deploys anyway. --dry-run (before or after `--`) builds and uploads nothing, to
- * Cloudflare or to Sentry. docs/operations.md, "Every deployment".
+ * --allow-dirty deploys anyway. Changes under docs/ do not count (docs are not deployed, and `npm
+ * test` rewrites docs/screenshots). --dry-run (before or after `--`, or given to npm) builds, on any
+ * tree, and uploads nothing, to Cloudflare or to Sentry. docs/operations.md, "Every deployment".
  */
 import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -67,6 +68,11 @@ export function sentryUploadConfig(env = process.env) {
   return missing;
 }
 
+/** Whether npm was given `--dry-run` (`npm run deploy:staging --dry-run`, without the `--`). */
+function npmDryRun(env = process.env) {
+  return env.npm_config_dry_run === 'true' || env.npm_config_dry_run === '';
+}
+
 /**
  * The options in `argv`: this script's, then wrangler's after `--`. Throws a UsageError for anything
  * that would make the deploy differ from what the script reports: a second environment, an option
@@ -94,7 +100,8 @@ export function parse(argv) {
   if (uploadOnly && argv.length > 2) throw new UsageError('--upload-only takes no other option: it uploads the last deploy as it is');
   return {
     environment: positional[0],
-    dryRun: own.includes('--dry-run') || passThrough.includes('--dry-run'),
+    // `npm run deploy:x --dry-run` (no `--` first) gives npm the flag, not us: npm says so in npm_config_dry_run.
+    dryRun: own.includes('--dry-run') || passThrough.includes('--dry-run') || npmDryRun(),
     allowDirty: own.includes('--allow-dirty'),
     uploadOnly,
     wranglerArgs: passThrough.filter((a) => a !== '--dry-run'),
@@ -217,8 +224,10 @@ async function main(argv) {
   const release = releaseFor({
     gitCommit: process.env.GIT_COMMIT,
     head: git('rev-parse', 'HEAD'),
-    dirty: git('status', '--porcelain', '--untracked-files=no'),
-    allowDirty: options.allowDirty,
+    // docs/ is not deployed, and `npm test` rewrites docs/screenshots: changes there do not count.
+    dirty: git('status', '--porcelain', '--untracked-files=no', '--', '.', ':(exclude)docs'),
+    // A dry run changes nothing, so it builds whatever the tree holds.
+    allowDirty: options.allowDirty || options.dryRun,
   });
 
   await ensureConsoleBuilt({ quiet: false, log: (line) => console.log(line) });

@@ -233,8 +233,9 @@ async function writeProfile(inspector, entry, rows, stamp) {
 async function main() {
   const started = new Date();
   const python = findPython();
-  log('building the Worker (wrangler deploy --dry-run)…');
-  const build = await buildWorker();
+  log(`building the Worker (wrangler deploy --dry-run${PROFILE ? ' --minify=false' : ''})…`);
+  // A profile names functions: build it unminified (the same code as deployed, with our names).
+  const build = await buildWorker({ minify: !PROFILE });
   const inspectorPort = PROFILE ? await freePort() : undefined;
   const { mf, oursUrl } = await startWorkers({
     entry: build.entry,

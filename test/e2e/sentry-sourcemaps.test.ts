@@ -222,6 +222,15 @@ describe('scripts/deploy.mjs', () => {
         flag,
       ).toMatch(/write a dry run as --dry-run/);
     }
+    // `npm run deploy:production --dry-run`: npm keeps the flag and says so in npm_config_dry_run.
+    const npmFlag = process.env.npm_config_dry_run;
+    try {
+      process.env.npm_config_dry_run = 'true';
+      expect(parse(['production']).dryRun).toBe(true);
+    } finally {
+      if (npmFlag === undefined) delete process.env.npm_config_dry_run;
+      else process.env.npm_config_dry_run = npmFlag;
+    }
     expect(parse(['production', '--upload-only']).uploadOnly).toBe(true);
     expect(usageError(() => parse(['production', '--upload-only', '--dry-run']))).toMatch(/--upload-only takes no other option/);
     expect(usageError(() => parse(['production', '--upload-only', '--', '--x']))).toMatch(/--upload-only takes no other option/);
@@ -286,10 +295,10 @@ describe('scripts/deploy.mjs', () => {
 
   it('a dry run builds as a deploy would, into its own folder, and uploads nothing; its bundle uploads with clean sources', async () => {
     const before = sentry.artifactBundles.length;
-    // --dry-run after `--` counts as the script's own. --allow-dirty and GIT_COMMIT: the same on a
-    // working tree under development and on a checkout without git's metadata.
+    // --dry-run after `--` counts as the script's own. A dry run goes on whatever the tree holds, even
+    // with a GIT_COMMIT that is not the checkout's (a deploy would refuse both).
     const commit = '0123456789abcdef0123456789abcdef01234567';
-    const run = await deploy(['production', '--allow-dirty', '--', '--dry-run', '--containers-rollout=none'], {
+    const run = await deploy(['production', '--', '--dry-run', '--containers-rollout=none'], {
       ...sentryEnv(),
       GIT_COMMIT: commit,
     });
