@@ -4,6 +4,7 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { verifyEmail } from '../../support/workers/email';
 import { call, expectJson, expectProblem } from '../../support/workers/http';
+import { startOfUsableWindow } from '../../support/workers/rate-limits';
 import { addMember, PASSWORD, signup, uniqueEmail } from '../../support/workers/tenants';
 import { auditEntries, getStatus, invite, joinExisting, refresh, tenantName } from './_support';
 
@@ -115,10 +116,14 @@ describe('invitations', () => {
     expect(entry!.metadata).toMatchObject({ invitationId: id, invitingTenantId: attacker.tenantId, reason: 'bad_password' });
   });
 
-  it("guesses through accept spend the account's login budget: from fresh IPs, they end in 429 and so does login", async () => {
+  it("guesses through accept spend the account's login budget: from fresh IPs, they end in 429 and so does login", {
+    timeout: 60_000,
+  }, async () => {
     const attacker = await signup('inv-budget');
     const victim = await signup('inv-budget-victim');
     const { token } = await invite(attacker, victim.email, 'member');
+    // The 12 guesses and the login after them in one limiter window (10 per 60 s).
+    await startOfUsableWindow(15_000);
     const statuses: number[] = [];
     for (let i = 0; i < 12; i++) {
       const res = await call('/v1/invitations/accept', { body: { token, password: `Guess-Passw0rd-${i}`, name: 'V' } });

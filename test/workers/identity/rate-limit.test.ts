@@ -5,19 +5,11 @@
  * apply, so bursts are long enough (2 × limit + 1) to be throttled in either case.
  */
 import { describe, expect, it } from 'vitest';
-import { sleep } from '../../support/shared/time';
 import { call, expectProblem } from '../../support/workers/http';
+import { startOfUsableWindow, limiterWindowOf as windowOf } from '../../support/workers/rate-limits';
 import { PASSWORD, signup, uniqueEmail } from '../../support/workers/tenants';
 
 const LIMIT = 10;
-const WINDOW_MS = 60_000;
-const windowOf = (t: number) => Math.floor(t / WINDOW_MS);
-
-/** Waits for the next window if fewer than `needMs` remain in the current one. */
-async function startOfUsableWindow(needMs: number): Promise<void> {
-  const left = WINDOW_MS - (Date.now() % WINDOW_MS);
-  if (left < needMs) await sleep(left + 250);
-}
 
 async function expectThrottled(res: Response) {
   const retryAfter = res.headers.get('retry-after');
