@@ -26,7 +26,7 @@
  * tree, and uploads nothing, to Cloudflare or to Sentry. docs/operations.md, "Every deployment".
  */
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
@@ -41,6 +41,8 @@ const OWN_OPTIONS = ['--dry-run', '--allow-dirty', '--upload-only'];
 /** wrangler options this script sets itself, or that would move what it builds: refused after `--`. */
 const SET_HERE = ['--env', '-e', '--outdir', '--outfile', '--name', '--config', '-c', '--cwd', '--script'];
 const RELEASE_FILE = 'release.txt';
+/** What goes to Sentry: the bundle's entry and its map (wrangler writes one module of code). */
+const SENTRY_FILES = ['index.js', 'index.js.map'];
 
 /** A mistake in how the script was called: printed with the usage, exit code 2. */
 export class UsageError extends Error {}
@@ -166,9 +168,10 @@ export async function uploadSourceMaps({ dir, release, env = process.env }) {
   const bundleDir = resolve(ROOT, dir);
   const staged = mkdtempSync(join(tmpdir(), 'edgecrew-sentry-'));
   try {
-    copyFileSync(join(bundleDir, 'index.js'), join(staged, 'index.js'));
-    const map = JSON.parse(readFileSync(join(bundleDir, 'index.js.map'), 'utf8'));
-    writeFileSync(join(staged, 'index.js.map'), JSON.stringify(mapFromRoot(map, bundleDir)));
+    const [script, sourceMap] = SENTRY_FILES;
+    copyFileSync(join(bundleDir, script), join(staged, script));
+    const map = JSON.parse(readFileSync(join(bundleDir, sourceMap), 'utf8'));
+    writeFileSync(join(staged, sourceMap), JSON.stringify(mapFromRoot(map, bundleDir)));
     const args = ['sourcemaps', 'upload', '--release', release, '--url-prefix', '~/', '--strict', staged];
     await run(process.execPath, [sentryCli, ...args], { env });
   } finally {
@@ -257,9 +260,8 @@ async function main(argv) {
     console.log('\nSentry: SENTRY_AUTH_TOKEN, SENTRY_ORG and SENTRY_PROJECT are not set, so no source map was uploaded;');
     console.log('errors reported to Sentry from this release show minified frames (docs/operations.md, "Sentry and source maps").');
   } else if (options.dryRun) {
-    const files = readdirSync(outdir).filter((f) => /\.(js|map)$/.test(f));
     console.log(
-      `\nSentry (dry run): would upload ${files.join(', ')} of ${dist} for release ${release} to ${process.env.SENTRY_ORG}/${process.env.SENTRY_PROJECT}.`,
+      `\nSentry (dry run): would upload ${SENTRY_FILES.join(', ')} of ${dist} for release ${release} to ${process.env.SENTRY_ORG}/${process.env.SENTRY_PROJECT}.`,
     );
   } else {
     console.log(`\nSentry: uploading the source map for release ${release}`);

@@ -170,7 +170,7 @@ export const taskScenarios = [
 // the suite: sync fan-out and reminder lateness
 // ---------------------------------------------------------------------------
 
-/** Open file descriptors this process may have (the soft limit inherited from the shell). */
+/** Open file descriptors this process may have: its soft limit, which a child shell inherits (Node raised it to the hard one at start). */
 function fdLimit() {
   const r = spawnSync('sh', ['-c', 'ulimit -n'], { encoding: 'utf8', timeout: 5_000 });
   const n = Number(r.stdout?.trim());

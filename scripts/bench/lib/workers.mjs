@@ -2,7 +2,6 @@
  * Builds the real Worker bundle (wrangler deploy --dry-run) and starts it, plus the
  * bare baseline Worker, on workerd through Miniflare directly (no wrangler dev proxy).
  */
-import { spawn } from 'node:child_process';
 import { accessSync, constants, rmSync, statfsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,7 +12,7 @@ import { compileModuleRules, convertV4MiniflareOptions, Miniflare, testRegExps }
 import { unstable_getMiniflareWorkerOptions, unstable_readConfig } from 'wrangler';
 import { ensureConsoleBuilt } from '../../console-build.mjs';
 import { generateSigningKeys } from '../../keys.mjs';
-import { wranglerBin } from '../../lib/tools.mjs';
+import { buildBundle } from '../../lib/tools.mjs';
 
 export const BENCH_DIR = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 export const ROOT = path.resolve(BENCH_DIR, '..', '..');
@@ -80,48 +79,18 @@ export async function buildWorker({ minify = true } = {}) {
   // Also on abrupt exits (Ctrl-C is handled by Miniflare's exit hook, which may exit first).
   const removeSync = () => rmSync(outdir, { recursive: true, force: true });
   process.once('exit', removeSync);
-  // --containers-rollout=none: with a [[containers]] entry a dry run otherwise needs a Docker engine (design.md).
-  const args = [
-    wranglerBin(),
-    'deploy',
-    '--dry-run',
-    '--outdir',
-    outdir,
-    '--env=',
-    '--containers-rollout=none',
-    ...(minify ? [] : ['--minify=false']),
-    '--config',
-    path.join(ROOT, 'wrangler.toml'),
-  ];
-  const output = [];
-  const code = await new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: '1' },
-    });
-    const timer = setTimeout(() => {
-      child.kill('SIGTERM');
-      reject(new Error(`wrangler build timed out after ${BUILD_TIMEOUT_MS / 1000}s`));
-    }, BUILD_TIMEOUT_MS);
-    child.stdout.on('data', (b) => output.push(b));
-    child.stderr.on('data', (b) => output.push(b));
-    child.on('error', (err) => (clearTimeout(timer), reject(err)));
-    child.on('exit', (c) => (clearTimeout(timer), resolve(c)));
-  });
-  if (code !== 0) {
+  let entry;
+  try {
+    entry = await buildBundle({ outdir, minify, timeoutMs: BUILD_TIMEOUT_MS });
+  } catch (err) {
     removeSync();
-    throw Object.assign(new Error(`wrangler deploy --dry-run failed (exit ${code}):\n${Buffer.concat(output).toString('utf8')}`), {
-      benchReport: 'message',
-    });
+    throw Object.assign(err, { benchReport: 'message' });
   }
-  const files = await readdir(outdir);
-  if (!files.includes('index.js')) throw new Error(`wrangler produced no index.js in ${outdir} (got ${files.join(', ')})`);
   const cleanup = async () => {
     process.removeListener('exit', removeSync);
     await rm(outdir, { recursive: true, force: true });
   };
-  return { outdir, entry: path.join(outdir, 'index.js'), cleanup };
+  return { outdir, entry, cleanup };
 }
 
 /** Runs fn with wrangler's info logging off ("Using secrets defined in .dev.vars", …). */

@@ -6,8 +6,8 @@
  *   (GET /api/0/organizations/<org>/chunk-upload/), chunks as multipart parts named by their
  *   SHA-1 (gzip when the options offer it), and the artifact bundle's assembly
  *   (POST …/artifactbundle/assemble/: `not_found` with the missing chunks until all have
- *   arrived, then `ok`). Each assembled bundle is unzipped and kept, manifest and files, for
- *   `artifactBundles` and GET /__artifact-bundles.
+ *   arrived, then `ok`). Each assembled bundle is unzipped and kept, manifest and files, in
+ *   `artifactBundles` (uploads come from Node, so no endpoint reads them back).
  */
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
@@ -121,12 +121,11 @@ export async function startFakeSentry(): Promise<{
         const url = req.url ?? '';
         const body = Buffer.concat(chunks);
         if (req.method === 'GET' && url === '/__received') return json(res, 200, received);
-        if (req.method === 'GET' && url === '/__artifact-bundles') return json(res, 200, upload.bundles);
         const org = /^\/api\/0\/organizations\/([^/]+)\/(chunk-upload|artifactbundle\/assemble)\/$/.exec(url);
         if (org) {
           if (!/^Bearer \S+$/.test(req.headers.authorization ?? ''))
             return json(res, 401, { detail: 'Authentication credentials were not provided.' });
-          const [, slug, what] = org as unknown as [string, string, string];
+          const [, slug = '', what] = org;
           if (what === 'chunk-upload' && req.method === 'GET') {
             return json(res, 200, {
               url: `${origin}/api/0/organizations/${slug}/chunk-upload/`,

@@ -7,7 +7,6 @@
  * Not `wrangler dev`: its proxy costs ~70 ms p99 per request (design.md), and
  * these tests want the runtime, not the dev server.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -22,7 +21,7 @@ import {
 } from 'miniflare';
 import { unstable_getMiniflareWorkerOptions, unstable_splitSqlQuery } from 'wrangler';
 import { ensureConsoleBuilt } from '../../../scripts/console-build.mjs';
-import { wranglerBin } from '../../../scripts/lib/tools.mjs';
+import { buildBundle } from '../../../scripts/lib/tools.mjs';
 import { type TestWebSocket as SharedTestWebSocket, WebSocketUpgradeError, wrapSocket } from '../shared/websocket';
 import { DEFAULT_TEST_SECRETS } from './secrets';
 
@@ -106,27 +105,6 @@ export interface RunningWorker {
 
 let bundle: Promise<string> | undefined;
 
-/** Runs `wrangler deploy --dry-run --outdir <dir>` with the current Node and returns `<dir>/index.js`. */
-async function bundleWorker(outdir: string): Promise<string> {
-  // process.execPath, not `npx`: the Node that runs the tests (node@24 via npm scripts) runs wrangler too.
-  const args = [wranglerBin(), 'deploy', '--dry-run', '--outdir', outdir, '--env=', '--containers-rollout=none'];
-  const output = await new Promise<string>((resolve, reject) => {
-    const child = spawn(process.execPath, args, {
-      cwd: PROJECT_ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', WRANGLER_SEND_METRICS: 'false', CI: 'true' },
-    });
-    let text = '';
-    child.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (text += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(text) : reject(new Error(`wrangler deploy --dry-run exited ${code}:\n${text}`))));
-  });
-  const script = path.join(outdir, 'index.js');
-  if (!existsSync(script)) throw new Error(`wrangler deploy --dry-run produced no ${script}:\n${output}`);
-  return script;
-}
-
 const MODULE_TYPES: Record<string, ModuleType> = {
   '.js': 'ESModule',
   '.mjs': 'ESModule',
@@ -156,7 +134,7 @@ export function buildWorker(): Promise<string> {
     await ensureConsoleBuilt();
     const outdir = await mkdtemp(path.join(tmpdir(), 'edgecrew-bundle-'));
     process.once('exit', () => rmSync(outdir, { recursive: true, force: true }));
-    return bundleWorker(outdir);
+    return buildBundle({ outdir });
   })();
   bundle.catch(() => (bundle = undefined));
   return bundle;
@@ -170,7 +148,7 @@ export async function setup(): Promise<() => Promise<void>> {
   // wrangler.toml's [assets] serves console/dist (the web console): build it first when its sources changed.
   await ensureConsoleBuilt();
   const outdir = await mkdtemp(path.join(tmpdir(), 'edgecrew-bundle-'));
-  await bundleWorker(outdir);
+  await buildBundle({ outdir });
   process.env[BUNDLE_DIR_ENV] = outdir;
   return async () => {
     delete process.env[BUNDLE_DIR_ENV];
