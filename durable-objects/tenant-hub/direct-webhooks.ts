@@ -1,7 +1,7 @@
 /**
- * Direct first webhook attempts from the tenant's hub (issue 20): the moment the hub has
- * handed a page of events to the EVENTS queue, it also runs the webhook fan-out for that page itself,
- * so a delivery does not wait for the queue's batch window (about 1 s) before its first attempt.
+ * Direct first webhook attempts from the tenant's hub (issue 20): right after a write commits, the
+ * hub runs the webhook fan-out for its events itself (`Outbox.handOver`, before their queue send), so
+ * a delivery waits neither for the hub's next send nor for the queue's batch window (about 1 s).
  *
  * Nothing is delivered twice for it: a delivery row is unique per (endpoint, event) and only the
  * fan-out whose insert created it makes attempt 1, claimed by compare-and-set (src/events/fanout.ts).
@@ -9,7 +9,7 @@
  * events this path did not reach (an endpoint query that failed, an evicted hub), the queue path makes
  * the attempts as before, and a row created here (claimed for attempt 1 under a lease) whose attempt
  * never started is sent by the sweeper once its lease has expired. Pages run one after another per hub, in sequence order; pages
- * published while one runs are merged into the next fan-out. When the tenant has an endpoint with
+ * handed over while one runs are merged into the next fan-out. When the tenant has an endpoint with
  * `ordering: 'sequence'`, the consumer hands its copy of the events to this hub first
  * (`fanOutAndWait`) and fans out only once the hub is done with them, so such an endpoint does not
  * get first attempts from the hub's lane and the consumer's at once.

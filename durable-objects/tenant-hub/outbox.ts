@@ -1,6 +1,11 @@
 /**
  * Publishes the hub's outbox to the EVENTS queue in order; marks rows only after the queue accepted them.
- * `onPublished` sees each page the queue accepted (the hub's direct first webhook attempts, ./direct-webhooks.ts).
+ * `deliver` (the hub's direct first webhook attempts, ./direct-webhooks.ts) sees each event without
+ * waiting for its send: what `commit` appended once the hub calls `handOver` (right after the write),
+ * and what only the table knows (after start-up, appended outside `commit`) once the queue accepted
+ * its page, with any committed event of that page not handed over yet. So the hub can send to the queue
+ * less often under load (tenant-hub.ts `PUBLISH_INTERVAL_MS`) without holding up a webhook. An event
+ * handed over before a table read finds it again is handed over twice; the fan-out takes each id once.
  *
  * The events a write appends are known when it commits (`commit`), so while the hub knows every
  * pending event it publishes them without reading the table back (issue 20: that read was a sixth of a
@@ -27,10 +32,13 @@ export class Outbox {
   #fresh: OutboxEvent[] = [];
   #known = false;
 
+  /** Committed and not yet handed to `deliver`, in sequence order (empty without `deliver`). */
+  #toHandOver: OutboxEvent[] = [];
+
   constructor(
     private readonly storage: DurableObjectStorage,
     private readonly queue: Queue,
-    private readonly onPublished?: (events: OutboxEvent[]) => void,
+    private readonly deliver?: (events: OutboxEvent[]) => void,
   ) {}
 
   /** Sent events not yet marked published: one range, as pages go out in sequence order. */
@@ -56,8 +64,17 @@ export class Outbox {
       this.#markTimer = undefined;
     }
     this.#fresh.push(...done.events);
+    if (this.deliver) this.#toHandOver.push(...done.events);
     return done.result;
   };
+
+  /** Hands the events committed since the last call to `deliver`, whether or not they were sent yet. */
+  handOver(): void {
+    if (this.#toHandOver.length === 0) return;
+    const events = this.#toHandOver;
+    this.#toHandOver = [];
+    this.deliver!(events);
+  }
 
   /** The highest sequence sent to the queue and not yet marked (0: none); pending rows above it still wait. */
   sentThrough(): number {
@@ -93,7 +110,8 @@ export class Outbox {
     for (;;) {
       if (takeUntracked(sql)) this.#known = false;
       let events: OutboxEvent[];
-      if (this.#known) events = this.#fresh.splice(0, BATCH);
+      const fromMemory = this.#known;
+      if (fromMemory) events = this.#fresh.splice(0, BATCH);
       else {
         // Sees every committed event, the remembered ones included (and, once marked, none already sent).
         this.flushMarks();
@@ -114,7 +132,12 @@ export class Outbox {
       }
       // The page is a prefix of the pending rows, so the range sent so far holds no unsent pending event.
       this.#sent(sequences[0]!, sequences[sequences.length - 1]!);
-      this.onPublished?.(events);
+      // Events from memory were (or will be) handed over by `handOver`; the table may know others.
+      if (!fromMemory && this.deliver) {
+        this.deliver(events);
+        const handed = new Set(events.map((e) => e.id));
+        this.#toHandOver = this.#toHandOver.filter((e) => !handed.has(e.id));
+      }
       published += events.length;
       // A full page (read from the table) may have more behind it; events committed during the send wait in #fresh.
       if (events.length < BATCH && this.#fresh.length === 0) return published;

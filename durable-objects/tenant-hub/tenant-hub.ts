@@ -2,9 +2,10 @@
  * TenantHub: one per tenant (addressed by tenant id), the single writer of the
  * tenant's data plane in its own SQLite: tasks, their change log (sync
  * versions), reminders, notifications and the event outbox; hibernatable sync
- * sockets. A write's events are published right after it; one alarm serves
- * reminders, background checks, retention and, as the backstop, publication.
- * The Worker authenticates and validates; the hub's RPC methods do the work.
+ * sockets. A write's events go to its webhooks right after it and to the queue
+ * within PUBLISH_INTERVAL_MS; one alarm serves reminders, background checks,
+ * retention and, as the backstop, publication. The Worker authenticates and
+ * validates; the hub's RPC methods do the work.
  */
 import { DurableObject } from 'cloudflare:workers';
 import type { ChatReport, ChatSummary } from '../../src/chat/model';
@@ -31,6 +32,7 @@ import { DirectWebhooks } from './direct-webhooks';
 import * as ex from './experiments';
 import * as fb from './feedback';
 import { readFeedback, readKey } from './feedback-store';
+import { FollowUp } from './follow-up';
 import { type HistorySeed, seedHistory } from './history-seed';
 import { type BeginResult, beginKey, completeKey, releaseKey, type StoredResponse } from './idempotency';
 import {
@@ -80,6 +82,13 @@ import { listHistory, listTasks, listTasksJson, readTask } from './tasks-store';
 
 /** An alarm this soon after a publish that failed; also the backstop of a write's direct publish. */
 const OUTBOX_RETRY_MS = 2_000;
+/**
+ * A write's follow-up (the queue send, the schedule) starts at most this often: the first write after a
+ * quiet spell publishes at once, and writes within the interval share the next send (issue 20: under
+ * load almost every task create paid a send of its own). The queue's own batch window is 1 s, and the
+ * write's webhooks do not wait for the send (`Outbox.handOver`).
+ */
+export const PUBLISH_INTERVAL_MS = 100;
 /** Experiment start checks per alarm (each is one call to a FlowRun); the rest wait for the next alarm. */
 const EXPERIMENT_CHECKS_PER_ALARM = 20;
 /** Child-run place checks per alarm (each is one call to a FlowRun); the rest wait for the next alarm. */
@@ -91,11 +100,12 @@ const PAGE_MAX_BYTES = 1 << 20;
 export class TenantHub extends DurableObject<Env> {
   #schemaVersion = 0;
   #tenantId: string | null = null;
-  /** First webhook attempts made right after publishing, without the queue's batch window (./direct-webhooks.ts). */
+  /** First webhook attempts made right after a write, without the queue's batch window (./direct-webhooks.ts). */
   readonly #webhooks = new DirectWebhooks(this.env, () => this.#tenantId);
   /**
    * Every hub transaction runs through `#outbox.commit`, which carries the marks of sent events and keeps
-   * the events the transaction appended, so publishing them needs no read of the table (./outbox.ts).
+   * the events the transaction appended, so publishing them needs no read of the table, and handing them
+   * to the webhooks needs no send first (./outbox.ts).
    */
   readonly #outbox = new Outbox(this.ctx.storage, this.env.EVENTS, (events) => this.#webhooks.deliver(events));
   /**
@@ -148,11 +158,11 @@ export class TenantHub extends DurableObject<Env> {
   }
 
   /**
-   * After a committed write: its changes go to the sockets and its events to the queue right after
-   * this call returns (writes in the same turn share one push and one publish), without waiting for
-   * an alarm (issue 20). Before the call returns, an alarm no later than OUTBOX_RETRY_MS from now is
-   * durably set, so events are still published if this instance dies first; the publish re-arms it
-   * to whatever else is due.
+   * After a committed write: its changes go to the sockets and its events to the webhooks right after
+   * this call returns, and to the queue then or within PUBLISH_INTERVAL_MS (writes in the same turn
+   * share one push, and writes in one interval one publish), without waiting for an alarm (issue 20).
+   * Before the call returns, an alarm no later than OUTBOX_RETRY_MS from now is durably set, so events
+   * are still published if this instance dies first; the publish re-arms it to whatever else is due.
    */
   async #afterWrite(): Promise<void> {
     this.#pushSoon();
@@ -172,42 +182,33 @@ export class TenantHub extends DurableObject<Env> {
   /** When the alarm will fire (read at start-up, then kept as this instance sets it); null: none set. */
   #dueAlarm: number | null = null;
 
-  #settleScheduled = false;
-  /** A write's follow-up is running; `#settleAgain`: a write came meanwhile, and one more follows it. */
-  #settling = false;
-  #settleAgain = false;
+  /**
+   * A write's follow-up (./follow-up.ts): one at a time, at most one waiting, each at least
+   * PUBLISH_INTERVAL_MS after the one before, so writes that commit meanwhile share the next one (one
+   * send, one schedule read for all their events) instead of one each (issue 20). A failure leaves the
+   * events pending and the backstop alarm set: it publishes them.
+   */
+  readonly #followUp = new FollowUp(() => (this.#tenantId === null ? Promise.resolve() : this.#settle()), PUBLISH_INTERVAL_MS);
+  #handOverScheduled = false;
 
   /**
-   * One follow-up runs at a time and at most one waits: writes that commit while a publish is in
-   * flight share the next one (one send, one schedule read for all their events) instead of one each
-   * (issue 20).
+   * The write's events go to the webhooks right after the current call returns (writes in one turn share
+   * a hand-over), and to the queue with the next follow-up.
    */
   #settleSoon(): void {
-    if (this.#settling) {
-      this.#settleAgain = true;
-      return;
+    if (!this.#handOverScheduled) {
+      this.#handOverScheduled = true;
+      setTimeout(() => {
+        this.#handOverScheduled = false;
+        this.#outbox.handOver();
+      }, 0);
     }
-    if (this.#settleScheduled) return;
-    this.#settleScheduled = true;
-    setTimeout(() => {
-      this.#settleScheduled = false;
-      if (this.#tenantId === null) return;
-      this.#settling = true;
-      // A failure leaves the events pending and the backstop alarm set: it publishes them.
-      this.#settle()
-        .catch(() => undefined)
-        .finally(() => {
-          this.#settling = false;
-          if (this.#settleAgain) {
-            this.#settleAgain = false;
-            this.#settleSoon();
-          }
-        });
-    }, 0);
+    this.#followUp.request();
   }
 
-  /** A write's follow-up, and the end of every alarm: publish, a retention pass when one is due, re-arm. */
+  /** A write's follow-up, and the end of every alarm: webhooks, publish, a retention pass when one is due, re-arm. */
   async #settle(forceRegistry = false): Promise<number> {
+    this.#outbox.handOver();
     const published = await this.#publish();
     this.#retain();
     await this.#arm(forceRegistry);

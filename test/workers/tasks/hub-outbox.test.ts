@@ -62,14 +62,20 @@ type Tap = ReturnType<typeof tappedQueue>;
  * A hub nobody else writes to, its storage and an Outbox of the test's own over it, already past its
  * start-up read of the table (a new Outbox's first publish reads it), so later publishes go from memory.
  */
-async function withOutbox(name: string, fn: (o: { sql: SqlStorage; outbox: Outbox; tap: Tap }) => Promise<void>) {
+async function withOutbox(
+  name: string,
+  fn: (o: { sql: SqlStorage; outbox: Outbox; tap: Tap; handed: OutboxEvent[][] }) => Promise<void>,
+  { deliver = false } = {},
+) {
   const tap = tappedQueue();
+  /** What the outbox handed to `deliver` (the hub's direct webhooks), a call each. */
+  const handed: OutboxEvent[][] = [];
   await runInDurableObject(hub(`tnt_${name}_${crypto.randomUUID()}`), async (_i, state) => {
     // The journal of appended events is keyed by this object: it must be one object per storage.
     expect(state.storage.sql).toBe(state.storage.sql);
-    const outbox = new Outbox(state.storage, tap.queue);
+    const outbox = new Outbox(state.storage, tap.queue, deliver ? (events) => handed.push(events) : undefined);
     expect(await outbox.publish()).toBe(0);
-    await fn({ sql: state.storage.sql, outbox, tap });
+    await fn({ sql: state.storage.sql, outbox, tap, handed });
     outbox.flushMarks();
     expectMarkedWereSent(state.storage.sql, tap);
   });
@@ -199,6 +205,56 @@ describe('hub outbox publisher', () => {
       const sequences = tap.sent.flat().map((e) => e.sequence);
       expect(sequences).toEqual(rows(sql).map((r) => r.sequence));
     });
+  });
+
+  it('handOver gives the webhooks what commits appended before any send, once; a publish from memory hands nothing', async () => {
+    await withOutbox(
+      'hand-over',
+      async ({ sql, outbox, tap, handed }) => {
+        outbox.commit(() => {
+          insertEvent(sql, event('test.a'));
+          insertEvent(sql, event('test.b'));
+        });
+        outbox.commit(() => insertEvent(sql, event('test.c')));
+        expect(handed).toEqual([]);
+        outbox.handOver();
+        expect(tap.sent).toEqual([]);
+        expect(handed.map((page) => page.map((e) => [e.sequence, e.id]))).toEqual([rows(sql).map((r) => [r.sequence, r.id])]);
+        expect(await outbox.publish()).toBe(3);
+        outbox.handOver();
+        expect(handed).toHaveLength(1);
+        // Sent before its hand-over: still handed over, once.
+        outbox.commit(() => insertEvent(sql, event('test.d')));
+        expect(await outbox.publish()).toBe(1);
+        expect(handed).toHaveLength(1);
+        outbox.handOver();
+        outbox.handOver();
+        expect(handed.map((page) => page.map((e) => e.type))).toEqual([['test.a', 'test.b', 'test.c'], ['test.d']]);
+      },
+      { deliver: true },
+    );
+  });
+
+  it('events only the table knows are handed over once their page is sent, with the committed ones of that page', async () => {
+    await withOutbox(
+      'hand-over-table',
+      async ({ sql, outbox, tap, handed }) => {
+        outbox.commit(() => insertEvent(sql, event('test.first')));
+        outbox.handOver();
+        expect(await outbox.publish()).toBe(1);
+        insertEvent(sql, event('test.outside'));
+        outbox.commit(() => insertEvent(sql, event('test.last')));
+        // A refused send hands nothing from the table.
+        tap.refuseNext(1);
+        expect(await outbox.publish()).toBe(0);
+        expect(handed.map((page) => page.map((e) => e.type))).toEqual([['test.first']]);
+        expect(await outbox.publish()).toBe(2);
+        outbox.handOver();
+        expect(handed.map((page) => page.map((e) => e.type))).toEqual([['test.first'], ['test.outside', 'test.last']]);
+        expect(handed.flat().map((e) => e.sequence)).toEqual(rows(sql).map((r) => r.sequence));
+      },
+      { deliver: true },
+    );
   });
 
   it('with no write to carry them, sent pages are marked shortly after, or at once by flushMarks', async () => {

@@ -1,0 +1,44 @@
+/**
+ * The hub's follow-up of its writes (tenant-hub.ts: the queue send and the schedule), run right after
+ * the current call returns: one at a time, at most one waiting, each starting at least `intervalMs`
+ * after the one before. Requests that come meanwhile share the next run; the first request after a
+ * quiet spell runs at once (issue 20: under load almost every task create paid a queue send of its own).
+ */
+export class FollowUp {
+  #scheduled = false;
+  #running = false;
+  /** A request came while a run was on: one more run follows it. */
+  #again = false;
+  #startedAt = Number.NEGATIVE_INFINITY;
+
+  /** `run` settles when the follow-up is done; a rejection is the caller's to have handled (it is dropped here). */
+  constructor(
+    private readonly run: () => Promise<unknown>,
+    private readonly intervalMs: number,
+  ) {}
+
+  request(): void {
+    if (this.#running) {
+      this.#again = true;
+      return;
+    }
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    setTimeout(() => this.#start(), Math.max(0, this.#startedAt + this.intervalMs - Date.now()));
+  }
+
+  #start(): void {
+    this.#scheduled = false;
+    this.#startedAt = Date.now();
+    this.#running = true;
+    this.run()
+      .catch(() => undefined)
+      .finally(() => {
+        this.#running = false;
+        if (this.#again) {
+          this.#again = false;
+          this.request();
+        }
+      });
+  }
+}

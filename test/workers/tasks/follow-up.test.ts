@@ -1,0 +1,85 @@
+/**
+ * The hub's follow-up scheduler (durable-objects/tenant-hub/follow-up.ts, issue 20): requests in one turn
+ * share a run, a run never overlaps another, requests during a run share one more, and runs start at
+ * least the interval apart. No assertion here bounds how late a timer may fire, only how early.
+ */
+import { describe, expect, it } from 'vitest';
+import { FollowUp } from '../../../durable-objects/tenant-hub/follow-up';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function until(check: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(5);
+  }
+}
+
+/** A follow-up whose runs are recorded and each held open until released. */
+function recorded(intervalMs: number, { hold = false } = {}) {
+  const starts: number[] = [];
+  let running = 0;
+  let overlapped = false;
+  const releases: (() => void)[] = [];
+  const followUp = new FollowUp(async () => {
+    starts.push(Date.now());
+    if (++running > 1) overlapped = true;
+    if (hold) await new Promise<void>((resolve) => releases.push(resolve));
+    running--;
+  }, intervalMs);
+  return { followUp, starts, releases, overlapped: () => overlapped };
+}
+
+describe('FollowUp', () => {
+  it('requests in one turn share one run, which starts after the current call returns', async () => {
+    const { followUp, starts } = recorded(50);
+    for (let i = 0; i < 5; i++) followUp.request();
+    expect(starts).toHaveLength(0);
+    await until(() => starts.length === 1, 'the first run');
+    await sleep(150);
+    expect(starts).toHaveLength(1);
+  });
+
+  it('requests during a run share one more run, started no sooner than the interval after the first', async () => {
+    const interval = 80;
+    const { followUp, starts, releases, overlapped } = recorded(interval, { hold: true });
+    followUp.request();
+    await until(() => starts.length === 1, 'the first run');
+    followUp.request();
+    followUp.request();
+    followUp.request();
+    await sleep(interval + 40);
+    // Still held: nothing starts beside it.
+    expect(starts).toHaveLength(1);
+    releases.shift()!();
+    await until(() => starts.length === 2, 'the second run');
+    expect(starts[1]! - starts[0]!).toBeGreaterThanOrEqual(interval);
+    releases.shift()!();
+    await sleep(interval + 40);
+    expect(starts).toHaveLength(2);
+    expect(overlapped()).toBe(false);
+  });
+
+  it('the first request after a quiet spell runs at once; one within the interval waits for it', async () => {
+    // An hour's interval: the second request cannot run while the test looks.
+    const { followUp, starts } = recorded(3_600_000);
+    followUp.request();
+    await until(() => starts.length === 1, 'the first run');
+    followUp.request();
+    await sleep(200);
+    expect(starts).toHaveLength(1);
+  });
+
+  it('a run that rejects does not stop the next', async () => {
+    let runs = 0;
+    const followUp = new FollowUp(async () => {
+      runs++;
+      throw new Error('publish failed');
+    }, 0);
+    followUp.request();
+    await until(() => runs === 1, 'the failing run');
+    followUp.request();
+    await until(() => runs === 2, 'the next run');
+  });
+});
