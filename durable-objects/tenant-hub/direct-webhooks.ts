@@ -37,7 +37,7 @@ export const MAX_EVENTS_PER_FANOUT = 100;
 const DONE_KEPT = 16_384;
 
 export class DirectWebhooks {
-  /** Published events waiting for the running fan-out to finish, in sequence order. */
+  /** Committed events waiting for the running fan-out to finish, in sequence order. */
   #waiting: OutboxEvent[] = [];
   /** Ids of the events waiting or in the running fan-out (an event handed over twice is queued once). */
   #queued = new Set<string>();
@@ -59,7 +59,7 @@ export class DirectWebhooks {
   ) {}
 
   /**
-   * Queues `events` (one published page, in sequence order) for their first attempts, after the pages
+   * Queues `events` (one page handed over by the outbox, in sequence order) for their first attempts, after the pages
    * before it. Pages that arrive while a fan-out runs are merged into the next one (up to
    * MAX_EVENTS_PER_FANOUT events), so under load a fan-out's fixed cost (the endpoint query, the
    * insert batch, the claims) is shared by many events instead of paid per page.

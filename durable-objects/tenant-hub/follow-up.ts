@@ -11,7 +11,7 @@ export class FollowUp {
   #again = false;
   #startedAt = Number.NEGATIVE_INFINITY;
 
-  /** `run` settles when the follow-up is done; a rejection is the caller's to have handled (it is dropped here). */
+  /** `run`'s promise settles when the follow-up is done; a rejection or throw is the caller's to have handled (it is dropped here). */
   constructor(
     private readonly run: () => Promise<unknown>,
     private readonly intervalMs: number,
@@ -31,7 +31,9 @@ export class FollowUp {
     this.#scheduled = false;
     this.#startedAt = Date.now();
     this.#running = true;
-    this.run()
+    // A run that throws before returning its promise counts as one that rejected.
+    Promise.resolve()
+      .then(() => this.run())
       .catch(() => undefined)
       .finally(() => {
         this.#running = false;

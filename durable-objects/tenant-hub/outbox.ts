@@ -1,11 +1,12 @@
 /**
  * Publishes the hub's outbox to the EVENTS queue in order; marks rows only after the queue accepted them.
- * `deliver` (the hub's direct first webhook attempts, ./direct-webhooks.ts) sees each event without
- * waiting for its send: what `commit` appended once the hub calls `handOver` (right after the write),
- * and what only the table knows (after start-up, appended outside `commit`) once the queue accepted
- * its page, with any committed event of that page not handed over yet. So the hub can send to the queue
- * less often under load (tenant-hub.ts `PUBLISH_INTERVAL_MS`) without holding up a webhook. An event
- * handed over before a table read finds it again is handed over twice; the fan-out takes each id once.
+ * `deliver` (the hub's direct first webhook attempts, ./direct-webhooks.ts) sees each event once, in
+ * sequence order, mostly without waiting for its send: what `commit` appended once the hub calls
+ * `handOver` (right after the write). While the outbox must read its table (after start-up, a refused
+ * send, an event appended outside `commit`), each page it reads is handed over once the queue accepted
+ * it, the committed events in it included. So the hub can send to the queue less often under load
+ * (tenant-hub.ts `PUBLISH_INTERVAL_MS`) without holding up a webhook. An event handed over before a
+ * refused send is handed over again with the table's page; the fan-out takes each id once.
  *
  * The events a write appends are known when it commits (`commit`), so while the hub knows every
  * pending event it publishes them without reading the table back (issue 20: that read was a sixth of a
@@ -68,9 +69,18 @@ export class Outbox {
     return done.result;
   };
 
-  /** Hands the events committed since the last call to `deliver`, whether or not they were sent yet. */
+  /** A page read from the table is being sent: it is handed over first, once sent. */
+  #tablePage = false;
+
+  /**
+   * Hands the events committed since the last call to `deliver`, whether or not they were sent yet.
+   * While the outbox must read its table (after start-up, a refused send or an event appended outside
+   * `commit`), they wait for the next page read from it, so everything goes over in sequence order.
+   */
   handOver(): void {
     if (this.#toHandOver.length === 0) return;
+    if (takeUntracked(this.storage.sql)) this.#known = false;
+    if (!this.#known || this.#tablePage) return;
     const events = this.#toHandOver;
     this.#toHandOver = [];
     this.deliver!(events);
@@ -118,6 +128,7 @@ export class Outbox {
         events = pendingEvents(sql, BATCH);
         this.#fresh = [];
         this.#known = events.length < BATCH;
+        this.#tablePage = events.length > 0;
       }
       if (events.length === 0) return published;
       const sequences = events.map((e) => e.sequence);
@@ -126,17 +137,23 @@ export class Outbox {
       } catch {
         // Left pending: the next alarm (or the sweeper) publishes them again. At-least-once by design.
         this.#known = false;
+        this.#tablePage = false;
         this.flushMarks();
         this.storage.transactionSync(() => markAttempt(sql, sequences));
         return published;
       }
       // The page is a prefix of the pending rows, so the range sent so far holds no unsent pending event.
       this.#sent(sequences[0]!, sequences[sequences.length - 1]!);
-      // Events from memory were (or will be) handed over by `handOver`; the table may know others.
-      if (!fromMemory && this.deliver) {
-        this.deliver(events);
-        const handed = new Set(events.map((e) => e.id));
-        this.#toHandOver = this.#toHandOver.filter((e) => !handed.has(e.id));
+      // Events from memory were (or will be) handed over by `handOver`; a page from the table goes now,
+      // then what was committed after it (when no older page waits).
+      if (!fromMemory) {
+        this.#tablePage = false;
+        if (this.deliver) {
+          const handed = new Set(events.map((e) => e.id));
+          this.#toHandOver = this.#toHandOver.filter((e) => !handed.has(e.id));
+          this.deliver(events);
+          this.handOver();
+        }
       }
       published += events.length;
       // A full page (read from the table) may have more behind it; events committed during the send wait in #fresh.

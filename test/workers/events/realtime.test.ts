@@ -1,8 +1,10 @@
 /**
- * Webhooks in real time (issue 20): the tenant's hub makes first attempts itself right after
- * publishing (durable-objects/tenant-hub/direct-webhooks.ts), and the queue's fan-out of the same
- * events then sends nothing; an endpoint with `ordering: 'none'` gets its first attempts several at once.
+ * Webhooks in real time (issue 20): the tenant's hub makes first attempts itself right after a write
+ * commits, without waiting for its queue send (durable-objects/tenant-hub/direct-webhooks.ts), and the
+ * queue's fan-out of the same events then sends nothing; an endpoint with `ordering: 'none'` gets its
+ * first attempts several at once.
  */
+import { runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { DirectWebhooks } from '../../../durable-objects/tenant-hub/direct-webhooks';
@@ -11,6 +13,7 @@ import { deliveryInserts, fanOut, RECORD_BATCH, RECORD_LINGER_MS } from '../../.
 import { webhookSinkWith } from '../../../src/events/sinks';
 import { newId } from '../../../src/lib/ids';
 import { tenantHubStub } from '../../../src/lib/stubs';
+import { eventually } from '../../support/shared/time';
 import { call, expectJson, expectProblem } from '../../support/workers/http';
 import { signup } from '../../support/workers/tenants';
 import {
@@ -273,6 +276,59 @@ describe('direct first attempts', () => {
     await direct.idle();
     // All three sent inline, in order (the consumer's lanes would have handed the third to the queue).
     expect((await received(hook.name)).map((r) => r.payload!.sequence)).toEqual([9401, 9402, 9403]);
+  });
+
+  it("a write's webhooks go out while the hub's queue send is held; writes meanwhile share the next send", async () => {
+    const owner = await signup('rt-held');
+    const hook = await createHook(owner, { eventTypes: ['task.created'] });
+    const write = async (title: string) => expectJson(await call('/v1/tasks', { token: owner.accessToken, body: { title } }), 201);
+    // A hub's first publish reads its table and hands that page over once sent: a first write and its
+    // delivery get that out of the way, and whatever else it had to publish.
+    await write('zero');
+    await receivedAtLeast(hook.name, 1);
+    await new Promise((r) => setTimeout(r, 300));
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    /** The task.created events of each send the hub made, as titles. */
+    const sends: string[][] = [];
+    const hub = tenantHubStub(env, owner.tenantId);
+    const restore = await runInDurableObject(hub, (instance) => {
+      const queue = (instance as unknown as { env: Env }).env.EVENTS;
+      const real = queue.sendBatch;
+      queue.sendBatch = async (messages, options) => {
+        const list = [...messages];
+        const titles = list
+          .map((m) => m.body as { type: string; data: { task: { title: string } } })
+          .filter((e) => e.type === 'task.created')
+          .map((e) => e.data.task.title);
+        if (titles.length > 0) sends.push(titles);
+        await held;
+        return real.call(queue, list, options);
+      };
+      return () => {
+        queue.sendBatch = real;
+      };
+    });
+    try {
+      await write('one');
+      await receivedAtLeast(hook.name, 2);
+      await write('two');
+      await write('three');
+      // All three delivered with the first send still held, and no second send started beside it.
+      const got = await receivedAtLeast(hook.name, 4);
+      expect(got.map((r) => r.payload!.data.task.title)).toEqual(['zero', 'one', 'two', 'three']);
+      expect(sends).toEqual([['one']]);
+      release();
+      await eventually(async () => (sends.length === 2 ? sends : undefined), { what: 'the second send' });
+      expect(sends).toEqual([['one'], ['two', 'three']]);
+    } finally {
+      release();
+      restore();
+    }
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(await received(hook.name)).toHaveLength(4);
   });
 
   it('a task written through the API reaches its endpoint once', async () => {

@@ -41,24 +41,33 @@ describe('FollowUp', () => {
     expect(starts).toHaveLength(1);
   });
 
-  it('requests during a run share one more run, started no sooner than the interval after the first', async () => {
-    const interval = 80;
-    const { followUp, starts, releases, overlapped } = recorded(interval, { hold: true });
+  it('requests during a run share one more run, which starts only after the first ends', async () => {
+    const { followUp, starts, releases, overlapped } = recorded(0, { hold: true });
     followUp.request();
     await until(() => starts.length === 1, 'the first run');
     followUp.request();
     followUp.request();
     followUp.request();
-    await sleep(interval + 40);
+    await sleep(100);
     // Still held: nothing starts beside it.
     expect(starts).toHaveLength(1);
     releases.shift()!();
     await until(() => starts.length === 2, 'the second run');
-    expect(starts[1]! - starts[0]!).toBeGreaterThanOrEqual(interval);
     releases.shift()!();
-    await sleep(interval + 40);
+    await sleep(100);
     expect(starts).toHaveLength(2);
     expect(overlapped()).toBe(false);
+  });
+
+  it('a run starts no sooner than the interval after the one before', async () => {
+    const interval = 150;
+    const { followUp, starts } = recorded(interval);
+    followUp.request();
+    await until(() => starts.length === 1, 'the first run');
+    // The first run is over at once; the next request still waits out the interval.
+    followUp.request();
+    await until(() => starts.length === 2, 'the second run');
+    expect(starts[1]! - starts[0]!).toBeGreaterThanOrEqual(interval);
   });
 
   it('the first request after a quiet spell runs at once; one within the interval waits for it', async () => {
@@ -71,15 +80,23 @@ describe('FollowUp', () => {
     expect(starts).toHaveLength(1);
   });
 
-  it('a run that rejects does not stop the next', async () => {
+  it('a run that rejects or throws does not stop the next', async () => {
     let runs = 0;
-    const followUp = new FollowUp(async () => {
+    const failing = new FollowUp(async () => {
       runs++;
       throw new Error('publish failed');
     }, 0);
-    followUp.request();
-    await until(() => runs === 1, 'the failing run');
-    followUp.request();
-    await until(() => runs === 2, 'the next run');
+    failing.request();
+    await until(() => runs === 1, 'the rejecting run');
+    failing.request();
+    await until(() => runs === 2, 'the run after it');
+    const throwing = new FollowUp(() => {
+      runs++;
+      throw new Error('thrown before any promise');
+    }, 0);
+    throwing.request();
+    await until(() => runs === 3, 'the throwing run');
+    throwing.request();
+    await until(() => runs === 4, 'the run after it');
   });
 });

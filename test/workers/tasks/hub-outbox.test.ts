@@ -244,10 +244,15 @@ describe('hub outbox publisher', () => {
         expect(await outbox.publish()).toBe(1);
         insertEvent(sql, event('test.outside'));
         outbox.commit(() => insertEvent(sql, event('test.last')));
+        // The table knows an event memory does not: the committed one waits for it, in order.
+        outbox.handOver();
+        expect(handed.map((page) => page.map((e) => e.type))).toEqual([['test.first']]);
         // A refused send hands nothing from the table.
         tap.refuseNext(1);
         expect(await outbox.publish()).toBe(0);
         expect(handed.map((page) => page.map((e) => e.type))).toEqual([['test.first']]);
+        outbox.handOver();
+        expect(handed).toHaveLength(1);
         expect(await outbox.publish()).toBe(2);
         outbox.handOver();
         expect(handed.map((page) => page.map((e) => e.type))).toEqual([['test.first'], ['test.outside', 'test.last']]);
@@ -255,6 +260,37 @@ describe('hub outbox publisher', () => {
       },
       { deliver: true },
     );
+  });
+
+  it('after start-up, what commits append waits for the page read from the table, then follows it in order', async () => {
+    const tap = tappedQueue();
+    const handed: OutboxEvent[][] = [];
+    await runInDurableObject(hub(`tnt_restart_${crypto.randomUUID()}`), async (_i, state) => {
+      const sql = state.storage.sql;
+      // Left pending by an earlier instance.
+      const before = new Outbox(state.storage, tap.queue);
+      before.commit(() => {
+        insertEvent(sql, event('test.old-1'));
+        insertEvent(sql, event('test.old-2'));
+      });
+      // A new instance: its first write's event must not overtake the older ones.
+      const outbox = new Outbox(state.storage, tap.queue, (events) => handed.push(events));
+      outbox.commit(() => insertEvent(sql, event('test.new')));
+      outbox.handOver();
+      expect(handed).toEqual([]);
+      const release = tap.holdSends();
+      const publishing = outbox.publish();
+      // Committed while the table's page is on its way: after it, not before.
+      outbox.commit(() => insertEvent(sql, event('test.during')));
+      outbox.handOver();
+      expect(handed).toEqual([]);
+      release();
+      expect(await publishing).toBe(4);
+      outbox.handOver();
+      expect(handed.flat().map((e) => e.type)).toEqual(['test.old-1', 'test.old-2', 'test.new', 'test.during']);
+      outbox.flushMarks();
+      expectMarkedWereSent(sql, tap);
+    });
   });
 
   it('with no write to carry them, sent pages are marked shortly after, or at once by flushMarks', async () => {
