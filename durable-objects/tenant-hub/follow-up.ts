@@ -1,8 +1,9 @@
 /**
- * The hub's follow-up of its writes (tenant-hub.ts: the queue send and the schedule), run right after
- * the current call returns: one at a time, at most one waiting, each starting at least `intervalMs`
- * after the one before. Requests that come meanwhile share the next run; the first request after a
- * quiet spell runs at once (issue 20: under load almost every task create paid a queue send of its own).
+ * Work the hub does after its writes (tenant-hub.ts: the sync push, the webhooks' hand-over, and the
+ * queue send with the schedule), run right after the current call returns: one at a time, at most one
+ * waiting, each starting at least `intervalMs` after the one before (0: no spacing). Requests that come
+ * meanwhile share the next run; the first request after a quiet spell runs at once (issue 20: under
+ * load almost every task create paid a queue send of its own).
  */
 export class FollowUp {
   #scheduled = false;

@@ -3,9 +3,9 @@
  * tenant's data plane in its own SQLite: tasks, their change log (sync
  * versions), reminders, notifications and the event outbox; hibernatable sync
  * sockets. A write's events go to its webhooks right after it and to the queue
- * within PUBLISH_INTERVAL_MS; one alarm serves reminders, background checks,
- * retention and, as the backstop, publication. The Worker authenticates and
- * validates; the hub's RPC methods do the work.
+ * with its follow-up, spaced PUBLISH_INTERVAL_MS apart; one alarm serves
+ * reminders, background checks, retention and, as the backstop, publication.
+ * The Worker authenticates and validates; the hub's RPC methods do the work.
  */
 import { DurableObject } from 'cloudflare:workers';
 import type { ChatReport, ChatSummary } from '../../src/chat/model';
@@ -83,12 +83,13 @@ import { listHistory, listTasks, listTasksJson, readTask } from './tasks-store';
 /** An alarm this soon after a publish that failed; also the backstop of a write's direct publish. */
 const OUTBOX_RETRY_MS = 2_000;
 /**
- * A write's follow-up (the queue send, the schedule) starts at most this often: the first write after a
- * quiet spell publishes at once, and writes within the interval share the next send (issue 20: under
- * load almost every task create paid a send of its own). The queue's own batch window is 1 s, and the
- * write's webhooks do not wait for the send (`Outbox.handOver`).
+ * A write's follow-up (the queue send, the schedule) starts at least this long after the one before:
+ * the first write after a quiet spell publishes at once, and writes within the interval share the next
+ * send (issue 20: under load almost every task create paid a send of its own). The queue's own batch
+ * window is 1 s, and the write's webhooks do not wait for the send (`Outbox.handOver`). The alarm's
+ * publication is not spaced.
  */
-export const PUBLISH_INTERVAL_MS = 100;
+const PUBLISH_INTERVAL_MS = 100;
 /** Experiment start checks per alarm (each is one call to a FlowRun); the rest wait for the next alarm. */
 const EXPERIMENT_CHECKS_PER_ALARM = 20;
 /** Child-run place checks per alarm (each is one call to a FlowRun); the rest wait for the next alarm. */
@@ -159,13 +160,14 @@ export class TenantHub extends DurableObject<Env> {
 
   /**
    * After a committed write: its changes go to the sockets and its events to the webhooks right after
-   * this call returns, and to the queue then or within PUBLISH_INTERVAL_MS (writes in the same turn
-   * share one push, and writes in one interval one publish), without waiting for an alarm (issue 20).
+   * this call returns (writes in the same turn share one push and one hand-over), and its events to the
+   * queue with the next follow-up (#followUp), without waiting for an alarm (issue 20).
    * Before the call returns, an alarm no later than OUTBOX_RETRY_MS from now is durably set, so events
    * are still published if this instance dies first; the publish re-arms it to whatever else is due.
    */
   async #afterWrite(): Promise<void> {
-    this.#pushSoon();
+    // null: no socket was open at the last push (a connect sets it again).
+    if (this.#pushed !== null) this.#pushes.request();
     const by = Date.now() + OUTBOX_RETRY_MS;
     if (this.#dueAlarm === null || this.#dueAlarm > by) {
       this.#dueAlarm = by;
@@ -176,7 +178,8 @@ export class TenantHub extends DurableObject<Env> {
         throw err;
       }
     }
-    this.#settleSoon();
+    this.#handOvers.request();
+    this.#followUp.request();
   }
 
   /** When the alarm will fire (read at start-up, then kept as this instance sets it); null: none set. */
@@ -189,22 +192,8 @@ export class TenantHub extends DurableObject<Env> {
    * events pending and the backstop alarm set: it publishes them.
    */
   readonly #followUp = new FollowUp(() => (this.#tenantId === null ? Promise.resolve() : this.#settle()), PUBLISH_INTERVAL_MS);
-  #handOverScheduled = false;
-
-  /**
-   * The write's events go to the webhooks right after the current call returns (writes in one turn share
-   * a hand-over), and to the queue with the next follow-up.
-   */
-  #settleSoon(): void {
-    if (!this.#handOverScheduled) {
-      this.#handOverScheduled = true;
-      setTimeout(() => {
-        this.#handOverScheduled = false;
-        this.#outbox.handOver();
-      }, 0);
-    }
-    this.#followUp.request();
-  }
+  /** Written events to the webhooks right after the current call returns; writes in one turn share one. */
+  readonly #handOvers = new FollowUp(async () => this.#outbox.handOver(), 0);
 
   /** A write's follow-up, and the end of every alarm: webhooks, publish, a retention pass when one is due, re-arm. */
   async #settle(forceRegistry = false): Promise<number> {
@@ -224,22 +213,13 @@ export class TenantHub extends DurableObject<Env> {
     return run;
   }
 
-  #pushScheduled = false;
-
   /**
    * Pushes new changes to the sync sockets right after the current call returns, so a write's own
    * response never waits for a broadcast to every socket (issue 20, 1,000 sockets); writes in the
-   * same turn share one push. Versions are read at push time, so frames stay in order.
+   * same turn share one push. Versions are read at push time, so frames stay in order, and a push that
+   * fails leaves `#pushed` where it was: the next one sends what it did not.
    */
-  #pushSoon(): void {
-    // null: no socket was open at the last push (a connect sets it again).
-    if (this.#pushScheduled || this.#pushed === null) return;
-    this.#pushScheduled = true;
-    setTimeout(() => {
-      this.#pushScheduled = false;
-      this.#push();
-    }, 0);
-  }
+  readonly #pushes = new FollowUp(async () => this.#push(), 0);
 
   #push(): void {
     if (this.#pushed === null) return;

@@ -81,22 +81,24 @@ describe('FollowUp', () => {
   });
 
   it('a run that rejects or throws does not stop the next', async () => {
-    let runs = 0;
-    const failing = new FollowUp(async () => {
-      runs++;
-      throw new Error('publish failed');
-    }, 0);
-    failing.request();
-    await until(() => runs === 1, 'the rejecting run');
-    failing.request();
-    await until(() => runs === 2, 'the run after it');
-    const throwing = new FollowUp(() => {
-      runs++;
-      throw new Error('thrown before any promise');
-    }, 0);
-    throwing.request();
-    await until(() => runs === 3, 'the throwing run');
-    throwing.request();
-    await until(() => runs === 4, 'the run after it');
+    const failures = {
+      rejects: async () => {
+        throw new Error('publish failed');
+      },
+      throws: () => {
+        throw new Error('thrown before any promise');
+      },
+    };
+    for (const [how, fail] of Object.entries(failures)) {
+      let runs = 0;
+      const followUp = new FollowUp(() => {
+        runs++;
+        return fail();
+      }, 0);
+      followUp.request();
+      await until(() => runs === 1, `the run that ${how}`);
+      followUp.request();
+      await until(() => runs === 2, `the run after the one that ${how}`);
+    }
   });
 });
