@@ -91,6 +91,19 @@ describe('tasks API', () => {
     expect(odd).toEqual({ data: [single.find((t) => t.id === created[3]!.id)], nextCursor: null });
     const none = await json(await call('/v1/tasks?q=no-such-words', { token: owner.accessToken }));
     expect(none).toEqual({ data: [], nextCursor: null });
+    // A page that ends exactly at the last task has no cursor; one that ends just before it has one.
+    const exact = await json(await call('/v1/tasks?limit=5', { token: owner.accessToken }));
+    expect(exact).toEqual({ data: listed, nextCursor: null });
+    const short = await json(await call('/v1/tasks?limit=4', { token: owner.accessToken }));
+    expect(short.data).toEqual(listed.slice(0, 4));
+    const rest = await json(await call(`/v1/tasks?limit=4&cursor=${short.nextCursor}`, { token: owner.accessToken }));
+    expect(rest).toEqual({ data: listed.slice(4), nextCursor: null });
+    // The cursor and a filter together: the open tasks after the first one.
+    const open = listed.filter((t: { status: string }) => t.status === 'open');
+    const firstOpen = await json(await call('/v1/tasks?status=open&limit=1', { token: owner.accessToken }));
+    expect(firstOpen.data).toEqual(open.slice(0, 1));
+    const laterOpen = await json(await call(`/v1/tasks?status=open&limit=3&cursor=${firstOpen.nextCursor}`, { token: owner.accessToken }));
+    expect(laterOpen).toEqual({ data: open.slice(1), nextCursor: null });
   });
 
   it('recurring task advances on completion and records history', async () => {
