@@ -36,6 +36,11 @@ export interface AppVariables {
   auth?: AuthContext;
   /** The authenticated service context, set by a route's `authenticate` guard (read it only on guarded routes). */
   ctx: ServiceCtx;
+  /**
+   * What a replay of this keyed POST answers when its own response is a stream, which is never stored
+   * (a run started with `Accept: text/event-stream` is replayed as the run's JSON): src/middleware/idempotency.ts.
+   */
+  replayAnswer?: { status: number; headers: Record<string, string>; body: string };
 }
 
 export interface AppEnv {

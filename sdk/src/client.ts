@@ -117,6 +117,37 @@ export function createEdgecrew(options: EdgecrewOptions) {
       /** Starts a run of the flow's current version. */
       run: async (flowId: string, body: Json<'/v1/flows/{flowId}/runs', 'post'>) =>
         unwrap(await api.POST('/v1/flows/{flowId}/runs', { params: { path: { flowId } }, body })),
+      /**
+       * Starts a run and yields its events live until it ends, in one request (the POST asks for
+       * `text/event-stream`). A dropped connection resumes through `GET /v1/runs/{id}/events` with
+       * Last-Event-ID; a POST sent again before its answer arrived carries the same Idempotency-Key, so
+       * the run starts once (a replay answers the run's JSON, and its events come from the GET).
+       */
+      runStream: (
+        flowId: string,
+        body: Json<'/v1/flows/{flowId}/runs', 'post'>,
+        opts: { signal?: AbortSignal } = {},
+      ): AsyncGenerator<RunEvent> => {
+        const key = crypto.randomUUID();
+        let runId: string | undefined;
+        return resumableStream<RunEvent>({
+          signal: opts.signal,
+          isLast: (event) => TERMINAL_RUN_EVENTS.has(event.type),
+          open: async (lastEventId, signal) => {
+            const init = { parseAs: 'stream' as const, ...(signal ? { signal } : {}) };
+            if (runId === undefined) {
+              const headers = { accept: 'text/event-stream', 'idempotency-key': key };
+              const { response } = await api.POST('/v1/flows/{flowId}/runs', { params: { path: { flowId } }, body, headers, ...init });
+              runId = response.ok ? response.headers.get('location')?.split('/').pop() : undefined;
+              if (runId === undefined || response.headers.get('content-type')?.startsWith('text/event-stream')) return response;
+              await response.body?.cancel();
+            }
+            const headers: Record<string, string> = { accept: 'text/event-stream' };
+            if (lastEventId !== undefined) headers['last-event-id'] = String(lastEventId);
+            return (await api.GET('/v1/runs/{runId}/events', { params: { path: { runId } }, headers, ...init })).response;
+          },
+        });
+      },
     },
     runs: {
       get: async (runId: string) => unwrap(await api.GET('/v1/runs/{runId}', { params: { path: { runId } } })),

@@ -723,7 +723,10 @@ export type paths = {
         };
         get?: never;
         put?: never;
-        /** Start a run (input validated against the flow input schema) */
+        /**
+         * Start a run (input validated against the flow input schema); with Accept: text/event-stream, start it and stream its events
+         * @description Answers the run as JSON, or, when the caller ranks `text/event-stream` above JSON in `Accept`, the run's events as Server-Sent Events from `run.created` to its terminal event, the same frames as `GET /v1/runs/{runId}/events` (one request instead of two). Either way `Location` names the run. A replay of an `Idempotency-Key` answers the run as JSON (the stream is not stored); follow it with `GET /v1/runs/{runId}/events`.
+         */
         post: operations["flows.startRun"];
         delete?: never;
         options?: never;
@@ -11849,13 +11852,14 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The run (status running, or queued when the tenant is at its limit) */
+            /** @description The run (status running, or queued when the tenant is at its limit), or its events */
             201: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Run"];
+                    "text/event-stream": components["schemas"]["RunEventFrame"];
                 };
             };
             /** @description Malformed request (e.g. invalid JSON) */

@@ -20,7 +20,10 @@
  * Stored: any response below 500 except 429, its body sealed with the secret
  * box (responses may carry one-time secrets: API keys, `whsec_…`, invitation
  * tokens), bound to the tenant and key. 5xx and 429 release the key, so the
- * retry runs again. Bodies above 256 KiB and streams are not stored. The claim
+ * retry runs again. Bodies above 256 KiB and streams are not stored, except that
+ * a route answering a stream may name the answer a replay gives instead
+ * (`replayAnswer`: a run started with `Accept: text/event-stream` replays as the
+ * run's JSON, so a retry never starts it twice). The claim
  * (lease) outlasts the longest request any route makes, so a retry never runs a
  * slow request twice; if storing the answer fails, the committed answer is still
  * returned (the claim then expires and a retry is told 409 until it does).
@@ -100,14 +103,17 @@ export function idempotency() {
     await next();
     const res = c.res;
     const type = res.headers.get('content-type') ?? '';
-    const storable = res.status < 500 && res.status !== 429 && !type.startsWith('text/event-stream');
-    const body = storable ? await res.clone().text() : '';
+    const instead = c.get('replayAnswer');
+    const storable = res.status < 500 && res.status !== 429 && (instead !== undefined || !type.startsWith('text/event-stream'));
+    const body = !storable ? '' : instead !== undefined ? instead.body : await res.clone().text();
     try {
       if (storable && body.length <= MAX_STORED_BYTES) {
-        const headers = Object.fromEntries(REPLAYED_HEADERS.flatMap((h) => (res.headers.has(h) ? [[h, res.headers.get(h)!]] : [])));
-        const sealed = res.status === 204 ? '' : await box.seal(pepper, aad, body);
+        const headers =
+          instead?.headers ?? Object.fromEntries(REPLAYED_HEADERS.flatMap((h) => (res.headers.has(h) ? [[h, res.headers.get(h)!]] : [])));
+        const status = instead?.status ?? res.status;
+        const sealed = status === 204 ? '' : await box.seal(pepper, aad, body);
         // Awaited: a client retrying the moment it has this response must already get the replay, not a 409.
-        await hub.idempotencyComplete(auth.tenantId, scoped, print, { status: res.status, headers, body: sealed });
+        await hub.idempotencyComplete(auth.tenantId, scoped, print, { status, headers, body: sealed });
       } else {
         await hub.idempotencyRelease(auth.tenantId, scoped, print);
       }

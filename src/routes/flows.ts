@@ -1,12 +1,14 @@
 /** /v1/flows: definitions (versioned by PUT), validation, starting runs. */
 import { createRoute } from '@hono/zod-openapi';
 import * as flowsService from '../flows/flows-service';
-import { createRun } from '../flows/runs-api';
+import { createRun, streamRun } from '../flows/runs-api';
 import { FlowBody, FlowSchema, FlowVersionSchema, RunSchema, StartRunBody, ValidateBody, ValidateResult } from '../flows/schemas';
+import { prefersEventStream } from '../lib/accept';
 import { BearerAuth, idParam, jsonBody, jsonContent, problemResponses, VersionQuery } from '../lib/openapi';
 import { PageQuerySchema, pageSchema } from '../lib/pagination';
 import { newRouter } from '../lib/router';
 import { guarded } from './deps';
+import { RUN_EVENT_STREAM } from './run-event-schemas';
 
 const tags = ['Flows'];
 const FlowIdParam = idParam('flowId');
@@ -133,19 +135,40 @@ export const flowRoutes = newRouter()
       path: '/v1/flows/{flowId}/runs',
       operationId: 'flows.startRun',
       tags,
-      summary: 'Start a run (input validated against the flow input schema)',
+      summary:
+        'Start a run (input validated against the flow input schema); with Accept: text/event-stream, start it and stream its events',
+      description:
+        "Answers the run as JSON, or, when the caller ranks `text/event-stream` above JSON in `Accept`, the run's events as " +
+        'Server-Sent Events from `run.created` to its terminal event, the same frames as `GET /v1/runs/{runId}/events` ' +
+        '(one request instead of two). Either way `Location` names the run. A replay of an `Idempotency-Key` answers the ' +
+        'run as JSON (the stream is not stored); follow it with `GET /v1/runs/{runId}/events`.',
       middleware: guarded('data:write'),
       security: BearerAuth,
       request: { params: FlowIdParam, body: jsonBody(StartRunBody) },
       responses: {
-        201: jsonContent(RunSchema, 'The run (status running, or queued when the tenant is at its limit)'),
+        201: {
+          description: 'The run (status running, or queued when the tenant is at its limit), or its events',
+          content: {
+            'application/json': { schema: RunSchema },
+            ...RUN_EVENT_STREAM.content,
+          },
+        },
         ...problemResponses(),
       },
     }),
     async (c) => {
       const body = c.req.valid('json');
       const run = await createRun(c.var.ctx, { flowId: c.req.valid('param').flowId, input: body.input ?? {}, version: body.version });
-      c.header('location', `/v1/runs/${run.id}`);
+      const location = `/v1/runs/${run.id}`;
+      if (prefersEventStream(c.req.header('accept'))) {
+        // The run's own stream (its log from run.created, then live), as GET …/events answers it.
+        c.set('replayAnswer', { status: 201, headers: { 'content-type': 'application/json', location }, body: JSON.stringify(run) });
+        const stream = await streamRun(c.var.ctx, { id: run.id, request: c.req.raw, kind: 'events' });
+        const headers = new Headers(stream.headers);
+        headers.set('location', location);
+        return new Response(stream.body, { status: 201, headers }) as never;
+      }
+      c.header('location', location);
       return c.json(run, 201);
     },
   );

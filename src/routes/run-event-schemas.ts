@@ -4,6 +4,7 @@
  * (durable-objects/flow-run/), and test/e2e/openapi.test.ts fails when it writes a type not listed here.
  */
 import { z } from '@hono/zod-openapi';
+import { sseContent } from '../lib/openapi';
 
 const Timestamp = z.string().openapi({ format: 'date-time' });
 const Attempt = z.number().int().min(1);
@@ -152,3 +153,10 @@ export const RUN_EVENTS: Record<string, z.ZodType> = Object.fromEntries([
   ...Object.entries(RUN_PAYLOADS).map(([type, data]) => [type, envelope(type, z.null(), data)]),
   ...Object.entries(NODE_PAYLOADS).map(([type, data]) => [type, envelope(type, z.string(), data)]),
 ]);
+
+/** The run's events as an SSE response (GET /v1/runs/{runId}/events; a run started with Accept: text/event-stream). */
+export const RUN_EVENT_STREAM = sseContent(
+  'Run events (`id` = sequence, `event` = type, `data` = the event as JSON)',
+  'RunEventFrame',
+  RUN_EVENTS,
+);

@@ -2,12 +2,12 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import * as runsApi from '../flows/runs-api';
 import { CancelBody, RerunBody, RunListQuery, RunSchema, RunSummarySchema, SignalBody } from '../flows/schemas';
-import { BearerAuth, jsonBody, jsonContent, problemResponses, sseContent } from '../lib/openapi';
+import { BearerAuth, jsonBody, jsonContent, problemResponses } from '../lib/openapi';
 import { pageSchema } from '../lib/pagination';
 import { AppError } from '../lib/problem';
 import { newRouter } from '../lib/router';
 import { guarded } from './deps';
-import { RUN_EVENTS } from './run-event-schemas';
+import { RUN_EVENT_STREAM } from './run-event-schemas';
 
 const tags = ['Runs'];
 const RunIdParam = z.object({
@@ -68,7 +68,7 @@ export const runRoutes = newRouter()
       security: BearerAuth,
       request: { params: RunIdParam, query: TicketQuery },
       responses: {
-        200: sseContent('Run events (`id` = sequence, `event` = type, `data` = the event as JSON)', 'RunEventFrame', RUN_EVENTS),
+        200: RUN_EVENT_STREAM,
         ...problemResponses([410]),
       },
     }),

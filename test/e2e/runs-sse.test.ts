@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openSse, api as request, signup } from '../support/node/api';
 import { type RunningWorker, startWorker } from '../support/node/worker';
-import type { SseFrame } from '../support/shared/sse';
+import { type SseFrame, SseReader } from '../support/shared/sse';
 import { eventually } from '../support/shared/time';
 
 type Json = Record<string, any>;
@@ -112,5 +112,37 @@ describe('run events over SSE (real HTTP)', () => {
     const rest = await sse.rest();
     expect(rest.map((f) => f.event)).toContain('node.succeeded');
     expect(rest.at(-1)!.event).toBe('run.completed');
+  });
+
+  it('POST …/runs with Accept: text/event-stream: one request starts the run and streams it live to the end', async () => {
+    const token = await signupTenant('start');
+    const flow = await api('POST', '/v1/flows', token, {
+      name: 'sse start',
+      definition: {
+        nodes: [
+          { id: 'gate', type: 'approval', config: {} },
+          { id: 'b', type: 'transform', config: { expression: 'nodes.gate.output.v' } },
+        ],
+        edges: [{ from: 'gate', to: 'b' }],
+      },
+    });
+    const res = await worker.fetch(`/v1/flows/${flow.body.id}/runs`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream', 'content-type': 'application/json' },
+      body: JSON.stringify({ input: {} }),
+    });
+    expect(res.status).toBe(201);
+    expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const runId = res.headers.get('location')!.split('/').pop()!;
+    const sse = new SseReader(res);
+    // Live on the same response: the run waits, is signalled from elsewhere, and the stream ends with it.
+    const first = await sse.until('run.waiting');
+    expect(first[0]!.event).toBe('run.created');
+    expect((await api('POST', `/v1/runs/${runId}/signal`, token, { payload: { v: 7 } })).status).toBe(200);
+    const rest = await sse.rest();
+    expect(rest.at(-1)!.event).toBe('run.completed');
+    expect(JSON.parse(rest.at(-1)!.data).data.output).toEqual({ b: 7 });
+    const all = [...first, ...rest];
+    expect(seqs(all)).toEqual(all.map((_, i) => i + 1));
   });
 });

@@ -130,6 +130,63 @@ describe('@edgecrew/sdk', () => {
     expect(after).toEqual(seqs.slice(7));
   });
 
+  it('flows.runStream: one POST starts the run and streams it; a cut resumes at the next sequence, a retried POST starts nothing twice', async () => {
+    const { client } = await tenantClient('run-stream');
+    const nodes = ['a', 'b', 'c', 'd'].map((id) => ({ id, type: 'transform' as const, config: { expression: 'input.n' } }));
+    const flow = await client.flows.create({
+      name: 'sdk run stream',
+      definition: { nodes, edges: nodes.slice(0, -1).map((n, i) => ({ from: n.id, to: nodes[i + 1]!.id })) },
+    });
+    const startPath = `/v1/flows/${flow.id}/runs`;
+    const runIdsOf = (from: number) =>
+      proxy.requests
+        .slice(from)
+        .map((r) => /^\/v1\/runs\/(run_[^/]+)\/events$/.exec(r.path)?.[1])
+        .filter((id): id is string => id !== undefined);
+
+    // The POST's own stream is cut after sequence 3: the rest comes from GET …/events, from 4.
+    let before = proxy.requests.length;
+    proxy.cutStream({ path: startPath, afterId: '3' });
+    const cut: RunEvent[] = [];
+    for await (const event of client.flows.runStream(flow.id, { input: { n: 1 } })) cut.push(event);
+    expect(cut.map((e) => e.seq)).toEqual(cut.map((_, i) => i + 1));
+    expect(cut[0]!.type).toBe('run.created');
+    expect(cut.at(-1)!.type).toBe('run.completed');
+    const requests = proxy.requests.slice(before).filter((r) => r.path === startPath || r.path.startsWith('/v1/runs/'));
+    expect(requests.map((r) => [r.method, r.path === startPath ? 'start' : 'events', r.headers['last-event-id']])).toEqual([
+      ['POST', 'start', undefined],
+      ['GET', 'events', '3'],
+    ]);
+    const [firstRun] = runIdsOf(before);
+    expect((await client.runs.get(firstRun!)).status).toBe('succeeded');
+
+    // The POST reaches the Worker but its answer is lost (a 503 instead): the retry carries the same key,
+    // is answered the run's JSON (a replay), and the events come from GET …/events, from the start.
+    before = proxy.requests.length;
+    proxy.replaceAnswers({ method: 'POST', path: startPath, times: 1, status: 503, retryAfter: '1' });
+    const replayed: RunEvent[] = [];
+    for await (const event of client.flows.runStream(flow.id, { input: { n: 2 } })) replayed.push(event);
+    expect(replayed.map((e) => e.seq)).toEqual(replayed.map((_, i) => i + 1));
+    expect(replayed.at(-1)!.type).toBe('run.completed');
+    const posts = proxy.requests.slice(before).filter((r) => r.method === 'POST' && r.path === startPath);
+    expect(posts.map((r) => r.status)).toEqual([503, 201]);
+    expect(posts[0]!.headers['idempotency-key']).toBe(posts[1]!.headers['idempotency-key']);
+    const secondRuns = new Set(runIdsOf(before));
+    expect(secondRuns.size).toBe(1);
+    // Two starts in all: had the retry started the run again, the flow would have three.
+    await eventually(
+      async () => {
+        const runs = [];
+        for await (const r of client.runs.list({ flowId: flow.id })) runs.push(r.id);
+        return runs.length >= 2 ? runs : undefined;
+      },
+      { what: 'both runs in the index' },
+    );
+    const runs = [];
+    for await (const r of client.runs.list({ flowId: flow.id })) runs.push(r.id);
+    expect(runs.sort()).toEqual([firstRun!, [...secondRuns][0]!].sort());
+  });
+
   it('chat.send: a turn cut mid-answer resumes through /v1/chat/{id}/stream after the last chunk, every chunk once', async () => {
     const { client } = await tenantClient('chat');
     const tag = `sdk${Date.now().toString(36)}`;

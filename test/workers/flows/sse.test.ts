@@ -8,9 +8,22 @@ import { describe, expect, it } from 'vitest';
 import { SSE_LIMITS, SseHub } from '../../../durable-objects/flow-run/stream';
 import { type RunEvent, TENANT_HEADER } from '../../../src/flows/run-model';
 import { flowRunStub } from '../../../src/lib/stubs';
-import { call } from '../../support/workers/http';
+import { call, json } from '../../support/workers/http';
 import { signup } from '../../support/workers/tenants';
-import { approval, createFlow, edge, events, ok, openEvents, type SseFrame, SseReader, startRun, transform, waitFor } from './_engine-kit';
+import {
+  approval,
+  createFlow,
+  edge,
+  events,
+  getRun,
+  ok,
+  openEvents,
+  type SseFrame,
+  SseReader,
+  startRun,
+  transform,
+  waitFor,
+} from './_engine-kit';
 
 function seqs(frames: SseFrame[]): number[] {
   return frames.map((f) => Number(f.id));
@@ -118,6 +131,53 @@ describe('run events over SSE', () => {
     const [ra, rb] = await Promise.all([a.sse.rest(), b.sse.rest()]);
     expect(seqs(ra)).toEqual(seqs(rb));
     expect(ra.at(-1)!.event).toBe('run.completed');
+  });
+
+  it('POST …/runs with Accept: text/event-stream starts the run and answers its events to the end', async () => {
+    const t = await signup('sse-start');
+    const flowId = await createFlow(t, { nodes: [transform('a', '1'), transform('b', 'nodes.a.output + 1')], edges: [edge('a', 'b')] });
+    const res = await call(`/v1/flows/${flowId}/runs`, {
+      token: t.accessToken,
+      body: { input: {} },
+      headers: { accept: 'text/event-stream', 'idempotency-key': 'start-and-stream-1' },
+    });
+    expect(res.status).toBe(201);
+    expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const location = res.headers.get('location')!;
+    expect(location).toMatch(/^\/v1\/runs\/run_/);
+    const runId = location.split('/').pop()!;
+    const frames = await new SseReader(res.body!).rest();
+    frames.forEach(checkFrame);
+    // The same frames as GET …/events: the whole log, from run.created to run.completed.
+    const log = await events(runId);
+    expect(frames.map((f) => JSON.parse(f.data))).toEqual(log);
+    expect(frames[0]!.event).toBe('run.created');
+    expect(frames.at(-1)!.event).toBe('run.completed');
+    expect((await getRun(t, runId)).status).toBe('succeeded');
+
+    // A retry with the same key starts nothing: it replays the run as JSON (a stream is not stored).
+    const again = await call(`/v1/flows/${flowId}/runs`, {
+      token: t.accessToken,
+      body: { input: {} },
+      headers: { accept: 'text/event-stream', 'idempotency-key': 'start-and-stream-1' },
+    });
+    expect(again.status).toBe(201);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(again.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(again.headers.get('location')).toBe(location);
+    // The same run: had the handler run again, it would have started another, with another id.
+    expect((await json(again)).id).toBe(runId);
+  });
+
+  it('POST …/runs answers JSON unless the caller ranks the stream above it', async () => {
+    const t = await signup('sse-start-json');
+    const flowId = await createFlow(t, { nodes: [transform('a', '1')], edges: [] });
+    for (const accept of ['application/json, text/event-stream', 'text/event-stream;q=0.5, application/json', '*/*', '']) {
+      const res = await call(`/v1/flows/${flowId}/runs`, { token: t.accessToken, body: { input: {} }, headers: accept ? { accept } : {} });
+      expect(res.status, accept).toBe(201);
+      expect(res.headers.get('content-type'), accept).toMatch(/^application\/json/);
+      expect((await json(res)).id, accept).toMatch(/^run_/);
+    }
   });
 
   it('without credentials: 401; unknown run: 404', async () => {
