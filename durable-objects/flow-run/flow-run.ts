@@ -20,7 +20,7 @@ import type { ChildEntry, NodeWait } from './next-step';
 import { enqueueSummary, nextReportAt, pendingReports, ReportOutbox, releasePending } from './reports';
 import { retentionAt } from './retention';
 import { RUN_FRESH, RUN_MIGRATIONS } from './schema';
-import { eventsAfter, lastEventSeq, loadRun, nodes, runView, stepRow } from './store';
+import { eventFramesAfter, lastEventSeq, loadRun, nodes, runStatus, runView, stepRow } from './store';
 import { type EventSource, pushToSockets, SseHub, sendBacklog, WS_RESUME_CODE } from './stream';
 import { Transitions } from './transitions';
 
@@ -46,9 +46,9 @@ export class FlowRun extends DurableObject<Env> {
     this.#t = new Transitions(ctx.storage);
     this.#reports = new ReportOutbox(ctx.storage, env);
     const log: EventSource = {
-      read: (after, limit) => eventsAfter(ctx.storage.sql, after, limit),
+      read: (after, limit) => eventFramesAfter(ctx.storage.sql, after, limit),
       ended: () => {
-        const status = loadRun(ctx.storage.sql)?.row.status;
+        const status = runStatus(ctx.storage.sql);
         return status === undefined || TERMINAL.has(status);
       },
     };
@@ -312,7 +312,7 @@ export class FlowRun extends DurableObject<Env> {
       this.#pushed ??= lastEventSeq(sql);
       this.ctx.acceptWebSocket(pair[1]);
       // Up to what was already pushed live (later events reach it through #flush), with no await in between.
-      const sent = sendBacklog(pair[1], { read: (a, n) => eventsAfter(sql, a, n), ended: () => true }, after, this.#pushed);
+      const sent = sendBacklog(pair[1], { read: (a, n) => eventFramesAfter(sql, a, n), ended: () => true }, after, this.#pushed);
       if (sent < this.#pushed) pair[1].close(WS_RESUME_CODE, `resume after=${sent}`);
       return new Response(null, { status: 101, webSocket: pair[0] });
     }
@@ -341,7 +341,7 @@ export class FlowRun extends DurableObject<Env> {
       return;
     }
     for (;;) {
-      const fresh = eventsAfter(this.ctx.storage.sql, this.#pushed, 500);
+      const fresh = eventFramesAfter(this.ctx.storage.sql, this.#pushed, 500);
       if (fresh.length === 0) return;
       this.#pushed = fresh[fresh.length - 1]!.seq;
       pushToSockets(sockets, fresh);

@@ -186,6 +186,39 @@ export function eventsAfter(sql: Sql, seq: number, limit = 10_000): RunEvent[] {
     .map((e) => ({ seq: e.seq, type: e.type, nodeId: e.node_id, data: e.data === null ? null : JSON.parse(e.data), at: e.at }));
 }
 
+/** An event as a stream sends it: its sequence, its type and its JSON (the text of its `RunEvent`). */
+export interface EventFrame {
+  seq: number;
+  type: string;
+  json: string;
+}
+
+/**
+ * The events after `seq` as the streams send them, the JSON put together from the stored columns: the
+ * same text as JSON.stringify of `eventsAfter`'s event (its `data` column is JSON.stringify's output,
+ * which parsing and serializing again reproduces), without parsing `data` and serializing it again
+ * per event and per subscriber (issue 20).
+ */
+export function eventFramesAfter(sql: Sql, seq: number, limit = 10_000): EventFrame[] {
+  const rows = sql
+    .exec<{ seq: number; type: string; node_id: string | null; data: string | null; at: string }>(
+      `SELECT seq, type, node_id, data, at FROM events WHERE seq > ? ORDER BY seq LIMIT ?`,
+      seq,
+      limit,
+    )
+    .toArray();
+  return rows.map((e) => ({
+    seq: e.seq,
+    type: e.type,
+    json: `{"seq":${e.seq},"type":${JSON.stringify(e.type)},"nodeId":${e.node_id === null ? 'null' : JSON.stringify(e.node_id)},"data":${e.data ?? 'null'},"at":${JSON.stringify(e.at)}}`,
+  }));
+}
+
+/** The run's status alone (undefined: no run, or its storage is gone). */
+export function runStatus(sql: Sql): RunStatus | undefined {
+  return sql.exec<{ status: RunStatus }>(`SELECT status FROM run WHERE id = 1`).toArray()[0]?.status;
+}
+
 export function lastEventSeq(sql: Sql): number {
   return sql.exec<{ s: number | null }>(`SELECT MAX(seq) AS s FROM events`).one().s ?? 0;
 }

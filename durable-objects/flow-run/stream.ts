@@ -6,8 +6,8 @@
  * replay and live and no per-subscriber queue: what it holds is bounded by the
  * bytes written but not yet read by the client. docs/flows.md, "Run events".
  */
-import type { RunEvent } from '../../src/flows/run-model';
 import { closeQuietly } from '../tenant-hub/sync-sockets';
+import type { EventFrame } from './store';
 
 const encoder = new TextEncoder();
 
@@ -15,16 +15,16 @@ const encoder = new TextEncoder();
  * The SSE frames of a page of events as one chunk: one write through the stream (and the Worker in
  * front of it) per page instead of one per event (issue 20), the same bytes.
  */
-export function sseFrames(events: readonly RunEvent[]): Uint8Array {
+export function sseFrames(events: readonly EventFrame[]): Uint8Array {
   let text = '';
-  for (const e of events) text += `id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`;
+  for (const e of events) text += `id: ${e.seq}\nevent: ${e.type}\ndata: ${e.json}\n\n`;
   return encoder.encode(text);
 }
 
-/** What a stream reads: the run's event log. */
+/** What a stream reads: the run's event log, as frames (./store.ts `eventFramesAfter`). */
 export interface EventSource {
   /** Events after `seq` in order, at most `limit`. */
-  read(after: number, limit: number): RunEvent[];
+  read(after: number, limit: number): EventFrame[];
   /** True once the run is over (the stream ends when its subscriber has read everything). */
   ended(): boolean;
 }
@@ -80,8 +80,24 @@ export class SseHub {
     });
   }
 
-  /** New events are in the log (or the run ended): wake every idle pump. */
+  /** The wake-up `notify` scheduled, until it runs. */
+  #waking: ReturnType<typeof setTimeout> | null = null;
+
+  /**
+   * New events are in the log (or the run ended): wakes every idle pump once the object's current
+   * turn is over, so the events a turn appends (a node's result, the next nodes' starts, across its
+   * awaits) reach each subscriber as one page, one write, instead of a page each (issue 20: about 8 %
+   * less CPU for 100 concurrent 10-node runs with a stream each). A pump reads the log when it wakes,
+   * so nothing appended meanwhile is missed.
+   */
   notify(): void {
+    this.#waking ??= setTimeout(() => {
+      this.#waking = null;
+      this.#wakeAll();
+    }, 0);
+  }
+
+  #wakeAll(): void {
     for (const s of this.#subs) {
       const wake = s.wake;
       s.wake = null;
@@ -163,18 +179,17 @@ export function sendBacklog(ws: WebSocket, source: EventSource, after: number, e
   while (cursor < edge && sent < WS_CATCH_UP_MAX) {
     const page = source.read(cursor, Math.min(pageSize, WS_CATCH_UP_MAX - sent)).filter((e) => e.seq <= edge);
     if (page.length === 0) break;
-    for (const e of page) ws.send(JSON.stringify(e));
+    for (const e of page) ws.send(e.json);
     cursor = page[page.length - 1]!.seq;
     sent += page.length;
   }
   return cursor;
 }
 
-export function pushToSockets(sockets: WebSocket[], events: RunEvent[]): void {
-  const frames = events.map((e) => JSON.stringify(e));
+export function pushToSockets(sockets: WebSocket[], events: readonly EventFrame[]): void {
   for (const ws of sockets) {
     try {
-      for (const f of frames) ws.send(f);
+      for (const e of events) ws.send(e.json);
     } catch {
       closeQuietly(ws, 1011, 'send failed');
     }

@@ -3,8 +3,11 @@
  * sequence order, Last-Event-ID resume with no duplicate and no gap, the stream ends after the run's
  * terminal event, and what the stream carried equals the run's event log.
  */
+
+import { runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
+import { type EventFrame, eventFramesAfter, eventsAfter } from '../../../durable-objects/flow-run/store';
 import { SSE_LIMITS, SseHub } from '../../../durable-objects/flow-run/stream';
 import { type RunEvent, TENANT_HEADER } from '../../../src/flows/run-model';
 import { flowRunStub } from '../../../src/lib/stubs';
@@ -215,6 +218,32 @@ describe('run events over SSE', () => {
   });
 });
 
+/** A test log's event as the streams send it (what ./store.ts eventFramesAfter reads from storage). */
+function frameOf(e: RunEvent): EventFrame {
+  return { seq: e.seq, type: e.type, json: JSON.stringify(e) };
+}
+
+describe('event frames', () => {
+  it("the frames' JSON is the text of the stored events, escapes and numbers included", async () => {
+    const t = await signup('sse-frames');
+    const input = {
+      s: 'q"uote \\ back ü \u2028 line \u2029 para 😀 \u0007 bell </script>',
+      n: [1e21, 1e-7, 0.1, -0, 123456789012345680000, 5e-324],
+      nested: { '2': 'two', '1': 'one', b: null, a: [true, false, {}] },
+    };
+    const flowId = await createFlow(t, { nodes: [transform('echo', 'input')], edges: [] });
+    const run = await startRun(t, flowId, input);
+    await waitFor(t, run.id);
+    const { frames, events: parsed } = await runInDurableObject(flowRunStub(env, run.id), (_i, state) => ({
+      frames: eventFramesAfter(state.storage.sql, 0),
+      events: eventsAfter(state.storage.sql, 0),
+    }));
+    expect(frames.length).toBeGreaterThan(3);
+    expect(frames).toEqual(parsed.map(frameOf));
+    expect(JSON.parse(frames.at(-1)!.json).data.output.echo).toEqual(JSON.parse(JSON.stringify(input)));
+  });
+});
+
 describe('SSE chunks', () => {
   /** A finished run's log of `n` events, read through the hub as a client would read the stream. */
   async function chunksOf(n: number, pageSize: number): Promise<string[]> {
@@ -226,7 +255,14 @@ describe('SSE chunks', () => {
       at: '2026-12-05T00:00:00.000Z',
     }));
     const hub = new SseHub(
-      { read: (after, limit) => log.filter((e) => e.seq > after).slice(0, limit), ended: () => true },
+      {
+        read: (after, limit) =>
+          log
+            .filter((e) => e.seq > after)
+            .slice(0, limit)
+            .map(frameOf),
+        ended: () => true,
+      },
       { ...SSE_LIMITS, pageSize },
     );
     const reader = hub.open(0).body!.getReader();
@@ -253,5 +289,42 @@ describe('SSE chunks', () => {
           `id: ${i + 1}\nevent: node.succeeded\ndata: ${JSON.stringify({ seq: i + 1, type: 'node.succeeded', nodeId: `n${i}`, data: { i }, at: '2026-12-05T00:00:00.000Z' })}\n\n`,
       ).join(''),
     );
+  });
+
+  it('live events appended in one turn, across its awaits, reach the subscriber as one chunk', async () => {
+    const log: RunEvent[] = [];
+    let over = false;
+    const hub = new SseHub({
+      read: (after, limit) =>
+        log
+          .filter((e) => e.seq > after)
+          .slice(0, limit)
+          .map(frameOf),
+      ended: () => over,
+    });
+    const reader = hub.open(0).body!.getReader();
+    const decoder = new TextDecoder();
+    expect(decoder.decode((await reader.read()).value)).toBe('retry: 2000\n\n');
+    const append = (n: number) => {
+      for (let i = 0; i < n; i++)
+        log.push({ seq: log.length + 1, type: 'node.started', nodeId: 'n', data: null, at: '2026-12-05T00:00:00.000Z' });
+      hub.notify();
+    };
+    // Three appends in one turn, with awaits between them (as the engine's transitions are).
+    append(1);
+    await Promise.resolve();
+    append(2);
+    await null;
+    append(1);
+    const first = decoder.decode((await reader.read()).value);
+    expect(first.split('\n\n').length - 1).toBe(4);
+    // A later turn's events come in a chunk of their own, and the stream ends after the run does.
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    append(2);
+    over = true;
+    hub.notify();
+    const second = decoder.decode((await reader.read()).value);
+    expect(second.split('\n\n').length - 1).toBe(2);
+    expect((await reader.read()).done).toBe(true);
   });
 });

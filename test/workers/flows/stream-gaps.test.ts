@@ -78,9 +78,10 @@ function log(n: number): EventSource {
   const at = new Date().toISOString();
   return {
     read: (after, limit) =>
-      Array.from({ length: Math.max(0, Math.min(limit, n - after)) }, (_, i): RunEvent => {
+      Array.from({ length: Math.max(0, Math.min(limit, n - after)) }, (_, i) => {
         const seq = after + i + 1;
-        return { seq, type: 'node.delta', nodeId: 'n', data: { text: `t${seq} ` }, at };
+        const e: RunEvent = { seq, type: 'node.delta', nodeId: 'n', data: { text: `t${seq} ` }, at };
+        return { seq, type: e.type, json: JSON.stringify(e) };
       }),
     ended: () => true,
   };
