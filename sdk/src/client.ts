@@ -115,8 +115,11 @@ export function createEdgecrew(options: EdgecrewOptions) {
       create: async (body: Json<'/v1/flows', 'post'>) => unwrap(await api.POST('/v1/flows', { body })),
       list: (query?: ListParams<'/v1/flows'>['query']) => list('/v1/flows', query ? { query } : undefined),
       /** Starts a run of the flow's current version. */
-      run: async (flowId: string, body: Json<'/v1/flows/{flowId}/runs', 'post'>) =>
-        unwrap(await api.POST('/v1/flows/{flowId}/runs', { params: { path: { flowId } }, body })),
+      run: async (flowId: string, body: Json<'/v1/flows/{flowId}/runs', 'post'>): Promise<Schemas['Run']> =>
+        // Asked as JSON: the same POST answers the run's event stream to a client that asks for one (runStream).
+        unwrap(
+          await api.POST('/v1/flows/{flowId}/runs', { params: { path: { flowId } }, body, headers: { accept: 'application/json' } }),
+        ) as Schemas['Run'],
       /**
        * Starts a run and yields its events live until it ends, in one request (the POST asks for
        * `text/event-stream`). A dropped connection resumes through `GET /v1/runs/{id}/events` with
@@ -137,8 +140,15 @@ export function createEdgecrew(options: EdgecrewOptions) {
             const init = { parseAs: 'stream' as const, ...(signal ? { signal } : {}) };
             if (runId === undefined) {
               const headers = { accept: 'text/event-stream', 'idempotency-key': key };
-              const { response } = await api.POST('/v1/flows/{flowId}/runs', { params: { path: { flowId } }, body, headers, ...init });
-              runId = response.ok ? response.headers.get('location')?.split('/').pop() : undefined;
+              const { response, error } = await api.POST('/v1/flows/{flowId}/runs', {
+                params: { path: { flowId } },
+                body,
+                headers,
+                ...init,
+              });
+              // A problem (422, 403…) is final, with its fields, as from flows.run.
+              if (!response.ok) unwrap({ error, response });
+              runId = response.headers.get('location')?.split('/').pop();
               if (runId === undefined || response.headers.get('content-type')?.startsWith('text/event-stream')) return response;
               await response.body?.cancel();
             }

@@ -7,6 +7,7 @@ import { prefersEventStream } from '../lib/accept';
 import { BearerAuth, idParam, jsonBody, jsonContent, problemResponses, VersionQuery } from '../lib/openapi';
 import { PageQuerySchema, pageSchema } from '../lib/pagination';
 import { newRouter } from '../lib/router';
+import { errorFields } from '../observability/log';
 import { guarded } from './deps';
 import { RUN_EVENT_STREAM } from './run-event-schemas';
 
@@ -160,15 +161,24 @@ export const flowRoutes = newRouter()
       const body = c.req.valid('json');
       const run = await createRun(c.var.ctx, { flowId: c.req.valid('param').flowId, input: body.input ?? {}, version: body.version });
       const location = `/v1/runs/${run.id}`;
-      if (prefersEventStream(c.req.header('accept'))) {
-        // The run's own stream (its log from run.created, then live), as GET …/events answers it.
-        c.set('replayAnswer', { status: 201, headers: { 'content-type': 'application/json', location }, body: JSON.stringify(run) });
-        const stream = await streamRun(c.var.ctx, { id: run.id, request: c.req.raw, kind: 'events' });
-        const headers = new Headers(stream.headers);
-        headers.set('location', location);
-        return new Response(stream.body, { status: 201, headers }) as never;
-      }
       c.header('location', location);
+      if (prefersEventStream(c.req.header('accept'))) {
+        c.set('replayAnswer', { status: 201, headers: { 'content-type': 'application/json', location }, body: JSON.stringify(run) });
+        // The run's own stream from its first event (run.created), as GET …/events answers it: a POST's
+        // Last-Event-ID or ?after= (a generic SSE client retrying) names nothing in a run this new.
+        const stream = await streamRun(c.var.ctx, { id: run.id, request: new Request(new URL(location, c.req.url)), kind: 'events' }).catch(
+          (err: unknown) => {
+            c.get('log').warn('run started; its stream could not be opened, answering the run', { runId: run.id, ...errorFields(err) });
+            return null;
+          },
+        );
+        // The run has started either way: if its stream could not be opened, the answer is the run itself.
+        if (stream !== null) {
+          const headers = new Headers(stream.headers);
+          headers.set('location', location);
+          return new Response(stream.body, { status: 201, headers }) as never;
+        }
+      }
       return c.json(run, 201);
     },
   );

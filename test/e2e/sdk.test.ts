@@ -185,6 +185,19 @@ describe('@edgecrew/sdk', () => {
     const runs = [];
     for await (const r of client.runs.list({ flowId: flow.id })) runs.push(r.id);
     expect(runs.sort()).toEqual([firstRun!, [...secondRuns][0]!].sort());
+
+    // Input the flow refuses: a typed 422 naming the field, as from flows.run, and nothing started.
+    const strict = await client.flows.create({
+      name: 'sdk run stream strict',
+      definition: { input: { type: 'object', properties: { n: { type: 'number' } }, required: ['n'] }, nodes, edges: [] },
+    });
+    const refused = await (async () => {
+      for await (const _ of client.flows.runStream(strict.id, { input: { n: 'one' } })) return 'streamed';
+      return 'ended';
+    })().catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(EdgecrewError);
+    expect(refused).toMatchObject({ status: 422 });
+    expect((refused as EdgecrewError).errors.map((e) => e.path)).toContain('input.n');
   });
 
   it('chat.send: a turn cut mid-answer resumes through /v1/chat/{id}/stream after the last chunk, every chunk once', async () => {

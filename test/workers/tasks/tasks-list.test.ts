@@ -1,0 +1,58 @@
+/**
+ * GET /v1/tasks's page as JSON text (durable-objects/tenant-hub/tasks-store.ts `listTasksJson`): SQLite
+ * joins the page's stored JSON; a page over SQLite's string limit (2 MB in production Durable Objects,
+ * not enforced by the local runtime) is joined row by row instead, with the same answer.
+ */
+import { runInDurableObject } from 'cloudflare:test';
+import { describe, expect, it } from 'vitest';
+import { listTasksJson } from '../../../durable-objects/tenant-hub/tasks-store';
+import type { TaskFilter } from '../../../src/tasks/model';
+import { hub } from '../../support/workers/durable-objects';
+import { signup } from '../../support/workers/tenants';
+import { createTask } from './_support';
+
+/** `sql` whose aggregate page query fails as production SQLite does over its length limit (or with `message`). */
+function failingJoin(sql: SqlStorage, message: string): SqlStorage {
+  return new Proxy(sql, {
+    get(target, key) {
+      if (key !== 'exec') return Reflect.get(target, key);
+      return (query: string, ...args: SqlStorageValue[]) => {
+        if (query.includes('group_concat')) throw new Error(message);
+        return target.exec(query, ...args);
+      };
+    },
+  });
+}
+
+describe('task list pages as JSON', () => {
+  it('a page SQLite cannot join (string or blob too big) is joined row by row, the same answer; other errors are thrown', async () => {
+    const owner = await signup('tasks-list-toobig');
+    for (let i = 0; i < 5; i++) await createTask(owner, { title: `task ${i}`, notes: 'ü'.repeat(200 * (i + 1)) });
+    const filters: TaskFilter[] = [{ limit: 2 }, { limit: 5 }, { limit: 10 }, { limit: 3, q: 'task' }, { limit: 2, status: 'done' }];
+    const pages = await runInDurableObject(hub(owner.tenantId), (_i, state) => {
+      const real = state.storage.sql;
+      const tooBig = failingJoin(real, 'string or blob too big: SQLITE_TOOBIG');
+      const out = [];
+      for (const f of filters) {
+        const first = listTasksJson(real, f);
+        const after = first.nextCursor ? { ...f, after: first.nextCursor } : null;
+        out.push({
+          joined: [first, after && listTasksJson(real, after)],
+          rowByRow: [listTasksJson(tooBig, f), after && listTasksJson(tooBig, after)],
+        });
+      }
+      let other: unknown = null;
+      try {
+        listTasksJson(failingJoin(real, 'SQLITE_BUSY'), { limit: 2 });
+      } catch (err) {
+        other = err;
+      }
+      return { out, other: String(other) };
+    });
+    for (const p of pages.out) expect(p.rowByRow).toEqual(p.joined);
+    expect(JSON.parse(pages.out[1]!.joined[0]!.json)).toHaveLength(5);
+    expect(pages.out[1]!.joined[0]!.nextCursor).toBeNull();
+    expect(pages.out[0]!.joined[0]!.nextCursor).not.toBeNull();
+    expect(pages.other).toMatch(/SQLITE_BUSY/);
+  });
+});
