@@ -8,7 +8,7 @@ import { runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { type EventFrame, eventFramesAfter, eventsAfter } from '../../../durable-objects/flow-run/store';
-import { SSE_LIMITS, SseHub } from '../../../durable-objects/flow-run/stream';
+import { type EventSource, SSE_LIMITS, SseHub } from '../../../durable-objects/flow-run/stream';
 import { type RunEvent, TENANT_HEADER } from '../../../src/flows/run-model';
 import { flowRunStub } from '../../../src/lib/stubs';
 import { call, json } from '../../support/workers/http';
@@ -224,6 +224,18 @@ function frameOf(e: RunEvent): EventFrame {
   return { seq: e.seq, type: e.type, json: JSON.stringify(e) };
 }
 
+/** A stream source reading an in-memory log (what FlowRun reads from its storage). */
+function sourceOf(log: readonly RunEvent[], ended: () => boolean): EventSource {
+  return {
+    read: (after, limit) =>
+      log
+        .filter((e) => e.seq > after)
+        .slice(0, limit)
+        .map(frameOf),
+    ended,
+  };
+}
+
 describe('event frames', () => {
   it("the frames' JSON is the text of the stored events, escapes and numbers included", async () => {
     const t = await signup('sse-frames');
@@ -256,14 +268,7 @@ describe('SSE chunks', () => {
       at: '2026-12-05T00:00:00.000Z',
     }));
     const hub = new SseHub(
-      {
-        read: (after, limit) =>
-          log
-            .filter((e) => e.seq > after)
-            .slice(0, limit)
-            .map(frameOf),
-        ended: () => true,
-      },
+      sourceOf(log, () => true),
       { ...SSE_LIMITS, pageSize },
     );
     const reader = hub.open(0).body!.getReader();
@@ -295,14 +300,7 @@ describe('SSE chunks', () => {
   it('live events appended in one turn, across its awaits, reach the subscriber as one chunk', async () => {
     const log: RunEvent[] = [];
     let over = false;
-    const hub = new SseHub({
-      read: (after, limit) =>
-        log
-          .filter((e) => e.seq > after)
-          .slice(0, limit)
-          .map(frameOf),
-      ended: () => over,
-    });
+    const hub = new SseHub(sourceOf(log, () => over));
     const reader = hub.open(0).body!.getReader();
     const decoder = new TextDecoder();
     expect(decoder.decode((await reader.read()).value)).toBe('retry: 2000\n\n');
