@@ -173,7 +173,8 @@ describe('@edgecrew/sdk', () => {
     expect(posts[0]!.headers['idempotency-key']).toBe(posts[1]!.headers['idempotency-key']);
     const secondRuns = new Set(runIdsOf(before));
     expect(secondRuns.size).toBe(1);
-    // Two starts in all: had the retry started the run again, the flow would have three.
+    // The index lists exactly the two runs this test started (the replay above is what proves the retry
+    // started nothing: it answered the first attempt's run id under the same key).
     await eventually(
       async () => {
         const runs = [];
