@@ -173,8 +173,8 @@ describe('@edgecrew/sdk', () => {
     expect(posts[0]!.headers['idempotency-key']).toBe(posts[1]!.headers['idempotency-key']);
     const secondRuns = new Set(runIdsOf(before));
     expect(secondRuns.size).toBe(1);
-    // The index lists exactly the two runs this test started (the replay above is what proves the retry
-    // started nothing: it answered the first attempt's run id under the same key).
+    // The index lists exactly the two runs this test started: a second start by the retry would show
+    // here once indexed (the workers test in test/workers/flows/sse.test.ts checks the replay's run id).
     await eventually(
       async () => {
         const runs = [];
