@@ -20,7 +20,7 @@ import type { ChildEntry, NodeWait } from './next-step';
 import { enqueueSummary, nextReportAt, pendingReports, ReportOutbox, releasePending } from './reports';
 import { retentionAt } from './retention';
 import { RUN_FRESH, RUN_MIGRATIONS } from './schema';
-import { eventFramesAfter, lastEventSeq, loadRun, nodes, runStatus, runView, stepRow } from './store';
+import { eventFramesAfter, forgetRun, lastEventSeq, loadRun, nodes, runStatus, runView, stepRow } from './store';
 import { type EventSource, pushToSockets, SseHub, sendBacklog, WS_RESUME_CODE } from './stream';
 import { Transitions } from './transitions';
 
@@ -173,6 +173,7 @@ export class FlowRun extends DurableObject<Env> {
   async #expire(): Promise<void> {
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
+    forgetRun(this.ctx.storage.sql);
     // Recreate the (empty) schema so calls to this instance find tables and no run, like a new object.
     migrateDoStorage(this.ctx.storage, RUN_MIGRATIONS, RUN_FRESH);
     this.#engine.outputs.clear();

@@ -89,13 +89,32 @@ function immutable(sql: Sql): Immutable {
   return value;
 }
 
+/**
+ * The run as last read, per object (null: no run). The engine reads it about a dozen times per run and
+ * it changes a few times (status, usage, issue 20), so reads after the first come from memory. Every
+ * write to the `run` table goes through this file (insertRun, setRunStatus, addRunUsage) and forgets it
+ * before writing; so do a transaction that throws (Transitions.#tx: a read inside it may have cached a
+ * write it rolled back) and the retention's deleteAll (FlowRun.#expire). Callers treat it as read-only.
+ */
+const loaded = new WeakMap<Sql, Loaded | null>();
+
+/** Forgets the cached run (and its parsed columns): call before writing `run` other than through this file. */
+export function forgetRun(sql: Sql): void {
+  loaded.delete(sql);
+  parsed.delete(sql);
+}
+
 export function loadRun(sql: Sql): Loaded | null {
+  const hit = loaded.get(sql);
+  if (hit !== undefined) return hit;
   const row = sql.exec<RunRow>(`SELECT ${MUTABLE_COLUMNS} FROM run WHERE id = 1`).toArray()[0];
-  return row ? { row, ...immutable(sql) } : null;
+  const l = row ? { row, ...immutable(sql) } : null;
+  loaded.set(sql, l);
+  return l;
 }
 
 export function insertRun(sql: Sql, init: RunInit, status: RunStatus): void {
-  parsed.delete(sql);
+  forgetRun(sql);
   sql.exec(
     `INSERT INTO run (id, run_id, tenant_id, flow_id, flow_version, definition, input, settings, parent, status, created_at, deadline_at, initiator)
      VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)`,
@@ -162,7 +181,19 @@ export function setRunStatus(
     sets.push(`${k} = ?`);
     args.push(k === 'output' ? JSON.stringify(v ?? null) : (v as SqlStorageValue));
   }
+  loaded.delete(sql);
   sql.exec(`UPDATE run SET ${sets.join(', ')} WHERE id = 1`, ...args);
+}
+
+/** Adds a node's token usage and cost to the run's totals. */
+export function addRunUsage(sql: Sql, u: { inputTokens: number; outputTokens: number; costUsd: number }): void {
+  loaded.delete(sql);
+  sql.exec(
+    `UPDATE run SET input_tokens = input_tokens + ?, output_tokens = output_tokens + ?, cost_usd = cost_usd + ? WHERE id = 1`,
+    u.inputTokens,
+    u.outputTokens,
+    u.costUsd,
+  );
 }
 
 export function appendEvent(sql: Sql, type: string, nodeId: string | null, data: unknown): void {
@@ -216,6 +247,8 @@ export function eventFramesAfter(sql: Sql, seq: number, limit = 10_000): EventFr
 
 /** The run's status alone (undefined: no run, or its storage is gone). */
 export function runStatus(sql: Sql): RunStatus | undefined {
+  const hit = loaded.get(sql);
+  if (hit !== undefined) return hit?.row.status;
   return sql.exec<{ status: RunStatus }>(`SELECT status FROM run WHERE id = 1`).toArray()[0]?.status;
 }
 

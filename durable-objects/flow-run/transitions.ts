@@ -11,7 +11,19 @@ import { sinks } from '../../src/flows/plan';
 import { type RunInit, type RunStatus, TERMINAL } from '../../src/flows/run-model';
 import type { ChildEntry, NodeWait } from './next-step';
 import { enqueueIndex, enqueueReports } from './reports';
-import { appendEvent, insertRun, loadRun, type NodeRow, node, nodes, setRunStatus, stepRow, stepValue } from './store';
+import {
+  addRunUsage,
+  appendEvent,
+  forgetRun,
+  insertRun,
+  loadRun,
+  type NodeRow,
+  node,
+  nodes,
+  setRunStatus,
+  stepRow,
+  stepValue,
+} from './store';
 
 /** The node state a change expects to find: a running attempt, or a parked node. */
 export type NodeGuard = { status: 'running'; attempt: number } | { status: 'waiting' };
@@ -43,7 +55,13 @@ export class Transitions {
   }
 
   #tx<T>(fn: () => T): T {
-    return this.storage.transactionSync(fn);
+    try {
+      return this.storage.transactionSync(fn);
+    } catch (e) {
+      // Rolled back: the run a read inside it cached may be a write that is gone (./store.ts loadRun).
+      forgetRun(this.#sql);
+      throw e;
+    }
   }
 
   #guarded(id: string, guard: NodeGuard): NodeRow | null {
@@ -156,12 +174,7 @@ export class Transitions {
       u.costUsd,
       nodeId,
     );
-    this.#sql.exec(
-      `UPDATE run SET input_tokens = input_tokens + ?, output_tokens = output_tokens + ?, cost_usd = cost_usd + ? WHERE id = 1`,
-      u.inputTokens,
-      u.outputTokens,
-      u.costUsd,
-    );
+    addRunUsage(this.#sql, u);
     appendEvent(this.#sql, 'node.usage', nodeId, u);
   }
 
