@@ -392,7 +392,8 @@ async function main() {
   }
   const profiling = env.BENCH_PROFILE === '1';
   const inspectorPort = profiling ? await freePort() : undefined;
-  const build = await buildWorker();
+  // Profiled: not minified, so the report names functions (as `npm run bench:profile` does).
+  const build = await buildWorker({ minify: !profiling });
   const { mf, oursUrl, baseUrl } = await startWorkers({ entry: build.entry, inspectorPort });
   const watchdog = setTimeout(() => {
     console.error(`bench:webhooks: watchdog fired after ${webhooksBudgetS()} s`);
