@@ -172,6 +172,8 @@ export class FlowRun extends DurableObject<Env> {
   /** Retention: the run's storage goes (its D1 summary stays); reads answer 410 from the Worker. */
   async #expire(): Promise<void> {
     await this.ctx.storage.deleteAlarm();
+    // Forgotten before and after: a call already in flight reads storage while deleteAll runs, not the old row.
+    forgetRun(this.ctx.storage.sql);
     await this.ctx.storage.deleteAll();
     forgetRun(this.ctx.storage.sql);
     // Recreate the (empty) schema so calls to this instance find tables and no run, like a new object.
