@@ -16,7 +16,8 @@
  * between two objects, while in production they are network round trips that cost the Worker wall
  * time, not CPU. A run or a task write that makes one call fewer to them is that much cheaper here.
  *
- * Env: BENCH_COST_ROUNDS (default 3), BENCH_COST_SCALE (calls per row ÷ the default, default 1).
+ * Env: BENCH_COST_ROUNDS (measured rounds, after one discarded, default 3), BENCH_COST_SCALE (calls per
+ * row ÷ the default, default 1).
  * Writes bench-results/costs-<timestamp>.json. Linux only (the CPU comes from /proc).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -94,15 +95,15 @@ export default {
 
 /** The rows, in order (the first is the baseline), with how many calls make one measurement. */
 const ROWS = [
-  { kind: 'rpc', calls: 3000, what: 'Durable Object RPC round trip (the baseline)' },
-  { kind: 'rpcWrite', calls: 2000, what: 'Durable Object RPC that writes a row (its commit included)' },
-  { kind: 'doFetch', calls: 2000, what: 'Durable Object `fetch` (Request and Response)' },
-  { kind: 'newObject', calls: 300, what: 'a new Durable Object: created, its SQLite opened, one RPC' },
-  { kind: 'd1', calls: 500, what: 'D1 call: one UPDATE (local D1 is a service on the same thread)' },
-  { kind: 'queueSend', calls: 1000, what: 'Queue send, its later delivery to a consumer that acks included' },
-  { kind: 'rateLimit', calls: 1000, what: 'rate limiter `limit()` (local emulation)' },
-  { kind: 'turn', calls: 3000, what: 'a new event-loop turn (`setTimeout(0)`)' },
-  { kind: 'statement', calls: 20000, what: 'one SQLite statement in the object (`exec` + `toArray`)' },
+  { kind: 'rpc', calls: 10000, what: 'Durable Object RPC round trip, a small object each way, its stub made per call (the baseline)' },
+  { kind: 'rpcWrite', calls: 5000, what: 'Durable Object RPC that writes a row (its commit included)' },
+  { kind: 'doFetch', calls: 5000, what: 'Durable Object `fetch`, a 2-byte answer read to its end' },
+  { kind: 'newObject', calls: 500, what: 'a new Durable Object: created, its SQLite opened, one RPC' },
+  { kind: 'd1', calls: 1000, what: 'D1 call: one UPDATE (local D1 is a service on the same thread)' },
+  { kind: 'queueSend', calls: 2000, what: 'Queue send, its delivery to a consumer that acks included (300 ms after the last send)' },
+  { kind: 'rateLimit', calls: 2000, what: 'rate limiter `limit()` (local emulation)' },
+  { kind: 'turn', calls: 10000, what: 'a new event-loop turn (`setTimeout(0)`)' },
+  { kind: 'statement', calls: 100000, what: 'one SQLite statement in the object (`exec` + `toArray`)' },
 ];
 
 const median = (xs) => {
@@ -150,8 +151,9 @@ async function main() {
       if (kind === 'queueSend') await new Promise((resolve) => setTimeout(resolve, 300));
       return ((cpuBetween(before, sampleCpu())?.workerdMs ?? 0) * 1000) / n;
     };
-    // Warm-up: every primitive once, so no row pays for compiling the code or opening a service.
-    for (const r of ROWS) await measure(r.kind, Math.max(20, Math.round(r.calls / 20)));
+    // Warm-up: one whole round, discarded, so no row pays for compiling the code or opening a service
+    // (a first round read up to twice the later ones).
+    for (const r of ROWS) await measure(r.kind, Math.max(1, Math.round(r.calls * scale)));
     const samples = new Map(ROWS.map((r) => [r.kind, []]));
     for (let round = 0; round < rounds; round++) {
       for (const r of ROWS) {
@@ -162,24 +164,34 @@ async function main() {
     }
     const base = median(samples.get('rpc'));
     const rows = ROWS.map((r) => {
-      const us = median(samples.get(r.kind));
+      const all = samples.get(r.kind);
+      const us = median(all);
+      const tenth = (v) => Math.round(v * 10) / 10;
       return {
         kind: r.kind,
         what: r.what,
-        usPerCall: Math.round(us * 10) / 10,
+        usPerCall: tenth(us),
+        minUs: tenth(Math.min(...all)),
+        maxUs: tenth(Math.max(...all)),
         timesRpc: Math.round((us / base) * 100) / 100,
-        samples: samples.get(r.kind),
+        samples: all,
       };
     });
     console.log(
       `\n${markdownTable(
-        ['primitive', 'what one call is', 'workerd CPU per call', '× an RPC round trip'],
-        rows.map((r) => [r.kind, r.what, `${r.usPerCall.toFixed(1)} µs`, r.timesRpc.toFixed(2)]),
+        ['primitive', 'what one call is', 'workerd CPU per call', 'rounds: min–max', '× an RPC round trip'],
+        rows.map((r) => [
+          r.kind,
+          r.what,
+          `${r.usPerCall.toFixed(1)} µs`,
+          `${r.minUs.toFixed(1)}–${r.maxUs.toFixed(1)} µs`,
+          r.timesRpc.toFixed(2),
+        ]),
         { left: 2 },
       )}`,
     );
     console.log(
-      `\nworkerd CPU per call = the workerd process's CPU time (Linux /proc) over ${ROWS.map((r) => r.calls).join('/')} calls in a row (× ${scale}), median of ${rounds} alternating rounds; run storage ${STATE_NOTE}. The clock ticks are 10 ms, so each row measures at least a few hundred ms.`,
+      `\nworkerd CPU per call = the workerd process's CPU time (Linux /proc) over ${ROWS.map((r) => r.calls).join('/')} calls in a row (× ${scale}), median of ${rounds} alternating rounds after one discarded; run storage ${STATE_NOTE}. /proc counts in 10 ms ticks: a row of 400 ms is read to about 3 %.`,
     );
     const report = { at: new Date().toISOString(), rounds, scale, storage: STATE_NOTE, rows };
     const dir = path.join(ROOT, 'bench-results');
