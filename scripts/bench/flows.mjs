@@ -40,6 +40,8 @@ const CONCURRENT_RUNS = 100;
 const CONCURRENT_NODES = 10;
 /** Bursts of CONCURRENT_RUNS per side (ABBA order), pooled for the figures; each burst's p95 ratio is shown too. */
 const CONCURRENT_BURSTS = Math.max(1, Number(process.env.BENCH_FLOW_BURSTS ?? 2));
+/** A warm-up burst per side before the measured ones (`BENCH_FLOW_WARM_BURST=0`: none, as before the nineteenth round). */
+const WARM_BURST = process.env.BENCH_FLOW_WARM_BURST !== '0';
 const RUN_TIMEOUT_MS = 60_000;
 /** Start each run with Accept: text/event-stream (one request); `0`: a JSON POST, then GET …/events. */
 const START_STREAM = process.env.BENCH_START_STREAM !== '0';
@@ -126,6 +128,32 @@ export async function runFlowsSuite({ mf, ours, base, workflowsUrl, pepper, reps
   // machine), in ABBA order so that whatever the machine does over time hits both sides alike.
   await oursRun(api, fanId, CONCURRENT_NODES, fanExpect, rpc);
   await workflowRun(workflowsUrl, { shape: 'fan', steps: CONCURRENT_NODES });
+  // Then one warm-up burst per side, not pooled (BENCH_FLOW_WARM_BURST=0 skips it): a side's first burst
+  // of 100 after start-up read 20–50 % slower than its second, on both sides, in nine runs of two
+  // pooled bursts (the isolate's heap and compiled code grow into the concurrent paths). Its p95 is
+  // reported apart, as `warmUpBurst`.
+  let warmUpBurst = null;
+  if (WARM_BURST) {
+    const p95Of = (b) =>
+      pct(
+        b.results
+          .filter((r) => r.ok)
+          .map((r) => r.e2eMs)
+          .sort((a, c) => a - c),
+        95,
+      );
+    const ours = await burst(() => oursRun(api, fanId, CONCURRENT_NODES, fanExpect, rpc, { deferCheck: true }));
+    await mapLimit(
+      ours.results.filter((r) => r.check),
+      8,
+      (r) => r.check(),
+    );
+    const wf = await burst(() => workflowRun(workflowsUrl, { shape: 'fan', steps: CONCURRENT_NODES }));
+    warmUpBurst = { oursP95Ms: p95Of(ours), workflowsP95Ms: p95Of(wf) };
+    log(
+      `bench: flows:   warm-up burst (not pooled): ours p95 ${warmUpBurst.oursP95Ms} ms | workflows p95 ${warmUpBurst.workflowsP95Ms} ms`,
+    );
+  }
   const cpu0 = sampleCpu();
   const bursts = { ours: [], wf: [] };
   for (let i = 0; i < CONCURRENT_BURSTS; i++) {
@@ -145,6 +173,7 @@ export async function runFlowsSuite({ mf, ours, base, workflowsUrl, pepper, reps
     }
   }
   const concurrent = summarizeConcurrent(pooled(bursts.ours), pooled(bursts.wf), cpuBetween(cpu0, sampleCpu()));
+  concurrent.warmUpBurst = warmUpBurst;
   concurrent.bursts = bursts.ours.map((o, i) => {
     const p95 = (b) =>
       pct(
@@ -654,6 +683,11 @@ export function formatFlowsTables(report) {
     '',
     conc,
     '',
+    ...(c.warmUpBurst
+      ? [
+          `warm-up burst per side before those (not pooled): ours p95 ${f(c.warmUpBurst.oursP95Ms)} ms, Workflows ${f(c.warmUpBurst.workflowsP95Ms)} ms (BENCH_FLOW_WARM_BURST=0 skips it)`,
+        ]
+      : []),
     ...(c.bursts?.length > 1
       ? [
           `each burst's p95, ours ÷ Workflows (ABBA order): ${c.bursts.map((b) => `${f(b.oursP95Ms)} / ${f(b.workflowsP95Ms)} ms = ${f(b.ratioP95)}`).join('; ')}`,

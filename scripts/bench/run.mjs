@@ -28,6 +28,7 @@
  *      BENCH_CONNECTIONS (default 16), BENCH_ROUNDS (alternating slices, default 4),
  *      BENCH_WORKER_LOGS=1 (keep our Worker's info logs; they are dropped by default),
  *      BENCH_FLOW_REPS (measured runs per side per flow shape, default 3), BENCH_FLOW_BURSTS (default 2),
+ *      BENCH_FLOW_WARM_BURST=0 (no warm-up burst of 100 per side before the measured ones; default: one each),
  *      BENCH_START_STREAM=0 (start runs with a JSON POST, then GET …/events; default: one POST with Accept: text/event-stream),
  *      BENCH_TENANTS (tenants rotated by the authenticated throughput rows, default 8),
  *      BENCH_LOGIN_ACCOUNTS (accounts rotated by the login rows, default 64),
