@@ -128,28 +128,29 @@ export async function runFlowsSuite({ mf, ours, base, workflowsUrl, pepper, reps
   // machine), in ABBA order so that whatever the machine does over time hits both sides alike.
   await oursRun(api, fanId, CONCURRENT_NODES, fanExpect, rpc);
   await workflowRun(workflowsUrl, { shape: 'fan', steps: CONCURRENT_NODES });
-  // Then one warm-up burst per side, not pooled (BENCH_FLOW_WARM_BURST=0 skips it): a side's first burst
-  // of 100 after start-up read 20–50 % slower than its second, on both sides, in nine runs of two
-  // pooled bursts (the isolate's heap and compiled code grow into the concurrent paths). Its p95 is
-  // reported apart, as `warmUpBurst`.
-  let warmUpBurst = null;
-  if (WARM_BURST) {
-    const p95Of = (b) =>
-      pct(
-        b.results
-          .filter((r) => r.ok)
-          .map((r) => r.e2eMs)
-          .sort((a, c) => a - c),
-        95,
-      );
-    const ours = await burst(() => oursRun(api, fanId, CONCURRENT_NODES, fanExpect, rpc, { deferCheck: true }));
+  // One burst of CONCURRENT_RUNS on one side; our runs' checks after it (see oursRun), 8 at a time.
+  const sideBurst = async (side) => {
+    const b = await burst(() =>
+      side === 'ours'
+        ? oursRun(api, fanId, CONCURRENT_NODES, fanExpect, rpc, { deferCheck: true })
+        : workflowRun(workflowsUrl, { shape: 'fan', steps: CONCURRENT_NODES }),
+    );
     await mapLimit(
-      ours.results.filter((r) => r.check),
+      b.results.filter((r) => r.check),
       8,
       (r) => r.check(),
     );
-    const wf = await burst(() => workflowRun(workflowsUrl, { shape: 'fan', steps: CONCURRENT_NODES }));
-    warmUpBurst = { oursP95Ms: p95Of(ours), workflowsP95Ms: p95Of(wf) };
+    return b;
+  };
+  // Then one warm-up burst per side, not pooled (BENCH_FLOW_WARM_BURST=0 skips it): a side's first burst
+  // of 100 after start-up read 20–50 % slower than its second, on both sides, in eight of nine runs of
+  // two pooled bursts (the isolate's heap and compiled code grow into the concurrent paths). Its p95 is
+  // reported apart, as `warmUpBurst`.
+  let warmUpBurst = null;
+  if (WARM_BURST) {
+    const ours = await sideBurst('ours');
+    const wf = await sideBurst('wf');
+    warmUpBurst = { oursP95Ms: burstP95(ours), workflowsP95Ms: burstP95(wf) };
     log(
       `bench: flows:   warm-up burst (not pooled): ours p95 ${warmUpBurst.oursP95Ms} ms | workflows p95 ${warmUpBurst.workflowsP95Ms} ms`,
     );
@@ -157,37 +158,13 @@ export async function runFlowsSuite({ mf, ours, base, workflowsUrl, pepper, reps
   const cpu0 = sampleCpu();
   const bursts = { ours: [], wf: [] };
   for (let i = 0; i < CONCURRENT_BURSTS; i++) {
-    for (const side of i % 2 === 0 ? ['ours', 'wf'] : ['wf', 'ours']) {
-      const b = await burst(() =>
-        side === 'ours'
-          ? oursRun(api, fanId, CONCURRENT_NODES, fanExpect, rpc, { deferCheck: true })
-          : workflowRun(workflowsUrl, { shape: 'fan', steps: CONCURRENT_NODES }),
-      );
-      // Our runs' checks after the burst (see oursRun), 8 at a time.
-      await mapLimit(
-        b.results.filter((r) => r.check),
-        8,
-        (r) => r.check(),
-      );
-      bursts[side].push(b);
-    }
+    for (const side of i % 2 === 0 ? ['ours', 'wf'] : ['wf', 'ours']) bursts[side].push(await sideBurst(side));
   }
   const concurrent = summarizeConcurrent(pooled(bursts.ours), pooled(bursts.wf), cpuBetween(cpu0, sampleCpu()));
   concurrent.warmUpBurst = warmUpBurst;
   concurrent.bursts = bursts.ours.map((o, i) => {
-    const p95 = (b) =>
-      pct(
-        b.results
-          .filter((r) => r.ok)
-          .map((r) => r.e2eMs)
-          .sort((a, c) => a - c),
-        95,
-      );
-    return {
-      oursP95Ms: p95(o),
-      workflowsP95Ms: p95(bursts.wf[i]),
-      ratioP95: p95(o) && p95(bursts.wf[i]) ? round(p95(o) / p95(bursts.wf[i])) : null,
-    };
+    const [ours, wf] = [burstP95(o), burstP95(bursts.wf[i])];
+    return { oursP95Ms: ours, workflowsP95Ms: wf, ratioP95: ours && wf ? round(ours / wf) : null };
   });
   log(
     `bench: flows:   ours p50 ${concurrent.ours.p50Ms} ms p95 ${concurrent.ours.p95Ms} ms errors ${concurrent.ours.errors} | workflows p50 ${concurrent.workflows.p50Ms} ms p95 ${concurrent.workflows.p95Ms} ms errors ${concurrent.workflows.errors}`,
@@ -491,6 +468,17 @@ async function newObjectFloor(baseUrl) {
     bursts.push({ errors: ms.length - ok.length, p50Ms: round(pct(ok, 50)), p95Ms: round(pct(ok, 95)) });
   }
   return bursts.reduce((best, x) => (x.p95Ms !== null && (best.p95Ms === null || x.p95Ms < best.p95Ms) ? x : best));
+}
+
+/** The p95 of one burst's successful runs, client start → completion (ms). */
+function burstP95(b) {
+  return pct(
+    b.results
+      .filter((r) => r.ok)
+      .map((r) => r.e2eMs)
+      .sort((a, c) => a - c),
+    95,
+  );
 }
 
 /** The bursts of one side as one sample (their runs pooled; wall time summed). */
