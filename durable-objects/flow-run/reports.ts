@@ -1,21 +1,25 @@
 /**
  * The run's report outbox: every status change is reported to its receivers
- * (the D1 summary row, the tenant hub's sync stream and events, the tenant's
- * run slot, the parent run and the child's place in the tenant's child-run
- * budget, runs promoted into a freed slot) through rows
+ * (the tenant hub: its sync stream and events, and the run's D1 summary row,
+ * which the hub writes for all the tenant's runs; the tenant's run slot, the
+ * parent run and the child's place in the tenant's child-run budget, runs
+ * promoted into a freed slot) through rows
  * written in the same transaction as the change (`enqueueReports`, called by
  * ./transitions). The alarm delivers them (`ReportOutbox.deliver`) in order per
  * receiver, retrying with backoff until each receiver acknowledges; every
  * receiver is idempotent, so a delivery whose acknowledgement was lost may be
  * repeated safely. docs/flows.md, "Status reporting".
  */
-import { type RunIndexRow, type RunInit, type RunStatus, type RunSummary, TERMINAL } from '../../src/flows/run-model';
+import { type RunIndexRow, type RunInit, type RunReport, type RunStatus, type RunSummary, TERMINAL } from '../../src/flows/run-model';
 import { DEFAULT_MAX_ACTIVE_RUNS } from '../../src/flows/runs-service';
 import { bindChunks } from '../../src/lib/bind-chunks';
 import { flowRunStub, tenantHubStub } from '../../src/lib/stubs';
 import { loadRun, summary, summaryOf } from './store';
 
-/** Who a report row goes to. */
+/**
+ * Who a report row goes to. 'index', 'summary' and 'hub' all go to the tenant's hub, in one lane: the
+ * index row and summaries for D1, 'hub' a status change (its event, sync change and D1 summary).
+ */
 export type Receiver = 'index' | 'summary' | 'hub' | 'release' | 'parent' | 'start' | 'child_slot';
 
 interface ReportRow {
@@ -28,7 +32,7 @@ interface ReportRow {
   [k: string]: SqlStorageValue;
 }
 
-/** At most this many rows of a batching lane (summary, hub) in one call. */
+/** At most this many rows of the hub's lane in one call. */
 const BATCH = 50;
 
 /** Retry delay after `attempts` failed deliveries: 1 s doubling, capped at 5 minutes. */
@@ -55,9 +59,8 @@ export function enqueueReports(sql: SqlStorage, status: RunStatus, now: number):
   const l = loadRun(sql);
   if (!l) return;
   const s = summaryOf(l);
-  insert(sql, 'summary', status, s, now);
+  insert(sql, status === 'queued' ? 'summary' : 'hub', status, s, now);
   if (status === 'queued') return;
-  insert(sql, 'hub', status, s, now);
   if (!TERMINAL.has(status)) return;
   if (l.parent) {
     // The child's place in the tenant's live child-run budget (src/flows/ceilings.ts), before the parent
@@ -76,8 +79,8 @@ export function enqueueReports(sql: SqlStorage, status: RunStatus, now: number):
 }
 
 /**
- * The run's D1 index row (`runs`, behind GET /v1/runs), written by the run itself: call in the transaction
- * that creates the run. It shares the summary's lane, so no status update can land before the row exists.
+ * The run's D1 index row (`runs`, behind GET /v1/runs), reported by the run itself: call in the transaction
+ * that creates the run. It goes first in the hub's lane, so no status update can land before the row exists.
  */
 export function enqueueIndex(sql: SqlStorage, init: RunInit & { index: NonNullable<RunInit['index']> }, now: number): void {
   const row: RunIndexRow = {
@@ -97,7 +100,7 @@ export function enqueueIndex(sql: SqlStorage, init: RunInit & { index: NonNullab
 export function enqueueSummary(sql: SqlStorage, now: number): boolean {
   const s = summary(sql);
   if (!s) return false;
-  if (sql.exec(`SELECT 1 FROM reports WHERE receiver = 'summary' AND done_at IS NULL`).toArray().length > 0) return false;
+  if (sql.exec(`SELECT 1 FROM reports WHERE receiver IN ('summary', 'hub') AND done_at IS NULL`).toArray().length > 0) return false;
   insert(sql, 'summary', s.status, s, now);
   return true;
 }
@@ -177,13 +180,11 @@ export class ReportOutbox {
     const now = this.now();
     for (const [lane, list] of lanes) {
       if (dueOnly && list[0]!.next_at > now) continue;
-      if (lane === 'summary' || lane === 'hub') {
-        // What is pending in these lanes goes in one call (up to BATCH rows): D1 gets the index row and
-        // the newest summary in one batch, the hub the changes in order in one transaction.
+      if (lane === 'hub') {
+        // What is pending for the hub goes in one call (up to BATCH rows), applied in order in one transaction.
         for (let i = 0; i < list.length; i += BATCH) {
           const sent = list.slice(i, i + BATCH);
-          const send = () => (lane === 'hub' ? this.#sendHub(sent) : this.#sendSummaries(sent));
-          if (!(await this.#attempt(sent, list.slice(i + BATCH), send))) break;
+          if (!(await this.#attempt(sent, list.slice(i + BATCH), () => this.#sendHub(sent)))) break;
         }
         continue;
       }
@@ -225,23 +226,22 @@ export class ReportOutbox {
     }
   }
 
-  /** The summary lane: the D1 index row (if still pending) and the newest summary, one batch. */
-  async #sendSummaries(rows: ReportRow[]): Promise<void> {
-    const statements = rows.filter((r) => r.receiver === 'index').map((r) => indexStatement(this.env, JSON.parse(r.payload)));
-    const last = rows.findLast((r) => r.receiver === 'summary');
-    if (last) statements.push(summaryStatement(this.env, JSON.parse(last.payload), last.status));
-    await this.env.DB.batch(statements);
+  /** The hub's lane: every pending report, in order (the hub applies each change's event id once). */
+  async #sendHub(rows: ReportRow[]): Promise<void> {
+    const reports = rows.map((r): RunReport => {
+      if (r.receiver === 'index') return { kind: 'index', row: JSON.parse(r.payload) as RunIndexRow };
+      const summary = { ...(JSON.parse(r.payload) as RunSummary), status: r.status };
+      return r.receiver === 'summary'
+        ? { kind: 'summary', summary }
+        : { kind: 'change', summary, eventId: reportEventId(summary.id, r.id) };
+    });
+    const tenantId = this.#tenantOf(reports[0]!);
+    await tenantHubStub(this.env, tenantId).runReported(tenantId, reports);
     this.#done(...rows.map((r) => r.id));
   }
 
-  /** The hub lane: every pending change, in order (the hub applies each event id once). */
-  async #sendHub(rows: ReportRow[]): Promise<void> {
-    const changes = rows.map((r) => {
-      const summary = JSON.parse(r.payload) as RunSummary;
-      return { summary, eventId: reportEventId(summary.id, r.id) };
-    });
-    await tenantHubStub(this.env, changes[0]!.summary.tenantId).runChanged(changes[0]!.summary.tenantId, changes);
-    this.#done(...rows.map((r) => r.id));
+  #tenantOf(r: RunReport): string {
+    return r.kind === 'index' ? r.row.tenantId : r.summary.tenantId;
   }
 
   async #send(row: ReportRow): Promise<void> {
@@ -282,32 +282,6 @@ export class ReportOutbox {
 
 /** The lane a report row is delivered in (rows of one lane go in order). */
 function laneOf(row: ReportRow): string {
-  // The index row and the summary updates share a lane: an update never runs before the row exists.
-  return row.receiver === 'start' ? `start:${row.payload}` : row.receiver === 'index' ? 'summary' : row.receiver;
-}
-
-/** The D1 index row, as the run was created (a repeat changes nothing; status updates come after it in its lane). */
-function indexStatement(env: Env, r: RunIndexRow): D1PreparedStatement {
-  return env.DB.prepare(
-    `INSERT INTO runs (id, tenant_id, flow_id, flow_version, status, parent_run_id, rerun_of, created_by, created_at, updated_at)
-     VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
-  ).bind(r.id, r.tenantId, r.flowId, r.flowVersion, r.parentRunId, r.rerunOf, r.createdBy, r.createdAt, r.createdAt);
-}
-
-/** The D1 summary row behind GET /v1/runs. Setting absolute values makes a repeat harmless. */
-function summaryStatement(env: Env, s: RunSummary, status: RunStatus): D1PreparedStatement {
-  return env.DB.prepare(
-    `UPDATE runs SET status = ?, started_at = ?, finished_at = ?, duration_ms = ?, input_tokens = ?, output_tokens = ?, cost_usd = ?, error = ?, updated_at = ? WHERE id = ?`,
-  ).bind(
-    status,
-    s.startedAt,
-    s.finishedAt,
-    s.durationMs,
-    s.inputTokens,
-    s.outputTokens,
-    s.costUsd,
-    s.error,
-    new Date().toISOString(),
-    s.id,
-  );
+  // The index row, the summaries and the changes share the hub's lane: an update never runs before the row exists.
+  return row.receiver === 'start' ? `start:${row.payload}` : row.receiver === 'index' || row.receiver === 'summary' ? 'hub' : row.receiver;
 }

@@ -234,4 +234,21 @@ export const HUB_MIGRATIONS: readonly DoMigration[] = [
       CREATE INDEX task_labels_task_idx ON task_labels (task_id);
     `,
   },
+  {
+    version: 15,
+    sql: `
+      -- The tenant's runs' D1 rows not written yet (run-index.ts): the index row until it lands, the newest summary.
+      CREATE TABLE run_index (
+        run_id TEXT PRIMARY KEY,
+        index_row TEXT,
+        summary TEXT,
+        rev INTEGER NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_at INTEGER NOT NULL,
+        last_error TEXT
+      );
+      CREATE INDEX run_index_next_idx ON run_index (next_at);
+      CREATE INDEX run_index_retry_idx ON run_index (next_at) WHERE attempts > 0;
+    `,
+  },
 ];

@@ -21,7 +21,7 @@ import type {
   ProviderScore,
   StatsQuery,
 } from '../../src/feedback/model';
-import { type RunSummary, TERMINAL } from '../../src/flows/run-model';
+import { type RunReport, TERMINAL } from '../../src/flows/run-model';
 import type { Result } from '../../src/lib/result';
 import { flowRunStub } from '../../src/lib/stubs';
 import type { Actor, HistoryEntry, Notification, Task, TaskCreate, TaskFilter, TaskPatch } from '../../src/tasks/model';
@@ -60,6 +60,7 @@ import {
   release,
   releaseChildren,
 } from './run-admission';
+import { stageRunIndex, writeRunIndex } from './run-index';
 import { earliest, readSchedule } from './schedule';
 import { HUB_MIGRATIONS } from './schema';
 import { socketServiceCtx } from './socket-caller';
@@ -168,6 +169,13 @@ export class TenantHub extends DurableObject<Env> {
   async #afterWrite(): Promise<void> {
     // null: no socket was open at the last push (a connect sets it again).
     if (this.#pushed !== null) this.#pushes.request();
+    await this.#armBackstop();
+    this.#handOvers.request();
+    this.#followUp.request();
+  }
+
+  /** An alarm no later than OUTBOX_RETRY_MS from now, durably set: the backstop of a write's follow-up work. */
+  async #armBackstop(): Promise<void> {
     const by = Date.now() + OUTBOX_RETRY_MS;
     if (this.#dueAlarm === null || this.#dueAlarm > by) {
       this.#dueAlarm = by;
@@ -178,8 +186,19 @@ export class TenantHub extends DurableObject<Env> {
         throw err;
       }
     }
-    this.#handOvers.request();
-    this.#followUp.request();
+  }
+
+  /**
+   * The runs' D1 rows (./run-index.ts), written right after the call that staged them returns: one write
+   * at a time (the alarm's too), and reports staged during one share the next.
+   */
+  readonly #runIndex = new FollowUp(() => this.#writeRunIndex(), 0);
+  #indexing: Promise<unknown> = Promise.resolve();
+
+  #writeRunIndex(): Promise<unknown> {
+    const run = this.#indexing.then(() => writeRunIndex(this.ctx.storage, this.env.DB));
+    this.#indexing = run.catch(() => undefined);
+    return run;
   }
 
   /** When the alarm will fire (read at start-up, then kept as this instance sets it); null: none set. */
@@ -522,14 +541,31 @@ export class TenantHub extends DurableObject<Env> {
   }
 
   /**
-   * A run's status changed, once or several times since its last report: each change goes on the tenant's
-   * sync stream and event outbox, in order, once per `eventId`, in one transaction.
+   * A run's reports since its last call, in order, in one transaction: each status change goes on the
+   * tenant's sync stream and event outbox once per `eventId`; its index row and newest summary wait here
+   * for the next D1 write of the tenant's runs (./run-index.ts), which starts right after this call.
    */
-  async runChanged(tenantId: string, changes: { summary: RunSummary; eventId: string }[]): Promise<void> {
+  async runReported(tenantId: string, reports: RunReport[]): Promise<void> {
     this.#bind(tenantId);
     const sql = this.ctx.storage.sql;
-    const fresh = this.#outbox.commit(() => changes.reduce((any, c) => recordRunChange(sql, tenantId, c.summary, c.eventId) || any, false));
+    const now = Date.now();
+    const fresh = this.#outbox.commit(() => {
+      let fresh = false;
+      for (const r of reports) {
+        if (r.kind === 'change') {
+          fresh = recordRunChange(sql, tenantId, r.summary, r.eventId, now) || fresh;
+          stageRunIndex(sql, { kind: 'summary', summary: r.summary }, now);
+          continue;
+        }
+        const owner = r.kind === 'index' ? r.row.tenantId : r.summary.tenantId;
+        if (owner !== tenantId) throw new Error(`run report of ${owner} sent to the hub of ${tenantId}`);
+        stageRunIndex(sql, r, now);
+      }
+      return fresh;
+    });
+    this.#runIndex.request();
     if (fresh) await this.#afterWrite();
+    else await this.#armBackstop();
   }
 
   /** A ChatThread reports its chat's state (sync) and a turn's end (event); idempotent, newest state wins. */
@@ -684,12 +720,13 @@ export class TenantHub extends DurableObject<Env> {
   async #process(forceRegistry = false): Promise<{ delivered: number; published: number }> {
     if (this.#tenantId === null) return { delivered: 0, published: 0 };
     // One read says which jobs have something due; the rest are not queried (issue 20).
-    const { reminder, startCheck, childCheck } = readSchedule(this.ctx.storage.sql);
+    const { reminder, startCheck, childCheck, runIndex } = readSchedule(this.ctx.storage.sql);
     const now = Date.now();
     const due = (at: number | null) => at !== null && at <= now;
     const delivered = due(reminder) ? deliverDueReminders(this.ctx.storage.sql, this.#outbox.commit, this.#tenantId, now) : 0;
     if (due(startCheck)) await this.#checkExperimentStarts(this.#tenantId);
     if (due(childCheck)) await this.#repairChildPlaces();
+    if (due(runIndex)) await this.#writeRunIndex();
     this.#push();
     const published = await this.#settle(forceRegistry);
     // An alarm leaves every sent event marked (a write's follow-up leaves that to the next write, ./outbox.ts).
@@ -752,11 +789,24 @@ export class TenantHub extends DurableObject<Env> {
    * wake this hub if the alarm is ever lost.
    */
   async #arm(forceRegistry = false): Promise<void> {
-    const { reminder: r, startCheck, childCheck, pending } = readSchedule(this.ctx.storage.sql, this.#outbox.sentThrough());
-    const reminder = earliest(r, startCheck, childCheck);
+    const {
+      reminder: r,
+      startCheck,
+      childCheck,
+      runIndex,
+      runIndexRetry,
+      pending,
+    } = readSchedule(this.ctx.storage.sql, this.#outbox.sentThrough());
+    const reminder = earliest(r, startCheck, childCheck, runIndexRetry);
     const now = Date.now();
     // Events still pending after a publish: it failed (retry), or a write since has its own publish coming.
-    const next = earliest(reminder, pending ? now + OUTBOX_RETRY_MS : null, this.#retentionBacklog ? now + RETENTION_RETRY_MS : null);
+    // Runs' D1 rows due now are being written by the follow-up: the alarm is only their backstop.
+    const next = earliest(
+      reminder,
+      pending ? now + OUTBOX_RETRY_MS : null,
+      runIndex === null ? null : Math.max(runIndex, now + OUTBOX_RETRY_MS),
+      this.#retentionBacklog ? now + RETENTION_RETRY_MS : null,
+    );
     // A write's backstop due within OUTBOX_RETRY_MS is left to fire early (it finds nothing due and
     // re-arms): deleting it here and setting it again on the next write would be two storage calls per
     // write under load (issue 20).

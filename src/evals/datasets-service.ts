@@ -3,9 +3,8 @@
  * tenant's hub. Examples come as given, from a run (its input, its answer as expected) or from a
  * rating (the rated run's input, the rating's correction as expected).
  */
-import { eq } from 'drizzle-orm';
-import { runs } from '../db/schema';
 import type { Feedback } from '../feedback/model';
+import { findRun } from '../flows/run-lookup';
 import type { RunView } from '../flows/run-model';
 import type { ServiceCtx } from '../lib/context';
 import { decodeCursor, encodeCursor, type PageInput } from '../lib/pagination';
@@ -58,7 +57,7 @@ function invalid(path: string, message: string, code: string): AppError {
 
 /** The finished run of this tenant, or the client's problem (404, or 422 at `at` when it did not succeed). */
 async function succeededRun(ctx: ServiceCtx, runId: string, at: string): Promise<RunView> {
-  const row = await ctx.scope.select(runs, eq(runs.id, runId)).get();
+  const row = await findRun(ctx.env, ctx.db, ctx.tenantId, runId);
   if (!row) throw new AppError('not_found', `Run ${runId} not found.`);
   // RPC types cannot express `unknown` JSON fields; the shape is RunView.
   const view = (await flowRunStub(ctx.env, runId).getState()) as unknown as RunView | null;

@@ -8,8 +8,9 @@
  */
 import { eq } from 'drizzle-orm';
 import type { Db } from '../db/client';
-import { runs, toolInvocations } from '../db/schema';
+import { toolInvocations } from '../db/schema';
 import { TenantScope } from '../db/tenant-scope';
+import { findRun } from '../flows/run-lookup';
 import type { NodeView, RunView } from '../flows/run-model';
 import { chatThreadStub, flowRunStub } from '../lib/stubs';
 import { type FeedbackTarget, NO_ATTRIBUTES, type TargetAttributes, type TargetType } from './model';
@@ -44,8 +45,9 @@ export function answeringNode(view: RunView): NodeView | null {
   return named[named.length - 1] ?? null;
 }
 
-async function runOf(deps: ResolveDeps, runId: string) {
-  return new TenantScope(deps.db, deps.tenantId).select(runs, eq(runs.id, runId)).get() as Promise<typeof runs.$inferSelect | undefined>;
+/** The tenant's run, also in the moment before its D1 index row lands (src/flows/run-lookup.ts). */
+function runOf(deps: ResolveDeps, runId: string) {
+  return findRun(deps.env, deps.db, deps.tenantId, runId);
 }
 
 async function stateOf(env: Env, runId: string): Promise<RunView | null> {

@@ -118,5 +118,15 @@ export interface RunSummary {
   error: string | null;
 }
 
+/**
+ * What a run reports to its tenant's hub (durable-objects/flow-run/reports.ts → TenantHub.runReported):
+ * its D1 index row (once, when it is created), a summary for D1 alone (a resumed run back in 'queued', a
+ * repair), or a status change (sync change, `run.*` event and D1 summary; `eventId` makes a repeat harmless).
+ */
+export type RunReport =
+  | { kind: 'index'; row: RunIndexRow }
+  | { kind: 'summary'; summary: RunSummary }
+  | { kind: 'change'; summary: RunSummary; eventId: string };
+
 /** The header a run stream request carries its caller's tenant in; the run's object answers 404 to any other (streamRun). */
 export const TENANT_HEADER = 'x-edgecrew-tenant';

@@ -11,40 +11,15 @@ import { unwrap } from '../lib/result';
 import { flowRunStub, tenantHubStub } from '../lib/stubs';
 import type { AuthContext } from '../types';
 import { ancestors } from './plan';
+import { findRun, type RunRow } from './run-lookup';
 import { type RunView, TENANT_HEADER } from './run-model';
 import { initiatorOf, loadVersion, startRun, tenantRunLimit } from './runs-service';
 
-type RunRow = typeof runs.$inferSelect;
-
-/**
- * The run's D1 index row, the tenant check of every run verb. A run writes that row itself, through its
- * report outbox right after it is created (src/flows/runs-service.ts): in that moment the run's own
- * object answers instead, if it belongs to the caller's tenant (another tenant's run is 404 either way).
- */
+/** The run's D1 index row, or its own object's answer before that row lands (./run-lookup.ts); 404 for any other tenant. */
 async function runRow(ctx: ServiceCtx, id: string): Promise<RunRow> {
-  const r = (await ctx.scope.select(runs, eq(runs.id, id)).get()) as RunRow | undefined;
-  if (r) return r;
-  const fresh = id.startsWith('run_') ? ((await flowRunStub(ctx.env, id).getState()) as unknown as RunView | null) : null;
-  if (!fresh || fresh.tenantId !== ctx.tenantId) throw new AppError('not_found', `Run ${id} not found.`);
-  return {
-    id: fresh.id,
-    tenantId: fresh.tenantId,
-    flowId: fresh.flowId,
-    flowVersion: fresh.flowVersion,
-    status: fresh.status,
-    parentRunId: fresh.parent?.runId ?? null,
-    rerunOf: null,
-    createdBy: '',
-    createdAt: fresh.createdAt,
-    startedAt: fresh.startedAt,
-    finishedAt: fresh.finishedAt,
-    durationMs: fresh.durationMs,
-    inputTokens: fresh.usage.inputTokens,
-    outputTokens: fresh.usage.outputTokens,
-    costUsd: fresh.usage.costUsd,
-    error: fresh.error,
-    updatedAt: fresh.createdAt,
-  };
+  const r = await findRun(ctx.env, ctx.db, ctx.tenantId, id);
+  if (!r) throw new AppError('not_found', `Run ${id} not found.`);
+  return r;
 }
 
 function inputProblem(errors: Array<{ path: string; message: string; code: string }>): AppError {
