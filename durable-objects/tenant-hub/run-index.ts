@@ -7,7 +7,7 @@
  * what is pending for all its runs in one D1 batch: runs that report together share one D1 call
  * instead of one each. One write runs at a time; reports that arrive meanwhile go in the next one.
  * A failed write keeps its rows and retries them with the run outbox's backoff from the hub's alarm;
- * a row that has failed once is retried in a batch of its own, so no row can hold the others back.
+ * a row that has failed twice is retried in a batch of its own, so no row can hold the others back.
  * docs/flows.md, "Status reporting".
  */
 import type { RunIndexRow, RunReport, RunSummary } from '../../src/flows/run-model';
@@ -17,6 +17,9 @@ export type RunIndexReport = Exclude<RunReport, { kind: 'change' }>;
 
 /** Runs per D1 batch (two statements each at most). */
 const BATCH = 50;
+/** Per write: at most this many shared batches, and this many rows retried alone; the rest go in the next write. */
+const BATCHES_PER_WRITE = 4;
+const ALONE_PER_WRITE = 10;
 
 /** Retry delay after `attempts` failed writes: 1 s doubling, capped at 5 minutes (as a run's own reports). */
 function backoff(attempts: number): number {
@@ -62,23 +65,34 @@ interface PendingRow {
 }
 
 /**
- * Writes every due row to D1: those never tried BATCH runs per batch, those that failed before one run
- * per batch. A row whose run reported again while its write was in flight stays for the next write.
- * Returns how many runs' rows were written and how many writes failed.
+ * Writes due rows to D1. Rows never tried, and rows whose write failed once, go BATCH runs per batch
+ * (each kind apart: after D1 was down, the backlog is written in batches); a row that failed twice goes
+ * alone, so a row D1 keeps refusing holds no other run back. A row whose run reported again while its
+ * write was in flight stays for the next write. `more`: due rows are left for the next write.
  */
 export async function writeRunIndex(
   storage: DurableObjectStorage,
   db: D1Database,
   now = Date.now,
-): Promise<{ written: number; failed: number }> {
+): Promise<{ written: number; failed: number; more: boolean }> {
   const sql = storage.sql;
+  const limit = BATCH * BATCHES_PER_WRITE + ALONE_PER_WRITE;
   const due = sql
-    .exec<PendingRow>(`SELECT run_id, index_row, summary, rev, attempts FROM run_index WHERE next_at <= ? ORDER BY next_at, run_id`, now())
+    .exec<PendingRow>(
+      `SELECT run_id, index_row, summary, rev, attempts FROM run_index WHERE next_at <= ? ORDER BY next_at, run_id LIMIT ?`,
+      now(),
+      limit + 1,
+    )
     .toArray();
+  const more = due.length > limit;
   const batches: PendingRow[][] = [];
-  const fresh = due.filter((r) => r.attempts === 0);
-  for (let i = 0; i < fresh.length; i += BATCH) batches.push(fresh.slice(i, i + BATCH));
-  for (const r of due) if (r.attempts > 0) batches.push([r]);
+  for (const attempts of [0, 1]) {
+    const group = due.filter((r) => r.attempts === attempts);
+    for (let i = 0; i < group.length; i += BATCH) batches.push(group.slice(i, i + BATCH));
+  }
+  batches.splice(BATCHES_PER_WRITE);
+  for (const r of due.filter((r) => r.attempts >= 2).slice(0, ALONE_PER_WRITE)) batches.push([r]);
+  const left = due.length - batches.reduce((n, rows) => n + rows.length, 0);
   let written = 0;
   let failed = 0;
   for (const rows of batches) {
@@ -103,10 +117,11 @@ export async function writeRunIndex(
       for (const r of rows) sql.exec(`DELETE FROM run_index WHERE run_id = ? AND rev = ?`, r.run_id, r.rev);
       // Reported again meanwhile: what is left is the newer summary (the index row is in D1 now), due at
       // once (the report that changed it asked for the next write).
-      for (const r of rows) sql.exec(`UPDATE run_index SET index_row = NULL, attempts = 0, next_at = ? WHERE run_id = ?`, now(), r.run_id);
+      for (const r of rows)
+        sql.exec(`UPDATE run_index SET index_row = NULL, attempts = 0, last_error = NULL, next_at = ? WHERE run_id = ?`, now(), r.run_id);
     });
   }
-  return { written, failed };
+  return { written, failed, more: more || left > 0 };
 }
 
 /** A pending row's statements: the index row first, so its summary never updates a row that does not exist. */

@@ -195,10 +195,14 @@ export class TenantHub extends DurableObject<Env> {
   readonly #runIndex = new FollowUp(() => this.#writeRunIndex(), 0);
   #indexing: Promise<unknown> = Promise.resolve();
 
-  #writeRunIndex(): Promise<unknown> {
+  async #writeRunIndex(): Promise<void> {
     const run = this.#indexing.then(() => writeRunIndex(this.ctx.storage, this.env.DB));
     this.#indexing = run.catch(() => undefined);
-    return run;
+    const { more, failed } = await run;
+    // Due rows left past one write's bound: the next write follows it.
+    if (more) this.#runIndex.request();
+    // A failed write: the alarm (and the sweeper's registry) take the retry time.
+    if (failed > 0) this.#followUp.request();
   }
 
   /** When the alarm will fire (read at start-up, then kept as this instance sets it); null: none set. */

@@ -102,7 +102,8 @@ interface IndexRow {
   [k: string]: SqlStorageValue;
 }
 /** The hub's rows of its runs that D1 does not have yet. */
-const pendingInHub = (tenantId: string) => inHub(tenantId, (sql) => sql.exec<IndexRow>(`SELECT * FROM run_index ORDER BY run_id`).toArray());
+const pendingInHub = (tenantId: string) =>
+  inHub(tenantId, (sql) => sql.exec<IndexRow>(`SELECT * FROM run_index ORDER BY run_id`).toArray());
 
 /** The tenant's `run.*` outbox events and sync changes for one run. */
 async function hubRecords(tenantId: string, runId: string) {
