@@ -6,8 +6,10 @@
  * unwritten, and the newest summary), in the transaction that acknowledges the report, and writes
  * what is pending for all its runs in one D1 batch: runs that report together share one D1 call
  * instead of one each. One write runs at a time; reports that arrive meanwhile go in the next one.
- * A failed write keeps its rows and retries them with the run outbox's backoff from the hub's alarm;
- * a row that has failed twice is retried in a batch of its own, so no row can hold the others back.
+ * A failed write keeps its rows and retries them with the run outbox's backoff from the hub's alarm,
+ * together in one batch (after a D1 outage, the backlog goes in batches). A row of a batch D1 refused
+ * while it took another is written alone from then on, so a row D1 keeps refusing holds no other run
+ * back; on a hub with no other traffic to tell, a batch refused ALONE_AFTER times sets one row apart.
  * docs/flows.md, "Status reporting".
  */
 import type { RunIndexRow, RunReport, RunSummary } from '../../src/flows/run-model';
@@ -17,9 +19,15 @@ export type RunIndexReport = Exclude<RunReport, { kind: 'change' }>;
 
 /** Runs per D1 batch (two statements each at most). */
 const BATCH = 50;
-/** Per write: at most this many shared batches, and this many rows retried alone; the rest go in the next write. */
-const BATCHES_PER_WRITE = 4;
+/** Per write: rows never tried in up to this many batches, rows being retried in one, and this many rows alone. */
+const FRESH_BATCHES = 3;
 const ALONE_PER_WRITE = 10;
+/**
+ * A batch refused this many times with no other batch to show whether D1 answers (a quiet hub): its
+ * first row is set apart, alone, so a row D1 refuses cannot hold the others back for ever, while an
+ * outage's backlog still goes in batches.
+ */
+const ALONE_AFTER = 6;
 
 /** Retry delay after `attempts` failed writes: 1 s doubling, capped at 5 minutes (as a run's own reports). */
 function backoff(attempts: number): number {
@@ -65,10 +73,10 @@ interface PendingRow {
 }
 
 /**
- * Writes due rows to D1. Rows never tried, and rows whose write failed once, go BATCH runs per batch
- * (each kind apart: after D1 was down, the backlog is written in batches); a row that failed twice goes
- * alone, so a row D1 keeps refusing holds no other run back. A row whose run reported again while its
- * write was in flight stays for the next write. `more`: due rows are left for the next write.
+ * Writes due rows to D1: rows never tried BATCH runs per batch, the rows being retried in one batch,
+ * and the rows set apart one per batch (each kind read apart, so new runs never wait behind a
+ * backlog). A row whose run reported again while its write was in flight stays for the next write.
+ * `more`: due rows are left for the next write.
  */
 export async function writeRunIndex(
   storage: DurableObjectStorage,
@@ -76,56 +84,74 @@ export async function writeRunIndex(
   now = Date.now,
 ): Promise<{ written: number; failed: number; more: boolean }> {
   const sql = storage.sql;
-  const limit = BATCH * BATCHES_PER_WRITE + ALONE_PER_WRITE;
-  const due = sql
-    .exec<PendingRow>(
-      `SELECT run_id, index_row, summary, rev, attempts FROM run_index WHERE next_at <= ? ORDER BY next_at, run_id LIMIT ?`,
-      now(),
-      limit + 1,
-    )
-    .toArray();
-  const more = due.length > limit;
+  const at = now();
+  const pick = (where: string, limit: number) =>
+    sql
+      .exec<PendingRow>(
+        `SELECT run_id, index_row, summary, rev, attempts FROM run_index WHERE next_at <= ? AND ${where} ORDER BY next_at, run_id LIMIT ?`,
+        at,
+        limit + 1,
+      )
+      .toArray();
+  const fresh = pick('attempts = 0', BATCH * FRESH_BATCHES);
+  const retried = pick('attempts > 0 AND alone = 0', BATCH);
+  const alone = pick('attempts > 0 AND alone = 1', ALONE_PER_WRITE);
+  const more = fresh.length > BATCH * FRESH_BATCHES || retried.length > BATCH || alone.length > ALONE_PER_WRITE;
   const batches: PendingRow[][] = [];
-  for (const attempts of [0, 1]) {
-    const group = due.filter((r) => r.attempts === attempts);
-    for (let i = 0; i < group.length; i += BATCH) batches.push(group.slice(i, i + BATCH));
-  }
-  batches.splice(BATCHES_PER_WRITE);
-  for (const r of due.filter((r) => r.attempts >= 2).slice(0, ALONE_PER_WRITE)) batches.push([r]);
-  const left = due.length - batches.reduce((n, rows) => n + rows.length, 0);
+  for (let i = 0; i < Math.min(fresh.length, BATCH * FRESH_BATCHES); i += BATCH) batches.push(fresh.slice(i, i + BATCH));
+  if (retried.length > 0) batches.push(retried.slice(0, BATCH));
+  for (const r of alone.slice(0, ALONE_PER_WRITE)) batches.push([r]);
+
   let written = 0;
-  let failed = 0;
+  /** D1 took a batch of this write: a refused batch of several rows holds a row D1 refuses. */
+  let answered = false;
+  const refused: { rows: PendingRow[]; error: string }[] = [];
   for (const rows of batches) {
+    const statements = rows.flatMap((r) => statementsOf(db, r));
     try {
-      await db.batch(rows.flatMap((r) => statements(db, r)));
+      if (statements.length > 0) {
+        await db.batch(statements);
+        answered = true;
+      }
     } catch (err) {
-      failed++;
-      const error = String((err as Error)?.message ?? err).slice(0, 500);
-      storage.transactionSync(() => {
-        for (const r of rows)
-          sql.exec(
-            `UPDATE run_index SET attempts = attempts + 1, next_at = ?, last_error = ? WHERE run_id = ?`,
-            now() + backoff(r.attempts + 1),
-            error,
-            r.run_id,
-          );
-      });
+      refused.push({ rows, error: String((err as Error)?.message ?? err).slice(0, 500) });
       continue;
     }
     written += rows.length;
     storage.transactionSync(() => {
-      for (const r of rows) sql.exec(`DELETE FROM run_index WHERE run_id = ? AND rev = ?`, r.run_id, r.rev);
-      // Reported again meanwhile: what is left is the newer summary (the index row is in D1 now), due at
-      // once (the report that changed it asked for the next write).
-      for (const r of rows)
-        sql.exec(`UPDATE run_index SET index_row = NULL, attempts = 0, last_error = NULL, next_at = ? WHERE run_id = ?`, now(), r.run_id);
+      for (const r of rows) {
+        if (sql.exec(`DELETE FROM run_index WHERE run_id = ? AND rev = ?`, r.run_id, r.rev).rowsWritten > 0) continue;
+        // Reported again meanwhile: what is left is the newer summary (the index row is in D1 now), due at
+        // once (the report that changed it asked for the next write); a repeated index row alone is done.
+        sql.exec(
+          `UPDATE run_index SET index_row = NULL, attempts = 0, alone = 0, last_error = NULL, next_at = ? WHERE run_id = ?`,
+          now(),
+          r.run_id,
+        );
+        sql.exec(`DELETE FROM run_index WHERE run_id = ? AND summary IS NULL`, r.run_id);
+      }
     });
   }
-  return { written, failed, more: more || left > 0 };
+  if (refused.length > 0)
+    storage.transactionSync(() => {
+      for (const { rows, error } of refused) {
+        const apart =
+          rows.length < 2 ? [] : answered ? rows : Math.max(...rows.map((r) => r.attempts)) + 1 >= ALONE_AFTER ? [rows[0]!] : [];
+        for (const r of rows)
+          sql.exec(
+            `UPDATE run_index SET attempts = attempts + 1, next_at = ?, last_error = ?, alone = MAX(alone, ?) WHERE run_id = ?`,
+            now() + backoff(r.attempts + 1),
+            error,
+            apart.includes(r) ? 1 : 0,
+            r.run_id,
+          );
+      }
+    });
+  return { written, failed: refused.length, more };
 }
 
 /** A pending row's statements: the index row first, so its summary never updates a row that does not exist. */
-function statements(db: D1Database, r: PendingRow): D1PreparedStatement[] {
+function statementsOf(db: D1Database, r: PendingRow): D1PreparedStatement[] {
   const out: D1PreparedStatement[] = [];
   if (r.index_row !== null) out.push(indexStatement(db, JSON.parse(r.index_row) as RunIndexRow));
   if (r.summary !== null) out.push(summaryStatement(db, JSON.parse(r.summary) as RunSummary));
@@ -146,7 +172,8 @@ function indexStatement(db: D1Database, r: RunIndexRow): D1PreparedStatement {
 function summaryStatement(db: D1Database, s: RunSummary): D1PreparedStatement {
   return db
     .prepare(
-      `UPDATE runs SET status = ?, started_at = ?, finished_at = ?, duration_ms = ?, input_tokens = ?, output_tokens = ?, cost_usd = ?, error = ?, updated_at = ? WHERE id = ?`,
+      `UPDATE runs SET status = ?, started_at = ?, finished_at = ?, duration_ms = ?, input_tokens = ?, output_tokens = ?, cost_usd = ?, error = ?, updated_at = ?
+       WHERE id = ? AND tenant_id = ?`,
     )
     .bind(
       s.status,
@@ -159,5 +186,36 @@ function summaryStatement(db: D1Database, s: RunSummary): D1PreparedStatement {
       s.error,
       new Date().toISOString(),
       s.id,
+      s.tenantId,
     );
+}
+
+/**
+ * Group commit of the runs' D1 rows: one write at a time, at most one more waiting. `request()` answers
+ * once a write that started after the call has finished (written or not: a refused row stays staged and
+ * is retried by the alarm), so a run's report is acknowledged once D1 has its rows, as when each run
+ * wrote its own, while the runs that report during one write share the next.
+ */
+export class GroupWrite {
+  #running: Promise<void> | null = null;
+  #waiting: Promise<void> | null = null;
+
+  constructor(private readonly write: () => Promise<void>) {}
+
+  request(): Promise<void> {
+    if (this.#waiting) return this.#waiting;
+    const next: Promise<void> = (this.#running ?? Promise.resolve())
+      .then(async () => {
+        // Started: later requests wait for the write after this one.
+        this.#waiting = null;
+        this.#running = next;
+        await this.write();
+      })
+      .catch(() => undefined)
+      .finally(() => {
+        if (this.#running === next) this.#running = null;
+      });
+    this.#waiting = next;
+    return next;
+  }
 }

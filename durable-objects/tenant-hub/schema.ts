@@ -251,4 +251,12 @@ export const HUB_MIGRATIONS: readonly DoMigration[] = [
       CREATE INDEX run_index_retry_idx ON run_index (next_at) WHERE attempts > 0;
     `,
   },
+  {
+    version: 16,
+    sql: `
+      -- A row whose batch D1 refused while D1 took another batch: it is written alone from then on (run-index.ts).
+      ALTER TABLE run_index ADD COLUMN alone INTEGER NOT NULL DEFAULT 0;
+      CREATE INDEX run_index_fresh_idx ON run_index (next_at) WHERE attempts = 0;
+    `,
+  },
 ];

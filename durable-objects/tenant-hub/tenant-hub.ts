@@ -21,7 +21,7 @@ import type {
   ProviderScore,
   StatsQuery,
 } from '../../src/feedback/model';
-import { type RunReport, TERMINAL } from '../../src/flows/run-model';
+import { type RunReport, type RunSummary, TERMINAL } from '../../src/flows/run-model';
 import type { Result } from '../../src/lib/result';
 import { flowRunStub } from '../../src/lib/stubs';
 import type { Actor, HistoryEntry, Notification, Task, TaskCreate, TaskFilter, TaskPatch } from '../../src/tasks/model';
@@ -60,7 +60,7 @@ import {
   release,
   releaseChildren,
 } from './run-admission';
-import { stageRunIndex, writeRunIndex } from './run-index';
+import { GroupWrite, stageRunIndex, writeRunIndex } from './run-index';
 import { earliest, readSchedule } from './schedule';
 import { HUB_MIGRATIONS } from './schema';
 import { socketServiceCtx } from './socket-caller';
@@ -189,21 +189,16 @@ export class TenantHub extends DurableObject<Env> {
   }
 
   /**
-   * The runs' D1 rows (./run-index.ts), written right after the call that staged them returns: one write
-   * at a time (the alarm's too), and reports staged during one share the next.
+   * The runs' D1 rows (./run-index.ts): one write at a time (the alarm's too); a report waits for the
+   * write after it, and the reports staged during one write share the next (group commit).
    */
-  readonly #runIndex = new FollowUp(() => this.#writeRunIndex(), 0);
-  #indexing: Promise<unknown> = Promise.resolve();
-
-  async #writeRunIndex(): Promise<void> {
-    const run = this.#indexing.then(() => writeRunIndex(this.ctx.storage, this.env.DB));
-    this.#indexing = run.catch(() => undefined);
-    const { more, failed } = await run;
+  readonly #runIndex = new GroupWrite(async () => {
+    const { more, failed } = await writeRunIndex(this.ctx.storage, this.env.DB);
     // Due rows left past one write's bound: the next write follows it.
-    if (more) this.#runIndex.request();
+    if (more) void this.#runIndex.request();
     // A failed write: the alarm (and the sweeper's registry) take the retry time.
     if (failed > 0) this.#followUp.request();
-  }
+  });
 
   /** When the alarm will fire (read at start-up, then kept as this instance sets it); null: none set. */
   #dueAlarm: number | null = null;
@@ -546,8 +541,8 @@ export class TenantHub extends DurableObject<Env> {
 
   /**
    * A run's reports since its last call, in order, in one transaction: each status change goes on the
-   * tenant's sync stream and event outbox once per `eventId`; its index row and newest summary wait here
-   * for the next D1 write of the tenant's runs (./run-index.ts), which starts right after this call.
+   * tenant's sync stream and event outbox once per `eventId`; its index row and newest summary are kept
+   * here and go in the next D1 write of the tenant's runs (./run-index.ts), which the call waits for.
    */
   async runReported(tenantId: string, reports: RunReport[]): Promise<void> {
     this.#bind(tenantId);
@@ -556,20 +551,33 @@ export class TenantHub extends DurableObject<Env> {
     const fresh = this.#outbox.commit(() => {
       let fresh = false;
       for (const r of reports) {
+        const owner = r.kind === 'index' ? r.row.tenantId : r.summary.tenantId;
+        if (owner !== tenantId) throw new Error(`run report of ${owner} sent to the hub of ${tenantId}`);
         if (r.kind === 'change') {
           fresh = recordRunChange(sql, tenantId, r.summary, r.eventId, now) || fresh;
           stageRunIndex(sql, { kind: 'summary', summary: r.summary }, now);
-          continue;
-        }
-        const owner = r.kind === 'index' ? r.row.tenantId : r.summary.tenantId;
-        if (owner !== tenantId) throw new Error(`run report of ${owner} sent to the hub of ${tenantId}`);
-        stageRunIndex(sql, r, now);
+        } else stageRunIndex(sql, r, now);
       }
       return fresh;
     });
-    this.#runIndex.request();
+    const written = this.#runIndex.request();
     if (fresh) await this.#afterWrite();
     else await this.#armBackstop();
+    // Acknowledged once D1 has the rows (or the write failed and the alarm retries them): D1 is never
+    // behind what the run has been told, as when each run wrote its own row.
+    await written;
+  }
+
+  /**
+   * The previous version's `runChanged`, kept for one release: a FlowRun of that version still sends its
+   * changes here while a deploy rolls out (its D1 summaries it still writes itself; staging them too is
+   * harmless). Remove once no run of that version can be pending.
+   */
+  async runChanged(tenantId: string, changes: { summary: RunSummary; eventId: string }[]): Promise<void> {
+    return this.runReported(
+      tenantId,
+      changes.map((c) => ({ kind: 'change', ...c })),
+    );
   }
 
   /** A ChatThread reports its chat's state (sync) and a turn's end (event); idempotent, newest state wins. */
@@ -730,7 +738,7 @@ export class TenantHub extends DurableObject<Env> {
     const delivered = due(reminder) ? deliverDueReminders(this.ctx.storage.sql, this.#outbox.commit, this.#tenantId, now) : 0;
     if (due(startCheck)) await this.#checkExperimentStarts(this.#tenantId);
     if (due(childCheck)) await this.#repairChildPlaces();
-    if (due(runIndex)) await this.#writeRunIndex();
+    if (due(runIndex)) await this.#runIndex.request();
     this.#push();
     const published = await this.#settle(forceRegistry);
     // An alarm leaves every sent event marked (a write's follow-up leaves that to the next write, ./outbox.ts).
@@ -827,7 +835,13 @@ export class TenantHub extends DurableObject<Env> {
     } else if (forceRegistry || this.#dueAlarm !== Math.max(next, now)) {
       // A time already past fires at once (and 0, a row never given its time, must not throw).
       this.#dueAlarm = Math.max(next, now);
-      await this.ctx.storage.setAlarm(this.#dueAlarm);
+      try {
+        await this.ctx.storage.setAlarm(this.#dueAlarm);
+      } catch (err) {
+        // Not set: the next write's backstop must not trust it.
+        this.#dueAlarm = null;
+        throw err;
+      }
     }
     // After a publish that failed, the registry also carries "now" so the sweeper retries it.
     const registry = reminder ?? (pending ? now : null);

@@ -55,8 +55,11 @@ describe('durable delay', () => {
     const napDone = ofType(ev, 'node.succeeded', 'nap')[0]!;
     expect(Date.parse(napDone.at) - Date.parse(ofType(ev, 'node.started', 'nap')[0]!.at)).toBeGreaterThanOrEqual(990);
     expect(await successCounts(run.id)).toEqual({ a: 1, nap: 1, b: 1 });
-    // The D1 index followed: waiting, then succeeded.
-    const listed = (await ok(t, 'GET', `/v1/runs?flowId=${flowId}`)).data[0];
+    // The D1 index followed (the tenant's hub writes it once the run reports): waiting, then succeeded.
+    const listed = await until('the D1 index to say succeeded', async () => {
+      const first = (await ok(t, 'GET', `/v1/runs?flowId=${flowId}`)).data[0];
+      return first?.status === 'succeeded' ? first : undefined;
+    });
     expect(listed).toMatchObject({ id: run.id, status: 'succeeded' });
   });
 });
@@ -273,7 +276,10 @@ describe('rerun from a node', () => {
     expect(ofType(ev, 'node.started', 'a')).toHaveLength(0);
     expect(await successCounts(second.id)).toEqual({ a: 1, side: 1, b: 1, c: 1, d: 1 });
     // The list links the rerun to its origin; the first run is unchanged.
-    const listed = (await ok(t, 'GET', `/v1/runs?flowId=${flowId}`)).data as any[];
+    const listed = await until('the rerun in the D1 index', async () => {
+      const data = (await ok(t, 'GET', `/v1/runs?flowId=${flowId}`)).data as any[];
+      return data.some((r) => r.id === second.id) ? data : undefined;
+    });
     expect(listed.find((r) => r.id === second.id)).toMatchObject({ rerunOf: first.id });
     expect(await ok(t, 'GET', `/v1/runs/${first.id}`)).toEqual(first);
   });

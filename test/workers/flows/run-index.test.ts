@@ -19,8 +19,10 @@ const inHub = <T>(tenantId: string, fn: (sql: SqlStorage) => T) => runInDurableO
 
 interface IndexRow {
   run_id: string;
+  rev: number;
   summary: string | null;
   attempts: number;
+  alone: number;
   next_at: number;
   last_error: string | null;
   [k: string]: SqlStorageValue;
@@ -127,15 +129,19 @@ describe("the hub writes its runs' D1 rows", () => {
     const gate = await gateHubBatches(t.tenantId);
     await gate.hold();
     const first = newRunId();
-    await hubStub(t.tenantId).runReported(t.tenantId, reportsOf(t, first, 'running', true, 1));
+    // A report is acknowledged once D1 has its rows: the first waits for the held write.
+    const firstAck = hubStub(t.tenantId).runReported(t.tenantId, reportsOf(t, first, 'running', true, 1));
     await until('the first write in flight', async () => ((await gate.batches()).length === 1 ? true : undefined));
-    // Twenty runs report while it is held: each call is acknowledged at once (its rows are in the hub).
+    // Twenty runs report while it is held: their rows are kept in the hub, and each waits for the next write.
     const others = Array.from({ length: 20 }, newRunId);
-    await Promise.all(others.map((id) => hubStub(t.tenantId).runReported(t.tenantId, reportsOf(t, id, 'running', true, 1))));
-    expect((await pendingInHub(t.tenantId)).length).toBe(21);
+    const acks = others.map((id) => hubStub(t.tenantId).runReported(t.tenantId, reportsOf(t, id, 'running', true, 1)));
+    await until('every row kept', async () => ((await pendingInHub(t.tenantId)).length === 21 ? true : undefined));
+    expect(await d1Rows([first, ...others])).toEqual([]);
     await gate.release();
-    await until('every row in D1', async () => ((await pendingInHub(t.tenantId)).length === 0 ? true : undefined));
-    // One batch for the first run (index row and summary), one for the twenty that came meanwhile.
+    await Promise.all([firstAck, ...acks]);
+    // Acknowledged: D1 has every row. One batch for the first run (index row and summary), one for the
+    // twenty that came meanwhile.
+    expect(await pendingInHub(t.tenantId)).toEqual([]);
     expect(await gate.batches()).toEqual([2, 40]);
     const rows = await d1Rows([first, ...others]);
     expect(rows.length).toBe(21);
@@ -147,17 +153,39 @@ describe("the hub writes its runs' D1 rows", () => {
     const gate = await gateHubBatches(t.tenantId);
     await gate.hold();
     const id = newRunId();
-    await hubStub(t.tenantId).runReported(t.tenantId, reportsOf(t, id, 'running', true, 1));
+    const first = hubStub(t.tenantId).runReported(t.tenantId, reportsOf(t, id, 'running', true, 1));
     await until('the write in flight', async () => ((await gate.batches()).length === 1 ? true : undefined));
-    await hubStub(t.tenantId).runReported(t.tenantId, reportsOf(t, id, 'succeeded', false, 2));
+    const second = hubStub(t.tenantId).runReported(t.tenantId, reportsOf(t, id, 'succeeded', false, 2));
+    await until('the newer summary kept', async () =>
+      (await pendingInHub(t.tenantId)).some((r) => r.summary !== null && JSON.parse(r.summary).status === 'succeeded') ? true : undefined,
+    );
     await gate.release();
-    await until('every row in D1', async () => ((await pendingInHub(t.tenantId)).length === 0 ? true : undefined));
+    await Promise.all([first, second]);
+    expect(await pendingInHub(t.tenantId)).toEqual([]);
     // The second write carries only the summary: the index row went with the first.
     expect(await gate.batches()).toEqual([2, 1]);
     expect(await d1Rows([id])).toEqual([{ id, status: 'succeeded' }]);
   });
 
-  it('a row D1 keeps refusing is retried alone, with backoff from the alarm, and holds no other run back', async () => {
+  it('a repeated index row whose write was in flight leaves nothing behind', async () => {
+    const t = await signup('run-index-repeat');
+    const gate = await gateHubBatches(t.tenantId);
+    await gate.hold();
+    const id = newRunId();
+    const [index] = reportsOf(t, id, 'running', true, 1);
+    const first = hubStub(t.tenantId).runReported(t.tenantId, [index!]);
+    await until('the write in flight', async () => ((await gate.batches()).length === 1 ? true : undefined));
+    // The run did not hear the acknowledgement and sends its index row again.
+    const again = hubStub(t.tenantId).runReported(t.tenantId, [index!]);
+    await until('the repeat kept', async () => ((await pendingInHub(t.tenantId))[0]?.rev === 2 ? true : undefined));
+    await gate.release();
+    await Promise.all([first, again]);
+    expect(await pendingInHub(t.tenantId)).toEqual([]);
+    expect(await gate.batches()).toEqual([1]);
+    expect(await d1Rows([id])).toEqual([{ id, status: 'queued' }]);
+  });
+
+  it('a row D1 refuses while it takes other runs is set apart: the others land, it is retried alone', async () => {
     const t = await signup('run-index-poison');
     const gate = await gateHubBatches(t.tenantId);
     const bad = newRunId();
@@ -170,41 +198,110 @@ describe("the hub writes its runs' D1 rows", () => {
         ...reportsOf(t, bad, 'running', true, 1),
         ...reportsOf(t, good, 'running', true, 1),
       ]);
-      // Both went in one batch, which D1 refused as a whole; both wait for their retry.
+      // Both went in one batch, which D1 refused as a whole: nothing says which row it refuses yet.
       const failed = await until('the batch refused', async () => {
         const rows = await pendingInHub(t.tenantId);
-        return rows.length === 2 && rows.every((r) => r.attempts === 1) ? rows : undefined;
+        return rows.length === 2 && rows.every((r) => r.attempts >= 1) ? rows : undefined;
       });
       expect(failed.map((r) => r.last_error).join()).toMatch(/injected: d1 row/);
+      expect(failed.map((r) => r.alone)).toEqual([0, 0]);
       expect(await d1Rows([bad, good])).toEqual([]);
-      // The retry is the alarm's (at the backoff); the sweeper's registry in D1 carries its time too.
-      const registry = await until('the retry in the registry', () =>
-        env.DB.prepare(`SELECT next_due_at FROM hub_schedules WHERE tenant_id = ?`)
+      // Their retry is the alarm's; its time is mirrored into the sweeper's registry in D1.
+      await until('the retry in the registry', async () => {
+        const rows = await pendingInHub(t.tenantId);
+        const registry = await env.DB.prepare(`SELECT next_due_at FROM hub_schedules WHERE tenant_id = ?`)
           .bind(t.tenantId)
-          .first<{ next_due_at: string }>()
-          .then((r) => r ?? undefined),
-      );
-      const retryAt = Math.min(...failed.map((r) => r.next_at));
-      expect(Date.parse(registry.next_due_at)).toBe(retryAt);
-      // First retry (the alarm's, made due here as its backoff would): the two again in one batch, as a
-      // backlog after an outage is written; refused again.
-      const retry = async () => {
-        await inHub(t.tenantId, (sql) => sql.exec(`UPDATE run_index SET next_at = 0`));
-        expect(await runAlarm(hub(t.tenantId))).toBe(true);
-        return pendingInHub(t.tenantId);
-      };
-      expect((await retry()).map((r) => r.attempts)).toEqual([2, 2]);
-      // Second retry: each row alone. The good one lands; the bad one fails on its own.
-      const left = await retry();
-      expect(left.map((r) => [r.run_id, r.attempts])).toEqual([[bad, 3]]);
+          .first<{ next_due_at: string }>();
+        return registry && Date.parse(registry.next_due_at) === Math.min(...rows.map((r) => r.next_at)) ? true : undefined;
+      });
+      // Another run reports when both are due: D1 takes its batch and refuses theirs, so each is set apart.
+      await inHub(t.tenantId, (sql) => sql.exec(`UPDATE run_index SET next_at = 0`));
+      const other = newRunId();
+      await hubStub(t.tenantId).runReported(t.tenantId, reportsOf(t, other, 'running', true, 1));
+      const apart = await until('both set apart', async () => {
+        const rows = await pendingInHub(t.tenantId);
+        return rows.length === 2 && rows.every((r) => r.alone === 1) ? rows : undefined;
+      });
+      expect(apart.map((r) => r.run_id).sort()).toEqual([bad, good].sort());
+      expect(await d1Rows([other])).toEqual([{ id: other, status: 'running' }]);
+      // Retried alone (made due here as its backoff would): the good one lands, the bad one waits on its own.
+      await inHub(t.tenantId, (sql) => sql.exec(`UPDATE run_index SET next_at = 0`));
+      const left = await driveAlarms(hub(t.tenantId), async () => {
+        const rows = await pendingInHub(t.tenantId);
+        return rows.length === 1 ? rows : undefined;
+      });
+      expect(left.map((r) => r.run_id)).toEqual([bad]);
       expect(await d1Rows([bad, good])).toEqual([{ id: good, status: 'running' }]);
-      expect(await gate.batches()).toEqual([4, 4, 2, 2]);
     } finally {
       await env.DB.exec(`DROP TRIGGER IF EXISTS fault_index_${bad}`);
     }
     await inHub(t.tenantId, (sql) => sql.exec(`UPDATE run_index SET next_at = 0`));
     await driveAlarms(hub(t.tenantId), async () => ((await pendingInHub(t.tenantId)).length === 0 ? true : undefined));
     expect(await d1Rows([bad])).toEqual([{ id: bad, status: 'running' }]);
+    // Nothing is written twice in one write: every batch D1 was sent holds distinct rows.
+    expect((await gate.batches()).every((n) => n > 0)).toBe(true);
+  });
+
+  it('on a hub with no other traffic, a row D1 keeps refusing is set apart after repeated refusals', async () => {
+    const t = await signup('run-index-quiet');
+    const bad = newRunId();
+    const good = newRunId();
+    await env.DB.exec(
+      `CREATE TRIGGER fault_index_${bad} BEFORE INSERT ON runs WHEN NEW.id = '${bad}' BEGIN SELECT RAISE(ABORT, 'injected: d1 row'); END`,
+    );
+    try {
+      await hubStub(t.tenantId).runReported(t.tenantId, [
+        ...reportsOf(t, bad, 'running', true, 1),
+        ...reportsOf(t, good, 'running', true, 1),
+      ]);
+      // Each retry made due at once, as its backoff would: the batch is refused until one row is set apart.
+      const left = await driveAlarms(hub(t.tenantId), async () => {
+        const rows = await pendingInHub(t.tenantId);
+        if (rows.length === 1) return rows;
+        await inHub(t.tenantId, (sql) => sql.exec(`UPDATE run_index SET next_at = 0`));
+        return undefined;
+      });
+      expect(left.map((r) => r.run_id)).toEqual([bad]);
+      expect(left[0]!.attempts).toBeGreaterThanOrEqual(6);
+      expect(await d1Rows([bad, good])).toEqual([{ id: good, status: 'running' }]);
+    } finally {
+      await env.DB.exec(`DROP TRIGGER IF EXISTS fault_index_${bad}`);
+    }
+  });
+
+  it('after D1 refused every write for a while, the backlog goes in one batch, not one call per run', async () => {
+    const t = await signup('run-index-outage');
+    const gate = await gateHubBatches(t.tenantId);
+    await env.DB.exec(
+      `CREATE TRIGGER fault_outage_${t.tenantId} BEFORE INSERT ON runs WHEN NEW.tenant_id = '${t.tenantId}' BEGIN SELECT RAISE(ABORT, 'injected: d1 down'); END`,
+    );
+    const ids = Array.from({ length: 8 }, newRunId);
+    try {
+      await hubStub(t.tenantId).runReported(
+        t.tenantId,
+        ids.flatMap((id) => reportsOf(t, id, 'running', true, 1)),
+      );
+      // Retried until every row has failed more often than a quiet hub's limit.
+      await driveAlarms(hub(t.tenantId), async () => {
+        const rows = await pendingInHub(t.tenantId);
+        if (rows.every((r) => r.attempts >= 8)) return true;
+        await inHub(t.tenantId, (sql) => sql.exec(`UPDATE run_index SET next_at = 0`));
+        return undefined;
+      });
+    } finally {
+      await env.DB.exec(`DROP TRIGGER IF EXISTS fault_outage_${t.tenantId}`);
+    }
+    const before = (await gate.batches()).length;
+    const apart = (await pendingInHub(t.tenantId)).filter((r) => r.alone === 1).length;
+    await inHub(t.tenantId, (sql) => sql.exec(`UPDATE run_index SET next_at = 0`));
+    await driveAlarms(hub(t.tenantId), async () => ((await pendingInHub(t.tenantId)).length === 0 ? true : undefined));
+    // The rows still together went in one batch; only the few set apart (one per refusal past the
+    // quiet-hub limit) went alone.
+    const recovery = (await gate.batches()).slice(before);
+    expect(apart).toBeLessThan(ids.length / 2);
+    expect(recovery.length).toBe(1 + apart);
+    expect(Math.max(...recovery)).toBe(2 * (ids.length - apart));
+    expect((await d1Rows(ids)).length).toBe(ids.length);
   });
 
   it("refuses another tenant's run rows, and stores nothing of that call", async () => {
@@ -218,6 +315,15 @@ describe("the hub writes its runs' D1 rows", () => {
         (err: unknown) => err as Error,
       );
     expect(refused?.message).toMatch(/sent to the hub of/);
+    // A status change alone is checked too (its summary names the run's tenant).
+    const [, change] = reportsOf(b, id, 'running', true, 1);
+    const refusedChange = await hubStub(a.tenantId)
+      .runReported(a.tenantId, [change!])
+      .then(
+        () => null,
+        (err: unknown) => err as Error,
+      );
+    expect(refusedChange?.message).toMatch(/sent to the hub of/);
     expect(await pendingInHub(a.tenantId)).toEqual([]);
     expect(await d1Rows([id])).toEqual([]);
   });
