@@ -45,22 +45,15 @@ export const NEXT_RUN_INDEX_RETRY_SQL = `SELECT MIN(next_at) FROM run_index WHER
  * its retry keeps its retry time.
  */
 export function stageRunIndex(sql: SqlStorage, report: RunIndexReport, now: number): void {
-  if (report.kind === 'index')
-    sql.exec(
-      `INSERT INTO run_index (run_id, index_row, rev, next_at) VALUES (?, ?, 1, ?)
-       ON CONFLICT (run_id) DO UPDATE SET index_row = excluded.index_row, rev = rev + 1`,
-      report.row.id,
-      JSON.stringify(report.row),
-      now,
-    );
-  else
-    sql.exec(
-      `INSERT INTO run_index (run_id, summary, rev, next_at) VALUES (?, ?, 1, ?)
-       ON CONFLICT (run_id) DO UPDATE SET summary = excluded.summary, rev = rev + 1`,
-      report.summary.id,
-      JSON.stringify(report.summary),
-      now,
-    );
+  const [column, runId, value] =
+    report.kind === 'index' ? ['index_row', report.row.id, report.row] : ['summary', report.summary.id, report.summary];
+  sql.exec(
+    `INSERT INTO run_index (run_id, ${column}, rev, next_at) VALUES (?, ?, 1, ?)
+     ON CONFLICT (run_id) DO UPDATE SET ${column} = excluded.${column}, rev = rev + 1`,
+    runId,
+    JSON.stringify(value),
+    now,
+  );
 }
 
 interface PendingRow {

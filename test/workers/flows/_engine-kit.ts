@@ -9,7 +9,7 @@ import type { FlowRun } from '../../../durable-objects/flow-run/flow-run';
 import { eventsAfter, nodes } from '../../../durable-objects/flow-run/store';
 import { type SseFrame, SseReader } from '../../support/shared/sse';
 import { eventually, sleep } from '../../support/shared/time';
-import { flowRun } from '../../support/workers/durable-objects';
+import { flowRun, hub } from '../../support/workers/durable-objects';
 import { call } from '../../support/workers/http';
 import type { TestTenant } from '../../support/workers/tenants';
 import { createFlow, getRun, node, startRun, waitFor } from './_support';
@@ -171,6 +171,24 @@ export function until<T>(what: string, probe: () => Promise<T | undefined>, time
 // ------------------------------------------------------------------------------------------------
 
 export { type SseFrame, SseReader };
+
+/** A row of the hub's `run_index`: a run's D1 row the hub has not written yet (durable-objects/tenant-hub/run-index.ts). */
+export interface RunIndexRow {
+  run_id: string;
+  index_row: string | null;
+  summary: string | null;
+  rev: number;
+  attempts: number;
+  alone: number;
+  next_at: number;
+  last_error: string | null;
+  [k: string]: SqlStorageValue;
+}
+
+/** The tenant hub's runs whose D1 rows it has not written yet. */
+export function pendingRunIndex(tenantId: string): Promise<RunIndexRow[]> {
+  return runInDurableObject(hub(tenantId), (_i, s) => s.storage.sql.exec<RunIndexRow>(`SELECT * FROM run_index ORDER BY run_id`).toArray());
+}
 
 export async function openEvents(t: TestTenant, runId: string, lastEventId?: number | string): Promise<{ res: Response; sse: SseReader }> {
   const res = await call(`/v1/runs/${runId}/events`, {

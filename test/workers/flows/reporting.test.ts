@@ -22,6 +22,7 @@ import {
   http,
   newKey,
   ok,
+  pendingRunIndex,
   release,
   setSettings,
   startRun,
@@ -92,19 +93,6 @@ const d1Status = async (runId: string) =>
 const d1Says = (runId: string, status: string) =>
   until(`D1's ${status}`, async () => ((await d1Status(runId)) === status ? status : undefined));
 
-interface IndexRow {
-  run_id: string;
-  index_row: string | null;
-  summary: string | null;
-  attempts: number;
-  next_at: number;
-  last_error: string | null;
-  [k: string]: SqlStorageValue;
-}
-/** The hub's rows of its runs that D1 does not have yet. */
-const pendingInHub = (tenantId: string) =>
-  inHub(tenantId, (sql) => sql.exec<IndexRow>(`SELECT * FROM run_index ORDER BY run_id`).toArray());
-
 /** The tenant's `run.*` outbox events and sync changes for one run. */
 async function hubRecords(tenantId: string, runId: string) {
   return inHub(tenantId, (sql) => ({
@@ -157,7 +145,7 @@ describe('run status reports survive failing receivers', () => {
     });
     await allDelivered(a.id);
     const held = await driveAlarms(hub(t.tenantId), async () => {
-      const row = (await pendingInHub(t.tenantId)).find((r) => r.run_id === a.id);
+      const row = (await pendingRunIndex(t.tenantId)).find((r) => r.run_id === a.id);
       if (row && row.attempts >= FAILS) return row;
       await inHub(t.tenantId, (sql) => sql.exec(`UPDATE run_index SET next_at = 0`));
       return undefined;
@@ -168,7 +156,7 @@ describe('run status reports survive failing receivers', () => {
     expect(await d1Status(a.id)).toBe('waiting');
     await env.DB.exec(`DROP TRIGGER fault_runs_${t.tenantId}`);
     await inHub(t.tenantId, (sql) => sql.exec(`UPDATE run_index SET next_at = 0`));
-    await driveAlarms(hub(t.tenantId), async () => ((await pendingInHub(t.tenantId)).length === 0 ? true : undefined));
+    await driveAlarms(hub(t.tenantId), async () => ((await pendingRunIndex(t.tenantId)).length === 0 ? true : undefined));
     expect(await d1Status(a.id)).toBe('succeeded');
     // The freed slot went to b, which was started through a's outbox.
     await waitFor(t, b.id, ['waiting']);

@@ -12,23 +12,10 @@ import type { TenantHub } from '../../../durable-objects/tenant-hub/tenant-hub';
 import type { RunReport, RunSummary } from '../../../src/flows/run-model';
 import { driveAlarms, hub, runAlarm } from '../../support/workers/durable-objects';
 import { signup, type TestTenant } from '../../support/workers/tenants';
-import { api, createFlow, ok, startRun, transform, until, waitFor } from './_engine-kit';
+import { api, createFlow, ok, pendingRunIndex, startRun, transform, until, waitFor } from './_engine-kit';
 
 const hubStub = (tenantId: string) => hub(tenantId) as unknown as DurableObjectStub<TenantHub>;
 const inHub = <T>(tenantId: string, fn: (sql: SqlStorage) => T) => runInDurableObject(hub(tenantId), (_i, s) => fn(s.storage.sql));
-
-interface IndexRow {
-  run_id: string;
-  rev: number;
-  summary: string | null;
-  attempts: number;
-  alone: number;
-  next_at: number;
-  last_error: string | null;
-  [k: string]: SqlStorageValue;
-}
-const pendingInHub = (tenantId: string) =>
-  inHub(tenantId, (sql) => sql.exec<IndexRow>(`SELECT * FROM run_index ORDER BY run_id`).toArray());
 
 interface Gate {
   batches: number[];
@@ -115,6 +102,17 @@ function reportsOf(t: TestTenant, runId: string, status: RunSummary['status'], w
   return [{ kind: 'index', row }, change];
 }
 
+/** Two runs reported in one call, D1 refusing the first one's row (a trigger on its id; drop it when done). */
+async function reportBadAndGood(t: TestTenant): Promise<{ bad: string; good: string }> {
+  const bad = newRunId();
+  const good = newRunId();
+  await env.DB.exec(
+    `CREATE TRIGGER fault_index_${bad} BEFORE INSERT ON runs WHEN NEW.id = '${bad}' BEGIN SELECT RAISE(ABORT, 'injected: d1 row'); END`,
+  );
+  await hubStub(t.tenantId).runReported(t.tenantId, [...reportsOf(t, bad, 'running', true, 1), ...reportsOf(t, good, 'running', true, 1)]);
+  return { bad, good };
+}
+
 const newRunId = () => `run_${crypto.randomUUID().replaceAll('-', '').slice(0, 26)}`;
 const d1Rows = async (ids: string[]) =>
   (
@@ -135,13 +133,13 @@ describe("the hub writes its runs' D1 rows", () => {
     // Twenty runs report while it is held: their rows are kept in the hub, and each waits for the next write.
     const others = Array.from({ length: 20 }, newRunId);
     const acks = others.map((id) => hubStub(t.tenantId).runReported(t.tenantId, reportsOf(t, id, 'running', true, 1)));
-    await until('every row kept', async () => ((await pendingInHub(t.tenantId)).length === 21 ? true : undefined));
+    await until('every row kept', async () => ((await pendingRunIndex(t.tenantId)).length === 21 ? true : undefined));
     expect(await d1Rows([first, ...others])).toEqual([]);
     await gate.release();
     await Promise.all([firstAck, ...acks]);
     // Acknowledged: D1 has every row. One batch for the first run (index row and summary), one for the
     // twenty that came meanwhile.
-    expect(await pendingInHub(t.tenantId)).toEqual([]);
+    expect(await pendingRunIndex(t.tenantId)).toEqual([]);
     expect(await gate.batches()).toEqual([2, 40]);
     const rows = await d1Rows([first, ...others]);
     expect(rows.length).toBe(21);
@@ -157,11 +155,13 @@ describe("the hub writes its runs' D1 rows", () => {
     await until('the write in flight', async () => ((await gate.batches()).length === 1 ? true : undefined));
     const second = hubStub(t.tenantId).runReported(t.tenantId, reportsOf(t, id, 'succeeded', false, 2));
     await until('the newer summary kept', async () =>
-      (await pendingInHub(t.tenantId)).some((r) => r.summary !== null && JSON.parse(r.summary).status === 'succeeded') ? true : undefined,
+      (await pendingRunIndex(t.tenantId)).some((r) => r.summary !== null && JSON.parse(r.summary).status === 'succeeded')
+        ? true
+        : undefined,
     );
     await gate.release();
     await Promise.all([first, second]);
-    expect(await pendingInHub(t.tenantId)).toEqual([]);
+    expect(await pendingRunIndex(t.tenantId)).toEqual([]);
     // The second write carries only the summary: the index row went with the first.
     expect(await gate.batches()).toEqual([2, 1]);
     expect(await d1Rows([id])).toEqual([{ id, status: 'succeeded' }]);
@@ -177,10 +177,10 @@ describe("the hub writes its runs' D1 rows", () => {
     await until('the write in flight', async () => ((await gate.batches()).length === 1 ? true : undefined));
     // The run did not hear the acknowledgement and sends its index row again.
     const again = hubStub(t.tenantId).runReported(t.tenantId, [index!]);
-    await until('the repeat kept', async () => ((await pendingInHub(t.tenantId))[0]?.rev === 2 ? true : undefined));
+    await until('the repeat kept', async () => ((await pendingRunIndex(t.tenantId))[0]?.rev === 2 ? true : undefined));
     await gate.release();
     await Promise.all([first, again]);
-    expect(await pendingInHub(t.tenantId)).toEqual([]);
+    expect(await pendingRunIndex(t.tenantId)).toEqual([]);
     expect(await gate.batches()).toEqual([1]);
     expect(await d1Rows([id])).toEqual([{ id, status: 'queued' }]);
   });
@@ -188,19 +188,11 @@ describe("the hub writes its runs' D1 rows", () => {
   it('a row D1 refuses while it takes other runs is set apart: the others land, it is retried alone', async () => {
     const t = await signup('run-index-poison');
     const gate = await gateHubBatches(t.tenantId);
-    const bad = newRunId();
-    const good = newRunId();
-    await env.DB.exec(
-      `CREATE TRIGGER fault_index_${bad} BEFORE INSERT ON runs WHEN NEW.id = '${bad}' BEGIN SELECT RAISE(ABORT, 'injected: d1 row'); END`,
-    );
+    const { bad, good } = await reportBadAndGood(t);
     try {
-      await hubStub(t.tenantId).runReported(t.tenantId, [
-        ...reportsOf(t, bad, 'running', true, 1),
-        ...reportsOf(t, good, 'running', true, 1),
-      ]);
       // Both went in one batch, which D1 refused as a whole: nothing says which row it refuses yet.
       const failed = await until('the batch refused', async () => {
-        const rows = await pendingInHub(t.tenantId);
+        const rows = await pendingRunIndex(t.tenantId);
         return rows.length === 2 && rows.every((r) => r.attempts >= 1) ? rows : undefined;
       });
       expect(failed.map((r) => r.last_error).join()).toMatch(/injected: d1 row/);
@@ -208,7 +200,7 @@ describe("the hub writes its runs' D1 rows", () => {
       expect(await d1Rows([bad, good])).toEqual([]);
       // Their retry is the alarm's; its time is mirrored into the sweeper's registry in D1.
       await until('the retry in the registry', async () => {
-        const rows = await pendingInHub(t.tenantId);
+        const rows = await pendingRunIndex(t.tenantId);
         const registry = await env.DB.prepare(`SELECT next_due_at FROM hub_schedules WHERE tenant_id = ?`)
           .bind(t.tenantId)
           .first<{ next_due_at: string }>();
@@ -219,7 +211,7 @@ describe("the hub writes its runs' D1 rows", () => {
       const other = newRunId();
       await hubStub(t.tenantId).runReported(t.tenantId, reportsOf(t, other, 'running', true, 1));
       const apart = await until('both set apart', async () => {
-        const rows = await pendingInHub(t.tenantId);
+        const rows = await pendingRunIndex(t.tenantId);
         return rows.length === 2 && rows.every((r) => r.alone === 1) ? rows : undefined;
       });
       expect(apart.map((r) => r.run_id).sort()).toEqual([bad, good].sort());
@@ -227,7 +219,7 @@ describe("the hub writes its runs' D1 rows", () => {
       // Retried alone (made due here as its backoff would): the good one lands, the bad one waits on its own.
       await inHub(t.tenantId, (sql) => sql.exec(`UPDATE run_index SET next_at = 0`));
       const left = await driveAlarms(hub(t.tenantId), async () => {
-        const rows = await pendingInHub(t.tenantId);
+        const rows = await pendingRunIndex(t.tenantId);
         return rows.length === 1 ? rows : undefined;
       });
       expect(left.map((r) => r.run_id)).toEqual([bad]);
@@ -236,7 +228,7 @@ describe("the hub writes its runs' D1 rows", () => {
       await env.DB.exec(`DROP TRIGGER IF EXISTS fault_index_${bad}`);
     }
     await inHub(t.tenantId, (sql) => sql.exec(`UPDATE run_index SET next_at = 0`));
-    await driveAlarms(hub(t.tenantId), async () => ((await pendingInHub(t.tenantId)).length === 0 ? true : undefined));
+    await driveAlarms(hub(t.tenantId), async () => ((await pendingRunIndex(t.tenantId)).length === 0 ? true : undefined));
     expect(await d1Rows([bad])).toEqual([{ id: bad, status: 'running' }]);
     // Nothing is written twice in one write: every batch D1 was sent holds distinct rows.
     expect((await gate.batches()).every((n) => n > 0)).toBe(true);
@@ -244,19 +236,11 @@ describe("the hub writes its runs' D1 rows", () => {
 
   it('on a hub with no other traffic, a row D1 keeps refusing is set apart after repeated refusals', async () => {
     const t = await signup('run-index-quiet');
-    const bad = newRunId();
-    const good = newRunId();
-    await env.DB.exec(
-      `CREATE TRIGGER fault_index_${bad} BEFORE INSERT ON runs WHEN NEW.id = '${bad}' BEGIN SELECT RAISE(ABORT, 'injected: d1 row'); END`,
-    );
+    const { bad, good } = await reportBadAndGood(t);
     try {
-      await hubStub(t.tenantId).runReported(t.tenantId, [
-        ...reportsOf(t, bad, 'running', true, 1),
-        ...reportsOf(t, good, 'running', true, 1),
-      ]);
       // Each retry made due at once, as its backoff would: the batch is refused until one row is set apart.
       const left = await driveAlarms(hub(t.tenantId), async () => {
-        const rows = await pendingInHub(t.tenantId);
+        const rows = await pendingRunIndex(t.tenantId);
         if (rows.length === 1) return rows;
         await inHub(t.tenantId, (sql) => sql.exec(`UPDATE run_index SET next_at = 0`));
         return undefined;
@@ -283,7 +267,7 @@ describe("the hub writes its runs' D1 rows", () => {
       );
       // Retried until every row has failed more often than a quiet hub's limit.
       await driveAlarms(hub(t.tenantId), async () => {
-        const rows = await pendingInHub(t.tenantId);
+        const rows = await pendingRunIndex(t.tenantId);
         if (rows.every((r) => r.attempts >= 8)) return true;
         await inHub(t.tenantId, (sql) => sql.exec(`UPDATE run_index SET next_at = 0`));
         return undefined;
@@ -292,9 +276,9 @@ describe("the hub writes its runs' D1 rows", () => {
       await env.DB.exec(`DROP TRIGGER IF EXISTS fault_outage_${t.tenantId}`);
     }
     const before = (await gate.batches()).length;
-    const apart = (await pendingInHub(t.tenantId)).filter((r) => r.alone === 1).length;
+    const apart = (await pendingRunIndex(t.tenantId)).filter((r) => r.alone === 1).length;
     await inHub(t.tenantId, (sql) => sql.exec(`UPDATE run_index SET next_at = 0`));
-    await driveAlarms(hub(t.tenantId), async () => ((await pendingInHub(t.tenantId)).length === 0 ? true : undefined));
+    await driveAlarms(hub(t.tenantId), async () => ((await pendingRunIndex(t.tenantId)).length === 0 ? true : undefined));
     // The rows still together went in one batch; only the few set apart (one per refusal past the
     // quiet-hub limit) went alone.
     const recovery = (await gate.batches()).slice(before);
@@ -324,7 +308,7 @@ describe("the hub writes its runs' D1 rows", () => {
         (err: unknown) => err as Error,
       );
     expect(refusedChange?.message).toMatch(/sent to the hub of/);
-    expect(await pendingInHub(a.tenantId)).toEqual([]);
+    expect(await pendingRunIndex(a.tenantId)).toEqual([]);
     expect(await d1Rows([id])).toEqual([]);
   });
 });
@@ -340,7 +324,9 @@ describe('a run before its D1 row lands', () => {
       const flowId = await createFlow(t, { nodes: [transform('only', '"Paris"')], edges: [] });
       run = await startRun(t, flowId);
       expect((await waitFor(t, run.id)).status).toBe('succeeded');
-      await until('the hub to hold its row', async () => ((await pendingInHub(t.tenantId)).some((r) => r.attempts > 0) ? true : undefined));
+      await until('the hub to hold its row', async () =>
+        (await pendingRunIndex(t.tenantId)).some((r) => r.attempts > 0) ? true : undefined,
+      );
       expect((await ok(t, 'GET', `/v1/runs/${run.id}`)).status).toBe('succeeded');
       expect((await ok(t, 'GET', '/v1/runs')).data).toEqual([]);
       await ok(t, 'POST', '/v1/feedback-keys', { key: 'helpful', type: 'boolean' }, 201);
@@ -354,7 +340,7 @@ describe('a run before its D1 row lands', () => {
       await env.DB.exec(`DROP TRIGGER IF EXISTS fault_index_${t.tenantId}`);
     }
     await inHub(t.tenantId, (sql) => sql.exec(`UPDATE run_index SET next_at = 0`));
-    await driveAlarms(hub(t.tenantId), async () => ((await pendingInHub(t.tenantId)).length === 0 ? true : undefined));
+    await driveAlarms(hub(t.tenantId), async () => ((await pendingRunIndex(t.tenantId)).length === 0 ? true : undefined));
     expect((await ok(t, 'GET', '/v1/runs')).data.map((r: { id: string; status: string }) => [r.id, r.status])).toEqual([
       [run.id, 'succeeded'],
     ]);
