@@ -182,33 +182,3 @@ function summaryStatement(db: D1Database, s: RunSummary): D1PreparedStatement {
       s.tenantId,
     );
 }
-
-/**
- * Group commit of the runs' D1 rows: one write at a time, at most one more waiting. `request()` answers
- * once a write that started after the call has finished (written or not: a refused row stays staged and
- * is retried by the alarm), so a run's report is acknowledged once D1 has its rows, as when each run
- * wrote its own, while the runs that report during one write share the next.
- */
-export class GroupWrite {
-  #running: Promise<void> | null = null;
-  #waiting: Promise<void> | null = null;
-
-  constructor(private readonly write: () => Promise<void>) {}
-
-  request(): Promise<void> {
-    if (this.#waiting) return this.#waiting;
-    const next: Promise<void> = (this.#running ?? Promise.resolve())
-      .then(async () => {
-        // Started: later requests wait for the write after this one.
-        this.#waiting = null;
-        this.#running = next;
-        await this.write();
-      })
-      .catch(() => undefined)
-      .finally(() => {
-        if (this.#running === next) this.#running = null;
-      });
-    this.#waiting = next;
-    return next;
-  }
-}

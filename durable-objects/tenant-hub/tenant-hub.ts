@@ -60,7 +60,7 @@ import {
   release,
   releaseChildren,
 } from './run-admission';
-import { GroupWrite, stageRunIndex, writeRunIndex } from './run-index';
+import { stageRunIndex, writeRunIndex } from './run-index';
 import { earliest, readSchedule } from './schedule';
 import { HUB_MIGRATIONS } from './schema';
 import { socketServiceCtx } from './socket-caller';
@@ -192,13 +192,13 @@ export class TenantHub extends DurableObject<Env> {
    * The runs' D1 rows (./run-index.ts): one write at a time (the alarm's too); a report waits for the
    * write after it, and the reports staged during one write share the next (group commit).
    */
-  readonly #runIndex = new GroupWrite(async () => {
+  readonly #runIndex = new FollowUp(async () => {
     const { more, failed } = await writeRunIndex(this.ctx.storage, this.env.DB);
     // Due rows left past one write's bound: the next write follows it.
     if (more) void this.#runIndex.request();
     // A failed write: the alarm (and the sweeper's registry) take the retry time.
     if (failed > 0) this.#followUp.request();
-  });
+  }, 0);
 
   /** When the alarm will fire (read at start-up, then kept as this instance sets it); null: none set. */
   #dueAlarm: number | null = null;

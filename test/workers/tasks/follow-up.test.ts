@@ -41,6 +41,22 @@ describe('FollowUp', () => {
     expect(starts).toHaveLength(1);
   });
 
+  it('a request answers once a run that started after it has finished, not the run already going', async () => {
+    const { followUp, starts, releases } = recorded(0, { hold: true });
+    let firstDone = false;
+    void followUp.request().then(() => (firstDone = true));
+    await until(() => starts.length === 1, 'the first run');
+    let laterDone = false;
+    void followUp.request().then(() => (laterDone = true));
+    releases.shift()!();
+    await until(() => firstDone, 'the first request answered');
+    // The later request came while the first run was going: it waits for the second run.
+    await until(() => starts.length === 2, 'the second run');
+    expect(laterDone).toBe(false);
+    releases.shift()!();
+    await until(() => laterDone, 'the later request answered');
+  });
+
   it('requests during a run share one more run, which starts only after the first ends', async () => {
     const { followUp, starts, releases, overlapped } = recorded(0, { hold: true });
     followUp.request();
