@@ -10,7 +10,15 @@
  * receiver is idempotent, so a delivery whose acknowledgement was lost may be
  * repeated safely. docs/flows.md, "Status reporting".
  */
-import { type RunIndexRow, type RunInit, type RunReport, type RunStatus, type RunSummary, TERMINAL } from '../../src/flows/run-model';
+import {
+  type RunIndexRow,
+  type RunInit,
+  type RunReport,
+  type RunStatus,
+  type RunSummary,
+  reportTenant,
+  TERMINAL,
+} from '../../src/flows/run-model';
 import { DEFAULT_MAX_ACTIVE_RUNS } from '../../src/flows/runs-service';
 import { bindChunks } from '../../src/lib/bind-chunks';
 import { flowRunStub, tenantHubStub } from '../../src/lib/stubs';
@@ -235,13 +243,9 @@ export class ReportOutbox {
         ? { kind: 'summary', summary }
         : { kind: 'change', summary, eventId: reportEventId(summary.id, r.id) };
     });
-    const tenantId = this.#tenantOf(reports[0]!);
+    const tenantId = reportTenant(reports[0]!);
     await tenantHubStub(this.env, tenantId).runReported(tenantId, reports);
     this.#done(...rows.map((r) => r.id));
-  }
-
-  #tenantOf(r: RunReport): string {
-    return r.kind === 'index' ? r.row.tenantId : r.summary.tenantId;
   }
 
   async #send(row: ReportRow): Promise<void> {

@@ -21,7 +21,7 @@ import type {
   ProviderScore,
   StatsQuery,
 } from '../../src/feedback/model';
-import { type RunReport, type RunSummary, TERMINAL } from '../../src/flows/run-model';
+import { type RunReport, type RunSummary, reportTenant, TERMINAL } from '../../src/flows/run-model';
 import type { Result } from '../../src/lib/result';
 import { flowRunStub } from '../../src/lib/stubs';
 import type { Actor, HistoryEntry, Notification, Task, TaskCreate, TaskFilter, TaskPatch } from '../../src/tasks/model';
@@ -551,7 +551,7 @@ export class TenantHub extends DurableObject<Env> {
     const fresh = this.#outbox.commit(() => {
       let fresh = false;
       for (const r of reports) {
-        const owner = r.kind === 'index' ? r.row.tenantId : r.summary.tenantId;
+        const owner = reportTenant(r);
         if (owner !== tenantId) throw new Error(`run report of ${owner} sent to the hub of ${tenantId}`);
         if (r.kind === 'change') {
           fresh = recordRunChange(sql, tenantId, r.summary, r.eventId, now) || fresh;

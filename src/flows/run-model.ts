@@ -128,5 +128,10 @@ export type RunReport =
   | { kind: 'summary'; summary: RunSummary }
   | { kind: 'change'; summary: RunSummary; eventId: string };
 
+/** The tenant a report belongs to: the run's sender addresses that tenant's hub, and the hub refuses any other. */
+export function reportTenant(r: RunReport): string {
+  return r.kind === 'index' ? r.row.tenantId : r.summary.tenantId;
+}
+
 /** The header a run stream request carries its caller's tenant in; the run's object answers 404 to any other (streamRun). */
 export const TENANT_HEADER = 'x-edgecrew-tenant';

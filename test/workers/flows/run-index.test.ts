@@ -10,7 +10,7 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import type { TenantHub } from '../../../durable-objects/tenant-hub/tenant-hub';
 import type { RunReport, RunSummary } from '../../../src/flows/run-model';
-import { driveAlarms, hub, runAlarm } from '../../support/workers/durable-objects';
+import { driveAlarms, hub } from '../../support/workers/durable-objects';
 import { signup, type TestTenant } from '../../support/workers/tenants';
 import { api, createFlow, ok, pendingRunIndex, startRun, transform, until, waitFor } from './_engine-kit';
 
