@@ -20,8 +20,9 @@
  *
  * Every run of ours is checked: the run succeeded, every node `succeeded` with
  * `attempts` 1 (GET /v1/runs/{id}), exactly one node.started and one node.succeeded
- * event per node, the expected output, and — when Miniflare lets Node call the
- * FlowRun object over RPC — FlowRun.successCounts() is 1 for every node.
+ * event per node, and the expected output. A node's `node.succeeded` event is appended in
+ * the same transaction as its success (durable-objects/flow-run/transitions.ts), so one such
+ * event per node is one success per node.
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import path from 'node:path';
@@ -29,7 +30,7 @@ import { cpuBetween, sampleCpu } from './lib/cpu.mjs';
 import { markdownTable } from './lib/report.mjs';
 import { formatStages, parseServerTiming, summarizeStages } from './lib/stages.mjs';
 import { mapLimit } from './lib/tenants.mjs';
-import { BENCH_DIR, OURS } from './lib/workers.mjs';
+import { BENCH_DIR } from './lib/workers.mjs';
 
 export const FLOWS_SUITE = 'flows';
 export const WORKFLOWS = 'workflows-baseline';
@@ -71,15 +72,12 @@ export function flowsBudgetS(reps) {
 }
 
 /**
- * @param {{ mf: import('miniflare').Miniflare, ours: { url: string, db: any }, base?: { url: string }, workflowsUrl: string,
+ * @param {{ ours: { url: string, db: any }, base?: { url: string }, workflowsUrl: string,
  *           pepper: string, reps: number, log: (m: string) => void }} o
  */
-export async function runFlowsSuite({ mf, ours, base, workflowsUrl, pepper, reps, log }) {
+export async function runFlowsSuite({ ours, base, workflowsUrl, pepper, reps, log }) {
   const api = await seedTenant(ours, pepper);
-  const rpc = await flowRunRpc(mf);
-  log(
-    `bench: flows: tenant ${api.tenantId} (plan pro, maxActiveRuns ${CONCURRENT_RUNS}); FlowRun RPC from Node: ${rpc.available ? 'available' : `unavailable (${rpc.reason})`}`,
-  );
+  log(`bench: flows: tenant ${api.tenantId} (plan pro, maxActiveRuns ${CONCURRENT_RUNS})`);
 
   const linearId = await createFlow(api, 'bench linear', linearFlow(LINEAR_N));
   const parallelId = await createFlow(api, 'bench parallel', parallelFlow(PARALLEL_N));
@@ -110,7 +108,7 @@ export async function runFlowsSuite({ mf, ours, base, workflowsUrl, pepper, reps
       // ABBA: alternate who goes first so drift hits both sides alike; run 0 is the warm-up.
       const order = i % 2 === 0 ? ['ours', 'wf'] : ['wf', 'ours'];
       for (const side of order) {
-        const r = side === 'ours' ? await oursRun(api, s.flowId, s.n, s.expect, rpc) : await workflowRun(workflowsUrl, s.wf);
+        const r = side === 'ours' ? await oursRun(api, s.flowId, s.n, s.expect) : await workflowRun(workflowsUrl, s.wf);
         if (i > 0) samples[side].push(r);
       }
     }
@@ -126,13 +124,13 @@ export async function runFlowsSuite({ mf, ours, base, workflowsUrl, pepper, reps
   const fanExpect = (out) => out?.z === fanSum(CONCURRENT_NODES);
   // One small warm-up per side, then the bursts one after the other (not interleaved: each gets the
   // machine), in ABBA order so that whatever the machine does over time hits both sides alike.
-  await oursRun(api, fanId, CONCURRENT_NODES, fanExpect, rpc);
+  await oursRun(api, fanId, CONCURRENT_NODES, fanExpect);
   await workflowRun(workflowsUrl, { shape: 'fan', steps: CONCURRENT_NODES });
   // One burst of CONCURRENT_RUNS on one side; our runs' checks after it (see oursRun), 8 at a time.
   const sideBurst = async (side) => {
     const b = await burst(() =>
       side === 'ours'
-        ? oursRun(api, fanId, CONCURRENT_NODES, fanExpect, rpc, { deferCheck: true })
+        ? oursRun(api, fanId, CONCURRENT_NODES, fanExpect, { deferCheck: true })
         : workflowRun(workflowsUrl, { shape: 'fan', steps: CONCURRENT_NODES }),
     );
     await mapLimit(
@@ -182,7 +180,7 @@ export async function runFlowsSuite({ mf, ours, base, workflowsUrl, pepper, reps
     tenant: { plan: 'pro', settings: { maxActiveRuns: CONCURRENT_RUNS } },
     exactlyOnceCheck: {
       api: 'GET /v1/runs/{id}: run succeeded, every node succeeded with attempts === 1; event log: exactly one node.started and one node.succeeded per node; expected output',
-      rpc: rpc.available ? 'FlowRun.successCounts() over Miniflare RPC: every node 1' : `not checked: ${rpc.reason}`,
+      storage: "node.succeeded is appended in the same transaction as the node's success, so one event per node is one success per node",
     },
     reps,
     perNode,
@@ -210,24 +208,6 @@ async function seedTenant(ours, pepper) {
       .bind(`key_${tenantId.slice(4)}`, tenantId, key.slice(0, 12), hash),
   ]);
   return { tenantId, url: ours.url, headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' } };
-}
-
-/** FlowRun.successCounts() from Node, if Miniflare's proxy can call Durable Object RPC methods. */
-async function flowRunRpc(mf) {
-  try {
-    const ns = await mf.getDurableObjectNamespace('FLOW_RUN', OURS);
-    const probe = ns.get(ns.idFromName('__bench_probe__'));
-    const counts = await withTimeout(probe.successCounts(), 10_000, 'FlowRun.successCounts probe');
-    if (typeof counts !== 'object' || counts === null) throw new Error(`unexpected answer ${JSON.stringify(counts)}`);
-    return { available: true, successCounts: (runId) => ns.get(ns.idFromName(runId)).successCounts() };
-  } catch (err) {
-    return {
-      available: false,
-      reason: String(err?.message ?? err)
-        .split('\n')[0]
-        .slice(0, 200),
-    };
-  }
 }
 
 const t = (id, expression) => ({ id, type: 'transform', config: { expression } });
@@ -275,7 +255,7 @@ async function createFlow(api, name, definition) {
  * thread while others still run: the Workflows side's check, its output in the same answer, costs
  * nothing.
  */
-async function oursRun(api, flowId, n, expect, rpc, { deferCheck = false } = {}) {
+async function oursRun(api, flowId, n, expect, { deferCheck = false } = {}) {
   const t0 = performance.now();
   const deadline = AbortSignal.timeout(RUN_TIMEOUT_MS);
   try {
@@ -327,10 +307,10 @@ async function oursRun(api, flowId, n, expect, rpc, { deferCheck = false } = {})
       result.ok = problems.length === 0 && finished?.type === 'run.completed';
       return result;
     };
-    if (!deferCheck) return complete(await checkRun(api, created.id, n, events, finished, expect, rpc, deadline));
+    if (!deferCheck) return complete(await checkRun(api, created.id, n, events, finished, expect, deadline));
     result.check = async () => {
       try {
-        return complete(await checkRun(api, created.id, n, events, finished, expect, rpc, deadline));
+        return complete(await checkRun(api, created.id, n, events, finished, expect, deadline));
       } catch (err) {
         return complete([`check failed: ${String(err?.message ?? err).slice(0, 200)}`]);
       }
@@ -371,7 +351,7 @@ async function readEvents(res) {
   return { events, doneAt };
 }
 
-async function checkRun(api, runId, n, events, finished, expect, rpc, signal) {
+async function checkRun(api, runId, n, events, finished, expect, signal) {
   const problems = [];
   if (finished?.type !== 'run.completed')
     problems.push(`run ended with ${finished?.type ?? 'no terminal event'}: ${JSON.stringify(finished?.data ?? null).slice(0, 200)}`);
@@ -405,11 +385,6 @@ async function checkRun(api, runId, n, events, finished, expect, rpc, signal) {
       );
   }
   if (!expect(run.output)) problems.push(`unexpected output ${JSON.stringify(run.output).slice(0, 200)}`);
-  if (rpc.available) {
-    const counts = await rpc.successCounts(runId);
-    const bad = Object.entries(counts).filter(([, c]) => c !== 1);
-    if (bad.length || Object.keys(counts).length !== n) problems.push(`successCounts not 1 each: ${JSON.stringify(bad.slice(0, 5))}`);
-  }
   return problems;
 }
 
@@ -695,7 +670,7 @@ export function formatFlowsTables(report) {
         ]
       : []),
     '',
-    `concurrent: e2e per run (ours queue wait run.created→run.started p50/p95 ${f(c.ours.queueWaitP50Ms)}/${f(c.ours.queueWaitP95Ms)} ms, execution run.started→run.completed p50/p95 ${f(c.ours.engineP50Ms)}/${f(c.ours.engineP95Ms)} ms, POST p50/p95 ${f(c.ours.postP50Ms)}/${f(c.ours.postP95Ms)} ms). checks = run succeeded, every node succeeded with attempts 1, one node.started + one node.succeeded event per node, expected output${report.exactlyOnceCheck.rpc.startsWith('FlowRun') ? ', FlowRun.successCounts() = 1 per node' : ''}.`,
+    `concurrent: e2e per run (ours queue wait run.created→run.started p50/p95 ${f(c.ours.queueWaitP50Ms)}/${f(c.ours.queueWaitP95Ms)} ms, execution run.started→run.completed p50/p95 ${f(c.ours.engineP50Ms)}/${f(c.ours.engineP95Ms)} ms, POST p50/p95 ${f(c.ours.postP50Ms)}/${f(c.ours.postP95Ms)} ms). checks = run succeeded, every node succeeded with attempts 1, one node.started + one node.succeeded event per node (the latter written in the same transaction as the node's success), expected output.`,
     ...(report.perNode.some((r) => r.noisy) || c.noisy
       ? ['(!) other processes used a noticeable share of the CPU: absolute numbers are low; ratios are approximate.']
       : []),
@@ -720,11 +695,3 @@ const median = (xs) => {
 };
 const pct = (sorted, p) =>
   sorted.length ? round(sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]) : null;
-
-function withTimeout(promise, ms, what) {
-  let timer;
-  return Promise.race([
-    Promise.resolve(promise).finally(() => clearTimeout(timer)),
-    new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms))),
-  ]);
-}
