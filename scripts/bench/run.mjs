@@ -310,7 +310,6 @@ async function main() {
       await freshForSuite('flows');
       const workflowsUrl = String(await mf.unsafeGetDirectURL(WORKFLOWS));
       flows = await runFlowsSuite({
-        mf,
         ours: targets.ours,
         base: targets.base,
         workflowsUrl,
