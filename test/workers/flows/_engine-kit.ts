@@ -185,9 +185,14 @@ export interface RunIndexRow {
   [k: string]: SqlStorageValue;
 }
 
+/** Runs `fn` on the tenant hub's SQLite, inside the object. */
+export function inHub<T>(tenantId: string, fn: (sql: SqlStorage) => T): Promise<T> {
+  return runInDurableObject(hub(tenantId), (_i, s) => fn(s.storage.sql));
+}
+
 /** The tenant hub's runs whose D1 rows it has not written yet. */
 export function pendingRunIndex(tenantId: string): Promise<RunIndexRow[]> {
-  return runInDurableObject(hub(tenantId), (_i, s) => s.storage.sql.exec<RunIndexRow>(`SELECT * FROM run_index ORDER BY run_id`).toArray());
+  return inHub(tenantId, (sql) => sql.exec<RunIndexRow>(`SELECT * FROM run_index ORDER BY run_id`).toArray());
 }
 
 export async function openEvents(t: TestTenant, runId: string, lastEventId?: number | string): Promise<{ res: Response; sse: SseReader }> {

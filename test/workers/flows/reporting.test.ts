@@ -20,6 +20,7 @@ import {
   getRun,
   hits,
   http,
+  inHub,
   newKey,
   ok,
   pendingRunIndex,
@@ -34,7 +35,6 @@ import {
 const GATED = { nodes: [approval('gate'), transform('after', 'nodes.gate.output')], edges: [edge('gate', 'after')] };
 
 type Sql = SqlStorage;
-const inHub = <T>(tenantId: string, fn: (sql: Sql) => T) => runInDurableObject(hub(tenantId), (_i, s) => fn(s.storage.sql));
 const inRun = <T>(runId: string, fn: (sql: Sql) => T) =>
   runInDurableObject(flowRun(runId) as unknown as DurableObjectStub, (_i, s) => fn(s.storage.sql));
 

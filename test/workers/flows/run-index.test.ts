@@ -12,10 +12,9 @@ import type { TenantHub } from '../../../durable-objects/tenant-hub/tenant-hub';
 import type { RunReport, RunSummary } from '../../../src/flows/run-model';
 import { driveAlarms, hub } from '../../support/workers/durable-objects';
 import { signup, type TestTenant } from '../../support/workers/tenants';
-import { api, createFlow, ok, pendingRunIndex, startRun, transform, until, waitFor } from './_engine-kit';
+import { api, createFlow, inHub, ok, pendingRunIndex, startRun, transform, until, waitFor } from './_engine-kit';
 
 const hubStub = (tenantId: string) => hub(tenantId) as unknown as DurableObjectStub<TenantHub>;
-const inHub = <T>(tenantId: string, fn: (sql: SqlStorage) => T) => runInDurableObject(hub(tenantId), (_i, s) => fn(s.storage.sql));
 
 interface Gate {
   batches: number[];
