@@ -4,8 +4,8 @@ import { defineConfig } from 'vitest/config';
 import { ensureConsoleBuilt } from './scripts/console-build.mjs';
 import { generateSigningKeys } from './scripts/keys.mjs';
 import { FAKE_RESEND_KEY } from './test/support/node/fake-resend';
+import { holdPort } from './test/support/node/held-port';
 import { DEFAULT_TEST_SECRETS } from './test/support/node/secrets';
-import { freePort } from './test/support/node/tool-runner';
 
 export default defineConfig(async () => {
   // wrangler.toml's [assets] serves console/dist: build the console first when its sources changed.
@@ -13,10 +13,11 @@ export default defineConfig(async () => {
   const migrations = await readD1Migrations('./migrations');
   // Two keys, like a rotation in progress: the first signs, both are published.
   const jwtKeys = JSON.stringify(await generateSigningKeys(2));
-  // globalSetup starts the real tool runner after this config is read, so the port is chosen here
-  // and handed over through the environment (test/support/node/global-setup.ts).
-  process.env.EDGECREW_TOOL_RUNNER_PORT ??= String(await freePort());
-  process.env.EDGECREW_FAKE_RESEND_PORT ??= String(await freePort());
+  // globalSetup starts the real tool runner and the fake email API after this config is read, so their
+  // ports are held here (forwarding to the servers once they listen) and handed over through the
+  // environment (test/support/node/held-port.ts, test/support/node/global-setup.ts).
+  process.env.EDGECREW_TOOL_RUNNER_PORT ??= String((await holdPort('tool-runner')).port);
+  process.env.EDGECREW_FAKE_RESEND_PORT ??= String((await holdPort('fake-resend')).port);
   // Email goes through the HTTP provider to the fake Resend API (test/support/node/fake-resend.ts);
   // tests of the send_email binding call it directly.
   const email = {

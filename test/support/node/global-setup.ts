@@ -4,6 +4,7 @@ import { startFakeOpenAi } from './fake-openai';
 import { startFakeResend } from './fake-resend';
 import { startFakeSentry } from './fake-sentry';
 import { startFlowHttp } from './flow-http';
+import { heldPort } from './held-port';
 import { DEFAULT_TEST_SECRETS } from './secrets';
 import { startToolRunner } from './tool-runner';
 import { startWebhookReceiver } from './webhook-receiver';
@@ -31,22 +32,26 @@ export default async function setup(project: TestProject) {
   project.provide('fakeSentryUrl', sentry.url);
   const openai = await startFakeOpenAi();
   project.provide('fakeOpenAiUrl', openai.url);
-  // vitest.config.ts chose the port (it is the Worker's EMAIL_HTTP_URL binding).
-  const resend = await startFakeResend(Number(process.env.EDGECREW_FAKE_RESEND_PORT ?? 0));
+  // vitest.config.ts holds the port named in the Worker's EMAIL_HTTP_URL binding and forwards it here.
+  const resendPort = held('fake-resend', process.env.EDGECREW_FAKE_RESEND_PORT);
+  const resend = await startFakeResend(resendPort.listen);
+  resendPort.forwardTo(Number(new URL(resend.url).port));
   project.provide('fakeResendUrl', resend.url);
   const receiver = await startWebhookReceiver();
   project.provide('webhookReceiverUrl', receiver.url);
   const flowHttp = await startFlowHttp();
   project.provide('flowHttpUrl', flowHttp.url);
+  const runnerPort = held('tool-runner', process.env.EDGECREW_TOOL_RUNNER_PORT);
   const toolRunner = await startToolRunner({
     secret: DEFAULT_TEST_SECRETS.TOOL_RUNNER_SECRET,
-    port: Number(process.env.EDGECREW_TOOL_RUNNER_PORT ?? 0),
+    port: runnerPort.listen,
     // The runner's own choice (bubblewrap where it works), unless TOOL_SANDBOX=bwrap|wasm asks for one.
     ...(process.env.TOOL_SANDBOX === 'bwrap' || process.env.TOOL_SANDBOX === 'wasm' ? { sandbox: process.env.TOOL_SANDBOX } : {}),
     // Loopback egress targets are allowed so allow-list tools can reach a local server.
     // Test files run in parallel, each with a few invocations at once: room enough that none sees 503.
     env: { TOOL_RUNNER_CONCURRENCY: '16', TOOL_RUNNER_EGRESS_ALLOW_PRIVATE: '1' },
   });
+  runnerPort.forwardTo(toolRunner.port);
   project.provide('toolRunnerUrl', toolRunner.url);
   project.provide('toolRunnerSandbox', toolRunner.sandbox);
   return async () => {
@@ -56,5 +61,19 @@ export default async function setup(project: TestProject) {
     await receiver.close();
     await flowHttp.close();
     await toolRunner.stop();
+    await resendPort.close();
+    await runnerPort.close();
   };
+}
+
+/**
+ * Where a server named in a Worker binding listens: any free port when vitest.config.ts holds the named one
+ * (the held port then forwards to it), else the named port itself (set from outside, or no binding at all).
+ */
+function held(name: string, named: string | undefined) {
+  const port = heldPort(name);
+  if (port && String(port.port) === named) {
+    return { listen: 0, forwardTo: (p: number) => port.forwardTo(p), close: () => port.close() };
+  }
+  return { listen: Number(named ?? 0), forwardTo: () => {}, close: async () => {} };
 }

@@ -5,7 +5,6 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../../containers/tool-runner/src/config.ts';
 import { probeBwrap } from '../../../containers/tool-runner/src/mode.ts';
@@ -50,19 +49,6 @@ export interface StartToolRunnerOptions {
   sandbox?: SandboxMode;
   /** In wasm mode, resolve only once every runtime's warm pool is full (default true). */
   warm?: boolean;
-}
-
-/** A port that was free a moment ago (for configs that must name the port before the process starts). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 export async function startToolRunner(options: StartToolRunnerOptions): Promise<RunningToolRunner> {
