@@ -80,6 +80,30 @@ const TTI_PROBE = (n) => `(() => {
   new MutationObserver(check).observe(document, { childList: true, subtree: true });
 })();`;
 
+/**
+ * Where a load's time went, from the page's own Navigation and Resource Timing (ms since navigation
+ * start): the HTML in, the last script in, the session's refresh asked and answered (ours only), the first
+ * snapshot page asked for and the last one answered. With `rendered` and `interactive` from the probe
+ * these split the time to interactive into code, session, data and rendering.
+ */
+const STAGES = () => {
+  const nav = performance.getEntriesByType('navigation')[0];
+  const res = performance.getEntriesByType('resource');
+  const path = (e) => new URL(e.name).pathname;
+  const ends = (f) => res.filter(f).map((e) => e.responseEnd);
+  const snapshot = res.filter((e) => path(e) === '/v1/sync/snapshot');
+  const r = (n) => (Number.isFinite(n) ? Math.round(n * 10) / 10 : null);
+  return {
+    html: r(nav?.responseEnd),
+    scripts: r(Math.max(...ends((e) => e.initiatorType === 'script' || /\.m?js$/.test(path(e))))),
+    refreshAsked: r(Math.min(...res.filter((e) => path(e) === '/v1/auth/refresh').map((e) => e.startTime))),
+    refreshed: r(Math.max(...ends((e) => path(e) === '/v1/auth/refresh'))),
+    dataAsked: r(Math.min(...snapshot.map((e) => e.startTime))),
+    data: r(Math.max(...snapshot.map((e) => e.responseEnd))),
+    dataPages: snapshot.length,
+  };
+};
+
 /** Builds the baseline page into a temp dir and serves it on 127.0.0.1; returns its origin. */
 async function startBaseline(log) {
   const { build } = await import('vite');
@@ -223,6 +247,7 @@ async function measure(browser, { url, init, count, headers = {} }) {
         );
       });
     const bench = await page.evaluate(() => window.__bench);
+    const stages = await page.evaluate(STAGES);
     // The console rotated its refresh token; the next run continues the same session with it.
     const refreshToken = await page.evaluate(() => sessionStorage.getItem('edgecrew.refresh'));
     const bodies = await Promise.all(scripts);
@@ -238,6 +263,7 @@ async function measure(browser, { url, init, count, headers = {} }) {
       jsGzipBytes: gzip,
       requests,
       longtaskMs: round1(longtaskMs),
+      stages,
     };
   } finally {
     await context.close();
@@ -261,6 +287,12 @@ const summarize = (runs) => ({
   jsKiB: round1(median(runs.map((r) => r.jsBytes)) / 1024),
   jsFiles: median(runs.map((r) => r.jsFiles)),
   requests: median(runs.map((r) => r.requests)),
+  stagesMs: Object.fromEntries(
+    ['html', 'scripts', 'refreshAsked', 'refreshed', 'dataAsked', 'data', 'rendered', 'interactive'].map((k) => {
+      const xs = runs.map((r) => (k === 'rendered' ? r.renderedMs : k === 'interactive' ? r.ttiMs : r.stages[k])).filter((x) => x !== null);
+      return [k, xs.length ? round1(median(xs)) : null];
+    }),
+  ),
 });
 
 /**
@@ -342,6 +374,18 @@ export async function runConsoleSuite({ mf, ours, log }) {
   return report;
 }
 
+const STAGE_HEADS = [
+  ['html', 'html'],
+  ['scripts', 'scripts'],
+  ['refreshAsked', 'refresh'],
+  ['refreshed', 'session'],
+  ['dataAsked', 'data ask'],
+  ['data', 'data in'],
+  ['rendered', 'rendered'],
+  ['interactive', 'TTI'],
+];
+const stageRow = (name, s) => `${name.padEnd(10)} ${STAGE_HEADS.map(([k]) => String(s.stagesMs?.[k] ?? '-').padStart(9)).join(' ')}`;
+
 /** The suite's table. */
 export function formatConsoleTable(r) {
   if (r.skipped) return `console (board with tasks): skipped, ${r.skipped}`;
@@ -354,6 +398,11 @@ export function formatConsoleTable(r) {
     row('baseline', r.base),
     `goal: first-load JS < ${r.goals.jsGzipKiB} KiB gzip and TTI < ${r.goals.ttiMs} ms: ${r.withinGoals ? 'met' : 'NOT met'}` +
       (r.backgroundCpu ? ` (other processes used ${r.backgroundCpu.foreignPct}% of the machine before the runs)` : ''),
+    '',
+    `where the time goes (ms since navigation start, medians): HTML in, last script in, session refresh asked and answered (ours only), first snapshot page asked, last page in, ${r.tasks}th task in the DOM, interactive`,
+    `${'side'.padEnd(10)} ${STAGE_HEADS.map(([, h]) => h.padStart(9)).join(' ')}`,
+    stageRow('ours', r.ours),
+    stageRow('baseline', r.base),
   ].join('\n');
 }
 
