@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config';
 import { ensureConsoleBuilt } from './scripts/console-build.mjs';
 import { generateSigningKeys } from './scripts/keys.mjs';
 import { FAKE_RESEND_KEY } from './test/support/node/fake-resend';
-import { holdPort } from './test/support/node/held-port';
+import { holdPortIn } from './test/support/node/held-port';
 import { DEFAULT_TEST_SECRETS } from './test/support/node/secrets';
 
 export default defineConfig(async () => {
@@ -16,8 +16,8 @@ export default defineConfig(async () => {
   // globalSetup starts the real tool runner and the fake email API after this config is read, so their
   // ports are held here (forwarding to the servers once they listen) and handed over through the
   // environment (test/support/node/held-port.ts, test/support/node/global-setup.ts).
-  process.env.EDGECREW_TOOL_RUNNER_PORT ??= String((await holdPort('tool-runner')).port);
-  process.env.EDGECREW_FAKE_RESEND_PORT ??= String((await holdPort('fake-resend')).port);
+  await holdPortIn('EDGECREW_TOOL_RUNNER_PORT', 'tool-runner');
+  await holdPortIn('EDGECREW_FAKE_RESEND_PORT', 'fake-resend');
   // Email goes through the HTTP provider to the fake Resend API (test/support/node/fake-resend.ts);
   // tests of the send_email binding call it directly.
   const email = {

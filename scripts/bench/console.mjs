@@ -287,13 +287,24 @@ const summarize = (runs) => ({
   jsKiB: round1(median(runs.map((r) => r.jsBytes)) / 1024),
   jsFiles: median(runs.map((r) => r.jsFiles)),
   requests: median(runs.map((r) => r.requests)),
-  stagesMs: Object.fromEntries(
-    ['html', 'scripts', 'refreshAsked', 'refreshed', 'dataAsked', 'data', 'rendered', 'interactive'].map((k) => {
-      const xs = runs.map((r) => (k === 'rendered' ? r.renderedMs : k === 'interactive' ? r.ttiMs : r.stages[k])).filter((x) => x !== null);
-      return [k, xs.length ? round1(median(xs)) : null];
-    }),
+  // Each stage's median on its own (so the row need not be one load's, nor in order)…
+  stagesMs: Object.fromEntries(STAGE_KEYS.map((k) => [k, medianOf(runs.map((r) => stageOf(r, k)))])),
+  // …and the medians of each load's own spans.
+  spansMs: Object.fromEntries(
+    Object.entries(SPANS).map(([name, [from, to]]) => [
+      name,
+      medianOf(runs.map((r) => (stageOf(r, from) === null || stageOf(r, to) === null ? null : stageOf(r, to) - stageOf(r, from)))),
+    ]),
   ),
 });
+const STAGE_KEYS = ['html', 'scripts', 'refreshAsked', 'refreshed', 'dataAsked', 'data', 'rendered', 'interactive'];
+/** A load's spans, each between two of its stages. */
+const SPANS = { session: ['refreshAsked', 'refreshed'], data: ['dataAsked', 'data'], render: ['data', 'rendered'] };
+const stageOf = (run, k) => (k === 'rendered' ? run.renderedMs : k === 'interactive' ? run.ttiMs : (run.stages[k] ?? null));
+const medianOf = (xs) => {
+  const known = xs.filter((x) => x !== null);
+  return known.length ? round1(median(known)) : null;
+};
 
 /**
  * Runs the suite against a started bench Miniflare (`mf`, whose entry URL serves the console) and
@@ -399,10 +410,15 @@ export function formatConsoleTable(r) {
     `goal: first-load JS < ${r.goals.jsGzipKiB} KiB gzip and TTI < ${r.goals.ttiMs} ms: ${r.withinGoals ? 'met' : 'NOT met'}` +
       (r.backgroundCpu ? ` (other processes used ${r.backgroundCpu.foreignPct}% of the machine before the runs)` : ''),
     '',
-    `where the time goes (ms since navigation start, medians): HTML in, last script in, session refresh asked and answered (ours only), first snapshot page asked, last page in, ${r.tasks}th task in the DOM, interactive`,
+    `where the time goes (ms since navigation start, each stage's median): HTML in, last script in, session refresh asked and answered (ours only), first snapshot page asked, last page in, task ${r.tasks} in the DOM, interactive`,
     `${'side'.padEnd(10)} ${STAGE_HEADS.map(([, h]) => h.padStart(9)).join(' ')}`,
     stageRow('ours', r.ours),
     stageRow('baseline', r.base),
+    ...['ours', 'base'].map((side) => {
+      const spans = r[side].spansMs ?? {};
+      const refresh = spans.session === null || spans.session === undefined ? 'no refresh' : `the refresh took ${spans.session} ms`;
+      return `${side === 'ours' ? 'ours' : 'baseline'}: per load (medians) ${refresh}, the snapshot pages ${spans.data ?? '-'} ms, the render ${spans.render ?? '-'} ms`;
+    }),
   ].join('\n');
 }
 

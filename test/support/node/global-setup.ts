@@ -14,13 +14,13 @@ declare module 'vitest' {
     fakeSentryUrl: string;
     /** OpenAI-compatible chat-completions fake (test/support/node/fake-openai.ts). */
     fakeOpenAiUrl: string;
-    /** Resend-compatible email API (test/support/node/fake-resend.ts), the Worker's EMAIL_HTTP_URL. */
+    /** Resend-compatible email API (test/support/node/fake-resend.ts); the Worker's EMAIL_HTTP_URL reaches it through the port vitest.config.ts holds. */
     fakeResendUrl: string;
     /** Webhook receiver verifying deliveries with the standardwebhooks library (test/support/node/webhook-receiver.ts). */
     webhookReceiverUrl: string;
     /** Scripted endpoint for the flow http node: flaky, slow, held, 429 (test/support/node/flow-http.ts). */
     flowHttpUrl: string;
-    /** The real tool runner (containers/tool-runner), on the port vitest.config.ts chose. */
+    /** The real tool runner (containers/tool-runner); the Worker's TOOL_RUNNER_URL reaches it through the port vitest.config.ts holds. */
     toolRunnerUrl: string;
     /** The isolation mode that runner picked for this machine ('bwrap' where namespaces work, else 'wasm'). */
     toolRunnerSandbox: 'bwrap' | 'wasm';
@@ -55,14 +55,14 @@ export default async function setup(project: TestProject) {
   project.provide('toolRunnerUrl', toolRunner.url);
   project.provide('toolRunnerSandbox', toolRunner.sandbox);
   return async () => {
+    // The held ports first: no later failure may leave them listening.
+    await Promise.allSettled([resendPort.close(), runnerPort.close()]);
     await sentry.close();
     await openai.close();
     await resend.close();
     await receiver.close();
     await flowHttp.close();
     await toolRunner.stop();
-    await resendPort.close();
-    await runnerPort.close();
   };
 }
 

@@ -19,18 +19,53 @@ export interface HeldPort {
   close(): Promise<void>;
 }
 
+interface Registry {
+  /** Holds under way or made, by name (a promise, so two callers at once share one). */
+  holding: Map<string, Promise<HeldPort>>;
+  held: Map<string, HeldPort>;
+  /** `VARIABLE=port` pairs that holdPortIn set (a variable set from outside is left alone). */
+  setHere: Set<string>;
+}
+
 const REGISTRY = Symbol.for('edgecrew.test.heldPorts');
 
-function registry(): Map<string, HeldPort> {
-  const g = globalThis as { [REGISTRY]?: Map<string, HeldPort> };
-  g[REGISTRY] ??= new Map();
+function registry(): Registry {
+  const g = globalThis as { [REGISTRY]?: Registry };
+  g[REGISTRY] ??= { holding: new Map(), held: new Map(), setHere: new Set() };
   return g[REGISTRY];
 }
 
 /** The port held under `name`, held now if it is not yet (a config read twice keeps the first). */
-export async function holdPort(name: string): Promise<HeldPort> {
-  const existing = registry().get(name);
-  if (existing) return existing;
+export function holdPort(name: string): Promise<HeldPort> {
+  const { holding } = registry();
+  let hold = holding.get(name);
+  if (!hold) {
+    hold = startHolding(name);
+    holding.set(name, hold);
+    hold.catch(() => holding.delete(name));
+  }
+  return hold;
+}
+
+/**
+ * Sets `process.env[variable]` to the port held under `name`, unless the variable was set from outside
+ * (then the server listens on that port itself). A config read again after a teardown holds anew.
+ */
+export async function holdPortIn(variable: string, name: string): Promise<void> {
+  const { setHere } = registry();
+  const current = process.env[variable];
+  if (current !== undefined && !setHere.has(`${variable}=${current}`)) return;
+  const held = await holdPort(name);
+  process.env[variable] = String(held.port);
+  setHere.add(`${variable}=${held.port}`);
+}
+
+/** The port held under `name` by this process, if any. */
+export function heldPort(name: string): HeldPort | undefined {
+  return registry().held.get(name);
+}
+
+async function startHolding(name: string): Promise<HeldPort> {
   let target: number | null = null;
   const waiting: Socket[] = [];
   const open = new Set<Socket>();
@@ -41,16 +76,19 @@ export async function holdPort(name: string): Promise<HeldPort> {
   const forward = (client: Socket, port: number) => {
     const upstream = createConnection({ host: '127.0.0.1', port, allowHalfOpen: true });
     track(upstream);
+    // A clean end travels through the pipes (each side ends the other once its reads are done, and
+    // what is still queued is flushed first); an error on either side drops both.
     client.pipe(upstream).pipe(client);
     const drop = () => {
       client.destroy();
       upstream.destroy();
     };
-    client.once('error', drop).once('close', drop);
-    upstream.once('error', drop).once('close', drop);
+    client.on('error', drop).once('close', (hadError) => hadError && drop());
+    upstream.on('error', drop).once('close', (hadError) => hadError && drop());
   };
   const server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (client) => {
     track(client);
+    client.on('error', () => client.destroy());
     if (target === null) waiting.push(client);
     else forward(client, target);
   });
@@ -58,26 +96,25 @@ export async function holdPort(name: string): Promise<HeldPort> {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
   });
+  // A run that ends without its teardown (a global setup that threw) is not kept alive by the hold.
+  server.unref();
   const address = server.address();
   if (typeof address !== 'object' || !address) throw new Error(`could not hold a port for ${name}`);
+  const state = registry();
   const held: HeldPort = {
     port: address.port,
     forwardTo(port) {
       target = port;
-      for (const client of waiting.splice(0)) forward(client, port);
+      for (const client of waiting.splice(0)) if (!client.destroyed) forward(client, port);
     },
     async close() {
-      registry().delete(name);
+      state.held.delete(name);
+      state.holding.delete(name);
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const socket of open) socket.destroy();
       await closed;
     },
   };
-  registry().set(name, held);
+  state.held.set(name, held);
   return held;
-}
-
-/** The port held under `name` by this process, if any. */
-export function heldPort(name: string): HeldPort | undefined {
-  return registry().get(name);
 }
