@@ -270,6 +270,17 @@ async function measure(browser, { url, init, count, headers = {} }) {
   }
 }
 
+/** The stages, in load order, with their column heads. */
+const STAGE_HEADS = [
+  ['html', 'html'],
+  ['scripts', 'scripts'],
+  ['refreshAsked', 'refresh'],
+  ['refreshed', 'session'],
+  ['dataAsked', 'data ask'],
+  ['data', 'data in'],
+  ['rendered', 'rendered'],
+  ['interactive', 'TTI'],
+];
 const round1 = (n) => Math.round(n * 10) / 10;
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -288,7 +299,7 @@ const summarize = (runs) => ({
   jsFiles: median(runs.map((r) => r.jsFiles)),
   requests: median(runs.map((r) => r.requests)),
   // Each stage's median on its own (so the row need not be one load's, nor in order)…
-  stagesMs: Object.fromEntries(STAGE_KEYS.map((k) => [k, medianOf(runs.map((r) => stageOf(r, k)))])),
+  stagesMs: Object.fromEntries(STAGE_HEADS.map(([k]) => [k, medianOf(runs.map((r) => stageOf(r, k)))])),
   // …and the medians of each load's own spans.
   spansMs: Object.fromEntries(
     Object.entries(SPANS).map(([name, [from, to]]) => [
@@ -297,7 +308,6 @@ const summarize = (runs) => ({
     ]),
   ),
 });
-const STAGE_KEYS = ['html', 'scripts', 'refreshAsked', 'refreshed', 'dataAsked', 'data', 'rendered', 'interactive'];
 /** A load's spans, each between two of its stages. */
 const SPANS = { session: ['refreshAsked', 'refreshed'], data: ['dataAsked', 'data'], render: ['data', 'rendered'] };
 const stageOf = (run, k) => (k === 'rendered' ? run.renderedMs : k === 'interactive' ? run.ttiMs : (run.stages[k] ?? null));
@@ -385,16 +395,6 @@ export async function runConsoleSuite({ mf, ours, log }) {
   return report;
 }
 
-const STAGE_HEADS = [
-  ['html', 'html'],
-  ['scripts', 'scripts'],
-  ['refreshAsked', 'refresh'],
-  ['refreshed', 'session'],
-  ['dataAsked', 'data ask'],
-  ['data', 'data in'],
-  ['rendered', 'rendered'],
-  ['interactive', 'TTI'],
-];
 const stageRow = (name, s) => `${name.padEnd(10)} ${STAGE_HEADS.map(([k]) => String(s.stagesMs?.[k] ?? '-').padStart(9)).join(' ')}`;
 
 /** The suite's table. */
@@ -416,7 +416,7 @@ export function formatConsoleTable(r) {
     stageRow('baseline', r.base),
     ...['ours', 'base'].map((side) => {
       const spans = r[side].spansMs ?? {};
-      const refresh = spans.session === null || spans.session === undefined ? 'no refresh' : `the refresh took ${spans.session} ms`;
+      const refresh = (spans.session ?? null) === null ? 'no refresh' : `the refresh took ${spans.session} ms`;
       return `${side === 'ours' ? 'ours' : 'baseline'}: per load (medians) ${refresh}, the snapshot pages ${spans.data ?? '-'} ms, the render ${spans.render ?? '-'} ms`;
     }),
   ].join('\n');

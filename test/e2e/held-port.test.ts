@@ -7,11 +7,11 @@
 import { createServer, type Server } from 'node:http';
 import { createConnection, createServer as createTcpServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { heldPort, holdPort, holdPortIn } from '../support/node/held-port';
+import { heldPort, holdPort, holdPortIn, namedPort } from '../support/node/held-port';
 
 const servers: Array<{ close(cb: () => void): unknown }> = [];
 afterEach(async () => {
-  await heldPort('e2e-held')?.close();
+  await (await heldPort('e2e-held'))?.close();
   await Promise.all(servers.splice(0).map((s) => new Promise<void>((r) => s.close(() => r()))));
 });
 
@@ -35,7 +35,7 @@ describe('a held port', () => {
   it('keeps the port listening and forwards to the server once it is known, early connections included', async () => {
     const held = await holdPort('e2e-held');
     expect(await holdPort('e2e-held')).toBe(held);
-    expect(heldPort('e2e-held')?.port).toBe(held.port);
+    expect(await heldPort('e2e-held')).toBe(held);
     let early = false;
     const before = fetch(`http://127.0.0.1:${held.port}/early`, { method: 'POST', body: 'first' }).then(async (r) => {
       early = true;
@@ -88,27 +88,38 @@ describe('a held port', () => {
     const dropped = new Promise((r) => idle.once('close', r));
     await held.close();
     await dropped;
-    expect(heldPort('e2e-held')).toBeUndefined();
+    expect(await heldPort('e2e-held')).toBeUndefined();
     await expect(fetch(`http://127.0.0.1:${held.port}/`)).rejects.toThrow();
   });
 
-  it('names the held port in a variable unless it was set from outside, and holds anew after a close', async () => {
+  it('names the held port in a variable unless it was set from outside; the server behind it listens accordingly', async () => {
     const variable = 'EDGECREW_E2E_HELD_PORT';
     process.env[variable] = '1';
     try {
+      // Set from outside: nothing is held, and the server is to listen on that port itself.
       await holdPortIn(variable, 'e2e-held');
       expect(process.env[variable]).toBe('1');
-      expect(heldPort('e2e-held')).toBeUndefined();
+      expect(await heldPort('e2e-held')).toBeUndefined();
+      expect((await namedPort(variable, 'e2e-held')).listen).toBe(1);
+      // Unset: held here, and the server listens anywhere behind the held port, which forwards to it.
       delete process.env[variable];
       await holdPortIn(variable, 'e2e-held');
-      const first = heldPort('e2e-held');
+      const first = await heldPort('e2e-held');
       expect(process.env[variable]).toBe(String(first?.port));
       await holdPortIn(variable, 'e2e-held');
-      expect(heldPort('e2e-held')).toBe(first);
-      await first?.close();
+      expect(await heldPort('e2e-held')).toBe(first);
+      const named = await namedPort(variable, 'e2e-held');
+      expect(named.listen).toBe(0);
+      named.forwardTo(await echoServer());
+      expect(await (await fetch(`http://127.0.0.1:${process.env[variable]}/named`)).text()).toBe('GET /named ');
+      // Read again after a teardown (watch mode): held anew, not taken for a port set from outside.
+      await named.close();
       await holdPortIn(variable, 'e2e-held');
-      expect(heldPort('e2e-held')).toBeDefined();
-      expect(process.env[variable]).toBe(String(heldPort('e2e-held')?.port));
+      const again = await heldPort('e2e-held');
+      expect(again).toBeDefined();
+      expect(again).not.toBe(first);
+      expect(process.env[variable]).toBe(String(again?.port));
+      expect((await namedPort(variable, 'e2e-held')).listen).toBe(0);
     } finally {
       delete process.env[variable];
     }

@@ -4,7 +4,7 @@ import { startFakeOpenAi } from './fake-openai';
 import { startFakeResend } from './fake-resend';
 import { startFakeSentry } from './fake-sentry';
 import { startFlowHttp } from './flow-http';
-import { heldPort } from './held-port';
+import { namedPort } from './held-port';
 import { DEFAULT_TEST_SECRETS } from './secrets';
 import { startToolRunner } from './tool-runner';
 import { startWebhookReceiver } from './webhook-receiver';
@@ -33,7 +33,7 @@ export default async function setup(project: TestProject) {
   const openai = await startFakeOpenAi();
   project.provide('fakeOpenAiUrl', openai.url);
   // vitest.config.ts holds the port named in the Worker's EMAIL_HTTP_URL binding and forwards it here.
-  const resendPort = held('fake-resend', process.env.EDGECREW_FAKE_RESEND_PORT);
+  const resendPort = await namedPort('EDGECREW_FAKE_RESEND_PORT', 'fake-resend');
   const resend = await startFakeResend(resendPort.listen);
   resendPort.forwardTo(Number(new URL(resend.url).port));
   project.provide('fakeResendUrl', resend.url);
@@ -41,7 +41,7 @@ export default async function setup(project: TestProject) {
   project.provide('webhookReceiverUrl', receiver.url);
   const flowHttp = await startFlowHttp();
   project.provide('flowHttpUrl', flowHttp.url);
-  const runnerPort = held('tool-runner', process.env.EDGECREW_TOOL_RUNNER_PORT);
+  const runnerPort = await namedPort('EDGECREW_TOOL_RUNNER_PORT', 'tool-runner');
   const toolRunner = await startToolRunner({
     secret: DEFAULT_TEST_SECRETS.TOOL_RUNNER_SECRET,
     port: runnerPort.listen,
@@ -64,16 +64,4 @@ export default async function setup(project: TestProject) {
     await flowHttp.close();
     await toolRunner.stop();
   };
-}
-
-/**
- * Where a server named in a Worker binding listens: any free port when vitest.config.ts holds the named one
- * (the held port then forwards to it), else the named port itself (set from outside, or no binding at all).
- */
-function held(name: string, named: string | undefined) {
-  const port = heldPort(name);
-  if (port && String(port.port) === named) {
-    return { listen: 0, forwardTo: (p: number) => port.forwardTo(p), close: () => port.close() };
-  }
-  return { listen: Number(named ?? 0), forwardTo: () => {}, close: async () => {} };
 }

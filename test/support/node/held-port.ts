@@ -22,7 +22,6 @@ export interface HeldPort {
 interface Registry {
   /** Holds under way or made, by name (a promise, so two callers at once share one). */
   holding: Map<string, Promise<HeldPort>>;
-  held: Map<string, HeldPort>;
   /** `VARIABLE=port` pairs that holdPortIn set (a variable set from outside is left alone). */
   setHere: Set<string>;
 }
@@ -31,7 +30,7 @@ const REGISTRY = Symbol.for('edgecrew.test.heldPorts');
 
 function registry(): Registry {
   const g = globalThis as { [REGISTRY]?: Registry };
-  g[REGISTRY] ??= { holding: new Map(), held: new Map(), setHere: new Set() };
+  g[REGISTRY] ??= { holding: new Map(), setHere: new Set() };
   return g[REGISTRY];
 }
 
@@ -47,9 +46,14 @@ export function holdPort(name: string): Promise<HeldPort> {
   return hold;
 }
 
+/** The port held under `name` by this process, if any. */
+export function heldPort(name: string): Promise<HeldPort | undefined> {
+  return registry().holding.get(name) ?? Promise.resolve(undefined);
+}
+
 /**
- * Sets `process.env[variable]` to the port held under `name`, unless the variable was set from outside
- * (then the server listens on that port itself). A config read again after a teardown holds anew.
+ * For vitest.config.ts: sets `process.env[variable]` to the port held under `name`, unless the variable
+ * was set from outside. A config read again after a teardown (watch mode) holds anew.
  */
 export async function holdPortIn(variable: string, name: string): Promise<void> {
   const { setHere } = registry();
@@ -60,9 +64,25 @@ export async function holdPortIn(variable: string, name: string): Promise<void> 
   setHere.add(`${variable}=${held.port}`);
 }
 
-/** The port held under `name` by this process, if any. */
-export function heldPort(name: string): HeldPort | undefined {
-  return registry().held.get(name);
+/** Where the server behind a port the config named should listen, and how to join the two. */
+export interface NamedPort {
+  /** 0 (any free port) when the named port is held, else the named port itself. */
+  listen: number;
+  /** Tells the held port where the server listens (nothing to do when the server took the named port). */
+  forwardTo(port: number): void;
+  close(): Promise<void>;
+}
+
+/**
+ * For the global setup: the server named by `process.env[variable]` listens on a port of its own and the
+ * held port forwards to it when holdPortIn set the variable; otherwise (set from outside, or unset) it
+ * listens on the named port itself.
+ */
+export async function namedPort(variable: string, name: string): Promise<NamedPort> {
+  const named = process.env[variable];
+  const held = registry().setHere.has(`${variable}=${named}`) ? await heldPort(name) : undefined;
+  if (held && String(held.port) === named) return { listen: 0, forwardTo: (port) => held.forwardTo(port), close: () => held.close() };
+  return { listen: Number(named ?? 0), forwardTo: () => {}, close: async () => {} };
 }
 
 async function startHolding(name: string): Promise<HeldPort> {
@@ -100,7 +120,6 @@ async function startHolding(name: string): Promise<HeldPort> {
   server.unref();
   const address = server.address();
   if (typeof address !== 'object' || !address) throw new Error(`could not hold a port for ${name}`);
-  const state = registry();
   const held: HeldPort = {
     port: address.port,
     forwardTo(port) {
@@ -108,13 +127,11 @@ async function startHolding(name: string): Promise<HeldPort> {
       for (const client of waiting.splice(0)) if (!client.destroyed) forward(client, port);
     },
     async close() {
-      state.held.delete(name);
-      state.holding.delete(name);
+      registry().holding.delete(name);
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const socket of open) socket.destroy();
       await closed;
     },
   };
-  state.held.set(name, held);
   return held;
 }
