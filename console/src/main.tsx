@@ -1,7 +1,7 @@
 /** The console's entry: session, router, the route table (routes.tsx). */
 import { StrictMode, Suspense } from 'react';
 import { createRoot } from 'react-dom/client';
-import { createBrowserRouter, Navigate, RouterProvider } from 'react-router';
+import { BrowserRouter, Navigate, type RouteObject, useRoutes } from 'react-router';
 import { client } from './api/client';
 import { RequireSession, SessionProvider } from './auth';
 import { APP_ROUTES, PUBLIC_ROUTES } from './routes';
@@ -19,7 +19,10 @@ if (location.pathname === '/' || location.pathname.startsWith('/tasks')) {
   });
 }
 
-const router = createBrowserRouter([
+// Declarative routing (<BrowserRouter> + useRoutes): the console uses no loaders, actions or fetchers,
+// and leaving out the data router (createBrowserRouter) takes about 60 KiB of react-router (17 KiB gzip)
+// out of the first load (docs/console.md, "Performance").
+const ROUTES: RouteObject[] = [
   ...PUBLIC_ROUTES,
   {
     element: (
@@ -29,13 +32,19 @@ const router = createBrowserRouter([
     ),
     children: [{ index: true, element: <Navigate to="/tasks" replace /> }, ...APP_ROUTES],
   },
-]);
+];
+
+function App() {
+  return useRoutes(ROUTES);
+}
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>
     <SessionProvider>
       <Suspense fallback={<Loading />}>
-        <RouterProvider router={router} />
+        <BrowserRouter>
+          <App />
+        </BrowserRouter>
       </Suspense>
     </SessionProvider>
   </StrictMode>,
