@@ -287,6 +287,19 @@ const median = (xs) => {
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
+/** The median of the values known (null when none is). */
+const medianOf = (xs) => {
+  const known = xs.filter((x) => x !== null);
+  return known.length ? round1(median(known)) : null;
+};
+/** A load's spans, each between two of its stages. */
+const SPANS = { session: ['refreshAsked', 'refreshed'], data: ['dataAsked', 'data'], render: ['data', 'rendered'] };
+/** A load's stage (ms since navigation start), or null when the load had none (the baseline's refresh). */
+const stageOf = (run, k) => (k === 'rendered' ? run.renderedMs : k === 'interactive' ? run.ttiMs : (run.stages[k] ?? null));
+const spanOf = (run, from, to) => {
+  const [a, b] = [stageOf(run, from), stageOf(run, to)];
+  return a === null || b === null ? null : b - a;
+};
 const summarize = (runs) => ({
   runs,
   ttiMs: {
@@ -301,20 +314,8 @@ const summarize = (runs) => ({
   // Each stage's median on its own (so the row need not be one load's, nor in order)…
   stagesMs: Object.fromEntries(STAGE_HEADS.map(([k]) => [k, medianOf(runs.map((r) => stageOf(r, k)))])),
   // …and the medians of each load's own spans.
-  spansMs: Object.fromEntries(
-    Object.entries(SPANS).map(([name, [from, to]]) => [
-      name,
-      medianOf(runs.map((r) => (stageOf(r, from) === null || stageOf(r, to) === null ? null : stageOf(r, to) - stageOf(r, from)))),
-    ]),
-  ),
+  spansMs: Object.fromEntries(Object.entries(SPANS).map(([name, [from, to]]) => [name, medianOf(runs.map((r) => spanOf(r, from, to)))])),
 });
-/** A load's spans, each between two of its stages. */
-const SPANS = { session: ['refreshAsked', 'refreshed'], data: ['dataAsked', 'data'], render: ['data', 'rendered'] };
-const stageOf = (run, k) => (k === 'rendered' ? run.renderedMs : k === 'interactive' ? run.ttiMs : (run.stages[k] ?? null));
-const medianOf = (xs) => {
-  const known = xs.filter((x) => x !== null);
-  return known.length ? round1(median(known)) : null;
-};
 
 /**
  * Runs the suite against a started bench Miniflare (`mf`, whose entry URL serves the console) and

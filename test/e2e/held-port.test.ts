@@ -80,7 +80,7 @@ describe('a held port', () => {
     expect(await (await fetch(`http://127.0.0.1:${held.port}/again`)).text()).toBe('GET /again ');
   });
 
-  it('closes: the name is free again, the port refuses, open connections are dropped', async () => {
+  it('closes: the name is free again, the port refuses, open connections are dropped, a second close frees nothing else', async () => {
     const held = await holdPort('e2e-held');
     held.forwardTo(await echoServer());
     const idle = createConnection({ host: '127.0.0.1', port: held.port });
@@ -90,6 +90,10 @@ describe('a held port', () => {
     await dropped;
     expect(await heldPort('e2e-held')).toBeUndefined();
     await expect(fetch(`http://127.0.0.1:${held.port}/`)).rejects.toThrow();
+    // Closing the old hold again leaves a newer hold of the same name in place.
+    const newer = await holdPort('e2e-held');
+    await held.close();
+    expect(await heldPort('e2e-held')).toBe(newer);
   });
 
   it('names the held port in a variable unless it was set from outside; the server behind it listens accordingly', async () => {

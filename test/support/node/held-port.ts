@@ -16,6 +16,7 @@ export interface HeldPort {
   readonly port: number;
   /** Sends this and every later connection to 127.0.0.1:`port`. */
   forwardTo(port: number): void;
+  /** Frees the port and drops open connections; a second call waits for the first (and frees nothing else). */
   close(): Promise<void>;
 }
 
@@ -120,17 +121,21 @@ async function startHolding(name: string): Promise<HeldPort> {
   server.unref();
   const address = server.address();
   if (typeof address !== 'object' || !address) throw new Error(`could not hold a port for ${name}`);
+  let closing: Promise<void> | null = null;
   const held: HeldPort = {
     port: address.port,
     forwardTo(port) {
       target = port;
       for (const client of waiting.splice(0)) if (!client.destroyed) forward(client, port);
     },
-    async close() {
-      registry().holding.delete(name);
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      for (const socket of open) socket.destroy();
-      await closed;
+    close() {
+      if (!closing) {
+        // Forgotten once only: by a second call the name may already hold another port.
+        registry().holding.delete(name);
+        closing = new Promise<void>((resolve) => server.close(() => resolve()));
+        for (const socket of open) socket.destroy();
+      }
+      return closing;
     },
   };
   return held;
