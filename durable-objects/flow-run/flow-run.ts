@@ -82,17 +82,29 @@ export class FlowRun extends DurableObject<Env> {
    * and starts the run when admitted; `limit` null starts it at once (child runs hold their parent's slot).
    * One round trip for the caller instead of init, admit and start in a row; the run's D1 index row
    * (`init.index`) goes through the report outbox the alarm delivers, off the caller's path.
+   *
+   * `stream: true` also returns the run's SSE stream from its first event, as GET …/events opens it: a
+   * start that streams (POST …/runs with `Accept: text/event-stream`) then makes one round trip to this
+   * object, not a create and then a stream request (issue 20). Only for the run's own tenant.
    */
-  async create(init: RunInit, limit: number | null): Promise<{ status: 'queued' | 'running'; view: RunView }> {
+  async create(
+    init: RunInit,
+    limit: number | null,
+    opts?: { stream?: boolean },
+  ): Promise<{ status: 'queued' | 'running'; view: RunView; events?: ReadableStream<Uint8Array> }> {
     const sql = this.ctx.storage.sql;
+    const answer = (status: 'queued' | 'running') => {
+      const events = opts?.stream && loadRun(sql)?.row.tenant_id === init.tenantId ? this.#sse.stream(0) : undefined;
+      return { status, view: runView(sql)!, ...(events ? { events } : {}) };
+    };
     if (this.#t.runCreated(init)) this.#flush();
     // A repeat for a run that is past its queue (started, over) asks for no slot again.
-    else if (loadRun(sql)?.row.status !== 'queued') return { status: 'running', view: runView(sql)! };
+    else if (loadRun(sql)?.row.status !== 'queued') return answer('running');
     const admitted =
       limit === null || (await tenantHubStub(this.env, init.tenantId).admitRun(init.tenantId, init.runId, limit)) === 'start';
     if (admitted) await this.start();
     else if (pendingReports(sql) > 0) await this.#reportsQueued();
-    return { status: admitted ? 'running' : 'queued', view: runView(sql)! };
+    return answer(admitted ? 'running' : 'queued');
   }
 
   /** Admitted: start running (idempotent). */

@@ -6,6 +6,7 @@
  * replay and live and no per-subscriber queue: what it holds is bounded by the
  * bytes written but not yet read by the client. docs/flows.md, "Run events".
  */
+import { RUN_SSE_HEADERS } from '../../src/flows/run-model';
 import { closeQuietly } from '../tenant-hub/sync-sockets';
 import type { EventFrame } from './store';
 
@@ -66,18 +67,19 @@ export class SseHub {
 
   /** Opens a stream of the events after `after`, paged from the log up to the live edge and on. */
   open(after: number): Response {
+    return new Response(this.stream(after), { headers: RUN_SSE_HEADERS });
+  }
+
+  /**
+   * The same stream's bytes alone, for a start that returns them over RPC beside the run
+   * (FlowRun.create): the Worker sets RUN_SSE_HEADERS itself.
+   */
+  stream(after: number): ReadableStream<Uint8Array> {
     const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
     const sub: Subscriber = { writer: writable.getWriter(), cursor: after, buffered: 0, pending: new Set(), wake: null };
     this.#subs.add(sub);
     void this.#pump(sub).finally(() => this.#subs.delete(sub));
-    return new Response(readable, {
-      headers: {
-        'content-type': 'text/event-stream; charset=utf-8',
-        'cache-control': 'no-store',
-        connection: 'keep-alive',
-        'x-accel-buffering': 'no',
-      },
-    });
+    return readable;
   }
 
   /** The wake-up `notify` scheduled, until it runs. */

@@ -121,7 +121,7 @@ export const identityScenarios = [
     },
     ours: (s) => ({ path: '/v1/tenant', headers: { authorization: `Bearer ${s.tokens[0]}` }, perRequest: bearerRotation(s.tokens) }),
     base: (s) => tenantReadRequest(s.ids),
-    note: 'GET /v1/tenant with an ES256 access token (verify + cached membership + 2 rate-limit calls + the tenant row from D1), rotating over BENCH_TENANTS pro tenants; baseline: the same D1 read, no credential.',
+    note: 'GET /v1/tenant with an ES256 access token (verify + cached membership + 1 rate-limit call + the tenant row from D1), rotating over BENCH_TENANTS pro tenants; baseline: the same D1 read, no credential.',
   },
   {
     name: 'tenant (API key)',
@@ -137,7 +137,7 @@ export const identityScenarios = [
     },
     ours: (s) => ({ path: '/v1/tenant', headers: { authorization: `Bearer ${s.tokens[0]}` }, perRequest: bearerRotation(s.tokens) }),
     base: (s) => tenantReadRequest(s.ids),
-    note: 'GET /v1/tenant with an API key (HMAC + in-isolate key cache + 2 rate-limit calls + the tenant row from D1), rotating over BENCH_TENANTS pro tenants; baseline: the same D1 read.',
+    note: 'GET /v1/tenant with an API key (HMAC + in-isolate key cache + 1 rate-limit call + the tenant row from D1), rotating over BENCH_TENANTS pro tenants; baseline: the same D1 read.',
   },
 ];
 

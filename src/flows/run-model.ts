@@ -135,3 +135,11 @@ export function reportTenant(r: RunReport): string {
 
 /** The header a run stream request carries its caller's tenant in; the run's object answers 404 to any other (streamRun). */
 export const TENANT_HEADER = 'x-edgecrew-tenant';
+
+/** The response headers of a run's SSE stream, whether the stream came from a start or from GET …/events. */
+export const RUN_SSE_HEADERS: Readonly<Record<string, string>> = {
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-store',
+  connection: 'keep-alive',
+  'x-accel-buffering': 'no',
+};

@@ -12,7 +12,7 @@ import { flowRunStub, tenantHubStub } from '../lib/stubs';
 import type { AuthContext } from '../types';
 import { ancestors } from './plan';
 import { findRun, type RunRow } from './run-lookup';
-import { type RunView, TENANT_HEADER } from './run-model';
+import { RUN_SSE_HEADERS, type RunView, TENANT_HEADER } from './run-model';
 import { initiatorOf, loadVersion, startRun, tenantRunLimit } from './runs-service';
 
 /** The run's D1 index row, or its own object's answer before that row lands (./run-lookup.ts); 404 for any other tenant. */
@@ -32,10 +32,9 @@ function inputProblem(errors: Array<{ path: string; message: string; code: strin
   );
 }
 
-export async function createRun(
-  ctx: ServiceCtx,
-  { flowId, input, version }: { flowId: string; input: unknown; version?: number | undefined },
-) {
+type CreateArgs = { flowId: string; input: unknown; version?: number | undefined };
+
+async function startFromFlow(ctx: ServiceCtx, { flowId, input, version }: CreateArgs, stream: boolean) {
   const { env } = ctx;
   const v = await ctx.timing.time('version', loadVersion(env, ctx.tenantId, flowId, version));
   if (!v) throw new AppError('not_found', `Flow ${flowId} not found.`);
@@ -46,9 +45,26 @@ export async function createRun(
     input,
     initiator: initiatorOf(ctx),
     timing: ctx.timing,
+    stream,
   });
   if ('code' in started) throw inputProblem(started.errors);
-  return started.view;
+  return started;
+}
+
+export async function createRun(ctx: ServiceCtx, args: CreateArgs): Promise<RunView> {
+  return (await startFromFlow(ctx, args, false)).view;
+}
+
+/**
+ * Starts a run and opens its SSE stream from its first event in the same round trip to the run's
+ * object (FlowRun.create), guarded like GET …/events. `stream` is null only when the run's object did
+ * not return one (an object of the previous version while a deploy rolls out): open it with streamRun.
+ */
+export async function createRunStreaming(ctx: ServiceCtx, args: CreateArgs): Promise<{ view: RunView; stream: Response | null }> {
+  const started = await startFromFlow(ctx, args, true);
+  if (!started.events) return { view: started.view, stream: null };
+  const res = new Response(started.events, { headers: RUN_SSE_HEADERS });
+  return { view: started.view, stream: guardStream(ctx.db, authOf(ctx), res, (p) => ctx.waitUntil(p)) };
 }
 
 /** A run whose summary is in D1 but whose FlowRun storage went after its retention (src/flows/retention.ts). */

@@ -93,6 +93,8 @@ export interface StartOptions {
   initiator?: RunInit['initiator'];
   /** The request's stage timer (Server-Timing), when a request starts it. */
   timing?: StageTimer;
+  /** Also return the run's SSE stream from its first event, in the same round trip (POST …/runs streaming). */
+  stream?: boolean;
 }
 
 /**
@@ -104,7 +106,7 @@ export interface StartOptions {
 export async function startRun(
   env: Env,
   o: StartOptions,
-): Promise<{ runId: string; status: 'queued' | 'running'; view: RunView } | StartProblem> {
+): Promise<{ runId: string; status: 'queued' | 'running'; view: RunView; events?: ReadableStream<Uint8Array> } | StartProblem> {
   const problems = checkInput(o.version.definition.input, o.input);
   if (problems.length) return { code: 'validation_failed', errors: problems };
   const runId = o.runId ?? newId('run');
@@ -140,9 +142,14 @@ export async function startRun(
       index: { createdBy: o.createdBy, rerunOf: o.rerunOf ?? null },
     },
     limit,
+    o.stream ? { stream: true } : undefined,
   );
-  const created = (await (o.timing ? o.timing.time('flowrun', work) : work)) as unknown as { status: 'queued' | 'running'; view: RunView };
-  return { runId, status: created.status, view: created.view };
+  const created = (await (o.timing ? o.timing.time('flowrun', work) : work)) as unknown as {
+    status: 'queued' | 'running';
+    view: RunView;
+    events?: ReadableStream<Uint8Array>;
+  };
+  return { runId, status: created.status, view: created.view, ...(created.events ? { events: created.events } : {}) };
 }
 
 /** The caller as a run records it (src/flows/run-model.ts RunInitiator). */

@@ -1,7 +1,7 @@
 /** /v1/flows: definitions (versioned by PUT), validation, starting runs. */
 import { createRoute } from '@hono/zod-openapi';
 import * as flowsService from '../flows/flows-service';
-import { createRun, streamRun } from '../flows/runs-api';
+import { createRun, createRunStreaming, streamRun } from '../flows/runs-api';
 import { FlowBody, FlowSchema, FlowVersionSchema, RunSchema, StartRunBody, ValidateBody, ValidateResult } from '../flows/schemas';
 import { prefersEventStream } from '../lib/accept';
 import { BearerAuth, idParam, jsonBody, jsonContent, problemResponses, VersionQuery } from '../lib/openapi';
@@ -159,26 +159,32 @@ export const flowRoutes = newRouter()
     }),
     async (c) => {
       const body = c.req.valid('json');
-      const run = await createRun(c.var.ctx, { flowId: c.req.valid('param').flowId, input: body.input ?? {}, version: body.version });
+      const args = { flowId: c.req.valid('param').flowId, input: body.input ?? {}, version: body.version };
+      if (!prefersEventStream(c.req.header('accept'))) {
+        const run = await createRun(c.var.ctx, args);
+        c.header('location', `/v1/runs/${run.id}`);
+        return c.json(run, 201);
+      }
+      // The run's own stream from its first event (run.created), as GET …/events answers it, opened by the
+      // start itself: a POST's Last-Event-ID or ?after= (a generic SSE client retrying) names nothing in a
+      // run this new.
+      const started = await createRunStreaming(c.var.ctx, args);
+      const run = started.view;
       const location = `/v1/runs/${run.id}`;
       c.header('location', location);
-      if (prefersEventStream(c.req.header('accept'))) {
-        c.set('replayAnswer', { status: 201, headers: { 'content-type': 'application/json', location }, body: JSON.stringify(run) });
-        // The run's own stream from its first event (run.created), as GET …/events answers it: a POST's
-        // Last-Event-ID or ?after= (a generic SSE client retrying) names nothing in a run this new.
-        const stream = await streamRun(c.var.ctx, { id: run.id, request: new Request(new URL(location, c.req.url)), kind: 'events' }).catch(
+      c.set('replayAnswer', { status: 201, headers: { 'content-type': 'application/json', location }, body: JSON.stringify(run) });
+      const stream =
+        started.stream ??
+        (await streamRun(c.var.ctx, { id: run.id, request: new Request(new URL(location, c.req.url)), kind: 'events' }).catch(
           (err: unknown) => {
             c.get('log').warn('run started; its stream could not be opened, answering the run', { runId: run.id, ...errorFields(err) });
             return null;
           },
-        );
-        // The run has started either way: if its stream could not be opened, the answer is the run itself.
-        if (stream !== null) {
-          const headers = new Headers(stream.headers);
-          headers.set('location', location);
-          return new Response(stream.body, { status: 201, headers }) as never;
-        }
-      }
-      return c.json(run, 201);
+        ));
+      // The run has started either way: if its stream could not be opened, the answer is the run itself.
+      if (stream === null) return c.json(run, 201);
+      const headers = new Headers(stream.headers);
+      headers.set('location', location);
+      return new Response(stream.body, { status: 201, headers }) as never;
     },
   );

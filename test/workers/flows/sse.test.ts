@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { type EventFrame, eventFramesAfter, eventsAfter } from '../../../durable-objects/flow-run/store';
 import { type EventSource, SSE_LIMITS, SseHub } from '../../../durable-objects/flow-run/stream';
 import { type RunEvent, TENANT_HEADER } from '../../../src/flows/run-model';
+import { loadVersion, startRun as startRunService } from '../../../src/flows/runs-service';
 import { flowRunStub } from '../../../src/lib/stubs';
 import { call, json } from '../../support/workers/http';
 import { signup } from '../../support/workers/tenants';
@@ -147,6 +148,8 @@ describe('run events over SSE', () => {
     });
     expect(res.status).toBe(201);
     expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    expect(res.headers.get('x-accel-buffering')).toBe('no');
     const location = res.headers.get('location')!;
     expect(location).toMatch(/^\/v1\/runs\/run_/);
     const runId = location.split('/').pop()!;
@@ -171,6 +174,34 @@ describe('run events over SSE', () => {
     expect(again.headers.get('location')).toBe(location);
     // The same run: had the handler run again, it would have started another, with another id.
     expect((await json(again)).id).toBe(runId);
+  });
+
+  it("a streaming start gets its stream from the start's own round trip, for the run's tenant only", async () => {
+    const t = await signup('sse-start-rpc');
+    const flowId = await createFlow(t, { nodes: [transform('a', '1'), transform('b', 'nodes.a.output + 1')], edges: [edge('a', 'b')] });
+    const version = (await loadVersion(env, t.tenantId, flowId))!;
+    const base = { tenantId: t.tenantId, createdBy: t.userId, version, input: {} };
+
+    // Without `stream` the start answers the run alone.
+    const plain = await startRunService(env, base);
+    if ('code' in plain) throw new Error('rejected');
+    expect(plain.events).toBeUndefined();
+
+    // With it, FlowRun.create returns the run's SSE bytes beside the run: the whole log, run.created to
+    // run.completed, as GET …/events answers it.
+    const started = await startRunService(env, { ...base, stream: true });
+    if ('code' in started) throw new Error('rejected');
+    expect(started.events).toBeInstanceOf(ReadableStream);
+    const frames = await new SseReader(started.events!).rest();
+    frames.forEach(checkFrame);
+    expect(frames.map((f) => JSON.parse(f.data))).toEqual(await events(started.runId));
+    expect(frames[0]!.event).toBe('run.created');
+    expect(frames.at(-1)!.event).toBe('run.completed');
+
+    // A repeat of that start in another tenant's name gets no stream.
+    const foreign = await startRunService(env, { ...base, tenantId: 'tnt_someoneelse0000000000000', runId: started.runId, stream: true });
+    if ('code' in foreign) throw new Error('rejected');
+    expect(foreign.events).toBeUndefined();
   });
 
   it('POST …/runs answers JSON unless the caller ranks the stream above it', async () => {
