@@ -153,6 +153,12 @@ export class BaselineHub extends DurableObject {
   }
 
   /** The first page of tasks (ORDER BY id, limit + 1 to know whether there is more), parsed. */
+  /** One task row by id, parsed (the bare side of `runs get`: one object's state read over RPC). */
+  async getTask(id) {
+    const row = this.ctx.storage.sql.exec(`SELECT data FROM tasks WHERE id = ?`, id).toArray()[0];
+    return row ? JSON.parse(row.data) : null;
+  }
+
   async listTasks(limit = BASE_TASK_PAGE) {
     const rows = this.ctx.storage.sql.exec(`SELECT data FROM tasks ORDER BY id LIMIT ?`, limit + 1).toArray();
     const data = rows.slice(0, limit).map((r) => JSON.parse(r.data));
@@ -341,6 +347,10 @@ const ROUTES = {
   },
   'POST /tasks': async (req, env) => json(await room(req, env).createTask(await req.json()), 201),
   'GET /tasks': async (req, env) => json(await room(req, env).listTasks()),
+  'GET /task': async (req, env) => {
+    const task = await room(req, env).getTask(new URL(req.url).searchParams.get('id'));
+    return task ? json(task) : json({ status: 404 }, 404);
+  },
   'POST /tasks-same-work': async (req, env) => json(await room(req, env).createTaskSameWork(await req.json()), 201),
   /** Hibernatable WebSocket on the room's object. */
   'GET /ws': (req, env) => room(req, env).fetch(new Request(req.url, { headers: { upgrade: 'websocket' } })),

@@ -6,6 +6,9 @@
  *                admission through the tenant's hub, the alarm that drives it)
  *   baseline     POST /tasks?room=<new room>: the bare Worker creating a new Durable Object and writing
  *                a row in it, per request
+ *   runs get     GET /v1/runs/{id} of a run waiting at an approval, one per tenant: auth, the run's object
+ *                answering its state (which names its tenant), the feedback token
+ *   baseline     GET /task?room=…&id=…: the bare Worker reading one row from one object over RPC
  *
  * The runs themselves execute while the load goes on (one transform node each), as they would.
  */
@@ -38,6 +41,36 @@ async function runTenants(ctx) {
 
 let roomCounter = 0;
 
+const GATE = { nodes: [{ id: 'gate', type: 'approval', config: {} }], edges: [] };
+
+/** Per tenant a run waiting at an approval (ours) and a task row in an object of its own (the bare side). */
+async function waitingRuns(ctx) {
+  const runs = [];
+  const rows = [];
+  const prefix = `get-${randomBytes(3).toString('hex')}`;
+  for (let i = 0; i < benchTenantCount(); i++) {
+    const { key } = await seedApiKeyTenant(ctx.ours, ctx.pepper, 'runs-get');
+    const auth = { ...JSON_CT, authorization: `Bearer ${key}` };
+    const flow = await ctx.ours.fetch('/v1/flows', {
+      method: 'POST',
+      headers: auth,
+      body: JSON.stringify({ name: 'bench gate', definition: GATE }),
+    });
+    const flowText = await flow.text();
+    if (flow.status !== 201) throw new Error(`bench: creating the gate flow answered ${flow.status}: ${flowText.slice(0, 300)}`);
+    const run = await ctx.ours.fetch(`/v1/flows/${JSON.parse(flowText).id}/runs`, { method: 'POST', headers: auth, body: '{"input":{}}' });
+    const runText = await run.text();
+    if (run.status !== 201) throw new Error(`bench: starting the gate run answered ${run.status}: ${runText.slice(0, 300)}`);
+    runs.push({ key, runId: JSON.parse(runText).id });
+    const room = `${prefix}-${i}`;
+    const task = await ctx.base.fetch(`/tasks?room=${room}`, { method: 'POST', headers: JSON_CT, body: '{"title":"bench run state"}' });
+    const taskText = await task.text();
+    if (task.status !== 201) throw new Error(`bench: seeding the bare row answered ${task.status}: ${taskText.slice(0, 300)}`);
+    rows.push({ room, id: JSON.parse(taskText).id });
+  }
+  return { runs, rows };
+}
+
 /** @type {import('./lib/types').Scenario[]} */
 export const runScenarios = [
   {
@@ -63,5 +96,23 @@ export const runScenarios = [
       perRequest: (req) => ((req.path = `/tasks?room=${s.roomPrefix}-${++roomCounter}`), req),
     }),
     note: 'POST /v1/flows/{id}/runs of a one-node flow over BENCH_TENANTS pro tenants (auth, cached version, FlowRun.create: a new object, its schema and rows, hub admission, its alarm) vs the bare Worker creating a new Durable Object and writing one row in it.',
+  },
+  {
+    name: 'runs get',
+    setup: waitingRuns,
+    ours: (s) => ({
+      path: `/v1/runs/${s.runs[0].runId}`,
+      headers: { authorization: `Bearer ${s.runs[0].key}` },
+      perRequest: rotate(s.runs, (req, r) => {
+        req.path = `/v1/runs/${r.runId}`;
+        req.headers.authorization = `Bearer ${r.key}`;
+        return req;
+      }),
+    }),
+    base: (s) => ({
+      path: `/task?room=${s.rows[0].room}&id=${s.rows[0].id}`,
+      perRequest: rotate(s.rows, (req, r) => ((req.path = `/task?room=${r.room}&id=${r.id}`), req)),
+    }),
+    note: "GET /v1/runs/{id} of a run waiting at an approval, one per BENCH_TENANTS pro tenant (auth, the run's object answering its state and nodes, which name its tenant, a feedback token) vs the bare Worker reading one row from one Durable Object over RPC. What clients polling a run pay.",
   },
 ];

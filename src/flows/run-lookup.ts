@@ -1,7 +1,10 @@
 /**
- * The tenant check of every verb that names a run: its D1 index row, or, in the moment before the
- * tenant's hub has written that row (durable-objects/tenant-hub/run-index.ts), the run's own object,
- * if it belongs to the tenant. Another tenant's run is not found either way.
+ * The tenant check of the verbs that change a run (cancel, signal, resume, rerun) and of the features that
+ * name one (feedback targets, dataset examples): its D1 index row, or,
+ * in the moment before the tenant's hub has written that row (durable-objects/tenant-hub/run-index.ts),
+ * the run's own object, if it belongs to the tenant. Another tenant's run is not found either way. Reads
+ * that go to the run's object anyway check the tenant its state names instead (getRun, streamRun in
+ * ./runs-api.ts).
  */
 import { eq } from 'drizzle-orm';
 import type { Db } from '../db/client';

@@ -5,6 +5,11 @@
  */
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../../src/config';
+import { getDb } from '../../../src/db/client';
+import { TenantScope } from '../../../src/db/tenant-scope';
+import { getRun as getRunApi } from '../../../src/flows/runs-api';
+import type { ServiceCtx } from '../../../src/lib/context';
 import { eventually } from '../../support/shared/time';
 import { call, expectJson, expectProblem } from '../../support/workers/http';
 import { signup } from '../../support/workers/tenants';
@@ -54,6 +59,42 @@ describe('run start', () => {
     expect((await call(`/v1/runs?limit=100`, { token: t.accessToken }).then((r) => r.json())) as { data: unknown[] }).toMatchObject({
       data: [],
     });
+  });
+
+  it("GET /v1/runs/{id} is answered by the run's object alone: D1 is read only when the object has nothing", async () => {
+    const t = await signup('run-get-one-trip');
+    const other = await signup('run-get-other');
+    const run = await startRun(t, await createFlow(t, { nodes: [approval('gate')] }));
+    await eventually(() => indexRow(run.id).then((r) => r ?? undefined), { what: 'the index row' });
+    // A D1 binding that counts the statements it is asked to prepare.
+    const counted = (tenantId: string) => {
+      const calls: string[] = [];
+      const DB = new Proxy(env.DB, {
+        get(target, prop) {
+          const value = Reflect.get(target, prop);
+          if (typeof value !== 'function') return value;
+          return (...args: unknown[]) => {
+            calls.push(String(prop));
+            return (value as (...a: unknown[]) => unknown).apply(target, args);
+          };
+        },
+      });
+      const db = getDb(DB);
+      const ctx = { env: { ...env, DB }, db, scope: new TenantScope(db, tenantId), tenantId, now: new Date(), config: loadConfig(env) };
+      return { ctx: ctx as unknown as ServiceCtx, calls };
+    };
+    const own = counted(t.tenantId);
+    expect(await getRunApi(own.ctx, { id: run.id })).toMatchObject({ id: run.id, tenantId: t.tenantId, status: 'waiting' });
+    expect(own.calls).toEqual([]);
+    // Another tenant's run: not found, still without D1.
+    const foreign = counted(other.tenantId);
+    await expect(getRunApi(foreign.ctx, { id: run.id })).rejects.toMatchObject({ status: 404 });
+    expect(foreign.calls).toEqual([]);
+    // No such run: the object holds nothing, so D1 says whether it ever was (404 here, 410 past retention).
+    const missing = counted(t.tenantId);
+    await expect(getRunApi(missing.ctx, { id: 'run_doesnotexist0000000000000' })).rejects.toMatchObject({ status: 404 });
+    expect(missing.calls.length).toBeGreaterThan(0);
+    await ok(t, 'POST', `/v1/runs/${run.id}/cancel`, {});
   });
 
   it('a new version applies to the next start at once; a deleted flow starts nothing', async () => {
