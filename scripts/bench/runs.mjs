@@ -18,6 +18,14 @@ import { benchTenantCount, rotate, seedApiKeyTenant } from './lib/tenants.mjs';
 const JSON_CT = { 'content-type': 'application/json' };
 const ONE_NODE = { nodes: [{ id: 'only', type: 'transform', config: { expression: '1 + 1' } }], edges: [] };
 
+/** POSTs `body` (JSON) to `target` and answers the created resource; anything but 201 stops the bench, naming `what`. */
+async function created(target, path, headers, body, what) {
+  const res = await target.fetch(path, { method: 'POST', headers: { ...JSON_CT, ...headers }, body: JSON.stringify(body) });
+  const text = await res.text();
+  if (res.status !== 201) throw new Error(`bench: ${what} answered ${res.status}: ${text.slice(0, 300)}`);
+  return JSON.parse(text);
+}
+
 async function runTenants(ctx) {
   const flows = [];
   for (let i = 0; i < benchTenantCount(); i++) {
@@ -27,14 +35,14 @@ async function runTenants(ctx) {
       .prepare(`UPDATE tenants SET settings = ? WHERE id = ?`)
       .bind(JSON.stringify({ maxActiveRuns: 100 }), tenantId)
       .run();
-    const res = await ctx.ours.fetch('/v1/flows', {
-      method: 'POST',
-      headers: { ...JSON_CT, authorization: `Bearer ${key}` },
-      body: JSON.stringify({ name: 'bench one node', definition: ONE_NODE }),
-    });
-    const text = await res.text();
-    if (res.status !== 201) throw new Error(`bench: creating the runs flow answered ${res.status}: ${text.slice(0, 300)}`);
-    flows.push({ key, flowId: JSON.parse(text).id });
+    const flow = await created(
+      ctx.ours,
+      '/v1/flows',
+      { authorization: `Bearer ${key}` },
+      { name: 'bench one node', definition: ONE_NODE },
+      'creating the runs flow',
+    );
+    flows.push({ key, flowId: flow.id });
   }
   return { flows, roomPrefix: `run-${randomBytes(3).toString('hex')}` };
 }
@@ -50,23 +58,13 @@ async function waitingRuns(ctx) {
   const prefix = `get-${randomBytes(3).toString('hex')}`;
   for (let i = 0; i < benchTenantCount(); i++) {
     const { key } = await seedApiKeyTenant(ctx.ours, ctx.pepper, 'runs-get');
-    const auth = { ...JSON_CT, authorization: `Bearer ${key}` };
-    const flow = await ctx.ours.fetch('/v1/flows', {
-      method: 'POST',
-      headers: auth,
-      body: JSON.stringify({ name: 'bench gate', definition: GATE }),
-    });
-    const flowText = await flow.text();
-    if (flow.status !== 201) throw new Error(`bench: creating the gate flow answered ${flow.status}: ${flowText.slice(0, 300)}`);
-    const run = await ctx.ours.fetch(`/v1/flows/${JSON.parse(flowText).id}/runs`, { method: 'POST', headers: auth, body: '{"input":{}}' });
-    const runText = await run.text();
-    if (run.status !== 201) throw new Error(`bench: starting the gate run answered ${run.status}: ${runText.slice(0, 300)}`);
-    runs.push({ key, runId: JSON.parse(runText).id });
+    const auth = { authorization: `Bearer ${key}` };
+    const flow = await created(ctx.ours, '/v1/flows', auth, { name: 'bench gate', definition: GATE }, 'creating the gate flow');
+    const run = await created(ctx.ours, `/v1/flows/${flow.id}/runs`, auth, { input: {} }, 'starting the gate run');
+    runs.push({ key, runId: run.id });
     const room = `${prefix}-${i}`;
-    const task = await ctx.base.fetch(`/tasks?room=${room}`, { method: 'POST', headers: JSON_CT, body: '{"title":"bench run state"}' });
-    const taskText = await task.text();
-    if (task.status !== 201) throw new Error(`bench: seeding the bare row answered ${task.status}: ${taskText.slice(0, 300)}`);
-    rows.push({ room, id: JSON.parse(taskText).id });
+    const task = await created(ctx.base, `/tasks?room=${room}`, {}, { title: 'bench run state' }, 'seeding the bare row');
+    rows.push({ room, id: task.id });
   }
   return { runs, rows };
 }

@@ -10,9 +10,9 @@ import { eq } from 'drizzle-orm';
 import type { Db } from '../db/client';
 import { toolInvocations } from '../db/schema';
 import { TenantScope } from '../db/tenant-scope';
-import { findRun } from '../flows/run-lookup';
+import { findRun, runState } from '../flows/run-lookup';
 import type { NodeView, RunView } from '../flows/run-model';
-import { chatThreadStub, flowRunStub } from '../lib/stubs';
+import { chatThreadStub } from '../lib/stubs';
 import { type FeedbackTarget, NO_ATTRIBUTES, type TargetAttributes, type TargetType } from './model';
 
 export interface ResolveDeps {
@@ -50,16 +50,11 @@ function runOf(deps: ResolveDeps, runId: string) {
   return findRun(deps.env, deps.db, deps.tenantId, runId);
 }
 
-async function stateOf(env: Env, runId: string): Promise<RunView | null> {
-  // RPC types cannot express `unknown` JSON fields; the shape is RunView.
-  return (await flowRunStub(env, runId).getState()) as unknown as RunView | null;
-}
-
 /** A run's attributes: its flow and version, and the model node that answered (null: not the tenant's run). */
 async function runAttributes(deps: ResolveDeps, runId: string): Promise<TargetAttributes | null> {
   const row = await runOf(deps, runId);
   if (!row) return null;
-  const view = await stateOf(deps.env, row.id);
+  const view = await runState(deps.env, row.id);
   const answer = view ? answeringNode(view) : null;
   return {
     ...NO_ATTRIBUTES,
@@ -97,7 +92,7 @@ const nodeResolver: TargetResolver = {
   async resolve(deps, target) {
     const row = await runOf(deps, target.id);
     if (!row) return { ok: false, reason: 'not_found' };
-    const view = await stateOf(deps.env, row.id);
+    const view = await runState(deps.env, row.id);
     if (!view) return { ok: false, reason: 'gone' };
     const node = view.nodes.find((n) => n.id === target.nodeId);
     if (!node) return { ok: false, reason: 'node_not_found' };

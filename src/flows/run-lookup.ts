@@ -15,11 +15,20 @@ import type { RunView } from './run-model';
 
 export type RunRow = typeof runs.$inferSelect;
 
+/**
+ * The run's state from its own object, whoever's run it is (callers compare `tenantId`): null when the
+ * object holds nothing (never a run, or past its retention) or `id` is not a run id (no object is made).
+ */
+export async function runState(env: Env, id: string): Promise<RunView | null> {
+  if (!id.startsWith('run_')) return null;
+  // RPC types cannot express `unknown` JSON fields; the shape is RunView.
+  return (await flowRunStub(env, id).getState()) as unknown as RunView | null;
+}
+
 export async function findRun(env: Env, db: Db, tenantId: string, id: string): Promise<RunRow | null> {
   const r = (await new TenantScope(db, tenantId).select(runs, eq(runs.id, id)).get()) as RunRow | undefined;
   if (r) return r;
-  // RPC types cannot express `unknown` JSON fields; the shape is RunView.
-  const fresh = id.startsWith('run_') ? ((await flowRunStub(env, id).getState()) as unknown as RunView | null) : null;
+  const fresh = await runState(env, id);
   if (!fresh || fresh.tenantId !== tenantId) return null;
   return {
     id: fresh.id,

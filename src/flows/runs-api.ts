@@ -11,14 +11,16 @@ import { unwrap } from '../lib/result';
 import { flowRunStub, tenantHubStub } from '../lib/stubs';
 import type { AuthContext } from '../types';
 import { ancestors } from './plan';
-import { findRun, type RunRow } from './run-lookup';
+import { findRun, type RunRow, runState } from './run-lookup';
 import { RUN_SSE_HEADERS, type RunView, TENANT_HEADER } from './run-model';
 import { initiatorOf, loadVersion, startRun, tenantRunLimit } from './runs-service';
+
+const notFound = (id: string) => new AppError('not_found', `Run ${id} not found.`);
 
 /** The run's D1 index row, or its own object's answer before that row lands (./run-lookup.ts); 404 for any other tenant. */
 async function runRow(ctx: ServiceCtx, id: string): Promise<RunRow> {
   const r = await findRun(ctx.env, ctx.db, ctx.tenantId, id);
-  if (!r) throw new AppError('not_found', `Run ${id} not found.`);
+  if (!r) throw notFound(id);
   return r;
 }
 
@@ -75,6 +77,12 @@ function expired(id: string): AppError {
   );
 }
 
+/** The run's object held nothing for the caller: 410 when the tenant's D1 index keeps its summary (past retention), else 404. */
+async function missing(ctx: ServiceCtx, id: string): Promise<AppError> {
+  const summary = await ctx.scope.select(runs, eq(runs.id, id)).get();
+  return summary ? expired(id) : notFound(id);
+}
+
 /**
  * The run's state, with a presigned token its end user can rate it with (docs/feedback.md).
  *
@@ -87,13 +95,9 @@ export async function getRun(
   ctx: ServiceCtx,
   { id }: { id: string },
 ): Promise<RunView & { feedbackToken: { token: string; expiresAt: string } }> {
-  // RPC types cannot express `unknown` JSON fields; the shape is RunView.
-  const view = id.startsWith('run_') ? ((await flowRunStub(ctx.env, id).getState()) as unknown as RunView | null) : null;
-  if (!view) {
-    const summary = await ctx.scope.select(runs, eq(runs.id, id)).get();
-    throw summary ? expired(id) : new AppError('not_found', `Run ${id} not found.`);
-  }
-  if (view.tenantId !== ctx.tenantId) throw new AppError('not_found', `Run ${id} not found.`);
+  const view = await runState(ctx.env, id);
+  if (!view) throw await missing(ctx, id);
+  if (view.tenantId !== ctx.tenantId) throw notFound(id);
   return { ...view, feedbackToken: await tokenFor(ctx, { type: 'run', id }) };
 }
 
@@ -163,9 +167,8 @@ export async function resumeRun(ctx: ServiceCtx, { id }: { id: string }) {
 export async function rerunFrom(ctx: ServiceCtx, { id, fromNode, input }: { id: string; fromNode: string; input?: unknown }) {
   const { env } = ctx;
   const row = await runRow(ctx, id);
-  // RPC types cannot express `unknown` JSON fields; the shape is RunView.
-  const old = (await flowRunStub(env, id).getState()) as unknown as RunView | null;
-  if (!old) throw new AppError('not_found', `Run ${id} not found.`);
+  const old = await runState(env, id);
+  if (!old) throw notFound(id);
   const v = await loadVersion(env, ctx.tenantId, row.flowId, row.flowVersion);
   if (!v) throw new AppError('not_found', `Flow ${row.flowId} version ${row.flowVersion} not found.`);
   if (!v.definition.nodes.some((n) => n.id === fromNode)) {
@@ -217,8 +220,7 @@ export async function streamRun(
   if (res.status === 404) {
     // Not this tenant's, never was, or past retention (its object empty, its summary kept: 410).
     await res.body?.cancel();
-    const summary = await ctx.scope.select(runs, eq(runs.id, id)).get();
-    throw summary ? expired(id) : new AppError('not_found', `Run ${id} not found.`);
+    throw await missing(ctx, id);
   }
   return guardStream(ctx.db, authOf(ctx), res, (p) => ctx.waitUntil(p));
 }

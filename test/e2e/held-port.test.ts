@@ -94,6 +94,7 @@ describe('a held port', () => {
     const newer = await holdPort('e2e-held');
     await held.close();
     expect(await heldPort('e2e-held')).toBe(newer);
+    await newer.close();
   });
 
   it('names the held port in a variable unless it was set from outside; the server behind it listens accordingly', async () => {
