@@ -47,6 +47,12 @@ const RUN_TIMEOUT_MS = 60_000;
 /** Start each run with Accept: text/event-stream (one request); `0`: a JSON POST, then GET …/events. */
 const START_STREAM = process.env.BENCH_START_STREAM !== '0';
 const NOISY_FOREIGN_PCT = 15;
+/**
+ * The full tenant's burst: the same CONCURRENT_RUNS runs at a tenant whose maxActiveRuns is this (the free
+ * plan's default), so most wait for a slot and each finished run hands its slot on (`BENCH_FLOW_FULL_SLOTS`;
+ * `0` skips the burst).
+ */
+const FULL_SLOTS = Math.max(0, Number(process.env.BENCH_FLOW_FULL_SLOTS ?? 10));
 
 /** Options for the Workflows baseline Worker, added to the bench's workerd (lib/workers.mjs `extraWorkers`). */
 export function workflowsWorker({ compatibilityDate, compatibilityFlags, directSocket, assets }) {
@@ -67,8 +73,8 @@ export function workflowsWorker({ compatibilityDate, compatibilityFlags, directS
 
 /** Seconds the suite may take at most (the runner's watchdog). */
 export function flowsBudgetS(reps) {
-  // Setup, then (reps + 1) × 2 shapes × 2 sides single runs, then two bursts, each bounded by RUN_TIMEOUT_MS in practice far less.
-  return 60 + (reps + 1) * 2 * 2 * 10 + 2 * (RUN_TIMEOUT_MS / 1000);
+  // Setup, then (reps + 1) × 2 shapes × 2 sides single runs, then two bursts and the full tenant's, each bounded by RUN_TIMEOUT_MS in practice far less.
+  return 60 + (reps + 1) * 2 * 2 * 10 + (FULL_SLOTS > 0 ? 3 : 2) * (RUN_TIMEOUT_MS / 1000);
 }
 
 /**
@@ -167,6 +173,13 @@ export async function runFlowsSuite({ ours, base, workflowsUrl, pepper, reps, lo
   log(
     `bench: flows:   ours p50 ${concurrent.ours.p50Ms} ms p95 ${concurrent.ours.p95Ms} ms errors ${concurrent.ours.errors} | workflows p50 ${concurrent.workflows.p50Ms} ms p95 ${concurrent.workflows.p95Ms} ms errors ${concurrent.workflows.errors}`,
   );
+  if (FULL_SLOTS > 0) {
+    concurrent.fullTenant = await fullTenantBurst(ours, pepper, fanExpect, concurrent.ours);
+    const ft = concurrent.fullTenant;
+    log(
+      `bench: flows:   full tenant (maxActiveRuns ${FULL_SLOTS}): p50 ${ft.p50Ms} ms p95 ${ft.p95Ms} ms, queue wait p95 ${ft.queueWaitP95Ms} ms, wall ${ft.wallMs} ms, errors ${ft.errors}`,
+    );
+  }
   if (base) {
     concurrent.floor = await newObjectFloor(base.url);
     log(
@@ -192,15 +205,62 @@ export async function runFlowsSuite({ ours, base, workflowsUrl, pepper, reps, lo
 // setup
 // ---------------------------------------------------------------------------
 
-/** A tenant (plan pro: its rate limit is 6,000 req/min; maxActiveRuns 100) and an admin API key, straight into D1. */
-async function seedTenant(ours, pepper) {
+/**
+ * One burst of CONCURRENT_RUNS at a tenant with FULL_SLOTS slots: the runs beyond them queue, and each one
+ * starts when a finished run's release promotes it. Its queue wait is the hand-off of slots (fairness), its
+ * execution the engine; `slotForEvery` is the pooled burst above, where every run had a slot at once.
+ */
+async function fullTenantBurst(ours, pepper, expect, slotForEvery) {
+  const api = await seedTenant(ours, pepper, FULL_SLOTS);
+  const flowId = await createFlow(api, 'bench fan (full tenant)', fanFlow(CONCURRENT_NODES));
+  await oursRun(api, flowId, CONCURRENT_NODES, expect);
+  const cpu0 = sampleCpu();
+  const b = await burst(() => oursRun(api, flowId, CONCURRENT_NODES, expect, { deferCheck: true }));
+  const cpu = cpuBetween(cpu0, sampleCpu());
+  await mapLimit(
+    b.results.filter((r) => r.check),
+    8,
+    (r) => r.check(),
+  );
+  const ok = b.results.filter((r) => r.ok);
+  const sorted = (key) =>
+    ok
+      .map((r) => r[key])
+      .filter((v) => v !== null)
+      .sort((a, c) => a - c);
+  const e2e = sorted('e2eMs');
+  const p95 = pct(e2e, 95);
+  return {
+    slots: FULL_SLOTS,
+    runs: b.results.length,
+    errors: b.results.length - ok.length,
+    failedChecks: b.results.filter((r) => r.problems?.length).length,
+    p50Ms: pct(e2e, 50),
+    p95Ms: p95,
+    queueWaitP50Ms: pct(sorted('queueWaitMs'), 50),
+    queueWaitP95Ms: pct(sorted('queueWaitMs'), 95),
+    engineP50Ms: pct(sorted('engineMs'), 50),
+    engineP95Ms: pct(sorted('engineMs'), 95),
+    wallMs: round(b.wallMs),
+    slotForEveryP95Ms: slotForEvery.p95Ms,
+    ratioP95: p95 && slotForEvery.p95Ms ? round(p95 / slotForEvery.p95Ms) : null,
+    cpu,
+    firstErrors: b.results
+      .filter((r) => !r.ok)
+      .slice(0, 5)
+      .map((r) => r.error ?? r.problems?.join('; ')),
+  };
+}
+
+/** A tenant (plan pro: its rate limit is 6,000 req/min; maxActiveRuns 100 unless told) and an admin API key, straight into D1. */
+async function seedTenant(ours, pepper, maxActiveRuns = CONCURRENT_RUNS) {
   const tenantId = `tnt_benchflows${randomBytes(4).toString('hex')}`;
   const key = `ek_live_${randomBytes(32).toString('base64url')}`;
   const hash = createHmac('sha256', pepper).update(key).digest('hex');
   await ours.db.batch([
     ours.db
       .prepare(`INSERT INTO tenants (id, name, plan, settings) VALUES (?, 'bench flows', 'pro', ?)`)
-      .bind(tenantId, JSON.stringify({ maxActiveRuns: CONCURRENT_RUNS })),
+      .bind(tenantId, JSON.stringify({ maxActiveRuns })),
     ours.db
       .prepare(
         `INSERT INTO api_keys (id, tenant_id, name, role, prefix, key_hash, created_by) VALUES (?, ?, 'bench', 'admin', ?, ?, 'bench')`,
@@ -664,6 +724,41 @@ export function formatFlowsTables(report) {
       p50Ms: c.workflows.p50Ms,
       p95Ms: c.workflows.p95Ms,
     }),
+    ...(c.fullTenant
+      ? [
+          '',
+          markdownTable(
+            [
+              `flows: ${c.runs} runs at a full tenant (maxActiveRuns ${c.fullTenant.slots})`,
+              'p50',
+              'p95',
+              'slot for every run: p95',
+              'ratio',
+              'queue wait p50/p95',
+              'execution p50/p95',
+              'wall',
+              'errors',
+            ],
+            [
+              [
+                c.shape,
+                `${f(c.fullTenant.p50Ms)} ms`,
+                `${f(c.fullTenant.p95Ms)} ms`,
+                `${f(c.fullTenant.slotForEveryP95Ms)} ms`,
+                f(c.fullTenant.ratioP95),
+                `${f(c.fullTenant.queueWaitP50Ms)} / ${f(c.fullTenant.queueWaitP95Ms)} ms`,
+                `${f(c.fullTenant.engineP50Ms)} / ${f(c.fullTenant.engineP95Ms)} ms`,
+                `${f(c.fullTenant.wallMs)} ms`,
+                c.fullTenant.failedChecks
+                  ? `${c.fullTenant.errors} (${c.fullTenant.failedChecks} checks FAILED)`
+                  : String(c.fullTenant.errors),
+              ],
+            ],
+          ),
+          `full tenant: the same burst at a tenant with ${c.fullTenant.slots} slots: the other runs queue, and each starts when a finished run's release promotes it (queue wait run.created→run.started: the slots' hand-off; execution: the engine). ratio = its p95 ÷ the pooled bursts' p95 above, where every run had a slot (BENCH_FLOW_FULL_SLOTS=0 skips it).`,
+          '',
+        ]
+      : []),
     ...(c.floor
       ? [
           `local floor: the bare Worker creating a new Durable Object per request (one row), ${c.runs} at once, nothing else running: p50 ${f(c.floor.p50Ms)} ms, p95 ${f(c.floor.p95Ms)} ms (errors ${c.floor.errors}); no run start answers faster on this workerd thread.`,
@@ -682,7 +777,8 @@ export function flowsFailed(report) {
   return (
     report.perNode.some((r) => r.ours.errors || r.workflows.errors || r.ours.failedChecks) ||
     report.concurrent.ours.errors > 0 ||
-    report.concurrent.workflows.errors > 0
+    report.concurrent.workflows.errors > 0 ||
+    (report.concurrent.fullTenant?.errors ?? 0) > 0
   );
 }
 
