@@ -7,6 +7,8 @@
  *   parallel-100  100 no-op transform nodes, no edges   vs 100 step.do in Promise.all
  *   concurrent    100 runs of a 10-node flow (a → 8 parallel → z) started at once,
  *                 vs 100 instances of the same 10-step workflow
+ *   full tenant   the same 100 runs at a tenant with 10 slots (ours only): queue wait and
+ *                 execution apart, vs the concurrent burst where every run had a slot
  *
  * Ours is timed two ways: "engine" = run.started → run.completed from the run's own
  * event timestamps, and "e2e" = the client's POST /v1/flows/{id}/runs until the
