@@ -135,19 +135,12 @@ export async function runFlowsSuite({ ours, base, workflowsUrl, pepper, reps, lo
   await oursRun(api, fanId, CONCURRENT_NODES, fanExpect);
   await workflowRun(workflowsUrl, { shape: 'fan', steps: CONCURRENT_NODES });
   // One burst of CONCURRENT_RUNS on one side; our runs' checks after it (see oursRun), 8 at a time.
-  const sideBurst = async (side) => {
-    const b = await burst(() =>
+  const sideBurst = (side) =>
+    checkedBurst(() =>
       side === 'ours'
         ? oursRun(api, fanId, CONCURRENT_NODES, fanExpect, { deferCheck: true })
         : workflowRun(workflowsUrl, { shape: 'fan', steps: CONCURRENT_NODES }),
     );
-    await mapLimit(
-      b.results.filter((r) => r.check),
-      8,
-      (r) => r.check(),
-    );
-    return b;
-  };
   // Then one warm-up burst per side, not pooled (BENCH_FLOW_WARM_BURST=0 skips it): a side's first burst
   // of 100 after start-up read 20–50 % slower than its second, on both sides, in eight of nine runs of
   // two pooled bursts (the isolate's heap and compiled code grow into the concurrent paths). Its p95 is
@@ -217,36 +210,24 @@ async function fullTenantBurst(ours, pepper, expect, slotForEvery) {
   const flowId = await createFlow(api, 'bench fan (full tenant)', fanFlow(CONCURRENT_NODES));
   await oursRun(api, flowId, CONCURRENT_NODES, expect);
   const cpu0 = sampleCpu();
-  const b = await burst(() => oursRun(api, flowId, CONCURRENT_NODES, expect, { deferCheck: true }));
-  const cpu = cpuBetween(cpu0, sampleCpu());
-  await mapLimit(
-    b.results.filter((r) => r.check),
-    8,
-    (r) => r.check(),
-  );
+  const b = await checkedBurst(() => oursRun(api, flowId, CONCURRENT_NODES, expect, { deferCheck: true }), { cpu0 });
   const ok = b.results.filter((r) => r.ok);
-  const sorted = (key) =>
-    ok
-      .map((r) => r[key])
-      .filter((v) => v !== null)
-      .sort((a, c) => a - c);
-  const e2e = sorted('e2eMs');
-  const p95 = pct(e2e, 95);
+  const p95 = pctOf(ok, 'e2eMs', 95);
   return {
     slots: FULL_SLOTS,
     runs: b.results.length,
     errors: b.results.length - ok.length,
     failedChecks: b.results.filter((r) => r.problems?.length).length,
-    p50Ms: pct(e2e, 50),
+    p50Ms: pctOf(ok, 'e2eMs', 50),
     p95Ms: p95,
-    queueWaitP50Ms: pct(sorted('queueWaitMs'), 50),
-    queueWaitP95Ms: pct(sorted('queueWaitMs'), 95),
-    engineP50Ms: pct(sorted('engineMs'), 50),
-    engineP95Ms: pct(sorted('engineMs'), 95),
+    queueWaitP50Ms: pctOf(ok, 'queueWaitMs', 50),
+    queueWaitP95Ms: pctOf(ok, 'queueWaitMs', 95),
+    engineP50Ms: pctOf(ok, 'engineMs', 50),
+    engineP95Ms: pctOf(ok, 'engineMs', 95),
     wallMs: round(b.wallMs),
     slotForEveryP95Ms: slotForEvery.p95Ms,
     ratioP95: p95 && slotForEvery.p95Ms ? round(p95 / slotForEvery.p95Ms) : null,
-    cpu,
+    cpu: b.cpu,
     firstErrors: b.results
       .filter((r) => !r.ok)
       .slice(0, 5)
@@ -509,11 +490,9 @@ async function newObjectFloor(baseUrl) {
 
 /** The p95 of one burst's successful runs, client start → completion (ms). */
 function burstP95(b) {
-  return pct(
-    b.results
-      .filter((r) => r.ok)
-      .map((r) => r.e2eMs)
-      .sort((a, c) => a - c),
+  return pctOf(
+    b.results.filter((r) => r.ok),
+    'e2eMs',
     95,
   );
 }
@@ -527,6 +506,21 @@ async function burst(one) {
   const t0 = performance.now();
   const results = await Promise.all(Array.from({ length: CONCURRENT_RUNS }, () => one()));
   return { results, wallMs: performance.now() - t0 };
+}
+
+/**
+ * A burst, then our runs' checks (see oursRun), 8 at a time. With `cpu0` (sampleCpu() before it), also
+ * workerd's CPU over the burst alone, its checks not included.
+ */
+async function checkedBurst(one, { cpu0 } = {}) {
+  const b = await burst(one);
+  if (cpu0) b.cpu = cpuBetween(cpu0, sampleCpu());
+  await mapLimit(
+    b.results.filter((r) => r.check),
+    8,
+    (r) => r.check(),
+  );
+  return b;
 }
 
 // ---------------------------------------------------------------------------
@@ -591,36 +585,12 @@ function summarizeConcurrent(o, w, cpu) {
   };
   const ours = side(o);
   const okOurs = o.results.filter((r) => r.ok);
-  ours.engineP50Ms = pct(
-    okOurs.map((r) => r.engineMs).sort((a, c) => a - c),
-    50,
-  );
-  ours.engineP95Ms = pct(
-    okOurs.map((r) => r.engineMs).sort((a, c) => a - c),
-    95,
-  );
-  ours.postP50Ms = pct(
-    okOurs.map((r) => r.postMs).sort((a, c) => a - c),
-    50,
-  );
-  ours.postP95Ms = pct(
-    okOurs.map((r) => r.postMs).sort((a, c) => a - c),
-    95,
-  );
-  ours.queueWaitP50Ms = pct(
-    okOurs
-      .map((r) => r.queueWaitMs)
-      .filter((v) => v !== null)
-      .sort((a, c) => a - c),
-    50,
-  );
-  ours.queueWaitP95Ms = pct(
-    okOurs
-      .map((r) => r.queueWaitMs)
-      .filter((v) => v !== null)
-      .sort((a, c) => a - c),
-    95,
-  );
+  ours.engineP50Ms = pctOf(okOurs, 'engineMs', 50);
+  ours.engineP95Ms = pctOf(okOurs, 'engineMs', 95);
+  ours.postP50Ms = pctOf(okOurs, 'postMs', 50);
+  ours.postP95Ms = pctOf(okOurs, 'postMs', 95);
+  ours.queueWaitP50Ms = pctOf(okOurs, 'queueWaitMs', 50);
+  ours.queueWaitP95Ms = pctOf(okOurs, 'queueWaitMs', 95);
   ours.postStages = summarizeStages(okOurs.map((r) => ({ stages: r.postStages ?? [], clientMs: r.postMs })));
   ours.failedChecks = o.results.filter((r) => r.problems?.length).length;
   ours.nodeSuccessRecordedTwice = o.results.filter((r) => r.problems?.some((p) => /not exactly once|attempts/.test(p))).length;
@@ -793,3 +763,12 @@ const median = (xs) => {
 };
 const pct = (sorted, p) =>
   sorted.length ? round(sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]) : null;
+/** The p-th percentile of `key` over `results`, those without it (null) left out. */
+const pctOf = (results, key, p) =>
+  pct(
+    results
+      .map((r) => r[key])
+      .filter((v) => v !== null && v !== undefined)
+      .sort((a, c) => a - c),
+    p,
+  );

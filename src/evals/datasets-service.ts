@@ -4,13 +4,13 @@
  * rating (the rated run's input, the rating's correction as expected).
  */
 import type { Feedback } from '../feedback/model';
-import { findRun } from '../flows/run-lookup';
+import { findRun, runState } from '../flows/run-lookup';
 import type { RunView } from '../flows/run-model';
 import type { ServiceCtx } from '../lib/context';
 import { decodeCursor, encodeCursor, type PageInput } from '../lib/pagination';
 import { AppError } from '../lib/problem';
 import { type Result, unwrap } from '../lib/result';
-import { flowRunStub, tenantHubStub } from '../lib/stubs';
+import { tenantHubStub } from '../lib/stubs';
 import { answerOf } from './evaluators';
 import type { Dataset, Example, ExampleDraft } from './model';
 import type { ExampleBodyInput } from './schemas';
@@ -59,8 +59,7 @@ function invalid(path: string, message: string, code: string): AppError {
 async function succeededRun(ctx: ServiceCtx, runId: string, at: string): Promise<RunView> {
   const row = await findRun(ctx.env, ctx.db, ctx.tenantId, runId);
   if (!row) throw new AppError('not_found', `Run ${runId} not found.`);
-  // RPC types cannot express `unknown` JSON fields; the shape is RunView.
-  const view = (await flowRunStub(ctx.env, runId).getState()) as unknown as RunView | null;
+  const view = await runState(ctx.env, runId);
   if (!view) throw new AppError('gone', `Run ${runId} finished longer ago than its plan's retention: its input and output were deleted.`);
   if (view.status !== 'succeeded')
     throw invalid(at, `Run ${runId} is ${view.status}: only a succeeded run makes an example.`, 'run_not_succeeded');

@@ -12,8 +12,8 @@ import type { FeedbackWrite } from '../feedback/model';
 import { NO_ATTRIBUTES } from '../feedback/model';
 import { answeringNode, outputAttributes } from '../feedback/targets';
 import { type ChildOutcome, defineNode, NodeError } from '../flows/nodes/types';
-import type { RunView } from '../flows/run-model';
-import { flowRunStub, tenantHubStub } from '../lib/stubs';
+import { runState } from '../flows/run-lookup';
+import { tenantHubStub } from '../lib/stubs';
 import { answerOf, pick, scoreSample } from './evaluators';
 import { tenantJudge } from './judge';
 import type { EvalScore, ExampleResult, ExperimentRunInput } from './model';
@@ -72,8 +72,7 @@ export const experimentEvaluateNode = defineNode({
     const agent = input.target.kind === 'agent' ? input.target : null;
     const results = await mapLimit(input.examples, 4, async (example, index): Promise<ExampleResult> => {
       const child = children[index];
-      // RPC types cannot express `unknown` JSON fields; the shape is RunView.
-      const view = child?.runId ? ((await flowRunStub(ctx.env, child.runId).getState()) as unknown as RunView | null) : null;
+      const view = child?.runId ? await runState(ctx.env, child.runId) : null;
       const output = child?.status === 'succeeded' ? (agent ? agentAnswer(answerOf(child.output)) : answerOf(child.output)) : null;
       const base = {
         exampleId: example.id,

@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import * as flowsService from '../flows/flows-service';
+import { runState } from '../flows/run-lookup';
 import type { RunView } from '../flows/run-model';
 import * as runsApi from '../flows/runs-api';
 import { can, type Permission } from '../identity/roles';
@@ -15,7 +16,6 @@ import * as knowledge from '../knowledge/knowledge-service';
 import type { ServiceCtx } from '../lib/context';
 import { decodeCursor, encodeCursor } from '../lib/pagination';
 import { AppError } from '../lib/problem';
-import { flowRunStub } from '../lib/stubs';
 import type { McpScope } from '../oauth/scopes';
 import type { Task } from '../tasks/model';
 import { TaskCreateSchema, TaskPatchSchema } from '../tasks/schemas';
@@ -127,10 +127,9 @@ export function runSummary(view: RunView) {
  * signalled, which may still read as waiting for a moment), or `seconds` passed.
  */
 async function waitForRun(ctx: ServiceCtx, runId: string, seconds: number, answered?: string): Promise<RunView> {
-  const stub = flowRunStub(ctx.env, runId);
   const deadline = Date.now() + seconds * 1000;
   for (;;) {
-    const view = (await stub.getState()) as unknown as RunView | null;
+    const view = await runState(ctx.env, runId);
     if (!view) throw new AppError('not_found', `Run ${runId} not found.`);
     const stopped = view.status === 'waiting' && view.nodes.some((n) => n.status === 'waiting' && n.id !== answered);
     if (TERMINAL.has(view.status) || stopped || Date.now() >= deadline) return view;

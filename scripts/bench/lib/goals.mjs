@@ -40,7 +40,9 @@ export function issue20Goals(report) {
     // The percentiles are of the runs that succeeded (a failed check fails its run): a suite with
     // failed runs on either side meets nothing.
     const clean = !flowsFailed(report.flows);
-    const failures = clean ? '' : `the flows suite failed: ${c.ours.errors} of our runs, ${c.workflows.errors} of Workflows'`;
+    const failures = clean
+      ? ''
+      : `the flows suite failed: ${c.ours.errors} of our runs, ${c.workflows.errors} of Workflows'${c.fullTenant ? `, ${c.fullTenant.errors} at the full tenant` : ''}`;
     add(
       '100 concurrent 10-node runs, client start → `run.completed`: p95 < 1 s and below Workflows',
       `${ms(c.ours.p95Ms)}, Workflows ${ms(c.workflows.p95Ms)} (${x(c.ratioP95)})`,
