@@ -2,7 +2,7 @@
 import { createMiddleware } from 'hono/factory';
 import { routePath } from 'hono/route';
 import { writeRequestMetric } from '../observability/analytics';
-import { exposesTiming } from '../observability/timing';
+import { exposesTiming, NO_STAGES } from '../observability/timing';
 import type { AppEnv } from '../types';
 
 export function accessLog() {
@@ -15,8 +15,9 @@ export function accessLog() {
       const elapsed = performance.now() - started;
       const latencyMs = Math.round(elapsed * 100) / 100;
       const config = c.get('config');
+      const timer = c.get('requestCtx')?.timing;
       if (config && exposesTiming(config.ENVIRONMENT)) {
-        const timing = c.get('requestCtx')?.timing.header(elapsed);
+        const timing = timer?.header(elapsed);
         // A streamed or upgraded response may have immutable headers: the breakdown is best effort.
         if (timing && c.res.status !== 101) {
           try {
@@ -36,6 +37,7 @@ export function accessLog() {
         tenantId,
         environment: c.get('config')?.ENVIRONMENT ?? 'unknown',
         colo: cf?.colo,
+        stages: timer?.durations() ?? NO_STAGES,
       });
       c.get('log')?.info('request', { method: c.req.method, path: c.req.path, route, status, latencyMs, tenantId });
     }

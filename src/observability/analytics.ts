@@ -11,16 +11,21 @@ export interface RequestMetric {
   tenantId?: string | undefined;
   environment: string;
   colo?: string | undefined;
+  /** The request's stages in ms (src/observability/timing.ts `STAGES` order), -1 for a stage not on its path. */
+  stages?: readonly number[] | undefined;
 }
 
-/** blob1=kind 'request', blob2=route, blob3=method, blob4=status class, blob5=tenant, blob6=env, blob7=colo; double1=latency ms, double2=status. */
+/**
+ * blob1=kind 'request', blob2=route, blob3=method, blob4=status class, blob5=tenant, blob6=env, blob7=colo;
+ * double1=latency ms, double2=status, double3… the stages in `STAGES` order (ms; -1: not on this request's path).
+ */
 export function writeRequestMetric(dataset: AnalyticsEngineDataset | undefined, m: RequestMetric): void {
   if (!dataset) return;
   try {
     dataset.writeDataPoint({
       indexes: [m.tenantId ?? 'anonymous'],
       blobs: ['request', m.route, m.method, `${Math.floor(m.status / 100)}xx`, m.tenantId ?? '', m.environment, m.colo ?? ''],
-      doubles: [m.latencyMs, m.status],
+      doubles: m.stages ? [m.latencyMs, m.status, ...m.stages] : [m.latencyMs, m.status],
     });
   } catch {
     // Metrics must never fail a request (writeDataPoint throws only on malformed points).

@@ -3,6 +3,9 @@ import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
 import { env } from 'cloudflare:workers';
 import { describe, expect, inject, it } from 'vitest';
 import { createApp } from '../../src/app';
+import { STAGES } from '../../src/observability/timing';
+import { signup } from '../support/workers/tenants';
+import { createFlow } from './flows/_support';
 
 const SECRET_MESSAGE = 'db password is hunter2 at internal.host:5432';
 
@@ -72,5 +75,62 @@ describe('observability', () => {
     expect(points[0]!.doubles![1]).toBe(200);
     expect(points[0]!.indexes).toEqual(['anonymous']);
     expect(points[1]!.blobs!.slice(0, 4)).toEqual(['request', 'unmatched', 'GET', '4xx']);
+  });
+
+  it("carries each request's stages in its point, in every environment (Server-Timing only outside staging and production)", async () => {
+    const points: Array<{ blobs?: unknown[]; doubles?: number[] }> = [];
+    const ANALYTICS = { writeDataPoint: (p: (typeof points)[number]) => void points.push(p) } as unknown as AnalyticsEngineDataset;
+    const t = await signup('observability-stages');
+    const stagesOf = (doubles: number[] | undefined) => Object.fromEntries(STAGES.map((s, i) => [s, doubles![2 + i]!]));
+    for (const ENVIRONMENT of ['test', 'staging']) {
+      points.length = 0;
+      const ctx = createExecutionContext();
+      const res = await createApp().fetch(
+        new Request('https://api.test/v1/tasks', {
+          method: 'POST',
+          headers: { authorization: `Bearer ${t.accessToken}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ title: `staged in ${ENVIRONMENT}` }),
+        }),
+        { ...env, ANALYTICS, ENVIRONMENT },
+        ctx,
+      );
+      await waitOnExecutionContext(ctx);
+      expect(res.status).toBe(201);
+      expect(res.headers.has('server-timing')).toBe(ENVIRONMENT === 'test');
+      expect(points).toHaveLength(1);
+      expect(points[0]!.blobs!.slice(0, 4)).toEqual(['request', '/v1/tasks', 'POST', '2xx']);
+      expect(points[0]!.doubles).toHaveLength(2 + STAGES.length);
+      const stages = stagesOf(points[0]!.doubles);
+      // On a create's path: the credential, the limiter, the assignee check and the hub; a run start's stages are not.
+      for (const s of ['credential', 'ratelimit', 'assignee', 'hub']) expect(stages[s], s).toBeGreaterThanOrEqual(0);
+      expect(stages.version).toBe(-1);
+      expect(stages.flowrun).toBe(-1);
+      expect(stages.hub!).toBeLessThanOrEqual(points[0]!.doubles![0]!);
+    }
+    // A run start times the flow's version and the run's object, not the hub.
+    const flowId = await createFlow(t, { nodes: [{ id: 'a', type: 'transform', config: { expression: '1' } }] });
+    points.length = 0;
+    const started = createExecutionContext();
+    const run = await createApp().fetch(
+      new Request(`https://api.test/v1/flows/${flowId}/runs`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${t.accessToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ input: {} }),
+      }),
+      { ...env, ANALYTICS, ENVIRONMENT: 'production' },
+      started,
+    );
+    await waitOnExecutionContext(started);
+    expect(run.status).toBe(201);
+    expect(points[0]!.blobs!.slice(0, 4)).toEqual(['request', '/v1/flows/:flowId/runs', 'POST', '2xx']);
+    const runStages = stagesOf(points[0]!.doubles);
+    for (const s of ['credential', 'ratelimit', 'version', 'flowrun']) expect(runStages[s], s).toBeGreaterThanOrEqual(0);
+    expect(runStages.hub).toBe(-1);
+    // A request that timed nothing: every stage column says so.
+    points.length = 0;
+    const ctx = createExecutionContext();
+    await createApp().fetch(new Request('https://api.test/health/live'), { ...env, ANALYTICS }, ctx);
+    await waitOnExecutionContext(ctx);
+    expect(points[0]!.doubles!.slice(2)).toEqual(STAGES.map(() => -1));
   });
 });
