@@ -20,7 +20,11 @@
  *      PATH; the first that imports locust and websocket),
  *      LOAD_PROFILE=1: a V8 CPU profile of our isolate over the whole Locust run, printed per request
  *      and saved as load-results/profile-<time>.cpuprofile (the profiler slows the thread, so its
- *      run's latencies are not comparable with other runs').
+ *      run's latencies are not comparable with other runs'), LOAD_OUT (results directory).
+ *
+ * LOAD_TARGET=<origin> runs the same traffic against a deployed Worker instead (steps 1 and 2 become
+ * API calls with LOAD_API_KEYS, undone at the end; webhooks with LOAD_RECEIVER_URL and
+ * LOAD_RECEIVER_PORT): `remote` below, docs/operations.md "Load test".
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -70,7 +74,21 @@ function findPython() {
   );
 }
 const PROFILE = process.env.LOAD_PROFILE === '1';
-const OUT = path.join(ROOT, 'load-results');
+const OUT = process.env.LOAD_OUT ? path.resolve(process.env.LOAD_OUT) : path.join(ROOT, 'load-results');
+/** LOAD_TARGET: a deployed Worker's origin to load instead of a local one (`remote` below). */
+const REMOTE = process.env.LOAD_TARGET ? targetOrigin(process.env.LOAD_TARGET) : null;
+
+function targetOrigin(value) {
+  let url;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new Error(`LOAD_TARGET must be a URL such as https://api.example.com (got ${value})`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error(`LOAD_TARGET must be http(s) (got ${url.protocol})`);
+  if (PROFILE) throw new Error('LOAD_PROFILE profiles the local Worker: it cannot be combined with LOAD_TARGET');
+  return url.origin;
+}
 const log = (m) => process.stderr.write(`load: ${m}\n`);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -85,7 +103,7 @@ function fanFlow() {
 }
 
 /** The webhook receiver: verifies with standardwebhooks, times commit → receipt, counts duplicates. */
-async function startReceiver() {
+async function startReceiver(port = 0) {
   const secrets = new Map();
   const seen = new Set();
   const stats = { received: 0, verified: 0, unverified: 0, duplicates: 0, latencies: [] };
@@ -114,8 +132,14 @@ async function startReceiver() {
       res.writeHead(200).end('ok');
     });
   });
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${server.address().port}`, secrets, stats, close: () => new Promise((r) => server.close(r)) };
+  await new Promise((r) => server.listen(port, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    measured: true,
+    secrets,
+    stats,
+    close: () => new Promise((r) => server.close(r)),
+  };
 }
 
 async function api(url, key, method, p, body) {
@@ -196,15 +220,19 @@ function table(rows, hook) {
     String(r.p95),
     String(r.p99),
   ]);
-  cells.push([
-    'WEBHOOK commit→verified receipt',
-    String(hook.verified),
-    String(hook.unverified),
-    '',
-    String(hook.p50 ?? '-'),
-    String(hook.p95 ?? '-'),
-    String(hook.p99 ?? '-'),
-  ]);
+  cells.push(
+    hook.measured
+      ? [
+          'WEBHOOK commit→verified receipt',
+          String(hook.verified),
+          String(hook.unverified),
+          '',
+          String(hook.p50 ?? '-'),
+          String(hook.p95 ?? '-'),
+          String(hook.p99 ?? '-'),
+        ]
+      : ['WEBHOOK commit→verified receipt (not measured)', '-', '-', '', '-', '-', '-'],
+  );
   const w = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
   const line = (c) => `| ${c.map((v, i) => (i === 0 ? v.padEnd(w[i]) : v.padStart(w[i]))).join(' | ')} |`;
   return [
@@ -230,9 +258,67 @@ async function writeProfile(inspector, entry, rows, stamp) {
   log(`wrote ${path.relative(ROOT, file)}`);
 }
 
-async function main() {
-  const started = new Date();
-  const python = findPython();
+/** Locust against `targetUrl` with one key and flow per tenant, then the summary: the part both modes share. */
+async function measure({ python, started, targetUrl, keys, flows, receiver, where, inspector, entry }) {
+  log(`${where}; ${keys.length} tenants; ${USERS} users for ${SECONDS}s`);
+  await mkdir(OUT, { recursive: true });
+  const stamp = started.toISOString().replace(/[:.]/g, '-');
+  const csvPrefix = path.join(OUT, `load-${stamp}`);
+  if (inspector) await startProfiler(inspector);
+  const code = await runLocust(
+    python,
+    { LOAD_HOST: targetUrl, LOAD_KEYS: JSON.stringify(keys), LOAD_FLOWS: JSON.stringify(flows) },
+    csvPrefix,
+  );
+  // Deliveries of the last writes are still on their way: give them the queue's window and a margin.
+  if (receiver.measured) await sleep(5_000);
+  const rows = await readStats(csvPrefix);
+  if (inspector) await writeProfile(inspector, entry, rows, stamp);
+  const s = receiver.stats;
+  const hook = {
+    measured: receiver.measured,
+    received: s.received,
+    verified: s.verified,
+    unverified: s.unverified,
+    duplicates: s.duplicates,
+    p50: pct(s.latencies, 50),
+    p95: pct(s.latencies, 95),
+    p99: pct(s.latencies, 99),
+  };
+  const text = [
+    `npm run load: ${USERS} users, ${SECONDS} s, ${keys.length} tenants, ${where}, ${started.toISOString()}`,
+    '',
+    table(rows, hook),
+    '',
+    'Locust times each request from the client (python3-locust, one process); RUN rows are start → succeeded (POST then polling GET /v1/runs/{id} every 50 ms),',
+    "WS rows a sync socket (connect → synced, and a task write → its change on the socket); the webhook row is measured by the receiver: the event's timestamp (commit) → verified receipt;",
+    receiver.measured
+      ? `its failures are deliveries that failed verification; ${hook.duplicates} arrived again with a webhook-id already seen (at least once: an attempt the Worker gave up on — e.g. its 5 s inline timeout on a starved machine — is retried; receivers deduplicate by webhook-id).`
+      : 'not measured in this run: LOAD_RECEIVER_URL was not set, so no webhook endpoint was registered (docs/operations.md, "Load test").',
+  ].join('\n');
+  console.log(`\n${text}\n`);
+  const summary = {
+    startedAt: started.toISOString(),
+    target: REMOTE ? targetUrl : 'local',
+    users: USERS,
+    seconds: SECONDS,
+    tenants: keys.length,
+    storage: REMOTE ? null : STATE_NOTE,
+    locustExit: code,
+    rows,
+    webhooks: hook,
+  };
+  await writeFile(path.join(OUT, `summary-${stamp}.md`), `${text}\n`);
+  await writeFile(path.join(OUT, 'latest.json'), `${JSON.stringify(summary, null, 2)}\n`);
+  log(`wrote ${path.relative(ROOT, csvPrefix)}_stats.csv (and _failures, _exceptions, _stats_history), summary-${stamp}.md, latest.json`);
+  const failures = rows.filter((r) => r.name === 'Aggregated').reduce((n, r) => n + r.failures, 0) + hook.unverified;
+  return code === 0 && failures === 0 ? 0 : 1;
+}
+
+/** The receiver's name for a tenant's endpoint (a path segment that does not reveal the tenant's id). */
+const hookName = (tenantId) => createHash('sha256').update(tenantId).digest('hex').slice(0, 12);
+
+async function local(python, started) {
   log(`building the Worker (wrangler deploy --dry-run${PROFILE ? ' --minify=false' : ''})…`);
   // A profile names functions: build it unminified (the same code as deployed, with our names).
   const build = await buildWorker({ minify: !PROFILE });
@@ -257,67 +343,83 @@ async function main() {
         .bind(JSON.stringify({ maxActiveRuns: 100 }), tenantId)
         .run();
       const flow = await api(target.url, key, 'POST', '/v1/flows', { name: 'load fan', definition: fanFlow() });
-      const name = createHash('sha256').update(tenantId).digest('hex').slice(0, 12);
+      const name = hookName(tenantId);
       const hook = await api(target.url, key, 'POST', '/v1/webhooks', { url: `${receiver.url}/hooks/${name}`, eventTypes: ['task.*'] });
       receiver.secrets.set(name, hook.secret);
       keys.push(key);
       flows.push(flow.id);
     }
-    log(`Worker on ${target.url}; ${TENANTS} tenants seeded; ${USERS} users for ${SECONDS}s`);
-    await mkdir(OUT, { recursive: true });
-    const stamp = started.toISOString().replace(/[:.]/g, '-');
-    const csvPrefix = path.join(OUT, `load-${stamp}`);
     const inspector = PROFILE ? await connectInspector(inspectorPort, OURS) : null;
-    if (inspector) await startProfiler(inspector);
-    const code = await runLocust(
+    return await measure({
       python,
-      { LOAD_HOST: target.url, LOAD_KEYS: JSON.stringify(keys), LOAD_FLOWS: JSON.stringify(flows) },
-      csvPrefix,
-    );
-    // Deliveries of the last writes are still on their way: give them the queue's window and a margin.
-    await sleep(5_000);
-    const rows = await readStats(csvPrefix);
-    if (inspector) await writeProfile(inspector, build.entry, rows, stamp);
-    const s = receiver.stats;
-    const hook = {
-      received: s.received,
-      verified: s.verified,
-      unverified: s.unverified,
-      duplicates: s.duplicates,
-      p50: pct(s.latencies, 50),
-      p95: pct(s.latencies, 95),
-      p99: pct(s.latencies, 99),
-    };
-    const text = [
-      `npm run load: ${USERS} users, ${SECONDS} s, ${TENANTS} tenants, Worker on workerd (Miniflare, direct socket), run storage ${STATE_NOTE}, ${started.toISOString()}`,
-      '',
-      table(rows, hook),
-      '',
-      'Locust times each request from the client (python3-locust, one process); RUN rows are start → succeeded (POST then polling GET /v1/runs/{id} every 50 ms),',
-      "WS rows a sync socket (connect → synced, and a task write → its change on the socket); the webhook row is measured by the receiver: the event's timestamp (commit) → verified receipt;",
-      `its failures are deliveries that failed verification; ${hook.duplicates} arrived again with a webhook-id already seen (at least once: an attempt the Worker gave up on — e.g. its 5 s inline timeout on a starved machine — is retried; receivers deduplicate by webhook-id).`,
-    ].join('\n');
-    console.log(`\n${text}\n`);
-    const summary = {
-      startedAt: started.toISOString(),
-      users: USERS,
-      seconds: SECONDS,
-      tenants: TENANTS,
-      storage: STATE_NOTE,
-      locustExit: code,
-      rows,
-      webhooks: hook,
-    };
-    await writeFile(path.join(OUT, `summary-${stamp}.md`), `${text}\n`);
-    await writeFile(path.join(OUT, 'latest.json'), `${JSON.stringify(summary, null, 2)}\n`);
-    log(`wrote ${path.relative(ROOT, csvPrefix)}_stats.csv (and _failures, _exceptions, _stats_history), summary-${stamp}.md, latest.json`);
-    const failures = rows.filter((r) => r.name === 'Aggregated').reduce((n, r) => n + r.failures, 0) + hook.unverified;
-    return code === 0 && failures === 0 ? 0 : 1;
+      started,
+      targetUrl: target.url,
+      keys,
+      flows,
+      receiver,
+      where: `Worker on workerd (Miniflare, direct socket) at ${target.url}, run storage ${STATE_NOTE}`,
+      inspector,
+      entry: build.entry,
+    });
   } finally {
     await receiver.close();
     await mf.dispose().catch(() => {});
     await build.cleanup().catch(() => {});
   }
+}
+
+/**
+ * LOAD_TARGET: the same traffic against a deployed Worker (staging, or any URL). Nothing is built or
+ * seeded in a database: each of LOAD_API_KEYS (admin keys of tenants made for load testing) gets the
+ * load's flow, and with LOAD_RECEIVER_URL a webhook endpoint to this machine's receiver, through the
+ * public API; both are deleted when the run ends, whatever its outcome. The tasks the users create
+ * stay in those tenants.
+ */
+async function remote(python, started) {
+  const keys = (process.env.LOAD_API_KEYS ?? '')
+    .split(',')
+    .map((k) => k.trim())
+    .filter(Boolean);
+  if (keys.length === 0)
+    throw new Error(
+      'LOAD_TARGET needs LOAD_API_KEYS: comma-separated admin API keys, one per tenant made for load testing (docs/operations.md, "Load test")',
+    );
+  const receiverUrl = process.env.LOAD_RECEIVER_URL?.replace(/\/$/, '');
+  const receiver = await startReceiver(receiverUrl ? num('LOAD_RECEIVER_PORT', 8788) : 0);
+  receiver.measured = Boolean(receiverUrl);
+  const made = [];
+  try {
+    const flows = [];
+    for (const key of keys) {
+      const tenant = await api(REMOTE, key, 'GET', '/v1/tenant');
+      const limit = tenant.settings?.maxActiveRuns ?? 'default';
+      log(
+        `tenant ${tenant.id} (plan ${tenant.plan}, maxActiveRuns ${limit}): runs above it queue, requests above the plan's rate limit answer 429`,
+      );
+      const flow = await api(REMOTE, key, 'POST', '/v1/flows', { name: `load fan ${started.toISOString()}`, definition: fanFlow() });
+      made.push({ key, path: `/v1/flows/${flow.id}` });
+      flows.push(flow.id);
+      if (receiverUrl) {
+        const name = hookName(tenant.id);
+        const hook = await api(REMOTE, key, 'POST', '/v1/webhooks', { url: `${receiverUrl}/hooks/${name}`, eventTypes: ['task.*'] });
+        made.push({ key, path: `/v1/webhooks/${hook.id}` });
+        receiver.secrets.set(name, hook.secret);
+      }
+    }
+    return await measure({ python, started, targetUrl: REMOTE, keys, flows, receiver, where: `Worker at ${REMOTE}` });
+  } finally {
+    for (const { key, path: p } of made.reverse()) {
+      await api(REMOTE, key, 'DELETE', p).catch((err) => log(`could not delete ${p}: ${err.message}`));
+    }
+    if (made.length > 0) log(`deleted the ${made.length} flows and webhook endpoints the run created`);
+    await receiver.close();
+  }
+}
+
+async function main() {
+  const started = new Date();
+  const python = findPython();
+  return REMOTE ? remote(python, started) : local(python, started);
 }
 
 main().then(
