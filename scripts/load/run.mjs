@@ -74,6 +74,8 @@ function findPython() {
   );
 }
 const PROFILE = process.env.LOAD_PROFILE === '1';
+/** src/flows/ceilings.ts DEFAULT_MAX_ACTIVE_RUNS, for the printout. */
+const DEFAULT_MAX_ACTIVE_RUNS = 10;
 const OUT = process.env.LOAD_OUT ? path.resolve(process.env.LOAD_OUT) : path.join(ROOT, 'load-results');
 /** LOAD_TARGET: a deployed Worker's origin to load instead of a local one (`remote` below). */
 const REMOTE = process.env.LOAD_TARGET ? targetOrigin(process.env.LOAD_TARGET) : null;
@@ -390,9 +392,13 @@ async function remote(python, started) {
   const made = [];
   try {
     const flows = [];
+    const seen = new Set();
     for (const key of keys) {
       const tenant = await api(REMOTE, key, 'GET', '/v1/tenant');
-      const limit = tenant.settings?.maxActiveRuns ?? 'default';
+      // Each tenant's endpoint is named after it, and two users' tenants should be two tenants.
+      if (seen.has(tenant.id)) throw new Error(`LOAD_API_KEYS holds two keys of tenant ${tenant.id}: give one key per tenant`);
+      seen.add(tenant.id);
+      const limit = tenant.settings?.maxActiveRuns ?? `${DEFAULT_MAX_ACTIVE_RUNS} (the default)`;
       log(
         `tenant ${tenant.id} (plan ${tenant.plan}, maxActiveRuns ${limit}): runs above it queue, requests above the plan's rate limit answer 429`,
       );

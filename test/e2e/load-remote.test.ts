@@ -124,10 +124,17 @@ describeLocust('npm run load against a deployed Worker (LOAD_TARGET)', () => {
     expect((await api(worker, 'GET', '/v1/flows', owner.accessToken)).body.data).toEqual([]);
   }, 120_000);
 
-  it('refuses a target without keys, and a target that is not a URL, before any traffic', async () => {
+  it('refuses a target without keys, two keys of one tenant, and a target that is not a URL, before any traffic', async () => {
     const noKeys = await runLoad({ LOAD_TARGET: worker.url, LOAD_API_KEYS: ' , ', LOAD_OUT: out });
     expect(noKeys.code).toBe(2);
     expect(noKeys.output).toContain('LOAD_TARGET needs LOAD_API_KEYS');
+    const owner = await signup(worker, 'load-remote-d');
+    const created = await api(worker, 'POST', '/v1/api-keys', owner.accessToken, { name: 'load test', role: 'admin' });
+    const twice = await runLoad({ LOAD_TARGET: worker.url, LOAD_API_KEYS: `${created.body.key},${created.body.key}`, LOAD_OUT: out });
+    expect(twice.code).toBe(2);
+    expect(twice.output).toContain('two keys of tenant');
+    // Refused before its flow was made, and the one made for the first key was deleted.
+    expect((await api(worker, 'GET', '/v1/flows', owner.accessToken)).body.data).toEqual([]);
     const notUrl = await runLoad({ LOAD_TARGET: 'staging', LOAD_OUT: out });
     expect(notUrl.code).not.toBe(0);
     expect(notUrl.output).toContain('LOAD_TARGET must be a URL');
