@@ -64,6 +64,11 @@ export class DirectWebhooks {
    * MAX_EVENTS_PER_FANOUT events), so under load a fan-out's fixed cost (the endpoint query, the
    * insert batch, the claims) is shared by many events instead of paid per page.
    */
+  /** Whether `deliver` would take events now: not while the tenant is known to have no enabled endpoint. */
+  wants(): boolean {
+    return this.#noneUntil <= Date.now();
+  }
+
   deliver(events: OutboxEvent[]): void {
     const tenantId = this.tenantId();
     if (tenantId === null || events.length === 0 || this.#noneUntil > Date.now()) return;

@@ -36,10 +36,15 @@ export class Outbox {
   /** Committed and not yet handed to `deliver`, in sequence order (empty without `deliver`). */
   #toHandOver: OutboxEvent[] = [];
 
+  /**
+   * `wants` says whether `deliver` would take events committed now: while it says no (a tenant known to
+   * have no webhook endpoint), commits keep none for it, and the hub schedules no hand-over for them.
+   */
   constructor(
     private readonly storage: DurableObjectStorage,
     private readonly queue: Queue,
     private readonly deliver?: (events: OutboxEvent[]) => void,
+    private readonly wants: () => boolean = () => true,
   ) {}
 
   /** Sent events not yet marked published: one range, as pages go out in sequence order. */
@@ -65,9 +70,14 @@ export class Outbox {
       this.#markTimer = undefined;
     }
     this.#fresh.push(...done.events);
-    if (this.deliver) this.#toHandOver.push(...done.events);
+    if (this.deliver && done.events.length > 0 && this.wants()) this.#toHandOver.push(...done.events);
     return done.result;
   };
+
+  /** Whether committed events wait for `handOver` (none while `wants` said no when they committed). */
+  handOverPending(): boolean {
+    return this.#toHandOver.length > 0;
+  }
 
   /** A page read from the table is being sent: it is handed over first, once sent. */
   #tablePage = false;

@@ -109,7 +109,12 @@ export class TenantHub extends DurableObject<Env> {
    * the events the transaction appended, so publishing them needs no read of the table, and handing them
    * to the webhooks needs no send first (./outbox.ts).
    */
-  readonly #outbox = new Outbox(this.ctx.storage, this.env.EVENTS, (events) => this.#webhooks.deliver(events));
+  readonly #outbox = new Outbox(
+    this.ctx.storage,
+    this.env.EVENTS,
+    (events) => this.#webhooks.deliver(events),
+    () => this.#webhooks.wants(),
+  );
   /**
    * The last change version pushed to the sockets; null while none is open (pushes are skipped then,
    * issue 20: no query per write), set to the log's head when the next socket connects.
@@ -170,7 +175,8 @@ export class TenantHub extends DurableObject<Env> {
     // null: no socket was open at the last push (a connect sets it again).
     if (this.#pushed !== null) this.#pushes.request();
     await this.#armBackstop();
-    this.#handOvers.request();
+    // A tenant known to have no webhook endpoint hands nothing over: no turn of its own per write (issue 20).
+    if (this.#outbox.handOverPending()) this.#handOvers.request();
     this.#followUp.request();
   }
 

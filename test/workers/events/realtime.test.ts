@@ -331,6 +331,47 @@ describe('direct first attempts', () => {
     expect(await received(hook.name)).toHaveLength(4);
   });
 
+  it("through the hub: a tenant's first endpoint, created after writes with none, gets the next write directly", async () => {
+    const owner = await signup('rt-first-hook');
+    const write = async (title: string) => expectJson(await call('/v1/tasks', { token: owner.accessToken, body: { title } }), 201);
+    // No endpoint: the hub's fan-out finds none and remembers it, so the writes after it keep nothing to hand over.
+    await write('before');
+    await new Promise((r) => setTimeout(r, 300));
+    await write('before, known none');
+    await new Promise((r) => setTimeout(r, 300));
+    const hook = await createHook(owner, { eventTypes: ['task.created'] });
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const restore = await runInDurableObject(tenantHubStub(env, owner.tenantId), (instance) => {
+      const queue = (instance as unknown as { env: Env }).env.EVENTS;
+      const real = queue.sendBatch;
+      queue.sendBatch = async (messages, options) => {
+        await held;
+        return real.call(queue, messages, options);
+      };
+      return () => {
+        queue.sendBatch = real;
+      };
+    });
+    try {
+      // Creating the endpoint told the hub (webhooksChanged): this write's event is handed over at once,
+      // and delivered while the hub's queue send is still held, so not by the queue's copy.
+      await write('after');
+      await eventually(async () => (await received(hook.name)).find((r) => r.payload!.data.task.title === 'after'), {
+        what: "the write's delivery with the hub's queue send held",
+      });
+    } finally {
+      release();
+      restore();
+    }
+    // The queue's copy of it then sends nothing again (the earlier writes' queue copies may still reach
+    // the new endpoint: the queue's fan-out reads the endpoints when it runs).
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect((await received(hook.name)).filter((r) => r.payload!.data.task.title === 'after')).toHaveLength(1);
+  });
+
   it('a task written through the API reaches its endpoint once', async () => {
     const owner = await signup('rt-api');
     const hook = await createHook(owner, { eventTypes: ['task.created'] });

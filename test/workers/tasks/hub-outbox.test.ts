@@ -65,7 +65,7 @@ type Tap = ReturnType<typeof tappedQueue>;
 async function withOutbox(
   name: string,
   fn: (o: { sql: SqlStorage; outbox: Outbox; tap: Tap; handed: OutboxEvent[][] }) => Promise<void>,
-  { deliver = false } = {},
+  { deliver = false, wants = () => true }: { deliver?: boolean; wants?: () => boolean } = {},
 ) {
   const tap = tappedQueue();
   /** What the outbox handed to `deliver` (the hub's direct webhooks), a call each. */
@@ -73,7 +73,7 @@ async function withOutbox(
   await runInDurableObject(hub(`tnt_${name}_${crypto.randomUUID()}`), async (_i, state) => {
     // The journal of appended events is keyed by this object: it must be one object per storage.
     expect(state.storage.sql).toBe(state.storage.sql);
-    const outbox = new Outbox(state.storage, tap.queue, deliver ? (events) => handed.push(events) : undefined);
+    const outbox = new Outbox(state.storage, tap.queue, deliver ? (events) => handed.push(events) : undefined, wants);
     expect(await outbox.publish()).toBe(0);
     await fn({ sql: state.storage.sql, outbox, tap, handed });
     outbox.flushMarks();
@@ -232,6 +232,29 @@ describe('hub outbox publisher', () => {
         expect(handed.map((page) => page.map((e) => e.type))).toEqual([['test.a', 'test.b', 'test.c'], ['test.d']]);
       },
       { deliver: true },
+    );
+  });
+
+  it('while the webhooks want nothing, commits keep nothing to hand over; once they do, the next commit is handed over', async () => {
+    let wanted = false;
+    await withOutbox(
+      'hand-over-unwanted',
+      async ({ sql, outbox, tap, handed }) => {
+        outbox.commit(() => insertEvent(sql, event('test.unwanted')));
+        expect(outbox.handOverPending()).toBe(false);
+        outbox.handOver();
+        expect(handed).toEqual([]);
+        wanted = true;
+        outbox.commit(() => insertEvent(sql, event('test.wanted')));
+        expect(outbox.handOverPending()).toBe(true);
+        outbox.handOver();
+        expect(outbox.handOverPending()).toBe(false);
+        expect(handed.map((page) => page.map((e) => e.type))).toEqual([['test.wanted']]);
+        // The queue gets both either way, in order.
+        expect(await outbox.publish()).toBe(2);
+        expect(tap.sent.flat().map((e) => e.type)).toEqual(['test.unwanted', 'test.wanted']);
+      },
+      { deliver: true, wants: () => wanted },
     );
   });
 
