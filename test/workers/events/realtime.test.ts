@@ -41,6 +41,31 @@ function eventsFor(tenantId: string, from: number, n: number) {
   }));
 }
 
+/**
+ * Holds every EVENTS send of the tenant's hub until `release` (each send's messages seen by `onSend`
+ * first); `restore` puts the real send back.
+ */
+async function holdQueueSends(tenantId: string, onSend: (messages: MessageSendRequest[]) => void = () => {}) {
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const restore = await runInDurableObject(tenantHubStub(env, tenantId), (instance) => {
+    const queue = (instance as unknown as { env: Env }).env.EVENTS;
+    const real = queue.sendBatch;
+    queue.sendBatch = async (messages, options) => {
+      const list = [...messages];
+      onSend(list);
+      await held;
+      return real.call(queue, list, options);
+    };
+    return () => {
+      queue.sendBatch = real;
+    };
+  });
+  return { release, restore };
+}
+
 /** The D1 batches that record attempts, as the number of attempt records in each, and when each was written. */
 function recordBatches() {
   const attemptStmts = new WeakSet<object>();
@@ -287,29 +312,14 @@ describe('direct first attempts', () => {
     await write('zero');
     await receivedAtLeast(hook.name, 1);
     await new Promise((r) => setTimeout(r, 300));
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => {
-      release = resolve;
-    });
     /** The task.created events of each send the hub made, as titles. */
     const sends: string[][] = [];
-    const hub = tenantHubStub(env, owner.tenantId);
-    const restore = await runInDurableObject(hub, (instance) => {
-      const queue = (instance as unknown as { env: Env }).env.EVENTS;
-      const real = queue.sendBatch;
-      queue.sendBatch = async (messages, options) => {
-        const list = [...messages];
-        const titles = list
-          .map((m) => m.body as { type: string; data: { task: { title: string } } })
-          .filter((e) => e.type === 'task.created')
-          .map((e) => e.data.task.title);
-        if (titles.length > 0) sends.push(titles);
-        await held;
-        return real.call(queue, list, options);
-      };
-      return () => {
-        queue.sendBatch = real;
-      };
+    const { release, restore } = await holdQueueSends(owner.tenantId, (list) => {
+      const titles = list
+        .map((m) => m.body as { type: string; data: { task: { title: string } } })
+        .filter((e) => e.type === 'task.created')
+        .map((e) => e.data.task.title);
+      if (titles.length > 0) sends.push(titles);
     });
     try {
       await write('one');
@@ -340,21 +350,7 @@ describe('direct first attempts', () => {
     await write('before, known none');
     await new Promise((r) => setTimeout(r, 300));
     const hook = await createHook(owner, { eventTypes: ['task.created'] });
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const restore = await runInDurableObject(tenantHubStub(env, owner.tenantId), (instance) => {
-      const queue = (instance as unknown as { env: Env }).env.EVENTS;
-      const real = queue.sendBatch;
-      queue.sendBatch = async (messages, options) => {
-        await held;
-        return real.call(queue, messages, options);
-      };
-      return () => {
-        queue.sendBatch = real;
-      };
-    });
+    const { release, restore } = await holdQueueSends(owner.tenantId);
     try {
       // Creating the endpoint told the hub (webhooksChanged): this write's event is handed over at once,
       // and delivered while the hub's queue send is still held, so not by the queue's copy.
