@@ -15,7 +15,8 @@
  * get first attempts from the hub's lane and the consumer's at once.
  *
  * A tenant without enabled endpoints is remembered as such for NO_ENDPOINTS_TTL_MS, so its pages cost
- * no D1 query each (most tenants have no webhooks). A tenant's enabled endpoints are kept for
+ * no D1 query each (most tenants have no webhooks), and meanwhile its writes keep nothing to hand over
+ * (`wants`: no timer turn per write). A tenant's enabled endpoints are kept for
  * ENDPOINTS_TTL_MS, so a busy tenant's pages do not each read them again (one D1 round trip per page,
  * issue 20); the lanes keep that copy current with what their own attempts change (failing, disabled).
  * Any change through the API (created, updated, enabled or disabled, deleted, secret rotated) forgets
@@ -58,17 +59,17 @@ export class DirectWebhooks {
     private readonly tenantId: () => string | null,
   ) {}
 
+  /** Whether `deliver` would take events now: not while the tenant is known to have no enabled endpoint. */
+  wants(): boolean {
+    return this.#noneUntil <= Date.now();
+  }
+
   /**
    * Queues `events` (one page handed over by the outbox, in sequence order) for their first attempts, after the pages
    * before it. Pages that arrive while a fan-out runs are merged into the next one (up to
    * MAX_EVENTS_PER_FANOUT events), so under load a fan-out's fixed cost (the endpoint query, the
    * insert batch, the claims) is shared by many events instead of paid per page.
    */
-  /** Whether `deliver` would take events now: not while the tenant is known to have no enabled endpoint. */
-  wants(): boolean {
-    return this.#noneUntil <= Date.now();
-  }
-
   deliver(events: OutboxEvent[]): void {
     const tenantId = this.tenantId();
     if (tenantId === null || events.length === 0 || this.#noneUntil > Date.now()) return;

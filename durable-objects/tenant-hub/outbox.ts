@@ -33,7 +33,7 @@ export class Outbox {
   #fresh: OutboxEvent[] = [];
   #known = false;
 
-  /** Committed and not yet handed to `deliver`, in sequence order (empty without `deliver`). */
+  /** Committed and not yet handed to `deliver`, in sequence order (empty without `deliver`, and while it wants none). */
   #toHandOver: OutboxEvent[] = [];
 
   /**

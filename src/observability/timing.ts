@@ -3,7 +3,7 @@
  * Object round trip of a hot path) reported in a `Server-Timing` header (W3C Server Timing) outside
  * staging and production, which `npm run bench` reads to print a per-stage breakdown
  * (scripts/bench/README.md), and in every environment in the request's Analytics Engine point, one
- * column per stage (docs/operations.md, "Where a route's milliseconds go"). Stages that overlap
+ * column per stage (docs/operations.md, "Logs, errors, metrics"). Stages that overlap
  * (parallel round trips) are each timed whole.
  * In production Workers the clock advances only on I/O, which is what every stage here waits on.
  */
