@@ -72,7 +72,7 @@ export class DirectWebhooks {
    */
   deliver(events: OutboxEvent[]): void {
     const tenantId = this.tenantId();
-    if (tenantId === null || events.length === 0 || this.#noneUntil > Date.now()) return;
+    if (tenantId === null || events.length === 0 || !this.wants()) return;
     this.#enqueue(tenantId, events);
   }
 

@@ -212,26 +212,18 @@ async function fullTenantBurst(ours, pepper, expect, slotForEvery) {
   const cpu0 = sampleCpu();
   const b = await checkedBurst(() => oursRun(api, flowId, CONCURRENT_NODES, expect, { deferCheck: true }), { cpu0 });
   const ok = b.results.filter((r) => r.ok);
-  const p95 = pctOf(ok, 'e2eMs', 95);
+  const side = burstSide(b);
   return {
     slots: FULL_SLOTS,
-    runs: b.results.length,
-    errors: b.results.length - ok.length,
+    ...side,
     failedChecks: b.results.filter((r) => r.problems?.length).length,
-    p50Ms: pctOf(ok, 'e2eMs', 50),
-    p95Ms: p95,
     queueWaitP50Ms: pctOf(ok, 'queueWaitMs', 50),
     queueWaitP95Ms: pctOf(ok, 'queueWaitMs', 95),
     engineP50Ms: pctOf(ok, 'engineMs', 50),
     engineP95Ms: pctOf(ok, 'engineMs', 95),
-    wallMs: round(b.wallMs),
     slotForEveryP95Ms: slotForEvery.p95Ms,
-    ratioP95: p95 && slotForEvery.p95Ms ? round(p95 / slotForEvery.p95Ms) : null,
+    ratioP95: side.p95Ms && slotForEvery.p95Ms ? round(side.p95Ms / slotForEvery.p95Ms) : null,
     cpu: b.cpu,
-    firstErrors: b.results
-      .filter((r) => !r.ok)
-      .slice(0, 5)
-      .map((r) => r.error ?? r.problems?.join('; ')),
   };
 }
 
@@ -489,13 +481,7 @@ async function newObjectFloor(baseUrl) {
 }
 
 /** The p95 of one burst's successful runs, client start → completion (ms). */
-function burstP95(b) {
-  return pctOf(
-    b.results.filter((r) => r.ok),
-    'e2eMs',
-    95,
-  );
-}
+const burstP95 = (b) => burstSide(b).p95Ms;
 
 /** The bursts of one side as one sample (their runs pooled; wall time summed). */
 function pooled(list) {
@@ -564,26 +550,27 @@ function summarizeShape(s, samples, cpu) {
   };
 }
 
-function summarizeConcurrent(o, w, cpu) {
-  const side = (b) => {
-    const ok = b.results.filter((r) => r.ok);
-    const lat = ok.map((r) => r.e2eMs).sort((a, c) => a - c);
-    const errors = b.results.length - ok.length;
-    return {
-      runs: b.results.length,
-      errors,
-      errorRatePct: round((100 * errors) / b.results.length),
-      p50Ms: pct(lat, 50),
-      p95Ms: pct(lat, 95),
-      maxMs: lat.length ? round(lat.at(-1)) : null,
-      wallMs: round(b.wallMs),
-      firstErrors: b.results
-        .filter((r) => !r.ok)
-        .slice(0, 5)
-        .map((r) => r.error ?? r.problems?.join('; ')),
-    };
+/** One side of a burst: its runs, errors, e2e percentiles (of the runs that succeeded), wall time, first errors. */
+function burstSide(b) {
+  const ok = b.results.filter((r) => r.ok);
+  const errors = b.results.length - ok.length;
+  return {
+    runs: b.results.length,
+    errors,
+    errorRatePct: round((100 * errors) / b.results.length),
+    p50Ms: pctOf(ok, 'e2eMs', 50),
+    p95Ms: pctOf(ok, 'e2eMs', 95),
+    maxMs: ok.length ? round(Math.max(...ok.map((r) => r.e2eMs))) : null,
+    wallMs: round(b.wallMs),
+    firstErrors: b.results
+      .filter((r) => !r.ok)
+      .slice(0, 5)
+      .map((r) => r.error ?? r.problems?.join('; ')),
   };
-  const ours = side(o);
+}
+
+function summarizeConcurrent(o, w, cpu) {
+  const ours = burstSide(o);
   const okOurs = o.results.filter((r) => r.ok);
   ours.engineP50Ms = pctOf(okOurs, 'engineMs', 50);
   ours.engineP95Ms = pctOf(okOurs, 'engineMs', 95);
@@ -594,7 +581,7 @@ function summarizeConcurrent(o, w, cpu) {
   ours.postStages = summarizeStages(okOurs.map((r) => ({ stages: r.postStages ?? [], clientMs: r.postMs })));
   ours.failedChecks = o.results.filter((r) => r.problems?.length).length;
   ours.nodeSuccessRecordedTwice = o.results.filter((r) => r.problems?.some((p) => /not exactly once|attempts/.test(p))).length;
-  const workflows = side(w);
+  const workflows = burstSide(w);
   return {
     runs: CONCURRENT_RUNS,
     burstsPerSide: CONCURRENT_BURSTS,

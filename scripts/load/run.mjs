@@ -74,8 +74,6 @@ function findPython() {
   );
 }
 const PROFILE = process.env.LOAD_PROFILE === '1';
-/** src/flows/ceilings.ts DEFAULT_MAX_ACTIVE_RUNS, for the printout. */
-const DEFAULT_MAX_ACTIVE_RUNS = 10;
 const OUT = process.env.LOAD_OUT ? path.resolve(process.env.LOAD_OUT) : path.join(ROOT, 'load-results');
 /** LOAD_TARGET: a deployed Worker's origin to load instead of a local one (`remote` below). */
 const REMOTE = process.env.LOAD_TARGET ? targetOrigin(process.env.LOAD_TARGET) : null;
@@ -135,13 +133,7 @@ async function startReceiver(port = 0) {
     });
   });
   await new Promise((r) => server.listen(port, '127.0.0.1', r));
-  return {
-    url: `http://127.0.0.1:${server.address().port}`,
-    measured: true,
-    secrets,
-    stats,
-    close: () => new Promise((r) => server.close(r)),
-  };
+  return { url: `http://127.0.0.1:${server.address().port}`, secrets, stats, close: () => new Promise((r) => server.close(r)) };
 }
 
 async function api(url, key, method, p, body) {
@@ -272,13 +264,15 @@ async function measure({ python, started, targetUrl, keys, flows, receiver, wher
     { LOAD_HOST: targetUrl, LOAD_KEYS: JSON.stringify(keys), LOAD_FLOWS: JSON.stringify(flows) },
     csvPrefix,
   );
+  // Measured only where endpoints were registered (each with its secret).
+  const measured = receiver.secrets.size > 0;
   // Deliveries of the last writes are still on their way: give them the queue's window and a margin.
-  if (receiver.measured) await sleep(5_000);
+  if (measured) await sleep(5_000);
   const rows = await readStats(csvPrefix);
   if (inspector) await writeProfile(inspector, entry, rows, stamp);
   const s = receiver.stats;
   const hook = {
-    measured: receiver.measured,
+    measured,
     received: s.received,
     verified: s.verified,
     unverified: s.unverified,
@@ -294,7 +288,7 @@ async function measure({ python, started, targetUrl, keys, flows, receiver, wher
     '',
     'Locust times each request from the client (python3-locust, one process); RUN rows are start → succeeded (POST then polling GET /v1/runs/{id} every 50 ms),',
     "WS rows a sync socket (connect → synced, and a task write → its change on the socket); the webhook row is measured by the receiver: the event's timestamp (commit) → verified receipt;",
-    receiver.measured
+    measured
       ? `its failures are deliveries that failed verification; ${hook.duplicates} arrived again with a webhook-id already seen (at least once: an attempt the Worker gave up on — e.g. its 5 s inline timeout on a starved machine — is retried; receivers deduplicate by webhook-id).`
       : 'not measured in this run: LOAD_RECEIVER_URL was not set, so no webhook endpoint was registered (docs/operations.md, "Load test").',
   ].join('\n');
@@ -320,6 +314,24 @@ async function measure({ python, started, targetUrl, keys, flows, receiver, wher
 /** The receiver's name for a tenant's endpoint (a path segment that does not reveal the tenant's id). */
 const hookName = (tenantId) => createHash('sha256').update(tenantId).digest('hex').slice(0, 12);
 
+/**
+ * What a tenant needs for the load, through the public API: the 10-node flow and, with `hooksAt` (the
+ * receiver's URL as the Worker reaches it), a webhook endpoint whose secret the receiver verifies with.
+ * `created` hears each thing's path as soon as it exists (for a remote run to delete, even if the next
+ * creation fails). Returns the flow's id.
+ */
+async function prepareTenant(url, key, tenantId, { receiver, hooksAt, label, created = () => {} }) {
+  const flow = await api(url, key, 'POST', '/v1/flows', { name: label, definition: fanFlow() });
+  created(`/v1/flows/${flow.id}`);
+  if (hooksAt) {
+    const name = hookName(tenantId);
+    const hook = await api(url, key, 'POST', '/v1/webhooks', { url: `${hooksAt}/hooks/${name}`, eventTypes: ['task.*'] });
+    created(`/v1/webhooks/${hook.id}`);
+    receiver.secrets.set(name, hook.secret);
+  }
+  return flow.id;
+}
+
 async function local(python, started) {
   log(`building the Worker (wrangler deploy --dry-run${PROFILE ? ' --minify=false' : ''})…`);
   // A profile names functions: build it unminified (the same code as deployed, with our names).
@@ -344,12 +356,8 @@ async function local(python, started) {
         .prepare(`UPDATE tenants SET settings = ? WHERE id = ?`)
         .bind(JSON.stringify({ maxActiveRuns: 100 }), tenantId)
         .run();
-      const flow = await api(target.url, key, 'POST', '/v1/flows', { name: 'load fan', definition: fanFlow() });
-      const name = hookName(tenantId);
-      const hook = await api(target.url, key, 'POST', '/v1/webhooks', { url: `${receiver.url}/hooks/${name}`, eventTypes: ['task.*'] });
-      receiver.secrets.set(name, hook.secret);
+      flows.push(await prepareTenant(target.url, key, tenantId, { receiver, hooksAt: receiver.url, label: 'load fan' }));
       keys.push(key);
-      flows.push(flow.id);
     }
     const inspector = PROFILE ? await connectInspector(inspectorPort, OURS) : null;
     return await measure({
@@ -388,7 +396,6 @@ async function remote(python, started) {
     );
   const receiverUrl = process.env.LOAD_RECEIVER_URL?.replace(/\/$/, '');
   const receiver = await startReceiver(receiverUrl ? num('LOAD_RECEIVER_PORT', 8788) : 0);
-  receiver.measured = Boolean(receiverUrl);
   const made = [];
   try {
     const flows = [];
@@ -398,19 +405,14 @@ async function remote(python, started) {
       // Each tenant's endpoint is named after it, and two users' tenants should be two tenants.
       if (seen.has(tenant.id)) throw new Error(`LOAD_API_KEYS holds two keys of tenant ${tenant.id}: give one key per tenant`);
       seen.add(tenant.id);
-      const limit = tenant.settings?.maxActiveRuns ?? `${DEFAULT_MAX_ACTIVE_RUNS} (the default)`;
+      const limit = tenant.settings?.maxActiveRuns ?? 'not set (the default)';
       log(
         `tenant ${tenant.id} (plan ${tenant.plan}, maxActiveRuns ${limit}): runs above it queue, requests above the plan's rate limit answer 429`,
       );
-      const flow = await api(REMOTE, key, 'POST', '/v1/flows', { name: `load fan ${started.toISOString()}`, definition: fanFlow() });
-      made.push({ key, path: `/v1/flows/${flow.id}` });
-      flows.push(flow.id);
-      if (receiverUrl) {
-        const name = hookName(tenant.id);
-        const hook = await api(REMOTE, key, 'POST', '/v1/webhooks', { url: `${receiverUrl}/hooks/${name}`, eventTypes: ['task.*'] });
-        made.push({ key, path: `/v1/webhooks/${hook.id}` });
-        receiver.secrets.set(name, hook.secret);
-      }
+      const label = `load fan ${started.toISOString()}`;
+      flows.push(
+        await prepareTenant(REMOTE, key, tenant.id, { receiver, hooksAt: receiverUrl, label, created: (p) => made.push({ key, path: p }) }),
+      );
     }
     return await measure({ python, started, targetUrl: REMOTE, keys, flows, receiver, where: `Worker at ${REMOTE}` });
   } finally {

@@ -35,7 +35,7 @@ export function accessLog() {
         status,
         latencyMs,
         tenantId,
-        environment: c.get('config')?.ENVIRONMENT ?? 'unknown',
+        environment: config?.ENVIRONMENT ?? 'unknown',
         colo: cf?.colo,
         stages: timer?.durations() ?? NO_STAGES,
       });

@@ -12,7 +12,7 @@ export interface RequestMetric {
   environment: string;
   colo?: string | undefined;
   /** The request's stages in ms (src/observability/timing.ts `STAGES` order), -1 for a stage not on its path. */
-  stages?: readonly number[] | undefined;
+  stages: readonly number[];
 }
 
 /**
@@ -25,7 +25,7 @@ export function writeRequestMetric(dataset: AnalyticsEngineDataset | undefined, 
     dataset.writeDataPoint({
       indexes: [m.tenantId ?? 'anonymous'],
       blobs: ['request', m.route, m.method, `${Math.floor(m.status / 100)}xx`, m.tenantId ?? '', m.environment, m.colo ?? ''],
-      doubles: m.stages ? [m.latencyMs, m.status, ...m.stages] : [m.latencyMs, m.status],
+      doubles: [m.latencyMs, m.status, ...m.stages],
     });
   } catch {
     // Metrics must never fail a request (writeDataPoint throws only on malformed points).

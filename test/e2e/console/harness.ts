@@ -17,8 +17,8 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { type Browser, type BrowserContext, type BrowserContextOptions, chromium, type Page } from 'playwright-core';
-import { describe, it } from 'vitest';
 import { api, signup } from '../../support/node/api';
+import { describeRequiring } from '../../support/node/requires';
 import { PROJECT_ROOT, type RunningWorker, type StartWorkerOptions, startWorker } from '../../support/node/worker';
 import type { TestTenant } from '../../support/shared/tenants';
 
@@ -45,24 +45,14 @@ export const hasChromium = existsSync(CHROMIUM_PATH);
 
 /**
  * `describe` for browser suites: runs them when Chromium is installed; without it fails under CI
- * and skips loudly elsewhere.
+ * and skips loudly elsewhere (test/support/node/requires.ts).
  */
 export function describeBrowser(name: string, body: () => void): void {
-  if (hasChromium) {
-    describe(name, body);
-    return;
-  }
-  const why = `Chromium is not installed at ${CHROMIUM_PATH} (apt-get install chromium, or set CHROMIUM_PATH)`;
-  if (process.env.CI === 'true') {
-    describe(name, () => {
-      it('needs Chromium', () => {
-        throw new Error(`${why}; CI must run the browser tests.`);
-      });
-    });
-    return;
-  }
-  process.stderr.write(`\n${'!'.repeat(100)}\n!! SKIPPING browser suite "${name}": ${why}.\n${'!'.repeat(100)}\n\n`);
-  describe.skip(name, body);
+  describeRequiring(
+    name,
+    { available: hasChromium, why: `Chromium at ${CHROMIUM_PATH} (apt-get install chromium, or set CHROMIUM_PATH)` },
+    body,
+  );
 }
 
 let ipSeq = 0;
