@@ -36,6 +36,8 @@ import { BENCH_DIR } from './lib/workers.mjs';
 
 export const FLOWS_SUITE = 'flows';
 export const WORKFLOWS = 'workflows-baseline';
+/** The isolate where workerd runs the engine of the binding below (one object per instance). */
+export const WORKFLOWS_ENGINE = 'workflows:bench-workflow';
 
 const LINEAR_N = 50;
 const PARALLEL_N = 100;
@@ -83,7 +85,7 @@ export function flowsBudgetS(reps) {
  * @param {{ ours: { url: string, db: any }, base?: { url: string }, workflowsUrl: string,
  *           pepper: string, reps: number, log: (m: string) => void }} o
  */
-export async function runFlowsSuite({ ours, base, workflowsUrl, pepper, reps, log }) {
+export async function runFlowsSuite({ ours, base, workflowsUrl, pepper, reps, log, memoryPoint = async () => {} }) {
   const api = await seedTenant(ours, pepper);
   log(`bench: flows: tenant ${api.tenantId} (plan pro, maxActiveRuns ${CONCURRENT_RUNS})`);
 
@@ -154,12 +156,17 @@ export async function runFlowsSuite({ ours, base, workflowsUrl, pepper, reps, lo
       `bench: flows:   warm-up burst (not pooled): ours p95 ${warmUpBurst.oursP95Ms} ms | workflows p95 ${warmUpBurst.workflowsP95Ms} ms`,
     );
   }
+  // Each side has run as many: the per-node runs and the warm-ups; then the bursts (lib/heap.mjs).
+  const runsBefore = shapes.length * (reps + 1) + 1 + (WARM_BURST ? CONCURRENT_RUNS : 0);
+  await memoryPoint(`before the bursts, ${runsBefore} runs per side`, { runs: runsBefore });
   const cpu0 = sampleCpu();
   const bursts = { ours: [], wf: [] };
   for (let i = 0; i < CONCURRENT_BURSTS; i++) {
     for (const side of i % 2 === 0 ? ['ours', 'wf'] : ['wf', 'ours']) bursts[side].push(await sideBurst(side));
   }
   const concurrent = summarizeConcurrent(pooled(bursts.ours), pooled(bursts.wf), cpuBetween(cpu0, sampleCpu()));
+  const runsAfter = runsBefore + CONCURRENT_BURSTS * CONCURRENT_RUNS;
+  await memoryPoint(`after the bursts, ${runsAfter} runs per side`, { runs: runsAfter });
   concurrent.warmUpBurst = warmUpBurst;
   concurrent.bursts = bursts.ours.map((o, i) => {
     const [ours, wf] = [burstP95(o), burstP95(bursts.wf[i])];

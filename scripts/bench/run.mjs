@@ -33,7 +33,8 @@
  *      BENCH_TENANTS (tenants rotated by the authenticated throughput rows, default 8),
  *      BENCH_LOGIN_ACCOUNTS (accounts rotated by the login rows, default 64),
  *      BENCH_SYNC_SIZES (default 2,50,1000), BENCH_SYNC_REPS (default 20), BENCH_REMINDERS (default 20),
- *      BENCH_STARTUP_REPS (fresh workerd starts per side for the start-up figure, default 3; 0 skips).
+ *      BENCH_STARTUP_REPS (fresh workerd starts per side for the start-up figure, default 3; 0 skips),
+ *      BENCH_MEMORY=0 (no memory points: workerd runs without V8's inspector; default: each suite's points).
  *
  * --compare <old.json>   after the run, every figure beside the old result's (new ÷ old), changes over 20 % flagged
  * --compare <old.json> --to <new.json>   the same for two stored results, without running anything
@@ -44,15 +45,37 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { git } from '../lib/tools.mjs';
 import { CONSOLE_SUITE, consoleBudgetS, formatConsoleTable, runConsoleSuite } from './console.mjs';
-import { FLOWS_SUITE, flowsBudgetS, flowsFailed, formatFlowsTables, runFlowsSuite, WORKFLOWS, workflowsWorker } from './flows.mjs';
+import {
+  FLOWS_SUITE,
+  flowsBudgetS,
+  flowsFailed,
+  formatFlowsTables,
+  runFlowsSuite,
+  WORKFLOWS,
+  WORKFLOWS_ENGINE,
+  workflowsWorker,
+} from './flows.mjs';
 import { authOverhead, formatAuthOverhead } from './identity.mjs';
 import { compareReports, formatComparison } from './lib/compare.mjs';
 import { cpuBetween, sampleCpu } from './lib/cpu.mjs';
 import { formatIssue20Goals, issue20Goals } from './lib/goals.mjs';
+import { formatMemoryTable, memoryRecorder, summarizeMemory } from './lib/heap.mjs';
 import { merge, runLoad, toRequest } from './lib/load.mjs';
+import { freePort } from './lib/profiler.mjs';
 import { formatTable } from './lib/report.mjs';
 import { clientSummary, formatStages, probeStages, summarizeStages } from './lib/stages.mjs';
-import { buildWorker, bundleSize, measureStartup, migratedTargets, ROOT, STATE_NOTE, startWorkers, TEST_VARS } from './lib/workers.mjs';
+import {
+  BASE,
+  buildWorker,
+  bundleSize,
+  measureStartup,
+  migratedTargets,
+  OURS,
+  ROOT,
+  STATE_NOTE,
+  startWorkers,
+  TEST_VARS,
+} from './lib/workers.mjs';
 import { scenarios as ALL_SCENARIOS } from './scenarios.mjs';
 import { formatTasksTables, runTasksSuite, TASKS_SUITE, tasksBudgetS, tasksFailed } from './tasks.mjs';
 import { formatWebhooksTables, runWebhooksSuite, WEBHOOKS_SUITE, webhooksBudgetS, webhooksFailed } from './webhooks.mjs';
@@ -124,6 +147,7 @@ async function main() {
     rounds: num('BENCH_ROUNDS', 4, { min: 1, max: 20 }),
     flowReps: num('BENCH_FLOW_REPS', 3, { min: 1, max: 50 }),
     startupReps: num('BENCH_STARTUP_REPS', 3, { min: 0, max: 20 }),
+    memory: process.env.BENCH_MEMORY !== '0',
   };
   assertUniqueNames(ALL_SCENARIOS);
   const {
@@ -186,10 +210,15 @@ async function main() {
     // before it grew (the flows suite's hundreds of runs took the sync suite's p99 at 1,000 sockets from
     // 1.4x to 1.8–2.2x the bare broadcast), which no production object of ours shares.
     let targets;
+    // Every workerd opens V8's inspector for the memory points (lib/heap.mjs), unless BENCH_MEMORY=0:
+    // nothing is attached between them.
+    const memory = memoryRecorder();
     const boot = async () => {
       await mf?.dispose();
+      const inspectorPort = config.memory ? await freePort() : undefined;
       const started = await startWorkers({
         entry: build.entry,
+        inspectorPort,
         silenceConsole: !keepInfoLogs,
         extraWorkers: withFlows ? workflowsWorker : undefined,
         onLog: (entry) => {
@@ -205,6 +234,20 @@ async function main() {
       mf = started.mf;
       const migrated = await migratedTargets(mf, { ours: started.oursUrl, base: started.baseUrl });
       targets = migrated.targets;
+      const poke = (url) => () => fetch(url).then((res) => res.arrayBuffer());
+      const isolates = [
+        { side: 'ours', workers: [`core:user:${OURS}`], poke: poke(new URL('/health', targets.ours.url)) },
+        { side: 'base', workers: [`core:user:${BASE}`], poke: poke(new URL('/health', targets.base.url)) },
+      ];
+      // Workflows: the Worker holding the steps' code and the engine's own isolate holding each instance.
+      if (withFlows)
+        isolates.push({
+          side: 'workflows',
+          workers: [`core:user:${WORKFLOWS}`, WORKFLOWS_ENGINE],
+          poke: poke(new URL('/engine', await mf.unsafeGetDirectURL(WORKFLOWS))),
+          only: FLOWS_SUITE,
+        });
+      if (inspectorPort !== undefined) memory.attach({ port: inspectorPort, isolates });
       return migrated;
     };
     /** Boots a fresh workerd for `suite` when anything was measured on the running one (results or a suite's report). */
@@ -232,6 +275,7 @@ async function main() {
     let flows = null;
     let tasks = null;
     let webhooks = null;
+    if (scenarios.length > 0) await memory.point('http', 'start');
     for (const scenario of scenarios) {
       log(`bench: ${scenario.name}`);
       const setupMs = scenario.setupTimeoutS ? scenario.setupTimeoutS * 1000 : SETUP_TIMEOUT_MS;
@@ -306,26 +350,38 @@ async function main() {
         );
     }
 
+    if (scenarios.length > 0) await memory.point('http', `after the ${scenarios.length} scenarios`);
+
+    /** A suite's memory points: its start, the points it takes itself, its end. */
+    const measured = async (suite, run) => {
+      await memory.point(suite, 'start');
+      const report = await run((label, units) => memory.point(suite, label, units));
+      await memory.point(suite, 'end');
+      return report;
+    };
     if (withFlows) {
       await freshForSuite('flows');
       const workflowsUrl = String(await mf.unsafeGetDirectURL(WORKFLOWS));
-      flows = await runFlowsSuite({
-        ours: targets.ours,
-        base: targets.base,
-        workflowsUrl,
-        pepper: TEST_VARS.TOKEN_PEPPER,
-        reps: config.flowReps,
-        log,
-      });
+      flows = await measured(FLOWS_SUITE, (memoryPoint) =>
+        runFlowsSuite({
+          ours: targets.ours,
+          base: targets.base,
+          workflowsUrl,
+          pepper: TEST_VARS.TOKEN_PEPPER,
+          reps: config.flowReps,
+          log,
+          memoryPoint,
+        }),
+      );
     }
 
     if (withTasks) {
       await freshForSuite('tasks');
-      tasks = await runTasksSuite({ ours: targets.ours, base: targets.base, log });
+      tasks = await measured(TASKS_SUITE, (memoryPoint) => runTasksSuite({ ours: targets.ours, base: targets.base, log, memoryPoint }));
     }
     if (withWebhooks) {
       await freshForSuite('webhooks');
-      webhooks = await runWebhooksSuite({ ours: targets.ours, base: targets.base, log });
+      webhooks = await measured(WEBHOOKS_SUITE, () => runWebhooksSuite({ ours: targets.ours, base: targets.base, log }));
     }
     let consoleReport = null;
     if (withConsole) {
@@ -363,6 +419,7 @@ async function main() {
       ...(tasks ? { tasks } : {}),
       ...(webhooks ? { webhooks } : {}),
       ...(consoleReport ? { console: consoleReport } : {}),
+      ...(memory.points.length > 0 ? { memory: summarizeMemory(memory.points) } : {}),
     };
     // A summary of figures already taken: should it fail on a shape it did not expect, the run still reports.
     let goals = [];
@@ -383,6 +440,7 @@ async function main() {
     if (tasks) console.log(`${formatTasksTables(tasks)}\n`);
     if (webhooks) console.log(`${formatWebhooksTables(webhooks)}\n`);
     if (consoleReport) console.log(`${formatConsoleTable(consoleReport)}\n`);
+    if (report.memory) console.log(`${formatMemoryTable(report.memory)}\n`);
     if (goals.length > 0) console.log(`${formatIssue20Goals(goals)}\n`);
     const outDir = path.join(ROOT, 'bench-results');
     await mkdir(outDir, { recursive: true });

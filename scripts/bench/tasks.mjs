@@ -278,7 +278,7 @@ function expectFrames(pool, expected, match) {
 /**
  * @param {{ ours: { url: string, db: any, fetch: Function }, base: { url: string, fetch: Function }, log: (m: string) => void }} o
  */
-export async function runTasksSuite({ ours, base, log }) {
+export async function runTasksSuite({ ours, base, log, memoryPoint = async () => {} }) {
   const cfg = suiteConfig();
   const limit = fdLimit();
   // Each socket is one fd here (and one in workerd, a child of this process); both sides are open at once.
@@ -364,6 +364,8 @@ export async function runTasksSuite({ ours, base, log }) {
       }
       const row = summarizeSync(n, samples, cpuBetween(cpu0, sampleCpu()));
       sync.push(row);
+      // With this size's sockets still open on both sides (lib/heap.mjs).
+      await memoryPoint(`${n} sockets open per side`, { sockets: n });
       log(
         `bench: tasks:   ${n} sockets: ours p50 ${row.ours.p50Ms} p99 ${row.ours.p99Ms} ms (all served p99 ${row.ours.allServedP99Ms}) | base p50 ${row.base.p50Ms} p99 ${row.base.p99Ms} ms (all served p99 ${row.base.allServedP99Ms}) | missing ${row.ours.missing}/${row.base.missing}, errors ${row.ours.errors}/${row.base.errors}`,
       );

@@ -64,6 +64,15 @@ async function runOnce(env, shape, steps) {
 export default {
   async fetch(request, env) {
     const url = new URL(request.url);
+    // The bench's memory points (lib/heap.mjs) need the engine's isolate to run a task: asking for an
+    // instance that does not exist reaches it and makes nothing.
+    if (request.method === 'GET' && url.pathname === '/engine') {
+      const answer = await env.BENCH.get('bench-memory-point')
+        .then((instance) => instance.status())
+        .then((s) => s.status)
+        .catch((err) => String(err?.message ?? err));
+      return json({ answer });
+    }
     if (request.method !== 'POST' || url.pathname !== '/run') return json({ error: 'POST /run?shape=linear|parallel|fan&steps=N' }, 404);
     const shape = url.searchParams.get('shape');
     const steps = Number(url.searchParams.get('steps'));

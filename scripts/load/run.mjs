@@ -32,6 +32,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import path from 'node:path';
 import { Webhook } from 'standardwebhooks';
+import { formatMemoryTable, memoryRecorder, summarizeMemory } from '../bench/lib/heap.mjs';
 import { analyse, connectInspector, freePort, printProfile, readSourceMap, startProfiler } from '../bench/lib/profiler.mjs';
 import { seedApiKeyTenant } from '../bench/lib/tenants.mjs';
 import { applyMigrations, buildWorker, OURS, ROOT, readMigrations, STATE_NOTE, startWorkers, TEST_VARS } from '../bench/lib/workers.mjs';
@@ -253,7 +254,7 @@ async function writeProfile(inspector, entry, rows, stamp) {
 }
 
 /** Locust against `targetUrl` with one key and flow per tenant, then the summary: the part both modes share. */
-async function measure({ python, started, targetUrl, keys, flows, receiver, where, inspector, entry }) {
+async function measure({ python, started, targetUrl, keys, flows, receiver, where, inspector, entry, memory }) {
   log(`${where}; ${keys.length} tenants; ${USERS} users for ${SECONDS}s`);
   await mkdir(OUT, { recursive: true });
   const stamp = started.toISOString().replace(/[:.]/g, '-');
@@ -270,6 +271,8 @@ async function measure({ python, started, targetUrl, keys, flows, receiver, wher
   if (measured) await sleep(5_000);
   const rows = await readStats(csvPrefix);
   if (inspector) await writeProfile(inspector, entry, rows, stamp);
+  await memory?.point('load', 'after the load');
+  const heap = memory ? summarizeMemory(memory.points) : null;
   const s = receiver.stats;
   const hook = {
     measured,
@@ -291,6 +294,7 @@ async function measure({ python, started, targetUrl, keys, flows, receiver, wher
     measured
       ? `its failures are deliveries that failed verification; ${hook.duplicates} arrived again with a webhook-id already seen (at least once: an attempt the Worker gave up on — e.g. its 5 s inline timeout on a starved machine — is retried; receivers deduplicate by webhook-id).`
       : 'not measured in this run: LOAD_RECEIVER_URL was not set, so no webhook endpoint was registered (docs/operations.md, "Load test").',
+    ...(heap ? ['', formatMemoryTable(heap)] : []),
   ].join('\n');
   console.log(`\n${text}\n`);
   const summary = {
@@ -303,6 +307,7 @@ async function measure({ python, started, targetUrl, keys, flows, receiver, wher
     locustExit: code,
     rows,
     webhooks: hook,
+    ...(heap ? { memory: heap } : {}),
   };
   await writeFile(path.join(OUT, `summary-${stamp}.md`), `${text}\n`);
   await writeFile(path.join(OUT, 'latest.json'), `${JSON.stringify(summary, null, 2)}\n`);
@@ -336,7 +341,8 @@ async function local(python, started) {
   log(`building the Worker (wrangler deploy --dry-run${PROFILE ? ' --minify=false' : ''})…`);
   // A profile names functions: build it unminified (the same code as deployed, with our names).
   const build = await buildWorker({ minify: !PROFILE });
-  const inspectorPort = PROFILE ? await freePort() : undefined;
+  // V8's inspector for the profile and for the memory points before and after the load (bench/lib/heap.mjs).
+  const inspectorPort = await freePort();
   const { mf, oursUrl } = await startWorkers({
     entry: build.entry,
     inspectorPort,
@@ -359,6 +365,13 @@ async function local(python, started) {
       flows.push(await prepareTenant(target.url, key, tenantId, { receiver, hooksAt: receiver.url, label: 'load fan' }));
       keys.push(key);
     }
+    const memory = memoryRecorder();
+    const health = new URL('/health', target.url);
+    memory.attach({
+      port: inspectorPort,
+      isolates: [{ side: 'ours', workers: [`core:user:${OURS}`], poke: () => fetch(health).then((res) => res.arrayBuffer()) }],
+    });
+    await memory.point('load', 'before the load (tenants seeded)');
     const inspector = PROFILE ? await connectInspector(inspectorPort, OURS) : null;
     return await measure({
       python,
@@ -370,6 +383,7 @@ async function local(python, started) {
       where: `Worker on workerd (Miniflare, direct socket) at ${target.url}, run storage ${STATE_NOTE}`,
       inspector,
       entry: build.entry,
+      memory,
     });
   } finally {
     await receiver.close();

@@ -33,6 +33,9 @@ const SKIP = new Set([
   'note',
   'cpu',
   'request',
+  // What a memory point held (runs, sockets): a count, not a figure.
+  'units',
+  'limitMB',
   // The goals table repeats figures compared where they stand.
   'issue20',
 ]);
@@ -44,7 +47,7 @@ function direction(path) {
   const leaf = path.split('.').at(-1) ?? '';
   if (/reqPerSec|perSec|throughput|rps/i.test(leaf)) return 1;
   if (/^(ratio|cpuRatio)$/.test(leaf) && /scenarios\[/.test(path)) return 1;
-  if (/ms|latency|p50|p95|p99|max|min|mean|bytes|kib|size|errors|lost|duplicat|ratio|wait/i.test(path)) return -1;
+  if (/ms|latency|p50|p95|p99|max|min|mean|bytes|kib|size|errors|lost|duplicat|ratio|wait|memory/i.test(path)) return -1;
   return 0;
 }
 

@@ -1,0 +1,155 @@
+/**
+ * Memory: each measured isolate's live JavaScript heap after a full garbage collection, read over
+ * V8's inspector (the same port `npm run bench:profile` uses), at points each suite chooses (its
+ * start on a fresh workerd, with its 1,000 sockets open, after its hundreds of runs, at its end).
+ *
+ * Locally our Worker and every one of its Durable Objects share one isolate (`core:user:edgecrew`),
+ * as the bare baseline and its objects share another, and Workflows a third: a point is the whole
+ * isolate, code included. Production runs the same code in the same kind of isolate, with a 128 MB
+ * limit per isolate (Workers' documented limit); objects it has evicted cost nothing there, while
+ * here an object stays in memory for the whole suite. docs/performance.md, "Memory".
+ */
+import { connectInspector } from './profiler.mjs';
+import { markdownTable } from './report.mjs';
+
+/** Workers' memory limit per isolate, printed beside the figures. */
+export const ISOLATE_LIMIT_MB = 128;
+const GC_TIMEOUT_MS = 10_000;
+
+const mb = (bytes) => Math.round((bytes / 1e6) * 100) / 100;
+
+/**
+ * One isolate's live heap in MB after a full collection, or null when the inspector does not answer.
+ * V8 runs the inspector's collection as a task on the isolate's thread, which workerd runs only when
+ * the isolate has work: `poke` sends it a request (any answer will do).
+ */
+async function liveHeapMB(port, worker, poke) {
+  const inspector = await connectInspector(port, worker);
+  try {
+    const collected = inspector.send('HeapProfiler.collectGarbage');
+    let timer;
+    const gave = await Promise.race([
+      (async () => {
+        await poke().catch(() => {});
+        await collected;
+        return true;
+      })(),
+      new Promise((resolve) => {
+        timer = setTimeout(() => resolve(false), GC_TIMEOUT_MS);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (!gave) return null;
+    const { usedSize } = await inspector.send('Runtime.getHeapUsage');
+    return mb(usedSize);
+  } finally {
+    inspector.close();
+  }
+}
+
+/**
+ * A recorder of memory points for one run of the bench. `attach` names the running workerd's inspector
+ * port and its isolates: `{ side, workers, poke, only? }` for each side (ours, the baseline, Workflows:
+ * the inspector targets whose heaps add up to the side, e.g. `core:user:edgecrew`; `only`: the one
+ * suite whose points read it). `point(suite, label, units?)` reads every side and keeps the point
+ * (`units`, e.g. `{ runs: 300 }` or `{ sockets: 1000 }`: how many the suite has made so far, counted
+ * the same way at each of its points), and `points`, the list so far.
+ */
+export function memoryRecorder() {
+  const points = [];
+  let current = null;
+  return {
+    points,
+    /** The isolates of the workerd now running (a suite on a fresh workerd calls this again). */
+    attach({ port, isolates }) {
+      current = { port, isolates };
+    },
+    async point(suite, label, units = null) {
+      if (!current) return null;
+      const heap = {};
+      for (const { side, workers, poke, only } of current.isolates) {
+        if (only !== undefined && only !== suite) continue;
+        let total = 0;
+        for (const worker of workers) {
+          const v = await liveHeapMB(current.port, worker, poke).catch(() => null);
+          total = total === null || v === null ? null : total + v;
+        }
+        heap[side] = total === null ? null : Math.round(total * 100) / 100;
+      }
+      const p = { suite, label, ...(units ? { units } : {}), heapMB: heap };
+      points.push(p);
+      return p;
+    },
+  };
+}
+
+/**
+ * The report's `memory`: every point with each side's growth since its suite's first point, and, at a
+ * point with units after an earlier one of the same suite, each side's growth between the two in KB per
+ * unit made in between (e.g. KB per run, per socket). The first point with units is not divided: the
+ * growth up to it is also the code compiled and the caches filled as the suite warmed up.
+ */
+export function summarizeMemory(points) {
+  const first = new Map();
+  const lastWithUnits = new Map();
+  const round2 = (v) => Math.round(v * 100) / 100;
+  const rows = points.map((p) => {
+    if (!first.has(p.suite)) first.set(p.suite, p);
+    const start = first.get(p.suite);
+    const prev = p.units ? lastWithUnits.get(p.suite) : undefined;
+    if (p.units) lastWithUnits.set(p.suite, p);
+    const made = prev ? Object.values(p.units)[0] - Object.values(prev.units)[0] : 0;
+    const growth = {};
+    const perUnit = {};
+    for (const [side, v] of Object.entries(p.heapMB)) {
+      const s = start.heapMB[side];
+      growth[side] = v === null || s == null ? null : round2(v - s);
+      if (prev) {
+        const before = prev.heapMB[side];
+        perUnit[side] = v === null || before == null || !(made > 0) ? null : Math.round(((v - before) * 1e4) / made) / 10;
+      }
+    }
+    return {
+      name: `${p.suite}: ${p.label}`,
+      heapMB: p.heapMB,
+      growthMB: growth,
+      ...(p.units ? { units: p.units } : {}),
+      ...(prev ? { perUnitSince: prev.label, growthKBPerUnit: perUnit } : {}),
+    };
+  });
+  const peak = Math.max(0, ...points.map((p) => p.heapMB.ours ?? 0));
+  return {
+    note: `live JS heap of each side's isolates after a full garbage collection (V8 inspector), MB; growth = since the suite's first point; KB/unit = growth since the suite's previous point with a count, ÷ the runs or sockets made in between. Locally no object is evicted during a suite; production's limit is ${ISOLATE_LIMIT_MB} MB per isolate.`,
+    limitMB: ISOLATE_LIMIT_MB,
+    oursPeakMB: peak,
+    rows,
+  };
+}
+
+const SIDES = [
+  ['ours', 'ours'],
+  ['base', 'base'],
+  ['workflows', 'Workflows'],
+];
+const fmt = (v, digits = 1) => (v === null || v === undefined ? '-' : v.toFixed(digits));
+
+/** The memory table: each point's heap per isolate, its growth since the suite's start, and per unit. */
+export function formatMemoryTable(memory) {
+  const sides = SIDES.filter(([key]) => memory.rows.some((r) => r.heapMB[key] !== undefined));
+  const perUnit = memory.rows.some((r) => r.growthKBPerUnit);
+  const header = [
+    'memory: live heap after a full GC',
+    ...sides.map(([, label]) => `${label} MB`),
+    ...sides.map(([, label]) => `${label} growth MB`),
+    ...(perUnit ? ['per unit', ...sides.map(([, label]) => `${label} KB/unit`)] : []),
+  ];
+  const rows = memory.rows.map((r) => [
+    r.name,
+    ...sides.map(([key]) => fmt(r.heapMB[key])),
+    ...sides.map(([key]) => fmt(r.growthMB[key], 2)),
+    ...(perUnit
+      ? [r.growthKBPerUnit ? Object.keys(r.units)[0].replace(/s$/, '') : '-', ...sides.map(([key]) => fmt(r.growthKBPerUnit?.[key]))]
+      : []),
+  ]);
+  return [markdownTable(header, rows), '', `${memory.note} Ours at most ${memory.oursPeakMB} MB here.`].join('\n');
+}
