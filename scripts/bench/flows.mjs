@@ -83,7 +83,9 @@ export function flowsBudgetS(reps) {
 
 /**
  * @param {{ ours: { url: string, db: any }, base?: { url: string }, workflowsUrl: string,
- *           pepper: string, reps: number, log: (m: string) => void }} o
+ *           pepper: string, reps: number, log: (m: string) => void,
+ *           memoryPoint?: (label: string, units?: { runs: number }) => Promise<unknown> }} o
+ *   memoryPoint: the bench's memory point (lib/heap.mjs), taken before and after the measured bursts.
  */
 export async function runFlowsSuite({ ours, base, workflowsUrl, pepper, reps, log, memoryPoint = async () => {} }) {
   const api = await seedTenant(ours, pepper);

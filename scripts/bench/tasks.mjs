@@ -276,7 +276,9 @@ function expectFrames(pool, expected, match) {
 }
 
 /**
- * @param {{ ours: { url: string, db: any, fetch: Function }, base: { url: string, fetch: Function }, log: (m: string) => void }} o
+ * @param {{ ours: { url: string, db: any, fetch: Function }, base: { url: string, fetch: Function }, log: (m: string) => void,
+ *           memoryPoint?: (label: string, units?: { sockets: number }) => Promise<unknown> }} o
+ *   memoryPoint: the bench's memory point (lib/heap.mjs), taken with each size's sockets open.
  */
 export async function runTasksSuite({ ours, base, log, memoryPoint = async () => {} }) {
   const cfg = suiteConfig();
