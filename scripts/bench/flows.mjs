@@ -84,7 +84,7 @@ export function flowsBudgetS(reps) {
 /**
  * @param {{ ours: { url: string, db: any }, base?: { url: string }, workflowsUrl: string,
  *           pepper: string, reps: number, log: (m: string) => void,
- *           memoryPoint?: (label: string, units?: { runs: number }) => Promise<unknown> }} o
+ *           memoryPoint?: (label: string, units?: { count: { runs: number }, sides?: string[] }) => Promise<unknown> }} o
  *   memoryPoint: the bench's memory point (lib/heap.mjs), taken before and after the measured bursts.
  */
 export async function runFlowsSuite({ ours, base, workflowsUrl, pepper, reps, log, memoryPoint = async () => {} }) {
@@ -160,7 +160,8 @@ export async function runFlowsSuite({ ours, base, workflowsUrl, pepper, reps, lo
   }
   // Each side has run as many: the per-node runs and the warm-ups; then the bursts (lib/heap.mjs).
   const runsBefore = shapes.length * (reps + 1) + 1 + (WARM_BURST ? CONCURRENT_RUNS : 0);
-  await memoryPoint(`before the bursts, ${runsBefore} runs per side`, { runs: runsBefore });
+  // Labels without counts, so that `--compare` meets the same point in runs of other settings.
+  await memoryPoint('before the bursts', { count: { runs: runsBefore }, sides: ['ours', 'workflows'] });
   const cpu0 = sampleCpu();
   const bursts = { ours: [], wf: [] };
   for (let i = 0; i < CONCURRENT_BURSTS; i++) {
@@ -168,7 +169,7 @@ export async function runFlowsSuite({ ours, base, workflowsUrl, pepper, reps, lo
   }
   const concurrent = summarizeConcurrent(pooled(bursts.ours), pooled(bursts.wf), cpuBetween(cpu0, sampleCpu()));
   const runsAfter = runsBefore + CONCURRENT_BURSTS * CONCURRENT_RUNS;
-  await memoryPoint(`after the bursts, ${runsAfter} runs per side`, { runs: runsAfter });
+  await memoryPoint('after the bursts', { count: { runs: runsAfter }, sides: ['ours', 'workflows'] });
   concurrent.warmUpBurst = warmUpBurst;
   concurrent.bursts = bursts.ours.map((o, i) => {
     const [ours, wf] = [burstP95(o), burstP95(bursts.wf[i])];

@@ -59,7 +59,7 @@ import { authOverhead, formatAuthOverhead } from './identity.mjs';
 import { compareReports, formatComparison } from './lib/compare.mjs';
 import { cpuBetween, sampleCpu } from './lib/cpu.mjs';
 import { formatIssue20Goals, issue20Goals } from './lib/goals.mjs';
-import { formatMemoryTable, memoryRecorder, summarizeMemory } from './lib/heap.mjs';
+import { formatMemoryTable, memoryRecorder, pokeWith, summarizeMemory } from './lib/heap.mjs';
 import { merge, runLoad, toRequest } from './lib/load.mjs';
 import { freePort } from './lib/profiler.mjs';
 import { formatTable } from './lib/report.mjs';
@@ -170,7 +170,9 @@ async function main() {
       (withFlows ? flowsBudgetS(config.flowReps) : 0) +
       (withTasks ? tasksBudgetS() : 0) +
       (withWebhooks ? webhooksBudgetS() : 0) +
-      (withConsole ? consoleBudgetS() : 0),
+      (withConsole ? consoleBudgetS() : 0) +
+      // Memory points: up to 16 a run, each side's read bounded at 10 s (lib/heap.mjs); in practice well under a second.
+      (config.memory ? 16 * 3 * 10 : 0),
   );
   let cleanup = async () => {};
   const watchdog = setTimeout(() => {
@@ -234,17 +236,16 @@ async function main() {
       mf = started.mf;
       const migrated = await migratedTargets(mf, { ours: started.oursUrl, base: started.baseUrl });
       targets = migrated.targets;
-      const poke = (url) => () => fetch(url).then((res) => res.arrayBuffer());
       const isolates = [
-        { side: 'ours', workers: [`core:user:${OURS}`], poke: poke(new URL('/health', targets.ours.url)) },
-        { side: 'base', workers: [`core:user:${BASE}`], poke: poke(new URL('/health', targets.base.url)) },
+        { side: 'ours', workers: [`core:user:${OURS}`], poke: pokeWith(new URL('/health', targets.ours.url)) },
+        { side: 'base', workers: [`core:user:${BASE}`], poke: pokeWith(new URL('/health', targets.base.url)) },
       ];
       // Workflows: the Worker holding the steps' code and the engine's own isolate holding each instance.
       if (withFlows)
         isolates.push({
           side: 'workflows',
           workers: [`core:user:${WORKFLOWS}`, WORKFLOWS_ENGINE],
-          poke: poke(new URL('/engine', await mf.unsafeGetDirectURL(WORKFLOWS))),
+          poke: pokeWith(new URL('/engine', await mf.unsafeGetDirectURL(WORKFLOWS))),
           only: FLOWS_SUITE,
         });
       if (inspectorPort !== undefined) memory.attach({ port: inspectorPort, isolates });
@@ -350,7 +351,7 @@ async function main() {
         );
     }
 
-    if (scenarios.length > 0) await memory.point('http', `after the ${scenarios.length} scenarios`);
+    if (scenarios.length > 0) await memory.point('http', 'after the scenarios');
 
     /** A suite's memory points: its start, the points it takes itself, its end. */
     const measured = async (suite, run) => {

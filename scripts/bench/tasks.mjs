@@ -277,7 +277,7 @@ function expectFrames(pool, expected, match) {
 
 /**
  * @param {{ ours: { url: string, db: any, fetch: Function }, base: { url: string, fetch: Function }, log: (m: string) => void,
- *           memoryPoint?: (label: string, units?: { sockets: number }) => Promise<unknown> }} o
+ *           memoryPoint?: (label: string, units?: { count: { sockets: number } }) => Promise<unknown> }} o
  *   memoryPoint: the bench's memory point (lib/heap.mjs), taken with each size's sockets open.
  */
 export async function runTasksSuite({ ours, base, log, memoryPoint = async () => {} }) {
@@ -367,7 +367,7 @@ export async function runTasksSuite({ ours, base, log, memoryPoint = async () =>
       const row = summarizeSync(n, samples, cpuBetween(cpu0, sampleCpu()));
       sync.push(row);
       // With this size's sockets still open on both sides (lib/heap.mjs).
-      await memoryPoint(`${n} sockets open per side`, { sockets: n });
+      await memoryPoint(`${n} sockets open per side`, { count: { sockets: n } });
       log(
         `bench: tasks:   ${n} sockets: ours p50 ${row.ours.p50Ms} p99 ${row.ours.p99Ms} ms (all served p99 ${row.ours.allServedP99Ms}) | base p50 ${row.base.p50Ms} p99 ${row.base.p99Ms} ms (all served p99 ${row.base.allServedP99Ms}) | missing ${row.ours.missing}/${row.base.missing}, errors ${row.ours.errors}/${row.base.errors}`,
       );

@@ -65,7 +65,8 @@ export default {
   async fetch(request, env) {
     const url = new URL(request.url);
     // The bench's memory points (lib/heap.mjs) need the engine's isolate to run a task: asking for an
-    // instance that does not exist reaches it and makes nothing.
+    // instance that does not exist reaches it (locally that brings one small engine object into being,
+    // the same one every time, counted in the Workflows figures from the suite's first point on).
     if (request.method === 'GET' && url.pathname === '/engine') {
       const answer = await env.BENCH.get('bench-memory-point')
         .then((instance) => instance.status())
@@ -73,7 +74,8 @@ export default {
         .catch((err) => String(err?.message ?? err));
       return json({ answer });
     }
-    if (request.method !== 'POST' || url.pathname !== '/run') return json({ error: 'POST /run?shape=linear|parallel|fan&steps=N' }, 404);
+    if (request.method !== 'POST' || url.pathname !== '/run')
+      return json({ error: 'POST /run?shape=linear|parallel|fan&steps=N, or GET /engine' }, 404);
     const shape = url.searchParams.get('shape');
     const steps = Number(url.searchParams.get('steps'));
     if (!['linear', 'parallel', 'fan'].includes(shape) || !Number.isInteger(steps) || steps < (shape === 'fan' ? 3 : 1) || steps > 1000) {

@@ -20,7 +20,8 @@
  *      PATH; the first that imports locust and websocket),
  *      LOAD_PROFILE=1: a V8 CPU profile of our isolate over the whole Locust run, printed per request
  *      and saved as load-results/profile-<time>.cpuprofile (the profiler slows the thread, so its
- *      run's latencies are not comparable with other runs'), LOAD_OUT (results directory).
+ *      run's latencies are not comparable with other runs'), LOAD_OUT (results directory),
+ *      LOAD_MEMORY=0: no memory table (our isolate's heap before and after the load, local runs only).
  *
  * LOAD_TARGET=<origin> runs the same traffic against a deployed Worker instead (steps 1 and 2 become
  * API calls with LOAD_API_KEYS, undone at the end; webhooks with LOAD_RECEIVER_URL and
@@ -32,7 +33,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import path from 'node:path';
 import { Webhook } from 'standardwebhooks';
-import { formatMemoryTable, memoryRecorder, summarizeMemory } from '../bench/lib/heap.mjs';
+import { formatMemoryTable, memoryRecorder, pokeWith, summarizeMemory } from '../bench/lib/heap.mjs';
 import { analyse, connectInspector, freePort, printProfile, readSourceMap, startProfiler } from '../bench/lib/profiler.mjs';
 import { seedApiKeyTenant } from '../bench/lib/tenants.mjs';
 import { applyMigrations, buildWorker, OURS, ROOT, readMigrations, STATE_NOTE, startWorkers, TEST_VARS } from '../bench/lib/workers.mjs';
@@ -75,6 +76,8 @@ function findPython() {
   );
 }
 const PROFILE = process.env.LOAD_PROFILE === '1';
+/** Our isolate's heap before and after a local load (bench/lib/heap.mjs); LOAD_MEMORY=0 skips it. */
+const MEMORY = process.env.LOAD_MEMORY !== '0';
 const OUT = process.env.LOAD_OUT ? path.resolve(process.env.LOAD_OUT) : path.join(ROOT, 'load-results');
 /** LOAD_TARGET: a deployed Worker's origin to load instead of a local one (`remote` below). */
 const REMOTE = process.env.LOAD_TARGET ? targetOrigin(process.env.LOAD_TARGET) : null;
@@ -341,8 +344,9 @@ async function local(python, started) {
   log(`building the Worker (wrangler deploy --dry-run${PROFILE ? ' --minify=false' : ''})…`);
   // A profile names functions: build it unminified (the same code as deployed, with our names).
   const build = await buildWorker({ minify: !PROFILE });
-  // V8's inspector for the profile and for the memory points before and after the load (bench/lib/heap.mjs).
-  const inspectorPort = await freePort();
+  // V8's inspector for the profile and for the memory points before and after the load
+  // (bench/lib/heap.mjs; LOAD_MEMORY=0 skips them).
+  const inspectorPort = PROFILE || MEMORY ? await freePort() : undefined;
   const { mf, oursUrl } = await startWorkers({
     entry: build.entry,
     inspectorPort,
@@ -365,13 +369,12 @@ async function local(python, started) {
       flows.push(await prepareTenant(target.url, key, tenantId, { receiver, hooksAt: receiver.url, label: 'load fan' }));
       keys.push(key);
     }
-    const memory = memoryRecorder();
-    const health = new URL('/health', target.url);
-    memory.attach({
+    const memory = MEMORY ? memoryRecorder() : undefined;
+    memory?.attach({
       port: inspectorPort,
-      isolates: [{ side: 'ours', workers: [`core:user:${OURS}`], poke: () => fetch(health).then((res) => res.arrayBuffer()) }],
+      isolates: [{ side: 'ours', workers: [`core:user:${OURS}`], poke: pokeWith(new URL('/health', target.url)) }],
     });
-    await memory.point('load', 'before the load (tenants seeded)');
+    await memory?.point('load', 'before the load (tenants seeded)');
     const inspector = PROFILE ? await connectInspector(inspectorPort, OURS) : null;
     return await measure({
       python,

@@ -1,7 +1,8 @@
 /**
  * Memory: each measured isolate's live JavaScript heap after a full garbage collection, read over
- * V8's inspector (the same port `npm run bench:profile` uses), at points each suite chooses (its
- * start on a fresh workerd, with its 1,000 sockets open, after its hundreds of runs, at its end).
+ * V8's inspector (as `npm run bench:profile` profiles, on the inspector port of the workerd running),
+ * at points each suite chooses (its start on a fresh workerd, with its 1,000 sockets open, after its
+ * hundreds of runs, at its end).
  *
  * Locally our Worker and every one of its Durable Objects share one isolate (`core:user:edgecrew`),
  * as the bare baseline and its objects share another, and Workflows a third: a point is the whole
@@ -15,32 +16,45 @@ import { markdownTable } from './report.mjs';
 
 /** Workers' memory limit per isolate, printed beside the figures. */
 export const ISOLATE_LIMIT_MB = 128;
-const GC_TIMEOUT_MS = 10_000;
+/** At most this long per isolate read (connecting, the collection, the heap's size). */
+const READ_TIMEOUT_MS = 10_000;
 const POKE_EVERY_MS = 200;
+const POKE_TIMEOUT_MS = 2_000;
 
-const mb = (bytes) => Math.round((bytes / 1e6) * 100) / 100;
+const round2 = (v) => Math.round(v * 100) / 100;
+
+/** A `poke` for `liveHeapMB`: one GET of `url`, its body read, bounded. */
+export const pokeWith = (url) => () => fetch(url, { signal: AbortSignal.timeout(POKE_TIMEOUT_MS) }).then((res) => res.arrayBuffer());
 
 /**
- * One isolate's live heap in MB after a full collection, or null when the inspector does not answer.
- * V8 runs the inspector's collection as a task on the isolate's thread, which workerd runs only when
- * the isolate has work: `poke` sends it a request (any answer will do), again every POKE_EVERY_MS
- * until the collection answers, since a request served before the task was posted does not run it.
+ * One isolate's live heap in MB after a full collection, or null when the inspector does not answer
+ * within READ_TIMEOUT_MS. V8 runs the inspector's collection as a task on the isolate's thread, which
+ * workerd runs only when the isolate has work: `poke` sends it a request (any answer will do), again
+ * every POKE_EVERY_MS until the collection answers, since a request served before the task was posted
+ * does not run it.
  */
 async function liveHeapMB(port, worker, poke) {
-  const inspector = await connectInspector(port, worker);
+  const deadline = performance.now() + READ_TIMEOUT_MS;
+  const inspector = await Promise.race([connectInspector(port, worker), sleep(READ_TIMEOUT_MS, null)]);
+  if (!inspector) return null;
   try {
-    let collected = false;
-    const collection = inspector.send('HeapProfiler.collectGarbage').then(() => {
-      collected = true;
-    });
-    const deadline = performance.now() + GC_TIMEOUT_MS;
-    while (!collected && performance.now() < deadline) {
+    // Settled at once either way: a protocol error reads as no figure, never as an unhandled rejection.
+    let state = 'waiting';
+    const collection = inspector.send('HeapProfiler.collectGarbage').then(
+      () => {
+        state = 'collected';
+      },
+      () => {
+        state = 'failed';
+      },
+    );
+    while (state === 'waiting' && performance.now() < deadline) {
       await poke().catch(() => {});
       await Promise.race([collection, sleep(POKE_EVERY_MS)]);
     }
-    if (!collected) return null;
-    const { usedSize } = await inspector.send('Runtime.getHeapUsage');
-    return mb(usedSize);
+    if (state !== 'collected') return null;
+    const usage = await Promise.race([inspector.send('Runtime.getHeapUsage'), sleep(Math.max(0, deadline - performance.now()), null)]);
+    return usage ? round2(usage.usedSize / 1e6) : null;
   } finally {
     inspector.close();
   }
@@ -50,9 +64,10 @@ async function liveHeapMB(port, worker, poke) {
  * A recorder of memory points for one run of the bench. `attach` names the running workerd's inspector
  * port and its isolates: `{ side, workers, poke, only? }` for each side (ours, the baseline, Workflows:
  * the inspector targets whose heaps add up to the side, e.g. `core:user:edgecrew`; `only`: the one
- * suite whose points read it). `point(suite, label, units?)` reads every side and keeps the point
- * (`units`, e.g. `{ runs: 300 }` or `{ sockets: 1000 }`: how many the suite has made so far, counted
- * the same way at each of its points), and `points`, the list so far.
+ * suite whose points read it). `point(suite, label, units?)` reads every side and keeps the point;
+ * `units` is what the suite holds at that point, counted the same way at each of its points:
+ * `{ count: { runs: 309 } }` (runs made so far) or `{ count: { sockets: 1000 } }` (sockets open now),
+ * and `sides`, the sides that made them (default: every side). `points` is the list so far.
  */
 export function memoryRecorder() {
   const points = [];
@@ -73,9 +88,14 @@ export function memoryRecorder() {
           const v = await liveHeapMB(current.port, worker, poke).catch(() => null);
           total = total === null || v === null ? null : total + v;
         }
-        heap[side] = total === null ? null : Math.round(total * 100) / 100;
+        heap[side] = total === null ? null : round2(total);
       }
-      const p = { suite, label, ...(units ? { units } : {}), heapMB: heap };
+      const p = {
+        suite,
+        label,
+        ...(units ? { units: units.count, ...(units.sides ? { unitSides: units.sides } : {}) } : {}),
+        heapMB: heap,
+      };
       points.push(p);
       return p;
     },
@@ -83,27 +103,28 @@ export function memoryRecorder() {
 }
 
 /**
- * The report's `memory`: every point with each side's growth since its suite's first point, and, at a
- * point with units after an earlier one of the same suite, each side's growth between the two in KB per
- * unit made in between (e.g. KB per run, per socket). The first point with units is not divided: the
- * growth up to it is also the code compiled and the caches filled as the suite warmed up.
+ * The report's `memory`: every point with each side's growth since the suite's first reading of that
+ * side, and, at a point with units after an earlier one of the same suite, the growth between the two
+ * in KB per unit made in between (e.g. KB per run, per socket), for the sides that made them. The first
+ * point with units is not divided: the growth up to it is also the code compiled and the caches filled
+ * as the suite warmed up.
  */
 export function summarizeMemory(points) {
+  /** `${suite} ${side}` → the suite's first non-null reading of that side. */
   const first = new Map();
   const lastWithUnits = new Map();
-  const round2 = (v) => Math.round(v * 100) / 100;
   const rows = points.map((p) => {
-    if (!first.has(p.suite)) first.set(p.suite, p);
-    const start = first.get(p.suite);
     const prev = p.units ? lastWithUnits.get(p.suite) : undefined;
     if (p.units) lastWithUnits.set(p.suite, p);
     const made = prev ? Object.values(p.units)[0] - Object.values(prev.units)[0] : 0;
     const growth = {};
     const perUnit = {};
     for (const [side, v] of Object.entries(p.heapMB)) {
-      const s = start.heapMB[side];
-      growth[side] = v === null || s == null ? null : round2(v - s);
-      if (prev) {
+      const key = `${p.suite} ${side}`;
+      if (v !== null && !first.has(key)) first.set(key, v);
+      const s = first.get(key);
+      growth[side] = v === null || s === undefined ? null : round2(v - s);
+      if (prev && (!p.unitSides || p.unitSides.includes(side))) {
         const before = prev.heapMB[side];
         perUnit[side] = v === null || before == null || !(made > 0) ? null : Math.round(((v - before) * 1e4) / made) / 10;
       }
@@ -116,11 +137,11 @@ export function summarizeMemory(points) {
       ...(prev ? { perUnitSince: prev.label, growthKBPerUnit: perUnit } : {}),
     };
   });
-  const peak = Math.max(0, ...points.map((p) => p.heapMB.ours ?? 0));
+  const ours = points.map((p) => p.heapMB.ours).filter((v) => typeof v === 'number');
   return {
-    note: `live JS heap of each side's isolates after a full garbage collection (V8 inspector), MB; growth = since the suite's first point; KB/unit = growth since the suite's previous point with a count, ÷ the runs or sockets made in between. Locally no object is evicted during a suite; production's limit is ${ISOLATE_LIMIT_MB} MB per isolate.`,
+    note: `live JS heap of each side's isolates after a full garbage collection (V8 inspector), MB; growth = since the suite's first reading; KB/unit = growth since the suite's previous point with a count, ÷ the runs made or sockets opened in between, for the sides that made them. Locally no object is evicted during a suite; production's limit is ${ISOLATE_LIMIT_MB} MB per isolate.`,
     limitMB: ISOLATE_LIMIT_MB,
-    oursPeakMB: peak,
+    oursPeakMB: ours.length > 0 ? Math.max(...ours) : null,
     rows,
   };
 }
@@ -150,5 +171,6 @@ export function formatMemoryTable(memory) {
       ? [r.growthKBPerUnit ? Object.keys(r.units)[0].replace(/s$/, '') : '-', ...sides.map(([key]) => fmt(r.growthKBPerUnit?.[key]))]
       : []),
   ]);
-  return [markdownTable(header, rows), '', `${memory.note} Ours at most ${memory.oursPeakMB} MB here.`].join('\n');
+  const peak = memory.oursPeakMB === null ? 'Ours could not be read.' : `Ours at most ${memory.oursPeakMB} MB here.`;
+  return [markdownTable(header, rows), '', `${memory.note} ${peak}`].join('\n');
 }
