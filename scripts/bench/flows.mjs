@@ -158,18 +158,18 @@ export async function runFlowsSuite({ ours, base, workflowsUrl, pepper, reps, lo
       `bench: flows:   warm-up burst (not pooled): ours p95 ${warmUpBurst.oursP95Ms} ms | workflows p95 ${warmUpBurst.workflowsP95Ms} ms`,
     );
   }
-  // Each side has run as many: the per-node runs and the warm-ups; then the bursts (lib/heap.mjs).
-  const runsBefore = shapes.length * (reps + 1) + 1 + (WARM_BURST ? CONCURRENT_RUNS : 0);
-  // Labels without counts, so that `--compare` meets the same point in runs of other settings.
-  await memoryPoint('before the bursts', { count: { runs: runsBefore }, sides: ['ours', 'workflows'] });
+  // Memory per run: the growth over the measured bursts ÷ the runs each side made in them (lib/heap.mjs).
+  await memoryPoint('before the bursts', { count: { runs: 0 }, sides: ['ours', 'workflows'] });
   const cpu0 = sampleCpu();
   const bursts = { ours: [], wf: [] };
   for (let i = 0; i < CONCURRENT_BURSTS; i++) {
     for (const side of i % 2 === 0 ? ['ours', 'wf'] : ['wf', 'ours']) bursts[side].push(await sideBurst(side));
   }
   const concurrent = summarizeConcurrent(pooled(bursts.ours), pooled(bursts.wf), cpuBetween(cpu0, sampleCpu()));
-  const runsAfter = runsBefore + CONCURRENT_BURSTS * CONCURRENT_RUNS;
-  await memoryPoint('after the bursts', { count: { runs: runsAfter }, sides: ['ours', 'workflows'] });
+  await memoryPoint('after the bursts', {
+    count: { runs: bursts.ours.reduce((n, b) => n + b.results.length, 0) },
+    sides: ['ours', 'workflows'],
+  });
   concurrent.warmUpBurst = warmUpBurst;
   concurrent.bursts = bursts.ours.map((o, i) => {
     const [ours, wf] = [burstP95(o), burstP95(bursts.wf[i])];

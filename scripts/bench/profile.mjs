@@ -18,7 +18,16 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { threadDelta, threadTimes } from './lib/cpu.mjs';
 import { merge, runLoad, toRequest } from './lib/load.mjs';
-import { analyse, connectInspector, freePort, printProfile, printThreads, readSourceMap, startProfiler } from './lib/profiler.mjs';
+import {
+  analyse,
+  connectInspector,
+  freePort,
+  printProfile,
+  printThreads,
+  readSourceMap,
+  startProfiler,
+  userIsolate,
+} from './lib/profiler.mjs';
 import { buildWorker, migratedTargets, OURS, ROOT, startWorkers, TEST_VARS } from './lib/workers.mjs';
 import { scenarios } from './scenarios.mjs';
 
@@ -57,7 +66,7 @@ try {
   await runLoad({ ...req, durationS: 2, connections });
 
   const cpuOnly = values['cpu-only'] || side === 'base';
-  const inspector = cpuOnly ? null : await connectInspector(port, OURS);
+  const inspector = cpuOnly ? null : await connectInspector(port, userIsolate(OURS));
   if (inspector) await startProfiler(inspector);
   log(`bench:profile: ${cpuOnly ? 'measuring' : 'profiling'} ${seconds}s of load at ${connections} connections`);
   const threads0 = threadTimes();

@@ -61,7 +61,7 @@ import { cpuBetween, sampleCpu } from './lib/cpu.mjs';
 import { formatIssue20Goals, issue20Goals } from './lib/goals.mjs';
 import { formatMemoryTable, memoryRecorder, pokeWith, summarizeMemory } from './lib/heap.mjs';
 import { merge, runLoad, toRequest } from './lib/load.mjs';
-import { freePort } from './lib/profiler.mjs';
+import { freePort, userIsolate } from './lib/profiler.mjs';
 import { formatTable } from './lib/report.mjs';
 import { clientSummary, formatStages, probeStages, summarizeStages } from './lib/stages.mjs';
 import {
@@ -171,8 +171,8 @@ async function main() {
       (withTasks ? tasksBudgetS() : 0) +
       (withWebhooks ? webhooksBudgetS() : 0) +
       (withConsole ? consoleBudgetS() : 0) +
-      // Memory points: up to 16 a run, each side's read bounded at 10 s (lib/heap.mjs); in practice well under a second.
-      (config.memory ? 16 * 3 * 10 : 0),
+      // Memory points: 13 a full run, each of up to 4 isolate reads bounded at 10 s (lib/heap.mjs); in practice well under a second.
+      (config.memory ? 16 * 4 * 10 : 0),
   );
   let cleanup = async () => {};
   const watchdog = setTimeout(() => {
@@ -237,14 +237,14 @@ async function main() {
       const migrated = await migratedTargets(mf, { ours: started.oursUrl, base: started.baseUrl });
       targets = migrated.targets;
       const isolates = [
-        { side: 'ours', workers: [`core:user:${OURS}`], poke: pokeWith(new URL('/health', targets.ours.url)) },
-        { side: 'base', workers: [`core:user:${BASE}`], poke: pokeWith(new URL('/health', targets.base.url)) },
+        { side: 'ours', workers: [userIsolate(OURS)], poke: pokeWith(new URL('/health', targets.ours.url)) },
+        { side: 'base', workers: [userIsolate(BASE)], poke: pokeWith(new URL('/health', targets.base.url)) },
       ];
       // Workflows: the Worker holding the steps' code and the engine's own isolate holding each instance.
       if (withFlows)
         isolates.push({
           side: 'workflows',
-          workers: [`core:user:${WORKFLOWS}`, WORKFLOWS_ENGINE],
+          workers: [userIsolate(WORKFLOWS), WORKFLOWS_ENGINE],
           poke: pokeWith(new URL('/engine', await mf.unsafeGetDirectURL(WORKFLOWS))),
           only: FLOWS_SUITE,
         });

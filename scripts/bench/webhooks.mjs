@@ -38,7 +38,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Webhook } from 'standardwebhooks';
 import WebSocket from 'ws';
-import { analyse, connectInspector, freePort, printProfile, readSourceMap, startProfiler } from './lib/profiler.mjs';
+import { analyse, connectInspector, freePort, printProfile, readSourceMap, startProfiler, userIsolate } from './lib/profiler.mjs';
 import { markdownTable } from './lib/report.mjs';
 import { signupTenant } from './lib/tenants.mjs';
 import { buildWorker, migratedTargets, OURS, ROOT, STATE_NOTE, startWorkers } from './lib/workers.mjs';
@@ -401,7 +401,7 @@ async function main() {
   }, webhooksBudgetS() * 1000);
   try {
     const { targets } = await migratedTargets(mf, { ours: oursUrl, base: baseUrl });
-    const inspector = profiling ? await connectInspector(inspectorPort, OURS) : null;
+    const inspector = profiling ? await connectInspector(inspectorPort, userIsolate(OURS)) : null;
     if (inspector) await startProfiler(inspector);
     const report = { at: new Date().toISOString(), ...(await runWebhooksSuite({ ...targets, cases, log: (m) => console.error(m) })) };
     console.log(`\n${formatWebhooksTables(report)}\n`);

@@ -34,7 +34,7 @@ import { createServer } from 'node:http';
 import path from 'node:path';
 import { Webhook } from 'standardwebhooks';
 import { formatMemoryTable, memoryRecorder, pokeWith, summarizeMemory } from '../bench/lib/heap.mjs';
-import { analyse, connectInspector, freePort, printProfile, readSourceMap, startProfiler } from '../bench/lib/profiler.mjs';
+import { analyse, connectInspector, freePort, printProfile, readSourceMap, startProfiler, userIsolate } from '../bench/lib/profiler.mjs';
 import { seedApiKeyTenant } from '../bench/lib/tenants.mjs';
 import { applyMigrations, buildWorker, OURS, ROOT, readMigrations, STATE_NOTE, startWorkers, TEST_VARS } from '../bench/lib/workers.mjs';
 
@@ -372,10 +372,10 @@ async function local(python, started) {
     const memory = MEMORY ? memoryRecorder() : undefined;
     memory?.attach({
       port: inspectorPort,
-      isolates: [{ side: 'ours', workers: [`core:user:${OURS}`], poke: pokeWith(new URL('/health', target.url)) }],
+      isolates: [{ side: 'ours', workers: [userIsolate(OURS)], poke: pokeWith(new URL('/health', target.url)) }],
     });
     await memory?.point('load', 'before the load (tenants seeded)');
-    const inspector = PROFILE ? await connectInspector(inspectorPort, OURS) : null;
+    const inspector = PROFILE ? await connectInspector(inspectorPort, userIsolate(OURS)) : null;
     return await measure({
       python,
       started,

@@ -33,10 +33,15 @@ export const pokeWith = (url) => () => fetch(url, { signal: AbortSignal.timeout(
  * every POKE_EVERY_MS until the collection answers, since a request served before the task was posted
  * does not run it.
  */
-async function liveHeapMB(port, worker, poke) {
+async function liveHeapMB(port, isolate, poke) {
   const deadline = performance.now() + READ_TIMEOUT_MS;
-  const inspector = await Promise.race([connectInspector(port, worker), sleep(READ_TIMEOUT_MS, null)]);
-  if (!inspector) return null;
+  const connecting = connectInspector(port, isolate);
+  const inspector = await Promise.race([connecting, sleep(READ_TIMEOUT_MS, null)]);
+  if (!inspector) {
+    // A session that opens after all would keep this process alive: close it when it does.
+    connecting.then((late) => late.close()).catch(() => {});
+    return null;
+  }
   try {
     // Settled at once either way: a protocol error reads as no figure, never as an unhandled rejection.
     let state = 'waiting';
@@ -63,10 +68,10 @@ async function liveHeapMB(port, worker, poke) {
 /**
  * A recorder of memory points for one run of the bench. `attach` names the running workerd's inspector
  * port and its isolates: `{ side, workers, poke, only? }` for each side (ours, the baseline, Workflows:
- * the inspector targets whose heaps add up to the side, e.g. `core:user:edgecrew`; `only`: the one
+ * the inspector targets whose heaps add up to the side, e.g. `userIsolate('edgecrew')`; `only`: the one
  * suite whose points read it). `point(suite, label, units?)` reads every side and keeps the point;
  * `units` is what the suite holds at that point, counted the same way at each of its points:
- * `{ count: { runs: 309 } }` (runs made so far) or `{ count: { sockets: 1000 } }` (sockets open now),
+ * `{ count: { runs: 200 } }` (runs made since the suite's first counted point) or `{ count: { sockets: 1000 } }` (sockets open now),
  * and `sides`, the sides that made them (default: every side). `points` is the list so far.
  */
 export function memoryRecorder() {

@@ -29,11 +29,17 @@ export function freePort() {
   });
 }
 
-/** A Chrome DevTools Protocol session with our Worker's isolate (workerd names it `core:user:<worker>`). */
-export async function connectInspector(port, worker) {
+/** The inspector target of a Worker's own isolate (its objects share it); its assets and queues have others. */
+export const userIsolate = (worker) => `core:user:${worker}`;
+
+/**
+ * A Chrome DevTools Protocol session with one of workerd's isolates, named exactly as workerd lists it
+ * (`userIsolate(name)` for a Worker, e.g. `workflows:<name>` for a Workflows engine).
+ */
+export async function connectInspector(port, isolate) {
   const targets = await (await fetch(`http://127.0.0.1:${port}/json`)).json();
-  const target = targets.find((t) => String(t.webSocketDebuggerUrl ?? '').endsWith(`:${worker}`) || t.title?.includes(worker));
-  if (!target) throw new Error(`no inspector target for ${worker}: ${JSON.stringify(targets.map((t) => t.title ?? t.id))}`);
+  const target = targets.find((t) => String(t.webSocketDebuggerUrl ?? '').endsWith(`/${isolate}`));
+  if (!target) throw new Error(`no inspector target ${isolate}: ${JSON.stringify(targets.map((t) => t.title ?? t.id))}`);
   const ws = new WebSocket(target.webSocketDebuggerUrl);
   await new Promise((resolve, reject) => {
     ws.addEventListener('open', resolve, { once: true });
