@@ -227,8 +227,13 @@ describeBrowser('console: flows and runs', () => {
     const newRunId = decodeURIComponent(new URL(page.url()).pathname.split('/').pop()!);
     expect(newRunId).not.toBe(runId);
 
-    const list = await call(tenant, 'GET', `/v1/runs?flowId=${flowId}`);
-    expect(list.body.data.find((r: Json) => r.id === newRunId)).toMatchObject({ rerunOf: runId });
+    // The list is the D1 index, which the run's hub writes just after the start answers (docs/flows.md,
+    // "Starting a run"): wait for the row, then check where it says the run came from.
+    const listed = await eventually(
+      async () => (await call(tenant, 'GET', `/v1/runs?flowId=${flowId}`)).body.data.find((r: Json) => r.id === newRunId),
+      { what: `${newRunId} in GET /v1/runs` },
+    );
+    expect(listed).toMatchObject({ rerunOf: runId });
     // The new run reused `load` and ran `show` again; its page shows that.
     await until(() => page.getByTestId('run-status').getAttribute('data-status')).toBe('succeeded');
     await until(() => page.getByTestId('run-node-load').getAttribute('aria-label')).toContain('reused');
