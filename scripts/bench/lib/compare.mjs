@@ -111,6 +111,32 @@ export function compareReports(oldReport, newReport) {
   return rows;
 }
 
+/**
+ * The bare baselines' throughput figures (req/s of every scenario's bare side, events/s of the bare
+ * webhook sender): code we did not change, measured beside ours in the same run. Their new÷old is how
+ * much faster or slower the machine was between the two runs, for this kind of work.
+ */
+const BASELINE_THROUGHPUT = [/^scenarios\[[^\]]+\]\.base\.reqPerSec$/, /^webhooks\.cases\[[^\]]+\]\.bare\.eventsPerSec$/];
+
+/**
+ * How the machine moved between the runs: the median and range of the baselines' throughput, new ÷ old
+ * (null when the runs share none). A slower hour moves every absolute figure; the ours÷base ratios do
+ * not move with it, so a ratio flagged is about our code, an absolute figure flagged may be the machine.
+ */
+export function baselineDrift(rows) {
+  const ratios = rows
+    .filter((r) => r.ratio !== null && r.old !== null && r.new !== null && BASELINE_THROUGHPUT.some((re) => re.test(r.path)))
+    .map((r) => r.ratio)
+    .sort((a, b) => a - b);
+  if (ratios.length === 0) return null;
+  const mid = ratios.length >> 1;
+  const median = ratios.length % 2 ? ratios[mid] : (ratios[mid - 1] + ratios[mid]) / 2;
+  return { figures: ratios.length, median, min: ratios[0], max: ratios.at(-1) };
+}
+
+/** Whether a row is one of the ours÷base ratios (`ratio`, `cpuRatio`, `ratioP95`, `throughputRatio`, …). */
+const isRatio = (path) => /^ratio|Ratio/.test(path.split('.').at(-1) ?? '');
+
 const num = (v) => (v === null ? '-' : Math.abs(v) >= 100 ? Math.round(v).toLocaleString('en-US') : String(Math.round(v * 100) / 100));
 
 /** The comparison as a text table (flagged rows first, then the rest unless `flaggedOnly`). */
@@ -131,6 +157,28 @@ export function formatComparison(rows, { oldLabel = 'old', newLabel = 'new', fla
     '',
     `${flagged.length} of ${shown.length} figures changed by more than ${FLAG_SHARE * 100} % (${flagged.filter((r) => r.flag === 'WORSE').length} worse, ${flagged.filter((r) => r.flag === 'BETTER').length} better)` +
       `${added ? `; ${added} only in ${newLabel}` : ''}${missing ? `; ${missing} only in ${oldLabel}` : ''}.`,
-    "Absolute figures move with the machine's load: trust ours÷base ratios over raw req/s and ms when both runs were not quiet.",
+    ...driftLines(rows, flagged, newLabel),
   ].join('\n');
+}
+
+const fixed = (v) => v.toFixed(2);
+
+/** The machine's drift between the runs, and how many of the flagged figures are ours÷base ratios. */
+function driftLines(rows, flagged, newLabel) {
+  const drift = baselineDrift(rows);
+  const ratiosFlagged = flagged.filter((r) => isRatio(r.path)).length;
+  const lines = [];
+  if (drift) {
+    const moved = Math.abs(drift.median - 1) > FLAG_SHARE / 2;
+    lines.push(
+      `The bare baselines ran at ${fixed(drift.median)}× the old run's throughput in ${newLabel} (median of ${drift.figures} figures, ${fixed(drift.min)}–${fixed(drift.max)}): ` +
+        (moved
+          ? `the machine was ${drift.median < 1 ? 'slower' : 'faster'}, so absolute req/s, events/s and ms moving by about that much are the machine, not the code.`
+          : 'the machine ran at about the same speed.'),
+    );
+  }
+  lines.push(
+    `${ratiosFlagged} of the flagged figures are ours÷base ratios, which hold up when the machine's speed moves; the rest are absolute figures.`,
+  );
+  return lines;
 }
