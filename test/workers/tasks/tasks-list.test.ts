@@ -24,7 +24,46 @@ function failingJoin(sql: SqlStorage, message: string): SqlStorage {
   });
 }
 
+/** `sql` whose joined page comes back out of id order (as a SQLite that joined in another order would answer). */
+function misorderedJoin(sql: SqlStorage): SqlStorage {
+  return new Proxy(sql, {
+    get(target, key) {
+      if (key !== 'exec') return Reflect.get(target, key);
+      return (query: string, ...args: SqlStorageValue[]) => {
+        const cursor = target.exec(query, ...args);
+        if (!query.includes('group_concat')) return cursor;
+        const row = cursor.one() as { ids: string | null; json: string | null };
+        const ids = row.ids?.split(',') ?? [];
+        const tasks = row.json === null ? [] : (JSON.parse(`[${row.json}]`) as unknown[]);
+        const reversed = {
+          ...row,
+          ids: ids.reverse().join(','),
+          json: tasks
+            .reverse()
+            .map((t) => JSON.stringify(t))
+            .join(','),
+        };
+        return { one: () => reversed };
+      };
+    },
+  });
+}
+
 describe('task list pages as JSON', () => {
+  it('a page SQLite joined out of id order is read row by row instead: always in id order', async () => {
+    const owner = await signup('tasks-list-order');
+    for (let i = 0; i < 4; i++) await createTask(owner, { title: `task ${i}` });
+    const pages = await runInDurableObject(hub(owner.tenantId), (_i, state) => {
+      const real = state.storage.sql;
+      return { joined: listTasksJson(real, { limit: 3 }), misordered: listTasksJson(misorderedJoin(real), { limit: 3 }) };
+    });
+    expect(pages.misordered).toEqual(pages.joined);
+    const ids = (JSON.parse(pages.joined.json) as { id: string }[]).map((t) => t.id);
+    expect(ids).toHaveLength(3);
+    expect(ids).toEqual([...ids].sort());
+    expect(pages.joined.nextCursor).toBe(ids[2]);
+  });
+
   it('a page SQLite cannot join (string or blob too big) is joined row by row, the same answer; other errors are thrown', async () => {
     const owner = await signup('tasks-list-toobig');
     for (let i = 0; i < 5; i++) await createTask(owner, { title: `task ${i}`, notes: 'ü'.repeat(200 * (i + 1)) });
