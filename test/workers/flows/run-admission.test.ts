@@ -1,0 +1,51 @@
+/**
+ * The tenant hub's run slots (durable-objects/tenant-hub/run-admission.ts), driven directly on a hub's
+ * storage: admissions are numbered in arrival order whatever the slots hold at the time (none, only
+ * active, only queued), and freed slots go to the queue in that order.
+ */
+import { runInDurableObject } from 'cloudflare:test';
+import { describe, expect, it } from 'vitest';
+import { admit, listSlots, release } from '../../../durable-objects/tenant-hub/run-admission';
+import { hub } from '../../support/workers/durable-objects';
+
+describe('run admission', () => {
+  it('numbers admissions in arrival order with no slot, only active or only queued slots held; frees go to the queue in order', async () => {
+    const out = await runInDurableObject(hub('tnt_admission_order'), (_i, state) => {
+      const sql = state.storage.sql;
+      const steps: Record<string, unknown> = {};
+      steps.first = admit(sql, 'run_a', 1); // no slot held
+      steps.second = admit(sql, 'run_b', 1); // the one slot active
+      steps.third = admit(sql, 'run_c', 1);
+      steps.queue = listSlots(sql, 10);
+      steps.again = admit(sql, 'run_b', 1); // idempotent: still queued, same place
+      steps.afterA = release(sql, 'run_a', 1); // b takes the slot
+      steps.bGone = release(sql, 'run_b', 0); // cancelled; the stored limit (1) still applies: c takes it
+      steps.cGone = release(sql, 'run_c', 1); // nothing held
+      steps.fourth = admit(sql, 'run_d', 0); // a limit of 0: queued with no active slot
+      steps.fifth = admit(sql, 'run_e', 0); // only queued slots held
+      steps.slots = listSlots(sql, 10);
+      return steps;
+    });
+    expect(out).toMatchObject({
+      first: 'start',
+      second: 'queued',
+      third: 'queued',
+      again: 'queued',
+      afterA: ['run_b'],
+      bGone: ['run_c'],
+      cGone: [],
+      fourth: 'queued',
+      fifth: 'queued',
+    });
+    const queue = out.queue as { runId: string; seq: number }[];
+    expect(queue.map((s) => s.runId)).toEqual(['run_a', 'run_b', 'run_c']);
+    expect(new Set(queue.map((s) => s.seq)).size).toBe(3);
+    const slots = out.slots as { runId: string; state: string; seq: number }[];
+    expect(slots.map((s) => [s.runId, s.state])).toEqual([
+      ['run_d', 'queued'],
+      ['run_e', 'queued'],
+    ]);
+    // e came after d, admitted while only queued slots were held.
+    expect(slots[0]!.seq).toBeLessThan(slots[1]!.seq);
+  });
+});
