@@ -239,6 +239,20 @@ export function deleteFeedback(op: FeedbackOp, id: string): Result<{ id: string 
   return ok({ id });
 }
 
+/**
+ * The index a page reads, chosen by its filters rather than left to SQLite's planner, which has no
+ * statistics here and chooses badly both ways (100,000 ratings, 90,000 of one key, in workerd): a key
+ * alone read the key's (key, updated_at) range and sorted all of it by id, 58 ms a page, where (key, id)
+ * reads the page's rows (0.19 ms); once (key, id) exists, the planner takes it for a key with a time
+ * window too, and walks an old, narrow window's key from the newest rating down (24 ms) instead of
+ * reading the window (0.67 ms). A target's ratings are few: its own index, then sorted.
+ */
+function listIndex(f: FeedbackFilter): string {
+  if (f.targetType !== undefined && f.targetId !== undefined) return 'INDEXED BY feedback_rater_uq';
+  if (f.key === undefined) return '';
+  return f.from === undefined && f.to === undefined ? 'INDEXED BY feedback_key_id_idx' : 'INDEXED BY feedback_key_time_idx';
+}
+
 /** Newest first; `after` is the last id of the previous page. */
 export function listFeedback(sql: Sql, f: FeedbackFilter): { data: Feedback[]; nextCursor: string | null } {
   const where: string[] = ['id < ?'];
@@ -262,7 +276,7 @@ export function listFeedback(sql: Sql, f: FeedbackFilter): { data: Feedback[]; n
     args.push(f.to);
   }
   const rows = sql
-    .exec<FeedbackRow>(`SELECT * FROM feedback WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ?`, ...args, f.limit + 1)
+    .exec<FeedbackRow>(`SELECT * FROM feedback ${listIndex(f)} WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ?`, ...args, f.limit + 1)
     .toArray();
   const data = rows.slice(0, f.limit).map(toFeedback);
   return { data, nextCursor: rows.length > f.limit ? data[data.length - 1]!.id : null };

@@ -259,4 +259,11 @@ export const HUB_MIGRATIONS: readonly DoMigration[] = [
       CREATE INDEX run_index_fresh_idx ON run_index (next_at) WHERE attempts = 0;
     `,
   },
+  {
+    version: 17,
+    sql: `
+      -- A key's feedback newest first without sorting all of it (listFeedback in feedback.ts).
+      CREATE INDEX feedback_key_id_idx ON feedback (key, id);
+    `,
+  },
 ];
