@@ -245,7 +245,9 @@ export function deleteFeedback(op: FeedbackOp, id: string): Result<{ id: string 
  * alone read the key's (key, updated_at) range and sorted all of it by id, 58 ms a page, where (key, id)
  * reads the page's rows (0.19 ms); once (key, id) exists, the planner takes it for a key with a time
  * window too, and walks an old, narrow window's key from the newest rating down (24 ms) instead of
- * reading the window (0.67 ms). A target's ratings are few: its own index, then sorted.
+ * reading the window (0.67 ms). Neither index bounds every window: a window holding most of a large key
+ * (or `to` alone) still sorts what it holds, as a key alone did. A target's ratings are read through
+ * its own index and sorted: few, unless many raters (feedback tokens) rate one target.
  */
 function listIndex(f: FeedbackFilter): string {
   if (f.targetType !== undefined && f.targetId !== undefined) return 'INDEXED BY feedback_rater_uq';

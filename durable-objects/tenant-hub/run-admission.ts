@@ -17,20 +17,25 @@ function activeCount(sql: Sql): number {
 }
 
 /**
- * One past the last admission's seq. Read as the last entry of each state's range of the (state, seq)
- * index, not as MAX(seq) over the table: that scans every slot, so with a long queue each admission
- * cost time in proportion to it. With the EXISTS below, an admission's reads in workerd took 550 µs
- * with 10,000 slots held, 80 µs with 1,000 and 38 µs with 100; now 25, 14 and 21 µs.
+ * The next admission's seq: one past every seq this hub has given, kept in `hub_meta` (`run_seq`), so a
+ * seq is never given twice. Reading it from the slots held would give a freed top seq again, and the
+ * sweeper's `release(…, ifSeq)` would then free a run's new admission in place of the old one it read.
+ * A hub from before the counter starts past the slots it holds: read at each state's end of the
+ * (state, seq) index, not as MAX(seq) over the table, which scans every slot (with the EXISTS below,
+ * an admission's reads in workerd took 550 µs with 10,000 slots held, 80 µs with 1,000 and 38 µs with
+ * 100; 25, 14 and 21 µs without the scans).
  */
 function nextSeq(sql: Sql): number {
-  return (
+  const next =
     sql
       .exec<{ s: number }>(
-        `SELECT max(coalesce((SELECT MAX(seq) FROM run_slots WHERE state = 'active'), 0),
+        `SELECT max(coalesce((SELECT CAST(value AS INTEGER) FROM hub_meta WHERE key = 'run_seq'), 0),
+                    coalesce((SELECT MAX(seq) FROM run_slots WHERE state = 'active'), 0),
                     coalesce((SELECT MAX(seq) FROM run_slots WHERE state = 'queued'), 0)) AS s`,
       )
-      .one().s + 1
-  );
+      .one().s + 1;
+  sql.exec(`INSERT OR REPLACE INTO hub_meta (key, value) VALUES ('run_seq', ?)`, String(next));
+  return next;
 }
 
 /** 'start' if a slot is free (the run takes it), else 'queued' (idempotent per run). */

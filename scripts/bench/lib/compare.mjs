@@ -113,8 +113,9 @@ export function compareReports(oldReport, newReport) {
 
 /**
  * The bare baselines' throughput figures (req/s of every scenario's bare side, events/s of the bare
- * webhook sender): code we did not change, measured beside ours in the same run. Their new÷old is how
- * much faster or slower the machine was between the two runs, for this kind of work.
+ * webhook sender): code that performance work does not change (scripts/bench/baseline-worker.js),
+ * measured beside ours in the same run. Their new÷old is how much faster or slower the machine was
+ * between the two runs, for this kind of work, when both runs had the same baseline.
  */
 const BASELINE_THROUGHPUT = [/^scenarios\[[^\]]+\]\.base\.reqPerSec$/, /^webhooks\.cases\[[^\]]+\]\.bare\.eventsPerSec$/];
 
@@ -134,7 +135,10 @@ export function baselineDrift(rows) {
   return { figures: ratios.length, median, min: ratios[0], max: ratios.at(-1) };
 }
 
-/** Whether a row is one of the ours÷base ratios (`ratio`, `cpuRatio`, `ratioP95`, `throughputRatio`, …). */
+/**
+ * Whether a row is a ratio between two sides of the same run (`ratio`, `ratioP95`, `throughputRatio`:
+ * ours÷base; `cpuRatio`: base÷ours; the full tenant's `ratioP95`: ours÷ours with every slot free).
+ */
 const isRatio = (path) => /^ratio|Ratio/.test(path.split('.').at(-1) ?? '');
 
 const num = (v) => (v === null ? '-' : Math.abs(v) >= 100 ? Math.round(v).toLocaleString('en-US') : String(Math.round(v * 100) / 100));
@@ -163,7 +167,7 @@ export function formatComparison(rows, { oldLabel = 'old', newLabel = 'new', fla
 
 const fixed = (v) => v.toFixed(2);
 
-/** The machine's drift between the runs, and how many of the flagged figures are ours÷base ratios. */
+/** The machine's drift between the runs, and how many of the flagged figures are same-run ratios. */
 function driftLines(rows, flagged, newLabel) {
   const drift = baselineDrift(rows);
   const ratiosFlagged = flagged.filter((r) => isRatio(r.path)).length;
@@ -173,12 +177,12 @@ function driftLines(rows, flagged, newLabel) {
     lines.push(
       `The bare baselines ran at ${fixed(drift.median)}× the old run's throughput in ${newLabel} (median of ${drift.figures} figures, ${fixed(drift.min)}–${fixed(drift.max)}): ` +
         (moved
-          ? `the machine was ${drift.median < 1 ? 'slower' : 'faster'}, so absolute req/s, events/s and ms moving by about that much are the machine, not the code.`
+          ? `the machine was ${drift.median < 1 ? 'slower' : 'faster'}, so absolute req/s and events/s moving by about that factor (and ms by its inverse) are the machine, not the code.`
           : 'the machine ran at about the same speed.'),
     );
   }
   lines.push(
-    `${ratiosFlagged} of the flagged figures are ours÷base ratios, which hold up when the machine's speed moves; the rest are absolute figures.`,
+    `${ratiosFlagged} of the flagged figures are ratios between two sides of the same run, which hold up when the machine's speed moves; the rest are absolute figures.`,
   );
   return lines;
 }
