@@ -266,4 +266,12 @@ export const HUB_MIGRATIONS: readonly DoMigration[] = [
       CREATE INDEX feedback_key_id_idx ON feedback (key, id);
     `,
   },
+  {
+    version: 18,
+    sql: `
+      -- One assignee's tasks in id order (GET /v1/tasks?assigneeId=…) without walking every task; only
+      -- assigned tasks are in it.
+      CREATE INDEX tasks_assignee_idx ON tasks (assignee_id, id) WHERE assignee_id IS NOT NULL;
+    `,
+  },
 ];

@@ -50,6 +50,9 @@ export class BaselineHub extends DurableObject {
         due_key TEXT, assignee_id TEXT, search TEXT NOT NULL, version INTEGER NOT NULL)`);
       ctx.storage.sql.exec(`CREATE INDEX IF NOT EXISTS hub_tasks_status_idx ON hub_tasks (status, id)`);
       ctx.storage.sql.exec(`CREATE INDEX IF NOT EXISTS hub_tasks_due_idx ON hub_tasks (due_key)`);
+      ctx.storage.sql.exec(
+        `CREATE INDEX IF NOT EXISTS hub_tasks_assignee_idx ON hub_tasks (assignee_id, id) WHERE assignee_id IS NOT NULL`,
+      );
       ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS hub_changes (version INTEGER PRIMARY KEY AUTOINCREMENT, entity TEXT NOT NULL,
         entity_id TEXT NOT NULL, op TEXT NOT NULL, data TEXT, occurred_at TEXT NOT NULL)`);
       ctx.storage.sql.exec(`CREATE INDEX IF NOT EXISTS hub_changes_entity_idx ON hub_changes (entity, entity_id, version)`);

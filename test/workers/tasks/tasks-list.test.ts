@@ -94,4 +94,29 @@ describe('task list pages as JSON', () => {
     expect(pages.out[0]!.joined[0]!.nextCursor).not.toBeNull();
     expect(pages.other).toMatch(/SQLITE_BUSY/);
   });
+
+  it("one assignee's page reads the assignee index, not every task", async () => {
+    const owner = await signup('tasks-list-assignee');
+    const plans = await runInDurableObject(hub(owner.tenantId), (_i, state) => {
+      const real = state.storage.sql;
+      const seen: string[] = [];
+      const spy = new Proxy(real, {
+        get(target, key) {
+          if (key !== 'exec') return Reflect.get(target, key);
+          return (query: string, ...args: SqlStorageValue[]) => {
+            seen.push(
+              ...target
+                .exec<{ detail: string }>(`EXPLAIN QUERY PLAN ${query}`, ...args)
+                .toArray()
+                .map((r) => r.detail),
+            );
+            return target.exec(query, ...args);
+          };
+        },
+      });
+      listTasksJson(spy, { limit: 50, assigneeId: 'usr_someone' });
+      return seen;
+    });
+    expect(plans.join('; ')).toMatch(/tasks_assignee_idx \(assignee_id=\?\)/);
+  });
 });
