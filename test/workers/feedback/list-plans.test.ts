@@ -8,28 +8,14 @@ import { describe, expect, it } from 'vitest';
 import { listFeedback } from '../../../durable-objects/tenant-hub/feedback';
 import type { FeedbackFilter } from '../../../src/feedback/model';
 import { hub } from '../../support/workers/durable-objects';
+import { planRecorder } from '../../support/workers/query-plans';
 import { signup } from '../../support/workers/tenants';
 
 /** The plan of every statement listFeedback runs for `f`, one line per step. */
 async function plansOf(tenantId: string, f: FeedbackFilter): Promise<string[]> {
   return runInDurableObject(hub(tenantId), (_i, state) => {
-    const real = state.storage.sql;
-    const plans: string[] = [];
-    const spy = new Proxy(real, {
-      get(target, key) {
-        if (key !== 'exec') return Reflect.get(target, key);
-        return (query: string, ...args: SqlStorageValue[]) => {
-          plans.push(
-            ...target
-              .exec<{ detail: string }>(`EXPLAIN QUERY PLAN ${query}`, ...args)
-              .toArray()
-              .map((r) => r.detail),
-          );
-          return target.exec(query, ...args);
-        };
-      },
-    });
-    listFeedback(spy, f);
+    const { sql, plans } = planRecorder(state.storage.sql);
+    listFeedback(sql, f);
     return plans;
   });
 }

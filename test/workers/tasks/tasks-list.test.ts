@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { listTasksJson } from '../../../durable-objects/tenant-hub/tasks-store';
 import type { TaskFilter } from '../../../src/tasks/model';
 import { hub } from '../../support/workers/durable-objects';
+import { planRecorder } from '../../support/workers/query-plans';
 import { signup } from '../../support/workers/tenants';
 import { createTask } from './_support';
 
@@ -98,24 +99,9 @@ describe('task list pages as JSON', () => {
   it("one assignee's page reads the assignee index, not every task", async () => {
     const owner = await signup('tasks-list-assignee');
     const plans = await runInDurableObject(hub(owner.tenantId), (_i, state) => {
-      const real = state.storage.sql;
-      const seen: string[] = [];
-      const spy = new Proxy(real, {
-        get(target, key) {
-          if (key !== 'exec') return Reflect.get(target, key);
-          return (query: string, ...args: SqlStorageValue[]) => {
-            seen.push(
-              ...target
-                .exec<{ detail: string }>(`EXPLAIN QUERY PLAN ${query}`, ...args)
-                .toArray()
-                .map((r) => r.detail),
-            );
-            return target.exec(query, ...args);
-          };
-        },
-      });
-      listTasksJson(spy, { limit: 50, assigneeId: 'usr_someone' });
-      return seen;
+      const { sql, plans } = planRecorder(state.storage.sql);
+      listTasksJson(sql, { limit: 50, assigneeId: 'usr_someone' });
+      return plans;
     });
     expect(plans.join('; ')).toMatch(/tasks_assignee_idx \(assignee_id=\?\)/);
   });
