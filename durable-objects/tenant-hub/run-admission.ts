@@ -17,25 +17,21 @@ function activeCount(sql: Sql): number {
 }
 
 /**
- * The next admission's seq: one past every seq this hub has given, kept in `hub_meta` (`run_seq`), so a
- * seq is never given twice. Reading it from the slots held would give a freed top seq again, and the
- * sweeper's `release(…, ifSeq)` would then free a run's new admission in place of the old one it read.
- * A hub from before the counter starts past the slots it holds: read at each state's end of the
- * (state, seq) index, not as MAX(seq) over the table, which scans every slot (with the EXISTS below,
- * an admission's reads in workerd took 550 µs with 10,000 slots held, 80 µs with 1,000 and 38 µs with
- * 100; 25, 14 and 21 µs without the scans).
+ * The next admission's seq: one past the last one this hub gave (`run_seq` in `hub_meta`, seeded by hub
+ * schema 19 from the slots a hub held before it), so a seq is never given twice. Read from the slots
+ * held, a freed top seq was given again, and the sweeper's `release(…, ifSeq)` could free a run's new
+ * admission in place of the old one it read; and `MAX(seq)` scanned every slot, so with a long queue
+ * each admission cost time in proportion to it (with the COUNT below: 550 µs with 10,000 slots held,
+ * 80 µs with 1,000 and 38 µs with 100, in workerd).
  */
 function nextSeq(sql: Sql): number {
-  const next =
-    sql
-      .exec<{ s: number }>(
-        `SELECT max(coalesce((SELECT CAST(value AS INTEGER) FROM hub_meta WHERE key = 'run_seq'), 0),
-                    coalesce((SELECT MAX(seq) FROM run_slots WHERE state = 'active'), 0),
-                    coalesce((SELECT MAX(seq) FROM run_slots WHERE state = 'queued'), 0)) AS s`,
-      )
-      .one().s + 1;
-  sql.exec(`INSERT OR REPLACE INTO hub_meta (key, value) VALUES ('run_seq', ?)`, String(next));
-  return next;
+  const row = sql
+    .exec<{ value: string }>(
+      `INSERT INTO hub_meta (key, value) VALUES ('run_seq', '1')
+       ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1 RETURNING value`,
+    )
+    .one();
+  return Number(row.value);
 }
 
 /** 'start' if a slot is free (the run takes it), else 'queued' (idempotent per run). */
@@ -44,7 +40,7 @@ export function admit(sql: Sql, runId: string, limit: number): 'start' | 'queued
   sql.exec(`INSERT OR REPLACE INTO hub_meta (key, value) VALUES ('max_active_runs', ?)`, String(limit));
   const existing = sql.exec<{ state: string }>(`SELECT state FROM run_slots WHERE run_id = ?`, runId).toArray()[0];
   if (existing) return existing.state === 'active' ? 'start' : 'queued';
-  // Whether anyone waits (not how many: a count walks the whole queue on every admission).
+  // Whether anyone waits (not how many: a count walks the whole queue on every admission, above).
   const queuedAhead = sql.exec<{ q: number }>(`SELECT EXISTS (SELECT 1 FROM run_slots WHERE state = 'queued') AS q`).one().q;
   const state = queuedAhead === 0 && activeCount(sql) < limit ? 'active' : 'queued';
   sql.exec(`INSERT INTO run_slots (run_id, state, seq) VALUES (?, ?, ?)`, runId, state, nextSeq(sql));

@@ -274,4 +274,12 @@ export const HUB_MIGRATIONS: readonly DoMigration[] = [
       CREATE INDEX tasks_assignee_idx ON tasks (assignee_id, id) WHERE assignee_id IS NOT NULL;
     `,
   },
+  {
+    version: 19,
+    sql: `
+      -- The last run admission's seq, so none is given twice (nextSeq in run-admission.ts): from the slots held.
+      INSERT OR IGNORE INTO hub_meta (key, value)
+        SELECT 'run_seq', CAST(s AS TEXT) FROM (SELECT MAX(seq) AS s FROM run_slots) WHERE s IS NOT NULL;
+    `,
+  },
 ];

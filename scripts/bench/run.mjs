@@ -171,7 +171,7 @@ async function main() {
       (withTasks ? tasksBudgetS() : 0) +
       (withWebhooks ? webhooksBudgetS() : 0) +
       (withConsole ? consoleBudgetS() : 0) +
-      // Memory points: 13 a full run, each of up to 4 isolate reads bounded at 10 s (lib/heap.mjs); in practice well under a second.
+      // Memory points: 13 in a full run (room for 16), each of up to 4 isolate reads bounded at 10 s (lib/heap.mjs); in practice well under a second.
       (config.memory ? 16 * 4 * 10 : 0),
   );
   let cleanup = async () => {};

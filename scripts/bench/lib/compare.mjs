@@ -124,7 +124,7 @@ const BASELINE_THROUGHPUT = [/^scenarios\[[^\]]+\]\.base\.reqPerSec$/, /^webhook
  * (null when the runs share none). A slower hour moves every absolute figure; the ours÷base ratios do
  * not move with it, so a ratio flagged is about our code, an absolute figure flagged may be the machine.
  */
-export function baselineDrift(rows) {
+function baselineDrift(rows) {
   const ratios = rows
     .filter((r) => r.ratio !== null && r.old !== null && r.new !== null && BASELINE_THROUGHPUT.some((re) => re.test(r.path)))
     .map((r) => r.ratio)

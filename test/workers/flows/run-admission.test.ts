@@ -6,6 +6,7 @@
 import { runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { admit, listSlots, release } from '../../../durable-objects/tenant-hub/run-admission';
+import { HUB_MIGRATIONS } from '../../../durable-objects/tenant-hub/schema';
 import { hub } from '../../support/workers/durable-objects';
 
 describe('run admission', () => {
@@ -66,5 +67,23 @@ describe('run admission', () => {
     expect(out.slots).toHaveLength(1);
     expect(out.slots[0]).toMatchObject({ runId: 'run_r', state: 'active' });
     expect(out.slots[0]!.seq).toBeGreaterThan(out.read.seq);
+  });
+
+  it('a hub from before the seq counter (schema 19) numbers its next admission past the slots it held', async () => {
+    const seed = HUB_MIGRATIONS.find((m) => m.version === 19)!.sql;
+    const out = await runInDurableObject(hub('tnt_admission_seed'), (_i, state) => {
+      const sql = state.storage.sql;
+      // As such a hub stood: slots numbered up to 41 and no counter.
+      sql.exec(`DELETE FROM hub_meta WHERE key = 'run_seq'`);
+      sql.exec(`INSERT INTO run_slots (run_id, state, seq) VALUES ('run_old_a', 'active', 40), ('run_old_b', 'queued', 41)`);
+      sql.exec(seed);
+      admit(sql, 'run_new', 1);
+      return listSlots(sql, 10);
+    });
+    expect(out.map((s) => [s.runId, s.seq])).toEqual([
+      ['run_old_a', 40],
+      ['run_old_b', 41],
+      ['run_new', 42],
+    ]);
   });
 });

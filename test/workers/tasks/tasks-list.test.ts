@@ -8,45 +8,34 @@ import { describe, expect, it } from 'vitest';
 import { listTasksJson } from '../../../durable-objects/tenant-hub/tasks-store';
 import type { TaskFilter } from '../../../src/tasks/model';
 import { hub } from '../../support/workers/durable-objects';
-import { planRecorder } from '../../support/workers/query-plans';
+import { interceptExec, planRecorder } from '../../support/workers/query-plans';
 import { signup } from '../../support/workers/tenants';
 import { createTask } from './_support';
 
 /** `sql` whose aggregate page query fails as production SQLite does over its length limit (or with `message`). */
 function failingJoin(sql: SqlStorage, message: string): SqlStorage {
-  return new Proxy(sql, {
-    get(target, key) {
-      if (key !== 'exec') return Reflect.get(target, key);
-      return (query: string, ...args: SqlStorageValue[]) => {
-        if (query.includes('group_concat')) throw new Error(message);
-        return target.exec(query, ...args);
-      };
-    },
+  return interceptExec(sql, (query, args, real) => {
+    if (query.includes('group_concat')) throw new Error(message);
+    return real.exec(query, ...args);
   });
 }
 
 /** `sql` whose joined page comes back out of id order (as a SQLite that joined in another order would answer). */
 function misorderedJoin(sql: SqlStorage): SqlStorage {
-  return new Proxy(sql, {
-    get(target, key) {
-      if (key !== 'exec') return Reflect.get(target, key);
-      return (query: string, ...args: SqlStorageValue[]) => {
-        const cursor = target.exec(query, ...args);
-        if (!query.includes('group_concat')) return cursor;
-        const row = cursor.one() as { ids: string | null; json: string | null };
-        const ids = row.ids?.split(',') ?? [];
-        const tasks = row.json === null ? [] : (JSON.parse(`[${row.json}]`) as unknown[]);
-        const reversed = {
-          ...row,
-          ids: ids.reverse().join(','),
-          json: tasks
-            .reverse()
-            .map((t) => JSON.stringify(t))
-            .join(','),
-        };
-        return { one: () => reversed };
-      };
-    },
+  return interceptExec(sql, (query, args, real) => {
+    const cursor = real.exec(query, ...args);
+    if (!query.includes('group_concat')) return cursor;
+    const row = cursor.one() as { ids: string | null; json: string | null };
+    const tasks = row.json === null ? [] : (JSON.parse(`[${row.json}]`) as unknown[]);
+    const reversed = {
+      ...row,
+      ids: (row.ids?.split(',') ?? []).reverse().join(','),
+      json: tasks
+        .reverse()
+        .map((t) => JSON.stringify(t))
+        .join(','),
+    };
+    return { one: () => reversed };
   });
 }
 
