@@ -21,8 +21,8 @@ function activeCount(sql: Sql): number {
  * schema 19 from the slots a hub held before it), so a seq is never given twice. Read from the slots
  * held, a freed top seq was given again, and the sweeper's `release(…, ifSeq)` could free a run's new
  * admission in place of the old one it read; and `MAX(seq)` scanned every slot, so with a long queue
- * each admission cost time in proportion to it (with the COUNT below: 550 µs with 10,000 slots held,
- * 80 µs with 1,000 and 38 µs with 100, in workerd).
+ * each admission cost time in proportion to it (with the count of queued runs `admit` then made: 550 µs
+ * with 10,000 slots held, 80 µs with 1,000 and 38 µs with 100, in workerd).
  */
 function nextSeq(sql: Sql): number {
   const row = sql
