@@ -18,11 +18,10 @@ function activeCount(sql: Sql): number {
 
 /**
  * The next admission's seq: one past the last one this hub gave (`run_seq` in `hub_meta`, seeded by hub
- * schema 19 from the slots a hub held before it), so a seq is never given twice. Read from the slots
- * held, a freed top seq was given again, and the sweeper's `release(…, ifSeq)` could free a run's new
- * admission in place of the old one it read; and `MAX(seq)` scanned every slot, so with a long queue
- * each admission cost time in proportion to it (with the count of queued runs `admit` then made: 550 µs
- * with 10,000 slots held, 80 µs with 1,000 and 38 µs with 100, in workerd).
+ * schema 19 from the slots a hub held before it). A seq is never given twice, even once its slot is
+ * freed, which the sweeper's `release(…, ifSeq)` relies on to tell a run's new admission from the old
+ * one it read; and an admission reads no slot for it, however long the queue (docs/performance-history.md,
+ * "Twenty-eighth round").
  */
 function nextSeq(sql: Sql): number {
   const row = sql
