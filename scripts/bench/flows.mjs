@@ -466,11 +466,11 @@ async function workflowRun(url, { shape, steps }) {
 /**
  * The local floors of "POST …/runs, 100 at once", measured on the bare baseline Worker
  * (scripts/bench/baseline-worker.js), CONCURRENT_RUNS requests at once, nothing else running:
- * - `newObject`: a new Durable Object per request with one row written in it (the `runs start` row's
- *   baseline). No start of ours, which creates its run's object before answering, can answer faster
- *   on the same workerd thread.
- * - `existingObject`: one rate-limiter call, then one row written in one existing object (the `tasks
- *   create (limiter in both)` baseline's route, all requests to the same object). The least any start
+ * - new objects (the floor's own p50Ms/p95Ms/errors): a new Durable Object per request with one row
+ *   written in it (the `runs start` row's baseline). No start of ours, which creates its run's object
+ *   before answering, can answer faster on the same workerd thread.
+ * - one existing object (`existingObject`): one rate-limiter call, then one row written in it (the
+ *   `tasks create` row's bare route with `?rl=1`, every request to the same object). The least any start
  *   that answered before its run's object exists (recorded by the tenant's hub, the object made
  *   after) would cost here: together the two say whether the goal (under 100 ms) is reachable on
  *   this machine by any design.
